@@ -1,0 +1,158 @@
+/*
+ * mcinr.h — the C decoder of .mci files (MC-INR models of unstructured simulation data).
+ *
+ * C99, CBLAS and zlib; no global state, no printing, no exit/abort. Every function that can
+ * fail returns an mcinr_status; where a caller passes `err`/`err_len`, a readable message
+ * (NUL-terminated, truncated to err_len) is written there on failure. `err` may be NULL.
+ *
+ * Threading: a model is immutable after mcinr_open_*; any number of threads may call the
+ * query and decode functions on one model concurrently. mcinr_close must not race them.
+ *
+ * The file format is specified in docs/mci-format.md.
+ */
+#ifndef MCINR_H
+#define MCINR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCINR_VERSION_MAJOR 0
+#define MCINR_VERSION_MINOR 1
+#define MCINR_VERSION_PATCH 0
+#define MCINR_VERSION_STRING "0.1.0"
+
+/* The .mci format versions this decoder reads. */
+#define MCINR_FORMAT_MAJOR 1
+#define MCINR_FORMAT_MINOR 0
+
+typedef enum mcinr_status {
+    MCINR_OK = 0,
+    MCINR_ERR_IO = 1,         /* file cannot be opened or read */
+    MCINR_ERR_FORMAT = 2,     /* not an .mci file, or malformed content (truncated, bad sizes) */
+    MCINR_ERR_VERSION = 3,    /* unsupported major version, unknown required section/encoding */
+    MCINR_ERR_CHECKSUM = 4,   /* a section's CRC-32 does not match */
+    MCINR_ERR_NOMEM = 5,      /* allocation failed */
+    MCINR_ERR_ARGUMENT = 6,   /* invalid argument (NULL pointer, index out of range, ...) */
+    MCINR_ERR_NO_MESH = 7,    /* the file has no embedded mesh */
+    MCINR_ERR_ABORTED = 8     /* the progress callback asked to stop */
+} mcinr_status;
+
+/* Opaque, immutable model handle. */
+typedef struct mcinr_model mcinr_model;
+
+/* Library version string, e.g. "0.1.0". Static storage. */
+const char *mcinr_version(void);
+
+/* Short static description of a status code ("checksum mismatch", ...). Never NULL. */
+const char *mcinr_status_string(mcinr_status status);
+
+/* Open a model from a file path. On success *out receives a handle to free with mcinr_close.
+ * On failure *out is set to NULL and a message naming the file and the problem is written
+ * to err. */
+mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, size_t err_len);
+
+/* Open a model from a memory buffer of `size` bytes. The buffer is copied as needed; the
+ * caller may free it after the call returns. */
+mcinr_status mcinr_open_memory(const void *data, size_t size, mcinr_model **out,
+                               char *err, size_t err_len);
+
+/* Free a model. NULL is allowed. */
+void mcinr_close(mcinr_model *model);
+
+/* ---- Queries (never fail on a valid handle; out-of-range indices give 0 / NULL) ---- */
+
+/* Format version of the opened file. */
+void mcinr_format_version(const mcinr_model *model, uint16_t *major, uint16_t *minor);
+
+/* Variables: names (UTF-8, NUL-terminated, owned by the model) and component counts. */
+size_t mcinr_num_variables(const mcinr_model *model);
+const char *mcinr_variable_name(const mcinr_model *model, size_t variable);
+size_t mcinr_variable_components(const mcinr_model *model, size_t variable);
+/* Index of the variable's first scalar component among all components. */
+size_t mcinr_variable_first_component(const mcinr_model *model, size_t variable);
+
+/* Scalar components, ordered variable by variable. */
+size_t mcinr_num_components(const mcinr_model *model);
+/* Global value range of a component (over all stored time steps). Returns MCINR_ERR_ARGUMENT
+ * for an out-of-range index. */
+mcinr_status mcinr_component_range(const mcinr_model *model, size_t component,
+                                   double *min, double *max);
+
+/* Stored time steps (strictly increasing); times points to model-owned storage. */
+size_t mcinr_num_times(const mcinr_model *model);
+const double *mcinr_times(const mcinr_model *model);
+
+/* Coordinate bounding box of the training data (xyz). */
+void mcinr_bounds(const mcinr_model *model, double bmin[3], double bmax[3]);
+
+/* Cluster tree and networks. */
+size_t mcinr_num_networks(const mcinr_model *model);
+size_t mcinr_num_tree_nodes(const mcinr_model *model);
+/* Number of weight bytes as stored (the paper's model size). */
+uint64_t mcinr_weight_bytes(const mcinr_model *model);
+/* Raw field bytes of the training data (N·T·C·4), for the compression ratio. */
+uint64_t mcinr_raw_field_bytes(const mcinr_model *model);
+
+/* The JSON metadata section (method, architecture, training summary, metrics), or "{}" if
+ * the file has none. NUL-terminated, owned by the model. */
+const char *mcinr_metadata_json(const mcinr_model *model);
+
+/* Index of the leaf network that a point (in original coordinates) is routed to. */
+size_t mcinr_route(const mcinr_model *model, const double xyz[3]);
+
+/* ---- Embedded mesh ---- */
+
+int mcinr_has_mesh(const mcinr_model *model);       /* 1 if a MESH section is present */
+size_t mcinr_mesh_num_points(const mcinr_model *model);
+size_t mcinr_mesh_num_cells(const mcinr_model *model);
+size_t mcinr_mesh_connectivity_size(const mcinr_model *model);
+
+/* Copy the mesh points (3 per point, xyz interleaved) into `xyz` (capacity 3·num_points).
+ * MCINR_ERR_NO_MESH without a mesh. */
+mcinr_status mcinr_mesh_points(const mcinr_model *model, double *xyz);
+
+/* Copy the cells: `types` (num_cells), `offsets` (num_cells + 1, VTK style: offsets[0] = 0,
+ * cell i uses connectivity[offsets[i] .. offsets[i+1]) ), `connectivity`
+ * (connectivity_size). Any pointer may be NULL to skip that array. */
+mcinr_status mcinr_mesh_cells(const mcinr_model *model, uint8_t *types, int64_t *offsets,
+                              int64_t *connectivity);
+
+/* ---- Decoding ---- */
+
+/* Progress callback: called from the calling thread with a fraction in [0, 1]; return
+ * non-zero to abort the decode (the call then returns MCINR_ERR_ABORTED). */
+typedef int (*mcinr_progress_fn)(void *user_data, double fraction);
+
+typedef struct mcinr_decode_options {
+    int num_threads;              /* worker threads; <= 0 means 1 */
+    mcinr_progress_fn progress;   /* may be NULL */
+    void *user_data;              /* passed to progress */
+} mcinr_decode_options;
+
+/* Decode scalar components at `num_points` points (xyz interleaved, original coordinates)
+ * at time `time` (any value; times between stored steps are decoded directly, the model is
+ * continuous in time; outside the stored range the network extrapolates).
+ * `components` lists `num_components` component indices (NULL: all components, in order).
+ * `out` receives num_points × num_components floats, row-major (point-major), de-normalised.
+ * `options` may be NULL. */
+mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t num_points,
+                          double time, const size_t *components, size_t num_components,
+                          float *out, const mcinr_decode_options *options,
+                          char *err, size_t err_len);
+
+/* Decode at every embedded mesh point (same layout as mcinr_decode with the mesh points).
+ * MCINR_ERR_NO_MESH without a mesh. */
+mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
+                               const size_t *components, size_t num_components,
+                               float *out, const mcinr_decode_options *options,
+                               char *err, size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCINR_H */

@@ -1,0 +1,1 @@
+print("mcinr-vtk 0.1.0")

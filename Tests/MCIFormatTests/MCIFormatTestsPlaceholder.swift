@@ -1,0 +1,2 @@
+import XCTest
+final class MCIFormatTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,2 @@
+import XCTest
+final class MCINRTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
