@@ -1,1 +1,3 @@
-print("mcinr-vtk 0.1.0")
+import ArgumentParser
+
+MCINRTool.main()

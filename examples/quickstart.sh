@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The quick start: on the bundled vessel dataset, train an MC-INR model with settings that
+# finish in a few minutes on 2 cores, print its metrics, export the decoded fields with error
+# maps, and render ground truth / decoded / error side by side to a PNG.
+#
+#   examples/quickstart.sh [DATASET.pvd] [OUTDIR]
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+data="${1:-$here/../shared/datasets/vessel-small/vessel.pvd}"
+out="${2:-$here/out/quickstart}"
+[ -f "$data" ] || { echo "quickstart: dataset not found: $data" >&2; exit 1; }
+
+"$here/scripts/setup"
+bin="$(cd "$here" && swift build -c release --show-bin-path)/mcinr-vtk"
+mkdir -p "$out"
+
+echo "== train (a few minutes on 2 cores)"
+"$bin" train "$data" -o "$out/model.mci" --time-budget 180
+echo "== info"
+"$bin" info "$out/model.mci"
+echo "== export with error maps"
+"$bin" export "$out/model.mci" --vtu "$out/decoded" --ground-truth "$data" --include-ground-truth
+echo "== render ground truth / decoded / error"
+xvfb-run -a -s '-screen 0 1600x600x24' env -u VIRTUAL_ENV -u PYTHONPATH \
+    pvpython "$here/examples/render_comparison.py" "$out/decoded/decoded.pvd" "$out/comparison.png" temperature
+echo "quickstart: done — model $out/model.mci, decoded VTU in $out/decoded, picture $out/comparison.png"
