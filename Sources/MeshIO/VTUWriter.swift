@@ -157,7 +157,8 @@ public enum PVDWriter {
 extension Dataset {
     /// Writes the dataset as `<folder>/<stem>_0000.vtu …` plus the `.pvd` at `pvd`, each step
     /// with a `TimeValue` field. `extraPointArrays(step)` adds arrays to a step (e.g.
-    /// `<name>_abs_error`). Returns the .vtu files written.
+    /// `<name>_abs_error`); it is called concurrently for different steps.
+    /// Returns the .vtu files written.
     @discardableResult
     public func write(pvd: URL, writer: VTUWriter = VTUWriter(),
                       extraPointArrays: ((Int) throws -> [NamedArray])? = nil) throws -> [URL] {
@@ -165,19 +166,22 @@ extension Dataset {
         let folder = pvd.deletingLastPathComponent()
         let stem = pvd.deletingPathExtension().lastPathComponent
         let digits = max(4, String(max(0, stepCount - 1)).count)
-        var files: [URL] = []
-        var entries: [(time: Double, file: String)] = []
-        for s in 0..<stepCount {
-            let name = "\(stem)_\(String(repeating: "0", count: max(0, digits - String(s).count)))\(s).vtu"
-            let url = folder.appendingPathComponent(name)
-            var points = variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
-            points += try extraPointArrays?(s) ?? []
-            let cells = cellVariables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
-            try writer.write(mesh: mesh, pointArrays: points, cellArrays: cells,
-                             fieldData: [(name: "TimeValue", values: [times[s]])], to: url)
-            files.append(url)
-            entries.append((times[s], name))
+        let names = (0..<stepCount).map { s in
+            "\(stem)_\(String(repeating: "0", count: max(0, digits - String(s).count)))\(s).vtu"
         }
+        let files = names.map { folder.appendingPathComponent($0) }
+        // Steps are independent: encode and compress them concurrently; report the first error.
+        var errors = [Error?](repeating: nil, count: stepCount)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: stepCount) { s in
+            do {
+                try writeStep(s, to: files[s], writer: writer, extraPointArrays: try extraPointArrays?(s) ?? [])
+            } catch {
+                lock.lock(); errors[s] = error; lock.unlock()
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        let entries = (0..<stepCount).map { (time: times[$0], file: names[$0]) }
         try PVDWriter.write(entries: entries, to: pvd)
         return files
     }
