@@ -198,9 +198,8 @@ struct Base64ByteSource: ByteSource {
         let end = self.end
         var extra: [UInt8] = []
         try text.withUnsafeBufferPointer { t in
-            var quad = [Int](repeating: 0, count: 4)
             while out.count < count {
-                var n = 0, pads = 0
+                var word = 0, n = 0, pads = 0
                 while n < 4 {
                     guard pos < end else {
                         throw MeshIOError.badBase64(file: file, array: array, detail: n == 0
@@ -211,7 +210,7 @@ struct Base64ByteSource: ByteSource {
                     if LightXML.isSpace(c) { continue }
                     if c == UInt8(ascii: "=") {
                         guard n >= 2 else { throw MeshIOError.badBase64(file: file, array: array, detail: "misplaced '=' at text byte \(pos - 1)") }
-                        quad[n] = 0; pads += 1; n += 1
+                        word <<= 6; pads += 1; n += 1
                         continue
                     }
                     let v = table[Int(c)]
@@ -219,11 +218,10 @@ struct Base64ByteSource: ByteSource {
                         throw MeshIOError.badBase64(file: file, array: array, detail: v < 0
                             ? "invalid character 0x\(String(c, radix: 16)) at text byte \(pos - 1)" : "data after '=' padding")
                     }
-                    quad[n] = Int(v); n += 1
+                    word = (word << 6) | Int(v); n += 1
                 }
-                let word = (quad[0] << 18) | (quad[1] << 12) | (quad[2] << 6) | quad[3]
-                let group: [UInt8] = [UInt8((word >> 16) & 0xFF), UInt8((word >> 8) & 0xFF), UInt8(word & 0xFF)]
-                for b in group[0..<(3 - pads)] {
+                for shift in [16, 8, 0].prefix(3 - pads) {
+                    let b = UInt8((word >> shift) & 0xFF)
                     if out.count < count { out.append(b) } else { extra.append(b) }
                 }
             }
@@ -288,7 +286,11 @@ enum BinaryDecoder {
                 }
                 compSizes.append(Int(c))
             }
-            let total: UInt64 = nb == 0 ? 0 : UInt64(nb - 1) * blockSize + (lastSize == 0 ? blockSize : lastSize)
+            let (fullBytes, overflow) = UInt64(max(0, nb - 1)).multipliedReportingOverflow(by: blockSize)
+            guard !overflow, fullBytes < 1 << 62 else {
+                throw MeshIOError.zlibFailure(file: file, array: array, detail: "header claims more than 2^62 bytes")
+            }
+            let total: UInt64 = nb == 0 ? 0 : fullBytes + (lastSize == 0 ? blockSize : lastSize)
             if let e = expectedBytes, total != UInt64(e) { throw sizeError(total) }
             // zlib cannot expand more than ~1032:1; a larger claim is a corrupt header.
             guard total <= compTotal * 1040 + UInt64(nb) * 64 else {

@@ -130,6 +130,8 @@ public struct Dataset: Equatable, Sendable {
     }
 
     public var stepCount: Int { times.count }
+    public var pointCount: Int { mesh.pointCount }
+    public var cellCount: Int { mesh.cellCount }
 
     public func validate(file: String = "dataset") throws {
         try mesh.validate(file: file)
