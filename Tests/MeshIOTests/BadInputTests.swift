@@ -151,15 +151,31 @@ final class BadInputTests: XCTestCase {
         assertMeshIOError(try read(b), "absurd nblocks") {
             if case .truncated = $0 { return true } else { return false }
         }
-        // Deterministic random byte corruption: an error or a successful read, never a crash.
+    }
+
+    /// Deterministic random mutations (overwrites, digits, insertions, cuts) of every fixture:
+    /// each read either succeeds or throws a MeshIOError, never crashes.
+    func testRandomMutationsNeverCrash() throws {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        let original = try bytes("appended_raw_zlib_h32.vtu")
-        for _ in 0..<300 {
+        func random(_ n: Int) -> Int {
             state = state &* 6364136223846793005 &+ 1442695040888963407
-            var m = original
-            let pos = Int(state >> 33) % m.count
-            m[pos] = UInt8(truncatingIfNeeded: state >> 13)
-            do { _ = try read(m) } catch is MeshIOError {} catch { XCTFail("not a MeshIOError: \(error)") }
+            return Int(state >> 33) % max(1, n)
+        }
+        let specials = Array("0123456789\"<>/_= ".utf8)
+        for fixture in Fixtures.variantNames + ["points_f64.vtu", "alltypes_ascii.vtu", "alltypes_appended_zlib.vtu"] {
+            let original = try bytes(fixture)
+            for _ in 0..<120 {
+                var m = original
+                for _ in 0...random(3) {
+                    switch random(4) {
+                    case 0: m[random(m.count)] = UInt8(random(256))
+                    case 1: m[random(m.count)] = specials[random(specials.count)]
+                    case 2: m.insert(UInt8(ascii: "9"), at: random(m.count))
+                    default: m = Array(m[..<max(1, random(m.count))])
+                    }
+                }
+                do { _ = try read(m, fixture) } catch is MeshIOError {} catch { XCTFail("\(fixture): not a MeshIOError: \(error)") }
+            }
         }
     }
 
