@@ -49,14 +49,19 @@ public struct TrainingConfig: Equatable, Sendable, Codable {
     public var maxEpochs: Int = 1000
     public var timeLimit: Double? = nil
     public var seed: UInt64 = 1
+    /// An epoch counts as an improvement when its loss < best · (1 − improvementTolerance)
+    /// (relative; 1e-4 ignores summation-order noise of a stalled run).
+    public var improvementTolerance: Double = 1e-4
     public init() {}
     public init(learningRate: Float = 5e-5, batchSize: Int = 8192, sampleFraction: Double = 0.3,
                 decayFactor: Float = 0.92, decayEvery: Int = 30, patience: Int = 30,
-                maxEpochs: Int = 1000, timeLimit: Double? = nil, seed: UInt64 = 1) {
+                maxEpochs: Int = 1000, timeLimit: Double? = nil, seed: UInt64 = 1,
+                improvementTolerance: Double = 1e-4) {
         self.learningRate = learningRate; self.batchSize = batchSize
         self.sampleFraction = sampleFraction; self.decayFactor = decayFactor
         self.decayEvery = decayEvery; self.patience = patience; self.maxEpochs = maxEpochs
         self.timeLimit = timeLimit; self.seed = seed
+        self.improvementTolerance = improvementTolerance
     }
 }
 
@@ -169,12 +174,12 @@ public final class Trainer {
             }
         }
         let epochLoss = lossSum / Double(m)
-        if epochLoss < log.bestLoss {
-            log.bestLoss = epochLoss
+        if epochLoss < log.bestLoss * (1 - config.improvementTolerance) {
             epochsWithoutImprovement = 0
         } else {
             epochsWithoutImprovement += 1
         }
+        log.bestLoss = min(log.bestLoss, epochLoss)
         log.epochLosses.append(epochLoss)
     }
 }
