@@ -4,6 +4,7 @@
 Usage:
   python3 tools/make_test_mci.py out.mci [--mesh tiny|vessel|none] [--arch coordnetb|coordnet|siren]
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
+                                 [--reference ref.txt [--ref-points 50]]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -11,6 +12,11 @@ the real vessel-small mesh (read from /work/shared/datasets/vessel-small/vessel_
 plain zlib; 33k points, 159k tets); `--mesh tiny` embeds a synthetic 2×2×2-cube tet mesh.
 The networks are random (SIREN initialisation), so the decoded values are smooth noise within
 roughly the stored ranges: good for plumbing tests, not for accuracy.
+
+`--reference` also writes decoded values computed here by a naive double-precision evaluation
+(an implementation independent of the C decoder), one point per line:
+`x y z t v_0 ... v_{C-1}` (17 significant digits), at random points of the bounding box
+(plus the mesh points first, when there is a mesh) and random times.
 """
 import argparse
 import json
@@ -177,11 +183,13 @@ def build(args):
         tree += struct.pack("<3diiii", *cen, parent, c0, c1, net)
 
     nets = struct.pack("<I", len(leaves))
+    networks = []
     for _ in leaves:
         net = network(rng, args.arch, args.width, args.pe, C)
         offset = [rng.uniform(-0.1, 0.1) for _ in range(4)]
         scale = [rng.uniform(0.9, 1.1) for _ in range(4)]
         nets += pack_network(net, args.pe, 30.0, offset, scale)
+        networks.append((net, args.pe, 30.0, [f32(v) for v in offset], [f32(v) for v in scale]))
 
     meta_json = json.dumps({"creator": "tools/make_test_mci.py", "method": "random " + args.arch,
                             "architecture": {"width": args.width, "pe": args.pe},
@@ -192,7 +200,71 @@ def build(args):
         body += struct.pack("<QQ", ncells, len(conn)) + bytes(types)
         body += struct.pack("<%dQ" % ncells, *offs) + struct.pack("<%dI" % len(conn), *conn)
         sections.append((MESH, 0, struct.pack("<Q", len(body)) + zlib.compress(body, 6)))
+    if args.reference:
+        model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
+        write_reference(args, rng, model, pts)
     return container(sections)
+
+
+def f32(v):
+    """Rounds to float32, as stored in the file."""
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+def evaluate(model, p, t):
+    """Naive double-precision decode of one point (docs/mci-format.md, Evaluation)."""
+    bmin, bmax, (t0, t1), nodes, K, networks = model
+    q = [2 * (p[i] - bmin[i]) / (bmax[i] - bmin[i]) - 1 if bmax[i] > bmin[i] else 0.0 for i in range(3)]
+    q.append(2 * (t - t0) / (t1 - t0) - 1 if t1 > t0 else 0.0)
+    d2 = lambda n: sum((q[i] - nodes[n][0][i]) ** 2 for i in range(3))
+    node = min(range(K), key=lambda n: (d2(n), n))
+    while nodes[node][2] >= 0:
+        c0, c1 = nodes[node][2], nodes[node][3]
+        node = c1 if d2(c1) < d2(c0) else c0
+    (trunk, branches), L, omega, offset, scale = networks[nodes[node][4]]
+    x = [(f32(q[i]) - offset[i]) * scale[i] for i in range(4)]
+    e = list(x)
+    for k in range(L):
+        e += [math.sin(2 ** k * math.pi * v) for v in x]
+        e += [math.cos(2 ** k * math.pi * v) for v in x]
+
+    def dense(W, b, v, n_out):
+        n_in = len(v)
+        return [sum(f32(W[o * n_in + i]) * v[i] for i in range(n_in)) + f32(b[o]) for o in range(n_out)]
+
+    def sine(W, b, v, n_out):
+        return [math.sin(omega * z) for z in dense(W, b, v, n_out)]
+
+    def apply(m, v):
+        kind, _, n_out, t = m
+        if kind == SINE:
+            return sine(t[0], t[1], v, n_out)
+        if kind == LINEAR:
+            return dense(t[0], t[1], v, n_out)
+        y = sine(t[2], t[3], sine(t[0], t[1], v, n_out), n_out)
+        skip = sine(t[4], t[5], v, n_out) if len(t) == 6 else v
+        return [0.5 * (a + b) for a, b in zip(y, skip)]
+
+    for m in trunk:
+        e = apply(m, e)
+    out = []
+    for br in branches:
+        v = e
+        for m in br:
+            v = apply(m, v)
+        out += v
+    return [(n + 1) / 2 * (hi - lo) + lo for n, (lo, hi) in zip(out, RANGES)]
+
+
+def write_reference(args, rng, model, pts):
+    bmin, bmax = model[0], model[1]
+    points = [pts[3 * i:3 * i + 3] for i in range(min(len(pts) // 3, args.ref_points))]
+    while len(points) < args.ref_points:
+        points.append([rng.uniform(bmin[i], bmax[i]) for i in range(3)])
+    with open(args.reference, "w") as f:
+        for p in points:
+            t = rng.uniform(VESSEL_TIMES[0], VESSEL_TIMES[-1])
+            f.write(" ".join("%.17g" % v for v in list(p) + [t] + evaluate(model, p, t)) + "\n")
 
 
 def container(sections):
@@ -216,6 +288,8 @@ def main():
     p.add_argument("--split", action="store_true", help="split cluster 0 into two children")
     p.add_argument("--pe", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--reference", help="also write naive reference values to this text file")
+    p.add_argument("--ref-points", type=int, default=50)
     args = p.parse_args()
     data = build(args)
     tmp = args.out + ".tmp"
