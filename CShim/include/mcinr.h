@@ -103,7 +103,8 @@ uint64_t mcinr_training_num_cells(const mcinr_model *model);
 /* Cluster tree and networks. */
 size_t mcinr_num_networks(const mcinr_model *model);
 size_t mcinr_num_tree_nodes(const mcinr_model *model);
-/* Number of weight bytes as stored (the paper's model size). */
+/* Number of weight bytes as stored: the tensors of all networks, excluding headers (the
+ * paper's model size). */
 uint64_t mcinr_weight_bytes(const mcinr_model *model);
 /* Raw field bytes of the training data (N·T·C·4), for the compression ratio. */
 uint64_t mcinr_raw_field_bytes(const mcinr_model *model);
@@ -111,6 +112,15 @@ uint64_t mcinr_raw_field_bytes(const mcinr_model *model);
 /* The JSON metadata section (method, architecture, training summary, metrics), or "{}" if
  * the file has none. NUL-terminated, owned by the model. */
 const char *mcinr_metadata_json(const mcinr_model *model);
+
+/* Number of top-level clusters (tree nodes 0 … num_top−1). */
+size_t mcinr_num_tree_top(const mcinr_model *model);
+
+/* One node of the cluster tree: centroid (normalised coordinates), parent, children and leaf
+ * network (−1 where absent), as stored. Any output pointer may be NULL. Returns
+ * MCINR_ERR_ARGUMENT for an out-of-range node. */
+mcinr_status mcinr_tree_node(const mcinr_model *model, size_t node, double centroid[3], int32_t *parent,
+                             int32_t *child0, int32_t *child1, int32_t *network);
 
 /* Index of the leaf network that a point (in original coordinates) is routed to. */
 size_t mcinr_route(const mcinr_model *model, const double xyz[3]);

@@ -850,6 +850,19 @@ uint64_t mcinr_training_num_points(const mcinr_model *m) { return m ? m->num_poi
 uint64_t mcinr_training_num_cells(const mcinr_model *m) { return m ? m->num_cells : 0; }
 size_t mcinr_num_networks(const mcinr_model *m) { return m ? m->num_networks : 0; }
 size_t mcinr_num_tree_nodes(const mcinr_model *m) { return m ? m->num_nodes : 0; }
+size_t mcinr_num_tree_top(const mcinr_model *m) { return m ? m->num_top : 0; }
+mcinr_status mcinr_tree_node(const mcinr_model *m, size_t node, double centroid[3], int32_t *parent, int32_t *child0,
+                             int32_t *child1, int32_t *network) {
+    if (!m || node >= m->num_nodes) return MCINR_ERR_ARGUMENT;
+    const mci_node *nd = &m->nodes[node];
+    if (centroid)
+        for (int i = 0; i < 3; i++) centroid[i] = nd->centroid[i];
+    if (parent) *parent = nd->parent;
+    if (child0) *child0 = nd->child0;
+    if (child1) *child1 = nd->child1;
+    if (network) *network = nd->network;
+    return MCINR_OK;
+}
 uint64_t mcinr_weight_bytes(const mcinr_model *m) { return m ? m->weight_bytes : 0; }
 uint64_t mcinr_raw_field_bytes(const mcinr_model *m) { return m ? m->raw_field_bytes : 0; }
 const char *mcinr_metadata_json(const mcinr_model *m) { return m ? m->json : NULL; }
