@@ -22,6 +22,16 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/mcinr-plugin-test.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 pvpython_run() { env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$@"; }
 
+shots="$build/screenshots"
+screenshot() {  # name mci [pvd]
+    command -v xvfb-run >/dev/null || { echo "-- screenshot: skipped (no xvfb-run)"; return 0; }
+    mkdir -p "$shots"
+    local args=(--plugin "$plugin_so" --mci "$2" --out "$shots/$1.png")
+    [ -n "${3:-}" ] && args+=(--pvd "$3")
+    xvfb-run -a -s '-screen 0 1280x1024x24' env -u VIRTUAL_ENV -u PYTHONPATH \
+        pvpython "$here/screenshot.py" "${args[@]}"
+}
+
 run_case() {  # name mci [pvd] [other-mci]
     local name="$1" mci="$2" pvd="${3:-}" other="${4:-}"
     echo "-- $name: $mci${pvd:+ vs $pvd}"
@@ -33,6 +43,7 @@ run_case() {  # name mci [pvd] [other-mci]
 
 if [ $# -ge 1 ]; then
     run_case given "$1" "${2:-}"
+    screenshot given "$1" "${2:-}"
     exit 0
 fi
 
@@ -44,11 +55,13 @@ fi
 python3 "$generator" "$work/tiny.mci" --mesh tiny --seed 1 >/dev/null
 python3 "$generator" "$work/tiny-other.mci" --mesh tiny --seed 2 >/dev/null
 run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
+screenshot tiny "$work/tiny.mci"
 
 vessel_pvd="${MCINR_VESSEL_PVD:-/work/shared/datasets/vessel-small/vessel.pvd}"
 if [ -f "$vessel_pvd" ]; then
     python3 "$generator" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null
     run_case vessel "$work/vessel.mci" "$vessel_pvd"
+    screenshot vessel "$work/vessel.mci" "$vessel_pvd"
 else
     echo "-- vessel: skipped ($vessel_pvd not found)"
 fi
