@@ -266,9 +266,16 @@ bool vtkMCINRReader::OpenModel()
   if (status != MCINR_OK || !model)
   {
     mcinr_close(model);
-    vtkErrorMacro("Cannot read MC-INR model '"
-      << this->FileName << "' (" << mcinr_status_string(status)
-      << "): " << (err[0] ? err : "no details from the decoder"));
+    // The decoder's messages start with the file path and say what is wrong where.
+    if (err[0])
+    {
+      vtkErrorMacro("Cannot read MC-INR model (" << mcinr_status_string(status) << "): " << err);
+    }
+    else
+    {
+      vtkErrorMacro("Cannot read MC-INR model '" << this->FileName << "': "
+                                                 << mcinr_status_string(status));
+    }
     return false;
   }
   this->Impl->Model.reset(model);
@@ -410,7 +417,28 @@ int vtkMCINRReader::RequestData(
   }
 
   // ---- Mesh ----
-  vtkNew<vtkDoubleArray> coordinates;
+  // Points keep the precision they are stored with (the decoder hands out doubles).
+  vtkSmartPointer<vtkDataArray> coordinates = vtkSmartPointer<vtkDoubleArray>::New();
+#if MCINR_HAVE_MESH_POINT_TYPE
+  const bool floatPoints = mcinr_mesh_point_type(model) == 1;
+#else
+  const bool floatPoints = false;
+#endif
+  std::vector<double> pointScratch;
+  if (floatPoints)
+  {
+    coordinates = vtkSmartPointer<vtkFloatArray>::New();
+    try
+    {
+      pointScratch.resize(3 * numPoints);
+    }
+    catch (const std::bad_alloc&)
+    {
+      vtkErrorMacro("Out of memory for the " << numPoints << " points of '" << this->FileName
+                                             << "'.");
+      return 0;
+    }
+  }
   vtkNew<vtkUnsignedCharArray> cellTypes;
   vtkNew<vtkTypeInt64Array> offsets;
   vtkNew<vtkTypeInt64Array> connectivity;
@@ -423,7 +451,14 @@ int vtkMCINRReader::RequestData(
                                                     << " points, " << numCells << " cells).");
     return 0;
   }
-  mcinr_status status = mcinr_mesh_points(model, coordinates->GetPointer(0));
+  mcinr_status status = mcinr_mesh_points(model,
+    floatPoints ? pointScratch.data() : vtkDoubleArray::SafeDownCast(coordinates)->GetPointer(0));
+  if (status == MCINR_OK && floatPoints)
+  {
+    std::copy(pointScratch.begin(), pointScratch.end(),
+      vtkFloatArray::SafeDownCast(coordinates)->GetPointer(0));
+    std::vector<double>().swap(pointScratch);
+  }
   if (status == MCINR_OK)
   {
     // vtkTypeInt64 (long long) and int64_t (long) are distinct types of the same layout.

@@ -90,6 +90,18 @@ class Model:
     def has_mesh(self):
         return bool(self._lib.mcinr_has_mesh(self._handle))
 
+    def status_string(self, status):
+        return self._lib.mcinr_status_string(status).decode()
+
+    def mesh_point_type(self):
+        """1 = float32, 2 = float64, None when the decoder has no mcinr_mesh_point_type."""
+        fn = getattr(self._lib, "mcinr_mesh_point_type", None)
+        if fn is None:
+            return None
+        fn.argtypes = [ctypes.c_void_p]
+        fn.restype = ctypes.c_int
+        return fn(self._handle)
+
     def mesh(self):
         """(points as flat list xyz, types, offsets, connectivity)."""
         lib, h = self._lib, self._handle
