@@ -1,0 +1,686 @@
+#include "vtkMCINRReader.h"
+
+#include "vtkCellArray.h"
+#include "vtkDataArraySelection.h"
+#include "vtkDoubleArray.h"
+#include "vtkFieldData.h"
+#include "vtkFloatArray.h"
+#include "vtkInformation.h"
+#include "vtkInformationVector.h"
+#include "vtkNew.h"
+#include "vtkObjectFactory.h"
+#include "vtkPointData.h"
+#include "vtkPoints.h"
+#include "vtkSmartPointer.h"
+#include "vtkStreamingDemandDrivenPipeline.h"
+#include "vtkStringArray.h"
+#include "vtkTypeInt64Array.h"
+#include "vtkUnsignedCharArray.h"
+#include "vtkUnstructuredGrid.h"
+
+#include <vtksys/SystemTools.hxx>
+
+#include "mcinr.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <new>
+#include <thread>
+#include <vector>
+
+vtkStandardNewMacro(vtkMCINRReader);
+
+namespace
+{
+constexpr size_t ErrorLength = 1024;
+
+struct ModelCloser
+{
+  void operator()(mcinr_model* model) const { mcinr_close(model); }
+};
+using ModelHandle = std::unique_ptr<mcinr_model, ModelCloser>;
+
+// Identity of a file on disk: a rewritten file gets a new size or modification time.
+struct FileStamp
+{
+  std::string Name;
+  long long Size = -1;
+  long long MTimeSeconds = 0;
+  long long MTimeNanoseconds = 0;
+
+  bool operator==(const FileStamp& other) const
+  {
+    return this->Name == other.Name && this->Size == other.Size &&
+      this->MTimeSeconds == other.MTimeSeconds &&
+      this->MTimeNanoseconds == other.MTimeNanoseconds;
+  }
+};
+
+bool StampFile(const char* name, FileStamp& stamp)
+{
+  vtksys::SystemTools::Stat_t st;
+  if (vtksys::SystemTools::Stat(name, &st) != 0)
+  {
+    return false;
+  }
+  stamp.Name = name;
+  stamp.Size = static_cast<long long>(st.st_size);
+  stamp.MTimeSeconds = static_cast<long long>(st.st_mtime);
+#if defined(__linux__)
+  stamp.MTimeNanoseconds = static_cast<long long>(st.st_mtim.tv_nsec);
+#elif defined(__APPLE__)
+  stamp.MTimeNanoseconds = static_cast<long long>(st.st_mtimespec.tv_nsec);
+#endif
+  return true;
+}
+
+// Number of points a cell of this VTK type must have: > 0 fixed, 0 variable (with the
+// minimum in minPoints), -1 unsupported. Checked so that a malformed file cannot hand VTK a
+// tetrahedron with three points (filters and renderers index blindly into cells).
+int ExpectedCellSize(unsigned char type, int& minPoints)
+{
+  minPoints = 1;
+  switch (type)
+  {
+    case 1: return 1;                      // VTK_VERTEX
+    case 2: minPoints = 1; return 0;       // VTK_POLY_VERTEX
+    case 3: return 2;                      // VTK_LINE
+    case 4: minPoints = 2; return 0;       // VTK_POLY_LINE
+    case 5: return 3;                      // VTK_TRIANGLE
+    case 6: minPoints = 3; return 0;       // VTK_TRIANGLE_STRIP
+    case 7: minPoints = 3; return 0;       // VTK_POLYGON
+    case 8: return 4;                      // VTK_PIXEL
+    case 9: return 4;                      // VTK_QUAD
+    case 10: return 4;                     // VTK_TETRA
+    case 11: return 8;                     // VTK_VOXEL
+    case 12: return 8;                     // VTK_HEXAHEDRON
+    case 13: return 6;                     // VTK_WEDGE
+    case 14: return 5;                     // VTK_PYRAMID
+    case 15: return 10;                    // VTK_PENTAGONAL_PRISM
+    case 16: return 12;                    // VTK_HEXAGONAL_PRISM
+    case 21: return 3;                     // VTK_QUADRATIC_EDGE
+    case 22: return 6;                     // VTK_QUADRATIC_TRIANGLE
+    case 23: return 8;                     // VTK_QUADRATIC_QUAD
+    case 24: return 10;                    // VTK_QUADRATIC_TETRA
+    case 25: return 20;                    // VTK_QUADRATIC_HEXAHEDRON
+    case 26: return 15;                    // VTK_QUADRATIC_WEDGE
+    case 27: return 13;                    // VTK_QUADRATIC_PYRAMID
+    default: return -1;
+  }
+}
+
+// The value of a top-level string member of a JSON object ("method": "MC-INR"), or "" when
+// absent or not a plain string. Enough for a label; the whole JSON is passed on as well.
+std::string JsonStringMember(const std::string& json, const std::string& key)
+{
+  const std::string quoted = "\"" + key + "\"";
+  size_t pos = json.find(quoted);
+  if (pos == std::string::npos)
+  {
+    return std::string();
+  }
+  pos = json.find_first_not_of(" \t\r\n", pos + quoted.size());
+  if (pos == std::string::npos || json[pos] != ':')
+  {
+    return std::string();
+  }
+  pos = json.find_first_not_of(" \t\r\n", pos + 1);
+  if (pos == std::string::npos || json[pos] != '"')
+  {
+    return std::string();
+  }
+  const size_t end = json.find('"', pos + 1);
+  if (end == std::string::npos || json.find('\\', pos + 1) < end)
+  {
+    return std::string();
+  }
+  return json.substr(pos + 1, end - pos - 1);
+}
+
+// Allocates `tuples` tuples; false (instead of a crash) when memory runs out.
+bool AllocateTuples(vtkDataArray* array, int components, vtkIdType tuples)
+{
+  array->SetNumberOfComponents(components);
+  if (tuples > 0 && !array->Allocate(tuples * components))
+  {
+    return false;
+  }
+  array->SetNumberOfTuples(tuples);
+  return true;
+}
+} // namespace
+
+struct vtkMCINRReader::Internals
+{
+  ModelHandle Model;
+  FileStamp Stamp;
+};
+
+//------------------------------------------------------------------------------
+vtkMCINRReader::vtkMCINRReader()
+  : DecodedTime(std::numeric_limits<double>::quiet_NaN())
+  , PointDataArraySelection(vtkDataArraySelection::New())
+  , Impl(new Internals)
+{
+  this->SetNumberOfInputPorts(0);
+  this->SetNumberOfOutputPorts(1);
+}
+
+//------------------------------------------------------------------------------
+vtkMCINRReader::~vtkMCINRReader()
+{
+  this->SetFileName(nullptr);
+  this->PointDataArraySelection->Delete();
+}
+
+//------------------------------------------------------------------------------
+vtkMTimeType vtkMCINRReader::GetMTime()
+{
+  return std::max(this->Superclass::GetMTime(), this->PointDataArraySelection->GetMTime());
+}
+
+//------------------------------------------------------------------------------
+int vtkMCINRReader::CanReadFile(const char* fileName)
+{
+  static const unsigned char magic[8] = { 0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A };
+  if (!fileName)
+  {
+    return 0;
+  }
+  std::ifstream in(fileName, std::ios::binary);
+  unsigned char head[8] = { 0 };
+  if (!in.read(reinterpret_cast<char*>(head), sizeof(head)))
+  {
+    return 0;
+  }
+  return std::memcmp(head, magic, sizeof(magic)) == 0 ? 1 : 0;
+}
+
+//------------------------------------------------------------------------------
+int vtkMCINRReader::GetNumberOfPointArrays()
+{
+  return this->PointDataArraySelection->GetNumberOfArrays();
+}
+
+const char* vtkMCINRReader::GetPointArrayName(int index)
+{
+  return this->PointDataArraySelection->GetArrayName(index);
+}
+
+int vtkMCINRReader::GetPointArrayStatus(const char* name)
+{
+  return this->PointDataArraySelection->ArrayIsEnabled(name);
+}
+
+void vtkMCINRReader::SetPointArrayStatus(const char* name, int status)
+{
+  if (status)
+  {
+    this->PointDataArraySelection->EnableArray(name);
+  }
+  else
+  {
+    this->PointDataArraySelection->DisableArray(name);
+  }
+}
+
+void vtkMCINRReader::EnableAllPointArrays()
+{
+  this->PointDataArraySelection->EnableAllArrays();
+}
+
+void vtkMCINRReader::DisableAllPointArrays()
+{
+  this->PointDataArraySelection->DisableAllArrays();
+}
+
+//------------------------------------------------------------------------------
+bool vtkMCINRReader::OpenModel()
+{
+  if (!this->FileName || !*this->FileName)
+  {
+    vtkErrorMacro("No file name set for the MC-INR reader.");
+    return false;
+  }
+  FileStamp stamp;
+  if (!StampFile(this->FileName, stamp))
+  {
+    this->Impl->Model.reset();
+    this->Impl->Stamp = FileStamp();
+    vtkErrorMacro("Cannot open MC-INR model '" << this->FileName << "': no such file.");
+    return false;
+  }
+  if (this->Impl->Model && this->Impl->Stamp == stamp)
+  {
+    return true;
+  }
+  this->Impl->Model.reset();
+  this->Impl->Stamp = FileStamp();
+
+  char err[ErrorLength] = { 0 };
+  mcinr_model* model = nullptr;
+  const mcinr_status status = mcinr_open_file(this->FileName, &model, err, sizeof(err));
+  if (status != MCINR_OK || !model)
+  {
+    mcinr_close(model);
+    // The decoder's messages start with the file path and say what is wrong where.
+    if (err[0])
+    {
+      vtkErrorMacro("Cannot read MC-INR model (" << mcinr_status_string(status) << "): " << err);
+    }
+    else
+    {
+      vtkErrorMacro("Cannot read MC-INR model '" << this->FileName << "': "
+                                                 << mcinr_status_string(status));
+    }
+    return false;
+  }
+  this->Impl->Model.reset(model);
+  this->Impl->Stamp = stamp;
+  return true;
+}
+
+//------------------------------------------------------------------------------
+int vtkMCINRReader::RequestInformation(
+  vtkInformation*, vtkInformationVector**, vtkInformationVector* outputVector)
+{
+  if (!this->OpenModel())
+  {
+    return 0;
+  }
+  const mcinr_model* model = this->Impl->Model.get();
+
+  // Publish the file's variables; a name already known keeps the user's choice, names of a
+  // previously read file that this one lacks are dropped.
+  const size_t numVariables = mcinr_num_variables(model);
+  std::vector<std::string> names;
+  names.reserve(numVariables);
+  for (size_t v = 0; v < numVariables; ++v)
+  {
+    const char* name = mcinr_variable_name(model, v);
+    names.emplace_back(name ? name : "");
+  }
+  bool sameNames = this->PointDataArraySelection->GetNumberOfArrays() ==
+    static_cast<int>(numVariables);
+  for (size_t v = 0; sameNames && v < numVariables; ++v)
+  {
+    sameNames = this->PointDataArraySelection->ArrayExists(names[v].c_str()) != 0;
+  }
+  if (!sameNames)
+  {
+    std::vector<int> previous(numVariables, 1);
+    for (size_t v = 0; v < numVariables; ++v)
+    {
+      if (this->PointDataArraySelection->ArrayExists(names[v].c_str()))
+      {
+        previous[v] = this->PointDataArraySelection->ArrayIsEnabled(names[v].c_str());
+      }
+    }
+    this->PointDataArraySelection->RemoveAllArrays();
+    for (size_t v = 0; v < numVariables; ++v)
+    {
+      this->PointDataArraySelection->AddArray(names[v].c_str(), previous[v] != 0);
+    }
+  }
+
+  vtkInformation* outInfo = outputVector->GetInformationObject(0);
+  const size_t numTimes = mcinr_num_times(model);
+  const double* times = mcinr_times(model);
+  if (numTimes > 0 && times)
+  {
+    outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_STEPS(), times,
+      static_cast<int>(std::min<size_t>(numTimes, std::numeric_limits<int>::max())));
+    const double range[2] = { times[0], times[numTimes - 1] };
+    outInfo->Set(vtkStreamingDemandDrivenPipeline::TIME_RANGE(), range, 2);
+  }
+  else
+  {
+    outInfo->Remove(vtkStreamingDemandDrivenPipeline::TIME_STEPS());
+    outInfo->Remove(vtkStreamingDemandDrivenPipeline::TIME_RANGE());
+  }
+  return 1;
+}
+
+//------------------------------------------------------------------------------
+namespace
+{
+struct ProgressContext
+{
+  vtkMCINRReader* Reader;
+  double Start;
+  double Span;
+};
+
+// Called by the decoder from the thread that called mcinr_decode_mesh (this one).
+int DecodeProgress(void* userData, double fraction)
+{
+  auto* context = static_cast<ProgressContext*>(userData);
+  context->Reader->UpdateProgress(context->Start + context->Span * fraction);
+  return context->Reader->GetAbortExecute() ? 1 : 0;
+}
+} // namespace
+
+int vtkMCINRReader::RequestData(
+  vtkInformation*, vtkInformationVector**, vtkInformationVector* outputVector)
+{
+  vtkInformation* outInfo = outputVector->GetInformationObject(0);
+  vtkUnstructuredGrid* output = vtkUnstructuredGrid::GetData(outInfo);
+  if (!output)
+  {
+    vtkErrorMacro("The output is not a vtkUnstructuredGrid.");
+    return 0;
+  }
+  output->Initialize();
+  if (!this->OpenModel())
+  {
+    return 0;
+  }
+  const mcinr_model* model = this->Impl->Model.get();
+
+  if (!mcinr_has_mesh(model))
+  {
+    vtkErrorMacro("The MC-INR model '"
+      << this->FileName
+      << "' has no embedded mesh (no MESH section), so there is nothing to place the decoded "
+         "values on. Encode it again with the mesh embedded, or decode it at your own points "
+         "with the C API (mcinr_decode).");
+    return 0;
+  }
+
+  // Requested time: any value; the networks are continuous in t, so no snapping.
+  const size_t numTimes = mcinr_num_times(model);
+  const double* times = mcinr_times(model);
+  double time = (numTimes > 0 && times) ? times[0] : 0.0;
+  if (outInfo->Has(vtkStreamingDemandDrivenPipeline::UPDATE_TIME_STEP()))
+  {
+    time = outInfo->Get(vtkStreamingDemandDrivenPipeline::UPDATE_TIME_STEP());
+  }
+  if (!std::isfinite(time))
+  {
+    vtkErrorMacro("Requested time " << time << " is not a finite number.");
+    return 0;
+  }
+
+  this->UpdateProgress(0.0);
+  const size_t numPoints = mcinr_mesh_num_points(model);
+  const size_t numCells = mcinr_mesh_num_cells(model);
+  const size_t connectivitySize = mcinr_mesh_connectivity_size(model);
+  const size_t idMax = static_cast<size_t>(std::numeric_limits<vtkIdType>::max() / 3);
+  if (numPoints > idMax || numCells >= idMax || connectivitySize > idMax)
+  {
+    vtkErrorMacro("The mesh of '" << this->FileName << "' is too large for this VTK build ("
+                                  << numPoints << " points, " << numCells << " cells).");
+    return 0;
+  }
+
+  // ---- Mesh ----
+  // Points keep the precision they are stored with (the decoder hands out doubles).
+  vtkSmartPointer<vtkDataArray> coordinates = vtkSmartPointer<vtkDoubleArray>::New();
+#if MCINR_HAVE_MESH_POINT_TYPE
+  const bool floatPoints = mcinr_mesh_point_type(model) == 1;
+#else
+  const bool floatPoints = false;
+#endif
+  std::vector<double> pointScratch;
+  if (floatPoints)
+  {
+    coordinates = vtkSmartPointer<vtkFloatArray>::New();
+    try
+    {
+      pointScratch.resize(3 * numPoints);
+    }
+    catch (const std::bad_alloc&)
+    {
+      vtkErrorMacro("Out of memory for the " << numPoints << " points of '" << this->FileName
+                                             << "'.");
+      return 0;
+    }
+  }
+  vtkNew<vtkUnsignedCharArray> cellTypes;
+  vtkNew<vtkTypeInt64Array> offsets;
+  vtkNew<vtkTypeInt64Array> connectivity;
+  if (!AllocateTuples(coordinates, 3, static_cast<vtkIdType>(numPoints)) ||
+    !AllocateTuples(cellTypes, 1, static_cast<vtkIdType>(numCells)) ||
+    !AllocateTuples(offsets, 1, static_cast<vtkIdType>(numCells + 1)) ||
+    !AllocateTuples(connectivity, 1, static_cast<vtkIdType>(connectivitySize)))
+  {
+    vtkErrorMacro("Out of memory for the mesh of '" << this->FileName << "' (" << numPoints
+                                                    << " points, " << numCells << " cells).");
+    return 0;
+  }
+  mcinr_status status = mcinr_mesh_points(model,
+    floatPoints ? pointScratch.data() : vtkDoubleArray::SafeDownCast(coordinates)->GetPointer(0));
+  if (status == MCINR_OK && floatPoints)
+  {
+    std::copy(pointScratch.begin(), pointScratch.end(),
+      vtkFloatArray::SafeDownCast(coordinates)->GetPointer(0));
+    std::vector<double>().swap(pointScratch);
+  }
+  if (status == MCINR_OK)
+  {
+    // vtkTypeInt64 (long long) and int64_t (long) are distinct types of the same layout.
+    static_assert(sizeof(vtkTypeInt64) == sizeof(int64_t), "64-bit ids expected");
+    status = mcinr_mesh_cells(model, cellTypes->GetPointer(0),
+      reinterpret_cast<int64_t*>(offsets->GetPointer(0)),
+      reinterpret_cast<int64_t*>(connectivity->GetPointer(0)));
+  }
+  if (status != MCINR_OK)
+  {
+    vtkErrorMacro("Cannot read the mesh of '" << this->FileName
+                                              << "': " << mcinr_status_string(status));
+    return 0;
+  }
+  const unsigned char* typePtr = cellTypes->GetPointer(0);
+  const vtkTypeInt64* offsetPtr = offsets->GetPointer(0);
+  const vtkTypeInt64* connPtr = connectivity->GetPointer(0);
+  if (offsetPtr[0] != 0 || offsetPtr[numCells] != static_cast<vtkTypeInt64>(connectivitySize))
+  {
+    vtkErrorMacro("The mesh of '" << this->FileName << "' has inconsistent cell offsets.");
+    return 0;
+  }
+  for (size_t c = 0; c < numCells; ++c)
+  {
+    const vtkTypeInt64 size = offsetPtr[c + 1] - offsetPtr[c];
+    int minPoints = 1;
+    const int expected = ExpectedCellSize(typePtr[c], minPoints);
+    if (expected < 0)
+    {
+      vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c
+                                    << " of VTK cell type " << static_cast<int>(typePtr[c])
+                                    << ", which this reader does not support.");
+      return 0;
+    }
+    if ((expected > 0 && size != expected) || (expected == 0 && size < minPoints))
+    {
+      vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c << " of VTK type "
+                                    << static_cast<int>(typePtr[c]) << " with " << size
+                                    << " points.");
+      return 0;
+    }
+  }
+  for (size_t i = 0; i < connectivitySize; ++i)
+  {
+    if (connPtr[i] < 0 || static_cast<size_t>(connPtr[i]) >= numPoints)
+    {
+      vtkErrorMacro("The mesh of '" << this->FileName << "' refers to point " << connPtr[i]
+                                    << ", but has only " << numPoints << " points.");
+      return 0;
+    }
+  }
+  this->UpdateProgress(0.05);
+
+  // ---- Fields: one decode call for all selected components, so that the networks' shared
+  // trunk runs once per point; then split into one array per variable. ----
+  struct Selected
+  {
+    std::string Name;
+    size_t First;
+    size_t Components;
+  };
+  std::vector<Selected> selected;
+  std::vector<size_t> components;
+  const size_t numVariables = mcinr_num_variables(model);
+  for (size_t v = 0; v < numVariables; ++v)
+  {
+    const char* name = mcinr_variable_name(model, v);
+    if (!name || !this->PointDataArraySelection->ArrayIsEnabled(name))
+    {
+      continue;
+    }
+    const size_t first = mcinr_variable_first_component(model, v);
+    const size_t count = mcinr_variable_components(model, v);
+    selected.push_back({ name, first, count });
+    for (size_t k = 0; k < count; ++k)
+    {
+      components.push_back(first + k);
+    }
+  }
+
+  std::vector<vtkSmartPointer<vtkFloatArray>> arrays;
+  if (!components.empty() && numPoints > 0)
+  {
+    const size_t width = components.size();
+    for (const Selected& variable : selected)
+    {
+      auto array = vtkSmartPointer<vtkFloatArray>::New();
+      array->SetName(variable.Name.c_str());
+      if (!AllocateTuples(array, static_cast<int>(variable.Components),
+            static_cast<vtkIdType>(numPoints)))
+      {
+        vtkErrorMacro("Out of memory for array '" << variable.Name << "' of '" << this->FileName
+                                                  << "'.");
+        return 0;
+      }
+      arrays.push_back(array);
+    }
+
+    // A single selected variable is decoded straight into its array.
+    std::vector<float> scratch;
+    float* decoded = nullptr;
+    if (arrays.size() == 1)
+    {
+      decoded = arrays[0]->GetPointer(0);
+    }
+    else
+    {
+      try
+      {
+        scratch.resize(numPoints * width);
+      }
+      catch (const std::bad_alloc&)
+      {
+        vtkErrorMacro("Out of memory decoding '" << this->FileName << "' (" << numPoints
+                                                 << " points × " << width << " components).");
+        return 0;
+      }
+      decoded = scratch.data();
+    }
+
+    ProgressContext progress{ this, 0.05, 0.90 };
+    mcinr_decode_options options;
+    std::memset(&options, 0, sizeof(options));
+    options.num_threads = this->NumberOfThreads > 0
+      ? this->NumberOfThreads
+      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    options.progress = &DecodeProgress;
+    options.user_data = &progress;
+    char err[ErrorLength] = { 0 };
+    status = mcinr_decode_mesh(
+      model, time, components.data(), width, decoded, &options, err, sizeof(err));
+    if (status == MCINR_ERR_ABORTED)
+    {
+      vtkDebugMacro("Decoding '" << this->FileName << "' aborted.");
+      output->Initialize();
+      return 0;
+    }
+    if (status != MCINR_OK)
+    {
+      vtkErrorMacro("Cannot decode '" << this->FileName << "' at time " << time << " ("
+                                      << mcinr_status_string(status)
+                                      << "): " << (err[0] ? err : "no details from the decoder"));
+      output->Initialize();
+      return 0;
+    }
+    if (!scratch.empty())
+    {
+      size_t column = 0;
+      for (size_t a = 0; a < arrays.size(); ++a)
+      {
+        const size_t count = selected[a].Components;
+        float* target = arrays[a]->GetPointer(0);
+        for (size_t p = 0; p < numPoints; ++p)
+        {
+          const float* row = decoded + p * width + column;
+          std::copy(row, row + count, target + p * count);
+        }
+        column += count;
+      }
+    }
+  }
+  this->UpdateProgress(0.95);
+
+  // ---- Assemble the output only now, so that a failure above leaves it empty. ----
+  vtkNew<vtkPoints> points;
+  points->SetData(coordinates);
+  output->SetPoints(points);
+  vtkNew<vtkCellArray> cells;
+  cells->SetData(offsets, connectivity);
+  output->SetCells(cellTypes, cells);
+  for (const auto& array : arrays)
+  {
+    output->GetPointData()->AddArray(array);
+  }
+
+  const std::string json = mcinr_metadata_json(model) ? mcinr_metadata_json(model) : "{}";
+  vtkNew<vtkStringArray> metadata;
+  metadata->SetName("MCINR_metadata");
+  metadata->InsertNextValue(json);
+  output->GetFieldData()->AddArray(metadata);
+  const std::string method = JsonStringMember(json, "method");
+  if (!method.empty())
+  {
+    vtkNew<vtkStringArray> methodArray;
+    methodArray->SetName("MCINR_method");
+    methodArray->InsertNextValue(method);
+    output->GetFieldData()->AddArray(methodArray);
+  }
+  const double rawBytes = static_cast<double>(mcinr_raw_field_bytes(model));
+  const double weightBytes = static_cast<double>(mcinr_weight_bytes(model));
+  if (rawBytes > 0 && weightBytes > 0)
+  {
+    vtkNew<vtkDoubleArray> ratio;
+    ratio->SetName("MCINR_compression_ratio");
+    ratio->InsertNextValue(rawBytes / weightBytes);
+    output->GetFieldData()->AddArray(ratio);
+  }
+  if (rawBytes > 0 && this->Impl->Stamp.Size > 0)
+  {
+    vtkNew<vtkDoubleArray> fileRatio;
+    fileRatio->SetName("MCINR_file_compression_ratio");
+    fileRatio->InsertNextValue(rawBytes / static_cast<double>(this->Impl->Stamp.Size));
+    output->GetFieldData()->AddArray(fileRatio);
+  }
+  vtkNew<vtkDoubleArray> timeArray;
+  timeArray->SetName("MCINR_time");
+  timeArray->InsertNextValue(time);
+  output->GetFieldData()->AddArray(timeArray);
+
+  output->GetInformation()->Set(vtkDataObject::DATA_TIME_STEP(), time);
+  this->DecodedTime = time;
+  this->UpdateProgress(1.0);
+  return 1;
+}
+
+//------------------------------------------------------------------------------
+void vtkMCINRReader::PrintSelf(ostream& os, vtkIndent indent)
+{
+  this->Superclass::PrintSelf(os, indent);
+  os << indent << "FileName: " << (this->FileName ? this->FileName : "(none)") << "\n";
+  os << indent << "NumberOfThreads: " << this->NumberOfThreads << "\n";
+  os << indent << "DecodedTime: " << this->DecodedTime << "\n";
+  os << indent << "PointDataArraySelection:\n";
+  this->PointDataArraySelection->PrintSelf(os, indent.GetNextIndent());
+}

@@ -1,0 +1,45 @@
+# Locates the C decoder sources (../CShim) and its link dependencies. Sets
+#   MCINR_DECODER_SOURCES, MCINR_DECODER_INCLUDE_DIRS, MCINR_DECODER_LIBRARIES.
+set(MCINR_CSHIM_DIR "${CMAKE_CURRENT_LIST_DIR}/../../CShim" CACHE PATH "The CShim directory (C decoder)")
+get_filename_component(MCINR_CSHIM_DIR "${MCINR_CSHIM_DIR}" ABSOLUTE)
+file(GLOB MCINR_DECODER_SOURCES CONFIGURE_DEPENDS "${MCINR_CSHIM_DIR}/src/*.c")
+if (NOT MCINR_DECODER_SOURCES)
+  message(FATAL_ERROR "No C decoder sources found in ${MCINR_CSHIM_DIR}/src")
+endif ()
+set(MCINR_DECODER_INCLUDE_DIRS "${MCINR_CSHIM_DIR}/include" "${MCINR_CSHIM_DIR}/src")
+
+# mcinr_mesh_point_type (float32 or float64 points) arrived in decoder 0.1; without it the
+# reader outputs double points.
+file(STRINGS "${MCINR_CSHIM_DIR}/include/mcinr.h" _mcinr_point_type_decl REGEX "mcinr_mesh_point_type")
+if (_mcinr_point_type_decl)
+  set(MCINR_HAVE_MESH_POINT_TYPE 1)
+else ()
+  set(MCINR_HAVE_MESH_POINT_TYPE 0)
+endif ()
+
+# OpenBLAS: pkg-config first (Debian ships openblas.pc, no cblas.pc), then a plain search.
+find_package(PkgConfig QUIET)
+if (PkgConfig_FOUND)
+  pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
+endif ()
+if (TARGET PkgConfig::OPENBLAS)
+  set(_mcinr_blas PkgConfig::OPENBLAS)
+else ()
+  find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
+  find_path(OPENBLAS_INCLUDE_DIR NAMES cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu)
+  set(_mcinr_blas "${OPENBLAS_LIBRARY}")
+  if (OPENBLAS_INCLUDE_DIR)
+    list(APPEND MCINR_DECODER_INCLUDE_DIRS "${OPENBLAS_INCLUDE_DIR}")
+  endif ()
+endif ()
+
+# System zlib (VTK's own vtkzlib has mangled symbols, so the two do not clash).
+find_package(ZLIB REQUIRED)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+find_library(MCINR_LIBM m)
+
+set(MCINR_DECODER_LIBRARIES ${_mcinr_blas} ZLIB::ZLIB Threads::Threads)
+if (MCINR_LIBM)
+  list(APPEND MCINR_DECODER_LIBRARIES "${MCINR_LIBM}")
+endif ()

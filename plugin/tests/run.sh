@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# ParaView plugin tests (pvpython, no X needed):
+#   plugin/tests/run.sh [model.mci [ground_truth.pvd]]
+# Without arguments: a small model from tools/make_test_mci.py (synthetic tet mesh), and, when
+# the vessel-small dataset is present (or MCINR_VESSEL_PVD points to a .pvd), a model carrying
+# the vessel mesh, checked against the .pvd's point/cell counts, arrays and time steps.
+# Needs plugin/build (plugin/build.sh, run by scripts/setup).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="$root/plugin/build"
+
+plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit 2>/dev/null || true)"
+lib="$build/lib/libmcinr.so"
+if [ -z "$plugin_so" ] || [ ! -f "$lib" ]; then
+    echo "run.sh: plugin not built; building it (plugin/build.sh)"
+    "$root/plugin/build.sh" >/dev/null
+    plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit)"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/mcinr-plugin-test.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+pvpython_run() { env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$@"; }
+
+shots="$build/screenshots"
+screenshot() {  # name mci [pvd]
+    command -v xvfb-run >/dev/null || { echo "-- screenshot: skipped (no xvfb-run)"; return 0; }
+    mkdir -p "$shots"
+    local args=(--plugin "$plugin_so" --mci "$2" --out "$shots/$1.png")
+    [ -n "${3:-}" ] && args+=(--pvd "$3")
+    xvfb-run -a -s '-screen 0 1280x1024x24' env -u VIRTUAL_ENV -u PYTHONPATH \
+        pvpython "$here/screenshot.py" "${args[@]}"
+}
+
+run_case() {  # name mci [pvd] [other-mci]
+    local name="$1" mci="$2" pvd="${3:-}" other="${4:-}"
+    echo "-- $name: $mci${pvd:+ vs $pvd}"
+    local args=(--plugin "$plugin_so" --lib "$lib" --mci "$mci" --workdir "$work/$name")
+    [ -n "$pvd" ] && args+=(--pvd "$pvd")
+    [ -n "$other" ] && args+=(--other-mci "$other")
+    pvpython_run "$here/test_reader.py" "${args[@]}"
+}
+
+if [ $# -ge 1 ]; then
+    run_case given "$1" "${2:-}"
+    screenshot given "$1" "${2:-}"
+    exit 0
+fi
+
+generator="$root/tools/make_test_mci.py"
+if [ ! -f "$generator" ]; then
+    echo "run.sh: $generator not found; pass a model: run.sh model.mci [truth.pvd]" >&2
+    exit 1
+fi
+python3 "$generator" "$work/tiny.mci" --mesh tiny --seed 1 >/dev/null
+python3 "$generator" "$work/tiny-other.mci" --mesh tiny --seed 2 >/dev/null
+run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
+screenshot tiny "$work/tiny.mci"
+
+vessel_pvd="${MCINR_VESSEL_PVD:-/work/shared/datasets/vessel-small/vessel.pvd}"
+if [ -f "$vessel_pvd" ]; then
+    python3 "$generator" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null
+    run_case vessel "$work/vessel.mci" "$vessel_pvd"
+    screenshot vessel "$work/vessel.mci" "$vessel_pvd"
+else
+    echo "-- vessel: skipped ($vessel_pvd not found)"
+fi

@@ -1,0 +1,280 @@
+"""pvpython tests of the MC-INR reader plugin.
+
+  pvpython test_reader.py --plugin MCINRReaderPlugin.so --lib libmcinr.so --mci model.mci
+                          [--pvd ground_truth.pvd] --workdir DIR
+
+Loads the plugin, opens the model with File > Open's reader factory, and checks mesh sizes,
+array names/components and time steps (against the ground truth .pvd when given, and always
+against the C decoder called through ctypes), values against mcinr_decode_mesh at a stored
+step and between steps, array selection, the metadata field data, and that a truncated, a
+checksum-damaged, a non-.mci and a mesh-less file each give an error and no crash.
+"""
+import argparse
+import os
+import shutil
+import sys
+
+import numpy as np
+
+from paraview import servermanager
+from paraview.simple import (Delete, LoadPlugin, OpenDataFile, PVDReader, ReloadFiles)
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.util.misc import calldata_type
+from vtkmodules.vtkCommonCore import VTK_STRING
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcinr_ctypes  # noqa: E402
+
+FAILURES = []
+
+
+def check(condition, message):
+    print(("ok    " if condition else "FAIL  ") + message, flush=True)
+    if not condition:
+        FAILURES.append(message)
+    return condition
+
+
+class ErrorCatcher:
+    """Collects the vtkErrorMacro messages of a reader (builtin session: the VTK object lives
+    in this process). With an ErrorEvent observer VTK passes the message to it instead of
+    printing it; pvpython's own output also goes through vtkOutputWindow, so that stays."""
+
+    def __init__(self, proxy):
+        self.messages = []
+        self.algorithm = proxy.GetClientSideObject()
+
+        @calldata_type(VTK_STRING)
+        def on_error(_obj, _event, message):
+            self.messages.append(message)
+
+        self._callback = on_error
+        self.algorithm.AddObserver("ErrorEvent", on_error)
+
+    def text(self):
+        return "\n".join(self.messages)
+
+
+def fetch(reader, time=None):
+    if time is None:
+        reader.UpdatePipeline()
+    else:
+        reader.UpdatePipeline(time)
+    return servermanager.Fetch(reader)
+
+
+def point_array(grid, name):
+    array = grid.GetPointData().GetArray(name)
+    return None if array is None else vtk_to_numpy(array)
+
+
+def expected_block(model, time, variables, threads):
+    """Decoder values for `variables` [(name, first, count)] as {name: (N, count) array}."""
+    components = [first + k for _, first, count in variables for k in range(count)]
+    flat = np.ctypeslib.as_array(model.decode_mesh(time, components, threads))
+    table = flat.reshape(-1, len(components))
+    out, column = {}, 0
+    for name, _, count in variables:
+        out[name] = table[:, column:column + count].reshape(-1, count)
+        column += count
+    return out
+
+
+def compare_values(grid, expected, ranges, what):
+    """Arrays equal the decoder's up to float rounding that a different batch split may give."""
+    for name, values in expected.items():
+        got = point_array(grid, name)
+        if not check(got is not None, "%s: array %s present" % (what, name)):
+            continue
+        got = got.reshape(values.shape)
+        # mcinr.h: results do not depend on the thread count or on which components are
+        # requested, so the reader's values must be bit-identical to a direct decode.
+        diff = float(np.max(np.abs(got.astype(np.float64) - values))) if values.size else 0.0
+        check(np.array_equal(got, values),
+              "%s: %s equals mcinr_decode_mesh (max diff %.3g, range %.3g)" % (what, name, diff, ranges[name]))
+
+
+def ground_truth(pvd_path):
+    """(times, points, cells, {name: components}) of the first dataset of a .pvd."""
+    gt = PVDReader(FileName=pvd_path)
+    gt.UpdatePipelineInformation()
+    times = list(gt.TimestepValues) if gt.TimestepValues else []
+    data = servermanager.Fetch(gt)
+    arrays = {}
+    pd = data.GetPointData()
+    for i in range(pd.GetNumberOfArrays()):
+        arrays[pd.GetArrayName(i)] = pd.GetArray(i).GetNumberOfComponents()
+    result = (times, data.GetNumberOfPoints(), data.GetNumberOfCells(), arrays)
+    Delete(gt)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plugin", required=True)
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("--mci", required=True)
+    ap.add_argument("--other-mci", help="a second model with the same mesh, for the reload test")
+    ap.add_argument("--pvd")
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+
+    LoadPlugin(args.plugin, ns=globals())
+    model = mcinr_ctypes.Model(args.lib, args.mci)
+    variables = model.variables()
+    names = [v[0] for v in variables]
+    times = model.times()
+    pts_ref, types_ref, offs_ref, conn_ref = model.mesh()
+
+    # ---- Information: variables and time steps, before any decoding ----
+    reader = OpenDataFile(args.mci)
+    check(reader is not None and reader.GetXMLName() == "MCINRReader",
+          "OpenDataFile picks the MC-INR reader for *.mci")
+    reader.UpdatePipelineInformation()
+    check(list(reader.PointArrayStatus) == names, "PointArrayStatus lists the variables %s" % names)
+    check(list(reader.TimestepValues) == times, "TimestepValues equal the stored times (%d)" % len(times))
+    check(reader.NumberOfThreads == 0 if hasattr(reader, "NumberOfThreads") else False,
+          "NumberOfThreads property exists, default 0")
+    reader.NumberOfThreads = 2
+
+    # ---- Mesh and all arrays at the first stored step ----
+    grid = fetch(reader, times[0])
+    n_points, n_cells = len(pts_ref) // 3, len(types_ref)
+    check(grid.GetNumberOfPoints() == n_points, "points: %d" % grid.GetNumberOfPoints())
+    check(grid.GetNumberOfCells() == n_cells, "cells: %d" % grid.GetNumberOfCells())
+    got_pts = vtk_to_numpy(grid.GetPoints().GetData())
+    check(np.array_equal(got_pts.reshape(-1), np.ctypeslib.as_array(pts_ref)), "point coordinates equal the decoder's")
+    stored_type = model.mesh_point_type()
+    if stored_type:
+        want = np.float32 if stored_type == 1 else np.float64
+        check(got_pts.dtype == want, "points keep their stored precision (%s)" % np.dtype(want).name)
+    cells = grid.GetCells()
+    check(np.array_equal(vtk_to_numpy(cells.GetOffsetsArray()), np.ctypeslib.as_array(offs_ref))
+          and np.array_equal(vtk_to_numpy(cells.GetConnectivityArray()), np.ctypeslib.as_array(conn_ref))
+          and np.array_equal(vtk_to_numpy(grid.GetCellTypesArray()), np.ctypeslib.as_array(types_ref)),
+          "cell offsets, connectivity and types equal the decoder's")
+    pd = grid.GetPointData()
+    got_arrays = {pd.GetArrayName(i): pd.GetArray(i).GetNumberOfComponents()
+                  for i in range(pd.GetNumberOfArrays())}
+    check(got_arrays == {name: count for name, _, count in variables},
+          "point arrays and components: %s" % got_arrays)
+    expected0 = expected_block(model, times[0], variables, 2)
+    ranges = {name: float(np.ptp(values)) for name, values in expected0.items()}
+    compare_values(grid, expected0, ranges, "t=%g" % times[0])
+
+    if args.pvd:
+        gt_times, gt_points, gt_cells, gt_arrays = ground_truth(args.pvd)
+        check(grid.GetNumberOfPoints() == gt_points and grid.GetNumberOfCells() == gt_cells,
+              "mesh size equals the ground truth (%d points, %d cells)" % (gt_points, gt_cells))
+        check(all(gt_arrays.get(name) == count for name, count in got_arrays.items()),
+              "arrays and components match the ground truth %s" % gt_arrays)
+        check(len(gt_times) == len(times) and np.allclose(gt_times, times, rtol=1e-5, atol=0),
+              "time steps equal the ground truth's (%d, to the .pvd's 6 printed digits)" % len(gt_times))
+
+    # ---- Field data ----
+    fd = grid.GetFieldData()
+    meta = fd.GetAbstractArray("MCINR_metadata")
+    check(meta is not None and meta.GetValue(0) == model.metadata_json(),
+          "field data MCINR_metadata holds the model's JSON")
+    t_field = fd.GetArray("MCINR_time")
+    check(t_field is not None and t_field.GetValue(0) == times[0], "field data MCINR_time = requested time")
+
+    # ---- A time between stored steps is decoded directly ----
+    if len(times) >= 2:
+        t_mid = 0.5 * (times[0] + times[1])
+        grid_mid = fetch(reader, t_mid)
+        check(grid_mid.GetFieldData().GetArray("MCINR_time").GetValue(0) == t_mid,
+              "time between steps: decoded at t=%g" % t_mid)
+        expected_mid = expected_block(model, t_mid, variables, 2)
+        compare_values(grid_mid, expected_mid, ranges, "t=%g" % t_mid)
+        expected1 = expected_block(model, times[1], variables, 2)
+        differs = all(not np.array_equal(expected_mid[n], expected0[n]) and
+                      not np.array_equal(expected_mid[n], expected1[n]) for n in names)
+        check(differs, "values between steps differ from both neighbouring steps (not snapped)")
+
+    # ---- Array selection: only the chosen variables are decoded ----
+    vector = [v for v in variables if v[2] > 1]
+    scalar = [v for v in variables if v[2] == 1]
+    chosen = ([vector[0]] if vector else []) + ([scalar[-1]] if scalar else [])
+    chosen = chosen[:2] if len(variables) > 2 else chosen[:1]
+    reader.PointArrayStatus = [v[0] for v in chosen]
+    grid_sel = fetch(reader, times[-1])
+    pd = grid_sel.GetPointData()
+    got_sel = sorted(pd.GetArrayName(i) for i in range(pd.GetNumberOfArrays()))
+    check(got_sel == sorted(v[0] for v in chosen), "selection %s gives arrays %s" % ([v[0] for v in chosen], got_sel))
+    compare_values(grid_sel, expected_block(model, times[-1], chosen, 2), ranges, "selection, t=%g" % times[-1])
+    if vector:
+        arr = pd.GetArray(vector[0][0])
+        check(arr is not None and arr.GetNumberOfComponents() == vector[0][2],
+              "vector variable %s has %d components" % (vector[0][0], vector[0][2]))
+    reader.PointArrayStatus = []
+    grid_none = fetch(reader, times[0])
+    check(grid_none.GetPointData().GetNumberOfArrays() == 0 and grid_none.GetNumberOfPoints() == n_points,
+          "no array selected: mesh only")
+    reader.PointArrayStatus = names
+
+    # ---- Reload after the file changed on disk (handle cache keyed by name + mtime) ----
+    if args.other_mci:
+        path = os.path.join(args.workdir, "reload.mci")
+        shutil.copyfile(args.mci, path)
+        r2 = OpenDataFile(path)
+        r2.NumberOfThreads = 2
+        before = point_array(fetch(r2, times[0]), names[-1]).copy()
+        shutil.copyfile(args.other_mci, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+        ReloadFiles(r2)
+        after = point_array(fetch(r2, times[0]), names[-1])
+        other = mcinr_ctypes.Model(args.lib, args.other_mci)
+        want = expected_block(other, times[0], [variables[-1]], 2)[names[-1]].reshape(-1)
+        check(not np.array_equal(before, after) and np.allclose(after, want, rtol=0, atol=1e-5 * max(ranges[names[-1]], 1e-30)),
+              "reloading a rewritten file decodes the new model")
+        other.close()
+        Delete(r2)
+
+    # ---- Bad files: an error naming the problem, empty output, no crash ----
+    data = open(args.mci, "rb").read()
+    bad = {}
+    bad["truncated"] = data[: len(data) // 2]
+    bad["checksum"] = mcinr_ctypes.flip_payload_byte(data)
+    bad["not-mci"] = b"this is not an MC-INR model\n" * 4
+    for kind, content in bad.items():
+        path = os.path.join(args.workdir, "bad-%s.mci" % kind)
+        open(path, "wb").write(content)
+        r = servermanager.sources.MCINRReader(FileName=path)
+        errors = ErrorCatcher(r)
+        out = fetch(r)
+        message = errors.text()
+        line = next((l for l in message.splitlines() if "MC-INR" in l), "(no message)")
+        check(out.GetNumberOfPoints() == 0 and path in message,
+              "%s file: error naming the file, empty output: %s" % (kind, line))
+        if kind == "checksum":
+            check(model.status_string(4) in message, "checksum file: the error says '%s'" % model.status_string(4))
+        Delete(r)
+
+    nomesh = os.path.join(args.workdir, "no-mesh.mci")
+    mcinr_ctypes.strip_mesh_section(args.mci, nomesh)
+    r = servermanager.sources.MCINRReader(FileName=nomesh)
+    errors = ErrorCatcher(r)
+    r.UpdatePipelineInformation()
+    check(list(r.TimestepValues) == times, "mesh-less file: time steps still published")
+    out = fetch(r)
+    message = errors.text()
+    check(out.GetNumberOfPoints() == 0 and "no embedded mesh" in message,
+          "mesh-less file: clear error, empty output")
+    Delete(r)
+
+    # ---- Still alive and working after the errors ----
+    grid_again = fetch(reader, times[0])
+    check(grid_again.GetNumberOfPoints() == n_points and
+          grid_again.GetPointData().GetNumberOfArrays() == len(variables),
+          "the process still reads good files after the errors")
+    model.close()
+
+    print("%d failure(s)" % len(FAILURES))
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
