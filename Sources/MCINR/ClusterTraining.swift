@@ -1,0 +1,229 @@
+import Foundation
+
+/// Local input map of a cluster (ours): its bounding box in normalised coordinates goes to
+/// [-1, 1]³; time keeps its global normalisation. `x_i = (q_i − offset_i) · scale_i`.
+public struct InputMap: Sendable, Equatable, Codable {
+    public var offset: [Float]
+    public var scale: [Float]
+
+    public static let identity = InputMap(offset: [0, 0, 0, 0], scale: [1, 1, 1, 1])
+
+    public init(offset: [Float], scale: [Float]) { self.offset = offset; self.scale = scale }
+
+    /// The bounding box of `points` (normalised q) mapped to [-1, 1]; a flat extent keeps scale 1.
+    public static func boundingBox(of points: [SIMD3<Double>]) -> InputMap {
+        guard let first = points.first else { return .identity }
+        var lo = first, hi = first
+        for p in points { lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
+        var offset: [Float] = [0, 0, 0, 0], scale: [Float] = [1, 1, 1, 1]
+        for i in 0 ..< 3 {
+            offset[i] = Float((lo[i] + hi[i]) / 2)
+            let extent = hi[i] - lo[i]
+            scale[i] = extent > 0 ? Float(2 / extent) : 1
+        }
+        return InputMap(offset: offset, scale: scale)
+    }
+
+    @inline(__always)
+    func apply(_ q: SIMD3<Double>) -> SIMD3<Float> {
+        // The decoder converts q to float first, then applies the map in float.
+        SIMD3((Float(q.x) - offset[0]) * scale[0], (Float(q.y) - offset[1]) * scale[1],
+              (Float(q.z) - offset[2]) * scale[2])
+    }
+
+    @inline(__always)
+    func applyTime(_ t: Float) -> Float { (t - offset[3]) * scale[3] }
+}
+
+/// One cluster's (point, time) samples: inputs in the cluster's local coordinates, targets in
+/// normalised units. Sample s is time step s / n, cluster point s % n.
+final class ClusterSamples: @unchecked Sendable {
+    let pointIndices: [Int]
+    let map: InputMap
+    let data: NormalizedData
+    /// Local x, y, z of each cluster point (3 n).
+    let localXYZ: [Float]
+    let localT: [Float]
+
+    var pointCount: Int { pointIndices.count }
+    var sampleCount: Int { pointIndices.count * data.timeCount }
+
+    init(pointIndices: [Int], map: InputMap, data: NormalizedData) {
+        self.pointIndices = pointIndices; self.map = map; self.data = data
+        var xyz = [Float](repeating: 0, count: 3 * pointIndices.count)
+        for (i, p) in pointIndices.enumerated() {
+            let local = map.apply(data.q[p])
+            xyz[3 * i] = local.x; xyz[3 * i + 1] = local.y; xyz[3 * i + 2] = local.z
+        }
+        localXYZ = xyz
+        localT = data.t.map { map.applyTime($0) }
+    }
+
+    /// Writes inputs (4 per row) and targets (C per row) of the given samples.
+    func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
+                targets: UnsafeMutablePointer<Float>) {
+        let n = pointIndices.count, c = data.componentCount, pointTotal = data.pointCount
+        localXYZ.withUnsafeBufferPointer { xyz in
+            data.values.withUnsafeBufferPointer { values in
+                for (row, sample) in samples.enumerated() {
+                    let s = Int(sample), step = s / n, i = s % n
+                    inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]
+                    inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = localT[step]
+                    let base = (step * pointTotal + pointIndices[i]) * c
+                    for k in 0 ..< c { targets[c * row + k] = values[base + k] }
+                }
+            }
+        }
+    }
+}
+
+/// Optimisation hyper-parameters of one training run.
+struct TrainingSchedule {
+    var learningRate: Float
+    var batchSize: Int
+    var decayFactor: Float
+    var decayEveryEpochs: Int
+    var sampleFraction: Double
+    var patience: Int
+    var maxEpochs: Int
+    var deadline: Date?
+}
+
+public struct TrainingOutcome: Sendable, Codable, Equatable {
+    public enum Stop: String, Sendable, Codable { case plateau, epochCap, timeBudget, diverged }
+    public var epochs: Int
+    public var bestLoss: Double
+    public var finalLearningRate: Float
+    public var stop: Stop
+    /// Training loss of every epoch (mean over the epoch's samples).
+    public var lossCurve: [Double]
+}
+
+/// Reusable batch buffers of one worker.
+final class BatchWorkspace {
+    var inputs: [Float]
+    var targets: [Float]
+    var gradient: [Float]
+    var sampleIDs: [Int32] = []
+
+    init(batchSize: Int, components: Int, parameterCount: Int) {
+        inputs = [Float](repeating: 0, count: 4 * batchSize)
+        targets = [Float](repeating: 0, count: components * batchSize)
+        gradient = [Float](repeating: 0, count: parameterCount)
+    }
+}
+
+enum ClusterTrainer {
+    /// Main training (MC-INR §3.1): Adam, step decay, a fresh random fraction of the samples
+    /// each epoch, stop on a plateau of the epoch loss. Leaves the network at the parameters
+    /// of its best epoch (ours).
+    static func train(_ network: TrainableNetwork, on samples: ClusterSamples,
+                      schedule: TrainingSchedule, seed: UInt64,
+                      onEpoch: (Int, Double, Double) -> Void) -> TrainingOutcome {
+        var generator = SplitMix64(seed: seed)
+        var parameters = network.parameters
+        var best = parameters
+        var adam = FlatAdam(parameterCount: parameters.count, learningRate: schedule.learningRate)
+        let batch = max(1, min(schedule.batchSize, samples.sampleCount))
+        let workspace = BatchWorkspace(batchSize: batch, components: samples.data.componentCount,
+                                       parameterCount: parameters.count)
+        var order = (0 ..< samples.sampleCount).map { Int32($0) }
+        let perEpoch = max(1, min(order.count, Int((Double(order.count) * schedule.sampleFraction).rounded(.up))))
+        var bestLoss = Double.infinity, sinceBest = 0, epoch = 0
+        var curve: [Double] = []
+        var stop = TrainingOutcome.Stop.epochCap
+        while epoch < schedule.maxEpochs {
+            if let deadline = schedule.deadline, Date() >= deadline { stop = .timeBudget; break }
+            // Partial Fisher–Yates: the first perEpoch entries become a fresh uniform subset.
+            for i in 0 ..< perEpoch {
+                order.swapAt(i, i + generator.nextIndex(below: order.count - i))
+            }
+            var lossSum = 0.0
+            var start = 0
+            while start < perEpoch {
+                let rows = min(batch, perEpoch - start)
+                let loss = step(network, samples: samples, ids: order, range: start ..< start + rows,
+                                workspace: workspace, parameters: &parameters, adam: &adam)
+                lossSum += Double(loss) * Double(rows)
+                start += rows
+            }
+            epoch += 1
+            let epochLoss = lossSum / Double(perEpoch)
+            curve.append(epochLoss)
+            if !epochLoss.isFinite { stop = .diverged; break }
+            if epochLoss < bestLoss {
+                bestLoss = epochLoss; sinceBest = 0; best = parameters
+            } else {
+                sinceBest += 1
+            }
+            onEpoch(epoch, epochLoss, bestLoss)
+            if sinceBest >= schedule.patience { stop = .plateau; break }
+            if epoch % schedule.decayEveryEpochs == 0 { adam.learningRate *= schedule.decayFactor }
+        }
+        network.parameters = bestLoss.isFinite ? best : parameters
+        return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: adam.learningRate,
+                               stop: stop, lossCurve: curve)
+    }
+
+    /// One Adam step on the samples order[range].
+    @inline(__always)
+    static func step(_ network: TrainableNetwork, samples: ClusterSamples, ids: [Int32],
+                     range: Range<Int>, workspace: BatchWorkspace, parameters: inout [Float],
+                     adam: inout FlatAdam) -> Float {
+        let rows = range.count
+        let loss: Float = ids.withUnsafeBufferPointer { all in
+            workspace.inputs.withUnsafeMutableBufferPointer { inputs in
+                workspace.targets.withUnsafeMutableBufferPointer { targets in
+                    samples.gather(UnsafeBufferPointer(rebasing: all[range]),
+                                   inputs: inputs.baseAddress!, targets: targets.baseAddress!)
+                    return workspace.gradient.withUnsafeMutableBufferPointer { gradient in
+                        network.lossAndGradient(inputs: inputs.baseAddress!, targets: targets.baseAddress!,
+                                                rows: rows, gradient: gradient)
+                    }
+                }
+            }
+        }
+        adam.update(&parameters, gradient: workspace.gradient)
+        network.parameters = parameters
+        return loss
+    }
+
+    /// MSE in normalised units over all the cluster's samples (mean over components and
+    /// samples), and the squared-error sum per component.
+    static func residual(_ network: TrainableNetwork, on samples: ClusterSamples,
+                        chunk: Int = 4096) -> (mse: Double, sumSquaredPerComponent: [Double]) {
+        let c = samples.data.componentCount
+        let rowsPerChunk = max(1, min(chunk, samples.sampleCount))
+        var inputs = [Float](repeating: 0, count: 4 * rowsPerChunk)
+        var targets = [Float](repeating: 0, count: c * rowsPerChunk)
+        var outputs = [Float](repeating: 0, count: c * rowsPerChunk)
+        var ids = [Int32](repeating: 0, count: rowsPerChunk)
+        var sums = [Double](repeating: 0, count: c)
+        var start = 0
+        while start < samples.sampleCount {
+            let rows = min(rowsPerChunk, samples.sampleCount - start)
+            for r in 0 ..< rows { ids[r] = Int32(start + r) }
+            ids.withUnsafeBufferPointer { idBuffer in
+                inputs.withUnsafeMutableBufferPointer { inputBuffer in
+                    targets.withUnsafeMutableBufferPointer { targetBuffer in
+                        samples.gather(UnsafeBufferPointer(rebasing: idBuffer[0 ..< rows]),
+                                       inputs: inputBuffer.baseAddress!, targets: targetBuffer.baseAddress!)
+                        outputs.withUnsafeMutableBufferPointer { outputBuffer in
+                            network.predict(inputs: inputBuffer.baseAddress!, rows: rows,
+                                            outputs: outputBuffer.baseAddress!)
+                        }
+                    }
+                }
+            }
+            for r in 0 ..< rows {
+                for k in 0 ..< c {
+                    let e = Double(outputs[r * c + k] - targets[r * c + k])
+                    sums[k] += e * e
+                }
+            }
+            start += rows
+        }
+        let total = sums.reduce(0, +)
+        return (total / Double(max(1, samples.sampleCount * c)), sums)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// First-order Reptile with an Adam outer optimiser (Meta-INR, spacefarers/MetaINR main.py):
+/// per outer step, every task adapts a copy of θ with the inner Adam, and the outer gradient is
+/// θ − mean(θᵢ). Tasks are time steps (every `metaTaskStride`-th), each on a fresh random
+/// subsample of points (MC-INR: unstructured grids use random subsamples).
+enum MetaLearner {
+    struct Summary: Sendable, Codable, Equatable {
+        var outerSteps: Int
+        var tasks: Int
+        var pointsPerTask: Int
+        var seconds: Double
+        /// Mean inner loss of the last inner epoch, per outer step (a meta-training curve).
+        var innerLossCurve: [Double]
+        var stoppedByTimeBudget: Bool
+    }
+
+    /// Draws one task's subsample: the sources are the clusters (one for per-cluster
+    /// meta-learning; all of them, weighted by size, for a shared initialisation).
+    static func run(_ network: TrainableNetwork, sources: [ClusterSamples], config: MCINRConfig,
+                    seed: UInt64, deadline: Date?, onStep: (Int) -> Void) -> Summary {
+        let start = Date()
+        var generator = SplitMix64(seed: seed)
+        let timeCount = sources[0].data.timeCount
+        let tasks = Array(stride(from: 0, to: timeCount, by: config.metaTaskStride))
+        let totalPoints = sources.reduce(0) { $0 + $1.pointCount }
+        let pointsPerTask = max(1, min(config.metaPointsPerTask, totalPoints))
+        let batch = max(1, min(config.batchSize, pointsPerTask))
+        let c = sources[0].data.componentCount
+        var cumulative: [Int] = []
+        var running = 0
+        for source in sources { running += source.pointCount; cumulative.append(running) }
+
+        var theta = network.parameters
+        var outer = FlatAdam(parameterCount: theta.count, learningRate: config.metaOuterLearningRate)
+        let workspace = BatchWorkspace(batchSize: batch, components: c, parameterCount: theta.count)
+        var taskInputs = [Float](repeating: 0, count: 4 * pointsPerTask)
+        var taskTargets = [Float](repeating: 0, count: c * pointsPerTask)
+        var meanAdapted = [Float](repeating: 0, count: theta.count)
+        var outerGradient = [Float](repeating: 0, count: theta.count)
+        var curve: [Double] = []
+        var stoppedByTime = false
+        var step = 0
+        while step < config.metaSteps {
+            if let deadline, Date() >= deadline { stoppedByTime = true; break }
+            for i in meanAdapted.indices { meanAdapted[i] = 0 }
+            var lastEpochLoss = 0.0
+            for task in tasks {
+                drawTask(time: task, sources: sources, cumulative: cumulative, count: pointsPerTask,
+                         generator: &generator, inputs: &taskInputs, targets: &taskTargets)
+                var adapted = theta
+                network.parameters = adapted
+                var inner = FlatAdam(parameterCount: theta.count, learningRate: config.metaInnerLearningRate)
+                var epochLoss = 0.0
+                for _ in 0 ..< config.metaInnerEpochs {
+                    epochLoss = 0
+                    var begin = 0
+                    while begin < pointsPerTask {
+                        let rows = min(batch, pointsPerTask - begin)
+                        let loss = taskInputs.withUnsafeBufferPointer { inputs in
+                            taskTargets.withUnsafeBufferPointer { targets in
+                                workspace.gradient.withUnsafeMutableBufferPointer { gradient in
+                                    network.lossAndGradient(inputs: inputs.baseAddress! + 4 * begin,
+                                                            targets: targets.baseAddress! + c * begin,
+                                                            rows: rows, gradient: gradient)
+                                }
+                            }
+                        }
+                        inner.update(&adapted, gradient: workspace.gradient)
+                        network.parameters = adapted
+                        epochLoss += Double(loss) * Double(rows)
+                        begin += rows
+                    }
+                }
+                lastEpochLoss += epochLoss / Double(pointsPerTask)
+                for i in adapted.indices { meanAdapted[i] += adapted[i] }
+            }
+            let scale = 1 / Float(tasks.count)
+            for i in theta.indices { outerGradient[i] = theta[i] - meanAdapted[i] * scale }
+            outer.update(&theta, gradient: outerGradient)
+            step += 1
+            curve.append(lastEpochLoss / Double(tasks.count))
+            onStep(step)
+        }
+        network.parameters = theta
+        return Summary(outerSteps: step, tasks: tasks.count, pointsPerTask: pointsPerTask,
+                       seconds: Date().timeIntervalSince(start), innerLossCurve: curve,
+                       stoppedByTimeBudget: stoppedByTime)
+    }
+
+    /// Random points (uniform over the union of the sources, without replacement when the
+    /// sources have enough) at one time step, in their own cluster's local coordinates.
+    static func drawTask(time: Int, sources: [ClusterSamples], cumulative: [Int], count: Int,
+                         generator: inout SplitMix64, inputs: inout [Float], targets: inout [Float]) {
+        let total = cumulative.last!
+        let c = sources[0].data.componentCount
+        var picks = [Int32](repeating: 0, count: count)
+        if count >= total {
+            for i in 0 ..< count { picks[i] = Int32(i % total) }
+        } else {
+            // Floyd's algorithm would avoid the set; a set of `count` indices is small here.
+            var chosen = Set<Int>()
+            chosen.reserveCapacity(count)
+            var filled = 0
+            while filled < count {
+                let candidate = generator.nextIndex(below: total)
+                if chosen.insert(candidate).inserted { picks[filled] = Int32(candidate); filled += 1 }
+            }
+        }
+        var single = [Int32](repeating: 0, count: 1)
+        inputs.withUnsafeMutableBufferPointer { inputBuffer in
+            targets.withUnsafeMutableBufferPointer { targetBuffer in
+                for (row, pick) in picks.enumerated() {
+                    let global = Int(pick)
+                    var source = 0
+                    while cumulative[source] <= global { source += 1 }
+                    let local = global - (source == 0 ? 0 : cumulative[source - 1])
+                    single[0] = Int32(time * sources[source].pointCount + local)
+                    single.withUnsafeBufferPointer { id in
+                        sources[source].gather(id, inputs: inputBuffer.baseAddress! + 4 * row,
+                                               targets: targetBuffer.baseAddress! + c * row)
+                    }
+                }
+            }
+        }
+    }
+}
