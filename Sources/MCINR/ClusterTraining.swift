@@ -24,26 +24,24 @@ public struct InputMap: Sendable, Equatable, Codable {
         return InputMap(offset: offset, scale: scale)
     }
 
+    /// The map as the decoder applies it: q converted to float, then `(q − offset) · scale`.
     @inline(__always)
-    func apply(_ q: SIMD3<Double>) -> SIMD3<Float> {
-        // The decoder converts q to float first, then applies the map in float.
-        SIMD3((Float(q.x) - offset[0]) * scale[0], (Float(q.y) - offset[1]) * scale[1],
-              (Float(q.z) - offset[2]) * scale[2])
+    public func apply(_ q: SIMD4<Float>) -> SIMD4<Float> {
+        SIMD4((q.x - offset[0]) * scale[0], (q.y - offset[1]) * scale[1],
+              (q.z - offset[2]) * scale[2], (q.w - offset[3]) * scale[3])
     }
-
-    @inline(__always)
-    func applyTime(_ t: Float) -> Float { (t - offset[3]) * scale[3] }
 }
 
-/// One cluster's (point, time) samples: inputs in the cluster's local coordinates, targets in
-/// normalised units. Sample s is time step s / n, cluster point s % n.
+/// One cluster's (point, time) samples: inputs are normalised (x, y, z, t) as the decoder
+/// computes them (the network applies the cluster's input map), targets normalised
+/// components. Sample s is time step s / n, cluster point s % n.
 final class ClusterSamples: @unchecked Sendable {
     let pointIndices: [Int]
+    /// The input map the cluster's network uses (carried for the record).
     let map: InputMap
     let data: NormalizedData
-    /// Local x, y, z of each cluster point (3 n).
-    let localXYZ: [Float]
-    let localT: [Float]
+    /// Float x, y, z of each cluster point (3 n).
+    let xyz: [Float]
 
     var pointCount: Int { pointIndices.count }
     var sampleCount: Int { pointIndices.count * data.timeCount }
@@ -52,23 +50,23 @@ final class ClusterSamples: @unchecked Sendable {
         self.pointIndices = pointIndices; self.map = map; self.data = data
         var xyz = [Float](repeating: 0, count: 3 * pointIndices.count)
         for (i, p) in pointIndices.enumerated() {
-            let local = map.apply(data.q[p])
-            xyz[3 * i] = local.x; xyz[3 * i + 1] = local.y; xyz[3 * i + 2] = local.z
+            let q = data.q[p]
+            xyz[3 * i] = Float(q.x); xyz[3 * i + 1] = Float(q.y); xyz[3 * i + 2] = Float(q.z)
         }
-        localXYZ = xyz
-        localT = data.t.map { map.applyTime($0) }
+        self.xyz = xyz
     }
 
     /// Writes inputs (4 per row) and targets (C per row) of the given samples.
     func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
                 targets: UnsafeMutablePointer<Float>) {
         let n = pointIndices.count, c = data.componentCount, pointTotal = data.pointCount
-        localXYZ.withUnsafeBufferPointer { xyz in
+        let t = data.t
+        self.xyz.withUnsafeBufferPointer { xyz in
             data.values.withUnsafeBufferPointer { values in
                 for (row, sample) in samples.enumerated() {
                     let s = Int(sample), step = s / n, i = s % n
                     inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]
-                    inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = localT[step]
+                    inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = t[step]
                     let base = (step * pointTotal + pointIndices[i]) * c
                     for k in 0 ..< c { targets[c * row + k] = values[base + k] }
                 }

@@ -113,6 +113,7 @@ enum TrainingForwardEvaluator {
             let samples = ClusterSamples(pointIndices: points, map: map, data: normalized)
             let network = factory(spec, 0)
             network.parameters = parameters[node]!
+            network.inputMap = map
             let chunk = 4096
             var inputs = [Float](repeating: 0, count: 4 * chunk)
             var targets = [Float](repeating: 0, count: c * chunk)

@@ -61,6 +61,7 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var sampleFraction: Double = 0.3
     /// Stop when the epoch loss has not improved for this many epochs.
     public var patience: Int = 30
+    /// Epoch cap of the main training (0: no training, the initialisation is evaluated).
     public var maxEpochs: Int = 300
 
     // Residual re-clustering.
@@ -114,7 +115,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         try check(learningRate.isFinite && learningRate > 0, "learningRate", "must be positive")
         try check(batchSize >= 1, "batchSize", "must be at least 1")
         try check(sampleFraction > 0 && sampleFraction <= 1, "sampleFraction", "must be in (0, 1]")
-        try check(maxEpochs >= 1, "maxEpochs", "must be at least 1")
+        try check(maxEpochs >= 0, "maxEpochs", "must not be negative")
+        if let epochs = splitMaxEpochs { try check(epochs >= 0, "splitMaxEpochs", "must not be negative") }
         try check(patience >= 1, "patience", "must be at least 1")
         try check(decayEveryEpochs >= 1, "decayEveryEpochs", "must be at least 1")
         try check(decayFactor > 0 && decayFactor <= 1, "decayFactor", "must be in (0, 1]")

@@ -31,6 +31,11 @@ enum MetaLearner {
         var running = 0
         for source in sources { running += source.pointCount; cumulative.append(running) }
 
+        // Tasks may mix clusters with different input maps: inputs are mapped to local
+        // coordinates here and the network's own map is the identity meanwhile.
+        let savedMap = network.inputMap
+        network.inputMap = .identity
+        defer { network.inputMap = savedMap }
         var theta = network.parameters
         var outer = FlatAdam(parameterCount: theta.count, learningRate: config.metaOuterLearningRate)
         let workspace = BatchWorkspace(batchSize: batch, components: c, parameterCount: theta.count)
@@ -116,10 +121,12 @@ enum MetaLearner {
                     while cumulative[source] <= global { source += 1 }
                     let local = global - (source == 0 ? 0 : cumulative[source - 1])
                     single[0] = Int32(time * sources[source].pointCount + local)
+                    let input = inputBuffer.baseAddress! + 4 * row
                     single.withUnsafeBufferPointer { id in
-                        sources[source].gather(id, inputs: inputBuffer.baseAddress! + 4 * row,
-                                               targets: targetBuffer.baseAddress! + c * row)
+                        sources[source].gather(id, inputs: input, targets: targetBuffer.baseAddress! + c * row)
                     }
+                    let mapped = sources[source].map.apply(SIMD4(input[0], input[1], input[2], input[3]))
+                    input[0] = mapped.x; input[1] = mapped.y; input[2] = mapped.z; input[3] = mapped.w
                 }
             }
         }

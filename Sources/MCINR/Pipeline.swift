@@ -56,7 +56,12 @@ public struct PipelineResult: Sendable {
     public var tree: ClusterTree
     /// One network per leaf, in file order (leaves by node index), with its input map set.
     public var networks: [NetworkDescription]
+    /// Networks of split nodes as trained before their split (not written to the file; the
+    /// children started from exactly these weights).
+    public var splitNodeNetworks: [Int: NetworkDescription]
     public var clusters: [ClusterRecord]
+    /// Mesh point indices each trained node (leaf or split parent) was trained on.
+    public var trainingPartition: [Int: [Int]]
     public var splits: [SplitRecord]
     /// Meta-learning shared by all clusters (MetaSharing.shared).
     public var sharedMeta: MetaSummary?
@@ -150,6 +155,7 @@ public struct MCINRPipeline {
         }
 
         var records: [ClusterRecord] = []
+        var trainingPartition: [Int: [Int]] = [:]
         var splits: [SplitRecord] = []
         var trainedParameters: [Int: (parameters: [Float], learningRate: Float, mse: Double)] = [:]
         var round = 0
@@ -162,6 +168,7 @@ public struct MCINRPipeline {
                                       roundShare: moreRoundsPossible ? 0.75 : 1.0, sharedInit: sharedInit)
             for (job, outcome) in zip(jobs, outcomes) {
                 records.append(outcome.record)
+                trainingPartition[job.node] = job.samples.pointIndices
                 trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
                                                outcome.record.mse)
             }
@@ -210,20 +217,23 @@ public struct MCINRPipeline {
 
         let networkIndex = tree.networkIndexOfNode
         var networks = [NetworkDescription?](repeating: nil, count: tree.leaves.count)
+        var splitNodeNetworks: [Int: NetworkDescription] = [:]
         let template = networkFactory(spec, 0)
-        for node in tree.leaves {
+        for node in tree.nodes.indices {
             template.parameters = trainedParameters[node]!.parameters
-            var description = template.exportDescription()
-            let map = records.last { $0.node == node }!.inputMap
-            description.inOffset = map.offset
-            description.inScale = map.scale
-            networks[networkIndex[node]] = description
+            template.inputMap = records.last { $0.node == node }!.inputMap
+            if tree.nodes[node].isLeaf {
+                networks[networkIndex[node]] = template.exportDescription()
+            } else {
+                splitNodeNetworks[node] = template.exportDescription()
+            }
         }
         var result = PipelineResult(
             config: config, spec: spec, variables: data.variables, componentNames: data.componentNames,
             times: data.times, pointCount: data.pointCount, cellCount: data.cellCount,
             normalization: normalization, tree: tree, networks: networks.map { $0! },
-            clusters: records, splits: splits, sharedMeta: sharedMeta, kMeansIterations: kMeansIterations,
+            splitNodeNetworks: splitNodeNetworks,
+            clusters: records, trainingPartition: trainingPartition, splits: splits, sharedMeta: sharedMeta, kMeansIterations: kMeansIterations,
             seconds: 0, metrics: nil, metricsSource: nil)
         reporter?.report(.evaluating)
         result.metrics = TrainingForwardEvaluator.evaluate(result: result, data: data, normalized: normalized,
@@ -283,6 +293,7 @@ public struct MCINRPipeline {
         reporter?.report(.clusterStarted(path: job.path, points: job.samples.pointCount))
         let network = factory(spec, SeedDerivation.clusterSeed(config.seed, path: job.path,
                                                                purpose: Purpose.initialise.rawValue))
+        network.inputMap = job.samples.map
         var meta: MetaSummary?
         if let initial = job.initialParameters {
             network.parameters = initial

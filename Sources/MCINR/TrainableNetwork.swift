@@ -43,11 +43,15 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 /// on a batch, inference for residuals, and export to the file's description. INRCore's
 /// networks are adapted to it; tests may plug in their own.
 ///
-/// Inputs are rows of 4 floats (local x, y, z, normalised t); targets and outputs rows of
-/// `outputCount` normalised components. The loss is the MSE, mean over rows and components.
+/// Inputs are rows of 4 floats, normalised (x, y, z, t) as the decoder computes them; the
+/// network applies its local input map itself (as the decoder does). Targets and outputs are
+/// rows of `outputCount` normalised components. The loss is the MSE, mean over rows and
+/// components.
 public protocol TrainableNetwork: AnyObject {
     var parameterCount: Int { get }
     var outputCount: Int { get }
+    /// The local input map `x = (q − offset) · scale` applied before the encoding.
+    var inputMap: InputMap { get set }
     /// Copies the parameters, in a fixed order, into `destination` (parameterCount floats).
     func readParameters(into destination: UnsafeMutableBufferPointer<Float>)
     /// Replaces the parameters from `source` (parameterCount floats, same order).
@@ -57,7 +61,7 @@ public protocol TrainableNetwork: AnyObject {
                          gradient: UnsafeMutableBufferPointer<Float>) -> Float
     /// Network outputs for `rows` samples into `outputs` (rows × outputCount).
     func predict(inputs: UnsafePointer<Float>, rows: Int, outputs: UnsafeMutablePointer<Float>)
-    /// Architecture and current weights in the layout of the NETS section (identity input map).
+    /// Architecture, input map and current weights in the layout of the NETS section.
     func exportDescription() -> NetworkDescription
 }
 
