@@ -1,0 +1,91 @@
+import Foundation
+
+/// Error metrics of one component at one time step, on de-normalised values (SZ3's formulas).
+public struct ComponentMetrics: Equatable, Sendable, Codable {
+    public var mse: Double
+    /// 20·log10(range) − 10·log10(MSE), capped at `Metrics.psnrCap` (zero MSE or zero range).
+    public var psnr: Double
+    /// √MSE / range (√MSE when the range is 0).
+    public var nrmse: Double
+    /// 1 − Σ(y−ŷ)² / Σ(y−ȳ)²; for a constant truth: 1 if exact, else 0.
+    public var r2: Double
+    public var maxAbsError: Double
+}
+
+/// Averages over components and steps, plus the per-(component, step) table.
+public struct MetricsReport: Equatable, Sendable, Codable {
+    /// `perComponent[c][s]`.
+    public var perComponent: [[ComponentMetrics]]
+    public var meanPSNR: Double
+    public var meanNRMSE: Double
+    public var meanR2: Double
+    public var meanMSE: Double
+    /// Largest |error| over everything.
+    public var maxAbsError: Double
+}
+
+public enum Metrics {
+    /// PSNR reported when the error is zero (or the range is zero): finite so that averages stay
+    /// meaningful.
+    public static let psnrCap = 200.0
+
+    /// Metrics of component `component` of row-major n × `components` arrays, with `range` the
+    /// component's GLOBAL range (max − min over all steps).
+    public static func component(truth: [Float], prediction: [Float], components: Int,
+                                 component: Int, range: Double) -> ComponentMetrics {
+        precondition(truth.count == prediction.count && truth.count % components == 0)
+        let n = truth.count / components
+        guard n > 0 else { return ComponentMetrics(mse: 0, psnr: psnrCap, nrmse: 0, r2: 1, maxAbsError: 0) }
+        var sse = 0.0, maxErr = 0.0, sum = 0.0
+        for i in 0..<n {
+            let y = Double(truth[i * components + component])
+            let e = y - Double(prediction[i * components + component])
+            sse += e * e; maxErr = max(maxErr, abs(e)); sum += y
+        }
+        let mean = sum / Double(n)
+        var sst = 0.0
+        for i in 0..<n {
+            let d = Double(truth[i * components + component]) - mean
+            sst += d * d
+        }
+        let mse = sse / Double(n)
+        let psnr: Double
+        if mse == 0 || range <= 0 { psnr = mse == 0 ? psnrCap : min(psnrCap, -10 * log10(mse)) }
+        else { psnr = min(psnrCap, 20 * log10(range) - 10 * log10(mse)) }
+        let nrmse = range > 0 ? mse.squareRoot() / range : mse.squareRoot()
+        let r2 = sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0)
+        return ComponentMetrics(mse: mse, psnr: psnr, nrmse: nrmse, r2: r2, maxAbsError: maxErr)
+    }
+
+    /// Metrics for every component and step: `truth[s]`, `prediction[s]` are n × C arrays of
+    /// step s; `ranges[c]` the global range of component c.
+    public static func evaluate(truth: [[Float]], prediction: [[Float]], ranges: [Double]) -> MetricsReport {
+        precondition(truth.count == prediction.count)
+        let C = ranges.count
+        var table = [[ComponentMetrics]](repeating: [], count: C)
+        for s in 0..<truth.count {
+            for c in 0..<C {
+                table[c].append(component(truth: truth[s], prediction: prediction[s], components: C,
+                                          component: c, range: ranges[c]))
+            }
+        }
+        let all = table.joined()
+        let k = Double(max(all.count, 1))
+        return MetricsReport(perComponent: table,
+                             meanPSNR: all.reduce(0) { $0 + $1.psnr } / k,
+                             meanNRMSE: all.reduce(0) { $0 + $1.nrmse } / k,
+                             meanR2: all.reduce(0) { $0 + $1.r2 } / k,
+                             meanMSE: all.reduce(0) { $0 + $1.mse } / k,
+                             maxAbsError: all.reduce(0) { max($0, $1.maxAbsError) })
+    }
+
+    /// The paper's compression ratio: raw field bytes (N·T·C·4) / model bytes.
+    public static func compressionRatio(rawFieldBytes: Int, modelBytes: Int) -> Double {
+        modelBytes > 0 ? Double(rawFieldBytes) / Double(modelBytes) : .infinity
+    }
+
+    /// Raw field bytes of N points × T steps × C components of float32.
+    public static func rawFieldBytes(points: Int, steps: Int, components: Int) -> Int {
+        points * steps * components * MemoryLayout<Float>.size
+    }
+}

@@ -1,0 +1,133 @@
+import COpenBLAS
+import CMCINR
+
+/// One module of a network (SINE, LINEAR or RESBLOCK, as in the `.mci` NETS section) with its
+/// activation workspace for a batch capacity. Parameters live in the network's flat vector.
+final class Module {
+    let kind: ModuleDescription.Kind
+    let inputs: Int
+    let outputs: Int
+    /// SINE / LINEAR: the layer; RESBLOCK: S1.
+    let first: DenseLayer
+    /// RESBLOCK: S2.
+    let second: DenseLayer?
+    /// RESBLOCK with inputs ≠ outputs: T.
+    let transform: DenseLayer?
+
+    // Workspace (capacity × outputs each); allocated by `reserve`, never in the training loop.
+    private(set) var capacity = 0
+    private(set) var out = FloatBuffer(count: 0)
+    private var cos1 = FloatBuffer(count: 0)
+    private var hidden = FloatBuffer(count: 0)
+    private var cos2 = FloatBuffer(count: 0)
+    private var cosT = FloatBuffer(count: 0)
+
+    init(shape: ModuleShape, offset: Int) {
+        kind = shape.kind; inputs = shape.inputs; outputs = shape.outputs
+        first = DenseLayer(inputs: inputs, outputs: outputs, offset: offset)
+        if kind == .resBlock {
+            let s2 = DenseLayer(inputs: outputs, outputs: outputs, offset: offset + first.parameterCount)
+            second = s2
+            transform = inputs != outputs
+                ? DenseLayer(inputs: inputs, outputs: outputs,
+                             offset: s2.offset + s2.parameterCount)
+                : nil
+        } else {
+            second = nil; transform = nil
+        }
+    }
+
+    var parameterCount: Int {
+        first.parameterCount + (second?.parameterCount ?? 0) + (transform?.parameterCount ?? 0)
+    }
+
+    /// Dense layers in file order.
+    var layers: [DenseLayer] { [first] + [second, transform].compactMap { $0 } }
+
+    func reserve(capacity newCapacity: Int) {
+        guard newCapacity > capacity else { return }
+        capacity = newCapacity
+        let n = newCapacity * outputs
+        out = FloatBuffer(count: n)
+        if kind != .linear { cos1 = FloatBuffer(count: n) }
+        if kind == .resBlock {
+            hidden = FloatBuffer(count: n)
+            cos2 = FloatBuffer(count: n)
+            if transform != nil { cosT = FloatBuffer(count: n) }
+        }
+    }
+
+    /// Forward of `rows` rows of x (rows × inputs) into `out`. `training` stores the cosines the
+    /// backward pass needs. `scratch` holds ≥ rows × outputs floats.
+    func forward(_ x: UnsafePointer<Float>, rows: Int, params: UnsafePointer<Float>, omega: Float,
+                 training: Bool, scratch: UnsafeMutablePointer<Float>) {
+        switch kind {
+        case .linear:
+            first.forward(x, rows: rows, params: params, into: out.pointer, omega: nil, cos: nil)
+        case .sine:
+            first.forward(x, rows: rows, params: params, into: out.pointer, omega: omega,
+                          cos: training ? cos1.pointer : nil)
+        case .resBlock:
+            first.forward(x, rows: rows, params: params, into: hidden.pointer, omega: omega,
+                          cos: training ? cos1.pointer : nil)
+            second!.forward(hidden.pointer, rows: rows, params: params, into: out.pointer,
+                            omega: omega, cos: training ? cos2.pointer : nil)
+            if let transform {
+                transform.forward(x, rows: rows, params: params, into: scratch, omega: omega,
+                                  cos: training ? cosT.pointer : nil)
+                mcinr_half_sum(out.pointer, scratch, rows * outputs)
+            } else {
+                mcinr_half_sum(out.pointer, x, rows * outputs)
+            }
+        }
+    }
+
+    /// Backward of the last training forward. `dy` (rows × outputs) is dL/d(out) and is
+    /// clobbered. Writes parameter gradients; writes (or adds, `accumulate`) dL/dx into `dx`
+    /// when given. `scratchA`, `scratchB` hold ≥ rows × outputs floats each.
+    func backward(dy: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int,
+                  params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>, omega: Float,
+                  ones: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                  scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>) {
+        let n = rows * outputs
+        switch kind {
+        case .linear:
+            first.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params, grads: grads,
+                           ones: ones, dx: dx, accumulate: accumulate)
+        case .sine:
+            mcinr_sine_backward(dy, cos1.pointer, n, omega)
+            first.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params, grads: grads,
+                           ones: ones, dx: dx, accumulate: accumulate)
+        case .resBlock:
+            // y = ½ (S2(S1(x)) + T(x)): the ½ folds into the sine derivative of S2 and T.
+            scratchA.update(from: dy, count: n)
+            mcinr_sine_backward(scratchA, cos2.pointer, n, 0.5 * omega)
+            second!.backward(dA: scratchA, ldA: outputs, x: hidden.pointer, rows: rows,
+                             params: params, grads: grads, ones: ones, dx: scratchB,
+                             accumulate: false)
+            mcinr_sine_backward(scratchB, cos1.pointer, n, omega)
+            first.backward(dA: scratchB, ldA: outputs, x: x, rows: rows, params: params,
+                           grads: grads, ones: ones, dx: dx, accumulate: accumulate)
+            if let transform {
+                mcinr_sine_backward(dy, cosT.pointer, n, 0.5 * omega)
+                transform.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params,
+                                   grads: grads, ones: ones, dx: dx, accumulate: true)
+            } else if let dx {
+                mcinr_axpy(dx, dy, n, 0.5)
+            }
+        }
+    }
+
+    /// FLOPs per row of one training step (forward + weight gradient + input gradient when
+    /// `needsInputGradient`), counting 2 per multiply-add of the GEMMs only.
+    func trainingFlopsPerRow(needsInputGradient: Bool) -> Double {
+        var total = 0.0
+        for (i, layer) in layers.enumerated() {
+            let mac = Double(layer.inputs * layer.outputs)
+            // S2 always needs its input gradient (it feeds S1); S1 and T only if dx is wanted.
+            let inputGrad = (kind == .resBlock && i == 1) || needsInputGradient
+            total += 2 * mac * (inputGrad ? 3 : 2)
+        }
+        return total
+    }
+}
