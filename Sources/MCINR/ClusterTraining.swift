@@ -1,4 +1,5 @@
 import Foundation
+import INRCore
 
 /// Local input map of a cluster (ours): its bounding box in normalised coordinates goes to
 /// [-1, 1]³; time keeps its global normalisation. `x_i = (q_i − offset_i) · scale_i`.
@@ -97,20 +98,6 @@ public struct TrainingOutcome: Sendable, Codable, Equatable {
     public var lossCurve: [Double]
 }
 
-/// Reusable batch buffers of one worker.
-final class BatchWorkspace {
-    var inputs: [Float]
-    var targets: [Float]
-    var gradient: [Float]
-    var sampleIDs: [Int32] = []
-
-    init(batchSize: Int, components: Int, parameterCount: Int) {
-        inputs = [Float](repeating: 0, count: 4 * batchSize)
-        targets = [Float](repeating: 0, count: components * batchSize)
-        gradient = [Float](repeating: 0, count: parameterCount)
-    }
-}
-
 enum ClusterTrainer {
     /// Main training (MC-INR §3.1): Adam, step decay, a fresh random fraction of the samples
     /// each epoch, stop on a plateau of the epoch loss. Leaves the network at the parameters
@@ -119,18 +106,19 @@ enum ClusterTrainer {
                       schedule: TrainingSchedule, seed: UInt64,
                       onEpoch: (Int, Double, Double) -> Void) -> TrainingOutcome {
         var generator = SplitMix64(seed: seed)
-        var parameters = network.parameters
-        var best = parameters
-        var adam = FlatAdam(parameterCount: parameters.count, learningRate: schedule.learningRate)
+        let adam = Adam(parameterCount: network.parameterCount, learningRate: schedule.learningRate)
         let batch = max(1, min(schedule.batchSize, samples.sampleCount))
-        let workspace = BatchWorkspace(batchSize: batch, components: samples.data.componentCount,
-                                       parameterCount: parameters.count)
+        network.reserve(batchSize: batch)
+        let c = samples.data.componentCount
+        var inputs = [Float](repeating: 0, count: 4 * batch)
+        var targets = [Float](repeating: 0, count: c * batch)
+        var best = network.copyParameters()
         var order = (0 ..< samples.sampleCount).map { Int32($0) }
         let perEpoch = max(1, min(order.count, Int((Double(order.count) * schedule.sampleFraction).rounded(.up))))
         var bestLoss = Double.infinity, sinceBest = 0, epoch = 0
         var curve: [Double] = []
         var stop = TrainingOutcome.Stop.epochCap
-        while epoch < schedule.maxEpochs {
+        while epoch < schedule.maxEpochs && !order.isEmpty {
             if let deadline = schedule.deadline, Date() >= deadline { stop = .timeBudget; break }
             // Partial Fisher–Yates: the first perEpoch entries become a fresh uniform subset.
             for i in 0 ..< perEpoch {
@@ -138,19 +126,30 @@ enum ClusterTrainer {
             }
             var lossSum = 0.0
             var start = 0
-            while start < perEpoch {
-                let rows = min(batch, perEpoch - start)
-                let loss = step(network, samples: samples, ids: order, range: start ..< start + rows,
-                                workspace: workspace, parameters: &parameters, adam: &adam)
-                lossSum += Double(loss) * Double(rows)
-                start += rows
+            order.withUnsafeBufferPointer { ids in
+                inputs.withUnsafeMutableBufferPointer { inputBuffer in
+                    targets.withUnsafeMutableBufferPointer { targetBuffer in
+                        while start < perEpoch {
+                            let rows = min(batch, perEpoch - start)
+                            samples.gather(UnsafeBufferPointer(rebasing: ids[start ..< start + rows]),
+                                           inputs: inputBuffer.baseAddress!, targets: targetBuffer.baseAddress!)
+                            let loss = network.lossAndGradient(inputs: inputBuffer.baseAddress!,
+                                                               targets: targetBuffer.baseAddress!, rows: rows)
+                            adam.update(parameters: network.parameters,
+                                        gradients: UnsafeBufferPointer(network.gradients))
+                            lossSum += loss * Double(rows)
+                            start += rows
+                        }
+                    }
+                }
             }
             epoch += 1
             let epochLoss = lossSum / Double(perEpoch)
             curve.append(epochLoss)
             if !epochLoss.isFinite { stop = .diverged; break }
             if epochLoss < bestLoss {
-                bestLoss = epochLoss; sinceBest = 0; best = parameters
+                bestLoss = epochLoss; sinceBest = 0
+                best.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: network.parameters) }
             } else {
                 sinceBest += 1
             }
@@ -158,48 +157,24 @@ enum ClusterTrainer {
             if sinceBest >= schedule.patience { stop = .plateau; break }
             if epoch % schedule.decayEveryEpochs == 0 { adam.learningRate *= schedule.decayFactor }
         }
-        network.parameters = bestLoss.isFinite ? best : parameters
+        if bestLoss.isFinite { network.loadParameters(best) }
         return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: adam.learningRate,
                                stop: stop, lossCurve: curve)
     }
 
-    /// One Adam step on the samples order[range].
-    @inline(__always)
-    static func step(_ network: TrainableNetwork, samples: ClusterSamples, ids: [Int32],
-                     range: Range<Int>, workspace: BatchWorkspace, parameters: inout [Float],
-                     adam: inout FlatAdam) -> Float {
-        let rows = range.count
-        let loss: Float = ids.withUnsafeBufferPointer { all in
-            workspace.inputs.withUnsafeMutableBufferPointer { inputs in
-                workspace.targets.withUnsafeMutableBufferPointer { targets in
-                    samples.gather(UnsafeBufferPointer(rebasing: all[range]),
-                                   inputs: inputs.baseAddress!, targets: targets.baseAddress!)
-                    return workspace.gradient.withUnsafeMutableBufferPointer { gradient in
-                        network.lossAndGradient(inputs: inputs.baseAddress!, targets: targets.baseAddress!,
-                                                rows: rows, gradient: gradient)
-                    }
-                }
-            }
-        }
-        adam.update(&parameters, gradient: workspace.gradient)
-        network.parameters = parameters
-        return loss
-    }
-
-    /// MSE in normalised units over all the cluster's samples (mean over components and
-    /// samples), and the squared-error sum per component.
-    static func residual(_ network: TrainableNetwork, on samples: ClusterSamples,
-                        chunk: Int = 4096) -> (mse: Double, sumSquaredPerComponent: [Double]) {
+    /// Outputs of the network at all the cluster's samples (sample order), normalised units.
+    static func predictAll(_ network: TrainableNetwork, on samples: ClusterSamples,
+                           body: (_ firstSample: Int, _ rows: Int, _ outputs: UnsafePointer<Float>,
+                                  _ targets: UnsafePointer<Float>) -> Void) {
         let c = samples.data.componentCount
-        let rowsPerChunk = max(1, min(chunk, samples.sampleCount))
-        var inputs = [Float](repeating: 0, count: 4 * rowsPerChunk)
-        var targets = [Float](repeating: 0, count: c * rowsPerChunk)
-        var outputs = [Float](repeating: 0, count: c * rowsPerChunk)
-        var ids = [Int32](repeating: 0, count: rowsPerChunk)
-        var sums = [Double](repeating: 0, count: c)
+        let chunk = max(1, min(4096, samples.sampleCount))
+        var inputs = [Float](repeating: 0, count: 4 * chunk)
+        var targets = [Float](repeating: 0, count: c * chunk)
+        var outputs = [Float](repeating: 0, count: c * chunk)
+        var ids = [Int32](repeating: 0, count: chunk)
         var start = 0
         while start < samples.sampleCount {
-            let rows = min(rowsPerChunk, samples.sampleCount - start)
+            let rows = min(chunk, samples.sampleCount - start)
             for r in 0 ..< rows { ids[r] = Int32(start + r) }
             ids.withUnsafeBufferPointer { idBuffer in
                 inputs.withUnsafeMutableBufferPointer { inputBuffer in
@@ -207,21 +182,28 @@ enum ClusterTrainer {
                         samples.gather(UnsafeBufferPointer(rebasing: idBuffer[0 ..< rows]),
                                        inputs: inputBuffer.baseAddress!, targets: targetBuffer.baseAddress!)
                         outputs.withUnsafeMutableBufferPointer { outputBuffer in
-                            network.predict(inputs: inputBuffer.baseAddress!, rows: rows,
-                                            outputs: outputBuffer.baseAddress!)
+                            network.predict(inputs: inputBuffer.baseAddress!, count: rows,
+                                            into: outputBuffer.baseAddress!, chunk: chunk)
+                            body(start, rows, outputBuffer.baseAddress!, targetBuffer.baseAddress!)
                         }
                     }
                 }
             }
-            for r in 0 ..< rows {
-                for k in 0 ..< c {
-                    let e = Double(outputs[r * c + k] - targets[r * c + k])
-                    sums[k] += e * e
-                }
-            }
             start += rows
         }
-        let total = sums.reduce(0, +)
-        return (total / Double(max(1, samples.sampleCount * c)), sums)
+    }
+
+    /// MSE in normalised units over all the cluster's samples (mean over components and
+    /// samples): the re-clustering criterion.
+    static func residual(_ network: TrainableNetwork, on samples: ClusterSamples) -> Double {
+        let c = samples.data.componentCount
+        var sum = 0.0
+        predictAll(network, on: samples) { _, rows, outputs, targets in
+            for i in 0 ..< rows * c {
+                let e = Double(outputs[i] - targets[i])
+                sum += e * e
+            }
+        }
+        return sum / Double(max(1, samples.sampleCount * c))
     }
 }

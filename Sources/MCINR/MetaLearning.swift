@@ -1,4 +1,5 @@
 import Foundation
+import INRCore
 
 /// First-order Reptile with an Adam outer optimiser (Meta-INR, spacefarers/MetaINR main.py):
 /// per outer step, every task adapts a copy of θ with the inner Adam, and the outer gradient is
@@ -15,8 +16,9 @@ enum MetaLearner {
         var stoppedByTimeBudget: Bool
     }
 
-    /// Draws one task's subsample: the sources are the clusters (one for per-cluster
-    /// meta-learning; all of them, weighted by size, for a shared initialisation).
+    /// Meta-learns the network's initial parameters in place. The sources are the clusters the
+    /// tasks draw points from: one for per-cluster meta-learning; all of them, weighted by
+    /// size, for a shared initialisation.
     static func run(_ network: TrainableNetwork, sources: [ClusterSamples], config: MCINRConfig,
                     seed: UInt64, deadline: Date?, onStep: (Int) -> Void) -> Summary {
         let start = Date()
@@ -36,9 +38,11 @@ enum MetaLearner {
         let savedMap = network.inputMap
         network.inputMap = .identity
         defer { network.inputMap = savedMap }
-        var theta = network.parameters
-        var outer = FlatAdam(parameterCount: theta.count, learningRate: config.metaOuterLearningRate)
-        let workspace = BatchWorkspace(batchSize: batch, components: c, parameterCount: theta.count)
+        network.reserve(batchSize: batch)
+
+        var theta = network.copyParameters()
+        let outer = Adam(parameterCount: theta.count, learningRate: config.metaOuterLearningRate)
+        let inner = Adam(parameterCount: theta.count, learningRate: config.metaInnerLearningRate)
         var taskInputs = [Float](repeating: 0, count: 4 * pointsPerTask)
         var taskTargets = [Float](repeating: 0, count: c * pointsPerTask)
         var meanAdapted = [Float](repeating: 0, count: theta.count)
@@ -53,70 +57,66 @@ enum MetaLearner {
             for task in tasks {
                 drawTask(time: task, sources: sources, cumulative: cumulative, count: pointsPerTask,
                          generator: &generator, inputs: &taskInputs, targets: &taskTargets)
-                var adapted = theta
-                network.parameters = adapted
-                var inner = FlatAdam(parameterCount: theta.count, learningRate: config.metaInnerLearningRate)
+                network.loadParameters(theta)
+                inner.reset()
                 var epochLoss = 0.0
-                for _ in 0 ..< config.metaInnerEpochs {
-                    epochLoss = 0
-                    var begin = 0
-                    while begin < pointsPerTask {
-                        let rows = min(batch, pointsPerTask - begin)
-                        let loss = taskInputs.withUnsafeBufferPointer { inputs in
-                            taskTargets.withUnsafeBufferPointer { targets in
-                                workspace.gradient.withUnsafeMutableBufferPointer { gradient in
-                                    network.lossAndGradient(inputs: inputs.baseAddress! + 4 * begin,
-                                                            targets: targets.baseAddress! + c * begin,
-                                                            rows: rows, gradient: gradient)
-                                }
+                taskInputs.withUnsafeBufferPointer { inputs in
+                    taskTargets.withUnsafeBufferPointer { targets in
+                        for _ in 0 ..< config.metaInnerEpochs {
+                            epochLoss = 0
+                            var begin = 0
+                            while begin < pointsPerTask {
+                                let rows = min(batch, pointsPerTask - begin)
+                                let loss = network.lossAndGradient(inputs: inputs.baseAddress! + 4 * begin,
+                                                                   targets: targets.baseAddress! + c * begin,
+                                                                   rows: rows)
+                                inner.update(parameters: network.parameters,
+                                             gradients: UnsafeBufferPointer(network.gradients))
+                                epochLoss += loss * Double(rows)
+                                begin += rows
                             }
                         }
-                        inner.update(&adapted, gradient: workspace.gradient)
-                        network.parameters = adapted
-                        epochLoss += Double(loss) * Double(rows)
-                        begin += rows
                     }
                 }
                 lastEpochLoss += epochLoss / Double(pointsPerTask)
-                for i in adapted.indices { meanAdapted[i] += adapted[i] }
+                let adapted = network.parameters
+                for i in meanAdapted.indices { meanAdapted[i] += adapted[i] }
             }
             let scale = 1 / Float(tasks.count)
             for i in theta.indices { outerGradient[i] = theta[i] - meanAdapted[i] * scale }
-            outer.update(&theta, gradient: outerGradient)
+            outer.update(&theta, gradients: outerGradient)
             step += 1
             curve.append(lastEpochLoss / Double(tasks.count))
             onStep(step)
         }
-        network.parameters = theta
+        network.loadParameters(theta)
         return Summary(outerSteps: step, tasks: tasks.count, pointsPerTask: pointsPerTask,
                        seconds: Date().timeIntervalSince(start), innerLossCurve: curve,
                        stoppedByTimeBudget: stoppedByTime)
     }
 
-    /// Random points (uniform over the union of the sources, without replacement when the
-    /// sources have enough) at one time step, in their own cluster's local coordinates.
+    /// Random points (uniform over the union of the sources, without replacement when there
+    /// are enough) at one time step, mapped into their own cluster's local coordinates.
     static func drawTask(time: Int, sources: [ClusterSamples], cumulative: [Int], count: Int,
                          generator: inout SplitMix64, inputs: inout [Float], targets: inout [Float]) {
         let total = cumulative.last!
         let c = sources[0].data.componentCount
-        var picks = [Int32](repeating: 0, count: count)
+        var picks = [Int](repeating: 0, count: count)
         if count >= total {
-            for i in 0 ..< count { picks[i] = Int32(i % total) }
+            for i in 0 ..< count { picks[i] = i % total }
         } else {
-            // Floyd's algorithm would avoid the set; a set of `count` indices is small here.
             var chosen = Set<Int>()
             chosen.reserveCapacity(count)
             var filled = 0
             while filled < count {
                 let candidate = generator.nextIndex(below: total)
-                if chosen.insert(candidate).inserted { picks[filled] = Int32(candidate); filled += 1 }
+                if chosen.insert(candidate).inserted { picks[filled] = candidate; filled += 1 }
             }
         }
         var single = [Int32](repeating: 0, count: 1)
         inputs.withUnsafeMutableBufferPointer { inputBuffer in
             targets.withUnsafeMutableBufferPointer { targetBuffer in
-                for (row, pick) in picks.enumerated() {
-                    let global = Int(pick)
+                for (row, global) in picks.enumerated() {
                     var source = 0
                     while cumulative[source] <= global { source += 1 }
                     let local = global - (source == 0 ? 0 : cumulative[source - 1])

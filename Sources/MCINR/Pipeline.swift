@@ -46,7 +46,7 @@ public struct SplitRecord: Sendable, Codable, Equatable {
 /// Everything a run produced: enough to write the `.mci` file and report on it.
 public struct PipelineResult: Sendable {
     public var config: MCINRConfig
-    public var spec: NetworkSpec
+    public var architecture: ArchitectureConfig
     public var variables: [TrainingData.Variable]
     public var componentNames: [String]
     public var times: [Double]
@@ -67,12 +67,16 @@ public struct PipelineResult: Sendable {
     public var sharedMeta: MetaSummary?
     public var kMeansIterations: Int
     public var seconds: Double
-    /// Metrics of the model on the training data; see `metricsSource`.
-    public var metrics: FieldMetrics?
+    /// Metrics of the model on the training data (de-normalised, global ranges); see
+    /// `metricsSource`.
+    public var metrics: MetricsReport?
+    /// MSE in normalised units over all samples and components (the split criterion's unit).
+    public var normalizedMSE: Double
     /// "decoder" when computed through the C decoder, "training-forward" otherwise.
     public var metricsSource: String?
 
     public var parameterCount: Int { networks.reduce(0) { $0 + $1.parameterCount } }
+    public var compressionRatio: Double { Metrics.compressionRatio(rawFieldBytes: rawFieldBytes, modelBytes: weightBytes) }
     /// float32 weights, the paper's model size.
     public var weightBytes: Int { parameterCount * 4 }
     public var rawFieldBytes: Int { pointCount * times.count * componentNames.count * 4 }
@@ -85,7 +89,7 @@ public struct MCINRPipeline {
     public var networkFactory: NetworkFactory
     public var reporter: ProgressReporter?
 
-    public init(config: MCINRConfig, networkFactory: @escaping NetworkFactory,
+    public init(config: MCINRConfig, networkFactory: @escaping NetworkFactory = NetworkFactories.inrCore,
                 reporter: ProgressReporter? = nil) {
         self.config = config; self.networkFactory = networkFactory; self.reporter = reporter
     }
@@ -99,15 +103,18 @@ public struct MCINRPipeline {
         guard data.pointCount * data.timeCount < Int(Int32.max) else {
             throw MCINRError.invalidInput("\(data.pointCount) points × \(data.timeCount) steps exceed the 2³¹ samples a run supports")
         }
-        return WorkerPool.withSingleThreadedBLAS { runValidated(data) }
+        let architecture = config.architecture(outputs: data.componentCount)
+        do { try architecture.validate() } catch {
+            throw MCINRError.invalidConfiguration("network architecture: \(error)")
+        }
+        return WorkerPool.withSingleThreadedBLAS { runValidated(data, architecture: architecture) }
     }
 
-    private func runValidated(_ data: TrainingData) -> PipelineResult {
+    private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) -> PipelineResult {
         let started = Date()
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
         let normalization = Normalization(data: data)
         let normalized = NormalizedData(data: data, normalization: normalization)
-        let spec = NetworkSpec(config: config, outputs: data.componentCount)
         let threads = config.threads > 0 ? config.threads : WorkerPool.coreCount
 
         // Top-level clusters: k-means, then drop centroids no point routes to.
@@ -150,7 +157,7 @@ public struct MCINRPipeline {
                 reporter?.report(.metaStep(path: ClusterPath(top: -1), step: step, of: config.metaSteps))
             }
             sharedMeta = MetaSummary(summary)
-            sharedInit = network.parameters
+            sharedInit = network.copyParameters()
             for i in jobs.indices { jobs[i].initialParameters = sharedInit }
         }
 
@@ -220,24 +227,27 @@ public struct MCINRPipeline {
         var splitNodeNetworks: [Int: NetworkDescription] = [:]
         let template = networkFactory(spec, 0)
         for node in tree.nodes.indices {
-            template.parameters = trainedParameters[node]!.parameters
+            template.loadParameters(trainedParameters[node]!.parameters)
             template.inputMap = records.last { $0.node == node }!.inputMap
             if tree.nodes[node].isLeaf {
-                networks[networkIndex[node]] = template.exportDescription()
+                networks[networkIndex[node]] = template.export()
             } else {
-                splitNodeNetworks[node] = template.exportDescription()
+                splitNodeNetworks[node] = template.export()
             }
         }
         var result = PipelineResult(
-            config: config, spec: spec, variables: data.variables, componentNames: data.componentNames,
+            config: config, architecture: spec, variables: data.variables, componentNames: data.componentNames,
             times: data.times, pointCount: data.pointCount, cellCount: data.cellCount,
             normalization: normalization, tree: tree, networks: networks.map { $0! },
             splitNodeNetworks: splitNodeNetworks,
             clusters: records, trainingPartition: trainingPartition, splits: splits, sharedMeta: sharedMeta, kMeansIterations: kMeansIterations,
-            seconds: 0, metrics: nil, metricsSource: nil)
+            seconds: 0, metrics: nil, normalizedMSE: 0, metricsSource: nil)
+        let leafPoints = tree.leaves.map { Double(trainingPartition[$0]!.count) }
+        result.normalizedMSE = zip(tree.leaves, leafPoints).reduce(0) { $0 + trainedParameters[$1.0]!.mse * $1.1 }
+            / Double(data.pointCount)
         reporter?.report(.evaluating)
         result.metrics = TrainingForwardEvaluator.evaluate(result: result, data: data, normalized: normalized,
-                                                          spec: spec, factory: networkFactory,
+                                                          factory: networkFactory,
                                                           parameters: trainedParameters.mapValues(\.parameters),
                                                           threads: threads)
         result.metricsSource = "training-forward"
@@ -265,7 +275,7 @@ public struct MCINRPipeline {
     }
 
     /// Trains the jobs concurrently, largest first; a time budget is shared in proportion to size.
-    private func trainRound(_ jobs: [ClusterJob], spec: NetworkSpec, threads: Int, deadline: Date?,
+    private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
                             roundShare: Double, sharedInit: [Float]?) -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
         let order = jobs.indices.sorted { a, b in
@@ -286,7 +296,7 @@ public struct MCINRPipeline {
         return slots.values
     }
 
-    static func trainCluster(_ job: ClusterJob, spec: NetworkSpec, config: MCINRConfig,
+    static func trainCluster(_ job: ClusterJob, spec: ArchitectureConfig, config: MCINRConfig,
                              factory: @escaping NetworkFactory, reporter: ProgressReporter?,
                              deadline: Date?) -> JobOutcome {
         let started = Date()
@@ -296,7 +306,7 @@ public struct MCINRPipeline {
         network.inputMap = job.samples.map
         var meta: MetaSummary?
         if let initial = job.initialParameters {
-            network.parameters = initial
+            network.loadParameters(initial)
         } else if config.metaLearns && job.samples.pointCount > 0 {
             // Meta-learning gets at most a fifth of the cluster's time budget (ours).
             let metaDeadline = deadline.map { started.addingTimeInterval($0.timeIntervalSince(started) * 0.2) }
@@ -317,13 +327,13 @@ public struct MCINRPipeline {
                                                                             purpose: Purpose.train.rawValue)) { epoch, loss, best in
             reporter?.report(.epoch(path: job.path, epoch: epoch, loss: loss, bestLoss: best))
         }
-        let mse = job.samples.sampleCount > 0 ? ClusterTrainer.residual(network, on: job.samples).mse : 0
+        let mse = job.samples.sampleCount > 0 ? ClusterTrainer.residual(network, on: job.samples) : 0
         let seconds = Date().timeIntervalSince(started)
         reporter?.report(.clusterFinished(path: job.path, mse: mse, epochs: outcome.epochs, seconds: seconds))
         let record = ClusterRecord(path: job.path.description, node: job.node, points: job.samples.pointCount,
                                    round: job.round, inputMap: job.samples.map, parameters: network.parameterCount,
                                    meta: meta, training: outcome, mse: mse, seconds: seconds)
-        return JobOutcome(record: record, parameters: network.parameters)
+        return JobOutcome(record: record, parameters: network.copyParameters())
     }
 
     /// 2-means on the cluster's points; the children's point sets are what routing gives
