@@ -1,0 +1,400 @@
+import CZlib
+import Foundation
+
+/// The scalar types a VTK XML DataArray can hold.
+public enum VTKScalarType: String, CaseIterable, Sendable {
+    case int8 = "Int8", uint8 = "UInt8", int16 = "Int16", uint16 = "UInt16"
+    case int32 = "Int32", uint32 = "UInt32", int64 = "Int64", uint64 = "UInt64"
+    case float32 = "Float32", float64 = "Float64"
+
+    public var size: Int {
+        switch self {
+        case .int8, .uint8: return 1
+        case .int16, .uint16: return 2
+        case .int32, .uint32, .float32: return 4
+        case .int64, .uint64, .float64: return 8
+        }
+    }
+
+    var isFloat: Bool { self == .float32 || self == .float64 }
+    var isSigned: Bool { self == .int8 || self == .int16 || self == .int32 || self == .int64 }
+
+    /// Also accepts the legacy names older VTK versions wrote (`Float`, `Int`, `vtkIdType`, …).
+    init?(vtkName: String) {
+        if let t = VTKScalarType(rawValue: vtkName) { self = t; return }
+        switch vtkName {
+        case "Char", "SignedChar": self = .int8
+        case "UnsignedChar": self = .uint8
+        case "Short": self = .int16
+        case "UnsignedShort": self = .uint16
+        case "Int": self = .int32
+        case "UnsignedInt": self = .uint32
+        case "Long", "LongLong", "vtkIdType", "IdType": self = .int64
+        case "UnsignedLong", "UnsignedLongLong": self = .uint64
+        case "Float": self = .float32
+        case "Double": self = .float64
+        default: return nil
+        }
+    }
+}
+
+/// Decoded bytes of one DataArray, in host (little-endian) order.
+struct RawArray {
+    var type: VTKScalarType
+    var bytes: [UInt8]
+    var count: Int { bytes.count / type.size }
+
+    private func map<S, D>(_: S.Type, _ f: (S) -> D) -> [D] {
+        let n = count, size = type.size
+        return bytes.withUnsafeBytes { raw in
+            [D](unsafeUninitializedCapacity: n) { out, done in
+                for i in 0..<n { out[i] = f(raw.loadUnaligned(fromByteOffset: i * size, as: S.self)) }
+                done = n
+            }
+        }
+    }
+
+    func floats() -> [Float] {
+        switch type {
+        case .float32:
+            return bytes.withUnsafeBytes { raw in
+                [Float](unsafeUninitializedCapacity: count) { out, done in
+                    if count > 0 { memcpy(out.baseAddress!, raw.baseAddress!, count * 4) }
+                    done = count
+                }
+            }
+        case .float64: return map(Double.self) { Float($0) }
+        case .int8: return map(Int8.self) { Float($0) }
+        case .uint8: return map(UInt8.self) { Float($0) }
+        case .int16: return map(Int16.self) { Float($0) }
+        case .uint16: return map(UInt16.self) { Float($0) }
+        case .int32: return map(Int32.self) { Float($0) }
+        case .uint32: return map(UInt32.self) { Float($0) }
+        case .int64: return map(Int64.self) { Float($0) }
+        case .uint64: return map(UInt64.self) { Float($0) }
+        }
+    }
+
+    func doubles() -> [Double] {
+        switch type {
+        case .float32: return map(Float.self) { Double($0) }
+        case .float64: return map(Double.self) { $0 }
+        case .int8: return map(Int8.self) { Double($0) }
+        case .uint8: return map(UInt8.self) { Double($0) }
+        case .int16: return map(Int16.self) { Double($0) }
+        case .uint16: return map(UInt16.self) { Double($0) }
+        case .int32: return map(Int32.self) { Double($0) }
+        case .uint32: return map(UInt32.self) { Double($0) }
+        case .int64: return map(Int64.self) { Double($0) }
+        case .uint64: return map(UInt64.self) { Double($0) }
+        }
+    }
+
+    /// Integer values; nil for float arrays or values that do not fit in `Int`.
+    func ints() -> [Int]? {
+        switch type {
+        case .float32, .float64: return nil
+        case .int8: return map(Int8.self) { Int($0) }
+        case .uint8: return map(UInt8.self) { Int($0) }
+        case .int16: return map(Int16.self) { Int($0) }
+        case .uint16: return map(UInt16.self) { Int($0) }
+        case .int32: return map(Int32.self) { Int($0) }
+        case .uint32: return map(UInt32.self) { Int($0) }
+        case .int64: return map(Int64.self) { Int($0) }
+        case .uint64:
+            var tooLarge = false
+            let v = map(UInt64.self) { (x: UInt64) -> Int in
+                if x > UInt64(Int.max) { tooLarge = true; return 0 }
+                return Int(x)
+            }
+            return tooLarge ? nil : v
+        }
+    }
+
+    /// Byte-swaps every element (for files written `byte_order="BigEndian"`).
+    mutating func swapByteOrder() {
+        let size = type.size
+        guard size > 1 else { return }
+        bytes.withUnsafeMutableBytes { raw in
+            var i = 0
+            while i + size <= raw.count {
+                var a = i, b = i + size - 1
+                while a < b { raw.swapAt(a, b); a += 1; b -= 1 }
+                i += size
+            }
+        }
+    }
+}
+
+/// Where the bytes of a binary DataArray come from, and how its headers are laid out.
+struct BinaryLayout {
+    var headerWordSize: Int            // 4 (UInt32) or 8 (UInt64)
+    var compressed: Bool               // vtkZLibDataCompressor blocks
+    var bigEndian: Bool
+}
+
+/// A forward-only source of bytes: raw appended data, or base64 text decoded on the fly.
+protocol ByteSource {
+    mutating func read(_ count: Int) throws -> [UInt8]
+    /// An upper bound of the bytes still available (used to reject absurd headers before allocating).
+    var remainingUpperBound: Int { get }
+}
+
+struct RawByteSource: ByteSource {
+    let bytes: [UInt8]
+    var position: Int
+    let file: String, array: String
+
+    var remainingUpperBound: Int { max(0, bytes.count - position) }
+
+    mutating func read(_ count: Int) throws -> [UInt8] {
+        guard count >= 0, position <= bytes.count, count <= bytes.count - position else {
+            throw MeshIOError.truncated(file: file, detail: "array '\(array)' needs \(count) bytes at byte \(position), the file has \(max(0, bytes.count - position)) left")
+        }
+        let out = Array(bytes[position..<(position + count)])
+        position += count
+        return out
+    }
+}
+
+/// Decodes base64 text as a concatenation of independently padded chunks, which is how VTK
+/// encodes a header and its data (they may or may not share one chunk).
+struct Base64ByteSource: ByteSource {
+    let text: [UInt8]
+    var position: Int
+    let end: Int
+    let file: String, array: String
+    private var pending: [UInt8] = []
+
+    init(text: [UInt8], start: Int, end: Int, file: String, array: String) {
+        self.text = text
+        self.position = start
+        self.end = min(end, text.count)
+        self.file = file
+        self.array = array
+    }
+
+    static let table: [Int8] = {
+        var t = [Int8](repeating: -1, count: 256)
+        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            t[Int(c)] = Int8(i)
+        }
+        return t
+    }()
+
+    var remainingUpperBound: Int { pending.count + max(0, end - position) / 4 * 3 + 3 }
+
+    mutating func read(_ count: Int) throws -> [UInt8] {
+        guard count >= 0 else { throw MeshIOError.badBase64(file: file, array: array, detail: "negative size") }
+        var out = [UInt8]()
+        out.reserveCapacity(count)
+        let take = min(count, pending.count)
+        out.append(contentsOf: pending[0..<take])
+        pending.removeFirst(take)
+        if out.count == count { return out }
+        let table = Base64ByteSource.table
+        let file = self.file, array = self.array
+        var pos = position
+        let end = self.end
+        var extra: [UInt8] = []
+        try text.withUnsafeBufferPointer { t in
+            while out.count < count {
+                var word = 0, n = 0, pads = 0
+                while n < 4 {
+                    guard pos < end else {
+                        throw MeshIOError.badBase64(file: file, array: array, detail: n == 0
+                            ? "the text ends after \(out.count) of \(count) bytes" : "the text ends inside a 4-character group")
+                    }
+                    let c = t[pos]
+                    pos += 1
+                    if LightXML.isSpace(c) { continue }
+                    if c == UInt8(ascii: "=") {
+                        guard n >= 2 else { throw MeshIOError.badBase64(file: file, array: array, detail: "misplaced '=' at text byte \(pos - 1)") }
+                        word <<= 6; pads += 1; n += 1
+                        continue
+                    }
+                    let v = table[Int(c)]
+                    guard v >= 0, pads == 0 else {
+                        throw MeshIOError.badBase64(file: file, array: array, detail: v < 0
+                            ? "invalid character 0x\(String(c, radix: 16)) at text byte \(pos - 1)" : "data after '=' padding")
+                    }
+                    word = (word << 6) | Int(v); n += 1
+                }
+                for shift in [16, 8, 0].prefix(3 - pads) {
+                    let b = UInt8((word >> shift) & 0xFF)
+                    if out.count < count { out.append(b) } else { extra.append(b) }
+                }
+            }
+        }
+        position = pos
+        pending.append(contentsOf: extra)
+        return out
+    }
+}
+
+enum BinaryDecoder {
+    static func word(_ bytes: [UInt8], at index: Int, layout: BinaryLayout) -> UInt64 {
+        var v: UInt64 = 0
+        let w = layout.headerWordSize
+        for k in 0..<w {
+            let b = UInt64(bytes[index * w + k])
+            v |= layout.bigEndian ? b << UInt64(8 * (w - 1 - k)) : b << UInt64(8 * k)
+        }
+        return v
+    }
+
+    /// Reads one binary DataArray (header + data) from `source`. `expectedBytes`, where known,
+    /// is checked against the header before anything large is allocated.
+    static func decode<S: ByteSource>(_ source: inout S, type: VTKScalarType, layout: BinaryLayout,
+                                      expectedBytes: Int?, file: String, array: String) throws -> RawArray {
+        let w = layout.headerWordSize
+        func sizeError(_ bytes: UInt64) -> MeshIOError {
+            let found = bytes / UInt64(type.size)
+            return .wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
+                                   found: found > UInt64(Int.max) ? Int.max : Int(found))
+        }
+        var result: [UInt8]
+        if !layout.compressed {
+            let header = try source.read(w)
+            let nbytes = word(header, at: 0, layout: layout)
+            if let e = expectedBytes, nbytes != UInt64(e) { throw sizeError(nbytes) }
+            guard nbytes <= UInt64(source.remainingUpperBound) else {
+                throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nbytes) bytes, only \(source.remainingUpperBound) remain")
+            }
+            result = try source.read(Int(nbytes))
+        } else {
+            let head = try source.read(3 * w)
+            let nblocks = word(head, at: 0, layout: layout)
+            let blockSize = word(head, at: 1, layout: layout)
+            let lastSize = word(head, at: 2, layout: layout)
+            guard nblocks <= UInt64(source.remainingUpperBound / w) else {
+                throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nblocks) zlib blocks, more than the file can hold")
+            }
+            guard nblocks == 0 || (blockSize > 0 && lastSize <= blockSize && blockSize <= 1 << 40) else {
+                throw MeshIOError.zlibFailure(file: file, array: array, detail: "invalid block header (block size \(blockSize), last block \(lastSize))")
+            }
+            let nb = Int(nblocks)
+            let sizesBytes = try source.read(nb * w)
+            var compSizes = [Int]()
+            compSizes.reserveCapacity(nb)
+            var compTotal: UInt64 = 0
+            for b in 0..<nb {
+                let c = word(sizesBytes, at: b, layout: layout)
+                compTotal = compTotal &+ c
+                guard c <= UInt64(Int32.max), compTotal <= UInt64(source.remainingUpperBound) else {
+                    throw MeshIOError.truncated(file: file, detail: "array '\(array)': zlib blocks need more bytes than the file holds")
+                }
+                compSizes.append(Int(c))
+            }
+            let (fullBytes, overflow) = UInt64(max(0, nb - 1)).multipliedReportingOverflow(by: blockSize)
+            guard !overflow, fullBytes < 1 << 62 else {
+                throw MeshIOError.zlibFailure(file: file, array: array, detail: "header claims more than 2^62 bytes")
+            }
+            let total: UInt64 = nb == 0 ? 0 : fullBytes + (lastSize == 0 ? blockSize : lastSize)
+            if let e = expectedBytes, total != UInt64(e) { throw sizeError(total) }
+            // zlib cannot expand more than ~1032:1; a larger claim is a corrupt header.
+            guard total <= compTotal * 1040 + UInt64(nb) * 64 else {
+                throw MeshIOError.zlibFailure(file: file, array: array, detail: "header claims \(total) bytes from \(compTotal) compressed bytes")
+            }
+            result = [UInt8](repeating: 0, count: Int(total))
+            var outPos = 0
+            for b in 0..<nb {
+                let block = try source.read(compSizes[b])
+                let want = (b == nb - 1 && lastSize != 0) ? Int(lastSize) : Int(blockSize)
+                var destLen = uLongf(want)
+                let status = result.withUnsafeMutableBytes { out in
+                    block.withUnsafeBytes { inp in
+                        uncompress(out.baseAddress!.advanced(by: outPos).assumingMemoryBound(to: Bytef.self), &destLen,
+                                   inp.baseAddress?.assumingMemoryBound(to: Bytef.self) ?? UnsafePointer(bitPattern: 1)!,
+                                   uLong(block.count))
+                    }
+                }
+                guard status == Z_OK, Int(destLen) == want else {
+                    throw MeshIOError.zlibFailure(file: file, array: array, detail: status == Z_OK
+                        ? "block \(b) inflates to \(destLen) bytes, expected \(want)" : "block \(b): \(zlibMessage(status))")
+                }
+                outPos += want
+            }
+        }
+        guard result.count % type.size == 0 else {
+            throw MeshIOError.wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
+                                             found: result.count / type.size)
+        }
+        var raw = RawArray(type: type, bytes: result)
+        if layout.bigEndian { raw.swapByteOrder() }
+        return raw
+    }
+
+    static func zlibMessage(_ status: Int32) -> String {
+        switch status {
+        case Z_DATA_ERROR: return "corrupt data (Z_DATA_ERROR)"
+        case Z_BUF_ERROR: return "data inflates to more than announced (Z_BUF_ERROR)"
+        case Z_MEM_ERROR: return "out of memory (Z_MEM_ERROR)"
+        default: return "error \(status)"
+        }
+    }
+}
+
+enum AsciiDecoder {
+    /// Parses whitespace-separated numbers of `text[ranges]` into the bytes of `type`.
+    static func decode(_ text: [UInt8], ranges: [Range<Int>], type: VTKScalarType, file: String, array: String) throws -> RawArray {
+        var joined: [CChar] = []
+        joined.reserveCapacity(ranges.reduce(0) { $0 + $1.count } + ranges.count + 1)
+        for r in ranges {
+            let lo = max(0, min(r.lowerBound, text.count)), hi = max(lo, min(r.upperBound, text.count))
+            for b in text[lo..<hi] { joined.append(CChar(bitPattern: b)) }
+            joined.append(32)
+        }
+        joined.append(0)
+        var out = [UInt8]()
+        let size = type.size
+        try joined.withUnsafeBufferPointer { buf in
+            var p = buf.baseAddress!
+            let endPtr = buf.baseAddress! + (buf.count - 1)
+            var index = 0
+            while true {
+                while p < endPtr && LightXML.isSpace(UInt8(bitPattern: p.pointee)) { p += 1 }
+                if p >= endPtr { break }
+                var next: UnsafeMutablePointer<CChar>?
+                var word = [UInt8](repeating: 0, count: size)
+                if type.isFloat {
+                    let v = strtod(p, &next)
+                    if type == .float32 { withUnsafeBytes(of: Float(v)) { word = Array($0) } } else { withUnsafeBytes(of: v) { word = Array($0) } }
+                } else if type.isSigned {
+                    errno = 0
+                    let v = strtoll(p, &next, 10)
+                    let fits: Bool
+                    switch type {
+                    case .int8: fits = Int8(exactly: v) != nil; withUnsafeBytes(of: Int8(truncatingIfNeeded: v)) { word = Array($0) }
+                    case .int16: fits = Int16(exactly: v) != nil; withUnsafeBytes(of: Int16(truncatingIfNeeded: v)) { word = Array($0) }
+                    case .int32: fits = Int32(exactly: v) != nil; withUnsafeBytes(of: Int32(truncatingIfNeeded: v)) { word = Array($0) }
+                    default: fits = errno == 0; withUnsafeBytes(of: Int64(v)) { word = Array($0) }
+                    }
+                    guard fits else { throw MeshIOError.malformedXML(file: file, detail: "array '\(array)': value \(index) out of range of \(type.rawValue)") }
+                } else {
+                    errno = 0
+                    guard p.pointee != CChar(UInt8(ascii: "-")) else {
+                        throw MeshIOError.malformedXML(file: file, detail: "array '\(array)': negative value \(index) in an unsigned array")
+                    }
+                    let v = strtoull(p, &next, 10)
+                    let fits: Bool
+                    switch type {
+                    case .uint8: fits = UInt8(exactly: v) != nil; withUnsafeBytes(of: UInt8(truncatingIfNeeded: v)) { word = Array($0) }
+                    case .uint16: fits = UInt16(exactly: v) != nil; withUnsafeBytes(of: UInt16(truncatingIfNeeded: v)) { word = Array($0) }
+                    case .uint32: fits = UInt32(exactly: v) != nil; withUnsafeBytes(of: UInt32(truncatingIfNeeded: v)) { word = Array($0) }
+                    default: fits = errno == 0; withUnsafeBytes(of: UInt64(v)) { word = Array($0) }
+                    }
+                    guard fits else { throw MeshIOError.malformedXML(file: file, detail: "array '\(array)': value \(index) out of range of \(type.rawValue)") }
+                }
+                guard let n = next, n > p, n <= endPtr,
+                      n == endPtr || LightXML.isSpace(UInt8(bitPattern: n.pointee)) else {
+                    throw MeshIOError.malformedXML(file: file, detail: "array '\(array)': value \(index) is not a \(type.rawValue) number")
+                }
+                out.append(contentsOf: word)
+                index += 1
+                p = UnsafePointer(n)
+            }
+        }
+        return RawArray(type: type, bytes: out)
+    }
+}

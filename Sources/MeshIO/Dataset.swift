@@ -1,0 +1,254 @@
+import Foundation
+
+/// Precision the point coordinates had in the input file; the writer keeps it.
+public enum PointPrecision: String, Sendable {
+    case float32 = "Float32", float64 = "Float64"
+}
+
+/// An unstructured mesh of linear VTK cells (tetrahedra being the main case).
+public struct Mesh: Equatable, Sendable {
+    public static let tetraType: UInt8 = 10
+
+    /// Point coordinates, x y z interleaved (3·N values).
+    public var points: [Double]
+    /// VTK cell type per cell (M values).
+    public var cellTypes: [UInt8]
+    /// VTK-style offsets with a leading 0: cell c uses `connectivity[offsets[c]..<offsets[c+1]]` (M+1 values).
+    public var offsets: [Int]
+    /// Point indices of all cells, concatenated.
+    public var connectivity: [Int]
+    public var pointPrecision: PointPrecision
+
+    public var pointCount: Int { points.count / 3 }
+    public var cellCount: Int { cellTypes.count }
+    public var isTetrahedral: Bool { cellTypes.allSatisfy { $0 == Mesh.tetraType } }
+
+    public init(points: [Double], cellTypes: [UInt8], offsets: [Int], connectivity: [Int],
+                pointPrecision: PointPrecision = .float64) {
+        self.points = points
+        self.cellTypes = cellTypes
+        self.offsets = offsets
+        self.connectivity = connectivity
+        self.pointPrecision = pointPrecision
+    }
+
+    /// A purely tetrahedral mesh from 4 point indices per tet (`tets.count` = 4·M).
+    public static func tetrahedra(points: [Double], tets: [Int], pointPrecision: PointPrecision = .float64) -> Mesh {
+        let m = tets.count / 4
+        return Mesh(points: points, cellTypes: [UInt8](repeating: tetraType, count: m),
+                    offsets: (0...m).map { $0 * 4 }, connectivity: tets, pointPrecision: pointPrecision)
+    }
+
+    /// Checks the invariants; `file` names the source in the error.
+    public func validate(file: String = "mesh") throws {
+        guard points.count % 3 == 0 else {
+            throw MeshIOError.invalidMesh(file: file, detail: "\(points.count) coordinates is not a multiple of 3")
+        }
+        guard offsets.count == cellTypes.count + 1, offsets.first == 0 else {
+            throw MeshIOError.invalidMesh(file: file, detail: "\(offsets.count) offsets (with leading 0) for \(cellTypes.count) cells")
+        }
+        for c in 0..<cellTypes.count where offsets[c + 1] < offsets[c] {
+            throw MeshIOError.invalidMesh(file: file, detail: "offsets decrease at cell \(c)")
+        }
+        guard offsets.last == connectivity.count else {
+            throw MeshIOError.invalidMesh(file: file, detail: "last offset \(offsets.last ?? 0) but \(connectivity.count) connectivity entries")
+        }
+        let n = pointCount
+        if let bad = connectivity.firstIndex(where: { $0 < 0 || $0 >= n }) {
+            throw MeshIOError.invalidMesh(file: file, detail: "connectivity[\(bad)] = \(connectivity[bad]) is not a point index (N = \(n))")
+        }
+    }
+
+    /// A cheap order-sensitive checksum of the coordinates (FNV-1a over the Float32-rounded
+    /// values, so that Float32 and Float64 copies of the same mesh agree).
+    public var pointChecksum: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        points.withUnsafeBufferPointer { p in
+            for v in p {
+                h = (h ^ UInt64(Float(v).bitPattern)) &* 0x100_0000_01b3
+            }
+        }
+        return h
+    }
+
+    /// Axis-aligned bounding box (zeros for an empty mesh).
+    public var bounds: (min: SIMD3<Double>, max: SIMD3<Double>) {
+        guard pointCount > 0 else { return (.zero, .zero) }
+        var lo = SIMD3(points[0], points[1], points[2]), hi = lo
+        for i in 0..<pointCount {
+            let p = SIMD3(points[3 * i], points[3 * i + 1], points[3 * i + 2])
+            lo = pointwiseMin(lo, p)
+            hi = pointwiseMax(hi, p)
+        }
+        return (lo, hi)
+    }
+}
+
+/// A named array over the points (or cells), one value array per time step.
+public struct Variable: Equatable, Sendable {
+    public var name: String
+    /// Number of components per point (1 for a scalar, 3 for a vector).
+    public var components: Int
+    /// `values[s]` holds count·components floats, interleaved, for time step s.
+    public var values: [[Float]]
+    /// The DataArray type in the input file (nil when built in memory).
+    public var sourceType: VTKScalarType?
+
+    public init(name: String, components: Int, values: [[Float]], sourceType: VTKScalarType? = nil) {
+        self.name = name
+        self.components = components
+        self.values = values
+        self.sourceType = sourceType
+    }
+
+    /// Names of the scalar components: `name` for a scalar, `name_x/_y/_z` for a 3-vector,
+    /// `name_0 … name_<k-1>` otherwise.
+    public var componentNames: [String] {
+        if components == 1 { return [name] }
+        if components == 3 { return ["\(name)_x", "\(name)_y", "\(name)_z"] }
+        return (0..<components).map { "\(name)_\($0)" }
+    }
+}
+
+/// A time series of point (and cell) arrays on one unstructured mesh.
+public struct Dataset: Equatable, Sendable {
+    public var mesh: Mesh
+    /// Physical time of each step, ascending.
+    public var times: [Double]
+    /// Point-data variables: what a trainer learns.
+    public var variables: [Variable]
+    /// Cell-data arrays: carried through (for writing back), never trained on.
+    public var cellVariables: [Variable]
+
+    /// Builds a dataset after checking that every array has the right size for every step.
+    public init(mesh: Mesh, times: [Double], variables: [Variable], cellVariables: [Variable] = []) throws {
+        self.mesh = mesh
+        self.times = times
+        self.variables = variables
+        self.cellVariables = cellVariables
+        try validate()
+    }
+
+    public var stepCount: Int { times.count }
+    public var pointCount: Int { mesh.pointCount }
+    public var cellCount: Int { mesh.cellCount }
+
+    public func validate(file: String = "dataset") throws {
+        try mesh.validate(file: file)
+        for (list, count) in [(variables, mesh.pointCount), (cellVariables, mesh.cellCount)] {
+            for v in list {
+                guard v.components >= 1 else {
+                    throw MeshIOError.wrongArraySize(file: file, array: v.name, expected: 1, found: v.components)
+                }
+                guard v.values.count == times.count else {
+                    throw MeshIOError.inconsistentStep(file: file, detail: "array '\(v.name)' has \(v.values.count) steps, the dataset \(times.count)")
+                }
+                for (s, a) in v.values.enumerated() where a.count != count * v.components {
+                    throw MeshIOError.wrongArraySize(file: "\(file) step \(s)", array: v.name,
+                                                     expected: count * v.components, found: a.count)
+                }
+            }
+        }
+    }
+
+    // MARK: scalar components, the trainer's view
+
+    /// One name per scalar component, variables in order (`velocity_x`, …, `pressure`).
+    public var componentNames: [String] { variables.flatMap { $0.componentNames } }
+
+    public var componentCount: Int { variables.reduce(0) { $0 + $1.components } }
+
+    /// (variable index, component within the variable) of global component `c`.
+    public func componentLocation(_ c: Int) -> (variable: Int, component: Int) {
+        precondition(c >= 0 && c < componentCount, "component \(c) out of range 0..<\(componentCount)")
+        var rest = c
+        for (i, v) in variables.enumerated() {
+            if rest < v.components { return (i, rest) }
+            rest -= v.components
+        }
+        fatalError("unreachable")
+    }
+
+    /// The N values of scalar component `c` at time step `step`.
+    public func componentValues(_ c: Int, step: Int) -> [Float] {
+        let (vi, k) = componentLocation(c)
+        let v = variables[vi]
+        precondition(step >= 0 && step < v.values.count, "step \(step) out of range 0..<\(v.values.count)")
+        if v.components == 1 { return v.values[step] }
+        let n = mesh.pointCount, stride = v.components
+        return v.values[step].withUnsafeBufferPointer { src in
+            [Float](unsafeUninitializedCapacity: n) { out, done in
+                for i in 0..<n { out[i] = src[i * stride + k] }
+                done = n
+            }
+        }
+    }
+
+    /// Minimum and maximum of every component over all points and steps (NaNs ignored;
+    /// 0…0 for a component with no finite value).
+    public func componentRanges() -> [ClosedRange<Float>] {
+        var ranges: [ClosedRange<Float>] = []
+        for v in variables {
+            var lo = [Float](repeating: .infinity, count: v.components)
+            var hi = [Float](repeating: -.infinity, count: v.components)
+            for step in v.values {
+                step.withUnsafeBufferPointer { p in
+                    var i = 0
+                    while i < p.count {
+                        for k in 0..<v.components where i + k < p.count {
+                            let x = p[i + k]
+                            if x < lo[k] { lo[k] = x }
+                            if x > hi[k] { hi[k] = x }
+                        }
+                        i += v.components
+                    }
+                }
+            }
+            for k in 0..<v.components { ranges.append(lo[k] <= hi[k] ? lo[k]...hi[k] : 0...0) }
+        }
+        return ranges
+    }
+
+    /// A dataset with only the named point variables, in the order given. An unknown name
+    /// throws `unknownVariable` listing what is available. Cell variables are kept.
+    public func selectingVariables(_ names: [String]) throws -> Dataset {
+        var out = self
+        var seen = Set<String>()
+        out.variables = try names.filter { seen.insert($0).inserted }.map { name in
+            guard let v = variables.first(where: { $0.name == name }) else {
+                throw MeshIOError.unknownVariable(name: name, available: variables.map(\.name))
+            }
+            return v
+        }
+        return out
+    }
+
+    /// One line: points, cells, steps, time range, variables with components and ranges.
+    public var summary: String {
+        let cells: String
+        if mesh.isTetrahedral { cells = "\(mesh.cellCount) tets" } else {
+            let tets = mesh.cellTypes.filter { $0 == Mesh.tetraType }.count
+            cells = "\(mesh.cellCount) cells (\(tets) tets)"
+        }
+        let timeText = times.isEmpty ? "no steps"
+            : "\(times.count) step\(times.count == 1 ? "" : "s") t=\(fmt(times.first!))…\(fmt(times.last!))"
+        let ranges = componentRanges()
+        var c = 0
+        let vars = variables.map { v -> String in
+            let r = ranges[c..<(c + v.components)].map { "\(fmt(Double($0.lowerBound)))…\(fmt(Double($0.upperBound)))" }
+            c += v.components
+            return v.components == 1 ? "\(v.name) [\(r[0])]" : "\(v.name)(\(v.components)) [\(r.joined(separator: ", "))]"
+        }
+        var line = "\(mesh.pointCount) points, \(cells), \(timeText); variables: \(vars.isEmpty ? "none" : vars.joined(separator: "; "))"
+        if !cellVariables.isEmpty {
+            line += "; cell data (not trained): \(cellVariables.map { $0.components == 1 ? $0.name : "\($0.name)(\($0.components))" }.joined(separator: ", "))"
+        }
+        return line
+    }
+}
+
+/// Short human formatting: 4 significant digits.
+func fmt(_ x: Double) -> String {
+    if x == 0 { return "0" }
+    return String(format: "%.4g", x)
+}

@@ -1,0 +1,303 @@
+import Foundation
+
+/// One named array of a single file / time step, values converted to Float.
+public struct NamedArray: Equatable, Sendable {
+    public var name: String
+    public var components: Int
+    public var values: [Float]
+    public var sourceType: VTKScalarType?
+
+    public init(name: String, components: Int, values: [Float], sourceType: VTKScalarType? = nil) {
+        self.name = name
+        self.components = components
+        self.values = values
+        self.sourceType = sourceType
+    }
+}
+
+/// The contents of one `.vtu` file.
+public struct VTUFile: Equatable, Sendable {
+    public var mesh: Mesh
+    public var pointArrays: [NamedArray]
+    public var cellArrays: [NamedArray]
+    /// Numeric FieldData arrays (e.g. `TimeValue`), as Double.
+    public var fieldData: [String: [Double]]
+}
+
+/// Reader for VTK XML `UnstructuredGrid` files: ascii, binary (inline base64), appended raw and
+/// appended base64; with or without vtkZLibDataCompressor; UInt32 or UInt64 headers.
+public enum VTUReader {
+    public static func read(_ url: URL) throws -> VTUFile {
+        try readFile(url, decodeCells: true).file
+    }
+
+    static func loadBytes(_ url: URL) throws -> [UInt8] {
+        do {
+            return [UInt8](try Data(contentsOf: url))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: url.path) ? "\(error.localizedDescription)" : "no such file"
+            throw MeshIOError.cannotRead(file: url.path, reason: reason)
+        }
+    }
+
+    /// With `decodeCells == false` the cells are not decoded (the mesh's cell arrays stay
+    /// empty) but their count is returned: later steps of a series only need to be checked.
+    static func readFile(_ url: URL, decodeCells: Bool) throws -> (file: VTUFile, cellCount: Int) {
+        let bytes = try loadBytes(url)
+        var parser = Parser(bytes: bytes, file: url.path)
+        return try parser.parse(decodeCells: decodeCells)
+    }
+
+    /// Parses a file already in memory (`name` is used in error messages).
+    public static func read(bytes: [UInt8], name: String) throws -> VTUFile {
+        var parser = Parser(bytes: bytes, file: name)
+        return try parser.parse(decodeCells: true).file
+    }
+}
+
+private struct Parser {
+    let bytes: [UInt8]
+    let file: String
+    var layout = BinaryLayout(headerWordSize: 4, compressed: false, bigEndian: false)
+    var appendedStart: Int?          // first byte after the `_` marker
+    var appendedBase64 = false
+
+    init(bytes: [UInt8], file: String) {
+        self.bytes = bytes
+        self.file = file
+    }
+
+    func intAttribute(_ node: XMLNode, _ key: String, default value: Int? = nil) throws -> Int {
+        guard let s = node.attributes[key] else {
+            if let v = value { return v }
+            throw MeshIOError.malformedXML(file: file, detail: "<\(node.name)> has no \(key) attribute")
+        }
+        guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+            throw MeshIOError.malformedXML(file: file, detail: "<\(node.name)> \(key)=\"\(s)\" is not a non-negative integer")
+        }
+        return v
+    }
+
+    mutating func parse(decodeCells: Bool) throws -> (file: VTUFile, cellCount: Int) {
+        var headEnd = bytes.count
+        if let tag = find("<AppendedData", from: 0) {
+            headEnd = tag
+            guard let gt = bytes[tag...].firstIndex(of: UInt8(ascii: ">")) else {
+                throw MeshIOError.truncated(file: file, detail: "the file ends inside <AppendedData>")
+            }
+            let node = try LightXML.parse(bytes, range: tag..<(gt + 1), file: file)
+            let encoding = node.attributes["encoding"] ?? "raw"
+            switch encoding {
+            case "raw": appendedBase64 = false
+            case "base64": appendedBase64 = true
+            default: throw MeshIOError.unknownEncoding(file: file, array: "AppendedData", encoding: encoding)
+            }
+            var k = gt + 1
+            while k < bytes.count && LightXML.isSpace(bytes[k]) { k += 1 }
+            guard k < bytes.count else { throw MeshIOError.truncated(file: file, detail: "the file ends before the appended data") }
+            guard bytes[k] == UInt8(ascii: "_") else {
+                throw MeshIOError.malformedXML(file: file, detail: "appended data does not start with '_'")
+            }
+            appendedStart = k + 1
+        }
+        let root = try LightXML.parse(bytes, range: 0..<headEnd, file: file)
+        guard root.name == "VTKFile" else { throw MeshIOError.wrongFileType(file: file, expected: "UnstructuredGrid", found: root.name) }
+        let type = root.attributes["type"] ?? ""
+        guard type == "UnstructuredGrid" else { throw MeshIOError.wrongFileType(file: file, expected: "UnstructuredGrid", found: type) }
+        if appendedStart == nil && !root.closed {
+            throw MeshIOError.truncated(file: file, detail: "the XML ends before </VTKFile>")
+        }
+        switch root.attributes["header_type"] ?? "UInt32" {
+        case "UInt32": layout.headerWordSize = 4
+        case "UInt64": layout.headerWordSize = 8
+        case let other: throw MeshIOError.unknownType(file: file, array: "header_type", type: other)
+        }
+        switch root.attributes["compressor"] ?? "" {
+        case "": layout.compressed = false
+        case "vtkZLibDataCompressor": layout.compressed = true
+        case let other: throw MeshIOError.unsupportedCompressor(file: file, compressor: other)
+        }
+        switch root.attributes["byte_order"] ?? "LittleEndian" {
+        case "LittleEndian": layout.bigEndian = false
+        case "BigEndian": layout.bigEndian = true
+        case let other: throw MeshIOError.malformedXML(file: file, detail: "unknown byte_order '\(other)'")
+        }
+        guard let grid = root.child("UnstructuredGrid") else {
+            throw MeshIOError.missingSection(file: file, section: "UnstructuredGrid")
+        }
+        let pieces = grid.children("Piece")
+        guard let piece = pieces.first else { throw MeshIOError.missingSection(file: file, section: "Piece") }
+        guard pieces.count == 1 else {
+            throw MeshIOError.invalidMesh(file: file, detail: "\(pieces.count) pieces; only single-piece files are supported")
+        }
+        let n = try intAttribute(piece, "NumberOfPoints")
+        let m = try intAttribute(piece, "NumberOfCells")
+
+        // Field data (TimeValue, …): numeric arrays only, others (strings) are skipped.
+        var fieldData: [String: [Double]] = [:]
+        for fd in grid.children("FieldData") + piece.children("FieldData") {
+            for a in fd.children("DataArray") {
+                guard let t = a.attributes["type"], VTKScalarType(vtkName: t) != nil else { continue }
+                let name = a.attributes["Name"] ?? "FieldData"
+                var expected: Int?
+                if a.attributes["NumberOfTuples"] != nil {
+                    let (e, o) = try intAttribute(a, "NumberOfTuples").multipliedReportingOverflow(by: try components(a))
+                    expected = o ? nil : e
+                }
+                fieldData[name] = try decode(a, name: name, expectedCount: expected).doubles()
+            }
+        }
+
+        // Points.
+        guard let pointsNode = piece.child("Points") else { throw MeshIOError.missingSection(file: file, section: "Points") }
+        guard let pointsArray = pointsNode.child("DataArray") else {
+            throw MeshIOError.missingSection(file: file, section: "Points><DataArray")
+        }
+        let pointsName = pointsArray.attributes["Name"] ?? "Points"
+        guard try components(pointsArray) == 3 else {
+            throw MeshIOError.wrongArraySize(file: file, array: pointsName, expected: 3, found: try components(pointsArray))
+        }
+        let pointsRaw = try decode(pointsArray, name: pointsName, expectedCount: try product(n, 3, pointsName))
+        let precision: PointPrecision = pointsRaw.type == .float32 ? .float32 : .float64
+
+        // Cells.
+        guard let cellsNode = piece.child("Cells") else { throw MeshIOError.missingSection(file: file, section: "Cells") }
+        var mesh = Mesh(points: pointsRaw.doubles(), cellTypes: [], offsets: [0], connectivity: [], pointPrecision: precision)
+        if decodeCells {
+            mesh = try readCells(cellsNode, pointCount: n, cellCount: m, points: mesh.points, precision: precision)
+        }
+
+        // Point and cell data.
+        func arrays(_ section: String, count: Int) throws -> [NamedArray] {
+            guard let node = piece.child(section) else { return [] }
+            return try node.children("DataArray").enumerated().map { index, a in
+                let name = a.attributes["Name"] ?? "\(section)_\(index)"
+                let comps = try components(a)
+                let raw = try decode(a, name: name, expectedCount: try product(count, comps, name))
+                return NamedArray(name: name, components: comps, values: raw.floats(), sourceType: raw.type)
+            }
+        }
+        let pointArrays = try arrays("PointData", count: n)
+        let cellArrays = try arrays("CellData", count: m)
+        return (VTUFile(mesh: mesh, pointArrays: pointArrays, cellArrays: cellArrays, fieldData: fieldData), m)
+    }
+
+    func readCells(_ cells: XMLNode, pointCount n: Int, cellCount m: Int, points: [Double],
+                   precision: PointPrecision) throws -> Mesh {
+        func array(_ name: String) throws -> XMLNode {
+            guard let a = cells.children("DataArray").first(where: { $0.attributes["Name"] == name }) else {
+                throw MeshIOError.missingSection(file: file, section: "Cells><DataArray Name=\"\(name)\"")
+            }
+            return a
+        }
+        guard let endOffsets = try decode(try array("offsets"), name: "offsets", expectedCount: m).ints() else {
+            throw MeshIOError.unknownType(file: file, array: "offsets", type: "non-integer or too large")
+        }
+        var previous = 0
+        for (c, o) in endOffsets.enumerated() {
+            guard o >= previous else {
+                throw MeshIOError.invalidMesh(file: file, detail: "offsets decrease at cell \(c) (\(o) after \(previous))")
+            }
+            previous = o
+        }
+        let connectivityCount = endOffsets.last ?? 0
+        guard let connectivity = try decode(try array("connectivity"), name: "connectivity",
+                                            expectedCount: connectivityCount).ints() else {
+            throw MeshIOError.unknownType(file: file, array: "connectivity", type: "non-integer or too large")
+        }
+        guard let typeInts = try decode(try array("types"), name: "types", expectedCount: m).ints() else {
+            throw MeshIOError.unknownType(file: file, array: "types", type: "non-integer")
+        }
+        var types = [UInt8](repeating: 0, count: m)
+        for (c, t) in typeInts.enumerated() {
+            guard t > 0 && t < 256 && t != 42 else {
+                throw MeshIOError.invalidMesh(file: file, detail: "cell \(c) has type \(t)\(t == 42 ? " (polyhedron, not supported)" : "")")
+            }
+            types[c] = UInt8(t)
+        }
+        var offsets = [Int]()
+        offsets.reserveCapacity(m + 1)
+        offsets.append(0)
+        offsets.append(contentsOf: endOffsets)
+        let mesh = Mesh(points: points, cellTypes: types, offsets: offsets, connectivity: connectivity, pointPrecision: precision)
+        try mesh.validate(file: file)
+        return mesh
+    }
+
+    func components(_ a: XMLNode) throws -> Int {
+        let c = try intAttribute(a, "NumberOfComponents", default: 1)
+        guard c >= 1 && c <= 1 << 16 else {
+            throw MeshIOError.malformedXML(file: file, detail: "array '\(a.attributes["Name"] ?? "?")': NumberOfComponents=\(c)")
+        }
+        return c
+    }
+
+    func product(_ a: Int, _ b: Int, _ name: String) throws -> Int {
+        let (p, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw MeshIOError.malformedXML(file: file, detail: "array '\(name)': size overflows") }
+        return p
+    }
+
+    func find(_ pattern: String, from: Int) -> Int? {
+        let p = Array(pattern.utf8)
+        return bytes.withUnsafeBufferPointer { buf -> Int? in
+            guard let base = buf.baseAddress, buf.count >= p.count + from else { return nil }
+            var i = from
+            while i + p.count <= buf.count {
+                guard let hit = memchr(base + i, Int32(p[0]), buf.count - i) else { return nil }
+                let j = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if j + p.count <= buf.count && memcmp(base + j, p, p.count) == 0 { return j }
+                i = j + 1
+            }
+            return nil
+        }
+    }
+
+    /// Decodes one DataArray; `expectedCount` (values, not bytes) is checked where given.
+    func decode(_ a: XMLNode, name: String, expectedCount: Int?) throws -> RawArray {
+        let typeName = a.attributes["type"] ?? ""
+        guard let type = VTKScalarType(vtkName: typeName) else {
+            throw MeshIOError.unknownType(file: file, array: name, type: typeName)
+        }
+        guard a.closed else { throw MeshIOError.truncated(file: file, detail: "the XML ends inside array '\(name)'") }
+        let format = a.attributes["format"] ?? "ascii"
+        let expectedBytes = try expectedCount.map { try product($0, type.size, name) }
+        let raw: RawArray
+        switch format {
+        case "ascii":
+            raw = try AsciiDecoder.decode(bytes, ranges: a.textRanges, type: type, file: file, array: name)
+        case "binary":
+            var text = bytes, start = 0, end = bytes.count
+            if a.textRanges.count == 1, let r = a.textRanges.first {
+                start = r.lowerBound; end = r.upperBound
+            } else {
+                text = a.textRanges.flatMap { bytes[$0] }
+                end = text.count
+            }
+            var source = Base64ByteSource(text: text, start: start, end: end, file: file, array: name)
+            raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
+        case "appended":
+            guard let base = appendedStart else {
+                throw MeshIOError.missingSection(file: file, section: "AppendedData")
+            }
+            let offset = try intAttribute(a, "offset")
+            let (position, overflow) = base.addingReportingOverflow(offset)
+            guard !overflow, position <= bytes.count else {
+                throw MeshIOError.truncated(file: file, detail: "array '\(name)' starts at appended offset \(offset), past the end of the file")
+            }
+            if appendedBase64 {
+                var source = Base64ByteSource(text: bytes, start: position, end: bytes.count, file: file, array: name)
+                raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
+            } else {
+                var source = RawByteSource(bytes: bytes, position: position, file: file, array: name)
+                raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
+            }
+        default:
+            throw MeshIOError.unknownEncoding(file: file, array: name, encoding: format)
+        }
+        if let e = expectedCount, raw.count != e {
+            throw MeshIOError.wrongArraySize(file: file, array: name, expected: e, found: raw.count)
+        }
+        return raw
+    }
+}

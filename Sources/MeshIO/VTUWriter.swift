@@ -1,0 +1,197 @@
+import CZlib
+import Foundation
+
+/// Writes files atomically: a temporary file in the same folder, then rename(2), so that an
+/// interrupted run never leaves a half-written file under the final name.
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws {
+        let folder = url.deletingLastPathComponent()
+        let tmp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try data.write(to: tmp)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw MeshIOError.writeFailed(file: url.path, reason: error.localizedDescription)
+        }
+        if rename(tmp.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw MeshIOError.writeFailed(file: url.path, reason: "rename: \(reason)")
+        }
+    }
+}
+
+/// Writes VTK XML UnstructuredGrid files: appended raw data, UInt64 headers, optional zlib
+/// blocks (VTK's format), Float32 point/cell data, points in the mesh's precision, Int64
+/// connectivity/offsets, UInt8 types.
+public struct VTUWriter: Sendable {
+    public var compress: Bool
+    public var compressionLevel: Int32
+    /// Uncompressed bytes per zlib block (VTK's default is 32 KiB).
+    public var blockSize: Int
+
+    public init(compress: Bool = true, compressionLevel: Int32 = 6, blockSize: Int = 32768) {
+        self.compress = compress
+        self.compressionLevel = compressionLevel
+        self.blockSize = max(8, blockSize)
+    }
+
+    /// Writes one file. `fieldData` holds numeric FieldData arrays written as Float64 (e.g. `TimeValue`).
+    public func write(mesh: Mesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
+                      fieldData: [(name: String, values: [Double])] = [], to url: URL) throws {
+        try AtomicFile.write(try encode(mesh: mesh, pointArrays: pointArrays, cellArrays: cellArrays,
+                                        fieldData: fieldData, name: url.path), to: url)
+    }
+
+    /// The bytes of the file (`name` is used in error messages).
+    public func encode(mesh: Mesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
+                       fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> Data {
+        try mesh.validate(file: name)
+        for (list, count) in [(pointArrays, mesh.pointCount), (cellArrays, mesh.cellCount)] {
+            for a in list where a.components < 1 || a.values.count != count * a.components {
+                throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.values.count) values, expected \(count) × \(a.components)")
+            }
+        }
+        var blobs: [Data] = []
+        var offset = 0
+        func append(_ payload: Data) throws -> Int {
+            let blob = try encodeBlock(payload, name: name)
+            let at = offset
+            offset += blob.count
+            blobs.append(blob)
+            return at
+        }
+        func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ payload: Data) throws -> String {
+            let at = try append(payload)
+            let comps = components == 1 ? "" : " NumberOfComponents=\"\(components)\""
+            return "<DataArray type=\"\(type)\" Name=\"\(LightXML.escape(arrayName))\"\(comps)\(extra) format=\"appended\" offset=\"\(at)\"/>\n"
+        }
+        var xml = "<?xml version=\"1.0\"?>\n"
+        xml += "<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\""
+        xml += compress ? " compressor=\"vtkZLibDataCompressor\">\n" : ">\n"
+        xml += "  <UnstructuredGrid>\n"
+        if !fieldData.isEmpty {
+            xml += "    <FieldData>\n"
+            for f in fieldData {
+                xml += "      " + (try dataArray("Float64", f.name, components: 1, extra: " NumberOfTuples=\"\(f.values.count)\"", bytes(f.values)))
+            }
+            xml += "    </FieldData>\n"
+        }
+        xml += "    <Piece NumberOfPoints=\"\(mesh.pointCount)\" NumberOfCells=\"\(mesh.cellCount)\">\n"
+        xml += "      <PointData>\n"
+        for a in pointArrays { xml += "        " + (try dataArray("Float32", a.name, components: a.components, bytes(a.values))) }
+        xml += "      </PointData>\n      <CellData>\n"
+        for a in cellArrays { xml += "        " + (try dataArray("Float32", a.name, components: a.components, bytes(a.values))) }
+        xml += "      </CellData>\n      <Points>\n        "
+        if mesh.pointPrecision == .float32 {
+            xml += try dataArray("Float32", "Points", components: 3, bytes(mesh.points.map { Float($0) }))
+        } else {
+            xml += try dataArray("Float64", "Points", components: 3, bytes(mesh.points))
+        }
+        xml += "      </Points>\n      <Cells>\n"
+        xml += "        " + (try dataArray("Int64", "connectivity", components: 1, bytes(mesh.connectivity.map { Int64($0) })))
+        xml += "        " + (try dataArray("Int64", "offsets", components: 1, bytes(mesh.offsets.dropFirst().map { Int64($0) })))
+        xml += "        " + (try dataArray("UInt8", "types", components: 1, Data(mesh.cellTypes)))
+        xml += "      </Cells>\n    </Piece>\n  </UnstructuredGrid>\n  <AppendedData encoding=\"raw\">\n   _"
+        var out = Data(xml.utf8)
+        out.reserveCapacity(out.count + offset + 64)
+        for b in blobs { out.append(b) }
+        out.append(contentsOf: Array("\n  </AppendedData>\n</VTKFile>\n".utf8))
+        return out
+    }
+
+    private func bytes<T>(_ values: [T]) -> Data {
+        values.withUnsafeBytes { Data($0) }
+    }
+
+    private static func header(_ words: [UInt64]) -> Data {
+        words.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
+    }
+
+    /// Header + data of one array: [nbytes] uncompressed, or VTK's zlib block layout
+    /// [nblocks, blocksize, lastblocksize, compressed sizes…] followed by the blocks.
+    private func encodeBlock(_ payload: Data, name: String) throws -> Data {
+        guard compress else { return Self.header([UInt64(payload.count)]) + payload }
+        let total = payload.count
+        let fullBlocks = total / blockSize, last = total % blockSize
+        let nblocks = fullBlocks + (last > 0 ? 1 : 0)
+        var sizes: [UInt64] = []
+        var body = Data()
+        try payload.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var scratch = [UInt8](repeating: 0, count: Int(compressBound(uLong(blockSize))))
+            for b in 0..<nblocks {
+                let start = b * blockSize
+                let len = min(blockSize, total - start)
+                var destLen = uLongf(scratch.count)
+                let status = scratch.withUnsafeMutableBytes { out in
+                    compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
+                              raw.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self), uLong(len), compressionLevel)
+                }
+                guard status == Z_OK else {
+                    throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(status)")
+                }
+                sizes.append(UInt64(destLen))
+                body.append(contentsOf: scratch[0..<Int(destLen)])
+            }
+        }
+        return Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(last)] + sizes) + body
+    }
+}
+
+/// Writes `.pvd` collections.
+public enum PVDWriter {
+    /// `entries`: time and file name (relative to the .pvd's folder) of each step.
+    public static func write(entries: [(time: Double, file: String)], to url: URL) throws {
+        var xml = "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">\n  <Collection>\n"
+        for e in entries {
+            xml += "    <DataSet timestep=\"\(formatTime(e.time))\" group=\"\" part=\"0\" file=\"\(LightXML.escape(e.file))\"/>\n"
+        }
+        xml += "  </Collection>\n</VTKFile>\n"
+        try AtomicFile.write(Data(xml.utf8), to: url)
+    }
+
+    /// Shortest text that reads back to the same Double.
+    static func formatTime(_ t: Double) -> String { "\(t)" }
+}
+
+extension Dataset {
+    /// Writes the dataset as `<folder>/<stem>_0000.vtu …` plus the `.pvd` at `pvd`, each step
+    /// with a `TimeValue` field. `extraPointArrays(step)` adds arrays to a step (e.g.
+    /// `<name>_abs_error`); it is called concurrently for different steps.
+    /// Returns the .vtu files written.
+    @discardableResult
+    public func write(pvd: URL, writer: VTUWriter = VTUWriter(),
+                      extraPointArrays: ((Int) throws -> [NamedArray])? = nil) throws -> [URL] {
+        try validate(file: pvd.path)
+        let folder = pvd.deletingLastPathComponent()
+        let stem = pvd.deletingPathExtension().lastPathComponent
+        let digits = max(4, String(max(0, stepCount - 1)).count)
+        let names = (0..<stepCount).map { s in
+            "\(stem)_\(String(repeating: "0", count: max(0, digits - String(s).count)))\(s).vtu"
+        }
+        let files = names.map { folder.appendingPathComponent($0) }
+        // Steps are independent: encode and compress them concurrently; report the first error.
+        var errors = [Error?](repeating: nil, count: stepCount)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: stepCount) { s in
+            do {
+                try writeStep(s, to: files[s], writer: writer, extraPointArrays: try extraPointArrays?(s) ?? [])
+            } catch {
+                lock.lock(); errors[s] = error; lock.unlock()
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        let entries = (0..<stepCount).map { (time: times[$0], file: names[$0]) }
+        try PVDWriter.write(entries: entries, to: pvd)
+        return files
+    }
+
+    /// Writes one step as a single .vtu (with `TimeValue`).
+    public func writeStep(_ s: Int, to url: URL, writer: VTUWriter = VTUWriter(), extraPointArrays: [NamedArray] = []) throws {
+        precondition(s >= 0 && s < stepCount, "step \(s) out of range")
+        let points = variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) } + extraPointArrays
+        let cells = cellVariables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
+        try writer.write(mesh: mesh, pointArrays: points, cellArrays: cells,
+                         fieldData: [(name: "TimeValue", values: [times[s]])], to: url)
+    }
+}

@@ -1,0 +1,220 @@
+import XCTest
+@testable import MeshIO
+
+/// Every kind of bad input gives a MeshIOError that names the file; nothing crashes.
+final class BadInputTests: XCTestCase {
+    func bytes(_ fixture: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: Fixtures.url(fixture))) }
+
+    /// `fixture` with the first occurrence of `old` replaced by `new`.
+    func patched(_ fixture: String, _ old: String, _ new: String, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
+        let b = try bytes(fixture), o = Array(old.utf8)
+        guard let at = (0...(b.count - o.count)).first(where: { Array(b[$0..<($0 + o.count)]) == o }) else {
+            XCTFail("'\(old)' not in \(fixture)", file: file, line: line)
+            return b
+        }
+        return Array(b[..<at]) + Array(new.utf8) + Array(b[(at + o.count)...])
+    }
+
+    func index(of pattern: String, in b: [UInt8]) -> Int? {
+        let o = Array(pattern.utf8)
+        return (0...(b.count - o.count)).first { Array(b[$0..<($0 + o.count)]) == o }
+    }
+
+    func read(_ b: [UInt8], _ name: String = "bad.vtu") throws -> VTUFile { try VTUReader.read(bytes: b, name: name) }
+
+    func testTruncationAtEveryOffset() throws {
+        for (fixture, stride) in [("appended_raw_zlib_h32.vtu", 1), ("appended_raw_raw_h64.vtu", 3), ("binary_zlib_h64.vtu", 5),
+                                  ("appended_base64_zlib_h32.vtu", 5), ("ascii.vtu", 11), ("alltypes_appended_zlib.vtu", 7)] {
+            let full = try bytes(fixture)
+            let reference = try read(full)
+            // Where the last array's payload ends: any cut before that must fail.
+            let closing = index(of: "</AppendedData>", in: full) ?? index(of: "</VTKFile>", in: full) ?? full.count
+            for cut in Swift.stride(from: 0, to: full.count, by: stride) {
+                do {
+                    let f = try read(Array(full[..<cut]), "cut-\(cut).vtu")
+                    XCTAssertGreaterThanOrEqual(cut, closing - 8, "\(fixture) cut at \(cut) of \(full.count) read without error")
+                    XCTAssertEqual(f, reference, "\(fixture) cut at \(cut)")
+                } catch let e as MeshIOError {
+                    XCTAssertTrue(e.description.hasPrefix("cut-\(cut).vtu: "), "\(fixture): \(e)")
+                }
+            }
+        }
+        // Cuts inside the XML head and inside the payload say "truncated".
+        let full = try bytes("appended_raw_zlib_h64.vtu")
+        for cut in [100, full.count / 2, full.count - 60] {
+            assertMeshIOError(try read(Array(full[..<cut])), "cut at \(cut)") {
+                if case .truncated = $0 { return true } else { return false }
+            }
+        }
+        assertMeshIOError(try read([]), "empty file") { if case .malformedXML = $0 { return true } else { return false } }
+    }
+
+    func testCorruptBase64() throws {
+        for fixture in ["binary_raw_h32.vtu", "appended_base64_zlib_h64.vtu"] {
+            var b = try bytes(fixture)
+            let marker = fixture.hasPrefix("binary") ? "format=\"binary\"" : "_"
+            guard let start = index(of: fixture.hasPrefix("binary") ? marker : "<AppendedData", in: b) else { return XCTFail(fixture) }
+            var at = b[start...].firstIndex(of: UInt8(ascii: fixture.hasPrefix("binary") ? ">" : "_"))! + 1
+            while LightXML.isSpace(b[at]) { at += 1 }
+            b[at + 6] = UInt8(ascii: "*")
+            assertMeshIOError(try read(b, fixture), fixture) {
+                if case let .badBase64(file, _, detail) = $0 { return file == fixture && detail.contains("invalid character") }
+                return false
+            }
+        }
+    }
+
+    func testWrongSizes() throws {
+        for fixture in ["ascii.vtu", "appended_raw_zlib_h32.vtu", "binary_raw_h64.vtu", "appended_base64_raw_h32.vtu"] {
+            assertMeshIOError(try read(try patched(fixture, "NumberOfPoints=\"36\"", "NumberOfPoints=\"35\""), fixture), "\(fixture) points") {
+                if case let .wrongArraySize(_, _, expected, found) = $0 { return expected == 35 * 3 || (expected == 35 && found == 36) }
+                return false
+            }
+            assertMeshIOError(try read(try patched(fixture, "NumberOfCells=\"73\"", "NumberOfCells=\"74\""), fixture), "\(fixture) cells") {
+                if case .wrongArraySize = $0 { return true } else { return false }
+            }
+        }
+        // A vector with the wrong number of components no longer fits the point count.
+        let b = try patched("ascii.vtu", "Name=\"velocity\" NumberOfComponents=\"3\"", "Name=\"velocity\" NumberOfComponents=\"2\"")
+        assertMeshIOError(try read(b), "components") {
+            if case let .wrongArraySize(_, array, expected, found) = $0 { return array == "velocity" && expected == 72 && found == 108 }
+            return false
+        }
+    }
+
+    func testUnknownEncodingTypeCompressorAndFileType() throws {
+        assertMeshIOError(try read(try patched("ascii.vtu", "format=\"ascii\"", "format=\"hex\"")), "format") {
+            if case let .unknownEncoding(_, array, encoding) = $0 { return array == "scalar" && encoding == "hex" } else { return false }
+        }
+        assertMeshIOError(try read(try patched("ascii.vtu", "type=\"Float32\" Name=\"scalar\"", "type=\"Float16\" Name=\"scalar\"")), "type") {
+            if case let .unknownType(_, array, type) = $0 { return array == "scalar" && type == "Float16" } else { return false }
+        }
+        assertMeshIOError(try read(try patched("appended_raw_zlib_h32.vtu", "vtkZLibDataCompressor", "vtkLZ4DataCompressor")), "compressor") {
+            if case .unsupportedCompressor(_, "vtkLZ4DataCompressor") = $0 { return true } else { return false }
+        }
+        assertMeshIOError(try read(try patched("appended_raw_raw_h32.vtu", "header_type=\"UInt32\"", "header_type=\"UInt16\"")), "header") {
+            if case .unknownType(_, "header_type", "UInt16") = $0 { return true } else { return false }
+        }
+        assertMeshIOError(try read(try patched("appended_raw_raw_h32.vtu", "encoding=\"raw\"", "encoding=\"hex\"")), "appended encoding") {
+            if case .unknownEncoding(_, "AppendedData", "hex") = $0 { return true } else { return false }
+        }
+        assertMeshIOError(try read(try patched("ascii.vtu", "type=\"UnstructuredGrid\"", "type=\"PolyData\"")), "file type") {
+            if case let .wrongFileType(_, expected, found) = $0 { return expected == "UnstructuredGrid" && found == "PolyData" } else { return false }
+        }
+        assertMeshIOError(try DatasetReader.read(Fixtures.url("series.pvd").deletingLastPathComponent().appendingPathComponent("ascii.vtu")
+                                                    .deletingPathExtension().appendingPathExtension("pvd")), "missing pvd") {
+            if case .cannotRead(_, "no such file") = $0 { return true } else { return false }
+        }
+        let folder = try makeScratchFolder(self)
+        let notPVD = folder.appendingPathComponent("grid.pvd")
+        try FileManager.default.copyItem(at: Fixtures.url("ascii.vtu"), to: notPVD)
+        assertMeshIOError(try DatasetReader.read(notPVD), "vtu named .pvd") {
+            if case .wrongFileType(notPVD.path, "Collection", "UnstructuredGrid") = $0 { return true } else { return false }
+        }
+    }
+
+    func testMissingSections() throws {
+        var b = try bytes("ascii.vtu")
+        let s = String(decoding: b, as: UTF8.self)
+        for section in ["Points", "Cells"] {
+            guard let open = s.range(of: "<\(section)>"), let close = s.range(of: "</\(section)>") else { return XCTFail(section) }
+            b = Array((String(s[..<open.lowerBound]) + String(s[close.upperBound...])).utf8)
+            assertMeshIOError(try read(b), section) {
+                if case .missingSection(_, section) = $0 { return true } else { return false }
+            }
+        }
+        assertMeshIOError(try read(try patched("ascii.vtu", "Name=\"offsets\"", "Name=\"offsetz\"")), "offsets") {
+            if case let .missingSection(_, section) = $0 { return section.contains("offsets") } else { return false }
+        }
+    }
+
+    func testInvalidConnectivity() throws {
+        // ascii connectivity starts "0 1 5 17": point 17 → 99 is out of range (N = 36).
+        let b = try patched("ascii.vtu", "0 1 5 17", "0 1 5 99")
+        assertMeshIOError(try read(b), "connectivity") {
+            if case let .invalidMesh(_, detail) = $0 { return detail.contains("99") } else { return false }
+        }
+    }
+
+    func testCorruptZlibAndAbsurdHeaders() throws {
+        var b = try bytes("appended_raw_zlib_h64.vtu")
+        guard let tag = index(of: "<AppendedData", in: b) else { return XCTFail("no appended data") }
+        let data = b[tag...].firstIndex(of: UInt8(ascii: "_"))! + 1
+        // First array (scalar, 144 bytes in 2 blocks of 96): header 5 words of 8 bytes, then block 0.
+        var corrupt = b
+        corrupt[data + 40] ^= 0xFF; corrupt[data + 41] ^= 0xFF
+        assertMeshIOError(try read(corrupt), "zlib") {
+            if case let .zlibFailure(_, array, _) = $0 { return array == "scalar" } else { return false }
+        }
+        // nblocks = 2^60: rejected before allocating.
+        b[data + 7] = 0x10
+        assertMeshIOError(try read(b), "absurd nblocks") {
+            if case .truncated = $0 { return true } else { return false }
+        }
+    }
+
+    /// Deterministic random mutations (overwrites, digits, insertions, cuts) of every fixture:
+    /// each read either succeeds or throws a MeshIOError, never crashes.
+    func testRandomMutationsNeverCrash() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func random(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33) % max(1, n)
+        }
+        let specials = Array("0123456789\"<>/_= ".utf8)
+        for fixture in Fixtures.variantNames + ["points_f64.vtu", "alltypes_ascii.vtu", "alltypes_appended_zlib.vtu"] {
+            let original = try bytes(fixture)
+            for _ in 0..<120 {
+                var m = original
+                for _ in 0...random(3) {
+                    switch random(4) {
+                    case 0: m[random(m.count)] = UInt8(random(256))
+                    case 1: m[random(m.count)] = specials[random(specials.count)]
+                    case 2: m.insert(UInt8(ascii: "9"), at: random(m.count))
+                    default: m = Array(m[..<max(1, random(m.count))])
+                    }
+                }
+                do { _ = try read(m, fixture) } catch is MeshIOError {} catch { XCTFail("\(fixture): not a MeshIOError: \(error)") }
+            }
+        }
+    }
+
+    func testSeriesErrors() throws {
+        let folder = try makeScratchFolder(self)
+        // A .pvd that names a missing file.
+        let pvd = folder.appendingPathComponent("missing.pvd")
+        try PVDWriter.write(entries: [(0, "gone.vtu")], to: pvd)
+        assertMeshIOError(try DatasetReader.read(pvd), "missing step") {
+            if case .missingReferencedFile(pvd.path, "gone.vtu") = $0 { return true } else { return false }
+        }
+        let empty = folder.appendingPathComponent("empty.pvd")
+        try PVDWriter.write(entries: [], to: empty)
+        assertMeshIOError(try DatasetReader.read(empty), "empty") { if case .emptySeries = $0 { return true } else { return false } }
+
+        // Steps that disagree with the first one, each named in the error.
+        let first = try VTUReader.read(Fixtures.url("ascii.vtu"))
+        let good = Fixtures.url("ascii.vtu")
+        var moved = first.mesh
+        moved.points[4] += 0.5
+        let movedURL = folder.appendingPathComponent("moved.vtu")
+        try VTUWriter().write(mesh: moved, pointArrays: first.pointArrays, cellArrays: first.cellArrays, to: movedURL)
+        var fewer = first.mesh
+        fewer.cellTypes.removeLast(); fewer.offsets.removeLast(); fewer.connectivity.removeLast(5)
+        let fewerURL = folder.appendingPathComponent("fewer.vtu")
+        try VTUWriter().write(mesh: fewer, pointArrays: first.pointArrays, to: fewerURL)
+        let otherArraysURL = folder.appendingPathComponent("arrays.vtu")
+        try VTUWriter().write(mesh: first.mesh, pointArrays: Array(first.pointArrays.dropLast()), cellArrays: first.cellArrays, to: otherArraysURL)
+        for (url, words) in [(movedURL, "coordinates"), (fewerURL, "72 cells"), (otherArraysURL, "point arrays")] {
+            assertMeshIOError(try DatasetReader.readSeries([good, url]), url.lastPathComponent) {
+                if case let .inconsistentStep(file, detail) = $0 { return file == url.path && detail.contains(words) } else { return false }
+            }
+        }
+        // A different point count.
+        let small = Mesh.tetrahedra(points: [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], tets: [0, 1, 2, 3])
+        let smallURL = folder.appendingPathComponent("small.vtu")
+        try VTUWriter().write(mesh: small, pointArrays: [], to: smallURL)
+        assertMeshIOError(try DatasetReader.readSeries([good, smallURL]), "points") {
+            if case let .inconsistentStep(file, detail) = $0 { return file == smallURL.path && detail.contains("4 points") } else { return false }
+        }
+    }
+}

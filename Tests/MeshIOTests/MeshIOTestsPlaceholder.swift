@@ -1,2 +1,0 @@
-import XCTest
-final class MeshIOTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
