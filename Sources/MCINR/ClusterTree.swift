@@ -1,0 +1,107 @@
+/// Where a cluster sits in the tree: its top-level index, then child 0 / child 1 (false / true)
+/// at each split. Stable whatever the training order, so seeds derive from it.
+public struct ClusterPath: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var top: Int
+    public var splits: [Bool]
+
+    public init(top: Int, splits: [Bool] = []) { self.top = top; self.splits = splits }
+
+    public var depth: Int { splits.count }
+    public func child(_ second: Bool) -> ClusterPath { ClusterPath(top: top, splits: splits + [second]) }
+
+    public static func < (a: ClusterPath, b: ClusterPath) -> Bool {
+        if a.top != b.top { return a.top < b.top }
+        for (x, y) in zip(a.splits, b.splits) where x != y { return !x }
+        return a.splits.count < b.splits.count
+    }
+
+    /// "7" for a top-level cluster, "7.0.1" after two splits.
+    public var description: String {
+        ([String(top)] + splits.map { $0 ? "1" : "0" }).joined(separator: ".")
+    }
+}
+
+/// The cluster tree of docs/mci-format.md TREE: top-level centroids, and two children per split
+/// node. Routes any normalised coordinate to a leaf (double precision, ties to the lower index /
+/// child 0), which is also how training points are assigned.
+public struct ClusterTree: Sendable, Equatable {
+    public struct Node: Sendable, Equatable {
+        /// Centroid in normalised coordinates q.
+        public var centroid: SIMD3<Double>
+        public var parent: Int?
+        public var children: (Int, Int)?
+        public var path: ClusterPath
+
+        public var isLeaf: Bool { children == nil }
+
+        public static func == (a: Node, b: Node) -> Bool {
+            a.centroid == b.centroid && a.parent == b.parent && a.path == b.path
+                && a.children?.0 == b.children?.0 && a.children?.1 == b.children?.1
+        }
+    }
+
+    public private(set) var nodes: [Node]
+    /// Nodes 0 ..< topCount are the top-level clusters.
+    public let topCount: Int
+
+    public init(topLevelCentroids: [SIMD3<Double>]) {
+        precondition(!topLevelCentroids.isEmpty, "a cluster tree needs at least one centroid")
+        nodes = topLevelCentroids.enumerated().map { index, centroid in
+            Node(centroid: centroid, parent: nil, children: nil, path: ClusterPath(top: index))
+        }
+        topCount = topLevelCentroids.count
+    }
+
+    /// Leaves in node-index order (the order networks are numbered in the file).
+    public var leaves: [Int] { nodes.indices.filter { nodes[$0].isLeaf } }
+    public var splitCount: Int { nodes.count - topCount }
+
+    /// The leaf node that a normalised coordinate routes to.
+    public func route(_ q: SIMD3<Double>) -> Int {
+        var best = 0
+        var bestDistance = Double.infinity
+        for index in 0 ..< topCount {
+            let distance = KMeans.squaredDistance(q, nodes[index].centroid)
+            if distance < bestDistance { bestDistance = distance; best = index }
+        }
+        return descend(from: best, q)
+    }
+
+    /// Follows splits below `node` to a leaf.
+    public func descend(from node: Int, _ q: SIMD3<Double>) -> Int {
+        var current = node
+        while let (first, second) = nodes[current].children {
+            let d0 = KMeans.squaredDistance(q, nodes[first].centroid)
+            let d1 = KMeans.squaredDistance(q, nodes[second].centroid)
+            current = d1 < d0 ? second : first
+        }
+        return current
+    }
+
+    /// Splits a leaf into two children with the given centroids; returns their node indices.
+    @discardableResult
+    public mutating func split(_ node: Int, childCentroids: (SIMD3<Double>, SIMD3<Double>)) -> (Int, Int) {
+        precondition(nodes[node].isLeaf, "only a leaf can be split")
+        let first = nodes.count, second = nodes.count + 1
+        let path = nodes[node].path
+        nodes.append(Node(centroid: childCentroids.0, parent: node, children: nil, path: path.child(false)))
+        nodes.append(Node(centroid: childCentroids.1, parent: node, children: nil, path: path.child(true)))
+        nodes[node].children = (first, second)
+        return (first, second)
+    }
+
+    /// Point indices of every leaf, by routing each point (the training partition).
+    public func partition(_ points: [SIMD3<Double>]) -> [Int: [Int]] {
+        var result: [Int: [Int]] = [:]
+        for (index, point) in points.enumerated() { result[route(point), default: []].append(index) }
+        return result
+    }
+
+    /// Network index of each leaf node in file order (leaves numbered by node index), -1 for
+    /// internal nodes.
+    public var networkIndexOfNode: [Int] {
+        var indices = [Int](repeating: -1, count: nodes.count)
+        for (network, node) in leaves.enumerated() { indices[node] = network }
+        return indices
+    }
+}

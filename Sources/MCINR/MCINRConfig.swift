@@ -1,0 +1,150 @@
+/// Every switch of an MC-INR run. Values marked (ours) are not from the paper; all of them are
+/// recorded in the `.mci` JSON metadata.
+public struct MCINRConfig: Sendable, Equatable, Codable {
+    public enum Method: String, Sendable, Codable, CaseIterable {
+        /// Clustered CoordNetB with meta-learning and re-clustering (the paper's method).
+        case mcinr
+        /// Single-network baselines on the whole dataset (K = 1, no re-clustering).
+        case coordnetb, coordnet, siren
+    }
+
+    /// Where the meta-learned initialisation comes from.
+    public enum MetaSharing: String, Sendable, Codable {
+        /// One Reptile run per cluster on its own data (paper default).
+        case perCluster
+        /// One Reptile run over tasks from all clusters, copied into every cluster (METHOD
+        /// lesson 2: amortises the meta-learning cost).
+        case shared
+    }
+
+    public var method: Method = .mcinr
+    public var seed: UInt64 = 1
+
+    // Clustering.
+    public var clusters: Int = 20
+    public var kMeansMaxIterations: Int = 50
+    /// k-means runs on a subsample of this many points when the mesh has more (ours).
+    public var kMeansMaxSamples: Int = 200_000
+
+    // Network (CoordNetB unless a baseline is chosen).
+    public var width: Int = 32
+    public var peFrequencies: Int = 6
+    public var omega0: Float = 30
+    /// Layer counts of the architectures (CoordNetB: 5 trunk + 6 branch ResBlocks; CoordNet:
+    /// ResBlocks after the stem; SIREN: hidden sine layers).
+    public var trunkBlocks: Int = 5
+    public var branchBlocks: Int = 6
+    public var coordNetBlocks: Int = 10
+    public var sirenHiddenLayers: Int = 5
+
+    // Meta-learning (Reptile, Meta-INR).
+    public var noMeta: Bool = false
+    public var metaSharing: MetaSharing = .perCluster
+    /// Outer Reptile steps (Meta-INR: 500 on GPUs; scaled down for CPU budgets).
+    public var metaSteps: Int = 4
+    public var metaOuterLearningRate: Float = 1e-4
+    public var metaInnerLearningRate: Float = 1e-4
+    public var metaInnerEpochs: Int = 16
+    /// Every `metaTaskStride`-th time step is a task (Meta-INR: every other step).
+    public var metaTaskStride: Int = 2
+    /// Random points of the cluster per task (ours: MC-INR says "random subsample").
+    public var metaPointsPerTask: Int = 1024
+
+    // Main training (MC-INR §3.1 schedule; CPU defaults, see METHOD "Measured here").
+    /// Paper: 5e-5 with large GPU batches. Ours: larger, since a CPU budget allows far fewer steps.
+    public var learningRate: Float = 2e-4
+    /// Paper: large GPU batches. Ours: 1024 gave ≈ 9.5 dB more than 8192 in 600 s on CPU.
+    public var batchSize: Int = 1024
+    public var decayFactor: Float = 0.92
+    public var decayEveryEpochs: Int = 30
+    /// Fraction of the cluster's (point, time) samples drawn afresh each epoch.
+    public var sampleFraction: Double = 0.3
+    /// Stop when the epoch loss has not improved for this many epochs.
+    public var patience: Int = 30
+    /// Epoch cap of the main training (0: no training, the initialisation is evaluated).
+    public var maxEpochs: Int = 300
+
+    // Residual re-clustering.
+    public var noRecluster: Bool = false
+    /// Split a trained cluster whose MSE (normalised units) exceeds this.
+    public var splitThreshold: Double = 5e-4
+    public var maxSplitDepth: Int = 2
+    /// A cluster is split only when both children would keep at least this many points.
+    public var minClusterPoints: Int = 64
+    /// Cap on the number of splits in the whole run; each split adds one network, so this caps
+    /// the model's growth (METHOD lesson 3). nil: `clusters / 2` (at most 50 % growth).
+    public var maxSplits: Int? = nil
+    /// Epoch cap for children of a split (they start from a trained parent).
+    public var splitMaxEpochs: Int? = nil
+
+    // Execution.
+    /// Worker threads (clusters trained concurrently). 0: all cores.
+    public var threads: Int = 0
+    /// Optional wall-clock budget for the whole training, in seconds. Results then depend on
+    /// timing and are no longer reproducible.
+    public var timeBudgetSeconds: Double? = nil
+
+    public init() {}
+
+    /// Configuration of a single-network baseline with the given method.
+    public static func baseline(_ method: Method) -> MCINRConfig {
+        var config = MCINRConfig()
+        config.method = method
+        return config
+    }
+
+    /// True for the clustered method.
+    public var isClustered: Bool { method == .mcinr }
+    /// Clusters actually requested (1 for baselines).
+    public var effectiveClusters: Int { isClustered ? max(1, clusters) : 1 }
+    /// Re-clustering is done only for the clustered method.
+    public var reclusters: Bool { isClustered && !noRecluster }
+    /// Meta-learning only for the clustered method (ours: baselines are the plain networks).
+    public var metaLearns: Bool { isClustered && !noMeta && metaSteps > 0 }
+    public var effectiveMaxSplits: Int { max(0, maxSplits ?? effectiveClusters / 2) }
+
+    /// Checks the values; throws naming the first bad one.
+    public func validate() throws {
+        func check(_ condition: Bool, _ name: String, _ requirement: String) throws {
+            if !condition { throw MCINRError.invalidConfiguration("\(name) \(requirement)") }
+        }
+        try check(clusters >= 1, "clusters", "must be at least 1 (got \(clusters))")
+        try check(width >= 1 && width <= 65536, "width", "must be in 1…65536 (got \(width))")
+        try check(peFrequencies >= 0 && peFrequencies <= 16, "peFrequencies", "must be in 0…16")
+        try check(omega0.isFinite && omega0 > 0, "omega0", "must be positive")
+        try check(learningRate.isFinite && learningRate > 0, "learningRate", "must be positive")
+        try check(batchSize >= 1, "batchSize", "must be at least 1")
+        try check(sampleFraction > 0 && sampleFraction <= 1, "sampleFraction", "must be in (0, 1]")
+        try check(maxEpochs >= 0, "maxEpochs", "must not be negative")
+        if let epochs = splitMaxEpochs { try check(epochs >= 0, "splitMaxEpochs", "must not be negative") }
+        try check(patience >= 1, "patience", "must be at least 1")
+        try check(decayEveryEpochs >= 1, "decayEveryEpochs", "must be at least 1")
+        try check(decayFactor > 0 && decayFactor <= 1, "decayFactor", "must be in (0, 1]")
+        try check(metaSteps >= 0, "metaSteps", "must not be negative")
+        try check(metaInnerEpochs >= 1, "metaInnerEpochs", "must be at least 1")
+        try check(metaTaskStride >= 1, "metaTaskStride", "must be at least 1")
+        try check(metaPointsPerTask >= 1, "metaPointsPerTask", "must be at least 1")
+        try check(splitThreshold >= 0, "splitThreshold", "must not be negative")
+        try check(maxSplitDepth >= 0, "maxSplitDepth", "must not be negative")
+        try check(minClusterPoints >= 1, "minClusterPoints", "must be at least 1")
+        try check(threads >= 0, "threads", "must not be negative")
+        try check(kMeansMaxIterations >= 1, "kMeansMaxIterations", "must be at least 1")
+        if let budget = timeBudgetSeconds {
+            try check(budget > 0, "timeBudgetSeconds", "must be positive")
+        }
+    }
+}
+
+public enum MCINRError: Error, CustomStringConvertible, Equatable {
+    case invalidConfiguration(String)
+    case invalidInput(String)
+    case decoding(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): return "invalid MC-INR configuration: \(message)"
+        case .invalidInput(let message): return "invalid training data: \(message)"
+        case .decoding(let message): return "evaluation through the decoder failed: \(message)"
+        }
+    }
+}

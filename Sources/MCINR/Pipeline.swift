@@ -1,0 +1,376 @@
+import Foundation
+import INRCore
+
+/// What happened to one trained cluster (a tree node; a split parent appears too).
+public struct ClusterRecord: Sendable, Codable, Equatable {
+    public var path: String
+    public var node: Int
+    public var points: Int
+    public var round: Int
+    public var inputMap: InputMap
+    public var parameters: Int
+    /// Meta-learning of this cluster (nil: none, or a shared initialisation).
+    public var meta: MetaSummary?
+    public var training: TrainingOutcome
+    /// Residual MSE over all the cluster's samples, normalised units.
+    public var mse: Double
+    public var seconds: Double
+}
+
+public struct MetaSummary: Sendable, Codable, Equatable {
+    public var outerSteps: Int
+    public var tasks: Int
+    public var pointsPerTask: Int
+    public var seconds: Double
+    public var innerLossCurve: [Double]
+    public var stoppedByTimeBudget: Bool
+
+    init(_ summary: MetaLearner.Summary) {
+        outerSteps = summary.outerSteps; tasks = summary.tasks; pointsPerTask = summary.pointsPerTask
+        seconds = summary.seconds; innerLossCurve = summary.innerLossCurve
+        stoppedByTimeBudget = summary.stoppedByTimeBudget
+    }
+}
+
+/// One residual-driven split.
+public struct SplitRecord: Sendable, Codable, Equatable {
+    public var parent: String
+    public var parentNode: Int
+    public var childNodes: [Int]
+    public var childPoints: [Int]
+    public var mseBefore: Double
+    /// Point-weighted MSE of the two children after their training.
+    public var mseAfter: Double?
+}
+
+/// Everything a run produced: enough to write the `.mci` file and report on it.
+public struct PipelineResult: Sendable {
+    public var config: MCINRConfig
+    public var architecture: ArchitectureConfig
+    public var variables: [TrainingData.Variable]
+    public var componentNames: [String]
+    public var times: [Double]
+    public var pointCount: Int
+    public var cellCount: Int
+    public var normalization: Normalization
+    public var tree: ClusterTree
+    /// One network per leaf, in file order (leaves by node index), with its input map set.
+    public var networks: [NetworkDescription]
+    /// Networks of split nodes as trained before their split (not written to the file; the
+    /// children started from exactly these weights).
+    public var splitNodeNetworks: [Int: NetworkDescription]
+    public var clusters: [ClusterRecord]
+    /// Mesh point indices each trained node (leaf or split parent) was trained on.
+    public var trainingPartition: [Int: [Int]]
+    public var splits: [SplitRecord]
+    /// Meta-learning shared by all clusters (MetaSharing.shared).
+    public var sharedMeta: MetaSummary?
+    public var kMeansIterations: Int
+    public var seconds: Double
+    /// Metrics of the model on the training data (de-normalised, global ranges); see
+    /// `metricsSource`.
+    public var metrics: MetricsReport?
+    /// MSE in normalised units over all samples and components (the split criterion's unit).
+    public var normalizedMSE: Double
+    /// "decoder" when computed through the C decoder, "training-forward" otherwise.
+    public var metricsSource: String?
+
+    public var parameterCount: Int { networks.reduce(0) { $0 + $1.parameterCount } }
+    public var compressionRatio: Double { Metrics.compressionRatio(rawFieldBytes: rawFieldBytes, modelBytes: weightBytes) }
+    /// float32 weights, the paper's model size.
+    public var weightBytes: Int { parameterCount * 4 }
+    public var rawFieldBytes: Int { pointCount * times.count * componentNames.count * 4 }
+}
+
+/// The MC-INR pipeline: normalise, cluster, meta-learn, train every cluster concurrently,
+/// split clusters whose residual stays high, and assemble the result.
+public struct MCINRPipeline {
+    public var config: MCINRConfig
+    public var networkFactory: NetworkFactory
+    public var reporter: ProgressReporter?
+
+    public init(config: MCINRConfig, networkFactory: @escaping NetworkFactory = NetworkFactories.inrCore,
+                reporter: ProgressReporter? = nil) {
+        self.config = config; self.networkFactory = networkFactory; self.reporter = reporter
+    }
+
+    // Purposes of derived seeds: each random stream has its own.
+    enum Purpose: UInt64 { case kMeans = 1, initialise, meta, train, split, sharedMeta }
+
+    public func run(_ data: TrainingData) throws -> PipelineResult {
+        try config.validate()
+        try data.validate()
+        guard data.pointCount * data.timeCount < Int(Int32.max) else {
+            throw MCINRError.invalidInput("\(data.pointCount) points × \(data.timeCount) steps exceed the 2³¹ samples a run supports")
+        }
+        let architecture = config.architecture(outputs: data.componentCount)
+        do { try architecture.validate() } catch {
+            throw MCINRError.invalidConfiguration("network architecture: \(error)")
+        }
+        return WorkerPool.withSingleThreadedBLAS { runValidated(data, architecture: architecture) }
+    }
+
+    private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) -> PipelineResult {
+        let started = Date()
+        let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
+        let normalization = Normalization(data: data)
+        let normalized = NormalizedData(data: data, normalization: normalization)
+        let threads = config.threads > 0 ? config.threads : WorkerPool.coreCount
+
+        // Top-level clusters: k-means, then drop centroids no point routes to.
+        var kMeansIterations = 0
+        var tree: ClusterTree
+        if config.isClustered {
+            let fit = KMeans.fit(points: normalized.q, k: config.effectiveClusters,
+                                 seed: SeedDerivation.derive(config.seed, Purpose.kMeans.rawValue),
+                                 maxIterations: config.kMeansMaxIterations,
+                                 maxSamples: config.kMeansMaxSamples)
+            kMeansIterations = fit.iterations
+            var used = [Bool](repeating: false, count: fit.centroids.count)
+            for q in normalized.q { used[KMeans.nearest(q, among: fit.centroids)] = true }
+            tree = ClusterTree(topLevelCentroids: fit.centroids.indices.filter { used[$0] }.map { fit.centroids[$0] })
+        } else {
+            let mean = normalized.q.reduce(SIMD3<Double>.zero, +) / Double(normalized.q.count)
+            tree = ClusterTree(topLevelCentroids: [mean])
+        }
+        let partition = tree.partition(normalized.q)
+
+        // Round 0 jobs: every top-level cluster with its bounding-box input map.
+        var jobs: [ClusterJob] = tree.leaves.map { node in
+            let points = partition[node] ?? []
+            let map = InputMap.boundingBox(of: points.map { normalized.q[$0] })
+            return ClusterJob(node: node, path: tree.nodes[node].path,
+                              samples: ClusterSamples(pointIndices: points, map: map, data: normalized),
+                              initialParameters: nil, learningRate: config.learningRate,
+                              maxEpochs: config.maxEpochs, round: 0)
+        }
+
+        // Shared meta-initialisation: one Reptile run over tasks drawn from every cluster.
+        var sharedMeta: MetaSummary?
+        var sharedInit: [Float]?
+        if config.metaLearns && config.metaSharing == .shared {
+            let network = networkFactory(spec, SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue))
+            let metaDeadline = deadline.map { Date().addingTimeInterval($0.timeIntervalSinceNow * 0.1) }
+            let summary = MetaLearner.run(network, sources: jobs.map(\.samples), config: config,
+                                          seed: SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue, 1),
+                                          deadline: metaDeadline) { step in
+                reporter?.report(.metaStep(path: ClusterPath(top: -1), step: step, of: config.metaSteps))
+            }
+            sharedMeta = MetaSummary(summary)
+            sharedInit = network.copyParameters()
+            for i in jobs.indices { jobs[i].initialParameters = sharedInit }
+        }
+
+        var records: [ClusterRecord] = []
+        var trainingPartition: [Int: [Int]] = [:]
+        var splits: [SplitRecord] = []
+        var trainedParameters: [Int: (parameters: [Float], learningRate: Float, mse: Double)] = [:]
+        var round = 0
+        let splitBudget = config.reclusters ? config.effectiveMaxSplits : 0
+        var plannedTotal = jobs.count
+        while !jobs.isEmpty {
+            reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
+            let moreRoundsPossible = config.reclusters && splits.count < splitBudget && round < config.maxSplitDepth
+            let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
+                                      roundShare: moreRoundsPossible ? 0.75 : 1.0, sharedInit: sharedInit)
+            for (job, outcome) in zip(jobs, outcomes) {
+                records.append(outcome.record)
+                trainingPartition[job.node] = job.samples.pointIndices
+                trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
+                                               outcome.record.mse)
+            }
+            // Children's training finished: record the MSE after each split of the last round.
+            for index in splits.indices where splits[index].mseAfter == nil {
+                let children = splits[index].childNodes
+                if let a = trainedParameters[children[0]], let b = trainedParameters[children[1]] {
+                    let (na, nb) = (Double(splits[index].childPoints[0]), Double(splits[index].childPoints[1]))
+                    splits[index].mseAfter = (a.mse * na + b.mse * nb) / (na + nb)
+                }
+            }
+            guard config.reclusters, deadline.map({ Date() < $0 }) ?? true else { break }
+
+            // Residual re-clustering: the worst clusters first, within the split budget.
+            let candidates = zip(jobs, outcomes)
+                .filter { job, outcome in
+                    outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
+                        && job.samples.pointCount >= 2 * config.minClusterPoints
+                }
+                .sorted { a, b in a.1.record.mse != b.1.record.mse ? a.1.record.mse > b.1.record.mse : a.0.path < b.0.path }
+            var nextJobs: [ClusterJob] = []
+            for (job, outcome) in candidates where splits.count < splitBudget {
+                guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
+                let (first, second) = tree.split(job.node, childCentroids: split.centroids)
+                let inherited = outcome.parameters
+                let childEpochs = config.splitMaxEpochs ?? config.maxEpochs
+                for (node, points) in [(first, split.points.0), (second, split.points.1)] {
+                    // Children inherit the parent's input map and weights exactly.
+                    nextJobs.append(ClusterJob(node: node, path: tree.nodes[node].path,
+                                               samples: ClusterSamples(pointIndices: points, map: job.samples.map, data: normalized),
+                                               initialParameters: inherited,
+                                               learningRate: outcome.record.training.finalLearningRate,
+                                               maxEpochs: childEpochs, round: round + 1))
+                }
+                splits.append(SplitRecord(parent: job.path.description, parentNode: job.node,
+                                          childNodes: [first, second],
+                                          childPoints: [split.points.0.count, split.points.1.count],
+                                          mseBefore: outcome.record.mse, mseAfter: nil))
+                reporter?.report(.clusterSplit(parent: job.path, mse: outcome.record.mse,
+                                               childPoints: (split.points.0.count, split.points.1.count)))
+            }
+            jobs = nextJobs
+            plannedTotal += nextJobs.count
+            round += 1
+        }
+
+        let networkIndex = tree.networkIndexOfNode
+        var networks = [NetworkDescription?](repeating: nil, count: tree.leaves.count)
+        var splitNodeNetworks: [Int: NetworkDescription] = [:]
+        let template = networkFactory(spec, 0)
+        for node in tree.nodes.indices {
+            template.loadParameters(trainedParameters[node]!.parameters)
+            template.inputMap = records.last { $0.node == node }!.inputMap
+            if tree.nodes[node].isLeaf {
+                networks[networkIndex[node]] = template.export()
+            } else {
+                splitNodeNetworks[node] = template.export()
+            }
+        }
+        var result = PipelineResult(
+            config: config, architecture: spec, variables: data.variables, componentNames: data.componentNames,
+            times: data.times, pointCount: data.pointCount, cellCount: data.cellCount,
+            normalization: normalization, tree: tree, networks: networks.map { $0! },
+            splitNodeNetworks: splitNodeNetworks,
+            clusters: records, trainingPartition: trainingPartition, splits: splits, sharedMeta: sharedMeta, kMeansIterations: kMeansIterations,
+            seconds: 0, metrics: nil, normalizedMSE: 0, metricsSource: nil)
+        let leafPoints = tree.leaves.map { Double(trainingPartition[$0]!.count) }
+        result.normalizedMSE = zip(tree.leaves, leafPoints).reduce(0) { $0 + trainedParameters[$1.0]!.mse * $1.1 }
+            / Double(data.pointCount)
+        reporter?.report(.evaluating)
+        result.metrics = TrainingForwardEvaluator.evaluate(result: result, data: data, normalized: normalized,
+                                                          factory: networkFactory,
+                                                          parameters: trainedParameters.mapValues(\.parameters),
+                                                          threads: threads)
+        result.metricsSource = "training-forward"
+        result.seconds = Date().timeIntervalSince(started)
+        reporter?.report(.finished(seconds: result.seconds))
+        return result
+    }
+
+    // MARK: - Rounds
+
+    struct ClusterJob {
+        var node: Int
+        var path: ClusterPath
+        var samples: ClusterSamples
+        /// nil: a fresh network (meta-learned unless disabled); else inherited/shared weights.
+        var initialParameters: [Float]?
+        var learningRate: Float
+        var maxEpochs: Int
+        var round: Int
+    }
+
+    struct JobOutcome {
+        var record: ClusterRecord
+        var parameters: [Float]
+    }
+
+    /// Trains the jobs concurrently, largest first; a time budget is shared in proportion to size.
+    private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
+                            roundShare: Double, sharedInit: [Float]?) -> [JobOutcome] {
+        let slots = ResultSlots<JobOutcome>(count: jobs.count)
+        let order = jobs.indices.sorted { a, b in
+            jobs[a].samples.pointCount != jobs[b].samples.pointCount
+                ? jobs[a].samples.pointCount > jobs[b].samples.pointCount : jobs[a].path < jobs[b].path
+        }
+        let totalPoints = Double(jobs.reduce(0) { $0 + $1.samples.pointCount })
+        let roundSeconds = deadline.map { max(0, $0.timeIntervalSinceNow) * roundShare }
+        let workers = Double(max(1, min(threads, jobs.count)))
+        let config = self.config, factory = networkFactory, reporter = self.reporter
+        WorkerPool.run(order: order, threads: threads) { index in
+            let job = jobs[index]
+            let share = roundSeconds.map { $0 * workers * Double(job.samples.pointCount) / totalPoints }
+            let jobDeadline = share.map { s in min(deadline!, Date().addingTimeInterval(s)) }
+            slots[index] = Self.trainCluster(job, spec: spec, config: config, factory: factory,
+                                             reporter: reporter, deadline: jobDeadline)
+        }
+        return slots.values
+    }
+
+    static func trainCluster(_ job: ClusterJob, spec: ArchitectureConfig, config: MCINRConfig,
+                             factory: @escaping NetworkFactory, reporter: ProgressReporter?,
+                             deadline: Date?) -> JobOutcome {
+        let started = Date()
+        reporter?.report(.clusterStarted(path: job.path, points: job.samples.pointCount))
+        let network = factory(spec, SeedDerivation.clusterSeed(config.seed, path: job.path,
+                                                               purpose: Purpose.initialise.rawValue))
+        network.inputMap = job.samples.map
+        var meta: MetaSummary?
+        if let initial = job.initialParameters {
+            network.loadParameters(initial)
+        } else if config.metaLearns && job.samples.pointCount > 0 {
+            // Meta-learning gets at most a fifth of the cluster's time budget (ours).
+            let metaDeadline = deadline.map { started.addingTimeInterval($0.timeIntervalSince(started) * 0.2) }
+            let summary = MetaLearner.run(network, sources: [job.samples], config: config,
+                                          seed: SeedDerivation.clusterSeed(config.seed, path: job.path,
+                                                                           purpose: Purpose.meta.rawValue),
+                                          deadline: metaDeadline) { step in
+                reporter?.report(.metaStep(path: job.path, step: step, of: config.metaSteps))
+            }
+            meta = MetaSummary(summary)
+        }
+        let schedule = TrainingSchedule(learningRate: job.learningRate, batchSize: config.batchSize,
+                                        decayFactor: config.decayFactor, decayEveryEpochs: config.decayEveryEpochs,
+                                        sampleFraction: config.sampleFraction, patience: config.patience,
+                                        maxEpochs: job.maxEpochs, deadline: deadline)
+        let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule,
+                                           seed: SeedDerivation.clusterSeed(config.seed, path: job.path,
+                                                                            purpose: Purpose.train.rawValue)) { epoch, loss, best in
+            reporter?.report(.epoch(path: job.path, epoch: epoch, loss: loss, bestLoss: best))
+        }
+        let mse = job.samples.sampleCount > 0 ? ClusterTrainer.residual(network, on: job.samples) : 0
+        let seconds = Date().timeIntervalSince(started)
+        reporter?.report(.clusterFinished(path: job.path, mse: mse, epochs: outcome.epochs, seconds: seconds))
+        let record = ClusterRecord(path: job.path.description, node: job.node, points: job.samples.pointCount,
+                                   round: job.round, inputMap: job.samples.map, parameters: network.parameterCount,
+                                   meta: meta, training: outcome, mse: mse, seconds: seconds)
+        return JobOutcome(record: record, parameters: network.copyParameters())
+    }
+
+    /// 2-means on the cluster's points; the children's point sets are what routing gives
+    /// (nearer child centroid, ties to child 0). nil when the split would leave a child smaller
+    /// than the minimum or the points do not separate.
+    private func twoMeansSplit(_ job: ClusterJob, normalized: NormalizedData)
+        -> (centroids: (SIMD3<Double>, SIMD3<Double>), points: ([Int], [Int]))? {
+        let q = job.samples.pointIndices.map { normalized.q[$0] }
+        let fit = KMeans.fit(points: q, k: 2,
+                             seed: SeedDerivation.clusterSeed(config.seed, path: job.path, purpose: Purpose.split.rawValue),
+                             maxIterations: config.kMeansMaxIterations, maxSamples: config.kMeansMaxSamples)
+        guard fit.centroids.count == 2 else { return nil }
+        let (c0, c1) = (fit.centroids[0], fit.centroids[1])
+        var first: [Int] = [], second: [Int] = []
+        for (point, coordinate) in zip(job.samples.pointIndices, q) {
+            if KMeans.squaredDistance(coordinate, c1) < KMeans.squaredDistance(coordinate, c0) {
+                second.append(point)
+            } else {
+                first.append(point)
+            }
+        }
+        guard first.count >= config.minClusterPoints, second.count >= config.minClusterPoints else { return nil }
+        return ((c0, c1), (first, second))
+    }
+}
+
+/// Per-job result storage written from worker threads (each slot by exactly one job).
+final class ResultSlots<T>: @unchecked Sendable {
+    private var storage: [T?]
+    private let lock = NSLock()
+
+    init(count: Int) { storage = [T?](repeating: nil, count: count) }
+
+    subscript(index: Int) -> T? {
+        get { lock.lock(); defer { lock.unlock() }; return storage[index] }
+        set { lock.lock(); storage[index] = newValue; lock.unlock() }
+    }
+
+    var values: [T] { lock.lock(); defer { lock.unlock() }; return storage.map { $0! } }
+}

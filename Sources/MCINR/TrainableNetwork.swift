@@ -1,0 +1,75 @@
+import INRCore
+
+/// What the pipeline needs from a trainable network. The requirements mirror INRCore's
+/// `Network`, which conforms as is; tests may plug in their own implementation.
+///
+/// Inputs are rows of 4 floats, normalised (x, y, z, t) as the decoder computes them; the
+/// network applies its local input map `(q − inOffset) · inScale` itself, as the decoder does.
+/// Targets and outputs are rows of `outputCount` normalised components; the loss is the MSE,
+/// mean over rows and components.
+public protocol TrainableNetwork: AnyObject {
+    var parameterCount: Int { get }
+    var outputCount: Int { get }
+    var inOffset: [Float] { get set }
+    var inScale: [Float] { get set }
+    /// The live parameter vector (flat, a fixed order).
+    var parameters: UnsafeMutableBufferPointer<Float> { get }
+    /// Gradients of the last `lossAndGradient`, same layout.
+    var gradients: UnsafeMutableBufferPointer<Float> { get }
+    /// Prepares workspaces for batches of up to `batchSize` rows.
+    func reserve(batchSize: Int)
+    /// MSE of one batch (rows ≤ reserved capacity); gradients into `gradients`.
+    func lossAndGradient(inputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, rows: Int) -> Double
+    /// Outputs of `count` rows into `result` (count × outputCount), any count.
+    func predict(inputs: UnsafePointer<Float>, count: Int, into result: UnsafeMutablePointer<Float>, chunk: Int)
+    /// Architecture, input map and current weights in the layout of the NETS section.
+    func export() -> NetworkDescription
+}
+
+extension Network: TrainableNetwork {}
+
+extension TrainableNetwork {
+    var inputMap: InputMap {
+        get { InputMap(offset: inOffset, scale: inScale) }
+        set { inOffset = newValue.offset; inScale = newValue.scale }
+    }
+
+    /// A copy of the parameters.
+    func copyParameters() -> [Float] { Array(parameters) }
+
+    /// Replaces all parameters.
+    func loadParameters(_ values: [Float]) {
+        precondition(values.count == parameterCount, "parameter count mismatch")
+        _ = parameters.update(fromContentsOf: values)
+    }
+}
+
+/// Makes a freshly initialised network for an architecture and seed; callable from any
+/// thread. The architecture has been validated before any call.
+public typealias NetworkFactory = @Sendable (ArchitectureConfig, UInt64) -> TrainableNetwork
+
+public enum NetworkFactories {
+    /// INRCore's networks (the production choice).
+    public static let inrCore: NetworkFactory = { architecture, seed in
+        // The pipeline validated the architecture, so construction cannot fail.
+        try! Network(architecture, seed: seed)
+    }
+}
+
+extension MCINRConfig {
+    /// The network architecture this configuration asks for, with `outputs` components.
+    public func architecture(outputs: Int) -> ArchitectureConfig {
+        switch method {
+        case .mcinr, .coordnetb:
+            return .coordNetB(outputs: outputs, width: width, trunkDepth: trunkBlocks,
+                              branchDepth: branchBlocks, peFrequencies: peFrequencies, omega0: omega0)
+        case .coordnet:
+            return .coordNet(outputs: outputs, width: width, depth: coordNetBlocks,
+                             peFrequencies: peFrequencies, omega0: omega0)
+        case .siren:
+            // SIREN reads raw (x, y, z, t), as in Sitzmann et al.
+            return .siren(outputs: outputs, width: width, depth: sirenHiddenLayers,
+                          peFrequencies: 0, omega0: omega0)
+        }
+    }
+}

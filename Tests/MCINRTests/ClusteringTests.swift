@@ -1,0 +1,79 @@
+import XCTest
+@testable import MCINR
+
+final class ClusteringTests: XCTestCase {
+    func testKMeansFindsSeparableBlobs() {
+        let centres: [SIMD3<Double>] = [[-0.8, -0.8, -0.8], [0.8, -0.8, 0.5], [-0.7, 0.8, 0.0], [0.7, 0.7, -0.7]]
+        let points = Fixtures.blobs(centres: centres, perBlob: 60, spread: 0.1, seed: 3)
+        let fit = KMeans.fit(points: points, k: 4, seed: 11)
+        XCTAssertEqual(fit.centroids.count, 4)
+        XCTAssertTrue(fit.converged)
+        // Every blob lands in one cluster of its own, and that centroid is near the blob centre.
+        var clusterOfBlob: [Int] = []
+        for (blob, centre) in centres.enumerated() {
+            let members = points[blob * 60 ..< (blob + 1) * 60].map { KMeans.nearest($0, among: fit.centroids) }
+            XCTAssertEqual(Set(members).count, 1, "blob \(blob) was split across clusters")
+            clusterOfBlob.append(members[0])
+            XCTAssertLessThan(KMeans.squaredDistance(fit.centroids[members[0]], centre).squareRoot(), 0.05)
+        }
+        XCTAssertEqual(Set(clusterOfBlob).count, 4, "two blobs share a cluster")
+    }
+
+    func testKMeansIsDeterministicForASeed() {
+        let points = Fixtures.blobs(centres: [[0, 0, 0], [1, 1, 1]], perBlob: 100, spread: 0.6, seed: 5)
+        XCTAssertEqual(KMeans.fit(points: points, k: 5, seed: 9).centroids,
+                       KMeans.fit(points: points, k: 5, seed: 9).centroids)
+    }
+
+    func testKMeansWithMoreClustersThanDistinctPoints() {
+        let points: [SIMD3<Double>] = [[0, 0, 0], [1, 0, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]]
+        let fit = KMeans.fit(points: points, k: 20, seed: 1)
+        XCTAssertEqual(fit.centroids.count, 2, "duplicates must not become separate clusters")
+        XCTAssertEqual(Set(fit.centroids.map { $0.x }), [0, 1])
+        let single = KMeans.fit(points: [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]], k: 3, seed: 1)
+        XCTAssertEqual(single.centroids, [[0.5, 0.5, 0.5]])
+    }
+
+    func testKMeansOnSubsampleStillCoversBlobs() {
+        let centres: [SIMD3<Double>] = [[-0.5, 0, 0], [0.5, 0, 0]]
+        let points = Fixtures.blobs(centres: centres, perBlob: 500, spread: 0.1, seed: 8)
+        let fit = KMeans.fit(points: points, k: 2, seed: 4, maxSamples: 100)
+        XCTAssertEqual(Set(points.map { KMeans.nearest($0, among: fit.centroids) }).count, 2)
+        XCTAssertEqual(Set(points[0 ..< 500].map { KMeans.nearest($0, among: fit.centroids) }).count, 1)
+    }
+
+    func testRoutingTieBreaksAndSplits() {
+        var tree = ClusterTree(topLevelCentroids: [[-1, 0, 0], [1, 0, 0]])
+        // Equidistant from both top-level centroids: the lower index wins.
+        XCTAssertEqual(tree.route([0, 0.3, 0]), 0)
+        XCTAssertEqual(tree.route([0.1, 0, 0]), 1)
+        let (first, second) = tree.split(1, childCentroids: ([1, -1, 0], [1, 1, 0]))
+        XCTAssertEqual(tree.route([1, 0.5, 0]), second)
+        XCTAssertEqual(tree.route([1, -0.5, 0]), first)
+        // Equidistant from both children: child 0.
+        XCTAssertEqual(tree.route([1, 0, 0]), first)
+        XCTAssertEqual(tree.leaves, [0, first, second])
+        XCTAssertEqual(tree.networkIndexOfNode, [0, -1, 1, 2])
+        XCTAssertEqual(tree.nodes[second].path.description, "1.1")
+        XCTAssertEqual(tree.nodes[first].parent, 1)
+    }
+
+    func testClusterPathOrderAndSeedsAreStable() {
+        let a = ClusterPath(top: 2, splits: [false, true])
+        XCTAssertLessThan(ClusterPath(top: 2), a)
+        XCTAssertLessThan(a, ClusterPath(top: 2, splits: [true]))
+        XCTAssertNotEqual(SeedDerivation.clusterSeed(1, path: a, purpose: 1),
+                          SeedDerivation.clusterSeed(1, path: ClusterPath(top: 2, splits: [true, false]), purpose: 1))
+        XCTAssertEqual(SeedDerivation.clusterSeed(1, path: a, purpose: 1),
+                       SeedDerivation.clusterSeed(1, path: ClusterPath(top: 2, splits: [false, true]), purpose: 1))
+    }
+
+    func testInputMapSendsBoundingBoxToUnitCube() {
+        let map = InputMap.boundingBox(of: [[-0.5, 0.2, 0.3], [0.5, 0.6, 0.3]])
+        let low = map.apply(SIMD4(-0.5, 0.2, 0.3, -1)), high = map.apply(SIMD4(0.5, 0.6, 0.3, 1))
+        XCTAssertEqual(low.x, -1, accuracy: 1e-6); XCTAssertEqual(high.x, 1, accuracy: 1e-6)
+        XCTAssertEqual(low.y, -1, accuracy: 1e-6); XCTAssertEqual(high.y, 1, accuracy: 1e-6)
+        XCTAssertEqual(low.z, 0, accuracy: 1e-6)   // flat extent: centred, scale 1
+        XCTAssertEqual(low.w, -1); XCTAssertEqual(high.w, 1)   // time keeps its global normalisation
+    }
+}

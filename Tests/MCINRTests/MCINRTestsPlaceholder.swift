@@ -1,2 +1,0 @@
-import XCTest
-final class MCINRTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,224 @@
+import XCTest
+import INRCore
+@testable import MCINR
+
+final class PipelineTests: XCTestCase {
+    private func run(_ config: MCINRConfig, _ data: TrainingData = Fixtures.analyticField(),
+                     reporter: ProgressReporter? = nil) throws -> PipelineResult {
+        try MCINRPipeline(config: config, reporter: reporter).run(data)
+    }
+
+    func testTrainingPartitionIsTheRoutingIncludingSplits() throws {
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0            // every cluster is split …
+        config.maxSplits = 3                 // … within the split budget
+        config.maxSplitDepth = 2
+        let data = Fixtures.analyticField()
+        let result = try run(config, data)
+        XCTAssertEqual(result.splits.count, 3)
+        XCTAssertEqual(result.tree.leaves.count, result.networks.count)
+        let q = Fixtures.normalizedPoints(data)
+        let routed = result.tree.partition(q)
+        for leaf in result.tree.leaves {
+            XCTAssertEqual(result.trainingPartition[leaf], routed[leaf], "leaf \(leaf) trained on other points than route there")
+        }
+        // Split parents trained on the union of their children.
+        for split in result.splits {
+            let children = split.childNodes.flatMap { result.trainingPartition[$0]! }.sorted()
+            XCTAssertEqual(children, result.trainingPartition[split.parentNode]!.sorted())
+            XCTAssertNotNil(split.mseAfter)
+        }
+        XCTAssertEqual(result.trainingPartition.filter { result.tree.nodes[$0.key].isLeaf }.values.reduce(0) { $0 + $1.count },
+                       data.pointCount)
+    }
+
+    func testSplitChildrenStartFromTheirParentsExactWeights() throws {
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0
+        config.maxSplits = 2
+        config.maxSplitDepth = 1
+        config.splitMaxEpochs = 0            // children keep exactly what they inherited
+        let result = try run(config)
+        XCTAssertEqual(result.splits.count, 2)
+        let networkIndex = result.tree.networkIndexOfNode
+        for split in result.splits {
+            let parent = try XCTUnwrap(result.splitNodeNetworks[split.parentNode])
+            for child in split.childNodes {
+                XCTAssertEqual(result.networks[networkIndex[child]], parent,
+                               "child \(child) of \(split.parent) does not carry its parent's weights and map")
+            }
+        }
+    }
+
+    func testClustersBelowTheThresholdAreNotSplit() throws {
+        var config = Fixtures.fastConfig()
+        config.noRecluster = true
+        let plain = try run(config)
+        let errors = plain.clusters.map(\.mse).sorted()
+        XCTAssertEqual(errors.count, 3)
+        // A threshold between the best and the worst cluster: only those above it split.
+        config.noRecluster = false
+        config.splitThreshold = (errors[0] + errors[1]) / 2
+        config.maxSplitDepth = 1
+        config.maxSplits = 10
+        let result = try run(config)
+        let round0 = result.clusters.filter { $0.round == 0 }
+        XCTAssertEqual(round0.map(\.mse), plain.clusters.map(\.mse), "round 0 must not depend on re-clustering")
+        let splitParents = Set(result.splits.map(\.parentNode))
+        for cluster in round0 {
+            XCTAssertEqual(splitParents.contains(cluster.node), cluster.mse > config.splitThreshold,
+                           "cluster \(cluster.path) with MSE \(cluster.mse) vs threshold \(config.splitThreshold)")
+        }
+        XCTAssertEqual(splitParents.count, 2)
+        for split in result.splits { XCTAssertGreaterThan(split.mseBefore, config.splitThreshold) }
+    }
+
+    func testSplitBudgetCapsGrowth() throws {
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0
+        config.maxSplitDepth = 3
+        config.maxSplits = nil               // default: clusters / 2 = 1
+        config.splitMaxEpochs = 1
+        let result = try run(config)
+        XCTAssertEqual(result.splits.count, 1)
+        XCTAssertEqual(result.networks.count, 4)
+    }
+
+    func testSameSeedGivesIdenticalWeightsWithOneAndTwoThreads() throws {
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0
+        config.maxSplits = 2
+        config.threads = 1
+        let one = try run(config)
+        config.threads = 2
+        let two = try run(config)
+        XCTAssertEqual(one.networks, two.networks)
+        XCTAssertEqual(one.tree, two.tree)
+        XCTAssertEqual(one.splits, two.splits)
+        config.seed = 2
+        let other = try run(config)
+        XCTAssertNotEqual(one.networks, other.networks, "the seed must matter")
+    }
+
+    func testSharedMetaInitialisationIsUsedByEveryCluster() throws {
+        var config = Fixtures.fastConfig()
+        config.metaSharing = .shared
+        config.maxEpochs = 0
+        config.noRecluster = true
+        let result = try run(config)
+        XCTAssertNotNil(result.sharedMeta)
+        XCTAssertEqual(result.sharedMeta?.outerSteps, 1)
+        // Without training, all clusters hold the shared weights (input maps differ).
+        let weights = result.networks.map { $0.trunk.map(\.tensors) + $0.branches.joined().map(\.tensors) }
+        XCTAssertTrue(weights.allSatisfy { $0 == weights[0] })
+        XCTAssertNotEqual(result.networks[0].inOffset, result.networks[1].inOffset)
+        XCTAssertTrue(result.clusters.allSatisfy { $0.meta == nil })
+    }
+
+    func testPerClusterMetaLearningRunsAndChangesTheInitialisation() throws {
+        var config = Fixtures.fastConfig()
+        config.maxEpochs = 0
+        config.noRecluster = true
+        config.metaSteps = 2
+        config.metaOuterLearningRate = 1e-2
+        let meta = try run(config)
+        config.noMeta = true
+        let plain = try run(config)
+        for cluster in meta.clusters { XCTAssertEqual(cluster.meta?.outerSteps, 2) }
+        XCTAssertTrue(plain.clusters.allSatisfy { $0.meta == nil })
+        XCTAssertNotEqual(meta.networks, plain.networks)
+    }
+
+    func testEndToEndTrainingImprovesPSNRClearly() throws {
+        var config = Fixtures.fastConfig()
+        config.clusters = 2
+        config.noMeta = true
+        config.noRecluster = true
+        config.maxEpochs = 0
+        config.width = 16
+        let data = Fixtures.analyticField(points: 160, steps: 2)
+        let untrained = try run(config, data)
+        let initial = try XCTUnwrap(untrained.metrics)
+        config.maxEpochs = 200
+        config.patience = 200
+        config.batchSize = 16
+        config.learningRate = 1e-4
+        config.threads = 2
+        let trained = try run(config, data)
+        let metrics = try XCTUnwrap(trained.metrics)
+        XCTAssertGreaterThan(metrics.meanPSNR, initial.meanPSNR + 5,
+                             "PSNR \(initial.meanPSNR) → \(metrics.meanPSNR)")
+        XCTAssertLessThan(trained.normalizedMSE, untrained.normalizedMSE / 3)
+        XCTAssertEqual(metrics.perComponent.count, 3)
+        XCTAssertEqual(metrics.perComponent[0].count, 2)
+        XCTAssertEqual(trained.clusters.map(\.training.epochs), [200, 200])
+        // The de-normalised metrics agree with the normalised residuals of the clusters:
+        // MSE_normalised = 4 · MSE / range² per component.
+        let ranges = trained.normalization.componentRange
+        var fromMetrics = 0.0
+        for c in 0 ..< 3 { for s in 0 ..< 2 { fromMetrics += 4 * metrics.perComponent[c][s].mse / (ranges[c] * ranges[c]) } }
+        fromMetrics /= 6
+        XCTAssertEqual(fromMetrics, trained.normalizedMSE, accuracy: trained.normalizedMSE * 1e-3)
+    }
+
+    func testBaselineMethodsTrainOneNetworkWithoutClusters() throws {
+        var config = Fixtures.fastConfig()
+        config.method = .siren
+        config.splitThreshold = 0
+        let result = try run(config)
+        XCTAssertEqual(result.tree.nodes.count, 1)
+        XCTAssertEqual(result.networks.count, 1)
+        XCTAssertTrue(result.splits.isEmpty)
+        XCTAssertNil(result.clusters[0].meta)
+        XCTAssertEqual(result.architecture.family, .siren)
+    }
+
+    func testInvalidInputIsRejectedWithAClearError() {
+        var config = Fixtures.fastConfig()
+        config.clusters = 0
+        XCTAssertThrowsError(try run(config)) { error in
+            XCTAssertTrue("\(error)".contains("clusters"), "\(error)")
+        }
+        var data = Fixtures.analyticField(points: 10, steps: 2)
+        data.values[7] = .nan
+        XCTAssertThrowsError(try run(Fixtures.fastConfig(), data)) { error in
+            XCTAssertTrue("\(error)".contains("velocity_x"), "\(error)")
+        }
+        data = Fixtures.analyticField(points: 10, steps: 2)
+        data.values.removeLast()
+        XCTAssertThrowsError(try run(Fixtures.fastConfig(), data))
+    }
+
+    func testProgressReporting() throws {
+        var lines: [String] = []
+        let renderer = TerminalProgressRenderer(mode: .plain, plainIntervalSeconds: 1000) { lines.append($0) }
+        var events: [ProgressEvent] = []
+        let reporter = ClosureProgressReporter { event in
+            events.append(event)
+            renderer.report(event)
+        }
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0
+        config.maxSplits = 1
+        config.threads = 2
+        _ = try run(config, reporter: reporter)
+        let finished = events.filter { if case .clusterFinished = $0 { return true } else { return false } }
+        XCTAssertEqual(finished.count, 5)   // 3 clusters + 2 children
+        XCTAssertTrue(events.contains { if case .clusterSplit = $0 { return true } else { return false } })
+        XCTAssertTrue(lines.last?.contains("clusters 5/5") ?? false, "\(lines)")
+        XCTAssertTrue(lines.last?.contains("finished") ?? false)
+        XCTAssertTrue(lines.allSatisfy { $0.hasSuffix("\n") && !$0.contains("\r") })
+
+        var quietOutput: [String] = []
+        let quiet = TerminalProgressRenderer(mode: .quiet) { quietOutput.append($0) }
+        _ = try run(Fixtures.fastConfig(), reporter: quiet)
+        XCTAssertTrue(quietOutput.isEmpty)
+
+        var liveOutput: [String] = []
+        let live = TerminalProgressRenderer(mode: .live) { liveOutput.append($0) }
+        live.report(.roundStarted(round: 0, clusters: 2, totalPlanned: 2))
+        live.report(.finished(seconds: 1))
+        XCTAssertTrue(liveOutput.allSatisfy { $0.hasPrefix("\r") })
+        XCTAssertTrue(liveOutput.last!.hasSuffix("\n"))
+    }
+}
