@@ -1,0 +1,79 @@
+import Foundation
+import INRCore
+import MCIFormat
+import MeshIO
+
+/// A one-line error for the user; ArgumentParser prints it on stderr and exits non-zero.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+/// Reads a `.pvd`, one `.vtu`, or several `.vtu` files as one time series.
+func readDataset(_ paths: [String]) throws -> Dataset {
+    guard !paths.isEmpty else { throw CLIError("no input given") }
+    let urls = paths.map { URL(fileURLWithPath: $0) }
+    for url in urls {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw CLIError("\(url.path): no such file")
+        }
+        let ext = url.pathExtension.lowercased()
+        guard ext == "pvd" || ext == "vtu" else {
+            throw CLIError("\(url.path): expected a .pvd or .vtu file, got '.\(ext)'")
+        }
+    }
+    if urls.count == 1 { return try DatasetReader.read(urls[0]) }
+    guard urls.allSatisfy({ $0.pathExtension.lowercased() == "vtu" }) else {
+        throw CLIError("several inputs must all be .vtu files (one per time step); give a .pvd alone")
+    }
+    return try DatasetReader.readSeries(urls)
+}
+
+func openModel(_ path: String) throws -> MCIDecoder {
+    let url = URL(fileURLWithPath: path)
+    guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("\(path): no such file") }
+    guard url.pathExtension.lowercased() == "mci" else {
+        throw CLIError("\(path): expected an .mci model file")
+    }
+    return try MCIDecoder(url: url)
+}
+
+func defaultThreads() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+/// Stderr writes for progress and notes, so that stdout stays clean for tables and JSON.
+func note(_ text: String) {
+    FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+}
+
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// A plain text table with right-aligned numeric columns.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in
+            i == 0 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[i] - c.count) + c
+        }.joined(separator: "  ")
+    }
+    return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        + rows.map(line)).joined(separator: "\n")
+}
+
+func formatBytes(_ n: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n), u = 0
+    while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+    return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+}
+
+func fmt(_ x: Double, _ digits: Int = 2) -> String {
+    if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+    return String(format: "%.\(digits)f", x)
+}
+
+func sci(_ x: Double) -> String { String(format: "%.3e", x) }

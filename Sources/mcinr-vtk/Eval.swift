@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import MCIFormat
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare a model with ground-truth data: PSNR, NRMSE, R², max |error| per variable.",
+        discussion: """
+        The model is decoded (by the C decoder, as ParaView does) at every point and time step of
+        the ground truth. PSNR and NRMSE use each component's global range over all steps.
+        Example:
+          mcinr-vtk eval flow.mci --ground-truth run/flow.pvd --json > metrics.json
+        """)
+
+    @Argument(help: "The .mci model file.") var model: String
+    @Option(name: .customLong("ground-truth"), help: "The original data (.pvd or .vtu).") var groundTruth: String
+    @Option(help: "Comma-separated variables to compare (default: all).") var variables: String?
+    @Option(help: "Decoder threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print machine-readable JSON instead of a table.") var json = false
+
+    func run() throws {
+        let decoder = try openModel(model)
+        let gt = try readDataset([groundTruth])
+        let comparison = try GroundTruthComparison(
+            decoder: decoder, groundTruth: gt, groundTruthPath: groundTruth,
+            variableNames: variables.map(parseList), threads: threads ?? defaultThreads())
+        if json {
+            try printJSON(comparison.metricsJSON(model: decoder))
+        } else {
+            print(comparison.metricsTable())
+            let ratio = decoder.weightBytes > 0 ? Double(decoder.rawFieldBytes) / Double(decoder.weightBytes) : 0
+            print("compression ratio \(fmt(ratio, 1))× (raw fields / weights)")
+        }
+    }
+}
+
+func parseList(_ s: String) -> [String] {
+    s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}

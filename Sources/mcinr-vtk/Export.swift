@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import MCIFormat
+import MeshIO
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode a model to VTU files (one per time step, plus a .pvd), optionally with error maps.",
+        discussion: """
+        Arrays keep the original names (vector variables stay vectors). With --ground-truth, each
+        variable gets an array <name>_abs_error = |decoded − ground truth| and the metrics go to
+        OUTDIR/metrics.json. The model is continuous in time: --times may ask for any time.
+        Examples:
+          mcinr-vtk export flow.mci --vtu decoded/
+          mcinr-vtk export flow.mci --vtu decoded/ --ground-truth run/flow.pvd --include-ground-truth
+          mcinr-vtk export flow.mci --vtu mid/ --times 5.5,7.25 --variables temperature
+        """)
+
+    @Argument(help: "The .mci model file.") var model: String
+    @Option(name: .customLong("vtu"), help: "Output folder for the .vtu files and the .pvd.") var outputFolder: String
+    @Option(help: "Comma-separated times to decode (default: the stored time steps, or the ground truth's).")
+    var times: String?
+    @Option(help: "Comma-separated variables to decode (default: all).") var variables: String?
+    @Option(name: .customLong("ground-truth"), help: "Original data (.pvd or .vtu): adds <name>_abs_error arrays and metrics.json.")
+    var groundTruth: String?
+    @Flag(name: .customLong("include-ground-truth"), help: "Also write the ground-truth arrays as <name>_ground_truth.")
+    var includeGroundTruth = false
+    @Option(help: "Decoder threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if includeGroundTruth && groundTruth == nil {
+            throw ValidationError("--include-ground-truth needs --ground-truth INPUT")
+        }
+    }
+
+    func run() throws {
+        let decoder = try openModel(model)
+        let threadCount = threads ?? defaultThreads()
+        let out = URL(fileURLWithPath: outputFolder, isDirectory: true)
+        try prepareOutputFolder(out)
+        let requestedTimes = try times.map { list in
+            try parseList(list).map { s -> Double in
+                guard let t = Double(s) else { throw CLIError("--times: '\(s)' is not a number") }
+                return t
+            }
+        }
+        let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+        let pvd = out.appendingPathComponent(stem + ".pvd")
+
+        if let gtPath = groundTruth {
+            var gt = try readDataset([gtPath])
+            if let wanted = requestedTimes {
+                let steps = try wanted.map { t -> Int in
+                    guard let s = gt.times.firstIndex(where: { abs($0 - t) <= 1e-9 * max(1, abs(t)) }) else {
+                        throw CLIError("--times: \(t) is not a time step of \(gtPath) (it has \(gt.times.map { "\($0)" }.joined(separator: ", ")))")
+                    }
+                    return s
+                }
+                gt = try Dataset(mesh: gt.mesh, times: steps.map { gt.times[$0] },
+                                 variables: gt.variables.map { v in
+                                     Variable(name: v.name, components: v.components, values: steps.map { v.values[$0] })
+                                 })
+            }
+            let cmp = try GroundTruthComparison(decoder: decoder, groundTruth: gt, groundTruthPath: gtPath,
+                                                variableNames: variables.map(parseList), threads: threadCount)
+            let decoded = try dataset(mesh: gt.mesh, times: gt.times, decoder: decoder, comparison: cmp)
+            try decoded.write(pvd: pvd) { s in
+                var extra: [NamedArray] = []
+                for v in decoded.variables {
+                    let truth = try truthValues(of: v.name, step: s, in: cmp, components: v.components)
+                    let error = zip(v.values[s], truth).map { abs($0 - $1) }
+                    extra.append(NamedArray(name: v.name + "_abs_error", components: v.components, values: error))
+                    if includeGroundTruth {
+                        extra.append(NamedArray(name: v.name + "_ground_truth", components: v.components, values: truth))
+                    }
+                }
+                return extra
+            }
+            let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
+                                                     options: [.prettyPrinted, .sortedKeys])
+            try AtomicFile.write(metrics, to: out.appendingPathComponent("metrics.json"))
+            print(cmp.metricsTable())
+        } else {
+            guard decoder.hasMesh else {
+                throw CLIError("\(model): the model has no embedded mesh; pass --ground-truth INPUT to decode on the original mesh")
+            }
+            let m = try decoder.mesh()
+            let mesh = Mesh(points: m.points, cellTypes: m.cellTypes, offsets: m.cellOffsets.map { Int($0) },
+                            connectivity: m.connectivity.map { Int($0) },
+                            pointPrecision: m.pointPrecision == .float32 ? .float32 : .float64)
+            let selected = try selectedVariables(decoder)
+            let stepTimes = requestedTimes ?? decoder.times
+            var values = [[[Float]]](repeating: [], count: selected.count)
+            for t in stepTimes {
+                let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
+                let block = try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
+                var column = 0
+                for (j, v) in selected.enumerated() {
+                    let k = decoder.variables[v].components
+                    values[j].append(extractColumns(block, stride: comps.count, first: column, count: k))
+                    column += k
+                }
+            }
+            let ds = try Dataset(mesh: mesh, times: stepTimes, variables: selected.enumerated().map { j, v in
+                Variable(name: decoder.variables[v].name, components: decoder.variables[v].components, values: values[j])
+            })
+            try ds.write(pvd: pvd)
+        }
+        note("wrote \(pvd.path)")
+    }
+
+    private func selectedVariables(_ decoder: MCIDecoder) throws -> [Int] {
+        guard let list = variables else { return Array(decoder.variables.indices) }
+        return try parseList(list).map { name in
+            guard let v = decoder.variables.firstIndex(where: { $0.name == name }) else {
+                throw CLIError("unknown variable '\(name)'; the model has: " + decoder.variables.map(\.name).joined(separator: ", "))
+            }
+            return v
+        }
+    }
+
+    /// The decoded variables of a comparison as a dataset on the ground truth's mesh.
+    private func dataset(mesh: Mesh, times: [Double], decoder: MCIDecoder, comparison cmp: GroundTruthComparison) throws -> Dataset {
+        var column = 0
+        let nc = cmp.components.count
+        let vars = cmp.variables.map { v -> Variable in
+            let k = decoder.variables[v].components
+            defer { column += k }
+            return Variable(name: decoder.variables[v].name, components: k,
+                            values: cmp.decoded.map { extractColumns($0, stride: nc, first: column, count: k) })
+        }
+        return try Dataset(mesh: mesh, times: times, variables: vars)
+    }
+
+    private func truthValues(of name: String, step: Int, in cmp: GroundTruthComparison, components: Int) throws -> [Float] {
+        guard let j = cmp.variableNames.firstIndex(of: name) else {
+            throw CLIError("internal: variable \(name) missing from the comparison")
+        }
+        let first = cmp.variableComponents[..<j].reduce(0, +)
+        return extractColumns(cmp.truth[step], stride: cmp.components.count, first: first, count: components)
+    }
+}
+
+/// Columns [first, first+count) of a point-major n × stride block, as an n × count block.
+func extractColumns(_ block: [Float], stride: Int, first: Int, count: Int) -> [Float] {
+    let n = block.count / max(stride, 1)
+    var out = [Float](repeating: 0, count: n * count)
+    for i in 0..<n { for k in 0..<count { out[i * count + k] = block[i * stride + first + k] } }
+    return out
+}
+
+/// Creates the folder if needed and checks that it is writable, before any decoding work.
+func prepareOutputFolder(_ url: URL) throws {
+    let fm = FileManager.default
+    var isDir: ObjCBool = false
+    if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
+        guard isDir.boolValue else { throw CLIError("\(url.path): exists and is not a folder") }
+    } else {
+        do { try fm.createDirectory(at: url, withIntermediateDirectories: true) }
+        catch { throw CLIError("\(url.path): cannot create the output folder (\(error.localizedDescription))") }
+    }
+    guard fm.isWritableFile(atPath: url.path) else { throw CLIError("\(url.path): output folder is not writable") }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import MCIFormat
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what an .mci model holds: variables, times, clusters, architecture, sizes, training summary.",
+        discussion: "Example:\n  mcinr-vtk info flow.mci --json | jq .variables")
+
+    @Argument(help: "The .mci model file.") var model: String
+    @Flag(help: "Print machine-readable JSON instead of text.") var json = false
+
+    func run() throws {
+        let m = try openModel(model)
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? NSNumber)?.uint64Value ?? 0
+        let metadata = (try? JSONSerialization.jsonObject(with: Data(m.metadataJSON.utf8))) as? [String: Any] ?? [:]
+        let leaves = m.treeNodes.filter(\.isLeaf).count
+        let splits = m.treeNodes.count - m.topLevelCount
+        let times = m.times
+        let ranges = m.componentRanges
+        let ratioWeights = m.weightBytes > 0 ? Double(m.rawFieldBytes) / Double(m.weightBytes) : 0
+        let ratioFile = fileBytes > 0 ? Double(m.rawFieldBytes) / Double(fileBytes) : 0
+        if json {
+            var first = 0
+            let variables: [[String: Any]] = m.variables.map { v in
+                defer { first += v.components }
+                return ["name": v.name, "components": v.components,
+                        "ranges": (0..<v.components).map { [ranges[first + $0].lowerBound, ranges[first + $0].upperBound] }]
+            }
+            try printJSON([
+                "file": model, "format_version": "\(m.formatVersion.major).\(m.formatVersion.minor)",
+                "variables": variables, "times": times,
+                "bounds": ["min": m.bounds.min, "max": m.bounds.max],
+                "points": m.trainingPointCount, "cells": m.trainingCellCount,
+                "has_mesh": m.hasMesh,
+                "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
+                "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
+                          "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile],
+                "metadata": metadata,
+            ])
+            return
+        }
+        print("\(model)  (.mci format \(m.formatVersion.major).\(m.formatVersion.minor))")
+        if let method = metadata["method"] { print("method:      \(method)") }
+        print("mesh:        \(m.trainingPointCount) points, \(m.trainingCellCount) cells\(m.hasMesh ? " (embedded)" : " (not embedded)")")
+        if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
+        print("clusters:    \(m.topLevelCount) top-level, \(splits / 2) splits, \(leaves) networks")
+        if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
+        print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
+        print("compression: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file)")
+        var first = 0
+        let rows: [[String]] = m.variables.map { v in
+            defer { first += v.components }
+            let r = (0..<v.components).map { "[\(sci(ranges[first + $0].lowerBound)), \(sci(ranges[first + $0].upperBound))]" }
+            return [v.name, "\(v.components)", r.joined(separator: " ")]
+        }
+        print(table(["variable", "comps", "range"], rows))
+        if let training = metadata["training"] { print("training:    \(compactJSON(training))") }
+        if let metrics = metadata["metrics"] as? [String: Any] {
+            let psnr = (metrics["mean_psnr"] ?? metrics["psnr"]).map { "\($0)" } ?? "?"
+            print("metrics:     mean PSNR \(psnr) dB (at training time; `mcinr-vtk eval` recomputes them)")
+        }
+    }
+}
+
+func compactJSON(_ value: Any) -> String {
+    guard JSONSerialization.isValidJSONObject(value),
+          let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "\(value)" }
+    let s = String(decoding: data, as: UTF8.self)
+    return s.count > 300 ? String(s.prefix(297)) + "…" : s
+}
