@@ -7,7 +7,7 @@ per step the arrays VARIABLE, VARIABLE_ground_truth and VARIABLE_abs_error.
 """
 import sys
 from paraview.simple import (OpenDataFile, Slice, CreateView, Show, ColorBy, GetColorTransferFunction,
-                             AssignViewToLayout, CreateLayout, SaveScreenshot, GetAnimationScene,
+                             CreateLayout, SaveScreenshot, GetAnimationScene,
                              UpdatePipeline, ResetCamera)
 
 path, png, var = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -25,6 +25,9 @@ cut.SliceType.Normal = [0.0, 1.0, 0.0]
 UpdatePipeline(time=t, proxy=cut)
 
 layout = CreateLayout("comparison")
+layout.SplitHorizontal(0, 1.0 / 3.0)
+layout.SplitHorizontal(2, 0.5)
+cells = [1, 5, 6]
 panels = [(var + "_ground_truth", "ground truth"), (var, "MC-INR decoded"), (var + "_abs_error", "|error|")]
 rng = None
 for i, (array, title) in enumerate(panels):
@@ -32,7 +35,7 @@ for i, (array, title) in enumerate(panels):
     view.ViewSize = [520, 560]
     view.OrientationAxesVisibility = 0
     view.ViewTime = t
-    AssignViewToLayout(view=view, layout=layout, hint=0)
+    layout.AssignView(cells[i], view)
     d = Show(cut, view)
     ColorBy(d, ("POINTS", array))
     lut = GetColorTransferFunction(array)
@@ -45,7 +48,6 @@ for i, (array, title) in enumerate(panels):
         lut.ApplyPreset("Inferno (matplotlib)", True)
         lut.RescaleTransferFunction(0.0, max(info[1], 1e-12))
     d.SetScalarBarVisibility(view, True)
-    bar = lut  # scalar bar title follows the array name
     view.CameraPosition = [0, -6, 1]
     view.CameraFocalPoint = [0, 0, 1]
     view.CameraViewUp = [0, 0, 1]
