@@ -15,6 +15,13 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(shapes.branches, [[ModuleShape(.linear, 256, 6)]])
     }
 
+    /// FLOP count by hand: SINE 4→4 reading the encoding (forward + weight grad, no input
+    /// grad) 2·16·2 = 64; SINE 4→4 2·16·3 = 96; LINEAR 4→1 2·4·3 = 24.
+    func testAnalyticFlopCount() throws {
+        let net = try Network(.siren(outputs: 1, width: 4, depth: 2), seed: 1)
+        XCTAssertEqual(net.trainingFlopsPerRow, 184)
+    }
+
     func testCoordNetBLayout() throws {
         let net = try Network(.coordNetB(outputs: 4, width: 8), seed: 1)
         let d = net.export()
