@@ -28,7 +28,7 @@ let package = Package(
         // Neural core: layers, networks, Adam, training loop, normalisation, metrics.
         .target(name: "INRCore", dependencies: ["COpenBLAS", "CMCINR"]),
         // The .mci container: model description, writer, and the Swift bridge to the C decoder.
-        .target(name: "MCIFormat", dependencies: ["CMCINR", "CZlib"]),
+        .target(name: "MCIFormat", dependencies: ["CMCINR", "CZlib", "INRCore"]),
         // MC-INR: clustering, meta-learning, per-cluster training, re-clustering, pipeline.
         .target(name: "MCINR", dependencies: ["MeshIO", "INRCore", "MCIFormat"]),
         .executableTarget(name: "mcinr-vtk", dependencies: [
@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(name: "mcinr-bench", dependencies: ["INRCore", "MCINR", "MeshIO", "MCIFormat", "COpenBLAS"]),
         .testTarget(name: "MeshIOTests", dependencies: ["MeshIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "INRCoreTests", dependencies: ["INRCore"]),
-        .testTarget(name: "MCIFormatTests", dependencies: ["MCIFormat", "CMCINR"]),
+        .testTarget(name: "MCIFormatTests", dependencies: ["MCIFormat", "CMCINR", "INRCore"]),
         .testTarget(name: "MCINRTests", dependencies: ["MCINR", "MeshIO", "INRCore", "MCIFormat"]),
         .testTarget(name: "CLITests", dependencies: ["MeshIO", "MCIFormat"]),
     ]

@@ -5,6 +5,10 @@
  * fail returns an mcinr_status; where a caller passes `err`/`err_len`, a readable message
  * (NUL-terminated, truncated to err_len) is written there on failure. `err` may be NULL.
  *
+ * Messages from mcinr_open_* start with the file path ("memory buffer" for
+ * mcinr_open_memory), then the section and what is wrong; indices in them (network, module,
+ * branch, node, variable) count from 0.
+ *
  * Threading: a model is immutable after mcinr_open_*; any number of threads may call the
  * query and decode functions on one model concurrently. mcinr_close must not race them.
  *
@@ -89,10 +93,18 @@ const double *mcinr_times(const mcinr_model *model);
 /* Coordinate bounding box of the training data (xyz). */
 void mcinr_bounds(const mcinr_model *model, double bmin[3], double bmax[3]);
 
+/* Time normalisation interval [tmin, tmax] (META time_min/time_max). Either pointer may be NULL. */
+void mcinr_time_interval(const mcinr_model *model, double *tmin, double *tmax);
+
+/* Point and cell counts of the training mesh as recorded in META (informational). */
+uint64_t mcinr_training_num_points(const mcinr_model *model);
+uint64_t mcinr_training_num_cells(const mcinr_model *model);
+
 /* Cluster tree and networks. */
 size_t mcinr_num_networks(const mcinr_model *model);
 size_t mcinr_num_tree_nodes(const mcinr_model *model);
-/* Number of weight bytes as stored (the paper's model size). */
+/* Number of weight bytes as stored: the tensors of all networks, excluding headers (the
+ * paper's model size). */
 uint64_t mcinr_weight_bytes(const mcinr_model *model);
 /* Raw field bytes of the training data (N·T·C·4), for the compression ratio. */
 uint64_t mcinr_raw_field_bytes(const mcinr_model *model);
@@ -100,6 +112,15 @@ uint64_t mcinr_raw_field_bytes(const mcinr_model *model);
 /* The JSON metadata section (method, architecture, training summary, metrics), or "{}" if
  * the file has none. NUL-terminated, owned by the model. */
 const char *mcinr_metadata_json(const mcinr_model *model);
+
+/* Number of top-level clusters (tree nodes 0 … num_top−1). */
+size_t mcinr_num_tree_top(const mcinr_model *model);
+
+/* One node of the cluster tree: centroid (normalised coordinates), parent, children and leaf
+ * network (−1 where absent), as stored. Any output pointer may be NULL. Returns
+ * MCINR_ERR_ARGUMENT for an out-of-range node. */
+mcinr_status mcinr_tree_node(const mcinr_model *model, size_t node, double centroid[3], int32_t *parent,
+                             int32_t *child0, int32_t *child1, int32_t *network);
 
 /* Index of the leaf network that a point (in original coordinates) is routed to. */
 size_t mcinr_route(const mcinr_model *model, const double xyz[3]);
@@ -110,6 +131,9 @@ int mcinr_has_mesh(const mcinr_model *model);       /* 1 if a MESH section is pr
 size_t mcinr_mesh_num_points(const mcinr_model *model);
 size_t mcinr_mesh_num_cells(const mcinr_model *model);
 size_t mcinr_mesh_connectivity_size(const mcinr_model *model);
+/* Precision the mesh points are stored with: 1 = float32, 2 = float64; 0 without a mesh.
+ * mcinr_mesh_points always returns doubles. */
+int mcinr_mesh_point_type(const mcinr_model *model);
 
 /* Copy the mesh points (3 per point, xyz interleaved) into `xyz` (capacity 3·num_points).
  * MCINR_ERR_NO_MESH without a mesh. */
@@ -136,9 +160,16 @@ typedef struct mcinr_decode_options {
 /* Decode scalar components at `num_points` points (xyz interleaved, original coordinates)
  * at time `time` (any value; times between stored steps are decoded directly, the model is
  * continuous in time; outside the stored range the network extrapolates).
- * `components` lists `num_components` component indices (NULL: all components, in order).
- * `out` receives num_points × num_components floats, row-major (point-major), de-normalised.
- * `options` may be NULL. */
+ * `components` lists `num_components` component indices (each < mcinr_num_components; repeats
+ * allowed). With `components` NULL all C components are decoded in order, and
+ * `num_components` must be 0 or C.
+ * `out` receives num_points × num_components floats (C with `components` NULL), row-major
+ * (point-major), de-normalised. `options` may be NULL.
+ * Only the branches that produce a requested component are evaluated. Results do not depend
+ * on num_threads (points are processed in fixed chunks). With num_threads > 1 the calling
+ * thread only waits and reports progress.
+ * Errors: MCINR_ERR_ARGUMENT (NULL model/xyz/out, component out of range), MCINR_ERR_NOMEM,
+ * MCINR_ERR_ABORTED (the callback returned non-zero; `out` is then partly written). */
 mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t num_points,
                           double time, const size_t *components, size_t num_components,
                           float *out, const mcinr_decode_options *options,

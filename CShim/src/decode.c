@@ -1,0 +1,405 @@
+/* Evaluation of an .mci model at arbitrary points: normalise, route through the cluster tree,
+ * then evaluate each leaf network on batches of its points (one sgemm per layer per batch).
+ *
+ * Points are cut into fixed chunks (independent of the thread count, so results do not depend
+ * on it); within a chunk, points are grouped by leaf network and evaluated in batches. Each
+ * worker owns its workspace; the model is only read. */
+#include "mcinr_internal.h"
+#include "mcinr_kernels.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_POINTS 4096u
+#define BATCH_ROWS 1024u
+/* Activation buffers hold at most this many floats each (4 MiB): very wide layers get
+ * smaller batches instead of huge workspaces. */
+#define BATCH_FLOATS ((size_t)1 << 20)
+
+/* ---- Normalisation and routing ---- */
+
+void mci_normalise(const mcinr_model *m, const double xyz[3], double time, double q[4]) {
+    for (int i = 0; i < 3; i++) {
+        double ext = m->bbox_max[i] - m->bbox_min[i];
+        q[i] = ext > 0.0 ? 2.0 * (xyz[i] - m->bbox_min[i]) / ext - 1.0 : 0.0;
+    }
+    double span = m->time_max - m->time_min;
+    q[3] = span > 0.0 ? 2.0 * (time - m->time_min) / span - 1.0 : 0.0;
+}
+
+static double dist2(const double a[3], const double b[3]) {
+    double dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
+    return dx * dx + dy * dy + dz * dz;
+}
+
+size_t mci_route_normalised(const mcinr_model *m, const double q[3]) {
+    size_t best = 0;
+    double best_d = dist2(q, m->nodes[0].centroid);
+    for (size_t i = 1; i < m->num_top; i++) {
+        double d = dist2(q, m->nodes[i].centroid);
+        if (d < best_d) { /* strict: ties keep the lowest index */
+            best_d = d;
+            best = i;
+        }
+    }
+    /* The tree was checked to be acyclic at open, so this descent ends at a leaf. */
+    while (m->nodes[best].child0 >= 0) {
+        const mci_node *nd = &m->nodes[best];
+        double d0 = dist2(q, m->nodes[nd->child0].centroid), d1 = dist2(q, m->nodes[nd->child1].centroid);
+        best = (size_t)(d1 < d0 ? nd->child1 : nd->child0);
+    }
+    return (size_t)m->nodes[best].network;
+}
+
+size_t mcinr_route(const mcinr_model *m, const double xyz[3]) {
+    if (!m || !xyz) return 0;
+    double q[4];
+    mci_normalise(m, xyz, m->time_min, q);
+    return mci_route_normalised(m, q);
+}
+
+/* ---- Network evaluation on a batch of rows ---- */
+
+/* y[rows × out] = x[rows × in] · Wᵀ */
+static void matmul(const float *x, size_t rows, size_t in, size_t out, const float *W, float *y) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, x, (int)in, W, (int)in,
+                0.0f, y, (int)out);
+}
+
+static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
+                       float omega, float *y) {
+    matmul(x, rows, in, out, W, y);
+    mcinr_sine_forward(y, b, rows, out, omega, NULL);
+}
+
+/* y = module(x); t1, t2 are scratch buffers; y, t1, t2 and x are distinct. */
+static void apply_module(const mci_module *mod, const float *x, size_t rows, float omega, float *y, float *t1,
+                         float *t2) {
+    switch (mod->kind) {
+    case MODULE_SINE:
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, y);
+        break;
+    case MODULE_LINEAR:
+        matmul(x, rows, mod->in, mod->out, mod->W, y);
+        mcinr_add_bias(y, mod->b, rows, mod->out);
+        break;
+    default: { /* RESBLOCK: 0.5 (S2(S1(x)) + T(x)), T = identity when in = out */
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
+        sine_layer(t1, rows, mod->out, mod->out, mod->W2, mod->b2, omega, y);
+        const float *skip = x;
+        if (mod->Wt) {
+            sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2);
+            skip = t2;
+        }
+        size_t n = rows * mod->out;
+        for (size_t i = 0; i < n; i++) y[i] = 0.5f * (y[i] + skip[i]);
+        break;
+    }
+    }
+}
+
+typedef struct point_ref {
+    uint32_t network;
+    uint32_t index; /* within the chunk */
+} point_ref;
+
+typedef struct workspace {
+    size_t batch;    /* rows per batch */
+    float *buf[6];   /* encoding, two ping-pong buffers, a third for branches, two scratch */
+    float *x;        /* batch × 4 local inputs */
+    uint32_t *rows;  /* chunk indices of the batch's rows */
+    double *q;       /* chunk × 4 normalised coordinates */
+    point_ref *refs; /* chunk */
+} workspace;
+
+static void free_workspace(workspace *w) {
+    for (int i = 0; i < 6; i++) free(w->buf[i]);
+    free(w->x);
+    free(w->rows);
+    free(w->q);
+    free(w->refs);
+    memset(w, 0, sizeof *w);
+}
+
+static int alloc_workspace(const mcinr_model *m, workspace *w) {
+    memset(w, 0, sizeof *w);
+    size_t width = m->max_width;
+    w->batch = BATCH_FLOATS / width;
+    if (w->batch > BATCH_ROWS) w->batch = BATCH_ROWS;
+    if (w->batch < 1) w->batch = 1;
+    int ok = 1;
+    for (int i = 0; i < 6; i++) ok &= (w->buf[i] = malloc(w->batch * width * sizeof(float))) != NULL;
+    ok &= (w->x = malloc(w->batch * 4 * sizeof(float))) != NULL;
+    ok &= (w->rows = malloc(w->batch * sizeof(uint32_t))) != NULL;
+    ok &= (w->q = malloc(CHUNK_POINTS * 4 * sizeof(double))) != NULL;
+    ok &= (w->refs = malloc(CHUNK_POINTS * sizeof(point_ref))) != NULL;
+    if (!ok) free_workspace(w);
+    return ok;
+}
+
+typedef struct request {
+    const mcinr_model *m;
+    const double *xyz;
+    size_t num_points;
+    double time;
+    const size_t *components; /* NULL: all */
+    size_t num_components;    /* values per output row */
+    float *out;
+} request;
+
+static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
+
+/* Evaluates network `net` on `rows` points of the chunk starting at `base`. */
+static void eval_batch(const request *rq, const mci_network *net, workspace *w, size_t rows, size_t base) {
+    const mcinr_model *m = rq->m;
+    for (size_t i = 0; i < rows; i++) {
+        const double *q = w->q + 4 * (size_t)w->rows[i];
+        for (int k = 0; k < 4; k++) w->x[4 * i + k] = ((float)q[k] - net->in_offset[k]) * net->in_scale[k];
+    }
+    float *enc = w->buf[0];
+    mcinr_positional_encoding(w->x, rows, net->pe_freqs, enc);
+    const float *cur = enc;
+    float *ping[2] = {w->buf[1], w->buf[2]};
+    for (size_t k = 0; k < net->num_trunk; k++) {
+        float *dst = ping[k & 1];
+        apply_module(&net->trunk[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5]);
+        cur = dst;
+    }
+    const float *trunk_out = cur;
+    /* Branch ping-pong buffers: the two of buf[1..3] that do not hold the trunk output. */
+    float *bp[2];
+    int nb = 0;
+    for (int i = 1; i <= 3 && nb < 2; i++)
+        if (w->buf[i] != trunk_out) bp[nb++] = w->buf[i];
+    for (size_t b = 0; b < net->num_branches; b++) {
+        const mci_branch *br = &net->branches[b];
+        int needed = 0;
+        for (size_t r = 0; r < rq->num_components && !needed; r++) {
+            size_t comp = requested(rq, r);
+            needed = comp >= br->first_component && comp < br->first_component + br->outputs;
+        }
+        if (!needed) continue;
+        cur = trunk_out;
+        for (size_t k = 0; k < br->num_modules; k++) {
+            float *dst = bp[k & 1];
+            apply_module(&br->modules[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5]);
+            cur = dst;
+        }
+        for (size_t r = 0; r < rq->num_components; r++) {
+            size_t comp = requested(rq, r);
+            if (comp < br->first_component || comp >= br->first_component + br->outputs) continue;
+            size_t col = comp - br->first_component;
+            double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
+            for (size_t i = 0; i < rows; i++) {
+                double v = ((double)cur[i * br->outputs + col] + 1.0) * scale + lo;
+                rq->out[(base + w->rows[i]) * rq->num_components + r] = (float)v;
+            }
+        }
+    }
+}
+
+static int compare_refs(const void *a, const void *b) {
+    const point_ref *x = a, *y = b;
+    if (x->network != y->network) return x->network < y->network ? -1 : 1;
+    return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
+    const mcinr_model *m = rq->m;
+    size_t base = chunk * CHUNK_POINTS;
+    size_t n = rq->num_points - base < CHUNK_POINTS ? rq->num_points - base : CHUNK_POINTS;
+    for (size_t i = 0; i < n; i++) {
+        double *q = w->q + 4 * i;
+        mci_normalise(m, rq->xyz + 3 * (base + i), rq->time, q);
+        w->refs[i].network = (uint32_t)mci_route_normalised(m, q);
+        w->refs[i].index = (uint32_t)i;
+    }
+    qsort(w->refs, n, sizeof *w->refs, compare_refs);
+    size_t i = 0;
+    while (i < n) {
+        uint32_t net = w->refs[i].network;
+        size_t rows = 0;
+        while (i < n && w->refs[i].network == net && rows < w->batch) w->rows[rows++] = w->refs[i++].index;
+        eval_batch(rq, &m->networks[net], w, rows, base);
+    }
+}
+
+/* ---- Threads ---- */
+
+typedef struct job {
+    const request *rq;
+    size_t num_chunks;
+    pthread_mutex_t mutex;
+    pthread_cond_t progressed;
+    size_t next_chunk, done_chunks;
+    int workers_running;
+    int stop;
+    mcinr_status status;
+} job;
+
+static void *worker(void *arg) {
+    job *j = arg;
+    workspace w;
+    int ok = alloc_workspace(j->rq->m, &w);
+    pthread_mutex_lock(&j->mutex);
+    if (!ok) {
+        j->status = MCINR_ERR_NOMEM;
+        j->stop = 1;
+    }
+    while (ok && !j->stop && j->next_chunk < j->num_chunks) {
+        size_t chunk = j->next_chunk++;
+        pthread_mutex_unlock(&j->mutex);
+        eval_chunk(j->rq, &w, chunk);
+        pthread_mutex_lock(&j->mutex);
+        j->done_chunks++;
+        pthread_cond_signal(&j->progressed);
+    }
+    j->workers_running--;
+    pthread_cond_signal(&j->progressed);
+    pthread_mutex_unlock(&j->mutex);
+    if (ok) free_workspace(&w);
+    return NULL;
+}
+
+static mcinr_status run_serial(const request *rq, size_t num_chunks, const mcinr_decode_options *opt, char *err,
+                               size_t err_len) {
+    workspace w;
+    if (!alloc_workspace(rq->m, &w)) {
+        mci_set_error(err, err_len, "mcinr_decode: out of memory for the decode workspace");
+        return MCINR_ERR_NOMEM;
+    }
+    for (size_t c = 0; c < num_chunks; c++) {
+        eval_chunk(rq, &w, c);
+        if (opt && opt->progress && opt->progress(opt->user_data, (double)(c + 1) / (double)num_chunks)) {
+            free_workspace(&w);
+            mci_set_error(err, err_len, "mcinr_decode: aborted by the progress callback");
+            return MCINR_ERR_ABORTED;
+        }
+    }
+    free_workspace(&w);
+    return MCINR_OK;
+}
+
+static mcinr_status run_parallel(const request *rq, size_t num_chunks, size_t threads,
+                                 const mcinr_decode_options *opt, char *err, size_t err_len) {
+    job j;
+    memset(&j, 0, sizeof j);
+    j.rq = rq;
+    j.num_chunks = num_chunks;
+    j.status = MCINR_OK;
+    if (pthread_mutex_init(&j.mutex, NULL) != 0) return run_serial(rq, num_chunks, opt, err, err_len);
+    if (pthread_cond_init(&j.progressed, NULL) != 0) {
+        pthread_mutex_destroy(&j.mutex);
+        return run_serial(rq, num_chunks, opt, err, err_len);
+    }
+    pthread_t *ids = malloc(threads * sizeof *ids);
+    size_t started = 0;
+    if (ids) {
+        pthread_mutex_lock(&j.mutex);
+        for (; started < threads; started++) {
+            if (pthread_create(&ids[started], NULL, worker, &j) != 0) break;
+            j.workers_running++;
+        }
+        pthread_mutex_unlock(&j.mutex);
+    }
+    mcinr_status status;
+    int aborted = 0;
+    if (started == 0) {
+        status = run_serial(rq, num_chunks, opt, err, err_len);
+    } else {
+        /* The calling thread only reports progress, so the callback never runs elsewhere. */
+        pthread_mutex_lock(&j.mutex);
+        size_t reported = 0;
+        while (j.workers_running > 0) {
+            if (j.done_chunks != reported && opt && opt->progress && !j.stop) {
+                reported = j.done_chunks;
+                pthread_mutex_unlock(&j.mutex);
+                int stop = opt->progress(opt->user_data, (double)reported / (double)num_chunks);
+                pthread_mutex_lock(&j.mutex);
+                if (stop) {
+                    aborted = 1;
+                    j.stop = 1;
+                }
+                continue;
+            }
+            pthread_cond_wait(&j.progressed, &j.mutex);
+        }
+        if (!aborted && !j.stop && opt && opt->progress && reported != num_chunks) {
+            pthread_mutex_unlock(&j.mutex);
+            aborted = opt->progress(opt->user_data, 1.0) != 0;
+            pthread_mutex_lock(&j.mutex);
+        }
+        status = j.status;
+        pthread_mutex_unlock(&j.mutex);
+        for (size_t t = 0; t < started; t++) pthread_join(ids[t], NULL);
+        if (status == MCINR_ERR_NOMEM)
+            mci_set_error(err, err_len, "mcinr_decode: out of memory for the decode workspace");
+        else if (aborted) {
+            status = MCINR_ERR_ABORTED;
+            mci_set_error(err, err_len, "mcinr_decode: aborted by the progress callback");
+        }
+    }
+    free(ids);
+    pthread_cond_destroy(&j.progressed);
+    pthread_mutex_destroy(&j.mutex);
+    return status;
+}
+
+mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_points, double time,
+                          const size_t *components, size_t num_components, float *out,
+                          const mcinr_decode_options *options, char *err, size_t err_len) {
+    if (!m) {
+        mci_set_error(err, err_len, "mcinr_decode: `model` is NULL");
+        return MCINR_ERR_ARGUMENT;
+    }
+    if (components) {
+        if (num_components == 0) {
+            mci_set_error(err, err_len, "mcinr_decode: `components` is given but `num_components` is 0");
+            return MCINR_ERR_ARGUMENT;
+        }
+        for (size_t r = 0; r < num_components; r++)
+            if (components[r] >= m->num_components) {
+                mci_set_error(err, err_len, "mcinr_decode: component %zu is out of range (the model has %zu)",
+                              components[r], m->num_components);
+                return MCINR_ERR_ARGUMENT;
+            }
+    } else {
+        if (num_components != 0 && num_components != m->num_components) {
+            mci_set_error(err, err_len, "mcinr_decode: `components` is NULL (all %zu) but `num_components` is %zu",
+                          m->num_components, num_components);
+            return MCINR_ERR_ARGUMENT;
+        }
+        num_components = m->num_components;
+    }
+    if (num_points == 0) return MCINR_OK;
+    if (!xyz || !out) {
+        mci_set_error(err, err_len, "mcinr_decode: `%s` is NULL", xyz ? "out" : "xyz");
+        return MCINR_ERR_ARGUMENT;
+    }
+    if (num_points > SIZE_MAX / sizeof(float) / num_components || num_points > SIZE_MAX / (3 * sizeof(double))) {
+        mci_set_error(err, err_len, "mcinr_decode: %zu points × %zu components overflow", num_points, num_components);
+        return MCINR_ERR_ARGUMENT;
+    }
+    request rq = {m, xyz, num_points, time, components, num_components, out};
+    size_t num_chunks = num_points / CHUNK_POINTS + (num_points % CHUNK_POINTS != 0);
+    size_t threads = options && options->num_threads > 1 ? (size_t)options->num_threads : 1;
+    if (threads > num_chunks) threads = num_chunks;
+    if (threads <= 1) return run_serial(&rq, num_chunks, options, err, err_len);
+    return run_parallel(&rq, num_chunks, threads, options, err, err_len);
+}
+
+mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *components, size_t num_components,
+                               float *out, const mcinr_decode_options *options, char *err, size_t err_len) {
+    if (!m) {
+        mci_set_error(err, err_len, "mcinr_decode_mesh: `model` is NULL");
+        return MCINR_ERR_ARGUMENT;
+    }
+    if (!m->has_mesh) {
+        mci_set_error(err, err_len, "mcinr_decode_mesh: the file has no embedded mesh");
+        return MCINR_ERR_NO_MESH;
+    }
+    return mcinr_decode(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, options, err,
+                        err_len);
+}

@@ -1,0 +1,87 @@
+/* Internal model representation of the C decoder (not part of the public API). */
+#ifndef MCINR_INTERNAL_H
+#define MCINR_INTERNAL_H
+
+#include "mcinr.h"
+
+enum { MODULE_SINE = 1, MODULE_RESBLOCK = 2, MODULE_LINEAR = 3 };
+
+/* One module; weights point into the model's single float array. For RESBLOCK, W/b are S1,
+ * W2/b2 are S2 and Wt/bt the transform T (NULL when in == out). */
+typedef struct mci_module {
+    int kind;
+    size_t in, out;
+    const float *W, *b, *W2, *b2, *Wt, *bt;
+} mci_module;
+
+typedef struct mci_branch {
+    size_t num_modules;
+    mci_module *modules;
+    size_t first_component; /* index of this branch's first output among the C components */
+    size_t outputs;
+} mci_branch;
+
+typedef struct mci_network {
+    float in_offset[4], in_scale[4];
+    unsigned pe_freqs;
+    float omega0;
+    size_t num_trunk;
+    mci_module *trunk;
+    size_t num_branches;
+    mci_branch *branches;
+    size_t max_width; /* widest activation, encoding included */
+} mci_network;
+
+typedef struct mci_node {
+    double centroid[3];
+    int32_t parent, child0, child1, network;
+} mci_node;
+
+struct mcinr_model {
+    uint16_t major, minor;
+    /* META */
+    size_t num_variables;
+    char **variable_names;
+    size_t *variable_components, *variable_first;
+    size_t num_components;
+    double *range_min, *range_max;
+    size_t num_times;
+    double *times;
+    double bbox_min[3], bbox_max[3], time_min, time_max;
+    uint64_t num_points, num_cells, raw_field_bytes;
+    /* JSON */
+    char *json;
+    /* TREE */
+    size_t num_nodes, num_top;
+    mci_node *nodes;
+    /* NETS */
+    size_t num_networks;
+    mci_network *networks;
+    mci_module *module_storage; /* every module of every network, one allocation */
+    mci_branch *branch_storage;
+    float *weights;
+    uint64_t weight_bytes;
+    size_t max_width;
+    /* MESH */
+    int has_mesh;
+    int mesh_point_type; /* 1 = f32, 2 = f64, as stored */
+    size_t mesh_num_points, mesh_num_cells, mesh_conn_len;
+    double *mesh_points;
+    uint8_t *mesh_types;
+    int64_t *mesh_offsets; /* num_cells + 1, offsets[0] = 0 */
+    uint32_t *mesh_conn;
+};
+
+/* Normalised coordinates q of a point (double precision, docs/mci-format.md). */
+void mci_normalise(const mcinr_model *m, const double xyz[3], double time, double q[4]);
+/* Leaf network of a normalised point. */
+size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
+
+/* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
+void mci_set_error(char *err, size_t err_len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif

@@ -1,0 +1,892 @@
+/* Parsing and validation of .mci files (docs/mci-format.md), and the model queries.
+ * Every count and length read from the file is untrusted: each is checked against its limit
+ * and against the bytes that remain before anything is allocated or read. */
+#include "mcinr_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Limits (docs/mci-format.md, "Limits"). */
+#define MAX_SECTIONS 4096u
+#define MAX_VARIABLES 65536u
+#define MAX_VAR_COMPONENTS 16u
+#define MAX_TIMES 10000000u
+#define MAX_NODES 1000000u
+#define MAX_NETWORKS 1000000u
+#define MAX_PE_FREQS 16u
+#define MAX_TRUNK_MODULES 1024u
+#define MAX_BRANCHES 4096u
+#define MAX_BRANCH_MODULES 1024u
+#define MAX_WIDTH 65536u
+#define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
+
+enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RESIDUAL = 6 };
+static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "RESIDUAL"};
+
+void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
+    if (!err || err_len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+const char *mcinr_status_string(mcinr_status status) {
+    switch (status) {
+    case MCINR_OK: return "ok";
+    case MCINR_ERR_IO: return "I/O error";
+    case MCINR_ERR_FORMAT: return "malformed .mci file";
+    case MCINR_ERR_VERSION: return "unsupported format version, section or encoding";
+    case MCINR_ERR_CHECKSUM: return "checksum mismatch";
+    case MCINR_ERR_NOMEM: return "out of memory";
+    case MCINR_ERR_ARGUMENT: return "invalid argument";
+    case MCINR_ERR_NO_MESH: return "the file has no embedded mesh";
+    case MCINR_ERR_ABORTED: return "aborted";
+    }
+    return "unknown status";
+}
+
+/* ---- Parse context: file name, section, and the caller's error buffer ---- */
+
+typedef struct ctx {
+    const char *name;
+    const char *section;
+    char *err;
+    size_t err_len;
+} ctx;
+
+static mcinr_status fail(ctx *c, mcinr_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static mcinr_status fail(ctx *c, mcinr_status status, const char *fmt, ...) {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (c->section)
+        mci_set_error(c->err, c->err_len, "%s: section %s: %s", c->name, c->section, what);
+    else
+        mci_set_error(c->err, c->err_len, "%s: %s", c->name, what);
+    return status;
+}
+
+/* ---- Bounds-checked little-endian reader: a short read clears `ok` and yields 0 ---- */
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t len, pos;
+    int ok;
+} rd;
+
+static size_t rd_left(const rd *r) { return r->len - r->pos; }
+
+static const uint8_t *rd_take(rd *r, size_t n) {
+    if (!r->ok || rd_left(r) < n) {
+        r->ok = 0;
+        return NULL;
+    }
+    const uint8_t *q = r->p + r->pos;
+    r->pos += n;
+    return q;
+}
+
+static uint64_t le(const uint8_t *q, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
+    return v;
+}
+
+static uint8_t rd_u8(rd *r) { const uint8_t *q = rd_take(r, 1); return q ? q[0] : 0; }
+static uint16_t rd_u16(rd *r) { const uint8_t *q = rd_take(r, 2); return q ? (uint16_t)le(q, 2) : 0; }
+static uint32_t rd_u32(rd *r) { const uint8_t *q = rd_take(r, 4); return q ? (uint32_t)le(q, 4) : 0; }
+static uint64_t rd_u64(rd *r) { const uint8_t *q = rd_take(r, 8); return q ? le(q, 8) : 0; }
+static int32_t rd_i32(rd *r) {
+    uint32_t u = rd_u32(r);
+    int32_t v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+static float bits_to_f32(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
+static float rd_f32(rd *r) { return bits_to_f32(rd_u32(r)); }
+static double rd_f64(rd *r) {
+    uint64_t u = rd_u64(r);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* a * b into *out; 0 on overflow. */
+static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a != 0 && b > UINT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* ---- META ---- */
+
+static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
+    uint32_t V = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the variable count");
+    if (V < 1 || V > MAX_VARIABLES)
+        return fail(c, MCINR_ERR_FORMAT, "variable count %u is outside 1 ... %u", V, MAX_VARIABLES);
+    /* Each variable takes at least 7 bytes (name length, one name byte, components). */
+    if ((uint64_t)V * 7u > rd_left(r))
+        return fail(c, MCINR_ERR_FORMAT, "%u variables do not fit in the %zu remaining bytes", V, rd_left(r));
+    m->variable_names = calloc(V, sizeof *m->variable_names);
+    m->variable_components = calloc(V, sizeof(size_t));
+    m->variable_first = calloc(V, sizeof(size_t));
+    if (!m->variable_names || !m->variable_components || !m->variable_first)
+        return fail(c, MCINR_ERR_NOMEM, "out of memory for %u variables", V);
+    m->num_variables = V;
+    size_t total = 0;
+    for (uint32_t v = 0; v < V; v++) {
+        uint16_t name_len = rd_u16(r);
+        const uint8_t *name = rd_take(r, name_len);
+        uint32_t comps = rd_u32(r);
+        if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated in variable %u", v);
+        if (name_len == 0) return fail(c, MCINR_ERR_FORMAT, "variable %u has an empty name", v);
+        if (memchr(name, 0, name_len)) return fail(c, MCINR_ERR_FORMAT, "variable %u has a NUL byte in its name", v);
+        if (comps < 1 || comps > MAX_VAR_COMPONENTS)
+            return fail(c, MCINR_ERR_FORMAT, "variable %u declares %u components (allowed 1 ... %u)", v, comps,
+                        MAX_VAR_COMPONENTS);
+        m->variable_names[v] = malloc((size_t)name_len + 1);
+        if (!m->variable_names[v]) return fail(c, MCINR_ERR_NOMEM, "out of memory for variable names");
+        memcpy(m->variable_names[v], name, name_len);
+        m->variable_names[v][name_len] = '\0';
+        m->variable_components[v] = comps;
+        m->variable_first[v] = total;
+        total += comps;
+    }
+    uint32_t C = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the component count");
+    if (C != total)
+        return fail(c, MCINR_ERR_FORMAT, "component count %u differs from the variables' total %zu", C, total);
+    if ((uint64_t)C * 16u > rd_left(r)) return fail(c, MCINR_ERR_FORMAT, "truncated in the component ranges");
+    m->num_components = C;
+    m->range_min = malloc(C * sizeof(double));
+    m->range_max = malloc(C * sizeof(double));
+    if (!m->range_min || !m->range_max) return fail(c, MCINR_ERR_NOMEM, "out of memory for component ranges");
+    for (uint32_t k = 0; k < C; k++) {
+        double lo = rd_f64(r), hi = rd_f64(r);
+        if (!isfinite(lo) || !isfinite(hi) || hi < lo)
+            return fail(c, MCINR_ERR_FORMAT, "component %u has an invalid range [%g, %g]", k, lo, hi);
+        m->range_min[k] = lo;
+        m->range_max[k] = hi;
+    }
+    uint32_t T = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the time-step count");
+    if (T < 1 || T > MAX_TIMES)
+        return fail(c, MCINR_ERR_FORMAT, "time-step count %u is outside 1 ... %u", T, MAX_TIMES);
+    if ((uint64_t)T * 8u > rd_left(r)) return fail(c, MCINR_ERR_FORMAT, "truncated in the %u time values", T);
+    m->times = malloc((size_t)T * sizeof(double));
+    if (!m->times) return fail(c, MCINR_ERR_NOMEM, "out of memory for %u time steps", T);
+    m->num_times = T;
+    for (uint32_t t = 0; t < T; t++) {
+        m->times[t] = rd_f64(r);
+        if (!isfinite(m->times[t])) return fail(c, MCINR_ERR_FORMAT, "time %u is not finite", t);
+        if (t > 0 && !(m->times[t] > m->times[t - 1]))
+            return fail(c, MCINR_ERR_FORMAT, "times are not strictly increasing at step %u", t);
+    }
+    for (int i = 0; i < 3; i++) m->bbox_min[i] = rd_f64(r);
+    for (int i = 0; i < 3; i++) m->bbox_max[i] = rd_f64(r);
+    m->time_min = rd_f64(r);
+    m->time_max = rd_f64(r);
+    m->num_points = rd_u64(r);
+    m->num_cells = rd_u64(r);
+    m->raw_field_bytes = rd_u64(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated in the bounding box, time interval or counts");
+    for (int i = 0; i < 3; i++)
+        if (!isfinite(m->bbox_min[i]) || !isfinite(m->bbox_max[i]) || m->bbox_max[i] < m->bbox_min[i])
+            return fail(c, MCINR_ERR_FORMAT, "invalid bounding box on axis %d: [%g, %g]", i, m->bbox_min[i],
+                        m->bbox_max[i]);
+    if (!isfinite(m->time_min) || !isfinite(m->time_max) || m->time_max < m->time_min)
+        return fail(c, MCINR_ERR_FORMAT, "invalid time interval [%g, %g]", m->time_min, m->time_max);
+    if (rd_left(r) != 0) return fail(c, MCINR_ERR_FORMAT, "%zu unexpected bytes after the content", rd_left(r));
+    return MCINR_OK;
+}
+
+/* ---- NETS: pass 1 (fill == 0) validates and counts, pass 2 fills preallocated storage ---- */
+
+typedef struct nets_count {
+    size_t modules, branches, floats;
+} nets_count;
+
+typedef struct nets_fill {
+    mci_module *module_next;
+    mci_branch *branch_next;
+    float *float_next;
+} nets_fill;
+
+static int read_floats(rd *r, uint64_t n, float *dst, int *finite) {
+    uint64_t bytes;
+    if (!mul_ok(n, 4, &bytes) || bytes > rd_left(r)) {
+        r->ok = 0;
+        return 0;
+    }
+    const uint8_t *q = rd_take(r, (size_t)bytes);
+    *finite = 1;
+    for (uint64_t i = 0; i < n; i++) {
+        float f = bits_to_f32((uint32_t)le(q + 4 * i, 4));
+        if (!isfinite(f)) *finite = 0;
+        if (dst) dst[i] = f;
+    }
+    return 1;
+}
+
+/* Parses one module whose input width must be `in_width`; `mod` receives it (weight pointers
+ * are NULL in pass 1). */
+static mcinr_status parse_module(ctx *c, rd *r, size_t in_width, const char *where, mci_module *mod,
+                                 nets_count *count, nets_fill *fill) {
+    uint8_t kind = rd_u8(r), encoding = rd_u8(r);
+    uint16_t reserved = rd_u16(r);
+    uint32_t in = rd_u32(r), out = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "%s is truncated in its header", where);
+    if (kind < MODULE_SINE || kind > MODULE_LINEAR)
+        return fail(c, MCINR_ERR_FORMAT, "%s has unknown kind %u", where, kind);
+    if (encoding != 0)
+        return fail(c, MCINR_ERR_VERSION, "%s uses unknown weight encoding %u (this decoder reads 0 = float32)",
+                    where, encoding);
+    if (reserved != 0) return fail(c, MCINR_ERR_FORMAT, "%s has non-zero reserved bits", where);
+    if (in < 1 || in > MAX_WIDTH)
+        return fail(c, MCINR_ERR_FORMAT, "%s declares %u inputs (allowed 1 ... %u)", where, in, MAX_WIDTH);
+    if (out < 1 || out > MAX_WIDTH)
+        return fail(c, MCINR_ERR_FORMAT, "%s declares %u outputs (allowed 1 ... %u)", where, out, MAX_WIDTH);
+    if (in != in_width)
+        return fail(c, MCINR_ERR_FORMAT, "%s declares %u inputs but receives %zu values", where, in, in_width);
+    /* Tensor sizes: at most 3 · 2^32 + 3 · 2^16 floats, no 64-bit overflow possible. */
+    uint64_t wi = (uint64_t)out * in, ww = (uint64_t)out * out;
+    uint64_t sizes[6] = {wi, out, 0, 0, 0, 0};
+    int ntensors = 2;
+    if (kind == MODULE_RESBLOCK) {
+        sizes[2] = ww;
+        sizes[3] = out;
+        ntensors = 4;
+        if (in != out) {
+            sizes[4] = wi;
+            sizes[5] = out;
+            ntensors = 6;
+        }
+    }
+    uint64_t total = 0;
+    for (int t = 0; t < ntensors; t++) total += sizes[t];
+    if (total > rd_left(r) / 4)
+        return fail(c, MCINR_ERR_FORMAT, "%s needs %llu weight bytes but only %zu remain", where,
+                    (unsigned long long)total * 4u, rd_left(r));
+    const float *ptr[6] = {0};
+    for (int t = 0; t < ntensors; t++) {
+        float *dst = fill ? fill->float_next : NULL;
+        int finite;
+        read_floats(r, sizes[t], dst, &finite);
+        if (!finite) return fail(c, MCINR_ERR_FORMAT, "%s has a non-finite weight in tensor %d", where, t);
+        if (fill) {
+            ptr[t] = dst;
+            fill->float_next += sizes[t];
+        }
+    }
+    count->floats += (size_t)total;
+    count->modules++;
+    mod->kind = kind;
+    mod->in = in;
+    mod->out = out;
+    mod->W = ptr[0];
+    mod->b = ptr[1];
+    mod->W2 = ptr[2];
+    mod->b2 = ptr[3];
+    mod->Wt = ptr[4];
+    mod->bt = ptr[5];
+    return MCINR_OK;
+}
+
+static mcinr_status parse_network(ctx *c, rd *r, size_t n, size_t C, mci_network *net, nets_count *count,
+                                  nets_fill *fill) {
+    char where[160];
+    mci_module scratch;
+    for (int i = 0; i < 4; i++) net->in_offset[i] = rd_f32(r);
+    for (int i = 0; i < 4; i++) net->in_scale[i] = rd_f32(r);
+    uint32_t L = rd_u32(r);
+    net->omega0 = rd_f32(r);
+    uint32_t num_trunk = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "network %zu is truncated in its header", n);
+    for (int i = 0; i < 4; i++)
+        if (!isfinite(net->in_offset[i]) || !isfinite(net->in_scale[i]))
+            return fail(c, MCINR_ERR_FORMAT, "network %zu has a non-finite input map", n);
+    if (L > MAX_PE_FREQS)
+        return fail(c, MCINR_ERR_FORMAT, "network %zu has %u encoding frequencies (allowed 0 ... %u)", n, L,
+                    MAX_PE_FREQS);
+    if (!isfinite(net->omega0)) return fail(c, MCINR_ERR_FORMAT, "network %zu has a non-finite omega0", n);
+    if (num_trunk > MAX_TRUNK_MODULES)
+        return fail(c, MCINR_ERR_FORMAT, "network %zu declares %u trunk modules (allowed 0 ... %u)", n, num_trunk,
+                    MAX_TRUNK_MODULES);
+    net->pe_freqs = L;
+    net->num_trunk = num_trunk;
+    size_t enc = 4u * (1u + 2u * (size_t)L);
+    size_t width = enc, max_width = enc;
+    net->trunk = fill ? fill->module_next : NULL;
+    if (fill) fill->module_next += num_trunk;
+    for (uint32_t k = 0; k < num_trunk; k++) {
+        mci_module *mod = fill ? &net->trunk[k] : &scratch;
+        snprintf(where, sizeof where, "module %u of the trunk of network %zu", k, n);
+        mcinr_status s = parse_module(c, r, width, where, mod, count, fill);
+        if (s != MCINR_OK) return s;
+        width = mod->out;
+        if (width > max_width) max_width = width;
+    }
+    uint32_t num_branches = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "network %zu is truncated before its branch count", n);
+    if (num_branches < 1 || num_branches > MAX_BRANCHES)
+        return fail(c, MCINR_ERR_FORMAT, "network %zu declares %u branches (allowed 1 ... %u)", n, num_branches,
+                    MAX_BRANCHES);
+    net->num_branches = num_branches;
+    net->branches = fill ? fill->branch_next : NULL;
+    if (fill) fill->branch_next += num_branches;
+    count->branches += num_branches;
+    size_t outputs = 0;
+    for (uint32_t b = 0; b < num_branches; b++) {
+        uint32_t num_modules = rd_u32(r);
+        if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "branch %u of network %zu is truncated", b, n);
+        if (num_modules < 1 || num_modules > MAX_BRANCH_MODULES)
+            return fail(c, MCINR_ERR_FORMAT, "branch %u of network %zu declares %u modules (allowed 1 ... %u)", b, n,
+                        num_modules, MAX_BRANCH_MODULES);
+        mci_module *mods = fill ? fill->module_next : NULL;
+        if (fill) fill->module_next += num_modules;
+        size_t w = width;
+        for (uint32_t k = 0; k < num_modules; k++) {
+            mci_module *mod = fill ? &mods[k] : &scratch;
+            snprintf(where, sizeof where, "module %u of branch %u of network %zu", k, b, n);
+            mcinr_status s = parse_module(c, r, w, where, mod, count, fill);
+            if (s != MCINR_OK) return s;
+            w = mod->out;
+            if (w > max_width) max_width = w;
+        }
+        if (fill) {
+            net->branches[b].num_modules = num_modules;
+            net->branches[b].modules = mods;
+            net->branches[b].first_component = outputs;
+            net->branches[b].outputs = w;
+        }
+        outputs += w; /* at most 4096 · 65536: no overflow */
+    }
+    if (outputs != C)
+        return fail(c, MCINR_ERR_FORMAT, "the branches of network %zu give %zu outputs but META declares %zu components",
+                    n, outputs, C);
+    net->max_width = max_width;
+    return MCINR_OK;
+}
+
+static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr_model *m) {
+    nets_count count = {0, 0, 0};
+    mci_network scratch;
+    uint32_t N;
+    /* Pass 1: validate everything, count modules, branches and weights. */
+    {
+        rd r = {payload, len, 0, 1};
+        N = rd_u32(&r);
+        if (!r.ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the network count");
+        if (N < 1 || N > MAX_NETWORKS)
+            return fail(c, MCINR_ERR_FORMAT, "network count %u is outside 1 ... %u", N, MAX_NETWORKS);
+        for (uint32_t n = 0; n < N; n++) {
+            mcinr_status s = parse_network(c, &r, n, m->num_components, &scratch, &count, NULL);
+            if (s != MCINR_OK) return s;
+        }
+        if (rd_left(&r) != 0)
+            return fail(c, MCINR_ERR_FORMAT, "%zu unexpected bytes after the last network", rd_left(&r));
+    }
+    /* Pass 2: the counts are bounded by the payload size, so these allocations are too. */
+    m->networks = calloc(N, sizeof *m->networks);
+    m->module_storage = calloc(count.modules ? count.modules : 1, sizeof *m->module_storage);
+    m->branch_storage = calloc(count.branches, sizeof *m->branch_storage);
+    m->weights = malloc((count.floats ? count.floats : 1) * sizeof(float));
+    if (!m->networks || !m->module_storage || !m->branch_storage || !m->weights)
+        return fail(c, MCINR_ERR_NOMEM, "out of memory for %u networks", N);
+    m->num_networks = N;
+    nets_fill fill = {m->module_storage, m->branch_storage, m->weights};
+    nets_count recount = {0, 0, 0};
+    rd r = {payload, len, 4, 1};
+    m->max_width = 0;
+    for (uint32_t n = 0; n < N; n++) {
+        mcinr_status s = parse_network(c, &r, n, m->num_components, &m->networks[n], &recount, &fill);
+        if (s != MCINR_OK) return s;
+        if (m->networks[n].max_width > m->max_width) m->max_width = m->networks[n].max_width;
+    }
+    m->weight_bytes = (uint64_t)count.floats * 4u;
+    return MCINR_OK;
+}
+
+/* ---- TREE ---- */
+
+static mcinr_status parse_tree(ctx *c, rd *r, mcinr_model *m) {
+    uint32_t num_nodes = rd_u32(r), num_top = rd_u32(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the node counts");
+    if (num_nodes < 1 || num_nodes > MAX_NODES)
+        return fail(c, MCINR_ERR_FORMAT, "node count %u is outside 1 ... %u", num_nodes, MAX_NODES);
+    if (num_top < 1 || num_top > num_nodes)
+        return fail(c, MCINR_ERR_FORMAT, "top-level node count %u is outside 1 ... %u", num_top, num_nodes);
+    if ((uint64_t)num_nodes * 40u != rd_left(r))
+        return fail(c, MCINR_ERR_FORMAT, "%u nodes need %llu bytes but the section holds %zu", num_nodes,
+                    (unsigned long long)num_nodes * 40u, rd_left(r));
+    m->nodes = malloc((size_t)num_nodes * sizeof *m->nodes);
+    if (!m->nodes) return fail(c, MCINR_ERR_NOMEM, "out of memory for %u nodes", num_nodes);
+    m->num_nodes = num_nodes;
+    m->num_top = num_top;
+    for (uint32_t i = 0; i < num_nodes; i++) {
+        mci_node *nd = &m->nodes[i];
+        for (int k = 0; k < 3; k++) nd->centroid[k] = rd_f64(r);
+        nd->parent = rd_i32(r);
+        nd->child0 = rd_i32(r);
+        nd->child1 = rd_i32(r);
+        nd->network = rd_i32(r);
+        for (int k = 0; k < 3; k++)
+            if (!isfinite(nd->centroid[k])) return fail(c, MCINR_ERR_FORMAT, "node %u has a non-finite centroid", i);
+    }
+    const int64_t nn = num_nodes;
+    for (uint32_t i = 0; i < num_nodes; i++) {
+        const mci_node *nd = &m->nodes[i];
+        if (i < num_top) {
+            if (nd->parent != -1)
+                return fail(c, MCINR_ERR_FORMAT, "top-level node %u has parent %d (must be -1)", i, nd->parent);
+        } else {
+            if (nd->parent < 0 || nd->parent >= nn || (uint32_t)nd->parent == i)
+                return fail(c, MCINR_ERR_FORMAT, "node %u has invalid parent %d", i, nd->parent);
+            const mci_node *p = &m->nodes[nd->parent];
+            if (p->child0 != (int32_t)i && p->child1 != (int32_t)i)
+                return fail(c, MCINR_ERR_FORMAT, "node %u names parent %d, which does not name it as a child", i,
+                            nd->parent);
+        }
+        if (nd->child0 == -1 && nd->child1 == -1) {
+            if (nd->network < 0 || (uint64_t)nd->network >= m->num_networks)
+                return fail(c, MCINR_ERR_FORMAT, "leaf node %u has network %d (valid: 0 ... %zu)", i, nd->network,
+                            m->num_networks - 1);
+        } else {
+            int32_t ch[2] = {nd->child0, nd->child1};
+            if (ch[0] == ch[1])
+                return fail(c, MCINR_ERR_FORMAT, "node %u has children %d and %d (two distinct nodes required)", i,
+                            ch[0], ch[1]);
+            for (int k = 0; k < 2; k++) {
+                if (ch[k] < (int32_t)num_top || ch[k] >= nn)
+                    return fail(c, MCINR_ERR_FORMAT, "node %u has invalid child %d", i, ch[k]);
+                if (m->nodes[ch[k]].parent != (int32_t)i)
+                    return fail(c, MCINR_ERR_FORMAT, "node %u names child %d, whose parent is %d", i, ch[k],
+                                m->nodes[ch[k]].parent);
+            }
+            if (nd->network != -1)
+                return fail(c, MCINR_ERR_FORMAT, "internal node %u has network %d (must be -1)", i, nd->network);
+        }
+    }
+    /* Every non-top node has one parent that names it, so following parents from any node
+     * either reaches a top-level node or loops. state: 0 unknown, 1 on the current walk,
+     * 2 reaches the top; each node is walked once, O(num_nodes). */
+    uint8_t *state = calloc(num_nodes, 1);
+    if (!state) return fail(c, MCINR_ERR_NOMEM, "out of memory checking the tree");
+    for (uint32_t i = 0; i < num_top; i++) state[i] = 2;
+    for (uint32_t i = num_top; i < num_nodes; i++) {
+        int32_t at = (int32_t)i;
+        while (state[at] == 0) {
+            state[at] = 1;
+            at = m->nodes[at].parent;
+        }
+        int cycle = state[at] == 1;
+        for (int32_t w = (int32_t)i; state[w] == 1; w = m->nodes[w].parent) state[w] = cycle ? 3 : 2;
+        if (cycle) {
+            free(state);
+            return fail(c, MCINR_ERR_FORMAT, "node %u lies on a cycle (not reachable from a top-level node)", i);
+        }
+    }
+    free(state);
+    return MCINR_OK;
+}
+
+/* ---- MESH ---- */
+
+static mcinr_status inflate_exact(ctx *c, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit(&zs) != Z_OK) return fail(c, MCINR_ERR_NOMEM, "cannot initialise zlib");
+    size_t in_pos = 0, out_pos = 0;
+    int rc = Z_OK;
+    /* zlib counts in uInt: feed at most 1 GiB at a time. */
+    const size_t step = (size_t)1 << 30;
+    while (rc == Z_OK) {
+        size_t in_chunk = src_len - in_pos < step ? src_len - in_pos : step;
+        size_t out_chunk = dst_len - out_pos < step ? dst_len - out_pos : step;
+        zs.next_in = (Bytef *)(uintptr_t)(src + in_pos);
+        zs.avail_in = (uInt)in_chunk;
+        zs.next_out = dst + out_pos;
+        zs.avail_out = (uInt)out_chunk;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        in_pos += in_chunk - zs.avail_in;
+        out_pos += out_chunk - zs.avail_out;
+        if (rc == Z_BUF_ERROR) {
+            if (in_pos == src_len || out_pos == dst_len) break; /* stuck: input ended or output full */
+            rc = Z_OK;
+        }
+    }
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        if (rc == Z_BUF_ERROR && out_pos == dst_len)
+            return fail(c, MCINR_ERR_FORMAT, "the zlib stream inflates to more than the declared %zu bytes", dst_len);
+        if (rc == Z_BUF_ERROR)
+            return fail(c, MCINR_ERR_FORMAT, "the zlib stream is truncated");
+        return fail(c, MCINR_ERR_FORMAT, "corrupt zlib stream (%s)", zs.msg ? zs.msg : "inflate failed");
+    }
+    if (out_pos != dst_len)
+        return fail(c, MCINR_ERR_FORMAT, "the zlib stream inflates to %zu bytes, %zu declared", out_pos, dst_len);
+    if (in_pos != src_len)
+        return fail(c, MCINR_ERR_FORMAT, "%zu unexpected bytes after the zlib stream", src_len - in_pos);
+    return MCINR_OK;
+}
+
+static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
+    uint64_t N = rd_u64(r);
+    uint8_t point_type = rd_u8(r);
+    rd_take(r, 7);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the points");
+    if (point_type != 1 && point_type != 2)
+        return fail(c, MCINR_ERR_FORMAT, "unknown point type %u (1 = f32, 2 = f64)", point_type);
+    size_t psize = point_type == 1 ? 4 : 8;
+    if (N < 1 || N > rd_left(r) / (3 * psize))
+        return fail(c, MCINR_ERR_FORMAT, "point count %llu does not fit in the %zu remaining bytes",
+                    (unsigned long long)N, rd_left(r));
+    m->mesh_points = malloc((size_t)N * 3 * sizeof(double));
+    if (!m->mesh_points) return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu points", (unsigned long long)N);
+    const uint8_t *q = rd_take(r, (size_t)N * 3 * psize);
+    for (size_t i = 0; i < (size_t)N * 3; i++) {
+        double v;
+        if (psize == 4)
+            v = bits_to_f32((uint32_t)le(q + 4 * i, 4));
+        else {
+            uint64_t u = le(q + 8 * i, 8);
+            memcpy(&v, &u, sizeof v);
+        }
+        if (!isfinite(v)) return fail(c, MCINR_ERR_FORMAT, "point %zu has a non-finite coordinate", i / 3);
+        m->mesh_points[i] = v;
+    }
+    m->mesh_num_points = (size_t)N;
+    m->mesh_point_type = point_type;
+    uint64_t M = rd_u64(r), conn_len = rd_u64(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the cells");
+    /* types (1) + offsets (8) per cell, 4 per connectivity entry */
+    if (M > rd_left(r) / 9 || conn_len > (rd_left(r) - M * 9) / 4 || rd_left(r) - M * 9 - conn_len * 4 != 0)
+        return fail(c, MCINR_ERR_FORMAT, "%llu cells with %llu connectivity entries do not match the %zu remaining bytes",
+                    (unsigned long long)M, (unsigned long long)conn_len, rd_left(r));
+    m->mesh_types = malloc(M ? (size_t)M : 1);
+    m->mesh_offsets = malloc(((size_t)M + 1) * sizeof(int64_t));
+    m->mesh_conn = malloc((conn_len ? (size_t)conn_len : 1) * sizeof(uint32_t));
+    if (!m->mesh_types || !m->mesh_offsets || !m->mesh_conn)
+        return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu cells", (unsigned long long)M);
+    memcpy(m->mesh_types, rd_take(r, (size_t)M), (size_t)M);
+    const uint8_t *offs = rd_take(r, (size_t)M * 8);
+    m->mesh_offsets[0] = 0;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < (size_t)M; i++) {
+        uint64_t o = le(offs + 8 * i, 8);
+        if (o < prev || o > conn_len)
+            return fail(c, MCINR_ERR_FORMAT, "cell %zu has end offset %llu (previous %llu, connectivity size %llu)", i,
+                        (unsigned long long)o, (unsigned long long)prev, (unsigned long long)conn_len);
+        m->mesh_offsets[i + 1] = (int64_t)o;
+        prev = o;
+    }
+    if (prev != conn_len)
+        return fail(c, MCINR_ERR_FORMAT, "the last cell ends at %llu, not at the connectivity size %llu",
+                    (unsigned long long)prev, (unsigned long long)conn_len);
+    const uint8_t *conn = rd_take(r, (size_t)conn_len * 4);
+    for (size_t i = 0; i < (size_t)conn_len; i++) {
+        uint32_t p = (uint32_t)le(conn + 4 * i, 4);
+        if (p >= N)
+            return fail(c, MCINR_ERR_FORMAT, "connectivity entry %zu is point %u, but there are %llu points", i, p,
+                        (unsigned long long)N);
+        m->mesh_conn[i] = p;
+    }
+    m->mesh_num_cells = (size_t)M;
+    m->mesh_conn_len = (size_t)conn_len;
+    m->has_mesh = 1;
+    return MCINR_OK;
+}
+
+static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
+    uint64_t size = rd_u64(r);
+    if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the uncompressed size");
+    size_t compressed = rd_left(r);
+    uint64_t limit;
+    if (!mul_ok(compressed, MAX_DEFLATE_RATIO, &limit)) limit = UINT64_MAX;
+    if (size > limit + 64 || size > SIZE_MAX)
+        return fail(c, MCINR_ERR_FORMAT, "declares %llu uncompressed bytes from %zu compressed bytes",
+                    (unsigned long long)size, compressed);
+    uint8_t *body = malloc(size ? (size_t)size : 1);
+    if (!body) return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu mesh bytes", (unsigned long long)size);
+    mcinr_status s = inflate_exact(c, r->p + r->pos, compressed, body, (size_t)size);
+    if (s == MCINR_OK) {
+        rd br = {body, (size_t)size, 0, 1};
+        s = parse_mesh_body(c, &br, m);
+    }
+    free(body);
+    return s;
+}
+
+/* ---- Container ---- */
+
+static uint32_t crc_of(const uint8_t *p, size_t n) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const size_t step = (size_t)1 << 30;
+    while (n > 0) {
+        size_t k = n < step ? n : step;
+        crc = crc32(crc, p, (uInt)k);
+        p += k;
+        n -= k;
+    }
+    return (uint32_t)crc;
+}
+
+void mcinr_close(mcinr_model *m) {
+    if (!m) return;
+    if (m->variable_names)
+        for (size_t v = 0; v < m->num_variables; v++) free(m->variable_names[v]);
+    free(m->variable_names);
+    free(m->variable_components);
+    free(m->variable_first);
+    free(m->range_min);
+    free(m->range_max);
+    free(m->times);
+    free(m->json);
+    free(m->nodes);
+    free(m->networks);
+    free(m->module_storage);
+    free(m->branch_storage);
+    free(m->weights);
+    free(m->mesh_points);
+    free(m->mesh_types);
+    free(m->mesh_offsets);
+    free(m->mesh_conn);
+    free(m);
+}
+
+static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_model *m) {
+    if (size < 16) return fail(c, MCINR_ERR_FORMAT, "file is too short for an .mci header (%zu bytes)", size);
+    static const uint8_t magic[8] = {'M', 'C', 'I', 'N', 'R', 0, '\r', '\n'};
+    if (memcmp(data, magic, 8) != 0) return fail(c, MCINR_ERR_FORMAT, "not an .mci file (bad magic)");
+    rd r = {data, size, 8, 1};
+    m->major = rd_u16(&r);
+    m->minor = rd_u16(&r);
+    uint32_t count = rd_u32(&r);
+    if (m->major != MCINR_FORMAT_MAJOR)
+        return fail(c, MCINR_ERR_VERSION, "format version %u.%u is not supported (this decoder reads %d.x)", m->major,
+                    m->minor, MCINR_FORMAT_MAJOR);
+    if (count < 1 || count > MAX_SECTIONS)
+        return fail(c, MCINR_ERR_FORMAT, "section count %u is outside 1 ... %u", count, MAX_SECTIONS);
+    uint64_t table_end = 16u + 32u * (uint64_t)count;
+    if (table_end > size)
+        return fail(c, MCINR_ERR_FORMAT, "the section table (%u entries) is truncated: file has %zu bytes", count, size);
+    const uint8_t *payload[7] = {0};
+    size_t length[7] = {0};
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t type = rd_u32(&r), flags = rd_u32(&r);
+        uint64_t offset = rd_u64(&r), len = rd_u64(&r);
+        uint32_t crc = rd_u32(&r);
+        (void)rd_u32(&r);
+        const char *name = type >= 1 && type <= 6 ? section_names[type] : "unknown";
+        if (offset < table_end || len > size || offset > size - len)
+            return fail(c, MCINR_ERR_FORMAT, "section %u (%s, type %u) at offset %llu with length %llu lies outside "
+                        "the file's payload area (%llu ... %zu)", i, name, type, (unsigned long long)offset,
+                        (unsigned long long)len, (unsigned long long)table_end, size);
+        uint32_t actual = crc_of(data + offset, (size_t)len);
+        if (actual != crc)
+            return fail(c, MCINR_ERR_CHECKSUM, "section %u (%s, type %u): CRC-32 is %08x, the table says %08x", i, name,
+                        type, actual, crc);
+        if (type >= 1 && type <= 6) {
+            if (payload[type])
+                return fail(c, MCINR_ERR_FORMAT, "section %s occurs more than once", name);
+            if (type == SEC_RESIDUAL && (flags & 1u))
+                return fail(c, MCINR_ERR_VERSION, "section RESIDUAL is marked required, but this decoder does not "
+                            "support the error-bounded mode");
+            payload[type] = data + offset;
+            length[type] = (size_t)len;
+        } else if (flags & 1u) {
+            return fail(c, MCINR_ERR_VERSION, "section %u has unknown type %u and is marked required", i, type);
+        }
+    }
+    static const int required[3] = {SEC_META, SEC_TREE, SEC_NETS};
+    for (int k = 0; k < 3; k++)
+        if (!payload[required[k]])
+            return fail(c, MCINR_ERR_FORMAT, "required section %s is missing", section_names[required[k]]);
+    mcinr_status s;
+    c->section = "META";
+    rd meta = {payload[SEC_META], length[SEC_META], 0, 1};
+    if ((s = parse_meta(c, &meta, m)) != MCINR_OK) return s;
+    c->section = "NETS";
+    if ((s = parse_nets(c, payload[SEC_NETS], length[SEC_NETS], m)) != MCINR_OK) return s;
+    c->section = "TREE";
+    rd tree = {payload[SEC_TREE], length[SEC_TREE], 0, 1};
+    if ((s = parse_tree(c, &tree, m)) != MCINR_OK) return s;
+    c->section = "JSON";
+    const char *json = payload[SEC_JSON] ? (const char *)payload[SEC_JSON] : "{}";
+    size_t json_len = payload[SEC_JSON] ? length[SEC_JSON] : 2;
+    if (memchr(json, 0, json_len)) return fail(c, MCINR_ERR_FORMAT, "the text contains a NUL byte");
+    m->json = malloc(json_len + 1);
+    if (!m->json) return fail(c, MCINR_ERR_NOMEM, "out of memory for %zu bytes of JSON", json_len);
+    memcpy(m->json, json, json_len);
+    m->json[json_len] = '\0';
+    if (payload[SEC_MESH]) {
+        c->section = "MESH";
+        rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
+        if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
+    }
+    c->section = NULL;
+    return MCINR_OK;
+}
+
+static mcinr_status open_buffer(const char *name, const uint8_t *data, size_t size, mcinr_model **out, char *err,
+                                size_t err_len) {
+    ctx c = {name, NULL, err, err_len};
+    mcinr_model *m = calloc(1, sizeof *m);
+    if (!m) return fail(&c, MCINR_ERR_NOMEM, "out of memory");
+    mcinr_status s = parse_file(&c, data, size, m);
+    if (s != MCINR_OK) {
+        mcinr_close(m);
+        return s;
+    }
+    *out = m;
+    return MCINR_OK;
+}
+
+mcinr_status mcinr_open_memory(const void *data, size_t size, mcinr_model **out, char *err, size_t err_len) {
+    if (!out) {
+        mci_set_error(err, err_len, "mcinr_open_memory: `out` is NULL");
+        return MCINR_ERR_ARGUMENT;
+    }
+    *out = NULL;
+    if (!data && size > 0) {
+        mci_set_error(err, err_len, "mcinr_open_memory: `data` is NULL");
+        return MCINR_ERR_ARGUMENT;
+    }
+    static const uint8_t empty[1] = {0};
+    return open_buffer("memory buffer", data ? (const uint8_t *)data : empty, size, out, err, err_len);
+}
+
+mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, size_t err_len) {
+    if (!out || !path) {
+        mci_set_error(err, err_len, "mcinr_open_file: `%s` is NULL", out ? "path" : "out");
+        return MCINR_ERR_ARGUMENT;
+    }
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        mci_set_error(err, err_len, "%s: cannot open the file", path);
+        return MCINR_ERR_IO;
+    }
+    uint8_t *data = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) { /* read whole, growing: works for pipes and files whose size changes */
+        if (size == cap) {
+            size_t ncap = cap ? cap * 2 : (size_t)1 << 20;
+            uint8_t *nd = ncap > cap ? realloc(data, ncap) : NULL;
+            if (!nd) {
+                free(data);
+                fclose(f);
+                mci_set_error(err, err_len, "%s: out of memory reading the file", path);
+                return MCINR_ERR_NOMEM;
+            }
+            data = nd;
+            cap = ncap;
+        }
+        size_t got = fread(data + size, 1, cap - size, f);
+        size += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(data);
+        mci_set_error(err, err_len, "%s: read error", path);
+        return MCINR_ERR_IO;
+    }
+    mcinr_status s = open_buffer(path, data, size, out, err, err_len);
+    free(data);
+    return s;
+}
+
+/* ---- Queries ---- */
+
+void mcinr_format_version(const mcinr_model *m, uint16_t *major, uint16_t *minor) {
+    if (major) *major = m ? m->major : 0;
+    if (minor) *minor = m ? m->minor : 0;
+}
+size_t mcinr_num_variables(const mcinr_model *m) { return m ? m->num_variables : 0; }
+const char *mcinr_variable_name(const mcinr_model *m, size_t v) {
+    return m && v < m->num_variables ? m->variable_names[v] : NULL;
+}
+size_t mcinr_variable_components(const mcinr_model *m, size_t v) {
+    return m && v < m->num_variables ? m->variable_components[v] : 0;
+}
+size_t mcinr_variable_first_component(const mcinr_model *m, size_t v) {
+    return m && v < m->num_variables ? m->variable_first[v] : 0;
+}
+size_t mcinr_num_components(const mcinr_model *m) { return m ? m->num_components : 0; }
+mcinr_status mcinr_component_range(const mcinr_model *m, size_t k, double *min, double *max) {
+    if (!m || k >= m->num_components) return MCINR_ERR_ARGUMENT;
+    if (min) *min = m->range_min[k];
+    if (max) *max = m->range_max[k];
+    return MCINR_OK;
+}
+size_t mcinr_num_times(const mcinr_model *m) { return m ? m->num_times : 0; }
+const double *mcinr_times(const mcinr_model *m) { return m ? m->times : NULL; }
+void mcinr_bounds(const mcinr_model *m, double bmin[3], double bmax[3]) {
+    for (int i = 0; i < 3; i++) {
+        if (bmin) bmin[i] = m ? m->bbox_min[i] : 0.0;
+        if (bmax) bmax[i] = m ? m->bbox_max[i] : 0.0;
+    }
+}
+void mcinr_time_interval(const mcinr_model *m, double *tmin, double *tmax) {
+    if (tmin) *tmin = m ? m->time_min : 0.0;
+    if (tmax) *tmax = m ? m->time_max : 0.0;
+}
+uint64_t mcinr_training_num_points(const mcinr_model *m) { return m ? m->num_points : 0; }
+uint64_t mcinr_training_num_cells(const mcinr_model *m) { return m ? m->num_cells : 0; }
+size_t mcinr_num_networks(const mcinr_model *m) { return m ? m->num_networks : 0; }
+size_t mcinr_num_tree_nodes(const mcinr_model *m) { return m ? m->num_nodes : 0; }
+size_t mcinr_num_tree_top(const mcinr_model *m) { return m ? m->num_top : 0; }
+mcinr_status mcinr_tree_node(const mcinr_model *m, size_t node, double centroid[3], int32_t *parent, int32_t *child0,
+                             int32_t *child1, int32_t *network) {
+    if (!m || node >= m->num_nodes) return MCINR_ERR_ARGUMENT;
+    const mci_node *nd = &m->nodes[node];
+    if (centroid)
+        for (int i = 0; i < 3; i++) centroid[i] = nd->centroid[i];
+    if (parent) *parent = nd->parent;
+    if (child0) *child0 = nd->child0;
+    if (child1) *child1 = nd->child1;
+    if (network) *network = nd->network;
+    return MCINR_OK;
+}
+uint64_t mcinr_weight_bytes(const mcinr_model *m) { return m ? m->weight_bytes : 0; }
+uint64_t mcinr_raw_field_bytes(const mcinr_model *m) { return m ? m->raw_field_bytes : 0; }
+const char *mcinr_metadata_json(const mcinr_model *m) { return m ? m->json : NULL; }
+
+int mcinr_has_mesh(const mcinr_model *m) { return m && m->has_mesh; }
+size_t mcinr_mesh_num_points(const mcinr_model *m) { return m ? m->mesh_num_points : 0; }
+size_t mcinr_mesh_num_cells(const mcinr_model *m) { return m ? m->mesh_num_cells : 0; }
+size_t mcinr_mesh_connectivity_size(const mcinr_model *m) { return m ? m->mesh_conn_len : 0; }
+int mcinr_mesh_point_type(const mcinr_model *m) { return m ? m->mesh_point_type : 0; }
+
+mcinr_status mcinr_mesh_points(const mcinr_model *m, double *xyz) {
+    if (!m) return MCINR_ERR_ARGUMENT;
+    if (!m->has_mesh) return MCINR_ERR_NO_MESH;
+    if (!xyz) return MCINR_ERR_ARGUMENT;
+    memcpy(xyz, m->mesh_points, m->mesh_num_points * 3 * sizeof(double));
+    return MCINR_OK;
+}
+
+mcinr_status mcinr_mesh_cells(const mcinr_model *m, uint8_t *types, int64_t *offsets, int64_t *connectivity) {
+    if (!m) return MCINR_ERR_ARGUMENT;
+    if (!m->has_mesh) return MCINR_ERR_NO_MESH;
+    if (types) memcpy(types, m->mesh_types, m->mesh_num_cells);
+    if (offsets) memcpy(offsets, m->mesh_offsets, (m->mesh_num_cells + 1) * sizeof(int64_t));
+    if (connectivity)
+        for (size_t i = 0; i < m->mesh_conn_len; i++) connectivity[i] = m->mesh_conn[i];
+    return MCINR_OK;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the C decoder tests and the libFuzzer harness with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any finding aborts) and runs both.
+#   CShim/tests/run.sh                 # tests + 60 s of fuzzing
+#   FUZZ_SECONDS=10 CShim/tests/run.sh
+# Needs clang with compiler-rt (Debian clang-14, or the Swift toolchain's clang), python3,
+# OpenBLAS and zlib. Build outputs go to $BUILD_DIR (default: a temporary directory).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+CC="${CC:-}"
+if [ -z "$CC" ]; then
+    for c in clang-14 clang /opt/swift/usr/bin/clang; do
+        if command -v "$c" >/dev/null 2>&1; then CC="$c"; break; fi
+    done
+fi
+[ -n "$CC" ] || { echo "run.sh: no clang found" >&2; exit 1; }
+BUILD_DIR="${BUILD_DIR:-$(mktemp -d /tmp/mcinr-ctest.XXXXXX)}"
+mkdir -p "$BUILD_DIR"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -ICShim/include"
+LIBS="-lopenblas -lz -lpthread -lm"
+SOURCES=$(ls CShim/src/*.c)
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# One BLAS thread: the decoder makes its own threads, and the sanitizers see fewer.
+export OPENBLAS_NUM_THREADS=1
+
+echo "-- test files ($BUILD_DIR)"
+D="$BUILD_DIR/data"
+mkdir -p "$D"
+GEN=tools/make_test_mci.py
+python3 $GEN "$D/tiny.mci" --mesh tiny --split --reference "$D/tiny.ref" --ref-points 60 --seed 1
+python3 $GEN "$D/siren.mci" --mesh none --arch siren --width 24 --clusters 2 --reference "$D/siren.ref" --seed 2
+python3 $GEN "$D/coordnet.mci" --mesh tiny --arch coordnet --width 12 --clusters 4 --split \
+    --reference "$D/coordnet.ref" --seed 3
+python3 $GEN "$D/small.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4
+
+echo "-- C tests (ASan + UBSan, $CC)"
+$CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
+"$BUILD_DIR/test_decoder" "$D"
+
+echo "-- fuzzing for ${FUZZ_SECONDS}s"
+$CC $CFLAGS $SAN -fsanitize=fuzzer $SOURCES CShim/fuzz/fuzz_open_decode.c $LIBS -o "$BUILD_DIR/fuzz_open_decode"
+CORPUS="$BUILD_DIR/corpus"
+mkdir -p "$CORPUS"
+cp "$D/small.mci" "$CORPUS/"
+python3 $GEN "$CORPUS/siren.mci" --mesh none --arch siren --width 2 --pe 0 --clusters 1 --seed 5
+python3 $GEN "$CORPUS/coordnet.mci" --mesh tiny --arch coordnet --width 2 --pe 1 --clusters 2 --split --seed 6
+"$BUILD_DIR/fuzz_open_decode" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=2048 \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" "$CORPUS" 2>&1 | tail -n 25
+echo "-- C decoder: all passed"

@@ -1,0 +1,556 @@
+/* Tests of the C decoder, meant to run under AddressSanitizer + UndefinedBehaviorSanitizer.
+ *
+ * usage: test_decoder DIR
+ * DIR holds files made by tools/make_test_mci.py (see run.sh):
+ *   tiny.mci + tiny.ref     CoordNetB-like, split cluster tree, tiny mesh, reference values
+ *   siren.mci + siren.ref   SINE trunk + LINEAR head, no mesh
+ *   coordnet.mci + coordnet.ref   RESBLOCK trunk + one LINEAR(w→C) branch
+ *   small.mci               a small file for every-byte truncation and bit flips
+ * The .ref files hold values computed by a naive double-precision Python evaluation. */
+#include "mcinr.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                                                                              \
+    do {                                                                                                              \
+        checks++;                                                                                                     \
+        if (!(cond)) {                                                                                                \
+            failures++;                                                                                               \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                           \
+            fprintf(stderr, __VA_ARGS__);                                                                             \
+            fprintf(stderr, "\n");                                                                                    \
+        }                                                                                                             \
+    } while (0)
+
+typedef struct bytes {
+    uint8_t *data;
+    size_t size;
+} bytes;
+
+static bytes read_all(const char *path) {
+    bytes b = {NULL, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b.data = malloc((size_t)n + 1);
+    b.size = fread(b.data, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+static bytes copy_bytes(bytes b) {
+    bytes c = {malloc(b.size + 64), b.size};
+    memcpy(c.data, b.data, b.size);
+    return c;
+}
+
+static uint64_t get_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Table entry of the first section of `type`, or NULL. */
+static uint8_t *find_entry(bytes b, uint32_t type) {
+    uint32_t count = (uint32_t)get_le(b.data + 12, 4);
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t *e = b.data + 16 + 32 * i;
+        if (get_le(e, 4) == type) return e;
+    }
+    return NULL;
+}
+
+static uint8_t *payload_of(bytes b, uint32_t type, size_t *len) {
+    uint8_t *e = find_entry(b, type);
+    *len = (size_t)get_le(e + 16, 8);
+    return b.data + get_le(e + 8, 8);
+}
+
+static void fix_crc(bytes b, uint32_t type) {
+    size_t len;
+    uint8_t *p = payload_of(b, type, &len);
+    put_le(find_entry(b, type) + 24, crc32(0, p, (uInt)len), 4);
+}
+
+/* A copy of b with one more section (payload appended at the end, table grown by 32 bytes). */
+static bytes add_section(bytes b, uint32_t type, uint32_t flags, const char *payload) {
+    uint32_t count = (uint32_t)get_le(b.data + 12, 4);
+    size_t plen = strlen(payload), table_end = 16 + 32 * (size_t)count;
+    bytes c = {malloc(b.size + 32 + plen), b.size + 32 + plen};
+    memcpy(c.data, b.data, table_end);
+    put_le(c.data + 12, count + 1, 4);
+    for (uint32_t i = 0; i < count; i++) put_le(c.data + 16 + 32 * i + 8, get_le(b.data + 16 + 32 * i + 8, 8) + 32, 8);
+    uint8_t *e = c.data + table_end;
+    memset(e, 0, 32);
+    put_le(e, type, 4);
+    put_le(e + 4, flags, 4);
+    put_le(e + 8, b.size + 32, 8);
+    put_le(e + 16, plen, 8);
+    put_le(e + 24, crc32(0, (const Bytef *)payload, (uInt)plen), 4);
+    memcpy(c.data + table_end + 32, b.data + table_end, b.size - table_end);
+    memcpy(c.data + b.size + 32, payload, plen);
+    return c;
+}
+
+/* A copy of b whose section `type` points at a new payload appended at the end. */
+static bytes replace_payload(bytes b, uint32_t type, const uint8_t *payload, size_t len) {
+    bytes c = {malloc(b.size + len), b.size + len};
+    memcpy(c.data, b.data, b.size);
+    memcpy(c.data + b.size, payload, len);
+    uint8_t *e = find_entry(c, type);
+    put_le(e + 8, b.size, 8);
+    put_le(e + 16, len, 8);
+    put_le(e + 24, crc32(0, payload, (uInt)len), 4);
+    return c;
+}
+
+static mcinr_status open_bytes(bytes b, mcinr_model **m, char *err, size_t err_len) {
+    return mcinr_open_memory(b.data, b.size, m, err, err_len);
+}
+
+/* Opening must fail with `want` (or any error when want == MCINR_OK) and a message that
+ * contains `needle` (when given). */
+static void expect_open_error(bytes b, mcinr_status want, const char *needle, const char *what) {
+    char err[512] = "";
+    mcinr_model *m = (mcinr_model *)1;
+    mcinr_status s = open_bytes(b, &m, err, sizeof err);
+    CHECK(s != MCINR_OK, "%s: opened although it should fail", what);
+    CHECK(m == NULL, "%s: out handle not cleared", what);
+    if (want != MCINR_OK) CHECK(s == want, "%s: status %d (%s), want %d; message: %s", what, s, mcinr_status_string(s), want, err);
+    if (needle) CHECK(strstr(err, needle) != NULL, "%s: message \"%s\" lacks \"%s\"", what, err, needle);
+    CHECK(strncmp(err, "memory buffer: ", 15) == 0, "%s: message \"%s\" does not name the source", what, err);
+    if (s == MCINR_OK) mcinr_close(m);
+}
+
+/* Exercises every query and a small decode on whatever opened (fuzz-like inputs). */
+static void touch_model(const mcinr_model *m) {
+    size_t C = mcinr_num_components(m);
+    for (size_t v = 0; v < mcinr_num_variables(m); v++) {
+        const char *name = mcinr_variable_name(m, v);
+        CHECK(name && strlen(name) > 0, "variable %zu has no name", v);
+    }
+    double bmin[3], bmax[3];
+    mcinr_bounds(m, bmin, bmax);
+    double xyz[12] = {bmin[0], bmin[1], bmin[2], bmax[0], bmax[1], bmax[2], 0, 0, 0, 1e30, -1e30, NAN};
+    float *out = malloc(4 * C * sizeof(float));
+    char err[256];
+    mcinr_status s = mcinr_decode(m, xyz, 4, mcinr_times(m)[0], NULL, 0, out, NULL, err, sizeof err);
+    CHECK(s == MCINR_OK, "decode of an opened model failed: %s", err);
+    free(out);
+}
+
+/* ---- Valid files ---- */
+
+typedef struct reference {
+    size_t n, C;
+    double *rows; /* n × (4 + C) */
+} reference;
+
+static reference read_reference(const char *path, size_t C) {
+    reference r = {0, C, NULL};
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(2);
+    }
+    size_t cap = 0;
+    double v;
+    size_t k = 0;
+    while (fscanf(f, "%lf", &v) == 1) {
+        if (k == cap) {
+            cap = cap ? 2 * cap : 1024;
+            r.rows = realloc(r.rows, cap * sizeof(double));
+        }
+        r.rows[k++] = v;
+    }
+    fclose(f);
+    r.n = k / (4 + C);
+    return r;
+}
+
+/* Decoded values against the naive reference; returns the max error relative to each
+ * component's range. */
+static double compare_reference(const mcinr_model *m, const char *ref_path) {
+    size_t C = mcinr_num_components(m);
+    reference r = read_reference(ref_path, C);
+    CHECK(r.n > 0, "%s: no reference points", ref_path);
+    double worst = 0.0;
+    float *out = malloc(C * sizeof(float));
+    for (size_t i = 0; i < r.n; i++) {
+        const double *row = r.rows + i * (4 + C);
+        char err[256];
+        mcinr_status s = mcinr_decode(m, row, 1, row[3], NULL, 0, out, NULL, err, sizeof err);
+        CHECK(s == MCINR_OK, "decode: %s", err);
+        for (size_t c = 0; c < C; c++) {
+            double lo, hi;
+            mcinr_component_range(m, c, &lo, &hi);
+            double e = fabs((double)out[c] - row[4 + c]) / (hi - lo);
+            if (e > worst) worst = e;
+        }
+    }
+    free(out);
+    free(r.rows);
+    return worst;
+}
+
+static int progress_calls;
+static int count_progress(void *user, double fraction) {
+    (void)user;
+    CHECK(fraction >= 0.0 && fraction <= 1.0, "progress fraction %g", fraction);
+    progress_calls++;
+    return 0;
+}
+static int abort_progress(void *user, double fraction) {
+    (void)fraction;
+    (*(int *)user)++;
+    return 1;
+}
+
+static void test_valid(const char *dir) {
+    char path[1024], ref[1024], err[512];
+    const char *names[] = {"tiny", "siren", "coordnet"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/%s.mci", dir, names[k]);
+        snprintf(ref, sizeof ref, "%s/%s.ref", dir, names[k]);
+        mcinr_model *m = NULL;
+        mcinr_status s = mcinr_open_file(path, &m, err, sizeof err);
+        CHECK(s == MCINR_OK, "open %s: %s", path, err);
+        if (s != MCINR_OK) continue;
+        double worst = compare_reference(m, ref);
+        /* float32 evaluation against double: 1e-5 of the component range */
+        CHECK(worst <= 1e-5, "%s: max error %.3g of the range vs the Python reference", names[k], worst);
+        printf("  %s: max |decode - reference| / range = %.2e\n", names[k], worst);
+        mcinr_close(m);
+    }
+
+    snprintf(path, sizeof path, "%s/tiny.mci", dir);
+    mcinr_model *m = NULL;
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
+    if (!m) return;
+    uint16_t major, minor;
+    mcinr_format_version(m, &major, &minor);
+    CHECK(major == 1 && minor == 0, "version %u.%u", major, minor);
+    CHECK(mcinr_num_variables(m) == 4, "variables %zu", mcinr_num_variables(m));
+    CHECK(strcmp(mcinr_variable_name(m, 0), "velocity") == 0, "name %s", mcinr_variable_name(m, 0));
+    CHECK(mcinr_variable_components(m, 0) == 3 && mcinr_variable_first_component(m, 3) == 5, "components");
+    CHECK(mcinr_variable_name(m, 4) == NULL, "out-of-range name");
+    CHECK(mcinr_num_components(m) == 6, "components %zu", mcinr_num_components(m));
+    CHECK(mcinr_num_times(m) == 12 && fabs(mcinr_times(m)[11] - 40.0) < 1e-12, "times");
+    CHECK(mcinr_component_range(m, 6, NULL, NULL) == MCINR_ERR_ARGUMENT, "range index check");
+    CHECK(mcinr_num_tree_nodes(m) == 5 && mcinr_num_networks(m) == 4, "tree %zu nets %zu", mcinr_num_tree_nodes(m),
+          mcinr_num_networks(m));
+    CHECK(strstr(mcinr_metadata_json(m), "\"creator\"") != NULL, "json %s", mcinr_metadata_json(m));
+    CHECK(mcinr_has_mesh(m) && mcinr_mesh_num_points(m) == 27 && mcinr_mesh_num_cells(m) == 48 &&
+              mcinr_mesh_connectivity_size(m) == 192,
+          "mesh");
+    size_t N = mcinr_mesh_num_points(m), C = mcinr_num_components(m);
+    double *pts = malloc(N * 3 * sizeof(double));
+    CHECK(mcinr_mesh_points(m, pts) == MCINR_OK, "mesh points");
+    int64_t *offs = malloc((mcinr_mesh_num_cells(m) + 1) * sizeof(int64_t));
+    int64_t *conn = malloc(mcinr_mesh_connectivity_size(m) * sizeof(int64_t));
+    uint8_t *types = malloc(mcinr_mesh_num_cells(m));
+    CHECK(mcinr_mesh_cells(m, types, offs, conn) == MCINR_OK, "mesh cells");
+    CHECK(offs[0] == 0 && offs[48] == 192 && types[0] == 10 && conn[191] < 27, "cells content");
+
+    /* mesh decode == point decode; threads 1 == 4; component subsets == columns */
+    float *a = malloc(N * C * sizeof(float)), *b = malloc(N * C * sizeof(float));
+    mcinr_decode_options one = {1, count_progress, NULL}, four = {4, count_progress, NULL};
+    progress_calls = 0;
+    CHECK(mcinr_decode_mesh(m, 17.5, NULL, 0, a, &one, err, sizeof err) == MCINR_OK, "decode_mesh: %s", err);
+    CHECK(progress_calls >= 1, "progress not called");
+    CHECK(mcinr_decode(m, pts, N, 17.5, NULL, C, b, &four, err, sizeof err) == MCINR_OK, "decode: %s", err);
+    CHECK(memcmp(a, b, N * C * sizeof(float)) == 0, "decode_mesh differs from decode at mesh points");
+    size_t comps[2] = {4, 1};
+    float *sub = malloc(N * 2 * sizeof(float));
+    CHECK(mcinr_decode(m, pts, N, 17.5, comps, 2, sub, NULL, err, sizeof err) == MCINR_OK, "subset: %s", err);
+    int same = 1;
+    for (size_t i = 0; i < N; i++) same &= sub[2 * i] == a[i * C + 4] && sub[2 * i + 1] == a[i * C + 1];
+    CHECK(same, "component subset differs from the full decode");
+    size_t bad = 6;
+    CHECK(mcinr_decode(m, pts, N, 0, &bad, 1, sub, NULL, err, sizeof err) == MCINR_ERR_ARGUMENT, "bad component");
+    CHECK(mcinr_decode(m, NULL, N, 0, NULL, 0, sub, NULL, err, sizeof err) == MCINR_ERR_ARGUMENT, "NULL xyz");
+
+    /* many points over several chunks: threads 1 vs 4 bitwise equal; abort stops */
+    size_t big = 20000;
+    double *many = malloc(big * 3 * sizeof(double));
+    srand(7);
+    for (size_t i = 0; i < big * 3; i++) many[i] = 2.0 * rand() / RAND_MAX;
+    float *c1 = malloc(big * C * sizeof(float)), *c4 = malloc(big * C * sizeof(float));
+    progress_calls = 0;
+    CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c1, &one, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(progress_calls >= 5, "progress calls %d over 5 chunks", progress_calls);
+    progress_calls = 0;
+    CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &four, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(progress_calls >= 1, "threaded progress calls %d", progress_calls);
+    CHECK(memcmp(c1, c4, big * C * sizeof(float)) == 0, "threads 1 and 4 differ");
+    int aborts = 0;
+    mcinr_decode_options stop1 = {1, abort_progress, &aborts}, stop4 = {4, abort_progress, &aborts};
+    CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop1, err, sizeof err) == MCINR_ERR_ABORTED, "abort 1");
+    CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop4, err, sizeof err) == MCINR_ERR_ABORTED, "abort 4");
+    CHECK(aborts == 2, "abort callback calls %d", aborts);
+
+    /* routing: every mesh point goes to a valid leaf network */
+    int routed = 1;
+    for (size_t i = 0; i < N; i++) routed &= mcinr_route(m, pts + 3 * i) < mcinr_num_networks(m);
+    CHECK(routed, "routing out of range");
+
+    free(many); free(c1); free(c4); free(sub); free(a); free(b);
+    free(pts); free(offs); free(conn); free(types);
+    mcinr_close(m);
+
+    /* an unreadable path names the file */
+    m = (mcinr_model *)1;
+    CHECK(mcinr_open_file("/nonexistent/x.mci", &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "missing file");
+    CHECK(strstr(err, "/nonexistent/x.mci") != NULL, "message %s", err);
+}
+
+/* ---- Hostile input ---- */
+
+static void test_truncation(bytes b) {
+    size_t failed = 0;
+    for (size_t n = 0; n < b.size; n++) {
+        uint8_t *prefix = malloc(n ? n : 1); /* exact-size copy so ASan sees any over-read */
+        memcpy(prefix, b.data, n);
+        mcinr_model *m = NULL;
+        char err[512];
+        mcinr_status s = mcinr_open_memory(prefix, n, &m, err, sizeof err);
+        if (s != MCINR_OK) failed++;
+        else mcinr_close(m);
+        free(prefix);
+    }
+    CHECK(failed == b.size, "%zu of %zu truncated prefixes opened", b.size - failed, b.size);
+    printf("  truncation: all %zu prefixes rejected\n", b.size);
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t next_random(void) { /* xorshift64*, seeded: reproducible */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+static void test_bit_flips(bytes b) {
+    int rejected = 0, opened = 0, crc_rejected = 0;
+    const uint32_t types[4] = {1, 3, 4, 5};
+    for (int trial = 0; trial < 3000; trial++) {
+        bytes c = copy_bytes(b);
+        int flips = 1 + (int)(next_random() % 3);
+        /* half of the trials re-compute the CRC after flipping inside a section, so the
+         * parsers behind the checksum see the corruption too */
+        int fix = trial % 2;
+        uint32_t type = types[next_random() % 4];
+        size_t len;
+        uint8_t *p = payload_of(c, type, &len);
+        for (int f = 0; f < flips; f++) {
+            if (fix) p[next_random() % len] ^= (uint8_t)(1u << (next_random() % 8));
+            else c.data[next_random() % c.size] ^= (uint8_t)(1u << (next_random() % 8));
+        }
+        if (fix) fix_crc(c, type);
+        mcinr_model *m = NULL;
+        char err[512];
+        mcinr_status s = open_bytes(c, &m, err, sizeof err);
+        if (s == MCINR_OK) {
+            opened++;
+            touch_model(m);
+            mcinr_close(m);
+        } else {
+            rejected++;
+            if (!fix && s == MCINR_ERR_CHECKSUM) crc_rejected++;
+            CHECK(strlen(err) > 15, "empty message for status %d", s);
+        }
+        free(c.data);
+    }
+    CHECK(crc_rejected > 1000, "only %d raw flips caught by the CRC", crc_rejected);
+    printf("  bit flips: %d rejected (%d by CRC), %d still valid and decoded\n", rejected, crc_rejected, opened);
+}
+
+static void test_targeted(bytes b) {
+    bytes c;
+    size_t len;
+    uint8_t *p;
+
+    c = copy_bytes(b);
+    put_le(c.data + 8, 2, 2);
+    expect_open_error(c, MCINR_ERR_VERSION, "version 2.0", "major version 2");
+    free(c.data);
+
+    c = copy_bytes(b);
+    put_le(c.data + 10, 7, 2); /* a newer minor of major 1 opens */
+    mcinr_model *m = NULL;
+    char err[512];
+    CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "minor 7: %s", err);
+    mcinr_close(m);
+    free(c.data);
+
+    c = copy_bytes(b);
+    c.data[0] = 'X';
+    expect_open_error(c, MCINR_ERR_FORMAT, "magic", "bad magic");
+    free(c.data);
+
+    c = copy_bytes(b);
+    put_le(c.data + 12, 0xFFFFFFFFu, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section count", "absurd section count");
+    free(c.data);
+
+    c = copy_bytes(b);
+    put_le(find_entry(c, 4) + 16, UINT64_MAX, 8);
+    expect_open_error(c, MCINR_ERR_FORMAT, "outside", "absurd section length");
+    free(c.data);
+
+    c = copy_bytes(b);
+    put_le(find_entry(c, 4) + 8, UINT64_MAX - 4, 8);
+    expect_open_error(c, MCINR_ERR_FORMAT, "outside", "absurd section offset");
+    free(c.data);
+
+    c = copy_bytes(b);
+    put_le(find_entry(c, 3) + 24, get_le(find_entry(c, 3) + 24, 4) ^ 1u, 4);
+    expect_open_error(c, MCINR_ERR_CHECKSUM, "TREE", "wrong CRC");
+    free(c.data);
+
+    c = copy_bytes(b);
+    memcpy(find_entry(c, 1), find_entry(c, 3), 4); /* two TREE sections, no META */
+    put_le(find_entry(c, 3), 3, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, NULL, "duplicate section");
+    free(c.data);
+
+    c = copy_bytes(b);
+    put_le(find_entry(c, 4) + 4, 0, 4); /* NETS renamed to an unknown optional type */
+    put_le(find_entry(c, 4), 99, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "NETS is missing", "missing required section");
+    free(c.data);
+
+    c = add_section(b, 77, 1, "future stuff");
+    expect_open_error(c, MCINR_ERR_VERSION, "type 77", "unknown required section");
+    free(c.data);
+
+    c = add_section(b, 77, 0, "future stuff");
+    m = NULL;
+    CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "unknown optional section: %s", err);
+    if (m) touch_model(m);
+    mcinr_close(m);
+    free(c.data);
+
+    /* absurd counts inside sections (CRC fixed so the parsers see them) */
+    c = copy_bytes(b);
+    p = payload_of(c, 1, &len);
+    put_le(p, 0xFFFFFFFFu, 4);
+    fix_crc(c, 1);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section META: variable count", "absurd variable count");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 1, &len);
+    put_le(p, 60000, 4);
+    fix_crc(c, 1);
+    expect_open_error(c, MCINR_ERR_FORMAT, "do not fit", "variable count beyond the data");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 3, &len);
+    put_le(p, 1000000, 4);
+    fix_crc(c, 3);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section TREE", "absurd node count");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 4, &len);
+    put_le(p, 1000000, 4);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "absurd network count");
+    free(c.data);
+
+    /* first trunk module of network 0: header at 4 (count) + 32 (map) + 12 (L, omega, trunk) */
+    c = copy_bytes(b);
+    p = payload_of(c, 4, &len);
+    put_le(p + 4 + 32 + 12 + 4, 0, 4);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "module 0 of the trunk of network 0 declares 0 inputs", "zero inputs");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 4, &len);
+    put_le(p + 4 + 32 + 12 + 8, 0xFFFFFFFFu, 4);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "outputs", "absurd outputs");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 4, &len);
+    p[4 + 32 + 12 + 1] = 9;
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_VERSION, "encoding 9", "unknown encoding");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 5, &len);
+    put_le(p, UINT64_MAX, 8);
+    fix_crc(c, 5);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section MESH", "absurd mesh size");
+    free(c.data);
+
+    c = copy_bytes(b);
+    p = payload_of(c, 5, &len);
+    put_le(p, get_le(p, 8) - 1, 8);
+    fix_crc(c, 5);
+    expect_open_error(c, MCINR_ERR_FORMAT, "more than the declared", "mesh size one short");
+    free(c.data);
+
+    /* a cycle 3 -> 4 -> 3 (each with a leaf as its other child) that no top node reaches */
+    {
+        uint8_t tree[8 + 40 * 7];
+        memset(tree, 0, sizeof tree);
+        put_le(tree, 7, 4);
+        put_le(tree + 4, 3, 4);
+        const int32_t links[7][4] = {{-1, -1, -1, 0}, {-1, -1, -1, 1}, {-1, -1, -1, 2}, {4, 4, 5, -1},
+                                     {3, 3, 6, -1},   {3, -1, -1, 3},  {4, -1, -1, 0}};
+        for (int i = 0; i < 7; i++)
+            for (int k = 0; k < 4; k++) put_le(tree + 8 + 40 * i + 24 + 4 * k, (uint32_t)links[i][k], 4);
+        c = replace_payload(b, 3, tree, sizeof tree);
+        expect_open_error(c, MCINR_ERR_FORMAT, "cycle", "tree cycle");
+        free(c.data);
+        put_le(tree + 8 + 40 * 3 + 24, 0, 4); /* now hang the pair under node 0: still a cycle below it */
+        put_le(tree + 8 + 24 + 4, 3, 4);
+        put_le(tree + 8 + 24 + 8, 5, 4);
+        put_le(tree + 8 + 24 + 12, (uint32_t)-1, 4);
+        c = replace_payload(b, 3, tree, sizeof tree);
+        expect_open_error(c, MCINR_ERR_FORMAT, "section TREE", "tree with a bad parent link");
+        free(c.data);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    char path[1024];
+    printf("valid files\n");
+    test_valid(argv[1]);
+    snprintf(path, sizeof path, "%s/small.mci", argv[1]);
+    bytes small = read_all(path);
+    printf("hostile input (%zu-byte file)\n", small.size);
+    test_truncation(small);
+    test_bit_flips(small);
+    test_targeted(small);
+    free(small.data);
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,205 @@
+import CMCINR
+import Foundation
+
+/// A `.mci` model opened by the C decoder (CShim, the one inference implementation). The
+/// model is immutable: decode from any number of threads at once.
+public final class MCIDecoder: @unchecked Sendable {
+    private let handle: OpaquePointer
+    /// The path (or the name given for in-memory data) used in error messages.
+    public let source: String
+
+    /// Opens a file. Throws `MCIError` with the decoder's message (it names the file).
+    public convenience init(url: URL) throws {
+        try self.init(opening: url.path) { path, out, err, len in mcinr_open_file(path, out, err, len) }
+    }
+
+    /// Opens a model from memory (copied; `data` may be released afterwards).
+    public convenience init(data: Data, name: String = "memory buffer") throws {
+        try self.init(bytes: [UInt8](data), name: name)
+    }
+
+    public convenience init(bytes: [UInt8], name: String = "memory buffer") throws {
+        try self.init(opening: name) { _, out, err, len in
+            bytes.withUnsafeBytes { mcinr_open_memory($0.baseAddress, $0.count, out, err, len) }
+        }
+        _ = self
+    }
+
+    private init(opening name: String,
+                 _ open: (String, UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<CChar>, Int) -> mcinr_status) throws {
+        var out: OpaquePointer?
+        var err = [CChar](repeating: 0, count: 1024)
+        let status = err.withUnsafeMutableBufferPointer { open(name, &out, $0.baseAddress!, $0.count) }
+        guard status == MCINR_OK, let model = out else {
+            var message = String(cString: err)
+            // mcinr_open_memory names the source "memory buffer"; say which one.
+            if name != "memory buffer", message.hasPrefix("memory buffer: ") {
+                message = name + ": " + message.dropFirst("memory buffer: ".count)
+            }
+            throw MCIError(status: status, message: message)
+        }
+        handle = model
+        source = name
+    }
+
+    deinit { mcinr_close(handle) }
+
+    // MARK: - Queries
+
+    public var formatVersion: (major: Int, minor: Int) {
+        var major: UInt16 = 0, minor: UInt16 = 0
+        mcinr_format_version(handle, &major, &minor)
+        return (Int(major), Int(minor))
+    }
+
+    public var variables: [MCIVariable] {
+        (0..<mcinr_num_variables(handle)).map {
+            MCIVariable(name: String(cString: mcinr_variable_name(handle, $0)),
+                        components: mcinr_variable_components(handle, $0))
+        }
+    }
+
+    /// Index of a variable's first component among all components.
+    public func firstComponent(ofVariable v: Int) -> Int { mcinr_variable_first_component(handle, v) }
+
+    public var componentCount: Int { mcinr_num_components(handle) }
+
+    public var componentRanges: [ClosedRange<Double>] {
+        (0..<componentCount).map { c in
+            var lo = 0.0, hi = 0.0
+            mcinr_component_range(handle, c, &lo, &hi)
+            return lo...hi
+        }
+    }
+
+    public var times: [Double] {
+        Array(UnsafeBufferPointer(start: mcinr_times(handle), count: mcinr_num_times(handle)))
+    }
+
+    public var bounds: (min: [Double], max: [Double]) {
+        var lo = [Double](repeating: 0, count: 3), hi = lo
+        mcinr_bounds(handle, &lo, &hi)
+        return (lo, hi)
+    }
+
+    public var timeInterval: ClosedRange<Double> {
+        var lo = 0.0, hi = 0.0
+        mcinr_time_interval(handle, &lo, &hi)
+        return lo...hi
+    }
+
+    public var trainingPointCount: UInt64 { mcinr_training_num_points(handle) }
+    public var trainingCellCount: UInt64 { mcinr_training_num_cells(handle) }
+    public var rawFieldBytes: UInt64 { mcinr_raw_field_bytes(handle) }
+    /// Bytes of all network tensors as stored (the paper's model size).
+    public var weightBytes: UInt64 { mcinr_weight_bytes(handle) }
+    public var networkCount: Int { mcinr_num_networks(handle) }
+    public var metadataJSON: String { String(cString: mcinr_metadata_json(handle)) }
+
+    public var treeNodes: [MCITreeNode] {
+        (0..<mcinr_num_tree_nodes(handle)).map { i in
+            var c = [Double](repeating: 0, count: 3)
+            var parent: Int32 = 0, c0: Int32 = 0, c1: Int32 = 0, net: Int32 = 0
+            mcinr_tree_node(handle, i, &c, &parent, &c0, &c1, &net)
+            return MCITreeNode(centroid: c, parent: parent, child0: c0, child1: c1, network: net)
+        }
+    }
+    public var topLevelCount: Int { mcinr_num_tree_top(handle) }
+
+    /// Leaf network a point (original coordinates) is routed to.
+    public func route(_ xyz: [Double]) -> Int {
+        precondition(xyz.count == 3, "route needs x, y, z")
+        return mcinr_route(handle, xyz)
+    }
+
+    // MARK: - Mesh
+
+    public var hasMesh: Bool { mcinr_has_mesh(handle) != 0 }
+    public var meshPointCount: Int { mcinr_mesh_num_points(handle) }
+    public var meshCellCount: Int { mcinr_mesh_num_cells(handle) }
+
+    /// The embedded mesh. Throws `MCIError.noMesh` without one.
+    public func mesh() throws -> MCIMesh {
+        guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        var points = [Double](repeating: 0, count: 3 * meshPointCount)
+        var types = [UInt8](repeating: 0, count: meshCellCount)
+        var offsets = [Int64](repeating: 0, count: meshCellCount + 1)
+        var connectivity = [Int64](repeating: 0, count: mcinr_mesh_connectivity_size(handle))
+        mcinr_mesh_points(handle, &points)
+        mcinr_mesh_cells(handle, &types, &offsets, &connectivity)
+        let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
+        return MCIMesh(points: points, pointPrecision: precision, cellTypes: types,
+                       cellOffsets: offsets, connectivity: connectivity)
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes components at points (xyz interleaved, original coordinates) and time `time`.
+    /// Returns points × components floats, point-major, de-normalised. `components` nil: all.
+    /// `progress` is called on the calling thread with a fraction; return false to stop
+    /// (the call then throws `MCIError.aborted`).
+    public func decode(points: [Double], time: Double, components: [Int]? = nil, threads: Int = 1,
+                       progress: ((Double) -> Bool)? = nil) throws -> [Float] {
+        guard points.count % 3 == 0 else {
+            throw MCIError.argument("\(source): decode needs xyz triples, got \(points.count) values")
+        }
+        return try run(count: points.count / 3, components: components, threads: threads, progress: progress) {
+            comps, nc, out, opts, err, len in
+            points.withUnsafeBufferPointer {
+                mcinr_decode(handle, $0.baseAddress, points.count / 3, time, comps, nc, out, opts, err, len)
+            }
+        }
+    }
+
+    /// Decodes at every embedded mesh point (same layout as `decode`).
+    public func decodeMesh(time: Double, components: [Int]? = nil, threads: Int = 1,
+                           progress: ((Double) -> Bool)? = nil) throws -> [Float] {
+        guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        return try run(count: meshPointCount, components: components, threads: threads, progress: progress) {
+            comps, nc, out, opts, err, len in
+            mcinr_decode_mesh(handle, time, comps, nc, out, opts, err, len)
+        }
+    }
+
+    private final class ProgressBox {
+        let callback: (Double) -> Bool
+        init(_ callback: @escaping (Double) -> Bool) { self.callback = callback }
+    }
+
+    private func run(count: Int, components: [Int]?, threads: Int, progress: ((Double) -> Bool)?,
+                     _ call: (UnsafePointer<Int>?, Int, UnsafeMutablePointer<Float>?,
+                              UnsafePointer<mcinr_decode_options>, UnsafeMutablePointer<CChar>, Int) -> mcinr_status) throws -> [Float] {
+        if let c = components, let bad = c.first(where: { $0 < 0 || $0 >= componentCount }) {
+            throw MCIError.argument("\(source): component \(bad) is out of range (the model has \(componentCount))")
+        }
+        let nc = components?.count ?? componentCount
+        var out = [Float](repeating: 0, count: count * nc)
+        if out.isEmpty { return out }
+        let comps = components ?? []
+        var err = [CChar](repeating: 0, count: 1024)
+        let box = progress.map(ProgressBox.init)
+        var options = mcinr_decode_options()
+        options.num_threads = Int32(clamping: max(1, threads))
+        if let box {
+            options.user_data = Unmanaged.passUnretained(box).toOpaque()
+            options.progress = { user, fraction in
+                let box = Unmanaged<ProgressBox>.fromOpaque(user!).takeUnretainedValue()
+                return box.callback(fraction) ? 0 : 1
+            }
+        }
+        let status = withExtendedLifetime(box) {
+            comps.withUnsafeBufferPointer { cp in
+                out.withUnsafeMutableBufferPointer { op in
+                    err.withUnsafeMutableBufferPointer { ep in
+                        call(components == nil ? nil : cp.baseAddress, components == nil ? 0 : nc,
+                             op.baseAddress, &options, ep.baseAddress!, ep.count)
+                    }
+                }
+            }
+        }
+        guard status == MCINR_OK else {
+            throw MCIError(status: status, message: "\(source): " + String(cString: err))
+        }
+        return out
+    }
+}

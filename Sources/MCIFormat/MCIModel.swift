@@ -1,0 +1,104 @@
+import INRCore
+
+/// One variable of the model: a name and its number of scalar components (velocity: 3).
+public struct MCIVariable: Equatable, Sendable {
+    public var name: String
+    public var components: Int
+    public init(name: String, components: Int) { self.name = name; self.components = components }
+}
+
+/// One node of the cluster tree (docs/mci-format.md, TREE). Centroids are in normalised
+/// coordinates; absent links are −1.
+public struct MCITreeNode: Equatable, Sendable {
+    public var centroid: [Double]
+    public var parent: Int32
+    public var child0: Int32
+    public var child1: Int32
+    /// Leaf network index, −1 for internal nodes.
+    public var network: Int32
+
+    public init(centroid: [Double], parent: Int32 = -1, child0: Int32 = -1, child1: Int32 = -1,
+                network: Int32 = -1) {
+        self.centroid = centroid; self.parent = parent
+        self.child0 = child0; self.child1 = child1; self.network = network
+    }
+    public var isLeaf: Bool { child0 < 0 && child1 < 0 }
+}
+
+/// The embedded mesh (MESH section), in VTK layout.
+public struct MCIMesh: Equatable, Sendable {
+    public enum PointPrecision: UInt8, Sendable { case float32 = 1, float64 = 2 }
+    /// xyz interleaved, 3 per point.
+    public var points: [Double]
+    /// How the points are stored in the file (float32 halves the mesh size).
+    public var pointPrecision: PointPrecision
+    /// VTK cell type per cell (10 = tetrahedron).
+    public var cellTypes: [UInt8]
+    /// numCells + 1 offsets, VTK style: `offsets[0] = 0`, cell i uses
+    /// `connectivity[offsets[i] ..< offsets[i+1]]`.
+    public var cellOffsets: [Int64]
+    public var connectivity: [Int64]
+
+    public init(points: [Double], pointPrecision: PointPrecision, cellTypes: [UInt8],
+                cellOffsets: [Int64], connectivity: [Int64]) {
+        self.points = points; self.pointPrecision = pointPrecision
+        self.cellTypes = cellTypes; self.cellOffsets = cellOffsets; self.connectivity = connectivity
+    }
+
+    public var pointCount: Int { points.count / 3 }
+    public var cellCount: Int { cellTypes.count }
+}
+
+/// Everything a `.mci` file holds (docs/mci-format.md), as plain values. Build one, then
+/// write it with `MCIWriter`; read files back through `MCIDecoder` (the C decoder).
+public struct MCIModel: Equatable, Sendable {
+    public var variables: [MCIVariable]
+    /// Global value range of each scalar component (variable by variable).
+    public var componentRanges: [ClosedRange<Double>]
+    /// Stored time steps, strictly increasing.
+    public var times: [Double]
+    /// Coordinate normalisation box (xyz).
+    public var boundsMin: [Double]
+    public var boundsMax: [Double]
+    /// Time normalisation interval.
+    public var timeInterval: ClosedRange<Double>
+    /// Training mesh counts (informational) and raw field bytes N·T·C·4.
+    public var numPoints: UInt64
+    public var numCells: UInt64
+    public var rawFieldBytes: UInt64
+    /// Cluster tree; nodes 0 ..< topLevelCount are the top-level clusters.
+    public var treeNodes: [MCITreeNode]
+    public var topLevelCount: Int
+    /// One network per leaf, indexed by `MCITreeNode.network`.
+    public var networks: [NetworkDescription]
+    /// The JSON section (creator, method, architecture, training, metrics).
+    public var metadataJSON: String
+    public var mesh: MCIMesh?
+
+    public init(variables: [MCIVariable], componentRanges: [ClosedRange<Double>], times: [Double],
+                boundsMin: [Double], boundsMax: [Double], timeInterval: ClosedRange<Double>,
+                numPoints: UInt64, numCells: UInt64, rawFieldBytes: UInt64,
+                treeNodes: [MCITreeNode], topLevelCount: Int, networks: [NetworkDescription],
+                metadataJSON: String, mesh: MCIMesh? = nil) {
+        self.variables = variables; self.componentRanges = componentRanges; self.times = times
+        self.boundsMin = boundsMin; self.boundsMax = boundsMax; self.timeInterval = timeInterval
+        self.numPoints = numPoints; self.numCells = numCells; self.rawFieldBytes = rawFieldBytes
+        self.treeNodes = treeNodes; self.topLevelCount = topLevelCount; self.networks = networks
+        self.metadataJSON = metadataJSON; self.mesh = mesh
+    }
+
+    /// Total scalar components C.
+    public var componentCount: Int { variables.reduce(0) { $0 + $1.components } }
+
+    /// Component names: `<name>` for scalars, `<name>_x/_y/_z` for 3-vectors' first three
+    /// components, `<name>_<k>` otherwise (docs/mci-format.md, META).
+    public var componentNames: [String] {
+        variables.flatMap { v -> [String] in
+            if v.components == 1 { return [v.name] }
+            return (0..<v.components).map { k in k < 3 ? "\(v.name)_\(["x", "y", "z"][k])" : "\(v.name)_\(k)" }
+        }
+    }
+
+    /// Bytes of all network tensors as stored (float32): the paper's model size.
+    public var weightBytes: Int { networks.reduce(0) { $0 + $1.parameterCount } * 4 }
+}

@@ -1,0 +1,251 @@
+import CZlib
+import Foundation
+import INRCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes `MCIModel`s as `.mci` files (docs/mci-format.md, version 1.0). The bytes depend only
+/// on the model, so the same model always gives the same file.
+public enum MCIWriter {
+    /// Section type ids and the required flag.
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5 }
+
+    /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
+    /// renamed over `url`, so an interrupted write never leaves a half-written file. With
+    /// `verify` the encoded bytes are first opened by the C decoder, so a model it would
+    /// reject is never written.
+    public static func write(_ model: MCIModel, to url: URL, verify: Bool = true) throws {
+        let bytes = try encode(model)
+        if verify { _ = try MCIDecoder(bytes: bytes, name: url.path) }
+        try writeAtomically(bytes, to: url)
+    }
+
+    /// The complete file contents.
+    public static func encode(_ model: MCIModel) throws -> [UInt8] {
+        try validate(model)
+        var sections: [(Section, Bool, [UInt8])] = [
+            (.meta, true, meta(model)),
+            (.json, false, Array(model.metadataJSON.utf8)),
+            (.tree, true, tree(model)),
+            (.nets, true, nets(model)),
+        ]
+        if let mesh = model.mesh { sections.append((.mesh, false, try compressedMesh(mesh))) }
+        var out = ByteWriter()
+        out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
+        out.u16(1); out.u16(0); out.u32(UInt32(sections.count))
+        var offset = UInt64(16 + 32 * sections.count)
+        for (type, required, payload) in sections {
+            out.u32(type.rawValue); out.u32(required ? 1 : 0)
+            out.u64(offset); out.u64(UInt64(payload.count))
+            out.u32(crc(payload)); out.u32(0)
+            offset += UInt64(payload.count)
+        }
+        for (_, _, payload) in sections { out.bytes += payload }
+        return out.bytes
+    }
+
+    // MARK: - Sections
+
+    static func meta(_ m: MCIModel) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(m.variables.count))
+        for v in m.variables {
+            let name = Array(v.name.utf8)
+            w.u16(UInt16(name.count)); w.bytes += name; w.u32(UInt32(v.components))
+        }
+        w.u32(UInt32(m.componentCount))
+        for r in m.componentRanges { w.f64(r.lowerBound); w.f64(r.upperBound) }
+        w.u32(UInt32(m.times.count))
+        for t in m.times { w.f64(t) }
+        for x in m.boundsMin { w.f64(x) }
+        for x in m.boundsMax { w.f64(x) }
+        w.f64(m.timeInterval.lowerBound); w.f64(m.timeInterval.upperBound)
+        w.u64(m.numPoints); w.u64(m.numCells); w.u64(m.rawFieldBytes)
+        return w.bytes
+    }
+
+    static func tree(_ m: MCIModel) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(m.treeNodes.count)); w.u32(UInt32(m.topLevelCount))
+        for n in m.treeNodes {
+            for c in n.centroid { w.f64(c) }
+            w.i32(n.parent); w.i32(n.child0); w.i32(n.child1); w.i32(n.network)
+        }
+        return w.bytes
+    }
+
+    static func nets(_ m: MCIModel) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(m.networks.count))
+        for net in m.networks {
+            w.f32s(net.inOffset); w.f32s(net.inScale)
+            w.u32(UInt32(net.peFrequencies)); w.f32(net.omega0)
+            w.u32(UInt32(net.trunk.count))
+            for module in net.trunk { moduleBytes(module, into: &w) }
+            w.u32(UInt32(net.branches.count))
+            for branch in net.branches {
+                w.u32(UInt32(branch.count))
+                for module in branch { moduleBytes(module, into: &w) }
+            }
+        }
+        return w.bytes
+    }
+
+    static func moduleBytes(_ module: ModuleDescription, into w: inout ByteWriter) {
+        w.bytes += [module.kind.rawValue, 0, 0, 0] // kind, encoding float32, reserved
+        w.u32(UInt32(module.inputs)); w.u32(UInt32(module.outputs))
+        for t in module.tensors { w.f32s(t) }
+    }
+
+    static func compressedMesh(_ mesh: MCIMesh) throws -> [UInt8] {
+        var body = ByteWriter()
+        body.u64(UInt64(mesh.pointCount)); body.bytes.append(mesh.pointPrecision.rawValue)
+        body.bytes += [UInt8](repeating: 0, count: 7)
+        switch mesh.pointPrecision {
+        case .float32: body.f32s(mesh.points.map { Float($0) })
+        case .float64: body.f64s(mesh.points)
+        }
+        body.u64(UInt64(mesh.cellCount)); body.u64(UInt64(mesh.connectivity.count))
+        body.bytes += mesh.cellTypes
+        for o in mesh.cellOffsets.dropFirst() { body.u64(UInt64(o)) }
+        body.u32s(mesh.connectivity.map { UInt32($0) })
+        var out = ByteWriter()
+        out.u64(UInt64(body.bytes.count))
+        var destLen = compressBound(uLong(body.bytes.count))
+        var dest = [UInt8](repeating: 0, count: Int(destLen))
+        let rc = body.bytes.withUnsafeBufferPointer { src in
+            compress2(&dest, &destLen, src.baseAddress, uLong(src.count), 6)
+        }
+        guard rc == Z_OK else { throw MCIError.outOfMemory("MESH: zlib compress2 failed (\(rc))") }
+        out.bytes += dest[0..<Int(destLen)]
+        return out.bytes
+    }
+
+    static func crc(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { b in
+            var c = crc32(0, nil, 0)
+            var p = b.baseAddress
+            var left = b.count
+            while left > 0, let base = p {
+                let n = min(left, 1 << 30)
+                c = crc32(c, base, uInt(n))
+                p = base + n
+                left -= n
+            }
+            return UInt32(c)
+        }
+    }
+
+    // MARK: - Validation (sizes the format needs; the decoder checks the rest on verify)
+
+    static func validate(_ m: MCIModel) throws {
+        func bad(_ s: String) -> MCIError { .invalidModel("MCIModel: \(s)") }
+        guard (1...65536).contains(m.variables.count) else { throw bad("\(m.variables.count) variables (allowed 1 ... 65536)") }
+        for (i, v) in m.variables.enumerated() {
+            guard (1...65535).contains(v.name.utf8.count) else { throw bad("variable \(i) name has \(v.name.utf8.count) UTF-8 bytes") }
+            guard (1...16).contains(v.components) else { throw bad("variable \(v.name) has \(v.components) components (allowed 1 ... 16)") }
+        }
+        let C = m.componentCount
+        guard m.componentRanges.count == C else { throw bad("\(m.componentRanges.count) component ranges for \(C) components") }
+        guard !m.times.isEmpty, zip(m.times, m.times.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw bad("times must be non-empty and strictly increasing")
+        }
+        guard m.boundsMin.count == 3, m.boundsMax.count == 3 else { throw bad("bounds need 3 values each") }
+        guard !m.treeNodes.isEmpty, (1...m.treeNodes.count).contains(m.topLevelCount) else {
+            throw bad("\(m.treeNodes.count) tree nodes with \(m.topLevelCount) top-level")
+        }
+        for (i, n) in m.treeNodes.enumerated() where n.centroid.count != 3 {
+            throw bad("tree node \(i) centroid has \(n.centroid.count) values")
+        }
+        guard !m.networks.isEmpty else { throw bad("no networks") }
+        for (n, net) in m.networks.enumerated() {
+            guard net.inOffset.count == 4, net.inScale.count == 4 else { throw bad("network \(n): input map needs 4 offsets and 4 scales") }
+            guard (0...16).contains(net.peFrequencies) else { throw bad("network \(n): \(net.peFrequencies) encoding frequencies") }
+            for (k, module) in net.trunk.enumerated() { try checkTensors(module, "module \(k) of the trunk of network \(n)") }
+            for (b, branch) in net.branches.enumerated() {
+                guard !branch.isEmpty else { throw bad("branch \(b) of network \(n) is empty") }
+                for (k, module) in branch.enumerated() { try checkTensors(module, "module \(k) of branch \(b) of network \(n)") }
+            }
+            guard net.outputCount == C else { throw bad("network \(n) gives \(net.outputCount) outputs for \(C) components") }
+        }
+        if let mesh = m.mesh {
+            guard mesh.points.count % 3 == 0, mesh.pointCount > 0 else { throw bad("mesh has \(mesh.points.count) coordinates") }
+            guard mesh.cellOffsets.count == mesh.cellCount + 1, mesh.cellOffsets.first == 0,
+                  mesh.cellOffsets.last == Int64(mesh.connectivity.count) else {
+                throw bad("mesh offsets must be numCells + 1 values from 0 to the connectivity size")
+            }
+            let n = Int64(mesh.pointCount)
+            guard mesh.connectivity.allSatisfy({ $0 >= 0 && $0 < n }) else { throw bad("mesh connectivity refers to a missing point") }
+        }
+    }
+
+    static func checkTensors(_ module: ModuleDescription, _ where_: String) throws {
+        let i = module.inputs, o = module.outputs
+        var expected = [o * i, o]
+        if module.kind == .resBlock {
+            expected += [o * o, o]
+            if i != o { expected += [o * i, o] }
+        }
+        let sizes = module.tensors.map(\.count)
+        guard sizes == expected else {
+            throw MCIError.invalidModel("MCIModel: \(where_) (\(module.kind), \(i) → \(o)) has tensors of sizes \(sizes), expected \(expected)")
+        }
+    }
+
+    // MARK: - Atomic write
+
+    static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+        let dir = url.deletingLastPathComponent().path
+        let tmp = dir + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw MCIError.io("\(url.path): cannot create a temporary file in \(dir): \(errnoText())") }
+        var ok = bytes.withUnsafeBytes { raw -> Bool in
+            var done = 0
+            while done < raw.count {
+                let n = posixWrite(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                done += n
+            }
+            return true
+        }
+        let reason = ok ? "" : errnoText()
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(tmp, url.path) == 0 else {
+            let why = reason.isEmpty ? errnoText() : reason
+            unlink(tmp)
+            throw MCIError.io("\(url.path): cannot write the file: \(why)")
+        }
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+#if canImport(Glibc)
+private let posixWrite = Glibc.write
+#elseif canImport(Darwin)
+private let posixWrite = Darwin.write
+#endif
+
+/// Little-endian byte builder.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
+    mutating func f32(_ v: Float) { u32(v.bitPattern) }
+    mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    mutating func f32s(_ v: [Float]) { u32s(v.map(\.bitPattern)) }
+    mutating func f64s(_ v: [Double]) { for x in v { u64(x.bitPattern) } }
+    mutating func u32s(_ v: [UInt32]) {
+        #if _endian(little)
+        v.withUnsafeBytes { bytes += $0 }
+        #else
+        for x in v { u32(x) }
+        #endif
+    }
+}

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Write a valid .mci test file (docs/mci-format.md) with random networks, no numpy needed.
+
+Usage:
+  python3 tools/make_test_mci.py out.mci [--mesh tiny|vessel|none] [--arch coordnetb|coordnet|siren]
+                                 [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
+                                 [--reference ref.txt [--ref-points 50]]
+
+The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
+time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
+the real vessel-small mesh (read from /work/shared/datasets/vessel-small/vessel_0000.vtu with
+plain zlib; 33k points, 159k tets); `--mesh tiny` embeds a synthetic 2×2×2-cube tet mesh.
+The networks are random (SIREN initialisation), so the decoded values are smooth noise within
+roughly the stored ranges: good for plumbing tests, not for accuracy.
+
+`--reference` also writes decoded values computed here by a naive double-precision evaluation
+(an implementation independent of the C decoder), one point per line:
+`x y z t v_0 ... v_{C-1}` (17 significant digits), at random points of the bounding box
+(plus the mesh points first, when there is a mesh) and random times.
+"""
+import argparse
+import json
+import math
+import random
+import re
+import struct
+import zlib
+
+MAGIC = b"MCINR\x00\r\n"
+META, JSON, TREE, NETS, MESH = 1, 2, 3, 4, 5
+VESSEL = "/work/shared/datasets/vessel-small"
+VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
+VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
+RANGES = [(-1.4, 1.4), (-1.4, 1.4), (-1.4, 1.4), (0.42, 360.6), (0.446, 1.0), (0.0, 8.84e-5)]
+SINE, RESBLOCK, LINEAR = 1, 2, 3
+TET = 10
+
+
+def read_vtu_appended(path):
+    """Points (f32 list), connectivity, offsets, types of a raw-appended zlib VTU (UInt64 header)."""
+    data = open(path, "rb").read()
+    marker = data.index(b'<AppendedData encoding="raw">')
+    base = data.index(b"_", marker) + 1
+    head = data[:marker].decode("utf-8", "replace")
+
+    def block(name):
+        m = re.search(r'<DataArray type="(\w+)"[^>]*Name="%s"[^>]*offset="(\d+)"' % name, head)
+        kind, off = m.group(1), base + int(m.group(2))
+        n, bs, last = struct.unpack_from("<QQQ", data, off)
+        sizes = struct.unpack_from("<%dQ" % n, data, off + 24)
+        pos, raw = off + 24 + 8 * n, b""
+        for s in sizes:
+            raw += zlib.decompress(data[pos:pos + s])
+            pos += s
+        fmt = {"Float32": "f", "Float64": "d", "Int32": "i", "Int64": "q", "UInt8": "B"}[kind]
+        return list(struct.unpack("<%d%s" % (len(raw) // struct.calcsize(fmt), fmt), raw))
+
+    return block("Points"), block("connectivity"), block("offsets"), block("types")
+
+
+def tiny_mesh():
+    """A 2×2×2 block of unit cubes on [0,2]³, each cube split into 6 tets."""
+    n = 3
+    pts = []
+    for k in range(n):
+        for j in range(n):
+            for i in range(n):
+                pts += [float(i), float(j), float(k)]
+    idx = lambda i, j, k: i + n * (j + n * k)
+    conn, offs, types = [], [], []
+    for k in range(n - 1):
+        for j in range(n - 1):
+            for i in range(n - 1):
+                c = [idx(i + (v & 1), j + ((v >> 1) & 1), k + (v >> 2)) for v in range(8)]
+                for t in ((0, 1, 3, 7), (0, 1, 5, 7), (0, 2, 3, 7), (0, 2, 6, 7), (0, 4, 5, 7), (0, 4, 6, 7)):
+                    conn += [c[v] for v in t]
+                    offs.append(len(conn))
+                    types.append(TET)
+    return pts, conn, offs, types
+
+
+def f32s(values):
+    return struct.pack("<%df" % len(values), *values)
+
+
+def uniform(rng, n, bound):
+    return [rng.uniform(-bound, bound) for _ in range(n)]
+
+
+def sine_tensors(rng, fan_in, fan_out, omega, first):
+    bound = 1.0 / fan_in if first else math.sqrt(6.0 / fan_in) / omega
+    return [uniform(rng, fan_out * fan_in, bound), uniform(rng, fan_out, 1.0 / math.sqrt(fan_in))]
+
+
+def module(rng, kind, fan_in, fan_out, omega, first=False):
+    if kind == RESBLOCK:
+        t = sine_tensors(rng, fan_in, fan_out, omega, first) + sine_tensors(rng, fan_out, fan_out, omega, False)
+        if fan_in != fan_out:
+            t += sine_tensors(rng, fan_in, fan_out, omega, first)
+    else:
+        t = sine_tensors(rng, fan_in, fan_out, omega, first and kind == SINE)
+    return kind, fan_in, fan_out, t
+
+
+def network(rng, arch, width, pe, components, omega=30.0):
+    enc = 4 * (1 + 2 * pe)
+    trunk, branches = [], []
+    if arch == "coordnetb":
+        trunk = [module(rng, RESBLOCK, enc if i == 0 else width, width, omega, i == 0) for i in range(2)]
+        for _ in range(components):
+            branches.append([module(rng, RESBLOCK, width, width, omega), module(rng, LINEAR, width, 1, omega)])
+    elif arch == "coordnet":
+        trunk = [module(rng, RESBLOCK, enc, width, omega, True), module(rng, RESBLOCK, width, width, omega)]
+        branches = [[module(rng, LINEAR, width, components, omega)]]
+    else:  # siren
+        trunk = [module(rng, SINE, enc if i == 0 else width, width, omega, i == 0) for i in range(3)]
+        branches = [[module(rng, LINEAR, width, components, omega)]]
+    return trunk, branches
+
+
+def pack_module(m):
+    kind, fan_in, fan_out, tensors = m
+    out = struct.pack("<BBHII", kind, 0, 0, fan_in, fan_out)
+    for t in tensors:
+        out += f32s(t)
+    return out
+
+
+def pack_network(net, pe, omega, in_offset, in_scale):
+    trunk, branches = net
+    out = f32s(in_offset) + f32s(in_scale) + struct.pack("<If", pe, omega)
+    out += struct.pack("<I", len(trunk)) + b"".join(pack_module(m) for m in trunk)
+    out += struct.pack("<I", len(branches))
+    for b in branches:
+        out += struct.pack("<I", len(b)) + b"".join(pack_module(m) for m in b)
+    return out
+
+
+def pack_string(s):
+    b = s.encode("utf-8")
+    return struct.pack("<H", len(b)) + b
+
+
+def build(args):
+    rng = random.Random(args.seed)
+    if args.mesh == "vessel":
+        pts, conn, offs, types = read_vtu_appended(VESSEL + "/vessel_0000.vtu")
+    elif args.mesh == "tiny":
+        pts, conn, offs, types = tiny_mesh()
+    else:
+        pts, conn, offs, types = [], [], [], []
+    if pts:
+        bmin = [min(pts[i::3]) for i in range(3)]
+        bmax = [max(pts[i::3]) for i in range(3)]
+    else:
+        bmin, bmax = [0.0, 0.0, 0.0], [2.0, 2.0, 2.0]
+    npts, ncells = len(pts) // 3, len(offs)
+    C = sum(c for _, c in VARIABLES)
+    T = len(VESSEL_TIMES)
+
+    meta = struct.pack("<I", len(VARIABLES))
+    for name, comps in VARIABLES:
+        meta += pack_string(name) + struct.pack("<I", comps)
+    meta += struct.pack("<I", C) + b"".join(struct.pack("<dd", lo, hi) for lo, hi in RANGES)
+    meta += struct.pack("<I", T) + struct.pack("<%dd" % T, *VESSEL_TIMES)
+    meta += struct.pack("<3d", *bmin) + struct.pack("<3d", *bmax)
+    meta += struct.pack("<dd", VESSEL_TIMES[0], VESSEL_TIMES[-1])
+    meta += struct.pack("<QQQ", npts, ncells, npts * T * C * 4)
+
+    # Cluster tree: K random top-level centroids in normalised space; with --split node 0 splits.
+    K = args.clusters
+    nodes = [[[rng.uniform(-0.8, 0.8) for _ in range(3)], -1, -1, -1, -1] for _ in range(K)]
+    if args.split:
+        c = nodes[0][0]
+        for d in (-0.2, 0.2):
+            nodes.append([[c[0] + d, c[1], c[2]], 0, -1, -1, -1])
+        nodes[0][2], nodes[0][3] = K, K + 1
+    leaves = [i for i, n in enumerate(nodes) if n[2] < 0]
+    for net_index, i in enumerate(leaves):
+        nodes[i][4] = net_index
+    tree = struct.pack("<II", len(nodes), K)
+    for cen, parent, c0, c1, net in nodes:
+        tree += struct.pack("<3diiii", *cen, parent, c0, c1, net)
+
+    nets = struct.pack("<I", len(leaves))
+    networks = []
+    for _ in leaves:
+        net = network(rng, args.arch, args.width, args.pe, C)
+        offset = [rng.uniform(-0.1, 0.1) for _ in range(4)]
+        scale = [rng.uniform(0.9, 1.1) for _ in range(4)]
+        nets += pack_network(net, args.pe, 30.0, offset, scale)
+        networks.append((net, args.pe, 30.0, [f32(v) for v in offset], [f32(v) for v in scale]))
+
+    meta_json = json.dumps({"creator": "tools/make_test_mci.py", "method": "random " + args.arch,
+                            "architecture": {"width": args.width, "pe": args.pe},
+                            "training": {}, "metrics": {}, "seed": args.seed})
+    sections = [(META, 1, meta), (JSON, 0, meta_json.encode("utf-8")), (TREE, 1, tree), (NETS, 1, nets)]
+    if pts:
+        body = struct.pack("<QB7x", npts, 1) + f32s(pts)
+        body += struct.pack("<QQ", ncells, len(conn)) + bytes(types)
+        body += struct.pack("<%dQ" % ncells, *offs) + struct.pack("<%dI" % len(conn), *conn)
+        sections.append((MESH, 0, struct.pack("<Q", len(body)) + zlib.compress(body, 6)))
+    if args.reference:
+        model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
+        write_reference(args, rng, model, pts)
+    return container(sections)
+
+
+def f32(v):
+    """Rounds to float32, as stored in the file."""
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+def evaluate(model, p, t):
+    """Naive double-precision decode of one point (docs/mci-format.md, Evaluation)."""
+    bmin, bmax, (t0, t1), nodes, K, networks = model
+    q = [2 * (p[i] - bmin[i]) / (bmax[i] - bmin[i]) - 1 if bmax[i] > bmin[i] else 0.0 for i in range(3)]
+    q.append(2 * (t - t0) / (t1 - t0) - 1 if t1 > t0 else 0.0)
+    d2 = lambda n: sum((q[i] - nodes[n][0][i]) ** 2 for i in range(3))
+    node = min(range(K), key=lambda n: (d2(n), n))
+    while nodes[node][2] >= 0:
+        c0, c1 = nodes[node][2], nodes[node][3]
+        node = c1 if d2(c1) < d2(c0) else c0
+    (trunk, branches), L, omega, offset, scale = networks[nodes[node][4]]
+    x = [(f32(q[i]) - offset[i]) * scale[i] for i in range(4)]
+    e = list(x)
+    for k in range(L):
+        e += [math.sin(2 ** k * math.pi * v) for v in x]
+        e += [math.cos(2 ** k * math.pi * v) for v in x]
+
+    def dense(W, b, v, n_out):
+        n_in = len(v)
+        return [sum(f32(W[o * n_in + i]) * v[i] for i in range(n_in)) + f32(b[o]) for o in range(n_out)]
+
+    def sine(W, b, v, n_out):
+        return [math.sin(omega * z) for z in dense(W, b, v, n_out)]
+
+    def apply(m, v):
+        kind, _, n_out, t = m
+        if kind == SINE:
+            return sine(t[0], t[1], v, n_out)
+        if kind == LINEAR:
+            return dense(t[0], t[1], v, n_out)
+        y = sine(t[2], t[3], sine(t[0], t[1], v, n_out), n_out)
+        skip = sine(t[4], t[5], v, n_out) if len(t) == 6 else v
+        return [0.5 * (a + b) for a, b in zip(y, skip)]
+
+    for m in trunk:
+        e = apply(m, e)
+    out = []
+    for br in branches:
+        v = e
+        for m in br:
+            v = apply(m, v)
+        out += v
+    return [(n + 1) / 2 * (hi - lo) + lo for n, (lo, hi) in zip(out, RANGES)]
+
+
+def write_reference(args, rng, model, pts):
+    bmin, bmax = model[0], model[1]
+    points = [pts[3 * i:3 * i + 3] for i in range(min(len(pts) // 3, args.ref_points))]
+    while len(points) < args.ref_points:
+        points.append([rng.uniform(bmin[i], bmax[i]) for i in range(3)])
+    with open(args.reference, "w") as f:
+        for p in points:
+            t = rng.uniform(VESSEL_TIMES[0], VESSEL_TIMES[-1])
+            f.write(" ".join("%.17g" % v for v in list(p) + [t] + evaluate(model, p, t)) + "\n")
+
+
+def container(sections):
+    out = MAGIC + struct.pack("<HHI", 1, 0, len(sections))
+    offset = 16 + 32 * len(sections)
+    table, payloads = b"", b""
+    for kind, flags, payload in sections:
+        table += struct.pack("<IIQQII", kind, flags, offset, len(payload), zlib.crc32(payload) & 0xFFFFFFFF, 0)
+        payloads += payload
+        offset += len(payload)
+    return out + table + payloads
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("out")
+    p.add_argument("--mesh", choices=["tiny", "vessel", "none"], default="tiny")
+    p.add_argument("--arch", choices=["coordnetb", "coordnet", "siren"], default="coordnetb")
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--clusters", type=int, default=3)
+    p.add_argument("--split", action="store_true", help="split cluster 0 into two children")
+    p.add_argument("--pe", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--reference", help="also write naive reference values to this text file")
+    p.add_argument("--ref-points", type=int, default=50)
+    args = p.parse_args()
+    data = build(args)
+    tmp = args.out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    import os
+    os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()
