@@ -77,6 +77,17 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// Epoch cap for children of a split (they start from a trained parent).
     public var splitMaxEpochs: Int? = nil
 
+    /// How the result's metrics are computed.
+    public enum Evaluation: String, Sendable, Codable {
+        /// Through the C decoder, the numbers ParaView shows (DESIGN "One decoder").
+        case decoder
+        /// With the trained networks' own forward pass (a cross-check, no file round trip).
+        case trainingForward
+        case none
+    }
+
+    public var evaluation: Evaluation = .decoder
+
     // Execution.
     /// Worker threads (clusters trained concurrently). 0: all cores.
     public var threads: Int = 0

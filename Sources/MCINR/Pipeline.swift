@@ -107,10 +107,10 @@ public struct MCINRPipeline {
         do { try architecture.validate() } catch {
             throw MCINRError.invalidConfiguration("network architecture: \(error)")
         }
-        return WorkerPool.withSingleThreadedBLAS { runValidated(data, architecture: architecture) }
+        return try WorkerPool.withSingleThreadedBLAS { try runValidated(data, architecture: architecture) }
     }
 
-    private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) -> PipelineResult {
+    private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) throws -> PipelineResult {
         let started = Date()
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
         let normalization = Normalization(data: data)
@@ -245,12 +245,21 @@ public struct MCINRPipeline {
         let leafPoints = tree.leaves.map { Double(trainingPartition[$0]!.count) }
         result.normalizedMSE = zip(tree.leaves, leafPoints).reduce(0) { $0 + trainedParameters[$1.0]!.mse * $1.1 }
             / Double(data.pointCount)
-        reporter?.report(.evaluating)
-        result.metrics = TrainingForwardEvaluator.evaluate(result: result, data: data, normalized: normalized,
-                                                          factory: networkFactory,
-                                                          parameters: trainedParameters.mapValues(\.parameters),
-                                                          threads: threads)
-        result.metricsSource = "training-forward"
+        switch config.evaluation {
+        case .decoder:
+            reporter?.report(.evaluating)
+            result.metrics = try DecoderEvaluation.evaluate(result, data: data, threads: threads)
+            result.metricsSource = "decoder"
+        case .trainingForward:
+            reporter?.report(.evaluating)
+            result.metrics = TrainingForwardEvaluator.evaluate(result: result, data: data, normalized: normalized,
+                                                              factory: networkFactory,
+                                                              parameters: trainedParameters.mapValues(\.parameters),
+                                                              threads: threads)
+            result.metricsSource = "training-forward"
+        case .none:
+            break
+        }
         result.seconds = Date().timeIntervalSince(started)
         reporter?.report(.finished(seconds: result.seconds))
         return result

@@ -32,7 +32,7 @@ public struct TrainingData: Sendable {
         variables.flatMap { variable -> [String] in
             if variable.components == 1 { return [variable.name] }
             return (0 ..< variable.components).map { k in
-                variable.components <= 3 ? "\(variable.name)_\(["x", "y", "z"][k])" : "\(variable.name)_\(k)"
+                k < 3 ? "\(variable.name)_\(["x", "y", "z"][k])" : "\(variable.name)_\(k)"
             }
         }
     }

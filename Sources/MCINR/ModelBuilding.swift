@@ -1,0 +1,188 @@
+import Foundation
+import INRCore
+import MCIFormat
+import MeshIO
+
+public enum MCINRVersion {
+    public static let string = "0.1.0"
+}
+
+extension MCIMesh {
+    /// The embedded-mesh form of a MeshIO mesh (same points, cells and precision).
+    public init(_ mesh: Mesh) {
+        self.init(points: mesh.points, pointPrecision: mesh.pointPrecision == .float32 ? .float32 : .float64,
+                  cellTypes: mesh.cellTypes, cellOffsets: mesh.offsets.map { Int64($0) },
+                  connectivity: mesh.connectivity.map { Int64($0) })
+    }
+}
+
+extension PipelineResult {
+    /// The cluster tree in TREE layout: node order kept, leaves numbered by node index.
+    public var treeNodes: [MCITreeNode] {
+        let networkIndex = tree.networkIndexOfNode
+        return tree.nodes.enumerated().map { index, node in
+            MCITreeNode(centroid: [node.centroid.x, node.centroid.y, node.centroid.z],
+                        parent: Int32(node.parent ?? -1),
+                        child0: Int32(node.children?.0 ?? -1), child1: Int32(node.children?.1 ?? -1),
+                        network: Int32(networkIndex[index]))
+        }
+    }
+
+    /// The `.mci` model of this result. Timings are left out of the JSON unless asked for, so
+    /// the same input, seed and thread count give the same file bytes (DESIGN).
+    public func makeModel(mesh: MCIMesh? = nil, includeTimings: Bool = false) throws -> MCIModel {
+        MCIModel(variables: variables.map { MCIVariable(name: $0.name, components: $0.components) },
+                 componentRanges: zip(normalization.componentMin, normalization.componentMax).map { $0 ... $1 },
+                 times: times, boundsMin: normalization.bboxMin, boundsMax: normalization.bboxMax,
+                 timeInterval: normalization.timeMin ... normalization.timeMax,
+                 numPoints: UInt64(pointCount), numCells: UInt64(cellCount),
+                 rawFieldBytes: UInt64(rawFieldBytes), treeNodes: treeNodes, topLevelCount: tree.topCount,
+                 networks: networks, metadataJSON: try metadataJSON(includeTimings: includeTimings), mesh: mesh)
+    }
+
+    /// The JSON section: creator, method, configuration, architecture, clustering, training
+    /// summary, model size and metrics (keys sorted: stable bytes).
+    public func metadataJSON(includeTimings: Bool = false) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf",
+                                                                      negativeInfinity: "-inf", nan: "nan")
+        let document = MetadataDocument(result: self, includeTimings: includeTimings)
+        return String(decoding: try encoder.encode(document), as: UTF8.self)
+    }
+}
+
+/// Shape of the JSON section.
+struct MetadataDocument: Encodable {
+    struct Architecture: Encodable {
+        var config: ArchitectureConfig
+        var parametersPerNetwork: Int
+    }
+    struct Clustering: Encodable {
+        var topLevelClusters: Int
+        var kMeansIterations: Int
+        var leaves: Int
+        var treeNodes: Int
+        var splits: [SplitRecord]
+    }
+    struct Cluster: Encodable {
+        var path: String
+        var node: Int
+        var points: Int
+        var round: Int
+        var epochs: Int
+        var stop: String
+        var bestLoss: Double
+        var finalLearningRate: Float
+        var mse: Double
+        var meta: MetaSummary?
+        /// At most 64 evenly spaced epoch losses.
+        var lossCurve: [Double]
+        var seconds: Double?
+    }
+    struct Training: Encodable {
+        var clusters: [Cluster]
+        var sharedMeta: MetaSummary?
+        var normalizedMSE: Double
+        var seconds: Double?
+    }
+    struct ModelSize: Encodable {
+        var networks: Int
+        var parameters: Int
+        var weightBytes: Int
+        var rawFieldBytes: Int
+        var compressionRatio: Double
+    }
+    struct ComponentSeries: Encodable {
+        var component: String
+        var psnr: [Double]
+        var nrmse: [Double]
+        var r2: [Double]
+        var maxAbsError: [Double]
+    }
+    struct MetricsSummary: Encodable {
+        var source: String
+        var meanPSNR: Double
+        var meanNRMSE: Double
+        var meanR2: Double
+        var maxAbsError: Double
+        var rangeKind = "global (over all time steps)"
+        var perComponent: [ComponentSeries]
+    }
+
+    var creator: String
+    var method: String
+    var config: MCINRConfig
+    var architecture: Architecture
+    var variables: [TrainingData.Variable]
+    var components: [String]
+    var clustering: Clustering
+    var training: Training
+    var model: ModelSize
+    var metrics: MetricsSummary?
+
+    init(result: PipelineResult, includeTimings: Bool) {
+        creator = "mcinr-vtk \(MCINRVersion.string)"
+        method = result.config.method.rawValue
+        config = result.config
+        architecture = Architecture(config: result.architecture, parametersPerNetwork: result.architecture.parameterCount)
+        variables = result.variables
+        components = result.componentNames
+        clustering = Clustering(topLevelClusters: result.tree.topCount, kMeansIterations: result.kMeansIterations,
+                                leaves: result.networks.count, treeNodes: result.tree.nodes.count,
+                                splits: result.splits)
+        let clusters = result.clusters.map { record -> Cluster in
+            var meta = record.meta
+            if !includeTimings { meta?.seconds = 0 }
+            let curve = record.training.lossCurve
+            let stride = max(1, (curve.count + 63) / 64)
+            return Cluster(path: record.path, node: record.node, points: record.points, round: record.round,
+                           epochs: record.training.epochs, stop: record.training.stop.rawValue,
+                           bestLoss: record.training.bestLoss, finalLearningRate: record.training.finalLearningRate,
+                           mse: record.mse, meta: meta,
+                           lossCurve: Swift.stride(from: 0, to: curve.count, by: stride).map { curve[$0] },
+                           seconds: includeTimings ? record.seconds : nil)
+        }
+        var sharedMeta = result.sharedMeta
+        if !includeTimings { sharedMeta?.seconds = 0 }
+        training = Training(clusters: clusters, sharedMeta: sharedMeta, normalizedMSE: result.normalizedMSE,
+                            seconds: includeTimings ? result.seconds : nil)
+        model = ModelSize(networks: result.networks.count, parameters: result.parameterCount,
+                          weightBytes: result.weightBytes, rawFieldBytes: result.rawFieldBytes,
+                          compressionRatio: result.compressionRatio)
+        metrics = result.metrics.map { report in
+            MetricsSummary(source: result.metricsSource ?? "unknown", meanPSNR: report.meanPSNR,
+                           meanNRMSE: report.meanNRMSE, meanR2: report.meanR2, maxAbsError: report.maxAbsError,
+                           perComponent: report.perComponent.enumerated().map { c, steps in
+                               ComponentSeries(component: result.componentNames[c], psnr: steps.map(\.psnr),
+                                               nrmse: steps.map(\.nrmse), r2: steps.map(\.r2),
+                                               maxAbsError: steps.map(\.maxAbsError))
+                           })
+        }
+    }
+}
+
+/// Evaluation through the C decoder (DESIGN "One decoder"): the model is encoded in memory,
+/// opened by `MCIDecoder` and decoded at every training point and step.
+public enum DecoderEvaluation {
+    public static func evaluate(_ result: PipelineResult, data: TrainingData, threads: Int) throws -> MetricsReport {
+        let model = try result.makeModel()
+        let decoder: MCIDecoder
+        do {
+            decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model")
+        } catch {
+            throw MCINRError.decoding("\(error)")
+        }
+        let n = data.pointCount, c = data.componentCount
+        var truth: [[Float]] = [], prediction: [[Float]] = []
+        for (step, time) in data.times.enumerated() {
+            do {
+                prediction.append(try decoder.decode(points: data.points, time: time, threads: threads))
+            } catch {
+                throw MCINRError.decoding("time step \(step): \(error)")
+            }
+            truth.append(Array(data.values[step * n * c ..< (step + 1) * n * c]))
+        }
+        return Metrics.evaluate(truth: truth, prediction: prediction, ranges: result.normalization.componentRange)
+    }
+}
