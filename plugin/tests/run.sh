@@ -8,7 +8,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-build="$root/plugin/build"
+build="${MCINR_PLUGIN_BUILD:-$root/plugin/build}"  # override to test another build dir
 
 plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit 2>/dev/null || true)"
 lib="$build/lib/libmcinr.so"
@@ -28,8 +28,21 @@ screenshot() {  # name mci [pvd]
     mkdir -p "$shots"
     local args=(--plugin "$plugin_so" --mci "$2" --out "$shots/$1.png")
     [ -n "${3:-}" ] && args+=(--pvd "$3")
-    xvfb-run -a -s '-screen 0 1280x1024x24' env -u VIRTUAL_ENV -u PYTHONPATH \
-        pvpython "$here/screenshot.py" "${args[@]}"
+    # Under load a fresh Xvfb sometimes refuses the first GLX window ("bad X server
+    # connection", abort); that says nothing about the plugin, so try again (3 times at most).
+    local attempt log="$work/screenshot-$1.log"
+    for attempt in 1 2 3; do
+        if xvfb-run -a -s '-screen 0 1280x1024x24' env -u VIRTUAL_ENV -u PYTHONPATH \
+            pvpython "$here/screenshot.py" "${args[@]}" >"$log" 2>&1; then
+            grep "^screenshot:" "$log"
+            return 0
+        fi
+        grep -q "bad X server connection" "$log" || break
+        echo "-- screenshot: X server refused the window, retrying ($attempt)"
+        sleep 2
+    done
+    cat "$log" >&2
+    return 1
 }
 
 run_case() {  # name mci [pvd] [other-mci]
