@@ -1,7 +1,129 @@
 import ArgumentParser
+import Foundation
+import INRCore
+import MCIFormat
+import MCINR
+import MeshIO
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Encode a dataset as an .mci model (not implemented yet).")
-    @Argument var inputs: [String]
-    func run() throws { throw CLIError("train: not implemented yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Encode a simulation time series (.pvd, or .vtu files) as an MC-INR model (.mci).",
+        discussion: """
+        The point-data variables are normalised, the domain is clustered (k-means), each cluster
+        gets a small branched sine network (one branch per component), initialised by
+        meta-learning and trained; clusters whose error stays above --threshold are split.
+        The .mci holds the model and, unless --no-mesh, the mesh, so ParaView needs nothing else.
+        Examples:
+          mcinr-vtk train run/flow.pvd -o flow.mci
+          mcinr-vtk train run/flow.pvd -o flow.mci --variables temperature,velocity --time-budget 600
+          mcinr-vtk train step_*.vtu -o flow.mci --method siren --width 128
+        """)
+
+    @Argument(help: "A .pvd time series, one .vtu, or several .vtu files (one per time step).")
+    var inputs: [String]
+    @Option(name: .shortAndLong, help: "The .mci file to write.") var output: String
+    @Option(help: "mcinr (clustered, default) or a single-network baseline: coordnetb, coordnet, siren.")
+    var method: String = "mcinr"
+    @Option(help: "Comma-separated point-data variables to keep (default: all).") var variables: String?
+    @Option(help: "Number of k-means clusters K.") var clusters: Int?
+    @Option(help: "Network width (neurons per layer).") var width: Int?
+    @Option(help: "Split a cluster whose normalised MSE stays above this value.") var threshold: Double?
+    @Option(name: .customLong("max-epochs"), help: "Epoch cap of each cluster's training.") var maxEpochs: Int?
+    @Option(name: .customLong("meta-steps"), help: "Outer steps of meta-learning (0 disables it).") var metaSteps: Int?
+    @Option(name: .customLong("learning-rate"), help: "Adam learning rate of the main training.") var learningRate: Float?
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?
+    @Option(name: .customLong("time-budget"), help: "Wall-clock limit for training, in seconds.") var timeBudget: Double?
+    @Option(help: "Training threads (default: all cores).") var threads: Int?
+    @Option(help: "Random seed; the same seed, input and thread count give the same file.") var seed: UInt64 = 1
+    @Flag(name: .customLong("no-meta"), help: "Skip meta-learning (random SIREN initialisation).") var noMeta = false
+    @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
+    @Flag(name: .customLong("no-mesh"), help: "Do not embed the mesh in the .mci (smaller; ParaView then cannot open it alone).")
+    var noMesh = false
+    @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
+    @Flag(help: "Print the final summary as JSON.") var json = false
+
+    func validate() throws {
+        guard MCINRConfig.Method(rawValue: method) != nil else {
+            throw ValidationError("--method must be one of: " + MCINRConfig.Method.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard output.lowercased().hasSuffix(".mci") else { throw ValidationError("-o: the output file must end in .mci") }
+    }
+
+    func run() throws {
+        installInterruptHandler(output: output)
+        let outURL = URL(fileURLWithPath: output)
+        let outDir = outURL.deletingLastPathComponent()
+        guard FileManager.default.isWritableFile(atPath: outDir.path) else {
+            throw CLIError("\(outDir.path): cannot write there (missing or not writable folder)")
+        }
+        var dataset = try readDataset(inputs)
+        if let names = variables { dataset = try dataset.selectingVariables(parseList(names)) }
+        guard dataset.componentCount > 0 else { throw CLIError("\(inputs[0]): no point-data variables to train on") }
+        if !dataset.cellVariables.isEmpty && !quiet {
+            note("note: cell data (\(dataset.cellVariables.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
+        }
+        if !quiet { note(dataset.summary) }
+
+        var config = MCINRConfig.baseline(MCINRConfig.Method(rawValue: method)!)
+        if let v = clusters { config.clusters = v }
+        if let v = width { config.width = v }
+        if let v = threshold { config.splitThreshold = v }
+        if let v = maxEpochs { config.maxEpochs = v }
+        if let v = metaSteps { config.metaSteps = v }
+        if let v = learningRate { config.learningRate = v }
+        if let v = batchSize { config.batchSize = v }
+        if let v = threads { config.threads = v }
+        config.timeBudgetSeconds = timeBudget
+        config.seed = seed
+        config.noMeta = noMeta
+        config.noRecluster = noRecluster
+
+        let reporter = TerminalProgressRenderer(mode: quiet ? .quiet : .automatic)
+        let result = try MCINRPipeline(config: config, reporter: reporter).run(TrainingData(dataset: dataset))
+        let model = try result.makeModel(mesh: noMesh ? nil : MCIMesh(dataset.mesh))
+        try MCIWriter.write(model, to: outURL)
+
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.uint64Value ?? 0
+        let raw = Double(result.rawFieldBytes)
+        let ratioWeights = raw / Double(max(result.weightBytes, 1))
+        let ratioFile = raw / Double(max(fileBytes, 1))
+        let names = result.componentNames
+        let perComponent: [(String, Double, Double, Double, Double)] = (result.metrics?.perComponent ?? []).enumerated().map { c, steps in
+            let k = Double(max(steps.count, 1))
+            return (names[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
+                    steps.reduce(0) { $0 + $1.r2 } / k, steps.reduce(0) { max($0, $1.maxAbsError) })
+        }
+        if json {
+            try printJSON([
+                "output": output, "method": method, "seconds": result.seconds,
+                "networks": result.networks.count, "splits": result.splits.count,
+                "weight_bytes": result.weightBytes, "file_bytes": fileBytes, "raw_field_bytes": result.rawFieldBytes,
+                "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
+                "mean": ["psnr": result.metrics?.meanPSNR ?? 0, "nrmse": result.metrics?.meanNRMSE ?? 0,
+                         "r2": result.metrics?.meanR2 ?? 0, "max_abs_error": result.metrics?.maxAbsError ?? 0],
+                "components": perComponent.map { ["name": $0.0, "psnr": $0.1, "nrmse": $0.2, "r2": $0.3, "max_abs_error": $0.4] },
+            ] as [String: Any])
+            return
+        }
+        if let m = result.metrics {
+            var rows = perComponent.map { [$0.0, fmt($0.1), sci($0.2), fmt($0.3, 5), sci($0.4)] }
+            rows.append(["mean", fmt(m.meanPSNR), sci(m.meanNRMSE), fmt(m.meanR2, 5), sci(m.maxAbsError)])
+            print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
+        }
+        print("model: \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.splits.count) splits), trained in \(fmt(result.seconds, 1)) s")
+        print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(UInt64(result.weightBytes))), file \(formatBytes(fileBytes))")
+        print("compression ratio: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file\(noMesh ? "" : ", mesh included"))")
+        print("wrote \(output)")
+    }
+}
+
+/// Ctrl-C: a clear message and exit status 130. The .mci is only ever written through a
+/// temporary file renamed at the very end, so an interrupted run leaves no partial model.
+func installInterruptHandler(output: String) {
+    signal(SIGINT) { _ in
+        let message = "\nmcinr-vtk: interrupted; no model was written\n"
+        _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        _exit(130)
+    }
+    signal(SIGTERM) { _ in _exit(143) }
 }
