@@ -27,6 +27,9 @@ struct Train: ParsableCommand {
     @Option(help: "Comma-separated point-data variables to keep (default: all).") var variables: String?
     @Option(help: "Number of k-means clusters K.") var clusters: Int?
     @Option(help: "Network width (neurons per layer).") var width: Int?
+    @Option(name: .customLong("trunk-blocks"), help: "ResBlocks in the shared trunk (CoordNetB).") var trunkBlocks: Int?
+    @Option(name: .customLong("branch-blocks"), help: "ResBlocks in each per-component branch (CoordNetB).") var branchBlocks: Int?
+    @Option(name: .customLong("max-splits"), help: "Cap on the number of cluster splits (each adds a network).") var maxSplits: Int?
     @Option(help: "Split a cluster whose normalised MSE stays above this value.") var threshold: Double?
     @Option(name: .customLong("max-epochs"), help: "Epoch cap of each cluster's training.") var maxEpochs: Int?
     @Option(name: .customLong("meta-steps"), help: "Outer steps of meta-learning (0 disables it).") var metaSteps: Int?
@@ -67,6 +70,9 @@ struct Train: ParsableCommand {
         var config = MCINRConfig.baseline(MCINRConfig.Method(rawValue: method)!)
         if let v = clusters { config.clusters = v }
         if let v = width { config.width = v }
+        if let v = trunkBlocks { config.trunkBlocks = v }
+        if let v = branchBlocks { config.branchBlocks = v }
+        if let v = maxSplits { config.maxSplits = v }
         if let v = threshold { config.splitThreshold = v }
         if let v = maxEpochs { config.maxEpochs = v }
         if let v = metaSteps { config.metaSteps = v }
