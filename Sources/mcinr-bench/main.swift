@@ -42,32 +42,36 @@ if let w = profileWidth {
     let inputs = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
     let targets = (0..<(batch * 6)).map { _ in rng.uniform(-1, 1) }
     for step in 0..<5 {
-        let start = ContinuousClock.now
+        let start = cpuSeconds()
         _ = net.lossAndGradient(inputs: inputs, targets: targets, rows: batch)
         adam.update(net)
-        print("step \(step): \(ContinuousClock.now - start)")
+        print("step \(step): \(cpuSeconds() - start) s CPU")
     }
     exit(0)
 }
 
 // MARK: timing
 
-let clock = ContinuousClock()
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+/// Thread CPU time in seconds. The development machines are shared (2 cores, several users):
+/// wall time would count other processes' work, CPU time of this thread does not (OpenBLAS
+/// runs single-threaded in the calling thread).
+func cpuSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 /// Best of `repetitions` timings of `body` (each repeated until ≥ minTime s); seconds per call.
-/// Best-of because the machine is shared: interference only ever makes a run slower.
+/// Best-of because interference (cache sharing, frequency) only ever makes a run slower.
 func bestTime(minTime: Double = 0.15, _ body: () -> Void) -> Double {
     body()  // warm-up (caches, lazy allocation, CPU dispatch)
     var best = Double.infinity
     for _ in 0..<repetitions {
         var calls = 0
-        let start = clock.now
+        let start = cpuSeconds()
         var elapsed = 0.0
         repeat {
             body(); calls += 1
-            elapsed = seconds(clock.now - start)
+            elapsed = cpuSeconds() - start
         } while elapsed < minTime
         best = min(best, elapsed / Double(calls))
     }
@@ -99,7 +103,8 @@ emit("# INRCore benchmark")
 emit()
 emit("Measured \(date) on \(cpu) (\(ProcessInfo.processInfo.activeProcessorCount) CPUs; \(flags)), "
      + "OpenBLAS single-threaded, batches of \(batchSizes) rows, best of \(repetitions) runs "
-     + "(the machine is shared; best-of filters interference). Release build.")
+     + "of thread CPU time (the machine is shared: CPU time excludes other users' work, "
+     + "best-of filters the rest). Release build.")
 emit()
 
 // MARK: 1. SGEMM at the layer shapes
