@@ -41,11 +41,11 @@ if let w = profileWidth {
     var rng = SeededRandom(seed: 1)
     let inputs = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
     let targets = (0..<(batch * 6)).map { _ in rng.uniform(-1, 1) }
-    for step in 0..<5 {
+    for step in 0..<(quick ? 5 : 200) {
         let start = cpuSeconds()
         _ = net.lossAndGradient(inputs: inputs, targets: targets, rows: batch)
         adam.update(net)
-        print("step \(step): \(cpuSeconds() - start) s CPU")
+        if step % 20 == 0 { print("step \(step): \(cpuSeconds() - start) s CPU") }
     }
     exit(0)
 }
@@ -189,14 +189,26 @@ do {
         }
     }
     let copyTime = bestTime { x.update(from: source, count: n) }
+    // Each instruction-set level the CPU has (the library picks the highest).
+    let detected = Int(mcinr_kernels_limit_level(Int32.max))
+    var levelTimes: [(String, Double)] = []
+    for level in 0...detected {
+        _ = mcinr_kernels_limit_level(Int32(level))
+        levelTimes.append((["baseline x86-64", "AVX2+FMA", "AVX-512F"][level],
+                           run({ mcinr_sine_forward($0, $1, $2, $3, $4, $5) }, cos: true) - copyTime))
+    }
+    _ = mcinr_kernels_limit_level(Int32.max)
     let poly = run({ mcinr_sine_forward($0, $1, $2, $3, $4, $5) }, cos: true) - copyTime
     let scalar = run({ mcinr_sine_reference($0, $1, $2, $3, $4, $5) }, cos: true) - copyTime
     let polySin = run({ mcinr_sine_forward($0, $1, $2, $3, $4, $5) }, cos: false) - copyTime
     let scalarSin = run({ mcinr_sine_reference($0, $1, $2, $3, $4, $5) }, cos: false) - copyTime
-    emit("| polynomial sin+cos (mcinr_sine_forward) | \(n) | \(fmt(poly * 1e3, 2)) | \(fmt(Double(n) / poly / 1e9, 2)) | \(fmt(scalar / poly)) × |")
+    emit("| polynomial sin+cos (mcinr_sine_forward, level \(mcinr_kernels_level())) | \(n) | \(fmt(poly * 1e3, 2)) | \(fmt(Double(n) / poly / 1e9, 2)) | \(fmt(scalar / poly)) × |")
     emit("| scalar sinf+cosf (mcinr_sine_reference) | \(n) | \(fmt(scalar * 1e3, 2)) | \(fmt(Double(n) / scalar / 1e9, 2)) | 1 × |")
     emit("| polynomial sin only (training off) | \(n) | \(fmt(polySin * 1e3, 2)) | \(fmt(Double(n) / polySin / 1e9, 2)) | \(fmt(scalarSin / polySin)) × |")
     emit("| scalar sinf only | \(n) | \(fmt(scalarSin * 1e3, 2)) | \(fmt(Double(n) / scalarSin / 1e9, 2)) | 1 × |")
+    for (name, t) in levelTimes {
+        emit("| polynomial sin+cos, \(name) code path | \(n) | \(fmt(t * 1e3, 2)) | \(fmt(Double(n) / t / 1e9, 2)) | \(fmt(scalar / t)) × |")
+    }
     let gemmTime = 2.0 * Double(batch) * Double(w) * Double(w) / (sgemmForward[batch]![w]! * 1e9)
     emit()
     emit("For scale: the width-\(w) forward SGEMM producing these \(n) values takes "
