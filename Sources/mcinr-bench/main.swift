@@ -242,6 +242,20 @@ do {
 }
 emit()
 
+// MARK: notes
+
+emit("## Notes")
+emit()
+emit("- The step ratio is what the per-layer design buys: every layer is one SGEMM forward and "
+     + "two backward, and the element-wise work (sine+cos, ResBlock sums, copies, Adam) is "
+     + "O(batch × width) against O(batch × width²) for the GEMMs, so it matters most at small widths.")
+emit("- For orientation (shared/TOOLCHAIN.md, a Zen 3 machine with SGEMM ≈ 75 GFLOP/s): PyTorch "
+     + "ran a CoordNetB width-256 Adam step at 28 GFLOP/s on one thread (≈ 37 % of SGEMM) and at "
+     + "7–16 GFLOP/s at widths 12–32. Compare ratios, not absolute numbers: the CPU differs.")
+emit("- Reproduce: `swift build -c release --scratch-path .build-x --product mcinr-bench && "
+     + ".build-x/release/mcinr-bench` (about 1–2 minutes; `--quick` for a fast look).")
+emit()
+
 // MARK: write the report atomically
 
 let url = URL(fileURLWithPath: outputPath)

@@ -112,6 +112,24 @@ final class TrainingTests: XCTestCase {
         XCTAssertLessThan(after, before)
     }
 
+    /// One network per thread (the pipeline trains clusters concurrently): results equal the
+    /// sequential ones bit for bit.
+    func testConcurrentTrainingMatchesSequential() throws {
+        let data = try analyticSet(count: 400, seed: 8)
+        func train(seed: UInt64) -> [Float] {
+            let net = try! Network(.coordNetB(outputs: 1, width: 8, trunkDepth: 1, branchDepth: 1), seed: seed)
+            Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 64, seed: seed))
+                .runEpochs(3, on: data)
+            return net.parameterArray()
+        }
+        let sequential = (0..<4).map { train(seed: UInt64($0)) }
+        let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: 4)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 4) { i in results[i] = train(seed: UInt64(i)) }
+        XCTAssertEqual(Array(results), sequential)
+    }
+
     func testTrainingSetValidation() {
         XCTAssertThrowsError(try TrainingSet(inputs: [1, 2, 3], targets: [], components: 1))
         XCTAssertThrowsError(try TrainingSet(inputs: [1, 2, 3, 4], targets: [1, 2], components: 1))
