@@ -70,6 +70,15 @@ void mcinr_adam_update(float *param, const float *grad, float *m, float *v, size
                        float learning_rate, float beta1, float beta2, float eps,
                        unsigned long long step);
 
+/* Instruction-set level the kernels run: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (any CPU).
+ * Detected on first use. All levels compute the same formulas; results may differ in the last
+ * bit (FMA contraction). */
+int mcinr_kernels_level(void);
+
+/* For tests and benchmarks: re-detects, then caps the level at `max_level`; returns the level
+ * now in use. Process-wide; call it while no kernel runs on another thread. */
+int mcinr_kernels_limit_level(int max_level);
+
 /* Width of the positional encoding of 4 inputs with L frequencies: 4 (1 + 2L). */
 static inline size_t mcinr_encoding_width(unsigned L) { return 4u * (1u + 2u * (size_t)L); }
 

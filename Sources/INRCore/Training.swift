@@ -113,7 +113,8 @@ public final class Trainer {
 
     /// Runs exactly `epochs` more epochs (no early stop); returns their losses.
     @discardableResult
-    public func runEpochs(_ epochs: Int, on data: TrainingSet) -> [Double] {
+    public func runEpochs(_ epochs: Int, on data: TrainingSet) throws -> [Double] {
+        try check(data)
         let start = log.epochLosses.count
         let clock = Date()
         for _ in 0..<epochs { runOneEpoch(on: data) }
@@ -125,7 +126,8 @@ public final class Trainer {
     /// Trains until the plateau criterion, `maxEpochs` (total, over all calls) or `timeLimit`
     /// (this call). Returns the whole log.
     @discardableResult
-    public func train(on data: TrainingSet) -> TrainingLog {
+    public func train(on data: TrainingSet) throws -> TrainingLog {
+        try check(data)
         let clock = Date()
         var reason = TrainingLog.StopReason.maxEpochs
         while log.epochLosses.count < config.maxEpochs {
@@ -140,8 +142,13 @@ public final class Trainer {
         return log
     }
 
+    private func check(_ data: TrainingSet) throws {
+        guard data.components == network.outputCount else {
+            throw INRError.invalidData("training set has \(data.components) components, the network \(network.outputCount) outputs")
+        }
+    }
+
     private func runOneEpoch(on data: TrainingSet) {
-        precondition(data.components == network.outputCount, "TrainingSet has \(data.components) components, network \(network.outputCount)")
         let n = data.count
         guard n > 0 else { log.epochLosses.append(0); return }
         if permutation.count != n { permutation = (0..<UInt32(n)).map { $0 } }

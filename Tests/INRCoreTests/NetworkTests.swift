@@ -22,6 +22,16 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(net.trainingFlopsPerRow, 184)
     }
 
+    /// Workspace grows with batch × width: doubling the batch doubles it, and it does not
+    /// depend on the data set size.
+    func testWorkspaceScalesWithBatch() throws {
+        let net = try Network(.coordNetB(outputs: 2, width: 16, trunkDepth: 2, branchDepth: 2), seed: 1)
+        let a = net.workspaceBytes(batchSize: 100), b = net.workspaceBytes(batchSize: 200)
+        XCTAssertEqual(b, 2 * a)
+        // 2 + 4 ResBlocks of 16 (one with T: 5 buffers), 2 LINEAR 16→1, buffers of width 52 …
+        XCTAssertGreaterThan(a, 100 * 4 * (5 * 16 + 5 * 4 * 16))
+    }
+
     func testCoordNetBLayout() throws {
         let net = try Network(.coordNetB(outputs: 4, width: 8), seed: 1)
         let d = net.export()

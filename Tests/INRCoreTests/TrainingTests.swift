@@ -38,7 +38,7 @@ final class TrainingTests: XCTestCase {
                                     maxEpochs: 100, seed: 3)
         let trainer = Trainer(network: net, config: config)
         let before = psnr(net, on: test).model
-        let log = trainer.train(on: train)
+        let log = try trainer.train(on: train)
         XCTAssertEqual(log.epochsRun, 100)
         XCTAssertEqual(log.stopReason, .maxEpochs)
         XCTAssertLessThan(log.epochLosses.last!, log.epochLosses.first! / 100)
@@ -54,7 +54,7 @@ final class TrainingTests: XCTestCase {
             let net = try Network(.coordNetB(outputs: 1, width: 6, trunkDepth: 1, branchDepth: 1), seed: seed)
             let trainer = Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 32,
                                                                        maxEpochs: 5, seed: dataSeed))
-            trainer.train(on: data)
+            try trainer.train(on: data)
             return net.parameterArray()
         }
         let a = try run(seed: 1, dataSeed: 1)
@@ -70,7 +70,7 @@ final class TrainingTests: XCTestCase {
         let trainer = Trainer(network: net, config: TrainingConfig(learningRate: 0, batchSize: 1000,
                                                                    sampleFraction: 1, patience: 4,
                                                                    maxEpochs: 100))
-        let log = trainer.train(on: data)
+        let log = try trainer.train(on: data)
         XCTAssertEqual(log.stopReason, .converged)
         XCTAssertEqual(log.epochsRun, 5)
     }
@@ -83,9 +83,9 @@ final class TrainingTests: XCTestCase {
         let a = try Network(.siren(outputs: 1, width: 8, depth: 2), seed: 3)
         let b = a.copy()
         let ta = Trainer(network: a, config: config)
-        ta.runEpochs(3, on: data); ta.runEpochs(4, on: data)
+        try ta.runEpochs(3, on: data); try ta.runEpochs(4, on: data)
         let tb = Trainer(network: b, config: config)
-        tb.runEpochs(7, on: data)
+        try tb.runEpochs(7, on: data)
         XCTAssertEqual(a.parameterArray(), b.parameterArray())
         XCTAssertEqual(ta.log.epochsRun, 7)
         XCTAssertEqual(ta.learningRate(epoch: 5), 1e-3 * 0.25, accuracy: 1e-9)
@@ -98,7 +98,7 @@ final class TrainingTests: XCTestCase {
         let net = try Network(.siren(outputs: 1, width: 6, depth: 2), seed: 5)
         let theta = net.parameterArray()
         let trainer = Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 20))
-        trainer.runEpochs(2, on: data)
+        try trainer.runEpochs(2, on: data)
         let adapted = net.parameterArray()
         XCTAssertNotEqual(adapted, theta)
         net.setParameters(theta)
@@ -110,6 +110,33 @@ final class TrainingTests: XCTestCase {
         let before = zip(theta, adapted).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
         let after = zip(outer, adapted).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
         XCTAssertLessThan(after, before)
+    }
+
+    /// One network per thread (the pipeline trains clusters concurrently): results equal the
+    /// sequential ones bit for bit.
+    func testConcurrentTrainingMatchesSequential() throws {
+        let data = try analyticSet(count: 400, seed: 8)
+        func train(seed: UInt64) -> [Float] {
+            let net = try! Network(.coordNetB(outputs: 1, width: 8, trunkDepth: 1, branchDepth: 1), seed: seed)
+            _ = try! Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 64, seed: seed))
+                .runEpochs(3, on: data)
+            return net.parameterArray()
+        }
+        let sequential = (0..<4).map { train(seed: UInt64($0)) }
+        let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: 4)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 4) { i in results[i] = train(seed: UInt64(i)) }
+        XCTAssertEqual(Array(results), sequential)
+    }
+
+    func testComponentMismatchIsAnError() throws {
+        let data = try analyticSet(count: 10, seed: 1)
+        let trainer = Trainer(network: try Network(.siren(outputs: 2, width: 4, depth: 1), seed: 1),
+                              config: TrainingConfig())
+        XCTAssertThrowsError(try trainer.train(on: data)) { error in
+            XCTAssertTrue("\(error)".contains("1 components"), "\(error)")
+        }
     }
 
     func testTrainingSetValidation() {
