@@ -63,6 +63,11 @@ public final class MCIDecoder: @unchecked Sendable {
 
     public var componentCount: Int { mcinr_num_components(handle) }
 
+    /// `velocity_x`, …, `pressure`, … (same rule as `MCIModel.componentNames`).
+    public var componentNames: [String] {
+        MCIModel.componentNames(of: variables)
+    }
+
     public var componentRanges: [ClosedRange<Double>] {
         (0..<componentCount).map { c in
             var lo = 0.0, hi = 0.0

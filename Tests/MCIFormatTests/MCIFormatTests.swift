@@ -32,6 +32,7 @@ final class MCIFormatTests: XCTestCase {
             XCTAssertEqual(d.formatVersion.major, 1)
             XCTAssertEqual(d.formatVersion.minor, 0)
             XCTAssertEqual(d.variables, model.variables)
+            XCTAssertEqual(d.componentNames, model.componentNames)
             XCTAssertEqual(d.firstComponent(ofVariable: 3), 5)
             XCTAssertEqual(d.componentRanges, model.componentRanges)
             XCTAssertEqual(d.times, model.times)
