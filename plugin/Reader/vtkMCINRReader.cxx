@@ -36,6 +36,9 @@ vtkStandardNewMacro(vtkMCINRReader);
 namespace
 {
 constexpr size_t ErrorLength = 1024;
+// Progress milestones of RequestData: mesh built, fields decoded (assembly takes the rest).
+constexpr double MeshDoneProgress = 0.05;
+constexpr double DecodeDoneProgress = 0.95;
 
 struct ModelCloser
 {
@@ -350,15 +353,18 @@ namespace
 struct ProgressContext
 {
   vtkMCINRReader* Reader;
-  double Start;
-  double Span;
+  double Start; // progress when decoding starts
+  double End;   // progress when decoding is done
 };
 
 // Called by the decoder from the thread that called mcinr_decode_mesh (this one).
 int DecodeProgress(void* userData, double fraction)
 {
   auto* context = static_cast<ProgressContext*>(userData);
-  context->Reader->UpdateProgress(context->Start + context->Span * fraction);
+  const double clamped = std::min(1.0, std::max(0.0, fraction));
+  // Never past End, which RequestData reports itself after the decode.
+  context->Reader->UpdateProgress(std::min(
+    context->End, context->Start + (context->End - context->Start) * clamped));
   return context->Reader->GetAbortExecute() ? 1 : 0;
 }
 } // namespace
@@ -374,6 +380,8 @@ int vtkMCINRReader::RequestData(
     return 0;
   }
   output->Initialize();
+  // VTK does not clear the flag after an aborted request; clear it so the next one runs.
+  this->SetAbortExecute(0);
   if (!this->OpenModel())
   {
     return 0;
@@ -510,7 +518,12 @@ int vtkMCINRReader::RequestData(
       return 0;
     }
   }
-  this->UpdateProgress(0.05);
+  this->UpdateProgress(MeshDoneProgress);
+  if (this->GetAbortExecute())
+  {
+    vtkDebugMacro("Reading '" << this->FileName << "' aborted.");
+    return 0;
+  }
 
   // ---- Fields: one decode call for all selected components, so that the networks' shared
   // trunk runs once per point; then split into one array per variable. ----
@@ -579,7 +592,7 @@ int vtkMCINRReader::RequestData(
       decoded = scratch.data();
     }
 
-    ProgressContext progress{ this, 0.05, 0.90 };
+    ProgressContext progress{ this, MeshDoneProgress, DecodeDoneProgress };
     mcinr_decode_options options;
     std::memset(&options, 0, sizeof(options));
     options.num_threads = this->NumberOfThreads > 0
@@ -620,7 +633,12 @@ int vtkMCINRReader::RequestData(
       }
     }
   }
-  this->UpdateProgress(0.95);
+  this->UpdateProgress(DecodeDoneProgress);
+  if (this->GetAbortExecute())
+  {
+    vtkDebugMacro("Reading '" << this->FileName << "' aborted.");
+    return 0;
+  }
 
   // ---- Assemble the output only now, so that a failure above leaves it empty. ----
   vtkNew<vtkPoints> points;
