@@ -1,9 +1,21 @@
 """Minimal ctypes binding of the C decoder (libmcinr.so built in plugin/build) for the tests:
 the reader's output is compared with what mcinr_decode_mesh returns for the same file."""
 import ctypes
+import ctypes.util
 import struct
 
 MESH_SECTION = 5
+
+
+def _openblas():
+    """The process's OpenBLAS (the one libmcinr.so is linked to), or None."""
+    name = ctypes.util.find_library("openblas")
+    if not name:
+        return None
+    blas = ctypes.CDLL(name)
+    blas.openblas_get_num_threads.restype = ctypes.c_int
+    blas.openblas_set_num_threads.argtypes = [ctypes.c_int]
+    return blas
 
 
 class DecoderError(RuntimeError):
@@ -126,8 +138,18 @@ class Model:
         out = (ctypes.c_float * (n * len(components)))()
         opts = _Options(num_threads, None, None)
         err = ctypes.create_string_buffer(1024)
-        status = lib.mcinr_decode_mesh(h, time, comp, len(components), out,
-                                       ctypes.byref(opts), err, 1024)
+        # Like vtkMCINRReader: OpenBLAS single-threaded during the decode (its results
+        # depend on its thread count in the last bit).
+        blas = _openblas()
+        previous = blas.openblas_get_num_threads() if blas else 0
+        if previous > 1:
+            blas.openblas_set_num_threads(1)
+        try:
+            status = lib.mcinr_decode_mesh(h, time, comp, len(components), out,
+                                           ctypes.byref(opts), err, 1024)
+        finally:
+            if previous > 1:
+                blas.openblas_set_num_threads(previous)
         if status != 0:
             raise DecoderError(err.value.decode(errors="replace"))
         return out

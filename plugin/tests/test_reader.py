@@ -215,6 +215,11 @@ def main():
           "no array selected: mesh only")
     reader.PointArrayStatus = names
 
+    # ---- The thread count does not change the values ----
+    reader.NumberOfThreads = 1
+    compare_values(fetch(reader, times[0]), expected0, ranges, "1 thread, t=%g" % times[0])
+    reader.NumberOfThreads = 2
+
     # ---- Progress and abort ----
     algorithm = reader.GetClientSideObject()
     progress, abort = [], {"on": False}
