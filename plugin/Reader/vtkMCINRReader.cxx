@@ -31,11 +31,23 @@
 #include <thread>
 #include <vector>
 
+// OpenBLAS's own thread pool (the decoder is linked against OpenBLAS, see
+// cmake/MCINRDecoder.cmake). Declared here rather than through cblas.h so that the reader
+// does not depend on where the distribution puts that header.
+extern "C"
+{
+  void openblas_set_num_threads(int);
+  int openblas_get_num_threads(void);
+}
+
 vtkStandardNewMacro(vtkMCINRReader);
 
 namespace
 {
 constexpr size_t ErrorLength = 1024;
+// Progress milestones of RequestData: mesh built, fields decoded (assembly takes the rest).
+constexpr double MeshDoneProgress = 0.05;
+constexpr double DecodeDoneProgress = 0.95;
 
 struct ModelCloser
 {
@@ -140,6 +152,35 @@ std::string JsonStringMember(const std::string& json, const std::string& key)
   return json.substr(pos + 1, end - pos - 1);
 }
 
+// While alive, OpenBLAS runs single-threaded: the decoder already runs one worker per core
+// (BLAS threads on top would oversubscribe them), and OpenBLAS's results depend on its own
+// thread count in the last bit, so fixing it makes the values independent of the machine
+// and of NumberOfThreads. Restores the previous count.
+class SingleThreadedBlasScope
+{
+public:
+  SingleThreadedBlasScope()
+    : Previous(openblas_get_num_threads())
+  {
+    if (this->Previous > 1)
+    {
+      openblas_set_num_threads(1);
+    }
+  }
+  ~SingleThreadedBlasScope()
+  {
+    if (this->Previous > 1)
+    {
+      openblas_set_num_threads(this->Previous);
+    }
+  }
+  SingleThreadedBlasScope(const SingleThreadedBlasScope&) = delete;
+  SingleThreadedBlasScope& operator=(const SingleThreadedBlasScope&) = delete;
+
+private:
+  int Previous;
+};
+
 // Allocates `tuples` tuples; false (instead of a crash) when memory runs out.
 bool AllocateTuples(vtkDataArray* array, int components, vtkIdType tuples)
 {
@@ -157,6 +198,19 @@ struct vtkMCINRReader::Internals
 {
   ModelHandle Model;
   FileStamp Stamp;
+  // The mesh of Model, built on first use (null until then).
+  vtkSmartPointer<vtkPoints> Points;
+  vtkSmartPointer<vtkCellArray> Cells;
+  vtkSmartPointer<vtkUnsignedCharArray> CellTypes;
+
+  void Reset()
+  {
+    this->Model.reset();
+    this->Stamp = FileStamp();
+    this->Points = nullptr;
+    this->Cells = nullptr;
+    this->CellTypes = nullptr;
+  }
 };
 
 //------------------------------------------------------------------------------
@@ -248,8 +302,7 @@ bool vtkMCINRReader::OpenModel()
   FileStamp stamp;
   if (!StampFile(this->FileName, stamp))
   {
-    this->Impl->Model.reset();
-    this->Impl->Stamp = FileStamp();
+    this->Impl->Reset();
     vtkErrorMacro("Cannot open MC-INR model '" << this->FileName << "': no such file.");
     return false;
   }
@@ -257,8 +310,7 @@ bool vtkMCINRReader::OpenModel()
   {
     return true;
   }
-  this->Impl->Model.reset();
-  this->Impl->Stamp = FileStamp();
+  this->Impl->Reset();
 
   char err[ErrorLength] = { 0 };
   mcinr_model* model = nullptr;
@@ -345,20 +397,142 @@ int vtkMCINRReader::RequestInformation(
 }
 
 //------------------------------------------------------------------------------
+bool vtkMCINRReader::BuildMesh()
+{
+  const mcinr_model* model = this->Impl->Model.get();
+  const size_t numPoints = mcinr_mesh_num_points(model);
+  const size_t numCells = mcinr_mesh_num_cells(model);
+  const size_t connectivitySize = mcinr_mesh_connectivity_size(model);
+  const size_t idMax = static_cast<size_t>(std::numeric_limits<vtkIdType>::max() / 3);
+  if (numPoints > idMax || numCells >= idMax || connectivitySize > idMax)
+  {
+    vtkErrorMacro("The mesh of '" << this->FileName << "' is too large for this VTK build ("
+                                  << numPoints << " points, " << numCells << " cells).");
+    return false;
+  }
+
+  // Points keep the precision they are stored with (the decoder hands out doubles).
+  vtkSmartPointer<vtkDataArray> coordinates = vtkSmartPointer<vtkDoubleArray>::New();
+#if MCINR_HAVE_MESH_POINT_TYPE
+  const bool floatPoints = mcinr_mesh_point_type(model) == 1;
+#else
+  const bool floatPoints = false;
+#endif
+  std::vector<double> pointScratch;
+  if (floatPoints)
+  {
+    coordinates = vtkSmartPointer<vtkFloatArray>::New();
+    try
+    {
+      pointScratch.resize(3 * numPoints);
+    }
+    catch (const std::bad_alloc&)
+    {
+      vtkErrorMacro("Out of memory for the " << numPoints << " points of '" << this->FileName
+                                             << "'.");
+      return false;
+    }
+  }
+  vtkNew<vtkUnsignedCharArray> cellTypes;
+  vtkNew<vtkTypeInt64Array> offsets;
+  vtkNew<vtkTypeInt64Array> connectivity;
+  if (!AllocateTuples(coordinates, 3, static_cast<vtkIdType>(numPoints)) ||
+    !AllocateTuples(cellTypes, 1, static_cast<vtkIdType>(numCells)) ||
+    !AllocateTuples(offsets, 1, static_cast<vtkIdType>(numCells + 1)) ||
+    !AllocateTuples(connectivity, 1, static_cast<vtkIdType>(connectivitySize)))
+  {
+    vtkErrorMacro("Out of memory for the mesh of '" << this->FileName << "' (" << numPoints
+                                                    << " points, " << numCells << " cells).");
+    return false;
+  }
+  mcinr_status status = mcinr_mesh_points(model,
+    floatPoints ? pointScratch.data() : vtkDoubleArray::SafeDownCast(coordinates)->GetPointer(0));
+  if (status == MCINR_OK && floatPoints)
+  {
+    std::copy(pointScratch.begin(), pointScratch.end(),
+      vtkFloatArray::SafeDownCast(coordinates)->GetPointer(0));
+    std::vector<double>().swap(pointScratch);
+  }
+  if (status == MCINR_OK)
+  {
+    // vtkTypeInt64 (long long) and int64_t (long) are distinct types of the same layout.
+    static_assert(sizeof(vtkTypeInt64) == sizeof(int64_t), "64-bit ids expected");
+    status = mcinr_mesh_cells(model, cellTypes->GetPointer(0),
+      reinterpret_cast<int64_t*>(offsets->GetPointer(0)),
+      reinterpret_cast<int64_t*>(connectivity->GetPointer(0)));
+  }
+  if (status != MCINR_OK)
+  {
+    vtkErrorMacro("Cannot read the mesh of '" << this->FileName
+                                              << "': " << mcinr_status_string(status));
+    return false;
+  }
+  const unsigned char* typePtr = cellTypes->GetPointer(0);
+  const vtkTypeInt64* offsetPtr = offsets->GetPointer(0);
+  const vtkTypeInt64* connPtr = connectivity->GetPointer(0);
+  if (offsetPtr[0] != 0 || offsetPtr[numCells] != static_cast<vtkTypeInt64>(connectivitySize))
+  {
+    vtkErrorMacro("The mesh of '" << this->FileName << "' has inconsistent cell offsets.");
+    return false;
+  }
+  for (size_t c = 0; c < numCells; ++c)
+  {
+    const vtkTypeInt64 size = offsetPtr[c + 1] - offsetPtr[c];
+    int minPoints = 1;
+    const int expected = ExpectedCellSize(typePtr[c], minPoints);
+    if (expected < 0)
+    {
+      vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c
+                                    << " of VTK cell type " << static_cast<int>(typePtr[c])
+                                    << ", which this reader does not support.");
+      return false;
+    }
+    if ((expected > 0 && size != expected) || (expected == 0 && size < minPoints))
+    {
+      vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c << " of VTK type "
+                                    << static_cast<int>(typePtr[c]) << " with " << size
+                                    << " points.");
+      return false;
+    }
+  }
+  for (size_t i = 0; i < connectivitySize; ++i)
+  {
+    if (connPtr[i] < 0 || static_cast<size_t>(connPtr[i]) >= numPoints)
+    {
+      vtkErrorMacro("The mesh of '" << this->FileName << "' refers to point " << connPtr[i]
+                                    << ", but has only " << numPoints << " points.");
+      return false;
+    }
+  }
+
+  vtkNew<vtkPoints> points;
+  points->SetData(coordinates);
+  vtkNew<vtkCellArray> cells;
+  cells->SetData(offsets, connectivity);
+  this->Impl->Points = points;
+  this->Impl->Cells = cells;
+  this->Impl->CellTypes = cellTypes;
+  return true;
+}
+
+//------------------------------------------------------------------------------
 namespace
 {
 struct ProgressContext
 {
   vtkMCINRReader* Reader;
-  double Start;
-  double Span;
+  double Start; // progress when decoding starts
+  double End;   // progress when decoding is done
 };
 
 // Called by the decoder from the thread that called mcinr_decode_mesh (this one).
 int DecodeProgress(void* userData, double fraction)
 {
   auto* context = static_cast<ProgressContext*>(userData);
-  context->Reader->UpdateProgress(context->Start + context->Span * fraction);
+  const double clamped = std::min(1.0, std::max(0.0, fraction));
+  // Never past End, which RequestData reports itself after the decode.
+  context->Reader->UpdateProgress(std::min(
+    context->End, context->Start + (context->End - context->Start) * clamped));
   return context->Reader->GetAbortExecute() ? 1 : 0;
 }
 } // namespace
@@ -374,6 +548,8 @@ int vtkMCINRReader::RequestData(
     return 0;
   }
   output->Initialize();
+  // VTK does not clear the flag after an aborted request; clear it so the next one runs.
+  this->SetAbortExecute(0);
   if (!this->OpenModel())
   {
     return 0;
@@ -405,112 +581,19 @@ int vtkMCINRReader::RequestData(
   }
 
   this->UpdateProgress(0.0);
-  const size_t numPoints = mcinr_mesh_num_points(model);
-  const size_t numCells = mcinr_mesh_num_cells(model);
-  const size_t connectivitySize = mcinr_mesh_connectivity_size(model);
-  const size_t idMax = static_cast<size_t>(std::numeric_limits<vtkIdType>::max() / 3);
-  if (numPoints > idMax || numCells >= idMax || connectivitySize > idMax)
+  // The mesh does not change with time: built and checked once per opened file, then shared
+  // by the outputs of every time step.
+  if (!this->Impl->Points && !this->BuildMesh())
   {
-    vtkErrorMacro("The mesh of '" << this->FileName << "' is too large for this VTK build ("
-                                  << numPoints << " points, " << numCells << " cells).");
     return 0;
   }
-
-  // ---- Mesh ----
-  // Points keep the precision they are stored with (the decoder hands out doubles).
-  vtkSmartPointer<vtkDataArray> coordinates = vtkSmartPointer<vtkDoubleArray>::New();
-#if MCINR_HAVE_MESH_POINT_TYPE
-  const bool floatPoints = mcinr_mesh_point_type(model) == 1;
-#else
-  const bool floatPoints = false;
-#endif
-  std::vector<double> pointScratch;
-  if (floatPoints)
+  const size_t numPoints = static_cast<size_t>(this->Impl->Points->GetNumberOfPoints());
+  this->UpdateProgress(MeshDoneProgress);
+  if (this->GetAbortExecute())
   {
-    coordinates = vtkSmartPointer<vtkFloatArray>::New();
-    try
-    {
-      pointScratch.resize(3 * numPoints);
-    }
-    catch (const std::bad_alloc&)
-    {
-      vtkErrorMacro("Out of memory for the " << numPoints << " points of '" << this->FileName
-                                             << "'.");
-      return 0;
-    }
-  }
-  vtkNew<vtkUnsignedCharArray> cellTypes;
-  vtkNew<vtkTypeInt64Array> offsets;
-  vtkNew<vtkTypeInt64Array> connectivity;
-  if (!AllocateTuples(coordinates, 3, static_cast<vtkIdType>(numPoints)) ||
-    !AllocateTuples(cellTypes, 1, static_cast<vtkIdType>(numCells)) ||
-    !AllocateTuples(offsets, 1, static_cast<vtkIdType>(numCells + 1)) ||
-    !AllocateTuples(connectivity, 1, static_cast<vtkIdType>(connectivitySize)))
-  {
-    vtkErrorMacro("Out of memory for the mesh of '" << this->FileName << "' (" << numPoints
-                                                    << " points, " << numCells << " cells).");
+    vtkDebugMacro("Reading '" << this->FileName << "' aborted.");
     return 0;
   }
-  mcinr_status status = mcinr_mesh_points(model,
-    floatPoints ? pointScratch.data() : vtkDoubleArray::SafeDownCast(coordinates)->GetPointer(0));
-  if (status == MCINR_OK && floatPoints)
-  {
-    std::copy(pointScratch.begin(), pointScratch.end(),
-      vtkFloatArray::SafeDownCast(coordinates)->GetPointer(0));
-    std::vector<double>().swap(pointScratch);
-  }
-  if (status == MCINR_OK)
-  {
-    // vtkTypeInt64 (long long) and int64_t (long) are distinct types of the same layout.
-    static_assert(sizeof(vtkTypeInt64) == sizeof(int64_t), "64-bit ids expected");
-    status = mcinr_mesh_cells(model, cellTypes->GetPointer(0),
-      reinterpret_cast<int64_t*>(offsets->GetPointer(0)),
-      reinterpret_cast<int64_t*>(connectivity->GetPointer(0)));
-  }
-  if (status != MCINR_OK)
-  {
-    vtkErrorMacro("Cannot read the mesh of '" << this->FileName
-                                              << "': " << mcinr_status_string(status));
-    return 0;
-  }
-  const unsigned char* typePtr = cellTypes->GetPointer(0);
-  const vtkTypeInt64* offsetPtr = offsets->GetPointer(0);
-  const vtkTypeInt64* connPtr = connectivity->GetPointer(0);
-  if (offsetPtr[0] != 0 || offsetPtr[numCells] != static_cast<vtkTypeInt64>(connectivitySize))
-  {
-    vtkErrorMacro("The mesh of '" << this->FileName << "' has inconsistent cell offsets.");
-    return 0;
-  }
-  for (size_t c = 0; c < numCells; ++c)
-  {
-    const vtkTypeInt64 size = offsetPtr[c + 1] - offsetPtr[c];
-    int minPoints = 1;
-    const int expected = ExpectedCellSize(typePtr[c], minPoints);
-    if (expected < 0)
-    {
-      vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c
-                                    << " of VTK cell type " << static_cast<int>(typePtr[c])
-                                    << ", which this reader does not support.");
-      return 0;
-    }
-    if ((expected > 0 && size != expected) || (expected == 0 && size < minPoints))
-    {
-      vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c << " of VTK type "
-                                    << static_cast<int>(typePtr[c]) << " with " << size
-                                    << " points.");
-      return 0;
-    }
-  }
-  for (size_t i = 0; i < connectivitySize; ++i)
-  {
-    if (connPtr[i] < 0 || static_cast<size_t>(connPtr[i]) >= numPoints)
-    {
-      vtkErrorMacro("The mesh of '" << this->FileName << "' refers to point " << connPtr[i]
-                                    << ", but has only " << numPoints << " points.");
-      return 0;
-    }
-  }
-  this->UpdateProgress(0.05);
 
   // ---- Fields: one decode call for all selected components, so that the networks' shared
   // trunk runs once per point; then split into one array per variable. ----
@@ -579,7 +662,7 @@ int vtkMCINRReader::RequestData(
       decoded = scratch.data();
     }
 
-    ProgressContext progress{ this, 0.05, 0.90 };
+    ProgressContext progress{ this, MeshDoneProgress, DecodeDoneProgress };
     mcinr_decode_options options;
     std::memset(&options, 0, sizeof(options));
     options.num_threads = this->NumberOfThreads > 0
@@ -588,7 +671,8 @@ int vtkMCINRReader::RequestData(
     options.progress = &DecodeProgress;
     options.user_data = &progress;
     char err[ErrorLength] = { 0 };
-    status = mcinr_decode_mesh(
+    SingleThreadedBlasScope blasScope;
+    const mcinr_status status = mcinr_decode_mesh(
       model, time, components.data(), width, decoded, &options, err, sizeof(err));
     if (status == MCINR_ERR_ABORTED)
     {
@@ -620,15 +704,16 @@ int vtkMCINRReader::RequestData(
       }
     }
   }
-  this->UpdateProgress(0.95);
+  this->UpdateProgress(DecodeDoneProgress);
+  if (this->GetAbortExecute())
+  {
+    vtkDebugMacro("Reading '" << this->FileName << "' aborted.");
+    return 0;
+  }
 
   // ---- Assemble the output only now, so that a failure above leaves it empty. ----
-  vtkNew<vtkPoints> points;
-  points->SetData(coordinates);
-  output->SetPoints(points);
-  vtkNew<vtkCellArray> cells;
-  cells->SetData(offsets, connectivity);
-  output->SetCells(cellTypes, cells);
+  output->SetPoints(this->Impl->Points);
+  output->SetCells(this->Impl->CellTypes, this->Impl->Cells);
   for (const auto& array : arrays)
   {
     output->GetPointData()->AddArray(array);

@@ -96,6 +96,8 @@ private:
 
   // Opens FileName (or reuses the cached handle); false with a vtkErrorMacro on failure.
   bool OpenModel();
+  // Copies and checks the embedded mesh into Impl; false with a vtkErrorMacro on failure.
+  bool BuildMesh();
 };
 
 #endif

@@ -1,9 +1,21 @@
 """Minimal ctypes binding of the C decoder (libmcinr.so built in plugin/build) for the tests:
 the reader's output is compared with what mcinr_decode_mesh returns for the same file."""
 import ctypes
+import ctypes.util
 import struct
 
 MESH_SECTION = 5
+
+
+def _openblas():
+    """The process's OpenBLAS (the one libmcinr.so is linked to), or None."""
+    name = ctypes.util.find_library("openblas")
+    if not name:
+        return None
+    blas = ctypes.CDLL(name)
+    blas.openblas_get_num_threads.restype = ctypes.c_int
+    blas.openblas_set_num_threads.argtypes = [ctypes.c_int]
+    return blas
 
 
 class DecoderError(RuntimeError):
@@ -126,8 +138,18 @@ class Model:
         out = (ctypes.c_float * (n * len(components)))()
         opts = _Options(num_threads, None, None)
         err = ctypes.create_string_buffer(1024)
-        status = lib.mcinr_decode_mesh(h, time, comp, len(components), out,
-                                       ctypes.byref(opts), err, 1024)
+        # Like vtkMCINRReader: OpenBLAS single-threaded during the decode (its results
+        # depend on its thread count in the last bit).
+        blas = _openblas()
+        previous = blas.openblas_get_num_threads() if blas else 0
+        if previous > 1:
+            blas.openblas_set_num_threads(1)
+        try:
+            status = lib.mcinr_decode_mesh(h, time, comp, len(components), out,
+                                           ctypes.byref(opts), err, 1024)
+        finally:
+            if previous > 1:
+                blas.openblas_set_num_threads(previous)
         if status != 0:
             raise DecoderError(err.value.decode(errors="replace"))
         return out
@@ -157,3 +179,38 @@ def flip_payload_byte(data):
         raise ValueError("first section is empty")
     flipped[offset + length // 2] ^= 0xFF
     return bytes(flipped)
+
+
+def rewrite_mesh(src, dst, edit):
+    """Copy an .mci file with its MESH section changed by `edit(types, offsets, connectivity)`
+    (lists, edited in place); the new payload is appended with a correct CRC, so the decoder
+    accepts the file and what is tested is the reader's own check of the cells."""
+    import zlib
+    data = bytearray(open(src, "rb").read())
+    count = struct.unpack_from("<I", data, 12)[0]
+    for i in range(count):
+        entry = 16 + 32 * i
+        if struct.unpack_from("<I", data, entry)[0] == MESH_SECTION:
+            break
+    else:
+        raise ValueError("%s has no MESH section" % src)
+    offset, length = struct.unpack_from("<QQ", data, entry + 8)
+    raw = zlib.decompress(bytes(data[offset + 8:offset + length]))
+    n, point_type = struct.unpack_from("<QB", raw, 0)
+    pos = 16 + n * 3 * (4 if point_type == 1 else 8)
+    m, k = struct.unpack_from("<QQ", raw, pos)
+    head = raw[:pos]
+    pos += 16
+    types = list(raw[pos:pos + m])
+    pos += m
+    offsets = list(struct.unpack_from("<%dQ" % m, raw, pos))
+    pos += 8 * m
+    conn = list(struct.unpack_from("<%dI" % k, raw, pos))
+    edit(types, offsets, conn)
+    body = (head + struct.pack("<QQ", len(types), len(conn)) + bytes(types) +
+            struct.pack("<%dQ" % len(offsets), *offsets) + struct.pack("<%dI" % len(conn), *conn))
+    payload = struct.pack("<Q", len(body)) + zlib.compress(body)
+    new_offset = len(data)
+    data += payload
+    struct.pack_into("<QQI", data, entry + 8, new_offset, len(payload), zlib.crc32(payload) & 0xFFFFFFFF)
+    open(dst, "wb").write(bytes(data))

@@ -23,26 +23,50 @@ trap 'rm -rf "$work"' EXIT
 pvpython_run() { env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$@"; }
 
 shots="$build/screenshots"
+# Runs a command under a fresh Xvfb, output in $log. Under load a fresh Xvfb sometimes
+# refuses the first GLX window ("bad X server connection", abort); that says nothing about
+# the plugin, so try again (3 times at most).
+with_xvfb() {  # log command...
+    local log="$1" attempt
+    shift
+    for attempt in 1 2 3; do
+        if xvfb-run -a -s '-screen 0 1280x1024x24' "$@" >"$log" 2>&1; then
+            return 0
+        fi
+        grep -q "bad X server connection" "$log" || return 1
+        echo "-- X server refused the window, retrying ($attempt)"
+        sleep 2
+    done
+    return 1
+}
+
 screenshot() {  # name mci [pvd]
     command -v xvfb-run >/dev/null || { echo "-- screenshot: skipped (no xvfb-run)"; return 0; }
     mkdir -p "$shots"
     local args=(--plugin "$plugin_so" --mci "$2" --out "$shots/$1.png")
     [ -n "${3:-}" ] && args+=(--pvd "$3")
-    # Under load a fresh Xvfb sometimes refuses the first GLX window ("bad X server
-    # connection", abort); that says nothing about the plugin, so try again (3 times at most).
-    local attempt log="$work/screenshot-$1.log"
-    for attempt in 1 2 3; do
-        if xvfb-run -a -s '-screen 0 1280x1024x24' env -u VIRTUAL_ENV -u PYTHONPATH \
-            pvpython "$here/screenshot.py" "${args[@]}" >"$log" 2>&1; then
-            grep "^screenshot:" "$log"
-            return 0
-        fi
-        grep -q "bad X server connection" "$log" || break
-        echo "-- screenshot: X server refused the window, retrying ($attempt)"
-        sleep 2
-    done
-    cat "$log" >&2
-    return 1
+    local log="$work/screenshot-$1.log"
+    if with_xvfb "$log" env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/screenshot.py" "${args[@]}"; then
+        grep "^screenshot:" "$log"
+    else
+        cat "$log" >&2
+        return 1
+    fi
+}
+
+# The Qt client: finds the plugin through PV_PLUGIN_PATH, opens the file via the reader factory.
+gui_smoke() {  # mci
+    command -v xvfb-run >/dev/null || { echo "-- GUI: skipped (no xvfb-run)"; return 0; }
+    local log="$work/gui.log"
+    with_xvfb "$log" env -u VIRTUAL_ENV -u PYTHONPATH PV_PLUGIN_PATH="$(dirname "$plugin_so")" \
+        MCINR_SMOKE_MCI="$1" paraview --script="$here/gui_smoke.py" --exit || true
+    if grep -q "MCINR-GUI-SMOKE reader=MCINRReader points=[1-9]" "$log"; then
+        echo "-- GUI: $(grep -o 'MCINR-GUI-SMOKE.*' "$log")"
+    else
+        cat "$log" >&2
+        echo "-- GUI: the ParaView client did not read $1 with the plugin" >&2
+        return 1
+    fi
 }
 
 run_case() {  # name mci [pvd] [other-mci]
@@ -57,6 +81,7 @@ run_case() {  # name mci [pvd] [other-mci]
 if [ $# -ge 1 ]; then
     run_case given "$1" "${2:-}"
     screenshot given "$1" "${2:-}"
+    gui_smoke "$1"
     exit 0
 fi
 
@@ -69,6 +94,7 @@ python3 "$generator" "$work/tiny.mci" --mesh tiny --seed 1 >/dev/null
 python3 "$generator" "$work/tiny-other.mci" --mesh tiny --seed 2 >/dev/null
 run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
 screenshot tiny "$work/tiny.mci"
+gui_smoke "$work/tiny.mci"
 
 vessel_pvd="${MCINR_VESSEL_PVD:-/work/shared/datasets/vessel-small/vessel.pvd}"
 if [ -f "$vessel_pvd" ]; then
