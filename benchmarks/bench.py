@@ -1,0 +1,472 @@
+"""Measurement driver of `benchmarks/run` (see benchmarks/README.md).
+
+Runs every measurement of the report in one go on the same data and writes
+WORK/results.json; `report.py` turns that file into docs/benchmarks/*.md and the plots.
+Nothing here hard-codes the tool's defaults: "MC-INR (default)" is trained with no model
+flags, and the baselines' widths are chosen by probing their size against it.
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import vtu
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# Per mode: equal wall-clock budgets per method (seconds), the extra budgets of the
+# PSNR-vs-time curve, the analytic sizes of the scaling study (nx, ny, nz), its epoch count.
+MODES = {
+    "quick": dict(budget=40, medium_budget=None, curve_budgets=[10, 20], rd_factors=[0.5, 2.0],
+                  rd_datasets=["vessel-small"], analytic=(40, 20, 20, 8),
+                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=6,
+                  bisect_iterations=14, sweep=np.logspace(-5, -0.7, 10)),
+    # Smoke test of the whole pipeline (development only; numbers meaningless).
+    "smoke": dict(budget=4, medium_budget=None, curve_budgets=[2], rd_factors=[0.5],
+                  rd_datasets=["vessel-small"], analytic=(16, 8, 8, 4),
+                  scaling=[(12, 6, 6)], scaling_epochs=1, bisect_iterations=4, sweep=np.logspace(-4, -1, 3)),
+    "full": dict(budget=300, medium_budget=900, curve_budgets=[30, 100], rd_factors=[0.5, 2.0],
+                 rd_datasets=["vessel-small", "analytic"], analytic=(40, 20, 20, 8),
+                 scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=10,
+                 bisect_iterations=18, sweep=np.logspace(-5.5, -0.5, 16)),
+}
+BASELINES = ["siren", "coordnet", "coordnetb"]
+METHOD_LABEL = {"siren": "SIREN", "coordnet": "CoordNet", "coordnetb": "CoordNetB", "mcinr": "MC-INR (default)"}
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Runner:
+    def __init__(self, binary, work, threads, reuse):
+        self.binary, self.work, self.threads, self.reuse = binary, work, threads, reuse
+        os.makedirs(work, exist_ok=True)
+
+    def train(self, name, data, flags, budget=None, mesh=False):
+        """Trains, returns the JSON summary plus wall time, peak RSS and the model path."""
+        out = os.path.join(self.work, name + ".mci")
+        cache = os.path.join(self.work, name + ".json")
+        if self.reuse and os.path.exists(cache) and os.path.exists(out):
+            with open(cache) as f:
+                return json.load(f)
+        cmd = [self.binary, "train", data, "-o", out, "-q", "--json", "--threads", str(self.threads), "--seed", "1"]
+        cmd += flags + ([] if mesh else ["--no-mesh"])
+        if budget:
+            cmd += ["--time-budget", str(budget)]
+        timing = os.path.join(self.work, name + ".time")
+        log("mcinr-vtk " + " ".join(os.path.basename(c) if c.startswith("/") else c for c in cmd[1:]))
+        proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", timing] + cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name}: mcinr-vtk train failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        summary = json.loads(proc.stdout)
+        with open(timing) as f:
+            wall, peak_kb = f.read().split()[-2:]
+        summary.update(name=name, flags=flags, budget=budget, wall_seconds=float(wall),
+                       peak_rss_mib=int(peak_kb) / 1024, model=out)
+        info = subprocess.run([self.binary, "info", out, "--json"], capture_output=True, text=True, check=True)
+        meta = json.loads(info.stdout).get("metadata", {})
+        arch = meta.get("architecture", {})
+        summary["architecture"] = arch.get("config", {})
+        summary["parameters_per_network"] = arch.get("parametersPerNetwork")
+        with open(cache, "w") as f:
+            json.dump(summary, f, indent=1)
+        return summary
+
+
+# ---- metrics, exactly as INRCore.Metrics: per component and step, global range, averaged ----
+
+def metrics(truth, pred, ranges):
+    """truth, pred: T×n×C arrays; ranges: C global ranges."""
+    t = truth.astype(np.float64)
+    err = pred.astype(np.float64) - t
+    mse = np.mean(err * err, axis=1)                               # T×C
+    rng = np.broadcast_to(ranges, mse.shape)
+    with np.errstate(divide="ignore"):
+        psnr = np.where(mse == 0, 200.0,
+                        np.where(rng > 0, 20 * np.log10(np.where(rng > 0, rng, 1)) - 10 * np.log10(np.maximum(mse, 1e-300)),
+                                 -10 * np.log10(np.maximum(mse, 1e-300))))
+    psnr = np.minimum(psnr, 200.0)
+    nrmse = np.where(rng > 0, np.sqrt(mse) / np.where(rng > 0, rng, 1), np.sqrt(mse))
+    sse = np.sum(err * err, axis=1)
+    sst = np.sum((t - t.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    r2 = np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), np.where(sse == 0, 1.0, 0.0))
+    max_rel = float(np.max(np.abs(err).max(axis=(0, 1)) / np.where(ranges > 0, ranges, 1)))
+    return dict(psnr=float(psnr.mean()), nrmse=float(nrmse.mean()), r2=float(r2.mean()), max_rel_error=max_rel,
+                component_psnr=psnr.mean(axis=0).tolist())
+
+
+def morton_order(points):
+    """Permutation sorting the points along a 3-D Morton (Z-order) curve, 21 bits per axis."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    q = ((points - lo) / np.where(hi > lo, hi - lo, 1) * (2 ** 21 - 1)).astype(np.uint64)
+
+    def spread(v):
+        v = v & np.uint64(0x1FFFFF)
+        for shift, mask in ((32, 0x1F00000000FFFF), (16, 0x1F0000FF0000FF), (8, 0x100F00F00F00F00F),
+                            (4, 0x10C30C30C30C30C3), (2, 0x1249249249249249)):
+            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+        return v
+
+    key = spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)) | (spread(q[:, 2]) << np.uint64(2))
+    return np.argsort(key, kind="stable")
+
+
+class Compressors:
+    """SZ3 (pysz) and ZFP (zfpy) on per-component 1-D float32 arrays (all steps, step-major)."""
+
+    def __init__(self, points, values):
+        from pysz import sz, szConfig, szErrorBoundMode
+        import zfpy
+        self.sz, self.szConfig, self.mode, self.zfpy = sz, szConfig, szErrorBoundMode, zfpy
+        self.values = values
+        self.ranges = (values.max(axis=(0, 1)) - values.min(axis=(0, 1))).astype(np.float64)
+        n = values.shape[1]
+        self.orders = {"mesh": np.arange(n), "morton": morton_order(points)}
+        self.cache = {}
+
+    def _codec(self, name, x, eb):
+        if name == "SZ3":
+            cfg = self.szConfig()
+            cfg.errorBoundMode = self.mode.ABS
+            cfg.absErrorBound = float(eb)
+            t0 = time.perf_counter()
+            blob, _ = self.sz.compress(x, cfg)
+            t1 = time.perf_counter()
+            y = self.sz.decompress(blob, np.float32, x.shape)[0]
+            t2 = time.perf_counter()
+            return len(blob), y, t1 - t0, t2 - t1
+        t0 = time.perf_counter()
+        blob = self.zfpy.compress_numpy(x, tolerance=float(eb))
+        t1 = time.perf_counter()
+        y = self.zfpy.decompress_numpy(blob)
+        t2 = time.perf_counter()
+        return len(blob), y, t1 - t0, t2 - t1
+
+    def evaluate(self, codec, order, rel_eb):
+        key = (codec, order, float(rel_eb))
+        if key in self.cache:
+            return self.cache[key]
+        perm = self.orders[order]
+        T, n, C = self.values.shape
+        pred = np.empty_like(self.values)
+        nbytes, tc, td = 0, 0.0, 0.0
+        for c in range(C):
+            x = np.ascontiguousarray(self.values[:, perm, c]).ravel()
+            size, y, a, b = self._codec(codec, x, rel_eb * self.ranges[c] if self.ranges[c] > 0 else rel_eb)
+            pred[:, perm, c] = np.asarray(y, dtype=np.float32).reshape(T, n)
+            nbytes += size; tc += a; td += b
+        m = metrics(self.values, pred, self.ranges)
+        raw = self.values.size * 4
+        m.update(codec=codec, order=order, rel_eb=float(rel_eb), bytes=nbytes, cr=raw / nbytes,
+                 compress_seconds=tc, decompress_seconds=td, raw_bytes=raw)
+        self.cache[key] = m
+        return m
+
+    def at_ratio(self, codec, order, target_cr, iterations):
+        """Bisects the (range-relative) error bound so the ratio reaches target_cr."""
+        lo, hi = math.log(1e-8), math.log(1.0)
+        best = None
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            m = self.evaluate(codec, order, math.exp(mid))
+            if m["cr"] >= target_cr:
+                hi, best = mid, m
+            else:
+                lo = mid
+        return best or self.evaluate(codec, order, math.exp(hi))
+
+    def at_psnr(self, codec, order, target_psnr, iterations):
+        """Bisects the error bound for the largest ratio whose PSNR still reaches target_psnr."""
+        lo, hi = math.log(1e-8), math.log(1.0)
+        best = None
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            m = self.evaluate(codec, order, math.exp(mid))
+            if m["psnr"] >= target_psnr:
+                lo, best = mid, m
+            else:
+                hi = mid
+        return best or self.evaluate(codec, order, math.exp(lo))
+
+
+# ---- our decoder through the C API (ctypes) ----
+
+def build_decoder_library(work):
+    """Compiles CShim's decoder sources into a shared library for ctypes (the same sources the
+    SwiftPM target and the ParaView plugin compile)."""
+    src = os.path.join(ROOT, "CShim", "src")
+    out = os.path.join(work, "libmcinr_bench.so")
+    files = sorted(os.path.join(src, f) for f in os.listdir(src) if f.endswith(".c"))
+    subprocess.run(["cc", "-O3", "-D_GNU_SOURCE", "-shared", "-fPIC", "-I", os.path.join(ROOT, "CShim", "include"),
+                    *files, "-o", out, "-lopenblas", "-lz", "-lpthread", "-lm"], check=True)
+    return out
+
+
+class DecodeOptions(ctypes.Structure):
+    _fields_ = [("num_threads", ctypes.c_int), ("progress", ctypes.c_void_p), ("user_data", ctypes.c_void_p)]
+
+
+def time_decode(lib_path, model_path, points, repeats=2):
+    """Best-of wall seconds to decode every component at every stored step at `points`,
+    with 1 thread and with all cores."""
+    lib = ctypes.CDLL(lib_path)
+    lib.mcinr_open_file.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p, ctypes.c_size_t]
+    lib.mcinr_num_times.argtypes = [ctypes.c_void_p]; lib.mcinr_num_times.restype = ctypes.c_size_t
+    lib.mcinr_times.argtypes = [ctypes.c_void_p]; lib.mcinr_times.restype = ctypes.POINTER(ctypes.c_double)
+    lib.mcinr_num_components.argtypes = [ctypes.c_void_p]; lib.mcinr_num_components.restype = ctypes.c_size_t
+    lib.mcinr_close.argtypes = [ctypes.c_void_p]
+    lib.mcinr_decode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_double, ctypes.c_void_p,
+                                 ctypes.c_size_t, ctypes.c_void_p, ctypes.POINTER(DecodeOptions), ctypes.c_char_p, ctypes.c_size_t]
+    err = ctypes.create_string_buffer(512)
+    model = ctypes.c_void_p()
+    if lib.mcinr_open_file(model_path.encode(), ctypes.byref(model), err, 512) != 0:
+        raise RuntimeError(f"{model_path}: {err.value.decode()}")
+    try:
+        T, C = lib.mcinr_num_times(model), lib.mcinr_num_components(model)
+        times = [lib.mcinr_times(model)[i] for i in range(T)]
+        xyz = np.ascontiguousarray(points, dtype=np.float64)
+        n = xyz.shape[0]
+        out = np.empty((n, C), dtype=np.float32)
+        result = {}
+        for threads in sorted({1, os.cpu_count() or 1}):
+            opts = DecodeOptions(threads, None, None)
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for t in times:
+                    status = lib.mcinr_decode(model, xyz.ctypes.data, n, t, None, 0, out.ctypes.data, ctypes.byref(opts), err, 512)
+                    if status != 0:
+                        raise RuntimeError(f"{model_path}: decode: {err.value.decode()}")
+                best = min(best, time.perf_counter() - t0)
+            result[threads] = best
+        return dict(seconds=result, values=n * T * C, raw_bytes=n * T * C * 4, points=n, steps=T)
+    finally:
+        lib.mcinr_close(model)
+
+
+# ---- the study ----
+
+def fit_width(runner, data, method, target_bytes, tag):
+    """Width whose weight size is closest to target_bytes (sizes are quadratic in the width at
+    fixed depth: three untrained probes fit the curve exactly)."""
+    widths = [8, 16, 32]
+    sizes = [runner.train(f"probe-{tag}-{method}-w{w}", data, ["--method", method, "--width", str(w), "--max-epochs", "0"])["weight_bytes"]
+             for w in widths]
+    a, b, c = np.polyfit(widths, sizes, 2)
+    roots = [r.real for r in np.roots([a, b, c - target_bytes]) if abs(r.imag) < 1e-9 and r.real > 0]
+    w = max(2, int(round(max(roots)))) if roots else 8
+    return w, dict(zip(widths, sizes))
+
+
+def dataset_arrays(path):
+    points, names, values = vtu.read_components(path)
+    ranges = (values.max(axis=(0, 1)) - values.min(axis=(0, 1))).astype(np.float64)
+    return points, names, values, ranges
+
+
+def summarize(run, ranges):
+    comps = run.get("components", [])
+    max_rel = max((c["max_abs_error"] / r if r > 0 else c["max_abs_error"]) for c, r in zip(comps, ranges)) if comps else None
+    return dict(name=run["name"], method=run["method"], psnr=run["mean"]["psnr"], nrmse=run["mean"]["nrmse"],
+                r2=run["mean"]["r2"], max_rel_error=max_rel, weight_bytes=run["weight_bytes"],
+                raw_field_bytes=run["raw_field_bytes"], cr=run["compression_ratio_weights"],
+                seconds=run["seconds"], wall_seconds=run["wall_seconds"], peak_rss_mib=run["peak_rss_mib"],
+                networks=run["networks"], splits=run["splits"], budget=run["budget"], flags=run["flags"],
+                width=run["architecture"].get("width"), parameters_per_network=run["parameters_per_network"],
+                architecture=run["architecture"], components=comps, ranges=[float(r) for r in ranges])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=MODES, default="quick")
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--bench-binary", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--medium", help="vessel-medium .pvd (full mode)")
+    ap.add_argument("--reuse", action="store_true", help="reuse finished trainings in WORK (development only)")
+    args = ap.parse_args()
+    cfg = MODES[args.mode]
+    threads = os.cpu_count() or 1
+    runner = Runner(args.binary, args.work, threads, args.reuse)
+    started = time.time()
+    res = dict(mode=args.mode, started_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), threads=threads,
+               budget=cfg["budget"], medium_budget=cfg["medium_budget"], curve_budgets=cfg["curve_budgets"],
+               machine=machine_description(), load_before=os.getloadavg(), datasets={}, table2={}, table3={},
+               rd={}, ablation=[], curve=[], decode={}, scaling=[], phases={})
+
+    def phase(name, t0):
+        res["phases"][name] = time.time() - t0
+        save(res, args.work)
+
+    # Datasets.
+    t0 = time.time()
+    data = {"vessel-small": "/work/shared/datasets/vessel-small/vessel.pvd"}
+    nx, ny, nz, steps = cfg["analytic"]
+    data["analytic"] = make_analytic(args.work, nx, ny, nz, steps)
+    if args.mode == "full":
+        if not args.medium:
+            raise SystemExit("--full needs vessel-medium (--medium)")
+        data["vessel-medium"] = args.medium
+    arrays = {k: dataset_arrays(v) for k, v in data.items()}
+    for k, (points, names, values, ranges) in arrays.items():
+        res["datasets"][k] = dict(path=data[k], points=int(values.shape[1]), steps=int(values.shape[0]),
+                                  components=names, raw_bytes=int(values.size * 4))
+    phase("datasets", t0)
+
+    # Table 2: the four methods at equal budgets and (for the baselines) matched sizes.
+    t0 = time.time()
+    for k in data:
+        budget = cfg["medium_budget"] if k == "vessel-medium" else cfg["budget"]
+        ranges = arrays[k][3]
+        default = runner.train(f"t2-{k}-mcinr", data[k], [], budget)
+        rows = [summarize(default, ranges)]
+        for m in BASELINES:
+            w, probes = fit_width(runner, data[k], m, default["weight_bytes"], k)
+            run = runner.train(f"t2-{k}-{m}", data[k], ["--method", m, "--width", str(w)], budget)
+            row = summarize(run, ranges)
+            row["size_probes"] = probes
+            rows.append(row)
+        res["table2"][k] = dict(budget=budget, rows=rows)
+        save(res, args.work)
+    phase("table2", t0)
+
+    # Fig. 2: PSNR vs training time on vessel-small (the Table 2 runs are the last point).
+    t0 = time.time()
+    widths = {r["method"]: r["width"] for r in res["table2"]["vessel-small"]["rows"]}
+    for b in cfg["curve_budgets"]:
+        for m in ["mcinr"] + BASELINES:
+            flags = [] if m == "mcinr" else ["--method", m, "--width", str(widths[m])]
+            res["curve"].append(summarize(runner.train(f"curve-{m}-{b}", data["vessel-small"], flags, b), arrays["vessel-small"][3]))
+    for r in res["table2"]["vessel-small"]["rows"]:
+        res["curve"].append(r)
+    phase("curve", t0)
+
+    # Table 4: ablations on vessel-small at the same budget.
+    t0 = time.time()
+    res["ablation"].append(res["table2"]["vessel-small"]["rows"][0])
+    for tag, flags in [("no-recluster", ["--no-recluster"]), ("no-meta", ["--no-meta"]),
+                       ("no-recluster-no-meta", ["--no-recluster", "--no-meta"])]:
+        res["ablation"].append(summarize(runner.train(f"abl-{tag}", data["vessel-small"], flags, cfg["budget"]), arrays["vessel-small"][3]))
+    phase("ablation", t0)
+
+    # MC-INR at other widths (rate-distortion curve).
+    t0 = time.time()
+    for k in cfg["rd_datasets"]:
+        base = res["table2"][k]["rows"][0]
+        pts = [base]
+        for f in cfg["rd_factors"]:
+            w = max(2, int(round(base["width"] * f)))
+            pts.append(summarize(runner.train(f"rd-{k}-w{w}", data[k], ["--width", str(w)], res["table2"][k]["budget"]), arrays[k][3]))
+        res["rd"][k] = dict(mcinr=sorted(pts, key=lambda r: r["cr"]))
+    phase("mcinr-widths", t0)
+
+    # Table 3: SZ3 / ZFP at MC-INR's ratio and at its PSNR; rate-distortion sweeps.
+    t0 = time.time()
+    for k in data:
+        points, names, values, ranges = arrays[k]
+        comp = Compressors(points, values)
+        target = res["table2"][k]["rows"][0]
+        it = cfg["bisect_iterations"] if k != "vessel-medium" else max(10, cfg["bisect_iterations"] - 6)
+        rows = []
+        for codec in ["SZ3", "ZFP"]:
+            for order in ["mesh", "morton"]:
+                log(f"{k}: {codec} {order} order")
+                rows.append(dict(codec=codec, order=order, at_cr=comp.at_ratio(codec, order, target["cr"], it),
+                                 at_psnr=comp.at_psnr(codec, order, target["psnr"], it)))
+        sweeps = {}
+        if k in cfg["rd_datasets"] or k == "analytic":
+            for codec in ["SZ3", "ZFP"]:
+                for order in ["mesh", "morton"]:
+                    sweeps[f"{codec} {order}"] = [comp.evaluate(codec, order, e) for e in cfg["sweep"]]
+        res["table3"][k] = dict(target=dict(cr=target["cr"], psnr=target["psnr"]), rows=rows)
+        res["rd"].setdefault(k, {})["codecs"] = sweeps
+        res["rd"][k]["baselines"] = res["table2"][k]["rows"][1:]
+        if "mcinr" not in res["rd"][k]:
+            res["rd"][k]["mcinr"] = [target]
+        save(res, args.work)
+    phase("table3", t0)
+
+    # Speed: our decoder vs SZ3/ZFP decompression; INRCore's own benchmark.
+    t0 = time.time()
+    lib = build_decoder_library(args.work)
+    points = arrays["vessel-small"][0]
+    for r in res["table2"]["vessel-small"]["rows"]:
+        res["decode"][r["method"]] = time_decode(lib, os.path.join(args.work, r["name"] + ".mci"), points)
+    core_md = os.path.join(args.work, "core-quick.md")
+    log("mcinr-bench --quick")
+    subprocess.run([args.bench_binary, "--quick", "--output", core_md], check=True, capture_output=True)
+    with open(core_md) as f:
+        res["core_bench"] = f.read()
+    phase("speed", t0)
+
+    # Scaling: fixed epochs, no meta-learning and no re-clustering, so the work is proportional
+    # to the samples seen; the point count grows.
+    t0 = time.time()
+    sizes = [("vessel-small", data["vessel-small"])]
+    for (sx, sy, sz) in cfg["scaling"]:
+        sizes.append((f"analytic {sx}x{sy}x{sz}", make_analytic(args.work, sx, sy, sz, steps)))
+    if args.mode == "full":
+        sizes.append(("vessel-medium", data["vessel-medium"]))
+    for label, path in sizes:
+        flags = ["--no-meta", "--no-recluster", "--max-epochs", str(cfg["scaling_epochs"])]
+        run = runner.train("scale-" + re.sub(r"[^a-z0-9]+", "-", label), path, flags)
+        ds = res["datasets"].get(label) or dataset_shape(path)
+        res["scaling"].append(dict(label=label, points=ds["points"], steps=ds["steps"], epochs=cfg["scaling_epochs"],
+                                   seconds=run["seconds"], wall_seconds=run["wall_seconds"], peak_rss_mib=run["peak_rss_mib"],
+                                   psnr=run["mean"]["psnr"], networks=run["networks"]))
+    phase("scaling", t0)
+
+    res["load_after"] = os.getloadavg()
+    res["total_seconds"] = time.time() - started
+    save(res, args.work)
+    log(f"measurements done in {res['total_seconds']:.0f} s")
+
+
+def dataset_shape(path):
+    times, files = vtu.read_series(path)
+    points, _ = vtu.read_vtu(files[0])
+    return dict(points=int(points.shape[0]), steps=len(files))
+
+
+def make_analytic(work, nx, ny, nz, steps):
+    out = os.path.join(work, f"analytic-{nx}x{ny}x{nz}x{steps}")
+    pvd = os.path.join(out, "analytic.pvd")
+    if not os.path.exists(pvd):
+        log(f"make_analytic.py {nx}x{ny}x{nz}, {steps} steps")
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "examples", "make_analytic.py"), out, "--nx", str(nx),
+                        "--ny", str(ny), "--nz", str(nz), "--steps", str(steps)], check=True, capture_output=True)
+    return pvd
+
+
+def machine_description():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version())
+
+
+def save(res, work):
+    tmp = os.path.join(work, "results.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(res, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    os.replace(tmp, os.path.join(work, "results.json"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Minimal reader for the point data of .pvd/.vtu series (VTK XML UnstructuredGrid).
+
+Handles what our datasets use: appended raw or inline binary (base64) data, with or without
+vtkZLibDataCompressor blocks, UInt32 or UInt64 headers, and ascii arrays. Only point data
+and points are read; the mesh connectivity is not needed by the benchmarks.
+"""
+import base64
+import os
+import re
+import xml.etree.ElementTree as ET
+import zlib
+
+import numpy as np
+
+DTYPES = {"Float32": "<f4", "Float64": "<f8", "Int32": "<i4", "Int64": "<i8", "UInt8": "u1",
+          "UInt32": "<u4", "UInt64": "<u8", "Int8": "i1", "Int16": "<i2", "UInt16": "<u2"}
+
+
+class VTUError(Exception):
+    pass
+
+
+def read_series(path):
+    """(times, [file paths]) of a .pvd, or ([0], [path]) of a single .vtu."""
+    if not path.endswith(".pvd"):
+        return [0.0], [path]
+    root = ET.parse(path).getroot()
+    entries = [(float(d.get("timestep", "0")), d.get("file")) for d in root.iter("DataSet")]
+    entries.sort(key=lambda e: e[0])
+    base = os.path.dirname(path)
+    return [t for t, _ in entries], [os.path.join(base, f) for _, f in entries]
+
+
+def _decode_block(raw, compressed, header):
+    if not compressed:
+        (size,) = np.frombuffer(raw[:header.itemsize], header)
+        return raw[header.itemsize:header.itemsize + int(size)]
+    nblocks = int(np.frombuffer(raw[:header.itemsize], header)[0])
+    head = np.frombuffer(raw[:header.itemsize * (3 + nblocks)], header)
+    sizes = head[3:].astype(np.int64)
+    pos, out = header.itemsize * (3 + nblocks), []
+    for s in sizes:
+        out.append(zlib.decompress(raw[pos:pos + s]))
+        pos += s
+    return b"".join(out)
+
+
+def read_vtu(path):
+    """Points (n×3 float64) and {name: array n×ncomp float32} of one .vtu."""
+    with open(path, "rb") as f:
+        data = f.read()
+    marker = data.find(b"<AppendedData")
+    appended = b""
+    if marker >= 0:
+        start = data.index(b"_", data.index(b">", marker)) + 1
+        appended = data[start:]
+        xml_text = data[:marker] + b"</VTKFile>"
+    else:
+        xml_text = data
+    root = ET.fromstring(xml_text)
+    header = np.dtype(DTYPES[root.get("header_type", "UInt32")])
+    compressed = root.get("compressor") is not None
+    piece = root.find("UnstructuredGrid/Piece")
+    if piece is None:
+        raise VTUError(f"{path}: no UnstructuredGrid/Piece element")
+    n = int(piece.get("NumberOfPoints"))
+
+    def array(el):
+        dtype = np.dtype(DTYPES[el.get("type")])
+        ncomp = int(el.get("NumberOfComponents", "1"))
+        fmt = el.get("format")
+        if fmt == "ascii":
+            values = np.array(el.text.split(), dtype=dtype)
+        elif fmt == "binary":
+            blob = base64.b64decode(re.sub(rb"\s", b"", el.text.encode()))
+            if compressed:
+                nblocks = int(np.frombuffer(blob[:header.itemsize], header)[0])
+                hlen = header.itemsize * (3 + nblocks)
+                # Header and data are base64-encoded separately.
+                enc_hlen = 4 * ((hlen + 2) // 3)
+                head = base64.b64decode(re.sub(rb"\s", b"", el.text.encode())[:enc_hlen])
+                body = base64.b64decode(re.sub(rb"\s", b"", el.text.encode())[enc_hlen:])
+                values = np.frombuffer(_decode_block(head[:hlen] + body, True, header), dtype)
+            else:
+                values = np.frombuffer(_decode_block(blob, False, header), dtype)
+        elif fmt == "appended":
+            values = np.frombuffer(_decode_block(appended[int(el.get("offset")):], compressed, header), dtype)
+        else:
+            raise VTUError(f"{path}: array {el.get('Name')}: unsupported format {fmt}")
+        if values.size != n * ncomp:
+            raise VTUError(f"{path}: array {el.get('Name')}: {values.size} values, expected {n * ncomp}")
+        return values.reshape(n, ncomp)
+
+    points = array(piece.find("Points/DataArray")).astype(np.float64)
+    fields = {el.get("Name"): array(el).astype(np.float32) for el in piece.findall("PointData/DataArray")}
+    return points, fields
+
+
+def read_components(pvd):
+    """(points n×3, names of the C scalar components, values T×n×C float32) of a series, in the
+    component order mcinr-vtk uses (arrays in file order, vectors split into _0, _1, …)."""
+    times, files = read_series(pvd)
+    points, steps, names = None, [], None
+    for f in files:
+        pts, fields = read_vtu(f)
+        if points is None:
+            points = pts
+            names = [k if a.shape[1] == 1 else f"{k}_{i}" for k, a in fields.items() for i in range(a.shape[1])]
+        steps.append(np.concatenate(list(fields.values()), axis=1))
+    return points, names, np.stack(steps)
