@@ -56,7 +56,9 @@ struct Train: ParsableCommand {
         installInterruptHandler(output: output)
         let outURL = URL(fileURLWithPath: output)
         let outDir = outURL.deletingLastPathComponent()
-        guard FileManager.default.isWritableFile(atPath: outDir.path) else {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outDir.path, isDirectory: &isDir), isDir.boolValue,
+              FileManager.default.isWritableFile(atPath: outDir.path) else {
             throw CLIError("\(outDir.path): cannot write there (missing or not writable folder)")
         }
         var dataset = try readDataset(inputs)
