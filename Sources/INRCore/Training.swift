@@ -100,9 +100,9 @@ public final class Trainer {
         self.config = config
         optimizer = Adam(parameterCount: network.parameterCount, learningRate: config.learningRate)
         rng = SeededRandom(seed: config.seed)
-        network.reserve(batchSize: config.batchSize)
-        batchInputs = FloatBuffer(count: config.batchSize * 4)
-        batchTargets = FloatBuffer(count: config.batchSize * network.outputCount)
+        // Workspaces are sized on the first epoch: min(batch size, samples per epoch) rows.
+        batchInputs = FloatBuffer(count: 0)
+        batchTargets = FloatBuffer(count: 0)
         log.epochLosses.reserveCapacity(min(config.maxEpochs, 100_000))
     }
 
@@ -157,6 +157,12 @@ public final class Trainer {
         // Partial Fisher–Yates: the first m entries become a fresh uniform random subset.
         let m = max(1, min(n, Int((config.sampleFraction * Double(n)).rounded())))
         let C = network.outputCount
+        let rowsPerBatch = min(config.batchSize, m)
+        if batchInputs.count < rowsPerBatch * 4 {
+            network.reserve(batchSize: rowsPerBatch)
+            batchInputs = FloatBuffer(count: rowsPerBatch * 4)
+            batchTargets = FloatBuffer(count: rowsPerBatch * C)
+        }
         var lossSum = 0.0
         permutation.withUnsafeMutableBufferPointer { perm in
             for i in 0..<m {
