@@ -22,7 +22,7 @@ while let a = arguments.next() {
         // Profiling aid: run training steps of one CoordNetB width and nothing else.
         profileWidth = Int(arguments.next() ?? "") ?? 256
     case "-h", "--help":
-        print("usage: mcinr-bench [--quick] [--batch N] [--output PATH]")
+        print("usage: mcinr-bench [--quick] [--batch N] [--output PATH] [--profile-step WIDTH]")
         exit(0)
     default:
         FileHandle.standardError.write("mcinr-bench: unknown argument \(a)\n".data(using: .utf8)!)
