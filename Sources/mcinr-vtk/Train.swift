@@ -99,7 +99,7 @@ struct Train: ParsableCommand {
         let perComponent: [(String, Double, Double, Double, Double)] = (result.metrics?.perComponent ?? []).enumerated().map { c, steps in
             let k = Double(max(steps.count, 1))
             return (names[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
-                    steps.reduce(0) { $0 + $1.r2 } / k, steps.reduce(0) { max($0, $1.maxAbsError) })
+                    result.metrics?.componentR2[c] ?? 0, steps.reduce(0) { max($0, $1.maxAbsError) })
         }
         if json {
             try printJSON([
