@@ -32,7 +32,7 @@ let package = Package(
         // MC-INR: clustering, meta-learning, per-cluster training, re-clustering, pipeline.
         .target(name: "MCINR", dependencies: ["MeshIO", "INRCore", "MCIFormat"]),
         .executableTarget(name: "mcinr-vtk", dependencies: [
-            "MCINR", "MeshIO", "MCIFormat", "INRCore",
+            "MCINR", "MeshIO", "MCIFormat", "INRCore", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mcinr-bench", dependencies: ["INRCore", "MCINR", "MeshIO", "MCIFormat", "COpenBLAS"]),

@@ -23,14 +23,19 @@
 #define MCINR_2_OVER_PI 0.636619772367581343f
 /* 1.5·2^23: adding and subtracting it rounds a float to the nearest integer (|v| < 2^22). */
 #define MCINR_ROUND_MAGIC 12582912.0f
+#define MCINR_Z_BOUND 4194304.0f   /* 2^22: keeps |k| < 2^22, the rounding trick's range */
 
 /* Computes s = sin(z), c = cos(z) for one float; written so that loops around it vectorise
  * (no calls, no branches: selects become blends). */
 #define MCINR_SINCOS(z, s_out, c_out)                                                    \
     do {                                                                               \
-        float k_ = ((z) * MCINR_2_OVER_PI + MCINR_ROUND_MAGIC) - MCINR_ROUND_MAGIC;    \
-        int32_t q_ = (int32_t)k_;                                                      \
-        float r_ = (z) - k_ * MCINR_PIO2_1;                                            \
+        /* Clamp |z| to 2^22 (NaN stays NaN) so that k fits the rounding trick and an int;   \
+         * beyond ~6e6 a float sine has no accuracy left, the result just stays in [-1, 1]. */ \
+        float zc_ = ((z) > MCINR_Z_BOUND) ? MCINR_Z_BOUND : (z);                       \
+        zc_ = (zc_ < -MCINR_Z_BOUND) ? -MCINR_Z_BOUND : zc_;                           \
+        float k_ = (zc_ * MCINR_2_OVER_PI + MCINR_ROUND_MAGIC) - MCINR_ROUND_MAGIC;    \
+        int32_t q_ = (int32_t)k_; /* NaN only when z is NaN; then every branch is NaN */ \
+        float r_ = zc_ - k_ * MCINR_PIO2_1;                                            \
         r_ = r_ - k_ * MCINR_PIO2_2;                                                   \
         r_ = r_ - k_ * MCINR_PIO2_3;                                                   \
         r_ = r_ - k_ * MCINR_PIO2_4;                                                   \

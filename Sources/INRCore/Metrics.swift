@@ -18,7 +18,10 @@ public struct MetricsReport: Equatable, Sendable, Codable {
     public var perComponent: [[ComponentMetrics]]
     public var meanPSNR: Double
     public var meanNRMSE: Double
+    /// Mean over components of the R² pooled over all steps (see `Metrics.pooledR2`).
     public var meanR2: Double
+    /// R² of each component pooled over all steps; `perComponent[c][s].r2` is the per-step value.
+    public var componentR2: [Double]
     public var meanMSE: Double
     /// Largest |error| over everything.
     public var maxAbsError: Double
@@ -71,12 +74,35 @@ public enum Metrics {
         }
         let all = table.joined()
         let k = Double(max(all.count, 1))
+        let pooled = (0..<C).map { pooledR2(truth: truth, prediction: prediction, components: C, component: $0) }
         return MetricsReport(perComponent: table,
                              meanPSNR: all.reduce(0) { $0 + $1.psnr } / k,
                              meanNRMSE: all.reduce(0) { $0 + $1.nrmse } / k,
-                             meanR2: all.reduce(0) { $0 + $1.r2 } / k,
+                             meanR2: pooled.reduce(0, +) / Double(max(C, 1)),
+                             componentR2: pooled,
                              meanMSE: all.reduce(0) { $0 + $1.mse } / k,
                              maxAbsError: all.reduce(0) { max($0, $1.maxAbsError) })
+    }
+
+    /// R² of one component over all steps together (ȳ = the mean over all steps). A per-step
+    /// R² divides by that step's variance, which a nearly constant step (a tracer before it
+    /// arrives) makes tiny: averaged over steps it reached −10⁶ on the vessel data. Pooling
+    /// over steps is the same idea as METHOD's global range for PSNR.
+    public static func pooledR2(truth: [[Float]], prediction: [[Float]], components: Int, component: Int) -> Double {
+        var sum = 0.0, count = 0.0
+        for step in truth {
+            for i in stride(from: component, to: step.count, by: components) { sum += Double(step[i]); count += 1 }
+        }
+        guard count > 0 else { return 1 }
+        let mean = sum / count
+        var sse = 0.0, sst = 0.0
+        for (y, p) in zip(truth, prediction) {
+            for i in stride(from: component, to: y.count, by: components) {
+                let e = Double(y[i]) - Double(p[i]), d = Double(y[i]) - mean
+                sse += e * e; sst += d * d
+            }
+        }
+        return sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0)
     }
 
     /// The paper's compression ratio: raw field bytes (N·T·C·4) / model bytes.

@@ -65,9 +65,33 @@ public struct TrainingConfig: Equatable, Sendable, Codable {
     }
 }
 
+extension TrainingConfig {
+    public func validate() throws {
+        func fail(_ m: String) -> INRError { .invalidData("training configuration: \(m)") }
+        guard learningRate.isFinite, learningRate >= 0 else { throw fail("learningRate \(learningRate)") }
+        guard batchSize >= 1 else { throw fail("batchSize \(batchSize) < 1") }
+        guard sampleFraction > 0, sampleFraction <= 1 else { throw fail("sampleFraction \(sampleFraction) not in (0, 1]") }
+        guard decayFactor.isFinite, decayFactor > 0 else { throw fail("decayFactor \(decayFactor)") }
+        guard decayEvery >= 1 else { throw fail("decayEvery \(decayEvery) < 1") }
+        guard patience >= 1, maxEpochs >= 0 else { throw fail("patience \(patience) / maxEpochs \(maxEpochs)") }
+        if let t = timeLimit { guard t.isFinite, t >= 0 else { throw fail("timeLimit \(t)") } }
+        guard improvementTolerance >= 0, improvementTolerance < 1 else {
+            throw fail("improvementTolerance \(improvementTolerance) not in [0, 1)")
+        }
+    }
+}
+
 /// What a training run did.
 public struct TrainingLog: Equatable, Sendable, Codable {
-    public enum StopReason: String, Sendable, Codable { case converged, maxEpochs, timeLimit, epochBudget }
+    public enum StopReason: String, Sendable, Codable {
+        /// Plateau: no improvement for `patience` epochs.
+        case converged
+        case maxEpochs, timeLimit
+        /// `runEpochs` ran the epochs it was asked for.
+        case epochBudget
+        /// The epoch loss was not finite (NaN/inf); training stopped at once.
+        case diverged
+    }
     /// Mean training loss (normalised MSE) of each epoch run, in order, over all calls.
     public var epochLosses: [Double] = []
     public var epochsRun: Int { epochLosses.count }
@@ -94,15 +118,15 @@ public final class Trainer {
     private var batchInputs: FloatBuffer
     private var batchTargets: FloatBuffer
 
-    public init(network: Network, config: TrainingConfig) {
-        precondition(config.batchSize >= 1 && config.sampleFraction > 0 && config.sampleFraction <= 1)
+    public init(network: Network, config: TrainingConfig) throws {
+        try config.validate()
         self.network = network
         self.config = config
         optimizer = Adam(parameterCount: network.parameterCount, learningRate: config.learningRate)
         rng = SeededRandom(seed: config.seed)
-        network.reserve(batchSize: config.batchSize)
-        batchInputs = FloatBuffer(count: config.batchSize * 4)
-        batchTargets = FloatBuffer(count: config.batchSize * network.outputCount)
+        // Workspaces are sized on the first epoch: min(batch size, samples per epoch) rows.
+        batchInputs = FloatBuffer(count: 0)
+        batchTargets = FloatBuffer(count: 0)
         log.epochLosses.reserveCapacity(min(config.maxEpochs, 100_000))
     }
 
@@ -119,7 +143,7 @@ public final class Trainer {
         let clock = Date()
         for _ in 0..<epochs { runOneEpoch(on: data) }
         log.seconds += Date().timeIntervalSince(clock)
-        log.stopReason = .epochBudget
+        log.stopReason = log.epochLosses[start...].allSatisfy(\.isFinite) ? .epochBudget : .diverged
         return Array(log.epochLosses[start...])
     }
 
@@ -132,6 +156,7 @@ public final class Trainer {
         var reason = TrainingLog.StopReason.maxEpochs
         while log.epochLosses.count < config.maxEpochs {
             runOneEpoch(on: data)
+            if !log.epochLosses.last!.isFinite { reason = .diverged; break }
             if epochsWithoutImprovement >= config.patience { reason = .converged; break }
             if let limit = config.timeLimit, Date().timeIntervalSince(clock) >= limit {
                 reason = .timeLimit; break
@@ -157,6 +182,12 @@ public final class Trainer {
         // Partial Fisher–Yates: the first m entries become a fresh uniform random subset.
         let m = max(1, min(n, Int((config.sampleFraction * Double(n)).rounded())))
         let C = network.outputCount
+        let rowsPerBatch = min(config.batchSize, m)
+        if batchInputs.count < rowsPerBatch * 4 {
+            network.reserve(batchSize: rowsPerBatch)
+            batchInputs = FloatBuffer(count: rowsPerBatch * 4)
+            batchTargets = FloatBuffer(count: rowsPerBatch * C)
+        }
         var lossSum = 0.0
         permutation.withUnsafeMutableBufferPointer { perm in
             for i in 0..<m {

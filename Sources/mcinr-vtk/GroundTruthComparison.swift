@@ -99,7 +99,7 @@ struct GroundTruthComparison {
         report.perComponent.enumerated().map { j, steps in
             let k = Double(max(steps.count, 1))
             return (componentNames[j], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
-                    steps.reduce(0) { $0 + $1.r2 } / k, steps.reduce(0) { max($0, $1.maxAbsError) })
+                    report.componentR2[j], steps.reduce(0) { max($0, $1.maxAbsError) })
         }
     }
 
@@ -117,12 +117,13 @@ struct GroundTruthComparison {
                                                     "r2": $0.r2, "max_abs_error": $0.maxError] },
             "per_step": report.perComponent.enumerated().map { j, steps in
                 ["name": componentNames[j], "psnr": steps.map(\.psnr), "nrmse": steps.map(\.nrmse),
-                 "r2": steps.map(\.r2), "max_abs_error": steps.map(\.maxAbsError)] as [String: Any]
+                 "r2_per_step": steps.map(\.r2), "max_abs_error": steps.map(\.maxAbsError)] as [String: Any]
             },
             "weight_bytes": model.weightBytes,
             "raw_field_bytes": model.rawFieldBytes,
             "compression_ratio": model.weightBytes > 0 ? Double(model.rawFieldBytes) / Double(model.weightBytes) : 0,
             "psnr_range": "global range of each component over all ground-truth steps",
+            "r2": "per component, pooled over all steps (per-step values under per_step)",
         ]
     }
 }

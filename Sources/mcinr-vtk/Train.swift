@@ -56,7 +56,9 @@ struct Train: ParsableCommand {
         installInterruptHandler(output: output)
         let outURL = URL(fileURLWithPath: output)
         let outDir = outURL.deletingLastPathComponent()
-        guard FileManager.default.isWritableFile(atPath: outDir.path) else {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outDir.path, isDirectory: &isDir), isDir.boolValue,
+              FileManager.default.isWritableFile(atPath: outDir.path) else {
             throw CLIError("\(outDir.path): cannot write there (missing or not writable folder)")
         }
         var dataset = try readDataset(inputs)
@@ -97,7 +99,7 @@ struct Train: ParsableCommand {
         let perComponent: [(String, Double, Double, Double, Double)] = (result.metrics?.perComponent ?? []).enumerated().map { c, steps in
             let k = Double(max(steps.count, 1))
             return (names[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
-                    steps.reduce(0) { $0 + $1.r2 } / k, steps.reduce(0) { max($0, $1.maxAbsError) })
+                    result.metrics?.componentR2[c] ?? 0, steps.reduce(0) { max($0, $1.maxAbsError) })
         }
         if json {
             try printJSON([

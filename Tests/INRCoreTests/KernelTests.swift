@@ -42,6 +42,23 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(e.cos, 2e-6)
     }
 
+    /// Out-of-range arguments never produce values outside [-1, 1] (untrusted weights in the
+    /// decoder); NaN propagates.
+    func testSineIsBoundedForHugeArguments() {
+        let z: [Float] = [1e7, -1e7, 1e30, -3.4e38, .infinity, -.infinity, .nan, 6.6e6]
+        let detected = mcinr_kernels_limit_level(Int32.max)
+        defer { _ = mcinr_kernels_limit_level(Int32.max) }
+        for level in 0...detected {
+            _ = mcinr_kernels_limit_level(level)
+            var s = [Float](repeating: 0, count: z.count), c = s
+            mcinr_sincos(z, z.count, &s, &c)
+            for i in 0..<(z.count) where !z[i].isNaN {
+                XCTAssertTrue(abs(s[i]) <= 1 && abs(c[i]) <= 1, "level \(level), z = \(z[i]): \(s[i]), \(c[i])")
+            }
+            XCTAssertTrue(s[6].isNaN && c[6].isNaN)
+        }
+    }
+
     func testSineForwardFusesBiasAndOmega() {
         let rows = 3, width = 5
         var rng = SeededRandom(seed: 9)

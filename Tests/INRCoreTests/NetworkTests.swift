@@ -11,6 +11,7 @@ final class NetworkTests: XCTestCase {
         let coordNet = ArchitectureConfig.coordNet(outputs: 6, width: 256)
         let shapes = coordNet.moduleShapes()
         XCTAssertEqual(shapes.trunk.prefix(3).map(\.outputs), [64, 128, 256])
+        XCTAssertEqual(shapes.trunk[0].inputs, 4, "CoordNet reads raw (x, y, z, t) by default")
         XCTAssertEqual(shapes.trunk.count, 13)
         XCTAssertEqual(shapes.branches, [[ModuleShape(.linear, 256, 6)]])
     }

@@ -51,3 +51,20 @@ final class NormalizationTests: XCTestCase {
         XCTAssertEqual(Metrics.rawFieldBytes(points: 10, steps: 3, components: 2), 240)
     }
 }
+
+final class PooledR2Tests: XCTestCase {
+    /// A step where the truth is nearly constant must not dominate the reported R².
+    func testNearlyConstantStepDoesNotDominate() {
+        let flat: [Float] = [1e-5, 2e-5, 1e-5, 2e-5]
+        let moving: [Float] = [0, 0.5, 1, 0.25]
+        let truth = [flat, moving]
+        let prediction = [flat.map { $0 + 0.01 }, moving.map { $0 + 0.01 }]
+        let report = Metrics.evaluate(truth: truth, prediction: prediction, ranges: [1])
+        XCTAssertLessThan(report.perComponent[0][0].r2, -1000, "the per-step R² of the flat step is huge and negative")
+        XCTAssertGreaterThan(report.meanR2, 0.99, "pooled over steps, a 0.01 offset on a unit range fits well")
+        XCTAssertEqual(report.componentR2.count, 1)
+        let sse = 8 * 0.0001, mean = (truth.joined().map(Double.init).reduce(0, +)) / 8
+        let sst = truth.joined().map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +)
+        XCTAssertEqual(report.meanR2, 1 - sse / sst, accuracy: 1e-6)
+    }
+}

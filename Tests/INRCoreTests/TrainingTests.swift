@@ -36,7 +36,7 @@ final class TrainingTests: XCTestCase {
         let config = TrainingConfig(learningRate: 3e-3, batchSize: 128, sampleFraction: 0.5,
                                     decayFactor: 0.92, decayEvery: 30, patience: 1000,
                                     maxEpochs: 100, seed: 3)
-        let trainer = Trainer(network: net, config: config)
+        let trainer = try Trainer(network: net, config: config)
         let before = psnr(net, on: test).model
         let log = try trainer.train(on: train)
         XCTAssertEqual(log.epochsRun, 100)
@@ -52,7 +52,7 @@ final class TrainingTests: XCTestCase {
         let data = try analyticSet(count: 300, seed: 4)
         func run(seed: UInt64, dataSeed: UInt64) throws -> [Float] {
             let net = try Network(.coordNetB(outputs: 1, width: 6, trunkDepth: 1, branchDepth: 1), seed: seed)
-            let trainer = Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 32,
+            let trainer = try Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 32,
                                                                        maxEpochs: 5, seed: dataSeed))
             try trainer.train(on: data)
             return net.parameterArray()
@@ -67,7 +67,7 @@ final class TrainingTests: XCTestCase {
     func testPlateauStopsTraining() throws {
         let data = try analyticSet(count: 200, seed: 5)
         let net = try Network(.siren(outputs: 1, width: 4, depth: 2), seed: 1)
-        let trainer = Trainer(network: net, config: TrainingConfig(learningRate: 0, batchSize: 1000,
+        let trainer = try Trainer(network: net, config: TrainingConfig(learningRate: 0, batchSize: 1000,
                                                                    sampleFraction: 1, patience: 4,
                                                                    maxEpochs: 100))
         let log = try trainer.train(on: data)
@@ -82,9 +82,9 @@ final class TrainingTests: XCTestCase {
         let config = TrainingConfig(learningRate: 1e-3, batchSize: 50, decayFactor: 0.5, decayEvery: 2, seed: 9)
         let a = try Network(.siren(outputs: 1, width: 8, depth: 2), seed: 3)
         let b = a.copy()
-        let ta = Trainer(network: a, config: config)
+        let ta = try Trainer(network: a, config: config)
         try ta.runEpochs(3, on: data); try ta.runEpochs(4, on: data)
-        let tb = Trainer(network: b, config: config)
+        let tb = try Trainer(network: b, config: config)
         try tb.runEpochs(7, on: data)
         XCTAssertEqual(a.parameterArray(), b.parameterArray())
         XCTAssertEqual(ta.log.epochsRun, 7)
@@ -97,7 +97,7 @@ final class TrainingTests: XCTestCase {
         let data = try analyticSet(count: 100, seed: 7)
         let net = try Network(.siren(outputs: 1, width: 6, depth: 2), seed: 5)
         let theta = net.parameterArray()
-        let trainer = Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 20))
+        let trainer = try Trainer(network: net, config: TrainingConfig(learningRate: 1e-3, batchSize: 20))
         try trainer.runEpochs(2, on: data)
         let adapted = net.parameterArray()
         XCTAssertNotEqual(adapted, theta)
@@ -132,11 +132,28 @@ final class TrainingTests: XCTestCase {
 
     func testComponentMismatchIsAnError() throws {
         let data = try analyticSet(count: 10, seed: 1)
-        let trainer = Trainer(network: try Network(.siren(outputs: 2, width: 4, depth: 1), seed: 1),
+        let trainer = try Trainer(network: try Network(.siren(outputs: 2, width: 4, depth: 1), seed: 1),
                               config: TrainingConfig())
         XCTAssertThrowsError(try trainer.train(on: data)) { error in
             XCTAssertTrue("\(error)".contains("1 components"), "\(error)")
         }
+    }
+
+    /// A learning rate that blows up is reported as divergence, not trained on for `patience` epochs.
+    func testDivergenceStopsTraining() throws {
+        let data = try analyticSet(count: 200, seed: 9)
+        let net = try Network(.siren(outputs: 1, width: 8, depth: 2), seed: 1)
+        net.parameters[0] = .nan
+        let log = try Trainer(network: net, config: TrainingConfig(batchSize: 50, maxEpochs: 100)).train(on: data)
+        XCTAssertEqual(log.stopReason, .diverged)
+        XCTAssertEqual(log.epochsRun, 1)
+    }
+
+    func testBadConfigurationIsAnError() throws {
+        let net = try Network(.siren(outputs: 1, width: 4, depth: 1), seed: 1)
+        XCTAssertThrowsError(try Trainer(network: net, config: TrainingConfig(batchSize: 0)))
+        XCTAssertThrowsError(try Trainer(network: net, config: TrainingConfig(sampleFraction: 1.5)))
+        XCTAssertThrowsError(try Trainer(network: net, config: TrainingConfig(learningRate: .nan)))
     }
 
     func testTrainingSetValidation() {

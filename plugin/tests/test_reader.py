@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--mci", required=True)
     ap.add_argument("--other-mci", help="a second model with the same mesh, for the reload test")
     ap.add_argument("--pvd")
+    ap.add_argument("--exported-pvd", help="what `mcinr-vtk export --vtu` wrote for this model")
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
@@ -183,6 +184,20 @@ def main():
               "arrays and components match the ground truth %s" % gt_arrays)
         check(len(gt_times) == len(times) and np.allclose(gt_times, times, rtol=1e-5, atol=0),
               "time steps equal the ground truth's (%d, to the .pvd's 6 printed digits)" % len(gt_times))
+
+    if args.exported_pvd:
+        # The CLI and ParaView go through the same decoder: the exported VTU holds the same values.
+        exported = PVDReader(FileName=args.exported_pvd)
+        exported.UpdatePipelineInformation()
+        for t in [times[0], times[-1]]:
+            exported.UpdatePipeline(t)
+            ex = servermanager.Fetch(exported)
+            mine = fetch(reader, t)
+            for name, _, count in variables:
+                a, b = point_array(ex, name), point_array(mine, name)
+                check(a is not None and b is not None and np.array_equal(a, b),
+                      "t=%g: %s equals what mcinr-vtk export wrote" % (t, name))
+        Delete(exported)
 
     # ---- Field data ----
     fd = grid.GetFieldData()

@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+/// Misuse gives a one-line error on stderr, a non-zero exit, and no output file.
+final class BadUseTests: XCTestCase {
+    private var dir: URL!
+    private var pvd: URL!
+    private var model: String!
+
+    override func setUpWithError() throws {
+        dir = try temporaryFolder("bad")
+        pvd = try SmallDataset.make(in: dir, n: 6, steps: 2).pvd
+        model = dir.appendingPathComponent("model.mci").path
+        let train = try CLI.run(["train", pvd.path, "-o", model, "--clusters", "1", "--width", "4", "--trunk-blocks", "1",
+                                 "--branch-blocks", "1", "--max-epochs", "2", "--meta-steps", "0", "-q"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func assertFails(_ arguments: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try CLI.run(arguments)
+        XCTAssertNotEqual(run.status, 0, "expected a failure: \(arguments)", file: file, line: line)
+        XCTAssertTrue(run.stderr.contains(mentions), "stderr lacks '\(mentions)': \(run.stderr)", file: file, line: line)
+        XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr, file: file, line: line)
+    }
+
+    func testMissingFile() throws {
+        try assertFails(["info", dir.appendingPathComponent("absent.mci").path], mentions: "absent.mci: no such file")
+        try assertFails(["train", dir.appendingPathComponent("absent.pvd").path, "-o", model], mentions: "no such file")
+    }
+
+    func testWrongExtension() throws {
+        let text = dir.appendingPathComponent("notes.txt")
+        try Data("hello".utf8).write(to: text)
+        try assertFails(["train", text.path, "-o", dir.appendingPathComponent("x.mci").path], mentions: "expected a .pvd or .vtu")
+        try assertFails(["info", text.path], mentions: "expected an .mci")
+        try assertFails(["train", pvd.path, "-o", dir.appendingPathComponent("x.bin").path], mentions: ".mci")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.mci").path))
+    }
+
+    func testCorruptModel() throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        let broken = dir.appendingPathComponent("broken.mci")
+        try bytes.prefix(bytes.count / 2).write(to: broken)
+        try assertFails(["info", broken.path], mentions: "broken.mci")
+        var flipped = bytes
+        flipped[flipped.count - 10] ^= 0xFF
+        try flipped.write(to: broken)
+        try assertFails(["eval", broken.path, "--ground-truth", pvd.path], mentions: "broken.mci")
+    }
+
+    func testMismatchedGroundTruth() throws {
+        let other = try temporaryFolder("other")
+        defer { try? FileManager.default.removeItem(at: other) }
+        let otherPVD = try SmallDataset.make(in: other, n: 5, steps: 2).pvd
+        try assertFails(["eval", model, "--ground-truth", otherPVD.path], mentions: "points")
+        let out = dir.appendingPathComponent("never")
+        try assertFails(["export", model, "--vtu", out.path, "--ground-truth", otherPVD.path], mentions: "points")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+        XCTAssertTrue(leftovers.filter { $0.hasSuffix(".vtu") || $0.hasSuffix(".pvd") }.isEmpty, "\(leftovers)")
+    }
+
+    func testUnknownVariable() throws {
+        try assertFails(["eval", model, "--ground-truth", pvd.path, "--variables", "density"], mentions: "unknown variable 'density'")
+        try assertFails(["train", pvd.path, "-o", dir.appendingPathComponent("y.mci").path, "--variables", "density"],
+                        mentions: "density")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("y.mci").path))
+    }
+
+    func testOutputFolderNotWritable() throws {
+        let file = dir.appendingPathComponent("plain-file")
+        try Data("x".utf8).write(to: file)
+        try assertFails(["export", model, "--vtu", file.path], mentions: "not a folder")
+        try assertFails(["export", model, "--vtu", file.appendingPathComponent("sub").path], mentions: "cannot create")
+        try assertFails(["train", pvd.path, "-o", file.appendingPathComponent("m.mci").path], mentions: "cannot write")
+    }
+
+    func testInterruptLeavesNoModel() throws {
+        let big = try temporaryFolder("interrupt")
+        defer { try? FileManager.default.removeItem(at: big) }
+        let data = try SmallDataset.make(in: big, n: 14, steps: 6).pvd
+        let out = big.appendingPathComponent("interrupted.mci")
+        let run = try CLI.run(["train", data.path, "-o", out.path, "--max-epochs", "100000", "--threshold", "0"],
+                              interruptAfter: 2.0)
+        XCTAssertEqual(run.status, 130, run.stderr)
+        XCTAssertTrue(run.stderr.contains("interrupted"), run.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: big.path)
+        XCTAssertFalse(files.contains { $0.hasSuffix(".mci") || $0.hasSuffix(".tmp") }, "\(files)")
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import MeshIO
+import XCTest
+
+/// Train → info → eval → export through the built executable, on a small analytic dataset.
+final class EndToEndTests: XCTestCase {
+    static let trainArguments = ["--clusters", "2", "--width", "8", "--trunk-blocks", "1", "--branch-blocks", "1",
+                                 "--max-epochs", "60", "--batch-size", "64", "--learning-rate", "1e-3", "--meta-steps", "1", "--threads", "2", "-q", "--json"]
+
+    func testTrainInfoEvalExport() throws {
+        let dir = try temporaryFolder("e2e")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, truth) = try SmallDataset.make(in: dir)
+        let model = dir.appendingPathComponent("model.mci").path
+
+        let train = try CLI.run(["train", pvd.path, "-o", model] + Self.trainArguments)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let summary = try CLI.json(train.stdout)
+        let trainPSNR = try XCTUnwrap((summary["mean"] as? [String: Any])?["psnr"] as? Double)
+        XCTAssertGreaterThan(trainPSNR, 15, "a trained model beats a constant field by far")
+        XCTAssertGreaterThan(try XCTUnwrap(summary["compression_ratio_weights"] as? Double), 1)
+
+        let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
+        let variables = try XCTUnwrap(info["variables"] as? [[String: Any]])
+        XCTAssertEqual(variables.map { $0["name"] as? String }, ["velocity", "temperature"])
+        XCTAssertEqual(variables.map { $0["components"] as? Int }, [3, 1])
+        XCTAssertEqual((info["times"] as? [Double])?.count, 4)
+        XCTAssertEqual(info["points"] as? Int, truth.pointCount)
+        XCTAssertEqual(info["has_mesh"] as? Bool, true)
+
+        // eval decodes through the C decoder, like train's report: the numbers must agree.
+        let eval = try CLI.run(["eval", model, "--ground-truth", pvd.path, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let evalPSNR = try XCTUnwrap((try CLI.json(eval.stdout)["mean"] as? [String: Any])?["psnr"] as? Double)
+        XCTAssertEqual(evalPSNR, trainPSNR, accuracy: 1e-6 * abs(trainPSNR))
+
+        // export with error maps: the error array is |decoded − ground truth|.
+        let out = dir.appendingPathComponent("decoded")
+        let export = try CLI.run(["export", model, "--vtu", out.path, "--ground-truth", pvd.path, "--include-ground-truth"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("metrics.json").path))
+        let decoded = try DatasetReader.read(out.appendingPathComponent("model.pvd"))
+        XCTAssertEqual(decoded.stepCount, truth.stepCount)
+        XCTAssertEqual(decoded.pointCount, truth.pointCount)
+        XCTAssertEqual(decoded.cellCount, truth.cellCount)
+        XCTAssertEqual(Set(decoded.variables.map(\.name)),
+                       ["velocity", "temperature", "velocity_abs_error", "temperature_abs_error",
+                        "velocity_ground_truth", "temperature_ground_truth"])
+        for name in ["velocity", "temperature"] {
+            let value = try XCTUnwrap(decoded.variables.first { $0.name == name })
+            let error = try XCTUnwrap(decoded.variables.first { $0.name == name + "_abs_error" })
+            let gt = try XCTUnwrap(decoded.variables.first { $0.name == name + "_ground_truth" })
+            let original = try XCTUnwrap(truth.variables.first { $0.name == name })
+            XCTAssertEqual(value.components, original.components)
+            for s in 0..<truth.stepCount {
+                XCTAssertEqual(gt.values[s], original.values[s], "\(name) ground truth, step \(s)")
+                for i in value.values[s].indices {
+                    XCTAssertEqual(error.values[s][i], abs(value.values[s][i] - original.values[s][i]))
+                }
+            }
+            let worst = error.values.joined().max() ?? 0
+            XCTAssertGreaterThan(worst, 0, "a lossy model has some error")
+        }
+
+        // Without ground truth, the embedded mesh is used: same values at the same points.
+        let plain = dir.appendingPathComponent("plain")
+        XCTAssertEqual(try CLI.run(["export", model, "--vtu", plain.path]).status, 0)
+        let plainData = try DatasetReader.read(plain.appendingPathComponent("model.pvd"))
+        XCTAssertEqual(plainData.mesh.connectivity, truth.mesh.connectivity)
+        XCTAssertEqual(plainData.variables.first { $0.name == "temperature" }?.values,
+                       decoded.variables.first { $0.name == "temperature" }?.values)
+
+        // The model is continuous in time: a time between two stored steps decodes.
+        let mid = dir.appendingPathComponent("mid")
+        let midRun = try CLI.run(["export", model, "--vtu", mid.path, "--times", "1.25", "--variables", "temperature"])
+        XCTAssertEqual(midRun.status, 0, midRun.stderr)
+        let midData = try DatasetReader.read(mid.appendingPathComponent("model.pvd"))
+        XCTAssertEqual(midData.times, [1.25])
+        XCTAssertEqual(midData.variables.map(\.name), ["temperature"])
+
+        try assertVTKReads(out.appendingPathComponent("model_0000.vtu"),
+                           arrays: ["velocity": 3, "temperature_abs_error": 1], points: truth.pointCount)
+    }
+
+    /// ParaView's VTK (the reference implementation) reads what we export.
+    private func assertVTKReads(_ vtu: URL, arrays: [String: Int], points: Int) throws {
+        let python = "/usr/bin/python3"
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: python)
+        probe.arguments = ["-c", "import vtk"]
+        probe.standardError = Pipe()
+        guard FileManager.default.fileExists(atPath: python), (try? probe.run()) != nil else {
+            throw XCTSkip("no /usr/bin/python3 with VTK")
+        }
+        probe.waitUntilExit()
+        try XCTSkipUnless(probe.terminationStatus == 0, "ParaView's VTK is not importable")
+        let script = """
+        import sys, vtk
+        r = vtk.vtkXMLUnstructuredGridReader(); r.SetFileName(sys.argv[1]); r.Update()
+        g = r.GetOutput(); pd = g.GetPointData()
+        print(g.GetNumberOfPoints())
+        for i in range(pd.GetNumberOfArrays()):
+            a = pd.GetArray(i); print(a.GetName(), a.GetNumberOfComponents())
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", script, vtu.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "\(points)")
+        for (name, components) in arrays {
+            XCTAssertTrue(lines.contains("\(name) \(components)"), "VTK does not see \(name) (\(components)): \(lines)")
+        }
+    }
+}
