@@ -97,8 +97,9 @@ def metrics(truth, pred, ranges):
                                  -10 * np.log10(np.maximum(mse, 1e-300))))
     psnr = np.minimum(psnr, 200.0)
     nrmse = np.where(rng > 0, np.sqrt(mse) / np.where(rng > 0, rng, 1), np.sqrt(mse))
-    sse = np.sum(err * err, axis=1)
-    sst = np.sum((t - t.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    # R² pooled over all steps per component (INRCore Metrics.pooledR2), then averaged.
+    sse = np.sum(err * err, axis=(0, 1))
+    sst = np.sum((t - t.mean(axis=(0, 1), keepdims=True)) ** 2, axis=(0, 1))
     r2 = np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), np.where(sse == 0, 1.0, 0.0))
     max_rel = float(np.max(np.abs(err).max(axis=(0, 1)) / np.where(ranges > 0, ranges, 1)))
     return dict(psnr=float(psnr.mean()), nrmse=float(nrmse.mean()), r2=float(r2.mean()), max_rel_error=max_rel,
@@ -216,8 +217,8 @@ class DecodeOptions(ctypes.Structure):
     _fields_ = [("num_threads", ctypes.c_int), ("progress", ctypes.c_void_p), ("user_data", ctypes.c_void_p)]
 
 
-def time_decode(lib_path, model_path, points, repeats=2):
-    """Best-of wall seconds to decode every component at every stored step at `points`,
+def time_decode(lib_path, model_path, points, repeats=1):
+    """Wall seconds (best of `repeats`) to decode every component at every stored step at `points`,
     with 1 thread and with all cores."""
     lib = ctypes.CDLL(lib_path)
     lib.mcinr_open_file.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p, ctypes.c_size_t]

@@ -224,8 +224,8 @@ def write_report(res, out, command_seconds):
     L.append("## 5. Speed\n")
     L.append("### Decoding: our C decoder against SZ3 / ZFP decompression (vessel-small)\n")
     L.append("Our decoder: `mcinr_decode` (CShim, compiled with `cc -O3` into a shared library and called through "
-             "ctypes) evaluating every component at every mesh point for every stored step of the Table 2 models, best "
-             "of 2. SZ3 / ZFP: decompression of all components at the error bound that matches MC-INR's CR (Table 3), "
+             "ctypes) evaluating every component at every mesh point for every stored step of the Table 2 models, one "
+             "measurement. SZ3 / ZFP: decompression of all components at the error bound that matches MC-INR's CR (Table 3), "
              "single-threaded, one measurement. Throughput is in decoded float32 values per second.\n")
     rows = []
     for m, d in res["decode"].items():
@@ -380,7 +380,10 @@ def quote_core(md):
     sections = re.split(r"\n(?=## )", md)
     keep = [s for s in sections if s.startswith("## 1.") or s.startswith("## 2.")]
     head = md.splitlines()[2] if len(md.splitlines()) > 2 else ""
-    return "\n".join(["> " + line if line else ">" for line in ("\n".join([head] + keep)).splitlines()]) + "\n"
+    text = "\n".join([head, ""] + keep)
+    # Headings of the quoted report become bold lines (they are not sections of this one).
+    text = re.sub(r"^## (.*)$", r"**\1**", text, flags=re.M)
+    return "\n".join(["> " + line if line else ">" for line in text.splitlines()]) + "\n"
 
 
 def write_quality(res, out):
