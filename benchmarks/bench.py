@@ -29,7 +29,7 @@ MODES = {
     "quick": dict(budget=40, medium_budget=None, curve_budgets=[10, 20], rd_factors=[0.5, 2.0],
                   rd_datasets=["vessel-small"], analytic=(40, 20, 20, 8),
                   scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=6,
-                  bisect_iterations=14, sweep=np.logspace(-5, -0.7, 10)),
+                  bisect_iterations=14, sweep=np.logspace(-5, -0.3, 10)),
     # Smoke test of the whole pipeline (development only; numbers meaningless).
     "smoke": dict(budget=4, medium_budget=None, curve_budgets=[2], rd_factors=[0.5],
                   rd_datasets=["vessel-small"], analytic=(16, 8, 8, 4),
@@ -37,7 +37,7 @@ MODES = {
     "full": dict(budget=300, medium_budget=900, curve_budgets=[30, 100], rd_factors=[0.5, 2.0],
                  rd_datasets=["vessel-small", "analytic"], analytic=(40, 20, 20, 8),
                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=10,
-                 bisect_iterations=18, sweep=np.logspace(-5.5, -0.5, 16)),
+                 bisect_iterations=18, sweep=np.logspace(-5.5, -0.3, 16)),
 }
 BASELINES = ["siren", "coordnet", "coordnetb"]
 METHOD_LABEL = {"siren": "SIREN", "coordnet": "CoordNet", "coordnetb": "CoordNetB", "mcinr": "MC-INR (default)"}
@@ -237,20 +237,20 @@ def time_decode(lib_path, model_path, points, repeats=1):
         times = [lib.mcinr_times(model)[i] for i in range(T)]
         xyz = np.ascontiguousarray(points, dtype=np.float64)
         n = xyz.shape[0]
-        out = np.empty((n, C), dtype=np.float32)
+        decoded = np.empty((T, n, C), dtype=np.float32)   # every step written in place
         result = {}
         for threads in sorted({1, os.cpu_count() or 1}):
             opts = DecodeOptions(threads, None, None)
             best = float("inf")
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                for t in times:
-                    status = lib.mcinr_decode(model, xyz.ctypes.data, n, t, None, 0, out.ctypes.data, ctypes.byref(opts), err, 512)
+                for i, t in enumerate(times):
+                    status = lib.mcinr_decode(model, xyz.ctypes.data, n, t, None, 0, decoded[i].ctypes.data, ctypes.byref(opts), err, 512)
                     if status != 0:
                         raise RuntimeError(f"{model_path}: decode: {err.value.decode()}")
                 best = min(best, time.perf_counter() - t0)
             result[threads] = best
-        return dict(seconds=result, values=n * T * C, raw_bytes=n * T * C * 4, points=n, steps=T)
+        return dict(seconds=result, values=n * T * C, raw_bytes=n * T * C * 4, points=n, steps=T), decoded
     finally:
         lib.mcinr_close(model)
 
@@ -388,7 +388,11 @@ def main():
         if k in cfg["rd_datasets"] or k == "analytic":
             for codec in ["SZ3", "ZFP"]:
                 for order in ["mesh", "morton"]:
-                    sweeps[f"{codec} {order}"] = [comp.evaluate(codec, order, e) for e in cfg["sweep"]]
+                    for e in cfg["sweep"]:
+                        comp.evaluate(codec, order, e)
+                    # The curve: the sweep plus every point the bisections measured.
+                    sweeps[f"{codec} {order}"] = sorted((m for key, m in comp.cache.items() if key[:2] == (codec, order)),
+                                                        key=lambda m: m["cr"])
         res["table3"][k] = dict(target=dict(cr=target["cr"], psnr=target["psnr"]), rows=rows)
         res["rd"].setdefault(k, {})["codecs"] = sweeps
         res["rd"][k]["baselines"] = res["table2"][k]["rows"][1:]
@@ -402,7 +406,11 @@ def main():
     lib = build_decoder_library(args.work)
     points = arrays["vessel-small"][0]
     for r in res["table2"]["vessel-small"]["rows"]:
-        res["decode"][r["method"]] = time_decode(lib, os.path.join(args.work, r["name"] + ".mci"), points)
+        d, decoded = time_decode(lib, os.path.join(args.work, r["name"] + ".mci"), points)
+        # Cross-check: this script's metrics on the C decoder's output against the CLI's.
+        d["python_metrics"] = metrics(arrays["vessel-small"][2], decoded, arrays["vessel-small"][3])
+        d["cli_psnr"] = r["psnr"]
+        res["decode"][r["method"]] = d
     core_md = os.path.join(args.work, "core-quick.md")
     log("mcinr-bench --quick")
     subprocess.run([args.bench_binary, "--quick", "--output", core_md], check=True, capture_output=True)

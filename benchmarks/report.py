@@ -240,6 +240,12 @@ def write_report(res, out, command_seconds):
                      f(vals / a["compress_seconds"] / 1e6, 2), f(a["raw_bytes"] / a["compress_seconds"] / 2**20, 1)])
     L.append(table(["what", "threads", "seconds", "M values/s", "MiB/s"], rows))
     L.append(interpret_decode(res))
+    checks = [(m, d) for m, d in res["decode"].items() if "python_metrics" in d]
+    if checks:
+        L.append("Cross-check of the metrics: this script's PSNR on the decoder's output (vessel-small, all "
+                 "steps) against the PSNR `mcinr-vtk train` reported for the same model: " +
+                 "; ".join(f"{LABEL.get(m, m)} {f(d['python_metrics']['psnr'], 3)} vs {f(d['cli_psnr'], 3)} dB"
+                           for m, d in checks) + ".\n")
     L.append("### Training throughput\n")
     L.append("Training cost is in §6 (fixed epochs, time per point·step·epoch) and in the time columns above. The "
              "kernel-level numbers (SGEMM and one CoordNetB training step) come from `mcinr-bench --quick`, run "
