@@ -72,7 +72,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// A cluster is split only when both children would keep at least this many points.
     public var minClusterPoints: Int = 64
     /// Cap on the number of splits in the whole run; each split adds one network, so this caps
-    /// the model's growth (METHOD lesson 3). nil: `clusters / 2` (at most 50 % growth).
+    /// the model's growth (METHOD lesson 3). nil: `clusters / 2` (at most 50 % growth). When
+    /// more clusters exceed the threshold, those with the largest MSE × points split first.
     public var maxSplits: Int? = nil
     /// Epoch cap for children of a split (they start from a trained parent).
     public var splitMaxEpochs: Int? = nil

@@ -172,7 +172,7 @@ public struct MCINRPipeline {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
             let moreRoundsPossible = config.reclusters && splits.count < splitBudget && round < config.maxSplitDepth
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
-                                      roundShare: moreRoundsPossible ? 0.75 : 1.0, sharedInit: sharedInit)
+                                      roundShare: moreRoundsPossible ? 0.75 : 1.0)
             for (job, outcome) in zip(jobs, outcomes) {
                 records.append(outcome.record)
                 trainingPartition[job.node] = job.samples.pointIndices
@@ -189,15 +189,18 @@ public struct MCINRPipeline {
             }
             guard config.reclusters, deadline.map({ Date() < $0 }) ?? true else { break }
 
-            // Residual re-clustering: the worst clusters first, within the split budget.
+            // Residual re-clustering: every cluster above the threshold is a candidate (paper);
+            // within the split budget those with the largest error mass (MSE × points, their
+            // share of the global MSE) go first (ours: a split costs a whole network).
             let candidates = zip(jobs, outcomes)
                 .filter { job, outcome in
                     outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
                         && job.samples.pointCount >= 2 * config.minClusterPoints
                 }
-                .sorted { a, b in a.1.record.mse != b.1.record.mse ? a.1.record.mse > b.1.record.mse : a.0.path < b.0.path }
+                .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
+                .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
             var nextJobs: [ClusterJob] = []
-            for (job, outcome) in candidates where splits.count < splitBudget {
+            for (job, outcome, _) in candidates where splits.count < splitBudget {
                 guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
                 let (first, second) = tree.split(job.node, childCentroids: split.centroids)
                 let inherited = outcome.parameters
@@ -285,7 +288,7 @@ public struct MCINRPipeline {
 
     /// Trains the jobs concurrently, largest first; a time budget is shared in proportion to size.
     private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
-                            roundShare: Double, sharedInit: [Float]?) -> [JobOutcome] {
+                            roundShare: Double) -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
         let order = jobs.indices.sorted { a, b in
             jobs[a].samples.pointCount != jobs[b].samples.pointCount

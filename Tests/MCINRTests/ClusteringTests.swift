@@ -77,3 +77,32 @@ final class ClusteringTests: XCTestCase {
         XCTAssertEqual(low.w, -1); XCTAssertEqual(high.w, 1)   // time keeps its global normalisation
     }
 }
+
+final class ConfigTests: XCTestCase {
+    func testLargestWidthFitsTheBudgetAndTheNextDoesNot() throws {
+        var config = MCINRConfig()
+        config.clusters = 4
+        config.maxSplits = 2
+        let budget = 200 * 1024
+        let width = try XCTUnwrap(config.largestWidth(fittingWeightBytes: budget, outputs: 6))
+        func size(_ w: Int) -> Int {
+            var c = config; c.width = w
+            return c.architecture(outputs: 6).parameterCount * 4 * 6
+        }
+        XCTAssertLessThanOrEqual(size(width), budget)
+        XCTAssertGreaterThan(size(width + 1), budget)
+        XCTAssertNil(config.largestWidth(fittingWeightBytes: 10, outputs: 6))
+        config.noRecluster = true
+        XCTAssertEqual(config.maximumNetworkCount, 4)
+    }
+
+    func testValidationNamesTheBadValue() {
+        var config = MCINRConfig()
+        config.sampleFraction = 0
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("sampleFraction")) }
+        config = MCINRConfig()
+        config.timeBudgetSeconds = -1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("timeBudgetSeconds")) }
+        XCTAssertNoThrow(try MCINRConfig().validate())
+    }
+}
