@@ -8,7 +8,9 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         case coordnetb, coordnet, siren
     }
 
-    /// Where the meta-learned initialisation comes from.
+    /// Where the meta-learned initialisation comes from. Measured on vessel-small (K = 4,
+    /// width 12, 60 epochs, one seed): no meta 34.6 dB; per cluster (4 steps, ≈ 15 % extra
+    /// compute) 35.7 dB; shared (4 steps, 1.8 s in all) 36.3 dB.
     public enum MetaSharing: String, Sendable, Codable {
         /// One Reptile run per cluster on its own data (paper default).
         case perCluster
@@ -51,10 +53,13 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var metaPointsPerTask: Int = 1024
 
     // Main training (MC-INR §3.1 schedule; CPU defaults, see METHOD "Measured here").
-    /// Paper: 5e-5 with large GPU batches. Ours: larger, since a CPU budget allows far fewer steps.
+    // Measured on vessel-small (K = 4, width 12, 60 s, 2 shared cores, one seed, ±0.5 dB noise):
+    // lr 1e-4 / 2e-4 / 5e-4 at batch 1024 → 34.7 / 35.7 / 33.1 dB; batch 512 at 2e-4 → 36.5 dB;
+    // batch 2048 at 5e-4 → 32.0 dB.
+    /// Paper: 5e-5 with large GPU batches. Ours: 2e-4, since a CPU budget allows far fewer steps.
     public var learningRate: Float = 2e-4
-    /// Paper: large GPU batches. Ours: 1024 gave ≈ 9.5 dB more than 8192 in 600 s on CPU.
-    public var batchSize: Int = 1024
+    /// Paper: large GPU batches. Ours: 512 (more optimiser steps per second on CPU).
+    public var batchSize: Int = 512
     public var decayFactor: Float = 0.92
     public var decayEveryEpochs: Int = 30
     /// Fraction of the cluster's (point, time) samples drawn afresh each epoch.
