@@ -29,7 +29,13 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var kMeansMaxSamples: Int = 200_000
 
     // Network (CoordNetB unless a baseline is chosen).
+    /// Width of every network. Paper: chosen per dataset. K = 20 networks of width 32 hold
+    /// ≈ 1.8 M parameters: right for the paper's millions of points, far too many for a small
+    /// mesh (vessel-small's fields are 9.5 MB), hence `targetCompressionRatio`.
     public var width: Int = 32
+    /// When set, the width is chosen as the largest whose model (all clusters plus the split
+    /// budget) fits in raw field bytes / ratio; the result's config records the width used.
+    public var targetCompressionRatio: Double? = nil
     public var peFrequencies: Int = 6
     public var omega0: Float = 30
     /// Layer counts of the architectures (CoordNetB: 5 trunk + 6 branch ResBlocks; CoordNet:
@@ -146,6 +152,9 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         try check(minClusterPoints >= 1, "minClusterPoints", "must be at least 1")
         try check(threads >= 0, "threads", "must not be negative")
         try check(kMeansMaxIterations >= 1, "kMeansMaxIterations", "must be at least 1")
+        if let ratio = targetCompressionRatio {
+            try check(ratio.isFinite && ratio > 0, "targetCompressionRatio", "must be positive")
+        }
         if let budget = timeBudgetSeconds {
             try check(budget > 0, "timeBudgetSeconds", "must be positive")
         }

@@ -100,6 +100,20 @@ public struct MCINRPipeline {
     public func run(_ data: TrainingData) throws -> PipelineResult {
         try config.validate()
         try data.validate()
+        var pipeline = self
+        if let ratio = config.targetCompressionRatio {
+            let rawBytes = data.pointCount * data.timeCount * data.componentCount * 4
+            guard let width = config.largestWidth(fittingWeightBytes: Int(Double(rawBytes) / ratio),
+                                                  outputs: data.componentCount) else {
+                throw MCINRError.invalidConfiguration(
+                    "targetCompressionRatio \(ratio): even width 1 with \(config.maximumNetworkCount) networks exceeds \(rawBytes) / \(ratio) bytes; lower the ratio or the number of clusters")
+            }
+            pipeline.config.width = width
+        }
+        return try pipeline.runResolved(data)
+    }
+
+    private func runResolved(_ data: TrainingData) throws -> PipelineResult {
         guard data.pointCount * data.timeCount < Int(Int32.max) else {
             throw MCINRError.invalidInput("\(data.pointCount) points × \(data.timeCount) steps exceed the 2³¹ samples a run supports")
         }

@@ -106,3 +106,24 @@ final class ConfigTests: XCTestCase {
         XCTAssertNoThrow(try MCINRConfig().validate())
     }
 }
+
+final class TargetRatioTests: XCTestCase {
+    func testTargetCompressionRatioChoosesTheWidth() throws {
+        var config = Fixtures.fastConfig()
+        config.maxEpochs = 1
+        config.noMeta = true
+        config.evaluation = .none
+        config.clusters = 2
+        config.noRecluster = true
+        config.targetCompressionRatio = 0.05
+        let data = Fixtures.analyticField()
+        let result = try MCINRPipeline(config: config).run(data)
+        XCTAssertGreaterThanOrEqual(result.compressionRatio, 0.05)
+        XCTAssertEqual(result.config.width, config.largestWidth(fittingWeightBytes: Int(Double(result.rawFieldBytes) / 0.05), outputs: 3))
+        XCTAssertEqual(result.networks[0].trunk[0].outputs, result.config.width)
+        config.targetCompressionRatio = 1000
+        XCTAssertThrowsError(try MCINRPipeline(config: config).run(data)) {
+            XCTAssertTrue("\($0)".contains("targetCompressionRatio"))
+        }
+    }
+}
