@@ -84,6 +84,22 @@ public struct PipelineResult: Sendable {
 
 /// The MC-INR pipeline: normalise, cluster, meta-learn, train every cluster concurrently,
 /// split clusters whose residual stays high, and assemble the result.
+///
+/// ```swift
+/// let dataset = try DatasetReader.read(url).selectingVariables(["velocity", "pressure"])
+/// var config = MCINRConfig()            // or .baseline(.siren); every switch is a field
+/// config.timeBudgetSeconds = 600
+/// let result = try MCINRPipeline(config: config,
+///                                reporter: TerminalProgressRenderer()).run(TrainingData(dataset: dataset))
+/// try MCIWriter.write(try result.makeModel(mesh: MCIMesh(dataset.mesh)), to: outputURL)
+/// print(result.metrics!.meanPSNR, result.compressionRatio)
+/// ```
+///
+/// Training is organised in rounds (round 0: the top-level clusters; round r: the children of
+/// round r − 1's splits), each trained by a pool of worker threads, largest cluster first,
+/// with single-threaded BLAS. Every random stream is seeded from the global seed and the
+/// cluster's tree path, and splits are decided between rounds in a fixed order, so the result
+/// does not depend on the number of threads or on scheduling (unless a time budget is set).
 public struct MCINRPipeline {
     public var config: MCINRConfig
     public var networkFactory: NetworkFactory
