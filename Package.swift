@@ -26,7 +26,7 @@ let package = Package(
         // Dataset model and VTU/PVD reading and writing.
         .target(name: "MeshIO", dependencies: ["CZlib"]),
         // Neural core: layers, networks, Adam, training loop, normalisation, metrics.
-        .target(name: "INRCore", dependencies: ["COpenBLAS", "CMCINR"]),
+        .target(name: "INRCore", dependencies: ["COpenBLAS", "CMCINR"], exclude: ["README.md"]),
         // The .mci container: model description, writer, and the Swift bridge to the C decoder.
         .target(name: "MCIFormat", dependencies: ["CMCINR", "CZlib", "INRCore"]),
         // MC-INR: clustering, meta-learning, per-cluster training, re-clustering, pipeline.

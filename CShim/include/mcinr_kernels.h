@@ -16,7 +16,8 @@ extern "C" {
 /* Sine activation, fused with the bias add and omega:
  *   z = omega * (x[r*width + j] + bias[j]);  x[r*width + j] = sin(z);  cos_out[...] = cos(z)
  * for rows × width values, in place. `bias` may be NULL (no bias); `cos_out` may be NULL
- * (forward only). Accurate to about 1e-6 absolute for |z| up to ~1e4. */
+ * (forward only). Accurate to about 1e-6 absolute for |z| up to ~1e4 (measured 1e-7 up to
+ * 1.2e4). Beyond ~6e6 (and for ±inf) results stay in [-1, 1] but are meaningless; NaN stays NaN. */
 void mcinr_sine_forward(float *x, const float *bias, size_t rows, size_t width, float omega,
                         float *cos_out);
 
@@ -69,6 +70,15 @@ double mcinr_mse_gradient(const float *pred, const float *target, size_t n, floa
 void mcinr_adam_update(float *param, const float *grad, float *m, float *v, size_t n,
                        float learning_rate, float beta1, float beta2, float eps,
                        unsigned long long step);
+
+/* Instruction-set level the kernels run: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (any CPU).
+ * Detected on first use. All levels compute the same formulas; results may differ in the last
+ * bit (FMA contraction). */
+int mcinr_kernels_level(void);
+
+/* For tests and benchmarks: re-detects, then caps the level at `max_level`; returns the level
+ * now in use. Process-wide; call it while no kernel runs on another thread. */
+int mcinr_kernels_limit_level(int max_level);
 
 /* Width of the positional encoding of 4 inputs with L frequencies: 4 (1 + 2L). */
 static inline size_t mcinr_encoding_width(unsigned L) { return 4u * (1u + 2u * (size_t)L); }

@@ -2,10 +2,15 @@
  *
  * Every kernel is a plain C99 loop over float arrays that the compiler auto-vectorises. Each
  * body is written once as a macro and compiled twice: for the baseline x86-64 target and for
- * AVX2+FMA, chosen at run time (no special build flags needed). The sine is a polynomial:
+ * AVX2+FMA and for AVX-512F, chosen at run time (no special build flags needed). The sine is a polynomial:
  * Cody–Waite reduction by π/2 (four 11-bit parts, so k·part is exact for |k| < 2^13, i.e.
  * |z| ≲ 1.28e4) and the Cephes minimax polynomials for sin and cos on [−π/4, π/4]
  * (max abs error ≈ 2e-7 on [−1e4, 1e4]). Quadrant selection is branch-free. */
+/* GCC vectorises these loops only with its full cost model (-O3); clang does at -O2. The
+ * pragma keeps the plugin's GCC build (any CMAKE_BUILD_TYPE) as fast as SwiftPM's clang build. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include "mcinr_kernels.h"
 #include <math.h>
 #include <stdint.h>
@@ -18,14 +23,19 @@
 #define MCINR_2_OVER_PI 0.636619772367581343f
 /* 1.5·2^23: adding and subtracting it rounds a float to the nearest integer (|v| < 2^22). */
 #define MCINR_ROUND_MAGIC 12582912.0f
+#define MCINR_Z_BOUND 4194304.0f   /* 2^22: keeps |k| < 2^22, the rounding trick's range */
 
 /* Computes s = sin(z), c = cos(z) for one float; written so that loops around it vectorise
  * (no calls, no branches: selects become blends). */
 #define MCINR_SINCOS(z, s_out, c_out)                                                    \
     do {                                                                               \
-        float k_ = ((z) * MCINR_2_OVER_PI + MCINR_ROUND_MAGIC) - MCINR_ROUND_MAGIC;    \
-        int32_t q_ = (int32_t)k_;                                                      \
-        float r_ = (z) - k_ * MCINR_PIO2_1;                                            \
+        /* Clamp |z| to 2^22 (NaN stays NaN) so that k fits the rounding trick and an int;   \
+         * beyond ~6e6 a float sine has no accuracy left, the result just stays in [-1, 1]. */ \
+        float zc_ = ((z) > MCINR_Z_BOUND) ? MCINR_Z_BOUND : (z);                       \
+        zc_ = (zc_ < -MCINR_Z_BOUND) ? -MCINR_Z_BOUND : zc_;                           \
+        float k_ = (zc_ * MCINR_2_OVER_PI + MCINR_ROUND_MAGIC) - MCINR_ROUND_MAGIC;    \
+        int32_t q_ = (int32_t)k_; /* NaN only when z is NaN; then every branch is NaN */ \
+        float r_ = zc_ - k_ * MCINR_PIO2_1;                                            \
         r_ = r_ - k_ * MCINR_PIO2_2;                                                   \
         r_ = r_ - k_ * MCINR_PIO2_3;                                                   \
         r_ = r_ - k_ * MCINR_PIO2_4;                                                   \
@@ -119,25 +129,47 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define MCINR_HAVE_DISPATCH 1
 #define MCINR_AVX2 __attribute__((target("avx2,fma")))
-static int mcinr_cpu_has_avx2_fma(void) {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) {
+#define MCINR_AVX512 __attribute__((target("avx512f,avx2,fma")))
+/* 2: AVX-512F, 1: AVX2+FMA, 0: baseline; -1 until first use. */
+static int mcinr_level_cached = -1;
+static int mcinr_cpu_level(void) {
+    /* Every thread computes the same value; atomics keep concurrent first calls well-defined. */
+    int value = __atomic_load_n(&mcinr_level_cached, __ATOMIC_RELAXED);
+    if (value < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = avx2 ? (__builtin_cpu_supports("avx512f") ? 2 : 1) : 0;
+        __atomic_store_n(&mcinr_level_cached, value, __ATOMIC_RELAXED);
     }
-    return cached;
+    return value;
+}
+int mcinr_kernels_level(void) { return mcinr_cpu_level(); }
+int mcinr_kernels_limit_level(int max_level) {
+    int detected = -1;
+    __atomic_store_n(&mcinr_level_cached, -1, __ATOMIC_RELAXED);
+    detected = mcinr_cpu_level();
+    int level = max_level < detected ? (max_level < 0 ? 0 : max_level) : detected;
+    __atomic_store_n(&mcinr_level_cached, level, __ATOMIC_RELAXED);
+    return level;
 }
 #else
 #define MCINR_HAVE_DISPATCH 0
+int mcinr_kernels_level(void) { return 0; }
+int mcinr_kernels_limit_level(int max_level) { (void)max_level; return 0; }
 #endif
 
 #if MCINR_HAVE_DISPATCH
+/* Defines `void name params` running `body` compiled for the best ISA the CPU has. */
 #define MCINR_DEFINE_DISPATCHED(ret, name, params, args, body)                          \
     static ret name##_generic params { body }                                          \
     MCINR_AVX2 static ret name##_avx2 params { body }                                  \
+    MCINR_AVX512 static ret name##_avx512 params { body }                              \
     ret name params {                                                                  \
-        if (mcinr_cpu_has_avx2_fma()) return name##_avx2 args;                         \
-        return name##_generic args;                                                    \
+        switch (mcinr_cpu_level()) {                                                   \
+        case 2: name##_avx512 args; break;                                             \
+        case 1: name##_avx2 args; break;                                               \
+        default: name##_generic args; break;                                           \
+        }                                                                              \
     }
 #else
 #define MCINR_DEFINE_DISPATCHED(ret, name, params, args, body) ret name params { body }

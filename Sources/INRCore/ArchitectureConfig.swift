@@ -46,9 +46,10 @@ public struct ArchitectureConfig: Equatable, Hashable, Sendable, Codable {
                            branchDepth: 0, peFrequencies: peFrequencies, omega0: omega0)
     }
 
-    /// CoordNet baseline: ramp to `width` (64→128→256 at width 256), then 10 × width.
+    /// CoordNet baseline: raw (x, y, z, t) by default (METHOD.md: ResBlocks 4→64→128→256),
+    /// ramp to `width` (w/4 → w/2 → w), then `depth` (10) × width.
     public static func coordNet(outputs: Int, width: Int = 256, depth: Int = 10,
-                                peFrequencies: Int = 6, omega0: Float = 30) -> ArchitectureConfig {
+                                peFrequencies: Int = 0, omega0: Float = 30) -> ArchitectureConfig {
         ArchitectureConfig(family: .coordNet, outputs: outputs, width: width, trunkDepth: depth,
                            branchDepth: 0, peFrequencies: peFrequencies, omega0: omega0)
     }

@@ -44,6 +44,15 @@ final class Module {
     /// Dense layers in file order.
     var layers: [DenseLayer] { [first] + [second, transform].compactMap { $0 } }
 
+    /// Floats of workspace per batch row.
+    var workspaceFloatsPerRow: Int {
+        switch kind {
+        case .linear: return outputs
+        case .sine: return 2 * outputs
+        case .resBlock: return (transform != nil ? 5 : 4) * outputs
+        }
+    }
+
     func reserve(capacity newCapacity: Int) {
         guard newCapacity > capacity else { return }
         capacity = newCapacity

@@ -218,6 +218,14 @@ public final class Network {
 
     // MARK: workspace
 
+    /// Bytes of workspace `reserve(batchSize:)` allocates for a batch size (∝ batch × widths;
+    /// parameters, gradients and Adam moments come on top: 4 × `byteSize`).
+    public func workspaceBytes(batchSize: Int) -> Int {
+        let perRow = 4 + encodingWidth + 2 * outputCount + 6 * maxWidth + 1
+            + (trunk + branches.joined()).reduce(0) { $0 + $1.workspaceFloatsPerRow }
+        return perRow * batchSize * MemoryLayout<Float>.size
+    }
+
     /// Allocates the workspace for batches of up to `batchSize` rows (memory ∝ batch × width).
     public func reserve(batchSize: Int) {
         precondition(batchSize >= 1)

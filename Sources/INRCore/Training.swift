@@ -49,20 +49,49 @@ public struct TrainingConfig: Equatable, Sendable, Codable {
     public var maxEpochs: Int = 1000
     public var timeLimit: Double? = nil
     public var seed: UInt64 = 1
+    /// An epoch counts as an improvement when its loss < best · (1 − improvementTolerance)
+    /// (relative; 1e-4 ignores summation-order noise of a stalled run).
+    public var improvementTolerance: Double = 1e-4
     public init() {}
     public init(learningRate: Float = 5e-5, batchSize: Int = 8192, sampleFraction: Double = 0.3,
                 decayFactor: Float = 0.92, decayEvery: Int = 30, patience: Int = 30,
-                maxEpochs: Int = 1000, timeLimit: Double? = nil, seed: UInt64 = 1) {
+                maxEpochs: Int = 1000, timeLimit: Double? = nil, seed: UInt64 = 1,
+                improvementTolerance: Double = 1e-4) {
         self.learningRate = learningRate; self.batchSize = batchSize
         self.sampleFraction = sampleFraction; self.decayFactor = decayFactor
         self.decayEvery = decayEvery; self.patience = patience; self.maxEpochs = maxEpochs
         self.timeLimit = timeLimit; self.seed = seed
+        self.improvementTolerance = improvementTolerance
+    }
+}
+
+extension TrainingConfig {
+    public func validate() throws {
+        func fail(_ m: String) -> INRError { .invalidData("training configuration: \(m)") }
+        guard learningRate.isFinite, learningRate >= 0 else { throw fail("learningRate \(learningRate)") }
+        guard batchSize >= 1 else { throw fail("batchSize \(batchSize) < 1") }
+        guard sampleFraction > 0, sampleFraction <= 1 else { throw fail("sampleFraction \(sampleFraction) not in (0, 1]") }
+        guard decayFactor.isFinite, decayFactor > 0 else { throw fail("decayFactor \(decayFactor)") }
+        guard decayEvery >= 1 else { throw fail("decayEvery \(decayEvery) < 1") }
+        guard patience >= 1, maxEpochs >= 0 else { throw fail("patience \(patience) / maxEpochs \(maxEpochs)") }
+        if let t = timeLimit { guard t.isFinite, t >= 0 else { throw fail("timeLimit \(t)") } }
+        guard improvementTolerance >= 0, improvementTolerance < 1 else {
+            throw fail("improvementTolerance \(improvementTolerance) not in [0, 1)")
+        }
     }
 }
 
 /// What a training run did.
 public struct TrainingLog: Equatable, Sendable, Codable {
-    public enum StopReason: String, Sendable, Codable { case converged, maxEpochs, timeLimit, epochBudget }
+    public enum StopReason: String, Sendable, Codable {
+        /// Plateau: no improvement for `patience` epochs.
+        case converged
+        case maxEpochs, timeLimit
+        /// `runEpochs` ran the epochs it was asked for.
+        case epochBudget
+        /// The epoch loss was not finite (NaN/inf); training stopped at once.
+        case diverged
+    }
     /// Mean training loss (normalised MSE) of each epoch run, in order, over all calls.
     public var epochLosses: [Double] = []
     public var epochsRun: Int { epochLosses.count }
@@ -89,15 +118,15 @@ public final class Trainer {
     private var batchInputs: FloatBuffer
     private var batchTargets: FloatBuffer
 
-    public init(network: Network, config: TrainingConfig) {
-        precondition(config.batchSize >= 1 && config.sampleFraction > 0 && config.sampleFraction <= 1)
+    public init(network: Network, config: TrainingConfig) throws {
+        try config.validate()
         self.network = network
         self.config = config
         optimizer = Adam(parameterCount: network.parameterCount, learningRate: config.learningRate)
         rng = SeededRandom(seed: config.seed)
-        network.reserve(batchSize: config.batchSize)
-        batchInputs = FloatBuffer(count: config.batchSize * 4)
-        batchTargets = FloatBuffer(count: config.batchSize * network.outputCount)
+        // Workspaces are sized on the first epoch: min(batch size, samples per epoch) rows.
+        batchInputs = FloatBuffer(count: 0)
+        batchTargets = FloatBuffer(count: 0)
         log.epochLosses.reserveCapacity(min(config.maxEpochs, 100_000))
     }
 
@@ -108,23 +137,26 @@ public final class Trainer {
 
     /// Runs exactly `epochs` more epochs (no early stop); returns their losses.
     @discardableResult
-    public func runEpochs(_ epochs: Int, on data: TrainingSet) -> [Double] {
+    public func runEpochs(_ epochs: Int, on data: TrainingSet) throws -> [Double] {
+        try check(data)
         let start = log.epochLosses.count
         let clock = Date()
         for _ in 0..<epochs { runOneEpoch(on: data) }
         log.seconds += Date().timeIntervalSince(clock)
-        log.stopReason = .epochBudget
+        log.stopReason = log.epochLosses[start...].allSatisfy(\.isFinite) ? .epochBudget : .diverged
         return Array(log.epochLosses[start...])
     }
 
     /// Trains until the plateau criterion, `maxEpochs` (total, over all calls) or `timeLimit`
     /// (this call). Returns the whole log.
     @discardableResult
-    public func train(on data: TrainingSet) -> TrainingLog {
+    public func train(on data: TrainingSet) throws -> TrainingLog {
+        try check(data)
         let clock = Date()
         var reason = TrainingLog.StopReason.maxEpochs
         while log.epochLosses.count < config.maxEpochs {
             runOneEpoch(on: data)
+            if !log.epochLosses.last!.isFinite { reason = .diverged; break }
             if epochsWithoutImprovement >= config.patience { reason = .converged; break }
             if let limit = config.timeLimit, Date().timeIntervalSince(clock) >= limit {
                 reason = .timeLimit; break
@@ -135,8 +167,13 @@ public final class Trainer {
         return log
     }
 
+    private func check(_ data: TrainingSet) throws {
+        guard data.components == network.outputCount else {
+            throw INRError.invalidData("training set has \(data.components) components, the network \(network.outputCount) outputs")
+        }
+    }
+
     private func runOneEpoch(on data: TrainingSet) {
-        precondition(data.components == network.outputCount, "TrainingSet has \(data.components) components, network \(network.outputCount)")
         let n = data.count
         guard n > 0 else { log.epochLosses.append(0); return }
         if permutation.count != n { permutation = (0..<UInt32(n)).map { $0 } }
@@ -145,6 +182,12 @@ public final class Trainer {
         // Partial Fisher–Yates: the first m entries become a fresh uniform random subset.
         let m = max(1, min(n, Int((config.sampleFraction * Double(n)).rounded())))
         let C = network.outputCount
+        let rowsPerBatch = min(config.batchSize, m)
+        if batchInputs.count < rowsPerBatch * 4 {
+            network.reserve(batchSize: rowsPerBatch)
+            batchInputs = FloatBuffer(count: rowsPerBatch * 4)
+            batchTargets = FloatBuffer(count: rowsPerBatch * C)
+        }
         var lossSum = 0.0
         permutation.withUnsafeMutableBufferPointer { perm in
             for i in 0..<m {
@@ -169,12 +212,12 @@ public final class Trainer {
             }
         }
         let epochLoss = lossSum / Double(m)
-        if epochLoss < log.bestLoss {
-            log.bestLoss = epochLoss
+        if epochLoss < log.bestLoss * (1 - config.improvementTolerance) {
             epochsWithoutImprovement = 0
         } else {
             epochsWithoutImprovement += 1
         }
+        log.bestLoss = min(log.bestLoss, epochLoss)
         log.epochLosses.append(epochLoss)
     }
 }

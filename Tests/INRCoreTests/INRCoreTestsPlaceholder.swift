@@ -1,2 +1,0 @@
-import XCTest
-final class INRCoreTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
