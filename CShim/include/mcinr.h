@@ -11,6 +11,8 @@
  *
  * Threading: a model is immutable after mcinr_open_*; any number of threads may call the
  * query and decode functions on one model concurrently. mcinr_close must not race them.
+ * The decoder never changes OpenBLAS's own thread count (global state); applications that
+ * decode with several threads may want OPENBLAS_NUM_THREADS=1.
  *
  * The file format is specified in docs/mci-format.md.
  */

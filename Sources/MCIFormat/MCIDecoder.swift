@@ -22,7 +22,6 @@ public final class MCIDecoder: @unchecked Sendable {
         try self.init(opening: name) { _, out, err, len in
             bytes.withUnsafeBytes { mcinr_open_memory($0.baseAddress, $0.count, out, err, len) }
         }
-        _ = self
     }
 
     private init(opening name: String,
@@ -59,10 +58,22 @@ public final class MCIDecoder: @unchecked Sendable {
         }
     }
 
+    /// The component indices of a variable (e.g. `velocity` → [0, 1, 2]), nil if unknown.
+    public func componentIndices(ofVariable name: String) -> [Int]? {
+        guard let v = variables.firstIndex(where: { $0.name == name }) else { return nil }
+        let first = firstComponent(ofVariable: v)
+        return Array(first..<(first + variables[v].components))
+    }
+
     /// Index of a variable's first component among all components.
     public func firstComponent(ofVariable v: Int) -> Int { mcinr_variable_first_component(handle, v) }
 
     public var componentCount: Int { mcinr_num_components(handle) }
+
+    /// `velocity_x`, …, `pressure`, … (same rule as `MCIModel.componentNames`).
+    public var componentNames: [String] {
+        MCIModel.componentNames(of: variables)
+    }
 
     public var componentRanges: [ClosedRange<Double>] {
         (0..<componentCount).map { c in

@@ -92,7 +92,9 @@ public struct MCIModel: Equatable, Sendable {
 
     /// Component names: `<name>` for scalars, `<name>_x/_y/_z` for 3-vectors' first three
     /// components, `<name>_<k>` otherwise (docs/mci-format.md, META).
-    public var componentNames: [String] {
+    public var componentNames: [String] { Self.componentNames(of: variables) }
+
+    public static func componentNames(of variables: [MCIVariable]) -> [String] {
         variables.flatMap { v -> [String] in
             if v.components == 1 { return [v.name] }
             return (0..<v.components).map { k in k < 3 ? "\(v.name)_\(["x", "y", "z"][k])" : "\(v.name)_\(k)" }

@@ -110,7 +110,7 @@ public enum MCIWriter {
         }
         body.u64(UInt64(mesh.cellCount)); body.u64(UInt64(mesh.connectivity.count))
         body.bytes += mesh.cellTypes
-        for o in mesh.cellOffsets.dropFirst() { body.u64(UInt64(o)) }
+        body.u64s(mesh.cellOffsets.dropFirst().map { UInt64($0) })
         body.u32s(mesh.connectivity.map { UInt32($0) })
         var out = ByteWriter()
         out.u64(UInt64(body.bytes.count))
@@ -150,6 +150,7 @@ public enum MCIWriter {
         }
         let C = m.componentCount
         guard m.componentRanges.count == C else { throw bad("\(m.componentRanges.count) component ranges for \(C) components") }
+        guard m.times.count <= 10_000_000 else { throw bad("\(m.times.count) time steps (limit 10 000 000)") }
         guard !m.times.isEmpty, zip(m.times, m.times.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw bad("times must be non-empty and strictly increasing")
         }
@@ -240,7 +241,14 @@ struct ByteWriter {
     mutating func f32(_ v: Float) { u32(v.bitPattern) }
     mutating func f64(_ v: Double) { u64(v.bitPattern) }
     mutating func f32s(_ v: [Float]) { u32s(v.map(\.bitPattern)) }
-    mutating func f64s(_ v: [Double]) { for x in v { u64(x.bitPattern) } }
+    mutating func f64s(_ v: [Double]) { u64s(v.map(\.bitPattern)) }
+    mutating func u64s(_ v: [UInt64]) {
+        #if _endian(little)
+        v.withUnsafeBytes { bytes += $0 }
+        #else
+        for x in v { u64(x) }
+        #endif
+    }
     mutating func u32s(_ v: [UInt32]) {
         #if _endian(little)
         v.withUnsafeBytes { bytes += $0 }

@@ -1,2 +1,0 @@
-import XCTest
-final class MCIFormatTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
