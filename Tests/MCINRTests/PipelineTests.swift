@@ -173,6 +173,20 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(result.architecture.family, .siren)
     }
 
+    func testTimeBudgetStopsTraining() throws {
+        var config = Fixtures.fastConfig()
+        config.maxEpochs = 1_000_000
+        config.patience = 1_000_000
+        config.splitThreshold = 0
+        config.maxSplits = 1
+        config.timeBudgetSeconds = 0.5
+        config.threads = 2
+        let result = try run(config)
+        XCTAssertTrue(result.clusters.filter { $0.round == 0 }.allSatisfy { $0.training.stop == .timeBudget })
+        XCTAssertTrue(result.clusters.allSatisfy { $0.training.epochs < 1_000_000 })
+        XCTAssertLessThan(result.seconds, 30, "a 0.5 s budget must bound the run")
+    }
+
     func testInvalidInputIsRejectedWithAClearError() {
         var config = Fixtures.fastConfig()
         config.clusters = 0
