@@ -127,3 +127,16 @@ final class TargetRatioTests: XCTestCase {
         }
     }
 }
+
+final class BaselineConfigTests: XCTestCase {
+    func testBaselinesUseTheLowerRateAndNoClusters() {
+        let siren = MCINRConfig.baseline(.siren)
+        XCTAssertEqual(siren.learningRate, 5e-5)
+        XCTAssertEqual(siren.effectiveClusters, 1)
+        XCTAssertFalse(siren.reclusters)
+        XCTAssertFalse(siren.metaLearns)
+        XCTAssertEqual(siren.architecture(outputs: 6).family, .siren)
+        XCTAssertEqual(MCINRConfig.baseline(.mcinr).learningRate, MCINRConfig().learningRate)
+        XCTAssertEqual(MCINRConfig.baseline(.coordnet).architecture(outputs: 2).family, .coordNet)
+    }
+}
