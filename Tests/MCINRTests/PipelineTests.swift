@@ -196,7 +196,7 @@ final class PipelineTests: XCTestCase {
         var data = Fixtures.analyticField(points: 10, steps: 2)
         data.values[7] = .nan
         XCTAssertThrowsError(try run(Fixtures.fastConfig(), data)) { error in
-            XCTAssertTrue("\(error)".contains("velocity_x"), "\(error)")
+            XCTAssertTrue("\(error)".contains("velocity_0"), "\(error)")
         }
         data = Fixtures.analyticField(points: 10, steps: 2)
         data.values.removeLast()
