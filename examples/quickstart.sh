@@ -22,5 +22,5 @@ echo "== export with error maps"
 "$bin" export "$out/model.mci" --vtu "$out/decoded" --ground-truth "$data" --include-ground-truth
 echo "== render ground truth / decoded / error"
 xvfb-run -a -s '-screen 0 1600x600x24' env -u VIRTUAL_ENV -u PYTHONPATH \
-    pvpython "$here/examples/render_comparison.py" "$out/decoded/decoded.pvd" "$out/comparison.png" temperature
+    pvpython "$here/examples/render_comparison.py" "$out/decoded/model.pvd" "$out/comparison.png" temperature
 echo "quickstart: done — model $out/model.mci, decoded VTU in $out/decoded, picture $out/comparison.png"

@@ -61,6 +61,8 @@ static void open_and_decode(const uint8_t *data, size_t size) {
         MCINR_OK)
         abort(); /* a model that opened must decode */
     for (int i = 0; i < 3; i++) mcinr_route(m, xyz + 3 * i);
+    size_t subset[2] = {C - 1, 0}; /* a subset: only some branches run */
+    if (mcinr_decode(m, xyz, 5, 0.0, subset, 2, out, &opt, err, sizeof err) != MCINR_OK) abort();
     free(out);
     if (mcinr_has_mesh(m) && mcinr_mesh_num_points(m) <= 4096 && mcinr_mesh_connectivity_size(m) <= (1u << 20)) {
         size_t n = mcinr_mesh_num_points(m), cells = mcinr_mesh_num_cells(m);

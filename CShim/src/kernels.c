@@ -34,7 +34,8 @@
         float zc_ = ((z) > MCINR_Z_BOUND) ? MCINR_Z_BOUND : (z);                       \
         zc_ = (zc_ < -MCINR_Z_BOUND) ? -MCINR_Z_BOUND : zc_;                           \
         float k_ = (zc_ * MCINR_2_OVER_PI + MCINR_ROUND_MAGIC) - MCINR_ROUND_MAGIC;    \
-        int32_t q_ = (int32_t)k_; /* NaN only when z is NaN; then every branch is NaN */ \
+        /* NaN (z NaN) must not reach the int conversion (UB); r_ carries the NaN on. */ \
+        int32_t q_ = (int32_t)((k_ == k_) ? k_ : 0.0f);                                \
         float r_ = zc_ - k_ * MCINR_PIO2_1;                                            \
         r_ = r_ - k_ * MCINR_PIO2_2;                                                   \
         r_ = r_ - k_ * MCINR_PIO2_3;                                                   \

@@ -90,14 +90,15 @@ public struct MCIModel: Equatable, Sendable {
     /// Total scalar components C.
     public var componentCount: Int { variables.reduce(0) { $0 + $1.components } }
 
-    /// Component names: `<name>` for scalars, `<name>_x/_y/_z` for 3-vectors' first three
+    /// Component names: `<name>` for scalars, `<name>_x/_y/_z` for 3-vectors, `<name>_<k>` otherwise
     /// components, `<name>_<k>` otherwise (docs/mci-format.md, META).
     public var componentNames: [String] { Self.componentNames(of: variables) }
 
     public static func componentNames(of variables: [MCIVariable]) -> [String] {
         variables.flatMap { v -> [String] in
             if v.components == 1 { return [v.name] }
-            return (0..<v.components).map { k in k < 3 ? "\(v.name)_\(["x", "y", "z"][k])" : "\(v.name)_\(k)" }
+            if v.components == 3 { return ["x", "y", "z"].map { "\(v.name)_\($0)" } }
+            return (0..<v.components).map { "\(v.name)_\($0)" }
         }
     }
 

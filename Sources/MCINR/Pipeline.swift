@@ -84,6 +84,22 @@ public struct PipelineResult: Sendable {
 
 /// The MC-INR pipeline: normalise, cluster, meta-learn, train every cluster concurrently,
 /// split clusters whose residual stays high, and assemble the result.
+///
+/// ```swift
+/// let dataset = try DatasetReader.read(url).selectingVariables(["velocity", "pressure"])
+/// var config = MCINRConfig()            // or .baseline(.siren); every switch is a field
+/// config.timeBudgetSeconds = 600
+/// let result = try MCINRPipeline(config: config,
+///                                reporter: TerminalProgressRenderer()).run(TrainingData(dataset: dataset))
+/// try MCIWriter.write(try result.makeModel(mesh: MCIMesh(dataset.mesh)), to: outputURL)
+/// print(result.metrics!.meanPSNR, result.compressionRatio)
+/// ```
+///
+/// Training is organised in rounds (round 0: the top-level clusters; round r: the children of
+/// round r − 1's splits), each trained by a pool of worker threads, largest cluster first,
+/// with single-threaded BLAS. Every random stream is seeded from the global seed and the
+/// cluster's tree path, and splits are decided between rounds in a fixed order, so the result
+/// does not depend on the number of threads or on scheduling (unless a time budget is set).
 public struct MCINRPipeline {
     public var config: MCINRConfig
     public var networkFactory: NetworkFactory
@@ -100,6 +116,20 @@ public struct MCINRPipeline {
     public func run(_ data: TrainingData) throws -> PipelineResult {
         try config.validate()
         try data.validate()
+        var pipeline = self
+        if let ratio = config.targetCompressionRatio {
+            let rawBytes = data.pointCount * data.timeCount * data.componentCount * 4
+            guard let width = config.largestWidth(fittingWeightBytes: Int(Double(rawBytes) / ratio),
+                                                  outputs: data.componentCount) else {
+                throw MCINRError.invalidConfiguration(
+                    "targetCompressionRatio \(ratio): even width 1 with \(config.maximumNetworkCount) networks exceeds \(rawBytes) / \(ratio) bytes; lower the ratio or the number of clusters")
+            }
+            pipeline.config.width = width
+        }
+        return try pipeline.runResolved(data)
+    }
+
+    private func runResolved(_ data: TrainingData) throws -> PipelineResult {
         guard data.pointCount * data.timeCount < Int(Int32.max) else {
             throw MCINRError.invalidInput("\(data.pointCount) points × \(data.timeCount) steps exceed the 2³¹ samples a run supports")
         }
@@ -172,7 +202,7 @@ public struct MCINRPipeline {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
             let moreRoundsPossible = config.reclusters && splits.count < splitBudget && round < config.maxSplitDepth
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
-                                      roundShare: moreRoundsPossible ? 0.75 : 1.0, sharedInit: sharedInit)
+                                      roundShare: moreRoundsPossible ? 0.75 : 1.0)
             for (job, outcome) in zip(jobs, outcomes) {
                 records.append(outcome.record)
                 trainingPartition[job.node] = job.samples.pointIndices
@@ -189,15 +219,18 @@ public struct MCINRPipeline {
             }
             guard config.reclusters, deadline.map({ Date() < $0 }) ?? true else { break }
 
-            // Residual re-clustering: the worst clusters first, within the split budget.
+            // Residual re-clustering: every cluster above the threshold is a candidate (paper);
+            // within the split budget those with the largest error mass (MSE × points, their
+            // share of the global MSE) go first (ours: a split costs a whole network).
             let candidates = zip(jobs, outcomes)
                 .filter { job, outcome in
                     outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
                         && job.samples.pointCount >= 2 * config.minClusterPoints
                 }
-                .sorted { a, b in a.1.record.mse != b.1.record.mse ? a.1.record.mse > b.1.record.mse : a.0.path < b.0.path }
+                .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
+                .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
             var nextJobs: [ClusterJob] = []
-            for (job, outcome) in candidates where splits.count < splitBudget {
+            for (job, outcome, _) in candidates where splits.count < splitBudget {
                 guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
                 let (first, second) = tree.split(job.node, childCentroids: split.centroids)
                 let inherited = outcome.parameters
@@ -285,7 +318,7 @@ public struct MCINRPipeline {
 
     /// Trains the jobs concurrently, largest first; a time budget is shared in proportion to size.
     private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
-                            roundShare: Double, sharedInit: [Float]?) -> [JobOutcome] {
+                            roundShare: Double) -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
         let order = jobs.indices.sorted { a, b in
             jobs[a].samples.pointCount != jobs[b].samples.pointCount

@@ -73,3 +73,29 @@ extension MCINRConfig {
         }
     }
 }
+
+extension MCINRConfig {
+    /// Networks the model can end up with: the clusters plus one per allowed split (each split
+    /// turns one leaf into two).
+    public var maximumNetworkCount: Int {
+        effectiveClusters + (reclusters ? effectiveMaxSplits : 0)
+    }
+
+    /// The largest width whose model (all `maximumNetworkCount` networks, float32 weights) fits
+    /// in `weightBytes`, or nil when even width 1 does not. Lets a caller aim at a compression
+    /// ratio: `weightBytes = rawFieldBytes / ratio`.
+    public func largestWidth(fittingWeightBytes weightBytes: Int, outputs: Int) -> Int? {
+        var candidate = self
+        func bytes(_ width: Int) -> Int {
+            candidate.width = width
+            return candidate.architecture(outputs: outputs).parameterCount * 4 * maximumNetworkCount
+        }
+        guard bytes(1) <= weightBytes else { return nil }
+        var low = 1, high = 4096
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if bytes(middle) <= weightBytes { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+}

@@ -1,3 +1,4 @@
+import MCIFormat
 /// The field to encode, in original units: built by the caller from a MeshIO dataset (after
 /// variable selection) or, in tests, from arrays.
 public struct TrainingData: Sendable {
@@ -27,14 +28,9 @@ public struct TrainingData: Sendable {
     public var componentCount: Int { variables.reduce(0) { $0 + $1.components } }
     public var timeCount: Int { times.count }
 
-    /// Component names as in docs/mci-format.md META: `<name>_x/_y/_z` or `<name>_<k>`.
+    /// Component names as in docs/mci-format.md META.
     public var componentNames: [String] {
-        variables.flatMap { variable -> [String] in
-            if variable.components == 1 { return [variable.name] }
-            return (0 ..< variable.components).map { k in
-                k < 3 ? "\(variable.name)_\(["x", "y", "z"][k])" : "\(variable.name)_\(k)"
-            }
-        }
+        MCIModel.componentNames(of: variables.map { MCIVariable(name: $0.name, components: $0.components) })
     }
 
     /// Checks shapes and values; throws naming what is wrong.

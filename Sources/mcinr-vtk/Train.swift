@@ -25,8 +25,10 @@ struct Train: ParsableCommand {
     @Option(help: "mcinr (clustered, default) or a single-network baseline: coordnetb, coordnet, siren.")
     var method: String = "mcinr"
     @Option(help: "Comma-separated point-data variables to keep (default: all).") var variables: String?
-    @Option(help: "Number of k-means clusters K.") var clusters: Int?
-    @Option(help: "Network width (neurons per layer).") var width: Int?
+    @Option(help: "Number of k-means clusters K (default: one per ~200 000 point-steps, 2 … 20).") var clusters: Int?
+    @Option(help: "Target compression ratio (raw fields / weights); the network width is chosen to fit it.")
+    var ratio: Double = 100
+    @Option(help: "Network width (neurons per layer); overrides --ratio.") var width: Int?
     @Option(name: .customLong("trunk-blocks"), help: "ResBlocks in the shared trunk (CoordNetB).") var trunkBlocks: Int?
     @Option(name: .customLong("branch-blocks"), help: "ResBlocks in each per-component branch (CoordNetB).") var branchBlocks: Int?
     @Option(name: .customLong("max-splits"), help: "Cap on the number of cluster splits (each adds a network).") var maxSplits: Int?
@@ -50,6 +52,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--method must be one of: " + MCINRConfig.Method.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard output.lowercased().hasSuffix(".mci") else { throw ValidationError("-o: the output file must end in .mci") }
+        guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
     }
 
     func run() throws {
@@ -70,8 +73,12 @@ struct Train: ParsableCommand {
         if !quiet { note(dataset.summary) }
 
         var config = MCINRConfig.baseline(MCINRConfig.Method(rawValue: method)!)
-        if let v = clusters { config.clusters = v }
-        if let v = width { config.width = v }
+        if let v = clusters {
+            config.clusters = v
+        } else {
+            config.clusters = MCINRConfig.automaticClusters(points: dataset.pointCount, steps: dataset.stepCount)
+        }
+        if let v = width { config.width = v } else { config.targetCompressionRatio = ratio }
         if let v = trunkBlocks { config.trunkBlocks = v }
         if let v = branchBlocks { config.branchBlocks = v }
         if let v = maxSplits { config.maxSplits = v }
@@ -105,6 +112,7 @@ struct Train: ParsableCommand {
             try printJSON([
                 "output": output, "method": method, "seconds": result.seconds,
                 "networks": result.networks.count, "splits": result.splits.count,
+                "clusters": result.tree.topCount, "width": result.config.width,
                 "weight_bytes": result.weightBytes, "file_bytes": fileBytes, "raw_field_bytes": result.rawFieldBytes,
                 "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
                 "mean": ["psnr": result.metrics?.meanPSNR ?? 0, "nrmse": result.metrics?.meanNRMSE ?? 0,
@@ -118,7 +126,7 @@ struct Train: ParsableCommand {
             rows.append(["mean", fmt(m.meanPSNR), sci(m.meanNRMSE), fmt(m.meanR2, 5), sci(m.maxAbsError)])
             print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
         }
-        print("model: \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.splits.count) splits), trained in \(fmt(result.seconds, 1)) s")
+        print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.splits.count) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(UInt64(result.weightBytes))), file \(formatBytes(fileBytes))")
         print("compression ratio: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file\(noMesh ? "" : ", mesh included"))")
         print("wrote \(output)")

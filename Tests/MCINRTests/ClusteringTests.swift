@@ -77,3 +77,66 @@ final class ClusteringTests: XCTestCase {
         XCTAssertEqual(low.w, -1); XCTAssertEqual(high.w, 1)   // time keeps its global normalisation
     }
 }
+
+final class ConfigTests: XCTestCase {
+    func testLargestWidthFitsTheBudgetAndTheNextDoesNot() throws {
+        var config = MCINRConfig()
+        config.clusters = 4
+        config.maxSplits = 2
+        let budget = 200 * 1024
+        let width = try XCTUnwrap(config.largestWidth(fittingWeightBytes: budget, outputs: 6))
+        func size(_ w: Int) -> Int {
+            var c = config; c.width = w
+            return c.architecture(outputs: 6).parameterCount * 4 * 6
+        }
+        XCTAssertLessThanOrEqual(size(width), budget)
+        XCTAssertGreaterThan(size(width + 1), budget)
+        XCTAssertNil(config.largestWidth(fittingWeightBytes: 10, outputs: 6))
+        config.noRecluster = true
+        XCTAssertEqual(config.maximumNetworkCount, 4)
+    }
+
+    func testValidationNamesTheBadValue() {
+        var config = MCINRConfig()
+        config.sampleFraction = 0
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("sampleFraction")) }
+        config = MCINRConfig()
+        config.timeBudgetSeconds = -1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("timeBudgetSeconds")) }
+        XCTAssertNoThrow(try MCINRConfig().validate())
+    }
+}
+
+final class TargetRatioTests: XCTestCase {
+    func testTargetCompressionRatioChoosesTheWidth() throws {
+        var config = Fixtures.fastConfig()
+        config.maxEpochs = 1
+        config.noMeta = true
+        config.evaluation = .none
+        config.clusters = 2
+        config.noRecluster = true
+        config.targetCompressionRatio = 0.05
+        let data = Fixtures.analyticField()
+        let result = try MCINRPipeline(config: config).run(data)
+        XCTAssertGreaterThanOrEqual(result.compressionRatio, 0.05)
+        XCTAssertEqual(result.config.width, config.largestWidth(fittingWeightBytes: Int(Double(result.rawFieldBytes) / 0.05), outputs: 3))
+        XCTAssertEqual(result.networks[0].trunk[0].outputs, result.config.width)
+        config.targetCompressionRatio = 1000
+        XCTAssertThrowsError(try MCINRPipeline(config: config).run(data)) {
+            XCTAssertTrue("\($0)".contains("targetCompressionRatio"))
+        }
+    }
+}
+
+final class BaselineConfigTests: XCTestCase {
+    func testBaselinesUseTheLowerRateAndNoClusters() {
+        let siren = MCINRConfig.baseline(.siren)
+        XCTAssertEqual(siren.learningRate, 5e-5)
+        XCTAssertEqual(siren.effectiveClusters, 1)
+        XCTAssertFalse(siren.reclusters)
+        XCTAssertFalse(siren.metaLearns)
+        XCTAssertEqual(siren.architecture(outputs: 6).family, .siren)
+        XCTAssertEqual(MCINRConfig.baseline(.mcinr).learningRate, MCINRConfig().learningRate)
+        XCTAssertEqual(MCINRConfig.baseline(.coordnet).architecture(outputs: 2).family, .coordNet)
+    }
+}

@@ -28,16 +28,17 @@ final class ModelTests: XCTestCase {
         for leaf in result.tree.leaves {
             for point in result.trainingPartition[leaf]! { trainedIn[point] = networkIndex[leaf] }
         }
-        for p in 0 ..< data.pointCount {
-            XCTAssertEqual(decoder.route(Array(data.points[3 * p ..< 3 * p + 3])), trainedIn[p], "point \(p)")
+        let mismatched = (0 ..< data.pointCount).filter {
+            decoder.route(Array(data.points[3 * $0 ..< 3 * $0 + 3])) != trainedIn[$0]
         }
+        XCTAssertEqual(mismatched.count, 0, "points routed elsewhere by the decoder: \(mismatched.prefix(10))")
     }
 
     func testDecoderMetricsAgreeWithTheTrainingForwardPass() throws {
         let viaDecoder = try trainedResult(evaluation: .decoder)
         let viaForward = try trainedResult(evaluation: .trainingForward)
         XCTAssertEqual(viaDecoder.metricsSource, "decoder")
-        XCTAssertEqual(viaDecoder.networks, viaForward.networks)
+        XCTAssertTrue(viaDecoder.networks == viaForward.networks)
         let a = try XCTUnwrap(viaDecoder.metrics), b = try XCTUnwrap(viaForward.metrics)
         XCTAssertEqual(a.meanPSNR, b.meanPSNR, accuracy: 0.01)
         for (x, y) in zip(a.perComponent.joined(), b.perComponent.joined()) {
