@@ -28,7 +28,7 @@ ROOT = os.path.dirname(HERE)
 MODES = {
     "quick": dict(budget=40, medium_budget=None, curve_budgets=[10, 20], rd_factors=[0.5, 2.0],
                   rd_datasets=["vessel-small"], analytic=(40, 20, 20, 8),
-                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=6,
+                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=15,
                   bisect_iterations=14, sweep=np.logspace(-5, -0.3, 10)),
     # Smoke test of the whole pipeline (development only; numbers meaningless).
     "smoke": dict(budget=4, medium_budget=None, curve_budgets=[2], rd_factors=[0.5],
@@ -36,7 +36,7 @@ MODES = {
                   scaling=[(12, 6, 6)], scaling_epochs=1, bisect_iterations=4, sweep=np.logspace(-4, -1, 3)),
     "full": dict(budget=300, medium_budget=900, curve_budgets=[30, 100], rd_factors=[0.5, 2.0],
                  rd_datasets=["vessel-small", "analytic"], analytic=(40, 20, 20, 8),
-                 scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=10,
+                 scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=30,
                  bisect_iterations=18, sweep=np.logspace(-5.5, -0.3, 16)),
 }
 BASELINES = ["siren", "coordnet", "coordnetb"]
@@ -184,7 +184,12 @@ class Compressors:
                 hi, best = mid, m
             else:
                 lo = mid
-        return best or self.evaluate(codec, order, math.exp(hi))
+        if best is None:   # even the loosest bound does not reach the ratio
+            best = dict(max(self.cache_for(codec, order), key=lambda m: m["cr"]), reached=False)
+        return best
+
+    def cache_for(self, codec, order):
+        return [m for key, m in self.cache.items() if key[:2] == (codec, order)]
 
     def at_psnr(self, codec, order, target_psnr, iterations):
         """Bisects the error bound for the largest ratio whose PSNR still reaches target_psnr."""
@@ -427,10 +432,11 @@ def main():
     if args.mode == "full":
         sizes.append(("vessel-medium", data["vessel-medium"]))
     for label, path in sizes:
-        flags = ["--no-meta", "--no-recluster", "--max-epochs", str(cfg["scaling_epochs"])]
+        # A fixed model (the default width would follow the data size through --ratio).
+        flags = ["--clusters", "4", "--width", "16", "--no-meta", "--no-recluster", "--max-epochs", str(cfg["scaling_epochs"])]
         run = runner.train("scale-" + re.sub(r"[^a-z0-9]+", "-", label), path, flags)
         ds = res["datasets"].get(label) or dataset_shape(path)
-        res["scaling"].append(dict(label=label, points=ds["points"], steps=ds["steps"], epochs=cfg["scaling_epochs"],
+        res["scaling"].append(dict(label=label, points=ds["points"], steps=ds["steps"], epochs=cfg["scaling_epochs"], flags=flags,
                                    seconds=run["seconds"], wall_seconds=run["wall_seconds"], peak_rss_mib=run["peak_rss_mib"],
                                    psnr=run["mean"]["psnr"], networks=run["networks"]))
     phase("scaling", t0)
