@@ -37,7 +37,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("meta-steps"), help: "Outer steps of meta-learning (0 disables it).") var metaSteps: Int?
     @Option(name: .customLong("learning-rate"), help: "Adam learning rate of the main training.") var learningRate: Float?
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?
-    @Option(name: .customLong("time-budget"), help: "Wall-clock limit for training, in seconds.") var timeBudget: Double?
+    @Option(name: .customLong("time-budget"),
+            help: "Wall-clock limit for training in seconds (0: none). Runs that stop on their own earlier are deterministic; a run cut by the budget depends on machine speed.")
+    var timeBudget: Double = 600
     @Option(help: "Training threads (default: all cores).") var threads: Int?
     @Option(help: "Random seed; the same seed, input and thread count give the same file.") var seed: UInt64 = 1
     @Flag(name: .customLong("no-meta"), help: "Skip meta-learning (random SIREN initialisation).") var noMeta = false
@@ -53,6 +55,7 @@ struct Train: ParsableCommand {
         }
         guard output.lowercased().hasSuffix(".mci") else { throw ValidationError("-o: the output file must end in .mci") }
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
+        guard timeBudget.isFinite && timeBudget >= 0 else { throw ValidationError("--time-budget must be 0 or more seconds") }
     }
 
     func run() throws {
@@ -88,7 +91,7 @@ struct Train: ParsableCommand {
         if let v = learningRate { config.learningRate = v }
         if let v = batchSize { config.batchSize = v }
         if let v = threads { config.threads = v }
-        config.timeBudgetSeconds = timeBudget
+        config.timeBudgetSeconds = timeBudget > 0 ? timeBudget : nil
         config.seed = seed
         config.noMeta = noMeta
         config.noRecluster = noRecluster
