@@ -46,6 +46,9 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
     @Flag(name: .customLong("no-mesh"), help: "Do not embed the mesh in the .mci (smaller; ParaView then cannot open it alone).")
     var noMesh = false
+    @Flag(name: .customLong("replace-nonfinite"),
+          help: "Replace NaN/Inf input values by the component's mean instead of refusing the input.")
+    var replaceNonFinite = false
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
     @Flag(help: "Print the final summary as JSON.") var json = false
 
@@ -69,6 +72,16 @@ struct Train: ParsableCommand {
         }
         var dataset = try readDataset(inputs)
         if let names = variables { dataset = try dataset.selectingVariables(parseList(names)) }
+        let nonFinite = dataset.nonFiniteValues()
+        if let first = nonFinite.first {
+            let total = nonFinite.reduce(0) { $0 + $1.count }
+            let place = "variable '\(first.variable)' at time step \(first.step) (t = \(dataset.times[first.step]))"
+            guard replaceNonFinite else {
+                throw CLIError("\(inputs[0]): \(total) NaN/Inf value(s), first in \(place); pass --replace-nonfinite to replace them by the component's mean")
+            }
+            note("note: replaced \(total) NaN/Inf value(s) (first in \(place)) by the component's mean")
+            dataset = dataset.replacingNonFinite()
+        }
         guard dataset.componentCount > 0 else { throw CLIError("\(inputs[0]): no point-data variables to train on") }
         if !dataset.cellVariables.isEmpty && !quiet {
             note("note: cell data (\(dataset.cellVariables.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
