@@ -7,13 +7,13 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode a model to VTU files (one per time step, plus a .pvd), optionally with error maps.",
         discussion: """
-        Arrays keep the original names (vector variables stay vectors). With --ground-truth, each
-        variable gets an array <name>_abs_error = |decoded − ground truth| and the metrics go to
-        OUTDIR/metrics.json. The model is continuous in time: --times may ask for any time.
+        Arrays keep the original names (vector variables stay vectors). With --ground-truth, each variable gets an array <name>_abs_error = |decoded − ground truth| and the metrics go to OUTDIR/metrics.json. The model is continuous in space and time: --times may ask for any time, and --vti resamples it on a regular grid.
+
         Examples:
           mcinr-vtk export flow.mci --vtu decoded/
-          mcinr-vtk export flow.mci --vtu decoded/ --ground-truth run/flow.pvd --include-ground-truth
+          mcinr-vtk export flow.mci --vtu decoded/ --ground-truth run/flow.pvd
           mcinr-vtk export flow.mci --vtu mid/ --times 5.5,7.25 --variables temperature
+          mcinr-vtk export flow.mci --vti grid/ --image-data 128
         """)
 
     @Argument(help: "The .mci model file.") var model: String

@@ -9,13 +9,14 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode a simulation time series (.pvd, or .vtu files) as an MC-INR model (.mci).",
         discussion: """
-        The point-data variables are normalised, the domain is clustered (k-means), each cluster
-        gets a small branched sine network (one branch per component), initialised by
-        meta-learning and trained; clusters whose error stays above --threshold are split.
-        The .mci holds the model and, unless --no-mesh, the mesh, so ParaView needs nothing else.
+        The point-data variables are normalised, the domain is clustered (k-means), each cluster gets a small branched sine network (one branch per component), initialised by meta-learning and trained; clusters whose error stays above --threshold are split. The .mci holds the model and, unless --no-mesh, the mesh, so ParaView needs nothing else.
+
+        Defaults suit a CPU: the width is chosen so that the weights are 100× smaller than the fields (--ratio), K grows with the data size, and training stops on a plateau or after --time-budget seconds.
+
         Examples:
           mcinr-vtk train run/flow.pvd -o flow.mci
-          mcinr-vtk train run/flow.pvd -o flow.mci --variables temperature,velocity --time-budget 600
+          mcinr-vtk train run/flow.pvd -o flow.mci --ratio 50 --time-budget 1800
+          mcinr-vtk train run/flow.pvd -o t.mci --variables temperature,velocity
           mcinr-vtk train step_*.vtu -o flow.mci --method siren --width 128
         """)
 
