@@ -15,7 +15,7 @@ bin="$(cd "$here" && swift build -c release --show-bin-path)/mcinr-vtk"
 mkdir -p "$out"
 
 echo "== train (a few minutes on 2 cores)"
-"$bin" train "$data" -o "$out/model.mci" --time-budget 180
+"$bin" train "$data" -o "$out/model.mci" --time-budget 150 --max-epochs 2000
 echo "== info"
 "$bin" info "$out/model.mci"
 echo "== export with error maps"
