@@ -260,6 +260,11 @@ def write_report(res, out, command_seconds):
         rows.append([f"{r['codec']} compress, {r['order']} order", 1, f(a["compress_seconds"], 3),
                      f(vals / a["compress_seconds"] / 1e6, 2), f(a["raw_bytes"] / a["compress_seconds"] / 2**20, 1)])
     L.append(table(["what", "threads", "seconds", "M values/s", "MiB/s"], rows))
+    slower = [LABEL.get(m, m) for m, d in res["decode"].items()
+              if len(d["seconds"]) > 1 and d["seconds"][max(d["seconds"], key=int)] > d["seconds"][min(d["seconds"], key=int)]]
+    if slower:
+        L.append(f"\nWhere {res['machine']['cores']} threads were slower than 1 ({', '.join(slower)}), the other "
+                 "users of the machine had the second core: these are single measurements on a shared machine.\n")
     L.append(interpret_decode(res))
     checks = [(m, d) for m, d in res["decode"].items() if "python_metrics" in d]
     if checks:
@@ -392,14 +397,20 @@ def interpret_ablation(res):
     nr, nm = rows.get("--no-recluster"), rows.get("--no-meta")
     out = ["\n**What this means.** "]
     if d and nr:
-        out.append(f"Re-clustering changes PSNR by {d['psnr'] - nr['psnr']:+.2f} dB (with vs without) and the size "
-                   f"by a factor {f(d['weight_bytes'] / nr['weight_bytes'])} (each split adds a network). ")
+        out.append(f"Re-clustering changes PSNR by {d['psnr'] - nr['psnr']:+.2f} dB (with vs without; {d['splits']} "
+                   f"split(s) made with it). ")
+        if d["width"] != nr["width"]:
+            out.append(f"The two rows differ in size as well: the default `--ratio` fits the width to the largest "
+                       f"network count the run may reach, splits included, so without re-clustering each network "
+                       f"is wider (width {nr['width']} instead of {d['width']}, {kib(nr['weight_bytes'])} instead of "
+                       f"{kib(d['weight_bytes'])} KiB); the reserve pays off only when splits happen. ")
     if d and nm:
         out.append(f"Meta-learning changes PSNR by {d['psnr'] - nm['psnr']:+.2f} dB (sizes {kib(d['weight_bytes'])} "
-                   f"vs {kib(nm['weight_bytes'])} KiB); its cost is "
-                   f"part of the same time budget, so a negative number means the time is better spent training. ")
+                   f"vs {kib(nm['weight_bytes'])} KiB); its cost comes out of the same time budget, so a negative "
+                   "number would mean the time is better spent training. ")
     out.append("Both are judged at equal wall-clock time, not at equal epochs as in the paper: a component that "
-               "helps per epoch can still lose when it takes time from the main training.\n")
+               "helps per epoch can still lose when it takes time from the main training. With one seed and a "
+               "shared machine, differences of a few tenths of a dB are within the noise.\n")
     return "".join(out)
 
 
