@@ -672,6 +672,7 @@ void mcinr_close(mcinr_model *m) {
     free(m->mesh_types);
     free(m->mesh_offsets);
     free(m->mesh_conn);
+    mci_free_residual(m);
     free(m);
 }
 
@@ -710,9 +711,6 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if (type >= 1 && type <= 6) {
             if (payload[type])
                 return fail(c, MCINR_ERR_FORMAT, "section %s occurs more than once", name);
-            if (type == SEC_RESIDUAL && (flags & 1u))
-                return fail(c, MCINR_ERR_VERSION, "section RESIDUAL is marked required, but this decoder does not "
-                            "support the error-bounded mode");
             payload[type] = data + offset;
             length[type] = (size_t)len;
         } else if (flags & 1u) {
@@ -744,6 +742,12 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         c->section = "MESH";
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
+    }
+    if (payload[SEC_RESIDUAL]) {
+        c->section = "RESIDUAL";
+        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL], length[SEC_RESIDUAL], m, c->err, c->err_len)) !=
+            MCINR_OK)
+            return s;
     }
     c->section = NULL;
     return MCINR_OK;
