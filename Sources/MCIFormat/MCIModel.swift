@@ -74,6 +74,9 @@ public struct MCIModel: Equatable, Sendable {
     /// The JSON section (creator, method, architecture, training, metrics).
     public var metadataJSON: String
     public var mesh: MCIMesh?
+    /// Quantised residuals at the mesh points (error-bounded mode, RESIDUAL section); needs
+    /// `mesh`. Built by `MCIResidual.make`.
+    public var residual: MCIResidual? = nil
 
     public init(variables: [MCIVariable], componentRanges: [ClosedRange<Double>], times: [Double],
                 boundsMin: [Double], boundsMax: [Double], timeInterval: ClosedRange<Double>,

@@ -11,7 +11,7 @@ import Darwin
 /// on the model, so the same model always gives the same file.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 6 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -33,9 +33,11 @@ public enum MCIWriter {
             (.nets, true, nets(model)),
         ]
         if let mesh = model.mesh { sections.append((.mesh, false, try compressedMesh(mesh))) }
+        // Optional: a reader without the error-bounded mode still decodes the network alone.
+        if let residual = model.residual { sections.append((.residual, false, residual.payload())) }
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
-        out.u16(1); out.u16(0); out.u32(UInt32(sections.count))
+        out.u16(1); out.u16(model.residual == nil ? 0 : 1); out.u32(UInt32(sections.count))
         var offset = UInt64(16 + 32 * sections.count)
         for (type, required, payload) in sections {
             out.u32(type.rawValue); out.u32(required ? 1 : 0)
@@ -180,6 +182,13 @@ public enum MCIWriter {
             }
             let n = Int64(mesh.pointCount)
             guard mesh.connectivity.allSatisfy({ $0 >= 0 && $0 < n }) else { throw bad("mesh connectivity refers to a missing point") }
+        }
+        if let r = m.residual {
+            guard let mesh = m.mesh else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
+            guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
+                  r.binWidths.count == C, r.streams.count == r.timeCount * C, r.rawSizes.count == r.streams.count else {
+                throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
+            }
         }
     }
 
