@@ -15,7 +15,7 @@
 
 #define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
 #define MAX_VARINT_BYTES 8u
-#define MAX_CODE ((uint64_t)1 << 54) /* zigzag(q) + 1 with |q| <= 2^53: exact in a double */
+#define MAX_CODE ((uint64_t)1 << 54) /* zigzag(q) + 1, so -2^53 <= q < 2^53: exact in a double */
 #define MAX_BYTES_PER_VALUE 8u       /* an 8-byte varint; an escape takes 1 + 4 */
 
 static uint64_t get_le(const uint8_t *q, int n) {
@@ -101,7 +101,7 @@ static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, code *
         if (!isfinite(out->value)) return "an escaped value is not finite";
         return NULL;
     }
-    if (u > MAX_CODE) return "a quantisation index exceeds 2^53 in magnitude";
+    if (u > MAX_CODE) return "a code exceeds 2^54 (an index beyond 2^53)";
     uint64_t z = u - 1;
     out->escape = 0;
     /* zigzag: 0, -1, 1, -2, ... ; |q| <= 2^53 so the conversions are exact */
