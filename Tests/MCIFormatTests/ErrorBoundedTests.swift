@@ -61,7 +61,9 @@ final class ErrorBoundedTests: XCTestCase {
         let (model, report) = try MCIResidual.make(Self.base, bound: .absolute(1e-12), truth: Self.truth)
         XCTAssertGreaterThan(report.escapes, 0)
         try assertBoundHolds(model)
-        XCTAssertEqual(report.achievedMaxError.max()!, 0, "escaped values are the data itself")
+        // tiny values (tracer ~1e-5) can still be met by an index; the rest are exact
+        XCTAssertLessThanOrEqual(report.achievedMaxError.max()!, 1e-12)
+        XCTAssertEqual(report.achievedMaxError[3], 0, "pressure (~100): only exact values meet 1e-12")
     }
 
     func testLargeBoundGivesATinySection() throws {
