@@ -25,7 +25,8 @@ class DecoderError(RuntimeError):
 class _Options(ctypes.Structure):
     _fields_ = [("num_threads", ctypes.c_int),
                 ("progress", ctypes.c_void_p),
-                ("user_data", ctypes.c_void_p)]
+                ("user_data", ctypes.c_void_p),
+                ("network_only", ctypes.c_int)]  # format 1.1: 1 = skip the RESIDUAL
 
 
 class Model:
@@ -128,15 +129,22 @@ class Model:
             raise DecoderError("mesh query failed")
         return pts, types, offs, conn
 
-    def decode_mesh(self, time, components=None, num_threads=2):
-        """Flat point-major float32 ctypes array, len = points × components."""
+    def has_residual(self):
+        """True for an error-bounded model (RESIDUAL section)."""
+        self._lib.mcinr_has_residual.argtypes = [ctypes.c_void_p]
+        self._lib.mcinr_has_residual.restype = ctypes.c_int
+        return self._lib.mcinr_has_residual(self._handle) != 0
+
+    def decode_mesh(self, time, components=None, num_threads=2, network_only=False):
+        """Flat point-major float32 ctypes array, len = points × components; with the
+        residual at stored steps of an error-bounded model unless network_only."""
         lib, h = self._lib, self._handle
         n = lib.mcinr_mesh_num_points(h)
         if components is None:
             components = list(range(self.num_components()))
         comp = (ctypes.c_size_t * len(components))(*components)
         out = (ctypes.c_float * (n * len(components)))()
-        opts = _Options(num_threads, None, None)
+        opts = _Options(num_threads, None, None, 1 if network_only else 0)
         err = ctypes.create_string_buffer(1024)
         # Like vtkMCINRReader: OpenBLAS single-threaded during the decode (its results
         # depend on its thread count in the last bit).

@@ -93,6 +93,9 @@ fi
 python3 "$generator" "$work/tiny.mci" --mesh tiny --seed 1 >/dev/null
 python3 "$generator" "$work/tiny-other.mci" --mesh tiny --seed 2 >/dev/null
 run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
+# error-bounded (RESIDUAL of random codes): the reader must return what mcinr_decode_mesh does
+python3 "$generator" "$work/residual.mci" --mesh tiny --seed 3 --residual "$work/residual.codes" >/dev/null
+run_case residual "$work/residual.mci"
 screenshot tiny "$work/tiny.mci"
 gui_smoke "$work/tiny.mci"
 
