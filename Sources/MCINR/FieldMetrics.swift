@@ -26,14 +26,14 @@ enum TrainingForwardEvaluator {
                     let s = first + r, step = s / points.count, point = points[s % points.count]
                     let destination = prediction.pointer(step) + point * c
                     for k in 0 ..< c {
-                        destination[k] = Float(result.normalization.denormalizedValue(outputs[r * c + k], component: k))
+                        destination[k] = result.normalization.denormalize(outputs[r * c + k], component: k)
                     }
                 }
             }
         }
         let truth = (0 ..< data.timeCount).map { Array(data.values[$0 * n * c ..< ($0 + 1) * n * c]) }
         return Metrics.evaluate(truth: truth, prediction: prediction.arrays(),
-                                ranges: result.normalization.componentRange)
+                                ranges: result.normalization.componentRanges)
     }
 }
 

@@ -183,6 +183,6 @@ public enum DecoderEvaluation {
             }
             truth.append(Array(data.values[step * n * c ..< (step + 1) * n * c]))
         }
-        return Metrics.evaluate(truth: truth, prediction: prediction, ranges: result.normalization.componentRange)
+        return Metrics.evaluate(truth: truth, prediction: prediction, ranges: result.normalization.componentRanges)
     }
 }

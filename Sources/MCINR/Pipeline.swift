@@ -143,7 +143,7 @@ public struct MCINRPipeline {
     private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) throws -> PipelineResult {
         let started = Date()
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
-        let normalization = Normalization(data: data)
+        let normalization = try Normalization(data: data)
         let normalized = NormalizedData(data: data, normalization: normalization)
         let threads = config.threads > 0 ? config.threads : WorkerPool.coreCount
 

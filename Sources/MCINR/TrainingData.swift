@@ -1,3 +1,4 @@
+import INRCore
 import MCIFormat
 /// The field to encode, in original units: built by the caller from a MeshIO dataset (after
 /// variable selection) or, in tests, from arrays.
@@ -61,70 +62,26 @@ public struct TrainingData: Sendable {
     }
 }
 
-/// Normalisation of docs/mci-format.md META: coordinates by the bounding box, time by its
-/// interval, each component by its global range over all steps, all to [-1, 1].
-public struct Normalization: Sendable, Equatable, Codable {
-    public var bboxMin: [Double]
-    public var bboxMax: [Double]
-    public var timeMin: Double
-    public var timeMax: Double
-    /// Global (min, max) of each component over all time steps.
-    public var componentMin: [Double]
-    public var componentMax: [Double]
+/// The pipeline normalises with INRCore's `Normalizer` (docs/mci-format.md META).
+public typealias Normalization = Normalizer
 
-    public init(data: TrainingData) {
-        var lo = [Double](repeating: .infinity, count: 3), hi = [Double](repeating: -.infinity, count: 3)
-        for p in 0 ..< data.pointCount {
-            for i in 0 ..< 3 {
-                lo[i] = min(lo[i], data.points[3 * p + i]); hi[i] = max(hi[i], data.points[3 * p + i])
-            }
+extension Normalizer {
+    /// Bounds of a training set: coordinates, time interval, each component's global range.
+    init(data: TrainingData) throws {
+        let stepSize = data.pointCount * data.componentCount
+        let steps = (0 ..< data.timeCount).map { Array(data.values[$0 * stepSize ..< ($0 + 1) * stepSize]) }
+        try self.init(points: data.points, times: data.times, fields: steps, components: data.componentCount)
+    }
+
+    /// Normalised coordinates in double precision, for routing (the decoder's arithmetic).
+    @inline(__always)
+    func normalizedPoint(_ p: SIMD3<Double>) -> SIMD3<Double> {
+        func unit(_ v: Double, _ axis: Int) -> Double {
+            let lo = bboxMin[axis], extent = bboxMax[axis] - lo
+            return extent == 0 ? 0 : 2 * (v - lo) / extent - 1
         }
-        bboxMin = lo; bboxMax = hi
-        timeMin = data.times.first!; timeMax = data.times.last!
-        let c = data.componentCount
-        var cmin = [Double](repeating: .infinity, count: c), cmax = [Double](repeating: -.infinity, count: c)
-        data.values.withUnsafeBufferPointer { values in
-            for row in 0 ..< values.count / c {
-                for k in 0 ..< c {
-                    let v = Double(values[row * c + k])
-                    if v < cmin[k] { cmin[k] = v }
-                    if v > cmax[k] { cmax[k] = v }
-                }
-            }
-        }
-        componentMin = cmin; componentMax = cmax
+        return SIMD3(unit(p.x, 0), unit(p.y, 1), unit(p.z, 2))
     }
-
-    /// q = 2 (p − min) / (max − min) − 1, 0 where the extent is 0 (double precision, the
-    /// decoder's order of operations).
-    @inline(__always)
-    public func normalizedPoint(_ p: SIMD3<Double>) -> SIMD3<Double> {
-        SIMD3(Self.map(p.x, bboxMin[0], bboxMax[0]), Self.map(p.y, bboxMin[1], bboxMax[1]),
-              Self.map(p.z, bboxMin[2], bboxMax[2]))
-    }
-
-    @inline(__always)
-    public func normalizedTime(_ t: Double) -> Double { Self.map(t, timeMin, timeMax) }
-
-    @inline(__always)
-    static func map(_ value: Double, _ lo: Double, _ hi: Double) -> Double {
-        hi > lo ? 2.0 * (value - lo) / (hi - lo) - 1.0 : 0.0
-    }
-
-    /// Value of component c → [-1, 1] (0 for a constant component: the decoder returns min).
-    @inline(__always)
-    public func normalizedValue(_ value: Float, component c: Int) -> Float {
-        Float(Self.map(Double(value), componentMin[c], componentMax[c]))
-    }
-
-    /// Inverse of `normalizedValue` as the decoder computes it.
-    @inline(__always)
-    public func denormalizedValue(_ n: Float, component c: Int) -> Double {
-        let lo = componentMin[c], hi = componentMax[c]
-        return hi > lo ? (Double(n) + 1.0) / 2.0 * (hi - lo) + lo : lo
-    }
-
-    public var componentRange: [Double] { zip(componentMin, componentMax).map { $1 - $0 } }
 }
 
 /// The data in normalised units, shared read-only by all cluster workers.
@@ -150,7 +107,7 @@ final class NormalizedData: @unchecked Sendable {
         data.values.withUnsafeBufferPointer { source in
             normalized.withUnsafeMutableBufferPointer { destination in
                 for i in 0 ..< source.count {
-                    destination[i] = normalization.normalizedValue(source[i], component: i % c)
+                    destination[i] = normalization.normalize(source[i], component: i % c)
                 }
             }
         }

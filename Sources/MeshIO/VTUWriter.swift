@@ -52,19 +52,9 @@ public struct VTUWriter: Sendable {
                 throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.values.count) values, expected \(count) × \(a.components)")
             }
         }
-        var blobs: [Data] = []
-        var offset = 0
-        func append(_ payload: Data) throws -> Int {
-            let blob = try encodeBlock(payload, name: name)
-            let at = offset
-            offset += blob.count
-            blobs.append(blob)
-            return at
-        }
+        var appended = AppendedArrays(writer: self, name: name)
         func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ payload: Data) throws -> String {
-            let at = try append(payload)
-            let comps = components == 1 ? "" : " NumberOfComponents=\"\(components)\""
-            return "<DataArray type=\"\(type)\" Name=\"\(LightXML.escape(arrayName))\"\(comps)\(extra) format=\"appended\" offset=\"\(at)\"/>\n"
+            try appended.dataArray(type, arrayName, components: components, extra: extra, payload)
         }
         var xml = "<?xml version=\"1.0\"?>\n"
         xml += "<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\""
@@ -93,14 +83,43 @@ public struct VTUWriter: Sendable {
         xml += "        " + (try dataArray("Int64", "offsets", components: 1, bytes(mesh.offsets.dropFirst().map { Int64($0) })))
         xml += "        " + (try dataArray("UInt8", "types", components: 1, Data(mesh.cellTypes)))
         xml += "      </Cells>\n    </Piece>\n  </UnstructuredGrid>\n  <AppendedData encoding=\"raw\">\n   _"
-        var out = Data(xml.utf8)
-        out.reserveCapacity(out.count + offset + 64)
-        for b in blobs { out.append(b) }
-        out.append(contentsOf: Array("\n  </AppendedData>\n</VTKFile>\n".utf8))
-        return out
+        return appended.file(xml: xml)
     }
 
-    private func bytes<T>(_ values: [T]) -> Data {
+    /// The bytes of a `.vti` (ImageData) file: `dimensions` points per axis (x fastest),
+    /// Float32 point arrays of dimensions.x·y·z tuples each.
+    public func encodeImage(dimensions: (Int, Int, Int), origin: [Double], spacing: [Double],
+                            pointArrays: [NamedArray], fieldData: [(name: String, values: [Double])] = [],
+                            name: String = "vti") throws -> Data {
+        let (nx, ny, nz) = dimensions
+        guard nx >= 1, ny >= 1, nz >= 1, origin.count == 3, spacing.count == 3 else {
+            throw MeshIOError.writeFailed(file: name, reason: "invalid image dimensions \(nx)×\(ny)×\(nz)")
+        }
+        var appended = AppendedArrays(writer: self, name: name)
+        let extent = "0 \(nx - 1) 0 \(ny - 1) 0 \(nz - 1)"
+        var xml = "<?xml version=\"1.0\"?>\n"
+        xml += "<VTKFile type=\"ImageData\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\""
+        xml += compress ? " compressor=\"vtkZLibDataCompressor\">\n" : ">\n"
+        xml += "  <ImageData WholeExtent=\"\(extent)\" Origin=\"\(origin.map { "\($0)" }.joined(separator: " "))\" Spacing=\"\(spacing.map { "\($0)" }.joined(separator: " "))\">\n"
+        if !fieldData.isEmpty {
+            xml += "    <FieldData>\n"
+            for f in fieldData {
+                xml += "      " + (try appended.dataArray("Float64", f.name, components: 1, extra: " NumberOfTuples=\"\(f.values.count)\"", bytes(f.values)))
+            }
+            xml += "    </FieldData>\n"
+        }
+        xml += "    <Piece Extent=\"\(extent)\">\n      <PointData>\n"
+        for a in pointArrays {
+            guard a.components >= 1, a.values.count == nx * ny * nz * a.components else {
+                throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.values.count) values, expected \(nx * ny * nz) × \(a.components)")
+            }
+            xml += "        " + (try appended.dataArray("Float32", a.name, components: a.components, bytes(a.values)))
+        }
+        xml += "      </PointData>\n      <CellData>\n      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _"
+        return appended.file(xml: xml)
+    }
+
+    fileprivate func bytes<T>(_ values: [T]) -> Data {
         values.withUnsafeBytes { Data($0) }
     }
 
@@ -110,7 +129,7 @@ public struct VTUWriter: Sendable {
 
     /// Header + data of one array: [nbytes] uncompressed, or VTK's zlib block layout
     /// [nblocks, blocksize, lastblocksize, compressed sizes…] followed by the blocks.
-    private func encodeBlock(_ payload: Data, name: String) throws -> Data {
+    fileprivate func encodeBlock(_ payload: Data, name: String) throws -> Data {
         guard compress else { return Self.header([UInt64(payload.count)]) + payload }
         let total = payload.count
         let fullBlocks = total / blockSize, last = total % blockSize
@@ -135,6 +154,35 @@ public struct VTUWriter: Sendable {
             }
         }
         return Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(last)] + sizes) + body
+    }
+}
+
+/// The appended raw data section of a VTK XML file: arrays encoded one after another, each
+/// DataArray element pointing at its offset.
+private struct AppendedArrays {
+    let writer: VTUWriter
+    let name: String
+    private var blobs: [Data] = []
+    private var offset = 0
+
+    init(writer: VTUWriter, name: String) { self.writer = writer; self.name = name }
+
+    mutating func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ payload: Data) throws -> String {
+        let blob = try writer.encodeBlock(payload, name: name)
+        let at = offset
+        offset += blob.count
+        blobs.append(blob)
+        let comps = components == 1 ? "" : " NumberOfComponents=\"\(components)\""
+        return "<DataArray type=\"\(type)\" Name=\"\(LightXML.escape(arrayName))\"\(comps)\(extra) format=\"appended\" offset=\"\(at)\"/>\n"
+    }
+
+    /// The XML head (ending in the `_` marker), the blobs, and the closing tags.
+    func file(xml: String) -> Data {
+        var out = Data(xml.utf8)
+        out.reserveCapacity(out.count + offset + 64)
+        for b in blobs { out.append(b) }
+        out.append(contentsOf: Array("\n  </AppendedData>\n</VTKFile>\n".utf8))
+        return out
     }
 }
 

@@ -6,8 +6,8 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare a model with ground-truth data: PSNR, NRMSE, R², max |error| per variable.",
         discussion: """
-        The model is decoded (by the C decoder, as ParaView does) at every point and time step of
-        the ground truth. PSNR and NRMSE use each component's global range over all steps.
+        The model is decoded (by the C decoder, as ParaView does) at every point and time step of the ground truth. PSNR and NRMSE use each component's global range over all steps; R² is pooled over all steps.
+
         Example:
           mcinr-vtk eval flow.mci --ground-truth run/flow.pvd --json > metrics.json
         """)

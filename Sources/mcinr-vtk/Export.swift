@@ -7,17 +7,22 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode a model to VTU files (one per time step, plus a .pvd), optionally with error maps.",
         discussion: """
-        Arrays keep the original names (vector variables stay vectors). With --ground-truth, each
-        variable gets an array <name>_abs_error = |decoded − ground truth| and the metrics go to
-        OUTDIR/metrics.json. The model is continuous in time: --times may ask for any time.
+        Arrays keep the original names (vector variables stay vectors). With --ground-truth, each variable gets an array <name>_abs_error = |decoded − ground truth| and the metrics go to OUTDIR/metrics.json. The model is continuous in space and time: --times may ask for any time, and --vti resamples it on a regular grid.
+
         Examples:
           mcinr-vtk export flow.mci --vtu decoded/
-          mcinr-vtk export flow.mci --vtu decoded/ --ground-truth run/flow.pvd --include-ground-truth
+          mcinr-vtk export flow.mci --vtu decoded/ --ground-truth run/flow.pvd
           mcinr-vtk export flow.mci --vtu mid/ --times 5.5,7.25 --variables temperature
+          mcinr-vtk export flow.mci --vti grid/ --image-data 128
         """)
 
     @Argument(help: "The .mci model file.") var model: String
-    @Option(name: .customLong("vtu"), help: "Output folder for the .vtu files and the .pvd.") var outputFolder: String
+    @Option(name: .customLong("vtu"), help: "Output folder for the .vtu files and the .pvd.") var outputFolder: String?
+    @Option(name: .customLong("vti"), help: "Output folder for a regular-grid resampling (.vti per step + .pvd); needs --image-data.")
+    var imageFolder: String?
+    @Option(name: .customLong("image-data"),
+            help: "Grid points per axis for --vti: NX,NY,NZ, or N for the longest axis (others in proportion).")
+    var imageDimensions: String?
     @Option(help: "Comma-separated times to decode (default: the stored time steps, or the ground truth's).")
     var times: String?
     @Option(help: "Comma-separated variables to decode (default: all).") var variables: String?
@@ -28,6 +33,12 @@ struct Export: ParsableCommand {
     @Option(help: "Decoder threads (default: all cores).") var threads: Int?
 
     func validate() throws {
+        guard (outputFolder == nil) != (imageFolder == nil) else {
+            throw ValidationError("give one output: --vtu OUTDIR (on the mesh) or --vti OUTDIR --image-data DIMS (regular grid)")
+        }
+        if imageFolder != nil && imageDimensions == nil { throw ValidationError("--vti needs --image-data DIMS") }
+        if imageFolder == nil && imageDimensions != nil { throw ValidationError("--image-data needs --vti OUTDIR") }
+        if imageFolder != nil && groundTruth != nil { throw ValidationError("--ground-truth applies to --vtu exports only") }
         if includeGroundTruth && groundTruth == nil {
             throw ValidationError("--include-ground-truth needs --ground-truth INPUT")
         }
@@ -36,8 +47,6 @@ struct Export: ParsableCommand {
     func run() throws {
         let decoder = try openModel(model)
         let threadCount = threads ?? defaultThreads()
-        let out = URL(fileURLWithPath: outputFolder, isDirectory: true)
-        try prepareOutputFolder(out)
         let requestedTimes = try times.map { list in
             try parseList(list).map { s -> Double in
                 guard let t = Double(s) else { throw CLIError("--times: '\(s)' is not a number") }
@@ -45,6 +54,16 @@ struct Export: ParsableCommand {
             }
         }
         let stem = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+        if let imageFolder, let imageDimensions {
+            let out = URL(fileURLWithPath: imageFolder, isDirectory: true)
+            try prepareOutputFolder(out)
+            try ImageExport(decoder: decoder, dimensions: imageDimensions, threads: threadCount,
+                            variables: try selectedVariables(decoder))
+                .write(times: requestedTimes ?? decoder.times, to: out, stem: stem)
+            return
+        }
+        let out = URL(fileURLWithPath: outputFolder!, isDirectory: true)
+        try prepareOutputFolder(out)
         let pvd = out.appendingPathComponent(stem + ".pvd")
 
         if let gtPath = groundTruth {
@@ -84,10 +103,7 @@ struct Export: ParsableCommand {
             guard decoder.hasMesh else {
                 throw CLIError("\(model): the model has no embedded mesh; pass --ground-truth INPUT to decode on the original mesh")
             }
-            let m = try decoder.mesh()
-            let mesh = Mesh(points: m.points, cellTypes: m.cellTypes, offsets: m.cellOffsets.map { Int($0) },
-                            connectivity: m.connectivity.map { Int($0) },
-                            pointPrecision: m.pointPrecision == .float32 ? .float32 : .float64)
+            let mesh = Mesh(try decoder.mesh())
             let selected = try selectedVariables(decoder)
             let stepTimes = requestedTimes ?? decoder.times
             var values = [[[Float]]](repeating: [], count: selected.count)
@@ -160,4 +176,13 @@ func prepareOutputFolder(_ url: URL) throws {
         catch { throw CLIError("\(url.path): cannot create the output folder (\(error.localizedDescription))") }
     }
     guard fm.isWritableFile(atPath: url.path) else { throw CLIError("\(url.path): output folder is not writable") }
+}
+
+extension Mesh {
+    /// A model's embedded mesh as a MeshIO mesh (same points, precision and cells).
+    init(_ m: MCIMesh) {
+        self.init(points: m.points, cellTypes: m.cellTypes, offsets: m.cellOffsets.map { Int($0) },
+                  connectivity: m.connectivity.map { Int($0) },
+                  pointPrecision: m.pointPrecision == .float32 ? .float32 : .float64)
+    }
 }

@@ -69,10 +69,16 @@ struct Info: ParsableCommand {
             return [v.name, "\(v.components)", r.joined(separator: " ")]
         }
         print(table(["variable", "comps", "range"], rows))
-        if let training = metadata["training"] { print("training:    \(compactJSON(training))") }
-        if let metrics = metadata["metrics"] as? [String: Any] {
-            let psnr = (metrics["mean_psnr"] ?? metrics["psnr"]).map { "\($0)" } ?? "?"
-            print("metrics:     mean PSNR \(psnr) dB (at training time; `mcinr-vtk eval` recomputes them)")
+        if let training = metadata["training"] as? [String: Any],
+           let clusters = training["clusters"] as? [[String: Any]] {
+            let epochs = clusters.compactMap { $0["epochs"] as? Int }
+            var stops: [String: Int] = [:]
+            for c in clusters { if let stop = c["stop"] as? String { stops[stop, default: 0] += 1 } }
+            let reasons = stops.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            print("training:    \(clusters.count) cluster runs, \(epochs.min() ?? 0)–\(epochs.max() ?? 0) epochs each\(reasons.isEmpty ? "" : " (stopped: \(reasons))")")
+        }
+        if let metrics = metadata["metrics"] as? [String: Any], let psnr = metrics["meanPSNR"] as? Double {
+            print("metrics:     mean PSNR \(fmt(psnr)) dB at training time (`mcinr-vtk eval` recomputes them)")
         }
     }
 }

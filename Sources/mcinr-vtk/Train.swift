@@ -9,13 +9,14 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode a simulation time series (.pvd, or .vtu files) as an MC-INR model (.mci).",
         discussion: """
-        The point-data variables are normalised, the domain is clustered (k-means), each cluster
-        gets a small branched sine network (one branch per component), initialised by
-        meta-learning and trained; clusters whose error stays above --threshold are split.
-        The .mci holds the model and, unless --no-mesh, the mesh, so ParaView needs nothing else.
+        The point-data variables are normalised, the domain is clustered (k-means), each cluster gets a small branched sine network (one branch per component), initialised by meta-learning and trained; clusters whose error stays above --threshold are split. The .mci holds the model and, unless --no-mesh, the mesh, so ParaView needs nothing else.
+
+        Defaults suit a CPU: the width is chosen so that the weights are 100× smaller than the fields (--ratio), K grows with the data size, and training stops on a plateau or after --time-budget seconds.
+
         Examples:
           mcinr-vtk train run/flow.pvd -o flow.mci
-          mcinr-vtk train run/flow.pvd -o flow.mci --variables temperature,velocity --time-budget 600
+          mcinr-vtk train run/flow.pvd -o flow.mci --ratio 50 --time-budget 1800
+          mcinr-vtk train run/flow.pvd -o t.mci --variables temperature,velocity
           mcinr-vtk train step_*.vtu -o flow.mci --method siren --width 128
         """)
 
@@ -37,7 +38,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("meta-steps"), help: "Outer steps of meta-learning (0 disables it).") var metaSteps: Int?
     @Option(name: .customLong("learning-rate"), help: "Adam learning rate of the main training.") var learningRate: Float?
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?
-    @Option(name: .customLong("time-budget"), help: "Wall-clock limit for training, in seconds.") var timeBudget: Double?
+    @Option(name: .customLong("time-budget"),
+            help: "Wall-clock limit for training in seconds (0: none). Runs that stop on their own earlier are deterministic; a run cut by the budget depends on machine speed.")
+    var timeBudget: Double = 600
     @Option(help: "Training threads (default: all cores).") var threads: Int?
     @Option(help: "Random seed; the same seed, input and thread count give the same file.") var seed: UInt64 = 1
     @Flag(name: .customLong("no-meta"), help: "Skip meta-learning (random SIREN initialisation).") var noMeta = false
@@ -50,6 +53,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("max-rel-error"),
             help: "Error-bounded mode with a bound relative to each component's range: E_c = R · (max_c − min_c).")
     var maxRelError: Double?
+    @Flag(name: .customLong("replace-nonfinite"),
+          help: "Replace NaN/Inf input values by the component's mean instead of refusing the input.")
+    var replaceNonFinite = false
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
     @Flag(help: "Print the final summary as JSON.") var json = false
 
@@ -66,6 +72,7 @@ struct Train: ParsableCommand {
         if (maxError != nil || maxRelError != nil) && noMesh {
             throw ValidationError("--max-error/--max-rel-error store residuals at the mesh points and need the mesh: drop --no-mesh")
         }
+        guard timeBudget.isFinite && timeBudget >= 0 else { throw ValidationError("--time-budget must be 0 or more seconds") }
     }
 
     func run() throws {
@@ -79,6 +86,16 @@ struct Train: ParsableCommand {
         }
         var dataset = try readDataset(inputs)
         if let names = variables { dataset = try dataset.selectingVariables(parseList(names)) }
+        let nonFinite = dataset.nonFiniteValues()
+        if let first = nonFinite.first {
+            let total = nonFinite.reduce(0) { $0 + $1.count }
+            let place = "variable '\(first.variable)' at time step \(first.step) (t = \(dataset.times[first.step]))"
+            guard replaceNonFinite else {
+                throw CLIError("\(inputs[0]): \(total) NaN/Inf value(s), first in \(place); pass --replace-nonfinite to replace them by the component's mean")
+            }
+            note("note: replaced \(total) NaN/Inf value(s) (first in \(place)) by the component's mean")
+            dataset = dataset.replacingNonFinite()
+        }
         guard dataset.componentCount > 0 else { throw CLIError("\(inputs[0]): no point-data variables to train on") }
         if !dataset.cellVariables.isEmpty && !quiet {
             note("note: cell data (\(dataset.cellVariables.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
@@ -101,7 +118,7 @@ struct Train: ParsableCommand {
         if let v = learningRate { config.learningRate = v }
         if let v = batchSize { config.batchSize = v }
         if let v = threads { config.threads = v }
-        config.timeBudgetSeconds = timeBudget
+        config.timeBudgetSeconds = timeBudget > 0 ? timeBudget : nil
         config.seed = seed
         config.noMeta = noMeta
         config.noRecluster = noRecluster

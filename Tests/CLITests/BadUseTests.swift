@@ -68,6 +68,20 @@ final class BadUseTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("y.mci").path))
     }
 
+    func testNonFiniteInputIsRefusedUnlessReplaced() throws {
+        let other = try temporaryFolder("nan")
+        defer { try? FileManager.default.removeItem(at: other) }
+        let poisoned = try SmallDataset.make(in: other, n: 5, steps: 3, nanAt: (step: 2, point: 7)).pvd
+        let out = other.appendingPathComponent("m.mci")
+        try assertFails(["train", poisoned.path, "-o", out.path], mentions: "variable 'temperature' at time step 2")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+        let replaced = try CLI.run(["train", poisoned.path, "-o", out.path, "--replace-nonfinite", "--clusters", "1",
+                                    "--width", "4", "--max-epochs", "2", "--meta-steps", "0"])
+        XCTAssertEqual(replaced.status, 0, replaced.stderr)
+        XCTAssertTrue(replaced.stderr.contains("replaced 1 NaN/Inf"), replaced.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.path))
+    }
+
     func testOutputFolderNotWritable() throws {
         let file = dir.appendingPathComponent("plain-file")
         try Data("x".utf8).write(to: file)

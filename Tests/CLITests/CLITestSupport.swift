@@ -47,7 +47,9 @@ private final class BundleMarker {}
 
 /// A small analytic dataset on a tetrahedral box mesh: a 3-vector and a scalar over 4 steps.
 enum SmallDataset {
-    static func make(in folder: URL, n: Int = 9, steps: Int = 4, name: String = "small") throws -> (pvd: URL, dataset: Dataset) {
+    /// `nanAt`: (step, point) where temperature is NaN, to test non-finite input handling.
+    static func make(in folder: URL, n: Int = 9, steps: Int = 4, name: String = "small",
+                     nanAt: (step: Int, point: Int)? = nil) throws -> (pvd: URL, dataset: Dataset) {
         var points: [Double] = []
         for k in 0..<n { for j in 0..<n { for i in 0..<n {
             points += [Double(i) / Double(n - 1), Double(j) / Double(n - 1), 0.5 * Double(k) / Double(n - 1)]
@@ -74,6 +76,7 @@ enum SmallDataset {
             }
             velocity.append(v); temperature.append(s)
         }
+        if let bad = nanAt { temperature[bad.step][bad.point] = .nan }
         let dataset = try Dataset(mesh: mesh, times: times, variables: [
             Variable(name: "velocity", components: 3, values: velocity),
             Variable(name: "temperature", components: 1, values: temperature),

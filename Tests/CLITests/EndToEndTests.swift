@@ -80,10 +80,23 @@ final class EndToEndTests: XCTestCase {
 
         try assertVTKReads(out.appendingPathComponent("model_0000.vtu"),
                            arrays: ["velocity": 3, "temperature_abs_error": 1], points: truth.pointCount)
+
+        // Resampling on a regular grid: the box is fully meshed, so every grid point is inside.
+        let grid = dir.appendingPathComponent("grid")
+        let image = try CLI.run(["export", model, "--vti", grid.path, "--image-data", "5,4,3", "--times", "1.5"])
+        XCTAssertEqual(image.status, 0, image.stderr)
+        XCTAssertTrue(image.stderr.contains("5×4×3 grid, 60 points inside"), image.stderr)
+        try assertVTKReads(grid.appendingPathComponent("model_0000.vti"),
+                           arrays: ["velocity": 3, "temperature": 1, "vtkValidPointMask": 1], points: 60,
+                           reader: "vtkXMLImageDataReader")
+        let noGrid = try CLI.run(["export", model, "--vti", grid.path])
+        XCTAssertNotEqual(noGrid.status, 0)
+        XCTAssertTrue(noGrid.stderr.contains("--image-data"), noGrid.stderr)
     }
 
     /// ParaView's VTK (the reference implementation) reads what we export.
-    private func assertVTKReads(_ vtu: URL, arrays: [String: Int], points: Int) throws {
+    private func assertVTKReads(_ vtu: URL, arrays: [String: Int], points: Int,
+                                reader: String = "vtkXMLUnstructuredGridReader") throws {
         let python = "/usr/bin/python3"
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: python)
@@ -96,7 +109,7 @@ final class EndToEndTests: XCTestCase {
         try XCTSkipUnless(probe.terminationStatus == 0, "ParaView's VTK is not importable")
         let script = """
         import sys, vtk
-        r = vtk.vtkXMLUnstructuredGridReader(); r.SetFileName(sys.argv[1]); r.Update()
+        r = getattr(vtk, sys.argv[2])(); r.SetFileName(sys.argv[1]); r.Update()
         g = r.GetOutput(); pd = g.GetPointData()
         print(g.GetNumberOfPoints())
         for i in range(pd.GetNumberOfArrays()):
@@ -104,7 +117,7 @@ final class EndToEndTests: XCTestCase {
         """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-c", script, vtu.path]
+        p.arguments = ["-c", script, vtu.path, reader]
         let out = Pipe()
         p.standardOutput = out
         try p.run()

@@ -58,7 +58,7 @@ enum Fixtures {
     }
 
     static func normalizedPoints(_ data: TrainingData) -> [SIMD3<Double>] {
-        let normalization = Normalization(data: data)
+        let normalization = try! Normalization(data: data)
         return (0 ..< data.pointCount).map {
             normalization.normalizedPoint(SIMD3(data.points[3 * $0], data.points[3 * $0 + 1], data.points[3 * $0 + 2]))
         }

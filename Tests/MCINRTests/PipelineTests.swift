@@ -154,7 +154,7 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(trained.clusters.map(\.training.epochs), [200, 200])
         // The de-normalised metrics agree with the normalised residuals of the clusters:
         // MSE_normalised = 4 · MSE / range² per component.
-        let ranges = trained.normalization.componentRange
+        let ranges = trained.normalization.componentRanges
         var fromMetrics = 0.0
         for c in 0 ..< 3 { for s in 0 ..< 2 { fromMetrics += 4 * metrics.perComponent[c][s].mse / (ranges[c] * ranges[c]) } }
         fromMetrics /= 6

@@ -73,3 +73,23 @@ final class DatasetModelTests: XCTestCase {
         XCTAssertFalse(s.contains("\n"))
     }
 }
+
+final class NonFiniteTests: XCTestCase {
+    func testFindsAndReplacesNonFiniteValues() throws {
+        let mesh = Mesh.tetrahedra(points: [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], tets: [0, 1, 2, 3])
+        let v = Variable(name: "v", components: 2, values: [[1, 10, .nan, 20, 3, 30, 5, .infinity],
+                                                            [1, 10, 1, 10, 1, 10, 1, 10]])
+        let d = try Dataset(mesh: mesh, times: [0, 1], variables: [v])
+        let found = d.nonFiniteValues()
+        XCTAssertEqual(found.count, 1)
+        XCTAssertEqual(found.first?.variable, "v")
+        XCTAssertEqual(found.first?.step, 0)
+        XCTAssertEqual(found.first?.count, 2)
+        let fixed = d.replacingNonFinite()
+        XCTAssertTrue(fixed.nonFiniteValues().isEmpty)
+        // Component 0 finite values: 1, 3, 5, 1, 1, 1, 1 → mean 13/7; component 1: 10, 20, 30, 10 × 4 → 100/7.
+        XCTAssertEqual(fixed.variables[0].values[0][2], Float(13.0 / 7.0), accuracy: 1e-6)
+        XCTAssertEqual(fixed.variables[0].values[0][7], Float(100.0 / 7.0), accuracy: 1e-5)
+        XCTAssertEqual(fixed.variables[0].values[1], d.variables[0].values[1])
+    }
+}
