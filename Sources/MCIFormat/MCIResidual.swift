@@ -200,6 +200,7 @@ public struct MCIResidual: Equatable, Sendable {
                     escapes: escapes.reduce(0) { $0 + $1.count }, residualBytes: result.residual!.payloadBytes,
                     metrics: Metrics.evaluate(truth: truths, prediction: decodedAll, ranges: ranges),
                     networkMetrics: Metrics.evaluate(truth: truths, prediction: nets, ranges: ranges))
+                result.metadataJSON = recordingBound(in: result.metadataJSON, report)
                 return (result, report)
             }
             guard attempt < 3 else {
@@ -207,6 +208,21 @@ public struct MCIResidual: Equatable, Sendable {
             }
         }
         fatalError("unreachable")
+    }
+
+    /// The JSON section with an `error_bound` entry (bounds, achieved errors, PSNR with and
+    /// without the residual), so the file says what it guarantees; unchanged if not an object.
+    static func recordingBound(in json: String, _ r: Report) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return json }
+        object["error_bound"] = [
+            "max_error": r.maxErrors, "max_abs_error": r.achievedMaxError, "network_max_abs_error": r.networkMaxError,
+            "mean_psnr": r.metrics.meanPSNR, "network_mean_psnr": r.networkMetrics.meanPSNR,
+            "residual_bytes": r.residualBytes, "nonzero_indices": r.nonZeroIndices, "escapes": r.escapes,
+            "bin_width": "2 max_error (1 - 1/64)",
+        ] as [String: Any]
+        guard JSONSerialization.isValidJSONObject(object),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return json }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The decoder's arithmetic (docs/mci-format.md, RESIDUAL): q · s and the sum are separate

@@ -77,7 +77,10 @@ struct Info: ParsableCommand {
             let reasons = stops.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             print("training:    \(clusters.count) cluster runs, \(epochs.min() ?? 0)–\(epochs.max() ?? 0) epochs each\(reasons.isEmpty ? "" : " (stopped: \(reasons))")")
         }
-        if let metrics = metadata["metrics"] as? [String: Any], let psnr = metrics["meanPSNR"] as? Double {
+        if let bound = metadata["error_bound"] as? [String: Any], let psnr = bound["mean_psnr"] as? Double,
+           let network = bound["network_mean_psnr"] as? Double {
+            print("metrics:     mean PSNR \(fmt(psnr)) dB at the mesh points and stored steps with the residual, \(fmt(network)) dB network alone (`mcinr-vtk eval` recomputes them)")
+        } else if let metrics = metadata["metrics"] as? [String: Any], let psnr = metrics["meanPSNR"] as? Double {
             print("metrics:     mean PSNR \(fmt(psnr)) dB at training time (`mcinr-vtk eval` recomputes them)")
         }
     }

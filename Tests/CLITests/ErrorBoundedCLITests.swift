@@ -47,6 +47,9 @@ final class ErrorBoundedCLITests: XCTestCase {
         XCTAssertEqual((description["error_bound"] as? [[String: Any]])?.count, components.count)
         let text = try CLI.run(["info", model])
         XCTAssertTrue(text.stdout.contains("error-bounded: yes"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("with the residual"), text.stdout)
+        let recorded = try XCTUnwrap((description["metadata"] as? [String: Any])?["error_bound"] as? [String: Any])
+        XCTAssertEqual(recorded["residual_bytes"] as? Int, residualBytes)
     }
 
     func testRelativeBoundAndBadFlags() throws {
