@@ -70,6 +70,8 @@ struct mcinr_model {
     uint8_t *mesh_types;
     int64_t *mesh_offsets; /* num_cells + 1, offsets[0] = 0 */
     uint32_t *mesh_conn;
+    /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
+    uint8_t *inflated[7];
 };
 
 /* Normalised coordinates q of a point (double precision, docs/mci-format.md). */
