@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("no-mesh"), help: "Do not embed the mesh in the .mci (smaller; ParaView then cannot open it alone).")
     var noMesh = false
     @Option(help: ArgumentHelp("How the weights are stored: f32, f16 (half the bytes, negligible loss) or int8 (a quarter, some loss).",
-                               discussion: "f16 and int8 need .mci format 1.1. The weights section is also zlib-compressed where that is smaller. See docs/benchmarks/weights.md."))
+                               discussion: "f32 writes .mci format 1.0, readable by every reader. f16 and int8 need format 1.1; their weights section is also zlib-compressed where that is smaller. See docs/benchmarks/weights.md."))
     var weights: String = MCIWeightEncoding.cliDefault.shortName
     /// Measurement aid (docs/benchmarks/weights.md): after training, decode the model in every
     /// weight encoding and print PSNR and stored sizes for each.
@@ -118,7 +118,9 @@ struct Train: ParsableCommand {
         }
         var model = try result.makeModel(mesh: noMesh ? nil : MCIMesh(dataset.mesh))
         model.weightEncoding = encoding
-        model.compressNets = true // only where it makes the section smaller
+        // f32 stays format 1.0 (any 1.x reader); with f16 / int8 the file is 1.1 anyway, and
+        // NETS is compressed where that makes it smaller
+        model.compressNets = encoding != .float32
         model.metadataJSON = try addingWeightStorage(to: model.metadataJSON, encoding)
         try MCIWriter.write(model, to: outURL)
         let storedWeightBytes = try MCIDecoder(url: outURL).weightBytes
