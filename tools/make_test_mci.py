@@ -32,7 +32,7 @@ import struct
 import zlib
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH = 1, 2, 3, 4, 5
+META, JSON, TREE, NETS, MESH, RESIDUAL = 1, 2, 3, 4, 5, 6
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -248,10 +248,56 @@ def build(args):
         body += struct.pack("<QQ", ncells, len(conn)) + bytes(types)
         body += struct.pack("<%dQ" % ncells, *offs) + struct.pack("<%dI" % len(conn), *conn)
         sections.append((MESH, 0, struct.pack("<Q", len(body)) + zlib.compress(body, 6)))
+    if args.residual:
+        if not pts:
+            raise SystemExit("--residual needs a mesh")
+        sections.append((RESIDUAL, 0, residual_payload(rng, npts, T, C, args.residual)))
     if args.reference:
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
-    return container(sections, 1 if encoding != 0 or args.compress_nets else 0)
+    return container(sections, 1 if encoding != 0 or args.compress_nets or args.residual else 0)
+
+
+def varint(u):
+    out = bytearray()
+    while u >= 0x80:
+        out.append((u & 0x7F) | 0x80)
+        u >>= 7
+    out.append(u)
+    return bytes(out)
+
+
+def residual_payload(rng, npts, T, C, ref_path):
+    """A RESIDUAL section (docs/mci-format.md) of random codes: empty streams, small and huge
+    indices, escapes. Writes every code to ref_path: `t c i q <index>` or `t c i e <value>`,
+    so a test can recompute the decoded values from the network-only ones."""
+    bounds = []
+    for lo, hi in RANGES:
+        e = 0.01 * (hi - lo) if hi > lo else 1.0
+        bounds.append((e, 2.0 * e * (1.0 - 1.0 / 64.0)))
+    table, streams = b"", b""
+    with open(ref_path, "w") as ref:
+        for t in range(T):
+            for c in range(C):
+                if rng.random() < 0.2:  # an all-zero stream is stored empty
+                    table += struct.pack("<QQ", 0, 0)
+                    continue
+                raw = bytearray()
+                for i in range(npts):
+                    x = rng.random()
+                    if x < 0.1:
+                        v = f32(rng.uniform(*RANGES[c]))
+                        raw += b"\0" + struct.pack("<f", v)
+                        ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
+                        continue
+                    q = rng.choice([0, 0, 0, 1, -1, 2, -3, 17, -200, 100000, -(1 << 40), (1 << 53) - 1, -(1 << 53)])
+                    raw += varint(((q << 1) ^ (q >> 63)) + 1 if q >= 0 else ((-q) * 2 - 1) + 1)
+                    ref.write("%d %d %d q %d\n" % (t, c, i, q))
+                z = zlib.compress(bytes(raw), 9)
+                table += struct.pack("<QQ", len(raw), len(z))
+                streams += z
+    head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in bounds)
+    return head + table + streams
 
 
 def f32(v):
@@ -340,6 +386,8 @@ def main():
     p.add_argument("--ref-points", type=int, default=50)
     p.add_argument("--encoding", choices=sorted(ENCODINGS), default="f32", help="weight encoding")
     p.add_argument("--compress-nets", action="store_true", help="store NETS zlib-compressed")
+    p.add_argument("--residual", metavar="REF",
+                   help="add a RESIDUAL section of random codes; write them to this text file")
     args = p.parse_args()
     data = build(args)
     tmp = args.out + ".tmp"

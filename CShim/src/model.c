@@ -752,6 +752,7 @@ void mcinr_close(mcinr_model *m) {
     free(m->mesh_offsets);
     free(m->mesh_conn);
     release_inflated(m);
+    mci_free_residual(m);
     free(m);
 }
 
@@ -791,9 +792,6 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if (type >= 1 && type <= 6) {
             if (payload[type])
                 return fail(c, MCINR_ERR_FORMAT, "section %s occurs more than once", name);
-            if (type == SEC_RESIDUAL && (flags & 1u))
-                return fail(c, MCINR_ERR_VERSION, "section RESIDUAL is marked required, but this decoder does not "
-                            "support the error-bounded mode");
             payload[type] = data + offset;
             length[type] = (size_t)len;
             section_flags[type] = flags;
@@ -830,6 +828,12 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         c->section = "MESH";
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
+    }
+    if (payload[SEC_RESIDUAL]) {
+        c->section = "RESIDUAL";
+        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL], length[SEC_RESIDUAL], m, c->err, c->err_len)) !=
+            MCINR_OK)
+            return s;
     }
     c->section = NULL;
     return MCINR_OK;

@@ -47,6 +47,8 @@ done
 python3 $GEN "$D/small_int8.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4 --encoding int8
 python3 $GEN "$D/small_f16z.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4 --encoding f16 \
     --compress-nets
+python3 $GEN "$D/residual.mci" --mesh tiny --split --width 8 --residual "$D/residual.res" --seed 7
+python3 $GEN "$D/small_residual.mci" --mesh tiny --width 2 --pe 0 --clusters 1 --residual "$D/small_residual.res" --seed 8
 
 echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
@@ -68,6 +70,7 @@ cp "$D/small_int8.mci" "$D/small_f16z.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/siren_f16.mci" --mesh none --arch siren --width 2 --pe 0 --clusters 1 --seed 7 --encoding f16
 python3 $GEN "$CORPUS/coordnet_int8z.mci" --mesh none --arch coordnet --width 2 --pe 1 --clusters 2 --seed 8 \
     --encoding int8 --compress-nets
+cp "$D/small_residual.mci" "$CORPUS/"
 "$BUILD_DIR/fuzz_open_decode" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" "$CORPUS" 2>&1 | tail -n 25
 echo "-- C decoder: all passed"

@@ -13,7 +13,7 @@ import Darwin
 /// than float32 or `compressNets` (when it takes effect) make it 1.1.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 6 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -41,7 +41,10 @@ public enum MCIWriter {
             (.nets, netsFlags, netsPayload),
         ]
         if let mesh = model.mesh { sections.append((.mesh, 0, try compressedMesh(mesh))) }
-        let minor: UInt16 = model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
+        // Optional: a reader without the error-bounded mode still decodes the network alone.
+        if let residual = model.residual { sections.append((.residual, 0, residual.payload())) }
+        let minor: UInt16 = model.weightEncoding != .float32 || netsFlags & compressedFlag != 0
+            || model.residual != nil ? 1 : 0
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
         out.u16(1); out.u16(minor); out.u32(UInt32(sections.count))
@@ -224,6 +227,13 @@ public enum MCIWriter {
             }
             let n = Int64(mesh.pointCount)
             guard mesh.connectivity.allSatisfy({ $0 >= 0 && $0 < n }) else { throw bad("mesh connectivity refers to a missing point") }
+        }
+        if let r = m.residual {
+            guard let mesh = m.mesh else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
+            guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
+                  r.binWidths.count == C, r.streams.count == r.timeCount * C, r.rawSizes.count == r.streams.count else {
+                throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
+            }
         }
     }
 

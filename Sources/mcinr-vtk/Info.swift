@@ -24,6 +24,8 @@ struct Info: ParsableCommand {
         let encoding = ((metadata["weights"] as? [String: Any])?["encoding"] as? String)
             ?? (m.formatVersion.minor == 0 ? "f32" : "unknown")
         let netsCompressed = sectionIsCompressed(path: model, type: 4)
+        // fields only: what an error-bounded compressor (SZ3, ...) would be compared with
+        let ratioFields = Double(m.rawFieldBytes) / Double(max(m.weightBytes + m.residualBytes, 1))
         if json {
             var first = 0
             let variables: [[String: Any]] = m.variables.map { v in
@@ -40,7 +42,12 @@ struct Info: ParsableCommand {
                 "weights": ["encoding": encoding, "nets_compressed": netsCompressed],
                 "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
                 "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
-                          "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile],
+                          "residual_bytes": m.residualBytes,
+                          "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
+                          "compression_ratio_fields": ratioFields],
+                "error_bound": m.residualMaxErrors.map { bounds in
+                    zip(m.componentNames, bounds).map { ["name": $0.0, "bound": $0.1] as [String: Any] }
+                } as Any? ?? NSNull(),
                 "metadata": metadata,
             ])
             return
@@ -52,8 +59,15 @@ struct Info: ParsableCommand {
         print("clusters:    \(m.topLevelCount) top-level, \(splits / 2) splits, \(leaves) networks")
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
         print("weights:     \(encoding)\(netsCompressed ? ", zlib-compressed" : "")")
-        print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
-        print("compression: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file)")
+        if let bounds = m.residualMaxErrors {
+            print("error-bounded: yes — at mesh points and stored steps every value is within E_c of the training data")
+            print("             E_c: " + zip(m.componentNames, bounds).map { "\($0.0) \(sci($0.1))" }.joined(separator: ", "))
+            print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), residual \(formatBytes(m.residualBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
+            print("compression: \(fmt(ratioFields, 1))× (fields / (weights + residual)), \(fmt(ratioWeights, 1))× (fields / weights alone), \(fmt(ratioFile, 1))× (fields / whole file)")
+        } else {
+            print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
+            print("compression: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file)")
+        }
         var first = 0
         let rows: [[String]] = m.variables.map { v in
             defer { first += v.components }

@@ -50,6 +50,12 @@ struct Train: ParsableCommand {
     /// Measurement aid (docs/benchmarks/weights.md): after training, decode the model in every
     /// weight encoding and print PSNR and stored sizes for each.
     @Flag(name: .customLong("compare-weight-encodings"), help: .hidden) var compareWeightEncodings = false
+    @Option(name: .customLong("max-error"),
+            help: "Error-bounded mode: every decoded value at a mesh point and stored step is within this absolute error of the data (same for every component).")
+    var maxError: Double?
+    @Option(name: .customLong("max-rel-error"),
+            help: "Error-bounded mode with a bound relative to each component's range: E_c = R · (max_c − min_c).")
+    var maxRelError: Double?
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
     @Flag(help: "Print the final summary as JSON.") var json = false
 
@@ -61,6 +67,13 @@ struct Train: ParsableCommand {
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
         guard MCIWeightEncoding(shortName: weights) != nil else {
             throw ValidationError("--weights must be one of: " + MCIWeightEncoding.allCases.map(\.shortName).joined(separator: ", "))
+        }
+        if maxError != nil && maxRelError != nil { throw ValidationError("give --max-error or --max-rel-error, not both") }
+        for (flag, v) in [("--max-error", maxError), ("--max-rel-error", maxRelError)] {
+            if let v, !(v.isFinite && v > 0) { throw ValidationError("\(flag) must be a positive number") }
+        }
+        if (maxError != nil || maxRelError != nil) && noMesh {
+            throw ValidationError("--max-error/--max-rel-error store residuals at the mesh points and need the mesh: drop --no-mesh")
         }
     }
 
@@ -122,6 +135,22 @@ struct Train: ParsableCommand {
         // NETS is compressed where that makes it smaller
         model.compressNets = encoding != .float32
         model.metadataJSON = try addingWeightStorage(to: model.metadataJSON, encoding)
+        // after weightEncoding: the residual corrects the weights as stored, so the bound holds for the file
+        var bounded: MCIResidual.Report?
+        if let bound = maxError.map(MCIResidual.Bound.absolute) ?? maxRelError.map(MCIResidual.Bound.relative) {
+            if !quiet { note("error-bounded mode: quantising the residual at \(dataset.pointCount) points × \(dataset.stepCount) steps") }
+            let columns = try truthColumns(model: model, dataset: dataset)
+            let n = dataset.pointCount, nc = columns.count
+            (model, bounded) = try MCIResidual.make(model, bound: bound, threads: threads ?? defaultThreads()) { step in
+                var out = [Float](repeating: 0, count: n * nc)
+                for (j, col) in columns.enumerated() {
+                    let variable = dataset.variables[col.variable]
+                    let values = variable.values[step], stride = variable.components
+                    for i in 0..<n { out[i * nc + j] = values[i * stride + col.component] }
+                }
+                return out
+            }
+        }
         try MCIWriter.write(model, to: outURL)
         let storedWeightBytes = try MCIDecoder(url: outURL).weightBytes
 
@@ -130,32 +159,54 @@ struct Train: ParsableCommand {
         let ratioWeights = raw / Double(max(storedWeightBytes, 1))
         let ratioFile = raw / Double(max(fileBytes, 1))
         let names = result.componentNames
-        let perComponent: [(String, Double, Double, Double, Double)] = (result.metrics?.perComponent ?? []).enumerated().map { c, steps in
+        // Error-bounded: the metrics of the file as decoded at the mesh points (residual included).
+        let metrics = bounded?.metrics ?? result.metrics
+        let residualBytes = bounded?.residualBytes ?? 0
+        let ratioFields = raw / Double(max(storedWeightBytes + UInt64(residualBytes), 1))
+        let perComponent: [(String, Double, Double, Double, Double)] = (metrics?.perComponent ?? []).enumerated().map { c, steps in
             let k = Double(max(steps.count, 1))
             return (names[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
-                    result.metrics?.componentR2[c] ?? 0, steps.reduce(0) { max($0, $1.maxAbsError) })
+                    metrics?.componentR2[c] ?? 0, steps.reduce(0) { max($0, $1.maxAbsError) })
         }
         if json {
-            try printJSON([
+            var summary: [String: Any] = [
                 "output": output, "method": method, "seconds": result.seconds,
                 "networks": result.networks.count, "splits": result.splits.count,
                 "clusters": result.tree.topCount, "width": result.config.width,
                 "weights": encoding.shortName, "weight_bytes": storedWeightBytes, "file_bytes": fileBytes, "raw_field_bytes": result.rawFieldBytes,
                 "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
-                "mean": ["psnr": result.metrics?.meanPSNR ?? 0, "nrmse": result.metrics?.meanNRMSE ?? 0,
-                         "r2": result.metrics?.meanR2 ?? 0, "max_abs_error": result.metrics?.maxAbsError ?? 0],
                 "components": perComponent.map { ["name": $0.0, "psnr": $0.1, "nrmse": $0.2, "r2": $0.3, "max_abs_error": $0.4] },
-            ] as [String: Any])
+            ]
+            summary["mean"] = ["psnr": metrics?.meanPSNR ?? 0, "nrmse": metrics?.meanNRMSE ?? 0,
+                               "r2": metrics?.meanR2 ?? 0, "max_abs_error": metrics?.maxAbsError ?? 0]
+            if let b = bounded {
+                summary["error_bound"] = [
+                    "components": zip(names, b.maxErrors.indices).map { name, c in
+                        ["name": name, "bound": b.maxErrors[c], "max_abs_error": b.achievedMaxError[c],
+                         "network_max_abs_error": b.networkMaxError[c]] },
+                    "residual_bytes": b.residualBytes, "nonzero_indices": b.nonZeroIndices, "escapes": b.escapes,
+                    "network_mean_psnr": b.networkMetrics.meanPSNR,
+                    "compression_ratio_fields": ratioFields,
+                ] as [String: Any]
+            }
+            try printJSON(summary)
             return
         }
-        if let m = result.metrics {
+        if let m = metrics {
             var rows = perComponent.map { [$0.0, fmt($0.1), sci($0.2), fmt($0.3, 5), sci($0.4)] }
             rows.append(["mean", fmt(m.meanPSNR), sci(m.meanNRMSE), fmt(m.meanR2, 5), sci(m.maxAbsError)])
             print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
         }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.splits.count) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(storedWeightBytes)) (\(encoding.shortName)), file \(formatBytes(fileBytes))")
-        print("compression ratio: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file\(noMesh ? "" : ", mesh included"))")
+        if let b = bounded {
+            let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0
+            print("error bound: max |err| \(sci(b.achievedMaxError[worst])) ≤ bound \(sci(b.maxErrors[worst])) (\(names[worst]), the tightest component) at every mesh point and step; network alone: \(sci(b.networkMaxError[worst])), PSNR \(fmt(b.networkMetrics.meanPSNR)) dB")
+            print("residual: \(formatBytes(UInt64(b.residualBytes))) (\(b.nonZeroIndices) non-zero indices, \(b.escapes) exact values of \(dataset.pointCount * dataset.stepCount * names.count))")
+            print("compression ratio: \(fmt(ratioFields, 1))× (fields / (weights + residual)), \(fmt(ratioWeights, 1))× (fields / weights alone), \(fmt(ratioFile, 1))× (fields / whole file, mesh included)")
+        } else {
+            print("compression ratio: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file\(noMesh ? "" : ", mesh included"))")
+        }
         print("wrote \(output)")
     }
 }
@@ -224,4 +275,16 @@ func installInterruptHandler(output: String) {
         _exit(130)
     }
     signal(SIGTERM) { _ in _exit(143) }
+}
+
+/// For each model component, the dataset array and component holding its data (matched by
+/// variable name, so the dataset's own order does not matter).
+func truthColumns(model: MCIModel, dataset: Dataset) throws -> [(variable: Int, component: Int)] {
+    try model.variables.flatMap { mv -> [(variable: Int, component: Int)] in
+        guard let g = dataset.variables.firstIndex(where: { $0.name == mv.name }),
+              dataset.variables[g].components == mv.components else {
+            throw CLIError("error-bounded mode: the data has no \(mv.components)-component array '\(mv.name)'")
+        }
+        return (0..<mv.components).map { (g, $0) }
+    }
 }
