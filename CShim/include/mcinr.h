@@ -33,7 +33,7 @@ extern "C" {
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 1
+#define MCINR_FORMAT_MINOR 1 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -105,8 +105,9 @@ uint64_t mcinr_training_num_cells(const mcinr_model *model);
 /* Cluster tree and networks. */
 size_t mcinr_num_networks(const mcinr_model *model);
 size_t mcinr_num_tree_nodes(const mcinr_model *model);
-/* Number of weight bytes as stored: the tensors of all networks, excluding headers (the
- * paper's model size). */
+/* Number of weight bytes as stored: the tensors of all networks in their encodings (float32,
+ * float16 or int8), excluding headers, scaled by the NETS compression when that section is
+ * compressed (the paper's model size; docs/mci-format.md, NETS). */
 uint64_t mcinr_weight_bytes(const mcinr_model *model);
 /* Raw field bytes of the training data (N·T·C·4), for the compression ratio. */
 uint64_t mcinr_raw_field_bytes(const mcinr_model *model);

@@ -70,6 +70,8 @@ struct mcinr_model {
     uint8_t *mesh_types;
     int64_t *mesh_offsets; /* num_cells + 1, offsets[0] = 0 */
     uint32_t *mesh_conn;
+    /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
+    uint8_t *inflated[7];
     /* RESIDUAL (residual.c): per component bound and bin width; per stream (step-major,
      * T × C) its inflated size, offset into residual_streams and compressed size */
     int has_residual;

@@ -6,6 +6,9 @@
  *   siren.mci + siren.ref   SINE trunk + LINEAR head, no mesh
  *   coordnet.mci + coordnet.ref   RESBLOCK trunk + one LINEAR(w→C) branch
  *   small.mci               a small file for every-byte truncation and bit flips
+ *   tiny_f16, tiny_int8 (+ .ref), tiny_f16z, tiny_int8z (NETS compressed): tiny.mci's
+ *                           networks in the format 1.1 weight encodings
+ *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
  *   residual.mci + residual.res   tiny mesh with a RESIDUAL of random codes, and the codes
  *   small_residual.mci      a small file with a RESIDUAL for truncation, bit flips, crafted payloads
  * The .ref files hold values computed by a naive double-precision Python evaluation. */
@@ -268,8 +271,8 @@ static void test_concurrent(const mcinr_model *m, const double *xyz, size_t n) {
 
 static void test_valid(const char *dir) {
     char path[1024], ref[1024], err[512];
-    const char *names[] = {"tiny", "siren", "coordnet"};
-    for (int k = 0; k < 3; k++) {
+    const char *names[] = {"tiny", "siren", "coordnet", "tiny_f16", "tiny_int8", "tiny_f16z", "tiny_int8z"};
+    for (int k = 0; k < 7; k++) {
         snprintf(path, sizeof path, "%s/%s.mci", dir, names[k]);
         snprintf(ref, sizeof ref, "%s/%s.ref", dir, names[k]);
         mcinr_model *m = NULL;
@@ -363,6 +366,36 @@ static void test_valid(const char *dir) {
     m = (mcinr_model *)1;
     CHECK(mcinr_open_file("/nonexistent/x.mci", &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "missing file");
     CHECK(strstr(err, "/nonexistent/x.mci") != NULL, "message %s", err);
+}
+
+/* Format 1.1 encodings of tiny.mci's networks: versions and stored weight bytes. */
+static void test_encodings(const char *dir) {
+    const char *names[5] = {"tiny", "tiny_f16", "tiny_int8", "tiny_f16z", "tiny_int8z"};
+    uint64_t wb[5] = {0};
+    char path[1024], err[512];
+    for (int k = 0; k < 5; k++) {
+        snprintf(path, sizeof path, "%s/%s.mci", dir, names[k]);
+        mcinr_model *m = NULL;
+        CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s: %s", path, err);
+        if (!m) return;
+        uint16_t major, minor;
+        mcinr_format_version(m, &major, &minor);
+        CHECK(major == 1 && minor == (k == 0 ? 0 : 1), "%s: version %u.%u", names[k], major, minor);
+        wb[k] = mcinr_weight_bytes(m);
+        mcinr_close(m);
+    }
+    /* float16 halves every tensor exactly; int8 keeps 4-byte biases and row scales */
+    CHECK(wb[1] * 2 == wb[0], "f16 weight bytes %llu vs f32 %llu", (unsigned long long)wb[1], (unsigned long long)wb[0]);
+    /* width 16: biases and scales are a fifth of the int8 bytes, so the ratio is ~2.9, not 4 */
+    CHECK(wb[2] * 5 < wb[0] * 2 && wb[2] * 4 > wb[0], "int8 weight bytes %llu vs f32 %llu", (unsigned long long)wb[2],
+          (unsigned long long)wb[0]);
+    /* compression counts: random weights barely compress, but the stored size is reported */
+    CHECK(wb[3] > 0 && wb[3] <= wb[1] + wb[1] / 50, "compressed f16 weight bytes %llu vs %llu", (unsigned long long)wb[3],
+          (unsigned long long)wb[1]);
+    CHECK(wb[4] > 0 && wb[4] <= wb[2] + wb[2] / 50, "compressed int8 weight bytes %llu vs %llu", (unsigned long long)wb[4],
+          (unsigned long long)wb[2]);
+    printf("  weight bytes: f32 %llu, f16 %llu, int8 %llu, f16+zlib %llu, int8+zlib %llu\n", (unsigned long long)wb[0],
+           (unsigned long long)wb[1], (unsigned long long)wb[2], (unsigned long long)wb[3], (unsigned long long)wb[4]);
 }
 
 /* ---- Hostile input ---- */
@@ -577,6 +610,128 @@ static void test_targeted(bytes b) {
         c = replace_payload(b, 3, tree, sizeof tree);
         expect_open_error(c, MCINR_ERR_FORMAT, "section TREE", "tree with a bad parent link");
         free(c.data);
+    }
+}
+
+/* Hostile values in the 1.1 encodings. `int8` is small_int8.mci (plain NETS), `f16z` is
+ * small_f16z.mci (compressed NETS). The first trunk module's header is at NETS offset 48, its
+ * first tensor at 60 (in int8: 3 row scales, then the int8 matrix). */
+static void test_targeted_encodings(bytes int8, bytes f16z) {
+    bytes c;
+    size_t len;
+    uint8_t *p;
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    CHECK(p[48 + 1] == 2, "small_int8.mci: first module has encoding %u", p[49]);
+    p[48 + 1] = 3;
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_VERSION, "unknown weight encoding 3", "encoding 3");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    put_le(p + 60 + 4, 0xBF800000u, 4); /* row scale -1 */
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "int8 scale in tensor 0", "negative int8 scale");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    put_le(p + 60, 0x7FC00000u, 4); /* row scale NaN */
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "non-finite int8 scale", "NaN int8 scale");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    p[60 + 12 + 5] = 0x80; /* q = -128 */
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "-128", "int8 -128");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    p[60 + 12 + 5] = 0x81; /* q = -127 is fine */
+    fix_crc(c, 4);
+    mcinr_model *m = NULL;
+    char err[512];
+    CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "int8 -127: %s", err);
+    mcinr_close(m);
+    free(c.data);
+
+    /* a float16 infinity, in a plain float16 NETS built from the compressed one */
+    {
+        p = payload_of(f16z, 4, &len);
+        uLongf size = (uLongf)get_le(p, 8);
+        uint8_t *plain = malloc(size);
+        CHECK(uncompress(plain, &size, p + 8, (uLong)(len - 8)) == Z_OK, "inflate the test file's NETS");
+        CHECK(plain[49] == 1, "small_f16z.mci: first module has encoding %u", plain[49]);
+        c = replace_payload(f16z, 4, plain, size);
+        put_le(find_entry(c, 4) + 4, 1, 4); /* required, not compressed */
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "uncompressed f16 NETS: %s", err);
+        mcinr_close(m);
+        free(c.data);
+        put_le(plain + 60 + 6, 0x7C00u, 2);
+        c = replace_payload(f16z, 4, plain, size);
+        put_le(find_entry(c, 4) + 4, 1, 4);
+        expect_open_error(c, MCINR_ERR_FORMAT, "non-finite weight in tensor 0", "float16 infinity");
+        free(c.data);
+        free(plain);
+    }
+
+    /* compressed sections: absurd and wrong sizes, too short, a flag on a plain payload */
+    c = copy_bytes(f16z);
+    p = payload_of(c, 4, &len);
+    put_le(p, UINT64_MAX, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS: compressed payload declares", "absurd inflated size");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    p = payload_of(c, 4, &len);
+    put_le(p, get_le(p, 8) - 1, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "more than the declared", "inflated size one short");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    p = payload_of(c, 4, &len);
+    put_le(p, get_le(p, 8) + 1, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "inflated size one long");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    put_le(find_entry(c, 4) + 16, 5, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "has no size", "compressed payload shorter than its size");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    put_le(find_entry(c, 4) + 4, 3, 4); /* plain NETS marked compressed */
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "compressed flag on a plain payload");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    put_le(find_entry(c, 4) + 4, 1, 4); /* compressed NETS without the flag */
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "compressed payload without the flag");
+    free(c.data);
+
+    /* any section may be compressed: META stored compressed opens and reads the same */
+    {
+        p = payload_of(int8, 1, &len);
+        uLongf bound = compressBound((uLong)len);
+        uint8_t *packed = malloc(8 + bound);
+        put_le(packed, len, 8);
+        CHECK(compress2(packed + 8, &bound, p, (uLong)len, 9) == Z_OK, "compress META");
+        c = replace_payload(int8, 1, packed, 8 + bound);
+        put_le(find_entry(c, 1) + 4, 3, 4);
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "compressed META: %s", err);
+        CHECK(m && mcinr_num_components(m) == 6 && mcinr_num_times(m) == 12, "compressed META content");
+        mcinr_close(m);
+        free(c.data);
+        free(packed);
     }
 }
 
@@ -809,6 +964,20 @@ int main(int argc, char **argv) {
     test_bit_flips(small);
     test_targeted(small);
     free(small.data);
+    printf("format 1.1 encodings\n");
+    test_encodings(argv[1]);
+    snprintf(path, sizeof path, "%s/small_int8.mci", argv[1]);
+    bytes int8 = read_all(path);
+    snprintf(path, sizeof path, "%s/small_f16z.mci", argv[1]);
+    bytes f16z = read_all(path);
+    printf("hostile input, int8 (%zu bytes) and float16 + compressed NETS (%zu bytes)\n", int8.size, f16z.size);
+    test_truncation(int8);
+    test_truncation(f16z);
+    test_bit_flips(int8);
+    test_bit_flips(f16z);
+    test_targeted_encodings(int8, f16z);
+    free(int8.data);
+    free(f16z.data);
     printf("error-bounded mode (RESIDUAL)\n");
     test_residual(argv[1]);
     snprintf(path, sizeof path, "%s/small_residual.mci", argv[1]);

@@ -20,6 +20,10 @@ struct Info: ParsableCommand {
         let ranges = m.componentRanges
         let ratioWeights = m.weightBytes > 0 ? Double(m.rawFieldBytes) / Double(m.weightBytes) : 0
         let ratioFile = fileBytes > 0 ? Double(m.rawFieldBytes) / Double(fileBytes) : 0
+        // Format 1.0 has float32 only; 1.1 files from `train` name their encoding in the JSON.
+        let encoding = ((metadata["weights"] as? [String: Any])?["encoding"] as? String)
+            ?? (m.formatVersion.minor == 0 ? "f32" : "unknown")
+        let netsCompressed = sectionIsCompressed(path: model, type: 4)
         // fields only: what an error-bounded compressor (SZ3, ...) would be compared with
         let ratioFields = Double(m.rawFieldBytes) / Double(max(m.weightBytes + m.residualBytes, 1))
         if json {
@@ -35,6 +39,7 @@ struct Info: ParsableCommand {
                 "bounds": ["min": m.bounds.min, "max": m.bounds.max],
                 "points": m.trainingPointCount, "cells": m.trainingCellCount,
                 "has_mesh": m.hasMesh,
+                "weights": ["encoding": encoding, "nets_compressed": netsCompressed],
                 "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
                 "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
                           "residual_bytes": m.residualBytes,
@@ -53,6 +58,7 @@ struct Info: ParsableCommand {
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
         print("clusters:    \(m.topLevelCount) top-level, \(splits / 2) splits, \(leaves) networks")
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
+        print("weights:     \(encoding)\(netsCompressed ? ", zlib-compressed" : "")")
         if let bounds = m.residualMaxErrors {
             print("error-bounded: yes — at mesh points and stored steps every value is within E_c of the training data")
             print("             E_c: " + zip(m.componentNames, bounds).map { "\($0.0) \(sci($0.1))" }.joined(separator: ", "))
@@ -91,4 +97,18 @@ func compactJSON(_ value: Any) -> String {
           let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "\(value)" }
     let s = String(decoding: data, as: UTF8.self)
     return s.count > 300 ? String(s.prefix(297)) + "…" : s
+}
+
+/// Whether the section of `type` has the compressed flag (bit 1, format 1.1), read from the
+/// section table of a file the decoder has already validated.
+func sectionIsCompressed(path: String, type: UInt32) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    let header = [UInt8](handle.readData(ofLength: 16))
+    guard header.count == 16 else { return false }
+    func u32(_ b: [UInt8], _ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[at + $1]) << (8 * $1) } }
+    let count = Int(min(u32(header, 12), 4096))
+    let table = [UInt8](handle.readData(ofLength: 32 * count))
+    guard table.count == 32 * count else { return false }
+    return (0..<count).contains { u32(table, 32 * $0) == type && u32(table, 32 * $0 + 4) & 2 != 0 }
 }

@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
     var method: String = "mcinr"
     @Option(help: "Comma-separated point-data variables to keep (default: all).") var variables: String?
     @Option(help: "Number of k-means clusters K (default: one per ~200 000 point-steps, 2 … 20).") var clusters: Int?
-    @Option(help: "Target compression ratio (raw fields / weights); the network width is chosen to fit it.")
+    @Option(help: "Target compression ratio (raw fields / weights, counted at float32); the network width is chosen to fit it. --weights f16 / int8 then store about 2× / 3.5× fewer bytes.")
     var ratio: Double = 100
     @Option(help: "Network width (neurons per layer); overrides --ratio.") var width: Int?
     @Option(name: .customLong("trunk-blocks"), help: "ResBlocks in the shared trunk (CoordNetB).") var trunkBlocks: Int?
@@ -47,6 +47,12 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
     @Flag(name: .customLong("no-mesh"), help: "Do not embed the mesh in the .mci (smaller; ParaView then cannot open it alone).")
     var noMesh = false
+    @Option(help: ArgumentHelp("How the weights are stored: f32, f16 (half the bytes, negligible loss) or int8 (a quarter, some loss).",
+                               discussion: "f32 writes .mci format 1.0, readable by every reader. f16 and int8 need format 1.1; their weights section is also zlib-compressed where that is smaller. See docs/benchmarks/weights.md."))
+    var weights: String = MCIWeightEncoding.cliDefault.shortName
+    /// Measurement aid (docs/benchmarks/weights.md): after training, decode the model in every
+    /// weight encoding and print PSNR and stored sizes for each.
+    @Flag(name: .customLong("compare-weight-encodings"), help: .hidden) var compareWeightEncodings = false
     @Option(name: .customLong("max-error"),
             help: "Error-bounded mode: every decoded value at a mesh point and stored step is within this absolute error of the data (same for every component).")
     var maxError: Double?
@@ -65,6 +71,9 @@ struct Train: ParsableCommand {
         }
         guard output.lowercased().hasSuffix(".mci") else { throw ValidationError("-o: the output file must end in .mci") }
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
+        guard MCIWeightEncoding(shortName: weights) != nil else {
+            throw ValidationError("--weights must be one of: " + MCIWeightEncoding.allCases.map(\.shortName).joined(separator: ", "))
+        }
         if maxError != nil && maxRelError != nil { throw ValidationError("give --max-error or --max-rel-error, not both") }
         for (flag, v) in [("--max-error", maxError), ("--max-rel-error", maxRelError)] {
             if let v, !(v.isFinite && v > 0) { throw ValidationError("\(flag) must be a positive number") }
@@ -123,9 +132,27 @@ struct Train: ParsableCommand {
         config.noMeta = noMeta
         config.noRecluster = noRecluster
 
+        let encoding = MCIWeightEncoding(shortName: weights)!
+        // Lossy encodings: the metrics are those of the stored weights, so the pipeline's own
+        // (float32) evaluation is skipped and the encoded model evaluated instead.
+        let wantsMetrics = config.evaluation != .none
+        if encoding != .float32 { config.evaluation = .none }
+
         let reporter = TerminalProgressRenderer(mode: quiet ? .quiet : .automatic)
-        let result = try MCINRPipeline(config: config, reporter: reporter).run(TrainingData(dataset: dataset))
+        let trainingData = TrainingData(dataset: dataset)
+        var result = try MCINRPipeline(config: config, reporter: reporter).run(trainingData)
+        if compareWeightEncodings { try printWeightEncodingComparison(result, trainingData) }
+        if encoding != .float32 && wantsMetrics {
+            result.metrics = try storedWeightMetrics(result, encoding, trainingData, threads: config.threads)
+            result.metricsSource = "decoder"
+        }
         var model = try result.makeModel(mesh: noMesh ? nil : MCIMesh(dataset.mesh))
+        model.weightEncoding = encoding
+        // f32 stays format 1.0 (any 1.x reader); with f16 / int8 the file is 1.1 anyway, and
+        // NETS is compressed where that makes it smaller
+        model.compressNets = encoding != .float32
+        model.metadataJSON = try addingWeightStorage(to: model.metadataJSON, encoding)
+        // after weightEncoding: the residual corrects the weights as stored, so the bound holds for the file
         var bounded: MCIResidual.Report?
         if let bound = maxError.map(MCIResidual.Bound.absolute) ?? maxRelError.map(MCIResidual.Bound.relative) {
             if !quiet { note("error-bounded mode: quantising the residual at \(dataset.pointCount) points × \(dataset.stepCount) steps") }
@@ -142,16 +169,17 @@ struct Train: ParsableCommand {
             }
         }
         try MCIWriter.write(model, to: outURL)
+        let storedWeightBytes = try MCIDecoder(url: outURL).weightBytes
 
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.uint64Value ?? 0
         let raw = Double(result.rawFieldBytes)
-        let ratioWeights = raw / Double(max(result.weightBytes, 1))
+        let ratioWeights = raw / Double(max(storedWeightBytes, 1))
         let ratioFile = raw / Double(max(fileBytes, 1))
         let names = result.componentNames
         // Error-bounded: the metrics of the file as decoded at the mesh points (residual included).
         let metrics = bounded?.metrics ?? result.metrics
         let residualBytes = bounded?.residualBytes ?? 0
-        let ratioFields = raw / Double(max(result.weightBytes + residualBytes, 1))
+        let ratioFields = raw / Double(max(storedWeightBytes + UInt64(residualBytes), 1))
         let perComponent: [(String, Double, Double, Double, Double)] = (metrics?.perComponent ?? []).enumerated().map { c, steps in
             let k = Double(max(steps.count, 1))
             return (names[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
@@ -162,7 +190,7 @@ struct Train: ParsableCommand {
                 "output": output, "method": method, "seconds": result.seconds,
                 "networks": result.networks.count, "splits": result.splits.count,
                 "clusters": result.tree.topCount, "width": result.config.width,
-                "weight_bytes": result.weightBytes, "file_bytes": fileBytes, "raw_field_bytes": result.rawFieldBytes,
+                "weights": encoding.shortName, "weight_bytes": storedWeightBytes, "file_bytes": fileBytes, "raw_field_bytes": result.rawFieldBytes,
                 "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
                 "components": perComponent.map { ["name": $0.0, "psnr": $0.1, "nrmse": $0.2, "r2": $0.3, "max_abs_error": $0.4] },
             ]
@@ -187,7 +215,7 @@ struct Train: ParsableCommand {
             print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
         }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.splits.count) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
-        print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(UInt64(result.weightBytes))), file \(formatBytes(fileBytes))")
+        print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(storedWeightBytes)) (\(encoding.shortName)), file \(formatBytes(fileBytes))")
         if let b = bounded {
             let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0
             print("error bound: max |err| \(sci(b.achievedMaxError[worst])) ≤ bound \(sci(b.maxErrors[worst])) (\(names[worst]), the tightest component) at every mesh point and step; network alone: \(sci(b.networkMaxError[worst])), PSNR \(fmt(b.networkMetrics.meanPSNR)) dB")
@@ -198,6 +226,61 @@ struct Train: ParsableCommand {
         }
         print("wrote \(output)")
     }
+}
+
+extension MCIWeightEncoding {
+    /// `train --weights` default: float16 loses < 0.01 dB PSNR on vessel-small for half the
+    /// bytes (docs/benchmarks/weights.md).
+    static let cliDefault = MCIWeightEncoding.float16
+}
+
+/// Metrics of the model as stored in `encoding`: decoded by the C decoder from the encoded
+/// bytes at every training point and step (as `DecoderEvaluation` does for float32).
+func storedWeightMetrics(_ result: PipelineResult, _ encoding: MCIWeightEncoding, _ data: TrainingData,
+                         threads: Int) throws -> MetricsReport {
+    var model = try result.makeModel()
+    model.weightEncoding = encoding
+    let decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory \(encoding.shortName) model")
+    let n = data.pointCount, c = data.componentCount
+    var truth: [[Float]] = [], prediction: [[Float]] = []
+    for (step, time) in data.times.enumerated() {
+        prediction.append(try decoder.decode(points: data.points, time: time, threads: threads > 0 ? threads : defaultThreads()))
+        truth.append(Array(data.values[step * n * c ..< (step + 1) * n * c]))
+    }
+    return Metrics.evaluate(truth: truth, prediction: prediction, ranges: result.normalization.componentRange)
+}
+
+/// The JSON section gains `"weights": {"encoding": "f16"}` (the NETS compression is visible in
+/// the section table).
+func addingWeightStorage(to json: String, _ encoding: MCIWeightEncoding) throws -> String {
+    guard var object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
+    object["weights"] = ["encoding": encoding.shortName]
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// `--compare-weight-encodings`: one line per encoding with and without NETS compression.
+func printWeightEncodingComparison(_ result: PipelineResult, _ data: TrainingData) throws {
+    var rows: [[String]] = []
+    var records: [[String: Any]] = []
+    for encoding in MCIWeightEncoding.allCases {
+        let metrics = try storedWeightMetrics(result, encoding, data, threads: result.config.threads)
+        for compress in [false, true] {
+            var model = try result.makeModel()
+            model.weightEncoding = encoding
+            model.compressNets = compress
+            let bytes = try MCIWriter.encode(model)
+            let decoder = try MCIDecoder(bytes: bytes)
+            let name = encoding.shortName + (compress ? "+zlib" : "")
+            rows.append([name, fmt(metrics.meanPSNR, 3), sci(metrics.maxAbsError), "\(decoder.weightBytes)",
+                         "\(bytes.count)", fmt(Double(result.rawFieldBytes) / Double(decoder.weightBytes), 1)])
+            records.append(["weights": name, "mean_psnr": metrics.meanPSNR, "max_abs_error": metrics.maxAbsError,
+                            "weight_bytes": decoder.weightBytes, "file_bytes_without_mesh": bytes.count,
+                            "compression_ratio_weights": Double(result.rawFieldBytes) / Double(decoder.weightBytes)])
+        }
+    }
+    print(table(["weights", "mean PSNR dB", "max |err|", "weight bytes", "file bytes (no mesh)", "ratio"], rows))
+    try printJSON(["weight_encodings": records])
 }
 
 /// Ctrl-C: a clear message and exit status 130. The .mci is only ever written through a
