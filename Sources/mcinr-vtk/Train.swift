@@ -143,7 +143,7 @@ struct Train: ParsableCommand {
         var result = try MCINRPipeline(config: config, reporter: reporter).run(trainingData)
         if compareWeightEncodings { try printWeightEncodingComparison(result, trainingData) }
         if encoding != .float32 && wantsMetrics {
-            result.metrics = try storedWeightMetrics(result, encoding, trainingData, threads: config.threads)
+            result.metrics = try DecoderEvaluation.evaluate(result, data: trainingData, threads: config.threads > 0 ? config.threads : defaultThreads(), weightEncoding: encoding)
             result.metricsSource = "decoder"
         }
         var model = try result.makeModel(mesh: noMesh ? nil : MCIMesh(dataset.mesh))
@@ -234,22 +234,6 @@ extension MCIWeightEncoding {
     static let cliDefault = MCIWeightEncoding.float16
 }
 
-/// Metrics of the model as stored in `encoding`: decoded by the C decoder from the encoded
-/// bytes at every training point and step (as `DecoderEvaluation` does for float32).
-func storedWeightMetrics(_ result: PipelineResult, _ encoding: MCIWeightEncoding, _ data: TrainingData,
-                         threads: Int) throws -> MetricsReport {
-    var model = try result.makeModel()
-    model.weightEncoding = encoding
-    let decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory \(encoding.shortName) model")
-    let n = data.pointCount, c = data.componentCount
-    var truth: [[Float]] = [], prediction: [[Float]] = []
-    for (step, time) in data.times.enumerated() {
-        prediction.append(try decoder.decode(points: data.points, time: time, threads: threads > 0 ? threads : defaultThreads()))
-        truth.append(Array(data.values[step * n * c ..< (step + 1) * n * c]))
-    }
-    return Metrics.evaluate(truth: truth, prediction: prediction, ranges: result.normalization.componentRange)
-}
-
 /// The JSON section gains `"weights": {"encoding": "f16"}` (the NETS compression is visible in
 /// the section table).
 func addingWeightStorage(to json: String, _ encoding: MCIWeightEncoding) throws -> String {
@@ -264,7 +248,7 @@ func printWeightEncodingComparison(_ result: PipelineResult, _ data: TrainingDat
     var rows: [[String]] = []
     var records: [[String: Any]] = []
     for encoding in MCIWeightEncoding.allCases {
-        let metrics = try storedWeightMetrics(result, encoding, data, threads: result.config.threads)
+        let metrics = try DecoderEvaluation.evaluate(result, data: data, threads: result.config.threads > 0 ? result.config.threads : defaultThreads(), weightEncoding: encoding)
         for compress in [false, true] {
             var model = try result.makeModel()
             model.weightEncoding = encoding
