@@ -5,6 +5,7 @@ Usage:
   python3 tools/make_test_mci.py out.mci [--mesh tiny|vessel|none] [--arch coordnetb|coordnet|siren]
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
+                                 [--encoding f32|f16|int8] [--compress-nets]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -12,6 +13,10 @@ the real vessel-small mesh (read from /work/shared/datasets/vessel-small/vessel_
 plain zlib; 33k points, 159k tets); `--mesh tiny` embeds a synthetic 2×2×2-cube tet mesh.
 The networks are random (SIREN initialisation), so the decoded values are smooth noise within
 roughly the stored ranges: good for plumbing tests, not for accuracy.
+
+`--encoding` stores the weights as float32 (format 1.0), float16 or int8 per row (1.1), and
+`--compress-nets` stores NETS zlib-compressed (section flag bit 1, 1.1); the reference values
+then use the weights as the file stores them (dequantised here, independently of the decoder).
 
 `--reference` also writes decoded values computed here by a naive double-precision evaluation
 (an implementation independent of the C decoder), one point per line:
@@ -27,7 +32,7 @@ import struct
 import zlib
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH = 1, 2, 3, 4, 5
+META, JSON, TREE, NETS, MESH, RESIDUAL = 1, 2, 3, 4, 5, 6
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -118,12 +123,50 @@ def network(rng, arch, width, pe, components, omega=30.0):
     return trunk, branches
 
 
-def pack_module(m):
+ENCODINGS = {"f32": 0, "f16": 1, "int8": 2}
+
+
+def encode_tensor(values, rows, encoding):
+    """Stored bytes of one tensor (rows > 0: a matrix) and the float32 values a reader gets
+    back (docs/mci-format.md, Weight encodings)."""
+    values = [f32(v) for v in values]
+    if encoding == 1:
+        data = struct.pack("<%de" % len(values), *values)  # binary16, round half to even
+        return data, list(struct.unpack("<%de" % len(values), data))
+    if encoding == 2 and rows > 0:
+        cols = len(values) // rows
+        scales, qs, decoded = [], [], []
+        for r in range(rows):
+            row = values[r * cols:(r + 1) * cols]
+            scale = f32(max(abs(v) for v in row) / 127.0)
+            q = [0 if scale == 0 else max(-127, min(127, int(math.floor(abs(v) / scale + 0.5)) * (1 if v >= 0 else -1)))
+                 for v in row]
+            scales.append(scale)
+            qs += q
+            decoded += [f32(k * scale) for k in q]
+        return f32s(scales) + struct.pack("<%db" % len(qs), *qs), decoded
+    return f32s(values), values
+
+
+def encode_module(m, encoding):
+    """(kind, in, out, decoded tensors, stored bytes of the module)."""
     kind, fan_in, fan_out, tensors = m
-    out = struct.pack("<BBHII", kind, 0, 0, fan_in, fan_out)
-    for t in tensors:
-        out += f32s(t)
-    return out
+    out = struct.pack("<BBHII", kind, encoding, 0, fan_in, fan_out)
+    decoded = []
+    for i, t in enumerate(tensors):
+        data, values = encode_tensor(t, fan_out if i % 2 == 0 else 0, encoding)
+        out += data
+        decoded.append(values)
+    return kind, fan_in, fan_out, decoded, out
+
+
+def encode_network(net, encoding):
+    trunk, branches = net
+    return [encode_module(m, encoding) for m in trunk], [[encode_module(m, encoding) for m in b] for b in branches]
+
+
+def pack_module(m):
+    return m[4]
 
 
 def pack_network(net, pe, omega, in_offset, in_scale):
@@ -184,8 +227,9 @@ def build(args):
 
     nets = struct.pack("<I", len(leaves))
     networks = []
+    encoding = ENCODINGS[args.encoding]
     for _ in leaves:
-        net = network(rng, args.arch, args.width, args.pe, C)
+        net = encode_network(network(rng, args.arch, args.width, args.pe, C), encoding)
         offset = [rng.uniform(-0.1, 0.1) for _ in range(4)]
         scale = [rng.uniform(0.9, 1.1) for _ in range(4)]
         nets += pack_network(net, args.pe, 30.0, offset, scale)
@@ -194,16 +238,66 @@ def build(args):
     meta_json = json.dumps({"creator": "tools/make_test_mci.py", "method": "random " + args.arch,
                             "architecture": {"width": args.width, "pe": args.pe},
                             "training": {}, "metrics": {}, "seed": args.seed})
-    sections = [(META, 1, meta), (JSON, 0, meta_json.encode("utf-8")), (TREE, 1, tree), (NETS, 1, nets)]
+    if args.compress_nets:  # flag bit 1: u64 size + zlib stream
+        nets_section = (NETS, 1 | 2, struct.pack("<Q", len(nets)) + zlib.compress(nets, 9))
+    else:
+        nets_section = (NETS, 1, nets)
+    sections = [(META, 1, meta), (JSON, 0, meta_json.encode("utf-8")), (TREE, 1, tree), nets_section]
     if pts:
         body = struct.pack("<QB7x", npts, 1) + f32s(pts)
         body += struct.pack("<QQ", ncells, len(conn)) + bytes(types)
         body += struct.pack("<%dQ" % ncells, *offs) + struct.pack("<%dI" % len(conn), *conn)
         sections.append((MESH, 0, struct.pack("<Q", len(body)) + zlib.compress(body, 6)))
+    if args.residual:
+        if not pts:
+            raise SystemExit("--residual needs a mesh")
+        sections.append((RESIDUAL, 0, residual_payload(rng, npts, T, C, args.residual)))
     if args.reference:
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
-    return container(sections)
+    return container(sections, 1 if encoding != 0 or args.compress_nets or args.residual else 0)
+
+
+def varint(u):
+    out = bytearray()
+    while u >= 0x80:
+        out.append((u & 0x7F) | 0x80)
+        u >>= 7
+    out.append(u)
+    return bytes(out)
+
+
+def residual_payload(rng, npts, T, C, ref_path):
+    """A RESIDUAL section (docs/mci-format.md) of random codes: empty streams, small and huge
+    indices, escapes. Writes every code to ref_path: `t c i q <index>` or `t c i e <value>`,
+    so a test can recompute the decoded values from the network-only ones."""
+    bounds = []
+    for lo, hi in RANGES:
+        e = 0.01 * (hi - lo) if hi > lo else 1.0
+        bounds.append((e, 2.0 * e * (1.0 - 1.0 / 64.0)))
+    table, streams = b"", b""
+    with open(ref_path, "w") as ref:
+        for t in range(T):
+            for c in range(C):
+                if rng.random() < 0.2:  # an all-zero stream is stored empty
+                    table += struct.pack("<QQ", 0, 0)
+                    continue
+                raw = bytearray()
+                for i in range(npts):
+                    x = rng.random()
+                    if x < 0.1:
+                        v = f32(rng.uniform(*RANGES[c]))
+                        raw += b"\0" + struct.pack("<f", v)
+                        ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
+                        continue
+                    q = rng.choice([0, 0, 0, 1, -1, 2, -3, 17, -200, 100000, -(1 << 40), (1 << 53) - 1, -(1 << 53)])
+                    raw += varint(((q << 1) ^ (q >> 63)) + 1 if q >= 0 else ((-q) * 2 - 1) + 1)
+                    ref.write("%d %d %d q %d\n" % (t, c, i, q))
+                z = zlib.compress(bytes(raw), 9)
+                table += struct.pack("<QQ", len(raw), len(z))
+                streams += z
+    head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in bounds)
+    return head + table + streams
 
 
 def f32(v):
@@ -236,7 +330,7 @@ def evaluate(model, p, t):
         return [math.sin(omega * z) for z in dense(W, b, v, n_out)]
 
     def apply(m, v):
-        kind, _, n_out, t = m
+        kind, _, n_out, t = m[:4]
         if kind == SINE:
             return sine(t[0], t[1], v, n_out)
         if kind == LINEAR:
@@ -267,8 +361,8 @@ def write_reference(args, rng, model, pts):
             f.write(" ".join("%.17g" % v for v in list(p) + [t] + evaluate(model, p, t)) + "\n")
 
 
-def container(sections):
-    out = MAGIC + struct.pack("<HHI", 1, 0, len(sections))
+def container(sections, minor=0):
+    out = MAGIC + struct.pack("<HHI", 1, minor, len(sections))
     offset = 16 + 32 * len(sections)
     table, payloads = b"", b""
     for kind, flags, payload in sections:
@@ -290,6 +384,10 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--reference", help="also write naive reference values to this text file")
     p.add_argument("--ref-points", type=int, default=50)
+    p.add_argument("--encoding", choices=sorted(ENCODINGS), default="f32", help="weight encoding")
+    p.add_argument("--compress-nets", action="store_true", help="store NETS zlib-compressed")
+    p.add_argument("--residual", metavar="REF",
+                   help="add a RESIDUAL section of random codes; write them to this text file")
     args = p.parse_args()
     data = build(args)
     tmp = args.out + ".tmp"

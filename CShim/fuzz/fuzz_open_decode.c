@@ -56,7 +56,7 @@ static void open_and_decode(const uint8_t *data, size_t size) {
                       0.5 * (bmin[0] + bmax[0]), 0.5 * (bmin[1] + bmax[1]), 0.5 * (bmin[2] + bmax[2]),
                       -1e300, 1e300, 0.0, 1.0, 2.0, 3.0};
     float *out = malloc(5 * C * sizeof(float));
-    mcinr_decode_options opt = {1, NULL, NULL};
+    mcinr_decode_options opt = {1, NULL, NULL, 0};
     if (mcinr_decode(m, xyz, 5, mcinr_times(m)[mcinr_num_times(m) - 1], NULL, 0, out, &opt, err, sizeof err) !=
         MCINR_OK)
         abort(); /* a model that opened must decode */
@@ -68,6 +68,15 @@ static void open_and_decode(const uint8_t *data, size_t size) {
         size_t n = mcinr_mesh_num_points(m), cells = mcinr_mesh_num_cells(m);
         float *vals = malloc(n * C * sizeof(float));
         if (mcinr_decode_mesh(m, 0.0, NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
+        /* at stored steps, so a RESIDUAL is applied (all components, then a subset) */
+        const double *times = mcinr_times(m);
+        if (mcinr_decode_mesh(m, times[0], NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
+        if (mcinr_decode_mesh(m, times[mcinr_num_times(m) - 1], subset, 2, vals, &opt, err, sizeof err) != MCINR_OK)
+            abort();
+        for (size_t c = 0; c < C; c++) {
+            double e;
+            if (mcinr_residual_max_error(m, c, &e) == MCINR_OK && !(e > 0)) abort();
+        }
         free(vals);
         uint8_t *types = malloc(cells + 1);
         int64_t *offsets = malloc((cells + 1) * sizeof(int64_t));

@@ -33,7 +33,7 @@ extern "C" {
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 0
+#define MCINR_FORMAT_MINOR 1 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -105,8 +105,9 @@ uint64_t mcinr_training_num_cells(const mcinr_model *model);
 /* Cluster tree and networks. */
 size_t mcinr_num_networks(const mcinr_model *model);
 size_t mcinr_num_tree_nodes(const mcinr_model *model);
-/* Number of weight bytes as stored: the tensors of all networks, excluding headers (the
- * paper's model size). */
+/* Number of weight bytes as stored: the tensors of all networks in their encodings (float32,
+ * float16 or int8), excluding headers, scaled by the NETS compression when that section is
+ * compressed (the paper's model size; docs/mci-format.md, NETS). */
 uint64_t mcinr_weight_bytes(const mcinr_model *model);
 /* Raw field bytes of the training data (N·T·C·4), for the compression ratio. */
 uint64_t mcinr_raw_field_bytes(const mcinr_model *model);
@@ -153,10 +154,16 @@ mcinr_status mcinr_mesh_cells(const mcinr_model *model, uint8_t *types, int64_t 
  * non-zero to abort the decode (the call then returns MCINR_ERR_ABORTED). */
 typedef int (*mcinr_progress_fn)(void *user_data, double fraction);
 
+/* Zero-initialise (memset or `= {0}`) and set what you need: the zero value of every field is
+ * the default. */
 typedef struct mcinr_decode_options {
     int num_threads;              /* worker threads; <= 0 means 1 */
     mcinr_progress_fn progress;   /* may be NULL */
     void *user_data;              /* passed to progress */
+    /* 0 (default): mcinr_decode_mesh adds the stored residual at a stored time step (see
+     * "Error-bounded models" below); 1: the network alone, as mcinr_decode gives it (new in
+     * format 1.1). */
+    int network_only;
 } mcinr_decode_options;
 
 /* Decode scalar components at `num_points` points (xyz interleaved, original coordinates)
@@ -178,11 +185,32 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
                           char *err, size_t err_len);
 
 /* Decode at every embedded mesh point (same layout as mcinr_decode with the mesh points).
- * MCINR_ERR_NO_MESH without a mesh. */
+ * MCINR_ERR_NO_MESH without a mesh.
+ * In an error-bounded model (mcinr_has_residual), when `time` equals one of the stored times
+ * exactly (one of the doubles mcinr_times returns, compared with ==), the stored residual is
+ * added to each requested component unless options->network_only is set: every value is then
+ * within mcinr_residual_max_error of the training data. Any other time gives the network alone. */
 mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                const size_t *components, size_t num_components,
                                float *out, const mcinr_decode_options *options,
                                char *err, size_t err_len);
+
+/* ---- Error-bounded models (RESIDUAL section, format 1.1) ---- */
+
+/* 1 if the model carries quantised residuals at its mesh points (always with a mesh). */
+int mcinr_has_residual(const mcinr_model *model);
+
+/* The absolute error bound E_c of a component: mcinr_decode_mesh at a stored time step (with
+ * network_only 0) returns values within E_c of the data the model was trained on.
+ * MCINR_ERR_ARGUMENT without a residual or for an out-of-range component. */
+mcinr_status mcinr_residual_max_error(const mcinr_model *model, size_t component, double *max_error);
+
+/* Bytes of the RESIDUAL section payload (0 without one), for honest compression ratios. */
+uint64_t mcinr_residual_bytes(const mcinr_model *model);
+
+/* 1 if mcinr_decode_mesh at `time` applies the residual (the model has one and `time` is
+ * exactly a stored time), else 0. */
+int mcinr_residual_applies(const mcinr_model *model, double time);
 
 #ifdef __cplusplus
 }

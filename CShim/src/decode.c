@@ -412,6 +412,8 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
         mci_set_error(err, err_len, "mcinr_decode_mesh: the file has no embedded mesh");
         return MCINR_ERR_NO_MESH;
     }
-    return mcinr_decode(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, options, err,
-                        err_len);
+    mcinr_status s = mcinr_decode(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out,
+                                  options, err, err_len);
+    if (s != MCINR_OK || (options && options->network_only)) return s;
+    return mci_apply_residual(m, time, components, num_components, out, err, err_len);
 }

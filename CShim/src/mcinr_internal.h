@@ -70,12 +70,30 @@ struct mcinr_model {
     uint8_t *mesh_types;
     int64_t *mesh_offsets; /* num_cells + 1, offsets[0] = 0 */
     uint32_t *mesh_conn;
+    /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
+    uint8_t *inflated[7];
+    /* RESIDUAL (residual.c): per component bound and bin width; per stream (step-major,
+     * T × C) its inflated size, offset into residual_streams and compressed size */
+    int has_residual;
+    uint64_t residual_bytes;
+    double *residual_max_error, *residual_step;
+    uint64_t *residual_raw_size, *residual_stream_offset, *residual_stream_size;
+    uint8_t *residual_streams;
 };
 
 /* Normalised coordinates q of a point (double precision, docs/mci-format.md). */
 void mci_normalise(const mcinr_model *m, const double xyz[3], double time, double q[4]);
 /* Leaf network of a normalised point. */
 size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
+
+/* RESIDUAL section: parses and fully validates the payload (META and MESH already parsed);
+ * frees its storage; adds the residual to a network-only decode at the mesh points when
+ * `time` is a stored step (a no-op otherwise). */
+mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t len, mcinr_model *m, char *err,
+                                size_t err_len);
+void mci_free_residual(mcinr_model *m);
+mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
+                                float *out, char *err, size_t err_len);
 
 /* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...)

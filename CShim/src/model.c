@@ -27,6 +27,7 @@
 #define MAX_BRANCH_MODULES 1024u
 #define MAX_WIDTH 65536u
 #define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
+#define SECTION_COMPRESSED 2u     /* section flag bit 1: u64 size + zlib stream (format 1.1) */
 
 enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RESIDUAL = 6 };
 static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "RESIDUAL"};
@@ -127,13 +128,6 @@ static double rd_f64(rd *r) {
     return d;
 }
 
-/* a * b into *out; 0 on overflow. */
-static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
-    if (a != 0 && b > UINT64_MAX / a) return 0;
-    *out = a * b;
-    return 1;
-}
-
 /* ---- META ---- */
 
 static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
@@ -221,6 +215,7 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
 
 typedef struct nets_count {
     size_t modules, branches, floats;
+    uint64_t stored_bytes; /* tensor bytes as encoded in the file */
 } nets_count;
 
 typedef struct nets_fill {
@@ -229,20 +224,63 @@ typedef struct nets_fill {
     float *float_next;
 } nets_fill;
 
-static int read_floats(rd *r, uint64_t n, float *dst, int *finite) {
-    uint64_t bytes;
-    if (!mul_ok(n, 4, &bytes) || bytes > rd_left(r)) {
+enum { ENC_F32 = 0, ENC_F16 = 1, ENC_I8 = 2 };
+
+/* Stored bytes of a tensor of n values in an encoding; `rows` > 0 for a matrix (int8 keeps one
+ * f32 scale per row and stores biases as f32). n ≤ 2^32, so no overflow. */
+static uint64_t tensor_stored_bytes(int encoding, uint64_t n, uint64_t rows) {
+    if (encoding == ENC_F16) return 2 * n;
+    if (encoding == ENC_I8 && rows > 0) return 4 * rows + n;
+    return 4 * n;
+}
+
+/* IEEE binary16 → float32, exact; infinities and NaNs clear *finite. */
+static float half_to_f32(uint16_t h, int *finite) {
+    unsigned e = (h >> 10) & 0x1Fu, f = h & 0x3FFu;
+    if (e == 31) {
+        *finite = 0;
+        return 0.0f;
+    }
+    float v = e == 0 ? ldexpf((float)f, -24) : ldexpf((float)(f | 0x400u), (int)e - 25);
+    return (h & 0x8000u) ? -v : v;
+}
+
+/* Reads one tensor of n values (a matrix of `rows` rows, or a bias with rows = 0) in
+ * `encoding` and converts it to float32 into dst (NULL: validate only). Returns NULL or what
+ * is wrong with the values. */
+static const char *read_tensor(rd *r, int encoding, uint64_t n, uint64_t rows, float *dst) {
+    uint64_t bytes = tensor_stored_bytes(encoding, n, rows);
+    const uint8_t *q = bytes <= rd_left(r) ? rd_take(r, (size_t)bytes) : NULL;
+    if (!q) {
         r->ok = 0;
-        return 0;
+        return "is truncated";
     }
-    const uint8_t *q = rd_take(r, (size_t)bytes);
-    *finite = 1;
-    for (uint64_t i = 0; i < n; i++) {
-        float f = bits_to_f32((uint32_t)le(q + 4 * i, 4));
-        if (!isfinite(f)) *finite = 0;
-        if (dst) dst[i] = f;
+    int finite = 1;
+    if (encoding == ENC_F16) {
+        for (uint64_t i = 0; i < n; i++) {
+            float f = half_to_f32((uint16_t)le(q + 2 * i, 2), &finite);
+            if (dst) dst[i] = f;
+        }
+    } else if (encoding == ENC_I8 && rows > 0) {
+        uint64_t cols = n / rows;
+        const uint8_t *qs = q + 4 * rows;
+        for (uint64_t row = 0; row < rows; row++) {
+            float scale = bits_to_f32((uint32_t)le(q + 4 * row, 4));
+            if (!isfinite(scale) || !(scale >= 0.0f)) return "has a negative or non-finite int8 scale";
+            for (uint64_t k = row * cols; k < (row + 1) * cols; k++) {
+                int v = qs[k] < 128 ? (int)qs[k] : (int)qs[k] - 256;
+                if (v == -128) return "has the int8 value -128 (allowed -127 ... 127)";
+                if (dst) dst[k] = (float)v * scale; /* one float32 product, as the spec says */
+            }
+        }
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            float f = bits_to_f32((uint32_t)le(q + 4 * i, 4));
+            if (!isfinite(f)) finite = 0;
+            if (dst) dst[i] = f;
+        }
     }
-    return 1;
+    return finite ? NULL : "has a non-finite weight";
 }
 
 /* Parses one module whose input width must be `in_width`; `mod` receives it (weight pointers
@@ -255,8 +293,9 @@ static mcinr_status parse_module(ctx *c, rd *r, size_t in_width, const char *whe
     if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "%s is truncated in its header", where);
     if (kind < MODULE_SINE || kind > MODULE_LINEAR)
         return fail(c, MCINR_ERR_FORMAT, "%s has unknown kind %u", where, kind);
-    if (encoding != 0)
-        return fail(c, MCINR_ERR_VERSION, "%s uses unknown weight encoding %u (this decoder reads 0 = float32)",
+    if (encoding > ENC_I8)
+        return fail(c, MCINR_ERR_VERSION,
+                    "%s uses unknown weight encoding %u (this decoder reads 0 = float32, 1 = float16, 2 = int8)",
                     where, encoding);
     if (reserved != 0) return fail(c, MCINR_ERR_FORMAT, "%s has non-zero reserved bits", where);
     if (in < 1 || in > MAX_WIDTH)
@@ -279,24 +318,27 @@ static mcinr_status parse_module(ctx *c, rd *r, size_t in_width, const char *whe
             ntensors = 6;
         }
     }
-    uint64_t total = 0;
-    for (int t = 0; t < ntensors; t++) total += sizes[t];
-    if (total > rd_left(r) / 4)
+    /* Even tensors are matrices of `out` rows, odd ones biases. Sums stay below 2^36. */
+    uint64_t total = 0, stored = 0;
+    for (int t = 0; t < ntensors; t++) {
+        total += sizes[t];
+        stored += tensor_stored_bytes(encoding, sizes[t], t % 2 == 0 ? out : 0);
+    }
+    if (stored > rd_left(r))
         return fail(c, MCINR_ERR_FORMAT, "%s needs %llu weight bytes but only %zu remain", where,
-                    (unsigned long long)total * 4u, rd_left(r));
+                    (unsigned long long)stored, rd_left(r));
     const float *ptr[6] = {0};
     for (int t = 0; t < ntensors; t++) {
         float *dst = fill ? fill->float_next : NULL;
-        int finite = 1;
-        if (!read_floats(r, sizes[t], dst, &finite))
-            return fail(c, MCINR_ERR_FORMAT, "%s is truncated in tensor %d", where, t);
-        if (!finite) return fail(c, MCINR_ERR_FORMAT, "%s has a non-finite weight in tensor %d", where, t);
+        const char *bad = read_tensor(r, encoding, sizes[t], t % 2 == 0 ? out : 0, dst);
+        if (bad) return fail(c, MCINR_ERR_FORMAT, "%s %s in tensor %d", where, bad, t);
         if (fill) {
             ptr[t] = dst;
             fill->float_next += sizes[t];
         }
     }
     count->floats += (size_t)total;
+    count->stored_bytes += stored;
     count->modules++;
     mod->kind = kind;
     mod->in = in;
@@ -387,7 +429,7 @@ static mcinr_status parse_network(ctx *c, rd *r, size_t n, size_t C, mci_network
 }
 
 static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr_model *m) {
-    nets_count count = {0, 0, 0};
+    nets_count count = {0, 0, 0, 0};
     mci_network scratch;
     uint32_t N;
     /* Pass 1: validate everything, count modules, branches and weights. */
@@ -413,7 +455,7 @@ static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr
         return fail(c, MCINR_ERR_NOMEM, "out of memory for %u networks", N);
     m->num_networks = N;
     nets_fill fill = {m->module_storage, m->branch_storage, m->weights};
-    nets_count recount = {0, 0, 0};
+    nets_count recount = {0, 0, 0, 0};
     rd r = {payload, len, 4, 1};
     m->max_width = 0;
     for (uint32_t n = 0; n < N; n++) {
@@ -421,7 +463,7 @@ static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr
         if (s != MCINR_OK) return s;
         if (m->networks[n].max_width > m->max_width) m->max_width = m->networks[n].max_width;
     }
-    m->weight_bytes = (uint64_t)count.floats * 4u;
+    m->weight_bytes = count.stored_bytes;
     return MCINR_OK;
 }
 
@@ -638,6 +680,43 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
     return s;
 }
 
+/* ---- Compressed sections (flag bit 1): u64 size, then a zlib stream ---- */
+
+/* Inflates the payload of every known section stored with the compressed flag into a buffer
+ * owned by the model (released after parsing) and points payload/length at it. */
+static mcinr_status inflate_sections(ctx *c, const uint32_t flags[7], const uint8_t *payload[7], size_t length[7],
+                                     mcinr_model *m) {
+    for (int type = 1; type <= 6; type++) {
+        if (!payload[type] || !(flags[type] & SECTION_COMPRESSED)) continue;
+        c->section = section_names[type];
+        if (length[type] < 8) return fail(c, MCINR_ERR_FORMAT, "compressed payload of %zu bytes has no size", length[type]);
+        uint64_t size = le(payload[type], 8);
+        size_t compressed = length[type] - 8;
+        uint64_t limit = (uint64_t)compressed > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO
+                             ? UINT64_MAX
+                             : (uint64_t)compressed * MAX_DEFLATE_RATIO + 64;
+        if (size > limit || size > SIZE_MAX - 1)
+            return fail(c, MCINR_ERR_FORMAT, "compressed payload declares %llu bytes from %zu compressed bytes",
+                        (unsigned long long)size, compressed);
+        m->inflated[type] = malloc(size ? (size_t)size : 1);
+        if (!m->inflated[type])
+            return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu inflated bytes", (unsigned long long)size);
+        mcinr_status s = inflate_exact(c, payload[type] + 8, compressed, m->inflated[type], (size_t)size);
+        if (s != MCINR_OK) return s;
+        payload[type] = m->inflated[type];
+        length[type] = (size_t)size;
+    }
+    c->section = NULL;
+    return MCINR_OK;
+}
+
+static void release_inflated(mcinr_model *m) {
+    for (int type = 0; type < 7; type++) {
+        free(m->inflated[type]);
+        m->inflated[type] = NULL;
+    }
+}
+
 /* ---- Container ---- */
 
 static uint32_t crc_of(const uint8_t *p, size_t n) {
@@ -672,6 +751,8 @@ void mcinr_close(mcinr_model *m) {
     free(m->mesh_types);
     free(m->mesh_offsets);
     free(m->mesh_conn);
+    release_inflated(m);
+    mci_free_residual(m);
     free(m);
 }
 
@@ -693,6 +774,7 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         return fail(c, MCINR_ERR_FORMAT, "the section table (%u entries) is truncated: file has %zu bytes", count, size);
     const uint8_t *payload[7] = {0};
     size_t length[7] = {0};
+    uint32_t section_flags[7] = {0};
     for (uint32_t i = 0; i < count; i++) {
         uint32_t type = rd_u32(&r), flags = rd_u32(&r);
         uint64_t offset = rd_u64(&r), len = rd_u64(&r);
@@ -710,11 +792,9 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if (type >= 1 && type <= 6) {
             if (payload[type])
                 return fail(c, MCINR_ERR_FORMAT, "section %s occurs more than once", name);
-            if (type == SEC_RESIDUAL && (flags & 1u))
-                return fail(c, MCINR_ERR_VERSION, "section RESIDUAL is marked required, but this decoder does not "
-                            "support the error-bounded mode");
             payload[type] = data + offset;
             length[type] = (size_t)len;
+            section_flags[type] = flags;
         } else if (flags & 1u) {
             return fail(c, MCINR_ERR_VERSION, "section %u has unknown type %u and is marked required", i, type);
         }
@@ -724,11 +804,15 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if (!payload[required[k]])
             return fail(c, MCINR_ERR_FORMAT, "required section %s is missing", section_names[required[k]]);
     mcinr_status s;
+    size_t nets_stored = length[SEC_NETS];
+    if ((s = inflate_sections(c, section_flags, payload, length, m)) != MCINR_OK) return s;
     c->section = "META";
     rd meta = {payload[SEC_META], length[SEC_META], 0, 1};
     if ((s = parse_meta(c, &meta, m)) != MCINR_OK) return s;
     c->section = "NETS";
     if ((s = parse_nets(c, payload[SEC_NETS], length[SEC_NETS], m)) != MCINR_OK) return s;
+    if (section_flags[SEC_NETS] & SECTION_COMPRESSED) /* the headers' share of the compression removed */
+        m->weight_bytes = (uint64_t)llround((double)m->weight_bytes * (double)nets_stored / (double)length[SEC_NETS]);
     c->section = "TREE";
     rd tree = {payload[SEC_TREE], length[SEC_TREE], 0, 1};
     if ((s = parse_tree(c, &tree, m)) != MCINR_OK) return s;
@@ -745,6 +829,12 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
     }
+    if (payload[SEC_RESIDUAL]) {
+        c->section = "RESIDUAL";
+        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL], length[SEC_RESIDUAL], m, c->err, c->err_len)) !=
+            MCINR_OK)
+            return s;
+    }
     c->section = NULL;
     return MCINR_OK;
 }
@@ -755,6 +845,7 @@ static mcinr_status open_buffer(const char *name, const uint8_t *data, size_t si
     mcinr_model *m = calloc(1, sizeof *m);
     if (!m) return fail(&c, MCINR_ERR_NOMEM, "out of memory");
     mcinr_status s = parse_file(&c, data, size, m);
+    release_inflated(m); /* parsed sections own copies of what they keep */
     if (s != MCINR_OK) {
         mcinr_close(m);
         return s;

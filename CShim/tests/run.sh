@@ -37,6 +37,18 @@ python3 $GEN "$D/siren.mci" --mesh none --arch siren --width 24 --clusters 2 --r
 python3 $GEN "$D/coordnet.mci" --mesh tiny --arch coordnet --width 12 --clusters 4 --split \
     --reference "$D/coordnet.ref" --seed 3
 python3 $GEN "$D/small.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4
+# format 1.1: tiny.mci's networks in float16 / int8, NETS plain and zlib-compressed
+for enc in f16 int8; do
+    python3 $GEN "$D/tiny_$enc.mci" --mesh tiny --split --reference "$D/tiny_$enc.ref" --ref-points 60 --seed 1 \
+        --encoding $enc
+    python3 $GEN "$D/tiny_${enc}z.mci" --mesh tiny --split --reference "$D/tiny_${enc}z.ref" --ref-points 60 --seed 1 \
+        --encoding $enc --compress-nets
+done
+python3 $GEN "$D/small_int8.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4 --encoding int8
+python3 $GEN "$D/small_f16z.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4 --encoding f16 \
+    --compress-nets
+python3 $GEN "$D/residual.mci" --mesh tiny --split --width 8 --residual "$D/residual.res" --seed 7
+python3 $GEN "$D/small_residual.mci" --mesh tiny --width 2 --pe 0 --clusters 1 --residual "$D/small_residual.res" --seed 8
 
 echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
@@ -54,6 +66,11 @@ mkdir -p "$CORPUS"
 cp "$D/small.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/siren.mci" --mesh none --arch siren --width 2 --pe 0 --clusters 1 --seed 5
 python3 $GEN "$CORPUS/coordnet.mci" --mesh tiny --arch coordnet --width 2 --pe 1 --clusters 2 --split --seed 6
+cp "$D/small_int8.mci" "$D/small_f16z.mci" "$CORPUS/"
+python3 $GEN "$CORPUS/siren_f16.mci" --mesh none --arch siren --width 2 --pe 0 --clusters 1 --seed 7 --encoding f16
+python3 $GEN "$CORPUS/coordnet_int8z.mci" --mesh none --arch coordnet --width 2 --pe 1 --clusters 2 --seed 8 \
+    --encoding int8 --compress-nets
+cp "$D/small_residual.mci" "$CORPUS/"
 "$BUILD_DIR/fuzz_open_decode" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" "$CORPUS" 2>&1 | tail -n 25
 echo "-- C decoder: all passed"

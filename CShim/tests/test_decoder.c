@@ -6,6 +6,11 @@
  *   siren.mci + siren.ref   SINE trunk + LINEAR head, no mesh
  *   coordnet.mci + coordnet.ref   RESBLOCK trunk + one LINEAR(w→C) branch
  *   small.mci               a small file for every-byte truncation and bit flips
+ *   tiny_f16, tiny_int8 (+ .ref), tiny_f16z, tiny_int8z (NETS compressed): tiny.mci's
+ *                           networks in the format 1.1 weight encodings
+ *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
+ *   residual.mci + residual.res   tiny mesh with a RESIDUAL of random codes, and the codes
+ *   small_residual.mci      a small file with a RESIDUAL for truncation, bit flips, crafted payloads
  * The .ref files hold values computed by a naive double-precision Python evaluation. */
 #include "mcinr.h"
 
@@ -238,7 +243,7 @@ typedef struct concurrent_decode {
 
 static void *decode_thread(void *arg) {
     concurrent_decode *d = arg;
-    mcinr_decode_options opt = {2, count_progress_quiet, NULL};
+    mcinr_decode_options opt = {2, count_progress_quiet, NULL, 0};
     d->status = mcinr_decode(d->m, d->xyz, d->n, 30.0, NULL, 0, d->out, &opt, NULL, 0);
     return NULL;
 }
@@ -266,8 +271,8 @@ static void test_concurrent(const mcinr_model *m, const double *xyz, size_t n) {
 
 static void test_valid(const char *dir) {
     char path[1024], ref[1024], err[512];
-    const char *names[] = {"tiny", "siren", "coordnet"};
-    for (int k = 0; k < 3; k++) {
+    const char *names[] = {"tiny", "siren", "coordnet", "tiny_f16", "tiny_int8", "tiny_f16z", "tiny_int8z"};
+    for (int k = 0; k < 7; k++) {
         snprintf(path, sizeof path, "%s/%s.mci", dir, names[k]);
         snprintf(ref, sizeof ref, "%s/%s.ref", dir, names[k]);
         mcinr_model *m = NULL;
@@ -312,7 +317,7 @@ static void test_valid(const char *dir) {
 
     /* mesh decode == point decode; threads 1 == 4; component subsets == columns */
     float *a = malloc(N * C * sizeof(float)), *b = malloc(N * C * sizeof(float));
-    mcinr_decode_options one = {1, count_progress, NULL}, four = {4, count_progress, NULL};
+    mcinr_decode_options one = {1, count_progress, NULL, 0}, four = {4, count_progress, NULL, 0};
     progress_calls = 0;
     CHECK(mcinr_decode_mesh(m, 17.5, NULL, 0, a, &one, err, sizeof err) == MCINR_OK, "decode_mesh: %s", err);
     CHECK(progress_calls >= 1, "progress not called");
@@ -342,7 +347,7 @@ static void test_valid(const char *dir) {
     CHECK(progress_calls >= 1, "threaded progress calls %d", progress_calls);
     CHECK(memcmp(c1, c4, big * C * sizeof(float)) == 0, "threads 1 and 4 differ");
     int aborts = 0;
-    mcinr_decode_options stop1 = {1, abort_progress, &aborts}, stop4 = {4, abort_progress, &aborts};
+    mcinr_decode_options stop1 = {1, abort_progress, &aborts, 0}, stop4 = {4, abort_progress, &aborts, 0};
     CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop1, err, sizeof err) == MCINR_ERR_ABORTED, "abort 1");
     CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop4, err, sizeof err) == MCINR_ERR_ABORTED, "abort 4");
     CHECK(aborts == 2, "abort callback calls %d", aborts);
@@ -361,6 +366,36 @@ static void test_valid(const char *dir) {
     m = (mcinr_model *)1;
     CHECK(mcinr_open_file("/nonexistent/x.mci", &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "missing file");
     CHECK(strstr(err, "/nonexistent/x.mci") != NULL, "message %s", err);
+}
+
+/* Format 1.1 encodings of tiny.mci's networks: versions and stored weight bytes. */
+static void test_encodings(const char *dir) {
+    const char *names[5] = {"tiny", "tiny_f16", "tiny_int8", "tiny_f16z", "tiny_int8z"};
+    uint64_t wb[5] = {0};
+    char path[1024], err[512];
+    for (int k = 0; k < 5; k++) {
+        snprintf(path, sizeof path, "%s/%s.mci", dir, names[k]);
+        mcinr_model *m = NULL;
+        CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s: %s", path, err);
+        if (!m) return;
+        uint16_t major, minor;
+        mcinr_format_version(m, &major, &minor);
+        CHECK(major == 1 && minor == (k == 0 ? 0 : 1), "%s: version %u.%u", names[k], major, minor);
+        wb[k] = mcinr_weight_bytes(m);
+        mcinr_close(m);
+    }
+    /* float16 halves every tensor exactly; int8 keeps 4-byte biases and row scales */
+    CHECK(wb[1] * 2 == wb[0], "f16 weight bytes %llu vs f32 %llu", (unsigned long long)wb[1], (unsigned long long)wb[0]);
+    /* width 16: biases and scales are a fifth of the int8 bytes, so the ratio is ~2.9, not 4 */
+    CHECK(wb[2] * 5 < wb[0] * 2 && wb[2] * 4 > wb[0], "int8 weight bytes %llu vs f32 %llu", (unsigned long long)wb[2],
+          (unsigned long long)wb[0]);
+    /* compression counts: random weights barely compress, but the stored size is reported */
+    CHECK(wb[3] > 0 && wb[3] <= wb[1] + wb[1] / 50, "compressed f16 weight bytes %llu vs %llu", (unsigned long long)wb[3],
+          (unsigned long long)wb[1]);
+    CHECK(wb[4] > 0 && wb[4] <= wb[2] + wb[2] / 50, "compressed int8 weight bytes %llu vs %llu", (unsigned long long)wb[4],
+          (unsigned long long)wb[2]);
+    printf("  weight bytes: f32 %llu, f16 %llu, int8 %llu, f16+zlib %llu, int8+zlib %llu\n", (unsigned long long)wb[0],
+           (unsigned long long)wb[1], (unsigned long long)wb[2], (unsigned long long)wb[3], (unsigned long long)wb[4]);
 }
 
 /* ---- Hostile input ---- */
@@ -578,6 +613,321 @@ static void test_targeted(bytes b) {
     }
 }
 
+/* Hostile values in the 1.1 encodings. `int8` is small_int8.mci (plain NETS), `f16z` is
+ * small_f16z.mci (compressed NETS). The first trunk module's header is at NETS offset 48, its
+ * first tensor at 60 (in int8: 3 row scales, then the int8 matrix). */
+static void test_targeted_encodings(bytes int8, bytes f16z) {
+    bytes c;
+    size_t len;
+    uint8_t *p;
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    CHECK(p[48 + 1] == 2, "small_int8.mci: first module has encoding %u", p[49]);
+    p[48 + 1] = 3;
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_VERSION, "unknown weight encoding 3", "encoding 3");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    put_le(p + 60 + 4, 0xBF800000u, 4); /* row scale -1 */
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "int8 scale in tensor 0", "negative int8 scale");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    put_le(p + 60, 0x7FC00000u, 4); /* row scale NaN */
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "non-finite int8 scale", "NaN int8 scale");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    p[60 + 12 + 5] = 0x80; /* q = -128 */
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "-128", "int8 -128");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    p = payload_of(c, 4, &len);
+    p[60 + 12 + 5] = 0x81; /* q = -127 is fine */
+    fix_crc(c, 4);
+    mcinr_model *m = NULL;
+    char err[512];
+    CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "int8 -127: %s", err);
+    mcinr_close(m);
+    free(c.data);
+
+    /* a float16 infinity, in a plain float16 NETS built from the compressed one */
+    {
+        p = payload_of(f16z, 4, &len);
+        uLongf size = (uLongf)get_le(p, 8);
+        uint8_t *plain = malloc(size);
+        CHECK(uncompress(plain, &size, p + 8, (uLong)(len - 8)) == Z_OK, "inflate the test file's NETS");
+        CHECK(plain[49] == 1, "small_f16z.mci: first module has encoding %u", plain[49]);
+        c = replace_payload(f16z, 4, plain, size);
+        put_le(find_entry(c, 4) + 4, 1, 4); /* required, not compressed */
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "uncompressed f16 NETS: %s", err);
+        mcinr_close(m);
+        free(c.data);
+        put_le(plain + 60 + 6, 0x7C00u, 2);
+        c = replace_payload(f16z, 4, plain, size);
+        put_le(find_entry(c, 4) + 4, 1, 4);
+        expect_open_error(c, MCINR_ERR_FORMAT, "non-finite weight in tensor 0", "float16 infinity");
+        free(c.data);
+        free(plain);
+    }
+
+    /* compressed sections: absurd and wrong sizes, too short, a flag on a plain payload */
+    c = copy_bytes(f16z);
+    p = payload_of(c, 4, &len);
+    put_le(p, UINT64_MAX, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS: compressed payload declares", "absurd inflated size");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    p = payload_of(c, 4, &len);
+    put_le(p, get_le(p, 8) - 1, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "more than the declared", "inflated size one short");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    p = payload_of(c, 4, &len);
+    put_le(p, get_le(p, 8) + 1, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "inflated size one long");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    put_le(find_entry(c, 4) + 16, 5, 8);
+    fix_crc(c, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "has no size", "compressed payload shorter than its size");
+    free(c.data);
+
+    c = copy_bytes(int8);
+    put_le(find_entry(c, 4) + 4, 3, 4); /* plain NETS marked compressed */
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "compressed flag on a plain payload");
+    free(c.data);
+
+    c = copy_bytes(f16z);
+    put_le(find_entry(c, 4) + 4, 1, 4); /* compressed NETS without the flag */
+    expect_open_error(c, MCINR_ERR_FORMAT, "section NETS", "compressed payload without the flag");
+    free(c.data);
+
+    /* any section may be compressed: META stored compressed opens and reads the same */
+    {
+        p = payload_of(int8, 1, &len);
+        uLongf bound = compressBound((uLong)len);
+        uint8_t *packed = malloc(8 + bound);
+        put_le(packed, len, 8);
+        CHECK(compress2(packed + 8, &bound, p, (uLong)len, 9) == Z_OK, "compress META");
+        c = replace_payload(int8, 1, packed, 8 + bound);
+        put_le(find_entry(c, 1) + 4, 3, 4);
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "compressed META: %s", err);
+        CHECK(m && mcinr_num_components(m) == 6 && mcinr_num_times(m) == 12, "compressed META content");
+        mcinr_close(m);
+        free(c.data);
+        free(packed);
+    }
+}
+
+/* ---- RESIDUAL (error-bounded mode) ---- */
+
+/* The decoder's arithmetic (docs/mci-format.md): q·s and the sum as separate double roundings. */
+static float apply_q(float network, long long q, double step) {
+    volatile double correction = (double)q * step;
+    double v = (double)network + correction;
+    if (v > 3.4028234663852886e38) return HUGE_VALF;
+    if (v < -3.4028234663852886e38) return -HUGE_VALF;
+    return (float)v;
+}
+
+/* residual.mci carries random codes listed in residual.res (`t c i q INDEX` / `t c i e VALUE`):
+ * every decoded value at a stored step must be exactly network + code. */
+static void test_residual(const char *dir) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/residual.mci", dir);
+    mcinr_model *m = NULL;
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open residual.mci: %s", err);
+    if (!m) return;
+    uint16_t major, minor;
+    mcinr_format_version(m, &major, &minor);
+    CHECK(major == 1, "version %u.%u", major, minor);
+    CHECK(mcinr_has_residual(m) == 1, "has residual");
+    CHECK(mcinr_residual_bytes(m) > 0, "residual bytes");
+    size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
+    double lo, hi, e;
+    double *steps = malloc(C * sizeof(double));
+    for (size_t c = 0; c < C; c++) {
+        mcinr_component_range(m, c, &lo, &hi);
+        CHECK(mcinr_residual_max_error(m, c, &e) == MCINR_OK, "bound of %zu", c);
+        double want = hi > lo ? 0.01 * (hi - lo) : 1.0;
+        CHECK(e == want, "component %zu: bound %.17g, generator wrote %.17g", c, e, want);
+        steps[c] = 2.0 * e * (1.0 - 1.0 / 64.0);
+    }
+    CHECK(mcinr_residual_max_error(m, C, &e) == MCINR_ERR_ARGUMENT, "bound index check");
+    CHECK(mcinr_residual_max_error(NULL, 0, &e) == MCINR_ERR_ARGUMENT, "bound NULL model");
+    CHECK(!mcinr_residual_applies(m, 0.5 * (mcinr_times(m)[0] + mcinr_times(m)[1])), "between steps");
+    CHECK(mcinr_residual_applies(m, mcinr_times(m)[T - 1]), "at a stored step");
+    /* expected values: read the code list */
+    snprintf(path, sizeof path, "%s/residual.res", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "open %s", path);
+    char *kind = calloc(T * C * N, 1); /* 0: no code (empty stream), 'q' or 'e' */
+    long long *q = calloc(T * C * N, sizeof(long long));
+    float *exact = calloc(T * C * N, sizeof(float));
+    size_t t, c, i;
+    char k;
+    double value;
+    while (f && fscanf(f, "%zu %zu %zu %c %lf", &t, &c, &i, &k, &value) == 5) {
+        size_t at = (t * C + c) * N + i;
+        kind[at] = k;
+        if (k == 'q') q[at] = (long long)value; /* exact: the generator's indices fit a double */
+        else exact[at] = (float)value;
+    }
+    if (f) fclose(f);
+    float *net = malloc(N * C * sizeof(float)), *res = malloc(N * C * sizeof(float));
+    float *sub = malloc(N * 3 * sizeof(float));
+    mcinr_decode_options only = {0}, with = {0};
+    only.network_only = 1;
+    with.num_threads = 3;
+    size_t mismatches = 0, changed = 0;
+    for (t = 0; t < T; t++) {
+        double time = mcinr_times(m)[t];
+        CHECK(mcinr_decode_mesh(m, time, NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "network only: %s", err);
+        CHECK(mcinr_decode_mesh(m, time, NULL, 0, res, &with, err, sizeof err) == MCINR_OK, "with residual: %s", err);
+        for (c = 0; c < C; c++)
+            for (i = 0; i < N; i++) {
+                size_t at = (t * C + c) * N + i;
+                float want = net[i * C + c];
+                if (kind[at] == 'e') want = exact[at];
+                else if (kind[at] == 'q' && q[at] != 0) want = apply_q(want, q[at], steps[c]);
+                if (memcmp(&want, &res[i * C + c], sizeof want) != 0) mismatches++;
+                if (res[i * C + c] != net[i * C + c]) changed++;
+            }
+        /* a subset with a repeat: the same corrected values */
+        size_t comps[3] = {C - 1, 0, C - 1};
+        CHECK(mcinr_decode_mesh(m, time, comps, 3, sub, NULL, err, sizeof err) == MCINR_OK, "subset: %s", err);
+        for (i = 0; i < N; i++)
+            for (size_t r = 0; r < 3; r++)
+                if (sub[i * 3 + r] != res[i * C + comps[r]]) mismatches++;
+    }
+    CHECK(mismatches == 0, "%zu decoded values differ from network + residual", mismatches);
+    CHECK(changed > N * C * T / 2, "only %zu values changed by the residual", changed);
+    /* between steps and through mcinr_decode: the network alone */
+    double between = 0.5 * (mcinr_times(m)[2] + mcinr_times(m)[3]);
+    CHECK(mcinr_decode_mesh(m, between, NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(mcinr_decode_mesh(m, between, NULL, 0, res, NULL, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(memcmp(net, res, N * C * sizeof(float)) == 0, "between steps differs from the network alone");
+    double *xyz = malloc(N * 3 * sizeof(double));
+    mcinr_mesh_points(m, xyz);
+    CHECK(mcinr_decode(m, xyz, N, mcinr_times(m)[3], NULL, 0, res, NULL, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(mcinr_decode_mesh(m, mcinr_times(m)[3], NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(memcmp(net, res, N * C * sizeof(float)) == 0, "mcinr_decode applied a residual");
+    free(xyz); free(net); free(res); free(sub); free(kind); free(q); free(exact); free(steps);
+    mcinr_close(m);
+}
+
+/* Hostile RESIDUAL payloads built from a valid one (CRC fixed each time). */
+static void test_residual_targeted(bytes b) {
+    size_t len;
+    const uint8_t *orig = payload_of(b, 6, &len);
+    uint8_t *p = malloc(len + 64);
+    uint64_t N = get_le(orig, 8);
+    uint32_t T = (uint32_t)get_le(orig + 8, 4), C = (uint32_t)get_le(orig + 12, 4);
+    size_t table = 16 + 16 * (size_t)C, streams = table + 16 * (size_t)T * C;
+    /* first non-empty stream */
+    size_t first = 0, first_off = streams;
+    while (first < (size_t)T * C && get_le(orig + table + 16 * first + 8, 8) == 0) first++;
+    for (size_t k = 0; k < first; k++) first_off += get_le(orig + table + 16 * k + 8, 8);
+    struct { const char *what, *needle; int kind; } cases[] = {
+        {"point count differs from the mesh", "points", 0},
+        {"step count differs from META", "time steps", 1},
+        {"component count differs from META", "components", 2},
+        {"zero error bound", "error bound", 3},
+        {"NaN error bound", "error bound", 4},
+        {"bin width above 2 E", "bin width", 5},
+        {"zero bin width", "bin width", 6},
+        {"stream sizes overflow", "RESIDUAL", 7},
+        {"raw size one more than the stream holds", "stream of step", 8},
+        {"raw size below N", "stream of step", 9},
+        {"raw size above the zlib limit", "stream of step", 10},
+        {"empty stream declaring raw bytes", "empty", 11},
+        {"a stream of codes that are too long", "longer than 8 bytes", 12},
+        {"a code above 2^54", "exceeds 2^54", 13},
+        {"an escape that is NaN", "not finite", 14},
+        {"a stream with a value missing", "ends inside", 15},
+        {"a stream with bytes after its values", "after its", 16},
+        {"one byte less than the streams need", "remain", 17},
+        {"header only", "truncated", 18},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(p, orig, len);
+        size_t plen = len;
+        uint8_t raw[4096];
+        size_t raw_len = 0;
+        switch (cases[k].kind) {
+        case 0: put_le(p, N + 1, 8); break;
+        case 1: put_le(p + 8, T + 1, 4); break;
+        case 2: put_le(p + 12, C - 1, 4); break;
+        case 3: put_le(p + 16, 0, 8); break;
+        case 4: put_le(p + 16, 0x7FF8000000000001ull, 8); break;
+        case 5: { double e; memcpy(&e, p + 16, 8); double s = 2.0 * e * 1.0001; uint64_t u; memcpy(&u, &s, 8); put_le(p + 24, u, 8); } break;
+        case 6: put_le(p + 24, 0, 8); break;
+        case 7: put_le(p + table + 16 * first + 8, UINT64_MAX - 3, 8); break;
+        case 8: put_le(p + table + 16 * first, get_le(p + table + 16 * first, 8) + 1, 8); break;
+        case 9: put_le(p + table + 16 * first, N - 1, 8); break;
+        case 10: put_le(p + table + 16 * first, 8 * N + 1, 8); break;
+        case 11: { size_t e = first == 0 ? 1 : 0; /* an empty stream elsewhere, or make one */
+                   if (get_le(p + table + 16 * e + 8, 8) == 0) put_le(p + table + 16 * e, N, 8);
+                   else put_le(p + table + 16 * first, N, 8), put_le(p + table + 16 * first + 8, 0, 8); } break;
+        default: break;
+        }
+        if (cases[k].kind >= 12 && cases[k].kind <= 16) {
+            /* replace the first stream with a crafted one */
+            if (cases[k].kind == 12) { memset(raw, 0x80, 8); raw[8] = 1; raw_len = 9; for (uint64_t i = 1; i < N; i++) raw[raw_len++] = 1; }
+            if (cases[k].kind == 13) { static const uint8_t big[8] = {0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40}; /* 2^54 + 2 */
+                                       for (uint64_t i = 0; i < N; i++) { memcpy(raw + raw_len, big, 8); raw_len += 8; } }
+            if (cases[k].kind == 14) { for (uint64_t i = 0; i < N; i++) { raw[raw_len++] = 0; put_le(raw + raw_len, 0x7FC00000u, 4); raw_len += 4; } }
+            if (cases[k].kind == 15) { for (uint64_t i = 0; i + 1 < N; i++) raw[raw_len++] = 1; }
+            if (cases[k].kind == 16) { for (uint64_t i = 0; i < N + 2; i++) raw[raw_len++] = 1; }
+            if (cases[k].kind == 15 || cases[k].kind == 16) {
+                /* the size check needs N ≤ raw ≤ 8N: make the declared size fit, the content not */
+                if (raw_len < N) { raw[raw_len++] = 0x81; }
+            }
+            uint8_t z[8192];
+            uLongf zlen = sizeof z;
+            compress2(z, &zlen, raw, (uLong)raw_len, 9);
+            size_t old = (size_t)get_le(orig + table + 16 * first + 8, 8);
+            memcpy(p + first_off, z, zlen);
+            memcpy(p + first_off + zlen, orig + first_off + old, len - first_off - old);
+            plen = len - old + zlen;
+            put_le(p + table + 16 * first, raw_len, 8);
+            put_le(p + table + 16 * first + 8, zlen, 8);
+        }
+        if (cases[k].kind == 17) plen = len - 1;
+        if (cases[k].kind == 18) plen = 16;
+        bytes c = replace_payload(b, 6, p, plen);
+        expect_open_error(c, MCINR_ERR_FORMAT, cases[k].needle, cases[k].what);
+        free(c.data);
+    }
+    /* valid, and marked required: a decoder that knows the section accepts it */
+    bytes c = copy_bytes(b);
+    put_le(find_entry(c, 6) + 4, 1, 4);
+    mcinr_model *m = NULL;
+    CHECK(open_bytes(c, &m, NULL, 0) == MCINR_OK, "RESIDUAL marked required must open");
+    mcinr_close(m);
+    /* a RESIDUAL whose MESH is hidden (type 5 renamed to an unknown optional type) */
+    put_le(find_entry(c, 5), 77, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "no MESH", "RESIDUAL without a mesh");
+    free(c.data);
+    free(p);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: %s DIR [--threads-only]\n", argv[0]);
@@ -594,7 +944,7 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < n * 3; i++) xyz[i] = (double)(i % 97) / 48.0;
             test_concurrent(m, xyz, n);
             int aborts = 0;
-            mcinr_decode_options stop = {3, abort_progress, &aborts};
+            mcinr_decode_options stop = {3, abort_progress, &aborts, 0};
             float *out = malloc(n * mcinr_num_components(m) * sizeof(float));
             CHECK(mcinr_decode(m, xyz, n, 1.0, NULL, 0, out, &stop, NULL, 0) == MCINR_ERR_ABORTED, "abort");
             free(out);
@@ -614,6 +964,29 @@ int main(int argc, char **argv) {
     test_bit_flips(small);
     test_targeted(small);
     free(small.data);
+    printf("format 1.1 encodings\n");
+    test_encodings(argv[1]);
+    snprintf(path, sizeof path, "%s/small_int8.mci", argv[1]);
+    bytes int8 = read_all(path);
+    snprintf(path, sizeof path, "%s/small_f16z.mci", argv[1]);
+    bytes f16z = read_all(path);
+    printf("hostile input, int8 (%zu bytes) and float16 + compressed NETS (%zu bytes)\n", int8.size, f16z.size);
+    test_truncation(int8);
+    test_truncation(f16z);
+    test_bit_flips(int8);
+    test_bit_flips(f16z);
+    test_targeted_encodings(int8, f16z);
+    free(int8.data);
+    free(f16z.data);
+    printf("error-bounded mode (RESIDUAL)\n");
+    test_residual(argv[1]);
+    snprintf(path, sizeof path, "%s/small_residual.mci", argv[1]);
+    bytes small_residual = read_all(path);
+    printf("hostile RESIDUAL (%zu-byte file)\n", small_residual.size);
+    test_residual_targeted(small_residual);
+    test_truncation(small_residual);
+    test_bit_flips(small_residual);
+    free(small_residual.data);
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -123,6 +123,25 @@ public final class MCIDecoder: @unchecked Sendable {
         return mcinr_route(handle, xyz)
     }
 
+    // MARK: - Error-bounded mode
+
+    /// True if the model carries residuals (RESIDUAL section): `decodeMesh` at a stored step is
+    /// then within `residualMaxErrors` of the training data.
+    public var hasResidual: Bool { mcinr_has_residual(handle) != 0 }
+    /// E_c per component, nil without a residual.
+    public var residualMaxErrors: [Double]? {
+        guard hasResidual else { return nil }
+        return (0..<componentCount).map { c in
+            var e = 0.0
+            mcinr_residual_max_error(handle, c, &e)
+            return e
+        }
+    }
+    /// Bytes of the RESIDUAL section (0 without one).
+    public var residualBytes: UInt64 { mcinr_residual_bytes(handle) }
+    /// True if `decodeMesh(time:)` adds the residual at this time.
+    public func residualApplies(time: Double) -> Bool { mcinr_residual_applies(handle, time) != 0 }
+
     // MARK: - Mesh
 
     public var hasMesh: Bool { mcinr_has_mesh(handle) != 0 }
@@ -162,11 +181,14 @@ public final class MCIDecoder: @unchecked Sendable {
         }
     }
 
-    /// Decodes at every embedded mesh point (same layout as `decode`).
-    public func decodeMesh(time: Double, components: [Int]? = nil, threads: Int = 1,
+    /// Decodes at every embedded mesh point (same layout as `decode`). In an error-bounded
+    /// model at a stored time (exactly one of `times`), the residual is added unless
+    /// `networkOnly`: every value is then within `residualMaxErrors` of the training data.
+    public func decodeMesh(time: Double, components: [Int]? = nil, threads: Int = 1, networkOnly: Bool = false,
                            progress: ((Double) -> Bool)? = nil) throws -> [Float] {
         guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
-        return try run(count: meshPointCount, components: components, threads: threads, progress: progress) {
+        return try run(count: meshPointCount, components: components, threads: threads, networkOnly: networkOnly,
+                       progress: progress) {
             comps, nc, out, opts, err, len in
             mcinr_decode_mesh(handle, time, comps, nc, out, opts, err, len)
         }
@@ -177,7 +199,8 @@ public final class MCIDecoder: @unchecked Sendable {
         init(_ callback: @escaping (Double) -> Bool) { self.callback = callback }
     }
 
-    private func run(count: Int, components: [Int]?, threads: Int, progress: ((Double) -> Bool)?,
+    private func run(count: Int, components: [Int]?, threads: Int, networkOnly: Bool = false,
+                     progress: ((Double) -> Bool)?,
                      _ call: (UnsafePointer<Int>?, Int, UnsafeMutablePointer<Float>?,
                               UnsafePointer<mcinr_decode_options>, UnsafeMutablePointer<CChar>, Int) -> mcinr_status) throws -> [Float] {
         if let c = components, let bad = c.first(where: { $0 < 0 || $0 >= componentCount }) {
@@ -191,6 +214,7 @@ public final class MCIDecoder: @unchecked Sendable {
         let box = progress.map(ProgressBox.init)
         var options = mcinr_decode_options()
         options.num_threads = Int32(clamping: max(1, threads))
+        options.network_only = networkOnly ? 1 : 0
         if let box {
             options.user_data = Unmanaged.passUnretained(box).toOpaque()
             options.progress = { user, fraction in

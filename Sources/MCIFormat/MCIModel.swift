@@ -74,6 +74,13 @@ public struct MCIModel: Equatable, Sendable {
     /// The JSON section (creator, method, architecture, training, metrics).
     public var metadataJSON: String
     public var mesh: MCIMesh?
+    /// How the writer stores the network tensors (format 1.1 for anything but float32).
+    public var weightEncoding: MCIWeightEncoding = .float32
+    /// Store NETS zlib-compressed (section flag bit 1, format 1.1) where that is smaller.
+    public var compressNets = false
+    /// Quantised residuals at the mesh points (error-bounded mode, RESIDUAL section); needs
+    /// `mesh`. Built by `MCIResidual.make`.
+    public var residual: MCIResidual? = nil
 
     public init(variables: [MCIVariable], componentRanges: [ClosedRange<Double>], times: [Double],
                 boundsMin: [Double], boundsMax: [Double], timeInterval: ClosedRange<Double>,
@@ -102,6 +109,7 @@ public struct MCIModel: Equatable, Sendable {
         }
     }
 
-    /// Bytes of all network tensors as stored (float32): the paper's model size.
-    public var weightBytes: Int { networks.reduce(0) { $0 + $1.parameterCount } * 4 }
+    /// Bytes of all network tensors as stored in `weightEncoding`, before any NETS compression
+    /// (the decoder's `weightBytes` also accounts for that).
+    public var weightBytes: Int { weightEncoding.storedBytes(of: networks) }
 }

@@ -7,11 +7,13 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes `MCIModel`s as `.mci` files (docs/mci-format.md, version 1.0). The bytes depend only
-/// on the model, so the same model always gives the same file.
+/// Writes `MCIModel`s as `.mci` files (docs/mci-format.md). The bytes depend only on the model,
+/// so the same model always gives the same file. A model with float32 weights and plain
+/// sections is written as format 1.0 (readable by every 1.x reader); `weightEncoding` other
+/// than float32 or `compressNets` (when it takes effect) make it 1.1.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 6 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -26,19 +28,29 @@ public enum MCIWriter {
     /// The complete file contents.
     public static func encode(_ model: MCIModel) throws -> [UInt8] {
         try validate(model)
-        var sections: [(Section, Bool, [UInt8])] = [
-            (.meta, true, meta(model)),
-            (.json, false, Array(model.metadataJSON.utf8)),
-            (.tree, true, tree(model)),
-            (.nets, true, nets(model)),
+        var netsPayload = try nets(model)
+        var netsFlags: UInt32 = 1
+        if model.compressNets, let packed = try? compressedSection(netsPayload), packed.count < netsPayload.count {
+            netsPayload = packed
+            netsFlags |= compressedFlag
+        }
+        var sections: [(Section, UInt32, [UInt8])] = [
+            (.meta, 1, meta(model)),
+            (.json, 0, Array(model.metadataJSON.utf8)),
+            (.tree, 1, tree(model)),
+            (.nets, netsFlags, netsPayload),
         ]
-        if let mesh = model.mesh { sections.append((.mesh, false, try compressedMesh(mesh))) }
+        if let mesh = model.mesh { sections.append((.mesh, 0, try compressedMesh(mesh))) }
+        // Optional: a reader without the error-bounded mode still decodes the network alone.
+        if let residual = model.residual { sections.append((.residual, 0, residual.payload())) }
+        let minor: UInt16 = model.weightEncoding != .float32 || netsFlags & compressedFlag != 0
+            || model.residual != nil ? 1 : 0
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
-        out.u16(1); out.u16(0); out.u32(UInt32(sections.count))
+        out.u16(1); out.u16(minor); out.u32(UInt32(sections.count))
         var offset = UInt64(16 + 32 * sections.count)
-        for (type, required, payload) in sections {
-            out.u32(type.rawValue); out.u32(required ? 1 : 0)
+        for (type, flags, payload) in sections {
+            out.u32(type.rawValue); out.u32(flags)
             out.u64(offset); out.u64(UInt64(payload.count))
             out.u32(crc(payload)); out.u32(0)
             offset += UInt64(payload.count)
@@ -77,27 +89,62 @@ public enum MCIWriter {
         return w.bytes
     }
 
-    static func nets(_ m: MCIModel) -> [UInt8] {
+    /// Section flag bit 1: the payload is a u64 size and a zlib stream (format 1.1).
+    static let compressedFlag: UInt32 = 2
+
+    static func nets(_ m: MCIModel) throws -> [UInt8] {
         var w = ByteWriter()
         w.u32(UInt32(m.networks.count))
         for net in m.networks {
             w.f32s(net.inOffset); w.f32s(net.inScale)
             w.u32(UInt32(net.peFrequencies)); w.f32(net.omega0)
             w.u32(UInt32(net.trunk.count))
-            for module in net.trunk { moduleBytes(module, into: &w) }
+            for module in net.trunk { try moduleBytes(module, m.weightEncoding, into: &w) }
             w.u32(UInt32(net.branches.count))
             for branch in net.branches {
                 w.u32(UInt32(branch.count))
-                for module in branch { moduleBytes(module, into: &w) }
+                for module in branch { try moduleBytes(module, m.weightEncoding, into: &w) }
             }
         }
         return w.bytes
     }
 
-    static func moduleBytes(_ module: ModuleDescription, into w: inout ByteWriter) {
-        w.bytes += [module.kind.rawValue, 0, 0, 0] // kind, encoding float32, reserved
+    static func moduleBytes(_ module: ModuleDescription, _ encoding: MCIWeightEncoding,
+                            into w: inout ByteWriter) throws {
+        w.bytes += [module.kind.rawValue, encoding.rawValue, 0, 0] // kind, encoding, reserved
         w.u32(UInt32(module.inputs)); w.u32(UInt32(module.outputs))
-        for t in module.tensors { w.f32s(t) }
+        for (i, t) in module.tensors.enumerated() {
+            switch encoding {
+            case .float32: w.f32s(t)
+            case .float16:
+                var halves = [UInt16](); halves.reserveCapacity(t.count)
+                for v in t { halves.append(MCIHalf.bits(try MCIHalf.checked(v))) }
+                w.u16s(halves)
+            case .int8 where i % 2 == 0: // a matrix: row scales, then the int8 values
+                let rows = try MCIInt8Rows(matrix: t, rows: module.outputs)
+                w.f32s(rows.scales)
+                w.bytes += rows.q.map { UInt8(bitPattern: $0) }
+            case .int8: w.f32s(t) // biases stay float32
+            }
+        }
+    }
+
+    /// A compressed section payload: u64 size, then a zlib stream (level 9: written once).
+    static func compressedSection(_ payload: [UInt8]) throws -> [UInt8] {
+        var out = ByteWriter()
+        out.u64(UInt64(payload.count))
+        out.bytes += try deflate(payload, level: 9)
+        return out.bytes
+    }
+
+    static func deflate(_ bytes: [UInt8], level: Int32) throws -> [UInt8] {
+        var destLen = compressBound(uLong(bytes.count))
+        var dest = [UInt8](repeating: 0, count: Int(destLen))
+        let rc = bytes.withUnsafeBufferPointer { src in
+            compress2(&dest, &destLen, src.baseAddress, uLong(src.count), level)
+        }
+        guard rc == Z_OK else { throw MCIError.outOfMemory("zlib compress2 failed (\(rc))") }
+        return Array(dest[0..<Int(destLen)])
     }
 
     static func compressedMesh(_ mesh: MCIMesh) throws -> [UInt8] {
@@ -181,6 +228,13 @@ public enum MCIWriter {
             let n = Int64(mesh.pointCount)
             guard mesh.connectivity.allSatisfy({ $0 >= 0 && $0 < n }) else { throw bad("mesh connectivity refers to a missing point") }
         }
+        if let r = m.residual {
+            guard let mesh = m.mesh else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
+            guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
+                  r.binWidths.count == C, r.streams.count == r.timeCount * C, r.rawSizes.count == r.streams.count else {
+                throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
+            }
+        }
     }
 
     static func checkTensors(_ module: ModuleDescription, _ where_: String) throws {
@@ -235,6 +289,13 @@ private let posixWrite = Darwin.write
 struct ByteWriter {
     var bytes: [UInt8] = []
     mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func u16s(_ v: [UInt16]) {
+        #if _endian(little)
+        v.withUnsafeBytes { bytes += $0 }
+        #else
+        for x in v { u16(x) }
+        #endif
+    }
     mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
     mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
     mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }

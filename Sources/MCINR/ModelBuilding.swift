@@ -165,8 +165,11 @@ struct MetadataDocument: Encodable {
 /// Evaluation through the C decoder (DESIGN "One decoder"): the model is encoded in memory,
 /// opened by `MCIDecoder` and decoded at every training point and step.
 public enum DecoderEvaluation {
-    public static func evaluate(_ result: PipelineResult, data: TrainingData, threads: Int) throws -> MetricsReport {
-        let model = try result.makeModel()
+    /// `weightEncoding`: evaluate the weights as they will be stored (f16, int8 …).
+    public static func evaluate(_ result: PipelineResult, data: TrainingData, threads: Int,
+                                weightEncoding: MCIWeightEncoding = .float32) throws -> MetricsReport {
+        var model = try result.makeModel()
+        model.weightEncoding = weightEncoding
         let decoder: MCIDecoder
         do {
             decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model")

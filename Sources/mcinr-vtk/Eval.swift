@@ -29,7 +29,16 @@ struct Eval: ParsableCommand {
         } else {
             print(comparison.metricsTable())
             let ratio = decoder.weightBytes > 0 ? Double(decoder.rawFieldBytes) / Double(decoder.weightBytes) : 0
-            print("compression ratio \(fmt(ratio, 1))× (raw fields / weights)")
+            if let rows = comparison.boundCheck(model: decoder) {
+                let broken = rows.filter { $0.maxError > $0.bound }
+                print(broken.isEmpty
+                      ? "error bound holds: max |err| ≤ E_c for every compared component (\(rows.map { "\($0.name) \(sci($0.maxError)) ≤ \(sci($0.bound))" }.joined(separator: ", ")))"
+                      : "error bound VIOLATED: " + broken.map { "\($0.name) \(sci($0.maxError)) > \(sci($0.bound))" }.joined(separator: ", "))
+                let fields = Double(decoder.rawFieldBytes) / Double(max(decoder.weightBytes + decoder.residualBytes, 1))
+                print("compression ratio \(fmt(fields, 1))× (raw fields / (weights + residual)), \(fmt(ratio, 1))× (raw fields / weights)")
+            } else {
+                print("compression ratio \(fmt(ratio, 1))× (raw fields / weights)")
+            }
         }
     }
 }

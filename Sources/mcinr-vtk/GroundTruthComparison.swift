@@ -66,9 +66,13 @@ struct GroundTruthComparison {
         let modelRanges = decoder.componentRanges
         let n = gt.pointCount, nc = comps.count
         var decoded: [[Float]] = [], truth: [[Float]] = []
+        // An error-bounded model is decoded at its mesh points (as ParaView does), where the
+        // residual applies; the mesh is the ground truth's (same point count, checked above).
+        let atMesh = decoder.hasResidual && decoder.meshPointCount == n
         for s in 0..<gt.stepCount {
-            decoded.append(try decoder.decode(points: gt.mesh.points, time: gt.times[s], components: comps,
-                                              threads: threads))
+            decoded.append(atMesh
+                ? try decoder.decodeMesh(time: gt.times[s], components: comps, threads: threads)
+                : try decoder.decode(points: gt.mesh.points, time: gt.times[s], components: comps, threads: threads))
             var t = [Float](repeating: 0, count: n * nc)
             for (j, col) in truthColumns.enumerated() {
                 let variable = gt.variables[col.variable]
@@ -103,6 +107,12 @@ struct GroundTruthComparison {
         }
     }
 
+    /// Error-bounded model: per compared component, (name, max |err|, bound); nil otherwise.
+    func boundCheck(model: MCIDecoder) -> [(name: String, maxError: Double, bound: Double)]? {
+        guard let bounds = model.residualMaxErrors else { return nil }
+        return componentSummary().enumerated().map { j, row in (row.name, row.maxError, bounds[components[j]]) }
+    }
+
     func metricsTable() -> String {
         var rows = componentSummary().map { [$0.name, fmt($0.psnr), sci($0.nrmse), fmt($0.r2, 5), sci($0.maxError)] }
         rows.append(["mean", fmt(report.meanPSNR), sci(report.meanNRMSE), fmt(report.meanR2, 5), sci(report.maxAbsError)])
@@ -119,9 +129,14 @@ struct GroundTruthComparison {
                 ["name": componentNames[j], "psnr": steps.map(\.psnr), "nrmse": steps.map(\.nrmse),
                  "r2_per_step": steps.map(\.r2), "max_abs_error": steps.map(\.maxAbsError)] as [String: Any]
             },
+            "error_bound": boundCheck(model: model).map { rows -> [String: Any] in
+                ["holds": rows.allSatisfy { $0.maxError <= $0.bound }, "residual_bytes": model.residualBytes,
+                 "components": rows.map { ["name": $0.name, "max_abs_error": $0.maxError, "bound": $0.bound] }]
+            } as Any? ?? NSNull(),
             "weight_bytes": model.weightBytes,
             "raw_field_bytes": model.rawFieldBytes,
             "compression_ratio": model.weightBytes > 0 ? Double(model.rawFieldBytes) / Double(model.weightBytes) : 0,
+            "compression_ratio_fields": Double(model.rawFieldBytes) / Double(max(model.weightBytes + model.residualBytes, 1)),
             "psnr_range": "global range of each component over all ground-truth steps",
             "r2": "per component, pooled over all steps (per-step values under per_step)",
         ]

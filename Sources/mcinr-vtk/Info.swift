@@ -20,6 +20,12 @@ struct Info: ParsableCommand {
         let ranges = m.componentRanges
         let ratioWeights = m.weightBytes > 0 ? Double(m.rawFieldBytes) / Double(m.weightBytes) : 0
         let ratioFile = fileBytes > 0 ? Double(m.rawFieldBytes) / Double(fileBytes) : 0
+        // Format 1.0 has float32 only; 1.1 files from `train` name their encoding in the JSON.
+        let encoding = ((metadata["weights"] as? [String: Any])?["encoding"] as? String)
+            ?? (m.formatVersion.minor == 0 ? "f32" : "unknown")
+        let netsCompressed = sectionIsCompressed(path: model, type: 4)
+        // fields only: what an error-bounded compressor (SZ3, ...) would be compared with
+        let ratioFields = Double(m.rawFieldBytes) / Double(max(m.weightBytes + m.residualBytes, 1))
         if json {
             var first = 0
             let variables: [[String: Any]] = m.variables.map { v in
@@ -33,9 +39,15 @@ struct Info: ParsableCommand {
                 "bounds": ["min": m.bounds.min, "max": m.bounds.max],
                 "points": m.trainingPointCount, "cells": m.trainingCellCount,
                 "has_mesh": m.hasMesh,
+                "weights": ["encoding": encoding, "nets_compressed": netsCompressed],
                 "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
                 "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
-                          "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile],
+                          "residual_bytes": m.residualBytes,
+                          "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
+                          "compression_ratio_fields": ratioFields],
+                "error_bound": m.residualMaxErrors.map { bounds in
+                    zip(m.componentNames, bounds).map { ["name": $0.0, "bound": $0.1] as [String: Any] }
+                } as Any? ?? NSNull(),
                 "metadata": metadata,
             ])
             return
@@ -46,8 +58,16 @@ struct Info: ParsableCommand {
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
         print("clusters:    \(m.topLevelCount) top-level, \(splits / 2) splits, \(leaves) networks")
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
-        print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
-        print("compression: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file)")
+        print("weights:     \(encoding)\(netsCompressed ? ", zlib-compressed" : "")")
+        if let bounds = m.residualMaxErrors {
+            print("error-bounded: yes — at mesh points and stored steps every value is within E_c of the training data")
+            print("             E_c: " + zip(m.componentNames, bounds).map { "\($0.0) \(sci($0.1))" }.joined(separator: ", "))
+            print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), residual \(formatBytes(m.residualBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
+            print("compression: \(fmt(ratioFields, 1))× (fields / (weights + residual)), \(fmt(ratioWeights, 1))× (fields / weights alone), \(fmt(ratioFile, 1))× (fields / whole file)")
+        } else {
+            print("sizes:       file \(formatBytes(fileBytes)), weights \(formatBytes(m.weightBytes)), raw fields \(formatBytes(m.rawFieldBytes))")
+            print("compression: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file)")
+        }
         var first = 0
         let rows: [[String]] = m.variables.map { v in
             defer { first += v.components }
@@ -63,7 +83,10 @@ struct Info: ParsableCommand {
             let reasons = stops.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             print("training:    \(clusters.count) cluster runs, \(epochs.min() ?? 0)–\(epochs.max() ?? 0) epochs each\(reasons.isEmpty ? "" : " (stopped: \(reasons))")")
         }
-        if let metrics = metadata["metrics"] as? [String: Any], let psnr = metrics["meanPSNR"] as? Double {
+        if let bound = metadata["error_bound"] as? [String: Any], let psnr = bound["mean_psnr"] as? Double,
+           let network = bound["network_mean_psnr"] as? Double {
+            print("metrics:     mean PSNR \(fmt(psnr)) dB at the mesh points and stored steps with the residual, \(fmt(network)) dB network alone (`mcinr-vtk eval` recomputes them)")
+        } else if let metrics = metadata["metrics"] as? [String: Any], let psnr = metrics["meanPSNR"] as? Double {
             print("metrics:     mean PSNR \(fmt(psnr)) dB at training time (`mcinr-vtk eval` recomputes them)")
         }
     }
@@ -74,4 +97,18 @@ func compactJSON(_ value: Any) -> String {
           let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "\(value)" }
     let s = String(decoding: data, as: UTF8.self)
     return s.count > 300 ? String(s.prefix(297)) + "…" : s
+}
+
+/// Whether the section of `type` has the compressed flag (bit 1, format 1.1), read from the
+/// section table of a file the decoder has already validated.
+func sectionIsCompressed(path: String, type: UInt32) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    let header = [UInt8](handle.readData(ofLength: 16))
+    guard header.count == 16 else { return false }
+    func u32(_ b: [UInt8], _ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[at + $1]) << (8 * $1) } }
+    let count = Int(min(u32(header, 12), 4096))
+    let table = [UInt8](handle.readData(ofLength: 32 * count))
+    guard table.count == 32 * count else { return false }
+    return (0..<count).contains { u32(table, 32 * $0) == type && u32(table, 32 * $0 + 4) & 2 != 0 }
 }

@@ -25,6 +25,12 @@ final class BadUseTests: XCTestCase {
         XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr, file: file, line: line)
     }
 
+    func testUnknownWeightEncoding() throws {
+        let out = dir.appendingPathComponent("w.mci").path
+        try assertFails(["train", pvd.path, "-o", out, "--weights", "f64"], mentions: "--weights must be one of: f32, f16, int8")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     func testMissingFile() throws {
         try assertFails(["info", dir.appendingPathComponent("absent.mci").path], mentions: "absent.mci: no such file")
         try assertFails(["train", dir.appendingPathComponent("absent.pvd").path, "-o", model], mentions: "no such file")

@@ -7,6 +7,40 @@ final class EndToEndTests: XCTestCase {
     static let trainArguments = ["--clusters", "2", "--width", "8", "--trunk-blocks", "1", "--branch-blocks", "1",
                                  "--max-epochs", "60", "--batch-size", "64", "--learning-rate", "1e-3", "--meta-steps", "1", "--threads", "2", "-q", "--json"]
 
+    /// `--weights`: float32 stays format 1.0; int8 is format 1.1, stores under 40 % of the
+    /// float32 bytes (same seed and threads: the same trained weights), names its encoding in
+    /// `info`, and train reports the metrics of the stored (quantised) weights, as eval does.
+    func testWeightEncodings() throws {
+        let dir = try temporaryFolder("weights")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, _) = try SmallDataset.make(in: dir)
+        var summaries: [String: [String: Any]] = [:]
+        for weights in ["f32", "int8"] {
+            let model = dir.appendingPathComponent("\(weights).mci").path
+            let train = try CLI.run(["train", pvd.path, "-o", model, "--weights", weights] + Self.trainArguments)
+            XCTAssertEqual(train.status, 0, train.stderr)
+            let summary = try CLI.json(train.stdout)
+            summaries[weights] = summary
+            XCTAssertEqual(summary["weights"] as? String, weights)
+            let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
+            XCTAssertEqual(info["format_version"] as? String, weights == "f32" ? "1.0" : "1.1")
+            XCTAssertEqual((info["weights"] as? [String: Any])?["encoding"] as? String, weights)
+            XCTAssertEqual((info["sizes"] as? [String: Any])?["weight_bytes"] as? Int, summary["weight_bytes"] as? Int)
+            let eval = try CLI.run(["eval", model, "--ground-truth", pvd.path, "--json"])
+            XCTAssertEqual(eval.status, 0, eval.stderr)
+            let evalPSNR = try XCTUnwrap((try CLI.json(eval.stdout)["mean"] as? [String: Any])?["psnr"] as? Double)
+            let trainPSNR = try XCTUnwrap((summary["mean"] as? [String: Any])?["psnr"] as? Double)
+            XCTAssertEqual(evalPSNR, trainPSNR, accuracy: 1e-6 * abs(trainPSNR), weights)
+        }
+        let f32Bytes = try XCTUnwrap(summaries["f32"]?["weight_bytes"] as? Int)
+        let int8Bytes = try XCTUnwrap(summaries["int8"]?["weight_bytes"] as? Int)
+        XCTAssertLessThan(Double(int8Bytes), 0.4 * Double(f32Bytes))
+        let f32PSNR = try XCTUnwrap((summaries["f32"]?["mean"] as? [String: Any])?["psnr"] as? Double)
+        let int8PSNR = try XCTUnwrap((summaries["int8"]?["mean"] as? [String: Any])?["psnr"] as? Double)
+        XCTAssertNotEqual(int8PSNR, f32PSNR, "int8 quantisation changes the decoded values")
+        XCTAssertGreaterThan(int8PSNR, f32PSNR - 3, "int8 costs a little accuracy, not the model")
+    }
+
     func testTrainInfoEvalExport() throws {
         let dir = try temporaryFolder("e2e")
         defer { try? FileManager.default.removeItem(at: dir) }

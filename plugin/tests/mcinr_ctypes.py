@@ -5,6 +5,7 @@ import ctypes.util
 import struct
 
 MESH_SECTION = 5
+RESIDUAL_SECTION = 6  # stored at the mesh points: invalid without a MESH
 
 
 def _openblas():
@@ -25,7 +26,8 @@ class DecoderError(RuntimeError):
 class _Options(ctypes.Structure):
     _fields_ = [("num_threads", ctypes.c_int),
                 ("progress", ctypes.c_void_p),
-                ("user_data", ctypes.c_void_p)]
+                ("user_data", ctypes.c_void_p),
+                ("network_only", ctypes.c_int)]  # format 1.1: 1 = skip the RESIDUAL
 
 
 class Model:
@@ -128,15 +130,32 @@ class Model:
             raise DecoderError("mesh query failed")
         return pts, types, offs, conn
 
-    def decode_mesh(self, time, components=None, num_threads=2):
-        """Flat point-major float32 ctypes array, len = points × components."""
+    def has_residual(self):
+        """True for an error-bounded model (RESIDUAL section)."""
+        self._lib.mcinr_has_residual.argtypes = [ctypes.c_void_p]
+        self._lib.mcinr_has_residual.restype = ctypes.c_int
+        return self._lib.mcinr_has_residual(self._handle) != 0
+
+    def residual_max_error(self, component):
+        """E_c of an error-bounded model."""
+        lib = self._lib
+        lib.mcinr_residual_max_error.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]
+        lib.mcinr_residual_max_error.restype = ctypes.c_int
+        e = ctypes.c_double()
+        if lib.mcinr_residual_max_error(self._handle, component, ctypes.byref(e)) != 0:
+            raise DecoderError("component %d has no error bound" % component)
+        return e.value
+
+    def decode_mesh(self, time, components=None, num_threads=2, network_only=False):
+        """Flat point-major float32 ctypes array, len = points × components; with the
+        residual at stored steps of an error-bounded model unless network_only."""
         lib, h = self._lib, self._handle
         n = lib.mcinr_mesh_num_points(h)
         if components is None:
             components = list(range(self.num_components()))
         comp = (ctypes.c_size_t * len(components))(*components)
         out = (ctypes.c_float * (n * len(components)))()
-        opts = _Options(num_threads, None, None)
+        opts = _Options(num_threads, None, None, 1 if network_only else 0)
         err = ctypes.create_string_buffer(1024)
         # Like vtkMCINRReader: OpenBLAS single-threaded during the decode (its results
         # depend on its thread count in the last bit).
@@ -156,13 +175,14 @@ class Model:
 
 
 def strip_mesh_section(src, dst):
-    """Copy an .mci file without its MESH section (header count and table rewritten, the
-    payloads stay where they are: the spec allows payloads anywhere after the table)."""
+    """Copy an .mci file without its MESH section, and without a RESIDUAL, which needs the
+    mesh (header count and table rewritten, the payloads stay where they are: the spec allows
+    payloads anywhere after the table)."""
     data = bytearray(open(src, "rb").read())
     count = struct.unpack_from("<I", data, 12)[0]
     entries = [bytes(data[16 + 32 * i:16 + 32 * (i + 1)]) for i in range(count)]
-    kept = [e for e in entries if struct.unpack_from("<I", e, 0)[0] != MESH_SECTION]
-    if len(kept) == len(entries):
+    kept = [e for e in entries if struct.unpack_from("<I", e, 0)[0] not in (MESH_SECTION, RESIDUAL_SECTION)]
+    if not any(struct.unpack_from("<I", e, 0)[0] == MESH_SECTION for e in entries):
         raise ValueError("%s has no MESH section to strip" % src)
     struct.pack_into("<I", data, 12, len(kept))
     table = b"".join(kept) + b"\0" * 32 * (len(entries) - len(kept))

@@ -93,16 +93,20 @@ fi
 python3 "$generator" "$work/tiny.mci" --mesh tiny --seed 1 >/dev/null
 python3 "$generator" "$work/tiny-other.mci" --mesh tiny --seed 2 >/dev/null
 run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
+# error-bounded (RESIDUAL of random codes): the reader must return what mcinr_decode_mesh does
+python3 "$generator" "$work/residual.mci" --mesh tiny --seed 3 --residual "$work/residual.codes" >/dev/null
+run_case residual "$work/residual.mci"
 screenshot tiny "$work/tiny.mci"
 gui_smoke "$work/tiny.mci"
 
 vessel_pvd="${MCINR_VESSEL_PVD:-$root/../shared/datasets/vessel-small/vessel.pvd}"
 if [ -f "$vessel_pvd" ]; then
     # A model trained by the CLI on the shared dataset (short budget: this checks the plugin,
-    # not the quality), and what `mcinr-vtk export` writes for it.
+    # not the quality), error-bounded (so the reader's values are also checked against the
+    # bound and the .pvd), and what `mcinr-vtk export` writes for it.
     cli="$(cd "$root" && swift build -c release --show-bin-path)/mcinr-vtk"
     "$cli" train "$vessel_pvd" -o "$work/vessel.mci" --clusters 2 --width 8 --trunk-blocks 1 \
-        --branch-blocks 1 --max-epochs 3 --meta-steps 1 -q >/dev/null
+        --branch-blocks 1 --max-epochs 3 --meta-steps 1 --max-rel-error 1e-3 -q >/dev/null
     "$cli" export "$work/vessel.mci" --vtu "$work/vessel-export" >/dev/null 2>&1
     echo "-- vessel: model trained by mcinr-vtk on $vessel_pvd"
     local_args=(--plugin "$plugin_so" --lib "$lib" --mci "$work/vessel.mci" --workdir "$work/vessel"

@@ -1,0 +1,208 @@
+import Foundation
+@testable import MCIFormat
+import XCTest
+
+/// The error-bounded mode (RESIDUAL section): the bound holds at every mesh point, stored step
+/// and component as the C decoder decodes the written bytes; other decodes are network only;
+/// corrupt residuals are rejected.
+final class ErrorBoundedTests: XCTestCase {
+    static let base = TestModels.model(.coordNetB, width: 8, pe: 2, seed: 7)
+    static var N: Int { base.mesh!.pointCount }
+    static let C = 6
+    static let T = 12
+
+    /// Synthetic "data": smooth in point, step and component, spanning each component's range.
+    static func truth(_ t: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: N * C)
+        for i in 0..<N {
+            for c in 0..<C {
+                let r = base.componentRanges[c]
+                let u = 0.5 + 0.45 * sin(0.7 * Double(i) + 0.3 * Double(t) + Double(c))
+                out[i * C + c] = Float(r.lowerBound + (r.upperBound - r.lowerBound) * u)
+            }
+        }
+        return out
+    }
+
+    /// Writes the model, reopens it from the bytes and checks |decoded − truth| ≤ E_c everywhere.
+    func assertBoundHolds(_ model: MCIModel, file: StaticString = #filePath, line: UInt = #line) throws {
+        let d = try MCIDecoder(bytes: MCIWriter.encode(model))
+        XCTAssertTrue(d.hasResidual, file: file, line: line)
+        XCTAssertEqual(d.formatVersion.minor, 1, file: file, line: line)
+        let bounds = try XCTUnwrap(d.residualMaxErrors)
+        for (t, time) in d.times.enumerated() {
+            XCTAssertTrue(d.residualApplies(time: time))
+            let decoded = try d.decodeMesh(time: time, threads: 2)
+            let data = Self.truth(t)
+            for i in 0..<Self.N {
+                for c in 0..<Self.C {
+                    let err = abs(Double(decoded[i * Self.C + c]) - Double(data[i * Self.C + c]))
+                    XCTAssertLessThanOrEqual(err, bounds[c], "point \(i) step \(t) component \(c)", file: file, line: line)
+                }
+            }
+        }
+    }
+
+    func testSmallBoundHoldsEverywhereWithMostIndicesNonZero() throws {
+        let (model, report) = try MCIResidual.make(Self.base, bound: .relative(1e-5), threads: 2, truth: Self.truth)
+        try assertBoundHolds(model)
+        let total = Self.N * Self.T * Self.C
+        XCTAssertGreaterThan(report.nonZeroIndices + report.escapes, total * 9 / 10,
+                             "a random network is far from the data: nearly every value needs a correction")
+        for c in 0..<Self.C {
+            XCTAssertLessThanOrEqual(report.achievedMaxError[c], report.maxErrors[c])
+            XCTAssertGreaterThan(report.networkMaxError[c], report.maxErrors[c])
+        }
+        XCTAssertGreaterThan(report.metrics.meanPSNR, report.networkMetrics.meanPSNR + 40)
+    }
+
+    func testBoundBelowFloatResolutionUsesExactValues() throws {
+        // 1e-12 is far below float32 spacing at these magnitudes: only escapes can meet it.
+        let (model, report) = try MCIResidual.make(Self.base, bound: .absolute(1e-12), truth: Self.truth)
+        XCTAssertGreaterThan(report.escapes, 0)
+        try assertBoundHolds(model)
+        // tiny values (tracer ~1e-5) can still be met by an index; the rest are exact
+        XCTAssertLessThanOrEqual(report.achievedMaxError.max()!, 1e-12)
+        XCTAssertEqual(report.achievedMaxError[3], 0, "pressure (~100): only exact values meet 1e-12")
+    }
+
+    func testLargeBoundGivesATinySection() throws {
+        let (model, report) = try MCIResidual.make(Self.base, bound: .relative(10), truth: Self.truth)
+        try assertBoundHolds(model)
+        XCTAssertEqual(report.nonZeroIndices, 0)
+        XCTAssertEqual(report.escapes, 0)
+        // header + bounds + the stream table, no stream bytes
+        XCTAssertEqual(report.residualBytes, 16 + 16 * Self.C + 16 * Self.T * Self.C)
+        let d = try MCIDecoder(bytes: MCIWriter.encode(model))
+        XCTAssertEqual(d.residualBytes, UInt64(report.residualBytes))
+        let time = d.times[3]
+        XCTAssertEqual(try d.decodeMesh(time: time), try d.decodeMesh(time: time, networkOnly: true))
+    }
+
+    func testOnlyStoredStepsAtMeshPointsGetTheResidual() throws {
+        let (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
+        let d = try MCIDecoder(bytes: MCIWriter.encode(model))
+        let times = d.times
+        let between = 0.5 * (times[4] + times[5])
+        XCTAssertFalse(d.residualApplies(time: between))
+        XCTAssertFalse(d.residualApplies(time: times[4].nextUp), "equal means exactly equal")
+        XCTAssertEqual(try d.decodeMesh(time: between), try d.decodeMesh(time: between, networkOnly: true))
+        XCTAssertEqual(try d.decodeMesh(time: times[4].nextUp), try d.decodeMesh(time: times[4].nextUp, networkOnly: true))
+        // mcinr_decode at the mesh points is the network alone, also at a stored step
+        let points = try d.mesh().points
+        XCTAssertEqual(try d.decode(points: points, time: times[4]), try d.decodeMesh(time: times[4], networkOnly: true))
+        XCTAssertNotEqual(try d.decodeMesh(time: times[4]), try d.decodeMesh(time: times[4], networkOnly: true))
+        // a subset (with a repeat) gets the same corrected values as a full decode
+        let all = try d.decodeMesh(time: times[7])
+        let subset = try d.decodeMesh(time: times[7], components: [5, 0, 5, 3])
+        for i in 0..<Self.N {
+            for (r, c) in [5, 0, 5, 3].enumerated() { XCTAssertEqual(subset[i * 4 + r], all[i * Self.C + c]) }
+        }
+        // the same answer with any thread count
+        XCTAssertEqual(try d.decodeMesh(time: times[7], threads: 3), all)
+    }
+
+    func testModelWithoutResidualStaysVersion10() throws {
+        let d = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
+        XCTAssertFalse(d.hasResidual)
+        XCTAssertNil(d.residualMaxErrors)
+        XCTAssertEqual(d.residualBytes, 0)
+        XCTAssertEqual(d.formatVersion.minor, 0)
+    }
+
+    func testWriterRejectsResidualWithoutMesh() throws {
+        var (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-3), truth: Self.truth)
+        model.mesh = nil
+        XCTAssertThrowsError(try MCIWriter.encode(model)) { XCTAssertTrue("\($0)".contains("mesh"), "\($0)") }
+        var noMesh = Self.base
+        noMesh.mesh = nil
+        XCTAssertThrowsError(try MCIResidual.make(noMesh, bound: .relative(1e-3), truth: Self.truth))
+        XCTAssertThrowsError(try MCIResidual.make(Self.base, bound: .absolute(0), truth: Self.truth))
+        XCTAssertThrowsError(try MCIResidual.make(Self.base, bound: .absolute(1)) { _ in [1, 2, 3] })
+    }
+
+    // MARK: - Corrupt residuals
+
+    /// The bytes of `model` with the RESIDUAL payload replaced by `patch(payload)` (CRC fixed).
+    func patched(_ model: MCIModel, _ patch: (inout [UInt8]) -> Void) throws -> [UInt8] {
+        var bytes = try MCIWriter.encode(model)
+        let count = Int(le(bytes, 12, 4))
+        for s in 0..<count {
+            let e = 16 + 32 * s
+            guard le(bytes, e, 4) == 6 else { continue }
+            let offset = Int(le(bytes, e + 8, 8)), length = Int(le(bytes, e + 16, 8))
+            var payload = Array(bytes[offset..<(offset + length)])
+            patch(&payload)
+            // the residual is the last payload: replace it, then fix length and CRC
+            bytes = Array(bytes[0..<offset]) + payload
+            put(&bytes, e + 16, UInt64(payload.count), 8)
+            put(&bytes, e + 24, UInt64(crc32(payload)), 4)
+            return bytes
+        }
+        XCTFail("no RESIDUAL section")
+        return bytes
+    }
+
+    func le(_ b: [UInt8], _ at: Int, _ n: Int) -> UInt64 { (0..<n).reversed().reduce(0) { $0 << 8 | UInt64(b[at + $1]) } }
+    func put(_ b: inout [UInt8], _ at: Int, _ v: UInt64, _ n: Int) { for k in 0..<n { b[at + k] = UInt8((v >> (8 * UInt64(k))) & 0xFF) } }
+    func crc32(_ data: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for byte in data {
+            c ^= UInt32(byte)
+            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+        }
+        return ~c
+    }
+
+    func assertFormatError(_ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try MCIDecoder(bytes: bytes, name: "bad.mci"), file: file, line: line) { error in
+            guard case MCIError.format(let message) = error else {
+                return XCTFail("expected a format error, got \(error)", file: file, line: line)
+            }
+            XCTAssertTrue(message.contains("bad.mci: section RESIDUAL:") && message.contains(fragment), message,
+                          file: file, line: line)
+        }
+    }
+
+    func testCorruptResidualIsAnError() throws {
+        let (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
+        let C = Self.C, T = Self.T
+        let tableAt = 16 + 16 * C, streamsAt = tableAt + 16 * T * C
+        // sanity: the untouched payload opens
+        XCTAssertNoThrow(try MCIDecoder(bytes: patched(model) { _ in }))
+        assertFormatError(try patched(model) { $0.removeLast() }, "remain")
+        assertFormatError(try patched(model) { $0 = Array($0[0..<(tableAt + 8)]) }, "does not fit")
+        assertFormatError(try patched(model) { $0 = Array($0[0..<10]) }, "truncated")
+        assertFormatError(try patched(model) { self.put(&$0, 0, UInt64(Self.N + 1), 8) }, "points")
+        assertFormatError(try patched(model) { self.put(&$0, 8, UInt64(T - 1), 4) }, "time steps")
+        assertFormatError(try patched(model) { self.put(&$0, 16, 0, 8) }, "error bound")
+        assertFormatError(try patched(model) { self.put(&$0, 24, Double.infinity.bitPattern, 8) }, "bin width")
+        // a stream whose declared inflated size is one byte off
+        assertFormatError(try patched(model) { p in
+            self.put(&p, tableAt, self.le(p, tableAt, 8) + 1, 8)
+        }, "stream of step 0 component 0")
+        // a flipped byte inside the first stream's zlib data
+        assertFormatError(try patched(model) { $0[streamsAt + 5] ^= 0x55 }, "stream of step 0 component 0")
+        // an empty stream that declares raw bytes
+        assertFormatError(try patched(model) { p in
+            let k = tableAt + 16 * 3
+            let size = Int(self.le(p, k + 8, 8))
+            var offset = streamsAt
+            for j in 0..<3 { offset += Int(self.le(p, tableAt + 16 * j + 8, 8)) }
+            p.removeSubrange(offset..<(offset + size))
+            self.put(&p, k + 8, 0, 8)
+        }, "empty")
+        // a bit flip without fixing the CRC is a checksum error
+        var flipped = try MCIWriter.encode(model)
+        flipped[flipped.count - 3] ^= 1
+        XCTAssertThrowsError(try MCIDecoder(bytes: flipped)) { error in
+            guard case MCIError.checksum = error else { return XCTFail("\(error)") }
+        }
+        // a RESIDUAL whose MESH is hidden (section type changed to an unknown optional type)
+        var noMesh = try MCIWriter.encode(model)
+        for s in 0..<Int(le(noMesh, 12, 4)) where le(noMesh, 16 + 32 * s, 4) == 5 { put(&noMesh, 16 + 32 * s, 99, 4) }
+        XCTAssertThrowsError(try MCIDecoder(bytes: noMesh, name: "bad.mci")) { error in
+            XCTAssertTrue("\(error)".contains("no MESH"), "\(error)")
+        }
+    }
+}
