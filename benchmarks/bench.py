@@ -28,7 +28,7 @@ ROOT = os.path.dirname(HERE)
 MODES = {
     "quick": dict(budget=40, medium_budget=None, curve_budgets=[10, 20], rd_factors=[0.5, 2.0],
                   rd_datasets=["vessel-small"], analytic=(40, 20, 20, 8),
-                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=15,
+                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=100,
                   bisect_iterations=14, sweep=np.logspace(-5, -0.3, 10)),
     # Smoke test of the whole pipeline (development only; numbers meaningless).
     "smoke": dict(budget=4, medium_budget=None, curve_budgets=[2], rd_factors=[0.5],
@@ -36,7 +36,7 @@ MODES = {
                   scaling=[(12, 6, 6)], scaling_epochs=1, bisect_iterations=4, sweep=np.logspace(-4, -1, 3)),
     "full": dict(budget=300, medium_budget=900, curve_budgets=[30, 100], rd_factors=[0.5, 2.0],
                  rd_datasets=["vessel-small", "analytic"], analytic=(40, 20, 20, 8),
-                 scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=30,
+                 scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=100,
                  bisect_iterations=18, sweep=np.logspace(-5.5, -0.3, 16)),
 }
 BASELINES = ["siren", "coordnet", "coordnetb"]

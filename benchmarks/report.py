@@ -135,8 +135,8 @@ def write_report(res, out, command_seconds):
              "PSNR and NRMSE per component and time step, with the component's global range (max − min over all "
              "steps) as the peak, then averaged over components and steps; R² per component pooled over all "
              "steps, then averaged over components. *max err* is the largest |error| of any component divided by that component's "
-             "range. CR = raw float32 field bytes / compressed bytes (for INRs: the weights, as in the paper; the mesh "
-             "is not counted for anyone). Torch-based reference implementations were not run: PyTorch is not "
+             "range. CR = raw float32 field bytes / compressed bytes (for INRs: the weights, as in the paper, stored in the "
+             "tool's default weight encoding, the same for every method; the mesh is not counted for anyone). Torch-based reference implementations were not run: PyTorch is not "
              "installable here without about 5 GB of CUDA wheels, so the baselines are our own implementations of "
              "SIREN, CoordNet and CoordNetB (`mcinr-vtk train --method …`).\n")
     rows = []
@@ -291,9 +291,9 @@ def write_report(res, out, command_seconds):
     for r in rows:
         per = r["seconds"] / (r["points"] * r["steps"] * r["epochs"]) * 1e6
         trs.append([r["label"], r["points"], r["steps"], r["points"] * r["steps"], f(r["seconds"], 1),
-                    f(per, 3), f(r["peak_rss_mib"], 0), f(r["psnr"])])
+                    f(per, 3), f(1 / per, 2), f(r["peak_rss_mib"], 0), f(r["psnr"])])
     L.append(table(["dataset", "points", "steps", "points × steps", "time s", "µs per point·step·epoch",
-                    "peak MiB", "PSNR dB"], trs))
+                    "M point·step·epochs/s", "peak MiB", "PSNR dB"], trs))
     L.append("\n![scaling](scaling.png)\n")
     L.append(interpret_scaling(res))
 
