@@ -78,6 +78,10 @@ class Runner:
         arch = meta.get("architecture", {})
         summary["architecture"] = arch.get("config", {})
         summary["parameters_per_network"] = arch.get("parametersPerNetwork")
+        # Epochs each cluster trained and why it stopped (epochCap, patience, time budget, …).
+        clusters = meta.get("training", {}).get("clusters", [])
+        summary["cluster_epochs"] = [c.get("epochs") for c in clusters]
+        summary["cluster_stops"] = sorted({str(c.get("stop")) for c in clusters})
         with open(cache, "w") as f:
             json.dump(summary, f, indent=1)
         return summary
@@ -289,7 +293,8 @@ def summarize(run, ranges):
                 seconds=run["seconds"], wall_seconds=run["wall_seconds"], peak_rss_mib=run["peak_rss_mib"],
                 networks=run["networks"], splits=run["splits"], budget=run["budget"], flags=run["flags"],
                 width=run["architecture"].get("width"), parameters_per_network=run["parameters_per_network"],
-                architecture=run["architecture"], components=comps, ranges=[float(r) for r in ranges])
+                architecture=run["architecture"], components=comps, ranges=[float(r) for r in ranges],
+                cluster_epochs=run.get("cluster_epochs"), cluster_stops=run.get("cluster_stops"))
 
 
 def main():
@@ -438,7 +443,8 @@ def main():
         ds = res["datasets"].get(label) or dataset_shape(path)
         res["scaling"].append(dict(label=label, points=ds["points"], steps=ds["steps"], epochs=cfg["scaling_epochs"], flags=flags,
                                    seconds=run["seconds"], wall_seconds=run["wall_seconds"], peak_rss_mib=run["peak_rss_mib"],
-                                   psnr=run["mean"]["psnr"], networks=run["networks"]))
+                                   psnr=run["mean"]["psnr"], networks=run["networks"],
+                                   cluster_epochs=run.get("cluster_epochs"), cluster_stops=run.get("cluster_stops")))
     phase("scaling", t0)
 
     res["load_after"] = os.getloadavg()

@@ -158,9 +158,9 @@ def write_report(res, out, command_seconds):
         for r in t["rows"]:
             rows.append([method_name(r), r["width"], r["networks"], kib(r["weight_bytes"]), f(r["cr"], 1), f(r["psnr"]),
                          f"{r['nrmse']:.2e}", f(r["r2"], 4), pct(r["max_rel_error"]), f(r["seconds"], 1),
-                         f(r["peak_rss_mib"], 0)])
+                         f(r["peak_rss_mib"], 0), epochs_text(r)])
         L.append(table(["method", "width", "networks", "size KiB", "CR", "PSNR dB", "NRMSE", "R²", "max err",
-                        "time s", "peak MiB"], rows))
+                        "time s", "peak MiB", "epochs per cluster (stop)"], rows))
         best = max(t["rows"], key=lambda r: r["psnr"])
         mc = t["rows"][0]
         if best is mc:
@@ -291,9 +291,9 @@ def write_report(res, out, command_seconds):
     for r in rows:
         per = r["seconds"] / (r["points"] * r["steps"] * r["epochs"]) * 1e6
         trs.append([r["label"], r["points"], r["steps"], r["points"] * r["steps"], f(r["seconds"], 1),
-                    f(per, 3), f(1 / per, 2), f(r["peak_rss_mib"], 0), f(r["psnr"])])
+                    f(per, 3), f(1 / per, 2), f(r["peak_rss_mib"], 0), f(r["psnr"]), epochs_text(r)])
     L.append(table(["dataset", "points", "steps", "points × steps", "time s", "µs per point·step·epoch",
-                    "M point·step·epochs/s", "peak MiB", "PSNR dB"], trs))
+                    "M point·step·epochs/s", "peak MiB", "PSNR dB", "epochs per cluster (stop)"], trs))
     L.append("\n![scaling](scaling.png)\n")
     L.append(interpret_scaling(res))
 
@@ -460,6 +460,14 @@ def interpret_scaling(res):
                "evaluation, and on a shared machine the larger runs compete for the cores longer. ")
             + "Memory holds the dataset and the per-thread batch workspaces, so it grows with the data."
             "\n")
+
+
+def epochs_text(r):
+    e = [x for x in (r.get("cluster_epochs") or []) if x is not None]
+    if not e:
+        return "—"
+    span = str(e[0]) if min(e) == max(e) else f"{min(e)}–{max(e)}"
+    return f"{span} ({', '.join(r.get('cluster_stops') or [])})"
 
 
 def quote_core(md):
