@@ -1,12 +1,17 @@
 // mcinr-bench: measures the neural core against the single-core SGEMM limit in one run and
-// writes docs/benchmarks/core.md. Build and run in release:
+// writes docs/benchmarks/core.md and docs/benchmarks/training.md. Build and run in release:
 //   swift run -c release mcinr-bench [--quick] [--output docs/benchmarks/core.md]
+//   swift run -c release mcinr-bench io [PATH.pvd]   (reader speed; see benchmarks/io/run)
 import COpenBLAS
 import CMCINR
 import Foundation
 import INRCore
 
 // MARK: options
+
+if CommandLine.arguments.dropFirst().first == "io" {
+    exit(runIOBenchmark(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 var outputPath = "docs/benchmarks/core.md"
 var quick = false
