@@ -5,7 +5,9 @@ import Foundation
 /// When on, every instrumented call reads the thread CPU clock twice. Not thread-safe: enable
 /// it only while a single thread trains (the benchmark), never in the library's own code.
 public enum StepProfiler {
-    public static var isEnabled = false
+    // Unchecked: a dynamic exclusivity check (swift_beginAccess) on every read would be the
+    // only cost of the profiler when off.
+    @exclusivity(unchecked) public static var isEnabled = false
     /// Thread CPU seconds accumulated since the last `reset()`.
     public static var gemmSeconds = 0.0
     public static var gemvSeconds = 0.0

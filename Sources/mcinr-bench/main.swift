@@ -316,7 +316,7 @@ do {
     var best: (total: Double, gemm: Double, gemv: Double, sineF: Double, sineB: Double, adam: Double, calls: Int)?
     _ = net.lossAndGradient(inputs: inputs, targets: targets, rows: b)  // warm-up
     StepProfiler.isEnabled = true
-    for _ in 0..<(quick ? 1 : 3) {
+    for _ in 0..<(quick ? 1 : 5) {
         StepProfiler.reset()
         let t0 = cpuSeconds()
         _ = net.lossAndGradient(inputs: inputs, targets: targets, rows: b)
@@ -371,7 +371,7 @@ do {
           + "`cblas_sgemv` (bias gradients) and sine kernel call of the step accumulates its thread "
           + "CPU time; Adam is timed around `adam.update`; *rest* is the step time minus all of "
           + "those (positional encoding, ResBlock half-sums and axpy, copies, branch output "
-          + "gather/scatter, loss). Best of \(quick ? 1 : 3) profiled steps.")
+          + "gather/scatter, loss). Best of \(quick ? 1 : 5) profiled steps; the shares are of that profiled step.")
     emitT()
     emitT("| part | time (ms) | share of step | note |")
     emitT("|---|---:|---:|---|")
@@ -392,7 +392,9 @@ do {
           + "both small: the non-GEMM parts (sine forward and backward, bias GEMV, Adam, rest) take "
           + "\(share(p.total - p.gemm)) of the step, and the GEMMs inside the step run at "
           + "\(fmt(100 * (gemmFlop / p.gemm / 1e9) / layerMix, 0)) % of the isolated \(w)×\(w) rate "
-          + "(that rate inside the step includes the thin first and last layers, 52→\(w) and \(w)→1).")
+          + "(that rate inside the step includes the thin first and last layers, 52→\(w) and \(w)→1; "
+          + "it is a lower bound when the profiled step ran slower than the unprofiled best, which "
+          + "on this shared machine is noise: the profiler itself only adds two clock reads per call).")
     emitT("- The element-wise work is O(batch × width) against O(batch × width²) for the GEMMs, so "
           + "its share shrinks as the width grows; at width 32 (docs/benchmarks/core.md) the step "
           + "reaches a much smaller fraction of SGEMM.")
