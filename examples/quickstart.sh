@@ -21,6 +21,6 @@ echo "== info"
 echo "== export with error maps"
 "$bin" export "$out/model.mci" --vtu "$out/decoded" --ground-truth "$data" --include-ground-truth
 echo "== render ground truth / decoded / error"
-xvfb-run -a -s '-screen 0 1600x600x24' env -u VIRTUAL_ENV -u PYTHONPATH \
+xvfb-run -a -n $((200 + RANDOM % 600)) -s '-screen 0 1600x600x24' env -u VIRTUAL_ENV -u PYTHONPATH \
     pvpython "$here/examples/render_comparison.py" "$out/decoded/model.pvd" "$out/comparison.png" temperature
 echo "quickstart: done — model $out/model.mci, decoded VTU in $out/decoded, picture $out/comparison.png"

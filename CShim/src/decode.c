@@ -76,7 +76,11 @@ static void matmul(const float *x, size_t rows, size_t in, size_t out, const flo
 static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
                        float omega, float *y) {
     matmul(x, rows, in, out, W, y);
-    mcinr_sine_forward(y, b, rows, out, omega, NULL);
+    /* Bias first, then the sine over the batch as one flat vector: a narrow layer (width 18)
+     * row by row would leave most of each SIMD vector idle. Same arithmetic as the fused
+     * kernel (x + b rounded to float, then omega · it), so the values do not change. */
+    mcinr_add_bias(y, b, rows, out);
+    mcinr_sine_forward(y, NULL, 1, rows * out, omega, NULL);
 }
 
 /* y = module(x); t1, t2 are scratch buffers; y, t1, t2 and x are distinct. */

@@ -15,11 +15,15 @@ struct DenseLayer {
     /// y = x Wᵀ (+ b, and sin(ω₀ ·) when `omega` is given, writing cos for the backward pass).
     func forward(_ x: UnsafePointer<Float>, rows: Int, params: UnsafePointer<Float>,
                  into y: UnsafeMutablePointer<Float>, omega: Float?, cos: UnsafeMutablePointer<Float>?) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs),
-                    Int32(inputs), 1, x, Int32(inputs), params + offset, Int32(inputs), 0,
-                    y, Int32(outputs))
+        StepProfiler.measure(.gemm) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs),
+                        Int32(inputs), 1, x, Int32(inputs), params + offset, Int32(inputs), 0,
+                        y, Int32(outputs))
+        }
         if let omega {
-            mcinr_sine_forward(y, params + biasOffset, rows, outputs, omega, cos)
+            StepProfiler.measure(.sineForward) {
+                mcinr_sine_forward(y, params + biasOffset, rows, outputs, omega, cos)
+            }
         } else {
             mcinr_add_bias(y, params + biasOffset, rows, outputs)
         }
@@ -31,15 +35,21 @@ struct DenseLayer {
     func backward(dA: UnsafePointer<Float>, ldA: Int, x: UnsafePointer<Float>, rows: Int,
                   params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>,
                   ones: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(inputs),
-                    Int32(rows), 1, dA, Int32(ldA), x, Int32(inputs), 0,
-                    grads + offset, Int32(inputs))
-        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(outputs), 1, dA, Int32(ldA),
-                    ones, 1, 0, grads + biasOffset, 1)
+        StepProfiler.measure(.gemm) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(inputs),
+                        Int32(rows), 1, dA, Int32(ldA), x, Int32(inputs), 0,
+                        grads + offset, Int32(inputs))
+        }
+        StepProfiler.measure(.gemv) {
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(outputs), 1, dA, Int32(ldA),
+                        ones, 1, 0, grads + biasOffset, 1)
+        }
         if let dx {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(inputs),
-                        Int32(outputs), 1, dA, Int32(ldA), params + offset, Int32(inputs),
-                        accumulate ? 1 : 0, dx, Int32(inputs))
+            StepProfiler.measure(.gemm) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(inputs),
+                            Int32(outputs), 1, dA, Int32(ldA), params + offset, Int32(inputs),
+                            accumulate ? 1 : 0, dx, Int32(inputs))
+            }
         }
     }
 

@@ -104,21 +104,21 @@ final class Module {
             first.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params, grads: grads,
                            ones: ones, dx: dx, accumulate: accumulate)
         case .sine:
-            mcinr_sine_backward(dy, cos1.pointer, n, omega)
+            StepProfiler.measure(.sineBackward) { mcinr_sine_backward(dy, cos1.pointer, n, omega) }
             first.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params, grads: grads,
                            ones: ones, dx: dx, accumulate: accumulate)
         case .resBlock:
             // y = ½ (S2(S1(x)) + T(x)): the ½ folds into the sine derivative of S2 and T.
             scratchA.update(from: dy, count: n)
-            mcinr_sine_backward(scratchA, cos2.pointer, n, 0.5 * omega)
+            StepProfiler.measure(.sineBackward) { mcinr_sine_backward(scratchA, cos2.pointer, n, 0.5 * omega) }
             second!.backward(dA: scratchA, ldA: outputs, x: hidden.pointer, rows: rows,
                              params: params, grads: grads, ones: ones, dx: scratchB,
                              accumulate: false)
-            mcinr_sine_backward(scratchB, cos1.pointer, n, omega)
+            StepProfiler.measure(.sineBackward) { mcinr_sine_backward(scratchB, cos1.pointer, n, omega) }
             first.backward(dA: scratchB, ldA: outputs, x: x, rows: rows, params: params,
                            grads: grads, ones: ones, dx: dx, accumulate: accumulate)
             if let transform {
-                mcinr_sine_backward(dy, cosT.pointer, n, 0.5 * omega)
+                StepProfiler.measure(.sineBackward) { mcinr_sine_backward(dy, cosT.pointer, n, 0.5 * omega) }
                 transform.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params,
                                    grads: grads, ones: ones, dx: dx, accumulate: true)
             } else if let dx {

@@ -25,17 +25,19 @@ pvpython_run() { env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$@"; }
 shots="$build/screenshots"
 # Runs a command under a fresh Xvfb, output in $log. Under load a fresh Xvfb sometimes
 # refuses the first GLX window ("bad X server connection", abort); that says nothing about
-# the plugin, so try again (3 times at most).
+# the plugin, so try again (5 times at most).
 with_xvfb() {  # log command...
     local log="$1" attempt
     shift
-    for attempt in 1 2 3; do
-        if xvfb-run -a -s '-screen 0 1280x1024x24' "$@" >"$log" 2>&1; then
+    for attempt in 1 2 3 4 5; do
+        # A random display number: other Xvfb servers on this
+        # machine (parallel jobs) must not collide with ours.
+        if xvfb-run -a -n $((200 + RANDOM % 600)) -s '-screen 0 1280x1024x24' "$@" >"$log" 2>&1; then
             return 0
         fi
         grep -q "bad X server connection" "$log" || return 1
         echo "-- X server refused the window, retrying ($attempt)"
-        sleep 2
+        sleep $((2 * attempt))
     done
     return 1
 }
