@@ -25,6 +25,19 @@ def two_worker_bound(sizes):
     return sum(sizes) / max(loads)
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])
+
+
+def cpu_cell(rows, k, setting):
+    c = {t: [r["cpu"] for r in rows if r["clusters"] == k and r["setting"] == setting
+             and r["threads"] == t and "cpu" in r] for t in (1, 2)}
+    if not c[1] or not c[2]:
+        return "–"
+    return "%.1f → %.1f" % (median(c[1]), median(c[2]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -79,8 +92,8 @@ def main():
             L.append("| %d | %s | %.2f× |" % (k, ", ".join(str(x) for x in sz), two_worker_bound(sz)))
         L.append("")
     L.append("| K | setting | networks | seconds, 1 thread | seconds, 2 threads | samples/s, 1 thr | "
-             "samples/s, 2 thr | **speed-up** | wall 1 → 2 (incl. I/O) |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "samples/s, 2 thr | **speed-up** | wall 1 → 2 (incl. I/O) | CPU s 1 → 2 (median) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for k in sorted({r["clusters"] for r in rows}):
         for setting in ("clusters", "full"):
             a, b = best.get((k, setting, 1)), best.get((k, setting, 2))
@@ -89,19 +102,20 @@ def main():
             work = (points or 0) * steps * a["epochs"]
             label = ("clusters only (`--no-meta --no-recluster`)" if setting == "clusters"
                      else "full pipeline (meta-learning, re-clustering)")
-            L.append("| %d | %s | %d / %d | %.2f s | %.2f s | %.2f M | %.2f M | **%.2f×** | %.1f → %.1f s |"
+            L.append("| %d | %s | %d / %d | %.2f s | %.2f s | %.2f M | %.2f M | **%.2f×** | %.1f → %.1f s | %s |"
                      % (k, label, a["networks"], b["networks"], a["seconds"], b["seconds"],
                         work / a["seconds"] / 1e6, work / b["seconds"] / 1e6,
-                        a["seconds"] / b["seconds"], a["wall"], b["wall"]))
+                        a["seconds"] / b["seconds"], a["wall"], b["wall"],
+                        cpu_cell(rows, k, setting)))
     L.append("")
     L.append("All runs (seconds):")
     L.append("")
-    L.append("| K | setting | threads | repeat | seconds | wall | networks | PSNR dB |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    L.append("| K | setting | threads | repeat | seconds | wall | CPU s | networks | PSNR dB |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        L.append("| %d | %s | %d | %d | %.2f | %.1f | %d | %.2f |"
+        L.append("| %d | %s | %d | %d | %.2f | %.1f | %s | %d | %.2f |"
                  % (r["clusters"], r["setting"], r["threads"], r["repeat"], r["seconds"], r["wall"],
-                    r["networks"], r["psnr"]))
+                    "%.1f" % r["cpu"] if "cpu" in r else "–", r["networks"], r["psnr"]))
     L.append("")
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "threads_findings.md")
     if os.path.exists(notes):
