@@ -29,6 +29,44 @@ def level_name(level):
     return {2: "AVX-512F", 1: "AVX2+FMA", 0: "baseline"}.get(level, str(level))
 
 
+CATEGORIES = [  # (label, test on the symbol name), first match wins
+    ("sgemm (OpenBLAS)", lambda s: s.startswith("sgemm") or s.startswith("cblas_sgemm")),
+    ("sine activation", lambda s: s.startswith("mcinr_sine_forward")),
+    ("positional encoding", lambda s: s.startswith("mcinr_positional_encoding")),
+    ("routing, sort by network", lambda s: s in ("compare_refs", "mci_route_normalised", "mci_normalise",
+                                                 "eval_chunk") or "msort" in s or "qsort" in s),
+    ("ResBlock average, bias, output scaling", lambda s: s in ("apply_module", "eval_batch")
+                                                         or s.startswith("mcinr_add_bias")),
+]
+
+
+def profile_shares(path):
+    """Per-category shares of a `perf report --sort symbol` listing (kernel symbols are the
+    open's page faults and scheduling; listed apart)."""
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return None
+    shares = {label: 0.0 for label, _ in CATEGORIES}
+    shares["kernel (page faults at open, scheduling)"] = 0.0
+    shares["other"] = 0.0
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3 or not parts[0].endswith("%"):
+            continue
+        pct, kind, sym = float(parts[0][:-1]), parts[1], parts[2]
+        if kind == "[k]":
+            shares["kernel (page faults at open, scheduling)"] += pct
+            continue
+        for label, test in CATEGORIES:
+            if test(sym):
+                shares[label] += pct
+                break
+        else:
+            shares["other"] += pct
+    return shares
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -63,8 +101,6 @@ def main():
              "the decode's ceiling if everything but the matrix products were free. The same "
              "layers in full 1024-row batches give the same rate within noise (column "
              "*sgemm 1024*), so the batching costs nothing.")
-    L.append("- **sine**: `mcinr_sine_forward` alone at the decode's shapes (rows × layer width, "
-             "same batches); *sine flat* is the same number of values as one long row per layer.")
     L.append("")
     L.append("| model | width | K nets | points × comps | GFLOP / decode | decode 1 thr | "
              "decode 2 thr | points·comps/s (1 thr) | points·comps/s (2 thr) | GFLOP/s 1 thr | "
@@ -87,30 +123,41 @@ def main():
                  % (name, width, r["networks"], r["points"], r["components"], gf, 1e3 * t1, 1e3 * t2,
                     values / t1 / 1e6, values / t2 / 1e6, gf / t1, gf / t2, sg, 100 * gf / t1 / sg,
                     100 * r["sgemm_replay_cpu_s"] / r["decode_1_cpu_s"], 100 * gf / t2 / (2 * sg)))
-        other = r["decode_1_cpu_s"] - r["sgemm_replay_cpu_s"] - r["sine_cpu_s"]
-        detail.append("| %s | %.1f ms | %.1f ms | %.1f ms (%.1f ms) | %s | %.1f | %d (median %d rows) "
-                      "| %.2f× | %.2f → %.2f |"
-                      % (name, 1e3 * r["decode_1_cpu_s"], 1e3 * r["sgemm_replay_cpu_s"], 1e3 * r["sine_cpu_s"],
-                         1e3 * r["sine_flat_cpu_s"],
-                         "%.1f ms" % (1e3 * other) if other > 0.002 * r["decode_1_cpu_s"] else "≈ 0 (noise)",
-                         gf / r["sgemm_full_batch_s"], r["batches"], r["batch_rows_median"], t1 / t2,
-                         cores[1], cores[2]))
+        detail.append("| %s | %.1f ms | %.1f ms | %.1f ms | %.1f | %d (median %d rows) | %.2f× | %.2f → %.2f |"
+                      % (name, 1e3 * r["decode_1_cpu_s"], 1e3 * r["sgemm_replay_cpu_s"],
+                         1e3 * r["sine_flat_cpu_s"], gf / r["sgemm_full_batch_s"], r["batches"],
+                         r["batch_rows_median"], t1 / t2, cores[1], cores[2]))
     L.append("")
     L.append("*same, on CPU time*: the ratio of the **thread CPU times** (`CLOCK_THREAD_CPUTIME_ID`) "
              "of the single-threaded decode and sgemm replay, which leave out the time other "
              "processes held the core; it agrees with the wall-time ratio.")
     L.append("")
-    L.append("Where the single-thread decode time goes, on thread CPU time (sgemm and sine measured "
-             "alone at the decode's shapes; *rest* = decode − sgemm − sine: positional encoding, "
-             "routing and sorting, ResBlock averages, bias adds, output scaling). *cores used* = "
-             "process CPU time / wall time of the best decode: what the 1- and 2-thread decodes "
-             "actually got of the 2 shared cores.")
+    L.append("Single-thread details on thread CPU time: the decode, the replay of its sgemm calls, and "
+             "the sine kernel on the same number of values as one flat array per layer (full "
+             "vectors: the least the sines can cost). *cores used* = process CPU time / wall time "
+             "of the best decode: what the 1- and 2-thread decodes actually got of the 2 shared cores.")
     L.append("")
-    L.append("| model | decode 1 thr | sgemm | sine (flat) | rest | sgemm 1024 GFLOP/s (wall) | batches | "
+    L.append("| model | decode 1 thr | sgemm | sine, flat | sgemm 1024 GFLOP/s (wall) | batches | "
              "2-thread speed-up (wall) | cores used 1 → 2 thr |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|")
     L.extend(detail)
     L.append("")
+    profiles = {}
+    for r in rows:
+        name = os.path.basename(r["model"]).replace(".mci", "")
+        p = profile_shares(os.path.join(args.work, name + ".profile"))
+        if p:
+            profiles[name] = p
+    if profiles:
+        names = list(profiles)
+        L.append("Sampling profile (`perf record`) of the 1-thread decode alone (`bench --only-decode`, "
+                 "20 decodes after one open), share of the samples:")
+        L.append("")
+        L.append("| function group | " + " | ".join(names) + " |")
+        L.append("|---|" + "---|" * len(names))
+        for label in profiles[names[0]]:
+            L.append("| %s | " % label + " | ".join("%.0f %%" % profiles[n][label] for n in names) + " |")
+        L.append("")
     L.append("Kernel level: %s. Compression/quality of these models is irrelevant here (the wide "
              "ones had 1–2 epochs); only their shapes matter." % level_name(rows[0]["kernels_level"]))
     L.append("")
