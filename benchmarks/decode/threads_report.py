@@ -35,7 +35,9 @@ def cpu_cell(rows, k, setting):
              and r["threads"] == t and "cpu" in r] for t in (1, 2)}
     if not c[1] or not c[2]:
         return "–"
-    return "%.1f → %.1f" % (median(c[1]), median(c[2]))
+    w = {t: [r["cpu"] / r["wall"] for r in rows if r["clusters"] == k and r["setting"] == setting
+             and r["threads"] == t and "cpu" in r] for t in (1, 2)}
+    return "%.1f → %.1f (%.2f → %.2f cores)" % (median(c[1]), median(c[2]), median(w[1]), median(w[2]))
 
 
 def main():
@@ -81,6 +83,20 @@ def main():
                 shares[k] = json.load(open(os.path.join(args.partitions, "k%d-partition.json" % k)))["points_per_network"]
             except (OSError, ValueError, KeyError):
                 pass
+    probes = []
+    if args.partitions:
+        try:
+            probes = [json.loads(x) for x in open(os.path.join(args.partitions, "probe.jsonl")) if x.strip()]
+        except (OSError, ValueError):
+            probes = []
+    if probes:
+        caps = sorted(2 * p["probe_alone"] / p["probe_two"] for p in probes)
+        L.append("**Control — cores available to us:** before each pair of runs, a fixed single-threaded "
+                 "job (bench.c decoding a small model 40×) ran alone and as two concurrent copies; "
+                 "capacity = 2 × alone / together is 2.0 on an idle 2-core machine and 1.0 when only "
+                 "one core is free. Measured: %s (min %.2f, median %.2f, max %.2f)."
+                 % (", ".join("%.2f" % c for c in caps), caps[0], median(caps), caps[-1]))
+        L.append("")
     if shares:
         L.append("Cluster sizes (mesh points per cluster, from the k-means partition) and the best "
                  "speed-up two threads can reach when each thread trains whole clusters, largest "
@@ -92,7 +108,7 @@ def main():
             L.append("| %d | %s | %.2f× |" % (k, ", ".join(str(x) for x in sz), two_worker_bound(sz)))
         L.append("")
     L.append("| K | setting | networks | seconds, 1 thread | seconds, 2 threads | samples/s, 1 thr | "
-             "samples/s, 2 thr | **speed-up** | wall 1 → 2 (incl. I/O) | CPU s 1 → 2 (median) |")
+             "samples/s, 2 thr | **speed-up** | wall 1 → 2 (incl. I/O) | CPU s 1 → 2 (cores used), median |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for k in sorted({r["clusters"] for r in rows}):
         for setting in ("clusters", "full"):
@@ -110,12 +126,14 @@ def main():
     L.append("")
     L.append("All runs (seconds):")
     L.append("")
-    L.append("| K | setting | threads | repeat | seconds | wall | CPU s | networks | PSNR dB |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+    L.append("| K | setting | threads | repeat | seconds | wall | CPU s | cores used | capacity (control, just before) | networks | PSNR dB |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        L.append("| %d | %s | %d | %d | %.2f | %.1f | %s | %d | %.2f |"
+        L.append("| %d | %s | %d | %d | %.2f | %.1f | %s | %s | %s | %d | %.2f |"
                  % (r["clusters"], r["setting"], r["threads"], r["repeat"], r["seconds"], r["wall"],
-                    "%.1f" % r["cpu"] if "cpu" in r else "–", r["networks"], r["psnr"]))
+                    "%.1f" % r["cpu"] if "cpu" in r else "–",
+                    "%.2f" % (r["cpu"] / r["wall"]) if "cpu" in r else "–",
+                    "%.2f" % r["capacity"] if "capacity" in r else "–", r["networks"], r["psnr"]))
     L.append("")
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "threads_findings.md")
     if os.path.exists(notes):
