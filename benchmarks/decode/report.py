@@ -100,7 +100,7 @@ def main():
              "≤ 1024 rows — same in/out sizes and transposes) replayed single-threaded. This is "
              "the decode's ceiling if everything but the matrix products were free. The same "
              "layers in full 1024-row batches give the same rate within noise (column "
-             "*sgemm 1024*), so the batching costs nothing.")
+             "*sgemm 1024 GFLOP/s* below), so the batching costs nothing.")
     L.append("")
     L.append("| model | width | K nets | points × comps | GFLOP / decode | decode 1 thr | "
              "decode 2 thr | points·comps/s (1 thr) | points·comps/s (2 thr) | GFLOP/s 1 thr | "
