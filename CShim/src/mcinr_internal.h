@@ -102,4 +102,8 @@ void mci_set_error(char *err, size_t err_len, const char *fmt, ...)
 #endif
     ;
 
+/* Inflates exactly src_len bytes of a zlib stream into exactly dst_len bytes. NULL on success,
+ * else a static description of the problem (model.c). */
+const char *mcinr_inflate_exact(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len);
+
 #endif

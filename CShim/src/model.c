@@ -552,14 +552,15 @@ static mcinr_status parse_tree(ctx *c, rd *r, mcinr_model *m) {
 
 /* ---- MESH ---- */
 
-static mcinr_status inflate_exact(ctx *c, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
+/* Inflates exactly src_len bytes into exactly dst_len bytes (also used by residual.c).
+ * NULL on success, else a static description of the problem. */
+const char *mcinr_inflate_exact(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (inflateInit(&zs) != Z_OK) return fail(c, MCINR_ERR_NOMEM, "cannot initialise zlib");
+    if (inflateInit(&zs) != Z_OK) return "cannot initialise zlib";
     size_t in_pos = 0, out_pos = 0;
     int rc = Z_OK;
-    /* zlib counts in uInt: feed at most 1 GiB at a time. */
-    const size_t step = (size_t)1 << 30;
+    const size_t step = (size_t)1 << 30; /* zlib counts in uInt */
     while (rc == Z_OK) {
         size_t in_chunk = src_len - in_pos < step ? src_len - in_pos : step;
         size_t out_chunk = dst_len - out_pos < step ? dst_len - out_pos : step;
@@ -571,22 +572,24 @@ static mcinr_status inflate_exact(ctx *c, const uint8_t *src, size_t src_len, ui
         in_pos += in_chunk - zs.avail_in;
         out_pos += out_chunk - zs.avail_out;
         if (rc == Z_BUF_ERROR) {
-            if (in_pos == src_len || out_pos == dst_len) break; /* stuck: input ended or output full */
+            if (in_pos == src_len || out_pos == dst_len) break;
             rc = Z_OK;
         }
     }
     inflateEnd(&zs);
     if (rc != Z_STREAM_END) {
-        if (rc == Z_BUF_ERROR && out_pos == dst_len)
-            return fail(c, MCINR_ERR_FORMAT, "the zlib stream inflates to more than the declared %zu bytes", dst_len);
-        if (rc == Z_BUF_ERROR)
-            return fail(c, MCINR_ERR_FORMAT, "the zlib stream is truncated");
-        return fail(c, MCINR_ERR_FORMAT, "corrupt zlib stream (%s)", zs.msg ? zs.msg : "inflate failed");
+        if (rc == Z_BUF_ERROR && out_pos == dst_len) return "the zlib stream inflates to more than the declared size";
+        if (rc == Z_BUF_ERROR) return "the zlib stream is truncated";
+        return "corrupt zlib stream";
     }
-    if (out_pos != dst_len)
-        return fail(c, MCINR_ERR_FORMAT, "the zlib stream inflates to %zu bytes, %zu declared", out_pos, dst_len);
-    if (in_pos != src_len)
-        return fail(c, MCINR_ERR_FORMAT, "%zu unexpected bytes after the zlib stream", src_len - in_pos);
+    if (out_pos != dst_len) return "the zlib stream inflates to fewer bytes than declared";
+    if (in_pos != src_len) return "unexpected bytes after the zlib stream";
+    return NULL;
+}
+
+static mcinr_status inflate_exact(ctx *c, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
+    const char *why = mcinr_inflate_exact(src, src_len, dst, dst_len);
+    if (why) return fail(c, MCINR_ERR_FORMAT, "%s (%zu bytes declared)", why, dst_len);
     return MCINR_OK;
 }
 

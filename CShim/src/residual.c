@@ -38,40 +38,6 @@ static float get_f32(const uint8_t *q) {
     return f;
 }
 
-/* Inflates exactly src_len bytes into exactly dst_len bytes. 0 on success, else a static
- * description of the problem. */
-static const char *inflate_all(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit(&zs) != Z_OK) return "cannot initialise zlib";
-    size_t in_pos = 0, out_pos = 0;
-    int rc = Z_OK;
-    const size_t step = (size_t)1 << 30; /* zlib counts in uInt */
-    while (rc == Z_OK) {
-        size_t in_chunk = src_len - in_pos < step ? src_len - in_pos : step;
-        size_t out_chunk = dst_len - out_pos < step ? dst_len - out_pos : step;
-        zs.next_in = (Bytef *)(uintptr_t)(src + in_pos);
-        zs.avail_in = (uInt)in_chunk;
-        zs.next_out = dst + out_pos;
-        zs.avail_out = (uInt)out_chunk;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        in_pos += in_chunk - zs.avail_in;
-        out_pos += out_chunk - zs.avail_out;
-        if (rc == Z_BUF_ERROR) {
-            if (in_pos == src_len || out_pos == dst_len) break;
-            rc = Z_OK;
-        }
-    }
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        if (rc == Z_BUF_ERROR && out_pos == dst_len) return "the zlib stream inflates to more than the declared size";
-        if (rc == Z_BUF_ERROR) return "the zlib stream is truncated";
-        return "corrupt zlib stream";
-    }
-    if (out_pos != dst_len) return "the zlib stream inflates to fewer bytes than declared";
-    if (in_pos != src_len) return "unexpected bytes after the zlib stream";
-    return NULL;
-}
 
 /* One coded value: an escape (exact float) or a quantisation index q. */
 typedef struct code {
@@ -200,7 +166,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if (m->residual_stream_size[k] == 0) continue;
         unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
         size_t raw_size = (size_t)m->residual_raw_size[k];
-        const char *why = inflate_all(m->residual_streams + m->residual_stream_offset[k],
+        const char *why = mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k],
                                       (size_t)m->residual_stream_size[k], raw, raw_size);
         if (why) FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
         size_t rpos = 0;
@@ -266,7 +232,7 @@ mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t 
         if (m->residual_stream_size[k] == 0) continue;
         size_t raw_size = (size_t)m->residual_raw_size[k];
         /* validated at open: neither can fail on a model that opened */
-        if (inflate_all(m->residual_streams + m->residual_stream_offset[k], (size_t)m->residual_stream_size[k], raw,
+        if (mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k], (size_t)m->residual_stream_size[k], raw,
                         raw_size)) {
             free(raw);
             mci_set_error(err, err_len, "mcinr_decode_mesh: cannot inflate the residual of step %ld component %zu", t,
