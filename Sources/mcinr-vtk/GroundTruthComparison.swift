@@ -73,13 +73,7 @@ struct GroundTruthComparison {
             decoded.append(atMesh
                 ? try decoder.decodeMesh(time: gt.times[s], components: comps, threads: threads)
                 : try decoder.decode(points: gt.mesh.points, time: gt.times[s], components: comps, threads: threads))
-            var t = [Float](repeating: 0, count: n * nc)
-            for (j, col) in truthColumns.enumerated() {
-                let variable = gt.variables[col.variable]
-                let values = variable.values[s], stride = variable.components
-                for i in 0..<n { t[i * nc + j] = values[i * stride + col.component] }
-            }
-            truth.append(t)
+            truth.append(gatherColumns(gt, truthColumns, step: s))
         }
         components = comps
         componentNames = names
@@ -141,4 +135,17 @@ struct GroundTruthComparison {
             "r2": "per component, pooled over all steps (per-step values under per_step)",
         ]
     }
+}
+
+/// Step `step` of the given (variable, component) columns of a dataset, as a point-major
+/// n × columns.count block (the layout the decoder returns).
+func gatherColumns(_ dataset: Dataset, _ columns: [(variable: Int, component: Int)], step: Int) -> [Float] {
+    let n = dataset.pointCount, nc = columns.count
+    var out = [Float](repeating: 0, count: n * nc)
+    for (j, col) in columns.enumerated() {
+        let variable = dataset.variables[col.variable]
+        let values = variable.values[step], stride = variable.components
+        for i in 0..<n { out[i * nc + j] = values[i * stride + col.component] }
+    }
+    return out
 }

@@ -157,15 +157,8 @@ struct Train: ParsableCommand {
         if let bound = maxError.map(MCIResidual.Bound.absolute) ?? maxRelError.map(MCIResidual.Bound.relative) {
             if !quiet { note("error-bounded mode: quantising the residual at \(dataset.pointCount) points × \(dataset.stepCount) steps") }
             let columns = try truthColumns(model: model, dataset: dataset)
-            let n = dataset.pointCount, nc = columns.count
             (model, bounded) = try MCIResidual.make(model, bound: bound, threads: threads ?? defaultThreads()) { step in
-                var out = [Float](repeating: 0, count: n * nc)
-                for (j, col) in columns.enumerated() {
-                    let variable = dataset.variables[col.variable]
-                    let values = variable.values[step], stride = variable.components
-                    for i in 0..<n { out[i * nc + j] = values[i * stride + col.component] }
-                }
-                return out
+                gatherColumns(dataset, columns, step: step)
             }
         }
         try MCIWriter.write(model, to: outURL)
