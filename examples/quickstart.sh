@@ -8,9 +8,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-$here/../shared/datasets/vessel-small/vessel.pvd}"
 out="${2:-$here/out/quickstart}"
-[ -f "$data" ] || { echo "quickstart: dataset not found: $data" >&2; exit 1; }
-
 "$here/scripts/setup"
+if [ $# -eq 0 ] && [ ! -f "$data" ]; then
+    # No shared dataset next to this checkout: use the bundled analytic generator instead.
+    data="$out/analytic/analytic.pvd"
+    echo "quickstart: $here/../shared not found; generating the analytic example into $out/analytic"
+    /usr/bin/python3 "$here/examples/make_analytic.py" "$out/analytic" --name analytic >/dev/null
+fi
+[ -f "$data" ] || { echo "quickstart: dataset not found: $data" >&2; exit 1; }
 bin="$(cd "$here" && swift build -c release --show-bin-path)/mcinr-vtk"
 mkdir -p "$out"
 
