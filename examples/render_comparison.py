@@ -1,4 +1,4 @@
-"""Render ground truth / decoded / |error| of one variable side by side (a y = 0 slice).
+"""Render ground truth / decoded / |error| of one variable side by side (a y slice through the middle).
 
 Usage (headless):
   xvfb-run -a -s '-screen 0 1600x600x24' pvpython render_comparison.py DECODED.pvd OUT.png VARIABLE [TIME]
@@ -20,7 +20,11 @@ scene = GetAnimationScene()
 scene.UpdateAnimationUsingDataTimeSteps()
 scene.AnimationTime = t
 
+UpdatePipeline(time=t, proxy=src)
+b = src.GetDataInformation().GetBounds()
+center = [0.5 * (b[0] + b[1]), 0.5 * (b[2] + b[3]), 0.5 * (b[4] + b[5])]
 cut = Slice(Input=src)
+cut.SliceType.Origin = center  # the y = const plane through the middle of the data
 cut.SliceType.Normal = [0.0, 1.0, 0.0]
 UpdatePipeline(time=t, proxy=cut)
 
@@ -48,8 +52,8 @@ for i, (array, title) in enumerate(panels):
         lut.ApplyPreset("Inferno (matplotlib)", True)
         lut.RescaleTransferFunction(0.0, max(info[1], 1e-12))
     d.SetScalarBarVisibility(view, True)
-    view.CameraPosition = [0, -6, 1]
-    view.CameraFocalPoint = [0, 0, 1]
+    view.CameraPosition = [center[0], center[1] - 6, center[2]]
+    view.CameraFocalPoint = center
     view.CameraViewUp = [0, 0, 1]
     ResetCamera(view)
     from paraview.simple import Text
