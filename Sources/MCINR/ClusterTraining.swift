@@ -76,17 +76,6 @@ final class ClusterSamples: @unchecked Sendable {
     }
 }
 
-/// Optimisation hyper-parameters of one training run.
-struct TrainingSchedule {
-    var learningRate: Float
-    var batchSize: Int
-    var decayFactor: Float
-    var decayEveryEpochs: Int
-    var sampleFraction: Double
-    var patience: Int
-    var maxEpochs: Int
-    var deadline: Date?
-}
 
 public struct TrainingOutcome: Sendable, Codable, Equatable {
     public enum Stop: String, Sendable, Codable { case plateau, epochCap, timeBudget, diverged }
@@ -103,7 +92,7 @@ enum ClusterTrainer {
     /// each epoch, stop on a plateau of the epoch loss. Leaves the network at the parameters
     /// of its best epoch (ours).
     static func train(_ network: TrainableNetwork, on samples: ClusterSamples,
-                      schedule: TrainingSchedule, seed: UInt64,
+                      schedule: TrainingConfig, deadline: Date?, seed: UInt64,
                       onEpoch: (Int, Double, Double) -> Void) -> TrainingOutcome {
         var generator = SplitMix64(seed: seed)
         let adam = Adam(parameterCount: network.parameterCount, learningRate: schedule.learningRate)
@@ -119,7 +108,7 @@ enum ClusterTrainer {
         var curve: [Double] = []
         var stop = TrainingOutcome.Stop.epochCap
         while epoch < schedule.maxEpochs && !order.isEmpty {
-            if let deadline = schedule.deadline, Date() >= deadline { stop = .timeBudget; break }
+            if let deadline, Date() >= deadline { stop = .timeBudget; break }
             // Partial Fisher–Yates: the first perEpoch entries become a fresh uniform subset.
             for i in 0 ..< perEpoch {
                 order.swapAt(i, i + generator.nextIndex(below: order.count - i))
@@ -155,7 +144,7 @@ enum ClusterTrainer {
             }
             onEpoch(epoch, epochLoss, bestLoss)
             if sinceBest >= schedule.patience { stop = .plateau; break }
-            if epoch % schedule.decayEveryEpochs == 0 { adam.learningRate *= schedule.decayFactor }
+            if epoch % schedule.decayEvery == 0 { adam.learningRate *= schedule.decayFactor }
         }
         if bestLoss.isFinite { network.loadParameters(best) }
         return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: adam.learningRate,

@@ -360,11 +360,11 @@ public struct MCINRPipeline {
             }
             meta = MetaSummary(summary)
         }
-        let schedule = TrainingSchedule(learningRate: job.learningRate, batchSize: config.batchSize,
-                                        decayFactor: config.decayFactor, decayEveryEpochs: config.decayEveryEpochs,
-                                        sampleFraction: config.sampleFraction, patience: config.patience,
-                                        maxEpochs: job.maxEpochs, deadline: deadline)
-        let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule,
+        let schedule = TrainingConfig(learningRate: job.learningRate, batchSize: config.batchSize,
+                                      sampleFraction: config.sampleFraction, decayFactor: config.decayFactor,
+                                      decayEvery: config.decayEveryEpochs, patience: config.patience,
+                                      maxEpochs: job.maxEpochs)
+        let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule, deadline: deadline,
                                            seed: SeedDerivation.clusterSeed(config.seed, path: job.path,
                                                                             purpose: Purpose.train.rawValue)) { epoch, loss, best in
             reporter?.report(.epoch(path: job.path, epoch: epoch, loss: loss, bestLoss: best))
