@@ -43,8 +43,12 @@ public struct TrainingConfig: Equatable, Sendable, Codable {
     /// Step decay: lr × decayFactor every decayEvery epochs.
     public var decayFactor: Float = 0.92
     public var decayEvery: Int = 30
-    /// Stop when the epoch loss has not improved for `patience` epochs …
+    /// When the epoch loss has not improved for `patience` epochs, the learning rate is
+    /// multiplied by `plateauDecay` and training goes on, at most `plateauReductions` times;
+    /// the next plateau stops training …
     public var patience: Int = 30
+    public var plateauReductions: Int = 0
+    public var plateauDecay: Float = 0.5
     /// … or after `maxEpochs` epochs in total, or after `timeLimit` seconds (if set).
     public var maxEpochs: Int = 1000
     public var timeLimit: Double? = nil
@@ -56,12 +60,13 @@ public struct TrainingConfig: Equatable, Sendable, Codable {
     public init(learningRate: Float = 5e-5, batchSize: Int = 8192, sampleFraction: Double = 0.3,
                 decayFactor: Float = 0.92, decayEvery: Int = 30, patience: Int = 30,
                 maxEpochs: Int = 1000, timeLimit: Double? = nil, seed: UInt64 = 1,
-                improvementTolerance: Double = 1e-4) {
+                improvementTolerance: Double = 1e-4, plateauReductions: Int = 0, plateauDecay: Float = 0.5) {
         self.learningRate = learningRate; self.batchSize = batchSize
         self.sampleFraction = sampleFraction; self.decayFactor = decayFactor
         self.decayEvery = decayEvery; self.patience = patience; self.maxEpochs = maxEpochs
         self.timeLimit = timeLimit; self.seed = seed
         self.improvementTolerance = improvementTolerance
+        self.plateauReductions = plateauReductions; self.plateauDecay = plateauDecay
     }
 }
 
@@ -74,6 +79,8 @@ extension TrainingConfig {
         guard decayFactor.isFinite, decayFactor > 0 else { throw fail("decayFactor \(decayFactor)") }
         guard decayEvery >= 1 else { throw fail("decayEvery \(decayEvery) < 1") }
         guard patience >= 1, maxEpochs >= 0 else { throw fail("patience \(patience) / maxEpochs \(maxEpochs)") }
+        guard plateauReductions >= 0 else { throw fail("plateauReductions \(plateauReductions) < 0") }
+        guard plateauDecay.isFinite, plateauDecay > 0, plateauDecay < 1 else { throw fail("plateauDecay \(plateauDecay) not in (0, 1)") }
         if let t = timeLimit { guard t.isFinite, t >= 0 else { throw fail("timeLimit \(t)") } }
         guard improvementTolerance >= 0, improvementTolerance < 1 else {
             throw fail("improvementTolerance \(improvementTolerance) not in [0, 1)")
@@ -113,6 +120,8 @@ public final class Trainer {
     public private(set) var log = TrainingLog()
     /// Epochs since the loss last improved.
     public private(set) var epochsWithoutImprovement = 0
+    /// Learning-rate reductions made on plateaus so far.
+    public private(set) var plateauReductionsMade = 0
     private var rng: SeededRandom
     private var permutation: [UInt32] = []
     private var batchInputs: FloatBuffer
@@ -130,9 +139,10 @@ public final class Trainer {
         log.epochLosses.reserveCapacity(min(config.maxEpochs, 100_000))
     }
 
-    /// Learning rate of a given (0-based) epoch under the step decay.
+    /// Learning rate of a given (0-based) epoch under the step decay and the plateau reductions made so far.
     public func learningRate(epoch: Int) -> Float {
         config.learningRate * Float(pow(Double(config.decayFactor), Double(epoch / max(config.decayEvery, 1))))
+            * Float(pow(Double(config.plateauDecay), Double(plateauReductionsMade)))
     }
 
     /// Runs exactly `epochs` more epochs (no early stop); returns their losses.
@@ -157,7 +167,11 @@ public final class Trainer {
         while log.epochLosses.count < config.maxEpochs {
             runOneEpoch(on: data)
             if !log.epochLosses.last!.isFinite { reason = .diverged; break }
-            if epochsWithoutImprovement >= config.patience { reason = .converged; break }
+            if epochsWithoutImprovement >= config.patience {
+                guard plateauReductionsMade < config.plateauReductions else { reason = .converged; break }
+                plateauReductionsMade += 1
+                epochsWithoutImprovement = 0
+            }
             if let limit = config.timeLimit, Date().timeIntervalSince(clock) >= limit {
                 reason = .timeLimit; break
             }

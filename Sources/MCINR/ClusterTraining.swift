@@ -82,6 +82,8 @@ public struct TrainingOutcome: Sendable, Codable, Equatable {
     public var epochs: Int
     public var bestLoss: Double
     public var finalLearningRate: Float
+    /// Learning-rate reductions made on plateaus before the stop.
+    public var plateauReductions: Int
     public var stop: Stop
     /// Training loss of every epoch (mean over the epoch's samples).
     public var lossCurve: [Double]
@@ -89,8 +91,10 @@ public struct TrainingOutcome: Sendable, Codable, Equatable {
 
 enum ClusterTrainer {
     /// Main training (MC-INR §3.1): Adam, step decay, a fresh random fraction of the samples
-    /// each epoch, stop on a plateau of the epoch loss. Leaves the network at the parameters
-    /// of its best epoch (ours).
+    /// each epoch. On a plateau of the epoch loss the rate is lowered and training resumes from
+    /// the best parameters so far (ours: uses a time budget instead of stopping early), until
+    /// the schedule's reductions are spent. Leaves the network at the parameters of its best
+    /// epoch (ours).
     static func train(_ network: TrainableNetwork, on samples: ClusterSamples,
                       schedule: TrainingConfig, deadline: Date?, seed: UInt64,
                       onEpoch: (Int, Double, Double) -> Void) -> TrainingOutcome {
@@ -104,7 +108,7 @@ enum ClusterTrainer {
         var best = network.copyParameters()
         var order = (0 ..< samples.sampleCount).map { Int32($0) }
         let perEpoch = max(1, min(order.count, Int((Double(order.count) * schedule.sampleFraction).rounded(.up))))
-        var bestLoss = Double.infinity, sinceBest = 0, epoch = 0
+        var bestLoss = Double.infinity, sinceBest = 0, epoch = 0, reductions = 0
         var curve: [Double] = []
         var stop = TrainingOutcome.Stop.epochCap
         while epoch < schedule.maxEpochs && !order.isEmpty {
@@ -143,11 +147,18 @@ enum ClusterTrainer {
                 sinceBest += 1
             }
             onEpoch(epoch, epochLoss, bestLoss)
-            if sinceBest >= schedule.patience { stop = .plateau; break }
+            if sinceBest >= schedule.patience {
+                guard reductions < schedule.plateauReductions else { stop = .plateau; break }
+                reductions += 1
+                sinceBest = 0
+                adam.learningRate *= schedule.plateauDecay
+                network.loadParameters(best)
+            }
             if epoch % schedule.decayEvery == 0 { adam.learningRate *= schedule.decayFactor }
         }
         if bestLoss.isFinite { network.loadParameters(best) }
         return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: adam.learningRate,
+                               plateauReductions: reductions,
                                stop: stop, lossCurve: curve)
     }
 

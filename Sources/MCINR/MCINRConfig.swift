@@ -25,12 +25,14 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     // Clustering.
     public var clusters: Int = 20
     /// K for a dataset whose user did not choose one (ours): about one network per 200 000
-    /// (point, step) samples, at least 2, at most the paper's 20. Measured on vessel-small
-    /// (400 k samples, equal size, 120 s): K = 2 → 47.7 dB, K = 4 → 46.9 dB at half the
-    /// ratio, K = 20 → 29 dB with a model larger than the data (docs/benchmarks/defaults.md).
+    /// (point, step) samples, at most the paper's 20. Measured at equal size on vessel-small
+    /// (400 k samples, 120 s): K = 2 → 47.7 dB, K = 4 → 46.9 dB at half the ratio, K = 20 →
+    /// 29 dB with a model larger than the data; on a 128 k-sample analytic set (40 s, both
+    /// converged before the budget) K = 1 → 39.7 dB, K = 2 → 37.7 dB: below ~300 k samples
+    /// one network of full width beats two of 1/√2 the width (docs/benchmarks/defaults.md).
     public static func automaticClusters(points: Int, steps: Int) -> Int {
         let samples = Double(points) * Double(max(steps, 1))
-        return min(20, max(2, Int((samples / 200_000).rounded())))
+        return min(20, max(1, Int((samples / 200_000).rounded())))
     }
     public var kMeansMaxIterations: Int = 50
     /// k-means runs on a subsample of this many points when the mesh has more (ours).
@@ -82,10 +84,17 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var decayEveryEpochs: Int = 30
     /// Fraction of the cluster's (point, time) samples drawn afresh each epoch.
     public var sampleFraction: Double = 0.3
-    /// Stop when the epoch loss has not improved for this many epochs.
+    /// A plateau: the epoch loss has not improved for this many epochs.
     public var patience: Int = 30
+    /// On a plateau the learning rate is halved and training resumes from the best parameters,
+    /// this many times; the next plateau ends the cluster's training (ours: without it, clusters
+    /// stopped at their first plateau and left a third or more of the time budget unused,
+    /// docs/benchmarks/defaults.md).
+    public var plateauReductions: Int = 4
     /// Epoch cap of the main training (0: no training, the initialisation is evaluated).
-    public var maxEpochs: Int = 300
+    /// nil: 300 without a time budget; none with one (the budget and the plateau rule end it).
+    public var maxEpochs: Int? = nil
+    public var effectiveMaxEpochs: Int { maxEpochs ?? (timeBudgetSeconds == nil ? 300 : Int.max) }
 
     // Residual re-clustering.
     public var noRecluster: Bool = false
@@ -95,8 +104,10 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// A cluster is split only when both children would keep at least this many points.
     public var minClusterPoints: Int = 64
     /// Cap on the number of splits in the whole run; each split adds one network, so this caps
-    /// the model's growth (METHOD lesson 3). nil: `clusters / 2` (at most 50 % growth). When
-    /// more clusters exceed the threshold, those with the largest MSE × points split first.
+    /// the model's growth (METHOD lesson 3). nil: `clusters / 2` (at most 50 % growth), or
+    /// `clusters / 4` under a target compression ratio, where every allowed split is paid for
+    /// in advance by narrower networks whether or not it happens. When more clusters exceed
+    /// the threshold, those with the largest MSE × points split first.
     public var maxSplits: Int? = nil
     /// Epoch cap for children of a split (they start from a trained parent).
     public var splitMaxEpochs: Int? = nil
@@ -140,7 +151,9 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var reclusters: Bool { isClustered && !noRecluster }
     /// Meta-learning only for the clustered method (ours: baselines are the plain networks).
     public var metaLearns: Bool { isClustered && !noMeta && metaSteps > 0 }
-    public var effectiveMaxSplits: Int { max(0, maxSplits ?? effectiveClusters / 2) }
+    public var effectiveMaxSplits: Int {
+        max(0, maxSplits ?? effectiveClusters / (targetCompressionRatio == nil ? 2 : 4))
+    }
 
     /// Checks the values; throws naming the first bad one.
     public func validate() throws {
@@ -154,7 +167,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         try check(learningRate.isFinite && learningRate > 0, "learningRate", "must be positive")
         try check(batchSize >= 1, "batchSize", "must be at least 1")
         try check(sampleFraction > 0 && sampleFraction <= 1, "sampleFraction", "must be in (0, 1]")
-        try check(maxEpochs >= 0, "maxEpochs", "must not be negative")
+        try check((maxEpochs ?? 0) >= 0, "maxEpochs", "must not be negative")
+        try check(plateauReductions >= 0, "plateauReductions", "must not be negative")
         if let epochs = splitMaxEpochs { try check(epochs >= 0, "splitMaxEpochs", "must not be negative") }
         try check(patience >= 1, "patience", "must be at least 1")
         try check(decayEveryEpochs >= 1, "decayEveryEpochs", "must be at least 1")

@@ -172,7 +172,7 @@ public struct MCINRPipeline {
             return ClusterJob(node: node, path: tree.nodes[node].path,
                               samples: ClusterSamples(pointIndices: points, map: map, data: normalized),
                               initialParameters: nil, learningRate: config.learningRate,
-                              maxEpochs: config.maxEpochs, round: 0)
+                              maxEpochs: config.effectiveMaxEpochs, round: 0)
         }
 
         // Shared meta-initialisation: one Reptile run over tasks drawn from every cluster.
@@ -234,7 +234,7 @@ public struct MCINRPipeline {
                 guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
                 let (first, second) = tree.split(job.node, childCentroids: split.centroids)
                 let inherited = outcome.parameters
-                let childEpochs = config.splitMaxEpochs ?? config.maxEpochs
+                let childEpochs = config.splitMaxEpochs ?? config.effectiveMaxEpochs
                 for (node, points) in [(first, split.points.0), (second, split.points.1)] {
                     // Children inherit the parent's input map and weights exactly.
                     nextJobs.append(ClusterJob(node: node, path: tree.nodes[node].path,
@@ -316,7 +316,10 @@ public struct MCINRPipeline {
         var parameters: [Float]
     }
 
-    /// Trains the jobs concurrently, largest first; a time budget is shared in proportion to size.
+    /// Trains the jobs concurrently, largest first. A time budget is shared in proportion to
+    /// size, and handed out when a job starts: a job gets its share of the round's remaining
+    /// time over the points still to train, so time a cluster left unused (it converged early)
+    /// goes to the clusters that start after it.
     private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
                             roundShare: Double) -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
@@ -324,16 +327,19 @@ public struct MCINRPipeline {
             jobs[a].samples.pointCount != jobs[b].samples.pointCount
                 ? jobs[a].samples.pointCount > jobs[b].samples.pointCount : jobs[a].path < jobs[b].path
         }
-        let totalPoints = Double(jobs.reduce(0) { $0 + $1.samples.pointCount })
-        let roundSeconds = deadline.map { max(0, $0.timeIntervalSinceNow) * roundShare }
+        let roundEnd = deadline.map { Date().addingTimeInterval(max(0, $0.timeIntervalSinceNow) * roundShare) }
         let workers = Double(max(1, min(threads, jobs.count)))
+        let pending = PendingPoints(points: jobs.reduce(0) { $0 + $1.samples.pointCount }, jobs: jobs.count)
         let config = self.config, factory = networkFactory, reporter = self.reporter
         WorkerPool.run(order: order, threads: threads) { index in
             let job = jobs[index]
-            let share = roundSeconds.map { $0 * workers * Double(job.samples.pointCount) / totalPoints }
-            let jobDeadline = share.map { s in min(deadline!, Date().addingTimeInterval(s)) }
+            let fraction = pending.share(of: job.samples.pointCount, workers: workers)
+            let jobDeadline = roundEnd.map { end in
+                min(deadline!, Date().addingTimeInterval(max(0, end.timeIntervalSinceNow) * fraction))
+            }
             slots[index] = Self.trainCluster(job, spec: spec, config: config, factory: factory,
                                              reporter: reporter, deadline: jobDeadline)
+            pending.finished(job.samples.pointCount)
         }
         return slots.values
     }
@@ -363,7 +369,7 @@ public struct MCINRPipeline {
         let schedule = TrainingConfig(learningRate: job.learningRate, batchSize: config.batchSize,
                                       sampleFraction: config.sampleFraction, decayFactor: config.decayFactor,
                                       decayEvery: config.decayEveryEpochs, patience: config.patience,
-                                      maxEpochs: job.maxEpochs)
+                                      maxEpochs: job.maxEpochs, plateauReductions: config.plateauReductions)
         let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule, deadline: deadline,
                                            seed: SeedDerivation.clusterSeed(config.seed, path: job.path,
                                                                             purpose: Purpose.train.rawValue)) { epoch, loss, best in
@@ -400,6 +406,26 @@ public struct MCINRPipeline {
         guard first.count >= config.minClusterPoints, second.count >= config.minClusterPoints else { return nil }
         return ((c0, c1), (first, second))
     }
+}
+
+/// The round's jobs not yet finished, for sharing the remaining time among them.
+final class PendingPoints: @unchecked Sendable {
+    private var points: Int
+    private var jobs: Int
+    private let lock = NSLock()
+
+    init(points: Int, jobs: Int) { self.points = points; self.jobs = jobs }
+
+    /// The fraction of the remaining round time a job of `jobPoints` starting now may use: all
+    /// of it when every unfinished job has a worker, else its share of the unfinished points
+    /// times the workers that run in parallel (at most 1).
+    func share(of jobPoints: Int, workers: Double) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        if Double(jobs) <= workers { return 1 }
+        return min(1, workers * Double(jobPoints) / Double(max(1, points)))
+    }
+
+    func finished(_ jobPoints: Int) { lock.lock(); points -= jobPoints; jobs -= 1; lock.unlock() }
 }
 
 /// Per-job result storage written from worker threads (each slot by exactly one job).

@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
     @Option(help: "mcinr (clustered, default) or a single-network baseline: coordnetb, coordnet, siren.")
     var method: String = "mcinr"
     @Option(help: "Comma-separated point-data variables to keep (default: all).") var variables: String?
-    @Option(help: "Number of k-means clusters K (default: one per ~200 000 point-steps, 2 … 20).") var clusters: Int?
+    @Option(help: "Number of k-means clusters K (default: one per ~200 000 point-steps, 1 … 20).") var clusters: Int?
     @Option(help: "Target compression ratio (raw fields / weights, counted at float32); the network width is chosen to fit it. --weights f16 / int8 then store about 2× / 3.5× fewer bytes.")
     var ratio: Double = 100
     @Option(help: "Network width (neurons per layer); overrides --ratio.") var width: Int?
@@ -34,7 +34,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("branch-blocks"), help: "ResBlocks in each per-component branch (CoordNetB).") var branchBlocks: Int?
     @Option(name: .customLong("max-splits"), help: "Cap on the number of cluster splits (each adds a network).") var maxSplits: Int?
     @Option(help: "Split a cluster whose normalised MSE stays above this value.") var threshold: Double?
-    @Option(name: .customLong("max-epochs"), help: "Epoch cap of each cluster's training.") var maxEpochs: Int?
+    @Option(name: .customLong("max-epochs"), help: "Epoch cap of each cluster's training (default: none under --time-budget, else 300).") var maxEpochs: Int?
     @Option(name: .customLong("meta-steps"), help: "Outer steps of meta-learning (0 disables it).") var metaSteps: Int?
     @Option(name: .customLong("learning-rate"), help: "Adam learning rate of the main training.") var learningRate: Float?
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?

@@ -75,6 +75,20 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(log.epochsRun, 5)
     }
 
+    /// With plateau reductions the first plateaus lower the rate instead of stopping.
+    func testPlateauReductionsLowerTheRateThenStop() throws {
+        let data = try analyticSet(count: 200, seed: 5)
+        let net = try Network(.siren(outputs: 1, width: 4, depth: 2), seed: 1)
+        let trainer = try Trainer(network: net, config: TrainingConfig(learningRate: 0, batchSize: 1000,
+                                                                   sampleFraction: 1, patience: 4, maxEpochs: 100,
+                                                                   plateauReductions: 2, plateauDecay: 0.5))
+        let log = try trainer.train(on: data)
+        XCTAssertEqual(log.stopReason, .converged)
+        XCTAssertEqual(log.epochsRun, 1 + 3 * 4, "three plateaus of 4 epochs after the first")
+        XCTAssertEqual(trainer.plateauReductionsMade, 2)
+        XCTAssertThrowsError(try TrainingConfig(plateauDecay: 1).validate())
+    }
+
     /// Running 3 + 4 epochs in two calls equals running 7 in one (resumable trainer), and the
     /// learning rate follows the step decay.
     func testResumingEqualsOneRun() throws {

@@ -96,6 +96,39 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.maximumNetworkCount, 4)
     }
 
+    func testAutomaticClustersGrowWithTheSamples() {
+        XCTAssertEqual(MCINRConfig.automaticClusters(points: 16_000, steps: 8), 1)
+        XCTAssertEqual(MCINRConfig.automaticClusters(points: 33_177, steps: 12), 2)
+        XCTAssertEqual(MCINRConfig.automaticClusters(points: 240_408, steps: 20), 20)
+        XCTAssertEqual(MCINRConfig.automaticClusters(points: 0, steps: 0), 1)
+    }
+
+    /// A time budget lifts the default epoch cap; a target ratio shrinks the split reserve.
+    func testBudgetAndRatioDefaults() {
+        var config = MCINRConfig()
+        XCTAssertEqual(config.effectiveMaxEpochs, 300)
+        config.timeBudgetSeconds = 10
+        XCTAssertEqual(config.effectiveMaxEpochs, Int.max)
+        config.maxEpochs = 7
+        XCTAssertEqual(config.effectiveMaxEpochs, 7)
+        config.clusters = 8
+        XCTAssertEqual(config.effectiveMaxSplits, 4)
+        config.targetCompressionRatio = 100
+        XCTAssertEqual(config.effectiveMaxSplits, 2)
+        config.maxSplits = 3
+        XCTAssertEqual(config.effectiveMaxSplits, 3)
+    }
+
+    /// Time shares: every job gets the whole remaining round while there are workers for all
+    /// unfinished jobs; otherwise its share of the unfinished points.
+    func testPendingPointsShareTheRemainingTime() {
+        let pending = PendingPoints(points: 400, jobs: 3)
+        XCTAssertEqual(pending.share(of: 100, workers: 2), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(pending.share(of: 300, workers: 2), 1)
+        pending.finished(300)
+        XCTAssertEqual(pending.share(of: 50, workers: 2), 1, "two jobs left, two workers")
+    }
+
     func testValidationNamesTheBadValue() {
         var config = MCINRConfig()
         config.sampleFraction = 0

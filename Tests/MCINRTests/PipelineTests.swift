@@ -173,6 +173,28 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(result.architecture.family, .siren)
     }
 
+    /// A plateau lowers the learning rate and training resumes, until the reductions are spent.
+    func testPlateauLowersTheRateBeforeStopping() throws {
+        var config = Fixtures.fastConfig()
+        config.learningRate = 1e-30      // updates vanish: the loss stops improving at once
+        config.sampleFraction = 1
+        config.batchSize = 100_000
+        config.noMeta = true
+        config.noRecluster = true
+        config.maxEpochs = 100
+        config.patience = 5
+        config.plateauReductions = 2
+        config.evaluation = .none
+        let result = try run(config)
+        for cluster in result.clusters {
+            XCTAssertEqual(cluster.training.stop, .plateau)
+            XCTAssertEqual(cluster.training.plateauReductions, 2)
+            // At least three plateaus of 5 epochs (summation-order noise may add an improvement).
+            XCTAssertGreaterThanOrEqual(cluster.training.epochs, 1 + 3 * 5)
+            XCTAssertLessThan(cluster.training.epochs, 100)
+        }
+    }
+
     func testTimeBudgetStopsTraining() throws {
         var config = Fixtures.fastConfig()
         config.maxEpochs = 1_000_000
