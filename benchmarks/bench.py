@@ -24,21 +24,33 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 # Per mode: equal wall-clock budgets per method (seconds), the extra budgets of the
-# PSNR-vs-time curve, the analytic sizes of the scaling study (nx, ny, nz), its epoch count.
+# PSNR-vs-time curve, the analytic sizes of the scaling study (nx, ny, nz), its epoch count;
+# Table 2 trains every method with each of `seeds` (the spread shows the run-to-run noise).
 MODES = {
-    "quick": dict(budget=40, medium_budget=None, curve_budgets=[10, 20], rd_factors=[0.5, 2.0],
-                  rd_datasets=["vessel-small"], analytic=(40, 20, 20, 8),
+    "quick": dict(budget=40, seeds=[1, 2], curve_budgets=[10, 20], rd_factors=[0.5, 2.0],
+                  rd_datasets=["vessel-small"], analytic=(40, 20, 20, 8), error_bounds=[1e-2, 1e-3],
                   scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32)], scaling_epochs=100,
                   bisect_iterations=14, sweep=np.logspace(-5, -0.3, 10)),
     # Smoke test of the whole pipeline (development only; numbers meaningless).
-    "smoke": dict(budget=4, medium_budget=None, curve_budgets=[2], rd_factors=[0.5],
-                  rd_datasets=["vessel-small"], analytic=(16, 8, 8, 4),
+    "smoke": dict(budget=4, seeds=[1], curve_budgets=[2], rd_factors=[0.5],
+                  rd_datasets=["vessel-small"], analytic=(16, 8, 8, 4), error_bounds=[1e-2],
                   scaling=[(12, 6, 6)], scaling_epochs=1, bisect_iterations=4, sweep=np.logspace(-4, -1, 3)),
-    "full": dict(budget=300, medium_budget=900, curve_budgets=[30, 100], rd_factors=[0.5, 2.0],
-                 rd_datasets=["vessel-small", "analytic"], analytic=(40, 20, 20, 8),
+    # Sized for about 75 min on 2 cores; vessel-medium gets its own (longer) budget, one seed, one
+    # extra width and one error bound.
+    "full": dict(budget=60, seeds=[1, 2], curve_budgets=[15, 30], rd_factors=[0.5, 2.0],
+                 rd_datasets=["vessel-small", "analytic", "vessel-medium"], analytic=(40, 20, 20, 8),
+                 error_bounds=[1e-2, 1e-3],
+                 medium=dict(budget=240, seeds=[1], rd_factors=[0.5], error_bounds=[1e-2]),
                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=100,
                  bisect_iterations=18, sweep=np.logspace(-5.5, -0.3, 16)),
 }
+
+
+def setting(cfg, dataset, name):
+    """A mode's setting for one dataset (vessel-medium may override it)."""
+    return cfg.get("medium", {}).get(name, cfg[name]) if dataset == "vessel-medium" else cfg[name]
+
+
 BASELINES = ["siren", "coordnet", "coordnetb"]
 METHOD_LABEL = {"siren": "SIREN", "coordnet": "CoordNet", "coordnetb": "CoordNetB", "mcinr": "MC-INR (default)"}
 
@@ -52,14 +64,14 @@ class Runner:
         self.binary, self.work, self.threads, self.reuse = binary, work, threads, reuse
         os.makedirs(work, exist_ok=True)
 
-    def train(self, name, data, flags, budget=None, mesh=False):
+    def train(self, name, data, flags, budget=None, mesh=False, seed=1):
         """Trains, returns the JSON summary plus wall time, peak RSS and the model path."""
         out = os.path.join(self.work, name + ".mci")
         cache = os.path.join(self.work, name + ".json")
         if self.reuse and os.path.exists(cache) and os.path.exists(out):
             with open(cache) as f:
                 return json.load(f)
-        cmd = [self.binary, "train", data, "-o", out, "-q", "--json", "--threads", str(self.threads), "--seed", "1"]
+        cmd = [self.binary, "train", data, "-o", out, "-q", "--json", "--threads", str(self.threads), "--seed", str(seed)]
         cmd += flags + ([] if mesh else ["--no-mesh"])
         if budget:
             cmd += ["--time-budget", str(budget)]
@@ -68,10 +80,16 @@ class Runner:
         proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", timing] + cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"{name}: mcinr-vtk train failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-        summary = json.loads(proc.stdout)
+        # stdout holds the summary (the last JSON object) and, with --compare-weight-encodings,
+        # a table and the encodings' JSON before it.
+        objects = json_objects(proc.stdout)
+        summary = objects[-1]
+        for o in objects[:-1]:
+            if "weight_encodings" in o:
+                summary["weight_encodings"] = o["weight_encodings"]
         with open(timing) as f:
             wall, peak_kb = f.read().split()[-2:]
-        summary.update(name=name, flags=flags, budget=budget, wall_seconds=float(wall),
+        summary.update(name=name, flags=flags, budget=budget, seed=seed, wall_seconds=float(wall),
                        peak_rss_mib=int(peak_kb) / 1024, model=out)
         info = subprocess.run([self.binary, "info", out, "--json"], capture_output=True, text=True, check=True)
         meta = json.loads(info.stdout).get("metadata", {})
@@ -85,6 +103,21 @@ class Runner:
         with open(cache, "w") as f:
             json.dump(summary, f, indent=1)
         return summary
+
+
+def json_objects(text):
+    """Every top-level JSON object that starts a line of text, in order."""
+    decoder, found, pos = json.JSONDecoder(), [], 0
+    while True:
+        start = text.find("{", pos)
+        if start < 0:
+            return found
+        if start == 0 or text[start - 1] == "\n":
+            obj, end = decoder.raw_decode(text, start)
+            found.append(obj)
+            pos = end
+        else:
+            pos = start + 1
 
 
 # ---- metrics, exactly as INRCore.Metrics: per component and step, global range, averaged ----
@@ -311,7 +344,7 @@ def main():
     runner = Runner(args.binary, args.work, threads, args.reuse)
     started = time.time()
     res = dict(mode=args.mode, started_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), threads=threads,
-               budget=cfg["budget"], medium_budget=cfg["medium_budget"], curve_budgets=cfg["curve_budgets"],
+               budget=cfg["budget"], medium_budget=cfg.get("medium", {}).get("budget"), curve_budgets=cfg["curve_budgets"],
                machine=machine_description(), load_before=os.getloadavg(), datasets={}, table2={}, table3={},
                rd={}, ablation=[], curve=[], decode={}, scaling=[], phases={})
 
@@ -337,14 +370,22 @@ def main():
     # Table 2: the four methods at equal budgets and (for the baselines) matched sizes.
     t0 = time.time()
     for k in data:
-        budget = cfg["medium_budget"] if k == "vessel-medium" else cfg["budget"]
+        budget = setting(cfg, k, "budget")
         ranges = arrays[k][3]
-        default = runner.train(f"t2-{k}-mcinr", data[k], [], budget)
-        rows = [summarize(default, ranges)]
+
+        def seeded_row(name, flags):
+            # The first seed's run is the row; the others add their PSNR (run-to-run noise).
+            runs = [runner.train(name if seed == 1 else f"{name}-s{seed}", data[k], flags, budget, seed=seed)
+                    for seed in setting(cfg, k, "seeds")]
+            row = summarize(runs[0], ranges)
+            row["psnr_seeds"] = [r["mean"]["psnr"] for r in runs]
+            row["psnr_mean"] = float(np.mean(row["psnr_seeds"]))
+            return row
+
+        rows = [seeded_row(f"t2-{k}-mcinr", [])]
         for m in BASELINES:
-            w, probes = fit_width(runner, data[k], m, default["weight_bytes"], k)
-            run = runner.train(f"t2-{k}-{m}", data[k], ["--method", m, "--width", str(w)], budget)
-            row = summarize(run, ranges)
+            w, probes = fit_width(runner, data[k], m, rows[0]["weight_bytes"], k)
+            row = seeded_row(f"t2-{k}-{m}", ["--method", m, "--width", str(w)])
             row["size_probes"] = probes
             rows.append(row)
         res["table2"][k] = dict(budget=budget, rows=rows)
@@ -365,20 +406,43 @@ def main():
     # Table 4: ablations on vessel-small at the same budget.
     t0 = time.time()
     res["ablation"].append(res["table2"]["vessel-small"]["rows"][0])
-    for tag, flags in [("no-recluster", ["--no-recluster"]), ("no-meta", ["--no-meta"]),
-                       ("no-recluster-no-meta", ["--no-recluster", "--no-meta"])]:
+    # Under the default --ratio, K = 2 leaves no split reserve (MCINRConfig.effectiveMaxSplits),
+    # so re-clustering is shown with one split reserved and forced (threshold 0), and
+    # --no-recluster repeats the default: its difference is the run-to-run noise.
+    for tag, flags in [("split", ["--max-splits", "1", "--threshold", "0"]), ("no-meta", ["--no-meta"]),
+                       ("no-recluster", ["--no-recluster"])]:
         res["ablation"].append(summarize(runner.train(f"abl-{tag}", data["vessel-small"], flags, cfg["budget"]), arrays["vessel-small"][3]))
     phase("ablation", t0)
 
-    # MC-INR at other widths (rate-distortion curve).
+    # MC-INR at other widths (rate-distortion curve), each model also stored in every weight
+    # encoding (f32, f16, int8: the same trained weights), and the error-bounded mode.
     t0 = time.time()
     for k in cfg["rd_datasets"]:
         base = res["table2"][k]["rows"][0]
-        pts = [base]
-        for f in cfg["rd_factors"]:
-            w = max(2, int(round(base["width"] * f)))
-            pts.append(summarize(runner.train(f"rd-{k}-w{w}", data[k], ["--width", str(w)], res["table2"][k]["budget"]), arrays[k][3]))
-        res["rd"][k] = dict(mcinr=sorted(pts, key=lambda r: r["cr"]))
+        budget = res["table2"][k]["budget"]
+        pts, encodings = [base], {}
+        for w in [base["width"]] + [max(2, int(round(base["width"] * f))) for f in setting(cfg, k, "rd_factors")]:
+            run = runner.train(f"rd-{k}-w{w}", data[k], ["--width", str(w), "--compare-weight-encodings"], budget)
+            if w != base["width"]:
+                pts.append(summarize(run, arrays[k][3]))
+            for e in run.get("weight_encodings", []):
+                name = e["weights"].split("+")[0]
+                point = dict(width=w, cr=e["compression_ratio_weights"], psnr=e["mean_psnr"], weights=e["weights"])
+                # Each encoding as the writer stores it: zlib only where smaller.
+                old = encodings.setdefault(name, {}).get(w)
+                if old is None or point["cr"] > old["cr"]:
+                    encodings[name][w] = point
+        bounded = []
+        for r in setting(cfg, k, "error_bounds"):
+            run = runner.train(f"eb-{k}-{r:g}", data[k], ["--max-rel-error", f"{r:g}"], budget, mesh=True)
+            eb = run["error_bound"]
+            bounded.append(dict(rel_bound=r, cr=eb["compression_ratio_fields"], psnr=run["mean"]["psnr"],
+                                max_rel_error=max(c["max_abs_error"] / (c["bound"] / r) for c in eb["components"]),
+                                residual_bytes=eb["residual_bytes"], weight_bytes=run["weight_bytes"],
+                                network_psnr=eb["network_mean_psnr"], seconds=run["seconds"]))
+        res["rd"][k] = dict(mcinr=sorted(pts, key=lambda r: r["cr"]),
+                            encodings={n: sorted(v.values(), key=lambda p: p["cr"]) for n, v in encodings.items()},
+                            error_bounded=bounded)
     phase("mcinr-widths", t0)
 
     # Table 3: SZ3 / ZFP at MC-INR's ratio and at its PSNR; rate-distortion sweeps.
@@ -403,6 +467,10 @@ def main():
                     # The curve: the sweep plus every point the bisections measured.
                     sweeps[f"{codec} {order}"] = sorted((m for key, m in comp.cache.items() if key[:2] == (codec, order)),
                                                         key=lambda m: m["cr"])
+        # The same max-error bound as each error-bounded MC-INR point: the peers' ratio there.
+        for p in res["rd"].get(k, {}).get("error_bounded", []):
+            p["peers"] = {f"{codec} {order}": comp.evaluate(codec, order, p["rel_bound"])
+                          for codec in ["SZ3", "ZFP"] for order in ["mesh", "morton"]}
         res["table3"][k] = dict(target=dict(cr=target["cr"], psnr=target["psnr"]), rows=rows)
         res["rd"].setdefault(k, {})["codecs"] = sweeps
         res["rd"][k]["baselines"] = res["table2"][k]["rows"][1:]
