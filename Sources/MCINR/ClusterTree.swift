@@ -90,6 +90,30 @@ public struct ClusterTree: Sendable, Equatable {
         return (first, second)
     }
 
+    /// Undoes the split of `node` (whose two children must be leaves): the children are removed,
+    /// `node` is a leaf again, and later nodes move down to close the gap. Returns the new index
+    /// of every old node (nil for the removed children).
+    @discardableResult
+    public mutating func merge(_ node: Int) -> [Int?] {
+        guard let (first, second) = nodes[node].children else { preconditionFailure("node \(node) has no split to undo") }
+        precondition(nodes[first].isLeaf && nodes[second].isLeaf, "only a split whose children are leaves can be undone")
+        var newIndex = [Int?](repeating: nil, count: nodes.count)
+        var next = 0
+        for old in nodes.indices where old != first && old != second {
+            newIndex[old] = next
+            next += 1
+        }
+        nodes[node].children = nil
+        nodes = nodes.indices.compactMap { old -> Node? in
+            guard newIndex[old] != nil else { return nil }
+            var moved = nodes[old]
+            moved.parent = moved.parent.map { newIndex[$0]! }
+            moved.children = moved.children.map { (newIndex[$0.0]!, newIndex[$0.1]!) }
+            return moved
+        }
+        return newIndex
+    }
+
     /// Point indices of every leaf, by routing each point (the training partition).
     public func partition(_ points: [SIMD3<Double>]) -> [Int: [Int]] {
         var result: [Int: [Int]] = [:]

@@ -109,6 +109,14 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// in advance by narrower networks whether or not it happens. When more clusters exceed
     /// the threshold, those with the largest MSE × points split first.
     public var maxSplits: Int? = nil
+    /// A split adds a network, so it must pay for its bytes (ours): after the children trained,
+    /// it is kept only if the model's PSNR (normalised MSE over all samples) rose by at least
+    /// this many dB per doubling of the network count, i.e. by g · log2((N + 1) / N) with N
+    /// networks before the split; otherwise it is undone and the parent's network kept. 2 dB per
+    /// doubling is below what doubling the width bought in the rate–distortion runs (≈ 3–4 dB
+    /// per doubling of the size at small widths, docs/benchmarks/README.md), so a split that
+    /// gains less than a wider network would have is refused. 0 keeps every split (the paper).
+    public var splitGainPerDoubling: Double = 2
     /// Epoch cap for children of a split (they start from a trained parent).
     public var splitMaxEpochs: Int? = nil
 
@@ -169,6 +177,7 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         try check(sampleFraction > 0 && sampleFraction <= 1, "sampleFraction", "must be in (0, 1]")
         try check((maxEpochs ?? 0) >= 0, "maxEpochs", "must not be negative")
         try check(plateauReductions >= 0, "plateauReductions", "must not be negative")
+        try check(splitGainPerDoubling >= 0 && splitGainPerDoubling.isFinite, "splitGainPerDoubling", "must be 0 or more")
         if let epochs = splitMaxEpochs { try check(epochs >= 0, "splitMaxEpochs", "must not be negative") }
         try check(patience >= 1, "patience", "must be at least 1")
         try check(decayEveryEpochs >= 1, "decayEveryEpochs", "must be at least 1")

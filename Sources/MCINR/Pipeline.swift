@@ -41,6 +41,18 @@ public struct SplitRecord: Sendable, Codable, Equatable {
     public var mseBefore: Double
     /// Point-weighted MSE of the two children after their training.
     public var mseAfter: Double?
+    /// The model's PSNR gain from this split (normalised MSE over all samples, dB), and what
+    /// it had to reach to pay for the added network (`MCINRConfig.splitGainPerDoubling`).
+    public var modelGainDB: Double?
+    public var requiredGainDB: Double?
+    /// nil until the children trained; false: undone (the children were dropped; the node
+    /// indices above are those at the time of the split).
+    public var kept: Bool?
+
+    public init(parent: String, parentNode: Int, childNodes: [Int], childPoints: [Int], mseBefore: Double) {
+        self.parent = parent; self.parentNode = parentNode; self.childNodes = childNodes
+        self.childPoints = childPoints; self.mseBefore = mseBefore
+    }
 }
 
 /// Everything a run produced: enough to write the `.mci` file and report on it.
@@ -62,7 +74,9 @@ public struct PipelineResult: Sendable {
     public var clusters: [ClusterRecord]
     /// Mesh point indices each trained node (leaf or split parent) was trained on.
     public var trainingPartition: [Int: [Int]]
+    /// Every split made, kept or undone (`SplitRecord.kept`).
     public var splits: [SplitRecord]
+    public var keptSplitCount: Int { splits.filter { $0.kept != false }.count }
     /// Meta-learning shared by all clusters (MetaSharing.shared).
     public var sharedMeta: MetaSummary?
     public var kMeansIterations: Int
@@ -200,7 +214,8 @@ public struct MCINRPipeline {
         var plannedTotal = jobs.count
         while !jobs.isEmpty {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
-            let moreRoundsPossible = config.reclusters && splits.count < splitBudget && round < config.maxSplitDepth
+            let moreRoundsPossible = config.reclusters && round < config.maxSplitDepth
+                && splits.filter({ $0.kept != false }).count < splitBudget
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
                                       roundShare: moreRoundsPossible ? 0.75 : 1.0)
             for (job, outcome) in zip(jobs, outcomes) {
@@ -209,20 +224,55 @@ public struct MCINRPipeline {
                 trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
                                                outcome.record.mse)
             }
-            // Children's training finished: record the MSE after each split of the last round.
-            for index in splits.indices where splits[index].mseAfter == nil {
+            // Children's training finished: record the MSE after each split of the last round,
+            // and undo the splits that did not pay for their network (in split order, so the
+            // decisions do not depend on scheduling). Undoing renumbers the nodes after the
+            // removed children; `current` follows this round's nodes through it.
+            var current: [Int?] = Array(tree.nodes.indices)
+            for index in splits.indices where splits[index].kept == nil {
                 let children = splits[index].childNodes
-                if let a = trainedParameters[children[0]], let b = trainedParameters[children[1]] {
-                    let (na, nb) = (Double(splits[index].childPoints[0]), Double(splits[index].childPoints[1]))
-                    splits[index].mseAfter = (a.mse * na + b.mse * nb) / (na + nb)
+                guard let a = trainedParameters[children[0]], let b = trainedParameters[children[1]] else { continue }
+                let (na, nb) = (Double(splits[index].childPoints[0]), Double(splits[index].childPoints[1]))
+                let mseAfter = (a.mse * na + b.mse * nb) / (na + nb)
+                splits[index].mseAfter = mseAfter
+                let leaves = tree.leaves
+                let withSplit = leaves.reduce(0.0) { $0 + trainedParameters[$1]!.mse * Double(trainingPartition[$1]!.count) }
+                let withoutSplit = withSplit + (splits[index].mseBefore - mseAfter) * (na + nb)
+                let gain = 10 * log10(max(withoutSplit, .leastNormalMagnitude) / max(withSplit, .leastNormalMagnitude))
+                let networksBefore = Double(leaves.count - 1)
+                let required = config.splitGainPerDoubling * log2((networksBefore + 1) / networksBefore)
+                splits[index].modelGainDB = gain
+                splits[index].requiredGainDB = required
+                splits[index].kept = config.splitGainPerDoubling == 0 || gain >= required
+                guard splits[index].kept == false else { continue }
+
+                let map = tree.merge(splits[index].parentNode)
+                func renumbered<V>(_ dictionary: [Int: V]) -> [Int: V] {
+                    Dictionary(uniqueKeysWithValues: dictionary.compactMap { node, value in map[node].map { ($0, value) } })
                 }
+                trainedParameters = renumbered(trainedParameters)
+                trainingPartition = renumbered(trainingPartition)
+                for r in records.indices { records[r].node = records[r].node >= 0 ? (map[records[r].node] ?? -1) : -1 }
+                for other in splits.indices where other != index && splits[other].kept != false {
+                    splits[other].parentNode = map[splits[other].parentNode]!
+                    splits[other].childNodes = splits[other].childNodes.map { map[$0] ?? -1 }
+                }
+                current = current.map { $0.flatMap { map[$0] } }
+                reporter?.report(.splitUndone(parent: splits[index].parent, gainDB: gain, requiredDB: required))
+            }
+            // This round's jobs at their current node indices (children of undone splits dropped).
+            let trained = zip(jobs, outcomes).compactMap { job, outcome -> (job: ClusterJob, outcome: JobOutcome)? in
+                guard let node = current[job.node] else { return nil }
+                var moved = job
+                moved.node = node
+                return (moved, outcome)
             }
             guard config.reclusters, deadline.map({ Date() < $0 }) ?? true else { break }
 
             // Residual re-clustering: every cluster above the threshold is a candidate (paper);
             // within the split budget those with the largest error mass (MSE × points, their
             // share of the global MSE) go first (ours: a split costs a whole network).
-            let candidates = zip(jobs, outcomes)
+            let candidates = trained
                 .filter { job, outcome in
                     outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
                         && job.samples.pointCount >= 2 * config.minClusterPoints
@@ -230,7 +280,7 @@ public struct MCINRPipeline {
                 .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
                 .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
             var nextJobs: [ClusterJob] = []
-            for (job, outcome, _) in candidates where splits.count < splitBudget {
+            for (job, outcome, _) in candidates where splits.filter({ $0.kept != false }).count < splitBudget {
                 guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
                 let (first, second) = tree.split(job.node, childCentroids: split.centroids)
                 let inherited = outcome.parameters
@@ -246,7 +296,7 @@ public struct MCINRPipeline {
                 splits.append(SplitRecord(parent: job.path.description, parentNode: job.node,
                                           childNodes: [first, second],
                                           childPoints: [split.points.0.count, split.points.1.count],
-                                          mseBefore: outcome.record.mse, mseAfter: nil))
+                                          mseBefore: outcome.record.mse))
                 reporter?.report(.clusterSplit(parent: job.path, mse: outcome.record.mse,
                                                childPoints: (split.points.0.count, split.points.1.count)))
             }

@@ -9,6 +9,8 @@ public enum ProgressEvent: Sendable {
     case epoch(path: ClusterPath, epoch: Int, loss: Double, bestLoss: Double)
     case clusterFinished(path: ClusterPath, mse: Double, epochs: Int, seconds: Double)
     case clusterSplit(parent: ClusterPath, mse: Double, childPoints: (Int, Int))
+    /// A split's children did not gain enough to pay for their network; the parent's is kept.
+    case splitUndone(parent: String, gainDB: Double, requiredDB: Double)
     case evaluating
     case finished(seconds: Double)
 }
@@ -88,6 +90,8 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
             force = !live
         case .clusterSplit:
             splits += 1
+        case .splitUndone:
+            splits -= 1
         case .evaluating:
             emit("evaluating through the decoder…", final: false, force: true)
             return

@@ -181,7 +181,7 @@ struct Train: ParsableCommand {
         if json {
             var summary: [String: Any] = [
                 "output": output, "method": method, "seconds": result.seconds,
-                "networks": result.networks.count, "splits": result.splits.count,
+                "networks": result.networks.count, "splits": result.keptSplitCount,
                 "clusters": result.tree.topCount, "width": result.config.width,
                 "weights": encoding.shortName, "weight_bytes": storedWeightBytes, "file_bytes": fileBytes, "raw_field_bytes": result.rawFieldBytes,
                 "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
@@ -207,7 +207,7 @@ struct Train: ParsableCommand {
             rows.append(["mean", fmt(m.meanPSNR), sci(m.meanNRMSE), fmt(m.meanR2, 5), sci(m.maxAbsError)])
             print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
         }
-        print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.splits.count) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
+        print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(storedWeightBytes)) (\(encoding.shortName)), file \(formatBytes(fileBytes))")
         if let b = bounded {
             let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0

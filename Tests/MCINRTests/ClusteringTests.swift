@@ -58,6 +58,25 @@ final class ClusteringTests: XCTestCase {
         XCTAssertEqual(tree.nodes[first].parent, 1)
     }
 
+    /// Undoing a split removes the two children and renumbers the nodes after them; routing
+    /// below the other splits is unchanged.
+    func testMergeUndoesASplitAndRenumbers() {
+        var tree = ClusterTree(topLevelCentroids: [[-1, 0, 0], [1, 0, 0]])
+        tree.split(0, childCentroids: ([-1, -1, 0], [-1, 1, 0]))     // nodes 2, 3
+        tree.split(1, childCentroids: ([1, -1, 0], [1, 1, 0]))       // nodes 4, 5
+        let before = tree.route([1.1, 0.9, 0])
+        XCTAssertEqual(before, 5)
+        let map = tree.merge(0)
+        XCTAssertEqual(map, [0, 1, nil, nil, 2, 3])
+        XCTAssertEqual(tree.nodes.count, 4)
+        XCTAssertTrue(tree.nodes[0].isLeaf)
+        XCTAssertEqual(tree.nodes[1].children?.0, 2); XCTAssertEqual(tree.nodes[1].children?.1, 3)
+        XCTAssertEqual(tree.nodes[3].parent, 1)
+        XCTAssertEqual(tree.route([1.1, 0.9, 0]), map[before]!)
+        XCTAssertEqual(tree.route([-1.1, 0.9, 0]), 0)
+        XCTAssertEqual(tree.leaves, [0, 2, 3])
+    }
+
     func testClusterPathOrderAndSeedsAreStable() {
         let a = ClusterPath(top: 2, splits: [false, true])
         XCTAssertLessThan(ClusterPath(top: 2), a)

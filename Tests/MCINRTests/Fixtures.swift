@@ -54,6 +54,7 @@ enum Fixtures {
         config.metaPointsPerTask = 32
         config.minClusterPoints = 8
         config.threads = 1
+        config.splitGainPerDoubling = 0   // the split-mechanics tests keep every split
         return config
     }
 

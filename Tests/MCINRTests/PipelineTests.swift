@@ -73,6 +73,46 @@ final class PipelineTests: XCTestCase {
         for split in result.splits { XCTAssertGreaterThan(split.mseBefore, config.splitThreshold) }
     }
 
+    /// A split that does not gain what its network costs is undone: with an unreachable gain
+    /// every split is undone, and the model is exactly the one trained without re-clustering.
+    func testSplitsThatDoNotPayForTheirNetworkAreUndone() throws {
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0
+        config.maxSplits = 2
+        config.maxSplitDepth = 1
+        config.splitGainPerDoubling = 1000
+        let result = try run(config)
+        XCTAssertEqual(result.splits.count, 2)
+        XCTAssertTrue(result.splits.allSatisfy { $0.kept == false && $0.modelGainDB! < $0.requiredGainDB! })
+        XCTAssertEqual(result.keptSplitCount, 0)
+        XCTAssertEqual(result.tree.nodes.count, result.tree.topCount)
+        config.noRecluster = true
+        let plain = try run(config)
+        XCTAssertEqual(result.networks, plain.networks)
+        XCTAssertEqual(result.normalizedMSE, plain.normalizedMSE, accuracy: 1e-12)
+        // Routing still is the training partition after the undo.
+        let data = Fixtures.analyticField()
+        let q = Fixtures.normalizedPoints(data)
+        for (index, point) in q.enumerated() {
+            XCTAssertTrue(result.trainingPartition[result.tree.route(point)]!.contains(index))
+        }
+    }
+
+    /// Kept and undone splits follow the rule; the kept ones stay in the tree.
+    func testSplitDecisionsFollowTheGainRule() throws {
+        var config = Fixtures.fastConfig()
+        config.splitThreshold = 0
+        config.maxSplits = 3
+        config.splitGainPerDoubling = 0.5
+        let result = try run(config)
+        XCTAssertFalse(result.splits.isEmpty)
+        for split in result.splits {
+            let kept = try XCTUnwrap(split.kept)
+            XCTAssertEqual(kept, split.modelGainDB! >= split.requiredGainDB!, "\(split)")
+        }
+        XCTAssertEqual(result.networks.count, result.tree.topCount + result.keptSplitCount)
+    }
+
     func testSplitBudgetCapsGrowth() throws {
         var config = Fixtures.fastConfig()
         config.splitThreshold = 0
