@@ -34,6 +34,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("branch-blocks"), help: "ResBlocks in each per-component branch (CoordNetB).") var branchBlocks: Int?
     @Option(name: .customLong("max-splits"), help: "Cap on the number of cluster splits (each adds a network).") var maxSplits: Int?
     @Option(help: "Split a cluster whose normalised MSE stays above this value.") var threshold: Double?
+    @Option(name: .customLong("split-gain"),
+            help: "Keep a split only if the model's PSNR rose by this many dB per doubling of the network count (default 2; 0 keeps every split).")
+    var splitGain: Double?
     @Option(name: .customLong("max-epochs"), help: "Epoch cap of each cluster's training (default: none under --time-budget, else 300).") var maxEpochs: Int?
     @Option(name: .customLong("meta-steps"), help: "Outer steps of meta-learning (0 disables it).") var metaSteps: Int?
     @Option(name: .customLong("learning-rate"), help: "Adam learning rate of the main training.") var learningRate: Float?
@@ -82,6 +85,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--max-error/--max-rel-error store residuals at the mesh points and need the mesh: drop --no-mesh")
         }
         guard timeBudget.isFinite && timeBudget >= 0 else { throw ValidationError("--time-budget must be 0 or more seconds") }
+        if let g = splitGain, !(g.isFinite && g >= 0) { throw ValidationError("--split-gain must be 0 or more dB") }
     }
 
     func run() throws {
@@ -122,6 +126,7 @@ struct Train: ParsableCommand {
         if let v = branchBlocks { config.branchBlocks = v }
         if let v = maxSplits { config.maxSplits = v }
         if let v = threshold { config.splitThreshold = v }
+        if let v = splitGain { config.splitGainPerDoubling = v }
         if let v = maxEpochs { config.maxEpochs = v }
         if let v = metaSteps { config.metaSteps = v }
         if let v = learningRate { config.learningRate = v }
