@@ -407,9 +407,9 @@ def main():
     t0 = time.time()
     res["ablation"].append(res["table2"]["vessel-small"]["rows"][0])
     # Under the default --ratio, K = 2 leaves no split reserve (MCINRConfig.effectiveMaxSplits),
-    # so re-clustering is shown with one split reserved and forced (threshold 0), and
+    # so re-clustering is shown with one split reserved and forced (threshold 0, always kept), and
     # --no-recluster repeats the default: its difference is the run-to-run noise.
-    for tag, flags in [("split", ["--max-splits", "1", "--threshold", "0"]), ("no-meta", ["--no-meta"]),
+    for tag, flags in [("split", ["--max-splits", "1", "--threshold", "0", "--split-gain", "0"]), ("no-meta", ["--no-meta"]),
                        ("no-recluster", ["--no-recluster"])]:
         res["ablation"].append(summarize(runner.train(f"abl-{tag}", data["vessel-small"], flags, cfg["budget"]), arrays["vessel-small"][3]))
     phase("ablation", t0)

@@ -466,7 +466,7 @@ def interp_psnr(points, cr):
 def interpret_ablation(res):
     rows = {" ".join(r["flags"]): r for r in res["ablation"]}
     d = rows.get("")
-    sp, nr, nm = rows.get("--max-splits 1 --threshold 0"), rows.get("--no-recluster"), rows.get("--no-meta")
+    sp, nr, nm = rows.get("--max-splits 1 --threshold 0 --split-gain 0"), rows.get("--no-recluster"), rows.get("--no-meta")
     out = ["\n**What this means.** "]
     if d and nr:
         out.append(f"The default run made {d['splits']} split(s): under the default `--ratio` every allowed split is "
@@ -474,7 +474,7 @@ def interpret_ablation(res):
                    f"`--no-recluster` therefore trains the same model as the default, and its difference "
                    f"({d['psnr'] - nr['psnr']:+.2f} dB) is the run-to-run noise of a time-budgeted run. ")
     if d and sp:
-        out.append(f"Reserving one split and forcing it (threshold 0) changes PSNR by {sp['psnr'] - d['psnr']:+.2f} dB "
+        out.append(f"Reserving one split and forcing it (threshold 0, kept whatever it gains: `--split-gain 0`) changes PSNR by {sp['psnr'] - d['psnr']:+.2f} dB "
                    f"({sp['splits']} split(s), width {sp['width']} instead of {d['width']} to pay for the extra "
                    f"network, {kib(sp['weight_bytes'])} vs {kib(d['weight_bytes'])} KiB): a split is worth its bytes "
                    "only if it gains more than that reserve costs the other networks. ")
