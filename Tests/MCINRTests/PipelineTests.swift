@@ -113,6 +113,31 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(result.networks.count, result.tree.topCount + result.keptSplitCount)
     }
 
+    /// Whatever mix of splits is kept and undone (two rounds, several splits per round), the
+    /// tree, the networks and the training partition stay consistent.
+    func testTreeStaysConsistentUnderAnyMixOfUndoneSplits() throws {
+        let data = Fixtures.analyticField(points: 400)
+        let q = Fixtures.normalizedPoints(data)
+        for gain in [0.05, 1.0, 2.5, 4.0] {   // 4 dB: one split kept, four undone over two rounds
+            var config = Fixtures.fastConfig()
+            config.splitThreshold = 0
+            config.maxSplits = 4
+            config.maxSplitDepth = 2
+            config.splitGainPerDoubling = gain
+            let result = try run(config, data)
+            XCTAssertEqual(result.networks.count, result.tree.leaves.count)
+            XCTAssertEqual(result.tree.splitCount, 2 * result.keptSplitCount, "gain \(gain)")
+            for (index, point) in q.enumerated() {
+                XCTAssertTrue(result.trainingPartition[result.tree.route(point)]!.contains(index), "gain \(gain)")
+            }
+            for split in result.splits where split.kept == true {
+                XCTAssertFalse(result.tree.nodes[split.parentNode].isLeaf, "gain \(gain): \(split)")
+                XCTAssertEqual(result.tree.nodes[split.parentNode].path.description, split.parent)
+            }
+            _ = try result.makeModel()   // the file's tree and networks agree
+        }
+    }
+
     func testSplitBudgetCapsGrowth() throws {
         var config = Fixtures.fastConfig()
         config.splitThreshold = 0
