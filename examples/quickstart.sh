@@ -19,8 +19,8 @@ fi
 bin="$(cd "$here" && swift build -c release --show-bin-path)/mcinr-vtk"
 mkdir -p "$out"
 
-echo "== train (a few minutes on 2 cores)"
-"$bin" train "$data" -o "$out/model.mci" --time-budget 150 --max-epochs 2000
+echo "== train (90 s on 2 cores)"
+"$bin" train "$data" -o "$out/model.mci" --time-budget 90
 echo "== info"
 "$bin" info "$out/model.mci"
 echo "== export with error maps"

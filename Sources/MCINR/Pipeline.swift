@@ -212,10 +212,11 @@ public struct MCINRPipeline {
         var round = 0
         let splitBudget = config.reclusters ? config.effectiveMaxSplits : 0
         var plannedTotal = jobs.count
+        /// Splits that count against the budget: kept, or not yet decided.
+        func splitsInUse() -> Int { splits.filter { $0.kept != false }.count }
         while !jobs.isEmpty {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
-            let moreRoundsPossible = config.reclusters && round < config.maxSplitDepth
-                && splits.filter({ $0.kept != false }).count < splitBudget
+            let moreRoundsPossible = config.reclusters && splitsInUse() < splitBudget && round < config.maxSplitDepth
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
                                       roundShare: moreRoundsPossible ? 0.75 : 1.0)
             for (job, outcome) in zip(jobs, outcomes) {
@@ -280,7 +281,7 @@ public struct MCINRPipeline {
                 .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
                 .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
             var nextJobs: [ClusterJob] = []
-            for (job, outcome, _) in candidates where splits.filter({ $0.kept != false }).count < splitBudget {
+            for (job, outcome, _) in candidates where splitsInUse() < splitBudget {
                 guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
                 let (first, second) = tree.split(job.node, childCentroids: split.centroids)
                 let inherited = outcome.parameters
