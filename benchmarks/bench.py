@@ -494,6 +494,17 @@ def main():
     subprocess.run([args.bench_binary, "--quick", "--output", core_md], check=True, capture_output=True)
     with open(core_md) as f:
         res["core_bench"] = f.read()
+    # The same CoordNetB step in PyTorch on the CPU, when benchmarks/torch/run has installed it.
+    torch_python = os.path.join(os.path.dirname(args.work), "torch-venv", "bin", "python")
+    if os.path.exists(torch_python):
+        log("PyTorch training step (benchmarks/torch/step.py, 1 thread)")
+        proc = subprocess.run([torch_python, os.path.join(HERE, "torch", "step.py"), "--threads", "1",
+                               "--repeats", "3", "--shapes", "4096x32,4096x64,4096x128,4096x256"],
+                              capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        if proc.returncode == 0:
+            res["torch_step"] = json.loads(proc.stdout)
+        else:
+            log(f"PyTorch step failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     phase("speed", t0)
 
     # Scaling: fixed epochs, no meta-learning and no re-clustering, so the work is proportional

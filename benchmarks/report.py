@@ -154,9 +154,9 @@ def write_report(res, out, command_seconds):
              "steps) as the peak, then averaged over components and steps; R² per component pooled over all "
              "steps, then averaged over components. *max err* is the largest |error| of any component divided by that component's "
              "range. CR = raw float32 field bytes / compressed bytes (for INRs: the weights, as in the paper, stored in the "
-             "tool's default weight encoding, the same for every method; the mesh is not counted for anyone). Torch-based reference implementations were not run: PyTorch is not "
-             "installable here without about 5 GB of CUDA wheels, so the baselines are our own implementations of "
-             "SIREN, CoordNet and CoordNetB (`mcinr-vtk train --method …`).\n")
+             "tool's default weight encoding, the same for every method; the mesh is not counted for anyone). The baselines are our own implementations of "
+             "SIREN, CoordNet and CoordNetB (`mcinr-vtk train --method …`); PyTorch enters only in the speed "
+             "comparison of §5 (training a whole model in PyTorch is not part of this command).\n")
     rows = []
     for k, d in res["datasets"].items():
         rows.append([k, d["points"], d["steps"], len(d["components"]), f"{d['raw_bytes'] / 2**20:.1f} MiB"])
@@ -302,6 +302,7 @@ def write_report(res, out, command_seconds):
              "kernel-level numbers (SGEMM and one CoordNetB training step) come from `mcinr-bench --quick`, run "
              "by this command; its tables, quoted:\n")
     L.append(quote_core(res.get("core_bench", "")))
+    L.append(torch_comparison(res))
 
     # Scaling.
     L.append("## 6. Scaling with the point count\n")
@@ -542,6 +543,28 @@ def epochs_text(r):
         return "—"
     span = str(e[0]) if min(e) == max(e) else f"{min(e)}–{max(e)}"
     return f"{span} ({', '.join(r.get('cluster_stops') or [])})"
+
+
+def torch_comparison(res):
+    """INRCore's CoordNetB step (mcinr-bench, quoted above) beside PyTorch's at the same shapes."""
+    t = res.get("torch_step")
+    if not t:
+        return ("PyTorch was not measured in this run (`benchmarks/torch/run` installs it from PyPI, about "
+                "4 GB, and writes [pytorch.md](pytorch.md); this command then includes it).\n")
+    ours = {}
+    section = res.get("core_bench", "").split("## 2.", 1)[-1].split("\n## ", 1)[0]
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 6 and cells[0].isdigit():
+            ours[(int(cells[0]), int(cells[1]))] = float(cells[5])
+    rows = []
+    for r in t["rows"]:
+        o = ours.get((r["batch"], r["width"]))
+        rows.append([f"{r['batch']} × {r['width']}", f(o, 1) if o else "—", f(r["gflops_cpu"], 1),
+                     f"{o / r['gflops_cpu']:.2f}×" if o else "—"])
+    return (f"The same CoordNetB step in PyTorch {t['torch']} on the CPU (`benchmarks/torch/step.py`, one "
+            "thread, thread CPU time, same FLOP count):\n\n"
+            + table(["batch × width", "INRCore GFLOP/s", "PyTorch GFLOP/s", "INRCore / PyTorch"], rows) + "\n")
 
 
 def quote_core(md):
