@@ -125,7 +125,7 @@ public struct MCINRPipeline {
     }
 
     // Purposes of derived seeds: each random stream has its own.
-    enum Purpose: UInt64 { case kMeans = 1, initialise, meta, train, split, sharedMeta }
+    enum Purpose: UInt64 { case kMeans = 1, initialise, meta, train, split, sharedMeta, resume }
 
     public func run(_ data: TrainingData) throws -> PipelineResult {
         try config.validate()
@@ -218,9 +218,11 @@ public struct MCINRPipeline {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
             let moreRoundsPossible = config.reclusters && splitsInUse() < splitBudget && round < config.maxSplitDepth
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
-                                      roundShare: moreRoundsPossible ? 0.75 : 1.0)
+                                      roundShare: moreRoundsPossible && !jobs[0].resumes ? 0.75 : 1.0)
             for (job, outcome) in zip(jobs, outcomes) {
                 records.append(outcome.record)
+                // A resumed cluster keeps its earlier network unless the new one is better.
+                if job.resumes, let earlier = trainedParameters[job.node], earlier.mse <= outcome.record.mse { continue }
                 trainingPartition[job.node] = job.samples.pointIndices
                 trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
                                                outcome.record.mse)
@@ -301,6 +303,21 @@ public struct MCINRPipeline {
                 reporter?.report(.clusterSplit(parent: job.path, mse: outcome.record.mse,
                                                childPoints: (split.points.0.count, split.points.1.count)))
             }
+            // Nothing to split, but round 0 kept part of the budget for splits: the clusters the
+            // budget stopped train on from where they are (a converged one would gain nothing).
+            if nextJobs.isEmpty, let deadline, let budget = config.timeBudgetSeconds,
+               deadline.timeIntervalSinceNow > 0.05 * budget {
+                nextJobs = trained
+                    .filter { $0.outcome.record.training.stop == .timeBudget && tree.nodes[$0.job.node].isLeaf }
+                    .map { job, outcome in
+                        var next = job
+                        next.initialParameters = outcome.parameters
+                        next.learningRate = outcome.record.training.finalLearningRate
+                        next.round = round + 1
+                        next.resumes = true
+                        return next
+                    }
+            }
             jobs = nextJobs
             plannedTotal += nextJobs.count
             round += 1
@@ -360,6 +377,8 @@ public struct MCINRPipeline {
         var learningRate: Float
         var maxEpochs: Int
         var round: Int
+        /// Goes on training a leaf of an earlier round with the time re-clustering did not use.
+        var resumes = false
     }
 
     struct JobOutcome {
@@ -421,9 +440,10 @@ public struct MCINRPipeline {
                                       sampleFraction: config.sampleFraction, decayFactor: config.decayFactor,
                                       decayEvery: config.decayEveryEpochs, patience: config.patience,
                                       maxEpochs: job.maxEpochs, plateauReductions: config.plateauReductions)
+        let purpose = job.resumes ? Purpose.resume : Purpose.train
         let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule, deadline: deadline,
                                            seed: SeedDerivation.clusterSeed(config.seed, path: job.path,
-                                                                            purpose: Purpose.train.rawValue)) { epoch, loss, best in
+                                                                            purpose: purpose.rawValue)) { epoch, loss, best in
             reporter?.report(.epoch(path: job.path, epoch: epoch, loss: loss, bestLoss: best))
         }
         let mse = job.samples.sampleCount > 0 ? ClusterTrainer.residual(network, on: job.samples) : 0

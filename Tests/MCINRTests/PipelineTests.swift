@@ -274,6 +274,29 @@ final class PipelineTests: XCTestCase {
         XCTAssertLessThan(result.seconds, 30, "a 0.5 s budget must bound the run")
     }
 
+    /// Round 0 keeps a quarter of the budget for splits; when none happens, the clusters the
+    /// budget stopped train on, and a resumed network replaces the earlier one only if better.
+    func testTimeLeftByReclusteringGoesBackToTheClusters() throws {
+        var config = Fixtures.fastConfig()
+        config.maxEpochs = 1_000_000
+        config.patience = 1_000_000
+        config.splitThreshold = 1e9          // nothing is ever split …
+        config.maxSplits = 1                 // … but round 0 keeps time for a split
+        config.timeBudgetSeconds = 2.0
+        config.threads = 2
+        let result = try run(config)
+        XCTAssertTrue(result.splits.isEmpty)
+        let resumed = result.clusters.filter { $0.round == 1 }
+        XCTAssertEqual(Set(resumed.map(\.node)), Set(result.tree.leaves), "every leaf resumes")
+        XCTAssertEqual(result.networks.count, result.tree.topCount)
+        for record in resumed {
+            let first = try XCTUnwrap(result.clusters.first { $0.round == 0 && $0.node == record.node })
+            XCTAssertEqual(first.training.stop, .timeBudget)
+            XCTAssertLessThanOrEqual(result.clusters.filter { $0.node == record.node }.map(\.mse).min()!, first.mse)
+        }
+        XCTAssertLessThan(result.seconds, 30)
+    }
+
     func testInvalidInputIsRejectedWithAClearError() {
         var config = Fixtures.fastConfig()
         config.clusters = 0
