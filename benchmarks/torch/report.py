@@ -1,9 +1,9 @@
 """Writes docs/benchmarks/pytorch.md from one `benchmarks/torch/run`: INRCore's training step
 (the CoordNetB table of `mcinr-bench --quick`) beside PyTorch's at the same shapes."""
 import argparse
+import importlib.util
 import json
 import os
-import platform
 import re
 import time
 
@@ -22,13 +22,12 @@ def core_steps(path):
 
 
 def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The decode report's CPU name (one implementation for the benchmark reports)."""
+    spec = importlib.util.spec_from_file_location(
+        "decode_report", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "decode", "report.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cpu_name()
 
 
 def main():
