@@ -76,11 +76,8 @@ static void matmul(const float *x, size_t rows, size_t in, size_t out, const flo
 static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
                        float omega, float *y) {
     matmul(x, rows, in, out, W, y);
-    /* Bias first, then the sine over the batch as one flat vector: a narrow layer (width 18)
-     * row by row would leave most of each SIMD vector idle. Same arithmetic as the fused
-     * kernel (x + b rounded to float, then omega · it), so the values do not change. */
-    mcinr_add_bias(y, b, rows, out);
-    mcinr_sine_forward(y, NULL, 1, rows * out, omega, NULL);
+    /* Bias, omega and sine in one pass (the kernel walks narrow rows as one flat array). */
+    mcinr_sine_forward(y, b, rows, out, omega, NULL);
 }
 
 /* y = module(x); t1, t2 are scratch buffers; y, t1, t2 and x are distinct. */
@@ -95,15 +92,15 @@ static void apply_module(const mci_module *mod, const float *x, size_t rows, flo
         mcinr_add_bias(y, mod->b, rows, mod->out);
         break;
     default: { /* RESBLOCK: 0.5 (S2(S1(x)) + T(x)), T = identity when in = out */
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
-        sine_layer(t1, rows, mod->out, mod->out, mod->W2, mod->b2, omega, y);
         const float *skip = x;
         if (mod->Wt) {
             sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2);
             skip = t2;
         }
-        size_t n = rows * mod->out;
-        for (size_t i = 0; i < n; i++) y[i] = 0.5f * (y[i] + skip[i]);
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
+        /* S2 with the average fused into its sine (same values as sine, then half sum). */
+        matmul(t1, rows, mod->out, mod->out, mod->W2, y);
+        mcinr_sine_half_sum(y, mod->b2, rows, mod->out, omega, skip);
         break;
     }
     }
