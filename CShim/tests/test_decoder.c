@@ -979,6 +979,25 @@ static void test_kernels(void) {
                 CHECK(same_fused, "level %d, %zu × %zu: fused ResBlock average differs", level, rows, width);
                 free(x); free(bias); free(flat); free(by_row); free(with_cos); free(cosines); free(fused); free(skip);
             }
+        /* Bounded sin/cos: the polynomials only ever see the reduced r, |r| ≤ π/2 + 0.25 even for
+         * clamped huge z, so every float r with 1.3 ≤ |r| ≤ 1.9 (where they approach ±1) is tried. */
+        {
+            size_t cap = (size_t)1 << 20, over = 0;
+            float *z = malloc(cap * sizeof *z), *s = malloc(cap * sizeof *s), *c = malloc(cap * sizeof *c);
+            for (int side = -1; side <= 1; side += 2) {
+                float v = 1.3f;
+                while (v <= 1.9f) {
+                    size_t n = 0;
+                    for (; n < cap && v <= 1.9f; v = nextafterf(v, 2.0f)) z[n++] = (float)side * v;
+                    mcinr_sincos(z, n, s, c);
+                    for (size_t i = 0; i < n; i++) over += fabsf(s[i]) > 1.0f || fabsf(c[i]) > 1.0f;
+                }
+            }
+            CHECK(over == 0, "level %d: %zu sin/cos values beyond ±1 near |r| = π/2", level, over);
+            free(z);
+            free(s);
+            free(c);
+        }
         /* Positional encoding, across the 32-row blocks and a partial one. */
         for (unsigned L = 0; L <= 7; L += 7) {
             size_t rows = 70, w = mcinr_encoding_width(L);
