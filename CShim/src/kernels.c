@@ -1,9 +1,9 @@
 /* Numeric kernels shared by the Swift trainer (INRCore) and the C decoder.
  *
  * Every kernel is a plain C99 loop over float arrays that the compiler auto-vectorises. Each
- * body is written once as a macro and compiled twice: for the baseline x86-64 target and for
- * AVX2+FMA and for AVX-512F, chosen at run time (no special build flags needed). The sine is a polynomial:
- * Cody–Waite reduction by π (k = round(z/π), r = z − kπ in [−π/2, π/2], three parts of π,
+ * body is written once as a macro and compiled three times: for the baseline x86-64 target,
+ * for AVX2+FMA and for AVX-512F, chosen at run time (no special build flags needed). The sine
+ * is a polynomial: Cody–Waite reduction by π (k = round(z/π), r = z − kπ in [−π/2, π/2], three parts of π,
  * the first two with 12 significant bits so k·part is exact for |k| < 2^12, i.e. |z| ≲ 1.28e4),
  * sin z = (−1)^k sin r and cos z = (−1)^k cos r with near-minimax polynomials on [−π/2, π/2]
  * (sin: odd, degree 9; cos: even, degree 10; max abs error ≈ 1.6e-7 / 1.8e-7 on [−1.2e4, 1.2e4],
