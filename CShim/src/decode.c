@@ -76,11 +76,8 @@ static void matmul(const float *x, size_t rows, size_t in, size_t out, const flo
 static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
                        float omega, float *y) {
     matmul(x, rows, in, out, W, y);
-    /* Bias first, then the sine over the batch as one flat vector: a narrow layer (width 18)
-     * row by row would leave most of each SIMD vector idle. Same arithmetic as the fused
-     * kernel (x + b rounded to float, then omega · it), so the values do not change. */
-    mcinr_add_bias(y, b, rows, out);
-    mcinr_sine_forward(y, NULL, 1, rows * out, omega, NULL);
+    /* Bias, omega and sine in one pass (the kernel walks narrow rows as one flat array). */
+    mcinr_sine_forward(y, b, rows, out, omega, NULL);
 }
 
 /* y = module(x); t1, t2 are scratch buffers; y, t1, t2 and x are distinct. */
@@ -95,40 +92,37 @@ static void apply_module(const mci_module *mod, const float *x, size_t rows, flo
         mcinr_add_bias(y, mod->b, rows, mod->out);
         break;
     default: { /* RESBLOCK: 0.5 (S2(S1(x)) + T(x)), T = identity when in = out */
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
-        sine_layer(t1, rows, mod->out, mod->out, mod->W2, mod->b2, omega, y);
         const float *skip = x;
         if (mod->Wt) {
             sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2);
             skip = t2;
         }
-        size_t n = rows * mod->out;
-        for (size_t i = 0; i < n; i++) y[i] = 0.5f * (y[i] + skip[i]);
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
+        /* S2 with the average fused into its sine (same values as sine, then half sum). */
+        matmul(t1, rows, mod->out, mod->out, mod->W2, y);
+        mcinr_sine_half_sum(y, mod->b2, rows, mod->out, omega, skip);
         break;
     }
     }
 }
 
-typedef struct point_ref {
-    uint32_t network;
-    uint32_t index; /* within the chunk */
-} point_ref;
-
 typedef struct workspace {
-    size_t batch;    /* rows per batch */
-    float *buf[6];   /* encoding, two ping-pong buffers, a third for branches, two scratch */
-    float *x;        /* batch × 4 local inputs */
-    uint32_t *rows;  /* chunk indices of the batch's rows */
-    double *q;       /* chunk × 4 normalised coordinates */
-    point_ref *refs; /* chunk */
+    size_t batch;     /* rows per batch */
+    float *buf[6];    /* encoding, two ping-pong buffers, a third for branches, two scratch */
+    float *x;         /* batch × 4 local inputs */
+    double *q;        /* chunk × 4 normalised coordinates */
+    uint32_t *net_of; /* chunk: network of each point */
+    uint32_t *order;  /* chunk: point indices grouped by network */
+    size_t *counts;   /* networks + 1: counting-sort offsets */
 } workspace;
 
 static void free_workspace(workspace *w) {
     for (int i = 0; i < 6; i++) free(w->buf[i]);
     free(w->x);
-    free(w->rows);
     free(w->q);
-    free(w->refs);
+    free(w->net_of);
+    free(w->order);
+    free(w->counts);
     memset(w, 0, sizeof *w);
 }
 
@@ -143,9 +137,10 @@ static int alloc_workspace(const mcinr_model *m, size_t chunk, workspace *w) {
     int ok = 1;
     for (int i = 0; i < 6; i++) ok &= (w->buf[i] = malloc(w->batch * width * sizeof(float))) != NULL;
     ok &= (w->x = malloc(w->batch * 4 * sizeof(float))) != NULL;
-    ok &= (w->rows = malloc(w->batch * sizeof(uint32_t))) != NULL;
     ok &= (w->q = malloc(chunk * 4 * sizeof(double))) != NULL;
-    ok &= (w->refs = malloc(chunk * sizeof(point_ref))) != NULL;
+    ok &= (w->net_of = malloc(chunk * sizeof(uint32_t))) != NULL;
+    ok &= (w->order = malloc(chunk * sizeof(uint32_t))) != NULL;
+    ok &= (w->counts = malloc((m->num_networks + 1) * sizeof(size_t))) != NULL;
     if (!ok) free_workspace(w);
     return ok;
 }
@@ -163,11 +158,12 @@ typedef struct request {
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
 
-/* Evaluates network `net` on `rows` points of the chunk starting at `base`. */
-static void eval_batch(const request *rq, const mci_network *net, workspace *w, size_t rows, size_t base) {
+/* Evaluates network `net` on the `rows` points idx[0..rows) of the chunk starting at `base`. */
+static void eval_batch(const request *rq, const mci_network *net, workspace *w, const uint32_t *idx, size_t rows,
+                       size_t base) {
     const mcinr_model *m = rq->m;
     for (size_t i = 0; i < rows; i++) {
-        const double *q = w->q + 4 * (size_t)w->rows[i];
+        const double *q = w->q + 4 * (size_t)idx[i];
         for (int k = 0; k < 4; k++) w->x[4 * i + k] = ((float)q[k] - net->in_offset[k]) * net->in_scale[k];
     }
     float *enc = w->buf[0];
@@ -206,35 +202,38 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
             double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
             for (size_t i = 0; i < rows; i++) {
                 double v = ((double)cur[i * br->outputs + col] + 1.0) * scale + lo;
-                rq->out[(base + w->rows[i]) * rq->num_components + r] = (float)v;
+                rq->out[(base + idx[i]) * rq->num_components + r] = (float)v;
             }
         }
     }
-}
-
-static int compare_refs(const void *a, const void *b) {
-    const point_ref *x = a, *y = b;
-    if (x->network != y->network) return x->network < y->network ? -1 : 1;
-    return x->index < y->index ? -1 : (x->index > y->index);
 }
 
 static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     const mcinr_model *m = rq->m;
     size_t base = chunk * rq->chunk;
     size_t n = rq->num_points - base < rq->chunk ? rq->num_points - base : rq->chunk;
+    size_t L = m->num_networks;
+    memset(w->counts, 0, (L + 1) * sizeof *w->counts);
     for (size_t i = 0; i < n; i++) {
         double *q = w->q + 4 * i;
         mci_normalise(m, rq->xyz + 3 * (base + i), rq->time, q);
-        w->refs[i].network = (uint32_t)mci_route_normalised(m, q);
-        w->refs[i].index = (uint32_t)i;
+        uint32_t net = (uint32_t)mci_route_normalised(m, q);
+        w->net_of[i] = net;
+        w->counts[net + 1]++;
     }
-    qsort(w->refs, n, sizeof *w->refs, compare_refs);
+    /* Counting sort by network (stable: points keep their order within a network). */
+    for (size_t k = 0; k < L; k++) w->counts[k + 1] += w->counts[k];
+    for (size_t i = 0; i < n; i++) w->order[w->counts[w->net_of[i]]++] = (uint32_t)i;
+    /* counts[k] is now the end of network k's run, the start of network k + 1's. */
     size_t i = 0;
     while (i < n) {
-        uint32_t net = w->refs[i].network;
-        size_t rows = 0;
-        while (i < n && w->refs[i].network == net && rows < w->batch) w->rows[rows++] = w->refs[i++].index;
-        eval_batch(rq, &m->networks[net], w, rows, base);
+        uint32_t net = w->net_of[w->order[i]];
+        size_t end = w->counts[net];
+        while (i < end) {
+            size_t rows = end - i < w->batch ? end - i : w->batch;
+            eval_batch(rq, &m->networks[net], w, w->order + i, rows, base);
+            i += rows;
+        }
     }
 }
 

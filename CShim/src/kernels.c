@@ -1,81 +1,187 @@
 /* Numeric kernels shared by the Swift trainer (INRCore) and the C decoder.
  *
  * Every kernel is a plain C99 loop over float arrays that the compiler auto-vectorises. Each
- * body is written once as a macro and compiled twice: for the baseline x86-64 target and for
- * AVX2+FMA and for AVX-512F, chosen at run time (no special build flags needed). The sine is a polynomial:
- * Cody–Waite reduction by π/2 (four 11-bit parts, so k·part is exact for |k| < 2^13, i.e.
- * |z| ≲ 1.28e4) and the Cephes minimax polynomials for sin and cos on [−π/4, π/4]
- * (max abs error ≈ 2e-7 on [−1e4, 1e4]). Quadrant selection is branch-free. */
+ * body is written once as a macro and compiled three times: for the baseline x86-64 target,
+ * for AVX2+FMA and for AVX-512F, chosen at run time (no special build flags needed). The sine
+ * is a polynomial: Cody–Waite reduction by π (k = round(z/π), r = z − kπ in [−π/2, π/2], three parts of π,
+ * the first two with 12 significant bits so k·part is exact for |k| < 2^12, i.e. |z| ≲ 1.28e4),
+ * sin z = (−1)^k sin r and cos z = (−1)^k cos r with near-minimax polynomials on [−π/2, π/2]
+ * (sin: odd, degree 9; cos: even, degree 10; max abs error ≈ 1.6e-7 / 1.8e-7 on [−1.2e4, 1.2e4],
+ * float rounding included). The sign comes from the parity of k (a bit of the rounding sum), so
+ * sin alone needs one polynomial and costs about half of sin + cos; sin is the same value
+ * whether or not cos is computed. Everything is branch-free. */
 /* GCC vectorises these loops only with its full cost model (-O3); clang does at -O2. The
- * pragma keeps the plugin's GCC build (any CMAKE_BUILD_TYPE) as fast as SwiftPM's clang build. */
+ * pragma keeps the plugin's GCC build (any CMAKE_BUILD_TYPE) as fast as SwiftPM's clang build:
+ * no-trapping-math lets GCC turn the sine's clamps into blends (else the baseline and AVX2
+ * loops stay scalar), fp-contract=fast fuses a·b + c into FMA as clang does by default
+ * (-std=c99 turns it off in GCC); ≈ 1.4× on the sine. Neither changes what a formula means. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math", "fp-contract=fast")
 #endif
 #include "mcinr_kernels.h"
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
-/* π/2 = P1 + P2 + P3 + P4 (+6e-17); each part has at most 11 significant bits. */
-#define MCINR_PIO2_1 1.5703125f
-#define MCINR_PIO2_2 4.837512969970703125e-4f
-#define MCINR_PIO2_3 7.549533620476722717e-8f
-#define MCINR_PIO2_4 2.563282919254561e-12f
-#define MCINR_2_OVER_PI 0.636619772367581343f
-/* 1.5·2^23: adding and subtracting it rounds a float to the nearest integer (|v| < 2^22). */
+/* π = P1 + P2 + P3 (+1e-17); P1 = 3217/2^10 and P2 = −2391/2^28 have 12 significant bits. */
+#define MCINR_PI_1 3.1416015625f
+#define MCINR_PI_2 -8.9071691036224365234375e-6f
+#define MCINR_PI_3 -1.7411032e-9f
+#define MCINR_INV_PI 0.31830987f
+/* 1.5·2^23: adding and subtracting it rounds a float to the nearest integer (|v| < 2^22);
+ * the sum's lowest mantissa bit is then the parity of that integer. */
 #define MCINR_ROUND_MAGIC 12582912.0f
-#define MCINR_Z_BOUND 4194304.0f   /* 2^22: keeps |k| < 2^22, the rounding trick's range */
+#define MCINR_Z_BOUND 4194304.0f   /* 2^22: keeps |z/π| < 2^22, the rounding trick's range */
 
-/* Computes s = sin(z), c = cos(z) for one float; written so that loops around it vectorise
- * (no calls, no branches: selects become blends). */
-#define MCINR_SINCOS(z, s_out, c_out)                                                    \
+/* sin r on [−π/2, π/2]: r + r³ (S3 + r² (S5 + r² (S7 + r² S9))), near-minimax with the
+ * constraint p(π/2) = 1 − 5e-8 (max error 7e-8): the polynomial then peaks at 1 − 6.6e-8, so
+ * its float evaluation (FMA or not) never rounds above 1 and no clamp is needed — checked on
+ * every float |r| ≤ 1.9 (the most reduction can leave) by CShim/tests (test_kernels). With
+ * the unconstrained fit (max error 2e-8) 1 + 1 ulp came out near ±π/2 once FMA-contracted. */
+#define MCINR_S3 -0.16666605f
+#define MCINR_S5 0.008331878f
+#define MCINR_S7 -0.00019733193f
+#define MCINR_S9 2.4534343e-06f
+/* cos r on [−π/2, π/2]: 1 − r²/2 + r⁴ (C4 + r² (C6 + r² (C8 + r² C10))), max error 6e-9. */
+#define MCINR_C4 0.041666657f
+#define MCINR_C6 -0.0013888569f
+#define MCINR_C8 2.4769304e-05f
+#define MCINR_C10 -2.6193814e-07f
+
+/* Reduces z: r_ = z − kπ and sgn_ = (k odd) << 31, the sign bit (−1)^k puts on sin and cos.
+ * |z| is clamped to 2^22 (NaN stays NaN and flows through r_; no float→int conversion, so
+ * NaN is harmless); beyond ~1.3e4 the reduction loses accuracy and beyond ~6e6 a float sine
+ * has none left: r_ then stays within ≈ [−π/2 − 0.3, π/2 + 0.3], so results stay in [−1, 1]. */
+#define MCINR_REDUCE_PI(z, r_, sgn_)                                                    \
+    float r_;                                                                          \
+    uint32_t sgn_;                                                                     \
     do {                                                                               \
-        /* Clamp |z| to 2^22 (NaN stays NaN) so that k fits the rounding trick and an int;   \
-         * beyond ~6e6 a float sine has no accuracy left, the result just stays in [-1, 1]. */ \
         float zc_ = ((z) > MCINR_Z_BOUND) ? MCINR_Z_BOUND : (z);                       \
         zc_ = (zc_ < -MCINR_Z_BOUND) ? -MCINR_Z_BOUND : zc_;                           \
-        float k_ = (zc_ * MCINR_2_OVER_PI + MCINR_ROUND_MAGIC) - MCINR_ROUND_MAGIC;    \
-        /* NaN (z NaN) must not reach the int conversion (UB); r_ carries the NaN on. */ \
-        int32_t q_ = (int32_t)((k_ == k_) ? k_ : 0.0f);                                \
-        float r_ = zc_ - k_ * MCINR_PIO2_1;                                            \
-        r_ = r_ - k_ * MCINR_PIO2_2;                                                   \
-        r_ = r_ - k_ * MCINR_PIO2_3;                                                   \
-        r_ = r_ - k_ * MCINR_PIO2_4;                                                   \
-        float r2_ = r_ * r_;                                                           \
-        float ps_ = r_ + r_ * r2_ * (-1.6666654611e-1f                                 \
-                         + r2_ * (8.3321608736e-3f + r2_ * -1.9515295891e-4f));        \
-        float pc_ = 1.0f - 0.5f * r2_ + r2_ * r2_ * (4.166664568298827e-2f             \
-                         + r2_ * (-1.388731625493765e-3f + r2_ * 2.443315711809948e-5f)); \
-        int32_t swap_ = q_ & 1;                                                        \
-        float sv_ = swap_ ? pc_ : ps_;                                                 \
-        float cv_ = swap_ ? ps_ : pc_;                                                 \
-        (s_out) = (q_ & 2) ? -sv_ : sv_;                                               \
-        (c_out) = ((q_ + 1) & 2) ? -cv_ : cv_;                                         \
+        float t_ = zc_ * MCINR_INV_PI + MCINR_ROUND_MAGIC;                             \
+        float k_ = t_ - MCINR_ROUND_MAGIC;                                             \
+        uint32_t tb_;                                                                  \
+        memcpy(&tb_, &t_, sizeof tb_);                                                 \
+        sgn_ = tb_ << 31;                                                              \
+        r_ = zc_ - k_ * MCINR_PI_1;                                                    \
+        r_ = r_ - k_ * MCINR_PI_2;                                                     \
+        r_ = r_ - k_ * MCINR_PI_3;                                                     \
+    } while (0)
+
+/* v ^= sign bit (flips the sign of v when sgn is 1 << 31). */
+#define MCINR_FLIP_SIGN(v, sgn)                                                         \
+    do {                                                                               \
+        uint32_t vb_;                                                                  \
+        memcpy(&vb_, &(v), sizeof vb_);                                                \
+        vb_ ^= (sgn);                                                                  \
+        memcpy(&(v), &vb_, sizeof vb_);                                                \
+    } while (0)
+
+#define MCINR_SIN_POLY(r, r2) ((r) + (r) * (r2) * (MCINR_S3 + (r2) * (MCINR_S5 + (r2) * (MCINR_S7 + (r2) * MCINR_S9))))
+#define MCINR_COS_POLY(r2)                                                              \
+    (1.0f - 0.5f * (r2) + (r2) * (r2) * (MCINR_C4 + (r2) * (MCINR_C6 + (r2) * (MCINR_C8 + (r2) * MCINR_C10))))
+
+/* s_out = sin(z) for one float (no calls, no branches: loops around it vectorise). */
+#define MCINR_SIN(z, s_out)                                                              \
+    do {                                                                               \
+        MCINR_REDUCE_PI(z, rr_, sg_);                                                  \
+        float r2s_ = rr_ * rr_;                                                        \
+        float sv_ = MCINR_SIN_POLY(rr_, r2s_);                                         \
+        MCINR_FLIP_SIGN(sv_, sg_);                                                     \
+        (s_out) = sv_;                                                                 \
+    } while (0)
+
+/* s = sin(z), c = cos(z); s is the same value MCINR_SIN gives. */
+#define MCINR_SINCOS(z, s_out, c_out)                                                    \
+    do {                                                                               \
+        MCINR_REDUCE_PI(z, rr_, sg_);                                                  \
+        float r2s_ = rr_ * rr_;                                                        \
+        float sv_ = MCINR_SIN_POLY(rr_, r2s_);                                         \
+        float cv_ = MCINR_COS_POLY(r2s_);                                              \
+        MCINR_FLIP_SIGN(sv_, sg_);                                                     \
+        MCINR_FLIP_SIGN(cv_, sg_);                                                     \
+        (s_out) = sv_;                                                                 \
+        (c_out) = cv_;                                                                 \
     } while (0)
 
 /* ---- bodies (compiled once per target) ---- */
 
-#define SINE_ROW_LOOP(BIAS_EXPR, STORE_COS)                                             \
-    for (size_t j = 0; j < width; j++) {                                               \
-        float z = omega * (row[j] + (BIAS_EXPR));                                      \
-        float s, c;                                                                    \
-        MCINR_SINCOS(z, s, c);                                                         \
-        row[j] = s;                                                                    \
-        STORE_COS;                                                                     \
-    }
+/* Rows of a narrow layer (width 18: one 16-lane vector and a 2-value tail per row) are
+ * processed as one flat array; the bias then repeats every `width` values, so it is read
+ * from a tile of SINE_TILE_ROWS copies of the bias row: 16 rows are a whole number of 16-lane
+ * vectors for any width. Same arithmetic per value as row by row. */
+#define SINE_TILE_ROWS 16
+#define SINE_TILE_MAX_WIDTH 64
 
-/* The four bias/cos combinations get separate loops so each one vectorises cleanly. */
-#define SINE_FORWARD_BODY                                                               \
-    for (size_t r = 0; r < rows; r++) {                                                \
-        float *row = x + r * width;                                                    \
-        if (cos_out) {                                                                 \
-            float *crow = cos_out + r * width;                                         \
-            if (bias) { SINE_ROW_LOOP(bias[j], crow[j] = c) }                          \
-            else { SINE_ROW_LOOP(0.0f, crow[j] = c) }                                  \
-        } else {                                                                       \
-            if (bias) { SINE_ROW_LOOP(bias[j], (void)c) }                              \
-            else { SINE_ROW_LOOP(0.0f, (void)c) }                                      \
+/* Runs ELEM(i, b) for every value i of the rows × width array, b its bias (0 if none). */
+#define SINE_FOR_EACH(ELEM)                                                             \
+    if (!bias) {                                                                       \
+        size_t total_ = rows * width;                                                  \
+        for (size_t i = 0; i < total_; i++) ELEM(i, 0.0f)                              \
+    } else if (width % 16 == 0 || width > SINE_TILE_MAX_WIDTH) {                       \
+        for (size_t r = 0; r < rows; r++) {                                            \
+            size_t row_ = r * width;                                                   \
+            for (size_t j = 0; j < width; j++) ELEM(row_ + j, bias[j])                 \
+        }                                                                              \
+    } else {                                                                           \
+        float tile_[SINE_TILE_ROWS * SINE_TILE_MAX_WIDTH];                             \
+        size_t tile_rows_ = rows < SINE_TILE_ROWS ? rows : SINE_TILE_ROWS;             \
+        size_t span_ = tile_rows_ * width, total_ = rows * width;                      \
+        for (size_t r = 0; r < tile_rows_; r++)                                        \
+            for (size_t j = 0; j < width; j++) tile_[r * width + j] = bias[j];         \
+        for (size_t base_ = 0; base_ < total_; base_ += span_) {                       \
+            size_t m_ = total_ - base_ < span_ ? total_ - base_ : span_;               \
+            float *xb_ = x + base_;                                                    \
+            SINE_SPAN_##ELEM                                                           \
         }                                                                              \
     }
+
+#define SIN_ELEM(i, b)                                                                  \
+    {                                                                                  \
+        float s_;                                                                      \
+        MCINR_SIN(omega * (x[i] + (b)), s_);                                           \
+        x[i] = s_;                                                                     \
+    }
+#define SINE_SPAN_SIN_ELEM                                                              \
+    for (size_t j = 0; j < m_; j++) {                                                  \
+        float s_;                                                                      \
+        MCINR_SIN(omega * (xb_[j] + tile_[j]), s_);                                    \
+        xb_[j] = s_;                                                                   \
+    }
+
+#define SINCOS_ELEM(i, b)                                                               \
+    {                                                                                  \
+        float s_, c_;                                                                  \
+        MCINR_SINCOS(omega * (x[i] + (b)), s_, c_);                                    \
+        x[i] = s_;                                                                     \
+        cos_out[i] = c_;                                                               \
+    }
+#define SINE_SPAN_SINCOS_ELEM                                                           \
+    for (size_t j = 0; j < m_; j++) {                                                  \
+        float s_, c_;                                                                  \
+        MCINR_SINCOS(omega * (xb_[j] + tile_[j]), s_, c_);                             \
+        xb_[j] = s_;                                                                   \
+        cos_out[base_ + j] = c_;                                                       \
+    }
+
+#define HALF_ELEM(i, b)                                                                 \
+    {                                                                                  \
+        float s_;                                                                      \
+        MCINR_SIN(omega * (x[i] + (b)), s_);                                           \
+        x[i] = 0.5f * (s_ + skip[i]);                                                  \
+    }
+#define SINE_SPAN_HALF_ELEM                                                             \
+    for (size_t j = 0; j < m_; j++) {                                                  \
+        float s_;                                                                      \
+        MCINR_SIN(omega * (xb_[j] + tile_[j]), s_);                                    \
+        xb_[j] = 0.5f * (s_ + skip[base_ + j]);                                        \
+    }
+
+#define SINE_FORWARD_BODY                                                               \
+    if (cos_out) { SINE_FOR_EACH(SINCOS_ELEM) }                                        \
+    else { SINE_FOR_EACH(SIN_ELEM) }
+
+#define SINE_HALF_SUM_BODY SINE_FOR_EACH(HALF_ELEM)
 
 #define SINCOS_BODY                                                                     \
     for (size_t i = 0; i < n; i++) {                                                   \
@@ -85,31 +191,36 @@
         c_out[i] = c;                                                                  \
     }
 
-/* Rows are processed in groups so that the inner sincos loop is long enough to vectorise. */
+/* Blocks of PE_BLOCK rows: all their sines and cosines in one flat loop (long enough to
+ * vectorise), then copied into the rows' layout. */
+#define PE_BLOCK 32
 #define PE_BODY                                                                         \
     const size_t w = mcinr_encoding_width(L);                                          \
-    float zb[4 * 16], sb[4 * 16], cb[4 * 16];                                          \
-    for (size_t r = 0; r < rows; r++) {                                                \
-        const float *in = x + r * 4;                                                   \
-        float *o = out + r * w;                                                        \
-        for (int i = 0; i < 4; i++) o[i] = in[i];                                      \
-        unsigned Lc = L > 16 ? 16 : L;                                                 \
+    const unsigned Lc = L > 16 ? 16 : L;                                               \
+    float zb[16 * 4 * PE_BLOCK], sb[16 * 4 * PE_BLOCK], cb[16 * 4 * PE_BLOCK];         \
+    for (size_t r0 = 0; r0 < rows; r0 += PE_BLOCK) {                                   \
+        const size_t nb = rows - r0 < PE_BLOCK ? rows - r0 : PE_BLOCK, m = 4 * nb;     \
+        const float *in = x + 4 * r0;                                                  \
         for (unsigned k = 0; k < Lc; k++) {                                            \
             float f = (float)(1u << k) * 3.14159265358979f;                            \
-            for (int i = 0; i < 4; i++) zb[4 * k + i] = f * in[i];                     \
+            for (size_t i = 0; i < m; i++) zb[k * m + i] = f * in[i];                  \
         }                                                                              \
-        size_t m = 4 * (size_t)Lc;                                                     \
-        for (size_t i = 0; i < m; i++) {                                               \
+        size_t total = Lc * m;                                                         \
+        for (size_t i = 0; i < total; i++) {                                           \
             float s, c;                                                                \
             MCINR_SINCOS(zb[i], s, c);                                                 \
             sb[i] = s;                                                                 \
             cb[i] = c;                                                                 \
         }                                                                              \
-        for (unsigned k = 0; k < Lc; k++)                                              \
-            for (int i = 0; i < 4; i++) {                                              \
-                o[4 + 8 * k + i] = sb[4 * k + i];                                      \
-                o[8 + 8 * k + i] = cb[4 * k + i];                                      \
-            }                                                                          \
+        for (size_t r = 0; r < nb; r++) {                                              \
+            float *o = out + (r0 + r) * w;                                             \
+            for (int i = 0; i < 4; i++) o[i] = in[4 * r + i];                          \
+            for (unsigned k = 0; k < Lc; k++)                                          \
+                for (int i = 0; i < 4; i++) {                                          \
+                    o[4 + 8 * k + i] = sb[k * m + 4 * r + i];                          \
+                    o[8 + 8 * k + i] = cb[k * m + 4 * r + i];                          \
+                }                                                                      \
+        }                                                                              \
     }
 
 #define SINE_BACKWARD_BODY                                                              \
@@ -179,6 +290,10 @@ int mcinr_kernels_limit_level(int max_level) { (void)max_level; return 0; }
 MCINR_DEFINE_DISPATCHED(void, mcinr_sine_forward,
     (float *x, const float *bias, size_t rows, size_t width, float omega, float *cos_out),
     (x, bias, rows, width, omega, cos_out), SINE_FORWARD_BODY)
+
+MCINR_DEFINE_DISPATCHED(void, mcinr_sine_half_sum,
+    (float *x, const float *bias, size_t rows, size_t width, float omega, const float *skip),
+    (x, bias, rows, width, omega, skip), SINE_HALF_SUM_BODY)
 
 MCINR_DEFINE_DISPATCHED(void, mcinr_sincos,
     (const float *z, size_t n, float *s_out, float *c_out),

@@ -11,8 +11,10 @@
  *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
  *   residual.mci + residual.res   tiny mesh with a RESIDUAL of random codes, and the codes
  *   small_residual.mci      a small file with a RESIDUAL for truncation, bit flips, crafted payloads
- * The .ref files hold values computed by a naive double-precision Python evaluation. */
+ * The .ref files hold values computed by a naive double-precision Python evaluation.
+ * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */
 #include "mcinr.h"
+#include "mcinr_kernels.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -928,6 +930,100 @@ static void test_residual_targeted(bytes b) {
     free(p);
 }
 
+/* The decoder's kernel shortcuts give the values of the plain formulas: the flat (bias tile)
+ * walk over narrow rows equals a row-at-a-time call, sin alone equals the sin of sin + cos, the
+ * fused ResBlock average equals sine then half sum, the blocked positional encoding equals
+ * mcinr_sincos of each 2^k·π·x; all within 2e-6 of libm (at the float argument). At every
+ * instruction-set level. */
+static void test_kernels(void) {
+    const size_t widths[] = {1, 3, 16, 18, 22, 33, 64, 65, 100};
+    const size_t row_counts[] = {1, 5, 16, 17, 37};
+    int detected = mcinr_kernels_limit_level(99);
+    for (int level = 0; level <= detected; level++) {
+        mcinr_kernels_limit_level(level);
+        unsigned seed = 7;
+        for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+            for (size_t ri = 0; ri < sizeof row_counts / sizeof *row_counts; ri++) {
+                size_t width = widths[wi], rows = row_counts[ri], n = rows * width;
+                float *x = malloc(n * sizeof *x), *bias = malloc(width * sizeof *bias);
+                float *flat = malloc(n * sizeof *flat), *by_row = malloc(n * sizeof *by_row);
+                float *with_cos = malloc(n * sizeof *with_cos), *cosines = malloc(n * sizeof *cosines);
+                float *fused = malloc(n * sizeof *fused), *skip = malloc(n * sizeof *skip);
+                for (size_t i = 0; i < n; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    x[i] = (float)((seed >> 8) & 0xffff) / 65536.0f * 4.0f - 2.0f;
+                    skip[i] = (float)i / (float)n - 0.5f;
+                }
+                for (size_t j = 0; j < width; j++) bias[j] = 0.37f * (float)j - 1.0f;
+                memcpy(flat, x, n * sizeof *x);
+                memcpy(by_row, x, n * sizeof *x);
+                memcpy(with_cos, x, n * sizeof *x);
+                memcpy(fused, x, n * sizeof *x);
+                mcinr_sine_forward(flat, bias, rows, width, 30.0f, NULL);
+                for (size_t r = 0; r < rows; r++) mcinr_sine_forward(by_row + r * width, bias, 1, width, 30.0f, NULL);
+                mcinr_sine_forward(with_cos, bias, rows, width, 30.0f, cosines);
+                mcinr_sine_half_sum(fused, bias, rows, width, 30.0f, skip);
+                double worst = 0.0;
+                int same_rows = 1, same_cos = 1, same_fused = 1;
+                for (size_t i = 0; i < n; i++) {
+                    double z = (double)(30.0f * (x[i] + bias[i % width])); /* the float argument */
+                    worst = fmax(worst, fabs(flat[i] - sin(z)));
+                    worst = fmax(worst, fabs(cosines[i] - cos(z)));
+                    same_rows &= flat[i] == by_row[i];
+                    same_cos &= flat[i] == with_cos[i];
+                    same_fused &= fused[i] == 0.5f * (flat[i] + skip[i]);
+                }
+                CHECK(worst <= 2e-6, "level %d, %zu × %zu: sine error %.3g", level, rows, width, worst);
+                CHECK(same_rows, "level %d, %zu × %zu: flat sine differs from row by row", level, rows, width);
+                CHECK(same_cos, "level %d, %zu × %zu: sin changes when cos is stored", level, rows, width);
+                CHECK(same_fused, "level %d, %zu × %zu: fused ResBlock average differs", level, rows, width);
+                free(x); free(bias); free(flat); free(by_row); free(with_cos); free(cosines); free(fused); free(skip);
+            }
+        /* Bounded sin/cos: the polynomials only ever see the reduced r, |r| ≤ π/2 + 0.25 even for
+         * clamped huge z, so every float r with 1.3 ≤ |r| ≤ 1.9 (where they approach ±1) is tried. */
+        {
+            size_t cap = (size_t)1 << 20, over = 0;
+            float *z = malloc(cap * sizeof *z), *s = malloc(cap * sizeof *s), *c = malloc(cap * sizeof *c);
+            for (int side = -1; side <= 1; side += 2) {
+                float v = 1.3f;
+                while (v <= 1.9f) {
+                    size_t n = 0;
+                    for (; n < cap && v <= 1.9f; v = nextafterf(v, 2.0f)) z[n++] = (float)side * v;
+                    mcinr_sincos(z, n, s, c);
+                    for (size_t i = 0; i < n; i++) over += fabsf(s[i]) > 1.0f || fabsf(c[i]) > 1.0f;
+                }
+            }
+            CHECK(over == 0, "level %d: %zu sin/cos values beyond ±1 near |r| = π/2", level, over);
+            free(z);
+            free(s);
+            free(c);
+        }
+        /* Positional encoding, across the 32-row blocks and a partial one. */
+        for (unsigned L = 0; L <= 7; L += 7) {
+            size_t rows = 70, w = mcinr_encoding_width(L);
+            float *in = malloc(rows * 4 * sizeof *in), *enc = malloc(rows * w * sizeof *enc);
+            for (size_t i = 0; i < rows * 4; i++) in[i] = (float)i / (float)(rows * 4) * 2.0f - 1.0f;
+            mcinr_positional_encoding(in, rows, L, enc);
+            int same = 1;
+            double worst = 0.0;
+            for (size_t r = 0; r < rows; r++)
+                for (unsigned k = 0; k < L; k++)
+                    for (int i = 0; i < 4; i++) {
+                        float v = in[4 * r + i], z = (float)(1u << k) * 3.14159265358979f * v, s, c;
+                        mcinr_sincos(&z, 1, &s, &c);
+                        same &= enc[r * w + 4 + 8 * k + i] == s && enc[r * w + 8 + 8 * k + i] == c;
+                        same &= enc[r * w + i] == v;
+                        worst = fmax(worst, fabs(s - sin((double)z)));
+                    }
+            CHECK(same, "level %d, L %u: positional encoding differs from mcinr_sincos", level, L);
+            CHECK(worst <= 2e-6, "level %d, L %u: encoding error %.3g", level, L, worst);
+            free(in);
+            free(enc);
+        }
+    }
+    mcinr_kernels_limit_level(99);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: %s DIR [--threads-only]\n", argv[0]);
@@ -955,6 +1051,8 @@ int main(int argc, char **argv) {
         return failures ? 1 : 0;
     }
     char path[1024];
+    printf("kernels\n");
+    test_kernels();
     printf("valid files\n");
     test_valid(argv[1]);
     snprintf(path, sizeof path, "%s/small.mci", argv[1]);

@@ -30,13 +30,16 @@ def level_name(level):
 
 
 CATEGORIES = [  # (label, test on the symbol name), first match wins
-    ("sgemm (OpenBLAS)", lambda s: s.startswith("sgemm") or s.startswith("cblas_sgemm")),
-    ("sine activation", lambda s: s.startswith("mcinr_sine_forward")),
+    # OpenBLAS zeroes C (beta = 0) with memset; nothing else in the decode memsets in bulk.
+    ("sgemm (OpenBLAS, incl. its memset)", lambda s: s.startswith("sgemm") or s.startswith("cblas_sgemm")
+                                                      or s.startswith("__memset")),
+    ("sine activation (bias and ResBlock average fused in)",
+     lambda s: s.startswith("mcinr_sine_forward") or s.startswith("mcinr_sine_half_sum")),
     ("positional encoding", lambda s: s.startswith("mcinr_positional_encoding")),
-    ("routing, sort by network", lambda s: s in ("compare_refs", "mci_route_normalised", "mci_normalise",
-                                                 "eval_chunk") or "msort" in s or "qsort" in s),
-    ("ResBlock average, bias, output scaling", lambda s: s in ("apply_module", "eval_batch")
-                                                         or s.startswith("mcinr_add_bias")),
+    ("routing, sort by network, input map, output scaling",
+     lambda s: s in ("compare_refs", "mci_route_normalised", "mci_normalise", "eval_chunk", "eval_batch")
+     or "msort" in s or "qsort" in s),
+    ("linear-layer bias, module dispatch", lambda s: s == "apply_module" or s.startswith("mcinr_add_bias")),
 ]
 
 
@@ -158,8 +161,31 @@ def main():
         for label in profiles[names[0]]:
             L.append("| %s | " % label + " | ".join("%.0f %%" % profiles[n][label] for n in names) + " |")
         L.append("")
+    baseline = os.path.join(args.work, "baseline.jsonl")
+    if os.path.exists(baseline):
+        runs = [json.loads(line) for line in open(baseline) if line.strip()]
+        best = {}
+        for r in runs:
+            name = os.path.basename(r["model"]).replace(".mci", "")
+            b = best.setdefault((name, r["variant"]), [1e30, 1e30])
+            b[0] = min(b[0], r["decode_1_cpu_s"])
+            b[1] = min(b[1], r["sgemm_replay_cpu_s"])
+        L.append("Before/after (`run --baseline`): the decoder of `%s` (bench.c and CShim of that "
+                 "revision) and this checkout's, run alternately, three rounds × best of 3, 1 thread, "
+                 "thread CPU time:" % runs[0]["revision"])
+        L.append("")
+        L.append("| model | decode before | / sgemm | decode now | / sgemm | speed-up |")
+        L.append("|---|---|---|---|---|---|")
+        for name in dict.fromkeys(os.path.basename(r["model"]).replace(".mci", "") for r in runs):
+            if (name, "baseline") not in best or (name, "current") not in best:
+                continue
+            (d0, s0), (d1, s1) = best[(name, "baseline")], best[(name, "current")]
+            L.append("| %s | %.1f ms | %.0f %% | %.1f ms | **%.0f %%** | %.2f× |"
+                     % (name, 1e3 * d0, 100 * s0 / d0, 1e3 * d1, 100 * s1 / d1, d0 / d1))
+        L.append("")
     L.append("Kernel level: %s. Compression/quality of these models is irrelevant here (the wide "
-             "ones had 1–2 epochs); only their shapes matter." % level_name(rows[0]["kernels_level"]))
+             "ones and w22 had 1–2 epochs); only their shapes matter. They were trained once (cached) "
+             "and are decoded by the CShim sources of this checkout." % level_name(rows[0]["kernels_level"]))
     L.append("")
     L.append("### Reading")
     L.append("")
@@ -218,7 +244,7 @@ def main():
     L.append("")
     L.append("## Reproduce")
     L.append("")
-    L.append("```\nbenchmarks/decode/run [--repeats N] [--no-medium] [--retrain]\n```")
+    L.append("```\nbenchmarks/decode/run [--repeats N] [--no-medium] [--retrain] [--baseline REV]\n```")
     L.append("")
     L.append("Models and the medium dataset are cached in `~/.cache/mcinr-bench` "
              "(`MCINR_BENCH_CACHE`); `MCINR_CLI` and `MCINR_PLUGIN_BUILD` select the binaries.")
