@@ -66,7 +66,7 @@ def plot_rd(res, k, path):
 
     for name, pts in rd.get("codecs", {}).items():
         c, ls = styles.get(name, ("gray", "-"))
-        curve(pts, ls + ".", c, name + " order")
+        curve(pts, "." + ls, c, name + " order")   # marker first: "-." would be dash-dot
     m = rd.get("mcinr", [])
     curve(m, "-o", COLOR["mcinr"], "MC-INR f16 (default), widths " + ", ".join(str(p["width"]) for p in m))
     for name, fmt in [("f32", ":^"), ("int8", ":v")]:
@@ -324,8 +324,9 @@ def write_report(res, out, command_seconds):
     L.append(interpret_scaling(res))
 
     L.append("## Reproduce\n")
-    L.append("`benchmarks/run --quick` (this report) or `benchmarks/run --full` (adds vessel-medium and longer "
-             "budgets); raw numbers of this run: [results.json](results.json).\n")
+    L.append(f"`benchmarks/run --{mode}` (this report); `--quick` is vessel-small and the analytic set at 40 s "
+             "budgets, `--full` adds vessel-medium and longer budgets ([benchmarks/README.md](../../benchmarks/README.md)); "
+             "raw numbers of this run: [results.json](results.json).\n")
     return "\n".join(L)
 
 
