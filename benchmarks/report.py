@@ -377,9 +377,12 @@ def interpret_table2(res):
         mc = d["rows"][0]
         others = d["rows"][1:]
         best = max(others, key=mean_psnr)
-        spread = max(max(r.get("psnr_seeds", [0])) - min(r.get("psnr_seeds", [0])) for r in d["rows"])
+        seeds = [r.get("psnr_seeds", [r["psnr"]]) for r in d["rows"]]
+        spread = max(max(p) - min(p) for p in seeds)
+        noise = (f"seeds of one method differ by up to {f(spread)} dB" if min(len(p) for p in seeds) > 1
+                 else "one seed")
         parts.append(f"on {k} MC-INR is at {f(mean_psnr(mc))} dB against {f(mean_psnr(best))} dB for the best "
-                     f"single network ({method_name(best)}; seeds of one method differ by up to {f(spread)} dB)")
+                     f"single network ({method_name(best)}; {noise})")
     out.append("At equal size and equal time, " + "; ".join(parts) + ". ")
     early = [f"{method_name(row)} on {k} ({f(row['seconds'], 0)} s)" for k, d in t.items() for row in d["rows"]
              if row["budget"] and row["seconds"] < 0.8 * row["budget"]]
