@@ -491,7 +491,10 @@ def main():
         res["decode"][r["method"]] = d
     core_md = os.path.join(args.work, "core-quick.md")
     log("mcinr-bench --quick")
-    subprocess.run([args.bench_binary, "--quick", "--output", core_md], check=True, capture_output=True)
+    # Both reports into the work folder: docs/benchmarks/core.md and training.md come from full
+    # mcinr-bench runs, not from this quick one.
+    subprocess.run([args.bench_binary, "--quick", "--output", core_md,
+                    "--training-output", os.path.join(args.work, "training-quick.md")], check=True, capture_output=True)
     with open(core_md) as f:
         res["core_bench"] = f.read()
     # The same CoordNetB step in PyTorch on the CPU, when benchmarks/torch/run has installed it.
