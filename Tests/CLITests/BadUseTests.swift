@@ -31,6 +31,12 @@ final class BadUseTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
+    func testNegativeSplitGain() throws {
+        let out = dir.appendingPathComponent("g.mci").path
+        try assertFails(["train", pvd.path, "-o", out, "--split-gain=-1"], mentions: "--split-gain must be 0 or more dB")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     func testMissingFile() throws {
         try assertFails(["info", dir.appendingPathComponent("absent.mci").path], mentions: "absent.mci: no such file")
         try assertFails(["train", dir.appendingPathComponent("absent.pvd").path, "-o", model], mentions: "no such file")
