@@ -15,7 +15,7 @@ struct Info: ParsableCommand {
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? NSNumber)?.uint64Value ?? 0
         let metadata = (try? JSONSerialization.jsonObject(with: Data(m.metadataJSON.utf8))) as? [String: Any] ?? [:]
         let leaves = m.treeNodes.filter(\.isLeaf).count
-        let splits = m.treeNodes.count - m.topLevelCount
+        let splits = (m.treeNodes.count - m.topLevelCount) / 2   // each split adds two nodes
         let times = m.times
         let ranges = m.componentRanges
         let ratioWeights = m.weightBytes > 0 ? Double(m.rawFieldBytes) / Double(m.weightBytes) : 0
@@ -56,7 +56,7 @@ struct Info: ParsableCommand {
         if let method = metadata["method"] { print("method:      \(method)") }
         print("mesh:        \(m.trainingPointCount) points, \(m.trainingCellCount) cells\(m.hasMesh ? " (embedded)" : " (not embedded)")")
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
-        print("clusters:    \(m.topLevelCount) top-level, \(splits / 2) splits, \(leaves) networks")
+        print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks")
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
         print("weights:     \(encoding)\(netsCompressed ? ", zlib-compressed" : "")")
         if let bounds = m.residualMaxErrors {

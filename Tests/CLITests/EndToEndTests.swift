@@ -47,9 +47,12 @@ final class EndToEndTests: XCTestCase {
         let (pvd, truth) = try SmallDataset.make(in: dir)
         let model = dir.appendingPathComponent("model.mci").path
 
-        let train = try CLI.run(["train", pvd.path, "-o", model] + Self.trainArguments)
+        // One split, forced and kept (threshold 0, --split-gain 0), so the model has a tree.
+        let train = try CLI.run(["train", pvd.path, "-o", model] + Self.trainArguments
+                                + ["--threshold", "0", "--split-gain", "0"])
         XCTAssertEqual(train.status, 0, train.stderr)
         let summary = try CLI.json(train.stdout)
+        XCTAssertEqual(summary["splits"] as? Int, 1)
         let trainPSNR = try XCTUnwrap((summary["mean"] as? [String: Any])?["psnr"] as? Double)
         XCTAssertGreaterThan(trainPSNR, 15, "a trained model beats a constant field by far")
         XCTAssertGreaterThan(try XCTUnwrap(summary["compression_ratio_weights"] as? Double), 1)
@@ -61,6 +64,10 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual((info["times"] as? [Double])?.count, 4)
         XCTAssertEqual(info["points"] as? Int, truth.pointCount)
         XCTAssertEqual(info["has_mesh"] as? Bool, true)
+        // Splits counted once per split (two tree nodes each), as train counts them.
+        let clusters = try XCTUnwrap(info["clusters"] as? [String: Int])
+        XCTAssertEqual(clusters["splits"], summary["splits"] as? Int)
+        XCTAssertEqual(clusters["networks"], clusters["top_level"]! + clusters["splits"]!)
 
         // eval decodes through the C decoder, like train's report: the numbers must agree.
         let eval = try CLI.run(["eval", model, "--ground-truth", pvd.path, "--json"])
