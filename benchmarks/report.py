@@ -1,6 +1,7 @@
 """Writes docs/benchmarks/README.md, quality.md, results.json and the plots from the
 results.json of bench.py. Every number in the output comes from that file."""
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 LABEL = {"siren": "SIREN", "coordnet": "CoordNet", "coordnetb": "CoordNetB", "mcinr": "MC-INR (default)"}
 COLOR = {"siren": "tab:blue", "coordnet": "tab:orange", "coordnetb": "tab:green", "mcinr": "tab:red"}
 
@@ -555,15 +557,14 @@ def torch_comparison(res):
     if not t:
         return ("PyTorch was not measured in this run (`benchmarks/torch/run` installs it from PyPI, about "
                 "4 GB, and writes [pytorch.md](pytorch.md); this command then includes it).\n")
-    ours = {}
-    section = res.get("core_bench", "").split("## 2.", 1)[-1].split("\n## ", 1)[0]
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 6 and cells[0].isdigit():
-            ours[(int(cells[0]), int(cells[1]))] = float(cells[5])
+    # The mcinr-bench table is parsed by the PyTorch report's own reader (one parser for both).
+    spec = importlib.util.spec_from_file_location("torch_report", os.path.join(HERE, "torch", "report.py"))
+    torch_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(torch_report)
+    ours, _ = torch_report.core_steps(res.get("core_bench", ""))
     rows = []
     for r in t["rows"]:
-        o = ours.get((r["batch"], r["width"]))
+        o = ours.get((r["batch"], r["width"]), {}).get("gflops")
         rows.append([f"{r['batch']} × {r['width']}", f(o, 1) if o else "—", f(r["gflops_cpu"], 1),
                      f"{o / r['gflops_cpu']:.2f}×" if o else "—"])
     return (f"The same CoordNetB step in PyTorch {t['torch']} on the CPU (`benchmarks/torch/step.py`, one "

@@ -8,10 +8,10 @@ import re
 import time
 
 
-def core_steps(path):
-    """Rows of mcinr-bench's "CoordNetB training step" table: (batch, width) → GFLOP/s, ms."""
-    text = open(path).read()
-    section = text.split("## 2.", 1)[1].split("\n## ", 1)[0]
+def core_steps(text):
+    """Rows of mcinr-bench's "CoordNetB training step" table (its report's text): (batch, width)
+    → GFLOP/s, ms; and the SGEMM peak it states. Also read by benchmarks/report.py."""
+    section = text.split("## 2.", 1)[-1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -37,7 +37,8 @@ def main():
     ap.add_argument("--torch2", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    ours, peak = core_steps(a.core)
+    with open(a.core) as f:
+        ours, peak = core_steps(f.read())
     t1, t2 = json.load(open(a.torch1)), json.load(open(a.torch2))
     by2 = {(r["batch"], r["width"]): r for r in t2["rows"]}
     L = ["# Training step: INRCore vs PyTorch on the same CPU\n",
