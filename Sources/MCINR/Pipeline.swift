@@ -55,6 +55,11 @@ public struct SplitRecord: Sendable, Codable, Equatable {
     }
 }
 
+extension Array where Element == SplitRecord {
+    /// Splits that stand (kept) or may still stand (not yet decided); undone ones drop out.
+    var inUseCount: Int { filter { $0.kept != false }.count }
+}
+
 /// Everything a run produced: enough to write the `.mci` file and report on it.
 public struct PipelineResult: Sendable {
     public var config: MCINRConfig
@@ -76,7 +81,7 @@ public struct PipelineResult: Sendable {
     public var trainingPartition: [Int: [Int]]
     /// Every split made, kept or undone (`SplitRecord.kept`).
     public var splits: [SplitRecord]
-    public var keptSplitCount: Int { splits.filter { $0.kept != false }.count }
+    public var keptSplitCount: Int { splits.inUseCount }
     /// Meta-learning shared by all clusters (MetaSharing.shared).
     public var sharedMeta: MetaSummary?
     public var kMeansIterations: Int
@@ -212,11 +217,9 @@ public struct MCINRPipeline {
         var round = 0
         let splitBudget = config.reclusters ? config.effectiveMaxSplits : 0
         var plannedTotal = jobs.count
-        /// Splits that count against the budget: kept, or not yet decided.
-        func splitsInUse() -> Int { splits.filter { $0.kept != false }.count }
         while !jobs.isEmpty {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
-            let moreRoundsPossible = config.reclusters && splitsInUse() < splitBudget && round < config.maxSplitDepth
+            let moreRoundsPossible = config.reclusters && splits.inUseCount < splitBudget && round < config.maxSplitDepth
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
                                       roundShare: moreRoundsPossible && !jobs[0].resumes ? 0.75 : 1.0)
             for (job, outcome) in zip(jobs, outcomes) {
@@ -283,7 +286,7 @@ public struct MCINRPipeline {
                 .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
                 .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
             var nextJobs: [ClusterJob] = []
-            for (job, outcome, _) in candidates where splitsInUse() < splitBudget {
+            for (job, outcome, _) in candidates where splits.inUseCount < splitBudget {
                 guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
                 let (first, second) = tree.split(job.node, childCentroids: split.centroids)
                 let inherited = outcome.parameters
