@@ -12,11 +12,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries: OpenBLAS (CBLAS) for every matrix product, zlib for VTU and .mci.
+        // System libraries: OpenBLAS (CBLAS) for every matrix product, zlib for VTU and .mci,
+        // zstd for the error-bounded residual streams.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
         // The C decoder (the one inference implementation) and the shared numeric kernels.
         .target(name: "CMCINR", dependencies: ["COpenBLAS", "CZlib"], path: "CShim",
                 exclude: ["tests", "fuzz", "README.md"],
@@ -28,7 +31,7 @@ let package = Package(
         // Neural core: layers, networks, Adam, training loop, normalisation, metrics.
         .target(name: "INRCore", dependencies: ["COpenBLAS", "CMCINR"], exclude: ["README.md"]),
         // The .mci container: model description, writer, and the Swift bridge to the C decoder.
-        .target(name: "MCIFormat", dependencies: ["CMCINR", "CZlib", "INRCore"]),
+        .target(name: "MCIFormat", dependencies: ["CMCINR", "CZlib", "CZstd", "INRCore"]),
         // MC-INR: clustering, meta-learning, per-cluster training, re-clustering, pipeline.
         .target(name: "MCINR", dependencies: ["MeshIO", "INRCore", "MCIFormat"]),
         .executableTarget(name: "mcinr-vtk", dependencies: [

@@ -57,7 +57,9 @@ def plot_rd(res, k, path):
     rd = res["rd"][k]
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.8))
     styles = {"SZ3 mesh": ("tab:purple", "-"), "SZ3 morton": ("tab:purple", "--"),
-              "ZFP mesh": ("tab:brown", "-"), "ZFP morton": ("tab:brown", "--")}
+              "SZ3 mesh-2d": ("tab:purple", ":"), "SZ3 morton-2d": ("tab:purple", "-."),
+              "ZFP mesh": ("tab:brown", "-"), "ZFP morton": ("tab:brown", "--"),
+              "ZFP mesh-2d": ("tab:brown", ":"), "ZFP morton-2d": ("tab:brown", "-.")}
 
     def curve(pts, fmt, color, label):
         pts = sorted(pts, key=lambda p: p["cr"])
@@ -199,9 +201,10 @@ def write_report(res, out, command_seconds):
 
     # Table 3.
     L.append("## 2. Against SZ3 and ZFP (Table 3 analogue)\n")
-    L.append("SZ3 (`pysz`) and ZFP (`zfpy`, fixed-accuracy mode) compress each component as one 1-D float32 array "
-             "holding all steps (step after step), in the mesh's node order and in a Morton (Z-order) order of the "
-             "points. The absolute error bound of component c is e × range(c) with one e for all components; e is "
+    L.append("SZ3 (`pysz`) and ZFP (`zfpy`, fixed-accuracy mode) compress each component's values at all steps, "
+             "points in the mesh's node order or in a Morton (Z-order) order, as one flat 1-D float32 array (step "
+             "after step; \"mesh\", \"morton\") or as a steps × points 2-D array (\"mesh-2d\", \"morton-2d\": the "
+             "codec also predicts along time). The absolute error bound of component c is e × range(c) with one e for all components; e is "
              "bisected to reach MC-INR (default)'s CR (then PSNR is compared) or its PSNR (then CR is compared). "
              "\"MC-INR\" below is the Table 2 run of the same dataset.\n")
     for k, t in res["table3"].items():
@@ -592,7 +595,7 @@ def write_quality(res, out):
              "the component's global range (max − min over all steps) as the peak; R² is pooled over all steps "
              "(one mean over all steps, as INRCore computes it); max |err| is the largest "
              "absolute error over all points and steps, in the component's units and as a fraction of its range. "
-             "The last column is SZ3 (the better of mesh and Morton order) at the same overall CR, computed the "
+             "The last column is SZ3 (the best of its point orders and layouts) at the same overall CR, computed the "
              "same way.\n")
     for k, t in res["table2"].items():
         mc = t["rows"][0]

@@ -1,11 +1,11 @@
-import CZlib
+import CZstd
 import Foundation
 import INRCore
 
-/// The RESIDUAL section (docs/mci-format.md): per component an error bound E_c and a bin width
-/// s_c ≤ 2·E_c, and per (step, component) one compressed stream of quantisation indices at the
-/// mesh points. Build one with `MCIResidual.make` (which guarantees the bound); `MCIWriter`
-/// stores it.
+/// The predicted RESIDUAL section (type 7, docs/mci-format.md): per component an error bound
+/// E_c and a bin width s_c ≤ 2·E_c, and per (step, component) a predictor and one zstd stream
+/// of the quantisation indices' differences from their prediction at the mesh points. Build one
+/// with `MCIResidual.make` (which guarantees the bound); `MCIWriter` stores it.
 public struct MCIResidual: Equatable, Sendable {
     /// E_c: decoded values at mesh points and stored steps are within this of the data.
     public var maxErrors: [Double]
@@ -13,55 +13,193 @@ public struct MCIResidual: Equatable, Sendable {
     public var binWidths: [Double]
     public var pointCount: Int
     public var timeCount: Int
-    /// Step-major (index t · C + c): inflated byte count and zlib stream; both empty/0 when
-    /// every index of the stream is 0.
+    /// Step-major (index t · C + c): the predictor bits, the decompressed byte count and the
+    /// zstd frame; size and stream are 0/empty when every difference of the stream is 0.
+    public var predictors: [Predictor]
     public var rawSizes: [Int]
     public var streams: [[UInt8]]
 
     public var componentCount: Int { maxErrors.count }
 
     /// Bytes of the section payload as `MCIWriter` stores it.
-    public var payloadBytes: Int { 16 + 16 * componentCount + 16 * streams.count + streams.reduce(0) { $0 + $1.count } }
+    public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.count } }
 
     /// The section payload.
     func payload() -> [UInt8] {
         var w = ByteWriter()
         w.u64(UInt64(pointCount)); w.u32(UInt32(timeCount)); w.u32(UInt32(componentCount))
         for c in 0..<componentCount { w.f64(maxErrors[c]); w.f64(binWidths[c]) }
-        for k in streams.indices { w.u64(UInt64(rawSizes[k])); w.u64(UInt64(streams[k].count)) }
+        for k in streams.indices {
+            w.bytes += [predictors[k].rawValue, 0, 0, 0, 0, 0, 0, 0]
+            w.u64(UInt64(rawSizes[k])); w.u64(UInt64(streams[k].count))
+        }
         for s in streams { w.bytes += s }
         return w.bytes
     }
 
-    /// One value of a stream: a quantisation index, or an exact value (escape) where the
-    /// index cannot meet the bound in float arithmetic.
-    public enum Code: Equatable, Sendable {
-        case index(Int64)
-        case exact(Float)
+    /// What an index is predicted from: the same point at the previous stored step (`time`),
+    /// the mean over its earlier mesh neighbours at the same step (`mesh`), both, or nothing.
+    public struct Predictor: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let time = Predictor(rawValue: 1)
+        public static let mesh = Predictor(rawValue: 2)
+        /// Candidates in order of preference on a tie (the simpler first).
+        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh]]
     }
 
-    /// The zlib stream of one (step, component): zigzag LEB128 codes, code 0 = escape followed
-    /// by the f32 value, code k ≥ 1 = index zigzag⁻¹(k − 1). All-zero: empty.
-    static func encodeStream(indices: [Int32], escapes: [Int: Float]) throws -> (rawSize: Int, stream: [UInt8]) {
-        if escapes.isEmpty && indices.allSatisfy({ $0 == 0 }) { return (0, []) }
+    /// The writer never predicts from the previous step at multiples of this, so decoding any
+    /// step reconstructs at most this many steps.
+    static let keyframeInterval = 8
+
+    /// Nb(i) of the format: for each point the distinct earlier points (j < i) that share a
+    /// cell of 2…64 points with it, at most the 32 largest; CSR layout.
+    struct Neighbours: Sendable {
+        var offsets: [Int]
+        var indices: [Int32]
+
+        static let maxCellPoints = 64
+        static let maxPerPoint = 32
+
+        init(_ mesh: MCIMesh) {
+            let N = mesh.pointCount
+            var count = [Int](repeating: 0, count: N + 1)
+            func eachPair(_ body: (Int, Int) -> Void) {
+                for cell in 0..<mesh.cellCount {
+                    let lo = Int(mesh.cellOffsets[cell]), hi = Int(mesh.cellOffsets[cell + 1])
+                    guard (2...Self.maxCellPoints).contains(hi - lo) else { continue }
+                    for a in lo..<hi {
+                        for b in lo..<hi {
+                            let i = Int(mesh.connectivity[a]), j = Int(mesh.connectivity[b])
+                            if j < i { body(i, j) }
+                        }
+                    }
+                }
+            }
+            eachPair { i, _ in count[i + 1] += 1 }
+            for i in 0..<N { count[i + 1] += count[i] }
+            var all = [Int32](repeating: 0, count: count[N]), fill = count
+            eachPair { i, j in all[fill[i]] = Int32(j); fill[i] += 1 }
+            offsets = [0]
+            offsets.reserveCapacity(N + 1)
+            indices = []
+            for i in 0..<N {
+                let unique = Array(Set(all[count[i]..<count[i + 1]])).sorted()
+                indices += unique.suffix(Self.maxPerPoint)
+                offsets.append(indices.count)
+            }
+        }
+
+        /// The mean of y over the neighbours of i, rounded half away from zero (0 if none).
+        @inline(__always)
+        func prediction(_ i: Int, _ y: UnsafeBufferPointer<Int64>) -> Int64 {
+            let lo = offsets[i], hi = offsets[i + 1]
+            guard hi > lo else { return 0 }
+            var sum: Int64 = 0
+            for k in lo..<hi { sum += y[Int(indices[k])] }
+            let k = Int64(hi - lo)
+            return sum >= 0 ? (2 * sum + k) / (2 * k) : -((-2 * sum + k) / (2 * k))
+        }
+    }
+
+    /// The differences d = y − prediction of one stream (format: Reconstruction), where
+    /// y = q − base, base the previous step's indices under `.time`; an escape's index is 0.
+    static func differences(_ q: [Int32], escapes: [Int: Float], previous: [Int32]?, predictor: Predictor,
+                            neighbours: Neighbours) -> [Int64] {
+        let N = q.count
+        var y = [Int64](repeating: 0, count: N)
+        let time = predictor.contains(.time)
+        for i in 0..<N {
+            let own: Int64 = escapes.isEmpty || escapes[i] == nil ? Int64(q[i]) : 0
+            y[i] = time ? own - Int64(previous![i]) : own
+        }
+        guard predictor.contains(.mesh) else { return y }
+        var d = [Int64](repeating: 0, count: N)
+        y.withUnsafeBufferPointer { yp in
+            for i in 0..<N { d[i] = yp[i] - neighbours.prediction(i, yp) }
+        }
+        return d
+    }
+
+    /// Order-0 entropy of the differences in bits: the estimate that picks a stream's predictor.
+    static func entropyBits(_ d: [Int64], skipping escapes: [Int: Float]) -> Double {
+        var small = [Int](repeating: 0, count: 513), large: [Int64: Int] = [:]
+        var n = 0
+        for (i, v) in d.enumerated() where escapes.isEmpty || escapes[i] == nil {
+            if v.magnitude <= 256 { small[Int(v) + 256] += 1 } else { large[v, default: 0] += 1 }
+            n += 1
+        }
+        guard n > 0 else { return 0 }
+        var bits = 0.0
+        for c in small where c > 0 { bits -= Double(c) * log2(Double(c) / Double(n)) }
+        for c in large.values { bits -= Double(c) * log2(Double(c) / Double(n)) }
+        return bits
+    }
+
+    /// The zstd frame of one stream: zigzag LEB128 codes, code 0 = escape followed by the f32
+    /// value, code k ≥ 1 = difference zigzag⁻¹(k − 1). All zero and no escape: empty.
+    static func encodeStream(differences d: [Int64], escapes: [Int: Float]) throws -> (rawSize: Int, stream: [UInt8]) {
+        if escapes.isEmpty && d.allSatisfy({ $0 == 0 }) { return (0, []) }
         var raw = [UInt8]()
-        raw.reserveCapacity(indices.count + 5 * escapes.count)
-        for (i, q) in indices.enumerated() {
+        raw.reserveCapacity(d.count + 5 * escapes.count)
+        for (i, v) in d.enumerated() {
             if let exact = escapes[i] {
                 raw.append(0)
                 withUnsafeBytes(of: exact.bitPattern.littleEndian) { raw += $0 }
                 continue
             }
-            let q64 = Int64(q)
-            var code = UInt64(bitPattern: (q64 << 1) ^ (q64 >> 63)) + 1
+            var code = UInt64(bitPattern: (v << 1) ^ (v >> 63)) + 1
             while code >= 0x80 { raw.append(UInt8(code & 0x7F) | 0x80); code >>= 7 }
             raw.append(UInt8(code))
         }
-        var destLen = compressBound(uLong(raw.count))
-        var dest = [UInt8](repeating: 0, count: Int(destLen))
-        let rc = raw.withUnsafeBufferPointer { compress2(&dest, &destLen, $0.baseAddress, uLong($0.count), 9) }
-        guard rc == Z_OK else { throw MCIError.outOfMemory("RESIDUAL: zlib compress2 failed (\(rc))") }
-        return (raw.count, Array(dest[0..<Int(destLen)]))
+        var dest = [UInt8](repeating: 0, count: ZSTD_compressBound(raw.count))
+        let written = raw.withUnsafeBytes { src in
+            dest.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, zstdLevel) }
+        }
+        guard ZSTD_isError(written) == 0 else {
+            throw MCIError.outOfMemory("RESIDUAL: zstd compression failed (\(String(cString: ZSTD_getErrorName(written))))")
+        }
+        return (raw.count, Array(dest[0..<written]))
+    }
+
+    /// zstd's strongest regular level: 8 MB/s of codes on this machine, a few per cent
+    /// smaller than level 9 on residuals (docs/benchmarks/error-bounded.md).
+    static let zstdLevel: Int32 = 19
+
+    /// All streams of a residual: for each (step, component) the predictor whose differences
+    /// have the least entropy, then its zstd frame. Streams are independent (the previous
+    /// step's indices are known to the writer), so they are coded on `threads` threads.
+    static func encodeStreams(indices: [[Int32]], escapes: [[Int: Float]], componentCount C: Int,
+                              neighbours: Neighbours, threads: Int) throws -> [(Predictor, Int, [UInt8])] {
+        let S = indices.count
+        var results = [Result<(Predictor, Int, [UInt8]), Error>?](repeating: nil, count: S)
+        let workers = max(1, min(threads, S))
+        results.withUnsafeMutableBufferPointer { out in
+            let out = out
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for k in stride(from: w, to: S, by: workers) {
+                    let t = k / C
+                    // the previous step's indices as the reader reconstructs them: 0 at escapes
+                    var previous: [Int32]?
+                    if t > 0 {
+                        previous = indices[k - C]
+                        for i in escapes[k - C].keys { previous![i] = 0 }
+                    }
+                    let allowed = Predictor.all.filter { !$0.contains(.time) || (previous != nil && t % keyframeInterval != 0) }
+                    var best: (Predictor, [Int64], Double)?
+                    for p in allowed {
+                        let d = differences(indices[k], escapes: escapes[k], previous: previous, predictor: p, neighbours: neighbours)
+                        let bits = entropyBits(d, skipping: escapes[k])
+                        if best == nil || bits < best!.2 { best = (p, d, bits) }
+                    }
+                    out[k] = Result { () throws -> (Predictor, Int, [UInt8]) in
+                        let (raw, stream) = try encodeStream(differences: best!.1, escapes: escapes[k])
+                        return (best!.0, raw, stream)
+                    }
+                }
+            }
+        }
+        return try results.map { try $0!.get() }
     }
 
     // MARK: - Building an error-bounded model
@@ -95,6 +233,12 @@ public struct MCIResidual: Equatable, Sendable {
         public var nonZeroIndices: Int
         public var escapes: Int
         public var residualBytes: Int
+        /// How many streams use each predictor: none, mesh, time, time and mesh.
+        public var predictorUse: [Int]
+        /// `predictorUse` by name, as the JSON section and `train --json` give it.
+        public var predictorCounts: [String: Int] {
+            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh"], predictorUse))
+        }
         /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
         public var metrics: MetricsReport
         public var networkMetrics: MetricsReport
@@ -162,11 +306,12 @@ public struct MCIResidual: Equatable, Sendable {
         // Encode, then check the final bytes with the C decoder; a value it decodes outside
         // the bound (float arithmetic that differs from the model above) becomes an escape.
         var result = model
+        let neighbours = Neighbours(mesh)
         for attempt in 0... {
-            var raw = [Int](repeating: 0, count: T * C), streams = [[UInt8]](repeating: [], count: T * C)
-            for k in 0..<(T * C) { (raw[k], streams[k]) = try encodeStream(indices: indices[k], escapes: escapes[k]) }
+            let coded = try encodeStreams(indices: indices, escapes: escapes, componentCount: C,
+                                          neighbours: neighbours, threads: threads)
             result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T,
-                                          rawSizes: raw, streams: streams)
+                                          predictors: coded.map(\.0), rawSizes: coded.map(\.1), streams: coded.map(\.2))
             let decoder = try MCIDecoder(bytes: MCIWriter.encode(result), name: "error-bounded encoding")
             var decodedAll: [[Float]] = [], violations = 0
             var achieved = [Double](repeating: 0, count: C)
@@ -198,6 +343,7 @@ public struct MCIResidual: Equatable, Sendable {
                     maxErrors: bounds, achievedMaxError: achieved, networkMaxError: networkError,
                     nonZeroIndices: indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } },
                     escapes: escapes.reduce(0) { $0 + $1.count }, residualBytes: result.residual!.payloadBytes,
+                    predictorUse: Predictor.all.map { p in result.residual!.predictors.filter { $0 == p }.count },
                     metrics: Metrics.evaluate(truth: truths, prediction: decodedAll, ranges: ranges),
                     networkMetrics: Metrics.evaluate(truth: truths, prediction: nets, ranges: ranges))
                 result.metadataJSON = recordingBound(in: result.metadataJSON, report)
@@ -219,6 +365,7 @@ public struct MCIResidual: Equatable, Sendable {
             "mean_psnr": r.metrics.meanPSNR, "network_mean_psnr": r.networkMetrics.meanPSNR,
             "residual_bytes": r.residualBytes, "nonzero_indices": r.nonZeroIndices, "escapes": r.escapes,
             "bin_width": "2 max_error (1 - 1/64)",
+            "predictors": r.predictorCounts,
         ] as [String: Any]
         guard JSONSerialization.isValidJSONObject(object),
               let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return json }

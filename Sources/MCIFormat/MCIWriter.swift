@@ -10,7 +10,7 @@ import Darwin
 /// Writes `MCIModel`s as `.mci` files (docs/mci-format.md). The bytes depend only on the model,
 /// so the same model always gives the same file. A model with float32 weights and plain
 /// sections is written as format 1.0 (readable by every 1.x reader); `weightEncoding` other
-/// than float32 or `compressNets` (when it takes effect) make it 1.1.
+/// than float32 or `compressNets` (when it takes effect) make it 1.1, a residual 1.2.
 public enum MCIWriter {
     /// Section type ids and the required flag.
     enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 6 }
@@ -41,10 +41,11 @@ public enum MCIWriter {
             (.nets, netsFlags, netsPayload),
         ]
         if let mesh = model.mesh { sections.append((.mesh, 0, try compressedMesh(mesh))) }
-        // Optional: a reader without the error-bounded mode still decodes the network alone.
-        if let residual = model.residual { sections.append((.residual, 0, residual.payload())) }
-        let minor: UInt16 = model.weightEncoding != .float32 || netsFlags & compressedFlag != 0
-            || model.residual != nil ? 1 : 0
+        // Required: a reader that cannot apply the residual must not show the network alone as
+        // if it were error-bounded.
+        if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
+        let minor: UInt16 = model.residual != nil ? 2
+            : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
         out.u16(1); out.u16(minor); out.u32(UInt32(sections.count))
@@ -233,6 +234,11 @@ public enum MCIWriter {
             guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
                   r.binWidths.count == C, r.streams.count == r.timeCount * C, r.rawSizes.count == r.streams.count else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
+            }
+            guard r.predictors.count == r.streams.count,
+                  r.predictors.allSatisfy({ MCIResidual.Predictor.all.contains($0) }),
+                  r.predictors.prefix(C).allSatisfy({ !$0.contains(.time) }) else {
+                throw bad("residual predictors must be 0…3 per stream, without the time bit at step 0")
             }
         }
     }

@@ -28,7 +28,7 @@ final class ErrorBoundedTests: XCTestCase {
     func assertBoundHolds(_ model: MCIModel, file: StaticString = #filePath, line: UInt = #line) throws {
         let d = try MCIDecoder(bytes: MCIWriter.encode(model))
         XCTAssertTrue(d.hasResidual, file: file, line: line)
-        XCTAssertEqual(d.formatVersion.minor, 1, file: file, line: line)
+        XCTAssertEqual(d.formatVersion.minor, 2, file: file, line: line)
         let bounds = try XCTUnwrap(d.residualMaxErrors)
         for (t, time) in d.times.enumerated() {
             XCTAssertTrue(d.residualApplies(time: time))
@@ -72,7 +72,7 @@ final class ErrorBoundedTests: XCTestCase {
         XCTAssertEqual(report.nonZeroIndices, 0)
         XCTAssertEqual(report.escapes, 0)
         // header + bounds + the stream table, no stream bytes
-        XCTAssertEqual(report.residualBytes, 16 + 16 * Self.C + 16 * Self.T * Self.C)
+        XCTAssertEqual(report.residualBytes, 16 + 16 * Self.C + 24 * Self.T * Self.C)
         let d = try MCIDecoder(bytes: MCIWriter.encode(model))
         XCTAssertEqual(d.residualBytes, UInt64(report.residualBytes))
         let time = d.times[3]
@@ -129,7 +129,7 @@ final class ErrorBoundedTests: XCTestCase {
         let count = Int(le(bytes, 12, 4))
         for s in 0..<count {
             let e = 16 + 32 * s
-            guard le(bytes, e, 4) == 6 else { continue }
+            guard le(bytes, e, 4) == 7 else { continue }
             let offset = Int(le(bytes, e + 8, 8)), length = Int(le(bytes, e + 16, 8))
             var payload = Array(bytes[offset..<(offset + length)])
             patch(&payload)
@@ -167,7 +167,7 @@ final class ErrorBoundedTests: XCTestCase {
     func testCorruptResidualIsAnError() throws {
         let (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
         let C = Self.C, T = Self.T
-        let tableAt = 16 + 16 * C, streamsAt = tableAt + 16 * T * C
+        let tableAt = 16 + 16 * C, streamsAt = tableAt + 24 * T * C
         // sanity: the untouched payload opens
         XCTAssertNoThrow(try MCIDecoder(bytes: patched(model) { _ in }))
         assertFormatError(try patched(model) { $0.removeLast() }, "remain")
@@ -177,20 +177,23 @@ final class ErrorBoundedTests: XCTestCase {
         assertFormatError(try patched(model) { self.put(&$0, 8, UInt64(T - 1), 4) }, "time steps")
         assertFormatError(try patched(model) { self.put(&$0, 16, 0, 8) }, "error bound")
         assertFormatError(try patched(model) { self.put(&$0, 24, Double.infinity.bitPattern, 8) }, "bin width")
-        // a stream whose declared inflated size is one byte off
+        // a stream whose declared decompressed size is one byte off
         assertFormatError(try patched(model) { p in
-            self.put(&p, tableAt, self.le(p, tableAt, 8) + 1, 8)
+            self.put(&p, tableAt + 8, self.le(p, tableAt + 8, 8) + 1, 8)
         }, "stream of step 0 component 0")
-        // a flipped byte inside the first stream's zlib data
-        assertFormatError(try patched(model) { $0[streamsAt + 5] ^= 0x55 }, "stream of step 0 component 0")
+        // a flipped byte in the first stream's zstd frame header
+        assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
+        // an unknown predictor, and the time predictor at step 0
+        assertFormatError(try patched(model) { $0[tableAt] = 4 }, "predictor")
+        assertFormatError(try patched(model) { $0[tableAt] = 1 }, "step 0")
         // an empty stream that declares raw bytes
         assertFormatError(try patched(model) { p in
-            let k = tableAt + 16 * 3
-            let size = Int(self.le(p, k + 8, 8))
+            let k = tableAt + 24 * 3
+            let size = Int(self.le(p, k + 16, 8))
             var offset = streamsAt
-            for j in 0..<3 { offset += Int(self.le(p, tableAt + 16 * j + 8, 8)) }
+            for j in 0..<3 { offset += Int(self.le(p, tableAt + 24 * j + 16, 8)) }
             p.removeSubrange(offset..<(offset + size))
-            self.put(&p, k + 8, 0, 8)
+            self.put(&p, k + 16, 0, 8)
         }, "empty")
         // a bit flip without fixing the CRC is a checksum error
         var flipped = try MCIWriter.encode(model)
@@ -203,6 +206,78 @@ final class ErrorBoundedTests: XCTestCase {
         for s in 0..<Int(le(noMesh, 12, 4)) where le(noMesh, 16 + 32 * s, 4) == 5 { put(&noMesh, 16 + 32 * s, 99, 4) }
         XCTAssertThrowsError(try MCIDecoder(bytes: noMesh, name: "bad.mci")) { error in
             XCTAssertTrue("\(error)".contains("no MESH"), "\(error)")
+        }
+    }
+
+    // MARK: - Prediction (format 1.2)
+
+    /// Two tetrahedra sharing a face, a vertex cell, a 40-point cell (more than 32 earlier
+    /// neighbours) and a 65-point cell (ignored: more than 64 points).
+    func testNeighboursFollowTheFormat() {
+        var connectivity: [Int64] = [0, 1, 2, 3, 3, 1, 2, 4, 5]
+        connectivity += (5..<45).map(Int64.init)
+        connectivity += (45..<110).map(Int64.init)
+        let cellOffsets: [Int64] = [0, 4, 8, 9, 49, 114]
+        let mesh = MCIMesh(points: [Double](repeating: 0, count: 3 * 110), pointPrecision: .float32,
+                           cellTypes: [10, 10, 1, 42, 42], cellOffsets: cellOffsets, connectivity: connectivity)
+        let nb = MCIResidual.Neighbours(mesh)
+        func of(_ i: Int) -> [Int32] { Array(nb.indices[nb.offsets[i]..<nb.offsets[i + 1]]) }
+        XCTAssertEqual(of(0), [])
+        XCTAssertEqual(of(1), [0])
+        XCTAssertEqual(of(3), [0, 1, 2])
+        XCTAssertEqual(of(4), [1, 2, 3], "a shared edge counts once")
+        XCTAssertEqual(of(5), [], "the vertex cell adds nothing, the 40-point cell nothing below 5")
+        XCTAssertEqual(of(44), (12..<44).map(Int32.init), "the 32 largest of 39 earlier neighbours")
+        XCTAssertEqual(of(100), [], "cells of more than 64 points are ignored")
+    }
+
+    func testPredictionIsTheMeanRoundedHalfAwayFromZero() {
+        // point 3 has neighbours 0, 1, 2 (one tetrahedron); point 4 has 1, 2, 3
+        let mesh = MCIMesh(points: [Double](repeating: 0, count: 15), pointPrecision: .float32, cellTypes: [10, 10],
+                           cellOffsets: [0, 4, 8], connectivity: [0, 1, 2, 3, 1, 2, 3, 4])
+        let nb = MCIResidual.Neighbours(mesh)
+        func predicted(_ y: [Int64], _ i: Int) -> Int64 { y.withUnsafeBufferPointer { nb.prediction(i, $0) } }
+        XCTAssertEqual(predicted([1, 2, 0, 0, 0], 3), 1, "3/3")
+        XCTAssertEqual(predicted([1, 0, 0, 0, 0], 2), 1, "1/2 rounds away from zero")
+        XCTAssertEqual(predicted([-1, 0, 0, 0, 0], 2), -1, "-1/2 rounds away from zero")
+        XCTAssertEqual(predicted([1, 0, 0, 0, 0], 3), 0, "1/3")
+        XCTAssertEqual(predicted([0, -4, -1, 0, 0], 3), -2, "-5/3")
+        XCTAssertEqual(predicted([0, 0, 0, 0, 0], 0), 0, "no neighbours")
+        // differences under each predictor; the escape at point 2 has index 0
+        let q: [Int32] = [5, 6, 99, 8, 9], previous: [Int32] = [4, 4, 4, 4, 4]
+        let escapes: [Int: Float] = [2: 1.5]
+        XCTAssertEqual(MCIResidual.differences(q, escapes: escapes, previous: nil, predictor: [], neighbours: nb), [5, 6, 0, 8, 9])
+        XCTAssertEqual(MCIResidual.differences(q, escapes: escapes, previous: previous, predictor: .time, neighbours: nb),
+                       [1, 2, -4, 4, 5])
+        // y = [5, 6, 0, 8, 9]: point 1 predicted 5, point 2 round(11/2) = 6, point 3 round(11/3) = 4, point 4 round(14/3) = 5
+        XCTAssertEqual(MCIResidual.differences(q, escapes: escapes, previous: nil, predictor: .mesh, neighbours: nb),
+                       [5, 1, -6, 4, 4])
+    }
+
+    /// Indices that repeat from step to step are coded against the previous step, except at
+    /// the keyframe steps (multiples of 8), and the section is far smaller than unpredicted.
+    func testStreamsPickTheirPredictor() throws {
+        let mesh = try XCTUnwrap(Self.base.mesh)
+        let N = mesh.pointCount, C = 2, T = 10
+        var rng = SystemRandomNumberGenerator()
+        let pattern = (0..<C).map { _ in (0..<N).map { _ in Int32.random(in: -300...300, using: &rng) } }
+        let indices = (0..<(T * C)).map { pattern[$0 % C] }
+        let escapes = [[Int: Float]](repeating: [:], count: T * C)
+        let nb = MCIResidual.Neighbours(mesh)
+        let coded = try MCIResidual.encodeStreams(indices: indices, escapes: escapes, componentCount: C,
+                                                   neighbours: nb, threads: 2)
+        for t in 0..<T {
+            for c in 0..<C {
+                let (predictor, raw, stream) = coded[t * C + c]
+                if t % 8 == 0 {
+                    XCTAssertFalse(predictor.contains(.time), "step \(t)")
+                    XCTAssertGreaterThan(stream.count, 0)
+                } else {
+                    XCTAssertEqual(predictor, .time, "step \(t): the same indices as the step before")
+                    XCTAssertEqual(raw, 0, "every difference is 0")
+                    XCTAssertTrue(stream.isEmpty)
+                }
+            }
         }
     }
 }
