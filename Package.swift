@@ -12,7 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries: OpenBLAS (CBLAS) for every matrix product, zlib for VTU and .mci.
+        // System libraries: OpenBLAS (CBLAS) for every matrix product, zlib for VTU and .mci;
+        // the C decoder also links zstd (RESIDUAL type 7, format 1.2; libzstd-dev).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -22,7 +23,8 @@ let package = Package(
                 exclude: ["tests", "fuzz", "README.md"],
                 sources: ["src"], publicHeadersPath: "include",
                 cSettings: [.define("_GNU_SOURCE")],
-                linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("pthread"), .linkedLibrary("m")]),
+                linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("zstd"),
+                                 .linkedLibrary("pthread"), .linkedLibrary("m")]),
         // Dataset model and VTU/PVD reading and writing.
         .target(name: "MeshIO", dependencies: ["CZlib"]),
         // Neural core: layers, networks, Adam, training loop, normalisation, metrics.
