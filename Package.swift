@@ -13,7 +13,7 @@ let package = Package(
     ],
     targets: [
         // System libraries: OpenBLAS (CBLAS) for every matrix product, zlib for VTU and .mci,
-        // zstd for the error-bounded residual streams.
+        // zstd for the error-bounded residual streams (RESIDUAL type 7, format 1.2).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -25,7 +25,8 @@ let package = Package(
                 exclude: ["tests", "fuzz", "README.md"],
                 sources: ["src"], publicHeadersPath: "include",
                 cSettings: [.define("_GNU_SOURCE")],
-                linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("pthread"), .linkedLibrary("m")]),
+                linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("zstd"),
+                                 .linkedLibrary("pthread"), .linkedLibrary("m")]),
         // Dataset model and VTU/PVD reading and writing.
         .target(name: "MeshIO", dependencies: ["CZlib"]),
         // Neural core: layers, networks, Adam, training loop, normalisation, metrics.

@@ -6,6 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
+                                 [--residual REF | --residual-predicted REF]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -17,6 +18,15 @@ roughly the stored ranges: good for plumbing tests, not for accuracy.
 `--encoding` stores the weights as float32 (format 1.0), float16 or int8 per row (1.1), and
 `--compress-nets` stores NETS zlib-compressed (section flag bit 1, 1.1); the reference values
 then use the weights as the file stores them (dequantised here, independently of the decoder).
+
+`--residual REF` adds a RESIDUAL section of type 6 (format 1.1) of random codes,
+`--residual-predicted REF` one of type 7 (1.2): random indices coded as differences from a
+mix of predictors (time, mesh neighbours, both, none), zstd-compressed through ctypes on the
+system libzstd (no pip module). Both write the expected index or escaped value of every point
+of every step and component to REF (`t c i q INDEX` or `t c i e VALUE`); type 7 computes
+them with its own reconstruction here, independent of the C decoder. `--mesh grid` embeds a
+4×4×4-point tet grid plus cells that test the neighbour rule (a 1-point cell, a 40-point
+cell, a 65-point cell, a cell with a repeated point).
 
 `--reference` also writes decoded values computed here by a naive double-precision evaluation
 (an implementation independent of the C decoder), one point per line:
@@ -32,7 +42,7 @@ import struct
 import zlib
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH, RESIDUAL = 1, 2, 3, 4, 5, 6
+META, JSON, TREE, NETS, MESH, RESIDUAL, RESIDUAL_PREDICTED = 1, 2, 3, 4, 5, 6, 7
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -81,6 +91,36 @@ def tiny_mesh():
                     conn += [c[v] for v in t]
                     offs.append(len(conn))
                     types.append(TET)
+    return pts, conn, offs, types
+
+
+def grid_mesh():
+    """A 3×3×3 block of unit cubes on [0,3]³ (64 points), each cube split into 6 tets, plus
+    cells for the type 7 neighbour rule: a VERTEX (1 point: no neighbours), a POLY_VERTEX of 40
+    points (so some points have more than 32 earlier neighbours), a POLY_VERTEX of 65 entries
+    (ignored: more than 64 points) and a POLYGON with a repeated point."""
+    n = 4
+    pts = []
+    for k in range(n):
+        for j in range(n):
+            for i in range(n):
+                pts += [float(i), float(j), float(k)]
+    idx = lambda i, j, k: i + n * (j + n * k)
+    conn, offs, types = [], [], []
+    for k in range(n - 1):
+        for j in range(n - 1):
+            for i in range(n - 1):
+                c = [idx(i + (v & 1), j + ((v >> 1) & 1), k + (v >> 2)) for v in range(8)]
+                for t in ((0, 1, 3, 7), (0, 1, 5, 7), (0, 2, 3, 7), (0, 2, 6, 7), (0, 4, 5, 7), (0, 4, 6, 7)):
+                    conn += [c[v] for v in t]
+                    offs.append(len(conn))
+                    types.append(TET)
+    extra = [(1, [13]), (2, [(7 * a + 3) % 40 + 20 for a in range(40)]), (2, [a % 64 for a in range(65)]),
+             (7, [2, 50, 2, 61])]
+    for kind, cell in extra:
+        conn += cell
+        offs.append(len(conn))
+        types.append(kind)
     return pts, conn, offs, types
 
 
@@ -190,6 +230,8 @@ def build(args):
         pts, conn, offs, types = read_vtu_appended(VESSEL + "/vessel_0000.vtu")
     elif args.mesh == "tiny":
         pts, conn, offs, types = tiny_mesh()
+    elif args.mesh == "grid":
+        pts, conn, offs, types = grid_mesh()
     else:
         pts, conn, offs, types = [], [], [], []
     if pts:
@@ -252,10 +294,16 @@ def build(args):
         if not pts:
             raise SystemExit("--residual needs a mesh")
         sections.append((RESIDUAL, 0, residual_payload(rng, npts, T, C, args.residual)))
+    if args.residual_predicted:
+        if not pts:
+            raise SystemExit("--residual-predicted needs a mesh")
+        payload = predicted_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_predicted)
+        sections.append((RESIDUAL_PREDICTED, 1, payload))
     if args.reference:
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
-    return container(sections, 1 if encoding != 0 or args.compress_nets or args.residual else 0)
+    minor = 2 if args.residual_predicted else 1 if encoding != 0 or args.compress_nets or args.residual else 0
+    return container(sections, minor)
 
 
 def varint(u):
@@ -297,6 +345,148 @@ def residual_payload(rng, npts, T, C, ref_path):
                 table += struct.pack("<QQ", len(raw), len(z))
                 streams += z
     head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in bounds)
+    return head + table + streams
+
+
+def residual_bounds():
+    bounds = []
+    for lo, hi in RANGES:
+        e = 0.01 * (hi - lo) if hi > lo else 1.0
+        bounds.append((e, 2.0 * e * (1.0 - 1.0 / 64.0)))
+    return bounds
+
+
+def zigzag_code(d):
+    """The varint of a signed value d: zigzag(d) + 1 (0 is the escape)."""
+    return varint((2 * d if d >= 0 else -2 * d - 1) + 1)
+
+
+def zstd_compress(data, level=19):
+    """One zstd frame (with its content size) by the system libzstd, through ctypes."""
+    import ctypes
+    lib = ctypes.CDLL("libzstd.so.1")
+    lib.ZSTD_compressBound.restype = ctypes.c_size_t
+    lib.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+    lib.ZSTD_compress.restype = ctypes.c_size_t
+    lib.ZSTD_compress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+    lib.ZSTD_isError.restype = ctypes.c_uint
+    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+    cap = lib.ZSTD_compressBound(len(data))
+    out = ctypes.create_string_buffer(cap)
+    n = lib.ZSTD_compress(out, cap, data, len(data), level)
+    if lib.ZSTD_isError(n):
+        raise SystemExit("ZSTD_compress failed")
+    return out.raw[:n]
+
+
+def neighbours(npts, conn, offs):
+    """Nb(i) (docs/mci-format.md, type 7): the points j < i sharing a cell of 2 ... 64 points
+    with i, the 32 largest if more. Here from every pair of each cell (the C decoder goes
+    through the point-to-cell incidence)."""
+    sets = [set() for _ in range(npts)]
+    start = 0
+    for end in offs:
+        cell = conn[start:end]
+        if 2 <= len(cell) <= 64:
+            for a in cell:
+                for b in cell:
+                    if a < b:
+                        sets[b].add(a)
+        start = end
+    return [sorted(s, reverse=True)[:32] for s in sets]
+
+
+def predict_mean(ys, nb):
+    """Mean of the neighbours' y, rounded half away from zero, in exact integers."""
+    if not nb:
+        return 0
+    total, k = sum(ys[j] for j in nb), len(nb)
+    return (2 * total + k) // (2 * k) if total >= 0 else -((-2 * total + k) // (2 * k))
+
+
+def encode_step(predictor, qs, escaped, previous, nb):
+    """The codes (d, or None for an escape) of one step's indices qs."""
+    ys, codes = [], []
+    for i, q in enumerate(qs):
+        base = previous[i] if predictor & 1 else 0
+        if escaped[i]:
+            ys.append(-base)
+            codes.append(None)
+            continue
+        y = q - base
+        codes.append(y - (predict_mean(ys, nb[i]) if predictor & 2 else 0))
+        ys.append(y)
+    return codes
+
+
+def reconstruct_step(predictor, codes, previous, nb):
+    """The indices of one step from its codes: the decoder's side of encode_step."""
+    ys, qs = [], []
+    for i, d in enumerate(codes):
+        base = previous[i] if predictor & 1 else 0
+        if d is None:
+            ys.append(-base)
+            qs.append(0)
+            continue
+        y = d + (predict_mean(ys, nb[i]) if predictor & 2 else 0)
+        ys.append(y)
+        qs.append(base + y)
+    return qs
+
+
+def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
+    """A RESIDUAL section of type 7 (docs/mci-format.md) of random indices and escapes under a
+    mix of predictors: per stream (t + c) mod 4, 0 or 2 at step 0; the last component with the
+    time bit at every later step (one chain of all T steps, longer than the writer makes);
+    some steps repeat the previous indices (time predictor, all d = 0: an empty stream), some
+    are all zero (empty too)."""
+    big = (1 << 31) - 1
+    table, streams = b"", b""
+    previous = [[0] * npts for _ in range(C)]
+    with open(ref_path, "w") as ref:
+        for t in range(T):
+            for c in range(C):
+                predictor = (t + c) % 4
+                if c == C - 1 and t > 0:
+                    predictor |= 1
+                if t == 0:
+                    predictor &= 2
+                x = rng.random()
+                if x < 0.1 and t > 0:  # the previous step's indices again, escapes kept out
+                    predictor, escaped, qs = 1, [False] * npts, list(previous[c])
+                elif x < 0.2:
+                    escaped, qs = [False] * npts, [0] * npts
+                else:
+                    escaped = [rng.random() < 0.08 for _ in range(npts)]
+                    qs = []
+                    for i in range(npts):
+                        y = rng.random()
+                        if escaped[i]:
+                            qs.append(0)
+                        elif y < 0.6:
+                            qs.append(previous[c][i] + rng.randint(-2, 2) if abs(previous[c][i]) < 1000 else 0)
+                        else:
+                            qs.append(rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, big, -big, big - 1, -big + 1]))
+                codes = encode_step(predictor, qs, escaped, previous[c], nb)
+                assert reconstruct_step(predictor, codes, previous[c], nb) == qs
+                raw = bytearray()
+                for i, d in enumerate(codes):
+                    if d is None:
+                        v = f32(rng.uniform(*RANGES[c]))
+                        raw += b"\0" + struct.pack("<f", v)
+                        ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
+                    else:
+                        assert abs(d) <= 1 << 33
+                        raw += zigzag_code(d)
+                        ref.write("%d %d %d q %d\n" % (t, c, i, qs[i]))
+                if all(d == 0 for d in codes):  # stored empty: every d = 0
+                    table += struct.pack("<B7xQQ", predictor, 0, 0)
+                else:
+                    z = zstd_compress(bytes(raw))
+                    table += struct.pack("<B7xQQ", predictor, len(raw), len(z))
+                    streams += z
+                previous[c] = qs
+    head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in residual_bounds())
     return head + table + streams
 
 
@@ -375,7 +565,7 @@ def container(sections, minor=0):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out")
-    p.add_argument("--mesh", choices=["tiny", "vessel", "none"], default="tiny")
+    p.add_argument("--mesh", choices=["tiny", "grid", "vessel", "none"], default="tiny")
     p.add_argument("--arch", choices=["coordnetb", "coordnet", "siren"], default="coordnetb")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--clusters", type=int, default=3)
@@ -388,6 +578,8 @@ def main():
     p.add_argument("--compress-nets", action="store_true", help="store NETS zlib-compressed")
     p.add_argument("--residual", metavar="REF",
                    help="add a RESIDUAL section of random codes; write them to this text file")
+    p.add_argument("--residual-predicted", metavar="REF",
+                   help="add a RESIDUAL section of type 7 (predicted indices, zstd); write the indices to REF")
     args = p.parse_args()
     data = build(args)
     tmp = args.out + ".tmp"

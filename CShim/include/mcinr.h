@@ -33,7 +33,7 @@ extern "C" {
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 1 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 2 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -195,7 +195,7 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                float *out, const mcinr_decode_options *options,
                                char *err, size_t err_len);
 
-/* ---- Error-bounded models (RESIDUAL section, format 1.1) ---- */
+/* ---- Error-bounded models (RESIDUAL section: type 6, format 1.1, or type 7, format 1.2) ---- */
 
 /* 1 if the model carries quantised residuals at its mesh points (always with a mesh). */
 int mcinr_has_residual(const mcinr_model *model);

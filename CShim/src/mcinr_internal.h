@@ -71,14 +71,21 @@ struct mcinr_model {
     int64_t *mesh_offsets; /* num_cells + 1, offsets[0] = 0 */
     uint32_t *mesh_conn;
     /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
-    uint8_t *inflated[7];
-    /* RESIDUAL (residual.c): per component bound and bin width; per stream (step-major,
-     * T × C) its inflated size, offset into residual_streams and compressed size */
-    int has_residual;
+    uint8_t *inflated[8];
+    /* RESIDUAL (residual.c): section type 6 (zlib, plain indices) or 7 (zstd, predicted
+     * indices); per component bound and bin width; per stream (step-major, T × C) its
+     * decompressed size, offset into residual_streams and compressed size */
+    int has_residual, residual_type;
     uint64_t residual_bytes;
     double *residual_max_error, *residual_step;
     uint64_t *residual_raw_size, *residual_stream_offset, *residual_stream_size;
     uint8_t *residual_streams;
+    /* type 7: each stream's predictor bits; the mesh neighbours Nb(i) (CSR: residual_nb[
+     * residual_nb_start[i] ... residual_nb_start[i + 1] - 1], at most 32 per point), built
+     * only when a stream uses the mesh bit */
+    uint8_t *residual_predictor;
+    size_t *residual_nb_start;
+    uint32_t *residual_nb;
 };
 
 /* Normalised coordinates q of a point (double precision, docs/mci-format.md). */
@@ -86,11 +93,11 @@ void mci_normalise(const mcinr_model *m, const double xyz[3], double time, doubl
 /* Leaf network of a normalised point. */
 size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
 
-/* RESIDUAL section: parses and fully validates the payload (META and MESH already parsed);
- * frees its storage; adds the residual to a network-only decode at the mesh points when
- * `time` is a stored step (a no-op otherwise). */
-mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t len, mcinr_model *m, char *err,
-                                size_t err_len);
+/* RESIDUAL section of `type` 6 or 7: parses and fully validates the payload (META and MESH
+ * already parsed); frees its storage; adds the residual to a network-only decode at the mesh
+ * points when `time` is a stored step (a no-op otherwise). */
+mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *payload, size_t len, mcinr_model *m,
+                                char *err, size_t err_len);
 void mci_free_residual(mcinr_model *m);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
                                 float *out, char *err, size_t err_len);

@@ -29,8 +29,9 @@
 #define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
 #define SECTION_COMPRESSED 2u     /* section flag bit 1: u64 size + zlib stream (format 1.1) */
 
-enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RESIDUAL = 6 };
-static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "RESIDUAL"};
+enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RESIDUAL = 6,
+       SEC_RESIDUAL_PREDICTED = 7, SEC_LAST = 7 };
+static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "RESIDUAL", "RESIDUAL"};
 
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || err_len == 0) return;
@@ -687,9 +688,9 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
 
 /* Inflates the payload of every known section stored with the compressed flag into a buffer
  * owned by the model (released after parsing) and points payload/length at it. */
-static mcinr_status inflate_sections(ctx *c, const uint32_t flags[7], const uint8_t *payload[7], size_t length[7],
-                                     mcinr_model *m) {
-    for (int type = 1; type <= 6; type++) {
+static mcinr_status inflate_sections(ctx *c, const uint32_t flags[SEC_LAST + 1], const uint8_t *payload[SEC_LAST + 1],
+                                     size_t length[SEC_LAST + 1], mcinr_model *m) {
+    for (int type = 1; type <= SEC_LAST; type++) {
         if (!payload[type] || !(flags[type] & SECTION_COMPRESSED)) continue;
         c->section = section_names[type];
         if (length[type] < 8) return fail(c, MCINR_ERR_FORMAT, "compressed payload of %zu bytes has no size", length[type]);
@@ -714,7 +715,7 @@ static mcinr_status inflate_sections(ctx *c, const uint32_t flags[7], const uint
 }
 
 static void release_inflated(mcinr_model *m) {
-    for (int type = 0; type < 7; type++) {
+    for (int type = 0; type <= SEC_LAST; type++) {
         free(m->inflated[type]);
         m->inflated[type] = NULL;
     }
@@ -775,15 +776,15 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
     uint64_t table_end = 16u + 32u * (uint64_t)count;
     if (table_end > size)
         return fail(c, MCINR_ERR_FORMAT, "the section table (%u entries) is truncated: file has %zu bytes", count, size);
-    const uint8_t *payload[7] = {0};
-    size_t length[7] = {0};
-    uint32_t section_flags[7] = {0};
+    const uint8_t *payload[SEC_LAST + 1] = {0};
+    size_t length[SEC_LAST + 1] = {0};
+    uint32_t section_flags[SEC_LAST + 1] = {0};
     for (uint32_t i = 0; i < count; i++) {
         uint32_t type = rd_u32(&r), flags = rd_u32(&r);
         uint64_t offset = rd_u64(&r), len = rd_u64(&r);
         uint32_t crc = rd_u32(&r);
         (void)rd_u32(&r);
-        const char *name = type >= 1 && type <= 6 ? section_names[type] : "unknown";
+        const char *name = type >= 1 && type <= SEC_LAST ? section_names[type] : "unknown";
         if (offset < table_end || len > size || offset > size - len)
             return fail(c, MCINR_ERR_FORMAT, "section %u (%s, type %u) at offset %llu with length %llu lies outside "
                         "the file's payload area (%llu ... %zu)", i, name, type, (unsigned long long)offset,
@@ -792,7 +793,7 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if (actual != crc)
             return fail(c, MCINR_ERR_CHECKSUM, "section %u (%s, type %u): CRC-32 is %08x, the table says %08x", i, name,
                         type, actual, crc);
-        if (type >= 1 && type <= 6) {
+        if (type >= 1 && type <= SEC_LAST) {
             if (payload[type])
                 return fail(c, MCINR_ERR_FORMAT, "section %s occurs more than once", name);
             payload[type] = data + offset;
@@ -806,6 +807,10 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
     for (int k = 0; k < 3; k++)
         if (!payload[required[k]])
             return fail(c, MCINR_ERR_FORMAT, "required section %s is missing", section_names[required[k]]);
+    if (payload[SEC_RESIDUAL] && payload[SEC_RESIDUAL_PREDICTED]) {
+        c->section = "RESIDUAL";
+        return fail(c, MCINR_ERR_FORMAT, "the file has both a type 6 and a type 7 section (at most one is allowed)");
+    }
     mcinr_status s;
     size_t nets_stored = length[SEC_NETS];
     if ((s = inflate_sections(c, section_flags, payload, length, m)) != MCINR_OK) return s;
@@ -832,10 +837,10 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
     }
-    if (payload[SEC_RESIDUAL]) {
+    for (int type = SEC_RESIDUAL; type <= SEC_RESIDUAL_PREDICTED; type++) {
+        if (!payload[type]) continue;
         c->section = "RESIDUAL";
-        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL], length[SEC_RESIDUAL], m, c->err, c->err_len)) !=
-            MCINR_OK)
+        if ((s = mci_parse_residual(c->name, type, payload[type], length[type], m, c->err, c->err_len)) != MCINR_OK)
             return s;
     }
     c->section = NULL;

@@ -1,9 +1,14 @@
-/* The RESIDUAL section (docs/mci-format.md): quantised residuals at the embedded mesh points
- * that make mcinr_decode_mesh error-bounded at the stored time steps.
+/* The RESIDUAL sections (docs/mci-format.md): quantised residuals at the embedded mesh points
+ * that make mcinr_decode_mesh error-bounded at the stored time steps. Type 6 (format 1.1)
+ * stores each index as is, in zlib streams; type 7 (1.2) stores each index's difference from
+ * a prediction (the previous stored step, the mean of earlier mesh neighbours, or both), in
+ * zstd frames.
  *
- * Everything is validated at open (every stream inflated and every code checked), so applying
- * the residual at decode time can only fail for lack of memory. Only the compressed streams
- * stay in memory; a decode inflates the streams of its step and requested components. */
+ * Everything is validated at open (every stream decompressed, every code checked and, for
+ * type 7, every chain of indices reconstructed), so applying the residual at decode time can
+ * only fail for lack of memory. Only the compressed streams stay in memory; a decode
+ * decompresses the streams of its step (type 7: from the start of the step's time chain) and
+ * requested components, into buffers of its own, so concurrent decodes share nothing. */
 #include "mcinr_internal.h"
 
 #include <float.h>
@@ -12,11 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
 #define MAX_VARINT_BYTES 8u
 #define MAX_CODE ((uint64_t)1 << 54) /* zigzag(q) + 1, so -2^53 <= q < 2^53: exact in a double */
+#define MAX_CODE_PREDICTED ((uint64_t)1 << 34) /* type 7: zigzag(d) + 1, so |d| <= 2^33 */
 #define MAX_BYTES_PER_VALUE 8u       /* an 8-byte varint; an escape takes 1 + 4 */
+#define INDEX_LIMIT ((int64_t)1 << 31) /* type 7: |q| < 2^31, so every sum below fits 64 bits */
+#define PREDICT_TIME 1u              /* predictor bits (type 7) */
+#define PREDICT_MESH 2u
+#define MAX_NEIGHBOURS 32u           /* Nb(i) keeps the 32 largest j */
+#define MIN_CELL_POINTS 2            /* cells that make neighbours: 2 ... 64 points */
+#define MAX_CELL_POINTS 64
 
 static uint64_t get_le(const uint8_t *q, int n) {
     uint64_t v = 0;
@@ -38,16 +52,17 @@ static float get_f32(const uint8_t *q) {
     return f;
 }
 
-
-/* One coded value: an escape (exact float) or a quantisation index q. */
+/* One coded value: an escape (exact float) or a signed integer (type 6: the index q; type 7:
+ * the difference d from the prediction). */
 typedef struct code {
     int escape;
     float value;
     int64_t q;
 } code;
 
-/* Reads the next value of a raw stream at *pos. 0 on success, else a static description. */
-static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, code *out) {
+/* Reads the next value of a raw stream at *pos; codes above max_code (2^54 or 2^34) are
+ * errors. 0 on success, else a static description. */
+static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, uint64_t max_code, code *out) {
     uint64_t u = 0;
     unsigned shift = 0, n = 0;
     for (;;) {
@@ -67,11 +82,33 @@ static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, code *
         if (!isfinite(out->value)) return "an escaped value is not finite";
         return NULL;
     }
-    if (u > MAX_CODE) return "a code exceeds 2^54 (an index beyond 2^53)";
+    if (u > max_code)
+        return max_code == MAX_CODE ? "a code exceeds 2^54 (an index beyond 2^53)"
+                                    : "a code exceeds 2^34 (a difference beyond 2^33)";
     uint64_t z = u - 1;
     out->escape = 0;
     /* zigzag: 0, -1, 1, -2, ... ; |q| <= 2^53 so the conversions are exact */
     out->q = (z & 1u) ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+    return NULL;
+}
+
+/* Decompresses a type 7 stream: exactly one zstd frame of exactly src_len bytes (no skippable
+ * or legacy frame, nothing after it) whose content is exactly dst_len bytes. NULL on success,
+ * else a static description. */
+static const char *unzstd_exact(ZSTD_DCtx *dctx, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
+    if (src_len < 4 || get_le(src, 4) != ZSTD_MAGICNUMBER) return "not a zstd frame (bad magic number)";
+    size_t frame = ZSTD_findFrameCompressedSize(src, src_len);
+    if (ZSTD_isError(frame)) return "corrupt or truncated zstd frame";
+    if (frame != src_len) return "bytes after the zstd frame";
+    unsigned long long content = ZSTD_getFrameContentSize(src, src_len);
+    if (content == ZSTD_CONTENTSIZE_ERROR) return "corrupt zstd frame header";
+    if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != dst_len)
+        return "the zstd frame's content size differs from the declared size";
+    size_t got = ZSTD_decompressDCtx(dctx, dst, dst_len, src, src_len);
+    if (ZSTD_isError(got))
+        return ZSTD_getErrorCode(got) == ZSTD_error_dstSize_tooSmall ? "the zstd frame holds more than the declared size"
+                                                                     : "corrupt zstd frame";
+    if (got != dst_len) return "the zstd frame holds fewer bytes than declared";
     return NULL;
 }
 
@@ -82,9 +119,149 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_stream_offset);
     free(m->residual_stream_size);
     free(m->residual_streams);
+    free(m->residual_predictor);
+    free(m->residual_nb_start);
+    free(m->residual_nb);
 }
 
-mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, mcinr_model *m, char *err,
+static int descending(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Nb(i) for every mesh point (docs/mci-format.md, type 7 Neighbours): the points j < i that
+ * share a cell of 2 ... 64 points with i (its connectivity length; a repeated point counts
+ * once), the 32 largest when there are more. Built through the point-to-cell incidence, so the
+ * work is Σ cell size² ≤ 64 · connectivity length and the result at most 32 N indices.
+ * MCINR_OK or MCINR_ERR_NOMEM. */
+static mcinr_status build_neighbours(mcinr_model *m) {
+    size_t N = m->mesh_num_points, M = m->mesh_num_cells;
+    const int64_t *off = m->mesh_offsets;
+    mcinr_status st = MCINR_ERR_NOMEM;
+    size_t *cell_start = calloc(N + 1, sizeof(size_t)), *cells = NULL, *mark = NULL;
+    uint32_t *found = NULL;
+    m->residual_nb_start = malloc((N + 1) * sizeof(size_t));
+    if (!cell_start || !m->residual_nb_start) goto done;
+    for (size_t k = 0; k < M; k++) {
+        int64_t s = off[k + 1] - off[k];
+        if (s < MIN_CELL_POINTS || s > MAX_CELL_POINTS) continue;
+        for (int64_t e = off[k]; e < off[k + 1]; e++) cell_start[m->mesh_conn[e] + 1]++;
+    }
+    for (size_t i = 0; i < N; i++) cell_start[i + 1] += cell_start[i];
+    cells = malloc((cell_start[N] ? cell_start[N] : 1) * sizeof(size_t));
+    mark = calloc(N, sizeof(size_t));
+    found = malloc(N * sizeof(uint32_t));
+    if (!cells || !mark || !found) goto done;
+    { /* fill the incidence lists; `mark` counts the entries placed per point for now */
+        for (size_t k = 0; k < M; k++) {
+            int64_t s = off[k + 1] - off[k];
+            if (s < MIN_CELL_POINTS || s > MAX_CELL_POINTS) continue;
+            for (int64_t e = off[k]; e < off[k + 1]; e++) {
+                uint32_t p = m->mesh_conn[e];
+                cells[cell_start[p] + mark[p]++] = k;
+            }
+        }
+        memset(mark, 0, N * sizeof(size_t));
+    }
+    size_t cap = N < 64 ? 64 : N, used = 0;
+    m->residual_nb = malloc(cap * sizeof(uint32_t));
+    if (!m->residual_nb) goto done;
+    m->residual_nb_start[0] = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t k = 0;
+        for (size_t a = cell_start[i]; a < cell_start[i + 1]; a++)
+            for (int64_t e = off[cells[a]]; e < off[cells[a] + 1]; e++) {
+                uint32_t j = m->mesh_conn[e];
+                if (j < i && mark[j] != i + 1) { /* mark[j] = i + 1: j already found for i */
+                    mark[j] = i + 1;
+                    found[k++] = j;
+                }
+            }
+        if (k > MAX_NEIGHBOURS) {
+            qsort(found, k, sizeof *found, descending);
+            k = MAX_NEIGHBOURS;
+        }
+        if (used + k > cap) { /* grows to at most 32 N */
+            size_t ncap = cap * 2 < MAX_NEIGHBOURS * N ? cap * 2 : MAX_NEIGHBOURS * N;
+            uint32_t *grown = realloc(m->residual_nb, ncap * sizeof(uint32_t));
+            if (!grown) goto done;
+            m->residual_nb = grown;
+            cap = ncap;
+        }
+        memcpy(m->residual_nb + used, found, k * sizeof(uint32_t));
+        used += k;
+        m->residual_nb_start[i + 1] = used;
+    }
+    st = MCINR_OK;
+done:
+    free(cell_start);
+    free(cells);
+    free(mark);
+    free(found);
+    return st;
+}
+
+/* Where the decoded values of a reconstructed step go (decode only): out[i · stride] holds
+ * the network value at point i and receives the corrected one. */
+typedef struct residual_target {
+    float *out;
+    size_t stride;
+    double step;
+} residual_target;
+
+static float corrected(float network, int64_t q, double step);
+
+/* Reconstructs one step of one component's indices (docs/mci-format.md, type 7,
+ * Reconstruction) from its raw codes (raw_size 0: every d is 0). On entry q holds the
+ * previous step's indices (read only with the time bit), on return this step's; y is scratch
+ * of N values. With a target, applies the step's residual to it. NULL on success (with *used
+ * the raw bytes read), else what is wrong at point *point. */
+static const char *reconstruct(const mcinr_model *m, unsigned predictor, const uint8_t *raw, size_t raw_size,
+                               int64_t *q, int64_t *y, const residual_target *target, size_t *used, size_t *point) {
+    size_t N = m->mesh_num_points, pos = 0;
+    for (size_t i = 0; i < N; i++) {
+        code cd = {0, 0.0f, 0};
+        if (raw_size) {
+            const char *why = next_code(raw, raw_size, &pos, MAX_CODE_PREDICTED, &cd);
+            if (why) {
+                *point = i;
+                return why;
+            }
+        }
+        int64_t base = (predictor & PREDICT_TIME) ? q[i] : 0;
+        if (cd.escape) {
+            y[i] = -base;
+            q[i] = 0;
+            if (target) target->out[i * target->stride] = cd.value;
+            continue;
+        }
+        int64_t pred = 0;
+        if (predictor & PREDICT_MESH) {
+            size_t a = m->residual_nb_start[i], b = m->residual_nb_start[i + 1];
+            if (b > a) {
+                /* |y| < 2^32 and k ≤ 32: |S| < 2^37 */
+                int64_t S = 0, k = (int64_t)(b - a);
+                for (size_t n = a; n < b; n++) S += y[m->residual_nb[n]];
+                pred = S >= 0 ? (2 * S + k) / (2 * k) : -((-2 * S + k) / (2 * k)); /* halves away from 0 */
+            }
+        }
+        int64_t yi = cd.q + pred, qi = base + yi; /* |d| ≤ 2^33, |pred| < 2^32, |base| < 2^31 */
+        if (qi >= INDEX_LIMIT || qi <= -INDEX_LIMIT) {
+            *point = i;
+            return "the reconstructed index is 2^31 or more in magnitude";
+        }
+        y[i] = yi;
+        q[i] = qi;
+        if (target && qi != 0) {
+            float *v = &target->out[i * target->stride];
+            *v = corrected(*v, qi, target->step);
+        }
+    }
+    *used = pos;
+    return NULL;
+}
+
+mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, size_t len, mcinr_model *m, char *err,
                                 size_t err_len) {
 #define FAIL(status, ...)                                                                                     \
     do {                                                                                                      \
@@ -96,6 +273,10 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     } while (0)
     mcinr_status st = MCINR_OK;
     uint8_t *raw = NULL;
+    int64_t *q = NULL, *y = NULL;
+    ZSTD_DCtx *dctx = NULL;
+    const int predicted = type == 7;
+    const size_t entry = predicted ? 24u : 16u; /* bytes per stream table entry */
     if (!m->has_mesh) {
         mci_set_error(err, err_len, "%s: section RESIDUAL: present, but the file has no MESH section (residuals are "
                       "stored at the mesh points)", name);
@@ -110,18 +291,20 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     if (C != m->num_components) FAIL(MCINR_ERR_FORMAT, "holds %u components, META has %zu", C, m->num_components);
     size_t pos = 16;
     if ((uint64_t)C * 16u > len - pos) FAIL(MCINR_ERR_FORMAT, "truncated in the error bounds of %u components", C);
-    /* T·C ≤ 1e7 · 2^20 fits 64 bits; each table entry needs 16 bytes of the payload. */
+    /* T·C ≤ 1e7 · 2^20 fits 64 bits; each table entry needs 16 (type 7: 24) bytes of the payload. */
     uint64_t S = (uint64_t)T * C;
-    if (S > (len - pos - (size_t)C * 16u) / 16u)
+    if (S > (len - pos - (size_t)C * 16u) / entry)
         FAIL(MCINR_ERR_FORMAT, "the table of %llu streams does not fit in the %zu remaining bytes", (unsigned long long)S,
              len - pos - (size_t)C * 16u);
+    m->residual_type = type;
     m->residual_max_error = malloc(C * sizeof(double));
     m->residual_step = malloc(C * sizeof(double));
     m->residual_raw_size = malloc((size_t)S * sizeof(uint64_t));
     m->residual_stream_offset = malloc((size_t)S * sizeof(uint64_t));
     m->residual_stream_size = malloc((size_t)S * sizeof(uint64_t));
+    if (predicted) m->residual_predictor = malloc((size_t)S);
     if (!m->residual_max_error || !m->residual_step || !m->residual_raw_size || !m->residual_stream_offset ||
-        !m->residual_stream_size)
+        !m->residual_stream_size || (predicted && !m->residual_predictor))
         FAIL(MCINR_ERR_NOMEM, "out of memory for %llu streams", (unsigned long long)S);
     for (uint32_t c = 0; c < C; c++, pos += 16) {
         double e = get_f64(p + pos), s = get_f64(p + pos + 8);
@@ -133,17 +316,36 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_step[c] = s;
     }
     uint64_t total = 0, max_raw = 0;
+    int uses_mesh = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
-    for (uint64_t k = 0; k < S; k++, pos += 16) {
-        uint64_t raw_size = get_le(p + pos, 8), size = get_le(p + pos + 8, 8);
+    for (uint64_t k = 0; k < S; k++, pos += entry) {
         unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
+        uint64_t raw_size, size;
+        if (predicted) {
+            unsigned predictor = p[pos];
+            if (predictor > (PREDICT_TIME | PREDICT_MESH))
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 3)",
+                     step, comp, predictor);
+            if (step == 0 && (predictor & PREDICT_TIME))
+                FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
+                     comp, predictor);
+            m->residual_predictor[k] = (uint8_t)predictor;
+            uses_mesh |= (predictor & PREDICT_MESH) != 0;
+            raw_size = get_le(p + pos + 8, 8);
+            size = get_le(p + pos + 16, 8);
+        } else {
+            raw_size = get_le(p + pos, 8);
+            size = get_le(p + pos + 8, 8);
+        }
         if (size == 0) {
             if (raw_size != 0)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u is empty but declares %llu bytes", step, comp,
                      (unsigned long long)raw_size);
         } else {
-            uint64_t expand = size > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO ? UINT64_MAX : size * MAX_DEFLATE_RATIO + 64;
+            /* zlib's expansion limit (type 6); a zstd frame's content is checked against its header */
+            uint64_t expand = predicted || size > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO ? UINT64_MAX
+                                                                                        : size * MAX_DEFLATE_RATIO + 64;
             if (raw_size < N || raw_size > raw_limit || raw_size > expand || raw_size > SIZE_MAX)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u declares %llu bytes from %llu compressed bytes "
                      "for %llu values", step, comp, (unsigned long long)raw_size, (unsigned long long)size,
@@ -162,28 +364,55 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     raw = malloc(max_raw ? (size_t)max_raw : 1);
     if (!m->residual_streams || !raw) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)total);
     memcpy(m->residual_streams, p + pos, (size_t)total);
-    for (uint64_t k = 0; k < S; k++) {
-        if (m->residual_stream_size[k] == 0) continue;
-        unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
-        size_t raw_size = (size_t)m->residual_raw_size[k];
-        const char *why = mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k],
-                                      (size_t)m->residual_stream_size[k], raw, raw_size);
-        if (why) FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
-        size_t rpos = 0;
-        for (uint64_t i = 0; i < N; i++) {
-            code cd;
-            if ((why = next_code(raw, raw_size, &rpos, &cd)))
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %llu: %s", step, comp,
-                     (unsigned long long)i, why);
+    if (!predicted) {
+        for (uint64_t k = 0; k < S; k++) {
+            if (m->residual_stream_size[k] == 0) continue;
+            unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
+            size_t raw_size = (size_t)m->residual_raw_size[k];
+            const char *why = mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k],
+                                                  (size_t)m->residual_stream_size[k], raw, raw_size);
+            if (why) FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
+            size_t rpos = 0;
+            for (uint64_t i = 0; i < N; i++) {
+                code cd;
+                if ((why = next_code(raw, raw_size, &rpos, MAX_CODE, &cd)))
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %llu: %s", step, comp,
+                         (unsigned long long)i, why);
+            }
+            if (rpos != raw_size)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step, comp,
+                     raw_size - rpos, (unsigned long long)N);
         }
-        if (rpos != raw_size)
-            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step, comp,
-                 raw_size - rpos, (unsigned long long)N);
+    } else {
+        if (uses_mesh && build_neighbours(m) != MCINR_OK)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
+        q = malloc((size_t)N * sizeof(int64_t));
+        y = malloc((size_t)N * sizeof(int64_t));
+        dctx = ZSTD_createDCtx();
+        if (!q || !y || !dctx) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
+        /* every chain, component by component, so one step's indices are all that is kept */
+        for (uint32_t comp = 0; comp < C; comp++)
+            for (uint32_t step = 0; step < T; step++) {
+                size_t k = (size_t)step * C + comp, raw_size = (size_t)m->residual_raw_size[k], used = 0, point = 0;
+                const char *why;
+                if (m->residual_stream_size[k] != 0 &&
+                    (why = unzstd_exact(dctx, m->residual_streams + m->residual_stream_offset[k],
+                                        (size_t)m->residual_stream_size[k], raw, raw_size)))
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
+                if ((why = reconstruct(m, m->residual_predictor[k], raw, raw_size, q, y, NULL, &used, &point)))
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %zu: %s", step, comp, point, why);
+                if (used != raw_size)
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step,
+                         comp, raw_size - used, (unsigned long long)N);
+            }
     }
     m->residual_bytes = len;
     m->has_residual = 1;
 done:
     free(raw);
+    free(q);
+    free(y);
+    ZSTD_freeDCtx(dctx);
     return st;
 #undef FAIL
 }
@@ -209,12 +438,64 @@ static float corrected(float network, int64_t q, double step) {
     return (float)v;
 }
 
+/* The first step of the time chain that ends at step t of component c: the latest t0 ≤ t
+ * whose predictor lacks the time bit (step 0 always does). */
+static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
+    while (t > 0 && (m->residual_predictor[t * m->num_components + c] & PREDICT_TIME)) t--;
+    return t;
+}
+
+/* Type 7: for each requested component, reconstructs the indices from the start of the time
+ * chain up to step t and applies step t's. */
+static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t *components, size_t nc, float *out,
+                                    char *err, size_t err_len) {
+    size_t N = m->mesh_num_points, C = m->num_components, max_raw = 1;
+    for (size_t r = 0; r < nc; r++) {
+        size_t c = components ? components[r] : r;
+        for (size_t s = chain_start(m, t, c); s <= t; s++)
+            if (m->residual_raw_size[s * C + c] > max_raw) max_raw = (size_t)m->residual_raw_size[s * C + c];
+    }
+    uint8_t *raw = malloc(max_raw);
+    int64_t *q = malloc(N * sizeof(int64_t)), *y = malloc(N * sizeof(int64_t));
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    mcinr_status st = MCINR_OK;
+    if (!raw || !q || !y || !dctx) {
+        mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)",
+                      max_raw + 2 * N * sizeof(int64_t));
+        st = MCINR_ERR_NOMEM;
+    }
+    for (size_t r = 0; r < nc && st == MCINR_OK; r++) {
+        size_t c = components ? components[r] : r;
+        residual_target target = {out + r, nc, m->residual_step[c]};
+        for (size_t s = chain_start(m, t, c); s <= t; s++) {
+            size_t k = s * C + c, raw_size = (size_t)m->residual_raw_size[k], used, point;
+            /* validated at open: neither can fail on a model that opened */
+            if ((m->residual_stream_size[k] != 0 &&
+                 unzstd_exact(dctx, m->residual_streams + m->residual_stream_offset[k],
+                              (size_t)m->residual_stream_size[k], raw, raw_size)) ||
+                reconstruct(m, m->residual_predictor[k], raw, raw_size, q, y, s == t ? &target : NULL, &used,
+                            &point)) {
+                mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %zu component %zu",
+                              s, c);
+                st = MCINR_ERR_NOMEM;
+                break;
+            }
+        }
+    }
+    free(raw);
+    free(q);
+    free(y);
+    ZSTD_freeDCtx(dctx);
+    return st;
+}
+
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
                                 float *out, char *err, size_t err_len) {
     if (!m->has_residual) return MCINR_OK;
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
     size_t nc = components ? num_components : m->num_components;
+    if (m->residual_type == 7) return apply_predicted(m, (size_t)t, components, nc, out, err, err_len);
     size_t N = m->mesh_num_points, C = m->num_components;
     size_t max_raw = 0;
     for (size_t r = 0; r < nc; r++) {
@@ -243,7 +524,7 @@ mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t 
         size_t pos = 0;
         for (size_t i = 0; i < N; i++) {
             code cd;
-            if (next_code(raw, raw_size, &pos, &cd)) break;
+            if (next_code(raw, raw_size, &pos, MAX_CODE, &cd)) break;
             float *v = &out[i * nc + r];
             *v = cd.escape ? cd.value : cd.q == 0 ? *v : corrected(*v, cd.q, step);
         }

@@ -4,7 +4,7 @@
 #   CShim/tests/run.sh                 # tests + 60 s of fuzzing
 #   FUZZ_SECONDS=10 CShim/tests/run.sh
 # Needs clang with compiler-rt (Debian clang-14, or the Swift toolchain's clang), python3,
-# OpenBLAS and zlib. Build outputs go to $BUILD_DIR (default: a temporary directory).
+# OpenBLAS, zlib and zstd. Build outputs go to $BUILD_DIR (default: a temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
@@ -21,7 +21,7 @@ mkdir -p "$BUILD_DIR"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 # EXTRA_CFLAGS: e.g. -mavx2 -mfma if the kernels ever need them.
 CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -ICShim/include ${EXTRA_CFLAGS:-}"
-LIBS="-lopenblas -lz -lpthread -lm"
+LIBS="-lopenblas -lz -lzstd -lpthread -lm"
 SOURCES=$(ls CShim/src/*.c)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -49,6 +49,11 @@ python3 $GEN "$D/small_f16z.mci" --mesh tiny --split --width 3 --pe 1 --clusters
     --compress-nets
 python3 $GEN "$D/residual.mci" --mesh tiny --split --width 8 --residual "$D/residual.res" --seed 7
 python3 $GEN "$D/small_residual.mci" --mesh tiny --width 2 --pe 0 --clusters 1 --residual "$D/small_residual.res" --seed 8
+# format 1.2: RESIDUAL type 7 (predicted indices, zstd)
+python3 $GEN "$D/residual_predicted.mci" --mesh grid --split --width 8 --residual-predicted "$D/residual_predicted.res" \
+    --seed 9
+python3 $GEN "$D/small_residual_predicted.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
+    --residual-predicted "$D/small_residual_predicted.res" --seed 10
 
 echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
@@ -70,7 +75,7 @@ cp "$D/small_int8.mci" "$D/small_f16z.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/siren_f16.mci" --mesh none --arch siren --width 2 --pe 0 --clusters 1 --seed 7 --encoding f16
 python3 $GEN "$CORPUS/coordnet_int8z.mci" --mesh none --arch coordnet --width 2 --pe 1 --clusters 2 --seed 8 \
     --encoding int8 --compress-nets
-cp "$D/small_residual.mci" "$CORPUS/"
+cp "$D/small_residual.mci" "$D/small_residual_predicted.mci" "$CORPUS/"
 "$BUILD_DIR/fuzz_open_decode" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" "$CORPUS" 2>&1 | tail -n 25
 echo "-- C decoder: all passed"

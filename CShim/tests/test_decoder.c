@@ -11,6 +11,9 @@
  *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
  *   residual.mci + residual.res   tiny mesh with a RESIDUAL of random codes, and the codes
  *   small_residual.mci      a small file with a RESIDUAL for truncation, bit flips, crafted payloads
+ *   residual_predicted.mci + .res, small_residual_predicted.mci + .res   RESIDUAL type 7
+ *                           (predicted indices, zstd) on the grid mesh (neighbour rule cases) and
+ *                           the tiny mesh, with the indices the generator reconstructed itself
  * The .ref files hold values computed by a naive double-precision Python evaluation.
  * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */
 #include "mcinr.h"
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 static int failures = 0;
 static int checks = 0;
@@ -98,9 +102,9 @@ static void fix_crc(bytes b, uint32_t type) {
 }
 
 /* A copy of b with one more section (payload appended at the end, table grown by 32 bytes). */
-static bytes add_section(bytes b, uint32_t type, uint32_t flags, const char *payload) {
+static bytes add_section_bytes(bytes b, uint32_t type, uint32_t flags, const uint8_t *payload, size_t plen) {
     uint32_t count = (uint32_t)get_le(b.data + 12, 4);
-    size_t plen = strlen(payload), table_end = 16 + 32 * (size_t)count;
+    size_t table_end = 16 + 32 * (size_t)count;
     bytes c = {malloc(b.size + 32 + plen), b.size + 32 + plen};
     memcpy(c.data, b.data, table_end);
     put_le(c.data + 12, count + 1, 4);
@@ -115,6 +119,10 @@ static bytes add_section(bytes b, uint32_t type, uint32_t flags, const char *pay
     memcpy(c.data + table_end + 32, b.data + table_end, b.size - table_end);
     memcpy(c.data + b.size + 32, payload, plen);
     return c;
+}
+
+static bytes add_section(bytes b, uint32_t type, uint32_t flags, const char *payload) {
+    return add_section_bytes(b, type, flags, (const uint8_t *)payload, strlen(payload));
 }
 
 /* A copy of b whose section `type` points at a new payload appended at the end. */
@@ -266,6 +274,42 @@ static void test_concurrent(const mcinr_model *m, const double *xyz, size_t n) {
         pthread_join(ids[i], NULL);
         CHECK(d[i].status == MCINR_OK, "concurrent decode %d: status %d", i, d[i].status);
         CHECK(memcmp(d[i].out, expected, n * C * sizeof(float)) == 0, "concurrent decode %d differs", i);
+        free(d[i].out);
+    }
+    free(expected);
+}
+
+typedef struct concurrent_mesh_decode {
+    const mcinr_model *m;
+    size_t step;
+    float *out;
+    mcinr_status status;
+} concurrent_mesh_decode;
+
+static void *decode_mesh_thread(void *arg) {
+    concurrent_mesh_decode *d = arg;
+    mcinr_decode_options opt = {2, NULL, NULL, 0};
+    d->status = mcinr_decode_mesh(d->m, mcinr_times(d->m)[d->step], NULL, 0, d->out, &opt, NULL, 0);
+    return NULL;
+}
+
+/* Several threads decode the mesh with the residual at different stored steps of one model
+ * at once: each gets the single-threaded values (each decode decompresses into its own
+ * buffers; ThreadSanitizer checks nothing is shared). */
+static void test_concurrent_residual(const mcinr_model *m) {
+    size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
+    concurrent_mesh_decode d[4];
+    pthread_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        d[i] = (concurrent_mesh_decode){m, (size_t)(T - 1 - (size_t)i % T), malloc(N * C * sizeof(float)), MCINR_ERR_IO};
+        pthread_create(&ids[i], NULL, decode_mesh_thread, &d[i]);
+    }
+    float *expected = malloc(N * C * sizeof(float));
+    for (int i = 0; i < 4; i++) {
+        pthread_join(ids[i], NULL);
+        CHECK(d[i].status == MCINR_OK, "concurrent mesh decode %d: status %d", i, d[i].status);
+        CHECK(mcinr_decode_mesh(m, mcinr_times(m)[d[i].step], NULL, 0, expected, NULL, NULL, 0) == MCINR_OK, "serial");
+        CHECK(memcmp(d[i].out, expected, N * C * sizeof(float)) == 0, "concurrent mesh decode %d differs", i);
         free(d[i].out);
     }
     free(expected);
@@ -426,16 +470,21 @@ static uint64_t next_random(void) { /* xorshift64*, seeded: reproducible */
     return rng_state * 2685821657736338717ull;
 }
 
-static void test_bit_flips(bytes b) {
+/* Random bit flips in the file, or inside one of its sections of `types` (0-terminated; NULL:
+ * META, TREE, NETS, MESH) with the CRC repaired. */
+static void test_bit_flips(bytes b, const uint32_t *types) {
     int rejected = 0, opened = 0, crc_rejected = 0;
-    const uint32_t types[4] = {1, 3, 4, 5};
+    static const uint32_t plain[5] = {1, 3, 4, 5, 0};
+    if (!types) types = plain;
+    uint32_t ntypes = 0;
+    while (types[ntypes]) ntypes++;
     for (int trial = 0; trial < 3000; trial++) {
         bytes c = copy_bytes(b);
         int flips = 1 + (int)(next_random() % 3);
         /* half of the trials re-compute the CRC after flipping inside a section, so the
          * parsers behind the checksum see the corruption too */
         int fix = trial % 2;
-        uint32_t type = types[next_random() % 4];
+        uint32_t type = types[next_random() % ntypes];
         size_t len;
         uint8_t *p = payload_of(c, type, &len);
         for (int f = 0; f < flips; f++) {
@@ -748,17 +797,19 @@ static float apply_q(float network, long long q, double step) {
     return (float)v;
 }
 
-/* residual.mci carries random codes listed in residual.res (`t c i q INDEX` / `t c i e VALUE`):
- * every decoded value at a stored step must be exactly network + code. */
-static void test_residual(const char *dir) {
+/* STEM.mci carries a RESIDUAL (type 6, or 7 when `predicted`) whose indices STEM.res lists
+ * (`t c i q INDEX` / `t c i e VALUE`; for type 7 reconstructed by the generator's own Python):
+ * every decoded value at a stored step must be exactly network + index, whatever the order
+ * of the decodes and whichever components are asked for. */
+static void test_residual(const char *dir, const char *stem, int predicted) {
     char path[1024], err[512];
-    snprintf(path, sizeof path, "%s/residual.mci", dir);
+    snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
     mcinr_model *m = NULL;
-    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open residual.mci: %s", err);
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s.mci: %s", stem, err);
     if (!m) return;
     uint16_t major, minor;
     mcinr_format_version(m, &major, &minor);
-    CHECK(major == 1, "version %u.%u", major, minor);
+    CHECK(major == 1 && minor == (predicted ? 2 : 1), "%s: version %u.%u", stem, major, minor);
     CHECK(mcinr_has_residual(m) == 1, "has residual");
     CHECK(mcinr_residual_bytes(m) > 0, "residual bytes");
     size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
@@ -776,7 +827,7 @@ static void test_residual(const char *dir) {
     CHECK(!mcinr_residual_applies(m, 0.5 * (mcinr_times(m)[0] + mcinr_times(m)[1])), "between steps");
     CHECK(mcinr_residual_applies(m, mcinr_times(m)[T - 1]), "at a stored step");
     /* expected values: read the code list */
-    snprintf(path, sizeof path, "%s/residual.res", dir);
+    snprintf(path, sizeof path, "%s/%s.res", dir, stem);
     FILE *f = fopen(path, "r");
     CHECK(f != NULL, "open %s", path);
     char *kind = calloc(T * C * N, 1); /* 0: no code (empty stream), 'q' or 'e' */
@@ -793,12 +844,14 @@ static void test_residual(const char *dir) {
     }
     if (f) fclose(f);
     float *net = malloc(N * C * sizeof(float)), *res = malloc(N * C * sizeof(float));
-    float *sub = malloc(N * 3 * sizeof(float));
+    float *sub = malloc(N * 3 * sizeof(float)), *one = malloc(N * sizeof(float));
     mcinr_decode_options only = {0}, with = {0};
     only.network_only = 1;
     with.num_threads = 3;
-    size_t mismatches = 0, changed = 0;
-    for (t = 0; t < T; t++) {
+    size_t mismatches = 0, changed = 0, large = 0;
+    /* last step first, so no step's decode follows the decode of the steps it is predicted from */
+    for (size_t back = 0; back < T; back++) {
+        t = T - 1 - back;
         double time = mcinr_times(m)[t];
         CHECK(mcinr_decode_mesh(m, time, NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "network only: %s", err);
         CHECK(mcinr_decode_mesh(m, time, NULL, 0, res, &with, err, sizeof err) == MCINR_OK, "with residual: %s", err);
@@ -810,7 +863,14 @@ static void test_residual(const char *dir) {
                 else if (kind[at] == 'q' && q[at] != 0) want = apply_q(want, q[at], steps[c]);
                 if (memcmp(&want, &res[i * C + c], sizeof want) != 0) mismatches++;
                 if (res[i * C + c] != net[i * C + c]) changed++;
+                if (kind[at] == 'q' && (q[at] > 1000000 || q[at] < -1000000)) large++;
             }
+        /* one component at a time: the same values */
+        for (c = 0; c < C; c++) {
+            CHECK(mcinr_decode_mesh(m, time, &c, 1, one, NULL, err, sizeof err) == MCINR_OK, "one: %s", err);
+            for (i = 0; i < N; i++)
+                if (memcmp(&one[i], &res[i * C + c], sizeof(float)) != 0) mismatches++;
+        }
         /* a subset with a repeat: the same corrected values */
         size_t comps[3] = {C - 1, 0, C - 1};
         CHECK(mcinr_decode_mesh(m, time, comps, 3, sub, NULL, err, sizeof err) == MCINR_OK, "subset: %s", err);
@@ -818,8 +878,9 @@ static void test_residual(const char *dir) {
             for (size_t r = 0; r < 3; r++)
                 if (sub[i * 3 + r] != res[i * C + comps[r]]) mismatches++;
     }
-    CHECK(mismatches == 0, "%zu decoded values differ from network + residual", mismatches);
-    CHECK(changed > N * C * T / 2, "only %zu values changed by the residual", changed);
+    CHECK(mismatches == 0, "%s: %zu decoded values differ from network + residual", stem, mismatches);
+    CHECK(changed > N * C * T / 2, "%s: only %zu values changed by the residual", stem, changed);
+    CHECK(large > 0, "%s: no index beyond ±10^6 was tested", stem);
     /* between steps and through mcinr_decode: the network alone */
     double between = 0.5 * (mcinr_times(m)[2] + mcinr_times(m)[3]);
     CHECK(mcinr_decode_mesh(m, between, NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "%s", err);
@@ -830,7 +891,7 @@ static void test_residual(const char *dir) {
     CHECK(mcinr_decode(m, xyz, N, mcinr_times(m)[3], NULL, 0, res, NULL, err, sizeof err) == MCINR_OK, "%s", err);
     CHECK(mcinr_decode_mesh(m, mcinr_times(m)[3], NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "%s", err);
     CHECK(memcmp(net, res, N * C * sizeof(float)) == 0, "mcinr_decode applied a residual");
-    free(xyz); free(net); free(res); free(sub); free(kind); free(q); free(exact); free(steps);
+    free(xyz); free(net); free(res); free(sub); free(one); free(kind); free(q); free(exact); free(steps);
     mcinr_close(m);
 }
 
@@ -926,6 +987,297 @@ static void test_residual_targeted(bytes b) {
     /* a RESIDUAL whose MESH is hidden (type 5 renamed to an unknown optional type) */
     put_le(find_entry(c, 5), 77, 4);
     expect_open_error(c, MCINR_ERR_FORMAT, "no MESH", "RESIDUAL without a mesh");
+    free(c.data);
+    free(p);
+}
+
+/* ---- RESIDUAL type 7 (predicted indices, zstd) ---- */
+
+static size_t put_varint(uint8_t *p, uint64_t u) {
+    size_t n = 0;
+    while (u >= 0x80) {
+        p[n++] = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    p[n++] = (uint8_t)u;
+    return n;
+}
+
+/* The code of a difference d: zigzag(d) + 1. */
+static size_t put_difference(uint8_t *p, int64_t d) {
+    return put_varint(p, (d >= 0 ? 2 * (uint64_t)d : 2 * (uint64_t)(-(d + 1)) + 1) + 1);
+}
+
+/* N codes of the same difference d. */
+static size_t same_differences(uint8_t *raw, size_t N, int64_t d) {
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++) n += put_difference(raw + n, d);
+    return n;
+}
+
+/* How a crafted stream's zstd frame is spoiled. */
+enum { FRAME_OK, FRAME_BAD_MAGIC, FRAME_TRUNCATED, FRAME_TWO, FRAME_TRAILING, FRAME_SKIPPABLE, FRAME_SIZE_PLUS_ONE };
+
+typedef struct crafted_stream {
+    size_t k; /* stream t·C + c */
+    unsigned predictor;
+    const uint8_t *raw; /* NULL: stored empty (every d = 0) */
+    size_t raw_len;
+    int frame;
+} crafted_stream;
+
+/* A type 7 payload with the header and bounds of `orig` in which every stream is empty with
+ * predictor 0 except the crafted ones (in table order). Returns its length; out has room. */
+static size_t predicted_payload(const uint8_t *orig, const crafted_stream *cs, size_t ncs, uint8_t *out) {
+    uint32_t T = (uint32_t)get_le(orig + 8, 4), C = (uint32_t)get_le(orig + 12, 4);
+    size_t table = 16 + 16 * (size_t)C, pos = table + 24 * (size_t)T * C;
+    memcpy(out, orig, table);
+    memset(out + table, 0, 24 * (size_t)T * C);
+    for (size_t n = 0; n < ncs; n++) {
+        uint8_t *e = out + table + 24 * cs[n].k;
+        e[0] = (uint8_t)cs[n].predictor;
+        if (!cs[n].raw) continue;
+        size_t z = ZSTD_compress(out + pos, ZSTD_compressBound(cs[n].raw_len), cs[n].raw, cs[n].raw_len, 3);
+        CHECK(!ZSTD_isError(z), "ZSTD_compress");
+        size_t declared = cs[n].raw_len;
+        switch (cs[n].frame) {
+        case FRAME_BAD_MAGIC: out[pos] ^= 1; break;
+        case FRAME_TRUNCATED: z--; break;
+        case FRAME_TWO: memcpy(out + pos + z, out + pos, z); z *= 2; break;
+        case FRAME_TRAILING: memset(out + pos + z, 0, 3); z += 3; break;
+        case FRAME_SKIPPABLE: /* an empty skippable frame before the real one */
+            memmove(out + pos + 8, out + pos, z);
+            put_le(out + pos, 0x184D2A50u, 4);
+            put_le(out + pos + 4, 0, 4);
+            z += 8;
+            break;
+        case FRAME_SIZE_PLUS_ONE: declared++; break;
+        default: break;
+        }
+        put_le(e + 8, declared, 8);
+        put_le(e + 16, z, 8);
+        pos += z;
+    }
+    return pos;
+}
+
+/* Decodes the mesh at step t (all components) with the residual, or the network alone. */
+static void decode_step(const mcinr_model *m, size_t t, int network_only, float *out) {
+    char err[512];
+    mcinr_decode_options opt = {0};
+    opt.network_only = network_only;
+    CHECK(mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, out, &opt, err, sizeof err) == MCINR_OK, "decode: %s", err);
+}
+
+/* Hostile (and a few valid but unusual) type 7 payloads, built from small_residual_predicted
+ * (b); `type6` is a file with a type 6 section. */
+static void test_predicted_targeted(bytes b, bytes type6) {
+    size_t len;
+    const uint8_t *orig = payload_of(b, 7, &len);
+    uint64_t N = get_le(orig, 8);
+    uint32_t T = (uint32_t)get_le(orig + 8, 4), C = (uint32_t)get_le(orig + 12, 4);
+    size_t table = 16 + 16 * (size_t)C, streams = table + 24 * (size_t)T * C;
+    size_t first = 0; /* first non-empty stream */
+    while (first < (size_t)T * C && get_le(orig + table + 24 * first + 16, 8) == 0) first++;
+    CHECK(first < (size_t)T * C, "small_residual_predicted has no stream");
+    uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
+    /* edits of the valid payload's table */
+    struct { const char *what, *needle; int kind; } edits[] = {
+        {"predictor 4", "unknown predictor 4", 0},
+        {"predictor 255", "unknown predictor 255", 1},
+        {"time bit at step 0", "step 0 component 0 predicts from the previous step", 2},
+        {"raw size below N", "declares", 3},
+        {"raw size above 8 N", "declares", 4},
+        {"empty stream declaring raw bytes", "empty", 5},
+        {"one byte less than the streams need", "remain", 6},
+        {"one byte more than the streams need", "remain", 7},
+        {"stream sizes overflow", "overflow", 8},
+        {"header only", "truncated", 9},
+        {"table cut short", "does not fit", 10},
+        {"point count differs from the mesh", "points", 11},
+    };
+    for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
+        memcpy(p, orig, len);
+        size_t plen = len;
+        uint8_t *e = p + table + 24 * first;
+        switch (edits[k].kind) {
+        case 0: p[table + 24 * 5] = 4; break;
+        case 1: p[table + 24 * 5] = 255; break;
+        case 2: p[table] |= 1; break;
+        case 3: put_le(e + 8, N - 1, 8); break;
+        case 4: put_le(e + 8, 8 * N + 1, 8); break;
+        case 5: { size_t z = first == 0 ? 1 : 0; /* an empty stream elsewhere, or make one */
+                  if (get_le(p + table + 24 * z + 16, 8) == 0) put_le(p + table + 24 * z + 8, N, 8);
+                  else put_le(e + 16, 0, 8); } break;
+        case 6: plen = len - 1; break;
+        case 7: p[len] = 0; plen = len + 1; break;
+        case 8: put_le(e + 16, UINT64_MAX - 3, 8); break;
+        case 9: plen = 16; break;
+        case 10: plen = streams - 1; break;
+        case 11: put_le(p, N + 1, 8); break;
+        }
+        bytes c = replace_payload(b, 7, p, plen);
+        expect_open_error(c, MCINR_ERR_FORMAT, edits[k].needle, edits[k].what);
+        free(c.data);
+    }
+    /* crafted streams (the rest empty with predictor 0) */
+    const int64_t big = ((int64_t)1 << 31) - 1;
+    struct { const char *what, *needle; int kind; } crafts[] = {
+        {"bad zstd magic", "bad magic", 0},
+        {"truncated zstd frame", "corrupt or truncated", 1},
+        {"two zstd frames", "bytes after the zstd frame", 2},
+        {"bytes after the zstd frame", "bytes after the zstd frame", 3},
+        {"skippable frame first", "bad magic", 4},
+        {"frame content one byte short of the declared size", "content size differs", 5},
+        {"a code above 2^34", "exceeds 2^34", 6},
+        {"index 2^31", "2^31 or more", 7},
+        {"index -2^31", "2^31 or more", 8},
+        {"index 2^31 through the time predictor", "stream of step 1 component 0, point 0: the reconstructed index", 9},
+        {"index 2^31 through the mesh predictor", "stream of step 0 component 0, point 1: the reconstructed index", 10},
+        {"escape that is NaN", "not finite", 11},
+        {"varint longer than 8 bytes", "longer than 8 bytes", 12},
+        {"a value missing", "ends inside", 13},
+        {"bytes after the values", "after its", 14},
+        {"predictor 3 at step 0 in a crafted table", "step 0 component 2 predicts", 15},
+    };
+    for (size_t k = 0; k < sizeof crafts / sizeof crafts[0]; k++) {
+        crafted_stream cs[2] = {{0, 0, raw, 0, FRAME_OK}, {0, 0, NULL, 0, FRAME_OK}};
+        size_t ncs = 1;
+        int kind = crafts[k].kind;
+        cs[0].raw_len = same_differences(raw, N, 1);
+        if (kind <= 5) cs[0].frame = kind == 0 ? FRAME_BAD_MAGIC : kind == 1 ? FRAME_TRUNCATED : kind == 2 ? FRAME_TWO
+                                   : kind == 3 ? FRAME_TRAILING : kind == 4 ? FRAME_SKIPPABLE : FRAME_SIZE_PLUS_ONE;
+        if (kind == 6) { /* 2^34 + 1 */
+            cs[0].raw_len = 0;
+            for (uint64_t i = 0; i < N; i++) cs[0].raw_len += put_varint(raw + cs[0].raw_len, ((uint64_t)1 << 34) + 1);
+        }
+        if (kind == 7) cs[0].raw_len = same_differences(raw, N, big + 1);
+        if (kind == 8) cs[0].raw_len = same_differences(raw, N, -big - 1);
+        if (kind == 9) { /* step 0: 2^31 - 1 everywhere; step 1, time predictor: + 1 */
+            cs[0].raw_len = same_differences(raw, N, big);
+            cs[1] = (crafted_stream){C, 1, raw2, same_differences(raw2, N, 1), FRAME_OK};
+            ncs = 2;
+        }
+        if (kind == 10) { /* point 1's only earlier neighbour is point 0 (tiny mesh) */
+            cs[0].predictor = 2;
+            cs[0].raw_len = put_difference(raw, big);
+            for (uint64_t i = 1; i < N; i++) cs[0].raw_len += put_difference(raw + cs[0].raw_len, 1);
+        }
+        if (kind == 11) {
+            raw[0] = 0;
+            put_le(raw + 1, 0x7FC00000u, 4);
+            cs[0].raw_len = 5 + same_differences(raw + 5, N - 1, 0);
+        }
+        if (kind == 12) {
+            memset(raw, 0x80, 8);
+            raw[8] = 1;
+            cs[0].raw_len = 9 + same_differences(raw + 9, N - 1, 0);
+        }
+        if (kind == 13) { /* N − 1 codes, then a varint that does not end */
+            cs[0].raw_len = same_differences(raw, N - 1, 0);
+            raw[cs[0].raw_len++] = 0x81;
+        }
+        if (kind == 14) cs[0].raw_len = same_differences(raw, N + 2, 0);
+        if (kind == 15) cs[0] = (crafted_stream){2, 3, raw, same_differences(raw, N, 0), FRAME_OK};
+        size_t plen = predicted_payload(orig, cs, ncs, p);
+        bytes c = replace_payload(b, 7, p, plen);
+        expect_open_error(c, MCINR_ERR_FORMAT, crafts[k].needle, crafts[k].what);
+        free(c.data);
+    }
+    /* valid extremes: ±(2^31 − 1), an empty stream continuing a chain, an escape in a chain */
+    {
+        size_t n0 = same_differences(raw, N, big), n1 = same_differences(raw2, N, -big);
+        uint8_t raw3[4096];
+        size_t n3 = same_differences(raw3, 3, 0);
+        raw3[n3++] = 0;
+        float escaped = 1.5f;
+        memcpy(raw3 + n3, &escaped, 4); /* little-endian hosts */
+        n3 += 4;
+        n3 += same_differences(raw3 + n3, N - 4, 0);
+        crafted_stream cs[4] = {{0, 0, raw, n0, FRAME_OK}, {1, 0, raw2, n1, FRAME_OK},
+                                {C, 3, NULL, 0, FRAME_OK}, {2 * C, 1, raw3, n3, FRAME_OK}};
+        size_t plen = predicted_payload(orig, cs, 4, p);
+        bytes c = replace_payload(b, 7, p, plen);
+        mcinr_model *m = NULL;
+        char err[512];
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "valid extreme indices: %s", err);
+        if (m) {
+            double s0, s1;
+            mcinr_residual_max_error(m, 0, &s0);
+            mcinr_residual_max_error(m, 1, &s1);
+            s0 = 2.0 * s0 * (1.0 - 1.0 / 64.0);
+            s1 = 2.0 * s1 * (1.0 - 1.0 / 64.0);
+            float *net = malloc(N * C * sizeof(float)), *res = malloc(N * C * sizeof(float));
+            size_t bad = 0;
+            for (size_t t = 0; t < 4; t++) {
+                decode_step(m, t, 1, net);
+                decode_step(m, t, 0, res);
+                for (size_t i = 0; i < N; i++)
+                    for (size_t comp = 0; comp < C; comp++) {
+                        float want = net[i * C + comp];
+                        /* step 0: +big (c 0), −big (c 1); steps 1, 2: c 0 keeps +big but for
+                         * the escape at point 3 of step 2; step 3: all zero */
+                        if (comp == 0 && t <= 2) want = apply_q(want, big, s0);
+                        if (comp == 1 && t == 0) want = apply_q(want, -big, s1);
+                        if (comp == 0 && t == 2 && i == 3) want = escaped;
+                        if (memcmp(&want, &res[i * C + comp], sizeof want) != 0) bad++;
+                    }
+            }
+            CHECK(bad == 0, "valid extreme indices: %zu values differ", bad);
+            free(net);
+            free(res);
+            mcinr_close(m);
+        }
+        free(c.data);
+    }
+    /* pad bytes are ignored; the required flag may be cleared; the section may be stored
+     * zlib-compressed (flag bit 1): the same values */
+    {
+        mcinr_model *m0 = NULL;
+        CHECK(open_bytes(b, &m0, NULL, 0) == MCINR_OK, "small_residual_predicted opens");
+        float *want = malloc(N * C * sizeof(float)), *got = malloc(N * C * sizeof(float));
+        if (m0) decode_step(m0, T - 1, 0, want);
+        memcpy(p, orig, len);
+        for (size_t k = 0; k < (size_t)T * C; k++) memset(p + table + 24 * k + 1, 0xAB, 7);
+        bytes variants[3];
+        variants[0] = replace_payload(b, 7, p, len);
+        variants[1] = copy_bytes(b);
+        put_le(find_entry(variants[1], 7) + 4, 0, 4);
+        uLongf zlen = compressBound((uLong)len);
+        uint8_t *z = malloc(8 + zlen);
+        put_le(z, len, 8);
+        compress2(z + 8, &zlen, orig, (uLong)len, 9);
+        variants[2] = replace_payload(b, 7, z, 8 + zlen);
+        put_le(find_entry(variants[2], 7) + 4, 3, 4);
+        const char *names[3] = {"pad bytes set", "required flag cleared", "compressed section"};
+        for (int v = 0; v < 3; v++) {
+            mcinr_model *m = NULL;
+            char err[512];
+            CHECK(open_bytes(variants[v], &m, err, sizeof err) == MCINR_OK, "%s: %s", names[v], err);
+            if (m) {
+                decode_step(m, T - 1, 0, got);
+                CHECK(memcmp(got, want, N * C * sizeof(float)) == 0, "%s: decoded values differ", names[v]);
+                mcinr_close(m);
+            }
+            free(variants[v].data);
+        }
+        free(z);
+        free(want);
+        free(got);
+        mcinr_close(m0);
+    }
+    /* both types, twice type 7, type 7 without a mesh */
+    size_t len6;
+    const uint8_t *p6 = payload_of(type6, 6, &len6); /* a valid type 6 payload for the same mesh */
+    bytes c = add_section_bytes(b, 6, 0, p6, len6);
+    expect_open_error(c, MCINR_ERR_FORMAT, "both a type 6 and a type 7", "type 6 and type 7 together");
+    free(c.data);
+    c = add_section(b, 7, 1, "x");
+    expect_open_error(c, MCINR_ERR_FORMAT, "more than once", "type 7 twice");
+    free(c.data);
+    c = copy_bytes(b);
+    put_le(find_entry(c, 5), 77, 4);
+    expect_open_error(c, MCINR_ERR_FORMAT, "no MESH", "type 7 without a mesh");
     free(c.data);
     free(p);
 }
@@ -1047,6 +1399,13 @@ int main(int argc, char **argv) {
             free(xyz);
             mcinr_close(m);
         }
+        snprintf(path, sizeof path, "%s/residual_predicted.mci", argv[1]);
+        m = NULL;
+        CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
+        if (m) {
+            test_concurrent_residual(m);
+            mcinr_close(m);
+        }
         printf("%d checks, %d failures\n", checks, failures);
         return failures ? 1 : 0;
     }
@@ -1059,7 +1418,7 @@ int main(int argc, char **argv) {
     bytes small = read_all(path);
     printf("hostile input (%zu-byte file)\n", small.size);
     test_truncation(small);
-    test_bit_flips(small);
+    test_bit_flips(small, NULL);
     test_targeted(small);
     free(small.data);
     printf("format 1.1 encodings\n");
@@ -1071,19 +1430,31 @@ int main(int argc, char **argv) {
     printf("hostile input, int8 (%zu bytes) and float16 + compressed NETS (%zu bytes)\n", int8.size, f16z.size);
     test_truncation(int8);
     test_truncation(f16z);
-    test_bit_flips(int8);
-    test_bit_flips(f16z);
+    test_bit_flips(int8, NULL);
+    test_bit_flips(f16z, NULL);
     test_targeted_encodings(int8, f16z);
     free(int8.data);
     free(f16z.data);
     printf("error-bounded mode (RESIDUAL)\n");
-    test_residual(argv[1]);
+    test_residual(argv[1], "residual", 0);
     snprintf(path, sizeof path, "%s/small_residual.mci", argv[1]);
     bytes small_residual = read_all(path);
     printf("hostile RESIDUAL (%zu-byte file)\n", small_residual.size);
     test_residual_targeted(small_residual);
     test_truncation(small_residual);
-    test_bit_flips(small_residual);
+    static const uint32_t with_residual[6] = {1, 3, 4, 5, 6, 0};
+    test_bit_flips(small_residual, with_residual);
+    printf("error-bounded mode, predicted indices (RESIDUAL type 7)\n");
+    test_residual(argv[1], "residual_predicted", 1);
+    test_residual(argv[1], "small_residual_predicted", 1);
+    snprintf(path, sizeof path, "%s/small_residual_predicted.mci", argv[1]);
+    bytes small_predicted = read_all(path);
+    printf("hostile RESIDUAL type 7 (%zu-byte file)\n", small_predicted.size);
+    test_predicted_targeted(small_predicted, small_residual);
+    test_truncation(small_predicted);
+    static const uint32_t with_predicted[6] = {1, 3, 4, 5, 7, 0};
+    test_bit_flips(small_predicted, with_predicted);
+    free(small_predicted.data);
     free(small_residual.data);
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

@@ -5,7 +5,7 @@ import ctypes.util
 import struct
 
 MESH_SECTION = 5
-RESIDUAL_SECTION = 6  # stored at the mesh points: invalid without a MESH
+RESIDUAL_SECTIONS = (6, 7)  # types 6 and 7 (predicted), stored at the mesh points: invalid without a MESH
 
 
 def _openblas():
@@ -175,13 +175,13 @@ class Model:
 
 
 def strip_mesh_section(src, dst):
-    """Copy an .mci file without its MESH section, and without a RESIDUAL, which needs the
-    mesh (header count and table rewritten, the payloads stay where they are: the spec allows
-    payloads anywhere after the table)."""
+    """Copy an .mci file without its MESH section, and without a RESIDUAL (type 6 or 7), which
+    needs the mesh (header count and table rewritten, the payloads stay where they are: the
+    spec allows payloads anywhere after the table)."""
     data = bytearray(open(src, "rb").read())
     count = struct.unpack_from("<I", data, 12)[0]
     entries = [bytes(data[16 + 32 * i:16 + 32 * (i + 1)]) for i in range(count)]
-    kept = [e for e in entries if struct.unpack_from("<I", e, 0)[0] not in (MESH_SECTION, RESIDUAL_SECTION)]
+    kept = [e for e in entries if struct.unpack_from("<I", e, 0)[0] not in (MESH_SECTION,) + RESIDUAL_SECTIONS]
     if not any(struct.unpack_from("<I", e, 0)[0] == MESH_SECTION for e in entries):
         raise ValueError("%s has no MESH section to strip" % src)
     struct.pack_into("<I", data, 12, len(kept))
