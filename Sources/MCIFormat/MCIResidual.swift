@@ -169,8 +169,11 @@ public struct MCIResidual: Equatable, Sendable {
     /// All streams of a residual: for each (step, component) the predictor whose differences
     /// have the least entropy, then its zstd frame. Streams are independent (the previous
     /// step's indices are known to the writer), so they are coded on `threads` threads.
+    /// `candidates` restricts the predictors tried (tests); the time bit is dropped where the
+    /// keyframe rule forbids it.
     static func encodeStreams(indices: [[Int32]], escapes: [[Int: Float]], componentCount C: Int,
-                              neighbours: Neighbours, threads: Int) throws -> [(Predictor, Int, [UInt8])] {
+                              neighbours: Neighbours, threads: Int,
+                              candidates: [Predictor] = Predictor.all) throws -> [(Predictor, Int, [UInt8])] {
         let S = indices.count
         var results = [Result<(Predictor, Int, [UInt8]), Error>?](repeating: nil, count: S)
         let workers = max(1, min(threads, S))
@@ -185,7 +188,9 @@ public struct MCIResidual: Equatable, Sendable {
                         previous = indices[k - C]
                         for i in escapes[k - C].keys { previous![i] = 0 }
                     }
-                    let allowed = Predictor.all.filter { !$0.contains(.time) || (previous != nil && t % keyframeInterval != 0) }
+                    let timeAllowed = previous != nil && t % keyframeInterval != 0
+                    let usable = Set(candidates.map { timeAllowed ? $0 : $0.subtracting(.time) })
+                    let allowed = Predictor.all.filter(usable.contains)
                     var best: (Predictor, [Int64], Double)?
                     for p in allowed {
                         let d = differences(indices[k], escapes: escapes[k], previous: previous, predictor: p, neighbours: neighbours)

@@ -13,7 +13,7 @@ import Darwin
 /// than float32 or `compressNets` (when it takes effect) make it 1.1, a residual 1.2.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 6 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With

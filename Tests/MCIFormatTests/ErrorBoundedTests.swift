@@ -280,4 +280,48 @@ final class ErrorBoundedTests: XCTestCase {
             }
         }
     }
+
+    /// The C decoder reconstructs what the Swift writer coded, under every predictor: each
+    /// decoded value is exactly network + q · s (or the escaped value), at every step, with
+    /// steps decoded out of order.
+    func testDecoderReconstructsEveryPredictor() throws {
+        let mesh = try XCTUnwrap(Self.base.mesh)
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        var rng = SystemRandomNumberGenerator()
+        // indices that drift in time and vary smoothly over the points, plus noise
+        var indices: [[Int32]] = []
+        for t in 0..<T {
+            for c in 0..<C {
+                indices.append((0..<N).map { i in
+                    Int32(40 * sin(0.3 * Double(i) + Double(c)) + 3 * Double(t)) + Int32.random(in: -2...2, using: &rng)
+                })
+            }
+        }
+        var escapes = [[Int: Float]](repeating: [:], count: T * C)
+        escapes[C + 1] = [0: 42.5, 7: -3.25]          // step 1: the time chain restarts at 0 there
+        escapes[5 * C + 2] = [N - 1: 1e-3]
+        let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
+        let network = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
+        let nb = MCIResidual.Neighbours(mesh)
+        for predictor in MCIResidual.Predictor.all {
+            let coded = try MCIResidual.encodeStreams(indices: indices, escapes: escapes, componentCount: C,
+                                                      neighbours: nb, threads: 2, candidates: [predictor])
+            XCTAssertEqual(coded[C + 1].0, predictor, "step 1 uses the forced predictor")
+            var model = Self.base
+            model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T,
+                                         predictors: coded.map(\.0), rawSizes: coded.map(\.1), streams: coded.map(\.2))
+            let d = try MCIDecoder(bytes: MCIWriter.encode(model))
+            for t in [9, 3, 0, 11, 8, 1, 5] {
+                let time = d.times[t]
+                let decoded = try d.decodeMesh(time: time), net = try network.decodeMesh(time: time)
+                for i in 0..<N {
+                    for c in 0..<C {
+                        let k = t * C + c
+                        let expected = escapes[k][i] ?? MCIResidual.applied(net[i * C + c], Int64(indices[k][i]), widths[c])
+                        XCTAssertEqual(decoded[i * C + c], expected, "predictor \(predictor.rawValue), step \(t), point \(i), component \(c)")
+                    }
+                }
+            }
+        }
+    }
 }
