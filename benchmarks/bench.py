@@ -35,12 +35,12 @@ MODES = {
     "smoke": dict(budget=4, seeds=[1], curve_budgets=[2], rd_factors=[0.5],
                   rd_datasets=["vessel-small"], analytic=(16, 8, 8, 4), error_bounds=[1e-2],
                   scaling=[(12, 6, 6)], scaling_epochs=1, bisect_iterations=4, sweep=np.logspace(-4, -1, 3)),
-    # Sized for about 75 min on 2 cores; vessel-medium gets its own (longer) budget, one seed, one
-    # extra width and one error bound.
+    # Sized for about 80 min on 2 cores; vessel-medium gets its own (longer) budget, one seed, one
+    # extra width and two error bounds.
     "full": dict(budget=60, seeds=[1, 2], curve_budgets=[15, 30], rd_factors=[0.5, 2.0],
                  rd_datasets=["vessel-small", "analytic", "vessel-medium"], analytic=(40, 20, 20, 8),
-                 error_bounds=[1e-2, 1e-3],
-                 medium=dict(budget=240, seeds=[1], rd_factors=[0.5], error_bounds=[1e-2]),
+                 error_bounds=[1e-2, 1e-3, 1e-4],
+                 medium=dict(budget=240, seeds=[1], rd_factors=[0.5], error_bounds=[1e-2, 1e-3]),
                  scaling=[(24, 12, 12), (40, 20, 20), (64, 32, 32), (96, 48, 48)], scaling_epochs=100,
                  bisect_iterations=18, sweep=np.logspace(-5.5, -0.3, 16)),
 }
