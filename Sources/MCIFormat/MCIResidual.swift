@@ -3,9 +3,9 @@ import Foundation
 import INRCore
 
 /// The predicted RESIDUAL section (type 7, docs/mci-format.md): per component an error bound
-/// E_c and a bin width s_c ≤ 2·E_c, and per (step, component) a predictor and one zstd stream
-/// of the quantisation indices' differences from their prediction at the mesh points. Build one
-/// with `MCIResidual.make` (which guarantees the bound); `MCIWriter` stores it.
+/// E_c and a bin width s_c ≤ 2·E_c, and per (step, component) one stream: the quantisation
+/// indices' differences from their prediction at the mesh points, zstd- or range-coded. Build
+/// one with `MCIResidual.make` (which guarantees the bound); `MCIWriter` stores it.
 public struct MCIResidual: Equatable, Sendable {
     /// E_c: decoded values at mesh points and stored steps are within this of the data.
     public var maxErrors: [Double]
@@ -13,27 +13,42 @@ public struct MCIResidual: Equatable, Sendable {
     public var binWidths: [Double]
     public var pointCount: Int
     public var timeCount: Int
-    /// Step-major (index t · C + c): the predictor bits, the decompressed byte count and the
-    /// zstd frame; size and stream are 0/empty when every difference of the stream is 0.
-    public var predictors: [Predictor]
-    public var rawSizes: [Int]
-    public var streams: [[UInt8]]
+    /// Step-major: stream t · C + c holds step t, component c.
+    public var streams: [Stream]
 
     public var componentCount: Int { maxErrors.count }
 
+    /// One (step, component) of the residual.
+    public struct Stream: Equatable, Sendable {
+        public var predictor: Predictor
+        public var coder: Coder
+        /// zstd: the decompressed byte count; range coder and empty streams: 0.
+        public var rawSize: Int
+        /// Empty when every difference is 0.
+        public var bytes: [UInt8]
+    }
+
+    /// How a stream's differences are compressed.
+    public enum Coder: UInt8, Sendable {
+        /// zstd over zigzag varints.
+        case zstd = 0
+        /// An adaptive binary range coder with neighbourhood contexts (`RangeCoding`).
+        case range = 1
+    }
+
     /// Bytes of the section payload as `MCIWriter` stores it.
-    public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.count } }
+    public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.bytes.count } }
 
     /// The section payload.
     func payload() -> [UInt8] {
         var w = ByteWriter()
         w.u64(UInt64(pointCount)); w.u32(UInt32(timeCount)); w.u32(UInt32(componentCount))
         for c in 0..<componentCount { w.f64(maxErrors[c]); w.f64(binWidths[c]) }
-        for k in streams.indices {
-            w.bytes += [predictors[k].rawValue, 0, 0, 0, 0, 0, 0, 0]
-            w.u64(UInt64(rawSizes[k])); w.u64(UInt64(streams[k].count))
+        for s in streams {
+            w.bytes += [s.predictor.rawValue, s.coder.rawValue, 0, 0, 0, 0, 0, 0]
+            w.u64(UInt64(s.rawSize)); w.u64(UInt64(s.bytes.count))
         }
-        for s in streams { w.bytes += s }
+        for s in streams { w.bytes += s.bytes }
         return w.bytes
     }
 
@@ -137,9 +152,8 @@ public struct MCIResidual: Equatable, Sendable {
     }
 
     /// The zstd frame of one stream: zigzag LEB128 codes, code 0 = escape followed by the f32
-    /// value, code k ≥ 1 = difference zigzag⁻¹(k − 1). All zero and no escape: empty.
-    static func encodeStream(differences d: [Int64], escapes: [Int: Float]) throws -> (rawSize: Int, stream: [UInt8]) {
-        if escapes.isEmpty && d.allSatisfy({ $0 == 0 }) { return (0, []) }
+    /// value, code k ≥ 1 = difference zigzag⁻¹(k − 1).
+    static func zstdStream(differences d: [Int64], escapes: [Int: Float]) throws -> (rawSize: Int, bytes: [UInt8]) {
         var raw = [UInt8]()
         raw.reserveCapacity(d.count + 5 * escapes.count)
         for (i, v) in d.enumerated() {
@@ -162,20 +176,33 @@ public struct MCIResidual: Equatable, Sendable {
         return (raw.count, Array(dest[0..<written]))
     }
 
-    /// zstd's strongest regular level: 8 MB/s of codes on this machine, a few per cent
-    /// smaller than level 9 on residuals (docs/benchmarks/error-bounded.md).
+    /// One stream, in the smaller of the two codings (or in `coder`); empty if every
+    /// difference is 0.
+    static func stream(predictor: Predictor, differences d: [Int64], escapes: [Int: Float],
+                       neighbours: Neighbours, coder: Coder? = nil) throws -> Stream {
+        if escapes.isEmpty && d.allSatisfy({ $0 == 0 }) { return Stream(predictor: predictor, coder: .zstd, rawSize: 0, bytes: []) }
+        let ranged = coder == .zstd ? nil : Stream(predictor: predictor, coder: .range, rawSize: 0,
+                                                   bytes: RangeCoding.encode(differences: d, escapes: escapes, neighbours: neighbours))
+        if coder == .range, let ranged { return ranged }
+        let (rawSize, zstd) = try zstdStream(differences: d, escapes: escapes)
+        if let ranged, ranged.bytes.count <= zstd.count { return ranged }
+        return Stream(predictor: predictor, coder: .zstd, rawSize: rawSize, bytes: zstd)
+    }
+
+    /// zstd's strongest regular level: 8 MB/s of codes on this machine, 7 % smaller than
+    /// level 9 on residual differences (vessel-small, R = 1e-4).
     static let zstdLevel: Int32 = 19
 
     /// All streams of a residual: for each (step, component) the predictor whose differences
     /// have the least entropy, then its zstd frame. Streams are independent (the previous
     /// step's indices are known to the writer), so they are coded on `threads` threads.
-    /// `candidates` restricts the predictors tried (tests); the time bit is dropped where the
-    /// keyframe rule forbids it.
+    /// `candidates` restricts the predictors tried and `coder` forces a coder (tests); the time
+    /// bit is dropped where the keyframe rule forbids it.
     static func encodeStreams(indices: [[Int32]], escapes: [[Int: Float]], componentCount C: Int,
                               neighbours: Neighbours, threads: Int,
-                              candidates: [Predictor] = Predictor.all) throws -> [(Predictor, Int, [UInt8])] {
+                              candidates: [Predictor] = Predictor.all, coder: Coder? = nil) throws -> [Stream] {
         let S = indices.count
-        var results = [Result<(Predictor, Int, [UInt8]), Error>?](repeating: nil, count: S)
+        var results = [Result<Stream, Error>?](repeating: nil, count: S)
         let workers = max(1, min(threads, S))
         results.withUnsafeMutableBufferPointer { out in
             let out = out
@@ -197,9 +224,8 @@ public struct MCIResidual: Equatable, Sendable {
                         let bits = entropyBits(d, skipping: escapes[k])
                         if best == nil || bits < best!.2 { best = (p, d, bits) }
                     }
-                    out[k] = Result { () throws -> (Predictor, Int, [UInt8]) in
-                        let (raw, stream) = try encodeStream(differences: best!.1, escapes: escapes[k])
-                        return (best!.0, raw, stream)
+                    out[k] = Result {
+                        try stream(predictor: best!.0, differences: best!.1, escapes: escapes[k], neighbours: neighbours, coder: coder)
                     }
                 }
             }
@@ -240,6 +266,8 @@ public struct MCIResidual: Equatable, Sendable {
         public var residualBytes: Int
         /// How many streams use each predictor: none, mesh, time, time and mesh.
         public var predictorUse: [Int]
+        /// Streams the range coder codes smaller than zstd (the others, if not empty, are zstd).
+        public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.
         public var predictorCounts: [String: Int] {
             Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh"], predictorUse))
@@ -315,8 +343,7 @@ public struct MCIResidual: Equatable, Sendable {
         for attempt in 0... {
             let coded = try encodeStreams(indices: indices, escapes: escapes, componentCount: C,
                                           neighbours: neighbours, threads: threads)
-            result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T,
-                                          predictors: coded.map(\.0), rawSizes: coded.map(\.1), streams: coded.map(\.2))
+            result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
             let decoder = try MCIDecoder(bytes: MCIWriter.encode(result), name: "error-bounded encoding")
             var decodedAll: [[Float]] = [], violations = 0
             var achieved = [Double](repeating: 0, count: C)
@@ -348,7 +375,8 @@ public struct MCIResidual: Equatable, Sendable {
                     maxErrors: bounds, achievedMaxError: achieved, networkMaxError: networkError,
                     nonZeroIndices: indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } },
                     escapes: escapes.reduce(0) { $0 + $1.count }, residualBytes: result.residual!.payloadBytes,
-                    predictorUse: Predictor.all.map { p in result.residual!.predictors.filter { $0 == p }.count },
+                    predictorUse: Predictor.all.map { p in coded.filter { $0.predictor == p }.count },
+                    rangeCodedStreams: coded.filter { $0.coder == .range && !$0.bytes.isEmpty }.count,
                     metrics: Metrics.evaluate(truth: truths, prediction: decodedAll, ranges: ranges),
                     networkMetrics: Metrics.evaluate(truth: truths, prediction: nets, ranges: ranges))
                 result.metadataJSON = recordingBound(in: result.metadataJSON, report)
@@ -370,7 +398,7 @@ public struct MCIResidual: Equatable, Sendable {
             "mean_psnr": r.metrics.meanPSNR, "network_mean_psnr": r.networkMetrics.meanPSNR,
             "residual_bytes": r.residualBytes, "nonzero_indices": r.nonZeroIndices, "escapes": r.escapes,
             "bin_width": "2 max_error (1 - 1/64)",
-            "predictors": r.predictorCounts,
+            "predictors": r.predictorCounts, "range_coded_streams": r.rangeCodedStreams,
         ] as [String: Any]
         guard JSONSerialization.isValidJSONObject(object),
               let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return json }

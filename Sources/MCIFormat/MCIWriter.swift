@@ -232,12 +232,11 @@ public enum MCIWriter {
         if let r = m.residual {
             guard let mesh = m.mesh else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
             guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
-                  r.binWidths.count == C, r.streams.count == r.timeCount * C, r.rawSizes.count == r.streams.count else {
+                  r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }
-            guard r.predictors.count == r.streams.count,
-                  r.predictors.allSatisfy({ MCIResidual.Predictor.all.contains($0) }),
-                  r.predictors.prefix(C).allSatisfy({ !$0.contains(.time) }) else {
+            guard r.streams.allSatisfy({ MCIResidual.Predictor.all.contains($0.predictor) }),
+                  r.streams.prefix(C).allSatisfy({ !$0.predictor.contains(.time) }) else {
                 throw bad("residual predictors must be 0…3 per stream, without the time bit at step 0")
             }
         }

@@ -268,20 +268,21 @@ final class ErrorBoundedTests: XCTestCase {
                                                    neighbours: nb, threads: 2)
         for t in 0..<T {
             for c in 0..<C {
-                let (predictor, raw, stream) = coded[t * C + c]
+                let stream = coded[t * C + c]
                 if t % 8 == 0 {
-                    XCTAssertFalse(predictor.contains(.time), "step \(t)")
-                    XCTAssertGreaterThan(stream.count, 0)
+                    XCTAssertFalse(stream.predictor.contains(.time), "step \(t)")
+                    XCTAssertGreaterThan(stream.bytes.count, 0)
                 } else {
-                    XCTAssertEqual(predictor, .time, "step \(t): the same indices as the step before")
-                    XCTAssertEqual(raw, 0, "every difference is 0")
-                    XCTAssertTrue(stream.isEmpty)
+                    XCTAssertEqual(stream.predictor, .time, "step \(t): the same indices as the step before")
+                    XCTAssertEqual(stream.rawSize, 0, "every difference is 0")
+                    XCTAssertTrue(stream.bytes.isEmpty)
                 }
             }
         }
     }
 
-    /// The C decoder reconstructs what the Swift writer coded, under every predictor: each
+    /// The C decoder reconstructs what the Swift writer coded, under every predictor and with
+    /// either coder: each
     /// decoded value is exactly network + q · s (or the escaped value), at every step, with
     /// steps decoded out of order.
     func testDecoderReconstructsEveryPredictor() throws {
@@ -304,12 +305,13 @@ final class ErrorBoundedTests: XCTestCase {
         let network = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
         let nb = MCIResidual.Neighbours(mesh)
         for predictor in MCIResidual.Predictor.all {
+          for coder in [MCIResidual.Coder.zstd, .range] {
             let coded = try MCIResidual.encodeStreams(indices: indices, escapes: escapes, componentCount: C,
-                                                      neighbours: nb, threads: 2, candidates: [predictor])
-            XCTAssertEqual(coded[C + 1].0, predictor, "step 1 uses the forced predictor")
+                                                      neighbours: nb, threads: 2, candidates: [predictor], coder: coder)
+            XCTAssertEqual(coded[C + 1].predictor, predictor, "step 1 uses the forced predictor")
+            XCTAssertEqual(coded[C + 1].coder, coder)
             var model = Self.base
-            model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T,
-                                         predictors: coded.map(\.0), rawSizes: coded.map(\.1), streams: coded.map(\.2))
+            model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
             let d = try MCIDecoder(bytes: MCIWriter.encode(model))
             for t in [9, 3, 0, 11, 8, 1, 5] {
                 let time = d.times[t]
@@ -318,10 +320,12 @@ final class ErrorBoundedTests: XCTestCase {
                     for c in 0..<C {
                         let k = t * C + c
                         let expected = escapes[k][i] ?? MCIResidual.applied(net[i * C + c], Int64(indices[k][i]), widths[c])
-                        XCTAssertEqual(decoded[i * C + c], expected, "predictor \(predictor.rawValue), step \(t), point \(i), component \(c)")
+                        XCTAssertEqual(decoded[i * C + c], expected,
+                                       "predictor \(predictor.rawValue), coder \(coder), step \(t), point \(i), component \(c)")
                     }
                 }
             }
+          }
         }
     }
 }
