@@ -22,7 +22,8 @@ then use the weights as the file stores them (dequantised here, independently of
 `--residual REF` adds a RESIDUAL section of type 6 (format 1.1) of random codes,
 `--residual-predicted REF` one of type 7 (1.2): random indices coded as differences from a
 mix of predictors (time, mesh neighbours, both, none), zstd-compressed through ctypes on the
-system libzstd (no pip module). Both write the expected index or escaped value of every point
+system libzstd (no pip module) or range-coded (coder 1, this file's own LZMA-style encoder,
+checked by its own decoder). Both write the expected index or escaped value of every point
 of every step and component to REF (`t c i q INDEX` or `t c i e VALUE`); type 7 computes
 them with its own reconstruction here, independent of the C decoder. `--mesh grid` embeds a
 4×4×4-point tet grid plus cells that test the neighbour rule (a 1-point cell, a 40-point
@@ -434,12 +435,176 @@ def reconstruct_step(predictor, codes, previous, nb):
     return qs
 
 
+# Range coder (docs/mci-format.md, type 7, "Range coder (coder 1)"): LZMA's binary range
+# coder with the binarisation of one value (unary exponent, mantissa, sign) and the contexts
+# from the earlier neighbours' |d|. Written from the spec, independently of the C decoder.
+RC_EXPONENT_BITS = 34  # 34 ones: an escape
+RC_CONTEXTS = 16
+
+
+class RangeEncoder:
+    """LZMA's range encoder: `low` as a Python int (33 bits), the cache byte and the count of
+    pending bytes for the carry, 5 flushing shifts."""
+
+    def __init__(self):
+        self.low, self.range, self.cache, self.cache_size = 0, 0xFFFFFFFF, 0, 1
+        self.out = bytearray()
+
+    def shift_low(self):
+        if self.low < 0xFF000000 or self.low >= 1 << 32:
+            carry = self.low >> 32
+            temp = self.cache
+            while True:
+                self.out.append((temp + carry) & 0xFF)
+                temp = 0xFF
+                self.cache_size -= 1
+                if self.cache_size == 0:
+                    break
+            self.cache = (self.low >> 24) & 0xFF
+        self.cache_size += 1
+        self.low = (self.low & 0x00FFFFFF) << 8
+
+    def bit(self, probs, at, b):
+        """Codes bit b with the adaptive probability probs[at] (of a 0, in 2^-11)."""
+        p = probs[at]
+        bound = (self.range >> 11) * p
+        if b == 0:
+            self.range = bound
+            probs[at] = p + ((2048 - p) >> 5)
+        else:
+            self.low += bound
+            self.range -= bound
+            probs[at] = p - (p >> 5)
+        if self.range < 1 << 24:
+            self.range = (self.range << 8) & 0xFFFFFFFF
+            self.shift_low()
+
+    def fixed(self, b):
+        self.bit([1024], 0, b)
+
+    def finish(self):
+        for _ in range(5):
+            self.shift_low()
+        return bytes(self.out)
+
+
+class RangeDecoder:
+    """The decoder of the spec, to check every stream the generator writes."""
+
+    def __init__(self, data):
+        if len(data) < 5 or data[0] != 0:
+            raise ValueError("bad range coder start")
+        self.data, self.pos, self.range = data, 5, 0xFFFFFFFF
+        self.code = int.from_bytes(data[1:5], "big")
+
+    def bit(self, probs, at):
+        p = probs[at]
+        bound = (self.range >> 11) * p
+        if self.code < bound:
+            self.range = bound
+            probs[at] = p + ((2048 - p) >> 5)
+            b = 0
+        else:
+            self.code -= bound
+            self.range -= bound
+            probs[at] = p - (p >> 5)
+            b = 1
+        if self.range < 1 << 24:
+            if self.pos >= len(self.data):
+                raise ValueError("read past the end")
+            self.range = (self.range << 8) & 0xFFFFFFFF
+            self.code = ((self.code << 8) | self.data[self.pos]) & 0xFFFFFFFF
+            self.pos += 1
+        return b
+
+    def fixed(self):
+        return self.bit([1024], 0)
+
+
+def rc_tables():
+    """X[16][34], M[34][3], G[16], every probability 1024."""
+    return ([[1024] * RC_EXPONENT_BITS for _ in range(RC_CONTEXTS)], [[1024] * 3 for _ in range(RC_EXPONENT_BITS)],
+            [1024] * RC_CONTEXTS)
+
+
+def rc_context(nb_i, mags):
+    """κ = 0 without earlier neighbours, else 1 + min(bit_length(⌊4A/k⌋), 14)."""
+    if not nb_i:
+        return 0
+    return 1 + min((4 * sum(mags[j] for j in nb_i) // len(nb_i)).bit_length(), 14)
+
+
+def range_encode(codes, escapes, nb):
+    """The range-coded stream of one step's codes (d, or None for an escape whose f32 bits are
+    escapes[i])."""
+    enc, (X, M, G), mags = RangeEncoder(), rc_tables(), []
+    for i, d in enumerate(codes):
+        kappa = rc_context(nb[i], mags)
+        if d is None:
+            for j in range(RC_EXPONENT_BITS):
+                enc.bit(X[kappa], j, 1)
+            for b in range(31, -1, -1):
+                enc.fixed((escapes[i] >> b) & 1)
+            mags.append(0)
+            continue
+        m = abs(d)
+        e = (m + 1).bit_length() - 1
+        assert e < RC_EXPONENT_BITS
+        r = m + 1 - (1 << e)
+        for j in range(e):
+            enc.bit(X[kappa], j, 1)
+        enc.bit(X[kappa], e, 0)
+        bits = [(r >> (e - 1 - b)) & 1 for b in range(e)]
+        for b, bit in enumerate(bits):
+            if b == 0:
+                enc.bit(M[e], 0, bit)
+            elif b == 1:
+                enc.bit(M[e], 1 + bits[0], bit)
+            else:
+                enc.fixed(bit)
+        if m > 0:
+            enc.bit(G, kappa, 1 if d < 0 else 0)
+        mags.append(m)
+    return enc.finish()
+
+
+def range_decode(data, npts, nb):
+    """The codes (d, or ('e', f32 bits)) of a range-coded stream; checks every byte is read."""
+    dec, (X, M, G), mags, codes = RangeDecoder(data), rc_tables(), [], []
+    for i in range(npts):
+        kappa = rc_context(nb[i], mags)
+        e = 0
+        while e < RC_EXPONENT_BITS and dec.bit(X[kappa], e):
+            e += 1
+        if e == RC_EXPONENT_BITS:
+            u = 0
+            for _ in range(32):
+                u = (u << 1) | dec.fixed()
+            codes.append(("e", u))
+            mags.append(0)
+            continue
+        r = 0
+        for b in range(e):
+            bit = dec.bit(M[e], 0) if b == 0 else dec.bit(M[e], 1 + r) if b == 1 else dec.fixed()
+            r = (r << 1) | bit
+        m = (1 << e) + r - 1
+        codes.append(-m if m > 0 and dec.bit(G, kappa) else m)
+        mags.append(m)
+    if dec.pos != len(data):
+        raise ValueError("%d bytes left after the values" % (len(data) - dec.pos))
+    return codes
+
+
 def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
     """A RESIDUAL section of type 7 (docs/mci-format.md) of random indices and escapes under a
     mix of predictors: per stream (t + c) mod 4, 0 or 2 at step 0; the last component with the
     time bit at every later step (one chain of all T steps, longer than the writer makes);
     some steps repeat the previous indices (time predictor, all d = 0: an empty stream), some
-    are all zero (empty too)."""
+    are all zero (empty too). Non-empty streams alternate between zstd (coder 0) and the range
+    coder (coder 1), empty ones carry either coder byte. Steps 0 and 1 of the last component
+    take the largest differences the reconstruction allows (|d| = 2^33 − 4, range-coded): step
+    0 has −(2^31 − 1) at every point but the last, which has 2^31 − 1; step 1 (predictor 3)
+    the opposite, so the last point's y = −(2^32 − 2) meets a neighbour mean of 2^32 − 2."""
     big = (1 << 31) - 1
     table, streams = b"", b""
     previous = [[0] * npts for _ in range(C)]
@@ -452,7 +617,13 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
                 if t == 0:
                     predictor &= 2
                 x = rng.random()
-                if x < 0.1 and t > 0:  # the previous step's indices again, escapes kept out
+                extreme = c == C - 1 and t <= 1 and npts >= 2 and nb[npts - 1]
+                if extreme:
+                    predictor = 3 if t == 1 else 0
+                    escaped = [False] * npts
+                    sign = -1 if t == 0 else 1
+                    qs = [sign * big] * (npts - 1) + [-sign * big]
+                elif x < 0.1 and t > 0:  # the previous step's indices again, escapes kept out
                     predictor, escaped, qs = 1, [False] * npts, list(previous[c])
                 elif x < 0.2:
                     escaped, qs = [False] * npts, [0] * npts
@@ -469,21 +640,32 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
                             qs.append(rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, big, -big, big - 1, -big + 1]))
                 codes = encode_step(predictor, qs, escaped, previous[c], nb)
                 assert reconstruct_step(predictor, codes, previous[c], nb) == qs
+                if extreme and t == 1:
+                    assert codes[npts - 1] == -(1 << 33) + 4, codes[npts - 1]
                 raw = bytearray()
+                escape_bits = {}
                 for i, d in enumerate(codes):
                     if d is None:
                         v = f32(rng.uniform(*RANGES[c]))
                         raw += b"\0" + struct.pack("<f", v)
+                        escape_bits[i] = struct.unpack("<I", struct.pack("<f", v))[0]
                         ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
                     else:
                         assert abs(d) <= 1 << 33
                         raw += zigzag_code(d)
                         ref.write("%d %d %d q %d\n" % (t, c, i, qs[i]))
+                coder = 1 if extreme else (t + 2 * c) % 2
                 if all(d == 0 for d in codes):  # stored empty: every d = 0
-                    table += struct.pack("<B7xQQ", predictor, 0, 0)
+                    table += struct.pack("<BB6xQQ", predictor, coder, 0, 0)
+                elif coder == 1:
+                    z = range_encode(codes, escape_bits, nb)
+                    want = [("e", escape_bits[i]) if d is None else d for i, d in enumerate(codes)]
+                    assert range_decode(z, npts, nb) == want
+                    table += struct.pack("<BB6xQQ", predictor, 1, 0, len(z))
+                    streams += z
                 else:
                     z = zstd_compress(bytes(raw))
-                    table += struct.pack("<B7xQQ", predictor, len(raw), len(z))
+                    table += struct.pack("<BB6xQQ", predictor, 0, len(raw), len(z))
                     streams += z
                 previous[c] = qs
     head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in residual_bounds())
@@ -579,7 +761,8 @@ def main():
     p.add_argument("--residual", metavar="REF",
                    help="add a RESIDUAL section of random codes; write them to this text file")
     p.add_argument("--residual-predicted", metavar="REF",
-                   help="add a RESIDUAL section of type 7 (predicted indices, zstd); write the indices to REF")
+                   help="add a RESIDUAL section of type 7 (predicted indices, zstd and range coder); "
+                        "write the indices to REF")
     args = p.parse_args()
     data = build(args)
     tmp = args.out + ".tmp"

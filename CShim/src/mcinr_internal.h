@@ -72,18 +72,18 @@ struct mcinr_model {
     uint32_t *mesh_conn;
     /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
     uint8_t *inflated[8];
-    /* RESIDUAL (residual.c): section type 6 (zlib, plain indices) or 7 (zstd, predicted
-     * indices); per component bound and bin width; per stream (step-major, T × C) its
+    /* RESIDUAL (residual.c): section type 6 (zlib, plain indices) or 7 (zstd or range coder,
+     * predicted indices); per component bound and bin width; per stream (step-major, T × C) its
      * decompressed size, offset into residual_streams and compressed size */
     int has_residual, residual_type;
     uint64_t residual_bytes;
     double *residual_max_error, *residual_step;
     uint64_t *residual_raw_size, *residual_stream_offset, *residual_stream_size;
     uint8_t *residual_streams;
-    /* type 7: each stream's predictor bits; the mesh neighbours Nb(i) (CSR: residual_nb[
-     * residual_nb_start[i] ... residual_nb_start[i + 1] - 1], at most 32 per point), built
-     * only when a stream uses the mesh bit */
-    uint8_t *residual_predictor;
+    /* type 7: each stream's predictor bits and coder (0 zstd, 1 range coder); the mesh
+     * neighbours Nb(i) (CSR: residual_nb[residual_nb_start[i] ... residual_nb_start[i + 1] - 1],
+     * at most 32 per point), built only when a stream uses the mesh bit or the range coder */
+    uint8_t *residual_predictor, *residual_coder;
     size_t *residual_nb_start;
     uint32_t *residual_nb;
 };

@@ -2,7 +2,8 @@
  * that make mcinr_decode_mesh error-bounded at the stored time steps. Type 6 (format 1.1)
  * stores each index as is, in zlib streams; type 7 (1.2) stores each index's difference from
  * a prediction (the previous stored step, the mean of earlier mesh neighbours, or both), in
- * zstd frames.
+ * zstd frames or with an adaptive binary range coder (LZMA's) whose contexts are the sizes of
+ * the earlier neighbours' differences.
  *
  * Everything is validated at open (every stream decompressed, every code checked and, for
  * type 7, every chain of indices reconstructed), so applying the residual at decode time can
@@ -31,6 +32,16 @@
 #define MAX_NEIGHBOURS 32u           /* Nb(i) keeps the 32 largest j */
 #define MIN_CELL_POINTS 2            /* cells that make neighbours: 2 ... 64 points */
 #define MAX_CELL_POINTS 64
+#define CODER_ZSTD 0u                /* type 7 coders */
+#define CODER_RANGE 1u
+#define RC_INIT_BYTES 5u             /* range coder (docs/mci-format.md, Range coder (coder 1)) */
+#define RC_TOP ((uint32_t)1 << 24)   /* normalise below this range */
+#define RC_PROB_BITS 11
+#define RC_PROB_INIT 1024u           /* p = 1/2, also the fixed bits' probability */
+#define RC_MOVE_BITS 5
+#define RC_CONTEXTS 16               /* κ = 0 … 15 */
+#define RC_EXPONENT_BITS 34          /* unary exponent bits; 34 ones = escape */
+#define RC_MAX_BIT_LENGTH 14
 
 static uint64_t get_le(const uint8_t *q, int n) {
     uint64_t v = 0;
@@ -112,6 +123,163 @@ static const char *unzstd_exact(ZSTD_DCtx *dctx, const uint8_t *src, size_t src_
     return NULL;
 }
 
+/* LZMA's binary range decoder over one stream, with the per stream probability tables of the
+ * binarisation (X: exponent bits per context, M: the two leading mantissa bits per exponent,
+ * G: sign per context). About 1.3 KB, so it lives on the caller's stack. */
+typedef struct range_decoder {
+    const uint8_t *src;
+    size_t len, pos;
+    uint32_t range, code;
+    uint16_t X[RC_CONTEXTS][RC_EXPONENT_BITS], M[RC_EXPONENT_BITS][3], G[RC_CONTEXTS];
+} range_decoder;
+
+static const char *rc_start(range_decoder *rc, const uint8_t *src, size_t len) {
+    if (len < RC_INIT_BYTES) return "the range-coded stream has fewer than 5 bytes"; /* checked at parse */
+    if (src[0] != 0) return "the range-coded stream's first byte is not 0";
+    rc->src = src;
+    rc->len = len;
+    rc->pos = RC_INIT_BYTES;
+    rc->range = 0xFFFFFFFFu;
+    rc->code = 0;
+    for (unsigned b = 1; b < RC_INIT_BYTES; b++) rc->code = rc->code << 8 | src[b];
+    for (unsigned c = 0; c < RC_CONTEXTS; c++) {
+        for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X[c][j] = RC_PROB_INIT;
+        rc->G[c] = RC_PROB_INIT;
+    }
+    for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->M[e][0] = rc->M[e][1] = rc->M[e][2] = RC_PROB_INIT;
+    return NULL;
+}
+
+/* One bit with probability *p (of a 0, in 2^-11) that adapts; 0 or 1, or -1 when the
+ * normalisation would read past the end of the stream. A corrupt stream can leave code ≥
+ * range; the unsigned arithmetic then stays defined and the stream fails some later check. */
+static int rc_bit(range_decoder *rc, uint16_t *p) {
+    uint32_t bound = (rc->range >> RC_PROB_BITS) * *p;
+    int bit;
+    if (rc->code < bound) {
+        rc->range = bound;
+        *p = (uint16_t)(*p + (((1u << RC_PROB_BITS) - *p) >> RC_MOVE_BITS));
+        bit = 0;
+    } else {
+        rc->code -= bound;
+        rc->range -= bound;
+        *p = (uint16_t)(*p - (*p >> RC_MOVE_BITS));
+        bit = 1;
+    }
+    if (rc->range < RC_TOP) {
+        if (rc->pos >= rc->len) return -1;
+        rc->range <<= 8;
+        rc->code = rc->code << 8 | rc->src[rc->pos++];
+    }
+    return bit;
+}
+
+/* A fixed bit: probability 1/2 that is never updated. */
+static int rc_fixed_bit(range_decoder *rc) {
+    uint16_t p = RC_PROB_INIT;
+    return rc_bit(rc, &p);
+}
+
+#define RC_PAST_END "the range coder reads past the end of the stream"
+
+/* Reads one value with context ctx: the unary exponent, the escape's f32 or the mantissa and
+ * sign. NULL on success, else a static description. */
+static const char *rc_value(range_decoder *rc, unsigned ctx, code *out) {
+    unsigned e = 0;
+    int bit;
+    while (e < RC_EXPONENT_BITS) {
+        if ((bit = rc_bit(rc, &rc->X[ctx][e])) < 0) return RC_PAST_END;
+        if (bit == 0) break;
+        e++;
+    }
+    if (e == RC_EXPONENT_BITS) { /* escape: the f32's 32 bits, most significant first */
+        uint32_t u = 0;
+        for (unsigned b = 0; b < 32; b++) {
+            if ((bit = rc_fixed_bit(rc)) < 0) return RC_PAST_END;
+            u = u << 1 | (uint32_t)bit;
+        }
+        out->escape = 1;
+        memcpy(&out->value, &u, sizeof u);
+        if (!isfinite(out->value)) return "an escaped value is not finite";
+        return NULL;
+    }
+    uint64_t r = 0;
+    for (unsigned b = 0; b < e; b++) {
+        /* the first mantissa bit by M[e][0], the second by M[e][1 + first], the rest fixed */
+        bit = b == 0 ? rc_bit(rc, &rc->M[e][0]) : b == 1 ? rc_bit(rc, &rc->M[e][1 + r]) : rc_fixed_bit(rc);
+        if (bit < 0) return RC_PAST_END;
+        r = r << 1 | (uint64_t)bit;
+    }
+    uint64_t mag = ((uint64_t)1 << e) + r - 1; /* ≤ 2^34 − 2 */
+    int negative = 0;
+    if (mag > 0) {
+        if ((bit = rc_bit(rc, &rc->G[ctx])) < 0) return RC_PAST_END;
+        negative = bit;
+    }
+    out->escape = 0;
+    out->q = negative ? -(int64_t)mag : (int64_t)mag;
+    return NULL;
+}
+
+/* The context κ of point i: 0 without earlier neighbours, else 1 + min(bit_length(⌊4A/k⌋), 14)
+ * with A the sum of the neighbours' |d| in this stream (escapes 0). A < 32 · 2^34, so 4A fits. */
+static unsigned rc_context(const mcinr_model *m, size_t i, const uint64_t *dmag) {
+    size_t a = m->residual_nb_start[i], b = m->residual_nb_start[i + 1];
+    if (b == a) return 0;
+    uint64_t A = 0;
+    for (size_t n = a; n < b; n++) A += dmag[m->residual_nb[n]];
+    uint64_t v = 4 * A / (uint64_t)(b - a);
+    unsigned bits = 0;
+    while (v) {
+        bits++;
+        v >>= 1;
+    }
+    return 1 + (bits < RC_MAX_BIT_LENGTH ? bits : RC_MAX_BIT_LENGTH);
+}
+
+/* The values of one type 7 stream, whatever its coder: an empty stream (every d 0), the
+ * varints of a decompressed zstd frame, or the range decoder (which also needs the |d| already
+ * read at each point, for the contexts). */
+typedef struct stream_reader {
+    int empty;
+    unsigned coder;
+    const uint8_t *raw;
+    size_t raw_size, pos;
+    range_decoder rc;
+    uint64_t *dmag;
+} stream_reader;
+
+/* Prepares stream k: decompresses a zstd frame into raw (raw_size bytes) or starts the range
+ * decoder; dmag (N values) is needed for range-coded streams only. NULL, or what is wrong. */
+static const char *start_stream(const mcinr_model *m, size_t k, ZSTD_DCtx *dctx, uint8_t *raw, uint64_t *dmag,
+                                stream_reader *r) {
+    const uint8_t *src = m->residual_streams + m->residual_stream_offset[k];
+    size_t size = (size_t)m->residual_stream_size[k];
+    r->empty = size == 0;
+    r->coder = m->residual_coder[k];
+    r->raw = raw;
+    r->raw_size = (size_t)m->residual_raw_size[k];
+    r->pos = 0;
+    r->dmag = dmag;
+    if (r->empty) return NULL;
+    if (r->coder == CODER_ZSTD) return unzstd_exact(dctx, src, size, raw, r->raw_size);
+    return rc_start(&r->rc, src, size);
+}
+
+/* The next value of the stream at point i. */
+static const char *stream_value(const mcinr_model *m, stream_reader *r, size_t i, code *cd) {
+    if (r->empty) return NULL; /* cd stays d = 0 */
+    if (r->coder == CODER_ZSTD) return next_code(r->raw, r->raw_size, &r->pos, MAX_CODE_PREDICTED, cd);
+    const char *why = rc_value(&r->rc, rc_context(m, i, r->dmag), cd);
+    if (!why) r->dmag[i] = cd->escape ? 0 : cd->q < 0 ? (uint64_t)(-cd->q) : (uint64_t)cd->q;
+    return why;
+}
+
+/* Bytes of the stream (zstd: of its content) left after the N values; must be 0. */
+static size_t stream_left(const stream_reader *r) {
+    return r->empty ? 0 : r->coder == CODER_ZSTD ? r->raw_size - r->pos : r->rc.len - r->rc.pos;
+}
+
 void mci_free_residual(mcinr_model *m) {
     free(m->residual_max_error);
     free(m->residual_step);
@@ -120,6 +288,7 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_stream_size);
     free(m->residual_streams);
     free(m->residual_predictor);
+    free(m->residual_coder);
     free(m->residual_nb_start);
     free(m->residual_nb);
 }
@@ -212,21 +381,19 @@ typedef struct residual_target {
 static float corrected(float network, int64_t q, double step);
 
 /* Reconstructs one step of one component's indices (docs/mci-format.md, type 7,
- * Reconstruction) from its raw codes (raw_size 0: every d is 0). On entry q holds the
- * previous step's indices (read only with the time bit), on return this step's; y is scratch
- * of N values. With a target, applies the step's residual to it. NULL on success (with *used
- * the raw bytes read), else what is wrong at point *point. */
-static const char *reconstruct(const mcinr_model *m, unsigned predictor, const uint8_t *raw, size_t raw_size,
-                               int64_t *q, int64_t *y, const residual_target *target, size_t *used, size_t *point) {
-    size_t N = m->mesh_num_points, pos = 0;
+ * Reconstruction) from the values of its stream. On entry q holds the previous step's indices
+ * (read only with the time bit), on return this step's; y is scratch of N values. With a
+ * target, applies the step's residual to it. NULL on success, else what is wrong at point
+ * *point. */
+static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_reader *r, int64_t *q, int64_t *y,
+                               const residual_target *target, size_t *point) {
+    size_t N = m->mesh_num_points;
     for (size_t i = 0; i < N; i++) {
         code cd = {0, 0.0f, 0};
-        if (raw_size) {
-            const char *why = next_code(raw, raw_size, &pos, MAX_CODE_PREDICTED, &cd);
-            if (why) {
-                *point = i;
-                return why;
-            }
+        const char *why = stream_value(m, r, i, &cd);
+        if (why) {
+            *point = i;
+            return why;
         }
         int64_t base = (predictor & PREDICT_TIME) ? q[i] : 0;
         if (cd.escape) {
@@ -245,7 +412,7 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, const u
                 pred = S >= 0 ? (2 * S + k) / (2 * k) : -((-2 * S + k) / (2 * k)); /* halves away from 0 */
             }
         }
-        int64_t yi = cd.q + pred, qi = base + yi; /* |d| ≤ 2^33, |pred| < 2^32, |base| < 2^31 */
+        int64_t yi = cd.q + pred, qi = base + yi; /* |d| < 2^34, |pred| < 2^32, |base| < 2^31 */
         if (qi >= INDEX_LIMIT || qi <= -INDEX_LIMIT) {
             *point = i;
             return "the reconstructed index is 2^31 or more in magnitude";
@@ -257,7 +424,6 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, const u
             *v = corrected(*v, qi, target->step);
         }
     }
-    *used = pos;
     return NULL;
 }
 
@@ -274,6 +440,7 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     mcinr_status st = MCINR_OK;
     uint8_t *raw = NULL;
     int64_t *q = NULL, *y = NULL;
+    uint64_t *dmag = NULL;
     ZSTD_DCtx *dctx = NULL;
     const int predicted = type == 7;
     const size_t entry = predicted ? 24u : 16u; /* bytes per stream table entry */
@@ -302,9 +469,12 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     m->residual_raw_size = malloc((size_t)S * sizeof(uint64_t));
     m->residual_stream_offset = malloc((size_t)S * sizeof(uint64_t));
     m->residual_stream_size = malloc((size_t)S * sizeof(uint64_t));
-    if (predicted) m->residual_predictor = malloc((size_t)S);
+    if (predicted) {
+        m->residual_predictor = malloc((size_t)S);
+        m->residual_coder = malloc((size_t)S);
+    }
     if (!m->residual_max_error || !m->residual_step || !m->residual_raw_size || !m->residual_stream_offset ||
-        !m->residual_stream_size || (predicted && !m->residual_predictor))
+        !m->residual_stream_size || (predicted && (!m->residual_predictor || !m->residual_coder)))
         FAIL(MCINR_ERR_NOMEM, "out of memory for %llu streams", (unsigned long long)S);
     for (uint32_t c = 0; c < C; c++, pos += 16) {
         double e = get_f64(p + pos), s = get_f64(p + pos + 8);
@@ -316,7 +486,7 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
         m->residual_step[c] = s;
     }
     uint64_t total = 0, max_raw = 0;
-    int uses_mesh = 0;
+    int uses_mesh = 0, uses_range = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
     for (uint64_t k = 0; k < S; k++, pos += entry) {
@@ -330,15 +500,29 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
             if (step == 0 && (predictor & PREDICT_TIME))
                 FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                      comp, predictor);
+            unsigned coder = p[pos + 1];
+            if (coder != CODER_ZSTD && coder != CODER_RANGE)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown coder %u (allowed 0 zstd, 1 range "
+                     "coder)", step, comp, coder);
             m->residual_predictor[k] = (uint8_t)predictor;
+            m->residual_coder[k] = (uint8_t)coder;
             uses_mesh |= (predictor & PREDICT_MESH) != 0;
             raw_size = get_le(p + pos + 8, 8);
             size = get_le(p + pos + 16, 8);
+            if (coder == CODER_RANGE && size != 0) { /* an empty stream is all d = 0 whatever the coder */
+                if (raw_size != 0)
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded, but declares %llu "
+                         "decompressed bytes (must be 0)", step, comp, (unsigned long long)raw_size);
+                if (size < RC_INIT_BYTES)
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded in %llu bytes (at least 5)",
+                         step, comp, (unsigned long long)size);
+                uses_range = 1;
+            }
         } else {
             raw_size = get_le(p + pos, 8);
             size = get_le(p + pos + 8, 8);
         }
-        if (size == 0) {
+        if (size == 0 || (predicted && m->residual_coder[k] == CODER_RANGE)) {
             if (raw_size != 0)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u is empty but declares %llu bytes", step, comp,
                      (unsigned long long)raw_size);
@@ -384,26 +568,28 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
                      raw_size - rpos, (unsigned long long)N);
         }
     } else {
-        if (uses_mesh && build_neighbours(m) != MCINR_OK)
+        /* the range coder's contexts read Nb(i) whatever the predictor */
+        if ((uses_mesh || uses_range) && build_neighbours(m) != MCINR_OK)
             FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
         q = malloc((size_t)N * sizeof(int64_t));
         y = malloc((size_t)N * sizeof(int64_t));
+        if (uses_range) dmag = malloc((size_t)N * sizeof(uint64_t));
         dctx = ZSTD_createDCtx();
-        if (!q || !y || !dctx) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
+        if (!q || !y || (uses_range && !dmag) || !dctx)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
         /* every chain, component by component, so one step's indices are all that is kept */
         for (uint32_t comp = 0; comp < C; comp++)
             for (uint32_t step = 0; step < T; step++) {
-                size_t k = (size_t)step * C + comp, raw_size = (size_t)m->residual_raw_size[k], used = 0, point = 0;
+                size_t k = (size_t)step * C + comp, point = 0;
+                stream_reader reader;
                 const char *why;
-                if (m->residual_stream_size[k] != 0 &&
-                    (why = unzstd_exact(dctx, m->residual_streams + m->residual_stream_offset[k],
-                                        (size_t)m->residual_stream_size[k], raw, raw_size)))
+                if ((why = start_stream(m, k, dctx, raw, dmag, &reader)))
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
-                if ((why = reconstruct(m, m->residual_predictor[k], raw, raw_size, q, y, NULL, &used, &point)))
+                if ((why = reconstruct(m, m->residual_predictor[k], &reader, q, y, NULL, &point)))
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %zu: %s", step, comp, point, why);
-                if (used != raw_size)
+                if (stream_left(&reader) != 0)
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step,
-                         comp, raw_size - used, (unsigned long long)N);
+                         comp, stream_left(&reader), (unsigned long long)N);
             }
     }
     m->residual_bytes = len;
@@ -412,6 +598,7 @@ done:
     free(raw);
     free(q);
     free(y);
+    free(dmag);
     ZSTD_freeDCtx(dctx);
     return st;
 #undef FAIL
@@ -450,16 +637,20 @@ static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
 static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t *components, size_t nc, float *out,
                                     char *err, size_t err_len) {
     size_t N = m->mesh_num_points, C = m->num_components, max_raw = 1;
+    int uses_range = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
-        for (size_t s = chain_start(m, t, c); s <= t; s++)
+        for (size_t s = chain_start(m, t, c); s <= t; s++) {
             if (m->residual_raw_size[s * C + c] > max_raw) max_raw = (size_t)m->residual_raw_size[s * C + c];
+            uses_range |= m->residual_coder[s * C + c] == CODER_RANGE && m->residual_stream_size[s * C + c] != 0;
+        }
     }
     uint8_t *raw = malloc(max_raw);
     int64_t *q = malloc(N * sizeof(int64_t)), *y = malloc(N * sizeof(int64_t));
+    uint64_t *dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     mcinr_status st = MCINR_OK;
-    if (!raw || !q || !y || !dctx) {
+    if (!raw || !q || !y || (uses_range && !dmag) || !dctx) {
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)",
                       max_raw + 2 * N * sizeof(int64_t));
         st = MCINR_ERR_NOMEM;
@@ -468,13 +659,11 @@ static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t
         size_t c = components ? components[r] : r;
         residual_target target = {out + r, nc, m->residual_step[c]};
         for (size_t s = chain_start(m, t, c); s <= t; s++) {
-            size_t k = s * C + c, raw_size = (size_t)m->residual_raw_size[k], used, point;
+            size_t k = s * C + c, point;
+            stream_reader reader;
             /* validated at open: neither can fail on a model that opened */
-            if ((m->residual_stream_size[k] != 0 &&
-                 unzstd_exact(dctx, m->residual_streams + m->residual_stream_offset[k],
-                              (size_t)m->residual_stream_size[k], raw, raw_size)) ||
-                reconstruct(m, m->residual_predictor[k], raw, raw_size, q, y, s == t ? &target : NULL, &used,
-                            &point)) {
+            if (start_stream(m, k, dctx, raw, dmag, &reader) ||
+                reconstruct(m, m->residual_predictor[k], &reader, q, y, s == t ? &target : NULL, &point)) {
                 mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %zu component %zu",
                               s, c);
                 st = MCINR_ERR_NOMEM;
@@ -485,6 +674,7 @@ static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t
     free(raw);
     free(q);
     free(y);
+    free(dmag);
     ZSTD_freeDCtx(dctx);
     return st;
 }

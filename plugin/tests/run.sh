@@ -98,7 +98,7 @@ run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
 # error-bounded (RESIDUAL of random codes): the reader must return what mcinr_decode_mesh does
 python3 "$generator" "$work/residual.mci" --mesh tiny --seed 3 --residual "$work/residual.codes" >/dev/null
 run_case residual "$work/residual.mci"
-# the same with a RESIDUAL of type 7 (predicted indices in zstd frames, format 1.2)
+# the same with a RESIDUAL of type 7 (predicted indices, zstd and range-coded streams, format 1.2)
 python3 "$generator" "$work/residual-predicted.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/residual-predicted.codes" >/dev/null
 run_case residual-predicted "$work/residual-predicted.mci"
