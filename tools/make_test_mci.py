@@ -74,9 +74,8 @@ def read_vtu_appended(path):
     return block("Points"), block("connectivity"), block("offsets"), block("types")
 
 
-def tiny_mesh():
-    """A 2×2×2 block of unit cubes on [0,2]³, each cube split into 6 tets."""
-    n = 3
+def tet_block(n):
+    """An (n−1)³ block of unit cubes on [0,n−1]³ (n³ points), each cube split into 6 tets."""
     pts = []
     for k in range(n):
         for j in range(n):
@@ -95,27 +94,17 @@ def tiny_mesh():
     return pts, conn, offs, types
 
 
+def tiny_mesh():
+    """A 2×2×2 block of unit cubes on [0,2]³, each cube split into 6 tets."""
+    return tet_block(3)
+
+
 def grid_mesh():
     """A 3×3×3 block of unit cubes on [0,3]³ (64 points), each cube split into 6 tets, plus
     cells for the type 7 neighbour rule: a VERTEX (1 point: no neighbours), a POLY_VERTEX of 40
     points (so some points have more than 32 earlier neighbours), a POLY_VERTEX of 65 entries
     (ignored: more than 64 points) and a POLYGON with a repeated point."""
-    n = 4
-    pts = []
-    for k in range(n):
-        for j in range(n):
-            for i in range(n):
-                pts += [float(i), float(j), float(k)]
-    idx = lambda i, j, k: i + n * (j + n * k)
-    conn, offs, types = [], [], []
-    for k in range(n - 1):
-        for j in range(n - 1):
-            for i in range(n - 1):
-                c = [idx(i + (v & 1), j + ((v >> 1) & 1), k + (v >> 2)) for v in range(8)]
-                for t in ((0, 1, 3, 7), (0, 1, 5, 7), (0, 2, 3, 7), (0, 2, 6, 7), (0, 4, 5, 7), (0, 4, 6, 7)):
-                    conn += [c[v] for v in t]
-                    offs.append(len(conn))
-                    types.append(TET)
+    pts, conn, offs, types = tet_block(4)
     extra = [(1, [13]), (2, [(7 * a + 3) % 40 + 20 for a in range(40)]), (2, [a % 64 for a in range(65)]),
              (7, [2, 50, 2, 61])]
     for kind, cell in extra:

@@ -427,6 +427,33 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_
     return NULL;
 }
 
+/* Scratch of one chain reconstruction (open validation or one decode): one step's indices q
+ * and y, the magnitudes the range coder's contexts read, and a zstd context. */
+typedef struct chain_buffers {
+    int64_t *q, *y;
+    uint64_t *dmag; /* range-coded streams only */
+    ZSTD_DCtx *dctx;
+} chain_buffers;
+
+static void chain_buffers_free(chain_buffers *b) {
+    free(b->q);
+    free(b->y);
+    free(b->dmag);
+    ZSTD_freeDCtx(b->dctx);
+    memset(b, 0, sizeof *b);
+}
+
+/* 0 on success; on failure everything is freed. */
+static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range) {
+    b->q = malloc(N * sizeof(int64_t));
+    b->y = malloc(N * sizeof(int64_t));
+    b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
+    b->dctx = ZSTD_createDCtx();
+    if (b->q && b->y && (!uses_range || b->dmag) && b->dctx) return 0;
+    chain_buffers_free(b);
+    return -1;
+}
+
 mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, size_t len, mcinr_model *m, char *err,
                                 size_t err_len) {
 #define FAIL(status, ...)                                                                                     \
@@ -439,9 +466,7 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     } while (0)
     mcinr_status st = MCINR_OK;
     uint8_t *raw = NULL;
-    int64_t *q = NULL, *y = NULL;
-    uint64_t *dmag = NULL;
-    ZSTD_DCtx *dctx = NULL;
+    chain_buffers chain = {0};
     const int predicted = type == 7;
     const size_t entry = predicted ? 24u : 16u; /* bytes per stream table entry */
     if (!m->has_mesh) {
@@ -571,11 +596,7 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
         /* the range coder's contexts read Nb(i) whatever the predictor */
         if ((uses_mesh || uses_range) && build_neighbours(m) != MCINR_OK)
             FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
-        q = malloc((size_t)N * sizeof(int64_t));
-        y = malloc((size_t)N * sizeof(int64_t));
-        if (uses_range) dmag = malloc((size_t)N * sizeof(uint64_t));
-        dctx = ZSTD_createDCtx();
-        if (!q || !y || (uses_range && !dmag) || !dctx)
+        if (chain_buffers_alloc(&chain, (size_t)N, uses_range))
             FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
         /* every chain, component by component, so one step's indices are all that is kept */
         for (uint32_t comp = 0; comp < C; comp++)
@@ -583,9 +604,9 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
                 size_t k = (size_t)step * C + comp, point = 0;
                 stream_reader reader;
                 const char *why;
-                if ((why = start_stream(m, k, dctx, raw, dmag, &reader)))
+                if ((why = start_stream(m, k, chain.dctx, raw, chain.dmag, &reader)))
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
-                if ((why = reconstruct(m, m->residual_predictor[k], &reader, q, y, NULL, &point)))
+                if ((why = reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, NULL, &point)))
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %zu: %s", step, comp, point, why);
                 if (stream_left(&reader) != 0)
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step,
@@ -596,10 +617,7 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     m->has_residual = 1;
 done:
     free(raw);
-    free(q);
-    free(y);
-    free(dmag);
-    ZSTD_freeDCtx(dctx);
+    chain_buffers_free(&chain);
     return st;
 #undef FAIL
 }
@@ -646,11 +664,9 @@ static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t
         }
     }
     uint8_t *raw = malloc(max_raw);
-    int64_t *q = malloc(N * sizeof(int64_t)), *y = malloc(N * sizeof(int64_t));
-    uint64_t *dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    chain_buffers chain = {0};
     mcinr_status st = MCINR_OK;
-    if (!raw || !q || !y || (uses_range && !dmag) || !dctx) {
+    if (!raw || chain_buffers_alloc(&chain, N, uses_range)) {
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)",
                       max_raw + 2 * N * sizeof(int64_t));
         st = MCINR_ERR_NOMEM;
@@ -662,8 +678,8 @@ static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t
             size_t k = s * C + c, point;
             stream_reader reader;
             /* validated at open: neither can fail on a model that opened */
-            if (start_stream(m, k, dctx, raw, dmag, &reader) ||
-                reconstruct(m, m->residual_predictor[k], &reader, q, y, s == t ? &target : NULL, &point)) {
+            if (start_stream(m, k, chain.dctx, raw, chain.dmag, &reader) ||
+                reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, s == t ? &target : NULL, &point)) {
                 mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %zu component %zu",
                               s, c);
                 st = MCINR_ERR_NOMEM;
@@ -672,10 +688,7 @@ static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t
         }
     }
     free(raw);
-    free(q);
-    free(y);
-    free(dmag);
-    ZSTD_freeDCtx(dctx);
+    chain_buffers_free(&chain);
     return st;
 }
 
