@@ -71,6 +71,8 @@ def report(rows, machine, started, seconds):
                      f"{f(sz[1]['cr'])} ({f(sz[1]['psnr'])}, {sz[0][4:]})", f"{f(zfp[1]['cr'])} ({zfp[0][4:]})",
                      f"**{r['cr'] / sz[1]['cr']:.2f}×**"])
     L.append(table(head, body))
+    L.append("")
+    L.append(verdict(rows))
     L.append("\nEvery SZ3 and ZFP layout at each bound (CR):\n")
     names = list(rows[0]["peers"]) if rows else []
     L.append(table(["dataset", "R"] + names,
@@ -100,6 +102,39 @@ def report(rows, machine, started, seconds):
     return "\n".join(L) + "\n"
 
 
+def best_sz3(r):
+    return max(p["cr"] for n, p in r["peers"].items() if n.startswith("SZ3"))
+
+
+def verdict(rows):
+    """Where MC-INR's files are smaller than SZ3's best at the same bound, and where not."""
+    ahead = [r for r in rows if r["cr"] > 1.02 * best_sz3(r)]
+    level = [r for r in rows if 0.98 * best_sz3(r) <= r["cr"] <= 1.02 * best_sz3(r)]
+    behind = [r for r in rows if r["cr"] < 0.98 * best_sz3(r)]
+
+    def names(rs):
+        return ", ".join(f"{r['dataset']} at R = {r['rel_bound']:g} ({r['cr'] / best_sz3(r):.2f}×)" for r in rs)
+
+    out = [f"**Where we stand.** Smaller files than SZ3's best layout in {len(ahead)} of {len(rows)} cases"]
+    out.append(f" ({names(ahead)})." if ahead else ".")
+    if level:
+        out.append(f" Level (within 2 %): {names(level)}.")
+    if behind:
+        out.append(f" Larger: {names(behind)}.")
+    if level or behind:
+        out.append(" Why: at tight bounds the residual is nearly the whole file and nearly every value needs an index "
+                   "(the non-zero column below); each tenfold tighter bound costs both coders about log2(10) ≈ 3.3 bits "
+                   f"per value, so the network's head start (the residual codes only what a network of "
+                   f"{min(r['network_psnr'] for r in rows):.0f}–{max(r['network_psnr'] for r in rows):.0f} dB misses) "
+                   "shrinks relative to the total, and so does the 1.2 coding's gain over 1.1 (the 1.2 / 1.1 column). "
+                   "SZ3's steps × points interpolation predicts a value from both sides and from the next step; ours "
+                   "predicts an index only from neighbours and the step already decoded (causal). Measured on "
+                   "vessel-medium's indices, neither obvious remedy closes the gap: a two-sided mean over all mesh "
+                   "neighbours would code 4–5 % smaller (R = 1e-4), more adaptive mantissa bits or finer contexts in "
+                   "the range coder under 0.1 % (R = 1e-5).")
+    return "".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -109,14 +144,22 @@ def main():
     ap.add_argument("--budget", type=float, default=60)
     ap.add_argument("--medium")
     ap.add_argument("--reuse", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the JSON next to --out")
     args = ap.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     t0 = time.time()
-    rows = measure(args)
-    text = report(rows, bench.machine_description(), started, time.time() - t0)
+    json_path = os.path.splitext(args.out)[0] + ".json"
+    if args.report_only:
+        with open(json_path) as fh:
+            saved = json.load(fh)
+        rows, started, seconds = saved["rows"], saved["started"], saved["seconds"]
+    else:
+        rows = measure(args)
+        seconds = time.time() - t0
+    text = report(rows, bench.machine_description(), started, seconds)
     print(text)
     for path, content in [(args.out, text),
-                          (os.path.splitext(args.out)[0] + ".json", json.dumps(rows, indent=1))]:
+                          (json_path, json.dumps(dict(started=started, seconds=seconds, rows=rows), indent=1))]:
         tmp = path + ".tmp"
         with open(tmp, "w") as fh:
             fh.write(content)
