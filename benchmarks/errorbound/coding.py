@@ -9,6 +9,7 @@ import argparse
 import os
 import struct
 import sys
+import time
 import zlib
 
 import numpy as np
@@ -52,6 +53,24 @@ def indices(path, lib):
             net = np.ctypeslib.as_array(m.decode_mesh(t, network_only=True)).reshape(-1, C).astype(np.float64)
             out.append(np.rint((res - net) / widths).T.astype(np.int64))
         return np.array(out)
+    finally:
+        m.close()
+
+
+def decode_seconds(path, lib=DEFAULT_LIB, threads=1):
+    """Seconds to open the model (which validates every residual stream) and the mean seconds
+    per stored step of mcinr_decode_mesh, network alone and with the residual."""
+    t0 = time.perf_counter()
+    m = mcinr_ctypes.Model(lib, path)
+    opened = time.perf_counter() - t0
+    try:
+        out = dict(open=opened)
+        for key, network_only in [("network", True), ("residual", False)]:
+            t0 = time.perf_counter()
+            for t in m.times():
+                m.decode_mesh(t, num_threads=threads, network_only=network_only)
+            out[key] = (time.perf_counter() - t0) / len(m.times())
+        return out
     finally:
         m.close()
 
