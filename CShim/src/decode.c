@@ -418,5 +418,6 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
     mcinr_status s = mcinr_decode(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out,
                                   options, err, err_len);
     if (s != MCINR_OK || (options && options->network_only)) return s;
-    return mci_apply_residual(m, time, components, num_components, out, err, err_len);
+    size_t threads = options && options->num_threads > 1 ? (size_t)options->num_threads : 1;
+    return mci_apply_residual(m, time, components, num_components, out, threads, err, err_len);
 }

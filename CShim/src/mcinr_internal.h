@@ -95,12 +95,12 @@ size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
 
 /* RESIDUAL section of `type` 6 or 7: parses and fully validates the payload (META and MESH
  * already parsed); frees its storage; adds the residual to a network-only decode at the mesh
- * points when `time` is a stored step (a no-op otherwise). */
+ * points when `time` is a stored step (a no-op otherwise), type 7 on up to `threads` threads. */
 mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *payload, size_t len, mcinr_model *m,
                                 char *err, size_t err_len);
 void mci_free_residual(mcinr_model *m);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
-                                float *out, char *err, size_t err_len);
+                                float *out, size_t threads, char *err, size_t err_len);
 
 /* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include "mcinr_internal.h"
 
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define MAX_CODE_PREDICTED ((uint64_t)1 << 34) /* type 7: zigzag(d) + 1, so |d| <= 2^33 */
 #define MAX_BYTES_PER_VALUE 8u       /* an 8-byte varint; an escape takes 1 + 4 */
 #define INDEX_LIMIT ((int64_t)1 << 31) /* type 7: |q| < 2^31, so every sum below fits 64 bits */
+#define MAX_APPLY_THREADS 64u      /* threads sharing the components of one decode */
 #define PREDICT_TIME 1u              /* predictor bits (type 7) */
 #define PREDICT_MESH 2u
 #define MAX_NEIGHBOURS 32u           /* Nb(i) keeps the 32 largest j */
@@ -650,11 +652,55 @@ static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
     return t;
 }
 
+/* One thread's share of a type 7 decode: components r = first, first + stride, ... */
+typedef struct apply_share {
+    const mcinr_model *m;
+    size_t t, nc, first, stride, max_raw;
+    const size_t *components;
+    float *out;
+    int uses_range;
+    mcinr_status status; /* MCINR_OK, or NOMEM with the step and component below */
+    size_t bad_step, bad_comp;
+} apply_share;
+
+static void *apply_components(void *arg) {
+    apply_share *a = arg;
+    const mcinr_model *m = a->m;
+    size_t C = m->num_components;
+    uint8_t *raw = malloc(a->max_raw);
+    chain_buffers chain = {0};
+    a->status = MCINR_OK;
+    if (!raw || chain_buffers_alloc(&chain, m->mesh_num_points, a->uses_range)) {
+        a->status = MCINR_ERR_NOMEM;
+        a->bad_step = a->bad_comp = SIZE_MAX;
+    }
+    for (size_t r = a->first; r < a->nc && a->status == MCINR_OK; r += a->stride) {
+        size_t c = a->components ? a->components[r] : r;
+        residual_target target = {a->out + r, a->nc, m->residual_step[c]};
+        for (size_t s = chain_start(m, a->t, c); s <= a->t; s++) {
+            size_t k = s * C + c, point;
+            stream_reader reader;
+            /* validated at open: neither can fail on a model that opened */
+            if (start_stream(m, k, chain.dctx, raw, chain.dmag, &reader) ||
+                reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, s == a->t ? &target : NULL, &point)) {
+                a->status = MCINR_ERR_NOMEM;
+                a->bad_step = s;
+                a->bad_comp = c;
+                break;
+            }
+        }
+    }
+    free(raw);
+    chain_buffers_free(&chain);
+    return NULL;
+}
+
 /* Type 7: for each requested component, reconstructs the indices from the start of the time
- * chain up to step t and applies step t's. */
+ * chain up to step t and applies step t's; components are shared among up to `threads`
+ * threads (each writes only its own output columns). */
 static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t *components, size_t nc, float *out,
-                                    char *err, size_t err_len) {
-    size_t N = m->mesh_num_points, C = m->num_components, max_raw = 1;
+                                    size_t threads, char *err, size_t err_len) {
+    size_t C = m->num_components, max_raw = 1;
     int uses_range = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
@@ -663,42 +709,41 @@ static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t
             uses_range |= m->residual_coder[s * C + c] == CODER_RANGE && m->residual_stream_size[s * C + c] != 0;
         }
     }
-    uint8_t *raw = malloc(max_raw);
-    chain_buffers chain = {0};
-    mcinr_status st = MCINR_OK;
-    if (!raw || chain_buffers_alloc(&chain, N, uses_range)) {
-        mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)",
-                      max_raw + 2 * N * sizeof(int64_t));
-        st = MCINR_ERR_NOMEM;
+    if (threads > nc) threads = nc;
+    if (threads < 1) threads = 1;
+    apply_share shares[MAX_APPLY_THREADS];
+    pthread_t ids[MAX_APPLY_THREADS];
+    if (threads > MAX_APPLY_THREADS) threads = MAX_APPLY_THREADS;
+    int running[MAX_APPLY_THREADS] = {0};
+    for (size_t w = 0; w < threads; w++)
+        shares[w] = (apply_share){m, t, nc, w, threads, max_raw, components, out, uses_range, MCINR_OK, 0, 0};
+    /* the calling thread takes share 0, and any share whose thread cannot start */
+    for (size_t w = 1; w < threads; w++) running[w] = pthread_create(&ids[w], NULL, apply_components, &shares[w]) == 0;
+    apply_components(&shares[0]);
+    for (size_t w = 1; w < threads; w++)
+        if (!running[w]) apply_components(&shares[w]);
+    for (size_t w = 1; w < threads; w++)
+        if (running[w]) pthread_join(ids[w], NULL);
+    for (size_t w = 0; w < threads; w++) {
+        if (shares[w].status == MCINR_OK) continue;
+        if (shares[w].bad_step == SIZE_MAX)
+            mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)",
+                          max_raw + 3 * m->mesh_num_points * sizeof(int64_t));
+        else
+            mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %zu component %zu",
+                          shares[w].bad_step, shares[w].bad_comp);
+        return shares[w].status;
     }
-    for (size_t r = 0; r < nc && st == MCINR_OK; r++) {
-        size_t c = components ? components[r] : r;
-        residual_target target = {out + r, nc, m->residual_step[c]};
-        for (size_t s = chain_start(m, t, c); s <= t; s++) {
-            size_t k = s * C + c, point;
-            stream_reader reader;
-            /* validated at open: neither can fail on a model that opened */
-            if (start_stream(m, k, chain.dctx, raw, chain.dmag, &reader) ||
-                reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, s == t ? &target : NULL, &point)) {
-                mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %zu component %zu",
-                              s, c);
-                st = MCINR_ERR_NOMEM;
-                break;
-            }
-        }
-    }
-    free(raw);
-    chain_buffers_free(&chain);
-    return st;
+    return MCINR_OK;
 }
 
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
-                                float *out, char *err, size_t err_len) {
+                                float *out, size_t threads, char *err, size_t err_len) {
     if (!m->has_residual) return MCINR_OK;
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
     size_t nc = components ? num_components : m->num_components;
-    if (m->residual_type == 7) return apply_predicted(m, (size_t)t, components, nc, out, err, err_len);
+    if (m->residual_type == 7) return apply_predicted(m, (size_t)t, components, nc, out, threads, err, err_len);
     size_t N = m->mesh_num_points, C = m->num_components;
     size_t max_raw = 0;
     for (size_t r = 0; r < nc; r++) {
