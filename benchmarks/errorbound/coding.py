@@ -75,6 +75,59 @@ def decode_seconds(path, lib=DEFAULT_LIB, threads=1):
         m.close()
 
 
+def order0_bits(v):
+    """Order-0 entropy of an integer array, in bits (the estimate the writer picks predictors by)."""
+    _, counts = np.unique(v, return_counts=True)
+    return float(-(counts * np.log2(counts / counts.sum())).sum())
+
+
+def earlier_neighbour_mean(m):
+    """A sparse-free stand-in for the format's mean over Nb(i): for each point the earlier points
+    sharing a cell (cells of 2…64 points; without the format's 32-neighbour cap), as a
+    function y → mean of y over them (0 where there are none)."""
+    _, _, offs, conn = m.mesh()
+    offs, conn = np.ctypeslib.as_array(offs).astype(np.int64), np.ctypeslib.as_array(conn).astype(np.int64)
+    rows, cols = [], []
+    for a_, b_ in zip(offs[:-1], offs[1:]):
+        if 2 <= b_ - a_ <= 64:
+            cell = conn[a_:b_]
+            i, j = np.meshgrid(cell, cell, indexing="ij")
+            keep = j < i
+            rows.append(i[keep]); cols.append(j[keep])
+    pairs = np.unique(np.stack([np.concatenate(rows), np.concatenate(cols)]), axis=1)
+    n = len(np.ctypeslib.as_array(m.mesh()[0])) // 3
+    count = np.bincount(pairs[0], minlength=n)
+    return lambda y: np.where(count > 0, np.bincount(pairs[0], weights=y[pairs[1]], minlength=n) / np.maximum(count, 1), 0)
+
+
+def data_domain_study(path, lib=DEFAULT_LIB):
+    """Order-0 entropy (bytes) of the model's indices under the time + mesh predictor as stored
+    (predicting the network's residual) and predicting the data itself from the decoded values
+    of the earlier neighbours and of the previous step (as SZ does), over steps 1 … T−1."""
+    m = mcinr_ctypes.Model(lib, path)
+    try:
+        C, times = m.num_components(), m.times()
+        widths = np.array([2 * m.residual_max_error(c) * (1 - 1 / 64) for c in range(C)])
+        mean = earlier_neighbour_mean(m)
+        residual_bits = data_bits = 0.0
+        previous = None
+        for t in times:
+            dec = np.ctypeslib.as_array(m.decode_mesh(t)).reshape(-1, C).astype(np.float64)
+            net = np.ctypeslib.as_array(m.decode_mesh(t, network_only=True)).reshape(-1, C).astype(np.float64)
+            q = np.rint((dec - net) / widths).astype(np.int64)
+            if previous is not None:
+                pdec, pq = previous
+                for c in range(C):
+                    y = q[:, c] - pq[:, c]
+                    residual_bits += order0_bits(y - np.rint(mean(y)).astype(np.int64))
+                    guess = pdec[:, c] + mean(dec[:, c] - pdec[:, c])
+                    data_bits += order0_bits(q[:, c] - np.rint((guess - net[:, c]) / widths[c]).astype(np.int64))
+            previous = (dec, q)
+        return dict(residual_time_mesh=residual_bits / 8, data_time_mesh=data_bits / 8)
+    finally:
+        m.close()
+
+
 def sizes(path, lib=DEFAULT_LIB):
     """Bytes of the RESIDUAL payload: as stored (type 7), as format 1.1 coded the same
     indices (type 6: zlib, no prediction), and zstd without prediction."""
