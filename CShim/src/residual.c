@@ -31,6 +31,7 @@
 #define MAX_APPLY_THREADS 64u      /* threads sharing the components of one decode */
 #define PREDICT_TIME 1u              /* predictor bits (type 7) */
 #define PREDICT_MESH 2u
+#define PREDICT_DATA 4u              /* the indices quantise the data, not the network's residual */
 #define MAX_NEIGHBOURS 32u           /* Nb(i) keeps the 32 largest j */
 #define MIN_CELL_POINTS 2            /* cells that make neighbours: 2 ... 64 points */
 #define MAX_CELL_POINTS 64
@@ -378,9 +379,11 @@ typedef struct residual_target {
     float *out;
     size_t stride;
     double step;
+    double origin; /* data streams: the component's minimum (META) */
 } residual_target;
 
 static float corrected(float network, int64_t q, double step);
+static float data_value(double origin, int64_t q, double step);
 
 /* Reconstructs one step of one component's indices (docs/mci-format.md, type 7,
  * Reconstruction) from the values of its stream. On entry q holds the previous step's indices
@@ -421,9 +424,9 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_
         }
         y[i] = yi;
         q[i] = qi;
-        if (target && qi != 0) {
+        if (target && (qi != 0 || (predictor & PREDICT_DATA))) {
             float *v = &target->out[i * target->stride];
-            *v = corrected(*v, qi, target->step);
+            *v = (predictor & PREDICT_DATA) ? data_value(target->origin, qi, target->step) : corrected(*v, qi, target->step);
         }
     }
     return NULL;
@@ -521,12 +524,16 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
         uint64_t raw_size, size;
         if (predicted) {
             unsigned predictor = p[pos];
-            if (predictor > (PREDICT_TIME | PREDICT_MESH))
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 3)",
+            if (predictor > (PREDICT_TIME | PREDICT_MESH | PREDICT_DATA))
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7)",
                      step, comp, predictor);
             if (step == 0 && (predictor & PREDICT_TIME))
                 FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                      comp, predictor);
+            /* the previous step's indices must quantise the same thing (data or residual) */
+            if ((predictor & PREDICT_TIME) && ((predictor ^ m->residual_predictor[k - C]) & PREDICT_DATA))
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u predicts from the previous step, whose stream "
+                     "quantises the %s", step, comp, (predictor & PREDICT_DATA) ? "residual, not the data" : "data, not the residual");
             unsigned coder = p[pos + 1];
             if (coder != CODER_ZSTD && coder != CODER_RANGE)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown coder %u (allowed 0 zstd, 1 range "
@@ -635,6 +642,15 @@ static long find_step(const mcinr_model *m, double time) {
     return lo < m->num_times && m->times[lo] == time ? (long)lo : -1;
 }
 
+/* Data streams: origin + q · step in the same arithmetic as corrected(). */
+static float data_value(double origin, int64_t q, double step) {
+    volatile double scaled = (double)q * step;
+    double v = origin + scaled;
+    if (v > (double)FLT_MAX) return HUGE_VALF;
+    if (v < -(double)FLT_MAX) return -HUGE_VALF;
+    return (float)v;
+}
+
 /* q · step and the sum are separate double roundings (no fused multiply-add), as the format
  * specifies; the encoder reproduces exactly this arithmetic. */
 static float corrected(float network, int64_t q, double step) {
@@ -676,7 +692,7 @@ static void *apply_components(void *arg) {
     }
     for (size_t r = a->first; r < a->nc && a->status == MCINR_OK; r += a->stride) {
         size_t c = a->components ? a->components[r] : r;
-        residual_target target = {a->out + r, a->nc, m->residual_step[c]};
+        residual_target target = {a->out + r, a->nc, m->residual_step[c], m->range_min[c]};
         for (size_t s = chain_start(m, a->t, c); s <= a->t; s++) {
             size_t k = s * C + c, point;
             stream_reader reader;

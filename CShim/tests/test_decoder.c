@@ -1242,7 +1242,8 @@ static void test_predicted_targeted(bytes b, bytes type6) {
     uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
     /* edits of the valid payload's table */
     struct { const char *what, *needle; int kind; } edits[] = {
-        {"predictor 4", "unknown predictor 4", 0},
+        {"predictor 8", "unknown predictor 8", 0},
+        {"data bit at step 0 under a residual time chain", "whose stream quantises the data, not the residual", 16},
         {"predictor 255", "unknown predictor 255", 1},
         {"time bit at step 0", "step 0 component 0 predicts from the previous step", 2},
         {"raw size below N", "declares", 3},
@@ -1264,7 +1265,8 @@ static void test_predicted_targeted(bytes b, bytes type6) {
         size_t plen = len;
         uint8_t *e = p + table + 24 * first;
         switch (edits[k].kind) {
-        case 0: p[table + 24 * 5] = 4; break;
+        case 0: p[table + 24 * 5] = 8; break;
+        case 16: p[table + 24 * 5] |= 4; break; /* step 1 of component 5 predicts from step 0 (the generator's chain) */
         case 1: p[table + 24 * 5] = 255; break;
         case 2: p[table] |= 1; break;
         case 3: put_le(e + 8, N - 1, 8); break;

@@ -59,8 +59,21 @@ public struct MCIResidual: Equatable, Sendable {
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         public static let time = Predictor(rawValue: 1)
         public static let mesh = Predictor(rawValue: 2)
-        /// Candidates in order of preference on a tie (the simpler first).
+        /// The indices quantise the data itself (from the component's minimum), not the
+        /// network's residual: smaller at tight bounds, where the network's error has
+        /// fine-scale structure the data lacks.
+        public static let data = Predictor(rawValue: 4)
+        /// Residual candidates in order of preference on a tie (the simpler first).
         static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh]]
+        /// Every candidate: the residual ones first, then the same on the data.
+        static let everything: [Predictor] = all + all.map { $0.union(.data) }
+    }
+
+    /// One way of quantising every (step, component), step-major: indices, and exact values
+    /// where no index meets the bound in the decoder's arithmetic.
+    struct Quantised {
+        var indices: [[Int32]]
+        var escapes: [[Int: Float]]
     }
 
     /// The writer never predicts from the previous step at multiples of this, so decoding any
@@ -193,39 +206,51 @@ public struct MCIResidual: Equatable, Sendable {
     /// level 9 on residual differences (vessel-small, R = 1e-4).
     static let zstdLevel: Int32 = 19
 
-    /// All streams of a residual: for each (step, component) the predictor whose differences
-    /// have the least entropy, then its zstd frame. Streams are independent (the previous
-    /// step's indices are known to the writer), so they are coded on `threads` threads.
+    /// All streams of a residual: for each (step, component) the predictor (on the residual's
+    /// indices, or on the data's when `data` is given) whose differences have the least
+    /// entropy, then its coding. Components are coded on `threads` threads; within one, step
+    /// after step, since the time bit needs the previous step in the same quantisation.
     /// `candidates` restricts the predictors tried and `coder` forces a coder (tests); the time
-    /// bit is dropped where the keyframe rule forbids it.
-    static func encodeStreams(indices: [[Int32]], escapes: [[Int: Float]], componentCount C: Int,
+    /// bit is dropped where the keyframe rule or the previous step's quantisation forbids it.
+    static func encodeStreams(residual: Quantised, data: Quantised?, componentCount C: Int,
                               neighbours: Neighbours, threads: Int,
-                              candidates: [Predictor] = Predictor.all, coder: Coder? = nil) throws -> [Stream] {
-        let S = indices.count
+                              candidates: [Predictor] = Predictor.everything, coder: Coder? = nil) throws -> [Stream] {
+        let S = residual.indices.count, T = S / C
         var results = [Result<Stream, Error>?](repeating: nil, count: S)
-        let workers = max(1, min(threads, S))
+        let workers = max(1, min(threads, C))
         results.withUnsafeMutableBufferPointer { out in
             let out = out
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for k in stride(from: w, to: S, by: workers) {
-                    let t = k / C
-                    // the previous step's indices as the reader reconstructs them: 0 at escapes
-                    var previous: [Int32]?
-                    if t > 0 {
-                        previous = indices[k - C]
-                        for i in escapes[k - C].keys { previous![i] = 0 }
-                    }
-                    let timeAllowed = previous != nil && t % keyframeInterval != 0
-                    let usable = Set(candidates.map { timeAllowed ? $0 : $0.subtracting(.time) })
-                    let allowed = Predictor.all.filter(usable.contains)
-                    var best: (Predictor, [Int64], Double)?
-                    for p in allowed {
-                        let d = differences(indices[k], escapes: escapes[k], previous: previous, predictor: p, neighbours: neighbours)
-                        let bits = entropyBits(d, skipping: escapes[k])
-                        if best == nil || bits < best!.2 { best = (p, d, bits) }
-                    }
-                    out[k] = Result {
-                        try stream(predictor: best!.0, differences: best!.1, escapes: escapes[k], neighbours: neighbours, coder: coder)
+                for c in stride(from: w, to: C, by: workers) {
+                    var previousIsData: Bool?
+                    for t in 0..<T {
+                        let k = t * C + c
+                        var best: (predictor: Predictor, d: [Int64], bits: Double)?
+                        var tried = Set<Predictor>()
+                        for candidate in candidates {
+                            let isData = candidate.contains(.data)
+                            guard let source = isData ? data : residual else { continue }
+                            let timeAllowed = t % keyframeInterval != 0 && previousIsData == isData
+                            let p = timeAllowed ? candidate : candidate.subtracting(.time)
+                            guard tried.insert(p).inserted else { continue }
+                            // the previous step's indices as the reader reconstructs them: 0 at escapes
+                            var previous: [Int32]?
+                            if p.contains(.time) {
+                                previous = source.indices[k - C]
+                                for i in source.escapes[k - C].keys { previous![i] = 0 }
+                            }
+                            let d = differences(source.indices[k], escapes: source.escapes[k], previous: previous,
+                                                predictor: p, neighbours: neighbours)
+                            let bits = entropyBits(d, skipping: source.escapes[k])
+                            if best == nil || bits < best!.bits { best = (p, d, bits) }
+                        }
+                        let chosen = best!
+                        let source = chosen.predictor.contains(.data) ? data! : residual
+                        previousIsData = chosen.predictor.contains(.data)
+                        out[k] = Result {
+                            try stream(predictor: chosen.predictor, differences: chosen.d, escapes: source.escapes[k],
+                                       neighbours: neighbours, coder: coder)
+                        }
                     }
                 }
             }
@@ -266,6 +291,8 @@ public struct MCIResidual: Equatable, Sendable {
         public var residualBytes: Int
         /// How many streams use each predictor: none, mesh, time, time and mesh.
         public var predictorUse: [Int]
+        /// Streams that quantise the data itself rather than the network's residual.
+        public var dataStreams: Int
         /// Streams the range coder codes smaller than zstd (the others, if not empty, are zstd).
         public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.
@@ -301,13 +328,13 @@ public struct MCIResidual: Equatable, Sendable {
         var plain = model
         plain.residual = nil
         let network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding")
-        var indices = [[Int32]](repeating: [], count: T * C)
-        var escapes = [[Int: Float]](repeating: [:], count: T * C)
+        var residual = Quantised(indices: Array(repeating: [], count: T * C), escapes: Array(repeating: [:], count: T * C))
+        var data = residual
         var truths: [[Float]] = [], nets: [[Float]] = []
         for t in 0..<T {
-            let data = try truth(t)
-            guard data.count == N * C else {
-                throw MCIError.invalidModel("error-bounded mode: step \(t) has \(data.count) values, expected \(N) points × \(C) components")
+            let values = try truth(t)
+            guard values.count == N * C else {
+                throw MCIError.invalidModel("error-bounded mode: step \(t) has \(values.count) values, expected \(N) points × \(C) components")
             }
             let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
             for c in 0..<C {
@@ -315,7 +342,7 @@ public struct MCIResidual: Equatable, Sendable {
                 var esc: [Int: Float] = [:]
                 let e = bounds[c], s = widths[c]
                 for i in 0..<N {
-                    let x = data[i * C + c], n = net[i * C + c]
+                    let x = values[i * C + c], n = net[i * C + c]
                     guard x.isFinite else {
                         throw MCIError.invalidModel("error-bounded mode: the data value at point \(i), step \(t), component \(c) is not finite")
                     }
@@ -330,10 +357,13 @@ public struct MCIResidual: Equatable, Sendable {
                     }
                     if let chosen { q[i] = chosen } else { esc[i] = x }
                 }
-                indices[t * C + c] = q
-                escapes[t * C + c] = esc
+                residual.indices[t * C + c] = q
+                residual.escapes[t * C + c] = esc
+                (data.indices[t * C + c], data.escapes[t * C + c]) =
+                    quantiseData((0..<N).map { values[$0 * C + c] }, origin: model.componentRanges[c].lowerBound,
+                                 bound: e, width: s)
             }
-            truths.append(data)
+            truths.append(values)
             nets.append(net)
         }
         // Encode, then check the final bytes with the C decoder; a value it decodes outside
@@ -341,7 +371,7 @@ public struct MCIResidual: Equatable, Sendable {
         var result = model
         let neighbours = Neighbours(mesh)
         for attempt in 0... {
-            let coded = try encodeStreams(indices: indices, escapes: escapes, componentCount: C,
+            let coded = try encodeStreams(residual: residual, data: data, componentCount: C,
                                           neighbours: neighbours, threads: threads)
             result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
             let decoder = try MCIDecoder(bytes: MCIWriter.encode(result), name: "error-bounded encoding")
@@ -354,7 +384,8 @@ public struct MCIResidual: Equatable, Sendable {
                         let err = abs(Double(decoded[i * C + c]) - Double(truths[t][i * C + c]))
                         if err > bounds[c] {
                             violations += 1
-                            escapes[t * C + c][i] = truths[t][i * C + c]
+                            residual.escapes[t * C + c][i] = truths[t][i * C + c]
+                            data.escapes[t * C + c][i] = truths[t][i * C + c]
                         }
                         achieved[c] = max(achieved[c], err)
                     }
@@ -373,9 +404,13 @@ public struct MCIResidual: Equatable, Sendable {
                 let ranges = model.componentRanges.map { $0.upperBound - $0.lowerBound }
                 let report = Report(
                     maxErrors: bounds, achievedMaxError: achieved, networkMaxError: networkError,
-                    nonZeroIndices: indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } },
-                    escapes: escapes.reduce(0) { $0 + $1.count }, residualBytes: result.residual!.payloadBytes,
-                    predictorUse: Predictor.all.map { p in coded.filter { $0.predictor == p }.count },
+                    nonZeroIndices: residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } },
+                    escapes: coded.indices.reduce(0) { k, s in
+                        k + (coded[s].predictor.contains(.data) ? data : residual).escapes[s].count
+                    },
+                    residualBytes: result.residual!.payloadBytes,
+                    predictorUse: Predictor.all.map { p in coded.filter { $0.predictor.subtracting(.data) == p }.count },
+                    dataStreams: coded.filter { $0.predictor.contains(.data) }.count,
                     rangeCodedStreams: coded.filter { $0.coder == .range && !$0.bytes.isEmpty }.count,
                     metrics: Metrics.evaluate(truth: truths, prediction: decodedAll, ranges: ranges),
                     networkMetrics: Metrics.evaluate(truth: truths, prediction: nets, ranges: ranges))
@@ -398,11 +433,39 @@ public struct MCIResidual: Equatable, Sendable {
             "mean_psnr": r.metrics.meanPSNR, "network_mean_psnr": r.networkMetrics.meanPSNR,
             "residual_bytes": r.residualBytes, "nonzero_indices": r.nonZeroIndices, "escapes": r.escapes,
             "bin_width": "2 max_error (1 - 1/64)",
-            "predictors": r.predictorCounts, "range_coded_streams": r.rangeCodedStreams,
+            "predictors": r.predictorCounts, "range_coded_streams": r.rangeCodedStreams, "data_streams": r.dataStreams,
         ] as [String: Any]
         guard JSONSerialization.isValidJSONObject(object),
               let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return json }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The data's own indices of one stream: q = round((x − origin) / s), checked in the
+    /// decoder's arithmetic (`dataValue`), q ± 1 if rounding breaks the bound, else an escape.
+    static func quantiseData(_ x: [Float], origin: Double, bound e: Double, width s: Double) -> ([Int32], [Int: Float]) {
+        var q = [Int32](repeating: 0, count: x.count)
+        var escapes: [Int: Float] = [:]
+        for (i, v) in x.enumerated() {
+            let ideal = ((Double(v) - origin) / s).rounded()
+            var chosen: Int32?
+            if ideal.magnitude < Double(Int32.max - 1) {
+                for candidate in [ideal, ideal - 1, ideal + 1]
+                where abs(Double(dataValue(origin, Int64(candidate), s)) - Double(v)) <= e {
+                    chosen = Int32(candidate); break
+                }
+            }
+            if let chosen { q[i] = chosen } else { escapes[i] = v }
+        }
+        return (q, escapes)
+    }
+
+    /// A data stream's decoded value: origin + q · s, separate double roundings, then float.
+    static func dataValue(_ origin: Double, _ q: Int64, _ s: Double) -> Float {
+        let scaled = Double(q) * s
+        let v = origin + scaled
+        if v > Double(Float.greatestFiniteMagnitude) { return .infinity }
+        if v < -Double(Float.greatestFiniteMagnitude) { return -.infinity }
+        return Float(v)
     }
 
     /// The decoder's arithmetic (docs/mci-format.md, RESIDUAL): q · s and the sum are separate

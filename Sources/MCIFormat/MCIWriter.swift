@@ -235,9 +235,12 @@ public enum MCIWriter {
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }
-            guard r.streams.allSatisfy({ MCIResidual.Predictor.all.contains($0.predictor) }),
-                  r.streams.prefix(C).allSatisfy({ !$0.predictor.contains(.time) }) else {
-                throw bad("residual predictors must be 0…3 per stream, without the time bit at step 0")
+            guard r.streams.allSatisfy({ MCIResidual.Predictor.everything.contains($0.predictor) }),
+                  r.streams.prefix(C).allSatisfy({ !$0.predictor.contains(.time) }),
+                  r.streams.indices.dropFirst(C).allSatisfy({ k in
+                      !r.streams[k].predictor.contains(.time)
+                          || r.streams[k].predictor.contains(.data) == r.streams[k - C].predictor.contains(.data) }) else {
+                throw bad("residual predictors must be 0…7 per stream, without the time bit at step 0 or across data and residual streams")
             }
         }
     }

@@ -200,7 +200,7 @@ struct Train: ParsableCommand {
                         ["name": name, "bound": b.maxErrors[c], "max_abs_error": b.achievedMaxError[c],
                          "network_max_abs_error": b.networkMaxError[c]] },
                     "residual_bytes": b.residualBytes, "nonzero_indices": b.nonZeroIndices, "escapes": b.escapes,
-                    "predictors": b.predictorCounts, "range_coded_streams": b.rangeCodedStreams, "network_mean_psnr": b.networkMetrics.meanPSNR,
+                    "predictors": b.predictorCounts, "range_coded_streams": b.rangeCodedStreams, "data_streams": b.dataStreams, "network_mean_psnr": b.networkMetrics.meanPSNR,
                     "compression_ratio_fields": ratioFields,
                 ] as [String: Any]
             }
@@ -217,7 +217,7 @@ struct Train: ParsableCommand {
         if let b = bounded {
             let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0
             print("error bound: max |err| \(sci(b.achievedMaxError[worst])) ≤ bound \(sci(b.maxErrors[worst])) (\(names[worst]), the tightest component) at every mesh point and step; network alone: \(sci(b.networkMaxError[worst])), PSNR \(fmt(b.networkMetrics.meanPSNR)) dB")
-            print("residual: \(formatBytes(UInt64(b.residualBytes))) (\(b.nonZeroIndices) non-zero indices, \(b.escapes) exact values of \(dataset.pointCount * dataset.stepCount * names.count); streams predicted from the previous step \(b.predictorUse[2] + b.predictorUse[3]), from mesh neighbours \(b.predictorUse[1] + b.predictorUse[3]), range-coded \(b.rangeCodedStreams) of \(b.predictorUse.reduce(0, +)))")
+            print("residual: \(formatBytes(UInt64(b.residualBytes))) (\(b.nonZeroIndices) non-zero indices, \(b.escapes) exact values of \(dataset.pointCount * dataset.stepCount * names.count); streams predicted from the previous step \(b.predictorUse[2] + b.predictorUse[3]), from mesh neighbours \(b.predictorUse[1] + b.predictorUse[3]), range-coded \(b.rangeCodedStreams), quantising the data itself \(b.dataStreams) of \(b.predictorUse.reduce(0, +)))")
             print("compression ratio: \(fmt(ratioFields, 1))× (fields / (weights + residual)), \(fmt(ratioWeights, 1))× (fields / weights alone), \(fmt(ratioFile, 1))× (fields / whole file, mesh included)")
         } else {
             print("compression ratio: \(fmt(ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(ratioFile, 1))× (fields / whole file\(noMesh ? "" : ", mesh included"))")

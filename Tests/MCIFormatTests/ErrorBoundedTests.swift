@@ -56,6 +56,20 @@ final class ErrorBoundedTests: XCTestCase {
         XCTAssertGreaterThan(report.metrics.meanPSNR, report.networkMetrics.meanPSNR + 40)
     }
 
+    /// Smooth data and a random network: the data predicts itself far better than the
+    /// network's residual does, so the writer picks data streams, and the bound still holds.
+    func testTightBoundOnSmoothDataUsesDataStreams() throws {
+        let (model, report) = try MCIResidual.make(Self.base, bound: .relative(1e-4), threads: 2, truth: Self.truth)
+        try assertBoundHolds(model)
+        XCTAssertGreaterThan(report.dataStreams, 0)
+        XCTAssertEqual(report.predictorUse.reduce(0, +), Self.T * Self.C)
+        let streams = try XCTUnwrap(model.residual).streams
+        for k in Self.C..<streams.count where streams[k].predictor.contains(.time) {
+            XCTAssertEqual(streams[k].predictor.contains(.data), streams[k - Self.C].predictor.contains(.data),
+                           "the time bit never crosses between data and residual streams")
+        }
+    }
+
     func testBoundBelowFloatResolutionUsesExactValues() throws {
         // 1e-12 is far below float32 spacing at these magnitudes: only escapes can meet it.
         let (model, report) = try MCIResidual.make(Self.base, bound: .absolute(1e-12), truth: Self.truth)
@@ -184,8 +198,12 @@ final class ErrorBoundedTests: XCTestCase {
         // a flipped byte in the first stream's zstd frame header
         assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
         // an unknown predictor, and the time predictor at step 0
-        assertFormatError(try patched(model) { $0[tableAt] = 4 }, "predictor")
+        assertFormatError(try patched(model) { $0[tableAt] = 8 }, "predictor")
         assertFormatError(try patched(model) { $0[tableAt] = 1 }, "step 0")
+        // the time bit across a data and a residual stream
+        let streams = try XCTUnwrap(model.residual).streams
+        let timed = try XCTUnwrap((C..<streams.count).first { streams[$0].predictor.contains(.time) })
+        assertFormatError(try patched(model) { $0[tableAt + 24 * timed] ^= 4 }, "predicts from the previous step, whose stream")
         // an empty stream that declares raw bytes
         assertFormatError(try patched(model) { p in
             let k = tableAt + 24 * 3
@@ -264,8 +282,8 @@ final class ErrorBoundedTests: XCTestCase {
         let indices = (0..<(T * C)).map { pattern[$0 % C] }
         let escapes = [[Int: Float]](repeating: [:], count: T * C)
         let nb = MCIResidual.Neighbours(mesh)
-        let coded = try MCIResidual.encodeStreams(indices: indices, escapes: escapes, componentCount: C,
-                                                   neighbours: nb, threads: 2)
+        let coded = try MCIResidual.encodeStreams(residual: .init(indices: indices, escapes: escapes), data: nil,
+                                                   componentCount: C, neighbours: nb, threads: 2)
         for t in 0..<T {
             for c in 0..<C {
                 let stream = coded[t * C + c]
@@ -281,8 +299,8 @@ final class ErrorBoundedTests: XCTestCase {
         }
     }
 
-    /// The C decoder reconstructs what the Swift writer coded, under every predictor and with
-    /// either coder: each
+    /// The C decoder reconstructs what the Swift writer coded, under every predictor (residual
+    /// and data) and with either coder: each
     /// decoded value is exactly network + q · s (or the escaped value), at every step, with
     /// steps decoded out of order.
     func testDecoderReconstructsEveryPredictor() throws {
@@ -304,9 +322,11 @@ final class ErrorBoundedTests: XCTestCase {
         let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
         let network = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
         let nb = MCIResidual.Neighbours(mesh)
-        for predictor in MCIResidual.Predictor.all {
+        let quantised = MCIResidual.Quantised(indices: indices, escapes: escapes)
+        for predictor in MCIResidual.Predictor.everything {
           for coder in [MCIResidual.Coder.zstd, .range] {
-            let coded = try MCIResidual.encodeStreams(indices: indices, escapes: escapes, componentCount: C,
+            // the same indices read as the residual's or, with the data bit, as the data's
+            let coded = try MCIResidual.encodeStreams(residual: quantised, data: quantised, componentCount: C,
                                                       neighbours: nb, threads: 2, candidates: [predictor], coder: coder)
             XCTAssertEqual(coded[C + 1].predictor, predictor, "step 1 uses the forced predictor")
             XCTAssertEqual(coded[C + 1].coder, coder)
@@ -319,7 +339,10 @@ final class ErrorBoundedTests: XCTestCase {
                 for i in 0..<N {
                     for c in 0..<C {
                         let k = t * C + c
-                        let expected = escapes[k][i] ?? MCIResidual.applied(net[i * C + c], Int64(indices[k][i]), widths[c])
+                        let q = Int64(indices[k][i])
+                        let expected = escapes[k][i] ?? (predictor.contains(.data)
+                            ? MCIResidual.dataValue(Self.base.componentRanges[c].lowerBound, q, widths[c])
+                            : MCIResidual.applied(net[i * C + c], q, widths[c]))
                         XCTAssertEqual(decoded[i * C + c], expected,
                                        "predictor \(predictor.rawValue), coder \(coder), step \(t), point \(i), component \(c)")
                     }
