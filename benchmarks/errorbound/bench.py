@@ -45,6 +45,7 @@ def measure(args):
                              residual_bytes=eb["residual_bytes"], weight_bytes=run["weight_bytes"],
                              nonzero=eb["nonzero_indices"], escapes=eb["escapes"],
                              predictors=eb.get("predictors", {}), range_coded=eb.get("range_coded_streams"),
+                             data_streams=eb.get("data_streams"),
                              network_psnr=eb["network_mean_psnr"],
                              networks=run["networks"], width=run["width"], seconds=run["seconds"],
                              wall_seconds=run["wall_seconds"], peers=peers))
@@ -81,8 +82,9 @@ def report(rows, machine, started, seconds):
                          [[r["dataset"], f"{r['rel_bound']:g}"] + [f(r["peers"][n]["cr"]) for n in names] for r in rows]))
     L.append("\nResidual coding (format 1.2, docs/mci-format.md, RESIDUAL type 7): streams per (step, component) "
              "predicted from the previous step (`time`), from earlier mesh neighbours (`mesh`), both, or nothing, "
-             "chosen per stream by the entropy of the differences, then coded with zstd (level 19) or the adaptive "
-             "range coder, whichever is smaller. The same indices (recovered "
+             "on the network's residual or (data streams) on the data itself, chosen per stream by the entropy of "
+             "the differences, then coded with zstd (level 19) or the adaptive range coder, whichever is smaller. "
+             "The residual's indices (recovered "
              "through the C decoder, `benchmarks/errorbound/coding.py`) as format 1.1 coded them (zlib, no "
              "prediction) and with zstd but no prediction, and the CR the file would have with the 1.1 coding:\n")
 
@@ -91,7 +93,7 @@ def report(rows, machine, started, seconds):
 
     L.append(table(["dataset", "R", "residual KiB (1.2)", "1.1 coding KiB", "zstd, no prediction KiB",
                     "1.2 / 1.1", "CR with 1.1 coding", "non-zero indices", "escapes",
-                    "streams: none / mesh / time / both", "range-coded streams", "networks × width",
+                    "streams: none / mesh / time / both", "data streams", "range-coded streams", "networks × width",
                     "train + residual (wall)"],
                    [[r["dataset"], f"{r['rel_bound']:g}", kib(r["residual_bytes"]),
                      alt(r, "residual_bytes_format_1_1"), alt(r, "residual_bytes_zstd_unpredicted"),
@@ -100,7 +102,7 @@ def report(rows, machine, started, seconds):
                      if r.get("residual_bytes_format_1_1") else "—",
                      f"{100 * r['nonzero'] / (r['raw_bytes'] / 4):.1f} %", str(r["escapes"]),
                      " / ".join(str(r["predictors"].get(k, "?")) for k in ["none", "mesh", "time", "time_and_mesh"]),
-                     str(r.get("range_coded", "—")), f"{r['networks']} × {r['width']}", f"{r['wall_seconds']:.0f} s"] for r in rows]))
+                     str(r.get("data_streams", "—")), str(r.get("range_coded", "—")), f"{r['networks']} × {r['width']}", f"{r['wall_seconds']:.0f} s"] for r in rows]))
     timed = [r for r in rows if r.get("decode_seconds")]
     if timed:
         cores = timed[0]["decode_seconds"].get("cores", 1)
@@ -119,13 +121,12 @@ def report(rows, machine, started, seconds):
                          ms(r, "network_all_cores"), ms(r, "residual_all_cores")] for r in timed]))
     studied = [r for r in rows if r.get("data_domain")]
     if studied:
-        L.append("\nMeasured for the next format step (`coding.data_domain_study`): the order-0 entropy of each model's "
-                 "indices over steps 1 … T−1 under the time + mesh predictor as stored (it predicts the network's "
-                 "residual from the neighbours' and the previous step's residuals), and predicting the data itself "
-                 "from the decoded values of the earlier neighbours and of the previous step, as SZ does. The network's "
-                 "error has fine-scale structure the data lacks, so at tight bounds the data predicts itself better; "
-                 "a stream mode that codes the data's own indices (chosen per stream like the predictor) is the next "
-                 "step.\n")
+        L.append("\nWhy data streams (`coding.data_domain_study`, an order-0 entropy estimate over steps 1 … T−1): "
+                 "the residual's indices under the time + mesh predictor (predicting the network's residual from the "
+                 "neighbours' and the previous step's residuals) against predicting the data itself from the decoded "
+                 "values of the earlier neighbours and of the previous step, as SZ does. The network's error has "
+                 "fine-scale structure the data lacks, so at tight bounds the data predicts itself better, at loose "
+                 "bounds the residual (mostly 0) wins; the writer picks per stream.\n")
         L.append(table(["dataset", "R", "residual prediction KiB", "data prediction KiB", "data / residual"],
                        [[r["dataset"], f"{r['rel_bound']:g}", kib(r["data_domain"]["residual_time_mesh"]),
                          kib(r["data_domain"]["data_time_mesh"]),
@@ -171,10 +172,9 @@ def verdict(rows):
                    f"{min(r['network_psnr'] for r in rows):.0f}–{max(r['network_psnr'] for r in rows):.0f} dB misses) "
                    "shrinks relative to the total, and so does the 1.2 coding's gain over 1.1 (the 1.2 / 1.1 column). "
                    "SZ3's steps × points interpolation predicts a value from both sides and from the next step; ours "
-                   "predicts the network's residual, only from neighbours and the step already decoded (causal). "
-                   "Measured on vessel-medium's indices: a two-sided mean over all mesh neighbours would code 4–5 % "
-                   "smaller (R = 1e-4), more adaptive mantissa bits or finer contexts in the range coder under 0.1 % "
-                   "(R = 1e-5); predicting the data itself instead of the residual would (the last table).")
+                   "predicts only from neighbours and the step already decoded (causal). Measured on vessel-medium's "
+                   "indices: a two-sided mean over all mesh neighbours would code 4–5 % smaller (R = 1e-4), more "
+                   "adaptive mantissa bits or finer contexts in the range coder under 0.1 % (R = 1e-5).")
     return "".join(out)
 
 
