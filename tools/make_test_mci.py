@@ -589,7 +589,8 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
     mix of predictors: per stream (t + c) mod 4, 0 or 2 at step 0; the last component with the
     time bit at every later step (one chain of all T steps, longer than the writer makes);
     some steps repeat the previous indices (time predictor, all d = 0: an empty stream), some
-    are all zero (empty too). Non-empty streams alternate between zstd (coder 0) and the range
+    are all zero (empty too). Component C − 2 is a data stream throughout (predictor bit 2).
+    Non-empty streams alternate between zstd (coder 0) and the range
     coder (coder 1), empty ones carry either coder byte. Steps 0 and 1 of the last component
     take the largest differences the reconstruction allows (|d| = 2^33 − 4, range-coded): step
     0 has −(2^31 − 1) at every point but the last, which has 2^31 − 1; step 1 (predictor 3)
@@ -627,6 +628,9 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
                             qs.append(previous[c][i] + rng.randint(-2, 2) if abs(previous[c][i]) < 1000 else 0)
                         else:
                             qs.append(rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, big, -big, big - 1, -big + 1]))
+                # component C − 2 quantises the data itself at every step (data bit, docs/mci-format.md):
+                # the same reconstruction, decoded as the component's minimum + q · s
+                data = c == C - 2 and not extreme
                 codes = encode_step(predictor, qs, escaped, previous[c], nb)
                 assert reconstruct_step(predictor, codes, previous[c], nb) == qs
                 if extreme and t == 1:
@@ -642,8 +646,10 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
                     else:
                         assert abs(d) <= 1 << 33
                         raw += zigzag_code(d)
-                        ref.write("%d %d %d q %d\n" % (t, c, i, qs[i]))
+                        ref.write("%d %d %d %s %d\n" % (t, c, i, "d" if data else "q", qs[i]))
                 coder = 1 if extreme else (t + 2 * c) % 2
+                if data:
+                    predictor |= 4
                 if all(d == 0 for d in codes):  # stored empty: every d = 0
                     table += struct.pack("<BB6xQQ", predictor, coder, 0, 0)
                 elif coder == 1:

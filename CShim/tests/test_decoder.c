@@ -798,6 +798,15 @@ static float apply_q(float network, long long q, double step) {
     return (float)v;
 }
 
+/* A data stream's value (docs/mci-format.md, type 7 data bit): origin + q·s, the same roundings. */
+static float data_value(double origin, long long q, double step) {
+    volatile double scaled = (double)q * step;
+    double v = origin + scaled;
+    if (v > 3.4028234663852886e38) return HUGE_VALF;
+    if (v < -3.4028234663852886e38) return -HUGE_VALF;
+    return (float)v;
+}
+
 /* STEM.mci carries a RESIDUAL (type 6, or 7 when `predicted`) whose indices STEM.res lists
  * (`t c i q INDEX` / `t c i e VALUE`; for type 7 reconstructed by the generator's own Python):
  * every decoded value at a stored step must be exactly network + index, whatever the order
@@ -815,9 +824,10 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     CHECK(mcinr_residual_bytes(m) > 0, "residual bytes");
     size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
     double lo, hi, e;
-    double *steps = malloc(C * sizeof(double));
+    double *steps = malloc(C * sizeof(double)), *origins = malloc(C * sizeof(double));
     for (size_t c = 0; c < C; c++) {
         mcinr_component_range(m, c, &lo, &hi);
+        origins[c] = lo; /* data streams decode as the minimum + q · s */
         CHECK(mcinr_residual_max_error(m, c, &e) == MCINR_OK, "bound of %zu", c);
         double want = hi > lo ? 0.01 * (hi - lo) : 1.0;
         CHECK(e == want, "component %zu: bound %.17g, generator wrote %.17g", c, e, want);
@@ -831,7 +841,7 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     snprintf(path, sizeof path, "%s/%s.res", dir, stem);
     FILE *f = fopen(path, "r");
     CHECK(f != NULL, "open %s", path);
-    char *kind = calloc(T * C * N, 1); /* 0: no code (empty stream), 'q' or 'e' */
+    char *kind = calloc(T * C * N, 1); /* 0: no code (empty stream), 'q', 'd' (data stream) or 'e' */
     long long *q = calloc(T * C * N, sizeof(long long));
     float *exact = calloc(T * C * N, sizeof(float));
     size_t t, c, i;
@@ -840,7 +850,7 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     while (f && fscanf(f, "%zu %zu %zu %c %lf", &t, &c, &i, &k, &value) == 5) {
         size_t at = (t * C + c) * N + i;
         kind[at] = k;
-        if (k == 'q') q[at] = (long long)value; /* exact: the generator's indices fit a double */
+        if (k == 'q' || k == 'd') q[at] = (long long)value; /* exact: the generator's indices fit a double */
         else exact[at] = (float)value;
     }
     if (f) fclose(f);
@@ -862,6 +872,7 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
                 float want = net[i * C + c];
                 if (kind[at] == 'e') want = exact[at];
                 else if (kind[at] == 'q' && q[at] != 0) want = apply_q(want, q[at], steps[c]);
+                else if (kind[at] == 'd') want = data_value(origins[c], q[at], steps[c]);
                 if (memcmp(&want, &res[i * C + c], sizeof want) != 0) mismatches++;
                 if (res[i * C + c] != net[i * C + c]) changed++;
                 if (kind[at] == 'q' && (q[at] > 1000000 || q[at] < -1000000)) large++;
@@ -892,7 +903,7 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     CHECK(mcinr_decode(m, xyz, N, mcinr_times(m)[3], NULL, 0, res, NULL, err, sizeof err) == MCINR_OK, "%s", err);
     CHECK(mcinr_decode_mesh(m, mcinr_times(m)[3], NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "%s", err);
     CHECK(memcmp(net, res, N * C * sizeof(float)) == 0, "mcinr_decode applied a residual");
-    free(xyz); free(net); free(res); free(sub); free(one); free(kind); free(q); free(exact); free(steps);
+    free(xyz); free(net); free(res); free(sub); free(one); free(kind); free(q); free(exact); free(steps); free(origins);
     mcinr_close(m);
 }
 
