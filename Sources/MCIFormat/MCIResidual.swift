@@ -347,15 +347,7 @@ public struct MCIResidual: Equatable, Sendable {
                         throw MCIError.invalidModel("error-bounded mode: the data value at point \(i), step \(t), component \(c) is not finite")
                     }
                     if abs(Double(n) - Double(x)) <= e * (1 - slack) { continue } // already inside: q = 0
-                    let ideal = ((Double(x) - Double(n)) / s).rounded()
-                    var chosen: Int32?
-                    if ideal.magnitude < Double(Int32.max - 1) {
-                        for candidate in [ideal, ideal - 1, ideal + 1]
-                        where abs(Double(applied(n, Int64(candidate), s)) - Double(x)) <= e {
-                            chosen = Int32(candidate); break
-                        }
-                    }
-                    if let chosen { q[i] = chosen } else { esc[i] = x }
+                    if let chosen = index(of: x, from: Double(n), bound: e, width: s) { q[i] = chosen } else { esc[i] = x }
                 }
                 residual.indices[t * C + c] = q
                 residual.escapes[t * C + c] = esc
@@ -446,35 +438,34 @@ public struct MCIResidual: Equatable, Sendable {
         var q = [Int32](repeating: 0, count: x.count)
         var escapes: [Int: Float] = [:]
         for (i, v) in x.enumerated() {
-            let ideal = ((Double(v) - origin) / s).rounded()
-            var chosen: Int32?
-            if ideal.magnitude < Double(Int32.max - 1) {
-                for candidate in [ideal, ideal - 1, ideal + 1]
-                where abs(Double(dataValue(origin, Int64(candidate), s)) - Double(v)) <= e {
-                    chosen = Int32(candidate); break
-                }
-            }
-            if let chosen { q[i] = chosen } else { escapes[i] = v }
+            if let chosen = index(of: v, from: origin, bound: e, width: s) { q[i] = chosen } else { escapes[i] = v }
         }
         return (q, escapes)
     }
 
-    /// A data stream's decoded value: origin + q · s, separate double roundings, then float.
-    static func dataValue(_ origin: Double, _ q: Int64, _ s: Double) -> Float {
+    /// The index q whose decoded value base + q · s (`dataValue`'s arithmetic) is within e of
+    /// x: round((x − base) / s), or its neighbour if float rounding breaks the bound; nil (an
+    /// escape) if neither holds or |q| would reach 2^31.
+    static func index(of x: Float, from base: Double, bound e: Double, width s: Double) -> Int32? {
+        let ideal = ((Double(x) - base) / s).rounded()
+        guard ideal.magnitude < Double(Int32.max - 1) else { return nil }
+        for candidate in [ideal, ideal - 1, ideal + 1] where abs(Double(dataValue(base, Int64(candidate), s)) - Double(x)) <= e {
+            return Int32(candidate)
+        }
+        return nil
+    }
+
+    /// base + q · s as the decoder computes it (docs/mci-format.md): the product and the sum are
+    /// separate double roundings, then one rounding to float (±infinity beyond its range). The
+    /// base is the component's minimum in data streams, the network's value otherwise.
+    static func dataValue(_ base: Double, _ q: Int64, _ s: Double) -> Float {
         let scaled = Double(q) * s
-        let v = origin + scaled
+        let v = base + scaled
         if v > Double(Float.greatestFiniteMagnitude) { return .infinity }
         if v < -Double(Float.greatestFiniteMagnitude) { return -.infinity }
         return Float(v)
     }
 
-    /// The decoder's arithmetic (docs/mci-format.md, RESIDUAL): q · s and the sum are separate
-    /// double roundings, then one rounding to float.
-    static func applied(_ network: Float, _ q: Int64, _ s: Double) -> Float {
-        let correction = Double(q) * s
-        let v = Double(network) + correction
-        if v > Double(Float.greatestFiniteMagnitude) { return .infinity }
-        if v < -Double(Float.greatestFiniteMagnitude) { return -.infinity }
-        return Float(v)
-    }
+    /// A residual stream's decoded value: the network's float widened, plus q · s (`dataValue`).
+    static func applied(_ network: Float, _ q: Int64, _ s: Double) -> Float { dataValue(Double(network), q, s) }
 }
