@@ -20,30 +20,42 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
-        // The C decoder (the one inference implementation) and the shared numeric kernels.
-        .target(name: "CMCINR", dependencies: ["COpenBLAS", "CZlib"], path: "CShim",
-                exclude: ["tests", "fuzz", "README.md"],
+        // The data flows top to bottom; a module depends only on modules above it.
+        // Leaf: the network architecture as the file stores it, and the paper's metrics.
+        .target(name: "ModelDescription"),
+        // Forward numeric kernels (sine, positional encoding; ISA dispatch), shared by the
+        // decoder and the trainer so both evaluate a network with the same arithmetic.
+        .target(name: "CMCINRKernels", path: "CShim/kernels", publicHeadersPath: "include"),
+        // The C decoder (the one inference implementation): container, networks, mesh, residual.
+        .target(name: "CMCINR", dependencies: ["CMCINRKernels", "COpenBLAS", "CZlib", "CZstd"], path: "CShim",
+                exclude: ["kernels", "tests", "fuzz", "README.md"],
                 sources: ["src"], publicHeadersPath: "include",
                 cSettings: [.define("_GNU_SOURCE")],
                 linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("zstd"),
                                  .linkedLibrary("pthread"), .linkedLibrary("m")]),
+        // Trainer-only kernels: sine backward, Adam, gathers, loss.
+        .target(name: "CTrainingKernels", dependencies: ["CMCINRKernels"],
+                linkerSettings: [.linkedLibrary("m")]),
         // Dataset model and VTU/PVD reading and writing.
         .target(name: "MeshIO", dependencies: ["CZlib"]),
-        // Neural core: layers, networks, Adam, training loop, normalisation, metrics.
-        .target(name: "INRCore", dependencies: ["COpenBLAS", "CMCINR"], exclude: ["README.md"]),
-        // The .mci container: model description, writer, and the Swift bridge to the C decoder.
-        .target(name: "MCIFormat", dependencies: ["CMCINR", "CZlib", "CZstd", "INRCore"]),
-        // MC-INR: clustering, meta-learning, per-cluster training, re-clustering, pipeline.
-        .target(name: "MCINR", dependencies: ["MeshIO", "INRCore", "MCIFormat"]),
+        // Neural core: layers, networks, Adam, normalisation. Knows nothing of files.
+        .target(name: "INRCore", dependencies: ["ModelDescription", "COpenBLAS", "CMCINRKernels", "CTrainingKernels"],
+                exclude: ["README.md"]),
+        // The .mci container: writer, weight and residual codecs, and the Swift bridge to the C decoder.
+        .target(name: "MCIFormat", dependencies: ["ModelDescription", "CMCINR", "CZlib", "CZstd"]),
+        // MC-INR: clustering, meta-learning, training, re-clustering, and the encode sequence
+        // (dataset → model file) that every front end calls.
+        .target(name: "MCINR", dependencies: ["ModelDescription", "MeshIO", "INRCore", "MCIFormat"]),
         .executableTarget(name: "mcinr-vtk", dependencies: [
-            "MCINR", "MeshIO", "MCIFormat", "INRCore", "COpenBLAS",
+            "ModelDescription", "MCINR", "MeshIO", "MCIFormat", "INRCore", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "mcinr-bench", dependencies: ["INRCore", "MCINR", "MeshIO", "MCIFormat", "COpenBLAS"]),
+        .executableTarget(name: "mcinr-bench", dependencies: ["ModelDescription", "INRCore", "MCINR", "MeshIO", "MCIFormat",
+                                                             "CMCINR", "CMCINRKernels", "COpenBLAS"]),
         .testTarget(name: "MeshIOTests", dependencies: ["MeshIO"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "INRCoreTests", dependencies: ["INRCore"]),
-        .testTarget(name: "MCIFormatTests", dependencies: ["MCIFormat", "CMCINR", "INRCore"]),
-        .testTarget(name: "MCINRTests", dependencies: ["MCINR", "MeshIO", "INRCore", "MCIFormat"]),
+        .testTarget(name: "INRCoreTests", dependencies: ["ModelDescription", "INRCore", "CMCINRKernels", "CTrainingKernels"]),
+        .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "INRCore"]),
+        .testTarget(name: "MCINRTests", dependencies: ["ModelDescription", "MCINR", "MeshIO", "INRCore", "MCIFormat"]),
         .testTarget(name: "CLITests", dependencies: ["MeshIO", "MCIFormat"]),
     ]
 )

@@ -20,9 +20,9 @@ if [ -z "${BUILD_DIR:-}" ]; then BUILD_DIR="$(mktemp -d /tmp/mcinr-ctest.XXXXXX)
 mkdir -p "$BUILD_DIR"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 # EXTRA_CFLAGS: e.g. -mavx2 -mfma if the kernels ever need them.
-CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -ICShim/include ${EXTRA_CFLAGS:-}"
+CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -ICShim/include -ICShim/kernels/include ${EXTRA_CFLAGS:-}"
 LIBS="-lopenblas -lz -lzstd -lpthread -lm"
-SOURCES=$(ls CShim/src/*.c)
+SOURCES=$(ls CShim/src/*.c CShim/kernels/*.c)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # One BLAS thread: the decoder makes its own threads, and the sanitizers see fewer.

@@ -1,4 +1,5 @@
-import CMCINR
+import CMCINRKernels
+import CTrainingKernels
 
 /// Adam (Kingma & Ba) with bias correction, PyTorch's update formula. It keeps only its moment
 /// estimates and step count; the parameters and gradients it updates belong to the caller

@@ -1,3 +1,4 @@
+import ModelDescription
 /// Architecture of one network: which family, how wide, how deep, encoding and ω₀.
 /// A value type: it is recorded in the `.mci` JSON and fully determines the module shapes.
 public struct ArchitectureConfig: Equatable, Hashable, Sendable, Codable {

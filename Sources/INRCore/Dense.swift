@@ -1,5 +1,6 @@
 import COpenBLAS
-import CMCINR
+import CMCINRKernels
+import CTrainingKernels
 
 /// One affine map `W x + b` (W: outputs × inputs row-major, then b) stored at `offset` in the
 /// network's flat parameter vector, optionally followed by `sin(ω₀ ·)`.

@@ -1,5 +1,7 @@
+import ModelDescription
 import COpenBLAS
-import CMCINR
+import CMCINRKernels
+import CTrainingKernels
 
 /// One module of a network (SINE, LINEAR or RESBLOCK, as in the `.mci` NETS section) with its
 /// activation workspace for a batch capacity. Parameters live in the network's flat vector.

@@ -1,5 +1,7 @@
+import ModelDescription
 import COpenBLAS
-import CMCINR
+import CMCINRKernels
+import CTrainingKernels
 
 /// A trainable network in the `.mci` NETS layout: local input map → positional encoding →
 /// trunk modules → branches (outputs concatenated). All parameters live in ONE flat vector in

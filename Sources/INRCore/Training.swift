@@ -1,4 +1,5 @@
-import CMCINR
+import CMCINRKernels
+import CTrainingKernels
 import Foundation
 
 /// Training samples: inputs n × 4 normalised (x, y, z, t) in [-1, 1], targets n × C normalised

@@ -1,4 +1,5 @@
-import INRCore
+import ModelDescription
+
 
 /// One variable of the model: a name and its number of scalar components (velocity: 3).
 public struct MCIVariable: Equatable, Sendable {

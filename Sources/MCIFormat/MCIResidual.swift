@@ -1,6 +1,7 @@
+import ModelDescription
 import CZstd
 import Foundation
-import INRCore
+
 
 /// The predicted RESIDUAL section (type 7, docs/mci-format.md): per component an error bound
 /// E_c and a bin width s_c ≤ 2·E_c, and per (step, component) one stream: the quantisation

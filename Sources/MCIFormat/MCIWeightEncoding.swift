@@ -1,4 +1,5 @@
-import INRCore
+import ModelDescription
+
 
 /// How the network tensors are stored in a `.mci` file (docs/mci-format.md, "Weight
 /// encodings"). `.float16` and `.int8` need format 1.1; readers convert back to float32 when

@@ -1,6 +1,7 @@
+import ModelDescription
 import CZlib
 import Foundation
-import INRCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

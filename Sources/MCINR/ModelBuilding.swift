@@ -1,3 +1,4 @@
+import ModelDescription
 import Foundation
 import INRCore
 import MCIFormat

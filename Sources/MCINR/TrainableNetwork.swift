@@ -1,3 +1,4 @@
+import ModelDescription
 import INRCore
 
 /// What the pipeline needs from a trainable network. The requirements mirror INRCore's

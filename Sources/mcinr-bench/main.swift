@@ -4,6 +4,7 @@
 //   swift run -c release mcinr-bench io [PATH.pvd]   (reader speed; see benchmarks/io/run)
 import COpenBLAS
 import CMCINR
+import CMCINRKernels
 import Foundation
 import INRCore
 

@@ -1,3 +1,4 @@
+import ModelDescription
 import ArgumentParser
 import Foundation
 import INRCore

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
-import CMCINR
+import CMCINRKernels
+import CTrainingKernels
 @testable import INRCore
 
 final class KernelTests: XCTestCase {

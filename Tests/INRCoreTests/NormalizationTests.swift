@@ -1,3 +1,4 @@
+import ModelDescription
 import XCTest
 @testable import INRCore
 

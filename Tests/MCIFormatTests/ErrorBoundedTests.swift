@@ -1,3 +1,4 @@
+import ModelDescription
 import Foundation
 @testable import MCIFormat
 import XCTest

@@ -1,3 +1,4 @@
+import ModelDescription
 import XCTest
 import Foundation
 import INRCore

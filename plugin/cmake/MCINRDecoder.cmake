@@ -2,11 +2,12 @@
 #   MCINR_DECODER_SOURCES, MCINR_DECODER_INCLUDE_DIRS, MCINR_DECODER_LIBRARIES.
 set(MCINR_CSHIM_DIR "${CMAKE_CURRENT_LIST_DIR}/../../CShim" CACHE PATH "The CShim directory (C decoder)")
 get_filename_component(MCINR_CSHIM_DIR "${MCINR_CSHIM_DIR}" ABSOLUTE)
-file(GLOB MCINR_DECODER_SOURCES CONFIGURE_DEPENDS "${MCINR_CSHIM_DIR}/src/*.c")
+# The decoder (src/) and the forward kernels it evaluates networks with (kernels/).
+file(GLOB MCINR_DECODER_SOURCES CONFIGURE_DEPENDS "${MCINR_CSHIM_DIR}/src/*.c" "${MCINR_CSHIM_DIR}/kernels/*.c")
 if (NOT MCINR_DECODER_SOURCES)
   message(FATAL_ERROR "No C decoder sources found in ${MCINR_CSHIM_DIR}/src")
 endif ()
-set(MCINR_DECODER_INCLUDE_DIRS "${MCINR_CSHIM_DIR}/include" "${MCINR_CSHIM_DIR}/src")
+set(MCINR_DECODER_INCLUDE_DIRS "${MCINR_CSHIM_DIR}/include" "${MCINR_CSHIM_DIR}/kernels/include" "${MCINR_CSHIM_DIR}/src")
 
 # mcinr_mesh_point_type (float32 or float64 points) arrived in decoder 0.1; without it the
 # reader outputs double points.

@@ -1,7 +1,8 @@
 /*
- * mcinr_kernels.h — numeric kernels shared by the Swift trainer and the C decoder, so that
- * training and decoding evaluate the network with the same arithmetic.
- * Internal to mcinr-vtk (not part of the stable decoder API in mcinr.h).
+ * mcinr_kernels.h — the forward numeric kernels: the C decoder evaluates networks with them and
+ * the Swift trainer runs its forward pass through the same functions, so training and decoding
+ * use the same arithmetic. Internal to mcinr-vtk (not part of the stable decoder API in mcinr.h).
+ * The trainer's own kernels (backward, Adam) are in Sources/CTrainingKernels.
  */
 #ifndef MCINR_KERNELS_H
 #define MCINR_KERNELS_H
@@ -37,48 +38,12 @@ void mcinr_add_bias(float *x, const float *bias, size_t rows, size_t width);
  * [x0..x3, sin(2^0 pi x0..x3), cos(2^0 pi x0..x3), sin(2^1 pi x) ..., cos(2^(L-1) pi x)]. */
 void mcinr_positional_encoding(const float *x, size_t rows, unsigned L, float *out);
 
-/* ---- Added for the trainer (INRCore); the decoder may use them too. ---- */
-
 /* s_out[i] = sin(z[i]), c_out[i] = cos(z[i]) with the same polynomial as mcinr_sine_forward. */
 void mcinr_sincos(const float *z, size_t n, float *s_out, float *c_out);
 
 /* The scalar libm version of mcinr_sine_forward (sinf/cosf), kept for tests and benchmarks. */
 void mcinr_sine_reference(float *x, const float *bias, size_t rows, size_t width, float omega,
                           float *cos_out);
-
-/* Backward of a sine layer: grad[i] *= scale * cos_in[i] (scale = omega, times 0.5 inside a
- * ResBlock), turning dL/dy into dL/d(pre-activation). */
-void mcinr_sine_backward(float *grad, const float *cos_in, size_t n, float scale);
-
-/* Local input map of rows × 4 values: out[r*4+i] = (q[r*4+i] - offset[i]) * scale[i]. */
-void mcinr_input_map(const float *q, size_t rows, const float *offset, const float *scale,
-                     float *out);
-
-/* y[i] = 0.5 * (y[i] + t[i])  (the ResBlock average). */
-void mcinr_half_sum(float *y, const float *t, size_t n);
-
-/* y[i] += a * x[i]. */
-void mcinr_axpy(float *y, const float *x, size_t n, float a);
-
-/* dst[r*cols + j] = src[indices[r]*cols + j] for r < n (mini-batch gather). */
-void mcinr_gather_rows(const float *src, size_t cols, const uint32_t *indices, size_t n,
-                       float *dst);
-
-/* dst[r*dst_stride + dst_offset + j] = src[r*src_cols + j] (concatenating branch outputs). */
-void mcinr_copy_columns(const float *src, size_t rows, size_t src_cols, float *dst,
-                        size_t dst_stride, size_t dst_offset);
-
-/* Returns Σ (pred−target)² (double accumulation); if grad is not NULL also writes
- * grad[i] = grad_scale * (pred[i] − target[i]). */
-double mcinr_mse_gradient(const float *pred, const float *target, size_t n, float grad_scale,
-                          float *grad);
-
-/* One bias-corrected Adam step (PyTorch's formula) for step number `step` (1-based):
- * m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
- * param −= lr/(1−β1^step) · m / (sqrt(v)/sqrt(1−β2^step) + eps). */
-void mcinr_adam_update(float *param, const float *grad, float *m, float *v, size_t n,
-                       float learning_rate, float beta1, float beta2, float eps,
-                       unsigned long long step);
 
 /* Instruction-set level the kernels run: 2 = AVX-512F, 1 = AVX2+FMA, 0 = baseline (any CPU).
  * Detected on first use. All levels compute the same formulas; results may differ in the last

@@ -1,4 +1,7 @@
-/* Numeric kernels shared by the Swift trainer (INRCore) and the C decoder.
+/* Forward numeric kernels: the C decoder evaluates networks with them, and the Swift trainer
+ * (INRCore) runs its forward pass through the same functions, so training and decoding agree
+ * bit for bit. The trainer-only kernels (backward, Adam, gathers) are in
+ * Sources/CTrainingKernels, so the decoder and the ParaView plugin never compile them.
  *
  * Every kernel is a plain C99 loop over float arrays that the compiler auto-vectorises. Each
  * body is written once as a macro and compiled three times: for the baseline x86-64 target,
@@ -18,7 +21,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "no-trapping-math", "fp-contract=fast")
 #endif
-#include "mcinr_kernels.h"
+#include "mcinr_kernel_dispatch.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -223,25 +226,9 @@
         }                                                                              \
     }
 
-#define SINE_BACKWARD_BODY                                                              \
-    for (size_t i = 0; i < n; i++) grad[i] *= scale * cos_in[i];
+/* ---- instruction-set level ---- */
 
-#define ADAM_BODY                                                                       \
-    for (size_t i = 0; i < n; i++) {                                                   \
-        float g = grad[i];                                                             \
-        float mi = beta1 * m[i] + (1.0f - beta1) * g;                                  \
-        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;                              \
-        m[i] = mi;                                                                     \
-        v[i] = vi;                                                                     \
-        param[i] -= step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);                 \
-    }
-
-/* ---- dispatch ---- */
-
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define MCINR_HAVE_DISPATCH 1
-#define MCINR_AVX2 __attribute__((target("avx2,fma")))
-#define MCINR_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#if MCINR_HAVE_DISPATCH
 /* 2: AVX-512F, 1: AVX2+FMA, 0: baseline; -1 until first use. */
 static int mcinr_level_cached = -1;
 static int mcinr_cpu_level(void) {
@@ -265,26 +252,8 @@ int mcinr_kernels_limit_level(int max_level) {
     return level;
 }
 #else
-#define MCINR_HAVE_DISPATCH 0
 int mcinr_kernels_level(void) { return 0; }
 int mcinr_kernels_limit_level(int max_level) { (void)max_level; return 0; }
-#endif
-
-#if MCINR_HAVE_DISPATCH
-/* Defines `void name params` running `body` compiled for the best ISA the CPU has. */
-#define MCINR_DEFINE_DISPATCHED(ret, name, params, args, body)                          \
-    static ret name##_generic params { body }                                          \
-    MCINR_AVX2 static ret name##_avx2 params { body }                                  \
-    MCINR_AVX512 static ret name##_avx512 params { body }                              \
-    ret name params {                                                                  \
-        switch (mcinr_cpu_level()) {                                                   \
-        case 2: name##_avx512 args; break;                                             \
-        case 1: name##_avx2 args; break;                                               \
-        default: name##_generic args; break;                                           \
-        }                                                                              \
-    }
-#else
-#define MCINR_DEFINE_DISPATCHED(ret, name, params, args, body) ret name params { body }
 #endif
 
 MCINR_DEFINE_DISPATCHED(void, mcinr_sine_forward,
@@ -302,26 +271,6 @@ MCINR_DEFINE_DISPATCHED(void, mcinr_sincos,
 MCINR_DEFINE_DISPATCHED(void, mcinr_positional_encoding,
     (const float *x, size_t rows, unsigned L, float *out),
     (x, rows, L, out), PE_BODY)
-
-MCINR_DEFINE_DISPATCHED(void, mcinr_sine_backward,
-    (float *grad, const float *cos_in, size_t n, float scale),
-    (grad, cos_in, n, scale), SINE_BACKWARD_BODY)
-
-MCINR_DEFINE_DISPATCHED(void, mcinr_adam_update_raw,
-    (float *param, const float *grad, float *m, float *v, size_t n, float beta1, float beta2,
-     float eps, float step_size, float inv_sqrt_bc2),
-    (param, grad, m, v, n, beta1, beta2, eps, step_size, inv_sqrt_bc2), ADAM_BODY)
-
-void mcinr_adam_update(float *param, const float *grad, float *m, float *v, size_t n,
-                       float learning_rate, float beta1, float beta2, float eps,
-                       unsigned long long step) {
-    /* Bias corrections in double: (1 − β^t) is tiny early on and matters late. */
-    double bc1 = 1.0 - pow((double)beta1, (double)step);
-    double bc2 = 1.0 - pow((double)beta2, (double)step);
-    float step_size = (float)((double)learning_rate / bc1);
-    float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    mcinr_adam_update_raw(param, grad, m, v, n, beta1, beta2, eps, step_size, inv_sqrt_bc2);
-}
 
 /* ---- simple kernels (auto-vectorised at the baseline target is enough) ---- */
 
@@ -342,45 +291,4 @@ void mcinr_sine_reference(float *x, const float *bias, size_t rows, size_t width
             if (cos_out) cos_out[i] = cosf(z);
         }
     }
-}
-
-void mcinr_input_map(const float *q, size_t rows, const float *offset, const float *scale,
-                     float *out) {
-    for (size_t r = 0; r < rows; r++)
-        for (int i = 0; i < 4; i++) out[r * 4 + i] = (q[r * 4 + i] - offset[i]) * scale[i];
-}
-
-void mcinr_half_sum(float *y, const float *t, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = 0.5f * (y[i] + t[i]);
-}
-
-void mcinr_axpy(float *y, const float *x, size_t n, float a) {
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-void mcinr_gather_rows(const float *src, size_t cols, const uint32_t *indices, size_t n,
-                       float *dst) {
-    for (size_t r = 0; r < n; r++) {
-        const float *s = src + (size_t)indices[r] * cols;
-        float *d = dst + r * cols;
-        for (size_t j = 0; j < cols; j++) d[j] = s[j];
-    }
-}
-
-void mcinr_copy_columns(const float *src, size_t rows, size_t src_cols, float *dst,
-                        size_t dst_stride, size_t dst_offset) {
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < src_cols; j++)
-            dst[r * dst_stride + dst_offset + j] = src[r * src_cols + j];
-}
-
-double mcinr_mse_gradient(const float *pred, const float *target, size_t n, float grad_scale,
-                          float *grad) {
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        float d = pred[i] - target[i];
-        sum += (double)d * (double)d;
-        if (grad) grad[i] = grad_scale * d;
-    }
-    return sum;
 }

@@ -1,0 +1,54 @@
+/*
+ * mcinr_training_kernels.h — numeric kernels only the trainer (INRCore) needs: the sine
+ * backward, Adam, mini-batch gathers, the loss. The forward kernels are in mcinr_kernels.h
+ * (CShim/kernels), shared with the decoder. Internal to mcinr-vtk.
+ */
+#ifndef MCINR_TRAINING_KERNELS_H
+#define MCINR_TRAINING_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Backward of a sine layer: grad[i] *= scale * cos_in[i] (scale = omega, times 0.5 inside a
+ * ResBlock), turning dL/dy into dL/d(pre-activation). */
+void mcinr_sine_backward(float *grad, const float *cos_in, size_t n, float scale);
+
+/* Local input map of rows × 4 values: out[r*4+i] = (q[r*4+i] - offset[i]) * scale[i]. */
+void mcinr_input_map(const float *q, size_t rows, const float *offset, const float *scale,
+                     float *out);
+
+/* y[i] = 0.5 * (y[i] + t[i])  (the ResBlock average). */
+void mcinr_half_sum(float *y, const float *t, size_t n);
+
+/* y[i] += a * x[i]. */
+void mcinr_axpy(float *y, const float *x, size_t n, float a);
+
+/* dst[r*cols + j] = src[indices[r]*cols + j] for r < n (mini-batch gather). */
+void mcinr_gather_rows(const float *src, size_t cols, const uint32_t *indices, size_t n,
+                       float *dst);
+
+/* dst[r*dst_stride + dst_offset + j] = src[r*src_cols + j] (concatenating branch outputs). */
+void mcinr_copy_columns(const float *src, size_t rows, size_t src_cols, float *dst,
+                        size_t dst_stride, size_t dst_offset);
+
+/* Returns Σ (pred−target)² (double accumulation); if grad is not NULL also writes
+ * grad[i] = grad_scale * (pred[i] − target[i]). */
+double mcinr_mse_gradient(const float *pred, const float *target, size_t n, float grad_scale,
+                          float *grad);
+
+/* One bias-corrected Adam step (PyTorch's formula) for step number `step` (1-based):
+ * m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
+ * param −= lr/(1−β1^step) · m / (sqrt(v)/sqrt(1−β2^step) + eps). */
+void mcinr_adam_update(float *param, const float *grad, float *m, float *v, size_t n,
+                       float learning_rate, float beta1, float beta2, float eps,
+                       unsigned long long step);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCINR_TRAINING_KERNELS_H */
