@@ -1,3 +1,4 @@
+import Foundation
 import ModelDescription
 
 
@@ -113,4 +114,17 @@ public struct MCIModel: Equatable, Sendable {
     /// Bytes of all network tensors as stored in `weightEncoding`, before any NETS compression
     /// (the decoder's `weightBytes` also accounts for that).
     public var weightBytes: Int { weightEncoding.storedBytes(of: networks) }
+}
+
+extension MCIModel {
+    /// The JSON section with `key` set to `value` (keys sorted, as the writer keeps them):
+    /// how later phases of an encode record what they did (weight storage, error bound).
+    /// Unchanged if the section is not a JSON object or `value` is not serialisable.
+    public static func addingEntry(_ key: String, _ value: Any, to json: String) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return json }
+        object[key] = value
+        guard JSONSerialization.isValidJSONObject(object),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return json }
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -1,3 +1,4 @@
+import INRCore
 /// k-means on normalised coordinates: k-means++ seeding (ours; the paper does not name a
 /// seeding), then Lloyd iterations with a cap. Deterministic for a given seed.
 public enum KMeans {

@@ -125,8 +125,6 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public enum Evaluation: String, Sendable, Codable {
         /// Through the C decoder, the numbers ParaView shows (DESIGN "One decoder").
         case decoder
-        /// With the trained networks' own forward pass (a cross-check, no file round trip).
-        case trainingForward
         case none
     }
 

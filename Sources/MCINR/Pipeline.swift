@@ -92,7 +92,7 @@ public struct PipelineResult: Sendable {
     public var metrics: MetricsReport?
     /// MSE in normalised units over all samples and components (the split criterion's unit).
     public var normalizedMSE: Double
-    /// "decoder" when computed through the C decoder, "training-forward" otherwise.
+    /// "decoder": computed through the C decoder (the numbers ParaView shows).
     public var metricsSource: String?
 
     public var parameterCount: Int { networks.reduce(0) { $0 + $1.parameterCount } }
@@ -355,13 +355,6 @@ public struct MCINRPipeline {
             reporter?.report(.evaluating)
             result.metrics = try DecoderEvaluation.evaluate(result, data: data, threads: threads)
             result.metricsSource = "decoder"
-        case .trainingForward:
-            reporter?.report(.evaluating)
-            result.metrics = TrainingForwardEvaluator.evaluate(result: result, data: data, normalized: normalized,
-                                                              factory: networkFactory,
-                                                              parameters: trainedParameters.mapValues(\.parameters),
-                                                              threads: threads)
-            result.metricsSource = "training-forward"
         case .none:
             break
         }
@@ -440,7 +433,7 @@ public struct MCINRPipeline {
             }
             meta = MetaSummary(summary)
         }
-        let schedule = TrainingConfig(learningRate: job.learningRate, batchSize: config.batchSize,
+        let schedule = TrainingSchedule(learningRate: job.learningRate, batchSize: config.batchSize,
                                       sampleFraction: config.sampleFraction, decayFactor: config.decayFactor,
                                       decayEvery: config.decayEveryEpochs, patience: config.patience,
                                       maxEpochs: job.maxEpochs, plateauReductions: config.plateauReductions)

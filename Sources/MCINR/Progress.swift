@@ -11,8 +11,11 @@ public enum ProgressEvent: Sendable {
     case clusterSplit(parent: ClusterPath, mse: Double, childPoints: (Int, Int))
     /// A split's children did not gain enough to pay for their network; the parent's is kept.
     case splitUndone(parent: String, gainDB: Double, requiredDB: Double)
-    case evaluating
     case finished(seconds: Double)
+    /// After training: metrics of the stored model through the decoder.
+    case evaluating
+    /// Error-bounded mode: the residual is being quantised and coded.
+    case errorBounding(points: Int, steps: Int)
 }
 
 /// Receives events, possibly from several worker threads at once: implementations must be
@@ -94,6 +97,9 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
             splits -= 1
         case .evaluating:
             emit("evaluating through the decoder…", final: false, force: true)
+            return
+        case .errorBounding(let points, let steps):
+            emit("error-bounded mode: quantising the residual at \(points) points × \(steps) steps", final: true, force: true)
             return
         case .finished(let seconds):
             emit(statusLine() + String(format: " — finished in %.1f s", seconds), final: true, force: true)

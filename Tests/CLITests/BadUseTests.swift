@@ -27,7 +27,7 @@ final class BadUseTests: XCTestCase {
 
     func testUnknownWeightEncoding() throws {
         let out = dir.appendingPathComponent("w.mci").path
-        try assertFails(["train", pvd.path, "-o", out, "--weights", "f64"], mentions: "--weights must be one of: f32, f16, int8")
+        try assertFails(["train", pvd.path, "-o", out, "--weights", "f64"], mentions: "'f64' is invalid for '--weights")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 

@@ -123,4 +123,29 @@ final class NetworkTests: XCTestCase {
         small.reserve(batchSize: 5)
         XCTAssertEqual(small.predict(x), whole)
     }
+
+    /// Reptile-style use (MetaLearning): copy θ, take inner Adam steps, read back, restore, and
+    /// an outer Adam step on plain arrays moves θ towards the adapted weights.
+    func testParameterViewsSupportMetaLearning() throws {
+        var rng = SeededRandom(seed: 7)
+        let inputs = (0 ..< 400).map { _ in rng.uniform(-1, 1) }
+        let targets = stride(from: 0, to: inputs.count, by: 4).map { sin(3 * inputs[$0]) / 2 }
+        let net = try Network(.siren(outputs: 1, width: 6, depth: 2), seed: 5)
+        let theta = net.parameterArray()
+        let inner = Adam(parameterCount: theta.count, learningRate: 1e-3)
+        for _ in 0 ..< 5 {
+            _ = net.lossAndGradient(inputs: inputs, targets: targets)
+            inner.update(net)
+        }
+        let adapted = net.parameterArray()
+        XCTAssertNotEqual(adapted, theta)
+        net.setParameters(theta)
+        XCTAssertEqual(net.parameterArray(), theta)
+        var outer = theta
+        let outerAdam = Adam(parameterCount: theta.count, learningRate: 1e-4)
+        outerAdam.update(&outer, gradients: zip(theta, adapted).map { $0 - $1 })
+        let before = zip(theta, adapted).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+        let after = zip(outer, adapted).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+        XCTAssertLessThan(after, before)
+    }
 }

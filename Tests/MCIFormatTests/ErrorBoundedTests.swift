@@ -1,6 +1,7 @@
 import ModelDescription
 import Foundation
 @testable import MCIFormat
+import INRCore
 import XCTest
 
 /// The error-bounded mode (RESIDUAL section): the bound holds at every mesh point, stored step
@@ -45,7 +46,7 @@ final class ErrorBoundedTests: XCTestCase {
     }
 
     func testSmallBoundHoldsEverywhereWithMostIndicesNonZero() throws {
-        let (model, report) = try MCIResidual.make(Self.base, bound: .relative(1e-5), threads: 2, truth: Self.truth)
+        let (model, report) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-5), threads: 2, truth: Self.truth)
         try assertBoundHolds(model)
         let total = Self.N * Self.T * Self.C
         XCTAssertGreaterThan(report.nonZeroIndices + report.escapes, total * 9 / 10,
@@ -60,7 +61,7 @@ final class ErrorBoundedTests: XCTestCase {
     /// Smooth data and a random network: the data predicts itself far better than the
     /// network's residual does, so the writer picks data streams, and the bound still holds.
     func testTightBoundOnSmoothDataUsesDataStreams() throws {
-        let (model, report) = try MCIResidual.make(Self.base, bound: .relative(1e-4), threads: 2, truth: Self.truth)
+        let (model, report) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), threads: 2, truth: Self.truth)
         try assertBoundHolds(model)
         XCTAssertGreaterThan(report.dataStreams, 0)
         XCTAssertEqual(report.predictorUse.reduce(0, +), Self.T * Self.C)
@@ -73,7 +74,7 @@ final class ErrorBoundedTests: XCTestCase {
 
     func testBoundBelowFloatResolutionUsesExactValues() throws {
         // 1e-12 is far below float32 spacing at these magnitudes: only escapes can meet it.
-        let (model, report) = try MCIResidual.make(Self.base, bound: .absolute(1e-12), truth: Self.truth)
+        let (model, report) = try ErrorBoundedEncoder.make(Self.base, bound: .absolute(1e-12), truth: Self.truth)
         XCTAssertGreaterThan(report.escapes, 0)
         try assertBoundHolds(model)
         // tiny values (tracer ~1e-5) can still be met by an index; the rest are exact
@@ -82,7 +83,7 @@ final class ErrorBoundedTests: XCTestCase {
     }
 
     func testLargeBoundGivesATinySection() throws {
-        let (model, report) = try MCIResidual.make(Self.base, bound: .relative(10), truth: Self.truth)
+        let (model, report) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(10), truth: Self.truth)
         try assertBoundHolds(model)
         XCTAssertEqual(report.nonZeroIndices, 0)
         XCTAssertEqual(report.escapes, 0)
@@ -95,7 +96,7 @@ final class ErrorBoundedTests: XCTestCase {
     }
 
     func testOnlyStoredStepsAtMeshPointsGetTheResidual() throws {
-        let (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
+        let (model, _) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
         let d = try MCIDecoder(bytes: MCIWriter.encode(model))
         let times = d.times
         let between = 0.5 * (times[4] + times[5])
@@ -126,14 +127,14 @@ final class ErrorBoundedTests: XCTestCase {
     }
 
     func testWriterRejectsResidualWithoutMesh() throws {
-        var (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-3), truth: Self.truth)
+        var (model, _) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-3), truth: Self.truth)
         model.mesh = nil
         XCTAssertThrowsError(try MCIWriter.encode(model)) { XCTAssertTrue("\($0)".contains("mesh"), "\($0)") }
         var noMesh = Self.base
         noMesh.mesh = nil
-        XCTAssertThrowsError(try MCIResidual.make(noMesh, bound: .relative(1e-3), truth: Self.truth))
-        XCTAssertThrowsError(try MCIResidual.make(Self.base, bound: .absolute(0), truth: Self.truth))
-        XCTAssertThrowsError(try MCIResidual.make(Self.base, bound: .absolute(1)) { _ in [1, 2, 3] })
+        XCTAssertThrowsError(try ErrorBoundedEncoder.make(noMesh, bound: .relative(1e-3), truth: Self.truth))
+        XCTAssertThrowsError(try ErrorBoundedEncoder.make(Self.base, bound: .absolute(0), truth: Self.truth))
+        XCTAssertThrowsError(try ErrorBoundedEncoder.make(Self.base, bound: .absolute(1)) { _ in [1, 2, 3] })
     }
 
     // MARK: - Corrupt residuals
@@ -180,7 +181,7 @@ final class ErrorBoundedTests: XCTestCase {
     }
 
     func testCorruptResidualIsAnError() throws {
-        let (model, _) = try MCIResidual.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
+        let (model, _) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), truth: Self.truth)
         let C = Self.C, T = Self.T
         let tableAt = 16 + 16 * C, streamsAt = tableAt + 24 * T * C
         // sanity: the untouched payload opens
@@ -239,7 +240,7 @@ final class ErrorBoundedTests: XCTestCase {
         let cellOffsets: [Int64] = [0, 4, 8, 9, 49, 114]
         let mesh = MCIMesh(points: [Double](repeating: 0, count: 3 * 110), pointPrecision: .float32,
                            cellTypes: [10, 10, 1, 42, 42], cellOffsets: cellOffsets, connectivity: connectivity)
-        let nb = MCIResidual.Neighbours(mesh)
+        let nb = MeshNeighbours(mesh)
         func of(_ i: Int) -> [Int32] { Array(nb.indices[nb.offsets[i]..<nb.offsets[i + 1]]) }
         XCTAssertEqual(of(0), [])
         XCTAssertEqual(of(1), [0])
@@ -254,7 +255,7 @@ final class ErrorBoundedTests: XCTestCase {
         // point 3 has neighbours 0, 1, 2 (one tetrahedron); point 4 has 1, 2, 3
         let mesh = MCIMesh(points: [Double](repeating: 0, count: 15), pointPrecision: .float32, cellTypes: [10, 10],
                            cellOffsets: [0, 4, 8], connectivity: [0, 1, 2, 3, 1, 2, 3, 4])
-        let nb = MCIResidual.Neighbours(mesh)
+        let nb = MeshNeighbours(mesh)
         func predicted(_ y: [Int64], _ i: Int) -> Int64 { y.withUnsafeBufferPointer { nb.prediction(i, $0) } }
         XCTAssertEqual(predicted([1, 2, 0, 0, 0], 3), 1, "3/3")
         XCTAssertEqual(predicted([1, 0, 0, 0, 0], 2), 1, "1/2 rounds away from zero")
@@ -265,11 +266,11 @@ final class ErrorBoundedTests: XCTestCase {
         // differences under each predictor; the escape at point 2 has index 0
         let q: [Int32] = [5, 6, 99, 8, 9], previous: [Int32] = [4, 4, 4, 4, 4]
         let escapes: [Int: Float] = [2: 1.5]
-        XCTAssertEqual(MCIResidual.differences(q, escapes: escapes, previous: nil, predictor: [], neighbours: nb), [5, 6, 0, 8, 9])
-        XCTAssertEqual(MCIResidual.differences(q, escapes: escapes, previous: previous, predictor: .time, neighbours: nb),
+        XCTAssertEqual(ResidualPrediction.differences(q, escapes: escapes, previous: nil, predictor: [], neighbours: nb), [5, 6, 0, 8, 9])
+        XCTAssertEqual(ResidualPrediction.differences(q, escapes: escapes, previous: previous, predictor: .time, neighbours: nb),
                        [1, 2, -4, 4, 5])
         // y = [5, 6, 0, 8, 9]: point 1 predicted 5, point 2 round(11/2) = 6, point 3 round(11/3) = 4, point 4 round(14/3) = 5
-        XCTAssertEqual(MCIResidual.differences(q, escapes: escapes, previous: nil, predictor: .mesh, neighbours: nb),
+        XCTAssertEqual(ResidualPrediction.differences(q, escapes: escapes, previous: nil, predictor: .mesh, neighbours: nb),
                        [5, 1, -6, 4, 4])
     }
 
@@ -278,12 +279,12 @@ final class ErrorBoundedTests: XCTestCase {
     func testStreamsPickTheirPredictor() throws {
         let mesh = try XCTUnwrap(Self.base.mesh)
         let N = mesh.pointCount, C = 2, T = 10
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 31)
         let pattern = (0..<C).map { _ in (0..<N).map { _ in Int32.random(in: -300...300, using: &rng) } }
         let indices = (0..<(T * C)).map { pattern[$0 % C] }
         let escapes = [[Int: Float]](repeating: [:], count: T * C)
-        let nb = MCIResidual.Neighbours(mesh)
-        let coded = try MCIResidual.encodeStreams(residual: .init(indices: indices, escapes: escapes), data: nil,
+        let nb = MeshNeighbours(mesh)
+        let coded = try ErrorBoundedEncoder.encodeStreams(residual: .init(indices: indices, escapes: escapes), data: nil,
                                                    componentCount: C, neighbours: nb, threads: 2)
         for t in 0..<T {
             for c in 0..<C {
@@ -307,7 +308,7 @@ final class ErrorBoundedTests: XCTestCase {
     func testDecoderReconstructsEveryPredictor() throws {
         let mesh = try XCTUnwrap(Self.base.mesh)
         let N = mesh.pointCount, C = Self.C, T = Self.T
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 32)
         // indices that drift in time and vary smoothly over the points, plus noise
         var indices: [[Int32]] = []
         for t in 0..<T {
@@ -322,12 +323,12 @@ final class ErrorBoundedTests: XCTestCase {
         escapes[5 * C + 2] = [N - 1: 1e-3]
         let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
         let network = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
-        let nb = MCIResidual.Neighbours(mesh)
-        let quantised = MCIResidual.Quantised(indices: indices, escapes: escapes)
+        let nb = MeshNeighbours(mesh)
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: escapes)
         for predictor in MCIResidual.Predictor.everything {
           for coder in [MCIResidual.Coder.zstd, .range] {
             // the same indices read as the residual's or, with the data bit, as the data's
-            let coded = try MCIResidual.encodeStreams(residual: quantised, data: quantised, componentCount: C,
+            let coded = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: quantised, componentCount: C,
                                                       neighbours: nb, threads: 2, candidates: [predictor], coder: coder)
             XCTAssertEqual(coded[C + 1].predictor, predictor, "step 1 uses the forced predictor")
             XCTAssertEqual(coded[C + 1].coder, coder)
@@ -342,8 +343,8 @@ final class ErrorBoundedTests: XCTestCase {
                         let k = t * C + c
                         let q = Int64(indices[k][i])
                         let expected = escapes[k][i] ?? (predictor.contains(.data)
-                            ? MCIResidual.dataValue(Self.base.componentRanges[c].lowerBound, q, widths[c])
-                            : MCIResidual.applied(net[i * C + c], q, widths[c]))
+                            ? ResidualQuantiser.dataValue(Self.base.componentRanges[c].lowerBound, q, widths[c])
+                            : ResidualQuantiser.applied(net[i * C + c], q, widths[c]))
                         XCTAssertEqual(decoded[i * C + c], expected,
                                        "predictor \(predictor.rawValue), coder \(coder), step \(t), point \(i), component \(c)")
                     }

@@ -1,69 +1,44 @@
 @testable import MCIFormat
+import INRCore
 import XCTest
 
-/// The range encoder against a decoder written from the format's text (docs/mci-format.md,
-/// "Range coder (coder 1)"): every bit comes back, and the decoder reads exactly the bytes
-/// the encoder wrote.
+/// The range coder of RESIDUAL type 7. Its one decoder is the C decoder's: these tests check
+/// the Swift encoder through it (no second decoder here), on streams long and wide enough to
+/// exercise carry propagation, every exponent length and escapes.
 final class RangeCodingTests: XCTestCase {
-    /// LZMA's range decoder as the format describes it.
-    struct Decoder {
-        let bytes: [UInt8]
-        var pos = 0, range: UInt32 = 0xFFFF_FFFF, code: UInt32 = 0
-
-        init(_ bytes: [UInt8]) throws {
-            self.bytes = bytes
-            guard bytes.count >= 5, bytes[0] == 0 else { throw MCIError.invalidModel("bad start") }
-            for k in 1..<5 { code = code << 8 | UInt32(bytes[k]) }
-            pos = 5
+    func testLongWideStreamsDecodeExactlyInTheCDecoder() throws {
+        let model = ErrorBoundedTests.base
+        let mesh = try XCTUnwrap(model.mesh)
+        let N = mesh.pointCount, C = model.componentCount, T = model.times.count
+        var rng = SplitMix64(seed: 21)
+        // per stream a different magnitude scale: runs of zeros, small values and values near 2^30
+        var indices: [[Int32]] = []
+        for k in 0..<(T * C) {
+            let scale = Int32(1) << Int32(min(30, 3 * (k % 11)))
+            indices.append((0..<N).map { i in
+                i % 7 == 0 ? 0 : Int32(truncatingIfNeeded: Int64(rng.nextIndex(below: Int(2 * Int64(scale) + 1))) - Int64(scale))
+            })
         }
-
-        mutating func decode(_ p: inout UInt16) throws -> Bool {
-            let bound = (range >> 11) &* UInt32(p)
-            let bit: Bool
-            if code < bound {
-                range = bound
-                p += (2048 - p) >> 5
-                bit = false
-            } else {
-                code &-= bound
-                range &-= bound
-                p -= p >> 5
-                bit = true
-            }
-            if range < 1 << 24 {
-                guard pos < bytes.count else { throw MCIError.invalidModel("read past the end") }
-                range <<= 8
-                code = code << 8 | UInt32(bytes[pos])
-                pos += 1
-            }
-            return bit
-        }
-    }
-
-    func testBitsRoundTripAndTheDecoderReadsEveryByte() throws {
-        var rng = SystemRandomNumberGenerator()
-        for length in [0, 1, 7, 1000, 50_000] {
-            // skewed bits in 8 adaptive contexts, and fixed bits
-            let bits: [(Bool, Int)] = (0..<length).map { _ in
-                let context = Int.random(in: 0..<9, using: &rng)
-                return (Double.random(in: 0..<1, using: &rng) < Double(context) / 9, context)
-            }
-            var encoder = RangeCoding.Encoder()
-            var probabilities = [UInt16](repeating: 1024, count: 8)
-            for (bit, context) in bits {
-                if context == 8 { encoder.encodeFixed(bit) } else { encoder.encode(bit, &probabilities[context]) }
-            }
-            let bytes = encoder.finish()
-            var decoder = try Decoder(bytes)
-            probabilities = [UInt16](repeating: 1024, count: 8)
-            for (k, (bit, context)) in bits.enumerated() {
-                var fixed: UInt16 = 1024
-                let got = try context == 8 ? decoder.decode(&fixed) : decoder.decode(&probabilities[context])
-                XCTAssertEqual(got, bit, "bit \(k) of \(length)")
-            }
-            XCTAssertEqual(decoder.pos, bytes.count, "\(length) bits: the decoder reads exactly the stream")
-            if length == 50_000 {
-                XCTAssertLessThan(bytes.count, length / 8, "skewed bits compress")
+        var escapes = [[Int: Float]](repeating: [:], count: T * C)
+        escapes[C] = [1: 7.5, N - 1: -0.125]
+        let widths = (0..<C).map { 1e-9 * Double($0 + 1) }
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: escapes)
+        let coded = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C,
+                                                          neighbours: MeshNeighbours(mesh), threads: 2,
+                                                          candidates: [[]], coder: .range)
+        XCTAssertTrue(coded.allSatisfy { $0.coder == .range && !$0.bytes.isEmpty })
+        var withResidual = model
+        withResidual.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
+        let network = try MCIDecoder(bytes: MCIWriter.encode(model))
+        let decoder = try MCIDecoder(bytes: MCIWriter.encode(withResidual))
+        for t in 0..<T {
+            let decoded = try decoder.decodeMesh(time: decoder.times[t]), net = try network.decodeMesh(time: decoder.times[t])
+            for i in 0..<N {
+                for c in 0..<C {
+                    let k = t * C + c
+                    let expected = escapes[k][i] ?? ResidualQuantiser.applied(net[i * C + c], Int64(indices[k][i]), widths[c])
+                    XCTAssertEqual(decoded[i * C + c], expected, "step \(t), point \(i), component \(c)")
+                }
             }
         }
     }
@@ -71,11 +46,11 @@ final class RangeCodingTests: XCTestCase {
     /// Small differences in a calm neighbourhood cost well under a byte each; contexts adapt.
     func testDifferencesCompressBelowZstd() throws {
         let mesh = TestModels.tetMesh(precision: .float32)
-        let nb = MCIResidual.Neighbours(mesh)
-        var rng = SystemRandomNumberGenerator()
-        let d: [Int64] = (0..<mesh.pointCount).map { _ in Int64.random(in: -3...3, using: &rng) }
+        let nb = MeshNeighbours(mesh)
+        var rng = SplitMix64(seed: 22)
+        let d: [Int64] = (0..<mesh.pointCount).map { _ in Int64(rng.nextIndex(below: 7)) - 3 }
         let ranged = RangeCoding.encode(differences: d, escapes: [:], neighbours: nb)
-        let zstd = try MCIResidual.zstdStream(differences: d, escapes: [:]).bytes
+        let zstd = try StreamCoding.zstdStream(differences: d, escapes: [:]).bytes
         XCTAssertLessThan(ranged.count, d.count, "under 8 bits per value")
         XCTAssertLessThanOrEqual(ranged.count, zstd.count + 8)
         XCTAssertEqual(ranged.first, 0, "LZMA's encoder starts with a 0 byte")

@@ -3,18 +3,8 @@ import Foundation
 import INRCore
 import MCIFormat
 
-/// Seeded generator (SplitMix64), so every test model is reproducible.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Test models draw from the project's SplitMix64, so every one is reproducible.
+typealias SeededRNG = SplitMix64
 
 enum Architecture: CaseIterable {
     /// SINE layers only, also in the branches.

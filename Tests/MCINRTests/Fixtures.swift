@@ -1,4 +1,5 @@
 import Foundation
+import INRCore
 @testable import MCINR
 
 /// Small datasets built from arrays, no files.

@@ -65,7 +65,7 @@ enum RangeCoding {
     /// κ of point i: 0 without earlier neighbours, else 1 + min(bit_length(⌊4A/k⌋), 14) with A
     /// the sum of their |d| (escapes 0) and k their count.
     @inline(__always)
-    static func context(_ i: Int, _ magnitudes: UnsafeBufferPointer<UInt64>, _ nb: MCIResidual.Neighbours) -> Int {
+    static func context(_ i: Int, _ magnitudes: UnsafeBufferPointer<UInt64>, _ nb: MeshNeighbours) -> Int {
         let lo = nb.offsets[i], hi = nb.offsets[i + 1]
         guard hi > lo else { return 0 }
         var sum: UInt64 = 0
@@ -76,7 +76,7 @@ enum RangeCoding {
 
     /// The range-coded stream of one (step, component): per point its difference d, or the
     /// exact value of an escape.
-    static func encode(differences d: [Int64], escapes: [Int: Float], neighbours nb: MCIResidual.Neighbours) -> [UInt8] {
+    static func encode(differences d: [Int64], escapes: [Int: Float], neighbours nb: MeshNeighbours) -> [UInt8] {
         var exponent = [UInt16](repeating: initialProbability, count: contexts * exponents)
         var mantissa = [UInt16](repeating: initialProbability, count: exponents * 3)
         var sign = [UInt16](repeating: initialProbability, count: contexts)

@@ -1,82 +1,6 @@
 import Foundation
 import INRCore
 
-/// Local input map of a cluster (ours): its bounding box in normalised coordinates goes to
-/// [-1, 1]³; time keeps its global normalisation. `x_i = (q_i − offset_i) · scale_i`.
-public struct InputMap: Sendable, Equatable, Codable {
-    public var offset: [Float]
-    public var scale: [Float]
-
-    public static let identity = InputMap(offset: [0, 0, 0, 0], scale: [1, 1, 1, 1])
-
-    public init(offset: [Float], scale: [Float]) { self.offset = offset; self.scale = scale }
-
-    /// The bounding box of `points` (normalised q) mapped to [-1, 1]; a flat extent keeps scale 1.
-    public static func boundingBox(of points: [SIMD3<Double>]) -> InputMap {
-        guard let first = points.first else { return .identity }
-        var lo = first, hi = first
-        for p in points { lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
-        var offset: [Float] = [0, 0, 0, 0], scale: [Float] = [1, 1, 1, 1]
-        for i in 0 ..< 3 {
-            offset[i] = Float((lo[i] + hi[i]) / 2)
-            let extent = hi[i] - lo[i]
-            scale[i] = extent > 0 ? Float(2 / extent) : 1
-        }
-        return InputMap(offset: offset, scale: scale)
-    }
-
-    /// The map as the decoder applies it: q converted to float, then `(q − offset) · scale`.
-    @inline(__always)
-    public func apply(_ q: SIMD4<Float>) -> SIMD4<Float> {
-        SIMD4((q.x - offset[0]) * scale[0], (q.y - offset[1]) * scale[1],
-              (q.z - offset[2]) * scale[2], (q.w - offset[3]) * scale[3])
-    }
-}
-
-/// One cluster's (point, time) samples: inputs are normalised (x, y, z, t) as the decoder
-/// computes them (the network applies the cluster's input map), targets normalised
-/// components. Sample s is time step s / n, cluster point s % n.
-final class ClusterSamples: @unchecked Sendable {
-    let pointIndices: [Int]
-    /// The input map the cluster's network uses (carried for the record).
-    let map: InputMap
-    let data: NormalizedData
-    /// Float x, y, z of each cluster point (3 n).
-    let xyz: [Float]
-
-    var pointCount: Int { pointIndices.count }
-    var sampleCount: Int { pointIndices.count * data.timeCount }
-
-    init(pointIndices: [Int], map: InputMap, data: NormalizedData) {
-        self.pointIndices = pointIndices; self.map = map; self.data = data
-        var xyz = [Float](repeating: 0, count: 3 * pointIndices.count)
-        for (i, p) in pointIndices.enumerated() {
-            let q = data.q[p]
-            xyz[3 * i] = Float(q.x); xyz[3 * i + 1] = Float(q.y); xyz[3 * i + 2] = Float(q.z)
-        }
-        self.xyz = xyz
-    }
-
-    /// Writes inputs (4 per row) and targets (C per row) of the given samples.
-    func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
-                targets: UnsafeMutablePointer<Float>) {
-        let n = pointIndices.count, c = data.componentCount, pointTotal = data.pointCount
-        let t = data.t
-        self.xyz.withUnsafeBufferPointer { xyz in
-            data.values.withUnsafeBufferPointer { values in
-                for (row, sample) in samples.enumerated() {
-                    let s = Int(sample), step = s / n, i = s % n
-                    inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]
-                    inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = t[step]
-                    let base = (step * pointTotal + pointIndices[i]) * c
-                    for k in 0 ..< c { targets[c * row + k] = values[base + k] }
-                }
-            }
-        }
-    }
-}
-
-
 public struct TrainingOutcome: Sendable, Codable, Equatable {
     public enum Stop: String, Sendable, Codable { case plateau, epochCap, timeBudget, diverged }
     public var epochs: Int
@@ -89,20 +13,59 @@ public struct TrainingOutcome: Sendable, Codable, Equatable {
     public var lossCurve: [Double]
 }
 
+/// Where the training loop draws its batches from: a cluster's samples in production, any
+/// other set in tests (the loop is the same).
+protocol SampleSource {
+    var sampleCount: Int { get }
+    var componentCount: Int { get }
+    /// Writes inputs (4 per row: normalised x, y, z, t) and targets (`componentCount` per row)
+    /// of the given samples.
+    func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
+                targets: UnsafeMutablePointer<Float>)
+}
+
+/// Hyper-parameters of the main training (METHOD.md "Main training"); the pipeline fills them
+/// from `MCINRConfig` per cluster.
+public struct TrainingSchedule: Equatable, Sendable {
+    public var learningRate: Float
+    public var batchSize: Int
+    /// Fraction of the samples drawn afresh each epoch.
+    public var sampleFraction: Double
+    /// Step decay: lr × decayFactor every decayEvery epochs.
+    public var decayFactor: Float
+    public var decayEvery: Int
+    /// After `patience` epochs without a better epoch loss the rate is multiplied by
+    /// `plateauDecay` and training resumes from the best parameters, at most
+    /// `plateauReductions` times; the next plateau stops training.
+    public var patience: Int
+    public var plateauReductions: Int
+    public var plateauDecay: Float
+    public var maxEpochs: Int
+
+    public init(learningRate: Float, batchSize: Int, sampleFraction: Double, decayFactor: Float,
+                decayEvery: Int, patience: Int, maxEpochs: Int, plateauReductions: Int,
+                plateauDecay: Float = 0.5) {
+        self.learningRate = learningRate; self.batchSize = batchSize; self.sampleFraction = sampleFraction
+        self.decayFactor = decayFactor; self.decayEvery = decayEvery; self.patience = patience
+        self.maxEpochs = maxEpochs; self.plateauReductions = plateauReductions; self.plateauDecay = plateauDecay
+    }
+}
+
+/// The one training loop: the pipeline runs it for every cluster, tests run it as it is.
 enum ClusterTrainer {
     /// Main training (MC-INR §3.1): Adam, step decay, a fresh random fraction of the samples
     /// each epoch. On a plateau of the epoch loss the rate is lowered and training resumes from
     /// the best parameters so far (ours: uses a time budget instead of stopping early), until
     /// the schedule's reductions are spent. Leaves the network at the parameters of its best
     /// epoch (ours).
-    static func train(_ network: TrainableNetwork, on samples: ClusterSamples,
-                      schedule: TrainingConfig, deadline: Date?, seed: UInt64,
+    static func train(_ network: TrainableNetwork, on samples: some SampleSource,
+                      schedule: TrainingSchedule, deadline: Date?, seed: UInt64,
                       onEpoch: (Int, Double, Double) -> Void) -> TrainingOutcome {
         var generator = SplitMix64(seed: seed)
         let adam = Adam(parameterCount: network.parameterCount, learningRate: schedule.learningRate)
         let batch = max(1, min(schedule.batchSize, samples.sampleCount))
         network.reserve(batchSize: batch)
-        let c = samples.data.componentCount
+        let c = samples.componentCount
         var inputs = [Float](repeating: 0, count: 4 * batch)
         var targets = [Float](repeating: 0, count: c * batch)
         var best = network.copyParameters()
@@ -163,10 +126,10 @@ enum ClusterTrainer {
     }
 
     /// Outputs of the network at all the cluster's samples (sample order), normalised units.
-    static func predictAll(_ network: TrainableNetwork, on samples: ClusterSamples,
+    static func predictAll(_ network: TrainableNetwork, on samples: some SampleSource,
                            body: (_ firstSample: Int, _ rows: Int, _ outputs: UnsafePointer<Float>,
                                   _ targets: UnsafePointer<Float>) -> Void) {
-        let c = samples.data.componentCount
+        let c = samples.componentCount
         let chunk = max(1, min(4096, samples.sampleCount))
         var inputs = [Float](repeating: 0, count: 4 * chunk)
         var targets = [Float](repeating: 0, count: c * chunk)
@@ -195,8 +158,8 @@ enum ClusterTrainer {
 
     /// MSE in normalised units over all the cluster's samples (mean over components and
     /// samples): the re-clustering criterion.
-    static func residual(_ network: TrainableNetwork, on samples: ClusterSamples) -> Double {
-        let c = samples.data.componentCount
+    static func residual(_ network: TrainableNetwork, on samples: some SampleSource) -> Double {
+        let c = samples.componentCount
         var sum = 0.0
         predictAll(network, on: samples) { _, rows, outputs, targets in
             for i in 0 ..< rows * c {

@@ -1,0 +1,115 @@
+import ModelDescription
+import Foundation
+
+
+/// The predicted RESIDUAL section (type 7, docs/mci-format.md): per component an error bound
+/// E_c and a bin width s_c ≤ 2·E_c, and per (step, component) one stream: the quantisation
+/// indices' differences from their prediction at the mesh points, zstd- or range-coded. Build
+/// one with `MCIResidual.make` (which guarantees the bound); `MCIWriter` stores it.
+public struct MCIResidual: Equatable, Sendable {
+    /// E_c: decoded values at mesh points and stored steps are within this of the data.
+    public var maxErrors: [Double]
+    /// s_c: the quantisation bin width (decoded = network + q · s_c).
+    public var binWidths: [Double]
+    public var pointCount: Int
+    public var timeCount: Int
+    /// Step-major: stream t · C + c holds step t, component c.
+    public var streams: [Stream]
+
+    public var componentCount: Int { maxErrors.count }
+
+    /// One (step, component) of the residual.
+    public struct Stream: Equatable, Sendable {
+        public var predictor: Predictor
+        public var coder: Coder
+        /// zstd: the decompressed byte count; range coder and empty streams: 0.
+        public var rawSize: Int
+        /// Empty when every difference is 0.
+        public var bytes: [UInt8]
+    }
+
+    /// How a stream's differences are compressed.
+    public enum Coder: UInt8, Sendable {
+        /// zstd over zigzag varints.
+        case zstd = 0
+        /// An adaptive binary range coder with neighbourhood contexts (`RangeCoding`).
+        case range = 1
+    }
+
+    /// Bytes of the section payload as `MCIWriter` stores it.
+    public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.bytes.count } }
+
+    /// The section payload.
+    func payload() -> [UInt8] {
+        var w = ByteWriter()
+        w.u64(UInt64(pointCount)); w.u32(UInt32(timeCount)); w.u32(UInt32(componentCount))
+        for c in 0..<componentCount { w.f64(maxErrors[c]); w.f64(binWidths[c]) }
+        for s in streams {
+            w.bytes += [s.predictor.rawValue, s.coder.rawValue, 0, 0, 0, 0, 0, 0]
+            w.u64(UInt64(s.rawSize)); w.u64(UInt64(s.bytes.count))
+        }
+        for s in streams { w.bytes += s.bytes }
+        return w.bytes
+    }
+
+    /// What an index is predicted from: the same point at the previous stored step (`time`),
+    /// the mean over its earlier mesh neighbours at the same step (`mesh`), both, or nothing.
+    public struct Predictor: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let time = Predictor(rawValue: 1)
+        public static let mesh = Predictor(rawValue: 2)
+        /// The indices quantise the data itself (from the component's minimum), not the
+        /// network's residual: smaller at tight bounds, where the network's error has
+        /// fine-scale structure the data lacks.
+        public static let data = Predictor(rawValue: 4)
+        /// Residual candidates in order of preference on a tie (the simpler first).
+        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh]]
+        /// Every candidate: the residual ones first, then the same on the data.
+        static let everything: [Predictor] = all + all.map { $0.union(.data) }
+    }
+
+    /// The requested bound: the same absolute E for every component, or R · (max − min) of each
+    /// component's range (R · max(|min|, 1) for a constant component, whose error is 0 anyway).
+    public enum Bound: Equatable, Sendable {
+        case absolute(Double)
+        case relative(Double)
+
+        func perComponent(_ ranges: [ClosedRange<Double>]) -> [Double] {
+            ranges.map { r in
+                switch self {
+                case .absolute(let e): return e
+                case .relative(let x):
+                    let span = r.upperBound - r.lowerBound
+                    return span > 0 ? x * span : x * max(abs(r.lowerBound), 1)
+                }
+            }
+        }
+    }
+
+    /// What `make` measured, from the final file as the C decoder reads it.
+    public struct Report: Sendable {
+        public var maxErrors: [Double]
+        /// Largest |decoded − data| per component over every mesh point and stored step, with
+        /// the residual (≤ maxErrors) and with the network alone.
+        public var achievedMaxError: [Double]
+        public var networkMaxError: [Double]
+        /// Non-zero indices and exact escapes over all N·T·C values.
+        public var nonZeroIndices: Int
+        public var escapes: Int
+        public var residualBytes: Int
+        /// How many streams use each predictor: none, mesh, time, time and mesh.
+        public var predictorUse: [Int]
+        /// Streams that quantise the data itself rather than the network's residual.
+        public var dataStreams: Int
+        /// Streams the range coder codes smaller than zstd (the others, if not empty, are zstd).
+        public var rangeCodedStreams: Int
+        /// `predictorUse` by name, as the JSON section and `train --json` give it.
+        public var predictorCounts: [String: Int] {
+            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh"], predictorUse))
+        }
+        /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
+        public var metrics: MetricsReport
+        public var networkMetrics: MetricsReport
+    }
+}

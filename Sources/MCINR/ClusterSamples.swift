@@ -1,0 +1,78 @@
+import Foundation
+import INRCore
+
+/// Local input map of a cluster (ours): its bounding box in normalised coordinates goes to
+/// [-1, 1]³; time keeps its global normalisation. `x_i = (q_i − offset_i) · scale_i`.
+public struct InputMap: Sendable, Equatable, Codable {
+    public var offset: [Float]
+    public var scale: [Float]
+
+    public static let identity = InputMap(offset: [0, 0, 0, 0], scale: [1, 1, 1, 1])
+
+    public init(offset: [Float], scale: [Float]) { self.offset = offset; self.scale = scale }
+
+    /// The bounding box of `points` (normalised q) mapped to [-1, 1]; a flat extent keeps scale 1.
+    public static func boundingBox(of points: [SIMD3<Double>]) -> InputMap {
+        guard let first = points.first else { return .identity }
+        var lo = first, hi = first
+        for p in points { lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
+        var offset: [Float] = [0, 0, 0, 0], scale: [Float] = [1, 1, 1, 1]
+        for i in 0 ..< 3 {
+            offset[i] = Float((lo[i] + hi[i]) / 2)
+            let extent = hi[i] - lo[i]
+            scale[i] = extent > 0 ? Float(2 / extent) : 1
+        }
+        return InputMap(offset: offset, scale: scale)
+    }
+
+    /// The map as the decoder applies it: q converted to float, then `(q − offset) · scale`.
+    @inline(__always)
+    public func apply(_ q: SIMD4<Float>) -> SIMD4<Float> {
+        SIMD4((q.x - offset[0]) * scale[0], (q.y - offset[1]) * scale[1],
+              (q.z - offset[2]) * scale[2], (q.w - offset[3]) * scale[3])
+    }
+}
+
+/// One cluster's (point, time) samples: inputs are normalised (x, y, z, t) as the decoder
+/// computes them (the network applies the cluster's input map), targets normalised
+/// components. Sample s is time step s / n, cluster point s % n.
+final class ClusterSamples: SampleSource, @unchecked Sendable {
+    let pointIndices: [Int]
+    /// The input map the cluster's network uses (carried for the record).
+    let map: InputMap
+    let data: NormalizedData
+    /// Float x, y, z of each cluster point (3 n).
+    let xyz: [Float]
+
+    var pointCount: Int { pointIndices.count }
+    var sampleCount: Int { pointIndices.count * data.timeCount }
+    var componentCount: Int { data.componentCount }
+
+    init(pointIndices: [Int], map: InputMap, data: NormalizedData) {
+        self.pointIndices = pointIndices; self.map = map; self.data = data
+        var xyz = [Float](repeating: 0, count: 3 * pointIndices.count)
+        for (i, p) in pointIndices.enumerated() {
+            let q = data.q[p]
+            xyz[3 * i] = Float(q.x); xyz[3 * i + 1] = Float(q.y); xyz[3 * i + 2] = Float(q.z)
+        }
+        self.xyz = xyz
+    }
+
+    /// Writes inputs (4 per row) and targets (C per row) of the given samples.
+    func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
+                targets: UnsafeMutablePointer<Float>) {
+        let n = pointIndices.count, c = data.componentCount, pointTotal = data.pointCount
+        let t = data.t
+        self.xyz.withUnsafeBufferPointer { xyz in
+            data.values.withUnsafeBufferPointer { values in
+                for (row, sample) in samples.enumerated() {
+                    let s = Int(sample), step = s / n, i = s % n
+                    inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]
+                    inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = t[step]
+                    let base = (step * pointTotal + pointIndices[i]) * c
+                    for k in 0 ..< c { targets[c * row + k] = values[base + k] }
+                }
+            }
+        }
+    }
+}

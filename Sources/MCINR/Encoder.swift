@@ -1,0 +1,174 @@
+import Foundation
+import INRCore
+import MCIFormat
+import MeshIO
+import ModelDescription
+
+/// How a dataset becomes a model file, beyond the training itself (`MCINRConfig`): how the
+/// weights are stored, whether the mesh is embedded, an optional error bound.
+public struct EncodeOptions: Sendable {
+    public var training: MCINRConfig
+    /// Default float16: < 0.01 dB below float32 for half the bytes (docs/benchmarks/weights.md).
+    public var weightEncoding: MCIWeightEncoding = .float16
+    /// Embed the mesh, so ParaView needs nothing else (required by an error bound).
+    public var embedMesh = true
+    /// Error-bounded mode: every decoded value at a mesh point and stored step within the bound.
+    public var errorBound: MCIResidual.Bound?
+
+    public init(training: MCINRConfig = MCINRConfig()) { self.training = training }
+
+    /// Threads for evaluation and the residual: the training's, or every core.
+    public var threads: Int { training.threads > 0 ? training.threads : WorkerPool.coreCount }
+
+    public func validate() throws {
+        try training.validate()
+        if errorBound != nil && !embedMesh {
+            throw MCINRError.invalidConfiguration("an error bound stores residuals at the mesh points and needs the mesh embedded")
+        }
+    }
+}
+
+/// What an encode produced, measured on the file as written.
+public struct EncodeSummary: Sendable {
+    public var result: PipelineResult
+    public var weightEncoding: MCIWeightEncoding
+    /// Metrics of the stored model through the C decoder (the residual included when there is
+    /// one); nil when evaluation was switched off.
+    public var metrics: MetricsReport?
+    /// The error-bounded residual's own report (nil without a bound).
+    public var bounded: MCIResidual.Report?
+    public var weightBytes: UInt64
+    public var fileBytes: UInt64
+    public var embedsMesh: Bool
+
+    public var rawFieldBytes: Int { result.rawFieldBytes }
+    public var residualBytes: Int { bounded?.residualBytes ?? 0 }
+    /// Raw fields / stored weights: the paper's ratio.
+    public var ratioWeights: Double { Double(rawFieldBytes) / Double(max(weightBytes, 1)) }
+    /// Raw fields / (weights + residual): what the fields cost in an error-bounded file.
+    public var ratioFields: Double { Double(rawFieldBytes) / Double(max(weightBytes + UInt64(residualBytes), 1)) }
+    /// Raw fields / the whole file, mesh included.
+    public var ratioFile: Double { Double(rawFieldBytes) / Double(max(fileBytes, 1)) }
+
+    /// Per component: name, mean PSNR and NRMSE over steps, pooled R², max |error|.
+    public var components: [(name: String, psnr: Double, nrmse: Double, r2: Double, maxAbsError: Double)] {
+        guard let metrics else { return [] }
+        return metrics.perComponent.enumerated().map { c, steps in
+            let k = Double(max(steps.count, 1))
+            return (result.componentNames[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
+                    metrics.componentR2[c], steps.reduce(0) { max($0, $1.maxAbsError) })
+        }
+    }
+
+    /// The summary as `train --json` prints it (and any other front end may).
+    public func jsonObject(output: String) -> [String: Any] {
+        var summary: [String: Any] = [
+            "output": output, "method": result.config.method.rawValue, "seconds": result.seconds,
+            "networks": result.networks.count, "splits": result.keptSplitCount,
+            "clusters": result.tree.topCount, "width": result.config.width,
+            "weights": weightEncoding.shortName, "weight_bytes": weightBytes, "file_bytes": fileBytes,
+            "raw_field_bytes": rawFieldBytes,
+            "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
+            "components": components.map { ["name": $0.name, "psnr": $0.psnr, "nrmse": $0.nrmse, "r2": $0.r2,
+                                            "max_abs_error": $0.maxAbsError] },
+            "mean": ["psnr": metrics?.meanPSNR ?? 0, "nrmse": metrics?.meanNRMSE ?? 0,
+                     "r2": metrics?.meanR2 ?? 0, "max_abs_error": metrics?.maxAbsError ?? 0],
+        ]
+        if let b = bounded {
+            summary["error_bound"] = [
+                "components": result.componentNames.indices.map { c in
+                    ["name": result.componentNames[c], "bound": b.maxErrors[c], "max_abs_error": b.achievedMaxError[c],
+                     "network_max_abs_error": b.networkMaxError[c]] },
+                "residual_bytes": b.residualBytes, "nonzero_indices": b.nonZeroIndices, "escapes": b.escapes,
+                "predictors": b.predictorCounts, "range_coded_streams": b.rangeCodedStreams, "data_streams": b.dataStreams,
+                "network_mean_psnr": b.networkMetrics.meanPSNR, "compression_ratio_fields": ratioFields,
+            ] as [String: Any]
+        }
+        return summary
+    }
+}
+
+/// The encode sequence, dataset → `.mci`: every front end (the CLI, an MPI driver, Python)
+/// calls `encode`, or its phases in the same order.
+///
+/// ```swift
+/// var options = EncodeOptions()
+/// options.training.timeBudgetSeconds = 600
+/// let summary = try Encoder.encode(dataset, to: URL(fileURLWithPath: "flow.mci"), options: options)
+/// print(summary.metrics!.meanPSNR, summary.ratioWeights)
+/// ```
+public enum Encoder {
+    public static func encode(_ dataset: Dataset, to url: URL, options: EncodeOptions,
+                              reporter: ProgressReporter? = nil) throws -> EncodeSummary {
+        try options.validate()
+        let data = TrainingData(dataset: dataset)
+        var result = try train(data, options: options, reporter: reporter)
+        let metrics = try evaluate(result, data: data, options: options, reporter: reporter)
+        if let metrics {
+            result.metrics = metrics  // recorded in the file's JSON section
+            result.metricsSource = "decoder"
+        }
+        var model = try makeModel(result, mesh: options.embedMesh ? MCIMesh(dataset.mesh) : nil, options: options)
+        var bounded: MCIResidual.Report?
+        if let bound = options.errorBound {
+            (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)
+        }
+        try MCIWriter.write(model, to: url)
+        return try summarize(result, metrics: bounded?.metrics ?? metrics, bounded: bounded, file: url, options: options)
+    }
+
+    /// Phase 1: the MC-INR pipeline (clusters, meta-learning, training, splits). Its own
+    /// evaluation is skipped: phase 2 evaluates the weights as they will be stored.
+    public static func train(_ data: TrainingData, options: EncodeOptions,
+                             reporter: ProgressReporter?) throws -> PipelineResult {
+        var config = options.training
+        config.evaluation = .none
+        var result = try MCINRPipeline(config: config, reporter: reporter).run(data)
+        // TEMPORARY (byte-identity check of the re-layer): the CLI used to record "none" for lossy weights
+        result.config.evaluation = options.weightEncoding == .float32 ? options.training.evaluation : .none
+        return result
+    }
+
+    /// Phase 2: metrics of the model with its weights in the stored encoding, through the C
+    /// decoder (the numbers ParaView shows); nil when the configuration asks for none.
+    public static func evaluate(_ result: PipelineResult, data: TrainingData, options: EncodeOptions,
+                                reporter: ProgressReporter?) throws -> MetricsReport? {
+        guard options.training.evaluation == .decoder else { return nil }
+        reporter?.report(.evaluating)
+        return try DecoderEvaluation.evaluate(result, data: data, threads: options.threads,
+                                              weightEncoding: options.weightEncoding)
+    }
+
+    /// Phase 3: the `.mci` model, with the weight encoding recorded in its JSON section.
+    public static func makeModel(_ result: PipelineResult, mesh: MCIMesh?, options: EncodeOptions) throws -> MCIModel {
+        var model = try result.makeModel(mesh: mesh)
+        model.weightEncoding = options.weightEncoding
+        // f32 stays format 1.0 (any 1.x reader); f16 / int8 make the file 1.1 anyway, and NETS
+        // is compressed where that makes it smaller
+        model.compressNets = options.weightEncoding != .float32
+        model.metadataJSON = MCIModel.addingEntry("weights", ["encoding": options.weightEncoding.shortName],
+                                                  to: model.metadataJSON)
+        return model
+    }
+
+    /// Phase 4 (error-bounded mode): the quantised residual at every mesh point and stored
+    /// step, against the data the model was trained on. After phase 3, so the residual corrects
+    /// the weights as stored and the bound holds for the file.
+    public static func addResidual(_ model: MCIModel, data: TrainingData, bound: MCIResidual.Bound, threads: Int,
+                                   reporter: ProgressReporter?) throws -> (MCIModel, MCIResidual.Report) {
+        reporter?.report(.errorBounding(points: data.pointCount, steps: data.timeCount))
+        let stepSize = data.pointCount * data.componentCount
+        return try ErrorBoundedEncoder.make(model, bound: bound, threads: threads) { step in
+            Array(data.values[step * stepSize ..< (step + 1) * stepSize])
+        }
+    }
+
+    /// Phase 5: sizes and ratios, read back from the written file.
+    public static func summarize(_ result: PipelineResult, metrics: MetricsReport?, bounded: MCIResidual.Report?,
+                                 file url: URL, options: EncodeOptions) throws -> EncodeSummary {
+        let weightBytes = try MCIDecoder(url: url).weightBytes
+        let fileBytes = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
+        return EncodeSummary(result: result, weightEncoding: options.weightEncoding, metrics: metrics, bounded: bounded,
+                             weightBytes: weightBytes, fileBytes: fileBytes, embedsMesh: options.embedMesh)
+    }
+}
