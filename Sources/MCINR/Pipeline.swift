@@ -160,6 +160,9 @@ public struct MCINRPipeline {
         return try WorkerPool.withSingleThreadedBLAS { try runValidated(data, architecture: architecture) }
     }
 
+    /// The phases, in order: top-level clusters, round-0 jobs, shared meta-learning (if
+    /// configured), then rounds of training → split decisions → new splits (or resumed
+    /// clusters) until nothing is left to train, then the networks and the evaluation.
     private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) throws -> PipelineResult {
         let started = Date()
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
@@ -167,189 +170,29 @@ public struct MCINRPipeline {
         let normalized = NormalizedData(data: data, normalization: normalization)
         let threads = config.threads > 0 ? config.threads : WorkerPool.coreCount
 
-        // Top-level clusters: k-means, then drop centroids no point routes to.
-        var kMeansIterations = 0
-        var tree: ClusterTree
-        if config.isClustered {
-            let fit = KMeans.fit(points: normalized.q, k: config.effectiveClusters,
-                                 seed: SeedDerivation.derive(config.seed, Purpose.kMeans.rawValue),
-                                 maxIterations: config.kMeansMaxIterations,
-                                 maxSamples: config.kMeansMaxSamples)
-            kMeansIterations = fit.iterations
-            var used = [Bool](repeating: false, count: fit.centroids.count)
-            for q in normalized.q { used[KMeans.nearest(q, among: fit.centroids)] = true }
-            tree = ClusterTree(topLevelCentroids: fit.centroids.indices.filter { used[$0] }.map { fit.centroids[$0] })
-        } else {
-            let mean = normalized.q.reduce(SIMD3<Double>.zero, +) / Double(normalized.q.count)
-            tree = ClusterTree(topLevelCentroids: [mean])
-        }
-        let partition = tree.partition(normalized.q)
+        let (topTree, kMeansIterations) = topLevelClusters(normalized)
+        var state = TrainingState(tree: topTree)
+        var jobs = roundZeroJobs(state.tree, normalized: normalized)
+        let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
 
-        // Round 0 jobs: every top-level cluster with its bounding-box input map.
-        var jobs: [ClusterJob] = tree.leaves.map { node in
-            let points = partition[node] ?? []
-            let map = InputMap.boundingBox(of: points.map { normalized.q[$0] })
-            return ClusterJob(node: node, path: tree.nodes[node].path,
-                              samples: ClusterSamples(pointIndices: points, map: map, data: normalized),
-                              initialParameters: nil, learningRate: config.learningRate,
-                              maxEpochs: config.effectiveMaxEpochs, round: 0)
-        }
-
-        // Shared meta-initialisation: one Reptile run over tasks drawn from every cluster.
-        var sharedMeta: MetaSummary?
-        var sharedInit: [Float]?
-        if config.metaLearns && config.metaSharing == .shared {
-            let network = networkFactory(spec, SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue))
-            let metaDeadline = deadline.map { Date().addingTimeInterval($0.timeIntervalSinceNow * 0.1) }
-            let summary = MetaLearner.run(network, sources: jobs.map(\.samples), config: config,
-                                          seed: SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue, 1),
-                                          deadline: metaDeadline) { step in
-                reporter?.report(.metaStep(path: ClusterPath(top: -1), step: step, of: config.metaSteps))
-            }
-            sharedMeta = MetaSummary(summary)
-            sharedInit = network.copyParameters()
-            for i in jobs.indices { jobs[i].initialParameters = sharedInit }
-        }
-
-        var records: [ClusterRecord] = []
-        var trainingPartition: [Int: [Int]] = [:]
-        var splits: [SplitRecord] = []
-        var trainedParameters: [Int: (parameters: [Float], learningRate: Float, mse: Double)] = [:]
         var round = 0
-        let splitBudget = config.reclusters ? config.effectiveMaxSplits : 0
         var plannedTotal = jobs.count
         while !jobs.isEmpty {
             reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
-            let moreRoundsPossible = config.reclusters && splits.inUseCount < splitBudget && round < config.maxSplitDepth
+            let moreRoundsPossible = config.reclusters && state.splits.inUseCount < splitBudget && round < config.maxSplitDepth
             let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
                                       roundShare: moreRoundsPossible && !jobs[0].resumes ? 0.75 : 1.0)
-            for (job, outcome) in zip(jobs, outcomes) {
-                records.append(outcome.record)
-                // A resumed cluster keeps its earlier network unless the new one is better.
-                if job.resumes, let earlier = trainedParameters[job.node], earlier.mse <= outcome.record.mse { continue }
-                trainingPartition[job.node] = job.samples.pointIndices
-                trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
-                                               outcome.record.mse)
-            }
-            // Children's training finished: record the MSE after each split of the last round,
-            // and undo the splits that did not pay for their network (in split order, so the
-            // decisions do not depend on scheduling). Undoing renumbers the nodes after the
-            // removed children; `current` follows this round's nodes through it.
-            var current: [Int?] = Array(tree.nodes.indices)
-            for index in splits.indices where splits[index].kept == nil {
-                let children = splits[index].childNodes
-                guard let a = trainedParameters[children[0]], let b = trainedParameters[children[1]] else { continue }
-                let (na, nb) = (Double(splits[index].childPoints[0]), Double(splits[index].childPoints[1]))
-                let mseAfter = (a.mse * na + b.mse * nb) / (na + nb)
-                splits[index].mseAfter = mseAfter
-                let leaves = tree.leaves
-                let withSplit = leaves.reduce(0.0) { $0 + trainedParameters[$1]!.mse * Double(trainingPartition[$1]!.count) }
-                let withoutSplit = withSplit + (splits[index].mseBefore - mseAfter) * (na + nb)
-                let gain = 10 * log10(max(withoutSplit, .leastNormalMagnitude) / max(withSplit, .leastNormalMagnitude))
-                let networksBefore = Double(leaves.count - 1)
-                let required = config.splitGainPerDoubling * log2((networksBefore + 1) / networksBefore)
-                splits[index].modelGainDB = gain
-                splits[index].requiredGainDB = required
-                splits[index].kept = config.splitGainPerDoubling == 0 || gain >= required
-                guard splits[index].kept == false else { continue }
-
-                let map = tree.merge(splits[index].parentNode)
-                func renumbered<V>(_ dictionary: [Int: V]) -> [Int: V] {
-                    Dictionary(uniqueKeysWithValues: dictionary.compactMap { node, value in map[node].map { ($0, value) } })
-                }
-                trainedParameters = renumbered(trainedParameters)
-                trainingPartition = renumbered(trainingPartition)
-                for r in records.indices { records[r].node = records[r].node >= 0 ? (map[records[r].node] ?? -1) : -1 }
-                for other in splits.indices where other != index && splits[other].kept != false {
-                    splits[other].parentNode = map[splits[other].parentNode]!
-                    splits[other].childNodes = splits[other].childNodes.map { map[$0] ?? -1 }
-                }
-                current = current.map { $0.flatMap { map[$0] } }
-                reporter?.report(.splitUndone(parent: splits[index].parent, gainDB: gain, requiredDB: required))
-            }
-            // This round's jobs at their current node indices (children of undone splits dropped).
-            let trained = zip(jobs, outcomes).compactMap { job, outcome -> (job: ClusterJob, outcome: JobOutcome)? in
-                guard let node = current[job.node] else { return nil }
-                var moved = job
-                moved.node = node
-                return (moved, outcome)
-            }
+            state.record(jobs, outcomes)
+            let trained = decideSplits(&state, jobs: jobs, outcomes: outcomes)
             guard config.reclusters, deadline.map({ Date() < $0 }) ?? true else { break }
-
-            // Residual re-clustering: every cluster above the threshold is a candidate (paper);
-            // within the split budget those with the largest error mass (MSE × points, their
-            // share of the global MSE) go first (ours: a split costs a whole network).
-            let candidates = trained
-                .filter { job, outcome in
-                    outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
-                        && job.samples.pointCount >= 2 * config.minClusterPoints
-                }
-                .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
-                .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
-            var nextJobs: [ClusterJob] = []
-            for (job, outcome, _) in candidates where splits.inUseCount < splitBudget {
-                guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
-                let (first, second) = tree.split(job.node, childCentroids: split.centroids)
-                let inherited = outcome.parameters
-                let childEpochs = config.splitMaxEpochs ?? config.effectiveMaxEpochs
-                for (node, points) in [(first, split.points.0), (second, split.points.1)] {
-                    // Children inherit the parent's input map and weights exactly.
-                    nextJobs.append(ClusterJob(node: node, path: tree.nodes[node].path,
-                                               samples: ClusterSamples(pointIndices: points, map: job.samples.map, data: normalized),
-                                               initialParameters: inherited,
-                                               learningRate: outcome.record.training.finalLearningRate,
-                                               maxEpochs: childEpochs, round: round + 1))
-                }
-                splits.append(SplitRecord(parent: job.path.description, parentNode: job.node,
-                                          childNodes: [first, second],
-                                          childPoints: [split.points.0.count, split.points.1.count],
-                                          mseBefore: outcome.record.mse))
-                reporter?.report(.clusterSplit(parent: job.path, mse: outcome.record.mse,
-                                               childPoints: (split.points.0.count, split.points.1.count)))
-            }
-            // Nothing to split, but round 0 kept part of the budget for splits: the clusters the
-            // budget stopped train on from where they are (a converged one would gain nothing).
-            if nextJobs.isEmpty, let deadline, let budget = config.timeBudgetSeconds,
-               deadline.timeIntervalSinceNow > 0.05 * budget {
-                nextJobs = trained
-                    .filter { $0.outcome.record.training.stop == .timeBudget && tree.nodes[$0.job.node].isLeaf }
-                    .map { job, outcome in
-                        var next = job
-                        next.initialParameters = outcome.parameters
-                        next.learningRate = outcome.record.training.finalLearningRate
-                        next.round = round + 1
-                        next.resumes = true
-                        return next
-                    }
-            }
-            jobs = nextJobs
-            plannedTotal += nextJobs.count
+            jobs = splitJobs(&state, trained: trained, normalized: normalized, round: round)
+            if jobs.isEmpty { jobs = resumedJobs(state, trained: trained, deadline: deadline, round: round) }
+            plannedTotal += jobs.count
             round += 1
         }
 
-        let networkIndex = tree.networkIndexOfNode
-        var networks = [NetworkDescription?](repeating: nil, count: tree.leaves.count)
-        var splitNodeNetworks: [Int: NetworkDescription] = [:]
-        let template = networkFactory(spec, 0)
-        for node in tree.nodes.indices {
-            template.loadParameters(trainedParameters[node]!.parameters)
-            template.inputMap = records.last { $0.node == node }!.inputMap
-            if tree.nodes[node].isLeaf {
-                networks[networkIndex[node]] = template.export()
-            } else {
-                splitNodeNetworks[node] = template.export()
-            }
-        }
-        var result = PipelineResult(
-            config: config, architecture: spec, variables: data.variables, componentNames: data.componentNames,
-            times: data.times, pointCount: data.pointCount, cellCount: data.cellCount,
-            normalization: normalization, tree: tree, networks: networks.map { $0! },
-            splitNodeNetworks: splitNodeNetworks,
-            clusters: records, trainingPartition: trainingPartition, splits: splits, sharedMeta: sharedMeta, kMeansIterations: kMeansIterations,
-            seconds: 0, metrics: nil, normalizedMSE: 0, metricsSource: nil)
-        let leafPoints = tree.leaves.map { Double(trainingPartition[$0]!.count) }
-        result.normalizedMSE = zip(tree.leaves, leafPoints).reduce(0) { $0 + trainedParameters[$1.0]!.mse * $1.1 }
-            / Double(data.pointCount)
+        var result = assemble(state, data: data, spec: spec, normalization: normalization,
+                              sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
         switch config.evaluation {
         case .decoder:
             reporter?.report(.evaluating)
@@ -360,6 +203,217 @@ public struct MCINRPipeline {
         }
         result.seconds = Date().timeIntervalSince(started)
         reporter?.report(.finished(seconds: result.seconds))
+        return result
+    }
+
+    /// Splits allowed in the whole run.
+    private var splitBudget: Int { config.reclusters ? config.effectiveMaxSplits : 0 }
+
+    /// What the rounds have produced so far, kept consistent through split undos (which
+    /// renumber the tree's nodes).
+    struct TrainingState {
+        var tree: ClusterTree
+        var records: [ClusterRecord] = []
+        /// Mesh point indices each trained node was trained on.
+        var trainingPartition: [Int: [Int]] = [:]
+        /// Every split made, kept or undone.
+        var splits: [SplitRecord] = []
+        var trainedParameters: [Int: (parameters: [Float], learningRate: Float, mse: Double)] = [:]
+
+        init(tree: ClusterTree) { self.tree = tree }
+
+        /// Records a round's outcomes; a resumed cluster keeps its earlier network unless the
+        /// new one is better.
+        mutating func record(_ jobs: [ClusterJob], _ outcomes: [JobOutcome]) {
+            for (job, outcome) in zip(jobs, outcomes) {
+                records.append(outcome.record)
+                if job.resumes, let earlier = trainedParameters[job.node], earlier.mse <= outcome.record.mse { continue }
+                trainingPartition[job.node] = job.samples.pointIndices
+                trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
+                                               outcome.record.mse)
+            }
+        }
+    }
+
+    /// k-means on the normalised points, then the centroids no point routes to are dropped
+    /// (one centroid at the mean for the single-network baselines).
+    private func topLevelClusters(_ normalized: NormalizedData) -> (ClusterTree, iterations: Int) {
+        guard config.isClustered else {
+            let mean = normalized.q.reduce(SIMD3<Double>.zero, +) / Double(normalized.q.count)
+            return (ClusterTree(topLevelCentroids: [mean]), 0)
+        }
+        let fit = KMeans.fit(points: normalized.q, k: config.effectiveClusters,
+                             seed: SeedDerivation.derive(config.seed, Purpose.kMeans.rawValue),
+                             maxIterations: config.kMeansMaxIterations,
+                             maxSamples: config.kMeansMaxSamples)
+        var used = [Bool](repeating: false, count: fit.centroids.count)
+        for q in normalized.q { used[KMeans.nearest(q, among: fit.centroids)] = true }
+        return (ClusterTree(topLevelCentroids: fit.centroids.indices.filter { used[$0] }.map { fit.centroids[$0] }),
+                fit.iterations)
+    }
+
+    /// Round 0: every top-level cluster with its bounding-box input map.
+    private func roundZeroJobs(_ tree: ClusterTree, normalized: NormalizedData) -> [ClusterJob] {
+        let partition = tree.partition(normalized.q)
+        return tree.leaves.map { node in
+            let points = partition[node] ?? []
+            let map = InputMap.boundingBox(of: points.map { normalized.q[$0] })
+            return ClusterJob(node: node, path: tree.nodes[node].path,
+                              samples: ClusterSamples(pointIndices: points, map: map, data: normalized),
+                              initialParameters: nil, learningRate: config.learningRate,
+                              maxEpochs: config.effectiveMaxEpochs, round: 0)
+        }
+    }
+
+    /// `MetaSharing.shared`: one Reptile run over tasks drawn from every cluster, its result
+    /// the initialisation of every round-0 job.
+    private func sharedMetaInitialisation(_ jobs: inout [ClusterJob], spec: ArchitectureConfig,
+                                          deadline: Date?) -> MetaSummary? {
+        guard config.metaLearns && config.metaSharing == .shared else { return nil }
+        let network = networkFactory(spec, SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue))
+        let metaDeadline = deadline.map { Date().addingTimeInterval($0.timeIntervalSinceNow * 0.1) }
+        let steps = config.metaSteps, reporter = self.reporter
+        let summary = MetaLearner.run(network, sources: jobs.map(\.samples), config: config,
+                                      seed: SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue, 1),
+                                      deadline: metaDeadline) { step in
+            reporter?.report(.metaStep(path: ClusterPath(top: -1), step: step, of: steps))
+        }
+        let initial = network.copyParameters()
+        for i in jobs.indices { jobs[i].initialParameters = initial }
+        return MetaSummary(summary)
+    }
+
+    /// After a round: the MSE after each split whose children just trained, and the splits
+    /// that did not pay for their network undone (in split order, so the decisions do not
+    /// depend on scheduling). Returns this round's jobs at their current node indices
+    /// (children of undone splits dropped).
+    private func decideSplits(_ state: inout TrainingState, jobs: [ClusterJob],
+                              outcomes: [JobOutcome]) -> [(job: ClusterJob, outcome: JobOutcome)] {
+        // Undoing renumbers the nodes after the removed children; `current` follows this
+        // round's nodes through it.
+        var current: [Int?] = Array(state.tree.nodes.indices)
+        for index in state.splits.indices where state.splits[index].kept == nil {
+            let children = state.splits[index].childNodes
+            guard let a = state.trainedParameters[children[0]], let b = state.trainedParameters[children[1]] else { continue }
+            let (na, nb) = (Double(state.splits[index].childPoints[0]), Double(state.splits[index].childPoints[1]))
+            let mseAfter = (a.mse * na + b.mse * nb) / (na + nb)
+            state.splits[index].mseAfter = mseAfter
+            let leaves = state.tree.leaves
+            let withSplit = leaves.reduce(0.0) { $0 + state.trainedParameters[$1]!.mse * Double(state.trainingPartition[$1]!.count) }
+            let withoutSplit = withSplit + (state.splits[index].mseBefore - mseAfter) * (na + nb)
+            let gain = 10 * log10(max(withoutSplit, .leastNormalMagnitude) / max(withSplit, .leastNormalMagnitude))
+            let networksBefore = Double(leaves.count - 1)
+            let required = config.splitGainPerDoubling * log2((networksBefore + 1) / networksBefore)
+            state.splits[index].modelGainDB = gain
+            state.splits[index].requiredGainDB = required
+            state.splits[index].kept = config.splitGainPerDoubling == 0 || gain >= required
+            guard state.splits[index].kept == false else { continue }
+
+            let map = state.tree.merge(state.splits[index].parentNode)
+            func renumbered<V>(_ dictionary: [Int: V]) -> [Int: V] {
+                Dictionary(uniqueKeysWithValues: dictionary.compactMap { node, value in map[node].map { ($0, value) } })
+            }
+            state.trainedParameters = renumbered(state.trainedParameters)
+            state.trainingPartition = renumbered(state.trainingPartition)
+            for r in state.records.indices {
+                state.records[r].node = state.records[r].node >= 0 ? (map[state.records[r].node] ?? -1) : -1
+            }
+            for other in state.splits.indices where other != index && state.splits[other].kept != false {
+                state.splits[other].parentNode = map[state.splits[other].parentNode]!
+                state.splits[other].childNodes = state.splits[other].childNodes.map { map[$0] ?? -1 }
+            }
+            current = current.map { $0.flatMap { map[$0] } }
+            reporter?.report(.splitUndone(parent: state.splits[index].parent, gainDB: gain, requiredDB: required))
+        }
+        return zip(jobs, outcomes).compactMap { job, outcome in
+            guard let node = current[job.node] else { return nil }
+            var moved = job
+            moved.node = node
+            return (moved, outcome)
+        }
+    }
+
+    /// Residual re-clustering: every cluster above the threshold is a candidate (paper);
+    /// within the split budget those with the largest error mass (MSE × points, their share of
+    /// the global MSE) go first (ours: a split costs a whole network). Returns the children's
+    /// jobs; they inherit the parent's input map and weights exactly.
+    private func splitJobs(_ state: inout TrainingState, trained: [(job: ClusterJob, outcome: JobOutcome)],
+                           normalized: NormalizedData, round: Int) -> [ClusterJob] {
+        let candidates = trained
+            .filter { job, outcome in
+                outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
+                    && job.samples.pointCount >= 2 * config.minClusterPoints
+            }
+            .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
+            .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
+        var nextJobs: [ClusterJob] = []
+        for (job, outcome, _) in candidates where state.splits.inUseCount < splitBudget {
+            guard let split = twoMeansSplit(job, normalized: normalized) else { continue }
+            let (first, second) = state.tree.split(job.node, childCentroids: split.centroids)
+            let childEpochs = config.splitMaxEpochs ?? config.effectiveMaxEpochs
+            for (node, points) in [(first, split.points.0), (second, split.points.1)] {
+                nextJobs.append(ClusterJob(node: node, path: state.tree.nodes[node].path,
+                                           samples: ClusterSamples(pointIndices: points, map: job.samples.map, data: normalized),
+                                           initialParameters: outcome.parameters,
+                                           learningRate: outcome.record.training.finalLearningRate,
+                                           maxEpochs: childEpochs, round: round + 1))
+            }
+            state.splits.append(SplitRecord(parent: job.path.description, parentNode: job.node,
+                                            childNodes: [first, second],
+                                            childPoints: [split.points.0.count, split.points.1.count],
+                                            mseBefore: outcome.record.mse))
+            reporter?.report(.clusterSplit(parent: job.path, mse: outcome.record.mse,
+                                           childPoints: (split.points.0.count, split.points.1.count)))
+        }
+        return nextJobs
+    }
+
+    /// Nothing to split, but round 0 kept part of the budget for splits: the clusters the
+    /// budget stopped train on from where they are (a converged one would gain nothing).
+    private func resumedJobs(_ state: TrainingState, trained: [(job: ClusterJob, outcome: JobOutcome)],
+                             deadline: Date?, round: Int) -> [ClusterJob] {
+        guard let deadline, let budget = config.timeBudgetSeconds, deadline.timeIntervalSinceNow > 0.05 * budget else {
+            return []
+        }
+        return trained
+            .filter { $0.outcome.record.training.stop == .timeBudget && state.tree.nodes[$0.job.node].isLeaf }
+            .map { job, outcome in
+                var next = job
+                next.initialParameters = outcome.parameters
+                next.learningRate = outcome.record.training.finalLearningRate
+                next.round = round + 1
+                next.resumes = true
+                return next
+            }
+    }
+
+    /// The result: one network per leaf in file order, the split parents' networks, the records.
+    private func assemble(_ state: TrainingState, data: TrainingData, spec: ArchitectureConfig,
+                          normalization: Normalization, sharedMeta: MetaSummary?, kMeansIterations: Int) -> PipelineResult {
+        let tree = state.tree
+        let networkIndex = tree.networkIndexOfNode
+        var networks = [NetworkDescription?](repeating: nil, count: tree.leaves.count)
+        var splitNodeNetworks: [Int: NetworkDescription] = [:]
+        let template = networkFactory(spec, 0)
+        for node in tree.nodes.indices {
+            template.loadParameters(state.trainedParameters[node]!.parameters)
+            template.inputMap = state.records.last { $0.node == node }!.inputMap
+            if tree.nodes[node].isLeaf {
+                networks[networkIndex[node]] = template.export()
+            } else {
+                splitNodeNetworks[node] = template.export()
+            }
+        }
+        var result = PipelineResult(
+            config: config, architecture: spec, variables: data.variables, componentNames: data.componentNames,
+            times: data.times, pointCount: data.pointCount, cellCount: data.cellCount,
+            normalization: normalization, tree: tree, networks: networks.map { $0! },
+            splitNodeNetworks: splitNodeNetworks, clusters: state.records, trainingPartition: state.trainingPartition,
+            splits: state.splits, sharedMeta: sharedMeta, kMeansIterations: kMeansIterations,
+            seconds: 0, metrics: nil, normalizedMSE: 0, metricsSource: nil)
+        let leafPoints = tree.leaves.map { Double(state.trainingPartition[$0]!.count) }
+        result.normalizedMSE = zip(tree.leaves, leafPoints).reduce(0) { $0 + state.trainedParameters[$1.0]!.mse * $1.1 }
+            / Double(data.pointCount)
         return result
     }
 
