@@ -124,8 +124,7 @@ public enum Encoder {
         var config = options.training
         config.evaluation = .none
         var result = try MCINRPipeline(config: config, reporter: reporter).run(data)
-        // TEMPORARY (byte-identity check of the re-layer): the CLI used to record "none" for lossy weights
-        result.config.evaluation = options.weightEncoding == .float32 ? options.training.evaluation : .none
+        result.config.evaluation = options.training.evaluation  // what phase 2 does, as the file records it
         return result
     }
 

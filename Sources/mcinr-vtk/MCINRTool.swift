@@ -1,4 +1,5 @@
 import ArgumentParser
+import MCINR
 
 struct MCINRTool: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +14,6 @@ struct MCINRTool: ParsableCommand {
 
         The .mci file also opens directly in ParaView with the bundled reader plugin (see plugin/README.md).
         """,
-        version: "0.1.0",
+        version: MCINRVersion.string,
         subcommands: [Train.self, Export.self, Eval.self, Info.self])
 }
