@@ -282,9 +282,9 @@ emit()
 emit("- The step ratio is what the per-layer design buys: every layer is one SGEMM forward and "
      + "two backward, and the element-wise work (sine+cos, ResBlock sums, copies, Adam) is "
      + "O(batch × width) against O(batch × width²) for the GEMMs, so it matters most at small widths.")
-emit("- For orientation (shared/TOOLCHAIN.md, a Zen 3 machine with SGEMM ≈ 75 GFLOP/s): PyTorch "
-     + "ran a CoordNetB width-256 Adam step at 28 GFLOP/s on one thread (≈ 37 % of SGEMM) and at "
-     + "7–16 GFLOP/s at widths 12–32. Compare ratios, not absolute numbers: the CPU differs.")
+emit("- PyTorch on the same CPU at the same CoordNetB step, measured in one run with OpenBLAS's "
+     + "sgemm: docs/benchmarks/pytorch.md (`benchmarks/torch/run`, a separate run; this run does "
+     + "not measure PyTorch).")
 emit("- The issue's reference shape (width \(trainingWidth), batch \(trainingBatch)) with the time "
      + "breakdown into GEMM, sine and the rest: docs/benchmarks/training.md (written by the same run).")
 emit("- Reproduce: `swift build -c release --scratch-path .build-x --product mcinr-bench && "
@@ -399,11 +399,8 @@ do {
     emitT("- The element-wise work is O(batch × width) against O(batch × width²) for the GEMMs, so "
           + "its share shrinks as the width grows; at width 32 (docs/benchmarks/core.md) the step "
           + "reaches a much smaller fraction of SGEMM.")
-    emitT("- PyTorch comparison: not run. PyTorch is not installable on this machine without about "
-          + "5 GB of CUDA wheels, so it was not installed; the only reference is "
-          + "shared/TOOLCHAIN.md: PyTorch ran a CoordNetB width-256 Adam step at 28 GFLOP/s on one "
-          + "thread of a Zen 3 machine whose SGEMM reached ≈ 75 GFLOP/s (≈ 37 % of SGEMM). "
-          + "Compare ratios, not absolute numbers: the CPU differs.")
+    emitT("- PyTorch at CoordNetB steps on the same CPU, measured in one run: "
+          + "docs/benchmarks/pytorch.md (`benchmarks/torch/run`; this run does not measure PyTorch).")
     emitT("- Reproduce: `swift build -c release --scratch-path .build-x --product mcinr-bench && "
           + ".build-x/release/mcinr-bench` (writes this file and core.md; `--training-batch N` to "
           + "change the batch).")
