@@ -21,7 +21,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         // The data flows top to bottom; a module depends only on modules above it.
-        // Leaf: the network architecture as the file stores it, and the paper's metrics.
+        // Leaf: the network architecture as the file stores it, the paper's metrics, component names.
         .target(name: "ModelDescription"),
         // Forward numeric kernels (sine, positional encoding; ISA dispatch), shared by the
         // decoder and the trainer so both evaluate a network with the same arithmetic.
@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CTrainingKernels", dependencies: ["CMCINRKernels"],
                 linkerSettings: [.linkedLibrary("m")]),
         // Dataset model and VTU/PVD reading and writing.
-        .target(name: "MeshIO", dependencies: ["CZlib"]),
+        .target(name: "MeshIO", dependencies: ["ModelDescription", "CZlib"]),
         // Neural core: layers, networks, Adam, normalisation. Knows nothing of files.
         .target(name: "INRCore", dependencies: ["ModelDescription", "COpenBLAS", "CMCINRKernels", "CTrainingKernels"],
                 exclude: ["README.md"]),

@@ -104,11 +104,7 @@ public struct MCIModel: Equatable, Sendable {
     public var componentNames: [String] { Self.componentNames(of: variables) }
 
     public static func componentNames(of variables: [MCIVariable]) -> [String] {
-        variables.flatMap { v -> [String] in
-            if v.components == 1 { return [v.name] }
-            if v.components == 3 { return ["x", "y", "z"].map { "\(v.name)_\($0)" } }
-            return (0..<v.components).map { "\(v.name)_\($0)" }
-        }
+        variables.flatMap { ModelDescription.componentNames(variable: $0.name, components: $0.components) }
     }
 
     /// Bytes of all network tensors as stored in `weightEncoding`, before any NETS compression

@@ -1,3 +1,4 @@
+import ModelDescription
 import Foundation
 
 /// Precision the point coordinates had in the input file; the writer keeps it.
@@ -101,13 +102,8 @@ public struct Variable: Equatable, Sendable {
         self.sourceType = sourceType
     }
 
-    /// Names of the scalar components: `name` for a scalar, `name_x/_y/_z` for a 3-vector,
-    /// `name_0 … name_<k-1>` otherwise.
-    public var componentNames: [String] {
-        if components == 1 { return [name] }
-        if components == 3 { return ["\(name)_x", "\(name)_y", "\(name)_z"] }
-        return (0..<components).map { "\(name)_\($0)" }
-    }
+    /// Names of the scalar components (ModelDescription's rule: `velocity_x`, …).
+    public var componentNames: [String] { ModelDescription.componentNames(variable: name, components: components) }
 }
 
 /// A time series of point (and cell) arrays on one unstructured mesh.
