@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import INRCore
 import MCIFormat
@@ -77,3 +78,20 @@ func fmt(_ x: Double, _ digits: Int = 2) -> String {
 }
 
 func sci(_ x: Double) -> String { String(format: "%.3e", x) }
+
+/// `--variables`, shared by train, eval and export.
+struct VariableSelection: ParsableArguments {
+    @Option(help: "Comma-separated variables (default: all).") var variables: String?
+    /// The names given, or nil for all.
+    var names: [String]? { variables.map(parseList) }
+}
+
+/// `--threads` of the commands that decode (eval, export).
+struct DecoderThreads: ParsableArguments {
+    @Option(help: "Decoder threads (default: all cores).") var threads: Int?
+    var count: Int { threads ?? defaultThreads() }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+}

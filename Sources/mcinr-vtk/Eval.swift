@@ -14,8 +14,8 @@ struct Eval: ParsableCommand {
 
     @Argument(help: "The .mci model file.") var model: String
     @Option(name: .customLong("ground-truth"), help: "The original data (.pvd or .vtu).") var groundTruth: String
-    @Option(help: "Comma-separated variables to compare (default: all).") var variables: String?
-    @Option(help: "Decoder threads (default: all cores).") var threads: Int?
+    @OptionGroup var variables: VariableSelection
+    @OptionGroup var threads: DecoderThreads
     @Flag(help: "Print machine-readable JSON instead of a table.") var json = false
 
     func run() throws {
@@ -23,7 +23,7 @@ struct Eval: ParsableCommand {
         let gt = try readDataset([groundTruth])
         let comparison = try GroundTruthComparison(
             decoder: decoder, groundTruth: gt, groundTruthPath: groundTruth,
-            variableNames: variables.map(parseList), threads: threads ?? defaultThreads())
+            variableNames: variables.names, threads: threads.count)
         if json {
             try printJSON(comparison.metricsJSON(model: decoder))
         } else {

@@ -25,12 +25,12 @@ struct Export: ParsableCommand {
     var imageDimensions: String?
     @Option(help: "Comma-separated times to decode (default: the stored time steps, or the ground truth's).")
     var times: String?
-    @Option(help: "Comma-separated variables to decode (default: all).") var variables: String?
+    @OptionGroup var variables: VariableSelection
     @Option(name: .customLong("ground-truth"), help: "Original data (.pvd or .vtu): adds <name>_abs_error arrays and metrics.json.")
     var groundTruth: String?
     @Flag(name: .customLong("include-ground-truth"), help: "Also write the ground-truth arrays as <name>_ground_truth.")
     var includeGroundTruth = false
-    @Option(help: "Decoder threads (default: all cores).") var threads: Int?
+    @OptionGroup var threads: DecoderThreads
 
     func validate() throws {
         guard (outputFolder == nil) != (imageFolder == nil) else {
@@ -46,7 +46,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let decoder = try openModel(model)
-        let threadCount = threads ?? defaultThreads()
+        let threadCount = threads.count
         let requestedTimes = try times.map { list in
             try parseList(list).map { s -> Double in
                 guard let t = Double(s) else { throw CLIError("--times: '\(s)' is not a number") }
@@ -81,7 +81,7 @@ struct Export: ParsableCommand {
                                  })
             }
             let cmp = try GroundTruthComparison(decoder: decoder, groundTruth: gt, groundTruthPath: gtPath,
-                                                variableNames: variables.map(parseList), threads: threadCount)
+                                                variableNames: variables.names, threads: threadCount)
             let decoded = try dataset(mesh: gt.mesh, times: gt.times, decoder: decoder, comparison: cmp)
             try decoded.write(pvd: pvd) { s in
                 var extra: [NamedArray] = []
@@ -126,8 +126,8 @@ struct Export: ParsableCommand {
     }
 
     private func selectedVariables(_ decoder: MCIDecoder) throws -> [Int] {
-        guard let list = variables else { return Array(decoder.variables.indices) }
-        return try parseList(list).map { name in
+        guard let names = variables.names else { return Array(decoder.variables.indices) }
+        return try names.map { name in
             guard let v = decoder.variables.firstIndex(where: { $0.name == name }) else {
                 throw CLIError("unknown variable '\(name)'; the model has: " + decoder.variables.map(\.name).joined(separator: ", "))
             }

@@ -24,7 +24,7 @@ struct Train: ParsableCommand {
     @Argument(help: "A .pvd time series, one .vtu, or several .vtu files (one per time step).")
     var inputs: [String]
     @Option(name: .shortAndLong, help: "The .mci file to write.") var output: String
-    @Option(help: "Comma-separated point-data variables to keep (default: all).") var variables: String?
+    @OptionGroup var variables: VariableSelection
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Training") var training: TrainingOptions
     @OptionGroup(title: "Storage") var storage: StorageOptions
@@ -72,7 +72,7 @@ struct Train: ParsableCommand {
     /// The input series with the selected variables, non-finite values handled as asked.
     private func preparedDataset() throws -> Dataset {
         var dataset = try readDataset(inputs)
-        if let names = variables { dataset = try dataset.selectingVariables(parseList(names)) }
+        if let names = variables.names { dataset = try dataset.selectingVariables(names) }
         let nonFinite = dataset.nonFiniteValues()
         if let first = nonFinite.first {
             let total = nonFinite.reduce(0) { $0 + $1.count }
