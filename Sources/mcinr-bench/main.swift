@@ -112,12 +112,42 @@ let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         ["avx2", "fma", "avx512f"].filter { line.contains(" \($0)") }.joined(separator: ", ")
     } ?? "?"
 
+/// Cores actually free for us now: a fixed single-threaded workload timed (wall clock) alone
+/// and as two concurrent copies; capacity = 2 × alone / together (2.0 on an idle 2-core machine,
+/// 1.0 when only one core is free). Every report states it, so its numbers can be read against
+/// the load they were measured under.
+func coreCapacity() -> Double {
+    func work() {
+        let n = 192
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        for _ in 0..<60 {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n),
+                        b, Int32(n), 0, &c, Int32(n))
+        }
+    }
+    func wall(_ copies: Int) -> Double {
+        let start = Date()
+        DispatchQueue.concurrentPerform(iterations: copies) { _ in work() }
+        return Date().timeIntervalSince(start)
+    }
+    work()
+    let alone = (0..<3).map { _ in wall(1) }.min()!, together = (0..<3).map { _ in wall(2) }.min()!
+    return 2 * alone / together
+}
+func loadAverage() -> String {
+    var loads = [Double](repeating: 0, count: 3)
+    return getloadavg(&loads, 3) == 3 ? loads.map { String(format: "%.1f", $0) }.joined(separator: " ") : "?"
+}
+let capacityAtStart = coreCapacity()
+
 emit("# INRCore benchmark")
 emit()
 emit("Measured \(date) on \(cpu) (\(ProcessInfo.processInfo.activeProcessorCount) CPUs; \(flags)), "
      + "OpenBLAS single-threaded, batches of \(batchSizes) rows (and \(trainingBatch) at width \(trainingWidth)), best of \(repetitions) runs "
      + "of thread CPU time (the machine is shared: CPU time excludes other users' work, "
-     + "best-of filters the rest). Release build.")
+     + "best-of filters the rest). Release build. Cores free at the start (2 × time of a fixed "
+     + "sgemm job alone / as two concurrent copies): \(fmt(capacityAtStart, 2)); load average \(loadAverage()).")
 emit()
 
 // MARK: 1. SGEMM at the layer shapes
@@ -340,9 +370,11 @@ do {
     emitT()
     emitT("Measured \(date) on \(cpu) (\(ProcessInfo.processInfo.activeProcessorCount) CPUs; \(flags)), "
           + "OpenBLAS single-threaded, release build, by `mcinr-bench` (the same run that wrote "
-          + "docs/benchmarks/core.md). **The machine was shared with several colleagues**: every "
-          + "time is thread CPU time (other users' work is not counted) and the best of "
-          + "\(repetitions) runs (interference only ever slows a run down).")
+          + "docs/benchmarks/core.md). The machine may be shared: every time is thread CPU time "
+          + "(other processes' work is not counted) and the best of \(repetitions) runs "
+          + "(interference only ever slows a run down). Cores free (2 × time of a fixed sgemm job "
+          + "alone / as two concurrent copies): \(fmt(capacityAtStart, 2)) at the start of the run, "
+          + "\(fmt(coreCapacity(), 2)) now; load average \(loadAverage()).")
     emitT()
     emitT("Network: \(config.parameterCount) parameters, \(components) components, PE L = 6 "
           + "(5 trunk ResBlocks, \(components) branches of 6 ResBlocks + LINEAR); workspace "
