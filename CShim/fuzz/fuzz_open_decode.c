@@ -56,7 +56,8 @@ static void open_and_decode(const uint8_t *data, size_t size) {
                       0.5 * (bmin[0] + bmax[0]), 0.5 * (bmin[1] + bmax[1]), 0.5 * (bmin[2] + bmax[2]),
                       -1e300, 1e300, 0.0, 1.0, 2.0, 3.0};
     float *out = malloc(5 * C * sizeof(float));
-    mcinr_decode_options opt = {1, NULL, NULL, 0};
+    mcinr_decode_options opt;
+    mcinr_decode_options_init(&opt);
     if (mcinr_decode(m, xyz, 5, mcinr_times(m)[mcinr_num_times(m) - 1], NULL, 0, out, &opt, err, sizeof err) !=
         MCINR_OK)
         abort(); /* a model that opened must decode */

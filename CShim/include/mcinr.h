@@ -26,10 +26,14 @@
 extern "C" {
 #endif
 
-#define MCINR_VERSION_MAJOR 0
-#define MCINR_VERSION_MINOR 1
+/* Library version. mcinr_version() returns MCINR_VERSION_STRING of the library actually linked,
+ * which a caller may compare with the macros of the header it was compiled with. */
+#define MCINR_VERSION_MAJOR 1
+#define MCINR_VERSION_MINOR 0
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "0.1.0"
+#define MCINR_VERSION_STRING "1.0.0"
+/* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
+#define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
@@ -50,7 +54,7 @@ typedef enum mcinr_status {
 /* Opaque, immutable model handle. */
 typedef struct mcinr_model mcinr_model;
 
-/* Library version string, e.g. "0.1.0". Static storage. */
+/* Library version string, MCINR_VERSION_STRING of the library ("1.0.0"). Static storage. */
 const char *mcinr_version(void);
 
 /* Short static description of a status code ("checksum mismatch", ...). Never NULL. */
@@ -154,17 +158,24 @@ mcinr_status mcinr_mesh_cells(const mcinr_model *model, uint8_t *types, int64_t 
  * non-zero to abort the decode (the call then returns MCINR_ERR_ABORTED). */
 typedef int (*mcinr_progress_fn)(void *user_data, double fraction);
 
-/* Zero-initialise (memset or `= {0}`) and set what you need: the zero value of every field is
- * the default. */
+/* Decode options. Versioned by size: call mcinr_decode_options_init first, then set what you
+ * need. The decoder reads only the fields that lie within `struct_size` bytes, so a caller
+ * compiled against an older (smaller) header keeps working: the fields it does not have take
+ * their defaults; fields a newer (larger) header adds are ignored by an older library. */
 typedef struct mcinr_decode_options {
-    int num_threads;              /* worker threads; <= 0 means 1 */
-    mcinr_progress_fn progress;   /* may be NULL */
-    void *user_data;              /* passed to progress */
-    /* 0 (default): mcinr_decode_mesh adds the stored residual at a stored time step (see
-     * "Error-bounded models" below); 1: the network alone, as mcinr_decode gives it (new in
-     * format 1.1). */
-    int network_only;
+    size_t struct_size;          /* sizeof(mcinr_decode_options) of the caller's header; set by mcinr_decode_options_init */
+    int num_threads;             /* worker threads; <= 0 means 1 */
+    mcinr_progress_fn progress;  /* may be NULL */
+    void *user_data;             /* passed to progress */
+    int network_only;            /* 0: add the stored residual at stored times; 1: the network alone */
 } mcinr_decode_options;
+
+/* Sets every field to its default (1 thread, no progress callback, residual applied) and
+ * struct_size to sizeof(mcinr_decode_options). NULL is allowed (does nothing).
+ * Passing options == NULL to a decode function means the same defaults. A struct whose
+ * struct_size is 0 (e.g. only zeroed with memset) or too small to hold num_threads is
+ * rejected with MCINR_ERR_ARGUMENT. */
+void mcinr_decode_options_init(mcinr_decode_options *options);
 
 /* Decode scalar components at `num_points` points (xyz interleaved, original coordinates)
  * at time `time` (any value; times between stored steps are decoded directly, the model is
@@ -177,7 +188,8 @@ typedef struct mcinr_decode_options {
  * Only the branches that produce a requested component are evaluated. Results do not depend
  * on num_threads (points are processed in fixed chunks). With num_threads > 1 the calling
  * thread only waits and reports progress.
- * Errors: MCINR_ERR_ARGUMENT (NULL model/xyz/out, component out of range), MCINR_ERR_NOMEM,
+ * Errors: MCINR_ERR_ARGUMENT (NULL model/xyz/out, component out of range, options not set up
+ * by mcinr_decode_options_init: struct_size 0 or too small), MCINR_ERR_NOMEM,
  * MCINR_ERR_ABORTED (the callback returned non-zero; `out` is then partly written). */
 mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t num_points,
                           double time, const size_t *components, size_t num_components,

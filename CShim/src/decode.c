@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,9 +359,41 @@ static mcinr_status run_parallel(const request *rq, size_t num_chunks, size_t th
     return status;
 }
 
-mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_points, double time,
-                          const size_t *components, size_t num_components, float *out,
-                          const mcinr_decode_options *options, char *err, size_t err_len) {
+/* ---- Options ---- */
+
+void mcinr_decode_options_init(mcinr_decode_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->num_threads = 1;
+}
+
+/* The caller's options as this library reads them into *o: only the fields that lie wholly
+ * within in->struct_size bytes, the defaults for the rest (NULL: all defaults). */
+static mcinr_status read_options(const mcinr_decode_options *in, mcinr_decode_options *o, const char *fn, char *err,
+                                 size_t err_len) {
+    mcinr_decode_options_init(o);
+    if (!in) return MCINR_OK;
+    size_t size = in->struct_size;
+    if (size < offsetof(mcinr_decode_options, num_threads) + sizeof(int)) {
+        mci_set_error(err, err_len, "%s: options.struct_size is %zu (at least %zu; this library's struct has %zu "
+                      "bytes): call mcinr_decode_options_init(&options) before setting fields", fn, size,
+                      offsetof(mcinr_decode_options, num_threads) + sizeof(int), sizeof *o);
+        return MCINR_ERR_ARGUMENT;
+    }
+#define READ_FIELD(f) \
+    if (size >= offsetof(mcinr_decode_options, f) + sizeof o->f) memcpy(&o->f, &in->f, sizeof o->f)
+    READ_FIELD(num_threads);
+    READ_FIELD(progress);
+    READ_FIELD(user_data);
+    READ_FIELD(network_only);
+#undef READ_FIELD
+    return MCINR_OK;
+}
+
+static mcinr_status decode_points(const mcinr_model *m, const double *xyz, size_t num_points, double time,
+                                  const size_t *components, size_t num_components, float *out,
+                                  const mcinr_decode_options *options, char *err, size_t err_len) {
     if (!m) {
         mci_set_error(err, err_len, "mcinr_decode: `model` is NULL");
         return MCINR_ERR_ARGUMENT;
@@ -405,6 +438,15 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
     return run_parallel(&rq, num_chunks, threads, options, err, err_len);
 }
 
+mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_points, double time,
+                          const size_t *components, size_t num_components, float *out,
+                          const mcinr_decode_options *options, char *err, size_t err_len) {
+    mcinr_decode_options o;
+    mcinr_status s = read_options(options, &o, "mcinr_decode", err, err_len);
+    if (s != MCINR_OK) return s;
+    return decode_points(m, xyz, num_points, time, components, num_components, out, &o, err, err_len);
+}
+
 mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *components, size_t num_components,
                                float *out, const mcinr_decode_options *options, char *err, size_t err_len) {
     if (!m) {
@@ -415,9 +457,11 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
         mci_set_error(err, err_len, "mcinr_decode_mesh: the file has no embedded mesh");
         return MCINR_ERR_NO_MESH;
     }
-    mcinr_status s = mcinr_decode(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out,
-                                  options, err, err_len);
-    if (s != MCINR_OK || (options && options->network_only)) return s;
-    size_t threads = options && options->num_threads > 1 ? (size_t)options->num_threads : 1;
+    mcinr_decode_options o;
+    mcinr_status s = read_options(options, &o, "mcinr_decode_mesh", err, err_len);
+    if (s != MCINR_OK) return s;
+    s = decode_points(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, &o, err, err_len);
+    if (s != MCINR_OK || o.network_only) return s;
+    size_t threads = o.num_threads > 1 ? (size_t)o.num_threads : 1;
     return mci_apply_residual(m, time, components, num_components, out, threads, err, err_len);
 }

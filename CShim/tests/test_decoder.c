@@ -21,6 +21,7 @@
 #include "mcinr_kernels.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,6 +245,17 @@ static int abort_progress(void *user, double fraction) {
     return 1;
 }
 
+/* Options set up the documented way: mcinr_decode_options_init, then the fields. */
+static mcinr_decode_options options(int threads, mcinr_progress_fn progress, void *user_data, int network_only) {
+    mcinr_decode_options o;
+    mcinr_decode_options_init(&o);
+    o.num_threads = threads;
+    o.progress = progress;
+    o.user_data = user_data;
+    o.network_only = network_only;
+    return o;
+}
+
 typedef struct concurrent_decode {
     const mcinr_model *m;
     const double *xyz;
@@ -254,7 +266,7 @@ typedef struct concurrent_decode {
 
 static void *decode_thread(void *arg) {
     concurrent_decode *d = arg;
-    mcinr_decode_options opt = {2, count_progress_quiet, NULL, 0};
+    mcinr_decode_options opt = options(2, count_progress_quiet, NULL, 0);
     d->status = mcinr_decode(d->m, d->xyz, d->n, 30.0, NULL, 0, d->out, &opt, NULL, 0);
     return NULL;
 }
@@ -289,7 +301,7 @@ typedef struct concurrent_mesh_decode {
 
 static void *decode_mesh_thread(void *arg) {
     concurrent_mesh_decode *d = arg;
-    mcinr_decode_options opt = {2, NULL, NULL, 0};
+    mcinr_decode_options opt = options(2, NULL, NULL, 0);
     d->status = mcinr_decode_mesh(d->m, mcinr_times(d->m)[d->step], NULL, 0, d->out, &opt, NULL, 0);
     return NULL;
 }
@@ -364,7 +376,7 @@ static void test_valid(const char *dir) {
 
     /* mesh decode == point decode; threads 1 == 4; component subsets == columns */
     float *a = malloc(N * C * sizeof(float)), *b = malloc(N * C * sizeof(float));
-    mcinr_decode_options one = {1, count_progress, NULL, 0}, four = {4, count_progress, NULL, 0};
+    mcinr_decode_options one = options(1, count_progress, NULL, 0), four = options(4, count_progress, NULL, 0);
     progress_calls = 0;
     CHECK(mcinr_decode_mesh(m, 17.5, NULL, 0, a, &one, err, sizeof err) == MCINR_OK, "decode_mesh: %s", err);
     CHECK(progress_calls >= 1, "progress not called");
@@ -394,7 +406,7 @@ static void test_valid(const char *dir) {
     CHECK(progress_calls >= 1, "threaded progress calls %d", progress_calls);
     CHECK(memcmp(c1, c4, big * C * sizeof(float)) == 0, "threads 1 and 4 differ");
     int aborts = 0;
-    mcinr_decode_options stop1 = {1, abort_progress, &aborts, 0}, stop4 = {4, abort_progress, &aborts, 0};
+    mcinr_decode_options stop1 = options(1, abort_progress, &aborts, 0), stop4 = options(4, abort_progress, &aborts, 0);
     CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop1, err, sizeof err) == MCINR_ERR_ABORTED, "abort 1");
     CHECK(mcinr_decode(m, many, big, 21.0, NULL, 0, c4, &stop4, err, sizeof err) == MCINR_ERR_ABORTED, "abort 4");
     CHECK(aborts == 2, "abort callback calls %d", aborts);
@@ -413,6 +425,85 @@ static void test_valid(const char *dir) {
     m = (mcinr_model *)1;
     CHECK(mcinr_open_file("/nonexistent/x.mci", &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "missing file");
     CHECK(strstr(err, "/nonexistent/x.mci") != NULL, "message %s", err);
+}
+
+/* The library version (header macros and mcinr_version agree) and the versioned options:
+ * init gives the defaults, a zeroed struct is rejected with a message that says what to do, a
+ * caller with an older, smaller struct (struct_size covering only the first fields) gets the
+ * defaults for the rest. */
+static void test_version_and_options(const char *dir) {
+    char want[32], path[1024], err[512];
+    snprintf(want, sizeof want, "%d.%d.%d", MCINR_VERSION_MAJOR, MCINR_VERSION_MINOR, MCINR_VERSION_PATCH);
+    CHECK(strcmp(mcinr_version(), want) == 0 && strcmp(MCINR_VERSION_STRING, want) == 0, "version %s, macros %s / %s",
+          mcinr_version(), MCINR_VERSION_STRING, want);
+    CHECK(MCINR_VERSION_NUMBER == MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH &&
+              MCINR_VERSION_NUMBER >= 10000,
+          "version number %d", MCINR_VERSION_NUMBER);
+
+    mcinr_decode_options o;
+    memset(&o, 0xAB, sizeof o);
+    mcinr_decode_options_init(&o);
+    CHECK(o.struct_size == sizeof o && o.num_threads == 1 && o.progress == NULL && o.user_data == NULL &&
+              o.network_only == 0,
+          "init: size %zu threads %d network_only %d", o.struct_size, o.num_threads, o.network_only);
+    mcinr_decode_options_init(NULL); /* allowed */
+
+    snprintf(path, sizeof path, "%s/residual_predicted.mci", dir);
+    mcinr_model *m = NULL;
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
+    if (!m) return;
+    size_t N = mcinr_mesh_num_points(m), C = mcinr_num_components(m);
+    double t = mcinr_times(m)[1];
+    float *want_values = malloc(N * C * sizeof(float)), *got = malloc(N * C * sizeof(float));
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, want_values, NULL, err, sizeof err) == MCINR_OK, "defaults: %s", err);
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "init: %s", err);
+    CHECK(memcmp(got, want_values, N * C * sizeof(float)) == 0, "init differs from NULL options");
+
+    /* zeroed (the 0.x way of setting up options): rejected, pointing at the init function */
+    mcinr_decode_options zero;
+    memset(&zero, 0, sizeof zero);
+    double xyz[3] = {0.5, 0.5, 0.5};
+    err[0] = 0;
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, got, &zero, err, sizeof err) == MCINR_ERR_ARGUMENT, "zeroed options");
+    CHECK(strstr(err, "struct_size is 0") && strstr(err, "mcinr_decode_options_init"), "message: %s", err);
+    err[0] = 0;
+    CHECK(mcinr_decode(m, xyz, 1, t, NULL, 0, got, &zero, err, sizeof err) == MCINR_ERR_ARGUMENT, "zeroed options");
+    CHECK(strstr(err, "mcinr_decode: ") && strstr(err, "mcinr_decode_options_init"), "message: %s", err);
+    zero.struct_size = offsetof(mcinr_decode_options, num_threads) + sizeof(int) - 1; /* num_threads cut */
+    CHECK(mcinr_decode(m, xyz, 1, t, NULL, 0, got, &zero, err, sizeof err) == MCINR_ERR_ARGUMENT, "size too small");
+
+    /* an older caller's struct: struct_size and num_threads only, in a buffer just that long
+     * (ASan sees any read past it); the rest must take the defaults (residual applied) */
+    size_t small = offsetof(mcinr_decode_options, num_threads) + sizeof(int);
+    unsigned char *older = malloc(small);
+    mcinr_decode_options head;
+    mcinr_decode_options_init(&head);
+    head.struct_size = small;
+    head.num_threads = 3;
+    memcpy(older, &head, small);
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, got, (const mcinr_decode_options *)(const void *)older, err, sizeof err) ==
+              MCINR_OK,
+          "older struct: %s", err);
+    CHECK(memcmp(got, want_values, N * C * sizeof(float)) == 0, "older struct: values differ from the defaults");
+    free(older);
+    /* a struct that ends before network_only: network_only is not read (residual applied) */
+    o = options(2, NULL, NULL, 1);
+    o.struct_size = offsetof(mcinr_decode_options, network_only);
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(memcmp(got, want_values, N * C * sizeof(float)) == 0, "network_only beyond struct_size was read");
+    /* a larger struct_size (a newer header): the known fields are read */
+    o = options(2, NULL, NULL, 1);
+    o.struct_size = sizeof o + 64;
+    float *net = malloc(N * C * sizeof(float));
+    mcinr_decode_options only = options(1, NULL, NULL, 1);
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(mcinr_decode_mesh(m, t, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(memcmp(got, net, N * C * sizeof(float)) == 0, "larger struct_size: network_only not read");
+    CHECK(memcmp(net, want_values, N * C * sizeof(float)) != 0, "the residual changes nothing at step 1");
+    free(net);
+    free(want_values);
+    free(got);
+    mcinr_close(m);
 }
 
 /* Format 1.1 encodings of tiny.mci's networks: versions and stored weight bytes. */
@@ -856,9 +947,7 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     if (f) fclose(f);
     float *net = malloc(N * C * sizeof(float)), *res = malloc(N * C * sizeof(float));
     float *sub = malloc(N * 3 * sizeof(float)), *one = malloc(N * sizeof(float));
-    mcinr_decode_options only = {0}, with = {0};
-    only.network_only = 1;
-    with.num_threads = 3;
+    mcinr_decode_options only = options(1, NULL, NULL, 1), with = options(3, NULL, NULL, 0);
     size_t mismatches = 0, changed = 0, large = 0;
     /* last step first, so no step's decode follows the decode of the steps it is predicted from */
     for (size_t back = 0; back < T; back++) {
@@ -1229,8 +1318,7 @@ static size_t predicted_payload(const uint8_t *orig, const crafted_stream *cs, s
 /* Decodes the mesh at step t (all components) with the residual, or the network alone. */
 static void decode_step(const mcinr_model *m, size_t t, int network_only, float *out) {
     char err[512];
-    mcinr_decode_options opt = {0};
-    opt.network_only = network_only;
+    mcinr_decode_options opt = options(1, NULL, NULL, network_only);
     CHECK(mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, out, &opt, err, sizeof err) == MCINR_OK, "decode: %s", err);
 }
 
@@ -1646,7 +1734,7 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < n * 3; i++) xyz[i] = (double)(i % 97) / 48.0;
             test_concurrent(m, xyz, n);
             int aborts = 0;
-            mcinr_decode_options stop = {3, abort_progress, &aborts, 0};
+            mcinr_decode_options stop = options(3, abort_progress, &aborts, 0);
             float *out = malloc(n * mcinr_num_components(m) * sizeof(float));
             CHECK(mcinr_decode(m, xyz, n, 1.0, NULL, 0, out, &stop, NULL, 0) == MCINR_ERR_ABORTED, "abort");
             free(out);
@@ -1664,6 +1752,8 @@ int main(int argc, char **argv) {
         return failures ? 1 : 0;
     }
     char path[1024];
+    printf("version and options\n");
+    test_version_and_options(argv[1]);
     printf("kernels\n");
     test_kernels();
     printf("valid files\n");

@@ -213,6 +213,7 @@ public final class MCIDecoder: @unchecked Sendable {
         var err = [CChar](repeating: 0, count: 1024)
         let box = progress.map(ProgressBox.init)
         var options = mcinr_decode_options()
+        mcinr_decode_options_init(&options)
         options.num_threads = Int32(clamping: max(1, threads))
         options.network_only = networkOnly ? 1 : 0
         if let box {

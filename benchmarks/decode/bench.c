@@ -283,7 +283,9 @@ int main(int argc, char **argv) {
     for (int t = 0; t < num_thread_counts; t++) best[t] = 1e30;
     for (int r = 0; r < repeats; r++)
         for (int t = 0; t < num_thread_counts; t++) {
-            mcinr_decode_options opt = {threads[t], NULL, NULL};
+            mcinr_decode_options opt;
+            mcinr_decode_options_init(&opt);
+            opt.num_threads = threads[t];
             double start = now(), start_cpu = now_cpu(), start_pcpu = now_process_cpu();
             if (mcinr_decode_mesh(m, time, NULL, 0, out, &opt, err, sizeof err) != MCINR_OK) {
                 fprintf(stderr, "bench: decode failed: %s\n", err);

@@ -664,7 +664,7 @@ int vtkMCINRReader::RequestData(
 
     ProgressContext progress{ this, MeshDoneProgress, DecodeDoneProgress };
     mcinr_decode_options options;
-    std::memset(&options, 0, sizeof(options));
+    mcinr_decode_options_init(&options);
     options.num_threads = this->NumberOfThreads > 0
       ? this->NumberOfThreads
       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
