@@ -186,8 +186,10 @@ void mcinr_decode_options_init(mcinr_decode_options *options);
  * `out` receives num_points × num_components floats (C with `components` NULL), row-major
  * (point-major), de-normalised. `options` may be NULL.
  * Only the branches that produce a requested component are evaluated. Results do not depend
- * on num_threads (points are processed in fixed chunks). With num_threads > 1 the calling
- * thread only waits and reports progress.
+ * on num_threads (points are processed in fixed chunks). With num_threads > 1 the work runs
+ * on that many new threads and the calling thread only waits, reports progress and passes on
+ * an abort; the callback is only ever called from the calling thread, after each chunk of
+ * points, with non-decreasing fractions ending at 1.0. options->network_only is ignored.
  * Errors: MCINR_ERR_ARGUMENT (NULL model/xyz/out, component out of range, options not set up
  * by mcinr_decode_options_init: struct_size 0 or too small), MCINR_ERR_NOMEM,
  * MCINR_ERR_ABORTED (the callback returned non-zero; `out` is then partly written). */
@@ -201,7 +203,12 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
  * In an error-bounded model (mcinr_has_residual), when `time` equals one of the stored times
  * exactly (one of the doubles mcinr_times returns, compared with ==), the stored residual is
  * added to each requested component unless options->network_only is set: every value is then
- * within mcinr_residual_max_error of the training data. Any other time gives the network alone. */
+ * within mcinr_residual_max_error of the training data. Any other time gives the network alone.
+ * Threads, progress and abort as in mcinr_decode, over both phases: the network evaluation
+ * reports the first part of [0, 1] (the part is the phases' estimated share of the work), the
+ * residual step the rest, one call per requested component, so the fractions never decrease
+ * and end at 1.0; an abort in either phase returns MCINR_ERR_ABORTED (`out` partly written).
+ * The residual of a component does not depend on num_threads either. */
 mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                const size_t *components, size_t num_components,
                                float *out, const mcinr_decode_options *options,

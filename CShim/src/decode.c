@@ -8,7 +8,6 @@
 #include "mcinr_kernels.h"
 
 #include <cblas.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,125 +237,27 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     }
 }
 
-/* ---- Threads ---- */
+/* ---- Tasks of the parallel loop: one chunk each, a workspace per worker ---- */
 
-typedef struct job {
-    const request *rq;
-    size_t num_chunks;
-    pthread_mutex_t mutex;
-    pthread_cond_t progressed;
-    size_t next_chunk, done_chunks;
-    int workers_running;
-    int stop;
-    mcinr_status status;
-} job;
-
-static void *worker(void *arg) {
-    job *j = arg;
-    workspace w;
-    int ok = alloc_workspace(j->rq->m, j->rq->chunk, &w);
-    pthread_mutex_lock(&j->mutex);
-    if (!ok) {
-        j->status = MCINR_ERR_NOMEM;
-        j->stop = 1;
+static void *chunk_worker_init(void *ctx) {
+    const request *rq = ctx;
+    workspace *w = malloc(sizeof *w);
+    if (w && !alloc_workspace(rq->m, rq->chunk, w)) {
+        free(w);
+        w = NULL;
     }
-    while (ok && !j->stop && j->next_chunk < j->num_chunks) {
-        size_t chunk = j->next_chunk++;
-        pthread_mutex_unlock(&j->mutex);
-        eval_chunk(j->rq, &w, chunk);
-        pthread_mutex_lock(&j->mutex);
-        j->done_chunks++;
-        pthread_cond_signal(&j->progressed);
-    }
-    j->workers_running--;
-    pthread_cond_signal(&j->progressed);
-    pthread_mutex_unlock(&j->mutex);
-    if (ok) free_workspace(&w);
-    return NULL;
+    return w;
 }
 
-static mcinr_status run_serial(const request *rq, size_t num_chunks, const mcinr_decode_options *opt, char *err,
-                               size_t err_len) {
-    workspace w;
-    if (!alloc_workspace(rq->m, rq->chunk, &w)) {
-        mci_set_error(err, err_len, "mcinr_decode: out of memory for the decode workspace");
-        return MCINR_ERR_NOMEM;
-    }
-    for (size_t c = 0; c < num_chunks; c++) {
-        eval_chunk(rq, &w, c);
-        if (opt && opt->progress && opt->progress(opt->user_data, (double)(c + 1) / (double)num_chunks)) {
-            free_workspace(&w);
-            mci_set_error(err, err_len, "mcinr_decode: aborted by the progress callback");
-            return MCINR_ERR_ABORTED;
-        }
-    }
-    free_workspace(&w);
+static void chunk_worker_fini(void *ctx, void *state) {
+    (void)ctx;
+    free_workspace(state);
+    free(state);
+}
+
+static mcinr_status chunk_task(void *ctx, void *state, size_t chunk) {
+    eval_chunk(ctx, state, chunk);
     return MCINR_OK;
-}
-
-static mcinr_status run_parallel(const request *rq, size_t num_chunks, size_t threads,
-                                 const mcinr_decode_options *opt, char *err, size_t err_len) {
-    job j;
-    memset(&j, 0, sizeof j);
-    j.rq = rq;
-    j.num_chunks = num_chunks;
-    j.status = MCINR_OK;
-    if (pthread_mutex_init(&j.mutex, NULL) != 0) return run_serial(rq, num_chunks, opt, err, err_len);
-    if (pthread_cond_init(&j.progressed, NULL) != 0) {
-        pthread_mutex_destroy(&j.mutex);
-        return run_serial(rq, num_chunks, opt, err, err_len);
-    }
-    pthread_t *ids = malloc(threads * sizeof *ids);
-    size_t started = 0;
-    if (ids) {
-        pthread_mutex_lock(&j.mutex);
-        for (; started < threads; started++) {
-            if (pthread_create(&ids[started], NULL, worker, &j) != 0) break;
-            j.workers_running++;
-        }
-        pthread_mutex_unlock(&j.mutex);
-    }
-    mcinr_status status;
-    int aborted = 0;
-    if (started == 0) {
-        status = run_serial(rq, num_chunks, opt, err, err_len);
-    } else {
-        /* The calling thread only reports progress, so the callback never runs elsewhere. */
-        pthread_mutex_lock(&j.mutex);
-        size_t reported = 0;
-        while (j.workers_running > 0) {
-            if (j.done_chunks != reported && opt && opt->progress && !j.stop) {
-                reported = j.done_chunks;
-                pthread_mutex_unlock(&j.mutex);
-                int stop = opt->progress(opt->user_data, (double)reported / (double)num_chunks);
-                pthread_mutex_lock(&j.mutex);
-                if (stop) {
-                    aborted = 1;
-                    j.stop = 1;
-                }
-                continue;
-            }
-            pthread_cond_wait(&j.progressed, &j.mutex);
-        }
-        if (!aborted && !j.stop && opt && opt->progress && reported != num_chunks) {
-            pthread_mutex_unlock(&j.mutex);
-            aborted = opt->progress(opt->user_data, 1.0) != 0;
-            pthread_mutex_lock(&j.mutex);
-        }
-        status = j.status;
-        pthread_mutex_unlock(&j.mutex);
-        for (size_t t = 0; t < started; t++) pthread_join(ids[t], NULL);
-        if (status == MCINR_ERR_NOMEM)
-            mci_set_error(err, err_len, "mcinr_decode: out of memory for the decode workspace");
-        else if (aborted) {
-            status = MCINR_ERR_ABORTED;
-            mci_set_error(err, err_len, "mcinr_decode: aborted by the progress callback");
-        }
-    }
-    free(ids);
-    pthread_cond_destroy(&j.progressed);
-    pthread_mutex_destroy(&j.mutex);
-    return status;
 }
 
 /* ---- Options ---- */
@@ -391,27 +292,29 @@ static mcinr_status read_options(const mcinr_decode_options *in, mcinr_decode_op
     return MCINR_OK;
 }
 
-static mcinr_status decode_points(const mcinr_model *m, const double *xyz, size_t num_points, double time,
-                                  const size_t *components, size_t num_components, float *out,
-                                  const mcinr_decode_options *options, char *err, size_t err_len) {
+/* The argument checks and values of mcinr_decode, progress over [from, to]; fn names the API
+ * function in messages. */
+static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
+                                  double time, const size_t *components, size_t num_components, float *out,
+                                  const mcinr_decode_options *o, double from, double to, char *err, size_t err_len) {
     if (!m) {
-        mci_set_error(err, err_len, "mcinr_decode: `model` is NULL");
+        mci_set_error(err, err_len, "%s: `model` is NULL", fn);
         return MCINR_ERR_ARGUMENT;
     }
     if (components) {
         if (num_components == 0) {
-            mci_set_error(err, err_len, "mcinr_decode: `components` is given but `num_components` is 0");
+            mci_set_error(err, err_len, "%s: `components` is given but `num_components` is 0", fn);
             return MCINR_ERR_ARGUMENT;
         }
         for (size_t r = 0; r < num_components; r++)
             if (components[r] >= m->num_components) {
-                mci_set_error(err, err_len, "mcinr_decode: component %zu is out of range (the model has %zu)",
+                mci_set_error(err, err_len, "%s: component %zu is out of range (the model has %zu)", fn,
                               components[r], m->num_components);
                 return MCINR_ERR_ARGUMENT;
             }
     } else {
         if (num_components != 0 && num_components != m->num_components) {
-            mci_set_error(err, err_len, "mcinr_decode: `components` is NULL (all %zu) but `num_components` is %zu",
+            mci_set_error(err, err_len, "%s: `components` is NULL (all %zu) but `num_components` is %zu", fn,
                           m->num_components, num_components);
             return MCINR_ERR_ARGUMENT;
         }
@@ -419,11 +322,12 @@ static mcinr_status decode_points(const mcinr_model *m, const double *xyz, size_
     }
     if (num_points == 0) return MCINR_OK;
     if (!xyz || !out) {
-        mci_set_error(err, err_len, "mcinr_decode: `%s` is NULL", xyz ? "out" : "xyz");
+        mci_set_error(err, err_len, "%s: `%s` is NULL", fn, xyz ? "out" : "xyz");
         return MCINR_ERR_ARGUMENT;
     }
     if (num_points > SIZE_MAX / sizeof(float) / num_components || num_points > SIZE_MAX / (3 * sizeof(double))) {
-        mci_set_error(err, err_len, "mcinr_decode: %zu points × %zu components overflow", num_points, num_components);
+        mci_set_error(err, err_len, "%s: %zu points × %zu components overflow", fn, num_points,
+                      num_components);
         return MCINR_ERR_ARGUMENT;
     }
     size_t chunk = num_points / CHUNK_PARTS + 1;
@@ -432,10 +336,31 @@ static mcinr_status decode_points(const mcinr_model *m, const double *xyz, size_
     if (chunk > num_points) chunk = num_points;
     request rq = {m, xyz, num_points, time, components, num_components, out, chunk};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
-    size_t threads = options && options->num_threads > 1 ? (size_t)options->num_threads : 1;
-    if (threads > num_chunks) threads = num_chunks;
-    if (threads <= 1) return run_serial(&rq, num_chunks, options, err, err_len);
-    return run_parallel(&rq, num_chunks, threads, options, err, err_len);
+    mci_parallel_for loop = {num_chunks, o->num_threads > 1 ? (size_t)o->num_threads : 1, &rq, chunk_worker_init,
+                             chunk_worker_fini, chunk_task, o->progress, o->user_data, from, to};
+    mcinr_status s = mci_parallel_run(&loop, NULL);
+    if (s == MCINR_ERR_NOMEM) mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
+    if (s == MCINR_ERR_ABORTED) mci_set_error(err, err_len, "%s: aborted by the progress callback", fn);
+    return s;
+}
+
+/* Multiply-adds per point of the network evaluation, averaged over the networks (every
+ * branch counted): the progress weight of the network phase of mcinr_decode_mesh. */
+static double network_cost(const mcinr_model *m) {
+    double total = 0.0;
+    for (size_t k = 0; k < m->num_networks; k++) {
+        const mci_network *net = &m->networks[k];
+        for (size_t b = 0; b <= net->num_branches; b++) {
+            const mci_module *mods = b == 0 ? net->trunk : net->branches[b - 1].modules;
+            size_t count = b == 0 ? net->num_trunk : net->branches[b - 1].num_modules;
+            for (size_t i = 0; i < count; i++) {
+                const mci_module *mod = &mods[i];
+                double matrices = mod->kind == MODULE_RESBLOCK ? 2.0 + (mod->Wt != NULL) : 1.0;
+                total += matrices * (double)mod->in * (double)mod->out;
+            }
+        }
+    }
+    return m->num_networks ? total / (double)m->num_networks : 0.0;
 }
 
 mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_points, double time,
@@ -444,7 +369,8 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
     mcinr_decode_options o;
     mcinr_status s = read_options(options, &o, "mcinr_decode", err, err_len);
     if (s != MCINR_OK) return s;
-    return decode_points(m, xyz, num_points, time, components, num_components, out, &o, err, err_len);
+    return decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, 0.0, 1.0, err,
+                         err_len);
 }
 
 mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *components, size_t num_components,
@@ -460,8 +386,14 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
     mcinr_decode_options o;
     mcinr_status s = read_options(options, &o, "mcinr_decode_mesh", err, err_len);
     if (s != MCINR_OK) return s;
-    s = decode_points(m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, &o, err, err_len);
-    if (s != MCINR_OK || o.network_only) return s;
+    /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
+    double residual = o.network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
+    double network = network_cost(m) * (double)m->mesh_num_points;
+    double split = residual > 0.0 ? network / (network + residual) : 1.0;
+    s = decode_points("mcinr_decode_mesh", m, m->mesh_points, m->mesh_num_points, time, components, num_components,
+                      out, &o, 0.0, split, err, err_len);
+    if (s != MCINR_OK || residual <= 0.0) return s;
     size_t threads = o.num_threads > 1 ? (size_t)o.num_threads : 1;
-    return mci_apply_residual(m, time, components, num_components, out, threads, err, err_len);
+    return mci_apply_residual(m, time, components, num_components, out, threads, o.progress, o.user_data, split, 1.0,
+                              err, err_len);
 }

@@ -95,12 +95,40 @@ size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
 
 /* RESIDUAL section of `type` 6 or 7: parses and fully validates the payload (META and MESH
  * already parsed); frees its storage; adds the residual to a network-only decode at the mesh
- * points when `time` is a stored step (a no-op otherwise), type 7 on up to `threads` threads. */
+ * points when `time` is a stored step (a no-op otherwise), a task per requested component on
+ * up to `threads` threads, progress over [from, to] (mci_parallel_run). mci_residual_cost
+ * estimates that work in the units of decode.c's network cost (0 when it does not apply). */
 mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *payload, size_t len, mcinr_model *m,
                                 char *err, size_t err_len);
 void mci_free_residual(mcinr_model *m);
+double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
-                                float *out, size_t threads, char *err, size_t err_len);
+                                float *out, size_t threads, mcinr_progress_fn progress, void *user_data, double from,
+                                double to, char *err, size_t err_len);
+
+/* One parallel loop (parallel.c), the decoder's only threading pattern: tasks 0 … num_tasks−1,
+ * each run once, by up to `threads` worker threads (≤ 1: all on the calling thread). A worker
+ * first makes its own state with init (NULL means out of memory; init may be NULL for no
+ * state), takes tasks in increasing order and ends with fini. With more than one worker the
+ * calling thread runs no task: it only calls `progress` (so the callback never runs on another
+ * thread) with the fraction of tasks done mapped onto [from, to] (exactly `to` when all are
+ * done) and stops the workers when it returns non-zero. A task writes only its own part of the
+ * output, so results do not depend on the thread count. */
+typedef struct mci_parallel_for {
+    size_t num_tasks, threads;
+    void *ctx;                                 /* passed to init, fini and task */
+    void *(*init)(void *ctx);
+    void (*fini)(void *ctx, void *state);
+    mcinr_status (*task)(void *ctx, void *state, size_t index);
+    mcinr_progress_fn progress;                /* may be NULL */
+    void *user_data;
+    double from, to;
+} mci_parallel_for;
+
+/* MCINR_OK; MCINR_ERR_ABORTED (progress returned non-zero; tasks not yet started are skipped);
+ * MCINR_ERR_NOMEM (an init failed; *failed_task = SIZE_MAX); or the status of the lowest-index
+ * task that failed (*failed_task = its index). failed_task may be NULL. */
+mcinr_status mci_parallel_run(const mci_parallel_for *loop, size_t *failed_task);
 
 /* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...)

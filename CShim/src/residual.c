@@ -13,7 +13,6 @@
 #include "mcinr_internal.h"
 
 #include <float.h>
-#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +27,6 @@
 #define MAX_CODE_PREDICTED ((uint64_t)1 << 34) /* type 7: zigzag(d) + 1, so |d| <= 2^33 */
 #define MAX_BYTES_PER_VALUE 8u       /* an 8-byte varint; an escape takes 1 + 4 */
 #define INDEX_LIMIT ((int64_t)1 << 31) /* type 7: |q| < 2^31, so every sum below fits 64 bits */
-#define MAX_APPLY_THREADS 64u      /* threads sharing the components of one decode */
 #define PREDICT_TIME 1u              /* predictor bits (type 7) */
 #define PREDICT_MESH 2u
 #define PREDICT_DATA 4u              /* the indices quantise the data, not the network's residual */
@@ -668,133 +666,134 @@ static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
     return t;
 }
 
-/* One thread's share of a type 7 decode: components r = first, first + stride, ... */
-typedef struct apply_share {
+/* Multiply-add equivalents (decode.c's unit of progress weight) per reconstructed index: what
+ * one index of a zstd or range-coded chain costs next to one multiply-add of the network
+ * evaluation, roughly (800 … 2200 measured on a 33k-point model of random indices from
+ * tools/make_test_mci.py; only the progress bar depends on it). */
+#define COST_PER_INDEX 1000.0
+
+/* The applying decode of one step: a task per requested component (mci_parallel_run), each
+ * writing only its own output column. */
+typedef struct apply_job {
     const mcinr_model *m;
-    size_t t, nc, first, stride, max_raw;
+    size_t t, nc, max_raw;
     const size_t *components;
     float *out;
     int uses_range;
-    mcinr_status status; /* MCINR_OK, or NOMEM with the step and component below */
-    size_t bad_step, bad_comp;
-} apply_share;
+} apply_job;
 
-static void *apply_components(void *arg) {
-    apply_share *a = arg;
-    const mcinr_model *m = a->m;
-    size_t C = m->num_components;
-    uint8_t *raw = malloc(a->max_raw);
-    chain_buffers chain = {0};
-    a->status = MCINR_OK;
-    if (!raw || chain_buffers_alloc(&chain, m->mesh_num_points, a->uses_range)) {
-        a->status = MCINR_ERR_NOMEM;
-        a->bad_step = a->bad_comp = SIZE_MAX;
-    }
-    for (size_t r = a->first; r < a->nc && a->status == MCINR_OK; r += a->stride) {
-        size_t c = a->components ? a->components[r] : r;
-        residual_target target = {a->out + r, a->nc, m->residual_step[c], m->range_min[c]};
-        for (size_t s = chain_start(m, a->t, c); s <= a->t; s++) {
-            size_t k = s * C + c, point;
-            stream_reader reader;
-            /* validated at open: neither can fail on a model that opened */
-            if (start_stream(m, k, chain.dctx, raw, chain.dmag, &reader) ||
-                reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, s == a->t ? &target : NULL, &point)) {
-                a->status = MCINR_ERR_NOMEM;
-                a->bad_step = s;
-                a->bad_comp = c;
-                break;
-            }
-        }
-    }
-    free(raw);
-    chain_buffers_free(&chain);
-    return NULL;
+typedef struct apply_state {
+    uint8_t *raw;
+    chain_buffers chain;
+} apply_state;
+
+static void apply_fini(void *ctx, void *state) {
+    (void)ctx;
+    apply_state *st = state;
+    if (!st) return;
+    free(st->raw);
+    chain_buffers_free(&st->chain);
+    free(st);
 }
 
-/* Type 7: for each requested component, reconstructs the indices from the start of the time
- * chain up to step t and applies step t's; components are shared among up to `threads`
- * threads (each writes only its own output columns). */
-static mcinr_status apply_predicted(const mcinr_model *m, size_t t, const size_t *components, size_t nc, float *out,
-                                    size_t threads, char *err, size_t err_len) {
-    size_t C = m->num_components, max_raw = 1;
-    int uses_range = 0;
-    for (size_t r = 0; r < nc; r++) {
-        size_t c = components ? components[r] : r;
-        for (size_t s = chain_start(m, t, c); s <= t; s++) {
-            if (m->residual_raw_size[s * C + c] > max_raw) max_raw = (size_t)m->residual_raw_size[s * C + c];
-            uses_range |= m->residual_coder[s * C + c] == CODER_RANGE && m->residual_stream_size[s * C + c] != 0;
-        }
+static void *apply_init(void *ctx) {
+    const apply_job *job = ctx;
+    apply_state *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->raw = malloc(job->max_raw);
+    if (!st->raw || (job->m->residual_type == 7 &&
+                     chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range))) {
+        apply_fini(ctx, st);
+        return NULL;
     }
-    if (threads > nc) threads = nc;
-    if (threads < 1) threads = 1;
-    apply_share shares[MAX_APPLY_THREADS];
-    pthread_t ids[MAX_APPLY_THREADS];
-    if (threads > MAX_APPLY_THREADS) threads = MAX_APPLY_THREADS;
-    int running[MAX_APPLY_THREADS] = {0};
-    for (size_t w = 0; w < threads; w++)
-        shares[w] = (apply_share){m, t, nc, w, threads, max_raw, components, out, uses_range, MCINR_OK, 0, 0};
-    /* the calling thread takes share 0, and any share whose thread cannot start */
-    for (size_t w = 1; w < threads; w++) running[w] = pthread_create(&ids[w], NULL, apply_components, &shares[w]) == 0;
-    apply_components(&shares[0]);
-    for (size_t w = 1; w < threads; w++)
-        if (!running[w]) apply_components(&shares[w]);
-    for (size_t w = 1; w < threads; w++)
-        if (running[w]) pthread_join(ids[w], NULL);
-    for (size_t w = 0; w < threads; w++) {
-        if (shares[w].status == MCINR_OK) continue;
-        if (shares[w].bad_step == SIZE_MAX)
-            mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)",
-                          max_raw + 3 * m->mesh_num_points * sizeof(int64_t));
-        else
-            mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %zu component %zu",
-                          shares[w].bad_step, shares[w].bad_comp);
-        return shares[w].status;
+    return st;
+}
+
+/* Component r of the request: type 7 reconstructs its chain up to step t and applies step t;
+ * type 6 inflates step t's stream and applies it. Validated at open, so neither can fail on a
+ * model that opened (a failure is reported as out of memory). */
+static mcinr_status apply_task(void *ctx, void *state, size_t r) {
+    const apply_job *job = ctx;
+    apply_state *st = state;
+    const mcinr_model *m = job->m;
+    size_t C = m->num_components, c = job->components ? job->components[r] : r;
+    if (m->residual_type == 7) {
+        residual_target target = {job->out + r, job->nc, m->residual_step[c], m->range_min[c]};
+        for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
+            size_t k = s * C + c, point;
+            stream_reader reader;
+            if (start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader) ||
+                reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y,
+                            s == job->t ? &target : NULL, &point))
+                return MCINR_ERR_NOMEM;
+        }
+        return MCINR_OK;
+    }
+    size_t k = job->t * C + c, N = m->mesh_num_points;
+    if (m->residual_stream_size[k] == 0) return MCINR_OK;
+    size_t raw_size = (size_t)m->residual_raw_size[k];
+    if (mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k], (size_t)m->residual_stream_size[k],
+                            st->raw, raw_size))
+        return MCINR_ERR_NOMEM;
+    double step = m->residual_step[c];
+    size_t pos = 0;
+    for (size_t i = 0; i < N; i++) {
+        code cd;
+        if (next_code(st->raw, raw_size, &pos, MAX_CODE, &cd)) break;
+        float *v = &job->out[i * job->nc + r];
+        *v = cd.escape ? cd.value : cd.q == 0 ? *v : corrected(*v, cd.q, step);
     }
     return MCINR_OK;
+}
+
+/* The streams the applying decode of step t reads for component c: step t's alone (type 6),
+ * or its time chain (type 7). */
+static size_t first_stream_step(const mcinr_model *m, size_t t, size_t c) {
+    return m->residual_type == 7 ? chain_start(m, t, c) : t;
+}
+
+double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components) {
+    if (!m->has_residual) return 0.0;
+    long t = find_step(m, time);
+    if (t < 0) return 0.0;
+    size_t nc = components ? num_components : m->num_components, indices = 0;
+    for (size_t r = 0; r < nc; r++) {
+        size_t c = components ? components[r] : r;
+        indices += (size_t)t + 1 - first_stream_step(m, (size_t)t, c);
+    }
+    /* > 0 whenever it applies (even all-empty streams are visited) */
+    return COST_PER_INDEX * (double)(indices ? indices : 1) * (double)(m->mesh_num_points ? m->mesh_num_points : 1);
 }
 
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
-                                float *out, size_t threads, char *err, size_t err_len) {
+                                float *out, size_t threads, mcinr_progress_fn progress, void *user_data, double from,
+                                double to, char *err, size_t err_len) {
     if (!m->has_residual) return MCINR_OK;
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
-    size_t nc = components ? num_components : m->num_components;
-    if (m->residual_type == 7) return apply_predicted(m, (size_t)t, components, nc, out, threads, err, err_len);
-    size_t N = m->mesh_num_points, C = m->num_components;
-    size_t max_raw = 0;
+    size_t C = m->num_components, nc = components ? num_components : C, max_raw = 1;
+    int uses_range = 0;
     for (size_t r = 0; r < nc; r++) {
-        size_t k = (size_t)t * C + (components ? components[r] : r);
-        if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
-    }
-    if (max_raw == 0) return MCINR_OK; /* every requested residual is zero */
-    uint8_t *raw = malloc(max_raw);
-    if (!raw) {
-        mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes)", max_raw);
-        return MCINR_ERR_NOMEM;
-    }
-    for (size_t r = 0; r < nc; r++) {
-        size_t comp = components ? components[r] : r, k = (size_t)t * C + comp;
-        if (m->residual_stream_size[k] == 0) continue;
-        size_t raw_size = (size_t)m->residual_raw_size[k];
-        /* validated at open: neither can fail on a model that opened */
-        if (mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k], (size_t)m->residual_stream_size[k], raw,
-                        raw_size)) {
-            free(raw);
-            mci_set_error(err, err_len, "mcinr_decode_mesh: cannot inflate the residual of step %ld component %zu", t,
-                          comp);
-            return MCINR_ERR_NOMEM;
-        }
-        double step = m->residual_step[comp];
-        size_t pos = 0;
-        for (size_t i = 0; i < N; i++) {
-            code cd;
-            if (next_code(raw, raw_size, &pos, MAX_CODE, &cd)) break;
-            float *v = &out[i * nc + r];
-            *v = cd.escape ? cd.value : cd.q == 0 ? *v : corrected(*v, cd.q, step);
+        size_t c = components ? components[r] : r;
+        for (size_t s = first_stream_step(m, (size_t)t, c); s <= (size_t)t; s++) {
+            size_t k = s * C + c;
+            if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
+            uses_range |= m->residual_type == 7 && m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
         }
     }
-    free(raw);
-    return MCINR_OK;
+    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range};
+    mci_parallel_for loop = {nc, threads, &job, apply_init, apply_fini, apply_task, progress, user_data, from, to};
+    size_t failed;
+    mcinr_status s = mci_parallel_run(&loop, &failed);
+    if (s == MCINR_ERR_ABORTED)
+        mci_set_error(err, err_len, "mcinr_decode_mesh: aborted by the progress callback (adding the residual)");
+    else if (s != MCINR_OK && failed == SIZE_MAX)
+        mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes per thread)",
+                      max_raw + 3 * m->mesh_num_points * sizeof(int64_t));
+    else if (s != MCINR_OK)
+        mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %ld component %zu", t,
+                      components ? components[failed] : failed);
+    return s;
 }
 
 int mcinr_has_residual(const mcinr_model *m) { return m && m->has_residual; }

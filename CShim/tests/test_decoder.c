@@ -506,6 +506,84 @@ static void test_version_and_options(const char *dir) {
     mcinr_close(m);
 }
 
+/* Every progress fraction of a decode, in call order; aborts at call `abort_at` (1-based, 0:
+ * never). Called only from the decoding thread, so no locking. */
+typedef struct progress_log {
+    double fractions[4096];
+    size_t calls, abort_at;
+} progress_log;
+
+static int log_progress(void *user, double fraction) {
+    progress_log *log = user;
+    if (log->calls < sizeof log->fractions / sizeof log->fractions[0]) log->fractions[log->calls] = fraction;
+    log->calls++;
+    return log->abort_at != 0 && log->calls == log->abort_at;
+}
+
+/* Monotonic in [0, 1] and ending at exactly 1. */
+static int progress_ok(const progress_log *log) {
+    int ok = log->calls > 0 && log->fractions[log->calls - 1] == 1.0;
+    for (size_t i = 0; i < log->calls; i++)
+        ok &= log->fractions[i] >= 0.0 && log->fractions[i] <= 1.0 && (i == 0 || log->fractions[i] >= log->fractions[i - 1]);
+    return ok;
+}
+
+/* mcinr_decode_mesh with a residual: progress covers the network phase and then the residual
+ * phase, monotonic up to 1; an abort in the residual phase returns MCINR_ERR_ABORTED; 1 and 4
+ * threads give the same bits. */
+static void test_residual_progress(const char *dir, const char *stem) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
+    mcinr_model *m = NULL;
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s: %s", path, err);
+    if (!m) return;
+    size_t N = mcinr_mesh_num_points(m), C = mcinr_num_components(m), T = mcinr_num_times(m);
+    float *a = malloc(N * C * sizeof(float)), *b = malloc(N * C * sizeof(float));
+    static progress_log log; /* large: not on the stack */
+    for (int threads = 1; threads <= 4; threads += 3) {
+        double t = mcinr_times(m)[T - 1];
+        /* the network phase alone: how many calls it makes */
+        memset(&log, 0, sizeof log);
+        mcinr_decode_options o = options(threads, log_progress, &log, 1);
+        CHECK(mcinr_decode_mesh(m, t, NULL, 0, a, &o, err, sizeof err) == MCINR_OK, "%s", err);
+        CHECK(progress_ok(&log), "%s, %d threads, network only: progress not monotonic to 1", stem, threads);
+        size_t network_calls = log.calls;
+        /* with the residual: more calls, still monotonic to 1, and the network phase ends below 1 */
+        memset(&log, 0, sizeof log);
+        o = options(threads, log_progress, &log, 0);
+        CHECK(mcinr_decode_mesh(m, t, NULL, 0, a, &o, err, sizeof err) == MCINR_OK, "%s", err);
+        CHECK(progress_ok(&log), "%s, %d threads: progress not monotonic to 1 (%zu calls)", stem, threads, log.calls);
+        CHECK(log.calls > network_calls && log.fractions[network_calls - 1] < 1.0,
+              "%s, %d threads: %zu calls (network phase %zu), network phase ends at %g", stem, threads, log.calls,
+              network_calls, log.fractions[network_calls - 1]);
+        /* abort at the first call of the residual phase */
+        memset(&log, 0, sizeof log);
+        log.abort_at = network_calls + 1;
+        err[0] = 0;
+        CHECK(mcinr_decode_mesh(m, t, NULL, 0, b, &o, err, sizeof err) == MCINR_ERR_ABORTED,
+              "%s, %d threads: abort in the residual phase", stem, threads);
+        CHECK(log.calls == network_calls + 1, "%s, %d threads: %zu progress calls after the abort at %zu", stem, threads,
+              log.calls, network_calls + 1);
+        CHECK(strstr(err, "aborted") != NULL, "abort message: %s", err);
+        /* the same values with 1 and 4 threads, at every stored step */
+        for (size_t step = 0; step < T; step++) {
+            mcinr_decode_options one = options(1, NULL, NULL, 0), four = options(4, NULL, NULL, 0);
+            CHECK(mcinr_decode_mesh(m, mcinr_times(m)[step], NULL, 0, a, &one, err, sizeof err) == MCINR_OK, "%s", err);
+            CHECK(mcinr_decode_mesh(m, mcinr_times(m)[step], NULL, 0, b, &four, err, sizeof err) == MCINR_OK, "%s", err);
+            CHECK(memcmp(a, b, N * C * sizeof(float)) == 0, "%s: step %zu differs between 1 and 4 threads", stem, step);
+        }
+        /* between steps the residual does not apply: the network phase reaches 1 itself */
+        memset(&log, 0, sizeof log);
+        o = options(threads, log_progress, &log, 0);
+        CHECK(mcinr_decode_mesh(m, 0.5 * (mcinr_times(m)[0] + mcinr_times(m)[1]), NULL, 0, a, &o, err, sizeof err) ==
+                  MCINR_OK, "%s", err);
+        CHECK(progress_ok(&log) && log.calls == network_calls, "%s: between steps %zu calls", stem, log.calls);
+    }
+    free(a);
+    free(b);
+    mcinr_close(m);
+}
+
 /* Format 1.1 encodings of tiny.mci's networks: versions and stored weight bytes. */
 static void test_encodings(const char *dir) {
     const char *names[5] = {"tiny", "tiny_f16", "tiny_int8", "tiny_f16z", "tiny_int8z"};
@@ -1748,6 +1826,7 @@ int main(int argc, char **argv) {
             test_concurrent_residual(m);
             mcinr_close(m);
         }
+        test_residual_progress(argv[1], "residual_predicted");
         printf("%d checks, %d failures\n", checks, failures);
         return failures ? 1 : 0;
     }
@@ -1791,6 +1870,8 @@ int main(int argc, char **argv) {
     printf("error-bounded mode, predicted indices (RESIDUAL type 7)\n");
     test_residual(argv[1], "residual_predicted", 1);
     test_residual(argv[1], "small_residual_predicted", 1);
+    test_residual_progress(argv[1], "residual_predicted");
+    test_residual_progress(argv[1], "residual");
     snprintf(path, sizeof path, "%s/small_residual_predicted.mci", argv[1]);
     bytes small_predicted = read_all(path);
     printf("hostile RESIDUAL type 7 (%zu-byte file)\n", small_predicted.size);
