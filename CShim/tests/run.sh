@@ -25,7 +25,8 @@ LIBS="-lopenblas -lz -lzstd -lpthread -lm"
 SOURCES=$(ls CShim/src/*.c CShim/kernels/*.c)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-# One BLAS thread: the decoder makes its own threads, and the sanitizers see fewer.
+# One BLAS thread: the decoder makes its own threads, and the sanitizers see fewer (the test
+# of OpenBLAS's thread count sets it itself).
 export OPENBLAS_NUM_THREADS=1
 
 echo "-- test files ($BUILD_DIR)"
@@ -37,6 +38,7 @@ python3 $GEN "$D/siren.mci" --mesh none --arch siren --width 24 --clusters 2 --r
 python3 $GEN "$D/coordnet.mci" --mesh tiny --arch coordnet --width 12 --clusters 4 --split \
     --reference "$D/coordnet.ref" --seed 3
 python3 $GEN "$D/small.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4
+python3 $GEN "$D/wide.mci" --mesh none --arch siren --width 64 --clusters 2 --seed 12
 # format 1.1: tiny.mci's networks in float16 / int8, NETS plain and zlib-compressed
 for enc in f16 int8; do
     python3 $GEN "$D/tiny_$enc.mci" --mesh tiny --split --reference "$D/tiny_$enc.ref" --ref-points 60 --seed 1 \

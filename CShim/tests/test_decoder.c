@@ -6,6 +6,7 @@
  *   siren.mci + siren.ref   SINE trunk + LINEAR head, no mesh
  *   coordnet.mci + coordnet.ref   RESBLOCK trunk + one LINEAR(w→C) branch
  *   small.mci               a small file for every-byte truncation and bit flips
+ *   wide.mci                width-64 SIREN, no mesh: batches large enough for OpenBLAS's threads
  *   tiny_f16, tiny_int8 (+ .ref), tiny_f16z, tiny_int8z (NETS compressed): tiny.mci's
  *                           networks in the format 1.1 weight encodings
  *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
@@ -581,6 +582,44 @@ static void test_residual_progress(const char *dir, const char *stem) {
     }
     free(a);
     free(b);
+    mcinr_close(m);
+}
+
+/* OpenBLAS's own thread count (the test, not the library, sets it: the decoder never does). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+
+/* What mcinr.h says about OpenBLAS's threads: the decoder leaves them alone, and the values do
+ * not depend on their number (OpenBLAS splits an sgemm's rows and columns among its threads,
+ * never the sum). wide.mci's batches (1024 × 64 × 64) are far above OpenBLAS's threading
+ * threshold (M·N·K > 262144), so its threads really run. */
+static void test_blas_threads(const char *dir) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/wide.mci", dir);
+    mcinr_model *m = NULL;
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s: %s", path, err);
+    if (!m) return;
+    size_t n = 20000, C = mcinr_num_components(m);
+    double *xyz = malloc(n * 3 * sizeof(double));
+    for (size_t i = 0; i < n * 3; i++) xyz[i] = (double)((i * 7919u) % 1000u) / 500.0;
+    float *want = malloc(n * C * sizeof(float)), *got = malloc(n * C * sizeof(float));
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    CHECK(mcinr_decode(m, xyz, n, 21.0, NULL, 0, want, NULL, err, sizeof err) == MCINR_OK, "%s", err);
+    const int blas_threads[3] = {2, 4, 7};
+    for (int k = 0; k < 3; k++)
+        for (int workers = 1; workers <= 2; workers++) {
+            openblas_set_num_threads(blas_threads[k]);
+            mcinr_decode_options o = options(workers, NULL, NULL, 0);
+            CHECK(mcinr_decode(m, xyz, n, 21.0, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
+            CHECK(openblas_get_num_threads() == blas_threads[k], "the decoder changed OpenBLAS's thread count");
+            CHECK(memcmp(got, want, n * C * sizeof(float)) == 0, "%d OpenBLAS threads, %d workers: values differ",
+                  blas_threads[k], workers);
+        }
+    openblas_set_num_threads(before);
+    free(xyz);
+    free(want);
+    free(got);
     mcinr_close(m);
 }
 
@@ -1835,6 +1874,8 @@ int main(int argc, char **argv) {
     test_version_and_options(argv[1]);
     printf("kernels\n");
     test_kernels();
+    printf("OpenBLAS thread count\n");
+    test_blas_threads(argv[1]);
     printf("valid files\n");
     test_valid(argv[1]);
     snprintf(path, sizeof path, "%s/small.mci", argv[1]);

@@ -31,15 +31,6 @@
 #include <thread>
 #include <vector>
 
-// OpenBLAS's own thread pool (the decoder is linked against OpenBLAS, see
-// cmake/MCINRDecoder.cmake). Declared here rather than through cblas.h so that the reader
-// does not depend on where the distribution puts that header.
-extern "C"
-{
-  void openblas_set_num_threads(int);
-  int openblas_get_num_threads(void);
-}
-
 vtkStandardNewMacro(vtkMCINRReader);
 
 namespace
@@ -151,35 +142,6 @@ std::string JsonStringMember(const std::string& json, const std::string& key)
   }
   return json.substr(pos + 1, end - pos - 1);
 }
-
-// While alive, OpenBLAS runs single-threaded: the decoder already runs one worker per core
-// (BLAS threads on top would oversubscribe them), and OpenBLAS's results depend on its own
-// thread count in the last bit, so fixing it makes the values independent of the machine
-// and of NumberOfThreads. Restores the previous count.
-class SingleThreadedBlasScope
-{
-public:
-  SingleThreadedBlasScope()
-    : Previous(openblas_get_num_threads())
-  {
-    if (this->Previous > 1)
-    {
-      openblas_set_num_threads(1);
-    }
-  }
-  ~SingleThreadedBlasScope()
-  {
-    if (this->Previous > 1)
-    {
-      openblas_set_num_threads(this->Previous);
-    }
-  }
-  SingleThreadedBlasScope(const SingleThreadedBlasScope&) = delete;
-  SingleThreadedBlasScope& operator=(const SingleThreadedBlasScope&) = delete;
-
-private:
-  int Previous;
-};
 
 // Allocates `tuples` tuples; false (instead of a crash) when memory runs out.
 bool AllocateTuples(vtkDataArray* array, int components, vtkIdType tuples)
@@ -671,7 +633,6 @@ int vtkMCINRReader::RequestData(
     options.progress = &DecodeProgress;
     options.user_data = &progress;
     char err[ErrorLength] = { 0 };
-    SingleThreadedBlasScope blasScope;
     const mcinr_status status = mcinr_decode_mesh(
       model, time, components.data(), width, decoded, &options, err, sizeof(err));
     if (status == MCINR_ERR_ABORTED)

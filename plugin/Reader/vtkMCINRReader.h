@@ -49,7 +49,9 @@ public:
 
   ///@{
   /**
-   * Worker threads for decoding. 0 (the default) or less means all hardware threads.
+   * Worker threads for decoding. 0 (the default) or less means all hardware threads. The
+   * values do not depend on it. OpenBLAS's own thread count (process-wide) is left alone; the
+   * decoder's threads pay off when it is 1 (OPENBLAS_NUM_THREADS=1), see plugin/README.md.
    */
   vtkSetMacro(NumberOfThreads, int);
   vtkGetMacro(NumberOfThreads, int);
