@@ -1,0 +1,90 @@
+"""Edits of .mci files for hostile-file tests and format studies (docs/mci-format.md): the
+section table, a file without its mesh, a corrupted payload, a rewritten MESH section.
+Not for reading models: that is what mcinr.Model (the C decoder) is for."""
+import struct
+import zlib
+from collections import namedtuple
+
+HEADER_BYTES, ENTRY_BYTES = 16, 32
+META, JSON, TREE, NETS, MESH = 1, 2, 3, 4, 5
+RESIDUAL_SECTIONS = (6, 7)  # type 6 (format 1.1, retired) and 7 (1.2): stored at the mesh points, invalid without MESH
+
+Section = namedtuple("Section", "index type flags offset length crc")
+
+
+def sections(data):
+    """The section table of .mci bytes, as Section tuples in table order."""
+    count = struct.unpack_from("<I", data, 12)[0]
+    return [Section(i, *struct.unpack_from("<IIQQI", data, HEADER_BYTES + ENTRY_BYTES * i)) for i in range(count)]
+
+
+def section_of_type(data, kind, what="file"):
+    """The Section of type `kind`; ValueError naming `what` when there is none."""
+    for s in sections(data):
+        if s.type == kind:
+            return s
+    raise ValueError("%s has no section of type %d" % (what, kind))
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return bytearray(f.read())
+
+
+def _write(path, data):
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+
+
+def strip_mesh_section(src, dst):
+    """Copy an .mci file without its MESH section and without a RESIDUAL (which needs the
+    mesh): header count and table rewritten, the payloads stay where they are (the spec
+    allows payloads anywhere after the table)."""
+    data = _read(src)
+    section_of_type(data, MESH, src)
+    entries = sections(data)
+    kept = [bytes(data[HEADER_BYTES + ENTRY_BYTES * s.index:HEADER_BYTES + ENTRY_BYTES * (s.index + 1)])
+            for s in entries if s.type not in (MESH,) + RESIDUAL_SECTIONS]
+    struct.pack_into("<I", data, 12, len(kept))
+    data[HEADER_BYTES:HEADER_BYTES + ENTRY_BYTES * len(entries)] = (
+        b"".join(kept) + b"\0" * ENTRY_BYTES * (len(entries) - len(kept)))
+    _write(dst, data)
+
+
+def flip_payload_byte(data):
+    """A copy of .mci bytes with one byte in the middle of the first section's payload
+    inverted, so that its CRC-32 no longer matches."""
+    first = sections(data)[0]
+    if first.length == 0:
+        raise ValueError("first section is empty")
+    flipped = bytearray(data)
+    flipped[first.offset + first.length // 2] ^= 0xFF
+    return bytes(flipped)
+
+
+def rewrite_mesh(src, dst, edit):
+    """Copy an .mci file with its MESH section changed by `edit(types, offsets, connectivity)`
+    (lists, edited in place); the new payload is appended with a correct CRC, so the decoder
+    accepts the file and what is tested is the reader's own check of the cells."""
+    data = _read(src)
+    mesh = section_of_type(data, MESH, src)
+    raw = zlib.decompress(bytes(data[mesh.offset + 8:mesh.offset + mesh.length]))
+    n, point_type = struct.unpack_from("<QB", raw, 0)
+    pos = 16 + n * 3 * (4 if point_type == 1 else 8)
+    m, k = struct.unpack_from("<QQ", raw, pos)
+    head = raw[:pos]
+    pos += 16
+    types = list(raw[pos:pos + m])
+    pos += m
+    offsets = list(struct.unpack_from("<%dQ" % m, raw, pos))
+    pos += 8 * m
+    conn = list(struct.unpack_from("<%dI" % k, raw, pos))
+    edit(types, offsets, conn)
+    body = (head + struct.pack("<QQ", len(types), len(conn)) + bytes(types) +
+            struct.pack("<%dQ" % len(offsets), *offsets) + struct.pack("<%dI" % len(conn), *conn))
+    payload = struct.pack("<Q", len(body)) + zlib.compress(body)
+    new_offset = len(data)
+    data += payload
+    struct.pack_into("<QQI", data, HEADER_BYTES + ENTRY_BYTES * mesh.index + 8, new_offset, len(payload),
+                     zlib.crc32(payload) & 0xFFFFFFFF)
+    _write(dst, data)
