@@ -6,7 +6,6 @@ Nothing here hard-codes the tool's defaults: "MC-INR (default)" is trained with 
 flags, and the baselines' widths are chosen by probing their size against it.
 """
 import argparse
-import ctypes
 import json
 import math
 import os
@@ -18,10 +17,12 @@ import time
 
 import numpy as np
 
-import vtu
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import mcinr  # noqa: E402  (python/mcinr: the binding of the C decoder)
+from mcinr.metrics import evaluate as metrics, global_ranges  # noqa: E402
+import vtu  # noqa: E402
 
 # Per mode: equal wall-clock budgets per method (seconds), the extra budgets of the
 # PSNR-vs-time curve, the analytic sizes of the scaling study (nx, ny, nz), its epoch count;
@@ -123,29 +124,6 @@ def json_objects(text):
             pos = start + 1
 
 
-# ---- metrics, exactly as INRCore.Metrics: per component and step, global range, averaged ----
-
-def metrics(truth, pred, ranges):
-    """truth, pred: T×n×C arrays; ranges: C global ranges."""
-    t = truth.astype(np.float64)
-    err = pred.astype(np.float64) - t
-    mse = np.mean(err * err, axis=1)                               # T×C
-    rng = np.broadcast_to(ranges, mse.shape)
-    with np.errstate(divide="ignore"):
-        psnr = np.where(mse == 0, 200.0,
-                        np.where(rng > 0, 20 * np.log10(np.where(rng > 0, rng, 1)) - 10 * np.log10(np.maximum(mse, 1e-300)),
-                                 -10 * np.log10(np.maximum(mse, 1e-300))))
-    psnr = np.minimum(psnr, 200.0)
-    nrmse = np.where(rng > 0, np.sqrt(mse) / np.where(rng > 0, rng, 1), np.sqrt(mse))
-    # R² pooled over all steps per component (INRCore Metrics.pooledR2), then averaged.
-    sse = np.sum(err * err, axis=(0, 1))
-    sst = np.sum((t - t.mean(axis=(0, 1), keepdims=True)) ** 2, axis=(0, 1))
-    r2 = np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), np.where(sse == 0, 1.0, 0.0))
-    max_rel = float(np.max(np.abs(err).max(axis=(0, 1)) / np.where(ranges > 0, ranges, 1)))
-    return dict(psnr=float(psnr.mean()), nrmse=float(nrmse.mean()), r2=float(r2.mean()), max_rel_error=max_rel,
-                component_psnr=psnr.mean(axis=0).tolist())
-
-
 def morton_order(points):
     """Permutation sorting the points along a 3-D Morton (Z-order) curve, 21 bits per axis."""
     lo, hi = points.min(axis=0), points.max(axis=0)
@@ -172,7 +150,7 @@ class Compressors:
         import zfpy
         self.sz, self.szConfig, self.mode, self.zfpy = sz, szConfig, szErrorBoundMode, zfpy
         self.values = values
-        self.ranges = (values.max(axis=(0, 1)) - values.min(axis=(0, 1))).astype(np.float64)
+        self.ranges = global_ranges(values)
         n = values.shape[1]
         self.orders = {"mesh": np.arange(n), "morton": morton_order(points)}
         self.cache = {}
@@ -217,17 +195,29 @@ class Compressors:
         self.cache[key] = m
         return m
 
-    def at_ratio(self, codec, order, target_cr, iterations):
-        """Bisects the (range-relative) error bound so the ratio reaches target_cr."""
-        lo, hi = math.log(1e-8), math.log(1.0)
+    BOUNDS = (math.log(1e-8), math.log(1.0))  # the range of log(error bound) the bisections search
+
+    def _bisect(self, codec, order, iterations, reached, tighter_when_reached):
+        """Bisects log(error bound) in BOUNDS; `reached(metrics)` says whether a bound meets the
+        target, and the search then moves to tighter (smaller) bounds or to looser ones.
+        Returns the last bound's metrics that met the target, or None."""
+        lo, hi = self.BOUNDS
         best = None
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
             m = self.evaluate(codec, order, math.exp(mid))
-            if m["cr"] >= target_cr:
-                hi, best = mid, m
+            ok = reached(m)
+            if ok:
+                best = m
+            if ok == tighter_when_reached:
+                hi = mid
             else:
                 lo = mid
+        return best
+
+    def at_ratio(self, codec, order, target_cr, iterations):
+        """The tightest error bound (range-relative) whose ratio still reaches target_cr."""
+        best = self._bisect(codec, order, iterations, lambda m: m["cr"] >= target_cr, True)
         if best is None:   # even the loosest bound does not reach the ratio
             best = dict(max(self.cache_for(codec, order), key=lambda m: m["cr"]), reached=False)
         return best
@@ -236,72 +226,31 @@ class Compressors:
         return [m for key, m in self.cache.items() if key[:2] == (codec, order)]
 
     def at_psnr(self, codec, order, target_psnr, iterations):
-        """Bisects the error bound for the largest ratio whose PSNR still reaches target_psnr."""
-        lo, hi = math.log(1e-8), math.log(1.0)
-        best = None
-        for _ in range(iterations):
-            mid = 0.5 * (lo + hi)
-            m = self.evaluate(codec, order, math.exp(mid))
-            if m["psnr"] >= target_psnr:
-                lo, best = mid, m
-            else:
-                hi = mid
-        return best or self.evaluate(codec, order, math.exp(lo))
+        """The loosest error bound (largest ratio) whose PSNR still reaches target_psnr."""
+        best = self._bisect(codec, order, iterations, lambda m: m["psnr"] >= target_psnr, False)
+        return best or self.evaluate(codec, order, math.exp(self.BOUNDS[0]))
 
 
-# ---- our decoder through the C API (ctypes) ----
-
-def build_decoder_library(work):
-    """Compiles CShim's decoder sources into a shared library for ctypes (the same sources the
-    SwiftPM target and the ParaView plugin compile)."""
-    src = os.path.join(ROOT, "CShim", "src")
-    out = os.path.join(work, "libmcinr_bench.so")
-    files = sorted(os.path.join(src, f) for f in os.listdir(src) if f.endswith(".c"))
-    subprocess.run(["cc", "-O3", "-D_GNU_SOURCE", "-shared", "-fPIC", "-I", os.path.join(ROOT, "CShim", "include"),
-                    *files, "-o", out, "-lopenblas", "-lz", "-lpthread", "-lm"], check=True)
-    return out
-
-
-class DecodeOptions(ctypes.Structure):
-    _fields_ = [("num_threads", ctypes.c_int), ("progress", ctypes.c_void_p), ("user_data", ctypes.c_void_p)]
-
+# ---- our decoder through the C API (python/mcinr) ----
 
 def time_decode(lib_path, model_path, points, repeats=1):
     """Wall seconds (best of `repeats`) to decode every component at every stored step at `points`,
     with 1 thread and with all cores."""
-    lib = ctypes.CDLL(lib_path)
-    lib.mcinr_open_file.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p, ctypes.c_size_t]
-    lib.mcinr_num_times.argtypes = [ctypes.c_void_p]; lib.mcinr_num_times.restype = ctypes.c_size_t
-    lib.mcinr_times.argtypes = [ctypes.c_void_p]; lib.mcinr_times.restype = ctypes.POINTER(ctypes.c_double)
-    lib.mcinr_num_components.argtypes = [ctypes.c_void_p]; lib.mcinr_num_components.restype = ctypes.c_size_t
-    lib.mcinr_close.argtypes = [ctypes.c_void_p]
-    lib.mcinr_decode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_double, ctypes.c_void_p,
-                                 ctypes.c_size_t, ctypes.c_void_p, ctypes.POINTER(DecodeOptions), ctypes.c_char_p, ctypes.c_size_t]
-    err = ctypes.create_string_buffer(512)
-    model = ctypes.c_void_p()
-    if lib.mcinr_open_file(model_path.encode(), ctypes.byref(model), err, 512) != 0:
-        raise RuntimeError(f"{model_path}: {err.value.decode()}")
-    try:
-        T, C = lib.mcinr_num_times(model), lib.mcinr_num_components(model)
-        times = [lib.mcinr_times(model)[i] for i in range(T)]
+    with mcinr.Model(model_path, library=lib_path) as model:
+        times = model.times
         xyz = np.ascontiguousarray(points, dtype=np.float64)
-        n = xyz.shape[0]
+        n, T, C = xyz.shape[0], len(times), model.num_components
         decoded = np.empty((T, n, C), dtype=np.float32)   # every step written in place
         result = {}
         for threads in sorted({1, os.cpu_count() or 1}):
-            opts = DecodeOptions(threads, None, None)
             best = float("inf")
             for _ in range(repeats):
                 t0 = time.perf_counter()
                 for i, t in enumerate(times):
-                    status = lib.mcinr_decode(model, xyz.ctypes.data, n, t, None, 0, decoded[i].ctypes.data, ctypes.byref(opts), err, 512)
-                    if status != 0:
-                        raise RuntimeError(f"{model_path}: decode: {err.value.decode()}")
+                    model.decode(xyz, t, num_threads=threads, out=decoded[i])
                 best = min(best, time.perf_counter() - t0)
             result[threads] = best
         return dict(seconds=result, values=n * T * C, raw_bytes=n * T * C * 4, points=n, steps=T), decoded
-    finally:
-        lib.mcinr_close(model)
 
 
 # ---- the study ----
@@ -320,8 +269,7 @@ def fit_width(runner, data, method, target_bytes, tag):
 
 def dataset_arrays(path):
     points, names, values = vtu.read_components(path)
-    ranges = (values.max(axis=(0, 1)) - values.min(axis=(0, 1))).astype(np.float64)
-    return points, names, values, ranges
+    return points, names, values, global_ranges(values)
 
 
 def summarize(run, ranges):
@@ -488,7 +436,7 @@ def main():
 
     # Speed: our decoder vs SZ3/ZFP decompression; INRCore's own benchmark.
     t0 = time.time()
-    lib = build_decoder_library(args.work)
+    lib = mcinr.build_library(args.work)
     points = arrays["vessel-small"][0]
     for r in res["table2"]["vessel-small"]["rows"]:
         d, decoded = time_decode(lib, os.path.join(args.work, r["name"] + ".mci"), points)

@@ -274,8 +274,8 @@ def write_report(res, out, command_seconds):
     # Speed.
     L.append("## 5. Speed\n")
     L.append("### Decoding: our C decoder against SZ3 / ZFP decompression (vessel-small)\n")
-    L.append("Our decoder: `mcinr_decode` (CShim, compiled with `cc -O3` into a shared library and called through "
-             "ctypes) evaluating every component at every mesh point for every stored step of the Table 2 models, one "
+    L.append("Our decoder: `mcinr_decode` (CShim, compiled with `cc -O3` into a shared library by `mcinr.build_library` "
+             "and called through `python/mcinr`, its ctypes binding) evaluating every component at every mesh point for every stored step of the Table 2 models, one "
              "measurement. SZ3 / ZFP: decompression of all components at the error bound that matches MC-INR's CR (Table 3), "
              "single-threaded, one measurement. Throughput is in decoded float32 values per second.\n")
     rows = []

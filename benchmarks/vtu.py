@@ -12,6 +12,8 @@ import zlib
 
 import numpy as np
 
+from mcinr import component_names  # python/mcinr (on sys.path: benchmarks/bench.py puts it there)
+
 DTYPES = {"Float32": "<f4", "Float64": "<f8", "Int32": "<i4", "Int64": "<i8", "UInt8": "u1",
           "UInt32": "<u4", "UInt64": "<u8", "Int8": "i1", "Int16": "<i2", "UInt16": "<u2"}
 
@@ -98,13 +100,14 @@ def read_vtu(path):
 
 def read_components(pvd):
     """(points n×3, names of the C scalar components, values T×n×C float32) of a series, in the
-    component order mcinr-vtk uses (arrays in file order, vectors split into _0, _1, …)."""
+    component order and with the names mcinr-vtk uses (arrays in file order, vectors split:
+    mcinr.component_names)."""
     times, files = read_series(pvd)
     points, steps, names = None, [], None
     for f in files:
         pts, fields = read_vtu(f)
         if points is None:
             points = pts
-            names = [k if a.shape[1] == 1 else f"{k}_{i}" for k, a in fields.items() for i in range(a.shape[1])]
+            names = component_names((k, a.shape[1]) for k, a in fields.items())
         steps.append(np.concatenate(list(fields.values()), axis=1))
     return points, names, np.stack(steps)
