@@ -6,7 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
-                                 [--residual REF | --residual-predicted REF]
+                                 [--residual-predicted REF]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -19,13 +19,14 @@ roughly the stored ranges: good for plumbing tests, not for accuracy.
 `--compress-nets` stores NETS zlib-compressed (section flag bit 1, 1.1); the reference values
 then use the weights as the file stores them (dequantised here, independently of the decoder).
 
-`--residual REF` adds a RESIDUAL section of type 6 (format 1.1) of random codes,
-`--residual-predicted REF` one of type 7 (1.2): random indices coded as differences from a
-mix of predictors (time, mesh neighbours, both, none), zstd-compressed through ctypes on the
-system libzstd (no pip module) or range-coded (coder 1, this file's own LZMA-style encoder,
-checked by its own decoder). Both write the expected index or escaped value of every point
-of every step and component to REF (`t c i q INDEX` or `t c i e VALUE`); type 7 computes
-them with its own reconstruction here, independent of the C decoder. `--mesh grid` embeds a
+`--residual-predicted REF` adds a RESIDUAL section of type 7 (format 1.2): random indices
+coded as differences from a mix of predictors (time, mesh neighbours, both, none),
+zstd-compressed through ctypes on the system libzstd (no pip module) or range-coded (coder 1,
+this file's own LZMA-style encoder, checked by its own decoder). It writes the expected index
+or escaped value of every point of every step and component to REF (`t c i q INDEX`,
+`t c i d INDEX` for a data stream, or `t c i e VALUE`), computed with its own reconstruction
+here, independent of the C decoder. (Type 6, the RESIDUAL of format 1.1, is retired: no
+writer produced it, and decoders reject it.) `--mesh grid` embeds a
 4×4×4-point tet grid plus cells that test the neighbour rule (a 1-point cell, a 40-point
 cell, a 65-point cell, a cell with a repeated point).
 
@@ -43,7 +44,7 @@ import struct
 import zlib
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH, RESIDUAL, RESIDUAL_PREDICTED = 1, 2, 3, 4, 5, 6, 7
+META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED = 1, 2, 3, 4, 5, 7  # type 6 is retired
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -280,10 +281,6 @@ def build(args):
         body += struct.pack("<QQ", ncells, len(conn)) + bytes(types)
         body += struct.pack("<%dQ" % ncells, *offs) + struct.pack("<%dI" % len(conn), *conn)
         sections.append((MESH, 0, struct.pack("<Q", len(body)) + zlib.compress(body, 6)))
-    if args.residual:
-        if not pts:
-            raise SystemExit("--residual needs a mesh")
-        sections.append((RESIDUAL, 0, residual_payload(rng, npts, T, C, args.residual)))
     if args.residual_predicted:
         if not pts:
             raise SystemExit("--residual-predicted needs a mesh")
@@ -292,7 +289,7 @@ def build(args):
     if args.reference:
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
-    minor = 2 if args.residual_predicted else 1 if encoding != 0 or args.compress_nets or args.residual else 0
+    minor = 2 if args.residual_predicted else 1 if encoding != 0 or args.compress_nets else 0
     return container(sections, minor)
 
 
@@ -303,39 +300,6 @@ def varint(u):
         u >>= 7
     out.append(u)
     return bytes(out)
-
-
-def residual_payload(rng, npts, T, C, ref_path):
-    """A RESIDUAL section (docs/mci-format.md) of random codes: empty streams, small and huge
-    indices, escapes. Writes every code to ref_path: `t c i q <index>` or `t c i e <value>`,
-    so a test can recompute the decoded values from the network-only ones."""
-    bounds = []
-    for lo, hi in RANGES:
-        e = 0.01 * (hi - lo) if hi > lo else 1.0
-        bounds.append((e, 2.0 * e * (1.0 - 1.0 / 64.0)))
-    table, streams = b"", b""
-    with open(ref_path, "w") as ref:
-        for t in range(T):
-            for c in range(C):
-                if rng.random() < 0.2:  # an all-zero stream is stored empty
-                    table += struct.pack("<QQ", 0, 0)
-                    continue
-                raw = bytearray()
-                for i in range(npts):
-                    x = rng.random()
-                    if x < 0.1:
-                        v = f32(rng.uniform(*RANGES[c]))
-                        raw += b"\0" + struct.pack("<f", v)
-                        ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
-                        continue
-                    q = rng.choice([0, 0, 0, 1, -1, 2, -3, 17, -200, 100000, -(1 << 40), (1 << 53) - 1, -(1 << 53)])
-                    raw += varint(((q << 1) ^ (q >> 63)) + 1 if q >= 0 else ((-q) * 2 - 1) + 1)
-                    ref.write("%d %d %d q %d\n" % (t, c, i, q))
-                z = zlib.compress(bytes(raw), 9)
-                table += struct.pack("<QQ", len(raw), len(z))
-                streams += z
-    head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in bounds)
-    return head + table + streams
 
 
 def residual_bounds():
@@ -753,8 +717,6 @@ def main():
     p.add_argument("--ref-points", type=int, default=50)
     p.add_argument("--encoding", choices=sorted(ENCODINGS), default="f32", help="weight encoding")
     p.add_argument("--compress-nets", action="store_true", help="store NETS zlib-compressed")
-    p.add_argument("--residual", metavar="REF",
-                   help="add a RESIDUAL section of random codes; write them to this text file")
     p.add_argument("--residual-predicted", metavar="REF",
                    help="add a RESIDUAL section of type 7 (predicted indices, zstd and range coder); "
                         "write the indices to REF")

@@ -53,7 +53,8 @@ typedef enum mcinr_status {
     MCINR_OK = 0,
     MCINR_ERR_IO = 1,         /* file cannot be opened or read */
     MCINR_ERR_FORMAT = 2,     /* not an .mci file, or malformed content (truncated, bad sizes) */
-    MCINR_ERR_VERSION = 3,    /* unsupported major version, unknown required section/encoding */
+    MCINR_ERR_VERSION = 3,    /* unsupported major version, unknown required section/encoding,
+                                 a retired section type (6) */
     MCINR_ERR_CHECKSUM = 4,   /* a section's CRC-32 does not match */
     MCINR_ERR_NOMEM = 5,      /* allocation failed */
     MCINR_ERR_ARGUMENT = 6,   /* invalid argument (NULL pointer, index out of range, ...) */
@@ -224,7 +225,8 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                float *out, const mcinr_decode_options *options,
                                char *err, size_t err_len);
 
-/* ---- Error-bounded models (RESIDUAL section: type 6, format 1.1, or type 7, format 1.2) ---- */
+/* ---- Error-bounded models (RESIDUAL section, type 7, format 1.2; the retired type 6 is
+ * rejected at open with MCINR_ERR_VERSION) ---- */
 
 /* 1 if the model carries quantised residuals at its mesh points (always with a mesh). */
 int mcinr_has_residual(const mcinr_model *model);

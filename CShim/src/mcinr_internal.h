@@ -72,15 +72,15 @@ struct mcinr_model {
     uint32_t *mesh_conn;
     /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
     uint8_t *inflated[8];
-    /* RESIDUAL (residual.c): section type 6 (zlib, plain indices) or 7 (zstd or range coder,
-     * predicted indices); per component bound and bin width; per stream (step-major, T × C) its
-     * decompressed size, offset into residual_streams and compressed size */
-    int has_residual, residual_type;
+    /* RESIDUAL (residual.c), section type 7: per component bound and bin width; per stream
+     * (step-major, T × C) its decompressed size, offset into residual_streams and compressed
+     * size */
+    int has_residual;
     uint64_t residual_bytes;
     double *residual_max_error, *residual_step;
     uint64_t *residual_raw_size, *residual_stream_offset, *residual_stream_size;
     uint8_t *residual_streams;
-    /* type 7: each stream's predictor bits and coder (0 zstd, 1 range coder); the mesh
+    /* each stream's predictor bits and coder (0 zstd, 1 range coder); the mesh
      * neighbours Nb(i) (CSR: residual_nb[residual_nb_start[i] ... residual_nb_start[i + 1] - 1],
      * at most 32 per point), built only when a stream uses the mesh bit or the range coder */
     uint8_t *residual_predictor, *residual_coder;
@@ -93,13 +93,13 @@ void mci_normalise(const mcinr_model *m, const double xyz[3], double time, doubl
 /* Leaf network of a normalised point. */
 size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
 
-/* RESIDUAL section of `type` 6 or 7: parses and fully validates the payload (META and MESH
+/* RESIDUAL section (type 7): parses and fully validates the payload (META and MESH
  * already parsed); frees its storage; adds the residual to a network-only decode at the mesh
  * points when `time` is a stored step (a no-op otherwise), a task per requested component on
  * up to `threads` threads, progress over [from, to] (mci_parallel_run). mci_residual_cost
  * estimates that work in the units of decode.c's network cost (0 when it does not apply). */
-mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *payload, size_t len, mcinr_model *m,
-                                char *err, size_t err_len);
+mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t len, mcinr_model *m, char *err,
+                                size_t err_len);
 void mci_free_residual(mcinr_model *m);
 double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
@@ -136,9 +136,5 @@ void mci_set_error(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-
-/* Inflates exactly src_len bytes of a zlib stream into exactly dst_len bytes. NULL on success,
- * else a static description of the problem (model.c). */
-const char *mcinr_inflate_exact(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len);
 
 #endif

@@ -29,9 +29,11 @@
 #define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
 #define SECTION_COMPRESSED 2u     /* section flag bit 1: u64 size + zlib stream (format 1.1) */
 
-enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RESIDUAL = 6,
+/* Type 6 (the RESIDUAL of format 1.1, plain indices in zlib streams) is retired: no writer ever
+ * produced it, and a file that has one is rejected (docs/mci-format.md, Section types). */
+enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RETIRED_RESIDUAL = 6,
        SEC_RESIDUAL_PREDICTED = 7, SEC_LAST = 7 };
-static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "RESIDUAL", "RESIDUAL"};
+static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "retired RESIDUAL", "RESIDUAL"};
 
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || err_len == 0) return;
@@ -553,9 +555,9 @@ static mcinr_status parse_tree(ctx *c, rd *r, mcinr_model *m) {
 
 /* ---- MESH ---- */
 
-/* Inflates exactly src_len bytes into exactly dst_len bytes (also used by residual.c).
- * NULL on success, else a static description of the problem. */
-const char *mcinr_inflate_exact(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
+/* Inflates exactly src_len bytes into exactly dst_len bytes. NULL on success, else a static
+ * description of the problem. */
+static const char *inflate_exact_why(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) != Z_OK) return "cannot initialise zlib";
@@ -589,7 +591,7 @@ const char *mcinr_inflate_exact(const uint8_t *src, size_t src_len, uint8_t *dst
 }
 
 static mcinr_status inflate_exact(ctx *c, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
-    const char *why = mcinr_inflate_exact(src, src_len, dst, dst_len);
+    const char *why = inflate_exact_why(src, src_len, dst, dst_len);
     if (why) return fail(c, MCINR_ERR_FORMAT, "%s (%zu bytes declared)", why, dst_len);
     return MCINR_OK;
 }
@@ -793,6 +795,9 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if (actual != crc)
             return fail(c, MCINR_ERR_CHECKSUM, "section %u (%s, type %u): CRC-32 is %08x, the table says %08x", i, name,
                         type, actual, crc);
+        if (type == SEC_RETIRED_RESIDUAL) /* whatever its flags: ignoring it would drop the error bound */
+            return fail(c, MCINR_ERR_VERSION, "section %u has type 6, the RESIDUAL of format 1.1, which is retired (no "
+                        "writer ever produced it) and not read by this decoder; error-bounded files use type 7", i);
         if (type >= 1 && type <= SEC_LAST) {
             if (payload[type])
                 return fail(c, MCINR_ERR_FORMAT, "section %s occurs more than once", name);
@@ -807,10 +812,6 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
     for (int k = 0; k < 3; k++)
         if (!payload[required[k]])
             return fail(c, MCINR_ERR_FORMAT, "required section %s is missing", section_names[required[k]]);
-    if (payload[SEC_RESIDUAL] && payload[SEC_RESIDUAL_PREDICTED]) {
-        c->section = "RESIDUAL";
-        return fail(c, MCINR_ERR_FORMAT, "the file has both a type 6 and a type 7 section (at most one is allowed)");
-    }
     mcinr_status s;
     size_t nets_stored = length[SEC_NETS];
     if ((s = inflate_sections(c, section_flags, payload, length, m)) != MCINR_OK) return s;
@@ -837,10 +838,10 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
     }
-    for (int type = SEC_RESIDUAL; type <= SEC_RESIDUAL_PREDICTED; type++) {
-        if (!payload[type]) continue;
+    if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";
-        if ((s = mci_parse_residual(c->name, type, payload[type], length[type], m, c->err, c->err_len)) != MCINR_OK)
+        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL_PREDICTED], length[SEC_RESIDUAL_PREDICTED], m, c->err,
+                                    c->err_len)) != MCINR_OK)
             return s;
     }
     c->section = NULL;

@@ -1,15 +1,15 @@
-/* The RESIDUAL sections (docs/mci-format.md): quantised residuals at the embedded mesh points
- * that make mcinr_decode_mesh error-bounded at the stored time steps. Type 6 (format 1.1)
- * stores each index as is, in zlib streams; type 7 (1.2) stores each index's difference from
- * a prediction (the previous stored step, the mean of earlier mesh neighbours, or both), in
- * zstd frames or with an adaptive binary range coder (LZMA's) whose contexts are the sizes of
- * the earlier neighbours' differences.
+/* The RESIDUAL section, type 7 (docs/mci-format.md): quantised residuals at the embedded mesh
+ * points that make mcinr_decode_mesh error-bounded at the stored time steps. Each index is
+ * stored as its difference from a prediction (the previous stored step, the mean of earlier
+ * mesh neighbours, or both), in zstd frames or with an adaptive binary range coder (LZMA's)
+ * whose contexts are the sizes of the earlier neighbours' differences. (Type 6, plain indices
+ * in zlib streams, is retired: model.c rejects it.)
  *
- * Everything is validated at open (every stream decompressed, every code checked and, for
- * type 7, every chain of indices reconstructed), so applying the residual at decode time can
- * only fail for lack of memory. Only the compressed streams stay in memory; a decode
- * decompresses the streams of its step (type 7: from the start of the step's time chain) and
- * requested components, into buffers of its own, so concurrent decodes share nothing. */
+ * Everything is validated at open (every stream decompressed, every code checked, every chain
+ * of indices reconstructed), so applying the residual at decode time can only fail for lack of
+ * memory. Only the compressed streams stay in memory; a decode decompresses the streams of its
+ * step's time chains and requested components, into buffers of its own, so concurrent decodes
+ * share nothing. */
 #include "mcinr_internal.h"
 
 #include <float.h>
@@ -17,23 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#define MAX_DEFLATE_RATIO 1032u /* zlib's best case; a larger claim cannot be genuine */
 #define MAX_VARINT_BYTES 8u
-#define MAX_CODE ((uint64_t)1 << 54) /* zigzag(q) + 1, so -2^53 <= q < 2^53: exact in a double */
-#define MAX_CODE_PREDICTED ((uint64_t)1 << 34) /* type 7: zigzag(d) + 1, so |d| <= 2^33 */
+#define MAX_CODE ((uint64_t)1 << 34) /* zigzag(d) + 1, so |d| <= 2^33 */
 #define MAX_BYTES_PER_VALUE 8u       /* an 8-byte varint; an escape takes 1 + 4 */
-#define INDEX_LIMIT ((int64_t)1 << 31) /* type 7: |q| < 2^31, so every sum below fits 64 bits */
-#define PREDICT_TIME 1u              /* predictor bits (type 7) */
+#define INDEX_LIMIT ((int64_t)1 << 31) /* |q| < 2^31, so every sum below fits 64 bits */
+#define PREDICT_TIME 1u              /* predictor bits */
 #define PREDICT_MESH 2u
 #define PREDICT_DATA 4u              /* the indices quantise the data, not the network's residual */
 #define MAX_NEIGHBOURS 32u           /* Nb(i) keeps the 32 largest j */
 #define MIN_CELL_POINTS 2            /* cells that make neighbours: 2 ... 64 points */
 #define MAX_CELL_POINTS 64
-#define CODER_ZSTD 0u                /* type 7 coders */
+#define CODER_ZSTD 0u                /* coders */
 #define CODER_RANGE 1u
 #define RC_INIT_BYTES 5u             /* range coder (docs/mci-format.md, Range coder (coder 1)) */
 #define RC_TOP ((uint32_t)1 << 24)   /* normalise below this range */
@@ -64,17 +61,17 @@ static float get_f32(const uint8_t *q) {
     return f;
 }
 
-/* One coded value: an escape (exact float) or a signed integer (type 6: the index q; type 7:
- * the difference d from the prediction). */
+/* One coded value: an escape (exact float) or the difference d of an index from its
+ * prediction. */
 typedef struct code {
     int escape;
     float value;
     int64_t q;
 } code;
 
-/* Reads the next value of a raw stream at *pos; codes above max_code (2^54 or 2^34) are
- * errors. 0 on success, else a static description. */
-static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, uint64_t max_code, code *out) {
+/* Reads the next value of a zstd stream's content at *pos; codes above 2^34 are errors. NULL on
+ * success, else a static description. */
+static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, code *out) {
     uint64_t u = 0;
     unsigned shift = 0, n = 0;
     for (;;) {
@@ -94,12 +91,10 @@ static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, uint64
         if (!isfinite(out->value)) return "an escaped value is not finite";
         return NULL;
     }
-    if (u > max_code)
-        return max_code == MAX_CODE ? "a code exceeds 2^54 (an index beyond 2^53)"
-                                    : "a code exceeds 2^34 (a difference beyond 2^33)";
+    if (u > MAX_CODE) return "a code exceeds 2^34 (a difference beyond 2^33)";
     uint64_t z = u - 1;
     out->escape = 0;
-    /* zigzag: 0, -1, 1, -2, ... ; |q| <= 2^53 so the conversions are exact */
+    /* zigzag: 0, -1, 1, -2, ... ; |d| <= 2^33 so the conversions are exact */
     out->q = (z & 1u) ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
     return NULL;
 }
@@ -270,7 +265,7 @@ static const char *start_stream(const mcinr_model *m, size_t k, ZSTD_DCtx *dctx,
 /* The next value of the stream at point i. */
 static const char *stream_value(const mcinr_model *m, stream_reader *r, size_t i, code *cd) {
     if (r->empty) return NULL; /* cd stays d = 0 */
-    if (r->coder == CODER_ZSTD) return next_code(r->raw, r->raw_size, &r->pos, MAX_CODE_PREDICTED, cd);
+    if (r->coder == CODER_ZSTD) return next_code(r->raw, r->raw_size, &r->pos, cd);
     const char *why = rc_value(&r->rc, rc_context(m, i, r->dmag), cd);
     if (!why) r->dmag[i] = cd->escape ? 0 : cd->q < 0 ? (uint64_t)(-cd->q) : (uint64_t)cd->q;
     return why;
@@ -457,7 +452,7 @@ static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range) {
     return -1;
 }
 
-mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, size_t len, mcinr_model *m, char *err,
+mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, mcinr_model *m, char *err,
                                 size_t err_len) {
 #define FAIL(status, ...)                                                                                     \
     do {                                                                                                      \
@@ -470,8 +465,7 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     mcinr_status st = MCINR_OK;
     uint8_t *raw = NULL;
     chain_buffers chain = {0};
-    const int predicted = type == 7;
-    const size_t entry = predicted ? 24u : 16u; /* bytes per stream table entry */
+    const size_t entry = 24u; /* bytes per stream table entry */
     if (!m->has_mesh) {
         mci_set_error(err, err_len, "%s: section RESIDUAL: present, but the file has no MESH section (residuals are "
                       "stored at the mesh points)", name);
@@ -486,23 +480,20 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     if (C != m->num_components) FAIL(MCINR_ERR_FORMAT, "holds %u components, META has %zu", C, m->num_components);
     size_t pos = 16;
     if ((uint64_t)C * 16u > len - pos) FAIL(MCINR_ERR_FORMAT, "truncated in the error bounds of %u components", C);
-    /* T·C ≤ 1e7 · 2^20 fits 64 bits; each table entry needs 16 (type 7: 24) bytes of the payload. */
+    /* T·C ≤ 1e7 · 2^20 fits 64 bits; each table entry needs 24 bytes of the payload. */
     uint64_t S = (uint64_t)T * C;
     if (S > (len - pos - (size_t)C * 16u) / entry)
         FAIL(MCINR_ERR_FORMAT, "the table of %llu streams does not fit in the %zu remaining bytes", (unsigned long long)S,
              len - pos - (size_t)C * 16u);
-    m->residual_type = type;
     m->residual_max_error = malloc(C * sizeof(double));
     m->residual_step = malloc(C * sizeof(double));
     m->residual_raw_size = malloc((size_t)S * sizeof(uint64_t));
     m->residual_stream_offset = malloc((size_t)S * sizeof(uint64_t));
     m->residual_stream_size = malloc((size_t)S * sizeof(uint64_t));
-    if (predicted) {
-        m->residual_predictor = malloc((size_t)S);
-        m->residual_coder = malloc((size_t)S);
-    }
+    m->residual_predictor = malloc((size_t)S);
+    m->residual_coder = malloc((size_t)S);
     if (!m->residual_max_error || !m->residual_step || !m->residual_raw_size || !m->residual_stream_offset ||
-        !m->residual_stream_size || (predicted && (!m->residual_predictor || !m->residual_coder)))
+        !m->residual_stream_size || !m->residual_predictor || !m->residual_coder)
         FAIL(MCINR_ERR_NOMEM, "out of memory for %llu streams", (unsigned long long)S);
     for (uint32_t c = 0; c < C; c++, pos += 16) {
         double e = get_f64(p + pos), s = get_f64(p + pos + 8);
@@ -520,49 +511,42 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     for (uint64_t k = 0; k < S; k++, pos += entry) {
         unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
         uint64_t raw_size, size;
-        if (predicted) {
-            unsigned predictor = p[pos];
-            if (predictor > (PREDICT_TIME | PREDICT_MESH | PREDICT_DATA))
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7)",
-                     step, comp, predictor);
-            if (step == 0 && (predictor & PREDICT_TIME))
-                FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
-                     comp, predictor);
-            /* the previous step's indices must quantise the same thing (data or residual) */
-            if ((predictor & PREDICT_TIME) && ((predictor ^ m->residual_predictor[k - C]) & PREDICT_DATA))
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u predicts from the previous step, whose stream "
-                     "quantises the %s", step, comp, (predictor & PREDICT_DATA) ? "residual, not the data" : "data, not the residual");
-            unsigned coder = p[pos + 1];
-            if (coder != CODER_ZSTD && coder != CODER_RANGE)
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown coder %u (allowed 0 zstd, 1 range "
-                     "coder)", step, comp, coder);
-            m->residual_predictor[k] = (uint8_t)predictor;
-            m->residual_coder[k] = (uint8_t)coder;
-            uses_mesh |= (predictor & PREDICT_MESH) != 0;
-            raw_size = get_le(p + pos + 8, 8);
-            size = get_le(p + pos + 16, 8);
-            if (coder == CODER_RANGE && size != 0) { /* an empty stream is all d = 0 whatever the coder */
-                if (raw_size != 0)
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded, but declares %llu "
-                         "decompressed bytes (must be 0)", step, comp, (unsigned long long)raw_size);
-                if (size < RC_INIT_BYTES)
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded in %llu bytes (at least 5)",
-                         step, comp, (unsigned long long)size);
-                uses_range = 1;
-            }
-        } else {
-            raw_size = get_le(p + pos, 8);
-            size = get_le(p + pos + 8, 8);
+        unsigned predictor = p[pos];
+        if (predictor > (PREDICT_TIME | PREDICT_MESH | PREDICT_DATA))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7)",
+                 step, comp, predictor);
+        if (step == 0 && (predictor & PREDICT_TIME))
+            FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
+                 comp, predictor);
+        /* the previous step's indices must quantise the same thing (data or residual) */
+        if ((predictor & PREDICT_TIME) && ((predictor ^ m->residual_predictor[k - C]) & PREDICT_DATA))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u predicts from the previous step, whose stream "
+                 "quantises the %s", step, comp, (predictor & PREDICT_DATA) ? "residual, not the data" : "data, not the residual");
+        unsigned coder = p[pos + 1];
+        if (coder != CODER_ZSTD && coder != CODER_RANGE)
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown coder %u (allowed 0 zstd, 1 range "
+                 "coder)", step, comp, coder);
+        m->residual_predictor[k] = (uint8_t)predictor;
+        m->residual_coder[k] = (uint8_t)coder;
+        uses_mesh |= (predictor & PREDICT_MESH) != 0;
+        raw_size = get_le(p + pos + 8, 8);
+        size = get_le(p + pos + 16, 8);
+        if (coder == CODER_RANGE && size != 0) { /* an empty stream is all d = 0 whatever the coder */
+            if (raw_size != 0)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded, but declares %llu "
+                     "decompressed bytes (must be 0)", step, comp, (unsigned long long)raw_size);
+            if (size < RC_INIT_BYTES)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded in %llu bytes (at least 5)",
+                     step, comp, (unsigned long long)size);
+            uses_range = 1;
         }
-        if (size == 0 || (predicted && m->residual_coder[k] == CODER_RANGE)) {
+        if (size == 0 || m->residual_coder[k] == CODER_RANGE) {
             if (raw_size != 0)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u is empty but declares %llu bytes", step, comp,
                      (unsigned long long)raw_size);
         } else {
-            /* zlib's expansion limit (type 6); a zstd frame's content is checked against its header */
-            uint64_t expand = predicted || size > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO ? UINT64_MAX
-                                                                                        : size * MAX_DEFLATE_RATIO + 64;
-            if (raw_size < N || raw_size > raw_limit || raw_size > expand || raw_size > SIZE_MAX)
+            /* a zstd frame's content size is checked against its header when it is decompressed */
+            if (raw_size < N || raw_size > raw_limit || raw_size > SIZE_MAX)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u declares %llu bytes from %llu compressed bytes "
                      "for %llu values", step, comp, (unsigned long long)raw_size, (unsigned long long)size,
                      (unsigned long long)N);
@@ -580,46 +564,25 @@ mcinr_status mci_parse_residual(const char *name, int type, const uint8_t *p, si
     raw = malloc(max_raw ? (size_t)max_raw : 1);
     if (!m->residual_streams || !raw) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)total);
     memcpy(m->residual_streams, p + pos, (size_t)total);
-    if (!predicted) {
-        for (uint64_t k = 0; k < S; k++) {
-            if (m->residual_stream_size[k] == 0) continue;
-            unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
-            size_t raw_size = (size_t)m->residual_raw_size[k];
-            const char *why = mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k],
-                                                  (size_t)m->residual_stream_size[k], raw, raw_size);
-            if (why) FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
-            size_t rpos = 0;
-            for (uint64_t i = 0; i < N; i++) {
-                code cd;
-                if ((why = next_code(raw, raw_size, &rpos, MAX_CODE, &cd)))
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %llu: %s", step, comp,
-                         (unsigned long long)i, why);
-            }
-            if (rpos != raw_size)
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step, comp,
-                     raw_size - rpos, (unsigned long long)N);
+    /* the range coder's contexts read Nb(i) whatever the predictor */
+    if ((uses_mesh || uses_range) && build_neighbours(m) != MCINR_OK)
+        FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
+    if (chain_buffers_alloc(&chain, (size_t)N, uses_range))
+        FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
+    /* every chain, component by component, so one step's indices are all that is kept */
+    for (uint32_t comp = 0; comp < C; comp++)
+        for (uint32_t step = 0; step < T; step++) {
+            size_t k = (size_t)step * C + comp, point = 0;
+            stream_reader reader;
+            const char *why;
+            if ((why = start_stream(m, k, chain.dctx, raw, chain.dmag, &reader)))
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
+            if ((why = reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, NULL, &point)))
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %zu: %s", step, comp, point, why);
+            if (stream_left(&reader) != 0)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step,
+                     comp, stream_left(&reader), (unsigned long long)N);
         }
-    } else {
-        /* the range coder's contexts read Nb(i) whatever the predictor */
-        if ((uses_mesh || uses_range) && build_neighbours(m) != MCINR_OK)
-            FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
-        if (chain_buffers_alloc(&chain, (size_t)N, uses_range))
-            FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
-        /* every chain, component by component, so one step's indices are all that is kept */
-        for (uint32_t comp = 0; comp < C; comp++)
-            for (uint32_t step = 0; step < T; step++) {
-                size_t k = (size_t)step * C + comp, point = 0;
-                stream_reader reader;
-                const char *why;
-                if ((why = start_stream(m, k, chain.dctx, raw, chain.dmag, &reader)))
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
-                if ((why = reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, NULL, &point)))
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %zu: %s", step, comp, point, why);
-                if (stream_left(&reader) != 0)
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step,
-                         comp, stream_left(&reader), (unsigned long long)N);
-            }
-    }
     m->residual_bytes = len;
     m->has_residual = 1;
 done:
@@ -701,55 +664,31 @@ static void *apply_init(void *ctx) {
     apply_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw);
-    if (!st->raw || (job->m->residual_type == 7 &&
-                     chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range))) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range)) {
         apply_fini(ctx, st);
         return NULL;
     }
     return st;
 }
 
-/* Component r of the request: type 7 reconstructs its chain up to step t and applies step t;
- * type 6 inflates step t's stream and applies it. Validated at open, so neither can fail on a
- * model that opened (a failure is reported as out of memory). */
+/* Component r of the request: reconstructs its time chain up to step t and applies step t.
+ * Validated at open, so this cannot fail on a model that opened (a failure is reported as out
+ * of memory). */
 static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     const apply_job *job = ctx;
     apply_state *st = state;
     const mcinr_model *m = job->m;
     size_t C = m->num_components, c = job->components ? job->components[r] : r;
-    if (m->residual_type == 7) {
-        residual_target target = {job->out + r, job->nc, m->residual_step[c], m->range_min[c]};
-        for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
-            size_t k = s * C + c, point;
-            stream_reader reader;
-            if (start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader) ||
-                reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y,
-                            s == job->t ? &target : NULL, &point))
-                return MCINR_ERR_NOMEM;
-        }
-        return MCINR_OK;
-    }
-    size_t k = job->t * C + c, N = m->mesh_num_points;
-    if (m->residual_stream_size[k] == 0) return MCINR_OK;
-    size_t raw_size = (size_t)m->residual_raw_size[k];
-    if (mcinr_inflate_exact(m->residual_streams + m->residual_stream_offset[k], (size_t)m->residual_stream_size[k],
-                            st->raw, raw_size))
-        return MCINR_ERR_NOMEM;
-    double step = m->residual_step[c];
-    size_t pos = 0;
-    for (size_t i = 0; i < N; i++) {
-        code cd;
-        if (next_code(st->raw, raw_size, &pos, MAX_CODE, &cd)) break;
-        float *v = &job->out[i * job->nc + r];
-        *v = cd.escape ? cd.value : cd.q == 0 ? *v : corrected(*v, cd.q, step);
+    residual_target target = {job->out + r, job->nc, m->residual_step[c], m->range_min[c]};
+    for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
+        size_t k = s * C + c, point;
+        stream_reader reader;
+        if (start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader) ||
+            reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y, s == job->t ? &target : NULL,
+                        &point))
+            return MCINR_ERR_NOMEM;
     }
     return MCINR_OK;
-}
-
-/* The streams the applying decode of step t reads for component c: step t's alone (type 6),
- * or its time chain (type 7). */
-static size_t first_stream_step(const mcinr_model *m, size_t t, size_t c) {
-    return m->residual_type == 7 ? chain_start(m, t, c) : t;
 }
 
 double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components) {
@@ -759,7 +698,7 @@ double mci_residual_cost(const mcinr_model *m, double time, const size_t *compon
     size_t nc = components ? num_components : m->num_components, indices = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
-        indices += (size_t)t + 1 - first_stream_step(m, (size_t)t, c);
+        indices += (size_t)t + 1 - chain_start(m, (size_t)t, c);
     }
     /* > 0 whenever it applies (even all-empty streams are visited) */
     return COST_PER_INDEX * (double)(indices ? indices : 1) * (double)(m->mesh_num_points ? m->mesh_num_points : 1);
@@ -775,10 +714,10 @@ mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t 
     int uses_range = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
-        for (size_t s = first_stream_step(m, (size_t)t, c); s <= (size_t)t; s++) {
+        for (size_t s = chain_start(m, (size_t)t, c); s <= (size_t)t; s++) {
             size_t k = s * C + c;
             if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
-            uses_range |= m->residual_type == 7 && m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
+            uses_range |= m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
         }
     }
     apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range};

@@ -49,8 +49,6 @@ done
 python3 $GEN "$D/small_int8.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4 --encoding int8
 python3 $GEN "$D/small_f16z.mci" --mesh tiny --split --width 3 --pe 1 --clusters 3 --seed 4 --encoding f16 \
     --compress-nets
-python3 $GEN "$D/residual.mci" --mesh tiny --split --width 8 --residual "$D/residual.res" --seed 7
-python3 $GEN "$D/small_residual.mci" --mesh tiny --width 2 --pe 0 --clusters 1 --residual "$D/small_residual.res" --seed 8
 # format 1.2: RESIDUAL type 7 (predicted indices, zstd and range coder)
 python3 $GEN "$D/residual_predicted.mci" --mesh grid --split --width 8 --residual-predicted "$D/residual_predicted.res" \
     --seed 9
@@ -77,7 +75,7 @@ cp "$D/small_int8.mci" "$D/small_f16z.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/siren_f16.mci" --mesh none --arch siren --width 2 --pe 0 --clusters 1 --seed 7 --encoding f16
 python3 $GEN "$CORPUS/coordnet_int8z.mci" --mesh none --arch coordnet --width 2 --pe 1 --clusters 2 --seed 8 \
     --encoding int8 --compress-nets
-cp "$D/small_residual.mci" "$D/small_residual_predicted.mci" "$CORPUS/"
+cp "$D/small_residual_predicted.mci" "$CORPUS/"
 # a small type 7 file whose streams are mostly range-coded (coder 1) and zstd otherwise
 python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 11 \
     --residual-predicted "$BUILD_DIR/rc_predicted.res"

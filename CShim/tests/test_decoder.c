@@ -10,8 +10,6 @@
  *   tiny_f16, tiny_int8 (+ .ref), tiny_f16z, tiny_int8z (NETS compressed): tiny.mci's
  *                           networks in the format 1.1 weight encodings
  *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
- *   residual.mci + residual.res   tiny mesh with a RESIDUAL of random codes, and the codes
- *   small_residual.mci      a small file with a RESIDUAL for truncation, bit flips, crafted payloads
  *   residual_predicted.mci + .res, small_residual_predicted.mci + .res   RESIDUAL type 7
  *                           (predicted indices, zstd and range-coded streams) on the grid mesh
  *                           (neighbour rule cases) and the tiny mesh, with the indices the
@@ -1015,11 +1013,11 @@ static float data_value(double origin, long long q, double step) {
     return (float)v;
 }
 
-/* STEM.mci carries a RESIDUAL (type 6, or 7 when `predicted`) whose indices STEM.res lists
- * (`t c i q INDEX` / `t c i e VALUE`; for type 7 reconstructed by the generator's own Python):
+/* STEM.mci carries a RESIDUAL (type 7) whose indices STEM.res lists (`t c i q INDEX`,
+ * `t c i d INDEX` for a data stream, `t c i e VALUE`; reconstructed by the generator's own Python):
  * every decoded value at a stored step must be exactly network + index, whatever the order
  * of the decodes and whichever components are asked for. */
-static void test_residual(const char *dir, const char *stem, int predicted) {
+static void test_residual(const char *dir, const char *stem) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
     mcinr_model *m = NULL;
@@ -1027,7 +1025,7 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     if (!m) return;
     uint16_t major, minor;
     mcinr_format_version(m, &major, &minor);
-    CHECK(major == 1 && minor == (predicted ? 2 : 1), "%s: version %u.%u", stem, major, minor);
+    CHECK(major == 1 && minor == 2, "%s: version %u.%u", stem, major, minor);
     CHECK(mcinr_has_residual(m) == 1, "has residual");
     CHECK(mcinr_residual_bytes(m) > 0, "residual bytes");
     size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
@@ -1111,102 +1109,6 @@ static void test_residual(const char *dir, const char *stem, int predicted) {
     CHECK(memcmp(net, res, N * C * sizeof(float)) == 0, "mcinr_decode applied a residual");
     free(xyz); free(net); free(res); free(sub); free(one); free(kind); free(q); free(exact); free(steps); free(origins);
     mcinr_close(m);
-}
-
-/* Hostile RESIDUAL payloads built from a valid one (CRC fixed each time). */
-static void test_residual_targeted(bytes b) {
-    size_t len;
-    const uint8_t *orig = payload_of(b, 6, &len);
-    uint8_t *p = malloc(len + 64);
-    uint64_t N = get_le(orig, 8);
-    uint32_t T = (uint32_t)get_le(orig + 8, 4), C = (uint32_t)get_le(orig + 12, 4);
-    size_t table = 16 + 16 * (size_t)C, streams = table + 16 * (size_t)T * C;
-    /* first non-empty stream */
-    size_t first = 0, first_off = streams;
-    while (first < (size_t)T * C && get_le(orig + table + 16 * first + 8, 8) == 0) first++;
-    for (size_t k = 0; k < first; k++) first_off += get_le(orig + table + 16 * k + 8, 8);
-    struct { const char *what, *needle; int kind; } cases[] = {
-        {"point count differs from the mesh", "points", 0},
-        {"step count differs from META", "time steps", 1},
-        {"component count differs from META", "components", 2},
-        {"zero error bound", "error bound", 3},
-        {"NaN error bound", "error bound", 4},
-        {"bin width above 2 E", "bin width", 5},
-        {"zero bin width", "bin width", 6},
-        {"stream sizes overflow", "RESIDUAL", 7},
-        {"raw size one more than the stream holds", "stream of step", 8},
-        {"raw size below N", "stream of step", 9},
-        {"raw size above the zlib limit", "stream of step", 10},
-        {"empty stream declaring raw bytes", "empty", 11},
-        {"a stream of codes that are too long", "longer than 8 bytes", 12},
-        {"a code above 2^54", "exceeds 2^54", 13},
-        {"an escape that is NaN", "not finite", 14},
-        {"a stream with a value missing", "ends inside", 15},
-        {"a stream with bytes after its values", "after its", 16},
-        {"one byte less than the streams need", "remain", 17},
-        {"header only", "truncated", 18},
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        memcpy(p, orig, len);
-        size_t plen = len;
-        uint8_t raw[4096];
-        size_t raw_len = 0;
-        switch (cases[k].kind) {
-        case 0: put_le(p, N + 1, 8); break;
-        case 1: put_le(p + 8, T + 1, 4); break;
-        case 2: put_le(p + 12, C - 1, 4); break;
-        case 3: put_le(p + 16, 0, 8); break;
-        case 4: put_le(p + 16, 0x7FF8000000000001ull, 8); break;
-        case 5: { double e; memcpy(&e, p + 16, 8); double s = 2.0 * e * 1.0001; uint64_t u; memcpy(&u, &s, 8); put_le(p + 24, u, 8); } break;
-        case 6: put_le(p + 24, 0, 8); break;
-        case 7: put_le(p + table + 16 * first + 8, UINT64_MAX - 3, 8); break;
-        case 8: put_le(p + table + 16 * first, get_le(p + table + 16 * first, 8) + 1, 8); break;
-        case 9: put_le(p + table + 16 * first, N - 1, 8); break;
-        case 10: put_le(p + table + 16 * first, 8 * N + 1, 8); break;
-        case 11: { size_t e = first == 0 ? 1 : 0; /* an empty stream elsewhere, or make one */
-                   if (get_le(p + table + 16 * e + 8, 8) == 0) put_le(p + table + 16 * e, N, 8);
-                   else put_le(p + table + 16 * first, N, 8), put_le(p + table + 16 * first + 8, 0, 8); } break;
-        default: break;
-        }
-        if (cases[k].kind >= 12 && cases[k].kind <= 16) {
-            /* replace the first stream with a crafted one */
-            if (cases[k].kind == 12) { memset(raw, 0x80, 8); raw[8] = 1; raw_len = 9; for (uint64_t i = 1; i < N; i++) raw[raw_len++] = 1; }
-            if (cases[k].kind == 13) { static const uint8_t big[8] = {0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40}; /* 2^54 + 2 */
-                                       for (uint64_t i = 0; i < N; i++) { memcpy(raw + raw_len, big, 8); raw_len += 8; } }
-            if (cases[k].kind == 14) { for (uint64_t i = 0; i < N; i++) { raw[raw_len++] = 0; put_le(raw + raw_len, 0x7FC00000u, 4); raw_len += 4; } }
-            if (cases[k].kind == 15) { for (uint64_t i = 0; i + 1 < N; i++) raw[raw_len++] = 1; }
-            if (cases[k].kind == 16) { for (uint64_t i = 0; i < N + 2; i++) raw[raw_len++] = 1; }
-            if (cases[k].kind == 15 || cases[k].kind == 16) {
-                /* the size check needs N ≤ raw ≤ 8N: make the declared size fit, the content not */
-                if (raw_len < N) { raw[raw_len++] = 0x81; }
-            }
-            uint8_t z[8192];
-            uLongf zlen = sizeof z;
-            compress2(z, &zlen, raw, (uLong)raw_len, 9);
-            size_t old = (size_t)get_le(orig + table + 16 * first + 8, 8);
-            memcpy(p + first_off, z, zlen);
-            memcpy(p + first_off + zlen, orig + first_off + old, len - first_off - old);
-            plen = len - old + zlen;
-            put_le(p + table + 16 * first, raw_len, 8);
-            put_le(p + table + 16 * first + 8, zlen, 8);
-        }
-        if (cases[k].kind == 17) plen = len - 1;
-        if (cases[k].kind == 18) plen = 16;
-        bytes c = replace_payload(b, 6, p, plen);
-        expect_open_error(c, MCINR_ERR_FORMAT, cases[k].needle, cases[k].what);
-        free(c.data);
-    }
-    /* valid, and marked required: a decoder that knows the section accepts it */
-    bytes c = copy_bytes(b);
-    put_le(find_entry(c, 6) + 4, 1, 4);
-    mcinr_model *m = NULL;
-    CHECK(open_bytes(c, &m, NULL, 0) == MCINR_OK, "RESIDUAL marked required must open");
-    mcinr_close(m);
-    /* a RESIDUAL whose MESH is hidden (type 5 renamed to an unknown optional type) */
-    put_le(find_entry(c, 5), 77, 4);
-    expect_open_error(c, MCINR_ERR_FORMAT, "no MESH", "RESIDUAL without a mesh");
-    free(c.data);
-    free(p);
 }
 
 /* ---- RESIDUAL type 7 (predicted indices, zstd) ---- */
@@ -1439,9 +1341,31 @@ static void decode_step(const mcinr_model *m, size_t t, int network_only, float 
     CHECK(mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, out, &opt, err, sizeof err) == MCINR_OK, "decode: %s", err);
 }
 
+/* RESIDUAL type 6 (format 1.1) is retired: a file with such a section, optional or required,
+ * with or without a type 7 beside it, is rejected with MCINR_ERR_VERSION naming the type. */
+static void test_retired_type6(bytes b) {
+    static const uint8_t payload[16] = {0}; /* never parsed */
+    bytes without = copy_bytes(b);
+    put_le(find_entry(without, 7), 77, 4); /* type 7 renamed to an unknown optional type */
+    put_le(find_entry(without, 77) + 4, 0, 4);
+    mcinr_model *m = NULL;
+    CHECK(open_bytes(without, &m, NULL, 0) == MCINR_OK, "the file without its type 7 section opens");
+    mcinr_close(m);
+    const bytes bases[2] = {b, without};
+    for (int base = 0; base < 2; base++)
+        for (uint32_t flags = 0; flags <= 1; flags++) {
+            bytes c = add_section_bytes(bases[base], 6, flags, payload, sizeof payload);
+            char what[96];
+            snprintf(what, sizeof what, "type 6 section (flags %u, %s type 7)", flags, base ? "without" : "with");
+            expect_open_error(c, MCINR_ERR_VERSION, "has type 6, the RESIDUAL of format 1.1, which is retired", what);
+            free(c.data);
+        }
+    free(without.data);
+}
+
 /* Hostile (and a few valid but unusual) type 7 payloads, built from small_residual_predicted
- * (b); `type6` is a file with a type 6 section. */
-static void test_predicted_targeted(bytes b, bytes type6) {
+ * (b). */
+static void test_predicted_targeted(bytes b) {
     size_t len;
     const uint8_t *orig = payload_of(b, 7, &len);
     uint64_t N = get_le(orig, 8);
@@ -1721,13 +1645,8 @@ static void test_predicted_targeted(bytes b, bytes type6) {
         free(got);
         mcinr_close(m0);
     }
-    /* both types, twice type 7, type 7 without a mesh */
-    size_t len6;
-    const uint8_t *p6 = payload_of(type6, 6, &len6); /* a valid type 6 payload for the same mesh */
-    bytes c = add_section_bytes(b, 6, 0, p6, len6);
-    expect_open_error(c, MCINR_ERR_FORMAT, "both a type 6 and a type 7", "type 6 and type 7 together");
-    free(c.data);
-    c = add_section(b, 7, 1, "x");
+    /* twice type 7, type 7 without a mesh */
+    bytes c = add_section(b, 7, 1, "x");
     expect_open_error(c, MCINR_ERR_FORMAT, "more than once", "type 7 twice");
     free(c.data);
     c = copy_bytes(b);
@@ -1899,29 +1818,20 @@ int main(int argc, char **argv) {
     test_targeted_encodings(int8, f16z);
     free(int8.data);
     free(f16z.data);
-    printf("error-bounded mode (RESIDUAL)\n");
-    test_residual(argv[1], "residual", 0);
-    snprintf(path, sizeof path, "%s/small_residual.mci", argv[1]);
-    bytes small_residual = read_all(path);
-    printf("hostile RESIDUAL (%zu-byte file)\n", small_residual.size);
-    test_residual_targeted(small_residual);
-    test_truncation(small_residual);
-    static const uint32_t with_residual[6] = {1, 3, 4, 5, 6, 0};
-    test_bit_flips(small_residual, with_residual);
-    printf("error-bounded mode, predicted indices (RESIDUAL type 7)\n");
-    test_residual(argv[1], "residual_predicted", 1);
-    test_residual(argv[1], "small_residual_predicted", 1);
+    printf("error-bounded mode (RESIDUAL type 7: predicted indices)\n");
+    test_residual(argv[1], "residual_predicted");
+    test_residual(argv[1], "small_residual_predicted");
     test_residual_progress(argv[1], "residual_predicted");
-    test_residual_progress(argv[1], "residual");
+    test_residual_progress(argv[1], "small_residual_predicted");
     snprintf(path, sizeof path, "%s/small_residual_predicted.mci", argv[1]);
     bytes small_predicted = read_all(path);
     printf("hostile RESIDUAL type 7 (%zu-byte file)\n", small_predicted.size);
-    test_predicted_targeted(small_predicted, small_residual);
+    test_predicted_targeted(small_predicted);
+    test_retired_type6(small_predicted);
     test_truncation(small_predicted);
     static const uint32_t with_predicted[6] = {1, 3, 4, 5, 7, 0};
     test_bit_flips(small_predicted, with_predicted);
     free(small_predicted.data);
-    free(small_residual.data);
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

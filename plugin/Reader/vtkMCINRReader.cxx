@@ -375,11 +375,7 @@ bool vtkMCINRReader::BuildMesh()
 
   // Points keep the precision they are stored with (the decoder hands out doubles).
   vtkSmartPointer<vtkDataArray> coordinates = vtkSmartPointer<vtkDoubleArray>::New();
-#if MCINR_HAVE_MESH_POINT_TYPE
   const bool floatPoints = mcinr_mesh_point_type(model) == 1;
-#else
-  const bool floatPoints = false;
-#endif
   std::vector<double> pointScratch;
   if (floatPoints)
   {

@@ -9,15 +9,6 @@ if (NOT MCINR_DECODER_SOURCES)
 endif ()
 set(MCINR_DECODER_INCLUDE_DIRS "${MCINR_CSHIM_DIR}/include" "${MCINR_CSHIM_DIR}/kernels/include" "${MCINR_CSHIM_DIR}/src")
 
-# mcinr_mesh_point_type (float32 or float64 points) arrived in decoder 0.1; without it the
-# reader outputs double points.
-file(STRINGS "${MCINR_CSHIM_DIR}/include/mcinr.h" _mcinr_point_type_decl REGEX "mcinr_mesh_point_type")
-if (_mcinr_point_type_decl)
-  set(MCINR_HAVE_MESH_POINT_TYPE 1)
-else ()
-  set(MCINR_HAVE_MESH_POINT_TYPE 0)
-endif ()
-
 # OpenBLAS: pkg-config first (Debian ships openblas.pc, no cblas.pc), then a plain search.
 find_package(PkgConfig QUIET)
 if (PkgConfig_FOUND)
