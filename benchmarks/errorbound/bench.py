@@ -6,8 +6,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import bench  # noqa: E402  (benchmarks/bench.py: Runner, Compressors, datasets, ORDERS)
+import bench  # noqa: E402  (benchmarks/bench.py: Runner, Compressors, datasets, ORDERS; puts python/ on the path)
 import coding  # noqa: E402  (the same indices coded as format 1.1 did)
+import mcinr  # noqa: E402  (python/mcinr: the binding of the C decoder)
 from report import f, kib, table  # noqa: E402  (benchmarks/report.py: number and table formatting)
 
 MEDIUM_BUDGET = 240
@@ -15,6 +16,7 @@ MEDIUM_BUDGET = 240
 
 def measure(args):
     runner = bench.Runner(args.binary, args.work, os.cpu_count() or 1, args.reuse)
+    lib = mcinr.build_library(args.work)
     data = {"vessel-small": "/work/shared/datasets/vessel-small/vessel.pvd",
             "analytic": bench.make_analytic(args.work, 40, 20, 20, 8)}
     if args.medium:
@@ -35,10 +37,10 @@ def measure(args):
                     m = comp.evaluate(codec, order, r)
                     peers[f"{codec} {order}"] = dict(cr=m["cr"], psnr=m["psnr"], max_rel_error=m["max_rel_error"],
                                                      bytes=m["bytes"])
-            # The residual as format 1.1 would have coded these indices (needs the plugin build's libmcinr.so).
-            alt = coding.sizes(run["model"]) if os.path.exists(coding.DEFAULT_LIB) else {}
-            timing = decode_timings(run["model"])
-            study = coding.data_domain_study(run["model"]) if os.path.exists(coding.DEFAULT_LIB) else None
+            # The residual as format 1.1 would have coded these indices.
+            alt = coding.sizes(run["model"], lib)
+            timing = decode_timings(run["model"], lib)
+            study = coding.data_domain_study(run["model"], lib)
             rows.append(dict(dataset=k, rel_bound=r, residual_bytes_format_1_1=alt.get("format_1_1"),
                              residual_bytes_zstd_unpredicted=alt.get("zstd_unpredicted"), decode_seconds=timing, data_domain=study, budget=budget, raw_bytes=int(values.size * 4),
                              cr=eb["compression_ratio_fields"], psnr=run["mean"]["psnr"], max_rel_error=max_rel,
@@ -135,13 +137,11 @@ def report(rows, machine, started, seconds):
     return "\n".join(L) + "\n"
 
 
-def decode_timings(model):
-    """Open and per-step decode seconds on one thread and on every core (needs libmcinr.so)."""
-    if not os.path.exists(coding.DEFAULT_LIB):
-        return {}
-    timing = coding.decode_seconds(model)
+def decode_timings(model, lib):
+    """Open and per-step decode seconds on one thread and on every core."""
+    timing = coding.decode_seconds(model, lib)
     cores = os.cpu_count() or 1
-    timing.update({f"{k}_all_cores": v for k, v in coding.decode_seconds(model, threads=cores).items()},
+    timing.update({f"{k}_all_cores": v for k, v in coding.decode_seconds(model, lib, threads=cores).items()},
                   cores=cores)
     return timing
 
@@ -199,10 +199,11 @@ def main():
             saved = json.load(fh)
         rows, started, seconds = saved["rows"], saved["started"], saved["seconds"]
         if args.retime:
+            lib = mcinr.build_library(args.work)
             for r in rows:
                 model = os.path.join(args.work, f"eb-{r['dataset']}-{r['rel_bound']:g}.mci")
-                r["decode_seconds"] = decode_timings(model)
-                r["data_domain"] = coding.data_domain_study(model)
+                r["decode_seconds"] = decode_timings(model, lib)
+                r["data_domain"] = coding.data_domain_study(model, lib)
     else:
         rows = measure(args)
         seconds = time.time() - t0
