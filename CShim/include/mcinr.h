@@ -1,9 +1,17 @@
 /*
  * mcinr.h — the C decoder of .mci files (MC-INR models of unstructured simulation data).
  *
- * C99, CBLAS and zlib; no global state, no printing, no exit/abort. Every function that can
- * fail returns an mcinr_status; where a caller passes `err`/`err_len`, a readable message
- * (NUL-terminated, truncated to err_len) is written there on failure. `err` may be NULL.
+ * Needs: C99, POSIX threads (the decode workers), a CBLAS with cblas_sgemm (built and tested
+ * with OpenBLAS), zlib (compressed sections, MESH), zstd (RESIDUAL streams) and libm.
+ * No printing, no exit/abort. Global state: one process-wide value, the instruction-set level
+ * of the numeric kernels (CShim/kernels: 0 baseline, 1 AVX2+FMA, 2 AVX-512F), detected from
+ * the CPU on first use and lowered only by mcinr_kernels_limit_level (tests and benchmarks;
+ * not part of this API); the level can change the last bits of decoded values. Everything
+ * else belongs to one model handle or to one call. (OpenBLAS keeps global
+ * state of its own, which the decoder leaves alone: see Threading.)
+ * Every function that can fail returns an mcinr_status; where a caller passes `err`/`err_len`,
+ * a readable message (NUL-terminated, truncated to err_len) is written there on failure. `err`
+ * may be NULL.
  *
  * Messages from mcinr_open_* start with the file path ("memory buffer" for
  * mcinr_open_memory), then the section and what is wrong; indices in them (network, module,
