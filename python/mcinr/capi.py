@@ -485,9 +485,13 @@ class Model:
         comp = np.ascontiguousarray(components, dtype=np.uintp).reshape(-1)
         return comp, comp.size, comp.size
 
-    def _decode(self, call, rows, components, num_threads, network_only, progress):
+    def _decode(self, call, rows, components, num_threads, network_only, progress, out):
         comp, count, width = self._components(components)
-        out = np.empty((rows, width), dtype=np.float32)
+        if out is None:
+            out = np.empty((rows, width), dtype=np.float32)
+        elif (not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != (rows, width)
+              or not out.flags.c_contiguous or not out.flags.writeable):
+            raise ValueError("out must be a writeable C-contiguous float32 array of shape (%d, %d)" % (rows, width))
         cb = _Progress(progress)
         opts = DecodeOptions(ctypes.sizeof(DecodeOptions), int(num_threads), cb.c_fn, None, 1 if network_only else 0)
         err = ctypes.create_string_buffer(_ERR_LEN)
@@ -497,26 +501,27 @@ class Model:
         self._check(status, err)
         return out
 
-    def decode(self, points, time, components=None, num_threads=1, progress=None):
+    def decode(self, points, time, components=None, num_threads=1, progress=None, out=None):
         """Values at `points` (n×3, original coordinates) at `time` (any value): an n × k
-        float32 array, k = len(components) (all components, in order, when None). Never adds
-        a residual. progress(fraction) is called from this thread; a truthy return aborts
-        (DecoderError, Status.ABORTED)."""
+        float32 array, k = len(components) (all components, in order, when None), written
+        into `out` when given (C-contiguous float32 n × k). Never adds a residual.
+        progress(fraction) is called from this thread; a truthy return (or an exception,
+        raised again) aborts the decode: DecoderError with Status.ABORTED."""
         xyz = np.ascontiguousarray(points, dtype=np.float64)
         if xyz.ndim != 2 or xyz.shape[1] != 3:
             raise ValueError("points must be n×3, got shape %s" % (xyz.shape,))
         n = xyz.shape[0]
         return self._decode(lambda comp, count, out, opts, err: self._lib.mcinr_decode(
             self._h, xyz.ctypes.data, n, float(time), comp, count, out, opts, err, _ERR_LEN),
-            n, components, num_threads, False, progress)
+            n, components, num_threads, False, progress, out)
 
-    def decode_mesh(self, time, components=None, num_threads=1, network_only=False, progress=None):
+    def decode_mesh(self, time, components=None, num_threads=1, network_only=False, progress=None, out=None):
         """Values at every mesh point: an N × k float32 array. At a stored time (exactly one of
         `times`) of an error-bounded model the residual is added unless network_only.
-        Threads and progress as in decode."""
+        Threads, progress and `out` as in decode; DecoderError (Status.NO_MESH) without a mesh."""
         return self._decode(lambda comp, count, out, opts, err: self._lib.mcinr_decode_mesh(
             self._h, float(time), comp, count, out, opts, err, _ERR_LEN),
-            self.num_points, components, num_threads, network_only, progress)
+            self.num_points, components, num_threads, network_only, progress, out)
 
 
 def _main(argv):
