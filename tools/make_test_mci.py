@@ -30,6 +30,10 @@ writer produced it, and decoders reject it.) `--mesh grid` embeds a
 4×4×4-point tet grid plus cells that test the neighbour rule (a 1-point cell, a 40-point
 cell, a 65-point cell, a cell with a repeated point).
 
+`--range-streams DIR` writes, for the file's mesh, the crafted range-coded streams the C tests
+build hostile and extreme RESIDUAL payloads from (range_stream_cases: one NAME.rc each), so the
+C tests need no range encoder of their own.
+
 `--reference` also writes decoded values computed here by a naive double-precision evaluation
 (an implementation independent of the C decoder), one point per line:
 `x y z t v_0 ... v_{C-1}` (17 significant digits), at random points of the bounding box
@@ -286,6 +290,10 @@ def build(args):
             raise SystemExit("--residual-predicted needs a mesh")
         payload = predicted_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_predicted)
         sections.append((RESIDUAL_PREDICTED, 1, payload))
+    if args.range_streams:
+        if not pts:
+            raise SystemExit("--range-streams needs a mesh")
+        write_range_streams(args.range_streams, npts, neighbours(npts, conn, offs))
     if args.reference:
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
@@ -331,6 +339,16 @@ def zstd_compress(data, level=19):
     if lib.ZSTD_isError(n):
         raise SystemExit("ZSTD_compress failed")
     return out.raw[:n]
+
+
+# ---- The independent reference implementation of docs/mci-format.md, RESIDUAL type 7 ----
+# The neighbour rule Nb(i), the prediction and reconstruction of the indices (below) and the
+# range coder (further below) are written from the spec alone, sharing no code with the two
+# production copies (the C decoder, CShim/src/residual.c, and the Swift writer,
+# Sources/MCIFormat/Residual). They are the oracle both are tested against: the C tests read
+# the files, index lists (REF) and crafted range-coded streams (--range-streams) made here, and
+# the C tests hold no copy of these rules. Keep them independent: change them only to follow
+# the spec.
 
 
 def neighbours(npts, conn, offs):
@@ -390,7 +408,8 @@ def reconstruct_step(predictor, codes, previous, nb):
 
 # Range coder (docs/mci-format.md, type 7, "Range coder (coder 1)"): LZMA's binary range
 # coder with the binarisation of one value (unary exponent, mantissa, sign) and the contexts
-# from the earlier neighbours' |d|. Written from the spec, independently of the C decoder.
+# from the earlier neighbours' |d|. Part of the independent reference implementation (see
+# above): written from the spec, independently of the C decoder and the Swift writer.
 RC_EXPONENT_BITS = 34  # 34 ones: an escape
 RC_CONTEXTS = 16
 
@@ -546,6 +565,48 @@ def range_decode(data, npts, nb):
     if dec.pos != len(data):
         raise ValueError("%d bytes left after the values" % (len(data) - dec.pos))
     return codes
+
+
+F32_NAN, F32_INFINITY, F32_ONE_AND_A_HALF = 0x7FC00000, 0x7F800000, 0x3FC00000
+
+
+def range_stream_cases(npts):
+    """The crafted range-coded streams the C tests build hostile and extreme RESIDUAL payloads
+    from (CShim/tests/test_decoder.c): name → (codes, escapes), one value per mesh point: a
+    difference d, or None for an escape whose f32 bits are escapes[i]."""
+    big = (1 << 31) - 1
+    ramp = [i % 5 - 2 for i in range(npts)]
+
+    def with_values(changes, escapes=None):
+        codes = list(ramp)
+        for i, d in changes.items():
+            codes[i] = d
+        return codes, escapes or {}
+
+    return {
+        "ramp": with_values({}),                                    # d = i mod 5 − 2
+        "nan_at_0": with_values({0: None}, {0: F32_NAN}),           # an escape that is NaN
+        "inf_at_5": with_values({5: None}, {5: F32_INFINITY}),      # an escape that is +infinity
+        "d_2pow33_at_0": with_values({0: 1 << 33}),                 # exponent 33
+        "d_min_at_3": with_values({3: -((1 << 34) - 2)}),           # the largest magnitude
+        "big_then_1": with_values({0: big, 1: 1}),                  # 2^31 through the mesh predictor
+        "all_big": ([big] * npts, {}),
+        "all_minus_big": ([-big] * npts, {}),
+        "escape_1_5_at_3": ([None if i == 3 else 0 for i in range(npts)], {3: F32_ONE_AND_A_HALF}),
+    }
+
+
+def write_range_streams(directory, npts, nb):
+    """Writes each crafted stream of range_stream_cases to DIRECTORY/NAME.rc (the coded bytes,
+    checked by decoding them back here)."""
+    import os
+    os.makedirs(directory, exist_ok=True)
+    for name, (codes, escapes) in range_stream_cases(npts).items():
+        data = range_encode(codes, escapes, nb)
+        want = [("e", escapes[i]) if d is None else d for i, d in enumerate(codes)]
+        assert range_decode(data, npts, nb) == want, name
+        with open(os.path.join(directory, name + ".rc"), "wb") as f:
+            f.write(data)
 
 
 def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
@@ -720,6 +781,9 @@ def main():
     p.add_argument("--residual-predicted", metavar="REF",
                    help="add a RESIDUAL section of type 7 (predicted indices, zstd and range coder); "
                         "write the indices to REF")
+    p.add_argument("--range-streams", metavar="DIR",
+                   help="also write the crafted range-coded streams of the C tests for this file's mesh "
+                        "(one DIR/NAME.rc per case of range_stream_cases)")
     args = p.parse_args()
     data = build(args)
     tmp = args.out + ".tmp"

@@ -52,8 +52,9 @@ python3 $GEN "$D/small_f16z.mci" --mesh tiny --split --width 3 --pe 1 --clusters
 # format 1.2: RESIDUAL type 7 (predicted indices, zstd and range coder)
 python3 $GEN "$D/residual_predicted.mci" --mesh grid --split --width 8 --residual-predicted "$D/residual_predicted.res" \
     --seed 9
+# (+ the crafted range-coded streams of the C tests for its mesh, so they need no encoder of their own)
 python3 $GEN "$D/small_residual_predicted.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
-    --residual-predicted "$D/small_residual_predicted.res" --seed 10
+    --residual-predicted "$D/small_residual_predicted.res" --seed 10 --range-streams "$D/rc"
 
 echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"

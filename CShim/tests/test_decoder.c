@@ -14,6 +14,8 @@
  *                           (predicted indices, zstd and range-coded streams) on the grid mesh
  *                           (neighbour rule cases) and the tiny mesh, with the indices the
  *                           generator reconstructed itself
+ *   rc/NAME.rc              crafted range-coded streams for small_residual_predicted's mesh
+ *                           (--range-streams): the tests hold no range encoder of their own
  * The .ref files hold values computed by a naive double-precision Python evaluation.
  * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */
 #include "mcinr.h"
@@ -995,7 +997,10 @@ static void test_targeted_encodings(bytes int8, bytes f16z) {
 
 /* ---- RESIDUAL (error-bounded mode) ---- */
 
-/* The decoder's arithmetic (docs/mci-format.md): q·s and the sum as separate double roundings. */
+/* Deliberate test oracle: the spec's decoded value (docs/mci-format.md, Error-bounded mode,
+ * Decoded value), q·s and the sum as separate double roundings. It stays here because the
+ * value depends on the float32 network output n, which only the C decoder gives (the Python
+ * generator evaluates in double): the generator supplies the indices q, this line the formula. */
 static float apply_q(float network, long long q, double step) {
     volatile double correction = (double)q * step;
     double v = (double)network + correction;
@@ -1004,7 +1009,8 @@ static float apply_q(float network, long long q, double step) {
     return (float)v;
 }
 
-/* A data stream's value (docs/mci-format.md, type 7 data bit): origin + q·s, the same roundings. */
+/* Deliberate test oracle, as apply_q: a data stream's value (docs/mci-format.md, type 7 data
+ * bit): origin + q·s, the same roundings. */
 static float data_value(double origin, long long q, double step) {
     volatile double scaled = (double)q * step;
     double v = origin + scaled;
@@ -1113,6 +1119,10 @@ static void test_residual(const char *dir, const char *stem) {
 
 /* ---- RESIDUAL type 7 (predicted indices, zstd) ---- */
 
+/* Hand-made zstd-coder content (LEB128 varints of zigzag(d) + 1, docs/mci-format.md): kept on
+ * purpose, because the hostile cases need bytes no writer makes (varints longer than 8 bytes,
+ * codes above 2^34, a value cut short); no prediction or neighbour rule is involved. */
+
 static size_t put_varint(uint8_t *p, uint64_t u) {
     size_t n = 0;
     while (u >= 0x80) {
@@ -1135,137 +1145,23 @@ static size_t same_differences(uint8_t *raw, size_t N, int64_t d) {
     return n;
 }
 
-/* ---- the range coder (type 7 coder 1): an encoder written from the spec, for crafted streams ---- */
+/* ---- crafted range-coded streams (type 7 coder 1) ---- */
 
-/* LZMA's range encoder: 33-bit low, the cache byte and the pending 0xFF count for the carry. */
-typedef struct rc_encoder {
-    uint64_t low;
-    uint32_t range;
-    uint8_t cache;
-    uint64_t cache_size;
-    uint8_t *out;
-    size_t n;
-} rc_encoder;
+/* The test holds no range encoder and no copy of the neighbour rule: the crafted range-coded
+ * streams come from tools/make_test_mci.py (the independent reference implementation of the
+ * spec), written by `--range-streams DIR/rc` for small_residual_predicted.mci's mesh, one
+ * DIR/rc/NAME.rc per case of its range_stream_cases (the values are described there). */
+static const char *stream_dir;
 
-static void rce_shift_low(rc_encoder *e) {
-    if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0) {
-        uint8_t temp = e->cache;
-        do {
-            e->out[e->n++] = (uint8_t)(temp + (uint8_t)(e->low >> 32));
-            temp = 0xFF;
-        } while (--e->cache_size != 0);
-        e->cache = (uint8_t)((uint32_t)e->low >> 24);
-    }
-    e->cache_size++;
-    e->low = (uint64_t)((uint32_t)e->low << 8);
-}
-
-static void rce_bit(rc_encoder *e, uint16_t *p, int bit) {
-    uint32_t bound = (e->range >> 11) * *p;
-    if (!bit) {
-        e->range = bound;
-        *p = (uint16_t)(*p + ((2048u - *p) >> 5));
-    } else {
-        e->low += bound;
-        e->range -= bound;
-        *p = (uint16_t)(*p - (*p >> 5));
-    }
-    if (e->range < (1u << 24)) {
-        e->range <<= 8;
-        rce_shift_low(e);
-    }
-}
-
-static void rce_fixed(rc_encoder *e, int bit) {
-    uint16_t p = 1024;
-    rce_bit(e, &p, bit);
-}
-
-/* One value of a crafted range-coded stream: a difference d, or an escape's f32 bits. */
-typedef struct rc_value {
-    int escape;
-    uint32_t bits;
-    int64_t d;
-} rc_value;
-
-/* Nb(i) of a mesh (docs/mci-format.md, type 7 Neighbours) from an N × N table of pairs:
- * nb[start[i] ... start[i + 1] - 1]. For the small test meshes only. */
-typedef struct neighbour_lists {
-    size_t *start;
-    uint32_t *nb;
-} neighbour_lists;
-
-static neighbour_lists mesh_neighbours(const mcinr_model *m) {
-    size_t N = mcinr_mesh_num_points(m), M = mcinr_mesh_num_cells(m);
-    int64_t *off = malloc((M + 1) * sizeof(int64_t));
-    int64_t *conn = malloc((mcinr_mesh_connectivity_size(m) + 1) * sizeof(int64_t));
-    uint8_t *pair = calloc(N * N, 1);
-    neighbour_lists l = {malloc((N + 1) * sizeof(size_t)), malloc((32 * N + 1) * sizeof(uint32_t))};
-    mcinr_mesh_cells(m, NULL, off, conn);
-    for (size_t c = 0; c < M; c++) {
-        if (off[c + 1] - off[c] < 2 || off[c + 1] - off[c] > 64) continue;
-        for (int64_t a = off[c]; a < off[c + 1]; a++)
-            for (int64_t b = off[c]; b < off[c + 1]; b++)
-                if (conn[b] < conn[a]) pair[conn[a] * N + conn[b]] = 1;
-    }
-    size_t used = 0;
-    for (size_t i = 0; i < N; i++) {
-        l.start[i] = used;
-        size_t k = 0;
-        for (size_t j = i; j-- > 0 && k < 32;)
-            if (pair[i * N + j]) l.nb[used + k++] = (uint32_t)j;
-        used += k;
-    }
-    l.start[N] = used;
-    free(off);
-    free(conn);
-    free(pair);
-    return l;
-}
-
-/* The range-coded stream of N values (binarisation and contexts of the spec); its length. */
-static size_t range_code(const rc_value *v, size_t N, const neighbour_lists *nl, uint8_t *out) {
-    rc_encoder e = {0, 0xFFFFFFFFu, 0, 1, out, 0};
-    uint16_t X[16][34], M[34][3], G[16];
-    for (size_t a = 0; a < 16; a++) {
-        for (size_t j = 0; j < 34; j++) X[a][j] = 1024;
-        G[a] = 1024;
-    }
-    for (size_t j = 0; j < 34; j++) M[j][0] = M[j][1] = M[j][2] = 1024;
-    uint64_t *mag = calloc(N, sizeof(uint64_t));
-    for (size_t i = 0; i < N; i++) {
-        unsigned ctx = 0;
-        if (nl->start[i + 1] > nl->start[i]) {
-            uint64_t A = 0, k = nl->start[i + 1] - nl->start[i];
-            for (size_t n = nl->start[i]; n < nl->start[i + 1]; n++) A += mag[nl->nb[n]];
-            unsigned bits = 0;
-            for (uint64_t x = 4 * A / k; x; x >>= 1) bits++;
-            ctx = 1 + (bits < 14 ? bits : 14);
-        }
-        if (v[i].escape) {
-            for (size_t j = 0; j < 34; j++) rce_bit(&e, &X[ctx][j], 1);
-            for (int b = 31; b >= 0; b--) rce_fixed(&e, (int)((v[i].bits >> b) & 1));
-            continue; /* mag[i] stays 0 */
-        }
-        uint64_t m = v[i].d < 0 ? (uint64_t)0 - (uint64_t)v[i].d : (uint64_t)v[i].d;
-        unsigned ex = 0;
-        while ((m + 1) >> (ex + 1)) ex++;
-        uint64_t r = m + 1 - ((uint64_t)1 << ex);
-        for (unsigned j = 0; j < ex; j++) rce_bit(&e, &X[ctx][j], 1);
-        rce_bit(&e, &X[ctx][ex], 0);
-        int first = 0;
-        for (unsigned b = 0; b < ex; b++) {
-            int bit = (int)((r >> (ex - 1 - b)) & 1);
-            if (b == 0) rce_bit(&e, &M[ex][0], first = bit);
-            else if (b == 1) rce_bit(&e, &M[ex][1 + first], bit);
-            else rce_fixed(&e, bit);
-        }
-        if (m > 0) rce_bit(&e, &G[ctx], v[i].d < 0);
-        mag[i] = m;
-    }
-    for (int k = 0; k < 5; k++) rce_shift_low(&e);
-    free(mag);
-    return e.n;
+static size_t read_range_stream(const char *name, uint8_t *out, size_t cap) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/rc/%s.rc", stream_dir, name);
+    bytes b = read_all(path);
+    CHECK(b.size <= cap, "%s: %zu bytes", path, b.size);
+    size_t n = b.size <= cap ? b.size : cap;
+    memcpy(out, b.data, n);
+    free(b.data);
+    return n;
 }
 
 /* Counts a type 7 payload's non-empty streams per coder (0, 1). */
@@ -1365,7 +1261,8 @@ static void test_retired_type6(bytes b) {
 
 /* Hostile (and a few valid but unusual) type 7 payloads, built from small_residual_predicted
  * (b). */
-static void test_predicted_targeted(bytes b) {
+static void test_predicted_targeted(bytes b, const char *dir) {
+    stream_dir = dir;
     size_t len;
     const uint8_t *orig = payload_of(b, 7, &len);
     uint64_t N = get_le(orig, 8);
@@ -1500,37 +1397,22 @@ static void test_predicted_targeted(bytes b) {
         expect_open_error(c, MCINR_ERR_FORMAT, crafts[k].needle, crafts[k].what);
         free(c.data);
     }
-    /* crafted range-coded streams (coder 1), the rest empty */
-    mcinr_model *mesh_model = NULL;
-    CHECK(open_bytes(b, &mesh_model, NULL, 0) == MCINR_OK, "small_residual_predicted opens");
-    neighbour_lists nl = {NULL, NULL};
-    if (mesh_model) nl = mesh_neighbours(mesh_model);
-    rc_value *vals = calloc(N, sizeof(rc_value));
-    struct { const char *what, *needle; int kind; } rcrafts[] = {
-        {"range coder: first byte not 0", "stream of step 0 component 0: the range-coded stream's first byte is not 0", 0},
-        {"range coder: last byte missing", "reads past the end of the stream", 1},
-        {"range coder: two bytes after the values", "has 2 bytes after its", 2},
-        {"range coder: escape that is NaN", "point 0: an escaped value is not finite", 3},
-        {"range coder: escape that is +infinity", "point 5: an escaped value is not finite", 4},
-        {"range coder: difference 2^33 (exponent 33)", "point 0: the reconstructed index is 2^31 or more", 5},
-        {"range coder: difference -(2^34 - 2), the largest", "point 3: the reconstructed index is 2^31 or more", 6},
-        {"range coder: index 2^31 through the mesh predictor", "step 0 component 0, point 1: the reconstructed index", 7},
-        {"range coder: only the 5 start bytes", "reads past the end", 8},
+    /* crafted range-coded streams (coder 1, from the generator), the rest empty */
+    struct { const char *what, *needle, *stream; int kind; } rcrafts[] = {
+        {"range coder: first byte not 0", "stream of step 0 component 0: the range-coded stream's first byte is not 0", "ramp", 0},
+        {"range coder: last byte missing", "reads past the end of the stream", "ramp", 1},
+        {"range coder: two bytes after the values", "has 2 bytes after its", "ramp", 2},
+        {"range coder: escape that is NaN", "point 0: an escaped value is not finite", "nan_at_0", 3},
+        {"range coder: escape that is +infinity", "point 5: an escaped value is not finite", "inf_at_5", 3},
+        {"range coder: difference 2^33 (exponent 33)", "point 0: the reconstructed index is 2^31 or more", "d_2pow33_at_0", 3},
+        {"range coder: difference -(2^34 - 2), the largest", "point 3: the reconstructed index is 2^31 or more", "d_min_at_3", 3},
+        /* point 1's only earlier neighbour is point 0 (tiny mesh): 2^31 − 1 + 1 */
+        {"range coder: index 2^31 through the mesh predictor", "step 0 component 0, point 1: the reconstructed index", "big_then_1", 7},
+        {"range coder: only the 5 start bytes", "reads past the end", "ramp", 8},
     };
-    for (size_t k = 0; k < sizeof rcrafts / sizeof rcrafts[0] && mesh_model; k++) {
+    for (size_t k = 0; k < sizeof rcrafts / sizeof rcrafts[0]; k++) {
         int kind = rcrafts[k].kind;
-        for (size_t i = 0; i < N; i++) vals[i] = (rc_value){0, 0, (int64_t)(i % 5) - 2};
-        unsigned predictor = 0;
-        if (kind == 3) vals[0] = (rc_value){1, 0x7FC00000u, 0};
-        if (kind == 4) vals[5] = (rc_value){1, 0x7F800000u, 0};
-        if (kind == 5) vals[0].d = (int64_t)1 << 33;
-        if (kind == 6) vals[3].d = -(((int64_t)1 << 34) - 2);
-        if (kind == 7) { /* point 1's only earlier neighbour is point 0 (tiny mesh) */
-            predictor = 2;
-            vals[0].d = big;
-            vals[1].d = 1;
-        }
-        size_t n = range_code(vals, N, &nl, raw);
+        size_t n = read_range_stream(rcrafts[k].stream, raw, sizeof raw - 2);
         if (kind == 0) raw[0] = 1;
         if (kind == 1) n--;
         if (kind == 2) {
@@ -1541,7 +1423,7 @@ static void test_predicted_targeted(bytes b) {
             memset(raw, 0, 5);
             n = 5;
         }
-        crafted_stream cs = {0, predictor, raw, n, FRAME_OK, 1};
+        crafted_stream cs = {0, kind == 7 ? 2u : 0u, raw, n, FRAME_OK, 1};
         size_t plen = predicted_payload(orig, &cs, 1, p);
         bytes c = replace_payload(b, 7, p, plen);
         expect_open_error(c, MCINR_ERR_FORMAT, rcrafts[k].needle, rcrafts[k].what);
@@ -1558,16 +1440,10 @@ static void test_predicted_targeted(bytes b) {
         memcpy(raw3 + n3, &escaped, 4); /* little-endian hosts */
         n3 += 4;
         n3 += same_differences(raw3 + n3, N - 4, 0);
-        if (coder == 1) {
-            if (!mesh_model) break;
-            for (size_t i = 0; i < N; i++) vals[i] = (rc_value){0, 0, big};
-            n0 = range_code(vals, N, &nl, raw);
-            for (size_t i = 0; i < N; i++) vals[i].d = -big;
-            n1 = range_code(vals, N, &nl, raw2);
-            uint32_t bits;
-            memcpy(&bits, &escaped, 4);
-            for (size_t i = 0; i < N; i++) vals[i] = (rc_value){i == 3, bits, 0};
-            n3 = range_code(vals, N, &nl, raw3);
+        if (coder == 1) { /* the same values, range-coded by the generator */
+            n0 = read_range_stream("all_big", raw, sizeof raw);
+            n1 = read_range_stream("all_minus_big", raw2, sizeof raw2);
+            n3 = read_range_stream("escape_1_5_at_3", raw3, sizeof raw3);
         }
         crafted_stream cs[4] = {{0, 0, raw, n0, FRAME_OK, coder}, {1, 0, raw2, n1, FRAME_OK, coder},
                                 {C, 3, NULL, 0, FRAME_OK, coder}, {2 * C, 1, raw3, n3, FRAME_OK, coder}};
@@ -1654,10 +1530,6 @@ static void test_predicted_targeted(bytes b) {
     expect_open_error(c, MCINR_ERR_FORMAT, "no MESH", "type 7 without a mesh");
     free(c.data);
     free(p);
-    free(vals);
-    free(nl.start);
-    free(nl.nb);
-    mcinr_close(mesh_model);
 }
 
 /* The decoder's kernel shortcuts give the values of the plain formulas: the flat (bias tile)
@@ -1826,7 +1698,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/small_residual_predicted.mci", argv[1]);
     bytes small_predicted = read_all(path);
     printf("hostile RESIDUAL type 7 (%zu-byte file)\n", small_predicted.size);
-    test_predicted_targeted(small_predicted);
+    test_predicted_targeted(small_predicted, argv[1]);
     test_retired_type6(small_predicted);
     test_truncation(small_predicted);
     static const uint32_t with_predicted[6] = {1, 3, 4, 5, 7, 0};
