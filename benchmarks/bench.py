@@ -9,7 +9,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import mcinr  # noqa: E402  (python/mcinr: the binding of the C decoder)
 from mcinr.metrics import evaluate as metrics, global_ranges  # noqa: E402
+import machine  # noqa: E402  (benchmarks/machine.py)
 import vtu  # noqa: E402
 
 # Per mode: equal wall-clock budgets per method (seconds), the extra budgets of the
@@ -300,7 +300,7 @@ def main():
     started = time.time()
     res = dict(mode=args.mode, started_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), threads=threads,
                budget=cfg["budget"], medium_budget=cfg.get("medium", {}).get("budget"), curve_budgets=cfg["curve_budgets"],
-               machine=machine_description(), load_before=os.getloadavg(), datasets={}, table2={}, table3={},
+               machine=machine.description(), load_before=os.getloadavg(), datasets={}, table2={}, table3={},
                rd={}, ablation=[], curve=[], decode={}, scaling=[], phases={})
 
     def phase(name, t0):
@@ -504,19 +504,6 @@ def make_analytic(work, nx, ny, nz, steps):
         subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "examples", "make_analytic.py"), out, "--nx", str(nx),
                         "--ny", str(ny), "--nz", str(nz), "--steps", str(steps)], check=True, capture_output=True)
     return pvd
-
-
-def machine_description():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version())
 
 
 def save(res, work):

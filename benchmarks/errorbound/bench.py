@@ -207,7 +207,7 @@ def main():
     else:
         rows = measure(args)
         seconds = time.time() - t0
-    text = report(rows, bench.machine_description(), started, seconds)
+    text = report(rows, bench.machine.description(), started, seconds)
     print(text)
     for path, content in [(args.out, text),
                           (json_path, json.dumps(dict(started=started, seconds=seconds, rows=rows), indent=1))]:

@@ -5,6 +5,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
+
 results_path, series, raw_step, ascii_step, out_path, rounds, repeat = sys.argv[1:8]
 rows = [json.loads(line) for line in open(results_path) if line.strip()]
 decoded = {r["input"]: r["decoded_bytes"] for r in rows if "decoded_bytes" in r}
@@ -17,7 +20,7 @@ for r in rows:
     b["wall_s"] = min(b["wall_s"], r["wall_s"])
     b["cpu_s"] = min(b["cpu_s"], r["cpu_s"])
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+cpu = cpu_name()
 vtk_version = next((r.get("vtk_version") for r in rows if r.get("tool") == "vtk"), "?")
 labels = {"vtkXMLUnstructuredGridReader": "VTK vtkXMLUnstructuredGridReader (1 thread)",
           "meshio-files": "MeshIO VTUReader.read per file (1 thread, full decode)",

@@ -1,11 +1,14 @@
 """Writes docs/benchmarks/pytorch.md from one `benchmarks/torch/run`: INRCore's training step
 (the CoordNetB table of `mcinr-bench --quick`) beside PyTorch's at the same shapes."""
 import argparse
-import importlib.util
 import json
 import os
 import re
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 
 
 def core_steps(text):
@@ -19,15 +22,6 @@ def core_steps(text):
             rows[(int(cells[0]), int(cells[1]))] = dict(gflop=float(cells[3]), ms=float(cells[4]), gflops=float(cells[5]))
     peak = re.search(r"SGEMM peak in this run[^*]*\*\*([0-9.]+)", text)
     return rows, float(peak.group(1)) if peak else None
-
-
-def cpu_name():
-    """The decode report's CPU name (one implementation for the benchmark reports)."""
-    spec = importlib.util.spec_from_file_location(
-        "decode_report", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "decode", "report.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cpu_name()
 
 
 def main():
