@@ -48,8 +48,11 @@ class DecoderError(RuntimeError):
             status = Status(status)
         except ValueError:
             pass
-        self.status, self.status_string = status, status_string
+        self.status, self.status_string, self._message = status, status_string, message
         super().__init__(message or status_string or "mcinr status %d" % int(status))
+
+    def __reduce__(self):  # picklable (multiprocessing): the constructor's arguments
+        return (type(self), (int(self.status), self._message, self.status_string))
 
 
 class LibraryError(OSError):

@@ -11,6 +11,7 @@ generator's; errors that name the file, progress and abort, the library version.
 """
 import ctypes
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -252,6 +253,8 @@ class ErrorTests(unittest.TestCase):
             mcinr.Model(missing, library=LIB)
         self.assertEqual(e.exception.status, mcinr.Status.IO)
         self.assertIn(missing, str(e.exception))
+        again = pickle.loads(pickle.dumps(e.exception))
+        self.assertEqual((again.status, str(again)), (mcinr.Status.IO, str(e.exception)))
 
     def test_corrupted_file_names_it(self):
         with open(path("tiny.mci"), "rb") as f:
