@@ -5,9 +5,10 @@
 
 Loads the plugin, opens the model with File > Open's reader factory, and checks mesh sizes,
 array names/components and time steps (against the ground truth .pvd when given, and always
-against the C decoder called through ctypes), values against mcinr_decode_mesh at a stored
-step and between steps, array selection, the metadata field data, and that a truncated, a
-checksum-damaged, a non-.mci and a mesh-less file each give an error and no crash.
+against the C decoder, called through the one Python binding, python/mcinr), values against
+mcinr_decode_mesh at a stored step and between steps, array selection, the metadata field
+data, and that a truncated, a checksum-damaged, a non-.mci and a mesh-less file each give an
+error and no crash.
 """
 import argparse
 import os
@@ -22,8 +23,10 @@ from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.util.misc import calldata_type
 from vtkmodules.vtkCommonCore import VTK_STRING
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mcinr_ctypes  # noqa: E402
+# The one Python binding of the C decoder (python/mcinr), on the libmcinr.so given by --lib.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+import mcinr  # noqa: E402
+from mcinr import testing  # noqa: E402
 
 FAILURES = []
 
@@ -82,8 +85,7 @@ def point_array(grid, name):
 def expected_block(model, time, variables, threads):
     """Decoder values for `variables` [(name, first, count)] as {name: (N, count) array}."""
     components = [first + k for _, first, count in variables for k in range(count)]
-    flat = np.ctypeslib.as_array(model.decode_mesh(time, components, threads))
-    table = flat.reshape(-1, len(components))
+    table = model.decode_mesh(time, components, threads)
     out, column = {}, 0
     for name, _, count in variables:
         out[name] = table[:, column:column + count].reshape(-1, count)
@@ -144,10 +146,10 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
 
     LoadPlugin(args.plugin, ns=globals())
-    model = mcinr_ctypes.Model(args.lib, args.mci)
-    variables = model.variables()
-    names = [v[0] for v in variables]
-    times = model.times()
+    model = mcinr.Model(args.mci, library=args.lib)
+    variables = model.variables
+    names = [v.name for v in variables]
+    times = model.times
     pts_ref, types_ref, offs_ref, conn_ref = model.mesh()
 
     # ---- Information: variables and time steps, before any decoding ----
@@ -164,19 +166,19 @@ def main():
 
     # ---- Mesh and all arrays at the first stored step ----
     grid = fetch(reader, times[0])
-    n_points, n_cells = len(pts_ref) // 3, len(types_ref)
+    n_points, n_cells = len(pts_ref), len(types_ref)
     check(grid.GetNumberOfPoints() == n_points, "points: %d" % grid.GetNumberOfPoints())
     check(grid.GetNumberOfCells() == n_cells, "cells: %d" % grid.GetNumberOfCells())
     got_pts = vtk_to_numpy(grid.GetPoints().GetData())
-    check(np.array_equal(got_pts.reshape(-1), np.ctypeslib.as_array(pts_ref)), "point coordinates equal the decoder's")
-    stored_type = model.mesh_point_type()
+    check(np.array_equal(got_pts.reshape(-1), pts_ref.reshape(-1)), "point coordinates equal the decoder's")
+    stored_type = model.mesh_point_type
     if stored_type:
         want = np.float32 if stored_type == 1 else np.float64
         check(got_pts.dtype == want, "points keep their stored precision (%s)" % np.dtype(want).name)
     cells = grid.GetCells()
-    check(np.array_equal(vtk_to_numpy(cells.GetOffsetsArray()), np.ctypeslib.as_array(offs_ref))
-          and np.array_equal(vtk_to_numpy(cells.GetConnectivityArray()), np.ctypeslib.as_array(conn_ref))
-          and np.array_equal(vtk_to_numpy(grid.GetCellTypesArray()), np.ctypeslib.as_array(types_ref)),
+    check(np.array_equal(vtk_to_numpy(cells.GetOffsetsArray()), offs_ref)
+          and np.array_equal(vtk_to_numpy(cells.GetConnectivityArray()), conn_ref)
+          and np.array_equal(vtk_to_numpy(grid.GetCellTypesArray()), types_ref),
           "cell offsets, connectivity and types equal the decoder's")
     pd = grid.GetPointData()
     got_arrays = {pd.GetArrayName(i): pd.GetArray(i).GetNumberOfComponents()
@@ -186,11 +188,11 @@ def main():
     expected0 = expected_block(model, times[0], variables, 2)
     ranges = {name: float(np.ptp(values)) for name, values in expected0.items()}
     compare_values(grid, expected0, ranges, "t=%g" % times[0])
-    if model.has_residual():
+    if model.has_residual:
         # error-bounded model: the values just compared include the residual (the reader
         # gets it through mcinr_decode_mesh), so they differ from the network alone
         components = [first + k for _, first, count in variables for k in range(count)]
-        network = np.ctypeslib.as_array(model.decode_mesh(times[0], components, 2, network_only=True))
+        network = model.decode_mesh(times[0], components, 2, network_only=True).reshape(-1)
         with_residual = np.concatenate([expected0[name].reshape(len(network) // len(components), -1)
                                         for name, _, _ in variables], axis=1).reshape(-1)
         check(not np.array_equal(network, with_residual),
@@ -232,7 +234,7 @@ def main():
     # ---- Field data ----
     fd = grid.GetFieldData()
     meta = fd.GetAbstractArray("MCINR_metadata")
-    check(meta is not None and meta.GetValue(0) == model.metadata_json(),
+    check(meta is not None and meta.GetValue(0) == model.metadata_json,
           "field data MCINR_metadata holds the model's JSON")
     t_field = fd.GetArray("MCINR_time")
     check(t_field is not None and t_field.GetValue(0) == times[0], "field data MCINR_time = requested time")
@@ -317,7 +319,7 @@ def main():
         os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
         ReloadFiles(r2)
         after = point_array(fetch(r2, times[0]), names[-1])
-        other = mcinr_ctypes.Model(args.lib, args.other_mci)
+        other = mcinr.Model(args.other_mci, library=args.lib)
         want = expected_block(other, times[0], [variables[-1]], 2)[names[-1]].reshape(-1)
         check(not np.array_equal(before, after) and np.allclose(after, want, rtol=0, atol=1e-5 * max(ranges[names[-1]], 1e-30)),
               "reloading a rewritten file decodes the new model")
@@ -328,7 +330,8 @@ def main():
     data = open(args.mci, "rb").read()
     bad = {}
     bad["truncated"] = data[: len(data) // 2]
-    bad["checksum"] = mcinr_ctypes.flip_payload_byte(data)
+    bad["checksum"] = testing.flip_payload_byte(data)
+    checksum_text = mcinr.status_string(mcinr.Status.CHECKSUM, args.lib)
     bad["not-mci"] = b"this is not an MC-INR model\n" * 4
     for kind, content in bad.items():
         path = os.path.join(args.workdir, "bad-%s.mci" % kind)
@@ -340,7 +343,7 @@ def main():
         check(out.GetNumberOfPoints() == 0 and path in message,
               "%s file: error naming the file, empty output: %s" % (kind, line))
         if kind == "checksum":
-            check(model.status_string(4) in message, "checksum file: the error says '%s'" % model.status_string(4))
+            check(checksum_text in message, "checksum file: the error says '%s'" % checksum_text)
         Delete(r)
 
     # Cells the decoder accepts (indices in range) but VTK must not get: the reader checks.
@@ -356,7 +359,7 @@ def main():
 
     for kind, edit in (("unknown-cell-type", unknown_type), ("short-tetra", short_tetra)):
         path = os.path.join(args.workdir, "bad-%s.mci" % kind)
-        mcinr_ctypes.rewrite_mesh(args.mci, path, edit)
+        testing.rewrite_mesh(args.mci, path, edit)
         r, errors = reader_catching_errors(path)
         out = fetch(r)
         line = next((l for l in errors.text().splitlines() if "cell 0" in l), "(no message)")
@@ -365,7 +368,7 @@ def main():
         Delete(r)
 
     nomesh = os.path.join(args.workdir, "no-mesh.mci")
-    mcinr_ctypes.strip_mesh_section(args.mci, nomesh)
+    testing.strip_mesh_section(args.mci, nomesh)
     r, errors = reader_catching_errors(nomesh)
     r.UpdatePipelineInformation()
     check(list(r.TimestepValues) == times, "mesh-less file: time steps still published")
