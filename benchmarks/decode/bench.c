@@ -15,8 +15,8 @@
  * kernel on as many values as the decode activates, as one flat array per layer.
  *
  * Prints one JSON object. Compile (from the repository root):
- *   cc -O2 -std=c99 -ICShim/include -ICShim/src CShim/src/[a-z]*.c benchmarks/decode/bench.c \
- *      -lopenblas -lz -lpthread -lm
+ *   cc -O2 -std=c99 -ICShim/include -ICShim/kernels/include -ICShim/src CShim/src/*.c \
+ *      CShim/kernels/*.c benchmarks/decode/bench.c -lopenblas -lz -lzstd -lpthread -lm
  * It reads the model's layer shapes through CShim/src/mcinr_internal.h (internal, not the API).
  */
 #define _POSIX_C_SOURCE 199309L
@@ -147,7 +147,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench model.mci [--step S] [--threads 1,2] [--repeats N] [--min-seconds X]\n");
         return 2;
     }
-    /* The decoder's own threads do the parallel work; OpenBLAS must not add its own. */
+    /* The decoder's own threads do the parallel work; OpenBLAS must not add its own. (This
+     * program is its own process; the decoder library never changes this setting.) */
     openblas_set_num_threads(1);
 
     char err[512];
