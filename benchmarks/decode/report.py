@@ -3,8 +3,11 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 
 
 def load_json(path):
@@ -13,16 +16,6 @@ def load_json(path):
             return json.load(f)
     except (OSError, ValueError):
         return None
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def level_name(level):

@@ -72,10 +72,11 @@ for path, title in cases:
                      f"{ratio_w:.2f} × | {ratio_c:.2f} × |")
     lines.append("")
 
-notes_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
-if os.path.exists(notes_path):
-    lines.append(open(notes_path).read().rstrip())
-    lines.append("")
+# Hand-written analysis lives in its own file, written against a named run; the report only
+# links to it, so every number here comes from this run.
+lines.append("Analysis of an earlier run (hand-written, not regenerated): "
+             "[benchmarks/io/NOTES.md](../../benchmarks/io/NOTES.md).")
+lines.append("")
 lines.append("Reproduce: `benchmarks/io/run [PATH.pvd] [--rounds N] [--repeat N] [--no-build]` "
              "(builds `mcinr-bench` in release into `.build-iobench`, or `$SCRATCH`).")
 text = "\n".join(lines) + "\n"
