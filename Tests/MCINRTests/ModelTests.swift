@@ -101,4 +101,11 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(Array(data.values[(1 * 4 + 2) * 4 ..< (1 * 4 + 3) * 4]), [7, 106, 107, 108])
         XCTAssertEqual(data.cellCount, 1)
     }
+
+    /// One product version: the CLI, the files' creator and the C decoder library agree.
+    func testProductAndDecoderLibraryVersionsAgree() throws {
+        XCTAssertEqual(MCIDecoder.libraryVersion, MCINRVersion.string)
+        let json = try XCTUnwrap(try trainedResult(evaluation: .none).metadataJSON())
+        XCTAssertTrue(json.contains("\"creator\":\"mcinr-vtk \(MCINRVersion.string)\""), json)
+    }
 }
