@@ -81,7 +81,7 @@ public struct MCIModel: Equatable, Sendable {
     /// Store NETS zlib-compressed (section flag bit 1, format 1.1) where that is smaller.
     public var compressNets = false
     /// Quantised residuals at the mesh points (error-bounded mode, RESIDUAL section); needs
-    /// `mesh`. Built by `MCIResidual.make`.
+    /// `mesh`. Built by `ErrorBoundedEncoder.make`.
     public var residual: MCIResidual? = nil
 
     public init(variables: [MCIVariable], componentRanges: [ClosedRange<Double>], times: [Double],

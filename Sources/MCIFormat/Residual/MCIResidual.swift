@@ -5,7 +5,7 @@ import Foundation
 /// The predicted RESIDUAL section (type 7, docs/mci-format.md): per component an error bound
 /// E_c and a bin width s_c ≤ 2·E_c, and per (step, component) one stream: the quantisation
 /// indices' differences from their prediction at the mesh points, zstd- or range-coded. Build
-/// one with `MCIResidual.make` (which guarantees the bound); `MCIWriter` stores it.
+/// one with `ErrorBoundedEncoder.make` (which guarantees the bound); `MCIWriter` stores it.
 public struct MCIResidual: Equatable, Sendable {
     /// E_c: decoded values at mesh points and stored steps are within this of the data.
     public var maxErrors: [Double]
