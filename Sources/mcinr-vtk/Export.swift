@@ -49,7 +49,7 @@ struct Export: ParsableCommand {
         let threadCount = threads.count
         let requestedTimes = try times.map { list in
             try parseList(list).map { s -> Double in
-                guard let t = Double(s) else { throw CLIError("--times: '\(s)' is not a number") }
+                guard let t = Double(s), t.isFinite else { throw CLIError("--times: '\(s)' is not a finite number") }
                 return t
             }
         }

@@ -102,6 +102,13 @@ final class BadUseTests: XCTestCase {
         try assertFails(["train", pvd.path, "-o", file.appendingPathComponent("m.mci").path], mentions: "cannot write")
     }
 
+    func testNonFiniteTimesAreRejected() throws {
+        for bad in ["nan", "inf", "-inf", "1,nan"] {
+            try assertFails(["export", model, "--vtu", dir.appendingPathComponent("t").path, "--times=\(bad)"],
+                            mentions: "is not a finite number")
+        }
+    }
+
     func testInterruptLeavesNoModel() throws {
         let big = try temporaryFolder("interrupt")
         defer { try? FileManager.default.removeItem(at: big) }
