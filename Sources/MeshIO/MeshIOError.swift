@@ -37,6 +37,8 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
     case unknownVariable(name: String, available: [String])
     /// Writing failed (folder missing, disk full, …), or the data given to the writer is inconsistent.
     case writeFailed(file: String, reason: String)
+    /// Writing stopped on request (Ctrl-C) before anything was replaced.
+    case interrupted(file: String)
 
     public var description: String {
         switch self {
@@ -63,6 +65,7 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
         case let .unknownVariable(name, available):
             return "unknown variable '\(name)'; available: \(available.joined(separator: ", "))"
         case let .writeFailed(file, reason): return "\(file): cannot write: \(reason)"
+        case let .interrupted(file): return "\(file): interrupted; nothing was replaced"
         }
     }
 }

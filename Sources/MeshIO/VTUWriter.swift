@@ -1,21 +1,17 @@
 import CZlib
 import Foundation
 
-/// Writes files atomically: a temporary file in the same folder, then rename(2), so that an
-/// interrupted run never leaves a half-written file under the final name.
+/// Writes files atomically: a temporary file in the same folder, fsynced, then rename(2), so
+/// that an interrupted run never leaves a half-written file under the final name. (A series
+/// of files that must change together: `SeriesTransaction`.)
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        let tmp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw MeshIOError.writeFailed(file: url.path, reason: error.localizedDescription)
-        }
+        let tmp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try SeriesTransaction.writeSynced(data, to: tmp, naming: url)
         if rename(tmp.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
+            unlink(tmp.path)
             throw MeshIOError.writeFailed(file: url.path, reason: "rename: \(reason)")
         }
     }
@@ -190,12 +186,17 @@ private struct AppendedArrays {
 public enum PVDWriter {
     /// `entries`: time and file name (relative to the .pvd's folder) of each step.
     public static func write(entries: [(time: Double, file: String)], to url: URL) throws {
+        try AtomicFile.write(encode(entries: entries), to: url)
+    }
+
+    /// The `.pvd` text of `entries`.
+    public static func encode(entries: [(time: Double, file: String)]) -> Data {
         var xml = "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">\n  <Collection>\n"
         for e in entries {
             xml += "    <DataSet timestep=\"\(formatTime(e.time))\" group=\"\" part=\"0\" file=\"\(LightXML.escape(e.file))\"/>\n"
         }
         xml += "  </Collection>\n</VTKFile>\n"
-        try AtomicFile.write(Data(xml.utf8), to: url)
+        return Data(xml.utf8)
     }
 
     /// Shortest text that reads back to the same Double.
@@ -204,12 +205,15 @@ public enum PVDWriter {
 
 extension Dataset {
     /// Writes the dataset as `<folder>/<stem>_0000.vtu …` plus the `.pvd` at `pvd`, each step
-    /// with a `TimeValue` field. `extraPointArrays(step)` adds arrays to a step (e.g.
-    /// `<name>_abs_error`); it is called concurrently for different steps.
+    /// with a `TimeValue` field, as one `SeriesTransaction` (the old series, if any, stays whole
+    /// until the new one is complete). `extraPointArrays(step)` adds arrays to a step (e.g.
+    /// `<name>_abs_error`); it is called concurrently for different steps. `companions` are
+    /// files written with the series (e.g. `metrics.json`), names relative to its folder.
     /// Returns the .vtu files written.
     @discardableResult
     public func write(pvd: URL, writer: VTUWriter = VTUWriter(),
-                      extraPointArrays: ((Int) throws -> [NamedArray])? = nil) throws -> [URL] {
+                      extraPointArrays: ((Int) throws -> [NamedArray])? = nil,
+                      companions: [(name: String, data: Data)] = []) throws -> [URL] {
         try validate(file: pvd.path)
         let folder = pvd.deletingLastPathComponent()
         let stem = pvd.deletingPathExtension().lastPathComponent
@@ -217,29 +221,43 @@ extension Dataset {
         let names = (0..<stepCount).map { s in
             "\(stem)_\(String(repeating: "0", count: max(0, digits - String(s).count)))\(s).vtu"
         }
-        let files = names.map { folder.appendingPathComponent($0) }
-        // Steps are independent: encode and compress them concurrently; report the first error.
-        var errors = [Error?](repeating: nil, count: stepCount)
-        let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: stepCount) { s in
-            do {
-                try writeStep(s, to: files[s], writer: writer, extraPointArrays: try extraPointArrays?(s) ?? [])
-            } catch {
-                lock.lock(); errors[s] = error; lock.unlock()
+        let transaction = try SeriesTransaction(folder: folder)
+        do {
+            // Steps are independent: encode and compress them concurrently; report the first error.
+            var errors = [Error?](repeating: nil, count: stepCount)
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: stepCount) { s in
+                do {
+                    let data = try encodeStep(s, writer: writer, extraPointArrays: try extraPointArrays?(s) ?? [],
+                                              name: folder.appendingPathComponent(names[s]).path)
+                    try transaction.stage(data, as: names[s])
+                } catch {
+                    lock.lock(); errors[s] = error; lock.unlock()
+                }
             }
+            if let e = errors.compactMap({ $0 }).first { throw e }
+            for file in companions { try transaction.stage(file.data, as: file.name) }
+            try transaction.stage(PVDWriter.encode(entries: (0..<stepCount).map { (time: times[$0], file: names[$0]) }),
+                                  as: pvd.lastPathComponent)
+            try transaction.commit()
+        } catch {
+            transaction.abort()
+            throw error
         }
-        if let e = errors.compactMap({ $0 }).first { throw e }
-        let entries = (0..<stepCount).map { (time: times[$0], file: names[$0]) }
-        try PVDWriter.write(entries: entries, to: pvd)
-        return files
+        return names.map { folder.appendingPathComponent($0) }
+    }
+
+    /// The bytes of one step's .vtu (with `TimeValue`); `name` is used in error messages.
+    func encodeStep(_ s: Int, writer: VTUWriter, extraPointArrays: [NamedArray], name: String) throws -> Data {
+        precondition(s >= 0 && s < stepCount, "step \(s) out of range")
+        let points = variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) } + extraPointArrays
+        let cells = cellVariables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
+        return try writer.encode(mesh: mesh, pointArrays: points, cellArrays: cells,
+                                 fieldData: [(name: "TimeValue", values: [times[s]])], name: name)
     }
 
     /// Writes one step as a single .vtu (with `TimeValue`).
     public func writeStep(_ s: Int, to url: URL, writer: VTUWriter = VTUWriter(), extraPointArrays: [NamedArray] = []) throws {
-        precondition(s >= 0 && s < stepCount, "step \(s) out of range")
-        let points = variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) } + extraPointArrays
-        let cells = cellVariables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
-        try writer.write(mesh: mesh, pointArrays: points, cellArrays: cells,
-                         fieldData: [(name: "TimeValue", values: [times[s]])], to: url)
+        try AtomicFile.write(encodeStep(s, writer: writer, extraPointArrays: extraPointArrays, name: url.path), to: url)
     }
 }

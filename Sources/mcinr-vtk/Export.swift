@@ -45,6 +45,16 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        installSeriesInterruptHandler()
+        do {
+            try export()
+        } catch MeshIOError.interrupted {
+            note("mcinr-vtk: interrupted; the output folder holds what it held before")
+            Foundation.exit(130)
+        }
+    }
+
+    private func export() throws {
         let decoder = try openModel(model)
         let threadCount = threads.count
         let requestedTimes = try times.map { list in
@@ -83,7 +93,9 @@ struct Export: ParsableCommand {
             let cmp = try GroundTruthComparison(decoder: decoder, groundTruth: gt, groundTruthPath: gtPath,
                                                 variableNames: variables.names, threads: threadCount)
             let decoded = try dataset(mesh: gt.mesh, times: gt.times, decoder: decoder, comparison: cmp)
-            try decoded.write(pvd: pvd) { s in
+            let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
+                                                     options: [.prettyPrinted, .sortedKeys])
+            try decoded.write(pvd: pvd, extraPointArrays: { s in
                 var extra: [NamedArray] = []
                 for v in decoded.variables {
                     let truth = try truthValues(of: v.name, step: s, in: cmp, components: v.components)
@@ -94,10 +106,7 @@ struct Export: ParsableCommand {
                     }
                 }
                 return extra
-            }
-            let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
-                                                     options: [.prettyPrinted, .sortedKeys])
-            try AtomicFile.write(metrics, to: out.appendingPathComponent("metrics.json"))
+            }, companions: [(name: "metrics.json", data: metrics)])
             print(cmp.metricsTable())
         } else {
             guard decoder.hasMesh else {

@@ -52,6 +52,8 @@ struct ImageExport {
         let components = variables.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
         let writer = VTUWriter()
         var entries: [(time: Double, file: String)] = []
+        let transaction = try SeriesTransaction(folder: folder)
+        defer { transaction.abort() }  // no-op after the commit
         let digits = max(4, String(max(0, times.count - 1)).count)
         for (s, t) in times.enumerated() {
             let block = try decoder.decode(points: grid, time: t, components: components, threads: threads)
@@ -69,11 +71,12 @@ struct ImageExport {
             let file = "\(stem)_\(String(repeating: "0", count: max(0, digits - index.count)))\(index).vti"
             let data = try writer.encodeImage(dimensions: dims, origin: origin, spacing: spacing, pointArrays: arrays,
                                               fieldData: [(name: "TimeValue", values: [t])], name: file)
-            try AtomicFile.write(data, to: folder.appendingPathComponent(file))
+            try transaction.stage(data, as: file)
             entries.append((t, file))
         }
         let pvd = folder.appendingPathComponent(stem + ".pvd")
-        try PVDWriter.write(entries: entries, to: pvd)
+        try transaction.stage(PVDWriter.encode(entries: entries), as: pvd.lastPathComponent)
+        try transaction.commit()
         note("wrote \(pvd.path) (\(nx)×\(ny)×\(nz) grid, \(inside.filter { $0 }.count) points inside the mesh)")
     }
 

@@ -250,3 +250,22 @@ func installInterruptHandler() {
     }
     signal(SIGTERM) { _ in _exit(143) }
 }
+
+/// Ctrl-C during `export`: before any file is staged, exit at once (130); while a series is
+/// being staged, ask it to stop, so its temporaries are removed and the old series stays
+/// (`SeriesTransaction`); its commit runs with the signal blocked.
+func installSeriesInterruptHandler() {
+    signal(SIGINT) { _ in
+        if SeriesTransaction.staging != 0 {
+            SeriesTransaction.interruptRequested = 1
+            return
+        }
+        let message = "\nmcinr-vtk: interrupted; nothing was written\n"
+        _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        _exit(130)
+    }
+    signal(SIGTERM) { _ in
+        if SeriesTransaction.staging != 0 { SeriesTransaction.interruptRequested = 1; return }
+        _exit(143)
+    }
+}

@@ -121,4 +121,59 @@ final class BadUseTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: big.path)
         XCTAssertFalse(files.contains { $0.hasSuffix(".mci") || $0.hasSuffix(".tmp") }, "\(files)")
     }
+
+    /// Ctrl-C during `export` over an earlier export leaves the old series or the new one,
+    /// whole, and no temporaries (issue 24): interrupted while decoding, and interrupted the
+    /// moment the first step of the new series is staged.
+    func testInterruptedExportLeavesAWholeSeries() throws {
+        let big = try temporaryFolder("export-interrupt")
+        defer { try? FileManager.default.removeItem(at: big) }
+        let data = try SmallDataset.make(in: big, n: 16, steps: 3).pvd
+        let model = big.appendingPathComponent("m.mci").path
+        XCTAssertEqual(try CLI.run(["train", data.path, "-o", model, "--clusters", "1", "--width", "4", "--trunk-blocks", "1",
+                                    "--branch-blocks", "1", "--max-epochs", "1", "--meta-steps", "0", "-q"]).status, 0)
+        func times(_ offset: Double) -> String { (0..<60).map { String(Double($0) * 0.01 + offset) }.joined(separator: ",") }
+        func snapshot(_ folder: URL) throws -> [String: Data] {
+            var out: [String: Data] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+                out[name] = try Data(contentsOf: folder.appendingPathComponent(name))
+            }
+            return out
+        }
+        let reference = big.appendingPathComponent("reference")
+        XCTAssertEqual(try CLI.run(["export", model, "--vtu", reference.path, "--times", times(0.005)]).status, 0)
+        let new = try snapshot(reference)
+        for whileStaging in [false, true] {
+            let out = big.appendingPathComponent("out-\(whileStaging)")
+            XCTAssertEqual(try CLI.run(["export", model, "--vtu", out.path, "--times", times(0)]).status, 0)
+            let old = try snapshot(out)
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["export", model, "--vtu", out.path, "--times", times(0.005)]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            if whileStaging {
+                let start = Date()
+                while process.isRunning && Date().timeIntervalSince(start) < 30,
+                      !((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []).contains(where: { $0.hasPrefix(".") }) {
+                    usleep(1000)
+                }
+            } else {
+                usleep(20_000)
+            }
+            process.interrupt()
+            process.waitUntilExit()
+            let after = try snapshot(out)
+            XCTAssertFalse(after.keys.contains { $0.hasPrefix(".") }, "temporaries left: \(after.keys.sorted())")
+            XCTAssertTrue(after == old || after == new, "neither the old nor the new series (staging: \(whileStaging))")
+            // 130: our handler; a SIGINT before the handler is installed ends the process at once
+            if process.terminationStatus == 130 || process.terminationReason == .uncaughtSignal {
+                XCTAssertTrue(after == old, "interrupted, yet the series changed")
+            } else {
+                XCTAssertEqual(process.terminationStatus, 0)
+                XCTAssertTrue(after == new)
+            }
+        }
+    }
 }
