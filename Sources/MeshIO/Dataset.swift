@@ -131,6 +131,20 @@ public struct Dataset: Equatable, Sendable {
 
     public func validate(file: String = "dataset") throws {
         try mesh.validate(file: file)
+        // ParaView silently drops one of two arrays with the same name, and a control
+        // character makes a .vtu it cannot parse: refuse both on input and before writing.
+        for list in [variables, cellVariables] {
+            var seen = Set<String>()
+            for v in list {
+                guard !v.name.isEmpty else { throw MeshIOError.invalidName(file: file, name: v.name, reason: "is empty") }
+                guard !v.name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw MeshIOError.invalidName(file: file, name: v.name, reason: "contains a control character")
+                }
+                guard seen.insert(v.name).inserted else {
+                    throw MeshIOError.invalidName(file: file, name: v.name, reason: "is used by two arrays")
+                }
+            }
+        }
         for (list, count) in [(variables, mesh.pointCount), (cellVariables, mesh.cellCount)] {
             for v in list {
                 guard v.components >= 1 else {

@@ -37,6 +37,8 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
     case unknownVariable(name: String, available: [String])
     /// Writing failed (folder missing, disk full, …), or the data given to the writer is inconsistent.
     case writeFailed(file: String, reason: String)
+    /// An array name that VTK files cannot carry safely (repeated, empty or with control characters).
+    case invalidName(file: String, name: String, reason: String)
     /// Writing stopped on request (Ctrl-C) before anything was replaced.
     case interrupted(file: String)
 
@@ -65,6 +67,8 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
         case let .unknownVariable(name, available):
             return "unknown variable '\(name)'; available: \(available.joined(separator: ", "))"
         case let .writeFailed(file, reason): return "\(file): cannot write: \(reason)"
+        case let .invalidName(file, name, reason):
+            return "\(file): array name \(name.debugDescription) \(reason)"
         case let .interrupted(file): return "\(file): interrupted; nothing was replaced"
         }
     }

@@ -115,7 +115,11 @@ public enum DatasetReader {
                          sourceType: a.sourceType)
             }
         }
-        return try Dataset(mesh: first.mesh, times: order.map { stepTimes[$0] },
-                           variables: variables(\.pointArrays), cellVariables: variables(\.cellArrays))
+        do {
+            return try Dataset(mesh: first.mesh, times: order.map { stepTimes[$0] },
+                               variables: variables(\.pointArrays), cellVariables: variables(\.cellArrays))
+        } catch MeshIOError.invalidName(_, let name, let reason) {
+            throw MeshIOError.invalidName(file: files[0].path, name: name, reason: reason)
+        }
     }
 }

@@ -82,6 +82,24 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// Two arrays with one name (ParaView would drop one) and names with control characters
+    /// (a .vtu ParaView cannot parse) are refused on input, naming the file (issue 24).
+    func testRepeatedOrUnprintableArrayNamesAreRefused() throws {
+        let folder = try makeScratchFolder(self)
+        let url = folder.appendingPathComponent("twice.vtu")
+        try Data(try patched("ascii.vtu", "Name=\"ids\"", "Name=\"scalar\"")).write(to: url)
+        assertMeshIOError(try DatasetReader.read(url), "repeated name") {
+            if case let .invalidName(file, name, reason) = $0 { return file == url.path && name == "scalar" && reason.contains("two arrays") }
+            return false
+        }
+        let good = try DatasetReader.read(Fixtures.url("series.pvd"))
+        var bad = good.variables
+        bad[0].name = "pres\u{1B}[31msure"
+        XCTAssertThrowsError(try Dataset(mesh: good.mesh, times: good.times, variables: bad)) { error in
+            XCTAssertTrue("\(error)".contains("control character"), "\(error)")
+        }
+    }
+
     func testUnknownEncodingTypeCompressorAndFileType() throws {
         assertMeshIOError(try read(try patched("ascii.vtu", "format=\"ascii\"", "format=\"hex\"")), "format") {
             if case let .unknownEncoding(_, array, encoding) = $0 { return array == "scalar" && encoding == "hex" } else { return false }
