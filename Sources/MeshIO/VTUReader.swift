@@ -32,6 +32,11 @@ public enum VTUReader {
     }
 
     static func loadBytes(_ url: URL) throws -> [UInt8] {
+        // Only regular files: a link to /dev/zero or a FIFO would be read until memory runs out.
+        var info = stat()
+        if stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            throw MeshIOError.cannotRead(file: url.path, reason: "not a regular file")
+        }
         do {
             return [UInt8](try Data(contentsOf: url))
         } catch {

@@ -37,7 +37,10 @@ struct Info: ParsableCommand {
                 "file": model, "format_version": "\(m.formatVersion.major).\(m.formatVersion.minor)",
                 "variables": variables, "times": times,
                 "bounds": ["min": m.bounds.min, "max": m.bounds.max],
-                "points": m.trainingPointCount, "cells": m.trainingCellCount,
+                // the embedded mesh's own counts (what ParaView shows); META's when there is none
+                "points": m.hasMesh ? UInt64(m.meshPointCount) : m.trainingPointCount,
+                "cells": m.hasMesh ? UInt64(m.meshCellCount) : m.trainingCellCount,
+                "training_points": m.trainingPointCount, "training_cells": m.trainingCellCount,
                 "has_mesh": m.hasMesh,
                 "weights": ["encoding": encoding, "nets_compressed": netsCompressed],
                 "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
@@ -54,7 +57,8 @@ struct Info: ParsableCommand {
         }
         print("\(model)  (.mci format \(m.formatVersion.major).\(m.formatVersion.minor))")
         if let method = metadata["method"] { print("method:      \(method)") }
-        print("mesh:        \(m.trainingPointCount) points, \(m.trainingCellCount) cells\(m.hasMesh ? " (embedded)" : " (not embedded)")")
+        print(m.hasMesh ? "mesh:        \(m.meshPointCount) points, \(m.meshCellCount) cells (embedded)"
+                        : "mesh:        not embedded (trained on \(m.trainingPointCount) points, \(m.trainingCellCount) cells)")
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
         print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks")
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }

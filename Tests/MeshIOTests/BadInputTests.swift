@@ -100,6 +100,17 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// A link to a device is refused before any byte is read (it would be read until memory
+    /// runs out; issue 24).
+    func testNonRegularFilesAreRefused() throws {
+        let link = try makeScratchFolder(self).appendingPathComponent("zero.vtu")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/dev/zero")
+        assertMeshIOError(try DatasetReader.read(link), "device") {
+            if case let .cannotRead(file, reason) = $0 { return file == link.path && reason == "not a regular file" }
+            return false
+        }
+    }
+
     func testUnknownEncodingTypeCompressorAndFileType() throws {
         assertMeshIOError(try read(try patched("ascii.vtu", "format=\"ascii\"", "format=\"hex\"")), "format") {
             if case let .unknownEncoding(_, array, encoding) = $0 { return array == "scalar" && encoding == "hex" } else { return false }
