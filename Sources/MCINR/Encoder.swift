@@ -74,6 +74,9 @@ public struct EncodeSummary: Sendable {
             "mean": ["psnr": metrics?.meanPSNR ?? 0, "nrmse": metrics?.meanNRMSE ?? 0,
                      "r2": metrics?.meanR2 ?? 0, "max_abs_error": metrics?.maxAbsError ?? 0],
         ]
+        if let budget = result.budgetReport() {
+            summary["time_budget"] = budget.jsonObject
+        }
         if let b = bounded {
             summary["error_bound"] = [
                 "components": result.componentNames.indices.map { c in

@@ -121,6 +121,8 @@ struct MetadataDocument: Encodable {
     var components: [String]
     var clustering: Clustering
     var training: Training
+    /// Under a time budget: whether it stopped clusters before they converged.
+    var timeBudget: BudgetReport?
     var model: ModelSize
     var metrics: MetricsSummary?
 
@@ -153,6 +155,8 @@ struct MetadataDocument: Encodable {
         model = ModelSize(networks: result.networks.count, parameters: result.parameterCount,
                           weightBytes: result.weightBytes, rawFieldBytes: result.rawFieldBytes,
                           compressionRatio: result.compressionRatio)
+        // seconds appear only for clusters the budget cut: a run that converged keeps its bytes
+        timeBudget = result.budgetReport()
         metrics = result.metrics.map { report in
             MetricsSummary(source: result.metricsSource ?? "unknown", meanPSNR: report.meanPSNR,
                            meanNRMSE: report.meanNRMSE, meanR2: report.meanR2, maxAbsError: report.maxAbsError,

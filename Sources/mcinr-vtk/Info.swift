@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MCIFormat
+import MCINR
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +27,9 @@ struct Info: ParsableCommand {
         let netsCompressed = sectionIsCompressed(path: model, type: 4)
         // fields only: what an error-bounded compressor (SZ3, ...) would be compared with
         let ratioFields = Double(m.rawFieldBytes) / Double(max(m.weightBytes + m.residualBytes, 1))
+        // Whether --time-budget cut the training (files from train 1.0 on, under a budget).
+        let budget = (try? JSONSerialization.data(withJSONObject: metadata["timeBudget"] ?? NSNull(), options: [.fragmentsAllowed]))
+            .flatMap { try? JSONDecoder().decode(BudgetReport.self, from: $0) }
         if json {
             var first = 0
             let variables: [[String: Any]] = m.variables.map { v in
@@ -51,6 +55,7 @@ struct Info: ParsableCommand {
                 "error_bound": m.residualMaxErrors.map { bounds in
                     zip(m.componentNames, bounds).map { ["name": $0.0, "bound": $0.1] as [String: Any] }
                 } as Any? ?? NSNull(),
+                "time_budget": budget?.jsonObject as Any? ?? NSNull(),
                 "metadata": metadata,
             ])
             return
@@ -63,6 +68,7 @@ struct Info: ParsableCommand {
         print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks")
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
         print("weights:     \(encoding)\(netsCompressed ? ", zlib-compressed" : "")")
+        if let budget { print(budget.summaryLine) }
         if let bounds = m.residualMaxErrors {
             print("error-bounded: yes — at mesh points and stored steps every value is within E_c of the training data")
             print("             E_c: " + zip(m.componentNames, bounds).map { "\($0.0) \(sci($0.1))" }.joined(separator: ", "))

@@ -99,6 +99,7 @@ struct Train: ParsableCommand {
             print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
         }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
+        if let budget = result.budgetReport() { print(budget.summaryLine) }
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(summary.weightBytes)) (\(summary.weightEncoding.shortName)), file \(formatBytes(summary.fileBytes))")
         if let b = summary.bounded {
             let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0
