@@ -28,6 +28,9 @@ import numpy as np
 
 VTK_TETRA = 10
 BLOCK_SIZE = 32768
+# A hexahedron (corners v0..v7 in VTK order) split into 6 tetrahedra around its diagonal v0-v6;
+# conforming across neighbouring hexes. Shared with examples/make_paper_scale.py.
+HEX_TETS = ((0, 1, 2, 6), (0, 2, 3, 6), (0, 3, 7, 6), (0, 7, 4, 6), (0, 4, 5, 6), (0, 5, 1, 6))
 
 
 def build_mesh(nx, ny, nz, jitter, seed):
@@ -45,8 +48,7 @@ def build_mesh(nx, ny, nz, jitter, seed):
     pid = lambda a, b, c: a + nx * (b + ny * c)
     v = np.stack([pid(ii, jj, kk), pid(ii + 1, jj, kk), pid(ii + 1, jj + 1, kk), pid(ii, jj + 1, kk),
                   pid(ii, jj, kk + 1), pid(ii + 1, jj, kk + 1), pid(ii + 1, jj + 1, kk + 1), pid(ii, jj + 1, kk + 1)], axis=1)
-    split = [(0, 1, 2, 6), (0, 2, 3, 6), (0, 3, 7, 6), (0, 7, 4, 6), (0, 4, 5, 6), (0, 5, 1, 6)]
-    tets = np.concatenate([v[:, list(t)] for t in split], axis=0)
+    tets = np.concatenate([v[:, list(t)] for t in HEX_TETS], axis=0)
     # Positive orientation (VTK's convention) for every tet.
     a, b, c, d = (pts[tets[:, q]] for q in range(4))
     neg = np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) < 0
