@@ -50,14 +50,22 @@ spacing at paper scale and do not depend on the resolution:
   tracer             spiral arms wound up by the first vortex (fine, tightening structure)
 Every step also holds a TimeValue field-data array; the .pvd gives the times.
 
-Cost (measured on this project's 2-core machine, numpy 1.24, 2 threads, the default Int64
-connectivity, page cache on a virtual disk): see examples/README.md for the table. The
-generator writes about 270 bytes per point and step (connectivity 6 tets x 4 x 8 bytes,
-offsets, types, points, then 4 bytes per component), so a 10^8 point-step series is about
-27 GB of .vtu (15 GB with --index-type Int32); the run is bounded by writing it. Measured:
-1.0e7 point-steps (420 k points x 24 steps, 11 components) in 33 s, i.e. 3.0e5 point-steps/s
--> 10^8 point-steps (paper-2 shape, 4 components, 1.6e8) in about 6-9 minutes, peak RSS about
-2.0 GB (mesh) + 0.1 GB (one step).
+Cost: about 270-300 bytes are written per point and step (connectivity 6 tets x 4 x 8 bytes,
+offsets, types and points repeated in every step, then 4 bytes per component), so 10^8
+point-steps is about 27 GB of .vtu (about 16 GB with --index-type Int32); the fields take a few
+percent of the time (numpy's SIMD transcendentals), writing the rest. Measured on this project's
+2-core, 23 GB machine (numpy 1.24, 2 threads, a virtual disk that sustains 1.3 GB/s with
+fdatasync), /usr/bin/time -v:
+    428 k points x 24 steps x 11 comp. (1.03e7 point-steps, 3.0 GB)   6-9 s, 1.1-1.7e6 pt-steps/s, 0.21 GB RSS
+    2.11 M points x 5 steps x 11 comp. (1.06e7 point-steps, 3.1 GB)   7.0 s, 1.5e6 pt-steps/s, 0.71 GB RSS
+    paper-2 mesh (5.24 M points, 30.9 M tets), 1 step (1.4 GB)         4.4 s (mesh 3.6 s), 1.46 GB RSS
+    428 k x 24 x 11, --pieces 4 --index-type Int32 (1.8 GB)            7.3 s, 0.18 GB RSS
+    428 k x 4 x 11, --compress zlib (0.13 GB instead of 0.5 GB)         5.7 s (mesh compressed once: 3 s)
+Extrapolated: 10^8 point-steps (paper-2: 1.6e8, 43 GB) takes about 27 GB / 1.3 GB/s ~ 0.5 min of
+writing per 10^8 plus the fields, i.e. 1-3 minutes at this disk's speed and still under 10
+minutes at 100 MB/s: well under 30 minutes. Peak RSS = mesh (~40 bytes per tet, ~0.27 GB per
+million points) + one step (4 bytes per point and component): 1.5 GB for paper-2, ~3.5 GB for
+paper-3. The part of the run that is not page cache scales linearly with the written bytes.
 
 Determinism: the same arguments (incl. --seed) give byte-identical files on the same machine
 and numpy version, whatever --threads (chunk boundaries are fixed).
@@ -157,8 +165,8 @@ def slab_point_ids(nx, ny, nz, i0, i1):
     return (i + nx * (j + ny * k)).ravel()
 
 
-def check_volumes(pts, tets, chunk=1 << 21):
-    """Smallest tet volume (with the Float32 coordinates), relative to the mean tet volume."""
+def check_volumes(pts, tets, mean_volume, chunk=1 << 18):
+    """Smallest tet volume (with the Float32 coordinates), relative to the whole mesh's mean."""
     vmin = np.inf
     for s in range(0, len(tets), chunk):
         t = tets[s:s + chunk]
@@ -166,7 +174,7 @@ def check_volumes(pts, tets, chunk=1 << 21):
         b, c, d = (pts[t[:, q]] - a for q in (1, 2, 3))
         v = np.einsum("ij,ij->i", np.cross(b, c), d) / 6
         vmin = min(vmin, float(v.min()))
-    return vmin / (np.prod(BOX) / len(tets))
+    return vmin / mean_volume
 
 
 # ---------------------------------------------------------------- fields
@@ -443,7 +451,7 @@ def main(argv=None):
     pieces = []      # (relative file name, gather ids or None, npts, ncells, mesh blobs)
     if a.pieces == 0:
         tets = build_tets(nx, ny, nz)
-        rel = check_volumes(pts, tets)
+        rel = check_volumes(pts, tets, np.prod(BOX) / ncells)
         if not rel > 0:
             sys.exit(f"make_paper_scale: a tet has a non-positive volume ({rel:.3g} x the mean); lower --jitter")
         pieces.append((None, None, npts, len(tets), mesh_blobs(pts, tets, a.index_type, compress)))
@@ -455,7 +463,7 @@ def main(argv=None):
             ids = slab_point_ids(nx, ny, nz, i0, i1)
             lp = pts[ids]
             lt = build_tets(nx, ny, nz, i0, i1, local=True)
-            rel = min(rel, check_volumes(lp, lt))
+            rel = min(rel, check_volumes(lp, lt, np.prod(BOX) / ncells))
             pieces.append((q, ids, len(ids), len(lt), mesh_blobs(lp, lt, a.index_type, compress)))
             del lp, lt
         if not rel > 0:
