@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 if ! "$PY" -c "import vtk, numpy" 2>/dev/null; then
-    echo "skip: test_make_paper_scale (no ParaView VTK for $PY)"; exit 0
+    echo "-- paper-scale generator: skipped (no ParaView VTK for $PY)"; exit 0
 fi
 TMP="$(mktemp -d /tmp/mcinr-paper-scale.XXXXXX)"
 trap 'rm -rf "$TMP"' EXIT
