@@ -19,17 +19,22 @@
  *
  * Threading: a model is immutable after mcinr_open_*; any number of threads may call the
  * query and decode functions on one model concurrently. mcinr_close must not race them.
- * The decoder never reads or changes OpenBLAS's own thread count (process-wide state that
- * other code, e.g. numpy, also uses). A multi-threaded OpenBLAS (its default: one thread per
- * core) and num_threads > 1 compete for the cores: measured with OpenBLAS 0.3.21 on 2 cores,
- * 2 decoder threads then decode no faster than 1, while with OPENBLAS_NUM_THREADS=1 in the
- * environment they take 0.5–0.75 of the time (plugin/README.md). Applications that decode with
- * several threads may therefore want OPENBLAS_NUM_THREADS=1.
- * Reproducibility: the decoded values do not depend on num_threads (fixed chunks; each point's
- * value is computed by the same operations whichever thread runs it) nor, as tested with
- * OpenBLAS 0.3.21 (1–16 threads), on OpenBLAS's thread count (it divides an sgemm's rows and
- * columns among its threads, not the sums). They can differ in the last bits between machines:
- * OpenBLAS picks its sgemm kernel for the CPU (OPENBLAS_CORETYPE=Haswell and SkylakeX give
+ * The decoder never changes OpenBLAS's own thread count (process-wide state that other code,
+ * e.g. numpy, also uses); it only reads it. For a model whose matrices are all at most about
+ * 90 × 90 (in · out ≤ 8192) it splits every product into sgemm calls with M·N·K ≤ 262144,
+ * which OpenBLAS runs on the calling thread without its thread pool, so num_threads > 1
+ * scales whatever OpenBLAS's thread count. A wider model's products stay whole; with a
+ * multi-threaded OpenBLAS they then run on one decoder worker (OpenBLAS's threads do the
+ * parallel work), with OPENBLAS_NUM_THREADS=1 on num_threads workers, which was faster on 2
+ * cores: applications decoding such wide models with several threads may want
+ * OPENBLAS_NUM_THREADS=1 (measurements in plugin/README.md).
+ * Reproducibility: the decoded values do not depend on num_threads nor on OpenBLAS's thread
+ * count (fixed chunks, and sgemm row blocks that depend on the layer shapes only; each point's
+ * value is computed by the same operations whichever thread runs it; OpenBLAS divides a
+ * threaded sgemm's rows and columns among its threads, not the sums; tested with OpenBLAS
+ * 0.3.21, 1–16 threads). Splitting rows differently would change last bits: OpenBLAS chooses
+ * its kernel and edge code by the call's size. They can differ in the last bits between
+ * machines: OpenBLAS picks its sgemm kernel for the CPU (OPENBLAS_CORETYPE=Haswell and SkylakeX give
  * different bits), and the sine kernels run at the CPU's instruction-set level.
  *
  * The file format is specified in docs/mci-format.md.

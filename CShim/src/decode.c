@@ -1,5 +1,6 @@
 /* Evaluation of an .mci model at arbitrary points: normalise, route through the cluster tree,
- * then evaluate each leaf network on batches of its points (one sgemm per layer per batch).
+ * then evaluate each leaf network on batches of its points (one sgemm per layer per batch, in
+ * row blocks below OpenBLAS's threading threshold for narrow models: SGEMM_SERIAL_MNK).
  *
  * Points are cut into fixed chunks (independent of the thread count, so results do not depend
  * on it); within a chunk, points are grouped by leaf network and evaluated in batches. Each
@@ -22,6 +23,17 @@
 /* Activation buffers hold at most this many floats each (4 MiB): very wide layers get
  * smaller batches instead of huge workspaces. */
 #define BATCH_FLOATS ((size_t)1 << 20)
+/* OpenBLAS runs an sgemm on the calling thread alone, without touching its thread pool, when
+ * M·N·K <= SMP_THRESHOLD_MIN (65536) × GEMM_MULTITHREAD_THRESHOLD (a build option, default 4;
+ * Debian and most distributions keep the default) = 262144: interface/gemm.c, the same rule
+ * from 0.2.x through 0.3.2x. Several decoder workers then never queue for OpenBLAS's one
+ * thread pool (concurrent threaded sgemm calls serialise on it). A BLAS with another rule
+ * computes the same values, only at another speed. */
+#define SGEMM_SERIAL_MNK ((size_t)262144)
+/* Below this many rows per call (layers wider than about 90 × 90) the per-call cost (packing
+ * the weights) outweighs the gain (measured in plugin/README.md): such models' products stay
+ * whole. */
+#define MIN_BLOCK_ROWS ((size_t)32)
 
 /* ---- Normalisation and routing ---- */
 
@@ -67,39 +79,49 @@ size_t mcinr_route(const mcinr_model *m, const double xyz[3]) {
 
 /* ---- Network evaluation on a batch of rows ---- */
 
-/* y[rows × out] = x[rows × in] · Wᵀ */
-static void matmul(const float *x, size_t rows, size_t in, size_t out, const float *W, float *y) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, x, (int)in, W, (int)in,
-                0.0f, y, (int)out);
+/* y[rows × out] = x[rows × in] · Wᵀ, as sgemm calls of at most max_mnk / (in · out) rows each
+ * (at least 1; max_mnk = 0: one call). Rows of a product are independent, so the blocking
+ * changes no value (see SGEMM_SERIAL_MNK). */
+static void matmul(const float *x, size_t rows, size_t in, size_t out, const float *W, float *y, size_t max_mnk) {
+    size_t block = rows;
+    if (max_mnk) {
+        block = max_mnk / (in * out);
+        if (block < 1) block = 1;
+    }
+    for (size_t r = 0; r < rows; r += block) {
+        size_t m = rows - r < block ? rows - r : block;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)out, (int)in, 1.0f, x + r * in, (int)in, W,
+                    (int)in, 0.0f, y + r * out, (int)out);
+    }
 }
 
 static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
-                       float omega, float *y) {
-    matmul(x, rows, in, out, W, y);
+                       float omega, float *y, size_t max_mnk) {
+    matmul(x, rows, in, out, W, y, max_mnk);
     /* Bias, omega and sine in one pass (the kernel walks narrow rows as one flat array). */
     mcinr_sine_forward(y, b, rows, out, omega, NULL);
 }
 
 /* y = module(x); t1, t2 are scratch buffers; y, t1, t2 and x are distinct. */
 static void apply_module(const mci_module *mod, const float *x, size_t rows, float omega, float *y, float *t1,
-                         float *t2) {
+                         float *t2, size_t max_mnk) {
     switch (mod->kind) {
     case MODULE_SINE:
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, y);
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, y, max_mnk);
         break;
     case MODULE_LINEAR:
-        matmul(x, rows, mod->in, mod->out, mod->W, y);
+        matmul(x, rows, mod->in, mod->out, mod->W, y, max_mnk);
         mcinr_add_bias(y, mod->b, rows, mod->out);
         break;
     default: { /* RESBLOCK: 0.5 (S2(S1(x)) + T(x)), T = identity when in = out */
         const float *skip = x;
         if (mod->Wt) {
-            sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2);
+            sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2, max_mnk);
             skip = t2;
         }
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1, max_mnk);
         /* S2 with the average fused into its sine (same values as sine, then half sum). */
-        matmul(t1, rows, mod->out, mod->out, mod->W2, y);
+        matmul(t1, rows, mod->out, mod->out, mod->W2, y, max_mnk);
         mcinr_sine_half_sum(y, mod->b2, rows, mod->out, omega, skip);
         break;
     }
@@ -154,6 +176,7 @@ typedef struct request {
     size_t num_components;    /* values per output row */
     float *out;
     size_t chunk;             /* points per chunk (the last chunk may be shorter) */
+    size_t max_mnk;           /* rows × in × out bound of each sgemm call; 0: none (matmul) */
 } request;
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
@@ -172,7 +195,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
     float *ping[2] = {w->buf[1], w->buf[2]};
     for (size_t k = 0; k < net->num_trunk; k++) {
         float *dst = ping[k & 1];
-        apply_module(&net->trunk[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5]);
+        apply_module(&net->trunk[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5], rq->max_mnk);
         cur = dst;
     }
     const float *trunk_out = cur;
@@ -192,7 +215,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
         cur = trunk_out;
         for (size_t k = 0; k < br->num_modules; k++) {
             float *dst = bp[k & 1];
-            apply_module(&br->modules[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5]);
+            apply_module(&br->modules[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5], rq->max_mnk);
             cur = dst;
         }
         for (size_t r = 0; r < rq->num_components; r++) {
@@ -259,6 +282,43 @@ static mcinr_status chunk_task(void *ctx, void *state, size_t chunk) {
     eval_chunk(ctx, state, chunk);
     return MCINR_OK;
 }
+
+/* ---- Worker threads and OpenBLAS's threads ---- */
+
+/* Read only, never set: OpenBLAS's thread count is process-wide state shared with the rest of
+ * the process (e.g. numpy). Weak, so that another CBLAS without the symbol links too. */
+#if defined(__GNUC__)
+extern int openblas_get_num_threads(void) __attribute__((weak));
+static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
+#else
+static int blas_threads(void) { return 1; }
+#endif
+
+/* Fewest rows per sgemm call that the model's widest layer would get under SGEMM_SERIAL_MNK. */
+static size_t min_block_rows(const mcinr_model *m) {
+    size_t widest = 1; /* largest in × out of any matrix */
+    for (size_t k = 0; k < m->num_networks; k++) {
+        const mci_network *net = &m->networks[k];
+        for (size_t b = 0; b <= net->num_branches; b++) {
+            const mci_module *mods = b == 0 ? net->trunk : net->branches[b - 1].modules;
+            size_t count = b == 0 ? net->num_trunk : net->branches[b - 1].num_modules;
+            for (size_t i = 0; i < count; i++) {
+                size_t io = mods[i].in * mods[i].out;
+                if (mods[i].kind == MODULE_RESBLOCK && mods[i].out * mods[i].out > io) io = mods[i].out * mods[i].out;
+                if (io > widest) widest = io;
+            }
+        }
+    }
+    return SGEMM_SERIAL_MNK / widest;
+}
+
+/* The sgemm row bound of this model's products (request.max_mnk): SGEMM_SERIAL_MNK when every
+ * product then still gets at least MIN_BLOCK_ROWS rows per call, else 0 (unblocked). It
+ * depends on the layer shapes only, never on the thread counts: splitting a product's rows
+ * differently can change the last bits of some rows (OpenBLAS picks its kernel, and its edge
+ * handling, by the call's size), so values stay independent of num_threads only if the
+ * blocking is. */
+static size_t model_max_mnk(const mcinr_model *m) { return min_block_rows(m) >= MIN_BLOCK_ROWS ? SGEMM_SERIAL_MNK : 0; }
 
 /* ---- Options ---- */
 
@@ -334,10 +394,15 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     if (chunk < CHUNK_MIN) chunk = CHUNK_MIN;
     if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
     if (chunk > num_points) chunk = num_points;
-    request rq = {m, xyz, num_points, time, components, num_components, out, chunk};
+    size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, 0};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
-    mci_parallel_for loop = {num_chunks, o->num_threads > 1 ? (size_t)o->num_threads : 1, &rq, chunk_worker_init,
-                             chunk_worker_fini, chunk_task, o->progress, o->user_data, from, to};
+    rq.max_mnk = model_max_mnk(m);
+    /* A wide model's products are left whole: with OpenBLAS multi-threaded, one worker and
+     * OpenBLAS's threads beat several workers queueing for OpenBLAS's one pool. */
+    if (threads > 1 && rq.max_mnk == 0 && blas_threads() > 1) threads = 1;
+    mci_parallel_for loop = {num_chunks, threads, &rq, chunk_worker_init, chunk_worker_fini, chunk_task, o->progress,
+                             o->user_data, from, to};
     mcinr_status s = mci_parallel_run(&loop, NULL);
     if (s == MCINR_ERR_NOMEM) mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
     if (s == MCINR_ERR_ABORTED) mci_set_error(err, err_len, "%s: aborted by the progress callback", fn);

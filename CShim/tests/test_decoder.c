@@ -1626,6 +1626,63 @@ static void test_kernels(void) {
     mcinr_kernels_limit_level(99);
 }
 
+/* decode.c splits each product's rows into sgemm calls below OpenBLAS's threading threshold
+ * for narrow models (SGEMM_SERIAL_MNK; widths 32 and 64 here) and leaves a wide model's
+ * products whole, with one worker when OpenBLAS is multi-threaded (width 128 here). Either
+ * way the blocking depends on the model only, so the values must be identical for 1, 2 and 4
+ * decoder threads under 1, 2 and 4 OpenBLAS threads, with and without a type 7 residual. The
+ * models are generated here (python3 tools/make_test_mci.py, run from the repository root). */
+static void test_width_threads(const char *dir) {
+    const int widths[3] = {32, 64, 128};
+    int before = openblas_get_num_threads();
+    for (int wi = 0; wi < 3; wi++)
+        for (int residual = 0; residual <= 1; residual++) {
+            char path[1024], cmd[4096], err[512];
+            snprintf(path, sizeof path, "%s/width%d%s.mci", dir, widths[wi], residual ? "_residual" : "");
+            snprintf(cmd, sizeof cmd, "python3 tools/make_test_mci.py '%s' --mesh grid --clusters 3 --split "
+                     "--width %d --seed %d%s%s%s > /dev/null", path, widths[wi], 30 + wi,
+                     residual ? " --residual-predicted '" : "", residual ? path : "", residual ? ".res'" : "");
+            CHECK(system(cmd) == 0, "could not generate %s", path);
+            mcinr_model *m = NULL;
+            CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s: %s", path, err);
+            if (!m) continue;
+            size_t n = 20000, C = mcinr_num_components(m), P = mcinr_mesh_num_points(m);
+            double *xyz = malloc(n * 3 * sizeof(double));
+            for (size_t i = 0; i < n * 3; i++) xyz[i] = (double)((i * 7919u) % 1000u) / 500.0 - 0.5;
+            double t_mid = 0.5 * (mcinr_times(m)[0] + mcinr_times(m)[mcinr_num_times(m) - 1]);
+            float *want = malloc(n * C * sizeof(float)), *got = malloc(n * C * sizeof(float));
+            float *mesh_want = malloc(P * C * sizeof(float)), *mesh_got = malloc(P * C * sizeof(float));
+            openblas_set_num_threads(1);
+            mcinr_decode_options one = options(1, NULL, NULL, 0);
+            CHECK(mcinr_decode(m, xyz, n, t_mid, NULL, 0, want, &one, err, sizeof err) == MCINR_OK, "%s", err);
+            CHECK(mcinr_decode_mesh(m, mcinr_times(m)[0], NULL, 0, mesh_want, &one, err, sizeof err) == MCINR_OK,
+                  "%s", err);
+            const int blas_threads[3] = {1, 2, 4}, workers[3] = {1, 2, 4};
+            for (int b = 0; b < 3; b++)
+                for (int k = 0; k < 3; k++) {
+                    openblas_set_num_threads(blas_threads[b]);
+                    mcinr_decode_options o = options(workers[k], NULL, NULL, 0);
+                    CHECK(mcinr_decode(m, xyz, n, t_mid, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
+                    CHECK(memcmp(got, want, n * C * sizeof(float)) == 0,
+                          "width %d%s: %d OpenBLAS threads, %d workers: values differ", widths[wi],
+                          residual ? " + residual" : "", blas_threads[b], workers[k]);
+                    CHECK(mcinr_decode_mesh(m, mcinr_times(m)[0], NULL, 0, mesh_got, &o, err, sizeof err) == MCINR_OK,
+                          "%s", err);
+                    CHECK(memcmp(mesh_got, mesh_want, P * C * sizeof(float)) == 0,
+                          "width %d%s, mesh: %d OpenBLAS threads, %d workers: values differ", widths[wi],
+                          residual ? " + residual" : "", blas_threads[b], workers[k]);
+                    CHECK(openblas_get_num_threads() == blas_threads[b], "the decoder changed OpenBLAS's thread count");
+                }
+            free(xyz);
+            free(want);
+            free(got);
+            free(mesh_want);
+            free(mesh_got);
+            mcinr_close(m);
+        }
+    openblas_set_num_threads(before);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: %s DIR [--threads-only]\n", argv[0]);
@@ -1667,6 +1724,8 @@ int main(int argc, char **argv) {
     test_kernels();
     printf("OpenBLAS thread count\n");
     test_blas_threads(argv[1]);
+    printf("widths 32/64/128: values independent of decoder and OpenBLAS threads\n");
+    test_width_threads(argv[1]);
     printf("valid files\n");
     test_valid(argv[1]);
     snprintf(path, sizeof path, "%s/small.mci", argv[1]);

@@ -1,6 +1,6 @@
 /* Decode throughput of an .mci model, next to single-thread cblas_sgemm at the same shapes.
  *
- *   bench model.mci [--step S] [--threads 1,2] [--repeats N] [--min-seconds X]
+ *   bench model.mci [--step S] [--threads 1,2] [--repeats N] [--min-seconds X] [--blas-threads-as-is]
  *
  * Decodes every component at every embedded mesh point at stored step S (mcinr_decode_mesh),
  * best of N, for each thread count. FLOPs are counted analytically from the network shapes:
@@ -13,6 +13,9 @@
  * rate is the ceiling the decoder could reach if everything but the matrix products were free.
  * A second reference runs the same layers with full 1024-row batches; a third runs the sine
  * kernel on as many values as the decode activates, as one flat array per layer.
+ *
+ * --blas-threads-as-is leaves OpenBLAS's thread count as the environment set it (default:
+ * this program sets it to 1), to measure the decoder next to a multi-threaded OpenBLAS.
  *
  * Prints one JSON object. Compile (from the repository root):
  *   cc -O2 -std=c99 -ICShim/include -ICShim/kernels/include -ICShim/src CShim/src/*.c \
@@ -30,7 +33,8 @@
 #include <string.h>
 #include <time.h>
 
-/* Must match CShim/src/decode.c (the replay reproduces its batching). */
+/* Must match CShim/src/decode.c (the replay reproduces its batching, one sgemm per layer per
+ * batch; it does not split the rows the way decode.c does for narrow models, SGEMM_SERIAL_MNK). */
 #define CHUNK_MIN 4096u
 #define CHUNK_MAX 65536u
 #define CHUNK_PARTS 16u
@@ -131,10 +135,12 @@ int main(int argc, char **argv) {
     int threads[8] = {1, 2};
     int num_thread_counts = 2;
     int only_decode = 0; /* for profilers: skip the references */
+    int blas_as_is = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--step") && i + 1 < argc) step = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only-decode")) only_decode = 1;
+        else if (!strcmp(argv[i], "--blas-threads-as-is")) blas_as_is = 1;
         else if (!strcmp(argv[i], "--min-seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             num_thread_counts = 0;
@@ -144,12 +150,13 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "bench: unknown argument %s\n", argv[i]); return 2; }
     }
     if (!path || repeats < 1) {
-        fprintf(stderr, "usage: bench model.mci [--step S] [--threads 1,2] [--repeats N] [--min-seconds X]\n");
+        fprintf(stderr, "usage: bench model.mci [--step S] [--threads 1,2] [--repeats N] [--min-seconds X] "
+                        "[--blas-threads-as-is]\n");
         return 2;
     }
     /* The decoder's own threads do the parallel work; OpenBLAS must not add its own. (This
      * program is its own process; the decoder library never changes this setting.) */
-    openblas_set_num_threads(1);
+    if (!blas_as_is) openblas_set_num_threads(1);
 
     char err[512];
     mcinr_model *m = NULL;
