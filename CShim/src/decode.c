@@ -294,21 +294,30 @@ static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_n
 static int blas_threads(void) { return 1; }
 #endif
 
-/* Fewest rows per sgemm call that the model's widest layer would get under SGEMM_SERIAL_MNK. */
-static size_t min_block_rows(const mcinr_model *m) {
-    size_t widest = 1; /* largest in × out of any matrix */
+/* Calls visit(module, ctx) for every module of every network (trunks and branches). */
+static void visit_modules(const mcinr_model *m, void (*visit)(const mci_module *, void *), void *ctx) {
     for (size_t k = 0; k < m->num_networks; k++) {
         const mci_network *net = &m->networks[k];
         for (size_t b = 0; b <= net->num_branches; b++) {
             const mci_module *mods = b == 0 ? net->trunk : net->branches[b - 1].modules;
             size_t count = b == 0 ? net->num_trunk : net->branches[b - 1].num_modules;
-            for (size_t i = 0; i < count; i++) {
-                size_t io = mods[i].in * mods[i].out;
-                if (mods[i].kind == MODULE_RESBLOCK && mods[i].out * mods[i].out > io) io = mods[i].out * mods[i].out;
-                if (io > widest) widest = io;
-            }
+            for (size_t i = 0; i < count; i++) visit(&mods[i], ctx);
         }
     }
+}
+
+/* The largest in × out of any matrix of the module (a ResBlock's second is out × out). */
+static void widest_matrix(const mci_module *mod, void *ctx) {
+    size_t *widest = ctx;
+    size_t io = mod->in * mod->out;
+    if (mod->kind == MODULE_RESBLOCK && mod->out * mod->out > io) io = mod->out * mod->out;
+    if (io > *widest) *widest = io;
+}
+
+/* Fewest rows per sgemm call that the model's widest layer would get under SGEMM_SERIAL_MNK. */
+static size_t min_block_rows(const mcinr_model *m) {
+    size_t widest = 1;
+    visit_modules(m, widest_matrix, &widest);
     return SGEMM_SERIAL_MNK / widest;
 }
 
@@ -409,22 +418,17 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     return s;
 }
 
+/* Multiply-adds per point of one module (a ResBlock: two or three matrices). */
+static void add_module_cost(const mci_module *mod, void *ctx) {
+    double matrices = mod->kind == MODULE_RESBLOCK ? 2.0 + (mod->Wt != NULL) : 1.0;
+    *(double *)ctx += matrices * (double)mod->in * (double)mod->out;
+}
+
 /* Multiply-adds per point of the network evaluation, averaged over the networks (every
  * branch counted): the progress weight of the network phase of mcinr_decode_mesh. */
 static double network_cost(const mcinr_model *m) {
     double total = 0.0;
-    for (size_t k = 0; k < m->num_networks; k++) {
-        const mci_network *net = &m->networks[k];
-        for (size_t b = 0; b <= net->num_branches; b++) {
-            const mci_module *mods = b == 0 ? net->trunk : net->branches[b - 1].modules;
-            size_t count = b == 0 ? net->num_trunk : net->branches[b - 1].num_modules;
-            for (size_t i = 0; i < count; i++) {
-                const mci_module *mod = &mods[i];
-                double matrices = mod->kind == MODULE_RESBLOCK ? 2.0 + (mod->Wt != NULL) : 1.0;
-                total += matrices * (double)mod->in * (double)mod->out;
-            }
-        }
-    }
+    visit_modules(m, add_module_cost, &total);
     return m->num_networks ? total / (double)m->num_networks : 0.0;
 }
 
