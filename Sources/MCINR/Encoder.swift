@@ -50,15 +50,8 @@ public struct EncodeSummary: Sendable {
     /// Raw fields / the whole file, mesh included.
     public var ratioFile: Double { Double(rawFieldBytes) / Double(max(fileBytes, 1)) }
 
-    /// Per component: name, mean PSNR and NRMSE over steps, pooled R², max |error|.
-    public var components: [(name: String, psnr: Double, nrmse: Double, r2: Double, maxAbsError: Double)] {
-        guard let metrics else { return [] }
-        return metrics.perComponent.enumerated().map { c, steps in
-            let k = Double(max(steps.count, 1))
-            return (result.componentNames[c], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
-                    metrics.componentR2[c], steps.reduce(0) { max($0, $1.maxAbsError) })
-        }
-    }
+    /// Per component: mean PSNR and NRMSE over steps, pooled R², max |error|.
+    public var components: [ComponentSummary] { metrics?.componentSummaries(names: result.componentNames) ?? [] }
 
     /// The summary as `train --json` prints it (and any other front end may).
     public func jsonObject(output: String) -> [String: Any] {

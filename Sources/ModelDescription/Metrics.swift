@@ -27,6 +27,27 @@ public struct MetricsReport: Equatable, Sendable, Codable {
     public var maxAbsError: Double
 }
 
+/// One component over all steps: mean PSNR and NRMSE, pooled R², largest |error|.
+public struct ComponentSummary: Equatable, Sendable {
+    public var name: String
+    public var psnr: Double
+    public var nrmse: Double
+    public var r2: Double
+    public var maxAbsError: Double
+}
+
+extension MetricsReport {
+    /// Per-component summaries, `names[c]` naming component c (what the CLI's tables and JSON show).
+    public func componentSummaries(names: [String]) -> [ComponentSummary] {
+        perComponent.enumerated().map { c, steps in
+            let k = Double(max(steps.count, 1))
+            return ComponentSummary(name: names[c], psnr: steps.reduce(0) { $0 + $1.psnr } / k,
+                                    nrmse: steps.reduce(0) { $0 + $1.nrmse } / k, r2: componentR2[c],
+                                    maxAbsError: steps.reduce(0) { max($0, $1.maxAbsError) })
+        }
+    }
+}
+
 public enum Metrics {
     /// PSNR reported when the error is zero (or the range is zero): finite so that averages stay
     /// meaningful.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelDescription
 import INRCore
 import MCIFormat
 import MeshIO
@@ -63,6 +64,15 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     }
     return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         + rows.map(line)).joined(separator: "\n")
+}
+
+/// The per-component metrics table (PSNR, NRMSE, R², max |err|) with a mean row.
+func metricsTable(_ report: MetricsReport, names: [String]) -> String {
+    var rows = report.componentSummaries(names: names).map {
+        [$0.name, fmt($0.psnr), sci($0.nrmse), fmt($0.r2, 5), sci($0.maxAbsError)]
+    }
+    rows.append(["mean", fmt(report.meanPSNR), sci(report.meanNRMSE), fmt(report.meanR2, 5), sci(report.maxAbsError)])
+    return table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows)
 }
 
 func formatBytes(_ n: UInt64) -> String {

@@ -61,7 +61,7 @@ struct GroundTruthComparison {
             for k in 0..<mv.components {
                 comps.append(first + k)
                 truthColumns.append((g, k))
-                names.append(Variable(name: mv.name, components: mv.components, values: []).componentNames[k])
+                names.append(ModelDescription.componentNames(variable: mv.name, components: mv.components)[k])
             }
         }
         let modelRanges = decoder.componentRanges
@@ -93,33 +93,23 @@ struct GroundTruthComparison {
         report = Metrics.evaluate(truth: truth, prediction: decoded, ranges: ranges)
     }
 
-    /// Per-component averages over steps.
-    func componentSummary() -> [(name: String, psnr: Double, nrmse: Double, r2: Double, maxError: Double)] {
-        report.perComponent.enumerated().map { j, steps in
-            let k = Double(max(steps.count, 1))
-            return (componentNames[j], steps.reduce(0) { $0 + $1.psnr } / k, steps.reduce(0) { $0 + $1.nrmse } / k,
-                    report.componentR2[j], steps.reduce(0) { max($0, $1.maxAbsError) })
-        }
-    }
-
     /// Error-bounded model: per compared component, (name, max |err|, bound); nil otherwise.
     func boundCheck(model: MCIDecoder) -> [(name: String, maxError: Double, bound: Double)]? {
         guard let bounds = model.residualMaxErrors else { return nil }
-        return componentSummary().enumerated().map { j, row in (row.name, row.maxError, bounds[components[j]]) }
+        return report.componentSummaries(names: componentNames).enumerated().map { j, row in
+            (row.name, row.maxAbsError, bounds[components[j]])
+        }
     }
 
-    func metricsTable() -> String {
-        var rows = componentSummary().map { [$0.name, fmt($0.psnr), sci($0.nrmse), fmt($0.r2, 5), sci($0.maxError)] }
-        rows.append(["mean", fmt(report.meanPSNR), sci(report.meanNRMSE), fmt(report.meanR2, 5), sci(report.maxAbsError)])
-        return table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows)
-    }
+    func metricsTable() -> String { mcinr_vtk.metricsTable(report, names: componentNames) }
 
     func metricsJSON(model: MCIDecoder) -> [String: Any] {
         [
             "mean": ["psnr": report.meanPSNR, "nrmse": report.meanNRMSE, "r2": report.meanR2,
                      "mse": report.meanMSE, "max_abs_error": report.maxAbsError],
-            "components": componentSummary().map { ["name": $0.name, "psnr": $0.psnr, "nrmse": $0.nrmse,
-                                                    "r2": $0.r2, "max_abs_error": $0.maxError] },
+            "components": report.componentSummaries(names: componentNames).map {
+                ["name": $0.name, "psnr": $0.psnr, "nrmse": $0.nrmse, "r2": $0.r2, "max_abs_error": $0.maxAbsError]
+            },
             "per_step": report.perComponent.enumerated().map { j, steps in
                 ["name": componentNames[j], "psnr": steps.map(\.psnr), "nrmse": steps.map(\.nrmse),
                  "r2_per_step": steps.map(\.r2), "max_abs_error": steps.map(\.maxAbsError)] as [String: Any]

@@ -93,11 +93,7 @@ struct Train: ParsableCommand {
 
     private func printSummary(_ summary: EncodeSummary, dataset: Dataset) {
         let result = summary.result, names = result.componentNames
-        if let m = summary.metrics {
-            var rows = summary.components.map { [$0.name, fmt($0.psnr), sci($0.nrmse), fmt($0.r2, 5), sci($0.maxAbsError)] }
-            rows.append(["mean", fmt(m.meanPSNR), sci(m.meanNRMSE), fmt(m.meanR2, 5), sci(m.maxAbsError)])
-            print(table(["component", "PSNR dB", "NRMSE", "R2", "max |err|"], rows))
-        }
+        if let m = summary.metrics { print(metricsTable(m, names: names)) }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
         if let budget = result.budgetReport() { print(budget.summaryLine) }
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(summary.weightBytes)) (\(summary.weightEncoding.shortName)), file \(formatBytes(summary.fileBytes))")
