@@ -155,13 +155,17 @@ _loaded_lock = threading.Lock()
 
 def library_path(path=None):
     """The library load_library(path) would load: `path`, else $MCINR_LIBRARY, else
-    libmcinr.so next to this module. Raises LibraryError when there is none."""
+    libmcinr.so next to this module (a wheel's), else in a checkout the dev build
+    (build_library into <checkout>/out/python-lib, rebuilt when a source is newer). Raises
+    LibraryError when there is none."""
     if path is None:
         path = os.environ.get(ENV_LIBRARY) or None
     if path is None:
         bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY_NAME)
         if os.path.exists(bundled):
             path = bundled
+    if path is None and source_root() is not None:
+        path = build_library(os.path.join(source_root(), "out", "python-lib"))
     if path is None:
         raise LibraryError("no libmcinr: pass its path, set %s, or build one from a checkout with "
                            "mcinr.build_library(DIR) (python3 -m mcinr.capi DIR)" % ENV_LIBRARY)
