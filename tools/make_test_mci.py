@@ -34,6 +34,13 @@ cell, a 65-point cell, a cell with a repeated point).
 build hostile and extreme RESIDUAL payloads from (range_stream_cases: one NAME.rc each), so the
 C tests need no range encoder of their own.
 
+`--hostile KIND [--hostile-size N]` writes a hostile file instead: small, and valid except
+for what KIND names, but asking a reader for far more memory or work than its size (nested
+compression, RESIDUAL chains without restarts or whose validation work is out of proportion,
+compressed weights or trees that inflate enormously, an overflowing bounding box; the list:
+HOSTILE_KINDS). The C, CLI and ParaView tests check that each is answered within bounded time
+and memory (docs/mci-format.md, "Limits").
+
 `--reference` also writes decoded values computed here by a naive double-precision evaluation
 (an implementation independent of the C decoder), one point per line:
 `x y z t v_0 ... v_{C-1}` (17 significant digits), at random points of the bounding box
@@ -611,8 +618,9 @@ def write_range_streams(directory, npts, nb):
 
 def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
     """A RESIDUAL section of type 7 (docs/mci-format.md) of random indices and escapes under a
-    mix of predictors: per stream (t + c) mod 4, 0 or 2 at step 0; the last component with the
-    time bit at every later step (one chain of all T steps, longer than the writer makes);
+    mix of predictors: per stream (t + c) mod 4, without the time bit at steps 0 and 8 (chains
+    restart at the multiples of 8 steps); the last component with the time bit at every other
+    step (chains of 8 steps, as long as the writer makes);
     some steps repeat the previous indices (time predictor, all d = 0: an empty stream), some
     are all zero (empty too). Component C − 2 is a data stream throughout (predictor bit 2).
     Non-empty streams alternate between zstd (coder 0) and the range
@@ -656,6 +664,8 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
                 # component C − 2 quantises the data itself at every step (data bit, docs/mci-format.md):
                 # the same reconstruction, decoded as the component's minimum + q · s
                 data = c == C - 2 and not extreme
+                if t % 8 == 0:  # every chain restarts at the multiples of 8 steps (as the writer does)
+                    predictor &= ~1
                 codes = encode_step(predictor, qs, escaped, previous[c], nb)
                 assert reconstruct_step(predictor, codes, previous[c], nb) == qs
                 if extreme and t == 1:
@@ -764,6 +774,141 @@ def container(sections, minor=0):
     return out + table + payloads
 
 
+
+# ---- Hostile files (docs/mci-format.md, "Limits"): small files that ask a reader for far more
+# memory or work than their size, each valid except for what its kind names. ----
+
+HOSTILE_KINDS = {
+    # kind: (what, default size parameter)
+    "nested-mesh": ("a compressed MESH section (flag bit 1) whose MESH body is compressed again: N zero points", 4000000),
+    "empty-streams": ("N zero points and T = 2000 steps of empty RESIDUAL streams (valid: costs nothing)", 300000),
+    "stream-work": ("N zero points and 2000 steps whose RESIDUAL streams are tiny zstd frames of N codes", 300000),
+    "long-chain": ("a RESIDUAL whose prediction chain runs through all N steps (no restart every 8)", 400),
+    "weights": ("compressed NETS of int8 zero weights: one network of width N and 4 hidden layers", 2048),
+    "wide-tree": ("a compressed TREE of N top-level leaves", 200000),
+    "deep-tree": ("a compressed TREE of depth N (each node splits into a leaf and the next node)", 1000),
+    "huge-bbox": ("a bounding box of [-1e308, 1e308] on every axis (normalising inside it gives NaN)", 0),
+    "large-mesh": ("a valid mesh of N zero points, more memory than the default limits allow for its size", 1500000),
+}
+
+
+def zlib_of_zeros(n, prefix=b"", suffix=b"", level=9):
+    """zlib stream of prefix + n zero bytes + suffix, without building the n bytes at once."""
+    z = zlib.compressobj(level)
+    out = [z.compress(prefix)]
+    chunk = bytes(1 << 20)
+    left = n
+    while left > 0:
+        k = min(left, len(chunk))
+        out.append(z.compress(chunk[:k]))
+        left -= k
+    out.append(z.compress(suffix))
+    out.append(z.flush())
+    return b"".join(out)
+
+
+def minimal_meta(T, bbox=((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)), npts=0):
+    meta = struct.pack("<I", 1) + pack_string("v") + struct.pack("<I", 1)
+    meta += struct.pack("<I", 1) + struct.pack("<dd", 0.0, 1.0)
+    meta += struct.pack("<I", T) + struct.pack("<%dd" % T, *[float(t) for t in range(T)])
+    meta += struct.pack("<3d", *bbox[0]) + struct.pack("<3d", *bbox[1])
+    meta += struct.pack("<dd", 0.0, float(max(T - 1, 1)))
+    meta += struct.pack("<QQQ", npts, 0, npts * T * 4)
+    return meta
+
+
+def minimal_nets():
+    """One network: no trunk, one branch of one LINEAR 4 → 1 (float32)."""
+    net = f32s([0.0] * 4) + f32s([1.0] * 4) + struct.pack("<If", 0, 30.0) + struct.pack("<I", 0)
+    net += struct.pack("<II", 1, 1) + struct.pack("<BBHII", LINEAR, 0, 0, 4, 1) + f32s([0.25, -0.5, 0.125, 0.0, 0.1])
+    return struct.pack("<I", 1) + net
+
+
+def leaf_tree():
+    return struct.pack("<II", 1, 1) + struct.pack("<3diiii", 0.0, 0.0, 0.0, -1, -1, -1, 0)
+
+
+def zero_mesh(npts):
+    """MESH payload (u64 size + zlib) of npts points at the origin (float32) and no cells."""
+    body_len = 16 + 12 * npts + 16
+    return struct.pack("<Q", body_len) + zlib_of_zeros(12 * npts, struct.pack("<QB7x", npts, 1), struct.pack("<QQ", 0, 0))
+
+
+def hostile(kind, n):
+    """The sections of a hostile file of this kind (HOSTILE_KINDS), size parameter n."""
+    T = 12
+    meta_args = {}
+    tree = (TREE, 1, leaf_tree())
+    nets = (NETS, 1, minimal_nets())
+    extra = []
+    if kind == "nested-mesh":
+        inner = zero_mesh(n)
+        extra.append((MESH, 2, struct.pack("<Q", len(inner)) + zlib.compress(inner, 9)))
+        meta_args["npts"] = n
+    elif kind == "large-mesh":
+        extra.append((MESH, 0, zero_mesh(n)))
+        meta_args["npts"] = n
+    elif kind in ("empty-streams", "stream-work", "long-chain"):
+        npts = n if kind != "long-chain" else 1000
+        T = 2000 if kind != "long-chain" else n
+        meta_args["npts"] = npts
+        extra.append((MESH, 0, zero_mesh(npts)))
+        table, streams = b"", b""
+        frame = zstd_compress(b"\x01" * npts) if kind == "stream-work" else b""
+        for t in range(T):
+            predictor = 1 if t > 0 and (kind == "long-chain" or t % 8 != 0) else 0
+            if kind == "stream-work":
+                predictor = 0
+            table += struct.pack("<BB6xQQ", predictor, 0, len(frame) and npts, len(frame))
+            streams += frame
+        payload = struct.pack("<QII", npts, T, 1) + struct.pack("<dd", 0.5, 0.5) + table + streams
+        extra.append((RESIDUAL_PREDICTED, 1, payload))
+    elif kind == "weights":
+        W, hidden = n, 4
+        def zero_module(kind_, fan_in, fan_out):  # int8: per-row f32 scales (0), int8 weights (0), f32 bias (0)
+            return struct.pack("<BBHII", kind_, 2, 0, fan_in, fan_out), 4 * fan_out + fan_in * fan_out + 4 * fan_out
+        head = f32s([0.0] * 4) + f32s([1.0] * 4) + struct.pack("<If", 0, 30.0) + struct.pack("<I", 0)
+        head += struct.pack("<II", 1, hidden + 2)
+        layers = [zero_module(SINE, 4, W)] + [zero_module(SINE, W, W) for _ in range(hidden)] + [zero_module(LINEAR, W, 1)]
+        z = zlib.compressobj(9)
+        body = [z.compress(struct.pack("<I", 1) + head)]
+        size = 4 + len(head)
+        for header, zeros in layers:
+            body.append(z.compress(header))
+            size += len(header) + zeros
+            chunk = bytes(1 << 20)
+            left = zeros
+            while left > 0:
+                k = min(left, len(chunk))
+                body.append(z.compress(chunk[:k]))
+                left -= k
+        body.append(z.flush())
+        nets = (NETS, 1 | 2, struct.pack("<Q", size) + b"".join(body))
+    elif kind == "wide-tree":
+        nodes = struct.pack("<II", n, n) + struct.pack("<3diiii", 0.0, 0.0, 0.0, -1, -1, -1, 0) * n
+        tree = (TREE, 1 | 2, struct.pack("<Q", len(nodes)) + zlib.compress(nodes, 9))
+    elif kind == "deep-tree":
+        # node 0 top; internal node 2k has children 2k+1 (a leaf) and 2k+2; the last node a leaf
+        count = 2 * n + 1
+        nodes = struct.pack("<II", count, 1)
+        for i in range(count):
+            parent = -1 if i == 0 else (i - 1) // 2 * 2
+            if i % 2 == 0 and i < count - 1:
+                nodes += struct.pack("<3diiii", 0.0, 0.0, 0.0, parent, i + 1, i + 2, -1)
+            else:  # leaves off the path lie far away, so routing the origin descends every level
+                far = 0.0 if i == count - 1 else 5.0
+                nodes += struct.pack("<3diiii", far, far, far, parent, -1, -1, 0)
+        tree = (TREE, 1 | 2, struct.pack("<Q", len(nodes)) + zlib.compress(nodes, 9))
+    elif kind == "huge-bbox":
+        meta_args["bbox"] = ((-1e308,) * 3, (1e308,) * 3)
+    else:
+        raise SystemExit("unknown hostile kind %r (known: %s)" % (kind, ", ".join(sorted(HOSTILE_KINDS))))
+    meta = (META, 1, minimal_meta(T, **meta_args))
+    sections = [meta, (JSON, 0, b'{"creator": "tools/make_test_mci.py --hostile %s"}' % kind.encode()), tree, nets]
+    sections += extra
+    minor = 2 if any(k == RESIDUAL_PREDICTED for k, _, _ in sections) else 1
+    return container(sections, minor)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out")
@@ -784,8 +929,16 @@ def main():
     p.add_argument("--range-streams", metavar="DIR",
                    help="also write the crafted range-coded streams of the C tests for this file's mesh "
                         "(one DIR/NAME.rc per case of range_stream_cases)")
+    p.add_argument("--hostile", metavar="KIND",
+                   help="write a hostile file instead (docs/mci-format.md, Limits): " +
+                        "; ".join("%s: %s" % (k, w) for k, (w, _) in sorted(HOSTILE_KINDS.items())))
+    p.add_argument("--hostile-size", type=int, metavar="N", help="the size parameter N of --hostile (default per kind)")
     args = p.parse_args()
-    data = build(args)
+    if args.hostile:
+        n = args.hostile_size if args.hostile_size is not None else HOSTILE_KINDS.get(args.hostile, (None, 0))[1]
+        data = hostile(args.hostile, n)
+    else:
+        data = build(args)
     tmp = args.out + ".tmp"
     with open(tmp, "wb") as f:
         f.write(data)

@@ -72,7 +72,10 @@ typedef enum mcinr_status {
     MCINR_ERR_NOMEM = 5,      /* allocation failed */
     MCINR_ERR_ARGUMENT = 6,   /* invalid argument (NULL pointer, index out of range, ...) */
     MCINR_ERR_NO_MESH = 7,    /* the file has no embedded mesh */
-    MCINR_ERR_ABORTED = 8     /* the progress callback asked to stop */
+    MCINR_ERR_ABORTED = 8,    /* the progress callback asked to stop */
+    MCINR_ERR_LIMIT = 9       /* the file asks for more memory or work than the limits for a file
+                                 of its size allow (docs/mci-format.md, "Limits"); a trusted file
+                                 opens with options.trust_large_files = 1 */
 } mcinr_status;
 
 /* Opaque, immutable model handle. */
@@ -86,11 +89,12 @@ const char *mcinr_status_string(mcinr_status status);
 
 /* Open a model from a file path. On success *out receives a handle to free with mcinr_close.
  * On failure *out is set to NULL and a message naming the file and the problem is written
- * to err. */
+ * to err. Same as mcinr_open_file_ex with default options (limits for untrusted files, no
+ * progress). */
 mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, size_t err_len);
 
 /* Open a model from a memory buffer of `size` bytes. The buffer is copied as needed; the
- * caller may free it after the call returns. */
+ * caller may free it after the call returns. Same as mcinr_open_memory_ex with default options. */
 mcinr_status mcinr_open_memory(const void *data, size_t size, mcinr_model **out,
                                char *err, size_t err_len);
 
@@ -192,14 +196,44 @@ typedef struct mcinr_decode_options {
     mcinr_progress_fn progress;  /* may be NULL */
     void *user_data;             /* passed to progress */
     int network_only;            /* 0: add the stored residual at stored times; 1: the network alone */
+    int trust_large_files;       /* open only: 0 (default) enforces the limits for untrusted files,
+                                    1 lifts them (see mcinr_open_file_ex) */
 } mcinr_decode_options;
 
-/* Sets every field to its default (1 thread, no progress callback, residual applied) and
+/* Sets every field to its default (1 thread, no progress callback, residual applied, limits
+ * for untrusted files enforced) and
  * struct_size to sizeof(mcinr_decode_options). NULL is allowed (does nothing).
  * Passing options == NULL to a decode function means the same defaults. A struct whose
  * struct_size is 0 (e.g. only zeroed with memset) or too small to hold num_threads is
  * rejected with MCINR_ERR_ARGUMENT. */
 void mcinr_decode_options_init(mcinr_decode_options *options);
+
+/* Open a model (a file path, or `size` bytes of memory, copied as needed) with options; NULL
+ * options mean the defaults. On success *out receives a handle to free with mcinr_close; on
+ * failure *out is NULL and err says which file, which section and what is wrong.
+ *
+ * Limits (docs/mci-format.md, "Limits"): by default an open is safe on a hostile file: with S
+ * the file's size in bytes, the memory it allocates is at most 64·S + 16 MiB, its work (bytes
+ * inflated, residual values validated, neighbour-list work) at most 4096·S + 2^24 units, the
+ * cluster tree has at most 4096 top-level nodes and depth 64, and whatever exceeds them fails
+ * with MCINR_ERR_LIMIT and a message naming the section, the limit and this option. A file
+ * from a trusted source that legitimately needs more (e.g. a mesh that compresses unusually
+ * well) opens with options->trust_large_files = 1, which lifts these limits but keeps every
+ * format check (sizes against the bytes present, zlib's maximum expansion, no nested
+ * compression, the 8-step prediction chains).
+ *
+ * Progress and abort as in mcinr_decode (the one pattern, mci_parallel_run): options->progress
+ * is called from the calling thread with non-decreasing fractions in [0, 1] (after each
+ * section's checksum, inflation and parse, and while the RESIDUAL chains are validated),
+ * ending at 1.0 on success; a non-zero return stops the open with MCINR_ERR_ABORTED (nothing
+ * is leaked, *out is NULL). options->num_threads threads validate the RESIDUAL chains (the
+ * result, and whether the file opens, do not depend on it); network_only is ignored.
+ * Errors: as mcinr_open_file / mcinr_open_memory, plus MCINR_ERR_LIMIT, MCINR_ERR_ABORTED, and
+ * MCINR_ERR_ARGUMENT for options not set up by mcinr_decode_options_init. */
+mcinr_status mcinr_open_file_ex(const char *path, const mcinr_decode_options *options, mcinr_model **out,
+                                char *err, size_t err_len);
+mcinr_status mcinr_open_memory_ex(const void *data, size_t size, const mcinr_decode_options *options,
+                                  mcinr_model **out, char *err, size_t err_len);
 
 /* Decode scalar components at `num_points` points (xyz interleaved, original coordinates)
  * at time `time` (any value; times between stored steps are decoded directly, the model is

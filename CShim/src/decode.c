@@ -338,9 +338,7 @@ void mcinr_decode_options_init(mcinr_decode_options *o) {
     o->num_threads = 1;
 }
 
-/* The caller's options as this library reads them into *o: only the fields that lie wholly
- * within in->struct_size bytes, the defaults for the rest (NULL: all defaults). */
-static mcinr_status read_options(const mcinr_decode_options *in, mcinr_decode_options *o, const char *fn, char *err,
+mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_options *o, const char *fn, char *err,
                                  size_t err_len) {
     mcinr_decode_options_init(o);
     if (!in) return MCINR_OK;
@@ -357,6 +355,7 @@ static mcinr_status read_options(const mcinr_decode_options *in, mcinr_decode_op
     READ_FIELD(progress);
     READ_FIELD(user_data);
     READ_FIELD(network_only);
+    READ_FIELD(trust_large_files);
 #undef READ_FIELD
     return MCINR_OK;
 }
@@ -436,7 +435,7 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
                           const size_t *components, size_t num_components, float *out,
                           const mcinr_decode_options *options, char *err, size_t err_len) {
     mcinr_decode_options o;
-    mcinr_status s = read_options(options, &o, "mcinr_decode", err, err_len);
+    mcinr_status s = mci_read_options(options, &o, "mcinr_decode", err, err_len);
     if (s != MCINR_OK) return s;
     return decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, 0.0, 1.0, err,
                          err_len);
@@ -453,7 +452,7 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
         return MCINR_ERR_NO_MESH;
     }
     mcinr_decode_options o;
-    mcinr_status s = read_options(options, &o, "mcinr_decode_mesh", err, err_len);
+    mcinr_status s = mci_read_options(options, &o, "mcinr_decode_mesh", err, err_len);
     if (s != MCINR_OK) return s;
     /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
     double residual = o.network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);

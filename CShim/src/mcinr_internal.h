@@ -88,18 +88,65 @@ struct mcinr_model {
     uint32_t *residual_nb;
 };
 
+/* ---- The open's budget (docs/mci-format.md, "Limits") ----
+ * With S the file size: every allocation an open makes (cumulative, so it bounds the peak) is
+ * charged against MCI_MEMORY_PER_BYTE · S + MCI_MEMORY_BASE bytes, and its work (bytes
+ * inflated by zlib or zstd, residual values validated, neighbour-list work) against
+ * MCI_WORK_PER_BYTE · S + MCI_WORK_BASE units; the cluster tree has at most MCI_MAX_TOP_NODES
+ * top-level nodes and depth MCI_MAX_TREE_DEPTH (the routing work per point). A trusted open
+ * (trust_large_files) counts but does not enforce. */
+#define MCI_MEMORY_PER_BYTE 64u
+#define MCI_MEMORY_BASE ((uint64_t)16 << 20)
+#define MCI_WORK_PER_BYTE 4096u
+#define MCI_WORK_BASE ((uint64_t)1 << 24)
+#define MCI_MAX_TOP_NODES 4096u
+#define MCI_MAX_TREE_DEPTH 64u
+#define MCI_TRUST_HINT "a trusted file opens with trust_large_files (C: mcinr_open_file_ex; CLI: --trust-large-files; " \
+                       "ParaView: Trust Large Files)"
+
+typedef struct mci_budget {
+    int trusted;
+    uint64_t file_size;
+    uint64_t memory_limit, memory_used;
+    uint64_t work_limit, work_used;
+} mci_budget;
+
+/* Charges `amount` bytes of memory (memory = 1) or units of work (memory = 0). 0 when it fits
+ * (or the open is trusted), else -1 and a message naming `what`, the amount, the limit and the
+ * opt-in in msg (NUL-terminated; the caller prefixes the file and section). */
+int mci_budget_charge(mci_budget *b, int memory, uint64_t amount, const char *what, char *msg, size_t msg_len);
+
+/* What an open needs besides the bytes: its budget, threads and progress (fractions over
+ * [from, to] of the part being run). */
+typedef struct mci_open_ctx {
+    mci_budget *budget;
+    size_t threads;
+    mcinr_progress_fn progress;
+    void *user_data;
+} mci_open_ctx;
+
+/* The caller's options as this library reads them into *o: only the fields that lie wholly
+ * within in->struct_size bytes, the defaults for the rest (NULL: all defaults). fn names the
+ * API function in the message of MCINR_ERR_ARGUMENT (struct_size 0 or too small). */
+mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_options *o, const char *fn, char *err,
+                              size_t err_len);
+
 /* Normalised coordinates q of a point (double precision, docs/mci-format.md). */
 void mci_normalise(const mcinr_model *m, const double xyz[3], double time, double q[4]);
 /* Leaf network of a normalised point. */
 size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
 
 /* RESIDUAL section (type 7): parses and fully validates the payload (META and MESH
- * already parsed); frees its storage; adds the residual to a network-only decode at the mesh
+ * already parsed), charging the open's budget, reporting progress over [from, to] and honouring
+ * an abort (the chains are validated as tasks of mci_parallel_run); frees its storage; adds the residual to a network-only decode at the mesh
  * points when `time` is a stored step (a no-op otherwise), a task per requested component on
  * up to `threads` threads, progress over [from, to] (mci_parallel_run). mci_residual_cost
  * estimates that work in the units of decode.c's network cost (0 when it does not apply). */
-mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t len, mcinr_model *m, char *err,
-                                size_t err_len);
+mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
+                                const mci_open_ctx *oc, double from, double to, char *err, size_t err_len);
+/* A rough estimate of the RESIDUAL validation's work (for the open's progress weights), from
+ * the payload's table before it is validated: the non-empty streams times the point count. */
+double mci_residual_estimate(const uint8_t *payload, size_t len);
 void mci_free_residual(mcinr_model *m);
 double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
@@ -129,6 +176,10 @@ typedef struct mci_parallel_for {
  * MCINR_ERR_NOMEM (an init failed; *failed_task = SIZE_MAX); or the status of the lowest-index
  * task that failed (*failed_task = its index). failed_task may be NULL. */
 mcinr_status mci_parallel_run(const mci_parallel_for *loop, size_t *failed_task);
+
+/* The same pattern between tasks of a serial phase (the open's sections): reports `fraction`
+ * to `progress` (NULL: nothing) on the calling thread; MCINR_ERR_ABORTED when it asks to stop. */
+mcinr_status mci_parallel_checkpoint(mcinr_progress_fn progress, void *user_data, double fraction);
 
 /* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...)

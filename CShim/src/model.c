@@ -54,6 +54,7 @@ const char *mcinr_status_string(mcinr_status status) {
     case MCINR_ERR_ARGUMENT: return "invalid argument";
     case MCINR_ERR_NO_MESH: return "the file has no embedded mesh";
     case MCINR_ERR_ABORTED: return "aborted";
+    case MCINR_ERR_LIMIT: return "beyond the limits for untrusted files (trust_large_files)";
     }
     return "unknown status";
 }
@@ -65,6 +66,8 @@ typedef struct ctx {
     const char *section;
     char *err;
     size_t err_len;
+    const mci_open_ctx *oc; /* budget, threads, progress */
+    double done, total;     /* progress: estimated work of the steps done, of all steps */
 } ctx;
 
 static mcinr_status fail(ctx *c, mcinr_status status, const char *fmt, ...)
@@ -84,6 +87,61 @@ static mcinr_status fail(ctx *c, mcinr_status status, const char *fmt, ...) {
     else
         mci_set_error(c->err, c->err_len, "%s: %s", c->name, what);
     return status;
+}
+
+/* ---- The open's budget (docs/mci-format.md, Limits) ---- */
+
+static void format_bytes(char *buf, size_t len, uint64_t n) {
+    if (n < ((uint64_t)1 << 20)) snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+    else if (n < ((uint64_t)1 << 30)) snprintf(buf, len, "%.1f MiB", (double)n / 1048576.0);
+    else snprintf(buf, len, "%.1f GiB", (double)n / 1073741824.0);
+}
+
+int mci_budget_charge(mci_budget *b, int memory, uint64_t amount, const char *what, char *msg, size_t msg_len) {
+    uint64_t *used = memory ? &b->memory_used : &b->work_used;
+    uint64_t limit = memory ? b->memory_limit : b->work_limit;
+    uint64_t total = amount > UINT64_MAX - *used ? UINT64_MAX : *used + amount;
+    if (b->trusted || total <= limit) {
+        *used = total;
+        return 0;
+    }
+    char need[32], lim[32], size[32];
+    format_bytes(size, sizeof size, b->file_size);
+    if (memory) {
+        format_bytes(need, sizeof need, total);
+        format_bytes(lim, sizeof lim, limit);
+        mci_set_error(msg, msg_len, "%s would bring the memory of this open to %s, beyond the limit of %s for a file of "
+                      "%s (%u x file size + 16 MiB, docs/mci-format.md, Limits); %s", what, need, lim, size,
+                      MCI_MEMORY_PER_BYTE, MCI_TRUST_HINT);
+    } else {
+        mci_set_error(msg, msg_len, "%s would bring the work of this open to %llu units, beyond the limit of %llu for a "
+                      "file of %s (%u x file size + 2^24, docs/mci-format.md, Limits); %s", what,
+                      (unsigned long long)total, (unsigned long long)limit, size, MCI_WORK_PER_BYTE, MCI_TRUST_HINT);
+    }
+    return -1;
+}
+
+/* Charges memory (`memory` = 1) or work to the open's budget; MCINR_ERR_LIMIT with the message
+ * when it does not fit. */
+static mcinr_status charge(ctx *c, int memory, uint64_t amount, const char *what) {
+    char msg[600];
+    if (mci_budget_charge(c->oc->budget, memory, amount, what, msg, sizeof msg) == 0) return MCINR_OK;
+    return fail(c, MCINR_ERR_LIMIT, "%s", msg);
+}
+
+/* bytes = count · size, saturating (a charge that large fails anyway) */
+static uint64_t times(uint64_t count, uint64_t size) { return size && count > UINT64_MAX / size ? UINT64_MAX : count * size; }
+
+/* Progress (the pattern of mci_parallel_run): `units` of the estimated work are done. */
+static mcinr_status step_done(ctx *c, double units) {
+    c->done += units;
+    double f = c->total > 0.0 ? c->done / c->total : 0.0;
+    mcinr_status s = mci_parallel_checkpoint(c->oc->progress, c->oc->user_data, f < 1.0 ? f : 1.0);
+    if (s == MCINR_ERR_ABORTED) {
+        c->section = NULL;
+        return fail(c, MCINR_ERR_ABORTED, "opening aborted by the progress callback");
+    }
+    return s;
 }
 
 /* ---- Bounds-checked little-endian reader: a short read clears `ok` and yields 0 ---- */
@@ -141,6 +199,8 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
     /* Each variable takes at least 7 bytes (name length, one name byte, components). */
     if ((uint64_t)V * 7u > rd_left(r))
         return fail(c, MCINR_ERR_FORMAT, "%u variables do not fit in the %zu remaining bytes", V, rd_left(r));
+    mcinr_status st = charge(c, 1, times(V, sizeof(char *) + 2 * sizeof(size_t)), "the variable table");
+    if (st != MCINR_OK) return st;
     m->variable_names = calloc(V, sizeof *m->variable_names);
     m->variable_components = calloc(V, sizeof(size_t));
     m->variable_first = calloc(V, sizeof(size_t));
@@ -158,6 +218,7 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
         if (comps < 1 || comps > MAX_VAR_COMPONENTS)
             return fail(c, MCINR_ERR_FORMAT, "variable %u declares %u components (allowed 1 ... %u)", v, comps,
                         MAX_VAR_COMPONENTS);
+        if ((st = charge(c, 1, (uint64_t)name_len + 1, "a variable name")) != MCINR_OK) return st;
         m->variable_names[v] = malloc((size_t)name_len + 1);
         if (!m->variable_names[v]) return fail(c, MCINR_ERR_NOMEM, "out of memory for variable names");
         memcpy(m->variable_names[v], name, name_len);
@@ -172,6 +233,7 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
         return fail(c, MCINR_ERR_FORMAT, "component count %u differs from the variables' total %zu", C, total);
     if ((uint64_t)C * 16u > rd_left(r)) return fail(c, MCINR_ERR_FORMAT, "truncated in the component ranges");
     m->num_components = C;
+    if ((st = charge(c, 1, times(C, 2 * sizeof(double)), "the component ranges")) != MCINR_OK) return st;
     m->range_min = malloc(C * sizeof(double));
     m->range_max = malloc(C * sizeof(double));
     if (!m->range_min || !m->range_max) return fail(c, MCINR_ERR_NOMEM, "out of memory for component ranges");
@@ -187,6 +249,7 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
     if (T < 1 || T > MAX_TIMES)
         return fail(c, MCINR_ERR_FORMAT, "time-step count %u is outside 1 ... %u", T, MAX_TIMES);
     if ((uint64_t)T * 8u > rd_left(r)) return fail(c, MCINR_ERR_FORMAT, "truncated in the %u time values", T);
+    if ((st = charge(c, 1, times(T, sizeof(double)), "the time steps")) != MCINR_OK) return st;
     m->times = malloc((size_t)T * sizeof(double));
     if (!m->times) return fail(c, MCINR_ERR_NOMEM, "out of memory for %u time steps", T);
     m->num_times = T;
@@ -210,6 +273,16 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
                         m->bbox_max[i]);
     if (!isfinite(m->time_min) || !isfinite(m->time_max) || m->time_max < m->time_min)
         return fail(c, MCINR_ERR_FORMAT, "invalid time interval [%g, %g]", m->time_min, m->time_max);
+    /* the normalisation computes 2 (x - min) / (max - min) - 1: if 2 (max - min) overflows to
+     * infinity, points inside the box give inf / inf = NaN (every decoded value NaN) */
+    for (int i = 0; i < 3; i++)
+        if (!isfinite(2.0 * (m->bbox_max[i] - m->bbox_min[i])))
+            return fail(c, MCINR_ERR_FORMAT, "the bounding box on axis %d, [%g, %g], is too large: twice its extent "
+                        "overflows a double, so coordinates inside it cannot be normalised", i, m->bbox_min[i],
+                        m->bbox_max[i]);
+    if (!isfinite(2.0 * (m->time_max - m->time_min)))
+        return fail(c, MCINR_ERR_FORMAT, "the time interval [%g, %g] is too large: twice its length overflows a "
+                    "double, so times cannot be normalised", m->time_min, m->time_max);
     if (rd_left(r) != 0) return fail(c, MCINR_ERR_FORMAT, "%zu unexpected bytes after the content", rd_left(r));
     return MCINR_OK;
 }
@@ -449,7 +522,16 @@ static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr
         if (rd_left(&r) != 0)
             return fail(c, MCINR_ERR_FORMAT, "%zu unexpected bytes after the last network", rd_left(&r));
     }
-    /* Pass 2: the counts are bounded by the payload size, so these allocations are too. */
+    /* Pass 2: the counts are bounded by the payload size, so these allocations are too (and
+     * charged: inflated NETS can be 1032 times its stored bytes, and int8 weights take 4 bytes
+     * each as float32). */
+    uint64_t need = times(N, sizeof(mci_network));
+    need += times(count.modules + 1, sizeof(mci_module)) + times(count.branches, sizeof(mci_branch));
+    need += times(count.floats + 1, sizeof(float));
+    char what[96];
+    snprintf(what, sizeof what, "the weights of %u networks (%zu float32 values)", N, count.floats);
+    mcinr_status st = charge(c, 1, need, what);
+    if (st != MCINR_OK) return st;
     m->networks = calloc(N, sizeof *m->networks);
     m->module_storage = calloc(count.modules ? count.modules : 1, sizeof *m->module_storage);
     m->branch_storage = calloc(count.branches, sizeof *m->branch_storage);
@@ -482,6 +564,11 @@ static mcinr_status parse_tree(ctx *c, rd *r, mcinr_model *m) {
     if ((uint64_t)num_nodes * 40u != rd_left(r))
         return fail(c, MCINR_ERR_FORMAT, "%u nodes need %llu bytes but the section holds %zu", num_nodes,
                     (unsigned long long)num_nodes * 40u, rd_left(r));
+    if (num_top > MCI_MAX_TOP_NODES && !c->oc->budget->trusted)
+        return fail(c, MCINR_ERR_LIMIT, "%u top-level nodes, beyond the limit of %u (every point is compared with each: "
+                    "docs/mci-format.md, Limits); %s", num_top, MCI_MAX_TOP_NODES, MCI_TRUST_HINT);
+    mcinr_status st = charge(c, 1, times(num_nodes, sizeof(mci_node) + 1 + sizeof(uint32_t)), "the cluster tree");
+    if (st != MCINR_OK) return st;
     m->nodes = malloc((size_t)num_nodes * sizeof *m->nodes);
     if (!m->nodes) return fail(c, MCINR_ERR_NOMEM, "out of memory for %u nodes", num_nodes);
     m->num_nodes = num_nodes;
@@ -532,25 +619,41 @@ static mcinr_status parse_tree(ctx *c, rd *r, mcinr_model *m) {
     }
     /* Every non-top node has one parent that names it, so following parents from any node
      * either reaches a top-level node or loops. state: 0 unknown, 1 on the current walk,
-     * 2 reaches the top; each node is walked once, O(num_nodes). */
+     * 2 reaches the top (depth known); each node is walked once, O(num_nodes). The depth (a
+     * top-level node has depth 0) is the routing's descent per point. */
     uint8_t *state = calloc(num_nodes, 1);
-    if (!state) return fail(c, MCINR_ERR_NOMEM, "out of memory checking the tree");
+    uint32_t *depth = calloc(num_nodes, sizeof *depth);
+    if (!state || !depth) {
+        free(state);
+        free(depth);
+        return fail(c, MCINR_ERR_NOMEM, "out of memory checking the tree");
+    }
     for (uint32_t i = 0; i < num_top; i++) state[i] = 2;
-    for (uint32_t i = num_top; i < num_nodes; i++) {
+    mcinr_status result = MCINR_OK;
+    for (uint32_t i = num_top; i < num_nodes && result == MCINR_OK; i++) {
         int32_t at = (int32_t)i;
+        uint32_t walked = 0;
         while (state[at] == 0) {
             state[at] = 1;
+            walked++;
             at = m->nodes[at].parent;
         }
         int cycle = state[at] == 1;
-        for (int32_t w = (int32_t)i; state[w] == 1; w = m->nodes[w].parent) state[w] = cycle ? 3 : 2;
-        if (cycle) {
-            free(state);
-            return fail(c, MCINR_ERR_FORMAT, "node %u lies on a cycle (not reachable from a top-level node)", i);
+        uint32_t d = cycle ? 0 : depth[at] + walked; /* the depth of node i; its parent's is one less */
+        for (int32_t w = (int32_t)i; state[w] == 1; w = m->nodes[w].parent, d--) {
+            state[w] = cycle ? 3 : 2;
+            depth[w] = d;
         }
+        if (cycle)
+            result = fail(c, MCINR_ERR_FORMAT, "node %u lies on a cycle (not reachable from a top-level node)", i);
+        else if (depth[i] > MCI_MAX_TREE_DEPTH && !c->oc->budget->trusted)
+            result = fail(c, MCINR_ERR_LIMIT, "node %u lies at depth %u, beyond the limit of %u (the routing descends "
+                          "it for every point: docs/mci-format.md, Limits); %s", i, depth[i], MCI_MAX_TREE_DEPTH,
+                          MCI_TRUST_HINT);
     }
     free(state);
-    return MCINR_OK;
+    free(depth);
+    return result;
 }
 
 /* ---- MESH ---- */
@@ -607,6 +710,8 @@ static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
     if (N < 1 || N > rd_left(r) / (3 * psize))
         return fail(c, MCINR_ERR_FORMAT, "point count %llu does not fit in the %zu remaining bytes",
                     (unsigned long long)N, rd_left(r));
+    mcinr_status st = charge(c, 1, times(N, 3 * sizeof(double)), "the mesh points");
+    if (st != MCINR_OK) return st;
     m->mesh_points = malloc((size_t)N * 3 * sizeof(double));
     if (!m->mesh_points) return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu points", (unsigned long long)N);
     const uint8_t *q = rd_take(r, (size_t)N * 3 * psize);
@@ -629,6 +734,9 @@ static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
     if (M > rd_left(r) / 9 || conn_len > (rd_left(r) - M * 9) / 4 || rd_left(r) - M * 9 - conn_len * 4 != 0)
         return fail(c, MCINR_ERR_FORMAT, "%llu cells with %llu connectivity entries do not match the %zu remaining bytes",
                     (unsigned long long)M, (unsigned long long)conn_len, rd_left(r));
+    if ((st = charge(c, 1, M + times(M + 1, sizeof(int64_t)) + times(conn_len, sizeof(uint32_t)), "the mesh cells")) !=
+        MCINR_OK)
+        return st;
     m->mesh_types = malloc(M ? (size_t)M : 1);
     m->mesh_offsets = malloc(((size_t)M + 1) * sizeof(int64_t));
     m->mesh_conn = malloc((conn_len ? (size_t)conn_len : 1) * sizeof(uint32_t));
@@ -675,6 +783,9 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
     if (size > limit || size > SIZE_MAX)
         return fail(c, MCINR_ERR_FORMAT, "declares %llu uncompressed bytes from %zu compressed bytes",
                     (unsigned long long)size, compressed);
+    mcinr_status st = charge(c, 1, size, "inflating the mesh");
+    if (st == MCINR_OK) st = charge(c, 0, size, "inflating the mesh");
+    if (st != MCINR_OK) return st;
     uint8_t *body = malloc(size ? (size_t)size : 1);
     if (!body) return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu mesh bytes", (unsigned long long)size);
     mcinr_status s = inflate_exact(c, r->p + r->pos, compressed, body, (size_t)size);
@@ -688,31 +799,44 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
 
 /* ---- Compressed sections (flag bit 1): u64 size, then a zlib stream ---- */
 
-/* Inflates the payload of every known section stored with the compressed flag into a buffer
- * owned by the model (released after parsing) and points payload/length at it. */
-static mcinr_status inflate_sections(ctx *c, const uint32_t flags[SEC_LAST + 1], const uint8_t *payload[SEC_LAST + 1],
-                                     size_t length[SEC_LAST + 1], mcinr_model *m) {
-    for (int type = 1; type <= SEC_LAST; type++) {
-        if (!payload[type] || !(flags[type] & SECTION_COMPRESSED)) continue;
-        c->section = section_names[type];
-        if (length[type] < 8) return fail(c, MCINR_ERR_FORMAT, "compressed payload of %zu bytes has no size", length[type]);
-        uint64_t size = le(payload[type], 8);
-        size_t compressed = length[type] - 8;
-        uint64_t limit = (uint64_t)compressed > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO
-                             ? UINT64_MAX
-                             : (uint64_t)compressed * MAX_DEFLATE_RATIO + 64;
-        if (size > limit || size > SIZE_MAX - 1)
-            return fail(c, MCINR_ERR_FORMAT, "compressed payload declares %llu bytes from %zu compressed bytes",
-                        (unsigned long long)size, compressed);
-        m->inflated[type] = malloc(size ? (size_t)size : 1);
-        if (!m->inflated[type])
-            return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu inflated bytes", (unsigned long long)size);
-        mcinr_status s = inflate_exact(c, payload[type] + 8, compressed, m->inflated[type], (size_t)size);
-        if (s != MCINR_OK) return s;
-        payload[type] = m->inflated[type];
-        length[type] = (size_t)size;
-    }
-    c->section = NULL;
+/* The inflated size a compressed payload declares, if it passes the format's checks (at least
+ * 8 bytes, at most zlib's maximum expansion); else UINT64_MAX. */
+static uint64_t declared_inflated_size(const uint8_t *payload, size_t length) {
+    if (length < 8) return UINT64_MAX;
+    uint64_t size = le(payload, 8);
+    size_t compressed = length - 8;
+    uint64_t limit = (uint64_t)compressed > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO
+                         ? UINT64_MAX
+                         : (uint64_t)compressed * MAX_DEFLATE_RATIO + 64;
+    return size > limit || size > SIZE_MAX - 1 ? UINT64_MAX : size;
+}
+
+/* Inflates the payload of a known section stored with the compressed flag into a buffer owned
+ * by the model (released after parsing) and points payload/length at it. MESH and RESIDUAL
+ * hold compressed streams of their own, so a compressed MESH or RESIDUAL would be compression
+ * inside compression, whose expansions multiply: no writer makes one, and it is refused. */
+static mcinr_status inflate_section(ctx *c, int type, const uint8_t **payload, size_t *length, mcinr_model *m) {
+    c->section = section_names[type];
+    if (type == SEC_MESH || type == SEC_RESIDUAL_PREDICTED)
+        return fail(c, MCINR_ERR_FORMAT, "stored compressed (flag bit 1), but its content is already compressed (%s): "
+                    "nested compression is not allowed (docs/mci-format.md, Compressed sections)",
+                    type == SEC_MESH ? "a zlib stream" : "zstd or range-coded streams");
+    if (*length < 8) return fail(c, MCINR_ERR_FORMAT, "compressed payload of %zu bytes has no size", *length);
+    uint64_t size = le(*payload, 8);
+    size_t compressed = *length - 8;
+    if (declared_inflated_size(*payload, *length) == UINT64_MAX)
+        return fail(c, MCINR_ERR_FORMAT, "compressed payload declares %llu bytes from %zu compressed bytes",
+                    (unsigned long long)size, compressed);
+    mcinr_status s = charge(c, 1, size, "inflating the section");
+    if (s == MCINR_OK) s = charge(c, 0, size, "inflating the section");
+    if (s != MCINR_OK) return s;
+    m->inflated[type] = malloc(size ? (size_t)size : 1);
+    if (!m->inflated[type])
+        return fail(c, MCINR_ERR_NOMEM, "out of memory for %llu inflated bytes", (unsigned long long)size);
+    s = inflate_exact(c, *payload + 8, compressed, m->inflated[type], (size_t)size);
+    if (s != MCINR_OK) return s;
+    *payload = m->inflated[type];
+    *length = (size_t)size;
     return MCINR_OK;
 }
 
@@ -762,6 +886,17 @@ void mcinr_close(mcinr_model *m) {
     free(m);
 }
 
+/* Progress weights: the estimated work of each step of an open, in bytes processed (the
+ * checksums, inflation, parsing; the residual chains in index reconstructions, which cost
+ * about RESIDUAL_INDEX_BYTES bytes of checksum each). Only the progress bar depends on them. */
+#define RESIDUAL_INDEX_BYTES 8.0
+
+static double inflated_estimate(const uint8_t *payload, size_t length, int compressed) {
+    if (!compressed) return (double)length;
+    uint64_t size = declared_inflated_size(payload, length);
+    return size == UINT64_MAX ? 0.0 : (double)size;
+}
+
 static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_model *m) {
     if (size < 16) return fail(c, MCINR_ERR_FORMAT, "file is too short for an .mci header (%zu bytes)", size);
     static const uint8_t magic[8] = {'M', 'C', 'I', 'N', 'R', 0, '\r', '\n'};
@@ -781,16 +916,57 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
     const uint8_t *payload[SEC_LAST + 1] = {0};
     size_t length[SEC_LAST + 1] = {0};
     uint32_t section_flags[SEC_LAST + 1] = {0};
+    /* the table first (cheap), so that the progress weights are known before the checksums */
+    double crc_bytes = 0.0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t type = rd_u32(&r);
+        (void)rd_u32(&r);
+        uint64_t offset = rd_u64(&r), len = rd_u64(&r);
+        (void)rd_u64(&r);
+        const char *name = type >= 1 && type <= SEC_LAST ? section_names[type] : "unknown";
+        if (offset < table_end || len > size || offset > size - len)
+            return fail(c, MCINR_ERR_FORMAT, "section %u (%s, type %u) at offset %llu with length %llu lies outside "
+                        "the file's payload area (%llu ... %zu)", i, name, type, (unsigned long long)offset,
+                        (unsigned long long)len, (unsigned long long)table_end, size);
+        crc_bytes += (double)len;
+    }
+    {
+        /* estimates from the entries as stored (a known type's first entry; duplicates fail below) */
+        const uint8_t *p[SEC_LAST + 1] = {0};
+        size_t l[SEC_LAST + 1] = {0};
+        int z[SEC_LAST + 1] = {0};
+        for (uint32_t i = 0; i < count; i++) {
+            const uint8_t *e = data + 16 + 32 * (size_t)i;
+            uint32_t type = (uint32_t)le(e, 4);
+            if (type < 1 || type > SEC_LAST || p[type]) continue;
+            p[type] = data + le(e + 8, 8);
+            l[type] = (size_t)le(e + 16, 8);
+            z[type] = (le(e + 4, 4) & SECTION_COMPRESSED) != 0;
+        }
+        double total = crc_bytes;
+        for (int t = 1; t <= SEC_LAST; t++) {
+            if (!p[t]) continue;
+            double inflated = inflated_estimate(p[t], l[t], z[t]);
+            if (z[t]) total += inflated; /* inflating */
+            total += t == SEC_NETS ? 2.0 * inflated : inflated;
+        }
+        if (p[SEC_MESH] && l[SEC_MESH] >= 8) { /* the mesh body, inflated and parsed */
+            uint64_t body = le(p[SEC_MESH], 8), cap = (uint64_t)l[SEC_MESH] * MAX_DEFLATE_RATIO + 64;
+            total += 2.0 * (double)(body < cap ? body : cap);
+        }
+        if (p[SEC_RESIDUAL_PREDICTED] && !z[SEC_RESIDUAL_PREDICTED])
+            total += RESIDUAL_INDEX_BYTES * mci_residual_estimate(p[SEC_RESIDUAL_PREDICTED], l[SEC_RESIDUAL_PREDICTED]);
+        c->total = total;
+        c->done = 0.0;
+    }
+    mcinr_status s;
+    r.pos = 16;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t type = rd_u32(&r), flags = rd_u32(&r);
         uint64_t offset = rd_u64(&r), len = rd_u64(&r);
         uint32_t crc = rd_u32(&r);
         (void)rd_u32(&r);
         const char *name = type >= 1 && type <= SEC_LAST ? section_names[type] : "unknown";
-        if (offset < table_end || len > size || offset > size - len)
-            return fail(c, MCINR_ERR_FORMAT, "section %u (%s, type %u) at offset %llu with length %llu lies outside "
-                        "the file's payload area (%llu ... %zu)", i, name, type, (unsigned long long)offset,
-                        (unsigned long long)len, (unsigned long long)table_end, size);
         uint32_t actual = crc_of(data + offset, (size_t)len);
         if (actual != crc)
             return fail(c, MCINR_ERR_CHECKSUM, "section %u (%s, type %u): CRC-32 is %08x, the table says %08x", i, name,
@@ -807,50 +983,71 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         } else if (flags & 1u) {
             return fail(c, MCINR_ERR_VERSION, "section %u has unknown type %u and is marked required", i, type);
         }
+        if ((s = step_done(c, (double)len)) != MCINR_OK) return s;
     }
     static const int required[3] = {SEC_META, SEC_TREE, SEC_NETS};
     for (int k = 0; k < 3; k++)
         if (!payload[required[k]])
             return fail(c, MCINR_ERR_FORMAT, "required section %s is missing", section_names[required[k]]);
-    mcinr_status s;
     size_t nets_stored = length[SEC_NETS];
-    if ((s = inflate_sections(c, section_flags, payload, length, m)) != MCINR_OK) return s;
+    for (int type = 1; type <= SEC_LAST; type++) {
+        if (!payload[type] || !(section_flags[type] & SECTION_COMPRESSED)) continue;
+        if ((s = inflate_section(c, type, &payload[type], &length[type], m)) != MCINR_OK) return s;
+        if ((s = step_done(c, (double)length[type])) != MCINR_OK) return s;
+    }
     c->section = "META";
     rd meta = {payload[SEC_META], length[SEC_META], 0, 1};
     if ((s = parse_meta(c, &meta, m)) != MCINR_OK) return s;
+    if ((s = step_done(c, (double)length[SEC_META])) != MCINR_OK) return s;
     c->section = "NETS";
     if ((s = parse_nets(c, payload[SEC_NETS], length[SEC_NETS], m)) != MCINR_OK) return s;
     if (section_flags[SEC_NETS] & SECTION_COMPRESSED) /* the headers' share of the compression removed */
         m->weight_bytes = (uint64_t)llround((double)m->weight_bytes * (double)nets_stored / (double)length[SEC_NETS]);
+    if ((s = step_done(c, 2.0 * (double)length[SEC_NETS])) != MCINR_OK) return s;
     c->section = "TREE";
     rd tree = {payload[SEC_TREE], length[SEC_TREE], 0, 1};
     if ((s = parse_tree(c, &tree, m)) != MCINR_OK) return s;
+    if ((s = step_done(c, (double)length[SEC_TREE])) != MCINR_OK) return s;
     c->section = "JSON";
     const char *json = payload[SEC_JSON] ? (const char *)payload[SEC_JSON] : "{}";
     size_t json_len = payload[SEC_JSON] ? length[SEC_JSON] : 2;
     if (memchr(json, 0, json_len)) return fail(c, MCINR_ERR_FORMAT, "the text contains a NUL byte");
+    if ((s = charge(c, 1, (uint64_t)json_len + 1, "the JSON text")) != MCINR_OK) return s;
     m->json = malloc(json_len + 1);
     if (!m->json) return fail(c, MCINR_ERR_NOMEM, "out of memory for %zu bytes of JSON", json_len);
     memcpy(m->json, json, json_len);
     m->json[json_len] = '\0';
+    if (payload[SEC_JSON] && (s = step_done(c, (double)json_len)) != MCINR_OK) return s;
     if (payload[SEC_MESH]) {
         c->section = "MESH";
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
+        uint64_t body = le(payload[SEC_MESH], 8); /* checked by parse_mesh */
+        if ((s = step_done(c, (double)length[SEC_MESH] + 2.0 * (double)body)) != MCINR_OK) return s;
     }
     if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";
-        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL_PREDICTED], length[SEC_RESIDUAL_PREDICTED], m, c->err,
-                                    c->err_len)) != MCINR_OK)
+        double from = c->total > 0.0 ? c->done / c->total : 0.0;
+        if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL_PREDICTED], length[SEC_RESIDUAL_PREDICTED], m, c->oc,
+                                    from < 1.0 ? from : 1.0, 1.0, c->err, c->err_len)) != MCINR_OK)
             return s;
     }
     c->section = NULL;
-    return MCINR_OK;
+    c->done = c->total;
+    return step_done(c, 0.0); /* exactly 1.0 */
 }
 
-static mcinr_status open_buffer(const char *name, const uint8_t *data, size_t size, mcinr_model **out, char *err,
-                                size_t err_len) {
-    ctx c = {name, NULL, err, err_len};
+static mcinr_status open_buffer(const char *name, const uint8_t *data, size_t size, const mcinr_decode_options *o,
+                                mcinr_model **out, char *err, size_t err_len) {
+    mci_budget budget = {o->trust_large_files != 0, size, 0, 0, 0, 0};
+    budget.memory_limit = size > (UINT64_MAX - MCI_MEMORY_BASE) / MCI_MEMORY_PER_BYTE
+                              ? UINT64_MAX
+                              : (uint64_t)size * MCI_MEMORY_PER_BYTE + MCI_MEMORY_BASE;
+    budget.work_limit = size > (UINT64_MAX - MCI_WORK_BASE) / MCI_WORK_PER_BYTE
+                            ? UINT64_MAX
+                            : (uint64_t)size * MCI_WORK_PER_BYTE + MCI_WORK_BASE;
+    mci_open_ctx oc = {&budget, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data};
+    ctx c = {name, NULL, err, err_len, &oc, 0.0, 0.0};
     mcinr_model *m = calloc(1, sizeof *m);
     if (!m) return fail(&c, MCINR_ERR_NOMEM, "out of memory");
     mcinr_status s = parse_file(&c, data, size, m);
@@ -863,7 +1060,8 @@ static mcinr_status open_buffer(const char *name, const uint8_t *data, size_t si
     return MCINR_OK;
 }
 
-mcinr_status mcinr_open_memory(const void *data, size_t size, mcinr_model **out, char *err, size_t err_len) {
+mcinr_status mcinr_open_memory_ex(const void *data, size_t size, const mcinr_decode_options *options,
+                                  mcinr_model **out, char *err, size_t err_len) {
     if (!out) {
         mci_set_error(err, err_len, "mcinr_open_memory: `out` is NULL");
         return MCINR_ERR_ARGUMENT;
@@ -873,16 +1071,27 @@ mcinr_status mcinr_open_memory(const void *data, size_t size, mcinr_model **out,
         mci_set_error(err, err_len, "mcinr_open_memory: `data` is NULL");
         return MCINR_ERR_ARGUMENT;
     }
+    mcinr_decode_options o;
+    mcinr_status s = mci_read_options(options, &o, "mcinr_open_memory_ex", err, err_len);
+    if (s != MCINR_OK) return s;
     static const uint8_t empty[1] = {0};
-    return open_buffer("memory buffer", data ? (const uint8_t *)data : empty, size, out, err, err_len);
+    return open_buffer("memory buffer", data ? (const uint8_t *)data : empty, size, &o, out, err, err_len);
 }
 
-mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, size_t err_len) {
+mcinr_status mcinr_open_memory(const void *data, size_t size, mcinr_model **out, char *err, size_t err_len) {
+    return mcinr_open_memory_ex(data, size, NULL, out, err, err_len);
+}
+
+mcinr_status mcinr_open_file_ex(const char *path, const mcinr_decode_options *options, mcinr_model **out, char *err,
+                                size_t err_len) {
     if (!out || !path) {
         mci_set_error(err, err_len, "mcinr_open_file: `%s` is NULL", out ? "path" : "out");
         return MCINR_ERR_ARGUMENT;
     }
     *out = NULL;
+    mcinr_decode_options o;
+    mcinr_status s = mci_read_options(options, &o, "mcinr_open_file_ex", err, err_len);
+    if (s != MCINR_OK) return s;
     FILE *f = fopen(path, "rb");
     if (!f) {
         mci_set_error(err, err_len, "%s: cannot open the file", path);
@@ -925,9 +1134,13 @@ mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, siz
         mci_set_error(err, err_len, "%s: read error", path);
         return MCINR_ERR_IO;
     }
-    mcinr_status s = open_buffer(path, data, size, out, err, err_len);
+    s = open_buffer(path, data, size, &o, out, err, err_len);
     free(data);
     return s;
+}
+
+mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, size_t err_len) {
+    return mcinr_open_file_ex(path, NULL, out, err, err_len);
 }
 
 /* ---- Queries ---- */

@@ -80,6 +80,11 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+mcinr_status mci_parallel_checkpoint(mcinr_progress_fn progress, void *user_data, double fraction) {
+    mci_parallel_for loop = {0, 1, NULL, NULL, NULL, NULL, progress, user_data, fraction, fraction};
+    return mci_parallel_run(&loop, NULL);
+}
+
 mcinr_status mci_parallel_run(const mci_parallel_for *loop, size_t *failed_task) {
     size_t unused;
     if (!failed_task) failed_task = &unused;

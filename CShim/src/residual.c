@@ -380,12 +380,23 @@ static float data_value(double origin, int64_t q, double step);
 
 /* Reconstructs one step of one component's indices (docs/mci-format.md, type 7,
  * Reconstruction) from the values of its stream. On entry q holds the previous step's indices
- * (read only with the time bit), on return this step's; y is scratch of N values. With a
- * target, applies the step's residual to it. NULL on success, else what is wrong at point
- * *point. */
+ * (read only with the time bit) unless *q_zero says they are all 0; on return this step's
+ * (*q_zero updated); y is scratch of N values. With a target, applies the step's residual to
+ * it. NULL on success, else what is wrong at point *point.
+ * An empty stream (every d = 0) makes every y 0 (point 0 has no earlier neighbour, and a mean
+ * of zeros is 0), so its indices are the base: the previous step's with the time bit, else 0,
+ * which are valid already. Without a target it costs nothing, so a file of empty streams
+ * cannot make the open loop over every point of every step. */
 static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_reader *r, int64_t *q, int64_t *y,
-                               const residual_target *target, size_t *point) {
+                               int *q_zero, const residual_target *target, size_t *point) {
     size_t N = m->mesh_num_points;
+    if (!(predictor & PREDICT_TIME) || *q_zero) predictor &= ~PREDICT_TIME; /* the base is 0 */
+    if (r->empty) {
+        if (!(predictor & PREDICT_TIME)) *q_zero = 1;
+        if (!target) return NULL;
+        predictor &= ~PREDICT_MESH; /* every y is 0: so is every prediction */
+    }
+    *q_zero = 0;
     for (size_t i = 0; i < N; i++) {
         code cd = {0, 0.0f, 0};
         const char *why = stream_value(m, r, i, &cd);
@@ -452,19 +463,105 @@ static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range) {
     return -1;
 }
 
-mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, mcinr_model *m, char *err,
-                                size_t err_len) {
+/* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
+ * restarts every chain there), so a decode reconstructs at most this many steps and the chains
+ * of blocks of this many steps are independent (validated as separate tasks at open). */
+#define CHAIN_STEPS 8u
+/* What a zstd decompression context takes (about 95 KiB in zstd 1.4 … 1.5), charged per worker. */
+#define ZSTD_DCTX_BYTES ((uint64_t)160 << 10)
+
+double mci_residual_estimate(const uint8_t *p, size_t len) {
+    if (len < 16) return 0.0;
+    uint64_t N = get_le(p, 8);
+    uint64_t S = get_le(p + 8, 4) * get_le(p + 12, 4), nonempty = 0;
+    size_t pos = 16 + 16 * (size_t)get_le(p + 12, 4);
+    for (uint64_t k = 0; k < S && pos <= len && len - pos >= 24; k++, pos += 24) nonempty += get_le(p + pos + 16, 8) != 0;
+    return (double)nonempty * (double)N;
+}
+
+/* The open's validation: a task per (component, block of CHAIN_STEPS steps), component-major,
+ * reconstructing the block's chain from zero (mci_parallel_run, the decoder's one pattern). */
+typedef struct validate_job {
+    const mcinr_model *m;
+    size_t blocks, max_raw;
+    int uses_range;
+} validate_job;
+
+typedef struct validate_state {
+    uint8_t *raw;
+    chain_buffers chain;
+} validate_state;
+
+static void validate_fini(void *ctx, void *state) {
+    (void)ctx;
+    validate_state *st = state;
+    if (!st) return;
+    free(st->raw);
+    chain_buffers_free(&st->chain);
+    free(st);
+}
+
+static void *validate_init(void *ctx) {
+    const validate_job *job = ctx;
+    validate_state *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->raw = malloc(job->max_raw ? job->max_raw : 1);
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range)) {
+        validate_fini(ctx, st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Task `index`: NULL when its block is valid, else what is wrong, at *step and *point. */
+static const char *validate_block(const validate_job *job, validate_state *st, size_t index, size_t *step,
+                                  size_t *point) {
+    const mcinr_model *m = job->m;
+    size_t C = m->num_components, c = index / job->blocks, first = (index % job->blocks) * CHAIN_STEPS;
+    size_t last = first + CHAIN_STEPS < m->num_times ? first + CHAIN_STEPS : m->num_times;
+    int q_zero = 1;
+    for (size_t t = first; t < last; t++) {
+        size_t k = t * C + c;
+        stream_reader reader;
+        const char *why;
+        *step = t;
+        *point = 0;
+        if ((why = start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader))) {
+            *point = SIZE_MAX; /* the stream as a whole */
+            return why;
+        }
+        if ((why = reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y, &q_zero, NULL, point)))
+            return why;
+        if (stream_left(&reader) != 0) {
+            *point = stream_left(&reader);
+            return "bytes after its values";
+        }
+    }
+    return NULL;
+}
+
+static mcinr_status validate_task(void *ctx, void *state, size_t index) {
+    size_t step, point;
+    return validate_block(ctx, state, index, &step, &point) ? MCINR_ERR_FORMAT : MCINR_OK;
+}
+
+mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, mcinr_model *m,
+                                const mci_open_ctx *oc, double from, double to, char *err, size_t err_len) {
 #define FAIL(status, ...)                                                                                     \
     do {                                                                                                      \
-        char what_[400];                                                                                      \
+        char what_[700];                                                                                      \
         snprintf(what_, sizeof what_, __VA_ARGS__);                                                           \
         mci_set_error(err, err_len, "%s: section RESIDUAL: %s", name, what_);                                 \
         st = (status);                                                                                        \
         goto done;                                                                                            \
     } while (0)
+#define CHARGE(memory, amount, what)                                                                          \
+    do {                                                                                                      \
+        char msg_[600];                                                                                       \
+        if (mci_budget_charge(oc->budget, (memory), (amount), (what), msg_, sizeof msg_))                    \
+            FAIL(MCINR_ERR_LIMIT, "%s", msg_);                                                                \
+    } while (0)
     mcinr_status st = MCINR_OK;
-    uint8_t *raw = NULL;
-    chain_buffers chain = {0};
     const size_t entry = 24u; /* bytes per stream table entry */
     if (!m->has_mesh) {
         mci_set_error(err, err_len, "%s: section RESIDUAL: present, but the file has no MESH section (residuals are "
@@ -485,6 +582,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     if (S > (len - pos - (size_t)C * 16u) / entry)
         FAIL(MCINR_ERR_FORMAT, "the table of %llu streams does not fit in the %zu remaining bytes", (unsigned long long)S,
              len - pos - (size_t)C * 16u);
+    CHARGE(1, (uint64_t)C * 16u + S * 26u, "the stream table");
     m->residual_max_error = malloc(C * sizeof(double));
     m->residual_step = malloc(C * sizeof(double));
     m->residual_raw_size = malloc((size_t)S * sizeof(uint64_t));
@@ -504,7 +602,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_max_error[c] = e;
         m->residual_step[c] = s;
     }
-    uint64_t total = 0, max_raw = 0;
+    uint64_t total = 0, max_raw = 0, work = 0, nonempty = 0;
     int uses_mesh = 0, uses_range = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
@@ -518,6 +616,10 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if (step == 0 && (predictor & PREDICT_TIME))
             FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                  comp, predictor);
+        if (step % CHAIN_STEPS == 0 && (predictor & PREDICT_TIME))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u predicts from the previous step (predictor %u), but "
+                 "every prediction chain restarts at the multiples of %u steps (docs/mci-format.md, RESIDUAL)", step,
+                 comp, predictor, CHAIN_STEPS);
         /* the previous step's indices must quantise the same thing (data or residual) */
         if ((predictor & PREDICT_TIME) && ((predictor ^ m->residual_predictor[k - C]) & PREDICT_DATA))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u predicts from the previous step, whose stream "
@@ -528,7 +630,6 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                  "coder)", step, comp, coder);
         m->residual_predictor[k] = (uint8_t)predictor;
         m->residual_coder[k] = (uint8_t)coder;
-        uses_mesh |= (predictor & PREDICT_MESH) != 0;
         raw_size = get_le(p + pos + 8, 8);
         size = get_le(p + pos + 16, 8);
         if (coder == CODER_RANGE && size != 0) { /* an empty stream is all d = 0 whatever the coder */
@@ -552,6 +653,11 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                      (unsigned long long)N);
         }
         if (size > UINT64_MAX - total) FAIL(MCINR_ERR_FORMAT, "stream sizes overflow");
+        if (size != 0) { /* empty streams cost nothing to validate, and need no neighbours */
+            uses_mesh |= (predictor & PREDICT_MESH) != 0;
+            nonempty++;
+            work += N + raw_size; /* < 2^64: N and raw_size are bounded by the mesh */
+        }
         m->residual_raw_size[k] = raw_size;
         m->residual_stream_offset[k] = total;
         m->residual_stream_size[k] = size;
@@ -560,35 +666,78 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     }
     if (total != len - pos)
         FAIL(MCINR_ERR_FORMAT, "the streams take %llu bytes, but %zu remain", (unsigned long long)total, len - pos);
-    m->residual_streams = malloc(total ? (size_t)total : 1);
-    raw = malloc(max_raw ? (size_t)max_raw : 1);
-    if (!m->residual_streams || !raw) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)total);
-    memcpy(m->residual_streams, p + pos, (size_t)total);
+    /* the work and memory ahead, charged before any of it is done */
+    {
+        char what[160];
+        snprintf(what, sizeof what, "validating %llu non-empty streams of %llu values each", (unsigned long long)nonempty,
+                 (unsigned long long)N);
+        CHARGE(0, work, what);
+    }
     /* the range coder's contexts read Nb(i) whatever the predictor */
-    if ((uses_mesh || uses_range) && build_neighbours(m) != MCINR_OK)
-        FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
-    if (chain_buffers_alloc(&chain, (size_t)N, uses_range))
-        FAIL(MCINR_ERR_NOMEM, "out of memory for %llu indices", (unsigned long long)N);
-    /* every chain, component by component, so one step's indices are all that is kept */
-    for (uint32_t comp = 0; comp < C; comp++)
-        for (uint32_t step = 0; step < T; step++) {
-            size_t k = (size_t)step * C + comp, point = 0;
-            stream_reader reader;
-            const char *why;
-            if ((why = start_stream(m, k, chain.dctx, raw, chain.dmag, &reader)))
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: %s", step, comp, why);
-            if ((why = reconstruct(m, m->residual_predictor[k], &reader, chain.q, chain.y, NULL, &point)))
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u, point %zu: %s", step, comp, point, why);
-            if (stream_left(&reader) != 0)
-                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has %zu bytes after its %llu values", step,
-                     comp, stream_left(&reader), (unsigned long long)N);
+    int need_neighbours = uses_mesh || uses_range;
+    if (need_neighbours) {
+        /* work Σ s² over the cells of 2 … 64 points; memory: the incidence lists, marks, and the
+         * lists themselves (at most the pairs Σ s (s − 1) / 2, at most 32 N, and the growth) */
+        uint64_t incidence = 0, pairs = 0;
+        for (size_t k = 0; k < m->mesh_num_cells; k++) {
+            uint64_t sz = (uint64_t)(m->mesh_offsets[k + 1] - m->mesh_offsets[k]);
+            if (sz < MIN_CELL_POINTS || sz > MAX_CELL_POINTS) continue;
+            incidence += sz;
+            pairs += sz * (sz - 1) / 2;
         }
+        uint64_t lists = 2 * pairs > N ? 2 * pairs : N;
+        if (lists < 64) lists = 64;
+        if (lists > MAX_NEIGHBOURS * N) lists = MAX_NEIGHBOURS * N;
+        CHARGE(0, incidence * MAX_CELL_POINTS, "building the mesh neighbours");
+        CHARGE(1, 2 * 8 * (N + 1) + 8 * incidence + 12 * N + 4 * lists, "the mesh neighbour lists");
+    }
+    CHARGE(1, total, "the residual streams");
+    m->residual_streams = malloc(total ? (size_t)total : 1);
+    if (!m->residual_streams) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)total);
+    memcpy(m->residual_streams, p + pos, (size_t)total);
+    if (need_neighbours && build_neighbours(m) != MCINR_OK)
+        FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
+    {
+        /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
+         * its own buffers, so the threads are as many as the budget holds (at least one: whether
+         * the file opens does not depend on the thread count) */
+        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range};
+        uint64_t per_worker = (uses_range ? 24u : 16u) * N + max_raw + ZSTD_DCTX_BYTES;
+        size_t tasks = (size_t)C * job.blocks, failed = SIZE_MAX, threads = 1;
+        CHARGE(1, per_worker, "the buffers of the residual validation");
+        while (threads < oc->threads && threads < tasks &&
+               mci_budget_charge(oc->budget, 1, per_worker, "", NULL, 0) == 0)
+            threads++;
+        mci_parallel_for loop = {nonempty ? tasks : 0, threads, &job, validate_init, validate_fini, validate_task,
+                                 oc->progress, oc->user_data, from, to};
+        st = mci_parallel_run(&loop, &failed);
+        if (st == MCINR_ERR_ABORTED) {
+            mci_set_error(err, err_len, "%s: opening aborted by the progress callback (validating the RESIDUAL section)",
+                          name);
+            goto done;
+        }
+        if (st == MCINR_ERR_NOMEM && failed == SIZE_MAX)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the validation buffers of %llu points", (unsigned long long)N);
+        if (st != MCINR_OK) { /* the lowest failed task again, on this thread, for its message */
+            validate_state *vs = validate_init(&job);
+            size_t step = 0, point = 0;
+            const char *why = vs ? validate_block(&job, vs, failed, &step, &point) : NULL;
+            validate_fini(&job, vs);
+            if (!why) FAIL(MCINR_ERR_NOMEM, "out of memory for the validation buffers of %llu points", (unsigned long long)N);
+            if (strcmp(why, "bytes after its values") == 0)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %zu component %zu has %zu bytes after its %llu values", step,
+                     failed / job.blocks, point, (unsigned long long)N);
+            if (point == SIZE_MAX)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %zu component %zu: %s", step, failed / job.blocks, why);
+            FAIL(MCINR_ERR_FORMAT, "stream of step %zu component %zu, point %zu: %s", step, failed / job.blocks, point,
+                 why);
+        }
+    }
     m->residual_bytes = len;
     m->has_residual = 1;
 done:
-    free(raw);
-    chain_buffers_free(&chain);
     return st;
+#undef CHARGE
 #undef FAIL
 }
 
@@ -680,12 +829,13 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     const mcinr_model *m = job->m;
     size_t C = m->num_components, c = job->components ? job->components[r] : r;
     residual_target target = {job->out + r, job->nc, m->residual_step[c], m->range_min[c]};
+    int q_zero = 1;
     for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
         size_t k = s * C + c, point;
         stream_reader reader;
         if (start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader) ||
-            reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y, s == job->t ? &target : NULL,
-                        &point))
+            reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y, &q_zero,
+                        s == job->t ? &target : NULL, &point))
             return MCINR_ERR_NOMEM;
     }
     return MCINR_OK;
