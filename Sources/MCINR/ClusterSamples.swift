@@ -70,7 +70,7 @@ final class ClusterSamples: SampleSource, @unchecked Sendable {
                     inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]
                     inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = t[step]
                     let base = (step * pointTotal + pointIndices[i]) * c
-                    for k in 0 ..< c { targets[c * row + k] = values[base + k] }
+                    for k in 0 ..< c { targets[c * row + k] = data.normalized(values[base + k], component: k) }
                 }
             }
         }

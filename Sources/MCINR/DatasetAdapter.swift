@@ -4,12 +4,22 @@ extension TrainingData {
     /// The training data of a MeshIO dataset's point variables (select variables first with
     /// `Dataset.selectingVariables`). Values are re-laid out time-major, point-major.
     public init(dataset: Dataset) {
+        var copy = dataset
+        self.init(draining: &copy)
+    }
+
+    /// The same, emptying `dataset`'s point variables step by step as they are copied, so that
+    /// the fields are held once (plus one step), not twice. The mesh and times stay.
+    public init(draining dataset: inout Dataset) {
         let n = dataset.pointCount, c = dataset.componentCount
         var values = [Float](repeating: 0, count: dataset.stepCount * n * c)
         var first = 0
-        for variable in dataset.variables {
-            let k = variable.components
-            for (step, stepValues) in variable.values.enumerated() {
+        let variables = dataset.variables.map { Variable(name: $0.name, components: $0.components) }
+        for v in dataset.variables.indices {
+            let k = dataset.variables[v].components
+            for step in dataset.variables[v].values.indices {
+                let stepValues = dataset.variables[v].values[step]
+                dataset.variables[v].values[step] = []
                 stepValues.withUnsafeBufferPointer { source in
                     values.withUnsafeMutableBufferPointer { destination in
                         for p in 0 ..< n {
@@ -21,7 +31,7 @@ extension TrainingData {
             }
             first += k
         }
-        self.init(variables: dataset.variables.map { Variable(name: $0.name, components: $0.components) },
+        self.init(variables: variables,
                   points: dataset.mesh.points, times: dataset.times, values: values,
                   cellCount: dataset.cellCount)
     }

@@ -96,15 +96,21 @@ public struct EncodeSummary: Sendable {
 public enum Encoder {
     public static func encode(_ dataset: Dataset, to url: URL, options: EncodeOptions,
                               reporter: ProgressReporter? = nil) throws -> EncodeSummary {
+        try encode(TrainingData(dataset: dataset), mesh: dataset.mesh, to: url, options: options, reporter: reporter)
+    }
+
+    /// The same from training data and its mesh (`TrainingData(draining:)` builds them from a
+    /// dataset while holding the fields once).
+    public static func encode(_ data: TrainingData, mesh: Mesh, to url: URL, options: EncodeOptions,
+                              reporter: ProgressReporter? = nil) throws -> EncodeSummary {
         try options.validate()
-        let data = TrainingData(dataset: dataset)
         var result = try train(data, options: options, reporter: reporter)
         let metrics = try evaluate(result, data: data, options: options, reporter: reporter)
         if let metrics {
             result.metrics = metrics  // recorded in the file's JSON section
             result.metricsSource = "decoder"
         }
-        var model = try makeModel(result, mesh: options.embedMesh ? MCIMesh(dataset.mesh) : nil, options: options)
+        var model = try makeModel(result, mesh: options.embedMesh ? MCIMesh(mesh) : nil, options: options)
         var bounded: MCIResidual.Report?
         if let bound = options.errorBound {
             (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)

@@ -183,16 +183,23 @@ public enum DecoderEvaluation {
         } catch {
             throw MCINRError.decoding("\(error)")
         }
-        let n = data.pointCount, c = data.componentCount
-        var truth: [[Float]] = [], prediction: [[Float]] = []
-        for (step, time) in data.times.enumerated() {
-            do {
-                prediction.append(try decoder.decode(points: data.points, time: time, threads: threads))
-            } catch {
-                throw MCINRError.decoding("time step \(step): \(error)")
+        // One step decoded at a time: memory stays at the fields plus one step.
+        let stepSize = data.pointCount * data.componentCount
+        return try data.values.withUnsafeBufferPointer { values in
+            let step = { (s: Int) in UnsafeBufferPointer(rebasing: values[s * stepSize ..< (s + 1) * stepSize]) }
+            var means = PooledMeans(components: data.componentCount)
+            for s in data.times.indices { means.add(step(s)) }
+            var evaluation = StepwiseEvaluation(ranges: result.normalization.componentRanges, pooledMeans: means.means)
+            for (s, time) in data.times.enumerated() {
+                let prediction: [Float]
+                do {
+                    prediction = try decoder.decode(points: data.points, time: time, threads: threads)
+                } catch {
+                    throw MCINRError.decoding("time step \(s): \(error)")
+                }
+                prediction.withUnsafeBufferPointer { evaluation.add(truth: step(s), prediction: $0) }
             }
-            truth.append(Array(data.values[step * n * c ..< (step + 1) * n * c]))
+            return evaluation.report
         }
-        return Metrics.evaluate(truth: truth, prediction: prediction, ranges: result.normalization.componentRanges)
     }
 }

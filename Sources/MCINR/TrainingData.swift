@@ -67,10 +67,30 @@ public typealias Normalization = Normalizer
 
 extension Normalizer {
     /// Bounds of a training set: coordinates, time interval, each component's global range.
+    /// One pass over the values in place (no per-step copies: the values are most of the memory).
     init(data: TrainingData) throws {
-        let stepSize = data.pointCount * data.componentCount
-        let steps = (0 ..< data.timeCount).map { Array(data.values[$0 * stepSize ..< ($0 + 1) * stepSize]) }
-        try self.init(points: data.points, times: data.times, fields: steps, components: data.componentCount)
+        let n = data.pointCount, c = data.componentCount
+        guard c > 0, data.values.count == data.timeCount * n * c else {
+            throw INRError.invalidData("\(data.values.count) values for \(data.timeCount) steps × \(n) points × \(c) components")
+        }
+        var lo = [Double](repeating: .infinity, count: 3), hi = [Double](repeating: -.infinity, count: 3)
+        for i in 0 ..< n {
+            for d in 0 ..< 3 { lo[d] = Swift.min(lo[d], data.points[i * 3 + d]); hi[d] = Swift.max(hi[d], data.points[i * 3 + d]) }
+        }
+        var cmin = [Double](repeating: .infinity, count: c), cmax = [Double](repeating: -.infinity, count: c)
+        try data.values.withUnsafeBufferPointer { values in
+            for row in 0 ..< data.timeCount * n {
+                for k in 0 ..< c {
+                    let v = Double(values[row * c + k])
+                    guard v.isFinite else {
+                        throw INRError.invalidData("time step \(row / n), point \(row % n), component \(k): non-finite value")
+                    }
+                    cmin[k] = Swift.min(cmin[k], v); cmax[k] = Swift.max(cmax[k], v)
+                }
+            }
+        }
+        guard let t0 = data.times.min(), let t1 = data.times.max() else { throw INRError.invalidData("no time steps") }
+        try self.init(bboxMin: lo, bboxMax: hi, timeMin: t0, timeMax: t1, componentMin: cmin, componentMax: cmax)
     }
 
     /// Normalised coordinates in double precision, for routing (the decoder's arithmetic).
@@ -84,7 +104,10 @@ extension Normalizer {
     }
 }
 
-/// The data in normalised units, shared read-only by all cluster workers.
+/// The data in normalised units, shared read-only by all cluster workers. The values are not
+/// copied: they stay in original units (the caller's array, shared) and are normalised as
+/// they are gathered, with `Normalizer.normalize`'s arithmetic, so one copy of the fields is
+/// all training holds.
 final class NormalizedData: @unchecked Sendable {
     let pointCount: Int
     let timeCount: Int
@@ -93,8 +116,11 @@ final class NormalizedData: @unchecked Sendable {
     let q: [SIMD3<Double>]
     /// Normalised times.
     let t: [Float]
-    /// Normalised values, same layout as TrainingData.values.
+    /// Values in original units, same layout as TrainingData.values.
     let values: [Float]
+    /// Each component's minimum and extent (max − min), as `Normalizer.normalize` uses them.
+    private let componentMin: [Double]
+    private let componentExtent: [Double]
 
     init(data: TrainingData, normalization: Normalization) {
         pointCount = data.pointCount; timeCount = data.timeCount; componentCount = data.componentCount
@@ -102,15 +128,15 @@ final class NormalizedData: @unchecked Sendable {
             normalization.normalizedPoint(SIMD3(data.points[3 * p], data.points[3 * p + 1], data.points[3 * p + 2]))
         }
         t = data.times.map { Float(normalization.normalizedTime($0)) }
-        let c = data.componentCount
-        var normalized = [Float](repeating: 0, count: data.values.count)
-        data.values.withUnsafeBufferPointer { source in
-            normalized.withUnsafeMutableBufferPointer { destination in
-                for i in 0 ..< source.count {
-                    destination[i] = normalization.normalize(source[i], component: i % c)
-                }
-            }
-        }
-        values = normalized
+        values = data.values
+        componentMin = normalization.componentMin
+        componentExtent = zip(normalization.componentMax, normalization.componentMin).map { $0 - $1 }
+    }
+
+    /// Normalised value of component `c` (bit for bit `Normalizer.normalize`).
+    @inline(__always)
+    func normalized(_ value: Float, component c: Int) -> Float {
+        let extent = componentExtent[c]
+        return extent == 0 ? 0 : Float(2 * (Double(value) - componentMin[c]) / extent - 1)
     }
 }

@@ -141,7 +141,7 @@ protocol ByteSource {
 }
 
 struct RawByteSource: ByteSource {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var position: Int
     let file: String, array: String
 
@@ -151,7 +151,7 @@ struct RawByteSource: ByteSource {
         guard count >= 0, position <= bytes.count, count <= bytes.count - position else {
             throw MeshIOError.truncated(file: file, detail: "array '\(array)' needs \(count) bytes at byte \(position), the file has \(max(0, bytes.count - position)) left")
         }
-        let out = Array(bytes[position..<(position + count)])
+        let out = Array(UnsafeBufferPointer(rebasing: bytes[position..<(position + count)]))
         position += count
         return out
     }
@@ -160,13 +160,13 @@ struct RawByteSource: ByteSource {
 /// Decodes base64 text as a concatenation of independently padded chunks, which is how VTK
 /// encodes a header and its data (they may or may not share one chunk).
 struct Base64ByteSource: ByteSource {
-    let text: [UInt8]
+    let text: UnsafeBufferPointer<UInt8>
     var position: Int
     let end: Int
     let file: String, array: String
     private var pending: [UInt8] = []
 
-    init(text: [UInt8], start: Int, end: Int, file: String, array: String) {
+    init(text: UnsafeBufferPointer<UInt8>, start: Int, end: Int, file: String, array: String) {
         self.text = text
         self.position = start
         self.end = min(end, text.count)
@@ -197,7 +197,8 @@ struct Base64ByteSource: ByteSource {
         var pos = position
         let end = self.end
         var extra: [UInt8] = []
-        try text.withUnsafeBufferPointer { t in
+        do {
+            let t = text
             while out.count < count {
                 var word = 0, n = 0, pads = 0
                 while n < 4 {
@@ -337,12 +338,12 @@ enum BinaryDecoder {
 
 enum AsciiDecoder {
     /// Parses whitespace-separated numbers of `text[ranges]` into the bytes of `type`.
-    static func decode(_ text: [UInt8], ranges: [Range<Int>], type: VTKScalarType, file: String, array: String) throws -> RawArray {
+    static func decode(_ text: UnsafeBufferPointer<UInt8>, ranges: [Range<Int>], type: VTKScalarType, file: String, array: String) throws -> RawArray {
         var joined: [CChar] = []
         joined.reserveCapacity(ranges.reduce(0) { $0 + $1.count } + ranges.count + 1)
         for r in ranges {
             let lo = max(0, min(r.lowerBound, text.count)), hi = max(lo, min(r.upperBound, text.count))
-            for b in text[lo..<hi] { joined.append(CChar(bitPattern: b)) }
+            for b in UnsafeBufferPointer(rebasing: text[lo..<hi]) { joined.append(CChar(bitPattern: b)) }
             joined.append(32)
         }
         joined.append(0)

@@ -106,6 +106,21 @@ public struct Variable: Equatable, Sendable {
     public var componentNames: [String] { ModelDescription.componentNames(variable: name, components: components) }
 }
 
+/// Array names ParaView can show: non-empty, free of control characters (a `.vtu` it cannot
+/// parse), unique within their list (it silently drops one of two arrays with the same name).
+func validateArrayNames(_ names: [String], file: String) throws {
+    var seen = Set<String>()
+    for name in names {
+        guard !name.isEmpty else { throw MeshIOError.invalidName(file: file, name: name, reason: "is empty") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw MeshIOError.invalidName(file: file, name: name, reason: "contains a control character")
+        }
+        guard seen.insert(name).inserted else {
+            throw MeshIOError.invalidName(file: file, name: name, reason: "is used by two arrays")
+        }
+    }
+}
+
 /// A time series of point (and cell) arrays on one unstructured mesh.
 public struct Dataset: Equatable, Sendable {
     public var mesh: Mesh
@@ -131,20 +146,8 @@ public struct Dataset: Equatable, Sendable {
 
     public func validate(file: String = "dataset") throws {
         try mesh.validate(file: file)
-        // ParaView silently drops one of two arrays with the same name, and a control
-        // character makes a .vtu it cannot parse: refuse both on input and before writing.
-        for list in [variables, cellVariables] {
-            var seen = Set<String>()
-            for v in list {
-                guard !v.name.isEmpty else { throw MeshIOError.invalidName(file: file, name: v.name, reason: "is empty") }
-                guard !v.name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                    throw MeshIOError.invalidName(file: file, name: v.name, reason: "contains a control character")
-                }
-                guard seen.insert(v.name).inserted else {
-                    throw MeshIOError.invalidName(file: file, name: v.name, reason: "is used by two arrays")
-                }
-            }
-        }
+        // Refused on input and before writing (see validateArrayNames).
+        for list in [variables, cellVariables] { try validateArrayNames(list.map(\.name), file: file) }
         for (list, count) in [(variables, mesh.pointCount), (cellVariables, mesh.cellCount)] {
             for v in list {
                 guard v.components >= 1 else {

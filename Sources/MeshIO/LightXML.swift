@@ -37,13 +37,6 @@ enum LightXML {
 
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
-    /// Parses and returns the single root element.
-    static func parse(_ bytes: [UInt8], range: Range<Int>, file: String) throws -> XMLNode {
-        try bytes.withUnsafeBufferPointer { buf in
-            try parse(buf, range: range, file: file)
-        }
-    }
-
     private static func find(_ buf: UnsafeBufferPointer<UInt8>, _ pattern: [UInt8], from: Int, end: Int) -> Int? {
         guard let first = pattern.first, pattern.count <= end - from else { return nil }
         var i = from
@@ -59,7 +52,8 @@ enum LightXML {
         return nil
     }
 
-    private static func parse(_ buf: UnsafeBufferPointer<UInt8>, range: Range<Int>, file: String) throws -> XMLNode {
+    /// Parses and returns the single root element.
+    static func parse(_ buf: UnsafeBufferPointer<UInt8>, range: Range<Int>, file: String) throws -> XMLNode {
         var stack: [XMLNode] = []
         var root: XMLNode?
         var i = range.lowerBound

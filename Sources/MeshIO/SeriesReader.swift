@@ -24,8 +24,10 @@ public enum DatasetReader {
     /// Every referenced file must exist.
     public static func pvdEntries(_ url: URL) throws -> [PVDEntry] {
         let file = url.path
-        let bytes = try VTUReader.loadBytes(url)
-        let root = try LightXML.parse(bytes, range: 0..<bytes.count, file: file)
+        let mapped = try MappedFile(url)
+        let root = try withExtendedLifetime(mapped) {
+            try LightXML.parse(mapped.buffer, range: 0..<mapped.buffer.count, file: file)
+        }
         guard root.name == "VTKFile", root.attributes["type"] == "Collection" else {
             throw MeshIOError.wrongFileType(file: file, expected: "Collection",
                                             found: root.name == "VTKFile" ? root.attributes["type"] ?? "" : root.name)
@@ -58,68 +60,148 @@ public enum DatasetReader {
     /// Reads `files` as consecutive steps. `times` defaults to each file's `TimeValue` field
     /// data when every file has one, else 0, 1, 2, …; steps are sorted by time. Only the first
     /// file's mesh is kept; the others must match it (counts and a point checksum) and hold
-    /// the same arrays.
+    /// the same arrays. Steps are decoded two at a time at most (`SeriesStream`).
     public static func readSeries(_ files: [URL], times: [Double]? = nil) throws -> Dataset {
-        guard !files.isEmpty else { throw MeshIOError.emptySeries(file: "(empty file list)") }
-        if let t = times, t.count != files.count {
-            throw MeshIOError.inconsistentStep(file: files[0].path, detail: "\(t.count) times for \(files.count) files")
-        }
-        // Decode in parallel (each file is independent); errors are reported for the first failing file.
-        var results = [Result<(file: VTUFile, cellCount: Int), Error>?](repeating: nil, count: files.count)
-        let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: files.count) { i in
-            let r = Result { try VTUReader.readFile(files[i], decodeCells: i == 0) }
-            lock.lock(); results[i] = r; lock.unlock()
-        }
+        let stream = try SeriesStream(files: files, times: times)
         var steps: [VTUFile] = []
-        var cellCounts: [Int] = []
-        for r in results {
-            guard let r else { continue }
-            let v = try r.get()
-            steps.append(v.file)
-            cellCounts.append(v.cellCount)
-        }
-        let first = steps[0]
-        let checksum = first.mesh.pointChecksum
-        func signature(_ arrays: [NamedArray]) -> [String] { arrays.map { "\($0.name)(\($0.components))" }.sorted() }
-        for i in 1..<max(1, steps.count) {
-            let s = steps[i], path = files[i].path
-            guard s.mesh.pointCount == first.mesh.pointCount else {
-                throw MeshIOError.inconsistentStep(file: path, detail: "\(s.mesh.pointCount) points, the first step (\(files[0].lastPathComponent)) has \(first.mesh.pointCount)")
-            }
-            guard cellCounts[i] == first.mesh.cellCount else {
-                throw MeshIOError.inconsistentStep(file: path, detail: "\(cellCounts[i]) cells, the first step (\(files[0].lastPathComponent)) has \(first.mesh.cellCount)")
-            }
-            guard s.mesh.pointChecksum == checksum else {
-                throw MeshIOError.inconsistentStep(file: path, detail: "point coordinates differ from the first step (\(files[0].lastPathComponent))")
-            }
-            guard signature(s.pointArrays) == signature(first.pointArrays) else {
-                throw MeshIOError.inconsistentStep(file: path, detail: "point arrays \(signature(s.pointArrays)), the first step has \(signature(first.pointArrays))")
-            }
-            guard signature(s.cellArrays) == signature(first.cellArrays) else {
-                throw MeshIOError.inconsistentStep(file: path, detail: "cell arrays \(signature(s.cellArrays)), the first step has \(signature(first.cellArrays))")
-            }
-        }
-        var stepTimes: [Double]
-        if let t = times {
-            stepTimes = t
-        } else {
-            let tv = steps.compactMap { $0.fieldData["TimeValue"]?.first }
-            stepTimes = tv.count == steps.count ? tv : steps.indices.map(Double.init)
-        }
-        let order = stepTimes.indices.sorted { (stepTimes[$0], $0) < (stepTimes[$1], $1) }
-        func variables(_ pick: (VTUFile) -> [NamedArray]) -> [Variable] {
-            pick(first).map { a in
+        steps.reserveCapacity(stream.stepCount)
+        try stream.forEachStep { _, step in steps.append(step) }
+        func variables(_ arrays: [SeriesStream.ArrayInfo], _ pick: (VTUFile) -> [NamedArray]) -> [Variable] {
+            arrays.map { a in
                 Variable(name: a.name, components: a.components,
-                         values: order.map { s in pick(steps[s]).first { $0.name == a.name }?.values ?? [] },
-                         sourceType: a.sourceType)
+                         values: steps.map { pick($0).first { $0.name == a.name }?.values ?? [] }, sourceType: a.sourceType)
             }
         }
         do {
-            return try Dataset(mesh: first.mesh, times: order.map { stepTimes[$0] },
-                               variables: variables(\.pointArrays), cellVariables: variables(\.cellArrays))
+            return try Dataset(mesh: stream.mesh, times: stream.times,
+                               variables: variables(stream.pointArrays, \.pointArrays),
+                               cellVariables: variables(stream.cellArrays, \.cellArrays))
         } catch MeshIOError.invalidName(_, let name, let reason) {
             throw MeshIOError.invalidName(file: files[0].path, name: name, reason: reason)
+        }
+    }
+}
+
+/// A time series read one step at a time: the mesh (decoded once, from the first file), the
+/// array list and every step's time are known when it opens; `step(_:)` decodes one step's
+/// arrays, checked against the first file. What a reader of 10⁸ point·steps needs: memory for
+/// the steps it holds, never for the whole series.
+public final class SeriesStream: @unchecked Sendable {
+    public struct ArrayInfo: Equatable, Sendable {
+        public var name: String
+        public var components: Int
+        public var sourceType: VTKScalarType?
+    }
+
+    /// The first file's mesh.
+    public let mesh: Mesh
+    /// Step times, ascending.
+    public let times: [Double]
+    /// The files in time order.
+    public let files: [URL]
+    public let pointArrays: [ArrayInfo]
+    public let cellArrays: [ArrayInfo]
+    public var stepCount: Int { files.count }
+
+    private let reference: (file: URL, pointCount: Int, cellCount: Int, checksum: UInt64)
+    private let lock = NSLock()
+    /// The first file's arrays, decoded with its mesh; handed out once.
+    private var cachedFirst: (index: Int, file: VTUFile)?
+
+    /// A `.pvd` collection or a single `.vtu` file.
+    public convenience init(_ url: URL) throws {
+        if url.pathExtension.lowercased() == "pvd" {
+            let entries = try DatasetReader.pvdEntries(url)
+            guard !entries.isEmpty else { throw MeshIOError.emptySeries(file: url.path) }
+            try self.init(files: entries.map(\.file), times: entries.map(\.time))
+        } else {
+            try self.init(files: [url])
+        }
+    }
+
+    /// `files` as consecutive steps; `times` as in `DatasetReader.readSeries`.
+    public init(files unordered: [URL], times given: [Double]? = nil) throws {
+        guard let firstURL = unordered.first else { throw MeshIOError.emptySeries(file: "(empty file list)") }
+        if let t = given, t.count != unordered.count {
+            throw MeshIOError.inconsistentStep(file: firstURL.path, detail: "\(t.count) times for \(unordered.count) files")
+        }
+        let first = try VTUReader.readFile(firstURL, mode: .full)
+        var stepTimes: [Double]
+        if let t = given {
+            stepTimes = t
+        } else if unordered.count == 1 {
+            stepTimes = [first.file.fieldData["TimeValue"]?.first ?? 0]
+        } else {
+            // Each file's TimeValue, from its field data alone (the arrays are decoded later).
+            var values = [first.file.fieldData["TimeValue"]?.first]
+            for url in unordered.dropFirst() {
+                values.append(try VTUReader.readFile(url, mode: .fieldData).file.fieldData["TimeValue"]?.first)
+            }
+            let found = values.compactMap { $0 }
+            stepTimes = found.count == values.count ? found : unordered.indices.map(Double.init)
+        }
+        let order = stepTimes.indices.sorted { (stepTimes[$0], $0) < (stepTimes[$1], $1) }
+        files = order.map { unordered[$0] }
+        times = order.map { stepTimes[$0] }
+        mesh = first.file.mesh
+        func infos(_ arrays: [NamedArray]) -> [ArrayInfo] {
+            arrays.map { ArrayInfo(name: $0.name, components: $0.components, sourceType: $0.sourceType) }
+        }
+        pointArrays = infos(first.file.pointArrays)
+        cellArrays = infos(first.file.cellArrays)
+        reference = (firstURL, first.pointCount, first.cellCount, first.pointChecksum)
+        cachedFirst = (order.firstIndex(of: 0)!, first.file)
+    }
+
+    /// The arrays of step `index` (time order), checked against the first file: same point
+    /// and cell counts, same coordinates, same arrays. Its mesh is not decoded (empty).
+    public func step(_ index: Int) throws -> VTUFile {
+        lock.lock()
+        if let cached = cachedFirst, cached.index == index {
+            cachedFirst = nil
+            lock.unlock()
+            return cached.file
+        }
+        lock.unlock()
+        let url = files[index], path = url.path, name = reference.file.lastPathComponent
+        let read = try VTUReader.readFile(url, mode: .arrays)
+        guard read.pointCount == reference.pointCount else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "\(read.pointCount) points, the first step (\(name)) has \(reference.pointCount)")
+        }
+        guard read.cellCount == reference.cellCount else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "\(read.cellCount) cells, the first step (\(name)) has \(reference.cellCount)")
+        }
+        guard read.pointChecksum == reference.checksum else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "point coordinates differ from the first step (\(name))")
+        }
+        func signature(_ arrays: [ArrayInfo]) -> [String] { arrays.map { "\($0.name)(\($0.components))" }.sorted() }
+        func infos(_ arrays: [NamedArray]) -> [ArrayInfo] {
+            arrays.map { ArrayInfo(name: $0.name, components: $0.components, sourceType: $0.sourceType) }
+        }
+        guard signature(infos(read.file.pointArrays)) == signature(pointArrays) else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "point arrays \(signature(infos(read.file.pointArrays))), the first step has \(signature(pointArrays))")
+        }
+        guard signature(infos(read.file.cellArrays)) == signature(cellArrays) else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "cell arrays \(signature(infos(read.file.cellArrays))), the first step has \(signature(cellArrays))")
+        }
+        return read.file
+    }
+
+    /// Every step in time order, decoded two at a time on two cores (one on one), handed to
+    /// `body` in order; at most two decoded steps are alive besides what `body` keeps.
+    public func forEachStep(_ body: (Int, VTUFile) throws -> Void) throws {
+        let width = min(2, ProcessInfo.processInfo.activeProcessorCount)
+        var next = 0
+        while next < stepCount {
+            let batch = next ..< min(stepCount, next + width)
+            var results = [Result<VTUFile, Error>?](repeating: nil, count: batch.count)
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: batch.count) { k in
+                let r = Result { try self.step(batch.lowerBound + k) }
+                lock.lock(); results[k] = r; lock.unlock()
+            }
+            for (k, r) in results.enumerated() { try body(batch.lowerBound + k, r!.get()) }
+            next = batch.upperBound
         }
     }
 }

@@ -24,52 +24,101 @@ public struct VTUFile: Equatable, Sendable {
     public var fieldData: [String: [Double]]
 }
 
+/// A file mapped read-only, parsed in place: reading a step never holds its text and a copy
+/// of it, and `releasePages` gives back what was touched, so that a step costs its decoded
+/// arrays plus the array being decoded.
+final class MappedFile {
+    let url: URL
+    let buffer: UnsafeBufferPointer<UInt8>
+
+    init(_ url: URL) throws {
+        self.url = url
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else {
+            let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
+            throw MeshIOError.cannotRead(file: url.path, reason: reason)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw MeshIOError.cannotRead(file: url.path, reason: String(cString: strerror(errno))) }
+        // Only regular files: a link to /dev/zero or a FIFO would be read until memory runs out.
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw MeshIOError.cannotRead(file: url.path, reason: "not a regular file") }
+        let size = Int(info.st_size)
+        guard size > 0 else { buffer = UnsafeBufferPointer(start: nil, count: 0); return }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw MeshIOError.cannotRead(file: url.path, reason: "cannot map it: \(String(cString: strerror(errno)))")
+        }
+        _ = madvise(base, size, MADV_SEQUENTIAL)
+        buffer = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: size)
+    }
+
+    /// Drops the pages read so far from this process (they are clean: touching them again
+    /// re-reads them from the page cache).
+    func releasePages() {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), buffer.count, MADV_DONTNEED)
+    }
+
+    deinit {
+        if let base = buffer.baseAddress, buffer.count > 0 { munmap(UnsafeMutableRawPointer(mutating: base), buffer.count) }
+    }
+}
+
+/// How much of a file to decode.
+enum ReadMode {
+    /// Mesh and arrays.
+    case full
+    /// Arrays, and the points only counted and checksummed (later steps of a series: they
+    /// must hold the first step's mesh, which is not decoded again).
+    case arrays
+    /// Field data only (a series' `TimeValue`s, read before the steps).
+    case fieldData
+}
+
+/// One step as a series reader needs it: without `.full` the mesh's arrays stay empty, and
+/// the counts and the checksum prove it is the first step's mesh.
+struct StepRead {
+    var file: VTUFile
+    var pointCount: Int
+    var cellCount: Int
+    var pointChecksum: UInt64
+}
+
 /// Reader for VTK XML `UnstructuredGrid` files: ascii, binary (inline base64), appended raw and
 /// appended base64; with or without vtkZLibDataCompressor; UInt32 or UInt64 headers.
 public enum VTUReader {
     public static func read(_ url: URL) throws -> VTUFile {
-        try readFile(url, decodeCells: true).file
+        try readFile(url, mode: .full).file
     }
 
-    static func loadBytes(_ url: URL) throws -> [UInt8] {
-        // Only regular files: a link to /dev/zero or a FIFO would be read until memory runs out.
-        var info = stat()
-        if stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
-            throw MeshIOError.cannotRead(file: url.path, reason: "not a regular file")
-        }
-        do {
-            return [UInt8](try Data(contentsOf: url))
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path) ? "\(error.localizedDescription)" : "no such file"
-            throw MeshIOError.cannotRead(file: url.path, reason: reason)
-        }
-    }
-
-    /// With `decodeCells == false` the cells are not decoded (the mesh's cell arrays stay
-    /// empty) but their count is returned: later steps of a series only need to be checked.
-    static func readFile(_ url: URL, decodeCells: Bool) throws -> (file: VTUFile, cellCount: Int) {
-        let bytes = try loadBytes(url)
-        var parser = Parser(bytes: bytes, file: url.path)
-        return try parser.parse(decodeCells: decodeCells)
+    static func readFile(_ url: URL, mode: ReadMode) throws -> StepRead {
+        let mapped = try MappedFile(url)
+        var parser = Parser(bytes: mapped.buffer, file: url.path, release: mapped.releasePages)
+        return try withExtendedLifetime(mapped) { try parser.parse(mode: mode) }
     }
 
     /// Parses a file already in memory (`name` is used in error messages).
     public static func read(bytes: [UInt8], name: String) throws -> VTUFile {
-        var parser = Parser(bytes: bytes, file: name)
-        return try parser.parse(decodeCells: true).file
+        try bytes.withUnsafeBufferPointer { buffer in
+            var parser = Parser(bytes: buffer, file: name, release: {})
+            return try parser.parse(mode: .full).file
+        }
     }
 }
 
 private struct Parser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     let file: String
+    /// Called after each array is decoded (MappedFile.releasePages).
+    let release: () -> Void
     var layout = BinaryLayout(headerWordSize: 4, compressed: false, bigEndian: false)
     var appendedStart: Int?          // first byte after the `_` marker
     var appendedBase64 = false
 
-    init(bytes: [UInt8], file: String) {
+    init(bytes: UnsafeBufferPointer<UInt8>, file: String, release: @escaping () -> Void) {
         self.bytes = bytes
         self.file = file
+        self.release = release
     }
 
     func intAttribute(_ node: XMLNode, _ key: String, default value: Int? = nil) throws -> Int {
@@ -83,7 +132,7 @@ private struct Parser {
         return v
     }
 
-    mutating func parse(decodeCells: Bool) throws -> (file: VTUFile, cellCount: Int) {
+    mutating func parse(mode: ReadMode) throws -> StepRead {
         var headEnd = bytes.count
         if let tag = find("<AppendedData", from: 0) {
             headEnd = tag
@@ -153,6 +202,12 @@ private struct Parser {
             }
         }
 
+        if mode == .fieldData {
+            let empty = Mesh(points: [], cellTypes: [], offsets: [0], connectivity: [])
+            return StepRead(file: VTUFile(mesh: empty, pointArrays: [], cellArrays: [], fieldData: fieldData),
+                            pointCount: n, cellCount: m, pointChecksum: 0)
+        }
+
         // Points.
         guard let pointsNode = piece.child("Points") else { throw MeshIOError.missingSection(file: file, section: "Points") }
         guard let pointsArray = pointsNode.child("DataArray") else {
@@ -168,8 +223,11 @@ private struct Parser {
         // Cells.
         guard let cellsNode = piece.child("Cells") else { throw MeshIOError.missingSection(file: file, section: "Cells") }
         var mesh = Mesh(points: pointsRaw.doubles(), cellTypes: [], offsets: [0], connectivity: [], pointPrecision: precision)
-        if decodeCells {
+        let checksum = mesh.pointChecksum
+        if mode == .full {
             mesh = try readCells(cellsNode, pointCount: n, cellCount: m, points: mesh.points, precision: precision)
+        } else {
+            mesh.points = []
         }
 
         // Point and cell data.
@@ -184,7 +242,8 @@ private struct Parser {
         }
         let pointArrays = try arrays("PointData", count: n)
         let cellArrays = try arrays("CellData", count: m)
-        return (VTUFile(mesh: mesh, pointArrays: pointArrays, cellArrays: cellArrays, fieldData: fieldData), m)
+        return StepRead(file: VTUFile(mesh: mesh, pointArrays: pointArrays, cellArrays: cellArrays, fieldData: fieldData),
+                        pointCount: n, cellCount: m, pointChecksum: checksum)
     }
 
     func readCells(_ cells: XMLNode, pointCount n: Int, cellCount m: Int, points: [Double],
@@ -245,17 +304,15 @@ private struct Parser {
 
     func find(_ pattern: String, from: Int) -> Int? {
         let p = Array(pattern.utf8)
-        return bytes.withUnsafeBufferPointer { buf -> Int? in
-            guard let base = buf.baseAddress, buf.count >= p.count + from else { return nil }
-            var i = from
-            while i + p.count <= buf.count {
-                guard let hit = memchr(base + i, Int32(p[0]), buf.count - i) else { return nil }
-                let j = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if j + p.count <= buf.count && memcmp(base + j, p, p.count) == 0 { return j }
-                i = j + 1
-            }
-            return nil
+        guard let base = bytes.baseAddress, bytes.count >= p.count + from else { return nil }
+        var i = from
+        while i + p.count <= bytes.count {
+            guard let hit = memchr(base + i, Int32(p[0]), bytes.count - i) else { return nil }
+            let j = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if j + p.count <= bytes.count && memcmp(base + j, p, p.count) == 0 { return j }
+            i = j + 1
         }
+        return nil
     }
 
     /// Decodes one DataArray; `expectedCount` (values, not bytes) is checked where given.
@@ -272,15 +329,16 @@ private struct Parser {
         case "ascii":
             raw = try AsciiDecoder.decode(bytes, ranges: a.textRanges, type: type, file: file, array: name)
         case "binary":
-            var text = bytes, start = 0, end = bytes.count
             if a.textRanges.count == 1, let r = a.textRanges.first {
-                start = r.lowerBound; end = r.upperBound
+                var source = Base64ByteSource(text: bytes, start: r.lowerBound, end: r.upperBound, file: file, array: name)
+                raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
             } else {
-                text = a.textRanges.flatMap { bytes[$0] }
-                end = text.count
+                let text = a.textRanges.flatMap { bytes[$0] }
+                raw = try text.withUnsafeBufferPointer { text in
+                    var source = Base64ByteSource(text: text, start: 0, end: text.count, file: file, array: name)
+                    return try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
+                }
             }
-            var source = Base64ByteSource(text: text, start: start, end: end, file: file, array: name)
-            raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
         case "appended":
             guard let base = appendedStart else {
                 throw MeshIOError.missingSection(file: file, section: "AppendedData")
@@ -300,6 +358,7 @@ private struct Parser {
         default:
             throw MeshIOError.unknownEncoding(file: file, array: name, encoding: format)
         }
+        release()
         if let e = expectedCount, raw.count != e {
             throw MeshIOError.wrongArraySize(file: file, array: name, expected: e, found: raw.count)
         }

@@ -39,10 +39,35 @@ public struct VTUWriter: Sendable {
                                         fieldData: fieldData, name: url.path), to: url)
     }
 
+    /// A mesh's points and cells encoded once (validated, compressed as this writer does), for
+    /// the steps of a series: every step's file repeats them, byte for byte.
+    public struct EncodedMesh: @unchecked Sendable {
+        fileprivate let pointCount: Int, cellCount: Int
+        fileprivate let pointType: String
+        fileprivate let points: Data, connectivity: Data, offsets: Data, types: Data
+    }
+
+    public func encodeMesh(_ mesh: Mesh, name: String = "vtu") throws -> EncodedMesh {
+        try mesh.validate(file: name)
+        let points = mesh.pointPrecision == .float32 ? bytes(mesh.points.map { Float($0) }) : bytes(mesh.points)
+        return EncodedMesh(pointCount: mesh.pointCount, cellCount: mesh.cellCount,
+                           pointType: mesh.pointPrecision == .float32 ? "Float32" : "Float64",
+                           points: try encodeBlock(points, name: name),
+                           connectivity: try encodeBlock(bytes(mesh.connectivity.map { Int64($0) }), name: name),
+                           offsets: try encodeBlock(bytes(mesh.offsets.dropFirst().map { Int64($0) }), name: name),
+                           types: try encodeBlock(Data(mesh.cellTypes), name: name))
+    }
+
     /// The bytes of the file (`name` is used in error messages).
     public func encode(mesh: Mesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
                        fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> Data {
-        try mesh.validate(file: name)
+        try encode(mesh: try encodeMesh(mesh, name: name), pointArrays: pointArrays, cellArrays: cellArrays,
+                   fieldData: fieldData, name: name)
+    }
+
+    /// The same with the mesh already encoded (by this writer).
+    public func encode(mesh: EncodedMesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
+                       fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> Data {
         for (list, count) in [(pointArrays, mesh.pointCount), (cellArrays, mesh.cellCount)] {
             for a in list where a.components < 1 || a.values.count != count * a.components {
                 throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.values.count) values, expected \(count) × \(a.components)")
@@ -69,15 +94,11 @@ public struct VTUWriter: Sendable {
         xml += "      </PointData>\n      <CellData>\n"
         for a in cellArrays { xml += "        " + (try dataArray("Float32", a.name, components: a.components, bytes(a.values))) }
         xml += "      </CellData>\n      <Points>\n        "
-        if mesh.pointPrecision == .float32 {
-            xml += try dataArray("Float32", "Points", components: 3, bytes(mesh.points.map { Float($0) }))
-        } else {
-            xml += try dataArray("Float64", "Points", components: 3, bytes(mesh.points))
-        }
+        xml += appended.encodedArray(mesh.pointType, "Points", components: 3, mesh.points)
         xml += "      </Points>\n      <Cells>\n"
-        xml += "        " + (try dataArray("Int64", "connectivity", components: 1, bytes(mesh.connectivity.map { Int64($0) })))
-        xml += "        " + (try dataArray("Int64", "offsets", components: 1, bytes(mesh.offsets.dropFirst().map { Int64($0) })))
-        xml += "        " + (try dataArray("UInt8", "types", components: 1, Data(mesh.cellTypes)))
+        xml += "        " + appended.encodedArray("Int64", "connectivity", components: 1, mesh.connectivity)
+        xml += "        " + appended.encodedArray("Int64", "offsets", components: 1, mesh.offsets)
+        xml += "        " + appended.encodedArray("UInt8", "types", components: 1, mesh.types)
         xml += "      </Cells>\n    </Piece>\n  </UnstructuredGrid>\n  <AppendedData encoding=\"raw\">\n   _"
         return appended.file(xml: xml)
     }
@@ -164,7 +185,11 @@ private struct AppendedArrays {
     init(writer: VTUWriter, name: String) { self.writer = writer; self.name = name }
 
     mutating func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ payload: Data) throws -> String {
-        let blob = try writer.encodeBlock(payload, name: name)
+        encodedArray(type, arrayName, components: components, extra: extra, try writer.encodeBlock(payload, name: name))
+    }
+
+    /// An array whose header and (compressed) data `blob` are already encoded.
+    mutating func encodedArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ blob: Data) -> String {
         let at = offset
         offset += blob.count
         blobs.append(blob)
@@ -215,36 +240,27 @@ extension Dataset {
                       extraPointArrays: ((Int) throws -> [NamedArray])? = nil,
                       companions: [(name: String, data: Data)] = []) throws -> [URL] {
         try validate(file: pvd.path)
-        let folder = pvd.deletingLastPathComponent()
-        let stem = pvd.deletingPathExtension().lastPathComponent
-        let digits = max(4, String(max(0, stepCount - 1)).count)
-        let names = (0..<stepCount).map { s in
-            "\(stem)_\(String(repeating: "0", count: max(0, digits - String(s).count)))\(s).vtu"
-        }
-        let transaction = try SeriesTransaction(folder: folder)
+        let series = try SeriesWriter(pvd: pvd, stepCount: stepCount, writer: writer)
         do {
             // Steps are independent: encode and compress them concurrently; report the first error.
             var errors = [Error?](repeating: nil, count: stepCount)
             let lock = NSLock()
             DispatchQueue.concurrentPerform(iterations: stepCount) { s in
                 do {
-                    let data = try encodeStep(s, writer: writer, extraPointArrays: try extraPointArrays?(s) ?? [],
-                                              name: folder.appendingPathComponent(names[s]).path)
-                    try transaction.stage(data, as: names[s])
+                    let points = variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
+                    let cells = cellVariables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) }
+                    try series.stage(step: s, mesh: mesh, time: times[s],
+                                     pointArrays: points + (try extraPointArrays?(s) ?? []), cellArrays: cells)
                 } catch {
                     lock.lock(); errors[s] = error; lock.unlock()
                 }
             }
             if let e = errors.compactMap({ $0 }).first { throw e }
-            for file in companions { try transaction.stage(file.data, as: file.name) }
-            try transaction.stage(PVDWriter.encode(entries: (0..<stepCount).map { (time: times[$0], file: names[$0]) }),
-                                  as: pvd.lastPathComponent)
-            try transaction.commit()
+            return try series.commit(times: times, companions: companions)
         } catch {
-            transaction.abort()
+            series.abort()
             throw error
         }
-        return names.map { folder.appendingPathComponent($0) }
     }
 
     /// The bytes of one step's .vtu (with `TimeValue`); `name` is used in error messages.
@@ -259,5 +275,98 @@ extension Dataset {
     /// Writes one step as a single .vtu (with `TimeValue`).
     public func writeStep(_ s: Int, to url: URL, writer: VTUWriter = VTUWriter(), extraPointArrays: [NamedArray] = []) throws {
         try AtomicFile.write(encodeStep(s, writer: writer, extraPointArrays: extraPointArrays, name: url.path), to: url)
+    }
+}
+
+/// A `.pvd` series written one step at a time (`<folder>/<stem>_0000.vtu …`, each with a
+/// `TimeValue`), as one `SeriesTransaction`: a writer that decodes step by step holds one
+/// step, and the old series stays whole until `commit`.
+public final class SeriesWriter: @unchecked Sendable {
+    public let pvd: URL
+    public let fileNames: [String]
+    private let folder: URL
+    private let writer: VTUWriter
+    private let transaction: SeriesTransaction
+    private let background = DispatchQueue(label: "mcinr.series-writer")
+    private let inFlight = DispatchSemaphore(value: 1)
+    private let lock = NSLock()
+    private var backgroundError: Error?
+    private let meshLock = NSLock()
+    private var encodedMesh: VTUWriter.EncodedMesh?
+
+    public init(pvd: URL, stepCount: Int, writer: VTUWriter = VTUWriter()) throws {
+        self.pvd = pvd
+        self.writer = writer
+        folder = pvd.deletingLastPathComponent()
+        let stem = pvd.deletingPathExtension().lastPathComponent
+        let digits = max(4, String(max(0, stepCount - 1)).count)
+        fileNames = (0..<stepCount).map { s in
+            "\(stem)_\(String(repeating: "0", count: max(0, digits - String(s).count)))\(s).vtu"
+        }
+        transaction = try SeriesTransaction(folder: folder)
+    }
+
+    /// Encodes and stages step `step`; thread-safe (steps may be staged concurrently). Every
+    /// step is on the same mesh: it is encoded (and compressed) for the first step only.
+    public func stage(step: Int, mesh: Mesh, time: Double, pointArrays: [NamedArray], cellArrays: [NamedArray] = []) throws {
+        let name = folder.appendingPathComponent(fileNames[step]).path
+        try validateArrayNames(pointArrays.map(\.name), file: name)
+        try validateArrayNames(cellArrays.map(\.name), file: name)
+        meshLock.lock()
+        let encoded: VTUWriter.EncodedMesh
+        do {
+            if encodedMesh == nil { encodedMesh = try writer.encodeMesh(mesh, name: name) }
+            encoded = encodedMesh!
+            meshLock.unlock()
+        } catch {
+            meshLock.unlock()
+            throw error
+        }
+        precondition(encoded.pointCount == mesh.pointCount && encoded.cellCount == mesh.cellCount,
+                     "a series is written on one mesh")
+        let data = try writer.encode(mesh: encoded, pointArrays: pointArrays, cellArrays: cellArrays,
+                                     fieldData: [(name: "TimeValue", values: [time])], name: name)
+        try transaction.stage(data, as: fileNames[step])
+    }
+
+    /// `stage` on a background thread, so that the caller decodes the next step meanwhile; at
+    /// most one step is in flight (this waits for the previous one). An error surfaces at the
+    /// next call or at `commit`.
+    public func stageInBackground(step: Int, mesh: Mesh, time: Double, pointArrays: [NamedArray],
+                                  cellArrays: [NamedArray] = []) throws {
+        try rethrowBackgroundError()
+        inFlight.wait()
+        background.async {
+            defer { self.inFlight.signal() }
+            do {
+                try self.stage(step: step, mesh: mesh, time: time, pointArrays: pointArrays, cellArrays: cellArrays)
+            } catch {
+                self.lock.lock(); if self.backgroundError == nil { self.backgroundError = error }; self.lock.unlock()
+            }
+        }
+    }
+
+    private func rethrowBackgroundError() throws {
+        lock.lock(); defer { lock.unlock() }
+        if let e = backgroundError { throw e }
+    }
+
+    /// Stages the companions and the `.pvd`, then renames everything into place as one unit.
+    /// Returns the .vtu files written.
+    public func commit(times: [Double], companions: [(name: String, data: Data)] = []) throws -> [URL] {
+        background.sync {}
+        try rethrowBackgroundError()
+        precondition(times.count == fileNames.count, "\(times.count) times for \(fileNames.count) steps")
+        for file in companions { try transaction.stage(file.data, as: file.name) }
+        try transaction.stage(PVDWriter.encode(entries: zip(times, fileNames).map { (time: $0, file: $1) }),
+                              as: pvd.lastPathComponent)
+        try transaction.commit()
+        return fileNames.map { folder.appendingPathComponent($0) }
+    }
+
+    /// Removes what was staged; the folder keeps what it held before.
+    public func abort() {
+        background.sync {}
+        transaction.abort()
     }
 }

@@ -18,7 +18,7 @@ public struct MetricsReport: Equatable, Sendable, Codable {
     public var perComponent: [[ComponentMetrics]]
     public var meanPSNR: Double
     public var meanNRMSE: Double
-    /// Mean over components of the R² pooled over all steps (see `Metrics.pooledR2`).
+    /// Mean over components of the R² pooled over all steps (ȳ = the mean over all steps; see `StepwiseEvaluation`).
     public var meanR2: Double
     /// R² of each component pooled over all steps; `perComponent[c][s].r2` is the per-step value.
     public var componentR2: [Double]
@@ -58,6 +58,15 @@ public enum Metrics {
     public static func component(truth: [Float], prediction: [Float], components: Int,
                                  component: Int, range: Double) -> ComponentMetrics {
         precondition(truth.count == prediction.count && truth.count % components == 0)
+        return truth.withUnsafeBufferPointer { t in
+            prediction.withUnsafeBufferPointer { p in
+                self.component(truth: t, prediction: p, components: components, component: component, range: range)
+            }
+        }
+    }
+
+    static func component(truth: UnsafeBufferPointer<Float>, prediction: UnsafeBufferPointer<Float>, components: Int,
+                          component: Int, range: Double) -> ComponentMetrics {
         let n = truth.count / components
         guard n > 0 else { return ComponentMetrics(mse: 0, psnr: psnrCap, nrmse: 0, r2: 1, maxAbsError: 0) }
         var sse = 0.0, maxErr = 0.0, sum = 0.0
@@ -85,45 +94,18 @@ public enum Metrics {
     /// step s; `ranges[c]` the global range of component c.
     public static func evaluate(truth: [[Float]], prediction: [[Float]], ranges: [Double]) -> MetricsReport {
         precondition(truth.count == prediction.count)
-        let C = ranges.count
-        var table = [[ComponentMetrics]](repeating: [], count: C)
-        for s in 0..<truth.count {
-            for c in 0..<C {
-                table[c].append(component(truth: truth[s], prediction: prediction[s], components: C,
-                                          component: c, range: ranges[c]))
-            }
+        var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: pooledMeans(steps: truth, components: ranges.count))
+        for (t, p) in zip(truth, prediction) {
+            t.withUnsafeBufferPointer { t in p.withUnsafeBufferPointer { p in evaluation.add(truth: t, prediction: p) } }
         }
-        let all = table.joined()
-        let k = Double(max(all.count, 1))
-        let pooled = (0..<C).map { pooledR2(truth: truth, prediction: prediction, components: C, component: $0) }
-        return MetricsReport(perComponent: table,
-                             meanPSNR: all.reduce(0) { $0 + $1.psnr } / k,
-                             meanNRMSE: all.reduce(0) { $0 + $1.nrmse } / k,
-                             meanR2: pooled.reduce(0, +) / Double(max(C, 1)),
-                             componentR2: pooled,
-                             meanMSE: all.reduce(0) { $0 + $1.mse } / k,
-                             maxAbsError: all.reduce(0) { max($0, $1.maxAbsError) })
+        return evaluation.report
     }
 
-    /// R² of one component over all steps together (ȳ = the mean over all steps). A per-step
-    /// R² divides by that step's variance, which a nearly constant step (a tracer before it
-    /// arrives) makes tiny: averaged over steps it reached −10⁶ on the vessel data. Pooling
-    /// over steps is the same idea as METHOD's global range for PSNR.
-    public static func pooledR2(truth: [[Float]], prediction: [[Float]], components: Int, component: Int) -> Double {
-        var sum = 0.0, count = 0.0
-        for step in truth {
-            for i in stride(from: component, to: step.count, by: components) { sum += Double(step[i]); count += 1 }
-        }
-        guard count > 0 else { return 1 }
-        let mean = sum / count
-        var sse = 0.0, sst = 0.0
-        for (y, p) in zip(truth, prediction) {
-            for i in stride(from: component, to: y.count, by: components) {
-                let e = Double(y[i]) - Double(p[i]), d = Double(y[i]) - mean
-                sse += e * e; sst += d * d
-            }
-        }
-        return sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0)
+    /// Mean of each component over all steps together (what the pooled R² measures against).
+    public static func pooledMeans(steps: [[Float]], components: Int) -> [Double] {
+        var accumulator = PooledMeans(components: components)
+        for step in steps { step.withUnsafeBufferPointer { accumulator.add($0) } }
+        return accumulator.means
     }
 
     /// The paper's compression ratio: raw field bytes (N·T·C·4) / model bytes.
@@ -134,5 +116,84 @@ public enum Metrics {
     /// Raw field bytes of N points × T steps × C components of float32.
     public static func rawFieldBytes(points: Int, steps: Int, components: Int) -> Int {
         points * steps * components * MemoryLayout<Float>.size
+    }
+}
+
+/// Sums of each component over steps given one at a time, for `Metrics.pooledMeans` and any
+/// caller that streams the truth.
+public struct PooledMeans: Sendable {
+    private var sums: [Double]
+    private var counts: [Double]
+
+    public init(components: Int) {
+        sums = [Double](repeating: 0, count: components); counts = sums
+    }
+
+    /// Adds one step: n × C values, component-interleaved.
+    public mutating func add(_ step: UnsafeBufferPointer<Float>) {
+        let c = sums.count
+        for k in 0..<c {
+            var i = k
+            while i < step.count { sums[k] += Double(step[i]); counts[k] += 1; i += c }
+        }
+    }
+
+    /// 0 for a component that saw no value.
+    public var means: [Double] { zip(sums, counts).map { $1 > 0 ? $0 / $1 : 0 } }
+}
+
+/// The metrics of a series computed one step at a time, so that neither the truth nor the
+/// prediction of all steps has to be in memory at once. R² is pooled over all steps: a
+/// per-step R² divides by that step's variance, which a nearly constant step (a tracer before
+/// it arrives) makes tiny (it reached −10⁶ averaged over steps on the vessel data); pooling is
+/// the same idea as METHOD's global range for PSNR. Gives exactly `Metrics.evaluate`'s
+/// numbers (the same sums in the same order); the pooled means come from a first pass over
+/// the truth (`PooledMeans`).
+public struct StepwiseEvaluation: Sendable {
+    public let ranges: [Double]
+    private let means: [Double]
+    private var table: [[ComponentMetrics]]
+    private var pooledSSE: [Double]
+    private var pooledSST: [Double]
+
+    public init(ranges: [Double], pooledMeans: [Double]) {
+        precondition(ranges.count == pooledMeans.count)
+        self.ranges = ranges; means = pooledMeans
+        table = [[ComponentMetrics]](repeating: [], count: ranges.count)
+        pooledSSE = [Double](repeating: 0, count: ranges.count); pooledSST = pooledSSE
+    }
+
+    /// Adds the next step: truth and prediction, n × C values each.
+    public mutating func add(truth: UnsafeBufferPointer<Float>, prediction: UnsafeBufferPointer<Float>) {
+        precondition(truth.count == prediction.count && truth.count % max(ranges.count, 1) == 0)
+        let c = ranges.count
+        for k in 0..<c {
+            table[k].append(Metrics.component(truth: truth, prediction: prediction, components: c,
+                                              component: k, range: ranges[k]))
+            var sse = pooledSSE[k], sst = pooledSST[k], i = k
+            let mean = means[k]
+            while i < truth.count {
+                let e = Double(truth[i]) - Double(prediction[i]), d = Double(truth[i]) - mean
+                sse += e * e; sst += d * d
+                i += c
+            }
+            pooledSSE[k] = sse; pooledSST[k] = sst
+        }
+    }
+
+    /// The steps added so far.
+    public var stepCount: Int { table.first?.count ?? 0 }
+
+    public var report: MetricsReport {
+        let all = table.joined()
+        let k = Double(max(all.count, 1))
+        let pooled = zip(pooledSSE, pooledSST).map { sse, sst in sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0) }
+        return MetricsReport(perComponent: table,
+                             meanPSNR: all.reduce(0) { $0 + $1.psnr } / k,
+                             meanNRMSE: all.reduce(0) { $0 + $1.nrmse } / k,
+                             meanR2: pooled.reduce(0, +) / Double(max(ranges.count, 1)),
+                             componentR2: pooled,
+                             meanMSE: all.reduce(0) { $0 + $1.mse } / k,
+                             maxAbsError: all.reduce(0) { max($0, $1.maxAbsError) })
     }
 }

@@ -13,6 +13,18 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Reads a `.pvd`, one `.vtu`, or several `.vtu` files as one time series.
 func readDataset(_ paths: [String]) throws -> Dataset {
+    let urls = try seriesURLs(paths)
+    return urls.count == 1 ? try DatasetReader.read(urls[0]) : try DatasetReader.readSeries(urls)
+}
+
+/// The same series opened for reading one step at a time.
+func openSeries(_ paths: [String]) throws -> SeriesStream {
+    let urls = try seriesURLs(paths)
+    return urls.count == 1 ? try SeriesStream(urls[0]) : try SeriesStream(files: urls)
+}
+
+/// The input files of a series, checked: they exist, one .pvd or .vtu files only.
+private func seriesURLs(_ paths: [String]) throws -> [URL] {
     guard !paths.isEmpty else { throw CLIError("no input given") }
     let urls = paths.map { URL(fileURLWithPath: $0) }
     for url in urls {
@@ -24,11 +36,10 @@ func readDataset(_ paths: [String]) throws -> Dataset {
             throw CLIError("\(url.path): expected a .pvd or .vtu file, got '.\(ext)'")
         }
     }
-    if urls.count == 1 { return try DatasetReader.read(urls[0]) }
-    guard urls.allSatisfy({ $0.pathExtension.lowercased() == "vtu" }) else {
+    guard urls.count == 1 || urls.allSatisfy({ $0.pathExtension.lowercased() == "vtu" }) else {
         throw CLIError("several inputs must all be .vtu files (one per time step); give a .pvd alone")
     }
-    return try DatasetReader.readSeries(urls)
+    return urls
 }
 
 func openModel(_ path: String) throws -> MCIDecoder {

@@ -20,9 +20,9 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let decoder = try openModel(model)
-        let gt = try readDataset([groundTruth])
+        let gt = try openSeries([groundTruth])
         let comparison = try GroundTruthComparison(
-            decoder: decoder, groundTruth: gt, groundTruthPath: groundTruth,
+            decoder: decoder, groundTruth: gt, steps: Array(gt.times.indices), groundTruthPath: groundTruth,
             variableNames: variables.names, threads: threads.count)
         if json {
             try printJSON(comparison.metricsJSON(model: decoder))

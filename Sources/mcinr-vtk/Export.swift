@@ -76,38 +76,52 @@ struct Export: ParsableCommand {
         try prepareOutputFolder(out)
         let pvd = out.appendingPathComponent(stem + ".pvd")
 
+        // One step decoded, compared and staged at a time; the series is committed whole.
         if let gtPath = groundTruth {
-            var gt = try readDataset([gtPath])
-            if let wanted = requestedTimes {
-                let steps = try wanted.map { t -> Int in
+            let gt = try openSeries([gtPath])
+            let steps = try requestedTimes.map { wanted in
+                try wanted.map { t -> Int in
                     guard let s = gt.times.firstIndex(where: { abs($0 - t) <= 1e-9 * max(1, abs(t)) }) else {
                         throw CLIError("--times: \(t) is not a time step of \(gtPath) (it has \(gt.times.map { "\($0)" }.joined(separator: ", ")))")
                     }
                     return s
                 }
-                gt = try Dataset(mesh: gt.mesh, times: steps.map { gt.times[$0] },
-                                 variables: gt.variables.map { v in
-                                     Variable(name: v.name, components: v.components, values: steps.map { v.values[$0] })
-                                 })
-            }
-            let cmp = try GroundTruthComparison(decoder: decoder, groundTruth: gt, groundTruthPath: gtPath,
-                                                variableNames: variables.names, threads: threadCount)
-            let decoded = try dataset(mesh: gt.mesh, times: gt.times, decoder: decoder, comparison: cmp)
-            let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
-                                                     options: [.prettyPrinted, .sortedKeys])
-            try decoded.write(pvd: pvd, extraPointArrays: { s in
-                var extra: [NamedArray] = []
-                for v in decoded.variables {
-                    let truth = try truthValues(of: v.name, step: s, in: cmp, components: v.components)
-                    let error = zip(v.values[s], truth).map { abs($0 - $1) }
-                    extra.append(NamedArray(name: v.name + "_abs_error", components: v.components, values: error))
-                    if includeGroundTruth {
-                        extra.append(NamedArray(name: v.name + "_ground_truth", components: v.components, values: truth))
-                    }
+            } ?? Array(gt.times.indices)
+            let series = try SeriesWriter(pvd: pvd, stepCount: steps.count)
+            do {
+                // The compared variables in the comparison's order, and their first column.
+                var first = 0
+                let layout = try selectedVariables(decoder).map { v -> (name: String, components: Int, first: Int) in
+                    defer { first += decoder.variables[v].components }
+                    return (decoder.variables[v].name, decoder.variables[v].components, first)
                 }
-                return extra
-            }, companions: [(name: "metrics.json", data: metrics)])
-            print(cmp.metricsTable())
+                let nc = first
+                let cmp = try GroundTruthComparison(
+                    decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
+                    variableNames: variables.names, threads: threadCount) { k, truth, decoded in
+                        var arrays = layout.map { v in
+                            NamedArray(name: v.name, components: v.components,
+                                       values: extractColumns(decoded, stride: nc, first: v.first, count: v.components))
+                        }
+                        for v in layout {
+                            let d = extractColumns(decoded, stride: nc, first: v.first, count: v.components)
+                            let t = extractColumns(truth, stride: nc, first: v.first, count: v.components)
+                            arrays.append(NamedArray(name: v.name + "_abs_error", components: v.components,
+                                                     values: zip(d, t).map { abs($0 - $1) }))
+                            if includeGroundTruth {
+                                arrays.append(NamedArray(name: v.name + "_ground_truth", components: v.components, values: t))
+                            }
+                        }
+                        try series.stageInBackground(step: k, mesh: gt.mesh, time: gt.times[steps[k]], pointArrays: arrays)
+                    }
+                let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
+                                                         options: [.prettyPrinted, .sortedKeys])
+                try series.commit(times: steps.map { gt.times[$0] }, companions: [(name: "metrics.json", data: metrics)])
+                print(cmp.metricsTable())
+            } catch {
+                series.abort()
+                throw error
+            }
         } else {
             guard decoder.hasMesh else {
                 throw CLIError("\(model): the model has no embedded mesh; pass --ground-truth INPUT to decode on the original mesh")
@@ -115,21 +129,25 @@ struct Export: ParsableCommand {
             let mesh = Mesh(try decoder.mesh())
             let selected = try selectedVariables(decoder)
             let stepTimes = requestedTimes ?? decoder.times
-            var values = [[[Float]]](repeating: [], count: selected.count)
-            for t in stepTimes {
-                let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
-                let block = try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
-                var column = 0
-                for (j, v) in selected.enumerated() {
-                    let k = decoder.variables[v].components
-                    values[j].append(extractColumns(block, stride: comps.count, first: column, count: k))
-                    column += k
+            let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
+            let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count)
+            do {
+                for (k, t) in stepTimes.enumerated() {
+                    let block = try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
+                    var column = 0
+                    let arrays = selected.map { v -> NamedArray in
+                        let count = decoder.variables[v].components
+                        defer { column += count }
+                        return NamedArray(name: decoder.variables[v].name, components: count,
+                                          values: extractColumns(block, stride: comps.count, first: column, count: count))
+                    }
+                    try series.stageInBackground(step: k, mesh: mesh, time: t, pointArrays: arrays)
                 }
+                _ = try series.commit(times: stepTimes)
+            } catch {
+                series.abort()
+                throw error
             }
-            let ds = try Dataset(mesh: mesh, times: stepTimes, variables: selected.enumerated().map { j, v in
-                Variable(name: decoder.variables[v].name, components: decoder.variables[v].components, values: values[j])
-            })
-            try ds.write(pvd: pvd)
         }
         note("wrote \(pvd.path)")
     }
@@ -144,26 +162,6 @@ struct Export: ParsableCommand {
         }
     }
 
-    /// The decoded variables of a comparison as a dataset on the ground truth's mesh.
-    private func dataset(mesh: Mesh, times: [Double], decoder: MCIDecoder, comparison cmp: GroundTruthComparison) throws -> Dataset {
-        var column = 0
-        let nc = cmp.components.count
-        let vars = cmp.variables.map { v -> Variable in
-            let k = decoder.variables[v].components
-            defer { column += k }
-            return Variable(name: decoder.variables[v].name, components: k,
-                            values: cmp.decoded.map { extractColumns($0, stride: nc, first: column, count: k) })
-        }
-        return try Dataset(mesh: mesh, times: times, variables: vars)
-    }
-
-    private func truthValues(of name: String, step: Int, in cmp: GroundTruthComparison, components: Int) throws -> [Float] {
-        guard let j = cmp.variableNames.firstIndex(of: name) else {
-            throw CLIError("internal: variable \(name) missing from the comparison")
-        }
-        let first = cmp.variableComponents[..<j].reduce(0, +)
-        return extractColumns(cmp.truth[step], stride: cmp.components.count, first: first, count: components)
-    }
 }
 
 /// Columns [first, first+count) of a point-major n × stride block, as an n × count block.

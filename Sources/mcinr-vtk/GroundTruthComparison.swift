@@ -4,8 +4,10 @@ import INRCore
 import MCIFormat
 import MeshIO
 
-/// Decodes a model at the points and times of a ground-truth dataset (through the C decoder)
-/// and compares, component by component, with the same metrics the trainer reports.
+/// Decodes a model at the points and times of a ground-truth series (through the C decoder)
+/// and compares, component by component, with the same metrics the trainer reports. The
+/// series is streamed: a first pass over its steps finds each component's range and mean, the
+/// second decodes and compares one step at a time, so memory holds two steps, not the series.
 struct GroundTruthComparison {
     /// Model component indices compared, in model order, and their names.
     var components: [Int]
@@ -14,14 +16,14 @@ struct GroundTruthComparison {
     var variables: [Int]
     var variableNames: [String]
     var variableComponents: [Int]
-    /// Per step: decoded and ground-truth values, n × components.count, point-major.
-    var decoded: [[Float]]
-    var truth: [[Float]]
     var report: MetricsReport
 
-    /// `variableNames` restricts the comparison (nil: every model variable).
-    init(decoder: MCIDecoder, groundTruth gt: Dataset, groundTruthPath: String,
-         variableNames: [String]?, threads: Int) throws {
+    /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
+    /// comparison (nil: every model variable). `visit(k, truth, decoded)` sees the k-th
+    /// compared step's n × components.count blocks (point-major), in order.
+    init(decoder: MCIDecoder, groundTruth gt: SeriesStream, steps: [Int], groundTruthPath: String,
+         variableNames: [String]?, threads: Int,
+         visit: ((Int, [Float], [Float]) throws -> Void)? = nil) throws {
         let modelVariables = decoder.variables
         let selected: [Int]
         if let names = variableNames {
@@ -36,61 +38,73 @@ struct GroundTruthComparison {
             selected = Array(modelVariables.indices)
         }
         // The ground truth must be the model's data: same point count, same variables.
+        let n = gt.mesh.pointCount
         let expectedPoints = Int(decoder.trainingPointCount)
-        guard gt.pointCount == expectedPoints else {
-            throw CLIError("\(groundTruthPath): ground truth has \(gt.pointCount) points, the model was trained on \(expectedPoints)")
+        guard n == expectedPoints else {
+            throw CLIError("\(groundTruthPath): ground truth has \(n) points, the model was trained on \(expectedPoints)")
         }
         if decoder.hasMesh {
             let meshCells = decoder.meshCellCount
-            guard gt.cellCount == meshCells else {
-                throw CLIError("\(groundTruthPath): ground truth has \(gt.cellCount) cells, the model's mesh has \(meshCells)")
+            guard gt.mesh.cellCount == meshCells else {
+                throw CLIError("\(groundTruthPath): ground truth has \(gt.mesh.cellCount) cells, the model's mesh has \(meshCells)")
             }
         }
-        var truthColumns: [(variable: Int, component: Int)] = []
+        var truthColumns: [(array: String, stride: Int, component: Int)] = []
         var comps: [Int] = [], names: [String] = []
         for v in selected {
             let mv = modelVariables[v]
-            guard let g = gt.variables.firstIndex(where: { $0.name == mv.name }) else {
+            guard let g = gt.pointArrays.first(where: { $0.name == mv.name }) else {
                 throw CLIError("\(groundTruthPath): has no point array '\(mv.name)' (it has: "
-                               + gt.variables.map(\.name).joined(separator: ", ") + ")")
+                               + gt.pointArrays.map(\.name).joined(separator: ", ") + ")")
             }
-            guard gt.variables[g].components == mv.components else {
-                throw CLIError("\(groundTruthPath): array '\(mv.name)' has \(gt.variables[g].components) components, the model has \(mv.components)")
+            guard g.components == mv.components else {
+                throw CLIError("\(groundTruthPath): array '\(mv.name)' has \(g.components) components, the model has \(mv.components)")
             }
             let first = decoder.firstComponent(ofVariable: v)
             for k in 0..<mv.components {
                 comps.append(first + k)
-                truthColumns.append((g, k))
+                truthColumns.append((mv.name, mv.components, k))
                 names.append(ModelDescription.componentNames(variable: mv.name, components: mv.components)[k])
             }
-        }
-        let modelRanges = decoder.componentRanges
-        let n = gt.pointCount, nc = comps.count
-        var decoded: [[Float]] = [], truth: [[Float]] = []
-        // An error-bounded model is decoded at its mesh points (as ParaView does), where the
-        // residual applies; the mesh is the ground truth's (same point count, checked above).
-        let atMesh = decoder.hasResidual && decoder.meshPointCount == n
-        for s in 0..<gt.stepCount {
-            decoded.append(atMesh
-                ? try decoder.decodeMesh(time: gt.times[s], components: comps, threads: threads)
-                : try decoder.decode(points: gt.mesh.points, time: gt.times[s], components: comps, threads: threads))
-            truth.append(gatherColumns(gt, truthColumns, step: s))
         }
         components = comps
         componentNames = names
         variables = selected
         self.variableNames = selected.map { modelVariables[$0].name }
         variableComponents = selected.map { modelVariables[$0].components }
-        self.decoded = decoded
-        self.truth = truth
-        // PSNR/NRMSE use the component's global range over the ground truth's steps (METHOD).
-        var ranges = [Double](repeating: 0, count: nc)
-        for j in 0..<nc {
-            var lo = Float.infinity, hi = -Float.infinity
-            for s in 0..<truth.count { for i in 0..<n { let x = truth[s][i * nc + j]; lo = min(lo, x); hi = max(hi, x) } }
-            ranges[j] = hi >= lo ? Double(hi - lo) : modelRanges[comps[j]].upperBound - modelRanges[comps[j]].lowerBound
+
+        // Pass 1: each component's range over the compared steps (PSNR and NRMSE use it, as
+        // METHOD says) and its mean (the pooled R² measures against it).
+        let nc = comps.count
+        var lo = [Float](repeating: .infinity, count: nc), hi = [Float](repeating: -.infinity, count: nc)
+        var means = PooledMeans(components: nc)
+        for s in steps {
+            let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
+            truth.withUnsafeBufferPointer { t in
+                means.add(t)
+                for i in 0..<n { for j in 0..<nc { lo[j] = min(lo[j], t[i * nc + j]); hi[j] = max(hi[j], t[i * nc + j]) } }
+            }
         }
-        report = Metrics.evaluate(truth: truth, prediction: decoded, ranges: ranges)
+        let modelRanges = decoder.componentRanges
+        let ranges = (0..<nc).map { j in
+            hi[j] >= lo[j] ? Double(hi[j] - lo[j]) : modelRanges[comps[j]].upperBound - modelRanges[comps[j]].lowerBound
+        }
+
+        // Pass 2: decode and compare step by step. An error-bounded model is decoded at its
+        // mesh points (as ParaView does), where the residual applies; the mesh is the ground
+        // truth's (same point count, checked above).
+        let atMesh = decoder.hasResidual && decoder.meshPointCount == n
+        var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
+        for (k, s) in steps.enumerated() {
+            let time = gt.times[s]
+            let decoded = atMesh
+                ? try decoder.decodeMesh(time: time, components: comps, threads: threads)
+                : try decoder.decode(points: gt.mesh.points, time: time, components: comps, threads: threads)
+            let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
+            truth.withUnsafeBufferPointer { t in decoded.withUnsafeBufferPointer { evaluation.add(truth: t, prediction: $0) } }
+            try visit?(k, truth, decoded)
+        }
+        report = evaluation.report
     }
 
     /// Error-bounded model: per compared component, (name, max |err|, bound); nil otherwise.
@@ -128,15 +142,14 @@ struct GroundTruthComparison {
     }
 }
 
-/// Step `step` of the given (variable, component) columns of a dataset, as a point-major
+/// The given (array, component) columns of one ground-truth step, as a point-major
 /// n × columns.count block (the layout the decoder returns).
-func gatherColumns(_ dataset: Dataset, _ columns: [(variable: Int, component: Int)], step: Int) -> [Float] {
-    let n = dataset.pointCount, nc = columns.count
+func gatherColumns(_ step: VTUFile, _ columns: [(array: String, stride: Int, component: Int)], pointCount n: Int) -> [Float] {
+    let nc = columns.count
     var out = [Float](repeating: 0, count: n * nc)
     for (j, col) in columns.enumerated() {
-        let variable = dataset.variables[col.variable]
-        let values = variable.values[step], stride = variable.components
-        for i in 0..<n { out[i * nc + j] = values[i * stride + col.component] }
+        guard let values = step.pointArrays.first(where: { $0.name == col.array })?.values else { continue }
+        for i in 0..<n { out[i * nc + j] = values[i * col.stride + col.component] }
     }
     return out
 }

@@ -53,14 +53,15 @@ struct Train: ParsableCommand {
               FileManager.default.isWritableFile(atPath: outDir.path) else {
             throw CLIError("\(outDir.path): cannot write there (missing or not writable folder)")
         }
-        let dataset = try preparedDataset()
+        var dataset = try preparedDataset()
         var options = EncodeOptions(training: model.config(for: dataset))
         training.apply(to: &options.training)
         storage.apply(to: &options)
         let reporter = TerminalProgressRenderer(mode: quiet ? .quiet : .automatic)
-        let summary = try Encoder.encode(dataset, to: outURL, options: options, reporter: reporter)
+        let data = TrainingData(draining: &dataset)  // the fields held once from here on
+        let summary = try Encoder.encode(data, mesh: dataset.mesh, to: outURL, options: options, reporter: reporter)
         if compareWeightEncodings {
-            try printWeightEncodingComparison(summary.result, TrainingData(dataset: dataset), threads: options.threads)
+            try printWeightEncodingComparison(summary.result, data, threads: options.threads)
         }
         if json {
             try printJSON(summary.jsonObject(output: output))
@@ -88,6 +89,7 @@ struct Train: ParsableCommand {
             note("note: cell data (\(dataset.cellVariables.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
         }
         if !quiet { note(dataset.summary) }
+        dataset.cellVariables = []  // not trained: no need to hold them
         return dataset
     }
 
