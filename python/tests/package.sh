@@ -54,7 +54,7 @@ env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/cxx_reader_dump.py" --plugin "$
     2>&1 | grep "^cxx_reader_dump:"
 
 echo "-- test_package.py (installed wheel, $("$venv/bin/python" -c 'import vtk; print("VTK", vtk.vtkVersion.GetVTKVersion())'))"
-(cd "$work" && env -u PYTHONPATH -u MCINR_LIBRARY "$venv/bin/python" "$here/test_package.py" --bundled-blas \
+(cd "$work" && env -u PYTHONPATH -u MCINR_LIBRARY "$venv/bin/python" "$here/test_package.py" --bundled-blas --readme "$root/README.md" \
     --model "$work/vessel.mci" "$work/vessel.npz" --model "$work/bounded.mci" "$work/bounded.npz" \
     --workdir "$work/files" 2>"$work/stderr.log") || { tail -n 40 "$work/stderr.log" >&2; exit 1; }
 echo "package.sh: OK ($((SECONDS - start)) s)"

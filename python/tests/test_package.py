@@ -281,11 +281,36 @@ def test_bad_files(good, workdir):
         check("cell 0" in str(e), "a 3-point tetrahedron raises DecoderError: %s" % e)
 
 
+# ---- the README's example ----
+
+def test_readme(readme, mci, workdir):
+    """Runs the first ```python block of README.md's "## Python" section on `mci` (off screen)."""
+    import pyvista as pv
+    text = open(readme).read()
+    section = text[text.index("\n## Python\n"):]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start:section.index("```", start)]
+    check(code.count("\n") <= 6, "README: the Python example has %d lines" % code.count("\n"))
+    pv.OFF_SCREEN = True
+    cwd = os.getcwd()
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)
+    try:
+        os.symlink(os.path.abspath(mci), "model.mci")
+        scope = {}
+        exec(compile(code, "README.md (Python)", "exec"), scope)
+        check(scope["temp"].dtype == np.float32 and isinstance(scope["grid"], pv.UnstructuredGrid),
+              "README: the Python example runs (numpy values, pyvista grid, plot off screen)")
+    finally:
+        os.chdir(cwd)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", nargs=2, action="append", required=True, metavar=("MCI", "NPZ"))
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--bundled-blas", action="store_true", help="libmcinr's OpenBLAS must be the wheel's")
+    ap.add_argument("--readme", help="README.md: run its Python example on the first model")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     print("python %s, numpy %s" % (sys.version.split()[0], np.__version__))
@@ -297,6 +322,8 @@ def main():
         test_vtk(mci, ref)
         test_pyvista(mci, ref)
     test_bad_files(args.model[0][0], args.workdir)
+    if args.readme:
+        test_readme(args.readme, args.model[0][0], os.path.join(args.workdir, "readme"))
     if FAILURES:
         print("test_package.py: %d FAILED" % len(FAILURES))
         sys.exit(1)
