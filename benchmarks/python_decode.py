@@ -116,6 +116,10 @@ def main():
              " wall times are given too (noisy here: the machine is shared)."
              % (args.step, args.repeats, args.rounds),
              "",
+             "Models: *vessel-random.mci* is `tools/make_test_mci.py --mesh vessel` (the vessel-small mesh,"
+             " random networks of width 16); *model.mci* is `out/quickstart/model.mci`, what"
+             " `examples/quickstart.sh` trains on vessel-small with the defaults.",
+             "",
              "| model | points | components | networks | threads | C CPU (ms) | Python CPU (ms) | overhead (CPU) "
              "| C wall (ms) | Python wall (ms) | overhead (wall) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

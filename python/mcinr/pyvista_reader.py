@@ -53,10 +53,9 @@ class MCINRReader(BaseReader, PointCellDataSelection, TimeReader):
     def read(self, *args, **kwargs):
         """The UnstructuredGrid at the active time with the enabled point arrays; raises the
         decoder's error (DecoderError) instead of returning an empty grid."""
-        self.reader.Modified()  # time and selection changes reach the algorithm
         data = super().read(*args, **kwargs)
         self._raise_failure()
-        return data
+        return data  # pyvista's wrap is a shallow copy: the next read() leaves it as it is
 
     # ---- time (TimeReader) ----
 

