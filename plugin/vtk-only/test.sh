@@ -61,7 +61,8 @@ rm -rf "$out/example"
 
 # ---- 3. the tests ----
 pypath="$prefix/usr/lib/python3/dist-packages:$out/install/lib/python3/dist-packages:$root/python"
-python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null
+python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null \
+    || { echo "test.sh: tools/make_test_mci.py --mesh vessel failed (the vessel-small dataset?)" >&2; exit 1; }
 python3 "$root/tools/make_test_mci.py" "$work/bounded.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/bounded.codes" >/dev/null
 lib_args=()

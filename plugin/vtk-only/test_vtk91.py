@@ -126,7 +126,7 @@ def test_bad_file(workdir):
     ok = r.UpdateTimeStep(0.0)
     check(not ok and r.GetOutput().GetNumberOfPoints() == 0 and any(path in m for m in messages),
           "bad file: the C++ reader fails with the decoder's message: %s"
-          % next((m for m in messages if path in m), "(none)").strip()[:160])
+          % next((m for m in messages if path in m), "(none)").strip().splitlines()[-1][:160])
 
 
 def main():

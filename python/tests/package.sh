@@ -16,8 +16,6 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/mcinr-package-test.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 
-vessel="$root/../shared/datasets/vessel-small/vessel_0000.vtu"
-[ -f "$vessel" ] || { echo "package.sh: $vessel not found (the vessel-small dataset)" >&2; exit 1; }
 build="${MCINR_PLUGIN_BUILD:-$root/plugin/build}"
 plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit 2>/dev/null || true)"
 if [ -z "$plugin_so" ]; then
@@ -48,7 +46,9 @@ echo "   $(basename "$wheel") → $(basename "$repaired") ($(du -k "$repaired" |
 
 echo "   ($((SECONDS - start)) s)"
 echo "-- models: vessel-small mesh (random networks) and an error-bounded tiny model"
-python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null
+# --mesh vessel reads the vessel-small dataset (../shared/datasets, see tools/make_test_mci.py)
+python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3 >/dev/null \
+    || { echo "package.sh: tools/make_test_mci.py --mesh vessel failed (the vessel-small dataset?)" >&2; exit 1; }
 python3 "$root/tools/make_test_mci.py" "$work/bounded.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/bounded.codes" >/dev/null
 env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/cxx_reader_dump.py" --plugin "$plugin_so" \
