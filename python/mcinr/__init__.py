@@ -16,7 +16,7 @@ with the package (a wheel), else, in a checkout, one built from CShim/ into out/
 """
 from .capi import (DecodeOptions, DecoderError, Library, LibraryError, Mesh, Model, Status, Variable,
                    build_library, component_names, library_path, load_library, status_string, version)
-from .file import Cells, File, open  # noqa: A004 (mcinr.open, like gzip.open)
+from .file import Cells, File, open  # noqa: A004, F401 (mcinr.open, like gzip.open; not in __all__)
 from .threads import BlasError, blas_library_path, blas_threads, get_blas_threads, set_blas_threads
 
 __version__ = "0.1.0"

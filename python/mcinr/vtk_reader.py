@@ -23,10 +23,9 @@ import math
 import os
 import weakref
 
-import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 from vtkmodules.util.vtkAlgorithm import VTKPythonAlgorithmBase
-from vtkmodules.vtkCommonCore import (vtkCommand, vtkDataArraySelection, vtkDoubleArray, vtkOutputWindow,
+from vtkmodules.vtkCommonCore import (vtkCommand, vtkDataArraySelection, vtkDoubleArray, vtkOutputWindow, vtkPoints,
                                       vtkStringArray, vtkTypeInt64Array, vtkUnsignedCharArray)
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkDataObject, vtkUnstructuredGrid
 from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline
@@ -195,7 +194,6 @@ class vtkMCINRReader(VTKPythonAlgorithmBase):
         if self._grid is None:
             points_np, cells_np = f.points, f.cells  # DecoderError without a (valid) mesh
             grid = vtkUnstructuredGrid()
-            from vtkmodules.vtkCommonCore import vtkPoints
             points = vtkPoints()
             points.SetData(numpy_to_vtk(points_np, deep=True))
             cells = vtkCellArray()
