@@ -38,13 +38,20 @@ public struct MCIMesh: Equatable, Sendable {
     public var cellTypes: [UInt8]
     /// numCells + 1 offsets, VTK style: `offsets[0] = 0`, cell i uses
     /// `connectivity[offsets[i] ..< offsets[i+1]]`.
-    public var cellOffsets: [Int64]
-    public var connectivity: [Int64]
+    public var cellOffsets: [Int]
+    public var connectivity: [Int]
+
+    /// The arrays are shared, not copied (a mesh of 10⁷ tets is hundreds of MB).
+    public init(points: [Double], pointPrecision: PointPrecision, cellTypes: [UInt8],
+                cellOffsets: [Int], connectivity: [Int]) {
+        self.points = points; self.pointPrecision = pointPrecision
+        self.cellTypes = cellTypes; self.cellOffsets = cellOffsets; self.connectivity = connectivity
+    }
 
     public init(points: [Double], pointPrecision: PointPrecision, cellTypes: [UInt8],
                 cellOffsets: [Int64], connectivity: [Int64]) {
-        self.points = points; self.pointPrecision = pointPrecision
-        self.cellTypes = cellTypes; self.cellOffsets = cellOffsets; self.connectivity = connectivity
+        self.init(points: points, pointPrecision: pointPrecision, cellTypes: cellTypes,
+                  cellOffsets: cellOffsets.map { Int($0) }, connectivity: connectivity.map { Int($0) })
     }
 
     public var pointCount: Int { points.count / 3 }

@@ -149,27 +149,31 @@ public enum MCIWriter {
         return Array(dest[0..<Int(destLen)])
     }
 
+    /// MESH payload: u64 size, then one zlib stream (level 6) of the body. The body is fed to
+    /// zlib in pieces converted on the fly, never assembled: a 10⁷-tet mesh would otherwise
+    /// cost its size again, twice.
     static func compressedMesh(_ mesh: MCIMesh) throws -> [UInt8] {
-        var body = ByteWriter()
-        body.u64(UInt64(mesh.pointCount)); body.bytes.append(mesh.pointPrecision.rawValue)
-        body.bytes += [UInt8](repeating: 0, count: 7)
-        switch mesh.pointPrecision {
-        case .float32: body.f32s(mesh.points.map { Float($0) })
-        case .float64: body.f64s(mesh.points)
-        }
-        body.u64(UInt64(mesh.cellCount)); body.u64(UInt64(mesh.connectivity.count))
-        body.bytes += mesh.cellTypes
-        body.u64s(mesh.cellOffsets.dropFirst().map { UInt64($0) })
-        body.u32s(mesh.connectivity.map { UInt32($0) })
+        var head = ByteWriter()
+        head.u64(UInt64(mesh.pointCount)); head.bytes.append(mesh.pointPrecision.rawValue)
+        head.bytes += [UInt8](repeating: 0, count: 7)
+        let pointBytes = mesh.points.count * (mesh.pointPrecision == .float32 ? 4 : 8)
+        var counts = ByteWriter()
+        counts.u64(UInt64(mesh.cellCount)); counts.u64(UInt64(mesh.connectivity.count))
+        let bodySize = head.bytes.count + pointBytes + counts.bytes.count + mesh.cellTypes.count
+            + 8 * mesh.cellCount + 4 * mesh.connectivity.count
+        let stream = DeflateStream(level: 6, inputSize: bodySize)
         var out = ByteWriter()
-        out.u64(UInt64(body.bytes.count))
-        var destLen = compressBound(uLong(body.bytes.count))
-        var dest = [UInt8](repeating: 0, count: Int(destLen))
-        let rc = body.bytes.withUnsafeBufferPointer { src in
-            compress2(&dest, &destLen, src.baseAddress, uLong(src.count), 6)
+        out.u64(UInt64(bodySize))
+        try stream.add(head.bytes)
+        switch mesh.pointPrecision {
+        case .float32: try stream.add(mesh.points) { Float($0).bitPattern.littleEndian }
+        case .float64: try stream.add(mesh.points) { $0.bitPattern.littleEndian }
         }
-        guard rc == Z_OK else { throw MCIError.outOfMemory("MESH: zlib compress2 failed (\(rc))") }
-        out.bytes += dest[0..<Int(destLen)]
+        try stream.add(counts.bytes)
+        try stream.add(mesh.cellTypes)
+        try stream.add(mesh.cellOffsets.dropFirst()) { UInt64($0).littleEndian }
+        try stream.add(mesh.connectivity) { UInt32($0).littleEndian }
+        out.bytes += try stream.finish()
         return out.bytes
     }
 
@@ -224,10 +228,10 @@ public enum MCIWriter {
         if let mesh = m.mesh {
             guard mesh.points.count % 3 == 0, mesh.pointCount > 0 else { throw bad("mesh has \(mesh.points.count) coordinates") }
             guard mesh.cellOffsets.count == mesh.cellCount + 1, mesh.cellOffsets.first == 0,
-                  mesh.cellOffsets.last == Int64(mesh.connectivity.count) else {
+                  mesh.cellOffsets.last == mesh.connectivity.count else {
                 throw bad("mesh offsets must be numCells + 1 values from 0 to the connectivity size")
             }
-            let n = Int64(mesh.pointCount)
+            let n = mesh.pointCount
             guard mesh.connectivity.allSatisfy({ $0 >= 0 && $0 < n }) else { throw bad("mesh connectivity refers to a missing point") }
         }
         if let r = m.residual {
@@ -325,5 +329,68 @@ struct ByteWriter {
         #else
         for x in v { u32(x) }
         #endif
+    }
+}
+
+/// One zlib stream (what `compress2` writes) fed in pieces. A class: zlib's state points back
+/// at its z_stream, which therefore must not move.
+final class DeflateStream {
+    private let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private var output: [UInt8] = []
+    private var ready = false
+
+    init(level: Int32, inputSize: Int) {
+        z.initialize(to: z_stream())
+        ready = deflateInit_(z, level, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        if ready { output.reserveCapacity(Int(deflateBound(z, uLong(inputSize))) / 4) }
+    }
+
+    deinit {
+        if ready { deflateEnd(z) }
+        z.deallocate()
+    }
+
+    func add(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try deflate($0, flush: Z_NO_FLUSH) }
+    }
+
+    /// `values` converted by `word` (a little-endian fixed-width integer), 64 Ki at a time.
+    func add<C: Collection, W: FixedWidthInteger>(_ values: C, _ word: (C.Element) -> W) throws {
+        var chunk: [W] = []
+        chunk.reserveCapacity(65536)
+        var i = values.startIndex
+        while i != values.endIndex {
+            chunk.removeAll(keepingCapacity: true)
+            while i != values.endIndex && chunk.count < 65536 { chunk.append(word(values[i])); i = values.index(after: i) }
+            try chunk.withUnsafeBytes { try deflate($0, flush: Z_NO_FLUSH) }
+        }
+    }
+
+    /// Ends the stream and returns it.
+    func finish() throws -> [UInt8] {
+        try deflate(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
+        deflateEnd(z)
+        ready = false
+        return output
+    }
+
+    private func deflate(_ input: UnsafeRawBufferPointer, flush: Int32) throws {
+        guard ready else { throw MCIError.outOfMemory("MESH: zlib deflateInit failed") }
+        z.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        z.pointee.avail_in = uInt(input.count)
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let (rc, produced) = buffer.withUnsafeMutableBufferPointer { out -> (Int32, Int) in
+                z.pointee.next_out = out.baseAddress
+                z.pointee.avail_out = uInt(out.count)
+                let rc = CZlib.deflate(z, flush)
+                return (rc, out.count - Int(z.pointee.avail_out))
+            }
+            output += buffer[0 ..< produced]
+            guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
+                throw MCIError.outOfMemory("MESH: zlib deflate failed (\(rc))")
+            }
+            if flush == Z_FINISH ? rc == Z_STREAM_END : z.pointee.avail_in == 0 { return }
+        }
     }
 }

@@ -14,8 +14,8 @@ extension MCIMesh {
     /// The embedded-mesh form of a MeshIO mesh (same points, cells and precision).
     public init(_ mesh: Mesh) {
         self.init(points: mesh.points, pointPrecision: mesh.pointPrecision == .float32 ? .float32 : .float64,
-                  cellTypes: mesh.cellTypes, cellOffsets: mesh.offsets.map { Int64($0) },
-                  connectivity: mesh.connectivity.map { Int64($0) })
+                  cellTypes: mesh.cellTypes, cellOffsets: mesh.offsets,
+                  connectivity: mesh.connectivity)
     }
 }
 

@@ -9,15 +9,9 @@ public struct PVDEntry: Equatable, Sendable {
 /// Reads a time series (.pvd collection, or a list of .vtu files) into one `Dataset`.
 public enum DatasetReader {
     /// A `.pvd` collection or a single `.vtu` file (a one-step dataset).
-    public static func read(_ url: URL) throws -> Dataset {
-        if url.pathExtension.lowercased() == "pvd" { return try readPVD(url) }
-        return try readSeries([url])
-    }
-
-    public static func readPVD(_ url: URL) throws -> Dataset {
-        let entries = try pvdEntries(url)
-        guard !entries.isEmpty else { throw MeshIOError.emptySeries(file: url.path) }
-        return try readSeries(entries.map(\.file), times: entries.map(\.time))
+    /// `progress(done, total)` is called as steps are read.
+    public static func read(_ url: URL, progress: ((Int, Int) -> Void)? = nil) throws -> Dataset {
+        try readSeries(SeriesStream(url), progress: progress)
     }
 
     /// The steps listed in a .pvd, relative paths resolved against its folder, sorted by time.
@@ -61,11 +55,20 @@ public enum DatasetReader {
     /// data when every file has one, else 0, 1, 2, …; steps are sorted by time. Only the first
     /// file's mesh is kept; the others must match it (counts and a point checksum) and hold
     /// the same arrays. Steps are decoded two at a time at most (`SeriesStream`).
-    public static func readSeries(_ files: [URL], times: [Double]? = nil) throws -> Dataset {
-        let stream = try SeriesStream(files: files, times: times)
+    public static func readSeries(_ files: [URL], times: [Double]? = nil,
+                                  progress: ((Int, Int) -> Void)? = nil) throws -> Dataset {
+        try readSeries(SeriesStream(files: files, times: times), progress: progress)
+    }
+
+    static func readSeries(_ stream: SeriesStream, progress: ((Int, Int) -> Void)?) throws -> Dataset {
+        let files = stream.files
         var steps: [VTUFile] = []
         steps.reserveCapacity(stream.stepCount)
-        try stream.forEachStep { _, step in steps.append(step) }
+        progress?(0, stream.stepCount)
+        try stream.forEachStep { _, step in
+            steps.append(step)
+            progress?(steps.count, stream.stepCount)
+        }
         func variables(_ arrays: [SeriesStream.ArrayInfo], _ pick: (VTUFile) -> [NamedArray]) -> [Variable] {
             arrays.map { a in
                 Variable(name: a.name, components: a.components,

@@ -12,9 +12,11 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Reads a `.pvd`, one `.vtu`, or several `.vtu` files as one time series.
-func readDataset(_ paths: [String]) throws -> Dataset {
+func readDataset(_ paths: [String], progress: StepProgress? = nil) throws -> Dataset {
     let urls = try seriesURLs(paths)
-    return urls.count == 1 ? try DatasetReader.read(urls[0]) : try DatasetReader.readSeries(urls)
+    let report = progress.map { p in { (done: Int, total: Int) in p.update("reading", done: done, total: total) } }
+    return urls.count == 1 ? try DatasetReader.read(urls[0], progress: report)
+        : try DatasetReader.readSeries(urls, progress: report)
 }
 
 /// The same series opened for reading one step at a time.

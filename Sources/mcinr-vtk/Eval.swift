@@ -23,7 +23,7 @@ struct Eval: ParsableCommand {
         let gt = try openSeries([groundTruth])
         let comparison = try GroundTruthComparison(
             decoder: decoder, groundTruth: gt, steps: Array(gt.times.indices), groundTruthPath: groundTruth,
-            variableNames: variables.names, threads: threads.count)
+            variableNames: variables.names, threads: threads.count, progress: StepProgress())
         if json {
             try printJSON(comparison.metricsJSON(model: decoder))
         } else {

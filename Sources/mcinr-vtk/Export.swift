@@ -98,7 +98,7 @@ struct Export: ParsableCommand {
                 let nc = first
                 let cmp = try GroundTruthComparison(
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
-                    variableNames: variables.names, threads: threadCount) { k, truth, decoded in
+                    variableNames: variables.names, threads: threadCount, progress: StepProgress()) { k, truth, decoded in
                         var arrays = layout.map { v in
                             NamedArray(name: v.name, components: v.components,
                                        values: extractColumns(decoded, stride: nc, first: v.first, count: v.components))
@@ -131,8 +131,10 @@ struct Export: ParsableCommand {
             let stepTimes = requestedTimes ?? decoder.times
             let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
             let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count)
+            let progress = StepProgress()
             do {
                 for (k, t) in stepTimes.enumerated() {
+                    progress.update("decoding", done: k, total: stepTimes.count)
                     let block = try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
                     var column = 0
                     let arrays = selected.map { v -> NamedArray in
@@ -143,6 +145,7 @@ struct Export: ParsableCommand {
                     }
                     try series.stageInBackground(step: k, mesh: mesh, time: t, pointArrays: arrays)
                 }
+                progress.update("decoding", done: stepTimes.count, total: stepTimes.count)
                 _ = try series.commit(times: stepTimes)
             } catch {
                 series.abort()
@@ -188,8 +191,8 @@ func prepareOutputFolder(_ url: URL) throws {
 extension Mesh {
     /// A model's embedded mesh as a MeshIO mesh (same points, precision and cells).
     init(_ m: MCIMesh) {
-        self.init(points: m.points, cellTypes: m.cellTypes, offsets: m.cellOffsets.map { Int($0) },
-                  connectivity: m.connectivity.map { Int($0) },
+        self.init(points: m.points, cellTypes: m.cellTypes, offsets: m.cellOffsets,
+                  connectivity: m.connectivity,
                   pointPrecision: m.pointPrecision == .float32 ? .float32 : .float64)
     }
 }

@@ -22,7 +22,7 @@ struct GroundTruthComparison {
     /// comparison (nil: every model variable). `visit(k, truth, decoded)` sees the k-th
     /// compared step's n × components.count blocks (point-major), in order.
     init(decoder: MCIDecoder, groundTruth gt: SeriesStream, steps: [Int], groundTruthPath: String,
-         variableNames: [String]?, threads: Int,
+         variableNames: [String]?, threads: Int, progress: StepProgress? = nil,
          visit: ((Int, [Float], [Float]) throws -> Void)? = nil) throws {
         let modelVariables = decoder.variables
         let selected: [Int]
@@ -78,8 +78,10 @@ struct GroundTruthComparison {
         let nc = comps.count
         var lo = [Float](repeating: .infinity, count: nc), hi = [Float](repeating: -.infinity, count: nc)
         var means = PooledMeans(components: nc)
-        for s in steps {
+        progress?.update("reading the ground truth", done: 0, total: steps.count)
+        for (k, s) in steps.enumerated() {
             let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
+            defer { progress?.update("reading the ground truth", done: k + 1, total: steps.count) }
             truth.withUnsafeBufferPointer { t in
                 means.add(t)
                 for i in 0..<n { for j in 0..<nc { lo[j] = min(lo[j], t[i * nc + j]); hi[j] = max(hi[j], t[i * nc + j]) } }
@@ -95,6 +97,7 @@ struct GroundTruthComparison {
         // truth's (same point count, checked above).
         let atMesh = decoder.hasResidual && decoder.meshPointCount == n
         var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
+        progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]
             let decoded = atMesh
@@ -103,6 +106,7 @@ struct GroundTruthComparison {
             let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
             truth.withUnsafeBufferPointer { t in decoded.withUnsafeBufferPointer { evaluation.add(truth: t, prediction: $0) } }
             try visit?(k, truth, decoded)
+            progress?.update("decoding and comparing", done: k + 1, total: steps.count)
         }
         report = evaluation.report
     }

@@ -72,7 +72,7 @@ struct Train: ParsableCommand {
 
     /// The input series with the selected variables, non-finite values handled as asked.
     private func preparedDataset() throws -> Dataset {
-        var dataset = try readDataset(inputs)
+        var dataset = try readDataset(inputs, progress: StepProgress(quiet: quiet))
         if let names = variables.names { dataset = try dataset.selectingVariables(names) }
         let nonFinite = dataset.nonFiniteValues()
         if let first = nonFinite.first {

@@ -1,0 +1,78 @@
+import XCTest
+@testable import MeshIO
+
+/// The step-by-step reader and writer (#16) give what the whole-series ones give.
+final class StreamingTests: XCTestCase {
+    func testSeriesStreamMatchesTheWholeDataset() throws {
+        let whole = try DatasetReader.read(Fixtures.url("series.pvd"))
+        let stream = try SeriesStream(Fixtures.url("series.pvd"))
+        XCTAssertEqual(stream.mesh, whole.mesh)
+        XCTAssertEqual(stream.times, whole.times)
+        XCTAssertEqual(stream.pointArrays.map(\.name), whole.variables.map(\.name))
+        XCTAssertEqual(stream.cellArrays.map(\.name), whole.cellVariables.map(\.name))
+        // Any order, any number of times: the first file's cached arrays are handed out once.
+        for s in [2, 0, 1, 0] {
+            let step = try stream.step(s)
+            XCTAssertTrue(step.mesh.points.isEmpty || s == 0, "later steps keep no mesh")
+            for v in whole.variables {
+                XCTAssertEqual(step.pointArrays.first { $0.name == v.name }?.values, v.values[s], "\(v.name) step \(s)")
+            }
+        }
+        var seen: [Int] = []
+        try stream.forEachStep { s, step in
+            seen.append(s)
+            XCTAssertEqual(step.pointArrays.map(\.values), whole.variables.map { $0.values[s] })
+        }
+        XCTAssertEqual(seen, Array(whole.times.indices))
+    }
+
+    func testEveryEncodingReadsTheSameThroughTheMapping() throws {
+        // The mapped reader against the in-memory one, for every encoding VTK writes.
+        let names = try FileManager.default.contentsOfDirectory(atPath: Fixtures.url("ascii.vtu").deletingLastPathComponent().path)
+            .filter { $0.hasSuffix(".vtu") }
+        XCTAssertGreaterThan(names.count, 10)
+        for name in names {
+            let url = Fixtures.url(name)
+            let mapped = try VTUReader.read(url)
+            let inMemory = try VTUReader.read(bytes: [UInt8](try Data(contentsOf: url)), name: name)
+            XCTAssertEqual(mapped, inMemory, name)
+        }
+    }
+
+    func testSeriesWriterStagesStepByStepAndCommitsWhole() throws {
+        let folder = try makeScratchFolder(self)
+        let d = try DatasetReader.read(Fixtures.url("series.pvd"))
+        let pvd = folder.appendingPathComponent("s.pvd")
+        let writer = try SeriesWriter(pvd: pvd, stepCount: d.stepCount)
+        for s in 0..<d.stepCount {
+            try writer.stageInBackground(step: s, mesh: d.mesh, time: d.times[s],
+                                         pointArrays: d.variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) })
+            XCTAssertFalse(FileManager.default.fileExists(atPath: pvd.path), "nothing visible before the commit")
+        }
+        _ = try writer.commit(times: d.times)
+        let back = try DatasetReader.read(pvd)
+        XCTAssertEqual(back.mesh, d.mesh)
+        XCTAssertEqual(back.times, d.times)
+        XCTAssertEqual(back.variables.map(\.values), d.variables.map(\.values))
+        // Same bytes as the whole-dataset writer (the mesh encoded once is the mesh encoded per step).
+        var plain = d
+        plain.cellVariables = []
+        let other = folder.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        let files = try plain.write(pvd: other.appendingPathComponent("s.pvd"))
+        for f in files {
+            XCTAssertEqual(try Data(contentsOf: f), try Data(contentsOf: folder.appendingPathComponent(f.lastPathComponent)))
+        }
+    }
+
+    func testSeriesWriterAbortLeavesNothing() throws {
+        let folder = try makeScratchFolder(self)
+        let d = try DatasetReader.read(Fixtures.url("series.pvd"))
+        let writer = try SeriesWriter(pvd: folder.appendingPathComponent("s.pvd"), stepCount: d.stepCount)
+        try writer.stage(step: 0, mesh: d.mesh, time: 0, pointArrays: [])
+        XCTAssertThrowsError(try writer.stage(step: 1, mesh: d.mesh, time: 1,
+                                              pointArrays: [NamedArray(name: "a\u{7}", components: 1, values: [])]))
+        writer.abort()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
+    }
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Peak memory and time of train, eval and export from 10^5 to 10^8 point-steps (issue #16).
+
+For each size the paper-scale generator writes a .pvd of .vtu steps (cached under --work),
+then `mcinr-vtk train`, `eval --ground-truth` and `export --vtu --ground-truth` each run under
+/usr/bin/time -v (peak resident set, wall and CPU time). The report compares peak RSS with the
+target of issue #16: 1.5 x raw field bytes + 1 x the mesh, where
+
+    raw field bytes = points x steps x components x 4      (float32, as the paper counts them)
+    mesh bytes      = points x 3 x 8 + cells x (4 x 8 + 8 + 1)
+                      (float64 points, Int64 connectivity and offsets, UInt8 types: the mesh as
+                       VTK writes it by default and as the tool holds it in memory)
+
+Usage (one size at a time is fine; results accumulate in --results):
+    /usr/bin/python3 benchmarks/memory/scale.py --sizes 1e5,1e6,1e7 --budget 60
+    /usr/bin/python3 benchmarks/memory/scale.py --sizes 1e8 --budget 1200
+    /usr/bin/python3 benchmarks/memory/scale.py --report-only
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+from machine import cpu_name  # noqa: E402
+
+TOOL = os.path.join(ROOT, ".build", "release", "mcinr-vtk")
+GENERATOR = os.path.join(ROOT, "examples", "make_paper_scale.py")
+
+# size label -> generator arguments (points x steps x components)
+SHAPES = {
+    "1e5": ["--points", "12500", "--steps", "8"],
+    "1e6": ["--points", "125000", "--steps", "8"],
+    "1e7": ["--points", "1250000", "--steps", "8"],
+    # the paper's second dataset (5.25 M points, velocity + concentration), 20 of its 30 steps
+    "1e8": ["--preset", "paper-2", "--steps", "20"],
+}
+
+
+def timed(cmd, log):
+    """Runs cmd under /usr/bin/time -v; returns (peak RSS bytes, wall s, cpu s, stdout)."""
+    t0 = time.time()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    wall = time.time() - t0
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n" + p.stdout + p.stderr + "\n")
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", p.stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", p.stderr).group(1))
+    return rss, wall, user + system, p.stdout
+
+
+def shape_of(summary_line):
+    m = re.search(r"make_paper_scale: (\d+) points, (\d+) tets, (\d+) steps, (\d+) components", summary_line)
+    return dict(points=int(m.group(1)), cells=int(m.group(2)), steps=int(m.group(3)), components=int(m.group(4)))
+
+
+def run_size(label, args, results):
+    data = os.path.join(args.work, label)
+    pvd = os.path.join(data, "series.pvd")
+    log = os.path.join(args.work, f"{label}.log")
+    open(log, "w").close()
+    meta_file = os.path.join(data, "shape.json")
+    if not os.path.exists(meta_file):
+        shutil.rmtree(data, ignore_errors=True)
+        t0 = time.time()
+        p = subprocess.run(["/usr/bin/python3", GENERATOR, data] + SHAPES[label], capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(p.stderr)
+        shape = shape_of(p.stdout + p.stderr)
+        shape["generate_s"] = time.time() - t0
+        json.dump(shape, open(meta_file, "w"))
+    shape = json.load(open(meta_file))
+    raw = shape["points"] * shape["steps"] * shape["components"] * 4
+    mesh = shape["points"] * 24 + shape["cells"] * 41
+    model = os.path.join(args.work, f"{label}.mci")
+    out = os.path.join(args.work, f"{label}-export")
+    row = dict(label=label, **shape, raw_field_bytes=raw, mesh_bytes=mesh, budget_s=args.budget,
+               vtu_bytes=sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data)))
+    rss, wall, cpu, stdout = timed([TOOL, "train", pvd, "-o", model, "--time-budget", str(args.budget), "--json", "-q"], log)
+    summary = json.loads(stdout)
+    row["train"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu, training_s=summary["seconds"],
+                        psnr=summary["mean"]["psnr"], ratio=summary["compression_ratio_weights"])
+    rss, wall, cpu, _ = timed([TOOL, "eval", model, "--ground-truth", pvd, "--json"], log)
+    row["eval"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
+    rss, wall, cpu, _ = timed([TOOL, "export", model, "--vtu", out, "--ground-truth", pvd], log)
+    row["export"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
+    shutil.rmtree(out, ignore_errors=True)
+    results[label] = row
+    return row
+
+
+def report(results, path_md, path_png, note):
+    rows = [results[k] for k in SHAPES if k in results]
+    lines = ["# Memory and time at scale (issue #16)", "",
+             "Generated by `benchmarks/memory/scale.py` (" + note + "). Peak RSS from `/usr/bin/time -v`; "
+             "target: peak ≤ 1.5 × raw field bytes + 1 × mesh bytes (definitions in the script's header). "
+             "Train runs with the budget shown (`--time-budget`); the budget bounds training, not reading, "
+             "evaluation or writing. The process floor (peak RSS of `mcinr-vtk --version`: runtime and "
+             "libraries) is " + (f"{rows[0].get('process_floor', 0) / 2**20:.0f} MiB" if rows else "n/a") +
+             "; it dominates at 10⁵.", "",
+             "| size | points × steps × comps | raw fields | mesh | .vtu on disk | command | peak RSS | target | peak / target | wall s | CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    mb = lambda b: f"{b / 2**20:,.0f} MiB"
+    for r in rows:
+        target = 1.5 * r["raw_field_bytes"] + r["mesh_bytes"]
+        for cmd in ("train", "eval", "export"):
+            c = r[cmd]
+            extra = f" (budget {r['budget_s']} s, {c['psnr']:.1f} dB, {c['ratio']:.0f}×)" if cmd == "train" else ""
+            lines.append(f"| {r['label']} | {r['points']:,} × {r['steps']} × {r['components']} | {mb(r['raw_field_bytes'])} | "
+                         f"{mb(r['mesh_bytes'])} | {r['vtu_bytes'] / 2**30:.1f} GiB | {cmd}{extra} | {mb(c['peak_rss'])} | "
+                         f"{mb(target)} | {c['peak_rss'] / target:.2f} | {c['wall_s']:.0f} | {c['cpu_s']:.0f} |")
+    open(path_md, "w").write("\n".join(lines) + "\n")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    x = [r["points"] * r["steps"] for r in rows]
+    for cmd, marker in (("train", "o"), ("eval", "s"), ("export", "^")):
+        ax[0].plot(x, [r[cmd]["peak_rss"] / (1.5 * r["raw_field_bytes"] + r["mesh_bytes"]) for r in rows], marker=marker, label=cmd)
+        ax[1].plot(x, [r[cmd]["wall_s"] for r in rows], marker=marker, label=cmd)
+    ax[0].axhline(1.0, color="gray", ls="--", label="target")
+    for a, title in ((ax[0], "peak RSS / (1.5 × fields + mesh)"), (ax[1], "wall time (s)")):
+        a.set_xscale("log"); a.set_xlabel("point·steps"); a.set_title(title); a.legend()
+    ax[1].set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path_png, dpi=110)
+
+
+def main():
+    global TOOL
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1e5,1e6,1e7")
+    ap.add_argument("--budget", type=int, default=60, help="train --time-budget in seconds")
+    ap.add_argument("--work", default=os.path.expanduser("~/.cache/mcinr-bench/memory"))
+    ap.add_argument("--results", default=os.path.join(ROOT, "docs", "benchmarks", "memory.json"))
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--tool", default=TOOL, help="the mcinr-vtk binary (default: the release build)")
+    args = ap.parse_args()
+    TOOL = args.tool
+    os.makedirs(args.work, exist_ok=True)
+    results = json.load(open(args.results)) if os.path.exists(args.results) else {}
+    if not args.report_only:
+        for label in args.sizes.split(","):
+            row = run_size(label, args, results)
+            print(label, {k: row[k]["peak_rss"] // 2**20 for k in ("train", "eval", "export")}, "MiB", flush=True)
+            row["machine"] = cpu_name()
+            row["process_floor"] = timed([TOOL, "--version"], os.path.join(args.work, "floor.log"))[0]
+            json.dump(results, open(args.results, "w"), indent=1)
+    report(results, os.path.join(ROOT, "docs", "benchmarks", "memory.md"),
+           os.path.join(ROOT, "docs", "benchmarks", "memory.png"), f"machine: {cpu_name()}")
+
+
+if __name__ == "__main__":
+    main()
