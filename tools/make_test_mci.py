@@ -779,14 +779,18 @@ def container(sections, minor=0):
 # memory or work than their size, each valid except for what its kind names. ----
 
 HOSTILE_KINDS = {
-    # kind: (what, default size parameter)
-    "nested-mesh": ("a compressed MESH section (flag bit 1) whose MESH body is compressed again: N zero points", 4000000),
-    "empty-streams": ("N zero points and T = 2000 steps of empty RESIDUAL streams (valid: costs nothing)", 300000),
-    "stream-work": ("N zero points and 2000 steps whose RESIDUAL streams are tiny zstd frames of N codes", 300000),
+    # kind: (what, default size parameter N); the defaults make each file ask the decoder of
+    # format 1.2 (before the limits) for more than 1 GiB or 10 s (plain -O2 build, one thread)
+    "nested-mesh": ("a compressed MESH section (flag bit 1) whose MESH body is compressed again: N zero points",
+                    40000000),
+    "empty-streams": ("300000 zero points and N steps of empty RESIDUAL streams (valid: costs nothing)", 40000),
+    "stream-work": ("300000 zero points and N steps whose RESIDUAL streams are tiny zstd frames of 300000 codes",
+                    10000),
     "long-chain": ("a RESIDUAL whose prediction chain runs through all N steps (no restart every 8)", 400),
-    "weights": ("compressed NETS of int8 zero weights: one network of width N and 4 hidden layers", 2048),
-    "wide-tree": ("a compressed TREE of N top-level leaves", 200000),
-    "deep-tree": ("a compressed TREE of depth N (each node splits into a leaf and the next node)", 1000),
+    "weights": ("compressed NETS of int8 zero weights: one network of width N and 4 hidden layers", 8192),
+    "wide-tree": ("a compressed TREE of N top-level leaves, and a mesh of 50000 points to route", 200000),
+    "deep-tree": ("a compressed TREE of depth N (each node splits into a leaf and the next node), and a mesh of "
+                  "50000 points to route", 20000),
     "huge-bbox": ("a bounding box of [-1e308, 1e308] on every axis (normalising inside it gives NaN)", 0),
     "large-mesh": ("a valid mesh of N zero points, more memory than the default limits allow for its size", 1500000),
 }
@@ -849,8 +853,8 @@ def hostile(kind, n):
         extra.append((MESH, 0, zero_mesh(n)))
         meta_args["npts"] = n
     elif kind in ("empty-streams", "stream-work", "long-chain"):
-        npts = n if kind != "long-chain" else 1000
-        T = 2000 if kind != "long-chain" else n
+        npts = 300000 if kind != "long-chain" else 1000
+        T = n
         meta_args["npts"] = npts
         extra.append((MESH, 0, zero_mesh(npts)))
         table, streams = b"", b""
@@ -885,19 +889,24 @@ def hostile(kind, n):
         body.append(z.flush())
         nets = (NETS, 1 | 2, struct.pack("<Q", size) + b"".join(body))
     elif kind == "wide-tree":
+        extra.append((MESH, 0, zero_mesh(50000)))
+        meta_args["npts"] = 50000
         nodes = struct.pack("<II", n, n) + struct.pack("<3diiii", 0.0, 0.0, 0.0, -1, -1, -1, 0) * n
         tree = (TREE, 1 | 2, struct.pack("<Q", len(nodes)) + zlib.compress(nodes, 9))
     elif kind == "deep-tree":
         # node 0 top; internal node 2k has children 2k+1 (a leaf) and 2k+2; the last node a leaf
+        extra.append((MESH, 0, zero_mesh(50000)))
+        meta_args["npts"] = 50000
         count = 2 * n + 1
-        nodes = struct.pack("<II", count, 1)
+        nodes = [struct.pack("<II", count, 1)]
         for i in range(count):
             parent = -1 if i == 0 else (i - 1) // 2 * 2
             if i % 2 == 0 and i < count - 1:
-                nodes += struct.pack("<3diiii", 0.0, 0.0, 0.0, parent, i + 1, i + 2, -1)
+                nodes.append(struct.pack("<3diiii", 0.0, 0.0, 0.0, parent, i + 1, i + 2, -1))
             else:  # leaves off the path lie far away, so routing the origin descends every level
                 far = 0.0 if i == count - 1 else 5.0
-                nodes += struct.pack("<3diiii", far, far, far, parent, -1, -1, 0)
+                nodes.append(struct.pack("<3diiii", far, far, far, parent, -1, -1, 0))
+        nodes = b"".join(nodes)
         tree = (TREE, 1 | 2, struct.pack("<Q", len(nodes)) + zlib.compress(nodes, 9))
     elif kind == "huge-bbox":
         meta_args["bbox"] = ((-1e308,) * 3, (1e308,) * 3)

@@ -56,6 +56,10 @@ python3 $GEN "$D/residual_predicted.mci" --mesh grid --split --width 8 --residua
 python3 $GEN "$D/small_residual_predicted.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-predicted "$D/small_residual_predicted.res" --seed 10 --range-streams "$D/rc"
 
+# two hostile files for the open options' tests (the others: below, under ulimit and timeout)
+python3 $GEN "$D/wide-tree-5000.mci" --hostile wide-tree --hostile-size 5000
+python3 $GEN "$D/large-mesh.mci" --hostile large-mesh
+
 echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
 "$BUILD_DIR/test_decoder" "$D"
@@ -64,6 +68,46 @@ echo "-- C tests, concurrent decodes (ThreadSanitizer)"
 $CC $CFLAGS -fsanitize=thread -fno-sanitize-recover=all $SOURCES CShim/tests/test_decoder.c $LIBS \
     -o "$BUILD_DIR/test_decoder_tsan"
 TSAN_OPTIONS="halt_on_error=1" "$BUILD_DIR/test_decoder_tsan" "$D" --threads-only
+
+echo "-- hostile files (tools/make_test_mci.py --hostile): answered in bounded memory (ulimit -v) and time (timeout)"
+# a plain build: the sanitizers' shadow memory does not fit under ulimit -v
+$CC -std=c99 -D_GNU_SOURCE -O2 -Wall -Wextra -ICShim/include -ICShim/kernels/include $SOURCES \
+    CShim/tests/hostile_open.c $LIBS -o "$BUILD_DIR/hostile_open"
+H="$BUILD_DIR/hostile"
+mkdir -p "$H"
+for kind in nested-mesh empty-streams stream-work long-chain weights wide-tree deep-tree huge-bbox large-mesh; do
+    python3 $GEN "$H/$kind.mci" --hostile $kind
+done
+python3 $GEN "$H/weights-1024.mci" --hostile weights --hostile-size 1024
+python3 $GEN "$H/wide-tree-5000.mci" --hostile wide-tree --hostile-size 5000
+python3 $GEN "$H/deep-tree-100.mci" --hostile deep-tree --hostile-size 100
+# FILE STATUS NEEDLE [trust]: the status and message of the open, under 768 MiB of address space
+# and 10 s (the decoder before these limits needed up to 1.4 GB, 21 s, or hours on these files)
+hostile() {
+    if ! ( ulimit -v 786432; timeout 10 "$BUILD_DIR/hostile_open" "$@" ); then
+        echo "run.sh: hostile file check failed: $*" >&2
+        exit 1
+    fi
+}
+hostile "$H/nested-mesh.mci" 2 "section MESH: stored compressed (flag bit 1), but its content is already compressed"
+hostile "$H/empty-streams.mci" 0 ""  # valid: 40000 steps of empty streams cost nothing
+hostile "$H/stream-work.mci" 9 "section RESIDUAL: validating 10000 non-empty streams of 300000 values each"
+hostile "$H/long-chain.mci" 2 "section RESIDUAL: stream of step 8 component 0 predicts from the previous step"
+hostile "$H/weights.mci" 9 "section NETS: inflating the section would bring the memory"
+hostile "$H/weights-1024.mci" 9 "section NETS: the weights of 1 networks"
+hostile "$H/wide-tree.mci" 9 "section TREE: 200000 top-level nodes, beyond the limit of 4096"
+hostile "$H/deep-tree.mci" 9 "section TREE: node 129 lies at depth 65, beyond the limit of 64"
+hostile "$H/huge-bbox.mci" 2 "section META: the bounding box on axis 0, [-1e+308, 1e+308], is too large"
+hostile "$H/large-mesh.mci" 9 "section MESH: inflating the mesh would bring the memory"
+hostile "$H/deep-tree-100.mci" 9 "trust_large_files (C: mcinr_open_file_ex; CLI: --trust-large-files"
+# trusted: the limits lifted, legitimately large files open and decode; format errors stay errors
+hostile "$H/large-mesh.mci" 0 "" trust
+hostile "$H/weights-1024.mci" 0 "" trust
+hostile "$H/wide-tree-5000.mci" 0 "" trust
+hostile "$H/deep-tree-100.mci" 0 "" trust
+hostile "$H/nested-mesh.mci" 2 "nested compression is not allowed" trust
+hostile "$H/long-chain.mci" 2 "every prediction chain restarts at the multiples of 8 steps" trust
+hostile "$H/huge-bbox.mci" 2 "is too large" trust
 
 echo "-- fuzzing for ${FUZZ_SECONDS}s"
 $CC $CFLAGS $SAN -fsanitize=fuzzer $SOURCES CShim/fuzz/fuzz_open_decode.c $LIBS -o "$BUILD_DIR/fuzz_open_decode"

@@ -585,6 +585,123 @@ static void test_residual_progress(const char *dir, const char *stem) {
     mcinr_close(m);
 }
 
+/* mcinr_open_*_ex: the options (NULL, not set up, an older struct without trust_large_files),
+ * progress over the whole open (monotonic, ending at 1; the RESIDUAL validation reports as it
+ * goes), an abort at every progress call (MCINR_ERR_ABORTED, no model, nothing leaked), the
+ * RESIDUAL validation's threads (the same model, the same first error), and the memory limit
+ * growing with the file size (64 · S + 16 MiB, docs/mci-format.md, Limits). */
+static void test_open_options(const char *dir) {
+    char path[1024], err[512];
+    mcinr_model *m = NULL;
+    snprintf(path, sizeof path, "%s/residual_predicted.mci", dir);
+    bytes b = read_all(path);
+    CHECK(mcinr_open_memory_ex(b.data, b.size, NULL, &m, err, sizeof err) == MCINR_OK && m, "NULL options: %s", err);
+    mcinr_close(m);
+    mcinr_decode_options zeroed;
+    memset(&zeroed, 0, sizeof zeroed);
+    m = (mcinr_model *)&zeroed; /* must be reset to NULL */
+    CHECK(mcinr_open_file_ex(path, &zeroed, &m, err, sizeof err) == MCINR_ERR_ARGUMENT && !m &&
+              strstr(err, "mcinr_decode_options_init"), "zeroed options: %s", err);
+    /* progress: monotonic to 1; count the calls */
+    static progress_log log;
+    memset(&log, 0, sizeof log);
+    mcinr_decode_options o = options(1, log_progress, &log, 0);
+    CHECK(mcinr_open_memory_ex(b.data, b.size, &o, &m, err, sizeof err) == MCINR_OK, "open with progress: %s", err);
+    mcinr_close(m);
+    CHECK(progress_ok(&log), "open: progress not monotonic to 1 (%zu calls)", log.calls);
+    size_t calls = log.calls;
+    CHECK(calls >= 8, "open: %zu progress calls (sections and RESIDUAL tasks)", calls);
+    /* an abort at every call */
+    int residual_aborts = 0;
+    for (size_t at = 1; at <= calls; at++) {
+        memset(&log, 0, sizeof log);
+        log.abort_at = at;
+        m = NULL;
+        err[0] = 0;
+        mcinr_status s = mcinr_open_memory_ex(b.data, b.size, &o, &m, err, sizeof err);
+        CHECK(s == MCINR_ERR_ABORTED && !m && strstr(err, "aborted by the progress callback") && log.calls == at,
+              "abort at progress call %zu of %zu: status %d, %zu calls, %s", at, calls, (int)s, log.calls, err);
+        residual_aborts += strstr(err, "RESIDUAL") != NULL;
+        mcinr_close(m);
+    }
+    CHECK(residual_aborts > 0, "no abort landed in the RESIDUAL validation");
+    /* threads: the same values at every step, and the same first error */
+    mcinr_model *one = NULL, *four = NULL;
+    mcinr_decode_options o1 = options(1, NULL, NULL, 0), o4 = options(4, count_progress, NULL, 0);
+    CHECK(mcinr_open_memory_ex(b.data, b.size, &o1, &one, err, sizeof err) == MCINR_OK, "%s", err);
+    CHECK(mcinr_open_memory_ex(b.data, b.size, &o4, &four, err, sizeof err) == MCINR_OK, "%s", err);
+    if (one && four) {
+        size_t N = mcinr_mesh_num_points(one), C = mcinr_num_components(one);
+        float *a = malloc(N * C * sizeof(float)), *c = malloc(N * C * sizeof(float));
+        for (size_t t = 0; t < mcinr_num_times(one); t++) {
+            double time = mcinr_times(one)[t];
+            CHECK(mcinr_decode_mesh(one, time, NULL, 0, a, &o1, err, sizeof err) == MCINR_OK, "%s", err);
+            CHECK(mcinr_decode_mesh(four, time, NULL, 0, c, &o1, err, sizeof err) == MCINR_OK, "%s", err);
+            CHECK(memcmp(a, c, N * C * sizeof(float)) == 0, "opened with 1 and 4 threads: step %zu differs", t);
+        }
+        free(a);
+        free(c);
+    }
+    mcinr_close(one);
+    mcinr_close(four);
+    {
+        /* two zstd streams of different components (the last ones) declare one byte more than
+         * their frames hold: the first in table order of (component, block) is reported */
+        size_t len;
+        bytes c = copy_bytes(b);
+        uint8_t *q = payload_of(c, 7, &len);
+        size_t T = (size_t)get_le(q + 8, 4), C = (size_t)get_le(q + 12, 4), table = 16 + 16 * C, changed = 0;
+        size_t last_comp = SIZE_MAX, first_comp = SIZE_MAX; /* validated component-major: the lower is reported */
+        for (size_t k = T * C; k-- > 0 && changed < 2;) {
+            uint8_t *e = q + table + 24 * k;
+            if (e[1] != 0 || get_le(e + 16, 8) == 0 || k % C == last_comp) continue;
+            put_le(e + 8, get_le(e + 8, 8) + 1, 8);
+            last_comp = k % C;
+            first_comp = last_comp < first_comp ? last_comp : first_comp;
+            changed++;
+        }
+        fix_crc(c, 7);
+        char e1[512] = "", e4[512] = "";
+        mcinr_status s1 = mcinr_open_memory_ex(c.data, c.size, &o1, &m, e1, sizeof e1);
+        mcinr_close(m);
+        mcinr_status s4 = mcinr_open_memory_ex(c.data, c.size, &o4, &m, e4, sizeof e4);
+        mcinr_close(m);
+        char want[64];
+        snprintf(want, sizeof want, "component %zu: the zstd frame", first_comp);
+        CHECK(changed == 2 && s1 == MCINR_ERR_FORMAT && s4 == s1 && strcmp(e1, e4) == 0 && strstr(e1, want),
+              "two corrupt streams, 1 and 4 threads: %d \"%s\" / %d \"%s\" (want \"%s\")", (int)s1, e1, (int)s4, e4, want);
+        free(c.data);
+    }
+    free(b.data);
+    /* an older caller's struct ends before trust_large_files: the field is not read */
+    snprintf(path, sizeof path, "%s/wide-tree-5000.mci", dir);
+    mcinr_decode_options trusted = options(1, NULL, NULL, 0), older = trusted;
+    trusted.trust_large_files = older.trust_large_files = 1;
+    older.struct_size = offsetof(mcinr_decode_options, trust_large_files);
+    CHECK(mcinr_open_file_ex(path, &older, &m, err, sizeof err) == MCINR_ERR_LIMIT && !m &&
+              strstr(err, "section TREE: 5000 top-level nodes, beyond the limit of 4096") && strstr(err, "trust_large_files"),
+          "older struct: %s", err);
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_ERR_LIMIT, "default: %s", err);
+    CHECK(mcinr_open_file_ex(path, &trusted, &m, err, sizeof err) == MCINR_OK && m, "trusted: %s", err);
+    mcinr_close(m);
+    /* the memory limit grows with the file's size: the large mesh opens once enough bytes follow
+     * it (bytes after the last payload are ignored but stored, so they count) */
+    snprintf(path, sizeof path, "%s/large-mesh.mci", dir);
+    b = read_all(path);
+    for (size_t padded = 400000; padded <= 1000000; padded += 600000) {
+        uint8_t *d = calloc(padded, 1);
+        memcpy(d, b.data, b.size);
+        mcinr_status s = mcinr_open_memory_ex(d, padded, NULL, &m, err, sizeof err);
+        /* 1.5 M points: about 18 MiB inflated + 34 MiB of points; 64 · 400000 + 16 MiB = 40.4 MiB, 64 · 1e6 + 16 MiB = 77 MiB */
+        CHECK(padded < 1000000 ? s == MCINR_ERR_LIMIT && strstr(err, "section MESH") && strstr(err, "64 x file size + 16 MiB")
+                               : s == MCINR_OK,
+              "large mesh padded to %zu bytes: status %d: %s", padded, (int)s, s ? err : "");
+        mcinr_close(m);
+        free(d);
+    }
+    free(b.data);
+}
+
 /* OpenBLAS's own thread count (the test, not the library, sets it: the decoder never does). */
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
@@ -1723,6 +1840,8 @@ int main(int argc, char **argv) {
     char path[1024];
     printf("version and options\n");
     test_version_and_options(argv[1]);
+    printf("open options: progress, abort, threads, limits\n");
+    test_open_options(argv[1]);
     printf("kernels\n");
     test_kernels();
     printf("OpenBLAS thread count\n");
