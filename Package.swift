@@ -43,11 +43,14 @@ let package = Package(
                 exclude: ["README.md"]),
         // The .mci container: writer, weight and residual codecs, and the Swift bridge to the C decoder.
         .target(name: "MCIFormat", dependencies: ["ModelDescription", "CMCINR", "CZlib", "CZstd"]),
+        // The MPI calls of distributed training, bound at run time (dlopen of Open MPI's libmpi
+        // only under mpirun / srun): no build-time MPI dependency (docs/architecture.md).
+        .target(name: "CMPIShim", linkerSettings: [.linkedLibrary("dl")]),
         // MC-INR: clustering, meta-learning, training, re-clustering, and the encode sequence
         // (dataset → model file) that every front end calls.
         .target(name: "MCINR", dependencies: ["ModelDescription", "MeshIO", "INRCore", "MCIFormat"]),
         .executableTarget(name: "mcinr-vtk", dependencies: [
-            "ModelDescription", "MCINR", "MeshIO", "MCIFormat", "INRCore", "COpenBLAS",
+            "ModelDescription", "MCINR", "MeshIO", "MCIFormat", "INRCore", "COpenBLAS", "CMPIShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mcinr-bench", dependencies: ["ModelDescription", "INRCore", "MCINR", "MeshIO", "MCIFormat",

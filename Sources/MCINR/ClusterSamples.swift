@@ -43,6 +43,9 @@ final class ClusterSamples: SampleSource, @unchecked Sendable {
     let data: NormalizedData
     /// Float x, y, z of each cluster point (3 n).
     let xyz: [Float]
+    /// Row of each cluster point in `data.values` (its mesh index, or its row on this rank
+    /// under distributed training; −1 on a rank that does not own the cluster).
+    let valueRows: [Int]
 
     var pointCount: Int { pointIndices.count }
     var sampleCount: Int { pointIndices.count * data.timeCount }
@@ -56,20 +59,21 @@ final class ClusterSamples: SampleSource, @unchecked Sendable {
             xyz[3 * i] = Float(q.x); xyz[3 * i + 1] = Float(q.y); xyz[3 * i + 2] = Float(q.z)
         }
         self.xyz = xyz
+        valueRows = data.localRow.map { rows in pointIndices.map { Int(rows[$0]) } } ?? pointIndices
     }
 
     /// Writes inputs (4 per row) and targets (C per row) of the given samples.
     func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
                 targets: UnsafeMutablePointer<Float>) {
-        let n = pointIndices.count, c = data.componentCount, pointTotal = data.pointCount
-        let t = data.t
+        let n = pointIndices.count, c = data.componentCount, pointTotal = data.valuePointCount
+        let t = data.t, valueRows = self.valueRows
         self.xyz.withUnsafeBufferPointer { xyz in
             data.values.withUnsafeBufferPointer { values in
                 for (row, sample) in samples.enumerated() {
                     let s = Int(sample), step = s / n, i = s % n
                     inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]
                     inputs[4 * row + 2] = xyz[3 * i + 2]; inputs[4 * row + 3] = t[step]
-                    let base = (step * pointTotal + pointIndices[i]) * c
+                    let base = (step * pointTotal + valueRows[i]) * c
                     for k in 0 ..< c { targets[c * row + k] = data.normalized(values[base + k], component: k) }
                 }
             }

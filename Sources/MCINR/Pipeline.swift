@@ -165,34 +165,13 @@ public struct MCINRPipeline {
     /// clusters) until nothing is left to train, then the networks and the evaluation.
     private func runValidated(_ data: TrainingData, architecture spec: ArchitectureConfig) throws -> PipelineResult {
         let started = Date()
-        let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
         let normalization = try Normalization(data: data)
         let normalized = NormalizedData(data: data, normalization: normalization)
         let threads = config.threads > 0 ? config.threads : WorkerPool.coreCount
-
-        let (topTree, kMeansIterations) = topLevelClusters(normalized)
-        var state = TrainingState(tree: topTree)
-        var jobs = roundZeroJobs(state.tree, normalized: normalized)
-        let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
-
-        var round = 0
-        var plannedTotal = jobs.count
-        while !jobs.isEmpty {
-            reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
-            let moreRoundsPossible = config.reclusters && state.splits.inUseCount < splitBudget && round < config.maxSplitDepth
-            let outcomes = trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
-                                      roundShare: moreRoundsPossible && !jobs[0].resumes ? 0.75 : 1.0)
-            state.record(jobs, outcomes)
-            let trained = decideSplits(&state, jobs: jobs, outcomes: outcomes)
-            guard config.reclusters, deadline.map({ Date() < $0 }) ?? true else { break }
-            jobs = splitJobs(&state, trained: trained, normalized: normalized, round: round)
-            if jobs.isEmpty { jobs = resumedJobs(state, trained: trained, deadline: deadline, round: round) }
-            plannedTotal += jobs.count
-            round += 1
-        }
-
-        var result = assemble(state, data: data, spec: spec, normalization: normalization,
-                              sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
+        let (topTree, kMeansIterations) = topLevelClusters(normalized.q)
+        var result = try runRounds(normalized, topTree: topTree, kMeansIterations: kMeansIterations,
+                                   shape: DataShape(data), normalization: normalization, spec: spec,
+                                   threads: threads, started: started, distribution: nil)
         switch config.evaluation {
         case .decoder:
             reporter?.report(.evaluating)
@@ -204,6 +183,141 @@ public struct MCINRPipeline {
         result.seconds = Date().timeIntervalSince(started)
         reporter?.report(.finished(seconds: result.seconds))
         return result
+    }
+
+    /// The same on the ranks of `communicator` (issue 18; docs/architecture.md "MPI"): every
+    /// rank computes the cheap, order-sensitive parts (normalisation, k-means, tree, split
+    /// decisions) identically; each cluster trains on one rank, which alone holds its points'
+    /// values (moved there once from the step blocks the ranks read); the rounds' outcomes are
+    /// exchanged, so every rank ends with the same result, whatever the number of ranks.
+    /// Progress is reported on rank 0 only. Evaluation is the caller's (`Encoder`).
+    func runDistributed(_ shard: inout TrainingShard, communicator: Communicator) throws -> (PipelineResult, DistributedFields) {
+        try config.validate()
+        try shard.validate()
+        var pipeline = self
+        if communicator.rank != 0 { pipeline.reporter = nil }
+        if let ratio = config.targetCompressionRatio {
+            let rawBytes = shard.pointCount * shard.timeCount * shard.componentCount * 4
+            guard let width = config.largestWidth(fittingWeightBytes: Int(Double(rawBytes) / ratio),
+                                                  outputs: shard.componentCount) else {
+                throw MCINRError.invalidConfiguration(
+                    "targetCompressionRatio \(ratio): even width 1 with \(config.maximumNetworkCount) networks exceeds \(rawBytes) / \(ratio) bytes; lower the ratio or the number of clusters")
+            }
+            pipeline.config.width = width
+        }
+        if communicator.size > 1 && config.metaLearns && config.metaSharing == .shared {
+            throw MCINRError.invalidConfiguration("shared meta-learning (metaSharing = .shared) is not distributed yet: run it on one rank")
+        }
+        guard shard.pointCount * shard.timeCount < Int(Int32.max) else {
+            throw MCINRError.invalidInput("\(shard.pointCount) points × \(shard.timeCount) steps exceed the 2³¹ samples a run supports")
+        }
+        let spec = pipeline.config.architecture(outputs: shard.componentCount)
+        do { try spec.validate() } catch {
+            throw MCINRError.invalidConfiguration("network architecture: \(error)")
+        }
+        return try WorkerPool.withSingleThreadedBLAS {
+            try pipeline.runDistributedValidated(&shard, communicator: communicator, architecture: spec)
+        }
+    }
+
+    private func runDistributedValidated(_ shard: inout TrainingShard, communicator: Communicator,
+                                         architecture spec: ArchitectureConfig) throws -> (PipelineResult, DistributedFields) {
+        communicator.phase = "start"
+        try communicator.barrier()  // the time budget starts together on every rank
+        let started = Date()
+        communicator.phase = "normalisation"
+        let normalization = try Normalization(shard: shard, communicator: communicator)
+        let q = (0 ..< shard.pointCount).map { p in
+            normalization.normalizedPoint(SIMD3(shard.points[3 * p], shard.points[3 * p + 1], shard.points[3 * p + 2]))
+        }
+        let t = shard.times.map { Float(normalization.normalizedTime($0)) }
+        let threads = config.threads > 0 ? config.threads : WorkerPool.coreCount
+        let (topTree, kMeansIterations) = topLevelClusters(q)
+
+        // Owners of the top-level clusters by cost (samples), then the one move of the values.
+        let partition = topTree.partition(q)
+        let leaves = topTree.leaves
+        let ownerOfLeaf = ClusterAssignment.assign(costs: leaves.map { (partition[$0]?.count ?? 0) * shard.timeCount },
+                                                   tieBreak: leaves.map { topTree.nodes[$0].path },
+                                                   ranks: communicator.size)
+        var ownerOfTop = [Int](repeating: 0, count: leaves.map { topTree.nodes[$0].path.top + 1 }.max() ?? 0)
+        var pointOwner = [Int32](repeating: 0, count: shard.pointCount)
+        for (i, leaf) in leaves.enumerated() {
+            ownerOfTop[topTree.nodes[leaf].path.top] = ownerOfLeaf[i]
+            for p in partition[leaf] ?? [] { pointOwner[p] = Int32(ownerOfLeaf[i]) }
+        }
+        communicator.phase = "redistribution"
+        let fields = try DistributedFields.redistribute(&shard, pointOwner: pointOwner, communicator: communicator)
+        let normalized = NormalizedData(q: q, t: t, componentCount: shard.componentCount, fields: fields,
+                                        normalization: normalization)
+        let distribution = Distribution(communicator: communicator, ownerOfTop: ownerOfTop)
+        var result = try runRounds(normalized, topTree: topTree, kMeansIterations: kMeansIterations,
+                                   shape: DataShape(shard), normalization: normalization, spec: spec,
+                                   threads: threads, started: started, distribution: distribution)
+        result.seconds = Date().timeIntervalSince(started)
+        reporter?.report(.finished(seconds: result.seconds))
+        return (result, fields)
+    }
+
+    /// The rounds and the assembled result (shared by one process and distributed runs).
+    private func runRounds(_ normalized: NormalizedData, topTree: ClusterTree, kMeansIterations: Int, shape: DataShape,
+                           normalization: Normalization, spec: ArchitectureConfig, threads: Int, started: Date,
+                           distribution: Distribution?) throws -> PipelineResult {
+        let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
+        var state = TrainingState(tree: topTree)
+        var jobs = roundZeroJobs(state.tree, normalized: normalized)
+        let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
+
+        var round = 0
+        var plannedTotal = jobs.count
+        while !jobs.isEmpty {
+            reporter?.report(.roundStarted(round: round, clusters: jobs.count, totalPlanned: plannedTotal))
+            let moreRoundsPossible = config.reclusters && state.splits.inUseCount < splitBudget && round < config.maxSplitDepth
+            let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
+                                          roundShare: moreRoundsPossible && !jobs[0].resumes ? 0.75 : 1.0,
+                                          distribution: distribution)
+            state.record(jobs, outcomes)
+            let trained = decideSplits(&state, jobs: jobs, outcomes: outcomes)
+            // decisions that change control flow are agreed by every rank (any rank past the
+            // deadline stops them all)
+            let timeLeft = deadline.map { Date() < $0 } ?? true
+            guard config.reclusters, try !(distribution?.communicator.any(!timeLeft) ?? !timeLeft) else { break }
+            jobs = splitJobs(&state, trained: trained, normalized: normalized, round: round)
+            if jobs.isEmpty { jobs = try resumedJobs(state, trained: trained, deadline: deadline, round: round,
+                                                     distribution: distribution) }
+            plannedTotal += jobs.count
+            round += 1
+        }
+        return assemble(state, shape: shape, spec: spec, normalization: normalization,
+                        sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
+    }
+
+    /// What the result records of the data (a whole `TrainingData` or a shard).
+    struct DataShape {
+        var variables: [TrainingData.Variable]
+        var componentNames: [String]
+        var times: [Double]
+        var pointCount: Int
+        var cellCount: Int
+
+        init(_ data: TrainingData) {
+            variables = data.variables; componentNames = data.componentNames; times = data.times
+            pointCount = data.pointCount; cellCount = data.cellCount
+        }
+
+        init(_ shard: TrainingShard) {
+            variables = shard.variables; componentNames = shard.componentNames; times = shard.times
+            pointCount = shard.pointCount; cellCount = shard.cellCount
+        }
+    }
+
+    /// Who trains what under distributed training: a top-level cluster's owner, and its
+    /// descendants' (they train on the points their parent's owner holds).
+    final class Distribution {
+        let communicator: Communicator
+        let ownerOfTop: [Int]
+        init(communicator: Communicator, ownerOfTop: [Int]) { self.communicator = communicator; self.ownerOfTop = ownerOfTop }
+        func owner(_ path: ClusterPath) -> Int { ownerOfTop[path.top] }
     }
 
     /// Splits allowed in the whole run.
@@ -237,17 +351,17 @@ public struct MCINRPipeline {
 
     /// k-means on the normalised points, then the centroids no point routes to are dropped
     /// (one centroid at the mean for the single-network baselines).
-    private func topLevelClusters(_ normalized: NormalizedData) -> (ClusterTree, iterations: Int) {
+    private func topLevelClusters(_ q: [SIMD3<Double>]) -> (ClusterTree, iterations: Int) {
         guard config.isClustered else {
-            let mean = normalized.q.reduce(SIMD3<Double>.zero, +) / Double(normalized.q.count)
+            let mean = q.reduce(SIMD3<Double>.zero, +) / Double(q.count)
             return (ClusterTree(topLevelCentroids: [mean]), 0)
         }
-        let fit = KMeans.fit(points: normalized.q, k: config.effectiveClusters,
+        let fit = KMeans.fit(points: q, k: config.effectiveClusters,
                              seed: SeedDerivation.derive(config.seed, Purpose.kMeans.rawValue),
                              maxIterations: config.kMeansMaxIterations,
                              maxSamples: config.kMeansMaxSamples)
         var used = [Bool](repeating: false, count: fit.centroids.count)
-        for q in normalized.q { used[KMeans.nearest(q, among: fit.centroids)] = true }
+        for point in q { used[KMeans.nearest(point, among: fit.centroids)] = true }
         return (ClusterTree(topLevelCentroids: fit.centroids.indices.filter { used[$0] }.map { fit.centroids[$0] }),
                 fit.iterations)
     }
@@ -371,10 +485,10 @@ public struct MCINRPipeline {
     /// Nothing to split, but round 0 kept part of the budget for splits: the clusters the
     /// budget stopped train on from where they are (a converged one would gain nothing).
     private func resumedJobs(_ state: TrainingState, trained: [(job: ClusterJob, outcome: JobOutcome)],
-                             deadline: Date?, round: Int) -> [ClusterJob] {
-        guard let deadline, let budget = config.timeBudgetSeconds, deadline.timeIntervalSinceNow > 0.05 * budget else {
-            return []
-        }
+                             deadline: Date?, round: Int, distribution: Distribution?) throws -> [ClusterJob] {
+        guard let deadline, let budget = config.timeBudgetSeconds else { return [] }
+        let tooLate = deadline.timeIntervalSinceNow <= 0.05 * budget
+        guard try !(distribution?.communicator.any(tooLate) ?? tooLate) else { return [] }
         return trained
             .filter { $0.outcome.record.training.stop == .timeBudget && state.tree.nodes[$0.job.node].isLeaf }
             .map { job, outcome in
@@ -388,7 +502,7 @@ public struct MCINRPipeline {
     }
 
     /// The result: one network per leaf in file order, the split parents' networks, the records.
-    private func assemble(_ state: TrainingState, data: TrainingData, spec: ArchitectureConfig,
+    private func assemble(_ state: TrainingState, shape data: DataShape, spec: ArchitectureConfig,
                           normalization: Normalization, sharedMeta: MetaSummary?, kMeansIterations: Int) -> PipelineResult {
         let tree = state.tree
         let networkIndex = tree.networkIndexOfNode
@@ -441,16 +555,22 @@ public struct MCINRPipeline {
     /// size, and handed out when a job starts: a job gets its share of the round's remaining
     /// time over the points still to train, so time a cluster left unused (it converged early)
     /// goes to the clusters that start after it.
+    ///
+    /// Distributed: a rank trains the jobs it owns (the time shared among them), then every
+    /// rank receives every outcome (record and parameters, exact bits), and rank 0 reports
+    /// the other ranks' clusters as finished.
     private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
-                            roundShare: Double) -> [JobOutcome] {
+                            roundShare: Double, distribution: Distribution?) throws -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
-        let order = jobs.indices.sorted { a, b in
+        let rank = distribution?.communicator.rank ?? 0
+        let mine = jobs.indices.filter { distribution?.owner(jobs[$0].path) ?? 0 == rank }
+        let order = mine.sorted { a, b in
             jobs[a].samples.pointCount != jobs[b].samples.pointCount
                 ? jobs[a].samples.pointCount > jobs[b].samples.pointCount : jobs[a].path < jobs[b].path
         }
         let roundEnd = deadline.map { Date().addingTimeInterval(max(0, $0.timeIntervalSinceNow) * roundShare) }
-        let workers = Double(max(1, min(threads, jobs.count)))
-        let pending = PendingPoints(points: jobs.reduce(0) { $0 + $1.samples.pointCount }, jobs: jobs.count)
+        let workers = Double(max(1, min(threads, mine.count)))
+        let pending = PendingPoints(points: mine.reduce(0) { $0 + jobs[$1].samples.pointCount }, jobs: mine.count)
         let config = self.config, factory = networkFactory, reporter = self.reporter
         WorkerPool.run(order: order, threads: threads) { index in
             let job = jobs[index]
@@ -461,6 +581,31 @@ public struct MCINRPipeline {
             slots[index] = Self.trainCluster(job, spec: spec, config: config, factory: factory,
                                              reporter: reporter, deadline: jobDeadline)
             pending.finished(job.samples.pointCount)
+        }
+        if let distribution {
+            let communicator = distribution.communicator
+            communicator.phase = "training"
+            var writer = ByteWriter()
+            writer.int(mine.count)
+            for index in mine {
+                writer.int(index)
+                writer.data(try slots[index]!.encoded())
+            }
+            for (sender, message) in try communicator.allgather(writer.bytes).enumerated() where sender != rank {
+                var reader = ByteReader(message)
+                for _ in 0 ..< (try reader.int()) {
+                    let index = try reader.int()
+                    guard jobs.indices.contains(index), slots[index] == nil,
+                          distribution.owner(jobs[index].path) == sender else {
+                        throw MCINRError.invalidInput("rank \(sender) sent the outcome of job \(index), which it does not own")
+                    }
+                    var payload = ByteReader(try reader.data())
+                    let outcome = try JobOutcome.decoded(&payload)
+                    slots[index] = outcome
+                    reporter?.report(.clusterFinished(path: jobs[index].path, mse: outcome.record.mse,
+                                                      epochs: outcome.record.training.epochs, seconds: outcome.record.seconds))
+                }
+            }
         }
         return slots.values
     }

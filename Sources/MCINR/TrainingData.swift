@@ -116,8 +116,12 @@ final class NormalizedData: @unchecked Sendable {
     let q: [SIMD3<Double>]
     /// Normalised times.
     let t: [Float]
-    /// Values in original units, same layout as TrainingData.values.
+    /// Values in original units, same layout as TrainingData.values; under distributed
+    /// training only this rank's points (`localRow`), `valuePointCount` of them per step.
     let values: [Float]
+    let valuePointCount: Int
+    /// Row in `values` of each mesh point (−1: held by another rank); nil: row = point.
+    let localRow: [Int32]?
     /// Each component's minimum and extent (max − min), as `Normalizer.normalize` uses them.
     private let componentMin: [Double]
     private let componentExtent: [Double]
@@ -129,6 +133,18 @@ final class NormalizedData: @unchecked Sendable {
         }
         t = data.times.map { Float(normalization.normalizedTime($0)) }
         values = data.values
+        valuePointCount = data.pointCount; localRow = nil
+        componentMin = normalization.componentMin
+        componentExtent = zip(normalization.componentMax, normalization.componentMin).map { $0 - $1 }
+    }
+
+    /// This rank's values of distributed training (`DistributedFields`) under the same
+    /// coordinates and normalisation.
+    init(q: [SIMD3<Double>], t: [Float], componentCount: Int, fields: DistributedFields,
+         normalization: Normalization) {
+        pointCount = q.count; timeCount = t.count; self.componentCount = componentCount
+        self.q = q; self.t = t
+        values = fields.values; valuePointCount = fields.localPointCount; localRow = fields.localRow
         componentMin = normalization.componentMin
         componentExtent = zip(normalization.componentMax, normalization.componentMin).map { $0 - $1 }
     }

@@ -118,7 +118,7 @@ public final class SeriesStream: @unchecked Sendable {
             guard !entries.isEmpty else { throw MeshIOError.emptySeries(file: url.path) }
             try self.init(files: entries.map(\.file), times: entries.map(\.time))
         } else {
-            try self.init(files: [url])
+            try self.init(files: [url])  // a .vtu, or a .pvtu (pieces merged: PVTUReader)
         }
     }
 
@@ -128,7 +128,7 @@ public final class SeriesStream: @unchecked Sendable {
         if let t = given, t.count != unordered.count {
             throw MeshIOError.inconsistentStep(file: firstURL.path, detail: "\(t.count) times for \(unordered.count) files")
         }
-        let first = try VTUReader.readFile(firstURL, mode: .full)
+        let first = try StepFileReader.readFile(firstURL, mode: .full)
         var stepTimes: [Double]
         if let t = given {
             stepTimes = t
@@ -138,7 +138,7 @@ public final class SeriesStream: @unchecked Sendable {
             // Each file's TimeValue, from its field data alone (the arrays are decoded later).
             var values = [first.file.fieldData["TimeValue"]?.first]
             for url in unordered.dropFirst() {
-                values.append(try VTUReader.readFile(url, mode: .fieldData).file.fieldData["TimeValue"]?.first)
+                values.append(try StepFileReader.readFile(url, mode: .fieldData).file.fieldData["TimeValue"]?.first)
             }
             let found = values.compactMap { $0 }
             stepTimes = found.count == values.count ? found : unordered.indices.map(Double.init)
@@ -167,7 +167,7 @@ public final class SeriesStream: @unchecked Sendable {
         }
         lock.unlock()
         let url = files[index], path = url.path, name = reference.file.lastPathComponent
-        let read = try VTUReader.readFile(url, mode: .arrays)
+        let read = try StepFileReader.readFile(url, mode: .arrays)
         guard read.pointCount == reference.pointCount else {
             throw MeshIOError.inconsistentStep(file: path, detail: "\(read.pointCount) points, the first step (\(name)) has \(reference.pointCount)")
         }

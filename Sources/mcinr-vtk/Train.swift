@@ -46,6 +46,12 @@ struct Train: ParsableCommand {
 
     func run() throws {
         installInterruptHandler()
+        // Under mpirun / srun: MPI, bound at run time (one process otherwise, as before).
+        let communicator = try MPICommunicator.start()
+        defer { communicator?.finalize() }
+        if let communicator, communicator.size > 1 {
+            runDistributed(communicator)  // exits; ends the job on any rank's error
+        }
         let outURL = URL(fileURLWithPath: output)
         let outDir = outURL.deletingLastPathComponent()
         var isDir: ObjCBool = false
@@ -66,7 +72,7 @@ struct Train: ParsableCommand {
         if json {
             try printJSON(summary.jsonObject(output: output))
         } else {
-            printSummary(summary, dataset: dataset)
+            printSummary(summary, pointCount: dataset.pointCount, stepCount: dataset.stepCount)
         }
     }
 
@@ -93,7 +99,7 @@ struct Train: ParsableCommand {
         return dataset
     }
 
-    private func printSummary(_ summary: EncodeSummary, dataset: Dataset) {
+    func printSummary(_ summary: EncodeSummary, pointCount: Int, stepCount: Int) {
         let result = summary.result, names = result.componentNames
         if let m = summary.metrics { print(metricsTable(m, names: names)) }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width), trained in \(fmt(result.seconds, 1)) s")
@@ -102,7 +108,7 @@ struct Train: ParsableCommand {
         if let b = summary.bounded {
             let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0
             print("error bound: max |err| \(sci(b.achievedMaxError[worst])) ≤ bound \(sci(b.maxErrors[worst])) (\(names[worst]), the tightest component) at every mesh point and step; network alone: \(sci(b.networkMaxError[worst])), PSNR \(fmt(b.networkMetrics.meanPSNR)) dB")
-            print("residual: \(formatBytes(UInt64(b.residualBytes))) (\(b.nonZeroIndices) non-zero indices, \(b.escapes) exact values of \(dataset.pointCount * dataset.stepCount * names.count); streams predicted from the previous step \(b.predictorUse[2] + b.predictorUse[3]), from mesh neighbours \(b.predictorUse[1] + b.predictorUse[3]), range-coded \(b.rangeCodedStreams), quantising the data itself \(b.dataStreams) of \(b.predictorUse.reduce(0, +)))")
+            print("residual: \(formatBytes(UInt64(b.residualBytes))) (\(b.nonZeroIndices) non-zero indices, \(b.escapes) exact values of \(pointCount * stepCount * names.count); streams predicted from the previous step \(b.predictorUse[2] + b.predictorUse[3]), from mesh neighbours \(b.predictorUse[1] + b.predictorUse[3]), range-coded \(b.rangeCodedStreams), quantising the data itself \(b.dataStreams) of \(b.predictorUse.reduce(0, +)))")
             print("compression ratio: \(fmt(summary.ratioFields, 1))× (fields / (weights + residual)), \(fmt(summary.ratioWeights, 1))× (fields / weights alone), \(fmt(summary.ratioFile, 1))× (fields / whole file, mesh included)")
         } else {
             print("compression ratio: \(fmt(summary.ratioWeights, 1))× (fields / weights, as in the paper), \(fmt(summary.ratioFile, 1))× (fields / whole file\(summary.embedsMesh ? ", mesh included" : ""))")
@@ -133,9 +139,11 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The configuration of `method` with these choices; K from the data size unless given.
-    func config(for dataset: Dataset) -> MCINRConfig {
+    func config(for dataset: Dataset) -> MCINRConfig { config(points: dataset.pointCount, steps: dataset.stepCount) }
+
+    func config(points: Int, steps: Int) -> MCINRConfig {
         var config = MCINRConfig.baseline(method)
-        config.clusters = clusters ?? MCINRConfig.automaticClusters(points: dataset.pointCount, steps: dataset.stepCount)
+        config.clusters = clusters ?? MCINRConfig.automaticClusters(points: points, steps: steps)
         if let v = width { config.width = v } else { config.targetCompressionRatio = ratio }
         if let v = trunkBlocks { config.trunkBlocks = v }
         if let v = branchBlocks { config.branchBlocks = v }

@@ -1,0 +1,123 @@
+import Foundation
+import MCINR
+import MeshIO
+
+/// `mpirun -np R mcinr-vtk train …` (issue 18): every rank opens the series (the mesh, the
+/// times and the array list from the first file: replicated, cheap) and reads only its block
+/// of steps; the library moves each cluster's values to the rank that trains it, and rank 0
+/// writes the file. Any rank's error prints one message naming the rank and ends the job.
+extension Train {
+    func runDistributed(_ communicator: MPICommunicator) -> Never {
+        let rank = communicator.rank, size = communicator.size
+        var everyRank = true  // errors before the ranks' own reading are the same on every rank
+        do {
+            let outURL = URL(fileURLWithPath: output)
+            var isDir: ObjCBool = false
+            let outDir = outURL.deletingLastPathComponent()
+            guard FileManager.default.fileExists(atPath: outDir.path, isDirectory: &isDir), isDir.boolValue,
+                  FileManager.default.isWritableFile(atPath: outDir.path) else {
+                throw CLIError("\(outDir.path): cannot write there (missing or not writable folder)")
+            }
+            if replaceNonFinite { throw CLIError("--replace-nonfinite needs every step's values at once: run it on one process (without mpirun)") }
+            if compareWeightEncodings { throw CLIError("--compare-weight-encodings runs on one process only") }
+            let stream = try openSeries(inputs)
+            let n = stream.mesh.pointCount
+            let selected = try selectedArrays(stream)
+            let c = selected.reduce(0) { $0 + $1.components }
+            let steps = TrainingShard.steps(rank: rank, size: size, stepCount: stream.stepCount)
+            if rank == 0 && !quiet {
+                let names = selected.map { $0.components == 1 ? $0.name : "\($0.name)(\($0.components))" }.joined(separator: ", ")
+                note("\(n) points, \(stream.mesh.cellCount) cells, \(stream.stepCount) steps; variables: \(names); \(size) MPI ranks read \(steps.count)-step blocks")
+                if !stream.cellArrays.isEmpty {
+                    note("note: cell data (\(stream.cellArrays.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
+                }
+            }
+            everyRank = false
+            communicator.phase = "read"
+            var values = [Float](repeating: 0, count: steps.count * n * c)
+            for (k, step) in steps.enumerated() {
+                let file = try stream.step(step)
+                var first = 0
+                for info in selected {
+                    guard let array = file.pointArrays.first(where: { $0.name == info.name }), array.values.count == n * info.components else {
+                        throw CLIError("\(stream.files[step].path): point array '\(info.name)' is missing or has the wrong size")
+                    }
+                    array.values.withUnsafeBufferPointer { source in
+                        values.withUnsafeMutableBufferPointer { target in
+                            for p in 0 ..< n {
+                                let base = (k * n + p) * c + first
+                                for j in 0 ..< info.components { target[base + j] = source[p * info.components + j] }
+                            }
+                        }
+                    }
+                    first += info.components
+                }
+                if let bad = values[(k * n * c) ..< ((k + 1) * n * c)].firstIndex(where: { !$0.isFinite }) {
+                    throw CLIError("\(stream.files[step].path): a NaN/Inf value at point \((bad - k * n * c) / c), time step \(step); clean the data, or pass --replace-nonfinite on one process")
+                }
+            }
+            var shard = TrainingShard(variables: selected.map { TrainingData.Variable(name: $0.name, components: $0.components) },
+                                      points: stream.mesh.points, times: stream.times, cellCount: stream.mesh.cellCount,
+                                      steps: steps, values: values)
+            values = []
+            var options = EncodeOptions(training: model.config(points: n, steps: stream.stepCount))
+            training.apply(to: &options.training)
+            storage.apply(to: &options)
+            let reporter = TerminalProgressRenderer(mode: quiet || rank != 0 ? .quiet : .automatic)
+            let summary = try Encoder.encode(shard: &shard, mesh: rank == 0 ? stream.mesh : nil, to: outURL,
+                                             options: options, communicator: communicator, reporter: reporter)
+            let ranks = try gatherRankReports(communicator)
+            if let summary {
+                if json {
+                    var object = summary.jsonObject(output: output)
+                    object["mpi"] = ["ranks": size, "per_rank": ranks]
+                    try printJSON(object)
+                } else {
+                    printSummary(summary, pointCount: n, stepCount: stream.stepCount)
+                    if !quiet { printRankReports(ranks) }
+                }
+            }
+        } catch {
+            communicator.abort(error, everyRank: everyRank)
+        }
+        communicator.finalize()
+        Foundation.exit(0)
+    }
+
+    /// The point arrays to train on: `--variables` in the order given, else the file's order.
+    private func selectedArrays(_ stream: SeriesStream) throws -> [SeriesStream.ArrayInfo] {
+        let available = stream.pointArrays
+        guard let names = variables.names else {
+            guard !available.isEmpty else { throw CLIError("\(inputs[0]): no point-data variables to train on") }
+            return available
+        }
+        var seen = Set<String>()
+        return try names.filter { seen.insert($0).inserted }.map { name in
+            guard let info = available.first(where: { $0.name == name }) else {
+                throw MeshIOError.unknownVariable(name: name, available: available.map(\.name))
+            }
+            return info
+        }
+    }
+
+    /// Each rank's bytes sent / received per phase and its peak memory, on rank 0.
+    private func gatherRankReports(_ communicator: MPICommunicator) throws -> [[String: Any]] {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let mine: [String: Any] = [
+            "rank": communicator.rank, "peak_rss_bytes": Int(usage.ru_maxrss) * 1024,
+            "phases": communicator.traffic.entries.map { ["phase": $0.phase, "sent_bytes": $0.sent, "received_bytes": $0.received] },
+        ]
+        let parts = try communicator.gather(Array(try JSONSerialization.data(withJSONObject: mine)), root: 0)
+        return try parts.map { try JSONSerialization.jsonObject(with: Data($0)) as! [String: Any] }
+    }
+
+    private func printRankReports(_ ranks: [[String: Any]]) {
+        for r in ranks {
+            let phases = (r["phases"] as? [[String: Any]] ?? []).map { p in
+                "\(p["phase"]!) \(formatBytes(UInt64(p["sent_bytes"] as! Int)))↑ \(formatBytes(UInt64(p["received_bytes"] as! Int)))↓"
+            }
+            print("rank \(r["rank"]!): peak memory \(formatBytes(UInt64(r["peak_rss_bytes"] as! Int))); sent↑/received↓: \(phases.joined(separator: ", "))")
+        }
+    }
+}
