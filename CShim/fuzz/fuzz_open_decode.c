@@ -1,6 +1,16 @@
 /* libFuzzer harness: open an .mci file from memory, run every query, decode a few points
  * (all components) and, for small meshes, the whole embedded mesh. Any crash, sanitizer
- * report or leak is a finding. Each input is tried as is and with its CRCs repaired. Built and run by CShim/tests/run.sh. */
+ * report or leak is a finding. Each input is tried as is and with its CRCs repaired, opened
+ * with the default limits and, when those refuse it, trusted (trust_large_files: the format
+ * checks alone). Built and run by CShim/tests/run.sh.
+ *
+ * LLVMFuzzerCustomMutator (below) is structure-aware: it mutates the content of one section
+ * and writes the file again around it, so the mutant passes the container checks and reaches
+ * the section parsers: a compressed section or the MESH body is inflated, mutated and
+ * compressed again (with its declared size), a RESIDUAL stream is decompressed, mutated and
+ * compressed again (its table entry updated), a RESIDUAL table entry's predictor, coder or
+ * sizes are changed; offsets, lengths and every CRC-32 are recomputed. One mutation in eight
+ * is libFuzzer's own on the raw bytes (so the container itself is fuzzed too). */
 #include "mcinr.h"
 
 #include <stdint.h>
@@ -8,6 +18,9 @@
 #include <string.h>
 
 #include <zlib.h>
+#include <zstd.h>
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
 static uint64_t get_le(const uint8_t *p, int n) {
     uint64_t v = 0;
@@ -44,7 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 static void open_and_decode(const uint8_t *data, size_t size) {
     mcinr_model *m = NULL;
     char err[256];
-    if (mcinr_open_memory(data, size, &m, err, sizeof err) != MCINR_OK) return;
+    mcinr_decode_options trusted;
+    mcinr_decode_options_init(&trusted);
+    trusted.trust_large_files = 1;
+    mcinr_status s = mcinr_open_memory(data, size, &m, err, sizeof err);
+    /* trusted: beyond the limits, but within what -rss_limit_mb allows the whole run (a 16 KiB
+     * input can still ask for 1032 · 16 KiB inflated and the allocations that follow) */
+    if (s == MCINR_ERR_LIMIT && size <= 4096) s = mcinr_open_memory_ex(data, size, &trusted, &m, err, sizeof err);
+    if (s != MCINR_OK) return;
     size_t C = mcinr_num_components(m);
     for (size_t v = 0; v < mcinr_num_variables(m); v++)
         if (!mcinr_variable_name(m, v) || mcinr_variable_components(m, v) == 0) abort();
@@ -55,7 +75,7 @@ static void open_and_decode(const uint8_t *data, size_t size) {
     double xyz[15] = {bmin[0], bmin[1], bmin[2], bmax[0], bmax[1], bmax[2],
                       0.5 * (bmin[0] + bmax[0]), 0.5 * (bmin[1] + bmax[1]), 0.5 * (bmin[2] + bmax[2]),
                       -1e300, 1e300, 0.0, 1.0, 2.0, 3.0};
-    float *out = malloc(5 * C * sizeof(float));
+    float *out = malloc(5 * (C > 2 ? C : 2) * sizeof(float)); /* the subset below has 2 components */
     mcinr_decode_options opt;
     mcinr_decode_options_init(&opt);
     if (mcinr_decode(m, xyz, 5, mcinr_times(m)[mcinr_num_times(m) - 1], NULL, 0, out, &opt, err, sizeof err) !=
@@ -67,7 +87,7 @@ static void open_and_decode(const uint8_t *data, size_t size) {
     free(out);
     if (mcinr_has_mesh(m) && mcinr_mesh_num_points(m) <= 4096 && mcinr_mesh_connectivity_size(m) <= (1u << 20)) {
         size_t n = mcinr_mesh_num_points(m), cells = mcinr_mesh_num_cells(m);
-        float *vals = malloc(n * C * sizeof(float));
+        float *vals = malloc(n * (C > 2 ? C : 2) * sizeof(float));
         if (mcinr_decode_mesh(m, 0.0, NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
         /* at stored steps, so a RESIDUAL is applied (all components, then a subset) */
         const double *times = mcinr_times(m);
@@ -87,4 +107,164 @@ static void open_and_decode(const uint8_t *data, size_t size) {
         free(types); free(offsets); free(conn); free(pts);
     }
     mcinr_close(m);
+}
+
+/* ---- Structure-aware mutator ---- */
+
+static void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t rng_next(uint64_t *state) { /* xorshift64*, seeded by libFuzzer */
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545F4914F6CDD1Dull;
+}
+
+typedef struct section {
+    uint32_t type, flags;
+    uint8_t *payload; /* owned copy */
+    size_t len;
+} section;
+
+/* The container's sections in table order; 0 when the header or table is not well formed. */
+static size_t read_sections(const uint8_t *d, size_t size, section *out, size_t cap) {
+    if (size < 16 || memcmp(d, "MCINR\0\r\n", 8) != 0) return 0;
+    uint64_t count = get_le(d + 12, 4);
+    if (count < 1 || count > cap || 16 + 32 * count > size) return 0;
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *e = d + 16 + 32 * i;
+        uint64_t off = get_le(e + 8, 8), len = get_le(e + 16, 8);
+        if (len > size || off > size - len) {
+            for (uint64_t k = 0; k < i; k++) free(out[k].payload);
+            return 0;
+        }
+        out[i].type = (uint32_t)get_le(e, 4);
+        out[i].flags = (uint32_t)get_le(e + 4, 4);
+        out[i].len = (size_t)len;
+        out[i].payload = malloc(len ? len : 1);
+        memcpy(out[i].payload, d + off, len);
+    }
+    return (size_t)count;
+}
+
+/* Header (version of `d`), table and payloads back to back, every CRC computed; 0 when it does
+ * not fit in max_size. */
+static size_t write_sections(uint8_t *d, size_t max_size, const section *sec, size_t count) {
+    size_t total = 16 + 32 * count;
+    for (size_t i = 0; i < count; i++) total += sec[i].len;
+    if (total > max_size) return 0;
+    put_le(d + 12, count, 4);
+    size_t off = 16 + 32 * count;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *e = d + 16 + 32 * i;
+        put_le(e, sec[i].type, 4);
+        put_le(e + 4, sec[i].flags, 4);
+        put_le(e + 8, off, 8);
+        put_le(e + 16, sec[i].len, 8);
+        put_le(e + 24, (uint32_t)crc32(0, sec[i].payload, (uInt)sec[i].len), 4);
+        put_le(e + 28, 0, 4);
+        memcpy(d + off, sec[i].payload, sec[i].len);
+        off += sec[i].len;
+    }
+    return total;
+}
+
+#define CONTENT_MAX ((size_t)1 << 20) /* inflated content the mutator works on */
+
+/* Replaces *payload (u64 size + zlib stream) by the mutated content, compressed again. */
+static int mutate_zlib_payload(section *s) {
+    if (s->len < 8) return 0;
+    uint64_t size = get_le(s->payload, 8);
+    if (size > CONTENT_MAX / 2) return 0;
+    uint8_t *content = malloc(CONTENT_MAX);
+    uLongf got = (uLongf)size;
+    if (uncompress(content, &got, s->payload + 8, (uLong)(s->len - 8)) != Z_OK || got != size) {
+        free(content);
+        return 0;
+    }
+    size_t n = LLVMFuzzerMutate(content, (size_t)size, (size_t)size + 64);
+    uLongf bound = compressBound((uLong)n);
+    uint8_t *packed = malloc(8 + bound);
+    put_le(packed, n, 8);
+    compress2(packed + 8, &bound, content, (uLong)n, 1);
+    free(content);
+    free(s->payload);
+    s->payload = packed;
+    s->len = 8 + bound;
+    return 1;
+}
+
+/* RESIDUAL (type 7): a table entry changed, or one zstd stream's content mutated and
+ * compressed again (its entry's sizes updated, the following streams moved). */
+static int mutate_residual(section *s, uint64_t *rng) {
+    uint8_t *p = s->payload;
+    if (s->len < 16) return 0;
+    uint64_t T = get_le(p + 8, 4), C = get_le(p + 12, 4), S = T * C;
+    size_t table = 16 + 16 * (size_t)C;
+    if (S == 0 || S > (s->len - 16) / 24 || table + 24 * S > s->len) return 0;
+    size_t k = (size_t)(rng_next(rng) % S), e = table + 24 * k, start = table + 24 * (size_t)S;
+    for (size_t j = 0; j < k; j++) start += (size_t)get_le(p + table + 24 * j + 16, 8);
+    uint64_t raw = get_le(p + e + 8, 8), size = get_le(p + e + 16, 8);
+    if (start > s->len || size > s->len - start) return 0;
+    switch (rng_next(rng) % 4) {
+    case 0: p[e] = (uint8_t)(rng_next(rng) % 8); return 1;       /* predictor */
+    case 1: p[e + 1] = (uint8_t)(rng_next(rng) % 3); return 1;   /* coder */
+    case 2: put_le(p + e + 8, raw + (rng_next(rng) % 5) - 2, 8); return 1; /* raw size off by -2 … 2 */
+    default: break;
+    }
+    if (p[e + 1] != 0 || size == 0 || raw > CONTENT_MAX / 2) return 0;
+    uint8_t *content = malloc(CONTENT_MAX);
+    size_t got = ZSTD_decompress(content, (size_t)raw, p + start, (size_t)size);
+    if (ZSTD_isError(got) || got != raw) {
+        free(content);
+        return 0;
+    }
+    size_t n = LLVMFuzzerMutate(content, got, got + 16);
+    size_t bound = ZSTD_compressBound(n);
+    uint8_t *frame = malloc(bound);
+    size_t z = ZSTD_compress(frame, bound, content, n, 1);
+    free(content);
+    if (ZSTD_isError(z)) {
+        free(frame);
+        return 0;
+    }
+    uint8_t *q = malloc(s->len - size + z);
+    memcpy(q, p, start);
+    memcpy(q + start, frame, z);
+    memcpy(q + start + z, p + start + size, s->len - start - size);
+    put_le(q + e + 8, n, 8);
+    put_le(q + e + 16, z, 8);
+    free(frame);
+    free(s->payload);
+    s->payload = q;
+    s->len = s->len - size + z;
+    return 1;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
+    uint64_t rng = 0x9E3779B97F4A7C15ull ^ seed;
+    section sec[64];
+    size_t count = rng_next(&rng) % 8 == 0 ? 0 : read_sections(data, size, sec, 64);
+    if (count == 0) return LLVMFuzzerMutate(data, size, max_size);
+    size_t i = (size_t)(rng_next(&rng) % count);
+    section *s = &sec[i];
+    int done = 0;
+    if (s->flags & 2u) /* a compressed section: its inflated content */
+        done = mutate_zlib_payload(s);
+    else if (s->type == 5 && rng_next(&rng) % 4 != 0) /* MESH: the inflated body */
+        done = mutate_zlib_payload(s);
+    else if (s->type == 7 && rng_next(&rng) % 2 == 0)
+        done = mutate_residual(s, &rng);
+    if (!done) { /* the payload's bytes as they are stored */
+        uint8_t *grown = malloc(s->len + 64);
+        memcpy(grown, s->payload, s->len);
+        s->len = LLVMFuzzerMutate(grown, s->len, s->len + 64);
+        free(s->payload);
+        s->payload = grown;
+    }
+    size_t n = write_sections(data, max_size, sec, count);
+    for (size_t k = 0; k < count; k++) free(sec[k].payload);
+    return n ? n : LLVMFuzzerMutate(data, size, max_size);
 }

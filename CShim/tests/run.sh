@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the C decoder tests and the libFuzzer harness with AddressSanitizer and
-# UndefinedBehaviorSanitizer (any finding aborts) and runs both.
+# Builds the C decoder tests and the libFuzzer harness (with its structure-aware mutator) with
+# AddressSanitizer and UndefinedBehaviorSanitizer (any finding aborts) and runs both; checks
+# every hostile file of tools/make_test_mci.py --hostile under ulimit -v and timeout.
 #   CShim/tests/run.sh                 # tests + 60 s of fuzzing
 #   FUZZ_SECONDS=10 CShim/tests/run.sh
 # Needs clang with compiler-rt (Debian clang-14, or the Swift toolchain's clang), python3,
@@ -124,6 +125,10 @@ cp "$D/small_residual_predicted.mci" "$CORPUS/"
 # a small type 7 file whose streams are mostly range-coded (coder 1) and zstd otherwise
 python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 11 \
     --residual-predicted "$BUILD_DIR/rc_predicted.res"
+# small hostile files as seeds: mutants of them probe the limits (fuzz_open_decode.c: trusted too)
+python3 $GEN "$CORPUS/nested-mesh.mci" --hostile nested-mesh --hostile-size 100000
+cp "$H/huge-bbox.mci" "$H/long-chain.mci" "$H/weights-1024.mci" "$H/wide-tree-5000.mci" "$CORPUS/"
+python3 $GEN "$CORPUS/deep-tree.mci" --hostile deep-tree --hostile-size 70
 "$BUILD_DIR/fuzz_open_decode" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" "$CORPUS" 2>&1 | tail -n 25
 echo "-- C decoder: all passed"

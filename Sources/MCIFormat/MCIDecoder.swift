@@ -8,27 +8,59 @@ public final class MCIDecoder: @unchecked Sendable {
     /// The path (or the name given for in-memory data) used in error messages.
     public let source: String
 
-    /// Opens a file. Throws `MCIError` with the decoder's message (it names the file).
-    public convenience init(url: URL) throws {
-        try self.init(opening: url.path) { path, out, err, len in mcinr_open_file(path, out, err, len) }
-    }
+    /// How a model is opened (`mcinr_open_file_ex`): the limits for untrusted files or not,
+    /// threads for the RESIDUAL validation, and a progress callback (called on the opening
+    /// thread with a fraction; return false to stop: the open then throws `MCIError.aborted`).
+    public struct OpenOptions {
+        /// Lifts the memory and work limits for untrusted files (docs/mci-format.md, Limits);
+        /// only for files from a trusted source. The format checks stay.
+        public var trustLargeFiles: Bool
+        public var threads: Int
+        public var progress: ((Double) -> Bool)?
 
-    /// Opens a model from memory (copied; `data` may be released afterwards).
-    public convenience init(data: Data, name: String = "memory buffer") throws {
-        try self.init(bytes: [UInt8](data), name: name)
-    }
-
-    public convenience init(bytes: [UInt8], name: String = "memory buffer") throws {
-        try self.init(opening: name) { _, out, err, len in
-            bytes.withUnsafeBytes { mcinr_open_memory($0.baseAddress, $0.count, out, err, len) }
+        public init(trustLargeFiles: Bool = false, threads: Int = 1, progress: ((Double) -> Bool)? = nil) {
+            self.trustLargeFiles = trustLargeFiles
+            self.threads = threads
+            self.progress = progress
         }
     }
 
-    private init(opening name: String,
-                 _ open: (String, UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<CChar>, Int) -> mcinr_status) throws {
+    /// Opens a file. Throws `MCIError` with the decoder's message (it names the file, the
+    /// section and, for `MCIError.limit`, the limit and the opt-in).
+    public convenience init(url: URL, options: OpenOptions = OpenOptions()) throws {
+        try self.init(opening: url.path, options) { path, opts, out, err, len in
+            mcinr_open_file_ex(path, opts, out, err, len)
+        }
+    }
+
+    /// Opens a model from memory (copied; `data` may be released afterwards).
+    public convenience init(data: Data, name: String = "memory buffer", options: OpenOptions = OpenOptions()) throws {
+        try self.init(bytes: [UInt8](data), name: name, options: options)
+    }
+
+    public convenience init(bytes: [UInt8], name: String = "memory buffer", options: OpenOptions = OpenOptions()) throws {
+        try self.init(opening: name, options) { _, opts, out, err, len in
+            bytes.withUnsafeBytes { mcinr_open_memory_ex($0.baseAddress, $0.count, opts, out, err, len) }
+        }
+    }
+
+    private init(opening name: String, _ options: OpenOptions,
+                 _ open: (String, UnsafePointer<mcinr_decode_options>, UnsafeMutablePointer<OpaquePointer?>,
+                          UnsafeMutablePointer<CChar>, Int) -> mcinr_status) throws {
         var out: OpaquePointer?
         var err = [CChar](repeating: 0, count: 1024)
-        let status = err.withUnsafeMutableBufferPointer { open(name, &out, $0.baseAddress!, $0.count) }
+        var opts = mcinr_decode_options()
+        mcinr_decode_options_init(&opts)
+        opts.num_threads = Int32(clamping: max(1, options.threads))
+        opts.trust_large_files = options.trustLargeFiles ? 1 : 0
+        let box = options.progress.map(ProgressBox.init)
+        if let box {
+            opts.user_data = Unmanaged.passUnretained(box).toOpaque()
+            opts.progress = Self.progressTrampoline
+        }
+        let status = withExtendedLifetime(box) {
+            err.withUnsafeMutableBufferPointer { open(name, &opts, &out, $0.baseAddress!, $0.count) }
+        }
         guard status == MCINR_OK, let model = out else {
             var message = String(cString: err)
             // mcinr_open_memory names the source "memory buffer"; say which one.
@@ -151,10 +183,15 @@ public final class MCIDecoder: @unchecked Sendable {
     /// The embedded mesh. Throws `MCIError.noMesh` without one.
     public func mesh() throws -> MCIMesh {
         guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        let connectivitySize = mcinr_mesh_connectivity_size(handle)
+        try Self.checkAllocation(meshPointCount, of: (Double, Double, Double).self, "the mesh's \(meshPointCount) points",
+                                 source: source)
+        try Self.checkAllocation(meshCellCount, of: (UInt8, Int64).self, "the mesh's \(meshCellCount) cells", source: source)
+        try Self.checkAllocation(connectivitySize, of: Int64.self, "the mesh's connectivity", source: source)
         var points = [Double](repeating: 0, count: 3 * meshPointCount)
         var types = [UInt8](repeating: 0, count: meshCellCount)
         var offsets = [Int64](repeating: 0, count: meshCellCount + 1)
-        var connectivity = [Int64](repeating: 0, count: mcinr_mesh_connectivity_size(handle))
+        var connectivity = [Int64](repeating: 0, count: connectivitySize)
         mcinr_mesh_points(handle, &points)
         mcinr_mesh_cells(handle, &types, &offsets, &connectivity)
         let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
@@ -199,6 +236,25 @@ public final class MCIDecoder: @unchecked Sendable {
         init(_ callback: @escaping (Double) -> Bool) { self.callback = callback }
     }
 
+    /// mcinr_progress_fn over a ProgressBox passed as user_data: non-zero (stop) when the
+    /// callback returns false.
+    private static let progressTrampoline: mcinr_progress_fn = { user, fraction in
+        let box = Unmanaged<ProgressBox>.fromOpaque(user!).takeUnretainedValue()
+        return box.callback(fraction) ? 0 : 1
+    }
+
+    /// `count` values of `T` for `what`, checked before Swift allocates them: an overflowing
+    /// size or one that malloc cannot provide throws instead of ending the process (Swift's
+    /// allocator stops the process when an allocation fails).
+    static func checkAllocation<T>(_ count: Int, of type: T.Type, _ what: String, source: String) throws {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+        guard count >= 0, !overflow, let probe = malloc(max(1, bytes)) else {
+            throw MCIError.outOfMemory("\(source): \(what) needs \(count) values of \(MemoryLayout<T>.stride) bytes, "
+                                       + "more memory than this process can allocate")
+        }
+        free(probe)
+    }
+
     private func run(count: Int, components: [Int]?, threads: Int, networkOnly: Bool = false,
                      progress: ((Double) -> Bool)?,
                      _ call: (UnsafePointer<Int>?, Int, UnsafeMutablePointer<Float>?,
@@ -207,7 +263,12 @@ public final class MCIDecoder: @unchecked Sendable {
             throw MCIError.argument("\(source): component \(bad) is out of range (the model has \(componentCount))")
         }
         let nc = components?.count ?? componentCount
-        var out = [Float](repeating: 0, count: count * nc)
+        let (values, overflow) = count.multipliedReportingOverflow(by: nc)
+        guard !overflow else {
+            throw MCIError.outOfMemory("\(source): \(count) points × \(nc) components overflow")
+        }
+        try Self.checkAllocation(values, of: Float.self, "decoding \(count) points × \(nc) components", source: source)
+        var out = [Float](repeating: 0, count: values)
         if out.isEmpty { return out }
         let comps = components ?? []
         var err = [CChar](repeating: 0, count: 1024)
@@ -218,10 +279,7 @@ public final class MCIDecoder: @unchecked Sendable {
         options.network_only = networkOnly ? 1 : 0
         if let box {
             options.user_data = Unmanaged.passUnretained(box).toOpaque()
-            options.progress = { user, fraction in
-                let box = Unmanaged<ProgressBox>.fromOpaque(user!).takeUnretainedValue()
-                return box.callback(fraction) ? 0 : 1
-            }
+            options.progress = Self.progressTrampoline
         }
         let status = withExtendedLifetime(box) {
             comps.withUnsafeBufferPointer { cp in

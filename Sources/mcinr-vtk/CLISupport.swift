@@ -44,13 +44,13 @@ private func seriesURLs(_ paths: [String]) throws -> [URL] {
     return urls
 }
 
-func openModel(_ path: String) throws -> MCIDecoder {
+func openModel(_ path: String, limits: DecoderLimits = DecoderLimits()) throws -> MCIDecoder {
     let url = URL(fileURLWithPath: path)
     guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("\(path): no such file") }
     guard url.pathExtension.lowercased() == "mci" else {
         throw CLIError("\(path): expected an .mci model file")
     }
-    return try MCIDecoder(url: url)
+    return try MCIDecoder(url: url, options: MCIDecoder.OpenOptions(trustLargeFiles: limits.trustLargeFiles))
 }
 
 func defaultThreads() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
@@ -109,8 +109,18 @@ struct VariableSelection: ParsableArguments {
     var names: [String]? { variables.map(parseList) }
 }
 
-/// `--threads` of the commands that decode (eval, export).
+/// `--trust-large-files` of the commands that open a model (info, eval, export): the C
+/// decoder's opt-in for trusted files beyond the limits for untrusted ones.
+struct DecoderLimits: ParsableArguments {
+    @Flag(name: .customLong("trust-large-files"),
+          help: ArgumentHelp("Open a model that needs more memory or work than the limits for untrusted files of its size allow.",
+                             discussion: "By default a model may take at most 64 × its file size + 16 MiB of memory and 4096 × its size + 2^24 units of work to open, and its cluster tree at most 4096 top-level nodes and depth 64 (docs/mci-format.md, Limits), so a small hostile file cannot exhaust the machine. Use this only for files from a trusted source; the format checks stay."))
+    var trustLargeFiles = false
+}
+
+/// `--threads` of the commands that decode (eval, export), with the decoder's limits.
 struct DecoderThreads: ParsableArguments {
+    @OptionGroup var limits: DecoderLimits
     @Option(help: "Decoder threads (default: all cores).") var threads: Int?
     var count: Int { threads ?? defaultThreads() }
 

@@ -10,9 +10,10 @@ struct Info: ParsableCommand {
 
     @Argument(help: "The .mci model file.") var model: String
     @Flag(help: "Print machine-readable JSON instead of text.") var json = false
+    @OptionGroup var limits: DecoderLimits
 
     func run() throws {
-        let m = try openModel(model)
+        let m = try openModel(model, limits: limits)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? NSNumber)?.uint64Value ?? 0
         let metadata = (try? JSONSerialization.jsonObject(with: Data(m.metadataJSON.utf8))) as? [String: Any] ?? [:]
         let leaves = m.treeNodes.filter(\.isLeaf).count
