@@ -26,19 +26,32 @@ public protocol Communicator: AnyObject {
     func alltoall(_ outgoing: [[UInt8]]) throws -> [[UInt8]]
 }
 
-/// Bytes sent and received per phase (for the benchmark and `--json`).
+/// Bytes sent and received, and seconds spent, per phase (for the benchmark and `--json`).
 public final class TrafficLog: @unchecked Sendable {
-    public struct Entry: Sendable { public var phase: String; public var sent: Int; public var received: Int }
+    public struct Entry: Sendable {
+        public var phase: String
+        public var sent: Int
+        public var received: Int
+        public var seconds: Double
+    }
     public private(set) var entries: [Entry] = []
+    private var current: (phase: String, since: Date)?
 
     public init() {}
 
-    public func add(_ phase: String, sent: Int, received: Int) {
+    public func add(_ phase: String, sent: Int, received: Int, seconds: Double = 0) {
         if let i = entries.firstIndex(where: { $0.phase == phase }) {
-            entries[i].sent += sent; entries[i].received += received
+            entries[i].sent += sent; entries[i].received += received; entries[i].seconds += seconds
         } else {
-            entries.append(Entry(phase: phase, sent: sent, received: received))
+            entries.append(Entry(phase: phase, sent: sent, received: received, seconds: seconds))
         }
+    }
+
+    /// Starts timing `phase` (the time since the previous call goes to the previous phase).
+    public func enter(_ phase: String) {
+        let now = Date()
+        if let current { add(current.phase, sent: 0, received: 0, seconds: now.timeIntervalSince(current.since)) }
+        current = (phase, now)
     }
 }
 

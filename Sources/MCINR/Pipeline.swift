@@ -227,6 +227,7 @@ public struct MCINRPipeline {
         let started = Date()
         communicator.phase = "normalisation"
         let normalization = try Normalization(shard: shard, communicator: communicator)
+        communicator.phase = "k-means"
         let q = (0 ..< shard.pointCount).map { p in
             normalization.normalizedPoint(SIMD3(shard.points[3 * p], shard.points[3 * p + 1], shard.points[3 * p + 2]))
         }
@@ -563,6 +564,7 @@ public struct MCINRPipeline {
                             roundShare: Double, distribution: Distribution?) throws -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
         let rank = distribution?.communicator.rank ?? 0
+        distribution?.communicator.phase = "training"
         let mine = jobs.indices.filter { distribution?.owner(jobs[$0].path) ?? 0 == rank }
         let order = mine.sorted { a, b in
             jobs[a].samples.pointCount != jobs[b].samples.pointCount
@@ -584,7 +586,7 @@ public struct MCINRPipeline {
         }
         if let distribution {
             let communicator = distribution.communicator
-            communicator.phase = "training"
+            communicator.phase = "exchange"
             var writer = ByteWriter()
             writer.int(mine.count)
             for index in mine {

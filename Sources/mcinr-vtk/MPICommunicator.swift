@@ -9,7 +9,8 @@ import MCINR
 final class MPICommunicator: Communicator {
     let rank: Int
     let size: Int
-    var phase = ""
+    /// Setting it also times the phases (`TrafficLog.enter`).
+    var phase = "" { didSet { if phase != oldValue { traffic.enter(phase) } } }
     let traffic = TrafficLog()
 
     private init(rank: Int, size: Int) { self.rank = rank; self.size = size }

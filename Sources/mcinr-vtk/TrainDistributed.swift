@@ -10,6 +10,7 @@ extension Train {
     func runDistributed(_ communicator: MPICommunicator) -> Never {
         let rank = communicator.rank, size = communicator.size
         var everyRank = true  // errors before the ranks' own reading are the same on every rank
+        communicator.phase = "open"
         do {
             let outURL = URL(fileURLWithPath: output)
             var isDir: ObjCBool = false
@@ -66,6 +67,7 @@ extension Train {
             let reporter = TerminalProgressRenderer(mode: quiet || rank != 0 ? .quiet : .automatic)
             let summary = try Encoder.encode(shard: &shard, mesh: rank == 0 ? stream.mesh : nil, to: outURL,
                                              options: options, communicator: communicator, reporter: reporter)
+            communicator.phase = "report"
             let ranks = try gatherRankReports(communicator)
             if let summary {
                 if json {
@@ -106,7 +108,9 @@ extension Train {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let mine: [String: Any] = [
             "rank": communicator.rank, "peak_rss_bytes": Int(usage.ru_maxrss) * 1024,
-            "phases": communicator.traffic.entries.map { ["phase": $0.phase, "sent_bytes": $0.sent, "received_bytes": $0.received] },
+            "phases": communicator.traffic.entries.map {
+                ["phase": $0.phase, "sent_bytes": $0.sent, "received_bytes": $0.received, "seconds": $0.seconds]
+            },
         ]
         let parts = try communicator.gather(Array(try JSONSerialization.data(withJSONObject: mine)), root: 0)
         return try parts.map { try JSONSerialization.jsonObject(with: Data($0)) as! [String: Any] }
@@ -115,9 +119,9 @@ extension Train {
     private func printRankReports(_ ranks: [[String: Any]]) {
         for r in ranks {
             let phases = (r["phases"] as? [[String: Any]] ?? []).map { p in
-                "\(p["phase"]!) \(formatBytes(UInt64(p["sent_bytes"] as! Int)))↑ \(formatBytes(UInt64(p["received_bytes"] as! Int)))↓"
+                "\(p["phase"]!) \(fmt(p["seconds"] as! Double, 1)) s \(formatBytes(UInt64(p["sent_bytes"] as! Int)))↑ \(formatBytes(UInt64(p["received_bytes"] as! Int)))↓"
             }
-            print("rank \(r["rank"]!): peak memory \(formatBytes(UInt64(r["peak_rss_bytes"] as! Int))); sent↑/received↓: \(phases.joined(separator: ", "))")
+            print("rank \(r["rank"]!): peak memory \(formatBytes(UInt64(r["peak_rss_bytes"] as! Int))); per phase, seconds and bytes sent↑/received↓: \(phases.joined(separator: ", "))")
         }
     }
 }
