@@ -53,9 +53,13 @@ import random
 import re
 import struct
 import zlib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # mesh_codec.py
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED = 1, 2, 3, 4, 5, 7  # type 6 is retired
+META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED, MESHC = 1, 2, 3, 4, 5, 7, 8  # type 6 is retired
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -287,8 +291,18 @@ def build(args):
     else:
         nets_section = (NETS, 1, nets)
     sections = [(META, 1, meta), (JSON, 0, meta_json.encode("utf-8")), (TREE, 1, tree), nets_section]
-    if pts:
-        body = struct.pack("<QB7x", npts, 1) + f32s(pts)
+    if pts and getattr(args, "mesh_cells", None) is not None:  # the first K cells; every point kept
+        k = args.mesh_cells
+        conn, offs, types = conn[:offs[k - 1] if k else 0], offs[:k], types[:k]
+        ncells = k
+    if pts and getattr(args, "mesh_f64", False):  # full-mantissa doubles (the reference uses them too)
+        pts = [v + 1e-3 * math.sin(1.7 * i + 0.3) for i, v in enumerate(pts)]
+    if pts and getattr(args, "mesh_coding", "zlib") == "meshc":
+        sections.append((MESHC, 1, meshc_payload(args, pts, conn, offs, types)))
+    elif pts:
+        wide = getattr(args, "mesh_f64", False)
+        body = struct.pack("<QB7x", npts, 2 if wide else 1)
+        body += struct.pack("<%dd" % len(pts), *pts) if wide else f32s(pts)
         body += struct.pack("<QQ", ncells, len(conn)) + bytes(types)
         body += struct.pack("<%dQ" % ncells, *offs) + struct.pack("<%dI" % len(conn), *conn)
         sections.append((MESH, 0, struct.pack("<Q", len(body)) + zlib.compress(body, 6)))
@@ -305,7 +319,24 @@ def build(args):
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
     minor = 2 if args.residual_predicted else 1 if encoding != 0 or args.compress_nets else 0
+    if any(k == MESHC for k, _, _ in sections):
+        minor = 3
     return container(sections, minor)
+
+
+def meshc_payload(args, pts, conn, offs, types):
+    """The MESHC section (type 8, format 1.3) of the mesh, coded by tools/mesh_codec.py (the
+    reference coder, written from the spec); with --mesh-dump, also its decoded chunks as text
+    (mesh_codec.dump_chunks), which the C tests compare the C decoder with."""
+    import mesh_codec
+    wide = getattr(args, "mesh_f64", False)
+    P = [pts[3 * i:3 * i + 3] for i in range(len(pts) // 3)]
+    payload = mesh_codec.encode_section(P, 64 if wide else 32, list(types), [0] + list(offs), list(conn),
+                                        args.chunk_cells)
+    if args.mesh_dump:
+        with open(args.mesh_dump, "w") as f:
+            mesh_codec.dump_chunks(payload, f)
+    return payload
 
 
 def varint(u):
@@ -938,6 +969,13 @@ def main():
     p.add_argument("--range-streams", metavar="DIR",
                    help="also write the crafted range-coded streams of the C tests for this file's mesh "
                         "(one DIR/NAME.rc per case of range_stream_cases)")
+    p.add_argument("--mesh-coding", choices=["zlib", "meshc"], default="zlib",
+                   help="MESH (type 5, one zlib stream) or MESHC (type 8, chunks; format 1.3)")
+    p.add_argument("--chunk-cells", type=int, default=65536, help="MESHC: cells per chunk")
+    p.add_argument("--mesh-f64", action="store_true",
+                   help="store the points as float64, moved off the grid so that every mantissa bit counts")
+    p.add_argument("--mesh-cells", type=int, metavar="K", help="keep only the first K cells of the mesh (all points)")
+    p.add_argument("--mesh-dump", metavar="FILE", help="MESHC: write the reference decoder's chunks to FILE")
     p.add_argument("--hostile", metavar="KIND",
                    help="write a hostile file instead (docs/mci-format.md, Limits): " +
                         "; ".join("%s: %s" % (k, w) for k, (w, _) in sorted(HOSTILE_KINDS.items())))

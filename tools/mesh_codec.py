@@ -582,6 +582,20 @@ def whole_mesh(payload):
     return width, pts, cells
 
 
+def dump_chunks(payload, f):
+    """The decoded chunks as text, for the C tests: `meshc N WIDTH K`, then per chunk
+    `chunk INDEX POINTS CELLS ENTRIES`, its points `p GID XBITS YBITS ZBITS` (hex bit patterns of
+    the stored type) and its cells `c TYPE V...` (chunk-local point indices), in decoded order."""
+    N, width, chunks = decode_section(payload)
+    f.write("meshc %d %d %d\n" % (N, width, len(chunks)))
+    for k, (gids, xyz, cells) in enumerate(chunks):
+        f.write("chunk %d %d %d %d\n" % (k, len(gids), len(cells), sum(len(v) for _, v in cells)))
+        for g, b in zip(gids, xyz):
+            f.write("p %d %x %x %x\n" % (g, b[0], b[1], b[2]))
+        for kind, vs in cells:
+            f.write("c %d %s\n" % (kind, " ".join(map(str, vs))))
+
+
 def main():
     import argparse
     import sys

@@ -290,6 +290,40 @@ uint64_t mcinr_residual_bytes(const mcinr_model *model);
  * exactly a stored time), else 0. */
 int mcinr_residual_applies(const mcinr_model *model, double time);
 
+/* ---- Mesh chunks (MESHC section, type 8, format 1.3; docs/mci-format.md "MESHC") ----
+ * A MESHC mesh is stored in chunks that decode independently: each holds some cells and every
+ * point they use (a point used by cells of several chunks is in each of them), with its global
+ * id (its index in mcinr_mesh_points). A file with a MESH section (type 5) has one chunk, the
+ * whole mesh. The whole-mesh queries above work for both (the open decodes every chunk once).
+ * Cell order: the mesh queries list the cells chunk by chunk, in each chunk's coded order
+ * (tets first, then the other cells), not in the order of the mesh the writer was given. */
+
+/* Number of chunks: 0 without a mesh, 1 for MESH (type 5), the chunk count for MESHC. */
+size_t mcinr_mesh_num_chunks(const mcinr_model *model);
+
+/* The sizes of chunk `chunk`: its points, cells and connectivity entries (each pointer may be
+ * NULL). MCINR_ERR_NO_MESH without a mesh; MCINR_ERR_ARGUMENT for a chunk out of range. */
+mcinr_status mcinr_mesh_chunk_sizes(const mcinr_model *model, size_t chunk, size_t *num_points,
+                                    size_t *num_cells, size_t *connectivity_size);
+
+/* Decodes chunk `chunk` into caller-owned arrays sized by mcinr_mesh_chunk_sizes (any may be
+ * NULL to skip it): point_ids[num_points] global point ids, xyz[3 num_points] their
+ * coordinates (bit-exact as stored), types[num_cells] VTK cell types, offsets[num_cells + 1]
+ * VTK style (offsets[0] = 0), connectivity[connectivity_size] as indices into this chunk's
+ * points (0 ... num_points - 1). Memory: proportional to the chunk (about 300 bytes per tet of
+ * scratch, freed before returning), not to the mesh. Thread-safe: any number of chunks may be
+ * decoded at once from one model. MCINR_ERR_NO_MESH, MCINR_ERR_ARGUMENT (chunk out of range),
+ * MCINR_ERR_NOMEM, with a message in err. */
+mcinr_status mcinr_mesh_chunk(const mcinr_model *model, size_t chunk, int64_t *point_ids, double *xyz,
+                              uint8_t *types, int64_t *offsets, int64_t *connectivity, char *err,
+                              size_t err_len);
+
+/* Stored bytes of the mesh section (MESH or MESHC payload; 0 without a mesh). */
+uint64_t mcinr_mesh_bytes(const mcinr_model *model);
+
+/* The mesh section's type: 5 (MESH, one zlib stream), 8 (MESHC, chunks), 0 without a mesh. */
+int mcinr_mesh_coding(const mcinr_model *model);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,8 +70,10 @@ struct mcinr_model {
     uint8_t *mesh_types;
     int64_t *mesh_offsets; /* num_cells + 1, offsets[0] = 0 */
     uint32_t *mesh_conn;
+    uint64_t mesh_bytes;       /* stored bytes of the MESH or MESHC section */
+    struct mci_meshc *meshc;   /* MESHC (type 8, mesh_codec.c): the chunked payload; NULL for MESH */
     /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
-    uint8_t *inflated[8];
+    uint8_t *inflated[16];
     /* RESIDUAL (residual.c), section type 7: per component bound and bin width; per stream
      * (step-major, T × C) its decompressed size, offset into residual_streams and compressed
      * size */

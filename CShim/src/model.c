@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* fileno, fstat */
 #endif
 #include "mcinr_internal.h"
+#include "mesh_codec.h"
 
 #include <sys/stat.h>
 #include <math.h>
@@ -32,8 +33,9 @@
 /* Type 6 (the RESIDUAL of format 1.1, plain indices in zlib streams) is retired: no writer ever
  * produced it, and a file that has one is rejected (docs/mci-format.md, Section types). */
 enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RETIRED_RESIDUAL = 6,
-       SEC_RESIDUAL_PREDICTED = 7, SEC_LAST = 7 };
-static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "retired RESIDUAL", "RESIDUAL"};
+       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_LAST = 8 };
+static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "retired RESIDUAL", "RESIDUAL",
+                                            "MESHC"};
 
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || err_len == 0) return;
@@ -817,10 +819,11 @@ static uint64_t declared_inflated_size(const uint8_t *payload, size_t length) {
  * inside compression, whose expansions multiply: no writer makes one, and it is refused. */
 static mcinr_status inflate_section(ctx *c, int type, const uint8_t **payload, size_t *length, mcinr_model *m) {
     c->section = section_names[type];
-    if (type == SEC_MESH || type == SEC_RESIDUAL_PREDICTED)
+    if (type == SEC_MESH || type == SEC_RESIDUAL_PREDICTED || type == SEC_MESHC)
         return fail(c, MCINR_ERR_FORMAT, "stored compressed (flag bit 1), but its content is already compressed (%s): "
                     "nested compression is not allowed (docs/mci-format.md, Compressed sections)",
-                    type == SEC_MESH ? "a zlib stream" : "zstd or range-coded streams");
+                    type == SEC_MESH ? "a zlib stream" : type == SEC_MESHC ? "range-coded chunks"
+                                                                            : "zstd or range-coded streams");
     if (*length < 8) return fail(c, MCINR_ERR_FORMAT, "compressed payload of %zu bytes has no size", *length);
     uint64_t size = le(*payload, 8);
     size_t compressed = *length - 8;
@@ -881,6 +884,7 @@ void mcinr_close(mcinr_model *m) {
     free(m->mesh_types);
     free(m->mesh_offsets);
     free(m->mesh_conn);
+    mci_free_meshc(m);
     release_inflated(m);
     mci_free_residual(m);
     free(m);
@@ -1024,6 +1028,16 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
         uint64_t body = le(payload[SEC_MESH], 8); /* checked by parse_mesh */
         if ((s = step_done(c, (double)length[SEC_MESH] + 2.0 * (double)body)) != MCINR_OK) return s;
+        m->mesh_bytes = length[SEC_MESH];
+    }
+    if (payload[SEC_MESHC]) { /* the chunked mesh (format 1.3, mesh_codec.c) */
+        c->section = "MESHC";
+        if (payload[SEC_MESH]) return fail(c, MCINR_ERR_FORMAT, "a file holds MESH or MESHC, not both");
+        if ((s = mci_parse_meshc(c->name, payload[SEC_MESHC], length[SEC_MESHC], m, c->oc, c->err, c->err_len)) !=
+            MCINR_OK)
+            return s;
+        m->mesh_bytes = length[SEC_MESHC];
+        if ((s = step_done(c, 0.0)) != MCINR_OK) return s;
     }
     if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";

@@ -57,6 +57,23 @@ python3 $GEN "$D/residual_predicted.mci" --mesh grid --split --width 8 --residua
 python3 $GEN "$D/small_residual_predicted.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-predicted "$D/small_residual_predicted.res" --seed 10 --range-streams "$D/rc"
 
+# format 1.3: MESHC (type 8), coded by the reference coder tools/mesh_codec.py, with the reference
+# decoder's chunks (.dump) and the same mesh as MESH type 5 (_zlib): tets only; tets + generic cells;
+# float64; vessel-small's first 25000 cells with all its points (lone points); with a RESIDUAL
+meshc() { # NAME ARGS...
+    local name=$1; shift
+    python3 $GEN "$D/$name.mci" --mesh-coding meshc --mesh-dump "$D/$name.dump" "$@"
+    python3 $GEN "$D/${name}_zlib.mci" "$@"
+}
+meshc meshc_tiny --mesh tiny --chunk-cells 20 --seed 1
+meshc meshc_grid --mesh grid --chunk-cells 60 --seed 1
+meshc meshc_grid64 --mesh grid --mesh-f64 --chunk-cells 50 --seed 1
+meshc meshc_vessel --mesh vessel --mesh-cells 25000 --chunk-cells 10000 --seed 1
+python3 $GEN "$D/meshc_residual.mci" --mesh grid --split --width 8 --mesh-coding meshc --chunk-cells 100 \
+    --residual-predicted "$D/meshc_residual.res" --seed 9
+python3 $GEN "$D/meshc_residual_zlib.mci" --mesh grid --split --width 8 --residual-predicted "$D/meshc_residual.res" \
+    --seed 9
+
 # two hostile files for the open options' tests (the others: below, under ulimit and timeout)
 python3 $GEN "$D/wide-tree-5000.mci" --hostile wide-tree --hostile-size 5000
 python3 $GEN "$D/large-mesh.mci" --hostile large-mesh
@@ -64,6 +81,10 @@ python3 $GEN "$D/large-mesh.mci" --hostile large-mesh
 echo "-- C tests (ASan + UBSan, $CC)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_decoder.c $LIBS -o "$BUILD_DIR/test_decoder"
 "$BUILD_DIR/test_decoder" "$D"
+
+echo "-- MESHC tests: C decoder vs the reference coder (ASan + UBSan)"
+$CC $CFLAGS $SAN $SOURCES CShim/tests/test_mesh_codec.c $LIBS -o "$BUILD_DIR/test_mesh_codec"
+"$BUILD_DIR/test_mesh_codec" "$D"
 
 echo "-- C tests, concurrent decodes (ThreadSanitizer)"
 $CC $CFLAGS -fsanitize=thread -fno-sanitize-recover=all $SOURCES CShim/tests/test_decoder.c $LIBS \
@@ -122,6 +143,11 @@ python3 $GEN "$CORPUS/siren_f16.mci" --mesh none --arch siren --width 2 --pe 0 -
 python3 $GEN "$CORPUS/coordnet_int8z.mci" --mesh none --arch coordnet --width 2 --pe 1 --clusters 2 --seed 8 \
     --encoding int8 --compress-nets
 cp "$D/small_residual_predicted.mci" "$CORPUS/"
+# MESHC (type 8): tets in two chunks; tets and generic cells in small chunks
+python3 $GEN "$CORPUS/meshc_tiny.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 13 --mesh-coding meshc \
+    --chunk-cells 30
+python3 $GEN "$CORPUS/meshc_grid.mci" --mesh grid --width 1 --pe 0 --clusters 1 --seed 14 --mesh-coding meshc \
+    --chunk-cells 80
 # a small type 7 file whose streams are mostly range-coded (coder 1) and zstd otherwise
 python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 11 \
     --residual-predicted "$BUILD_DIR/rc_predicted.res"

@@ -1,0 +1,853 @@
+/* The MESHC section, type 8 (format 1.3, docs/mci-format.md "MESHC"): the embedded mesh in
+ * chunks that decode independently. Each chunk is one range-coded stream: a face traversal of
+ * its tetrahedra (a new tet is the neighbour across an open face, its apex a new point, one of
+ * the candidates adjacent to the face or an explicit earlier point), the other cells by a
+ * generic path, and every point the chunk uses with its global id and its coordinates, bit
+ * exact, as the difference of ordered integers from a prediction (the face's reflection of
+ * the opposite point, or the previous point).
+ *
+ * The open validates the header and the chunk table and decodes every chunk once into the
+ * whole-mesh arrays (so the mesh queries, the residual and decoding work as with MESH type 5);
+ * the section's bytes stay in the model so that mcinr_mesh_chunk decodes any one chunk again
+ * with memory proportional to that chunk. */
+#include "mcinr_internal.h"
+#include "mesh_codec.h"
+#include "range_decoder.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TET 10
+#define HEADER_BYTES 48u
+#define ENTRY_BYTES 40u
+#define MAX_ADJ 64u           /* adj(v): the first 64 distinct points that share a tet with v */
+#define ADJ_BLOCK 15u
+#define CAND_CONTEXTS 16u
+#define BUCKETS 9u
+#define ITEMS_PER_BYTE 400u   /* points + tets + cells + cell entries <= 400 x stream bytes */
+#define MAX_CHUNK_TETS ((uint64_t)1 << 30)
+#define MAX_CHUNK_POINTS ((uint64_t)0xFFFFFFFFu)
+#define NONE 0xFFFFFFFFu
+
+typedef struct meshc_chunk {
+    uint64_t offset, size, points, tets, cells, cell_conn;
+} meshc_chunk;
+
+struct mci_meshc {
+    uint8_t *data; /* the whole payload */
+    size_t len;
+    int width;     /* 32 or 64 */
+    uint64_t N, M, conn_len;
+    size_t num_chunks;
+    meshc_chunk *chunk;
+    uint64_t payload_bytes;
+};
+
+/* ---- models (every probability 1024 at the start of a chunk) ---- */
+
+typedef struct int_model {
+    uint16_t X[64], M[64][3], G;
+} int_model;
+
+typedef struct models {
+    uint16_t face, start_new, gen_new, apex_new[4], cand[CAND_CONTEXTS];
+    int_model expl, expl_gen, gid, size;
+    int_model coord[2][3][BUCKETS]; /* [face-predicted, previous][axis][bucket] */
+    uint16_t perm[3][32], type[256];
+} models;
+
+static void models_init(models *md) {
+    uint16_t *p = (uint16_t *)(void *)md;
+    for (size_t i = 0; i < sizeof *md / sizeof(uint16_t); i++) p[i] = MCI_RC_PROB_INIT;
+}
+
+typedef struct dec {
+    mci_rc rc;
+    int bad; /* read past the end */
+} dec;
+
+static int bit(dec *d, uint16_t *p) {
+    int b = mci_rc_bit(&d->rc, p);
+    if (b < 0) {
+        d->bad = 1;
+        return 0;
+    }
+    return b;
+}
+
+/* An unsigned integer: the unary exponent e (< 64), then e mantissa bits. 0 with *ok = 0 on
+ * an exponent of 64 or past the end. */
+static uint64_t get_uint(dec *d, int_model *mod, int *ok) {
+    unsigned e = 0;
+    while (bit(d, &mod->X[e])) {
+        if (d->bad) break;
+        if (++e == 64) {
+            *ok = 0;
+            return 0;
+        }
+    }
+    uint64_t r = 0;
+    for (unsigned b = 0; b < e; b++) {
+        int v;
+        if (b == 0) v = bit(d, &mod->M[e][0]);
+        else if (b == 1) v = bit(d, &mod->M[e][1 + r]);
+        else {
+            v = mci_rc_fixed(&d->rc);
+            if (v < 0) d->bad = 1, v = 0;
+        }
+        r = r << 1 | (uint64_t)v;
+    }
+    if (d->bad) *ok = 0;
+    return ((uint64_t)1 << e) - 1 + r; /* <= 2^64 - 2 */
+}
+
+/* A signed integer: magnitude m, then a sign bit (1 negative) when m > 0. */
+static uint64_t get_sint(dec *d, int_model *mod, int *negative, int *ok) {
+    uint64_t m = get_uint(d, mod, ok);
+    *negative = m && bit(d, &mod->G);
+    if (d->bad) *ok = 0;
+    return m;
+}
+
+static unsigned get_tree(dec *d, uint16_t *probs, unsigned bits) {
+    unsigned node = 1;
+    for (unsigned b = 0; b < bits; b++) node = node * 2 + (unsigned)bit(d, &probs[node]);
+    return node - (1u << bits);
+}
+
+/* ---- coordinates ---- */
+
+static int64_t ordered(uint64_t bits, int width) {
+    if (width == 32) {
+        uint32_t b = (uint32_t)bits;
+        return b < 0x80000000u ? (int64_t)b : -1 - (int64_t)(b & 0x7FFFFFFFu);
+    }
+    return bits < ((uint64_t)1 << 63) ? (int64_t)bits : -1 - (int64_t)(bits & 0x7FFFFFFFFFFFFFFFull);
+}
+
+/* (ordered(pred) ± m) modulo 2^width, back to a bit pattern */
+static uint64_t unordered_sum(int64_t o, uint64_t m, int negative, int width) {
+    uint64_t u = (uint64_t)o + (negative ? (uint64_t)0 - m : m);
+    if (width == 32) {
+        uint32_t v = (uint32_t)u; /* as a 32-bit two's complement value */
+        return v < 0x80000000u ? v : ((0xFFFFFFFFu - v) | 0x80000000u); /* -1 - v' with v' = v - 2^32 */
+    }
+    return u < ((uint64_t)1 << 63) ? u : ((~u) | ((uint64_t)1 << 63));
+}
+
+static int finite_bits(uint64_t b, int width) {
+    return width == 32 ? ((b >> 23) & 0xFF) != 0xFF : ((b >> 52) & 0x7FF) != 0x7FF;
+}
+
+static double as_double(uint64_t b, int width) {
+    if (width == 32) {
+        uint32_t u = (uint32_t)b;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return (double)f;
+    }
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+static unsigned bucket(uint64_t b, int width) {
+    int e = width == 32 ? (int)((b >> 23) & 0xFF) - 119 : (int)((b >> 52) & 0x7FF) - 1015;
+    return e < 0 ? 0 : e > (int)BUCKETS - 1 ? BUCKETS - 1 : (unsigned)e;
+}
+
+/* ((s + s) / 3) - o with s = (a + b) + c, in double (no multiplication, so no contraction),
+ * rounded to the point type (overflow gives an infinity) */
+static uint64_t face_prediction(uint64_t a, uint64_t b, uint64_t c, uint64_t o, int width) {
+    double s = (as_double(a, width) + as_double(b, width)) + as_double(c, width);
+    double p = (s + s) / 3.0 - as_double(o, width);
+    if (width == 32) {
+        float f = (float)p;
+        uint32_t u;
+        memcpy(&u, &f, sizeof u);
+        return u;
+    }
+    uint64_t u;
+    memcpy(&u, &p, sizeof u);
+    return u;
+}
+
+/* ---- one chunk ---- */
+
+typedef struct face_slot {
+    uint32_t a, b, c, count;
+} face_slot;
+
+typedef struct adj_block {
+    uint32_t v[ADJ_BLOCK];
+    uint32_t next;
+} adj_block;
+
+/* Scratch and output of one chunk decode; every array sized from the chunk table. */
+typedef struct chunk_dec {
+    const struct mci_meshc *mc;
+    const meshc_chunk *ck;
+    dec d;
+    models md;
+    int width;
+    /* points */
+    size_t n;         /* introduced so far */
+    uint64_t *gid;    /* [points] */
+    uint64_t *bits;   /* [3 points] */
+    uint64_t *gid_set; /* hash set, capacity gid_mask + 1 */
+    size_t gid_mask;
+    /* tets */
+    size_t t;
+    uint32_t *frame, *orig; /* [4 tets] */
+    uint8_t *p;             /* parity of frame vs orig */
+    face_slot *faces;
+    size_t face_mask;
+    uint32_t *queue; /* 4 tets entries: tet * 4 + k */
+    size_t q_head, q_tail;
+    /* adjacency */
+    uint32_t *adj_head, *adj_tail;
+    uint8_t *adj_deg;
+    adj_block *blocks;
+    size_t num_blocks, cap_blocks;
+    uint32_t *stamp;
+    uint8_t *cnt;
+    uint32_t stamp_now;
+    uint32_t order[3 * MAX_ADJ], cands[3 * MAX_ADJ];
+    /* generic cells */
+    uint8_t *types;      /* [cells] */
+    uint64_t *cell_end;  /* [cells] end offsets in cell_vert */
+    uint32_t *cell_vert; /* [cell_conn] */
+    const char *why;
+    char msg[160];
+} chunk_dec;
+
+static size_t pow2_at_least(uint64_t v) {
+    size_t c = 16;
+    while (c < v) c <<= 1;
+    return c;
+}
+
+/* Scratch bytes of a chunk decode (for the open's budget) and capacity bounds. */
+static uint64_t chunk_scratch_bytes(const meshc_chunk *k) {
+    uint64_t n = k->points, t = k->tets;
+    uint64_t faces = pow2_at_least(8 * t + 16), gids = pow2_at_least(2 * n + 16);
+    uint64_t blocks = n + (12 * t) / ADJ_BLOCK + 1;
+    return n * (8 + 24 + 4 + 4 + 1 + 4 + 1) + gids * 8 + t * (16 + 16 + 1 + 16) + faces * sizeof(face_slot) +
+           blocks * sizeof(adj_block) + k->cells * 9 + k->cell_conn * 4 + sizeof(chunk_dec);
+}
+
+static void chunk_free(chunk_dec *c) {
+    free(c->gid);
+    free(c->bits);
+    free(c->gid_set);
+    free(c->frame);
+    free(c->orig);
+    free(c->p);
+    free(c->faces);
+    free(c->queue);
+    free(c->adj_head);
+    free(c->adj_tail);
+    free(c->adj_deg);
+    free(c->blocks);
+    free(c->stamp);
+    free(c->cnt);
+    free(c->types);
+    free(c->cell_end);
+    free(c->cell_vert);
+}
+
+static void *alloc0(uint64_t count, size_t size) {
+    if (count == 0) count = 1;
+    if (count > SIZE_MAX / size) return NULL;
+    return calloc((size_t)count, size);
+}
+
+static int chunk_alloc(chunk_dec *c) {
+    const meshc_chunk *k = c->ck;
+    uint64_t n = k->points, t = k->tets;
+    c->face_mask = pow2_at_least(8 * t + 16) - 1; /* load <= 1/2 */
+    c->gid_mask = pow2_at_least(2 * n + 16) - 1;
+    c->cap_blocks = (size_t)(n + (12 * t) / ADJ_BLOCK + 1);
+    c->gid = alloc0(n, sizeof *c->gid);
+    c->bits = alloc0(3 * n, sizeof *c->bits);
+    c->gid_set = malloc((c->gid_mask + 1) * sizeof *c->gid_set);
+    c->frame = alloc0(4 * t, sizeof *c->frame);
+    c->orig = alloc0(4 * t, sizeof *c->orig);
+    c->p = alloc0(t, 1);
+    c->faces = alloc0(c->face_mask + 1, sizeof *c->faces);
+    c->queue = alloc0(4 * t, sizeof *c->queue);
+    c->adj_head = malloc((n ? n : 1) * sizeof *c->adj_head);
+    c->adj_tail = alloc0(n, sizeof *c->adj_tail);
+    c->adj_deg = alloc0(n, 1);
+    c->blocks = alloc0(c->cap_blocks, sizeof *c->blocks);
+    c->stamp = alloc0(n, sizeof *c->stamp);
+    c->cnt = alloc0(n, 1);
+    c->types = alloc0(k->cells, 1);
+    c->cell_end = alloc0(k->cells, sizeof *c->cell_end);
+    c->cell_vert = alloc0(k->cell_conn, sizeof *c->cell_vert);
+    if (!c->gid || !c->bits || !c->gid_set || !c->frame || !c->orig || !c->p || !c->faces || !c->queue ||
+        !c->adj_head || !c->adj_tail || !c->adj_deg || !c->blocks || !c->stamp || !c->cnt || !c->types ||
+        !c->cell_end || !c->cell_vert)
+        return -1;
+    memset(c->gid_set, 0xFF, (c->gid_mask + 1) * sizeof *c->gid_set);
+    for (uint64_t i = 0; i < n; i++) c->adj_head[i] = NONE;
+    return 0;
+}
+
+#define FAIL(...) (snprintf(c->msg, sizeof c->msg, __VA_ARGS__), c->why = c->msg, -1)
+#define PAST_END() FAIL("the stream ends early (the range coder reads past its end)")
+
+static uint64_t hash3(uint32_t a, uint32_t b, uint32_t c) {
+    uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ull ^ (uint64_t)b * 0xC2B2AE3D27D4EB4Full ^
+                 (uint64_t)c * 0x165667B19E3779F9ull;
+    return h ^ (h >> 29);
+}
+
+static void sort3(uint32_t *a, uint32_t *b, uint32_t *c) {
+    uint32_t t;
+    if (*a > *b) t = *a, *a = *b, *b = t;
+    if (*b > *c) t = *b, *b = *c, *c = t;
+    if (*a > *b) t = *a, *a = *b, *b = t;
+}
+
+/* The slot of face {a, b, c} (count 0 if new). */
+static face_slot *face_find(chunk_dec *c, uint32_t a, uint32_t b, uint32_t cc) {
+    sort3(&a, &b, &cc);
+    size_t i = (size_t)hash3(a, b, cc) & c->face_mask;
+    for (;;) {
+        face_slot *s = &c->faces[i];
+        if (s->count == 0) {
+            s->a = a, s->b = b, s->c = cc;
+            return s;
+        }
+        if (s->a == a && s->b == b && s->c == cc) return s;
+        i = (i + 1) & c->face_mask;
+    }
+}
+
+static void adj_add(chunk_dec *c, uint32_t v, uint32_t x) {
+    uint8_t deg = c->adj_deg[v];
+    if (deg >= MAX_ADJ) return;
+    uint32_t blk = c->adj_head[v];
+    for (unsigned i = 0; i < deg; i++) {
+        if (i && i % ADJ_BLOCK == 0) blk = c->blocks[blk].next;
+        if (c->blocks[blk].v[i % ADJ_BLOCK] == x) return;
+    }
+    if (deg % ADJ_BLOCK == 0) { /* a new block (the pool holds enough: n + 12 t / 15 + 1) */
+        uint32_t nb = (uint32_t)c->num_blocks++;
+        c->blocks[nb].next = NONE;
+        if (deg == 0) c->adj_head[v] = nb;
+        else c->blocks[c->adj_tail[v]].next = nb;
+        c->adj_tail[v] = nb;
+    }
+    c->blocks[c->adj_tail[v]].v[deg % ADJ_BLOCK] = x;
+    c->adj_deg[v] = (uint8_t)(deg + 1);
+}
+
+static unsigned parity4(const uint64_t *g) {
+    unsigned inv = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++) inv += g[i] > g[j];
+    return inv & 1u;
+}
+
+static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4]) {
+    size_t t = c->t++;
+    uint64_t gf[4], go[4];
+    for (int i = 0; i < 4; i++) {
+        c->frame[4 * t + i] = f[i];
+        c->orig[4 * t + i] = o[i];
+        gf[i] = c->gid[f[i]];
+        go[i] = c->gid[o[i]];
+    }
+    c->p[t] = (uint8_t)(parity4(gf) ^ parity4(go));
+    for (int k = 0; k < 4; k++) {
+        uint32_t v[3];
+        for (int j = 0, n = 0; j < 4; j++)
+            if (j != k) v[n++] = f[j];
+        face_slot *s = face_find(c, v[0], v[1], v[2]);
+        if (++s->count == 1) c->queue[c->q_tail++] = (uint32_t)(4 * t + (size_t)k);
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            if (j != i) adj_add(c, f[i], f[j]);
+}
+
+/* The candidates for the apex across face k of tet t: points other than the face's and the
+ * opposite one adjacent to all three face points, then to two, in order of first appearance
+ * in adj(a), adj(b), adj(c). */
+static size_t candidates(chunk_dec *c, size_t t, int k) {
+    const uint32_t *f = &c->frame[4 * t];
+    uint32_t face[3];
+    for (int j = 0, n = 0; j < 4; j++)
+        if (j != k) face[n++] = f[j];
+    if (++c->stamp_now == 0) { /* wrapped: clear the stamps */
+        memset(c->stamp, 0, c->ck->points * sizeof *c->stamp);
+        c->stamp_now = 1;
+    }
+    size_t no = 0;
+    for (int i = 0; i < 3; i++) {
+        uint32_t blk = c->adj_head[face[i]];
+        unsigned deg = c->adj_deg[face[i]];
+        for (unsigned e = 0; e < deg; e++) {
+            if (e && e % ADJ_BLOCK == 0) blk = c->blocks[blk].next;
+            uint32_t x = c->blocks[blk].v[e % ADJ_BLOCK];
+            if (c->stamp[x] != c->stamp_now) {
+                c->stamp[x] = c->stamp_now;
+                c->cnt[x] = 0;
+                c->order[no++] = x;
+            }
+            c->cnt[x]++;
+        }
+    }
+    size_t nc = 0;
+    for (unsigned want = 3; want >= 2; want--)
+        for (size_t i = 0; i < no; i++) {
+            uint32_t x = c->order[i];
+            if (c->cnt[x] == want && x != face[0] && x != face[1] && x != face[2] && x != f[k]) c->cands[nc++] = x;
+        }
+    return nc;
+}
+
+static int new_point(chunk_dec *c, const uint64_t pred[3], int kind, uint64_t ref, uint32_t *out) {
+    if (c->n >= c->ck->points) return FAIL("more points than the chunk table's %llu", (unsigned long long)c->ck->points);
+    int ok = 1, neg;
+    uint64_t m = get_sint(&c->d, &c->md.gid, &neg, &ok);
+    if (!ok) return c->d.bad ? PAST_END() : FAIL("a point id's exponent is 64");
+    uint64_t N = c->mc->N, g;
+    if (neg) {
+        if (m > ref) return FAIL("point id %llu - %llu is negative", (unsigned long long)ref, (unsigned long long)m);
+        g = ref - m;
+    } else {
+        if (m >= N - ref) return FAIL("point id %llu + %llu is not below the point count %llu", (unsigned long long)ref,
+                                      (unsigned long long)m, (unsigned long long)N);
+        g = ref + m;
+    }
+    size_t h = (size_t)(g * 0x9E3779B97F4A7C15ull >> 17) & c->gid_mask;
+    while (c->gid_set[h] != UINT64_MAX) {
+        if (c->gid_set[h] == g) return FAIL("point %llu occurs twice in the chunk", (unsigned long long)g);
+        h = (h + 1) & c->gid_mask;
+    }
+    c->gid_set[h] = g;
+    size_t i = c->n;
+    for (int ax = 0; ax < 3; ax++) {
+        m = get_sint(&c->d, &c->md.coord[kind][ax][bucket(pred[ax], c->width)], &neg, &ok);
+        if (!ok) return c->d.bad ? PAST_END() : FAIL("a coordinate's exponent is 64");
+        uint64_t b = unordered_sum(ordered(pred[ax], c->width), m, neg, c->width);
+        if (!finite_bits(b, c->width))
+            return FAIL("point %llu has a non-finite coordinate", (unsigned long long)g);
+        c->bits[3 * i + (size_t)ax] = b;
+    }
+    c->gid[i] = g;
+    c->n++;
+    *out = (uint32_t)i;
+    return 0;
+}
+
+static int new_point_prev(chunk_dec *c, uint32_t *out) {
+    uint64_t zero[3] = {0, 0, 0};
+    const uint64_t *pred = c->n ? &c->bits[3 * (c->n - 1)] : zero;
+    return new_point(c, pred, 1, c->n ? c->gid[c->n - 1] : 0, out);
+}
+
+static int existing(chunk_dec *c, int_model *mod, uint32_t *out) {
+    int ok = 1;
+    uint64_t v = get_uint(&c->d, mod, &ok);
+    if (!ok) return c->d.bad ? PAST_END() : FAIL("a point reference's exponent is 64");
+    if (v >= c->n) return FAIL("a reference to point %llu back, with %zu points so far", (unsigned long long)v, c->n);
+    *out = (uint32_t)(c->n - 1 - v);
+    return 0;
+}
+
+static int vertex(chunk_dec *c, uint16_t *flag, int_model *expl, uint32_t *out) {
+    int b = bit(&c->d, flag);
+    if (c->d.bad) return PAST_END();
+    return b ? new_point_prev(c, out) : existing(c, expl, out);
+}
+
+static const uint8_t PERMS[24][4] = {
+    {0, 1, 2, 3}, {0, 1, 3, 2}, {0, 2, 1, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {0, 3, 2, 1},
+    {1, 0, 2, 3}, {1, 0, 3, 2}, {1, 2, 0, 3}, {1, 2, 3, 0}, {1, 3, 0, 2}, {1, 3, 2, 0},
+    {2, 0, 1, 3}, {2, 0, 3, 1}, {2, 1, 0, 3}, {2, 1, 3, 0}, {2, 3, 0, 1}, {2, 3, 1, 0},
+    {3, 0, 1, 2}, {3, 0, 2, 1}, {3, 1, 0, 2}, {3, 1, 2, 0}, {3, 2, 0, 1}, {3, 2, 1, 0}};
+
+/* Decodes chunk c->ck completely (allocated by chunk_alloc). 0, or -1 with c->why. */
+static int chunk_run(chunk_dec *c) {
+    const meshc_chunk *k = c->ck;
+    const char *why = mci_rc_start(&c->d.rc, c->mc->data + k->offset, (size_t)k->size);
+    if (why) return FAIL("%s", why);
+    models_init(&c->md);
+    while (c->t < k->tets) {
+        if (c->q_head == c->q_tail) { /* a new component: four vertices */
+            uint32_t v[4];
+            for (int i = 0; i < 4; i++)
+                if (vertex(c, &c->md.start_new, &c->md.expl, &v[i])) return -1;
+            for (int i = 0; i < 4; i++)
+                for (int j = i + 1; j < 4; j++)
+                    if (v[i] == v[j]) return FAIL("tet %zu starts a component with a repeated point", c->t);
+            add_tet(c, v, v);
+            continue;
+        }
+        uint32_t e = c->queue[c->q_head++];
+        size_t t = e >> 2;
+        int kk = (int)(e & 3u);
+        const uint32_t *f = &c->frame[4 * t];
+        uint32_t face[3];
+        for (int j = 0, n = 0; j < 4; j++)
+            if (j != kk) face[n++] = f[j];
+        if (face_find(c, face[0], face[1], face[2])->count >= 2) continue;
+        int b = bit(&c->d, &c->md.face);
+        if (c->d.bad) return PAST_END();
+        if (!b) continue;
+        size_t nc = candidates(c, t, kk);
+        uint32_t apex;
+        b = bit(&c->d, &c->md.apex_new[nc < 3 ? nc : 3]);
+        if (c->d.bad) return PAST_END();
+        if (b) {
+            uint64_t pred[3];
+            for (int ax = 0; ax < 3; ax++)
+                pred[ax] = face_prediction(c->bits[3 * (size_t)face[0] + (size_t)ax], c->bits[3 * (size_t)face[1] + (size_t)ax],
+                                           c->bits[3 * (size_t)face[2] + (size_t)ax], c->bits[3 * (size_t)f[kk] + (size_t)ax],
+                                           c->width);
+            uint64_t ref = c->gid[face[0]];
+            if (c->gid[face[1]] < ref) ref = c->gid[face[1]];
+            if (c->gid[face[2]] < ref) ref = c->gid[face[2]];
+            if (new_point(c, pred, 0, ref, &apex)) return -1;
+        } else {
+            size_t j = 0;
+            while (j < nc) {
+                b = bit(&c->d, &c->md.cand[j < CAND_CONTEXTS - 1 ? j : CAND_CONTEXTS - 1]);
+                if (c->d.bad) return PAST_END();
+                if (!b) break;
+                j++;
+            }
+            if (j < nc) apex = c->cands[j];
+            else if (existing(c, &c->md.expl, &apex)) return -1;
+            if (apex == face[0] || apex == face[1] || apex == face[2])
+                return FAIL("tet %zu: the apex is a point of its own face", c->t);
+        }
+        uint32_t nf[4] = {f[0], f[1], f[2], f[3]};
+        nf[kk] = apex;
+        uint64_t g[4];
+        uint32_t S[4];
+        for (int i = 0; i < 4; i++) S[i] = nf[i];
+        for (int i = 1; i < 4; i++) /* sorted by global id */
+            for (int j = i; j > 0 && c->gid[S[j - 1]] > c->gid[S[j]]; j--) {
+                uint32_t tmp = S[j];
+                S[j] = S[j - 1];
+                S[j - 1] = tmp;
+            }
+        for (int i = 0; i < 4; i++) g[i] = c->gid[nf[i]];
+        unsigned h = parity4(g) ^ c->p[t] ^ 1u;
+        unsigned s = get_tree(&c->d, c->md.perm[h], 5);
+        if (c->d.bad) return PAST_END();
+        if (s >= 24) return FAIL("tet %zu has vertex-order symbol %u (allowed 0 ... 23)", c->t, s);
+        uint32_t o[4] = {S[PERMS[s][0]], S[PERMS[s][1]], S[PERMS[s][2]], S[PERMS[s][3]]};
+        add_tet(c, nf, o);
+    }
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < k->cells; i++) {
+        unsigned type = get_tree(&c->d, c->md.type, 8);
+        int ok = 1;
+        uint64_t size = get_uint(&c->d, &c->md.size, &ok);
+        if (!ok) return c->d.bad ? PAST_END() : FAIL("a cell size's exponent is 64");
+        if (size > k->cell_conn - total)
+            return FAIL("cell %llu ends beyond the chunk table's %llu cell entries", (unsigned long long)i,
+                        (unsigned long long)k->cell_conn);
+        for (uint64_t j = 0; j < size; j++)
+            if (vertex(c, &c->md.gen_new, &c->md.expl_gen, &c->cell_vert[total + j])) return -1;
+        total += size;
+        c->types[i] = (uint8_t)type;
+        c->cell_end[i] = total;
+    }
+    if (total != k->cell_conn)
+        return FAIL("the cells hold %llu entries, the chunk table says %llu", (unsigned long long)total,
+                    (unsigned long long)k->cell_conn);
+    while (c->n < k->points) {
+        uint32_t ignored;
+        if (new_point_prev(c, &ignored)) return -1;
+    }
+    if (c->d.rc.pos != c->d.rc.len)
+        return FAIL("the stream has %zu bytes, %zu were read", c->d.rc.len, c->d.rc.pos);
+    return 0;
+}
+
+static int chunk_decode(const struct mci_meshc *mc, size_t index, chunk_dec *c) {
+    memset(c, 0, sizeof *c);
+    c->mc = mc;
+    c->ck = &mc->chunk[index];
+    c->width = mc->width;
+    if (chunk_alloc(c)) {
+        c->why = NULL;
+        return -2; /* out of memory */
+    }
+    return chunk_run(c);
+}
+
+/* ---- the section ---- */
+
+static uint64_t le(const uint8_t *q, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
+    return v;
+}
+
+#define SFAIL(status, ...)                                                                         \
+    do {                                                                                           \
+        char what_[400];                                                                           \
+        snprintf(what_, sizeof what_, __VA_ARGS__);                                                \
+        mci_set_error(err, err_len, "%s: section MESHC: %s", name, what_);                         \
+        return status;                                                                             \
+    } while (0)
+
+static mcinr_status charge(const mci_open_ctx *oc, int memory, uint64_t amount, const char *what, const char *name,
+                           char *err, size_t err_len) {
+    char msg[600];
+    if (!oc || mci_budget_charge(oc->budget, memory, amount, what, msg, sizeof msg) == 0) return MCINR_OK;
+    mci_set_error(err, err_len, "%s: section MESHC: %s", name, msg);
+    return MCINR_ERR_LIMIT;
+}
+
+mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
+                             const mci_open_ctx *oc, char *err, size_t err_len) {
+    if (len < HEADER_BYTES) SFAIL(MCINR_ERR_FORMAT, "payload of %zu bytes is shorter than its 48-byte header", len);
+    uint64_t N = le(payload, 8), M = le(payload + 16, 8), conn_len = le(payload + 24, 8);
+    unsigned ptype = payload[8];
+    uint32_t K = (uint32_t)le(payload + 32, 4);
+    if (ptype != 1 && ptype != 2) SFAIL(MCINR_ERR_FORMAT, "unknown point type %u (1 = f32, 2 = f64)", ptype);
+    if (le(payload + 36, 4) != 0 || le(payload + 40, 8) != 0) SFAIL(MCINR_ERR_FORMAT, "reserved header fields are not 0");
+    if (K < 1 || K > (len - HEADER_BYTES) / ENTRY_BYTES)
+        SFAIL(MCINR_ERR_FORMAT, "chunk count %u does not fit in the %zu bytes after the header (40 per chunk, at least 1)",
+              K, len - HEADER_BYTES);
+    size_t base = HEADER_BYTES + (size_t)K * ENTRY_BYTES, avail = len - base;
+    if (N < 1) SFAIL(MCINR_ERR_FORMAT, "the mesh has no points");
+    if (N > ((uint64_t)ITEMS_PER_BYTE * avail) || M > ((uint64_t)ITEMS_PER_BYTE * avail) ||
+        conn_len > ((uint64_t)ITEMS_PER_BYTE * avail))
+        SFAIL(MCINR_ERR_FORMAT, "%llu points, %llu cells and %llu connectivity entries cannot be coded in %zu bytes "
+              "(at most %u items per byte)", (unsigned long long)N, (unsigned long long)M, (unsigned long long)conn_len,
+              avail, ITEMS_PER_BYTE);
+    mcinr_status st = charge(oc, 1, sizeof(struct mci_meshc) + (uint64_t)K * sizeof(meshc_chunk) + len,
+                             "the mesh chunk table", name, err, err_len);
+    if (st != MCINR_OK) return st;
+    struct mci_meshc *mc = calloc(1, sizeof *mc);
+    if (!mc) SFAIL(MCINR_ERR_NOMEM, "out of memory");
+    m->meshc = mc;
+    mc->chunk = calloc(K, sizeof *mc->chunk);
+    mc->data = malloc(len);
+    if (!mc->chunk || !mc->data) SFAIL(MCINR_ERR_NOMEM, "out of memory for %u chunks", K);
+    memcpy(mc->data, payload, len);
+    mc->len = len;
+    mc->width = ptype == 1 ? 32 : 64;
+    mc->N = N, mc->M = M, mc->conn_len = conn_len;
+    mc->num_chunks = K;
+    mc->payload_bytes = len;
+    uint64_t offset = base, cells = 0, conn = 0, max_scratch = 0;
+    for (uint32_t k = 0; k < K; k++) {
+        const uint8_t *e = payload + HEADER_BYTES + (size_t)k * ENTRY_BYTES;
+        meshc_chunk *ck = &mc->chunk[k];
+        ck->size = le(e, 8), ck->points = le(e + 8, 8), ck->tets = le(e + 16, 8), ck->cells = le(e + 24, 8);
+        ck->cell_conn = le(e + 32, 8);
+        ck->offset = offset;
+        if (ck->size < MCI_RC_INIT_BYTES || ck->size > len - offset)
+            SFAIL(MCINR_ERR_FORMAT, "chunk %u: stream of %llu bytes at offset %llu does not fit the %zu-byte payload "
+                  "(at least 5 bytes)", k, (unsigned long long)ck->size, (unsigned long long)offset, len);
+        offset += ck->size;
+        /* every item costs at least one decoded bit, every bit at least 1/50 of a stream bit */
+        uint64_t cap = ck->size * ITEMS_PER_BYTE;
+        if (ck->points > cap || ck->tets > cap || ck->cells > cap || ck->cell_conn > cap ||
+            ck->points + ck->tets + ck->cells + ck->cell_conn > cap)
+            SFAIL(MCINR_ERR_FORMAT, "chunk %u: %llu points, %llu tets, %llu cells and %llu cell entries cannot be coded "
+                  "in %llu bytes (at most %u items per byte)", k, (unsigned long long)ck->points,
+                  (unsigned long long)ck->tets, (unsigned long long)ck->cells, (unsigned long long)ck->cell_conn,
+                  (unsigned long long)ck->size, ITEMS_PER_BYTE);
+        if (ck->points > N || ck->points > MAX_CHUNK_POINTS || ck->tets > MAX_CHUNK_TETS)
+            SFAIL(MCINR_ERR_FORMAT, "chunk %u: %llu points (mesh %llu, at most 2^32 - 1) and %llu tets (at most 2^30)", k,
+                  (unsigned long long)ck->points, (unsigned long long)N, (unsigned long long)ck->tets);
+        if (ck->tets && ck->points < 4) SFAIL(MCINR_ERR_FORMAT, "chunk %u: tets with fewer than 4 points", k);
+        cells += ck->tets + ck->cells;
+        conn += 4 * ck->tets + ck->cell_conn;
+        uint64_t s = chunk_scratch_bytes(ck);
+        if (s > max_scratch) max_scratch = s;
+    }
+    if (offset != len)
+        SFAIL(MCINR_ERR_FORMAT, "the chunk streams end at byte %llu of %zu", (unsigned long long)offset, len);
+    if (cells != M || conn != conn_len)
+        SFAIL(MCINR_ERR_FORMAT, "the chunks hold %llu cells with %llu connectivity entries, the header says %llu and %llu",
+              (unsigned long long)cells, (unsigned long long)conn, (unsigned long long)M, (unsigned long long)conn_len);
+    /* the whole mesh as MESH type 5 holds it, one chunk's scratch at a time, a bitmap of points */
+    uint64_t whole = N * 24 + M * 9 + 8 + conn_len * 4 + N / 8 + 1;
+    if ((st = charge(oc, 1, whole + max_scratch, "decoding the mesh chunks", name, err, err_len)) != MCINR_OK) return st;
+    if ((st = charge(oc, 0, 16 * (N + M + conn_len), "decoding the mesh chunks", name, err, err_len)) != MCINR_OK)
+        return st;
+    m->mesh_points = malloc((size_t)N * 3 * sizeof(double));
+    m->mesh_types = malloc(M ? (size_t)M : 1);
+    m->mesh_offsets = malloc(((size_t)M + 1) * sizeof(int64_t));
+    m->mesh_conn = malloc((conn_len ? (size_t)conn_len : 1) * sizeof(uint32_t));
+    uint8_t *defined = calloc((size_t)(N / 8 + 1), 1);
+    if (!m->mesh_points || !m->mesh_types || !m->mesh_offsets || !m->mesh_conn || !defined) {
+        free(defined);
+        SFAIL(MCINR_ERR_NOMEM, "out of memory for %llu points and %llu cells", (unsigned long long)N,
+              (unsigned long long)M);
+    }
+    m->mesh_offsets[0] = 0;
+    size_t cell = 0, entry = 0;
+    mcinr_status result = MCINR_OK;
+    for (uint32_t k = 0; k < K && result == MCINR_OK; k++) {
+        chunk_dec *c = malloc(sizeof *c);
+        if (!c) {
+            result = MCINR_ERR_NOMEM;
+            mci_set_error(err, err_len, "%s: section MESHC: out of memory", name);
+            break;
+        }
+        int r = chunk_decode(mc, k, c);
+        if (r == -2) {
+            result = MCINR_ERR_NOMEM;
+            mci_set_error(err, err_len, "%s: section MESHC: chunk %u: out of memory for %llu points and %llu tets",
+                          name, k, (unsigned long long)mc->chunk[k].points, (unsigned long long)mc->chunk[k].tets);
+        } else if (r) {
+            result = MCINR_ERR_FORMAT;
+            mci_set_error(err, err_len, "%s: section MESHC: chunk %u: %s", name, k, c->why);
+        } else {
+            for (size_t i = 0; i < c->n; i++) {
+                uint64_t g = c->gid[i];
+                double xyz[3];
+                for (int ax = 0; ax < 3; ax++) xyz[ax] = as_double(c->bits[3 * i + (size_t)ax], mc->width);
+                if (defined[g / 8] & (1u << (g % 8))) {
+                    if (memcmp(xyz, &m->mesh_points[3 * g], sizeof xyz) != 0) {
+                        result = MCINR_ERR_FORMAT;
+                        mci_set_error(err, err_len, "%s: section MESHC: chunk %u: point %llu has other coordinates "
+                                      "than in an earlier chunk", name, k, (unsigned long long)g);
+                        break;
+                    }
+                } else {
+                    defined[g / 8] |= (uint8_t)(1u << (g % 8));
+                    memcpy(&m->mesh_points[3 * g], xyz, sizeof xyz);
+                }
+            }
+            for (size_t t = 0; t < c->t; t++) {
+                m->mesh_types[cell] = TET;
+                for (int i = 0; i < 4; i++) m->mesh_conn[entry++] = (uint32_t)c->gid[c->orig[4 * t + (size_t)i]];
+                m->mesh_offsets[++cell] = (int64_t)entry;
+            }
+            uint64_t start = 0;
+            for (uint64_t i = 0; i < mc->chunk[k].cells; i++) {
+                m->mesh_types[cell] = c->types[i];
+                for (uint64_t j = start; j < c->cell_end[i]; j++) m->mesh_conn[entry++] = (uint32_t)c->gid[c->cell_vert[j]];
+                start = c->cell_end[i];
+                m->mesh_offsets[++cell] = (int64_t)entry;
+            }
+        }
+        chunk_free(c);
+        free(c);
+    }
+    for (uint64_t g = 0; g < N && result == MCINR_OK; g++)
+        if (!(defined[g / 8] & (1u << (g % 8)))) {
+            result = MCINR_ERR_FORMAT;
+            mci_set_error(err, err_len, "%s: section MESHC: point %llu is in no chunk", name, (unsigned long long)g);
+        }
+    free(defined);
+    if (result != MCINR_OK) return result;
+    m->mesh_num_points = (size_t)N;
+    m->mesh_point_type = (int)ptype;
+    m->mesh_num_cells = (size_t)M;
+    m->mesh_conn_len = (size_t)conn_len;
+    m->has_mesh = 1;
+    return MCINR_OK;
+}
+
+void mci_free_meshc(mcinr_model *m) {
+    if (!m || !m->meshc) return;
+    free(m->meshc->data);
+    free(m->meshc->chunk);
+    free(m->meshc);
+    m->meshc = NULL;
+}
+
+/* ---- public API ---- */
+
+size_t mcinr_mesh_num_chunks(const mcinr_model *m) {
+    if (!m || !m->has_mesh) return 0;
+    return m->meshc ? m->meshc->num_chunks : 1;
+}
+
+mcinr_status mcinr_mesh_chunk_sizes(const mcinr_model *m, size_t chunk, size_t *num_points, size_t *num_cells,
+                                    size_t *connectivity_size) {
+    if (!m) return MCINR_ERR_ARGUMENT;
+    if (!m->has_mesh) return MCINR_ERR_NO_MESH;
+    if (chunk >= mcinr_mesh_num_chunks(m)) return MCINR_ERR_ARGUMENT;
+    size_t p = m->mesh_num_points, c = m->mesh_num_cells, e = m->mesh_conn_len;
+    if (m->meshc) {
+        const meshc_chunk *k = &m->meshc->chunk[chunk];
+        p = (size_t)k->points, c = (size_t)(k->tets + k->cells), e = (size_t)(4 * k->tets + k->cell_conn);
+    }
+    if (num_points) *num_points = p;
+    if (num_cells) *num_cells = c;
+    if (connectivity_size) *connectivity_size = e;
+    return MCINR_OK;
+}
+
+mcinr_status mcinr_mesh_chunk(const mcinr_model *m, size_t chunk, int64_t *point_ids, double *xyz, uint8_t *types,
+                              int64_t *offsets, int64_t *connectivity, char *err, size_t err_len) {
+    if (!m) return MCINR_ERR_ARGUMENT;
+    if (!m->has_mesh) return MCINR_ERR_NO_MESH;
+    if (chunk >= mcinr_mesh_num_chunks(m)) {
+        mci_set_error(err, err_len, "mcinr_mesh_chunk: chunk %zu of %zu", chunk, mcinr_mesh_num_chunks(m));
+        return MCINR_ERR_ARGUMENT;
+    }
+    if (!m->meshc) { /* MESH type 5: one chunk, the whole mesh */
+        for (size_t i = 0; i < m->mesh_num_points; i++) {
+            if (point_ids) point_ids[i] = (int64_t)i;
+        }
+        if (xyz) memcpy(xyz, m->mesh_points, m->mesh_num_points * 3 * sizeof(double));
+        if (types) memcpy(types, m->mesh_types, m->mesh_num_cells);
+        if (offsets) memcpy(offsets, m->mesh_offsets, (m->mesh_num_cells + 1) * sizeof(int64_t));
+        if (connectivity)
+            for (size_t i = 0; i < m->mesh_conn_len; i++) connectivity[i] = m->mesh_conn[i];
+        return MCINR_OK;
+    }
+    chunk_dec *c = malloc(sizeof *c);
+    if (!c) return MCINR_ERR_NOMEM;
+    int r = chunk_decode(m->meshc, chunk, c);
+    mcinr_status st = MCINR_OK;
+    if (r == -2) {
+        st = MCINR_ERR_NOMEM;
+        mci_set_error(err, err_len, "mcinr_mesh_chunk: out of memory for chunk %zu", chunk);
+    } else if (r) { /* validated at open: only a changed model could get here */
+        st = MCINR_ERR_FORMAT;
+        mci_set_error(err, err_len, "mcinr_mesh_chunk: chunk %zu: %s", chunk, c->why);
+    } else {
+        for (size_t i = 0; i < c->n; i++) {
+            if (point_ids) point_ids[i] = (int64_t)c->gid[i];
+            if (xyz)
+                for (int ax = 0; ax < 3; ax++) xyz[3 * i + (size_t)ax] = as_double(c->bits[3 * i + (size_t)ax], c->width);
+        }
+        size_t cell = 0, entry = 0;
+        if (offsets) offsets[0] = 0;
+        for (size_t t = 0; t < c->t; t++, cell++) {
+            if (types) types[cell] = TET;
+            for (int i = 0; i < 4; i++, entry++)
+                if (connectivity) connectivity[entry] = c->orig[4 * t + (size_t)i];
+            if (offsets) offsets[cell + 1] = (int64_t)entry;
+        }
+        uint64_t start = 0;
+        for (uint64_t i = 0; i < c->ck->cells; i++, cell++) {
+            if (types) types[cell] = c->types[i];
+            for (uint64_t j = start; j < c->cell_end[i]; j++, entry++)
+                if (connectivity) connectivity[entry] = c->cell_vert[j];
+            start = c->cell_end[i];
+            if (offsets) offsets[cell + 1] = (int64_t)entry;
+        }
+    }
+    chunk_free(c);
+    free(c);
+    return st;
+}
+
+uint64_t mcinr_mesh_bytes(const mcinr_model *m) { return m ? m->mesh_bytes : 0; }
+
+int mcinr_mesh_coding(const mcinr_model *m) {
+    if (!m || !m->has_mesh) return 0;
+    return m->meshc ? 8 : 5;
+}

@@ -1,0 +1,16 @@
+/* MESHC section (type 8, format 1.3): the mesh in independently decodable chunks
+ * (mesh_codec.c; docs/mci-format.md, "MESHC"). */
+#ifndef MCI_MESH_CODEC_H
+#define MCI_MESH_CODEC_H
+
+#include "mcinr_internal.h"
+
+/* Validates the payload (header, chunk table, every chunk decoded once), fills the model's
+ * whole-mesh arrays (mesh_points, mesh_types, mesh_offsets, mesh_conn) and keeps a copy of the
+ * payload for mcinr_mesh_chunk; charges the open's budget. MCINR_OK, or a status and
+ * "<name>: section MESHC: <what>" in err. */
+mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
+                             const mci_open_ctx *oc, char *err, size_t err_len);
+void mci_free_meshc(mcinr_model *m);
+
+#endif
