@@ -51,7 +51,8 @@ m = json.load(open(f"{tmp}/SPLITS-3.json"))["mpi"]
 assert m["ranks"] == 3 and len(m["per_rank"]) == 3, m
 for r in m["per_rank"]:
     phases = {p["phase"]: p for p in r["phases"]}
-    assert phases["redistribution"]["sent_bytes"] > 0 and phases["training"]["received_bytes"] > 0, r
+    assert phases["redistribution"]["sent_bytes"] > 0 and phases["exchange"]["received_bytes"] > 0, r
+    assert phases["training"]["seconds"] > 0, r
     assert r["peak_rss_bytes"] > 0
 print(f"ok splits kept: {s['splits']} ({'some undone' if undone else 'none undone'}), residual stored, per-rank traffic reported")
 PYEOF
