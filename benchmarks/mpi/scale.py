@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Strong scaling of distributed training on MPI (issue 18), and a model for R = 8 ... 1024.
+
+Generates (once, cached in --work) a paper-scale series with examples/make_paper_scale.py as a
+.pvd of .pvtu steps (--pieces 2), then trains the same model four ways, each with a fixed
+epoch count (so every run does the same work and writes the same bytes):
+
+    1x1      one process, --threads 1 (no mpirun)
+    1x2      one process, --threads 2
+    2x1      mpirun -np 2, --threads 1 each (Open MPI's shared-memory transport)
+    2x1-tcp  mpirun -np 2 --mca btl tcp,self, --threads 1 each (real network stack)
+
+Each run is timed under /usr/bin/time -v (wall, peak RSS of the largest process); the
+distributed runs report per rank and phase the seconds and bytes sent / received and the peak
+RSS (`train --json`, "mpi"). The load average before and after every run is recorded: the
+machine is shared. Results accumulate in --results (JSON); the report and the plot are written
+from them (--report-only rewrites them without running anything).
+
+    /usr/bin/python3 benchmarks/mpi/scale.py                     # ~ 15-25 min on 2 cores
+    /usr/bin/python3 benchmarks/mpi/scale.py --report-only
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+from machine import cpu_name  # noqa: E402
+
+TOOL = os.path.join(ROOT, ".build", "release", "mcinr-vtk")
+GENERATOR = os.path.join(ROOT, "examples", "make_paper_scale.py")
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
+CONFIGS = {
+    "1x1": dict(ranks=1, threads=1, mpi=[]),
+    "1x2": dict(ranks=1, threads=2, mpi=[]),
+    "2x1": dict(ranks=2, threads=1, mpi=[]),
+    "2x1-tcp": dict(ranks=2, threads=1, mpi=["--mca", "btl", "tcp,self"]),
+}
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def timed(cmd, env=None):
+    """(wall s, peak RSS bytes, stdout) of cmd under /usr/bin/time -v."""
+    start = time.time()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+    wall = time.time() - start
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
+    return wall, rss, p.stdout
+
+
+def generate(args):
+    data = os.path.join(args.work, "data")
+    pvd = os.path.join(data, "series.pvd")
+    if not os.path.exists(pvd):
+        cmd = ["/usr/bin/python3", GENERATOR, data, "--points", str(args.points), "--steps", str(args.steps),
+               "--variables", args.variables, "--pieces", "2", "--index-type", "Int32", "--quiet"]
+        wall, rss, out = timed(cmd)
+        with open(os.path.join(args.work, "generated.json"), "w") as f:
+            json.dump({"seconds": wall, "peak_rss_bytes": rss, "command": cmd, "output": out}, f)
+    return pvd
+
+
+def run(args, pvd, name, results):
+    cfg = CONFIGS[name]
+    out = os.path.join(args.work, f"{name}.mci")
+    train = [TOOL, "train", pvd, "-o", out, "--time-budget", "0", "--max-epochs", str(args.epochs),
+             "--meta-steps", str(args.meta_steps), "--seed", "1", "--threads", str(cfg["threads"]), "--json", "-q"]
+    cmd = (MPIRUN + cfg["mpi"] + ["-np", str(cfg["ranks"])] + train) if cfg["ranks"] > 1 else train
+    before = loadavg()
+    wall, rss, stdout = timed(cmd)
+    summary = json.loads(stdout[stdout.index("{"):])
+    results["runs"][name] = {
+        "command": " ".join(cmd), "wall_seconds": wall, "peak_rss_bytes": rss, "load_before": before,
+        "load_after": loadavg(), "sha256": sha256(out), "file_bytes": summary["file_bytes"],
+        "weight_bytes": summary["weight_bytes"], "raw_field_bytes": summary["raw_field_bytes"],
+        "networks": summary["networks"], "clusters": summary["clusters"], "splits": summary["splits"],
+        "width": summary["width"], "mean_psnr": summary["mean"]["psnr"], "train_seconds": summary["seconds"],
+        "ratio_weights": summary["compression_ratio_weights"], "mpi": summary.get("mpi"),
+    }
+    info = json.loads(subprocess.run([TOOL, "info", out, "--json"], capture_output=True, text=True, check=True).stdout)
+    results["clusters"] = [{"path": c["path"], "points": c["points"], "round": c["round"],
+                            "epochs": c["epochs"]} for c in info["metadata"]["training"]["clusters"]]
+    results["points"], results["cells"], results["steps"] = info["points"], info["cells"], len(info["times"])
+    print(f"{name}: {wall:.1f} s wall, peak RSS {rss / 2**20:.0f} MiB, PSNR {summary['mean']['psnr']:.2f} dB, "
+          f"load {before:.1f} -> {loadavg():.1f}", flush=True)
+
+
+def lpt(costs, ranks):
+    load = [0.0] * ranks
+    for c in sorted(costs, reverse=True):
+        i = min(range(ranks), key=lambda r: (load[r], r))
+        load[i] += c
+    return max(load)
+
+
+def phases(run):
+    """{phase: {seconds, sent, received}} per rank of a distributed run."""
+    return [{p["phase"]: p for p in r["phases"]} for r in run["mpi"]["per_rank"]]
+
+
+def model(results):
+    """Time of the same training on R ranks x 1 thread, from the 2-rank runs' measured phases."""
+    runs = results["runs"]
+    shm, tcp = phases(runs["2x1"]), phases(runs["2x1-tcp"])
+    # compute per top-level cluster: training seconds of both ranks, shared by points x epochs
+    # of every node trained under it (children train on their parent's rank)
+    total_training = sum(p["training"]["seconds"] for p in shm)
+    work = {}
+    for c in results["clusters"]:
+        top = int(c["path"].split(".")[0])
+        work[top] = work.get(top, 0) + c["points"] * max(c["epochs"], 1)
+    scale = total_training / sum(work.values())
+    costs = [w * scale for w in work.values()]
+    raw = runs["2x1"]["raw_field_bytes"]
+    # network: bytes and seconds of the TCP run's exchange phases
+    redistribution = tcp[0]["redistribution"]
+    bandwidth = max(redistribution["sent_bytes"] + redistribution["received_bytes"], 1) / max(redistribution["seconds"], 1e-6)
+    read_1 = sum(p["read"]["seconds"] for p in shm)                  # reading all steps, one rank
+    fixed = max(p["open"]["seconds"] for p in shm) + max(p["k-means"]["seconds"] + p["normalisation"]["seconds"] for p in shm)
+    evaluation = shm[0]["evaluation"]["seconds"] + shm[0]["write"]["seconds"]
+    params = runs["2x1"]["weight_bytes"] * 2  # f16 on disk; exchanged as f32
+    rounds = 1 + max(c["round"] for c in results["clusters"])
+    rows = []
+    for R in [1, 2, 4, 8, 16, 20, 32, 64, 128, 256, 512, 1024]:
+        train = lpt(costs, R)
+        comm = ((raw / R) * (R - 1) / R * 2) / bandwidth if R > 1 else 0.0  # redistribution, in and out
+        comm += rounds * params * (R - 1) / R / bandwidth                    # outcomes to every rank
+        gather = 2 * raw * (R - 1) / R / bandwidth                             # truth to rank 0, twice
+        latency = rounds * 2 * 5e-6 * max(1, (R - 1).bit_length()) + 12 * 5e-6 * R  # collectives
+        total = fixed + read_1 / R + train + comm + gather + evaluation + latency
+        rows.append(dict(R=R, read=read_1 / R, train=train, comm=comm + gather + latency, serial=fixed + evaluation,
+                         total=total))
+    return dict(rows=rows, bandwidth=bandwidth, costs=sorted(costs, reverse=True), fixed=fixed, evaluation=evaluation,
+                read_1=read_1, total_training=total_training, top_clusters=len(costs))
+
+
+def report(results, path):
+    runs = results["runs"]
+    lines = ["# Distributed training on MPI: strong scaling (issue 18)", "",
+             f"Generated by `benchmarks/mpi/scale.py` on {results['machine']} ({results['cores']} cores, shared "
+             "with other work: the load average before and after each run is in the table). "
+             f"Dataset: `examples/make_paper_scale.py --points {results['args']['points']} --steps {results['args']['steps']} "
+             f"--variables {results['args']['variables']} --pieces 2 --index-type Int32` — "
+             f"{results['points']:,} points (the 2 pieces' points concatenated), {results['cells']:,} tets, "
+             f"{results['steps']} steps, {results['points'] * results['steps']:.3g} point·steps; generated in "
+             f"{results.get('generated_seconds', 0):.0f} s. Training: the defaults with `--time-budget 0 --max-epochs "
+             f"{results['args']['epochs']} --meta-steps {results['args']['meta_steps']} --seed 1`, so every run does the "
+             "same work.", ""]
+    single = [n for n in runs if CONFIGS[n]["threads"] == 1]
+    digests = {runs[n]["sha256"] for n in single}
+    psnrs = {round(r["mean_psnr"], 9) for r in runs.values()}
+    lines += [f"**Same bytes:** the {len(single)} runs with 1 thread per rank ({', '.join(single)}) wrote "
+              f"{'one identical file' if len(digests) == 1 else f'{len(digests)} DIFFERENT files'} "
+              f"(sha256 {next(iter(digests))[:16]}…); 1x2 records `threads: 2` in the file's JSON section, its networks and "
+              f"metrics are the same ({'one' if len(psnrs) == 1 else len(psnrs)} mean PSNR over all runs). "
+              f"The model: {runs['1x1']['networks']} networks ({runs['1x1']['clusters']} clusters, "
+              f"{runs['1x1']['splits']} splits), width {runs['1x1']['width']}, mean PSNR {runs['1x1']['mean_psnr']:.2f} dB at "
+              f"{runs['1x1']['ratio_weights']:.0f}× (fields / weights).", "",
+              "| run | ranks × threads | wall s | speed-up vs 1×1 | peak RSS (largest process) | load before → after |",
+              "|---|---|---|---|---|---|"]
+    base = runs["1x1"]["wall_seconds"]
+    for name, r in runs.items():
+        cfg = CONFIGS[name]
+        lines.append(f"| {name} | {cfg['ranks']} × {cfg['threads']} | {r['wall_seconds']:.1f} | {base / r['wall_seconds']:.2f}× | "
+                     f"{r['peak_rss_bytes'] / 2**20:.0f} MiB | {r['load_before']:.1f} → {r['load_after']:.1f} |")
+    lines += ["", "Per rank and phase (seconds; bytes sent / received), and each rank's peak RSS:", ""]
+    for name in ("2x1", "2x1-tcp"):
+        r = runs[name]
+        order = [p["phase"] for p in r["mpi"]["per_rank"][0]["phases"]]
+        lines += [f"**{name}**", "", "| rank | peak RSS | " + " | ".join(order) + " |", "|---" * (len(order) + 2) + "|"]
+        for rank in r["mpi"]["per_rank"]:
+            ph = {p["phase"]: p for p in rank["phases"]}
+            cells = [f"{ph[o]['seconds']:.1f} s" + (f"<br>{ph[o]['sent_bytes'] / 2**20:.1f} / {ph[o]['received_bytes'] / 2**20:.1f} MiB"
+                                                   if ph[o]["sent_bytes"] + ph[o]["received_bytes"] else "") for o in order]
+            lines.append(f"| {rank['rank']} | {rank['peak_rss_bytes'] / 2**20:.0f} MiB | " + " | ".join(cells) + " |")
+        lines.append("")
+    m = model(results)
+    lines += ["## A model for R = 8 … 1024", "",
+              "Built from the 2-rank runs' measured phases: training compute per top-level cluster = the ranks' "
+              f"summed training seconds ({m['total_training']:.0f} s for {m['top_clusters']} top-level clusters) shared "
+              "by points × epochs of every node trained under it (a split's children stay on its rank), assigned "
+              "largest first as the tool does; reading ("
+              f"{m['read_1']:.0f} s for all steps on one rank) divided by R; the network at the bandwidth the TCP run "
+              f"measured in its redistribution ({m['bandwidth'] / 1e6:.0f} MB/s over loopback), for the values' one move "
+              "(each rank sends and receives ≈ fields / R), every round's outcomes to every rank, and the truth "
+              "gathered twice on rank 0 for the evaluation; collective latency 5 µs per hop; and what does not "
+              f"divide: opening the series and k-means ({m['fixed']:.1f} s, every rank), evaluation through the decoder "
+              f"and writing on rank 0 ({m['evaluation']:.1f} s).", "",
+              "| R | read s | training s | network s | rank-0 / replicated s | total s | speed-up |", "|---|---|---|---|---|---|---|"]
+    t1 = m["rows"][0]["total"]
+    for row in m["rows"]:
+        lines.append(f"| {row['R']} | {row['read']:.1f} | {row['train']:.1f} | {row['comm']:.1f} | {row['serial']:.1f} | "
+                     f"{row['total']:.1f} | {t1 / row['total']:.1f}× |")
+    biggest = m["costs"][0]
+    lines += ["", f"**Where it stops scaling, and why.** Training stops falling at R = {m['top_clusters']} (one rank per "
+              f"top-level cluster): from there the largest cluster's subtree ({biggest:.0f} s) is the floor, and the "
+              "evaluation on rank 0 plus the replicated opening of the mesh stay. Every model above reaches the same "
+              "PSNR (the bytes do not depend on R), so the time to that PSNR is the total. To go past "
+              "K ranks, train more top-level clusters (`--clusters`, a quality choice: more, smaller networks at the "
+              "same ratio) or move split children to idle ranks (their values would move once more); "
+              "the next limit is rank 0's evaluation (decode all points × steps), which could be shared by point "
+              "ranges with its sums reduced in a fixed order.", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    plot(results, m, os.path.splitext(path)[0] + ".png")
+
+
+def plot(results, m, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    runs = results["runs"]
+    names = list(runs)
+    axes[0].bar(names, [runs[n]["wall_seconds"] for n in names], color=["#888", "#4a8", "#48c", "#c84"][:len(names)])
+    axes[0].set_ylabel("wall seconds")
+    axes[0].set_title(f"measured: {results['points'] * results['steps']:.2g} point·steps (same file every run)")
+    R = [row["R"] for row in m["rows"]]
+    for key, label in [("total", "total"), ("train", "training"), ("comm", "network"), ("serial", "rank 0 + replicated"),
+                       ("read", "reading")]:
+        axes[1].plot(R, [row[key] for row in m["rows"]], marker="o", label=label)
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("ranks R (1 thread each)")
+    axes[1].set_ylabel("seconds (model)")
+    axes[1].set_title("model from the measured phases")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default=os.path.expanduser("~/.cache/mcinr-bench/mpi"))
+    ap.add_argument("--points", type=int, default=2_100_000)
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--variables", default="velocity,concentration")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--meta-steps", type=int, default=2)
+    ap.add_argument("--configs", default="1x1,2x1,1x2,2x1-tcp")
+    ap.add_argument("--results", default=os.path.join(ROOT, "docs", "benchmarks", "mpi.json"))
+    ap.add_argument("--report", default=os.path.join(ROOT, "docs", "benchmarks", "mpi.md"))
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    results = {}
+    if os.path.exists(args.results):
+        with open(args.results) as f:
+            results = json.load(f)
+    if not args.report_only:
+        pvd = generate(args)
+        with open(os.path.join(args.work, "generated.json")) as f:
+            results["generated_seconds"] = json.load(f)["seconds"]
+        results.update(machine=cpu_name(), cores=os.cpu_count(), runs=results.get("runs", {}),
+                       args=dict(points=args.points, steps=args.steps, variables=args.variables, epochs=args.epochs,
+                                 meta_steps=args.meta_steps))
+        for name in args.configs.split(","):
+            run(args, pvd, name, results)
+            with open(args.results, "w") as f:
+                json.dump(results, f, indent=1)
+    if all(n in results.get("runs", {}) for n in ("1x1", "2x1", "2x1-tcp")):
+        report(results, args.report)
+        print(f"wrote {args.report}")
+
+
+if __name__ == "__main__":
+    main()
