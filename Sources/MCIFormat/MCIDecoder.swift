@@ -199,6 +199,31 @@ public final class MCIDecoder: @unchecked Sendable {
                        cellOffsets: offsets, connectivity: connectivity)
     }
 
+    /// Stored bytes of the mesh section (MESH or MESHC), 0 without a mesh.
+    public var meshBytes: Int { Int(mcinr_mesh_bytes(handle)) }
+    /// Chunks of the embedded mesh that decode independently (MESHC, format 1.3); a MESH type 5
+    /// file has one, the whole mesh; 0 without a mesh.
+    public var meshChunkCount: Int { mcinr_mesh_num_chunks(handle) }
+
+    /// Chunk `k` of the mesh: the global ids of its points (indices into `mesh().points`) and a
+    /// mesh of those points and the chunk's cells (connectivity over chunk-local indices).
+    public func meshChunk(_ k: Int) throws -> (pointIDs: [Int64], mesh: MCIMesh) {
+        guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        var n = 0, c = 0, e = 0
+        guard mcinr_mesh_chunk_sizes(handle, k, &n, &c, &e) == MCINR_OK else {
+            throw MCIError.argument("\(source): mesh chunk \(k) of \(meshChunkCount)")
+        }
+        var ids = [Int64](repeating: 0, count: n), points = [Double](repeating: 0, count: 3 * n)
+        var types = [UInt8](repeating: 0, count: c), offsets = [Int64](repeating: 0, count: c + 1)
+        var connectivity = [Int64](repeating: 0, count: e)
+        var err = [CChar](repeating: 0, count: 512)
+        let status = mcinr_mesh_chunk(handle, k, &ids, &points, &types, &offsets, &connectivity, &err, err.count)
+        guard status == MCINR_OK else { throw MCIError.outOfMemory(String(cString: err)) }
+        let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
+        return (ids, MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets,
+                             connectivity: connectivity))
+    }
+
     // MARK: - Decoding
 
     /// Decodes components at points (xyz interleaved, original coordinates) and time `time`.

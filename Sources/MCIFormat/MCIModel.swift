@@ -58,6 +58,20 @@ public struct MCIMesh: Equatable, Sendable {
     public var cellCount: Int { cellTypes.count }
 }
 
+/// How the writer stores the embedded mesh (docs/mci-format.md).
+public enum MCIMeshCoding: Equatable, Sendable {
+    /// MESH (type 5): one zlib stream of the plain arrays (formats 1.0 … 1.2).
+    case zlib
+    /// MESHC (type 8, format 1.3): chunks of at most `cellsPerChunk` cells (spatially ordered)
+    /// that decode independently; connectivity by face traversal, coordinates lossless and
+    /// predicted, range-coded (about 2.9 bytes per tet on vessel-small, 11.6 with `.zlib`:
+    /// docs/benchmarks/mesh.md). Cells come back chunk by chunk (their order is not kept).
+    case chunked(cellsPerChunk: Int)
+
+    /// Chunks of 65536 cells (the coding `mcinr-vtk` is meant to default to).
+    public static let standard = MCIMeshCoding.chunked(cellsPerChunk: 65536)
+}
+
 /// Everything a `.mci` file holds (docs/mci-format.md), as plain values. Build one, then
 /// write it with `MCIWriter`; read files back through `MCIDecoder` (the C decoder).
 public struct MCIModel: Equatable, Sendable {
@@ -83,6 +97,10 @@ public struct MCIModel: Equatable, Sendable {
     /// The JSON section (creator, method, architecture, training, metrics).
     public var metadataJSON: String
     public var mesh: MCIMesh?
+    /// How the writer stores `mesh`. Still `.zlib` (MESH type 5, the cell order kept) by default:
+    /// `.standard` (MESHC chunks, format 1.3, about 4× smaller) reorders the cells, which tests
+    /// of other modules still compare in order (docs/mci-format.md, "MESHC", cell order).
+    public var meshCoding: MCIMeshCoding = .zlib
     /// How the writer stores the network tensors (format 1.1 for anything but float32).
     public var weightEncoding: MCIWeightEncoding = .float32
     /// Store NETS zlib-compressed (section flag bit 1, format 1.1) where that is smaller.

@@ -11,10 +11,11 @@ import Darwin
 /// Writes `MCIModel`s as `.mci` files (docs/mci-format.md). The bytes depend only on the model,
 /// so the same model always gives the same file. A model with float32 weights and plain
 /// sections is written as format 1.0 (readable by every 1.x reader); `weightEncoding` other
-/// than float32 or `compressNets` (when it takes effect) make it 1.1, a residual 1.2.
+/// than float32 or `compressNets` (when it takes effect) make it 1.1, a residual 1.2, a mesh in
+/// MESHC chunks (`MCIModel.meshCoding = .standard`) 1.3.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -41,11 +42,18 @@ public enum MCIWriter {
             (.tree, 1, tree(model)),
             (.nets, netsFlags, netsPayload),
         ]
-        if let mesh = model.mesh { sections.append((.mesh, 0, try compressedMesh(mesh))) }
+        if let mesh = model.mesh {
+            switch model.meshCoding {
+            case .zlib: sections.append((.mesh, 0, try compressedMesh(mesh)))
+            // required: a reader without MESHC would open the model without its mesh
+            case .chunked(let cells): sections.append((.meshc, 1, try MeshChunkCoding.payload(mesh, cellsPerChunk: cells)))
+            }
+        }
         // Required: a reader that cannot apply the residual must not show the network alone as
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
-        let minor: UInt16 = model.residual != nil ? 2
+        let chunkedMesh = model.mesh != nil && model.meshCoding != .zlib
+        let minor: UInt16 = chunkedMesh ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]

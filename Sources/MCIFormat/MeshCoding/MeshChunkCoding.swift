@@ -1,0 +1,390 @@
+/// The MESHC section (type 8, format 1.3; docs/mci-format.md, "MESHC"): the mesh in chunks
+/// that decode independently. Cells are ordered by the Morton code of their centroid and cut
+/// into chunks of `cellsPerChunk`; each chunk is one range-coded stream (RESIDUAL's LZMA coder,
+/// `RangeCoding.Encoder`) of
+///   * its tetrahedra as a face traversal: a new tet is the neighbour across an open face of an
+///     earlier one, its apex a new point, one of the candidates adjacent to the face, or an
+///     explicit earlier point; each tet's vertex order as a permutation of its sorted ids, in a
+///     context that predicts the orientation from the neighbour's;
+///   * the other cells (and degenerate tets) by a generic path: type, size, points;
+///   * every point the chunk uses once: its global id, and its coordinates bit-exact as the
+///     difference of ordered integers from a prediction (the reflection of the opposite point
+///     through the face, or the previous point).
+/// The decoder is CShim/src/mesh_codec.c, the independent reference tools/mesh_codec.py (this
+/// writer makes the same bytes; benchmarks/mesh checks it on vessel-small).
+enum MeshChunkCoding {
+    static let tet: UInt8 = 10
+    /// Largest chunk: local point ids of tets stay below 2^21 (face keys pack three of them).
+    static let maxCellsPerChunk = 1 << 19
+
+    /// The MESHC payload of `mesh`.
+    static func payload(_ mesh: MCIMesh, cellsPerChunk: Int) throws -> [UInt8] {
+        let per = max(1, min(cellsPerChunk, maxCellsPerChunk))
+        let N = mesh.pointCount, M = mesh.cellCount
+        let width = mesh.pointPrecision == .float32 ? 32 : 64
+        guard N < 1 << 32 else { throw MCIError.invalidModel("MCIMesh: \(N) points (MESHC: below 2^32)") }
+        // the coordinates as stored, as bit patterns and as values
+        var bits = [UInt64](repeating: 0, count: 3 * N)
+        var stored = [Double](repeating: 0, count: 3 * N)
+        for i in 0..<3 * N {
+            if width == 32 {
+                let f = Float(mesh.points[i])
+                bits[i] = UInt64(f.bitPattern); stored[i] = Double(f)
+            } else {
+                bits[i] = mesh.points[i].bitPattern; stored[i] = mesh.points[i]
+            }
+        }
+        let order = mortonOrder(stored, mesh)
+        var used = [Bool](repeating: false, count: N)
+        for v in mesh.connectivity { used[v] = true }
+        let chunkCount = M == 0 ? 1 : (M + per - 1) / per
+        var localOf = [Int32](repeating: -1, count: N)
+        var table = ByteWriter(), streams: [UInt8] = []
+        for k in 0..<chunkCount {
+            var tets: [UInt32] = [], others: [(UInt8, ArraySlice<Int>)] = []
+            for c in order[min(k * per, M) ..< min((k + 1) * per, M)] {
+                let lo = mesh.cellOffsets[c], hi = mesh.cellOffsets[c + 1]
+                let vs = mesh.connectivity[lo..<hi]
+                if mesh.cellTypes[c] == tet && hi - lo == 4 && Set(vs).count == 4 {
+                    tets += vs.map { UInt32($0) }
+                } else {
+                    others.append((mesh.cellTypes[c], vs))
+                }
+            }
+            let lone = k == chunkCount - 1 ? (0..<N).filter { !used[$0] } : []
+            var enc = ChunkEncoder(width: width, bits: bits)
+            let (stream, points) = enc.encode(tets: tets, others: others, lone: lone, localOf: &localOf)
+            table.u64(UInt64(stream.count)); table.u64(UInt64(points)); table.u64(UInt64(tets.count / 4))
+            table.u64(UInt64(others.count)); table.u64(UInt64(others.reduce(0) { $0 + $1.1.count }))
+            streams += stream
+        }
+        var out = ByteWriter()
+        out.u64(UInt64(N)); out.bytes.append(width == 32 ? 1 : 2); out.bytes += [UInt8](repeating: 0, count: 7)
+        out.u64(UInt64(M)); out.u64(UInt64(mesh.connectivity.count))
+        out.u32(UInt32(chunkCount)); out.u32(0); out.u64(0)
+        out.bytes += table.bytes
+        out.bytes += streams
+        return out.bytes
+    }
+
+    /// Cells by the Morton code of their centroid (21 bits per axis in the points' bounding
+    /// box, centroid summed in cell order in double), ties by cell index.
+    static func mortonOrder(_ p: [Double], _ mesh: MCIMesh) -> [Int] {
+        let N = mesh.pointCount
+        var lo = [Double](repeating: .infinity, count: 3), hi = [Double](repeating: -.infinity, count: 3)
+        for i in 0..<N { for a in 0..<3 { lo[a] = min(lo[a], p[3 * i + a]); hi[a] = max(hi[a], p[3 * i + a]) } }
+        func spread(_ v: UInt64) -> UInt64 {
+            var out: UInt64 = 0
+            for b in 0..<21 { out |= ((v >> UInt64(b)) & 1) << UInt64(3 * b) }
+            return out
+        }
+        var keys = [(UInt64, Int)]()
+        keys.reserveCapacity(mesh.cellCount)
+        for c in 0..<mesh.cellCount {
+            let a0 = mesh.cellOffsets[c], a1 = mesh.cellOffsets[c + 1]
+            var code: UInt64 = 0
+            for a in 0..<3 {
+                var m = lo[a]
+                if a1 > a0 {
+                    var s = 0.0
+                    for j in a0..<a1 { s += p[3 * mesh.connectivity[j] + a] }
+                    m = s / Double(a1 - a0)
+                }
+                var q = 0
+                if hi[a] > lo[a] { q = Int((m - lo[a]) / (hi[a] - lo[a]) * 2097151.0) }
+                code |= spread(UInt64(max(0, min(q, 2097151)))) << UInt64(a)
+            }
+            keys.append((code, c))
+        }
+        keys.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        return keys.map(\.1)
+    }
+}
+
+/// The encoder of one chunk: the decoder's state, mirrored, and the choices (which uncoded tet
+/// lies across an open face; where a new component starts: the first uncoded tet in chunk order).
+struct ChunkEncoder {
+    // probability layout (every one 1024 at the start): single bits, then integer models of
+    // 257 (X[64], M[64][3], G), then the permutation trees (3 × 32) and the type tree (256)
+    static let face = 0, startNew = 1, genNew = 2, apexNew = 3, cand = 7
+    static let candContexts = 16, buckets = 9, maxAdjacent = 64
+    static let intModel = 257
+    static let expl = 23, explGen = expl + intModel, gid = explGen + intModel, size = gid + intModel
+    static let coord = size + intModel                     // [kind 2][axis 3][bucket 9]
+    static let perm = coord + 54 * intModel                 // [3][32]
+    static let type = perm + 96                             // [256]
+    static let total = type + 256
+
+    let width: Int
+    let allBits: [UInt64]
+    var rc = RangeCoding.Encoder()
+    var probs = [UInt16](repeating: RangeCoding.initialProbability, count: ChunkEncoder.total)
+    // points, by local id
+    var gid: [UInt32] = []
+    var bits: [UInt64] = []
+    // tets
+    var frame: [UInt32] = [], orig: [UInt32] = [], parity: [UInt8] = []
+    var faces: [UInt64: UInt8] = [:]
+    var queue: [UInt32] = []
+    var head = 0
+    // adjacency (64 slots per point), candidate scratch
+    var adjacent: [UInt32] = [], degree: [UInt8] = []
+    var stamp: [UInt32] = [], count: [UInt8] = []
+    var stampNow: UInt32 = 0
+
+    init(width: Int, bits: [UInt64]) { self.width = width; self.allBits = bits }
+
+    // MARK: coding primitives
+
+    @inline(__always) mutating func bit(_ b: Bool, _ at: Int) { rc.encode(b, &probs[at]) }
+
+    mutating func putUInt(_ model: Int, _ m: UInt64) {
+        let e = 63 - (m + 1).leadingZeroBitCount
+        for j in 0..<e { bit(true, model + j) }
+        bit(false, model + e)
+        let r = m + 1 - (UInt64(1) << UInt64(e))
+        if e >= 1 {
+            let first = Int((r >> UInt64(e - 1)) & 1)
+            bit(first == 1, model + 64 + 3 * e)
+            if e >= 2 {
+                bit((r >> UInt64(e - 2)) & 1 == 1, model + 64 + 3 * e + 1 + first)
+                for b in stride(from: e - 3, through: 0, by: -1) { rc.encodeFixed((r >> UInt64(b)) & 1 == 1) }
+            }
+        }
+    }
+
+    mutating func putSInt(_ model: Int, _ d: Int64) {
+        putUInt(model, d.magnitude)
+        if d != 0 { bit(d < 0, model + 256) }
+    }
+
+    mutating func putTree(_ base: Int, _ bitCount: Int, _ s: Int) {
+        var node = 1
+        for b in stride(from: bitCount - 1, through: 0, by: -1) {
+            let v = (s >> b) & 1
+            bit(v == 1, base + node)
+            node = node * 2 + v
+        }
+    }
+
+    // MARK: coordinates
+
+    @inline(__always) func ordered(_ b: UInt64) -> Int64 {
+        if width == 32 { return b < 0x8000_0000 ? Int64(b) : -1 - Int64(b & 0x7FFF_FFFF) }
+        return b < 1 << 63 ? Int64(b) : -1 - Int64(b & 0x7FFF_FFFF_FFFF_FFFF)
+    }
+
+    @inline(__always) func bucket(_ b: UInt64) -> Int {
+        let e = width == 32 ? Int((b >> 23) & 0xFF) - 119 : Int((b >> 52) & 0x7FF) - 1015
+        return min(max(e, 0), Self.buckets - 1)
+    }
+
+    func value(_ b: UInt64) -> Double { width == 32 ? Double(Float(bitPattern: UInt32(b))) : Double(bitPattern: b) }
+
+    /// ((s + s) / 3) − o, s = (a + b) + c, in double, rounded to the point type.
+    func facePrediction(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ o: UInt64) -> UInt64 {
+        let s = (value(a) + value(b)) + value(c)
+        let p = (s + s) / 3.0 - value(o)
+        return width == 32 ? UInt64(Float(p).bitPattern) : p.bitPattern
+    }
+
+    // MARK: points
+
+    mutating func newPoint(_ g: Int, _ pred: (UInt64, UInt64, UInt64), kind: Int, ref: UInt32,
+                           _ localOf: inout [Int32]) -> UInt32 {
+        putSInt(Self.gid, Int64(g) - Int64(ref))
+        let p = [pred.0, pred.1, pred.2]
+        for ax in 0..<3 {
+            let actual = allBits[3 * g + ax]
+            var d = ordered(actual) &- ordered(p[ax])
+            if width == 32 { d = Int64(Int32(truncatingIfNeeded: d)) }
+            putSInt(Self.coord + ((kind * 3 + ax) * Self.buckets + bucket(p[ax])) * Self.intModel, d)
+        }
+        let local = UInt32(gid.count)
+        gid.append(UInt32(g))
+        bits += [allBits[3 * g], allBits[3 * g + 1], allBits[3 * g + 2]]
+        adjacent += [UInt32](repeating: 0, count: Self.maxAdjacent)
+        degree.append(0); stamp.append(0); count.append(0)
+        localOf[g] = Int32(local)
+        return local
+    }
+
+    var previous: (UInt64, UInt64, UInt64) {
+        let n = gid.count
+        return n == 0 ? (0, 0, 0) : (bits[3 * n - 3], bits[3 * n - 2], bits[3 * n - 1])
+    }
+
+    var previousGid: UInt32 { gid.last ?? 0 }
+
+    /// A point of a component start or a generic cell: new (flag 1), or explicit (flag 0).
+    mutating func vertex(_ g: Int, flag: Int, expl: Int, _ localOf: inout [Int32]) -> UInt32 {
+        let l = localOf[g]
+        if l >= 0 {
+            bit(false, flag)
+            putUInt(expl, UInt64(gid.count - 1 - Int(l)))
+            return UInt32(l)
+        }
+        bit(true, flag)
+        return newPoint(g, previous, kind: 1, ref: previousGid, &localOf)
+    }
+
+    // MARK: tets
+
+    static func faceKey(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> UInt64 {
+        var x = a, y = b, z = c
+        if x > y { swap(&x, &y) }
+        if y > z { swap(&y, &z) }
+        if x > y { swap(&x, &y) }
+        return UInt64(x) << 42 | UInt64(y) << 21 | UInt64(z)
+    }
+
+    func parity4(_ v: [UInt32]) -> UInt8 {
+        var inv = 0
+        for i in 0..<4 { for j in (i + 1)..<4 where gid[Int(v[i])] > gid[Int(v[j])] { inv += 1 } }
+        return UInt8(inv & 1)
+    }
+
+    mutating func addTet(_ f: [UInt32], _ o: [UInt32]) {
+        let t = frame.count / 4
+        frame += f; orig += o
+        parity.append(parity4(f) ^ parity4(o))
+        for k in 0..<4 {
+            let v = (0..<4).filter { $0 != k }.map { f[$0] }
+            let key = Self.faceKey(v[0], v[1], v[2])
+            let c = (faces[key] ?? 0) &+ 1
+            faces[key] = c
+            if c == 1 { queue.append(UInt32(4 * t + k)) }
+        }
+        for i in 0..<4 {
+            let a = Int(f[i])
+            for j in 0..<4 where j != i {
+                let d = Int(degree[a])
+                guard d < Self.maxAdjacent else { break }
+                let base = a * Self.maxAdjacent
+                if !(0..<d).contains(where: { adjacent[base + $0] == f[j] }) {
+                    adjacent[base + d] = f[j]; degree[a] += 1
+                }
+            }
+        }
+    }
+
+    mutating func candidates(_ t: Int, _ k: Int) -> [UInt32] {
+        let f = Array(frame[4 * t ..< 4 * t + 4])
+        let face = (0..<4).filter { $0 != k }.map { f[$0] }
+        stampNow &+= 1
+        if stampNow == 0 { for i in stamp.indices { stamp[i] = 0 }; stampNow = 1 }
+        var order: [UInt32] = []
+        for v in face {
+            let base = Int(v) * Self.maxAdjacent
+            for e in 0..<Int(degree[Int(v)]) {
+                let x = adjacent[base + e]
+                if stamp[Int(x)] != stampNow { stamp[Int(x)] = stampNow; count[Int(x)] = 0; order.append(x) }
+                count[Int(x)] += 1
+            }
+        }
+        var out: [UInt32] = []
+        for want in [UInt8(3), 2] {
+            for x in order where count[Int(x)] == want && !face.contains(x) && x != f[k] { out.append(x) }
+        }
+        return out
+    }
+
+    static func permutationRank(_ s: [Int]) -> Int {
+        var rank = 0
+        let factorial = [6, 2, 1, 1]
+        for i in 0..<4 { rank += s[(i + 1)...].filter { $0 < s[i] }.count * factorial[i] }
+        return rank
+    }
+
+    /// Codes the chunk; returns the stream and the number of points it lists. `localOf` maps
+    /// global → local ids (−1 outside the chunk); it is reset to −1 before returning.
+    mutating func encode(tets: [UInt32], others: [(UInt8, ArraySlice<Int>)], lone: [Int],
+                         localOf: inout [Int32]) -> ([UInt8], Int) {
+        let T = tets.count / 4
+        // faces (sorted global ids) → tets containing them, in chunk order
+        var byFace: [(UInt64, UInt32, Int32)] = []
+        byFace.reserveCapacity(4 * T)
+        for i in 0..<T {
+            for k in 0..<4 {
+                var v = (0..<4).filter { $0 != k }.map { tets[4 * i + $0] }
+                v.sort()
+                byFace.append((UInt64(v[0]) << 32 | UInt64(v[1]), v[2], Int32(i)))
+            }
+        }
+        byFace.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
+        func firstUncoded(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ coded: [Bool]) -> Int? {
+            var v = [a, b, c]; v.sort()
+            let hi = UInt64(v[0]) << 32 | UInt64(v[1]), lo = v[2]
+            var l = 0, h = byFace.count
+            while l < h {
+                let mid = (l + h) / 2
+                if (byFace[mid].0, byFace[mid].1) < (hi, lo) { l = mid + 1 } else { h = mid }
+            }
+            while l < byFace.count && byFace[l].0 == hi && byFace[l].1 == lo {
+                if !coded[Int(byFace[l].2)] { return Int(byFace[l].2) }
+                l += 1
+            }
+            return nil
+        }
+        faces.reserveCapacity(3 * T)
+        var coded = [Bool](repeating: false, count: T)
+        var nextStart = 0, done = 0
+        while done < T {
+            if head == queue.count {
+                while coded[nextStart] { nextStart += 1 }
+                let i = nextStart
+                var vs: [UInt32] = []
+                for j in 0..<4 { vs.append(vertex(Int(tets[4 * i + j]), flag: Self.startNew, expl: Self.expl, &localOf)) }
+                coded[i] = true; done += 1
+                addTet(vs, vs)
+                continue
+            }
+            let e = Int(queue[head]); head += 1
+            let t = e >> 2, k = e & 3
+            let f = Array(frame[4 * t ..< 4 * t + 4])
+            let face = (0..<4).filter { $0 != k }.map { f[$0] }
+            if faces[Self.faceKey(face[0], face[1], face[2])]! >= 2 { continue }
+            let nxt = firstUncoded(gid[Int(face[0])], gid[Int(face[1])], gid[Int(face[2])], coded)
+            bit(nxt != nil, Self.face)
+            guard let n = nxt else { continue }
+            let faceG = face.map { gid[Int($0)] }
+            let apexG = (0..<4).map { tets[4 * n + $0] }.first { !faceG.contains($0) }!
+            let cands = candidates(t, k)
+            let ctx = min(cands.count, 3)
+            var apex: UInt32
+            if localOf[Int(apexG)] < 0 {
+                bit(true, Self.apexNew + ctx)
+                var pred = [UInt64](repeating: 0, count: 3)
+                for ax in 0..<3 {
+                    pred[ax] = facePrediction(bits[3 * Int(face[0]) + ax], bits[3 * Int(face[1]) + ax],
+                                              bits[3 * Int(face[2]) + ax], bits[3 * Int(f[k]) + ax])
+                }
+                apex = newPoint(Int(apexG), (pred[0], pred[1], pred[2]), kind: 0, ref: faceG.min()!, &localOf)
+            } else {
+                bit(false, Self.apexNew + ctx)
+                apex = UInt32(localOf[Int(apexG)])
+                let j = cands.firstIndex(of: apex) ?? cands.count
+                for q in 0..<j { bit(true, Self.cand + min(q, Self.candContexts - 1)) }
+                if j < cands.count { bit(false, Self.cand + min(j, Self.candContexts - 1)) }
+                else { putUInt(Self.expl, UInt64(gid.count - 1 - Int(apex))) }
+            }
+            var nf = f
+            nf[k] = apex
+            let S = nf.sorted { gid[Int($0)] < gid[Int($1)] }
+            let h = Int(parity4(nf) ^ parity[t] ^ 1)
+            let o = (0..<4).map { UInt32(localOf[Int(tets[4 * n + $0])]) }
+            let sigma = o.map { v in S.firstIndex(of: v)! }
+            putTree(Self.perm + 32 * h, 5, Self.permutationRank(sigma))
+            coded[n] = true; done += 1
+            addTet(nf, o)
+        }
+        for (kind, cell) in others {
+            putTree(Self.type, 8, Int(kind))
+            putUInt(Self.size, UInt64(cell.count))
+            for g in cell { _ = vertex(g, flag: Self.genNew, expl: Self.explGen, &localOf) }
+        }
+        for g in lone { _ = newPoint(g, previous, kind: 1, ref: previousGid, &localOf) }
+        for g in gid { localOf[Int(g)] = -1 }
+        return (rc.finish(), gid.count)
+    }
+}

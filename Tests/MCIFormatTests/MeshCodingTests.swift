@@ -1,0 +1,122 @@
+import XCTest
+@testable import MCIFormat
+
+/// The MESHC section (type 8, format 1.3): the Swift writer (MeshCoding/) against the C decoder.
+/// (The C decoder against the independent reference coder tools/mesh_codec.py: CShim/tests.)
+final class MeshCodingTests: XCTestCase {
+    /// An n³-point block of cubes split into 6 tets each, coordinates off the grid (full
+    /// mantissas), plus generic cells: a triangle, a degenerate tet (a repeated point), a
+    /// 5-point polygon, a VERTEX, a hexahedron — and a last point no cell uses.
+    static func mixedMesh(n: Int, precision: MCIMesh.PointPrecision, seed: UInt64 = 7) -> MCIMesh {
+        var rng = SeededRNG(seed: seed)
+        var points: [Double] = []
+        for k in 0..<n { for j in 0..<n { for i in 0..<n {
+            points += [Double(i), Double(j), Double(k)].map { $0 * 0.37 - 1.1 + Double.random(in: -0.08...0.08, using: &rng) }
+        } } }
+        points += [5.5, -0.0, 1e-30]  // the lone point: −0.0 and a tiny value stay bit-exact
+        func idx(_ i: Int, _ j: Int, _ k: Int) -> Int { i + n * (j + n * k) }
+        var types: [UInt8] = [], offsets = [0], conn: [Int] = []
+        func add(_ type: UInt8, _ vs: [Int]) { types.append(type); conn += vs; offsets.append(conn.count) }
+        for k in 0..<(n - 1) { for j in 0..<(n - 1) { for i in 0..<(n - 1) {
+            let c = (0..<8).map { v in idx(i + (v & 1), j + ((v >> 1) & 1), k + (v >> 2)) }
+            for t in [[0, 1, 3, 7], [0, 5, 1, 7], [0, 3, 2, 7], [0, 2, 6, 7], [0, 4, 5, 7], [0, 6, 4, 7]] {
+                add(10, t.map { c[$0] })
+            }
+        } } }
+        add(5, [0, 1, n])
+        add(10, [2, 3, 3, n + 2])
+        add(7, [4, 5, n + 5, 2 * n + 4, n + 4])
+        add(1, [n * n])
+        add(12, [0, 1, n + 1, n, n * n, n * n + 1, n * n + n + 1, n * n + n])
+        return MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets,
+                       connectivity: conn)
+    }
+
+    static func cells(_ m: MCIMesh) -> [[Int]] {
+        (0..<m.cellCount).map { c in [Int(m.cellTypes[c])] + Array(m.connectivity[m.cellOffsets[c]..<m.cellOffsets[c + 1]]) }
+    }
+
+    static func storedBits(_ m: MCIMesh) -> [UInt64] {
+        m.points.map { m.pointPrecision == .float32 ? UInt64(Float($0).bitPattern) : $0.bitPattern }
+    }
+
+    func roundTrip(_ mesh: MCIMesh, cellsPerChunk: Int) throws -> (MCIDecoder, [UInt8]) {
+        var model = TestModels.model(.siren, mesh: mesh)
+        model.meshCoding = .chunked(cellsPerChunk: cellsPerChunk)
+        let bytes = try MCIWriter.encode(model)
+        let decoder = try MCIDecoder(bytes: bytes)
+        let back = try decoder.mesh()
+        XCTAssertEqual(back.pointPrecision, mesh.pointPrecision)
+        // points in the original order, bit for bit as stored
+        XCTAssertEqual(Self.storedBits(back), Self.storedBits(mesh))
+        // the same cells with their vertex order (the cell order is the chunks')
+        XCTAssertEqual(Self.cells(back).sorted { $0.lexicographicallyPrecedes($1) },
+                       Self.cells(mesh).sorted { $0.lexicographicallyPrecedes($1) })
+        return (decoder, bytes)
+    }
+
+    func testMixedMeshFloat32InSeveralChunks() throws {
+        let mesh = Self.mixedMesh(n: 6, precision: .float32)
+        let (decoder, bytes) = try roundTrip(mesh, cellsPerChunk: 100)
+        XCTAssertEqual(bytes[10], 3, "a MESHC file is format 1.3")
+        XCTAssertEqual(decoder.meshChunkCount, (mesh.cellCount + 99) / 100)
+        // the chunks, put together, are the whole mesh: cells in order, points at their ids
+        let whole = try decoder.mesh()
+        var cells: [[Int]] = []
+        var covered = Set<Int64>()
+        for k in 0..<decoder.meshChunkCount {
+            let (ids, chunk) = try decoder.meshChunk(k)
+            XCTAssertEqual(Set(ids).count, ids.count, "chunk \(k) lists a point twice")
+            for (i, g) in ids.enumerated() {
+                XCTAssertEqual(Array(chunk.points[3 * i..<3 * i + 3]), Array(whole.points[3 * Int(g)..<3 * Int(g) + 3]))
+            }
+            covered.formUnion(ids)
+            cells += Self.cells(chunk).map { [$0[0]] + $0.dropFirst().map { Int(ids[$0]) } }
+            XCTAssertLessThanOrEqual(chunk.cellCount, 100)
+        }
+        XCTAssertEqual(cells, Self.cells(whole))
+        XCTAssertEqual(covered.count, mesh.pointCount, "every point is in a chunk (the lone one included)")
+        XCTAssertEqual(decoder.meshBytes, try MeshChunkCoding.payload(mesh, cellsPerChunk: 100).count,
+                       "meshBytes is the MESHC payload")
+    }
+
+    func testFloat64BitExactWithSpecialValues() throws {
+        var mesh = Self.mixedMesh(n: 4, precision: .float64, seed: 3)
+        mesh.points[0] = -0.0
+        mesh.points[1] = 5e-324            // the smallest subnormal
+        mesh.points[2] = -1.7976931348623157e308
+        mesh.points[4] = 1e300
+        mesh.points[7] = .leastNormalMagnitude
+        _ = try roundTrip(mesh, cellsPerChunk: 1000)
+        _ = try roundTrip(mesh, cellsPerChunk: 7)
+    }
+
+    func testSingleChunkAndTetsOnly() throws {
+        let (decoder, _) = try roundTrip(TestModels.tetMesh(precision: .float32), cellsPerChunk: 65536)
+        XCTAssertEqual(decoder.meshChunkCount, 1)
+    }
+
+    func testZlibCodingStillWritesMeshType5() throws {
+        var model = TestModels.model(.siren, mesh: TestModels.tetMesh(precision: .float64))
+        model.meshCoding = .zlib
+        let bytes = try MCIWriter.encode(model)
+        XCTAssertEqual(bytes[10], 0, "without MESHC the file stays format 1.0")
+        let decoder = try MCIDecoder(bytes: bytes)
+        XCTAssertEqual(decoder.meshChunkCount, 1)
+        let (ids, chunk) = try decoder.meshChunk(0)
+        XCTAssertEqual(ids, (0..<Int64(model.mesh!.pointCount)).map { $0 })
+        XCTAssertEqual(chunk, try decoder.mesh(), "a MESH type 5 file's one chunk is its whole mesh")
+        XCTAssertEqual(try decoder.mesh().connectivity, model.mesh!.connectivity, "MESH keeps the cell order")
+    }
+
+    func testChunkedIsMuchSmallerThanZlib() throws {
+        // a jittered 14³-point block (13 182 tets): the chunked coding is well below half of zlib's
+        let mesh = Self.mixedMesh(n: 14, precision: .float32)
+        var model = TestModels.model(.siren, mesh: mesh)
+        model.meshCoding = .standard
+        let chunked = try MCIDecoder(bytes: try MCIWriter.encode(model)).meshBytes
+        model.meshCoding = .zlib
+        let zlib = try MCIDecoder(bytes: try MCIWriter.encode(model)).meshBytes
+        XCTAssertLessThan(Double(chunked), 0.5 * Double(zlib), "MESHC \(chunked) bytes, MESH \(zlib) bytes")
+    }
+}
