@@ -23,13 +23,11 @@
 #define HEADER_BYTES 48u
 #define ENTRY_BYTES 40u
 #define MAX_ADJ 64u           /* adj(v): the first 64 distinct points that share a tet with v */
-#define ADJ_BLOCK 15u
 #define CAND_CONTEXTS 16u
 #define BUCKETS 9u
 #define ITEMS_PER_BYTE 400u   /* points + tets + cells + cell entries <= 400 x stream bytes */
-#define MAX_CHUNK_TETS ((uint64_t)1 << 30)
+#define MAX_CHUNK_TETS ((uint64_t)1 << 19) /* so a tet's points have local ids < 2^21 */
 #define MAX_CHUNK_POINTS ((uint64_t)0xFFFFFFFFu)
-#define NONE 0xFFFFFFFFu
 
 typedef struct meshc_chunk {
     uint64_t offset, size, points, tets, cells, cell_conn;
@@ -176,14 +174,9 @@ static uint64_t face_prediction(uint64_t a, uint64_t b, uint64_t c, uint64_t o, 
 
 /* ---- one chunk ---- */
 
-typedef struct face_slot {
-    uint32_t a, b, c, count;
-} face_slot;
-
-typedef struct adj_block {
-    uint32_t v[ADJ_BLOCK];
-    uint32_t next;
-} adj_block;
+/* A face: its three local point ids (< 2^21, sorted) packed as a << 42 | b << 21 | c, and bit
+ * 63 set once a second tet has it (closed); 0 = an empty slot (a < b < c, so never a key). */
+#define FACE_CLOSED ((uint64_t)1 << 63)
 
 /* Scratch and output of one chunk decode; every array sized from the chunk table. */
 typedef struct chunk_dec {
@@ -202,15 +195,13 @@ typedef struct chunk_dec {
     size_t t;
     uint32_t *frame, *orig; /* [4 tets] */
     uint8_t *p;             /* parity of frame vs orig */
-    face_slot *faces;
+    uint64_t *faces;
     size_t face_mask;
     uint32_t *queue; /* 4 tets entries: tet * 4 + k */
     size_t q_head, q_tail;
-    /* adjacency */
-    uint32_t *adj_head, *adj_tail;
+    /* adjacency: MAX_ADJ slots per point */
+    uint32_t *adj;
     uint8_t *adj_deg;
-    adj_block *blocks;
-    size_t num_blocks, cap_blocks;
     uint32_t *stamp;
     uint8_t *cnt;
     uint32_t stamp_now;
@@ -233,9 +224,8 @@ static size_t pow2_at_least(uint64_t v) {
 static uint64_t chunk_scratch_bytes(const meshc_chunk *k) {
     uint64_t n = k->points, t = k->tets;
     uint64_t faces = pow2_at_least(8 * t + 16), gids = pow2_at_least(2 * n + 16);
-    uint64_t blocks = n + (12 * t) / ADJ_BLOCK + 1;
-    return n * (8 + 24 + 4 + 4 + 1 + 4 + 1) + gids * 8 + t * (16 + 16 + 1 + 16) + faces * sizeof(face_slot) +
-           blocks * sizeof(adj_block) + k->cells * 9 + k->cell_conn * 4 + sizeof(chunk_dec);
+    return n * (8 + 24 + 1 + 4 + 1) + n * (t ? 4 * MAX_ADJ : 0) + gids * 8 + t * (16 + 16 + 1 + 16) + faces * 8 +
+           k->cells * 9 + k->cell_conn * 4 + sizeof(chunk_dec);
 }
 
 static void chunk_free(chunk_dec *c) {
@@ -247,10 +237,8 @@ static void chunk_free(chunk_dec *c) {
     free(c->p);
     free(c->faces);
     free(c->queue);
-    free(c->adj_head);
-    free(c->adj_tail);
+    free(c->adj);
     free(c->adj_deg);
-    free(c->blocks);
     free(c->stamp);
     free(c->cnt);
     free(c->types);
@@ -269,7 +257,6 @@ static int chunk_alloc(chunk_dec *c) {
     uint64_t n = k->points, t = k->tets;
     c->face_mask = pow2_at_least(8 * t + 16) - 1; /* load <= 1/2 */
     c->gid_mask = pow2_at_least(2 * n + 16) - 1;
-    c->cap_blocks = (size_t)(n + (12 * t) / ADJ_BLOCK + 1);
     c->gid = alloc0(n, sizeof *c->gid);
     c->bits = alloc0(3 * n, sizeof *c->bits);
     c->gid_set = malloc((c->gid_mask + 1) * sizeof *c->gid_set);
@@ -278,21 +265,21 @@ static int chunk_alloc(chunk_dec *c) {
     c->p = alloc0(t, 1);
     c->faces = alloc0(c->face_mask + 1, sizeof *c->faces);
     c->queue = alloc0(4 * t, sizeof *c->queue);
-    c->adj_head = malloc((n ? n : 1) * sizeof *c->adj_head);
-    c->adj_tail = alloc0(n, sizeof *c->adj_tail);
+    /* only tet points have adjacency: local ids < 4 t */
+    uint64_t na = 4 * t < n ? 4 * t : n;
+    c->adj = na && na <= SIZE_MAX / (MAX_ADJ * sizeof *c->adj) ? malloc((size_t)na * MAX_ADJ * sizeof *c->adj)
+                                                                 : malloc(sizeof *c->adj);
     c->adj_deg = alloc0(n, 1);
-    c->blocks = alloc0(c->cap_blocks, sizeof *c->blocks);
     c->stamp = alloc0(n, sizeof *c->stamp);
     c->cnt = alloc0(n, 1);
     c->types = alloc0(k->cells, 1);
     c->cell_end = alloc0(k->cells, sizeof *c->cell_end);
     c->cell_vert = alloc0(k->cell_conn, sizeof *c->cell_vert);
     if (!c->gid || !c->bits || !c->gid_set || !c->frame || !c->orig || !c->p || !c->faces || !c->queue ||
-        !c->adj_head || !c->adj_tail || !c->adj_deg || !c->blocks || !c->stamp || !c->cnt || !c->types ||
+        !c->adj || !c->adj_deg || !c->stamp || !c->cnt || !c->types ||
         !c->cell_end || !c->cell_vert)
         return -1;
     memset(c->gid_set, 0xFF, (c->gid_mask + 1) * sizeof *c->gid_set);
-    for (uint64_t i = 0; i < n; i++) c->adj_head[i] = NONE;
     return 0;
 }
 
@@ -312,37 +299,27 @@ static void sort3(uint32_t *a, uint32_t *b, uint32_t *c) {
     if (*a > *b) t = *a, *a = *b, *b = t;
 }
 
-/* The slot of face {a, b, c} (count 0 if new). */
-static face_slot *face_find(chunk_dec *c, uint32_t a, uint32_t b, uint32_t cc) {
+/* The slot of face {a, b, c}: 0 (empty) if new, else its key with the closed bit. */
+static uint64_t *face_find(chunk_dec *c, uint32_t a, uint32_t b, uint32_t cc) {
     sort3(&a, &b, &cc);
-    size_t i = (size_t)hash3(a, b, cc) & c->face_mask;
+    uint64_t key = (uint64_t)a << 42 | (uint64_t)b << 21 | cc;
+    /* the faces of one smallest point share a window of 16 slots: the traversal visits the
+     * faces of recent points, so probes stay in cache */
+    size_t i = ((size_t)a * 16u + (size_t)(hash3(a, b, cc) >> 60)) & c->face_mask;
     for (;;) {
-        face_slot *s = &c->faces[i];
-        if (s->count == 0) {
-            s->a = a, s->b = b, s->c = cc;
-            return s;
-        }
-        if (s->a == a && s->b == b && s->c == cc) return s;
+        uint64_t *s = &c->faces[i];
+        if (*s == 0 || (*s & ~FACE_CLOSED) == key) return s;
         i = (i + 1) & c->face_mask;
     }
 }
 
 static void adj_add(chunk_dec *c, uint32_t v, uint32_t x) {
-    uint8_t deg = c->adj_deg[v];
+    unsigned deg = c->adj_deg[v];
     if (deg >= MAX_ADJ) return;
-    uint32_t blk = c->adj_head[v];
-    for (unsigned i = 0; i < deg; i++) {
-        if (i && i % ADJ_BLOCK == 0) blk = c->blocks[blk].next;
-        if (c->blocks[blk].v[i % ADJ_BLOCK] == x) return;
-    }
-    if (deg % ADJ_BLOCK == 0) { /* a new block (the pool holds enough: n + 12 t / 15 + 1) */
-        uint32_t nb = (uint32_t)c->num_blocks++;
-        c->blocks[nb].next = NONE;
-        if (deg == 0) c->adj_head[v] = nb;
-        else c->blocks[c->adj_tail[v]].next = nb;
-        c->adj_tail[v] = nb;
-    }
-    c->blocks[c->adj_tail[v]].v[deg % ADJ_BLOCK] = x;
+    uint32_t *a = &c->adj[(size_t)v * MAX_ADJ];
+    for (unsigned i = 0; i < deg; i++)
+        if (a[i] == x) return;
+    a[deg] = x;
     c->adj_deg[v] = (uint8_t)(deg + 1);
 }
 
@@ -367,8 +344,14 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4]) {
         uint32_t v[3];
         for (int j = 0, n = 0; j < 4; j++)
             if (j != k) v[n++] = f[j];
-        face_slot *s = face_find(c, v[0], v[1], v[2]);
-        if (++s->count == 1) c->queue[c->q_tail++] = (uint32_t)(4 * t + (size_t)k);
+        uint64_t *s = face_find(c, v[0], v[1], v[2]);
+        if (*s == 0) { /* new: open, queued */
+            sort3(&v[0], &v[1], &v[2]);
+            *s = (uint64_t)v[0] << 42 | (uint64_t)v[1] << 21 | v[2];
+            c->queue[c->q_tail++] = (uint32_t)(4 * t + (size_t)k);
+        } else {
+            *s |= FACE_CLOSED;
+        }
     }
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++)
@@ -389,11 +372,10 @@ static size_t candidates(chunk_dec *c, size_t t, int k) {
     }
     size_t no = 0;
     for (int i = 0; i < 3; i++) {
-        uint32_t blk = c->adj_head[face[i]];
+        const uint32_t *a = &c->adj[(size_t)face[i] * MAX_ADJ];
         unsigned deg = c->adj_deg[face[i]];
         for (unsigned e = 0; e < deg; e++) {
-            if (e && e % ADJ_BLOCK == 0) blk = c->blocks[blk].next;
-            uint32_t x = c->blocks[blk].v[e % ADJ_BLOCK];
+            uint32_t x = a[e];
             if (c->stamp[x] != c->stamp_now) {
                 c->stamp[x] = c->stamp_now;
                 c->cnt[x] = 0;
@@ -497,7 +479,7 @@ static int chunk_run(chunk_dec *c) {
         uint32_t face[3];
         for (int j = 0, n = 0; j < 4; j++)
             if (j != kk) face[n++] = f[j];
-        if (face_find(c, face[0], face[1], face[2])->count >= 2) continue;
+        if (*face_find(c, face[0], face[1], face[2]) & FACE_CLOSED) continue;
         int b = bit(&c->d, &c->md.face);
         if (c->d.bad) return PAST_END();
         if (!b) continue;
