@@ -43,15 +43,45 @@ final class ClusterSamples: SampleSource, @unchecked Sendable {
     let data: NormalizedData
     /// Float x, y, z of each cluster point (3 n).
     let xyz: [Float]
-    /// Row of each cluster point in `data.values` (its mesh index, or its row on this rank
-    /// under distributed training; −1 on a rank that does not own the cluster).
+    /// Where the values come from: `data.values` (rows: mesh indices, or this rank's rows under
+    /// distributed training), or a buffer of this cluster's own (a cluster moved to this rank).
+    let values: [Float]
+    /// Rows per step in `values`.
+    let valuePointCount: Int
+    /// Row of each cluster point in `values` (−1 on a rank that does not hold the cluster).
     let valueRows: [Int]
 
     var pointCount: Int { pointIndices.count }
     var sampleCount: Int { pointIndices.count * data.timeCount }
     var componentCount: Int { data.componentCount }
 
-    init(pointIndices: [Int], map: InputMap, data: NormalizedData) {
+    convenience init(pointIndices: [Int], map: InputMap, data: NormalizedData) {
+        self.init(pointIndices: pointIndices, map: map, data: data, values: data.values, valuePointCount: data.valuePointCount,
+                  valueRows: data.localRow.map { rows in pointIndices.map { Int(rows[$0]) } } ?? pointIndices)
+    }
+
+    /// A child after a split: `pointIndices` a subsequence of the parent's, values where the
+    /// parent's are.
+    convenience init(child pointIndices: [Int], of parent: ClusterSamples, map: InputMap) {
+        var rows: [Int] = []
+        rows.reserveCapacity(pointIndices.count)
+        var j = 0
+        for p in pointIndices {
+            while parent.pointIndices[j] != p { j += 1 }
+            rows.append(parent.valueRows[j])
+        }
+        self.init(pointIndices: pointIndices, map: map, data: parent.data, values: parent.values,
+                  valuePointCount: parent.valuePointCount, valueRows: rows)
+    }
+
+    /// A cluster whose values arrived in a buffer of its own: `values[(t · n + i) · C + c]`.
+    convenience init(pointIndices: [Int], map: InputMap, data: NormalizedData, ownValues: [Float]) {
+        self.init(pointIndices: pointIndices, map: map, data: data, values: ownValues,
+                  valuePointCount: pointIndices.count, valueRows: Array(pointIndices.indices))
+    }
+
+    private init(pointIndices: [Int], map: InputMap, data: NormalizedData, values: [Float], valuePointCount: Int,
+                 valueRows: [Int]) {
         self.pointIndices = pointIndices; self.map = map; self.data = data
         var xyz = [Float](repeating: 0, count: 3 * pointIndices.count)
         for (i, p) in pointIndices.enumerated() {
@@ -59,16 +89,31 @@ final class ClusterSamples: SampleSource, @unchecked Sendable {
             xyz[3 * i] = Float(q.x); xyz[3 * i + 1] = Float(q.y); xyz[3 * i + 2] = Float(q.z)
         }
         self.xyz = xyz
-        valueRows = data.localRow.map { rows in pointIndices.map { Int(rows[$0]) } } ?? pointIndices
+        self.values = values; self.valuePointCount = valuePointCount; self.valueRows = valueRows
+    }
+
+    /// This cluster's values in its own layout, `[(t · n + i) · C + c]` (to move it to another rank).
+    func ownValues() -> [Float] {
+        let n = pointCount, c = componentCount, steps = data.timeCount
+        var out = [Float](repeating: 0, count: steps * n * c)
+        values.withUnsafeBufferPointer { source in
+            for t in 0 ..< steps {
+                for i in 0 ..< n {
+                    let from = (t * valuePointCount + valueRows[i]) * c, to = (t * n + i) * c
+                    for k in 0 ..< c { out[to + k] = source[from + k] }
+                }
+            }
+        }
+        return out
     }
 
     /// Writes inputs (4 per row) and targets (C per row) of the given samples.
     func gather(_ samples: UnsafeBufferPointer<Int32>, inputs: UnsafeMutablePointer<Float>,
                 targets: UnsafeMutablePointer<Float>) {
-        let n = pointIndices.count, c = data.componentCount, pointTotal = data.valuePointCount
+        let n = pointIndices.count, c = data.componentCount, pointTotal = valuePointCount
         let t = data.t, valueRows = self.valueRows
         self.xyz.withUnsafeBufferPointer { xyz in
-            data.values.withUnsafeBufferPointer { values in
+            self.values.withUnsafeBufferPointer { values in
                 for (row, sample) in samples.enumerated() {
                     let s = Int(sample), step = s / n, i = s % n
                     inputs[4 * row] = xyz[3 * i]; inputs[4 * row + 1] = xyz[3 * i + 1]

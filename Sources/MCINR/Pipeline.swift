@@ -286,6 +286,7 @@ public struct MCINRPipeline {
             jobs = splitJobs(&state, trained: trained, normalized: normalized, round: round)
             if jobs.isEmpty { jobs = try resumedJobs(state, trained: trained, deadline: deadline, round: round,
                                                      distribution: distribution) }
+            if let distribution, !jobs.isEmpty { try distribution.rebalance(&jobs, normalized: normalized) }
             plannedTotal += jobs.count
             round += 1
         }
@@ -312,13 +313,67 @@ public struct MCINRPipeline {
         }
     }
 
-    /// Who trains what under distributed training: a top-level cluster's owner, and its
-    /// descendants' (they train on the points their parent's owner holds).
+    /// Who trains what under distributed training: each cluster (by tree path) is held and
+    /// trained by one rank. Round 0 follows the top-level assignment; the children of a round's
+    /// splits are assigned again by cost, largest first (`ClusterAssignment`, preferring the
+    /// rank that holds the parent on a tie), and a child that changes rank takes its values
+    /// along (one all-to-all), so the ranks finish the later rounds together too.
     final class Distribution {
         let communicator: Communicator
-        let ownerOfTop: [Int]
-        init(communicator: Communicator, ownerOfTop: [Int]) { self.communicator = communicator; self.ownerOfTop = ownerOfTop }
-        func owner(_ path: ClusterPath) -> Int { ownerOfTop[path.top] }
+        private var holder: [ClusterPath: Int] = [:]
+
+        init(communicator: Communicator, ownerOfTop: [Int]) {
+            self.communicator = communicator
+            for (top, owner) in ownerOfTop.enumerated() { holder[ClusterPath(top: top)] = owner }
+        }
+
+        /// The rank that trains the cluster at `path` in the current round.
+        func owner(_ path: ClusterPath) -> Int { holder[path]! }
+
+        /// Assigns the round's jobs (children of splits) to ranks by cost and moves the values
+        /// of those that change rank. Resumed clusters stay where they trained.
+        func rebalance(_ jobs: inout [ClusterJob], normalized: NormalizedData) throws {
+            let size = communicator.size, rank = communicator.rank
+            let current = jobs.map { job -> Int in
+                job.resumes || job.path.depth == 0 ? holder[job.path]!
+                    : holder[ClusterPath(top: job.path.top, splits: Array(job.path.splits.dropLast()))]!
+            }
+            var next = current
+            if !jobs.contains(where: \.resumes) {
+                var load = [Int](repeating: 0, count: size)
+                let order = jobs.indices.sorted { a, b in
+                    jobs[a].samples.pointCount != jobs[b].samples.pointCount
+                        ? jobs[a].samples.pointCount > jobs[b].samples.pointCount : jobs[a].path < jobs[b].path
+                }
+                for j in order {
+                    let least = load.min()!
+                    let target = load[current[j]] == least ? current[j] : load.firstIndex(of: least)!
+                    next[j] = target
+                    load[target] += jobs[j].samples.pointCount
+                }
+            }
+            communicator.phase = "rebalance"
+            var writers = [ByteWriter](repeating: ByteWriter(), count: size)
+            for j in jobs.indices where current[j] == rank && next[j] != rank {
+                writers[next[j]].int(j)
+                writers[next[j]].floats(jobs[j].samples.ownValues())
+            }
+            let incoming = try communicator.alltoall(writers.map(\.bytes))
+            for (sender, message) in incoming.enumerated() where !message.isEmpty {
+                var reader = ByteReader(message)
+                while reader.position < message.count {
+                    let j = try reader.int()
+                    let values = try reader.floats()
+                    guard jobs.indices.contains(j), current[j] == sender, next[j] == rank,
+                          values.count == jobs[j].samples.sampleCount * jobs[j].samples.componentCount else {
+                        throw MCINRError.invalidInput("rank \(sender) sent values of cluster job \(j), not expected from it")
+                    }
+                    let old = jobs[j].samples
+                    jobs[j].samples = ClusterSamples(pointIndices: old.pointIndices, map: old.map, data: normalized, ownValues: values)
+                }
+            }
+            for j in jobs.indices { holder[jobs[j].path] = next[j] }
+        }
     }
 
     /// Splits allowed in the whole run.
@@ -468,7 +523,7 @@ public struct MCINRPipeline {
             let childEpochs = config.splitMaxEpochs ?? config.effectiveMaxEpochs
             for (node, points) in [(first, split.points.0), (second, split.points.1)] {
                 nextJobs.append(ClusterJob(node: node, path: state.tree.nodes[node].path,
-                                           samples: ClusterSamples(pointIndices: points, map: job.samples.map, data: normalized),
+                                           samples: ClusterSamples(child: points, of: job.samples, map: job.samples.map),
                                            initialParameters: outcome.parameters,
                                            learningRate: outcome.record.training.finalLearningRate,
                                            maxEpochs: childEpochs, round: round + 1))

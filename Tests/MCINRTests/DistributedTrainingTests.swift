@@ -70,10 +70,15 @@ final class DistributedTrainingTests: XCTestCase {
             let expected = try Data(contentsOf: serialURL)
             for size in [1, 2, 3] {
                 let url = folder.appendingPathComponent("\(name)-\(size).mci")
-                let summaries = try ThreadCommunicator.run(size: size) { communicator -> EncodeSummary? in
+                let ranks = try ThreadCommunicator.run(size: size) { communicator -> (EncodeSummary?, Int) in
                     var shard = Self.shard(data, communicator)
-                    return try Encoder.encode(shard: &shard, mesh: communicator.rank == 0 ? mesh : nil, to: url,
-                                              options: options, communicator: communicator)
+                    let summary = try Encoder.encode(shard: &shard, mesh: communicator.rank == 0 ? mesh : nil, to: url,
+                                                     options: options, communicator: communicator)
+                    return (summary, communicator.traffic.entries.first { $0.phase == "rebalance" }?.sent ?? 0)
+                }
+                let summaries = ranks.map(\.0)
+                if name == "splits" && size > 1 {
+                    XCTAssertGreaterThan(ranks.map(\.1).reduce(0, +), 0, "split children move to idle ranks")
                 }
                 XCTAssertNotNil(summaries[0], "rank 0 returns the summary")
                 XCTAssertTrue(summaries.dropFirst().allSatisfy { $0 == nil }, "the other ranks return nil")
@@ -175,6 +180,8 @@ final class ThreadCommunicator: Communicator {
         hub.barrier()
         let incoming = hub.take(rank)
         hub.barrier()
+        traffic.add(phase, sent: outgoing.enumerated().reduce(0) { $0 + ($1.offset == rank ? 0 : $1.element.count) },
+                    received: incoming.enumerated().reduce(0) { $0 + ($1.offset == rank ? 0 : $1.element.count) })
         return incoming
     }
 

@@ -54,7 +54,9 @@ for r in m["per_rank"]:
     assert phases["redistribution"]["sent_bytes"] > 0 and phases["exchange"]["received_bytes"] > 0, r
     assert phases["training"]["seconds"] > 0, r
     assert r["peak_rss_bytes"] > 0
-print(f"ok splits kept: {s['splits']} ({'some undone' if undone else 'none undone'}), residual stored, per-rank traffic reported")
+moved = sum({p["phase"]: p for p in r["phases"]}.get("rebalance", {}).get("sent_bytes", 0) for r in m["per_rank"])
+assert moved > 0, "split children must move to idle ranks"
+print(f"ok splits kept: {s['splits']} ({'some undone' if undone else 'none undone'}), children rebalanced ({moved} bytes moved), residual stored, per-rank traffic reported")
 PYEOF
 
 # 2. A .pvd of .pvtu steps: pieces concatenated, the same bytes on 1 process and 3 ranks.
