@@ -208,7 +208,7 @@ def report(results, path):
               "round(s)) shared by each cluster's samples per epoch × epochs, plus its meta-learning in round 0; each "
               "round's clusters assigned largest first to the least-loaded rank, as the tool does; reading ("
               f"{m['read_1']:.0f} s for all steps on one rank) divided by R; the network at the bandwidth the TCP run "
-              f"measured in its redistribution ({m["bandwidth"] / 1e6:.0f} MB/s over loopback, packing and waiting included), for the values' one move "
+              f"measured in its redistribution ({m['bandwidth'] / 1e6:.0f} MB/s over loopback, packing and waiting included), for the values' one move "
               "(each rank sends and receives ≈ fields / R), every round's outcomes to every rank, and the truth "
               "gathered twice on rank 0 for the evaluation; collective latency 5 µs per hop; and what does not "
               f"divide: opening the series and k-means ({m['fixed']:.1f} s, every rank), evaluation through the decoder "
