@@ -11,6 +11,7 @@
  * step's time chains and requested components, into buffers of its own, so concurrent decodes
  * share nothing. */
 #include "mcinr_internal.h"
+#include "range_decoder.h"
 
 #include <float.h>
 #include <math.h>
@@ -32,11 +33,8 @@
 #define MAX_CELL_POINTS 64
 #define CODER_ZSTD 0u                /* coders */
 #define CODER_RANGE 1u
-#define RC_INIT_BYTES 5u             /* range coder (docs/mci-format.md, Range coder (coder 1)) */
-#define RC_TOP ((uint32_t)1 << 24)   /* normalise below this range */
-#define RC_PROB_BITS 11
-#define RC_PROB_INIT 1024u           /* p = 1/2, also the fixed bits' probability */
-#define RC_MOVE_BITS 5
+#define RC_INIT_BYTES MCI_RC_INIT_BYTES /* range coder (docs/mci-format.md, Range coder (coder 1)) */
+#define RC_PROB_INIT MCI_RC_PROB_INIT   /* p = 1/2, also the fixed bits' probability */
 #define RC_CONTEXTS 16               /* κ = 0 … 15 */
 #define RC_EXPONENT_BITS 34          /* unary exponent bits; 34 ones = escape */
 #define RC_MAX_BIT_LENGTH 14
@@ -119,25 +117,18 @@ static const char *unzstd_exact(ZSTD_DCtx *dctx, const uint8_t *src, size_t src_
     return NULL;
 }
 
-/* LZMA's binary range decoder over one stream, with the per stream probability tables of the
- * binarisation (X: exponent bits per context, M: the two leading mantissa bits per exponent,
- * G: sign per context). About 1.3 KB, so it lives on the caller's stack. */
+/* The per stream probability tables of the binarisation (X: exponent bits per context, M: the
+ * two leading mantissa bits per exponent, G: sign per context) around LZMA's binary range
+ * decoder (range_decoder.h, shared with the MESHC chunks). About 1.3 KB, so it lives on the
+ * caller's stack. */
 typedef struct range_decoder {
-    const uint8_t *src;
-    size_t len, pos;
-    uint32_t range, code;
+    mci_rc rc;
     uint16_t X[RC_CONTEXTS][RC_EXPONENT_BITS], M[RC_EXPONENT_BITS][3], G[RC_CONTEXTS];
 } range_decoder;
 
 static const char *rc_start(range_decoder *rc, const uint8_t *src, size_t len) {
-    if (len < RC_INIT_BYTES) return "the range-coded stream has fewer than 5 bytes"; /* checked at parse */
-    if (src[0] != 0) return "the range-coded stream's first byte is not 0";
-    rc->src = src;
-    rc->len = len;
-    rc->pos = RC_INIT_BYTES;
-    rc->range = 0xFFFFFFFFu;
-    rc->code = 0;
-    for (unsigned b = 1; b < RC_INIT_BYTES; b++) rc->code = rc->code << 8 | src[b];
+    const char *why = mci_rc_start(&rc->rc, src, len); /* >= 5 bytes: checked at parse */
+    if (why) return why;
     for (unsigned c = 0; c < RC_CONTEXTS; c++) {
         for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X[c][j] = RC_PROB_INIT;
         rc->G[c] = RC_PROB_INIT;
@@ -146,35 +137,10 @@ static const char *rc_start(range_decoder *rc, const uint8_t *src, size_t len) {
     return NULL;
 }
 
-/* One bit with probability *p (of a 0, in 2^-11) that adapts; 0 or 1, or -1 when the
- * normalisation would read past the end of the stream. A corrupt stream can leave code ≥
- * range; the unsigned arithmetic then stays defined and the stream fails some later check. */
-static int rc_bit(range_decoder *rc, uint16_t *p) {
-    uint32_t bound = (rc->range >> RC_PROB_BITS) * *p;
-    int bit;
-    if (rc->code < bound) {
-        rc->range = bound;
-        *p = (uint16_t)(*p + (((1u << RC_PROB_BITS) - *p) >> RC_MOVE_BITS));
-        bit = 0;
-    } else {
-        rc->code -= bound;
-        rc->range -= bound;
-        *p = (uint16_t)(*p - (*p >> RC_MOVE_BITS));
-        bit = 1;
-    }
-    if (rc->range < RC_TOP) {
-        if (rc->pos >= rc->len) return -1;
-        rc->range <<= 8;
-        rc->code = rc->code << 8 | rc->src[rc->pos++];
-    }
-    return bit;
-}
-
-/* A fixed bit: probability 1/2 that is never updated. */
-static int rc_fixed_bit(range_decoder *rc) {
-    uint16_t p = RC_PROB_INIT;
-    return rc_bit(rc, &p);
-}
+/* One bit with probability *p that adapts (0, 1, or -1 past the end of the stream), and a
+ * fixed bit (range_decoder.h). */
+static int rc_bit(range_decoder *rc, uint16_t *p) { return mci_rc_bit(&rc->rc, p); }
+static int rc_fixed_bit(range_decoder *rc) { return mci_rc_fixed(&rc->rc); }
 
 #define RC_PAST_END "the range coder reads past the end of the stream"
 
@@ -273,7 +239,7 @@ static const char *stream_value(const mcinr_model *m, stream_reader *r, size_t i
 
 /* Bytes of the stream (zstd: of its content) left after the N values; must be 0. */
 static size_t stream_left(const stream_reader *r) {
-    return r->empty ? 0 : r->coder == CODER_ZSTD ? r->raw_size - r->pos : r->rc.len - r->rc.pos;
+    return r->empty ? 0 : r->coder == CODER_ZSTD ? r->raw_size - r->pos : r->rc.rc.len - r->rc.rc.pos;
 }
 
 void mci_free_residual(mcinr_model *m) {
