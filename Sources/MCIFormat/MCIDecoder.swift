@@ -204,6 +204,8 @@ public final class MCIDecoder: @unchecked Sendable {
     /// Chunks of the embedded mesh that decode independently (MESHC, format 1.3); a MESH type 5
     /// file has one, the whole mesh; 0 without a mesh.
     public var meshChunkCount: Int { mcinr_mesh_num_chunks(handle) }
+    /// True if the mesh is stored in MESHC chunks (format 1.3), false for MESH (type 5) or none.
+    public var meshCodingIsChunked: Bool { mcinr_mesh_coding(handle) == 8 }
 
     /// Chunk `k` of the mesh: the global ids of its points (indices into `mesh().points`) and a
     /// mesh of those points and the chunk's cells (connectivity over chunk-local indices).

@@ -50,7 +50,7 @@ struct Info: ParsableCommand {
                 "weights": ["encoding": encoding, "nets_compressed": netsCompressed],
                 "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
                 "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
-                          "residual_bytes": m.residualBytes,
+                          "residual_bytes": m.residualBytes, "mesh_bytes": m.meshBytes, "mesh_chunks": m.meshChunkCount,
                           "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
                           "compression_ratio_fields": ratioFields],
                 "error_bound": m.residualMaxErrors.map { bounds in
@@ -63,7 +63,9 @@ struct Info: ParsableCommand {
         }
         print("\(model)  (.mci format \(m.formatVersion.major).\(m.formatVersion.minor))")
         if let method = metadata["method"] { print("method:      \(method)") }
-        print(m.hasMesh ? "mesh:        \(m.meshPointCount) points, \(m.meshCellCount) cells (embedded)"
+        print(m.hasMesh ? "mesh:        \(m.meshPointCount) points, \(m.meshCellCount) cells (embedded, \(formatBytes(UInt64(m.meshBytes))), "
+                              + "\(fmt(Double(m.meshBytes) / Double(max(m.meshCellCount, 1)), 2)) bytes/cell, "
+                              + (m.meshCodingIsChunked ? "MESHC, \(m.meshChunkCount) chunks)" : "MESH, zlib)")
                         : "mesh:        not embedded (trained on \(m.trainingPointCount) points, \(m.trainingCellCount) cells)")
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
         print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks")

@@ -120,3 +120,64 @@ final class MeshCodingTests: XCTestCase {
         XCTAssertLessThan(Double(chunked), 0.5 * Double(zlib), "MESHC \(chunked) bytes, MESH \(zlib) bytes")
     }
 }
+
+/// benchmarks/mesh/run.py's entry: writes a mesh given as raw arrays with both codings and
+/// reports the sizes and the encode time. Input (MCINR_MESH_BENCH_IN): u64 N, M, L, u64
+/// precision (1 f32, 2 f64), then f64 points[3N], u8 types[M], i64 offsets[M + 1], i64
+/// connectivity[L]. Output (MCINR_MESH_BENCH_OUT): one JSON object, and the two files
+/// OUT.meshc.mci and OUT.zlib.mci. Without the variables it runs on a small mixed mesh written
+/// here and checks what it reports.
+final class MeshCodingBenchmarkInput: XCTestCase {
+    func testWriteBothCodings() throws {
+        let env = ProcessInfo.processInfo.environment
+        if let input = env["MCINR_MESH_BENCH_IN"], let output = env["MCINR_MESH_BENCH_OUT"] {
+            try Self.writeBothCodings(input: input, output: output)
+            return
+        }
+        let mesh = MeshCodingTests.mixedMesh(n: 9, precision: .float32)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshbench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var raw = ByteWriter()
+        for v in [mesh.pointCount, mesh.cellCount, mesh.connectivity.count, 1] { raw.u64(UInt64(v)) }
+        raw.f64s(mesh.points); raw.bytes += mesh.cellTypes
+        raw.u64s(mesh.cellOffsets.map { UInt64(bitPattern: Int64($0)) })
+        raw.u64s(mesh.connectivity.map { UInt64($0) })
+        let input = dir.appendingPathComponent("in.bench").path, output = dir.appendingPathComponent("out.json").path
+        try Data(raw.bytes).write(to: URL(fileURLWithPath: input))
+        try Self.writeBothCodings(input: input, output: output)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        XCTAssertEqual(result["cells"] as? Int, mesh.cellCount)
+        let meshc = try XCTUnwrap(result["meshc_bytes"] as? Int), zlib = try XCTUnwrap(result["zlib_bytes"] as? Int)
+        XCTAssertLessThan(meshc, zlib)
+        let back = try MCIDecoder(bytes: [UInt8](Data(contentsOf: URL(fileURLWithPath: output + ".meshc.mci")))).mesh()
+        XCTAssertEqual(MeshCodingTests.storedBits(back), MeshCodingTests.storedBits(mesh))
+    }
+
+    static func writeBothCodings(input: String, output: String) throws {
+        let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: input)))
+        var pos = 0
+        func u64() -> UInt64 { defer { pos += 8 }; return data[pos..<pos + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        let N = Int(u64()), M = Int(u64()), L = Int(u64()), precision = u64()
+        func array<T>(_ n: Int, _: T.Type) -> [T] {
+            defer { pos += n * MemoryLayout<T>.size }
+            return data.withUnsafeBytes { raw in (0..<n).map { raw.loadUnaligned(fromByteOffset: pos + $0 * MemoryLayout<T>.size, as: T.self) } }
+        }
+        let points = array(3 * N, Double.self), types = array(M, UInt8.self)
+        let offsets = array(M + 1, Int64.self), conn = array(L, Int64.self)
+        let mesh = MCIMesh(points: points, pointPrecision: precision == 1 ? .float32 : .float64, cellTypes: types,
+                           cellOffsets: offsets, connectivity: conn)
+        var result: [String: Any] = ["points": N, "cells": M]
+        for (name, coding) in [("meshc", MCIMeshCoding.standard), ("zlib", .zlib)] {
+            var model = TestModels.model(.siren, mesh: mesh)
+            model.meshCoding = coding
+            let t0 = Date()
+            let bytes = try MCIWriter.encode(model)
+            result["\(name)_encode_s"] = Date().timeIntervalSince(t0)
+            try Data(bytes).write(to: URL(fileURLWithPath: output + ".\(name).mci"))
+            result["\(name)_bytes"] = try MCIDecoder(bytes: bytes, options: .init(trustLargeFiles: true)).meshBytes
+        }
+        let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        try json.write(to: URL(fileURLWithPath: output))
+    }
+}
