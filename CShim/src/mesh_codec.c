@@ -592,6 +592,64 @@ static mcinr_status charge(const mci_open_ctx *oc, int memory, uint64_t amount, 
     return MCINR_ERR_LIMIT;
 }
 
+/* One chunk's points as the open keeps them until they are put at their ids. */
+typedef struct chunk_points {
+    size_t n;
+    uint64_t *gid;
+    double *xyz;
+    char *why; /* the chunk's format error */
+} chunk_points;
+
+typedef struct open_job {
+    const struct mci_meshc *mc;
+    mcinr_model *m;
+    chunk_points *res;
+    uint64_t *cell_start, *entry_start; /* where chunk k's cells and entries go in the whole mesh */
+} open_job;
+
+static mcinr_status open_task(void *ctx, void *state, size_t k) {
+    (void)state;
+    open_job *job = ctx;
+    const struct mci_meshc *mc = job->mc;
+    mcinr_model *m = job->m;
+    chunk_dec *c = malloc(sizeof *c);
+    if (!c) return MCINR_ERR_NOMEM;
+    int r = chunk_decode(mc, k, c);
+    mcinr_status st = MCINR_OK;
+    if (r == -2) {
+        st = MCINR_ERR_NOMEM;
+    } else if (r) {
+        size_t n = strlen(c->why) + 1;
+        job->res[k].why = malloc(n);
+        if (job->res[k].why) memcpy(job->res[k].why, c->why, n);
+        st = MCINR_ERR_FORMAT;
+    } else {
+        chunk_points *out = &job->res[k];
+        out->n = c->n;
+        out->gid = c->gid; /* taken over */
+        c->gid = NULL;
+        out->xyz = malloc((c->n ? c->n : 1) * 3 * sizeof(double));
+        if (!out->xyz) st = MCINR_ERR_NOMEM;
+        for (size_t i = 0; out->xyz && i < 3 * c->n; i++) out->xyz[i] = as_double(c->bits[i], mc->width);
+        size_t cell = (size_t)job->cell_start[k], entry = (size_t)job->entry_start[k];
+        for (size_t t = 0; t < c->t; t++) {
+            m->mesh_types[cell] = TET;
+            for (int i = 0; i < 4; i++) m->mesh_conn[entry++] = (uint32_t)out->gid[c->orig[4 * t + (size_t)i]];
+            m->mesh_offsets[++cell] = (int64_t)entry;
+        }
+        uint64_t start = 0;
+        for (uint64_t i = 0; i < mc->chunk[k].cells; i++) {
+            m->mesh_types[cell] = c->types[i];
+            for (uint64_t j = start; j < c->cell_end[i]; j++) m->mesh_conn[entry++] = (uint32_t)out->gid[c->cell_vert[j]];
+            start = c->cell_end[i];
+            m->mesh_offsets[++cell] = (int64_t)entry;
+        }
+    }
+    chunk_free(c);
+    free(c);
+    return st;
+}
+
 mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
                              const mci_open_ctx *oc, char *err, size_t err_len) {
     if (len < HEADER_BYTES) SFAIL(MCINR_ERR_FORMAT, "payload of %zu bytes is shorter than its 48-byte header", len);
@@ -659,8 +717,12 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
         SFAIL(MCINR_ERR_FORMAT, "the chunks hold %llu cells with %llu connectivity entries, the header says %llu and %llu",
               (unsigned long long)cells, (unsigned long long)conn, (unsigned long long)M, (unsigned long long)conn_len);
     /* the whole mesh as MESH type 5 holds it, one chunk's scratch at a time, a bitmap of points */
-    uint64_t whole = N * 24 + M * 9 + 8 + conn_len * 4 + N / 8 + 1;
-    if ((st = charge(oc, 1, whole + max_scratch, "decoding the mesh chunks", name, err, err_len)) != MCINR_OK) return st;
+    uint64_t whole = N * 24 + M * 9 + 8 + conn_len * 4 + N / 8 + 1, listed = 0;
+    for (uint32_t k = 0; k < K; k++) listed += mc->chunk[k].points;
+    uint64_t workers = oc && oc->threads > 1 ? (oc->threads < K ? oc->threads : K) : 1;
+    if ((st = charge(oc, 1, whole + workers * max_scratch + listed * 32 + (uint64_t)K * 48, "decoding the mesh chunks",
+                     name, err, err_len)) != MCINR_OK)
+        return st;
     if ((st = charge(oc, 0, 16 * (N + M + conn_len), "decoding the mesh chunks", name, err, err_len)) != MCINR_OK)
         return st;
     m->mesh_points = malloc((size_t)N * 3 * sizeof(double));
@@ -673,57 +735,55 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
         SFAIL(MCINR_ERR_NOMEM, "out of memory for %llu points and %llu cells", (unsigned long long)N,
               (unsigned long long)M);
     }
-    m->mesh_offsets[0] = 0;
-    size_t cell = 0, entry = 0;
+    /* the chunks in parallel (a task each, mci_parallel_run): each writes its cells into its own
+     * range of the whole-mesh arrays and keeps its points; then, serially, the points are put
+     * at their ids and points listed by several chunks compared */
+    open_job job = {mc, m, calloc(K, sizeof(chunk_points)), calloc(K + 1, sizeof(uint64_t)),
+                    calloc(K + 1, sizeof(uint64_t))};
     mcinr_status result = MCINR_OK;
-    for (uint32_t k = 0; k < K && result == MCINR_OK; k++) {
-        chunk_dec *c = malloc(sizeof *c);
-        if (!c) {
-            result = MCINR_ERR_NOMEM;
-            mci_set_error(err, err_len, "%s: section MESHC: out of memory", name);
-            break;
+    if (!job.res || !job.cell_start || !job.entry_start) {
+        result = MCINR_ERR_NOMEM;
+        mci_set_error(err, err_len, "%s: section MESHC: out of memory for %u chunks", name, K);
+    } else {
+        for (uint32_t k = 0; k < K; k++) {
+            job.cell_start[k + 1] = job.cell_start[k] + mc->chunk[k].tets + mc->chunk[k].cells;
+            job.entry_start[k + 1] = job.entry_start[k] + 4 * mc->chunk[k].tets + mc->chunk[k].cell_conn;
         }
-        int r = chunk_decode(mc, k, c);
-        if (r == -2) {
-            result = MCINR_ERR_NOMEM;
-            mci_set_error(err, err_len, "%s: section MESHC: chunk %u: out of memory for %llu points and %llu tets",
-                          name, k, (unsigned long long)mc->chunk[k].points, (unsigned long long)mc->chunk[k].tets);
-        } else if (r) {
-            result = MCINR_ERR_FORMAT;
-            mci_set_error(err, err_len, "%s: section MESHC: chunk %u: %s", name, k, c->why);
-        } else {
-            for (size_t i = 0; i < c->n; i++) {
-                uint64_t g = c->gid[i];
-                double xyz[3];
-                for (int ax = 0; ax < 3; ax++) xyz[ax] = as_double(c->bits[3 * i + (size_t)ax], mc->width);
-                if (defined[g / 8] & (1u << (g % 8))) {
-                    if (memcmp(xyz, &m->mesh_points[3 * g], sizeof xyz) != 0) {
-                        result = MCINR_ERR_FORMAT;
-                        mci_set_error(err, err_len, "%s: section MESHC: chunk %u: point %llu has other coordinates "
-                                      "than in an earlier chunk", name, k, (unsigned long long)g);
-                        break;
-                    }
-                } else {
-                    defined[g / 8] |= (uint8_t)(1u << (g % 8));
-                    memcpy(&m->mesh_points[3 * g], xyz, sizeof xyz);
-                }
-            }
-            for (size_t t = 0; t < c->t; t++) {
-                m->mesh_types[cell] = TET;
-                for (int i = 0; i < 4; i++) m->mesh_conn[entry++] = (uint32_t)c->gid[c->orig[4 * t + (size_t)i]];
-                m->mesh_offsets[++cell] = (int64_t)entry;
-            }
-            uint64_t start = 0;
-            for (uint64_t i = 0; i < mc->chunk[k].cells; i++) {
-                m->mesh_types[cell] = c->types[i];
-                for (uint64_t j = start; j < c->cell_end[i]; j++) m->mesh_conn[entry++] = (uint32_t)c->gid[c->cell_vert[j]];
-                start = c->cell_end[i];
-                m->mesh_offsets[++cell] = (int64_t)entry;
-            }
+        m->mesh_offsets[0] = 0;
+        size_t threads = oc && oc->threads > 1 ? oc->threads : 1;
+        mci_parallel_for loop = {K, threads < K ? threads : K, &job, NULL, NULL, open_task, NULL, NULL, 0.0, 1.0};
+        size_t failed = SIZE_MAX;
+        result = mci_parallel_run(&loop, &failed);
+        if (result != MCINR_OK) {
+            if (failed < K && job.res[failed].why)
+                mci_set_error(err, err_len, "%s: section MESHC: chunk %zu: %s", name, failed, job.res[failed].why);
+            else
+                mci_set_error(err, err_len, "%s: section MESHC: out of memory decoding the chunks", name);
         }
-        chunk_free(c);
-        free(c);
     }
+    for (uint32_t k = 0; job.res && k < K; k++) {
+        chunk_points *r = &job.res[k];
+        for (size_t i = 0; i < r->n && result == MCINR_OK; i++) {
+            uint64_t g = r->gid[i];
+            double *xyz = &r->xyz[3 * i];
+            if (defined[g / 8] & (1u << (g % 8))) {
+                if (memcmp(xyz, &m->mesh_points[3 * g], 3 * sizeof(double)) != 0) {
+                    result = MCINR_ERR_FORMAT;
+                    mci_set_error(err, err_len, "%s: section MESHC: chunk %u: point %llu has other coordinates "
+                                  "than in an earlier chunk", name, k, (unsigned long long)g);
+                }
+            } else {
+                defined[g / 8] |= (uint8_t)(1u << (g % 8));
+                memcpy(&m->mesh_points[3 * g], xyz, 3 * sizeof(double));
+            }
+        }
+        free(r->gid);
+        free(r->xyz);
+        free(r->why);
+    }
+    free(job.res);
+    free(job.cell_start);
+    free(job.entry_start);
     for (uint64_t g = 0; g < N && result == MCINR_OK; g++)
         if (!(defined[g / 8] & (1u << (g % 8)))) {
             result = MCINR_ERR_FORMAT;

@@ -90,6 +90,9 @@ echo "-- C tests, concurrent decodes (ThreadSanitizer)"
 $CC $CFLAGS -fsanitize=thread -fno-sanitize-recover=all $SOURCES CShim/tests/test_decoder.c $LIBS \
     -o "$BUILD_DIR/test_decoder_tsan"
 TSAN_OPTIONS="halt_on_error=1" "$BUILD_DIR/test_decoder_tsan" "$D" --threads-only
+$CC $CFLAGS -fsanitize=thread -fno-sanitize-recover=all $SOURCES CShim/tests/test_mesh_codec.c $LIBS \
+    -o "$BUILD_DIR/test_mesh_codec_tsan"
+TSAN_OPTIONS="halt_on_error=1" "$BUILD_DIR/test_mesh_codec_tsan" "$D" --threads-only
 
 echo "-- hostile files (tools/make_test_mci.py --hostile): answered in bounded memory (ulimit -v) and time (timeout)"
 # a plain build: the sanitizers' shadow memory does not fit under ulimit -v
