@@ -557,12 +557,19 @@ def decode_section(payload):
     width = 32 if ptype == 1 else 64
     pos = HEADER + ENTRY * K
     out = []
+    if ptype not in (1, 2) or K < 1 or N < 1:
+        raise FormatError("bad header")
     for k in range(K):
         size, n, t, c, g = struct.unpack_from("<QQQQQ", payload, HEADER + ENTRY * k)
+        if size < 5 or t > 1 << 19 or n > N or (t and n < 4) or n + t + c + g > 400 * size:
+            raise FormatError("chunk %d: table entry out of limits" % k)
         out.append(decode_chunk(payload[pos:pos + size], n, t, c, g, N, width))
         pos += size
     if pos != len(payload):
         raise FormatError("trailing bytes")
+    tables = [struct.unpack_from("<QQQQQ", payload, HEADER + ENTRY * k) for k in range(K)]
+    if sum(e[2] + e[3] for e in tables) != M or sum(4 * e[2] + e[4] for e in tables) != conn_len:
+        raise FormatError("the chunk table does not add up to the header's counts")
     return N, width, out
 
 
