@@ -71,7 +71,8 @@ class DecodeOptions(ctypes.Structure):
                 ("num_threads", ctypes.c_int),
                 ("progress", _PROGRESS_FN),
                 ("user_data", ctypes.c_void_p),
-                ("network_only", ctypes.c_int)]
+                ("network_only", ctypes.c_int),
+                ("trust_large_files", ctypes.c_int)]  # open only (mcinr_open_*_ex); 0: the limits enforced
 
 
 _vp, _sz, _int, _dbl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_double
