@@ -109,6 +109,8 @@ struct ChunkEncoder {
     static let face = 0, startNew = 1, genNew = 2, apexNew = 3, cand = 7
     static let candContexts = 16, buckets = 9, maxAdjacent = 64
     static let intModel = 257
+    /// The positions of a tet's face opposite position k.
+    static let rest: [(Int, Int, Int)] = [(1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2)]
     static let expl = 23, explGen = expl + intModel, gid = explGen + intModel, size = gid + intModel
     static let coord = size + intModel                     // [kind 2][axis 3][bucket 9]
     static let perm = coord + 54 * intModel                 // [3][32]
@@ -131,6 +133,7 @@ struct ChunkEncoder {
     var adjacent: [UInt32] = [], degree: [UInt8] = []
     var stamp: [UInt32] = [], count: [UInt8] = []
     var stampNow: UInt32 = 0
+    var scanned: [UInt32] = [], found: [UInt32] = []
 
     init(width: Int, bits: [UInt64]) { self.width = width; self.allBits = bits }
 
@@ -249,8 +252,8 @@ struct ChunkEncoder {
         frame += f; orig += o
         parity.append(parity4(f) ^ parity4(o))
         for k in 0..<4 {
-            let v = (0..<4).filter { $0 != k }.map { f[$0] }
-            let key = Self.faceKey(v[0], v[1], v[2])
+            let r = Self.rest[k]
+            let key = Self.faceKey(f[r.0], f[r.1], f[r.2])
             let c = (faces[key] ?? 0) &+ 1
             faces[key] = c
             if c == 1 { queue.append(UInt32(4 * t + k)) }
@@ -268,25 +271,25 @@ struct ChunkEncoder {
         }
     }
 
-    mutating func candidates(_ t: Int, _ k: Int) -> [UInt32] {
-        let f = Array(frame[4 * t ..< 4 * t + 4])
-        let face = (0..<4).filter { $0 != k }.map { f[$0] }
+    /// The candidates for the apex across face k of tet t, into `found`.
+    mutating func candidates(_ t: Int, _ k: Int) {
+        let r = Self.rest[k]
+        let a = frame[4 * t + r.0], b = frame[4 * t + r.1], c = frame[4 * t + r.2], o = frame[4 * t + k]
         stampNow &+= 1
         if stampNow == 0 { for i in stamp.indices { stamp[i] = 0 }; stampNow = 1 }
-        var order: [UInt32] = []
-        for v in face {
+        scanned.removeAll(keepingCapacity: true)
+        for v in [a, b, c] {
             let base = Int(v) * Self.maxAdjacent
             for e in 0..<Int(degree[Int(v)]) {
                 let x = adjacent[base + e]
-                if stamp[Int(x)] != stampNow { stamp[Int(x)] = stampNow; count[Int(x)] = 0; order.append(x) }
+                if stamp[Int(x)] != stampNow { stamp[Int(x)] = stampNow; count[Int(x)] = 0; scanned.append(x) }
                 count[Int(x)] += 1
             }
         }
-        var out: [UInt32] = []
+        found.removeAll(keepingCapacity: true)
         for want in [UInt8(3), 2] {
-            for x in order where count[Int(x)] == want && !face.contains(x) && x != f[k] { out.append(x) }
+            for x in scanned where count[Int(x)] == want && x != a && x != b && x != c && x != o { found.append(x) }
         }
-        return out
     }
 
     static func permutationRank(_ s: [Int]) -> Int {
@@ -306,15 +309,21 @@ struct ChunkEncoder {
         byFace.reserveCapacity(4 * T)
         for i in 0..<T {
             for k in 0..<4 {
-                var v = (0..<4).filter { $0 != k }.map { tets[4 * i + $0] }
-                v.sort()
-                byFace.append((UInt64(v[0]) << 32 | UInt64(v[1]), v[2], Int32(i)))
+                let r = Self.rest[k]
+                var x = tets[4 * i + r.0], y = tets[4 * i + r.1], z = tets[4 * i + r.2]
+                if x > y { swap(&x, &y) }
+                if y > z { swap(&y, &z) }
+                if x > y { swap(&x, &y) }
+                byFace.append((UInt64(x) << 32 | UInt64(y), z, Int32(i)))
             }
         }
         byFace.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
         func firstUncoded(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ coded: [Bool]) -> Int? {
-            var v = [a, b, c]; v.sort()
-            let hi = UInt64(v[0]) << 32 | UInt64(v[1]), lo = v[2]
+            var x = a, y = b, z = c
+            if x > y { swap(&x, &y) }
+            if y > z { swap(&y, &z) }
+            if x > y { swap(&x, &y) }
+            let hi = UInt64(x) << 32 | UInt64(y), lo = z
             var l = 0, h = byFace.count
             while l < h {
                 let mid = (l + h) / 2
@@ -341,15 +350,17 @@ struct ChunkEncoder {
             }
             let e = Int(queue[head]); head += 1
             let t = e >> 2, k = e & 3
-            let f = Array(frame[4 * t ..< 4 * t + 4])
-            let face = (0..<4).filter { $0 != k }.map { f[$0] }
+            let f = [frame[4 * t], frame[4 * t + 1], frame[4 * t + 2], frame[4 * t + 3]]
+            let r = Self.rest[k]
+            let face = [f[r.0], f[r.1], f[r.2]]
             if faces[Self.faceKey(face[0], face[1], face[2])]! >= 2 { continue }
             let nxt = firstUncoded(gid[Int(face[0])], gid[Int(face[1])], gid[Int(face[2])], coded)
             bit(nxt != nil, Self.face)
             guard let n = nxt else { continue }
             let faceG = face.map { gid[Int($0)] }
             let apexG = (0..<4).map { tets[4 * n + $0] }.first { !faceG.contains($0) }!
-            let cands = candidates(t, k)
+            candidates(t, k)
+            let cands = found
             let ctx = min(cands.count, 3)
             var apex: UInt32
             if localOf[Int(apexG)] < 0 {
