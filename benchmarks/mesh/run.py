@@ -2,7 +2,7 @@
 """Mesh coding benchmark (issue #17): bytes per tet all-in and decode speed of MESHC (type 8)
 against today's MESH (type 5), zstd -19 / xz -9 of the raw arrays and VTK's own zlib / lzma .vtu.
 
-    benchmarks/mesh/run.py [--paper-points 200000] [--work DIR] [--out docs/benchmarks/mesh.md]
+    benchmarks/mesh/run.py [--paper-points 200000] [--big-points 1700000] [--work DIR] [--out FILE]
 
 Meshes: vessel-small (/work/shared/datasets/vessel-small, gmsh, 33 k points, 159 k tets) and a
 paper-scale block from examples/make_paper_scale.py (--paper-points; 200 000 points give about
@@ -145,6 +145,8 @@ def table(rows):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--paper-points", type=int, default=200000)
+    p.add_argument("--big-points", type=int, default=0,
+                   help="also a block of this many points (1 700 000 give about 10 M tets; 0: none)")
     p.add_argument("--work", default="/tmp/mcinr-mesh-bench")
     p.add_argument("--out", default=os.path.join(ROOT, "docs/benchmarks/mesh-results.md"))
     a = p.parse_args()
@@ -164,6 +166,13 @@ def main():
             run([sys.executable, ROOT + "/examples/make_paper_scale.py", d, "--points", str(a.paper_points), "--steps",
                  "1", "--variables", "pressure", "--name", "mesh", "--quiet"])
         rows.append(measure("paper-scale block", os.path.join(d, "mesh_0000.vtu"), a.work, False))
+        print(json.dumps(rows[-1]), flush=True)
+    if a.big_points:
+        d = os.path.join(a.work, "big")
+        if not os.path.exists(os.path.join(d, "mesh_0000.vtu")):
+            run([sys.executable, ROOT + "/examples/make_paper_scale.py", d, "--points", str(a.big_points), "--steps",
+                 "1", "--variables", "pressure", "--name", "mesh", "--quiet", "--index-type", "Int32"])
+        rows.append(measure("large block", os.path.join(d, "mesh_0000.vtu"), a.work, False))
         print(json.dumps(rows[-1]), flush=True)
     text = table(rows)
     json.dump(rows, open(os.path.join(a.work, "results.json"), "w"), indent=1)
