@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef void *handle_t;
 typedef int (*init_thread_f)(int *, char ***, int, int *);
@@ -20,6 +21,8 @@ typedef int (*allgatherv_f)(const void *, int, handle_t, void *, const int *, co
 typedef int (*gatherv_f)(const void *, int, handle_t, void *, const int *, const int *, handle_t, int, handle_t);
 typedef int (*alltoallv_f)(const void *, const int *, const int *, handle_t, void *, const int *, const int *,
                            handle_t, handle_t);
+typedef int (*ibarrier_f)(handle_t, void **);
+typedef int (*test_f)(void **, int *, void *);
 typedef int (*abort_f)(handle_t, int);
 typedef int (*finalize_f)(void);
 
@@ -36,6 +39,8 @@ static struct {
     allgatherv_f allgatherv;
     gatherv_f gatherv;
     alltoallv_f alltoallv;
+    ibarrier_f ibarrier;
+    test_f test;
     abort_f abort_;
     finalize_f finalize;
 } mpi = {0, 0, 1};
@@ -64,6 +69,7 @@ int mcinr_mpi_init(char *error, size_t length) {
         {"MPI_Bcast", (void **)&mpi.bcast}, {"MPI_Alltoall", (void **)&mpi.alltoall},
         {"MPI_Allgather", (void **)&mpi.allgather}, {"MPI_Allgatherv", (void **)&mpi.allgatherv},
         {"MPI_Gatherv", (void **)&mpi.gatherv}, {"MPI_Alltoallv", (void **)&mpi.alltoallv},
+        {"MPI_Ibarrier", (void **)&mpi.ibarrier}, {"MPI_Test", (void **)&mpi.test},
         {"MPI_Abort", (void **)&mpi.abort_}, {"MPI_Finalize", (void **)&mpi.finalize},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -95,6 +101,20 @@ int mcinr_mpi_rank(void) { return mpi.rank; }
 int mcinr_mpi_size(void) { return mpi.size; }
 
 int mcinr_mpi_barrier(void) { return mpi.active ? mpi.barrier(mpi.world) : 0; }
+
+int mcinr_mpi_quiet_barrier(int sleep_microseconds) {
+    if (!mpi.active) return 0;
+    void *request = NULL;
+    int rc = mpi.ibarrier(mpi.world, &request);
+    if (rc != 0) return rc;
+    struct timespec pause = {0, (long)sleep_microseconds * 1000L};
+    for (;;) {
+        int done = 0;
+        rc = mpi.test(&request, &done, NULL /* MPI_STATUS_IGNORE */);
+        if (rc != 0 || done) return rc;
+        nanosleep(&pause, NULL);
+    }
+}
 
 int mcinr_mpi_allreduce_double(const double *in, double *out, int count, int op) {
     if (!mpi.active) {

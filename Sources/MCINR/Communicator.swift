@@ -26,32 +26,46 @@ public protocol Communicator: AnyObject {
     func alltoall(_ outgoing: [[UInt8]]) throws -> [[UInt8]]
 }
 
-/// Bytes sent and received, and seconds spent, per phase (for the benchmark and `--json`).
+/// Bytes sent and received, and seconds spent (wall and this process's CPU), per phase (for
+/// the benchmark and `--json`).
 public final class TrafficLog: @unchecked Sendable {
     public struct Entry: Sendable {
         public var phase: String
         public var sent: Int
         public var received: Int
         public var seconds: Double
+        /// CPU seconds of the whole process (all its threads) in the phase: the time the phase
+        /// would take on dedicated cores, whatever else the machine runs.
+        public var cpuSeconds: Double
     }
     public private(set) var entries: [Entry] = []
-    private var current: (phase: String, since: Date)?
+    private var current: (phase: String, since: Date, cpu: Double)?
 
     public init() {}
 
-    public func add(_ phase: String, sent: Int, received: Int, seconds: Double = 0) {
+    public func add(_ phase: String, sent: Int, received: Int, seconds: Double = 0, cpuSeconds: Double = 0) {
         if let i = entries.firstIndex(where: { $0.phase == phase }) {
             entries[i].sent += sent; entries[i].received += received; entries[i].seconds += seconds
+            entries[i].cpuSeconds += cpuSeconds
         } else {
-            entries.append(Entry(phase: phase, sent: sent, received: received, seconds: seconds))
+            entries.append(Entry(phase: phase, sent: sent, received: received, seconds: seconds, cpuSeconds: cpuSeconds))
         }
     }
 
     /// Starts timing `phase` (the time since the previous call goes to the previous phase).
     public func enter(_ phase: String) {
-        let now = Date()
-        if let current { add(current.phase, sent: 0, received: 0, seconds: now.timeIntervalSince(current.since)) }
-        current = (phase, now)
+        let now = Date(), cpu = Self.processCPUSeconds()
+        if let current {
+            add(current.phase, sent: 0, received: 0, seconds: now.timeIntervalSince(current.since), cpuSeconds: cpu - current.cpu)
+        }
+        current = (phase, now, cpu)
+    }
+
+    /// CPU time of this process, all threads (user + system).
+    public static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }
 

@@ -51,9 +51,16 @@ final class MPICommunicator: Communicator {
         return Int32(value)
     }
 
-    func barrier() throws { try check(mcinr_mpi_barrier(), "MPI_Barrier") }
+    func barrier() throws { try check(mcinr_mpi_quiet_barrier(500), "MPI_Ibarrier") }
+
+    /// Every collective first waits for all ranks without spinning (`mcinr_mpi_quiet_barrier`):
+    /// a rank that arrives early (rank 1 while rank 0 decodes a step, a rank whose clusters
+    /// finished first) sleeps instead of taking a core from the ranks still working. Costs a
+    /// fraction of a millisecond per collective; the collectives are few (rounds, steps).
+    private func arrive() throws { try check(mcinr_mpi_quiet_barrier(500), "MPI_Ibarrier") }
 
     func allreduceMax(_ values: [Double]) throws -> [Double] {
+        try arrive()
         var out = [Double](repeating: 0, count: values.count)
         try check(mcinr_mpi_allreduce_double(values, &out, Int32(values.count), 1), "MPI_Allreduce")
         traffic.add(phase, sent: 8 * values.count, received: 8 * values.count)
@@ -61,6 +68,7 @@ final class MPICommunicator: Communicator {
     }
 
     func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] {
+        try arrive()
         var count = Int64(bytes.count)
         try check(mcinr_mpi_bcast_bytes(&count, 8, Int32(root)), "MPI_Bcast")
         var data = rank == root ? bytes : [UInt8](repeating: 0, count: Int(count))
@@ -90,6 +98,7 @@ final class MPICommunicator: Communicator {
     }
 
     func allgather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        try arrive()
         let all = try counts(bytes.count)
         let total = all.reduce(0, +)
         var buffer = [UInt8](repeating: 0, count: total)
@@ -102,6 +111,7 @@ final class MPICommunicator: Communicator {
     }
 
     func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] {
+        try arrive()
         let all = try counts(bytes.count)
         let total = all.reduce(0, +)
         var buffer = [UInt8](repeating: 0, count: rank == root ? total : 0)
@@ -114,6 +124,7 @@ final class MPICommunicator: Communicator {
     }
 
     func alltoall(_ outgoing: [[UInt8]]) throws -> [[UInt8]] {
+        try arrive()
         precondition(outgoing.count == size)
         var sendCounts = outgoing.map { Int64($0.count) }
         var receiveCounts = [Int64](repeating: 0, count: size)

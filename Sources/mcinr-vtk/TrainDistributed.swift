@@ -21,52 +21,15 @@ extension Train {
             }
             if replaceNonFinite { throw CLIError("--replace-nonfinite needs every step's values at once: run it on one process (without mpirun)") }
             if compareWeightEncodings { throw CLIError("--compare-weight-encodings runs on one process only") }
-            let stream = try openSeries(inputs)
-            let n = stream.mesh.pointCount
-            let selected = try selectedArrays(stream)
-            let c = selected.reduce(0) { $0 + $1.components }
-            let steps = TrainingShard.steps(rank: rank, size: size, stepCount: stream.stepCount)
-            if rank == 0 && !quiet {
-                let names = selected.map { $0.components == 1 ? $0.name : "\($0.name)(\($0.components))" }.joined(separator: ", ")
-                note("\(n) points, \(stream.mesh.cellCount) cells, \(stream.stepCount) steps; variables: \(names); \(size) MPI ranks read \(steps.count)-step blocks")
-                if !stream.cellArrays.isEmpty {
-                    note("note: cell data (\(stream.cellArrays.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
-                }
-            }
-            everyRank = false
-            communicator.phase = "read"
-            var values = [Float](repeating: 0, count: steps.count * n * c)
-            for (k, step) in steps.enumerated() {
-                let file = try stream.step(step)
-                var first = 0
-                for info in selected {
-                    guard let array = file.pointArrays.first(where: { $0.name == info.name }), array.values.count == n * info.components else {
-                        throw CLIError("\(stream.files[step].path): point array '\(info.name)' is missing or has the wrong size")
-                    }
-                    array.values.withUnsafeBufferPointer { source in
-                        values.withUnsafeMutableBufferPointer { target in
-                            for p in 0 ..< n {
-                                let base = (k * n + p) * c + first
-                                for j in 0 ..< info.components { target[base + j] = source[p * info.components + j] }
-                            }
-                        }
-                    }
-                    first += info.components
-                }
-                if let bad = values[(k * n * c) ..< ((k + 1) * n * c)].firstIndex(where: { !$0.isFinite }) {
-                    throw CLIError("\(stream.files[step].path): a NaN/Inf value at point \((bad - k * n * c) / c), time step \(step); clean the data, or pass --replace-nonfinite on one process")
-                }
-            }
-            var shard = TrainingShard(variables: selected.map { TrainingData.Variable(name: $0.name, components: $0.components) },
-                                      points: stream.mesh.points, times: stream.times, cellCount: stream.mesh.cellCount,
-                                      steps: steps, values: values)
-            values = []
-            var options = EncodeOptions(training: model.config(points: n, steps: stream.stepCount))
+            var (shard, mesh) = try readShard(communicator, everyRank: &everyRank)
+            let n = shard.pointCount
+            var options = EncodeOptions(training: model.config(points: n, steps: shard.timeCount))
             training.apply(to: &options.training)
             storage.apply(to: &options)
             let reporter = TerminalProgressRenderer(mode: quiet || rank != 0 ? .quiet : .automatic)
-            let summary = try Encoder.encode(shard: &shard, mesh: rank == 0 ? stream.mesh : nil, to: outURL,
+            let summary = try Encoder.encode(shard: &shard, mesh: mesh, to: outURL,
                                              options: options, communicator: communicator, reporter: reporter)
+            mesh = nil
             communicator.phase = "report"
             let ranks = try gatherRankReports(communicator)
             if let summary {
@@ -75,7 +38,7 @@ extension Train {
                     object["mpi"] = ["ranks": size, "per_rank": ranks]
                     try printJSON(object)
                 } else {
-                    printSummary(summary, pointCount: n, stepCount: stream.stepCount)
+                    printSummary(summary, pointCount: n, stepCount: shard.timeCount)
                     if !quiet { printRankReports(ranks) }
                 }
             }
@@ -84,6 +47,52 @@ extension Train {
         }
         communicator.finalize()
         Foundation.exit(0)
+    }
+
+    /// This rank's shard: every point, its block of steps, the selected arrays; the mesh on
+    /// rank 0 only (the series, with the other ranks' copies of the cells, is released here).
+    private func readShard(_ communicator: MPICommunicator, everyRank: inout Bool) throws -> (TrainingShard, Mesh?) {
+        let rank = communicator.rank, size = communicator.size
+        let stream = try openSeries(inputs)
+        let n = stream.mesh.pointCount
+        let selected = try selectedArrays(stream)
+        let c = selected.reduce(0) { $0 + $1.components }
+        let steps = TrainingShard.steps(rank: rank, size: size, stepCount: stream.stepCount)
+        if rank == 0 && !quiet {
+            let names = selected.map { $0.components == 1 ? $0.name : "\($0.name)(\($0.components))" }.joined(separator: ", ")
+            note("\(n) points, \(stream.mesh.cellCount) cells, \(stream.stepCount) steps; variables: \(names); \(size) MPI ranks read \(steps.count)-step blocks")
+            if !stream.cellArrays.isEmpty {
+                note("note: cell data (\(stream.cellArrays.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
+            }
+        }
+        everyRank = false
+        communicator.phase = "read"
+        var values = [Float](repeating: 0, count: steps.count * n * c)
+        for (k, step) in steps.enumerated() {
+            let file = try stream.step(step)
+            var first = 0
+            for info in selected {
+                guard let array = file.pointArrays.first(where: { $0.name == info.name }), array.values.count == n * info.components else {
+                    throw CLIError("\(stream.files[step].path): point array '\(info.name)' is missing or has the wrong size")
+                }
+                array.values.withUnsafeBufferPointer { source in
+                    values.withUnsafeMutableBufferPointer { target in
+                        for p in 0 ..< n {
+                            let base = (k * n + p) * c + first
+                            for j in 0 ..< info.components { target[base + j] = source[p * info.components + j] }
+                        }
+                    }
+                }
+                first += info.components
+            }
+            if let bad = values[(k * n * c) ..< ((k + 1) * n * c)].firstIndex(where: { !$0.isFinite }) {
+                throw CLIError("\(stream.files[step].path): a NaN/Inf value at point \((bad - k * n * c) / c), time step \(step); clean the data, or pass --replace-nonfinite on one process")
+            }
+        }
+        let shard = TrainingShard(variables: selected.map { TrainingData.Variable(name: $0.name, components: $0.components) },
+                                  points: stream.mesh.points, times: stream.times, cellCount: stream.mesh.cellCount,
+                                  steps: steps, values: values)
+        return (shard, rank == 0 ? stream.mesh : nil)
     }
 
     /// The point arrays to train on: `--variables` in the order given, else the file's order.
@@ -108,8 +117,10 @@ extension Train {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let mine: [String: Any] = [
             "rank": communicator.rank, "peak_rss_bytes": Int(usage.ru_maxrss) * 1024,
+            "cpu_seconds": TrafficLog.processCPUSeconds(),
             "phases": communicator.traffic.entries.map {
-                ["phase": $0.phase, "sent_bytes": $0.sent, "received_bytes": $0.received, "seconds": $0.seconds]
+                ["phase": $0.phase, "sent_bytes": $0.sent, "received_bytes": $0.received, "seconds": $0.seconds,
+                 "cpu_seconds": $0.cpuSeconds]
             },
         ]
         let parts = try communicator.gather(Array(try JSONSerialization.data(withJSONObject: mine)), root: 0)

@@ -33,6 +33,10 @@ int mcinr_mpi_rank(void);
 int mcinr_mpi_size(void);
 
 int mcinr_mpi_barrier(void);
+/* A barrier that sleeps between polls instead of spinning (MPI_Ibarrier + MPI_Test): a rank
+ * that waits long (for rank 0's evaluation, for a slower rank's training) leaves its core to
+ * the ranks that work; the blocking collectives of Open MPI poll at 100 % CPU. */
+int mcinr_mpi_quiet_barrier(int sleep_microseconds);
 /* op: 0 sum, 1 max. `in` and `out` must not overlap. */
 int mcinr_mpi_allreduce_double(const double *in, double *out, int count, int op);
 int mcinr_mpi_bcast_bytes(void *data, int bytes, int root);
