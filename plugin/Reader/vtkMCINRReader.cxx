@@ -36,7 +36,9 @@ vtkStandardNewMacro(vtkMCINRReader);
 namespace
 {
 constexpr size_t ErrorLength = 1024;
-// Progress milestones of RequestData: mesh built, fields decoded (assembly takes the rest).
+// Progress milestones of RequestData: file opened (when it was not yet: RequestInformation
+// usually opens it), mesh built, fields decoded (assembly takes the rest).
+constexpr double OpenDoneProgress = 0.02;
 constexpr double MeshDoneProgress = 0.05;
 constexpr double DecodeDoneProgress = 0.95;
 
@@ -160,6 +162,7 @@ struct vtkMCINRReader::Internals
 {
   ModelHandle Model;
   FileStamp Stamp;
+  int Trusted = 0; // TrustLargeFiles when Model was opened
   // The mesh of Model, built on first use (null until then).
   vtkSmartPointer<vtkPoints> Points;
   vtkSmartPointer<vtkCellArray> Cells;
@@ -169,6 +172,7 @@ struct vtkMCINRReader::Internals
   {
     this->Model.reset();
     this->Stamp = FileStamp();
+    this->Trusted = 0;
     this->Points = nullptr;
     this->Cells = nullptr;
     this->CellTypes = nullptr;
@@ -254,7 +258,26 @@ void vtkMCINRReader::DisableAllPointArrays()
 }
 
 //------------------------------------------------------------------------------
-bool vtkMCINRReader::OpenModel()
+namespace
+{
+struct OpenProgressContext
+{
+  vtkMCINRReader* Reader;
+  double Start, End;
+};
+
+// Called by mcinr_open_file_ex from this thread: progress onto [Start, End], and the reader's
+// abort flag (the user's Abort in ParaView, or CheckAbort's container) passed on.
+int OpenProgress(void* userData, double fraction)
+{
+  auto* context = static_cast<OpenProgressContext*>(userData);
+  const double clamped = std::min(1.0, std::max(0.0, fraction));
+  context->Reader->UpdateProgress(context->Start + (context->End - context->Start) * clamped);
+  return context->Reader->CheckAbort() ? 1 : 0;
+}
+} // namespace
+
+bool vtkMCINRReader::OpenModel(double from, double to)
 {
   if (!this->FileName || !*this->FileName)
   {
@@ -268,20 +291,38 @@ bool vtkMCINRReader::OpenModel()
     vtkErrorMacro("Cannot open MC-INR model '" << this->FileName << "': no such file.");
     return false;
   }
-  if (this->Impl->Model && this->Impl->Stamp == stamp)
+  if (this->Impl->Model && this->Impl->Stamp == stamp && this->Impl->Trusted == this->TrustLargeFiles)
   {
     return true;
   }
   this->Impl->Reset();
 
+  // The open checks every section (and reconstructs every RESIDUAL chain): it reports progress
+  // over [from, to] and stops when the user aborts (the decoder's progress callback, as in
+  // RequestData).
+  this->SetAbortExecute(0);
+  this->UpdateProgress(from);
+  OpenProgressContext progress{ this, from, to };
+  mcinr_decode_options options;
+  mcinr_decode_options_init(&options);
+  options.num_threads = this->NumberOfThreads > 0
+    ? this->NumberOfThreads
+    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.trust_large_files = this->TrustLargeFiles ? 1 : 0;
+  options.progress = &OpenProgress;
+  options.user_data = &progress;
   char err[ErrorLength] = { 0 };
   mcinr_model* model = nullptr;
-  const mcinr_status status = mcinr_open_file(this->FileName, &model, err, sizeof(err));
+  const mcinr_status status = mcinr_open_file_ex(this->FileName, &options, &model, err, sizeof(err));
   if (status != MCINR_OK || !model)
   {
     mcinr_close(model);
     // The decoder's messages start with the file path and say what is wrong where.
-    if (err[0])
+    if (status == MCINR_ERR_ABORTED)
+    {
+      vtkErrorMacro("Opening MC-INR model '" << this->FileName << "' was aborted.");
+    }
+    else if (err[0])
     {
       vtkErrorMacro("Cannot read MC-INR model (" << mcinr_status_string(status) << "): " << err);
     }
@@ -294,6 +335,8 @@ bool vtkMCINRReader::OpenModel()
   }
   this->Impl->Model.reset(model);
   this->Impl->Stamp = stamp;
+  this->Impl->Trusted = this->TrustLargeFiles;
+  this->UpdateProgress(to);
   return true;
 }
 
@@ -301,7 +344,7 @@ bool vtkMCINRReader::OpenModel()
 int vtkMCINRReader::RequestInformation(
   vtkInformation*, vtkInformationVector**, vtkInformationVector* outputVector)
 {
-  if (!this->OpenModel())
+  if (!this->OpenModel(0.0, 1.0))
   {
     return 0;
   }
@@ -508,7 +551,7 @@ int vtkMCINRReader::RequestData(
   output->Initialize();
   // VTK does not clear the flag after an aborted request; clear it so the next one runs.
   this->SetAbortExecute(0);
-  if (!this->OpenModel())
+  if (!this->OpenModel(0.0, OpenDoneProgress))
   {
     return 0;
   }
@@ -538,7 +581,7 @@ int vtkMCINRReader::RequestData(
     return 0;
   }
 
-  this->UpdateProgress(0.0);
+  this->UpdateProgress(OpenDoneProgress);
   // The mesh does not change with time: built and checked once per opened file, then shared
   // by the outputs of every time step.
   if (!this->Impl->Points && !this->BuildMesh())
@@ -722,6 +765,7 @@ void vtkMCINRReader::PrintSelf(ostream& os, vtkIndent indent)
   this->Superclass::PrintSelf(os, indent);
   os << indent << "FileName: " << (this->FileName ? this->FileName : "(none)") << "\n";
   os << indent << "NumberOfThreads: " << this->NumberOfThreads << "\n";
+  os << indent << "TrustLargeFiles: " << this->TrustLargeFiles << "\n";
   os << indent << "DecodedTime: " << this->DecodedTime << "\n";
   os << indent << "PointDataArraySelection:\n";
   this->PointDataArraySelection->PrintSelf(os, indent.GetNextIndent());

@@ -59,6 +59,20 @@ public:
 
   ///@{
   /**
+   * Opt-in for trusted files beyond the decoder's limits for untrusted ones. 0 (the default):
+   * a file that needs more than 64 × its size + 16 MiB of memory or 4096 × its size + 2^24
+   * units of work to open, or whose cluster tree has more than 4096 top-level nodes or depth
+   * 64, is refused with an error naming the limit (docs/mci-format.md, Limits), so a small
+   * hostile file cannot exhaust ParaView. 1: those limits are lifted (the format checks stay);
+   * only for files from a trusted source. Changing it reopens the file.
+   */
+  vtkSetMacro(TrustLargeFiles, int);
+  vtkGetMacro(TrustLargeFiles, int);
+  vtkBooleanMacro(TrustLargeFiles, int);
+  ///@}
+
+  ///@{
+  /**
    * Which variables (point arrays) to decode. All are enabled by default. The names are
    * known after UpdateInformation().
    */
@@ -86,6 +100,7 @@ protected:
 
   char* FileName = nullptr;
   int NumberOfThreads = 0;
+  int TrustLargeFiles = 0;
   double DecodedTime;
   vtkDataArraySelection* PointDataArraySelection;
 
@@ -96,8 +111,10 @@ private:
   struct Internals;
   std::unique_ptr<Internals> Impl;
 
-  // Opens FileName (or reuses the cached handle); false with a vtkErrorMacro on failure.
-  bool OpenModel();
+  // Opens FileName (or reuses the cached handle opened with the same TrustLargeFiles),
+  // reporting progress over [from, to] and honouring the abort flag; false with a
+  // vtkErrorMacro on failure (an abort included).
+  bool OpenModel(double from, double to);
   // Copies and checks the embedded mesh into Impl; false with a vtkErrorMacro on failure.
   bool BuildMesh();
 };

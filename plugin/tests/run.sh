@@ -100,6 +100,15 @@ run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
 python3 "$generator" "$work/residual-predicted.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/residual-predicted.codes" >/dev/null
 run_case residual-predicted "$work/residual-predicted.mci"
+# hostile files (issue 24): each refused with an error (or, valid, read) in bounded time, no
+# crash; TrustLargeFiles; an open aborted while it validates
+mkdir -p "$work/hostile"
+for kind in nested-mesh empty-streams stream-work long-chain weights wide-tree deep-tree huge-bbox large-mesh; do
+    python3 "$generator" "$work/hostile/$kind.mci" --hostile "$kind" >/dev/null
+done
+echo "-- hostile files"
+timeout 300 env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/test_hostile.py" --plugin "$plugin_so" \
+    --dir "$work/hostile" --good "$work/tiny.mci"
 screenshot tiny "$work/tiny.mci"
 gui_smoke "$work/tiny.mci"
 
