@@ -91,7 +91,9 @@ def measure(name, vtu, work, check_reference):
             row[tool] = row.get(tool, 0) + os.path.getsize(base + "." + arr + ext)
     row["raw"] = os.path.getsize(base + ".points.f32") + os.path.getsize(base + ".conn.i32")
     for c in ("zlib", "lzma"):
-        row["vtu_" + c] = os.path.getsize(base + "." + c + ".vtu")
+        head = open(base + "." + c + ".vtu", "rb").read(4096)
+        # VTK's LZMA writer gives up on the 10 M-tet block (the arrays after the points have no offset)
+        row["vtu_" + c] = None if b'offset=""' in head else os.path.getsize(base + "." + c + ".vtu")
     env = dict(os.environ, MCINR_MESH_BENCH_IN=base + ".bench", MCINR_MESH_BENCH_OUT=base + ".swift.json")
     t0 = time.time()
     r = subprocess.run(["swift", "test", "--skip-build", "--filter", "MeshCodingBenchmarkInput"], cwd=ROOT, env=env,
@@ -126,7 +128,7 @@ def table(rows):
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         t = r["tets"]
-        cell = lambda k: "%.2f" % (r[k] / t)
+        cell = lambda k: "failed" if r[k] is None else "%.2f" % (r[k] / t)
         out.append("| %s | %d | %d | **%s** | %s | %s | %s | %s | %s | %s |" % (
             r["name"], r["points"], t, cell("meshc"), cell("mesh"), cell("zstd"), cell("xz"), cell("vtu_zlib"),
             cell("vtu_lzma"), cell("raw")))
