@@ -13,7 +13,13 @@ and with the mesh given to the encoder. Pure Python (no numpy), so slow: a few s
     python3 tools/mesh_codec.py VTU [--chunk-cells K] [--f64]   # sizes and a round trip
 """
 import itertools
+import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the one Python range coder (LZMA's, RESIDUAL coder 1), shared with the rest of the test generator
+from make_test_mci import RangeDecoder, RangeEncoder  # noqa: E402
 
 TET = 10
 MAX_ADJ = 64        # adj(v) keeps the first 64 distinct points that share a tet with v
@@ -24,83 +30,8 @@ HEADER = 48
 ENTRY = 40
 
 
-class RangeEncoder:
-    """LZMA's binary range encoder (as RESIDUAL's coder 1)."""
-
-    def __init__(self):
-        self.low, self.range, self.cache, self.cache_size = 0, 0xFFFFFFFF, 0, 1
-        self.out = bytearray()
-
-    def shift_low(self):
-        if self.low < 0xFF000000 or self.low >= 1 << 32:
-            carry = self.low >> 32
-            temp = self.cache
-            while True:
-                self.out.append((temp + carry) & 0xFF)
-                temp = 0xFF
-                self.cache_size -= 1
-                if self.cache_size == 0:
-                    break
-            self.cache = (self.low >> 24) & 0xFF
-        self.cache_size += 1
-        self.low = (self.low & 0x00FFFFFF) << 8
-
-    def bit(self, probs, at, b):
-        p = probs[at]
-        bound = (self.range >> 11) * p
-        if b == 0:
-            self.range = bound
-            probs[at] = p + ((2048 - p) >> 5)
-        else:
-            self.low += bound
-            self.range -= bound
-            probs[at] = p - (p >> 5)
-        while self.range < 1 << 24:
-            self.range = (self.range << 8) & 0xFFFFFFFF
-            self.shift_low()
-
-    def fixed(self, b):
-        self.bit([1024], 0, b)
-
-    def finish(self):
-        for _ in range(5):
-            self.shift_low()
-        return bytes(self.out)
-
-
 class FormatError(ValueError):
     pass
-
-
-class RangeDecoder:
-    def __init__(self, data):
-        if len(data) < 5 or data[0] != 0:
-            raise FormatError("bad range coder start")
-        self.data, self.pos, self.range = data, 5, 0xFFFFFFFF
-        self.code = int.from_bytes(data[1:5], "big")
-
-    def bit(self, probs, at):
-        p = probs[at]
-        bound = (self.range >> 11) * p
-        if self.code < bound:
-            self.range = bound
-            probs[at] = p + ((2048 - p) >> 5)
-            b = 0
-        else:
-            self.code -= bound
-            self.range -= bound
-            probs[at] = p - (p >> 5)
-            b = 1
-        if self.range < 1 << 24:
-            if self.pos >= len(self.data):
-                raise FormatError("read past the end")
-            self.range = (self.range << 8) & 0xFFFFFFFF
-            self.code = ((self.code << 8) | self.data[self.pos]) & 0xFFFFFFFF
-            self.pos += 1
-        return b
-
-    def fixed(self):
-        return self.bit([1024], 0)
 
 
 class IntModel:
@@ -605,9 +536,7 @@ def dump_chunks(payload, f):
 
 def main():
     import argparse
-    import sys
     import time
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
     from make_test_mci import read_vtu_appended
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("vtu")
