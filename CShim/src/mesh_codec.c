@@ -198,6 +198,7 @@ typedef struct chunk_dec {
     uint64_t *faces;
     size_t face_mask;
     uint32_t *queue; /* 4 tets entries: tet * 4 + k */
+    uint32_t *queue_slot; /* the face table slot of each queued face (faces never move) */
     size_t q_head, q_tail;
     /* adjacency: MAX_ADJ slots per point */
     uint32_t *adj;
@@ -237,6 +238,7 @@ static void chunk_free(chunk_dec *c) {
     free(c->p);
     free(c->faces);
     free(c->queue);
+    free(c->queue_slot);
     free(c->adj);
     free(c->adj_deg);
     free(c->stamp);
@@ -265,6 +267,7 @@ static int chunk_alloc(chunk_dec *c) {
     c->p = alloc0(t, 1);
     c->faces = alloc0(c->face_mask + 1, sizeof *c->faces);
     c->queue = alloc0(4 * t, sizeof *c->queue);
+    c->queue_slot = alloc0(4 * t, sizeof *c->queue_slot);
     /* only tet points have adjacency: local ids < 4 t */
     uint64_t na = 4 * t < n ? 4 * t : n;
     c->adj = na && na <= SIZE_MAX / (MAX_ADJ * sizeof *c->adj) ? malloc((size_t)na * MAX_ADJ * sizeof *c->adj)
@@ -275,7 +278,7 @@ static int chunk_alloc(chunk_dec *c) {
     c->types = alloc0(k->cells, 1);
     c->cell_end = alloc0(k->cells, sizeof *c->cell_end);
     c->cell_vert = alloc0(k->cell_conn, sizeof *c->cell_vert);
-    if (!c->gid || !c->bits || !c->gid_set || !c->frame || !c->orig || !c->p || !c->faces || !c->queue ||
+    if (!c->gid || !c->bits || !c->gid_set || !c->frame || !c->orig || !c->p || !c->faces || !c->queue || !c->queue_slot ||
         !c->adj || !c->adj_deg || !c->stamp || !c->cnt || !c->types ||
         !c->cell_end || !c->cell_vert)
         return -1;
@@ -348,6 +351,7 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4]) {
         if (*s == 0) { /* new: open, queued */
             sort3(&v[0], &v[1], &v[2]);
             *s = (uint64_t)v[0] << 42 | (uint64_t)v[1] << 21 | v[2];
+            c->queue_slot[c->q_tail] = (uint32_t)(s - c->faces);
             c->queue[c->q_tail++] = (uint32_t)(4 * t + (size_t)k);
         } else {
             *s |= FACE_CLOSED;
@@ -384,13 +388,16 @@ static size_t candidates(chunk_dec *c, size_t t, int k) {
             c->cnt[x]++;
         }
     }
-    size_t nc = 0;
-    for (unsigned want = 3; want >= 2; want--)
-        for (size_t i = 0; i < no; i++) {
-            uint32_t x = c->order[i];
-            if (c->cnt[x] == want && x != face[0] && x != face[1] && x != face[2] && x != f[k]) c->cands[nc++] = x;
-        }
-    return nc;
+    size_t n3 = 0, n2 = 0;
+    uint32_t two[3 * MAX_ADJ];
+    for (size_t i = 0; i < no; i++) {
+        uint32_t x = c->order[i];
+        if (c->cnt[x] < 2 || x == face[0] || x == face[1] || x == face[2] || x == f[k]) continue;
+        if (c->cnt[x] == 3) c->cands[n3++] = x;
+        else two[n2++] = x;
+    }
+    memcpy(&c->cands[n3], two, n2 * sizeof *two);
+    return n3 + n2;
 }
 
 static int new_point(chunk_dec *c, const uint64_t pred[3], int kind, uint64_t ref, uint32_t *out) {
@@ -472,6 +479,7 @@ static int chunk_run(chunk_dec *c) {
             add_tet(c, v, v);
             continue;
         }
+        uint32_t slot = c->queue_slot[c->q_head];
         uint32_t e = c->queue[c->q_head++];
         size_t t = e >> 2;
         int kk = (int)(e & 3u);
@@ -479,7 +487,7 @@ static int chunk_run(chunk_dec *c) {
         uint32_t face[3];
         for (int j = 0, n = 0; j < 4; j++)
             if (j != kk) face[n++] = f[j];
-        if (*face_find(c, face[0], face[1], face[2]) & FACE_CLOSED) continue;
+        if (c->faces[slot] & FACE_CLOSED) continue;
         int b = bit(&c->d, &c->md.face);
         if (c->d.bad) return PAST_END();
         if (!b) continue;
