@@ -101,7 +101,10 @@ public enum Encoder {
 
     /// The same from training data and its mesh (`TrainingData(draining:)` builds them from a
     /// dataset while holding the fields once).
-    public static func encode(_ data: TrainingData, mesh: Mesh, to url: URL, options: EncodeOptions,
+    /// `data` is consumed: once the residual is made the fields are released, before the
+    /// writer's verification opens the file (which inflates the mesh): pass it without keeping
+    /// a copy and the fields and the mesh's decoded copy never coexist.
+    public static func encode(_ data: consuming TrainingData, mesh: Mesh, to url: URL, options: EncodeOptions,
                               reporter: ProgressReporter? = nil) throws -> EncodeSummary {
         try options.validate()
         var result = try train(data, options: options, reporter: reporter)
@@ -115,6 +118,7 @@ public enum Encoder {
         if let bound = options.errorBound {
             (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)
         }
+        _ = consume data
         try MCIWriter.write(model, to: url)
         return try summarize(result, metrics: bounded?.metrics ?? metrics, bounded: bounded, file: url, options: options)
     }

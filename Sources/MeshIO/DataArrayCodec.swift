@@ -38,17 +38,50 @@ public enum VTKScalarType: String, CaseIterable, Sendable {
     }
 }
 
-/// Decoded bytes of one DataArray, in host (little-endian) order.
+/// Decoded bytes of one DataArray, in host (little-endian) order: owned, or (raw appended
+/// data) borrowed from the mapped file without a copy, in which case the conversions give each
+/// converted stretch of pages back as they go, so that an array costs its converted values
+/// plus a few MB, not its bytes twice.
 struct RawArray {
     var type: VTKScalarType
-    var bytes: [UInt8]
-    var count: Int { bytes.count / type.size }
+    private var owned: [UInt8]
+    /// Valid while the file is mapped (the parse of that file).
+    private var mapped: UnsafeRawBufferPointer?
+
+    init(type: VTKScalarType, bytes: [UInt8]) { self.type = type; owned = bytes; mapped = nil }
+    init(type: VTKScalarType, mapped: UnsafeRawBufferPointer) { self.type = type; owned = []; self.mapped = mapped }
+
+    var count: Int { (mapped?.count ?? owned.count) / type.size }
+
+    private static let chunkBytes = 8 << 20
+
+    /// Calls `body` with the bytes and a function that reports bytes [0, n) consumed (which
+    /// releases their whole pages when the bytes are mapped).
+    private func withBytes<R>(_ body: (UnsafeRawBufferPointer, (Int) -> Void) -> R) -> R {
+        guard let view = mapped else { return owned.withUnsafeBytes { body($0, { _ in }) } }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let base = Int(bitPattern: view.baseAddress)
+        var released = (base + page - 1) / page * page   // first whole page inside the view
+        return body(view) { consumed in
+            let end = (base + consumed) / page * page
+            if end > released {
+                _ = madvise(UnsafeMutableRawPointer(bitPattern: released), end - released, MADV_DONTNEED)
+                released = end
+            }
+        }
+    }
 
     private func map<S, D>(_: S.Type, _ f: (S) -> D) -> [D] {
-        let n = count, size = type.size
-        return bytes.withUnsafeBytes { raw in
+        let n = count, size = type.size, chunk = max(1, Self.chunkBytes / size)
+        return withBytes { raw, consumed in
             [D](unsafeUninitializedCapacity: n) { out, done in
-                for i in 0..<n { out[i] = f(raw.loadUnaligned(fromByteOffset: i * size, as: S.self)) }
+                var i = 0
+                while i < n {
+                    let end = min(n, i + chunk)
+                    for j in i..<end { out[j] = f(raw.loadUnaligned(fromByteOffset: j * size, as: S.self)) }
+                    consumed(end * size)
+                    i = end
+                }
                 done = n
             }
         }
@@ -57,10 +90,17 @@ struct RawArray {
     func floats() -> [Float] {
         switch type {
         case .float32:
-            return bytes.withUnsafeBytes { raw in
-                [Float](unsafeUninitializedCapacity: count) { out, done in
-                    if count > 0 { memcpy(out.baseAddress!, raw.baseAddress!, count * 4) }
-                    done = count
+            let n = count
+            return withBytes { raw, consumed in
+                [Float](unsafeUninitializedCapacity: n) { out, done in
+                    var i = 0
+                    while i < n {
+                        let end = min(n, i + Self.chunkBytes / 4)
+                        memcpy(out.baseAddress! + i, raw.baseAddress! + 4 * i, 4 * (end - i))
+                        consumed(4 * end)
+                        i = end
+                    }
+                    done = n
                 }
             }
         case .float64: return map(Double.self) { Float($0) }
@@ -115,7 +155,8 @@ struct RawArray {
     mutating func swapByteOrder() {
         let size = type.size
         guard size > 1 else { return }
-        bytes.withUnsafeMutableBytes { raw in
+        if let view = mapped { owned = [UInt8](view); mapped = nil }
+        owned.withUnsafeMutableBytes { raw in
             var i = 0
             while i + size <= raw.count {
                 var a = i, b = i + size - 1
@@ -144,14 +185,22 @@ struct RawByteSource: ByteSource {
     let bytes: UnsafeBufferPointer<UInt8>
     var position: Int
     let file: String, array: String
+    /// Whether the bytes are a mapped file, whose pages may be given back (never heap memory).
+    var mappedFile = false
 
     var remainingUpperBound: Int { max(0, bytes.count - position) }
 
+
     mutating func read(_ count: Int) throws -> [UInt8] {
+        Array(try view(count))
+    }
+
+    /// The next `count` bytes without a copy.
+    mutating func view(_ count: Int) throws -> UnsafeRawBufferPointer {
         guard count >= 0, position <= bytes.count, count <= bytes.count - position else {
             throw MeshIOError.truncated(file: file, detail: "array '\(array)' needs \(count) bytes at byte \(position), the file has \(max(0, bytes.count - position)) left")
         }
-        let out = Array(UnsafeBufferPointer(rebasing: bytes[position..<(position + count)]))
+        let out = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[position..<(position + count)]))
         position += count
         return out
     }
@@ -261,6 +310,14 @@ enum BinaryDecoder {
             if let e = expectedBytes, nbytes != UInt64(e) { throw sizeError(nbytes) }
             guard nbytes <= UInt64(source.remainingUpperBound) else {
                 throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nbytes) bytes, only \(source.remainingUpperBound) remain")
+            }
+            if var raw = source as? RawByteSource, raw.mappedFile, nbytes % UInt64(type.size) == 0 {
+                // Uncompressed appended data of a mapped file: borrowed, converted in place.
+                let view = try raw.view(Int(nbytes))
+                source = raw as! S
+                var array = RawArray(type: type, mapped: view)
+                if layout.bigEndian { array.swapByteOrder() }
+                return array
             }
             result = try source.read(Int(nbytes))
         } else {

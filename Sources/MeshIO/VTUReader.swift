@@ -93,14 +93,14 @@ public enum VTUReader {
 
     static func readFile(_ url: URL, mode: ReadMode) throws -> StepRead {
         let mapped = try MappedFile(url)
-        var parser = Parser(bytes: mapped.buffer, file: url.path, release: mapped.releasePages)
+        var parser = Parser(bytes: mapped.buffer, file: url.path, mappedFile: mapped)
         return try withExtendedLifetime(mapped) { try parser.parse(mode: mode) }
     }
 
     /// Parses a file already in memory (`name` is used in error messages).
     public static func read(bytes: [UInt8], name: String) throws -> VTUFile {
         try bytes.withUnsafeBufferPointer { buffer in
-            var parser = Parser(bytes: buffer, file: name, release: {})
+            var parser = Parser(bytes: buffer, file: name, mappedFile: nil)
             return try parser.parse(mode: .full).file
         }
     }
@@ -109,17 +109,21 @@ public enum VTUReader {
 private struct Parser {
     let bytes: UnsafeBufferPointer<UInt8>
     let file: String
-    /// Called after each array is decoded (MappedFile.releasePages).
-    let release: () -> Void
+    /// The mapping `bytes` come from (nil: heap memory), whose pages are given back after
+    /// each array.
+    let mappedFile: MappedFile?
+    var mapped: Bool { mappedFile != nil }
     var layout = BinaryLayout(headerWordSize: 4, compressed: false, bigEndian: false)
     var appendedStart: Int?          // first byte after the `_` marker
     var appendedBase64 = false
 
-    init(bytes: UnsafeBufferPointer<UInt8>, file: String, release: @escaping () -> Void) {
+    init(bytes: UnsafeBufferPointer<UInt8>, file: String, mappedFile: MappedFile?) {
         self.bytes = bytes
         self.file = file
-        self.release = release
+        self.mappedFile = mappedFile
     }
+
+    func release() { mappedFile?.releasePages() }
 
     func intAttribute(_ node: XMLNode, _ key: String, default value: Int? = nil) throws -> Int {
         guard let s = node.attributes[key] else {
@@ -352,7 +356,7 @@ private struct Parser {
                 var source = Base64ByteSource(text: bytes, start: position, end: bytes.count, file: file, array: name)
                 raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
             } else {
-                var source = RawByteSource(bytes: bytes, position: position, file: file, array: name)
+                var source = RawByteSource(bytes: bytes, position: position, file: file, array: name, mappedFile: mapped)
                 raw = try BinaryDecoder.decode(&source, type: type, layout: layout, expectedBytes: expectedBytes, file: file, array: name)
             }
         default:

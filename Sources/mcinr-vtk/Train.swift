@@ -64,10 +64,11 @@ struct Train: ParsableCommand {
         training.apply(to: &options.training)
         storage.apply(to: &options)
         let reporter = TerminalProgressRenderer(mode: quiet ? .quiet : .automatic)
-        let data = TrainingData(draining: &dataset)  // the fields held once from here on
-        let summary = try Encoder.encode(data, mesh: dataset.mesh, to: outURL, options: options, reporter: reporter)
+        // The fields held once from here on, and released by the encoder before it writes.
+        let summary = try Encoder.encode(TrainingData(draining: &dataset), mesh: dataset.mesh, to: outURL,
+                                         options: options, reporter: reporter)
         if compareWeightEncodings {
-            try printWeightEncodingComparison(summary.result, data, threads: options.threads)
+            try printWeightEncodingComparison(summary.result, TrainingData(dataset: try preparedDataset()), threads: options.threads)
         }
         if json {
             try printJSON(summary.jsonObject(output: output))
