@@ -15,8 +15,13 @@ extension Encoder {
     ///
     /// A rank that throws must end the job (the front end calls MPI_Abort): the other ranks
     /// may be waiting for it in a collective.
+    ///
+    /// `rootThreads`: threads of rank 0's evaluation and residual (default: the training's);
+    /// a front end may give it the cores of the ranks that share rank 0's node, idle meanwhile.
+    /// The decoder's results do not depend on its thread count.
     public static func encode(shard: inout TrainingShard, mesh: Mesh?, to url: URL, options: EncodeOptions,
-                              communicator: Communicator, reporter: ProgressReporter? = nil) throws -> EncodeSummary? {
+                              communicator: Communicator, reporter: ProgressReporter? = nil,
+                              rootThreads: Int? = nil) throws -> EncodeSummary? {
         try options.validate()
         let isRoot = communicator.rank == 0
         let reporter = isRoot ? reporter : nil
@@ -35,7 +40,8 @@ extension Encoder {
         if options.training.evaluation == .decoder {
             reporter?.report(.evaluating)
             metrics = try DistributedEvaluation.evaluate(result, points: points, truth: truth, isRoot: isRoot,
-                                                         threads: options.threads, weightEncoding: options.weightEncoding)
+                                                         threads: rootThreads ?? options.threads,
+                                                         weightEncoding: options.weightEncoding)
         }
         communicator.phase = "residual"
         guard isRoot else {
@@ -54,7 +60,7 @@ extension Encoder {
         var bounded: MCIResidual.Report?
         if let bound = options.errorBound {
             reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count))
-            (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: options.threads) { step in
+            (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads) { step in
                 try truth(step)!
             }
         }

@@ -194,7 +194,17 @@ def report(results, path):
               f"metrics are the same ({'one' if len(psnrs) == 1 else len(psnrs)} mean PSNR over all runs). "
               f"The model: {runs['1x1']['networks']} networks ({runs['1x1']['clusters']} clusters, "
               f"{runs['1x1']['splits']} splits), width {runs['1x1']['width']}, mean PSNR {runs['1x1']['mean_psnr']:.2f} dB at "
-              f"{runs['1x1']['ratio_weights']:.0f}× (fields / weights).", "",
+              f"{runs['1x1']['ratio_weights']:.0f}× (fields / weights).", ""]
+    if "sz3" in results:
+        sz = results["sz3"]
+        lines += [f"**Against SZ3 at the same ratio** (`benchmarks/mpi/sz3.py`, per-component 1-D float32 arrays of all "
+                  f"steps, error bound bisected to the tightest that still reaches {sz['target_ratio']:.0f}×): SZ3 "
+                  f"{sz['mesh']['psnr']:.2f} dB in mesh order ({sz['mesh']['cr']:.0f}×), {sz['morton']['psnr']:.2f} dB in "
+                  f"Morton order ({sz['morton']['cr']:.0f}×); MC-INR {sz['model_psnr']:.2f} dB after "
+                  f"{results['args']['epochs']} epochs. The same for every R and thread count (the same file); a time "
+                  "budget buys more epochs, and R ranks buy about R times the epochs in the same budget (see the "
+                  "model below).", ""]
+    lines += [
               "The machine is shared: a run gets what the other processes leave of the 2 cores, so wall "
               "times scale with the load, not with our code alone. The CPU seconds do not depend on the load: "
               "*dedicated-core estimate* = for a distributed run, the sum over phases of the slowest rank's CPU "
