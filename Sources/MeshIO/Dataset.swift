@@ -58,6 +58,50 @@ public struct Mesh: Equatable, Sendable {
         if let bad = connectivity.firstIndex(where: { $0 < 0 || $0 >= n }) {
             throw MeshIOError.invalidMesh(file: file, detail: "connectivity[\(bad)] = \(connectivity[bad]) is not a point index (N = \(n))")
         }
+        for c in 0..<cellTypes.count {
+            let type = cellTypes[c], size = offsets[c + 1] - offsets[c]
+            guard let rule = Mesh.pointCountRule(type) else {
+                throw MeshIOError.invalidMesh(file: file, detail: "cell \(c) has VTK cell type \(type), which the .mci reader does not support")
+            }
+            guard rule.exact.map({ size == $0 }) ?? (size >= rule.minimum) else {
+                throw MeshIOError.invalidMesh(file: file, detail: "cell \(c) of VTK cell type \(type) has \(size) points (\(rule.exact.map { "\($0)" } ?? "at least \(rule.minimum)") expected)")
+            }
+            if type == Mesh.tetraType {
+                let o = offsets[c], a = connectivity[o], b = connectivity[o + 1], d = connectivity[o + 2], e = connectivity[o + 3]
+                guard a != b && a != d && a != e && b != d && b != e && d != e else {
+                    throw MeshIOError.invalidMesh(file: file, detail: "tetrahedron \(c) repeats a point (\(a) \(b) \(d) \(e)): degenerate")
+                }
+            }
+        }
+    }
+
+    /// How many points a cell of a VTK type has: `exact`, or at least `minimum` for the
+    /// variable-size types; nil for types the .mci reader (plugin/Reader, ExpectedCellSize)
+    /// does not support — the same table, so that what train accepts and export writes is what
+    /// ParaView's reader shows without crashing its filters.
+    public static func pointCountRule(_ type: UInt8) -> (exact: Int?, minimum: Int)? {
+        switch type {
+        case 1: return (1, 1)           // vertex
+        case 2: return (nil, 1)         // poly-vertex
+        case 3: return (2, 2)           // line
+        case 4: return (nil, 2)         // poly-line
+        case 5: return (3, 3)           // triangle
+        case 6, 7: return (nil, 3)      // triangle strip, polygon
+        case 8, 9, 10: return (4, 4)    // pixel, quad, tetrahedron
+        case 11, 12: return (8, 8)      // voxel, hexahedron
+        case 13: return (6, 6)          // wedge
+        case 14: return (5, 5)          // pyramid
+        case 15: return (10, 10)        // pentagonal prism
+        case 16: return (12, 12)        // hexagonal prism
+        case 21: return (3, 3)          // quadratic edge
+        case 22: return (6, 6)          // quadratic triangle
+        case 23: return (8, 8)          // quadratic quad
+        case 24: return (10, 10)        // quadratic tetrahedron
+        case 25: return (20, 20)        // quadratic hexahedron
+        case 26: return (15, 15)        // quadratic wedge
+        case 27: return (13, 13)        // quadratic pyramid
+        default: return nil
+        }
     }
 
     /// A cheap order-sensitive checksum of the coordinates (FNV-1a over the Float32-rounded

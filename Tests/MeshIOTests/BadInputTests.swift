@@ -247,3 +247,30 @@ final class BadInputTests: XCTestCase {
         }
     }
 }
+
+/// One cell rule (#24), for what train reads and export writes: the .mci reader's table of
+/// point counts per VTK type, and no degenerate tetrahedra.
+final class CellRuleTests: XCTestCase {
+    func mesh(types: [UInt8], cells: [[Int]]) -> Mesh {
+        var offsets = [0]
+        for c in cells { offsets.append(offsets.last! + c.count) }
+        return Mesh(points: [Double](repeating: 0, count: 3 * 20), cellTypes: types, offsets: offsets,
+                    connectivity: cells.flatMap { $0 })
+    }
+
+    func testCellRule() throws {
+        XCTAssertNoThrow(try mesh(types: [10, 14, 7], cells: [[0, 1, 2, 3], [0, 1, 2, 3, 4], [5, 6, 7, 8]]).validate())
+        for (types, cells, what) in [([UInt8(10)], [[0, 1, 2]], "3 points"),
+                                     ([10], [[0, 1, 2, 3, 4]], "5 points"),
+                                     ([12], [[0, 1, 2, 3]], "4 points"),
+                                     ([7], [[0, 1]], "at least 3"),
+                                     ([10], [[0, 1, 2, 1]], "degenerate"),
+                                     ([33], [[0, 1, 2]], "does not support")] {
+            XCTAssertThrowsError(try mesh(types: types, cells: cells).validate(file: "m.vtu"), what) { e in
+                XCTAssertTrue("\(e)".hasPrefix("m.vtu: ") && "\(e)".contains(what), "\(e)")
+            }
+        }
+        // The writer refuses such a mesh too: export never writes a .vtu ParaView's filters crash on.
+        XCTAssertThrowsError(try VTUWriter().encode(mesh: mesh(types: [10], cells: [[0, 1, 2]]), pointArrays: []))
+    }
+}
