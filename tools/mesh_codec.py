@@ -11,6 +11,7 @@ and with the mesh given to the encoder. Pure Python (no numpy), so slow: a few s
 100 k tets.
 
     python3 tools/mesh_codec.py VTU [--chunk-cells K] [--f64]   # sizes and a round trip
+    python3 tools/mesh_codec.py RAW --encode-raw OUT [--chunk-cells K]   # a payload from raw arrays
 """
 import itertools
 import os
@@ -458,7 +459,8 @@ def encode_section(points_f, width, types, offsets, conn, chunk_cells=65536, ord
     VTK offsets. Returns the payload of a MESHC section."""
     N, M = len(points_f), len(types)
     bits = [[to_bits(v, width) for v in p] for p in points_f]
-    order = morton_order(points_f, types, offsets, conn) if order is None else order
+    stored = [[from_bits(b, width) for b in p] for p in bits]  # the values as the point type holds them
+    order = morton_order(stored, types, offsets, conn) if order is None else order
     chunks = [order[i:i + chunk_cells] for i in range(0, M, chunk_cells)] or [[]]
     used = [False] * N
     for v in conn:
@@ -534,15 +536,38 @@ def dump_chunks(payload, f):
             f.write("c %d %s\n" % (kind, " ".join(map(str, vs))))
 
 
+def encode_raw(src, dst, chunk_cells):
+    """The payload of a mesh given as raw arrays (the input of benchmarks/mesh and of the Swift
+    test that compares the Swift writer with this coder): u64 N, M, L, precision (1 f32, 2 f64),
+    f64 points[3N], u8 types[M], i64 offsets[M + 1], i64 connectivity[L]."""
+    data = open(src, "rb").read()
+    N, M, L, prec = struct.unpack_from("<4Q", data, 0)
+    pos = 32
+    pts = struct.unpack_from("<%dd" % (3 * N), data, pos)
+    pos += 24 * N
+    types = list(data[pos:pos + M])
+    pos += M
+    offsets = list(struct.unpack_from("<%dq" % (M + 1), data, pos))
+    pos += 8 * (M + 1)
+    conn = list(struct.unpack_from("<%dq" % L, data, pos))
+    P = [list(pts[3 * i:3 * i + 3]) for i in range(N)]
+    payload = encode_section(P, 32 if prec == 1 else 64, types, offsets, conn, chunk_cells)
+    open(dst, "wb").write(payload)
+
+
 def main():
     import argparse
     import time
     from make_test_mci import read_vtu_appended
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("vtu")
+    p.add_argument("vtu", help="a .vtu (appended raw, zlib) or, with --encode-raw OUT, a raw-arrays file")
+    p.add_argument("--encode-raw", metavar="OUT", help="write the MESHC payload of the raw arrays in VTU to OUT")
     p.add_argument("--chunk-cells", type=int, default=65536)
     p.add_argument("--f64", action="store_true")
     a = p.parse_args()
+    if a.encode_raw:
+        encode_raw(a.vtu, a.encode_raw, a.chunk_cells)
+        return
     pts, conn, offs, types = read_vtu_appended(a.vtu)
     width = 64 if a.f64 else 32
     P = [[pts[3 * i + j] for j in range(3)] for i in range(len(pts) // 3)]

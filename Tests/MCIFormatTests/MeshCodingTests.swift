@@ -109,6 +109,48 @@ final class MeshCodingTests: XCTestCase {
         XCTAssertEqual(try decoder.mesh().connectivity, model.mesh!.connectivity, "MESH keeps the cell order")
     }
 
+    /// The raw-arrays file of benchmarks/mesh and `tools/mesh_codec.py --encode-raw`.
+    static func rawArrays(_ mesh: MCIMesh) -> [UInt8] {
+        var raw = ByteWriter()
+        for v in [mesh.pointCount, mesh.cellCount, mesh.connectivity.count, Int(mesh.pointPrecision.rawValue)] {
+            raw.u64(UInt64(v))
+        }
+        raw.f64s(mesh.points); raw.bytes += mesh.cellTypes
+        raw.u64s(mesh.cellOffsets.map { UInt64(bitPattern: Int64($0)) })
+        raw.u64s(mesh.connectivity.map { UInt64($0) })
+        return raw.bytes
+    }
+
+    /// The Swift writer and the independent reference coder (tools/mesh_codec.py, written from
+    /// the spec) make the same bytes: generic cells, a lone point, float32 and float64 with
+    /// −0, subnormals and huge values, one and several chunks.
+    func testSameBytesAsTheReferenceCoder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshref-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var wide = Self.mixedMesh(n: 5, precision: .float64, seed: 11)
+        wide.points[0] = -0.0; wide.points[1] = 5e-324; wide.points[4] = -1e300
+        for (i, (mesh, cells)) in [(Self.mixedMesh(n: 7, precision: .float32, seed: 5), 150),
+                                   (Self.mixedMesh(n: 7, precision: .float32, seed: 5), 65536),
+                                   (wide, 90)].enumerated() {
+            let input = dir.appendingPathComponent("in\(i).raw"), output = dir.appendingPathComponent("out\(i).bin")
+            try Data(Self.rawArrays(mesh)).write(to: input)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", root.appendingPathComponent("tools/mesh_codec.py").path, input.path,
+                           "--encode-raw", output.path, "--chunk-cells", String(cells)]
+            try p.run()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "tools/mesh_codec.py --encode-raw failed")
+            let reference = try [UInt8](Data(contentsOf: output))
+            let swift = try MeshChunkCoding.payload(mesh, cellsPerChunk: cells)
+            XCTAssertEqual(swift.count, reference.count, "case \(i): payload sizes")
+            XCTAssertTrue(swift == reference, "case \(i): the Swift writer and tools/mesh_codec.py differ")
+        }
+    }
+
     func testChunkedIsMuchSmallerThanZlib() throws {
         // a jittered 14³-point block (13 182 tets): the chunked coding is well below half of zlib's
         let mesh = Self.mixedMesh(n: 14, precision: .float32)
@@ -138,13 +180,9 @@ final class MeshCodingBenchmarkInput: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meshbench-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        var raw = ByteWriter()
-        for v in [mesh.pointCount, mesh.cellCount, mesh.connectivity.count, 1] { raw.u64(UInt64(v)) }
-        raw.f64s(mesh.points); raw.bytes += mesh.cellTypes
-        raw.u64s(mesh.cellOffsets.map { UInt64(bitPattern: Int64($0)) })
-        raw.u64s(mesh.connectivity.map { UInt64($0) })
+        let raw = MeshCodingTests.rawArrays(mesh)
         let input = dir.appendingPathComponent("in.bench").path, output = dir.appendingPathComponent("out.json").path
-        try Data(raw.bytes).write(to: URL(fileURLWithPath: input))
+        try Data(raw).write(to: URL(fileURLWithPath: input))
         try Self.writeBothCodings(input: input, output: output)
         let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
         XCTAssertEqual(result["cells"] as? Int, mesh.cellCount)
