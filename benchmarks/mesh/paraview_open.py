@@ -1,0 +1,30 @@
+"""Open .mci files in ParaView (pvpython + the MCINRReader plugin of plugin/build) and time the
+open plus the first time step, best of 3; then compare the first two files' points, first point
+array and cells (docs/benchmarks/mesh.md, Speed):
+    pvpython benchmarks/mesh/paraview_open.py MESHC.mci MESH.mci
+"""
+import os, sys, time
+import numpy as np
+from paraview.simple import LoadPlugin, OpenDataFile
+from paraview import servermanager
+from vtkmodules.util.numpy_support import vtk_to_numpy
+LoadPlugin(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../plugin/build/lib/paraview-5.11/plugins/MCINRReaderPlugin/MCINRReaderPlugin.so"), ns=globals())
+out = {}
+for name in sys.argv[1:]:
+    best = 1e9
+    for r in range(3):
+        t0 = time.time()
+        src = OpenDataFile(name)
+        src.UpdatePipeline(time=10.0 / 3.0)
+        best = min(best, time.time() - t0)
+        g = servermanager.Fetch(src)
+        if r < 2: 
+            from paraview.simple import Delete; Delete(src)
+    pts = vtk_to_numpy(g.GetPoints().GetData()); cells = g.GetNumberOfCells()
+    conn = vtk_to_numpy(g.GetCells().GetConnectivityArray())
+    arr = vtk_to_numpy(g.GetPointData().GetArray(0))
+    out[name] = (pts, conn, arr)
+    print(name, "points", len(pts), "cells", cells, "open+decode %.3f s" % best)
+a, b = list(out.values())
+print("points equal:", np.array_equal(a[0], b[0]), " first array equal:", np.array_equal(a[2], b[2]),
+      " cells as sets equal:", np.array_equal(np.sort(np.sort(a[1].reshape(-1,4),1),0), np.sort(np.sort(b[1].reshape(-1,4),1),0)))
