@@ -81,7 +81,7 @@ enum ClusterTrainer {
                 order.swapAt(i, i + generator.nextIndex(below: order.count - i))
             }
             var lossSum = 0.0
-            var start = 0
+            var start = 0, batches = 0, outOfTime = false
             order.withUnsafeBufferPointer { ids in
                 inputs.withUnsafeMutableBufferPointer { inputBuffer in
                     targets.withUnsafeMutableBufferPointer { targetBuffer in
@@ -95,9 +95,25 @@ enum ClusterTrainer {
                                         gradients: UnsafeBufferPointer(network.gradients))
                             lossSum += loss * Double(rows)
                             start += rows
+                            batches += 1
+                            // An epoch of a large cluster can take minutes: the budget is also
+                            // checked inside it; a cut epoch is dropped (the network keeps the
+                            // best completed epoch) unless it is the first.
+                            if batches % 64 == 0, let deadline, Date() >= deadline { outOfTime = true; break }
                         }
                     }
                 }
+            }
+            if outOfTime {
+                // No epoch completed yet (a cluster larger than the budget): keep what the cut
+                // epoch learnt, with its running loss, rather than nothing.
+                if !bestLoss.isFinite && start > 0 && (lossSum / Double(start)).isFinite {
+                    bestLoss = lossSum / Double(start)
+                    curve.append(bestLoss)
+                    best.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: network.parameters) }
+                }
+                stop = .timeBudget
+                break
             }
             epoch += 1
             let epochLoss = lossSum / Double(perEpoch)

@@ -186,4 +186,20 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertEqual(outcome.epochs, 0)
         XCTAssertEqual(net.parameterArray(), before)
     }
+
+    /// A deadline inside the first epoch (a cluster larger than the budget): training stops
+    /// within it, keeps what the cut epoch learnt and records its running loss.
+    func testDeadlineInsideTheFirstEpoch() throws {
+        let data = ArraySamples.analytic(count: 200_000, seed: 12)
+        let net = try Network(.siren(outputs: 1, width: 32, depth: 3), seed: 2)
+        let before = net.parameterArray()
+        let started = Date()
+        let outcome = train(net, data, schedule(batchSize: 8, maxEpochs: 100), deadline: Date(timeIntervalSinceNow: 0.2))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the epoch was not cut")
+        XCTAssertEqual(outcome.stop, .timeBudget)
+        XCTAssertEqual(outcome.epochs, 0)
+        XCTAssertEqual(outcome.lossCurve.count, 1)
+        XCTAssertTrue(outcome.bestLoss.isFinite)
+        XCTAssertNotEqual(net.parameterArray(), before)
+    }
 }
