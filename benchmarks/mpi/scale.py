@@ -96,6 +96,7 @@ def run(args, pvd, name, results):
         "networks": summary["networks"], "clusters": summary["clusters"], "splits": summary["splits"],
         "width": summary["width"], "mean_psnr": summary["mean"]["psnr"], "train_seconds": summary["seconds"],
         "ratio_weights": summary["compression_ratio_weights"], "mpi": summary.get("mpi"),
+        "root_threads_version": 2,  # rank 0 evaluates with the threads of its node's ranks
     }
     info = json.loads(subprocess.run([TOOL, "info", out, "--json"], capture_output=True, text=True, check=True).stdout)
     results["clusters"] = [{"path": c["path"], "points": c["points"], "round": c["round"],
@@ -119,7 +120,13 @@ def dedicated(run):
     if not run.get("mpi"):
         return run.get("cpu_seconds")
     per = phases(run)
-    return sum(max(p[name].get("cpu_seconds", 0) for p in per) for name in per[0])
+    # rank 0's evaluation runs on the cores of the ranks of its node (all of them here)
+    threads = min(os.cpu_count() or 1, run["mpi"]["ranks"]) if run.get("root_threads_version", 1) >= 2 else 1
+    total = 0.0
+    for name in per[0]:
+        worst = max(p[name].get("cpu_seconds", 0) for p in per)
+        total += worst / threads if name == "evaluation" else worst
+    return total
 
 
 def phases(run):
@@ -161,13 +168,14 @@ def model(results):
     rows = []
     for R in [1, 2, 4, 8, 16, 20, 32, 64, 128, 256, 512, 1024]:
         train = sum(lpt(round_costs, R) for round_costs in rounds_costs)
+        train10 = 10 * train
         comm = ((raw / R) * (R - 1) / R * 2) / bandwidth if R > 1 else 0.0  # redistribution, in and out
         comm += rounds * params * (R - 1) / R / bandwidth                    # outcomes to every rank
         gather = 2 * raw * (R - 1) / R / bandwidth                             # truth to rank 0, twice
         latency = rounds * 2 * 5e-6 * max(1, (R - 1).bit_length()) + 12 * 5e-6 * R  # collectives
         total = fixed + read_1 / R + train + comm + gather + evaluation + latency
         rows.append(dict(R=R, read=read_1 / R, train=train, comm=comm + gather + latency, serial=fixed + evaluation,
-                         total=total))
+                         total=total, total10=total - train + train10))
     return dict(rows=rows, bandwidth=bandwidth, costs=sorted(costs, reverse=True), fixed=fixed, evaluation=evaluation,
                 read_1=read_1, total_training=total_training, top_clusters=len(rounds_costs[0]),
                 floor=sum(max(v) for v in rounds_costs), rounds=len(rounds_costs))
@@ -246,11 +254,14 @@ def report(results, path):
               "gathered twice on rank 0 for the evaluation; collective latency 5 µs per hop; and what does not "
               f"divide: opening the series and k-means ({m['fixed']:.1f} s, every rank), evaluation through the decoder "
               f"and writing on rank 0 ({m['evaluation']:.1f} s).", "",
-              "| R | read s | training s | network s | rank-0 / replicated s | total s | speed-up |", "|---|---|---|---|---|---|---|"]
-    t1 = m["rows"][0]["total"]
+              "The last two columns: the same with 10× the training (20 epochs instead of 2: a realistic budget, "
+              "where the evaluation and the network are a smaller share).", "",
+              "| R | read s | training s | network s | rank-0 / replicated s | total s | speed-up | total s, 10× training | speed-up, 10× training |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    t1, t10 = m["rows"][0]["total"], m["rows"][0]["total10"]
     for row in m["rows"]:
         lines.append(f"| {row['R']} | {row['read']:.1f} | {row['train']:.1f} | {row['comm']:.1f} | {row['serial']:.1f} | "
-                     f"{row['total']:.1f} | {t1 / row['total']:.1f}× |")
+                     f"{row['total']:.1f} | {t1 / row['total']:.1f}× | {row['total10']:.0f} | {t10 / row['total10']:.1f}× |")
     lines += ["", f"**Where it stops scaling, and why.** Training stops falling at R = {m['top_clusters']} (one rank per "
               f"top-level cluster): from there the largest cluster of each round ({m['floor']:.0f} s in all) is the floor, and the "
               "evaluation on rank 0 plus the replicated opening of the mesh stay. Every model above reaches the same "
