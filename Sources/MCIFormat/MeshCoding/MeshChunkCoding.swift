@@ -1,3 +1,5 @@
+import Foundation
+
 /// The MESHC section (type 8, format 1.3; docs/mci-format.md, "MESHC"): the mesh in chunks
 /// that decode independently. Cells are ordered by the Morton code of their centroid and cut
 /// into chunks of `cellsPerChunk`; each chunk is one range-coded stream (RESIDUAL's LZMA coder,
@@ -38,25 +40,40 @@ enum MeshChunkCoding {
         var used = [Bool](repeating: false, count: N)
         for v in mesh.connectivity { used[v] = true }
         let chunkCount = M == 0 ? 1 : (M + per - 1) / per
-        var localOf = [Int32](repeating: -1, count: N)
-        var table = ByteWriter(), streams: [UInt8] = []
-        for k in 0..<chunkCount {
+        let lone = (0..<N).filter { !used[$0] }   // the last chunk lists them
+        // the chunks are independent: encoded concurrently, each worker with its own global →
+        // local map, and assembled in order (the bytes do not depend on the worker count)
+        func encodeChunk(_ k: Int, _ localOf: inout [Int32]) -> EncodedChunk {
             var tets: [UInt32] = [], others: [(UInt8, ArraySlice<Int>)] = []
             for c in order[min(k * per, M) ..< min((k + 1) * per, M)] {
                 let lo = mesh.cellOffsets[c], hi = mesh.cellOffsets[c + 1]
                 let vs = mesh.connectivity[lo..<hi]
-                if mesh.cellTypes[c] == tet && hi - lo == 4 && Set(vs).count == 4 {
+                if mesh.cellTypes[c] == tet && hi - lo == 4 && distinct4(vs) {
                     tets += vs.map { UInt32($0) }
                 } else {
                     others.append((mesh.cellTypes[c], vs))
                 }
             }
-            let lone = k == chunkCount - 1 ? (0..<N).filter { !used[$0] } : []
             var enc = ChunkEncoder(width: width, bits: bits)
-            let (stream, points) = enc.encode(tets: tets, others: others, lone: lone, localOf: &localOf)
-            table.u64(UInt64(stream.count)); table.u64(UInt64(points)); table.u64(UInt64(tets.count / 4))
-            table.u64(UInt64(others.count)); table.u64(UInt64(others.reduce(0) { $0 + $1.1.count }))
-            streams += stream
+            let (stream, points) = enc.encode(tets: tets, others: others, lone: k == chunkCount - 1 ? lone : [],
+                                              localOf: &localOf)
+            return EncodedChunk(stream: stream, points: points, tets: tets.count / 4, cells: others.count,
+                                entries: others.reduce(0) { $0 + $1.1.count })
+        }
+        var encoded = [EncodedChunk](repeating: EncodedChunk(), count: chunkCount)
+        let workers = max(1, min(chunkCount, ProcessInfo.processInfo.activeProcessorCount, 16))
+        encoded.withUnsafeMutableBufferPointer { out in
+            let results = out
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var localOf = [Int32](repeating: -1, count: N)
+                for k in stride(from: w, to: chunkCount, by: workers) { results[k] = encodeChunk(k, &localOf) }
+            }
+        }
+        var table = ByteWriter(), streams: [UInt8] = []
+        for e in encoded {
+            table.u64(UInt64(e.stream.count)); table.u64(UInt64(e.points)); table.u64(UInt64(e.tets))
+            table.u64(UInt64(e.cells)); table.u64(UInt64(e.entries))
+            streams += e.stream
         }
         var out = ByteWriter()
         out.u64(UInt64(N)); out.bytes.append(width == 32 ? 1 : 2); out.bytes += [UInt8](repeating: 0, count: 7)
@@ -65,6 +82,16 @@ enum MeshChunkCoding {
         out.bytes += table.bytes
         out.bytes += streams
         return out.bytes
+    }
+
+    struct EncodedChunk {
+        var stream: [UInt8] = []
+        var points = 0, tets = 0, cells = 0, entries = 0
+    }
+
+    static func distinct4(_ v: ArraySlice<Int>) -> Bool {
+        let a = v[v.startIndex], b = v[v.startIndex + 1], c = v[v.startIndex + 2], d = v[v.startIndex + 3]
+        return a != b && a != c && a != d && b != c && b != d && c != d
     }
 
     /// Cells by the Morton code of their centroid (21 bits per axis in the points' bounding
