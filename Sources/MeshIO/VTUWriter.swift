@@ -68,6 +68,18 @@ public struct VTUWriter: Sendable {
     /// The same with the mesh already encoded (by this writer).
     public func encode(mesh: EncodedMesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
                        fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> Data {
+        let pieces = try encodePieces(mesh: mesh, pointArrays: pointArrays, cellArrays: cellArrays,
+                                      fieldData: fieldData, name: name)
+        var out = Data()
+        out.reserveCapacity(pieces.reduce(0) { $0 + $1.count })
+        for piece in pieces { out.append(piece) }
+        return out
+    }
+
+    /// The file as consecutive pieces (head, each array's block, tail), the mesh's blocks shared
+    /// with `mesh`, not copied: what a series writer writes out without joining them.
+    public func encodePieces(mesh: EncodedMesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
+                             fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> [Data] {
         for (list, count) in [(pointArrays, mesh.pointCount), (cellArrays, mesh.cellCount)] {
             for a in list where a.components < 1 || a.values.count != count * a.components {
                 throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.values.count) values, expected \(count) × \(a.components)")
@@ -100,7 +112,7 @@ public struct VTUWriter: Sendable {
         xml += "        " + appended.encodedArray("Int64", "offsets", components: 1, mesh.offsets)
         xml += "        " + appended.encodedArray("UInt8", "types", components: 1, mesh.types)
         xml += "      </Cells>\n    </Piece>\n  </UnstructuredGrid>\n  <AppendedData encoding=\"raw\">\n   _"
-        return appended.file(xml: xml)
+        return appended.pieces(xml: xml)
     }
 
     /// The bytes of a `.vti` (ImageData) file: `dimensions` points per axis (x fastest),
@@ -198,11 +210,15 @@ private struct AppendedArrays {
     }
 
     /// The XML head (ending in the `_` marker), the blobs, and the closing tags.
+    func pieces(xml: String) -> [Data] {
+        [Data(xml.utf8)] + blobs + [Data("\n  </AppendedData>\n</VTKFile>\n".utf8)]
+    }
+
+    /// The same joined.
     func file(xml: String) -> Data {
-        var out = Data(xml.utf8)
-        out.reserveCapacity(out.count + offset + 64)
-        for b in blobs { out.append(b) }
-        out.append(contentsOf: Array("\n  </AppendedData>\n</VTKFile>\n".utf8))
+        var out = Data()
+        out.reserveCapacity(xml.utf8.count + offset + 64)
+        for piece in pieces(xml: xml) { out.append(piece) }
         return out
     }
 }
@@ -324,9 +340,9 @@ public final class SeriesWriter: @unchecked Sendable {
         }
         precondition(encoded.pointCount == mesh.pointCount && encoded.cellCount == mesh.cellCount,
                      "a series is written on one mesh")
-        let data = try writer.encode(mesh: encoded, pointArrays: pointArrays, cellArrays: cellArrays,
-                                     fieldData: [(name: "TimeValue", values: [time])], name: name)
-        try transaction.stage(data, as: fileNames[step])
+        let pieces = try writer.encodePieces(mesh: encoded, pointArrays: pointArrays, cellArrays: cellArrays,
+                                             fieldData: [(name: "TimeValue", values: [time])], name: name)
+        try transaction.stage(pieces: pieces, as: fileNames[step])
     }
 
     /// `stage` on a background thread, so that the caller decodes the next step meanwhile; at
