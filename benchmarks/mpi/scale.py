@@ -172,7 +172,7 @@ def model(results):
         comm = ((raw / R) * (R - 1) / R * 2) / bandwidth if R > 1 else 0.0  # redistribution, in and out
         comm += rounds * params * (R - 1) / R / bandwidth                    # outcomes to every rank
         gather = 2 * raw * (R - 1) / R / bandwidth                             # truth to rank 0, twice
-        latency = rounds * 2 * 5e-6 * max(1, (R - 1).bit_length()) + 12 * 5e-6 * R  # collectives
+        latency = (rounds * 2 * 5e-6 * max(1, (R - 1).bit_length()) + 12 * 5e-6 * R) if R > 1 else 0.0  # collectives
         total = fixed + read_1 / R + train + comm + gather + evaluation + latency
         rows.append(dict(R=R, read=read_1 / R, train=train, comm=comm + gather + latency, serial=fixed + evaluation,
                          total=total, total10=total - train + train10))
@@ -307,13 +307,20 @@ def plot(results, m, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     runs = results["runs"]
     names = list(runs)
-    axes[0].bar(names, [runs[n]["wall_seconds"] for n in names], color=["#888", "#4a8", "#48c", "#c84"][:len(names)])
-    axes[0].set_ylabel("wall seconds")
+    x = list(range(len(names)))
+    axes[0].bar([i - 0.2 for i in x], [runs[n]["wall_seconds"] for n in names], width=0.4, color="#bbb",
+                label="wall (shared, loaded machine)")
+    axes[0].bar([i + 0.2 for i in x], [dedicated(runs[n]) if CONFIGS[n]["threads"] == 1 else 0 for n in names],
+                width=0.4, color="#48c", label="dedicated-core estimate (CPU s)")
+    axes[0].set_xticks(x)
+    axes[0].set_xticklabels(names)
+    axes[0].legend(fontsize=8)
+    axes[0].set_ylabel("seconds")
     axes[0].set_title(f"measured: {results['points'] * results['steps']:.2g} point·steps (same file every run)")
-    R = [row["R"] for row in m["rows"]]
-    for key, label in [("total", "total"), ("train", "training"), ("comm", "network"), ("serial", "rank 0 + replicated"),
-                       ("read", "reading")]:
-        axes[1].plot(R, [row[key] for row in m["rows"]], marker="o", label=label)
+    for key, label in [("total", "total"), ("total10", "total, 10x training"), ("train", "training"), ("comm", "network"),
+                       ("serial", "rank 0 + replicated"), ("read", "reading")]:
+        points = [(row["R"], row[key]) for row in m["rows"] if row[key] > 0]
+        axes[1].plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
     axes[1].set_xscale("log", base=2)
     axes[1].set_yscale("log")
     axes[1].set_xlabel("ranks R (1 thread each)")
