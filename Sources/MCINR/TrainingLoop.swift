@@ -185,4 +185,22 @@ enum ClusterTrainer {
         }
         return sum / Double(max(1, samples.sampleCount * c))
     }
+
+    /// The same estimated on at most `limit` samples, evenly strided (the whole set when it is
+    /// no larger): for a cluster past the time budget, whose full pass would take tens of
+    /// seconds at 10⁸ point·steps.
+    static func residual(_ network: TrainableNetwork, on samples: some SampleSource, limit: Int) -> Double {
+        guard samples.sampleCount > limit else { return residual(network, on: samples) }
+        let c = samples.componentCount, stride = samples.sampleCount / limit
+        let ids = (0 ..< limit).map { Int32($0 * stride) }
+        var inputs = [Float](repeating: 0, count: 4 * limit), targets = [Float](repeating: 0, count: c * limit)
+        var outputs = [Float](repeating: 0, count: c * limit)
+        ids.withUnsafeBufferPointer { idBuffer in
+            samples.gather(idBuffer, inputs: &inputs, targets: &targets)
+        }
+        network.predict(inputs: inputs, count: limit, into: &outputs, chunk: 4096)
+        var sum = 0.0
+        for i in 0 ..< limit * c { let e = Double(outputs[i] - targets[i]); sum += e * e }
+        return sum / Double(limit * c)
+    }
 }

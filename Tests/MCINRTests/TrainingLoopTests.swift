@@ -202,4 +202,16 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertTrue(outcome.bestLoss.isFinite)
         XCTAssertNotEqual(net.parameterArray(), before)
     }
+
+    /// Past the budget a cluster's error is estimated on a strided subset: the whole set when
+    /// it is small enough, close to the full value otherwise.
+    func testResidualEstimatedOnASubset() throws {
+        let data = ArraySamples.analytic(count: 20_000, seed: 13)
+        let net = try Network(.siren(outputs: 1, width: 8, depth: 2), seed: 3)
+        let full = ClusterTrainer.residual(net, on: data)
+        XCTAssertEqual(ClusterTrainer.residual(net, on: data, limit: 20_000), full)
+        let estimate = ClusterTrainer.residual(net, on: data, limit: 2_000)
+        XCTAssertNotEqual(estimate, full)
+        XCTAssertEqual(estimate, full, accuracy: 0.1 * full)
+    }
 }
