@@ -52,6 +52,20 @@ enum LightXML {
         return nil
     }
 
+    /// The root of a small VTK XML file (`.pvd`, `.pvtu`), checked: `<VTKFile type="…">` of
+    /// the expected type, closed.
+    static func parseVTKFile(_ url: URL, type expected: String) throws -> XMLNode {
+        let file = url.path
+        let mapped = try MappedFile(url)
+        let root = try withExtendedLifetime(mapped) { try parse(mapped.buffer, range: 0..<mapped.buffer.count, file: file) }
+        guard root.name == "VTKFile", root.attributes["type"] == expected else {
+            throw MeshIOError.wrongFileType(file: file, expected: expected,
+                                            found: root.name == "VTKFile" ? root.attributes["type"] ?? "" : root.name)
+        }
+        guard root.closed else { throw MeshIOError.truncated(file: file, detail: "the XML ends before </VTKFile>") }
+        return root
+    }
+
     /// Parses and returns the single root element.
     static func parse(_ buf: UnsafeBufferPointer<UInt8>, range: Range<Int>, file: String) throws -> XMLNode {
         var stack: [XMLNode] = []

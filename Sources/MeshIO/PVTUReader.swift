@@ -14,15 +14,7 @@ enum PVTUReader {
     /// The pieces of a `.pvtu`, resolved against its folder; each must exist.
     static func pieces(_ url: URL) throws -> [URL] {
         let file = url.path
-        let mapped = try MappedFile(url)
-        let root = try withExtendedLifetime(mapped) {
-            try LightXML.parse(mapped.buffer, range: 0..<mapped.buffer.count, file: file)
-        }
-        guard root.name == "VTKFile", root.attributes["type"] == "PUnstructuredGrid" else {
-            throw MeshIOError.wrongFileType(file: file, expected: "PUnstructuredGrid",
-                                            found: root.name == "VTKFile" ? root.attributes["type"] ?? "" : root.name)
-        }
-        guard root.closed else { throw MeshIOError.truncated(file: file, detail: "the XML ends before </VTKFile>") }
+        let root = try LightXML.parseVTKFile(url, type: "PUnstructuredGrid")
         guard let grid = root.child("PUnstructuredGrid") else {
             throw MeshIOError.missingSection(file: file, section: "PUnstructuredGrid")
         }

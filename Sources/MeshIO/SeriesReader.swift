@@ -18,15 +18,7 @@ public enum DatasetReader {
     /// Every referenced file must exist.
     public static func pvdEntries(_ url: URL) throws -> [PVDEntry] {
         let file = url.path
-        let mapped = try MappedFile(url)
-        let root = try withExtendedLifetime(mapped) {
-            try LightXML.parse(mapped.buffer, range: 0..<mapped.buffer.count, file: file)
-        }
-        guard root.name == "VTKFile", root.attributes["type"] == "Collection" else {
-            throw MeshIOError.wrongFileType(file: file, expected: "Collection",
-                                            found: root.name == "VTKFile" ? root.attributes["type"] ?? "" : root.name)
-        }
-        guard root.closed else { throw MeshIOError.truncated(file: file, detail: "the XML ends before </VTKFile>") }
+        let root = try LightXML.parseVTKFile(url, type: "Collection")
         guard let collection = root.child("Collection") else { throw MeshIOError.missingSection(file: file, section: "Collection") }
         let folder = url.deletingLastPathComponent()
         var entries: [PVDEntry] = []

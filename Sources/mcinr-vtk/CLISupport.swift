@@ -25,7 +25,7 @@ func openSeries(_ paths: [String]) throws -> SeriesStream {
     return urls.count == 1 ? try SeriesStream(urls[0]) : try SeriesStream(files: urls)
 }
 
-/// The input files of a series, checked: they exist, one .pvd or .vtu files only.
+/// The input files of a series, checked: they exist, one .pvd, or .vtu / .pvtu steps.
 private func seriesURLs(_ paths: [String]) throws -> [URL] {
     guard !paths.isEmpty else { throw CLIError("no input given") }
     let urls = paths.map { URL(fileURLWithPath: $0) }
@@ -34,12 +34,12 @@ private func seriesURLs(_ paths: [String]) throws -> [URL] {
             throw CLIError("\(url.path): no such file")
         }
         let ext = url.pathExtension.lowercased()
-        guard ext == "pvd" || ext == "vtu" else {
-            throw CLIError("\(url.path): expected a .pvd or .vtu file, got '.\(ext)'")
+        guard ext == "pvd" || ext == "vtu" || ext == "pvtu" else {
+            throw CLIError("\(url.path): expected a .pvd, .vtu or .pvtu file, got '.\(ext)'")
         }
     }
-    guard urls.count == 1 || urls.allSatisfy({ $0.pathExtension.lowercased() == "vtu" }) else {
-        throw CLIError("several inputs must all be .vtu files (one per time step); give a .pvd alone")
+    guard urls.count == 1 || urls.allSatisfy({ ["vtu", "pvtu"].contains($0.pathExtension.lowercased()) }) else {
+        throw CLIError("several inputs must all be .vtu or .pvtu files (one per time step); give a .pvd alone")
     }
     return urls
 }

@@ -45,7 +45,7 @@ final class BadUseTests: XCTestCase {
     func testWrongExtension() throws {
         let text = dir.appendingPathComponent("notes.txt")
         try Data("hello".utf8).write(to: text)
-        try assertFails(["train", text.path, "-o", dir.appendingPathComponent("x.mci").path], mentions: "expected a .pvd or .vtu")
+        try assertFails(["train", text.path, "-o", dir.appendingPathComponent("x.mci").path], mentions: "expected a .pvd, .vtu or .pvtu")
         try assertFails(["info", text.path], mentions: "expected an .mci")
         try assertFails(["train", pvd.path, "-o", dir.appendingPathComponent("x.bin").path], mentions: ".mci")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.mci").path))
