@@ -324,6 +324,11 @@ uint64_t mcinr_mesh_bytes(const mcinr_model *model);
 /* The mesh section's type: 5 (MESH, one zlib stream), 8 (MESHC, chunks), 0 without a mesh. */
 int mcinr_mesh_coding(const mcinr_model *model);
 
+/* Point count of a cell of VTK type `type` in a .mci mesh: the exact count, or 0 for the
+ * variable-size types (poly-vertex, poly-line, strip, polygon) with the minimum in *min_points
+ * (may be NULL); -1 for a type readers do not support (polyhedra, higher-order Lagrange cells). */
+int mcinr_cell_point_count(unsigned char type, int *min_points);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,9 +76,11 @@ public struct Mesh: Equatable, Sendable {
     }
 
     /// How many points a cell of a VTK type has: `exact`, or at least `minimum` for the
-    /// variable-size types; nil for types the .mci reader (plugin/Reader, ExpectedCellSize)
-    /// does not support — the same table, so that what train accepts and export writes is what
-    /// ParaView's reader shows without crashing its filters.
+    /// variable-size types; nil for types the .mci readers do not support. The decoder's table
+    /// (`mcinr_cell_point_count`, which the ParaView reader and the Python package use) is the
+    /// reference; this module does not link the decoder, and a test keeps the two equal. What
+    /// train accepts and export writes is therefore what the reader shows without crashing
+    /// ParaView's filters.
     public static func pointCountRule(_ type: UInt8) -> (exact: Int?, minimum: Int)? {
         switch type {
         case 1: return (1, 1)           // vertex

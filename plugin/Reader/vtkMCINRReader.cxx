@@ -82,41 +82,6 @@ bool StampFile(const char* name, FileStamp& stamp)
   return true;
 }
 
-// Number of points a cell of this VTK type must have: > 0 fixed, 0 variable (with the
-// minimum in minPoints), -1 unsupported. Checked so that a malformed file cannot hand VTK a
-// tetrahedron with three points (filters and renderers index blindly into cells).
-int ExpectedCellSize(unsigned char type, int& minPoints)
-{
-  minPoints = 1;
-  switch (type)
-  {
-    case 1: return 1;                      // VTK_VERTEX
-    case 2: minPoints = 1; return 0;       // VTK_POLY_VERTEX
-    case 3: return 2;                      // VTK_LINE
-    case 4: minPoints = 2; return 0;       // VTK_POLY_LINE
-    case 5: return 3;                      // VTK_TRIANGLE
-    case 6: minPoints = 3; return 0;       // VTK_TRIANGLE_STRIP
-    case 7: minPoints = 3; return 0;       // VTK_POLYGON
-    case 8: return 4;                      // VTK_PIXEL
-    case 9: return 4;                      // VTK_QUAD
-    case 10: return 4;                     // VTK_TETRA
-    case 11: return 8;                     // VTK_VOXEL
-    case 12: return 8;                     // VTK_HEXAHEDRON
-    case 13: return 6;                     // VTK_WEDGE
-    case 14: return 5;                     // VTK_PYRAMID
-    case 15: return 10;                    // VTK_PENTAGONAL_PRISM
-    case 16: return 12;                    // VTK_HEXAGONAL_PRISM
-    case 21: return 3;                     // VTK_QUADRATIC_EDGE
-    case 22: return 6;                     // VTK_QUADRATIC_TRIANGLE
-    case 23: return 8;                     // VTK_QUADRATIC_QUAD
-    case 24: return 10;                    // VTK_QUADRATIC_TETRA
-    case 25: return 20;                    // VTK_QUADRATIC_HEXAHEDRON
-    case 26: return 15;                    // VTK_QUADRATIC_WEDGE
-    case 27: return 13;                    // VTK_QUADRATIC_PYRAMID
-    default: return -1;
-  }
-}
-
 // The value of a top-level string member of a JSON object ("method": "MC-INR"), or "" when
 // absent or not a plain string. Enough for a label; the whole JSON is passed on as well.
 std::string JsonStringMember(const std::string& json, const std::string& key)
@@ -267,13 +232,14 @@ struct OpenProgressContext
 };
 
 // Called by mcinr_open_file_ex from this thread: progress onto [Start, End], and the reader's
-// abort flag (the user's Abort in ParaView, or CheckAbort's container) passed on.
+// abort flag (the user's Abort in ParaView) passed on. GetAbortExecute, not CheckAbort: the
+// latter does not exist in VTK 9.1, which the plain-VTK build (plugin/vtk-only) supports.
 int OpenProgress(void* userData, double fraction)
 {
   auto* context = static_cast<OpenProgressContext*>(userData);
   const double clamped = std::min(1.0, std::max(0.0, fraction));
   context->Reader->UpdateProgress(context->Start + (context->End - context->Start) * clamped);
-  return context->Reader->CheckAbort() ? 1 : 0;
+  return context->Reader->GetAbortExecute() ? 1 : 0;
 }
 } // namespace
 
@@ -480,7 +446,9 @@ bool vtkMCINRReader::BuildMesh()
   {
     const vtkTypeInt64 size = offsetPtr[c + 1] - offsetPtr[c];
     int minPoints = 1;
-    const int expected = ExpectedCellSize(typePtr[c], minPoints);
+    // The decoder's table: a malformed file must not hand VTK a tetrahedron with three points
+    // (filters and renderers index blindly into cells).
+    const int expected = mcinr_cell_point_count(typePtr[c], &minPoints);
     if (expected < 0)
     {
       vtkErrorMacro("The mesh of '" << this->FileName << "' has cell " << c

@@ -79,6 +79,7 @@ _vp, _sz, _int, _dbl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_
 _pd, _pi32, _u64 = ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int32), ctypes.c_uint64
 _SIGNATURES = {  # name: (restype, argtypes), as in mcinr.h
     "mcinr_version": (ctypes.c_char_p, []),
+    "mcinr_cell_point_count": (ctypes.c_int, [ctypes.c_ubyte, ctypes.POINTER(ctypes.c_int)]),
     "mcinr_status_string": (ctypes.c_char_p, [_int]),
     "mcinr_open_file": (_int, [ctypes.c_char_p, ctypes.POINTER(_vp), ctypes.c_char_p, _sz]),
     "mcinr_open_memory": (_int, [_vp, _sz, ctypes.POINTER(_vp), ctypes.c_char_p, _sz]),

@@ -12,6 +12,7 @@
 Everything goes through the one C decoder (capi.Model: the ctypes binding of mcinr.h); its
 errors raise mcinr.DecoderError with the decoder's message.
 """
+import ctypes
 import os
 from collections import namedtuple
 
@@ -22,13 +23,6 @@ from . import capi
 Cells = namedtuple("Cells", "types offsets connectivity")
 Cells.__doc__ = """The mesh's cells, VTK style: types (M uint8, VTK cell type ids), offsets (M+1
 int64, from 0) and connectivity (int64 point indices)."""
-
-# Points a cell of each VTK type must have: > 0 exactly that many, (0, k) at least k. The same
-# table as the C++ reader's (plugin/Reader): a file cannot hand VTK a tetrahedron with three
-# points (filters index blindly into cells).
-_CELL_SIZES = {1: 1, 2: (0, 1), 3: 2, 4: (0, 2), 5: 3, 6: (0, 3), 7: (0, 3), 8: 4, 9: 4, 10: 4, 11: 8,
-               12: 8, 13: 6, 14: 5, 15: 10, 16: 12, 21: 3, 22: 6, 23: 8, 24: 10, 25: 20, 26: 15, 27: 13}
-
 
 def default_threads():
     """The decoder threads used when num_threads is None: the CPUs this process may run on."""
@@ -123,7 +117,7 @@ class File:
         if self._mesh is None:
             mesh = self.model.mesh()  # DecoderError (NO_MESH) without one
             check_cells(mesh.types, mesh.offsets, mesh.connectivity, mesh.points.shape[0],
-                        self.model.path or "memory buffer")
+                        self.model.path or "memory buffer", self.model.library)
             points = mesh.points.astype(np.float32) if self.model.mesh_point_type == 1 else mesh.points
             self._mesh = (points, Cells(mesh.types, mesh.offsets, mesh.connectivity))
         return self._mesh
@@ -218,20 +212,27 @@ class File:
         return self._split(selected, block)
 
 
-def check_cells(types, offsets, connectivity, num_points, name):
+def cell_point_counts(library):
+    """Per VTK type 0...255: the exact point count (0: variable, -1: unsupported) and the
+    minimum, from the decoder's one table (mcinr_cell_point_count), which the C++ reader uses
+    too: a file cannot hand VTK a tetrahedron with three points."""
+    exact = np.empty(256, dtype=np.int64)
+    minimum = np.empty(256, dtype=np.int64)
+    least = ctypes.c_int()
+    for t in range(256):
+        exact[t] = library.mcinr_cell_point_count(t, ctypes.byref(least))
+        minimum[t] = least.value
+    return exact, minimum
+
+
+def check_cells(types, offsets, connectivity, num_points, name, library):
     """DecoderError (Status.FORMAT) unless every cell's size fits its VTK type, the offsets run
     from 0 to len(connectivity) without decreasing, and every index is a point."""
     fail = lambda message: capi.DecoderError(capi.Status.FORMAT, "%s: %s" % (name, message), "format error")  # noqa: E731
     if offsets.size != types.size + 1 or offsets[0] != 0 or offsets[-1] != connectivity.size:
         raise fail("inconsistent cell offsets")
     sizes = np.diff(offsets)
-    exact = np.full(256, -1, dtype=np.int64)
-    minimum = np.zeros(256, dtype=np.int64)
-    for t, s in _CELL_SIZES.items():
-        if isinstance(s, tuple):
-            exact[t], minimum[t] = 0, s[1]
-        else:
-            exact[t], minimum[t] = s, s
+    exact, minimum = cell_point_counts(library)
     want, least = exact[types], minimum[types]
     bad = np.flatnonzero((want < 0) | ((want > 0) & (sizes != want)) | (sizes < least))
     if bad.size:
