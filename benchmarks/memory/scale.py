@@ -98,7 +98,7 @@ def run_size(label, args, results):
 
 
 def report(results, path_md, path_png, note):
-    order = ["d197382", "cdb2706", "df63e2f"]  # the builds measured, oldest first
+    order = ["d197382", "cdb2706", "df63e2f", "0a9af60"]  # the builds measured, oldest first
     rows = sorted(results.values(), key=lambda r: (r["points"] * r["steps"],
                                                   order.index(r["build"]) if r.get("build") in order else 99))
     lines = ["# Memory and time at scale (issue #16)", "",
