@@ -136,17 +136,23 @@ public struct MCINRPipeline {
     public func run(_ data: TrainingData) throws -> PipelineResult {
         try config.validate()
         try data.validate()
+        return try resolvingWidth(points: data.pointCount, steps: data.timeCount, components: data.componentCount)
+            .runResolved(data)
+    }
+
+    /// This pipeline with the width that `targetCompressionRatio` asks for (unchanged without one).
+    private func resolvingWidth(points: Int, steps: Int, components: Int) throws -> MCINRPipeline {
         var pipeline = self
         if let ratio = config.targetCompressionRatio {
-            let rawBytes = data.pointCount * data.timeCount * data.componentCount * 4
+            let rawBytes = points * steps * components * 4
             guard let width = config.largestWidth(fittingWeightBytes: Int(Double(rawBytes) / ratio),
-                                                  outputs: data.componentCount) else {
+                                                  outputs: components) else {
                 throw MCINRError.invalidConfiguration(
                     "targetCompressionRatio \(ratio): even width 1 with \(config.maximumNetworkCount) networks exceeds \(rawBytes) / \(ratio) bytes; lower the ratio or the number of clusters")
             }
             pipeline.config.width = width
         }
-        return try pipeline.runResolved(data)
+        return pipeline
     }
 
     private func runResolved(_ data: TrainingData) throws -> PipelineResult {
@@ -194,17 +200,9 @@ public struct MCINRPipeline {
     func runDistributed(_ shard: inout TrainingShard, communicator: Communicator) throws -> (PipelineResult, DistributedFields) {
         try config.validate()
         try shard.validate()
-        var pipeline = self
+        var pipeline = try resolvingWidth(points: shard.pointCount, steps: shard.timeCount,
+                                          components: shard.componentCount)
         if communicator.rank != 0 { pipeline.reporter = nil }
-        if let ratio = config.targetCompressionRatio {
-            let rawBytes = shard.pointCount * shard.timeCount * shard.componentCount * 4
-            guard let width = config.largestWidth(fittingWeightBytes: Int(Double(rawBytes) / ratio),
-                                                  outputs: shard.componentCount) else {
-                throw MCINRError.invalidConfiguration(
-                    "targetCompressionRatio \(ratio): even width 1 with \(config.maximumNetworkCount) networks exceeds \(rawBytes) / \(ratio) bytes; lower the ratio or the number of clusters")
-            }
-            pipeline.config.width = width
-        }
         if communicator.size > 1 && config.metaLearns && config.metaSharing == .shared {
             throw MCINRError.invalidConfiguration("shared meta-learning (metaSharing = .shared) is not distributed yet: run it on one rank")
         }
