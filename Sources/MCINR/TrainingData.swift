@@ -122,9 +122,7 @@ final class NormalizedData: @unchecked Sendable {
     let valuePointCount: Int
     /// Row in `values` of each mesh point (−1: held by another rank); nil: row = point.
     let localRow: [Int32]?
-    /// Each component's minimum and extent (max − min), as `Normalizer.normalize` uses them.
-    private let componentMin: [Double]
-    private let componentExtent: [Double]
+    private let normalization: Normalization
 
     init(data: TrainingData, normalization: Normalization) {
         pointCount = data.pointCount; timeCount = data.timeCount; componentCount = data.componentCount
@@ -134,8 +132,7 @@ final class NormalizedData: @unchecked Sendable {
         t = data.times.map { Float(normalization.normalizedTime($0)) }
         values = data.values
         valuePointCount = data.pointCount; localRow = nil
-        componentMin = normalization.componentMin
-        componentExtent = zip(normalization.componentMax, normalization.componentMin).map { $0 - $1 }
+        self.normalization = normalization
     }
 
     /// This rank's values of distributed training (`DistributedFields`) under the same
@@ -145,14 +142,10 @@ final class NormalizedData: @unchecked Sendable {
         pointCount = q.count; timeCount = t.count; self.componentCount = componentCount
         self.q = q; self.t = t
         values = fields.values; valuePointCount = fields.localPointCount; localRow = fields.localRow
-        componentMin = normalization.componentMin
-        componentExtent = zip(normalization.componentMax, normalization.componentMin).map { $0 - $1 }
+        self.normalization = normalization
     }
 
-    /// Normalised value of component `c` (bit for bit `Normalizer.normalize`).
+    /// Normalised value of component `c`.
     @inline(__always)
-    func normalized(_ value: Float, component c: Int) -> Float {
-        let extent = componentExtent[c]
-        return extent == 0 ? 0 : Float(2 * (Double(value) - componentMin[c]) / extent - 1)
-    }
+    func normalized(_ value: Float, component c: Int) -> Float { normalization.normalize(value, component: c) }
 }
