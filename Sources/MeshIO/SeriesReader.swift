@@ -86,6 +86,10 @@ public final class SeriesStream: @unchecked Sendable {
         public var name: String
         public var components: Int
         public var sourceType: VTKScalarType?
+
+        static func of(_ arrays: [NamedArray]) -> [ArrayInfo] {
+            arrays.map { ArrayInfo(name: $0.name, components: $0.components, sourceType: $0.sourceType) }
+        }
     }
 
     /// The first file's mesh.
@@ -139,11 +143,8 @@ public final class SeriesStream: @unchecked Sendable {
         files = order.map { unordered[$0] }
         times = order.map { stepTimes[$0] }
         mesh = first.file.mesh
-        func infos(_ arrays: [NamedArray]) -> [ArrayInfo] {
-            arrays.map { ArrayInfo(name: $0.name, components: $0.components, sourceType: $0.sourceType) }
-        }
-        pointArrays = infos(first.file.pointArrays)
-        cellArrays = infos(first.file.cellArrays)
+        pointArrays = ArrayInfo.of(first.file.pointArrays)
+        cellArrays = ArrayInfo.of(first.file.cellArrays)
         reference = (firstURL, first.pointCount, first.cellCount, first.pointChecksum)
         cachedFirst = (order.firstIndex(of: 0)!, first.file)
     }
@@ -170,14 +171,11 @@ public final class SeriesStream: @unchecked Sendable {
             throw MeshIOError.inconsistentStep(file: path, detail: "point coordinates differ from the first step (\(name))")
         }
         func signature(_ arrays: [ArrayInfo]) -> [String] { arrays.map { "\($0.name)(\($0.components))" }.sorted() }
-        func infos(_ arrays: [NamedArray]) -> [ArrayInfo] {
-            arrays.map { ArrayInfo(name: $0.name, components: $0.components, sourceType: $0.sourceType) }
+        guard signature(ArrayInfo.of(read.file.pointArrays)) == signature(pointArrays) else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "point arrays \(signature(ArrayInfo.of(read.file.pointArrays))), the first step has \(signature(pointArrays))")
         }
-        guard signature(infos(read.file.pointArrays)) == signature(pointArrays) else {
-            throw MeshIOError.inconsistentStep(file: path, detail: "point arrays \(signature(infos(read.file.pointArrays))), the first step has \(signature(pointArrays))")
-        }
-        guard signature(infos(read.file.cellArrays)) == signature(cellArrays) else {
-            throw MeshIOError.inconsistentStep(file: path, detail: "cell arrays \(signature(infos(read.file.cellArrays))), the first step has \(signature(cellArrays))")
+        guard signature(ArrayInfo.of(read.file.cellArrays)) == signature(cellArrays) else {
+            throw MeshIOError.inconsistentStep(file: path, detail: "cell arrays \(signature(ArrayInfo.of(read.file.cellArrays))), the first step has \(signature(cellArrays))")
         }
         return read.file
     }
