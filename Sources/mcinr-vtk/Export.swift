@@ -156,13 +156,7 @@ struct Export: ParsableCommand {
     }
 
     private func selectedVariables(_ decoder: MCIDecoder) throws -> [Int] {
-        guard let names = variables.names else { return Array(decoder.variables.indices) }
-        return try names.map { name in
-            guard let v = decoder.variables.firstIndex(where: { $0.name == name }) else {
-                throw CLIError("unknown variable '\(name)'; the model has: " + decoder.variables.map(\.name).joined(separator: ", "))
-            }
-            return v
-        }
+        try mcinr_vtk.selectedVariables(decoder, named: variables.names)
     }
 
 }

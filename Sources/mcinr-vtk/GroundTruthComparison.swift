@@ -25,18 +25,7 @@ struct GroundTruthComparison {
          variableNames: [String]?, threads: Int, progress: StepProgress? = nil,
          visit: ((Int, [Float], [Float]) throws -> Void)? = nil) throws {
         let modelVariables = decoder.variables
-        let selected: [Int]
-        if let names = variableNames {
-            selected = try names.map { name in
-                guard let v = modelVariables.firstIndex(where: { $0.name == name }) else {
-                    throw CLIError("unknown variable '\(name)'; the model has: "
-                                   + modelVariables.map(\.name).joined(separator: ", "))
-                }
-                return v
-            }
-        } else {
-            selected = Array(modelVariables.indices)
-        }
+        let selected = try selectedVariables(decoder, named: variableNames)
         // The ground truth must be the model's data: same point count, same variables.
         let n = gt.mesh.pointCount
         let expectedPoints = Int(decoder.trainingPointCount)
@@ -156,4 +145,16 @@ func gatherColumns(_ step: VTUFile, _ columns: [(array: String, stride: Int, com
         for i in 0..<n { out[i * nc + j] = values[i * col.stride + col.component] }
     }
     return out
+}
+
+/// The model variables named (in that order), or all of them: what eval, export and the
+/// comparison decode.
+func selectedVariables(_ decoder: MCIDecoder, named names: [String]?) throws -> [Int] {
+    guard let names else { return Array(decoder.variables.indices) }
+    return try names.map { name in
+        guard let v = decoder.variables.firstIndex(where: { $0.name == name }) else {
+            throw CLIError("unknown variable '\(name)'; the model has: " + decoder.variables.map(\.name).joined(separator: ", "))
+        }
+        return v
+    }
 }
