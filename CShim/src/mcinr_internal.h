@@ -183,6 +183,17 @@ mcinr_status mci_parallel_run(const mci_parallel_for *loop, size_t *failed_task)
  * to `progress` (NULL: nothing) on the calling thread; MCINR_ERR_ABORTED when it asks to stop. */
 mcinr_status mci_parallel_checkpoint(mcinr_progress_fn progress, void *user_data, double fraction);
 
+/* The one cell check (cells.c), applied at open to every cell of a mesh, MESH or MESHC: the
+ * rule of MeshIO's Mesh.validate, which train and export apply. Cell `cell` (its index, for the
+ * message) of VTK type `type` with `count` point indices `points`: 0 when its type is in
+ * mcinr_cell_point_count's table with that many points, every index is below `num_points`, and it
+ * is not a tetrahedron (type 10) that repeats a point; else -1 and "cell N ... " saying what is
+ * wrong in msg (NUL-terminated; the caller prefixes the file, the section and, for MESHC, the
+ * chunk). Work: O(count); callers charge it to the open's budget. */
+#define MCI_CELL_TETRA 10u
+int mci_check_cell(uint64_t cell, unsigned char type, const uint32_t *points, size_t count, uint64_t num_points,
+                   char *msg, size_t msg_len);
+
 /* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...)
 #if defined(__GNUC__)

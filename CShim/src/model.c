@@ -760,12 +760,16 @@ static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
         return fail(c, MCINR_ERR_FORMAT, "the last cell ends at %llu, not at the connectivity size %llu",
                     (unsigned long long)prev, (unsigned long long)conn_len);
     const uint8_t *conn = rd_take(r, (size_t)conn_len * 4);
-    for (size_t i = 0; i < (size_t)conn_len; i++) {
-        uint32_t p = (uint32_t)le(conn + 4 * i, 4);
-        if (p >= N)
-            return fail(c, MCINR_ERR_FORMAT, "connectivity entry %zu is point %u, but there are %llu points", i, p,
-                        (unsigned long long)N);
-        m->mesh_conn[i] = p;
+    for (size_t i = 0; i < (size_t)conn_len; i++) m->mesh_conn[i] = (uint32_t)le(conn + 4 * i, 4);
+    /* every cell against the one rule (cells.c): its type, point count, indices and no
+     * degenerate tetrahedron; the offsets cover every connectivity entry */
+    if ((st = charge(c, 0, M + conn_len, "validating the mesh cells")) != MCINR_OK) return st;
+    for (size_t i = 0; i < (size_t)M; i++) {
+        char what[200];
+        size_t from = (size_t)m->mesh_offsets[i];
+        if (mci_check_cell(i, m->mesh_types[i], m->mesh_conn + from, (size_t)m->mesh_offsets[i + 1] - from, N, what,
+                           sizeof what))
+            return fail(c, MCINR_ERR_FORMAT, "%s", what);
     }
     m->mesh_num_cells = (size_t)M;
     m->mesh_conn_len = (size_t)conn_len;

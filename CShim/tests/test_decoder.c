@@ -990,6 +990,119 @@ static void test_targeted(bytes b) {
     }
 }
 
+/* The one cell check at open (cells.c, the rule of MeshIO's Mesh.validate): a MESH (type 5)
+ * body with one cell made wrong is refused with the cell's index and what is wrong; cells the
+ * rule accepts (a polygon with a repeated point, a poly-vertex) open. `b` has a MESH section. */
+typedef struct mesh_body {
+    uint8_t *data;
+    size_t size;
+    uint64_t N, M, L;
+    uint8_t *types;   /* [M] */
+    uint8_t *offsets; /* [M] u64 end offsets */
+    uint8_t *conn;    /* [L] u32 */
+} mesh_body;
+
+static mesh_body inflate_mesh(bytes b) {
+    size_t len;
+    const uint8_t *p = payload_of(b, 5, &len);
+    mesh_body mb = {NULL, (size_t)get_le(p, 8), 0, 0, 0, NULL, NULL, NULL};
+    mb.data = malloc(mb.size);
+    uLongf out = (uLongf)mb.size;
+    CHECK(uncompress(mb.data, &out, p + 8, (uLong)(len - 8)) == Z_OK && out == mb.size, "inflating MESH");
+    mb.N = get_le(mb.data, 8);
+    size_t psize = mb.data[8] == 1 ? 4 : 8, at = 16 + (size_t)mb.N * 3 * psize;
+    mb.M = get_le(mb.data + at, 8);
+    mb.L = get_le(mb.data + at + 8, 8);
+    mb.types = mb.data + at + 16;
+    mb.offsets = mb.types + mb.M;
+    mb.conn = mb.offsets + 8 * mb.M;
+    return mb;
+}
+
+/* b with its MESH body replaced by mb's (deflated again). */
+static bytes with_mesh(bytes b, const mesh_body *mb) {
+    uLongf cap = compressBound((uLong)mb->size);
+    uint8_t *payload = malloc(8 + cap);
+    put_le(payload, mb->size, 8);
+    CHECK(compress(payload + 8, &cap, mb->data, (uLong)mb->size) == Z_OK, "deflating MESH");
+    bytes c = replace_payload(b, 5, payload, 8 + cap);
+    free(payload);
+    return c;
+}
+
+static void test_mesh_cells(bytes b) {
+    mesh_body mb = inflate_mesh(b);
+    CHECK(mb.M >= 10 && mb.L == 4 * mb.M && mb.types[0] == 10, "the test mesh is tetrahedra (%llu cells)",
+          (unsigned long long)mb.M);
+    if (mb.M < 10 || mb.L != 4 * mb.M) {
+        free(mb.data);
+        return;
+    }
+    uint8_t *saved = malloc(mb.size);
+    memcpy(saved, mb.data, mb.size);
+    char needle[160];
+    struct {
+        const char *what;
+        int cell;
+    } cases[] = {{"unknown type", 3}, {"triangle with 4 points", 5}, {"degenerate tetrahedron", 7},
+                 {"point out of range", 8}, {"type 255", 9}};
+    for (int k = 0; k < 5; k++) {
+        memcpy(mb.data, saved, mb.size);
+        int cell = cases[k].cell;
+        uint8_t *v = mb.conn + 16 * (size_t)cell;
+        switch (k) {
+        case 0: mb.types[cell] = 42; snprintf(needle, sizeof needle, "cell %d has VTK cell type 42, which", cell); break;
+        case 1: mb.types[cell] = 5; snprintf(needle, sizeof needle, "cell %d of VTK cell type 5 has 4 points (3 expected)", cell); break;
+        case 2:
+            memcpy(v + 8, v, 4); /* the third point = the first */
+            snprintf(needle, sizeof needle, "cell %d, a tetrahedron, repeats a point (%u %u %u %u): degenerate", cell,
+                     (unsigned)get_le(v, 4), (unsigned)get_le(v + 4, 4), (unsigned)get_le(v, 4),
+                     (unsigned)get_le(v + 12, 4));
+            break;
+        case 3:
+            put_le(v + 12, mb.N, 4);
+            snprintf(needle, sizeof needle, "cell %d uses point %llu (its point 3), but the mesh has %llu points", cell,
+                     (unsigned long long)mb.N, (unsigned long long)mb.N);
+            break;
+        case 4: mb.types[cell] = 255; snprintf(needle, sizeof needle, "cell %d has VTK cell type 255", cell); break;
+        }
+        bytes c = with_mesh(b, &mb);
+        expect_open_error(c, MCINR_ERR_FORMAT, needle, cases[k].what);
+        CHECK(strstr(needle, "cell") != NULL, "needle");
+        { /* the message names the section too */
+            char err[512] = "";
+            mcinr_model *m = NULL;
+            open_bytes(c, &m, err, sizeof err);
+            CHECK(strstr(err, "section MESH: cell ") != NULL, "%s: \"%s\" names the section", cases[k].what, err);
+            mcinr_close(m);
+        }
+        free(c.data);
+    }
+    /* what the rule accepts: a polygon (7) of 4 points with a repeated point, a poly-vertex (2),
+     * a quad (9) */
+    memcpy(mb.data, saved, mb.size);
+    mb.types[1] = 7;
+    memcpy(mb.conn + 16 + 8, mb.conn + 16, 4);
+    mb.types[2] = 2;
+    mb.types[4] = 9;
+    {
+        bytes c = with_mesh(b, &mb);
+        mcinr_model *m = NULL;
+        char err[512] = "";
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "polygon, poly-vertex and quad cells: %s", err);
+        if (m) {
+            uint8_t *types = malloc(mcinr_mesh_num_cells(m));
+            mcinr_mesh_cells(m, types, NULL, NULL);
+            CHECK(types[1] == 7 && types[2] == 2 && types[4] == 9, "cell types as stored");
+            free(types);
+        }
+        mcinr_close(m);
+        free(c.data);
+    }
+    free(saved);
+    free(mb.data);
+}
+
 /* Hostile values in the 1.1 encodings. `int8` is small_int8.mci (plain NETS), `f16z` is
  * small_f16z.mci (compressed NETS). The first trunk module's header is at NETS offset 48, its
  * first tensor at 60 (in int8: 3 row scales, then the int8 matrix). */
@@ -1856,6 +1969,7 @@ int main(int argc, char **argv) {
     test_truncation(small);
     test_bit_flips(small, NULL);
     test_targeted(small);
+    test_mesh_cells(small);
     free(small.data);
     printf("format 1.1 encodings\n");
     test_encodings(argv[1]);
