@@ -50,17 +50,21 @@ extern "C" {
 #endif
 
 /* Library version. mcinr_version() returns MCINR_VERSION_STRING of the library actually linked,
- * which a caller may compare with the macros of the header it was compiled with. */
+ * which a caller may compare with the macros of the header it was compiled with.
+ * 1.1.0 added (a 1.0.0 caller keeps working): mcinr_open_file_ex / mcinr_open_memory_ex (options
+ * with trust_large_files, progress and abort at open), MCINR_ERR_LIMIT and the limits for
+ * untrusted files, the mesh chunk API (mcinr_mesh_num_chunks, _chunk_sizes, _chunk, _bytes,
+ * _coding; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells. */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 0
+#define MCINR_VERSION_MINOR 1
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.0.0"
+#define MCINR_VERSION_STRING "1.1.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 2 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 3 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -81,7 +85,7 @@ typedef enum mcinr_status {
 /* Opaque, immutable model handle. */
 typedef struct mcinr_model mcinr_model;
 
-/* Library version string, MCINR_VERSION_STRING of the library ("1.0.0"). Static storage. */
+/* Library version string, MCINR_VERSION_STRING of the library ("1.1.0"). Static storage. */
 const char *mcinr_version(void);
 
 /* Short static description of a status code ("checksum mismatch", ...). Never NULL. */

@@ -37,6 +37,7 @@ class Status(enum.IntEnum):
     ARGUMENT = 6
     NO_MESH = 7
     ABORTED = 8
+    LIMIT = 9  # beyond the limits for untrusted files (docs/mci-format.md, "Limits")
 
 
 class DecoderError(RuntimeError):
@@ -226,7 +227,7 @@ def build_library(out_dir, root=None, cc=None, force=False):
 
 
 def version(library=None):
-    """mcinr_version() of the library ("1.0.0")."""
+    """mcinr_version() of the library ("1.1.0")."""
     return load_library(library).version
 
 

@@ -63,9 +63,21 @@ def model(name):
 
 class LibraryTests(unittest.TestCase):
     def test_version(self):
-        self.assertEqual(mcinr.version(LIB), "1.0.0")
-        self.assertEqual(mcinr.load_library(LIB).version, "1.0.0")
+        self.assertEqual(mcinr.version(LIB), "1.1.0")
+        self.assertEqual(mcinr.load_library(LIB).version, "1.1.0")
         self.assertIs(mcinr.load_library(LIB), mcinr.load_library(LIB), "loaded once per path")
+
+    def test_limit_status(self):
+        """A file beyond the limits for untrusted files (mcinr.h 1.1, docs/mci-format.md "Limits"):
+        DecoderError with Status.LIMIT, whose message names the opt-in."""
+        p = path("large-mesh.mci")
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_test_mci.py"), p, "--hostile", "large-mesh"],
+                       check=True, capture_output=True)
+        with self.assertRaises(mcinr.DecoderError) as e:
+            mcinr.Model(p, library=LIB)
+        self.assertIs(e.exception.status, mcinr.Status.LIMIT)
+        self.assertIn("trust_large_files", str(e.exception))
+        self.assertTrue(str(e.exception).startswith(p + ": section MESH: "), str(e.exception))
 
     def test_status_strings(self):
         for s in mcinr.Status:
