@@ -68,7 +68,7 @@ public enum MCIMeshCoding: Equatable, Sendable {
     /// docs/benchmarks/mesh.md). Cells come back chunk by chunk (their order is not kept).
     case chunked(cellsPerChunk: Int)
 
-    /// Chunks of 65536 cells (the coding `mcinr-vtk` is meant to default to).
+    /// Chunks of 65536 cells: the default of `MCIModel` and of `mcinr-vtk train`.
     public static let standard = MCIMeshCoding.chunked(cellsPerChunk: 65536)
 }
 
@@ -97,10 +97,11 @@ public struct MCIModel: Equatable, Sendable {
     /// The JSON section (creator, method, architecture, training, metrics).
     public var metadataJSON: String
     public var mesh: MCIMesh?
-    /// How the writer stores `mesh`. Still `.zlib` (MESH type 5, the cell order kept) by default:
-    /// `.standard` (MESHC chunks, format 1.3, about 4× smaller) reorders the cells, which tests
-    /// of other modules still compare in order (docs/mci-format.md, "MESHC", cell order).
-    public var meshCoding: MCIMeshCoding = .zlib
+    /// How the writer stores `mesh`: `.standard` by default (MESHC chunks, format 1.3, about 3×
+    /// smaller than MESH; the cells come back chunk by chunk, not in the order given:
+    /// docs/mci-format.md, "MESHC", cell order); `.zlib` writes MESH (type 5, the cell order
+    /// kept), which readers of formats 1.0 … 1.2 open.
+    public var meshCoding: MCIMeshCoding = .standard
     /// How the writer stores the network tensors (format 1.1 for anything but float32).
     public var weightEncoding: MCIWeightEncoding = .float32
     /// Store NETS zlib-compressed (section flag bit 1, format 1.1) where that is smaller.

@@ -14,6 +14,9 @@ public struct EncodeOptions: Sendable {
     public var embedMesh = true
     /// Error-bounded mode: every decoded value at a mesh point and stored step within the bound.
     public var errorBound: MCIResidual.Bound?
+    /// How the embedded mesh is stored: MESHC chunks (format 1.3, default) or `.zlib` (MESH,
+    /// formats 1.0 … 1.2, for older readers).
+    public var meshCoding: MCIMeshCoding = .standard
 
     public init(training: MCINRConfig = MCINRConfig()) { self.training = training }
 
@@ -148,6 +151,7 @@ public enum Encoder {
     public static func makeModel(_ result: PipelineResult, mesh: MCIMesh?, options: EncodeOptions) throws -> MCIModel {
         var model = try result.makeModel(mesh: mesh)
         model.weightEncoding = options.weightEncoding
+        model.meshCoding = options.meshCoding
         // f32 stays format 1.0 (any 1.x reader); f16 / int8 make the file 1.1 anyway, and NETS
         // is compressed where that makes it smaller
         model.compressNets = options.weightEncoding != .float32

@@ -192,6 +192,10 @@ struct StorageOptions: ParsableArguments {
     var weights: MCIWeightEncoding = EncodeOptions().weightEncoding
     @Flag(name: .customLong("no-mesh"), help: "Do not embed the mesh in the .mci (smaller; ParaView then cannot open it alone).")
     var noMesh = false
+    @Option(name: .customLong("mesh-coding"),
+            help: ArgumentHelp("How the embedded mesh is stored: chunked (compact, format 1.3) or zlib (format 1.0 … 1.2, for older readers).",
+                               discussion: "chunked: about 2.3–2.9 bytes per tetrahedron, in chunks of 65536 cells that decode independently; the cells come back chunk by chunk, not in the input's order (the points keep theirs). zlib: 6.8–8.4 bytes per tetrahedron, the cell order kept. See docs/benchmarks/mesh.md."))
+    var meshCoding: MeshCodingChoice = .chunked
     @Option(name: .customLong("max-error"),
             help: "Error-bounded mode: every decoded value at a mesh point and stored step is within this absolute error of the data (same for every component).")
     var maxError: Double?
@@ -212,9 +216,13 @@ struct StorageOptions: ParsableArguments {
     func apply(to options: inout EncodeOptions) {
         options.weightEncoding = weights
         options.embedMesh = !noMesh
+        options.meshCoding = meshCoding == .chunked ? .standard : .zlib
         options.errorBound = maxError.map(MCIResidual.Bound.absolute) ?? maxRelError.map(MCIResidual.Bound.relative)
     }
 }
+
+/// `--mesh-coding`.
+enum MeshCodingChoice: String, ExpressibleByArgument, CaseIterable { case chunked, zlib }
 
 extension MCINRConfig.Method: ExpressibleByArgument {}
 

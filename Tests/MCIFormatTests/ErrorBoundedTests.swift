@@ -30,7 +30,8 @@ final class ErrorBoundedTests: XCTestCase {
     func assertBoundHolds(_ model: MCIModel, file: StaticString = #filePath, line: UInt = #line) throws {
         let d = try MCIDecoder(bytes: MCIWriter.encode(model))
         XCTAssertTrue(d.hasResidual, file: file, line: line)
-        XCTAssertEqual(d.formatVersion.minor, 2, file: file, line: line)
+        // a RESIDUAL makes the file 1.2, a MESHC 1.3
+        XCTAssertEqual(d.formatVersion.minor, model.meshCoding == .zlib ? 2 : 3, file: file, line: line)
         let bounds = try XCTUnwrap(d.residualMaxErrors)
         for (t, time) in d.times.enumerated() {
             XCTAssertTrue(d.residualApplies(time: time))
@@ -119,11 +120,23 @@ final class ErrorBoundedTests: XCTestCase {
     }
 
     func testModelWithoutResidualStaysVersion10() throws {
-        let d = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
+        var model = Self.base
+        model.meshCoding = .zlib  // MESHC would make it 1.3
+        let d = try MCIDecoder(bytes: MCIWriter.encode(model))
         XCTAssertFalse(d.hasResidual)
         XCTAssertNil(d.residualMaxErrors)
         XCTAssertEqual(d.residualBytes, 0)
         XCTAssertEqual(d.formatVersion.minor, 0)
+    }
+
+    /// The bound holds as well over MESH (zlib, format 1.2: the cells in their order) as over
+    /// MESHC (the default, the cells in the chunks' order).
+    func testBoundHoldsWithTheZlibMesh() throws {
+        var base = Self.base
+        base.meshCoding = .zlib
+        let (model, _) = try ErrorBoundedEncoder.make(base, bound: .relative(1e-4), threads: 2, truth: Self.truth)
+        XCTAssertEqual(model.meshCoding, .zlib)
+        try assertBoundHolds(model)
     }
 
     func testWriterRejectsResidualWithoutMesh() throws {
@@ -221,9 +234,12 @@ final class ErrorBoundedTests: XCTestCase {
         XCTAssertThrowsError(try MCIDecoder(bytes: flipped)) { error in
             guard case MCIError.checksum = error else { return XCTFail("\(error)") }
         }
-        // a RESIDUAL whose MESH is hidden (section type changed to an unknown optional type)
+        // a RESIDUAL whose MESH or MESHC is hidden (section type changed to an unknown optional type)
         var noMesh = try MCIWriter.encode(model)
-        for s in 0..<Int(le(noMesh, 12, 4)) where le(noMesh, 16 + 32 * s, 4) == 5 { put(&noMesh, 16 + 32 * s, 99, 4) }
+        for s in 0..<Int(le(noMesh, 12, 4)) where [5, 8].contains(le(noMesh, 16 + 32 * s, 4)) {
+            put(&noMesh, 16 + 32 * s, 99, 4)
+            put(&noMesh, 16 + 32 * s + 4, 0, 4)
+        }
         XCTAssertThrowsError(try MCIDecoder(bytes: noMesh, name: "bad.mci")) { error in
             XCTAssertTrue("\(error)".contains("no MESH"), "\(error)")
         }

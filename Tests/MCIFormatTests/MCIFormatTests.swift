@@ -24,13 +24,17 @@ final class MCIFormatTests: XCTestCase {
     // MARK: - Round trip
 
     func testWriteReadRoundTripOfEverySection() throws {
-        for precision in [MCIMesh.PointPrecision.float64, .float32] {
-            let model = TestModels.model(.coordNetB, mesh: TestModels.tetMesh(precision: precision))
-            let url = directory.appendingPathComponent("model-\(precision).mci")
+        // MESHC (the default, format 1.3) and MESH (zlib, format 1.0: what older readers open)
+        for precision in [MCIMesh.PointPrecision.float64, .float32] { for coding in [MCIMeshCoding.standard, .zlib] {
+            var model = TestModels.model(.coordNetB, mesh: TestModels.tetMesh(precision: precision))
+            XCTAssertEqual(model.meshCoding, .standard, "MESHC is the default")
+            model.meshCoding = coding
+            let url = directory.appendingPathComponent("model-\(precision)-\(coding).mci")
             try MCIWriter.write(model, to: url)
             let d = try MCIDecoder(url: url)
             XCTAssertEqual(d.formatVersion.major, 1)
-            XCTAssertEqual(d.formatVersion.minor, 0)
+            XCTAssertEqual(d.formatVersion.minor, coding == .zlib ? 0 : 3)
+            XCTAssertEqual(d.meshCodingIsChunked, coding != .zlib)
             XCTAssertEqual(d.variables, model.variables)
             XCTAssertEqual(d.componentNames, model.componentNames)
             XCTAssertEqual(d.firstComponent(ofVariable: 3), 5)
@@ -56,10 +60,16 @@ final class MCIFormatTests: XCTestCase {
             let stored = precision == .float32 ? expected.points.map { Double(Float($0)) } : expected.points
             XCTAssertEqual(mesh.points, stored)
             if precision == .float32 { XCTAssertNotEqual(mesh.points, expected.points, "float32 storage should round") }
-            XCTAssertEqual(mesh.cellTypes, expected.cellTypes)
-            XCTAssertEqual(mesh.cellOffsets, expected.cellOffsets)
-            XCTAssertEqual(mesh.connectivity, expected.connectivity)
-        }
+            if coding == .zlib {  // MESH keeps the cell order
+                XCTAssertEqual(mesh.cellTypes, expected.cellTypes)
+                XCTAssertEqual(mesh.cellOffsets, expected.cellOffsets)
+                XCTAssertEqual(mesh.connectivity, expected.connectivity)
+            } else {  // MESHC: the same cells, each with its vertex order, in the chunks' order
+                XCTAssertEqual(mesh.cellCount, expected.cellCount)
+                XCTAssertEqual(MeshCodingTests.cells(mesh).sorted { $0.lexicographicallyPrecedes($1) },
+                               MeshCodingTests.cells(expected).sorted { $0.lexicographicallyPrecedes($1) })
+            }
+        } }
         XCTAssertEqual(TestModels.model(.sineOnly).componentNames,
                        ["velocity_x", "velocity_y", "velocity_z", "pressure", "temperature", "tracer"])
     }
@@ -308,7 +318,8 @@ final class MCIFormatTests: XCTestCase {
 
         b = good
         patch(&b, 8, 2, bytes: 2)
-        expect(b, { if case .version(let m) = $0 { return m.contains("2.0") }; return false }, "unknown major")
+        let minor = Int(good[10]) | Int(good[11]) << 8
+        expect(b, { if case .version(let m) = $0 { return m.contains("2.\(minor)") }; return false }, "unknown major")
 
         b = good
         patch(&b, 10, 9, bytes: 2)
