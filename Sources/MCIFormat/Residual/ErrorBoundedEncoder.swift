@@ -5,57 +5,21 @@ import ModelDescription
 /// of the residual (`ResidualQuantiser`, `ResidualPrediction`, `StreamCoding`), then verifies
 /// the bound on the written bytes with the C decoder.
 public enum ErrorBoundedEncoder {
-    /// All streams of a residual: for each (step, component) the predictor (on the residual's
-    /// indices, or on the data's when `data` is given) whose differences have the least
-    /// entropy, then its coding. Components are coded on `threads` threads; within one, step
-    /// after step, since the time bit needs the previous step in the same quantisation.
-    /// `candidates` restricts the predictors tried and `coder` forces a coder (tests); the time
-    /// bit is dropped where the keyframe rule or the previous step's quantisation forbids it.
+    /// All streams of a residual, step after step (`StepStreams`): the whole-series form,
+    /// for tests. `candidates` restricts the predictors tried and `coder` forces a coder.
     static func encodeStreams(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?, componentCount C: Int,
                               neighbours: MeshNeighbours, threads: Int,
                               candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything,
                               coder: MCIResidual.Coder? = nil) throws -> [MCIResidual.Stream] {
-        let S = residual.indices.count, T = S / C
-        var results = [Result<MCIResidual.Stream, Error>?](repeating: nil, count: S)
-        let workers = max(1, min(threads, C))
-        results.withUnsafeMutableBufferPointer { out in
-            let out = out
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for c in stride(from: w, to: C, by: workers) {
-                    var previousIsData: Bool?
-                    for t in 0..<T {
-                        let k = t * C + c
-                        var best: (predictor: MCIResidual.Predictor, d: [Int64], bits: Double)?
-                        var tried = Set<MCIResidual.Predictor>()
-                        for candidate in candidates {
-                            let isData = candidate.contains(.data)
-                            guard let source = isData ? data : residual else { continue }
-                            let timeAllowed = t % ResidualPrediction.keyframeInterval != 0 && previousIsData == isData
-                            let p = timeAllowed ? candidate : candidate.subtracting(.time)
-                            guard tried.insert(p).inserted else { continue }
-                            // the previous step's indices as the reader reconstructs them: 0 at escapes
-                            var previous: [Int32]?
-                            if p.contains(.time) {
-                                previous = source.indices[k - C]
-                                for i in source.escapes[k - C].keys { previous![i] = 0 }
-                            }
-                            let d = ResidualPrediction.differences(source.indices[k], escapes: source.escapes[k], previous: previous,
-                                                predictor: p, neighbours: neighbours)
-                            let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[k])
-                            if best == nil || bits < best!.bits { best = (p, d, bits) }
-                        }
-                        let chosen = best!
-                        let source = chosen.predictor.contains(.data) ? data! : residual
-                        previousIsData = chosen.predictor.contains(.data)
-                        out[k] = Result {
-                            try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: source.escapes[k],
-                                       neighbours: neighbours, coder: coder)
-                        }
-                    }
-                }
-            }
+        var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, candidates: candidates, coder: coder)
+        var coded: [MCIResidual.Stream] = []
+        for t in 0..<(residual.indices.count / C) {
+            let step = t * C ..< (t + 1) * C
+            let residualStep = ResidualQuantiser.Quantised(indices: Array(residual.indices[step]), escapes: Array(residual.escapes[step]))
+            let dataStep = data.map { ResidualQuantiser.Quantised(indices: Array($0.indices[step]), escapes: Array($0.escapes[step])) }
+            coded += try streams.next(residual: residualStep, data: dataStep).map(\.stream)
         }
-        return try results.map { try $0!.get() }
+        return coded
     }
 
     /// Adds a RESIDUAL to `model` (which needs its mesh) so that `mcinr_decode_mesh` at each
@@ -63,6 +27,9 @@ public enum ErrorBoundedEncoder {
     /// order, components in model order. The network output is taken from the C decoder itself
     /// (network only), and the bound is verified on the final bytes with the C decoder;
     /// values that float rounding would push past the bound are stored exactly.
+    /// The series is streamed: a step is quantised and coded, then dropped (the predictor
+    /// keeps the previous step), so memory holds about two steps besides the mesh, whatever
+    /// the number of steps; `truth` is called several times per step.
     public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1,
                             truth: (Int) throws -> [Float]) throws -> (MCIModel, MCIResidual.Report) {
         guard let mesh = model.mesh else {
@@ -74,95 +41,196 @@ public enum ErrorBoundedEncoder {
             throw MCIError.invalidModel("error bound \(e) of component \(c) must be finite and > 0")
         }
         let widths = bounds.map { 2 * $0 * (1 - ResidualQuantiser.slack) }
-        var plain = model
-        plain.residual = nil
-        let network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding")
-        var residual = ResidualQuantiser.Quantised(indices: Array(repeating: [], count: T * C), escapes: Array(repeating: [:], count: T * C))
-        var data = residual
-        var truths: [[Float]] = [], nets: [[Float]] = []
-        for t in 0..<T {
+        let ranges = model.componentRanges.map { $0.upperBound - $0.lowerBound }
+        func step(_ t: Int) throws -> [Float] {
             let values = try truth(t)
             guard values.count == N * C else {
                 throw MCIError.invalidModel("error-bounded mode: step \(t) has \(values.count) values, expected \(N) points × \(C) components")
             }
-            let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
-            for c in 0..<C {
-                var q = [Int32](repeating: 0, count: N)
-                var esc: [Int: Float] = [:]
-                let e = bounds[c], s = widths[c]
-                for i in 0..<N {
-                    let x = values[i * C + c], n = net[i * C + c]
-                    guard x.isFinite else {
-                        throw MCIError.invalidModel("error-bounded mode: the data value at point \(i), step \(t), component \(c) is not finite")
-                    }
-                    if abs(Double(n) - Double(x)) <= e * (1 - ResidualQuantiser.slack) { continue } // already inside: q = 0
-                    if let chosen = ResidualQuantiser.index(of: x, from: Double(n), bound: e, width: s) { q[i] = chosen } else { esc[i] = x }
-                }
-                residual.indices[t * C + c] = q
-                residual.escapes[t * C + c] = esc
-                (data.indices[t * C + c], data.escapes[t * C + c]) =
-                    ResidualQuantiser.quantiseData((0..<N).map { values[$0 * C + c] }, origin: model.componentRanges[c].lowerBound,
-                                 bound: e, width: s)
-            }
-            truths.append(values)
-            nets.append(net)
+            return values
         }
-        // Encode, then check the final bytes with the C decoder; a value it decodes outside
-        // the bound (float arithmetic that differs from the model above) becomes an escape.
-        var result = model
+        var means = PooledMeans(components: C)  // for the pooled R² of the report
+        for t in 0..<T { try step(t).withUnsafeBufferPointer { means.add($0) } }
+
+        var plain = model
+        plain.residual = nil
+        // The decoder whose network-only output the residual corrects: the plain model's, then
+        // the last attempt's (the same weights).
+        var network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding")
         let neighbours = MeshNeighbours(mesh)
+        // Values the C decoder put outside the bound in an earlier attempt (float arithmetic
+        // that differs from the quantiser's model): stored exactly in the next one.
+        var forced = [[Int: Float]](repeating: [:], count: T * C)
+        var networkEvaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
+        var networkError = [Double](repeating: 0, count: C)
+        var result = model
         for attempt in 0... {
-            let coded = try encodeStreams(residual: residual, data: data, componentCount: C,
-                                          neighbours: neighbours, threads: threads)
+            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads)
+            var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
+            for t in 0..<T {
+                let values = try step(t)
+                let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
+                let (residual, data) = try quantise(values, network: net, step: t, bounds: bounds, widths: widths,
+                                                    origins: model.componentRanges.map(\.lowerBound),
+                                                    forced: forced[t * C ..< (t + 1) * C])
+                nonZero += residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
+                for s in try streams.next(residual: residual, data: data) { coded.append(s.stream); escapes += s.escapes }
+                if attempt == 0 {
+                    values.withUnsafeBufferPointer { v in net.withUnsafeBufferPointer { networkEvaluation.add(truth: v, prediction: $0) } }
+                    for i in 0..<N {
+                        for c in 0..<C { networkError[c] = max(networkError[c], abs(Double(net[i * C + c]) - Double(values[i * C + c]))) }
+                    }
+                }
+            }
+            // Check the final bytes with the C decoder; a value it decodes outside the bound
+            // becomes an escape in the next attempt.
             result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
-            let decoder = try MCIDecoder(bytes: MCIWriter.encode(result), name: "error-bounded encoding")
-            var decodedAll: [[Float]] = [], violations = 0
+            let bytes = try MCIWriter.encode(result)
+            _ = consume network  // one decoder (and its copy of the mesh) at a time
+            let decoder = try MCIDecoder(bytes: bytes, name: "error-bounded encoding")
+            var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
+            var violations = 0
             var achieved = [Double](repeating: 0, count: C)
             for t in 0..<T {
                 let decoded = try decoder.decodeMesh(time: model.times[t], threads: threads)
+                let values = try step(t)
                 for i in 0..<N {
                     for c in 0..<C {
-                        let err = abs(Double(decoded[i * C + c]) - Double(truths[t][i * C + c]))
+                        let err = abs(Double(decoded[i * C + c]) - Double(values[i * C + c]))
                         if err > bounds[c] {
                             violations += 1
-                            residual.escapes[t * C + c][i] = truths[t][i * C + c]
-                            data.escapes[t * C + c][i] = truths[t][i * C + c]
+                            forced[t * C + c][i] = values[i * C + c]
                         }
                         achieved[c] = max(achieved[c], err)
                     }
                 }
-                decodedAll.append(decoded)
+                values.withUnsafeBufferPointer { v in decoded.withUnsafeBufferPointer { evaluation.add(truth: v, prediction: $0) } }
             }
             if violations == 0 {
-                var networkError = [Double](repeating: 0, count: C)
-                for t in 0..<T {
-                    for i in 0..<N {
-                        for c in 0..<C {
-                            networkError[c] = max(networkError[c], abs(Double(nets[t][i * C + c]) - Double(truths[t][i * C + c])))
-                        }
-                    }
-                }
-                let ranges = model.componentRanges.map { $0.upperBound - $0.lowerBound }
                 let report = MCIResidual.Report(
                     maxErrors: bounds, achievedMaxError: achieved, networkMaxError: networkError,
-                    nonZeroIndices: residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } },
-                    escapes: coded.indices.reduce(0) { k, s in
-                        k + (coded[s].predictor.contains(.data) ? data : residual).escapes[s].count
-                    },
-                    residualBytes: result.residual!.payloadBytes,
+                    nonZeroIndices: nonZero, escapes: escapes, residualBytes: result.residual!.payloadBytes,
                     predictorUse: MCIResidual.Predictor.all.map { p in coded.filter { $0.predictor.subtracting(.data) == p }.count },
                     dataStreams: coded.filter { $0.predictor.contains(.data) }.count,
                     rangeCodedStreams: coded.filter { $0.coder == .range && !$0.bytes.isEmpty }.count,
-                    metrics: Metrics.evaluate(truth: truths, prediction: decodedAll, ranges: ranges),
-                    networkMetrics: Metrics.evaluate(truth: truths, prediction: nets, ranges: ranges))
+                    metrics: evaluation.report, networkMetrics: networkEvaluation.report)
                 result.metadataJSON = recordingBound(in: result.metadataJSON, report)
                 return (result, report)
             }
             guard attempt < 3 else {
                 throw MCIError.invalidModel("error-bounded mode: \(violations) values still exceed the bound after \(attempt + 1) attempts")
             }
+            network = decoder
         }
         fatalError("unreachable")
+    }
+
+    /// One step's two quantisations, per component: the network's residual (0 where the
+    /// network is already inside the bound) and the data itself; `forced` values become
+    /// escapes in both.
+    static func quantise(_ values: [Float], network net: [Float], step t: Int, bounds: [Double], widths: [Double],
+                         origins: [Double], forced: ArraySlice<[Int: Float]>)
+        throws -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
+        let C = bounds.count, N = values.count / max(C, 1)
+        var residual = ResidualQuantiser.Quantised(indices: [], escapes: []), data = residual
+        for c in 0..<C {
+            var q = [Int32](repeating: 0, count: N)
+            var esc: [Int: Float] = [:]
+            let e = bounds[c], s = widths[c]
+            for i in 0..<N {
+                let x = values[i * C + c], n = net[i * C + c]
+                guard x.isFinite else {
+                    throw MCIError.invalidModel("error-bounded mode: the data value at point \(i), step \(t), component \(c) is not finite")
+                }
+                if abs(Double(n) - Double(x)) <= e * (1 - ResidualQuantiser.slack) { continue } // already inside: q = 0
+                if let chosen = ResidualQuantiser.index(of: x, from: Double(n), bound: e, width: s) { q[i] = chosen } else { esc[i] = x }
+            }
+            var (dataIndices, dataEscapes) = ResidualQuantiser.quantiseData((0..<N).map { values[$0 * C + c] }, origin: origins[c],
+                                                                         bound: e, width: s)
+            let extra = forced[forced.startIndex + c]
+            esc.merge(extra) { _, exact in exact }
+            dataEscapes.merge(extra) { _, exact in exact }
+            residual.indices.append(q); residual.escapes.append(esc)
+            data.indices.append(dataIndices); data.escapes.append(dataEscapes)
+        }
+        return (residual, data)
+    }
+
+    /// The predictor and coder stages over a series given one step at a time: for each
+    /// component the predictor (on the residual's indices, or on the data's when given) whose
+    /// differences have the least entropy, then its coding. The time predictor needs the
+    /// previous step in the same quantisation, which is all that is kept between steps; it is
+    /// dropped where the keyframe rule or the previous step's choice forbids it. Components are
+    /// coded on `threads` threads.
+    struct StepStreams {
+        let componentCount: Int
+        let neighbours: MeshNeighbours
+        let threads: Int
+        var candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything
+        var coder: MCIResidual.Coder? = nil
+        /// Per component, the previous step's indices as the reader reconstructs them (0 at
+        /// escapes) in each quantisation, and whether its stream used the data's.
+        private var previous: [(residual: [Int32]?, data: [Int32]?, isData: Bool?)]
+        private var t = 0
+
+        init(componentCount: Int, neighbours: MeshNeighbours, threads: Int,
+             candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil) {
+            self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
+            self.candidates = candidates; self.coder = coder
+            previous = Array(repeating: (nil, nil, nil), count: componentCount)
+        }
+
+        /// The next step's streams, component by component, with the escapes each one stores.
+        mutating func next(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?) throws
+            -> [(stream: MCIResidual.Stream, escapes: Int)] {
+            let C = componentCount, t = self.t
+            var results = [Result<(MCIResidual.Stream, Int, Bool), Error>?](repeating: nil, count: C)
+            let workers = max(1, min(threads, C))
+            let previous = self.previous, candidates = self.candidates, coder = self.coder, neighbours = self.neighbours
+            results.withUnsafeMutableBufferPointer { out in
+                let out = out
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    for c in stride(from: w, to: C, by: workers) {
+                        var best: (predictor: MCIResidual.Predictor, d: [Int64], bits: Double)?
+                        var tried = Set<MCIResidual.Predictor>()
+                        for candidate in candidates {
+                            let isData = candidate.contains(.data)
+                            guard let source = isData ? data : residual else { continue }
+                            let timeAllowed = t % ResidualPrediction.keyframeInterval != 0 && previous[c].isData == isData
+                            let p = timeAllowed ? candidate : candidate.subtracting(.time)
+                            guard tried.insert(p).inserted else { continue }
+                            let before = p.contains(.time) ? (isData ? previous[c].data : previous[c].residual) : nil
+                            let d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c], previous: before,
+                                                                   predictor: p, neighbours: neighbours)
+                            let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
+                            if best == nil || bits < best!.bits { best = (p, d, bits) }
+                        }
+                        let chosen = best!
+                        let isData = chosen.predictor.contains(.data)
+                        let escapes = (isData ? data! : residual).escapes[c]
+                        out[c] = Result {
+                            (try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: escapes,
+                                                     neighbours: neighbours, coder: coder), escapes.count, isData)
+                        }
+                    }
+                }
+            }
+            var streams: [(stream: MCIResidual.Stream, escapes: Int)] = []
+            for c in 0..<C {
+                let (stream, escapes, isData) = try results[c]!.get()
+                streams.append((stream, escapes))
+                self.previous[c] = (Self.reconstructed(residual, c), data.map { Self.reconstructed($0, c) }, isData)
+            }
+            self.t += 1
+            return streams
+        }
+
+        /// Component c's indices as the reader reconstructs them: 0 at escapes.
+        private static func reconstructed(_ q: ResidualQuantiser.Quantised, _ c: Int) -> [Int32] {
+            var indices = q.indices[c]
+            for i in q.escapes[c].keys { indices[i] = 0 }
+            return indices
+        }
     }
 
     /// The JSON section with an `error_bound` entry (bounds, achieved errors, PSNR with and
