@@ -44,13 +44,57 @@ private func seriesURLs(_ paths: [String]) throws -> [URL] {
     return urls
 }
 
-func openModel(_ path: String, limits: DecoderLimits = DecoderLimits()) throws -> MCIDecoder {
+/// Opens a model the user gave: with the C decoder's limits for untrusted files unless
+/// `--trust-large-files`, its validation on `threads` threads. An open that takes more than a
+/// second shows its progress on stderr (`StepProgress`); Ctrl-C during it stops the decoder at
+/// its next checkpoint and ends the command ("interrupted while opening", exit status 130,
+/// nothing written); a second Ctrl-C ends the process at once.
+func openModel(_ path: String, limits: DecoderLimits = DecoderLimits(), threads: Int = 1) throws -> MCIDecoder {
     let url = URL(fileURLWithPath: path)
     guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("\(path): no such file") }
     guard url.pathExtension.lowercased() == "mci" else {
         throw CLIError("\(path): expected an .mci model file")
     }
-    return try MCIDecoder(url: url, options: MCIDecoder.OpenOptions(trustLargeFiles: limits.trustLargeFiles))
+    let progress = StepProgress(), phase = "opening \(url.lastPathComponent)"
+    let options = MCIDecoder.OpenOptions(trustLargeFiles: limits.trustLargeFiles, threads: threads) { fraction in
+        progress.update(phase, fraction: fraction, after: 1)
+        return OpenInterrupt.requested == 0
+    }
+    func interrupted() -> Never {
+        progress.interrupt()
+        note("mcinr-vtk: interrupted while opening \(path); nothing was written")
+        Foundation.exit(130)
+    }
+    let decoder: MCIDecoder
+    do {
+        decoder = try OpenInterrupt.during { try MCIDecoder(url: url, options: options) }
+    } catch MCIError.aborted where OpenInterrupt.requested != 0 {
+        interrupted()
+    }
+    if OpenInterrupt.requested != 0 { interrupted() } // after the last checkpoint
+    return decoder
+}
+
+/// Ctrl-C while a model opens: the SIGINT handler of `during` only sets `requested`, which the
+/// open's progress callback turns into a stop (the C decoder frees what it allocated and
+/// returns MCINR_ERR_ABORTED); a second Ctrl-C before that ends the process (exit 130). The
+/// handler that was installed before (none, or export's) is back afterwards.
+enum OpenInterrupt {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+
+    static func during<T>(_ body: () throws -> T) rethrows -> T {
+        requested = 0
+        let previous = signal(SIGINT) { _ in
+            if OpenInterrupt.requested != 0 {
+                let message = "\nmcinr-vtk: interrupted; nothing was written\n"
+                _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+                _exit(130)
+            }
+            OpenInterrupt.requested = 1
+        }
+        defer { signal(SIGINT, previous) }
+        return try body()
+    }
 }
 
 func defaultThreads() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

@@ -19,7 +19,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print machine-readable JSON instead of a table.") var json = false
 
     func run() throws {
-        let decoder = try openModel(model, limits: threads.limits)
+        let decoder = try openModel(model, limits: threads.limits, threads: threads.count)
         let gt = try openSeries([groundTruth])
         let comparison = try GroundTruthComparison(
             decoder: decoder, groundTruth: gt, steps: Array(gt.times.indices), groundTruthPath: groundTruth,

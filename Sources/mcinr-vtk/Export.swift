@@ -55,7 +55,7 @@ struct Export: ParsableCommand {
     }
 
     private func export() throws {
-        let decoder = try openModel(model, limits: threads.limits)
+        let decoder = try openModel(model, limits: threads.limits, threads: threads.count)
         let threadCount = threads.count
         let requestedTimes = try times.map { list in
             try parseList(list).map { s -> Double in

@@ -11,6 +11,7 @@ final class StepProgress: @unchecked Sendable {
     private var phaseStart = Date()
     private var lastLine = Date.distantPast
     private var lineLength = 0
+    private var shown = false  // a line of the current phase was written
 
     init(quiet: Bool = false) { self.quiet = quiet }
 
@@ -18,22 +19,58 @@ final class StepProgress: @unchecked Sendable {
     func update(_ phase: String, done: Int, total: Int) {
         guard !quiet else { return }
         lock.lock(); defer { lock.unlock() }
-        let now = Date()
-        if phase != self.phase { self.phase = phase; phaseStart = now; lastLine = .distantPast }
-        let finished = done >= total
-        guard finished || now.timeIntervalSince(lastLine) >= (live ? 0.2 : 10) else { return }
-        lastLine = now
+        let now = start(phase, now: Date())
         let elapsed = now.timeIntervalSince(phaseStart)
         var line = "\(phase): \(done)/\(total) steps | \(String(format: "%.0f", elapsed)) s"
-        if done > 0 && !finished {
+        if done > 0 && done < total {
             line += String(format: " | ETA %.0f s", elapsed / Double(done) * Double(total - done))
         }
+        emit(line, now: now, finished: done >= total, plain: done > 0)
+    }
+
+    /// A phase measured as a fraction in [0, 1] (opening a model: the C decoder's progress):
+    /// nothing until it has run `delay` seconds, so quick phases stay silent; then as above, with
+    /// a percentage, and a last line at 1.
+    func update(_ phase: String, fraction: Double, after delay: Double) {
+        guard !quiet else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = start(phase, now: Date())
+        let elapsed = now.timeIntervalSince(phaseStart)
+        let finished = fraction >= 1
+        guard shown || elapsed >= delay else { return }
+        var line = "\(phase): \(String(format: "%.0f", 100 * min(max(fraction, 0), 1))) % | \(String(format: "%.0f", elapsed)) s"
+        if fraction > 0.01 && !finished {
+            line += String(format: " | ETA %.0f s", elapsed / fraction * (1 - fraction))
+        }
+        emit(line, now: now, finished: finished, plain: true)
+    }
+
+    /// Ends a live line left unfinished (an interrupted phase), so that a message starts on a
+    /// line of its own.
+    func interrupt() {
+        lock.lock(); defer { lock.unlock() }
+        if live && lineLength > 0 { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        lineLength = 0
+    }
+
+    private func start(_ phase: String, now: Date) -> Date {
+        if phase != self.phase { self.phase = phase; phaseStart = now; lastLine = .distantPast; shown = false }
+        return now
+    }
+
+    /// Writes `line` if it is due: at the end of the phase, else every 0.2 s live, every 10 s
+    /// plain (and in plain mode only where `plain`).
+    private func emit(_ line: String, now: Date, finished: Bool, plain: Bool) {
+        guard finished || now.timeIntervalSince(lastLine) >= (live ? 0.2 : 10) else { return }
+        lastLine = now
         if live {
             let padding = String(repeating: " ", count: max(0, lineLength - line.count))
             lineLength = finished ? 0 : line.count
             FileHandle.standardError.write(("\r" + line + padding + (finished ? "\n" : "")).data(using: .utf8)!)
-        } else if done > 0 {
+            shown = true
+        } else if plain {
             FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+            shown = true
         }
     }
 }
