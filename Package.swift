@@ -55,7 +55,7 @@ let package = Package(
         ]),
         .executableTarget(name: "mcinr-bench", dependencies: ["ModelDescription", "INRCore", "MCINR", "MeshIO", "MCIFormat",
                                                              "CMCINR", "CMCINRKernels", "COpenBLAS"]),
-        .testTarget(name: "MeshIOTests", dependencies: ["MeshIO", "INRCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MeshIOTests", dependencies: ["MeshIO", "INRCore", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "INRCoreTests", dependencies: ["ModelDescription", "INRCore", "CMCINRKernels", "CTrainingKernels"]),
         .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "INRCore"]),
         .testTarget(name: "MCINRTests", dependencies: ["ModelDescription", "MCINR", "MeshIO", "INRCore", "MCIFormat"]),

@@ -38,131 +38,205 @@ public enum VTKScalarType: String, CaseIterable, Sendable {
     }
 }
 
-/// Decoded bytes of one DataArray, in host (little-endian) order: owned, or (raw appended
-/// data) borrowed from the mapped file without a copy, in which case the conversions give each
-/// converted stretch of pages back as they go, so that an array costs its converted values
-/// plus a few MB, not its bytes twice.
+/// The bytes of one DataArray: owned, borrowed from the mapped file without a copy (raw
+/// appended data), or zlib blocks (vtkZLibDataCompressor) inflated one at a time. The
+/// conversions go through the bytes in stretches, give each stretch of a mapped file back as
+/// they go and inflate one block at a time, so an array costs its converted values plus a block
+/// or a few MB, not its bytes twice.
 struct RawArray {
     var type: VTKScalarType
-    private var owned: [UInt8]
-    /// Valid while the file is mapped (the parse of that file).
-    private var mapped: UnsafeRawBufferPointer?
+    private var storage: Storage
+    /// The stored bytes are big-endian; each stretch is swapped as it is converted.
+    private var bigEndian = false
 
-    init(type: VTKScalarType, bytes: [UInt8]) { self.type = type; owned = bytes; mapped = nil }
-    init(type: VTKScalarType, mapped: UnsafeRawBufferPointer) { self.type = type; owned = []; self.mapped = mapped }
+    private enum Storage {
+        case owned([UInt8])
+        /// Valid while the file is mapped (the parse of that file).
+        case mapped(UnsafeRawBufferPointer)
+        case zlib(ZlibBlocks)
+    }
 
-    var count: Int { (mapped?.count ?? owned.count) / type.size }
+    /// The compressed blocks of one array (sizes checked against the header by
+    /// `BinaryDecoder`): contiguous, owned (base64) or in the mapped file.
+    struct ZlibBlocks {
+        var owned: [UInt8]
+        var mapped: UnsafeRawBufferPointer?
+        var compressedSizes: [Int]
+        /// Inflated size of every block but the last, and of the last.
+        var blockSize: Int, lastSize: Int
+        var file: String, array: String
+        var totalBytes: Int { compressedSizes.isEmpty ? 0 : (compressedSizes.count - 1) * blockSize + lastSize }
+    }
+
+    init(type: VTKScalarType, bytes: [UInt8], bigEndian: Bool = false) { self.type = type; storage = .owned(bytes); self.bigEndian = bigEndian }
+    init(type: VTKScalarType, mapped: UnsafeRawBufferPointer, bigEndian: Bool = false) {
+        self.type = type; storage = .mapped(mapped); self.bigEndian = bigEndian
+    }
+    init(type: VTKScalarType, zlib: ZlibBlocks, bigEndian: Bool = false) { self.type = type; storage = .zlib(zlib); self.bigEndian = bigEndian }
+
+    var count: Int {
+        switch storage {
+        case .owned(let bytes): return bytes.count / type.size
+        case .mapped(let view): return view.count / type.size
+        case .zlib(let blocks): return blocks.totalBytes / type.size
+        }
+    }
 
     private static let chunkBytes = 8 << 20
 
-    /// Calls `body` with the bytes and a function that reports bytes [0, n) consumed (which
-    /// releases their whole pages when the bytes are mapped).
-    private func withBytes<R>(_ body: (UnsafeRawBufferPointer, (Int) -> Void) -> R) -> R {
-        guard let view = mapped else { return owned.withUnsafeBytes { body($0, { _ in }) } }
+    /// Calls `body` with consecutive stretches of whole elements in host byte order and the
+    /// index of each stretch's first element.
+    private func forEachStretch(_ body: (UnsafeRawBufferPointer, Int) -> Void) throws {
+        let size = type.size
+        var swapped: [UInt8] = []
+        func deliver(_ bytes: UnsafeRawBufferPointer, _ first: Int) {
+            guard bigEndian && size > 1 else { return body(bytes, first) }
+            swapped.removeAll(keepingCapacity: true)
+            swapped.append(contentsOf: bytes)
+            swapped.withUnsafeMutableBytes { raw in
+                var i = 0
+                while i + size <= raw.count {
+                    var a = i, b = i + size - 1
+                    while a < b { raw.swapAt(a, b); a += 1; b -= 1 }
+                    i += size
+                }
+                body(UnsafeRawBufferPointer(raw), first)
+            }
+        }
+        switch storage {
+        case .owned(let bytes):
+            bytes.withUnsafeBytes { view in Self.stretches(of: view, size: size, release: false, deliver) }
+        case .mapped(let view):
+            Self.stretches(of: view, size: size, release: true, deliver)
+        case .zlib(let blocks):
+            try Self.inflating(blocks, size: size, deliver)
+        }
+    }
+
+    /// Stretches of about `chunkBytes`; with `release` (a mapped file), the whole pages of each
+    /// stretch are given back once it has been delivered.
+    private static func stretches(of view: UnsafeRawBufferPointer, size: Int, release: Bool,
+                                  _ body: (UnsafeRawBufferPointer, Int) -> Void) {
+        let n = view.count / size, chunk = max(1, chunkBytes / size)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let base = Int(bitPattern: view.baseAddress)
         var released = (base + page - 1) / page * page   // first whole page inside the view
-        return body(view) { consumed in
-            let end = (base + consumed) / page * page
-            if end > released {
-                _ = madvise(UnsafeMutableRawPointer(bitPattern: released), end - released, MADV_DONTNEED)
-                released = end
-            }
+        var i = 0
+        while i < n {
+            let end = min(n, i + chunk)
+            body(UnsafeRawBufferPointer(rebasing: view[(i * size)..<(end * size)]), i)
+            if release { releasePages(upTo: base + end * size, from: &released, page: page) }
+            i = end
         }
     }
 
-    private func map<S, D>(_: S.Type, _ f: (S) -> D) -> [D] {
-        let n = count, size = type.size, chunk = max(1, Self.chunkBytes / size)
-        return withBytes { raw, consumed in
-            [D](unsafeUninitializedCapacity: n) { out, done in
-                var i = 0
-                while i < n {
-                    let end = min(n, i + chunk)
-                    for j in i..<end { out[j] = f(raw.loadUnaligned(fromByteOffset: j * size, as: S.self)) }
-                    consumed(end * size)
-                    i = end
+    private static func releasePages(upTo address: Int, from released: inout Int, page: Int) {
+        let end = address / page * page
+        if end > released {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: released), end - released, MADV_DONTNEED)
+            released = end
+        }
+    }
+
+    /// Inflates block after block into one block-sized buffer (plus the bytes of an element
+    /// split between two blocks) and delivers the whole elements of each.
+    private static func inflating(_ blocks: ZlibBlocks, size: Int, _ body: (UnsafeRawBufferPointer, Int) -> Void) throws {
+        let nb = blocks.compressedSizes.count
+        guard nb > 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: (nb > 1 ? blocks.blockSize : blocks.lastSize) + size)  // ≤ the array's bytes
+        func run(_ compressed: UnsafeRawBufferPointer) throws {
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let base = Int(bitPattern: compressed.baseAddress)
+            var released = (base + page - 1) / page * page
+            var carry = 0, element = 0, offset = 0
+            for b in 0..<nb {
+                let want = b == nb - 1 ? blocks.lastSize : blocks.blockSize
+                let block = UnsafeRawBufferPointer(rebasing: compressed[offset..<(offset + blocks.compressedSizes[b])])
+                var destLen = uLongf(want)
+                let status = buffer.withUnsafeMutableBytes { out in
+                    uncompress(out.baseAddress!.advanced(by: carry).assumingMemoryBound(to: Bytef.self), &destLen,
+                               block.baseAddress?.assumingMemoryBound(to: Bytef.self) ?? UnsafePointer(bitPattern: 1)!,
+                               uLong(block.count))
                 }
-                done = n
+                guard status == Z_OK, Int(destLen) == want else {
+                    throw MeshIOError.zlibFailure(file: blocks.file, array: blocks.array, detail: status == Z_OK
+                        ? "block \(b) inflates to \(destLen) bytes, expected \(want)" : "block \(b): \(BinaryDecoder.zlibMessage(status))")
+                }
+                let filled = carry + want, whole = filled / size * size
+                buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<whole]), element) }
+                element += whole / size
+                carry = filled - whole
+                if carry > 0 { buffer.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[whole..<filled])) } }
+                offset += blocks.compressedSizes[b]
+                if blocks.mapped != nil { releasePages(upTo: base + offset, from: &released, page: page) }
             }
+        }
+        if let mapped = blocks.mapped { try run(mapped) } else { try blocks.owned.withUnsafeBytes { try run($0) } }
+    }
+
+    private func map<S, D>(_: S.Type, _ f: (S) -> D) throws -> [D] {
+        let n = count, size = type.size
+        return try [D](unsafeUninitializedCapacity: n) { out, done in
+            try forEachStretch { raw, first in
+                for j in 0..<(raw.count / size) { out[first + j] = f(raw.loadUnaligned(fromByteOffset: j * size, as: S.self)) }
+            }
+            done = n
         }
     }
 
-    func floats() -> [Float] {
+    func floats() throws -> [Float] {
         switch type {
         case .float32:
             let n = count
-            return withBytes { raw, consumed in
-                [Float](unsafeUninitializedCapacity: n) { out, done in
-                    var i = 0
-                    while i < n {
-                        let end = min(n, i + Self.chunkBytes / 4)
-                        memcpy(out.baseAddress! + i, raw.baseAddress! + 4 * i, 4 * (end - i))
-                        consumed(4 * end)
-                        i = end
-                    }
-                    done = n
-                }
+            return try [Float](unsafeUninitializedCapacity: n) { out, done in
+                try forEachStretch { raw, first in memcpy(out.baseAddress! + first, raw.baseAddress!, raw.count) }
+                done = n
             }
-        case .float64: return map(Double.self) { Float($0) }
-        case .int8: return map(Int8.self) { Float($0) }
-        case .uint8: return map(UInt8.self) { Float($0) }
-        case .int16: return map(Int16.self) { Float($0) }
-        case .uint16: return map(UInt16.self) { Float($0) }
-        case .int32: return map(Int32.self) { Float($0) }
-        case .uint32: return map(UInt32.self) { Float($0) }
-        case .int64: return map(Int64.self) { Float($0) }
-        case .uint64: return map(UInt64.self) { Float($0) }
+        case .float64: return try map(Double.self) { Float($0) }
+        case .int8: return try map(Int8.self) { Float($0) }
+        case .uint8: return try map(UInt8.self) { Float($0) }
+        case .int16: return try map(Int16.self) { Float($0) }
+        case .uint16: return try map(UInt16.self) { Float($0) }
+        case .int32: return try map(Int32.self) { Float($0) }
+        case .uint32: return try map(UInt32.self) { Float($0) }
+        case .int64: return try map(Int64.self) { Float($0) }
+        case .uint64: return try map(UInt64.self) { Float($0) }
         }
     }
 
-    func doubles() -> [Double] {
+    func doubles() throws -> [Double] {
         switch type {
-        case .float32: return map(Float.self) { Double($0) }
-        case .float64: return map(Double.self) { $0 }
-        case .int8: return map(Int8.self) { Double($0) }
-        case .uint8: return map(UInt8.self) { Double($0) }
-        case .int16: return map(Int16.self) { Double($0) }
-        case .uint16: return map(UInt16.self) { Double($0) }
-        case .int32: return map(Int32.self) { Double($0) }
-        case .uint32: return map(UInt32.self) { Double($0) }
-        case .int64: return map(Int64.self) { Double($0) }
-        case .uint64: return map(UInt64.self) { Double($0) }
+        case .float32: return try map(Float.self) { Double($0) }
+        case .float64: return try map(Double.self) { $0 }
+        case .int8: return try map(Int8.self) { Double($0) }
+        case .uint8: return try map(UInt8.self) { Double($0) }
+        case .int16: return try map(Int16.self) { Double($0) }
+        case .uint16: return try map(UInt16.self) { Double($0) }
+        case .int32: return try map(Int32.self) { Double($0) }
+        case .uint32: return try map(UInt32.self) { Double($0) }
+        case .int64: return try map(Int64.self) { Double($0) }
+        case .uint64: return try map(UInt64.self) { Double($0) }
         }
     }
 
     /// Integer values; nil for float arrays or values that do not fit in `Int`.
-    func ints() -> [Int]? {
+    func ints() throws -> [Int]? {
         switch type {
         case .float32, .float64: return nil
-        case .int8: return map(Int8.self) { Int($0) }
-        case .uint8: return map(UInt8.self) { Int($0) }
-        case .int16: return map(Int16.self) { Int($0) }
-        case .uint16: return map(UInt16.self) { Int($0) }
-        case .int32: return map(Int32.self) { Int($0) }
-        case .uint32: return map(UInt32.self) { Int($0) }
-        case .int64: return map(Int64.self) { Int($0) }
+        case .int8: return try map(Int8.self) { Int($0) }
+        case .uint8: return try map(UInt8.self) { Int($0) }
+        case .int16: return try map(Int16.self) { Int($0) }
+        case .uint16: return try map(UInt16.self) { Int($0) }
+        case .int32: return try map(Int32.self) { Int($0) }
+        case .uint32: return try map(UInt32.self) { Int($0) }
+        case .int64: return try map(Int64.self) { Int($0) }
         case .uint64:
             var tooLarge = false
-            let v = map(UInt64.self) { (x: UInt64) -> Int in
+            let v = try map(UInt64.self) { (x: UInt64) -> Int in
                 if x > UInt64(Int.max) { tooLarge = true; return 0 }
                 return Int(x)
             }
             return tooLarge ? nil : v
-        }
-    }
-
-    /// Byte-swaps every element (for files written `byte_order="BigEndian"`).
-    mutating func swapByteOrder() {
-        let size = type.size
-        guard size > 1 else { return }
-        if let view = mapped { owned = [UInt8](view); mapped = nil }
-        owned.withUnsafeMutableBytes { raw in
-            var i = 0
-            while i + size <= raw.count {
-                var a = i, b = i + size - 1
-                while a < b { raw.swapAt(a, b); a += 1; b -= 1 }
-                i += size
-            }
         }
     }
 }
@@ -315,9 +389,7 @@ enum BinaryDecoder {
                 // Uncompressed appended data of a mapped file: borrowed, converted in place.
                 let view = try raw.view(Int(nbytes))
                 source = raw as! S
-                var array = RawArray(type: type, mapped: view)
-                if layout.bigEndian { array.swapByteOrder() }
-                return array
+                return RawArray(type: type, mapped: view, bigEndian: layout.bigEndian)
             }
             result = try source.read(Int(nbytes))
         } else {
@@ -354,33 +426,26 @@ enum BinaryDecoder {
             guard total <= compTotal * 1040 + UInt64(nb) * 64 else {
                 throw MeshIOError.zlibFailure(file: file, array: array, detail: "header claims \(total) bytes from \(compTotal) compressed bytes")
             }
-            result = [UInt8](repeating: 0, count: Int(total))
-            var outPos = 0
-            for b in 0..<nb {
-                let block = try source.read(compSizes[b])
-                let want = (b == nb - 1 && lastSize != 0) ? Int(lastSize) : Int(blockSize)
-                var destLen = uLongf(want)
-                let status = result.withUnsafeMutableBytes { out in
-                    block.withUnsafeBytes { inp in
-                        uncompress(out.baseAddress!.advanced(by: outPos).assumingMemoryBound(to: Bytef.self), &destLen,
-                                   inp.baseAddress?.assumingMemoryBound(to: Bytef.self) ?? UnsafePointer(bitPattern: 1)!,
-                                   uLong(block.count))
-                    }
-                }
-                guard status == Z_OK, Int(destLen) == want else {
-                    throw MeshIOError.zlibFailure(file: file, array: array, detail: status == Z_OK
-                        ? "block \(b) inflates to \(destLen) bytes, expected \(want)" : "block \(b): \(zlibMessage(status))")
-                }
-                outPos += want
+            guard total % UInt64(type.size) == 0 else {
+                throw MeshIOError.wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
+                                                 found: Int(total) / type.size)
             }
+            // Inflated block by block as the array is converted (RawArray.inflating).
+            var blocks = RawArray.ZlibBlocks(owned: [], mapped: nil, compressedSizes: compSizes, blockSize: Int(blockSize),
+                                             lastSize: nb == 0 ? 0 : Int(lastSize == 0 ? blockSize : lastSize), file: file, array: array)
+            if var raw = source as? RawByteSource, raw.mappedFile {
+                blocks.mapped = try raw.view(Int(compTotal))
+                source = raw as! S
+            } else {
+                blocks.owned = try source.read(Int(compTotal))
+            }
+            return RawArray(type: type, zlib: blocks, bigEndian: layout.bigEndian)
         }
         guard result.count % type.size == 0 else {
             throw MeshIOError.wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
                                              found: result.count / type.size)
         }
-        var raw = RawArray(type: type, bytes: result)
-        if layout.bigEndian { raw.swapByteOrder() }
-        return raw
+        return RawArray(type: type, bytes: result, bigEndian: layout.bigEndian)
     }
 
     static func zlibMessage(_ status: Int32) -> String {

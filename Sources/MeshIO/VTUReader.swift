@@ -226,7 +226,7 @@ private struct Parser {
 
         // Cells.
         guard let cellsNode = piece.child("Cells") else { throw MeshIOError.missingSection(file: file, section: "Cells") }
-        var mesh = Mesh(points: pointsRaw.doubles(), cellTypes: [], offsets: [0], connectivity: [], pointPrecision: precision)
+        var mesh = Mesh(points: try pointsRaw.doubles(), cellTypes: [], offsets: [0], connectivity: [], pointPrecision: precision)
         let checksum = mesh.pointChecksum
         if mode == .full {
             mesh = try readCells(cellsNode, pointCount: n, cellCount: m, points: mesh.points, precision: precision)
@@ -241,7 +241,7 @@ private struct Parser {
                 let name = a.attributes["Name"] ?? "\(section)_\(index)"
                 let comps = try components(a)
                 let raw = try decode(a, name: name, expectedCount: try product(count, comps, name))
-                return NamedArray(name: name, components: comps, values: raw.floats(), sourceType: raw.type)
+                return NamedArray(name: name, components: comps, values: try raw.floats(), sourceType: raw.type)
             }
         }
         let pointArrays = try arrays("PointData", count: n)
