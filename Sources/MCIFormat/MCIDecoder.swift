@@ -23,6 +23,13 @@ public final class MCIDecoder: @unchecked Sendable {
             self.threads = threads
             self.progress = progress
         }
+
+        /// For bytes this process has just made itself (train's verification of the file it
+        /// writes, the error-bounded encoder, evaluation through the decoder): trusted, since the
+        /// limits guard against files from elsewhere and a legitimately large model (a mesh that
+        /// compresses unusually well) may exceed them; every format check stays. Files a user
+        /// gives keep the default limits unless they opt in (`--trust-large-files`).
+        public static var ownOutput: OpenOptions { OpenOptions(trustLargeFiles: true) }
     }
 
     /// Opens a file. Throws `MCIError` with the decoder's message (it names the file, the

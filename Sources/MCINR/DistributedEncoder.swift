@@ -44,9 +44,21 @@ extension Encoder {
                                                          weightEncoding: options.weightEncoding)
         }
         communicator.phase = "residual"
+        // The residual reads the steps several times, in an order only rank 0 knows: it names
+        // each step it wants (broadcast), then gathers it; -1 ends the requests.
+        func request(_ step: Int) throws -> Int {
+            var w = ByteWriter()
+            w.int(step)
+            var r = ByteReader(try communicator.broadcast(w.bytes, root: 0))
+            return try r.int()
+        }
         guard isRoot else {
             if options.errorBound != nil {
-                for step in result.times.indices { _ = try truth(step) }  // rank 0's residual reads them in order
+                while true {
+                    let step = try request(-1)  // the value sent is rank 0's
+                    guard step >= 0 else { break }
+                    _ = try truth(step)
+                }
             }
             communicator.phase = "write"
             try communicator.barrier()  // returns once rank 0 has written the file (or the job ends)
@@ -61,8 +73,9 @@ extension Encoder {
         if let bound = options.errorBound {
             reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count))
             (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads) { step in
-                try truth(step)!
+                try truth(request(step))!
             }
+            _ = try request(-1)
         }
         communicator.phase = "write"
         try MCIWriter.write(model, to: url)
@@ -82,7 +95,7 @@ enum DistributedEvaluation {
             var model = try result.makeModel()
             model.weightEncoding = weightEncoding
             do {
-                decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model")
+                decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
             } catch {
                 throw MCINRError.decoding("\(error)")
             }

@@ -175,7 +175,7 @@ public enum Encoder {
     /// Phase 5: sizes and ratios, read back from the written file.
     public static func summarize(_ result: PipelineResult, metrics: MetricsReport?, bounded: MCIResidual.Report?,
                                  file url: URL, options: EncodeOptions) throws -> EncodeSummary {
-        let weightBytes = try MCIDecoder(url: url).weightBytes
+        let weightBytes = try MCIDecoder(url: url, options: .ownOutput).weightBytes
         let fileBytes = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
         return EncodeSummary(result: result, weightEncoding: options.weightEncoding, metrics: metrics, bounded: bounded,
                              weightBytes: weightBytes, fileBytes: fileBytes, embedsMesh: options.embedMesh)

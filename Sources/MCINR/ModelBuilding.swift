@@ -179,7 +179,7 @@ public enum DecoderEvaluation {
         model.weightEncoding = weightEncoding
         let decoder: MCIDecoder
         do {
-            decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model")
+            decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
         } catch {
             throw MCINRError.decoding("\(error)")
         }

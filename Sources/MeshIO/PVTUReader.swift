@@ -58,7 +58,9 @@ enum PVTUReader {
                     detail: "\(kind) arrays \(signature(theirs)), the first piece of \(url.lastPathComponent) has \(signature(mine))")
             }
             merged = nil  // the arrays below are extended in place, not copied
-            if mode == .full {
+            if mode == .points {
+                all.file.mesh.points += piece.file.mesh.points
+            } else if mode == .full {
                 let shift = all.pointCount, connectivityBase = all.file.mesh.connectivity.count
                 all.file.mesh.points += piece.file.mesh.points
                 all.file.mesh.cellTypes += piece.file.mesh.cellTypes

@@ -92,8 +92,10 @@ public final class SeriesStream: @unchecked Sendable {
         }
     }
 
-    /// The first file's mesh.
+    /// The first file's mesh (its points only, without cells, when opened with `cells: false`).
     public let mesh: Mesh
+    /// Cells of the mesh, also when they were not decoded.
+    public var cellCount: Int { reference.cellCount }
     /// Step times, ascending.
     public let times: [Double]
     /// The files in time order.
@@ -108,23 +110,24 @@ public final class SeriesStream: @unchecked Sendable {
     private var cachedFirst: (index: Int, file: VTUFile)?
 
     /// A `.pvd` collection or a single `.vtu` file.
-    public convenience init(_ url: URL) throws {
+    public convenience init(_ url: URL, cells: Bool = true) throws {
         if url.pathExtension.lowercased() == "pvd" {
             let entries = try DatasetReader.pvdEntries(url)
             guard !entries.isEmpty else { throw MeshIOError.emptySeries(file: url.path) }
-            try self.init(files: entries.map(\.file), times: entries.map(\.time))
+            try self.init(files: entries.map(\.file), times: entries.map(\.time), cells: cells)
         } else {
-            try self.init(files: [url])  // a .vtu, or a .pvtu (pieces merged: PVTUReader)
+            try self.init(files: [url], cells: cells)  // a .vtu, or a .pvtu (pieces merged: PVTUReader)
         }
     }
 
-    /// `files` as consecutive steps; `times` as in `DatasetReader.readSeries`.
-    public init(files unordered: [URL], times given: [Double]? = nil) throws {
+    /// `files` as consecutive steps; `times` as in `DatasetReader.readSeries`. Without `cells`
+    /// the mesh holds the points only (the cells are counted, not decoded).
+    public init(files unordered: [URL], times given: [Double]? = nil, cells: Bool = true) throws {
         guard let firstURL = unordered.first else { throw MeshIOError.emptySeries(file: "(empty file list)") }
         if let t = given, t.count != unordered.count {
             throw MeshIOError.inconsistentStep(file: firstURL.path, detail: "\(t.count) times for \(unordered.count) files")
         }
-        let first = try StepFileReader.readFile(firstURL, mode: .full)
+        let first = try StepFileReader.readFile(firstURL, mode: cells ? .full : .points)
         var stepTimes: [Double]
         if let t = given {
             stepTimes = t

@@ -73,6 +73,9 @@ enum ReadMode {
     case arrays
     /// Field data only (a series' `TimeValue`s, read before the steps).
     case fieldData
+    /// Points and arrays; the cells only counted (a process that trains on the points and
+    /// leaves the cells to another: MPI ranks other than 0).
+    case points
 }
 
 /// One step as a series reader needs it: without `.full` the mesh's arrays stay empty, and
@@ -230,7 +233,7 @@ private struct Parser {
         let checksum = mesh.pointChecksum
         if mode == .full {
             mesh = try readCells(cellsNode, pointCount: n, cellCount: m, points: mesh.points, precision: precision)
-        } else {
+        } else if mode == .arrays {
             mesh.points = []
         }
 

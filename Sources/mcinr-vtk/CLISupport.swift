@@ -20,9 +20,9 @@ func readDataset(_ paths: [String], progress: StepProgress? = nil) throws -> Dat
 }
 
 /// The same series opened for reading one step at a time.
-func openSeries(_ paths: [String]) throws -> SeriesStream {
+func openSeries(_ paths: [String], cells: Bool = true) throws -> SeriesStream {
     let urls = try seriesURLs(paths)
-    return urls.count == 1 ? try SeriesStream(urls[0]) : try SeriesStream(files: urls)
+    return urls.count == 1 ? try SeriesStream(urls[0], cells: cells) : try SeriesStream(files: urls, cells: cells)
 }
 
 /// The input files of a series, checked: they exist, one .pvd, or .vtu / .pvtu steps.

@@ -243,7 +243,7 @@ func printWeightEncodingComparison(_ result: PipelineResult, _ data: TrainingDat
             model.weightEncoding = encoding
             model.compressNets = compress
             let bytes = try MCIWriter.encode(model)
-            let decoder = try MCIDecoder(bytes: bytes)
+            let decoder = try MCIDecoder(bytes: bytes, options: .ownOutput)
             let name = encoding.shortName + (compress ? "+zlib" : "")
             rows.append([name, fmt(metrics.meanPSNR, 3), sci(metrics.maxAbsError), "\(decoder.weightBytes)",
                          "\(bytes.count)", fmt(Double(result.rawFieldBytes) / Double(decoder.weightBytes), 1)])

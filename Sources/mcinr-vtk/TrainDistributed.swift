@@ -54,18 +54,18 @@ extension Train {
         Foundation.exit(0)
     }
 
-    /// This rank's shard: every point, its block of steps, the selected arrays; the mesh on
-    /// rank 0 only (the series, with the other ranks' copies of the cells, is released here).
+    /// This rank's shard: every point, its block of steps, the selected arrays; the mesh's
+    /// cells are decoded on rank 0 only (which embeds them): the others read the points.
     private func readShard(_ communicator: MPICommunicator, everyRank: inout Bool) throws -> (TrainingShard, Mesh?) {
         let rank = communicator.rank, size = communicator.size
-        let stream = try openSeries(inputs)
+        let stream = try openSeries(inputs, cells: rank == 0)
         let n = stream.mesh.pointCount
         let selected = try selectedArrays(stream)
         let c = selected.reduce(0) { $0 + $1.components }
         let steps = TrainingShard.steps(rank: rank, size: size, stepCount: stream.stepCount)
         if rank == 0 && !quiet {
             let names = selected.map { $0.components == 1 ? $0.name : "\($0.name)(\($0.components))" }.joined(separator: ", ")
-            note("\(n) points, \(stream.mesh.cellCount) cells, \(stream.stepCount) steps; variables: \(names); \(size) MPI ranks read \(steps.count)-step blocks")
+            note("\(n) points, \(stream.cellCount) cells, \(stream.stepCount) steps; variables: \(names); \(size) MPI ranks read \(steps.count)-step blocks")
             if !stream.cellArrays.isEmpty {
                 note("note: cell data (\(stream.cellArrays.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
             }
@@ -95,7 +95,7 @@ extension Train {
             }
         }
         let shard = TrainingShard(variables: selected.map { TrainingData.Variable(name: $0.name, components: $0.components) },
-                                  points: stream.mesh.points, times: stream.times, cellCount: stream.mesh.cellCount,
+                                  points: stream.mesh.points, times: stream.times, cellCount: stream.cellCount,
                                   steps: steps, values: values)
         return (shard, rank == 0 ? stream.mesh : nil)
     }

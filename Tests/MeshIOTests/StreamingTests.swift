@@ -26,6 +26,20 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(seen, Array(whole.times.indices))
     }
 
+    /// What MPI ranks other than 0 open: the points and the arrays, the cells only counted.
+    func testSeriesStreamWithoutCellsHasThePointsAndTheArrays() throws {
+        let whole = try DatasetReader.read(Fixtures.url("series.pvd"))
+        let stream = try SeriesStream(Fixtures.url("series.pvd"), cells: false)
+        XCTAssertEqual(stream.mesh.points, whole.mesh.points)
+        XCTAssertEqual(stream.mesh.cellCount, 0)
+        XCTAssertEqual(stream.cellCount, whole.mesh.cellCount)
+        XCTAssertGreaterThan(stream.cellCount, 0)
+        XCTAssertEqual(stream.times, whole.times)
+        try stream.forEachStep { s, step in
+            XCTAssertEqual(step.pointArrays.map(\.values), whole.variables.map { $0.values[s] })
+        }
+    }
+
     func testEveryEncodingReadsTheSameThroughTheMapping() throws {
         // The mapped reader against the in-memory one, for every encoding VTK writes.
         let names = try FileManager.default.contentsOfDirectory(atPath: Fixtures.url("ascii.vtu").deletingLastPathComponent().path)

@@ -56,7 +56,7 @@ public enum ErrorBoundedEncoder {
         plain.residual = nil
         // The decoder whose network-only output the residual corrects: the plain model's, then
         // the last attempt's (the same weights).
-        var network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding")
+        var network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding", options: .ownOutput)
         let neighbours = MeshNeighbours(mesh)
         // Values the C decoder put outside the bound in an earlier attempt (float arithmetic
         // that differs from the quantiser's model): stored exactly in the next one.
@@ -87,7 +87,7 @@ public enum ErrorBoundedEncoder {
             result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
             let bytes = try MCIWriter.encode(result)
             _ = consume network  // one decoder (and its copy of the mesh) at a time
-            let decoder = try MCIDecoder(bytes: bytes, name: "error-bounded encoding")
+            let decoder = try MCIDecoder(bytes: bytes, name: "error-bounded encoding", options: .ownOutput)
             var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
             var violations = 0
             var achieved = [Double](repeating: 0, count: C)
