@@ -193,6 +193,38 @@ static double rd_f64(rd *r) {
 
 /* ---- META ---- */
 
+static int compare_names(const void *a, const void *b) {
+    return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* Variable names are unique (ParaView shows one of two arrays with the same name): sorted
+ * pointers to them, O(V log V); the message names both variables. */
+static mcinr_status unique_names(ctx *c, mcinr_model *m) {
+    size_t V = m->num_variables;
+    if (V < 2) return MCINR_OK;
+    mcinr_status st = charge(c, 1, times(V, sizeof(char **)), "checking the variable names");
+    if (st != MCINR_OK) return st;
+    if ((st = charge(c, 0, times(V, 16), "checking the variable names")) != MCINR_OK) return st;
+    char ***order = malloc(V * sizeof *order);
+    if (!order) return fail(c, MCINR_ERR_NOMEM, "out of memory checking %zu variable names", V);
+    for (size_t v = 0; v < V; v++) order[v] = &m->variable_names[v];
+    qsort(order, V, sizeof *order, compare_names);
+    for (size_t k = 1; k < V; k++)
+        if (strcmp(*order[k - 1], *order[k]) == 0) {
+            size_t a = (size_t)(order[k - 1] - m->variable_names), b = (size_t)(order[k] - m->variable_names);
+            if (a > b) {
+                size_t t = a;
+                a = b;
+                b = t;
+            }
+            free(order);
+            return fail(c, MCINR_ERR_FORMAT, "variables %zu and %zu have the same name \"%s\" (names must be unique)", a, b,
+                        m->variable_names[a]);
+        }
+    free(order);
+    return MCINR_OK;
+}
+
 static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
     uint32_t V = rd_u32(r);
     if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the variable count");
@@ -217,6 +249,14 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
         if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated in variable %u", v);
         if (name_len == 0) return fail(c, MCINR_ERR_FORMAT, "variable %u has an empty name", v);
         if (memchr(name, 0, name_len)) return fail(c, MCINR_ERR_FORMAT, "variable %u has a NUL byte in its name", v);
+        /* printable, as train requires of its input (MeshIO's validateArrayNames): no control
+         * character (Unicode Cc: bytes 0x01-0x1F, 0x7F, and U+0080-U+009F as UTF-8 0xC2 0x80-0x9F),
+         * which would make a .vtu that ParaView cannot parse */
+        for (uint16_t k = 0; k < name_len; k++)
+            if (name[k] < 0x20 || name[k] == 0x7F || (name[k] == 0xC2 && k + 1 < name_len && name[k + 1] >= 0x80 &&
+                                                       name[k + 1] <= 0x9F))
+                return fail(c, MCINR_ERR_FORMAT, "variable %u has a control character in its name (byte %u of %u: "
+                            "0x%02X)", v, (unsigned)k, (unsigned)name_len, name[k] == 0xC2 ? name[k + 1] : name[k]);
         if (comps < 1 || comps > MAX_VAR_COMPONENTS)
             return fail(c, MCINR_ERR_FORMAT, "variable %u declares %u components (allowed 1 ... %u)", v, comps,
                         MAX_VAR_COMPONENTS);
@@ -229,6 +269,7 @@ static mcinr_status parse_meta(ctx *c, rd *r, mcinr_model *m) {
         m->variable_first[v] = total;
         total += comps;
     }
+    if ((st = unique_names(c, m)) != MCINR_OK) return st;
     uint32_t C = rd_u32(r);
     if (!r->ok) return fail(c, MCINR_ERR_FORMAT, "truncated before the component count");
     if (C != total)

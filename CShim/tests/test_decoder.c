@@ -1103,6 +1103,56 @@ static void test_mesh_cells(bytes b) {
     free(mb.data);
 }
 
+/* Variable names in META: unique and free of control characters (train's rule for its input,
+ * MeshIO's validateArrayNames), else refused naming the variables. `b` has at least 3
+ * variables whose names 0 and 1 have the same length (tools/make_test_mci.py: velocity,
+ * pressure, temperature, tracer). */
+static void test_variable_names(bytes b) {
+    size_t len, at[8], n[8];
+    uint8_t *p = payload_of(b, 1, &len);
+    uint32_t V = (uint32_t)get_le(p, 4);
+    size_t pos = 4;
+    for (uint32_t v = 0; v < V && v < 8; v++) {
+        n[v] = (size_t)get_le(p + pos, 2);
+        at[v] = pos + 2;
+        pos += 2 + n[v] + 4;
+    }
+    CHECK(V >= 3 && n[0] == n[1], "test file: %u variables", V);
+    if (V < 3 || n[0] != n[1]) return;
+    bytes c = copy_bytes(b);
+    uint8_t *q = payload_of(c, 1, &len);
+    memcpy(q + at[1], q + at[0], n[0]); /* variable 1 named as variable 0 */
+    fix_crc(c, 1);
+    char needle[200];
+    snprintf(needle, sizeof needle, "section META: variables 0 and 1 have the same name \"%.*s\"", (int)n[0],
+             (const char *)p + at[0]);
+    expect_open_error(c, MCINR_ERR_FORMAT, needle, "duplicate variable names");
+    free(c.data);
+    const uint8_t bad[3][2] = {{0x07, 0}, {0x7F, 0}, {0xC2, 0x85}}; /* BEL, DEL, U+0085 (NEL) */
+    for (int k = 0; k < 3; k++) {
+        c = copy_bytes(b);
+        q = payload_of(c, 1, &len);
+        q[at[2] + 1] = bad[k][0];
+        if (bad[k][1]) q[at[2] + 2] = bad[k][1];
+        fix_crc(c, 1);
+        snprintf(needle, sizeof needle, "section META: variable 2 has a control character in its name (byte 1 of %zu: "
+                 "0x%02X)", n[2], bad[k][1] ? bad[k][1] : bad[k][0]);
+        expect_open_error(c, MCINR_ERR_FORMAT, needle, "control character in a name");
+        free(c.data);
+    }
+    /* printable UTF-8 is fine: "é" (0xC3 0xA9) */
+    c = copy_bytes(b);
+    q = payload_of(c, 1, &len);
+    q[at[2] + 1] = 0xC3;
+    q[at[2] + 2] = 0xA9;
+    fix_crc(c, 1);
+    mcinr_model *m = NULL;
+    char err[512] = "";
+    CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "a UTF-8 name: %s", err);
+    mcinr_close(m);
+    free(c.data);
+}
+
 /* Hostile values in the 1.1 encodings. `int8` is small_int8.mci (plain NETS), `f16z` is
  * small_f16z.mci (compressed NETS). The first trunk module's header is at NETS offset 48, its
  * first tensor at 60 (in int8: 3 row scales, then the int8 matrix). */
@@ -1970,6 +2020,7 @@ int main(int argc, char **argv) {
     test_bit_flips(small, NULL);
     test_targeted(small);
     test_mesh_cells(small);
+    test_variable_names(small);
     free(small.data);
     printf("format 1.1 encodings\n");
     test_encodings(argv[1]);
