@@ -54,7 +54,8 @@ extern "C" {
  * 1.1.0 added (a 1.0.0 caller keeps working): mcinr_open_file_ex / mcinr_open_memory_ex (options
  * with trust_large_files, progress and abort at open), MCINR_ERR_LIMIT and the limits for
  * untrusted files, the mesh chunk API (mcinr_mesh_num_chunks, _chunk_sizes, _chunk, _bytes,
- * _coding; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells. */
+ * _coding; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells;
+ * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_decode_mesh_points). */
 #define MCINR_VERSION_MAJOR 1
 #define MCINR_VERSION_MINOR 1
 #define MCINR_VERSION_PATCH 0
@@ -327,6 +328,80 @@ uint64_t mcinr_mesh_bytes(const mcinr_model *model);
 
 /* The mesh section's type: 5 (MESH, one zlib stream), 8 (MESHC, chunks), 0 without a mesh. */
 int mcinr_mesh_coding(const mcinr_model *model);
+
+/* ---- Pieces: a part of the mesh and its values, for parallel readers (CShim/src/pieces.c) ----
+ * Piece p of n (every rank of a parallel reader asks for its own, computed from p and n alone):
+ * with K = mcinr_mesh_num_chunks ≥ n, the cells of the contiguous chunks
+ * [⌊K p / n⌋, ⌊K (p+1) / n⌋) (balanced groups of chunks: only those are decoded); with K < n
+ * (a MESH file has K = 1, or a small MESHC), the cells whose index in the whole mesh's cell order
+ * (mcinr_mesh_cells) lies in [⌊M p / n⌋, ⌊M (p+1) / n⌋), M the cell count, which decodes every
+ * chunk: only MESHC files with K ≥ n scale. A piece lists every point its cells use, in
+ * increasing global id (the index in mcinr_mesh_points), plus the points no cell uses that are
+ * listed by a chunk whose last cell it owns (so every point is in some piece). */
+
+/* Decodes scalar components at `num_ids` embedded mesh points given by their global ids
+ * (`point_ids[i]` in 0 … mcinr_mesh_num_points − 1, each at most once), at time `time`: `out`
+ * receives num_ids × num_components floats (C with `components` NULL), row i for point_ids[i]. The
+ * values are mcinr_decode_mesh's bit for bit (the residual included at stored times, unless
+ * options->network_only): the networks run on the same batches of points as a decode of every
+ * point (decode.c's chunks of the mesh points, grouped by network, cut into batches of up to
+ * 1024), but only on the batches that hold a requested point, so the work is that of the batches
+ * touched (about num_ids when the ids of a network's points that lie near each other are near
+ * each other; *evaluated, if not NULL, receives the points the networks ran on). The residual's
+ * prediction chains run over every mesh point: at a stored time each requested component's chain
+ * is reconstructed whole (work and about 24 bytes × mesh points per thread, as in
+ * mcinr_decode_mesh), then applied to the requested points. Memory besides: 4 bytes per mesh
+ * point. Threads, progress and abort as in mcinr_decode_mesh.
+ * Errors: MCINR_ERR_ARGUMENT (NULL model, point_ids or out with num_ids > 0, a point id out of
+ * range or listed twice (the message names it), a component out of range, num_ids ≥ 2^32 − 1,
+ * options not set up), MCINR_ERR_NO_MESH, MCINR_ERR_NOMEM, MCINR_ERR_ABORTED. */
+mcinr_status mcinr_decode_mesh_points(const mcinr_model *model, double time, const int64_t *point_ids,
+                                      size_t num_ids, const size_t *components, size_t num_components,
+                                      float *out, const mcinr_decode_options *options, size_t *evaluated,
+                                      char *err, size_t err_len);
+
+/* A piece of the mesh (opaque, immutable once built; owns its arrays). */
+typedef struct mcinr_piece mcinr_piece;
+
+/* Builds piece `piece` of `num_pieces` (0 ≤ piece < num_pieces ≤ 2^31) with `ghost_levels`
+ * (0 … 255) layers of ghost cells: level l holds the cells of other pieces that share a point
+ * with the piece's own cells or with the cells of levels < l. Finding them decodes, per level,
+ * every chunk outside the piece once (one at a time: memory stays that of the piece and one
+ * chunk; docs in plugin/README.md, "Parallel reading"). Cells: the own cells first, in the
+ * order of mcinr_mesh_cells, then the ghost cells level by level in that order.
+ * With ghost_levels ≥ 1 every point that another piece also lists and owns is marked
+ * duplicate: a point belongs to the lowest piece whose own cells use it (a lone point to the
+ * piece that lists it), so the points not marked duplicate over all pieces are every mesh point
+ * exactly once. options: num_threads chunks decode at once, progress and abort as in
+ * mcinr_decode_mesh (NULL: defaults). On success *out receives a piece to free with
+ * mcinr_piece_free. Errors: MCINR_ERR_ARGUMENT (NULL model or out, piece ≥ num_pieces,
+ * num_pieces 0 or > 2^31, ghost_levels outside 0 … 255), MCINR_ERR_NO_MESH, MCINR_ERR_NOMEM,
+ * MCINR_ERR_ABORTED, and the errors of mcinr_mesh_chunk, with a message in err. */
+mcinr_status mcinr_piece_build(const mcinr_model *model, size_t piece, size_t num_pieces, int ghost_levels,
+                               const mcinr_decode_options *options, mcinr_piece **out, char *err, size_t err_len);
+void mcinr_piece_free(mcinr_piece *piece); /* NULL is allowed */
+
+/* Sizes: points, cells (own + ghost), own cells, connectivity entries (0 for NULL). */
+size_t mcinr_piece_num_points(const mcinr_piece *piece);
+size_t mcinr_piece_num_cells(const mcinr_piece *piece);
+size_t mcinr_piece_num_own_cells(const mcinr_piece *piece);
+size_t mcinr_piece_connectivity_size(const mcinr_piece *piece);
+/* The piece's arrays, owned by it (NULL for an empty array or a NULL piece): point_ids
+ * (num_points, increasing global ids), points (3 num_points, xyz, bit-exact as stored),
+ * cell_types (num_cells, VTK types), offsets (num_cells + 1, VTK style), connectivity
+ * (indices into the piece's points), cell_ghost_levels (num_cells: 0 own, l ≥ 1 a ghost cell of
+ * level l), point_duplicate (num_points: 1 for a point another piece owns, see above; all 0
+ * without ghost levels). */
+const int64_t *mcinr_piece_point_ids(const mcinr_piece *piece);
+const double *mcinr_piece_points(const mcinr_piece *piece);
+const uint8_t *mcinr_piece_cell_types(const mcinr_piece *piece);
+const int64_t *mcinr_piece_offsets(const mcinr_piece *piece);
+const int64_t *mcinr_piece_connectivity(const mcinr_piece *piece);
+const uint8_t *mcinr_piece_cell_ghost_levels(const mcinr_piece *piece);
+const uint8_t *mcinr_piece_point_duplicate(const mcinr_piece *piece);
+/* What building it decoded: chunks of the piece's own cells, and chunk decodes made to find
+ * ghost cells (a chunk counts once per level). Either pointer may be NULL. */
+void mcinr_piece_decoded_chunks(const mcinr_piece *piece, size_t *own_chunks, size_t *ghost_chunk_decodes);
 
 /* Point count of a cell of VTK type `type` in a .mci mesh: the exact count, or 0 for the
  * variable-size types (poly-vertex, poly-line, strip, polygon) with the minimum in *min_points

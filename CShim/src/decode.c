@@ -7,6 +7,7 @@
  * worker owns its workspace; the model is only read. */
 #include "mcinr_internal.h"
 #include "mcinr_kernels.h"
+#include "pieces.h"
 
 #include <cblas.h>
 #include <stddef.h>
@@ -177,7 +178,12 @@ typedef struct request {
     float *out;
     size_t chunk;             /* points per chunk (the last chunk may be shorter) */
     size_t max_mnk;           /* rows × in × out bound of each sgemm call; 0: none (matmul) */
+    const uint32_t *row_of;   /* NULL: point i → output row i; else row_of[i] (MCI_NO_ROW: not wanted) */
+    size_t *evaluated;        /* with row_of: per chunk, the points the networks evaluated */
 } request;
+
+/* The output row of point i of the request (MCI_NO_ROW when it is not wanted). */
+static size_t output_row(const request *rq, size_t i) { return rq->row_of ? rq->row_of[i] : i; }
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
 
@@ -224,8 +230,10 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
             size_t col = comp - br->first_component;
             double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
             for (size_t i = 0; i < rows; i++) {
+                size_t row = output_row(rq, base + idx[i]);
+                if (row == MCI_NO_ROW) continue;
                 double v = ((double)cur[i * br->outputs + col] + 1.0) * scale + lo;
-                rq->out[(base + idx[i]) * rq->num_components + r] = (float)v;
+                rq->out[row * rq->num_components + r] = (float)v;
             }
         }
     }
@@ -236,6 +244,12 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     size_t base = chunk * rq->chunk;
     size_t n = rq->num_points - base < rq->chunk ? rq->num_points - base : rq->chunk;
     size_t L = m->num_networks;
+    if (rq->row_of) { /* a chunk without a wanted point is skipped whole */
+        size_t i = 0;
+        while (i < n && rq->row_of[base + i] == MCI_NO_ROW) i++;
+        rq->evaluated[chunk] = 0;
+        if (i == n) return;
+    }
     memset(w->counts, 0, (L + 1) * sizeof *w->counts);
     for (size_t i = 0; i < n; i++) {
         double *q = w->q + 4 * i;
@@ -254,7 +268,14 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
         size_t end = w->counts[net];
         while (i < end) {
             size_t rows = end - i < w->batch ? end - i : w->batch;
-            eval_batch(rq, &m->networks[net], w, w->order + i, rows, base);
+            /* A batch is evaluated whole or not at all: a wanted point's value comes from the
+             * same batch, so the same sgemm calls, as in a decode of every point. */
+            int wanted = !rq->row_of;
+            for (size_t k = 0; k < rows && !wanted; k++) wanted = rq->row_of[base + w->order[i + k]] != MCI_NO_ROW;
+            if (wanted) {
+                eval_batch(rq, &m->networks[net], w, w->order + i, rows, base);
+                if (rq->row_of) rq->evaluated[chunk] += rows;
+            }
             i += rows;
         }
     }
@@ -364,7 +385,8 @@ mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_optio
  * function in messages. */
 static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
                                   double time, const size_t *components, size_t num_components, float *out,
-                                  const mcinr_decode_options *o, double from, double to, char *err, size_t err_len) {
+                                  const mcinr_decode_options *o, double from, double to, const uint32_t *row_of,
+                                  size_t *evaluated, char *err, size_t err_len) {
     if (!m) {
         mci_set_error(err, err_len, "%s: `model` is NULL", fn);
         return MCINR_ERR_ARGUMENT;
@@ -403,8 +425,12 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
     if (chunk > num_points) chunk = num_points;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
-    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, 0};
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, 0, row_of, NULL};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
+    if (row_of && !(rq.evaluated = calloc(num_chunks, sizeof *rq.evaluated))) {
+        mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
+        return MCINR_ERR_NOMEM;
+    }
     rq.max_mnk = model_max_mnk(m);
     /* A wide model's products are left whole: with OpenBLAS multi-threaded, one worker and
      * OpenBLAS's threads beat several workers queueing for OpenBLAS's one pool. */
@@ -412,6 +438,12 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     mci_parallel_for loop = {num_chunks, threads, &rq, chunk_worker_init, chunk_worker_fini, chunk_task, o->progress,
                              o->user_data, from, to};
     mcinr_status s = mci_parallel_run(&loop, NULL);
+    if (rq.evaluated) {
+        size_t total = 0;
+        for (size_t k = 0; k < num_chunks; k++) total += rq.evaluated[k];
+        if (evaluated) *evaluated = total;
+        free(rq.evaluated);
+    }
     if (s == MCINR_ERR_NOMEM) mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
     if (s == MCINR_ERR_ABORTED) mci_set_error(err, err_len, "%s: aborted by the progress callback", fn);
     return s;
@@ -437,8 +469,23 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
     mcinr_decode_options o;
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode", err, err_len);
     if (s != MCINR_OK) return s;
-    return decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, 0.0, 1.0, err,
-                         err_len);
+    return decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, 0.0, 1.0, NULL,
+                         NULL, err, err_len);
+}
+
+mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, double time, const size_t *components,
+                                  size_t num_components, const uint32_t *row_of, float *out,
+                                  const mcinr_decode_options *o, size_t *evaluated, char *err, size_t err_len) {
+    /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
+    double residual = o->network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
+    double network = network_cost(m) * (double)m->mesh_num_points;
+    double split = residual > 0.0 ? network / (network + residual) : 1.0;
+    mcinr_status s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, o,
+                                   0.0, split, row_of, evaluated, err, err_len);
+    if (s != MCINR_OK || residual <= 0.0) return s;
+    size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
+    return mci_apply_residual_rows(m, time, components, num_components, row_of, out, threads, o->progress,
+                                   o->user_data, split, 1.0, err, err_len);
 }
 
 mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *components, size_t num_components,
@@ -454,14 +501,6 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
     mcinr_decode_options o;
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode_mesh", err, err_len);
     if (s != MCINR_OK) return s;
-    /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
-    double residual = o.network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
-    double network = network_cost(m) * (double)m->mesh_num_points;
-    double split = residual > 0.0 ? network / (network + residual) : 1.0;
-    s = decode_points("mcinr_decode_mesh", m, m->mesh_points, m->mesh_num_points, time, components, num_components,
-                      out, &o, 0.0, split, err, err_len);
-    if (s != MCINR_OK || residual <= 0.0) return s;
-    size_t threads = o.num_threads > 1 ? (size_t)o.num_threads : 1;
-    return mci_apply_residual(m, time, components, num_components, out, threads, o.progress, o.user_data, split, 1.0,
-                              err, err_len);
+    return mci_decode_mesh_rows("mcinr_decode_mesh", m, time, components, num_components, NULL, out, &o, NULL, err,
+                                err_len);
 }

@@ -11,6 +11,7 @@
  * step's time chains and requested components, into buffers of its own, so concurrent decodes
  * share nothing. */
 #include "mcinr_internal.h"
+#include "pieces.h"
 #include "range_decoder.h"
 
 #include <float.h>
@@ -337,6 +338,7 @@ done:
 typedef struct residual_target {
     float *out;
     size_t stride;
+    const uint32_t *row_of; /* NULL: point i is row i; else its row, MCI_NO_ROW: not wanted */
     double step;
     double origin; /* data streams: the component's minimum (META) */
 } residual_target;
@@ -374,7 +376,8 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_
         if (cd.escape) {
             y[i] = -base;
             q[i] = 0;
-            if (target) target->out[i * target->stride] = cd.value;
+            if (target && (!target->row_of || target->row_of[i] != MCI_NO_ROW))
+                target->out[(target->row_of ? target->row_of[i] : i) * target->stride] = cd.value;
             continue;
         }
         int64_t pred = 0;
@@ -394,8 +397,8 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_
         }
         y[i] = yi;
         q[i] = qi;
-        if (target && (qi != 0 || (predictor & PREDICT_DATA))) {
-            float *v = &target->out[i * target->stride];
+        if (target && (qi != 0 || (predictor & PREDICT_DATA)) && (!target->row_of || target->row_of[i] != MCI_NO_ROW)) {
+            float *v = &target->out[(target->row_of ? target->row_of[i] : i) * target->stride];
             *v = (predictor & PREDICT_DATA) ? data_value(target->origin, qi, target->step) : corrected(*v, qi, target->step);
         }
     }
@@ -758,6 +761,7 @@ typedef struct apply_job {
     const size_t *components;
     float *out;
     int uses_range;
+    const uint32_t *row_of;
 } apply_job;
 
 typedef struct apply_state {
@@ -794,7 +798,7 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     apply_state *st = state;
     const mcinr_model *m = job->m;
     size_t C = m->num_components, c = job->components ? job->components[r] : r;
-    residual_target target = {job->out + r, job->nc, m->residual_step[c], m->range_min[c]};
+    residual_target target = {job->out + r, job->nc, job->row_of, m->residual_step[c], m->range_min[c]};
     int q_zero = 1;
     for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
         size_t k = s * C + c, point;
@@ -823,6 +827,14 @@ double mci_residual_cost(const mcinr_model *m, double time, const size_t *compon
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
                                 float *out, size_t threads, mcinr_progress_fn progress, void *user_data, double from,
                                 double to, char *err, size_t err_len) {
+    return mci_apply_residual_rows(m, time, components, num_components, NULL, out, threads, progress, user_data, from,
+                                   to, err, err_len);
+}
+
+mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const size_t *components,
+                                     size_t num_components, const uint32_t *row_of, float *out, size_t threads,
+                                     mcinr_progress_fn progress, void *user_data, double from, double to, char *err,
+                                     size_t err_len) {
     if (!m->has_residual) return MCINR_OK;
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
@@ -836,7 +848,7 @@ mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t 
             uses_range |= m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
         }
     }
-    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range};
+    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, row_of};
     mci_parallel_for loop = {nc, threads, &job, apply_init, apply_fini, apply_task, progress, user_data, from, to};
     size_t failed;
     mcinr_status s = mci_parallel_run(&loop, &failed);

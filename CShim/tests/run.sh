@@ -86,6 +86,12 @@ echo "-- MESHC tests: C decoder vs the reference coder (ASan + UBSan)"
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_mesh_codec.c $LIBS -o "$BUILD_DIR/test_mesh_codec"
 "$BUILD_DIR/test_mesh_codec" "$D"
 
+echo "-- pieces tests: mcinr_piece_build, mcinr_decode_mesh_points (ASan + UBSan)"
+python3 $GEN "$D/pieces_vessel.mci" --mesh vessel --clusters 16 --width 16 --mesh-coding meshc --chunk-cells 8000 \
+    --seed 5
+$CC $CFLAGS $SAN $SOURCES CShim/tests/test_pieces.c $LIBS -o "$BUILD_DIR/test_pieces"
+"$BUILD_DIR/test_pieces" "$D"
+
 echo "-- C tests, concurrent decodes (ThreadSanitizer)"
 $CC $CFLAGS -fsanitize=thread -fno-sanitize-recover=all $SOURCES CShim/tests/test_decoder.c $LIBS \
     -o "$BUILD_DIR/test_decoder_tsan"

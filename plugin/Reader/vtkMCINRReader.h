@@ -17,6 +17,17 @@
  * `MCINR_metadata`, with `MCINR_method`, `MCINR_compression_ratio` (raw field bytes / weight
  * bytes), `MCINR_file_compression_ratio` (raw field bytes / file bytes) and `MCINR_time`.
  *
+ * Pieces: the reader handles piece requests (CAN_HANDLE_PIECE_REQUEST). For piece p of n > 1
+ * (UPDATE_PIECE_NUMBER / UPDATE_NUMBER_OF_PIECES, e.g. a rank of pvserver/pvbatch under mpiexec,
+ * or UpdatePiece(p, n, ghosts) in plain VTK) it outputs only that piece's cells (balanced groups
+ * of MESHC chunks; a MESH file, or fewer chunks than pieces, is split by cell ranges after
+ * decoding the whole mesh), their points with `vtkGlobalIds` (the points' indices in the whole
+ * mesh) and the selected arrays decoded at those points only (mcinr_decode_mesh_points: the same
+ * values bit for bit). With UPDATE_NUMBER_OF_GHOST_LEVELS > 0 it adds that many layers of ghost
+ * cells, marked in `vtkGhostType` (DUPLICATECELL; points owned by another piece DUPLICATEPOINT).
+ * The piece's mesh is kept for later time steps. One piece without ghost levels is the whole
+ * mesh as before.
+ *
  * Errors (unreadable, corrupt or truncated files, files without an embedded mesh) are
  * reported with vtkErrorMacro and the request fails; the output is left empty.
  */
@@ -88,6 +99,19 @@ public:
   /// The time actually decoded by the last successful RequestData (NaN before that).
   vtkGetMacro(DecodedTime, double);
 
+  ///@{
+  /**
+   * What the last RequestData decoded (per rank in a parallel ParaView; also in the field-data
+   * array `MCINR_piece_decoded`: piece, pieces, decoded points, evaluated points, decoded
+   * chunks): the points whose values it decoded (the piece's points, ghosts included), the
+   * points the networks ran on (whole batches: at least that many), and the mesh chunks it
+   * decoded (0 when the mesh of the same piece was reused, e.g. at a time change).
+   */
+  vtkGetMacro(DecodedPointCount, vtkIdType);
+  vtkGetMacro(EvaluatedPointCount, vtkIdType);
+  vtkGetMacro(DecodedChunkCount, vtkIdType);
+  ///@}
+
   /// Includes the array selection's modification time.
   vtkMTimeType GetMTime() override;
 
@@ -102,6 +126,9 @@ protected:
   int NumberOfThreads = 0;
   int TrustLargeFiles = 0;
   double DecodedTime;
+  vtkIdType DecodedPointCount = 0;
+  vtkIdType EvaluatedPointCount = 0;
+  vtkIdType DecodedChunkCount = 0;
   vtkDataArraySelection* PointDataArraySelection;
 
 private:
@@ -117,6 +144,9 @@ private:
   bool OpenModel(double from, double to);
   // Copies and checks the embedded mesh into Impl; false with a vtkErrorMacro on failure.
   bool BuildMesh();
+  // Builds piece `piece` of `numPieces` with `ghostLevels` ghost levels into Impl
+  // (mcinr_piece_build), progress over [from, to]; false with a vtkErrorMacro on failure.
+  bool BuildPiece(int piece, int numPieces, int ghostLevels, double from, double to);
 };
 
 #endif

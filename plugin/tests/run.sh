@@ -100,6 +100,31 @@ run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
 python3 "$generator" "$work/residual-predicted.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/residual-predicted.codes" >/dev/null
 run_case residual-predicted "$work/residual-predicted.mci"
+# parallel reading (issue 20): pvbatch under mpiexec with 2 and 3 ranks, each rank decoding its
+# piece of a MESHC file of 20 chunks (with a RESIDUAL), checked against the serial output
+if command -v mpiexec >/dev/null && command -v pvbatch >/dev/null; then
+    python3 "$generator" "$work/parallel.mci" --mesh vessel --clusters 8 --width 16 --split --mesh-coding meshc \
+        --chunk-cells 8000 --residual-predicted "$work/parallel.codes" --seed 7 >/dev/null
+    for ranks in 2 3; do
+        echo "-- parallel: mpiexec -np $ranks pvbatch"
+        mkdir -p "$work/parallel-$ranks"
+        mpi_root=()
+        [ "$(id -u)" = 0 ] && mpi_root=(--allow-run-as-root)
+        timeout 300 env -u VIRTUAL_ENV -u PYTHONPATH mpiexec "${mpi_root[@]}" --oversubscribe -np "$ranks" \
+            pvbatch "$here/test_parallel.py" dump --plugin "$plugin_so" --mci "$work/parallel.mci" \
+            --out "$work/parallel-$ranks" --ranks "$ranks" >"$work/parallel-$ranks.log" 2>&1 \
+            || { cat "$work/parallel-$ranks.log" >&2; exit 1; }
+        if pvpython_run "$here/test_parallel.py" check --plugin "$plugin_so" --lib "$lib" \
+            --mci "$work/parallel.mci" --out "$work/parallel-$ranks" --ranks "$ranks" >"$work/check-$ranks.log" 2>&1; then
+            grep -v "^ok" "$work/check-$ranks.log" || true
+        else
+            cat "$work/check-$ranks.log" >&2
+            exit 1
+        fi
+    done
+else
+    echo "-- parallel: skipped (no mpiexec or pvbatch)"
+fi
 # hostile files (issue 24): each refused with an error (or, valid, read) in bounded time, no
 # crash; TrustLargeFiles; an open aborted while it validates
 mkdir -p "$work/hostile"
