@@ -9,7 +9,8 @@
 #   3. test_vtk91.py with /usr/bin/python3 and Debian's VTK Python (LD_LIBRARY_PATH and
 #      PYTHONPATH set for that command only): the wrapped C++ vtkMCINRReader gives exactly what
 #      the C decoder gives (python/mcinr), at stored and between times, with array selection;
-#      the C++ example's values too; mcinr.vtk_reader (the Python algorithm) matches under 9.1.
+#      the C++ example's values too; mcinr.vtk_reader (the Python algorithm) matches under 9.1;
+#      UpdatePiece(p, n, ghosts) gives pieces whose union is the whole output bit for bit.
 #   MCINR_CSHIM_DIR=/path/CShim  build the decoder from other CShim sources (development)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -65,11 +66,14 @@ python3 "$root/tools/make_test_mci.py" "$work/vessel.mci" --mesh vessel --seed 3
     || { echo "test.sh: tools/make_test_mci.py --mesh vessel failed (the vessel-small dataset?)" >&2; exit 1; }
 python3 "$root/tools/make_test_mci.py" "$work/bounded.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/bounded.codes" >/dev/null
+# pieces (UpdatePiece): a MESHC file of 8 chunks with a residual; the MESH vessel file (one chunk)
+python3 "$root/tools/make_test_mci.py" "$work/chunked.mci" --mesh vessel --mesh-coding meshc --chunk-cells 20000 \
+    --residual-predicted "$work/chunked.codes" --seed 5 >/dev/null
 lib_args=()
 [ -n "${MCINR_CSHIM_DIR:-}" ] && lib_args=(--cshim "$MCINR_CSHIM_DIR")
 echo "-- test_vtk91.py (/usr/bin/python3, Debian's VTK 9.1 Python)"
 env -u VIRTUAL_ENV -u MCINR_LIBRARY LD_LIBRARY_PATH="$libs:$out/install/lib" PYTHONPATH="$pypath" \
     /usr/bin/python3 "$here/test_vtk91.py" --example "$out/example/mcinr_vtk_example" \
     --install "$out/install" --prefix "$prefix" --workdir "$work" "${lib_args[@]}" \
-    --mci "$work/vessel.mci" --mci "$work/bounded.mci"
+    --mci "$work/vessel.mci" --mci "$work/bounded.mci" --pieces-mci "$work/chunked.mci" --pieces-mci "$work/vessel.mci"
 echo "plugin/vtk-only/test.sh: OK ($((SECONDS - start)) s)"

@@ -106,6 +106,59 @@ def test_model(path, args, lib):
     f.close()
 
 
+def test_pieces(path, lib):
+    """reader.UpdatePiece(p, n, ghosts) (VTK 9.1): the pieces' own cells are the mesh's cells,
+    every piece's points, global ids and values are the whole decode's, bit for bit; ghost
+    cells are marked and the points not marked duplicate are every point once."""
+    import mcinr
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from mcinr_vtk import vtkMCINRReader
+    f = mcinr.open(path, library=lib)
+    times = [float(t) for t in f.times]
+    names = list(f.variables)
+    N = f.num_points
+    cells = f.cells
+    whole = sorted((int(cells.types[c]),) + tuple(int(i) for i in cells.connectivity[cells.offsets[c]:cells.offsets[c + 1]])
+                   for c in range(f.num_cells))
+    for n, ghosts in ((2, 0), (3, 1)):
+        for time in (times[0], times[-1]):
+            want = f.decode_mesh(time, num_threads=1)
+            union, owned, ok_values = [], np.zeros(N, np.int64), True
+            for p in range(n):
+                r = vtkMCINRReader()
+                r.SetFileName(path)
+                if time == times[0]:
+                    ok = r.UpdatePiece(p, n, ghosts)   # no time asked: the first step
+                else:
+                    ok = r.UpdateTimeStep(time, p, n, ghosts)
+                grid = r.GetOutput()
+                gids = vtk_to_numpy(grid.GetPointData().GetGlobalIds()).astype(np.int64)
+                ok_values &= bool(ok) and same(vtk_to_numpy(grid.GetPoints().GetData()), f.points[gids])
+                for name in names:
+                    ok_values &= same(vtk_to_numpy(grid.GetPointData().GetArray(name)), want[name][gids])
+                ghost = grid.GetCellData().GetArray("vtkGhostType")
+                cghost = vtk_to_numpy(ghost) if ghost is not None else np.zeros(grid.GetNumberOfCells(), np.uint8)
+                types = vtk_to_numpy(grid.GetCellTypesArray())
+                off = vtk_to_numpy(grid.GetCells().GetOffsetsArray()).astype(np.int64)
+                conn = vtk_to_numpy(grid.GetCells().GetConnectivityArray()).astype(np.int64)
+                union += [(int(types[c]),) + tuple(int(i) for i in gids[conn[off[c]:off[c + 1]]])
+                          for c in range(len(types)) if not cghost[c]]
+                if ghosts:
+                    pghost = vtk_to_numpy(grid.GetPointData().GetArray("vtkGhostType"))
+                    owned[gids[pghost == 0]] += 1
+                    ok_values &= int(np.count_nonzero(cghost)) > 0
+                ok_values &= r.GetDecodedPointCount() == len(gids) and len(gids) < N
+            check(ok_values, "%s: UpdatePiece(p, %d, %d) at t=%r: points, global ids and values equal the whole "
+                  "decode's bit for bit, each piece decodes fewer points than the mesh's %d"
+                  % (os.path.basename(path), n, ghosts, time, N))
+            check(sorted(union) == whole, "%s: the %d pieces' own cells are the mesh's %d cells"
+                  % (os.path.basename(path), n, len(whole)))
+            if ghosts:
+                check(bool(np.all(owned == 1)), "%s: the points not marked duplicate are every point once"
+                      % os.path.basename(path))
+    f.close()
+
+
 def test_bad_file(workdir):
     from mcinr_vtk import vtkMCINRReader
     from vtkmodules.util.misc import calldata_type
@@ -132,6 +185,7 @@ def test_bad_file(workdir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mci", action="append", required=True)
+    ap.add_argument("--pieces-mci", action="append", default=[], help="files for the UpdatePiece test")
     ap.add_argument("--example", required=True)
     ap.add_argument("--install", required=True)
     ap.add_argument("--prefix", required=True)
@@ -152,6 +206,8 @@ def main():
         lib = mcinr.build_library(os.path.join(args.workdir, "lib"), root=os.path.dirname(os.path.abspath(args.cshim)))
     for path in args.mci:
         test_model(path, args, lib)
+    for path in args.pieces_mci:
+        test_pieces(path, lib)
     test_bad_file(args.workdir)
     if FAILURES:
         print("test_vtk91.py: %d FAILED" % len(FAILURES))
