@@ -1,5 +1,6 @@
 /* libFuzzer harness: open an .mci file from memory, run every query, decode a few points
- * (all components) and, for small meshes, the whole embedded mesh. Any crash, sanitizer
+ * (all components), every MESHC chunk on its own and, for small meshes, the whole embedded
+ * mesh. Any crash, sanitizer
  * report or leak is a finding. Each input is tried as is and with its CRCs repaired, opened
  * with the default limits and, when those refuse it, trusted (trust_large_files: the format
  * checks alone). Built and run by CShim/tests/run.sh.
@@ -85,7 +86,39 @@ static void open_and_decode(const uint8_t *data, size_t size) {
     size_t subset[2] = {C - 1, 0}; /* a subset: only some branches run */
     if (mcinr_decode(m, xyz, 5, 0.0, subset, 2, out, &opt, err, sizeof err) != MCINR_OK) abort();
     free(out);
-    if (mcinr_has_mesh(m) && mcinr_mesh_num_points(m) <= 4096 && mcinr_mesh_connectivity_size(m) <= (1u << 20)) {
+    /* MESHC (type 8): the open checks the chunk table only, each chunk is decoded on request
+     * (all of them, bounded by the file size) and the whole mesh on first use: a malformed
+     * stream is a clean MCINR_ERR_FORMAT then, the same from every whole-mesh call */
+    int whole_ok = 1;
+    if (mcinr_mesh_coding(m) == 8) {
+        for (size_t k = 0; k < mcinr_mesh_num_chunks(m); k++) {
+            size_t cn, cc, ce;
+            if (mcinr_mesh_chunk_sizes(m, k, &cn, &cc, &ce) != MCINR_OK) abort();
+            if (cn > (1u << 20) || cc > (1u << 20) || ce > (1u << 20)) continue;
+            int64_t *ids = malloc((cn + 1) * sizeof(int64_t)), *off = malloc((cc + 1) * sizeof(int64_t));
+            int64_t *cconn = malloc((ce + 1) * sizeof(int64_t));
+            double *cxyz = malloc((3 * cn + 1) * sizeof(double));
+            uint8_t *ctypes = malloc(cc + 1);
+            mcinr_status cs = mcinr_mesh_chunk(m, k, ids, cxyz, ctypes, off, cconn, err, sizeof err);
+            if (cs != MCINR_OK && cs != MCINR_ERR_FORMAT && cs != MCINR_ERR_NOMEM) abort();
+            if (cs == MCINR_OK) {
+                if (off[0] != 0 || off[cc] != (int64_t)ce) abort();
+                for (size_t j = 0; j < ce; j++)
+                    if (cconn[j] < 0 || (size_t)cconn[j] >= cn) abort();
+                for (size_t j = 0; j < cn; j++)
+                    if (ids[j] < 0 || (size_t)ids[j] >= mcinr_mesh_num_points(m)) abort();
+            }
+            free(ids), free(off), free(cconn), free(cxyz), free(ctypes);
+        }
+        mcinr_status ws = mcinr_mesh_decode(m, NULL, err, sizeof err);
+        if (ws != MCINR_OK) {
+            if (ws != MCINR_ERR_FORMAT && ws != MCINR_ERR_NOMEM) abort();
+            if (ws == MCINR_ERR_FORMAT && mcinr_mesh_cells(m, NULL, NULL, NULL) != ws) abort(); /* final */
+            whole_ok = 0;
+        }
+    }
+    if (whole_ok && mcinr_has_mesh(m) && mcinr_mesh_num_points(m) <= 4096 &&
+        mcinr_mesh_connectivity_size(m) <= (1u << 20)) {
         size_t n = mcinr_mesh_num_points(m), cells = mcinr_mesh_num_cells(m);
         float *vals = malloc(n * (C > 2 ? C : 2) * sizeof(float));
         if (mcinr_decode_mesh(m, 0.0, NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();

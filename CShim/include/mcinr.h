@@ -95,7 +95,8 @@ const char *mcinr_status_string(mcinr_status status);
 /* Open a model from a file path. On success *out receives a handle to free with mcinr_close.
  * On failure *out is set to NULL and a message naming the file and the problem is written
  * to err. Same as mcinr_open_file_ex with default options (limits for untrusted files, no
- * progress). */
+ * progress). The path must be a regular file or a pipe (read to its end): a device (e.g. a
+ * link to /dev/zero, which never ends) or a folder gives MCINR_ERR_IO before anything is read. */
 mcinr_status mcinr_open_file(const char *path, mcinr_model **out, char *err, size_t err_len);
 
 /* Open a model from a memory buffer of `size` bytes. The buffer is copied as needed; the

@@ -476,6 +476,10 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
 mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, double time, const size_t *components,
                                   size_t num_components, const uint32_t *row_of, float *out,
                                   const mcinr_decode_options *o, size_t *evaluated, char *err, size_t err_len) {
+    /* a MESHC mesh is decoded on first use (mesh_codec.c), its chunks on this call's threads */
+    mcinr_status s0 = mci_mesh_whole(m, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data,
+                                     0.0, 0.0, err, err_len);
+    if (s0 != MCINR_OK) return s0;
     /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
     double residual = o->network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
     double network = network_cost(m) * (double)m->mesh_num_points;

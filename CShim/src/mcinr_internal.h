@@ -194,6 +194,17 @@ mcinr_status mci_parallel_checkpoint(mcinr_progress_fn progress, void *user_data
 int mci_check_cell(uint64_t cell, unsigned char type, const uint32_t *points, size_t count, uint64_t num_points,
                    char *msg, size_t msg_len);
 
+/* The whole-mesh arrays (mesh_points, mesh_types, mesh_offsets, mesh_conn) of a MESHC model
+ * (mesh_codec.c) are decoded on first use: anything that reads them calls this first. MCINR_OK
+ * at once without a mesh, for MESH (type 5, decoded at open) or once decoded; else decodes
+ * every chunk on `threads` threads (0: the open's thread count), progress over [from, to] on
+ * the calling thread. Thread-safe (one model lock; other callers wait); a format error is
+ * final (later calls return it again with its message, "<file>: section MESHC: chunk k: ...");
+ * out of memory and an abort leave the mesh undecoded. The progress callback must not call
+ * the mesh functions of the same model. */
+mcinr_status mci_mesh_whole(const mcinr_model *m, size_t threads, mcinr_progress_fn progress, void *user_data,
+                            double from, double to, char *err, size_t err_len);
+
 /* Writes a formatted message into err (if non-NULL), always NUL-terminated. */
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...)
 #if defined(__GNUC__)

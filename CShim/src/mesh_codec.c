@@ -6,15 +6,18 @@
  * exact, as the difference of ordered integers from a prediction (the face's reflection of
  * the opposite point, or the previous point).
  *
- * The open validates the header and the chunk table and decodes every chunk once into the
- * whole-mesh arrays (so the mesh queries, the residual and decoding work as with MESH type 5);
- * the section's bytes stay in the model so that mcinr_mesh_chunk decodes any one chunk again
- * with memory proportional to that chunk. */
+ * The open validates the header and the chunk table (sizes, offsets, counts, and what decoding
+ * them will cost against the open's budget) and decodes nothing; the section's bytes stay in the
+ * model. mcinr_mesh_chunk decodes one chunk with memory proportional to it; the first request
+ * for the whole mesh (mci_mesh_whole: the mesh queries, a decode at the mesh points, a RESIDUAL
+ * at open) decodes every chunk once, in parallel, into the whole-mesh arrays MESH type 5 fills,
+ * under the model's lock. */
 #include "mcinr_internal.h"
 #include "mesh_codec.h"
 #include "range_decoder.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +44,16 @@ struct mci_meshc {
     size_t num_chunks;
     meshc_chunk *chunk;
     uint64_t payload_bytes;
+    /* the whole mesh, decoded on first use (mci_mesh_whole) */
+    char *name;           /* the file, for messages */
+    size_t threads;       /* the open's thread count, for an implicit decode */
+    pthread_mutex_t lock; /* guards state, failed, message and the model's whole-mesh arrays */
+    int state;            /* MESHC_PENDING, MESHC_DECODED or MESHC_FAILED (a format error: final) */
+    mcinr_status failed;
+    char message[512];
 };
+
+enum { MESHC_PENDING = 0, MESHC_DECODED = 1, MESHC_FAILED = 2 };
 
 /* ---- models (every probability 1024 at the start of a chunk) ---- */
 
@@ -212,7 +224,7 @@ typedef struct chunk_dec {
     uint64_t *cell_end;  /* [cells] end offsets in cell_vert */
     uint32_t *cell_vert; /* [cell_conn] */
     const char *why;
-    char msg[160];
+    char msg[320];
 } chunk_dec;
 
 static size_t pow2_at_least(uint64_t v) {
@@ -316,13 +328,24 @@ static uint64_t *face_find(chunk_dec *c, uint32_t a, uint32_t b, uint32_t cc) {
     }
 }
 
+/* Appends x to adj(v) unless it is there or adj(v) is full. The membership test reads every
+ * entry without branching (the compiler vectorises it): most calls do not find x. */
 static void adj_add(chunk_dec *c, uint32_t v, uint32_t x) {
     unsigned deg = c->adj_deg[v];
     if (deg >= MAX_ADJ) return;
     uint32_t *a = &c->adj[(size_t)v * MAX_ADJ];
-    for (unsigned i = 0; i < deg; i++)
-        if (a[i] == x) return;
+    unsigned found = 0;
+    for (unsigned i = 0; i < deg; i++) found |= a[i] == x;
+    if (found) return;
     a[deg] = x;
+    c->adj_deg[v] = (uint8_t)(deg + 1);
+}
+
+/* Appends x, known not to be in adj(v) (a point new to the chunk). */
+static void adj_append(chunk_dec *c, uint32_t v, uint32_t x) {
+    unsigned deg = c->adj_deg[v];
+    if (deg >= MAX_ADJ) return;
+    c->adj[(size_t)v * MAX_ADJ + deg] = x;
     c->adj_deg[v] = (uint8_t)(deg + 1);
 }
 
@@ -333,7 +356,16 @@ static unsigned parity4(const uint64_t *g) {
     return inv & 1u;
 }
 
-static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4]) {
+/* add(F, O) of the spec. `across` is the position k of F whose face is the popped open face
+ * (a new tet across it; -1 for a component start) and `slot` that face's table slot;
+ * `apex_new`: F[across] is a point new to the chunk. What the spec's general steps would find
+ * is known there, so it is not searched for (the same faces, queue and adjacency result):
+ *  - the face without position `across` is the popped one: it becomes closed;
+ *  - the other faces hold the apex: new faces if the apex is new (inserted without a lookup);
+ *  - the three face points were points of one tet already, so each is in the others' adj
+ *    unless that adj was full then (and still is): only the apex's pairs can change adj, and
+ *    a new apex is in no adj yet and has an empty one. */
+static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int across, uint32_t slot, int apex_new) {
     size_t t = c->t++;
     uint64_t gf[4], go[4];
     for (int i = 0; i < 4; i++) {
@@ -344,10 +376,22 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4]) {
     }
     c->p[t] = (uint8_t)(parity4(gf) ^ parity4(go));
     for (int k = 0; k < 4; k++) {
+        if (k == across) {
+            c->faces[slot] |= FACE_CLOSED;
+            continue;
+        }
         uint32_t v[3];
         for (int j = 0, n = 0; j < 4; j++)
             if (j != k) v[n++] = f[j];
-        uint64_t *s = face_find(c, v[0], v[1], v[2]);
+        uint64_t *s;
+        if (apex_new) { /* a new face: the first empty slot of its probe sequence */
+            sort3(&v[0], &v[1], &v[2]);
+            size_t i = ((size_t)v[0] * 16u + (size_t)(hash3(v[0], v[1], v[2]) >> 60)) & c->face_mask;
+            while (c->faces[i]) i = (i + 1) & c->face_mask;
+            s = &c->faces[i];
+        } else {
+            s = face_find(c, v[0], v[1], v[2]);
+        }
         if (*s == 0) { /* new: open, queued */
             sort3(&v[0], &v[1], &v[2]);
             *s = (uint64_t)v[0] << 42 | (uint64_t)v[1] << 21 | v[2];
@@ -357,9 +401,26 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4]) {
             *s |= FACE_CLOSED;
         }
     }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            if (j != i) adj_add(c, f[i], f[j]);
+    if (across < 0) {
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                if (j != i) adj_add(c, f[i], f[j]);
+        return;
+    }
+    uint32_t apex = f[across];
+    for (int i = 0; i < 4; i++) {
+        if (i == across) {
+            for (int j = 0; j < 4; j++)
+                if (j != across) {
+                    if (apex_new) adj_append(c, apex, f[j]);
+                    else adj_add(c, apex, f[j]);
+                }
+        } else if (apex_new) {
+            adj_append(c, f[i], apex);
+        } else {
+            adj_add(c, f[i], apex);
+        }
+    }
 }
 
 /* The candidates for the apex across face k of tet t: points other than the face's and the
@@ -476,7 +537,7 @@ static int chunk_run(chunk_dec *c) {
             for (int i = 0; i < 4; i++)
                 for (int j = i + 1; j < 4; j++)
                     if (v[i] == v[j]) return FAIL("tet %zu starts a component with a repeated point", c->t);
-            add_tet(c, v, v);
+            add_tet(c, v, v, -1, 0, 0);
             continue;
         }
         uint32_t slot = c->queue_slot[c->q_head];
@@ -493,9 +554,9 @@ static int chunk_run(chunk_dec *c) {
         if (!b) continue;
         size_t nc = candidates(c, t, kk);
         uint32_t apex;
-        b = bit(&c->d, &c->md.apex_new[nc < 3 ? nc : 3]);
+        int apex_new = bit(&c->d, &c->md.apex_new[nc < 3 ? nc : 3]);
         if (c->d.bad) return PAST_END();
-        if (b) {
+        if (apex_new) {
             uint64_t pred[3];
             for (int ax = 0; ax < 3; ax++)
                 pred[ax] = face_prediction(c->bits[3 * (size_t)face[0] + (size_t)ax], c->bits[3 * (size_t)face[1] + (size_t)ax],
@@ -535,7 +596,7 @@ static int chunk_run(chunk_dec *c) {
         if (c->d.bad) return PAST_END();
         if (s >= 24) return FAIL("tet %zu has vertex-order symbol %u (allowed 0 ... 23)", c->t, s);
         uint32_t o[4] = {S[PERMS[s][0]], S[PERMS[s][1]], S[PERMS[s][2]], S[PERMS[s][3]]};
-        add_tet(c, nf, o);
+        add_tet(c, nf, o, kk, slot, apex_new);
     }
     uint64_t total = 0;
     for (uint64_t i = 0; i < k->cells; i++) {
@@ -548,6 +609,13 @@ static int chunk_run(chunk_dec *c) {
                         (unsigned long long)k->cell_conn);
         for (uint64_t j = 0; j < size; j++)
             if (vertex(c, &c->md.gen_new, &c->md.expl_gen, &c->cell_vert[total + j])) return -1;
+        /* the one cell rule (cells.c). The tets of the traversal need no check: type 10, four
+         * points, distinct by construction (a component starts with four distinct points, an
+         * apex is never a point of its face) and local ids are distinct points of the chunk */
+        char why[200];
+        if (mci_check_cell(k->tets + i, (unsigned char)type, &c->cell_vert[total], (size_t)size, k->points, why,
+                           sizeof why))
+            return FAIL("%s (its index in the chunk; point ids local to the chunk)", why);
         total += size;
         c->types[i] = (uint8_t)type;
         c->cell_end[i] = total;
@@ -600,7 +668,7 @@ static mcinr_status charge(const mci_open_ctx *oc, int memory, uint64_t amount, 
     return MCINR_ERR_LIMIT;
 }
 
-/* One chunk's points as the open keeps them until they are put at their ids. */
+/* One chunk's points as the whole-mesh decode keeps them until they are put at their ids. */
 typedef struct chunk_points {
     size_t n;
     uint64_t *gid;
@@ -608,18 +676,19 @@ typedef struct chunk_points {
     char *why; /* the chunk's format error */
 } chunk_points;
 
-typedef struct open_job {
+typedef struct whole_job {
     const struct mci_meshc *mc;
-    mcinr_model *m;
+    uint8_t *types;
+    int64_t *offsets;
+    uint32_t *conn;
     chunk_points *res;
     uint64_t *cell_start, *entry_start; /* where chunk k's cells and entries go in the whole mesh */
-} open_job;
+} whole_job;
 
-static mcinr_status open_task(void *ctx, void *state, size_t k) {
+static mcinr_status whole_task(void *ctx, void *state, size_t k) {
     (void)state;
-    open_job *job = ctx;
+    whole_job *job = ctx;
     const struct mci_meshc *mc = job->mc;
-    mcinr_model *m = job->m;
     chunk_dec *c = malloc(sizeof *c);
     if (!c) return MCINR_ERR_NOMEM;
     int r = chunk_decode(mc, k, c);
@@ -641,21 +710,156 @@ static mcinr_status open_task(void *ctx, void *state, size_t k) {
         for (size_t i = 0; out->xyz && i < 3 * c->n; i++) out->xyz[i] = as_double(c->bits[i], mc->width);
         size_t cell = (size_t)job->cell_start[k], entry = (size_t)job->entry_start[k];
         for (size_t t = 0; t < c->t; t++) {
-            m->mesh_types[cell] = TET;
-            for (int i = 0; i < 4; i++) m->mesh_conn[entry++] = (uint32_t)out->gid[c->orig[4 * t + (size_t)i]];
-            m->mesh_offsets[++cell] = (int64_t)entry;
+            job->types[cell] = TET;
+            for (int i = 0; i < 4; i++) job->conn[entry++] = (uint32_t)out->gid[c->orig[4 * t + (size_t)i]];
+            job->offsets[++cell] = (int64_t)entry;
         }
         uint64_t start = 0;
         for (uint64_t i = 0; i < mc->chunk[k].cells; i++) {
-            m->mesh_types[cell] = c->types[i];
-            for (uint64_t j = start; j < c->cell_end[i]; j++) m->mesh_conn[entry++] = (uint32_t)out->gid[c->cell_vert[j]];
+            job->types[cell] = c->types[i];
+            for (uint64_t j = start; j < c->cell_end[i]; j++) job->conn[entry++] = (uint32_t)out->gid[c->cell_vert[j]];
             start = c->cell_end[i];
-            m->mesh_offsets[++cell] = (int64_t)entry;
+            job->offsets[++cell] = (int64_t)entry;
         }
     }
     chunk_free(c);
     free(c);
     return st;
+}
+
+/* Decodes every chunk (a task each on up to `threads` threads, mci_parallel_run, progress over
+ * [from, to]) into new whole-mesh arrays, puts the points at their ids and checks that every
+ * point is listed and that a point listed by several chunks has the same coordinate bits in
+ * each; on success the arrays go to the model. The message (err) names the file, the section
+ * and the chunk. */
+static mcinr_status decode_whole(mcinr_model *m, size_t threads, mcinr_progress_fn progress, void *user_data,
+                                 double from, double to, char *err, size_t err_len) {
+    const struct mci_meshc *mc = m->meshc;
+    const char *name = mc->name;
+    size_t K = mc->num_chunks;
+    uint64_t N = mc->N, M = mc->M, L = mc->conn_len;
+    double *points = malloc((size_t)N * 3 * sizeof(double));
+    uint8_t *defined = calloc((size_t)(N / 8 + 1), 1);
+    whole_job job = {mc, malloc(M ? (size_t)M : 1), malloc(((size_t)M + 1) * sizeof(int64_t)),
+                     malloc((L ? (size_t)L : 1) * sizeof(uint32_t)), calloc(K, sizeof(chunk_points)),
+                     calloc(K + 1, sizeof(uint64_t)), calloc(K + 1, sizeof(uint64_t))};
+    mcinr_status result = MCINR_OK;
+    if (!points || !defined || !job.types || !job.offsets || !job.conn || !job.res || !job.cell_start ||
+        !job.entry_start) {
+        result = MCINR_ERR_NOMEM;
+        mci_set_error(err, err_len, "%s: section MESHC: out of memory for %llu points and %llu cells", name,
+                      (unsigned long long)N, (unsigned long long)M);
+    } else {
+        /* the chunks in parallel: each writes its cells into its own range of the whole-mesh
+         * arrays and keeps its points; then, serially, the points are put at their ids */
+        for (size_t k = 0; k < K; k++) {
+            job.cell_start[k + 1] = job.cell_start[k] + mc->chunk[k].tets + mc->chunk[k].cells;
+            job.entry_start[k + 1] = job.entry_start[k] + 4 * mc->chunk[k].tets + mc->chunk[k].cell_conn;
+        }
+        job.offsets[0] = 0;
+        if (threads < 1) threads = 1;
+        mci_parallel_for loop = {K, threads < K ? threads : K, &job, NULL, NULL, whole_task, progress, user_data,
+                                 from, to};
+        size_t failed = SIZE_MAX;
+        result = mci_parallel_run(&loop, &failed);
+        if (result == MCINR_ERR_ABORTED)
+            mci_set_error(err, err_len, "%s: section MESHC: decoding the mesh aborted by the progress callback", name);
+        else if (result != MCINR_OK && failed < K && job.res[failed].why)
+            mci_set_error(err, err_len, "%s: section MESHC: chunk %zu: %s", name, failed, job.res[failed].why);
+        else if (result != MCINR_OK)
+            mci_set_error(err, err_len, "%s: section MESHC: out of memory decoding the chunks", name);
+    }
+    for (size_t k = 0; job.res && k < K; k++) {
+        chunk_points *r = &job.res[k];
+        for (size_t i = 0; i < r->n && result == MCINR_OK; i++) {
+            uint64_t g = r->gid[i];
+            double *xyz = &r->xyz[3 * i];
+            if (defined[g / 8] & (1u << (g % 8))) {
+                if (memcmp(xyz, &points[3 * g], 3 * sizeof(double)) != 0) {
+                    result = MCINR_ERR_FORMAT;
+                    mci_set_error(err, err_len, "%s: section MESHC: chunk %zu: point %llu has other coordinates "
+                                  "than in an earlier chunk", name, k, (unsigned long long)g);
+                }
+            } else {
+                defined[g / 8] |= (uint8_t)(1u << (g % 8));
+                memcpy(&points[3 * g], xyz, 3 * sizeof(double));
+            }
+        }
+        free(r->gid);
+        free(r->xyz);
+        free(r->why);
+    }
+    for (uint64_t g = 0; g < N && result == MCINR_OK; g++)
+        if (!(defined[g / 8] & (1u << (g % 8)))) {
+            result = MCINR_ERR_FORMAT;
+            mci_set_error(err, err_len, "%s: section MESHC: point %llu is in no chunk", name, (unsigned long long)g);
+        }
+    free(defined);
+    free(job.res);
+    free(job.cell_start);
+    free(job.entry_start);
+    if (result != MCINR_OK) {
+        free(points);
+        free(job.types);
+        free(job.offsets);
+        free(job.conn);
+        return result;
+    }
+    m->mesh_points = points;
+    m->mesh_types = job.types;
+    m->mesh_offsets = job.offsets;
+    m->mesh_conn = job.conn;
+    return MCINR_OK;
+}
+
+mcinr_status mci_mesh_whole(const mcinr_model *model, size_t threads, mcinr_progress_fn progress, void *user_data,
+                            double from, double to, char *err, size_t err_len) {
+    if (!model || !model->meshc) return MCINR_OK; /* no mesh, or MESH (type 5): decoded at open */
+    mcinr_model *m = (mcinr_model *)model;       /* the lazily decoded arrays, under the lock */
+    struct mci_meshc *mc = m->meshc;
+    pthread_mutex_lock(&mc->lock);
+    mcinr_status st;
+    if (mc->state == MESHC_DECODED) {
+        st = MCINR_OK;
+    } else if (mc->state == MESHC_FAILED) {
+        st = mc->failed;
+        mci_set_error(err, err_len, "%s", mc->message);
+    } else {
+        st = decode_whole(m, threads ? threads : mc->threads, progress, user_data, from, to, mc->message,
+                          sizeof mc->message);
+        if (st == MCINR_OK) {
+            mc->state = MESHC_DECODED;
+        } else {
+            mci_set_error(err, err_len, "%s", mc->message);
+            if (st == MCINR_ERR_FORMAT) { /* the bytes do not change: the answer is final */
+                mc->state = MESHC_FAILED;
+                mc->failed = st;
+            }
+        }
+    }
+    pthread_mutex_unlock(&mc->lock);
+    return st;
+}
+
+mcinr_status mcinr_mesh_decode(const mcinr_model *m, const mcinr_decode_options *options, char *err, size_t err_len) {
+    if (!m) {
+        mci_set_error(err, err_len, "mcinr_mesh_decode: `model` is NULL");
+        return MCINR_ERR_ARGUMENT;
+    }
+    mcinr_decode_options o;
+    mcinr_status s = mci_read_options(options, &o, "mcinr_mesh_decode", err, err_len);
+    if (s != MCINR_OK) return s;
+    if (!m->has_mesh) {
+        mci_set_error(err, err_len, "mcinr_mesh_decode: the file has no embedded mesh");
+        return MCINR_ERR_NO_MESH;
+    }
+    size_t threads = !options ? 0 : o.num_threads > 1 ? (size_t)o.num_threads : 1; /* NULL: the open's */
+    s = mci_mesh_whole(m, threads, o.progress, o.user_data, 0.0, 1.0, err, err_len);
+    if (s == MCINR_OK && o.progress && o.progress(o.user_data, 1.0)) {
+        mci_set_error(err, err_len, "mcinr_mesh_decode: aborted by the progress callback");
+        return MCINR_ERR_ABORTED;
+    }
+    return s;
 }
 
 mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
@@ -676,21 +880,29 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
         SFAIL(MCINR_ERR_FORMAT, "%llu points, %llu cells and %llu connectivity entries cannot be coded in %zu bytes "
               "(at most %u items per byte)", (unsigned long long)N, (unsigned long long)M, (unsigned long long)conn_len,
               avail, ITEMS_PER_BYTE);
-    mcinr_status st = charge(oc, 1, sizeof(struct mci_meshc) + (uint64_t)K * sizeof(meshc_chunk) + len,
+    size_t name_len = strlen(name) + 1;
+    mcinr_status st = charge(oc, 1, sizeof(struct mci_meshc) + (uint64_t)K * sizeof(meshc_chunk) + len + name_len,
                              "the mesh chunk table", name, err, err_len);
     if (st != MCINR_OK) return st;
     struct mci_meshc *mc = calloc(1, sizeof *mc);
     if (!mc) SFAIL(MCINR_ERR_NOMEM, "out of memory");
+    if (pthread_mutex_init(&mc->lock, NULL) != 0) {
+        free(mc);
+        SFAIL(MCINR_ERR_NOMEM, "cannot create the mesh's lock");
+    }
     m->meshc = mc;
     mc->chunk = calloc(K, sizeof *mc->chunk);
     mc->data = malloc(len);
-    if (!mc->chunk || !mc->data) SFAIL(MCINR_ERR_NOMEM, "out of memory for %u chunks", K);
+    mc->name = malloc(name_len);
+    if (!mc->chunk || !mc->data || !mc->name) SFAIL(MCINR_ERR_NOMEM, "out of memory for %u chunks", K);
     memcpy(mc->data, payload, len);
+    memcpy(mc->name, name, name_len);
     mc->len = len;
     mc->width = ptype == 1 ? 32 : 64;
     mc->N = N, mc->M = M, mc->conn_len = conn_len;
     mc->num_chunks = K;
     mc->payload_bytes = len;
+    mc->threads = oc && oc->threads > 1 ? oc->threads : 1;
     uint64_t offset = base, cells = 0, conn = 0, max_scratch = 0;
     for (uint32_t k = 0; k < K; k++) {
         const uint8_t *e = payload + HEADER_BYTES + (size_t)k * ENTRY_BYTES;
@@ -724,81 +936,18 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
     if (cells != M || conn != conn_len)
         SFAIL(MCINR_ERR_FORMAT, "the chunks hold %llu cells with %llu connectivity entries, the header says %llu and %llu",
               (unsigned long long)cells, (unsigned long long)conn, (unsigned long long)M, (unsigned long long)conn_len);
-    /* the whole mesh as MESH type 5 holds it, one chunk's scratch at a time, a bitmap of points */
+    /* Nothing is decoded here (mci_mesh_whole decodes on first use, mcinr_mesh_chunk one chunk),
+     * but what a whole decode will need is charged now, so a file whose mesh would exceed the
+     * limits fails at open: the whole mesh as MESH type 5 holds it, one chunk's scratch per
+     * worker, the chunks' points until they are placed, a bitmap of points. */
     uint64_t whole = N * 24 + M * 9 + 8 + conn_len * 4 + N / 8 + 1, listed = 0;
     for (uint32_t k = 0; k < K; k++) listed += mc->chunk[k].points;
-    uint64_t workers = oc && oc->threads > 1 ? (oc->threads < K ? oc->threads : K) : 1;
+    uint64_t workers = mc->threads < K ? mc->threads : K;
     if ((st = charge(oc, 1, whole + workers * max_scratch + listed * 32 + (uint64_t)K * 48, "decoding the mesh chunks",
                      name, err, err_len)) != MCINR_OK)
         return st;
     if ((st = charge(oc, 0, 16 * (N + M + conn_len), "decoding the mesh chunks", name, err, err_len)) != MCINR_OK)
         return st;
-    m->mesh_points = malloc((size_t)N * 3 * sizeof(double));
-    m->mesh_types = malloc(M ? (size_t)M : 1);
-    m->mesh_offsets = malloc(((size_t)M + 1) * sizeof(int64_t));
-    m->mesh_conn = malloc((conn_len ? (size_t)conn_len : 1) * sizeof(uint32_t));
-    uint8_t *defined = calloc((size_t)(N / 8 + 1), 1);
-    if (!m->mesh_points || !m->mesh_types || !m->mesh_offsets || !m->mesh_conn || !defined) {
-        free(defined);
-        SFAIL(MCINR_ERR_NOMEM, "out of memory for %llu points and %llu cells", (unsigned long long)N,
-              (unsigned long long)M);
-    }
-    /* the chunks in parallel (a task each, mci_parallel_run): each writes its cells into its own
-     * range of the whole-mesh arrays and keeps its points; then, serially, the points are put
-     * at their ids and points listed by several chunks compared */
-    open_job job = {mc, m, calloc(K, sizeof(chunk_points)), calloc(K + 1, sizeof(uint64_t)),
-                    calloc(K + 1, sizeof(uint64_t))};
-    mcinr_status result = MCINR_OK;
-    if (!job.res || !job.cell_start || !job.entry_start) {
-        result = MCINR_ERR_NOMEM;
-        mci_set_error(err, err_len, "%s: section MESHC: out of memory for %u chunks", name, K);
-    } else {
-        for (uint32_t k = 0; k < K; k++) {
-            job.cell_start[k + 1] = job.cell_start[k] + mc->chunk[k].tets + mc->chunk[k].cells;
-            job.entry_start[k + 1] = job.entry_start[k] + 4 * mc->chunk[k].tets + mc->chunk[k].cell_conn;
-        }
-        m->mesh_offsets[0] = 0;
-        size_t threads = oc && oc->threads > 1 ? oc->threads : 1;
-        mci_parallel_for loop = {K, threads < K ? threads : K, &job, NULL, NULL, open_task, NULL, NULL, 0.0, 1.0};
-        size_t failed = SIZE_MAX;
-        result = mci_parallel_run(&loop, &failed);
-        if (result != MCINR_OK) {
-            if (failed < K && job.res[failed].why)
-                mci_set_error(err, err_len, "%s: section MESHC: chunk %zu: %s", name, failed, job.res[failed].why);
-            else
-                mci_set_error(err, err_len, "%s: section MESHC: out of memory decoding the chunks", name);
-        }
-    }
-    for (uint32_t k = 0; job.res && k < K; k++) {
-        chunk_points *r = &job.res[k];
-        for (size_t i = 0; i < r->n && result == MCINR_OK; i++) {
-            uint64_t g = r->gid[i];
-            double *xyz = &r->xyz[3 * i];
-            if (defined[g / 8] & (1u << (g % 8))) {
-                if (memcmp(xyz, &m->mesh_points[3 * g], 3 * sizeof(double)) != 0) {
-                    result = MCINR_ERR_FORMAT;
-                    mci_set_error(err, err_len, "%s: section MESHC: chunk %u: point %llu has other coordinates "
-                                  "than in an earlier chunk", name, k, (unsigned long long)g);
-                }
-            } else {
-                defined[g / 8] |= (uint8_t)(1u << (g % 8));
-                memcpy(&m->mesh_points[3 * g], xyz, 3 * sizeof(double));
-            }
-        }
-        free(r->gid);
-        free(r->xyz);
-        free(r->why);
-    }
-    free(job.res);
-    free(job.cell_start);
-    free(job.entry_start);
-    for (uint64_t g = 0; g < N && result == MCINR_OK; g++)
-        if (!(defined[g / 8] & (1u << (g % 8)))) {
-            result = MCINR_ERR_FORMAT;
-            mci_set_error(err, err_len, "%s: section MESHC: point %llu is in no chunk", name, (unsigned long long)g);
-        }
-    free(defined);
-    if (result != MCINR_OK) return result;
     m->mesh_num_points = (size_t)N;
     m->mesh_point_type = (int)ptype;
     m->mesh_num_cells = (size_t)M;
@@ -809,8 +958,10 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
 
 void mci_free_meshc(mcinr_model *m) {
     if (!m || !m->meshc) return;
+    pthread_mutex_destroy(&m->meshc->lock);
     free(m->meshc->data);
     free(m->meshc->chunk);
+    free(m->meshc->name);
     free(m->meshc);
     m->meshc = NULL;
 }
@@ -864,9 +1015,9 @@ mcinr_status mcinr_mesh_chunk(const mcinr_model *m, size_t chunk, int64_t *point
     if (r == -2) {
         st = MCINR_ERR_NOMEM;
         mci_set_error(err, err_len, "mcinr_mesh_chunk: out of memory for chunk %zu", chunk);
-    } else if (r) { /* validated at open: only a changed model could get here */
+    } else if (r) { /* the open checked the chunk table, not the streams */
         st = MCINR_ERR_FORMAT;
-        mci_set_error(err, err_len, "mcinr_mesh_chunk: chunk %zu: %s", chunk, c->why);
+        mci_set_error(err, err_len, "%s: section MESHC: chunk %zu: %s", m->meshc->name, chunk, c->why);
     } else {
         for (size_t i = 0; i < c->n; i++) {
             if (point_ids) point_ids[i] = (int64_t)c->gid[i];

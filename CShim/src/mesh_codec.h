@@ -5,10 +5,10 @@
 
 #include "mcinr_internal.h"
 
-/* Validates the payload (header, chunk table, every chunk decoded once), fills the model's
- * whole-mesh arrays (mesh_points, mesh_types, mesh_offsets, mesh_conn) and keeps a copy of the
- * payload for mcinr_mesh_chunk; charges the open's budget. MCINR_OK, or a status and
- * "<name>: section MESHC: <what>" in err. */
+/* Validates the header and the chunk table (no chunk is decoded), sets the model's mesh counts
+ * and point type, keeps a copy of the payload for mcinr_mesh_chunk and mci_mesh_whole (declared
+ * in mcinr_internal.h), and charges the open's budget with what decoding the whole mesh will
+ * take. MCINR_OK, or a status and "<name>: section MESHC: <what>" in err. */
 mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
                              const mci_open_ctx *oc, char *err, size_t err_len);
 void mci_free_meshc(mcinr_model *m);

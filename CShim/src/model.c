@@ -1159,8 +1159,17 @@ mcinr_status mcinr_open_file_ex(const char *path, const mcinr_decode_options *op
     uint8_t *data = NULL;
     size_t size = 0, cap = 0;
     struct stat st;
+    int have_stat = fstat(fileno(f), &st) == 0;
+    /* only regular files and pipes: a device (a link to /dev/zero would be read until memory runs
+     * out) or a folder is refused before anything is read */
+    if (have_stat && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        fclose(f);
+        mci_set_error(err, err_len, "%s: not a regular file or a pipe (%s)", path,
+                      S_ISDIR(st.st_mode) ? "a folder" : S_ISCHR(st.st_mode) ? "a character device" : "a device or socket");
+        return MCINR_ERR_IO;
+    }
     /* a regular file is read in one allocation of its size (+1 to see the end) */
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < SIZE_MAX) {
+    if (have_stat && S_ISREG(st.st_mode) && (uint64_t)st.st_size < SIZE_MAX) {
         cap = (size_t)st.st_size + 1;
         data = malloc(cap);
         if (!data) {

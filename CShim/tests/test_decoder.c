@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -329,6 +331,18 @@ static void test_concurrent_residual(const mcinr_model *m) {
     free(expected);
 }
 
+/* Copies paths[0] into paths[1] (a FIFO), for the open of a pipe. */
+static void *feed_fifo(void *arg) {
+    const char *const *paths = arg;
+    FILE *in = fopen(paths[0], "rb"), *out = fopen(paths[1], "wb");
+    char buf[4096];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
+    return NULL;
+}
+
 static void test_valid(const char *dir) {
     char path[1024], ref[1024], err[512];
     const char *names[] = {"tiny", "siren", "coordnet", "tiny_f16", "tiny_int8", "tiny_f16z", "tiny_int8z"};
@@ -426,6 +440,25 @@ static void test_valid(const char *dir) {
     m = (mcinr_model *)1;
     CHECK(mcinr_open_file("/nonexistent/x.mci", &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "missing file");
     CHECK(strstr(err, "/nonexistent/x.mci") != NULL, "message %s", err);
+    /* a device or a folder is refused before anything is read (/dev/zero never ends) */
+    CHECK(mcinr_open_file("/dev/zero", &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "/dev/zero");
+    CHECK(strstr(err, "/dev/zero: not a regular file or a pipe (a character device)") != NULL, "message %s", err);
+    CHECK(mcinr_open_file(dir, &m, err, sizeof err) == MCINR_ERR_IO && m == NULL, "a folder");
+    CHECK(strstr(err, "not a regular file or a pipe (a folder)") != NULL, "message %s", err);
+    { /* a pipe is read to its end */
+        char fifo[1100], src[1100];
+        snprintf(fifo, sizeof fifo, "%s/pipe-%d.mci", dir, (int)getpid());
+        snprintf(src, sizeof src, "%s/tiny.mci", dir);
+        CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
+        const char *paths[2] = {src, fifo};
+        pthread_t writer;
+        pthread_create(&writer, NULL, feed_fifo, (void *)paths);
+        m = NULL;
+        CHECK(mcinr_open_file(fifo, &m, err, sizeof err) == MCINR_OK && mcinr_num_variables(m) == 4, "a pipe: %s", err);
+        pthread_join(writer, NULL);
+        mcinr_close(m);
+        unlink(fifo);
+    }
 }
 
 /* The library version (header macros and mcinr_version agree) and the versioned options:

@@ -8,13 +8,15 @@
  * connectivity, in order); the whole mesh equals the chunks put together and, point for point
  * (bit exact) and cell for cell (as a multiset), the MESH type 5 file's mesh; a MESH file is
  * one chunk; the decoded values with a RESIDUAL are the same for both mesh codings; every
- * single-byte change of the MESHC payload (CRC fixed) opens or fails cleanly, and a decoded
- * mesh that opens is consistent; hostile chunk tables fail without allocating; an open on
- * three threads (the chunks decoded concurrently) gives the same mesh (alone with
+ * single-byte change of the MESHC payload (CRC fixed) fails cleanly at open (header, table) or
+ * at the first whole-mesh request (streams), or decodes a consistent mesh; hostile chunk tables
+ * fail without allocating; an open on three threads (the chunks decoded concurrently) gives the
+ * same mesh, and so do four threads asking for the mesh of a fresh model at once (alone with
  * --threads-only, for the ThreadSanitizer run). */
 #include "mcinr.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,14 +283,72 @@ static void check_threaded_open(const char *path) {
     mcinr_close(a), mcinr_close(b);
 }
 
+/* the first whole-mesh request from several threads at once (one decode, under the model's
+ * lock): every thread gets the mesh of a single-threaded open */
+typedef struct first_use {
+    mcinr_model *m;
+    double *xyz;
+    int64_t *conn;
+    mcinr_status s;
+} first_use;
+
+static void *first_use_thread(void *arg) {
+    first_use *u = arg;
+    u->s = mcinr_mesh_points(u->m, u->xyz);
+    if (u->s == MCINR_OK) u->s = mcinr_mesh_cells(u->m, NULL, NULL, u->conn);
+    return NULL;
+}
+
+static void check_concurrent_first_use(const char *path) {
+    mcinr_model *a = open_path(path), *b = open_path(path);
+    if (a && b) {
+        size_t N = mcinr_mesh_num_points(a), NE = mcinr_mesh_connectivity_size(a);
+        double *want = malloc(3 * N * sizeof(double));
+        int64_t *want_conn = malloc(NE * sizeof(int64_t));
+        CHECK(mcinr_mesh_points(a, want) == MCINR_OK && mcinr_mesh_cells(a, NULL, NULL, want_conn) == MCINR_OK,
+              "%s: whole mesh", path);
+        enum { T = 4 };
+        first_use u[T];
+        pthread_t th[T];
+        for (int i = 0; i < T; i++) {
+            u[i] = (first_use){b, malloc(3 * N * sizeof(double)), malloc(NE * sizeof(int64_t)), MCINR_ERR_ARGUMENT};
+            pthread_create(&th[i], NULL, first_use_thread, &u[i]);
+        }
+        for (int i = 0; i < T; i++) {
+            pthread_join(th[i], NULL);
+            CHECK(u[i].s == MCINR_OK && memcmp(u[i].xyz, want, 3 * N * sizeof(double)) == 0 &&
+                      memcmp(u[i].conn, want_conn, NE * sizeof(int64_t)) == 0,
+                  "%s: thread %d's first whole-mesh request differs (status %d)", path, i, u[i].s);
+            free(u[i].xyz), free(u[i].conn);
+        }
+        free(want), free(want_conn);
+    }
+    mcinr_close(a), mcinr_close(b);
+}
+
 /* ---- corrupted and hostile payloads ---- */
 
 static int open_bytes(const uint8_t *f, size_t len, mcinr_model **m, char *err, size_t err_len) {
     return mcinr_open_memory(f, len, m, err, err_len);
 }
 
-/* every byte of the MESHC payload changed three ways (CRC fixed): a clean open or a clean
- * error; a mesh that opens has every connectivity entry below the point count */
+/* The chunk whose stream holds payload byte `at` (SIZE_MAX: the header or the chunk table). */
+static size_t chunk_at(const uint8_t *payload, uint64_t at) {
+    uint64_t K = le(payload + 32, 4), start = 48 + 40 * K;
+    if (at < start) return SIZE_MAX;
+    for (uint64_t k = 0; k < K; k++) {
+        start += le(payload + 48 + 40 * k, 8);
+        if (at < start) return (size_t)k;
+    }
+    return SIZE_MAX;
+}
+
+/* every byte of the MESHC payload changed three ways (CRC fixed): a clean error at open (what
+ * the header and the chunk table show) or at the first whole-mesh request (the streams, and
+ * counts only a decode can refute: the open decodes no chunk), or a mesh whose every
+ * connectivity entry is below the point count. A
+ * change in chunk k's stream leaves every other chunk decodable; a whole-mesh error is final
+ * (the same status and message again) and every whole-mesh call returns it. */
 static void check_byte_changes(const char *path) {
     size_t len;
     uint8_t *orig = read_all(path, &len);
@@ -298,7 +358,7 @@ static void check_byte_changes(const char *path) {
     CHECK(entry != 0, "%s: no MESHC section", path);
     uint64_t off = le(orig + entry + 8, 8), n = le(orig + entry + 16, 8);
     uint8_t *f = malloc(len);
-    size_t opened = 0, failed = 0, bad_status = 0;
+    size_t opened = 0, failed = 0, failed_later = 0, bad_status = 0;
     static const uint8_t masks[3] = {0x01, 0x80, 0xFF};
     for (uint64_t i = 0; i < n; i++)
         for (int v = 0; v < 3; v++) {
@@ -309,16 +369,45 @@ static void check_byte_changes(const char *path) {
             char err[512];
             mcinr_status s = open_bytes(f, len, &m, err, sizeof err);
             if (s == MCINR_OK) {
-                opened++;
                 size_t NC = mcinr_mesh_num_cells(m), NE = mcinr_mesh_connectivity_size(m), N = mcinr_mesh_num_points(m);
+                size_t changed = chunk_at(orig + off, i); /* SIZE_MAX: the header or the table */
                 int64_t *c = malloc((NE + 1) * sizeof(int64_t)), *o = malloc((NC + 1) * sizeof(int64_t));
-                mcinr_mesh_cells(m, NULL, o, c);
-                for (size_t j = 0; j < NE; j++)
-                    if (c[j] < 0 || (size_t)c[j] >= N) bad_status++;
-                if (o[NC] != (int64_t)NE) bad_status++;
-                for (size_t k = 0; k < mcinr_mesh_num_chunks(m); k++)
-                    if (mcinr_mesh_chunk(m, k, NULL, NULL, NULL, NULL, NULL, NULL, 0) != MCINR_OK) bad_status++;
-                free(c), free(o);
+                double *xyz = malloc((3 * N + 1) * sizeof(double));
+                char err2[512];
+                mcinr_status w = mcinr_mesh_decode(m, NULL, err, sizeof err);
+                if (w == MCINR_OK) {
+                    opened++;
+                    if (mcinr_mesh_cells(m, NULL, o, c) != MCINR_OK) bad_status++;
+                    for (size_t j = 0; j < NE; j++)
+                        if (c[j] < 0 || (size_t)c[j] >= N) bad_status++;
+                    if (o[NC] != (int64_t)NE) bad_status++;
+                    for (size_t k = 0; k < mcinr_mesh_num_chunks(m); k++)
+                        if (mcinr_mesh_chunk(m, k, NULL, NULL, NULL, NULL, NULL, NULL, 0) != MCINR_OK) bad_status++;
+                } else {
+                    failed++, failed_later++;
+                    if (w != MCINR_ERR_FORMAT || !strstr(err, "section MESHC: ") ||
+                        (!strstr(err, "chunk ") && !strstr(err, "point ")))
+                        bad_status++;
+                    /* final: the same answer again, and from every whole-mesh call */
+                    if (mcinr_mesh_decode(m, NULL, err2, sizeof err2) != w || strcmp(err, err2) != 0) bad_status++;
+                    if (mcinr_mesh_points(m, xyz) != w || mcinr_mesh_cells(m, NULL, o, c) != w) bad_status++;
+                    float v[64];
+                    if (mcinr_num_components(m) * N <= 64 &&
+                        mcinr_decode_mesh(m, 0.0, NULL, 0, v, NULL, err2, sizeof err2) != w)
+                        bad_status++;
+                    if (changed != SIZE_MAX) {
+                        /* a changed stream: the other chunks' streams are intact */
+                        for (size_t k = 0; k < mcinr_mesh_num_chunks(m); k++)
+                            if (k != changed && mcinr_mesh_chunk(m, k, NULL, NULL, NULL, NULL, NULL, NULL, 0) != MCINR_OK)
+                                bad_status++;
+                        /* a chunk that fails names the file, the section and itself */
+                        w = mcinr_mesh_chunk(m, changed, NULL, NULL, NULL, NULL, NULL, err2, sizeof err2);
+                        char want[64];
+                        snprintf(want, sizeof want, "section MESHC: chunk %zu: ", changed);
+                        if (w != MCINR_OK && (w != MCINR_ERR_FORMAT || !strstr(err2, want))) bad_status++;
+                    }
+                }
+                free(c), free(o), free(xyz);
                 mcinr_close(m);
             } else {
                 failed++;
@@ -328,8 +417,9 @@ static void check_byte_changes(const char *path) {
         }
     CHECK(bad_status == 0, "%s: %zu byte changes gave an inconsistent mesh or an unexpected status", path, bad_status);
     CHECK(failed > n, "%s: only %zu of %llu byte changes were detected", path, failed, (unsigned long long)(3 * n));
-    printf("  %s: %llu byte changes: %zu rejected, %zu still open (coordinate bits, probabilities)\n", path,
-           (unsigned long long)(3 * n), failed, opened);
+    CHECK(failed_later > 0, "%s: no byte change of a stream failed the whole-mesh decode", path);
+    printf("  %s: %llu byte changes: %zu rejected (%zu by the whole-mesh decode after a clean open), %zu decode "
+           "(coordinate bits, probabilities)\n", path, (unsigned long long)(3 * n), failed, failed_later, opened);
     /* truncation of the payload at every length (table length and CRC fixed) */
     size_t truncated_ok = 0;
     for (uint64_t cut = 0; cut < n; cut++) {
@@ -380,6 +470,7 @@ int main(int argc, char **argv) {
     if (argc > 2 && strcmp(argv[2], "--threads-only") == 0) { /* the ThreadSanitizer run */
         snprintf(a, sizeof a, "%s/meshc_vessel.mci", D);
         check_threaded_open(a);
+        check_concurrent_first_use(a);
         printf(failures ? "test_mesh_codec --threads-only: %d failure(s)\n" : "test_mesh_codec --threads-only: passed\n",
                failures);
         return failures != 0;
@@ -395,6 +486,7 @@ int main(int argc, char **argv) {
     }
     snprintf(a, sizeof a, "%s/meshc_vessel.mci", D);
     check_threaded_open(a);
+    check_concurrent_first_use(a);
     snprintf(a, sizeof a, "%s/meshc_residual.mci", D);
     snprintf(b, sizeof b, "%s/meshc_residual_zlib.mci", D);
     check_same_values(a, b);

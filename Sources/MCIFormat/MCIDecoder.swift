@@ -195,15 +195,38 @@ public final class MCIDecoder: @unchecked Sendable {
                                  source: source)
         try Self.checkAllocation(meshCellCount, of: (UInt8, Int64).self, "the mesh's \(meshCellCount) cells", source: source)
         try Self.checkAllocation(connectivitySize, of: Int64.self, "the mesh's connectivity", source: source)
+        try decodeWholeMesh()  // MESHC: decoded on first use; its errors thrown here
         var points = [Double](repeating: 0, count: 3 * meshPointCount)
         var types = [UInt8](repeating: 0, count: meshCellCount)
         var offsets = [Int64](repeating: 0, count: meshCellCount + 1)
         var connectivity = [Int64](repeating: 0, count: connectivitySize)
-        mcinr_mesh_points(handle, &points)
-        mcinr_mesh_cells(handle, &types, &offsets, &connectivity)
+        guard mcinr_mesh_points(handle, &points) == MCINR_OK, mcinr_mesh_cells(handle, &types, &offsets, &connectivity) == MCINR_OK else {
+            throw MCIError.format("\(source): the embedded mesh cannot be read")
+        }
         let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
         return MCIMesh(points: points, pointPrecision: precision, cellTypes: types,
                        cellOffsets: offsets, connectivity: connectivity)
+    }
+
+    /// Decodes the whole embedded mesh now if it is not yet: an open checks a MESHC section's
+    /// chunk table but decodes its chunks on first use (`mesh()`, `decodeMesh`), every chunk
+    /// once, on `threads` threads (nil: the open's). Throws `MCIError.format` naming the file
+    /// and the chunk for a malformed one (`MCIError.noMesh` without a mesh).
+    public func decodeWholeMesh(threads: Int? = nil) throws {
+        guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        var options = mcinr_decode_options()
+        mcinr_decode_options_init(&options)
+        options.num_threads = Int32(clamping: max(1, threads ?? 1))
+        var err = [CChar](repeating: 0, count: 1024)
+        let status = threads == nil ? mcinr_mesh_decode(handle, nil, &err, err.count)
+                                    : mcinr_mesh_decode(handle, &options, &err, err.count)
+        guard status == MCINR_OK else { throw MCIError(status: status, message: named(String(cString: err))) }
+    }
+
+    /// A message of the C decoder about this model, "memory buffer" replaced by `source`.
+    private func named(_ message: String) -> String {
+        source != "memory buffer" && message.hasPrefix("memory buffer: ")
+            ? source + ": " + message.dropFirst("memory buffer: ".count) : message
     }
 
     /// Stored bytes of the mesh section (MESH or MESHC), 0 without a mesh.
@@ -227,7 +250,7 @@ public final class MCIDecoder: @unchecked Sendable {
         var connectivity = [Int64](repeating: 0, count: e)
         var err = [CChar](repeating: 0, count: 512)
         let status = mcinr_mesh_chunk(handle, k, &ids, &points, &types, &offsets, &connectivity, &err, err.count)
-        guard status == MCINR_OK else { throw MCIError.outOfMemory(String(cString: err)) }
+        guard status == MCINR_OK else { throw MCIError(status: status, message: named(String(cString: err))) }
         let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
         return (ids, MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets,
                              connectivity: connectivity))

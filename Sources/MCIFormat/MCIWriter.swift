@@ -19,11 +19,15 @@ public enum MCIWriter {
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
-    /// `verify` the encoded bytes are first opened by the C decoder, so a model it would
-    /// reject is never written.
+    /// `verify` the encoded bytes are first opened by the C decoder and their mesh decoded
+    /// (a MESHC mesh is decoded on first use, not at open), so a model it would reject is never
+    /// written.
     public static func write(_ model: MCIModel, to url: URL, verify: Bool = true) throws {
         let bytes = try encode(model)
-        if verify { _ = try MCIDecoder(bytes: bytes, name: url.path) }
+        if verify {
+            let decoder = try MCIDecoder(bytes: bytes, name: url.path)
+            if decoder.hasMesh { try decoder.decodeWholeMesh(threads: ProcessInfo.processInfo.activeProcessorCount) }
+        }
         try writeAtomically(bytes, to: url)
     }
 

@@ -138,6 +138,21 @@ final class HostileFileTests: XCTestCase {
                     mentions: "restarts at the multiples of 8 steps")
     }
 
+    /// A link named .mci to /dev/zero (or a folder named .mci): refused before anything is read,
+    /// not read until memory runs out.
+    func testDeviceIsRefused() throws {
+        let link = Self.dir.appendingPathComponent("zero.mci"), folder = Self.dir.appendingPathComponent("folder.mci")
+        try? FileManager.default.removeItem(at: link)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/dev/zero")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (path, what) in [(link.path, "a character device"), (folder.path, "a folder")] {
+            let started = Date()
+            assertClean(try run(["info", path], memoryKiB: 1 << 20, seconds: 30), "info \(path)",
+                        mentions: "\(path): not a regular file or a pipe (\(what))")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        }
+    }
+
     /// 2000 steps of empty RESIDUAL streams on 300000 points: valid, and opening costs nothing
     /// (the decoder before the limits looped over every point of every step).
     func testEmptyStreamsOpenAtOnce() throws {

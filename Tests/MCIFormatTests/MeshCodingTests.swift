@@ -5,8 +5,8 @@ import XCTest
 /// (The C decoder against the independent reference coder tools/mesh_codec.py: CShim/tests.)
 final class MeshCodingTests: XCTestCase {
     /// An n³-point block of cubes split into 6 tets each, coordinates off the grid (full
-    /// mantissas), plus generic cells: a triangle, a degenerate tet (a repeated point), a
-    /// 5-point polygon, a VERTEX, a hexahedron — and a last point no cell uses.
+    /// mantissas), plus generic cells: a triangle, a pyramid, a 5-point polygon, a VERTEX, a
+    /// hexahedron — and a last point no cell uses.
     static func mixedMesh(n: Int, precision: MCIMesh.PointPrecision, seed: UInt64 = 7) -> MCIMesh {
         var rng = SeededRNG(seed: seed)
         var points: [Double] = []
@@ -24,7 +24,7 @@ final class MeshCodingTests: XCTestCase {
             }
         } } }
         add(5, [0, 1, n])
-        add(10, [2, 3, 3, n + 2])
+        add(14, [2, 3, n + 3, n + 2, n * n + 2])
         add(7, [4, 5, n + 5, 2 * n + 4, n + 4])
         add(1, [n * n])
         add(12, [0, 1, n + 1, n, n * n, n * n + 1, n * n + n + 1, n * n + n])
@@ -149,6 +149,50 @@ final class MeshCodingTests: XCTestCase {
             XCTAssertEqual(swift.count, reference.count, "case \(i): payload sizes")
             XCTAssertTrue(swift == reference, "case \(i): the Swift writer and tools/mesh_codec.py differ")
         }
+    }
+
+    /// The open checks the chunk table and decodes no chunk: a malformed chunk stream (CRC
+    /// fixed) opens, its chunk and the whole mesh then throw a format error naming the file
+    /// and the chunk, the other chunks decode; the writer's verification decodes the mesh, so
+    /// it never writes a file whose mesh the decoder refuses.
+    func testMalformedChunkFailsOnFirstUseNamingTheChunk() throws {
+        var model = TestModels.model(.siren, mesh: Self.mixedMesh(n: 6, precision: .float32))
+        model.meshCoding = .chunked(cellsPerChunk: 200)
+        var bytes = try MCIWriter.encode(model)
+        func le(_ at: Int, _ n: Int) -> Int { (0..<n).reversed().reduce(0) { $0 << 8 | Int(bytes[at + $1]) } }
+        let entry = try XCTUnwrap((0..<le(12, 4)).map { 16 + 32 * $0 }.first { le($0, 4) == 8 })
+        let payload = le(entry + 8, 8), length = le(entry + 16, 8)
+        let K = le(payload + 32, 4)
+        XCTAssertGreaterThan(K, 2)
+        let stream1 = payload + 48 + 40 * K + le(payload + 48, 8), size1 = le(payload + 48 + 40, 8)
+        for k in 0..<(size1 / 2) { bytes[stream1 + 5 + k] ^= 0x5A }  // chunk 1's stream past its first bytes
+        let crc = MCIWriter.crc(Array(bytes[payload..<(payload + length)]))
+        for k in 0..<4 { bytes[entry + 24 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+        let decoder = try MCIDecoder(bytes: bytes, name: "bad.mci")
+        XCTAssertEqual(decoder.meshChunkCount, K)
+        XCTAssertNoThrow(try decoder.meshChunk(0))
+        XCTAssertNoThrow(try decoder.meshChunk(2))
+        for attempt in [{ _ = try decoder.meshChunk(1) }, { _ = try decoder.mesh() }, { try decoder.decodeWholeMesh(threads: 2) },
+                        { _ = try decoder.decodeMesh(time: 0) }] {
+            XCTAssertThrowsError(try attempt()) { error in
+                guard case MCIError.format(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("bad.mci") && message.contains("section MESHC: chunk 1: "), message)
+            }
+        }
+
+        // a cell the readers refuse (a tetrahedron repeating a point) goes through the generic path
+        var bad = Self.mixedMesh(n: 3, precision: .float64)
+        bad.cellTypes.append(10); bad.connectivity += [0, 1, 1, 2]; bad.cellOffsets.append(bad.connectivity.count)
+        var badModel = TestModels.model(.siren, mesh: bad)
+        badModel.meshCoding = .standard
+        let opened = try MCIDecoder(bytes: try MCIWriter.encode(badModel), name: "degenerate.mci")
+        XCTAssertThrowsError(try opened.mesh()) { error in
+            guard case MCIError.format(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("section MESHC: chunk 0: cell") && message.contains("repeats a point"), message)
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("degenerate-\(getpid()).mci")
+        XCTAssertThrowsError(try MCIWriter.write(badModel, to: url))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path), "a mesh the decoder refuses is never written")
     }
 
     func testChunkedIsMuchSmallerThanZlib() throws {
