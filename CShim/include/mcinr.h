@@ -54,7 +54,7 @@ extern "C" {
  * 1.1.0 added (a 1.0.0 caller keeps working): mcinr_open_file_ex / mcinr_open_memory_ex (options
  * with trust_large_files, progress and abort at open), MCINR_ERR_LIMIT and the limits for
  * untrusted files, the mesh chunk API (mcinr_mesh_num_chunks, _chunk_sizes, _chunk, _bytes,
- * _coding; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells;
+ * _coding, _decode; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells;
  * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_decode_mesh_points). */
 #define MCINR_VERSION_MAJOR 1
 #define MCINR_VERSION_MINOR 1
@@ -177,12 +177,14 @@ size_t mcinr_mesh_connectivity_size(const mcinr_model *model);
 int mcinr_mesh_point_type(const mcinr_model *model);
 
 /* Copy the mesh points (3 per point, xyz interleaved) into `xyz` (capacity 3·num_points).
- * MCINR_ERR_NO_MESH without a mesh. */
+ * MCINR_ERR_NO_MESH without a mesh. A MESHC mesh is decoded on the first call that needs it
+ * (see mcinr_mesh_decode): then also MCINR_ERR_FORMAT (a malformed chunk) or MCINR_ERR_NOMEM,
+ * whose message mcinr_mesh_decode returns. */
 mcinr_status mcinr_mesh_points(const mcinr_model *model, double *xyz);
 
 /* Copy the cells: `types` (num_cells), `offsets` (num_cells + 1, VTK style: offsets[0] = 0,
  * cell i uses connectivity[offsets[i] .. offsets[i+1]) ), `connectivity`
- * (connectivity_size). Any pointer may be NULL to skip that array. */
+ * (connectivity_size). Any pointer may be NULL to skip that array. Errors as mcinr_mesh_points. */
 mcinr_status mcinr_mesh_cells(const mcinr_model *model, uint8_t *types, int64_t *offsets,
                               int64_t *connectivity);
 
@@ -300,9 +302,28 @@ int mcinr_residual_applies(const mcinr_model *model, double time);
  * A MESHC mesh is stored in chunks that decode independently: each holds some cells and every
  * point they use (a point used by cells of several chunks is in each of them), with its global
  * id (its index in mcinr_mesh_points). A file with a MESH section (type 5) has one chunk, the
- * whole mesh. The whole-mesh queries above work for both (the open decodes every chunk once).
+ * whole mesh. The whole-mesh queries above work for both (they decode every chunk once, on
+ * first use: mcinr_mesh_decode).
  * Cell order: the mesh queries list the cells chunk by chunk, in each chunk's coded order
  * (tets first, then the other cells), not in the order of the mesh the writer was given. */
+
+/* Decodes the whole mesh now, if it is not yet. An open validates a MESHC section's header and
+ * chunk table (and charges what decoding it will take against the limits) but decodes no chunk;
+ * the whole mesh is decoded once, on the first call that needs it (mcinr_mesh_points,
+ * mcinr_mesh_cells, mcinr_decode_mesh, mcinr_decode_mesh_points, or an open whose file has a
+ * RESIDUAL), every chunk as a task on the open's num_threads threads; mcinr_mesh_chunk decodes
+ * its chunk only. Call this first to choose the threads (options->num_threads; NULL options:
+ * the open's) and to get progress, abort and the message of an error. A MESH (type 5) file is decoded at open: this
+ * returns MCINR_OK at once, as for a mesh already decoded. Thread-safe: concurrent callers on
+ * one model wait for one decode (the progress callback must not call the mesh functions of the
+ * same model). Memory: the whole mesh (about 33 bytes per tet) plus one chunk's scratch per
+ * thread. Errors: MCINR_ERR_ARGUMENT (NULL model, options not set up), MCINR_ERR_NO_MESH,
+ * MCINR_ERR_FORMAT (a malformed chunk, a point in no chunk or with other coordinates in another
+ * chunk, a cell the .mci readers refuse: the message names the file, the chunk and what is
+ * wrong; final: later calls return it again), MCINR_ERR_NOMEM, MCINR_ERR_ABORTED (nothing kept:
+ * a later call decodes again). */
+mcinr_status mcinr_mesh_decode(const mcinr_model *model, const mcinr_decode_options *options, char *err,
+                               size_t err_len);
 
 /* Number of chunks: 0 without a mesh, 1 for MESH (type 5), the chunk count for MESHC. */
 size_t mcinr_mesh_num_chunks(const mcinr_model *model);
@@ -318,8 +339,11 @@ mcinr_status mcinr_mesh_chunk_sizes(const mcinr_model *model, size_t chunk, size
  * VTK style (offsets[0] = 0), connectivity[connectivity_size] as indices into this chunk's
  * points (0 ... num_points - 1). Memory: proportional to the chunk (about 300 bytes per tet of
  * scratch, freed before returning), not to the mesh. Thread-safe: any number of chunks may be
- * decoded at once from one model. MCINR_ERR_NO_MESH, MCINR_ERR_ARGUMENT (chunk out of range),
- * MCINR_ERR_NOMEM, with a message in err. */
+ * decoded at once from one model. The chunk's stream and cells are checked as it is decoded
+ * (the open checks the chunk table only); the checks across chunks (every point listed, the
+ * same coordinates in every chunk that lists a point) are made by a whole-mesh decode.
+ * MCINR_ERR_NO_MESH, MCINR_ERR_ARGUMENT (chunk out of range), MCINR_ERR_FORMAT (a malformed
+ * chunk: the message names the file and the chunk), MCINR_ERR_NOMEM, with a message in err. */
 mcinr_status mcinr_mesh_chunk(const mcinr_model *model, size_t chunk, int64_t *point_ids, double *xyz,
                               uint8_t *types, int64_t *offsets, int64_t *connectivity, char *err,
                               size_t err_len);

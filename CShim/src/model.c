@@ -1087,6 +1087,10 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
     if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";
         double from = c->total > 0.0 ? c->done / c->total : 0.0;
+        /* the residual's validation reads the cells: a MESHC mesh is decoded now */
+        if ((s = mci_mesh_whole(m, c->oc->threads, c->oc->progress, c->oc->user_data, from < 1.0 ? from : 1.0,
+                                from < 1.0 ? from : 1.0, c->err, c->err_len)) != MCINR_OK)
+            return s;
         if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL_PREDICTED], length[SEC_RESIDUAL_PREDICTED], m, c->oc,
                                     from < 1.0 ? from : 1.0, 1.0, c->err, c->err_len)) != MCINR_OK)
             return s;
@@ -1277,6 +1281,8 @@ mcinr_status mcinr_mesh_points(const mcinr_model *m, double *xyz) {
     if (!m) return MCINR_ERR_ARGUMENT;
     if (!m->has_mesh) return MCINR_ERR_NO_MESH;
     if (!xyz) return MCINR_ERR_ARGUMENT;
+    mcinr_status s = mci_mesh_whole(m, 0, NULL, NULL, 0.0, 0.0, NULL, 0); /* MESHC: decoded on first use */
+    if (s != MCINR_OK) return s;
     memcpy(xyz, m->mesh_points, m->mesh_num_points * 3 * sizeof(double));
     return MCINR_OK;
 }
@@ -1284,6 +1290,8 @@ mcinr_status mcinr_mesh_points(const mcinr_model *m, double *xyz) {
 mcinr_status mcinr_mesh_cells(const mcinr_model *m, uint8_t *types, int64_t *offsets, int64_t *connectivity) {
     if (!m) return MCINR_ERR_ARGUMENT;
     if (!m->has_mesh) return MCINR_ERR_NO_MESH;
+    mcinr_status s = mci_mesh_whole(m, 0, NULL, NULL, 0.0, 0.0, NULL, 0); /* MESHC: decoded on first use */
+    if (s != MCINR_OK) return s;
     if (types) memcpy(types, m->mesh_types, m->mesh_num_cells);
     if (offsets) memcpy(offsets, m->mesh_offsets, (m->mesh_num_cells + 1) * sizeof(int64_t));
     if (connectivity)
