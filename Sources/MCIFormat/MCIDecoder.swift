@@ -162,6 +162,14 @@ public final class MCIDecoder: @unchecked Sendable {
         return mcinr_route(handle, xyz)
     }
 
+    /// The leaf network of each point of `points` (x, y, z per point, original coordinates).
+    public func routes(points: [Double]) -> [Int32] {
+        precondition(points.count % 3 == 0, "routes needs x, y, z per point")
+        return points.withUnsafeBufferPointer { p in
+            (0 ..< p.count / 3).map { Int32(truncatingIfNeeded: mcinr_route(handle, p.baseAddress! + 3 * $0)) }
+        }
+    }
+
     // MARK: - Error-bounded mode
 
     /// True if the model carries residuals (RESIDUAL section): `decodeMesh` at a stored step is

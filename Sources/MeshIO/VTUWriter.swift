@@ -102,9 +102,17 @@ public struct VTUWriter: Sendable {
         }
         xml += "    <Piece NumberOfPoints=\"\(mesh.pointCount)\" NumberOfCells=\"\(mesh.cellCount)\">\n"
         xml += "      <PointData>\n"
-        for a in pointArrays { xml += "        " + (try dataArray("Float32", a.name, components: a.components, bytes(a.values))) }
+        // Float32, or Int32 for an array that says so and whose values are all Int32 (ids)
+        func typed(_ a: NamedArray) throws -> String {
+            if a.sourceType == .int32 {
+                let ints = a.values.compactMap { Int32(exactly: $0) }
+                if ints.count == a.values.count { return try dataArray("Int32", a.name, components: a.components, bytes(ints)) }
+            }
+            return try dataArray("Float32", a.name, components: a.components, bytes(a.values))
+        }
+        for a in pointArrays { xml += "        " + (try typed(a)) }
         xml += "      </PointData>\n      <CellData>\n"
-        for a in cellArrays { xml += "        " + (try dataArray("Float32", a.name, components: a.components, bytes(a.values))) }
+        for a in cellArrays { xml += "        " + (try typed(a)) }
         xml += "      </CellData>\n      <Points>\n        "
         xml += appended.encodedArray(mesh.pointType, "Points", components: 3, mesh.points)
         xml += "      </Points>\n      <Cells>\n"

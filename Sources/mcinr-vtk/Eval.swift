@@ -39,6 +39,10 @@ struct Eval: ParsableCommand {
             } else {
                 print("compression ratio \(fmt(ratio, 1))× (raw fields / weights)")
             }
+            if let seams = comparison.seamMetric, let s = seams.summary {
+                print("seam ratio \(fmt(s.median, 2)) median, \(fmt(s.max, 2)) max over components (edge error across networks / "
+                      + "within one; 1 = no visible boundary; per component in --json)")
+            }
         }
     }
 }

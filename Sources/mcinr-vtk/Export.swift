@@ -28,6 +28,9 @@ struct Export: ParsableCommand {
     @OptionGroup var variables: VariableSelection
     @Option(name: .customLong("ground-truth"), help: "Original data (.pvd or .vtu): adds <name>_abs_error arrays and metrics.json.")
     var groundTruth: String?
+    @Flag(name: .customLong("network-id"),
+          help: "Also write network_id (Int32 per point): the network each point is routed to, to see the clusters.")
+    var networkID = false
     @Flag(name: .customLong("include-ground-truth"), help: "Also write the ground-truth arrays as <name>_ground_truth.")
     var includeGroundTruth = false
     @OptionGroup var threads: DecoderThreads
@@ -96,6 +99,7 @@ struct Export: ParsableCommand {
                     return (decoder.variables[v].name, decoder.variables[v].components, first)
                 }
                 let nc = first
+                let networkArray = networkID ? [Self.networkArray(decoder, points: gt.mesh.points)] : []
                 let cmp = try GroundTruthComparison(
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
                     variableNames: variables.names, threads: threadCount, progress: StepProgress()) { k, truth, decoded in
@@ -112,7 +116,7 @@ struct Export: ParsableCommand {
                                 arrays.append(NamedArray(name: v.name + "_ground_truth", components: v.components, values: t))
                             }
                         }
-                        try series.stageInBackground(step: k, mesh: gt.mesh, time: gt.times[steps[k]], pointArrays: arrays)
+                        try series.stageInBackground(step: k, mesh: gt.mesh, time: gt.times[steps[k]], pointArrays: arrays + networkArray)
                     }
                 let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
                                                          options: [.prettyPrinted, .sortedKeys])
@@ -132,6 +136,7 @@ struct Export: ParsableCommand {
             let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
             let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count)
             let progress = StepProgress()
+            let networkArray = networkID ? [Self.networkArray(decoder, points: mesh.points)] : []
             do {
                 for (k, t) in stepTimes.enumerated() {
                     progress.update("decoding", done: k, total: stepTimes.count)
@@ -143,7 +148,7 @@ struct Export: ParsableCommand {
                         return NamedArray(name: decoder.variables[v].name, components: count,
                                           values: extractColumns(block, stride: comps.count, first: column, count: count))
                     }
-                    try series.stageInBackground(step: k, mesh: mesh, time: t, pointArrays: arrays)
+                    try series.stageInBackground(step: k, mesh: mesh, time: t, pointArrays: arrays + networkArray)
                 }
                 progress.update("decoding", done: stepTimes.count, total: stepTimes.count)
                 _ = try series.commit(times: stepTimes)
@@ -153,6 +158,11 @@ struct Export: ParsableCommand {
             }
         }
         note("wrote \(pvd.path)")
+    }
+
+    /// `network_id`: the leaf network of each point (the same at every step).
+    static func networkArray(_ decoder: MCIDecoder, points: [Double]) -> NamedArray {
+        NamedArray(name: "network_id", components: 1, values: decoder.routes(points: points).map(Float.init), sourceType: .int32)
     }
 
     private func selectedVariables(_ decoder: MCIDecoder) throws -> [Int] {

@@ -17,6 +17,8 @@ struct GroundTruthComparison {
     var variableNames: [String]
     var variableComponents: [Int]
     var report: MetricsReport
+    /// Seam ratio per compared component over the ground truth's cells (nil without cells).
+    var seamMetric: SeamMetric?
 
     /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
     /// comparison (nil: every model variable). `visit(k, truth, decoded)` sees the k-th
@@ -86,6 +88,9 @@ struct GroundTruthComparison {
         // truth's (same point count, checked above).
         let atMesh = decoder.hasResidual && decoder.meshPointCount == n
         var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
+        var seams = gt.mesh.cellCount > 0
+            ? SeamMetric(offsets: gt.mesh.offsets, connectivity: gt.mesh.connectivity,
+                         network: decoder.routes(points: gt.mesh.points), ranges: ranges) : nil
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]
@@ -93,11 +98,17 @@ struct GroundTruthComparison {
                 ? try decoder.decodeMesh(time: time, components: comps, threads: threads)
                 : try decoder.decode(points: gt.mesh.points, time: time, components: comps, threads: threads)
             let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
-            truth.withUnsafeBufferPointer { t in decoded.withUnsafeBufferPointer { evaluation.add(truth: t, prediction: $0) } }
+            truth.withUnsafeBufferPointer { t in
+                decoded.withUnsafeBufferPointer { d in
+                    evaluation.add(truth: t, prediction: d)
+                    seams?.add(truth: t, prediction: d)
+                }
+            }
             try visit?(k, truth, decoded)
             progress?.update("decoding and comparing", done: k + 1, total: steps.count)
         }
         report = evaluation.report
+        seamMetric = seams
     }
 
     /// Error-bounded model: per compared component, (name, max |err|, bound); nil otherwise.
@@ -124,6 +135,17 @@ struct GroundTruthComparison {
             "error_bound": boundCheck(model: model).map { rows -> [String: Any] in
                 ["holds": rows.allSatisfy { $0.maxError <= $0.bound }, "residual_bytes": model.residualBytes,
                  "components": rows.map { ["name": $0.name, "max_abs_error": $0.maxError, "bound": $0.bound] }]
+            } as Any? ?? NSNull(),
+            "seams": seamMetric.map { s -> [String: Any] in
+                [
+                    "ratio": s.ratios.map { $0 as Any? ?? NSNull() },
+                    "components": componentNames,
+                    "median": s.summary?.median as Any? ?? NSNull(), "max": s.summary?.max as Any? ?? NSNull(),
+                    "edges_across_networks": s.edgesAcross, "edges_within_networks": s.edgesWithin,
+                    "definition": "per component: mean over cell edges (i, j) whose ends are routed to different networks "
+                        + "of |(d_i - d_j) - (t_i - t_j)| / range, divided by the same mean over edges inside one network "
+                        + "(d decoded, t ground truth; every step compared; edges once per cell)",
+                ]
             } as Any? ?? NSNull(),
             "weight_bytes": model.weightBytes,
             "raw_field_bytes": model.rawFieldBytes,

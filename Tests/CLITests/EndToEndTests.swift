@@ -44,6 +44,40 @@ final class EndToEndTests: XCTestCase {
         XCTAssertGreaterThan(int8PSNR, f32PSNR - 3, "int8 costs a little accuracy, not the model")
     }
 
+    /// The seam ratio (#21) in eval --json and export --network-id: an Int32 array of the
+    /// network each point is routed to, the same in every step, and every network present.
+    func testSeamRatioAndNetworkIDs() throws {
+        let dir = try temporaryFolder("seams")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, truth) = try SmallDataset.make(in: dir)
+        let model = dir.appendingPathComponent("model.mci").path
+        let train = try CLI.run(["train", pvd.path, "-o", model] + Self.trainArguments)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let eval = try CLI.run(["eval", model, "--ground-truth", pvd.path, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let seams = try XCTUnwrap(try CLI.json(eval.stdout)["seams"] as? [String: Any])
+        let ratios = try XCTUnwrap(seams["ratio"] as? [Double])
+        XCTAssertEqual(ratios.count, truth.variables.reduce(0) { $0 + $1.components })
+        XCTAssertTrue(ratios.allSatisfy { $0 > 0 && $0.isFinite }, "\(ratios)")
+        XCTAssertGreaterThan(try XCTUnwrap(seams["edges_across_networks"] as? Int), 0, "two clusters meet somewhere")
+        let table = try CLI.run(["eval", model, "--ground-truth", pvd.path])
+        XCTAssertTrue(table.stdout.contains("seam ratio"), table.stdout)
+
+        let out = dir.appendingPathComponent("out")
+        let export = try CLI.run(["export", model, "--vtu", out.path, "--network-id"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        let clusters = try XCTUnwrap(try CLI.json(try CLI.run(["info", model, "--json"]).stdout)["clusters"] as? [String: Any])
+        let networks = try XCTUnwrap(clusters["networks"] as? Int)
+        var first: [Float]?
+        for url in try FileManager.default.contentsOfDirectory(at: out, includingPropertiesForKeys: nil) where url.pathExtension == "vtu" {
+            let ids = try XCTUnwrap(try VTUReader.read(url).pointArrays.first { $0.name == "network_id" })
+            XCTAssertEqual(ids.sourceType, .int32, url.lastPathComponent)
+            XCTAssertEqual(Set(ids.values), Set((0 ..< networks).map(Float.init)), url.lastPathComponent)
+            if let first { XCTAssertEqual(ids.values, first) } else { first = ids.values }
+        }
+        XCTAssertNotNil(first)
+    }
+
     func testTrainInfoEvalExport() throws {
         let dir = try temporaryFolder("e2e")
         defer { try? FileManager.default.removeItem(at: dir) }

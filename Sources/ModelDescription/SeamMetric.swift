@@ -1,0 +1,80 @@
+/// How visible the boundaries between networks are (issue #21). For every edge (i, j) of a
+/// cell and every component, the error of the decoded difference along the edge,
+/// |(dᵢ − dⱼ) − (tᵢ − tⱼ)| / range (d decoded, t truth); the **seam ratio** of a component is
+/// the mean of that error over edges whose two ends are routed to different networks divided by
+/// its mean over edges inside one network, over every step added. 1 means the boundaries are
+/// as smooth as the interiors; a seam shows as > 1.
+///
+/// Edges are every pair of points of a cell of at most 8 points (a tetrahedron's 6 edges;
+/// larger cells also count their diagonals), counted once per cell that has them, as the
+/// cells list them: no table of unique edges is built, so the metric costs no memory beyond
+/// its sums at any mesh size.
+public struct SeamMetric: Sendable {
+    public let ranges: [Double]
+    private let offsets: [Int]
+    private let connectivity: [Int]
+    private let network: [Int32]
+    private var across: [Double]
+    private var within: [Double]
+    /// Edge occurrences per step whose ends are on different networks / on one network.
+    public private(set) var edgesAcross = 0
+    public private(set) var edgesWithin = 0
+    public private(set) var stepCount = 0
+
+    /// `offsets` (cell count + 1) and `connectivity` as a mesh stores its cells; `network[i]`
+    /// the network point i is routed to; `ranges` the range of each component (as PSNR uses).
+    public init(offsets: [Int], connectivity: [Int], network: [Int32], ranges: [Double]) {
+        self.offsets = offsets; self.connectivity = connectivity; self.network = network; self.ranges = ranges
+        across = [Double](repeating: 0, count: ranges.count); within = across
+        var a = 0, w = 0
+        Self.forEachEdge(offsets, connectivity) { i, j in if network[i] != network[j] { a += 1 } else { w += 1 } }
+        edgesAcross = a; edgesWithin = w
+    }
+
+    private static func forEachEdge(_ offsets: [Int], _ connectivity: [Int], _ body: (Int, Int) -> Void) {
+        for cell in 0 ..< max(0, offsets.count - 1) {
+            let lo = offsets[cell], hi = offsets[cell + 1]
+            guard hi - lo >= 2 && hi - lo <= 8 else { continue }
+            for a in lo ..< hi - 1 {
+                for b in a + 1 ..< hi { body(connectivity[a], connectivity[b]) }
+            }
+        }
+    }
+
+    /// Adds one step: truth and prediction, n × C values each (point-major).
+    public mutating func add(truth: UnsafeBufferPointer<Float>, prediction: UnsafeBufferPointer<Float>) {
+        let c = ranges.count
+        precondition(truth.count == prediction.count && truth.count == network.count * c)
+        let scale = ranges.map { $0 > 0 ? 1 / $0 : 0 }
+        var a = across, w = within
+        let network = self.network
+        Self.forEachEdge(offsets, connectivity) { i, j in
+            let crossing = network[i] != network[j]
+            for k in 0 ..< c {
+                let d = Double(prediction[i * c + k]) - Double(prediction[j * c + k])
+                let t = Double(truth[i * c + k]) - Double(truth[j * c + k])
+                let e = abs(d - t) * scale[k]
+                if crossing { a[k] += e } else { w[k] += e }
+            }
+        }
+        across = a; within = w
+        stepCount += 1
+    }
+
+    /// Per component: mean edge error across networks / mean inside one (nil where either set
+    /// of edges is empty or the interior error is 0).
+    public var ratios: [Double?] {
+        zip(across, within).map { a, w in
+            guard edgesAcross > 0, edgesWithin > 0, w > 0 else { return nil }
+            return (a / Double(edgesAcross)) / (w / Double(edgesWithin))
+        }
+    }
+
+    /// Median and maximum of the defined ratios (nil if none is).
+    public var summary: (median: Double, max: Double)? {
+        let r = ratios.compactMap { $0 }.sorted()
+        guard let last = r.last else { return nil }
+        let median = r.count % 2 == 1 ? r[r.count / 2] : (r[r.count / 2 - 1] + r[r.count / 2]) / 2
+        return (median, last)
+    }
+}
