@@ -215,8 +215,7 @@ typedef struct chunk_dec {
     /* adjacency: MAX_ADJ slots per point */
     uint32_t *adj;
     uint8_t *adj_deg;
-    uint32_t *stamp;
-    uint8_t *cnt;
+    uint32_t *stamp; /* candidates' marks */
     uint32_t stamp_now;
     uint32_t order[3 * MAX_ADJ], cands[3 * MAX_ADJ];
     /* generic cells */
@@ -254,7 +253,6 @@ static void chunk_free(chunk_dec *c) {
     free(c->adj);
     free(c->adj_deg);
     free(c->stamp);
-    free(c->cnt);
     free(c->types);
     free(c->cell_end);
     free(c->cell_vert);
@@ -286,12 +284,11 @@ static int chunk_alloc(chunk_dec *c) {
                                                                  : malloc(sizeof *c->adj);
     c->adj_deg = alloc0(n, 1);
     c->stamp = alloc0(n, sizeof *c->stamp);
-    c->cnt = alloc0(n, 1);
     c->types = alloc0(k->cells, 1);
     c->cell_end = alloc0(k->cells, sizeof *c->cell_end);
     c->cell_vert = alloc0(k->cell_conn, sizeof *c->cell_vert);
     if (!c->gid || !c->bits || !c->gid_set || !c->frame || !c->orig || !c->p || !c->faces || !c->queue || !c->queue_slot ||
-        !c->adj || !c->adj_deg || !c->stamp || !c->cnt || !c->types ||
+        !c->adj || !c->adj_deg || !c->stamp || !c->types ||
         !c->cell_end || !c->cell_vert)
         return -1;
     memset(c->gid_set, 0xFF, (c->gid_mask + 1) * sizeof *c->gid_set);
@@ -425,37 +422,47 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int 
 
 /* The candidates for the apex across face k of tet t: points other than the face's and the
  * opposite one adjacent to all three face points, then to two, in order of first appearance
- * in adj(a), adj(b), adj(c). */
+ * in adj(a), adj(b), adj(c). A point first seen in adj(c) occurs once, so adj(c) only counts
+ * points already seen. mark[x] = now + (occurrences so far) for a point seen in this call,
+ * now + 4 and up for the excluded ones (set first, so they are never listed); older values
+ * are below now. */
 static size_t candidates(chunk_dec *c, size_t t, int k) {
     const uint32_t *f = &c->frame[4 * t];
     uint32_t face[3];
     for (int j = 0, n = 0; j < 4; j++)
         if (j != k) face[n++] = f[j];
-    if (++c->stamp_now == 0) { /* wrapped: clear the stamps */
-        memset(c->stamp, 0, c->ck->points * sizeof *c->stamp);
-        c->stamp_now = 1;
+    uint32_t *mark = c->stamp;
+    if (c->stamp_now > UINT32_MAX - 16) { /* about to wrap: clear the marks */
+        memset(mark, 0, c->ck->points * sizeof *mark);
+        c->stamp_now = 0;
     }
+    uint32_t now = c->stamp_now += 8;
+    mark[face[0]] = mark[face[1]] = mark[face[2]] = mark[f[k]] = now + 4;
     size_t no = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         const uint32_t *a = &c->adj[(size_t)face[i] * MAX_ADJ];
         unsigned deg = c->adj_deg[face[i]];
         for (unsigned e = 0; e < deg; e++) {
-            uint32_t x = a[e];
-            if (c->stamp[x] != c->stamp_now) {
-                c->stamp[x] = c->stamp_now;
-                c->cnt[x] = 0;
+            uint32_t x = a[e], v = mark[x];
+            if (v < now) {
+                v = now;
                 c->order[no++] = x;
             }
-            c->cnt[x]++;
+            mark[x] = v + 1;
         }
     }
+    const uint32_t *a = &c->adj[(size_t)face[2] * MAX_ADJ];
+    unsigned deg = c->adj_deg[face[2]];
+    for (unsigned e = 0; e < deg; e++) {
+        uint32_t x = a[e], v = mark[x];
+        if (v >= now) mark[x] = v + 1;
+    }
     size_t n3 = 0, n2 = 0;
-    uint32_t two[3 * MAX_ADJ];
+    uint32_t two[2 * MAX_ADJ];
     for (size_t i = 0; i < no; i++) {
-        uint32_t x = c->order[i];
-        if (c->cnt[x] < 2 || x == face[0] || x == face[1] || x == face[2] || x == f[k]) continue;
-        if (c->cnt[x] == 3) c->cands[n3++] = x;
-        else two[n2++] = x;
+        uint32_t x = c->order[i], count = mark[x] - now;
+        if (count == 3) c->cands[n3++] = x;
+        else if (count == 2) two[n2++] = x;
     }
     memcpy(&c->cands[n3], two, n2 * sizeof *two);
     return n3 + n2;

@@ -57,10 +57,19 @@ static inline int mci_rc_bit(mci_rc *rc, uint16_t *p) {
     return bit;
 }
 
-/* A fixed bit: probability 1/2, never updated. */
+/* A fixed bit: probability 1/2, never updated (mci_rc_bit with p = 1024, without branching on
+ * the bit: half of these bits go each way, so a branch would be mispredicted half the time). */
 static inline int mci_rc_fixed(mci_rc *rc) {
-    uint16_t p = MCI_RC_PROB_INIT;
-    return mci_rc_bit(rc, &p);
+    uint32_t bound = (rc->range >> MCI_RC_PROB_BITS) * MCI_RC_PROB_INIT;
+    uint32_t bit = rc->code >= bound, mask = 0u - bit;
+    rc->code -= bound & mask;
+    rc->range = (bound & ~mask) | ((rc->range - bound) & mask);
+    if (rc->range < MCI_RC_TOP) {
+        if (rc->pos >= rc->len) return -1;
+        rc->range <<= 8;
+        rc->code = rc->code << 8 | rc->src[rc->pos++];
+    }
+    return (int)bit;
 }
 
 #endif
