@@ -8,6 +8,8 @@
         v = f.decode_mesh(f.times[0])              # {"velocity": N×3, "pressure": N, ...} float32
         w = f.decode(xyz, 12.5, ["temperature"])   # at any points (n×3) and any time
         f.error_bound                              # {"pressure": E, ...} (error-bounded models)
+        pc = f.read_piece(1, 4, ghost_levels=1, time=f.times[0])   # piece 1 of 4 (parallel readers)
+        pc.point_ids, pc.points, pc.cells, pc.values["pressure"], pc.cell_ghost_levels
 
 Everything goes through the one C decoder (capi.Model: the ctypes binding of mcinr.h); its
 errors raise mcinr.DecoderError with the decoder's message.
@@ -21,6 +23,59 @@ import numpy as np
 from . import capi
 
 Cells = namedtuple("Cells", "types offsets connectivity")
+Piece = namedtuple("Piece", "point_ids points cells cell_ghost_levels point_duplicate values evaluated")
+Piece.__doc__ = """Piece p of n of the mesh (File.read_piece; mcinr.h, "Pieces"): point_ids (int64,
+increasing global ids: indices into File.points), points (n×3 float64), cells (Cells, indices into
+this piece's points; own cells first, then ghost cells), cell_ghost_levels (uint8: 0 own, l ghost
+level l), point_duplicate (uint8: 1 for a point another piece owns; all 0 without ghost levels),
+values ({name: array} at the piece's points, bit for bit those of decode_mesh; {} without a time)
+and evaluated (points the networks ran on)."""
+
+_PIECE_FUNCTIONS = {  # name: (restype, argtypes), as in mcinr.h ("Pieces")
+    "mcinr_piece_build": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+                                         ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p,
+                                         ctypes.c_size_t]),
+    "mcinr_piece_free": (None, [ctypes.c_void_p]),
+    "mcinr_piece_num_points": (ctypes.c_size_t, [ctypes.c_void_p]),
+    "mcinr_piece_num_cells": (ctypes.c_size_t, [ctypes.c_void_p]),
+    "mcinr_piece_connectivity_size": (ctypes.c_size_t, [ctypes.c_void_p]),
+    "mcinr_piece_point_ids": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_points": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_cell_types": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_offsets": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_connectivity": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_cell_ghost_levels": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_point_duplicate": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_decode_mesh_points": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_double, ctypes.c_void_p, ctypes.c_size_t,
+                                                ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                                                ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_size_t]),
+}
+
+
+def _piece_functions(library):
+    """The pieces functions of a loaded capi.Library (declared once per library)."""
+    table = getattr(library, "_mcinr_piece_functions", None)
+    if table is None:
+        table = {}
+        for name, (restype, argtypes) in _PIECE_FUNCTIONS.items():
+            try:
+                fn = getattr(library._dll, name)
+            except AttributeError:
+                raise capi.LibraryError("%s has no %s (a libmcinr older than the pieces API)"
+                                        % (library.path, name)) from None
+            fn.restype, fn.argtypes = restype, argtypes
+            table[name] = fn
+        library._mcinr_piece_functions = table
+    return table
+
+
+def _copy(pointer, count, dtype, shape=None):
+    """A numpy copy of `count` values of `dtype` at a C pointer (NULL: an empty array)."""
+    if not pointer or count == 0:
+        return np.zeros(shape if shape is not None else (0,), dtype=dtype)
+    buf = (ctypes.c_char * (count * np.dtype(dtype).itemsize)).from_address(pointer)
+    out = np.frombuffer(buf, dtype=dtype).copy()
+    return out.reshape(shape) if shape is not None else out
 Cells.__doc__ = """The mesh's cells, VTK style: types (M uint8, VTK cell type ids), offsets (M+1
 int64, from 0) and connectivity (int64 point indices)."""
 
@@ -210,6 +265,52 @@ class File:
                                        num_threads=default_threads() if num_threads is None else num_threads,
                                        network_only=network_only, progress=progress)
         return self._split(selected, block)
+
+
+    def read_piece(self, piece, num_pieces, ghost_levels=0, time=None, variables=None, num_threads=None,
+                   network_only=False):
+        """Piece `piece` of `num_pieces` with `ghost_levels` layers of ghost cells (a Piece), and
+        with `time` given its values at its points only (mcinr_decode_mesh_points: bit for bit
+        those of decode_mesh). What a parallel reader's rank reads: a MESHC file with at least
+        num_pieces chunks decodes only the piece's chunks (plus, per ghost level, one pass over
+        the others). DecoderError with the decoder's message on failure."""
+        lib = self.model._lib
+        fns = _piece_functions(lib)
+        threads = default_threads() if num_threads is None else int(num_threads)
+        opts = capi.DecodeOptions(ctypes.sizeof(capi.DecodeOptions), threads, capi._PROGRESS_FN(), None,
+                                  1 if network_only else 0)
+        err = ctypes.create_string_buffer(1024)
+        handle = ctypes.c_void_p()
+        status = fns["mcinr_piece_build"](self.model._h, int(piece), int(num_pieces), int(ghost_levels),
+                                          ctypes.byref(opts), ctypes.byref(handle), err, len(err))
+        self.model._check(status, err)
+        try:
+            h = handle
+            n = fns["mcinr_piece_num_points"](h)
+            m = fns["mcinr_piece_num_cells"](h)
+            k = fns["mcinr_piece_connectivity_size"](h)
+            ids = _copy(fns["mcinr_piece_point_ids"](h), n, np.int64)
+            points = _copy(fns["mcinr_piece_points"](h), 3 * n, np.float64, (n, 3))
+            cells = Cells(_copy(fns["mcinr_piece_cell_types"](h), m, np.uint8),
+                          _copy(fns["mcinr_piece_offsets"](h), m + 1, np.int64),
+                          _copy(fns["mcinr_piece_connectivity"](h), k, np.int64))
+            levels = _copy(fns["mcinr_piece_cell_ghost_levels"](h), m, np.uint8)
+            duplicate = _copy(fns["mcinr_piece_point_duplicate"](h), n, np.uint8)
+        finally:
+            fns["mcinr_piece_free"](handle)
+        values, evaluated = {}, 0
+        if time is not None:
+            selected = self._selected(variables)
+            comp = np.ascontiguousarray(self._components(selected), dtype=np.uintp)
+            block = np.empty((n, comp.size), dtype=np.float32)
+            count = ctypes.c_size_t()
+            if n and comp.size:
+                status = fns["mcinr_decode_mesh_points"](self.model._h, float(time), ids.ctypes.data, n,
+                                                         comp.ctypes.data, comp.size, block.ctypes.data,
+                                                         ctypes.byref(opts), ctypes.byref(count), err, len(err))
+                self.model._check(status, err)
+            values, evaluated = self._split(selected, block), count.value
+        return Piece(ids, points, cells, levels, duplicate, values, evaluated)
 
 
 def cell_point_counts(library):

@@ -17,6 +17,7 @@ for py in $PYTHONS; do
   echo "-- python/tests/test_capi.py with $exe ($("$exe" -c 'import platform; print(platform.python_version())'))"
   "$exe" -c "import numpy" || { echo "python/tests/run.sh: $exe has no numpy" >&2; exit 1; }
   "$exe" python/tests/test_capi.py
+  "$exe" python/tests/test_pieces.py
   ran=$((ran + 1))
 done
 [ $ran -gt 0 ] || { echo "python/tests/run.sh: no Python ran the tests" >&2; exit 1; }
