@@ -84,6 +84,9 @@ _SIGNATURES = {  # name: (restype, argtypes), as in mcinr.h
     "mcinr_status_string": (ctypes.c_char_p, [_int]),
     "mcinr_open_file": (_int, [ctypes.c_char_p, ctypes.POINTER(_vp), ctypes.c_char_p, _sz]),
     "mcinr_open_memory": (_int, [_vp, _sz, ctypes.POINTER(_vp), ctypes.c_char_p, _sz]),
+    "mcinr_open_file_ex": (_int, [ctypes.c_char_p, ctypes.POINTER(DecodeOptions), ctypes.POINTER(_vp), ctypes.c_char_p,
+                                  _sz]),
+    "mcinr_open_memory_ex": (_int, [_vp, _sz, ctypes.POINTER(DecodeOptions), ctypes.POINTER(_vp), ctypes.c_char_p, _sz]),
     "mcinr_close": (None, [_vp]),
     "mcinr_format_version": (None, [_vp, ctypes.POINTER(ctypes.c_uint16), ctypes.POINTER(ctypes.c_uint16)]),
     "mcinr_num_variables": (_sz, [_vp]),
@@ -279,27 +282,42 @@ class Model:
     number of threads at once (ctypes releases the GIL during the C calls). Close it with
     close() or a `with` block."""
 
-    def __init__(self, path, library=None):
-        """Opens the file at `path`; raises DecoderError whose message names the file."""
+    def __init__(self, path, library=None, trust_large_files=False, num_threads=1, progress=None):
+        """Opens the file at `path` (mcinr_open_file_ex); raises DecoderError whose message
+        names the file. By default the limits for untrusted files apply (docs/mci-format.md,
+        "Limits": Status.LIMIT beyond them); trust_large_files=True lifts them for a file from a
+        trusted source (every format check stays). num_threads validate a RESIDUAL;
+        progress(fraction) is called from this thread, and a truthy return (or an exception,
+        raised again) aborts the open: DecoderError with Status.ABORTED."""
         self._lib = load_library(library)
         self._handle = None
         self.path = os.fspath(path)
-        self._open(lambda handle, err: self._lib.mcinr_open_file(os.fsencode(self.path), handle, err, _ERR_LEN))
+        self._open(lambda handle, opts, err: self._lib.mcinr_open_file_ex(os.fsencode(self.path), opts, handle, err,
+                                                                         _ERR_LEN),
+                   trust_large_files, num_threads, progress)
 
     @classmethod
-    def from_bytes(cls, data, library=None):
-        """Opens a model from the bytes of an .mci file (copied by the decoder as needed)."""
+    def from_bytes(cls, data, library=None, trust_large_files=False, num_threads=1, progress=None):
+        """Opens a model from the bytes of an .mci file (copied by the decoder as needed); the
+        options as for a path."""
         self = cls.__new__(cls)
         self._lib = load_library(library)
         self._handle = None
         self.path = None
         buf = (ctypes.c_char * len(data)).from_buffer_copy(data)
-        self._open(lambda handle, err: self._lib.mcinr_open_memory(buf, len(data), handle, err, _ERR_LEN))
+        self._open(lambda handle, opts, err: self._lib.mcinr_open_memory_ex(buf, len(data), opts, handle, err, _ERR_LEN),
+                   trust_large_files, num_threads, progress)
         return self
 
-    def _open(self, call):
+    def _open(self, call, trust_large_files, num_threads, progress):
         handle, err = ctypes.c_void_p(), ctypes.create_string_buffer(_ERR_LEN)
-        self._check(call(ctypes.byref(handle), err), err)
+        cb = _Progress(progress)
+        opts = DecodeOptions(ctypes.sizeof(DecodeOptions), int(num_threads), cb.c_fn, None, 0,
+                             1 if trust_large_files else 0)
+        status = call(ctypes.byref(handle), ctypes.byref(opts), err)
+        if cb.error is not None:
+            raise cb.error
+        self._check(status, err)
         self._handle = handle
 
     def _check(self, status, err):

@@ -78,6 +78,21 @@ class LibraryTests(unittest.TestCase):
         self.assertIs(e.exception.status, mcinr.Status.LIMIT)
         self.assertIn("trust_large_files", str(e.exception))
         self.assertTrue(str(e.exception).startswith(p + ": section MESH: "), str(e.exception))
+        # trusted: the limits lifted (a path and bytes), the open reports progress and can be aborted
+        fractions = []
+        with mcinr.Model(p, library=LIB, trust_large_files=True, progress=fractions.append) as m:
+            self.assertEqual(m.mesh().points.shape, (1500000, 3))
+        self.assertEqual(fractions[-1], 1.0)
+        self.assertEqual(fractions, sorted(fractions))
+        with open(p, "rb") as f:
+            data = f.read()
+        with mcinr.Model.from_bytes(data, library=LIB, trust_large_files=True) as m:
+            self.assertTrue(m.has_mesh)
+        with self.assertRaises(mcinr.DecoderError) as e:
+            mcinr.Model(p, library=LIB, trust_large_files=True, progress=lambda f: f > 0.3)
+        self.assertIs(e.exception.status, mcinr.Status.ABORTED)
+        with self.assertRaises(ZeroDivisionError):  # an exception in the callback aborts and is raised again
+            mcinr.Model(p, library=LIB, trust_large_files=True, progress=lambda f: 1 / 0)
 
     def test_status_strings(self):
         for s in mcinr.Status:
