@@ -390,10 +390,15 @@ typedef struct mcinr_piece mcinr_piece;
 
 /* Builds piece `piece` of `num_pieces` (0 ≤ piece < num_pieces ≤ 2^31) with `ghost_levels`
  * (0 … 255) layers of ghost cells: level l holds the cells of other pieces that share a point
- * with the piece's own cells or with the cells of levels < l. Finding them decodes, per level,
- * every chunk outside the piece once (one at a time: memory stays that of the piece and one
- * chunk; docs in plugin/README.md, "Parallel reading"). Cells: the own cells first, in the
- * order of mcinr_mesh_cells, then the ghost cells level by level in that order.
+ * with the piece's own cells or with the cells of levels < l. Finding them scans every other
+ * chunk, so with ghost_levels ≥ 1 (and for a MESH file) the piece is cut from the whole mesh
+ * (mcinr_mesh_decode: decoded once per model, on num_threads threads, and kept: memory of the
+ * whole mesh), which mcinr_decode_mesh_points needs anyway; with ghost_levels 0 only the
+ * piece's own chunks are decoded (memory: the piece and one chunk per thread). Cells: the own
+ * cells first, in the order of mcinr_mesh_cells, then the ghost cells level by level in that
+ * order (the same own cells whichever way the piece is made). A point no cell uses goes with
+ * the chunk that lists it (cut from the whole mesh: with the last chunk, where writers put
+ * them).
  * With ghost_levels ≥ 1 every point that another piece also lists and owns is marked
  * duplicate: a point belongs to the lowest piece whose own cells use it (a lone point to the
  * piece that lists it), so the points not marked duplicate over all pieces are every mesh point
@@ -424,8 +429,9 @@ const int64_t *mcinr_piece_offsets(const mcinr_piece *piece);
 const int64_t *mcinr_piece_connectivity(const mcinr_piece *piece);
 const uint8_t *mcinr_piece_cell_ghost_levels(const mcinr_piece *piece);
 const uint8_t *mcinr_piece_point_duplicate(const mcinr_piece *piece);
-/* What building it decoded: chunks of the piece's own cells, and chunk decodes made to find
- * ghost cells (a chunk counts once per level). Either pointer may be NULL. */
+/* What building it read: chunks of the piece's own cells, and chunks scanned to find ghost
+ * cells (a chunk counts once per level), each decoded or cut from the whole mesh (see
+ * mcinr_piece_build). Either pointer may be NULL. */
 void mcinr_piece_decoded_chunks(const mcinr_piece *piece, size_t *own_chunks, size_t *ghost_chunk_decodes);
 
 /* Point count of a cell of VTK type `type` in a .mci mesh: the exact count, or 0 for the

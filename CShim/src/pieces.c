@@ -92,6 +92,7 @@ static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c) {
 
 typedef struct layout {
     const mcinr_model *m;
+    int whole;           /* 1: cells and points come from the model's whole mesh, not chunk decodes */
     size_t K, n, p;      /* chunks, pieces, this piece */
     uint64_t M;          /* cells */
     int by_chunk;        /* K ≥ n: pieces own groups of chunks; else ranges of cells */
@@ -159,16 +160,66 @@ typedef struct pass_job {
     const uint64_t *own;    /* level 1: the own cells' points */
     uint8_t *const *taken;  /* per chunk: cells already in the piece (NULL: none) */
     chunk_result *results;  /* one per entry of chunks */
+    const uint64_t *unused; /* whole mesh: the points no cell uses (they go with the last chunk) */
+    size_t num_unused;
 } pass_job;
 
+/* A worker's map from global point ids to the local ids of the chunk it is cutting from the whole
+ * mesh (UINT32_MAX: none; reset after each chunk). */
+static void *whole_init(void *ctx) {
+    const pass_job *job = ctx;
+    size_t N = job->L->m->mesh_num_points;
+    uint32_t *map = malloc((N ? N : 1) * sizeof *map);
+    if (map) memset(map, 0xFF, (N ? N : 1) * sizeof *map);
+    return map;
+}
+
+static void whole_fini(void *ctx, void *state) {
+    (void)ctx;
+    free(state);
+}
+
+/* Chunk k as mcinr_mesh_chunk would give it (its cells, the points they use in order of first
+ * use, and for the last chunk the points no cell uses), cut from the model's whole mesh. The
+ * arrays are sized by mcinr_mesh_chunk_sizes (np is an upper bound here: *np_out the count). */
+static void chunk_from_whole(const pass_job *job, uint32_t *map, size_t k, int64_t *pid, double *xyz, uint8_t *types,
+                             int64_t *off, int64_t *conn, size_t *np_out) {
+    const mcinr_model *m = job->L->m;
+    uint64_t c0 = job->L->cell0[k], c1 = job->L->cell0[k + 1];
+    size_t n = 0;
+    off[0] = 0;
+    for (uint64_t c = c0; c < c1; c++) {
+        types[c - c0] = m->mesh_types[c];
+        for (int64_t e = m->mesh_offsets[c]; e < m->mesh_offsets[c + 1]; e++) {
+            uint32_t g = m->mesh_conn[e];
+            if (map[g] == UINT32_MAX) {
+                map[g] = (uint32_t)n;
+                pid[n++] = g;
+            }
+            conn[e - m->mesh_offsets[c0]] = map[g];
+        }
+        off[c - c0 + 1] = m->mesh_offsets[c + 1] - m->mesh_offsets[c0];
+    }
+    if (k + 1 == job->L->K)
+        for (size_t w = 0; w < m->mesh_num_points / 64 + 1; w++)
+            for (uint64_t x = job->unused[w]; x; x &= x - 1) pid[n++] = (int64_t)(w * 64 + (size_t)__builtin_ctzll(x));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(xyz + 3 * i, m->mesh_points + 3 * pid[i], 3 * sizeof(double));
+        map[pid[i]] = UINT32_MAX;
+    }
+    *np_out = n;
+}
+
 static mcinr_status pass_task(void *ctx, void *state, size_t index) {
-    (void)state;
     const pass_job *job = ctx;
     const layout *L = job->L;
     size_t k = job->chunks[index];
     chunk_result *r = &job->results[index];
     size_t np = 0, nc = 0, nconn = 0;
     mcinr_status s = mcinr_mesh_chunk_sizes(L->m, k, &np, &nc, &nconn);
+    /* cut from the whole mesh, the chunk's points are at most those of its cells (+ the unused) */
+    if (s == MCINR_OK && L->whole)
+        np = (nconn < L->m->mesh_num_points ? nconn : L->m->mesh_num_points) + (k + 1 == L->K ? job->num_unused : 0);
     if (s != MCINR_OK) {
         mci_set_error(r->msg, sizeof r->msg, "chunk %zu: %s", k, mcinr_status_string(s));
         return s;
@@ -182,8 +233,12 @@ static mcinr_status pass_task(void *ctx, void *state, size_t index) {
         mci_set_error(r->msg, sizeof r->msg, "chunk %zu: out of memory for its %zu points and %zu cells", k, np, nc);
         goto done;
     }
-    s = mcinr_mesh_chunk(L->m, k, pid, xyz, types, off, conn, r->msg, sizeof r->msg);
-    if (s != MCINR_OK) goto done;
+    if (L->whole) {
+        chunk_from_whole(job, state, k, pid, xyz, types, off, conn, &np);
+    } else {
+        s = mcinr_mesh_chunk(L->m, k, pid, xyz, types, off, conn, r->msg, sizeof r->msg);
+        if (s != MCINR_OK) goto done;
+    }
     const uint8_t *taken = job->taken[k];
     size_t kept = 0, kept_conn = 0;
     /* first: count and flag; the cells are checked by the open (offsets increase, indices < np) */
@@ -318,6 +373,8 @@ static int grow_append(grow *g, const void *src, size_t count) {
 typedef struct builder {
     layout L;
     uint64_t *inset, *own, *low; /* bitmaps over the point ids */
+    uint64_t *unused;             /* whole mesh: the points no cell uses */
+    size_t num_unused;
     size_t words;
     uint8_t **taken;              /* per chunk, NULL until a cell of it is kept */
     grow types, sizes, conn, levels, coords; /* coords: (id as double bits? no: id, x, y, z) records */
@@ -334,6 +391,7 @@ static void builder_free(builder *b) {
     free(b->inset);
     free(b->own);
     free(b->low);
+    free(b->unused);
     if (b->taken)
         for (size_t k = 0; k < b->L.K; k++) free(b->taken[k]);
     free(b->taken);
@@ -354,10 +412,11 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         mci_set_error(err, err_len, "mcinr_piece_build: out of memory");
         return MCINR_ERR_NOMEM;
     }
-    pass_job job = {&b->L, level, chunks, b->inset, b->own, b->taken, res};
+    pass_job job = {&b->L, level, chunks, b->inset, b->own, b->taken, res, b->unused, b->num_unused};
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     if (threads > count) threads = count;
-    mci_parallel_for loop = {count, threads, &job, NULL, NULL, pass_task, o->progress, o->user_data, from, to};
+    mci_parallel_for loop = {count, threads, &job, b->L.whole ? whole_init : NULL, b->L.whole ? whole_fini : NULL,
+                             pass_task, o->progress, o->user_data, from, to};
     size_t failed = SIZE_MAX;
     mcinr_status s = mci_parallel_run(&loop, &failed);
     if (s != MCINR_OK) {
@@ -524,6 +583,26 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
         b.L.cell0[k + 1] = b.L.cell0[k] + nc;
     }
     b.L.M = b.L.cell0[K];
+    /* With ghost levels every other chunk is scanned: the whole mesh, decoded once and kept by the
+     * model (as a decode at the mesh points needs it anyway), costs no more than decoding them
+     * here; a MESH (type 5) file has it in memory already. Without ghost levels only the piece's
+     * chunks are decoded. */
+    if (ghost_levels > 0 || !m->meshc) {
+        s = mci_mesh_whole(m, o.num_threads > 1 ? (size_t)o.num_threads : 1, o.progress, o.user_data, 0.0, 0.0, err,
+                           err_len);
+        if (s != MCINR_OK) goto fail;
+        b.L.whole = 1;
+        b.unused = calloc(b.words, sizeof(uint64_t));
+        if (!b.unused) {
+            mci_set_error(err, err_len, "%s: out of memory", fn);
+            s = MCINR_ERR_NOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < N; i++) bit_set(b.unused, (int64_t)i);
+        for (size_t e = 0; e < m->mesh_conn_len; e++)
+            b.unused[m->mesh_conn[e] >> 6] &= ~((uint64_t)1 << (m->mesh_conn[e] & 63));
+        for (size_t w = 0; w < b.words; w++) b.num_unused += popcount64(b.unused[w]);
+    }
 
     /* The own pass: the piece's chunks (by chunk), or every chunk holding one of its cells. */
     size_t count = 0;

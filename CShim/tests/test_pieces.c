@@ -195,6 +195,28 @@ static void check_pieces(const char *dir, const char *name, int by_cells_expecte
                 for (size_t i = 0; i < w.N; i++)
                     CHECK(owned_points[i] == 1, "%s %zu pieces, %d ghost levels: point %zu is owned by %zu pieces",
                           name, n, ghosts, i, owned_points[i]);
+            /* with ghost levels the piece is cut from the whole mesh, without from its chunks: the
+             * same own cells, in the same order */
+            if (n == 3 && ghosts == 1 && pcs[1]) {
+                mcinr_piece *z = NULL;
+                CHECK(mcinr_piece_build(m, 1, 3, 0, NULL, &z, err, sizeof err) == MCINR_OK, "ghosts 0: %s", err);
+                if (z) {
+                    const mcinr_piece *a = pcs[1];
+                    int same = mcinr_piece_num_own_cells(z) == mcinr_piece_num_own_cells(a);
+                    const int64_t *za = mcinr_piece_point_ids(z), *aa = mcinr_piece_point_ids(a);
+                    const int64_t *zo = mcinr_piece_offsets(z), *ao = mcinr_piece_offsets(a);
+                    const int64_t *zc = mcinr_piece_connectivity(z), *ac = mcinr_piece_connectivity(a);
+                    for (size_t c = 0; same && c < mcinr_piece_num_own_cells(z); c++) {
+                        same = zo[c + 1] - zo[c] == ao[c + 1] - ao[c] &&
+                               mcinr_piece_cell_types(z)[c] == mcinr_piece_cell_types(a)[c];
+                        for (int64_t e = 0; same && e < zo[c + 1] - zo[c]; e++)
+                            same = za[zc[zo[c] + e]] == aa[ac[ao[c] + e]];
+                    }
+                    CHECK(same, "%s: piece 1/3's own cells differ between 0 (its chunks) and 1 ghost level (the whole "
+                          "mesh)", name);
+                    mcinr_piece_free(z);
+                }
+            }
             /* the same piece on 3 threads */
             if (n == 3 && ghosts == 1 && pcs[1]) {
                 mcinr_decode_options o;
