@@ -235,7 +235,7 @@ static size_t pow2_at_least(uint64_t v) {
 /* Scratch bytes of a chunk decode (for the open's budget) and capacity bounds. */
 static uint64_t chunk_scratch_bytes(const meshc_chunk *k) {
     uint64_t n = k->points, t = k->tets;
-    uint64_t faces = pow2_at_least(8 * t + 16), gids = pow2_at_least(2 * n + 16);
+    uint64_t faces = pow2_at_least(4 * t), gids = pow2_at_least(2 * n + 16);
     return n * (8 + 24 + 1 + 4 + 1) + n * (t ? 4 * MAX_ADJ : 0) + gids * 8 + t * (16 + 16 + 1 + 16) + faces * 8 +
            k->cells * 9 + k->cell_conn * 4 + sizeof(chunk_dec);
 }
@@ -267,7 +267,10 @@ static void *alloc0(uint64_t count, size_t size) {
 static int chunk_alloc(chunk_dec *c) {
     const meshc_chunk *k = c->ck;
     uint64_t n = k->points, t = k->tets;
-    c->face_mask = pow2_at_least(8 * t + 16) - 1; /* load <= 1/2 */
+    /* a tet adds at most 4 faces, so while tet i adds its faces the table holds at most
+     * 4 i + 3 < 4 t of them: a probe always meets an empty slot. A tet mesh has about 2
+     * faces per tet, a load of about 1/2 (a chunk of 65536 tets: 2 MiB) */
+    c->face_mask = pow2_at_least(4 * t) - 1;
     c->gid_mask = pow2_at_least(2 * n + 16) - 1;
     c->gid = alloc0(n, sizeof *c->gid);
     c->bits = alloc0(3 * n, sizeof *c->bits);
