@@ -10,6 +10,7 @@
 #include "pieces.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,66 @@ size_t mci_route_normalised(const mcinr_model *m, const double q[3]) {
         best = (size_t)(d1 < d0 ? nd->child1 : nd->child0);
     }
     return (size_t)m->nodes[best].network;
+}
+
+/* Seams (docs/mci-format.md, SEAM): where q is within the margin of the boundary between the
+ * node it descends into and the nearest other candidate at some level of the tree, the leaf
+ * under that other node is blended in with weight ½ (1 − smoothstep(s / margin)), s the
+ * distance from q to the bisecting plane of the two centroids (the level with the smallest s
+ * counts). At the boundary both sides give ½ and ½: the decoded field is continuous there. */
+static void consider(const mcinr_model *m, size_t chosen, size_t other, double d_chosen, double d_other,
+                     double *s_min, size_t *across) {
+    double separation = sqrt(dist2(m->nodes[chosen].centroid, m->nodes[other].centroid));
+    if (!(separation > 0.0)) return;
+    double s = (d_other - d_chosen) / (2.0 * separation);
+    if (s < *s_min) {
+        *s_min = s;
+        *across = other;
+    }
+}
+
+static size_t descend(const mcinr_model *m, const double q[3], size_t node) {
+    while (m->nodes[node].child0 >= 0) {
+        const mci_node *nd = &m->nodes[node];
+        double d0 = dist2(q, m->nodes[nd->child0].centroid), d1 = dist2(q, m->nodes[nd->child1].centroid);
+        node = (size_t)(d1 < d0 ? nd->child1 : nd->child0);
+    }
+    return node;
+}
+
+void mci_route_blended(const mcinr_model *m, const double q[3], uint32_t *network, uint32_t *partner, float *weight) {
+    size_t best = 0, second = SIZE_MAX;
+    double best_d = dist2(q, m->nodes[0].centroid), second_d = INFINITY;
+    for (size_t i = 1; i < m->num_top; i++) {
+        double d = dist2(q, m->nodes[i].centroid);
+        if (d < best_d) { /* the same choice as mci_route_normalised */
+            second = best;
+            second_d = best_d;
+            best = i;
+            best_d = d;
+        } else if (d < second_d) {
+            second = i;
+            second_d = d;
+        }
+    }
+    double s_min = INFINITY;
+    size_t across = SIZE_MAX;
+    if (second != SIZE_MAX) consider(m, best, second, best_d, second_d, &s_min, &across);
+    while (m->nodes[best].child0 >= 0) {
+        const mci_node *nd = &m->nodes[best];
+        double d0 = dist2(q, m->nodes[nd->child0].centroid), d1 = dist2(q, m->nodes[nd->child1].centroid);
+        size_t chosen = (size_t)(d1 < d0 ? nd->child1 : nd->child0), other = (size_t)(d1 < d0 ? nd->child0 : nd->child1);
+        consider(m, chosen, other, d1 < d0 ? d1 : d0, d1 < d0 ? d0 : d1, &s_min, &across);
+        best = chosen;
+    }
+    *network = (uint32_t)m->nodes[best].network;
+    *partner = *network;
+    *weight = 0.0f;
+    double margin = m->seam_margin;
+    if (across == SIZE_MAX || !(margin > 0.0) || !(s_min < margin)) return;
+    double x = s_min > 0.0 ? s_min / margin : 0.0;
+    *partner = (uint32_t)m->nodes[descend(m, q, across)].network;
+    if (*partner != *network) *weight = (float)(0.5 * (1.0 - x * x * (3.0 - 2.0 * x)));
 }
 
 size_t mcinr_route(const mcinr_model *m, const double xyz[3]) {
@@ -135,6 +196,8 @@ typedef struct workspace {
     float *x;         /* batch × 4 local inputs */
     double *q;        /* chunk × 4 normalised coordinates */
     uint32_t *net_of; /* chunk: network of each point */
+    uint32_t *partner_of; /* chunk, with seams: the network across the nearest boundary */
+    float *weight;    /* chunk, with seams: its blend weight (0: not in a seam) */
     uint32_t *order;  /* chunk: point indices grouped by network */
     size_t *counts;   /* networks + 1: counting-sort offsets */
 } workspace;
@@ -144,6 +207,8 @@ static void free_workspace(workspace *w) {
     free(w->x);
     free(w->q);
     free(w->net_of);
+    free(w->partner_of);
+    free(w->weight);
     free(w->order);
     free(w->counts);
     memset(w, 0, sizeof *w);
@@ -162,6 +227,10 @@ static int alloc_workspace(const mcinr_model *m, size_t chunk, workspace *w) {
     ok &= (w->x = malloc(w->batch * 4 * sizeof(float))) != NULL;
     ok &= (w->q = malloc(chunk * 4 * sizeof(double))) != NULL;
     ok &= (w->net_of = malloc(chunk * sizeof(uint32_t))) != NULL;
+    if (m->seam_margin > 0.0) {
+        ok &= (w->partner_of = malloc(chunk * sizeof(uint32_t))) != NULL;
+        ok &= (w->weight = malloc(chunk * sizeof(float))) != NULL;
+    }
     ok &= (w->order = malloc(chunk * sizeof(uint32_t))) != NULL;
     ok &= (w->counts = malloc((m->num_networks + 1) * sizeof(size_t))) != NULL;
     if (!ok) free_workspace(w);
@@ -187,9 +256,11 @@ static size_t output_row(const request *rq, size_t i) { return rq->row_of ? rq->
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
 
-/* Evaluates network `net` on the `rows` points idx[0..rows) of the chunk starting at `base`. */
+/* Evaluates network `net` on the `rows` points idx[0..rows) of the chunk starting at `base`;
+ * with `blend`, mixes the result into the output already there: (1 − w) · out + w · value,
+ * w = blend[idx[i]]. */
 static void eval_batch(const request *rq, const mci_network *net, workspace *w, const uint32_t *idx, size_t rows,
-                       size_t base) {
+                       size_t base, const float *blend) {
     const mcinr_model *m = rq->m;
     for (size_t i = 0; i < rows; i++) {
         const double *q = w->q + 4 * (size_t)idx[i];
@@ -233,8 +304,44 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
                 size_t row = output_row(rq, base + idx[i]);
                 if (row == MCI_NO_ROW) continue;
                 double v = ((double)cur[i * br->outputs + col] + 1.0) * scale + lo;
-                rq->out[row * rq->num_components + r] = (float)v;
+                float *o = &rq->out[row * rq->num_components + r];
+                if (blend) {
+                    double wt = blend[idx[i]];
+                    v = (1.0 - wt) * (double)*o + wt * v;
+                }
+                *o = (float)v;
             }
+        }
+    }
+}
+
+/* Counting sort of the chunk's points by net_of[] (only those with include[i] > 0 when given),
+ * then each network on batches of its points. counts[] holds the per-network tallies. */
+static void run_networks(const request *rq, workspace *w, size_t chunk, size_t base, size_t n, const uint32_t *net_of,
+                         const float *include, const float *blend) {
+    const mcinr_model *m = rq->m;
+    size_t L = m->num_networks;
+    /* Counting sort by network (stable: points keep their order within a network). */
+    for (size_t k = 0; k < L; k++) w->counts[k + 1] += w->counts[k];
+    size_t total = w->counts[L];
+    for (size_t i = 0; i < n; i++)
+        if (!include || include[i] > 0.0f) w->order[w->counts[net_of[i]]++] = (uint32_t)i;
+    /* counts[k] is now the end of network k's run, the start of network k + 1's. */
+    size_t i = 0;
+    while (i < total) {
+        uint32_t net = net_of[w->order[i]];
+        size_t end = w->counts[net];
+        while (i < end) {
+            size_t rows = end - i < w->batch ? end - i : w->batch;
+            /* A batch is evaluated whole or not at all: a wanted point's value comes from the
+             * same batch, so the same sgemm calls, as in a decode of every point. */
+            int wanted = !rq->row_of;
+            for (size_t k = 0; k < rows && !wanted; k++) wanted = rq->row_of[base + w->order[i + k]] != MCI_NO_ROW;
+            if (wanted) {
+                eval_batch(rq, &m->networks[net], w, w->order + i, rows, base, blend);
+                if (rq->row_of) rq->evaluated[chunk] += rows;
+            }
+            i += rows;
         }
     }
 }
@@ -254,31 +361,22 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     for (size_t i = 0; i < n; i++) {
         double *q = w->q + 4 * i;
         mci_normalise(m, rq->xyz + 3 * (base + i), rq->time, q);
-        uint32_t net = (uint32_t)mci_route_normalised(m, q);
+        uint32_t net;
+        if (w->weight) {
+            mci_route_blended(m, q, &net, &w->partner_of[i], &w->weight[i]);
+        } else {
+            net = (uint32_t)mci_route_normalised(m, q);
+        }
         w->net_of[i] = net;
         w->counts[net + 1]++;
     }
-    /* Counting sort by network (stable: points keep their order within a network). */
-    for (size_t k = 0; k < L; k++) w->counts[k + 1] += w->counts[k];
-    for (size_t i = 0; i < n; i++) w->order[w->counts[w->net_of[i]]++] = (uint32_t)i;
-    /* counts[k] is now the end of network k's run, the start of network k + 1's. */
-    size_t i = 0;
-    while (i < n) {
-        uint32_t net = w->net_of[w->order[i]];
-        size_t end = w->counts[net];
-        while (i < end) {
-            size_t rows = end - i < w->batch ? end - i : w->batch;
-            /* A batch is evaluated whole or not at all: a wanted point's value comes from the
-             * same batch, so the same sgemm calls, as in a decode of every point. */
-            int wanted = !rq->row_of;
-            for (size_t k = 0; k < rows && !wanted; k++) wanted = rq->row_of[base + w->order[i + k]] != MCI_NO_ROW;
-            if (wanted) {
-                eval_batch(rq, &m->networks[net], w, w->order + i, rows, base);
-                if (rq->row_of) rq->evaluated[chunk] += rows;
-            }
-            i += rows;
-        }
-    }
+    run_networks(rq, w, chunk, base, n, w->net_of, NULL, NULL);
+    if (!w->weight) return;
+    /* Seams: the points within a margin get the network across the boundary blended in. */
+    memset(w->counts, 0, (L + 1) * sizeof *w->counts);
+    for (size_t i = 0; i < n; i++)
+        if (w->weight[i] > 0.0f) w->counts[w->partner_of[i] + 1]++;
+    run_networks(rq, w, chunk, base, n, w->partner_of, w->weight, w->weight);
 }
 
 /* ---- Tasks of the parallel loop: one chunk each, a workspace per worker ---- */

@@ -54,6 +54,9 @@ struct mcinr_model {
     /* TREE */
     size_t num_nodes, num_top;
     mci_node *nodes;
+    /* SEAM (type 9): width of the band around each boundary between networks where the two
+     * are blended, in normalised coordinates; 0 = no SEAM section, no blending */
+    double seam_margin;
     /* NETS */
     size_t num_networks;
     mci_network *networks;
@@ -137,6 +140,9 @@ mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_optio
 void mci_normalise(const mcinr_model *m, const double xyz[3], double time, double q[4]);
 /* Leaf network of a normalised point. */
 size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
+/* The network of q (as mci_route_normalised) and, within the seam margin of a boundary, the
+ * network across it and its blend weight in (0, 0.5]; *weight = 0 when q is not in a seam. */
+void mci_route_blended(const mcinr_model *m, const double q[3], uint32_t *network, uint32_t *partner, float *weight);
 
 /* RESIDUAL section (type 7): parses and fully validates the payload (META and MESH
  * already parsed), charging the open's budget, reporting progress over [from, to] and honouring

@@ -33,9 +33,9 @@
 /* Type 6 (the RESIDUAL of format 1.1, plain indices in zlib streams) is retired: no writer ever
  * produced it, and a file that has one is rejected (docs/mci-format.md, Section types). */
 enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RETIRED_RESIDUAL = 6,
-       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_LAST = 8 };
+       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_SEAM = 9, SEC_LAST = 9 };
 static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "retired RESIDUAL", "RESIDUAL",
-                                            "MESHC"};
+                                            "MESHC", "SEAM"};
 
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || err_len == 0) return;
@@ -1054,6 +1054,15 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         m->weight_bytes = (uint64_t)llround((double)m->weight_bytes * (double)nets_stored / (double)length[SEC_NETS]);
     if ((s = step_done(c, 2.0 * (double)length[SEC_NETS])) != MCINR_OK) return s;
     c->section = "TREE";
+    if (payload[SEC_SEAM]) { /* 16 bytes: f64 margin, 8 reserved zero bytes */
+        rd seam = {payload[SEC_SEAM], length[SEC_SEAM], 0, 1};
+        double margin = rd_f64(&seam);
+        uint64_t reserved = rd_u64(&seam);
+        if (length[SEC_SEAM] != 16 || !(margin > 0.0 && margin <= 2.0) || reserved != 0)
+            return fail(c, MCINR_ERR_FORMAT, "SEAM: %zu bytes, margin %g, reserved %llu (expected 16 bytes, a margin in (0, 2], 0)",
+                        length[SEC_SEAM], margin, (unsigned long long)reserved);
+        m->seam_margin = margin;
+    }
     rd tree = {payload[SEC_TREE], length[SEC_TREE], 0, 1};
     if ((s = parse_tree(c, &tree, m)) != MCINR_OK) return s;
     if ((s = step_done(c, (double)length[SEC_TREE])) != MCINR_OK) return s;

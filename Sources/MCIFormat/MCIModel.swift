@@ -109,6 +109,10 @@ public struct MCIModel: Equatable, Sendable {
     /// Quantised residuals at the mesh points (error-bounded mode, RESIDUAL section); needs
     /// `mesh`. Built by `ErrorBoundedEncoder.make`.
     public var residual: MCIResidual? = nil
+    /// Width of the band around each boundary between networks where the decoder blends the
+    /// two (SEAM section, format 1.3), in normalised coordinates ([−1, 1] over the bounding
+    /// box); nil: no blending (each point decoded by its network alone).
+    public var seamMargin: Double? = nil
 
     public init(variables: [MCIVariable], componentRanges: [ClosedRange<Double>], times: [Double],
                 boundsMin: [Double], boundsMax: [Double], timeInterval: ClosedRange<Double>,

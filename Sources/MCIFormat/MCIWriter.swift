@@ -15,7 +15,7 @@ import Darwin
 /// MESHC chunks (`MCIModel.meshCoding = .standard`) 1.3.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8, seam = 9 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -25,7 +25,7 @@ public enum MCIWriter {
     public static func write(_ model: MCIModel, to url: URL, verify: Bool = true) throws {
         let bytes = try encode(model)
         if verify {
-            let decoder = try MCIDecoder(bytes: bytes, name: url.path)
+            let decoder = try MCIDecoder(bytes: bytes, name: url.path, options: .ownOutput)
             if decoder.hasMesh { try decoder.decodeWholeMesh(threads: ProcessInfo.processInfo.activeProcessorCount) }
         }
         try writeAtomically(bytes, to: url)
@@ -46,6 +46,13 @@ public enum MCIWriter {
             (.tree, 1, tree(model)),
             (.nets, netsFlags, netsPayload),
         ]
+        // Required: a reader that does not blend would show the seams the networks were trained
+        // to hide.
+        if let margin = model.seamMargin {
+            var w = ByteWriter()
+            w.f64(margin); w.u64(0)
+            sections.append((.seam, 1, w.bytes))
+        }
         if let mesh = model.mesh {
             switch model.meshCoding {
             case .zlib: sections.append((.mesh, 0, try compressedMesh(mesh)))
@@ -57,7 +64,7 @@ public enum MCIWriter {
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
         let chunkedMesh = model.mesh != nil && model.meshCoding != .zlib
-        let minor: UInt16 = chunkedMesh ? 3 : model.residual != nil ? 2
+        let minor: UInt16 = chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
@@ -226,6 +233,7 @@ public enum MCIWriter {
         for (i, n) in m.treeNodes.enumerated() where n.centroid.count != 3 {
             throw bad("tree node \(i) centroid has \(n.centroid.count) values")
         }
+        if let margin = m.seamMargin, !(margin > 0 && margin <= 2) { throw bad("seam margin \(margin) (allowed (0, 2])") }
         guard !m.networks.isEmpty else { throw bad("no networks") }
         for (n, net) in m.networks.enumerated() {
             guard net.inOffset.count == 4, net.inScale.count == 4 else { throw bad("network \(n): input map needs 4 offsets and 4 scales") }

@@ -78,6 +78,43 @@ public struct ClusterTree: Sendable, Equatable {
         return current
     }
 
+    /// The leaf of q and, within `margin` of a boundary, the leaf across it with its blend
+    /// weight ½ (1 − smoothstep(s / margin)), s the distance of q to the plane bisecting the two
+    /// nearest candidates at the level of the tree where it is smallest: the C decoder's
+    /// `mci_route_blended` (SEAM, docs/mci-format.md). nil partner when q is not in a seam.
+    public func seam(_ q: SIMD3<Double>, margin: Double) -> (leaf: Int, partner: Int?, weight: Double) {
+        var best = 0, second: Int?
+        var bestDistance = Double.infinity, secondDistance = Double.infinity
+        for index in 0 ..< topCount {
+            let d = KMeans.squaredDistance(q, nodes[index].centroid)
+            if d < bestDistance {
+                if bestDistance.isFinite { second = best; secondDistance = bestDistance }
+                best = index; bestDistance = d
+            } else if d < secondDistance {
+                second = index; secondDistance = d
+            }
+        }
+        var sMin = Double.infinity, across: Int?
+        func consider(_ chosen: Int, _ other: Int, _ dChosen: Double, _ dOther: Double) {
+            let separation = KMeans.squaredDistance(nodes[chosen].centroid, nodes[other].centroid).squareRoot()
+            guard separation > 0 else { return }
+            let s = (dOther - dChosen) / (2 * separation)
+            if s < sMin { sMin = s; across = other }
+        }
+        if let second { consider(best, second, bestDistance, secondDistance) }
+        while let (first, other) = nodes[best].children {
+            let d0 = KMeans.squaredDistance(q, nodes[first].centroid), d1 = KMeans.squaredDistance(q, nodes[other].centroid)
+            let (chosen, rejected) = d1 < d0 ? (other, first) : (first, other)
+            consider(chosen, rejected, min(d0, d1), d1 < d0 ? d0 : d1)
+            best = chosen
+        }
+        guard let across, margin > 0, sMin < margin else { return (best, nil, 0) }
+        let partner = descend(from: across, q)
+        guard partner != best else { return (best, nil, 0) }
+        let x = sMin > 0 ? sMin / margin : 0
+        return (best, partner, 0.5 * (1 - x * x * (3 - 2 * x)))
+    }
+
     /// Splits a leaf into two children with the given centroids; returns their node indices.
     @discardableResult
     public mutating func split(_ node: Int, childCentroids: (SIMD3<Double>, SIMD3<Double>)) -> (Int, Int) {

@@ -137,6 +137,16 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// timing and are no longer reproducible.
     public var timeBudgetSeconds: Double? = nil
 
+    /// Seams (#21): the width, in normalised coordinates ([−1, 1] over the bounding box), of
+    /// the band around each boundary between networks where the decoder blends the two; each
+    /// leaf is then trained once more on its points and the points of that band on the other
+    /// side (the seam round). nil: no blending.
+    public var seamMargin: Double? = nil
+    /// Epochs of the seam round (nil: 30, ours); with a time budget the rounds before it stop
+    /// at 1 − `seamBudgetShare` of the budget and it gets the rest.
+    public var seamEpochs: Int? = nil
+    public static let seamBudgetShare = 0.15
+
     public init() {}
 
     /// Configuration of a single-network baseline with the given method. One network on the

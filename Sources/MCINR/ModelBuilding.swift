@@ -34,13 +34,15 @@ extension PipelineResult {
     /// The `.mci` model of this result. Timings are left out of the JSON unless asked for, so
     /// the same input, seed and thread count give the same file bytes (DESIGN).
     public func makeModel(mesh: MCIMesh? = nil, includeTimings: Bool = false) throws -> MCIModel {
-        MCIModel(variables: variables.map { MCIVariable(name: $0.name, components: $0.components) },
+        var model = MCIModel(variables: variables.map { MCIVariable(name: $0.name, components: $0.components) },
                  componentRanges: zip(normalization.componentMin, normalization.componentMax).map { $0 ... $1 },
                  times: times, boundsMin: normalization.bboxMin, boundsMax: normalization.bboxMax,
                  timeInterval: normalization.timeMin ... normalization.timeMax,
                  numPoints: UInt64(pointCount), numCells: UInt64(cellCount),
                  rawFieldBytes: UInt64(rawFieldBytes), treeNodes: treeNodes, topLevelCount: tree.topCount,
                  networks: networks, metadataJSON: try metadataJSON(includeTimings: includeTimings), mesh: mesh)
+        model.seamMargin = config.isClustered && networks.count > 1 ? config.seamMargin : nil
+        return model
     }
 
     /// The JSON section: creator, method, configuration, architecture, clustering, training

@@ -198,6 +198,10 @@ public struct MCINRPipeline {
     /// exchanged, so every rank ends with the same result, whatever the number of ranks.
     /// Progress is reported on rank 0 only. Evaluation is the caller's (`Encoder`).
     func runDistributed(_ shard: inout TrainingShard, communicator: Communicator) throws -> (PipelineResult, DistributedFields) {
+        // The seam round trains each leaf on points of its neighbours, which other ranks hold.
+        if config.seamMargin != nil {
+            throw MCINRError.invalidConfiguration("seam blending (--seam-margin) is not yet available on MPI ranks; train in one process")
+        }
         try config.validate()
         try shard.validate()
         var pipeline = try resolvingWidth(points: shard.pointCount, steps: shard.timeCount,
@@ -262,7 +266,9 @@ public struct MCINRPipeline {
     private func runRounds(_ normalized: NormalizedData, topTree: ClusterTree, kMeansIterations: Int, shape: DataShape,
                            normalization: Normalization, spec: ArchitectureConfig, threads: Int, started: Date,
                            distribution: Distribution?) throws -> PipelineResult {
-        let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
+        let fullDeadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
+        let seams = config.seamMargin != nil && config.isClustered
+        let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0 * (seams ? 1 - MCINRConfig.seamBudgetShare : 1)) }
         var state = TrainingState(tree: topTree)
         var jobs = roundZeroJobs(state.tree, normalized: normalized)
         let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
@@ -287,6 +293,15 @@ public struct MCINRPipeline {
             if let distribution, !jobs.isEmpty { try distribution.rebalance(&jobs, normalized: normalized) }
             plannedTotal += jobs.count
             round += 1
+        }
+        if seams, let margin = config.seamMargin {
+            let jobs = seamJobs(state, margin: margin, normalized: normalized, round: round + 1)
+            reporter?.report(.roundStarted(round: round + 1, clusters: jobs.count, totalPlanned: plannedTotal + jobs.count))
+            let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: fullDeadline, roundShare: 1,
+                                          distribution: nil)
+            let ownPoints = state.trainingPartition
+            state.record(jobs, outcomes)
+            state.trainingPartition = ownPoints  // the leaves' own points, as routing gives them
         }
         return assemble(state, shape: shape, spec: spec, normalization: normalization,
                         sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
@@ -534,6 +549,26 @@ public struct MCINRPipeline {
                                            childPoints: (split.points.0.count, split.points.1.count)))
         }
         return nextJobs
+    }
+
+    /// The seam round (#21): every leaf trained on from its weights on its own points and on
+    /// the points across its boundaries within `margin` that the decoder blends it into, so
+    /// that both networks of a seam are accurate where they are mixed.
+    private func seamJobs(_ state: TrainingState, margin: Double, normalized: NormalizedData, round: Int) -> [ClusterJob] {
+        var band: [Int: [Int]] = [:]
+        for (p, q) in normalized.q.enumerated() {
+            if let partner = state.tree.seam(q, margin: margin).partner { band[partner, default: []].append(p) }
+        }
+        return state.tree.leaves.map { node in
+            let own = state.trainingPartition[node] ?? []
+            let record = state.records.last { $0.node == node }!
+            let trained = state.trainedParameters[node]!
+            return ClusterJob(node: node, path: state.tree.nodes[node].path,
+                              samples: ClusterSamples(pointIndices: own + (band[node] ?? []), map: record.inputMap,
+                                                      data: normalized),
+                              initialParameters: trained.parameters, learningRate: trained.learningRate,
+                              maxEpochs: config.seamEpochs ?? 30, round: round)
+        }
     }
 
     /// Nothing to split, but round 0 kept part of the budget for splits: the clusters the

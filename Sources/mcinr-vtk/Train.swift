@@ -133,9 +133,16 @@ struct ModelOptions: ParsableArguments {
             help: "Keep a split only if the model's PSNR rose by this many dB per doubling of the network count (default 2; 0 keeps every split).")
     var splitGain: Double?
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
+    @Option(name: .customLong("seam-margin"),
+            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]; e.g. 0.03), after a last training round on each boundary band: no visible seams. Format 1.3; one process only.")
+    var seamMargin: Double?
+    @Option(name: .customLong("seam-epochs"), help: "Epochs of that last round (default 30; with --time-budget it gets the budget's last 15 %).")
+    var seamEpochs: Int?
 
     func validate() throws {
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
+        if let m = seamMargin, !(m > 0 && m <= 2) { throw ValidationError("--seam-margin must be in (0, 2]") }
+        if let e = seamEpochs, e < 0 { throw ValidationError("--seam-epochs must be 0 or more") }
         if let g = splitGain, !(g.isFinite && g >= 0) { throw ValidationError("--split-gain must be 0 or more dB") }
     }
 
@@ -152,6 +159,8 @@ struct ModelOptions: ParsableArguments {
         if let v = threshold { config.splitThreshold = v }
         if let v = splitGain { config.splitGainPerDoubling = v }
         config.noRecluster = noRecluster
+        config.seamMargin = seamMargin
+        config.seamEpochs = seamEpochs
         return config
     }
 }

@@ -45,5 +45,12 @@ final class OwnOutputTests: XCTestCase {
         XCTAssertNotNil(bounded.residual)
         XCTAssertLessThanOrEqual(report.achievedMaxError[0], 0.01)
         XCTAssertThrowsError(try MCIDecoder(bytes: try MCIWriter.encode(bounded)), "the result is still beyond the default limits")
+        // the writer's check of what it writes passes too
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcinr-own-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("large.mci")
+        XCTAssertNoThrow(try MCIWriter.write(model, to: url))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: url.path))
     }
 }
