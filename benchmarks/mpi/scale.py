@@ -18,6 +18,7 @@ from them (--report-only rewrites them without running anything).
 
     /usr/bin/python3 benchmarks/mpi/scale.py                     # ~ 15-25 min on 2 cores
     /usr/bin/python3 benchmarks/mpi/scale.py --report-only
+    /usr/bin/python3 benchmarks/mpi/scale.py --memory        # memory per rank at R = 1, 2, 4
 """
 import argparse
 import hashlib
@@ -40,7 +41,11 @@ CONFIGS = {
     "1x2": dict(ranks=1, threads=2, mpi=[]),
     "2x1": dict(ranks=2, threads=1, mpi=[]),
     "2x1-tcp": dict(ranks=2, threads=1, mpi=["--mca", "btl", "tcp,self"]),
+    "4x1": dict(ranks=4, threads=1, mpi=[]),  # oversubscribed on 2 cores: for memory per rank, not speed
 }
+
+
+BUILD = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
 def loadavg():
@@ -97,6 +102,7 @@ def run(args, pvd, name, results):
         "width": summary["width"], "mean_psnr": summary["mean"]["psnr"], "train_seconds": summary["seconds"],
         "ratio_weights": summary["compression_ratio_weights"], "mpi": summary.get("mpi"),
         "root_threads_version": 2,  # rank 0 evaluates with the threads of its node's ranks
+        "build": BUILD,  # the commit checked out when the benchmark started (build the tool first)
     }
     info = json.loads(subprocess.run([TOOL, "info", out, "--json"], capture_output=True, text=True, check=True).stdout)
     results["clusters"] = [{"path": c["path"], "points": c["points"], "round": c["round"],
@@ -242,17 +248,27 @@ def report(results, path):
                   f"{training_2:.0f} s on the slower rank, {training_1 / training_2:.2f}×. The rest does not divide: "
                   "rank 0's evaluation through the decoder and the writing of the file (the mesh compressed, the file "
                   "read back), the same work as in one process."]
-    if "2x1" in runs and runs["2x1"].get("mpi"):
-        ranks_rss = [r["peak_rss_bytes"] / 2**20 for r in runs["2x1"]["mpi"]["per_rank"]]
-        fields = runs["1x1"]["raw_field_bytes"] / 2**20
-        mesh = (results["points"] * 24 + results["cells"] * 41) / 2**20
-        lines += ["", f"**Memory per rank.** One process: {runs['1x1']['peak_rss_bytes'] / 2**20:.0f} MiB; 2 ranks: rank 0 "
-                  f"{ranks_rss[0]:.0f} MiB, rank 1 {ranks_rss[1]:.0f} MiB. The fields ({fields:.0f} MiB) are held once across "
-                  f"the ranks (≈ {fields / 2:.0f} MiB each at R = 2, twice that during their one move), but every rank opens "
-                  f"the series and so decodes the mesh (≈ {mesh:.0f} MiB as the tool holds it: 64-bit indices), which "
-                  "dominates at this size; rank 0 keeps it for the file and holds a step of truth and prediction while "
-                  "it evaluates. What falls as 1/R is the fields' share; the mesh is the ± of the issue. A points-only "
-                  "reading mode for ranks other than 0 would remove it there."]
+    fields = runs["1x1"]["raw_field_bytes"] / 2**20
+    mesh = (results["points"] * 24 + results["cells"] * 41) / 2**20
+    points = results["points"] * 24 / 2**20
+    # --memory runs (1, 2, 4 ranks of a later build) are kept apart from the scaling runs
+    memory = results.get("memory_runs") or {n: runs[n] for n in ("1x1", "2x1", "4x1") if n in runs}
+    memory_runs = list(memory)
+    lines += ["", "**Memory per rank** (peak RSS of each rank, `train --json`; build of the run; `--memory` runs, "
+              "separate from the timings above; wall times of these runs are not comparable: the machine was loaded):", "",
+              "| R | build | rank 0 | other ranks (max) | fields / R | the mesh (rank 0) | points (every rank) |", "|---|---|---|---|---|---|---|"]
+    for name in memory_runs:
+        r = memory[name]
+        R = CONFIGS[name]["ranks"]
+        per = [x["peak_rss_bytes"] / 2**20 for x in r["mpi"]["per_rank"]] if r.get("mpi") else [r["peak_rss_bytes"] / 2**20]
+        others = f"{max(per[1:]):.0f} MiB" if len(per) > 1 else "–"
+        lines.append(f"| {R} | {r.get('build', 'earlier')} | {per[0]:.0f} MiB | {others} | {fields / R:.0f} MiB | {mesh:.0f} MiB | {points:.0f} MiB |")
+    lines += ["", f"The fields ({fields:.0f} MiB) are held once across the ranks (≈ F / R each, twice that during their one "
+              f"move to the clusters' owners). Rank 0 alone decodes the cells (≈ {mesh:.0f} MiB as the tool holds the mesh: "
+              "64-bit indices) since it embeds them in the file; the other ranks read the points only (`SeriesStream(cells: "
+              "false)`), so their peak is F / R plus the points, the normalised coordinates and the training buffers. Rank 0 "
+              "also holds a step of truth and prediction while it evaluates, and writes the file. What falls as 1/R is the "
+              "fields' share; rank 0's mesh is the ± of the issue."]
     lines += ["", "Per rank and phase: wall seconds (CPU seconds of the rank), bytes sent / received, and each "
               "rank's peak RSS:", ""]
     for name in ("2x1", "2x1-tcp"):
@@ -343,6 +359,8 @@ def main():
     ap.add_argument("--results", default=os.path.join(ROOT, "docs", "benchmarks", "mpi.json"))
     ap.add_argument("--report", default=os.path.join(ROOT, "docs", "benchmarks", "mpi.md"))
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--memory", action="store_true",
+                    help="run 1x1, 2x1 and 4x1 for the memory-per-rank table only (kept apart from the scaling runs)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     results = {}
@@ -356,8 +374,13 @@ def main():
         results.update(machine=cpu_name(), cores=os.cpu_count(), runs=results.get("runs", {}),
                        args=dict(points=args.points, steps=args.steps, variables=args.variables, epochs=args.epochs,
                                  meta_steps=args.meta_steps))
-        for name in args.configs.split(","):
-            run(args, pvd, name, results)
+        for name in ("1x1", "2x1", "4x1") if args.memory else args.configs.split(","):
+            if args.memory:
+                scratch = {"runs": {}}
+                run(args, pvd, name, scratch)
+                results.setdefault("memory_runs", {})[name] = scratch["runs"][name]
+            else:
+                run(args, pvd, name, results)
             with open(args.results, "w") as f:
                 json.dump(results, f, indent=1)
     if all(n in results.get("runs", {}) for n in ("1x1", "2x1", "2x1-tcp")):
