@@ -471,6 +471,23 @@ static size_t popcount64(uint64_t x) {
 }
 
 /* Assembles the piece from the builder: points = the set bits, connectivity as ranks. */
+/* A grow array's buffer, shrunk to `count` elements (at least 1), handed over: the builder no
+ * longer owns it. */
+static void *hand_over(grow *g, size_t count) {
+    size_t bytes = (count ? count : 1) * g->size;
+    void *p = g->p;
+    if (!p) p = malloc(bytes);
+    else if (g->cap != (count ? count : 1)) {
+        void *q = realloc(p, bytes);
+        if (q) p = q; /* a failed shrink keeps the larger buffer */
+    }
+    g->p = NULL;
+    g->n = g->cap = 0;
+    return p;
+}
+
+/* Assembles the piece from the builder: points = the set bits, connectivity as ranks. The cell
+ * arrays are converted in place and handed over, so a piece never needs two copies of them. */
 static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr_piece *pc) {
     size_t words = b->words;
     size_t *rank = malloc((words + 1) * sizeof *rank);
@@ -485,11 +502,12 @@ static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr
     pc->point_ids = malloc((np ? np : 1) * sizeof *pc->point_ids);
     pc->xyz = malloc((np ? np : 1) * 3 * sizeof *pc->xyz);
     pc->duplicate = calloc(np ? np : 1, 1);
-    pc->types = malloc(nc ? nc : 1);
-    pc->levels = malloc(nc ? nc : 1);
-    pc->offsets = malloc((nc + 1) * sizeof *pc->offsets);
-    pc->conn = malloc((nconn ? nconn : 1) * sizeof *pc->conn);
-    if (!pc->point_ids || !pc->xyz || !pc->duplicate || !pc->types || !pc->levels || !pc->offsets || !pc->conn) {
+    /* offsets: the sizes become offsets in place (one more element) */
+    if (grow_append(&b->sizes, &(int64_t){0}, 1)) {
+        free(rank);
+        return MCINR_ERR_NOMEM;
+    }
+    if (!pc->point_ids || !pc->xyz || !pc->duplicate) {
         free(rank);
         return MCINR_ERR_NOMEM;
     }
@@ -504,18 +522,24 @@ static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr
 #define RANK(id) (rank[(uint64_t)(id) >> 6] + popcount64(b->inset[(uint64_t)(id) >> 6] & (((uint64_t)1 << ((uint64_t)(id) & 63)) - 1)))
     const coord_rec *recs = (const coord_rec *)b->coords.p;
     for (size_t q = 0; q < b->coords.n; q++) memcpy(pc->xyz + 3 * RANK(recs[q].id), recs[q].xyz, 3 * sizeof(double));
-    const int64_t *gconn = (const int64_t *)b->conn.p;
-    for (size_t e = 0; e < nconn; e++) pc->conn[e] = (int64_t)RANK(gconn[e]);
+    free(b->coords.p);
+    b->coords.p = NULL;
+    b->coords.n = b->coords.cap = 0;
+    int64_t *conn = (int64_t *)b->conn.p;
+    for (size_t e = 0; e < nconn; e++) conn[e] = (int64_t)RANK(conn[e]);
 #undef RANK
-    if (nc) {
-        memcpy(pc->types, b->types.p, nc);
-        memcpy(pc->levels, b->levels.p, nc);
+    int64_t *off = (int64_t *)b->sizes.p, running = 0;
+    for (size_t c = 0; c <= nc; c++) {
+        int64_t size = off[c];
+        off[c] = running;
+        running += size;
     }
-    const int64_t *sizes = (const int64_t *)b->sizes.p;
-    pc->offsets[0] = 0;
-    for (size_t c = 0; c < nc; c++) pc->offsets[c + 1] = pc->offsets[c] + sizes[c];
+    pc->conn = hand_over(&b->conn, nconn);
+    pc->offsets = hand_over(&b->sizes, nc + 1);
+    pc->types = hand_over(&b->types, nc);
+    pc->levels = hand_over(&b->levels, nc);
     free(rank);
-    return MCINR_OK;
+    return pc->conn && pc->offsets && pc->types && pc->levels ? MCINR_OK : MCINR_ERR_NOMEM;
 }
 
 mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pieces, int ghost_levels,
