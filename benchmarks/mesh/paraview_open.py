@@ -1,4 +1,5 @@
-"""Open .mci files in ParaView (pvpython + the MCINRReader plugin of plugin/build) and time the
+"""Open .mci files in ParaView (pvpython + the MCINRReader plugin of plugin/build, or of
+$MCINR_PLUGIN_BUILD) and time the
 open plus the first time step, best of 3; then compare the first two files' points, first point
 array and cells (docs/benchmarks/mesh.md, Speed):
     pvpython benchmarks/mesh/paraview_open.py MESHC.mci MESH.mci
@@ -8,7 +9,9 @@ import numpy as np
 from paraview.simple import LoadPlugin, OpenDataFile
 from paraview import servermanager
 from vtkmodules.util.numpy_support import vtk_to_numpy
-LoadPlugin(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../plugin/build/lib/paraview-5.11/plugins/MCINRReaderPlugin/MCINRReaderPlugin.so"), ns=globals())
+# MCINR_PLUGIN_BUILD: another build folder of plugin/ (default plugin/build)
+build = os.environ.get("MCINR_PLUGIN_BUILD", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../plugin/build"))
+LoadPlugin(os.path.join(build, "lib/paraview-5.11/plugins/MCINRReaderPlugin/MCINRReaderPlugin.so"), ns=globals())
 out = {}
 for name in sys.argv[1:]:
     best = 1e9
