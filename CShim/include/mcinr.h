@@ -315,13 +315,13 @@ int mcinr_residual_applies(const mcinr_model *model, double time);
  * its chunk only. Call this first to choose the threads (options->num_threads; NULL options:
  * the open's) and to get progress, abort and the message of an error. A MESH (type 5) file is decoded at open: this
  * returns MCINR_OK at once, as for a mesh already decoded. Thread-safe: concurrent callers on
- * one model wait for one decode (the progress callback must not call the mesh functions of the
- * same model). Memory: the whole mesh (about 33 bytes per tet) plus one chunk's scratch per
+ * one model wait for one decode; a whole-mesh request from the progress callback of that decode
+ * (the same thread) fails with MCINR_ERR_ARGUMENT instead of waiting for itself. Memory: the whole mesh (about 33 bytes per tet) plus one chunk's scratch per
  * thread. Errors: MCINR_ERR_ARGUMENT (NULL model, options not set up), MCINR_ERR_NO_MESH,
  * MCINR_ERR_FORMAT (a malformed chunk, a point in no chunk or with other coordinates in another
  * chunk, a cell the .mci readers refuse: the message names the file, the chunk and what is
  * wrong; final: later calls return it again), MCINR_ERR_NOMEM, MCINR_ERR_ABORTED (nothing kept:
- * a later call decodes again). */
+ * a later call decodes again), MCINR_ERR_ARGUMENT (called from its own progress callback). */
 mcinr_status mcinr_mesh_decode(const mcinr_model *model, const mcinr_decode_options *options, char *err,
                                size_t err_len);
 

@@ -206,8 +206,8 @@ int mci_check_cell(uint64_t cell, unsigned char type, const uint32_t *points, si
  * every chunk on `threads` threads (0: the open's thread count), progress over [from, to] on
  * the calling thread. Thread-safe (one model lock; other callers wait); a format error is
  * final (later calls return it again with its message, "<file>: section MESHC: chunk k: ...");
- * out of memory and an abort leave the mesh undecoded. The progress callback must not call
- * the mesh functions of the same model. */
+ * out of memory and an abort leave the mesh undecoded. A call from the progress callback of
+ * the decode in progress (the same thread) returns MCINR_ERR_ARGUMENT (an error-checking lock). */
 mcinr_status mci_mesh_whole(const mcinr_model *m, size_t threads, mcinr_progress_fn progress, void *user_data,
                             double from, double to, char *err, size_t err_len);
 

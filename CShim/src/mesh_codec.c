@@ -12,6 +12,9 @@
  * for the whole mesh (mci_mesh_whole: the mesh queries, a decode at the mesh points, a RESIDUAL
  * at open) decodes every chunk once, in parallel, into the whole-mesh arrays MESH type 5 fills,
  * under the model's lock. */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* PTHREAD_MUTEX_ERRORCHECK */
+#endif
 #include "mcinr_internal.h"
 #include "mesh_codec.h"
 #include "range_decoder.h"
@@ -827,7 +830,11 @@ mcinr_status mci_mesh_whole(const mcinr_model *model, size_t threads, mcinr_prog
     if (!model || !model->meshc) return MCINR_OK; /* no mesh, or MESH (type 5): decoded at open */
     mcinr_model *m = (mcinr_model *)model;       /* the lazily decoded arrays, under the lock */
     struct mci_meshc *mc = m->meshc;
-    pthread_mutex_lock(&mc->lock);
+    if (pthread_mutex_lock(&mc->lock) != 0) { /* EDEADLK: from a progress callback of this decode */
+        mci_set_error(err, err_len, "%s: section MESHC: the whole mesh was asked for while it is being decoded on "
+                      "this thread (from a progress callback?)", mc->name);
+        return MCINR_ERR_ARGUMENT;
+    }
     mcinr_status st;
     if (mc->state == MESHC_DECODED) {
         st = MCINR_OK;
@@ -896,7 +903,16 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
     if (st != MCINR_OK) return st;
     struct mci_meshc *mc = calloc(1, sizeof *mc);
     if (!mc) SFAIL(MCINR_ERR_NOMEM, "out of memory");
-    if (pthread_mutex_init(&mc->lock, NULL) != 0) {
+    /* error-checking: a second lock from the thread that decodes (a progress callback asking
+     * for the mesh) fails instead of deadlocking */
+    pthread_mutexattr_t attr;
+    int lock_ok = pthread_mutexattr_init(&attr) == 0;
+    if (lock_ok) {
+        lock_ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK) == 0 &&
+                  pthread_mutex_init(&mc->lock, &attr) == 0;
+        pthread_mutexattr_destroy(&attr);
+    }
+    if (!lock_ok) {
         free(mc);
         SFAIL(MCINR_ERR_NOMEM, "cannot create the mesh's lock");
     }

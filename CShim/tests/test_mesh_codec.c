@@ -11,7 +11,8 @@
  * single-byte change of the MESHC payload (CRC fixed) fails cleanly at open (header, table) or
  * at the first whole-mesh request (streams), or decodes a consistent mesh; hostile chunk tables
  * fail without allocating; an open on three threads (the chunks decoded concurrently) gives the
- * same mesh, and so do four threads asking for the mesh of a fresh model at once (alone with
+ * same mesh, and so do four threads asking for the mesh of a fresh model at once, and a progress
+ * callback that asks for the mesh during its decode is refused, not deadlocked (alone with
  * --threads-only, for the ThreadSanitizer run). */
 #include "mcinr.h"
 
@@ -326,6 +327,43 @@ static void check_concurrent_first_use(const char *path) {
     mcinr_close(a), mcinr_close(b);
 }
 
+/* a progress callback of the whole-mesh decode that asks for the mesh itself gets an error
+ * instead of a deadlock (the model's lock checks its owner); the decode still completes */
+typedef struct reentry {
+    mcinr_model *m;
+    double *xyz;
+    int calls, refused;
+} reentry;
+
+static int reentry_progress(void *user, double fraction) {
+    (void)fraction;
+    reentry *r = user;
+    r->calls++;
+    if (mcinr_mesh_points(r->m, r->xyz) == MCINR_ERR_ARGUMENT) r->refused++;
+    return 0;
+}
+
+static void check_reentry(const char *path) {
+    for (int threads = 1; threads <= 2; threads++) {
+        mcinr_model *m = open_path(path);
+        if (!m) return;
+        reentry r = {m, malloc(3 * mcinr_mesh_num_points(m) * sizeof(double)), 0, 0};
+        mcinr_decode_options o;
+        mcinr_decode_options_init(&o);
+        o.num_threads = threads;
+        o.progress = reentry_progress;
+        o.user_data = &r;
+        char err[512];
+        mcinr_status s = mcinr_mesh_decode(m, &o, err, sizeof err);
+        CHECK(s == MCINR_OK, "%s: decode with a re-entering progress callback (%d threads): %s", path, threads, err);
+        CHECK(r.calls > 0 && r.refused > 0, "%s: %d progress calls, %d refused re-entries (%d threads)", path, r.calls,
+              r.refused, threads);
+        CHECK(mcinr_mesh_points(m, r.xyz) == MCINR_OK, "%s: the mesh after the decode", path);
+        free(r.xyz);
+        mcinr_close(m);
+    }
+}
+
 /* ---- corrupted and hostile payloads ---- */
 
 static int open_bytes(const uint8_t *f, size_t len, mcinr_model **m, char *err, size_t err_len) {
@@ -471,6 +509,7 @@ int main(int argc, char **argv) {
         snprintf(a, sizeof a, "%s/meshc_vessel.mci", D);
         check_threaded_open(a);
         check_concurrent_first_use(a);
+        check_reentry(a);
         printf(failures ? "test_mesh_codec --threads-only: %d failure(s)\n" : "test_mesh_codec --threads-only: passed\n",
                failures);
         return failures != 0;
@@ -487,6 +526,7 @@ int main(int argc, char **argv) {
     snprintf(a, sizeof a, "%s/meshc_vessel.mci", D);
     check_threaded_open(a);
     check_concurrent_first_use(a);
+    check_reentry(a);
     snprintf(a, sizeof a, "%s/meshc_residual.mci", D);
     snprintf(b, sizeof b, "%s/meshc_residual_zlib.mci", D);
     check_same_values(a, b);
