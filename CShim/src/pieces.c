@@ -374,6 +374,7 @@ typedef struct builder {
     layout L;
     uint64_t *inset, *own, *low; /* bitmaps over the point ids */
     uint64_t *unused;             /* whole mesh: the points no cell uses */
+    uint64_t *added_points;       /* the points of a pass, until it is merged */
     size_t num_unused;
     size_t words;
     uint8_t **taken;              /* per chunk, NULL until a cell of it is kept */
@@ -392,6 +393,7 @@ static void builder_free(builder *b) {
     free(b->own);
     free(b->low);
     free(b->unused);
+    free(b->added_points);
     if (b->taken)
         for (size_t k = 0; k < b->L.K; k++) free(b->taken[k]);
     free(b->taken);
@@ -449,10 +451,15 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         }
         for (size_t q = 0; q < r->num_low; q++) bit_set(b->low, r->low[q]);
         *added += r->num_cells;
+        /* the pass's new points: marked in `added_points`, joining the set after the pass */
+        for (size_t q = 0; q < r->num_points; q++) bit_set(b->added_points, r->point_ids[q]);
+        result_free(r); /* merged: the piece's arrays hold it now (one copy, not two) */
     }
     if (s == MCINR_OK)
-        for (size_t i = 0; i < count; i++)
-            for (size_t q = 0; q < res[i].num_points; q++) bit_set(b->inset, res[i].point_ids[q]);
+        for (size_t w = 0; w < b->words; w++) {
+            b->inset[w] |= b->added_points[w];
+            b->added_points[w] = 0;
+        }
     if (s == MCINR_ERR_NOMEM) mci_set_error(err, err_len, "mcinr_piece_build: out of memory for the piece's cells");
 done:
     for (size_t i = 0; i < count; i++) result_free(&res[i]);
@@ -589,8 +596,9 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     b.inset = calloc(b.words, sizeof(uint64_t));
     b.own = calloc(b.words, sizeof(uint64_t));
     b.low = calloc(b.words, sizeof(uint64_t));
+    b.added_points = calloc(b.words, sizeof(uint64_t));
     list = malloc((K ? K : 1) * sizeof *list);
-    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !list) {
+    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !list) {
         mci_set_error(err, err_len, "%s: out of memory (bitmaps of %zu points, tables of %zu chunks)", fn, N, K);
         s = MCINR_ERR_NOMEM;
         goto fail;
