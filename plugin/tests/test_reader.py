@@ -357,7 +357,10 @@ def main():
         types[0] = 10
         offsets[:] = [o - 1 for o in offsets]
 
+    has_mesh_section = any(s.type == testing.MESH for s in testing.sections(data))
     for kind, edit in (("unknown-cell-type", unknown_type), ("short-tetra", short_tetra)):
+        if not has_mesh_section:  # MESHC (mcinr-vtk's default): checked below
+            break
         path = os.path.join(args.workdir, "bad-%s.mci" % kind)
         testing.rewrite_mesh(args.mci, path, edit)
         r, errors = reader_catching_errors(path)
@@ -365,6 +368,17 @@ def main():
         line = next((l for l in errors.text().splitlines() if "cell 0" in l), "(no message)")
         check(out.GetNumberOfPoints() == 0 and "cell 0" in errors.text(),
               "%s mesh: error, empty output: %s" % (kind, line))
+        Delete(r)
+    if any(s.type == testing.MESHC for s in testing.sections(data)):
+        # a malformed chunk stream (CRC fixed) passes the open's table checks and fails when the
+        # mesh is decoded (at open when a RESIDUAL needs the cells, else on the mesh request)
+        path = os.path.join(args.workdir, "bad-chunk.mci")
+        testing.corrupt_mesh_chunk(args.mci, path)
+        r, errors = reader_catching_errors(path)
+        out = fetch(r)
+        line = next((l for l in errors.text().splitlines() if "mesh" in l.lower()), "(no message)")
+        check(out.GetNumberOfPoints() == 0 and path in errors.text() and "mesh" in errors.text().lower(),
+              "malformed MESHC chunk: error naming the file, empty output: %s" % line)
         Delete(r)
 
     nomesh = os.path.join(args.workdir, "no-mesh.mci")

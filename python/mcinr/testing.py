@@ -7,6 +7,7 @@ from collections import namedtuple
 
 HEADER_BYTES, ENTRY_BYTES = 16, 32
 META, JSON, TREE, NETS, MESH = 1, 2, 3, 4, 5
+MESHC = 8  # the mesh in chunks (format 1.3, mcinr-vtk's default)
 RESIDUAL_SECTIONS = (6, 7)  # type 6 (format 1.1, retired) and 7 (1.2): stored at the mesh points, invalid without MESH
 
 Section = namedtuple("Section", "index type flags offset length crc")
@@ -37,14 +38,15 @@ def _write(path, data):
 
 
 def strip_mesh_section(src, dst):
-    """Copy an .mci file without its MESH section and without a RESIDUAL (which needs the
-    mesh): header count and table rewritten, the payloads stay where they are (the spec
+    """Copy an .mci file without its MESH or MESHC section and without a RESIDUAL (which needs
+    the mesh): header count and table rewritten, the payloads stay where they are (the spec
     allows payloads anywhere after the table)."""
     data = _read(src)
-    section_of_type(data, MESH, src)
+    if not any(s.type in (MESH, MESHC) for s in sections(data)):
+        raise ValueError("%s has no MESH or MESHC section" % src)
     entries = sections(data)
     kept = [bytes(data[HEADER_BYTES + ENTRY_BYTES * s.index:HEADER_BYTES + ENTRY_BYTES * (s.index + 1)])
-            for s in entries if s.type not in (MESH,) + RESIDUAL_SECTIONS]
+            for s in entries if s.type not in (MESH, MESHC) + RESIDUAL_SECTIONS]
     struct.pack_into("<I", data, 12, len(kept))
     data[HEADER_BYTES:HEADER_BYTES + ENTRY_BYTES * len(entries)] = (
         b"".join(kept) + b"\0" * ENTRY_BYTES * (len(entries) - len(kept)))
@@ -87,4 +89,21 @@ def rewrite_mesh(src, dst, edit):
     data += payload
     struct.pack_into("<QQI", data, HEADER_BYTES + ENTRY_BYTES * mesh.index + 8, new_offset, len(payload),
                      zlib.crc32(payload) & 0xFFFFFFFF)
+    _write(dst, data)
+
+
+def corrupt_mesh_chunk(src, dst, chunk=0):
+    """Copy an .mci file with the second half of MESHC chunk `chunk`'s stream scrambled (every
+    byte XOR 0x5A) and the section's CRC-32 fixed: the file passes the open's checks of the
+    chunk table, and decoding that chunk is a format error naming it."""
+    data = _read(src)
+    meshc = section_of_type(data, MESHC, src)
+    payload = meshc.offset
+    count = struct.unpack_from("<I", data, payload + 32)[0]
+    sizes = [struct.unpack_from("<Q", data, payload + 48 + 40 * k)[0] for k in range(count)]
+    start = payload + 48 + 40 * count + sum(sizes[:chunk])
+    for i in range(start + sizes[chunk] // 2, start + sizes[chunk]):
+        data[i] ^= 0x5A
+    crc = zlib.crc32(bytes(data[payload:payload + meshc.length])) & 0xFFFFFFFF
+    struct.pack_into("<I", data, HEADER_BYTES + ENTRY_BYTES * meshc.index + 24, crc)
     _write(dst, data)
