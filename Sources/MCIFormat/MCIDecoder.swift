@@ -206,9 +206,20 @@ public final class MCIDecoder: @unchecked Sendable {
         try decodeWholeMesh()  // MESHC: decoded on first use; its errors thrown here
         var points = [Double](repeating: 0, count: 3 * meshPointCount)
         var types = [UInt8](repeating: 0, count: meshCellCount)
-        var offsets = [Int64](repeating: 0, count: meshCellCount + 1)
-        var connectivity = [Int64](repeating: 0, count: connectivitySize)
-        guard mcinr_mesh_points(handle, &points) == MCINR_OK, mcinr_mesh_cells(handle, &types, &offsets, &connectivity) == MCINR_OK else {
+        // decoded straight into the Int arrays MCIMesh keeps (Int is 64-bit here): no
+        // Int64 copy of a mesh of hundreds of MB
+        var offsets = [Int](repeating: 0, count: meshCellCount + 1)
+        var connectivity = [Int](repeating: 0, count: connectivitySize)
+        let status = offsets.withUnsafeMutableBufferPointer { o in
+            connectivity.withUnsafeMutableBufferPointer { c in
+                o.withMemoryRebound(to: Int64.self) { o64 in
+                    c.withMemoryRebound(to: Int64.self) { c64 in
+                        mcinr_mesh_cells(handle, &types, o64.baseAddress, c64.baseAddress)
+                    }
+                }
+            }
+        }
+        guard mcinr_mesh_points(handle, &points) == MCINR_OK, status == MCINR_OK else {
             throw MCIError.format("\(source): the embedded mesh cannot be read")
         }
         let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64

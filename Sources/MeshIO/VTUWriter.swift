@@ -49,13 +49,18 @@ public struct VTUWriter: Sendable {
 
     public func encodeMesh(_ mesh: Mesh, name: String = "vtu") throws -> EncodedMesh {
         try mesh.validate(file: name)
-        let points = mesh.pointPrecision == .float32 ? bytes(mesh.points.map { Float($0) }) : bytes(mesh.points)
+        // Int64 little-endian is Int's own layout here: the index arrays are compressed from
+        // their memory, without a copy (they are most of a mesh of hundreds of MB)
+        precondition(MemoryLayout<Int>.size == 8 && 1.littleEndian == 1, "a 64-bit little-endian Int")
+        let points = mesh.pointPrecision == .float32
+            ? try mesh.points.map { Float($0) }.withUnsafeBytes { try encodeBlock($0, name: name) }
+            : try mesh.points.withUnsafeBytes { try encodeBlock($0, name: name) }
         return EncodedMesh(pointCount: mesh.pointCount, cellCount: mesh.cellCount,
                            pointType: mesh.pointPrecision == .float32 ? "Float32" : "Float64",
-                           points: try encodeBlock(points, name: name),
-                           connectivity: try encodeBlock(bytes(mesh.connectivity.map { Int64($0) }), name: name),
-                           offsets: try encodeBlock(bytes(mesh.offsets.dropFirst().map { Int64($0) }), name: name),
-                           types: try encodeBlock(Data(mesh.cellTypes), name: name))
+                           points: points,
+                           connectivity: try mesh.connectivity.withUnsafeBytes { try encodeBlock($0, name: name) },
+                           offsets: try mesh.offsets.dropFirst().withUnsafeBytes { try encodeBlock($0, name: name) },
+                           types: try mesh.cellTypes.withUnsafeBytes { try encodeBlock($0, name: name) })
     }
 
     /// The bytes of the file (`name` is used in error messages).
@@ -167,28 +172,30 @@ public struct VTUWriter: Sendable {
     /// Header + data of one array: [nbytes] uncompressed, or VTK's zlib block layout
     /// [nblocks, blocksize, lastblocksize, compressed sizes…] followed by the blocks.
     fileprivate func encodeBlock(_ payload: Data, name: String) throws -> Data {
-        guard compress else { return Self.header([UInt64(payload.count)]) + payload }
+        try payload.withUnsafeBytes { try encodeBlock($0, name: name) }
+    }
+
+    fileprivate func encodeBlock(_ payload: UnsafeRawBufferPointer, name: String) throws -> Data {
+        guard compress else { return Self.header([UInt64(payload.count)]) + Data(payload) }
         let total = payload.count
         let fullBlocks = total / blockSize, last = total % blockSize
         let nblocks = fullBlocks + (last > 0 ? 1 : 0)
         var sizes: [UInt64] = []
         var body = Data()
-        try payload.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var scratch = [UInt8](repeating: 0, count: Int(compressBound(uLong(blockSize))))
-            for b in 0..<nblocks {
-                let start = b * blockSize
-                let len = min(blockSize, total - start)
-                var destLen = uLongf(scratch.count)
-                let status = scratch.withUnsafeMutableBytes { out in
-                    compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
-                              raw.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self), uLong(len), compressionLevel)
-                }
-                guard status == Z_OK else {
-                    throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(status)")
-                }
-                sizes.append(UInt64(destLen))
-                body.append(contentsOf: scratch[0..<Int(destLen)])
+        var scratch = [UInt8](repeating: 0, count: Int(compressBound(uLong(blockSize))))
+        for b in 0..<nblocks {
+            let start = b * blockSize
+            let len = min(blockSize, total - start)
+            var destLen = uLongf(scratch.count)
+            let status = scratch.withUnsafeMutableBytes { out in
+                compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
+                          payload.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self), uLong(len), compressionLevel)
             }
+            guard status == Z_OK else {
+                throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(status)")
+            }
+            sizes.append(UInt64(destLen))
+            body.append(contentsOf: scratch[0..<Int(destLen)])
         }
         return Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(last)] + sizes) + body
     }
