@@ -55,7 +55,8 @@ extern "C" {
  * with trust_large_files, progress and abort at open), MCINR_ERR_LIMIT and the limits for
  * untrusted files, the mesh chunk API (mcinr_mesh_num_chunks, _chunk_sizes, _chunk, _bytes,
  * _coding, _decode; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells;
- * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_decode_mesh_points). */
+ * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_piece_decode,
+ * mcinr_decode_mesh_points). */
 #define MCINR_VERSION_MAJOR 1
 #define MCINR_VERSION_MINOR 1
 #define MCINR_VERSION_PATCH 0
@@ -390,15 +391,14 @@ typedef struct mcinr_piece mcinr_piece;
 
 /* Builds piece `piece` of `num_pieces` (0 ≤ piece < num_pieces ≤ 2^31) with `ghost_levels`
  * (0 … 255) layers of ghost cells: level l holds the cells of other pieces that share a point
- * with the piece's own cells or with the cells of levels < l. Finding them scans every other
- * chunk, so with ghost_levels ≥ 1 (and for a MESH file) the piece is cut from the whole mesh
- * (mcinr_mesh_decode: decoded once per model, on num_threads threads, and kept: memory of the
- * whole mesh), which mcinr_decode_mesh_points needs anyway; with ghost_levels 0 only the
- * piece's own chunks are decoded (memory: the piece and one chunk per thread). Cells: the own
- * cells first, in the order of mcinr_mesh_cells, then the ghost cells level by level in that
- * order (the same own cells whichever way the piece is made). A point no cell uses goes with
- * the chunk that lists it (cut from the whole mesh: with the last chunk, where writers put
- * them).
+ * with the piece's own cells or with the cells of levels < l. A MESHC piece decodes its own
+ * chunks, then every other chunk once (for ghost level 1, or, without ghost levels, for the
+ * coordinates alone; each further level decodes them again), never the whole mesh at once: its
+ * memory is the piece, one chunk per thread, and a copy of every mesh point's coordinates
+ * (24 bytes per point), which mcinr_piece_decode evaluates the networks' batches at. A MESH file's
+ * piece is cut from the whole mesh, which the open decoded. Cells: the own cells first, in the
+ * order of mcinr_mesh_cells, then the ghost cells level by level in that order. A point no cell
+ * uses goes with the chunk that lists it (for a MESH file: the last one).
  * With ghost_levels ≥ 1 every point that another piece also lists and owns is marked
  * duplicate: a point belongs to the lowest piece whose own cells use it (a lone point to the
  * piece that lists it), so the points not marked duplicate over all pieces are every mesh point
@@ -429,10 +429,25 @@ const int64_t *mcinr_piece_offsets(const mcinr_piece *piece);
 const int64_t *mcinr_piece_connectivity(const mcinr_piece *piece);
 const uint8_t *mcinr_piece_cell_ghost_levels(const mcinr_piece *piece);
 const uint8_t *mcinr_piece_point_duplicate(const mcinr_piece *piece);
-/* What building it read: chunks of the piece's own cells, and chunks scanned to find ghost
- * cells (a chunk counts once per level), each decoded or cut from the whole mesh (see
- * mcinr_piece_build). Either pointer may be NULL. */
-void mcinr_piece_decoded_chunks(const mcinr_piece *piece, size_t *own_chunks, size_t *ghost_chunk_decodes);
+/* What building it read: chunks of the piece's own cells, and the other chunks' decodes (for the
+ * ghost levels, a chunk once per level, or for the coordinates). Either pointer may be NULL. */
+void mcinr_piece_decoded_chunks(const mcinr_piece *piece, size_t *own_chunks, size_t *other_chunk_decodes);
+
+/* The values at the piece's points (row i for mcinr_piece_point_ids[i]), as
+ * mcinr_decode_mesh_points with those ids (the same bits), but at the coordinates the piece
+ * gathered: a MESHC model's whole mesh is not decoded (except by the open of a file with a
+ * RESIDUAL, whose chains need the mesh). `model` must be the one the piece was built from.
+ * Threads, progress, abort and errors as mcinr_decode_mesh_points; MCINR_ERR_ARGUMENT also for a
+ * NULL piece or a piece of another model. Safe to call from several threads on one piece. */
+mcinr_status mcinr_piece_decode(const mcinr_piece *piece, const mcinr_model *model, double time,
+                                const size_t *components, size_t num_components, float *out,
+                                const mcinr_decode_options *options, size_t *evaluated, char *err,
+                                size_t err_len);
+
+/* Frees the piece's cell arrays (types, offsets, connectivity, ghost levels; their getters then
+ * return NULL and the cell counts 0), keeping its points and what mcinr_piece_decode needs: for a
+ * caller that has copied the cells. Not concurrently with other calls on the same piece. */
+void mcinr_piece_free_cells(mcinr_piece *piece);
 
 /* Point count of a cell of VTK type `type` in a .mci mesh: the exact count, or 0 for the
  * variable-size types (poly-vertex, poly-line, strip, polygon) with the minimum in *min_points

@@ -571,19 +571,23 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
                          NULL, err, err_len);
 }
 
-mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, double time, const size_t *components,
-                                  size_t num_components, const uint32_t *row_of, float *out,
+mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, const double *xyz, double time,
+                                  const size_t *components, size_t num_components, const uint32_t *row_of, float *out,
                                   const mcinr_decode_options *o, size_t *evaluated, char *err, size_t err_len) {
-    /* a MESHC mesh is decoded on first use (mesh_codec.c), its chunks on this call's threads */
-    mcinr_status s0 = mci_mesh_whole(m, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data,
-                                     0.0, 0.0, err, err_len);
-    if (s0 != MCINR_OK) return s0;
+    /* a MESHC mesh is decoded on first use (mesh_codec.c), its chunks on this call's threads;
+     * a caller with the mesh points' coordinates (pieces.c) does not need it */
+    if (!xyz) {
+        mcinr_status s0 = mci_mesh_whole(m, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress,
+                                         o->user_data, 0.0, 0.0, err, err_len);
+        if (s0 != MCINR_OK) return s0;
+        xyz = m->mesh_points;
+    }
     /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
     double residual = o->network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
     double network = network_cost(m) * (double)m->mesh_num_points;
     double split = residual > 0.0 ? network / (network + residual) : 1.0;
-    mcinr_status s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, o,
-                                   0.0, split, row_of, evaluated, err, err_len);
+    mcinr_status s = decode_points(fn, m, xyz, m->mesh_num_points, time, components, num_components, out, o, 0.0,
+                                   split, row_of, evaluated, err, err_len);
     if (s != MCINR_OK || residual <= 0.0) return s;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     return mci_apply_residual_rows(m, time, components, num_components, row_of, out, threads, o->progress,
@@ -603,6 +607,6 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
     mcinr_decode_options o;
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode_mesh", err, err_len);
     if (s != MCINR_OK) return s;
-    return mci_decode_mesh_rows("mcinr_decode_mesh", m, time, components, num_components, NULL, out, &o, NULL, err,
+    return mci_decode_mesh_rows("mcinr_decode_mesh", m, NULL, time, components, num_components, NULL, out, &o, NULL, err,
                                 err_len);
 }

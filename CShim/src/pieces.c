@@ -1,6 +1,7 @@
 /* Pieces of the embedded mesh for parallel readers (mcinr.h, "Pieces"): which cells piece p of
  * n owns, its points and ghost cells (mcinr_piece_build), and the values at a subset of the mesh
- * points (mcinr_decode_mesh_points, bit for bit those of mcinr_decode_mesh).
+ * points (mcinr_decode_mesh_points, bit for bit those of mcinr_decode_mesh; mcinr_piece_decode at
+ * the coordinates the piece gathered, without the whole mesh).
  *
  * A piece is built from the mesh chunks (mcinr_mesh_chunk), one pass over a list of chunks per
  * step: the own pass decodes the chunks that hold the piece's cells; ghost level l decodes every
@@ -16,11 +17,11 @@
 
 /* ---- Values at a subset of the mesh points ---- */
 
-mcinr_status mcinr_decode_mesh_points(const mcinr_model *m, double time, const int64_t *point_ids, size_t num_ids,
-                                      const size_t *components, size_t num_components, float *out,
-                                      const mcinr_decode_options *options, size_t *evaluated, char *err,
-                                      size_t err_len) {
-    static const char *fn = "mcinr_decode_mesh_points";
+/* Values at the mesh points point_ids (xyz: every mesh point's coordinates, NULL: the whole mesh). */
+static mcinr_status decode_ids(const char *fn, const mcinr_model *m, const double *xyz, double time,
+                               const int64_t *point_ids, size_t num_ids, const size_t *components,
+                               size_t num_components, float *out, const mcinr_decode_options *options,
+                               size_t *evaluated, char *err, size_t err_len) {
     if (evaluated) *evaluated = 0;
     if (!m) {
         mci_set_error(err, err_len, "%s: `model` is NULL", fn);
@@ -74,9 +75,17 @@ mcinr_status mcinr_decode_mesh_points(const mcinr_model *m, double time, const i
         }
         row_of[id] = (uint32_t)i;
     }
-    s = mci_decode_mesh_rows(fn, m, time, components, num_components, row_of, out, &o, evaluated, err, err_len);
+    s = mci_decode_mesh_rows(fn, m, xyz, time, components, num_components, row_of, out, &o, evaluated, err, err_len);
     free(row_of);
     return s;
+}
+
+mcinr_status mcinr_decode_mesh_points(const mcinr_model *m, double time, const int64_t *point_ids, size_t num_ids,
+                                      const size_t *components, size_t num_components, float *out,
+                                      const mcinr_decode_options *options, size_t *evaluated, char *err,
+                                      size_t err_len) {
+    return decode_ids("mcinr_decode_mesh_points", m, NULL, time, point_ids, num_ids, components, num_components, out,
+                      options, evaluated, err, err_len);
 }
 
 /* ---- Which piece owns what ---- */
@@ -138,6 +147,9 @@ typedef struct chunk_result {
     int64_t *point_ids; /* the points of the kept cells (+ lone points in the own pass) */
     double *xyz;
     int64_t *low;       /* level 1: own points that a cell of a lower piece uses */
+    size_t num_all;     /* collecting coordinates: every point the chunk lists */
+    int64_t *all_ids;
+    double *all_xyz;
     char msg[512];
 } chunk_result;
 
@@ -149,6 +161,8 @@ static void result_free(chunk_result *r) {
     free(r->point_ids);
     free(r->xyz);
     free(r->low);
+    free(r->all_ids);
+    free(r->all_xyz);
     memset(r, 0, sizeof *r);
 }
 
@@ -162,6 +176,7 @@ typedef struct pass_job {
     chunk_result *results;  /* one per entry of chunks */
     const uint64_t *unused; /* whole mesh: the points no cell uses (they go with the last chunk) */
     size_t num_unused;
+    int collect;            /* keep every point of each chunk (the piece's copy of the mesh points) */
 } pass_job;
 
 /* A worker's map from global point ids to the local ids of the chunk it is cutting from the whole
@@ -308,6 +323,13 @@ static mcinr_status pass_task(void *ctx, void *state, size_t index) {
         r->num_points++;
     }
     free(keep);
+    if (job->collect) { /* hand the chunk's point arrays over whole */
+        r->num_all = np;
+        r->all_ids = pid;
+        r->all_xyz = xyz;
+        pid = NULL;
+        xyz = NULL;
+    }
     s = MCINR_OK;
 done:
     free(pid);
@@ -324,6 +346,9 @@ done:
 /* ---- The piece ---- */
 
 struct mcinr_piece {
+    const mcinr_model *model; /* the model it was built from (checked by mcinr_piece_decode) */
+    size_t mesh_points;       /* N */
+    double *mesh_xyz;         /* MESHC: every mesh point's coordinates, gathered from the chunks */
     size_t num_points, num_cells, num_own, conn_len;
     int64_t *point_ids;
     double *xyz;
@@ -337,6 +362,7 @@ struct mcinr_piece {
 
 void mcinr_piece_free(mcinr_piece *pc) {
     if (!pc) return;
+    free(pc->mesh_xyz);
     free(pc->point_ids);
     free(pc->xyz);
     free(pc->types);
@@ -405,8 +431,9 @@ static void builder_free(builder *b) {
 }
 
 /* Runs one pass over `chunks` and merges its results in chunk order; *added: cells kept. */
-static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t count, const mcinr_decode_options *o,
-                             double from, double to, size_t *added, char *err, size_t err_len) {
+static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t count, double *mesh_xyz,
+                             const mcinr_decode_options *o, double from, double to, size_t *added, char *err,
+                             size_t err_len) {
     *added = 0;
     if (count == 0) return MCINR_OK;
     chunk_result *res = calloc(count, sizeof *res);
@@ -414,7 +441,7 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         mci_set_error(err, err_len, "mcinr_piece_build: out of memory");
         return MCINR_ERR_NOMEM;
     }
-    pass_job job = {&b->L, level, chunks, b->inset, b->own, b->taken, res, b->unused, b->num_unused};
+    pass_job job = {&b->L, level, chunks, b->inset, b->own, b->taken, res, b->unused, b->num_unused, mesh_xyz != NULL};
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     if (threads > count) threads = count;
     mci_parallel_for loop = {count, threads, &job, b->L.whole ? whole_init : NULL, b->L.whole ? whole_fini : NULL,
@@ -453,6 +480,7 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         *added += r->num_cells;
         /* the pass's new points: marked in `added_points`, joining the set after the pass */
         for (size_t q = 0; q < r->num_points; q++) bit_set(b->added_points, r->point_ids[q]);
+        for (size_t q = 0; q < r->num_all; q++) memcpy(mesh_xyz + 3 * r->all_ids[q], r->all_xyz + 3 * q, 3 * sizeof(double));
         result_free(r); /* merged: the piece's arrays hold it now (one copy, not two) */
     }
     if (s == MCINR_OK)
@@ -615,11 +643,17 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
         b.L.cell0[k + 1] = b.L.cell0[k] + nc;
     }
     b.L.M = b.L.cell0[K];
-    /* With ghost levels every other chunk is scanned: the whole mesh, decoded once and kept by the
-     * model (as a decode at the mesh points needs it anyway), costs no more than decoding them
-     * here; a MESH (type 5) file has it in memory already. Without ghost levels only the piece's
-     * chunks are decoded. */
-    if (ghost_levels > 0 || !m->meshc) {
+    pc->model = m;
+    pc->mesh_points = N;
+    /* A MESH (type 5) file has the whole mesh in memory: the piece is cut from it. A MESHC piece
+     * decodes its chunks, then every other chunk once (for the first ghost level, or for the
+     * coordinates alone), gathering every mesh point's coordinates for mcinr_piece_decode. */
+    if (m->meshc && !(pc->mesh_xyz = malloc((N ? N : 1) * 3 * sizeof(double)))) {
+        mci_set_error(err, err_len, "%s: out of memory for the coordinates of %zu mesh points", fn, N);
+        s = MCINR_ERR_NOMEM;
+        goto fail;
+    }
+    if (!m->meshc) {
         s = mci_mesh_whole(m, o.num_threads > 1 ? (size_t)o.num_threads : 1, o.progress, o.user_data, 0.0, 0.0, err,
                            err_len);
         if (s != MCINR_OK) goto fail;
@@ -646,25 +680,45 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
         for (size_t k = 0; k < K; k++)
             if ((b.L.cell0[k] < hi && b.L.cell0[k + 1] > lo) || lone_owner(&b.L, k) == piece) list[count++] = k;
     }
-    /* Progress: the own pass, then each ghost level, weighted by the chunks they decode. */
+    /* Progress: the own pass, then each ghost level (or the coordinates pass), weighted by the
+     * chunks they decode. */
     size_t others = b.L.by_chunk ? K - count : K;
-    double total = (double)count + (double)ghost_levels * (double)others, done = 0.0;
+    double total = (double)count + (double)(ghost_levels > 0 ? ghost_levels : pc->mesh_xyz != NULL) * (double)others,
+           done = 0.0;
     if (total <= 0.0) total = 1.0;
     size_t added = 0;
-    s = run_pass(&b, 0, list, count, &o, 0.0, (double)count / total, &added, err, err_len);
+    s = run_pass(&b, 0, list, count, pc->mesh_xyz, &o, 0.0, (double)count / total, &added, err, err_len);
     if (s != MCINR_OK) goto fail;
     done = (double)count;
     pc->own_chunks = count;
     size_t num_own = b.types.n;
     memcpy(b.own, b.inset, b.words * sizeof(uint64_t));
 
+    if (ghost_levels == 0 && pc->mesh_xyz) { /* the coordinates of the points of the other chunks */
+        uint8_t *own_chunk = calloc(K ? K : 1, 1);
+        if (!own_chunk) {
+            s = MCINR_ERR_NOMEM;
+            mci_set_error(err, err_len, "%s: out of memory", fn);
+            goto fail;
+        }
+        for (size_t i = 0; i < count; i++) own_chunk[list[i]] = 1;
+        size_t n = 0;
+        for (size_t k = 0; k < K; k++)
+            if (!own_chunk[k]) list[n++] = k;
+        free(own_chunk);
+        s = run_pass(&b, 0, list, n, pc->mesh_xyz, &o, done / total, (done + (double)n) / total, &added, err,
+                     err_len);
+        if (s != MCINR_OK) goto fail;
+        pc->ghost_decodes += n;
+    }
     for (int level = 1; level <= ghost_levels; level++) {
         size_t n = 0;
         for (size_t k = 0; k < K; k++) {
             int mine = b.L.by_chunk && owner_in(K, num_pieces, k) == piece;
             if (!mine) list[n++] = k;
         }
-        s = run_pass(&b, level, list, n, &o, done / total, (done + (double)n) / total, &added, err, err_len);
+        s = run_pass(&b, level, list, n, level == 1 ? pc->mesh_xyz : NULL, &o, done / total,
+                     (done + (double)n) / total, &added, err, err_len);
         if (s != MCINR_OK) goto fail;
         done += (double)n;
         pc->ghost_decodes += n;
@@ -691,6 +745,34 @@ fail:
     return s;
 }
 
+mcinr_status mcinr_piece_decode(const mcinr_piece *pc, const mcinr_model *m, double time, const size_t *components,
+                                size_t num_components, float *out, const mcinr_decode_options *options,
+                                size_t *evaluated, char *err, size_t err_len) {
+    static const char *fn = "mcinr_piece_decode";
+    if (evaluated) *evaluated = 0;
+    if (!pc || !m) {
+        mci_set_error(err, err_len, "%s: `%s` is NULL", fn, pc ? "model" : "piece");
+        return MCINR_ERR_ARGUMENT;
+    }
+    if (pc->model != m || pc->mesh_points != m->mesh_num_points) {
+        mci_set_error(err, err_len, "%s: the piece was built from another model", fn);
+        return MCINR_ERR_ARGUMENT;
+    }
+    return decode_ids(fn, m, pc->mesh_xyz, time, pc->point_ids, pc->num_points, components, num_components, out,
+                      options, evaluated, err, err_len);
+}
+
+void mcinr_piece_free_cells(mcinr_piece *pc) {
+    if (!pc) return;
+    free(pc->types);
+    free(pc->offsets);
+    free(pc->conn);
+    free(pc->levels);
+    pc->types = pc->levels = NULL;
+    pc->offsets = pc->conn = NULL;
+    pc->num_cells = pc->num_own = pc->conn_len = 0;
+}
+
 size_t mcinr_piece_num_points(const mcinr_piece *pc) { return pc ? pc->num_points : 0; }
 size_t mcinr_piece_num_cells(const mcinr_piece *pc) { return pc ? pc->num_cells : 0; }
 size_t mcinr_piece_num_own_cells(const mcinr_piece *pc) { return pc ? pc->num_own : 0; }
@@ -703,7 +785,7 @@ const int64_t *mcinr_piece_connectivity(const mcinr_piece *pc) { return pc && pc
 const uint8_t *mcinr_piece_cell_ghost_levels(const mcinr_piece *pc) { return pc && pc->num_cells ? pc->levels : NULL; }
 const uint8_t *mcinr_piece_point_duplicate(const mcinr_piece *pc) { return pc && pc->num_points ? pc->duplicate : NULL; }
 
-void mcinr_piece_decoded_chunks(const mcinr_piece *pc, size_t *own_chunks, size_t *ghost_chunk_decodes) {
+void mcinr_piece_decoded_chunks(const mcinr_piece *pc, size_t *own_chunks, size_t *other_chunk_decodes) {
     if (own_chunks) *own_chunks = pc ? pc->own_chunks : 0;
-    if (ghost_chunk_decodes) *ghost_chunk_decodes = pc ? pc->ghost_decodes : 0;
+    if (other_chunk_decodes) *other_chunk_decodes = pc ? pc->ghost_decodes : 0;
 }

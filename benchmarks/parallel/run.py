@@ -64,13 +64,16 @@ def report(results, args):
     mci = [r for r in results if r["data"].endswith(".mci")]
     if mci:
         lines += ["", "MCINRReader counters per rank (field data `MCINR_piece_decoded` of the first step: "
-                  "points decoded, points the networks ran on, mesh chunks read; and at the switch):", "",
-                  "| R | rank | decoded points | network points | chunks (first step) | chunks (switch) |",
-                  "|---|---|---|---|---|---|"]
+                  "points decoded, points the networks ran on, the piece's own mesh chunks and the other "
+                  "chunks decoded; and the chunks decoded at the switch):", "",
+                  "| R | rank | decoded points | network points | own chunks | other chunks | chunks (switch) |",
+                  "|---|---|---|---|---|---|---|"]
         for r in mci:
             for a, b in zip(r["open_ranks"], r["switch_ranks"]):
                 c, d = a["counters"], b["counters"]
-                lines.append("| %d | %d | %d | %d | %d | %d |" % (r["ranks"], a["rank"], c[2], c[3], c[4], d[4]))
+                lines.append("| %d | %d | %d | %d | %d | %d | %d |" % (r["ranks"], a["rank"], c[2], c[3], c[4],
+                                                                   c[5] if len(c) > 5 else 0,
+                                                                   d[4] + (d[5] if len(d) > 5 else 0)))
     return "\n".join(lines) + "\n"
 
 

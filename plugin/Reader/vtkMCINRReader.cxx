@@ -51,6 +51,12 @@ struct ModelCloser
 };
 using ModelHandle = std::unique_ptr<mcinr_model, ModelCloser>;
 
+struct PieceCloser
+{
+  void operator()(mcinr_piece* piece) const { mcinr_piece_free(piece); }
+};
+using PieceHandle = std::unique_ptr<mcinr_piece, PieceCloser>;
+
 // Identity of a file on disk: a rewritten file gets a new size or modification time.
 struct FileStamp
 {
@@ -138,7 +144,9 @@ struct vtkMCINRReader::Internals
   // The piece of Model last built for a piece request (PieceNumber of NumberOfPieces with
   // GhostLevels): its mesh, global point ids and ghost arrays, reused at other times.
   int PieceNumber = -1, NumberOfPieces = 0, GhostLevels = 0;
-  std::vector<int64_t> PiecePointIds;
+  // The piece (its cells freed once copied): its point ids and the mesh points' coordinates it
+  // gathered, which mcinr_piece_decode evaluates at (a MESHC mesh is never decoded whole).
+  PieceHandle Piece;
   vtkSmartPointer<vtkPoints> PiecePoints;
   vtkSmartPointer<vtkCellArray> PieceCells;
   vtkSmartPointer<vtkUnsignedCharArray> PieceCellTypes;
@@ -151,7 +159,7 @@ struct vtkMCINRReader::Internals
     this->PieceNumber = -1;
     this->NumberOfPieces = 0;
     this->GhostLevels = 0;
-    std::vector<int64_t>().swap(this->PiecePointIds);
+    this->Piece.reset();
     this->PiecePoints = nullptr;
     this->PieceCells = nullptr;
     this->PieceCellTypes = nullptr;
@@ -526,11 +534,6 @@ struct ProgressContext
 };
 
 int DecodeProgress(void* userData, double fraction);
-
-struct PieceCloser
-{
-  void operator()(mcinr_piece* piece) const { mcinr_piece_free(piece); }
-};
 } // namespace
 
 bool vtkMCINRReader::BuildPiece(int piece, int numPieces, int ghostLevels, double from, double to)
@@ -549,7 +552,7 @@ bool vtkMCINRReader::BuildPiece(int piece, int numPieces, int ghostLevels, doubl
   mcinr_piece* built = nullptr;
   const mcinr_status status = mcinr_piece_build(model, static_cast<size_t>(piece),
     static_cast<size_t>(numPieces), ghostLevels, &options, &built, err, sizeof(err));
-  std::unique_ptr<mcinr_piece, PieceCloser> holder(built);
+  PieceHandle holder(built);
   if (status != MCINR_OK)
   {
     if (status != MCINR_ERR_ABORTED)
@@ -584,15 +587,6 @@ bool vtkMCINRReader::BuildPiece(int piece, int numPieces, int ghostLevels, doubl
   vtkNew<vtkTypeInt64Array> connectivity;
   auto globalIds = vtkSmartPointer<vtkIdTypeArray>::New();
   globalIds->SetName("vtkGlobalIds");
-  try
-  {
-    this->Impl->PiecePointIds.resize(numPoints);
-  }
-  catch (const std::bad_alloc&)
-  {
-    vtkErrorMacro("Out of memory for piece " << piece << " of '" << this->FileName << "'.");
-    return false;
-  }
   if (!AllocateTuples(coordinates, 3, static_cast<vtkIdType>(numPoints)) ||
     !AllocateTuples(cellTypes, 1, static_cast<vtkIdType>(numCells)) ||
     !AllocateTuples(offsets, 1, static_cast<vtkIdType>(numCells + 1)) ||
@@ -616,7 +610,6 @@ bool vtkMCINRReader::BuildPiece(int piece, int numPieces, int ghostLevels, doubl
   const int64_t* ids = mcinr_piece_point_ids(built);
   for (size_t i = 0; i < numPoints; ++i)
   {
-    this->Impl->PiecePointIds[i] = ids[i];
     globalIds->SetValue(static_cast<vtkIdType>(i), static_cast<vtkIdType>(ids[i]));
   }
   if (numCells > 0)
@@ -667,6 +660,9 @@ bool vtkMCINRReader::BuildPiece(int piece, int numPieces, int ghostLevels, doubl
   this->Impl->PieceCellTypes = cellTypes;
   this->Impl->PieceGlobalIds = globalIds;
   mcinr_piece_decoded_chunks(built, &this->Impl->PieceOwnChunks, &this->Impl->PieceGhostChunkDecodes);
+  // The cells are in the VTK arrays now; the piece keeps what decoding its values needs.
+  mcinr_piece_free_cells(built);
+  this->Impl->Piece = std::move(holder);
   this->Impl->PieceNumber = piece;
   this->Impl->NumberOfPieces = numPieces;
   this->Impl->GhostLevels = ghostLevels;
@@ -760,7 +756,7 @@ int vtkMCINRReader::RequestData(
   this->UpdateProgress(OpenDoneProgress);
   // The mesh does not change with time: built and checked once per opened file (per piece
   // request), then shared by the outputs of every time step.
-  size_t decodedChunks = 0;
+  size_t decodedChunks = 0, ownChunks = 0;
   size_t numPoints = 0;
   if (pieced)
   {
@@ -772,8 +768,9 @@ int vtkMCINRReader::RequestData(
         return 0;
       }
       decodedChunks = this->Impl->PieceOwnChunks + this->Impl->PieceGhostChunkDecodes;
+      ownChunks = this->Impl->PieceOwnChunks;
     }
-    numPoints = this->Impl->PiecePointIds.size();
+    numPoints = mcinr_piece_num_points(this->Impl->Piece.get());
   }
   else
   {
@@ -783,7 +780,7 @@ int vtkMCINRReader::RequestData(
       {
         return 0;
       }
-      decodedChunks = mcinr_mesh_num_chunks(model);
+      decodedChunks = ownChunks = mcinr_mesh_num_chunks(model);
     }
     numPoints = static_cast<size_t>(this->Impl->Points->GetNumberOfPoints());
   }
@@ -872,8 +869,8 @@ int vtkMCINRReader::RequestData(
     char err[ErrorLength] = { 0 };
     size_t evaluated = numPoints;
     const mcinr_status status = pieced
-      ? mcinr_decode_mesh_points(model, time, this->Impl->PiecePointIds.data(), numPoints,
-          components.data(), width, decoded, &options, &evaluated, err, sizeof(err))
+      ? mcinr_piece_decode(this->Impl->Piece.get(), model, time, components.data(), width, decoded,
+          &options, &evaluated, err, sizeof(err))
       : mcinr_decode_mesh(model, time, components.data(), width, decoded, &options, err, sizeof(err));
     this->EvaluatedPointCount = static_cast<vtkIdType>(evaluated);
     if (status == MCINR_ERR_ABORTED)
@@ -951,7 +948,8 @@ int vtkMCINRReader::RequestData(
   {
     counterArray->InsertNextValue(value);
   }
-  counterArray->InsertNextValue(this->DecodedChunkCount);
+  counterArray->InsertNextValue(static_cast<vtkIdType>(ownChunks));
+  counterArray->InsertNextValue(static_cast<vtkIdType>(decodedChunks - ownChunks));
   output->GetFieldData()->AddArray(counterArray);
 
   const std::string json = mcinr_metadata_json(model) ? mcinr_metadata_json(model) : "{}";

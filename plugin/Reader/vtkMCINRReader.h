@@ -22,8 +22,8 @@
  * or UpdatePiece(p, n, ghosts) in plain VTK) it outputs only that piece's cells (balanced groups
  * of MESHC chunks; a MESH file, or fewer chunks than pieces, is split by cell ranges after
  * decoding the whole mesh), their points with `vtkGlobalIds` (the points' indices in the whole
- * mesh) and the selected arrays decoded at those points only (mcinr_decode_mesh_points: the same
- * values bit for bit). With UPDATE_NUMBER_OF_GHOST_LEVELS > 0 it adds that many layers of ghost
+ * mesh) and the selected arrays decoded at those points only (mcinr_piece_decode: the same
+ * values bit for bit; a MESHC mesh is decoded chunk by chunk, never whole). With UPDATE_NUMBER_OF_GHOST_LEVELS > 0 it adds that many layers of ghost
  * cells, marked in `vtkGhostType` (DUPLICATECELL; points owned by another piece DUPLICATEPOINT).
  * The piece's mesh is kept for later time steps. One piece without ghost levels is the whole
  * mesh as before.
@@ -102,10 +102,12 @@ public:
   ///@{
   /**
    * What the last RequestData decoded (per rank in a parallel ParaView; also in the field-data
-   * array `MCINR_piece_decoded`: piece, pieces, decoded points, evaluated points, decoded
-   * chunks): the points whose values it decoded (the piece's points, ghosts included), the
-   * points the networks ran on (whole batches: at least that many), and the mesh chunks it
-   * decoded (0 when the mesh of the same piece was reused, e.g. at a time change).
+   * array `MCINR_piece_decoded`: piece, pieces, decoded points, evaluated points, the piece's own
+   * chunks decoded, other chunks decoded): the points whose values it decoded (the piece's
+   * points, ghosts included), the points the networks ran on (whole batches: at least that
+   * many), and the mesh chunks it decoded (own + other; 0 when the mesh of the same piece was
+   * reused, e.g. at a time change; a MESHC piece decodes the other chunks once, for the ghost
+   * cells and the coordinates its values are evaluated at).
    */
   vtkGetMacro(DecodedPointCount, vtkIdType);
   vtkGetMacro(EvaluatedPointCount, vtkIdType);

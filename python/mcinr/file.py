@@ -46,6 +46,9 @@ _PIECE_FUNCTIONS = {  # name: (restype, argtypes), as in mcinr.h ("Pieces")
     "mcinr_piece_connectivity": (ctypes.c_void_p, [ctypes.c_void_p]),
     "mcinr_piece_cell_ghost_levels": (ctypes.c_void_p, [ctypes.c_void_p]),
     "mcinr_piece_point_duplicate": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "mcinr_piece_decode": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double, ctypes.c_void_p,
+                                          ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_size_t]),
     "mcinr_decode_mesh_points": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_double, ctypes.c_void_p, ctypes.c_size_t,
                                                 ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
                                                 ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_size_t]),
@@ -270,10 +273,10 @@ class File:
     def read_piece(self, piece, num_pieces, ghost_levels=0, time=None, variables=None, num_threads=None,
                    network_only=False):
         """Piece `piece` of `num_pieces` with `ghost_levels` layers of ghost cells (a Piece), and
-        with `time` given its values at its points only (mcinr_decode_mesh_points: bit for bit
-        those of decode_mesh). What a parallel reader's rank reads: a MESHC file with at least
-        num_pieces chunks decodes only the piece's chunks (plus, per ghost level, one pass over
-        the others). DecoderError with the decoder's message on failure."""
+        with `time` given its values at its points only (mcinr_piece_decode: bit for bit those
+        of decode_mesh). What a parallel reader's rank reads: a MESHC file is decoded chunk by
+        chunk (the piece's chunks, then the others once), never whole.
+        DecoderError with the decoder's message on failure."""
         lib = self.model._lib
         fns = _piece_functions(lib)
         threads = default_threads() if num_threads is None else int(num_threads)
@@ -296,20 +299,20 @@ class File:
                           _copy(fns["mcinr_piece_connectivity"](h), k, np.int64))
             levels = _copy(fns["mcinr_piece_cell_ghost_levels"](h), m, np.uint8)
             duplicate = _copy(fns["mcinr_piece_point_duplicate"](h), n, np.uint8)
+            values, evaluated = {}, 0
+            if time is not None:  # at the coordinates the piece gathered (mcinr_piece_decode)
+                selected = self._selected(variables)
+                comp = np.ascontiguousarray(self._components(selected), dtype=np.uintp)
+                block = np.empty((n, comp.size), dtype=np.float32)
+                count = ctypes.c_size_t()
+                if n and comp.size:
+                    status = fns["mcinr_piece_decode"](h, self.model._h, float(time), comp.ctypes.data, comp.size,
+                                                       block.ctypes.data, ctypes.byref(opts), ctypes.byref(count),
+                                                       err, len(err))
+                    self.model._check(status, err)
+                values, evaluated = self._split(selected, block), count.value
         finally:
             fns["mcinr_piece_free"](handle)
-        values, evaluated = {}, 0
-        if time is not None:
-            selected = self._selected(variables)
-            comp = np.ascontiguousarray(self._components(selected), dtype=np.uintp)
-            block = np.empty((n, comp.size), dtype=np.float32)
-            count = ctypes.c_size_t()
-            if n and comp.size:
-                status = fns["mcinr_decode_mesh_points"](self.model._h, float(time), ids.ctypes.data, n,
-                                                         comp.ctypes.data, comp.size, block.ctypes.data,
-                                                         ctypes.byref(opts), ctypes.byref(count), err, len(err))
-                self.model._check(status, err)
-            values, evaluated = self._split(selected, block), count.value
         return Piece(ids, points, cells, levels, duplicate, values, evaluated)
 
 
