@@ -167,6 +167,11 @@ mcinr_status mcinr_tree_node(const mcinr_model *model, size_t node, double centr
 /* Index of the leaf network that a point (in original coordinates) is routed to. */
 size_t mcinr_route(const mcinr_model *model, const double xyz[3]);
 
+/* The SEAM section's blend margin in normalised coordinates (1.3, docs/mci-format.md "SEAM"):
+ * the width of the band around each boundary between networks where the decoder blends the
+ * two; 0 when the file has none (every point decoded by its own network). */
+double mcinr_seam_margin(const mcinr_model *model);
+
 /* ---- Embedded mesh ---- */
 
 int mcinr_has_mesh(const mcinr_model *model);       /* 1 if a MESH section is present */

@@ -132,6 +132,8 @@ void mci_route_blended(const mcinr_model *m, const double q[3], uint32_t *networ
     if (*partner != *network) *weight = (float)(0.5 * (1.0 - x * x * (3.0 - 2.0 * x)));
 }
 
+double mcinr_seam_margin(const mcinr_model *m) { return m ? m->seam_margin : 0.0; }
+
 size_t mcinr_route(const mcinr_model *m, const double xyz[3]) {
     if (!m || !xyz) return 0;
     double q[4];

@@ -162,6 +162,9 @@ public final class MCIDecoder: @unchecked Sendable {
         return mcinr_route(handle, xyz)
     }
 
+    /// The SEAM section's blend margin (normalised coordinates); nil without one.
+    public var seamMargin: Double? { let m = mcinr_seam_margin(handle); return m > 0 ? m : nil }
+
     /// The leaf network of each point of `points` (x, y, z per point, original coordinates).
     public func routes(points: [Double]) -> [Int32] {
         precondition(points.count % 3 == 0, "routes needs x, y, z per point")

@@ -49,6 +49,7 @@ struct Info: ParsableCommand {
                 "has_mesh": m.hasMesh,
                 "weights": ["encoding": encoding, "nets_compressed": netsCompressed],
                 "clusters": ["top_level": m.topLevelCount, "leaves": leaves, "splits": splits, "networks": m.networkCount],
+                "seam_margin": m.seamMargin as Any? ?? NSNull(),
                 "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
                           "residual_bytes": m.residualBytes, "mesh_bytes": m.meshBytes, "mesh_chunks": m.meshChunkCount,
                           "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
@@ -68,7 +69,8 @@ struct Info: ParsableCommand {
                               + (m.meshCodingIsChunked ? "MESHC, \(m.meshChunkCount) chunks)" : "MESH, zlib)")
                         : "mesh:        not embedded (trained on \(m.trainingPointCount) points, \(m.trainingCellCount) cells)")
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
-        print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks")
+        print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks"
+              + (m.seamMargin.map { ", blended across their boundaries within \(fmt($0, 3)) (normalised; SEAM)" } ?? ""))
         if let arch = metadata["architecture"] { print("architecture: \(compactJSON(arch))") }
         print("weights:     \(encoding)\(netsCompressed ? ", zlib-compressed" : "")")
         if let budget { print(budget.summaryLine) }

@@ -106,6 +106,7 @@ _SIGNATURES = {  # name: (restype, argtypes), as in mcinr.h
     "mcinr_num_tree_top": (_sz, [_vp]),
     "mcinr_tree_node": (_int, [_vp, _sz, _pd, _pi32, _pi32, _pi32, _pi32]),
     "mcinr_route": (_sz, [_vp, _pd]),
+    "mcinr_seam_margin": (ctypes.c_double, [_vp]),
     "mcinr_weight_bytes": (_u64, [_vp]),
     "mcinr_raw_field_bytes": (_u64, [_vp]),
     "mcinr_metadata_json": (ctypes.c_char_p, [_vp]),
@@ -441,6 +442,11 @@ class Model:
     @property
     def metadata(self):
         return json.loads(self.metadata_json)
+
+    @property
+    def seam_margin(self):
+        """The blend margin between networks (normalised coordinates; 0: no SEAM section)."""
+        return self._lib.mcinr_seam_margin(self._h)
 
     def route(self, xyz):
         """Index of the leaf network a point (original coordinates) is routed to."""

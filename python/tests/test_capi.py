@@ -142,6 +142,7 @@ class QueryTests(unittest.TestCase):
             self.assertIsInstance(m.metadata, dict)
             self.assertGreater(m.weight_bytes, 0)
             self.assertGreater(m.num_networks, 1)
+            self.assertEqual(m.seam_margin, 0.0, "no SEAM section: no blending")
             self.assertIn("tiny.mci", repr(m))
 
     def test_component_names_rule(self):
