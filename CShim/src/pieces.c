@@ -401,6 +401,7 @@ typedef struct builder {
     uint64_t *inset, *own, *low; /* bitmaps over the point ids */
     uint64_t *unused;             /* whole mesh: the points no cell uses */
     uint64_t *added_points;       /* the points of a pass, until it is merged */
+    uint64_t *listed;             /* the points whose coordinates were gathered */
     size_t num_unused;
     size_t words;
     uint8_t **taken;              /* per chunk, NULL until a cell of it is kept */
@@ -420,6 +421,7 @@ static void builder_free(builder *b) {
     free(b->low);
     free(b->unused);
     free(b->added_points);
+    free(b->listed);
     if (b->taken)
         for (size_t k = 0; k < b->L.K; k++) free(b->taken[k]);
     free(b->taken);
@@ -480,7 +482,18 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         *added += r->num_cells;
         /* the pass's new points: marked in `added_points`, joining the set after the pass */
         for (size_t q = 0; q < r->num_points; q++) bit_set(b->added_points, r->point_ids[q]);
-        for (size_t q = 0; q < r->num_all; q++) memcpy(mesh_xyz + 3 * r->all_ids[q], r->all_xyz + 3 * q, 3 * sizeof(double));
+        /* the mesh points' coordinates, with the checks a whole-mesh decode makes across chunks */
+        for (size_t q = 0; q < r->num_all && s == MCINR_OK; q++) {
+            int64_t g = r->all_ids[q];
+            if (!bit_get(b->listed, g)) {
+                bit_set(b->listed, g);
+                memcpy(mesh_xyz + 3 * g, r->all_xyz + 3 * q, 3 * sizeof(double));
+            } else if (memcmp(mesh_xyz + 3 * g, r->all_xyz + 3 * q, 3 * sizeof(double))) {
+                mci_set_error(err, err_len, "mcinr_piece_build: chunk %zu lists point %lld with other coordinates than "
+                              "an earlier chunk (a format error)", k, (long long)g);
+                s = MCINR_ERR_FORMAT;
+            }
+        }
         result_free(r); /* merged: the piece's arrays hold it now (one copy, not two) */
     }
     if (s == MCINR_OK)
@@ -625,8 +638,9 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     b.own = calloc(b.words, sizeof(uint64_t));
     b.low = calloc(b.words, sizeof(uint64_t));
     b.added_points = calloc(b.words, sizeof(uint64_t));
+    b.listed = calloc(b.words, sizeof(uint64_t));
     list = malloc((K ? K : 1) * sizeof *list);
-    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !list) {
+    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !b.listed || !list) {
         mci_set_error(err, err_len, "%s: out of memory (bitmaps of %zu points, tables of %zu chunks)", fn, N, K);
         s = MCINR_ERR_NOMEM;
         goto fail;
@@ -723,6 +737,14 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
         done += (double)n;
         pc->ghost_decodes += n;
         if (added == 0) break; /* no cell joined: no later level can add one */
+    }
+    if (pc->mesh_xyz) { /* every mesh point must be listed by some chunk (docs/mci-format.md, MESHC) */
+        for (size_t i = 0; i < N; i++)
+            if (!bit_get(b.listed, (int64_t)i)) {
+                mci_set_error(err, err_len, "%s: mesh point %zu is listed by no chunk (a format error)", fn, i);
+                s = MCINR_ERR_FORMAT;
+                goto fail;
+            }
     }
     if (assemble(&b, num_own, ghost_levels, pc) != MCINR_OK) {
         mci_set_error(err, err_len, "%s: out of memory assembling the piece", fn);
