@@ -10,7 +10,8 @@
  * does not depend on the thread count; only the piece's chunks are decoded for its own cells.
  * mcinr_decode_mesh_points at each piece's points equals mcinr_decode_mesh bit for bit (at a
  * stored time with a RESIDUAL, between steps, all and some components) and evaluates fewer
- * points than the mesh holds over all pieces (16 clusters: some batches are skipped); bad arguments fail with a message. */
+ * points than the mesh holds over all pieces; a point listed by no chunk or with two coordinates is
+ * a format error (16 clusters: some batches are skipped); bad arguments fail with a message. */
 #include "mcinr.h"
 
 #include <stdio.h>
@@ -408,6 +409,24 @@ int main(int argc, char **argv) {
     check_values(dir, "residual_predicted.mci", 4, 0);
     check_values(dir, "meshc_vessel.mci", 3, 0);
     check_values(dir, "pieces_vessel.mci", 3, 1); /* 16 clusters: a piece skips the batches of the others */
+    /* the checks across chunks (CShim/tests/make_bad_meshc.py): refused by the piece as by the
+     * whole-mesh decode */
+    const char *bad[2][2] = {{"pieces_unlisted.mci", "is listed by no chunk"},
+                             {"pieces_moved.mci", "with other coordinates than an earlier chunk"}};
+    for (int b = 0; b < 2; b++) {
+        mcinr_model *m = open_path(dir, bad[b][0]);
+        if (!m) continue;
+        char err[512] = "";
+        mcinr_piece *pc = NULL;
+        for (int ghosts = 0; ghosts <= 1; ghosts++) {
+            mcinr_status st = mcinr_piece_build(m, 0, 2, ghosts, NULL, &pc, err, sizeof err);
+            CHECK(st == MCINR_ERR_FORMAT && pc == NULL && strstr(err, bad[b][1]), "%s, ghosts %d: %d %s", bad[b][0],
+                  ghosts, (int)st, err);
+            mcinr_piece_free(pc);
+            pc = NULL;
+        }
+        mcinr_close(m);
+    }
     mcinr_model *none = open_path(dir, "siren.mci");
     if (none) {
         char err[256];

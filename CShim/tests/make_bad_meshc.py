@@ -1,0 +1,49 @@
+"""Writes MESHC files that break the checks across chunks, for test_pieces.c (the whole-mesh
+decode and mcinr_piece_build must refuse both):
+    python3 CShim/tests/make_bad_meshc.py DIR
+DIR/pieces_unlisted.mci: a point that no chunk lists (the last chunk leaves out one of the points
+no cell uses); DIR/pieces_moved.mci: the second chunk stores its points with another x (one unit
+in the last place), so the points it shares with the first chunk have two coordinates. Both come
+from tools/make_test_mci.py with tools/mesh_codec.encode_chunk patched; the table is consistent.
+"""
+import os
+import runpy
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import mesh_codec  # noqa: E402
+
+original = mesh_codec.encode_chunk
+
+
+def make(path, patch, extra):
+    calls = {"n": 0}
+
+    def encode_chunk(tets, others, lone, points, width):
+        calls["n"] += 1
+        return patch(calls["n"] - 1, tets, others, lone, points, width)
+
+    mesh_codec.encode_chunk = encode_chunk
+    try:
+        sys.argv = [os.path.join(ROOT, "tools", "make_test_mci.py"), path, "--mesh", "vessel", "--mesh-cells", "3000",
+                    "--mesh-coding", "meshc", "--chunk-cells", "1000", "--clusters", "2", "--seed", "3"] + extra
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    finally:
+        mesh_codec.encode_chunk = original
+
+
+def unlisted(index, tets, others, lone, points, width):
+    return original(tets, others, lone[:-1] if lone else lone, points, width)
+
+
+def moved(index, tets, others, lone, points, width):
+    if index == 1:
+        points = [[(p[0] + 1) & ((1 << width) - 1), p[1], p[2]] for p in points]
+    return original(tets, others, lone, points, width)
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    make(os.path.join(out, "pieces_unlisted.mci"), unlisted, [])
+    make(os.path.join(out, "pieces_moved.mci"), moved, [])
