@@ -153,6 +153,10 @@ def main():
     p.add_argument("--paper-points", type=int, default=200000)
     p.add_argument("--big-points", type=int, default=0,
                    help="also a block of this many points (1 700 000 give about 10 M tets; 0: none)")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME=VTU",
+                   help="also this mesh (the first piece of a series, e.g. vessel-small refined once by "
+                        "benchmarks/mesh/refine.py)")
+    p.add_argument("--only-extra", action="store_true", help="only the --extra meshes")
     p.add_argument("--work", default="/tmp/mcinr-mesh-bench")
     p.add_argument("--out", default=os.path.join(ROOT, "docs/benchmarks/mesh-results.md"))
     a = p.parse_args()
@@ -164,8 +168,16 @@ def main():
         [ROOT + "/benchmarks/mesh/decode_bench.c", "-lopenblas", "-lz", "-lzstd", "-lpthread", "-lm",
          "-o", os.path.join(a.work, "decode_bench")])
     run(["swift", "build", "--product", "mcinr-vtkPackageTests"], cwd=ROOT)  # the tests only, not the CLI
-    rows = [measure("vessel-small", VESSEL, a.work, True)]
-    print(json.dumps(rows[-1]), flush=True)
+    rows = []
+    for extra in a.extra:
+        name, vtu = extra.split("=", 1)
+        rows.append(measure(name, vtu, a.work, False))
+        print(json.dumps(rows[-1]), flush=True)
+    if a.only_extra:
+        a.paper_points = a.big_points = 0
+    else:
+        rows.insert(0, measure("vessel-small", VESSEL, a.work, True))
+        print(json.dumps(rows[0]), flush=True)
     if a.paper_points:
         d = os.path.join(a.work, "paper")
         if not os.path.exists(os.path.join(d, "mesh_0000.vtu")):
