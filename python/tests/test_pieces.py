@@ -1,8 +1,8 @@
 """Tests of mcinr.File.read_piece (the pieces API of mcinr.h through the Python package).
 
 Builds libmcinr.so from this checkout into a temporary folder, makes a MESHC model with a
-RESIDUAL (tools/make_test_mci.py: 12000 cells of the vessel mesh with all its points, 6 chunks) and a MESH one, and checks for 1 ... 4 pieces and
-0 / 1 ghost levels: the pieces' own cells are the mesh's cells (by global point ids), every
+RESIDUAL (tools/make_test_mci.py: the 64-point grid mesh, 166 cells in 5 chunks) and a MESH
+one, and checks for 1, 2, 4, 8 pieces (8: more pieces than chunks) and 0 / 1 ghost levels: the pieces' own cells are the mesh's cells (by global point ids), every
 piece's points and values equal File.points and decode_mesh bit for bit at its global ids, the
 points not marked duplicate are every point once, and bad requests raise DecoderError.
 """
@@ -27,10 +27,10 @@ def setUpModule():
     global LIB
     LIB = mcinr.build_library(os.path.join(WORK.name, "lib"), root=ROOT)
     gen = os.path.join(ROOT, "tools", "make_test_mci.py")
-    for name, extra in (("chunked", ["--mesh-coding", "meshc", "--chunk-cells", "2000"]), ("zlib", [])):
+    for name, extra in (("chunked", ["--mesh-coding", "meshc", "--chunk-cells", "40"]), ("zlib", [])):
         path = os.path.join(WORK.name, name + ".mci")
-        subprocess.run([sys.executable, gen, path, "--mesh", "vessel", "--clusters", "6", "--width", "8", "--split",
-                        "--mesh-cells", "12000", "--residual-predicted", path + ".codes", "--seed", "11"] + extra,
+        subprocess.run([sys.executable, gen, path, "--mesh", "grid", "--clusters", "6", "--width", "8", "--split",
+                        "--residual-predicted", path + ".codes", "--seed", "11"] + extra,
                        check=True, stdout=subprocess.DEVNULL)
         FILES[name] = path
 
@@ -49,7 +49,7 @@ class PieceTests(unittest.TestCase):
             whole = sorted(cell_tuples(f.cells, np.arange(f.num_points)))
             t = float(f.times[1])
             want = f.decode_mesh(t, num_threads=1)
-            for n in (1, 2, 4):
+            for n in (1, 2, 4, 8):  # 8 > the 5 chunks: ranges of cells
                 for ghosts in (0, 1):
                     union, owned = [], np.zeros(f.num_points, np.int64)
                     for p in range(n):
