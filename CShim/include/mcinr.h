@@ -363,10 +363,11 @@ int mcinr_mesh_coding(const mcinr_model *model);
 /* ---- Pieces: a part of the mesh and its values, for parallel readers (CShim/src/pieces.c) ----
  * Piece p of n (every rank of a parallel reader asks for its own, computed from p and n alone):
  * with K = mcinr_mesh_num_chunks ≥ n, the cells of the contiguous chunks
- * [⌊K p / n⌋, ⌊K (p+1) / n⌋) (balanced groups of chunks: only those are decoded); with K < n
- * (a MESH file has K = 1, or a small MESHC), the cells whose index in the whole mesh's cell order
- * (mcinr_mesh_cells) lies in [⌊M p / n⌋, ⌊M (p+1) / n⌋), M the cell count, which decodes every
- * chunk: only MESHC files with K ≥ n scale. A piece lists every point its cells use, in
+ * [⌊K p / n⌋, ⌊K (p+1) / n⌋) (balanced groups of chunks, compact regions); with K < n (a MESH
+ * file has K = 1, or a small MESHC), the cells whose index in the whole mesh's cell order
+ * (mcinr_mesh_cells) lies in [⌊M p / n⌋, ⌊M (p+1) / n⌋), M the cell count (a MESH file holds
+ * its whole mesh in memory from the open: only MESHC pieces keep memory per rank down). A piece
+ * lists every point its cells use, in
  * increasing global id (the index in mcinr_mesh_points), plus the points no cell uses that are
  * listed by a chunk whose last cell it owns (so every point is in some piece). */
 
@@ -382,7 +383,9 @@ int mcinr_mesh_coding(const mcinr_model *model);
  * prediction chains run over every mesh point: at a stored time each requested component's chain
  * is reconstructed whole (work and about 24 bytes × mesh points per thread, as in
  * mcinr_decode_mesh), then applied to the requested points. Memory besides: 4 bytes per mesh
- * point. Threads, progress and abort as in mcinr_decode_mesh.
+ * point, and, for a MESHC model, the whole mesh, decoded on first use (mcinr_mesh_decode) for the
+ * coordinates of the batches' points (mcinr_piece_decode needs only the coordinates its piece
+ * gathered). Threads, progress and abort as in mcinr_decode_mesh.
  * Errors: MCINR_ERR_ARGUMENT (NULL model, point_ids or out with num_ids > 0, a point id out of
  * range or listed twice (the message names it), a component out of range, num_ids ≥ 2^32 − 1,
  * options not set up), MCINR_ERR_NO_MESH, MCINR_ERR_NOMEM, MCINR_ERR_ABORTED. */
@@ -391,7 +394,8 @@ mcinr_status mcinr_decode_mesh_points(const mcinr_model *model, double time, con
                                       float *out, const mcinr_decode_options *options, size_t *evaluated,
                                       char *err, size_t err_len);
 
-/* A piece of the mesh (opaque, immutable once built; owns its arrays). */
+/* A piece of the mesh (opaque; owns its arrays; immutable once built, but for
+ * mcinr_piece_free_cells). */
 typedef struct mcinr_piece mcinr_piece;
 
 /* Builds piece `piece` of `num_pieces` (0 ≤ piece < num_pieces ≤ 2^31) with `ghost_levels`
@@ -411,7 +415,9 @@ typedef struct mcinr_piece mcinr_piece;
  * mcinr_decode_mesh (NULL: defaults). On success *out receives a piece to free with
  * mcinr_piece_free. Errors: MCINR_ERR_ARGUMENT (NULL model or out, piece ≥ num_pieces,
  * num_pieces 0 or > 2^31, ghost_levels outside 0 … 255), MCINR_ERR_NO_MESH, MCINR_ERR_NOMEM,
- * MCINR_ERR_ABORTED, and the errors of mcinr_mesh_chunk, with a message in err. */
+ * MCINR_ERR_ABORTED, MCINR_ERR_FORMAT for what a whole-mesh decode refuses across chunks (a point
+ * no chunk lists, a point listed with other coordinates by another chunk: the message names it),
+ * and the errors of mcinr_mesh_chunk, with a message in err. */
 mcinr_status mcinr_piece_build(const mcinr_model *model, size_t piece, size_t num_pieces, int ghost_levels,
                                const mcinr_decode_options *options, mcinr_piece **out, char *err, size_t err_len);
 void mcinr_piece_free(mcinr_piece *piece); /* NULL is allowed */
