@@ -130,6 +130,19 @@ bool AllocateTuples(vtkDataArray* array, int components, vtkIdType tuples)
   array->SetNumberOfTuples(tuples);
   return true;
 }
+
+// The decoder's options for an open or a decode: `threads` (0: every core) and a progress
+// callback with its context.
+mcinr_decode_options DecodeOptions(int threads, mcinr_progress_fn progress, void* userData)
+{
+  mcinr_decode_options options;
+  mcinr_decode_options_init(&options);
+  options.num_threads =
+    threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.progress = progress;
+  options.user_data = userData;
+  return options;
+}
 } // namespace
 
 struct vtkMCINRReader::Internals
@@ -306,14 +319,8 @@ bool vtkMCINRReader::OpenModel(double from, double to)
   this->SetAbortExecute(0);
   this->UpdateProgress(from);
   OpenProgressContext progress{ this, from, to };
-  mcinr_decode_options options;
-  mcinr_decode_options_init(&options);
-  options.num_threads = this->NumberOfThreads > 0
-    ? this->NumberOfThreads
-    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  mcinr_decode_options options = DecodeOptions(this->NumberOfThreads, &OpenProgress, &progress);
   options.trust_large_files = this->TrustLargeFiles ? 1 : 0;
-  options.progress = &OpenProgress;
-  options.user_data = &progress;
   char err[ErrorLength] = { 0 };
   mcinr_model* model = nullptr;
   const mcinr_status status = mcinr_open_file_ex(this->FileName, &options, &model, err, sizeof(err));
@@ -541,13 +548,7 @@ bool vtkMCINRReader::BuildPiece(int piece, int numPieces, int ghostLevels, doubl
   this->Impl->ResetPiece();
   const mcinr_model* model = this->Impl->Model.get();
   ProgressContext progress{ this, from, to };
-  mcinr_decode_options options;
-  mcinr_decode_options_init(&options);
-  options.num_threads = this->NumberOfThreads > 0
-    ? this->NumberOfThreads
-    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  options.progress = &DecodeProgress;
-  options.user_data = &progress;
+  const mcinr_decode_options options = DecodeOptions(this->NumberOfThreads, &DecodeProgress, &progress);
   char err[ErrorLength] = { 0 };
   mcinr_piece* built = nullptr;
   const mcinr_status status = mcinr_piece_build(model, static_cast<size_t>(piece),
@@ -859,13 +860,8 @@ int vtkMCINRReader::RequestData(
     }
 
     ProgressContext progress{ this, MeshDoneProgress, DecodeDoneProgress };
-    mcinr_decode_options options;
-    mcinr_decode_options_init(&options);
-    options.num_threads = this->NumberOfThreads > 0
-      ? this->NumberOfThreads
-      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    options.progress = &DecodeProgress;
-    options.user_data = &progress;
+    const mcinr_decode_options options =
+      DecodeOptions(this->NumberOfThreads, &DecodeProgress, &progress);
     char err[ErrorLength] = { 0 };
     size_t evaluated = numPoints;
     const mcinr_status status = pieced
