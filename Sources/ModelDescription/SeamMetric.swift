@@ -45,19 +45,37 @@ public struct SeamMetric: Sendable {
     public mutating func add(truth: UnsafeBufferPointer<Float>, prediction: UnsafeBufferPointer<Float>) {
         let c = ranges.count
         precondition(truth.count == prediction.count && truth.count == network.count * c)
-        let scale = ranges.map { $0 > 0 ? 1 / $0 : 0 }
-        var a = across, w = within
-        let network = self.network
-        Self.forEachEdge(offsets, connectivity) { i, j in
-            let crossing = network[i] != network[j]
-            for k in 0 ..< c {
-                let d = Double(prediction[i * c + k]) - Double(prediction[j * c + k])
-                let t = Double(truth[i * c + k]) - Double(truth[j * c + k])
-                let e = abs(d - t) * scale[k]
-                if crossing { a[k] += e } else { w[k] += e }
+        // this step's sums, over raw buffers (tens of millions of edges at 10⁷ point·steps)
+        var stepAcross = [Double](repeating: 0, count: c), stepWithin = stepAcross
+        offsets.withUnsafeBufferPointer { offsets in
+            connectivity.withUnsafeBufferPointer { conn in
+                network.withUnsafeBufferPointer { network in
+                    stepAcross.withUnsafeMutableBufferPointer { across in
+                        stepWithin.withUnsafeMutableBufferPointer { within in
+                            for cell in 0 ..< max(0, offsets.count - 1) {
+                                let lo = offsets[cell], hi = offsets[cell + 1]
+                                guard hi - lo >= 2 && hi - lo <= 8 else { continue }
+                                for x in lo ..< hi - 1 {
+                                    for y in x + 1 ..< hi {
+                                        let i = conn[x] * c, j = conn[y] * c
+                                        let sums = network[conn[x]] != network[conn[y]] ? across : within
+                                        for k in 0 ..< c {
+                                            let d = Double(prediction[i + k]) - Double(prediction[j + k])
+                                            let t = Double(truth[i + k]) - Double(truth[j + k])
+                                            sums[k] += abs(d - t)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
-        across = a; within = w
+        for k in 0 ..< c where ranges[k] > 0 {
+            across[k] += stepAcross[k] / ranges[k]
+            within[k] += stepWithin[k] / ranges[k]
+        }
         stepCount += 1
     }
 
