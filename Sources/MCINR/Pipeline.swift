@@ -294,9 +294,10 @@ public struct MCINRPipeline {
             plannedTotal += jobs.count
             round += 1
         }
-        if seams, let margin = config.seamMargin {
-            let jobs = seamJobs(state, margin: margin, normalized: normalized, round: round + 1)
-            reporter?.report(.roundStarted(round: round + 1, clusters: jobs.count, totalPlanned: plannedTotal + jobs.count))
+        if seams, let margin = config.seamMargin, state.tree.leaves.count > 1 {  // one network: no boundary
+            let seamRound = (state.records.map(\.round).max() ?? 0) + 1
+            let jobs = seamJobs(state, margin: margin, normalized: normalized, round: seamRound)
+            reporter?.report(.roundStarted(round: seamRound, clusters: jobs.count, totalPlanned: plannedTotal + jobs.count))
             let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: fullDeadline, roundShare: 1,
                                           distribution: nil)
             let ownPoints = state.trainingPartition

@@ -32,6 +32,33 @@ final class PipelineTests: XCTestCase {
                        data.pointCount)
     }
 
+    /// The seam round (#21): each leaf trains once more, from its weights, on its own points
+    /// and the band across its boundaries that `ClusterTree.seam` gives it; the partition
+    /// stays the routing; the model records the margin.
+    func testSeamRoundTrainsEachLeafOnItsPointsAndItsBand() throws {
+        var config = Fixtures.fastConfig()
+        config.noRecluster = true
+        config.seamMargin = 0.3
+        config.seamEpochs = 2
+        let data = Fixtures.analyticField()
+        let result = try run(config, data)
+        let q = Fixtures.normalizedPoints(data)
+        let routed = result.tree.partition(q)
+        XCTAssertGreaterThan(result.tree.leaves.count, 1)
+        var band: [Int: Int] = [:]
+        for point in q { if let partner = result.tree.seam(point, margin: 0.3).partner { band[partner, default: 0] += 1 } }
+        XCTAssertGreaterThan(band.values.reduce(0, +), 0, "some points lie within 0.3 of a boundary")
+        for leaf in result.tree.leaves {
+            XCTAssertEqual(result.trainingPartition[leaf], routed[leaf], "the partition stays the routing")
+            let seamRecord = try XCTUnwrap(result.clusters.last { $0.node == leaf })
+            XCTAssertEqual(seamRecord.round, 1)
+            XCTAssertEqual(seamRecord.points, (routed[leaf]?.count ?? 0) + (band[leaf] ?? 0), "own points + band of leaf \(leaf)")
+        }
+        XCTAssertEqual(try result.makeModel().seamMargin, 0.3)
+        config.seamMargin = nil
+        XCTAssertNil(try run(config, data).makeModel().seamMargin)
+    }
+
     func testSplitChildrenStartFromTheirParentsExactWeights() throws {
         var config = Fixtures.fastConfig()
         config.splitThreshold = 0
