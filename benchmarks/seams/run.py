@@ -85,6 +85,10 @@ def report(results, path):
             lines.append(f"| {ds} | {name} | {r['networks']} | {r['psnr']:.2f} | {r['psnr'] - base['psnr']:+.2f} | "
                          f"{f2(r['seam_median'])} | {f2(r['seam_max'])} | {per} | {r['file_bytes']:,} | "
                          f"{1000 * r['decode_seconds']:.1f} | {100 * (r['decode_seconds'] / base['decode_seconds'] - 1):+.0f} % |")
+    lines += ["", "Zoomed on the boundary between vessel-small's two networks (a slice through it, |pressure error| at "
+              "t = 20, the same colour scale; `benchmarks/seams/picture.py` on the `no seams` and `--seam-margin 0.05` "
+              "models exported with `--ground-truth --network-id`): without seams the error gathers along the boundary, "
+              "with them it does not.", "", "![seams before and after](../images/seams.png)"]
     lines += ["", "Targets of the issue: seam ratio ≤ 1.15 on every component (or within 5 % of a single network's), PSNR "
               "at the same size within 0.2 dB of today's, decode time +≤ 25 %. `--seam-margin` stays opt-in until one "
               "margin meets all three on every dataset (see the table); it is refused on MPI ranks (the seam round "
