@@ -53,6 +53,17 @@ static double dist2(const double a[3], const double b[3]) {
     return dx * dx + dy * dy + dz * dz;
 }
 
+/* From `node` down to a leaf: the child with the smaller squared distance (ties: child0). The
+ * tree was checked to be acyclic at open, so the descent ends. */
+static size_t descend(const mcinr_model *m, const double q[3], size_t node) {
+    while (m->nodes[node].child0 >= 0) {
+        const mci_node *nd = &m->nodes[node];
+        double d0 = dist2(q, m->nodes[nd->child0].centroid), d1 = dist2(q, m->nodes[nd->child1].centroid);
+        node = (size_t)(d1 < d0 ? nd->child1 : nd->child0);
+    }
+    return node;
+}
+
 size_t mci_route_normalised(const mcinr_model *m, const double q[3]) {
     size_t best = 0;
     double best_d = dist2(q, m->nodes[0].centroid);
@@ -63,13 +74,7 @@ size_t mci_route_normalised(const mcinr_model *m, const double q[3]) {
             best = i;
         }
     }
-    /* The tree was checked to be acyclic at open, so this descent ends at a leaf. */
-    while (m->nodes[best].child0 >= 0) {
-        const mci_node *nd = &m->nodes[best];
-        double d0 = dist2(q, m->nodes[nd->child0].centroid), d1 = dist2(q, m->nodes[nd->child1].centroid);
-        best = (size_t)(d1 < d0 ? nd->child1 : nd->child0);
-    }
-    return (size_t)m->nodes[best].network;
+    return (size_t)m->nodes[descend(m, q, best)].network;
 }
 
 /* Seams (docs/mci-format.md, SEAM): where q is within the margin of the boundary between the
@@ -86,15 +91,6 @@ static void consider(const mcinr_model *m, size_t chosen, size_t other, double d
         *s_min = s;
         *across = other;
     }
-}
-
-static size_t descend(const mcinr_model *m, const double q[3], size_t node) {
-    while (m->nodes[node].child0 >= 0) {
-        const mci_node *nd = &m->nodes[node];
-        double d0 = dist2(q, m->nodes[nd->child0].centroid), d1 = dist2(q, m->nodes[nd->child1].centroid);
-        node = (size_t)(d1 < d0 ? nd->child1 : nd->child0);
-    }
-    return node;
 }
 
 void mci_route_blended(const mcinr_model *m, const double q[3], uint32_t *network, uint32_t *partner, float *weight) {

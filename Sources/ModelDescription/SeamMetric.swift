@@ -27,16 +27,23 @@ public struct SeamMetric: Sendable {
         self.offsets = offsets; self.connectivity = connectivity; self.network = network; self.ranges = ranges
         across = [Double](repeating: 0, count: ranges.count); within = across
         var a = 0, w = 0
-        Self.forEachEdge(offsets, connectivity) { i, j in if network[i] != network[j] { a += 1 } else { w += 1 } }
+        forEachEdge { i, j in if network[i] != network[j] { a += 1 } else { w += 1 } }
         edgesAcross = a; edgesWithin = w
     }
 
-    private static func forEachEdge(_ offsets: [Int], _ connectivity: [Int], _ body: (Int, Int) -> Void) {
-        for cell in 0 ..< max(0, offsets.count - 1) {
-            let lo = offsets[cell], hi = offsets[cell + 1]
-            guard hi - lo >= 2 && hi - lo <= 8 else { continue }
-            for a in lo ..< hi - 1 {
-                for b in a + 1 ..< hi { body(connectivity[a], connectivity[b]) }
+    /// Every edge (i, j) of every cell of 2 … 8 points, over raw buffers: tens of millions of
+    /// edges per step at 10⁷ point·steps.
+    @inline(__always)
+    private func forEachEdge(_ body: (Int, Int) -> Void) {
+        offsets.withUnsafeBufferPointer { offsets in
+            connectivity.withUnsafeBufferPointer { conn in
+                for cell in 0 ..< max(0, offsets.count - 1) {
+                    let lo = offsets[cell], hi = offsets[cell + 1]
+                    guard hi - lo >= 2 && hi - lo <= 8 else { continue }
+                    for x in lo ..< hi - 1 {
+                        for y in x + 1 ..< hi { body(conn[x], conn[y]) }
+                    }
+                }
             }
         }
     }
@@ -45,28 +52,17 @@ public struct SeamMetric: Sendable {
     public mutating func add(truth: UnsafeBufferPointer<Float>, prediction: UnsafeBufferPointer<Float>) {
         let c = ranges.count
         precondition(truth.count == prediction.count && truth.count == network.count * c)
-        // this step's sums, over raw buffers (tens of millions of edges at 10⁷ point·steps)
         var stepAcross = [Double](repeating: 0, count: c), stepWithin = stepAcross
-        offsets.withUnsafeBufferPointer { offsets in
-            connectivity.withUnsafeBufferPointer { conn in
-                network.withUnsafeBufferPointer { network in
-                    stepAcross.withUnsafeMutableBufferPointer { across in
-                        stepWithin.withUnsafeMutableBufferPointer { within in
-                            for cell in 0 ..< max(0, offsets.count - 1) {
-                                let lo = offsets[cell], hi = offsets[cell + 1]
-                                guard hi - lo >= 2 && hi - lo <= 8 else { continue }
-                                for x in lo ..< hi - 1 {
-                                    for y in x + 1 ..< hi {
-                                        let i = conn[x] * c, j = conn[y] * c
-                                        let sums = network[conn[x]] != network[conn[y]] ? across : within
-                                        for k in 0 ..< c {
-                                            let d = Double(prediction[i + k]) - Double(prediction[j + k])
-                                            let t = Double(truth[i + k]) - Double(truth[j + k])
-                                            sums[k] += abs(d - t)
-                                        }
-                                    }
-                                }
-                            }
+        network.withUnsafeBufferPointer { network in
+            stepAcross.withUnsafeMutableBufferPointer { across in
+                stepWithin.withUnsafeMutableBufferPointer { within in
+                    forEachEdge { p, q in
+                        let i = p * c, j = q * c
+                        let sums = network[p] != network[q] ? across : within
+                        for k in 0 ..< c {
+                            let d = Double(prediction[i + k]) - Double(prediction[j + k])
+                            let t = Double(truth[i + k]) - Double(truth[j + k])
+                            sums[k] += abs(d - t)
                         }
                     }
                 }
