@@ -6,7 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
-                                 [--residual-predicted REF]
+                                 [--residual-predicted REF | --residual-linear REF]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -29,6 +29,14 @@ here, independent of the C decoder. (Type 6, the RESIDUAL of format 1.1, is reti
 writer produced it, and decoders reject it.) `--mesh grid` embeds a
 4×4×4-point tet grid plus cells that test the neighbour rule (a 1-point cell, a 40-point
 cell, a 65-point cell, a cell with a repeated point).
+
+`--residual-linear REF` adds a RESIDUAL section of type 7 that uses the linear predictor
+(predictor bit 3, format 1.4: seven Q12 weights per stream over the point's indices at the
+last three steps of its chain and its neighbours' sums) besides the time and mesh predictors:
+chains of linear streams with and without the time bit, with the data bit, after non-linear
+steps (one of them an empty stream that repeats the previous step), with escapes, weights at
+±2^20, and linear streams whose codes are empty (28 bytes: the weights alone); zstd and range
+coder. REF lists the indices as for --residual-predicted, from this file's own reconstruction.
 
 `--range-streams DIR` writes, for the file's mesh, the crafted range-coded streams the C tests
 build hostile and extreme RESIDUAL payloads from (range_stream_cases: one NAME.rc each), so the
@@ -311,6 +319,11 @@ def build(args):
             raise SystemExit("--residual-predicted needs a mesh")
         payload = predicted_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_predicted)
         sections.append((RESIDUAL_PREDICTED, 1, payload))
+    if getattr(args, "residual_linear", None):
+        if not pts or args.residual_predicted:
+            raise SystemExit("--residual-linear needs a mesh and excludes --residual-predicted")
+        payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear)
+        sections.append((RESIDUAL_PREDICTED, 1, payload))
     if args.range_streams:
         if not pts:
             raise SystemExit("--range-streams needs a mesh")
@@ -321,6 +334,8 @@ def build(args):
     minor = 2 if args.residual_predicted else 1 if encoding != 0 or args.compress_nets else 0
     if any(k == MESHC for k, _, _ in sections):
         minor = 3
+    if getattr(args, "residual_linear", None):
+        minor = 4
     return container(sections, minor)
 
 
@@ -733,6 +748,151 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
     return head + table + streams
 
 
+# Linear predictor (docs/mci-format.md, type 7, "Linear predictor (bit 3 ...; version 1.4)"):
+# part of the independent reference implementation above, written from the spec alone.
+LINEAR_ONE = 4096          # Q12
+LINEAR_WEIGHT_LIMIT = 1 << 20
+WEIGHT_NAMES = ("w1", "w2", "w3", "v0", "v1", "v2", "v3")
+
+
+def linear_predict(weights, history, current, nb_i, i):
+    """pred_i of the linear predictor: weights (w1, w2, w3, v0, v1, v2, v3), history[m − 1] the
+    indices at step t − m, current this step's (those of the neighbours j < i are set)."""
+    w1, w2, w3, v0, v1, v2, v3 = weights
+    k = len(nb_i)
+    kp = max(k, 1)
+    P = kp * (w1 * history[0][i] + w2 * history[1][i] + w3 * history[2][i])
+    P += v0 * sum(current[j] for j in nb_i)
+    for v, h in zip((v1, v2, v3), history):
+        P += v * sum(h[j] for j in nb_i)
+    D = LINEAR_ONE * kp
+    return (2 * P + D) // (2 * D) if P >= 0 else -((-2 * P + D) // (2 * D))
+
+
+def linear_reconstruct(weights, codes, history, nb):
+    """The indices of one linear step from its codes (d, or None for an escape: index 0)."""
+    qs = [0] * len(codes)
+    for i, d in enumerate(codes):
+        qs[i] = 0 if d is None else linear_predict(weights, history, qs, nb[i], i) + d
+    return qs
+
+
+# Per component c (rows) and step t (columns), the predictor of the --residual-linear file
+# (12 steps, 6 components; "E" marks a linear stream whose codes are all 0, stored as its
+# weights alone): long linear chains (history of 1, 2, then 3 steps); linear steps after
+# time / mesh steps and after an empty stream that repeats the previous step; data streams;
+# linear without the time bit (only v0); weights at ±2^20.
+LINEAR_SCHEDULE = [
+    [8, 9, 9, 9, 9, 9, 9, 9, 8, 9, 9, 9],
+    [2, 9, 3, 9, 1, 9, 8, 9, 8, 1, 9, 9],
+    [12, 13, 5, 13, 13, 4, 13, 13, 12, 13, 13, 13],
+    [8, 8, 0, 8, 9, 9, 2, 9, 8, 9, 9, 9],
+    [8, "9E", 9, "9E", 9, 9, "8E", "9E", 8, "9E", 9, "9E"],
+    [8, 9, 9, 1, 9, 9, 9, 9, 0, 9, 9, 9],
+]
+EXTREME_WEIGHTS = {(5, 2): [LINEAR_WEIGHT_LIMIT, 0, 0, 0, -LINEAR_WEIGHT_LIMIT, 0, 0],
+                   (5, 6): [-LINEAR_WEIGHT_LIMIT, 0, 0, 0, 0, 0, LINEAR_WEIGHT_LIMIT]}
+
+
+def linear_residual_payload(rng, npts, T, C, nb, ref_path):
+    """A RESIDUAL section of type 7 with linear streams (LINEAR_SCHEDULE) and random indices;
+    writes the expected indices and escapes to ref_path as predicted_residual_payload does."""
+    big = (1 << 31) - 1
+    limit_d = (1 << 33) - 1
+    assert C == len(LINEAR_SCHEDULE) and T <= len(LINEAR_SCHEDULE[0])
+    table, streams = b"", b""
+    history = [[[0] * npts for _ in range(3)] for _ in range(C)]  # [c][m − 1]: step t − m
+    starts = [0] * C  # each component's chain start t0
+    with open(ref_path, "w") as ref:
+        for t in range(T):
+            for c in range(C):
+                entry = LINEAR_SCHEDULE[c][t]
+                empty = isinstance(entry, str)
+                predictor = int(entry[:-1]) if empty else entry
+                data = (predictor & 4) != 0
+                if not predictor & 1:
+                    starts[c] = t
+                back = t - starts[c]
+                hist = history[c]
+                escaped_values = {}
+                if predictor & 8:
+                    if (c, t) in EXTREME_WEIGHTS:
+                        w = list(EXTREME_WEIGHTS[(c, t)])
+                    elif empty:  # Σ|w| + Σ|v| = 1: the prediction stays within the indices it reads
+                        w = [1024, 1024, -512, 1024, 512, 0, 0]
+                    else:
+                        w = [rng.choice([0, 4096, 8192, -4096, 2048, rng.randint(-12000, 12000)]) for _ in range(3)]
+                        w += [rng.choice([0, 2048, 4096, -1024, rng.randint(-6000, 6000)])]
+                        w += [rng.choice([0, 0, -2048, 1024, rng.randint(-4000, 4000)]) for _ in range(3)]
+                    for m in range(1, 4):  # nothing before the chain's start
+                        if m > back:
+                            w[m - 1] = w[3 + m] = 0
+                    qs, codes = [0] * npts, []
+                    for i in range(npts):
+                        pred = linear_predict(w, hist, qs, nb[i], i)
+                        if empty:
+                            q = pred
+                            assert abs(q) < 1 << 31
+                        else:
+                            x = rng.random()
+                            if x < 0.08:
+                                q = None
+                            elif x < 0.55:
+                                q = pred + rng.randint(-3, 3)
+                            else:
+                                q = rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, 2000000, big, -big, big - 1])
+                            if q is not None and (abs(q) > big or abs(q - pred) > limit_d):
+                                q = None  # beyond what an index or a code can hold: an escape
+                        if q is None:
+                            codes.append(None)
+                            qs[i] = 0
+                        else:
+                            codes.append(q - pred)
+                            qs[i] = q
+                    assert linear_reconstruct(w, codes, hist, nb) == qs
+                else:
+                    w = None
+                    previous = hist[0]
+                    if empty or (predictor == 1 and c in (1, 5)):  # the previous step again: an empty stream
+                        escaped, qs = [False] * npts, list(previous)
+                    else:
+                        escaped = [rng.random() < 0.08 for _ in range(npts)]
+                        qs = [0 if escaped[i] else
+                              previous[i] + rng.randint(-2, 2) if rng.random() < 0.6 and abs(previous[i]) < 1000 else
+                              rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, big, -big]) for i in range(npts)]
+                    codes = encode_step(predictor, qs, escaped, previous, nb)
+                    assert reconstruct_step(predictor, codes, previous, nb) == qs
+                raw = bytearray()
+                for i, d in enumerate(codes):
+                    if d is None:
+                        v = f32(rng.uniform(*RANGES[c]))
+                        raw += b"\0" + struct.pack("<f", v)
+                        escaped_values[i] = struct.unpack("<I", struct.pack("<f", v))[0]
+                        ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
+                    else:
+                        assert abs(d) <= limit_d
+                        raw += zigzag_code(d)
+                        ref.write("%d %d %d %s %d\n" % (t, c, i, "d" if data else "q", qs[i]))
+                coder = (t + 2 * c + (c == 4)) % 2
+                head = struct.pack("<7i", *w) if w is not None else b""
+                if all(d == 0 for d in codes):  # codes stored empty: every d = 0
+                    table += struct.pack("<BB6xQQ", predictor, coder, 0, len(head))
+                    streams += head
+                elif coder == 1:
+                    z = range_encode(codes, escaped_values, nb)
+                    want = [("e", escaped_values[i]) if d is None else d for i, d in enumerate(codes)]
+                    assert range_decode(z, npts, nb) == want
+                    table += struct.pack("<BB6xQQ", predictor, 1, 0, len(head) + len(z))
+                    streams += head + z
+                else:
+                    z = zstd_compress(bytes(raw))
+                    table += struct.pack("<BB6xQQ", predictor, 0, len(raw), len(head) + len(z))
+                    streams += head + z
+                history[c] = [qs, hist[0], hist[1]]
+    head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in residual_bounds())
+    return head + table + streams
+
+
 def f32(v):
     """Rounds to float32, as stored in the file."""
     return struct.unpack("<f", struct.pack("<f", v))[0]
@@ -966,6 +1126,9 @@ def main():
     p.add_argument("--residual-predicted", metavar="REF",
                    help="add a RESIDUAL section of type 7 (predicted indices, zstd and range coder); "
                         "write the indices to REF")
+    p.add_argument("--residual-linear", metavar="REF",
+                   help="add a RESIDUAL section of type 7 with linear-predictor streams (format 1.4); write the "
+                        "indices to REF")
     p.add_argument("--range-streams", metavar="DIR",
                    help="also write the crafted range-coded streams of the C tests for this file's mesh "
                         "(one DIR/NAME.rc per case of range_stream_cases)")

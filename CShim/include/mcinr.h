@@ -56,17 +56,18 @@ extern "C" {
  * untrusted files, the mesh chunk API (mcinr_mesh_num_chunks, _chunk_sizes, _chunk, _bytes,
  * _coding, _decode; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells;
  * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_piece_decode,
- * mcinr_decode_mesh_points). */
+ * mcinr_decode_mesh_points).
+ * 1.2.0 reads format 1.4: the linear residual predictor (RESIDUAL predictor bit 3). */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 1
+#define MCINR_VERSION_MINOR 2
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.1.0"
+#define MCINR_VERSION_STRING "1.2.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 3 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 4 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -87,7 +88,7 @@ typedef enum mcinr_status {
 /* Opaque, immutable model handle. */
 typedef struct mcinr_model mcinr_model;
 
-/* Library version string, MCINR_VERSION_STRING of the library ("1.1.0"). Static storage. */
+/* Library version string, MCINR_VERSION_STRING of the library ("1.2.0"). Static storage. */
 const char *mcinr_version(void);
 
 /* Short static description of a status code ("checksum mismatch", ...). Never NULL. */

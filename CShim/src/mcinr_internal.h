@@ -91,6 +91,11 @@ struct mcinr_model {
     uint8_t *residual_predictor, *residual_coder;
     size_t *residual_nb_start;
     uint32_t *residual_nb;
+    /* linear predictor (bit 3, format 1.4): 7 Q12 weights per stream (w1 w2 w3 v0 v1 v2 v3,
+     * residual_weights[7 k ...]), allocated only when some stream is linear (residual_linear);
+     * a linear stream's residual_stream_offset/size then cover its codes, after the weights */
+    int residual_linear;
+    int32_t *residual_weights;
 };
 
 /* ---- The open's budget (docs/mci-format.md, "Limits") ----

@@ -1,9 +1,11 @@
 /* The RESIDUAL section, type 7 (docs/mci-format.md): quantised residuals at the embedded mesh
  * points that make mcinr_decode_mesh error-bounded at the stored time steps. Each index is
  * stored as its difference from a prediction (the previous stored step, the mean of earlier
- * mesh neighbours, or both), in zstd frames or with an adaptive binary range coder (LZMA's)
- * whose contexts are the sizes of the earlier neighbours' differences. (Type 6, plain indices
- * in zlib streams, is retired: model.c rejects it.)
+ * mesh neighbours, or both; or, format 1.4, the linear predictor: seven Q12 weights at the
+ * stream's start over the point's own indices at the last three steps of its chain and the
+ * sums of its neighbours' indices at this step and those three), in zstd frames or with an
+ * adaptive binary range coder (LZMA's) whose contexts are the sizes of the earlier neighbours'
+ * differences. (Type 6, plain indices in zlib streams, is retired: model.c rejects it.)
  *
  * Everything is validated at open (every stream decompressed, every code checked, every chain
  * of indices reconstructed), so applying the residual at decode time can only fail for lack of
@@ -29,6 +31,13 @@
 #define PREDICT_TIME 1u              /* predictor bits */
 #define PREDICT_MESH 2u
 #define PREDICT_DATA 4u              /* the indices quantise the data, not the network's residual */
+#define PREDICT_LINEAR 8u            /* the linear predictor (format 1.4); never with PREDICT_MESH */
+#define PREDICT_VALUES 16u           /* predictor bytes are below this */
+#define LINEAR_WEIGHTS 7u            /* w1 w2 w3 v0 v1 v2 v3, i32 each, before the stream's codes */
+#define LINEAR_BYTES (4u * LINEAR_WEIGHTS)
+#define LINEAR_ONE 4096              /* Q12: the weight 1 */
+#define LINEAR_WEIGHT_LIMIT ((int32_t)1 << 20) /* |w| ≤ 2^20: with |q| < 2^31 and k′ ≤ 32, |P| < 2^59 */
+#define LINEAR_LAGS 3u               /* steps back a linear stream may read */
 #define MAX_NEIGHBOURS 32u           /* Nb(i) keeps the 32 largest j */
 #define MIN_CELL_POINTS 2            /* cells that make neighbours: 2 ... 64 points */
 #define MAX_CELL_POINTS 64
@@ -254,6 +263,7 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_coder);
     free(m->residual_nb_start);
     free(m->residual_nb);
+    free(m->residual_weights);
 }
 
 static int descending(const void *a, const void *b) {
@@ -346,25 +356,71 @@ typedef struct residual_target {
 static float corrected(float network, int64_t q, double step);
 static float data_value(double origin, int64_t q, double step);
 
-/* Reconstructs one step of one component's indices (docs/mci-format.md, type 7,
- * Reconstruction) from the values of its stream. On entry q holds the previous step's indices
- * (read only with the time bit) unless *q_zero says they are all 0; on return this step's
- * (*q_zero updated); y is scratch of N values. With a target, applies the step's residual to
- * it. NULL on success, else what is wrong at point *point.
- * An empty stream (every d = 0) makes every y 0 (point 0 has no earlier neighbour, and a mean
- * of zeros is 0), so its indices are the base: the previous step's with the time bit, else 0,
- * which are valid already. Without a target it costs nothing, so a file of empty streams
- * cannot make the open loop over every point of every step. */
-static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_reader *r, int64_t *q, int64_t *y,
-                               int *q_zero, const residual_target *target, size_t *point) {
+/* Scratch of one chain reconstruction (open validation or one decode): the indices of the
+ * chain's latest steps, y, the magnitudes the range coder's contexts read, and a zstd context.
+ * level[m] holds the indices m + 1 steps before the step being reconstructed (level[0]: the
+ * previous step), NULL when they are all 0 or lie before the chain's start (never read then).
+ * Without a linear stream in the chain only the previous step is read, so one buffer, updated
+ * in place, holds it (buf[0]); with one (history), a step is written into a buffer of buf[0 … 3]
+ * that no level points at, so the three steps a linear stream reads stay intact, and the levels
+ * move down a step by pointers alone. */
+typedef struct chain_buffers {
+    int64_t *buf[LINEAR_LAGS + 1]; /* buf[1 …] only with history */
+    int64_t *level[LINEAR_LAGS];
+    int64_t *y;
+    uint64_t *dmag; /* range-coded streams only */
+    ZSTD_DCtx *dctx;
+    int history;
+} chain_buffers;
+
+static void chain_buffers_free(chain_buffers *b) {
+    for (unsigned n = 0; n <= LINEAR_LAGS; n++) free(b->buf[n]);
+    free(b->y);
+    free(b->dmag);
+    ZSTD_freeDCtx(b->dctx);
+    memset(b, 0, sizeof *b);
+}
+
+/* 0 on success; on failure everything is freed. history: the chains have linear streams. */
+static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history) {
+    int ok = 1;
+    memset(b, 0, sizeof *b);
+    b->history = history;
+    for (unsigned n = 0; n <= (history ? LINEAR_LAGS : 0); n++) ok &= (b->buf[n] = malloc(N * sizeof(int64_t))) != NULL;
+    b->y = malloc(N * sizeof(int64_t));
+    b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
+    b->dctx = ZSTD_createDCtx();
+    if (ok && b->y && (!uses_range || b->dmag) && b->dctx) return 0;
+    chain_buffers_free(b);
+    return -1;
+}
+
+/* A chain starts from nothing: no step before it is read. */
+static void chain_restart(chain_buffers *b) {
+    for (unsigned n = 0; n < LINEAR_LAGS; n++) b->level[n] = NULL;
+}
+
+/* Where the target wants point i's value, or NULL (no target, or a row not asked for). */
+static float *target_slot(const residual_target *target, size_t i) {
+    if (!target || (target->row_of && target->row_of[i] == MCI_NO_ROW)) return NULL;
+    return &target->out[(target->row_of ? target->row_of[i] : i) * target->stride];
+}
+
+/* Writes index qi of point i (or keeps the network value for qi = 0 on a residual stream). */
+static void put_index(const residual_target *target, unsigned predictor, size_t i, int64_t qi) {
+    float *v = (qi != 0 || (predictor & PREDICT_DATA)) ? target_slot(target, i) : NULL;
+    if (v) *v = (predictor & PREDICT_DATA) ? data_value(target->origin, qi, target->step) : corrected(*v, qi, target->step);
+}
+
+#define INDEX_TOO_LARGE "the reconstructed index is 2^31 or more in magnitude"
+
+/* One step of the time and mesh predictors (predictor bits 0 … 2): base = the previous step's
+ * index (NULL: all 0, or no time bit), pred = the mean of the earlier neighbours' y. q may be
+ * base itself (updated in place: base[i] is read before q[i] is written). */
+static const char *mean_step(const mcinr_model *m, unsigned predictor, stream_reader *r, const int64_t *base,
+                             int64_t *q, int64_t *y, const residual_target *target, size_t *point) {
     size_t N = m->mesh_num_points;
-    if (!(predictor & PREDICT_TIME) || *q_zero) predictor &= ~PREDICT_TIME; /* the base is 0 */
-    if (r->empty) {
-        if (!(predictor & PREDICT_TIME)) *q_zero = 1;
-        if (!target) return NULL;
-        predictor &= ~PREDICT_MESH; /* every y is 0: so is every prediction */
-    }
-    *q_zero = 0;
+    if (r->empty) predictor &= ~PREDICT_MESH; /* every y is 0: so is every prediction */
     for (size_t i = 0; i < N; i++) {
         code cd = {0, 0.0f, 0};
         const char *why = stream_value(m, r, i, &cd);
@@ -372,64 +428,128 @@ static const char *reconstruct(const mcinr_model *m, unsigned predictor, stream_
             *point = i;
             return why;
         }
-        int64_t base = (predictor & PREDICT_TIME) ? q[i] : 0;
+        int64_t b = base ? base[i] : 0;
         if (cd.escape) {
-            y[i] = -base;
+            float *v = target_slot(target, i);
+            y[i] = -b;
             q[i] = 0;
-            if (target && (!target->row_of || target->row_of[i] != MCI_NO_ROW))
-                target->out[(target->row_of ? target->row_of[i] : i) * target->stride] = cd.value;
+            if (v) *v = cd.value;
             continue;
         }
         int64_t pred = 0;
         if (predictor & PREDICT_MESH) {
-            size_t a = m->residual_nb_start[i], b = m->residual_nb_start[i + 1];
-            if (b > a) {
+            size_t a = m->residual_nb_start[i], e = m->residual_nb_start[i + 1];
+            if (e > a) {
                 /* |y| < 2^32 and k ≤ 32: |S| < 2^37 */
-                int64_t S = 0, k = (int64_t)(b - a);
-                for (size_t n = a; n < b; n++) S += y[m->residual_nb[n]];
+                int64_t S = 0, k = (int64_t)(e - a);
+                for (size_t n = a; n < e; n++) S += y[m->residual_nb[n]];
                 pred = S >= 0 ? (2 * S + k) / (2 * k) : -((-2 * S + k) / (2 * k)); /* halves away from 0 */
             }
         }
-        int64_t yi = cd.q + pred, qi = base + yi; /* |d| < 2^34, |pred| < 2^32, |base| < 2^31 */
+        int64_t yi = cd.q + pred, qi = b + yi; /* |d| < 2^34, |pred| < 2^32, |base| < 2^31 */
         if (qi >= INDEX_LIMIT || qi <= -INDEX_LIMIT) {
             *point = i;
-            return "the reconstructed index is 2^31 or more in magnitude";
+            return INDEX_TOO_LARGE;
         }
         y[i] = yi;
         q[i] = qi;
-        if (target && (qi != 0 || (predictor & PREDICT_DATA)) && (!target->row_of || target->row_of[i] != MCI_NO_ROW)) {
-            float *v = &target->out[(target->row_of ? target->row_of[i] : i) * target->stride];
-            *v = (predictor & PREDICT_DATA) ? data_value(target->origin, qi, target->step) : corrected(*v, qi, target->step);
-        }
+        put_index(target, predictor, i, qi);
     }
     return NULL;
 }
 
-/* Scratch of one chain reconstruction (open validation or one decode): one step's indices q
- * and y, the magnitudes the range coder's contexts read, and a zstd context. */
-typedef struct chain_buffers {
-    int64_t *q, *y;
-    uint64_t *dmag; /* range-coded streams only */
-    ZSTD_DCtx *dctx;
-} chain_buffers;
-
-static void chain_buffers_free(chain_buffers *b) {
-    free(b->q);
-    free(b->y);
-    free(b->dmag);
-    ZSTD_freeDCtx(b->dctx);
-    memset(b, 0, sizeof *b);
+/* One step of the linear predictor (bit 3) of stream k: h[m − 1] the indices m steps back
+ * (NULL: all 0 — before the chain's start the weights are 0, checked at open), q this step's,
+ * written here point by point (the neighbours j < i of point i are done when it is read).
+ * |q| < 2^31, k′ ≤ 32 and |w| ≤ 2^20 keep every term below 2^56 and P below 2^59. */
+static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r, int64_t *const h[LINEAR_LAGS],
+                               int64_t *q, const residual_target *target, size_t *point) {
+    size_t N = m->mesh_num_points;
+    unsigned predictor = m->residual_predictor[k];
+    const int32_t *w = m->residual_weights + LINEAR_WEIGHTS * k;
+    /* a level that is all 0 adds nothing: its weights are dropped, so it is never read */
+    int64_t own[LINEAR_LAGS], nb[LINEAR_LAGS + 1] = {w[LINEAR_LAGS]};
+    for (unsigned l = 0; l < LINEAR_LAGS; l++) {
+        own[l] = h[l] ? w[l] : 0;
+        nb[l + 1] = h[l] ? w[LINEAR_LAGS + 1 + l] : 0;
+    }
+    /* without neighbour weights k′ cancels (⌊(2k′X + Dk′)/2Dk′⌋ = ⌊(2X + D)/2D⌋): k′ = 1, and Nb
+     * is not read (nor need it exist) */
+    int mesh = nb[0] || nb[1] || nb[2] || nb[3];
+    for (size_t i = 0; i < N; i++) {
+        code cd = {0, 0.0f, 0};
+        const char *why = stream_value(m, r, i, &cd);
+        if (why) {
+            *point = i;
+            return why;
+        }
+        if (cd.escape) {
+            float *v = target_slot(target, i);
+            q[i] = 0; /* an escape's index is 0, also for the neighbours and steps that read it */
+            if (v) *v = cd.value;
+            continue;
+        }
+        size_t a = mesh ? m->residual_nb_start[i] : 0, e = mesh ? m->residual_nb_start[i + 1] : 0;
+        int64_t kp = e > a ? (int64_t)(e - a) : 1, P = 0;
+        for (unsigned l = 0; l < LINEAR_LAGS; l++)
+            if (own[l]) P += own[l] * h[l][i];
+        P *= kp;
+        if (e > a) { /* the sums S_m, only for the weights that are not 0 */
+            for (unsigned l = 0; l <= LINEAR_LAGS; l++) {
+                if (!nb[l]) continue;
+                const int64_t *src = l == 0 ? q : h[l - 1];
+                int64_t S = 0;
+                for (size_t n = a; n < e; n++) S += src[m->residual_nb[n]];
+                P += nb[l] * S;
+            }
+        }
+        int64_t D = LINEAR_ONE * kp;
+        int64_t pred = P >= 0 ? (2 * P + D) / (2 * D) : -((-2 * P + D) / (2 * D)); /* halves away from 0 */
+        int64_t qi = pred + cd.q; /* |pred| < 2^47, |d| < 2^34 */
+        if (qi >= INDEX_LIMIT || qi <= -INDEX_LIMIT) {
+            *point = i;
+            return INDEX_TOO_LARGE;
+        }
+        q[i] = qi;
+        put_index(target, predictor, i, qi);
+    }
+    return NULL;
 }
 
-/* 0 on success; on failure everything is freed. */
-static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range) {
-    b->q = malloc(N * sizeof(int64_t));
-    b->y = malloc(N * sizeof(int64_t));
-    b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
-    b->dctx = ZSTD_createDCtx();
-    if (b->q && b->y && (!uses_range || b->dmag) && b->dctx) return 0;
-    chain_buffers_free(b);
-    return -1;
+/* Reconstructs step t of one component's indices (docs/mci-format.md, type 7, Reconstruction)
+ * from the values of its stream k, after the chain's earlier steps in b (on return, the levels
+ * have moved down a step). With a target, applies the step's residual to it. NULL on success,
+ * else what is wrong at point *point.
+ * An empty stream of the time or mesh predictor (every d = 0) makes every y 0 (point 0 has no
+ * earlier neighbour, and a mean of zeros is 0), so its indices are the base: the previous
+ * step's with the time bit, else 0, which are valid already. Without a target it costs nothing
+ * (the previous step's buffer, or "all 0", becomes this step's), so a file of empty streams
+ * cannot make the open loop over every point of every step. A linear stream whose codes are
+ * empty still predicts, so it is reconstructed (and its work charged at open). */
+static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r, chain_buffers *b,
+                               const residual_target *target, size_t *point) {
+    unsigned predictor = m->residual_predictor[k];
+    int64_t *h[LINEAR_LAGS] = {b->level[0], b->level[1], b->level[2]};
+    if (!(predictor & PREDICT_TIME)) h[0] = h[1] = h[2] = NULL; /* a chain starts here */
+    int64_t *q;
+    if (!(predictor & PREDICT_LINEAR) && r->empty && !target) {
+        q = h[0];
+    } else {
+        q = b->buf[0];
+        if (b->history) /* a buffer no level points at: at most 3 of the 4 are */
+            for (unsigned n = 0; n <= LINEAR_LAGS; n++)
+                if (b->buf[n] != h[0] && b->buf[n] != h[1] && b->buf[n] != h[2]) {
+                    q = b->buf[n];
+                    break;
+                }
+        const char *why = (predictor & PREDICT_LINEAR) ? linear_step(m, k, r, h, q, target, point)
+                                                       : mean_step(m, predictor, r, h[0], q, b->y, target, point);
+        if (why) return why;
+    }
+    b->level[2] = h[1];
+    b->level[1] = h[0];
+    b->level[0] = q;
+    return NULL;
 }
 
 /* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
@@ -453,7 +573,7 @@ double mci_residual_estimate(const uint8_t *p, size_t len) {
 typedef struct validate_job {
     const mcinr_model *m;
     size_t blocks, max_raw;
-    int uses_range;
+    int uses_range, uses_linear;
 } validate_job;
 
 typedef struct validate_state {
@@ -475,7 +595,7 @@ static void *validate_init(void *ctx) {
     validate_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw ? job->max_raw : 1);
-    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range)) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear)) {
         validate_fini(ctx, st);
         return NULL;
     }
@@ -488,7 +608,7 @@ static const char *validate_block(const validate_job *job, validate_state *st, s
     const mcinr_model *m = job->m;
     size_t C = m->num_components, c = index / job->blocks, first = (index % job->blocks) * CHAIN_STEPS;
     size_t last = first + CHAIN_STEPS < m->num_times ? first + CHAIN_STEPS : m->num_times;
-    int q_zero = 1;
+    chain_restart(&st->chain);
     for (size_t t = first; t < last; t++) {
         size_t k = t * C + c;
         stream_reader reader;
@@ -499,8 +619,7 @@ static const char *validate_block(const validate_job *job, validate_state *st, s
             *point = SIZE_MAX; /* the stream as a whole */
             return why;
         }
-        if ((why = reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y, &q_zero, NULL, point)))
-            return why;
+        if ((why = reconstruct(m, k, &reader, &st->chain, NULL, point))) return why;
         if (stream_left(&reader) != 0) {
             *point = stream_left(&reader);
             return "bytes after its values";
@@ -508,6 +627,8 @@ static const char *validate_block(const validate_job *job, validate_state *st, s
     }
     return NULL;
 }
+
+static size_t chain_start(const mcinr_model *m, size_t t, size_t c);
 
 static mcinr_status validate_task(void *ctx, void *state, size_t index) {
     size_t step, point;
@@ -572,16 +693,19 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_step[c] = s;
     }
     uint64_t total = 0, max_raw = 0, work = 0, nonempty = 0;
-    int uses_mesh = 0, uses_range = 0;
+    int uses_mesh = 0, uses_range = 0, uses_linear = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
     for (uint64_t k = 0; k < S; k++, pos += entry) {
         unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
         uint64_t raw_size, size;
         unsigned predictor = p[pos];
-        if (predictor > (PREDICT_TIME | PREDICT_MESH | PREDICT_DATA))
-            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7)",
-                 step, comp, predictor);
+        if (predictor >= PREDICT_VALUES)
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7, 8, 9, 12, "
+                 "13)", step, comp, predictor);
+        if ((predictor & PREDICT_LINEAR) && (predictor & PREDICT_MESH))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the linear predictor (bit 3) with "
+                 "the mesh bit (bit 1), which it replaces (allowed 0 ... 7, 8, 9, 12, 13)", step, comp, predictor);
         if (step == 0 && (predictor & PREDICT_TIME))
             FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                  comp, predictor);
@@ -600,7 +724,16 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_predictor[k] = (uint8_t)predictor;
         m->residual_coder[k] = (uint8_t)coder;
         raw_size = get_le(p + pos + 8, 8);
-        size = get_le(p + pos + 16, 8);
+        uint64_t stored = get_le(p + pos + 16, 8);
+        /* a linear stream's weights come first; the coder's rules are those of the codes after them */
+        size = stored;
+        if (predictor & PREDICT_LINEAR) {
+            if (stored < LINEAR_BYTES)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear predictor (bit 3) in %llu bytes (at "
+                     "least %u: its %u weights)", step, comp, (unsigned long long)stored, LINEAR_BYTES, LINEAR_WEIGHTS);
+            size = stored - LINEAR_BYTES;
+            uses_linear = 1;
+        }
         if (coder == CODER_RANGE && size != 0) { /* an empty stream is all d = 0 whatever the coder */
             if (raw_size != 0)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded, but declares %llu "
@@ -621,20 +754,50 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                      "for %llu values", step, comp, (unsigned long long)raw_size, (unsigned long long)size,
                      (unsigned long long)N);
         }
-        if (size > UINT64_MAX - total) FAIL(MCINR_ERR_FORMAT, "stream sizes overflow");
-        if (size != 0) { /* empty streams cost nothing to validate, and need no neighbours */
+        if (stored > UINT64_MAX - total) FAIL(MCINR_ERR_FORMAT, "stream sizes overflow");
+        /* empty streams cost nothing to validate, and need no neighbours; a linear one predicts
+         * even without codes (its neighbours: below, from its weights) */
+        if (size != 0 || (predictor & PREDICT_LINEAR)) {
             uses_mesh |= (predictor & PREDICT_MESH) != 0;
             nonempty++;
             work += N + raw_size; /* < 2^64: N and raw_size are bounded by the mesh */
         }
         m->residual_raw_size[k] = raw_size;
-        m->residual_stream_offset[k] = total;
+        m->residual_stream_offset[k] = total + (stored - size); /* the codes */
         m->residual_stream_size[k] = size;
-        total += size;
+        total += stored;
         if (raw_size > max_raw) max_raw = raw_size;
     }
     if (total != len - pos)
         FAIL(MCINR_ERR_FORMAT, "the streams take %llu bytes, but %zu remain", (unsigned long long)total, len - pos);
+    if (uses_linear) { /* the linear streams' weights, now that every predictor (the chains) is known */
+        static const char *const names[LINEAR_WEIGHTS] = {"w1", "w2", "w3", "v0", "v1", "v2", "v3"};
+        CHARGE(1, S * LINEAR_BYTES, "the linear predictors' weights");
+        m->residual_weights = calloc((size_t)S * LINEAR_WEIGHTS, sizeof(int32_t));
+        if (!m->residual_weights) FAIL(MCINR_ERR_NOMEM, "out of memory for the weights of %llu streams", (unsigned long long)S);
+        m->residual_linear = 1;
+        for (uint64_t k = 0; k < S; k++) {
+            if (!(m->residual_predictor[k] & PREDICT_LINEAR)) continue;
+            unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
+            /* steps before the chain's start t0 are another chain's: their weights must be 0 */
+            size_t back = step - chain_start(m, step, comp); /* t − t0 */
+            const uint8_t *q = p + pos + m->residual_stream_offset[k] - LINEAR_BYTES;
+            int32_t *w = m->residual_weights + LINEAR_WEIGHTS * k;
+            for (unsigned j = 0; j < LINEAR_WEIGHTS; j++) {
+                w[j] = (int32_t)(uint32_t)get_le(q + 4 * j, 4);
+                unsigned lag = j < LINEAR_LAGS ? j + 1 : j - LINEAR_LAGS; /* w_m, v_m read step t − m */
+                if (w[j] > LINEAR_WEIGHT_LIMIT || w[j] < -LINEAR_WEIGHT_LIMIT)
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear weight %s is %ld (allowed -2^20 ... "
+                         "2^20, Q12)", step, comp, names[j], (long)w[j]);
+                if (w[j] != 0 && lag > back)
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear weight %s is %ld, but it reads the "
+                         "step %u back, before the start of its prediction chain (%zu steps back%s); it must be 0",
+                         step, comp, names[j], (long)w[j], lag, back,
+                         (m->residual_predictor[k] & PREDICT_TIME) ? "" : ": the stream lacks the time bit");
+                if (w[j] != 0 && j >= LINEAR_LAGS) uses_mesh = 1; /* a neighbour weight reads Nb */
+            }
+        }
+    }
     /* the work and memory ahead, charged before any of it is done */
     {
         char what[160];
@@ -670,8 +833,9 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
          * its own buffers, so the threads are as many as the budget holds (at least one: whether
          * the file opens does not depend on the thread count) */
-        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range};
-        uint64_t per_worker = (uses_range ? 24u : 16u) * N + max_raw + ZSTD_DCTX_BYTES;
+        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear};
+        /* q and y, dmag for the range coder, three more steps for the linear predictor */
+        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u)) * N + max_raw + ZSTD_DCTX_BYTES;
         size_t tasks = (size_t)C * job.blocks, failed = SIZE_MAX, threads = 1;
         CHARGE(1, per_worker, "the buffers of the residual validation");
         while (threads < oc->threads && threads < tasks &&
@@ -760,7 +924,7 @@ typedef struct apply_job {
     size_t t, nc, max_raw;
     const size_t *components;
     float *out;
-    int uses_range;
+    int uses_range, uses_linear;
     const uint32_t *row_of;
 } apply_job;
 
@@ -783,7 +947,7 @@ static void *apply_init(void *ctx) {
     apply_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw);
-    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range)) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear)) {
         apply_fini(ctx, st);
         return NULL;
     }
@@ -799,13 +963,12 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     const mcinr_model *m = job->m;
     size_t C = m->num_components, c = job->components ? job->components[r] : r;
     residual_target target = {job->out + r, job->nc, job->row_of, m->residual_step[c], m->range_min[c]};
-    int q_zero = 1;
+    chain_restart(&st->chain);
     for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
         size_t k = s * C + c, point;
         stream_reader reader;
         if (start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader) ||
-            reconstruct(m, m->residual_predictor[k], &reader, st->chain.q, st->chain.y, &q_zero,
-                        s == job->t ? &target : NULL, &point))
+            reconstruct(m, k, &reader, &st->chain, s == job->t ? &target : NULL, &point))
             return MCINR_ERR_NOMEM;
     }
     return MCINR_OK;
@@ -839,16 +1002,17 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
     size_t C = m->num_components, nc = components ? num_components : C, max_raw = 1;
-    int uses_range = 0;
+    int uses_range = 0, uses_linear = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
         for (size_t s = chain_start(m, (size_t)t, c); s <= (size_t)t; s++) {
             size_t k = s * C + c;
             if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
             uses_range |= m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
+            uses_linear |= (m->residual_predictor[k] & PREDICT_LINEAR) != 0; /* reads the chain's last 3 steps */
         }
     }
-    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, row_of};
+    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, row_of};
     mci_parallel_for loop = {nc, threads, &job, apply_init, apply_fini, apply_task, progress, user_data, from, to};
     size_t failed;
     mcinr_status s = mci_parallel_run(&loop, &failed);
@@ -856,7 +1020,7 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
         mci_set_error(err, err_len, "mcinr_decode_mesh: aborted by the progress callback (adding the residual)");
     else if (s != MCINR_OK && failed == SIZE_MAX)
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes per thread)",
-                      max_raw + 3 * m->mesh_num_points * sizeof(int64_t));
+                      max_raw + (uses_linear ? 6 : 3) * m->mesh_num_points * sizeof(int64_t));
     else if (s != MCINR_OK)
         mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %ld component %zu", t,
                       components ? components[failed] : failed);

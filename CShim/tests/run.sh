@@ -56,6 +56,10 @@ python3 $GEN "$D/residual_predicted.mci" --mesh grid --split --width 8 --residua
 # (+ the crafted range-coded streams of the C tests for its mesh, so they need no encoder of their own)
 python3 $GEN "$D/small_residual_predicted.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-predicted "$D/small_residual_predicted.res" --seed 10 --range-streams "$D/rc"
+# format 1.4: the linear residual predictor (RESIDUAL predictor bit 3), on the same two meshes
+python3 $GEN "$D/residual_linear.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_linear.res" --seed 15
+python3 $GEN "$D/small_residual_linear.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
+    --residual-linear "$D/small_residual_linear.res" --seed 16
 
 # format 1.3: MESHC (type 8), coded by the reference coder tools/mesh_codec.py, with the reference
 # decoder's chunks (.dump) and the same mesh as MESH type 5 (_zlib): tets only; tets + generic cells;
@@ -161,6 +165,10 @@ python3 $GEN "$CORPUS/meshc_grid.mci" --mesh grid --width 1 --pe 0 --clusters 1 
 # a small type 7 file whose streams are mostly range-coded (coder 1) and zstd otherwise
 python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 11 \
     --residual-predicted "$BUILD_DIR/rc_predicted.res"
+# linear residual predictor (format 1.4): its chains, weights and empty codes
+cp "$D/small_residual_linear.mci" "$CORPUS/"
+python3 $GEN "$CORPUS/rc_linear.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 17 \
+    --residual-linear "$BUILD_DIR/rc_linear.res"
 # small hostile files as seeds: mutants of them probe the limits (fuzz_open_decode.c: trusted too)
 python3 $GEN "$CORPUS/nested-mesh.mci" --hostile nested-mesh --hostile-size 100000
 cp "$H/huge-bbox.mci" "$H/long-chain.mci" "$H/weights-1024.mci" "$H/wide-tree-5000.mci" "$CORPUS/"

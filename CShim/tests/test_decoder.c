@@ -15,6 +15,8 @@
  *                           (neighbour rule cases) and the tiny mesh, with the indices the
  *                           generator reconstructed itself
  *   rc/NAME.rc              crafted range-coded streams for small_residual_predicted's mesh
+ *   residual_linear.mci + .res, small_residual_linear.mci + .res   RESIDUAL type 7 with the
+ *                           linear predictor (format 1.4, --residual-linear), on the same meshes
  *                           (--range-streams): the tests hold no range encoder of their own
  * The .ref files hold values computed by a naive double-precision Python evaluation.
  * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */
@@ -1336,7 +1338,7 @@ static float data_value(double origin, long long q, double step) {
  * `t c i d INDEX` for a data stream, `t c i e VALUE`; reconstructed by the generator's own Python):
  * every decoded value at a stored step must be exactly network + index, whatever the order
  * of the decodes and whichever components are asked for. */
-static void test_residual(const char *dir, const char *stem) {
+static void test_residual(const char *dir, const char *stem, unsigned want_minor) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
     mcinr_model *m = NULL;
@@ -1344,7 +1346,7 @@ static void test_residual(const char *dir, const char *stem) {
     if (!m) return;
     uint16_t major, minor;
     mcinr_format_version(m, &major, &minor);
-    CHECK(major == 1 && minor == 2, "%s: version %u.%u", stem, major, minor);
+    CHECK(major == 1 && minor == want_minor, "%s: version %u.%u", stem, major, minor);
     CHECK(mcinr_has_residual(m) == 1, "has residual");
     CHECK(mcinr_residual_bytes(m) > 0, "residual bytes");
     size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
@@ -1499,6 +1501,7 @@ typedef struct crafted_stream {
     size_t raw_len;
     int frame;
     unsigned coder;
+    const int32_t *weights; /* a linear stream (predictor bit 3): its 7 weights before the codes */
 } crafted_stream;
 
 /* A type 7 payload with the header and bounds of `orig` in which every stream is empty with
@@ -1512,10 +1515,17 @@ static size_t predicted_payload(const uint8_t *orig, const crafted_stream *cs, s
         uint8_t *e = out + table + 24 * cs[n].k;
         e[0] = (uint8_t)cs[n].predictor;
         e[1] = (uint8_t)cs[n].coder;
+        size_t head = 0;
+        if (cs[n].weights) { /* a linear stream: the weights, then the codes (below) */
+            for (int j = 0; j < 7; j++) put_le(out + pos + 4 * j, (uint32_t)cs[n].weights[j], 4);
+            head = 28;
+            pos += head;
+            put_le(e + 16, head, 8);
+        }
         if (!cs[n].raw) continue;
         if (cs[n].coder == 1) { /* stored as is, raw_size 0 */
             memcpy(out + pos, cs[n].raw, cs[n].raw_len);
-            put_le(e + 16, cs[n].raw_len, 8);
+            put_le(e + 16, head + cs[n].raw_len, 8);
             pos += cs[n].raw_len;
             continue;
         }
@@ -1537,7 +1547,7 @@ static size_t predicted_payload(const uint8_t *orig, const crafted_stream *cs, s
         default: break;
         }
         put_le(e + 8, declared, 8);
-        put_le(e + 16, z, 8);
+        put_le(e + 16, head + z, 8);
         pos += z;
     }
     return pos;
@@ -1548,6 +1558,129 @@ static void decode_step(const mcinr_model *m, size_t t, int network_only, float 
     char err[512];
     mcinr_decode_options opt = options(1, NULL, NULL, network_only);
     CHECK(mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, out, &opt, err, sizeof err) == MCINR_OK, "decode: %s", err);
+}
+
+/* The linear predictor (predictor bit 3, format 1.4) in crafted payloads on
+ * small_residual_predicted's mesh (the rest of the streams empty, predictor 0): each format
+ * error of its table entry and weights, named by step and component; an index out of range
+ * through the prediction; and a valid chain whose values are worked out here by hand (the
+ * generator's --residual-linear files test the arithmetic at large). */
+static void test_linear_targeted(bytes b) {
+    size_t len;
+    const uint8_t *orig = payload_of(b, 7, &len);
+    uint64_t N = get_le(orig, 8);
+    uint32_t C = (uint32_t)get_le(orig + 12, 4);
+    uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
+    const int32_t lim = (int32_t)1 << 20, big = (int32_t)(((int64_t)1 << 31) - 1);
+    static const int32_t zero[7] = {0};
+    /* w1 w2 w3 v0 v1 v2 v3 */
+    const int32_t too_big[7] = {0, 0, 0, lim + 1, 0, 0, 0}, too_small[7] = {-lim - 1, 0, 0, 0, 0, 0, 0};
+    const int32_t w1[7] = {1, 0, 0, 0, 0, 0, 0}, v2[7] = {0, 0, 0, 0, 0, 5, 0}, w2[7] = {7, 7, 0, 0, 0, 0, 0};
+    const int32_t v3[7] = {0, 0, 0, 0, 3, 3, 3}, spread[7] = {0, 0, 0, lim, 0, 0, 0};
+    uint8_t three[3] = {0, 0, 0}, short_weights[27] = {0};
+    struct {
+        const char *what, *needle;
+        crafted_stream cs[3];
+    } cases[] = {
+        {"weight above 2^20", "stream of step 0 component 0: linear weight v0 is 1048577 (allowed -2^20 ... 2^20",
+         {{0, 8, NULL, 0, FRAME_OK, 0, too_big}}},
+        {"weight below -2^20", "stream of step 2 component 2: linear weight w1 is -1048577",
+         {{2 * C + 2, 9, NULL, 0, FRAME_OK, 1, too_small}}},
+        {"w1 without the time bit", "stream of step 0 component 0: linear weight w1 is 1, but it reads the step 1 back, "
+         "before the start of its prediction chain (0 steps back: the stream lacks the time bit)",
+         {{0, 8, NULL, 0, FRAME_OK, 0, w1}}},
+        {"v2 without the time bit", "stream of step 3 component 1: linear weight v2 is 5",
+         {{3 * C + 1, 12, NULL, 0, FRAME_OK, 0, v2}}},
+        {"w2 one step into a chain", "stream of step 2 component 0: linear weight w2 is 7, but it reads the step 2 back, "
+         "before the start of its prediction chain (1 steps back)",
+         {{C, 8, NULL, 0, FRAME_OK, 0, zero}, {2 * C, 9, NULL, 0, FRAME_OK, 0, w2}}},
+        {"v3 two steps into a chain", "stream of step 3 component 4: linear weight v3 is 3, but it reads the step 3 "
+         "back, before the start of its prediction chain (2 steps back)",
+         {{C + 4, 8, NULL, 0, FRAME_OK, 0, zero}, {2 * C + 4, 1, NULL, 0, FRAME_OK, 0, NULL},
+          {3 * C + 4, 9, NULL, 0, FRAME_OK, 1, v3}}},
+        {"mesh bit with bit 3 (10)", "stream of step 0 component 3 has predictor 10: the linear predictor (bit 3) with "
+         "the mesh bit", {{3, 10, NULL, 0, FRAME_OK, 0, zero}}},
+        {"mesh bit with bit 3 (15)", "stream of step 1 component 0 has predictor 15: the linear predictor",
+         {{C, 15, NULL, 0, FRAME_OK, 0, zero}}},
+        {"predictor 16", "stream of step 0 component 1 has unknown predictor 16 (allowed 0 ... 7, 8, 9, 12, 13)",
+         {{1, 16, NULL, 0, FRAME_OK, 0, zero}}},
+        {"stream of 27 bytes", "stream of step 1 component 2: linear predictor (bit 3) in 27 bytes (at least 28",
+         {{C + 2, 9, short_weights, sizeof short_weights, FRAME_OK, 1, NULL}}},
+        {"empty linear stream", "stream of step 0 component 5: linear predictor (bit 3) in 0 bytes (at least 28",
+         {{5, 8, NULL, 0, FRAME_OK, 0, NULL}}},
+        {"time bit at step 8", "stream of step 8 component 0 predicts from the previous step (predictor 9), but every "
+         "prediction chain restarts", {{8 * C, 9, NULL, 0, FRAME_OK, 0, zero}}},
+        {"time bit at step 0", "stream of step 0 component 1 predicts from the previous step (predictor 13)",
+         {{1, 13, NULL, 0, FRAME_OK, 0, zero}}},
+        {"data bit differs from the previous step", "stream of step 1 component 0 predicts from the previous step, "
+         "whose stream quantises the residual, not the data",
+         {{0, 8, NULL, 0, FRAME_OK, 0, zero}, {C, 13, NULL, 0, FRAME_OK, 0, zero}}},
+        {"range-coded codes of 3 bytes", "stream of step 0 component 0: range-coded in 3 bytes (at least 5)",
+         {{0, 8, three, 3, FRAME_OK, 1, zero}}},
+        {"index 2^31 through the linear prediction", "stream of step 0 component 0, point 1: the reconstructed index is "
+         "2^31 or more", {{0, 8, raw, 0, FRAME_OK, 0, spread}}},
+        {"bytes after the codes", "stream of step 1 component 1 has 2 bytes after its",
+         {{C + 1, 8, raw2, 0, FRAME_OK, 0, zero}}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        crafted_stream *cs = cases[k].cs;
+        size_t ncs = 1;
+        while (ncs < 3 && (cs[ncs].predictor || cs[ncs].weights || cs[ncs].raw)) ncs++;
+        /* point 0: 2^31 − 1, no neighbour; point 1 (its neighbour point 0, tiny mesh): v0 = 2^20
+         * predicts 256 (2^31 − 1) */
+        if (cs[0].raw == raw) cs[0].raw_len = put_difference(raw, big) + same_differences(raw + 5, N - 1, 0);
+        if (cs[0].raw == raw2) cs[0].raw_len = same_differences(raw2, N + 2, 0);
+        size_t plen = predicted_payload(orig, cs, ncs, p);
+        bytes c = replace_payload(b, 7, p, plen);
+        expect_open_error(c, MCINR_ERR_FORMAT, cases[k].needle, cases[k].what);
+        free(c.data);
+    }
+    /* valid: weights at ±2^20 where the chain allows them (component 1); a chain of component 0
+     * with an empty time step (which costs nothing at open and leaves its buffer shared by two
+     * steps of the history) between linear ones: step 0 q = 1 (d = 1), step 1 linear
+     * q = h1 + 2 = 3, step 2 (time bit, empty) q = 3, step 3 linear with empty codes (28 bytes):
+     * pred = h1 + 2 h2 − 5 h3 = 3 + 6 − 5 = 4; step 4: 0. The empty streams carry coder 0, then
+     * coder 1. */
+    for (unsigned coder = 0; coder < 2; coder++) {
+        const int32_t edge[7] = {lim, 0, 0, -lim, lim, 0, 0}, copy[7] = {4096, 0, 0, 0, 0, 0, 0};
+        const int32_t three_steps[7] = {4096, 8192, -5 * 4096, 0, 0, 0, 0};
+        size_t n0 = same_differences(raw, N, 1), n1 = same_differences(raw2, N, 2);
+        crafted_stream cs[5] = {{0, 0, raw, n0, FRAME_OK, 0, NULL},
+                                {C, 9, raw2, n1, FRAME_OK, 0, copy},
+                                {C + 1, 9, NULL, 0, FRAME_OK, coder, edge},
+                                {2 * C, 1, NULL, 0, FRAME_OK, coder, NULL},
+                                {3 * C, 9, NULL, 0, FRAME_OK, coder, three_steps}};
+        size_t plen = predicted_payload(orig, cs, 5, p);
+        bytes c = replace_payload(b, 7, p, plen);
+        mcinr_model *m = NULL;
+        char err[512];
+        CHECK(open_bytes(c, &m, err, sizeof err) == MCINR_OK, "valid linear chain, coder %u: %s", coder, err);
+        if (m) {
+            double s0;
+            mcinr_residual_max_error(m, 0, &s0);
+            s0 = 2.0 * s0 * (1.0 - 1.0 / 64.0);
+            float *net = malloc(N * C * sizeof(float)), *res = malloc(N * C * sizeof(float));
+            const long long want_q[5] = {1, 3, 3, 4, 0};
+            size_t bad = 0;
+            for (size_t back = 0; back < 5; back++) { /* latest first: each decode rebuilds its chain */
+                size_t t = 4 - back;
+                decode_step(m, t, 1, net);
+                decode_step(m, t, 0, res);
+                for (size_t i = 0; i < N; i++)
+                    for (size_t comp = 0; comp < C; comp++) {
+                        float want = net[i * C + comp];
+                        if (comp == 0 && want_q[t] != 0) want = apply_q(want, want_q[t], s0);
+                        if (memcmp(&want, &res[i * C + comp], sizeof want) != 0) bad++;
+                    }
+            }
+            CHECK(bad == 0, "valid linear chain, coder %u: %zu values differ", coder, bad);
+            free(net);
+            free(res);
+            mcinr_close(m);
+        }
+        free(c.data);
+    }
+    free(p);
 }
 
 /* RESIDUAL type 6 (format 1.1) is retired: a file with such a section, optional or required,
@@ -1592,7 +1725,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
     uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
     /* edits of the valid payload's table */
     struct { const char *what, *needle; int kind; } edits[] = {
-        {"predictor 8", "unknown predictor 8", 0},
+        {"predictor 16", "unknown predictor 16 (allowed 0 ... 7, 8, 9, 12, 13)", 0},
         {"data bit at step 0 under a residual time chain", "whose stream quantises the data, not the residual", 16},
         {"predictor 255", "unknown predictor 255", 1},
         {"time bit at step 0", "step 0 component 0 predicts from the previous step", 2},
@@ -1615,7 +1748,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         size_t plen = len;
         uint8_t *e = p + table + 24 * first;
         switch (edits[k].kind) {
-        case 0: p[table + 24 * 5] = 8; break;
+        case 0: p[table + 24 * 5] = 16; break;
         case 16: p[table + 24 * 5] |= 4; break; /* step 1 of component 5 predicts from step 0 (the generator's chain) */
         case 1: p[table + 24 * 5] = 255; break;
         case 2: p[table] |= 1; break;
@@ -1667,7 +1800,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         {"predictor 3 at step 0 in a crafted table", "step 0 component 2 predicts", 15},
     };
     for (size_t k = 0; k < sizeof crafts / sizeof crafts[0]; k++) {
-        crafted_stream cs[2] = {{0, 0, raw, 0, FRAME_OK, 0}, {0, 0, NULL, 0, FRAME_OK, 0}};
+        crafted_stream cs[2] = {{0, 0, raw, 0, FRAME_OK, 0, NULL}, {0, 0, NULL, 0, FRAME_OK, 0, NULL}};
         size_t ncs = 1;
         int kind = crafts[k].kind;
         cs[0].raw_len = same_differences(raw, N, 1);
@@ -1681,7 +1814,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         if (kind == 8) cs[0].raw_len = same_differences(raw, N, -big - 1);
         if (kind == 9) { /* step 0: 2^31 - 1 everywhere; step 1, time predictor: + 1 */
             cs[0].raw_len = same_differences(raw, N, big);
-            cs[1] = (crafted_stream){C, 1, raw2, same_differences(raw2, N, 1), FRAME_OK, 0};
+            cs[1] = (crafted_stream){C, 1, raw2, same_differences(raw2, N, 1), FRAME_OK, 0, NULL};
             ncs = 2;
         }
         if (kind == 10) { /* point 1's only earlier neighbour is point 0 (tiny mesh) */
@@ -1704,7 +1837,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
             raw[cs[0].raw_len++] = 0x81;
         }
         if (kind == 14) cs[0].raw_len = same_differences(raw, N + 2, 0);
-        if (kind == 15) cs[0] = (crafted_stream){2, 3, raw, same_differences(raw, N, 0), FRAME_OK, 0};
+        if (kind == 15) cs[0] = (crafted_stream){2, 3, raw, same_differences(raw, N, 0), FRAME_OK, 0, NULL};
         size_t plen = predicted_payload(orig, cs, ncs, p);
         bytes c = replace_payload(b, 7, p, plen);
         expect_open_error(c, MCINR_ERR_FORMAT, crafts[k].needle, crafts[k].what);
@@ -1736,7 +1869,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
             memset(raw, 0, 5);
             n = 5;
         }
-        crafted_stream cs = {0, kind == 7 ? 2u : 0u, raw, n, FRAME_OK, 1};
+        crafted_stream cs = {0, kind == 7 ? 2u : 0u, raw, n, FRAME_OK, 1, NULL};
         size_t plen = predicted_payload(orig, &cs, 1, p);
         bytes c = replace_payload(b, 7, p, plen);
         expect_open_error(c, MCINR_ERR_FORMAT, rcrafts[k].needle, rcrafts[k].what);
@@ -1758,8 +1891,8 @@ static void test_predicted_targeted(bytes b, const char *dir) {
             n1 = read_range_stream("all_minus_big", raw2, sizeof raw2);
             n3 = read_range_stream("escape_1_5_at_3", raw3, sizeof raw3);
         }
-        crafted_stream cs[4] = {{0, 0, raw, n0, FRAME_OK, coder}, {1, 0, raw2, n1, FRAME_OK, coder},
-                                {C, 3, NULL, 0, FRAME_OK, coder}, {2 * C, 1, raw3, n3, FRAME_OK, coder}};
+        crafted_stream cs[4] = {{0, 0, raw, n0, FRAME_OK, coder, NULL}, {1, 0, raw2, n1, FRAME_OK, coder, NULL},
+                                {C, 3, NULL, 0, FRAME_OK, coder, NULL}, {2 * C, 1, raw3, n3, FRAME_OK, coder, NULL}};
         size_t plen = predicted_payload(orig, cs, 4, p);
         bytes c = replace_payload(b, 7, p, plen);
         mcinr_model *m = NULL;
@@ -2070,14 +2203,19 @@ int main(int argc, char **argv) {
     free(int8.data);
     free(f16z.data);
     printf("error-bounded mode (RESIDUAL type 7: predicted indices)\n");
-    test_residual(argv[1], "residual_predicted");
-    test_residual(argv[1], "small_residual_predicted");
+    test_residual(argv[1], "residual_predicted", 2);
+    test_residual(argv[1], "small_residual_predicted", 2);
+    printf("RESIDUAL type 7, linear predictor (format 1.4)\n");
+    test_residual(argv[1], "residual_linear", 4);
+    test_residual(argv[1], "small_residual_linear", 4);
+    test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");
     test_residual_progress(argv[1], "small_residual_predicted");
     snprintf(path, sizeof path, "%s/small_residual_predicted.mci", argv[1]);
     bytes small_predicted = read_all(path);
     printf("hostile RESIDUAL type 7 (%zu-byte file)\n", small_predicted.size);
     test_predicted_targeted(small_predicted, argv[1]);
+    test_linear_targeted(small_predicted);
     test_retired_type6(small_predicted);
     test_truncation(small_predicted);
     static const uint32_t with_predicted[6] = {1, 3, 4, 5, 7, 0};
