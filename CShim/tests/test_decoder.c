@@ -2163,6 +2163,14 @@ int main(int argc, char **argv) {
             mcinr_close(m);
         }
         test_residual_progress(argv[1], "residual_predicted");
+        /* the linear predictor's history buffers are per decode too */
+        snprintf(path, sizeof path, "%s/residual_linear.mci", argv[1]);
+        m = NULL;
+        CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
+        if (m) {
+            test_concurrent_residual(m);
+            mcinr_close(m);
+        }
         printf("%d checks, %d failures\n", checks, failures);
         return failures ? 1 : 0;
     }
