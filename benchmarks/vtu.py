@@ -1,8 +1,9 @@
 """Minimal reader for the point data of .pvd/.vtu series (VTK XML UnstructuredGrid).
 
 Handles what our datasets use: appended raw or inline binary (base64) data, with or without
-vtkZLibDataCompressor blocks, UInt32 or UInt64 headers, and ascii arrays. Only point data
-and points are read; the mesh connectivity is not needed by the benchmarks.
+vtkZLibDataCompressor blocks, UInt32 or UInt64 headers, and ascii arrays. read_vtu reads the
+points and the point data; read_cells reads the cells (connectivity, offsets, types) in the
+same encodings, for the benchmarks that need the mesh's point graph.
 """
 import base64
 import os
@@ -111,3 +112,64 @@ def read_components(pvd):
             names = component_names((k, a.shape[1]) for k, a in fields.items())
         steps.append(np.concatenate(list(fields.values()), axis=1))
     return points, names, np.stack(steps)
+
+
+def _data_array(path, el, header, compressed, appended):
+    """The values of one DataArray element as a flat array of its type (any of the encodings above)."""
+    dtype = np.dtype(DTYPES[el.get("type")])
+    fmt = el.get("format")
+    if fmt == "ascii":
+        return np.array((el.text or "").split(), dtype=dtype)
+    if fmt == "binary":
+        text = re.sub(rb"\s", b"", (el.text or "").encode())
+        blob = base64.b64decode(text)
+        if not compressed:
+            return np.frombuffer(_decode_block(blob, False, header), dtype)
+        nblocks = int(np.frombuffer(blob[:header.itemsize], header)[0])
+        hlen = header.itemsize * (3 + nblocks)
+        enc_hlen = 4 * ((hlen + 2) // 3)   # header and data are base64-encoded separately
+        head, body = base64.b64decode(text[:enc_hlen]), base64.b64decode(text[enc_hlen:])
+        return np.frombuffer(_decode_block(head[:hlen] + body, True, header), dtype)
+    if fmt == "appended":
+        return np.frombuffer(_decode_block(appended[int(el.get("offset")):], compressed, header), dtype)
+    raise VTUError(f"{path}: array {el.get('Name')}: unsupported format {fmt}")
+
+
+def read_cells(path):
+    """The cells of one .vtu: (connectivity, offsets, types) as int64, int64 and uint8 arrays,
+    as VTK stores them: cell i's points are connectivity[offsets[i-1]:offsets[i]] (offsets[-1]
+    taken as 0), types are VTK cell type codes. Polyhedra's faces are not read (their
+    connectivity still lists each cell's points)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    marker = data.find(b"<AppendedData")
+    appended = b""
+    if marker >= 0:
+        tag_end = data.index(b">", marker)
+        if re.search(rb'encoding\s*=\s*"base64"', data[marker:tag_end]):
+            raise VTUError(f"{path}: base64-encoded AppendedData is not supported (raw appended, inline binary or ascii are)")
+        start = data.index(b"_", tag_end) + 1
+        appended = data[start:]
+        xml_text = data[:marker] + b"</VTKFile>"
+    else:
+        xml_text = data
+    root = ET.fromstring(xml_text)
+    header = np.dtype(DTYPES[root.get("header_type", "UInt32")])
+    compressed = root.get("compressor") is not None
+    piece = root.find("UnstructuredGrid/Piece")
+    if piece is None:
+        raise VTUError(f"{path}: no UnstructuredGrid/Piece element")
+    ncells, npoints = int(piece.get("NumberOfCells")), int(piece.get("NumberOfPoints"))
+    arrays = {el.get("Name"): el for el in piece.findall("Cells/DataArray")}
+    missing = [k for k in ("connectivity", "offsets", "types") if k not in arrays]
+    if missing:
+        raise VTUError(f"{path}: Cells: no {', '.join(missing)} array")
+    conn, offsets, types = (_data_array(path, arrays[k], header, compressed, appended) for k in ("connectivity", "offsets", "types"))
+    conn, offsets, types = conn.astype(np.int64), offsets.astype(np.int64), types.astype(np.uint8)
+    if offsets.size != ncells or types.size != ncells:
+        raise VTUError(f"{path}: Cells: {offsets.size} offsets and {types.size} types, expected {ncells}")
+    if ncells and (offsets[-1] != conn.size or np.any(np.diff(offsets) < 0) or offsets[0] < 0):
+        raise VTUError(f"{path}: Cells: offsets do not partition the {conn.size} connectivity entries")
+    if conn.size and (conn.min() < 0 or conn.max() >= npoints):
+        raise VTUError(f"{path}: Cells: connectivity refers to points outside 0 … {npoints - 1}")
+    return conn, offsets, types

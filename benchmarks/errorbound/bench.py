@@ -9,34 +9,111 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bench  # noqa: E402  (benchmarks/bench.py: Runner, Compressors, datasets, ORDERS; puts python/ on the path)
 import coding  # noqa: E402  (the same indices coded as format 1.1 did)
 import mcinr  # noqa: E402  (python/mcinr: the binding of the C decoder)
+import numpy as np  # noqa: E402
+import vtu  # noqa: E402  (benchmarks/vtu.py: the cells of a .vtu, for the mesh's point graph)
 from report import f, kib, table  # noqa: E402  (benchmarks/report.py: number and table formatting)
 
 MEDIUM_BUDGET = 240
+# The peers' point orders and layouts: bench.ORDERS (mesh, Morton; 1-D and steps × points) and the
+# reverse Cuthill–McKee order of the mesh's point graph in both layouts (mesh_orders).
+ORDERS = bench.ORDERS + ["rcm", "rcm-2d"]
+CODECS = ["SZ3", "ZFP"]
+# Issue #23's targets: ours / best SZ3 (any layout) at least 3× at R ≥ 1e-3 (1e-2, 1e-3), at least 2×
+# at tighter bounds (1e-4, 1e-5); and ours smaller than SZ3 after RCM at every bound.
+TARGET_LOOSE, TARGET_TIGHT, TARGET_LOOSE_FROM = 3.0, 2.0, 1e-3
+# A peer's max |error| / range may exceed R by float rounding of the division only.
+BOUND_SLACK = 1e-6
+
+
+def target(r):
+    return TARGET_LOOSE if r >= TARGET_LOOSE_FROM * (1 - 1e-9) else TARGET_TIGHT
+
+
+def point_graph(n, conn, offsets):
+    """The mesh's point graph as a symmetric n × n scipy CSR matrix: i and j adjacent when some
+    cell holds both (every pair of a cell's points; a tetrahedron gives its six edges)."""
+    from scipy.sparse import coo_matrix
+    starts = np.concatenate([[0], offsets[:-1]])
+    sizes = offsets - starts
+    rows, cols = [], []
+    for k in np.unique(sizes):
+        if k < 2:
+            continue
+        first = starts[sizes == k]
+        cells = conn[first[:, None] + np.arange(k)]
+        a, b = np.triu_indices(int(k), 1)
+        rows.append(cells[:, a].ravel())
+        cols.append(cells[:, b].ravel())
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    keep = r != c
+    r, c = r[keep], c[keep]
+    g = coo_matrix((np.ones(2 * r.size, np.int8), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n)).tocsr()
+    g.sum_duplicates()
+    g.data[:] = 1
+    return g
+
+
+def order_stats(graph, perm):
+    """How far apart an order puts the two points of a graph edge: the bandwidth (largest gap
+    in positions) and the mean gap."""
+    pos = np.empty_like(perm)
+    pos[perm] = np.arange(perm.size)
+    upper = graph.tocoo()
+    keep = upper.row < upper.col
+    gap = np.abs(pos[upper.row[keep]] - pos[upper.col[keep]])
+    return dict(bandwidth=int(gap.max()) if gap.size else 0, mean_gap=float(gap.mean()) if gap.size else 0.0)
+
+
+def mesh_orders(path, points, comp):
+    """Adds the reverse Cuthill–McKee order of the mesh's point graph (the first step's cells) to
+    the compressors' point orders ("rcm"), and returns each order's bandwidth and mean gap over
+    the graph's edges plus the seconds the graph and RCM took."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+    _, files = vtu.read_series(path)
+    conn, offsets, _ = vtu.read_cells(files[0])
+    t0 = time.perf_counter()
+    graph = point_graph(len(points), conn, offsets)
+    comp.orders["rcm"] = np.asarray(reverse_cuthill_mckee(graph, symmetric_mode=True), dtype=np.int64)
+    seconds = time.perf_counter() - t0
+    stats = {k: order_stats(graph, np.asarray(p, dtype=np.int64)) for k, p in comp.orders.items()}
+    return dict(stats, rcm_seconds=seconds, edges=int(graph.nnz // 2), points=int(len(points)))
 
 
 def measure(args):
     runner = bench.Runner(args.binary, args.work, os.cpu_count() or 1, args.reuse)
-    lib = mcinr.build_library(args.work)
+    lib = args.lib or mcinr.build_library(args.work)
     data = {"vessel-small": "/work/shared/datasets/vessel-small/vessel.pvd",
             "analytic": bench.make_analytic(args.work, 40, 20, 20, 8)}
     if args.medium:
         data["vessel-medium"] = args.medium
-    rows = []
+    rows, orders = [], {}
     for k, path in data.items():
         points, names, values, ranges = bench.dataset_arrays(path)
         comp = bench.Compressors(points, values)
+        orders[k] = mesh_orders(path, points, comp)
+        bench.log(f"{k}: RCM of {orders[k]['points']} points, {orders[k]['edges']} edges in "
+                  f"{orders[k]['rcm_seconds']:.2f} s; bandwidth mesh {orders[k]['mesh']['bandwidth']}, "
+                  f"morton {orders[k]['morton']['bandwidth']}, rcm {orders[k]['rcm']['bandwidth']}")
         budget = MEDIUM_BUDGET if k == "vessel-medium" else args.budget
         for r in args.bounds:
             run = runner.train(f"eb-{k}-{r:g}", path, ["--max-rel-error", f"{r:g}"], budget, mesh=True)
             eb = run["error_bound"]
             max_rel = max(c["max_abs_error"] / (c["bound"] / r) for c in eb["components"])
             peers = {}
-            for codec in ["SZ3", "ZFP"]:
-                for order in bench.ORDERS:
+            for codec in CODECS:
+                for order in ORDERS:
                     bench.log(f"{k} R={r:g}: {codec} {order}")
                     m = comp.evaluate(codec, order, r)
+                    # Every value of every step and point within the bound (max |error| / range ≤ R).
+                    ok = m["max_rel_error"] <= r * (1 + BOUND_SLACK)
+                    if not ok:
+                        bench.log(f"{k} R={r:g}: {codec} {order} exceeds the bound: max |error| / range "
+                                  f"{m['max_rel_error']:.4e} > {r:g}; left out of the comparisons")
                     peers[f"{codec} {order}"] = dict(cr=m["cr"], psnr=m["psnr"], max_rel_error=m["max_rel_error"],
-                                                     bytes=m["bytes"])
+                                                     bytes=m["bytes"], within_bound=bool(ok),
+                                                     compress_seconds=m["compress_seconds"],
+                                                     decompress_seconds=m["decompress_seconds"])
             # The residual as format 1.1 would have coded these indices.
             alt = coding.sizes(run["model"], lib)
             timing = decode_timings(run["model"], lib)
@@ -51,37 +128,105 @@ def measure(args):
                              network_psnr=eb["network_mean_psnr"],
                              networks=run["networks"], width=run["width"], seconds=run["seconds"],
                              wall_seconds=run["wall_seconds"], peers=peers))
-    return rows
+    return rows, orders
 
 
-def report(rows, machine, started, seconds):
+def within(r, p):
+    """Whether a peer's measurement met the bound (rows from before the check: from its max error)."""
+    return p.get("within_bound", p["max_rel_error"] <= r["rel_bound"] * (1 + BOUND_SLACK))
+
+
+def best(r, codec, rcm=False):
+    """(layout, measurement) of a codec's largest CR within the bound at this row, over every
+    layout or (rcm) over the RCM-ordered ones only; None when there is none."""
+    found = [(n.split(" ", 1)[1], p) for n, p in r["peers"].items()
+             if n.startswith(codec + " ") and within(r, p) and (not rcm or n.split(" ", 1)[1].startswith("rcm"))]
+    return max(found, key=lambda x: x[1]["cr"]) if found else None
+
+
+def peer_names(rows):
+    """Every peer measured in any row: codec by codec, in ORDERS' order, then any others."""
+    seen = {n for r in rows for n in r["peers"]}
+    names = [f"{c} {o}" for c in CODECS for o in ORDERS if f"{c} {o}" in seen]
+    return names + sorted(seen - set(names))
+
+
+def mbs(raw, seconds):
+    """Throughput in MB/s (10^6 bytes per second), '—' when not measured."""
+    if not seconds or seconds <= 0:
+        return "—"
+    v = raw / seconds / 1e6
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}" if v >= 0.1 else f"{v:.3f}"
+
+
+def ratio(r, b):
+    return None if b is None else r["cr"] / b[1]["cr"]
+
+
+def report(rows, machine, started, seconds, orders=None):
+    orders = orders or {}
     L = ["# Error-bounded mode against SZ3 and ZFP\n",
          f"Generated by `benchmarks/errorbound/run` ({started}, {seconds / 60:.0f} min) on {machine['cpu']} "
          f"({machine['cores']} cores, shared). Each row is one `mcinr-vtk train --max-rel-error R` run (seed 1, "
          "default model, time budget as listed): every value it decodes at a mesh point and stored step is within "
          "E_c = R × range(c) of the data, verified by the C decoder on the written bytes. CR counts the fields "
          "against weights + residual (the mesh is not counted, as SZ3 stores none). SZ3 (`pysz`) and ZFP (`zfpy`, "
-         "fixed accuracy) compress every component with the same absolute bound E_c, their points in mesh or "
-         "Morton order, as one flat array (\"mesh\", \"morton\") or as steps × points (\"-2d\", predicting along "
-         "time too); the best of the four is compared. PSNR: mean over components and steps, each component's "
-         "global range.\n"]
+         "fixed accuracy) compress every component with the same absolute bound E_c, their points in one of three "
+         "orders — the mesh's own (\"mesh\"), a 3-D Morton curve (\"morton\"), or reverse Cuthill–McKee (\"rcm\") — "
+         "as one flat array (\"mesh\", \"morton\", \"rcm\") or as steps × points (\"-2d\", predicting along time "
+         "too); the best of the six is compared. The RCM order is the mesh-aware one: the point graph joins two "
+         "points when a cell holds both (a tetrahedron's six edges), and `scipy.sparse.csgraph.reverse_cuthill_mckee` "
+         "numbers it breadth-first from a pseudo-peripheral point, each point's unnumbered neighbours by increasing "
+         "degree, then reverses the numbering, so that the points of a cell, which a 1-D predictor uses as "
+         "neighbours, lie close together in the array (the bandwidth table below). Every peer's decompressed values "
+         "are checked against E_c at every point and step; a layout over the bound would be left out of the "
+         "comparisons and marked †. PSNR: mean over components and steps, each component's global range.\n"]
     head = ["dataset", "R", "MC-INR CR", "PSNR dB", "max err / range", "residual KiB", "weights KiB", "network PSNR",
-            "best SZ3: CR (PSNR)", "best ZFP: CR", "ours / SZ3"]
+            "best SZ3: CR (PSNR, layout; RCM?)", "best SZ3-RCM: CR (layout)", "best ZFP: CR",
+            "ours / best SZ3 (any layout)", "ours / SZ3-RCM best"]
     body = []
     for r in rows:
-        sz = max(((n, p) for n, p in r["peers"].items() if n.startswith("SZ3")), key=lambda x: x[1]["cr"])
-        zfp = max(((n, p) for n, p in r["peers"].items() if n.startswith("ZFP")), key=lambda x: x[1]["cr"])
+        sz, szr, zfp = best(r, "SZ3"), best(r, "SZ3", rcm=True), best(r, "ZFP")
+        has_rcm = any(n.startswith("SZ3 rcm") for n in r["peers"])
+        tag = "RCM" if sz and sz[0].startswith("rcm") else "not RCM" if has_rcm else "RCM not measured"
         body.append([r["dataset"], f"{r['rel_bound']:g}", f(r["cr"]), f(r["psnr"]), f"{r['max_rel_error']:.2e}",
                      kib(r["residual_bytes"]), kib(r["weight_bytes"]), f(r["network_psnr"]),
-                     f"{f(sz[1]['cr'])} ({f(sz[1]['psnr'])}, {sz[0][4:]})", f"{f(zfp[1]['cr'])} ({zfp[0][4:]})",
-                     f"**{r['cr'] / sz[1]['cr']:.2f}×**"])
+                     f"{f(sz[1]['cr'])} ({f(sz[1]['psnr'])}, {sz[0]}; {tag})" if sz else "—",
+                     f"{f(szr[1]['cr'])} ({szr[0]})" if szr else "—",
+                     f"{f(zfp[1]['cr'])} ({zfp[0]})" if zfp else "—",
+                     f"**{ratio(r, sz):.2f}×**" if sz else "—", f"**{ratio(r, szr):.2f}×**" if szr else "—"])
     L.append(table(head, body))
     L.append("")
     L.append(verdict(rows))
-    L.append("\nEvery SZ3 and ZFP layout at each bound (CR):\n")
-    names = list(rows[0]["peers"]) if rows else []
-    L.append(table(["dataset", "R"] + names,
-                         [[r["dataset"], f"{r['rel_bound']:g}"] + [f(r["peers"][n]["cr"]) for n in names] for r in rows]))
+    L.append("\nEvery SZ3 and ZFP layout at each bound (CR; † over the bound):\n")
+    names = peer_names(rows)
+
+    def cell(r, n):
+        p = r["peers"].get(n)
+        return "—" if p is None else f(p["cr"]) + ("" if within(r, p) else " †")
+
+    L.append(table(["dataset", "R"] + names, [[r["dataset"], f"{r['rel_bound']:g}"] + [cell(r, n) for n in names]
+                                             for r in rows]))
+    checked = [(r, n, p) for r in rows for n, p in r["peers"].items()]
+    over = [(r, n, p) for r, n, p in checked if not within(r, p)]
+    if checked:
+        worst = max(p["max_rel_error"] / r["rel_bound"] for r, _, p in checked)
+        L.append(f"\nBound check: {len(checked) - len(over)} of {len(checked)} peer measurements within the bound at "
+                 f"every point and step (largest max |error| / E_c: {worst:.4f})"
+                 + ("." if not over else "; over it: " + ", ".join(
+                     f"{n} on {r['dataset']} at R = {r['rel_bound']:g} ({p['max_rel_error'] / r['rel_bound']:.4f} E_c)"
+                     for r, n, p in over) + "."))
+    if orders:
+        L.append("\nPoint orders: how far apart each order puts the two points of a mesh edge in the 1-D array "
+                 "(bandwidth: the largest gap; mean gap over all edges), and the seconds to build the point graph "
+                 "and its RCM order:\n")
+        L.append(table(["dataset", "points", "edges", "mesh: bandwidth (mean gap)", "morton: bandwidth (mean gap)",
+                        "rcm: bandwidth (mean gap)", "graph + RCM"],
+                       [[k, str(o["points"]), str(o["edges"])]
+                        + [f"{o[x]['bandwidth']} ({o[x]['mean_gap']:.0f})" if x in o else "—"
+                           for x in ["mesh", "morton", "rcm"]] + [f"{o['rcm_seconds']:.2f} s"]
+                        for k, o in orders.items()]))
+    L.append(throughput(rows))
     L.append("\nResidual coding (format 1.2, docs/mci-format.md, RESIDUAL type 7): streams per (step, component) "
              "predicted from the previous step (`time`), from earlier mesh neighbours (`mesh`), both, or nothing, "
              "on the network's residual or (data streams) on the data itself, chosen per stream by the entropy of "
@@ -137,44 +282,88 @@ def report(rows, machine, started, seconds):
     return "\n".join(L) + "\n"
 
 
+def throughput(rows):
+    """The 'throughput' table: raw field bytes / seconds, ours and the peers' best layouts."""
+    cores = next((r["decode_seconds"].get("cores") for r in rows if r.get("decode_seconds")), None) or 1
+    L = ["\nThroughput (MB/s: 10^6 bytes of the float32 fields per second, raw field bytes / seconds). SZ3 and ZFP: "
+         "their best layout at that bound (largest CR within the bound, as compared above), the seconds measured "
+         "around the compress and the decompress calls alone (every component; pysz and zfpy with their default settings; the "
+         "point reordering and the layout copies not counted). Ours, compression: the whole `train` run's wall "
+         "time — reading the series, training the networks (budget-bound, so no coding speed), the residual "
+         "coding and its verification through the C decoder, writing the file; `train` does not report the "
+         "residual coding alone, so the next column leaves out only the network training (wall − training "
+         "seconds: reading, residual coding + verification, metrics, writing). Ours, decompression: opening the "
+         "file (which checks every residual stream) plus decoding every stored step at the mesh points with the "
+         f"residual through the C decoder (`coding.decode_seconds`), on one thread and on all {cores} cores.\n"]
+    body = []
+    for r in rows:
+        raw, d = r["raw_bytes"], r.get("decode_seconds") or {}
+        wall, train = r.get("wall_seconds"), r.get("seconds")
+
+        def decode_total(suffix):
+            o, s = d.get("open" + suffix), d.get("residual" + suffix)
+            return o + d["steps"] * s if d.get("steps") and o is not None and s is not None else None
+
+        row = [r["dataset"], f"{r['rel_bound']:g}", mbs(raw, wall),
+               mbs(raw, wall - train) if wall and train and wall > train else "—",
+               mbs(raw, decode_total("")), mbs(raw, decode_total("_all_cores"))]
+        for codec in CODECS:
+            b = best(r, codec)
+            row += ([b[0], mbs(raw, b[1].get("compress_seconds")), mbs(raw, b[1].get("decompress_seconds"))]
+                    if b else ["—", "—", "—"])
+        body.append(row)
+    L.append(table(["dataset", "R", "ours: compress (whole train)", "ours: wall − training", "ours: decompress",
+                    f"ours: decompress, {cores} threads", "SZ3 layout", "SZ3 compress", "SZ3 decompress",
+                    "ZFP layout", "ZFP compress", "ZFP decompress"], body))
+    return "\n".join(L)
+
+
 def decode_timings(model, lib):
     """Open and per-step decode seconds on one thread and on every core."""
     timing = coding.decode_seconds(model, lib)
     cores = os.cpu_count() or 1
-    timing.update({f"{k}_all_cores": v for k, v in coding.decode_seconds(model, lib, threads=cores).items()},
-                  cores=cores)
+    timing.update({f"{k}_all_cores": v for k, v in coding.decode_seconds(model, lib, threads=cores).items()
+                   if k != "steps"}, cores=cores)
     return timing
 
 
-def best_sz3(r):
-    return max(p["cr"] for n, p in r["peers"].items() if n.startswith("SZ3"))
-
-
 def verdict(rows):
-    """Where MC-INR's files are smaller than SZ3's best at the same bound, and where not."""
-    ahead = [r for r in rows if r["cr"] > 1.02 * best_sz3(r)]
-    level = [r for r in rows if 0.98 * best_sz3(r) <= r["cr"] <= 1.02 * best_sz3(r)]
-    behind = [r for r in rows if r["cr"] < 0.98 * best_sz3(r)]
+    """Issue #23's targets, met or not, row by row: ours / best SZ3 (any layout) ≥ 3× at R ≥ 1e-3
+    and ≥ 2× at tighter bounds; ours smaller than the best RCM-ordered SZ3 at every bound."""
+    def where(r):
+        return f"{r['dataset']} at R = {r['rel_bound']:g}"
 
-    def names(rs):
-        return ", ".join(f"{r['dataset']} at R = {r['rel_bound']:g} ({r['cr'] / best_sz3(r):.2f}×)" for r in rs)
+    any_met, any_missed, rcm_met, rcm_missed, rcm_none = [], [], [], [], []
+    for r in rows:
+        q = ratio(r, best(r, "SZ3"))
+        if q is not None:
+            t = target(r["rel_bound"])
+            (any_met if q >= t else any_missed).append(f"{where(r)} ({q:.2f}×, target {t:g}×)")
+        q = ratio(r, best(r, "SZ3", rcm=True))
+        if q is None:
+            rcm_none.append(where(r))
+        else:
+            (rcm_met if q > 1 else rcm_missed).append(f"{where(r)} ({q:.2f}×)")
 
-    out = [f"**Where we stand.** Smaller files than SZ3's best layout in {len(ahead)} of {len(rows)} cases"]
-    out.append(f" ({names(ahead)})." if ahead else ".")
-    if level:
-        out.append(f" Level (within 2 %): {names(level)}.")
-    if behind:
-        out.append(f" Larger: {names(behind)}.")
-    if level or behind:
-        out.append(" Why: at tight bounds the residual is nearly the whole file and nearly every value needs an index "
-                   "(the non-zero column below); each tenfold tighter bound costs both coders about log2(10) ≈ 3.3 bits "
-                   f"per value, so the network's head start (the residual codes only what a network of "
-                   f"{min(r['network_psnr'] for r in rows):.0f}–{max(r['network_psnr'] for r in rows):.0f} dB misses) "
-                   "shrinks relative to the total, and so does the 1.2 coding's gain over 1.1 (the 1.2 / 1.1 column). "
-                   "SZ3's steps × points interpolation predicts a value from both sides and from the next step; ours "
-                   "predicts only from neighbours and the step already decoded (causal). Measured on vessel-medium's "
-                   "indices: a two-sided mean over all mesh neighbours would code 4–5 % smaller (R = 1e-4), more "
-                   "adaptive mantissa bits or finer contexts in the range coder under 0.1 % (R = 1e-5).")
+    def part(met, missed, total):
+        s = f"met in {len(met)} of {total}"
+        s += f" ({', '.join(met)})" if met else ""
+        s += f"; not met in {len(missed)}: {', '.join(missed)}" if missed else ""
+        return s
+
+    n_any, n_rcm = len(any_met) + len(any_missed), len(rcm_met) + len(rcm_missed)
+    out = [f"**Where we stand** against issue #23's targets (computed from the rows above). Ours at least "
+           f"{TARGET_LOOSE:g}× smaller than SZ3's best layout at R ≥ {TARGET_LOOSE_FROM:g} and at least "
+           f"{TARGET_TIGHT:g}× at tighter bounds: {part(any_met, any_missed, n_any)}. Ours smaller than SZ3 after "
+           f"the RCM reordering (its better layout, 1-D or steps × points) at every bound: "
+           + "; ".join(([part(rcm_met, rcm_missed, n_rcm)] if n_rcm else [])
+                       + ([f"not measured (no RCM layouts in these rows): {', '.join(rcm_none)}"] if rcm_none else []))
+           + "."]
+    missed = len(any_missed) + len(rcm_missed)
+    if n_any + n_rcm:
+        out.append(" All targets met." if not missed and not rcm_none else
+                   f" {missed} of {n_any + n_rcm} target checks not met." if missed else
+                   " Every measured target met.")
     return "".join(out)
 
 
@@ -187,6 +376,7 @@ def main():
     ap.add_argument("--budget", type=float, default=60)
     ap.add_argument("--medium")
     ap.add_argument("--reuse", action="store_true")
+    ap.add_argument("--lib", help="libmcinr.so of the C decoder (default: built from this checkout into --work)")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the JSON next to --out")
     ap.add_argument("--retime", action="store_true",
                     help="with --report-only: measure the decode times and the data-domain study again")
@@ -198,19 +388,21 @@ def main():
         with open(json_path) as fh:
             saved = json.load(fh)
         rows, started, seconds = saved["rows"], saved["started"], saved["seconds"]
+        orders = saved.get("orders", {})
         if args.retime:
-            lib = mcinr.build_library(args.work)
+            lib = args.lib or mcinr.build_library(args.work)
             for r in rows:
                 model = os.path.join(args.work, f"eb-{r['dataset']}-{r['rel_bound']:g}.mci")
                 r["decode_seconds"] = decode_timings(model, lib)
                 r["data_domain"] = coding.data_domain_study(model, lib)
     else:
-        rows = measure(args)
+        rows, orders = measure(args)
         seconds = time.time() - t0
-    text = report(rows, bench.machine.description(), started, seconds)
+    text = report(rows, bench.machine.description(), started, seconds, orders)
     print(text)
     for path, content in [(args.out, text),
-                          (json_path, json.dumps(dict(started=started, seconds=seconds, rows=rows), indent=1))]:
+                          (json_path, json.dumps(dict(started=started, seconds=seconds, rows=rows, orders=orders),
+                                                 indent=1))]:
         tmp = path + ".tmp"
         with open(tmp, "w") as fh:
             fh.write(content)

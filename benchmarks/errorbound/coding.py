@@ -53,10 +53,11 @@ def indices(path, lib=None):
 
 def decode_seconds(path, lib=None, threads=1):
     """Seconds to open the model (which validates every residual stream) and the mean seconds
-    per stored step of mcinr_decode_mesh, network alone and with the residual."""
+    per stored step of mcinr_decode_mesh, network alone and with the residual; `steps`: the
+    number of stored steps the means are over."""
     t0 = time.perf_counter()
     with mcinr.Model(path, library=lib) as m:
-        out = dict(open=time.perf_counter() - t0)
+        out = dict(open=time.perf_counter() - t0, steps=len(m.times))
         for key, network_only in [("network", True), ("residual", False)]:
             t0 = time.perf_counter()
             for t in m.times:
