@@ -10,7 +10,7 @@
  * the section parsers: a compressed section or the MESH body is inflated, mutated and
  * compressed again (with its declared size), a RESIDUAL stream is decompressed, mutated and
  * compressed again (its table entry updated), a RESIDUAL table entry's predictor, coder or
- * sizes are changed; offsets, lengths and every CRC-32 are recomputed. One mutation in eight
+ * sizes, or a linear stream's weight (format 1.4), are changed; offsets, lengths and every CRC-32 are recomputed. One mutation in eight
  * is libFuzzer's own on the raw bytes (so the container itself is fuzzed too). */
 #include "mcinr.h"
 
@@ -229,8 +229,9 @@ static int mutate_zlib_payload(section *s) {
     return 1;
 }
 
-/* RESIDUAL (type 7): a table entry changed, or one zstd stream's content mutated and
- * compressed again (its entry's sizes updated, the following streams moved). */
+/* RESIDUAL (type 7): a table entry changed, a linear stream's weight changed (near the limits
+ * or anything), or one zstd stream's content mutated and compressed again (after a linear
+ * stream's 28 bytes of weights; its entry's sizes updated, the following streams moved). */
 static int mutate_residual(section *s, uint64_t *rng) {
     uint8_t *p = s->payload;
     if (s->len < 16) return 0;
@@ -241,13 +242,23 @@ static int mutate_residual(section *s, uint64_t *rng) {
     for (size_t j = 0; j < k; j++) start += (size_t)get_le(p + table + 24 * j + 16, 8);
     uint64_t raw = get_le(p + e + 8, 8), size = get_le(p + e + 16, 8);
     if (start > s->len || size > s->len - start) return 0;
-    switch (rng_next(rng) % 4) {
-    case 0: p[e] = (uint8_t)(rng_next(rng) % 8); return 1;       /* predictor */
+    size_t head = (p[e] & 8u) && size >= 28 ? 28 : 0; /* a linear stream's weights */
+    switch (rng_next(rng) % 5) {
+    case 0: p[e] = (uint8_t)(rng_next(rng) % 17); return 1;      /* predictor (8 … 15: bit 3, 16: unknown) */
     case 1: p[e + 1] = (uint8_t)(rng_next(rng) % 3); return 1;   /* coder */
     case 2: put_le(p + e + 8, raw + (rng_next(rng) % 5) - 2, 8); return 1; /* raw size off by -2 … 2 */
+    case 3: { /* one weight of a linear stream */
+        static const uint32_t picks[8] = {0, 1, 0xFFFFFFFFu, 4096, 0xFFFFF000u, 1u << 20, 0xFFF00000u, (1u << 20) + 1};
+        if (!head) return 0;
+        uint32_t v = rng_next(rng) % 2 ? picks[rng_next(rng) % 8] : (uint32_t)rng_next(rng);
+        put_le(p + start + 4 * (size_t)(rng_next(rng) % 7), v, 4);
+        return 1;
+    }
     default: break;
     }
-    if (p[e + 1] != 0 || size == 0 || raw > CONTENT_MAX / 2) return 0;
+    if (p[e + 1] != 0 || size == head || raw > CONTENT_MAX / 2) return 0;
+    start += head;
+    size -= head;
     uint8_t *content = malloc(CONTENT_MAX);
     size_t got = ZSTD_decompress(content, (size_t)raw, p + start, (size_t)size);
     if (ZSTD_isError(got) || got != raw) {
@@ -268,7 +279,7 @@ static int mutate_residual(section *s, uint64_t *rng) {
     memcpy(q + start, frame, z);
     memcpy(q + start + z, p + start + size, s->len - start - size);
     put_le(q + e + 8, n, 8);
-    put_le(q + e + 16, z, 8);
+    put_le(q + e + 16, head + z, 8);
     free(frame);
     free(s->payload);
     s->payload = q;
