@@ -409,7 +409,8 @@ static float *target_slot(const residual_target *target, size_t i) {
 /* Writes index qi of point i (or keeps the network value for qi = 0 on a residual stream). */
 static void put_index(const residual_target *target, unsigned predictor, size_t i, int64_t qi) {
     float *v = (qi != 0 || (predictor & PREDICT_DATA)) ? target_slot(target, i) : NULL;
-    if (v) *v = (predictor & PREDICT_DATA) ? data_value(target->origin, qi, target->step) : corrected(*v, qi, target->step);
+    if (v)
+        *v = (predictor & PREDICT_DATA) ? data_value(target->origin, qi, target->step) : corrected(*v, qi, target->step);
 }
 
 #define INDEX_TOO_LARGE "the reconstructed index is 2^31 or more in magnitude"
@@ -774,7 +775,8 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         static const char *const names[LINEAR_WEIGHTS] = {"w1", "w2", "w3", "v0", "v1", "v2", "v3"};
         CHARGE(1, S * LINEAR_BYTES, "the linear predictors' weights");
         m->residual_weights = calloc((size_t)S * LINEAR_WEIGHTS, sizeof(int32_t));
-        if (!m->residual_weights) FAIL(MCINR_ERR_NOMEM, "out of memory for the weights of %llu streams", (unsigned long long)S);
+        if (!m->residual_weights)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the weights of %llu streams", (unsigned long long)S);
         m->residual_linear = 1;
         for (uint64_t k = 0; k < S; k++) {
             if (!(m->residual_predictor[k] & PREDICT_LINEAR)) continue;
@@ -787,11 +789,12 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                 w[j] = (int32_t)(uint32_t)get_le(q + 4 * j, 4);
                 unsigned lag = j < LINEAR_LAGS ? j + 1 : j - LINEAR_LAGS; /* w_m, v_m read step t − m */
                 if (w[j] > LINEAR_WEIGHT_LIMIT || w[j] < -LINEAR_WEIGHT_LIMIT)
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear weight %s is %ld (allowed -2^20 ... "
-                         "2^20, Q12)", step, comp, names[j], (long)w[j]);
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear predictor weight %s is %ld (allowed "
+                         "-2^20 ... 2^20, Q12)", step, comp, names[j], (long)w[j]);
                 if (w[j] != 0 && lag > back)
-                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear weight %s is %ld, but it reads the "
-                         "step %u back, before the start of its prediction chain (%zu steps back%s); it must be 0",
+                    FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear predictor weight %s is %ld, but it "
+                         "reads the step %u back, before the start of its prediction chain (%zu steps back%s); it must "
+                         "be 0",
                          step, comp, names[j], (long)w[j], lag, back,
                          (m->residual_predictor[k] & PREDICT_TIME) ? "" : ": the stream lacks the time bit");
                 if (w[j] != 0 && j >= LINEAR_LAGS) uses_mesh = 1; /* a neighbour weight reads Nb */

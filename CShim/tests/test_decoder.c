@@ -1582,20 +1582,21 @@ static void test_linear_targeted(bytes b) {
         const char *what, *needle;
         crafted_stream cs[3];
     } cases[] = {
-        {"weight above 2^20", "stream of step 0 component 0: linear weight v0 is 1048577 (allowed -2^20 ... 2^20",
+        {"weight above 2^20",
+         "stream of step 0 component 0: linear predictor weight v0 is 1048577 (allowed -2^20 ... 2^20",
          {{0, 8, NULL, 0, FRAME_OK, 0, too_big}}},
-        {"weight below -2^20", "stream of step 2 component 2: linear weight w1 is -1048577",
+        {"weight below -2^20", "stream of step 2 component 2: linear predictor weight w1 is -1048577",
          {{2 * C + 2, 9, NULL, 0, FRAME_OK, 1, too_small}}},
-        {"w1 without the time bit", "stream of step 0 component 0: linear weight w1 is 1, but it reads the step 1 back, "
-         "before the start of its prediction chain (0 steps back: the stream lacks the time bit)",
+        {"w1 without the time bit", "stream of step 0 component 0: linear predictor weight w1 is 1, but it reads the "
+         "step 1 back, before the start of its prediction chain (0 steps back: the stream lacks the time bit)",
          {{0, 8, NULL, 0, FRAME_OK, 0, w1}}},
-        {"v2 without the time bit", "stream of step 3 component 1: linear weight v2 is 5",
+        {"v2 without the time bit", "stream of step 3 component 1: linear predictor weight v2 is 5",
          {{3 * C + 1, 12, NULL, 0, FRAME_OK, 0, v2}}},
-        {"w2 one step into a chain", "stream of step 2 component 0: linear weight w2 is 7, but it reads the step 2 back, "
-         "before the start of its prediction chain (1 steps back)",
+        {"w2 one step into a chain", "stream of step 2 component 0: linear predictor weight w2 is 7, but it reads the "
+         "step 2 back, before the start of its prediction chain (1 steps back)",
          {{C, 8, NULL, 0, FRAME_OK, 0, zero}, {2 * C, 9, NULL, 0, FRAME_OK, 0, w2}}},
-        {"v3 two steps into a chain", "stream of step 3 component 4: linear weight v3 is 3, but it reads the step 3 "
-         "back, before the start of its prediction chain (2 steps back)",
+        {"v3 two steps into a chain", "stream of step 3 component 4: linear predictor weight v3 is 3, but it reads "
+         "the step 3 back, before the start of its prediction chain (2 steps back)",
          {{C + 4, 8, NULL, 0, FRAME_OK, 0, zero}, {2 * C + 4, 1, NULL, 0, FRAME_OK, 0, NULL},
           {3 * C + 4, 9, NULL, 0, FRAME_OK, 1, v3}}},
         {"mesh bit with bit 3 (10)", "stream of step 0 component 3 has predictor 10: the linear predictor (bit 3) with "
