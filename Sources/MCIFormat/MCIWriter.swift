@@ -64,7 +64,8 @@ public enum MCIWriter {
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
         let chunkedMesh = model.mesh != nil && model.meshCoding != .zlib
-        let minor: UInt16 = chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
+        let minor: UInt16 = model.residual?.usesLinearPredictor == true ? 4
+            : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
@@ -260,12 +261,21 @@ public enum MCIWriter {
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }
-            guard r.streams.allSatisfy({ MCIResidual.Predictor.everything.contains($0.predictor) }),
+            let linearWithoutHistory: [MCIResidual.Predictor] = [.linear, [.linear, .data]]
+            guard r.streams.allSatisfy({ MCIResidual.Predictor.everything.contains($0.predictor) || linearWithoutHistory.contains($0.predictor) }),
                   r.streams.prefix(C).allSatisfy({ !$0.predictor.contains(.time) }),
                   r.streams.indices.dropFirst(C).allSatisfy({ k in
                       !r.streams[k].predictor.contains(.time)
                           || r.streams[k].predictor.contains(.data) == r.streams[k - C].predictor.contains(.data) }) else {
-                throw bad("residual predictors must be 0…7 per stream, without the time bit at step 0 or across data and residual streams")
+                throw bad("residual predictors must be 0…7, 8, 9, 12 or 13 per stream, without the time bit at step 0 or across data and residual streams")
+            }
+            let limit = ResidualPrediction.linearWeightLimit
+            guard r.streams.allSatisfy({ s in
+                s.predictor.contains(.linear)
+                    ? s.weights?.count == ResidualPrediction.linearWeightCount && s.weights!.allSatisfy { $0.magnitude <= limit.magnitude }
+                    : s.weights == nil
+            }) else {
+                throw bad("linear residual streams need \(ResidualPrediction.linearWeightCount) weights of magnitude ≤ 2^20, other streams none")
             }
         }
     }

@@ -213,7 +213,7 @@ final class ErrorBoundedTests: XCTestCase {
         // a flipped byte in the first stream's zstd frame header
         assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
         // an unknown predictor, and the time predictor at step 0
-        assertFormatError(try patched(model) { $0[tableAt] = 8 }, "predictor")
+        assertFormatError(try patched(model) { $0[tableAt] = 16 }, "unknown predictor 16")
         assertFormatError(try patched(model) { $0[tableAt] = 1 }, "step 0")
         // the time bit across a data and a residual stream
         let streams = try XCTUnwrap(model.residual).streams
@@ -315,6 +315,51 @@ final class ErrorBoundedTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Indices that follow a linear recurrence in time (here a damped oscillation per point,
+    /// q_t = 1.6 q_{t−1} − 0.8 q_{t−2}, which the previous step alone predicts poorly) pick the
+    /// linear predictor once two earlier steps are in the chain, with weights near the
+    /// recurrence's, and code much smaller than the best other predictor; the file is 1.4.
+    func testLinearPredictorExtrapolatesInTime() throws {
+        let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)   // 1001 points: the weights' 28 bytes pay
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        var rng = SplitMix64(seed: 33)
+        var indices = [[Int32]](repeating: [], count: T * C)
+        for c in 0..<C {
+            // no spatial structure: only the point's own history predicts it
+            var steps: [[Double]] = [(0..<N).map { _ in Double.random(in: -3000...3000, using: &rng) }]
+            steps.append(steps[0].map { 0.9 * $0 + Double.random(in: -300...300, using: &rng) })
+            while steps.count < T { steps.append(zip(steps[steps.count - 1], steps[steps.count - 2]).map { 1.6 * $0 - 0.8 * $1 }) }
+            for t in 0..<T { indices[t * C + c] = steps[t].map { Int32($0.rounded()) + Int32.random(in: -1...1, using: &rng) } }
+        }
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
+        let nb = MeshNeighbours(mesh)
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        let withoutLinear = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb,
+                                                                  threads: 1, candidates: MCIResidual.Predictor.all.filter { !$0.contains(.linear) })
+        // two earlier steps in the chain (which restarts at 8)
+        for t in 2..<8 {
+            for c in 0..<C {
+                let k = t * C + c
+                XCTAssertEqual(chosen[k].predictor, [.linear, .time], "step \(t) component \(c)")
+                let w = try XCTUnwrap(chosen[k].weights)
+                if t == 2 {  // later, three steps of an exact recurrence are collinear: the weights are not unique
+                    XCTAssertEqual(Double(w[0]) / 4096, 1.6, accuracy: 0.05, "step \(t): weight of t − 1")
+                    XCTAssertEqual(Double(w[1]) / 4096, -0.8, accuracy: 0.05, "step \(t): weight of t − 2")
+                }
+                XCTAssertLessThan(chosen[k].storedBytes * 2, withoutLinear[k].storedBytes, "step \(t) component \(c)")
+            }
+        }
+        for k in 0..<C {
+            XCTAssertFalse(chosen[k].predictor.contains(.time), "no history at step 0")
+            XCTAssertFalse(chosen[8 * C + k].predictor.contains(.time), "no history at the keyframe 8")
+        }
+        var model = TestModels.model(.coordNetB, mesh: mesh)
+        model.residual = MCIResidual(maxErrors: Array(repeating: 1, count: C), binWidths: Array(repeating: 1, count: C),
+                                     pointCount: N, timeCount: T, streams: chosen)
+        let bytes = try MCIWriter.encode(model)
+        XCTAssertEqual(bytes[10], 4, "a linear predictor makes the file 1.4")
     }
 
     /// The C decoder reconstructs what the Swift writer coded, under every predictor (residual

@@ -110,7 +110,9 @@ public enum ErrorBoundedEncoder {
                 let report = MCIResidual.Report(
                     maxErrors: bounds, achievedMaxError: achieved, networkMaxError: networkError,
                     nonZeroIndices: nonZero, escapes: escapes, residualBytes: result.residual!.payloadBytes,
-                    predictorUse: MCIResidual.Predictor.all.map { p in coded.filter { $0.predictor.subtracting(.data) == p }.count },
+                    predictorUse: MCIResidual.Predictor.all.map { p in
+                        coded.filter { $0.predictor.contains(.linear) ? p.contains(.linear) : $0.predictor.subtracting(.data) == p }.count
+                    },
                     dataStreams: coded.filter { $0.predictor.contains(.data) }.count,
                     rangeCodedStreams: coded.filter { $0.coder == .range && !$0.bytes.isEmpty }.count,
                     metrics: evaluation.report, networkMetrics: networkEvaluation.report)
@@ -158,68 +160,86 @@ public enum ErrorBoundedEncoder {
 
     /// The predictor and coder stages over a series given one step at a time: for each
     /// component the predictor (on the residual's indices, or on the data's when given) whose
-    /// differences have the least entropy, then its coding. The time predictor needs the
-    /// previous step in the same quantisation, which is all that is kept between steps; it is
-    /// dropped where the keyframe rule or the previous step's choice forbids it. Components are
-    /// coded on `threads` threads.
+    /// differences have the least entropy, then its coding. The time and linear predictors need
+    /// the chain's earlier steps in the same quantisation (at most `linearDepth`), which is all
+    /// that is kept between steps; they are dropped where the keyframe rule or the previous
+    /// step's choice forbids them. Components are coded on `threads` threads.
     struct StepStreams {
         let componentCount: Int
         let neighbours: MeshNeighbours
         let threads: Int
         var candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything
         var coder: MCIResidual.Coder? = nil
-        /// Per component, the previous step's indices as the reader reconstructs them (0 at
-        /// escapes) in each quantisation, and whether its stream used the data's.
-        private var previous: [(residual: [Int32]?, data: [Int32]?, isData: Bool?)]
+        /// Per component, the chain's earlier steps as the reader reconstructs them (0 at
+        /// escapes), most recent first, in the quantisation the chain uses (data or residual).
+        private var chains: [(isData: Bool, history: [[Int32]])?]
         private var t = 0
 
         init(componentCount: Int, neighbours: MeshNeighbours, threads: Int,
              candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil) {
             self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
             self.candidates = candidates; self.coder = coder
-            previous = Array(repeating: (nil, nil, nil), count: componentCount)
+            chains = Array(repeating: nil, count: componentCount)
         }
 
         /// The next step's streams, component by component, with the escapes each one stores.
         mutating func next(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?) throws
             -> [(stream: MCIResidual.Stream, escapes: Int)] {
             let C = componentCount, t = self.t
-            var results = [Result<(MCIResidual.Stream, Int, Bool), Error>?](repeating: nil, count: C)
+            var results = [Result<(MCIResidual.Stream, Int, [Int32]), Error>?](repeating: nil, count: C)
             let workers = max(1, min(threads, C))
-            let previous = self.previous, candidates = self.candidates, coder = self.coder, neighbours = self.neighbours
+            let chains = self.chains, candidates = self.candidates, coder = self.coder, neighbours = self.neighbours
             results.withUnsafeMutableBufferPointer { out in
                 let out = out
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     for c in stride(from: w, to: C, by: workers) {
-                        var best: (predictor: MCIResidual.Predictor, d: [Int64], bits: Double)?
+                        var best: (predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)?
                         var tried = Set<MCIResidual.Predictor>()
                         for candidate in candidates {
                             let isData = candidate.contains(.data)
                             guard let source = isData ? data : residual else { continue }
-                            let timeAllowed = t % ResidualPrediction.keyframeInterval != 0 && previous[c].isData == isData
-                            let p = timeAllowed ? candidate : candidate.subtracting(.time)
+                            let history = t % ResidualPrediction.keyframeInterval != 0 && chains[c]?.isData == isData
+                                ? chains[c]!.history : []
+                            let p = history.isEmpty ? candidate.subtracting(.time) : candidate
                             guard tried.insert(p).inserted else { continue }
-                            let before = p.contains(.time) ? (isData ? previous[c].data : previous[c].residual) : nil
-                            let d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c], previous: before,
+                            let d: [Int64], weights: [Int32]?
+                            if p.contains(.linear) {
+                                let q = Self.reconstructed(source, c)
+                                let fitted = ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history,
+                                                                          neighbours: neighbours)
+                                d = ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
+                                                                         weights: fitted, neighbours: neighbours)
+                                weights = fitted
+                            } else {
+                                d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
+                                                                   previous: p.contains(.time) ? history[0] : nil,
                                                                    predictor: p, neighbours: neighbours)
+                                weights = nil
+                            }
                             let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
-                            if best == nil || bits < best!.bits { best = (p, d, bits) }
+                                + Double(weights == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
+                            if best == nil || bits < best!.bits { best = (p, d, weights, bits) }
                         }
                         let chosen = best!
-                        let isData = chosen.predictor.contains(.data)
-                        let escapes = (isData ? data! : residual).escapes[c]
+                        let source = chosen.predictor.contains(.data) ? data! : residual
+                        let escapes = source.escapes[c]
                         out[c] = Result {
-                            (try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: escapes,
-                                                     neighbours: neighbours, coder: coder), escapes.count, isData)
+                            var stream = try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: escapes,
+                                                                 neighbours: neighbours, coder: coder)
+                            stream.weights = chosen.weights
+                            return (stream, escapes.count, Self.reconstructed(source, c))
                         }
                     }
                 }
             }
             var streams: [(stream: MCIResidual.Stream, escapes: Int)] = []
             for c in 0..<C {
-                let (stream, escapes, isData) = try results[c]!.get()
+                let (stream, escapes, indices) = try results[c]!.get()
                 streams.append((stream, escapes))
-                self.previous[c] = (Self.reconstructed(residual, c), data.map { Self.reconstructed($0, c) }, isData)
+                // the chain goes on with the time bit, else restarts at this step
+                let isData = stream.predictor.contains(.data)
+                let earlier = stream.predictor.contains(.time) ? self.chains[c]!.history : []
+                self.chains[c] = (isData, Array(([indices] + earlier).prefix(ResidualPrediction.linearDepth)))
             }
             self.t += 1
             return streams

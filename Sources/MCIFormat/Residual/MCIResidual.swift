@@ -24,8 +24,14 @@ public struct MCIResidual: Equatable, Sendable {
         public var coder: Coder
         /// zstd: the decompressed byte count; range coder and empty streams: 0.
         public var rawSize: Int
-        /// Empty when every difference is 0.
+        /// The coded differences; empty when every difference is 0.
         public var bytes: [UInt8]
+        /// The linear predictor's Q12 weights (w₁ w₂ w₃ v₀ v₁ v₂ v₃), stored before `bytes`;
+        /// nil for the other predictors.
+        public var weights: [Int32]? = nil
+
+        /// Bytes the stream takes in the section: its weights and its codes.
+        var storedBytes: Int { (weights == nil ? 0 : 4 * ResidualPrediction.linearWeightCount) + bytes.count }
     }
 
     /// How a stream's differences are compressed.
@@ -37,7 +43,10 @@ public struct MCIResidual: Equatable, Sendable {
     }
 
     /// Bytes of the section payload as `MCIWriter` stores it.
-    public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.bytes.count } }
+    public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.storedBytes } }
+
+    /// Whether any stream uses the linear predictor (format 1.4).
+    public var usesLinearPredictor: Bool { streams.contains { $0.predictor.contains(.linear) } }
 
     /// The section payload.
     func payload() -> [UInt8] {
@@ -46,9 +55,12 @@ public struct MCIResidual: Equatable, Sendable {
         for c in 0..<componentCount { w.f64(maxErrors[c]); w.f64(binWidths[c]) }
         for s in streams {
             w.bytes += [s.predictor.rawValue, s.coder.rawValue, 0, 0, 0, 0, 0, 0]
-            w.u64(UInt64(s.rawSize)); w.u64(UInt64(s.bytes.count))
+            w.u64(UInt64(s.rawSize)); w.u64(UInt64(s.storedBytes))
         }
-        for s in streams { w.bytes += s.bytes }
+        for s in streams {
+            for weight in s.weights ?? [] { w.i32(weight) }
+            w.bytes += s.bytes
+        }
         return w.bytes
     }
 
@@ -63,8 +75,12 @@ public struct MCIResidual: Equatable, Sendable {
         /// network's residual: smaller at tight bounds, where the network's error has
         /// fine-scale structure the data lacks.
         public static let data = Predictor(rawValue: 4)
+        /// A least-squares combination of the point's last three steps and its neighbours'
+        /// sums at this step and the last three (format 1.4; with `.time` when it reads earlier
+        /// steps, never with `.mesh`): fields that evolve smoothly in time extrapolate.
+        public static let linear = Predictor(rawValue: 8)
         /// Residual candidates in order of preference on a tie (the simpler first).
-        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh]]
+        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time]]
         /// Every candidate: the residual ones first, then the same on the data.
         static let everything: [Predictor] = all + all.map { $0.union(.data) }
     }
@@ -98,7 +114,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var nonZeroIndices: Int
         public var escapes: Int
         public var residualBytes: Int
-        /// How many streams use each predictor: none, mesh, time, time and mesh.
+        /// How many streams use each predictor: none, mesh, time, time and mesh, linear.
         public var predictorUse: [Int]
         /// Streams that quantise the data itself rather than the network's residual.
         public var dataStreams: Int
@@ -106,7 +122,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.
         public var predictorCounts: [String: Int] {
-            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh"], predictorUse))
+            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear"], predictorUse))
         }
         /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
         public var metrics: MetricsReport

@@ -42,4 +42,134 @@ enum ResidualPrediction {
         for c in large.values { bits -= Double(c) * log2(Double(c) / Double(n)) }
         return bits
     }
+
+    // MARK: The linear predictor (format 1.4)
+
+    /// Weights per linear stream: w₁ w₂ w₃ (the point at t − 1 … t − 3), v₀ … v₃ (its
+    /// neighbours' sums at t … t − 3).
+    static let linearWeightCount = 7
+    /// Steps back the linear predictor reads.
+    static let linearDepth = 3
+    /// Q12 fixed point, and the format's bound on a weight's magnitude.
+    static let linearScale = 4096.0
+    static let linearWeightLimit: Int32 = 1 << 20
+
+    /// The linear predictor's features at point i, as the format sums them: the point's own
+    /// indices at t − 1 … t − 3 and its neighbours' sums at t … t − 3 (0 beyond `history`),
+    /// with k′ = max(|Nb(i)|, 1). `current` and `history` are reconstructed indices (0 at
+    /// escapes); only neighbours j < i of `current` are read.
+    @inline(__always)
+    private static func linearFeatures(_ i: Int, _ current: UnsafeBufferPointer<Int32>, _ history: [UnsafeBufferPointer<Int32>],
+                                       _ nb: MeshNeighbours, _ f: inout (Int64, Int64, Int64, Int64, Int64, Int64, Int64)) -> Int64 {
+        let lo = nb.offsets[i], hi = nb.offsets[i + 1]
+        var s0: Int64 = 0, s1: Int64 = 0, s2: Int64 = 0, s3: Int64 = 0
+        let depth = history.count
+        for k in lo..<hi {
+            let j = Int(nb.indices[k])
+            s0 += Int64(current[j])
+            if depth > 0 { s1 += Int64(history[0][j]) }
+            if depth > 1 { s2 += Int64(history[1][j]) }
+            if depth > 2 { s3 += Int64(history[2][j]) }
+        }
+        f = (depth > 0 ? Int64(history[0][i]) : 0, depth > 1 ? Int64(history[1][i]) : 0, depth > 2 ? Int64(history[2][i]) : 0,
+             s0, s1, s2, s3)
+        return Int64(max(hi - lo, 1))
+    }
+
+    /// Q12 weights that minimise the squared prediction error of the indices `q` (0 at
+    /// escapes, which are left out of the fit) from `history` (most recent first, at most
+    /// `linearDepth` steps of the same chain; empty: the neighbours at this step alone).
+    /// Weights of steps beyond `history` are 0, as the format requires.
+    static func fitLinear(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], neighbours nb: MeshNeighbours) -> [Int32] {
+        let depth = min(history.count, linearDepth)
+        // the features in use: w₁…w_depth, v₀, v₁…v_depth
+        let used = Array(0..<depth) + [3] + Array(4..<(4 + depth))
+        let K = used.count
+        var A = [Double](repeating: 0, count: K * K), b = [Double](repeating: 0, count: K)
+        withBuffers(q, history.prefix(depth)) { current, past in
+            var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+            var x = [Double](repeating: 0, count: 7)
+            for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                let k = Double(linearFeatures(i, current, past, nb, &f))
+                x[0] = Double(f.0); x[1] = Double(f.1); x[2] = Double(f.2)
+                x[3] = Double(f.3) / k; x[4] = Double(f.4) / k; x[5] = Double(f.5) / k; x[6] = Double(f.6) / k
+                let target = Double(current[i])
+                for a in 0..<K {
+                    let xa = x[used[a]]
+                    b[a] += xa * target
+                    for c in a..<K { A[a * K + c] += xa * x[used[c]] }
+                }
+            }
+        }
+        for a in 0..<K { for c in 0..<a { A[a * K + c] = A[c * K + a] } }
+        // a little ridge keeps collinear features (a constant field) solvable
+        let trace = (0..<K).reduce(0.0) { $0 + A[$1 * K + $1] }
+        for a in 0..<K { A[a * K + a] += 1e-9 * max(trace / Double(K), 1) }
+        var weights = [Int32](repeating: 0, count: linearWeightCount)
+        guard let solution = solveSymmetric(A, b, K) else {
+            weights[3] = Int32(linearScale)   // the neighbours' mean
+            return weights
+        }
+        for (a, w) in zip(used, solution) {
+            let limit = Double(linearWeightLimit)
+            weights[a] = Int32(max(-limit, min(limit, (w * linearScale).rounded())))
+        }
+        return weights
+    }
+
+    /// The differences d = q − pred of a linear stream (format: Linear predictor); 0 at escapes.
+    static func linearDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
+                                  neighbours nb: MeshNeighbours) -> [Int64] {
+        let depth = min(history.count, linearDepth)
+        var d = [Int64](repeating: 0, count: q.count)
+        let w1 = Int64(w[0]), w2 = Int64(w[1]), w3 = Int64(w[2]), v0 = Int64(w[3]), v1 = Int64(w[4]), v2 = Int64(w[5]), v3 = Int64(w[6])
+        withBuffers(q, history.prefix(depth)) { current, past in
+            var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+            for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                let k = linearFeatures(i, current, past, nb, &f)
+                let P = k * (w1 * f.0 + w2 * f.1 + w3 * f.2) + v0 * f.3 + v1 * f.4 + v2 * f.5 + v3 * f.6
+                let D = 4096 * k
+                let pred = P >= 0 ? (2 * P + D) / (2 * D) : -((-2 * P + D) / (2 * D))
+                d[i] = Int64(current[i]) - pred
+            }
+        }
+        return d
+    }
+
+    /// `q` with its escapes' indices 0 (as the reader reconstructs them) and the history, as buffers.
+    private static func withBuffers(_ q: [Int32], _ history: ArraySlice<[Int32]>,
+                                    _ body: (UnsafeBufferPointer<Int32>, [UnsafeBufferPointer<Int32>]) -> Void) {
+        q.withUnsafeBufferPointer { current in
+            func nest(_ rest: ArraySlice<[Int32]>, _ done: [UnsafeBufferPointer<Int32>]) {
+                guard let first = rest.first else { return body(current, done) }
+                first.withUnsafeBufferPointer { nest(rest.dropFirst(), done + [$0]) }
+            }
+            nest(history, [])
+        }
+    }
+
+    /// Gaussian elimination with partial pivoting on a small K × K system; nil if singular.
+    private static func solveSymmetric(_ A: [Double], _ b: [Double], _ K: Int) -> [Double]? {
+        var m = A, r = b
+        for col in 0..<K {
+            let pivot = (col..<K).max { abs(m[$0 * K + col]) < abs(m[$1 * K + col]) }!
+            guard abs(m[pivot * K + col]) > 1e-300 else { return nil }
+            if pivot != col {
+                for c in 0..<K { m.swapAt(pivot * K + c, col * K + c) }
+                r.swapAt(pivot, col)
+            }
+            for row in (col + 1)..<K {
+                let f = m[row * K + col] / m[col * K + col]
+                for c in col..<K { m[row * K + c] -= f * m[col * K + c] }
+                r[row] -= f * r[col]
+            }
+        }
+        var x = [Double](repeating: 0, count: K)
+        for row in stride(from: K - 1, through: 0, by: -1) {
+            var v = r[row]
+            for c in (row + 1)..<K { v -= m[row * K + c] * x[c] }
+            x[row] = v / m[row * K + row]
+        }
+        return x.allSatisfy(\.isFinite) ? x : nil
+    }
 }
