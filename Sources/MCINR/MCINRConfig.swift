@@ -91,6 +91,10 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// stopped at their first plateau and left a third or more of the time budget unused,
     /// docs/benchmarks/defaults.md).
     public var plateauReductions: Int = 4
+    /// With a time budget: the last share of each cluster's training time over which the
+    /// learning rate anneals (cosine, to 1/20), so a run the budget cuts ends on small steps
+    /// rather than at the full rate (ours; docs/benchmarks/quality-scale.md). 0: off.
+    public var budgetDecayShare: Double = 0.25
     /// Epoch cap of the main training (0: no training, the initialisation is evaluated).
     /// nil: 300 without a time budget; none with one (the budget and the plateau rule end it).
     public var maxEpochs: Int? = nil
@@ -186,6 +190,7 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         try check(sampleFraction > 0 && sampleFraction <= 1, "sampleFraction", "must be in (0, 1]")
         try check((maxEpochs ?? 0) >= 0, "maxEpochs", "must not be negative")
         try check(plateauReductions >= 0, "plateauReductions", "must not be negative")
+        try check(budgetDecayShare >= 0 && budgetDecayShare <= 1, "budgetDecayShare", "must be in [0, 1]")
         try check(splitGainPerDoubling >= 0 && splitGainPerDoubling.isFinite, "splitGainPerDoubling", "must be 0 or more")
         if let epochs = splitMaxEpochs { try check(epochs >= 0, "splitMaxEpochs", "must not be negative") }
         try check(patience >= 1, "patience", "must be at least 1")

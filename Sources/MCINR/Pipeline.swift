@@ -726,7 +726,8 @@ public struct MCINRPipeline {
         let schedule = TrainingSchedule(learningRate: job.learningRate, batchSize: config.batchSize,
                                       sampleFraction: config.sampleFraction, decayFactor: config.decayFactor,
                                       decayEvery: config.decayEveryEpochs, patience: config.patience,
-                                      maxEpochs: job.maxEpochs, plateauReductions: config.plateauReductions)
+                                      maxEpochs: job.maxEpochs, plateauReductions: config.plateauReductions,
+                                      budgetDecayShare: config.budgetDecayShare)
         let purpose = job.resumes ? Purpose.resume : Purpose.train
         let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule, deadline: deadline,
                                            seed: SeedDerivation.clusterSeed(config.seed, path: job.path,

@@ -41,13 +41,27 @@ public struct TrainingSchedule: Equatable, Sendable {
     public var plateauReductions: Int
     public var plateauDecay: Float
     public var maxEpochs: Int
+    /// With a deadline: over this last share of the time to it, the rate falls along a cosine
+    /// to `budgetDecayFloor` of its scheduled value (0: off), and an epoch the deadline cuts is
+    /// kept if its running loss beats the best epoch's.
+    public var budgetDecayShare: Double
+    public static let budgetDecayFloor: Float = 0.05
 
     public init(learningRate: Float, batchSize: Int, sampleFraction: Double, decayFactor: Float,
                 decayEvery: Int, patience: Int, maxEpochs: Int, plateauReductions: Int,
-                plateauDecay: Float = 0.5) {
+                plateauDecay: Float = 0.5, budgetDecayShare: Double = 0) {
         self.learningRate = learningRate; self.batchSize = batchSize; self.sampleFraction = sampleFraction
         self.decayFactor = decayFactor; self.decayEvery = decayEvery; self.patience = patience
         self.maxEpochs = maxEpochs; self.plateauReductions = plateauReductions; self.plateauDecay = plateauDecay
+        self.budgetDecayShare = budgetDecayShare
+    }
+
+    /// The factor on the scheduled rate at `fraction` of the time to the deadline.
+    func budgetDecay(atFraction fraction: Double) -> Float {
+        let start = 1 - budgetDecayShare
+        guard budgetDecayShare > 0, fraction > start else { return 1 }
+        let x = min(1, (fraction - start) / budgetDecayShare)
+        return Self.budgetDecayFloor + (1 - Self.budgetDecayFloor) * Float(0.5 * (1 + cos(Double.pi * x)))
     }
 }
 
@@ -74,6 +88,11 @@ enum ClusterTrainer {
         var bestLoss = Double.infinity, sinceBest = 0, epoch = 0, reductions = 0
         var curve: [Double] = []
         var stop = TrainingOutcome.Stop.epochCap
+        // The rate the epoch schedule and the plateaus set; Adam runs it times the budget decay.
+        var scheduledRate = schedule.learningRate
+        let trainingStart = Date()
+        let decays = deadline != nil && schedule.budgetDecayShare > 0
+        let span = deadline.map { max(1e-3, $0.timeIntervalSince(trainingStart)) } ?? 1
         while epoch < schedule.maxEpochs && !order.isEmpty {
             if let deadline, Date() >= deadline { stop = .timeBudget; break }
             // Partial Fisher–Yates: the first perEpoch entries become a fresh uniform subset.
@@ -87,6 +106,10 @@ enum ClusterTrainer {
                     targets.withUnsafeMutableBufferPointer { targetBuffer in
                         while start < perEpoch {
                             let rows = min(batch, perEpoch - start)
+                            if decays {
+                                let fraction = Date().timeIntervalSince(trainingStart) / span
+                                adam.learningRate = scheduledRate * schedule.budgetDecay(atFraction: fraction)
+                            }
                             samples.gather(UnsafeBufferPointer(rebasing: ids[start ..< start + rows]),
                                            inputs: inputBuffer.baseAddress!, targets: targetBuffer.baseAddress!)
                             let loss = network.lossAndGradient(inputs: inputBuffer.baseAddress!,
@@ -107,8 +130,10 @@ enum ClusterTrainer {
             if outOfTime {
                 // No epoch completed yet (a cluster larger than the budget): keep what the cut
                 // epoch learnt, with its running loss, rather than nothing.
-                if !bestLoss.isFinite && start > 0 && (lossSum / Double(start)).isFinite {
-                    bestLoss = lossSum / Double(start)
+                // With the budget decay the cut epoch ran at the lowest rates: kept if better.
+                let running = start > 0 ? lossSum / Double(start) : .nan
+                if running.isFinite && (!bestLoss.isFinite || (decays && running < bestLoss)) {
+                    bestLoss = running
                     curve.append(bestLoss)
                     best.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: network.parameters) }
                 }
@@ -130,13 +155,14 @@ enum ClusterTrainer {
                 guard reductions < schedule.plateauReductions else { stop = .plateau; break }
                 reductions += 1
                 sinceBest = 0
-                adam.learningRate *= schedule.plateauDecay
+                scheduledRate *= schedule.plateauDecay
                 network.loadParameters(best)
             }
-            if epoch % schedule.decayEvery == 0 { adam.learningRate *= schedule.decayFactor }
+            if epoch % schedule.decayEvery == 0 { scheduledRate *= schedule.decayFactor }
+            adam.learningRate = scheduledRate
         }
         if bestLoss.isFinite { network.loadParameters(best) }
-        return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: adam.learningRate,
+        return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: scheduledRate,
                                plateauReductions: reductions,
                                stop: stop, lossCurve: curve)
     }

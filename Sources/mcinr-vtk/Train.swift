@@ -174,12 +174,16 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("time-budget"),
             help: "Wall-clock limit for training in seconds (0: none). Runs that stop on their own earlier are deterministic; a run cut by the budget depends on machine speed.")
     var timeBudget: Double = 600
+    @Option(name: .customLong("budget-decay"),
+            help: "Share of each cluster's time budget at its end over which the learning rate anneals (cosine, to 1/20); 0: off.")
+    var budgetDecay: Double?
     @Option(help: "Training threads (default: all cores).") var threads: Int?
     @Option(help: "Random seed; the same seed, input and thread count give the same file.") var seed: UInt64 = 1
     @Flag(name: .customLong("no-meta"), help: "Skip meta-learning (random SIREN initialisation).") var noMeta = false
 
     func validate() throws {
         guard timeBudget.isFinite && timeBudget >= 0 else { throw ValidationError("--time-budget must be 0 or more seconds") }
+        if let v = budgetDecay, !(v >= 0 && v <= 1) { throw ValidationError("--budget-decay must be between 0 and 1 (a share of the budget)") }
     }
 
     func apply(to config: inout MCINRConfig) {
@@ -187,6 +191,7 @@ struct TrainingOptions: ParsableArguments {
         if let v = metaSteps { config.metaSteps = v }
         if let v = learningRate { config.learningRate = v }
         if let v = batchSize { config.batchSize = v }
+        if let v = budgetDecay { config.budgetDecayShare = v }
         if let v = threads { config.threads = v }
         config.timeBudgetSeconds = timeBudget > 0 ? timeBudget : nil
         config.seed = seed

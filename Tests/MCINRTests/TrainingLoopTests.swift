@@ -203,6 +203,44 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertNotEqual(net.parameterArray(), before)
     }
 
+    /// The budget decay: the scheduled rate until the last share of the time to the deadline,
+    /// then a cosine down to 1/20 of it, reached at the deadline; off with a share of 0.
+    func testBudgetDecayCurve() {
+        var s = schedule()
+        s.budgetDecayShare = 0.25
+        XCTAssertEqual(s.budgetDecay(atFraction: 0), 1)
+        XCTAssertEqual(s.budgetDecay(atFraction: 0.75), 1)
+        XCTAssertEqual(s.budgetDecay(atFraction: 0.875), 0.525, accuracy: 1e-6, "half way down the cosine")
+        XCTAssertEqual(s.budgetDecay(atFraction: 1), TrainingSchedule.budgetDecayFloor, accuracy: 1e-7)
+        XCTAssertEqual(s.budgetDecay(atFraction: 3), TrainingSchedule.budgetDecayFloor, accuracy: 1e-7, "past the deadline")
+        let curve = stride(from: 0.7, through: 1.0, by: 0.01).map { s.budgetDecay(atFraction: $0) }
+        XCTAssertEqual(curve, curve.sorted(by: >), "never rises")
+        s.budgetDecayShare = 0
+        XCTAssertEqual(s.budgetDecay(atFraction: 0.99), 1)
+    }
+
+    /// Under a deadline the decay works on the Adam rate only: the rate the schedule reports is
+    /// the undecayed one, and a run without a deadline is the same with or without the decay.
+    func testBudgetDecayNeedsADeadline() throws {
+        let data = ArraySamples.analytic(count: 300, seed: 14)
+        func run(_ share: Double) throws -> [Float] {
+            var s = schedule(batchSize: 50, maxEpochs: 4)
+            s.budgetDecayShare = share
+            let net = try Network(.siren(outputs: 1, width: 8, depth: 2), seed: 5)
+            _ = train(net, data, s)
+            return net.parameterArray()
+        }
+        XCTAssertEqual(try run(0.25), try run(0))
+        var s = schedule(batchSize: 50, maxEpochs: 1_000_000, plateauReductions: 0)
+        s.budgetDecayShare = 0.5
+        s.patience = 1_000_000
+        let net = try Network(.siren(outputs: 1, width: 8, depth: 2), seed: 5)
+        let outcome = train(net, data, s, deadline: Date(timeIntervalSinceNow: 0.3))
+        XCTAssertEqual(outcome.stop, .timeBudget)
+        XCTAssertGreaterThan(outcome.epochs, 2)
+        XCTAssertEqual(outcome.finalLearningRate, 1e-3 * pow(0.92, Float(outcome.epochs / 30)), accuracy: 1e-9)
+    }
+
     /// Past the budget a cluster's error is estimated on a strided subset: the whole set when
     /// it is small enough, close to the full value otherwise.
     func testResidualEstimatedOnASubset() throws {
