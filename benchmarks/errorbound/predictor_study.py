@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Which residual predictors pay, measured on the data's own quantisation indices (issue #23).
+
+For each dataset and bound R, every component is quantised on the error-bounded mode's grid
+(q = round((x − min) / s), s = 2 R range (1 − 1/64): the writer's data streams) and each
+candidate predictor's differences are measured by their order-0 entropy, summed over steps and
+components (the estimate the writer's chooser uses; the range coder's contexts then take some
+more off every candidate). The chooser picks per stream, so each column is "the format 1.2
+choices plus this candidate", as a ratio raw fields / bits:
+
+* 1.2: the previous step, the mean of the earlier mesh neighbours, both, or nothing;
+* + linear (1.4, kept): least-squares Q12 weights over the point's last three steps and the
+  neighbours' sums at this step and the last three, in exact integer arithmetic;
+* + linear, 1 step: the same with one step of history only (what the history buys);
+* + geometric plane: a least-squares plane through the earlier neighbours' coordinates,
+  evaluated at the point (not kept: its weights come from floating-point geometry that every
+  decoder would have to reproduce bit for bit to reconstruct the same indices);
+* + second difference: q_{t−1} + (q_{t−1} − q_{t−2}) with the mesh mean (not kept: fixed weights).
+
+    python3 predictor_study.py --dataset vessel-small=/path/vessel.pvd [--bounds 1e-3 1e-4 1e-5] --out REPORT.md
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import vtu  # noqa: E402
+
+CHAIN = 8           # the writer restarts every prediction chain at multiples of 8 steps
+DEPTH = 3           # steps of history of the linear predictor
+MAX_NEIGHBOURS = 32
+
+
+def earlier_neighbours(conn, offsets, n):
+    """Nb(i) of the format (j < i sharing a cell, the 32 largest) as (i, j) pairs, sorted by i."""
+    starts = np.concatenate([[0], offsets[:-1]])
+    pairs = []
+    for size in np.unique(offsets - starts):
+        if not 2 <= size <= 64:
+            continue
+        cells = np.stack([conn[starts[offsets - starts == size] + k] for k in range(size)], 1)
+        for a in range(size):
+            for b in range(size):
+                if a != b:
+                    pairs.append(np.stack([cells[:, a], cells[:, b]], 1))
+    p = np.unique(np.concatenate(pairs), axis=0)
+    p = p[p[:, 1] < p[:, 0]]
+    # keep the 32 largest j per i: p is sorted by (i, j)
+    ends = np.searchsorted(p[:, 0], np.arange(n), side="right")
+    rank_from_end = ends[p[:, 0]] - 1 - np.arange(len(p))
+    return p[rank_from_end < MAX_NEIGHBOURS]
+
+
+def entropy(v):
+    _, c = np.unique(v, return_counts=True)
+    p = c / c.sum()
+    return float(-(c * np.log2(p)).sum())
+
+
+def study(points, conn, offsets, values, bounds):
+    T, n, C = values.shape
+    p = earlier_neighbours(conn, offsets, n)
+    i_, j_ = p[:, 0], p[:, 1]
+    k = np.bincount(i_, minlength=n).astype(float)
+    kk = np.maximum(k, 1)
+
+    def nbsum(y):
+        return np.bincount(i_, weights=y[j_].astype(float), minlength=n)
+
+    def nbmean(y):
+        return np.rint(np.where(k > 0, nbsum(y) / kk, 0))
+
+    # the plane's weights per pair: row 0 of the pseudo-inverse of [1, p_j − p_i]
+    plane = np.zeros(len(i_))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(i_, minlength=n))])
+    for i in range(n):
+        a, b = starts[i], starts[i + 1]
+        if b - a >= 5:
+            A = np.hstack([np.ones((b - a, 1)), points[j_[a:b]] - points[i]])
+            plane[a:b] = np.linalg.pinv(A, rcond=1e-6)[0]
+        elif b > a:
+            plane[a:b] = 1.0 / (b - a)
+
+    def planar(y):
+        return np.rint(np.bincount(i_, weights=plane * y[j_], minlength=n))
+
+    def linear(q, t, depth):
+        feats = [nbsum(q[t]) / kk]
+        for m in range(1, depth + 1):
+            feats += [q[t - m], nbsum(q[t - m]) / kk]
+        G = np.stack(feats, 1)
+        w, *_ = np.linalg.lstsq(G, q[t].astype(float), rcond=None)
+        return q[t] - np.rint(G @ (np.round(w * 4096) / 4096)), 32 * (1 + 2 * depth)
+
+    raw_bits = T * n * C * 32
+    out = []
+    for R in bounds:
+        bits = dict.fromkeys(["1.2", "+ linear", "+ linear, 1 step", "+ geometric plane", "+ second difference"], 0.0)
+        for c in range(C):
+            x = values[:, :, c].astype(np.float64)
+            span = x.max() - x.min()
+            s = 2 * R * (span if span > 0 else 1) * (1 - 1 / 64)
+            q = np.rint((x - x.min()) / s).astype(np.int64)
+            for t in range(T):
+                depth = min(t % CHAIN, DEPTH)
+                cands = {"none": q[t], "mesh": q[t] - nbmean(q[t])}
+                if depth:
+                    y = q[t] - q[t - 1]
+                    cands.update(time=y, both=y - nbmean(y))
+                base = min(entropy(v) for v in cands.values())
+                bits["1.2"] += base
+                d, extra = linear(q, t, depth)
+                bits["+ linear"] += min(base, entropy(d) + extra)
+                d1, extra1 = linear(q, t, min(depth, 1))
+                bits["+ linear, 1 step"] += min(base, entropy(d1) + extra1)
+                geo = [q[t] - planar(q[t])] + ([(q[t] - q[t - 1]) - planar(q[t] - q[t - 1])] if depth else [])
+                bits["+ geometric plane"] += min([base] + [entropy(v) for v in geo])
+                if depth >= 2:
+                    y2 = q[t] - 2 * q[t - 1] + q[t - 2]
+                    bits["+ second difference"] += min(base, entropy(y2), entropy(y2 - nbmean(y2)))
+                else:
+                    bits["+ second difference"] += base
+        out.append(dict(bound=R, ratios={key: raw_bits / b for key, b in bits.items()}))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", action="append", required=True, help="LABEL=PATH.pvd (repeatable)")
+    ap.add_argument("--bounds", nargs="+", type=float, default=[1e-3, 1e-4, 1e-5])
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    t0 = time.time()
+    rows = []
+    for spec in a.dataset:
+        label, path = spec.split("=", 1)
+        points, _, values = vtu.read_components(path)
+        conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
+        for r in study(np.asarray(points, float), conn, offsets, values, a.bounds):
+            rows.append((label, values.shape, r))
+            print(label, r, flush=True)
+    keys = list(rows[0][2]["ratios"])
+    lines = ["# Residual predictors: what each candidate buys (issue #23)", "",
+             f"Generated by `benchmarks/errorbound/predictor_study.py` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+             f"{(time.time() - t0) / 60:.0f} min). " + __doc__.split("\n\n")[1].replace("\n", " "), "",
+             "Ratio raw fields / order-0 bits of the data's indices (no network, no weights, no range-coder contexts):",
+             "", "| dataset | steps × points × components | R | " + " | ".join(keys) + " | linear / 1.2 |",
+             "|---|---:|---:|" + "---:|" * (len(keys) + 1)]
+    for label, shape, r in rows:
+        ratios = r["ratios"]
+        lines.append(f"| {label} | {shape[0]} × {shape[1]} × {shape[2]} | {r['bound']:g} | "
+                     + " | ".join(f"{ratios[k]:.2f}" for k in keys) + f" | {ratios['+ linear'] / ratios['1.2']:.2f}× |")
+    lines.append("")
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
