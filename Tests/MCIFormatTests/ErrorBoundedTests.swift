@@ -362,6 +362,41 @@ final class ErrorBoundedTests: XCTestCase {
         XCTAssertEqual(bytes[10], 4, "a linear predictor makes the file 1.4")
     }
 
+    /// A block whose first step favours the network's residual (small, but new noise every
+    /// step) while the data follows its own history exactly: choosing step by step locks the
+    /// block into the residual; the planner sees the whole block, puts it on the data, and the
+    /// block codes much smaller.
+    func testPlannerKeepsABlockOnTheQuantisationThatPaysOverTheBlock() throws {
+        let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)
+        let N = mesh.pointCount, C = 2, T = 8
+        var rng = SplitMix64(seed: 34)
+        var residual: [[Int32]] = [], data: [[Int32]] = []
+        let start = (0..<C).map { _ in (0..<N).map { _ in Int32.random(in: -3000...3000, using: &rng) } }
+        for t in 0..<T {
+            for c in 0..<C {
+                residual.append((0..<N).map { _ in Int32.random(in: -8...8, using: &rng) })
+                data.append(start[c].map { $0 + Int32(5 * t) })
+            }
+        }
+        let none = [[Int: Float]](repeating: [:], count: T * C)
+        let r = ResidualQuantiser.Quantised(indices: residual, escapes: none), d = ResidualQuantiser.Quantised(indices: data, escapes: none)
+        let nb = MeshNeighbours(mesh)
+        var planner = ErrorBoundedEncoder.DomainPlanner(componentCount: C, neighbours: nb, threads: 2)
+        for t in 0..<T {
+            let step = t * C ..< (t + 1) * C
+            planner.add(residual: .init(indices: Array(residual[step]), escapes: Array(none[step])),
+                        data: .init(indices: Array(data[step]), escapes: Array(none[step])))
+        }
+        let plan = planner.finish()
+        XCTAssertEqual(plan, [[true, true]], "one block, both components on the data")
+        let greedy = try ErrorBoundedEncoder.encodeStreams(residual: r, data: d, componentCount: C, neighbours: nb, threads: 2)
+        let planned = try ErrorBoundedEncoder.encodeStreams(residual: r, data: d, componentCount: C, neighbours: nb, threads: 2, plan: plan)
+        XCTAssertFalse(greedy[0].predictor.contains(.data), "step by step, the first step picks the residual")
+        XCTAssertTrue(planned.allSatisfy { $0.predictor.contains(.data) })
+        let size = { (streams: [MCIResidual.Stream]) in streams.reduce(0) { $0 + $1.storedBytes } }
+        XCTAssertLessThan(2 * size(planned), size(greedy))
+    }
+
     /// The C decoder reconstructs what the Swift writer coded, under every predictor (residual
     /// and data) and with either coder: each
     /// decoded value is exactly network + q · s (or the escaped value), at every step, with

@@ -10,8 +10,9 @@ public enum ErrorBoundedEncoder {
     static func encodeStreams(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?, componentCount C: Int,
                               neighbours: MeshNeighbours, threads: Int,
                               candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything,
-                              coder: MCIResidual.Coder? = nil) throws -> [MCIResidual.Stream] {
-        var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, candidates: candidates, coder: coder)
+                              coder: MCIResidual.Coder? = nil, plan: [[Bool]]? = nil) throws -> [MCIResidual.Stream] {
+        var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, candidates: candidates, coder: coder,
+                                  plan: plan)
         var coded: [MCIResidual.Stream] = []
         for t in 0..<(residual.indices.count / C) {
             let step = t * C ..< (t + 1) * C
@@ -61,11 +62,20 @@ public enum ErrorBoundedEncoder {
         // Values the C decoder put outside the bound in an earlier attempt (float arithmetic
         // that differs from the quantiser's model): stored exactly in the next one.
         var forced = [[Int: Float]](repeating: [:], count: T * C)
+        // Which quantisation each block of chained steps uses (`DomainPlanner`): one pass over the series first.
+        var planner = DomainPlanner(componentCount: C, neighbours: neighbours, threads: threads)
+        for t in 0..<T {
+            let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
+            let (residual, data) = try quantise(try step(t), network: net, step: t, bounds: bounds, widths: widths,
+                                                origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
+            planner.add(residual: residual, data: data)
+        }
+        let plan = planner.finish()
         var networkEvaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
         var networkError = [Double](repeating: 0, count: C)
         var result = model
         for attempt in 0... {
-            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads)
+            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, plan: plan)
             var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
             for t in 0..<T {
                 let values = try step(t)
@@ -163,22 +173,26 @@ public enum ErrorBoundedEncoder {
     /// differences have the least entropy, then its coding. The time and linear predictors need
     /// the chain's earlier steps in the same quantisation (at most `linearDepth`), which is all
     /// that is kept between steps; they are dropped where the keyframe rule or the previous
-    /// step's choice forbids them. Components are coded on `threads` threads.
+    /// step's choice forbids them. With a `plan`, each block of chained steps keeps to the
+    /// quantisation the plan gives it. Components are coded on `threads` threads.
     struct StepStreams {
         let componentCount: Int
         let neighbours: MeshNeighbours
         let threads: Int
         var candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything
         var coder: MCIResidual.Coder? = nil
+        /// Per block of `keyframeInterval` steps and component: whether its streams quantise the data.
+        var plan: [[Bool]]? = nil
         /// Per component, the chain's earlier steps as the reader reconstructs them (0 at
         /// escapes), most recent first, in the quantisation the chain uses (data or residual).
         private var chains: [(isData: Bool, history: [[Int32]])?]
         private var t = 0
 
         init(componentCount: Int, neighbours: MeshNeighbours, threads: Int,
-             candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil) {
+             candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil,
+             plan: [[Bool]]? = nil) {
             self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
-            self.candidates = candidates; self.coder = coder
+            self.candidates = candidates; self.coder = coder; self.plan = plan
             chains = Array(repeating: nil, count: componentCount)
         }
 
@@ -187,48 +201,22 @@ public enum ErrorBoundedEncoder {
             -> [(stream: MCIResidual.Stream, escapes: Int)] {
             let C = componentCount, t = self.t
             var results = [Result<(MCIResidual.Stream, Int, [Int32]), Error>?](repeating: nil, count: C)
-            let workers = max(1, min(threads, C))
-            let chains = self.chains, candidates = self.candidates, coder = self.coder, neighbours = self.neighbours
+            let chains = self.chains, coder = self.coder, neighbours = self.neighbours
+            let block = plan.map { $0[t / ResidualPrediction.keyframeInterval] }
+            let candidates = self.candidates
             results.withUnsafeMutableBufferPointer { out in
                 let out = out
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    for c in stride(from: w, to: C, by: workers) {
-                        var best: (predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)?
-                        var tried = Set<MCIResidual.Predictor>()
-                        for candidate in candidates {
-                            let isData = candidate.contains(.data)
-                            guard let source = isData ? data : residual else { continue }
-                            let history = t % ResidualPrediction.keyframeInterval != 0 && chains[c]?.isData == isData
-                                ? chains[c]!.history : []
-                            let p = history.isEmpty ? candidate.subtracting(.time) : candidate
-                            guard tried.insert(p).inserted else { continue }
-                            let d: [Int64], weights: [Int32]?
-                            if p.contains(.linear) {
-                                let q = Self.reconstructed(source, c)
-                                let fitted = ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history,
-                                                                          neighbours: neighbours)
-                                d = ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
-                                                                         weights: fitted, neighbours: neighbours)
-                                weights = fitted
-                            } else {
-                                d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
-                                                                   previous: p.contains(.time) ? history[0] : nil,
-                                                                   predictor: p, neighbours: neighbours)
-                                weights = nil
-                            }
-                            let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
-                                + Double(weights == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
-                            if best == nil || bits < best!.bits { best = (p, d, weights, bits) }
-                        }
-                        let chosen = best!
-                        let source = chosen.predictor.contains(.data) ? data! : residual
-                        let escapes = source.escapes[c]
-                        out[c] = Result {
-                            var stream = try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: escapes,
-                                                                 neighbours: neighbours, coder: coder)
-                            stream.weights = chosen.weights
-                            return (stream, escapes.count, Self.reconstructed(source, c))
-                        }
+                Self.forEachComponent(C, threads: threads) { c in
+                    let allowed = block.map { planned in candidates.filter { $0.contains(.data) == planned[c] } } ?? candidates
+                    let chosen = Self.best(of: allowed, component: c, step: t, residual: residual, data: data,
+                                           chain: chains[c], neighbours: neighbours)
+                    let source = chosen.predictor.contains(.data) ? data! : residual
+                    let escapes = source.escapes[c]
+                    out[c] = Result {
+                        var stream = try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: escapes,
+                                                             neighbours: neighbours, coder: coder)
+                        stream.weights = chosen.weights
+                        return (stream, escapes.count, Self.reconstructed(source, c))
                     }
                 }
             }
@@ -245,11 +233,122 @@ public enum ErrorBoundedEncoder {
             return streams
         }
 
+        /// The candidate whose differences have the least entropy (the linear predictor's
+        /// weights counted too), with its differences and weights; candidates that would read
+        /// earlier steps drop the time bit where the chain cannot give them.
+        static func best(of candidates: [MCIResidual.Predictor], component c: Int, step t: Int,
+                         residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?,
+                         chain: (isData: Bool, history: [[Int32]])?, neighbours: MeshNeighbours)
+            -> (predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double) {
+            var best: (predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)?
+            var tried = Set<MCIResidual.Predictor>()
+            for candidate in candidates {
+                let isData = candidate.contains(.data)
+                guard let source = isData ? data : residual else { continue }
+                let history = t % ResidualPrediction.keyframeInterval != 0 && chain?.isData == isData ? chain!.history : []
+                let p = history.isEmpty ? candidate.subtracting(.time) : candidate
+                guard tried.insert(p).inserted else { continue }
+                let d: [Int64], weights: [Int32]?
+                if p.contains(.linear) {
+                    let q = reconstructed(source, c)
+                    let fitted = ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours)
+                    d = ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
+                                                             weights: fitted, neighbours: neighbours)
+                    weights = fitted
+                } else {
+                    d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
+                                                       previous: p.contains(.time) ? history[0] : nil,
+                                                       predictor: p, neighbours: neighbours)
+                    weights = nil
+                }
+                let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
+                    + Double(weights == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
+                if best == nil || bits < best!.bits { best = (p, d, weights, bits) }
+            }
+            return best!
+        }
+
+        /// body(c) for every component, on up to `threads` threads.
+        static func forEachComponent(_ C: Int, threads: Int, _ body: (Int) -> Void) {
+            let workers = max(1, min(threads, C))
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for c in stride(from: w, to: C, by: workers) { body(c) }
+            }
+        }
+
         /// Component c's indices as the reader reconstructs them: 0 at escapes.
-        private static func reconstructed(_ q: ResidualQuantiser.Quantised, _ c: Int) -> [Int32] {
+        static func reconstructed(_ q: ResidualQuantiser.Quantised, _ c: Int) -> [Int32] {
             var indices = q.indices[c]
             for i in q.escapes[c].keys { indices[i] = 0 }
             return indices
+        }
+    }
+
+    /// The plan of `StepStreams`: which quantisation each block of chained steps of a
+    /// component uses. A chain cannot change quantisation, and choosing step by step locks a
+    /// block into whichever wins at its first step (spatial prediction only), often the
+    /// network's residual, while the data's own history predicts the later steps far better
+    /// (vessel-medium, R = 1e-4). So the series is seen once beforehand: each quantisation
+    /// keeps its own chain through the block, every step is costed in both (the best
+    /// candidate's entropy), and the cheaper total wins.
+    struct DomainPlanner {
+        let componentCount: Int
+        let neighbours: MeshNeighbours
+        let threads: Int
+        /// Per component and quantisation (residual, data): the block's earlier steps, and its bits so far.
+        private var history: [[[[Int32]]]]
+        private var bits: [[Double]]
+        private(set) var plan: [[Bool]] = []
+        private var t = 0
+
+        init(componentCount: Int, neighbours: MeshNeighbours, threads: Int) {
+            self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
+            history = Array(repeating: [[], []], count: componentCount)
+            bits = Array(repeating: [0, 0], count: componentCount)
+        }
+
+        mutating func add(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
+            let C = componentCount, t = self.t, neighbours = self.neighbours, history = self.history
+            if t % ResidualPrediction.keyframeInterval == 0 {
+                finishBlock()
+                self.history = Array(repeating: [[], []], count: C)
+            }
+            let all = MCIResidual.Predictor.everything
+            var costs = [[Double]](repeating: [0, 0], count: C), kept = [[[Int32]]](repeating: [[], []], count: C)
+            costs.withUnsafeMutableBufferPointer { costOut in
+                kept.withUnsafeMutableBufferPointer { keptOut in
+                    let costOut = costOut, keptOut = keptOut
+                    StepStreams.forEachComponent(C, threads: threads) { c in
+                        for (k, isData) in [false, true].enumerated() {
+                            let chain: (isData: Bool, history: [[Int32]])? = t % ResidualPrediction.keyframeInterval == 0 ? nil
+                                : (isData, history[c][k])
+                            let chosen = StepStreams.best(of: all.filter { $0.contains(.data) == isData }, component: c, step: t,
+                                                          residual: residual, data: data, chain: chain, neighbours: neighbours)
+                            costOut[c][k] = chosen.bits
+                            keptOut[c][k] = StepStreams.reconstructed(isData ? data : residual, c)
+                        }
+                    }
+                }
+            }
+            for c in 0..<C {
+                for k in 0..<2 {
+                    bits[c][k] += costs[c][k]
+                    self.history[c][k] = Array(([kept[c][k]] + self.history[c][k]).prefix(ResidualPrediction.linearDepth))
+                }
+            }
+            self.t += 1
+        }
+
+        /// The plan once every step has been added.
+        mutating func finish() -> [[Bool]] {
+            finishBlock()
+            return plan
+        }
+
+        private mutating func finishBlock() {
+            guard t > 0 else { return }
+            plan.append(bits.map { $0[1] < $0[0] })
+            bits = Array(repeating: [0, 0], count: componentCount)
         }
     }
 
