@@ -48,14 +48,18 @@ def _decode_block(raw, compressed, header):
     return b"".join(out)
 
 
-def read_vtu(path):
-    """Points (n×3 float64) and {name: array n×ncomp float32} of one .vtu."""
-    with open(path, "rb") as f:
-        data = f.read()
+def _open_vtu(path):
+    """(piece element, header dtype, compressed?, appended bytes) of one .vtu: the XML before
+    any raw AppendedData is parsed, the appended bytes kept as they are."""
+    with open(path, "rb") as fh:
+        data = fh.read()
     marker = data.find(b"<AppendedData")
     appended = b""
     if marker >= 0:
-        start = data.index(b"_", data.index(b">", marker)) + 1
+        tag_end = data.index(b">", marker)
+        if re.search(rb'encoding\s*=\s*"base64"', data[marker:tag_end]):
+            raise VTUError(f"{path}: base64-encoded AppendedData is not supported (raw appended, inline binary or ascii are)")
+        start = data.index(b"_", tag_end) + 1
         appended = data[start:]
         xml_text = data[:marker] + b"</VTKFile>"
     else:
@@ -66,6 +70,12 @@ def read_vtu(path):
     piece = root.find("UnstructuredGrid/Piece")
     if piece is None:
         raise VTUError(f"{path}: no UnstructuredGrid/Piece element")
+    return piece, header, compressed, appended
+
+
+def read_vtu(path):
+    """Points (n×3 float64) and {name: array n×ncomp float32} of one .vtu."""
+    piece, header, compressed, appended = _open_vtu(path)
     n = int(piece.get("NumberOfPoints"))
 
     def array(el):
@@ -140,25 +150,7 @@ def read_cells(path):
     as VTK stores them: cell i's points are connectivity[offsets[i-1]:offsets[i]] (offsets[-1]
     taken as 0), types are VTK cell type codes. Polyhedra's faces are not read (their
     connectivity still lists each cell's points)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    marker = data.find(b"<AppendedData")
-    appended = b""
-    if marker >= 0:
-        tag_end = data.index(b">", marker)
-        if re.search(rb'encoding\s*=\s*"base64"', data[marker:tag_end]):
-            raise VTUError(f"{path}: base64-encoded AppendedData is not supported (raw appended, inline binary or ascii are)")
-        start = data.index(b"_", tag_end) + 1
-        appended = data[start:]
-        xml_text = data[:marker] + b"</VTKFile>"
-    else:
-        xml_text = data
-    root = ET.fromstring(xml_text)
-    header = np.dtype(DTYPES[root.get("header_type", "UInt32")])
-    compressed = root.get("compressor") is not None
-    piece = root.find("UnstructuredGrid/Piece")
-    if piece is None:
-        raise VTUError(f"{path}: no UnstructuredGrid/Piece element")
+    piece, header, compressed, appended = _open_vtu(path)
     ncells, npoints = int(piece.get("NumberOfCells")), int(piece.get("NumberOfPoints"))
     arrays = {el.get("Name"): el for el in piece.findall("Cells/DataArray")}
     missing = [k for k in ("connectivity", "offsets", "types") if k not in arrays]
