@@ -62,17 +62,23 @@ public enum ErrorBoundedEncoder {
         // Values the C decoder put outside the bound in an earlier attempt (float arithmetic
         // that differs from the quantiser's model): stored exactly in the next one.
         var forced = [[Int: Float]](repeating: [:], count: T * C)
-        // Which quantisation each block of chained steps uses (`DomainPlanner`): one pass over the series first.
+        // One pass over the series with the network alone: which quantisation each block of
+        // chained steps uses (`DomainPlanner`), and the network's own error for the report.
         var planner = DomainPlanner(componentCount: C, neighbours: neighbours, threads: threads)
-        for t in 0..<T {
-            let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
-            let (residual, data) = try quantise(try step(t), network: net, step: t, bounds: bounds, widths: widths,
-                                                origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
-            planner.add(residual: residual, data: data)
-        }
-        let plan = planner.finish()
         var networkEvaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
         var networkError = [Double](repeating: 0, count: C)
+        for t in 0..<T {
+            let values = try step(t)
+            let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
+            let (residual, data) = try quantise(values, network: net, step: t, bounds: bounds, widths: widths,
+                                                origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
+            planner.add(residual: residual, data: data)
+            values.withUnsafeBufferPointer { v in net.withUnsafeBufferPointer { networkEvaluation.add(truth: v, prediction: $0) } }
+            for i in 0..<N {
+                for c in 0..<C { networkError[c] = max(networkError[c], abs(Double(net[i * C + c]) - Double(values[i * C + c]))) }
+            }
+        }
+        let plan = planner.finish()
         var result = model
         for attempt in 0... {
             var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, plan: plan)
@@ -85,12 +91,6 @@ public enum ErrorBoundedEncoder {
                                                     forced: forced[t * C ..< (t + 1) * C])
                 nonZero += residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
                 for s in try streams.next(residual: residual, data: data) { coded.append(s.stream); escapes += s.escapes }
-                if attempt == 0 {
-                    values.withUnsafeBufferPointer { v in net.withUnsafeBufferPointer { networkEvaluation.add(truth: v, prediction: $0) } }
-                    for i in 0..<N {
-                        for c in 0..<C { networkError[c] = max(networkError[c], abs(Double(net[i * C + c]) - Double(values[i * C + c]))) }
-                    }
-                }
             }
             // Check the final bytes with the C decoder; a value it decodes outside the bound
             // becomes an escape in the next attempt.
