@@ -38,12 +38,12 @@ public final class SeriesTransaction {
     /// Writes `data` to a temporary that `commit` will rename to `name` (relative to the
     /// folder). Thread-safe: steps may be staged concurrently.
     public func stage(_ data: Data, as name: String) throws {
-        try stage(pieces: [data], as: name)
+        try stage(pieces: [.bytes(data)], as: name)
     }
 
     /// The same for a file given as consecutive pieces (written one after the other, never
-    /// joined in memory: a step's mesh blobs are shared by every step).
-    public func stage(pieces data: [Data], as name: String) throws {
+    /// joined in memory: a step's mesh blobs are shared by every step, and may lie in a spool).
+    public func stage(pieces data: [FilePiece], as name: String) throws {
         if Self.interruptRequested != 0 { throw MeshIOError.interrupted(file: folder.appendingPathComponent(name).path) }
         let final = folder.appendingPathComponent(name)
         let temporary = folder.appendingPathComponent(".\(name).tmp-\(tag)")
@@ -103,28 +103,22 @@ public final class SeriesTransaction {
 
     /// Writes and fsyncs a file; errors name `naming` (the file the user asked for).
     static func writeSynced(_ data: Data, to url: URL, naming: URL) throws {
-        try writeSynced([data], to: url, naming: naming)
+        try writeSynced([.bytes(data)], to: url, naming: naming)
     }
 
-    static func writeSynced(_ pieces: [Data], to url: URL, naming: URL) throws {
+    static func writeSynced(_ pieces: [FilePiece], to url: URL, naming: URL) throws {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw MeshIOError.writeFailed(file: naming.path, reason: String(cString: strerror(errno)))
         }
         defer { close(fd) }
         var failure: String?
-        for data in pieces where failure == nil {
-            data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        failure = String(cString: strerror(errno)); return
-                    }
-                    offset += n
-                }
-            }
+        do {
+            for piece in pieces { try piece.write(to: fd, naming: naming.path) }
+        } catch MeshIOError.writeFailed(_, let reason) {
+            failure = reason
+        } catch {
+            failure = "\(error)"
         }
         if failure == nil && fsync(fd) != 0 { failure = "fsync: " + String(cString: strerror(errno)) }
         if let failure {

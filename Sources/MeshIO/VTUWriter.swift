@@ -17,6 +17,26 @@ public enum AtomicFile {
     }
 }
 
+/// A point or cell array whose values are produced when the writer reaches it, so that the
+/// arrays of a step need not all be in memory at once.
+public struct PendingArray: Sendable {
+    public var name: String
+    public var components: Int
+    public var sourceType: VTKScalarType?
+    public var values: @Sendable () throws -> [Float]
+
+    public init(name: String, components: Int, sourceType: VTKScalarType? = nil, values: @escaping @Sendable () throws -> [Float]) {
+        self.name = name
+        self.components = components
+        self.sourceType = sourceType
+        self.values = values
+    }
+
+    public init(_ array: NamedArray) {
+        self.init(name: array.name, components: array.components, sourceType: array.sourceType) { array.values }
+    }
+}
+
 /// Writes VTK XML UnstructuredGrid files: appended raw data, UInt64 headers, optional zlib
 /// blocks (VTK's format), Float32 point/cell data, points in the mesh's precision, Int64
 /// connectivity/offsets, UInt8 types.
@@ -25,11 +45,14 @@ public struct VTUWriter: Sendable {
     public var compressionLevel: Int32
     /// Uncompressed bytes per zlib block (VTK's default is 32 KiB).
     public var blockSize: Int
+    /// Threads that compress an array's blocks (blocks are independent: the same bytes for any count).
+    public var threads: Int
 
-    public init(compress: Bool = true, compressionLevel: Int32 = 6, blockSize: Int = 32768) {
+    public init(compress: Bool = true, compressionLevel: Int32 = 6, blockSize: Int = 32768, threads: Int = 1) {
         self.compress = compress
         self.compressionLevel = compressionLevel
         self.blockSize = max(8, blockSize)
+        self.threads = max(1, threads)
     }
 
     /// Writes one file. `fieldData` holds numeric FieldData arrays written as Float64 (e.g. `TimeValue`).
@@ -44,10 +67,12 @@ public struct VTUWriter: Sendable {
     public struct EncodedMesh: @unchecked Sendable {
         fileprivate let pointCount: Int, cellCount: Int
         fileprivate let pointType: String
-        fileprivate let points: Data, connectivity: Data, offsets: Data, types: Data
+        fileprivate let points: FilePiece, connectivity: FilePiece, offsets: FilePiece, types: FilePiece
     }
 
-    public func encodeMesh(_ mesh: Mesh, name: String = "vtu") throws -> EncodedMesh {
+    /// `spool`: where the compressed blocks go (nil: memory).
+    public func encodeMesh(_ mesh: Mesh, name: String = "vtu", spool: Spool? = nil) throws -> EncodedMesh {
+        func park(_ parts: [Data]) throws -> FilePiece { try FilePiece(parts, spool: spool) }
         try mesh.validate(file: name)
         // Int64 little-endian is Int's own layout here: the index arrays are compressed from
         // their memory, without a copy (they are most of a mesh of hundreds of MB)
@@ -57,10 +82,10 @@ public struct VTUWriter: Sendable {
             : try mesh.points.withUnsafeBytes { try encodeBlock($0, name: name) }
         return EncodedMesh(pointCount: mesh.pointCount, cellCount: mesh.cellCount,
                            pointType: mesh.pointPrecision == .float32 ? "Float32" : "Float64",
-                           points: points,
-                           connectivity: try mesh.connectivity.withUnsafeBytes { try encodeBlock($0, name: name) },
-                           offsets: try mesh.offsets.dropFirst().withUnsafeBytes { try encodeBlock($0, name: name) },
-                           types: try mesh.cellTypes.withUnsafeBytes { try encodeBlock($0, name: name) })
+                           points: try park(points),
+                           connectivity: try park(try mesh.connectivity.withUnsafeBytes { try encodeBlock($0, name: name) }),
+                           offsets: try park(try mesh.offsets.dropFirst().withUnsafeBytes { try encodeBlock($0, name: name) }),
+                           types: try park(try mesh.cellTypes.withUnsafeBytes { try encodeBlock($0, name: name) }))
     }
 
     /// The bytes of the file (`name` is used in error messages).
@@ -77,20 +102,25 @@ public struct VTUWriter: Sendable {
                                       fieldData: fieldData, name: name)
         var out = Data()
         out.reserveCapacity(pieces.reduce(0) { $0 + $1.count })
-        for piece in pieces { out.append(piece) }
+        for piece in pieces { out.append(try piece.data()) }
         return out
     }
 
     /// The file as consecutive pieces (head, each array's block, tail), the mesh's blocks shared
     /// with `mesh`, not copied: what a series writer writes out without joining them.
     public func encodePieces(mesh: EncodedMesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
-                             fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> [Data] {
-        for (list, count) in [(pointArrays, mesh.pointCount), (cellArrays, mesh.cellCount)] {
-            for a in list where a.components < 1 || a.values.count != count * a.components {
-                throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.values.count) values, expected \(count) × \(a.components)")
-            }
-        }
-        var appended = AppendedArrays(writer: self, name: name)
+                             fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> [FilePiece] {
+        try encodePieces(mesh: mesh, pointArrays: pointArrays.map(PendingArray.init), cellArrays: cellArrays.map(PendingArray.init),
+                         fieldData: fieldData, name: name)
+    }
+
+    /// The same with arrays produced one at a time, as the writer reaches them; with a `spool`
+    /// each array's compressed blocks go there before the next is produced, so that a step's
+    /// output never lies in memory whole.
+    public func encodePieces(mesh: EncodedMesh, pointArrays: [PendingArray], cellArrays: [PendingArray] = [],
+                             fieldData: [(name: String, values: [Double])] = [], name: String = "vtu",
+                             spool: Spool? = nil) throws -> [FilePiece] {
+        var appended = AppendedArrays(writer: self, name: name, spool: spool)
         func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ payload: Data) throws -> String {
             try appended.dataArray(type, arrayName, components: components, extra: extra, payload)
         }
@@ -108,16 +138,21 @@ public struct VTUWriter: Sendable {
         xml += "    <Piece NumberOfPoints=\"\(mesh.pointCount)\" NumberOfCells=\"\(mesh.cellCount)\">\n"
         xml += "      <PointData>\n"
         // Float32, or Int32 for an array that says so and whose values are all Int32 (ids)
-        func typed(_ a: NamedArray) throws -> String {
-            if a.sourceType == .int32 {
-                let ints = a.values.compactMap { Int32(exactly: $0) }
-                if ints.count == a.values.count { return try dataArray("Int32", a.name, components: a.components, bytes(ints)) }
+        func typed(_ a: PendingArray, count: Int) throws -> String {
+            let values = try a.values()
+            guard a.components >= 1, values.count == count * a.components else {
+                throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(values.count) values, expected \(count) × \(a.components)")
             }
-            return try dataArray("Float32", a.name, components: a.components, bytes(a.values))
+            if a.sourceType == .int32 {
+                let ints = values.compactMap { Int32(exactly: $0) }
+                if ints.count == values.count { return try dataArray("Int32", a.name, components: a.components, bytes(ints)) }
+            }
+            // compressed from the array's memory: no copy of a step-sized array
+            return try values.withUnsafeBytes { try appended.dataArray("Float32", a.name, components: a.components, raw: $0) }
         }
-        for a in pointArrays { xml += "        " + (try typed(a)) }
+        for a in pointArrays { xml += "        " + (try typed(a, count: mesh.pointCount)) }
         xml += "      </PointData>\n      <CellData>\n"
-        for a in cellArrays { xml += "        " + (try typed(a)) }
+        for a in cellArrays { xml += "        " + (try typed(a, count: mesh.cellCount)) }
         xml += "      </CellData>\n      <Points>\n        "
         xml += appended.encodedArray(mesh.pointType, "Points", components: 3, mesh.points)
         xml += "      </Points>\n      <Cells>\n"
@@ -158,7 +193,7 @@ public struct VTUWriter: Sendable {
             xml += "        " + (try appended.dataArray("Float32", a.name, components: a.components, bytes(a.values)))
         }
         xml += "      </PointData>\n      <CellData>\n      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _"
-        return appended.file(xml: xml)
+        return try appended.file(xml: xml)
     }
 
     fileprivate func bytes<T>(_ values: [T]) -> Data {
@@ -171,33 +206,41 @@ public struct VTUWriter: Sendable {
 
     /// Header + data of one array: [nbytes] uncompressed, or VTK's zlib block layout
     /// [nblocks, blocksize, lastblocksize, compressed sizes…] followed by the blocks.
-    fileprivate func encodeBlock(_ payload: Data, name: String) throws -> Data {
-        try payload.withUnsafeBytes { try encodeBlock($0, name: name) }
-    }
-
-    fileprivate func encodeBlock(_ payload: UnsafeRawBufferPointer, name: String) throws -> Data {
-        guard compress else { return Self.header([UInt64(payload.count)]) + Data(payload) }
+    /// Returned in parts (the header, then runs of blocks), which a spool takes one by one: a
+    /// large array's compressed bytes are never held twice.
+    fileprivate func encodeBlock(_ payload: UnsafeRawBufferPointer, name: String) throws -> [Data] {
+        guard compress else { return [Self.header([UInt64(payload.count)]), Data(payload)] }
         let total = payload.count
         let fullBlocks = total / blockSize, last = total % blockSize
         let nblocks = fullBlocks + (last > 0 ? 1 : 0)
-        var sizes: [UInt64] = []
-        var body = Data()
-        var scratch = [UInt8](repeating: 0, count: Int(compressBound(uLong(blockSize))))
-        for b in 0..<nblocks {
-            let start = b * blockSize
-            let len = min(blockSize, total - start)
-            var destLen = uLongf(scratch.count)
-            let status = scratch.withUnsafeMutableBytes { out in
-                compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
-                          payload.baseAddress!.advanced(by: start).assumingMemoryBound(to: Bytef.self), uLong(len), compressionLevel)
+        // Consecutive runs of blocks compressed on `threads` threads, joined in order.
+        let groups = max(1, min(threads, nblocks / 4))
+        var parts = [(sizes: [UInt64], body: Data, status: Int32)](repeating: ([], Data(), Z_OK), count: groups)
+        let lock = NSLock()
+        let blockSize = self.blockSize, level = compressionLevel
+        let base = UInt(bitPattern: payload.baseAddress)
+        DispatchQueue.concurrentPerform(iterations: groups) { g in
+            let source = UnsafePointer<Bytef>(bitPattern: base)  // nil only for an empty array (no blocks)
+            var sizes: [UInt64] = [], body = Data(), status = Z_OK
+            // capacity for the incompressible case: untouched pages cost no memory
+            body.reserveCapacity((g + 1) * nblocks / groups * blockSize - g * nblocks / groups * blockSize + 64)
+            var scratch = [UInt8](repeating: 0, count: Int(compressBound(uLong(blockSize))))
+            for b in (g * nblocks / groups) ..< ((g + 1) * nblocks / groups) where status == Z_OK {
+                let start = b * blockSize
+                let len = min(blockSize, total - start)
+                var destLen = uLongf(scratch.count)
+                status = scratch.withUnsafeMutableBytes { out in
+                    compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen, source! + start, uLong(len), level)
+                }
+                sizes.append(UInt64(destLen))
+                body.append(contentsOf: scratch[0..<Int(destLen)])
             }
-            guard status == Z_OK else {
-                throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(status)")
-            }
-            sizes.append(UInt64(destLen))
-            body.append(contentsOf: scratch[0..<Int(destLen)])
+            lock.lock(); parts[g] = (sizes, body, status); lock.unlock()
         }
-        return Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(last)] + sizes) + body
+        if let failed = parts.first(where: { $0.status != Z_OK }) {
+            throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(failed.status)")
+        }
+        return [Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(last)] + parts.flatMap(\.sizes))] + parts.map(\.body)
     }
 }
 
@@ -206,17 +249,24 @@ public struct VTUWriter: Sendable {
 private struct AppendedArrays {
     let writer: VTUWriter
     let name: String
-    private var blobs: [Data] = []
+    /// Where encoded arrays are parked (nil: memory).
+    let spool: Spool?
+    private var blobs: [FilePiece] = []
     private var offset = 0
 
-    init(writer: VTUWriter, name: String) { self.writer = writer; self.name = name }
+    init(writer: VTUWriter, name: String, spool: Spool? = nil) { self.writer = writer; self.name = name; self.spool = spool }
 
     mutating func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ payload: Data) throws -> String {
-        encodedArray(type, arrayName, components: components, extra: extra, try writer.encodeBlock(payload, name: name))
+        try payload.withUnsafeBytes { try dataArray(type, arrayName, components: components, extra: extra, raw: $0) }
+    }
+
+    mutating func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", raw: UnsafeRawBufferPointer) throws -> String {
+        encodedArray(type, arrayName, components: components, extra: extra,
+                     try FilePiece(try writer.encodeBlock(raw, name: name), spool: spool))
     }
 
     /// An array whose header and (compressed) data `blob` are already encoded.
-    mutating func encodedArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ blob: Data) -> String {
+    mutating func encodedArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", _ blob: FilePiece) -> String {
         let at = offset
         offset += blob.count
         blobs.append(blob)
@@ -225,15 +275,15 @@ private struct AppendedArrays {
     }
 
     /// The XML head (ending in the `_` marker), the blobs, and the closing tags.
-    func pieces(xml: String) -> [Data] {
-        [Data(xml.utf8)] + blobs + [Data("\n  </AppendedData>\n</VTKFile>\n".utf8)]
+    func pieces(xml: String) -> [FilePiece] {
+        [.bytes(Data(xml.utf8))] + blobs + [.bytes(Data("\n  </AppendedData>\n</VTKFile>\n".utf8))]
     }
 
     /// The same joined.
-    func file(xml: String) -> Data {
+    func file(xml: String) throws -> Data {
         var out = Data()
         out.reserveCapacity(xml.utf8.count + offset + 64)
-        for piece in pieces(xml: xml) { out.append(piece) }
+        for piece in pieces(xml: xml) { out.append(try piece.data()) }
         return out
     }
 }
@@ -318,10 +368,6 @@ public final class SeriesWriter: @unchecked Sendable {
     private let folder: URL
     private let writer: VTUWriter
     private let transaction: SeriesTransaction
-    private let background = DispatchQueue(label: "mcinr.series-writer")
-    private let inFlight = DispatchSemaphore(value: 1)
-    private let lock = NSLock()
-    private var backgroundError: Error?
     private let meshLock = NSLock()
     private var encodedMesh: VTUWriter.EncodedMesh?
 
@@ -340,13 +386,23 @@ public final class SeriesWriter: @unchecked Sendable {
     /// Encodes and stages step `step`; thread-safe (steps may be staged concurrently). Every
     /// step is on the same mesh: it is encoded (and compressed) for the first step only.
     public func stage(step: Int, mesh: Mesh, time: Double, pointArrays: [NamedArray], cellArrays: [NamedArray] = []) throws {
+        try stage(step: step, mesh: mesh, time: time, pointArrays: pointArrays.map(PendingArray.init),
+                  cellArrays: cellArrays.map(PendingArray.init))
+    }
+
+    /// The same with arrays produced one at a time: each is compressed into a scratch file
+    /// next to the output before the next is asked for, so a step costs one array of memory.
+    public func stage(step: Int, mesh: Mesh, time: Double, pointArrays: [PendingArray], cellArrays: [PendingArray] = []) throws {
         let name = folder.appendingPathComponent(fileNames[step]).path
         try validateArrayNames(pointArrays.map(\.name), file: name)
         try validateArrayNames(cellArrays.map(\.name), file: name)
         meshLock.lock()
         let encoded: VTUWriter.EncodedMesh
         do {
-            if encodedMesh == nil { encodedMesh = try writer.encodeMesh(mesh, name: name) }
+            // The compressed mesh waits in a spool for every step's file (hundreds of MB at 10⁷ points)
+            if encodedMesh == nil {
+                encodedMesh = try writer.encodeMesh(mesh, name: name, spool: try Spool(folder: folder, naming: name))
+            }
             encoded = encodedMesh!
             meshLock.unlock()
         } catch {
@@ -356,37 +412,14 @@ public final class SeriesWriter: @unchecked Sendable {
         precondition(encoded.pointCount == mesh.pointCount && encoded.cellCount == mesh.cellCount,
                      "a series is written on one mesh")
         let pieces = try writer.encodePieces(mesh: encoded, pointArrays: pointArrays, cellArrays: cellArrays,
-                                             fieldData: [(name: "TimeValue", values: [time])], name: name)
+                                             fieldData: [(name: "TimeValue", values: [time])], name: name,
+                                             spool: try Spool(folder: folder, naming: name))
         try transaction.stage(pieces: pieces, as: fileNames[step])
-    }
-
-    /// `stage` on a background thread, so that the caller decodes the next step meanwhile; at
-    /// most one step is in flight (this waits for the previous one). An error surfaces at the
-    /// next call or at `commit`.
-    public func stageInBackground(step: Int, mesh: Mesh, time: Double, pointArrays: [NamedArray],
-                                  cellArrays: [NamedArray] = []) throws {
-        try rethrowBackgroundError()
-        inFlight.wait()
-        background.async {
-            defer { self.inFlight.signal() }
-            do {
-                try self.stage(step: step, mesh: mesh, time: time, pointArrays: pointArrays, cellArrays: cellArrays)
-            } catch {
-                self.lock.lock(); if self.backgroundError == nil { self.backgroundError = error }; self.lock.unlock()
-            }
-        }
-    }
-
-    private func rethrowBackgroundError() throws {
-        lock.lock(); defer { lock.unlock() }
-        if let e = backgroundError { throw e }
     }
 
     /// Stages the companions and the `.pvd`, then renames everything into place as one unit.
     /// Returns the .vtu files written.
     public func commit(times: [Double], companions: [(name: String, data: Data)] = []) throws -> [URL] {
-        background.sync {}
-        try rethrowBackgroundError()
         precondition(times.count == fileNames.count, "\(times.count) times for \(fileNames.count) steps")
         for file in companions { try transaction.stage(file.data, as: file.name) }
         try transaction.stage(PVDWriter.encode(entries: zip(times, fileNames).map { (time: $0, file: $1) }),
@@ -397,7 +430,6 @@ public final class SeriesWriter: @unchecked Sendable {
 
     /// Removes what was staged; the folder keeps what it held before.
     public func abort() {
-        background.sync {}
         transaction.abort()
     }
 }

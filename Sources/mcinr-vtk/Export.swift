@@ -90,7 +90,7 @@ struct Export: ParsableCommand {
                     return s
                 }
             } ?? Array(gt.times.indices)
-            let series = try SeriesWriter(pvd: pvd, stepCount: steps.count)
+            let series = try SeriesWriter(pvd: pvd, stepCount: steps.count, writer: VTUWriter(threads: threadCount))
             do {
                 // The compared variables in the comparison's order, and their first column.
                 var first = 0
@@ -103,20 +103,25 @@ struct Export: ParsableCommand {
                 let cmp = try GroundTruthComparison(
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
                     variableNames: variables.names, threads: threadCount, progress: StepProgress()) { k, truth, decoded in
+                        // Each array is produced, compressed and parked on disk before the next:
+                        // a step holds its truth and its decoded block, and one array.
                         var arrays = layout.map { v in
-                            NamedArray(name: v.name, components: v.components,
-                                       values: extractColumns(decoded, stride: nc, first: v.first, count: v.components))
-                        }
-                        for v in layout {
-                            let d = extractColumns(decoded, stride: nc, first: v.first, count: v.components)
-                            let t = extractColumns(truth, stride: nc, first: v.first, count: v.components)
-                            arrays.append(NamedArray(name: v.name + "_abs_error", components: v.components,
-                                                     values: zip(d, t).map { abs($0 - $1) }))
-                            if includeGroundTruth {
-                                arrays.append(NamedArray(name: v.name + "_ground_truth", components: v.components, values: t))
+                            PendingArray(name: v.name, components: v.components) {
+                                extractColumns(decoded, stride: nc, first: v.first, count: v.components)
                             }
                         }
-                        try series.stageInBackground(step: k, mesh: gt.mesh, time: gt.times[steps[k]], pointArrays: arrays + networkArray)
+                        for v in layout {
+                            arrays.append(PendingArray(name: v.name + "_abs_error", components: v.components) {
+                                absoluteDifference(decoded, truth, stride: nc, first: v.first, count: v.components)
+                            })
+                            if includeGroundTruth {
+                                arrays.append(PendingArray(name: v.name + "_ground_truth", components: v.components) {
+                                    extractColumns(truth, stride: nc, first: v.first, count: v.components)
+                                })
+                            }
+                        }
+                        try series.stage(step: k, mesh: gt.mesh, time: gt.times[steps[k]],
+                                         pointArrays: arrays + networkArray.map(PendingArray.init))
                     }
                 let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
                                                          options: [.prettyPrinted, .sortedKeys])
@@ -134,7 +139,7 @@ struct Export: ParsableCommand {
             let selected = try selectedVariables(decoder)
             let stepTimes = requestedTimes ?? decoder.times
             let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
-            let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count)
+            let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count, writer: VTUWriter(threads: threadCount))
             let progress = StepProgress()
             let networkArray = networkID ? [Self.networkArray(decoder, points: mesh.points)] : []
             do {
@@ -142,13 +147,14 @@ struct Export: ParsableCommand {
                     progress.update("decoding", done: k, total: stepTimes.count)
                     let block = try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
                     var column = 0
-                    let arrays = selected.map { v -> NamedArray in
-                        let count = decoder.variables[v].components
+                    let arrays = selected.map { v -> PendingArray in
+                        let count = decoder.variables[v].components, first = column
                         defer { column += count }
-                        return NamedArray(name: decoder.variables[v].name, components: count,
-                                          values: extractColumns(block, stride: comps.count, first: column, count: count))
+                        return PendingArray(name: decoder.variables[v].name, components: count) {
+                            extractColumns(block, stride: comps.count, first: first, count: count)
+                        }
                     }
-                    try series.stageInBackground(step: k, mesh: mesh, time: t, pointArrays: arrays + networkArray)
+                    try series.stage(step: k, mesh: mesh, time: t, pointArrays: arrays + networkArray.map(PendingArray.init))
                 }
                 progress.update("decoding", done: stepTimes.count, total: stepTimes.count)
                 _ = try series.commit(times: stepTimes)
@@ -176,6 +182,14 @@ func extractColumns(_ block: [Float], stride: Int, first: Int, count: Int) -> [F
     let n = block.count / max(stride, 1)
     var out = [Float](repeating: 0, count: n * count)
     for i in 0..<n { for k in 0..<count { out[i * count + k] = block[i * stride + first + k] } }
+    return out
+}
+
+/// |a − b| over columns [first, first+count) of two point-major n × stride blocks, as an n × count block.
+func absoluteDifference(_ a: [Float], _ b: [Float], stride: Int, first: Int, count: Int) -> [Float] {
+    let n = a.count / max(stride, 1)
+    var out = [Float](repeating: 0, count: n * count)
+    for i in 0..<n { for k in 0..<count { out[i * count + k] = abs(a[i * stride + first + k] - b[i * stride + first + k]) } }
     return out
 }
 

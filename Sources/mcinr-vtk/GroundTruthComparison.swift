@@ -94,10 +94,11 @@ struct GroundTruthComparison {
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]
+            // The truth first: the step's file is released before the decoded block exists
+            let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
             let decoded = atMesh
                 ? try decoder.decodeMesh(time: time, components: comps, threads: threads)
                 : try decoder.decode(points: gt.mesh.points, time: time, components: comps, threads: threads)
-            let truth = gatherColumns(try gt.step(s), truthColumns, pointCount: n)
             truth.withUnsafeBufferPointer { t in
                 decoded.withUnsafeBufferPointer { d in
                     evaluation.add(truth: t, prediction: d)

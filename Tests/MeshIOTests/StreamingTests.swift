@@ -57,13 +57,17 @@ final class StreamingTests: XCTestCase {
         let folder = try makeScratchFolder(self)
         let d = try DatasetReader.read(Fixtures.url("series.pvd"))
         let pvd = folder.appendingPathComponent("s.pvd")
-        let writer = try SeriesWriter(pvd: pvd, stepCount: d.stepCount)
+        // Arrays produced on demand, blocks compressed on 3 threads, parked in spools
+        let writer = try SeriesWriter(pvd: pvd, stepCount: d.stepCount, writer: VTUWriter(threads: 3))
         for s in 0..<d.stepCount {
-            try writer.stageInBackground(step: s, mesh: d.mesh, time: d.times[s],
-                                         pointArrays: d.variables.map { NamedArray(name: $0.name, components: $0.components, values: $0.values[s]) })
+            try writer.stage(step: s, mesh: d.mesh, time: d.times[s],
+                             pointArrays: d.variables.map { v in PendingArray(name: v.name, components: v.components) { v.values[s] } })
             XCTAssertFalse(FileManager.default.fileExists(atPath: pvd.path), "nothing visible before the commit")
         }
         _ = try writer.commit(times: d.times)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
+                       (["s.pvd"] + (0..<d.stepCount).map { String(format: "s_%04d.vtu", $0) }).sorted(),
+                       "no scratch file is left")
         let back = try DatasetReader.read(pvd)
         XCTAssertEqual(back.mesh, d.mesh)
         XCTAssertEqual(back.times, d.times)
@@ -83,7 +87,7 @@ final class StreamingTests: XCTestCase {
         let folder = try makeScratchFolder(self)
         let d = try DatasetReader.read(Fixtures.url("series.pvd"))
         let writer = try SeriesWriter(pvd: folder.appendingPathComponent("s.pvd"), stepCount: d.stepCount)
-        try writer.stage(step: 0, mesh: d.mesh, time: 0, pointArrays: [])
+        try writer.stage(step: 0, mesh: d.mesh, time: 0, pointArrays: [NamedArray]())
         XCTAssertThrowsError(try writer.stage(step: 1, mesh: d.mesh, time: 1,
                                               pointArrays: [NamedArray(name: "a\u{7}", components: 1, values: [])]))
         writer.abort()

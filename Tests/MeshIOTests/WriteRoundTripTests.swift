@@ -25,6 +25,18 @@ final class WriteRoundTripTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    func testBlocksCompressedOnSeveralThreadsGiveTheSameFile() throws {
+        // 40 blocks of 64 bytes: split into runs on 1, 2, 3 and 7 threads
+        let wide = NamedArray(name: "wide", components: 1, values: (0..<640).map { Float(($0 * 7919) % 1000) / 7 })
+        let mesh = Mesh(points: (0..<640).flatMap { [Double($0), 0, 0] }, cellTypes: [], offsets: [0], connectivity: [])
+        let files = try [1, 2, 3, 7].map { t in
+            try VTUWriter(compress: true, blockSize: 64, threads: t).encode(mesh: mesh, pointArrays: [wide], name: "wide.vtu")
+        }
+        for f in files.dropFirst() { XCTAssertEqual(f, files[0]) }
+        let back = try VTUReader.read(bytes: [UInt8](files[2]), name: "wide.vtu")
+        XCTAssertEqual(back.pointArrays.first?.values, wide.values)
+    }
+
     func testExtraArraysAndMixedCells() throws {
         let folder = try makeScratchFolder(self)
         let f = try VTUReader.read(Fixtures.url("ascii.vtu"))   // tets + a pyramid
