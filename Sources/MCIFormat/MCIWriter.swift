@@ -31,8 +31,9 @@ public enum MCIWriter {
         try writeAtomically(bytes, to: url)
     }
 
-    /// The complete file contents.
-    public static func encode(_ model: MCIModel) throws -> [UInt8] {
+    /// The complete file contents. `meshPayload`: the MESHC section of `model.mesh` already
+    /// coded (`MCIMeshChunkShares`, by several processes), used instead of coding it here.
+    public static func encode(_ model: MCIModel, meshPayload: [UInt8]? = nil) throws -> [UInt8] {
         try validate(model)
         var netsPayload = try nets(model)
         var netsFlags: UInt32 = 1
@@ -57,7 +58,8 @@ public enum MCIWriter {
             switch model.meshCoding {
             case .zlib: sections.append((.mesh, 0, try compressedMesh(mesh)))
             // required: a reader without MESHC would open the model without its mesh
-            case .chunked(let cells): sections.append((.meshc, 1, try MeshChunkCoding.payload(mesh, cellsPerChunk: cells)))
+            case .chunked(let cells):
+                sections.append((.meshc, 1, try meshPayload ?? MeshChunkCoding.payload(mesh, cellsPerChunk: cells)))
             }
         }
         // Required: a reader that cannot apply the residual must not show the network alone as
@@ -295,7 +297,9 @@ public enum MCIWriter {
 
     // MARK: - Atomic write
 
-    static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+    /// `bytes` to `url` through a temporary file, flushed, then renamed (`write` without its
+    /// encoding and verification: for a caller that verified the bytes itself).
+    public static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)

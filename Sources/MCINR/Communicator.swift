@@ -105,6 +105,10 @@ struct ByteWriter {
         bytes += UnsafeRawBufferPointer(values)
     }
     mutating func data(_ d: [UInt8]) { int(d.count); bytes += d }
+    mutating func doubles(_ values: [Double]) {
+        int(values.count)
+        values.withUnsafeBytes { bytes += $0 }
+    }
 }
 
 struct ByteReader {
@@ -125,6 +129,14 @@ struct ByteReader {
         var out = [Float](repeating: 0, count: n)
         out.withUnsafeMutableBytes { $0.copyBytes(from: bytes[position ..< position + 4 * n]) }
         position += 4 * n
+        return out
+    }
+    mutating func doubles() throws -> [Double] {
+        let n = try int()
+        guard n >= 0, position + 8 * n <= bytes.count else { throw MCINRError.invalidInput("a message from another rank ends early") }
+        var out = [Double](repeating: 0, count: n)
+        out.withUnsafeMutableBytes { $0.copyBytes(from: bytes[position ..< position + 8 * n]) }
+        position += 8 * n
         return out
     }
     mutating func data() throws -> [UInt8] {

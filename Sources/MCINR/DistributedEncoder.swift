@@ -7,16 +7,19 @@ extension Encoder {
     /// The encode sequence on the ranks of `communicator` (issue 18): every rank calls it with
     /// its shard (`TrainingShard`: every point, its block of steps); the shard's values are
     /// moved to the clusters' owners and dropped here (held once across the ranks). Training
-    /// runs on all ranks; evaluation and the error-bounded residual run on rank 0 with the
-    /// truth gathered a step at a time from the owners (the same sums in the same order as one
-    /// process); rank 0 alone writes the file (temporary file, then rename) and returns the
-    /// summary, the other ranks nil once it is written. The same input, seed and options give
+    /// runs on all ranks; so does the evaluation: each rank decodes the points it holds, with
+    /// sums per top-level cluster combined in cluster order (`PartitionedEvaluation`: the same
+    /// floats as one process). The error-bounded residual runs on rank 0 with the truth
+    /// gathered a step at a time from the owners. A MESHC mesh is coded and verified chunk by
+    /// chunk on every rank (`MCIMeshChunkShares`: the same bytes as one process); rank 0 alone
+    /// writes the file (temporary file, then rename) and returns the summary, the other ranks
+    /// nil once it is written. The same input, seed and options give
     /// the same bytes for any number of ranks (runs cut by the time budget excepted).
     ///
     /// A rank that throws must end the job (the front end calls MPI_Abort): the other ranks
     /// may be waiting for it in a collective.
     ///
-    /// `rootThreads`: threads of rank 0's evaluation and residual (default: the training's);
+    /// `rootThreads`: threads of rank 0's residual (default: the training's);
     /// a front end may give it the cores of the ranks that share rank 0's node, idle meanwhile.
     /// The decoder's results do not depend on its thread count.
     public static func encode(shard: inout TrainingShard, mesh: Mesh?, to url: URL, options: EncodeOptions,
@@ -39,9 +42,8 @@ extension Encoder {
         var metrics: MetricsReport?
         if options.training.evaluation == .decoder {
             reporter?.report(.evaluating)
-            metrics = try DistributedEvaluation.evaluate(result, points: points, truth: truth, isRoot: isRoot,
-                                                         threads: rootThreads ?? options.threads,
-                                                         weightEncoding: options.weightEncoding)
+            metrics = try DistributedEvaluation.evaluate(result, points: points, fields: fields, communicator: communicator,
+                                                         threads: options.threads, weightEncoding: options.weightEncoding)
         }
         communicator.phase = "residual"
         // The residual reads the steps several times, in an order only rank 0 knows: it names
@@ -60,6 +62,10 @@ extension Encoder {
                     _ = try truth(step)
                 }
             }
+            if options.embedMesh, case .chunked = options.meshCoding {
+                try DistributedMeshCoding.run(mesh: nil, model: nil, points: points, to: url, options: options,
+                                              communicator: communicator)
+            }
             communicator.phase = "write"
             try communicator.barrier()  // returns once rank 0 has written the file (or the job ends)
             return nil
@@ -77,46 +83,101 @@ extension Encoder {
             }
             _ = try request(-1)
         }
-        communicator.phase = "write"
-        try MCIWriter.write(model, to: url)
+        if options.embedMesh, case .chunked = options.meshCoding {
+            try DistributedMeshCoding.run(mesh: model.mesh, model: model, points: points, to: url, options: options,
+                                          communicator: communicator)
+            communicator.phase = "write"
+        } else {
+            communicator.phase = "write"
+            try MCIWriter.write(model, to: url)
+        }
         let summary = try summarize(result, metrics: bounded?.metrics ?? metrics, bounded: bounded, file: url, options: options)
         try communicator.barrier()
         return summary
     }
 }
 
-/// `DecoderEvaluation` with the truth gathered from the ranks a step at a time: rank 0 decodes
-/// and sums in step and point order, exactly as one process does; the other ranks send.
+/// `DecoderEvaluation` on the ranks: each decodes the points whose values it holds (its
+/// top-level clusters' since the redistribution) and the sums are combined per cluster in
+/// cluster order, so the metrics are those of one process (`PartitionedEvaluation`).
 enum DistributedEvaluation {
-    static func evaluate(_ result: PipelineResult, points: [Double], truth: (Int) throws -> [Float]?, isRoot: Bool,
+    static func evaluate(_ result: PipelineResult, points: [Double], fields: DistributedFields, communicator: Communicator,
                          threads: Int, weightEncoding: MCIWeightEncoding) throws -> MetricsReport? {
-        var decoder: MCIDecoder?
-        if isRoot {
-            var model = try result.makeModel()
-            model.weightEncoding = weightEncoding
-            do {
-                decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
-            } catch {
-                throw MCINRError.decoding("\(error)")
+        var model = try result.makeModel()
+        model.weightEncoding = weightEncoding
+        let decoder: MCIDecoder
+        do {
+            decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
+        } catch {
+            throw MCINRError.decoding("\(error)")
+        }
+        return try fields.values.withUnsafeBufferPointer { values in
+            try PartitionedEvaluation.evaluate(decoder: decoder, points: points, rows: fields.ownedPoints[fields.rank],
+                                               values: values,
+                                               cellOfPoint: PartitionedEvaluation.cells(points: points, result: result),
+                                               times: result.times, ranges: result.normalization.componentRanges,
+                                               threads: threads, communicator: communicator)
+        }
+    }
+}
+
+/// The MESHC section coded and verified by every rank, a contiguous share of the chunks each
+/// (`MCIMeshChunkShares`), and the file written by rank 0: the same bytes as `MCIWriter.write`
+/// in one process, and, as there, a file the decoder refuses is never written (each rank
+/// decodes its chunks of the final bytes and checks their points; rank 0 checks that every
+/// point is listed). Every rank calls it; `mesh` and `model` on rank 0 only.
+enum DistributedMeshCoding {
+    static func run(mesh: MCIMesh?, model: MCIModel?, points: [Double], to url: URL, options: EncodeOptions,
+                    communicator: Communicator) throws {
+        let rank = communicator.rank, size = communicator.size
+        communicator.phase = "mesh coding"
+        // rank 0 orders the cells and sends each rank its chunks' cells; the points every rank has
+        var plan: MCIMeshChunkShares.Plan?
+        var outgoing = [[UInt8]](repeating: [], count: size)
+        if rank == 0 {
+            guard let mesh, mesh.points == points else {
+                throw MCINRError.invalidInput("rank 0: the mesh to embed and the training points differ")
+            }
+            plan = try MCIMeshChunkShares.plan(mesh, coding: options.meshCoding)
+            for r in 0 ..< size {
+                outgoing[r] = MCIMeshChunkShares.cells(plan!, mesh: mesh, chunks: MCIMeshChunkShares.chunks(rank: r, size: size, count: plan!.chunkCount))
             }
         }
-        var means = PooledMeans(components: result.componentNames.count)
-        for s in result.times.indices {
-            if let step = try truth(s) { step.withUnsafeBufferPointer { means.add($0) } }
+        let cells = try communicator.alltoall(outgoing)[0]
+        outgoing = []
+        let coded = try MCIMeshChunkShares.encode(cells: cells, points: points, threads: options.threads)
+        let parts = try communicator.gather(coded, root: 0)
+        var bytes: [UInt8] = []
+        if rank == 0, let plan, let model {
+            bytes = try MCIWriter.encode(model, meshPayload: try MCIMeshChunkShares.assemble(plan, parts: parts))
         }
-        var evaluation = StepwiseEvaluation(ranges: result.normalization.componentRanges, pooledMeans: means.means)
-        for (s, time) in result.times.enumerated() {
-            guard let step = try truth(s), let decoder else { continue }
-            let prediction: [Float]
-            do {
-                prediction = try decoder.decode(points: points, time: time, threads: threads)
-            } catch {
-                throw MCINRError.decoding("time step \(s): \(error)")
-            }
-            step.withUnsafeBufferPointer { truthBuffer in
-                prediction.withUnsafeBufferPointer { evaluation.add(truth: truthBuffer, prediction: $0) }
-            }
+        communicator.phase = "verification"
+        bytes = try communicator.broadcast(bytes, root: 0)
+        // each rank's verdict goes to rank 0, which alone decides (and throws), so no rank
+        // leaves a collective the others wait in
+        var verdict = ByteWriter()
+        do {
+            let count = try MCIDecoder(bytes: bytes, name: url.path, options: .ownOutput).meshChunkCount
+            let listed = try MCIMeshChunkShares.verify(file: bytes, name: url.path,
+                                                       chunks: MCIMeshChunkShares.chunks(rank: rank, size: size, count: count),
+                                                       points: points)
+            verdict.int(0); verdict.data(listed)
+        } catch {
+            verdict.int(1); verdict.data(Array("\(error)".utf8))
         }
-        return isRoot ? evaluation.report : nil
+        let verdicts = try communicator.gather(verdict.bytes, root: 0)
+        guard rank == 0 else { return }
+        var listed: [[UInt8]] = []
+        for (sender, message) in verdicts.enumerated() {
+            var reader = ByteReader(message)
+            let failed = try reader.int(), payload = try reader.data()
+            if failed != 0 {
+                throw MCINRError.decoding("the decoder refuses the file (verified on rank \(sender)): \(String(decoding: payload, as: UTF8.self))")
+            }
+            listed.append(payload)
+        }
+        try MCIMeshChunkShares.checkCoverage(listed, pointCount: points.count / 3, name: url.path)
+        communicator.phase = "write"
+        try MCIWriter.writeAtomically(bytes, to: url)
     }
 }

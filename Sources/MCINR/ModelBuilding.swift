@@ -185,23 +185,14 @@ public enum DecoderEvaluation {
         } catch {
             throw MCINRError.decoding("\(error)")
         }
-        // One step decoded at a time: memory stays at the fields plus one step.
-        let stepSize = data.pointCount * data.componentCount
+        // One step decoded at a time: memory stays at the fields plus one step. The sums are
+        // those of a distributed run (per top-level cluster, `PartitionedEvaluation`), so one
+        // process and R ranks record the same metrics.
         return try data.values.withUnsafeBufferPointer { values in
-            let step = { (s: Int) in UnsafeBufferPointer(rebasing: values[s * stepSize ..< (s + 1) * stepSize]) }
-            var means = PooledMeans(components: data.componentCount)
-            for s in data.times.indices { means.add(step(s)) }
-            var evaluation = StepwiseEvaluation(ranges: result.normalization.componentRanges, pooledMeans: means.means)
-            for (s, time) in data.times.enumerated() {
-                let prediction: [Float]
-                do {
-                    prediction = try decoder.decode(points: data.points, time: time, threads: threads)
-                } catch {
-                    throw MCINRError.decoding("time step \(s): \(error)")
-                }
-                prediction.withUnsafeBufferPointer { evaluation.add(truth: step(s), prediction: $0) }
-            }
-            return evaluation.report
+            try PartitionedEvaluation.evaluate(decoder: decoder, points: data.points, rows: nil, values: values,
+                                               cellOfPoint: PartitionedEvaluation.cells(points: data.points, result: result),
+                                               times: data.times, ranges: result.normalization.componentRanges,
+                                               threads: threads, communicator: SerialCommunicator())!
         }
     }
 }

@@ -12,6 +12,20 @@ public struct ComponentMetrics: Equatable, Sendable, Codable {
     public var maxAbsError: Double
 }
 
+extension ComponentMetrics {
+    /// The metrics from their sums over n values: Σ(y−ŷ)², Σ(y−ȳ)² (ȳ the step's mean), the
+    /// largest |y−ŷ|; `range` the component's global range (the one formula of every path).
+    public init(sse: Double, sst: Double, count n: Int, maxAbsError: Double, range: Double) {
+        let mse = sse / Double(n)
+        let psnr: Double
+        if mse == 0 || range <= 0 { psnr = mse == 0 ? Metrics.psnrCap : min(Metrics.psnrCap, -10 * log10(mse)) }
+        else { psnr = min(Metrics.psnrCap, 20 * log10(range) - 10 * log10(mse)) }
+        let nrmse = range > 0 ? mse.squareRoot() / range : mse.squareRoot()
+        let r2 = sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0)
+        self.init(mse: mse, psnr: psnr, nrmse: nrmse, r2: r2, maxAbsError: maxAbsError)
+    }
+}
+
 /// Averages over components and steps, plus the per-(component, step) table.
 public struct MetricsReport: Equatable, Sendable, Codable {
     /// `perComponent[c][s]`.
@@ -81,13 +95,7 @@ public enum Metrics {
             let d = Double(truth[i * components + component]) - mean
             sst += d * d
         }
-        let mse = sse / Double(n)
-        let psnr: Double
-        if mse == 0 || range <= 0 { psnr = mse == 0 ? psnrCap : min(psnrCap, -10 * log10(mse)) }
-        else { psnr = min(psnrCap, 20 * log10(range) - 10 * log10(mse)) }
-        let nrmse = range > 0 ? mse.squareRoot() / range : mse.squareRoot()
-        let r2 = sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0)
-        return ComponentMetrics(mse: mse, psnr: psnr, nrmse: nrmse, r2: r2, maxAbsError: maxErr)
+        return ComponentMetrics(sse: sse, sst: sst, count: n, maxAbsError: maxErr, range: range)
     }
 
     /// Metrics for every component and step: `truth[s]`, `prediction[s]` are n × C arrays of
@@ -184,16 +192,22 @@ public struct StepwiseEvaluation: Sendable {
     /// The steps added so far.
     public var stepCount: Int { table.first?.count ?? 0 }
 
-    public var report: MetricsReport {
+    public var report: MetricsReport { MetricsReport(perComponent: table, pooledSSE: pooledSSE, pooledSST: pooledSST) }
+}
+
+extension MetricsReport {
+    /// The report from the per-(component, step) table and each component's Σ(y−ŷ)² and
+    /// Σ(y−ȳ)² over all steps (ȳ the mean over all steps): the pooled R².
+    public init(perComponent table: [[ComponentMetrics]], pooledSSE: [Double], pooledSST: [Double]) {
         let all = table.joined()
         let k = Double(max(all.count, 1))
         let pooled = zip(pooledSSE, pooledSST).map { sse, sst in sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0) }
-        return MetricsReport(perComponent: table,
-                             meanPSNR: all.reduce(0) { $0 + $1.psnr } / k,
-                             meanNRMSE: all.reduce(0) { $0 + $1.nrmse } / k,
-                             meanR2: pooled.reduce(0, +) / Double(max(ranges.count, 1)),
-                             componentR2: pooled,
-                             meanMSE: all.reduce(0) { $0 + $1.mse } / k,
-                             maxAbsError: all.reduce(0) { max($0, $1.maxAbsError) })
+        self.init(perComponent: table,
+                  meanPSNR: all.reduce(0) { $0 + $1.psnr } / k,
+                  meanNRMSE: all.reduce(0) { $0 + $1.nrmse } / k,
+                  meanR2: pooled.reduce(0, +) / Double(max(table.count, 1)),
+                  componentR2: pooled,
+                  meanMSE: all.reduce(0) { $0 + $1.mse } / k,
+                  maxAbsError: all.reduce(0) { max($0, $1.maxAbsError) })
     }
 }

@@ -27,8 +27,9 @@ extension Train {
             training.apply(to: &options.training)
             storage.apply(to: &options)
             let reporter = TerminalProgressRenderer(mode: quiet || rank != 0 ? .quiet : .automatic)
-            // rank 0 evaluates with the cores of the ranks on its node too: they wait meanwhile
-            // (without spinning); the decoder gives the same numbers with any thread count
+            // rank 0's error-bounded residual runs with the cores of the ranks on its node too:
+            // they wait meanwhile (without spinning); the decoder gives the same numbers with any
+            // thread count (the evaluation and the mesh coding run on every rank)
             let localRanks = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
             let summary = try Encoder.encode(shard: &shard, mesh: mesh, to: outURL,
                                              options: options, communicator: communicator, reporter: reporter,

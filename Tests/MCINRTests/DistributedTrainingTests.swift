@@ -62,28 +62,38 @@ final class DistributedTrainingTests: XCTestCase {
         splitting.embedMesh = false
         var bounded = EncodeOptions(training: Fixtures.fastConfig())
         bounded.errorBound = .relative(0.02)
+        // the mesh in chunks of 37 cells: each rank codes and verifies some; metrics from every rank
+        var chunked = EncodeOptions(training: Fixtures.fastConfig())
+        chunked.training.clusters = 5
+        chunked.meshCoding = .chunked(cellsPerChunk: 37)
         let mesh = Self.mesh(data)
-        for (name, options) in [("splits", splitting), ("error-bounded", bounded)] {
+        for (name, options) in [("splits", splitting), ("error-bounded", bounded), ("mesh chunks", chunked)] {
             let serialURL = folder.appendingPathComponent("\(name)-serial.mci")
             let serial = try Encoder.encode(data, mesh: mesh, to: serialURL, options: options)
             if name == "splits" { XCTAssertGreaterThan(serial.result.splits.count, 0, "the configuration must split") }
             let expected = try Data(contentsOf: serialURL)
             for size in [1, 2, 3] {
                 let url = folder.appendingPathComponent("\(name)-\(size).mci")
-                let ranks = try ThreadCommunicator.run(size: size) { communicator -> (EncodeSummary?, Int) in
+                let ranks = try ThreadCommunicator.run(size: size) { communicator -> (EncodeSummary?, Int, Int) in
                     var shard = Self.shard(data, communicator)
                     let summary = try Encoder.encode(shard: &shard, mesh: communicator.rank == 0 ? mesh : nil, to: url,
                                                      options: options, communicator: communicator)
-                    return (summary, communicator.traffic.entries.first { $0.phase == "rebalance" }?.sent ?? 0)
+                    let sent = { (phase: String) in communicator.traffic.entries.first { $0.phase == phase }?.sent ?? 0 }
+                    return (summary, sent("rebalance"), sent("mesh coding"))
                 }
                 let summaries = ranks.map(\.0)
                 if name == "splits" && size > 1 {
                     XCTAssertGreaterThan(ranks.map(\.1).reduce(0, +), 0, "split children move to idle ranks")
                 }
+                if name == "mesh chunks" {
+                    // every rank sent the chunks it coded to rank 0
+                    XCTAssertTrue(ranks.dropFirst().allSatisfy { $0.2 > 0 }, "\(ranks.map(\.2))")
+                    XCTAssertNotNil(summaries[0]?.metrics)
+                }
                 XCTAssertNotNil(summaries[0], "rank 0 returns the summary")
                 XCTAssertTrue(summaries.dropFirst().allSatisfy { $0 == nil }, "the other ranks return nil")
                 XCTAssertEqual(try Data(contentsOf: url), expected, "\(name): \(size) rank(s) wrote other bytes than one process")
-                XCTAssertEqual(summaries[0]?.metrics?.meanPSNR, serial.metrics?.meanPSNR)
+                XCTAssertEqual(summaries[0]?.metrics, serial.metrics)
             }
         }
     }

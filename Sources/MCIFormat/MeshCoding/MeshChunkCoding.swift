@@ -21,70 +21,112 @@ enum MeshChunkCoding {
 
     /// The MESHC payload of `mesh`.
     static func payload(_ mesh: MCIMesh, cellsPerChunk: Int) throws -> [UInt8] {
-        let per = max(1, min(cellsPerChunk, maxCellsPerChunk))
-        let N = mesh.pointCount, M = mesh.cellCount
-        let width = mesh.pointPrecision == .float32 ? 32 : 64
-        guard N < 1 << 32 else { throw MCIError.invalidModel("MCIMesh: \(N) points (MESHC: below 2^32)") }
-        // the coordinates as stored, as bit patterns and as values
-        var bits = [UInt64](repeating: 0, count: 3 * N)
-        var stored = [Double](repeating: 0, count: 3 * N)
-        for i in 0..<3 * N {
-            if width == 32 {
-                let f = Float(mesh.points[i])
-                bits[i] = UInt64(f.bitPattern); stored[i] = Double(f)
-            } else {
-                bits[i] = mesh.points[i].bitPattern; stored[i] = mesh.points[i]
-            }
-        }
-        let order = mortonOrder(stored, mesh)
-        var used = [Bool](repeating: false, count: N)
-        for v in mesh.connectivity { used[v] = true }
-        let chunkCount = M == 0 ? 1 : (M + per - 1) / per
-        let lone = (0..<N).filter { !used[$0] }   // the last chunk lists them
+        let plan = try Plan(mesh, cellsPerChunk: cellsPerChunk)
+        let bits = coordinateBits(mesh.points, width: plan.width)
         // the chunks are independent: encoded concurrently, each worker with its own global →
         // local map, and assembled in order (the bytes do not depend on the worker count)
-        func encodeChunk(_ k: Int, _ localOf: inout [Int32]) -> EncodedChunk {
+        let encoded = encodeConcurrently(count: plan.chunkCount, pointCount: plan.pointCount,
+                                         threads: ProcessInfo.processInfo.activeProcessorCount) { k, localOf in
+            let (tets, others) = plan.cells(of: k, mesh)
+            return encodeChunk(tets: tets, others: others, lone: k == plan.chunkCount - 1 ? plan.lone : [],
+                               width: plan.width, bits: bits, localOf: &localOf)
+        }
+        return plan.assemble(encoded)
+    }
+
+    /// What the chunks are made of, from the whole mesh: the cells' order (Morton), the chunk
+    /// count, the points no cell uses (listed by the last chunk).
+    struct Plan {
+        let pointCount: Int, cellCount: Int, connectivityCount: Int
+        let cellsPerChunk: Int, chunkCount: Int
+        /// 32 (float32 points) or 64
+        let width: Int
+        let order: [Int]
+        let lone: [Int]
+
+        init(_ mesh: MCIMesh, cellsPerChunk: Int) throws {
+            let per = max(1, min(cellsPerChunk, MeshChunkCoding.maxCellsPerChunk))
+            let N = mesh.pointCount, M = mesh.cellCount
+            guard N < 1 << 32 else { throw MCIError.invalidModel("MCIMesh: \(N) points (MESHC: below 2^32)") }
+            width = mesh.pointPrecision == .float32 ? 32 : 64
+            // the coordinates as stored, as values
+            var stored = [Double](repeating: 0, count: 3 * N)
+            for i in 0..<3 * N { stored[i] = width == 32 ? Double(Float(mesh.points[i])) : mesh.points[i] }
+            order = MeshChunkCoding.mortonOrder(stored, mesh)
+            var used = [Bool](repeating: false, count: N)
+            for v in mesh.connectivity { used[v] = true }
+            lone = (0..<N).filter { !used[$0] }
+            pointCount = N; cellCount = M; connectivityCount = mesh.connectivity.count
+            self.cellsPerChunk = per
+            chunkCount = M == 0 ? 1 : (M + per - 1) / per
+        }
+
+        /// Chunk k's tets (4 distinct point ids each, flattened) and other cells, in Morton order.
+        func cells(of k: Int, _ mesh: MCIMesh) -> (tets: [UInt32], others: [(UInt8, ArraySlice<Int>)]) {
             var tets: [UInt32] = [], others: [(UInt8, ArraySlice<Int>)] = []
-            for c in order[min(k * per, M) ..< min((k + 1) * per, M)] {
+            for c in order[min(k * cellsPerChunk, cellCount) ..< min((k + 1) * cellsPerChunk, cellCount)] {
                 let lo = mesh.cellOffsets[c], hi = mesh.cellOffsets[c + 1]
                 let vs = mesh.connectivity[lo..<hi]
-                if mesh.cellTypes[c] == tet && hi - lo == 4 && distinct4(vs) {
+                if mesh.cellTypes[c] == MeshChunkCoding.tet && hi - lo == 4 && MeshChunkCoding.distinct4(vs) {
                     tets += vs.map { UInt32($0) }
                 } else {
                     others.append((mesh.cellTypes[c], vs))
                 }
             }
-            var enc = ChunkEncoder(width: width, bits: bits)
-            let (stream, points) = enc.encode(tets: tets, others: others, lone: k == chunkCount - 1 ? lone : [],
-                                              localOf: &localOf)
-            return EncodedChunk(stream: stream, points: points, tets: tets.count / 4, cells: others.count,
-                                entries: others.reduce(0) { $0 + $1.1.count })
+            return (tets, others)
         }
-        var encoded = [EncodedChunk](repeating: EncodedChunk(), count: chunkCount)
-        let workers = max(1, min(chunkCount, ProcessInfo.processInfo.activeProcessorCount, 16))
+
+        /// The payload: header, chunk table, the chunks' streams in chunk order.
+        func assemble(_ encoded: [EncodedChunk]) -> [UInt8] {
+            var table = ByteWriter(), streams: [UInt8] = []
+            for e in encoded {
+                table.u64(UInt64(e.stream.count)); table.u64(UInt64(e.points)); table.u64(UInt64(e.tets))
+                table.u64(UInt64(e.cells)); table.u64(UInt64(e.entries))
+                streams += e.stream
+            }
+            var out = ByteWriter()
+            out.u64(UInt64(pointCount)); out.bytes.append(width == 32 ? 1 : 2); out.bytes += [UInt8](repeating: 0, count: 7)
+            out.u64(UInt64(cellCount)); out.u64(UInt64(connectivityCount))
+            out.u32(UInt32(chunkCount)); out.u32(0); out.u64(0)
+            out.bytes += table.bytes
+            out.bytes += streams
+            return out.bytes
+        }
+    }
+
+    /// The coordinates as stored (float32 or float64), as bit patterns.
+    static func coordinateBits(_ points: [Double], width: Int) -> [UInt64] {
+        var bits = [UInt64](repeating: 0, count: points.count)
+        for i in points.indices { bits[i] = width == 32 ? UInt64(Float(points[i]).bitPattern) : points[i].bitPattern }
+        return bits
+    }
+
+    /// One chunk's stream and table entry.
+    static func encodeChunk(tets: [UInt32], others: [(UInt8, ArraySlice<Int>)], lone: [Int], width: Int, bits: [UInt64],
+                            localOf: inout [Int32]) -> EncodedChunk {
+        var enc = ChunkEncoder(width: width, bits: bits)
+        let (stream, points) = enc.encode(tets: tets, others: others, lone: lone, localOf: &localOf)
+        return EncodedChunk(stream: stream, points: points, tets: tets.count / 4, cells: others.count,
+                            entries: others.reduce(0) { $0 + $1.1.count })
+    }
+
+    /// `encode(k, &localOf)` for k in 0 ..< count on up to `threads` workers (at most 16), each
+    /// with its own global → local map of `pointCount` entries; the results in chunk order.
+    static func encodeConcurrently(count: Int, pointCount: Int, threads: Int,
+                                   _ encode: (Int, inout [Int32]) -> EncodedChunk) -> [EncodedChunk] {
+        var encoded = [EncodedChunk](repeating: EncodedChunk(), count: count)
+        let workers = max(1, min(count, threads, 16))
         encoded.withUnsafeMutableBufferPointer { out in
             let results = out
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var localOf = [Int32](repeating: -1, count: N)
-                for k in stride(from: w, to: chunkCount, by: workers) { results[k] = encodeChunk(k, &localOf) }
+                var localOf = [Int32](repeating: -1, count: pointCount)
+                for k in stride(from: w, to: count, by: workers) { results[k] = encode(k, &localOf) }
             }
         }
-        var table = ByteWriter(), streams: [UInt8] = []
-        for e in encoded {
-            table.u64(UInt64(e.stream.count)); table.u64(UInt64(e.points)); table.u64(UInt64(e.tets))
-            table.u64(UInt64(e.cells)); table.u64(UInt64(e.entries))
-            streams += e.stream
-        }
-        var out = ByteWriter()
-        out.u64(UInt64(N)); out.bytes.append(width == 32 ? 1 : 2); out.bytes += [UInt8](repeating: 0, count: 7)
-        out.u64(UInt64(M)); out.u64(UInt64(mesh.connectivity.count))
-        out.u32(UInt32(chunkCount)); out.u32(0); out.u64(0)
-        out.bytes += table.bytes
-        out.bytes += streams
-        return out.bytes
+        return encoded
     }
 
-    struct EncodedChunk {
+    struct EncodedChunk: Sendable {
         var stream: [UInt8] = []
         var points = 0, tets = 0, cells = 0, entries = 0
     }
