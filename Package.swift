@@ -20,6 +20,11 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        // LZ4 and LZMA (xz) for reading .vtu written with vtkLZ4DataCompressor / vtkLZMADataCompressor.
+        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CLZMA", path: "Sources/CLZMA", pkgConfig: "liblzma",
+                       providers: [.apt(["liblzma-dev"])]),
         // The data flows top to bottom; a module depends only on modules above it.
         // Leaf: the network architecture as the file stores it, the paper's metrics, component names.
         .target(name: "ModelDescription"),
@@ -37,7 +42,7 @@ let package = Package(
         .target(name: "CTrainingKernels", dependencies: ["CMCINRKernels"],
                 linkerSettings: [.linkedLibrary("m")]),
         // Dataset model and VTU/PVD reading and writing.
-        .target(name: "MeshIO", dependencies: ["ModelDescription", "CZlib"]),
+        .target(name: "MeshIO", dependencies: ["ModelDescription", "CZlib", "CLZ4", "CLZMA"]),
         // Neural core: layers, networks, Adam, normalisation. Knows nothing of files.
         .target(name: "INRCore", dependencies: ["ModelDescription", "COpenBLAS", "CMCINRKernels", "CTrainingKernels"],
                 exclude: ["README.md"]),
@@ -55,7 +60,7 @@ let package = Package(
         ]),
         .executableTarget(name: "mcinr-bench", dependencies: ["ModelDescription", "INRCore", "MCINR", "MeshIO", "MCIFormat",
                                                              "CMCINR", "CMCINRKernels", "COpenBLAS"]),
-        .testTarget(name: "MeshIOTests", dependencies: ["MeshIO", "INRCore", "CZlib"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MeshIOTests", dependencies: ["MeshIO", "INRCore", "CZlib", "CLZ4", "CLZMA"], resources: [.copy("Fixtures")]),
         .testTarget(name: "INRCoreTests", dependencies: ["ModelDescription", "INRCore", "CMCINRKernels", "CTrainingKernels"]),
         .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "INRCore"]),
         .testTarget(name: "MCINRTests", dependencies: ["ModelDescription", "MCINR", "MeshIO", "INRCore", "MCIFormat"]),

@@ -4,7 +4,8 @@
 Run with ParaView's python:  /usr/bin/python3 scripts/make_fixtures.py [OUTDIR]
 (default OUTDIR: Tests/MeshIOTests/Fixtures). The fixtures are small and committed; rerun only
 when the set changes. Every .vtu holds the same grid and values, written with a different
-encoding (ascii, binary, appended raw, appended base64), zlib on/off, header UInt32/UInt64.
+encoding (ascii, binary, appended raw, appended base64), uncompressed or with VTK's zlib, LZ4
+or LZMA compressor, header UInt32/UInt64.
 The values follow closed formulas that the Swift tests recompute (see MeshIOFixtureTests).
 """
 import math
@@ -14,7 +15,7 @@ import sys
 import vtk
 
 NX, NY, NZ = 4, 3, 3          # points per axis of the box that is split into tets
-BLOCK_SIZE = 96               # tiny zlib blocks, so compressed arrays span several blocks
+BLOCK_SIZE = 96               # tiny blocks, so compressed arrays span several blocks
 
 
 def build_grid(double_points=False):
@@ -91,7 +92,8 @@ def add_all_types(grid):
         grid.GetPointData().AddArray(a)
 
 
-def write(grid, path, mode, zlib, header64, encode_appended=False, time_value=None):
+def write(grid, path, mode, compressor, header64, encode_appended=False, time_value=None):
+    """compressor: None, "zlib", "lz4" or "lzma" (True means "zlib")."""
     if time_value is not None:
         tv = vtk.vtkDoubleArray(); tv.SetName("TimeValue"); tv.InsertNextValue(time_value)
         grid.GetFieldData().AddArray(tv)
@@ -101,8 +103,9 @@ def write(grid, path, mode, zlib, header64, encode_appended=False, time_value=No
     {"ascii": w.SetDataModeToAscii, "binary": w.SetDataModeToBinary,
      "appended": w.SetDataModeToAppended}[mode]()
     w.SetEncodeAppendedData(1 if encode_appended else 0)
-    if zlib:
-        w.SetCompressorTypeToZLib()
+    if compressor:
+        {True: w.SetCompressorTypeToZLib, "zlib": w.SetCompressorTypeToZLib,
+         "lz4": w.SetCompressorTypeToLZ4, "lzma": w.SetCompressorTypeToLZMA}[compressor]()
         w.SetBlockSize(BLOCK_SIZE)
     else:
         w.SetCompressorTypeToNone()
@@ -117,16 +120,16 @@ def main():
     os.makedirs(out, exist_ok=True)
     variants = []
     for header64 in (False, True):
-        for zlib in (False, True):
+        for z in ("raw", "zlib", "lz4", "lzma"):
             h = "h64" if header64 else "h32"
-            z = "zlib" if zlib else "raw"
             variants += [("binary", False, f"binary_{z}_{h}"),
                          ("appended", False, f"appended_raw_{z}_{h}"),
                          ("appended", True, f"appended_base64_{z}_{h}")]
     names = []
     for mode, enc, name in variants:
         g = build_grid(); add_arrays(g)
-        write(g, os.path.join(out, name + ".vtu"), mode, "zlib" in name, "h64" in name, enc)
+        z = name.split("_")[-2]
+        write(g, os.path.join(out, name + ".vtu"), mode, None if z == "raw" else z, "h64" in name, enc)
         names.append(name)
     g = build_grid(); add_arrays(g)
     write(g, os.path.join(out, "ascii.vtu"), "ascii", False, False)

@@ -1,3 +1,5 @@
+import CLZ4
+import CLZMA
 import CZlib
 import Foundation
 
@@ -38,11 +40,82 @@ public enum VTKScalarType: String, CaseIterable, Sendable {
     }
 }
 
+/// The block compressors of VTK's XML writers (`compressor` attribute). All three share one
+/// layout (header: nblocks, block size, last block size, compressed sizes); each block is
+/// compressed on its own, so it is decompressed on its own.
+enum BlockCodec: String, Sendable {
+    case zlib = "vtkZLibDataCompressor"
+    case lz4 = "vtkLZ4DataCompressor"
+    case lzma = "vtkLZMADataCompressor"
+
+    /// The most bytes a block of `compressed` bytes can hold, used to reject a header's claim
+    /// before anything is allocated from it. zlib: ~1032:1. LZ4: each extra length byte adds
+    /// 255 bytes. LZMA: a longest rep0 match (273 bytes) costs 14 range-coded decisions of at
+    /// least log2(2048/2017) bits each, so less than 7100:1; 8192:1 leaves a margin.
+    func maximumExpansion(_ compressed: UInt64) -> UInt64 {
+        switch self {
+        case .zlib: return compressed &* 1040 &+ 64
+        case .lz4: return compressed &* 256 &+ 64
+        case .lzma: return compressed &* 8192 &+ 4096
+        }
+    }
+
+    /// The largest block the library accepts in one call (LZ4 counts in `Int32`).
+    var maximumBlockSize: UInt64 {
+        switch self {
+        case .zlib, .lzma: return 1 << 40
+        case .lz4: return UInt64(LZ4_MAX_INPUT_SIZE)
+        }
+    }
+
+    /// Decompresses `block` into exactly `want` bytes at `out`; a message on failure.
+    func decompress(_ block: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer, want: Int) -> String? {
+        let input = block.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        switch self {
+        case .zlib:
+            var destLen = uLongf(want)
+            let status = uncompress(out.assumingMemoryBound(to: Bytef.self), &destLen,
+                                    input.assumingMemoryBound(to: Bytef.self), uLong(block.count))
+            guard status == Z_OK else { return BinaryDecoder.zlibMessage(status) }
+            return Int(destLen) == want ? nil : "decompresses to \(destLen) bytes, expected \(want)"
+        case .lz4:
+            // As VTK's vtkLZ4DataCompressor: raw LZ4 block format, LZ4_decompress_safe, which
+            // never writes past `want` bytes.
+            let n = LZ4_decompress_safe(input.assumingMemoryBound(to: CChar.self), out.assumingMemoryBound(to: CChar.self),
+                                        Int32(block.count), Int32(want))
+            guard n >= 0 else { return "corrupt LZ4 data (LZ4_decompress_safe returned \(n))" }
+            return Int(n) == want ? nil : "decompresses to \(n) bytes, expected \(want)"
+        case .lzma:
+            // As VTK's vtkLZMADataCompressor: each block is a whole .xz stream. The memory limit
+            // bounds the dictionary a corrupt stream may ask for (VTK's presets 1–9 need ≤ 65 MiB).
+            var memlimit: UInt64 = 256 << 20
+            var inPos = 0, outPos = 0
+            let status = lzma_stream_buffer_decode(&memlimit, 0, nil, input.assumingMemoryBound(to: UInt8.self), &inPos,
+                                                   block.count, out.assumingMemoryBound(to: UInt8.self), &outPos, want)
+            guard status == LZMA_OK else { return Self.lzmaMessage(status) }
+            if inPos != block.count { return "the .xz stream ends after \(inPos) of \(block.count) bytes" }
+            return outPos == want ? nil : "decompresses to \(outPos) bytes, expected \(want)"
+        }
+    }
+
+    static func lzmaMessage(_ status: lzma_ret) -> String {
+        switch status {
+        case LZMA_DATA_ERROR: return "corrupt data (LZMA_DATA_ERROR)"
+        case LZMA_FORMAT_ERROR: return "not an .xz stream (LZMA_FORMAT_ERROR)"
+        case LZMA_BUF_ERROR: return "data truncated or decompresses to more than announced (LZMA_BUF_ERROR)"
+        case LZMA_MEMLIMIT_ERROR: return "the stream needs more than 256 MiB to decode (LZMA_MEMLIMIT_ERROR)"
+        case LZMA_OPTIONS_ERROR: return "unsupported options (LZMA_OPTIONS_ERROR)"
+        case LZMA_MEM_ERROR: return "out of memory (LZMA_MEM_ERROR)"
+        default: return "error \(status.rawValue)"
+        }
+    }
+}
+
 /// The bytes of one DataArray: owned, borrowed from the mapped file without a copy (raw
-/// appended data), or zlib blocks (vtkZLibDataCompressor) inflated one at a time. The
+/// appended data), or compressed blocks (zlib, LZ4 or LZMA) decompressed one at a time. The
 /// conversions go through the bytes in stretches, give each stretch of a mapped file back as
-/// they go and inflate one block at a time, so an array costs its converted values plus a block
-/// or a few MB, not its bytes twice.
+/// they go and decompress one block at a time, so an array costs its converted values plus a
+/// block or a few MB, not its bytes twice.
 struct RawArray {
     var type: VTKScalarType
     private var storage: Storage
@@ -53,12 +126,13 @@ struct RawArray {
         case owned([UInt8])
         /// Valid while the file is mapped (the parse of that file).
         case mapped(UnsafeRawBufferPointer)
-        case zlib(ZlibBlocks)
+        case blocks(CompressedBlocks)
     }
 
     /// The compressed blocks of one array (sizes checked against the header by
     /// `BinaryDecoder`): contiguous, owned (base64) or in the mapped file.
-    struct ZlibBlocks {
+    struct CompressedBlocks {
+        var codec: BlockCodec
         var owned: [UInt8]
         var mapped: UnsafeRawBufferPointer?
         var compressedSizes: [Int]
@@ -72,13 +146,15 @@ struct RawArray {
     init(type: VTKScalarType, mapped: UnsafeRawBufferPointer, bigEndian: Bool = false) {
         self.type = type; storage = .mapped(mapped); self.bigEndian = bigEndian
     }
-    init(type: VTKScalarType, zlib: ZlibBlocks, bigEndian: Bool = false) { self.type = type; storage = .zlib(zlib); self.bigEndian = bigEndian }
+    init(type: VTKScalarType, blocks: CompressedBlocks, bigEndian: Bool = false) {
+        self.type = type; storage = .blocks(blocks); self.bigEndian = bigEndian
+    }
 
     var count: Int {
         switch storage {
         case .owned(let bytes): return bytes.count / type.size
         case .mapped(let view): return view.count / type.size
-        case .zlib(let blocks): return blocks.totalBytes / type.size
+        case .blocks(let blocks): return blocks.totalBytes / type.size
         }
     }
 
@@ -108,8 +184,8 @@ struct RawArray {
             bytes.withUnsafeBytes { view in Self.stretches(of: view, size: size, release: false, deliver) }
         case .mapped(let view):
             Self.stretches(of: view, size: size, release: true, deliver)
-        case .zlib(let blocks):
-            try Self.inflating(blocks, size: size, deliver)
+        case .blocks(let blocks):
+            try Self.decompressing(blocks, size: size, deliver)
         }
     }
 
@@ -138,9 +214,9 @@ struct RawArray {
         }
     }
 
-    /// Inflates block after block into one block-sized buffer (plus the bytes of an element
+    /// Decompresses block after block into one block-sized buffer (plus the bytes of an element
     /// split between two blocks) and delivers the whole elements of each.
-    private static func inflating(_ blocks: ZlibBlocks, size: Int, _ body: (UnsafeRawBufferPointer, Int) -> Void) throws {
+    private static func decompressing(_ blocks: CompressedBlocks, size: Int, _ body: (UnsafeRawBufferPointer, Int) -> Void) throws {
         let nb = blocks.compressedSizes.count
         guard nb > 0 else { return }
         var buffer = [UInt8](repeating: 0, count: (nb > 1 ? blocks.blockSize : blocks.lastSize) + size)  // ≤ the array's bytes
@@ -152,15 +228,12 @@ struct RawArray {
             for b in 0..<nb {
                 let want = b == nb - 1 ? blocks.lastSize : blocks.blockSize
                 let block = UnsafeRawBufferPointer(rebasing: compressed[offset..<(offset + blocks.compressedSizes[b])])
-                var destLen = uLongf(want)
-                let status = buffer.withUnsafeMutableBytes { out in
-                    uncompress(out.baseAddress!.advanced(by: carry).assumingMemoryBound(to: Bytef.self), &destLen,
-                               block.baseAddress?.assumingMemoryBound(to: Bytef.self) ?? UnsafePointer(bitPattern: 1)!,
-                               uLong(block.count))
+                let failure = buffer.withUnsafeMutableBytes { out in
+                    blocks.codec.decompress(block, into: out.baseAddress!.advanced(by: carry), want: want)
                 }
-                guard status == Z_OK, Int(destLen) == want else {
-                    throw MeshIOError.zlibFailure(file: blocks.file, array: blocks.array, detail: status == Z_OK
-                        ? "block \(b) inflates to \(destLen) bytes, expected \(want)" : "block \(b): \(BinaryDecoder.zlibMessage(status))")
+                if let failure {
+                    throw MeshIOError.decompressionFailure(file: blocks.file, array: blocks.array, compressor: blocks.codec.rawValue,
+                                                           detail: "block \(b) of \(nb): \(failure)")
                 }
                 let filled = carry + want, whole = filled / size * size
                 buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<whole]), element) }
@@ -244,7 +317,7 @@ struct RawArray {
 /// Where the bytes of a binary DataArray come from, and how its headers are laid out.
 struct BinaryLayout {
     var headerWordSize: Int            // 4 (UInt32) or 8 (UInt64)
-    var compressed: Bool               // vtkZLibDataCompressor blocks
+    var codec: BlockCodec?             // nil: uncompressed
     var bigEndian: Bool
 }
 
@@ -371,81 +444,92 @@ enum BinaryDecoder {
     /// is checked against the header before anything large is allocated.
     static func decode<S: ByteSource>(_ source: inout S, type: VTKScalarType, layout: BinaryLayout,
                                       expectedBytes: Int?, file: String, array: String) throws -> RawArray {
-        let w = layout.headerWordSize
         func sizeError(_ bytes: UInt64) -> MeshIOError {
             let found = bytes / UInt64(type.size)
             return .wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
                                    found: found > UInt64(Int.max) ? Int.max : Int(found))
         }
-        var result: [UInt8]
-        if !layout.compressed {
-            let header = try source.read(w)
-            let nbytes = word(header, at: 0, layout: layout)
-            if let e = expectedBytes, nbytes != UInt64(e) { throw sizeError(nbytes) }
-            guard nbytes <= UInt64(source.remainingUpperBound) else {
-                throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nbytes) bytes, only \(source.remainingUpperBound) remain")
-            }
-            if var raw = source as? RawByteSource, raw.mappedFile, nbytes % UInt64(type.size) == 0 {
-                // Uncompressed appended data of a mapped file: borrowed, converted in place.
-                let view = try raw.view(Int(nbytes))
-                source = raw as! S
-                return RawArray(type: type, mapped: view, bigEndian: layout.bigEndian)
-            }
-            result = try source.read(Int(nbytes))
-        } else {
-            let head = try source.read(3 * w)
-            let nblocks = word(head, at: 0, layout: layout)
-            let blockSize = word(head, at: 1, layout: layout)
-            let lastSize = word(head, at: 2, layout: layout)
-            guard nblocks <= UInt64(source.remainingUpperBound / w) else {
-                throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nblocks) zlib blocks, more than the file can hold")
-            }
-            guard nblocks == 0 || (blockSize > 0 && lastSize <= blockSize && blockSize <= 1 << 40) else {
-                throw MeshIOError.zlibFailure(file: file, array: array, detail: "invalid block header (block size \(blockSize), last block \(lastSize))")
-            }
-            let nb = Int(nblocks)
-            let sizesBytes = try source.read(nb * w)
-            var compSizes = [Int]()
-            compSizes.reserveCapacity(nb)
-            var compTotal: UInt64 = 0
-            for b in 0..<nb {
-                let c = word(sizesBytes, at: b, layout: layout)
-                compTotal = compTotal &+ c
-                guard c <= UInt64(Int32.max), compTotal <= UInt64(source.remainingUpperBound) else {
-                    throw MeshIOError.truncated(file: file, detail: "array '\(array)': zlib blocks need more bytes than the file holds")
-                }
-                compSizes.append(Int(c))
-            }
-            let (fullBytes, overflow) = UInt64(max(0, nb - 1)).multipliedReportingOverflow(by: blockSize)
-            guard !overflow, fullBytes < 1 << 62 else {
-                throw MeshIOError.zlibFailure(file: file, array: array, detail: "header claims more than 2^62 bytes")
-            }
-            let total: UInt64 = nb == 0 ? 0 : fullBytes + (lastSize == 0 ? blockSize : lastSize)
-            if let e = expectedBytes, total != UInt64(e) { throw sizeError(total) }
-            // zlib cannot expand more than ~1032:1; a larger claim is a corrupt header.
-            guard total <= compTotal * 1040 + UInt64(nb) * 64 else {
-                throw MeshIOError.zlibFailure(file: file, array: array, detail: "header claims \(total) bytes from \(compTotal) compressed bytes")
-            }
-            guard total % UInt64(type.size) == 0 else {
-                throw MeshIOError.wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
-                                                 found: Int(total) / type.size)
-            }
-            // Inflated block by block as the array is converted (RawArray.inflating).
-            var blocks = RawArray.ZlibBlocks(owned: [], mapped: nil, compressedSizes: compSizes, blockSize: Int(blockSize),
-                                             lastSize: nb == 0 ? 0 : Int(lastSize == 0 ? blockSize : lastSize), file: file, array: array)
-            if var raw = source as? RawByteSource, raw.mappedFile {
-                blocks.mapped = try raw.view(Int(compTotal))
-                source = raw as! S
-            } else {
-                blocks.owned = try source.read(Int(compTotal))
-            }
-            return RawArray(type: type, zlib: blocks, bigEndian: layout.bigEndian)
+        if let codec = layout.codec {
+            return try decodeBlocks(&source, codec: codec, type: type, layout: layout, expectedBytes: expectedBytes,
+                                    file: file, array: array, sizeError: sizeError)
         }
+        let header = try source.read(layout.headerWordSize)
+        let nbytes = word(header, at: 0, layout: layout)
+        if let e = expectedBytes, nbytes != UInt64(e) { throw sizeError(nbytes) }
+        guard nbytes <= UInt64(source.remainingUpperBound) else {
+            throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nbytes) bytes, only \(source.remainingUpperBound) remain")
+        }
+        if var raw = source as? RawByteSource, raw.mappedFile, nbytes % UInt64(type.size) == 0 {
+            // Uncompressed appended data of a mapped file: borrowed, converted in place.
+            let view = try raw.view(Int(nbytes))
+            source = raw as! S
+            return RawArray(type: type, mapped: view, bigEndian: layout.bigEndian)
+        }
+        let result = try source.read(Int(nbytes))
         guard result.count % type.size == 0 else {
             throw MeshIOError.wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
                                              found: result.count / type.size)
         }
         return RawArray(type: type, bytes: result, bigEndian: layout.bigEndian)
+    }
+
+    /// The header and blocks of a compressed array (any `BlockCodec`). Every size in the header
+    /// is checked against what the file holds and what the codec can expand to before the
+    /// blocks are kept; they are decompressed one at a time as the array is converted.
+    private static func decodeBlocks<S: ByteSource>(_ source: inout S, codec: BlockCodec, type: VTKScalarType, layout: BinaryLayout,
+                                                    expectedBytes: Int?, file: String, array: String,
+                                                    sizeError: (UInt64) -> MeshIOError) throws -> RawArray {
+        let w = layout.headerWordSize
+        func failure(_ detail: String) -> MeshIOError {
+            .decompressionFailure(file: file, array: array, compressor: codec.rawValue, detail: detail)
+        }
+        let head = try source.read(3 * w)
+        let nblocks = word(head, at: 0, layout: layout)
+        let blockSize = word(head, at: 1, layout: layout)
+        let lastSize = word(head, at: 2, layout: layout)
+        guard nblocks <= UInt64(source.remainingUpperBound / w) else {
+            throw MeshIOError.truncated(file: file, detail: "array '\(array)' announces \(nblocks) compressed blocks, more than the file can hold")
+        }
+        guard nblocks == 0 || (blockSize > 0 && lastSize <= blockSize && blockSize <= codec.maximumBlockSize) else {
+            throw failure("invalid block header (block size \(blockSize), last block \(lastSize))")
+        }
+        let nb = Int(nblocks)
+        let last = lastSize == 0 ? blockSize : lastSize   // 0: the last block is full
+        let sizesBytes = try source.read(nb * w)
+        var compSizes = [Int]()
+        compSizes.reserveCapacity(nb)
+        var compTotal: UInt64 = 0
+        for b in 0..<nb {
+            let c = word(sizesBytes, at: b, layout: layout)
+            compTotal = compTotal &+ c
+            guard c <= UInt64(Int32.max), compTotal <= UInt64(source.remainingUpperBound) else {
+                throw MeshIOError.truncated(file: file, detail: "array '\(array)': compressed blocks need more bytes than the file holds")
+            }
+            // A block cannot expand beyond the codec's ratio: a larger claim is a corrupt
+            // header, refused before the block buffer (and the array) are allocated from it.
+            let want = b == nb - 1 ? last : blockSize
+            guard want <= codec.maximumExpansion(c) else {
+                throw failure("header claims \(want) bytes for block \(b) of \(nb) from \(c) compressed bytes")
+            }
+            compSizes.append(Int(c))
+        }
+        let (fullBytes, overflow) = UInt64(max(0, nb - 1)).multipliedReportingOverflow(by: blockSize)
+        guard !overflow, fullBytes < 1 << 62 else { throw failure("header claims more than 2^62 bytes") }
+        let total: UInt64 = nb == 0 ? 0 : fullBytes + last
+        if let e = expectedBytes, total != UInt64(e) { throw sizeError(total) }
+        guard total % UInt64(type.size) == 0 else {
+            throw MeshIOError.wrongArraySize(file: file, array: array, expected: (expectedBytes ?? 0) / type.size,
+                                             found: Int(total) / type.size)
+        }
+        var blocks = RawArray.CompressedBlocks(codec: codec, owned: [], mapped: nil, compressedSizes: compSizes,
+                                               blockSize: Int(blockSize), lastSize: nb == 0 ? 0 : Int(last), file: file, array: array)
+        if var raw = source as? RawByteSource, raw.mappedFile {
+            blocks.mapped = try raw.view(Int(compTotal))
+            source = raw as! S
+        } else {
+            blocks.owned = try source.read(Int(compTotal))
+        }
+        return RawArray(type: type, blocks: blocks, bigEndian: layout.bigEndian)
     }
 
     static func zlibMessage(_ status: Int32) -> String {

@@ -15,7 +15,7 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
     case unknownEncoding(file: String, array: String, encoding: String)
     /// DataArray `type` (or header_type) we do not know.
     case unknownType(file: String, array: String, type: String)
-    /// A compressor other than vtkZLibDataCompressor.
+    /// A compressor other than vtkZLibDataCompressor, vtkLZ4DataCompressor and vtkLZMADataCompressor.
     case unsupportedCompressor(file: String, compressor: String)
     /// Invalid base64 text (bad character, bad padding, too short).
     case badBase64(file: String, array: String, detail: String)
@@ -25,8 +25,11 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
     case missingSection(file: String, section: String)
     /// Connectivity/offsets/types that do not describe a valid mesh.
     case invalidMesh(file: String, detail: String)
-    /// zlib could not inflate (or deflate) a block.
+    /// zlib could not deflate a block (writing).
     case zlibFailure(file: String, array: String, detail: String)
+    /// A compressed array that cannot be decompressed (reading): a corrupt block, or a header
+    /// whose sizes the blocks cannot hold. `compressor` is the file's, e.g. vtkLZ4DataCompressor.
+    case decompressionFailure(file: String, array: String, compressor: String, detail: String)
     /// A .pvd references a file that does not exist.
     case missingReferencedFile(pvd: String, referenced: String)
     /// Time steps that do not share the same mesh or arrays.
@@ -53,13 +56,14 @@ public enum MeshIOError: Error, CustomStringConvertible, Equatable {
             return "\(file): array '\(array)': unknown format/encoding '\(encoding)'"
         case let .unknownType(file, array, type): return "\(file): array '\(array)': unknown data type '\(type)'"
         case let .unsupportedCompressor(file, compressor):
-            return "\(file): unsupported compressor '\(compressor)' (only vtkZLibDataCompressor is supported)"
+            return "\(file): unsupported compressor '\(compressor)' (supported: vtkZLibDataCompressor, vtkLZ4DataCompressor, vtkLZMADataCompressor)"
         case let .badBase64(file, array, detail): return "\(file): array '\(array)': bad base64 data: \(detail)"
         case let .wrongArraySize(file, array, expected, found):
             return "\(file): array '\(array)': expected \(expected) values, found \(found)"
         case let .missingSection(file, section): return "\(file): missing <\(section)>"
         case let .invalidMesh(file, detail): return "\(file): invalid mesh: \(detail)"
         case let .zlibFailure(file, array, detail): return "\(file): array '\(array)': zlib: \(detail)"
+        case let .decompressionFailure(file, array, compressor, detail): return "\(file): array '\(array)': \(compressor): \(detail)"
         case let .missingReferencedFile(pvd, referenced):
             return "\(pvd): referenced file '\(referenced)' does not exist"
         case let .inconsistentStep(file, detail): return "\(file): inconsistent with the first step: \(detail)"

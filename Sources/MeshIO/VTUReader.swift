@@ -88,7 +88,8 @@ struct StepRead {
 }
 
 /// Reader for VTK XML `UnstructuredGrid` files: ascii, binary (inline base64), appended raw and
-/// appended base64; with or without vtkZLibDataCompressor; UInt32 or UInt64 headers.
+/// appended base64; uncompressed or with vtkZLibDataCompressor, vtkLZ4DataCompressor or
+/// vtkLZMADataCompressor; UInt32 or UInt64 headers.
 public enum VTUReader {
     public static func read(_ url: URL) throws -> VTUFile {
         try readFile(url, mode: .full).file
@@ -116,7 +117,7 @@ private struct Parser {
     /// each array.
     let mappedFile: MappedFile?
     var mapped: Bool { mappedFile != nil }
-    var layout = BinaryLayout(headerWordSize: 4, compressed: false, bigEndian: false)
+    var layout = BinaryLayout(headerWordSize: 4, codec: nil, bigEndian: false)
     var appendedStart: Int?          // first byte after the `_` marker
     var appendedBase64 = false
 
@@ -173,10 +174,13 @@ private struct Parser {
         case "UInt64": layout.headerWordSize = 8
         case let other: throw MeshIOError.unknownType(file: file, array: "header_type", type: other)
         }
-        switch root.attributes["compressor"] ?? "" {
-        case "": layout.compressed = false
-        case "vtkZLibDataCompressor": layout.compressed = true
-        case let other: throw MeshIOError.unsupportedCompressor(file: file, compressor: other)
+        let compressor = root.attributes["compressor"] ?? ""
+        if compressor.isEmpty {
+            layout.codec = nil
+        } else if let codec = BlockCodec(rawValue: compressor) {
+            layout.codec = codec
+        } else {
+            throw MeshIOError.unsupportedCompressor(file: file, compressor: compressor)
         }
         switch root.attributes["byte_order"] ?? "LittleEndian" {
         case "LittleEndian": layout.bigEndian = false

@@ -24,7 +24,8 @@ final class BadInputTests: XCTestCase {
 
     func testTruncationAtEveryOffset() throws {
         for (fixture, stride) in [("appended_raw_zlib_h32.vtu", 1), ("appended_raw_raw_h64.vtu", 3), ("binary_zlib_h64.vtu", 5),
-                                  ("appended_base64_zlib_h32.vtu", 5), ("ascii.vtu", 11), ("alltypes_appended_zlib.vtu", 7)] {
+                                  ("appended_base64_zlib_h32.vtu", 5), ("ascii.vtu", 11), ("alltypes_appended_zlib.vtu", 7),
+                                  ("appended_raw_lz4_h32.vtu", 3), ("binary_lzma_h64.vtu", 7)] {
             let full = try bytes(fixture)
             let reference = try read(full)
             // Where the last array's payload ends: any cut before that must fail.
@@ -118,8 +119,16 @@ final class BadInputTests: XCTestCase {
         assertMeshIOError(try read(try patched("ascii.vtu", "type=\"Float32\" Name=\"scalar\"", "type=\"Float16\" Name=\"scalar\"")), "type") {
             if case let .unknownType(_, array, type) = $0 { return array == "scalar" && type == "Float16" } else { return false }
         }
-        assertMeshIOError(try read(try patched("appended_raw_zlib_h32.vtu", "vtkZLibDataCompressor", "vtkLZ4DataCompressor")), "compressor") {
-            if case .unsupportedCompressor(_, "vtkLZ4DataCompressor") = $0 { return true } else { return false }
+        assertMeshIOError(try read(try patched("appended_raw_zlib_h32.vtu", "vtkZLibDataCompressor", "vtkZstdDataCompressor")), "compressor") {
+            if case .unsupportedCompressor(_, "vtkZstdDataCompressor") = $0 { return true } else { return false }
+        }
+        // zlib blocks announced as LZ4 or LZMA: the other codec refuses them (an LZ4 block has
+        // no magic, but a zlib stream is not a valid LZ4 sequence of that length).
+        for other in ["vtkLZ4DataCompressor", "vtkLZMADataCompressor"] {
+            assertMeshIOError(try read(try patched("appended_raw_zlib_h32.vtu", "vtkZLibDataCompressor", other), "as-\(other).vtu"), other) {
+                if case let .decompressionFailure(file, _, compressor, _) = $0 { return file == "as-\(other).vtu" && compressor == other }
+                return false
+            }
         }
         assertMeshIOError(try read(try patched("appended_raw_raw_h32.vtu", "header_type=\"UInt32\"", "header_type=\"UInt16\"")), "header") {
             if case .unknownType(_, "header_type", "UInt16") = $0 { return true } else { return false }
@@ -165,20 +174,46 @@ final class BadInputTests: XCTestCase {
         }
     }
 
-    func testCorruptZlibAndAbsurdHeaders() throws {
-        var b = try bytes("appended_raw_zlib_h64.vtu")
-        guard let tag = index(of: "<AppendedData", in: b) else { return XCTFail("no appended data") }
-        let data = b[tag...].firstIndex(of: UInt8(ascii: "_"))! + 1
-        // First array (scalar, 144 bytes in 2 blocks of 96): header 5 words of 8 bytes, then block 0.
-        var corrupt = b
-        corrupt[data + 40] ^= 0xFF; corrupt[data + 41] ^= 0xFF
-        assertMeshIOError(try read(corrupt), "zlib") {
-            if case let .zlibFailure(_, array, _) = $0 { return array == "scalar" } else { return false }
-        }
-        // nblocks = 2^60: rejected before allocating.
-        b[data + 7] = 0x10
-        assertMeshIOError(try read(b), "absurd nblocks") {
-            if case .truncated = $0 { return true } else { return false }
+    /// For each codec, on VTK's own files: a corrupt block and absurd header words give a
+    /// MeshIOError naming the file, the array and (for block errors) the compressor.
+    func testCorruptBlocksAndAbsurdHeaders() throws {
+        for (codec, compressor) in [("zlib", "vtkZLibDataCompressor"), ("lz4", "vtkLZ4DataCompressor"),
+                                    ("lzma", "vtkLZMADataCompressor")] {
+            let fixture = "appended_raw_\(codec)_h64.vtu", name = "bad-\(codec).vtu"
+            let b = try bytes(fixture)
+            guard let tag = index(of: "<AppendedData", in: b) else { return XCTFail("\(fixture): no appended data") }
+            let data = b[tag...].firstIndex(of: UInt8(ascii: "_"))! + 1
+            func isBlockError(_ e: MeshIOError, _ words: String = "") -> Bool {
+                if case let .decompressionFailure(file, array, c, detail) = e {
+                    return file == name && array == "scalar" && c == compressor && detail.contains(words)
+                }
+                return false
+            }
+            // First array (scalar, 144 bytes in 2 blocks of 96): header 5 words of 8 bytes, then
+            // block 0. Its first two bytes set to 0xFF: a broken zlib header or .xz magic, and an
+            // LZ4 literal run of more than 255 bytes in a 96-byte block.
+            var corrupt = b
+            corrupt[data + 40] = 0xFF; corrupt[data + 41] = 0xFF
+            assertMeshIOError(try read(corrupt, name), "\(codec): corrupt block") { isBlockError($0, "block 0 of 2") }
+            if codec != "lz4" {
+                // Inside the block: zlib's Adler-32 and the .xz CRC-32 catch a flipped bit (raw
+                // LZ4 blocks have no checksum; VTK writes none).
+                let size = Int(b[data + 24]) | Int(b[data + 25]) << 8    // compressed size of block 0
+                corrupt = b
+                corrupt[data + 40 + size / 2] ^= 0x10
+                assertMeshIOError(try read(corrupt, name), "\(codec): flipped bit") { isBlockError($0, "block 0 of 2") }
+            }
+            // Block size 2^30 (block 0 holds 2^30 bytes): more than the codec can expand that
+            // block to, refused before anything is allocated from the claim.
+            corrupt = b
+            corrupt[data + 8] = 0; corrupt[data + 11] = 0x40
+            assertMeshIOError(try read(corrupt, name), "\(codec): block size claim") { isBlockError($0, "header claims") }
+            // nblocks = 2^60: rejected before allocating.
+            corrupt = b
+            corrupt[data + 7] = 0x10
+            assertMeshIOError(try read(corrupt, name), "\(codec): absurd nblocks") {
+                if case let .truncated(file, detail) = $0 { return file == name && detail.contains("scalar") } else { return false }
+            }
         }
     }
 

@@ -1,27 +1,55 @@
+import CLZ4
+import CLZMA
 import CZlib
 import Foundation
 import XCTest
 @testable import MeshIO
 
-/// zlib-compressed arrays are inflated one block at a time while they are converted: block
-/// sizes that split an element between two blocks, big-endian files, inline base64 and
-/// appended raw (mapped) data must all give the values that were written.
+/// Compressed arrays (zlib, LZ4, LZMA) are decompressed one block at a time while they are
+/// converted: block sizes that split an element between two blocks, big-endian files, inline
+/// base64 and appended raw (mapped) data must all give the values that were written. Blocks
+/// are compressed here as VTK's compressors do (compress2, LZ4_compress_default,
+/// lzma_easy_buffer_encode with CRC-32).
 final class CompressedBlockTests: XCTestCase {
     let points: [Double] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1.5]
     let scalar: [Float] = [0.25, -1, 3.5, 1e-3]
 
-    /// The VTK header and data of one compressed array: values of `elementSize` bytes cut
-    /// into blocks of `blockSize` inflated bytes; header words of 4 bytes.
-    func compressed(_ bytes: [UInt8], blockSize: Int, bigEndian: Bool, claimedBlockSize: Int? = nil) -> [UInt8] {
-        var blocks: [[UInt8]] = []
-        var i = 0
-        while i < bytes.count {
-            let piece = Array(bytes[i..<min(bytes.count, i + blockSize)])
+    static let codecs: [BlockCodec] = [.zlib, .lz4, .lzma]
+
+    /// One block compressed as VTK's compressor for `codec` does.
+    static func compressBlock(_ piece: [UInt8], _ codec: BlockCodec) -> [UInt8] {
+        switch codec {
+        case .zlib:
             var out = [UInt8](repeating: 0, count: Int(compressBound(uLong(piece.count))))
             var len = uLongf(out.count)
             XCTAssertEqual(compress2(&out, &len, piece, uLong(piece.count), 6), Z_OK)
-            blocks.append(Array(out[0..<Int(len)]))
-            i += blockSize
+            return Array(out[0..<Int(len)])
+        case .lz4:
+            var out = [CChar](repeating: 0, count: Int(LZ4_compressBound(Int32(piece.count))))
+            let n = piece.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { LZ4_compress_default($0.baseAddress, &out, Int32(piece.count), Int32(out.count)) }
+            }
+            XCTAssertGreaterThan(n, 0)
+            return out[0..<Int(n)].map { UInt8(bitPattern: $0) }
+        case .lzma:
+            var out = [UInt8](repeating: 0, count: piece.count + piece.count / 4 + 128)   // VTK's bound
+            var pos = 0
+            XCTAssertEqual(lzma_easy_buffer_encode(5, LZMA_CHECK_CRC32, nil, piece, piece.count, &out, &pos, out.count), LZMA_OK)
+            return Array(out[0..<pos])
+        }
+    }
+
+    /// The VTK header and data of one compressed array: `bytes` cut into blocks of `blockSize`
+    /// uncompressed bytes (or of the lengths `pieces`, against the header); header words of 4
+    /// bytes. Also where the last block starts.
+    func compressed(_ bytes: [UInt8], codec: BlockCodec, blockSize: Int, bigEndian: Bool,
+                    claimedBlockSize: Int? = nil, pieces: [Int]? = nil) -> (bytes: [UInt8], lastBlock: Int) {
+        var blocks: [[UInt8]] = []
+        var i = 0, k = 0
+        while i < bytes.count {
+            let n = pieces?[k] ?? blockSize
+            blocks.append(Self.compressBlock(Array(bytes[i..<min(bytes.count, i + n)]), codec))
+            i += n; k += 1
         }
         func word(_ v: Int) -> [UInt8] {
             let le = withUnsafeBytes(of: UInt32(v).littleEndian) { Array($0) }
@@ -30,7 +58,8 @@ final class CompressedBlockTests: XCTestCase {
         let last = bytes.count % blockSize
         var header = word(blocks.count) + word(claimedBlockSize ?? blockSize) + word(last)
         for b in blocks { header += word(b.count) }
-        return header + blocks.flatMap { $0 }
+        let all = header + blocks.flatMap { $0 }
+        return (all, all.count - blocks.last!.count)
     }
 
     func raw<T>(_ values: [T], bigEndian: Bool) -> [UInt8] {
@@ -40,18 +69,20 @@ final class CompressedBlockTests: XCTestCase {
         return stride(from: 0, to: bytes.count, by: size).flatMap { bytes[$0..<($0 + size)].reversed() }
     }
 
-    /// A one-tetrahedron file whose points (Float64) and scalar (Float32) are compressed.
-    func file(blockSize: Int, bigEndian: Bool, appended: Bool, claimedBlockSize: Int? = nil,
-              corrupt: Bool = false) -> [UInt8] {
-        let p = compressed(raw(points, bigEndian: bigEndian), blockSize: blockSize, bigEndian: bigEndian, claimedBlockSize: claimedBlockSize)
-        var s = compressed(raw(scalar, bigEndian: bigEndian), blockSize: blockSize, bigEndian: bigEndian)
-        if corrupt { s[s.count - 3] ^= 0x55 }
+    /// A one-tetrahedron file whose points (Float64) and scalar (Float32) are compressed;
+    /// `corrupt` may change the scalar's bytes, given where its last block starts.
+    func file(codec: BlockCodec = .zlib, blockSize: Int, bigEndian: Bool, appended: Bool, claimedBlockSize: Int? = nil,
+              pointPieces: [Int]? = nil, corrupt: ((inout [UInt8], Int) -> Void)? = nil) -> [UInt8] {
+        let p = compressed(raw(points, bigEndian: bigEndian), codec: codec, blockSize: blockSize, bigEndian: bigEndian,
+                           claimedBlockSize: claimedBlockSize, pieces: pointPieces).bytes
+        var (s, lastBlock) = compressed(raw(scalar, bigEndian: bigEndian), codec: codec, blockSize: blockSize, bigEndian: bigEndian)
+        corrupt?(&s, lastBlock)
         func data(_ bytes: [UInt8], offset: Int) -> String {
             appended ? "format=\"appended\" offset=\"\(offset)\"/>" : "format=\"binary\">\(Data(bytes).base64EncodedString())</DataArray>"
         }
         var xml = """
         <?xml version="1.0"?>
-        <VTKFile type="UnstructuredGrid" version="1.0" byte_order="\(bigEndian ? "BigEndian" : "LittleEndian")" header_type="UInt32" compressor="vtkZLibDataCompressor">
+        <VTKFile type="UnstructuredGrid" version="1.0" byte_order="\(bigEndian ? "BigEndian" : "LittleEndian")" header_type="UInt32" compressor="\(codec.rawValue)">
         <UnstructuredGrid><Piece NumberOfPoints="4" NumberOfCells="1">
         <PointData><DataArray type="Float32" Name="s" \(data(s, offset: p.count))
         </PointData>
@@ -73,41 +104,84 @@ final class CompressedBlockTests: XCTestCase {
     }
 
     func testBlocksThatSplitElementsBothByteOrdersInlineAndMapped() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mcinr-zlib-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mcinr-blocks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        // 20 and 13 bytes: Float64 and Float32 values cross block boundaries; 4096: one block.
-        for blockSize in [20, 13, 24, 4096] {
-            for bigEndian in [false, true] {
-                for appended in [false, true] {
-                    let label = "block \(blockSize), \(bigEndian ? "big" : "little")-endian, \(appended ? "appended (mapped)" : "inline base64")"
-                    let bytes = file(blockSize: blockSize, bigEndian: bigEndian, appended: appended)
-                    let f: VTUFile
-                    if appended {
-                        let url = dir.appendingPathComponent("t.vtu")
-                        try Data(bytes).write(to: url)
-                        f = try VTUReader.read(url)
-                    } else {
-                        f = try VTUReader.read(bytes: bytes, name: "t.vtu")
+        for codec in Self.codecs {
+            // 20 and 13 bytes: Float64 and Float32 values cross block boundaries; 4096: one block.
+            for blockSize in [20, 13, 24, 4096] {
+                for bigEndian in [false, true] {
+                    for appended in [false, true] {
+                        let label = "\(codec), block \(blockSize), \(bigEndian ? "big" : "little")-endian, \(appended ? "appended (mapped)" : "inline base64")"
+                        let bytes = file(codec: codec, blockSize: blockSize, bigEndian: bigEndian, appended: appended)
+                        let f: VTUFile
+                        if appended {
+                            let url = dir.appendingPathComponent("t.vtu")
+                            try Data(bytes).write(to: url)
+                            f = try VTUReader.read(url)
+                        } else {
+                            f = try VTUReader.read(bytes: bytes, name: "t.vtu")
+                        }
+                        XCTAssertEqual(f.mesh.points, points, label)
+                        XCTAssertEqual(f.pointArrays.first?.values, scalar, label)
                     }
-                    XCTAssertEqual(f.mesh.points, points, label)
-                    XCTAssertEqual(f.pointArrays.first?.values, scalar, label)
                 }
             }
         }
     }
 
-    func testCorruptBlockNamesTheArrayAndHugeClaimedBlockSizeIsHarmless() throws {
-        for appended in [false, true] {
-            let bytes = file(blockSize: 13, bigEndian: false, appended: appended, corrupt: true)
-            assertMeshIOError(try VTUReader.read(bytes: bytes, name: "corrupt.vtu"), "corrupt block") {
-                if case let .zlibFailure(file, array, _) = $0 { return file == "corrupt.vtu" && array == "s" }
-                return false
+    func testCorruptBlockNamesFileArrayAndCompressor() throws {
+        for codec in Self.codecs {
+            // The last block's first bytes set to 0xFF: a broken zlib header, a broken .xz magic,
+            // an LZ4 literal run (15 + 255 + …) longer than the 13-byte block.
+            var corruptions: [(String, (inout [UInt8], Int) -> Void)] = [
+                ("first bytes", { s, last in s[last] = 0xFF; s[last + 1] = 0xFF; s[last + 2] = 0xFF }),
+            ]
+            if codec != .lz4 {
+                // Near the end: zlib's Adler-32 and the .xz CRC-32 / index catch it (raw LZ4 blocks carry no checksum).
+                corruptions.append(("near the end", { s, _ in s[s.count - 3] ^= 0x55 }))
+            }
+            for (what, corrupt) in corruptions {
+                for appended in [false, true] {
+                    let bytes = file(codec: codec, blockSize: 13, bigEndian: false, appended: appended, corrupt: corrupt)
+                    assertMeshIOError(try VTUReader.read(bytes: bytes, name: "corrupt.vtu"), "\(codec) \(what), appended \(appended)") {
+                        if case let .decompressionFailure(file, array, compressor, detail) = $0 {
+                            return file == "corrupt.vtu" && array == "s" && compressor == codec.rawValue && detail.contains("block 1 of 2")
+                        }
+                        return false
+                    }
+                }
             }
         }
-        // One block whose header claims a 1 GiB block size: only the last block's size counts.
-        let single = file(blockSize: 4096, bigEndian: false, appended: false, claimedBlockSize: 1 << 30)
-        let f = try VTUReader.read(bytes: single, name: "claim.vtu")
-        XCTAssertEqual(f.mesh.points, points)
+    }
+
+    func testHeaderClaimsBeyondTheCodecAreRefusedAndAHugeLoneBlockSizeIsHarmless() throws {
+        for codec in Self.codecs {
+            // One block whose header claims a 1 GiB block size: only the last block's size counts.
+            let single = file(codec: codec, blockSize: 4096, bigEndian: false, appended: false, claimedBlockSize: 1 << 30)
+            let f = try VTUReader.read(bytes: single, name: "claim.vtu")
+            XCTAssertEqual(f.mesh.points, points, "\(codec)")
+            // Two blocks and a claimed block size of 1 GiB: block 0 cannot hold that much.
+            // (The points array is compressed with the claim; it is read first.)
+            let two = file(codec: codec, blockSize: 20, bigEndian: false, appended: true, claimedBlockSize: 1 << 30)
+            assertMeshIOError(try VTUReader.read(bytes: two, name: "claim.vtu"), "\(codec): 1 GiB block") {
+                if case let .decompressionFailure(file, array, compressor, detail) = $0 {
+                    return file == "claim.vtu" && array == "Points" && compressor == codec.rawValue && detail.contains("header claims")
+                }
+                return false
+            }
+            // A consistent header (4 blocks of 24 bytes) over blocks that hold 20 or 28 bytes:
+            // within the codec's ratio, so only each block's decoded size can catch it.
+            for (pieces, bad) in [([24, 24, 20, 28], 2), ([28, 20, 24, 24], 0)] {
+                let uneven = file(codec: codec, blockSize: 24, bigEndian: false, appended: true, pointPieces: pieces)
+                assertMeshIOError(try VTUReader.read(bytes: uneven, name: "uneven.vtu"), "\(codec): blocks \(pieces)") {
+                    if case let .decompressionFailure(file, array, compressor, detail) = $0 {
+                        return file == "uneven.vtu" && array == "Points" && compressor == codec.rawValue
+                            && detail.hasPrefix("block \(bad) of 4")
+                    }
+                    return false
+                }
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ enum Fixtures {
     static var variantNames: [String] {
         var names = ["ascii.vtu"]
         for h in ["h32", "h64"] {
-            for z in ["raw", "zlib"] {
+            for z in ["raw", "zlib", "lz4", "lzma"] {
                 names += ["binary_\(z)_\(h).vtu", "appended_raw_\(z)_\(h).vtu", "appended_base64_\(z)_\(h).vtu"]
             }
         }
