@@ -130,7 +130,7 @@ enum DistributedMeshCoding {
     static func run(mesh: MCIMesh?, model: MCIModel?, points: [Double], to url: URL, options: EncodeOptions,
                     communicator: Communicator) throws {
         let rank = communicator.rank, size = communicator.size
-        communicator.phase = "mesh coding"
+        communicator.phase = "mesh plan"
         // rank 0 orders the cells and sends each rank its chunks' cells; the points every rank has
         var plan: MCIMeshChunkShares.Plan?
         var outgoing = [[UInt8]](repeating: [], count: size)
@@ -145,6 +145,7 @@ enum DistributedMeshCoding {
         }
         let cells = try communicator.alltoall(outgoing)[0]
         outgoing = []
+        communicator.phase = "mesh coding"
         let coded = try MCIMeshChunkShares.encode(cells: cells, points: points, threads: options.threads)
         let parts = try communicator.gather(coded, root: 0)
         var bytes: [UInt8] = []
@@ -157,10 +158,8 @@ enum DistributedMeshCoding {
         // leaves a collective the others wait in
         var verdict = ByteWriter()
         do {
-            let count = try MCIDecoder(bytes: bytes, name: url.path, options: .ownOutput).meshChunkCount
-            let listed = try MCIMeshChunkShares.verify(file: bytes, name: url.path,
-                                                       chunks: MCIMeshChunkShares.chunks(rank: rank, size: size, count: count),
-                                                       points: points)
+            let listed = try MCIMeshChunkShares.verify(file: bytes, name: url.path, rank: rank, size: size, points: points,
+                                                       threads: options.threads)
             verdict.int(0); verdict.data(listed)
         } catch {
             verdict.int(1); verdict.data(Array("\(error)".utf8))

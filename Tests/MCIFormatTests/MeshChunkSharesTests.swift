@@ -43,6 +43,20 @@ final class MeshChunkSharesTests: XCTestCase {
         }
     }
 
+    func testRadixOrderIsTheSortByKeyThenIndex() {
+        var rng = SeededRNG(seed: 3)
+        for n in [0, 1, 2, 1000, 70_000] {
+            // few distinct keys (ties), spread over all 64 bits, some digits constant
+            let keys: [UInt64] = (0 ..< n).map { _ in
+                let r = UInt64.random(in: 0 ..< 50, using: &rng)
+                return (r << 58) | ((r % 7) << 20) | (r % 3)
+            }
+            let expected = keys.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
+            var scratch = keys
+            XCTAssertEqual(MeshChunkCoding.radixOrder(&scratch), expected, "\(n) keys")
+        }
+    }
+
     func testAssemblyNeedsEveryChunkOnce() throws {
         let mesh = MeshCodingTests.mixedMesh(n: 4, precision: .float64)
         let plan = try XCTUnwrap(try MCIMeshChunkShares.plan(mesh, coding: .chunked(cellsPerChunk: 40)))
@@ -67,6 +81,9 @@ final class MeshChunkSharesTests: XCTestCase {
                                           points: mesh.points)
         }
         XCTAssertNoThrow(try MCIMeshChunkShares.checkCoverage(listed, pointCount: mesh.pointCount, name: "good"))
+        // one share on 3 threads lists the same points
+        let whole = try MCIMeshChunkShares.verify(file: good, name: "good", rank: 0, size: 1, points: mesh.points, threads: 3)
+        XCTAssertEqual(whole, listed.dropFirst().reduce(listed[0]) { zip($0, $1).map { $0 | $1 } })
         // a share missing: its points (the lone one in the last chunk at least) are listed nowhere
         XCTAssertThrowsError(try MCIMeshChunkShares.checkCoverage(Array(listed.dropLast()), pointCount: mesh.pointCount, name: "good"))
         // other source points than the coded ones: refused
@@ -88,5 +105,6 @@ final class MeshChunkSharesTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("chunk 2"), "\(error)")
         }
         XCTAssertNoThrow(try MCIMeshChunkShares.verify(file: bad, name: "bad", chunks: 3 ..< count, points: mesh.points))
+        XCTAssertThrowsError(try MCIMeshChunkShares.verify(file: bad, name: "bad", rank: 0, size: 1, points: mesh.points, threads: 4))
     }
 }

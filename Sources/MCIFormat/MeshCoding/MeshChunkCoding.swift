@@ -64,11 +64,13 @@ enum MeshChunkCoding {
         /// Chunk k's tets (4 distinct point ids each, flattened) and other cells, in Morton order.
         func cells(of k: Int, _ mesh: MCIMesh) -> (tets: [UInt32], others: [(UInt8, ArraySlice<Int>)]) {
             var tets: [UInt32] = [], others: [(UInt8, ArraySlice<Int>)] = []
-            for c in order[min(k * cellsPerChunk, cellCount) ..< min((k + 1) * cellsPerChunk, cellCount)] {
+            let cells = order[min(k * cellsPerChunk, cellCount) ..< min((k + 1) * cellsPerChunk, cellCount)]
+            tets.reserveCapacity(4 * cells.count)
+            for c in cells {
                 let lo = mesh.cellOffsets[c], hi = mesh.cellOffsets[c + 1]
                 let vs = mesh.connectivity[lo..<hi]
                 if mesh.cellTypes[c] == MeshChunkCoding.tet && hi - lo == 4 && MeshChunkCoding.distinct4(vs) {
-                    tets += vs.map { UInt32($0) }
+                    for v in vs { tets.append(UInt32(v)) }  // no array per cell: rank 0 does this for every chunk
                 } else {
                     others.append((mesh.cellTypes[c], vs))
                 }
@@ -147,7 +149,7 @@ enum MeshChunkCoding {
             for b in 0..<21 { out |= ((v >> UInt64(b)) & 1) << UInt64(3 * b) }
             return out
         }
-        var keys = [(UInt64, Int)]()
+        var keys = [UInt64]()
         keys.reserveCapacity(mesh.cellCount)
         for c in 0..<mesh.cellCount {
             let a0 = mesh.cellOffsets[c], a1 = mesh.cellOffsets[c + 1]
@@ -163,10 +165,47 @@ enum MeshChunkCoding {
                 if hi[a] > lo[a] { q = Int((m - lo[a]) / (hi[a] - lo[a]) * 2097151.0) }
                 code |= spread(UInt64(max(0, min(q, 2097151)))) << UInt64(a)
             }
-            keys.append((code, c))
+            keys.append(code)
         }
-        keys.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        return keys.map(\.1)
+        return radixOrder(&keys)
+    }
+
+    /// The indices of `keys` sorted by key, ties by index: a stable LSD radix sort (16-bit digits,
+    /// a pass skipped where every key has the same digit) from index order. A comparison sort
+    /// of 10^7 cells cost seconds on the process that plans the chunks while the others waited.
+    /// `keys` is used as scratch (left in an unspecified order): no copy of it is made.
+    static func radixOrder(_ keys: inout [UInt64]) -> [Int] {
+        let n = keys.count
+        var key: [UInt64] = []
+        swap(&key, &keys)
+        var index = (0..<n).map { UInt32(truncatingIfNeeded: $0) }
+        guard n > 1 else { return index.map(Int.init) }
+        precondition(n <= Int(UInt32.max), "radixOrder: more than 2^32 keys")
+        var keyOut = [UInt64](repeating: 0, count: n), indexOut = [UInt32](repeating: 0, count: n)
+        var count = [Int](repeating: 0, count: 1 << 16)
+        for shift in stride(from: 0, to: 64, by: 16) {
+            for i in count.indices { count[i] = 0 }
+            for k in key { count[Int((k >> UInt64(shift)) & 0xFFFF)] += 1 }
+            if count.contains(n) { continue }  // one digit for all: the order stays
+            var start = 0
+            for d in count.indices { let c = count[d]; count[d] = start; start += c }
+            key.withUnsafeBufferPointer { key in
+                index.withUnsafeBufferPointer { index in
+                    keyOut.withUnsafeMutableBufferPointer { keyOut in
+                        indexOut.withUnsafeMutableBufferPointer { indexOut in
+                            for i in 0..<n {
+                                let d = Int((key[i] >> UInt64(shift)) & 0xFFFF)
+                                let at = count[d]
+                                count[d] = at + 1
+                                keyOut[at] = key[i]; indexOut[at] = index[i]
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&key, &keyOut); swap(&index, &indexOut)
+        }
+        return index.map(Int.init)
     }
 }
 

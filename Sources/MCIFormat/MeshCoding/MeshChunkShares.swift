@@ -113,30 +113,65 @@ public enum MCIMeshChunkShares {
     /// file) and checks each point it lists against `points` (every mesh point, as the mesh
     /// holds them, stored at the file's precision). Returns the points listed, one bit each
     /// (for `checkCoverage`). Throws the decoder's error naming the chunk, or a mismatch.
-    public static func verify(file bytes: [UInt8], name: String, chunks: Range<Int>, points: [Double]) throws -> [UInt8] {
+    public static func verify(file bytes: [UInt8], name: String, chunks: Range<Int>, points: [Double],
+                              threads: Int = 1) throws -> [UInt8] {
+        try verify(file: bytes, name: name, share: { _ in chunks }, points: points, threads: threads)
+    }
+
+    /// `verify` of process `rank`'s share of `size` (`chunks(rank:size:count:)` of the file's chunks).
+    public static func verify(file bytes: [UInt8], name: String, rank: Int, size: Int, points: [Double],
+                              threads: Int = 1) throws -> [UInt8] {
+        try verify(file: bytes, name: name, share: { chunks(rank: rank, size: size, count: $0) }, points: points,
+                   threads: threads)
+    }
+
+    private static func verify(file bytes: [UInt8], name: String, share: (Int) -> Range<Int>, points: [Double],
+                               threads: Int) throws -> [UInt8] {
         let decoder = try MCIDecoder(bytes: bytes, name: name, options: .ownOutput)
         let n = points.count / 3
+        let chunks = share(decoder.meshChunkCount)
         guard decoder.hasMesh, decoder.meshCodingIsChunked, decoder.meshPointCount == n,
               chunks.upperBound <= decoder.meshChunkCount else {
             throw MCIError.format("\(name): not the MESHC mesh of \(n) points that was coded")
         }
-        var listed = [UInt8](repeating: 0, count: n / 8 + 1)
-        for k in chunks {
-            let (ids, chunk) = try decoder.meshChunk(k)
-            let float32 = chunk.pointPrecision == .float32
-            for (i, id) in ids.enumerated() {
-                let g = Int(id)
-                guard g >= 0 && g < n else { throw MCIError.format("\(name): MESHC chunk \(k) lists point \(g) of \(n)") }
-                for a in 0 ..< 3 {
-                    let source = float32 ? Double(Float(points[3 * g + a])) : points[3 * g + a]
-                    guard chunk.points[3 * i + a].bitPattern == source.bitPattern else {
-                        throw MCIError.format("\(name): MESHC chunk \(k): point \(g) decodes to other coordinates than the mesh's")
-                    }
+        // chunks on up to `threads` workers, each with its own bitmap and first error
+        let workers = max(1, min(threads, chunks.count, 16))
+        var listed = [[UInt8]](repeating: [UInt8](repeating: 0, count: n / 8 + 1), count: workers)
+        var failures = [Error?](repeating: nil, count: workers)
+        listed.withUnsafeMutableBufferPointer { listed in
+            failures.withUnsafeMutableBufferPointer { failures in
+                let (bits, errors) = (listed, failures)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    do {
+                        for k in Swift.stride(from: chunks.lowerBound + w, to: chunks.upperBound, by: workers) {
+                            try check(decoder, chunk: k, name: name, points: points, into: &bits[w])
+                        }
+                    } catch { errors[w] = error }
                 }
-                listed[g / 8] |= UInt8(1 << (g % 8))
             }
         }
-        return listed
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
+        var all = listed[0]
+        for part in listed.dropFirst() { for i in all.indices { all[i] |= part[i] } }
+        return all
+    }
+
+    /// Chunk k decodes, and each point it lists has the source's coordinates (as stored).
+    private static func check(_ decoder: MCIDecoder, chunk k: Int, name: String, points: [Double], into listed: inout [UInt8]) throws {
+        let n = points.count / 3
+        let (ids, chunk) = try decoder.meshChunk(k)
+        let float32 = chunk.pointPrecision == .float32
+        for (i, id) in ids.enumerated() {
+            let g = Int(id)
+            guard g >= 0 && g < n else { throw MCIError.format("\(name): MESHC chunk \(k) lists point \(g) of \(n)") }
+            for a in 0 ..< 3 {
+                let source = float32 ? Double(Float(points[3 * g + a])) : points[3 * g + a]
+                guard chunk.points[3 * i + a].bitPattern == source.bitPattern else {
+                    throw MCIError.format("\(name): MESHC chunk \(k): point \(g) decodes to other coordinates than the mesh's")
+                }
+            }
+            listed[g / 8] |= UInt8(1 << (g % 8))
+        }
     }
 
     /// Every point listed by some chunk (`listed`: the processes' `verify` results).
