@@ -102,6 +102,10 @@ public struct MCIModel: Equatable, Sendable {
     /// docs/mci-format.md, "MESHC", cell order); `.zlib` writes MESH (type 5, the cell order
     /// kept), which readers of formats 1.0 … 1.2 open.
     public var meshCoding: MCIMeshCoding = .standard
+    /// The mesh as a MESHC payload already coded (`MeshChunkCoding.payload`), embedded instead
+    /// of `mesh`: an encoder codes the mesh before training and releases its arrays, so that
+    /// training holds the fields, not the mesh.
+    public var codedMesh: [UInt8]?
     /// How the writer stores the network tensors (format 1.1 for anything but float32).
     public var weightEncoding: MCIWeightEncoding = .float32
     /// Store NETS zlib-compressed (section flag bit 1, format 1.1) where that is smaller.

@@ -31,6 +31,11 @@ public enum MCIWriter {
         try writeAtomically(bytes, to: url)
     }
 
+    /// The MESHC section of `mesh` as `encode` writes it, for `MCIModel.codedMesh`.
+    public static func meshPayload(_ mesh: MCIMesh, cellsPerChunk: Int) throws -> [UInt8] {
+        try MeshChunkCoding.payload(mesh, cellsPerChunk: cellsPerChunk)
+    }
+
     /// The complete file contents. `meshPayload`: the MESHC section of `model.mesh` already
     /// coded (`MCIMeshChunkShares`, by several processes), used instead of coding it here.
     public static func encode(_ model: MCIModel, meshPayload: [UInt8]? = nil) throws -> [UInt8] {
@@ -54,7 +59,9 @@ public enum MCIWriter {
             w.f64(margin); w.u64(0)
             sections.append((.seam, 1, w.bytes))
         }
-        if let mesh = model.mesh {
+        if let codedMesh = model.codedMesh {
+            sections.append((.meshc, 1, codedMesh))
+        } else if let mesh = model.mesh {
             switch model.meshCoding {
             case .zlib: sections.append((.mesh, 0, try compressedMesh(mesh)))
             // required: a reader without MESHC would open the model without its mesh
@@ -65,7 +72,7 @@ public enum MCIWriter {
         // Required: a reader that cannot apply the residual must not show the network alone as
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
-        let chunkedMesh = model.mesh != nil && model.meshCoding != .zlib
+        let chunkedMesh = model.codedMesh != nil || (model.mesh != nil && model.meshCoding != .zlib)
         let minor: UInt16 = model.residual?.usesLinearPredictor == true ? 4
             : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0

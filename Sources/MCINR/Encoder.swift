@@ -106,17 +106,25 @@ public enum Encoder {
     /// dataset while holding the fields once).
     /// `data` is consumed: once the residual is made the fields are released, before the
     /// writer's verification opens the file (which inflates the mesh): pass it without keeping
-    /// a copy and the fields and the mesh's decoded copy never coexist.
-    public static func encode(_ data: consuming TrainingData, mesh: Mesh, to url: URL, options: EncodeOptions,
-                              reporter: ProgressReporter? = nil) throws -> EncodeSummary {
+    /// a copy and the fields and the mesh's decoded copy never coexist. `codedMesh`: the mesh
+    /// already coded as MESHC (`MCIWriter.meshPayload`, e.g. before the steps were read, so
+    /// that its cells were never held with the fields), embedded instead of coding `mesh`.
+    public static func encode(_ data: consuming TrainingData, mesh: Mesh, codedMesh: [UInt8]? = nil, to url: URL,
+                              options: EncodeOptions, reporter: ProgressReporter? = nil) throws -> EncodeSummary {
         try options.validate()
+        if codedMesh != nil {
+            guard options.embedMesh, options.errorBound == nil, case .chunked = options.meshCoding else {
+                throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC, without an error bound")
+            }
+        }
         var result = try train(data, options: options, reporter: reporter)
         let metrics = try evaluate(result, data: data, options: options, reporter: reporter)
         if let metrics {
             result.metrics = metrics  // recorded in the file's JSON section
             result.metricsSource = "decoder"
         }
-        var model = try makeModel(result, mesh: options.embedMesh ? MCIMesh(mesh) : nil, options: options)
+        var model = try makeModel(result, mesh: options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil, options: options)
+        model.codedMesh = codedMesh
         var bounded: MCIResidual.Report?
         if let bound = options.errorBound {
             (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)

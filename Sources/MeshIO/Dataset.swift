@@ -22,6 +22,11 @@ public struct Mesh: Equatable, Sendable {
 
     public var pointCount: Int { points.count / 3 }
     public var cellCount: Int { cellTypes.count }
+    /// "N tets", or "N cells (T tets)" for a mixed mesh.
+    public var cellDescription: String {
+        if isTetrahedral { return "\(cellCount) tets" }
+        return "\(cellCount) cells (\(cellTypes.filter { $0 == Mesh.tetraType }.count) tets)"
+    }
     public var isTetrahedral: Bool { cellTypes.allSatisfy { $0 == Mesh.tetraType } }
 
     public init(points: [Double], cellTypes: [UInt8], offsets: [Int], connectivity: [Int],
@@ -190,6 +195,13 @@ public struct Dataset: Equatable, Sendable {
     public var pointCount: Int { mesh.pointCount }
     public var cellCount: Int { mesh.cellCount }
 
+    /// The mesh, leaving an empty one in its place: a caller that hands the mesh on keeps no
+    /// copy of its arrays (hundreds of MB at 10⁷ points).
+    public mutating func takeMesh() -> Mesh {
+        defer { mesh = Mesh(points: [], cellTypes: [], offsets: [0], connectivity: []) }
+        return mesh
+    }
+
     public func validate(file: String = "dataset") throws {
         try mesh.validate(file: file)
         // Refused on input and before writing (see validateArrayNames).
@@ -283,12 +295,10 @@ public struct Dataset: Equatable, Sendable {
     }
 
     /// One line: points, cells, steps, time range, variables with components and ranges.
-    public var summary: String {
-        let cells: String
-        if mesh.isTetrahedral { cells = "\(mesh.cellCount) tets" } else {
-            let tets = mesh.cellTypes.filter { $0 == Mesh.tetraType }.count
-            cells = "\(mesh.cellCount) cells (\(tets) tets)"
-        }
+    public var summary: String { summary(cells: mesh.cellDescription) }
+
+    /// The same with the cells described by `cells` (e.g. of a mesh whose cells were released).
+    public func summary(cells: String) -> String {
         let timeText = times.isEmpty ? "no steps"
             : "\(times.count) step\(times.count == 1 ? "" : "s") t=\(fmt(times.first!))…\(fmt(times.last!))"
         let ranges = componentRanges()

@@ -52,7 +52,9 @@ public enum DatasetReader {
         try readSeries(SeriesStream(files: files, times: times), progress: progress)
     }
 
-    static func readSeries(_ stream: SeriesStream, progress: ((Int, Int) -> Void)?) throws -> Dataset {
+    /// The steps of an open stream, read into one dataset. After `releaseCells()` the dataset's
+    /// mesh has the points only, and no cell data.
+    public static func readSeries(_ stream: SeriesStream, progress: ((Int, Int) -> Void)?) throws -> Dataset {
         let files = stream.files
         var steps: [VTUFile] = []
         steps.reserveCapacity(stream.stepCount)
@@ -70,7 +72,7 @@ public enum DatasetReader {
         do {
             return try Dataset(mesh: stream.mesh, times: stream.times,
                                variables: variables(stream.pointArrays, \.pointArrays),
-                               cellVariables: variables(stream.cellArrays, \.cellArrays))
+                               cellVariables: stream.cellsReleased ? [] : variables(stream.cellArrays, \.cellArrays))
         } catch MeshIOError.invalidName(_, let name, let reason) {
             throw MeshIOError.invalidName(file: files[0].path, name: name, reason: reason)
         }
@@ -92,8 +94,11 @@ public final class SeriesStream: @unchecked Sendable {
         }
     }
 
-    /// The first file's mesh (its points only, without cells, when opened with `cells: false`).
-    public let mesh: Mesh
+    /// The first file's mesh (its points only, without cells, when opened with `cells: false`
+    /// or after `releaseCells()`).
+    public private(set) var mesh: Mesh
+    /// True after `releaseCells()`.
+    public private(set) var cellsReleased = false
     /// Cells of the mesh, also when they were not decoded.
     public var cellCount: Int { reference.cellCount }
     /// Step times, ascending.
@@ -150,6 +155,17 @@ public final class SeriesStream: @unchecked Sendable {
         cellArrays = ArrayInfo.of(first.file.cellArrays)
         reference = (firstURL, first.pointCount, first.cellCount, first.pointChecksum)
         cachedFirst = (order.firstIndex(of: 0)!, first.file)
+    }
+
+    /// Keeps the points and gives up the cells (also the first file's copy): a reader that took
+    /// what it needs from them (an encoder that coded them) then reads the steps without them.
+    public func releaseCells() {
+        lock.lock(); defer { lock.unlock() }
+        let pointsOnly = Mesh(points: mesh.points, cellTypes: [], offsets: [0], connectivity: [], pointPrecision: mesh.pointPrecision)
+        mesh = pointsOnly
+        cachedFirst?.file.mesh = pointsOnly
+        cachedFirst?.file.cellArrays = []
+        cellsReleased = true
     }
 
     /// The arrays of step `index` (time order), checked against the first file: same point

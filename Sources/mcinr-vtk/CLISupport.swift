@@ -11,15 +11,7 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Reads a `.pvd`, one `.vtu`, or several `.vtu` files as one time series.
-func readDataset(_ paths: [String], progress: StepProgress? = nil) throws -> Dataset {
-    let urls = try seriesURLs(paths)
-    let report = progress.map { p in { (done: Int, total: Int) in p.update("reading", done: done, total: total) } }
-    return urls.count == 1 ? try DatasetReader.read(urls[0], progress: report)
-        : try DatasetReader.readSeries(urls, progress: report)
-}
-
-/// The same series opened for reading one step at a time.
+/// A series (a .pvd, a .vtu/.pvtu, or .vtu/.pvtu steps) opened for reading one step at a time.
 func openSeries(_ paths: [String], cells: Bool = true) throws -> SeriesStream {
     let urls = try seriesURLs(paths)
     return urls.count == 1 ? try SeriesStream(urls[0], cells: cells) : try SeriesStream(files: urls, cells: cells)

@@ -59,13 +59,20 @@ struct Train: ParsableCommand {
               FileManager.default.isWritableFile(atPath: outDir.path) else {
             throw CLIError("\(outDir.path): cannot write there (missing or not writable folder)")
         }
-        var dataset = try preparedDataset()
+        var storageOptions = EncodeOptions()
+        storage.apply(to: &storageOptions)
+        let (prepared, codedMesh) = try preparedDataset(coding: storageOptions)
+        var dataset = prepared
         var options = EncodeOptions(training: model.config(for: dataset))
         training.apply(to: &options.training)
         storage.apply(to: &options)
         let reporter = TerminalProgressRenderer(mode: quiet ? .quiet : .automatic)
-        // The fields held once from here on, and released by the encoder before it writes.
-        let summary = try Encoder.encode(TrainingData(draining: &dataset), mesh: dataset.mesh, to: outURL,
+        let (pointCount, stepCount) = (dataset.pointCount, dataset.stepCount)
+        // The fields held once from here on (the dataset gives them up), and released by the
+        // encoder before it writes.
+        var data = TrainingData(draining: &dataset)
+        if let codedMesh { data.cellCount = codedMesh.cellCount }
+        let summary = try Encoder.encode(data, mesh: dataset.takeMesh(), codedMesh: codedMesh?.payload, to: outURL,
                                          options: options, reporter: reporter)
         if compareWeightEncodings {
             try printWeightEncodingComparison(summary.result, TrainingData(dataset: try preparedDataset()), threads: options.threads)
@@ -73,13 +80,29 @@ struct Train: ParsableCommand {
         if json {
             try printJSON(summary.jsonObject(output: output))
         } else {
-            printSummary(summary, pointCount: dataset.pointCount, stepCount: dataset.stepCount)
+            printSummary(summary, pointCount: pointCount, stepCount: stepCount)
         }
     }
 
     /// The input series with the selected variables, non-finite values handled as asked.
-    private func preparedDataset() throws -> Dataset {
-        var dataset = try readDataset(inputs, progress: StepProgress(quiet: quiet))
+    private func preparedDataset() throws -> Dataset { try preparedDataset(coding: nil).dataset }
+
+    /// The same; when `options` embed the mesh as MESHC without an error bound, the mesh is
+    /// coded when the series opens, before its steps are read, and its cells released: reading
+    /// and training then hold the fields, not the mesh (10⁷ points: hundreds of MB).
+    private func preparedDataset(coding options: EncodeOptions?) throws
+        -> (dataset: Dataset, codedMesh: (payload: [UInt8], cellCount: Int)?) {
+        let stream = try openSeries(inputs)
+        var codedMesh: (payload: [UInt8], cellCount: Int)?
+        var cells = stream.mesh.cellDescription
+        if let options, options.embedMesh, options.errorBound == nil, case .chunked(let perChunk) = options.meshCoding {
+            if !quiet { note("coding the mesh (\(cells))…") }
+            codedMesh = (try MCIWriter.meshPayload(MCIMesh(stream.mesh), cellsPerChunk: perChunk), stream.cellCount)
+            stream.releaseCells()
+            cells += ", coded"
+        }
+        let progress = StepProgress(quiet: quiet)
+        var dataset = try DatasetReader.readSeries(stream, progress: { progress.update("reading", done: $0, total: $1) })
         if let names = variables.names { dataset = try dataset.selectingVariables(names) }
         let nonFinite = dataset.nonFiniteValues()
         if let first = nonFinite.first {
@@ -95,9 +118,9 @@ struct Train: ParsableCommand {
         if !dataset.cellVariables.isEmpty && !quiet {
             note("note: cell data (\(dataset.cellVariables.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
         }
-        if !quiet { note(dataset.summary) }
+        if !quiet { note(dataset.summary(cells: cells)) }
         dataset.cellVariables = []  // not trained: no need to hold them
-        return dataset
+        return (dataset, codedMesh)
     }
 
     func printSummary(_ summary: EncodeSummary, pointCount: Int, stepCount: Int) {

@@ -83,6 +83,19 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    func testReleasedCellsLeaveThePointsAndTheArrays() throws {
+        let whole = try DatasetReader.read(Fixtures.url("series.pvd"))
+        let stream = try SeriesStream(Fixtures.url("series.pvd"))
+        stream.releaseCells()
+        let d = try DatasetReader.readSeries(stream, progress: nil)
+        XCTAssertEqual(d.mesh.points, whole.mesh.points)
+        XCTAssertEqual(d.mesh.cellCount, 0)
+        XCTAssertEqual(stream.cellCount, whole.cellCount, "the stream still counts the cells")
+        XCTAssertEqual(d.variables, whole.variables)
+        XCTAssertEqual(d.cellVariables, [], "cell data needs the cells")
+        XCTAssertEqual(d.times, whole.times)
+    }
+
     func testSeriesWriterAbortLeavesNothing() throws {
         let folder = try makeScratchFolder(self)
         let d = try DatasetReader.read(Fixtures.url("series.pvd"))
