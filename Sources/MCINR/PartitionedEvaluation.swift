@@ -47,26 +47,28 @@ enum PartitionedEvaluation {
         let cellCount = Int(cellOfPoint.max() ?? 0) + 1
         var pointsInCell = [Int](repeating: 0, count: cellCount)
         for c in cellOfPoint { pointsInCell[Int(c)] += 1 }
-        // this rank's cells, ascending, and the slot of each of its rows
-        let rowCell: [Int32] = rows.map { $0.map { cellOfPoint[$0] } } ?? cellOfPoint
+        // this rank's cells, ascending, and the rows of each (ascending: mesh order); Int32 and
+        // no copy of the points, as the fields may be large
         var localInCell = [Int](repeating: 0, count: cellCount)
-        for c in rowCell { localInCell[Int(c)] += 1 }
+        for i in 0 ..< local { localInCell[Int(cellOfPoint[rows?[i] ?? i])] += 1 }
         let ownCells = (0 ..< cellCount).filter { localInCell[$0] > 0 }
         for c in ownCells where localInCell[c] != pointsInCell[c] {
             throw MCINRError.invalidConfiguration("evaluation: rank \(communicator.rank) holds \(localInCell[c]) of the \(pointsInCell[c]) points of top-level cluster \(c)")
         }
         var slotOfCell = [Int](repeating: -1, count: cellCount)
-        for (slot, c) in ownCells.enumerated() { slotOfCell[c] = slot }
-        let slotOfRow = rowCell.map { slotOfCell[Int($0)] }
+        var cellRows = [[Int32]](repeating: [], count: ownCells.count)
+        for (slot, c) in ownCells.enumerated() { slotOfCell[c] = slot; cellRows[slot].reserveCapacity(localInCell[c]) }
+        for i in 0 ..< local { cellRows[slotOfCell[Int(cellOfPoint[rows?[i] ?? i])]].append(Int32(i)) }
         let stride = T * C  // per slot: [s][c]
 
         // Pass 1: Σy per cell, step, component; every rank gets every cell's sums.
         var sums = [Double](repeating: 0, count: ownCells.count * stride)
-        for s in 0 ..< T {
-            let base = s * local * C
-            for i in 0 ..< local {
-                let at = slotOfRow[i] * stride + s * C
-                for c in 0 ..< C { sums[at + c] += Double(values[base + i * C + c]) }
+        for (slot, members) in cellRows.enumerated() {
+            for s in 0 ..< T {
+                let base = s * local * C, at = slot * stride + s * C
+                for i in members {
+                    for c in 0 ..< C { sums[at + c] += Double(values[base + Int(i) * C + c]) }
+                }
             }
         }
         let allSums = try exchange(ownCells, sums, stride: stride, cellCount: cellCount, communicator: communicator, toAll: true)
@@ -86,12 +88,11 @@ enum PartitionedEvaluation {
         // Pass 2: decode, one call per cell and step (the decoder's last bits depend on how a
         // call's points are grouped: a cell decoded alone gives the same bits on any rank);
         // four sums per cell, step, component.
-        var cellRows = [[Int]](repeating: [], count: ownCells.count)
-        for i in 0 ..< local { cellRows[slotOfRow[i]].append(i) }
-        let cellPoints = cellRows.map { rowsOfCell in
-            var xyz = [Double](repeating: 0, count: 3 * rowsOfCell.count)
-            for (j, i) in rowsOfCell.enumerated() {
-                let p = rows?[i] ?? i
+        // (a cell's coordinates gathered for each call: a cell's worth of memory, not a copy of all)
+        func coordinates(_ members: [Int32]) -> [Double] {
+            var xyz = [Double](repeating: 0, count: 3 * members.count)
+            for (j, i) in members.enumerated() {
+                let p = rows?[Int(i)] ?? Int(i)
                 for a in 0 ..< 3 { xyz[3 * j + a] = points[3 * p + a] }
             }
             return xyz
@@ -103,7 +104,7 @@ enum PartitionedEvaluation {
             for slot in ownCells.indices {
                 let prediction: [Float]
                 do {
-                    prediction = try decoder.decode(points: cellPoints[slot], time: time, threads: threads)
+                    prediction = try decoder.decode(points: coordinates(cellRows[slot]), time: time, threads: threads)
                 } catch {
                     throw MCINRError.decoding("time step \(s): \(error)")
                 }
@@ -111,7 +112,7 @@ enum PartitionedEvaluation {
                 prediction.withUnsafeBufferPointer { predicted in
                     for (j, i) in cellRows[slot].enumerated() {
                         for c in 0 ..< C {
-                            let y = Double(values[base + i * C + c])
+                            let y = Double(values[base + Int(i) * C + c])
                             let e = y - Double(predicted[j * C + c])
                             let d = y - stepMean[s * C + c], g = y - pooledMean[c]
                             sse[at + c] += e * e; sstStep[at + c] += d * d; sstPooled[at + c] += g * g
