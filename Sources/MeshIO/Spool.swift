@@ -30,29 +30,38 @@ public final class Spool: @unchecked Sendable {
     /// Bytes written so far.
     public var size: Int64 { lock.lock(); defer { lock.unlock() }; return end }
 
+    /// Reserves `count` bytes at the end (written later with `write(_:at:)`); returns where.
+    public func reserve(_ count: Int) throws -> Int64 {
+        lock.lock(); defer { lock.unlock() }
+        let start = end
+        end += Int64(count)
+        return start
+    }
+
+    /// Writes `data` at `offset` (inside a reserved range).
+    public func write(_ data: Data, at offset: Int64) throws {
+        try data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw MeshIOError.writeFailed(file: naming, reason: "scratch file: " + String(cString: strerror(errno)))
+                }
+                done += n
+            }
+        }
+    }
+
     /// Appends `parts` one after the other; returns where they lie. Thread-safe.
     public func append(_ parts: [Data]) throws -> Range<Int64> {
-        let total = Int64(parts.reduce(0) { $0 + $1.count })
-        lock.lock()
-        let start = end
-        end += total
-        lock.unlock()
+        let start = try reserve(parts.reduce(0) { $0 + $1.count })
         var at = start
         for data in parts {
-            try data.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(at) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw MeshIOError.writeFailed(file: naming, reason: "scratch file: " + String(cString: strerror(errno)))
-                    }
-                    done += n
-                }
-            }
+            try write(data, at: at)
             at += Int64(data.count)
         }
-        return start ..< start + total
+        return start ..< at
     }
 
     /// Copies `range` to the file descriptor `out` at its current position, 1 MiB at a time.
@@ -93,18 +102,6 @@ public final class Spool: @unchecked Sendable {
 public enum FilePiece: @unchecked Sendable {
     case bytes(Data)
     case spooled(Spool, Range<Int64>)
-
-    /// `parts` in `spool`, or joined in memory without one.
-    public init(_ parts: [Data], spool: Spool?) throws {
-        if let spool {
-            self = .spooled(spool, try spool.append(parts))
-        } else {
-            var joined = Data()
-            joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-            for p in parts { joined.append(p) }
-            self = .bytes(joined)
-        }
-    }
 
     public var count: Int {
         switch self {

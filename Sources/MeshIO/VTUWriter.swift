@@ -18,12 +18,18 @@ public enum AtomicFile {
 }
 
 /// A point or cell array whose values are produced when the writer reaches it, so that the
-/// arrays of a step need not all be in memory at once.
+/// arrays of a step need not all be in memory at once: all at once (`values`), or a block at a
+/// time (`fill`, for an array computed from others, e.g. columns of a decoded block, which is
+/// then never materialised).
 public struct PendingArray: Sendable {
     public var name: String
     public var components: Int
     public var sourceType: VTKScalarType?
     public var values: @Sendable () throws -> [Float]
+    /// Float32 values on demand: `fill(range, into)` writes values `range` (value indices) at `into`.
+    public var fill: (@Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void)?
+    /// Number of values `fill` provides.
+    public var count = 0
 
     public init(name: String, components: Int, sourceType: VTKScalarType? = nil, values: @escaping @Sendable () throws -> [Float]) {
         self.name = name
@@ -34,6 +40,19 @@ public struct PendingArray: Sendable {
 
     public init(_ array: NamedArray) {
         self.init(name: array.name, components: array.components, sourceType: array.sourceType) { array.values }
+    }
+
+    /// `count` Float32 values written a block at a time by `fill` (thread-safe: blocks are
+    /// filled concurrently).
+    public init(name: String, components: Int, count: Int,
+                fill: @escaping @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        self.init(name: name, components: components) {
+            var out = [Float](repeating: 0, count: count)
+            out.withUnsafeMutableBufferPointer { if count > 0 { fill(0 ..< count, $0.baseAddress!) } }
+            return out
+        }
+        self.fill = fill
+        self.count = count
     }
 }
 
@@ -72,20 +91,19 @@ public struct VTUWriter: Sendable {
 
     /// `spool`: where the compressed blocks go (nil: memory).
     public func encodeMesh(_ mesh: Mesh, name: String = "vtu", spool: Spool? = nil) throws -> EncodedMesh {
-        func park(_ parts: [Data]) throws -> FilePiece { try FilePiece(parts, spool: spool) }
         try mesh.validate(file: name)
         // Int64 little-endian is Int's own layout here: the index arrays are compressed from
         // their memory, without a copy (they are most of a mesh of hundreds of MB)
         precondition(MemoryLayout<Int>.size == 8 && 1.littleEndian == 1, "a 64-bit little-endian Int")
         let points = mesh.pointPrecision == .float32
-            ? try mesh.points.map { Float($0) }.withUnsafeBytes { try encodeBlock($0, name: name) }
-            : try mesh.points.withUnsafeBytes { try encodeBlock($0, name: name) }
+            ? try mesh.points.map { Float($0) }.withUnsafeBytes { try encodeBlocks($0, name: name, spool: spool) }
+            : try mesh.points.withUnsafeBytes { try encodeBlocks($0, name: name, spool: spool) }
         return EncodedMesh(pointCount: mesh.pointCount, cellCount: mesh.cellCount,
                            pointType: mesh.pointPrecision == .float32 ? "Float32" : "Float64",
-                           points: try park(points),
-                           connectivity: try park(try mesh.connectivity.withUnsafeBytes { try encodeBlock($0, name: name) }),
-                           offsets: try park(try mesh.offsets.dropFirst().withUnsafeBytes { try encodeBlock($0, name: name) }),
-                           types: try park(try mesh.cellTypes.withUnsafeBytes { try encodeBlock($0, name: name) }))
+                           points: points,
+                           connectivity: try mesh.connectivity.withUnsafeBytes { try encodeBlocks($0, name: name, spool: spool) },
+                           offsets: try mesh.offsets.dropFirst().withUnsafeBytes { try encodeBlocks($0, name: name, spool: spool) },
+                           types: try mesh.cellTypes.withUnsafeBytes { try encodeBlocks($0, name: name, spool: spool) })
     }
 
     /// The bytes of the file (`name` is used in error messages).
@@ -139,6 +157,17 @@ public struct VTUWriter: Sendable {
         xml += "      <PointData>\n"
         // Float32, or Int32 for an array that says so and whose values are all Int32 (ids)
         func typed(_ a: PendingArray, count: Int) throws -> String {
+            if let fill = a.fill, a.sourceType != .int32 {
+                guard a.components >= 1, a.count == count * a.components else {
+                    throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(a.count) values, expected \(count) × \(a.components)")
+                }
+                // compressed a block at a time from what `fill` writes: the array never exists whole
+                return try appended.dataArray("Float32", a.name, components: a.components, bytes: 4 * a.count) { range, scratch in
+                    let first = range.lowerBound / 4, end = (range.upperBound + 3) / 4
+                    fill(first ..< end, scratch.assumingMemoryBound(to: Float.self))
+                    return UnsafeRawPointer(scratch) + (range.lowerBound - 4 * first)
+                }
+            }
             let values = try a.values()
             guard a.components >= 1, values.count == count * a.components else {
                 throw MeshIOError.writeFailed(file: name, reason: "array '\(a.name)' has \(values.count) values, expected \(count) × \(a.components)")
@@ -204,43 +233,76 @@ public struct VTUWriter: Sendable {
         words.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
     }
 
-    /// Header + data of one array: [nbytes] uncompressed, or VTK's zlib block layout
-    /// [nblocks, blocksize, lastblocksize, compressed sizes…] followed by the blocks.
-    /// Returned in parts (the header, then runs of blocks), which a spool takes one by one: a
-    /// large array's compressed bytes are never held twice.
-    fileprivate func encodeBlock(_ payload: UnsafeRawBufferPointer, name: String) throws -> [Data] {
-        guard compress else { return [Self.header([UInt64(payload.count)]), Data(payload)] }
-        let total = payload.count
-        let fullBlocks = total / blockSize, last = total % blockSize
-        let nblocks = fullBlocks + (last > 0 ? 1 : 0)
-        // Consecutive runs of blocks compressed on `threads` threads, joined in order.
-        let groups = max(1, min(threads, nblocks / 4))
-        var parts = [(sizes: [UInt64], body: Data, status: Int32)](repeating: ([], Data(), Z_OK), count: groups)
-        let lock = NSLock()
-        let blockSize = self.blockSize, level = compressionLevel
-        let base = UInt(bitPattern: payload.baseAddress)
-        DispatchQueue.concurrentPerform(iterations: groups) { g in
-            let source = UnsafePointer<Bytef>(bitPattern: base)  // nil only for an empty array (no blocks)
-            var sizes: [UInt64] = [], body = Data(), status = Z_OK
-            // capacity for the incompressible case: untouched pages cost no memory
-            body.reserveCapacity((g + 1) * nblocks / groups * blockSize - g * nblocks / groups * blockSize + 64)
-            var scratch = [UInt8](repeating: 0, count: Int(compressBound(uLong(blockSize))))
-            for b in (g * nblocks / groups) ..< ((g + 1) * nblocks / groups) where status == Z_OK {
-                let start = b * blockSize
-                let len = min(blockSize, total - start)
-                var destLen = uLongf(scratch.count)
-                status = scratch.withUnsafeMutableBytes { out in
-                    compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen, source! + start, uLong(len), level)
+    /// Bytes `range` of an array for the block encoder: a pointer into the array's own memory,
+    /// or into `scratch` (room for a block and 8 bytes) after writing them there.
+    fileprivate typealias ByteSource = (Range<Int>, UnsafeMutableRawPointer) -> UnsafeRawPointer
+
+    /// Header + data of one array (`total` bytes from `source`): [nbytes] uncompressed, or VTK's
+    /// zlib block layout [nblocks, blocksize, lastblocksize, compressed sizes…] followed by the
+    /// blocks. Blocks are compressed on `threads` threads in waves of about a MiB per thread; with
+    /// a `spool` each wave goes there before the next is made, so a large array's compressed
+    /// bytes are never in memory whole.
+    fileprivate func encodeBlocks(total: Int, name: String, spool: Spool?, source: ByteSource) throws -> FilePiece {
+        let blockSize = compress ? self.blockSize : 1 << 20
+        let nblocks = (total + blockSize - 1) / blockSize
+        let header = compress
+            ? Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(total % blockSize)] + [UInt64](repeating: 0, count: nblocks))
+            : Self.header([UInt64(total)])
+        var sizes: [UInt64] = []
+        var memory = Data()                      // without a spool: the bodies, in order
+        let start = try spool?.reserve(header.count)
+        let workers = max(1, min(threads, nblocks))
+        let perWorker = max(1, (1 << 20) / blockSize)
+        let level = compressionLevel, compressing = compress
+        var wave = 0
+        while wave < nblocks {
+            let waveEnd = min(nblocks, wave + workers * perWorker)
+            let groups = min(workers, waveEnd - wave)
+            var parts = [(sizes: [UInt64], body: Data, status: Int32)](repeating: ([], Data(), Z_OK), count: groups)
+            let lock = NSLock()
+            let first = wave
+            DispatchQueue.concurrentPerform(iterations: groups) { g in
+                var sizes: [UInt64] = [], body = Data(), status = Z_OK
+                let blocks = (first + g * (waveEnd - first) / groups) ..< (first + (g + 1) * (waveEnd - first) / groups)
+                body.reserveCapacity(blocks.count * blockSize + 64)  // untouched pages cost no memory
+                var scratch = [UInt8](repeating: 0, count: blockSize + 8)
+                var packed = [UInt8](repeating: 0, count: compressing ? Int(compressBound(uLong(blockSize))) : 0)
+                for b in blocks where status == Z_OK {
+                    let range = b * blockSize ..< min(total, (b + 1) * blockSize)
+                    scratch.withUnsafeMutableBytes { raw in
+                        let bytes = source(range, raw.baseAddress!)
+                        guard compressing else { body.append(bytes.assumingMemoryBound(to: UInt8.self), count: range.count); return }
+                        var destLen = uLongf(packed.count)
+                        status = packed.withUnsafeMutableBytes { out in
+                            compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
+                                      bytes.assumingMemoryBound(to: Bytef.self), uLong(range.count), level)
+                        }
+                        sizes.append(UInt64(destLen))
+                        body.append(contentsOf: packed[0..<Int(destLen)])
+                    }
                 }
-                sizes.append(UInt64(destLen))
-                body.append(contentsOf: scratch[0..<Int(destLen)])
+                lock.lock(); parts[g] = (sizes, body, status); lock.unlock()
             }
-            lock.lock(); parts[g] = (sizes, body, status); lock.unlock()
+            if let failed = parts.first(where: { $0.status != Z_OK }) {
+                throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(failed.status)")
+            }
+            sizes += parts.flatMap(\.sizes)
+            if let spool { _ = try spool.append(parts.map(\.body)) } else { for p in parts { memory.append(p.body) } }
+            wave = waveEnd
         }
-        if let failed = parts.first(where: { $0.status != Z_OK }) {
-            throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(failed.status)")
+        let finalHeader = compress
+            ? Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(total % blockSize)] + sizes) : header
+        guard let spool, let start else { return .bytes(finalHeader + memory) }
+        try spool.write(finalHeader, at: start)
+        return .spooled(spool, start ..< spool.size)
+    }
+
+    /// `encodeBlocks` of bytes in memory.
+    fileprivate func encodeBlocks(_ payload: UnsafeRawBufferPointer, name: String, spool: Spool?) throws -> FilePiece {
+        let base = UInt(bitPattern: payload.baseAddress)
+        return try encodeBlocks(total: payload.count, name: name, spool: spool) { range, _ in
+            UnsafeRawPointer(bitPattern: base)! + range.lowerBound  // called only for a non-empty array
         }
-        return [Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(last)] + parts.flatMap(\.sizes))] + parts.map(\.body)
     }
 }
 
@@ -261,8 +323,14 @@ private struct AppendedArrays {
     }
 
     mutating func dataArray(_ type: String, _ arrayName: String, components: Int, extra: String = "", raw: UnsafeRawBufferPointer) throws -> String {
-        encodedArray(type, arrayName, components: components, extra: extra,
-                     try FilePiece(try writer.encodeBlock(raw, name: name), spool: spool))
+        encodedArray(type, arrayName, components: components, extra: extra, try writer.encodeBlocks(raw, name: name, spool: spool))
+    }
+
+    /// An array of `bytes` bytes read block by block from `source`.
+    mutating func dataArray(_ type: String, _ arrayName: String, components: Int, bytes: Int,
+                            source: VTUWriter.ByteSource) throws -> String {
+        encodedArray(type, arrayName, components: components,
+                     try writer.encodeBlocks(total: bytes, name: name, spool: spool, source: source))
     }
 
     /// An array whose header and (compressed) data `blob` are already encoded.

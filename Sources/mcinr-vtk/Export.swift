@@ -103,20 +103,21 @@ struct Export: ParsableCommand {
                 let cmp = try GroundTruthComparison(
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
                     variableNames: variables.names, threads: threadCount, progress: StepProgress()) { k, truth, decoded in
-                        // Each array is produced, compressed and parked on disk before the next:
-                        // a step holds its truth and its decoded block, and one array.
+                        // Each array is compressed a block at a time from the two blocks and parked
+                        // on disk before the next: a step holds its truth and its decoded values.
+                        let n = gt.mesh.pointCount
                         var arrays = layout.map { v in
-                            PendingArray(name: v.name, components: v.components) {
-                                extractColumns(decoded, stride: nc, first: v.first, count: v.components)
+                            PendingArray(name: v.name, components: v.components, count: n * v.components) { range, out in
+                                copyColumns(decoded, stride: nc, first: v.first, count: v.components, values: range, to: out)
                             }
                         }
                         for v in layout {
-                            arrays.append(PendingArray(name: v.name + "_abs_error", components: v.components) {
-                                absoluteDifference(decoded, truth, stride: nc, first: v.first, count: v.components)
+                            arrays.append(PendingArray(name: v.name + "_abs_error", components: v.components, count: n * v.components) { range, out in
+                                copyColumns(decoded, stride: nc, first: v.first, count: v.components, values: range, to: out, minus: truth)
                             })
                             if includeGroundTruth {
-                                arrays.append(PendingArray(name: v.name + "_ground_truth", components: v.components) {
-                                    extractColumns(truth, stride: nc, first: v.first, count: v.components)
+                                arrays.append(PendingArray(name: v.name + "_ground_truth", components: v.components, count: n * v.components) { range, out in
+                                    copyColumns(truth, stride: nc, first: v.first, count: v.components, values: range, to: out)
                                 })
                             }
                         }
@@ -150,8 +151,8 @@ struct Export: ParsableCommand {
                     let arrays = selected.map { v -> PendingArray in
                         let count = decoder.variables[v].components, first = column
                         defer { column += count }
-                        return PendingArray(name: decoder.variables[v].name, components: count) {
-                            extractColumns(block, stride: comps.count, first: first, count: count)
+                        return PendingArray(name: decoder.variables[v].name, components: count, count: mesh.pointCount * count) { range, out in
+                            copyColumns(block, stride: comps.count, first: first, count: count, values: range, to: out)
                         }
                     }
                     try series.stage(step: k, mesh: mesh, time: t, pointArrays: arrays + networkArray.map(PendingArray.init))
@@ -185,12 +186,16 @@ func extractColumns(_ block: [Float], stride: Int, first: Int, count: Int) -> [F
     return out
 }
 
-/// |a − b| over columns [first, first+count) of two point-major n × stride blocks, as an n × count block.
-func absoluteDifference(_ a: [Float], _ b: [Float], stride: Int, first: Int, count: Int) -> [Float] {
-    let n = a.count / max(stride, 1)
-    var out = [Float](repeating: 0, count: n * count)
-    for i in 0..<n { for k in 0..<count { out[i * count + k] = abs(a[i * stride + first + k] - b[i * stride + first + k]) } }
-    return out
+/// Values `values` of columns [first, first+count) of a point-major n × stride block (as an
+/// n × count block, point-major) to `out`; with `minus`, |block − minus| of the same columns.
+func copyColumns(_ block: [Float], stride: Int, first: Int, count: Int, values: Range<Int>, to out: UnsafeMutablePointer<Float>,
+                 minus: [Float]? = nil) {
+    var j = 0
+    if let minus {
+        for v in values { let at = (v / count) * stride + first + v % count; out[j] = abs(block[at] - minus[at]); j += 1 }
+    } else {
+        for v in values { out[j] = block[(v / count) * stride + first + v % count]; j += 1 }
+    }
 }
 
 /// Creates the folder if needed and checks that it is writable, before any decoding work.
