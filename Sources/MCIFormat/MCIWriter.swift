@@ -31,9 +31,11 @@ public enum MCIWriter {
         try writeAtomically(bytes, to: url)
     }
 
-    /// The MESHC section of `mesh` as `encode` writes it, for `MCIModel.codedMesh`.
-    public static func meshPayload(_ mesh: MCIMesh, cellsPerChunk: Int) throws -> [UInt8] {
-        try MeshChunkCoding.payload(mesh, cellsPerChunk: cellsPerChunk)
+    /// The MESHC section of `mesh` as `encode` writes it, for `MCIModel.codedMesh`;
+    /// `progress(chunks done, chunks)` as its chunks are coded (from any thread).
+    public static func meshPayload(_ mesh: MCIMesh, cellsPerChunk: Int,
+                                   progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [UInt8] {
+        try MeshChunkCoding.payload(mesh, cellsPerChunk: cellsPerChunk, progress: progress)
     }
 
     /// The complete file contents. `meshPayload`: the MESHC section of `model.mesh` already

@@ -93,15 +93,19 @@ struct Train: ParsableCommand {
     private func preparedDataset(coding options: EncodeOptions?) throws
         -> (dataset: Dataset, codedMesh: (payload: [UInt8], cellCount: Int)?) {
         let stream = try openSeries(inputs)
+        let progress = StepProgress(quiet: quiet)
         var codedMesh: (payload: [UInt8], cellCount: Int)?
         var cells = stream.mesh.cellDescription
         if let options, options.embedMesh, options.errorBound == nil, case .chunked(let perChunk) = options.meshCoding {
-            if !quiet { note("coding the mesh (\(cells))…") }
-            codedMesh = (try MCIWriter.meshPayload(MCIMesh(stream.mesh), cellsPerChunk: perChunk), stream.cellCount)
+            let phase = "coding the mesh (\(cells))"
+            progress.update(phase, fraction: 0, after: 0)
+            let payload = try MCIWriter.meshPayload(MCIMesh(stream.mesh), cellsPerChunk: perChunk) { done, total in
+                progress.update(phase, fraction: Double(done) / Double(total), after: 0)
+            }
+            codedMesh = (payload, stream.cellCount)
             stream.releaseCells()
             cells += ", coded"
         }
-        let progress = StepProgress(quiet: quiet)
         var dataset = try DatasetReader.readSeries(stream, progress: { progress.update("reading", done: $0, total: $1) })
         if let names = variables.names { dataset = try dataset.selectingVariables(names) }
         let nonFinite = dataset.nonFiniteValues()

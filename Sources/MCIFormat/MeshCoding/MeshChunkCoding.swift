@@ -19,14 +19,14 @@ enum MeshChunkCoding {
     /// Largest chunk: local point ids of tets stay below 2^21 (face keys pack three of them).
     static let maxCellsPerChunk = 1 << 19
 
-    /// The MESHC payload of `mesh`.
-    static func payload(_ mesh: MCIMesh, cellsPerChunk: Int) throws -> [UInt8] {
+    /// The MESHC payload of `mesh`; `progress(done, total)` after each chunk (from any thread).
+    static func payload(_ mesh: MCIMesh, cellsPerChunk: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [UInt8] {
         let plan = try Plan(mesh, cellsPerChunk: cellsPerChunk)
         let bits = coordinateBits(mesh.points, width: plan.width)
         // the chunks are independent: encoded concurrently, each worker with its own global →
         // local map, and assembled in order (the bytes do not depend on the worker count)
         let encoded = encodeConcurrently(count: plan.chunkCount, pointCount: plan.pointCount,
-                                         threads: ProcessInfo.processInfo.activeProcessorCount) { k, localOf in
+                                         threads: ProcessInfo.processInfo.activeProcessorCount, progress: progress) { k, localOf in
             let (tets, others) = plan.cells(of: k, mesh)
             return encodeChunk(tets: tets, others: others, lone: k == plan.chunkCount - 1 ? plan.lone : [],
                                width: plan.width, bits: bits, localOf: &localOf)
@@ -114,15 +114,21 @@ enum MeshChunkCoding {
 
     /// `encode(k, &localOf)` for k in 0 ..< count on up to `threads` workers (at most 16), each
     /// with its own global → local map of `pointCount` entries; the results in chunk order.
-    static func encodeConcurrently(count: Int, pointCount: Int, threads: Int,
+    static func encodeConcurrently(count: Int, pointCount: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil,
                                    _ encode: (Int, inout [Int32]) -> EncodedChunk) -> [EncodedChunk] {
         var encoded = [EncodedChunk](repeating: EncodedChunk(), count: count)
         let workers = max(1, min(count, threads, 16))
+        let lock = NSLock()
+        var done = 0
         encoded.withUnsafeMutableBufferPointer { out in
             let results = out
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 var localOf = [Int32](repeating: -1, count: pointCount)
-                for k in stride(from: w, to: count, by: workers) { results[k] = encode(k, &localOf) }
+                for k in stride(from: w, to: count, by: workers) {
+                    results[k] = encode(k, &localOf)
+                    lock.lock(); done += 1; let finished = done; lock.unlock()
+                    progress?(finished, count)
+                }
             }
         }
         return encoded
