@@ -199,8 +199,14 @@ public final class MCIDecoder: @unchecked Sendable {
     public var meshCellCount: Int { mcinr_mesh_num_cells(handle) }
 
     /// The embedded mesh. Throws `MCIError.noMesh` without one.
-    public func mesh() throws -> MCIMesh {
+    public func mesh(threads: Int = 1) throws -> MCIMesh {
         guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        return meshCodingIsChunked ? try meshFromChunks(threads: threads) : try meshFromWholeDecode()
+    }
+
+    /// The mesh through the decoder's own whole-mesh arrays (MESH: decoded at open; MESHC: decoded
+    /// now and kept by the decoder, so the mesh is then held twice).
+    func meshFromWholeDecode() throws -> MCIMesh {
         let connectivitySize = mcinr_mesh_connectivity_size(handle)
         try Self.checkAllocation(meshPointCount, of: (Double, Double, Double).self, "the mesh's \(meshPointCount) points",
                                  source: source)
@@ -276,6 +282,67 @@ public final class MCIDecoder: @unchecked Sendable {
         let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
         return (ids, MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets,
                              connectivity: connectivity))
+    }
+
+    /// The MESHC mesh assembled chunk by chunk (`threads` chunks at a time) into the arrays
+    /// `MCIMesh` keeps, so that the decoder never holds a whole copy of its own: the same points
+    /// and cells, in the same order, as the whole-mesh decode, with its checks across chunks
+    /// (every point listed, the same coordinates wherever a point is listed).
+    func meshFromChunks(threads: Int) throws -> MCIMesh {
+        let n = meshPointCount, cellCount = meshCellCount, connectivitySize = mcinr_mesh_connectivity_size(handle)
+        try Self.checkAllocation(n, of: (Double, Double, Double, Bool).self, "the mesh's \(n) points", source: source)
+        try Self.checkAllocation(cellCount, of: (UInt8, Int).self, "the mesh's \(cellCount) cells", source: source)
+        try Self.checkAllocation(connectivitySize, of: Int.self, "the mesh's connectivity", source: source)
+        var points = [Double](repeating: 0, count: 3 * n), listed = [Bool](repeating: false, count: n)
+        var types = [UInt8](repeating: 0, count: cellCount)
+        var offsets = [Int](repeating: 0, count: cellCount + 1), connectivity = [Int](repeating: 0, count: connectivitySize)
+        var cellAt = 0, entryAt = 0
+        let chunks = meshChunkCount, width = max(1, threads)
+        func bad(_ k: Int, _ what: String) -> MCIError { .format("\(source): mesh chunk \(k): \(what)") }
+        for wave in stride(from: 0, to: chunks, by: width) {
+            let ks = Array(wave ..< min(chunks, wave + width))
+            var decoded = [Result<(pointIDs: [Int64], mesh: MCIMesh), Error>?](repeating: nil, count: ks.count)
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: ks.count) { i in
+                let r = Result { try self.meshChunk(ks[i]) }
+                lock.lock(); decoded[i] = r; lock.unlock()
+            }
+            for (i, k) in ks.enumerated() {
+                let (ids, chunk) = try decoded[i]!.get()
+                decoded[i] = nil
+                for (j, g) in ids.enumerated() {
+                    guard g >= 0, g < n else { throw bad(k, "point id \(g) of a mesh of \(n) points") }
+                    let p = Int(g)
+                    if listed[p] {
+                        for a in 0..<3 where points[3 * p + a].bitPattern != chunk.points[3 * j + a].bitPattern {
+                            throw bad(k, "point \(p) has other coordinates than in an earlier chunk")
+                        }
+                    } else {
+                        listed[p] = true
+                        for a in 0..<3 { points[3 * p + a] = chunk.points[3 * j + a] }
+                    }
+                }
+                let c = chunk.cellCount, e = chunk.connectivity.count
+                guard cellAt + c <= cellCount, entryAt + e <= connectivitySize else {
+                    throw bad(k, "more cells or connectivity entries than the mesh announces")
+                }
+                for q in 0..<c { types[cellAt + q] = chunk.cellTypes[q]; offsets[cellAt + q + 1] = entryAt + chunk.cellOffsets[q + 1] }
+                for q in 0..<e {
+                    let local = chunk.connectivity[q]
+                    guard local >= 0, local < ids.count else { throw bad(k, "a cell refers to point \(local) of \(ids.count)") }
+                    connectivity[entryAt + q] = Int(ids[local])
+                }
+                cellAt += c; entryAt += e
+            }
+        }
+        guard cellAt == cellCount, entryAt == connectivitySize else {
+            throw MCIError.format("\(source): the mesh chunks hold \(cellAt) cells, the mesh announces \(cellCount)")
+        }
+        if let missing = listed.firstIndex(of: false) {
+            throw MCIError.format("\(source): mesh point \(missing) is in no chunk")
+        }
+        let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
+        return MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets, connectivity: connectivity)
     }
 
     // MARK: - Decoding

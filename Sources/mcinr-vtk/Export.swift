@@ -136,7 +136,7 @@ struct Export: ParsableCommand {
             guard decoder.hasMesh else {
                 throw CLIError("\(model): the model has no embedded mesh; pass --ground-truth INPUT to decode on the original mesh")
             }
-            let mesh = Mesh(try decoder.mesh())
+            let mesh = Mesh(try decoder.mesh(threads: threadCount))
             let selected = try selectedVariables(decoder)
             let stepTimes = requestedTimes ?? decoder.times
             let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
@@ -146,7 +146,11 @@ struct Export: ParsableCommand {
             do {
                 for (k, t) in stepTimes.enumerated() {
                     progress.update("decoding", done: k, total: stepTimes.count)
-                    let block = try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
+                    // at the points of the mesh assembled chunk by chunk, so that the decoder never
+                    // decodes its own copy (the same points in the same order: decodeMesh's values)
+                    let block = decoder.hasResidual
+                        ? try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
+                        : try decoder.decode(points: mesh.points, time: t, components: comps, threads: threadCount)
                     var column = 0
                     let arrays = selected.map { v -> PendingArray in
                         let count = decoder.variables[v].components, first = column

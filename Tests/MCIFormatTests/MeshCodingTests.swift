@@ -80,6 +80,17 @@ final class MeshCodingTests: XCTestCase {
                        "meshBytes is the MESHC payload")
     }
 
+    func testChunkAssembledMeshIsTheWholeDecode() throws {
+        for precision in [MCIMesh.PointPrecision.float32, .float64] {
+            let mesh = Self.mixedMesh(n: 6, precision: precision)
+            let (decoder, _) = try roundTrip(mesh, cellsPerChunk: 100)
+            // chunk by chunk on 1 and 3 threads: the whole-mesh decode's arrays, in its order
+            let whole = try decoder.meshFromWholeDecode()
+            XCTAssertEqual(try decoder.meshFromChunks(threads: 1), whole)
+            XCTAssertEqual(try decoder.meshFromChunks(threads: 3), whole)
+        }
+    }
+
     func testFloat64BitExactWithSpecialValues() throws {
         var mesh = Self.mixedMesh(n: 4, precision: .float64, seed: 3)
         mesh.points[0] = -0.0
