@@ -123,20 +123,15 @@ struct ByteReader {
         position += 8
         return Int(Int64(littleEndian: v))
     }
-    mutating func floats() throws -> [Float] {
-        let n = try int()
-        guard n >= 0, position + 4 * n <= bytes.count else { throw MCINRError.invalidInput("a message from another rank ends early") }
-        var out = [Float](repeating: 0, count: n)
-        out.withUnsafeMutableBytes { $0.copyBytes(from: bytes[position ..< position + 4 * n]) }
-        position += 4 * n
-        return out
-    }
-    mutating func doubles() throws -> [Double] {
-        let n = try int()
-        guard n >= 0, position + 8 * n <= bytes.count else { throw MCINRError.invalidInput("a message from another rank ends early") }
-        var out = [Double](repeating: 0, count: n)
-        out.withUnsafeMutableBytes { $0.copyBytes(from: bytes[position ..< position + 8 * n]) }
-        position += 8 * n
+    mutating func floats() throws -> [Float] { try values() }
+    mutating func doubles() throws -> [Double] { try values() }
+    /// A count, then that many values of T.
+    private mutating func values<T: BinaryFloatingPoint>() throws -> [T] {
+        let n = try int(), size = MemoryLayout<T>.size
+        guard n >= 0, n <= (bytes.count - position) / size else { throw MCINRError.invalidInput("a message from another rank ends early") }
+        var out = [T](repeating: .zero, count: n)
+        out.withUnsafeMutableBytes { $0.copyBytes(from: bytes[position ..< position + size * n]) }
+        position += size * n
         return out
     }
     mutating func data() throws -> [UInt8] {

@@ -103,14 +103,7 @@ extension Encoder {
 enum DistributedEvaluation {
     static func evaluate(_ result: PipelineResult, points: [Double], fields: DistributedFields, communicator: Communicator,
                          threads: Int, weightEncoding: MCIWeightEncoding) throws -> MetricsReport? {
-        var model = try result.makeModel()
-        model.weightEncoding = weightEncoding
-        let decoder: MCIDecoder
-        do {
-            decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
-        } catch {
-            throw MCINRError.decoding("\(error)")
-        }
+        let decoder = try DecoderEvaluation.storedModelDecoder(result, weightEncoding: weightEncoding)
         return try fields.values.withUnsafeBufferPointer { values in
             try PartitionedEvaluation.evaluate(decoder: decoder, points: points, rows: fields.ownedPoints[fields.rank],
                                                values: values,

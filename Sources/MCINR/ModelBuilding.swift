@@ -174,17 +174,21 @@ struct MetadataDocument: Encodable {
 /// Evaluation through the C decoder (DESIGN "One decoder"): the model is encoded in memory,
 /// opened by `MCIDecoder` and decoded at every training point and step.
 public enum DecoderEvaluation {
-    /// `weightEncoding`: evaluate the weights as they will be stored (f16, int8 …).
-    public static func evaluate(_ result: PipelineResult, data: TrainingData, threads: Int,
-                                weightEncoding: MCIWeightEncoding = .float32) throws -> MetricsReport {
+    /// The C decoder on the model with its weights as they will be stored.
+    static func storedModelDecoder(_ result: PipelineResult, weightEncoding: MCIWeightEncoding) throws -> MCIDecoder {
         var model = try result.makeModel()
         model.weightEncoding = weightEncoding
-        let decoder: MCIDecoder
         do {
-            decoder = try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
+            return try MCIDecoder(bytes: try MCIWriter.encode(model), name: "in-memory model", options: .ownOutput)
         } catch {
             throw MCINRError.decoding("\(error)")
         }
+    }
+
+    /// `weightEncoding`: evaluate the weights as they will be stored (f16, int8 …).
+    public static func evaluate(_ result: PipelineResult, data: TrainingData, threads: Int,
+                                weightEncoding: MCIWeightEncoding = .float32) throws -> MetricsReport {
+        let decoder = try storedModelDecoder(result, weightEncoding: weightEncoding)
         // One step decoded at a time: memory stays at the fields plus one step. The sums are
         // those of a distributed run (per top-level cluster, `PartitionedEvaluation`), so one
         // process and R ranks record the same metrics.
