@@ -72,7 +72,7 @@ struct Train: ParsableCommand {
         // encoder before it writes.
         var data = TrainingData(draining: &dataset)
         if let codedMesh { data.cellCount = codedMesh.cellCount }
-        let summary = try Encoder.encode(data, mesh: dataset.takeMesh(), codedMesh: codedMesh?.payload, to: outURL,
+        let summary = try Encoder.encode(consume data, mesh: dataset.takeMesh(), codedMesh: codedMesh?.payload, to: outURL,
                                          options: options, reporter: reporter)
         if compareWeightEncodings {
             try printWeightEncodingComparison(summary.result, TrainingData(dataset: try preparedDataset()), threads: options.threads)
