@@ -92,17 +92,22 @@ def run_size(label, args, results):
     out = os.path.join(args.work, f"{label}-export")
     row = dict(label=label, **shape, raw_field_bytes=raw, mesh_bytes=mesh, budget_s=args.budget,
                vtu_bytes=sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data)))
-    rss, wall, cpu, stdout = timed([TOOL, "train", pvd, "-o", model, "--time-budget", str(args.budget), "--json", "-q"], log)
-    summary = json.loads(stdout)
-    row["train"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu, training_s=summary["seconds"],
-                        psnr=summary["mean"]["psnr"], ratio=summary["compression_ratio_weights"])
+    commands = args.commands.split(",") if label != "fixed" else ["train", "eval", "export", "export-mesh"]
+    if "train" in commands:
+        rss, wall, cpu, stdout = timed([TOOL, "train", pvd, "-o", model, "--time-budget", str(args.budget), "--json", "-q"], log)
+        summary = json.loads(stdout)
+        row["train"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu, training_s=summary["seconds"],
+                            psnr=summary["mean"]["psnr"], ratio=summary["compression_ratio_weights"])
     row["model_bytes"] = os.path.getsize(model)
-    rss, wall, cpu, _ = timed([TOOL, "eval", model, "--ground-truth", pvd, "--json"], log)
-    row["eval"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
-    rss, wall, cpu, _ = timed([TOOL, "export", model, "--vtu", out, "--ground-truth", pvd], log)
-    row["export"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
-    rss, wall, cpu, _ = timed([TOOL, "export", model, "--vtu", out + "-mesh"], log)
-    row["export (model's mesh)"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
+    if "eval" in commands:
+        rss, wall, cpu, _ = timed([TOOL, "eval", model, "--ground-truth", pvd, "--json"], log)
+        row["eval"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
+    if "export" in commands:
+        rss, wall, cpu, _ = timed([TOOL, "export", model, "--vtu", out, "--ground-truth", pvd], log)
+        row["export"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
+    if "export-mesh" in commands:
+        rss, wall, cpu, _ = timed([TOOL, "export", model, "--vtu", out + "-mesh"], log)
+        row["export (model's mesh)"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
     shutil.rmtree(out + "-mesh", ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     results[f"{label}@{args.build}"] = row
@@ -182,6 +187,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1e5,1e6,1e7")
     ap.add_argument("--budget", type=int, default=60, help="train --time-budget in seconds")
+    ap.add_argument("--commands", default="train,eval,export,export-mesh",
+                    help="which to measure (eval and export use the size's last trained model)")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/mcinr-bench/memory"))
     ap.add_argument("--results", default=os.path.join(ROOT, "docs", "benchmarks", "memory.json"))
     ap.add_argument("--report-only", action="store_true")
@@ -196,7 +203,7 @@ def main():
     if not args.report_only:
         for label in ["fixed"] + [x for x in args.sizes.split(",") if x != "fixed"]:
             row = run_size(label, args, results)
-            print(label, {k: row[k]["peak_rss"] // 2**20 for k in ("train", "eval", "export")}, "MiB", flush=True)
+            print(label, {k: row[k]["peak_rss"] // 2**20 for k in ("train", "eval", "export") if k in row}, "MiB", flush=True)
             row["machine"] = cpu_name()
             row["build"] = args.build
             row["process_floor"] = timed([TOOL, "--version"], os.path.join(args.work, "floor.log"))[0]
