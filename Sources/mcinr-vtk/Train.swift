@@ -119,8 +119,8 @@ struct Train: ParsableCommand {
             dataset = dataset.replacingNonFinite()
         }
         guard dataset.componentCount > 0 else { throw CLIError("\(inputs[0]): no point-data variables to train on") }
-        if !dataset.cellVariables.isEmpty && !quiet {
-            note("note: cell data (\(dataset.cellVariables.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
+        if !stream.cellArrays.isEmpty && !quiet {  // the stream's list: released with the cells
+            note("note: cell data (\(stream.cellArrays.map(\.name).joined(separator: ", "))) is carried in the input but not encoded")
         }
         if !quiet { note(dataset.summary(cells: cells)) }
         dataset.cellVariables = []  // not trained: no need to hold them

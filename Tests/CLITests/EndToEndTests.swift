@@ -78,6 +78,21 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotNil(first)
     }
 
+    func testCellDataIsNamedAsNotEncodedAlsoWhenTheCellsAreReleased() throws {
+        let dir = try temporaryFolder("celldata")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var (_, data) = try SmallDataset.make(in: dir)
+        data.cellVariables = [Variable(name: "quality", components: 1,
+                                       values: data.times.map { _ in [Float](repeating: 1, count: data.cellCount) })]
+        let pvd = dir.appendingPathComponent("cells.pvd")
+        try data.write(pvd: pvd)
+        let args = Self.trainArguments.filter { $0 != "-q" && $0 != "--json" } + ["--max-epochs", "2"]
+        let train = try CLI.run(["train", pvd.path, "-o", dir.appendingPathComponent("m.mci").path] + args)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stderr.contains("cell data (quality) is carried in the input but not encoded"), train.stderr)
+        XCTAssertTrue(train.stderr.contains("coding the mesh"), "the MESHC default codes the mesh at open")
+    }
+
     func testTrainInfoEvalExport() throws {
         let dir = try temporaryFolder("e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
