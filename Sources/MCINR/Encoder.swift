@@ -20,6 +20,14 @@ public struct EncodeOptions: Sendable {
 
     public init(training: MCINRConfig = MCINRConfig()) { self.training = training }
 
+    /// Cells per MESHC chunk when the mesh may be coded before training (`encode(codedMesh:)`):
+    /// it is embedded as MESHC and, without an error bound, nothing after training needs its
+    /// cells. Nil otherwise.
+    public var cellsPerChunkCodedBeforeTraining: Int? {
+        guard embedMesh, errorBound == nil, case .chunked(let cells) = meshCoding else { return nil }
+        return cells
+    }
+
     /// Threads for evaluation and the residual: the training's, or every core.
     public var threads: Int { training.threads > 0 ? training.threads : WorkerPool.coreCount }
 
@@ -112,10 +120,8 @@ public enum Encoder {
     public static func encode(_ data: consuming TrainingData, mesh: Mesh, codedMesh: [UInt8]? = nil, to url: URL,
                               options: EncodeOptions, reporter: ProgressReporter? = nil) throws -> EncodeSummary {
         try options.validate()
-        if codedMesh != nil {
-            guard options.embedMesh, options.errorBound == nil, case .chunked = options.meshCoding else {
-                throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC, without an error bound")
-            }
+        if codedMesh != nil && options.cellsPerChunkCodedBeforeTraining == nil {
+            throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC, without an error bound")
         }
         var result = try train(data, options: options, reporter: reporter)
         let metrics = try evaluate(result, data: data, options: options, reporter: reporter)

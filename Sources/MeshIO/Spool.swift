@@ -31,7 +31,7 @@ public final class Spool: @unchecked Sendable {
     public var size: Int64 { lock.lock(); defer { lock.unlock() }; return end }
 
     /// Reserves `count` bytes at the end (written later with `write(_:at:)`); returns where.
-    public func reserve(_ count: Int) throws -> Int64 {
+    public func reserve(_ count: Int) -> Int64 {
         lock.lock(); defer { lock.unlock() }
         let start = end
         end += Int64(count)
@@ -55,7 +55,7 @@ public final class Spool: @unchecked Sendable {
 
     /// Appends `parts` one after the other; returns where they lie. Thread-safe.
     public func append(_ parts: [Data]) throws -> Range<Int64> {
-        let start = try reserve(parts.reduce(0) { $0 + $1.count })
+        let start = reserve(parts.reduce(0) { $0 + $1.count })
         var at = start
         for data in parts {
             try write(data, at: at)
@@ -66,17 +66,9 @@ public final class Spool: @unchecked Sendable {
 
     /// Copies `range` to the file descriptor `out` at its current position, 1 MiB at a time.
     func copy(_ range: Range<Int64>, to out: Int32, naming target: String) throws {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var at = range.lowerBound
-        while at < range.upperBound {
-            let want = Int(min(Int64(buffer.count), range.upperBound - at))
-            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(at)) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else {
-                throw MeshIOError.writeFailed(file: naming, reason: "scratch file: " + (got < 0 ? String(cString: strerror(errno)) : "short read"))
-            }
-            try buffer.withUnsafeBytes { try FilePiece.writeAll(out, UnsafeRawBufferPointer(rebasing: $0[0..<got]), naming: target) }
-            at += Int64(got)
+        for at in stride(from: range.lowerBound, to: range.upperBound, by: 1 << 20) {
+            let chunk = try read(at ..< min(range.upperBound, at + (1 << 20)))
+            try chunk.withUnsafeBytes { try FilePiece.writeAll(out, $0, naming: target) }
         }
     }
 

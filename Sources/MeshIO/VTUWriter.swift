@@ -245,12 +245,14 @@ public struct VTUWriter: Sendable {
     fileprivate func encodeBlocks(total: Int, name: String, spool: Spool?, source: ByteSource) throws -> FilePiece {
         let blockSize = compress ? self.blockSize : 1 << 20
         let nblocks = (total + blockSize - 1) / blockSize
-        let header = compress
-            ? Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(total % blockSize)] + [UInt64](repeating: 0, count: nblocks))
-            : Self.header([UInt64(total)])
+        // [nblocks, blocksize, lastblocksize, compressed sizes…], or [nbytes]
+        let header = { (sizes: [UInt64]) in
+            self.compress ? Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(total % blockSize)] + sizes)
+                          : Self.header([UInt64(total)])
+        }
         var sizes: [UInt64] = []
         var memory = Data()                      // without a spool: the bodies, in order
-        let start = try spool?.reserve(header.count)
+        let start = spool?.reserve(8 * (compress ? 3 + nblocks : 1))
         let workers = max(1, min(threads, nblocks))
         let perWorker = max(1, (1 << 20) / blockSize)
         let level = compressionLevel, compressing = compress
@@ -290,10 +292,8 @@ public struct VTUWriter: Sendable {
             if let spool { _ = try spool.append(parts.map(\.body)) } else { for p in parts { memory.append(p.body) } }
             wave = waveEnd
         }
-        let finalHeader = compress
-            ? Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(total % blockSize)] + sizes) : header
-        guard let spool, let start else { return .bytes(finalHeader + memory) }
-        try spool.write(finalHeader, at: start)
+        guard let spool, let start else { return .bytes(header(sizes) + memory) }
+        try spool.write(header(sizes), at: start)
         return .spooled(spool, start ..< spool.size)
     }
 

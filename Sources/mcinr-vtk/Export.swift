@@ -184,9 +184,9 @@ struct Export: ParsableCommand {
 
 /// Columns [first, first+count) of a point-major n × stride block, as an n × count block.
 func extractColumns(_ block: [Float], stride: Int, first: Int, count: Int) -> [Float] {
-    let n = block.count / max(stride, 1)
-    var out = [Float](repeating: 0, count: n * count)
-    for i in 0..<n { for k in 0..<count { out[i * count + k] = block[i * stride + first + k] } }
+    let values = block.count / max(stride, 1) * count
+    var out = [Float](repeating: 0, count: values)
+    out.withUnsafeMutableBufferPointer { if values > 0 { copyColumns(block, stride: stride, first: first, count: count, values: 0 ..< values, to: $0.baseAddress!) } }
     return out
 }
 

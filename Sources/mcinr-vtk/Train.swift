@@ -96,7 +96,7 @@ struct Train: ParsableCommand {
         let progress = StepProgress(quiet: quiet)
         var codedMesh: (payload: [UInt8], cellCount: Int)?
         var cells = stream.mesh.cellDescription
-        if let options, options.embedMesh, options.errorBound == nil, case .chunked(let perChunk) = options.meshCoding {
+        if let perChunk = options?.cellsPerChunkCodedBeforeTraining {
             let phase = "coding the mesh (\(cells))"
             progress.update(phase, fraction: 0, after: 0)
             let payload = try MCIWriter.meshPayload(MCIMesh(stream.mesh), cellsPerChunk: perChunk) { done, total in
