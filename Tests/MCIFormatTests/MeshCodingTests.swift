@@ -32,6 +32,28 @@ final class MeshCodingTests: XCTestCase {
                        connectivity: conn)
     }
 
+    /// A fan around point 0 with more neighbours than the coder's adjacency keeps (64): a ring of
+    /// `ring` points with a top and a bottom apex, a face shared by three tets, a tet repeated.
+    static func fanMesh(ring: Int = 80, seed: UInt64 = 3) -> MCIMesh {
+        var rng = SeededRNG(seed: seed)
+        var points: [Double] = [0, 0, 0]
+        for i in 0..<ring {
+            let a = 2 * Double.pi * Double(i) / Double(ring)
+            points += [cos(a), sin(a), Double.random(in: -0.05...0.05, using: &rng)]
+        }
+        points += [0.01, -0.02, 1, 0.02, 0.01, -1, 0.3, 0.1, 0.5]
+        let top = ring + 1, bottom = ring + 2, third = ring + 3
+        var conn: [Int] = []
+        for i in 1...ring {
+            let j = i % ring + 1
+            conn += [0, i, j, top, 0, j, i, bottom]
+        }
+        conn += [0, 1, 2, third, 0, 3, 4, top]
+        let count = conn.count / 4
+        return MCIMesh(points: points, pointPrecision: .float32, cellTypes: [UInt8](repeating: 10, count: count),
+                       cellOffsets: (0...count).map { 4 * $0 }, connectivity: conn)
+    }
+
     static func cells(_ m: MCIMesh) -> [[Int]] {
         (0..<m.cellCount).map { c in [Int(m.cellTypes[c])] + Array(m.connectivity[m.cellOffsets[c]..<m.cellOffsets[c + 1]]) }
     }
@@ -135,6 +157,11 @@ final class MeshCodingTests: XCTestCase {
     /// The Swift writer and the independent reference coder (tools/mesh_codec.py, written from
     /// the spec) make the same bytes: generic cells, a lone point, float32 and float64 with
     /// −0, subnormals and huge values, one and several chunks.
+    /// A point with more neighbours than the adjacency keeps, a face of three tets, a repeated tet.
+    func testFanWithNonManifoldFaceRoundTrips() throws {
+        for cells in [65536, 37, 5] { _ = try roundTrip(Self.fanMesh(), cellsPerChunk: cells) }
+    }
+
     func testSameBytesAsTheReferenceCoder() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -145,7 +172,7 @@ final class MeshCodingTests: XCTestCase {
         wide.points[0] = -0.0; wide.points[1] = 5e-324; wide.points[4] = -1e300
         for (i, (mesh, cells)) in [(Self.mixedMesh(n: 7, precision: .float32, seed: 5), 150),
                                    (Self.mixedMesh(n: 7, precision: .float32, seed: 5), 65536),
-                                   (wide, 90)].enumerated() {
+                                   (wide, 90), (Self.fanMesh(), 65536), (Self.fanMesh(), 37)].enumerated() {
             let input = dir.appendingPathComponent("in\(i).raw"), output = dir.appendingPathComponent("out\(i).bin")
             try Data(Self.rawArrays(mesh)).write(to: input)
             let p = Process()

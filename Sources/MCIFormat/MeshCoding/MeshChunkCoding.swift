@@ -238,13 +238,14 @@ struct ChunkEncoder {
     // points, by local id
     var gid: [UInt32] = []
     var bits: [UInt64] = []
-    // tets
-    var frame: [UInt32] = [], orig: [UInt32] = [], parity: [UInt8] = []
-    var faces: [UInt64: UInt8] = [:]
+    // tets, by coding order: their points (local ids), their index in the chunk
+    var frame: [UInt32] = [], chunkTet: [UInt32] = [], parity: [UInt8] = []
+    var topology = ChunkTopology()
     var queue: [UInt32] = []
     var head = 0
-    // adjacency (64 slots per point), candidate scratch
-    var adjacent: [UInt32] = [], degree: [UInt8] = []
+    // adjacency (up to 64 neighbours per point, in the order met; each point's slots sized by
+    // the chunk's topology), candidate scratch
+    var adjacent: [UInt32] = [], adjacentStart: [UInt32] = [], adjacentCapacity: [UInt8] = [], degree: [UInt8] = []
     var stamp: [UInt32] = [], count: [UInt8] = []
     var stampNow: UInt32 = 0
     var scanned: [UInt32] = [], found: [UInt32] = []
@@ -320,7 +321,9 @@ struct ChunkEncoder {
         let local = UInt32(gid.count)
         gid.append(UInt32(g))
         bits += [allBits[3 * g], allBits[3 * g + 1], allBits[3 * g + 2]]
-        adjacent += [UInt32](repeating: 0, count: Self.maxAdjacent)
+        let capacity = topology.neighbourCapacity[UInt32(g)] ?? 0
+        adjacentStart.append(UInt32(adjacent.count)); adjacentCapacity.append(capacity)
+        adjacent += repeatElement(0, count: Int(capacity))
         degree.append(0); stamp.append(0); count.append(0)
         localOf[g] = Int32(local)
         return local
@@ -347,12 +350,12 @@ struct ChunkEncoder {
 
     // MARK: tets
 
-    static func faceKey(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> UInt64 {
-        var x = a, y = b, z = c
-        if x > y { swap(&x, &y) }
-        if y > z { swap(&y, &z) }
-        if x > y { swap(&x, &y) }
-        return UInt64(x) << 42 | UInt64(y) << 21 | UInt64(z)
+    /// The face slot (4 n + j) of chunk tet n opposite its point of local id `l`.
+    func faceSlot(_ n: Int, opposite l: UInt32, _ tets: [UInt32]) -> Int {
+        let g = gid[Int(l)]
+        var j = 0
+        while tets[4 * n + j] != g { j += 1 }
+        return 4 * n + j
     }
 
     func parity4(_ v: [UInt32]) -> UInt8 {
@@ -361,23 +364,22 @@ struct ChunkEncoder {
         return UInt8(inv & 1)
     }
 
-    mutating func addTet(_ f: [UInt32], _ o: [UInt32]) {
+    /// Tet `n` of the chunk, coded (marked in `coded`) with its points in the order `f`
+    /// (local ids) and `o` (its order in the input): its faces that no coded tet closes yet join
+    /// the queue.
+    mutating func addTet(_ f: [UInt32], _ o: [UInt32], chunkTet n: Int, _ tets: [UInt32], _ coded: [Bool]) {
         let t = frame.count / 4
-        frame += f; orig += o
+        frame += f; chunkTet.append(UInt32(n))
         parity.append(parity4(f) ^ parity4(o))
-        for k in 0..<4 {
-            let r = Self.rest[k]
-            let key = Self.faceKey(f[r.0], f[r.1], f[r.2])
-            let c = (faces[key] ?? 0) &+ 1
-            faces[key] = c
-            if c == 1 { queue.append(UInt32(4 * t + k)) }
+        for k in 0..<4 where topology.codedCount(faceSlot(n, opposite: f[k], tets), tets, coded) == 1 {
+            queue.append(UInt32(4 * t + k))
         }
         for i in 0..<4 {
             let a = Int(f[i])
             for j in 0..<4 where j != i {
                 let d = Int(degree[a])
-                guard d < Self.maxAdjacent else { break }
-                let base = a * Self.maxAdjacent
+                guard d < adjacentCapacity[a] else { break }
+                let base = Int(adjacentStart[a])
                 if !(0..<d).contains(where: { adjacent[base + $0] == f[j] }) {
                     adjacent[base + d] = f[j]; degree[a] += 1
                 }
@@ -393,7 +395,7 @@ struct ChunkEncoder {
         if stampNow == 0 { for i in stamp.indices { stamp[i] = 0 }; stampNow = 1 }
         scanned.removeAll(keepingCapacity: true)
         for v in [a, b, c] {
-            let base = Int(v) * Self.maxAdjacent
+            let base = Int(adjacentStart[Int(v)])
             for e in 0..<Int(degree[Int(v)]) {
                 let x = adjacent[base + e]
                 if stamp[Int(x)] != stampNow { stamp[Int(x)] = stampNow; count[Int(x)] = 0; scanned.append(x) }
@@ -418,38 +420,9 @@ struct ChunkEncoder {
     mutating func encode(tets: [UInt32], others: [(UInt8, ArraySlice<Int>)], lone: [Int],
                          localOf: inout [Int32]) -> ([UInt8], Int) {
         let T = tets.count / 4
-        // faces (sorted global ids) → tets containing them, in chunk order
-        var byFace: [(UInt64, UInt32, Int32)] = []
-        byFace.reserveCapacity(4 * T)
-        for i in 0..<T {
-            for k in 0..<4 {
-                let r = Self.rest[k]
-                var x = tets[4 * i + r.0], y = tets[4 * i + r.1], z = tets[4 * i + r.2]
-                if x > y { swap(&x, &y) }
-                if y > z { swap(&y, &z) }
-                if x > y { swap(&x, &y) }
-                byFace.append((UInt64(x) << 32 | UInt64(y), z, Int32(i)))
-            }
-        }
-        byFace.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
-        func firstUncoded(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ coded: [Bool]) -> Int? {
-            var x = a, y = b, z = c
-            if x > y { swap(&x, &y) }
-            if y > z { swap(&y, &z) }
-            if x > y { swap(&x, &y) }
-            let hi = UInt64(x) << 32 | UInt64(y), lo = z
-            var l = 0, h = byFace.count
-            while l < h {
-                let mid = (l + h) / 2
-                if (byFace[mid].0, byFace[mid].1) < (hi, lo) { l = mid + 1 } else { h = mid }
-            }
-            while l < byFace.count && byFace[l].0 == hi && byFace[l].1 == lo {
-                if !coded[Int(byFace[l].2)] { return Int(byFace[l].2) }
-                l += 1
-            }
-            return nil
-        }
-        faces.reserveCapacity(3 * T)
+        topology = ChunkTopology(tets: tets, localOf: &localOf)
+        frame.reserveCapacity(4 * T); chunkTet.reserveCapacity(T); parity.reserveCapacity(T)
+        adjacent.reserveCapacity(topology.neighbourCapacity.values.reduce(0) { $0 + Int($1) })
         var coded = [Bool](repeating: false, count: T)
         var nextStart = 0, done = 0
         while done < T {
@@ -459,7 +432,7 @@ struct ChunkEncoder {
                 var vs: [UInt32] = []
                 for j in 0..<4 { vs.append(vertex(Int(tets[4 * i + j]), flag: Self.startNew, expl: Self.expl, &localOf)) }
                 coded[i] = true; done += 1
-                addTet(vs, vs)
+                addTet(vs, vs, chunkTet: i, tets, coded)
                 continue
             }
             let e = Int(queue[head]); head += 1
@@ -467,8 +440,9 @@ struct ChunkEncoder {
             let f = [frame[4 * t], frame[4 * t + 1], frame[4 * t + 2], frame[4 * t + 3]]
             let r = Self.rest[k]
             let face = [f[r.0], f[r.1], f[r.2]]
-            if faces[Self.faceKey(face[0], face[1], face[2])]! >= 2 { continue }
-            let nxt = firstUncoded(gid[Int(face[0])], gid[Int(face[1])], gid[Int(face[2])], coded)
+            let group = topology.group(of: faceSlot(Int(chunkTet[t]), opposite: f[k], tets), tets)
+            if topology.codedCount(group, coded) >= 2 { continue }
+            let nxt = topology.firstUncoded(group, coded)
             bit(nxt != nil, Self.face)
             guard let n = nxt else { continue }
             let faceG = face.map { gid[Int($0)] }
@@ -501,7 +475,7 @@ struct ChunkEncoder {
             let sigma = o.map { v in S.firstIndex(of: v)! }
             putTree(Self.perm + 32 * h, 5, Self.permutationRank(sigma))
             coded[n] = true; done += 1
-            addTet(nf, o)
+            addTet(nf, o, chunkTet: n, tets, coded)
         }
         for (kind, cell) in others {
             putTree(Self.type, 8, Int(kind))
@@ -511,5 +485,100 @@ struct ChunkEncoder {
         for g in lone { _ = newPoint(g, previous, kind: 1, ref: previousGid, &localOf) }
         for g in gid { localOf[Int(g)] = -1 }
         return (rc.finish(), gid.count)
+    }
+}
+
+/// What the encoder needs to know of a chunk's tets before it walks them, in a few bytes per
+/// tet (the walk itself adds ~60). Faces grouped by their three points: `slots` lists every
+/// face slot (4 i + k: tet i's face opposite its k-th point) sorted by the face's points, the
+/// tets of one face in chunk order, and `position[s]` is slot s's index in `slots` (the sorted
+/// triples are recomputed from the tets when a group is looked up). `neighbourCapacity[g]`:
+/// how many adjacency slots point g needs (its distinct neighbours in the chunk, at most
+/// `ChunkEncoder.maxAdjacent`), so that each point gets those rather than the maximum.
+struct ChunkTopology {
+    var slots: [UInt32] = [], position: [UInt32] = []
+    var neighbourCapacity: [UInt32: UInt8] = [:]
+
+    init() {}
+
+    /// `localOf` (all −1) numbers the chunk's points densely while the keys are built, so three
+    /// of them pack into one 63-bit key; it is all −1 again on return.
+    init(tets: [UInt32], localOf: inout [Int32]) {
+        var seen: [UInt32] = []
+        for g in tets where localOf[Int(g)] < 0 { localOf[Int(g)] = Int32(seen.count); seen.append(g) }
+        neighbourCapacity = Self.neighbourCounts(tets, dense: localOf, seen)
+        var keys = [UInt64](repeating: 0, count: tets.count)
+        for s in keys.indices {
+            let (x, y, z) = Self.face(s, tets) { UInt32(localOf[Int($0)]) }
+            keys[s] = UInt64(x) << 42 | UInt64(y) << 21 | UInt64(z)
+        }
+        for g in seen { localOf[Int(g)] = -1 }
+        seen = []
+        var slots = (0 ..< UInt32(tets.count)).map { $0 }
+        // a face's slots by tet: ties broken by slot, as a tet has a face once (4 distinct points)
+        slots.sort { keys[Int($0)] != keys[Int($1)] ? keys[Int($0)] < keys[Int($1)] : $0 < $1 }
+        keys = []
+        var position = [UInt32](repeating: 0, count: slots.count)
+        for (p, s) in slots.enumerated() { position[Int(s)] = UInt32(p) }
+        self.slots = slots; self.position = position
+    }
+
+    /// For each point of `tets` (`seen[d]` its global id, `dense[g]` = d), its distinct
+    /// neighbours, capped at `ChunkEncoder.maxAdjacent`.
+    static func neighbourCounts(_ tets: [UInt32], dense: [Int32], _ seen: [UInt32]) -> [UInt32: UInt8] {
+        // the tets of each point (counting sort), then each point's neighbours marked once
+        var start = [UInt32](repeating: 0, count: seen.count + 1)
+        for g in tets { start[Int(dense[Int(g)]) + 1] += 1 }
+        for d in seen.indices { start[d + 1] += start[d] }
+        var fill = start, tetsOf = [UInt32](repeating: 0, count: tets.count)
+        for (s, g) in tets.enumerated() {
+            let d = Int(dense[Int(g)])
+            tetsOf[Int(fill[d])] = UInt32(s >> 2); fill[d] += 1
+        }
+        fill = []
+        var mark = [Int32](repeating: -1, count: seen.count)
+        var capacity: [UInt32: UInt8] = [:]
+        capacity.reserveCapacity(seen.count)
+        for d in seen.indices {
+            var n = 0
+            for t in tetsOf[Int(start[d]) ..< Int(start[d + 1])] {
+                for j in 0..<4 {
+                    let e = Int(dense[Int(tets[4 * Int(t) + j])])
+                    if e != d && mark[e] != Int32(d) { mark[e] = Int32(d); n += 1 }
+                }
+            }
+            capacity[seen[d]] = UInt8(min(n, ChunkEncoder.maxAdjacent))
+        }
+        return capacity
+    }
+
+    /// Slot s's face: its three points mapped by `id`, ascending.
+    @inline(__always) static func face(_ s: Int, _ tets: [UInt32], _ id: (UInt32) -> UInt32 = { $0 }) -> (UInt32, UInt32, UInt32) {
+        let r = ChunkEncoder.rest[s & 3], base = s & ~3
+        var x = id(tets[base + r.0]), y = id(tets[base + r.1]), z = id(tets[base + r.2])
+        if x > y { swap(&x, &y) }
+        if y > z { swap(&y, &z) }
+        if x > y { swap(&x, &y) }
+        return (x, y, z)
+    }
+
+    /// The positions in `slots` of the face of slot s (every tet of the chunk that has it).
+    func group(of s: Int, _ tets: [UInt32]) -> Range<Int> {
+        let key = Self.face(s, tets), p = Int(position[s])
+        var lo = p, hi = p + 1
+        while lo > 0 && Self.face(Int(slots[lo - 1]), tets) == key { lo -= 1 }
+        while hi < slots.count && Self.face(Int(slots[hi]), tets) == key { hi += 1 }
+        return lo ..< hi
+    }
+
+    func codedCount(_ group: Range<Int>, _ coded: [Bool]) -> Int {
+        group.reduce(0) { $0 + (coded[Int(slots[$1]) >> 2] ? 1 : 0) }
+    }
+
+    func codedCount(_ s: Int, _ tets: [UInt32], _ coded: [Bool]) -> Int { codedCount(group(of: s, tets), coded) }
+
+    /// The first tet (in chunk order) of the group not coded yet.
+    func firstUncoded(_ group: Range<Int>, _ coded: [Bool]) -> Int? {
+        group.lazy.map { Int(self.slots[$0]) >> 2 }.first { !coded[$0] }
     }
 }
