@@ -124,20 +124,26 @@ enum DistributedMeshCoding {
                     communicator: Communicator) throws {
         let rank = communicator.rank, size = communicator.size
         communicator.phase = "mesh plan"
-        // rank 0 orders the cells and sends each rank its chunks' cells; the points every rank has
+        // rank 0 orders the cells and sends each rank its chunks' cells, one rank at a time so
+        // that it holds one share's message, not all of them; the points every rank has
         var plan: MCIMeshChunkShares.Plan?
-        var outgoing = [[UInt8]](repeating: [], count: size)
         if rank == 0 {
             guard let mesh, mesh.points == points else {
                 throw MCINRError.invalidInput("rank 0: the mesh to embed and the training points differ")
             }
             plan = try MCIMeshChunkShares.plan(mesh, coding: options.meshCoding)
-            for r in 0 ..< size {
-                outgoing[r] = MCIMeshChunkShares.cells(plan!, mesh: mesh, chunks: MCIMeshChunkShares.chunks(rank: r, size: size, count: plan!.chunkCount))
-            }
         }
-        let cells = try communicator.alltoall(outgoing)[0]
-        outgoing = []
+        func share(_ r: Int) -> [UInt8] {
+            MCIMeshChunkShares.cells(plan!, mesh: mesh!, chunks: MCIMeshChunkShares.chunks(rank: r, size: size, count: plan!.chunkCount))
+        }
+        var cells: [UInt8] = []
+        for r in 1 ..< size {
+            var outgoing = [[UInt8]](repeating: [], count: size)
+            if rank == 0 { outgoing[r] = share(r) }
+            let incoming = try communicator.alltoall(consume outgoing)
+            if rank == r { cells = incoming[0] }
+        }
+        if rank == 0 { cells = share(0) }
         communicator.phase = "mesh coding"
         let coded = try MCIMeshChunkShares.encode(cells: cells, points: points, threads: options.threads)
         let parts = try communicator.gather(coded, root: 0)
