@@ -64,6 +64,36 @@ def sz3_line(dataset, target_cr, iterations=16):
     return dict(psnr=best["psnr"], cr=best["cr"], layout=best["order"])
 
 
+# the defaults when issue #19 was filed: the same flags without the budget decay it added
+BEFORE = "no-budget-decay"
+
+
+def goal_lines(res, default):
+    """Issue #19's two checks, from the rows: the defaults with a 1 core-hour budget (1800 s on
+    2 threads) against SZ3 at the same ratio (+10 dB wanted), and the shortest budget at which
+    the defaults reach what the defaults before #19 reached in 600 s (<= 1/3 of it wanted)."""
+    out = []
+    for ds in sorted({r["dataset"] for r in res["runs"]}):
+        runs = [r for r in res["runs"] if r["dataset"] == ds]
+        sz = res.get("sz3", {}).get(ds)
+        for r in runs:
+            if r["variant"] == default and float(r["budget"]) * res["threads"] >= 3600 and sz:
+                out.append(f"- **{ds}, 1 core-hour** ({r['budget']} s × {res['threads']} threads, seed {r['seed']}): "
+                           f"{r['psnr']:.2f} dB at CR {r['cr']:.1f} against SZ3's best layout {sz['psnr']:.2f} dB "
+                           f"at CR {sz['cr']:.1f} ({sz['layout']}): **{r['psnr'] - sz['psnr']:+.2f} dB** "
+                           f"(target +10 dB); {r['cpu']:.0f} CPU s.")
+        before = [r for r in runs if r["variant"] == BEFORE and float(r["budget"]) == 600]
+        for b in before:
+            faster = sorted((float(r["budget"]), r) for r in runs
+                            if r["variant"] == default and r["seed"] == b["seed"] and r["psnr"] >= b["psnr"])
+            text = (f"the defaults reach it with a {faster[0][0]:g} s budget ({faster[0][1]['psnr']:.2f} dB, "
+                    f"{faster[0][0] / 600:.2f} of the time; target ≤ 1/3)" if faster else
+                    "no shorter run of the defaults reached it")
+            out.append(f"- **{ds}, time to the 600 s PSNR of the defaults before #19** ({BEFORE}, seed {b['seed']}: "
+                       f"{b['psnr']:.2f} dB): {text}.")
+    return (["", "Issue #19's goal, from the rows above:", ""] + out) if out else []
+
+
 def report(res, out_md):
     rows = res["runs"]
     variants = res["variants"]
@@ -104,6 +134,7 @@ def report(res, out_md):
             diffs = [base[r["seed"]] - r["psnr"] for r in here if r["variant"] == name and r["seed"] in base]
             if diffs:
                 lines.append(f"| {ds} | {budget} | {name} | {sum(diffs) / len(diffs):+.2f} | {len(diffs)} | {sz_text} |")
+    lines += goal_lines(res, default)
     lines += ["", "![PSNR against CPU seconds](../images/quality-scale.png)", ""]
     with open(out_md, "w") as f:
         f.write("\n".join(lines))
@@ -155,6 +186,8 @@ def main():
     ap.add_argument("--no-sz3", action="store_true", help="skip the SZ3 line")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks", "quality-scale.md"))
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from its JSON")
+    ap.add_argument("--append", action="store_true",
+                    help="add these runs to the report's JSON (its other runs, variants and SZ3 lines kept)")
     ap.add_argument("--note", help="a remark on the run, kept in the JSON and printed in the report")
     a = ap.parse_args()
     out_json = os.path.splitext(a.out)[0] + ".json"
@@ -170,8 +203,15 @@ def main():
         ap.error("give at least one --dataset and one --variant")
     os.makedirs(a.work, exist_ok=True)
     variants = dict(v.split("=", 1) for v in a.variant)
-    res = dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), cpu=cpu_name(), threads=a.threads,
-               variants=variants, runs=[], sz3={}, note=a.note)
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if a.append and os.path.exists(out_json):
+        res = json.load(open(out_json))
+        res["variants"].update((k, v) for k, v in variants.items() if k not in res["variants"])
+        res["date"] = res["date"] + ", " + now
+        if a.note:
+            res["note"] = (res.get("note") + " " if res.get("note") else "") + a.note
+    else:
+        res = dict(date=now, cpu=cpu_name(), threads=a.threads, variants=variants, runs=[], sz3={}, note=a.note)
     for spec in a.dataset:
         label, path = spec.split("=", 1)
         path, _, own = path.partition(":")
@@ -183,12 +223,13 @@ def main():
                     log(f"{label} budget {budget_text} s seed {seed}: {name}")
                     r = train(a.binary, path, os.path.join(a.work, f"{label}-{name}-{budget_text}-{seed}.mci"),
                               shlex.split(flags), budget, seed, a.threads)
-                    r.update(dataset=label, budget=budget_text, seed=seed, variant=name)
+                    r.update(dataset=label, budget=budget_text, seed=seed, variant=name,
+                             date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
                     log(f"  PSNR {r['psnr']:.2f} dB, CR {r['cr']:.1f}, CPU {r['cpu']:.0f} s")
                     res["runs"].append(r)
                     with open(out_json, "w") as f:
                         json.dump(res, f, indent=1)
-        if not a.no_sz3:   # one line per dataset: the ratio barely moves with the budget
+        if not a.no_sz3 and not (a.append and label in res["sz3"]):  # one line per dataset: the ratio barely moves with the budget
             ref = [r["cr"] for r in res["runs"] if r["dataset"] == label and r["variant"] == next(iter(variants))]
             log(f"{label}: SZ3 at CR {sum(ref) / len(ref):.1f}")
             res["sz3"][label] = sz3_line(path, sum(ref) / len(ref))
