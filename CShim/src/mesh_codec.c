@@ -189,11 +189,20 @@ static uint64_t face_prediction(uint64_t a, uint64_t b, uint64_t c, uint64_t o, 
 
 /* ---- one chunk ---- */
 
-/* A face: its three local point ids (< 2^21, sorted) packed as a << 42 | b << 21 | c, and bit
- * 63 set once a second tet has it (closed); 0 = an empty slot (a < b < c, so never a key). */
-#define FACE_CLOSED ((uint64_t)1 << 63)
+/* The face table: open addressing over 32-bit entries, 0 = an empty slot. An entry names its
+ * face by the tet position that added it, ref = 4 tet + k + 1 (tets < 2^19, so ref <= 2^21):
+ * the face is that tet's frame without position k. Bits 22-30 hold 9 bits of the face's hash
+ * (a probe reads the tet's frame only when they match), bit 31 is set once a second tet has
+ * the face (closed). */
+#define FACE_CLOSED 0x80000000u
+#define FACE_TAG 0x7FC00000u
+#define FACE_REF 0x003FFFFFu
+#define ADJ_BLOCK 8u      /* adj(v) in blocks of 8 entries: v's own, then blocks chained on demand */
+#define QUEUE_FIRST 1024u /* the open faces' queue starts with room for 1024 and doubles when full */
 
-/* Scratch and output of one chunk decode; every array sized from the chunk table. */
+/* Scratch and output of one chunk decode; every array sized from the chunk table. The points'
+ * global ids, their coordinates and the tets' vertex orders may be decoded straight into the
+ * caller's output arrays (mcinr_mesh_chunk), which then hold no copy of their own. */
 typedef struct chunk_dec {
     const struct mci_meshc *mc;
     const meshc_chunk *ck;
@@ -201,22 +210,26 @@ typedef struct chunk_dec {
     models md;
     int width;
     /* points */
-    size_t n;         /* introduced so far */
-    uint64_t *gid;    /* [points] */
-    uint64_t *bits;   /* [3 points] */
-    uint64_t *gid_set; /* hash set, capacity gid_mask + 1 */
+    size_t n;            /* introduced so far */
+    uint64_t *gid;       /* [points] */
+    unsigned char *bits; /* [3 points] coordinates as bit patterns, 8 bytes each (bits_get,
+                          * bits_set); doubles once the chunk is decoded (chunk_decode) */
+    uint32_t *gid_set;   /* hash set of local ids by their global id, UINT32_MAX = empty;
+                          * capacity gid_mask + 1 */
     size_t gid_mask;
     /* tets */
     size_t t;
-    uint32_t *frame, *orig; /* [4 tets] */
-    uint8_t *p;             /* parity of frame vs orig */
-    uint64_t *faces;
+    uint64_t *tv;        /* [4 tets]: position i of tet t is frame[i] | orig[i] << 32 (local ids) */
+    uint8_t *p;          /* parity of frame vs orig */
+    uint32_t *faces;
     size_t face_mask;
-    uint32_t *queue; /* 4 tets entries: tet * 4 + k */
-    uint32_t *queue_slot; /* the face table slot of each queued face (faces never move) */
-    size_t q_head, q_tail;
-    /* adjacency: MAX_ADJ slots per point */
-    uint32_t *adj;
+    uint32_t *queue;     /* ring of the face table slots of the faces to visit (faces never move) */
+    size_t queue_mask, q_head, q_tail; /* entries [q_head, q_tail), at index & queue_mask */
+    /* adjacency: block v then its chain (adj_next; 0 ends it: block 0 is no one's next); only
+     * tet points have adjacency (local ids < 4 t), so blocks <= 8 min(4 t, points) */
+    uint32_t *adj;       /* [ADJ_BLOCK blocks] */
+    uint32_t *adj_next;  /* [blocks] */
+    size_t adj_used;
     uint8_t *adj_deg;
     uint32_t *stamp; /* candidates' marks */
     uint32_t stamp_now;
@@ -225,6 +238,7 @@ typedef struct chunk_dec {
     uint8_t *types;      /* [cells] */
     uint64_t *cell_end;  /* [cells] end offsets in cell_vert */
     uint32_t *cell_vert; /* [cell_conn] */
+    int own_gid, own_bits, own_tv; /* allocated here, not the caller's */
     const char *why;
     char msg[320];
 } chunk_dec;
@@ -235,25 +249,26 @@ static size_t pow2_at_least(uint64_t v) {
     return c;
 }
 
-/* Scratch bytes of a chunk decode (for the open's budget) and capacity bounds. */
+/* Scratch bytes of a chunk decode at most (for the open's budget): the point, tet and
+ * adjacency arrays as if none were the caller's, the face table, the queue at its largest
+ * (while it doubles). */
 static uint64_t chunk_scratch_bytes(const meshc_chunk *k) {
-    uint64_t n = k->points, t = k->tets;
+    uint64_t n = k->points, t = k->tets, na = 4 * t < n ? 4 * t : n;
     uint64_t faces = pow2_at_least(4 * t), gids = pow2_at_least(2 * n + 16);
-    return n * (8 + 24 + 1 + 4 + 1) + n * (t ? 4 * MAX_ADJ : 0) + gids * 8 + t * (16 + 16 + 1 + 16) + faces * 8 +
-           k->cells * 9 + k->cell_conn * 4 + sizeof(chunk_dec);
+    return n * (8 + 24 + 1 + 4) + gids * 4 + t * (32 + 1) + faces * 4 + (faces + faces / 2 + QUEUE_FIRST) * 4 +
+           na * (MAX_ADJ / ADJ_BLOCK) * (ADJ_BLOCK * 4 + 4) + k->cells * 9 + k->cell_conn * 4 + sizeof(chunk_dec);
 }
 
 static void chunk_free(chunk_dec *c) {
-    free(c->gid);
-    free(c->bits);
+    if (c->own_gid) free(c->gid);
+    if (c->own_bits) free(c->bits);
+    if (c->own_tv) free(c->tv);
     free(c->gid_set);
-    free(c->frame);
-    free(c->orig);
     free(c->p);
     free(c->faces);
     free(c->queue);
-    free(c->queue_slot);
     free(c->adj);
+    free(c->adj_next);
     free(c->adj_deg);
     free(c->stamp);
     free(c->types);
@@ -267,42 +282,56 @@ static void *alloc0(uint64_t count, size_t size) {
     return calloc((size_t)count, size);
 }
 
-static int chunk_alloc(chunk_dec *c) {
+/* `point_ids`, `xyz`, `connectivity`: the caller's arrays to decode into (sized by the chunk
+ * table), or NULL for arrays of its own. Arrays that are filled in order or sparsely (the
+ * adjacency blocks) are left unwritten (malloc): memory is used as they fill. */
+static int chunk_alloc(chunk_dec *c, int64_t *point_ids, double *xyz, int64_t *connectivity) {
     const meshc_chunk *k = c->ck;
     uint64_t n = k->points, t = k->tets;
     /* a tet adds at most 4 faces, so while tet i adds its faces the table holds at most
      * 4 i + 3 < 4 t of them: a probe always meets an empty slot. A tet mesh has about 2
-     * faces per tet, a load of about 1/2 (a chunk of 65536 tets: 2 MiB) */
+     * faces per tet, a load of about 1/2 (a chunk of 65536 tets: 1 MiB) */
     c->face_mask = pow2_at_least(4 * t) - 1;
     c->gid_mask = pow2_at_least(2 * n + 16) - 1;
-    c->gid = alloc0(n, sizeof *c->gid);
-    c->bits = alloc0(3 * n, sizeof *c->bits);
+    c->own_gid = !point_ids;
+    c->own_bits = !xyz;
+    c->own_tv = !connectivity;
+    c->gid = point_ids ? (uint64_t *)(void *)point_ids : alloc0(n, sizeof *c->gid);
+    c->bits = xyz ? (unsigned char *)(void *)xyz : alloc0(3 * n, sizeof(uint64_t));
+    c->tv = connectivity ? (uint64_t *)(void *)connectivity : alloc0(4 * t, sizeof *c->tv);
     c->gid_set = malloc((c->gid_mask + 1) * sizeof *c->gid_set);
-    c->frame = alloc0(4 * t, sizeof *c->frame);
-    c->orig = alloc0(4 * t, sizeof *c->orig);
     c->p = alloc0(t, 1);
     c->faces = alloc0(c->face_mask + 1, sizeof *c->faces);
-    c->queue = alloc0(4 * t, sizeof *c->queue);
-    c->queue_slot = alloc0(4 * t, sizeof *c->queue_slot);
-    /* only tet points have adjacency: local ids < 4 t */
-    uint64_t na = 4 * t < n ? 4 * t : n;
-    c->adj = na && na <= SIZE_MAX / (MAX_ADJ * sizeof *c->adj) ? malloc((size_t)na * MAX_ADJ * sizeof *c->adj)
-                                                                 : malloc(sizeof *c->adj);
+    size_t queue = c->face_mask + 1 < QUEUE_FIRST ? c->face_mask + 1 : QUEUE_FIRST;
+    c->queue = malloc(queue * sizeof *c->queue);
+    c->queue_mask = queue - 1;
+    uint64_t na = 4 * t < n ? 4 * t : n, blocks = na * (MAX_ADJ / ADJ_BLOCK);
+    c->adj = malloc((blocks ? blocks : 1) * ADJ_BLOCK * sizeof *c->adj);
+    c->adj_next = malloc((blocks ? blocks : 1) * sizeof *c->adj_next);
+    c->adj_used = (size_t)na;
     c->adj_deg = alloc0(n, 1);
     c->stamp = alloc0(n, sizeof *c->stamp);
     c->types = alloc0(k->cells, 1);
     c->cell_end = alloc0(k->cells, sizeof *c->cell_end);
     c->cell_vert = alloc0(k->cell_conn, sizeof *c->cell_vert);
-    if (!c->gid || !c->bits || !c->gid_set || !c->frame || !c->orig || !c->p || !c->faces || !c->queue || !c->queue_slot ||
-        !c->adj || !c->adj_deg || !c->stamp || !c->types ||
-        !c->cell_end || !c->cell_vert)
+    if (!c->gid || !c->bits || !c->tv || !c->gid_set || !c->p || !c->faces || !c->queue || !c->adj || !c->adj_next ||
+        !c->adj_deg || !c->stamp || !c->types || !c->cell_end || !c->cell_vert)
         return -1;
     memset(c->gid_set, 0xFF, (c->gid_mask + 1) * sizeof *c->gid_set);
     return 0;
 }
 
+static uint64_t bits_get(const chunk_dec *c, size_t i) {
+    uint64_t v;
+    memcpy(&v, c->bits + 8 * i, sizeof v);
+    return v;
+}
+
+static void bits_set(chunk_dec *c, size_t i, uint64_t v) { memcpy(c->bits + 8 * i, &v, sizeof v); }
+
 #define FAIL(...) (snprintf(c->msg, sizeof c->msg, __VA_ARGS__), c->why = c->msg, -1)
 #define PAST_END() FAIL("the stream ends early (the range coder reads past its end)")
+#define NO_MEMORY() (c->why = NULL, -2)
 
 static uint64_t hash3(uint32_t a, uint32_t b, uint32_t c) {
     uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ull ^ (uint64_t)b * 0xC2B2AE3D27D4EB4Full ^
@@ -317,39 +346,95 @@ static void sort3(uint32_t *a, uint32_t *b, uint32_t *c) {
     if (*a > *b) t = *a, *a = *b, *b = t;
 }
 
-/* The slot of face {a, b, c}: 0 (empty) if new, else its key with the closed bit. */
-static uint64_t *face_find(chunk_dec *c, uint32_t a, uint32_t b, uint32_t cc) {
-    sort3(&a, &b, &cc);
-    uint64_t key = (uint64_t)a << 42 | (uint64_t)b << 21 | cc;
-    /* the faces of one smallest point share a window of 16 slots: the traversal visits the
-     * faces of recent points, so probes stay in cache */
-    size_t i = ((size_t)a * 16u + (size_t)(hash3(a, b, cc) >> 60)) & c->face_mask;
+/* Where the probes for face v (sorted) start, and its tag. The faces of one smallest point
+ * share a window of 16 slots: the traversal visits the faces of recent points, so probes stay
+ * in cache. */
+static size_t face_home(const chunk_dec *c, const uint32_t v[3], uint32_t *tag) {
+    uint64_t h = hash3(v[0], v[1], v[2]);
+    *tag = (uint32_t)(h >> 10) & FACE_TAG;
+    return ((size_t)v[0] * 16u + (size_t)(h >> 60)) & c->face_mask;
+}
+
+/* Whether table entry `entry` is face v (sorted). */
+static int face_is(const chunk_dec *c, uint32_t entry, const uint32_t v[3]) {
+    size_t e = (size_t)(entry & FACE_REF) - 1, t = e >> 2, k = e & 3u;
+    uint32_t w[3];
+    for (size_t j = 0, n = 0; j < 4; j++)
+        if (j != k) w[n++] = (uint32_t)c->tv[4 * t + j];
+    sort3(&w[0], &w[1], &w[2]);
+    return w[0] == v[0] && w[1] == v[1] && w[2] == v[2];
+}
+
+/* The slot of face v (sorted): 0 (empty) if new, else its entry; *tag: its tag. */
+static uint32_t *face_find(chunk_dec *c, const uint32_t v[3], uint32_t *tag_out) {
+    uint32_t tag;
+    size_t i = face_home(c, v, &tag);
+    *tag_out = tag;
     for (;;) {
-        uint64_t *s = &c->faces[i];
-        if (*s == 0 || (*s & ~FACE_CLOSED) == key) return s;
+        uint32_t *s = &c->faces[i];
+        if (*s == 0 || ((*s & FACE_TAG) == tag && face_is(c, *s, v))) return s;
         i = (i + 1) & c->face_mask;
     }
 }
 
-/* Appends x to adj(v) unless it is there or adj(v) is full. The membership test reads every
- * entry without branching (the compiler vectorises it): most calls do not find x. */
+/* Queues a face table slot; the ring doubles when full (it holds at most the 4 t faces). */
+static int queue_push(chunk_dec *c, uint32_t slot) {
+    if (c->q_tail - c->q_head > c->queue_mask) {
+        size_t cap = c->queue_mask + 1, live = c->q_tail - c->q_head;
+        uint32_t *q = malloc(2 * cap * sizeof *q);
+        if (!q) return -1;
+        for (size_t i = 0; i < live; i++) q[i] = c->queue[(c->q_head + i) & c->queue_mask];
+        free(c->queue);
+        c->queue = q;
+        c->queue_mask = 2 * cap - 1;
+        c->q_head = 0;
+        c->q_tail = live;
+    }
+    c->queue[c->q_tail++ & c->queue_mask] = slot;
+    return 0;
+}
+
+/* Puts x at position `at` (0 ... ADJ_BLOCK) of block b, the last of adj(v): at ADJ_BLOCK, in a
+ * new block chained to it. */
+static void adj_put(chunk_dec *c, size_t b, unsigned at, uint32_t v, uint32_t x) {
+    if (at == ADJ_BLOCK) { /* adj(v) has fewer than MAX_ADJ entries: a block of its 8 is free */
+        size_t next = c->adj_used++;
+        c->adj_next[b] = (uint32_t)next;
+        b = next;
+        at = 0;
+    }
+    c->adj[b * ADJ_BLOCK + at] = x;
+    c->adj_deg[v]++;
+}
+
+/* Appends x to adj(v) unless it is there or adj(v) is full. The membership test reads each
+ * block's entries without branching (the compiler vectorises it): most calls do not find x. */
 static void adj_add(chunk_dec *c, uint32_t v, uint32_t x) {
-    unsigned deg = c->adj_deg[v];
-    if (deg >= MAX_ADJ) return;
-    uint32_t *a = &c->adj[(size_t)v * MAX_ADJ];
-    unsigned found = 0;
-    for (unsigned i = 0; i < deg; i++) found |= a[i] == x;
-    if (found) return;
-    a[deg] = x;
-    c->adj_deg[v] = (uint8_t)(deg + 1);
+    unsigned left = c->adj_deg[v];
+    if (left >= MAX_ADJ) return;
+    size_t b = v;
+    for (;;) {
+        const uint32_t *a = &c->adj[b * ADJ_BLOCK];
+        unsigned m = left < ADJ_BLOCK ? left : ADJ_BLOCK, found = 0;
+        for (unsigned i = 0; i < m; i++) found |= a[i] == x;
+        if (found) return;
+        if (left <= ADJ_BLOCK) break;
+        left -= ADJ_BLOCK;
+        b = c->adj_next[b];
+    }
+    adj_put(c, b, left, v, x);
 }
 
 /* Appends x, known not to be in adj(v) (a point new to the chunk). */
 static void adj_append(chunk_dec *c, uint32_t v, uint32_t x) {
-    unsigned deg = c->adj_deg[v];
-    if (deg >= MAX_ADJ) return;
-    c->adj[(size_t)v * MAX_ADJ + deg] = x;
-    c->adj_deg[v] = (uint8_t)(deg + 1);
+    unsigned left = c->adj_deg[v];
+    if (left >= MAX_ADJ) return;
+    size_t b = v;
+    while (left > ADJ_BLOCK) {
+        b = c->adj_next[b];
+        left -= ADJ_BLOCK;
+    }
+    adj_put(c, b, left, v, x);
 }
 
 static unsigned parity4(const uint64_t *g) {
@@ -367,13 +452,13 @@ static unsigned parity4(const uint64_t *g) {
  *  - the other faces hold the apex: new faces if the apex is new (inserted without a lookup);
  *  - the three face points were points of one tet already, so each is in the others' adj
  *    unless that adj was full then (and still is): only the apex's pairs can change adj, and
- *    a new apex is in no adj yet and has an empty one. */
-static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int across, uint32_t slot, int apex_new) {
+ *    a new apex is in no adj yet and has an empty one.
+ * 0, or -2 out of memory (the queue could not grow). */
+static int add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int across, uint32_t slot, int apex_new) {
     size_t t = c->t++;
     uint64_t gf[4], go[4];
     for (int i = 0; i < 4; i++) {
-        c->frame[4 * t + i] = f[i];
-        c->orig[4 * t + i] = o[i];
+        c->tv[4 * t + (size_t)i] = (uint64_t)f[i] | (uint64_t)o[i] << 32;
         gf[i] = c->gid[f[i]];
         go[i] = c->gid[o[i]];
     }
@@ -386,20 +471,18 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int 
         uint32_t v[3];
         for (int j = 0, n = 0; j < 4; j++)
             if (j != k) v[n++] = f[j];
-        uint64_t *s;
+        sort3(&v[0], &v[1], &v[2]);
+        uint32_t *s, tag;
         if (apex_new) { /* a new face: the first empty slot of its probe sequence */
-            sort3(&v[0], &v[1], &v[2]);
-            size_t i = ((size_t)v[0] * 16u + (size_t)(hash3(v[0], v[1], v[2]) >> 60)) & c->face_mask;
+            size_t i = face_home(c, v, &tag);
             while (c->faces[i]) i = (i + 1) & c->face_mask;
             s = &c->faces[i];
         } else {
-            s = face_find(c, v[0], v[1], v[2]);
+            s = face_find(c, v, &tag);
         }
         if (*s == 0) { /* new: open, queued */
-            sort3(&v[0], &v[1], &v[2]);
-            *s = (uint64_t)v[0] << 42 | (uint64_t)v[1] << 21 | v[2];
-            c->queue_slot[c->q_tail] = (uint32_t)(s - c->faces);
-            c->queue[c->q_tail++] = (uint32_t)(4 * t + (size_t)k);
+            *s = (uint32_t)(4 * t + (size_t)k + 1) | tag;
+            if (queue_push(c, (uint32_t)(s - c->faces))) return -2;
         } else {
             *s |= FACE_CLOSED;
         }
@@ -408,7 +491,7 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int 
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++)
                 if (j != i) adj_add(c, f[i], f[j]);
-        return;
+        return 0;
     }
     uint32_t apex = f[across];
     for (int i = 0; i < 4; i++) {
@@ -424,6 +507,7 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int 
             adj_add(c, f[i], apex);
         }
     }
+    return 0;
 }
 
 /* The candidates for the apex across face k of tet t: points other than the face's and the
@@ -433,7 +517,8 @@ static void add_tet(chunk_dec *c, const uint32_t f[4], const uint32_t o[4], int 
  * now + 4 and up for the excluded ones (set first, so they are never listed); older values
  * are below now. */
 static size_t candidates(chunk_dec *c, size_t t, int k) {
-    const uint32_t *f = &c->frame[4 * t];
+    uint32_t f[4];
+    for (int j = 0; j < 4; j++) f[j] = (uint32_t)c->tv[4 * t + (size_t)j];
     uint32_t face[3];
     for (int j = 0, n = 0; j < 4; j++)
         if (j != k) face[n++] = f[j];
@@ -445,23 +530,22 @@ static size_t candidates(chunk_dec *c, size_t t, int k) {
     uint32_t now = c->stamp_now += 8;
     mark[face[0]] = mark[face[1]] = mark[face[2]] = mark[f[k]] = now + 4;
     size_t no = 0;
-    for (int i = 0; i < 2; i++) {
-        const uint32_t *a = &c->adj[(size_t)face[i] * MAX_ADJ];
+    for (int i = 0; i < 3; i++) {
+        size_t b = face[i];
         unsigned deg = c->adj_deg[face[i]];
         for (unsigned e = 0; e < deg; e++) {
-            uint32_t x = a[e], v = mark[x];
-            if (v < now) {
-                v = now;
-                c->order[no++] = x;
+            if (e && e % ADJ_BLOCK == 0) b = c->adj_next[b];
+            uint32_t x = c->adj[b * ADJ_BLOCK + e % ADJ_BLOCK], v = mark[x];
+            if (i < 2) {
+                if (v < now) {
+                    v = now;
+                    c->order[no++] = x;
+                }
+                mark[x] = v + 1;
+            } else if (v >= now) {
+                mark[x] = v + 1;
             }
-            mark[x] = v + 1;
         }
-    }
-    const uint32_t *a = &c->adj[(size_t)face[2] * MAX_ADJ];
-    unsigned deg = c->adj_deg[face[2]];
-    for (unsigned e = 0; e < deg; e++) {
-        uint32_t x = a[e], v = mark[x];
-        if (v >= now) mark[x] = v + 1;
     }
     size_t n3 = 0, n2 = 0;
     uint32_t two[2 * MAX_ADJ];
@@ -489,29 +573,30 @@ static int new_point(chunk_dec *c, const uint64_t pred[3], int kind, uint64_t re
         g = ref + m;
     }
     size_t h = (size_t)(g * 0x9E3779B97F4A7C15ull >> 17) & c->gid_mask;
-    while (c->gid_set[h] != UINT64_MAX) {
-        if (c->gid_set[h] == g) return FAIL("point %llu occurs twice in the chunk", (unsigned long long)g);
+    while (c->gid_set[h] != UINT32_MAX) {
+        if (c->gid[c->gid_set[h]] == g) return FAIL("point %llu occurs twice in the chunk", (unsigned long long)g);
         h = (h + 1) & c->gid_mask;
     }
-    c->gid_set[h] = g;
-    size_t i = c->n;
+    size_t i = c->n; /* < points <= 2^32 - 1: never UINT32_MAX */
+    c->gid[i] = g;
+    c->gid_set[h] = (uint32_t)i;
     for (int ax = 0; ax < 3; ax++) {
         m = get_sint(&c->d, &c->md.coord[kind][ax][bucket(pred[ax], c->width)], &neg, &ok);
         if (!ok) return c->d.bad ? PAST_END() : FAIL("a coordinate's exponent is 64");
         uint64_t b = unordered_sum(ordered(pred[ax], c->width), m, neg, c->width);
         if (!finite_bits(b, c->width))
             return FAIL("point %llu has a non-finite coordinate", (unsigned long long)g);
-        c->bits[3 * i + (size_t)ax] = b;
+        bits_set(c, 3 * i + (size_t)ax, b);
     }
-    c->gid[i] = g;
     c->n++;
     *out = (uint32_t)i;
     return 0;
 }
 
 static int new_point_prev(chunk_dec *c, uint32_t *out) {
-    uint64_t zero[3] = {0, 0, 0};
-    const uint64_t *pred = c->n ? &c->bits[3 * (c->n - 1)] : zero;
+    uint64_t pred[3] = {0, 0, 0};
+    if (c->n)
+        for (int ax = 0; ax < 3; ax++) pred[ax] = bits_get(c, 3 * (c->n - 1) + (size_t)ax);
     return new_point(c, pred, 1, c->n ? c->gid[c->n - 1] : 0, out);
 }
 
@@ -536,7 +621,8 @@ static const uint8_t PERMS[24][4] = {
     {2, 0, 1, 3}, {2, 0, 3, 1}, {2, 1, 0, 3}, {2, 1, 3, 0}, {2, 3, 0, 1}, {2, 3, 1, 0},
     {3, 0, 1, 2}, {3, 0, 2, 1}, {3, 1, 0, 2}, {3, 1, 2, 0}, {3, 2, 0, 1}, {3, 2, 1, 0}};
 
-/* Decodes chunk c->ck completely (allocated by chunk_alloc). 0, or -1 with c->why. */
+/* Decodes chunk c->ck completely (allocated by chunk_alloc). 0, -1 with c->why (a format
+ * error) or -2 (out of memory). */
 static int chunk_run(chunk_dec *c) {
     const meshc_chunk *k = c->ck;
     const char *why = mci_rc_start(&c->d.rc, c->mc->data + k->offset, (size_t)k->size);
@@ -550,18 +636,18 @@ static int chunk_run(chunk_dec *c) {
             for (int i = 0; i < 4; i++)
                 for (int j = i + 1; j < 4; j++)
                     if (v[i] == v[j]) return FAIL("tet %zu starts a component with a repeated point", c->t);
-            add_tet(c, v, v, -1, 0, 0);
+            if (add_tet(c, v, v, -1, 0, 0)) return NO_MEMORY();
             continue;
         }
-        uint32_t slot = c->queue_slot[c->q_head];
-        uint32_t e = c->queue[c->q_head++];
-        size_t t = e >> 2;
+        uint32_t slot = c->queue[c->q_head++ & c->queue_mask];
+        uint32_t entry = c->faces[slot];
+        if (entry & FACE_CLOSED) continue;
+        size_t e = (size_t)(entry & FACE_REF) - 1, t = e >> 2; /* the tet position that queued it */
         int kk = (int)(e & 3u);
-        const uint32_t *f = &c->frame[4 * t];
-        uint32_t face[3];
+        uint32_t f[4], face[3];
+        for (int j = 0; j < 4; j++) f[j] = (uint32_t)c->tv[4 * t + (size_t)j];
         for (int j = 0, n = 0; j < 4; j++)
             if (j != kk) face[n++] = f[j];
-        if (c->faces[slot] & FACE_CLOSED) continue;
         int b = bit(&c->d, &c->md.face);
         if (c->d.bad) return PAST_END();
         if (!b) continue;
@@ -572,9 +658,10 @@ static int chunk_run(chunk_dec *c) {
         if (apex_new) {
             uint64_t pred[3];
             for (int ax = 0; ax < 3; ax++)
-                pred[ax] = face_prediction(c->bits[3 * (size_t)face[0] + (size_t)ax], c->bits[3 * (size_t)face[1] + (size_t)ax],
-                                           c->bits[3 * (size_t)face[2] + (size_t)ax], c->bits[3 * (size_t)f[kk] + (size_t)ax],
-                                           c->width);
+                pred[ax] = face_prediction(bits_get(c, 3 * (size_t)face[0] + (size_t)ax),
+                                           bits_get(c, 3 * (size_t)face[1] + (size_t)ax),
+                                           bits_get(c, 3 * (size_t)face[2] + (size_t)ax),
+                                           bits_get(c, 3 * (size_t)f[kk] + (size_t)ax), c->width);
             uint64_t ref = c->gid[face[0]];
             if (c->gid[face[1]] < ref) ref = c->gid[face[1]];
             if (c->gid[face[2]] < ref) ref = c->gid[face[2]];
@@ -609,7 +696,7 @@ static int chunk_run(chunk_dec *c) {
         if (c->d.bad) return PAST_END();
         if (s >= 24) return FAIL("tet %zu has vertex-order symbol %u (allowed 0 ... 23)", c->t, s);
         uint32_t o[4] = {S[PERMS[s][0]], S[PERMS[s][1]], S[PERMS[s][2]], S[PERMS[s][3]]};
-        add_tet(c, nf, o, kk, slot, apex_new);
+        if (add_tet(c, nf, o, kk, slot, apex_new)) return NO_MEMORY();
     }
     uint64_t total = 0;
     for (uint64_t i = 0; i < k->cells; i++) {
@@ -645,18 +732,24 @@ static int chunk_run(chunk_dec *c) {
     return 0;
 }
 
-static int chunk_decode(const struct mci_meshc *mc, size_t index, chunk_dec *c) {
+/* Decodes chunk `index` into c (the caller's arrays where not NULL, see chunk_alloc). 0: the
+ * points' coordinates are doubles (c->bits, in place), the tets' positions in c->tv; -1 with
+ * c->why (a format error) or -2 (out of memory). Either way chunk_free(c) after. */
+static int chunk_decode(const struct mci_meshc *mc, size_t index, chunk_dec *c, int64_t *point_ids, double *xyz,
+                        int64_t *connectivity) {
     memset(c, 0, sizeof *c);
     c->mc = mc;
     c->ck = &mc->chunk[index];
     c->width = mc->width;
-    if (chunk_alloc(c)) {
-        c->why = NULL;
-        return -2; /* out of memory */
+    if (chunk_alloc(c, point_ids, xyz, connectivity)) return NO_MEMORY();
+    int r = chunk_run(c);
+    if (r) return r;
+    for (size_t i = 0; i < 3 * c->n; i++) {
+        double v = as_double(bits_get(c, i), c->width);
+        memcpy(c->bits + 8 * i, &v, sizeof v);
     }
-    return chunk_run(c);
+    return 0;
 }
-
 /* ---- the section ---- */
 
 static uint64_t le(const uint8_t *q, int n) {
@@ -704,7 +797,7 @@ static mcinr_status whole_task(void *ctx, void *state, size_t k) {
     const struct mci_meshc *mc = job->mc;
     chunk_dec *c = malloc(sizeof *c);
     if (!c) return MCINR_ERR_NOMEM;
-    int r = chunk_decode(mc, k, c);
+    int r = chunk_decode(mc, k, c, NULL, NULL, NULL);
     mcinr_status st = MCINR_OK;
     if (r == -2) {
         st = MCINR_ERR_NOMEM;
@@ -716,15 +809,14 @@ static mcinr_status whole_task(void *ctx, void *state, size_t k) {
     } else {
         chunk_points *out = &job->res[k];
         out->n = c->n;
-        out->gid = c->gid; /* taken over */
+        out->gid = c->gid; /* taken over, and the coordinates (doubles in place) */
+        out->xyz = (double *)(void *)c->bits;
         c->gid = NULL;
-        out->xyz = malloc((c->n ? c->n : 1) * 3 * sizeof(double));
-        if (!out->xyz) st = MCINR_ERR_NOMEM;
-        for (size_t i = 0; out->xyz && i < 3 * c->n; i++) out->xyz[i] = as_double(c->bits[i], mc->width);
+        c->bits = NULL;
         size_t cell = (size_t)job->cell_start[k], entry = (size_t)job->entry_start[k];
         for (size_t t = 0; t < c->t; t++) {
             job->types[cell] = TET;
-            for (int i = 0; i < 4; i++) job->conn[entry++] = (uint32_t)out->gid[c->orig[4 * t + (size_t)i]];
+            for (int i = 0; i < 4; i++) job->conn[entry++] = (uint32_t)out->gid[c->tv[4 * t + (size_t)i] >> 32];
             job->offsets[++cell] = (int64_t)entry;
         }
         uint64_t start = 0;
@@ -1036,7 +1128,8 @@ mcinr_status mcinr_mesh_chunk(const mcinr_model *m, size_t chunk, int64_t *point
     }
     chunk_dec *c = malloc(sizeof *c);
     if (!c) return MCINR_ERR_NOMEM;
-    int r = chunk_decode(m->meshc, chunk, c);
+    /* the point ids, coordinates and tets are decoded in the caller's arrays (no copy here) */
+    int r = chunk_decode(m->meshc, chunk, c, point_ids, xyz, connectivity);
     mcinr_status st = MCINR_OK;
     if (r == -2) {
         st = MCINR_ERR_NOMEM;
@@ -1044,18 +1137,13 @@ mcinr_status mcinr_mesh_chunk(const mcinr_model *m, size_t chunk, int64_t *point
     } else if (r) { /* the open checked the chunk table, not the streams */
         st = MCINR_ERR_FORMAT;
         mci_set_error(err, err_len, "%s: section MESHC: chunk %zu: %s", m->meshc->name, chunk, c->why);
-    } else {
-        for (size_t i = 0; i < c->n; i++) {
-            if (point_ids) point_ids[i] = (int64_t)c->gid[i];
-            if (xyz)
-                for (int ax = 0; ax < 3; ax++) xyz[3 * i + (size_t)ax] = as_double(c->bits[3 * i + (size_t)ax], c->width);
-        }
+    } else { /* point_ids and xyz hold their values; connectivity the tets' positions */
         size_t cell = 0, entry = 0;
         if (offsets) offsets[0] = 0;
         for (size_t t = 0; t < c->t; t++, cell++) {
             if (types) types[cell] = TET;
             for (int i = 0; i < 4; i++, entry++)
-                if (connectivity) connectivity[entry] = c->orig[4 * t + (size_t)i];
+                if (connectivity) connectivity[entry] = (int64_t)(c->tv[entry] >> 32);
             if (offsets) offsets[cell + 1] = (int64_t)entry;
         }
         uint64_t start = 0;

@@ -287,62 +287,127 @@ public final class MCIDecoder: @unchecked Sendable {
     /// The MESHC mesh assembled chunk by chunk (`threads` chunks at a time) into the arrays
     /// `MCIMesh` keeps, so that the decoder never holds a whole copy of its own: the same points
     /// and cells, in the same order, as the whole-mesh decode, with its checks across chunks
-    /// (every point listed, the same coordinates wherever a point is listed).
+    /// (every point listed, the same coordinates wherever a point is listed). Each chunk is
+    /// decoded straight into its range of the cell arrays (the C decoder also works in them), so
+    /// a chunk holds only its point ids and coordinates of its own until they are put at their
+    /// ids, in chunk order.
     func meshFromChunks(threads: Int) throws -> MCIMesh {
         let n = meshPointCount, cellCount = meshCellCount, connectivitySize = mcinr_mesh_connectivity_size(handle)
+        let chunks = meshChunkCount, width = max(1, threads)
         try Self.checkAllocation(n, of: (Double, Double, Double, Bool).self, "the mesh's \(n) points", source: source)
-        try Self.checkAllocation(cellCount, of: (UInt8, Int).self, "the mesh's \(cellCount) cells", source: source)
+        try Self.checkAllocation(cellCount + chunks, of: (UInt8, Int).self, "the mesh's \(cellCount) cells", source: source)
         try Self.checkAllocation(connectivitySize, of: Int.self, "the mesh's connectivity", source: source)
+        // chunk k's cells are [cellStart[k], cellStart[k + 1]) of the mesh's, its entries
+        // [entryStart[k], entryStart[k + 1]) (the open checked the chunk table's sums)
+        var cellStart = [0], entryStart = [0], pointCounts: [Int] = []
+        for k in 0 ..< chunks {
+            var p = 0, c = 0, e = 0
+            guard mcinr_mesh_chunk_sizes(handle, k, &p, &c, &e) == MCINR_OK else {
+                throw MCIError.argument("\(source): mesh chunk \(k) of \(chunks)")
+            }
+            pointCounts.append(p)
+            cellStart.append(cellStart[k] + c)
+            entryStart.append(entryStart[k] + e)
+        }
+        guard cellStart[chunks] == cellCount, entryStart[chunks] == connectivitySize else {
+            throw MCIError.format("\(source): the mesh chunks hold \(cellStart[chunks]) cells, the mesh announces \(cellCount)")
+        }
         var points = [Double](repeating: 0, count: 3 * n), listed = [Bool](repeating: false, count: n)
         var types = [UInt8](repeating: 0, count: cellCount)
-        var offsets = [Int](repeating: 0, count: cellCount + 1), connectivity = [Int](repeating: 0, count: connectivitySize)
-        var cellAt = 0, entryAt = 0
-        let chunks = meshChunkCount, width = max(1, threads)
+        // A chunk's offsets (its cells + 1, VTK style, from 0) are decoded at cellStart[k] + k,
+        // one entry past the previous chunk's, so that chunks decoded at once never write the
+        // same entry; each is moved to its place (made global) in chunk order, and the k − 1
+        // entries left over at the end are dropped.
+        var offsets = [Int](repeating: 0, count: cellCount + chunks)
+        var connectivity = [Int](repeating: 0, count: connectivitySize)
         func bad(_ k: Int, _ what: String) -> MCIError { .format("\(source): mesh chunk \(k): \(what)") }
-        for wave in stride(from: 0, to: chunks, by: width) {
-            let ks = Array(wave ..< min(chunks, wave + width))
-            var decoded = [Result<(pointIDs: [Int64], mesh: MCIMesh), Error>?](repeating: nil, count: ks.count)
-            let lock = NSLock()
-            DispatchQueue.concurrentPerform(iterations: ks.count) { i in
-                let r = Result { try self.meshChunk(ks[i]) }
-                lock.lock(); decoded[i] = r; lock.unlock()
-            }
-            for (i, k) in ks.enumerated() {
-                let (ids, chunk) = try decoded[i]!.get()
-                decoded[i] = nil
-                for (j, g) in ids.enumerated() {
-                    guard g >= 0, g < n else { throw bad(k, "point id \(g) of a mesh of \(n) points") }
-                    let p = Int(g)
-                    if listed[p] {
-                        for a in 0..<3 where points[3 * p + a].bitPattern != chunk.points[3 * j + a].bitPattern {
-                            throw bad(k, "point \(p) has other coordinates than in an earlier chunk")
+        try types.withUnsafeMutableBufferPointer { typesOut in
+            try offsets.withUnsafeMutableBufferPointer { offsetsOut in
+                try connectivity.withUnsafeMutableBufferPointer { connectivityOut in
+                    for wave in stride(from: 0, to: chunks, by: width) {
+                        let ks = Array(wave ..< min(chunks, wave + width))
+                        var decoded = [Result<DecodedChunk, Error>?](repeating: nil, count: ks.count)
+                        let lock = NSLock()
+                        DispatchQueue.concurrentPerform(iterations: ks.count) { i in
+                            let k = ks[i]
+                            let r = Result {
+                                try self.decodeChunk(k, points: pointCounts[k], cells: cellStart[k + 1] - cellStart[k],
+                                                     types: typesOut.baseAddress.map { $0 + cellStart[k] },
+                                                     offsets: offsetsOut.baseAddress! + cellStart[k] + k,
+                                                     connectivity: connectivityOut.baseAddress.map { $0 + entryStart[k] },
+                                                     entries: entryStart[k + 1] - entryStart[k])
+                            }
+                            lock.lock(); decoded[i] = r; lock.unlock()
                         }
-                    } else {
-                        listed[p] = true
-                        for a in 0..<3 { points[3 * p + a] = chunk.points[3 * j + a] }
+                        for (i, k) in ks.enumerated() {
+                            let chunk = try decoded[i]!.get()
+                            decoded[i] = nil
+                            for (j, g) in chunk.ids.enumerated() {
+                                guard g >= 0, g < n else { throw bad(k, "point id \(g) of a mesh of \(n) points") }
+                                let p = Int(g)
+                                if listed[p] {
+                                    for a in 0..<3 where points[3 * p + a].bitPattern != chunk.xyz[3 * j + a].bitPattern {
+                                        throw bad(k, "point \(p) has other coordinates than in an earlier chunk")
+                                    }
+                                } else {
+                                    listed[p] = true
+                                    for a in 0..<3 { points[3 * p + a] = chunk.xyz[3 * j + a] }
+                                }
+                            }
+                            let from = cellStart[k] + k
+                            for q in 0 ... cellStart[k + 1] - cellStart[k] {
+                                offsetsOut[cellStart[k] + q] = entryStart[k] + offsetsOut[from + q]
+                            }
+                            if let local = chunk.badReference {
+                                throw bad(k, "a cell refers to point \(local) of \(chunk.ids.count)")
+                            }
+                        }
                     }
                 }
-                let c = chunk.cellCount, e = chunk.connectivity.count
-                guard cellAt + c <= cellCount, entryAt + e <= connectivitySize else {
-                    throw bad(k, "more cells or connectivity entries than the mesh announces")
-                }
-                for q in 0..<c { types[cellAt + q] = chunk.cellTypes[q]; offsets[cellAt + q + 1] = entryAt + chunk.cellOffsets[q + 1] }
-                for q in 0..<e {
-                    let local = chunk.connectivity[q]
-                    guard local >= 0, local < ids.count else { throw bad(k, "a cell refers to point \(local) of \(ids.count)") }
-                    connectivity[entryAt + q] = Int(ids[local])
-                }
-                cellAt += c; entryAt += e
             }
         }
-        guard cellAt == cellCount, entryAt == connectivitySize else {
-            throw MCIError.format("\(source): the mesh chunks hold \(cellAt) cells, the mesh announces \(cellCount)")
-        }
+        offsets.removeLast(max(0, chunks - 1))
         if let missing = listed.firstIndex(of: false) {
             throw MCIError.format("\(source): mesh point \(missing) is in no chunk")
         }
         let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
         return MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets, connectivity: connectivity)
+    }
+
+    /// A chunk decoded by `decodeChunk`: its points' global ids and coordinates, and the first
+    /// connectivity entry that is not one of its points (nil: none).
+    private struct DecodedChunk {
+        var ids: [Int64], xyz: [Double]
+        var badReference: Int64?
+    }
+
+    /// Decodes chunk `k` (`points` points, `cells` cells, `entries` connectivity entries): its
+    /// types, offsets (from 0) and connectivity into the given memory, the connectivity as
+    /// global point ids.
+    private func decodeChunk(_ k: Int, points: Int, cells: Int, types: UnsafeMutablePointer<UInt8>?,
+                             offsets: UnsafeMutablePointer<Int>, connectivity: UnsafeMutablePointer<Int>?,
+                             entries: Int) throws -> DecodedChunk {
+        var ids = [Int64](repeating: 0, count: points), xyz = [Double](repeating: 0, count: 3 * points)
+        var err = [CChar](repeating: 0, count: 512)
+        let status = offsets.withMemoryRebound(to: Int64.self, capacity: cells + 1) { o in
+            func decode(_ c: UnsafeMutablePointer<Int64>?) -> mcinr_status {
+                mcinr_mesh_chunk(handle, k, &ids, &xyz, types, o, c, &err, err.count)
+            }
+            guard let connectivity else { return decode(nil) }
+            return connectivity.withMemoryRebound(to: Int64.self, capacity: entries) { decode($0) }
+        }
+        guard status == MCINR_OK else { throw MCIError(status: status, message: named(String(cString: err))) }
+        var chunk = DecodedChunk(ids: ids, xyz: xyz)
+        if let connectivity {
+            ids.withUnsafeBufferPointer { ids in
+                for q in 0 ..< entries {
+                    let local = connectivity[q]
+                    guard local >= 0, local < ids.count else { chunk.badReference = Int64(local); return }
+                    connectivity[q] = Int(ids[local])
+                }
+            }
+        }
+        return chunk
     }
 
     // MARK: - Decoding
