@@ -461,24 +461,51 @@ public final class SeriesWriter: @unchecked Sendable {
     /// The same with arrays produced one at a time: each is compressed into a scratch file
     /// next to the output before the next is asked for, so a step costs one array of memory.
     public func stage(step: Int, mesh: Mesh, time: Double, pointArrays: [PendingArray], cellArrays: [PendingArray] = []) throws {
+        let name = try validatedName(step: step, pointArrays: pointArrays, cellArrays: cellArrays)
+        let encoded = try encoded(mesh, name: name)
+        precondition(encoded.pointCount == mesh.pointCount && encoded.cellCount == mesh.cellCount,
+                     "a series is written on one mesh")
+        try stage(step: step, name: name, encoded: encoded, time: time, pointArrays: pointArrays, cellArrays: cellArrays)
+    }
+
+    /// Encodes (compresses) the series' mesh now, for every step's file, so that the caller
+    /// may release the mesh's cells before it stages the steps (`stage(step:time:…)`, which
+    /// needs no mesh): a writer that decodes step by step then holds the points only.
+    public func prepare(mesh: Mesh) throws {
+        _ = try encoded(mesh, name: folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path)
+    }
+
+    /// `stage` on the mesh given to `prepare(mesh:)` (before any step).
+    public func stage(step: Int, time: Double, pointArrays: [PendingArray], cellArrays: [PendingArray] = []) throws {
+        let name = try validatedName(step: step, pointArrays: pointArrays, cellArrays: cellArrays)
+        meshLock.lock()
+        let encoded = encodedMesh
+        meshLock.unlock()
+        guard let encoded else { preconditionFailure("SeriesWriter.stage(step:time:…) needs prepare(mesh:) first") }
+        try stage(step: step, name: name, encoded: encoded, time: time, pointArrays: pointArrays, cellArrays: cellArrays)
+    }
+
+    /// Step `step`'s file, its array names checked.
+    private func validatedName(step: Int, pointArrays: [PendingArray], cellArrays: [PendingArray]) throws -> String {
         let name = folder.appendingPathComponent(fileNames[step]).path
         try validateArrayNames(pointArrays.map(\.name), file: name)
         try validateArrayNames(cellArrays.map(\.name), file: name)
+        return name
+    }
+
+    /// The series' mesh encoded, on the first call (from `mesh`; errors name `name`).
+    private func encoded(_ mesh: Mesh, name: String) throws -> VTUWriter.EncodedMesh {
         meshLock.lock()
-        let encoded: VTUWriter.EncodedMesh
-        do {
-            // The compressed mesh waits in a spool for every step's file (hundreds of MB at 10⁷ points)
-            if encodedMesh == nil {
-                encodedMesh = try writer.encodeMesh(mesh, name: name, spool: try Spool(folder: folder, naming: name))
-            }
-            encoded = encodedMesh!
-            meshLock.unlock()
-        } catch {
-            meshLock.unlock()
-            throw error
+        defer { meshLock.unlock() }
+        // The compressed mesh waits in a spool for every step's file (hundreds of MB at 10⁷ points)
+        if encodedMesh == nil {
+            encodedMesh = try writer.encodeMesh(mesh, name: name, spool: try Spool(folder: folder, naming: name))
         }
-        precondition(encoded.pointCount == mesh.pointCount && encoded.cellCount == mesh.cellCount,
-                     "a series is written on one mesh")
+        return encodedMesh!
+    }
+
+    private func stage(step: Int, name: String, encoded: VTUWriter.EncodedMesh, time: Double, pointArrays: [PendingArray],
+                       cellArrays: [PendingArray]) throws {
         let pieces = try writer.encodePieces(mesh: encoded, pointArrays: pointArrays, cellArrays: cellArrays,
                                              fieldData: [(name: "TimeValue", values: [time])], name: name,
                                              spool: try Spool(folder: folder, naming: name))

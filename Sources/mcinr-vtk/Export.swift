@@ -136,30 +136,38 @@ struct Export: ParsableCommand {
             guard decoder.hasMesh else {
                 throw CLIError("\(model): the model has no embedded mesh; pass --ground-truth INPUT to decode on the original mesh")
             }
-            let mesh = Mesh(try decoder.mesh(threads: threadCount))
             let selected = try selectedVariables(decoder)
             let stepTimes = requestedTimes ?? decoder.times
             let comps = selected.flatMap { v in (0..<decoder.variables[v].components).map { decoder.firstComponent(ofVariable: v) + $0 } }
             let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count, writer: VTUWriter(threads: threadCount))
             let progress = StepProgress()
-            let networkArray = networkID ? [Self.networkArray(decoder, points: mesh.points)] : []
             do {
+                // The mesh is compressed for every step's file before any step is decoded, and its
+                // cells are released: the steps need its points only.
+                let points: [Double]
+                do {
+                    let mesh = Mesh(try decoder.mesh(threads: threadCount))
+                    if !stepTimes.isEmpty { try series.prepare(mesh: mesh) }
+                    points = mesh.points
+                }
+                let pointCount = points.count / 3
+                let networkArray = networkID ? [Self.networkArray(decoder, points: points)] : []
                 for (k, t) in stepTimes.enumerated() {
                     progress.update("decoding", done: k, total: stepTimes.count)
                     // at the points of the mesh assembled chunk by chunk, so that the decoder never
                     // decodes its own copy (the same points in the same order: decodeMesh's values)
                     let block = decoder.hasResidual
                         ? try decoder.decodeMesh(time: t, components: comps, threads: threadCount)
-                        : try decoder.decode(points: mesh.points, time: t, components: comps, threads: threadCount)
+                        : try decoder.decode(points: points, time: t, components: comps, threads: threadCount)
                     var column = 0
                     let arrays = selected.map { v -> PendingArray in
                         let count = decoder.variables[v].components, first = column
                         defer { column += count }
-                        return PendingArray(name: decoder.variables[v].name, components: count, count: mesh.pointCount * count) { range, out in
+                        return PendingArray(name: decoder.variables[v].name, components: count, count: pointCount * count) { range, out in
                             copyColumns(block, stride: comps.count, first: first, count: count, values: range, to: out)
                         }
                     }
-                    try series.stage(step: k, mesh: mesh, time: t, pointArrays: arrays + networkArray.map(PendingArray.init))
+                    try series.stage(step: k, time: t, pointArrays: arrays + networkArray.map(PendingArray.init))
                 }
                 progress.update("decoding", done: stepTimes.count, total: stepTimes.count)
                 _ = try series.commit(times: stepTimes)
