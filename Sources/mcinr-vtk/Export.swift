@@ -100,6 +100,10 @@ struct Export: ParsableCommand {
                 }
                 let nc = first
                 let networkArray = networkID ? [Self.networkArray(decoder, points: gt.mesh.points)] : []
+                // The comparison (its seam metric holds the cells) ends before the metrics are
+                // serialised, and the ground truth's cells are released: serialising loads much of
+                // Foundation, which then does not add to what the steps held.
+                let (metricsObject, table) = try { () throws -> ([String: Any], String) in
                 let cmp = try GroundTruthComparison(
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
                     variableNames: variables.names, threads: threadCount, progress: StepProgress()) { k, truth, decoded in
@@ -124,10 +128,12 @@ struct Export: ParsableCommand {
                         try series.stage(step: k, mesh: gt.mesh, time: gt.times[steps[k]],
                                          pointArrays: arrays + networkArray.map(PendingArray.init))
                     }
-                let metrics = try JSONSerialization.data(withJSONObject: cmp.metricsJSON(model: decoder),
-                                                         options: [.prettyPrinted, .sortedKeys])
+                return (cmp.metricsJSON(model: decoder), cmp.metricsTable())
+                }()
+                gt.releaseCells()
+                let metrics = try JSONSerialization.data(withJSONObject: metricsObject, options: [.prettyPrinted, .sortedKeys])
                 try series.commit(times: steps.map { gt.times[$0] }, companions: [(name: "metrics.json", data: metrics)])
-                print(cmp.metricsTable())
+                print(table)
             } catch {
                 series.abort()
                 throw error
