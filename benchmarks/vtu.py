@@ -109,14 +109,27 @@ def read_vtu(path):
     return points, fields
 
 
+def read_step(path):
+    """read_vtu of a .vtu, or of a .pvtu's pieces concatenated in order (as mcinr-vtk reads
+    them): (points, {name: n × components})."""
+    if not path.endswith(".pvtu"):
+        return read_vtu(path)
+    base = os.path.dirname(path)
+    parts = [read_vtu(os.path.join(base, p.get("Source"))) for p in ET.parse(path).getroot().iter("Piece")]
+    if not parts:
+        raise VTUError(f"{path}: no Piece element")
+    return (np.concatenate([p for p, _ in parts]),
+            {name: np.concatenate([f[name] for _, f in parts]) for name in parts[0][1]})
+
+
 def read_components(pvd):
-    """(points n×3, names of the C scalar components, values T×n×C float32) of a series, in the
-    component order and with the names mcinr-vtk uses (arrays in file order, vectors split:
-    mcinr.component_names)."""
+    """(points n×3, names of the C scalar components, values T×n×C float32) of a series of
+    .vtu or .pvtu steps, in the component order and with the names mcinr-vtk uses (arrays in
+    file order, vectors split: mcinr.component_names)."""
     times, files = read_series(pvd)
     points, steps, names = None, [], None
     for f in files:
-        pts, fields = read_vtu(f)
+        pts, fields = read_step(f)
         if points is None:
             points = pts
             names = component_names((k, a.shape[1]) for k, a in fields.items())

@@ -16,28 +16,13 @@ import json
 import os
 import sys
 import time
-import xml.etree.ElementTree as ET
 
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import vtu  # noqa: E402
 from bench import Compressors  # noqa: E402
-
-
-def read_pvtu_series(pvd):
-    times, files = vtu.read_series(pvd)
-    points, steps = None, []
-    for f in files:
-        base = os.path.dirname(f)
-        pieces = [os.path.join(base, p.get("Source")) for p in ET.parse(f).getroot().iter("Piece")]
-        parts = [vtu.read_vtu(p) for p in pieces]
-        if points is None:
-            points = np.concatenate([p for p, _ in parts])
-        steps.append(np.concatenate([np.concatenate(list(fields.values()), axis=1) for _, fields in parts]))
-    return points, np.stack(steps)
 
 
 def main():
@@ -50,7 +35,7 @@ def main():
         results = json.load(f)
     run = results["runs"]["1x1"]
     start = time.time()
-    points, values = read_pvtu_series(os.path.join(args.work, "data", "series.pvd"))
+    points, _, values = vtu.read_components(os.path.join(args.work, "data", "series.pvd"))
     assert values.shape[0] * values.shape[1] * values.shape[2] * 4 == run["raw_field_bytes"], values.shape
     compressors = Compressors(points, values)
     out = {"target_ratio": run["ratio_weights"], "model_psnr": run["mean_psnr"], "read_seconds": time.time() - start}
