@@ -197,6 +197,7 @@ public final class MCIDecoder: @unchecked Sendable {
     public var hasMesh: Bool { mcinr_has_mesh(handle) != 0 }
     public var meshPointCount: Int { mcinr_mesh_num_points(handle) }
     public var meshCellCount: Int { mcinr_mesh_num_cells(handle) }
+    public var meshConnectivitySize: Int { mcinr_mesh_connectivity_size(handle) }
 
     /// The embedded mesh. Throws `MCIError.noMesh` without one.
     public func mesh(threads: Int = 1) throws -> MCIMesh {
@@ -293,26 +294,11 @@ public final class MCIDecoder: @unchecked Sendable {
     /// ids, in chunk order.
     func meshFromChunks(threads: Int) throws -> MCIMesh {
         let n = meshPointCount, cellCount = meshCellCount, connectivitySize = mcinr_mesh_connectivity_size(handle)
-        let chunks = meshChunkCount, width = max(1, threads)
+        let chunks = meshChunkCount
         try Self.checkAllocation(n, of: (Double, Double, Double, Bool).self, "the mesh's \(n) points", source: source)
         try Self.checkAllocation(cellCount + chunks, of: (UInt8, Int).self, "the mesh's \(cellCount) cells", source: source)
         try Self.checkAllocation(connectivitySize, of: Int.self, "the mesh's connectivity", source: source)
-        // chunk k's cells are [cellStart[k], cellStart[k + 1]) of the mesh's, its entries
-        // [entryStart[k], entryStart[k + 1]) (the open checked the chunk table's sums)
-        var cellStart = [0], entryStart = [0], pointCounts: [Int] = []
-        for k in 0 ..< chunks {
-            var p = 0, c = 0, e = 0
-            guard mcinr_mesh_chunk_sizes(handle, k, &p, &c, &e) == MCINR_OK else {
-                throw MCIError.argument("\(source): mesh chunk \(k) of \(chunks)")
-            }
-            pointCounts.append(p)
-            cellStart.append(cellStart[k] + c)
-            entryStart.append(entryStart[k] + e)
-        }
-        guard cellStart[chunks] == cellCount, entryStart[chunks] == connectivitySize else {
-            throw MCIError.format("\(source): the mesh chunks hold \(cellStart[chunks]) cells, the mesh announces \(cellCount)")
-        }
-        var points = [Double](repeating: 0, count: 3 * n), listed = [Bool](repeating: false, count: n)
+        let layout = try chunkLayout()
         var types = [UInt8](repeating: 0, count: cellCount)
         // A chunk's offsets (its cells + 1, VTK style, from 0) are decoded at cellStart[k] + k,
         // one entry past the previous chunk's, so that chunks decoded at once never write the
@@ -320,58 +306,159 @@ public final class MCIDecoder: @unchecked Sendable {
         // entries left over at the end are dropped.
         var offsets = [Int](repeating: 0, count: cellCount + chunks)
         var connectivity = [Int](repeating: 0, count: connectivitySize)
-        func bad(_ k: Int, _ what: String) -> MCIError { .format("\(source): mesh chunk \(k): \(what)") }
-        try types.withUnsafeMutableBufferPointer { typesOut in
+        let points = try types.withUnsafeMutableBufferPointer { typesOut in
             try offsets.withUnsafeMutableBufferPointer { offsetsOut in
                 try connectivity.withUnsafeMutableBufferPointer { connectivityOut in
-                    for wave in stride(from: 0, to: chunks, by: width) {
-                        let ks = Array(wave ..< min(chunks, wave + width))
-                        var decoded = [Result<DecodedChunk, Error>?](repeating: nil, count: ks.count)
-                        let lock = NSLock()
-                        DispatchQueue.concurrentPerform(iterations: ks.count) { i in
-                            let k = ks[i]
-                            let r = Result {
-                                try self.decodeChunk(k, points: pointCounts[k], cells: cellStart[k + 1] - cellStart[k],
-                                                     types: typesOut.baseAddress.map { $0 + cellStart[k] },
-                                                     offsets: offsetsOut.baseAddress! + cellStart[k] + k,
-                                                     connectivity: connectivityOut.baseAddress.map { $0 + entryStart[k] },
-                                                     entries: entryStart[k + 1] - entryStart[k])
-                            }
-                            lock.lock(); decoded[i] = r; lock.unlock()
+                    try decodeChunks(threads: threads, layout: layout, cells: { k in
+                        ChunkCells(types: typesOut.baseAddress.map { $0 + layout.cellStart[k] },
+                                   offsets: offsetsOut.baseAddress! + layout.cellStart[k] + k,
+                                   connectivity: connectivityOut.baseAddress.map { $0 + layout.entryStart[k] })
+                    }, placed: { k in
+                        let from = layout.cellStart[k] + k
+                        for q in 0 ... layout.cellStart[k + 1] - layout.cellStart[k] {
+                            offsetsOut[layout.cellStart[k] + q] = layout.entryStart[k] + offsetsOut[from + q]
                         }
-                        for (i, k) in ks.enumerated() {
-                            let chunk = try decoded[i]!.get()
-                            decoded[i] = nil
-                            for (j, g) in chunk.ids.enumerated() {
-                                guard g >= 0, g < n else { throw bad(k, "point id \(g) of a mesh of \(n) points") }
-                                let p = Int(g)
-                                if listed[p] {
-                                    for a in 0..<3 where points[3 * p + a].bitPattern != chunk.xyz[3 * j + a].bitPattern {
-                                        throw bad(k, "point \(p) has other coordinates than in an earlier chunk")
-                                    }
-                                } else {
-                                    listed[p] = true
-                                    for a in 0..<3 { points[3 * p + a] = chunk.xyz[3 * j + a] }
-                                }
-                            }
-                            let from = cellStart[k] + k
-                            for q in 0 ... cellStart[k + 1] - cellStart[k] {
-                                offsetsOut[cellStart[k] + q] = entryStart[k] + offsetsOut[from + q]
-                            }
-                            if let local = chunk.badReference {
-                                throw bad(k, "a cell refers to point \(local) of \(chunk.ids.count)")
-                            }
-                        }
-                    }
+                    })
                 }
             }
         }
         offsets.removeLast(max(0, chunks - 1))
+        return MCIMesh(points: points, pointPrecision: meshPointPrecision, cellTypes: types, cellOffsets: offsets,
+                       connectivity: connectivity)
+    }
+
+    /// The embedded mesh's cells handed over in order a run at a time (a chunk of a MESHC mesh,
+    /// `threads` chunks decoded at a time; a MESH mesh whole): `visit(types, endOffsets,
+    /// connectivity)` with VTK's offsets without the leading 0 over the whole mesh's
+    /// connectivity, and global point ids. The same cells, in the same order, as `mesh()`, with
+    /// its checks; the cells are never in memory whole. Returns the points.
+    public func meshCells(threads: Int = 1,
+                          visit: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>) throws -> Void)
+        throws -> (points: [Double], precision: MCIMesh.PointPrecision) {
+        guard hasMesh else { throw MCIError.noMesh("\(source): the file has no embedded mesh") }
+        guard meshCodingIsChunked else {
+            let mesh = try meshFromWholeDecode()
+            try mesh.cellTypes.withUnsafeBufferPointer { t in
+                try mesh.cellOffsets.withUnsafeBufferPointer { o in
+                    try mesh.connectivity.withUnsafeBufferPointer { c in try visit(t, UnsafeBufferPointer(rebasing: o.dropFirst()), c) }
+                }
+            }
+            return (mesh.points, mesh.pointPrecision)
+        }
+        try Self.checkAllocation(meshPointCount, of: (Double, Double, Double, Bool).self, "the mesh's \(meshPointCount) points",
+                                 source: source)
+        let layout = try chunkLayout()
+        // each chunk of a wave in memory of its own, handed over and released in chunk order
+        var decoded: [Int: (types: UnsafeMutableBufferPointer<UInt8>, offsets: UnsafeMutableBufferPointer<Int>,
+                            connectivity: UnsafeMutableBufferPointer<Int>)] = [:]
+        defer {
+            for chunk in decoded.values {
+                chunk.types.deallocate(); chunk.offsets.deallocate(); chunk.connectivity.deallocate()
+            }
+        }
+        let points = try decodeChunks(threads: threads, layout: layout, cells: { k in
+            let c = layout.cellStart[k + 1] - layout.cellStart[k], e = layout.entryStart[k + 1] - layout.entryStart[k]
+            let chunk = (types: UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, c)),
+                         offsets: UnsafeMutableBufferPointer<Int>.allocate(capacity: c + 1),
+                         connectivity: UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, e)))
+            decoded[k] = chunk
+            return ChunkCells(types: chunk.types.baseAddress, offsets: chunk.offsets.baseAddress!,
+                              connectivity: chunk.connectivity.baseAddress)
+        }, placed: { k in
+            guard let chunk = decoded.removeValue(forKey: k) else { return }
+            defer { chunk.types.deallocate(); chunk.offsets.deallocate(); chunk.connectivity.deallocate() }
+            let c = layout.cellStart[k + 1] - layout.cellStart[k], e = layout.entryStart[k + 1] - layout.entryStart[k]
+            for q in 1 ..< c + 1 { chunk.offsets[q] += layout.entryStart[k] }
+            try visit(UnsafeBufferPointer(rebasing: chunk.types[0 ..< c]), UnsafeBufferPointer(rebasing: chunk.offsets[1 ..< c + 1]),
+                      UnsafeBufferPointer(rebasing: chunk.connectivity[0 ..< e]))
+        })
+        return (points, meshPointPrecision)
+    }
+
+    private var meshPointPrecision: MCIMesh.PointPrecision {
+        MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
+    }
+
+    /// Where each MESHC chunk's cells go in the whole mesh: chunk k's cells are [cellStart[k],
+    /// cellStart[k + 1]), its entries [entryStart[k], entryStart[k + 1]) (the open checked the
+    /// chunk table's sums; checked again against the mesh's counts).
+    private struct ChunkLayout {
+        var cellStart = [0], entryStart = [0], pointCounts: [Int] = []
+    }
+
+    private func chunkLayout() throws -> ChunkLayout {
+        var layout = ChunkLayout()
+        let chunks = meshChunkCount
+        for k in 0 ..< chunks {
+            var p = 0, c = 0, e = 0
+            guard mcinr_mesh_chunk_sizes(handle, k, &p, &c, &e) == MCINR_OK else {
+                throw MCIError.argument("\(source): mesh chunk \(k) of \(chunks)")
+            }
+            layout.pointCounts.append(p)
+            layout.cellStart.append(layout.cellStart[k] + c)
+            layout.entryStart.append(layout.entryStart[k] + e)
+        }
+        guard layout.cellStart[chunks] == meshCellCount, layout.entryStart[chunks] == mcinr_mesh_connectivity_size(handle) else {
+            throw MCIError.format("\(source): the mesh chunks hold \(layout.cellStart[chunks]) cells, the mesh announces \(meshCellCount)")
+        }
+        return layout
+    }
+
+    /// Where a chunk's cells are decoded: its types, offsets (its cells + 1, from 0) and
+    /// connectivity entries (made global point ids).
+    private struct ChunkCells {
+        var types: UnsafeMutablePointer<UInt8>?, offsets: UnsafeMutablePointer<Int>, connectivity: UnsafeMutablePointer<Int>?
+    }
+
+    /// The MESHC chunks decoded `threads` at a time, chunk k into the memory `cells(k)` gives
+    /// (asked in chunk order, before its wave is decoded), with the whole decode's checks across
+    /// chunks (every point listed, the same coordinates wherever a point is listed): the points
+    /// are put at their ids in chunk order, and `placed(k)` is called once chunk k's are.
+    /// Returns the points.
+    private func decodeChunks(threads: Int, layout: ChunkLayout, cells: (Int) -> ChunkCells,
+                              placed: (Int) throws -> Void) throws -> [Double] {
+        let n = meshPointCount, chunks = layout.pointCounts.count, width = max(1, threads)
+        var points = [Double](repeating: 0, count: 3 * n), listed = [Bool](repeating: false, count: n)
+        func bad(_ k: Int, _ what: String) -> MCIError { .format("\(source): mesh chunk \(k): \(what)") }
+        for wave in stride(from: 0, to: chunks, by: width) {
+            let ks = Array(wave ..< min(chunks, wave + width))
+            let into = ks.map(cells)
+            var decoded = [Result<DecodedChunk, Error>?](repeating: nil, count: ks.count)
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: ks.count) { i in
+                let k = ks[i]
+                let r = Result {
+                    try self.decodeChunk(k, points: layout.pointCounts[k], cells: layout.cellStart[k + 1] - layout.cellStart[k],
+                                         types: into[i].types, offsets: into[i].offsets, connectivity: into[i].connectivity,
+                                         entries: layout.entryStart[k + 1] - layout.entryStart[k])
+                }
+                lock.lock(); decoded[i] = r; lock.unlock()
+            }
+            for (i, k) in ks.enumerated() {
+                let chunk = try decoded[i]!.get()
+                decoded[i] = nil
+                for (j, g) in chunk.ids.enumerated() {
+                    guard g >= 0, g < n else { throw bad(k, "point id \(g) of a mesh of \(n) points") }
+                    let p = Int(g)
+                    if listed[p] {
+                        for a in 0..<3 where points[3 * p + a].bitPattern != chunk.xyz[3 * j + a].bitPattern {
+                            throw bad(k, "point \(p) has other coordinates than in an earlier chunk")
+                        }
+                    } else {
+                        listed[p] = true
+                        for a in 0..<3 { points[3 * p + a] = chunk.xyz[3 * j + a] }
+                    }
+                }
+                if let local = chunk.badReference {
+                    throw bad(k, "a cell refers to point \(local) of \(chunk.ids.count)")
+                }
+                try placed(k)
+            }
+        }
         if let missing = listed.firstIndex(of: false) {
             throw MCIError.format("\(source): mesh point \(missing) is in no chunk")
         }
-        let precision = MCIMesh.PointPrecision(rawValue: UInt8(mcinr_mesh_point_type(handle))) ?? .float64
-        return MCIMesh(points: points, pointPrecision: precision, cellTypes: types, cellOffsets: offsets, connectivity: connectivity)
+        return points
     }
 
     /// A chunk decoded by `decodeChunk`: its points' global ids and coordinates, and the first

@@ -106,6 +106,112 @@ public struct VTUWriter: Sendable {
                            types: try mesh.cellTypes.withUnsafeBytes { try encodeBlocks($0, name: name, spool: spool) })
     }
 
+    /// A mesh encoded as its cells arrive, a run of cells at a time in order (`append`), so that
+    /// its cells are never in memory whole; the points come last (`finish`). The arrays are
+    /// compressed as `encodeMesh` compresses them (the same bytes), each into a spool of its own
+    /// in `folder`, holding about a wave of each (a MiB per thread). The cells are the caller's
+    /// to check (`encodeMesh` validates a whole mesh first); `finish` checks the counts.
+    public final class MeshStream {
+        private let writer: VTUWriter, name: String, folder: URL
+        private let cellCount: Int, connectivitySize: Int
+        private var connectivity: StreamedArray, offsets: StreamedArray, types: StreamedArray
+        private var cellsIn = 0, entriesIn = 0
+
+        public init(writer: VTUWriter, cellCount: Int, connectivitySize: Int, folder: URL, name: String) throws {
+            self.writer = writer
+            self.name = name
+            self.folder = folder
+            self.cellCount = cellCount
+            self.connectivitySize = connectivitySize
+            connectivity = StreamedArray(writer: writer, total: 8 * connectivitySize, name: name,
+                                         spool: try Spool(folder: folder, naming: name))
+            offsets = StreamedArray(writer: writer, total: 8 * cellCount, name: name, spool: try Spool(folder: folder, naming: name))
+            types = StreamedArray(writer: writer, total: cellCount, name: name, spool: try Spool(folder: folder, naming: name))
+        }
+
+        /// The next cells: their types, their end offsets (VTK's offsets without the leading 0,
+        /// over the whole mesh's connectivity) and their connectivity entries.
+        public func append(types cellTypes: UnsafeBufferPointer<UInt8>, endOffsets: UnsafeBufferPointer<Int>,
+                           connectivity entries: UnsafeBufferPointer<Int>) throws {
+            precondition(MemoryLayout<Int>.size == 8 && 1.littleEndian == 1, "a 64-bit little-endian Int")
+            guard cellTypes.count == endOffsets.count, cellsIn + cellTypes.count <= cellCount,
+                  entriesIn + entries.count <= connectivitySize else {
+                throw MeshIOError.invalidMesh(file: name, detail: "more cells or connectivity entries than the \(cellCount) cells "
+                                              + "and \(connectivitySize) entries announced")
+            }
+            try connectivity.append(UnsafeRawBufferPointer(entries))
+            try offsets.append(UnsafeRawBufferPointer(endOffsets))
+            try types.append(UnsafeRawBufferPointer(cellTypes))
+            cellsIn += cellTypes.count
+            entriesIn += entries.count
+        }
+
+        /// The encoded mesh, once every cell has arrived, with its points.
+        public func finish(points: [Double], precision: PointPrecision) throws -> EncodedMesh {
+            guard cellsIn == cellCount, entriesIn == connectivitySize, points.count % 3 == 0 else {
+                throw MeshIOError.invalidMesh(file: name, detail: "\(cellsIn) of \(cellCount) cells and \(entriesIn) of "
+                                              + "\(connectivitySize) connectivity entries arrived, \(points.count) coordinates")
+            }
+            let spool = try Spool(folder: folder, naming: name)
+            let encodedPoints = precision == .float32
+                ? try points.map { Float($0) }.withUnsafeBytes { try writer.encodeBlocks($0, name: name, spool: spool) }
+                : try points.withUnsafeBytes { try writer.encodeBlocks($0, name: name, spool: spool) }
+            return EncodedMesh(pointCount: points.count / 3, cellCount: cellCount,
+                               pointType: precision == .float32 ? "Float32" : "Float64", points: encodedPoints,
+                               connectivity: try connectivity.finish(), offsets: try offsets.finish(), types: try types.finish())
+        }
+    }
+
+    /// An array encoded as its bytes arrive in order (`total` in all), into a spool: the bytes
+    /// `encodeBlocks` writes. The blocks that arrive whole are compressed from the caller's
+    /// memory; only a block cut between two runs is copied (at most a block is held).
+    fileprivate struct StreamedArray {
+        private var blocks: BlockEncoding
+        private var partial: [UInt8] = []  // the first bytes of block blocks.done
+        private var received = 0
+
+        init(writer: VTUWriter, total: Int, name: String, spool: Spool) {
+            blocks = BlockEncoding(writer: writer, total: total, name: name, spool: spool)
+        }
+
+        mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
+            precondition(received + bytes.count <= blocks.total, "more bytes than the array holds")
+            received += bytes.count
+            let size = blocks.blockSize
+            var at = 0
+            if !partial.isEmpty {  // complete the cut block first
+                let n = min(bytes.count, size - partial.count)
+                partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0 ..< n]))
+                at = n
+                if partial.count == size || received == blocks.total { try compress(partial, 1) }
+            }
+            // whole blocks (and the array's short last block) straight from `bytes`
+            let rest = bytes.count - at
+            let whole = received == blocks.total ? (rest + size - 1) / size : rest / size
+            if whole > 0 {
+                try compress(UnsafeRawBufferPointer(rebasing: bytes[at ..< min(bytes.count, at + whole * size)]), whole)
+                at += whole * size
+            }
+            if at < bytes.count { partial = Array(UnsafeRawBufferPointer(rebasing: bytes[at...])) }
+        }
+
+        /// Compresses the next `count` blocks, whose bytes `bytes` starts with.
+        private mutating func compress(_ bytes: UnsafeRawBufferPointer, _ count: Int) throws {
+            let base = blocks.done * blocks.blockSize, address = UInt(bitPattern: bytes.baseAddress)
+            try blocks.compress(count) { range, _ in UnsafeRawPointer(bitPattern: address)! + (range.lowerBound - base) }
+        }
+
+        private mutating func compress(_ block: [UInt8], _ count: Int) throws {
+            try block.withUnsafeBytes { try compress($0, count) }
+            partial = []
+        }
+
+        mutating func finish() throws -> FilePiece {
+            precondition(received == blocks.total && partial.isEmpty, "\(received) of \(blocks.total) bytes")
+            return try blocks.finish()
+        }
+    }
+
     /// The bytes of the file (`name` is used in error messages).
     public func encode(mesh: Mesh, pointArrays: [NamedArray], cellArrays: [NamedArray] = [],
                        fieldData: [(name: String, values: [Double])] = [], name: String = "vtu") throws -> Data {
@@ -229,7 +335,7 @@ public struct VTUWriter: Sendable {
         values.withUnsafeBytes { Data($0) }
     }
 
-    private static func header(_ words: [UInt64]) -> Data {
+    fileprivate static func header(_ words: [UInt64]) -> Data {
         words.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
     }
 
@@ -243,58 +349,89 @@ public struct VTUWriter: Sendable {
     /// a `spool` each wave goes there before the next is made, so a large array's compressed
     /// bytes are never in memory whole.
     fileprivate func encodeBlocks(total: Int, name: String, spool: Spool?, source: ByteSource) throws -> FilePiece {
-        let blockSize = compress ? self.blockSize : 1 << 20
-        let nblocks = (total + blockSize - 1) / blockSize
-        // [nblocks, blocksize, lastblocksize, compressed sizes…], or [nbytes]
-        let header = { (sizes: [UInt64]) in
-            self.compress ? Self.header([UInt64(nblocks), UInt64(blockSize), UInt64(total % blockSize)] + sizes)
-                          : Self.header([UInt64(total)])
+        var blocks = BlockEncoding(writer: self, total: total, name: name, spool: spool)
+        try blocks.compress(blocks.blockCount, source: source)
+        return try blocks.finish()
+    }
+
+    /// One array's blocks (`encodeBlocks`), compressed in order a run at a time, then its header.
+    fileprivate struct BlockEncoding {
+        let writer: VTUWriter, name: String, spool: Spool?, total: Int
+        let blockSize: Int, blockCount: Int
+        /// Blocks compressed so far.
+        private(set) var done = 0
+        private var sizes: [UInt64] = []
+        private var memory = Data()  // without a spool: the bodies, in order
+        private let start: Int64?
+
+        init(writer: VTUWriter, total: Int, name: String, spool: Spool?) {
+            self.writer = writer
+            self.name = name
+            self.spool = spool
+            self.total = total
+            blockSize = writer.compress ? writer.blockSize : 1 << 20
+            blockCount = (total + blockSize - 1) / blockSize
+            start = spool?.reserve(8 * (writer.compress ? 3 + blockCount : 1))
         }
-        var sizes: [UInt64] = []
-        var memory = Data()                      // without a spool: the bodies, in order
-        let start = spool?.reserve(8 * (compress ? 3 + nblocks : 1))
-        let workers = max(1, min(threads, nblocks))
-        let perWorker = max(1, (1 << 20) / blockSize)
-        let level = compressionLevel, compressing = compress
-        var wave = 0
-        while wave < nblocks {
-            let waveEnd = min(nblocks, wave + workers * perWorker)
-            let groups = min(workers, waveEnd - wave)
-            var parts = [(sizes: [UInt64], body: Data, status: Int32)](repeating: ([], Data(), Z_OK), count: groups)
-            let lock = NSLock()
-            let first = wave
-            DispatchQueue.concurrentPerform(iterations: groups) { g in
-                var sizes: [UInt64] = [], body = Data(), status = Z_OK
-                let blocks = (first + g * (waveEnd - first) / groups) ..< (first + (g + 1) * (waveEnd - first) / groups)
-                body.reserveCapacity(blocks.count * blockSize + 64)  // untouched pages cost no memory
-                var scratch = [UInt8](repeating: 0, count: blockSize + 8)
-                var packed = [UInt8](repeating: 0, count: compressing ? Int(compressBound(uLong(blockSize))) : 0)
-                for b in blocks where status == Z_OK {
-                    let range = b * blockSize ..< min(total, (b + 1) * blockSize)
-                    scratch.withUnsafeMutableBytes { raw in
-                        let bytes = source(range, raw.baseAddress!)
-                        guard compressing else { body.append(bytes.assumingMemoryBound(to: UInt8.self), count: range.count); return }
-                        var destLen = uLongf(packed.count)
-                        status = packed.withUnsafeMutableBytes { out in
-                            compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
-                                      bytes.assumingMemoryBound(to: Bytef.self), uLong(range.count), level)
+
+        /// Blocks of about a MiB per thread: a wave.
+        var blocksPerWave: Int { max(1, min(writer.threads, blockCount)) * max(1, (1 << 20) / blockSize) }
+
+        /// Compresses the next `count` blocks (`source` gives their bytes by their range in the array).
+        mutating func compress(_ count: Int, source: ByteSource) throws {
+            let end = done + count, total = total, blockSize = blockSize
+            let workers = max(1, min(writer.threads, blockCount))
+            let level = writer.compressionLevel, compressing = writer.compress
+            var wave = done
+            while wave < end {
+                let waveEnd = min(end, wave + blocksPerWave)
+                let groups = min(workers, waveEnd - wave)
+                var parts = [(sizes: [UInt64], body: Data, status: Int32)](repeating: ([], Data(), Z_OK), count: groups)
+                let lock = NSLock()
+                let first = wave
+                DispatchQueue.concurrentPerform(iterations: groups) { g in
+                    var sizes: [UInt64] = [], body = Data(), status = Z_OK
+                    let blocks = (first + g * (waveEnd - first) / groups) ..< (first + (g + 1) * (waveEnd - first) / groups)
+                    body.reserveCapacity(blocks.count * blockSize + 64)  // untouched pages cost no memory
+                    var scratch = [UInt8](repeating: 0, count: blockSize + 8)
+                    var packed = [UInt8](repeating: 0, count: compressing ? Int(compressBound(uLong(blockSize))) : 0)
+                    for b in blocks where status == Z_OK {
+                        let range = b * blockSize ..< min(total, (b + 1) * blockSize)
+                        scratch.withUnsafeMutableBytes { raw in
+                            let bytes = source(range, raw.baseAddress!)
+                            guard compressing else { body.append(bytes.assumingMemoryBound(to: UInt8.self), count: range.count); return }
+                            var destLen = uLongf(packed.count)
+                            status = packed.withUnsafeMutableBytes { out in
+                                compress2(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &destLen,
+                                          bytes.assumingMemoryBound(to: Bytef.self), uLong(range.count), level)
+                            }
+                            sizes.append(UInt64(destLen))
+                            body.append(contentsOf: packed[0..<Int(destLen)])
                         }
-                        sizes.append(UInt64(destLen))
-                        body.append(contentsOf: packed[0..<Int(destLen)])
                     }
+                    lock.lock(); parts[g] = (sizes, body, status); lock.unlock()
                 }
-                lock.lock(); parts[g] = (sizes, body, status); lock.unlock()
+                if let failed = parts.first(where: { $0.status != Z_OK }) {
+                    throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(failed.status)")
+                }
+                sizes += parts.flatMap(\.sizes)
+                if let spool { _ = try spool.append(parts.map(\.body)) } else { for p in parts { memory.append(p.body) } }
+                wave = waveEnd
             }
-            if let failed = parts.first(where: { $0.status != Z_OK }) {
-                throw MeshIOError.zlibFailure(file: name, array: "(writing)", detail: "compress2 returned \(failed.status)")
-            }
-            sizes += parts.flatMap(\.sizes)
-            if let spool { _ = try spool.append(parts.map(\.body)) } else { for p in parts { memory.append(p.body) } }
-            wave = waveEnd
+            done = end
         }
-        guard let spool, let start else { return .bytes(header(sizes) + memory) }
-        try spool.write(header(sizes), at: start)
-        return .spooled(spool, start ..< spool.size)
+
+        /// The array (every block compressed): its header written, or with the bodies in memory.
+        func finish() throws -> FilePiece {
+            precondition(done == blockCount, "\(done) of \(blockCount) blocks compressed")
+            // [nblocks, blocksize, lastblocksize, compressed sizes…], or [nbytes]
+            let header = writer.compress
+                ? VTUWriter.header([UInt64(blockCount), UInt64(blockSize), UInt64(total % blockSize)] + sizes)
+                : VTUWriter.header([UInt64(total)])
+            guard let spool, let start else { return .bytes(header + memory) }
+            try spool.write(header, at: start)
+            return .spooled(spool, start ..< spool.size)
+        }
     }
 
     /// `encodeBlocks` of bytes in memory.
@@ -473,6 +610,22 @@ public final class SeriesWriter: @unchecked Sendable {
     /// needs no mesh): a writer that decodes step by step then holds the points only.
     public func prepare(mesh: Mesh) throws {
         _ = try encoded(mesh, name: folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path)
+    }
+
+    /// `prepare(mesh:)` for a mesh whose cells arrive a run at a time: `produce` hands them, in
+    /// order, to the stream (`VTUWriter.MeshStream.append`) and returns the points, so that the
+    /// cells are never in memory whole. The cells are the producer's to check.
+    public func prepare(cellCount: Int, connectivitySize: Int,
+                        produce: (VTUWriter.MeshStream) throws -> (points: [Double], precision: PointPrecision)) throws {
+        let name = folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path
+        let stream = try VTUWriter.MeshStream(writer: writer, cellCount: cellCount, connectivitySize: connectivitySize,
+                                              folder: folder, name: name)
+        let (points, precision) = try produce(stream)
+        let encoded = try stream.finish(points: points, precision: precision)
+        meshLock.lock()
+        defer { meshLock.unlock() }
+        precondition(encodedMesh == nil, "the series' mesh is prepared once")
+        encodedMesh = encoded
     }
 
     /// `stage` on the mesh given to `prepare(mesh:)` (before any step).

@@ -148,13 +148,19 @@ struct Export: ParsableCommand {
             let series = try SeriesWriter(pvd: pvd, stepCount: stepTimes.count, writer: VTUWriter(threads: threadCount))
             let progress = StepProgress()
             do {
-                // The mesh is compressed for every step's file before any step is decoded, and its
-                // cells are released: the steps need its points only.
-                let points: [Double]
-                do {
-                    let mesh = Mesh(try decoder.mesh(threads: threadCount))
-                    if !stepTimes.isEmpty { try series.prepare(mesh: mesh) }
-                    points = mesh.points
+                // The mesh is compressed for every step's file before any step is decoded, its cells
+                // as their chunks are decoded (never whole in memory): the steps need its points only.
+                var points: [Double] = []
+                if stepTimes.isEmpty {
+                    points = try decoder.meshCells(threads: threadCount) { _, _, _ in }.points
+                } else {
+                    try series.prepare(cellCount: decoder.meshCellCount, connectivitySize: decoder.meshConnectivitySize) { stream in
+                        let mesh = try decoder.meshCells(threads: threadCount) { types, endOffsets, connectivity in
+                            try stream.append(types: types, endOffsets: endOffsets, connectivity: connectivity)
+                        }
+                        points = mesh.points
+                        return (mesh.points, mesh.precision == .float32 ? .float32 : .float64)
+                    }
                 }
                 let pointCount = points.count / 3
                 let networkArray = networkID ? [Self.networkArray(decoder, points: points)] : []

@@ -110,6 +110,16 @@ final class MeshCodingTests: XCTestCase {
             let whole = try decoder.meshFromWholeDecode()
             XCTAssertEqual(try decoder.meshFromChunks(threads: 1), whole)
             XCTAssertEqual(try decoder.meshFromChunks(threads: 3), whole)
+            // handed over a chunk at a time (export's streamed mesh): the same cells, in order
+            for threads in [1, 3] {
+                var types: [UInt8] = [], offsets = [0], connectivity: [Int] = [], runs = 0
+                let (points, pointPrecision) = try decoder.meshCells(threads: threads) { t, o, c in
+                    types += t; offsets += o; connectivity += c; runs += 1
+                }
+                XCTAssertEqual(runs, decoder.meshChunkCount)
+                XCTAssertEqual(MCIMesh(points: points, pointPrecision: pointPrecision, cellTypes: types, cellOffsets: offsets,
+                                       connectivity: connectivity), whole)
+            }
         }
     }
 

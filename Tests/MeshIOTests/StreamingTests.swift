@@ -117,6 +117,52 @@ final class StreamingTests: XCTestCase {
                        "no scratch file is left")
     }
 
+    func testSeriesWriterWithAStreamedMeshWritesTheSameBytes() throws {
+        // export from a model's mesh: the cells handed over in runs (here of 1 to 7 cells, so
+        // that runs cut the writer's 102-byte blocks anywhere), the points last
+        let folder = try makeScratchFolder(self)
+        let d = try DatasetReader.read(Fixtures.url("series.pvd"))
+        var plain = d
+        plain.cellVariables = []
+        let files = try plain.write(pvd: folder.appendingPathComponent("s.pvd"), writer: VTUWriter(blockSize: 102))
+        for threads in [1, 3] {
+            let streamed = folder.appendingPathComponent("streamed-\(threads)")
+            try FileManager.default.createDirectory(at: streamed, withIntermediateDirectories: true)
+            let writer = try SeriesWriter(pvd: streamed.appendingPathComponent("s.pvd"), stepCount: d.stepCount,
+                                          writer: VTUWriter(blockSize: 102, threads: threads))
+            let mesh = d.mesh
+            try writer.prepare(cellCount: mesh.cellCount, connectivitySize: mesh.connectivity.count) { stream in
+                var cell = 0, run = 1
+                while cell < mesh.cellCount {
+                    let end = min(mesh.cellCount, cell + run)
+                    let entries = mesh.offsets[cell] ..< mesh.offsets[end]
+                    try mesh.cellTypes[cell ..< end].withUnsafeBufferPointer { t in
+                        try mesh.offsets[cell + 1 ... end].withUnsafeBufferPointer { o in
+                            try mesh.connectivity[entries].withUnsafeBufferPointer { c in
+                                try stream.append(types: t, endOffsets: o, connectivity: c)
+                            }
+                        }
+                    }
+                    cell = end
+                    run = run % 7 + 1
+                }
+                return (mesh.points, mesh.pointPrecision)
+            }
+            for s in 0..<d.stepCount {
+                try writer.stage(step: s, time: d.times[s],
+                                 pointArrays: d.variables.map { PendingArray(NamedArray(name: $0.name, components: $0.components, values: $0.values[s])) })
+            }
+            _ = try writer.commit(times: d.times)
+            for f in files {
+                XCTAssertEqual(try Data(contentsOf: f), try Data(contentsOf: streamed.appendingPathComponent(f.lastPathComponent)),
+                               "\(threads) threads")
+            }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: streamed.path).sorted(),
+                           (["s.pvd"] + (0..<d.stepCount).map { String(format: "s_%04d.vtu", $0) }).sorted(),
+                           "no scratch file is left")
+        }
+    }
+
     func testReleasedCellsLeaveThePointsAndTheArrays() throws {
         let whole = try DatasetReader.read(Fixtures.url("series.pvd"))
         let stream = try SeriesStream(Fixtures.url("series.pvd"))
