@@ -344,8 +344,9 @@ mcinr_status mcinr_mesh_chunk_sizes(const mcinr_model *model, size_t chunk, size
  * NULL to skip it): point_ids[num_points] global point ids, xyz[3 num_points] their
  * coordinates (bit-exact as stored), types[num_cells] VTK cell types, offsets[num_cells + 1]
  * VTK style (offsets[0] = 0), connectivity[connectivity_size] as indices into this chunk's
- * points (0 ... num_points - 1). Memory: proportional to the chunk (about 150 bytes per tet of
- * scratch, freed before returning), not to the mesh. Thread-safe: any number of chunks may be
+ * points (0 ... num_points - 1). Memory: proportional to the chunk, not to the mesh: about 40
+ * bytes per tet of scratch (freed before returning) when every array is given (the decode uses
+ * them as workspace), more for each that is NULL. After an error the arrays hold partial values. Thread-safe: any number of chunks may be
  * decoded at once from one model. The chunk's stream and cells are checked as it is decoded
  * (the open checks the chunk table only); the checks across chunks (every point listed, the
  * same coordinates in every chunk that lists a point) are made by a whole-mesh decode.
