@@ -160,12 +160,20 @@ public final class SeriesStream: @unchecked Sendable {
     /// Keeps the points and gives up the cells (also the first file's copy): a reader that took
     /// what it needs from them (an encoder that coded them) then reads the steps without them.
     public func releaseCells() {
+        _ = takeCells()
+    }
+
+    /// `releaseCells`, handing the mesh with its cells to the caller, which then holds the only
+    /// copy of them (and may release them piece by piece).
+    public func takeCells() -> Mesh {
         lock.lock(); defer { lock.unlock() }
         let pointsOnly = Mesh(points: mesh.points, cellTypes: [], offsets: [0], connectivity: [], pointPrecision: mesh.pointPrecision)
+        let whole = mesh
         mesh = pointsOnly
         cachedFirst?.file.mesh = pointsOnly
         cachedFirst?.file.cellArrays = []
         cellsReleased = true
+        return whole
     }
 
     /// The arrays of step `index` (time order), checked against the first file: same point

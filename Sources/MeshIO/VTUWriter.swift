@@ -605,12 +605,16 @@ public final class SeriesWriter: @unchecked Sendable {
         try stage(step: step, name: name, encoded: encoded, time: time, pointArrays: pointArrays, cellArrays: cellArrays)
     }
 
-    /// Encodes (compresses) the series' mesh now, for every step's file, from cells that arrive
-    /// a run at a time: `produce` hands them, in order, to the stream
-    /// (`VTUWriter.MeshStream.append`) and returns the points, so that the cells are never in
-    /// memory whole and the steps are then staged without a mesh (`stage(step:time:…)`): a
-    /// writer that decodes step by step holds the points only. The cells are the producer's
-    /// to check.
+    /// Encodes (compresses) the series' mesh now, for every step's file, so that the caller
+    /// may release the mesh's cells before it stages the steps (`stage(step:time:…)`, which
+    /// needs no mesh): a writer that compares step by step then holds the points only.
+    public func prepare(mesh: Mesh) throws {
+        _ = try encoded(mesh, name: folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path)
+    }
+
+    /// `prepare(mesh:)` for a mesh whose cells arrive a run at a time: `produce` hands them, in
+    /// order, to the stream (`VTUWriter.MeshStream.append`) and returns the points, so that the
+    /// cells are never in memory whole. The cells are the producer's to check.
     public func prepare(cellCount: Int, connectivitySize: Int,
                         produce: (VTUWriter.MeshStream) throws -> (points: [Double], precision: PointPrecision)) throws {
         let name = folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path
@@ -624,13 +628,13 @@ public final class SeriesWriter: @unchecked Sendable {
         encodedMesh = encoded
     }
 
-    /// `stage` on the mesh given to `prepare(cellCount:connectivitySize:produce:)` (before any step).
+    /// `stage` on the mesh given to `prepare` (before any step).
     public func stage(step: Int, time: Double, pointArrays: [PendingArray], cellArrays: [PendingArray] = []) throws {
         let name = try validatedName(step: step, pointArrays: pointArrays, cellArrays: cellArrays)
         meshLock.lock()
         let encoded = encodedMesh
         meshLock.unlock()
-        guard let encoded else { preconditionFailure("SeriesWriter.stage(step:time:…) needs prepare(cellCount:connectivitySize:produce:) first") }
+        guard let encoded else { preconditionFailure("SeriesWriter.stage(step:time:…) needs prepare first") }
         try stage(step: step, name: name, encoded: encoded, time: time, pointArrays: pointArrays, cellArrays: cellArrays)
     }
 

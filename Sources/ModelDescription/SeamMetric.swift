@@ -7,12 +7,17 @@
 ///
 /// Edges are every pair of points of a cell of at most 8 points (a tetrahedron's 6 edges;
 /// larger cells also count their diagonals), counted once per cell that has them, as the
-/// cells list them: no table of unique edges is built, so the metric costs no memory beyond
-/// its sums at any mesh size.
+/// cells list them: no table of unique edges is built. The metric keeps its own compact copy
+/// of the cells (32-bit point ids; no offsets when every cell has as many points, as in a
+/// tetrahedral mesh: 16 bytes per tet instead of the mesh's 40), so that the caller may
+/// release the mesh's cells while the steps are compared.
 public struct SeamMetric: Sendable {
     public let ranges: [Double]
+    /// The cells' point ids; cell c is `cellPoints[offsets[c] ..< offsets[c + 1]]`, or, with
+    /// `offsets` empty, the `cellSize` ids from `cellSize · c`.
+    private let cellPoints: [UInt32]
     private let offsets: [Int]
-    private let connectivity: [Int]
+    private let cellSize: Int, cellCount: Int
     private let network: [Int32]
     private var across: [Double]
     private var within: [Double]
@@ -24,7 +29,27 @@ public struct SeamMetric: Sendable {
     /// `offsets` (cell count + 1) and `connectivity` as a mesh stores its cells; `network[i]`
     /// the network point i is routed to; `ranges` the range of each component (as PSNR uses).
     public init(offsets: [Int], connectivity: [Int], network: [Int32], ranges: [Double]) {
-        self.offsets = offsets; self.connectivity = connectivity; self.network = network; self.ranges = ranges
+        var offsets = offsets, connectivity = connectivity
+        self.init(taking: &offsets, &connectivity, network: network, ranges: ranges)
+    }
+
+    /// The same, taking the cells: `offsets` and `connectivity` are emptied, the offsets before
+    /// the point ids are copied, so that a caller holding the only copy of them peaks at the
+    /// mesh's point ids and their compact copy (not the offsets as well).
+    public init(taking offsets: inout [Int], _ connectivity: inout [Int], network: [Int32], ranges: [Double]) {
+        precondition(network.count <= Int(UInt32.max), "point ids above 2^32")
+        let cells = max(0, offsets.count - 1)
+        cellCount = cells
+        let size = cells > 0 ? offsets[1] - offsets[0] : 0
+        if offsets.first == 0 && (0 ..< cells).allSatisfy({ offsets[$0 + 1] - offsets[$0] == size }) {
+            self.offsets = []; cellSize = size
+        } else {
+            self.offsets = offsets; cellSize = 0
+        }
+        offsets = []
+        cellPoints = connectivity.map { UInt32(truncatingIfNeeded: $0) }
+        connectivity = []
+        self.network = network; self.ranges = ranges
         across = [Double](repeating: 0, count: ranges.count); within = across
         var a = 0, w = 0
         forEachEdge { i, j in if network[i] != network[j] { a += 1 } else { w += 1 } }
@@ -36,13 +61,18 @@ public struct SeamMetric: Sendable {
     @inline(__always)
     private func forEachEdge(_ body: (Int, Int) -> Void) {
         offsets.withUnsafeBufferPointer { offsets in
-            connectivity.withUnsafeBufferPointer { conn in
-                for cell in 0 ..< max(0, offsets.count - 1) {
-                    let lo = offsets[cell], hi = offsets[cell + 1]
-                    guard hi - lo >= 2 && hi - lo <= 8 else { continue }
+            cellPoints.withUnsafeBufferPointer { conn in
+                func edges(_ lo: Int, _ hi: Int) {
+                    guard hi - lo >= 2 && hi - lo <= 8 else { return }
                     for x in lo ..< hi - 1 {
-                        for y in x + 1 ..< hi { body(conn[x], conn[y]) }
+                        for y in x + 1 ..< hi { body(Int(conn[x]), Int(conn[y])) }
                     }
+                }
+                if offsets.isEmpty {
+                    guard cellSize > 0 else { return }
+                    for lo in stride(from: 0, to: cellCount * cellSize, by: cellSize) { edges(lo, lo + cellSize) }
+                } else {
+                    for cell in 0 ..< offsets.count - 1 { edges(offsets[cell], offsets[cell + 1]) }
                 }
             }
         }

@@ -100,13 +100,15 @@ struct Export: ParsableCommand {
                 }
                 let nc = first
                 let networkArray = networkID ? [Self.networkArray(decoder, points: gt.mesh.points)] : []
-                // The comparison (its seam metric holds the cells) ends before the metrics are
-                // serialised, and the ground truth's cells are released: serialising loads much of
-                // Foundation, which then does not add to what the steps held.
+                // The comparison (its seam metric holds a copy of the cells) ends before the metrics
+                // are serialised: serialising loads much of Foundation, which then does not add to
+                // what the steps held.
                 let (metricsObject, table) = try { () throws -> ([String: Any], String) in
                 let cmp = try GroundTruthComparison(
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
-                    variableNames: variables.names, threads: threadCount, progress: StepProgress()) { k, truth, decoded in
+                    variableNames: variables.names, threads: threadCount, progress: StepProgress(),
+                    // every step's file gets the mesh compressed now: the steps hold its points only
+                    useCells: { mesh in try series.prepare(mesh: mesh) }) { k, truth, decoded in
                         // Each array is compressed a block at a time from the two blocks and parked
                         // on disk before the next: a step holds its truth and its decoded values.
                         let n = gt.mesh.pointCount
@@ -125,12 +127,11 @@ struct Export: ParsableCommand {
                                 })
                             }
                         }
-                        try series.stage(step: k, mesh: gt.mesh, time: gt.times[steps[k]],
+                        try series.stage(step: k, time: gt.times[steps[k]],
                                          pointArrays: arrays + networkArray.map(PendingArray.init))
                     }
                 return (cmp.metricsJSON(model: decoder), cmp.metricsTable())
                 }()
-                gt.releaseCells()
                 let metrics = try JSONSerialization.data(withJSONObject: metricsObject, options: [.prettyPrinted, .sortedKeys])
                 try series.commit(times: steps.map { gt.times[$0] }, companions: [(name: "metrics.json", data: metrics)])
                 print(table)

@@ -21,10 +21,13 @@ struct GroundTruthComparison {
     var seamMetric: SeamMetric?
 
     /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
-    /// comparison (nil: every model variable). `visit(k, truth, decoded)` sees the k-th
-    /// compared step's n × components.count blocks (point-major), in order.
+    /// comparison (nil: every model variable). The ground truth's cells are released before the
+    /// steps are compared (the seam metric keeps a compact copy): `useCells(mesh)` is their last
+    /// use. `visit(k, truth, decoded)` sees the k-th compared step's n × components.count blocks
+    /// (point-major), in order.
     init(decoder: MCIDecoder, groundTruth gt: SeriesStream, steps: [Int], groundTruthPath: String,
          variableNames: [String]?, threads: Int, progress: StepProgress? = nil,
+         useCells: ((Mesh) throws -> Void)? = nil,
          visit: ((Int, [Float], [Float]) throws -> Void)? = nil) throws {
         let modelVariables = decoder.variables
         let selected = try selectedVariables(decoder, named: variableNames)
@@ -88,9 +91,12 @@ struct GroundTruthComparison {
         // truth's (same point count, checked above).
         let atMesh = decoder.hasResidual && decoder.meshPointCount == n
         var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
-        var seams = gt.mesh.cellCount > 0
-            ? SeamMetric(offsets: gt.mesh.offsets, connectivity: gt.mesh.connectivity,
-                         network: decoder.routes(points: gt.mesh.points), ranges: ranges) : nil
+        var cells = gt.takeCells()
+        try useCells?(cells)
+        var seams = cells.cellCount > 0
+            ? SeamMetric(taking: &cells.offsets, &cells.connectivity, network: decoder.routes(points: cells.points),
+                         ranges: ranges) : nil
+        cells = Mesh(points: [], cellTypes: [], offsets: [0], connectivity: [], pointPrecision: cells.pointPrecision)
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]

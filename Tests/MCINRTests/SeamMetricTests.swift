@@ -42,4 +42,24 @@ final class SeamMetricTests: XCTestCase {
         XCTAssertNil(metric.ratios[0], "no edge across networks")
         XCTAssertNil(metric.summary)
     }
+
+    /// Cells of mixed sizes keep their offsets (a tet's 6 edges, a triangle's 3, none for a
+    /// vertex or a cell of more than 8 points); taking the cells empties the caller's arrays and
+    /// gives the same metric as copying them.
+    func testMixedCellsAndTakingTheCells() {
+        var offsets = [0, 4, 7, 8, 17], connectivity = [0, 1, 2, 3, 2, 3, 4, 4] + Array(0 ..< 9)
+        let network: [Int32] = [0, 0, 0, 1, 1, 1, 1, 1, 1]
+        let copied = SeamMetric(offsets: offsets, connectivity: connectivity, network: network, ranges: [1])
+        XCTAssertEqual(copied.edgesWithin + copied.edgesAcross, 9)
+        XCTAssertEqual(copied.edgesAcross, 5)  // tet: 0-3, 1-3, 2-3; triangle: 2-3, 2-4
+        var taken = SeamMetric(taking: &offsets, &connectivity, network: network, ranges: [1])
+        XCTAssertTrue(offsets.isEmpty && connectivity.isEmpty)
+        XCTAssertEqual(taken.edgesAcross, copied.edgesAcross)
+        XCTAssertEqual(taken.edgesWithin, copied.edgesWithin)
+        var again = copied
+        let t: [Float] = (0 ..< 9).map(Float.init), p: [Float] = (0 ..< 9).map { Float($0) + ($0 % 3 == 0 ? 0.1 : 0) }
+        t.withUnsafeBufferPointer { t in p.withUnsafeBufferPointer { taken.add(truth: t, prediction: $0); again.add(truth: t, prediction: $0) } }
+        XCTAssertEqual(taken.ratios[0], again.ratios[0])
+        XCTAssertNotNil(taken.ratios[0])
+    }
 }

@@ -91,6 +91,32 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    func testSeriesWriterWithThePreparedMeshWritesTheSameBytes() throws {
+        // export with a ground truth: the mesh encoded before the steps, then staged without it
+        // (its cells released meanwhile)
+        let folder = try makeScratchFolder(self)
+        let d = try DatasetReader.read(Fixtures.url("series.pvd"))
+        var plain = d
+        plain.cellVariables = []
+        let files = try plain.write(pvd: folder.appendingPathComponent("s.pvd"), writer: VTUWriter(blockSize: 102))
+        let prepared = folder.appendingPathComponent("prepared")
+        try FileManager.default.createDirectory(at: prepared, withIntermediateDirectories: true)
+        let writer = try SeriesWriter(pvd: prepared.appendingPathComponent("s.pvd"), stepCount: d.stepCount,
+                                      writer: VTUWriter(blockSize: 102, threads: 2))
+        try writer.prepare(mesh: d.mesh)
+        for s in 0..<d.stepCount {
+            try writer.stage(step: s, time: d.times[s],
+                             pointArrays: d.variables.map { PendingArray(NamedArray(name: $0.name, components: $0.components, values: $0.values[s])) })
+        }
+        _ = try writer.commit(times: d.times)
+        for f in files {
+            XCTAssertEqual(try Data(contentsOf: f), try Data(contentsOf: prepared.appendingPathComponent(f.lastPathComponent)))
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: prepared.path).sorted(),
+                       (["s.pvd"] + (0..<d.stepCount).map { String(format: "s_%04d.vtu", $0) }).sorted(),
+                       "no scratch file is left")
+    }
+
     func testSeriesWriterWithAStreamedMeshWritesTheSameBytes() throws {
         // export from a model's mesh: the cells handed over in runs (here of 1 to 7 cells, so
         // that runs cut the writer's 102-byte blocks anywhere), the points last
