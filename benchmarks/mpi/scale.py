@@ -371,14 +371,18 @@ def report(results, path):
     memory = results.get("memory_runs") or {n: runs[n] for n in ("1x1", "2x1", "4x1") if n in runs}
     memory_runs = list(memory)
     lines += ["", "**Memory per rank** (peak RSS of each rank, `train --json`; build of the run; `--memory` runs, "
-              "separate from the timings above; wall times of these runs are not comparable: the machine was loaded):", "",
-              "| R | build | rank 0 | other ranks (max) | fields / R | the mesh (rank 0) | points (every rank) |", "|---|---|---|---|---|---|---|"]
+              "separate from the timings above, the same work; R = 4 runs 4 ranks on the 2 cores, so only its memory "
+              "means something; the load average before → after each run):", "",
+              "| R | build | rank 0 | other ranks (max) | fields / R | the mesh (rank 0) | points (every rank) | wall s | CPU s, all processes | load |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for name in memory_runs:
         r = memory[name]
         R = CONFIGS[name]["ranks"]
         per = [x["peak_rss_bytes"] / 2**20 for x in r["mpi"]["per_rank"]] if r.get("mpi") else [r["peak_rss_bytes"] / 2**20]
         others = f"{max(per[1:]):.0f} MiB" if len(per) > 1 else "–"
-        lines.append(f"| {R} | {r.get('build', 'earlier')} | {per[0]:.0f} MiB | {others} | {fields / R:.0f} MiB | {mesh:.0f} MiB | {points:.0f} MiB |")
+        lines.append(f"| {R} | {r.get('build', 'earlier')} | {per[0]:.0f} MiB | {others} | {fields / R:.0f} MiB | {mesh:.0f} MiB | "
+                     f"{points:.0f} MiB | {r['wall_seconds']:.1f} | {r['cpu_seconds']:.1f} | "
+                     f"{r.get('load_before', 0):.1f} → {r.get('load_after', 0):.1f} |")
     lines += ["", f"The fields ({fields:.0f} MiB) are held once across the ranks (≈ F / R each, twice that during their one "
               f"move to the clusters' owners). Rank 0 alone decodes the cells (≈ {mesh:.0f} MiB as the tool holds the mesh: "
               "64-bit indices) since it embeds them in the file; the other ranks read the points only (`SeriesStream(cells: "
@@ -386,6 +390,12 @@ def report(results, path):
               "also plans the mesh's chunks (the cells' order and their dispatch to the ranks) and assembles and writes the "
               "file; every rank evaluates its own points and codes a share of the chunks. What falls as 1/R is the "
               "fields' share; rank 0's mesh is the ± of the issue."]
+    if "1x1" in memory and "2x1" in memory:
+        one, two = memory["1x1"], memory["2x1"]
+        lines += ["", f"These runs also time the same work: 2 ranks × 1 thread took {two['wall_seconds']:.1f} s of wall "
+                  f"clock, against {one['wall_seconds']:.1f} s for one process ({one['wall_seconds'] / two['wall_seconds']:.2f}×) "
+                  f"and its {one['cpu_seconds']:.1f} CPU s, the time it needs with a core of its own "
+                  f"({one['cpu_seconds'] / two['wall_seconds']:.2f}×; loads in the table)."]
     lines += ["", "Per rank and phase: wall seconds (CPU seconds of the rank), bytes sent / received, and each "
               "rank's peak RSS:", ""]
     for name in ("2x1", "2x1-tcp"):
