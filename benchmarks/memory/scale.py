@@ -110,8 +110,10 @@ def run_size(label, args, results):
         row["export (model's mesh)"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
     shutil.rmtree(out + "-mesh", ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
-    results[f"{label}@{args.build}"] = row
-    return row
+    # a later run of other commands on the same build adds to the row
+    earlier = results.get(f"{label}@{args.build}", {})
+    results[f"{label}@{args.build}"] = {**earlier, **row}
+    return results[f"{label}@{args.build}"]
 
 
 def report(results, path_md, path_png, note):
