@@ -82,8 +82,9 @@ def goal_lines(res, default):
                            f"{r['psnr']:.2f} dB at CR {r['cr']:.1f} against SZ3's best layout {sz['psnr']:.2f} dB "
                            f"at CR {sz['cr']:.1f} ({sz['layout']}): **{r['psnr'] - sz['psnr']:+.2f} dB** "
                            f"(target +10 dB); {r['cpu']:.0f} CPU s."
-                           + "".join(f" SZ3 at CR {o['cr']:.1f} ({o['layout']}): {o['psnr']:.2f} dB, "
-                                     f"{r['psnr'] - o['psnr']:+.2f} dB to the defaults at their ratio."
+                           + "".join(f" SZ3's best layout at CR {o['cr']:.1f} ({o['layout']}, a lower ratio than the "
+                                     f"defaults'): {o['psnr']:.2f} dB, {abs(r['psnr'] - o['psnr']):.2f} dB "
+                                     f"{'below' if r['psnr'] > o['psnr'] else 'above'} them."
                                      for o in res.get("sz3_at", {}).get(ds, {}).values()))
         before = [r for r in runs if r["variant"] == BEFORE and float(r["budget"]) == 600]
         for b in before:
