@@ -90,11 +90,12 @@ def goal_lines(res, default):
         for b in before:
             faster = sorted((float(r["budget"]), r) for r in runs
                             if r["variant"] == default and r["seed"] == b["seed"] and r["psnr"] >= b["psnr"])
-            text = (f"the defaults reach it with a {faster[0][0]:g} s budget ({faster[0][1]['psnr']:.2f} dB, "
+            text = (f"the defaults reach it with a {faster[0][0]:g} s budget ({faster[0][1]['psnr']:.2f} dB at CR "
+                    f"{faster[0][1]['cr']:.1f}, "
                     f"{faster[0][0] / 600:.2f} of the time; target ≤ 1/3)" if faster else
                     "no shorter run of the defaults reached it")
             out.append(f"- **{ds}, time to the 600 s PSNR of the defaults before #19** ({BEFORE}, seed {b['seed']}: "
-                       f"{b['psnr']:.2f} dB): {text}.")
+                       f"{b['psnr']:.2f} dB at CR {b['cr']:.1f}): {text}.")
     return (["", "Issue #19's goal, from the rows above:", ""] + out) if out else []
 
 
