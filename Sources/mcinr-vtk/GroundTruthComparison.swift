@@ -96,7 +96,7 @@ struct GroundTruthComparison {
         var seams = cells.cellCount > 0
             ? SeamMetric(taking: &cells.offsets, &cells.connectivity, network: decoder.routes(points: cells.points),
                          ranges: ranges) : nil
-        cells = Mesh(points: [], cellTypes: [], offsets: [0], connectivity: [], pointPrecision: cells.pointPrecision)
+        cells.cellTypes = []  // the last of the cells (the points are the stream's too)
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]
