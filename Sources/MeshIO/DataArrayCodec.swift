@@ -312,6 +312,44 @@ struct RawArray {
             return tooLarge ? nil : v
         }
     }
+
+    /// Integer values as 32-bit point indices, each checked to be in 0 ..< `bound` (at most
+    /// 2³²): nil for float arrays; `firstBad` is the first entry that is not (its index and
+    /// value), its slot holding 0.
+    func pointIndices(below bound: Int) throws -> (ids: [UInt32], firstBad: (index: Int, value: String)?)? {
+        precondition(bound <= 1 << 32, "point ids above 2^32")
+        var firstBad: (index: Int, value: String)?
+        func convert<S: FixedWidthInteger>(_: S.Type) throws -> [UInt32] {
+            let n = count, size = type.size
+            return try [UInt32](unsafeUninitializedCapacity: n) { out, done in
+                try forEachStretch { raw, first in
+                    for j in 0..<(raw.count / size) {
+                        let v = raw.loadUnaligned(fromByteOffset: j * size, as: S.self)
+                        if v >= 0 && UInt64(truncatingIfNeeded: v) < UInt64(bound) {
+                            out[first + j] = UInt32(truncatingIfNeeded: v)
+                        } else {
+                            out[first + j] = 0
+                            if firstBad == nil { firstBad = (first + j, "\(v)") }
+                        }
+                    }
+                }
+                done = n
+            }
+        }
+        let ids: [UInt32]
+        switch type {
+        case .float32, .float64: return nil
+        case .int8: ids = try convert(Int8.self)
+        case .uint8: ids = try convert(UInt8.self)
+        case .int16: ids = try convert(Int16.self)
+        case .uint16: ids = try convert(UInt16.self)
+        case .int32: ids = try convert(Int32.self)
+        case .uint32: ids = try convert(UInt32.self)
+        case .int64: ids = try convert(Int64.self)
+        case .uint64: ids = try convert(UInt64.self)
+        }
+        return (ids, firstBad)
+    }
 }
 
 /// Where the bytes of a binary DataArray come from, and how its headers are laid out.

@@ -63,8 +63,17 @@ public struct Mesh: Equatable, Sendable {
         if let bad = connectivity.firstIndex(where: { $0 < 0 || $0 >= n }) {
             throw MeshIOError.invalidMesh(file: file, detail: "connectivity[\(bad)] = \(connectivity[bad]) is not a point index (N = \(n))")
         }
+        try Mesh.validateCellShapes(types: cellTypes, ids: connectivity, file: file) { offsets[$0] }
+    }
+
+    /// The per-cell checks of `validate`, for any storage of the point ids: each cell's type
+    /// is supported and has as many points as the type says, and a tetrahedron's four points
+    /// differ. Cell c is `ids[start(c) ..< start(c + 1)]`.
+    static func validateCellShapes<IDs: RandomAccessCollection>(
+        types cellTypes: [UInt8], ids: IDs, file: String, start: (Int) -> Int
+    ) throws where IDs.Index == Int, IDs.Element: BinaryInteger {
         for c in 0..<cellTypes.count {
-            let type = cellTypes[c], size = offsets[c + 1] - offsets[c]
+            let type = cellTypes[c], o = start(c), size = start(c + 1) - o
             guard let rule = Mesh.pointCountRule(type) else {
                 throw MeshIOError.invalidMesh(file: file, detail: "cell \(c) has VTK cell type \(type), which the .mci reader does not support")
             }
@@ -72,7 +81,7 @@ public struct Mesh: Equatable, Sendable {
                 throw MeshIOError.invalidMesh(file: file, detail: "cell \(c) of VTK cell type \(type) has \(size) points (\(rule.exact.map { "\($0)" } ?? "at least \(rule.minimum)") expected)")
             }
             if type == Mesh.tetraType {
-                let o = offsets[c], a = connectivity[o], b = connectivity[o + 1], d = connectivity[o + 2], e = connectivity[o + 3]
+                let a = ids[o], b = ids[o + 1], d = ids[o + 2], e = ids[o + 3]
                 guard a != b && a != d && a != e && b != d && b != e && d != e else {
                     throw MeshIOError.invalidMesh(file: file, detail: "tetrahedron \(c) repeats a point (\(a) \(b) \(d) \(e)): degenerate")
                 }

@@ -46,7 +46,8 @@ enum PVTUReader {
         var merged: StepRead?
         var checksum: UInt64 = 0xcbf2_9ce4_8422_2325
         for source in sources {
-            let piece = try VTUReader.readFile(source, mode: mode)
+            // compact cells are made once the pieces' cells are merged
+            let piece = try VTUReader.readFile(source, mode: mode == .compactCells ? .full : mode)
             checksum = (checksum ^ piece.pointChecksum) &* 0x100_0000_01b3
             guard var all = merged else { merged = piece; continue }
             func signature(_ arrays: [NamedArray]) -> [String] { arrays.map { "\($0.name)(\($0.components))" } }
@@ -60,7 +61,7 @@ enum PVTUReader {
             merged = nil  // the arrays below are extended in place, not copied
             if mode == .points {
                 all.file.mesh.points += piece.file.mesh.points
-            } else if mode == .full {
+            } else if mode == .full || mode == .compactCells {
                 let shift = all.pointCount, connectivityBase = all.file.mesh.connectivity.count
                 all.file.mesh.points += piece.file.mesh.points
                 all.file.mesh.cellTypes += piece.file.mesh.cellTypes
@@ -75,6 +76,13 @@ enum PVTUReader {
         }
         var result = merged!
         result.pointChecksum = checksum
+        if mode == .compactCells {
+            guard result.pointCount <= Int(UInt32.max) else {
+                throw MeshIOError.invalidMesh(file: url.path, detail: "\(result.pointCount) points: more than 32-bit point ids can address")
+            }
+            result.compactCells = CompactCells(result.file.mesh)
+            result.file.mesh.cellTypes = []; result.file.mesh.offsets = [0]; result.file.mesh.connectivity = []
+        }
         return result
     }
 }

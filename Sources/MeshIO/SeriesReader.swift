@@ -94,9 +94,22 @@ public final class SeriesStream: @unchecked Sendable {
         }
     }
 
-    /// The first file's mesh (its points only, without cells, when opened with `cells: false`
-    /// or after `releaseCells()`).
+    /// What of the first file's cells a stream keeps.
+    public enum CellReading: Sendable {
+        /// None: they are counted, not decoded (a process that trains on the points only).
+        case none
+        /// The cells in `mesh`.
+        case mesh
+        /// The cells as `CompactCells`, outside `mesh` (`takeCompactCells`): a reader that
+        /// only walks them (a ground truth compared with a model).
+        case compact
+    }
+
+    /// The first file's mesh (its points only, without cells, when opened with cells `.none`
+    /// or `.compact`, or after `releaseCells()`).
     public private(set) var mesh: Mesh
+    /// The cells when opened with `.compact`, until taken.
+    private var compactCells: CompactCells?
     /// True after `releaseCells()`.
     public private(set) var cellsReleased = false
     /// Cells of the mesh, also when they were not decoded.
@@ -115,7 +128,7 @@ public final class SeriesStream: @unchecked Sendable {
     private var cachedFirst: (index: Int, file: VTUFile)?
 
     /// A `.pvd` collection or a single `.vtu` file.
-    public convenience init(_ url: URL, cells: Bool = true) throws {
+    public convenience init(_ url: URL, cells: CellReading = .mesh) throws {
         if url.pathExtension.lowercased() == "pvd" {
             let entries = try DatasetReader.pvdEntries(url)
             guard !entries.isEmpty else { throw MeshIOError.emptySeries(file: url.path) }
@@ -125,14 +138,14 @@ public final class SeriesStream: @unchecked Sendable {
         }
     }
 
-    /// `files` as consecutive steps; `times` as in `DatasetReader.readSeries`. Without `cells`
-    /// the mesh holds the points only (the cells are counted, not decoded).
-    public init(files unordered: [URL], times given: [Double]? = nil, cells: Bool = true) throws {
+    /// `files` as consecutive steps; `times` as in `DatasetReader.readSeries`; `cells` says what
+    /// of the cells is kept.
+    public init(files unordered: [URL], times given: [Double]? = nil, cells: CellReading = .mesh) throws {
         guard let firstURL = unordered.first else { throw MeshIOError.emptySeries(file: "(empty file list)") }
         if let t = given, t.count != unordered.count {
             throw MeshIOError.inconsistentStep(file: firstURL.path, detail: "\(t.count) times for \(unordered.count) files")
         }
-        let first = try StepFileReader.readFile(firstURL, mode: cells ? .full : .points)
+        let first = try StepFileReader.readFile(firstURL, mode: cells == .mesh ? .full : cells == .compact ? .compactCells : .points)
         var stepTimes: [Double]
         if let t = given {
             stepTimes = t
@@ -155,6 +168,7 @@ public final class SeriesStream: @unchecked Sendable {
         cellArrays = ArrayInfo.of(first.file.cellArrays)
         reference = (firstURL, first.pointCount, first.cellCount, first.pointChecksum)
         cachedFirst = (order.firstIndex(of: 0)!, first.file)
+        compactCells = first.compactCells
     }
 
     /// Keeps the points and gives up the cells (also the first file's copy): a reader that took
@@ -174,6 +188,20 @@ public final class SeriesStream: @unchecked Sendable {
         cachedFirst?.file.cellArrays = []
         cellsReleased = true
         return whole
+    }
+
+    /// The cells as `CompactCells`, handed to the caller (the stream then holds the points only):
+    /// those read when opened with `.compact`, else the mesh's cells compacted (and released).
+    public func takeCompactCells() throws -> CompactCells {
+        lock.lock()
+        let read = compactCells
+        compactCells = nil
+        lock.unlock()
+        if let read { return read }
+        guard mesh.pointCount <= Int(UInt32.max) else {
+            throw MeshIOError.invalidMesh(file: reference.file.path, detail: "\(mesh.pointCount) points: more than 32-bit point ids can address")
+        }
+        return CompactCells(takeCells())
     }
 
     /// The arrays of step `index` (time order), checked against the first file: same point

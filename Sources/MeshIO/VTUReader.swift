@@ -76,6 +76,8 @@ enum ReadMode {
     /// Points and arrays; the cells only counted (a process that trains on the points and
     /// leaves the cells to another: MPI ranks other than 0).
     case points
+    /// Points and arrays; the cells as `CompactCells` (a ground truth compared with a model).
+    case compactCells
 }
 
 /// One step as a series reader needs it: without `.full` the mesh's arrays stay empty, and
@@ -85,6 +87,8 @@ struct StepRead {
     var pointCount: Int
     var cellCount: Int
     var pointChecksum: UInt64
+    /// The cells with `.compactCells` (the mesh then holds the points only).
+    var compactCells: CompactCells? = nil
 }
 
 /// Reader for VTK XML `UnstructuredGrid` files: ascii, binary (inline base64), appended raw and
@@ -235,8 +239,11 @@ private struct Parser {
         guard let cellsNode = piece.child("Cells") else { throw MeshIOError.missingSection(file: file, section: "Cells") }
         var mesh = Mesh(points: try pointsRaw.doubles(), cellTypes: [], offsets: [0], connectivity: [], pointPrecision: precision)
         let checksum = mesh.pointChecksum
+        var compactCells: CompactCells?
         if mode == .full {
             mesh = try readCells(cellsNode, pointCount: n, cellCount: m, points: mesh.points, precision: precision)
+        } else if mode == .compactCells {
+            compactCells = try readCompactCells(cellsNode, pointCount: n, cellCount: m)
         } else if mode == .arrays {
             mesh.points = []
         }
@@ -254,18 +261,52 @@ private struct Parser {
         let pointArrays = try arrays("PointData", count: n)
         let cellArrays = try arrays("CellData", count: m)
         return StepRead(file: VTUFile(mesh: mesh, pointArrays: pointArrays, cellArrays: cellArrays, fieldData: fieldData),
-                        pointCount: n, cellCount: m, pointChecksum: checksum)
+                        pointCount: n, cellCount: m, pointChecksum: checksum, compactCells: compactCells)
     }
 
     func readCells(_ cells: XMLNode, pointCount n: Int, cellCount m: Int, points: [Double],
                    precision: PointPrecision) throws -> Mesh {
-        func array(_ name: String) throws -> XMLNode {
-            guard let a = cells.children("DataArray").first(where: { $0.attributes["Name"] == name }) else {
-                throw MeshIOError.missingSection(file: file, section: "Cells><DataArray Name=\"\(name)\"")
-            }
-            return a
+        let (endOffsets, types) = try cellOffsetsAndTypes(cells, cellCount: m)
+        guard let connectivity = try decode(try cellArray(cells, "connectivity"), name: "connectivity",
+                                            expectedCount: endOffsets.last ?? 0).ints() else {
+            throw MeshIOError.unknownType(file: file, array: "connectivity", type: "non-integer or too large")
         }
-        guard let endOffsets = try decode(try array("offsets"), name: "offsets", expectedCount: m).ints() else {
+        var offsets = [Int]()
+        offsets.reserveCapacity(m + 1)
+        offsets.append(0)
+        offsets.append(contentsOf: endOffsets)
+        let mesh = Mesh(points: points, cellTypes: types, offsets: offsets, connectivity: connectivity, pointPrecision: precision)
+        try mesh.validate(file: file)
+        return mesh
+    }
+
+    /// The cells as `CompactCells`: the ids are converted to 32 bits as they are decoded, so
+    /// the 64-bit connectivity is never held; checked as `readCells` checks them.
+    func readCompactCells(_ cells: XMLNode, pointCount n: Int, cellCount m: Int) throws -> CompactCells {
+        guard n <= Int(UInt32.max) else {
+            throw MeshIOError.invalidMesh(file: file, detail: "\(n) points: more than 32-bit point ids can address")
+        }
+        let (endOffsets, types) = try cellOffsetsAndTypes(cells, cellCount: m)
+        guard let (ids, bad) = try decode(try cellArray(cells, "connectivity"), name: "connectivity",
+                                          expectedCount: endOffsets.last ?? 0).pointIndices(below: n) else {
+            throw MeshIOError.unknownType(file: file, array: "connectivity", type: "non-integer")
+        }
+        if let bad {
+            throw MeshIOError.invalidMesh(file: file, detail: "connectivity[\(bad.index)] = \(bad.value) is not a point index (N = \(n))")
+        }
+        return try CompactCells.validated(pointIDs: ids, endOffsets: endOffsets, cellTypes: types, file: file)
+    }
+
+    func cellArray(_ cells: XMLNode, _ name: String) throws -> XMLNode {
+        guard let a = cells.children("DataArray").first(where: { $0.attributes["Name"] == name }) else {
+            throw MeshIOError.missingSection(file: file, section: "Cells><DataArray Name=\"\(name)\"")
+        }
+        return a
+    }
+
+    /// The cells' end offsets (VTK's, without the leading 0; checked not to decrease) and types.
+    func cellOffsetsAndTypes(_ cells: XMLNode, cellCount m: Int) throws -> (endOffsets: [Int], types: [UInt8]) {
+        guard let endOffsets = try decode(try cellArray(cells, "offsets"), name: "offsets", expectedCount: m).ints() else {
             throw MeshIOError.unknownType(file: file, array: "offsets", type: "non-integer or too large")
         }
         var previous = 0
@@ -275,12 +316,7 @@ private struct Parser {
             }
             previous = o
         }
-        let connectivityCount = endOffsets.last ?? 0
-        guard let connectivity = try decode(try array("connectivity"), name: "connectivity",
-                                            expectedCount: connectivityCount).ints() else {
-            throw MeshIOError.unknownType(file: file, array: "connectivity", type: "non-integer or too large")
-        }
-        guard let typeInts = try decode(try array("types"), name: "types", expectedCount: m).ints() else {
+        guard let typeInts = try decode(try cellArray(cells, "types"), name: "types", expectedCount: m).ints() else {
             throw MeshIOError.unknownType(file: file, array: "types", type: "non-integer")
         }
         var types = [UInt8](repeating: 0, count: m)
@@ -290,13 +326,7 @@ private struct Parser {
             }
             types[c] = UInt8(t)
         }
-        var offsets = [Int]()
-        offsets.reserveCapacity(m + 1)
-        offsets.append(0)
-        offsets.append(contentsOf: endOffsets)
-        let mesh = Mesh(points: points, cellTypes: types, offsets: offsets, connectivity: connectivity, pointPrecision: precision)
-        try mesh.validate(file: file)
-        return mesh
+        return (endOffsets, types)
     }
 
     func components(_ a: XMLNode) throws -> Int {

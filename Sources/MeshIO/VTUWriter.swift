@@ -607,14 +607,10 @@ public final class SeriesWriter: @unchecked Sendable {
 
     /// Encodes (compresses) the series' mesh now, for every step's file, so that the caller
     /// may release the mesh's cells before it stages the steps (`stage(step:time:…)`, which
-    /// needs no mesh): a writer that compares step by step then holds the points only.
-    public func prepare(mesh: Mesh) throws {
-        _ = try encoded(mesh, name: folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path)
-    }
-
-    /// `prepare(mesh:)` for a mesh whose cells arrive a run at a time: `produce` hands them, in
-    /// order, to the stream (`VTUWriter.MeshStream.append`) and returns the points, so that the
-    /// cells are never in memory whole. The cells are the producer's to check.
+    /// needs no mesh): a writer that compares step by step then holds the points only. The
+    /// cells arrive a run at a time: `produce` hands them, in order, to the stream
+    /// (`VTUWriter.MeshStream.append`) and returns the points, so that they are never in memory
+    /// whole as Int arrays. The cells are the producer's to check.
     public func prepare(cellCount: Int, connectivitySize: Int,
                         produce: (VTUWriter.MeshStream) throws -> (points: [Double], precision: PointPrecision)) throws {
         let name = folder.appendingPathComponent(fileNames.first ?? pvd.lastPathComponent).path
@@ -626,6 +622,19 @@ public final class SeriesWriter: @unchecked Sendable {
         defer { meshLock.unlock() }
         precondition(encodedMesh == nil, "the series' mesh is prepared once")
         encodedMesh = encoded
+    }
+
+    /// `prepare` for cells held compactly, passed to the writer `runCells` cells at a time as
+    /// Int arrays (the same bytes as the mesh they came from).
+    public func prepare(cells: CompactCells, points: [Double], precision: PointPrecision, runCells: Int = 1 << 16) throws {
+        try prepare(cellCount: cells.cellCount, connectivitySize: cells.pointIDs.count) { stream in
+            for first in stride(from: 0, to: cells.cellCount, by: runCells) {
+                try cells.withRun(first ..< min(first + runCells, cells.cellCount)) { types, ends, ids in
+                    try stream.append(types: types, endOffsets: ends, connectivity: ids)
+                }
+            }
+            return (points, precision)
+        }
     }
 
     /// `stage` on the mesh given to `prepare` (before any step).

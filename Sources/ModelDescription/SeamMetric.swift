@@ -7,10 +7,9 @@
 ///
 /// Edges are every pair of points of a cell of at most 8 points (a tetrahedron's 6 edges;
 /// larger cells also count their diagonals), counted once per cell that has them, as the
-/// cells list them: no table of unique edges is built. The metric keeps its own compact copy
-/// of the cells (32-bit point ids; no offsets when every cell has as many points, as in a
-/// tetrahedral mesh: 16 bytes per tet instead of the mesh's 40), so that the caller may
-/// release the mesh's cells while the steps are compared.
+/// cells list them: no table of unique edges is built. The metric holds the cells compactly
+/// (32-bit point ids; no offsets when every cell has as many points, as in a tetrahedral
+/// mesh: 16 bytes per tet instead of the mesh's 40).
 public struct SeamMetric: Sendable {
     public let ranges: [Double]
     /// The cells' point ids; cell c is `cellPoints[offsets[c] ..< offsets[c + 1]]`, or, with
@@ -26,29 +25,16 @@ public struct SeamMetric: Sendable {
     public private(set) var edgesWithin = 0
     public private(set) var stepCount = 0
 
-    /// `offsets` (cell count + 1) and `connectivity` as a mesh stores its cells; `network[i]`
-    /// the network point i is routed to; `ranges` the range of each component (as PSNR uses).
-    public init(offsets: [Int], connectivity: [Int], network: [Int32], ranges: [Double]) {
-        var offsets = offsets, connectivity = connectivity
-        self.init(taking: &offsets, &connectivity, network: network, ranges: ranges)
-    }
-
-    /// The same, taking the cells: `offsets` and `connectivity` are emptied, the offsets before
-    /// the point ids are copied, so that a caller holding the only copy of them peaks at the
-    /// mesh's point ids and their compact copy (not the offsets as well).
-    public init(taking offsets: inout [Int], _ connectivity: inout [Int], network: [Int32], ranges: [Double]) {
-        precondition(network.count <= Int(UInt32.max), "point ids above 2^32")
-        let cells = max(0, offsets.count - 1)
-        cellCount = cells
-        let size = cells > 0 ? offsets[1] - offsets[0] : 0
-        if offsets.first == 0 && (0 ..< cells).allSatisfy({ offsets[$0 + 1] - offsets[$0] == size }) {
-            self.offsets = []; cellSize = size
-        } else {
-            self.offsets = offsets; cellSize = 0
-        }
-        offsets = []
-        cellPoints = connectivity.map { UInt32(truncatingIfNeeded: $0) }
-        connectivity = []
+    /// The cells held compactly (MeshIO's `CompactCells`, whose arrays the metric shares rather
+    /// than copies): cell c is `cellPoints[offsets[c] ..< offsets[c + 1]]`, or with `offsets`
+    /// empty the `cellSize` ids from `cellSize · c`; `network[i]` the network point i is routed
+    /// to; `ranges` the range of each component (as PSNR uses).
+    public init(cellPoints: [UInt32], offsets: [Int], cellSize: Int, cellCount: Int, network: [Int32], ranges: [Double]) {
+        precondition(offsets.isEmpty ? cellPoints.count == cellSize * cellCount : offsets.count == cellCount + 1)
+        self.cellCount = cellCount
+        self.cellSize = cellSize
+        self.offsets = offsets
+        self.cellPoints = cellPoints
         self.network = network; self.ranges = ranges
         across = [Double](repeating: 0, count: ranges.count); within = across
         var a = 0, w = 0

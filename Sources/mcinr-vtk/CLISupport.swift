@@ -12,7 +12,7 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// A series (a .pvd, a .vtu/.pvtu, or .vtu/.pvtu steps) opened for reading one step at a time.
-func openSeries(_ paths: [String], cells: Bool = true) throws -> SeriesStream {
+func openSeries(_ paths: [String], cells: SeriesStream.CellReading = .mesh) throws -> SeriesStream {
     let urls = try seriesURLs(paths)
     return urls.count == 1 ? try SeriesStream(urls[0], cells: cells) : try SeriesStream(files: urls, cells: cells)
 }

@@ -20,7 +20,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let decoder = try openModel(model, limits: threads.limits, threads: threads.count)
-        let gt = try openSeries([groundTruth])
+        let gt = try openSeries([groundTruth], cells: .compact)
         let comparison = try GroundTruthComparison(
             decoder: decoder, groundTruth: gt, steps: Array(gt.times.indices), groundTruthPath: groundTruth,
             variableNames: variables.names, threads: threads.count, progress: StepProgress())

@@ -81,7 +81,7 @@ struct Export: ParsableCommand {
 
         // One step decoded, compared and staged at a time; the series is committed whole.
         if let gtPath = groundTruth {
-            let gt = try openSeries([gtPath])
+            let gt = try openSeries([gtPath], cells: .compact)
             let steps = try requestedTimes.map { wanted in
                 try wanted.map { t -> Int in
                     guard let s = gt.times.firstIndex(where: { abs($0 - t) <= 1e-9 * max(1, abs(t)) }) else {
@@ -108,7 +108,7 @@ struct Export: ParsableCommand {
                     decoder: decoder, groundTruth: gt, steps: steps, groundTruthPath: gtPath,
                     variableNames: variables.names, threads: threadCount, progress: StepProgress(),
                     // every step's file gets the mesh compressed now: the steps hold its points only
-                    useCells: { mesh in try series.prepare(mesh: mesh) }) { k, truth, decoded in
+                    useCells: { cells in try series.prepare(cells: cells, points: gt.mesh.points, precision: gt.mesh.pointPrecision) }) { k, truth, decoded in
                         // Each array is compressed a block at a time from the two blocks and parked
                         // on disk before the next: a step holds its truth and its decoded values.
                         let n = gt.mesh.pointCount

@@ -21,13 +21,13 @@ struct GroundTruthComparison {
     var seamMetric: SeamMetric?
 
     /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
-    /// comparison (nil: every model variable). The ground truth's cells are released before the
-    /// steps are compared (the seam metric keeps a compact copy): `useCells(mesh)` is their last
-    /// use. `visit(k, truth, decoded)` sees the k-th compared step's n × components.count blocks
+    /// comparison (nil: every model variable). The ground truth's cells are taken from `gt` as
+    /// `CompactCells` (opened with `.compact`, they were never held as Int arrays): `useCells`
+    /// sees them before the seam metric keeps them. `visit(k, truth, decoded)` sees the k-th compared step's n × components.count blocks
     /// (point-major), in order.
     init(decoder: MCIDecoder, groundTruth gt: SeriesStream, steps: [Int], groundTruthPath: String,
          variableNames: [String]?, threads: Int, progress: StepProgress? = nil,
-         useCells: ((Mesh) throws -> Void)? = nil,
+         useCells: ((CompactCells) throws -> Void)? = nil,
          visit: ((Int, [Float], [Float]) throws -> Void)? = nil) throws {
         let modelVariables = decoder.variables
         let selected = try selectedVariables(decoder, named: variableNames)
@@ -39,8 +39,8 @@ struct GroundTruthComparison {
         }
         if decoder.hasMesh {
             let meshCells = decoder.meshCellCount
-            guard gt.mesh.cellCount == meshCells else {
-                throw CLIError("\(groundTruthPath): ground truth has \(gt.mesh.cellCount) cells, the model's mesh has \(meshCells)")
+            guard gt.cellCount == meshCells else {
+                throw CLIError("\(groundTruthPath): ground truth has \(gt.cellCount) cells, the model's mesh has \(meshCells)")
             }
         }
         var truthColumns: [(array: String, stride: Int, component: Int)] = []
@@ -91,12 +91,11 @@ struct GroundTruthComparison {
         // truth's (same point count, checked above).
         let atMesh = decoder.hasResidual && decoder.meshPointCount == n
         var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
-        var cells = gt.takeCells()
-        try useCells?(cells)
-        var seams = cells.cellCount > 0
-            ? SeamMetric(taking: &cells.offsets, &cells.connectivity, network: decoder.routes(points: cells.points),
-                         ranges: ranges) : nil
-        cells.cellTypes = []  // the last of the cells (the points are the stream's too)
+        var seams = try { () throws -> SeamMetric? in
+            let cells = try gt.takeCompactCells()
+            try useCells?(cells)
+            return cells.cellCount > 0 ? SeamMetric(cells: cells, network: decoder.routes(points: gt.mesh.points), ranges: ranges) : nil
+        }()
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]

@@ -59,7 +59,7 @@ extension Train {
     /// cells are decoded on rank 0 only (which embeds them): the others read the points.
     private func readShard(_ communicator: MPICommunicator, everyRank: inout Bool) throws -> (TrainingShard, Mesh?) {
         let rank = communicator.rank, size = communicator.size
-        let stream = try openSeries(inputs, cells: rank == 0)
+        let stream = try openSeries(inputs, cells: rank == 0 ? .mesh : .none)
         let n = stream.mesh.pointCount
         let selected = try selectedArrays(stream)
         let c = selected.reduce(0) { $0 + $1.components }

@@ -1,3 +1,4 @@
+import MeshIO
 import ModelDescription
 import XCTest
 
@@ -12,7 +13,7 @@ final class SeamMetricTests: XCTestCase {
         let truth: [Float] = (0 ..< n).map { Float($0) }
         // Interior: ±0.01 alternating (edge error 0.02); across (4, 5): a jump of 0.5 as well.
         let prediction: [Float] = (0 ..< n).map { i in truth[i] + (i % 2 == 0 ? 0.01 : -0.01) + (i < 5 ? 0.5 : 0) }
-        var metric = SeamMetric(offsets: offsets, connectivity: connectivity, network: network, ranges: [9])
+        var metric = seamMetric(offsets: offsets, connectivity: connectivity, network: network, ranges: [9])
         XCTAssertEqual(metric.edgesAcross, 1)
         XCTAssertEqual(metric.edgesWithin, 8)
         truth.withUnsafeBufferPointer { t in prediction.withUnsafeBufferPointer { metric.add(truth: t, prediction: $0) } }
@@ -28,13 +29,13 @@ final class SeamMetricTests: XCTestCase {
 
         // Without the jump, the boundary edge is like any other: ratio 1.
         let smooth: [Float] = (0 ..< n).map { i in truth[i] + (i % 2 == 0 ? 0.01 : -0.01) }
-        var flat = SeamMetric(offsets: offsets, connectivity: connectivity, network: network, ranges: [9])
+        var flat = seamMetric(offsets: offsets, connectivity: connectivity, network: network, ranges: [9])
         truth.withUnsafeBufferPointer { t in smooth.withUnsafeBufferPointer { flat.add(truth: t, prediction: $0) } }
         XCTAssertEqual(flat.ratios[0] ?? 0, 1, accuracy: 1e-4)  // float rounding of values up to 9
     }
 
     func testATetrahedronCountsItsSixEdgesAndOneNetworkHasNoRatio() {
-        var metric = SeamMetric(offsets: [0, 4], connectivity: [0, 1, 2, 3], network: [0, 0, 0, 0], ranges: [1, 1])
+        var metric = seamMetric(offsets: [0, 4], connectivity: [0, 1, 2, 3], network: [0, 0, 0, 0], ranges: [1, 1])
         XCTAssertEqual(metric.edgesWithin, 6)
         XCTAssertEqual(metric.edgesAcross, 0)
         let t: [Float] = [0, 1, 2, 3, 4, 5, 6, 7], p: [Float] = [0.1, 1, 2, 3, 4, 5, 6, 7]
@@ -44,22 +45,43 @@ final class SeamMetricTests: XCTestCase {
     }
 
     /// Cells of mixed sizes keep their offsets (a tet's 6 edges, a triangle's 3, none for a
-    /// vertex or a cell of more than 8 points); taking the cells empties the caller's arrays and
-    /// gives the same metric as copying them.
-    func testMixedCellsAndTakingTheCells() {
-        var offsets = [0, 4, 7, 8, 17], connectivity = [0, 1, 2, 3, 2, 3, 4, 4] + Array(0 ..< 9)
+    /// vertex or a cell of more than 8 points); cells of one size are walked without offsets
+    /// and give the same metric as with them.
+    func testMixedCellsKeepTheirOffsetsAndUniformCellsDropThem() {
+        let offsets = [0, 4, 7, 8, 17], connectivity = [0, 1, 2, 3, 2, 3, 4, 4] + Array(0 ..< 9)
         let network: [Int32] = [0, 0, 0, 1, 1, 1, 1, 1, 1]
-        let copied = SeamMetric(offsets: offsets, connectivity: connectivity, network: network, ranges: [1])
-        XCTAssertEqual(copied.edgesWithin + copied.edgesAcross, 9)
-        XCTAssertEqual(copied.edgesAcross, 5)  // tet: 0-3, 1-3, 2-3; triangle: 2-3, 2-4
-        var taken = SeamMetric(taking: &offsets, &connectivity, network: network, ranges: [1])
-        XCTAssertTrue(offsets.isEmpty && connectivity.isEmpty)
-        XCTAssertEqual(taken.edgesAcross, copied.edgesAcross)
-        XCTAssertEqual(taken.edgesWithin, copied.edgesWithin)
-        var again = copied
+        let mixed = compact(offsets: offsets, connectivity: connectivity)
+        XCTAssertEqual(mixed.offsets, offsets)
+        let metric = SeamMetric(cells: mixed, network: network, ranges: [1])
+        XCTAssertEqual(metric.edgesWithin + metric.edgesAcross, 9)
+        XCTAssertEqual(metric.edgesAcross, 5)  // tet: 0-3, 1-3, 2-3; triangle: 2-3, 2-4
+
+        let tets = [0, 1, 2, 3, 2, 3, 4, 5, 5, 6, 7, 8]
+        let uniform = compact(offsets: [0, 4, 8, 12], connectivity: tets)
+        XCTAssertTrue(uniform.offsets.isEmpty)
+        XCTAssertEqual(uniform.cellSize, 4)
+        var walked = SeamMetric(cells: uniform, network: network, ranges: [1])
+        var listed = SeamMetric(cellPoints: tets.map(UInt32.init), offsets: [0, 4, 8, 12], cellSize: 0, cellCount: 3,
+                                network: network, ranges: [1])
+        XCTAssertEqual(walked.edgesAcross, listed.edgesAcross)
+        XCTAssertEqual(walked.edgesWithin, listed.edgesWithin)
+        XCTAssertEqual(walked.edgesAcross + walked.edgesWithin, 18)
         let t: [Float] = (0 ..< 9).map(Float.init), p: [Float] = (0 ..< 9).map { Float($0) + ($0 % 3 == 0 ? 0.1 : 0) }
-        t.withUnsafeBufferPointer { t in p.withUnsafeBufferPointer { taken.add(truth: t, prediction: $0); again.add(truth: t, prediction: $0) } }
-        XCTAssertEqual(taken.ratios[0], again.ratios[0])
-        XCTAssertNotNil(taken.ratios[0])
+        t.withUnsafeBufferPointer { t in p.withUnsafeBufferPointer { walked.add(truth: t, prediction: $0); listed.add(truth: t, prediction: $0) } }
+        XCTAssertEqual(walked.ratios[0], listed.ratios[0])
+        XCTAssertNotNil(walked.ratios[0])
     }
+}
+
+/// Cells as eval holds them: compacted by MeshIO (`CompactCells`), every cell typed a tetrahedron
+/// (the metric does not look at types).
+private func compact(offsets: [Int], connectivity: [Int]) -> CompactCells {
+    let points = (connectivity.max() ?? 0) + 1
+    return CompactCells(Mesh(points: [Double](repeating: 0, count: 3 * points),
+                             cellTypes: [UInt8](repeating: Mesh.tetraType, count: offsets.count - 1),
+                             offsets: offsets, connectivity: connectivity))
+}
+
+private func seamMetric(offsets: [Int], connectivity: [Int], network: [Int32], ranges: [Double]) -> SeamMetric {
+    SeamMetric(cells: compact(offsets: offsets, connectivity: connectivity), network: network, ranges: ranges)
 }

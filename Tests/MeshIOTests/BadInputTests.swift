@@ -167,10 +167,22 @@ final class BadInputTests: XCTestCase {
     }
 
     func testInvalidConnectivity() throws {
-        // ascii connectivity starts "0 1 5 17": point 17 → 99 is out of range (N = 36).
-        let b = try patched("ascii.vtu", "0 1 5 17", "0 1 5 99")
-        assertMeshIOError(try read(b), "connectivity") {
-            if case let .invalidMesh(_, detail) = $0 { return detail.contains("99") } else { return false }
+        // ascii connectivity starts "0 1 5 17": point 17 → 99 or -1 is out of range (N = 36),
+        // → 1 makes the first tetrahedron degenerate. The compact cells of a ground truth
+        // (ids converted to 32 bits as they are decoded) are refused with the same words.
+        let folder = try makeScratchFolder(self)
+        for (ids, what) in [("0 1 5 99", "connectivity[3] = 99 is not a point index"),
+                            ("0 1 5 -1", "connectivity[3] = -1 is not a point index"),
+                            ("0 1 5 1", "tetrahedron 0 repeats a point")] {
+            let b = try patched("ascii.vtu", "0 1 5 17", ids)
+            assertMeshIOError(try read(b), ids) {
+                if case let .invalidMesh(_, detail) = $0 { return detail.contains(what) } else { return false }
+            }
+            let url = folder.appendingPathComponent("bad.vtu")
+            try Data(b).write(to: url)
+            assertMeshIOError(try VTUReader.readFile(url, mode: .compactCells), "compact \(ids)") {
+                if case let .invalidMesh(file, detail) = $0 { return file == url.path && detail.contains(what) } else { return false }
+            }
         }
     }
 

@@ -67,6 +67,14 @@ final class PVTUReaderTests: XCTestCase {
         let arrays = try PVTUReader.readFile(url, mode: .arrays)
         XCTAssertEqual(arrays.pointChecksum, read.pointChecksum)
         XCTAssertEqual(arrays.file.pointArrays, read.file.pointArrays)
+        // .compactCells (a ground truth): the merged cells, compacted, outside the mesh
+        let compact = try PVTUReader.readFile(url, mode: .compactCells)
+        XCTAssertEqual(compact.compactCells, CompactCells(mesh))
+        XCTAssertEqual(compact.compactCells?.pointIDs, (0 ..< 12).map(UInt32.init))
+        XCTAssertEqual(compact.file.mesh.points, mesh.points)
+        XCTAssertEqual(compact.file.mesh.cellCount, 0)
+        XCTAssertEqual(compact.pointChecksum, read.pointChecksum)
+        XCTAssertEqual(compact.file.pointArrays, read.file.pointArrays)
     }
 
     func testASeriesOfPVTUStepsStreams() throws {
