@@ -23,8 +23,8 @@ struct GroundTruthComparison {
     /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
     /// comparison (nil: every model variable). The ground truth's cells are taken from `gt` as
     /// `CompactCells` (opened with `.compact`, they were never held as Int arrays): `useCells`
-    /// sees them before the seam metric keeps them. `visit(k, truth, decoded)` sees the k-th compared step's n × components.count blocks
-    /// (point-major), in order.
+    /// sees them before the seam metric keeps them. `visit(k, truth, decoded)` sees the k-th
+    /// compared step's n × components.count blocks (point-major), in order.
     init(decoder: MCIDecoder, groundTruth gt: SeriesStream, steps: [Int], groundTruthPath: String,
          variableNames: [String]?, threads: Int, progress: StepProgress? = nil,
          useCells: ((CompactCells) throws -> Void)? = nil,
