@@ -131,13 +131,15 @@ def report(res, out_md):
     keys = sorted({(r["dataset"], r["budget"]) for r in rows}, key=lambda k: (k[0], float(k[1])))
     for ds, budget in keys:
         here = [r for r in rows if r["dataset"] == ds and r["budget"] == budget]
-        base = {r["seed"]: r["psnr"] for r in here if r["variant"] == default}
+        # a variant is compared with the defaults of its own invocation (interleaved with it)
+        base = {(r["seed"], r.get("batch")): r["psnr"] for r in here if r["variant"] == default}
         sz = res.get("sz3", {}).get(ds)
         sz_text = f"{sz['psnr']:.2f} dB at CR {sz['cr']:.1f} ({sz['layout']})" if sz else "—"
         for name in variants:
             if name == default:
                 continue
-            diffs = [base[r["seed"]] - r["psnr"] for r in here if r["variant"] == name and r["seed"] in base]
+            diffs = [base[r["seed"], r.get("batch")] - r["psnr"] for r in here
+                     if r["variant"] == name and (r["seed"], r.get("batch")) in base]
             if diffs:
                 lines.append(f"| {ds} | {budget} | {name} | {sum(diffs) / len(diffs):+.2f} | {len(diffs)} | {sz_text} |")
     lines += goal_lines(res, default)
@@ -156,8 +158,12 @@ def plot(res, path):
         log("matplotlib missing: no plot")
         return
     datasets = sorted({r["dataset"] for r in res["runs"]})
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
-    for ax, ds in zip(axes[0], datasets):
+    cols = min(3, len(datasets))
+    rows = (len(datasets) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
+    for ax in axes.flat[len(datasets):]:
+        ax.set_visible(False)
+    for ax, ds in zip(axes.flat, datasets):
         for name in res["variants"]:
             pts = sorted((r["cpu"], r["psnr"]) for r in res["runs"] if r["dataset"] == ds and r["variant"] == name)
             if pts:
@@ -251,7 +257,7 @@ def main():
                     log(f"{label} budget {budget_text} s seed {seed}: {name}")
                     r = train(a.binary, path, os.path.join(a.work, f"{label}-{name}-{budget_text}-{seed}.mci"),
                               shlex.split(flags), budget, seed, a.threads)
-                    r.update(dataset=label, budget=budget_text, seed=seed, variant=name,
+                    r.update(dataset=label, budget=budget_text, seed=seed, variant=name, batch=now,
                              date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
                     log(f"  PSNR {r['psnr']:.2f} dB, CR {r['cr']:.1f}, CPU {r['cpu']:.0f} s")
                     res["runs"].append(r)
