@@ -1,3 +1,5 @@
+import INRCore
+
 /// Every switch of an MC-INR run. Values marked (ours) are not from the paper; all of them are
 /// recorded in the `.mci` JSON metadata.
 public struct MCINRConfig: Sendable, Equatable, Codable {
@@ -137,6 +139,10 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     // Execution.
     /// Worker threads (clusters trained concurrently). 0: all cores.
     public var threads: Int = 0
+    /// Precision of the hidden layers' matrix products in training: fp32, or bf16 products with
+    /// fp32 accumulation on CPUs with AVX512-BF16 (`auto`: bf16 where the CPU has it). The model
+    /// stays fp32 and is evaluated in fp32. docs/benchmarks/bf16.md has the measurements.
+    public var matmul: MatmulPrecision = .fp32
     /// Optional wall-clock budget for the whole training, in seconds. Results then depend on
     /// timing and are no longer reproducible.
     public var timeBudgetSeconds: Double? = nil
