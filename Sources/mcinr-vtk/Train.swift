@@ -227,6 +227,10 @@ struct TrainingOptions: ParsableArguments {
         config.seed = seed
         config.noMeta = noMeta
         config.matmul = matmul
+        if (matmul == .bf16 || matmul == .bf16All) && !MatmulPrecision.bf16Available {
+            FileHandle.standardError.write("mcinr-vtk: --matmul \(matmul.rawValue): this CPU lacks AVX512-BF16; training in fp32\n"
+                .data(using: .utf8)!)
+        }
     }
 }
 
