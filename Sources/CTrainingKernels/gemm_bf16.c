@@ -9,7 +9,9 @@
  *
  * Layout of the packed operands (uint32 = two bf16, the lower one first = even k):
  *   B: [k/2][n16] (n16 = n rounded up to 16, zero padded) so one 64-byte load gives 16 columns.
- *   A: pair (i, kp) at a_packed[i * a_is + kp * a_ps], broadcast to all lanes.
+ *   A: op(A) with rows along k (no transpose) is not packed: the micro-kernel reads pairs of
+ *      fp32 and rounds them as it broadcasts them (a packing pass cost a third of the time at
+ *      width 23); transposed A is packed as [k/2][m16], pair (i, kp) broadcast to all lanes.
  * The micro-kernel keeps MR × NV accumulators (6 rows × up to 4 × 16 columns) in registers. */
 #include "mcinr_training_kernels.h"
 #include <pthread.h>
@@ -128,18 +130,41 @@ MCINR_BF16 static void pack_row_pairs(const float *x, size_t k, uint32_t *out) {
 
 #define MR_MAX 6
 
+/* A pair (a[0], a[1]) of fp32 rounded to bf16 and broadcast; `single`: (a[0], 0). */
+MCINR_BF16 static inline __attribute__((always_inline)) __m512bh broadcast_pair(const float *a, int single) {
+    __m128 v = single ? _mm_set_ss(a[0]) : _mm_castpd_ps(_mm_load_sd((const double *)a));
+    return (__m512bh)_mm512_broadcastd_epi32((__m128i)_mm_cvtneps_pbh(v));
+}
+
+/* A is either packed pairs (a_raw NULL: pair (r, kp) at ap[r·a_is + kp·a_ps]) or, for a row-major
+ * A whose rows run along k, the fp32 rows themselves (a_raw[r·lda + 2kp], rounded here: no
+ * packing pass; k odd ends with a single value). */
 MCINR_BF16 static inline __attribute__((always_inline)) void micro(
     const int mr, const int nv, size_t kpairs, const uint32_t *ap, size_t a_is, size_t a_ps,
+    const float *a_raw, size_t lda, int k_odd,
     const uint32_t *bp, size_t ldb, float *c, size_t ldc, __mmask16 last, int accumulate) {
     __m512 acc[MR_MAX][4];
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
-    for (size_t kp = 0; kp < kpairs; kp++) {
-        __m512bh b[4];
-        for (int v = 0; v < nv; v++) b[v] = (__m512bh)_mm512_load_si512((const void *)(bp + kp * ldb + 16 * v));
-        for (int r = 0; r < mr; r++) {
-            __m512bh a = (__m512bh)_mm512_set1_epi32((int)ap[r * a_is + kp * a_ps]);
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, b[v]);
+    if (a_raw) {
+        size_t full = kpairs - (size_t)k_odd;
+        for (size_t kp = 0; kp < kpairs; kp++) {
+            int single = kp == full;
+            __m512bh b[4];
+            for (int v = 0; v < nv; v++) b[v] = (__m512bh)_mm512_load_si512((const void *)(bp + kp * ldb + 16 * v));
+            for (int r = 0; r < mr; r++) {
+                __m512bh a = broadcast_pair(a_raw + r * lda + 2 * kp, single);
+                for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, b[v]);
+            }
+        }
+    } else {
+        for (size_t kp = 0; kp < kpairs; kp++) {
+            __m512bh b[4];
+            for (int v = 0; v < nv; v++) b[v] = (__m512bh)_mm512_load_si512((const void *)(bp + kp * ldb + 16 * v));
+            for (int r = 0; r < mr; r++) {
+                __m512bh a = (__m512bh)_mm512_set1_epi32((int)ap[r * a_is + kp * a_ps]);
+                for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, b[v]);
+            }
         }
     }
     for (int r = 0; r < mr; r++) {
@@ -153,16 +178,18 @@ MCINR_BF16 static inline __attribute__((always_inline)) void micro(
     }
 }
 
-#define MICRO_NV(MRV)                                                                        \
-    switch (nv) {                                                                            \
-    case 1: micro(MRV, 1, kpairs, ap, a_is, a_ps, bp, ldb, c, ldc, last, accumulate); break; \
-    case 2: micro(MRV, 2, kpairs, ap, a_is, a_ps, bp, ldb, c, ldc, last, accumulate); break; \
-    case 3: micro(MRV, 3, kpairs, ap, a_is, a_ps, bp, ldb, c, ldc, last, accumulate); break; \
-    default: micro(MRV, 4, kpairs, ap, a_is, a_ps, bp, ldb, c, ldc, last, accumulate); break; \
+#define MICRO_ARGS kpairs, ap, a_is, a_ps, a_raw, lda, k_odd, bp, ldb, c, ldc, last, accumulate
+#define MICRO_NV(MRV)                                       \
+    switch (nv) {                                           \
+    case 1: micro(MRV, 1, MICRO_ARGS); break;               \
+    case 2: micro(MRV, 2, MICRO_ARGS); break;               \
+    case 3: micro(MRV, 3, MICRO_ARGS); break;               \
+    default: micro(MRV, 4, MICRO_ARGS); break;              \
     }
 
 MCINR_BF16 static void micro_dispatch(int mr, int nv, size_t kpairs, const uint32_t *ap,
-                                      size_t a_is, size_t a_ps, const uint32_t *bp, size_t ldb,
+                                      size_t a_is, size_t a_ps, const float *a_raw, size_t lda,
+                                      int k_odd, const uint32_t *bp, size_t ldb,
                                       float *c, size_t ldc, __mmask16 last, int accumulate) {
     switch (mr) {
     case 1: MICRO_NV(1) break;
@@ -181,14 +208,14 @@ MCINR_BF16 static int gemm_bf16(int trans_a, int trans_b, size_t m, size_t n, si
     size_t n16 = (n + 15) & ~(size_t)15;
     size_t m16 = (m + 15) & ~(size_t)15;
     /* A packed: NoTrans → [i][kp] (stride kpairs); Trans → [kp][i] (stride m16). */
-    size_t a_count = trans_a ? kpairs * m16 : m * kpairs;
+    size_t a_count = trans_a ? kpairs * m16 : 0;
     bf16_workspace *w = workspace(a_count, kpairs * n16 + 16);
     if (!w) return -2;
     uint32_t *ap = w->a, *bp = w->b;
-    size_t a_is, a_ps;
-    if (!trans_a) {  /* A is m × k, rows along k */
-        for (size_t i = 0; i < m; i++) pack_row_pairs(a + i * lda, k, ap + i * kpairs);
-        a_is = kpairs; a_ps = 1;
+    size_t a_is = 0, a_ps = 0;
+    const float *a_raw = NULL;
+    if (!trans_a) {  /* A is m × k, rows along k: read (and rounded) in the micro-kernel */
+        a_raw = a;
     } else {         /* A stored k × m: element (i, p) at a[p·lda + i] */
         for (size_t kp = 0; kp < kpairs; kp++)
             pack_interleave(a + 2 * kp * lda, 2 * kp + 1 < k ? a + (2 * kp + 1) * lda : NULL,
@@ -219,8 +246,8 @@ MCINR_BF16 static int gemm_bf16(int trans_a, int trans_b, size_t m, size_t n, si
         __mmask16 last = tail_mask(cols - 16 * (size_t)(nv - 1));
         for (size_t i0 = 0; i0 < m; i0 += MR_MAX) {
             int mr = (int)(m - i0 < MR_MAX ? m - i0 : MR_MAX);
-            micro_dispatch(mr, nv, kpairs, ap + i0 * a_is, a_is, a_ps, bp + j0, n16,
-                           c + i0 * ldc + j0, ldc, last, accumulate);
+            micro_dispatch(mr, nv, kpairs, ap + i0 * a_is, a_is, a_ps, a_raw ? a_raw + i0 * lda : NULL,
+                           lda, (int)(k & 1), bp + j0, n16, c + i0 * ldc + j0, ldc, last, accumulate);
         }
     }
     return 0;
