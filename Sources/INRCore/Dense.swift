@@ -55,8 +55,7 @@ struct DenseLayer {
                   products: MatmulPrecision = .fp32) {
         let bf16 = products.bf16Products && bf16Eligible
         StepProfiler.measure(.gemm) {
-            if bf16 && products.bf16WeightGradient
-                && mcinr_gemm_bf16(1, 0, outputs, inputs, rows, dA, ldA, x, inputs, 0,
+            if bf16 && mcinr_gemm_bf16(1, 0, outputs, inputs, rows, dA, ldA, x, inputs, 0,
                                    grads + offset, inputs) == 0 { return }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outputs), Int32(inputs),
                         Int32(rows), 1, dA, Int32(ldA), x, Int32(inputs), 0,

@@ -1,6 +1,6 @@
 // `mcinr-bench bf16`: bf16 matrix products (AVX512-BF16, CTrainingKernels/gemm_bf16.c) against
 // OpenBLAS's cblas_sgemm at the layer shapes of the default network, and whole training steps
-// with fp32 / bf16 / bf16-all products; each pair timed interleaved in one run, one thread.
+// with fp32 / bf16 products; each pair timed interleaved in one run, one thread.
 // Prints markdown tables (docs/benchmarks/bf16.md quotes them).
 import COpenBLAS
 import CTrainingKernels
@@ -14,7 +14,7 @@ func bf16Usage() -> String {
                products of a dense layer (forward x·Wᵀ, weight gradient dAᵀ·x, input gradient dA·W),
                timed alternately (best of N rounds each), and the bf16 error.
       Table 2: CoordNetB training steps (forward + backward + Adam; 3 trunk + 1 branch ResBlocks,
-               the defaults) with --matmul fp32 / bf16 / bf16-all, timed alternately.
+               the defaults) with --matmul fp32 / bf16, timed alternately.
     """
 }
 
@@ -160,12 +160,12 @@ func runBF16Benchmark(_ arguments: [String]) -> Int32 {
     print("\n## 2. CoordNetB training step (\(outputs) components, 3 trunk + 1 branch ResBlocks, PE L = 6; forward + backward + Adam)\n")
     print("GEMM share: thread time inside the matrix products (StepProfiler), fp32 steps. Gradient difference: ‖g_bf16 − g_fp32‖ / ‖g_fp32‖ "
           + "for one batch at initialisation.\n")
-    print("| batch | width | GEMM share (fp32) | fp32 ms/step | bf16 ms/step | bf16-all ms/step | fp32 / bf16 | fp32 / bf16-all | gradient difference bf16 | bf16-all |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| batch | width | GEMM share (fp32) | fp32 ms/step | bf16 ms/step | fp32 / bf16 | gradient difference |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for b in batches {
         for w in widths {
             let architecture = ArchitectureConfig.coordNetB(outputs: outputs, width: w, trunkDepth: 3, branchDepth: 1)
-            let nets = [MatmulPrecision.fp32, .bf16, .bf16All].map { precision -> Network in
+            let nets = [MatmulPrecision.fp32, .bf16].map { precision -> Network in
                 let net = try! Network(architecture, seed: 1)
                 net.matmul = precision
                 net.reserve(batchSize: b)
@@ -201,9 +201,8 @@ func runBF16Benchmark(_ arguments: [String]) -> Int32 {
                     adams[k].update(nets[k])
                 } })
             } }
-            print("| \(b) | \(w) | \(f(100 * gemmShare, 0)) % | \(f(times[0] * 1e3, 2)) | \(f(times[1] * 1e3, 2)) | \(f(times[2] * 1e3, 2)) | "
-                  + "\(f(times[0] / times[1], 2)) × | \(f(times[0] / times[2], 2)) × | "
-                  + "\(String(format: "%.1e", difference(grads[1]))) | \(String(format: "%.1e", difference(grads[2]))) |")
+            print("| \(b) | \(w) | \(f(100 * gemmShare, 0)) % | \(f(times[0] * 1e3, 2)) | \(f(times[1] * 1e3, 2)) | "
+                  + "\(f(times[0] / times[1], 2)) × | \(String(format: "%.1e", difference(grads[1]))) |")
         }
     }
     let loadEnd = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?

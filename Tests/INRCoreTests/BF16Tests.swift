@@ -147,11 +147,13 @@ final class BF16Tests: XCTestCase {
     }
 
     /// With bf16 products a training step's loss and gradient stay close to fp32 (measured
-    /// gradient difference ≈ 3e-3 relative), but differ (the bf16 path ran), for both bf16
-    /// modes; prediction is fp32 whatever the mode, so it is bit-identical.
+    /// gradient difference ≈ 3e-3 relative), but differ (the bf16 path ran), and `auto` picks
+    /// bf16 here; prediction is fp32 whatever the mode, so it is bit-identical.
     func testBF16TrainingStepIsCloseToFP32AndPredictionIsFP32() throws {
         try requireBF16()
-        for precision in [MatmulPrecision.bf16, .bf16All] {
+        XCTAssertEqual(MatmulPrecision.auto.resolved, .bf16)
+        do {
+            let precision = MatmulPrecision.bf16
             let (fp32, bf16) = try networkPair(precision)
             XCTAssertEqual(bf16.matmul.resolved, precision)
             let (inputs, targets) = batch(rows: 300, outputs: 3)
