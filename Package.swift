@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mcinr-bench", dependencies: ["ModelDescription", "INRCore", "MCINR", "MeshIO", "MCIFormat",
-                                                             "CMCINR", "CMCINRKernels", "COpenBLAS"]),
+                                                             "CMCINR", "CMCINRKernels", "CTrainingKernels", "COpenBLAS"]),
         .testTarget(name: "MeshIOTests", dependencies: ["MeshIO", "INRCore", "CZlib", "CLZ4", "CLZMA"], resources: [.copy("Fixtures")]),
         .testTarget(name: "INRCoreTests", dependencies: ["ModelDescription", "INRCore", "CMCINRKernels", "CTrainingKernels"]),
         .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "INRCore"]),

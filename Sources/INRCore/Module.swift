@@ -24,15 +24,22 @@ final class Module {
     private var cos2 = FloatBuffer(count: 0)
     private var cosT = FloatBuffer(count: 0)
 
-    init(shape: ModuleShape, offset: Int) {
+    /// `readsEncoding`: the module's input is the positional encoding of the coordinates
+    /// (its S1 and T then never use bf16 products).
+    init(shape: ModuleShape, offset: Int, readsEncoding: Bool = false) {
         kind = shape.kind; inputs = shape.inputs; outputs = shape.outputs
-        first = DenseLayer(inputs: inputs, outputs: outputs, offset: offset)
+        let inputLayerBF16 = DenseLayer.bf16Eligible(inputs: inputs, outputs: outputs,
+                                                     readsEncoding: readsEncoding)
+        first = DenseLayer(inputs: inputs, outputs: outputs, offset: offset,
+                           bf16Eligible: inputLayerBF16 && kind != .linear)
         if kind == .resBlock {
-            let s2 = DenseLayer(inputs: outputs, outputs: outputs, offset: offset + first.parameterCount)
+            let s2 = DenseLayer(inputs: outputs, outputs: outputs, offset: offset + first.parameterCount,
+                                bf16Eligible: DenseLayer.bf16Eligible(inputs: outputs, outputs: outputs,
+                                                                      readsEncoding: false))
             second = s2
             transform = inputs != outputs
                 ? DenseLayer(inputs: inputs, outputs: outputs,
-                             offset: s2.offset + s2.parameterCount)
+                             offset: s2.offset + s2.parameterCount, bf16Eligible: inputLayerBF16)
                 : nil
         } else {
             second = nil; transform = nil
@@ -70,22 +77,24 @@ final class Module {
 
     /// Forward of `rows` rows of x (rows × inputs) into `out`. `training` stores the cosines the
     /// backward pass needs. `scratch` holds ≥ rows × outputs floats.
+    /// `products`: the resolved training precision of the matrix products (`.fp32` when not
+    /// training).
     func forward(_ x: UnsafePointer<Float>, rows: Int, params: UnsafePointer<Float>, omega: Float,
-                 training: Bool, scratch: UnsafeMutablePointer<Float>) {
+                 training: Bool, scratch: UnsafeMutablePointer<Float>, products: MatmulPrecision = .fp32) {
         switch kind {
         case .linear:
-            first.forward(x, rows: rows, params: params, into: out.pointer, omega: nil, cos: nil)
+            first.forward(x, rows: rows, params: params, into: out.pointer, omega: nil, cos: nil, products: products)
         case .sine:
             first.forward(x, rows: rows, params: params, into: out.pointer, omega: omega,
-                          cos: training ? cos1.pointer : nil)
+                          cos: training ? cos1.pointer : nil, products: products)
         case .resBlock:
             first.forward(x, rows: rows, params: params, into: hidden.pointer, omega: omega,
-                          cos: training ? cos1.pointer : nil)
+                          cos: training ? cos1.pointer : nil, products: products)
             second!.forward(hidden.pointer, rows: rows, params: params, into: out.pointer,
-                            omega: omega, cos: training ? cos2.pointer : nil)
+                            omega: omega, cos: training ? cos2.pointer : nil, products: products)
             if let transform {
                 transform.forward(x, rows: rows, params: params, into: scratch, omega: omega,
-                                  cos: training ? cosT.pointer : nil)
+                                  cos: training ? cosT.pointer : nil, products: products)
                 mcinr_half_sum(out.pointer, scratch, rows * outputs)
             } else {
                 mcinr_half_sum(out.pointer, x, rows * outputs)
@@ -99,30 +108,31 @@ final class Module {
     func backward(dy: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int,
                   params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>, omega: Float,
                   ones: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-                  scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>) {
+                  scratchA: UnsafeMutablePointer<Float>, scratchB: UnsafeMutablePointer<Float>,
+                  products: MatmulPrecision = .fp32) {
         let n = rows * outputs
         switch kind {
         case .linear:
             first.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params, grads: grads,
-                           ones: ones, dx: dx, accumulate: accumulate)
+                           ones: ones, dx: dx, accumulate: accumulate, products: products)
         case .sine:
             StepProfiler.measure(.sineBackward) { mcinr_sine_backward(dy, cos1.pointer, n, omega) }
             first.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params, grads: grads,
-                           ones: ones, dx: dx, accumulate: accumulate)
+                           ones: ones, dx: dx, accumulate: accumulate, products: products)
         case .resBlock:
             // y = ½ (S2(S1(x)) + T(x)): the ½ folds into the sine derivative of S2 and T.
             scratchA.update(from: dy, count: n)
             StepProfiler.measure(.sineBackward) { mcinr_sine_backward(scratchA, cos2.pointer, n, 0.5 * omega) }
             second!.backward(dA: scratchA, ldA: outputs, x: hidden.pointer, rows: rows,
                              params: params, grads: grads, ones: ones, dx: scratchB,
-                             accumulate: false)
+                             accumulate: false, products: products)
             StepProfiler.measure(.sineBackward) { mcinr_sine_backward(scratchB, cos1.pointer, n, omega) }
             first.backward(dA: scratchB, ldA: outputs, x: x, rows: rows, params: params,
-                           grads: grads, ones: ones, dx: dx, accumulate: accumulate)
+                           grads: grads, ones: ones, dx: dx, accumulate: accumulate, products: products)
             if let transform {
                 StepProfiler.measure(.sineBackward) { mcinr_sine_backward(dy, cosT.pointer, n, 0.5 * omega) }
                 transform.backward(dA: dy, ldA: outputs, x: x, rows: rows, params: params,
-                                   grads: grads, ones: ones, dx: dx, accumulate: true)
+                                   grads: grads, ones: ones, dx: dx, accumulate: true, products: products)
             } else if let dx {
                 mcinr_axpy(dx, dy, n, 0.5)
             }

@@ -29,6 +29,12 @@ public final class Network {
     private let params: FloatBuffer
     private let grads: FloatBuffer
 
+    /// Precision of the hidden layers' matrix products in training (`lossAndGradient`); every
+    /// other forward (`predict`) is fp32. Default fp32; the trainer sets its configured value.
+    public var matmul: MatmulPrecision = .fp32 { didSet { products = matmul.resolved } }
+    /// `matmul` resolved for this CPU.
+    private var products: MatmulPrecision = .fp32
+
     // Network-level workspace.
     public private(set) var batchCapacity = 0
     private var mapped = FloatBuffer(count: 0)
@@ -108,13 +114,17 @@ public final class Network {
         inOffset = d.inOffset
         inScale = d.inScale
         var offset = 0
-        func build(_ m: ModuleDescription) -> Module {
-            let module = Module(shape: ModuleShape(m.kind, m.inputs, m.outputs), offset: offset)
+        func build(_ m: ModuleDescription, readsEncoding: Bool) -> Module {
+            let module = Module(shape: ModuleShape(m.kind, m.inputs, m.outputs), offset: offset,
+                                readsEncoding: readsEncoding)
             offset += module.parameterCount
             return module
         }
-        trunk = d.trunk.map(build)
-        branches = d.branches.map { $0.map(build) }
+        trunk = d.trunk.enumerated().map { build($0.element, readsEncoding: $0.offset == 0) }
+        let branchesReadEncoding = d.trunk.isEmpty
+        branches = d.branches.map { branch in
+            branch.enumerated().map { build($0.element, readsEncoding: branchesReadEncoding && $0.offset == 0) }
+        }
         parameterCount = offset
         outputCount = d.outputCount
         let storage = FloatBuffer(count: offset)
@@ -176,6 +186,7 @@ public final class Network {
     public func copy() -> Network {
         // Import of our own export cannot fail; the architecture is carried over.
         let clone = try! Network(description: export(), architecture: architecture)
+        clone.matmul = matmul
         return clone
     }
 
@@ -256,6 +267,7 @@ public final class Network {
     @discardableResult
     func forward(_ inputs: UnsafePointer<Float>, rows: Int, training: Bool) -> UnsafeMutablePointer<Float> {
         precondition(rows <= batchCapacity, "batch larger than reserved capacity")
+        let products = training ? self.products : .fp32
         let p = UnsafePointer(params.pointer)
         inOffset.withUnsafeBufferPointer { off in
             inScale.withUnsafeBufferPointer { sc in
@@ -265,7 +277,8 @@ public final class Network {
         mcinr_positional_encoding(mapped.pointer, rows, UInt32(peFrequencies), encoded.pointer)
         var x = UnsafePointer(encoded.pointer)
         for m in trunk {
-            m.forward(x, rows: rows, params: p, omega: omega0, training: training, scratch: scratchA.pointer)
+            m.forward(x, rows: rows, params: p, omega: omega0, training: training, scratch: scratchA.pointer,
+                      products: products)
             x = UnsafePointer(m.out.pointer)
         }
         let trunkOut = x
@@ -273,7 +286,8 @@ public final class Network {
         for branch in branches {
             x = trunkOut
             for m in branch {
-                m.forward(x, rows: rows, params: p, omega: omega0, training: training, scratch: scratchA.pointer)
+                m.forward(x, rows: rows, params: p, omega: omega0, training: training, scratch: scratchA.pointer,
+                      products: products)
                 x = UnsafePointer(m.out.pointer)
             }
             let width = branch.last!.outputs
@@ -306,7 +320,7 @@ public final class Network {
                 else { dx = trunk.isEmpty ? nil : trunkGrad.pointer }
                 m.backward(dy: dy, x: x, rows: rows, params: p, grads: g, omega: omega0,
                            ones: ones.pointer, dx: dx, accumulate: i == 0 && b > 0,
-                           scratchA: scratchA.pointer, scratchB: scratchB.pointer)
+                           scratchA: scratchA.pointer, scratchB: scratchB.pointer, products: products)
                 if let dx { dy = dx }
             }
         }
@@ -317,7 +331,7 @@ public final class Network {
             let dx: UnsafeMutablePointer<Float>? = i > 0 ? (dy == pingA.pointer ? pingB.pointer : pingA.pointer) : nil
             m.backward(dy: dy, x: x, rows: rows, params: p, grads: g, omega: omega0,
                        ones: ones.pointer, dx: dx, accumulate: false,
-                       scratchA: scratchA.pointer, scratchB: scratchB.pointer)
+                       scratchA: scratchA.pointer, scratchB: scratchB.pointer, products: products)
             if let dx { dy = dx }
         }
     }

@@ -128,6 +128,8 @@ public struct MCINRPipeline {
     public init(config: MCINRConfig, networkFactory: @escaping NetworkFactory = NetworkFactories.inrCore,
                 reporter: ProgressReporter? = nil) {
         self.config = config; self.networkFactory = networkFactory; self.reporter = reporter
+        // What this CPU will run (never `auto`), so the metadata records the arithmetic used.
+        self.config.matmul = config.matmul.resolved
     }
 
     // Purposes of derived seeds: each random stream has its own.
@@ -709,6 +711,7 @@ public struct MCINRPipeline {
         let network = factory(spec, SeedDerivation.clusterSeed(config.seed, path: job.path,
                                                                purpose: Purpose.initialise.rawValue))
         network.inputMap = job.samples.map
+        network.matmul = config.matmul
         var meta: MetaSummary?
         if let initial = job.initialParameters {
             network.loadParameters(initial)

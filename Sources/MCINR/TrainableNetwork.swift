@@ -25,11 +25,19 @@ public protocol TrainableNetwork: AnyObject {
     func predict(inputs: UnsafePointer<Float>, count: Int, into result: UnsafeMutablePointer<Float>, chunk: Int)
     /// Architecture, input map and current weights in the layout of the NETS section.
     func export() -> NetworkDescription
+    /// Precision of the matrix products in training (INRCore's `MatmulPrecision`); networks
+    /// without the choice compute in fp32 and ignore it (the default below).
+    var matmul: MatmulPrecision { get set }
 }
 
 extension Network: TrainableNetwork {}
 
 extension TrainableNetwork {
+    public var matmul: MatmulPrecision {
+        get { .fp32 }
+        set {}
+    }
+
     var inputMap: InputMap {
         get { InputMap(offset: inOffset, scale: inScale) }
         set { inOffset = newValue.offset; inScale = newValue.scale }

@@ -2,6 +2,7 @@
 // writes docs/benchmarks/core.md and docs/benchmarks/training.md. Build and run in release:
 //   swift run -c release mcinr-bench [--quick] [--output docs/benchmarks/core.md]
 //   swift run -c release mcinr-bench io [PATH.pvd]   (reader speed; see benchmarks/io/run)
+//   swift run -c release mcinr-bench bf16 [--quick]  (bf16 products vs sgemm; docs/benchmarks/bf16.md)
 import COpenBLAS
 import CMCINR
 import CMCINRKernels
@@ -12,6 +13,9 @@ import INRCore
 
 if CommandLine.arguments.dropFirst().first == "io" {
     exit(runIOBenchmark(Array(CommandLine.arguments.dropFirst(2))))
+}
+if CommandLine.arguments.dropFirst().first == "bf16" {
+    exit(runBF16Benchmark(Array(CommandLine.arguments.dropFirst(2))))
 }
 
 var outputPath = "docs/benchmarks/core.md"
@@ -35,7 +39,8 @@ while let a = arguments.next() {
         profileWidth = Int(arguments.next() ?? "") ?? 256
     case "-h", "--help":
         print("usage: mcinr-bench [--quick] [--batch N] [--output PATH] [--training-output PATH] [--training-batch N] [--profile-step WIDTH]\n"
-              + "       mcinr-bench io [--repeat N] [--min-time S] [PATH.pvd|PATH.vtu ...]")
+              + "       mcinr-bench io [--repeat N] [--min-time S] [PATH.pvd|PATH.vtu ...]\n"
+              + "       mcinr-bench bf16 [--quick] [--batches 512,4096] [--widths 32,55,64,128] [--outputs 11]")
         exit(0)
     default:
         FileHandle.standardError.write("mcinr-bench: unknown argument \(a)\n".data(using: .utf8)!)

@@ -47,6 +47,31 @@ void mcinr_adam_update(float *param, const float *grad, float *m, float *v, size
                        float learning_rate, float beta1, float beta2, float eps,
                        unsigned long long step);
 
+/* ---- bf16 matrix products (gemm_bf16.c) ---- */
+
+/* 1 when this CPU runs AVX512-BF16 (with AVX512-F/BW/VL, and the OS saves the zmm state) and
+ * the bf16 products have not been switched off with mcinr_gemm_bf16_force_unavailable; else 0. */
+int mcinr_gemm_bf16_available(void);
+
+/* 1 when the CPU has AVX512-BF16, whatever mcinr_gemm_bf16_force_unavailable says. */
+int mcinr_gemm_bf16_cpu_has(void);
+
+/* For tests and benchmarks: off != 0 makes mcinr_gemm_bf16_available() return 0 (so callers
+ * take their fp32 path); 0 restores detection. Process-wide; call it while no product runs. */
+void mcinr_gemm_bf16_force_unavailable(int off);
+
+/* Row-major C = op(A) · op(B) (accumulate == 0) or C += op(A) · op(B) (accumulate != 0), with
+ * C m × n (leading dimension ldc), op(A) m × k, op(B) k × n; trans_a / trans_b as in cblas
+ * (trans_a: A is stored k × m, element (i, p) at a[p·lda + i]; trans_b: B is stored n × k).
+ * Every operand value is rounded to bf16 (round to nearest even), products of pairs are summed
+ * in fp32 (VDPBF16PS): relative error about 2^-8 · Σ|a·b| / |Σ a·b|, not the fp32 result.
+ * Uses a per-thread packing buffer (≈ 2 (m + n) k bytes, grown on demand, freed when the
+ * thread ends); no other state. Single-threaded.
+ * Returns 0 on success; -1 when bf16 products are unavailable (C untouched: use cblas_sgemm);
+ * -2 when the packing buffer cannot be allocated (C untouched). */
+int mcinr_gemm_bf16(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
+                    size_t lda, const float *b, size_t ldb, int accumulate, float *c, size_t ldc);
+
 #ifdef __cplusplus
 }
 #endif
