@@ -208,7 +208,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Arithmetic of the hidden layers' matrix products in training: auto (bf16 where the CPU has AVX512-BF16, else fp32), fp32, or bf16 (bf16 products, fp32 sums).",
                                discussion: "The model stays fp32 and is evaluated in fp32; the layers reading the coordinates and the output layers always train in fp32. Measured: 1.3-1.7x faster epochs, the same PSNR per epoch within seed noise. See docs/benchmarks/bf16.md."))
     var matmul: MatmulPrecision = MCINRConfig().matmul
-    @Option(help: "Random seed; the same seed, input and thread count give the same file.") var seed: UInt64 = 1
+    @Option(help: "Random seed; the same seed, input, thread count and matrix arithmetic (--matmul, as resolved on this CPU) give the same file.") var seed: UInt64 = 1
     @Flag(name: .customLong("no-meta"), help: "Skip meta-learning (random SIREN initialisation).") var noMeta = false
 
     func validate() throws {
