@@ -78,7 +78,8 @@ def goal_lines(res, default):
         sz = res.get("sz3", {}).get(ds)
         for r in runs:
             if r["variant"] == default and float(r["budget"]) * res["threads"] >= 3600 and sz:
-                out.append(f"- **{ds}, 1 core-hour** ({r['budget']} s × {res['threads']} threads, seed {r['seed']}): "
+                when = f", run {r['date']}" if r.get("date") else ""
+                out.append(f"- **{ds}, 1 core-hour** ({r['budget']} s × {res['threads']} threads, seed {r['seed']}{when}): "
                            f"{r['psnr']:.2f} dB at CR {r['cr']:.1f} against SZ3's best layout {sz['psnr']:.2f} dB "
                            f"at CR {sz['cr']:.1f} ({sz['layout']}): **{r['psnr'] - sz['psnr']:+.2f} dB** "
                            f"(target +10 dB); {r['cpu']:.0f} CPU s."
@@ -89,8 +90,8 @@ def goal_lines(res, default):
         before = [r for r in runs if r["variant"] == BEFORE and float(r["budget"]) == 600]
         shorter = [r for r in runs if r["variant"] == default and float(r["budget"]) < 600]
         for b in before if shorter else []:  # a dataset run at 600 s only is a "nothing worse" check
-            faster = sorted((float(r["budget"]), r) for r in shorter
-                            if r["seed"] == b["seed"] and r["psnr"] >= b["psnr"])
+            faster = sorted(((float(r["budget"]), r) for r in shorter
+                             if r["seed"] == b["seed"] and r["psnr"] >= b["psnr"]), key=lambda t: t[0])
             text = (f"the defaults reach it with a {faster[0][0]:g} s budget ({faster[0][1]['psnr']:.2f} dB at CR "
                     f"{faster[0][1]['cr']:.1f}, "
                     f"{faster[0][0] / 600:.2f} of the time; target ≤ 1/3)" if faster else
