@@ -97,7 +97,6 @@ static inline __mmask16 tail_mask(size_t count) {
  * of 16). r1 NULL: zeros (odd k). */
 MCINR_BF16 static void pack_interleave(const float *r0, const float *r1, size_t n, size_t n_out,
                                        uint32_t *out) {
-    const __m512i zero = _mm512_setzero_si512();
     for (size_t j = 0; j < n_out; j += 16) {
         size_t left = j < n ? n - j : 0;
         __mmask16 m = tail_mask(left);
@@ -108,7 +107,6 @@ MCINR_BF16 static void pack_interleave(const float *r0, const float *r1, size_t 
         __m256i lo = _mm512_castsi512_si256(both), hi = _mm512_extracti64x4_epi64(both, 1);
         __m512i l32 = _mm512_cvtepu16_epi32(lo), h32 = _mm512_cvtepu16_epi32(hi);
         __m512i pairs = _mm512_or_si512(l32, _mm512_slli_epi32(h32, 16));
-        (void)zero;
         _mm512_store_si512((void *)(out + j), pairs);
     }
 }
