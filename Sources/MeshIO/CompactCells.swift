@@ -37,6 +37,13 @@ public struct CompactCells: Sendable, Equatable {
         self.cellTypes = cellTypes
     }
 
+    /// Refuses a mesh of `pointCount` points (read from `file`) whose ids 32 bits cannot hold.
+    static func requireAddressable(pointCount: Int, file: String) throws {
+        guard pointCount <= Int(UInt32.max) else {
+            throw MeshIOError.invalidMesh(file: file, detail: "\(pointCount) points: more than 32-bit point ids can address")
+        }
+    }
+
     /// The cells of a valid mesh (`Mesh.validate`), whose point count fits in 32 bits.
     public init(_ mesh: Mesh) {
         precondition(mesh.pointCount <= Int(UInt32.max), "point ids above 2^32")

@@ -77,9 +77,7 @@ enum PVTUReader {
         var result = merged!
         result.pointChecksum = checksum
         if mode == .compactCells {
-            guard result.pointCount <= Int(UInt32.max) else {
-                throw MeshIOError.invalidMesh(file: url.path, detail: "\(result.pointCount) points: more than 32-bit point ids can address")
-            }
+            try CompactCells.requireAddressable(pointCount: result.pointCount, file: url.path)
             result.compactCells = CompactCells(result.file.mesh)
             result.file.mesh.cellTypes = []; result.file.mesh.offsets = [0]; result.file.mesh.connectivity = []
         }

@@ -198,9 +198,7 @@ public final class SeriesStream: @unchecked Sendable {
         compactCells = nil
         lock.unlock()
         if let read { return read }
-        guard mesh.pointCount <= Int(UInt32.max) else {
-            throw MeshIOError.invalidMesh(file: reference.file.path, detail: "\(mesh.pointCount) points: more than 32-bit point ids can address")
-        }
+        try CompactCells.requireAddressable(pointCount: mesh.pointCount, file: reference.file.path)
         return CompactCells(takeCells())
     }
 

@@ -283,9 +283,7 @@ private struct Parser {
     /// The cells as `CompactCells`: the ids are converted to 32 bits as they are decoded, so
     /// the 64-bit connectivity is never held; checked as `readCells` checks them.
     func readCompactCells(_ cells: XMLNode, pointCount n: Int, cellCount m: Int) throws -> CompactCells {
-        guard n <= Int(UInt32.max) else {
-            throw MeshIOError.invalidMesh(file: file, detail: "\(n) points: more than 32-bit point ids can address")
-        }
+        try CompactCells.requireAddressable(pointCount: n, file: file)
         let (endOffsets, types) = try cellOffsetsAndTypes(cells, cellCount: m)
         guard let (ids, bad) = try decode(try cellArray(cells, "connectivity"), name: "connectivity",
                                           expectedCount: endOffsets.last ?? 0).pointIndices(below: n) else {
