@@ -140,10 +140,13 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// Worker threads (clusters trained concurrently). 0: all cores.
     public var threads: Int = 0
     /// Precision of the hidden layers' matrix products in training: fp32, or bf16 products with
-    /// fp32 accumulation on CPUs with AVX512-BF16 (`auto`: bf16 where the CPU has it). The model
-    /// stays fp32 and is evaluated in fp32. Ours, measured (docs/benchmarks/bf16.md): on ~10^6
-    /// point-steps bf16 trained 1.3× faster per epoch (1.7× at width 55) at the same PSNR within
-    /// seed noise, +1.0 dB in a 120 s budget; hence `auto`. The pipeline records the resolved value.
+    /// fp32 accumulation on CPUs with AVX512-BF16, or `auto`: per cluster, bf16 only where the
+    /// time budget is too short for it to converge (`MatmulPrecision.auto`). The model stays
+    /// fp32 and is evaluated in fp32. Ours, measured (docs/benchmarks/bf16.md, quality-scale.md):
+    /// bf16 trains 1.3–1.7× faster per epoch at the same PSNR per epoch within seed noise, which
+    /// pays where the budget binds (+0.7 to +1.4 dB at 10^6–2.5·10^7 point-steps), but clusters
+    /// that converge within their time ended ~0.25 dB lower than fp32. The pipeline records
+    /// what this CPU runs (`auto` only where it has AVX512-BF16) and each cluster's choice.
     public var matmul: MatmulPrecision = .auto
     /// Optional wall-clock budget for the whole training, in seconds. Results then depend on
     /// timing and are no longer reproducible.

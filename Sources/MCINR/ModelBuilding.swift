@@ -84,6 +84,8 @@ struct MetadataDocument: Encodable {
         /// At most 64 evenly spaced epoch losses.
         var lossCurve: [Double]
         var seconds: Double?
+        /// What `--matmul auto` chose for this cluster under a time budget.
+        var matmul: MatmulPrecision?
     }
     struct Training: Encodable {
         var clusters: [Cluster]
@@ -148,7 +150,7 @@ struct MetadataDocument: Encodable {
                            bestLoss: record.training.bestLoss, finalLearningRate: record.training.finalLearningRate,
                            mse: record.mse, meta: meta,
                            lossCurve: Swift.stride(from: 0, to: curve.count, by: stride).map { curve[$0] },
-                           seconds: includeTimings ? record.seconds : nil)
+                           seconds: includeTimings ? record.seconds : nil, matmul: record.training.matmul)
         }
         var sharedMeta = result.sharedMeta
         if !includeTimings { sharedMeta?.seconds = 0 }

@@ -128,7 +128,8 @@ public struct MCINRPipeline {
     public init(config: MCINRConfig, networkFactory: @escaping NetworkFactory = NetworkFactories.inrCore,
                 reporter: ProgressReporter? = nil) {
         self.config = config; self.networkFactory = networkFactory; self.reporter = reporter
-        // What this CPU will run (never `auto`), so the metadata records the arithmetic used.
+        // What this CPU will run (`auto` only where it has AVX512-BF16), so the metadata records
+        // the arithmetic used (under `auto`, each cluster's record says what it chose).
         self.config.matmul = config.matmul.resolved
     }
 
@@ -711,7 +712,9 @@ public struct MCINRPipeline {
         let network = factory(spec, SeedDerivation.clusterSeed(config.seed, path: job.path,
                                                                purpose: Purpose.initialise.rawValue))
         network.inputMap = job.samples.map
-        network.matmul = config.matmul
+        // Under `auto` with a deadline, meta-learning (at most a fifth of the cluster's time, an
+        // initialisation) takes the faster products; the trainer then chooses for itself.
+        network.matmul = config.matmul == .auto && deadline != nil ? .bf16 : config.matmul
         var meta: MetaSummary?
         if let initial = job.initialParameters {
             network.loadParameters(initial)
@@ -726,6 +729,7 @@ public struct MCINRPipeline {
             }
             meta = MetaSummary(summary)
         }
+        network.matmul = config.matmul
         let schedule = TrainingSchedule(learningRate: job.learningRate, batchSize: config.batchSize,
                                       sampleFraction: config.sampleFraction, decayFactor: config.decayFactor,
                                       decayEvery: config.decayEveryEpochs, patience: config.patience,

@@ -11,6 +11,9 @@ public struct TrainingOutcome: Sendable, Codable, Equatable {
     public var stop: Stop
     /// Training loss of every epoch (mean over the epoch's samples).
     public var lossCurve: [Double]
+    /// Under `--matmul auto` with a deadline: the products the cluster trained with (`bf16`
+    /// when its time was short, see `MatmulPrecision.auto`); nil otherwise.
+    public var matmul: MatmulPrecision? = nil
 }
 
 /// Where the training loop draws its batches from: a cluster's samples in production, any
@@ -93,6 +96,13 @@ enum ClusterTrainer {
         let trainingStart = Date()
         let decays = deadline != nil && schedule.budgetDecayShare > 0
         let span = deadline.map { max(1e-3, $0.timeIntervalSince(trainingStart)) } ?? 1
+        // `auto` (ours, measured in docs/benchmarks/quality-scale.md): fp32 products, unless the
+        // first batches show that the time to the deadline allows fewer epochs than a cluster
+        // needs to converge; then bf16 for the rest (faster epochs count only when time is short).
+        let autoChooses = deadline != nil && network.matmul.resolved == .auto
+        var choosesProducts = autoChooses
+        let batchesPerEpoch = (perEpoch + batch - 1) / batch
+        let probeBatches = min(batchesPerEpoch, MatmulPrecision.autoProbeBatches)
         while epoch < schedule.maxEpochs && !order.isEmpty {
             if let deadline, Date() >= deadline { stop = .timeBudget; break }
             // Partial Fisher–Yates: the first perEpoch entries become a fresh uniform subset.
@@ -119,6 +129,14 @@ enum ClusterTrainer {
                             lossSum += loss * Double(rows)
                             start += rows
                             batches += 1
+                            if choosesProducts && batches == probeBatches {
+                                choosesProducts = false
+                                let perBatch = Date().timeIntervalSince(trainingStart) / Double(batches)
+                                let epochsAvailable = span / (perBatch * Double(batchesPerEpoch))
+                                if epochsAvailable < Double(MatmulPrecision.autoEpochsToConverge) {
+                                    network.matmul = .bf16
+                                }
+                            }
                             // An epoch of a large cluster can take minutes: the budget is also
                             // checked inside it; a cut epoch is dropped (the network keeps the
                             // best completed epoch) unless it is the first.
@@ -164,7 +182,8 @@ enum ClusterTrainer {
         if bestLoss.isFinite { network.loadParameters(best) }
         return TrainingOutcome(epochs: epoch, bestLoss: bestLoss, finalLearningRate: scheduledRate,
                                plateauReductions: reductions,
-                               stop: stop, lossCurve: curve)
+                               stop: stop, lossCurve: curve,
+                               matmul: autoChooses ? (network.matmul == .bf16 ? .bf16 : .fp32) : nil)
     }
 
     /// Outputs of the network at all the cluster's samples (sample order), normalised units.

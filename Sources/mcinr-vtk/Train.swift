@@ -130,7 +130,7 @@ struct Train: ParsableCommand {
     func printSummary(_ summary: EncodeSummary, pointCount: Int, stepCount: Int) {
         let result = summary.result, names = result.componentNames
         if let m = summary.metrics { print(metricsTable(m, names: names)) }
-        print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width)\(result.config.matmul == .fp32 ? "" : ", \(result.config.matmul.rawValue) products"), trained in \(fmt(result.seconds, 1)) s")
+        print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width)\(productsNote(result)), trained in \(fmt(result.seconds, 1)) s")
         if let budget = result.budgetReport() { print(budget.summaryLine) }
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(summary.weightBytes)) (\(summary.weightEncoding.shortName)), file \(formatBytes(summary.fileBytes))")
         if let b = summary.bounded {
@@ -205,10 +205,10 @@ struct TrainingOptions: ParsableArguments {
             help: "Share of each cluster's time budget at its end over which the learning rate anneals (cosine, to 1/20); 0: off.")
     var budgetDecay: Double?
     @Option(help: "Training threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp("Arithmetic of the hidden layers' matrix products in training: auto (bf16 where the CPU has AVX512-BF16, else fp32), fp32, or bf16 (bf16 products, fp32 sums).",
-                               discussion: "The model stays fp32 and is evaluated in fp32; the layers reading the coordinates and the output layers always train in fp32. Measured: 1.3-1.7x faster epochs, the same PSNR per epoch within seed noise. See docs/benchmarks/bf16.md."))
+    @Option(help: ArgumentHelp("Arithmetic of the hidden layers' matrix products in training: auto (per cluster: bf16 where the CPU has AVX512-BF16 and the time budget is too short for the cluster to converge, else fp32), fp32, or bf16 (bf16 products, fp32 sums).",
+                               discussion: "The model stays fp32 and is evaluated in fp32; the layers reading the coordinates and the output layers always train in fp32. Measured: 1.3-1.7x faster epochs, the same PSNR per epoch within seed noise, but ~0.25 dB lower where a cluster converges well within its time. See docs/benchmarks/bf16.md and quality-scale.md."))
     var matmul: MatmulPrecision = MCINRConfig().matmul
-    @Option(help: "Random seed; the same seed, input, thread count and matrix arithmetic (--matmul, as resolved on this CPU) give the same file.") var seed: UInt64 = 1
+    @Option(help: "Random seed. The same seed, input, thread count and --matmul (as resolved on this CPU) give the same file unless the time budget shapes training (stops clusters or, under --matmul auto, chooses bf16); --time-budget 0 makes runs repeatable.") var seed: UInt64 = 1
     @Flag(name: .customLong("no-meta"), help: "Skip meta-learning (random SIREN initialisation).") var noMeta = false
 
     func validate() throws {
@@ -283,6 +283,17 @@ extension MCIWeightEncoding: ExpressibleByArgument {
 }
 
 /// `--compare-weight-encodings`: one line per encoding with and without NETS compression.
+/// ", bf16 products" / ", bf16 products in 3 of 20 clusters" after the model line; empty for fp32.
+func productsNote(_ result: PipelineResult) -> String {
+    switch result.config.matmul {
+    case .fp32: return ""
+    case .bf16: return ", bf16 products"
+    case .auto:
+        let bf16 = result.clusters.filter { $0.training.matmul == .bf16 }.count
+        return bf16 == 0 ? "" : ", bf16 products in \(bf16) of \(result.clusters.count) trainings"
+    }
+}
+
 func printWeightEncodingComparison(_ result: PipelineResult, _ data: TrainingData, threads: Int) throws {
     var rows: [[String]] = []
     var records: [[String: Any]] = []

@@ -241,6 +241,42 @@ final class TrainingLoopTests: XCTestCase {
         XCTAssertEqual(outcome.finalLearningRate, 1e-3 * pow(0.92, Float(outcome.epochs / 30)), accuracy: 1e-9)
     }
 
+    /// `--matmul auto` with a deadline: fp32 products where the time allows far more epochs
+    /// than a cluster needs (the same weights as fp32), bf16 where it does not; without a
+    /// deadline no choice is made and training is fp32.
+    func testAutoProductsTurnBF16OnlyWhenTimeIsShort() throws {
+        guard MatmulPrecision.bf16Available else {
+            throw XCTSkip("this CPU lacks AVX512-BF16: auto is fp32 here (BF16Tests.testFallbackIsExactFP32)")
+        }
+        func run(_ precision: MatmulPrecision, _ data: ArraySamples, _ s: TrainingSchedule,
+                 deadline: Date?) throws -> (outcome: TrainingOutcome, weights: [Float], after: MatmulPrecision) {
+            let net = try Network(.coordNetB(outputs: 1, width: 32, trunkDepth: 2, branchDepth: 1), seed: 5)
+            net.matmul = precision
+            let outcome = train(net, data, s, deadline: deadline)
+            return (outcome, net.parameterArray(), net.matmul)
+        }
+        // One batch per epoch and an hour: millions of epochs available.
+        let small = ArraySamples.analytic(count: 300, seed: 21)
+        let s = schedule(batchSize: 100, maxEpochs: 6)
+        let hour = Date(timeIntervalSinceNow: 3600)
+        let roomy = try run(.auto, small, s, deadline: hour)
+        XCTAssertEqual(roomy.outcome.matmul, .fp32)
+        XCTAssertEqual(roomy.after, .auto)
+        XCTAssertEqual(roomy.weights, try run(.fp32, small, s, deadline: hour).weights)
+        let free = try run(.auto, small, s, deadline: nil)
+        XCTAssertNil(free.outcome.matmul)
+        XCTAssertEqual(free.weights, roomy.weights)
+        // 235 batches of 256 rows per epoch and 20 s: a few hundred epochs at the most, below
+        // the epochs a cluster needs to converge.
+        let large = ArraySamples.analytic(count: 60_000, seed: 22)
+        let long = schedule(batchSize: 256, sampleFraction: 1, maxEpochs: 1)
+        let short = try run(.auto, large, long, deadline: Date(timeIntervalSinceNow: 20))
+        XCTAssertEqual(short.outcome.matmul, .bf16)
+        XCTAssertEqual(short.after, .bf16)
+        XCTAssertEqual(short.outcome.epochs, 1)
+        XCTAssertNotEqual(short.weights, try run(.fp32, large, long, deadline: nil).weights, "the bf16 products ran")
+    }
+
     /// Past the budget a cluster's error is estimated on a strided subset: the whole set when
     /// it is small enough, close to the full value otherwise.
     func testResidualEstimatedOnASubset() throws {
