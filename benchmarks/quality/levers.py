@@ -118,16 +118,16 @@ def report(res, out_md):
         "Variants: " + "; ".join(f"**{name}** = `{flags or '(defaults)'}`" for name, flags in variants.items()) + ".",
         "",
     ] + ([f"Note: {res['note']}", ""] if res.get("note") else []) + [
-        "| dataset | budget s | seed | variant | PSNR dB | CR | networks | CPU s | wall s |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| dataset | budget s | seed | defaults of | variant | PSNR dB | CR | networks | CPU s | wall s |",
+        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['dataset']} | {r['budget']} | {r['seed']} | {r['variant']} | {r['psnr']:.2f} | "
+        lines.append(f"| {r['dataset']} | {r['budget']} | {r['seed']} | {r.get('defaults') or '—'} | {r['variant']} | {r['psnr']:.2f} | "
                      f"{r['cr']:.1f} | {r['networks']} | {r['cpu']:.0f} | {r['wall']:.0f} |")
     lines += ["", "What each variant changes against the defaults (mean over seeds of the PSNR difference "
               "at the same budget; positive: the defaults are better):", "",
-              "| dataset | budget s | variant | defaults − variant, dB | seeds | SZ3 at the defaults' CR (layout) |",
-              "|---|---:|---|---:|---:|---:|"]
+              "| dataset | budget s | defaults of | variant | defaults − variant, dB | seeds | SZ3 at the defaults' CR (layout) |",
+              "|---|---:|---|---|---:|---:|---:|"]
     default = next(iter(variants))
     keys = sorted({(r["dataset"], r["budget"]) for r in rows}, key=lambda k: (k[0], float(k[1])))
     for ds, budget in keys:
@@ -136,13 +136,18 @@ def report(res, out_md):
         base = {(r["seed"], r.get("batch")): r["psnr"] for r in here if r["variant"] == default}
         sz = res.get("sz3", {}).get(ds)
         sz_text = f"{sz['psnr']:.2f} dB at CR {sz['cr']:.1f} ({sz['layout']})" if sz else "—"
-        for name in variants:
-            if name == default:
-                continue
-            diffs = [base[r["seed"], r.get("batch")] - r["psnr"] for r in here
-                     if r["variant"] == name and (r["seed"], r.get("batch")) in base]
-            if diffs:
-                lines.append(f"| {ds} | {budget} | {name} | {sum(diffs) / len(diffs):+.2f} | {len(diffs)} | {sz_text} |")
+        # the defaults changed between invocations (--defaults names them): one row per kind
+        kinds = list(dict.fromkeys(r.get("defaults", "") for r in here))
+        for kind in kinds:
+            for name in variants:
+                if name == default:
+                    continue
+                diffs = [base[r["seed"], r.get("batch")] - r["psnr"] for r in here
+                         if r["variant"] == name and r.get("defaults", "") == kind
+                         and (r["seed"], r.get("batch")) in base]
+                if diffs:
+                    lines.append(f"| {ds} | {budget} | {kind or '—'} | {name} | {sum(diffs) / len(diffs):+.2f} | "
+                                 f"{len(diffs)} | {sz_text} |")
     lines += goal_lines(res, default)
     lines += ["", "![PSNR against CPU seconds](../images/quality-scale.png)", ""]
     with open(out_md, "w") as f:
@@ -206,6 +211,9 @@ def main():
     ap.add_argument("--append", action="store_true",
                     help="add these runs to the report's JSON (its other runs, variants and SZ3 lines kept)")
     ap.add_argument("--note", help="a remark on the run, kept in the JSON and printed in the report")
+    ap.add_argument("--defaults", default="",
+                    help="what the defaults are in this build (e.g. 'auto per cluster (6fa270b)'): the "
+                         "summary compares variants with each kind of defaults separately")
     a = ap.parse_args()
     out_json = os.path.splitext(a.out)[0] + ".json"
     if a.report_only:
@@ -258,7 +266,7 @@ def main():
                     log(f"{label} budget {budget_text} s seed {seed}: {name}")
                     r = train(a.binary, path, os.path.join(a.work, f"{label}-{name}-{budget_text}-{seed}.mci"),
                               shlex.split(flags), budget, seed, a.threads)
-                    r.update(dataset=label, budget=budget_text, seed=seed, variant=name, batch=now,
+                    r.update(dataset=label, budget=budget_text, seed=seed, variant=name, batch=now, defaults=a.defaults,
                              date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
                     log(f"  PSNR {r['psnr']:.2f} dB, CR {r['cr']:.1f}, CPU {r['cpu']:.0f} s")
                     res["runs"].append(r)
