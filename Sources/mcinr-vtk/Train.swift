@@ -282,8 +282,8 @@ extension MCIWeightEncoding: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map(\.shortName) }
 }
 
-/// `--compare-weight-encodings`: one line per encoding with and without NETS compression.
-/// ", bf16 products" / ", bf16 products in 3 of 20 clusters" after the model line; empty for fp32.
+/// ", bf16 products" / ", bf16 products in 3 of 20 trainings" (auto's choices) for the model
+/// line; empty for fp32.
 func productsNote(_ result: PipelineResult) -> String {
     switch result.config.matmul {
     case .fp32: return ""
@@ -294,6 +294,7 @@ func productsNote(_ result: PipelineResult) -> String {
     }
 }
 
+/// `--compare-weight-encodings`: one line per encoding with and without NETS compression.
 func printWeightEncodingComparison(_ result: PipelineResult, _ data: TrainingData, threads: Int) throws {
     var rows: [[String]] = []
     var records: [[String: Any]] = []
