@@ -85,12 +85,12 @@ def label(budget, flags, tag):
     return how + (f", {flags}" if flags else "")
 
 
-def report(path, files):
+def report(path, files, select=None):
     """Markdown tables, one per dataset and training setting: per --ratio the networks and, per
     bound, the residual, the ratio fields / (weights + residual) and the streams quantising the
     data. Where each bound had its own training (no --compare-bounds), each cell names its
     network's PSNR."""
-    rows = load(files)
+    rows = [r for r in load(files) if select is None or select(r)]
     variants = sorted({(r["dataset"], r["budget"], r["tag"] or "", " ".join(r["flags"])) for r in rows})
     lines = []
     for ds, budget, tag, flags in variants:

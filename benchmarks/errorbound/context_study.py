@@ -22,6 +22,7 @@ A stream the file holds in zstd keeps its zstd bytes when that is smaller (the w
 smaller coding). Prints one table row per model; --json appends the numbers to a file.
 
     python context_study.py MODEL.mci [MODEL.mci …] [--lib LIBMCINR] [--json OUT.jsonl]
+    python context_study.py --table OUT.jsonl
 """
 import argparse
 import ctypes
@@ -202,6 +203,9 @@ def study(path, lib=None):
     variants = ["kappa", "kappa+prev", "kappa+prevnb", "kappa+comp", "kappa+prevnb+comp", "mix-prev", "mix-prevnb",
                 "mix-comp"]
     total = {v: 0.0 for v in variants}
+    # A writer that picks the context rule per stream (one more stream-table bit): the smaller of
+    # today's and each other rule, summed.
+    chosen = {v: 0.0 for v in variants[1:]}
     stored = 0
     by_coder = {0: 0, 1: 0}
     prev_mag = [None] * C
@@ -237,6 +241,7 @@ def study(path, lib=None):
                                                                           .astype(np.int64), counts),
                          "mix-comp": (zero, zero) if comp_mag is None else (comp_mag, ones)}
                 extra = LINEAR_WEIGHT_BYTES if pred & 8 else 0
+                sizes = {}
                 for v in variants:
                     if v in mixes:
                         es, ec = mixes[v]
@@ -246,24 +251,53 @@ def study(path, lib=None):
                         bits = cost_bits(codes, nb, tau.tolist(), levels)
                     rc_bytes = math.ceil(bits / 8) + 5 + extra
                     # the writer keeps the smaller coding: zstd streams stay as they are if smaller
-                    total[v] += min(rc_bytes, size) if coder == 0 else rc_bytes
+                    sizes[v] = min(rc_bytes, size) if coder == 0 else rc_bytes
+                    total[v] += sizes[v]
+                for v in chosen:
+                    chosen[v] += min(sizes["kappa"], sizes[v])
             prev_mag[c] = mag
             comp_mag = mag
     return dict(model=os.path.basename(path), stored_bytes=stored, streams=T * C, range_streams=by_coder[1],
                 zstd_streams=by_coder[0], estimated_bytes={v: int(round(b)) for v, b in total.items()},
+                per_stream_choice_bytes={v: int(round(b)) for v, b in chosen.items()},
                 seconds=time.perf_counter() - t0)
+
+
+def table(path):
+    """A markdown table of the JSON lines `--json` wrote: per model the stored bytes and each
+    rule's estimate against today's (κ), alone and chosen per stream."""
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    variants = [v for v in rows[0]["estimated_bytes"] if v != "kappa"]
+    out = ["| model | stored B | κ (today's rule) B | " + " | ".join(variants) + " |",
+           "|---|---:|---:|" + "---:|" * len(variants)]
+    for r in rows:
+        base = r["estimated_bytes"]["kappa"]
+        cells = []
+        for v in variants:
+            alone = f"{100 * (r['estimated_bytes'][v] / base - 1):+.1f} %"
+            chosen = r.get("per_stream_choice_bytes", {}).get(v)
+            cells.append(alone + (f" / {100 * (chosen / base - 1):+.1f} %" if chosen is not None else ""))
+        out.append(f"| {r['model']} | {r['stored_bytes']} | {base} | " + " | ".join(cells) + " |")
+    print("\n".join(out))
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("models", nargs="+")
+    p.add_argument("models", nargs="*")
+    p.add_argument("--table", help="print the markdown table of a --json file and exit")
     p.add_argument("--lib")
     p.add_argument("--json")
     args = p.parse_args()
+    if args.table:
+        table(args.table)
+        return
     for path in args.models:
         r = study(path, args.lib)
         base = r["estimated_bytes"]["kappa"]
         gains = "  ".join(f"{v} {b} ({100 * (b / base - 1):+.1f} %)" for v, b in r["estimated_bytes"].items())
+        gains += "; chosen per stream against kappa: " + "  ".join(
+            f"{v} {b} ({100 * (b / base - 1):+.1f} %)" for v, b in r["per_stream_choice_bytes"].items())
         print(f"{r['model']}: stored {r['stored_bytes']} B ({r['range_streams']} range, {r['zstd_streams']} zstd streams); "
               f"estimated {gains}; {r['seconds']:.0f} s", flush=True)
         if args.json:
