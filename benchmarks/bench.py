@@ -91,6 +91,8 @@ class Runner:
         for o in objects[:-1]:
             if "weight_encodings" in o:
                 summary["weight_encodings"] = o["weight_encodings"]
+            if "bound_comparison" in o:
+                summary["bound_comparison"] = o["bound_comparison"]
         with open(timing) as f:
             wall, peak_kb = f.read().split()[-2:]
         summary.update(name=name, flags=flags, budget=budget, seed=seed, wall_seconds=float(wall),

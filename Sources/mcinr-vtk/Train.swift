@@ -34,6 +34,11 @@ struct Train: ParsableCommand {
     /// Measurement aid (docs/benchmarks/weights.md): after training, decode the model in every
     /// weight encoding and print PSNR and stored sizes for each.
     @Flag(name: .customLong("compare-weight-encodings"), help: .hidden) var compareWeightEncodings = false
+    /// Measurement aid (docs/benchmarks/error-bounded-capacity.md): after an error-bounded
+    /// encode, the same networks with the residual at each of these relative bounds (sizes and
+    /// ratios as JSON; nothing more is written).
+    @Option(name: .customLong("compare-bounds"), help: .hidden, transform: { try parseBounds($0) })
+    var compareBounds: [Double]?
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
     @Flag(help: "Print the final summary as JSON.") var json = false
 
@@ -76,6 +81,9 @@ struct Train: ParsableCommand {
                                          options: options, reporter: reporter)
         if compareWeightEncodings {
             try printWeightEncodingComparison(summary.result, TrainingData(dataset: try preparedDataset()), threads: options.threads)
+        }
+        if let bounds = compareBounds {
+            try printBoundComparison(summary, try preparedDataset(), bounds: bounds, options: options)
         }
         if json {
             try printJSON(summary.jsonObject(output: output))
@@ -316,6 +324,33 @@ func printWeightEncodingComparison(_ result: PipelineResult, _ data: TrainingDat
     }
     print(table(["weights", "mean PSNR dB", "max |err|", "weight bytes", "file bytes (no mesh)", "ratio"], rows))
     try printJSON(["weight_encodings": records])
+}
+
+/// `--compare-bounds`: "1e-3,1e-4" → [0.001, 0.0001] (each finite and > 0).
+func parseBounds(_ text: String) throws -> [Double] {
+    try text.split(separator: ",").map { part in
+        guard let v = Double(part.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0 else {
+            throw ValidationError("--compare-bounds: '\(part)' is not a positive number")
+        }
+        return v
+    }
+}
+
+/// `--compare-bounds`: the trained networks (as stored) with the residual at each relative
+/// bound, one JSON object: per bound the residual and weight bytes, the ratio
+/// fields / (weights + residual), and how many streams quantise the data.
+func printBoundComparison(_ summary: EncodeSummary, _ dataset: Dataset, bounds: [Double], options: EncodeOptions) throws {
+    let data = TrainingData(dataset: dataset)
+    let model = try Encoder.makeModel(summary.result, mesh: MCIMesh(dataset.mesh), options: options)
+    var records: [[String: Any]] = []
+    for r in bounds {
+        let (_, report) = try Encoder.addResidual(model, data: data, bound: .relative(r), threads: options.threads, reporter: nil)
+        let fields = Double(summary.rawFieldBytes), stored = Double(summary.weightBytes) + Double(report.residualBytes)
+        records.append(["rel_bound": r, "residual_bytes": report.residualBytes, "weight_bytes": summary.weightBytes,
+                        "compression_ratio_fields": fields / stored, "data_streams": report.dataStreams,
+                        "streams": report.predictorUse.reduce(0, +), "network_mean_psnr": report.networkMetrics.meanPSNR])
+    }
+    try printJSON(["bound_comparison": records])
 }
 
 /// Ctrl-C: a clear message and exit status 130. The .mci is only ever written through a

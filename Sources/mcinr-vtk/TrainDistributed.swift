@@ -21,6 +21,7 @@ extension Train {
             }
             if replaceNonFinite { throw CLIError("--replace-nonfinite needs every step's values at once: run it on one process (without mpirun)") }
             if compareWeightEncodings { throw CLIError("--compare-weight-encodings runs on one process only") }
+            if compareBounds != nil { throw CLIError("--compare-bounds runs on one process only") }
             var (shard, mesh) = try readShard(communicator, everyRank: &everyRank)
             let n = shard.pointCount
             var options = EncodeOptions(training: model.config(points: n, steps: shard.timeCount))

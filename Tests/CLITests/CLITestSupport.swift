@@ -41,6 +41,31 @@ enum CLI {
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
         return try XCTUnwrap(object as? [String: Any], "not a JSON object: \(text.prefix(200))")
     }
+
+    /// Every top-level JSON object of a text that prints several one after the other (braces
+    /// counted outside strings).
+    static func jsonObjects(_ text: String) throws -> [[String: Any]] {
+        var objects: [[String: Any]] = [], depth = 0, inString = false, escaped = false
+        var start: String.Index?
+        for i in text.indices {
+            let ch = text[i]
+            if inString {
+                if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { inString = false }
+                continue
+            }
+            switch ch {
+            case "\"": inString = true
+            case "{":
+                if depth == 0 { start = i }
+                depth += 1
+            case "}":
+                depth -= 1
+                if depth == 0, let s = start { objects.append(try json(String(text[s...i]))) }
+            default: break
+            }
+        }
+        return objects
+    }
 }
 
 private final class BundleMarker {}

@@ -70,4 +70,28 @@ final class ErrorBoundedCLITests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.mci").path))
         }
     }
+
+    /// The measurement aid `--compare-bounds` (docs/benchmarks/error-bounded-capacity.md): the
+    /// same networks with the residual at other bounds; at the trained bound it reproduces the
+    /// file's residual byte for byte.
+    func testCompareBoundsReusesTheNetworks() throws {
+        let dir = try temporaryFolder("errbound-compare")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, _) = try SmallDataset.make(in: dir)
+        let model = dir.appendingPathComponent("cmp.mci").path
+        let train = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2", "--compare-bounds", "1e-2,1e-4"]
+                                + Self.fastTraining)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let objects = try CLI.jsonObjects(train.stdout)
+        let summary = try XCTUnwrap(objects.last)
+        let bound = try XCTUnwrap(summary["error_bound"] as? [String: Any])
+        let rows = try XCTUnwrap(objects.first?["bound_comparison"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["rel_bound"] as? Double }, [1e-2, 1e-4])
+        XCTAssertEqual(rows[0]["residual_bytes"] as? Int, bound["residual_bytes"] as? Int)
+        XCTAssertEqual(rows[0]["weight_bytes"] as? Int, summary["weight_bytes"] as? Int)
+        XCTAssertGreaterThan(try XCTUnwrap(rows[1]["residual_bytes"] as? Int), try XCTUnwrap(rows[0]["residual_bytes"] as? Int))
+        let bad = try CLI.run(["train", pvd.path, "-o", dir.appendingPathComponent("x.mci").path, "--max-rel-error", "1e-2",
+                               "--compare-bounds", "1e-3,zero"])
+        XCTAssertNotEqual(bad.status, 0)
+    }
 }
