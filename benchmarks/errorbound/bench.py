@@ -109,6 +109,10 @@ def measure(args):
             "analytic": bench.make_analytic(args.work, 40, 20, 20, 8)}
     if args.medium:
         data["vessel-medium"] = args.medium
+    if args.paper:
+        data["paper-scale"] = args.paper
+    if args.only:
+        data = {k: v for k, v in data.items() if k in args.only}
     rows, orders = [], {}
     for k, path in data.items():
         points, names, values, ranges = bench.dataset_arrays(path)
@@ -435,6 +439,8 @@ def main():
     ap.add_argument("--bounds", type=float, nargs="+", default=[1e-2, 1e-3, 1e-4])
     ap.add_argument("--budget", type=float, default=60)
     ap.add_argument("--medium")
+    ap.add_argument("--paper", help="a series of the paper-scale generator (examples/make_paper_scale.py)")
+    ap.add_argument("--only", nargs="+", help="run only these datasets (vessel-small, analytic, vessel-medium, paper-scale)")
     ap.add_argument("--reuse", action="store_true")
     ap.add_argument("--lib", help="libmcinr.so of the C decoder (default: built from this checkout into --work)")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the JSON next to --out")
