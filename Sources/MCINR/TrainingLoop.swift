@@ -100,7 +100,6 @@ enum ClusterTrainer {
         // first batches show that the time to the deadline allows fewer epochs than a cluster
         // needs to converge; then bf16 for the rest (faster epochs count only when time is short).
         let autoChooses = deadline != nil && network.matmul.resolved == .auto
-        var choosesProducts = autoChooses
         let batchesPerEpoch = (perEpoch + batch - 1) / batch
         let probeBatches = min(batchesPerEpoch, MatmulPrecision.autoProbeBatches)
         while epoch < schedule.maxEpochs && !order.isEmpty {
@@ -129,8 +128,7 @@ enum ClusterTrainer {
                             lossSum += loss * Double(rows)
                             start += rows
                             batches += 1
-                            if choosesProducts && batches == probeBatches {
-                                choosesProducts = false
+                            if autoChooses && epoch == 0 && batches == probeBatches {
                                 let perBatch = Date().timeIntervalSince(trainingStart) / Double(batches)
                                 let epochsAvailable = span / (perBatch * Double(batchesPerEpoch))
                                 if epochsAvailable < Double(MatmulPrecision.autoEpochsToConverge) {
