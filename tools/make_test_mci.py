@@ -67,7 +67,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # mesh_codec.py
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED, MESHC = 1, 2, 3, 4, 5, 7, 8  # type 6 is retired
+META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED, MESHC, MESHX = 1, 2, 3, 4, 5, 7, 8, 10  # type 6 is retired
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -246,6 +246,8 @@ def build(args):
         pts, conn, offs, types = tiny_mesh()
     elif args.mesh == "grid":
         pts, conn, offs, types = grid_mesh()
+    elif args.mesh == "block":
+        pts, conn, offs, types = tet_block(21)
     else:
         pts, conn, offs, types = [], [], [], []
     if pts:
@@ -307,6 +309,9 @@ def build(args):
         pts = [v + 1e-3 * math.sin(1.7 * i + 0.3) for i, v in enumerate(pts)]
     if pts and getattr(args, "mesh_coding", "zlib") == "meshc":
         sections.append((MESHC, 1, meshc_payload(args, pts, conn, offs, types)))
+        if getattr(args, "mesh_index", None):
+            import mesh_codec
+            sections.append((MESHX, 0, mesh_codec.index_section(sections[-1][2], args.mesh_index)))
     elif pts:
         wide = getattr(args, "mesh_f64", False)
         body = struct.pack("<QB7x", npts, 2 if wide else 1)
@@ -336,6 +341,8 @@ def build(args):
         minor = 3
     if getattr(args, "residual_linear", None):
         minor = 4
+    if any(k == MESHX for k, _, _ in sections):
+        minor = 5
     return container(sections, minor)
 
 
@@ -1112,7 +1119,8 @@ def hostile(kind, n):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out")
-    p.add_argument("--mesh", choices=["tiny", "grid", "vessel", "none"], default="tiny")
+    p.add_argument("--mesh", choices=["tiny", "grid", "block", "vessel", "none"], default="tiny",
+                   help="block: 20×20×20 unit cubes of 6 tets each (9261 points, 48000 tets)")
     p.add_argument("--arch", choices=["coordnetb", "coordnet", "siren"], default="coordnetb")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--clusters", type=int, default=3)
@@ -1139,6 +1147,7 @@ def main():
                    help="store the points as float64, moved off the grid so that every mantissa bit counts")
     p.add_argument("--mesh-cells", type=int, metavar="K", help="keep only the first K cells of the mesh (all points)")
     p.add_argument("--mesh-dump", metavar="FILE", help="MESHC: write the reference decoder's chunks to FILE")
+    p.add_argument("--mesh-index", type=int, metavar="G", help="MESHC: add its MESHX index with G boxes per axis")
     p.add_argument("--hostile", metavar="KIND",
                    help="write a hostile file instead (docs/mci-format.md, Limits): " +
                         "; ".join("%s: %s" % (k, w) for k, (w, _) in sorted(HOSTILE_KINDS.items())))

@@ -13,8 +13,10 @@ and with the mesh given to the encoder. Pure Python (no numpy), so slow: a few s
     python3 tools/mesh_codec.py VTU [--chunk-cells K] [--f64]   # sizes and a round trip
     python3 tools/mesh_codec.py RAW --encode-raw OUT [--chunk-cells K]   # a payload from raw arrays
 """
+import bisect
 import itertools
 import os
+import math
 import struct
 import sys
 
@@ -520,6 +522,60 @@ def whole_mesh(payload):
     if any(p is None for p in pts):
         raise FormatError("a point is in no chunk")
     return width, pts, cells
+
+
+def index_grid(lo, hi, points, per_axis=None):
+    """MESHX's splits as the Swift writer chooses them (MeshChunkIndex.grid): boxes of about equal
+    edge over [lo, hi], about points / 1024 in all; `per_axis` boxes on every axis instead."""
+    extent = [h - l if h > l else 0.0 for l, h in zip(lo, hi)]
+    axes = [e for e in extent if e > 0]
+    if not axes:
+        return [[], [], []]
+    if per_axis is not None:
+        counts = [per_axis if e > 0 else 1 for e in extent]
+    else:
+        edge = (math.prod(axes) / max(1, points // 1024)) ** (1.0 / len(axes))
+        while True:
+            counts = [max(1, min(1024, int(math.floor(e / edge + 0.5)))) if e > 0 else 1 for e in extent]
+            edge *= 1.25
+            if math.prod(counts) <= 1 << 20:
+                break
+    splits = []
+    for a in range(3):
+        axis = []
+        for i in range(1, counts[a]):
+            v = lo[a] + extent[a] * i / counts[a]
+            if not axis or v > axis[-1]:
+                axis.append(v)
+        splits.append(axis)
+    return splits
+
+
+def index_box(p, splits):
+    """The box of point p: per axis the number of splits <= its coordinate."""
+    index, scale = 0, 1
+    for a in range(3):
+        index += bisect.bisect_right(splits[a], p[a]) * scale
+        scale *= len(splits[a]) + 1
+    return index
+
+
+def index_section(payload, per_axis=None):
+    """The MESHX section (type 10, format 1.5) of a MESHC payload: the grid over the points'
+    bounding box (index_grid) and per chunk the boxes its points lie in."""
+    N, width, chunks = decode_section(payload)
+    xyz = [[[from_bits(b, width) for b in p] for p in bits] for _, bits, _ in chunks]
+    every = [p for c in xyz for p in c]
+    lo = [min(p[a] for p in every) for a in range(3)]
+    hi = [max(p[a] for p in every) for a in range(3)]
+    splits = index_grid(lo, hi, N, per_axis)
+    out = struct.pack("<I", len(chunks)) + struct.pack("<3I", *[len(x) + 1 for x in splits])
+    for x in splits:
+        out += struct.pack("<%dd" % len(x), *x)
+    for c in xyz:
+        boxes = sorted({index_box(p, splits) for p in c})
+        out += struct.pack("<I%dI" % len(boxes), len(boxes), *boxes)
+    return out
 
 
 def dump_chunks(payload, f):

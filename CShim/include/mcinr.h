@@ -20,14 +20,9 @@
  * Threading: a model is immutable after mcinr_open_*; any number of threads may call the
  * query and decode functions on one model concurrently. mcinr_close must not race them.
  * The decoder never changes OpenBLAS's own thread count (process-wide state that other code,
- * e.g. numpy, also uses); it only reads it. For a model whose matrices are all at most about
- * 90 × 90 (in · out ≤ 8192) it splits every product into sgemm calls with M·N·K ≤ 262144,
+ * e.g. numpy, also uses). It splits every product into sgemm calls with M·N·K ≤ 262144,
  * which OpenBLAS runs on the calling thread without its thread pool, so num_threads > 1
- * scales whatever OpenBLAS's thread count. A wider model's products stay whole; with a
- * multi-threaded OpenBLAS they then run on one decoder worker (OpenBLAS's threads do the
- * parallel work), with OPENBLAS_NUM_THREADS=1 on num_threads workers, which was faster on 2
- * cores: applications decoding such wide models with several threads may want
- * OPENBLAS_NUM_THREADS=1 (measurements in plugin/README.md).
+ * scales whatever OpenBLAS's thread count.
  * Reproducibility: the decoded values do not depend on num_threads nor on OpenBLAS's thread
  * count (fixed chunks, and sgemm row blocks that depend on the layer shapes only; each point's
  * value is computed by the same operations whichever thread runs it; OpenBLAS divides a
@@ -57,17 +52,21 @@ extern "C" {
  * _coding, _decode; MESHC, format 1.3) and mcinr_cell_point_count; an open now refuses malformed cells;
  * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_piece_decode,
  * mcinr_decode_mesh_points).
- * 1.2.0 reads format 1.4: the linear residual predictor (RESIDUAL predictor bit 3). */
+ * 1.2.0 reads format 1.4: the linear residual predictor (RESIDUAL predictor bit 3).
+ * 1.3.0 reads format 1.5: the MESHX index of a MESHC mesh (mcinr_mesh_index); with it the values
+ * at the mesh points are evaluated box by box and a piece decodes only the chunks near it. Every
+ * product is now cut into row blocks below OpenBLAS's threading threshold (before, models wider
+ * than about 90 × 90 were not), so values never depend on OpenBLAS's thread count. */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 2
+#define MCINR_VERSION_MINOR 3
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.2.0"
+#define MCINR_VERSION_STRING "1.3.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 4 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 5 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -88,7 +87,7 @@ typedef enum mcinr_status {
 /* Opaque, immutable model handle. */
 typedef struct mcinr_model mcinr_model;
 
-/* Library version string, MCINR_VERSION_STRING of the library ("1.2.0"). Static storage. */
+/* Library version string, MCINR_VERSION_STRING of the library ("1.3.0"). Static storage. */
 const char *mcinr_version(void);
 
 /* Short static description of a status code ("checksum mismatch", ...). Never NULL. */
@@ -361,6 +360,11 @@ uint64_t mcinr_mesh_bytes(const mcinr_model *model);
 
 /* The mesh section's type: 5 (MESH, one zlib stream), 8 (MESHC, chunks), 0 without a mesh. */
 int mcinr_mesh_coding(const mcinr_model *model);
+
+/* Whether the MESHC mesh has a MESHX index (format 1.5: a box grid over the points and each
+ * chunk's bounds, so a piece decodes only the chunks near it): 1 and the boxes per axis in
+ * boxes[0..2] (may be NULL), else 0. */
+int mcinr_mesh_index(const mcinr_model *model, size_t boxes[3]);
 
 /* ---- Pieces: a part of the mesh and its values, for parallel readers (CShim/src/pieces.c) ----
  * Piece p of n (every rank of a parallel reader asks for its own, computed from p and n alone):

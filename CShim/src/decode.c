@@ -1,12 +1,13 @@
 /* Evaluation of an .mci model at arbitrary points: normalise, route through the cluster tree,
  * then evaluate each leaf network on batches of its points (one sgemm per layer per batch, in
- * row blocks below OpenBLAS's threading threshold for narrow models: SGEMM_SERIAL_MNK).
+ * row blocks below OpenBLAS's threading threshold: SGEMM_SERIAL_MNK).
  *
  * Points are cut into fixed chunks (independent of the thread count, so results do not depend
  * on it); within a chunk, points are grouped by leaf network and evaluated in batches. Each
  * worker owns its workspace; the model is only read. */
 #include "mcinr_internal.h"
 #include "mcinr_kernels.h"
+#include "mesh_index.h"
 #include "pieces.h"
 
 #include <cblas.h>
@@ -32,10 +33,6 @@
  * thread pool (concurrent threaded sgemm calls serialise on it). A BLAS with another rule
  * computes the same values, only at another speed. */
 #define SGEMM_SERIAL_MNK ((size_t)262144)
-/* Below this many rows per call (layers wider than about 90 × 90) the per-call cost (packing
- * the weights) outweighs the gain (measured in plugin/README.md): such models' products stay
- * whole. */
-#define MIN_BLOCK_ROWS ((size_t)32)
 
 /* ---- Normalisation and routing ---- */
 
@@ -198,6 +195,8 @@ typedef struct workspace {
     float *weight;    /* chunk, with seams: its blend weight (0: not in a seam) */
     uint32_t *order;  /* chunk: point indices grouped by network */
     size_t *counts;   /* networks + 1: counting-sort offsets */
+    size_t base;      /* the chunk's first point (a range of the points) */
+    const uint32_t *ids; /* or its points (a MESHX box) */
 } workspace;
 
 static void free_workspace(workspace *w) {
@@ -212,13 +211,14 @@ static void free_workspace(workspace *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* Sized for `chunk` points per chunk (a small decode gets a small workspace). */
-static int alloc_workspace(const mcinr_model *m, size_t chunk, workspace *w) {
+/* Sized for `chunk` points per chunk (a small decode gets a small workspace); batches of at
+ * most batch_cap rows. */
+static int alloc_workspace(const mcinr_model *m, size_t chunk, size_t batch_cap, workspace *w) {
     memset(w, 0, sizeof *w);
     size_t width = m->max_width;
     w->batch = BATCH_FLOATS / width;
     if (w->batch > BATCH_ROWS) w->batch = BATCH_ROWS;
-    if (w->batch > chunk) w->batch = chunk;
+    if (w->batch > batch_cap) w->batch = batch_cap;
     if (w->batch < 1) w->batch = 1;
     int ok = 1;
     for (int i = 0; i < 6; i++) ok &= (w->buf[i] = malloc(w->batch * width * sizeof(float))) != NULL;
@@ -247,18 +247,27 @@ typedef struct request {
     size_t max_mnk;           /* rows × in × out bound of each sgemm call; 0: none (matmul) */
     const uint32_t *row_of;   /* NULL: point i → output row i; else row_of[i] (MCI_NO_ROW: not wanted) */
     size_t *evaluated;        /* with row_of: per chunk, the points the networks evaluated */
+    /* MESHX boxes (mesh_index.h): chunk c is the points task_ids[task_start[c] ...
+     * task_start[c + 1]) instead of a range of the points; chunk is then the largest task */
+    const uint32_t *task_ids;
+    const size_t *task_start;
+    size_t batch_cap; /* rows per batch at most: the range's length, or none for boxes (a piece's
+                       * largest box differs from the whole mesh's; the batches must not) */
 } request;
 
 /* The output row of point i of the request (MCI_NO_ROW when it is not wanted). */
 static size_t output_row(const request *rq, size_t i) { return rq->row_of ? rq->row_of[i] : i; }
 
+/* The point of the request at position i of the chunk being evaluated (w->ids: a MESHX box). */
+#define POINT(w, i) ((w)->ids ? (size_t)(w)->ids[i] : (w)->base + (i))
+
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
 
-/* Evaluates network `net` on the `rows` points idx[0..rows) of the chunk starting at `base`;
+/* Evaluates network `net` on the `rows` points idx[0..rows) of the chunk in w;
  * with `blend`, mixes the result into the output already there: (1 − w) · out + w · value,
  * w = blend[idx[i]]. */
 static void eval_batch(const request *rq, const mci_network *net, workspace *w, const uint32_t *idx, size_t rows,
-                       size_t base, const float *blend) {
+                       const float *blend) {
     const mcinr_model *m = rq->m;
     for (size_t i = 0; i < rows; i++) {
         const double *q = w->q + 4 * (size_t)idx[i];
@@ -299,7 +308,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
             size_t col = comp - br->first_component;
             double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
             for (size_t i = 0; i < rows; i++) {
-                size_t row = output_row(rq, base + idx[i]);
+                size_t row = output_row(rq, POINT(w, idx[i]));
                 if (row == MCI_NO_ROW) continue;
                 double v = ((double)cur[i * br->outputs + col] + 1.0) * scale + lo;
                 float *o = &rq->out[row * rq->num_components + r];
@@ -315,7 +324,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
 
 /* Counting sort of the chunk's points by net_of[] (only those with include[i] > 0 when given),
  * then each network on batches of its points. counts[] holds the per-network tallies. */
-static void run_networks(const request *rq, workspace *w, size_t chunk, size_t base, size_t n, const uint32_t *net_of,
+static void run_networks(const request *rq, workspace *w, size_t chunk, size_t n, const uint32_t *net_of,
                          const float *include, const float *blend) {
     const mcinr_model *m = rq->m;
     size_t L = m->num_networks;
@@ -334,9 +343,9 @@ static void run_networks(const request *rq, workspace *w, size_t chunk, size_t b
             /* A batch is evaluated whole or not at all: a wanted point's value comes from the
              * same batch, so the same sgemm calls, as in a decode of every point. */
             int wanted = !rq->row_of;
-            for (size_t k = 0; k < rows && !wanted; k++) wanted = rq->row_of[base + w->order[i + k]] != MCI_NO_ROW;
+            for (size_t k = 0; k < rows && !wanted; k++) wanted = rq->row_of[POINT(w, w->order[i + k])] != MCI_NO_ROW;
             if (wanted) {
-                eval_batch(rq, &m->networks[net], w, w->order + i, rows, base, blend);
+                eval_batch(rq, &m->networks[net], w, w->order + i, rows, blend);
                 if (rq->row_of) rq->evaluated[chunk] += rows;
             }
             i += rows;
@@ -346,19 +355,26 @@ static void run_networks(const request *rq, workspace *w, size_t chunk, size_t b
 
 static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     const mcinr_model *m = rq->m;
-    size_t base = chunk * rq->chunk;
-    size_t n = rq->num_points - base < rq->chunk ? rq->num_points - base : rq->chunk;
+    size_t n;
+    if (rq->task_ids) {
+        w->ids = rq->task_ids + rq->task_start[chunk];
+        n = rq->task_start[chunk + 1] - rq->task_start[chunk];
+    } else {
+        w->ids = NULL;
+        w->base = chunk * rq->chunk;
+        n = rq->num_points - w->base < rq->chunk ? rq->num_points - w->base : rq->chunk;
+    }
     size_t L = m->num_networks;
     if (rq->row_of) { /* a chunk without a wanted point is skipped whole */
         size_t i = 0;
-        while (i < n && rq->row_of[base + i] == MCI_NO_ROW) i++;
+        while (i < n && rq->row_of[POINT(w, i)] == MCI_NO_ROW) i++;
         rq->evaluated[chunk] = 0;
         if (i == n) return;
     }
     memset(w->counts, 0, (L + 1) * sizeof *w->counts);
     for (size_t i = 0; i < n; i++) {
         double *q = w->q + 4 * i;
-        mci_normalise(m, rq->xyz + 3 * (base + i), rq->time, q);
+        mci_normalise(m, rq->xyz + 3 * POINT(w, i), rq->time, q);
         uint32_t net;
         if (w->weight) {
             mci_route_blended(m, q, &net, &w->partner_of[i], &w->weight[i]);
@@ -368,13 +384,13 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
         w->net_of[i] = net;
         w->counts[net + 1]++;
     }
-    run_networks(rq, w, chunk, base, n, w->net_of, NULL, NULL);
+    run_networks(rq, w, chunk, n, w->net_of, NULL, NULL);
     if (!w->weight) return;
     /* Seams: the points within a margin get the network across the boundary blended in. */
     memset(w->counts, 0, (L + 1) * sizeof *w->counts);
     for (size_t i = 0; i < n; i++)
         if (w->weight[i] > 0.0f) w->counts[w->partner_of[i] + 1]++;
-    run_networks(rq, w, chunk, base, n, w->partner_of, w->weight, w->weight);
+    run_networks(rq, w, chunk, n, w->partner_of, w->weight, w->weight);
 }
 
 /* ---- Tasks of the parallel loop: one chunk each, a workspace per worker ---- */
@@ -382,7 +398,7 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
 static void *chunk_worker_init(void *ctx) {
     const request *rq = ctx;
     workspace *w = malloc(sizeof *w);
-    if (w && !alloc_workspace(rq->m, rq->chunk, w)) {
+    if (w && !alloc_workspace(rq->m, rq->chunk, rq->batch_cap, w)) {
         free(w);
         w = NULL;
     }
@@ -402,14 +418,6 @@ static mcinr_status chunk_task(void *ctx, void *state, size_t chunk) {
 
 /* ---- Worker threads and OpenBLAS's threads ---- */
 
-/* Read only, never set: OpenBLAS's thread count is process-wide state shared with the rest of
- * the process (e.g. numpy). Weak, so that another CBLAS without the symbol links too. */
-#if defined(__GNUC__)
-extern int openblas_get_num_threads(void) __attribute__((weak));
-static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
-#else
-static int blas_threads(void) { return 1; }
-#endif
 
 /* Calls visit(module, ctx) for every module of every network (trunks and branches). */
 static void visit_modules(const mcinr_model *m, void (*visit)(const mci_module *, void *), void *ctx) {
@@ -423,28 +431,6 @@ static void visit_modules(const mcinr_model *m, void (*visit)(const mci_module *
     }
 }
 
-/* The largest in × out of any matrix of the module (a ResBlock's second is out × out). */
-static void widest_matrix(const mci_module *mod, void *ctx) {
-    size_t *widest = ctx;
-    size_t io = mod->in * mod->out;
-    if (mod->kind == MODULE_RESBLOCK && mod->out * mod->out > io) io = mod->out * mod->out;
-    if (io > *widest) *widest = io;
-}
-
-/* Fewest rows per sgemm call that the model's widest layer would get under SGEMM_SERIAL_MNK. */
-static size_t min_block_rows(const mcinr_model *m) {
-    size_t widest = 1;
-    visit_modules(m, widest_matrix, &widest);
-    return SGEMM_SERIAL_MNK / widest;
-}
-
-/* The sgemm row bound of this model's products (request.max_mnk): SGEMM_SERIAL_MNK when every
- * product then still gets at least MIN_BLOCK_ROWS rows per call, else 0 (unblocked). It
- * depends on the layer shapes only, never on the thread counts: splitting a product's rows
- * differently can change the last bits of some rows (OpenBLAS picks its kernel, and its edge
- * handling, by the call's size), so values stay independent of num_threads only if the
- * blocking is. */
-static size_t model_max_mnk(const mcinr_model *m) { return min_block_rows(m) >= MIN_BLOCK_ROWS ? SGEMM_SERIAL_MNK : 0; }
 
 /* ---- Options ---- */
 
@@ -479,10 +465,17 @@ mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_optio
 
 /* The argument checks and values of mcinr_decode, progress over [from, to]; fn names the API
  * function in messages. */
+/* The chunks of a decode given as lists of points (MESHX boxes, mesh_tasks below). */
+typedef struct task_lists {
+    uint32_t *ids;  /* the points of every task, task by task */
+    size_t *start;  /* count + 1 */
+    size_t count, largest;
+} task_lists;
+
 static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
                                   double time, const size_t *components, size_t num_components, float *out,
                                   const mcinr_decode_options *o, double from, double to, const uint32_t *row_of,
-                                  size_t *evaluated, char *err, size_t err_len) {
+                                  const task_lists *tasks, size_t *evaluated, char *err, size_t err_len) {
     if (!m) {
         mci_set_error(err, err_len, "%s: `model` is NULL", fn);
         return MCINR_ERR_ARGUMENT;
@@ -521,16 +514,26 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
     if (chunk > num_points) chunk = num_points;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
-    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, 0, row_of, NULL};
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, 0, row_of, NULL, NULL, NULL, chunk};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
+    if (tasks) {
+        if (tasks->count == 0) return MCINR_OK;
+        rq.task_ids = tasks->ids;
+        rq.task_start = tasks->start;
+        rq.chunk = tasks->largest;
+        rq.batch_cap = SIZE_MAX;
+        num_chunks = tasks->count;
+    }
     if (row_of && !(rq.evaluated = calloc(num_chunks, sizeof *rq.evaluated))) {
         mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
         return MCINR_ERR_NOMEM;
     }
-    rq.max_mnk = model_max_mnk(m);
-    /* A wide model's products are left whole: with OpenBLAS multi-threaded, one worker and
-     * OpenBLAS's threads beat several workers queueing for OpenBLAS's one pool. */
-    if (threads > 1 && rq.max_mnk == 0 && blas_threads() > 1) threads = 1;
+    /* Every product in row blocks below OpenBLAS's threading threshold, whatever the widths:
+     * blocks of a size fixed by the layer shapes give values independent of the thread counts
+     * (OpenBLAS's own threads would split a larger call by its thread count, and its edge
+     * kernels then change last bits on some CPUs, e.g. AVX2 ones). Wide layers get small
+     * blocks (16 rows at 128 × 128), which the decoder's own workers run in parallel. */
+    rq.max_mnk = SGEMM_SERIAL_MNK;
     mci_parallel_for loop = {num_chunks, threads, &rq, chunk_worker_init, chunk_worker_fini, chunk_task, o->progress,
                              o->user_data, from, to};
     mcinr_status s = mci_parallel_run(&loop, NULL);
@@ -566,12 +569,69 @@ mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_po
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode", err, err_len);
     if (s != MCINR_OK) return s;
     return decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, 0.0, 1.0, NULL,
-                         NULL, err, err_len);
+                         NULL, NULL, err, err_len);
 }
 
-mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, const double *xyz, double time,
-                                  const size_t *components, size_t num_components, const uint32_t *row_of, float *out,
-                                  const mcinr_decode_options *o, size_t *evaluated, char *err, size_t err_len) {
+/* The tasks of a decode at the mesh points of a file with a MESHX index: one per box that holds
+ * a wanted point (every box without row_of), in box order, each its points in increasing id.
+ * `have` (NULL: all) marks the points whose coordinates xyz holds; the caller guarantees that
+ * every mesh point of such a box is among them (pieces.c decodes each chunk whose bounds touch
+ * one). MCINR_OK or MCINR_ERR_NOMEM. */
+static mcinr_status mesh_tasks(const mcinr_model *m, const double *xyz, const uint64_t *have, const uint32_t *row_of,
+                               task_lists *t) {
+    const struct mci_meshx *x = m->meshx;
+    size_t N = m->mesh_num_points, B = mci_meshx_num_boxes(x);
+    memset(t, 0, sizeof *t);
+    uint32_t *box_of = malloc((N ? N : 1) * sizeof *box_of);
+    size_t *count = calloc(B + 1, sizeof *count);
+    uint8_t *wanted = calloc(B, 1);
+    mcinr_status s = MCINR_ERR_NOMEM;
+    if (!box_of || !count || !wanted) goto done;
+#define HAVE(i) (!have || ((have[(i) >> 6] >> ((i) & 63)) & 1u))
+    for (size_t i = 0; i < N; i++) {
+        if (!HAVE(i)) continue;
+        box_of[i] = mci_meshx_box(x, xyz + 3 * i);
+        if (!row_of || row_of[i] != MCI_NO_ROW) wanted[box_of[i]] = 1;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < N; i++)
+        if (HAVE(i) && wanted[box_of[i]]) count[box_of[i]]++, total++;
+    for (size_t b = 0; b < B; b++) t->count += count[b] != 0;
+    t->ids = malloc((total ? total : 1) * sizeof *t->ids);
+    t->start = malloc((t->count + 1) * sizeof *t->start);
+    if (!t->ids || !t->start) goto done;
+    /* count[b] becomes box b's first position (a counting sort: ids stay increasing) */
+    size_t at = 0, task = 0;
+    for (size_t b = 0; b < B; b++) {
+        size_t c = count[b];
+        count[b] = at;
+        if (c) {
+            t->start[task++] = at;
+            if (c > t->largest) t->largest = c;
+        }
+        at += c;
+    }
+    t->start[task] = at;
+    for (size_t i = 0; i < N; i++)
+        if (HAVE(i) && wanted[box_of[i]]) t->ids[count[box_of[i]]++] = (uint32_t)i;
+#undef HAVE
+    s = MCINR_OK;
+done:
+    free(box_of);
+    free(count);
+    free(wanted);
+    if (s != MCINR_OK) {
+        free(t->ids);
+        free(t->start);
+        memset(t, 0, sizeof *t);
+    }
+    return s;
+}
+
+mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, const double *xyz, const uint64_t *have,
+                                  double time, const size_t *components, size_t num_components,
+                                  const uint32_t *row_of, float *out, const mcinr_decode_options *o,
+                                  size_t *evaluated, char *err, size_t err_len) {
     /* a MESHC mesh is decoded on first use (mesh_codec.c), its chunks on this call's threads;
      * a caller with the mesh points' coordinates (pieces.c) does not need it */
     if (!xyz) {
@@ -584,8 +644,17 @@ mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, const do
     double residual = o->network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
     double network = network_cost(m) * (double)m->mesh_num_points;
     double split = residual > 0.0 ? network / (network + residual) : 1.0;
+    task_lists tasks;
+    if (m->meshx && mesh_tasks(m, xyz, have, row_of, &tasks) != MCINR_OK) {
+        mci_set_error(err, err_len, "%s: out of memory for the boxes of %zu mesh points", fn, m->mesh_num_points);
+        return MCINR_ERR_NOMEM;
+    }
     mcinr_status s = decode_points(fn, m, xyz, m->mesh_num_points, time, components, num_components, out, o, 0.0,
-                                   split, row_of, evaluated, err, err_len);
+                                   split, row_of, m->meshx ? &tasks : NULL, evaluated, err, err_len);
+    if (m->meshx) {
+        free(tasks.ids);
+        free(tasks.start);
+    }
     if (s != MCINR_OK || residual <= 0.0) return s;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     return mci_apply_residual_rows(m, time, components, num_components, row_of, out, threads, o->progress,
@@ -605,6 +674,6 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
     mcinr_decode_options o;
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode_mesh", err, err_len);
     if (s != MCINR_OK) return s;
-    return mci_decode_mesh_rows("mcinr_decode_mesh", m, NULL, time, components, num_components, NULL, out, &o, NULL, err,
-                                err_len);
+    return mci_decode_mesh_rows("mcinr_decode_mesh", m, NULL, NULL, time, components, num_components, NULL, out, &o, NULL,
+                                err, err_len);
 }

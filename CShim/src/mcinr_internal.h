@@ -75,6 +75,7 @@ struct mcinr_model {
     uint32_t *mesh_conn;
     uint64_t mesh_bytes;       /* stored bytes of the MESH or MESHC section */
     struct mci_meshc *meshc;   /* MESHC (type 8, mesh_codec.c): the chunked payload; NULL for MESH */
+    struct mci_meshx *meshx;   /* MESHX (type 10, mesh_index.c): its index; NULL without one */
     /* inflated payloads of compressed sections (flag bit 1), only while the file is parsed */
     uint8_t *inflated[16];
     /* RESIDUAL (residual.c), section type 7: per component bound and bin width; per stream

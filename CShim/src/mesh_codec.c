@@ -17,6 +17,7 @@
 #endif
 #include "mcinr_internal.h"
 #include "mesh_codec.h"
+#include "mesh_index.h"
 #include "range_decoder.h"
 
 #include <math.h>
@@ -47,6 +48,7 @@ struct mci_meshc {
     size_t num_chunks;
     meshc_chunk *chunk;
     uint64_t payload_bytes;
+    const struct mci_meshx *index; /* MESHX: the boxes each chunk's points lie in; NULL without */
     /* the whole mesh, decoded on first use (mci_mesh_whole) */
     char *name;           /* the file, for messages */
     size_t threads;       /* the open's thread count, for an implicit decode */
@@ -748,7 +750,21 @@ static int chunk_decode(const struct mci_meshc *mc, size_t index, chunk_dec *c, 
         double v = as_double(bits_get(c, i), c->width);
         memcpy(c->bits + 8 * i, &v, sizeof v);
     }
+    if (mc->index) { /* MESHX: a piece reader skips the chunks whose boxes it does not need */
+        for (size_t i = 0; i < c->n; i++) {
+            double p[3];
+            memcpy(p, c->bits + 24 * i, sizeof p);
+            uint32_t b = mci_meshx_box(mc->index, p);
+            if (!mci_meshx_chunk_has_box(mc->index, index, b))
+                return FAIL("point %llu (%g, %g, %g) lies in box %u, which the MESHX index does not list for the "
+                            "chunk", (unsigned long long)c->gid[i], p[0], p[1], p[2], b);
+        }
+    }
     return 0;
+}
+
+void mci_meshc_set_index(mcinr_model *m, const struct mci_meshx *index) {
+    if (m && m->meshc) m->meshc->index = index;
 }
 /* ---- the section ---- */
 

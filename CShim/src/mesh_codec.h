@@ -5,6 +5,8 @@
 
 #include "mcinr_internal.h"
 
+struct mci_meshx;
+
 /* Validates the header and the chunk table (no chunk is decoded), sets the model's mesh counts
  * and point type, keeps a copy of the payload for mcinr_mesh_chunk and mci_mesh_whole (declared
  * in mcinr_internal.h), and charges the open's budget with what decoding the whole mesh will
@@ -12,5 +14,8 @@
 mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
                              const mci_open_ctx *oc, char *err, size_t err_len);
 void mci_free_meshc(mcinr_model *m);
+/* The MESHX index of the mesh (NULL: none): a chunk decode then checks that every point of
+ * chunk k lies in one of the boxes the index lists for it (a format error otherwise). */
+void mci_meshc_set_index(mcinr_model *m, const struct mci_meshx *index);
 
 #endif

@@ -6,6 +6,7 @@
 #endif
 #include "mcinr_internal.h"
 #include "mesh_codec.h"
+#include "mesh_index.h"
 
 #include <sys/stat.h>
 #include <math.h>
@@ -33,9 +34,9 @@
 /* Type 6 (the RESIDUAL of format 1.1, plain indices in zlib streams) is retired: no writer ever
  * produced it, and a file that has one is rejected (docs/mci-format.md, Section types). */
 enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RETIRED_RESIDUAL = 6,
-       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_SEAM = 9, SEC_LAST = 9 };
+       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_SEAM = 9, SEC_MESHX = 10, SEC_LAST = 10 };
 static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "retired RESIDUAL", "RESIDUAL",
-                                            "MESHC", "SEAM"};
+                                            "MESHC", "SEAM", "MESHX"};
 
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || err_len == 0) return;
@@ -929,6 +930,7 @@ void mcinr_close(mcinr_model *m) {
     free(m->mesh_types);
     free(m->mesh_offsets);
     free(m->mesh_conn);
+    mci_free_meshx(m);
     mci_free_meshc(m);
     release_inflated(m);
     mci_free_residual(m);
@@ -1092,6 +1094,15 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
             return s;
         m->mesh_bytes = length[SEC_MESHC];
         if ((s = step_done(c, 0.0)) != MCINR_OK) return s;
+    }
+    if (payload[SEC_MESHX]) { /* the MESHC index (format 1.5, mesh_index.c) */
+        c->section = "MESHX";
+        if (payload[SEC_RESIDUAL_PREDICTED])
+            return fail(c, MCINR_ERR_FORMAT, "a file with a RESIDUAL section has no MESHX (the residual's chains "
+                        "run over every point, so its values are evaluated as without an index)");
+        if ((s = mci_parse_meshx(c->name, payload[SEC_MESHX], length[SEC_MESHX], m, c->oc, c->err, c->err_len)) !=
+            MCINR_OK)
+            return s;
     }
     if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";

@@ -10,6 +10,7 @@
  * merges the results in chunk order on the calling thread, so the piece does not depend on the
  * thread count. Point sets are bitmaps over the global point ids (N/8 bytes each). */
 #include "mcinr_internal.h"
+#include "mesh_index.h"
 #include "pieces.h"
 
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 /* ---- Values at a subset of the mesh points ---- */
 
 /* Values at the mesh points point_ids (xyz: every mesh point's coordinates, NULL: the whole mesh). */
-static mcinr_status decode_ids(const char *fn, const mcinr_model *m, const double *xyz, double time,
+static mcinr_status decode_ids(const char *fn, const mcinr_model *m, const double *xyz, const uint64_t *have, double time,
                                const int64_t *point_ids, size_t num_ids, const size_t *components,
                                size_t num_components, float *out, const mcinr_decode_options *options,
                                size_t *evaluated, char *err, size_t err_len) {
@@ -75,7 +76,8 @@ static mcinr_status decode_ids(const char *fn, const mcinr_model *m, const doubl
         }
         row_of[id] = (uint32_t)i;
     }
-    s = mci_decode_mesh_rows(fn, m, xyz, time, components, num_components, row_of, out, &o, evaluated, err, err_len);
+    s = mci_decode_mesh_rows(fn, m, xyz, have, time, components, num_components, row_of, out, &o, evaluated, err,
+                             err_len);
     free(row_of);
     return s;
 }
@@ -84,7 +86,7 @@ mcinr_status mcinr_decode_mesh_points(const mcinr_model *m, double time, const i
                                       const size_t *components, size_t num_components, float *out,
                                       const mcinr_decode_options *options, size_t *evaluated, char *err,
                                       size_t err_len) {
-    return decode_ids("mcinr_decode_mesh_points", m, NULL, time, point_ids, num_ids, components, num_components, out,
+    return decode_ids("mcinr_decode_mesh_points", m, NULL, NULL, time, point_ids, num_ids, components, num_components, out,
                       options, evaluated, err, err_len);
 }
 
@@ -348,7 +350,9 @@ done:
 struct mcinr_piece {
     const mcinr_model *model; /* the model it was built from (checked by mcinr_piece_decode) */
     size_t mesh_points;       /* N */
-    double *mesh_xyz;         /* MESHC: every mesh point's coordinates, gathered from the chunks */
+    double *mesh_xyz;         /* MESHC: every mesh point's coordinates, gathered from the chunks
+                               * (with a MESHX index: those of the chunks the piece decoded) */
+    uint64_t *have;           /* MESHX: the points mesh_xyz holds (bitmap); NULL: every point */
     size_t num_points, num_cells, num_own, conn_len;
     int64_t *point_ids;
     double *xyz;
@@ -363,6 +367,7 @@ struct mcinr_piece {
 void mcinr_piece_free(mcinr_piece *pc) {
     if (!pc) return;
     free(pc->mesh_xyz);
+    free(pc->have);
     free(pc->point_ids);
     free(pc->xyz);
     free(pc->types);
@@ -405,6 +410,8 @@ typedef struct builder {
     size_t num_unused;
     size_t words;
     uint8_t **taken;              /* per chunk, NULL until a cell of it is kept */
+    uint8_t *decoded;             /* per chunk: decoded by a pass (MESHX: each at most once for
+                                   * coordinates) */
     grow types, sizes, conn, levels, coords; /* coords: (id as double bits? no: id, x, y, z) records */
 } builder;
 
@@ -422,6 +429,7 @@ static void builder_free(builder *b) {
     free(b->unused);
     free(b->added_points);
     free(b->listed);
+    free(b->decoded);
     if (b->taken)
         for (size_t k = 0; k < b->L.K; k++) free(b->taken[k]);
     free(b->taken);
@@ -461,6 +469,7 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
     for (size_t i = 0; i < count && s == MCINR_OK; i++) {
         chunk_result *r = &res[i];
         size_t k = chunks[i];
+        b->decoded[k] = 1;
         if (r->num_cells && !b->taken[k] && !(b->taken[k] = calloc(b->L.chunk_cells[k] ? b->L.chunk_cells[k] : 1, 1)))
             s = MCINR_ERR_NOMEM;
         uint8_t lv = (uint8_t)level;
@@ -639,8 +648,10 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     b.low = calloc(b.words, sizeof(uint64_t));
     b.added_points = calloc(b.words, sizeof(uint64_t));
     b.listed = calloc(b.words, sizeof(uint64_t));
+    b.decoded = calloc(K ? K : 1, 1);
     list = malloc((K ? K : 1) * sizeof *list);
-    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !b.listed || !list) {
+    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !b.listed ||
+        !b.decoded || !list) {
         mci_set_error(err, err_len, "%s: out of memory (bitmaps of %zu points, tables of %zu chunks)", fn, N, K);
         s = MCINR_ERR_NOMEM;
         goto fail;
@@ -708,7 +719,8 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     size_t num_own = b.types.n;
     memcpy(b.own, b.inset, b.words * sizeof(uint64_t));
 
-    if (ghost_levels == 0 && pc->mesh_xyz) { /* the coordinates of the points of the other chunks */
+    const struct mci_meshx *x = m->meshx;
+    if (ghost_levels == 0 && pc->mesh_xyz && !x) { /* the coordinates of the points of the other chunks */
         uint8_t *own_chunk = calloc(K ? K : 1, 1);
         if (!own_chunk) {
             s = MCINR_ERR_NOMEM;
@@ -726,19 +738,55 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
         pc->ghost_decodes += n;
     }
     for (int level = 1; level <= ghost_levels; level++) {
+        /* The chunks that may hold a cell of this level: every other chunk; with an index, those
+         * that share a box with a chunk that gave the piece a cell (a ghost cell shares a point
+         * with such a cell, both chunks list that point, so both list its box). Chunks that give
+         * nothing leave the merge as it was, so the piece is the same either way. */
         size_t n = 0;
+        uint8_t *near_boxes = x ? calloc(mci_meshx_num_boxes(x), 1) : NULL;
+        if (x && !near_boxes) {
+            s = MCINR_ERR_NOMEM;
+            mci_set_error(err, err_len, "%s: out of memory", fn);
+            goto fail;
+        }
+        for (size_t c = 0; x && c < K; c++)
+            if (b.taken[c]) mci_meshx_mark_chunk(x, c, near_boxes);
         for (size_t k = 0; k < K; k++) {
             int mine = b.L.by_chunk && owner_in(K, num_pieces, k) == piece;
-            if (!mine) list[n++] = k;
+            if (!mine && (!x || mci_meshx_chunk_touches(x, k, near_boxes))) list[n++] = k;
         }
-        s = run_pass(&b, level, list, n, level == 1 ? pc->mesh_xyz : NULL, &o, done / total,
+        free(near_boxes);
+        s = run_pass(&b, level, list, n, level == 1 || x ? pc->mesh_xyz : NULL, &o, done / total,
                      (done + (double)n) / total, &added, err, err_len);
         if (s != MCINR_OK) goto fail;
         done += (double)n;
         pc->ghost_decodes += n;
         if (added == 0) break; /* no cell joined: no later level can add one */
     }
-    if (pc->mesh_xyz) { /* every mesh point must be listed by some chunk (docs/mci-format.md, MESHC) */
+    if (x) {
+        /* The values are evaluated box by box (decode.c): every point of a box that holds a
+         * point of the piece is needed, so every chunk that lists such a box is decoded (a
+         * chunk's points lie in its listed boxes, checked as the chunk is decoded). */
+        size_t B = mci_meshx_num_boxes(x);
+        uint8_t *marked = calloc(B, 1);
+        if (!marked) {
+            s = MCINR_ERR_NOMEM;
+            mci_set_error(err, err_len, "%s: out of memory for the index's %zu boxes", fn, B);
+            goto fail;
+        }
+        for (size_t w = 0; w < b.words; w++)
+            for (uint64_t bits = b.inset[w]; bits; bits &= bits - 1)
+                marked[mci_meshx_box(x, pc->mesh_xyz + 3 * (w * 64 + (size_t)__builtin_ctzll(bits)))] = 1;
+        size_t n = 0;
+        for (size_t k = 0; k < K; k++)
+            if (!b.decoded[k] && mci_meshx_chunk_touches(x, k, marked)) list[n++] = k;
+        free(marked);
+        s = run_pass(&b, 0, list, n, pc->mesh_xyz, &o, done / total, 1.0, &added, err, err_len);
+        if (s != MCINR_OK) goto fail;
+        pc->ghost_decodes += n;
+        pc->have = b.listed;
+        b.listed = NULL;
+    } else if (pc->mesh_xyz) { /* every mesh point must be listed by some chunk (docs/mci-format.md, MESHC) */
         for (size_t i = 0; i < N; i++)
             if (!bit_get(b.listed, (int64_t)i)) {
                 mci_set_error(err, err_len, "%s: mesh point %zu is listed by no chunk (a format error)", fn, i);
@@ -780,7 +828,7 @@ mcinr_status mcinr_piece_decode(const mcinr_piece *pc, const mcinr_model *m, dou
         mci_set_error(err, err_len, "%s: the piece was built from another model", fn);
         return MCINR_ERR_ARGUMENT;
     }
-    return decode_ids(fn, m, pc->mesh_xyz, time, pc->point_ids, pc->num_points, components, num_components, out,
+    return decode_ids(fn, m, pc->mesh_xyz, pc->have, time, pc->point_ids, pc->num_points, components, num_components, out,
                       options, evaluated, err, err_len);
 }
 

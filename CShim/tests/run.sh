@@ -93,7 +93,9 @@ $CC $CFLAGS $SAN $SOURCES CShim/tests/test_mesh_codec.c $LIBS -o "$BUILD_DIR/tes
 echo "-- pieces tests: mcinr_piece_build, mcinr_decode_mesh_points (ASan + UBSan)"
 python3 $GEN "$D/pieces_vessel.mci" --mesh vessel --clusters 16 --width 16 --mesh-coding meshc --chunk-cells 8000 \
     --seed 5
-python3 CShim/tests/make_bad_meshc.py "$D"  # pieces_unlisted.mci, pieces_moved.mci
+python3 $GEN "$D/pieces_indexed.mci" --mesh block --clusters 16 --width 16 --mesh-coding meshc \
+    --chunk-cells 2000 --mesh-index 6 --seed 5  # with a MESHX index: a piece decodes only the chunks near it
+python3 CShim/tests/make_bad_meshc.py "$D"  # pieces_unlisted.mci, pieces_moved.mci, index_*.mci
 $CC $CFLAGS $SAN $SOURCES CShim/tests/test_pieces.c $LIBS -o "$BUILD_DIR/test_pieces"
 "$BUILD_DIR/test_pieces" "$D"
 

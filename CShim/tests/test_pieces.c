@@ -11,7 +11,10 @@
  * mcinr_decode_mesh_points at each piece's points equals mcinr_decode_mesh bit for bit (at a
  * stored time with a RESIDUAL, between steps, all and some components) and evaluates fewer
  * points than the mesh holds over all pieces; a point listed by no chunk or with two coordinates is
- * a format error (16 clusters: some batches are skipped); bad arguments fail with a message. */
+ * a format error (16 clusters: some batches are skipped); bad arguments fail with a message.
+ * With a MESHX index the same holds, a piece decodes fewer chunks than the mesh has, and a bad
+ * index (a point in a box its chunk does not list, a wrong chunk count, beside a RESIDUAL) is
+ * refused. */
 #include "mcinr.h"
 
 #include <stdio.h>
@@ -119,11 +122,14 @@ static void check_pieces(const char *dir, const char *name, int by_cells_expecte
                 if (K >= n) {
                     CHECK(own_chunks == K * (p + 1) / n - K * p / n, "%s piece %zu/%zu: %zu own chunks decoded", name, p,
                           n, own_chunks);
-                    /* without ghost levels a MESHC piece decodes the other chunks once, for the coordinates */
-                    CHECK(ghosts > 0 || ghost_decodes == (mcinr_mesh_coding(m) == 8 ? K - own_chunks : 0),
+                    /* without ghost levels a MESHC piece decodes the other chunks once, for the
+                     * coordinates; with an index only those sharing a box with it (check_index) */
+                    int indexed = mcinr_mesh_index(m, NULL);
+                    CHECK(ghosts > 0 || (indexed ? ghost_decodes <= K - own_chunks
+                                                 : ghost_decodes == (mcinr_mesh_coding(m) == 8 ? K - own_chunks : 0)),
                           "%s: %zu other chunk decodes without ghost levels (%zu chunks, %zu own)", name,
                           ghost_decodes, K, own_chunks);
-                    CHECK(ghosts == 0 || mcinr_mesh_coding(m) != 8 || ghost_decodes >= K - own_chunks,
+                    CHECK(ghosts == 0 || mcinr_mesh_coding(m) != 8 || indexed || ghost_decodes >= K - own_chunks,
                           "%s: %zu other chunk decodes with ghost levels", name, ghost_decodes);
                 } else {
                     CHECK(by_cells_expected || K >= n, "%s: unexpected", name);
@@ -385,6 +391,67 @@ static void check_values(const char *dir, const char *name, size_t n, int expect
     mcinr_close(m);
 }
 
+/* A MESHX file: pieces decode fewer chunks than the mesh has (own chunks, the chunks near them,
+ * the chunks touching the boxes of their points), and bad indexes are refused. */
+static void check_index(const char *dir) {
+    char err[512];
+    mcinr_model *m = open_path(dir, "pieces_indexed.mci");
+    if (m) {
+        size_t K = mcinr_mesh_num_chunks(m);
+        for (size_t n = 2; n <= 4; n += 2)
+            for (int ghosts = 0; ghosts <= 1; ghosts++) {
+                size_t fewer = 0;
+                for (size_t p = 0; p < n; p++) {
+                    mcinr_piece *pc = NULL;
+                    CHECK(mcinr_piece_build(m, p, n, ghosts, NULL, &pc, err, sizeof err) == MCINR_OK, "%s", err);
+                    size_t own = 0, other = 0;
+                    mcinr_piece_decoded_chunks(pc, &own, &other);
+                    printf("  pieces_indexed.mci piece %zu/%zu, %d ghost levels: %zu own + %zu other chunks of %zu\n",
+                           p, n, ghosts, own, other, K);
+                    fewer += own + other < K;
+                    mcinr_piece_free(pc);
+                }
+                CHECK(fewer > 0, "indexed: no piece of %zu decoded fewer than the %zu chunks", n, K);
+            }
+        mcinr_close(m);
+    }
+    /* a point in a box its chunk does not list: the whole-mesh decode and a piece refuse it */
+    m = open_path(dir, "index_outside.mci");
+    if (m) {
+        size_t N = mcinr_mesh_num_points(m), C = mcinr_num_components(m);
+        float *out = malloc((N ? N : 1) * C * sizeof(float));
+        mcinr_status s = mcinr_decode_mesh(m, mcinr_times(m)[0], NULL, 0, out, NULL, err, sizeof err);
+        CHECK(s == MCINR_ERR_FORMAT && strstr(err, "does not list for the chunk") && strstr(err, "chunk 1"),
+              "index_outside.mci decode: %d %s", (int)s, err);
+        free(out);
+        mcinr_close(m);
+    }
+    m = open_path(dir, "index_outside.mci");
+    if (m) {
+        size_t refused = 0;
+        for (size_t p = 0; p < 3; p++) {
+            mcinr_piece *pc = NULL;
+            mcinr_status s = mcinr_piece_build(m, p, 3, 1, NULL, &pc, err, sizeof err);
+            CHECK(s == MCINR_OK || (s == MCINR_ERR_FORMAT && strstr(err, "does not list for the chunk")),
+                  "index_outside.mci piece %zu: %d %s", p, (int)s, err);
+            refused += s == MCINR_ERR_FORMAT;
+            mcinr_piece_free(pc);
+        }
+        CHECK(refused > 0, "index_outside.mci: no piece decoded chunk 1");
+        mcinr_close(m);
+    }
+    const char *bad[2][2] = {{"index_count.mci", "indexes"}, {"index_residual.mci", "has no MESHX"}};
+    for (int b = 0; b < 2; b++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, bad[b][0]);
+        mcinr_model *x = NULL;
+        mcinr_status s = mcinr_open_file(path, &x, err, sizeof err);
+        CHECK(s == MCINR_ERR_FORMAT && x == NULL && strstr(err, "section MESHX") && strstr(err, bad[b][1]),
+              "%s: %d %s", bad[b][0], (int)s, err);
+        mcinr_close(x);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: test_pieces DIR\n");
@@ -400,6 +467,9 @@ int main(int argc, char **argv) {
     check_values(dir, "residual_predicted.mci", 4, 0);
     check_values(dir, "meshc_vessel.mci", 3, 0);
     check_values(dir, "pieces_vessel.mci", 3, 1); /* 16 clusters: a piece skips the batches of the others */
+    check_pieces(dir, "pieces_indexed.mci", 1);
+    check_values(dir, "pieces_indexed.mci", 4, 1);
+    check_index(dir);
     /* the checks across chunks (CShim/tests/make_bad_meshc.py): refused by the piece as by the
      * whole-mesh decode */
     const char *bad[2][2] = {{"pieces_unlisted.mci", "is listed by no chunk"},

@@ -265,6 +265,11 @@ public final class MCIDecoder: @unchecked Sendable {
     public var meshChunkCount: Int { mcinr_mesh_num_chunks(handle) }
     /// True if the mesh is stored in MESHC chunks (format 1.3), false for MESH (type 5) or none.
     public var meshCodingIsChunked: Bool { mcinr_mesh_coding(handle) == 8 }
+    /// Boxes per axis of the MESHX index of a chunked mesh (format 1.5), nil without one.
+    public var meshIndexBoxes: [Int]? {
+        var boxes = [Int](repeating: 0, count: 3)
+        return mcinr_mesh_index(handle, &boxes) != 0 ? boxes : nil
+    }
 
     /// Chunk `k` of the mesh: the global ids of its points (indices into `mesh().points`) and a
     /// mesh of those points and the chunk's cells (connectivity over chunk-local indices).

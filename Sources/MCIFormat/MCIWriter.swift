@@ -12,10 +12,10 @@ import Darwin
 /// so the same model always gives the same file. A model with float32 weights and plain
 /// sections is written as format 1.0 (readable by every 1.x reader); `weightEncoding` other
 /// than float32 or `compressNets` (when it takes effect) make it 1.1, a residual 1.2, a mesh in
-/// MESHC chunks (`MCIModel.meshCoding = .standard`) 1.3.
+/// MESHC chunks (`MCIModel.meshCoding = .standard`) 1.3, its index (MESHX) 1.5.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8, seam = 9 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8, seam = 9, meshx = 10 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -23,7 +23,7 @@ public enum MCIWriter {
     /// (a MESHC mesh is decoded on first use, not at open), so a model it would reject is never
     /// written.
     public static func write(_ model: MCIModel, to url: URL, verify: Bool = true) throws {
-        let bytes = try encode(model)
+        let bytes = try encode(model, name: url.path)
         if verify {
             let decoder = try MCIDecoder(bytes: bytes, name: url.path, options: .ownOutput)
             if decoder.hasMesh { try decoder.decodeWholeMesh(threads: ProcessInfo.processInfo.activeProcessorCount) }
@@ -40,7 +40,9 @@ public enum MCIWriter {
 
     /// The complete file contents. `meshPayload`: the MESHC section of `model.mesh` already
     /// coded (`MCIMeshChunkShares`, by several processes), used instead of coding it here.
-    public static func encode(_ model: MCIModel, meshPayload: [UInt8]? = nil) throws -> [UInt8] {
+    /// Indexing a chunked mesh (MESHX) decodes it: a chunk the decoder refuses fails here,
+    /// named as `name` (the file to be written).
+    public static func encode(_ model: MCIModel, meshPayload: [UInt8]? = nil, name: String = "in-memory model") throws -> [UInt8] {
         try validate(model)
         var netsPayload = try nets(model)
         var netsFlags: UInt32 = 1
@@ -78,6 +80,17 @@ public enum MCIWriter {
         let minor: UInt16 = model.residual?.usesLinearPredictor == true ? 4
             : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
+        let bytes = assemble(sections, minor: minor)
+        // The index of a chunked mesh (optional: a 1.3/1.4 reader skips it and decodes the same
+        // points). Not with a residual: its chains need every point, so no piece reads less.
+        guard chunkedMesh, model.residual == nil, model.meshIndex else { return bytes }
+        let index = try MeshChunkIndex.payload(indexing: bytes, name: name, lo: model.boundsMin, hi: model.boundsMax,
+                                               threads: ProcessInfo.processInfo.activeProcessorCount)
+        return assemble(sections + [(.meshx, 0, index)], minor: 5)
+    }
+
+    /// The file of `sections` (type, flags, payload) in this order, as format 1.`minor`.
+    static func assemble(_ sections: [(Section, UInt32, [UInt8])], minor: UInt16) -> [UInt8] {
         var out = ByteWriter()
         out.bytes += [0x4D, 0x43, 0x49, 0x4E, 0x52, 0x00, 0x0D, 0x0A]
         out.u16(1); out.u16(minor); out.u32(UInt32(sections.count))

@@ -149,7 +149,7 @@ enum DistributedMeshCoding {
         let parts = try communicator.gather(coded, root: 0)
         var bytes: [UInt8] = []
         if rank == 0, let plan, let model {
-            bytes = try MCIWriter.encode(model, meshPayload: try MCIMeshChunkShares.assemble(plan, parts: parts))
+            bytes = try MCIWriter.encode(model, meshPayload: try MCIMeshChunkShares.assemble(plan, parts: parts), name: url.path)
         }
         communicator.phase = "verification"
         bytes = try communicator.broadcast(bytes, root: 0)

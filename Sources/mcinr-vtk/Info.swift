@@ -52,6 +52,7 @@ struct Info: ParsableCommand {
                 "seam_margin": m.seamMargin as Any? ?? NSNull(),
                 "sizes": ["file_bytes": fileBytes, "weight_bytes": m.weightBytes, "raw_field_bytes": m.rawFieldBytes,
                           "residual_bytes": m.residualBytes, "mesh_bytes": m.meshBytes, "mesh_chunks": m.meshChunkCount,
+                          "mesh_index_boxes": m.meshIndexBoxes as Any? ?? NSNull(),
                           "compression_ratio_weights": ratioWeights, "compression_ratio_file": ratioFile,
                           "compression_ratio_fields": ratioFields],
                 "error_bound": m.residualMaxErrors.map { bounds in
@@ -66,7 +67,9 @@ struct Info: ParsableCommand {
         if let method = metadata["method"] { print("method:      \(method)") }
         print(m.hasMesh ? "mesh:        \(m.meshPointCount) points, \(m.meshCellCount) cells (embedded, \(formatBytes(UInt64(m.meshBytes))), "
                               + "\(fmt(Double(m.meshBytes) / Double(max(m.meshCellCount, 1)), 2)) bytes/cell, "
-                              + (m.meshCodingIsChunked ? "MESHC, \(m.meshChunkCount) chunks)" : "MESH, zlib)")
+                              + (m.meshCodingIsChunked ? "MESHC, \(m.meshChunkCount) chunks"
+                                 + (m.meshIndexBoxes.map { ", indexed in \($0.map(String.init).joined(separator: "×")) boxes" } ?? "")
+                                 + ")" : "MESH, zlib)")
                         : "mesh:        not embedded (trained on \(m.trainingPointCount) points, \(m.trainingCellCount) cells)")
         if let t0 = times.first, let t1 = times.last { print("time steps:  \(times.count) (t = \(t0) … \(t1))") }
         print("clusters:    \(m.topLevelCount) top-level, \(splits) splits, \(leaves) networks"

@@ -8,7 +8,7 @@ final class EndToEndTests: XCTestCase {
                                  "--max-epochs", "60", "--batch-size", "64", "--learning-rate", "1e-3", "--meta-steps", "1", "--threads", "2", "-q", "--json"]
 
     /// `--weights`: float32 with `--mesh-coding zlib` stays format 1.0 (every reader opens it);
-    /// int8 (with the default MESHC mesh: 1.3) stores under 40 % of the float32 bytes (same
+    /// int8 (with the default MESHC mesh and its index: 1.5) stores under 40 % of the float32 bytes (same
     /// seed and threads: the same trained weights), names its encoding in `info`, and train
     /// reports the metrics of the stored (quantised) weights, as eval does.
     func testWeightEncodings() throws {
@@ -25,8 +25,9 @@ final class EndToEndTests: XCTestCase {
             summaries[weights] = summary
             XCTAssertEqual(summary["weights"] as? String, weights)
             let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
-            XCTAssertEqual(info["format_version"] as? String, weights == "f32" ? "1.0" : "1.3")
+            XCTAssertEqual(info["format_version"] as? String, weights == "f32" ? "1.0" : "1.5")
             XCTAssertEqual((info["sizes"] as? [String: Any])?["mesh_chunks"] as? Int, 1, "a small mesh is one chunk either way")
+            XCTAssertEqual(((info["sizes"] as? [String: Any])?["mesh_index_boxes"] as? [Int])?.count, weights == "f32" ? nil : 3)
             XCTAssertEqual((info["weights"] as? [String: Any])?["encoding"] as? String, weights)
             XCTAssertEqual((info["sizes"] as? [String: Any])?["weight_bytes"] as? Int, summary["weight_bytes"] as? Int)
             let eval = try CLI.run(["eval", model, "--ground-truth", pvd.path, "--json"])
@@ -163,7 +164,7 @@ final class EndToEndTests: XCTestCase {
         let plainData = try DatasetReader.read(plain.appendingPathComponent("model.pvd"))
         // the default MESHC: the points in their order, the same cells (each with its vertex
         // order) in the chunks' order
-        XCTAssertEqual(info["format_version"] as? String, "1.3")
+        XCTAssertEqual(info["format_version"] as? String, "1.5")  // MESHC with its MESHX index
         XCTAssertEqual(plainData.mesh.points, truth.mesh.points)
         XCTAssertEqual(Self.sortedCells(plainData.mesh), Self.sortedCells(truth.mesh))
         XCTAssertEqual(plainData.variables.first { $0.name == "temperature" }?.values,

@@ -80,7 +80,8 @@ final class MeshCodingTests: XCTestCase {
     func testMixedMeshFloat32InSeveralChunks() throws {
         let mesh = Self.mixedMesh(n: 6, precision: .float32)
         let (decoder, bytes) = try roundTrip(mesh, cellsPerChunk: 100)
-        XCTAssertEqual(bytes[10], 3, "a MESHC file is format 1.3")
+        XCTAssertEqual(bytes[10], 5, "a MESHC file with its index is format 1.5")
+        XCTAssertNotNil(decoder.meshIndexBoxes)
         XCTAssertEqual(decoder.meshChunkCount, (mesh.cellCount + 99) / 100)
         // the chunks, put together, are the whole mesh: cells in order, points at their ids
         let whole = try decoder.mesh()
@@ -233,6 +234,7 @@ final class MeshCodingTests: XCTestCase {
         bad.cellTypes.append(10); bad.connectivity += [0, 1, 1, 2]; bad.cellOffsets.append(bad.connectivity.count)
         var badModel = TestModels.model(.siren, mesh: bad)
         badModel.meshCoding = .standard
+        badModel.meshIndex = false  // the index is built by decoding the chunks: it would refuse it already
         let opened = try MCIDecoder(bytes: try MCIWriter.encode(badModel), name: "degenerate.mci")
         XCTAssertThrowsError(try opened.mesh()) { error in
             guard case MCIError.format(let message) = error else { return XCTFail("\(error)") }
@@ -240,6 +242,10 @@ final class MeshCodingTests: XCTestCase {
         }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("degenerate-\(getpid()).mci")
         XCTAssertThrowsError(try MCIWriter.write(badModel, to: url))
+        badModel.meshIndex = true
+        XCTAssertThrowsError(try MCIWriter.write(badModel, to: url)) { error in
+            XCTAssertTrue("\(error)".contains(url.path) && "\(error)".contains("repeats a point"), "\(error)")
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path), "a mesh the decoder refuses is never written")
     }
 

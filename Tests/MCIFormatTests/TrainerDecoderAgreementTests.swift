@@ -2,8 +2,11 @@ import XCTest
 import INRCore
 import MCIFormat
 
-/// The trainer's forward (INRCore) and the C decoder evaluate the same network identically:
-/// the same floats, not merely close ones.
+/// The trainer's forward (INRCore) and the C decoder evaluate the same network with the same
+/// kernels: the same floats up to the last bits of the products. The decoder cuts each product
+/// into row blocks below OpenBLAS's threading threshold (decode.c, SGEMM_SERIAL_MNK) where the
+/// trainer makes one call; on CPUs whose OpenBLAS kernels give the same bits either way
+/// (AVX-512) the values are equal, on others (AVX2) some differ in the last bits.
 final class TrainerDecoderAgreementTests: XCTestCase {
     func testDecoderMatchesNetworkPredict() throws {
         for config in [ArchitectureConfig.coordNetB(outputs: 3, width: 16, trunkDepth: 2, branchDepth: 2),
@@ -27,8 +30,16 @@ final class TrainerDecoderAgreementTests: XCTestCase {
             }
             let decoded = try decoder.decode(points: points, time: 3.7)
             let predicted = norm.denormalize(values: net.predict(norm.inputs(points: points, time: 3.7)))
-            // The same kernels and the same arithmetic on both sides (README: "bit for bit").
-            XCTAssertEqual(decoded, predicted, "\(config.family)")
+            // Same kernels and arithmetic on both sides: within a few float32 ulps of the ranges
+            // (a different formula, e.g. a missing bias or ω₀, would be off by far more).
+            let ranges = model.componentRanges, C = ranges.count
+            XCTAssertEqual(decoded.count, predicted.count)
+            var worst = 0.0
+            for (i, (d, p)) in zip(decoded, predicted).enumerated() {
+                let range = ranges[i % C]
+                worst = max(worst, Double(abs(d - p)) / (range.upperBound - range.lowerBound))
+            }
+            XCTAssertLessThanOrEqual(worst, 2e-6, "\(config.family): largest difference / range")
         }
     }
 }

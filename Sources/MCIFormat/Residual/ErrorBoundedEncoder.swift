@@ -55,6 +55,7 @@ public enum ErrorBoundedEncoder {
 
         var plain = model
         plain.residual = nil
+        plain.meshIndex = false  // the file with the residual has none: its network values must be these
         // The decoder whose network-only output the residual corrects: the plain model's, then
         // the last attempt's (the same weights).
         var network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding", options: .ownOutput)
