@@ -5,9 +5,11 @@ step, the time to switch to the second step, and per rank the piece and the peak
 (benchmarks/parallel/parallel_read.py). R = 4 on a 2-core machine is oversubscribed: its times
 say little, its memory is what it measures.
 
-    python3 benchmarks/parallel/run.py --mci model.mci --pvd series.pvd --out docs/benchmarks/parallel-reading
+    python3 benchmarks/parallel/run.py --mci model.mci [--mci other.mci ...] --pvd series.pvd \
+        --out docs/benchmarks/parallel-reading
 
-writes OUT.json (every run) and OUT.md (the tables). Data of the committed report: see OUT.md.
+(benchmarks/parallel/strip_index.py makes the same model without its MESHX index, to compare the
+two in one run) writes OUT.json (every run) and OUT.md (the tables). Data of the committed report: see OUT.md.
 """
 import argparse
 import json
@@ -66,12 +68,12 @@ def report(results, args):
         lines += ["", "MCINRReader counters per rank (field data `MCINR_piece_decoded` of the first step: "
                   "points decoded, points the networks ran on, the piece's own mesh chunks and the other "
                   "chunks decoded; and the chunks decoded at the switch):", "",
-                  "| R | rank | decoded points | network points | own chunks | other chunks | chunks (switch) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| data | R | rank | decoded points | network points | own chunks | other chunks | chunks (switch) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in mci:
             for a, b in zip(r["open_ranks"], r["switch_ranks"]):
                 c, d = a["counters"], b["counters"]
-                lines.append("| %d | %d | %d | %d | %d | %d | %d |" % (r["ranks"], a["rank"], c[2], c[3], c[4],
+                lines.append("| %s | %d | %d | %d | %d | %d | %d | %d |" % (r["data"], r["ranks"], a["rank"], c[2], c[3], c[4],
                                                                    c[5] if len(c) > 5 else 0,
                                                                    d[4] + (d[5] if len(d) > 5 else 0)))
     return "\n".join(lines) + "\n"
@@ -79,7 +81,7 @@ def report(results, args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mci", required=True)
+    ap.add_argument("--mci", required=True, action="append", help="a model (repeat for several)")
     ap.add_argument("--pvd", required=True)
     ap.add_argument("--out", required=True, help="path without extension: OUT.json and OUT.md")
     ap.add_argument("--ranks", default="1,2,4")
@@ -89,7 +91,7 @@ def main():
     ap.add_argument("--tmp", default="/tmp")
     args = ap.parse_args()
     results = []
-    for data in (args.mci, args.pvd):
+    for data in args.mci + [args.pvd]:
         for ranks in (int(x) for x in args.ranks.split(",")):
             results.append(run(os.path.abspath(data), ranks, args.plugin, args.tmp))
     with open(args.out + ".json", "w") as f:

@@ -102,24 +102,30 @@ python3 "$generator" "$work/residual-predicted.mci" --mesh tiny --seed 4 \
 run_case residual-predicted "$work/residual-predicted.mci"
 # parallel reading (issue 20): pvbatch under mpiexec with 2 and 3 ranks, each rank decoding its
 # piece of a MESHC file of 10 chunks (60000 cells of the vessel mesh with all its points, so the
-# last chunk lists points no cell uses; with a RESIDUAL), checked against the serial output (~35 s)
+# last chunk lists points no cell uses; with a RESIDUAL), checked against the serial output (~35 s);
+# then with 3 ranks a file with a MESHX index (a block of tets in 24 chunks), whose pieces decode
+# only the chunks near them (~15 s)
 if command -v mpiexec >/dev/null && command -v pvbatch >/dev/null; then
     python3 "$generator" "$work/parallel.mci" --mesh vessel --mesh-cells 60000 --clusters 8 --width 16 --split \
         --mesh-coding meshc --chunk-cells 6000 --residual-predicted "$work/parallel.codes" --seed 7 >/dev/null
-    for ranks in 2 3; do
-        echo "-- parallel: mpiexec -np $ranks pvbatch"
-        mkdir -p "$work/parallel-$ranks"
+    python3 "$generator" "$work/indexed.mci" --mesh block --clusters 8 --width 16 --split --mesh-coding meshc \
+        --chunk-cells 2000 --mesh-index 6 --seed 7 >/dev/null
+    for case in parallel:2 parallel:3 indexed:3; do
+        name=${case%:*} ranks=${case#*:}
+        echo "-- parallel: mpiexec -np $ranks pvbatch ($name.mci)"
+        out="$work/$name-$ranks"
+        mkdir -p "$out"
         mpi_root=()
         [ "$(id -u)" = 0 ] && mpi_root=(--allow-run-as-root)
         timeout 300 env -u VIRTUAL_ENV -u PYTHONPATH mpiexec "${mpi_root[@]}" --oversubscribe -np "$ranks" \
-            pvbatch "$here/test_parallel.py" dump --plugin "$plugin_so" --mci "$work/parallel.mci" \
-            --out "$work/parallel-$ranks" --ranks "$ranks" >"$work/parallel-$ranks.log" 2>&1 \
-            || { cat "$work/parallel-$ranks.log" >&2; exit 1; }
+            pvbatch "$here/test_parallel.py" dump --plugin "$plugin_so" --mci "$work/$name.mci" \
+            --out "$out" --ranks "$ranks" >"$out.log" 2>&1 \
+            || { cat "$out.log" >&2; exit 1; }
         if pvpython_run "$here/test_parallel.py" check --plugin "$plugin_so" --lib "$lib" \
-            --mci "$work/parallel.mci" --out "$work/parallel-$ranks" --ranks "$ranks" >"$work/check-$ranks.log" 2>&1; then
-            grep -v "^ok" "$work/check-$ranks.log" || true
+            --mci "$work/$name.mci" --out "$out" --ranks "$ranks" >"$out-check.log" 2>&1; then
+            grep -v "^ok" "$out-check.log" || true
         else
-            cat "$work/check-$ranks.log" >&2
+            cat "$out-check.log" >&2
             exit 1
         fi
     done
