@@ -110,6 +110,20 @@ static void open_and_decode(const uint8_t *data, size_t size) {
             }
             free(ids), free(off), free(cconn), free(cxyz), free(ctypes);
         }
+        /* a piece of two with a ghost level (MESHX: only the chunks near it; a point outside its
+         * chunk's listed boxes is a format error there too); a built piece must decode */
+        if (mcinr_mesh_num_points(m) <= 4096) {
+            mcinr_piece *pc = NULL;
+            mcinr_status ps = mcinr_piece_build(m, 1, 2, 1, &opt, &pc, err, sizeof err);
+            if (ps != MCINR_OK && ps != MCINR_ERR_FORMAT && ps != MCINR_ERR_NOMEM) abort();
+            if (ps == MCINR_OK) {
+                float *pv = malloc((mcinr_piece_num_points(pc) + 1) * C * sizeof(float));
+                mcinr_status ds = mcinr_piece_decode(pc, m, 0.0, NULL, 0, pv, &opt, NULL, err, sizeof err);
+                if (ds != MCINR_OK && ds != MCINR_ERR_FORMAT && ds != MCINR_ERR_NOMEM) abort();
+                free(pv);
+            }
+            mcinr_piece_free(pc);
+        }
         mcinr_status ws = mcinr_mesh_decode(m, NULL, err, sizeof err);
         if (ws != MCINR_OK) {
             if (ws != MCINR_ERR_FORMAT && ws != MCINR_ERR_NOMEM) abort();
