@@ -4,6 +4,22 @@
 
 #include "mcinr.h"
 
+#include <string.h>
+
+/* Little-endian reads of the file's integers (n bytes) and binary64 values. */
+static inline uint64_t mci_get_le(const uint8_t *q, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
+    return v;
+}
+
+static inline double mci_get_f64(const uint8_t *q) {
+    uint64_t u = mci_get_le(q, 8);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 enum { MODULE_SINE = 1, MODULE_RESBLOCK = 2, MODULE_LINEAR = 3 };
 
 /* One module; weights point into the model's single float array. For RESBLOCK, W/b are S1,

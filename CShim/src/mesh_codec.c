@@ -768,12 +768,6 @@ void mci_meshc_set_index(mcinr_model *m, const struct mci_meshx *index) {
 }
 /* ---- the section ---- */
 
-static uint64_t le(const uint8_t *q, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
-    return v;
-}
-
 #define SFAIL(status, ...)                                                                         \
     do {                                                                                           \
         char what_[400];                                                                           \
@@ -990,11 +984,11 @@ mcinr_status mcinr_mesh_decode(const mcinr_model *m, const mcinr_decode_options 
 mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
                              const mci_open_ctx *oc, char *err, size_t err_len) {
     if (len < HEADER_BYTES) SFAIL(MCINR_ERR_FORMAT, "payload of %zu bytes is shorter than its 48-byte header", len);
-    uint64_t N = le(payload, 8), M = le(payload + 16, 8), conn_len = le(payload + 24, 8);
+    uint64_t N = mci_get_le(payload, 8), M = mci_get_le(payload + 16, 8), conn_len = mci_get_le(payload + 24, 8);
     unsigned ptype = payload[8];
-    uint32_t K = (uint32_t)le(payload + 32, 4);
+    uint32_t K = (uint32_t)mci_get_le(payload + 32, 4);
     if (ptype != 1 && ptype != 2) SFAIL(MCINR_ERR_FORMAT, "unknown point type %u (1 = f32, 2 = f64)", ptype);
-    if (le(payload + 36, 4) != 0 || le(payload + 40, 8) != 0) SFAIL(MCINR_ERR_FORMAT, "reserved header fields are not 0");
+    if (mci_get_le(payload + 36, 4) != 0 || mci_get_le(payload + 40, 8) != 0) SFAIL(MCINR_ERR_FORMAT, "reserved header fields are not 0");
     if (K < 1 || K > (len - HEADER_BYTES) / ENTRY_BYTES)
         SFAIL(MCINR_ERR_FORMAT, "chunk count %u does not fit in the %zu bytes after the header (40 per chunk, at least 1)",
               K, len - HEADER_BYTES);
@@ -1041,8 +1035,8 @@ mcinr_status mci_parse_meshc(const char *name, const uint8_t *payload, size_t le
     for (uint32_t k = 0; k < K; k++) {
         const uint8_t *e = payload + HEADER_BYTES + (size_t)k * ENTRY_BYTES;
         meshc_chunk *ck = &mc->chunk[k];
-        ck->size = le(e, 8), ck->points = le(e + 8, 8), ck->tets = le(e + 16, 8), ck->cells = le(e + 24, 8);
-        ck->cell_conn = le(e + 32, 8);
+        ck->size = mci_get_le(e, 8), ck->points = mci_get_le(e + 8, 8), ck->tets = mci_get_le(e + 16, 8), ck->cells = mci_get_le(e + 24, 8);
+        ck->cell_conn = mci_get_le(e + 32, 8);
         ck->offset = offset;
         if (ck->size < MCI_RC_INIT_BYTES || ck->size > len - offset)
             SFAIL(MCINR_ERR_FORMAT, "chunk %u: stream of %llu bytes at offset %llu does not fit the %zu-byte payload "

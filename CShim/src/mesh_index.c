@@ -7,19 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t le(const uint8_t *q, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
-    return v;
-}
-
-static double f64_at(const uint8_t *q) {
-    uint64_t b = le(q, 8);
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
 #define XFAIL(status, ...)                                                                         \
     do {                                                                                           \
         char what_[400];                                                                           \
@@ -32,11 +19,11 @@ mcinr_status mci_parse_meshx(const char *name, const uint8_t *p, size_t len, mci
                              const mci_open_ctx *oc, char *err, size_t err_len) {
     if (!m->meshc) XFAIL(MCINR_ERR_FORMAT, "the file has no MESHC section for it to index");
     if (len < 16) XFAIL(MCINR_ERR_FORMAT, "%zu bytes, at least 16", len);
-    uint64_t K = le(p, 4);
+    uint64_t K = mci_get_le(p, 4);
     uint32_t G[3];
     uint64_t splits = 0, boxes = 1;
     for (int a = 0; a < 3; a++) {
-        G[a] = (uint32_t)le(p + 4 + 4 * a, 4);
+        G[a] = (uint32_t)mci_get_le(p + 4 + 4 * a, 4);
         if (G[a] < 1 || G[a] > MCI_MESHX_MAX_AXIS_BOXES)
             XFAIL(MCINR_ERR_FORMAT, "axis %d has %u boxes (allowed 1 ... %u)", a, G[a], MCI_MESHX_MAX_AXIS_BOXES);
         splits += G[a] - 1;
@@ -74,7 +61,7 @@ mcinr_status mci_parse_meshx(const char *name, const uint8_t *p, size_t len, mci
     x->boxes = list;
     x->num_chunks = (size_t)K;
     m->meshx = x; /* freed by mci_free_meshx from here on, also on a failure below */
-    for (uint64_t i = 0; i < splits; i++) values[i] = f64_at(p + 16 + 8 * i);
+    for (uint64_t i = 0; i < splits; i++) values[i] = mci_get_f64(p + 16 + 8 * i);
     double *v = values;
     for (int a = 0; a < 3; a++) {
         x->G[a] = G[a];
@@ -88,14 +75,14 @@ mcinr_status mci_parse_meshx(const char *name, const uint8_t *p, size_t len, mci
     size_t at = (size_t)fixed, n = 0;
     for (uint64_t k = 0; k < K; k++) {
         if (len - at < 4) XFAIL(MCINR_ERR_FORMAT, "ends in chunk %llu's box count", (unsigned long long)k);
-        uint64_t count = le(p + at, 4);
+        uint64_t count = mci_get_le(p + at, 4);
         at += 4;
         if (count > (len - at) / 4)
             XFAIL(MCINR_ERR_FORMAT, "chunk %llu lists %llu boxes, %zu bytes remain", (unsigned long long)k,
                   (unsigned long long)count, len - at);
         start[k] = (uint32_t)n;
         for (uint64_t i = 0; i < count; i++, at += 4) {
-            uint32_t b = (uint32_t)le(p + at, 4);
+            uint32_t b = (uint32_t)mci_get_le(p + at, 4);
             if (b >= boxes || (i > 0 && b <= list[n - 1]))
                 XFAIL(MCINR_ERR_FORMAT, "chunk %llu's box %llu is %u (below %llu, increasing)", (unsigned long long)k,
                       (unsigned long long)i, b, (unsigned long long)boxes);

@@ -167,16 +167,10 @@ static const uint8_t *rd_take(rd *r, size_t n) {
     return q;
 }
 
-static uint64_t le(const uint8_t *q, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
-    return v;
-}
-
 static uint8_t rd_u8(rd *r) { const uint8_t *q = rd_take(r, 1); return q ? q[0] : 0; }
-static uint16_t rd_u16(rd *r) { const uint8_t *q = rd_take(r, 2); return q ? (uint16_t)le(q, 2) : 0; }
-static uint32_t rd_u32(rd *r) { const uint8_t *q = rd_take(r, 4); return q ? (uint32_t)le(q, 4) : 0; }
-static uint64_t rd_u64(rd *r) { const uint8_t *q = rd_take(r, 8); return q ? le(q, 8) : 0; }
+static uint16_t rd_u16(rd *r) { const uint8_t *q = rd_take(r, 2); return q ? (uint16_t)mci_get_le(q, 2) : 0; }
+static uint32_t rd_u32(rd *r) { const uint8_t *q = rd_take(r, 4); return q ? (uint32_t)mci_get_le(q, 4) : 0; }
+static uint64_t rd_u64(rd *r) { const uint8_t *q = rd_take(r, 8); return q ? mci_get_le(q, 8) : 0; }
 static int32_t rd_i32(rd *r) {
     uint32_t u = rd_u32(r);
     int32_t v;
@@ -378,14 +372,14 @@ static const char *read_tensor(rd *r, int encoding, uint64_t n, uint64_t rows, f
     int finite = 1;
     if (encoding == ENC_F16) {
         for (uint64_t i = 0; i < n; i++) {
-            float f = half_to_f32((uint16_t)le(q + 2 * i, 2), &finite);
+            float f = half_to_f32((uint16_t)mci_get_le(q + 2 * i, 2), &finite);
             if (dst) dst[i] = f;
         }
     } else if (encoding == ENC_I8 && rows > 0) {
         uint64_t cols = n / rows;
         const uint8_t *qs = q + 4 * rows;
         for (uint64_t row = 0; row < rows; row++) {
-            float scale = bits_to_f32((uint32_t)le(q + 4 * row, 4));
+            float scale = bits_to_f32((uint32_t)mci_get_le(q + 4 * row, 4));
             if (!isfinite(scale) || !(scale >= 0.0f)) return "has a negative or non-finite int8 scale";
             for (uint64_t k = row * cols; k < (row + 1) * cols; k++) {
                 int v = qs[k] < 128 ? (int)qs[k] : (int)qs[k] - 256;
@@ -395,7 +389,7 @@ static const char *read_tensor(rd *r, int encoding, uint64_t n, uint64_t rows, f
         }
     } else {
         for (uint64_t i = 0; i < n; i++) {
-            float f = bits_to_f32((uint32_t)le(q + 4 * i, 4));
+            float f = bits_to_f32((uint32_t)mci_get_le(q + 4 * i, 4));
             if (!isfinite(f)) finite = 0;
             if (dst) dst[i] = f;
         }
@@ -762,9 +756,9 @@ static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
     for (size_t i = 0; i < (size_t)N * 3; i++) {
         double v;
         if (psize == 4)
-            v = bits_to_f32((uint32_t)le(q + 4 * i, 4));
+            v = bits_to_f32((uint32_t)mci_get_le(q + 4 * i, 4));
         else {
-            uint64_t u = le(q + 8 * i, 8);
+            uint64_t u = mci_get_le(q + 8 * i, 8);
             memcpy(&v, &u, sizeof v);
         }
         if (!isfinite(v)) return fail(c, MCINR_ERR_FORMAT, "point %zu has a non-finite coordinate", i / 3);
@@ -791,7 +785,7 @@ static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
     m->mesh_offsets[0] = 0;
     uint64_t prev = 0;
     for (size_t i = 0; i < (size_t)M; i++) {
-        uint64_t o = le(offs + 8 * i, 8);
+        uint64_t o = mci_get_le(offs + 8 * i, 8);
         if (o < prev || o > conn_len)
             return fail(c, MCINR_ERR_FORMAT, "cell %zu has end offset %llu (previous %llu, connectivity size %llu)", i,
                         (unsigned long long)o, (unsigned long long)prev, (unsigned long long)conn_len);
@@ -802,7 +796,7 @@ static mcinr_status parse_mesh_body(ctx *c, rd *r, mcinr_model *m) {
         return fail(c, MCINR_ERR_FORMAT, "the last cell ends at %llu, not at the connectivity size %llu",
                     (unsigned long long)prev, (unsigned long long)conn_len);
     const uint8_t *conn = rd_take(r, (size_t)conn_len * 4);
-    for (size_t i = 0; i < (size_t)conn_len; i++) m->mesh_conn[i] = (uint32_t)le(conn + 4 * i, 4);
+    for (size_t i = 0; i < (size_t)conn_len; i++) m->mesh_conn[i] = (uint32_t)mci_get_le(conn + 4 * i, 4);
     /* every cell against the one rule (cells.c): its type, point count, indices and no
      * degenerate tetrahedron; the offsets cover every connectivity entry */
     if ((st = charge(c, 0, M + conn_len, "validating the mesh cells")) != MCINR_OK) return st;
@@ -851,7 +845,7 @@ static mcinr_status parse_mesh(ctx *c, rd *r, mcinr_model *m) {
  * 8 bytes, at most zlib's maximum expansion); else UINT64_MAX. */
 static uint64_t declared_inflated_size(const uint8_t *payload, size_t length) {
     if (length < 8) return UINT64_MAX;
-    uint64_t size = le(payload, 8);
+    uint64_t size = mci_get_le(payload, 8);
     size_t compressed = length - 8;
     uint64_t limit = (uint64_t)compressed > (UINT64_MAX - 64) / MAX_DEFLATE_RATIO
                          ? UINT64_MAX
@@ -871,7 +865,7 @@ static mcinr_status inflate_section(ctx *c, int type, const uint8_t **payload, s
                     type == SEC_MESH ? "a zlib stream" : type == SEC_MESHC ? "range-coded chunks"
                                                                             : "zstd or range-coded streams");
     if (*length < 8) return fail(c, MCINR_ERR_FORMAT, "compressed payload of %zu bytes has no size", *length);
-    uint64_t size = le(*payload, 8);
+    uint64_t size = mci_get_le(*payload, 8);
     size_t compressed = *length - 8;
     if (declared_inflated_size(*payload, *length) == UINT64_MAX)
         return fail(c, MCINR_ERR_FORMAT, "compressed payload declares %llu bytes from %zu compressed bytes",
@@ -988,11 +982,11 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         int z[SEC_LAST + 1] = {0};
         for (uint32_t i = 0; i < count; i++) {
             const uint8_t *e = data + 16 + 32 * (size_t)i;
-            uint32_t type = (uint32_t)le(e, 4);
+            uint32_t type = (uint32_t)mci_get_le(e, 4);
             if (type < 1 || type > SEC_LAST || p[type]) continue;
-            p[type] = data + le(e + 8, 8);
-            l[type] = (size_t)le(e + 16, 8);
-            z[type] = (le(e + 4, 4) & SECTION_COMPRESSED) != 0;
+            p[type] = data + mci_get_le(e + 8, 8);
+            l[type] = (size_t)mci_get_le(e + 16, 8);
+            z[type] = (mci_get_le(e + 4, 4) & SECTION_COMPRESSED) != 0;
         }
         double total = crc_bytes;
         for (int t = 1; t <= SEC_LAST; t++) {
@@ -1002,7 +996,7 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
             total += t == SEC_NETS ? 2.0 * inflated : inflated;
         }
         if (p[SEC_MESH] && l[SEC_MESH] >= 8) { /* the mesh body, inflated and parsed */
-            uint64_t body = le(p[SEC_MESH], 8), cap = (uint64_t)l[SEC_MESH] * MAX_DEFLATE_RATIO + 64;
+            uint64_t body = mci_get_le(p[SEC_MESH], 8), cap = (uint64_t)l[SEC_MESH] * MAX_DEFLATE_RATIO + 64;
             total += 2.0 * (double)(body < cap ? body : cap);
         }
         if (p[SEC_RESIDUAL_PREDICTED] && !z[SEC_RESIDUAL_PREDICTED])
@@ -1082,7 +1076,7 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         c->section = "MESH";
         rd mesh = {payload[SEC_MESH], length[SEC_MESH], 0, 1};
         if ((s = parse_mesh(c, &mesh, m)) != MCINR_OK) return s;
-        uint64_t body = le(payload[SEC_MESH], 8); /* checked by parse_mesh */
+        uint64_t body = mci_get_le(payload[SEC_MESH], 8); /* checked by parse_mesh */
         if ((s = step_done(c, (double)length[SEC_MESH] + 2.0 * (double)body)) != MCINR_OK) return s;
         m->mesh_bytes = length[SEC_MESH];
     }

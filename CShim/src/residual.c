@@ -49,21 +49,8 @@
 #define RC_EXPONENT_BITS 34          /* unary exponent bits; 34 ones = escape */
 #define RC_MAX_BIT_LENGTH 14
 
-static uint64_t get_le(const uint8_t *q, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | q[i];
-    return v;
-}
-
-static double get_f64(const uint8_t *q) {
-    uint64_t u = get_le(q, 8);
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 static float get_f32(const uint8_t *q) {
-    uint32_t u = (uint32_t)get_le(q, 4);
+    uint32_t u = (uint32_t)mci_get_le(q, 4);
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
@@ -111,7 +98,7 @@ static const char *next_code(const uint8_t *raw, size_t len, size_t *pos, code *
  * or legacy frame, nothing after it) whose content is exactly dst_len bytes. NULL on success,
  * else a static description. */
 static const char *unzstd_exact(ZSTD_DCtx *dctx, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len) {
-    if (src_len < 4 || get_le(src, 4) != ZSTD_MAGICNUMBER) return "not a zstd frame (bad magic number)";
+    if (src_len < 4 || mci_get_le(src, 4) != ZSTD_MAGICNUMBER) return "not a zstd frame (bad magic number)";
     size_t frame = ZSTD_findFrameCompressedSize(src, src_len);
     if (ZSTD_isError(frame)) return "corrupt or truncated zstd frame";
     if (frame != src_len) return "bytes after the zstd frame";
@@ -562,10 +549,10 @@ static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r,
 
 double mci_residual_estimate(const uint8_t *p, size_t len) {
     if (len < 16) return 0.0;
-    uint64_t N = get_le(p, 8);
-    uint64_t S = get_le(p + 8, 4) * get_le(p + 12, 4), nonempty = 0;
-    size_t pos = 16 + 16 * (size_t)get_le(p + 12, 4);
-    for (uint64_t k = 0; k < S && pos <= len && len - pos >= 24; k++, pos += 24) nonempty += get_le(p + pos + 16, 8) != 0;
+    uint64_t N = mci_get_le(p, 8);
+    uint64_t S = mci_get_le(p + 8, 4) * mci_get_le(p + 12, 4), nonempty = 0;
+    size_t pos = 16 + 16 * (size_t)mci_get_le(p + 12, 4);
+    for (uint64_t k = 0; k < S && pos <= len && len - pos >= 24; k++, pos += 24) nonempty += mci_get_le(p + pos + 16, 8) != 0;
     return (double)nonempty * (double)N;
 }
 
@@ -660,8 +647,8 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         return MCINR_ERR_FORMAT;
     }
     if (len < 16) FAIL(MCINR_ERR_FORMAT, "truncated in the header (%zu bytes)", len);
-    uint64_t N = get_le(p, 8);
-    uint32_t T = (uint32_t)get_le(p + 8, 4), C = (uint32_t)get_le(p + 12, 4);
+    uint64_t N = mci_get_le(p, 8);
+    uint32_t T = (uint32_t)mci_get_le(p + 8, 4), C = (uint32_t)mci_get_le(p + 12, 4);
     if (N != m->mesh_num_points)
         FAIL(MCINR_ERR_FORMAT, "holds %llu points, the mesh has %zu", (unsigned long long)N, m->mesh_num_points);
     if (T != m->num_times) FAIL(MCINR_ERR_FORMAT, "holds %u time steps, META has %zu", T, m->num_times);
@@ -685,7 +672,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         !m->residual_stream_size || !m->residual_predictor || !m->residual_coder)
         FAIL(MCINR_ERR_NOMEM, "out of memory for %llu streams", (unsigned long long)S);
     for (uint32_t c = 0; c < C; c++, pos += 16) {
-        double e = get_f64(p + pos), s = get_f64(p + pos + 8);
+        double e = mci_get_f64(p + pos), s = mci_get_f64(p + pos + 8);
         if (!isfinite(e) || !(e > 0.0))
             FAIL(MCINR_ERR_FORMAT, "component %u has error bound %g (must be finite and > 0)", c, e);
         if (!isfinite(s) || !(s > 0.0) || s > 2.0 * e)
@@ -724,8 +711,8 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                  "coder)", step, comp, coder);
         m->residual_predictor[k] = (uint8_t)predictor;
         m->residual_coder[k] = (uint8_t)coder;
-        raw_size = get_le(p + pos + 8, 8);
-        uint64_t stored = get_le(p + pos + 16, 8);
+        raw_size = mci_get_le(p + pos + 8, 8);
+        uint64_t stored = mci_get_le(p + pos + 16, 8);
         /* a linear stream's weights come first; the coder's rules are those of the codes after them */
         size = stored;
         if (predictor & PREDICT_LINEAR) {
@@ -786,7 +773,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             const uint8_t *q = p + pos + m->residual_stream_offset[k] - LINEAR_BYTES;
             int32_t *w = m->residual_weights + LINEAR_WEIGHTS * k;
             for (unsigned j = 0; j < LINEAR_WEIGHTS; j++) {
-                w[j] = (int32_t)(uint32_t)get_le(q + 4 * j, 4);
+                w[j] = (int32_t)(uint32_t)mci_get_le(q + 4 * j, 4);
                 unsigned lag = j < LINEAR_LAGS ? j + 1 : j - LINEAR_LAGS; /* w_m, v_m read step t − m */
                 if (w[j] > LINEAR_WEIGHT_LIMIT || w[j] < -LINEAR_WEIGHT_LIMIT)
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear predictor weight %s is %ld (allowed "
