@@ -117,10 +117,10 @@ public struct MCIModel: Equatable, Sendable {
     /// two (SEAM section, format 1.3), in normalised coordinates ([−1, 1] over the bounding
     /// box); nil: no blending (each point decoded by its network alone).
     public var seamMargin: Double? = nil
-    /// Write the index of a chunked mesh (MESHX, format 1.5: a box grid over the points and each
-    /// chunk's bounds), so that a parallel reader's piece decodes only the chunks near it. The
-    /// values at the mesh points are then evaluated box by box (the same values within float
-    /// rounding of the last bits). Never with a residual (its chains need every point).
+    /// Write the index of a chunked mesh (MESHX, format 1.5: a box grid over the points and the
+    /// boxes each chunk's points lie in), so that a parallel reader's piece decodes only the
+    /// chunks near it. The decoder then evaluates the values at the mesh points box by box (the
+    /// same values up to the last bits). Never with a residual (its chains need every point).
     public var meshIndex = true
 
     public init(variables: [MCIVariable], componentRanges: [ClosedRange<Double>], times: [Double],
