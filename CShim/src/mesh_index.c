@@ -77,9 +77,11 @@ mcinr_status mci_parse_meshx(const char *name, const uint8_t *p, size_t len, mci
         if (len - at < 4) XFAIL(MCINR_ERR_FORMAT, "ends in chunk %llu's box count", (unsigned long long)k);
         uint64_t count = mci_get_le(p + at, 4);
         at += 4;
-        if (count > (len - at) / 4)
-            XFAIL(MCINR_ERR_FORMAT, "chunk %llu lists %llu boxes, %zu bytes remain", (unsigned long long)k,
-                  (unsigned long long)count, len - at);
+        /* the later chunks' counts need their 4 bytes each: the lists fit in what is left */
+        uint64_t later = 4 * (K - 1 - k), left = (uint64_t)(len - at);
+        if (left < later || count > (left - later) / 4 || count > entries - n)
+            XFAIL(MCINR_ERR_FORMAT, "chunk %llu lists %llu boxes, %zu bytes remain for it and %llu later chunks",
+                  (unsigned long long)k, (unsigned long long)count, len - at, (unsigned long long)(K - 1 - k));
         start[k] = (uint32_t)n;
         for (uint64_t i = 0; i < count; i++, at += 4) {
             uint32_t b = (uint32_t)mci_get_le(p + at, 4);

@@ -8,7 +8,9 @@ from tools/make_test_mci.py with tools/mesh_codec.encode_chunk patched; the tabl
 With a MESHX index (tools/mesh_codec.index_section patched): DIR/index_outside.mci, chunk 1
 lists one box fewer than its points lie in (a chunk decode refuses it);
 DIR/index_count.mci, an index of one chunk more than MESHC has (refused at open);
-DIR/index_residual.mci, an index beside a RESIDUAL section (refused at open).
+DIR/index_residual.mci, an index beside a RESIDUAL section (refused at open);
+DIR/index_greedy.mci, chunk 0's list claims every byte left, with none for the later chunks'
+counts (refused at open: a fuzzer found it overran the list's allocation).
 """
 import struct
 import os
@@ -66,6 +68,11 @@ def outside(b):
     return b[:at] + struct.pack("<I", count - 1) + b[at + 8:]  # its first box dropped
 
 
+def greedy(b):
+    at = chunk_lists(b)[0]
+    return b[:at] + struct.pack("<I", (len(b) - at - 4) // 4) + b[at + 4:]
+
+
 def one_more(b):
     K = struct.unpack_from("<I", b, 0)[0]
     return struct.pack("<I", K + 1) + b[4:] + struct.pack("<I", 0)
@@ -87,4 +94,5 @@ if __name__ == "__main__":
     make(os.path.join(out, "pieces_moved.mci"), moved, [])
     make_indexed(os.path.join(out, "index_outside.mci"), outside, [])
     make_indexed(os.path.join(out, "index_count.mci"), one_more, [])
+    make_indexed(os.path.join(out, "index_greedy.mci"), greedy, [])
     make_indexed(os.path.join(out, "index_residual.mci"), lambda b: b, ["--residual-predicted", os.path.join(out, "index_residual.res")])

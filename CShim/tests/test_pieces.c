@@ -440,8 +440,9 @@ static void check_index(const char *dir) {
         CHECK(refused > 0, "index_outside.mci: no piece decoded chunk 1");
         mcinr_close(m);
     }
-    const char *bad[2][2] = {{"index_count.mci", "indexes"}, {"index_residual.mci", "has no MESHX"}};
-    for (int b = 0; b < 2; b++) {
+    const char *bad[3][2] = {{"index_count.mci", "indexes"}, {"index_residual.mci", "has no MESHX"},
+                             {"index_greedy.mci", "later chunks"}};
+    for (int b = 0; b < 3; b++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, bad[b][0]);
         mcinr_model *x = NULL;
