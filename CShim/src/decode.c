@@ -136,15 +136,15 @@ size_t mcinr_route(const mcinr_model *m, const double xyz[3]) {
 
 /* ---- Network evaluation on a batch of rows ---- */
 
-/* y[rows × out] = x[rows × in] · Wᵀ, as sgemm calls of at most max_mnk / (in · out) rows each
- * (at least 1; max_mnk = 0: one call). Rows of a product are independent, so the blocking
- * changes no value (see SGEMM_SERIAL_MNK). */
-static void matmul(const float *x, size_t rows, size_t in, size_t out, const float *W, float *y, size_t max_mnk) {
-    size_t block = rows;
-    if (max_mnk) {
-        block = max_mnk / (in * out);
-        if (block < 1) block = 1;
-    }
+/* y[rows × out] = x[rows × in] · Wᵀ, as sgemm calls of at most SGEMM_SERIAL_MNK / (in · out)
+ * rows each (at least 1), whatever the widths: blocks of a size fixed by the layer shapes give
+ * values independent of the thread counts (OpenBLAS's own threads would split a larger call by
+ * its thread count, and its edge kernels then change last bits on some CPUs, e.g. AVX2 ones).
+ * Wide layers get small blocks (16 rows at 128 × 128), which the decoder's workers run in
+ * parallel. */
+static void matmul(const float *x, size_t rows, size_t in, size_t out, const float *W, float *y) {
+    size_t block = SGEMM_SERIAL_MNK / (in * out);
+    if (block < 1) block = 1;
     for (size_t r = 0; r < rows; r += block) {
         size_t m = rows - r < block ? rows - r : block;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)out, (int)in, 1.0f, x + r * in, (int)in, W,
@@ -153,32 +153,32 @@ static void matmul(const float *x, size_t rows, size_t in, size_t out, const flo
 }
 
 static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
-                       float omega, float *y, size_t max_mnk) {
-    matmul(x, rows, in, out, W, y, max_mnk);
+                       float omega, float *y) {
+    matmul(x, rows, in, out, W, y);
     /* Bias, omega and sine in one pass (the kernel walks narrow rows as one flat array). */
     mcinr_sine_forward(y, b, rows, out, omega, NULL);
 }
 
 /* y = module(x); t1, t2 are scratch buffers; y, t1, t2 and x are distinct. */
 static void apply_module(const mci_module *mod, const float *x, size_t rows, float omega, float *y, float *t1,
-                         float *t2, size_t max_mnk) {
+                         float *t2) {
     switch (mod->kind) {
     case MODULE_SINE:
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, y, max_mnk);
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, y);
         break;
     case MODULE_LINEAR:
-        matmul(x, rows, mod->in, mod->out, mod->W, y, max_mnk);
+        matmul(x, rows, mod->in, mod->out, mod->W, y);
         mcinr_add_bias(y, mod->b, rows, mod->out);
         break;
     default: { /* RESBLOCK: 0.5 (S2(S1(x)) + T(x)), T = identity when in = out */
         const float *skip = x;
         if (mod->Wt) {
-            sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2, max_mnk);
+            sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2);
             skip = t2;
         }
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1, max_mnk);
+        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
         /* S2 with the average fused into its sine (same values as sine, then half sum). */
-        matmul(t1, rows, mod->out, mod->out, mod->W2, y, max_mnk);
+        matmul(t1, rows, mod->out, mod->out, mod->W2, y);
         mcinr_sine_half_sum(y, mod->b2, rows, mod->out, omega, skip);
         break;
     }
@@ -244,7 +244,6 @@ typedef struct request {
     size_t num_components;    /* values per output row */
     float *out;
     size_t chunk;             /* points per chunk (the last chunk may be shorter) */
-    size_t max_mnk;           /* rows × in × out bound of each sgemm call; 0: none (matmul) */
     const uint32_t *row_of;   /* NULL: point i → output row i; else row_of[i] (MCI_NO_ROW: not wanted) */
     size_t *evaluated;        /* with row_of: per chunk, the points the networks evaluated */
     /* MESHX boxes (mesh_index.h): chunk c is the points task_ids[task_start[c] ...
@@ -279,7 +278,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
     float *ping[2] = {w->buf[1], w->buf[2]};
     for (size_t k = 0; k < net->num_trunk; k++) {
         float *dst = ping[k & 1];
-        apply_module(&net->trunk[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5], rq->max_mnk);
+        apply_module(&net->trunk[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5]);
         cur = dst;
     }
     const float *trunk_out = cur;
@@ -299,7 +298,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
         cur = trunk_out;
         for (size_t k = 0; k < br->num_modules; k++) {
             float *dst = bp[k & 1];
-            apply_module(&br->modules[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5], rq->max_mnk);
+            apply_module(&br->modules[k], cur, rows, net->omega0, dst, w->buf[4], w->buf[5]);
             cur = dst;
         }
         for (size_t r = 0; r < rq->num_components; r++) {
@@ -416,8 +415,7 @@ static mcinr_status chunk_task(void *ctx, void *state, size_t chunk) {
     return MCINR_OK;
 }
 
-/* ---- Worker threads and OpenBLAS's threads ---- */
-
+/* ---- Progress weights ---- */
 
 /* Calls visit(module, ctx) for every module of every network (trunks and branches). */
 static void visit_modules(const mcinr_model *m, void (*visit)(const mci_module *, void *), void *ctx) {
@@ -514,7 +512,7 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
     if (chunk > num_points) chunk = num_points;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
-    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, 0, row_of, NULL, NULL, NULL, chunk};
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, row_of, NULL, NULL, NULL, chunk};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
     if (tasks) {
         if (tasks->count == 0) return MCINR_OK;
@@ -528,12 +526,6 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
         mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
         return MCINR_ERR_NOMEM;
     }
-    /* Every product in row blocks below OpenBLAS's threading threshold, whatever the widths:
-     * blocks of a size fixed by the layer shapes give values independent of the thread counts
-     * (OpenBLAS's own threads would split a larger call by its thread count, and its edge
-     * kernels then change last bits on some CPUs, e.g. AVX2 ones). Wide layers get small
-     * blocks (16 rows at 128 × 128), which the decoder's own workers run in parallel. */
-    rq.max_mnk = SGEMM_SERIAL_MNK;
     mci_parallel_for loop = {num_chunks, threads, &rq, chunk_worker_init, chunk_worker_fini, chunk_task, o->progress,
                              o->user_data, from, to};
     mcinr_status s = mci_parallel_run(&loop, NULL);
