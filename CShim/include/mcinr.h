@@ -1,14 +1,12 @@
 /*
  * mcinr.h — the C decoder of .mci files (MC-INR models of unstructured simulation data).
  *
- * Needs: C99, POSIX threads (the decode workers), a CBLAS with cblas_sgemm (built and tested
- * with OpenBLAS), zlib (compressed sections, MESH), zstd (RESIDUAL streams) and libm.
- * No printing, no exit/abort. Global state: one process-wide value, the instruction-set level
- * of the numeric kernels (CShim/kernels: 0 baseline, 1 AVX2+FMA, 2 AVX-512F), detected from
- * the CPU on first use and lowered only by mcinr_kernels_limit_level (tests and benchmarks;
- * not part of this API); the level can change the last bits of decoded values. Everything
- * else belongs to one model handle or to one call. (OpenBLAS keeps global
- * state of its own, which the decoder leaves alone: see Threading.)
+ * Needs: C99, POSIX threads (the decode workers), zlib (compressed sections, MESH), zstd
+ * (RESIDUAL streams) and libm. No printing, no exit/abort. Global state: one process-wide value,
+ * the instruction-set level of the numeric kernels (CShim/kernels: 0 baseline, 1 AVX2+FMA,
+ * 2 AVX-512F), detected from the CPU on first use and lowered only by mcinr_kernels_limit_level
+ * (tests and benchmarks; not part of this API); the level can change the last bits of decoded
+ * values. Everything else belongs to one model handle or to one call.
  * Every function that can fail returns an mcinr_status; where a caller passes `err`/`err_len`,
  * a readable message (NUL-terminated, truncated to err_len) is written there on failure. `err`
  * may be NULL.
@@ -19,18 +17,13 @@
  *
  * Threading: a model is immutable after mcinr_open_*; any number of threads may call the
  * query and decode functions on one model concurrently. mcinr_close must not race them.
- * The decoder never changes OpenBLAS's own thread count (process-wide state that other code,
- * e.g. numpy, also uses). It splits every product into sgemm calls with M·N·K ≤ 262144,
- * which OpenBLAS runs on the calling thread without its thread pool, so num_threads > 1
- * scales whatever OpenBLAS's thread count.
- * Reproducibility: the decoded values do not depend on num_threads nor on OpenBLAS's thread
- * count (fixed chunks, and sgemm row blocks that depend on the layer shapes only; each point's
- * value is computed by the same operations whichever thread runs it; OpenBLAS divides a
- * threaded sgemm's rows and columns among its threads, not the sums; tested with OpenBLAS
- * 0.3.21, 1–16 threads). Splitting rows differently would change last bits: OpenBLAS chooses
- * its kernel and edge code by the call's size. They can differ in the last bits between
- * machines: OpenBLAS picks its sgemm kernel for the CPU (OPENBLAS_CORETYPE=Haswell and SkylakeX give
- * different bits), and the sine kernels run at the CPU's instruction-set level.
+ * Reproducibility: a point's decoded values depend only on the model, its coordinates and the
+ * time: not on num_threads, nor on the other points of the call or their order (the products
+ * are the decoder's own kernel, CShim/kernels, which sums each value in one fixed order; an
+ * sgemm would not: OpenBLAS sums a row by another edge kernel depending on its position in the
+ * call). So a piece of the mesh (mcinr_piece_decode) or a subset of the points gets the values
+ * of a whole decode bit for bit. The values can differ in the last bits between machines
+ * (the kernels run at the CPU's instruction-set level).
  *
  * The file format is specified in docs/mci-format.md.
  */
@@ -53,14 +46,17 @@ extern "C" {
  * the pieces API for parallel readers (mcinr_piece_build and its getters, mcinr_piece_decode,
  * mcinr_decode_mesh_points).
  * 1.2.0 reads format 1.4: the linear residual predictor (RESIDUAL predictor bit 3).
- * 1.3.0 reads format 1.5: the MESHX index of a MESHC mesh (mcinr_mesh_index); with it the values
- * at the mesh points are evaluated box by box and a piece decodes only the chunks near it. Every
- * product is now cut into row blocks below OpenBLAS's threading threshold (before, models wider
- * than about 90 × 90 were not), so values never depend on OpenBLAS's thread count. */
+ * 1.3.0 reads format 1.5: the MESHX index of a MESHC mesh (mcinr_mesh_index), with which a
+ * piece's ghost levels decode only the chunks near it.
+ * 1.4.0: the products are the decoder's own kernel instead of a CBLAS sgemm (no BLAS needed), so
+ * a point's values never depend on the other points decoded with it (values change in the last
+ * bits against 1.3.0); a piece without ghost levels decodes only its own chunks, and
+ * mcinr_decode_mesh_points and mcinr_piece_decode evaluate the networks at the requested points
+ * only. */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 3
+#define MCINR_VERSION_MINOR 4
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.3.0"
+#define MCINR_VERSION_STRING "1.4.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
@@ -87,7 +83,7 @@ typedef enum mcinr_status {
 /* Opaque, immutable model handle. */
 typedef struct mcinr_model mcinr_model;
 
-/* Library version string, MCINR_VERSION_STRING of the library ("1.3.0"). Static storage. */
+/* Library version string, MCINR_VERSION_STRING of the library ("1.4.0"). Static storage. */
 const char *mcinr_version(void);
 
 /* Short static description of a status code ("checksum mismatch", ...). Never NULL. */
@@ -361,9 +357,9 @@ uint64_t mcinr_mesh_bytes(const mcinr_model *model);
 /* The mesh section's type: 5 (MESH, one zlib stream), 8 (MESHC, chunks), 0 without a mesh. */
 int mcinr_mesh_coding(const mcinr_model *model);
 
-/* Whether the MESHC mesh has a MESHX index (format 1.5: a box grid over the points and each
- * chunk's bounds, so a piece decodes only the chunks near it): 1 and the boxes per axis in
- * boxes[0..2] (may be NULL), else 0. */
+/* Whether the MESHC mesh has a MESHX index (format 1.5: a box grid over the points and the boxes
+ * each chunk's points lie in, so a piece's ghost levels decode only the chunks near it): 1 and
+ * the boxes per axis in boxes[0..2] (may be NULL), else 0. */
 int mcinr_mesh_index(const mcinr_model *model, size_t boxes[3]);
 
 /* ---- Pieces: a part of the mesh and its values, for parallel readers (CShim/src/pieces.c) ----
@@ -381,17 +377,15 @@ int mcinr_mesh_index(const mcinr_model *model, size_t boxes[3]);
  * (`point_ids[i]` in 0 … mcinr_mesh_num_points − 1, each at most once), at time `time`: `out`
  * receives num_ids × num_components floats (C with `components` NULL), row i for point_ids[i]. The
  * values are mcinr_decode_mesh's bit for bit (the residual included at stored times, unless
- * options->network_only): the networks run on the same batches of points as a decode of every
- * point (decode.c's chunks of the mesh points, grouped by network, cut into batches of up to
- * 1024), but only on the batches that hold a requested point, so the work is that of the batches
- * touched (about num_ids when the ids of a network's points that lie near each other are near
- * each other; *evaluated, if not NULL, receives the points the networks ran on). The residual's
+ * options->network_only): the networks run on the requested points only, and a point's values
+ * never depend on the points evaluated with it (*evaluated, if not NULL, receives the points the
+ * networks ran on: num_ids, twice for points in a seam). The residual's
  * prediction chains run over every mesh point: at a stored time each requested component's chain
  * is reconstructed whole (work and about 24 bytes × mesh points per thread, as in
  * mcinr_decode_mesh), then applied to the requested points. Memory besides: 4 bytes per mesh
  * point, and, for a MESHC model, the whole mesh, decoded on first use (mcinr_mesh_decode) for the
- * coordinates of the batches' points (mcinr_piece_decode needs only the coordinates its piece
- * gathered). Threads, progress and abort as in mcinr_decode_mesh.
+ * points' coordinates (mcinr_piece_decode needs only its piece's). Threads, progress and abort as
+ * in mcinr_decode_mesh.
  * Errors: MCINR_ERR_ARGUMENT (NULL model, point_ids or out with num_ids > 0, a point id out of
  * range or listed twice (the message names it), a component out of range, num_ids ≥ 2^32 − 1,
  * options not set up), MCINR_ERR_NO_MESH, MCINR_ERR_NOMEM, MCINR_ERR_ABORTED. */
@@ -407,10 +401,11 @@ typedef struct mcinr_piece mcinr_piece;
 /* Builds piece `piece` of `num_pieces` (0 ≤ piece < num_pieces ≤ 2^31) with `ghost_levels`
  * (0 … 255) layers of ghost cells: level l holds the cells of other pieces that share a point
  * with the piece's own cells or with the cells of levels < l. A MESHC piece decodes its own
- * chunks, then every other chunk once (for ghost level 1, or, without ghost levels, for the
- * coordinates alone; each further level decodes them again), never the whole mesh at once: its
- * memory is the piece, one chunk per thread, and a copy of every mesh point's coordinates
- * (24 bytes per point), which mcinr_piece_decode evaluates the networks' batches at. A MESH file's
+ * chunks (each lists every point its cells use, with its coordinates: without ghost levels
+ * nothing else is read), then for each ghost level the other chunks that may hold one of its
+ * cells (with a MESHX index the chunks sharing a box with a chunk that gave the piece a cell,
+ * else every other chunk), never the whole mesh at once: its memory is the piece, one chunk per
+ * thread and bitmaps of N/8 bytes over the mesh points. A MESH file's
  * piece is cut from the whole mesh, which the open decoded. Cells: the own cells first, in the
  * order of mcinr_mesh_cells, then the ghost cells level by level in that order. A point no cell
  * uses goes with the chunk that lists it (for a MESH file: the last one).
@@ -421,9 +416,10 @@ typedef struct mcinr_piece mcinr_piece;
  * mcinr_decode_mesh (NULL: defaults). On success *out receives a piece to free with
  * mcinr_piece_free. Errors: MCINR_ERR_ARGUMENT (NULL model or out, piece ≥ num_pieces,
  * num_pieces 0 or > 2^31, ghost_levels outside 0 … 255), MCINR_ERR_NO_MESH, MCINR_ERR_NOMEM,
- * MCINR_ERR_ABORTED, MCINR_ERR_FORMAT for what a whole-mesh decode refuses across chunks (a point
- * no chunk lists, a point listed with other coordinates by another chunk: the message names it),
- * and the errors of mcinr_mesh_chunk, with a message in err. */
+ * MCINR_ERR_ABORTED, MCINR_ERR_FORMAT for a point that two of the chunks it reads list with other
+ * coordinates (the message names it; what only the whole mesh shows, e.g. a point no chunk lists,
+ * is refused by mcinr_mesh_decode, not here), and the errors of mcinr_mesh_chunk, with a message
+ * in err. */
 mcinr_status mcinr_piece_build(const mcinr_model *model, size_t piece, size_t num_pieces, int ghost_levels,
                                const mcinr_decode_options *options, mcinr_piece **out, char *err, size_t err_len);
 void mcinr_piece_free(mcinr_piece *piece); /* NULL is allowed */
@@ -447,13 +443,13 @@ const int64_t *mcinr_piece_connectivity(const mcinr_piece *piece);
 const uint8_t *mcinr_piece_cell_ghost_levels(const mcinr_piece *piece);
 const uint8_t *mcinr_piece_point_duplicate(const mcinr_piece *piece);
 /* What building it read: chunks of the piece's own cells, and the other chunks' decodes (for the
- * ghost levels, a chunk once per level, or for the coordinates). Either pointer may be NULL. */
+ * ghost levels, a chunk once per level; 0 without ghost levels). Either pointer may be NULL. */
 void mcinr_piece_decoded_chunks(const mcinr_piece *piece, size_t *own_chunks, size_t *other_chunk_decodes);
 
 /* The values at the piece's points (row i for mcinr_piece_point_ids[i]), as
- * mcinr_decode_mesh_points with those ids (the same bits), but at the coordinates the piece
- * gathered: a MESHC model's whole mesh is not decoded (except by the open of a file with a
- * RESIDUAL, whose chains need the mesh). `model` must be the one the piece was built from.
+ * mcinr_decode_mesh_points with those ids (the same bits), but at the piece's own coordinates:
+ * a MESHC model's whole mesh is not decoded (except by the open of a file with a RESIDUAL, whose
+ * chains need the mesh; at its stored times the residual is applied as there). `model` must be the one the piece was built from.
  * Threads, progress, abort and errors as mcinr_decode_mesh_points; MCINR_ERR_ARGUMENT also for a
  * NULL piece or a piece of another model. Safe to call from several threads on one piece. */
 mcinr_status mcinr_piece_decode(const mcinr_piece *piece, const mcinr_model *model, double time,

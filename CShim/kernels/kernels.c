@@ -226,6 +226,61 @@
         }                                                                              \
     }
 
+/* Matrix product on a packed matrix (mcinr_matmul_packed): tiles of 6 rows × 16 columns, twelve
+ * 8-float accumulators (GCC/Clang vector extensions: one AVX register each, or two SSE/NEON
+ * registers). Every output value is one chain acc = acc + x·w over k = 0, 1, ... from 0, the same
+ * statement for a row of a full tile and a row of the tail, so a row's values never depend on
+ * which rows share the call (unlike an sgemm, whose edge kernels sum in another order). */
+typedef float mcinr_v8 __attribute__((vector_size(32), aligned(4)));
+#define MM_ROWS 6
+#define MM_COLS MCINR_PACK_COLUMNS
+#define MATMUL_BODY                                                                     \
+    const size_t outp = (out + MM_COLS - 1) / MM_COLS * MM_COLS;                       \
+    for (size_t r = 0; r < rows; r += MM_ROWS) {                                       \
+        const size_t nr = rows - r < MM_ROWS ? rows - r : MM_ROWS;                     \
+        const float *xr = x + r * in;                                                  \
+        for (size_t j0 = 0; j0 < outp; j0 += MM_COLS) {                                \
+            const size_t n = out - j0 < MM_COLS ? out - j0 : MM_COLS;                  \
+            const float *w = packed + j0;                                              \
+            mcinr_v8 t[MM_ROWS][2];                                                    \
+            if (nr == MM_ROWS) {                                                       \
+                mcinr_v8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}; \
+                mcinr_v8 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0}; \
+                for (size_t k = 0; k < in; k++, w += outp) {                           \
+                    const mcinr_v8 w0 = *(const mcinr_v8 *)w, w1 = *(const mcinr_v8 *)(w + 8); \
+                    float b = xr[k];                                                   \
+                    c00 = c00 + b * w0; c01 = c01 + b * w1;                            \
+                    b = xr[in + k];                                                    \
+                    c10 = c10 + b * w0; c11 = c11 + b * w1;                            \
+                    b = xr[2 * in + k];                                                \
+                    c20 = c20 + b * w0; c21 = c21 + b * w1;                            \
+                    b = xr[3 * in + k];                                                \
+                    c30 = c30 + b * w0; c31 = c31 + b * w1;                            \
+                    b = xr[4 * in + k];                                                \
+                    c40 = c40 + b * w0; c41 = c41 + b * w1;                            \
+                    b = xr[5 * in + k];                                                \
+                    c50 = c50 + b * w0; c51 = c51 + b * w1;                            \
+                }                                                                      \
+                t[0][0] = c00; t[0][1] = c01; t[1][0] = c10; t[1][1] = c11;            \
+                t[2][0] = c20; t[2][1] = c21; t[3][0] = c30; t[3][1] = c31;            \
+                t[4][0] = c40; t[4][1] = c41; t[5][0] = c50; t[5][1] = c51;            \
+            } else {                                                                   \
+                for (size_t a = 0; a < nr; a++) {                                      \
+                    mcinr_v8 c0 = {0}, c1 = {0};                                       \
+                    const float *wa = w;                                               \
+                    for (size_t k = 0; k < in; k++, wa += outp) {                      \
+                        const mcinr_v8 w0 = *(const mcinr_v8 *)wa, w1 = *(const mcinr_v8 *)(wa + 8); \
+                        const float b = xr[a * in + k];                                \
+                        c0 = c0 + b * w0; c1 = c1 + b * w1;                            \
+                    }                                                                  \
+                    t[a][0] = c0;                                                      \
+                    t[a][1] = c1;                                                      \
+                }                                                                      \
+            }                                                                          \
+            for (size_t a = 0; a < nr; a++) memcpy(y + (r + a) * out + j0, t[a], n * sizeof(float)); \
+        }                                                                              \
+    }
+
 /* ---- instruction-set level ---- */
 
 #if MCINR_HAVE_DISPATCH
@@ -268,11 +323,28 @@ MCINR_DEFINE_DISPATCHED(void, mcinr_sincos,
     (const float *z, size_t n, float *s_out, float *c_out),
     (z, n, s_out, c_out), SINCOS_BODY)
 
+MCINR_DEFINE_DISPATCHED(void, mcinr_matmul_packed,
+    (const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y),
+    (x, rows, in, out, packed, y), MATMUL_BODY)
+
 MCINR_DEFINE_DISPATCHED(void, mcinr_positional_encoding,
     (const float *x, size_t rows, unsigned L, float *out),
     (x, rows, L, out), PE_BODY)
 
 /* ---- simple kernels (auto-vectorised at the baseline target is enough) ---- */
+
+size_t mcinr_packed_floats(size_t in, size_t out) {
+    return in * ((out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS);
+}
+
+void mcinr_pack_matrix(const float *W, size_t out, size_t in, float *packed) {
+    const size_t outp = (out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS;
+    for (size_t k = 0; k < in; k++) {
+        float *row = packed + k * outp;
+        for (size_t j = 0; j < out; j++) row[j] = W[j * in + k];
+        for (size_t j = out; j < outp; j++) row[j] = 0.0f;
+    }
+}
 
 void mcinr_add_bias(float *x, const float *bias, size_t rows, size_t width) {
     for (size_t r = 0; r < rows; r++) {

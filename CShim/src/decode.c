@@ -1,16 +1,16 @@
 /* Evaluation of an .mci model at arbitrary points: normalise, route through the cluster tree,
- * then evaluate each leaf network on batches of its points (one sgemm per layer per batch, in
- * row blocks below OpenBLAS's threading threshold: SGEMM_SERIAL_MNK).
+ * then evaluate each leaf network on batches of its points (one packed matrix product per layer
+ * per batch, mcinr_matmul_packed: a point's values never depend on the other points of its
+ * batch, so any subset of the points — a parallel reader's piece — gets the values a decode of
+ * every point gives, bit for bit).
  *
- * Points are cut into fixed chunks (independent of the thread count, so results do not depend
- * on it); within a chunk, points are grouped by leaf network and evaluated in batches. Each
- * worker owns its workspace; the model is only read. */
+ * Points are cut into fixed chunks (independent of the thread count); within a chunk, points are
+ * grouped by leaf network and evaluated in batches. Each worker owns its workspace; the model is
+ * only read. */
 #include "mcinr_internal.h"
 #include "mcinr_kernels.h"
-#include "mesh_index.h"
 #include "pieces.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,13 +26,6 @@
 /* Activation buffers hold at most this many floats each (4 MiB): very wide layers get
  * smaller batches instead of huge workspaces. */
 #define BATCH_FLOATS ((size_t)1 << 20)
-/* OpenBLAS runs an sgemm on the calling thread alone, without touching its thread pool, when
- * M·N·K <= SMP_THRESHOLD_MIN (65536) × GEMM_MULTITHREAD_THRESHOLD (a build option, default 4;
- * Debian and most distributions keep the default) = 262144: interface/gemm.c, the same rule
- * from 0.2.x through 0.3.2x. Several decoder workers then never queue for OpenBLAS's one
- * thread pool (concurrent threaded sgemm calls serialise on it). A BLAS with another rule
- * computes the same values, only at another speed. */
-#define SGEMM_SERIAL_MNK ((size_t)262144)
 
 /* ---- Normalisation and routing ---- */
 
@@ -136,25 +129,9 @@ size_t mcinr_route(const mcinr_model *m, const double xyz[3]) {
 
 /* ---- Network evaluation on a batch of rows ---- */
 
-/* y[rows × out] = x[rows × in] · Wᵀ, as sgemm calls of at most SGEMM_SERIAL_MNK / (in · out)
- * rows each (at least 1), whatever the widths: blocks of a size fixed by the layer shapes give
- * values independent of the thread counts (OpenBLAS's own threads would split a larger call by
- * its thread count, and its edge kernels then change last bits on some CPUs, e.g. AVX2 ones).
- * Wide layers get small blocks (16 rows at 128 × 128), which the decoder's workers run in
- * parallel. */
-static void matmul(const float *x, size_t rows, size_t in, size_t out, const float *W, float *y) {
-    size_t block = SGEMM_SERIAL_MNK / (in * out);
-    if (block < 1) block = 1;
-    for (size_t r = 0; r < rows; r += block) {
-        size_t m = rows - r < block ? rows - r : block;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)out, (int)in, 1.0f, x + r * in, (int)in, W,
-                    (int)in, 0.0f, y + r * out, (int)out);
-    }
-}
-
 static void sine_layer(const float *x, size_t rows, size_t in, size_t out, const float *W, const float *b,
                        float omega, float *y) {
-    matmul(x, rows, in, out, W, y);
+    mcinr_matmul_packed(x, rows, in, out, W, y);
     /* Bias, omega and sine in one pass (the kernel walks narrow rows as one flat array). */
     mcinr_sine_forward(y, b, rows, out, omega, NULL);
 }
@@ -164,21 +141,21 @@ static void apply_module(const mci_module *mod, const float *x, size_t rows, flo
                          float *t2) {
     switch (mod->kind) {
     case MODULE_SINE:
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, y);
+        sine_layer(x, rows, mod->in, mod->out, mod->Wp, mod->b, omega, y);
         break;
     case MODULE_LINEAR:
-        matmul(x, rows, mod->in, mod->out, mod->W, y);
+        mcinr_matmul_packed(x, rows, mod->in, mod->out, mod->Wp, y);
         mcinr_add_bias(y, mod->b, rows, mod->out);
         break;
     default: { /* RESBLOCK: 0.5 (S2(S1(x)) + T(x)), T = identity when in = out */
         const float *skip = x;
-        if (mod->Wt) {
-            sine_layer(x, rows, mod->in, mod->out, mod->Wt, mod->bt, omega, t2);
+        if (mod->Wtp) {
+            sine_layer(x, rows, mod->in, mod->out, mod->Wtp, mod->bt, omega, t2);
             skip = t2;
         }
-        sine_layer(x, rows, mod->in, mod->out, mod->W, mod->b, omega, t1);
+        sine_layer(x, rows, mod->in, mod->out, mod->Wp, mod->b, omega, t1);
         /* S2 with the average fused into its sine (same values as sine, then half sum). */
-        matmul(t1, rows, mod->out, mod->out, mod->W2, y);
+        mcinr_matmul_packed(t1, rows, mod->out, mod->out, mod->W2p, y);
         mcinr_sine_half_sum(y, mod->b2, rows, mod->out, omega, skip);
         break;
     }
@@ -195,8 +172,7 @@ typedef struct workspace {
     float *weight;    /* chunk, with seams: its blend weight (0: not in a seam) */
     uint32_t *order;  /* chunk: point indices grouped by network */
     size_t *counts;   /* networks + 1: counting-sort offsets */
-    size_t base;      /* the chunk's first point (a range of the points) */
-    const uint32_t *ids; /* or its points (a MESHX box) */
+    size_t base;      /* the chunk's first point */
 } workspace;
 
 static void free_workspace(workspace *w) {
@@ -211,14 +187,13 @@ static void free_workspace(workspace *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* Sized for `chunk` points per chunk (a small decode gets a small workspace); batches of at
- * most batch_cap rows. */
-static int alloc_workspace(const mcinr_model *m, size_t chunk, size_t batch_cap, workspace *w) {
+/* Sized for `chunk` points per chunk (a small decode gets a small workspace). */
+static int alloc_workspace(const mcinr_model *m, size_t chunk, workspace *w) {
     memset(w, 0, sizeof *w);
     size_t width = m->max_width;
     w->batch = BATCH_FLOATS / width;
     if (w->batch > BATCH_ROWS) w->batch = BATCH_ROWS;
-    if (w->batch > batch_cap) w->batch = batch_cap;
+    if (w->batch > chunk) w->batch = chunk;
     if (w->batch < 1) w->batch = 1;
     int ok = 1;
     for (int i = 0; i < 6; i++) ok &= (w->buf[i] = malloc(w->batch * width * sizeof(float))) != NULL;
@@ -246,19 +221,10 @@ typedef struct request {
     size_t chunk;             /* points per chunk (the last chunk may be shorter) */
     const uint32_t *row_of;   /* NULL: point i → output row i; else row_of[i] (MCI_NO_ROW: not wanted) */
     size_t *evaluated;        /* with row_of: per chunk, the points the networks evaluated */
-    /* MESHX boxes (mesh_index.h): chunk c is the points task_ids[task_start[c] ...
-     * task_start[c + 1]) instead of a range of the points; chunk is then the largest task */
-    const uint32_t *task_ids;
-    const size_t *task_start;
-    size_t batch_cap; /* rows per batch at most: the range's length, or none for boxes (a piece's
-                       * largest box differs from the whole mesh's; the batches must not) */
 } request;
 
 /* The output row of point i of the request (MCI_NO_ROW when it is not wanted). */
 static size_t output_row(const request *rq, size_t i) { return rq->row_of ? rq->row_of[i] : i; }
-
-/* The point of the request at position i of the chunk being evaluated (w->ids: a MESHX box). */
-#define POINT(w, i) ((w)->ids ? (size_t)(w)->ids[i] : (w)->base + (i))
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
 
@@ -307,8 +273,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
             size_t col = comp - br->first_component;
             double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
             for (size_t i = 0; i < rows; i++) {
-                size_t row = output_row(rq, POINT(w, idx[i]));
-                if (row == MCI_NO_ROW) continue;
+                size_t row = output_row(rq, w->base + idx[i]);
                 double v = ((double)cur[i * br->outputs + col] + 1.0) * scale + lo;
                 float *o = &rq->out[row * rq->num_components + r];
                 if (blend) {
@@ -321,8 +286,12 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
     }
 }
 
-/* Counting sort of the chunk's points by net_of[] (only those with include[i] > 0 when given),
- * then each network on batches of its points. counts[] holds the per-network tallies. */
+/* net_of[i] of a point that is not evaluated (not wanted). */
+#define NO_NETWORK UINT32_MAX
+
+/* Counting sort of the chunk's points by net_of[] (those with include[i] > 0 when given, else
+ * those with a network), then each network on batches of its points. counts[] holds the
+ * per-network tallies. */
 static void run_networks(const request *rq, workspace *w, size_t chunk, size_t n, const uint32_t *net_of,
                          const float *include, const float *blend) {
     const mcinr_model *m = rq->m;
@@ -331,7 +300,7 @@ static void run_networks(const request *rq, workspace *w, size_t chunk, size_t n
     for (size_t k = 0; k < L; k++) w->counts[k + 1] += w->counts[k];
     size_t total = w->counts[L];
     for (size_t i = 0; i < n; i++)
-        if (!include || include[i] > 0.0f) w->order[w->counts[net_of[i]]++] = (uint32_t)i;
+        if (include ? include[i] > 0.0f : net_of[i] != NO_NETWORK) w->order[w->counts[net_of[i]]++] = (uint32_t)i;
     /* counts[k] is now the end of network k's run, the start of network k + 1's. */
     size_t i = 0;
     while (i < total) {
@@ -339,14 +308,8 @@ static void run_networks(const request *rq, workspace *w, size_t chunk, size_t n
         size_t end = w->counts[net];
         while (i < end) {
             size_t rows = end - i < w->batch ? end - i : w->batch;
-            /* A batch is evaluated whole or not at all: a wanted point's value comes from the
-             * same batch, so the same sgemm calls, as in a decode of every point. */
-            int wanted = !rq->row_of;
-            for (size_t k = 0; k < rows && !wanted; k++) wanted = rq->row_of[POINT(w, w->order[i + k])] != MCI_NO_ROW;
-            if (wanted) {
-                eval_batch(rq, &m->networks[net], w, w->order + i, rows, blend);
-                if (rq->row_of) rq->evaluated[chunk] += rows;
-            }
+            eval_batch(rq, &m->networks[net], w, w->order + i, rows, blend);
+            if (rq->row_of) rq->evaluated[chunk] += rows;
             i += rows;
         }
     }
@@ -354,26 +317,19 @@ static void run_networks(const request *rq, workspace *w, size_t chunk, size_t n
 
 static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
     const mcinr_model *m = rq->m;
-    size_t n;
-    if (rq->task_ids) {
-        w->ids = rq->task_ids + rq->task_start[chunk];
-        n = rq->task_start[chunk + 1] - rq->task_start[chunk];
-    } else {
-        w->ids = NULL;
-        w->base = chunk * rq->chunk;
-        n = rq->num_points - w->base < rq->chunk ? rq->num_points - w->base : rq->chunk;
-    }
+    w->base = chunk * rq->chunk;
+    size_t n = rq->num_points - w->base < rq->chunk ? rq->num_points - w->base : rq->chunk;
     size_t L = m->num_networks;
-    if (rq->row_of) { /* a chunk without a wanted point is skipped whole */
-        size_t i = 0;
-        while (i < n && rq->row_of[POINT(w, i)] == MCI_NO_ROW) i++;
-        rq->evaluated[chunk] = 0;
-        if (i == n) return;
-    }
+    if (rq->row_of) rq->evaluated[chunk] = 0;
     memset(w->counts, 0, (L + 1) * sizeof *w->counts);
     for (size_t i = 0; i < n; i++) {
+        if (rq->row_of && rq->row_of[w->base + i] == MCI_NO_ROW) { /* not wanted: not evaluated */
+            w->net_of[i] = NO_NETWORK;
+            if (w->weight) w->weight[i] = 0.0f;
+            continue;
+        }
         double *q = w->q + 4 * i;
-        mci_normalise(m, rq->xyz + 3 * POINT(w, i), rq->time, q);
+        mci_normalise(m, rq->xyz + 3 * (w->base + i), rq->time, q);
         uint32_t net;
         if (w->weight) {
             mci_route_blended(m, q, &net, &w->partner_of[i], &w->weight[i]);
@@ -397,7 +353,7 @@ static void eval_chunk(const request *rq, workspace *w, size_t chunk) {
 static void *chunk_worker_init(void *ctx) {
     const request *rq = ctx;
     workspace *w = malloc(sizeof *w);
-    if (w && !alloc_workspace(rq->m, rq->chunk, rq->batch_cap, w)) {
+    if (w && !alloc_workspace(rq->m, rq->chunk, w)) {
         free(w);
         w = NULL;
     }
@@ -463,17 +419,10 @@ mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_optio
 
 /* The argument checks and values of mcinr_decode, progress over [from, to]; fn names the API
  * function in messages. */
-/* The chunks of a decode given as lists of points (MESHX boxes, mesh_tasks below). */
-typedef struct task_lists {
-    uint32_t *ids;  /* the points of every task, task by task */
-    size_t *start;  /* count + 1 */
-    size_t count, largest;
-} task_lists;
-
 static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
                                   double time, const size_t *components, size_t num_components, float *out,
                                   const mcinr_decode_options *o, double from, double to, const uint32_t *row_of,
-                                  const task_lists *tasks, size_t *evaluated, char *err, size_t err_len) {
+                                  size_t *evaluated, char *err, size_t err_len) {
     if (!m) {
         mci_set_error(err, err_len, "%s: `model` is NULL", fn);
         return MCINR_ERR_ARGUMENT;
@@ -512,16 +461,8 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
     if (chunk > num_points) chunk = num_points;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
-    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, row_of, NULL, NULL, NULL, chunk};
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, row_of, NULL};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
-    if (tasks) {
-        if (tasks->count == 0) return MCINR_OK;
-        rq.task_ids = tasks->ids;
-        rq.task_start = tasks->start;
-        rq.chunk = tasks->largest;
-        rq.batch_cap = SIZE_MAX;
-        num_chunks = tasks->count;
-    }
     if (row_of && !(rq.evaluated = calloc(num_chunks, sizeof *rq.evaluated))) {
         mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
         return MCINR_ERR_NOMEM;
@@ -554,99 +495,36 @@ static double network_cost(const mcinr_model *m) {
     return m->num_networks ? total / (double)m->num_networks : 0.0;
 }
 
+mcinr_status mci_decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points, double time,
+                               const size_t *components, size_t num_components, float *out,
+                               const mcinr_decode_options *o, char *err, size_t err_len) {
+    return decode_points(fn, m, xyz, num_points, time, components, num_components, out, o, 0.0, 1.0, NULL, NULL, err,
+                         err_len);
+}
+
 mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_points, double time,
                           const size_t *components, size_t num_components, float *out,
                           const mcinr_decode_options *options, char *err, size_t err_len) {
     mcinr_decode_options o;
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode", err, err_len);
     if (s != MCINR_OK) return s;
-    return decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, 0.0, 1.0, NULL,
-                         NULL, NULL, err, err_len);
+    return mci_decode_points("mcinr_decode", m, xyz, num_points, time, components, num_components, out, &o, err,
+                             err_len);
 }
 
-/* The tasks of a decode at the mesh points of a file with a MESHX index: one per box that holds
- * a wanted point (every box without row_of), in box order, each its points in increasing id.
- * `have` (NULL: all) marks the points whose coordinates xyz holds; the caller guarantees that
- * every mesh point of such a box is among them (pieces.c decodes each chunk whose bounds touch
- * one). MCINR_OK or MCINR_ERR_NOMEM. */
-static mcinr_status mesh_tasks(const mcinr_model *m, const double *xyz, const uint64_t *have, const uint32_t *row_of,
-                               task_lists *t) {
-    const struct mci_meshx *x = m->meshx;
-    size_t N = m->mesh_num_points, B = mci_meshx_num_boxes(x);
-    memset(t, 0, sizeof *t);
-    uint32_t *box_of = malloc((N ? N : 1) * sizeof *box_of);
-    size_t *count = calloc(B + 1, sizeof *count);
-    uint8_t *wanted = calloc(B, 1);
-    mcinr_status s = MCINR_ERR_NOMEM;
-    if (!box_of || !count || !wanted) goto done;
-#define HAVE(i) (!have || ((have[(i) >> 6] >> ((i) & 63)) & 1u))
-    for (size_t i = 0; i < N; i++) {
-        if (!HAVE(i)) continue;
-        box_of[i] = mci_meshx_box(x, xyz + 3 * i);
-        if (!row_of || row_of[i] != MCI_NO_ROW) wanted[box_of[i]] = 1;
-    }
-    size_t total = 0;
-    for (size_t i = 0; i < N; i++)
-        if (HAVE(i) && wanted[box_of[i]]) count[box_of[i]]++, total++;
-    for (size_t b = 0; b < B; b++) t->count += count[b] != 0;
-    t->ids = malloc((total ? total : 1) * sizeof *t->ids);
-    t->start = malloc((t->count + 1) * sizeof *t->start);
-    if (!t->ids || !t->start) goto done;
-    /* count[b] becomes box b's first position (a counting sort: ids stay increasing) */
-    size_t at = 0, task = 0;
-    for (size_t b = 0; b < B; b++) {
-        size_t c = count[b];
-        count[b] = at;
-        if (c) {
-            t->start[task++] = at;
-            if (c > t->largest) t->largest = c;
-        }
-        at += c;
-    }
-    t->start[task] = at;
-    for (size_t i = 0; i < N; i++)
-        if (HAVE(i) && wanted[box_of[i]]) t->ids[count[box_of[i]]++] = (uint32_t)i;
-#undef HAVE
-    s = MCINR_OK;
-done:
-    free(box_of);
-    free(count);
-    free(wanted);
-    if (s != MCINR_OK) {
-        free(t->ids);
-        free(t->start);
-        memset(t, 0, sizeof *t);
-    }
-    return s;
-}
-
-mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, const double *xyz, const uint64_t *have,
-                                  double time, const size_t *components, size_t num_components,
+mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, double time, const size_t *components, size_t num_components,
                                   const uint32_t *row_of, float *out, const mcinr_decode_options *o,
                                   size_t *evaluated, char *err, size_t err_len) {
-    /* a MESHC mesh is decoded on first use (mesh_codec.c), its chunks on this call's threads;
-     * a caller with the mesh points' coordinates (pieces.c) does not need it */
-    if (!xyz) {
-        mcinr_status s0 = mci_mesh_whole(m, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress,
-                                         o->user_data, 0.0, 0.0, err, err_len);
-        if (s0 != MCINR_OK) return s0;
-        xyz = m->mesh_points;
-    }
+    /* a MESHC mesh is decoded on first use (mesh_codec.c), its chunks on this call's threads */
+    mcinr_status s0 = mci_mesh_whole(m, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data,
+                                     0.0, 0.0, err, err_len);
+    if (s0 != MCINR_OK) return s0;
     /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
     double residual = o->network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
     double network = network_cost(m) * (double)m->mesh_num_points;
     double split = residual > 0.0 ? network / (network + residual) : 1.0;
-    task_lists tasks;
-    if (m->meshx && mesh_tasks(m, xyz, have, row_of, &tasks) != MCINR_OK) {
-        mci_set_error(err, err_len, "%s: out of memory for the boxes of %zu mesh points", fn, m->mesh_num_points);
-        return MCINR_ERR_NOMEM;
-    }
-    mcinr_status s = decode_points(fn, m, xyz, m->mesh_num_points, time, components, num_components, out, o, 0.0,
-                                   split, row_of, m->meshx ? &tasks : NULL, evaluated, err, err_len);
-    if (m->meshx) {
-        free(tasks.ids);
-        free(tasks.start);
-    }
+    mcinr_status s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, o,
+                                   0.0, split, row_of, evaluated, err, err_len);
     if (s != MCINR_OK || residual <= 0.0) return s;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     return mci_apply_residual_rows(m, time, components, num_components, row_of, out, threads, o->progress,
@@ -666,6 +544,6 @@ mcinr_status mcinr_decode_mesh(const mcinr_model *m, double time, const size_t *
     mcinr_decode_options o;
     mcinr_status s = mci_read_options(options, &o, "mcinr_decode_mesh", err, err_len);
     if (s != MCINR_OK) return s;
-    return mci_decode_mesh_rows("mcinr_decode_mesh", m, NULL, NULL, time, components, num_components, NULL, out, &o, NULL,
-                                err, err_len);
+    return mci_decode_mesh_rows("mcinr_decode_mesh", m, time, components, num_components, NULL, out, &o, NULL, err,
+                                err_len);
 }

@@ -28,6 +28,7 @@ typedef struct mci_module {
     int kind;
     size_t in, out;
     const float *W, *b, *W2, *b2, *Wt, *bt;
+    const float *Wp, *W2p, *Wtp; /* W, W2, Wt packed for mcinr_matmul_packed (NULL where absent) */
 } mci_module;
 
 typedef struct mci_branch {
@@ -79,6 +80,7 @@ struct mcinr_model {
     mci_module *module_storage; /* every module of every network, one allocation */
     mci_branch *branch_storage;
     float *weights;
+    float *packed_weights; /* every matrix packed (mci_module.Wp ...), one allocation */
     uint64_t weight_bytes;
     size_t max_width;
     /* MESH */

@@ -1,7 +1,7 @@
 /* MESHX section (type 10, format 1.5): the index of a MESHC mesh (mesh_index.c;
- * docs/mci-format.md, "MESHX"): a grid of boxes over the points and each chunk's bounding box.
- * With it the values at the mesh points are evaluated box by box (decode.c), so a piece needs
- * only the chunks near its own points (pieces.c) and gives the same values bit for bit. */
+ * docs/mci-format.md, "MESHX"): a grid of boxes over the points and, per chunk, the boxes its
+ * points lie in. With it a piece's ghost levels read only the chunks that share a box with the
+ * chunks that gave the piece a cell (pieces.c). */
 #ifndef MCI_MESH_INDEX_H
 #define MCI_MESH_INDEX_H
 

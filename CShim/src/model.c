@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* fileno, fstat */
 #endif
 #include "mcinr_internal.h"
+#include "mcinr_kernels.h"
 #include "mesh_codec.h"
 #include "mesh_index.h"
 
@@ -542,6 +543,44 @@ static mcinr_status parse_network(ctx *c, rd *r, size_t n, size_t C, mci_network
     return MCINR_OK;
 }
 
+/* Every matrix in the layout of mcinr_matmul_packed (mcinr_kernels.h), once per open: the
+ * decoder's products then give each point the same value whatever points share its batch. */
+static mcinr_status pack_weights(ctx *c, mcinr_model *m) {
+    size_t total = 0, modules = 0;
+    for (size_t n = 0; n < m->num_networks; n++) {
+        const mci_network *net = &m->networks[n];
+        modules += net->num_trunk;
+        for (size_t b = 0; b < net->num_branches; b++) modules += net->branches[b].num_modules;
+    }
+    mci_module *mods = m->module_storage;
+    for (size_t i = 0; i < modules; i++) {
+        total += mcinr_packed_floats(mods[i].in, mods[i].out);
+        if (mods[i].W2) total += mcinr_packed_floats(mods[i].out, mods[i].out);
+        if (mods[i].Wt) total += mcinr_packed_floats(mods[i].in, mods[i].out);
+    }
+    mcinr_status st = charge(c, 1, times(total + 1, sizeof(float)), "the packed weights");
+    if (st != MCINR_OK) return st;
+    float *next = m->packed_weights = malloc((total ? total : 1) * sizeof(float));
+    if (!next) return fail(c, MCINR_ERR_NOMEM, "out of memory for %zu packed weights", total);
+    for (size_t i = 0; i < modules; i++) {
+        mci_module *mod = &mods[i];
+        mcinr_pack_matrix(mod->W, mod->out, mod->in, next);
+        mod->Wp = next;
+        next += mcinr_packed_floats(mod->in, mod->out);
+        if (mod->W2) {
+            mcinr_pack_matrix(mod->W2, mod->out, mod->out, next);
+            mod->W2p = next;
+            next += mcinr_packed_floats(mod->out, mod->out);
+        }
+        if (mod->Wt) {
+            mcinr_pack_matrix(mod->Wt, mod->out, mod->in, next);
+            mod->Wtp = next;
+            next += mcinr_packed_floats(mod->in, mod->out);
+        }
+    }
+    return MCINR_OK;
+}
+
 static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr_model *m) {
     nets_count count = {0, 0, 0, 0};
     mci_network scratch;
@@ -587,7 +626,7 @@ static mcinr_status parse_nets(ctx *c, const uint8_t *payload, size_t len, mcinr
         if (m->networks[n].max_width > m->max_width) m->max_width = m->networks[n].max_width;
     }
     m->weight_bytes = count.stored_bytes;
-    return MCINR_OK;
+    return pack_weights(c, m);
 }
 
 /* ---- TREE ---- */
@@ -920,6 +959,7 @@ void mcinr_close(mcinr_model *m) {
     free(m->module_storage);
     free(m->branch_storage);
     free(m->weights);
+    free(m->packed_weights);
     free(m->mesh_points);
     free(m->mesh_types);
     free(m->mesh_offsets);

@@ -1,11 +1,15 @@
 /* Pieces of the embedded mesh for parallel readers (mcinr.h, "Pieces"): which cells piece p of
  * n owns, its points and ghost cells (mcinr_piece_build), and the values at a subset of the mesh
- * points (mcinr_decode_mesh_points, bit for bit those of mcinr_decode_mesh; mcinr_piece_decode at
- * the coordinates the piece gathered, without the whole mesh).
+ * points (mcinr_decode_mesh_points; mcinr_piece_decode at the piece's own points, without the
+ * whole mesh), bit for bit those of mcinr_decode_mesh (decode.c: a point's value never depends
+ * on the points evaluated with it).
  *
  * A piece is built from the mesh chunks (mcinr_mesh_chunk), one pass over a list of chunks per
- * step: the own pass decodes the chunks that hold the piece's cells; ghost level l decodes every
- * other chunk and keeps the cells that share a point with the piece's cells so far. Each pass
+ * step: the own pass decodes the chunks that hold the piece's cells (each chunk lists every point
+ * its cells use, with coordinates, so nothing else is needed without ghost cells); ghost level l
+ * decodes the other chunks that may hold such a cell (with a MESHX index those sharing a box with
+ * a chunk that gave the piece a cell, else every other chunk) and keeps the cells that share a
+ * point with the piece's cells so far. Each pass
  * decodes its chunks concurrently (mci_parallel_run, a chunk per task, a result per chunk), then
  * merges the results in chunk order on the calling thread, so the piece does not depend on the
  * thread count. Point sets are bitmaps over the global point ids (N/8 bytes each). */
@@ -18,8 +22,8 @@
 
 /* ---- Values at a subset of the mesh points ---- */
 
-/* Values at the mesh points point_ids (xyz: every mesh point's coordinates, NULL: the whole mesh). */
-static mcinr_status decode_ids(const char *fn, const mcinr_model *m, const double *xyz, const uint64_t *have, double time,
+/* Values at the mesh points point_ids. */
+static mcinr_status decode_ids(const char *fn, const mcinr_model *m, double time,
                                const int64_t *point_ids, size_t num_ids, const size_t *components,
                                size_t num_components, float *out, const mcinr_decode_options *options,
                                size_t *evaluated, char *err, size_t err_len) {
@@ -76,8 +80,7 @@ static mcinr_status decode_ids(const char *fn, const mcinr_model *m, const doubl
         }
         row_of[id] = (uint32_t)i;
     }
-    s = mci_decode_mesh_rows(fn, m, xyz, have, time, components, num_components, row_of, out, &o, evaluated, err,
-                             err_len);
+    s = mci_decode_mesh_rows(fn, m, time, components, num_components, row_of, out, &o, evaluated, err, err_len);
     free(row_of);
     return s;
 }
@@ -86,8 +89,8 @@ mcinr_status mcinr_decode_mesh_points(const mcinr_model *m, double time, const i
                                       const size_t *components, size_t num_components, float *out,
                                       const mcinr_decode_options *options, size_t *evaluated, char *err,
                                       size_t err_len) {
-    return decode_ids("mcinr_decode_mesh_points", m, NULL, NULL, time, point_ids, num_ids, components, num_components, out,
-                      options, evaluated, err, err_len);
+    return decode_ids("mcinr_decode_mesh_points", m, time, point_ids, num_ids, components, num_components, out, options,
+                      evaluated, err, err_len);
 }
 
 /* ---- Which piece owns what ---- */
@@ -149,9 +152,6 @@ typedef struct chunk_result {
     int64_t *point_ids; /* the points of the kept cells (+ lone points in the own pass) */
     double *xyz;
     int64_t *low;       /* level 1: own points that a cell of a lower piece uses */
-    size_t num_all;     /* collecting coordinates: every point the chunk lists */
-    int64_t *all_ids;
-    double *all_xyz;
     char msg[512];
 } chunk_result;
 
@@ -163,8 +163,6 @@ static void result_free(chunk_result *r) {
     free(r->point_ids);
     free(r->xyz);
     free(r->low);
-    free(r->all_ids);
-    free(r->all_xyz);
     memset(r, 0, sizeof *r);
 }
 
@@ -178,7 +176,6 @@ typedef struct pass_job {
     chunk_result *results;  /* one per entry of chunks */
     const uint64_t *unused; /* whole mesh: the points no cell uses (they go with the last chunk) */
     size_t num_unused;
-    int collect;            /* keep every point of each chunk (the piece's copy of the mesh points) */
 } pass_job;
 
 /* A worker's map from global point ids to the local ids of the chunk it is cutting from the whole
@@ -325,13 +322,6 @@ static mcinr_status pass_task(void *ctx, void *state, size_t index) {
         r->num_points++;
     }
     free(keep);
-    if (job->collect) { /* hand the chunk's point arrays over whole */
-        r->num_all = np;
-        r->all_ids = pid;
-        r->all_xyz = xyz;
-        pid = NULL;
-        xyz = NULL;
-    }
     s = MCINR_OK;
 done:
     free(pid);
@@ -350,9 +340,6 @@ done:
 struct mcinr_piece {
     const mcinr_model *model; /* the model it was built from (checked by mcinr_piece_decode) */
     size_t mesh_points;       /* N */
-    double *mesh_xyz;         /* MESHC: every mesh point's coordinates, gathered from the chunks
-                               * (with a MESHX index: those of the chunks the piece decoded) */
-    uint64_t *have;           /* MESHX: the points mesh_xyz holds (bitmap); NULL: every point */
     size_t num_points, num_cells, num_own, conn_len;
     int64_t *point_ids;
     double *xyz;
@@ -366,8 +353,6 @@ struct mcinr_piece {
 
 void mcinr_piece_free(mcinr_piece *pc) {
     if (!pc) return;
-    free(pc->mesh_xyz);
-    free(pc->have);
     free(pc->point_ids);
     free(pc->xyz);
     free(pc->types);
@@ -406,13 +391,10 @@ typedef struct builder {
     uint64_t *inset, *own, *low; /* bitmaps over the point ids */
     uint64_t *unused;             /* whole mesh: the points no cell uses */
     uint64_t *added_points;       /* the points of a pass, until it is merged */
-    uint64_t *listed;             /* the points whose coordinates were gathered */
     size_t num_unused;
     size_t words;
     uint8_t **taken;              /* per chunk, NULL until a cell of it is kept */
-    uint8_t *decoded;             /* per chunk: decoded by a pass (MESHX: each at most once for
-                                   * coordinates) */
-    grow types, sizes, conn, levels, coords; /* coords: (id as double bits? no: id, x, y, z) records */
+    grow types, sizes, conn, levels, coords; /* coords: coord_rec (id, x, y, z) records */
 } builder;
 
 typedef struct coord_rec {
@@ -428,8 +410,6 @@ static void builder_free(builder *b) {
     free(b->low);
     free(b->unused);
     free(b->added_points);
-    free(b->listed);
-    free(b->decoded);
     if (b->taken)
         for (size_t k = 0; k < b->L.K; k++) free(b->taken[k]);
     free(b->taken);
@@ -441,8 +421,7 @@ static void builder_free(builder *b) {
 }
 
 /* Runs one pass over `chunks` and merges its results in chunk order; *added: cells kept. */
-static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t count, double *mesh_xyz,
-                             const mcinr_decode_options *o, double from, double to, size_t *added, char *err,
+static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t count, const mcinr_decode_options *o, double from, double to, size_t *added, char *err,
                              size_t err_len) {
     *added = 0;
     if (count == 0) return MCINR_OK;
@@ -451,7 +430,7 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         mci_set_error(err, err_len, "mcinr_piece_build: out of memory");
         return MCINR_ERR_NOMEM;
     }
-    pass_job job = {&b->L, level, chunks, b->inset, b->own, b->taken, res, b->unused, b->num_unused, mesh_xyz != NULL};
+    pass_job job = {&b->L, level, chunks, b->inset, b->own, b->taken, res, b->unused, b->num_unused};
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     if (threads > count) threads = count;
     mci_parallel_for loop = {count, threads, &job, b->L.whole ? whole_init : NULL, b->L.whole ? whole_fini : NULL,
@@ -469,7 +448,6 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
     for (size_t i = 0; i < count && s == MCINR_OK; i++) {
         chunk_result *r = &res[i];
         size_t k = chunks[i];
-        b->decoded[k] = 1;
         if (r->num_cells && !b->taken[k] && !(b->taken[k] = calloc(b->L.chunk_cells[k] ? b->L.chunk_cells[k] : 1, 1)))
             s = MCINR_ERR_NOMEM;
         uint8_t lv = (uint8_t)level;
@@ -491,18 +469,6 @@ static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t
         *added += r->num_cells;
         /* the pass's new points: marked in `added_points`, joining the set after the pass */
         for (size_t q = 0; q < r->num_points; q++) bit_set(b->added_points, r->point_ids[q]);
-        /* the mesh points' coordinates, with the checks a whole-mesh decode makes across chunks */
-        for (size_t q = 0; q < r->num_all && s == MCINR_OK; q++) {
-            int64_t g = r->all_ids[q];
-            if (!bit_get(b->listed, g)) {
-                bit_set(b->listed, g);
-                memcpy(mesh_xyz + 3 * g, r->all_xyz + 3 * q, 3 * sizeof(double));
-            } else if (memcmp(mesh_xyz + 3 * g, r->all_xyz + 3 * q, 3 * sizeof(double))) {
-                mci_set_error(err, err_len, "mcinr_piece_build: chunk %zu lists point %lld with other coordinates than "
-                              "an earlier chunk (a format error)", k, (long long)g);
-                s = MCINR_ERR_FORMAT;
-            }
-        }
         result_free(r); /* merged: the piece's arrays hold it now (one copy, not two) */
     }
     if (s == MCINR_OK)
@@ -545,7 +511,7 @@ static void *hand_over(grow *g, size_t count) {
 
 /* Assembles the piece from the builder: points = the set bits, connectivity as ranks. The cell
  * arrays are converted in place and handed over, so a piece never needs two copies of them. */
-static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr_piece *pc) {
+static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr_piece *pc, int64_t *bad_point) {
     size_t words = b->words;
     size_t *rank = malloc((words + 1) * sizeof *rank);
     if (!rank) return MCINR_ERR_NOMEM;
@@ -577,8 +543,20 @@ static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr
             i++;
         }
 #define RANK(id) (rank[(uint64_t)(id) >> 6] + popcount64(b->inset[(uint64_t)(id) >> 6] & (((uint64_t)1 << ((uint64_t)(id) & 63)) - 1)))
+    /* A point listed by several chunks must have the same coordinates in each (as a whole-mesh
+     * decode checks): added_points (empty between passes) marks the points written so far. */
     const coord_rec *recs = (const coord_rec *)b->coords.p;
-    for (size_t q = 0; q < b->coords.n; q++) memcpy(pc->xyz + 3 * RANK(recs[q].id), recs[q].xyz, 3 * sizeof(double));
+    mcinr_status s = MCINR_OK;
+    for (size_t q = 0; q < b->coords.n && s == MCINR_OK; q++) {
+        double *dst = pc->xyz + 3 * RANK(recs[q].id);
+        if (!bit_get(b->added_points, recs[q].id)) {
+            bit_set(b->added_points, recs[q].id);
+            memcpy(dst, recs[q].xyz, 3 * sizeof(double));
+        } else if (memcmp(dst, recs[q].xyz, 3 * sizeof(double))) {
+            *bad_point = recs[q].id;
+            s = MCINR_ERR_FORMAT;
+        }
+    }
     free(b->coords.p);
     b->coords.p = NULL;
     b->coords.n = b->coords.cap = 0;
@@ -596,6 +574,7 @@ static mcinr_status assemble(builder *b, size_t num_own, int ghost_levels, mcinr
     pc->types = hand_over(&b->types, nc);
     pc->levels = hand_over(&b->levels, nc);
     free(rank);
+    if (s != MCINR_OK) return s;
     return pc->conn && pc->offsets && pc->types && pc->levels ? MCINR_OK : MCINR_ERR_NOMEM;
 }
 
@@ -647,11 +626,8 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     b.own = calloc(b.words, sizeof(uint64_t));
     b.low = calloc(b.words, sizeof(uint64_t));
     b.added_points = calloc(b.words, sizeof(uint64_t));
-    b.listed = calloc(b.words, sizeof(uint64_t));
-    b.decoded = calloc(K ? K : 1, 1);
     list = malloc((K ? K : 1) * sizeof *list);
-    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !b.listed ||
-        !b.decoded || !list) {
+    if (!pc || !b.L.cell0 || !b.L.chunk_cells || !b.taken || !b.inset || !b.own || !b.low || !b.added_points || !list) {
         mci_set_error(err, err_len, "%s: out of memory (bitmaps of %zu points, tables of %zu chunks)", fn, N, K);
         s = MCINR_ERR_NOMEM;
         goto fail;
@@ -671,13 +647,8 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     pc->model = m;
     pc->mesh_points = N;
     /* A MESH (type 5) file has the whole mesh in memory: the piece is cut from it. A MESHC piece
-     * decodes its chunks, then every other chunk once (for the first ghost level, or for the
-     * coordinates alone), gathering every mesh point's coordinates for mcinr_piece_decode. */
-    if (m->meshc && !(pc->mesh_xyz = malloc((N ? N : 1) * 3 * sizeof(double)))) {
-        mci_set_error(err, err_len, "%s: out of memory for the coordinates of %zu mesh points", fn, N);
-        s = MCINR_ERR_NOMEM;
-        goto fail;
-    }
+     * decodes its own chunks (they list every point their cells use), then the chunks of each
+     * ghost level. */
     if (!m->meshc) {
         s = mci_mesh_whole(m, o.num_threads > 1 ? (size_t)o.num_threads : 1, o.progress, o.user_data, 0.0, 0.0, err,
                            err_len);
@@ -705,14 +676,12 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
         for (size_t k = 0; k < K; k++)
             if ((b.L.cell0[k] < hi && b.L.cell0[k + 1] > lo) || lone_owner(&b.L, k) == piece) list[count++] = k;
     }
-    /* Progress: the own pass, then each ghost level (or the coordinates pass), weighted by the
-     * chunks they decode. */
+    /* Progress: the own pass, then each ghost level, weighted by the chunks they may decode. */
     size_t others = b.L.by_chunk ? K - count : K;
-    double total = (double)count + (double)(ghost_levels > 0 ? ghost_levels : pc->mesh_xyz != NULL) * (double)others,
-           done = 0.0;
+    double total = (double)count + (double)ghost_levels * (double)others, done = 0.0;
     if (total <= 0.0) total = 1.0;
     size_t added = 0;
-    s = run_pass(&b, 0, list, count, pc->mesh_xyz, &o, 0.0, (double)count / total, &added, err, err_len);
+    s = run_pass(&b, 0, list, count, &o, 0.0, (double)count / total, &added, err, err_len);
     if (s != MCINR_OK) goto fail;
     done = (double)count;
     pc->own_chunks = count;
@@ -720,23 +689,6 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
     memcpy(b.own, b.inset, b.words * sizeof(uint64_t));
 
     const struct mci_meshx *x = m->meshx;
-    if (ghost_levels == 0 && pc->mesh_xyz && !x) { /* the coordinates of the points of the other chunks */
-        uint8_t *own_chunk = calloc(K ? K : 1, 1);
-        if (!own_chunk) {
-            s = MCINR_ERR_NOMEM;
-            mci_set_error(err, err_len, "%s: out of memory", fn);
-            goto fail;
-        }
-        for (size_t i = 0; i < count; i++) own_chunk[list[i]] = 1;
-        size_t n = 0;
-        for (size_t k = 0; k < K; k++)
-            if (!own_chunk[k]) list[n++] = k;
-        free(own_chunk);
-        s = run_pass(&b, 0, list, n, pc->mesh_xyz, &o, done / total, (done + (double)n) / total, &added, err,
-                     err_len);
-        if (s != MCINR_OK) goto fail;
-        pc->ghost_decodes += n;
-    }
     for (int level = 1; level <= ghost_levels; level++) {
         /* The chunks that may hold a cell of this level: every other chunk; with an index, those
          * that share a box with a chunk that gave the piece a cell (a ghost cell shares a point
@@ -756,45 +708,20 @@ mcinr_status mcinr_piece_build(const mcinr_model *m, size_t piece, size_t num_pi
             if (!mine && (!x || mci_meshx_chunk_touches(x, k, near_boxes))) list[n++] = k;
         }
         free(near_boxes);
-        s = run_pass(&b, level, list, n, level == 1 || x ? pc->mesh_xyz : NULL, &o, done / total,
-                     (done + (double)n) / total, &added, err, err_len);
+        s = run_pass(&b, level, list, n, &o, done / total, (done + (double)n) / total, &added, err, err_len);
         if (s != MCINR_OK) goto fail;
         done += (double)n;
         pc->ghost_decodes += n;
         if (added == 0) break; /* no cell joined: no later level can add one */
     }
-    if (x) {
-        /* The values are evaluated box by box (decode.c): every point of a box that holds a
-         * point of the piece is needed, so every chunk that lists such a box is decoded (a
-         * chunk's points lie in its listed boxes, checked as the chunk is decoded). */
-        size_t B = mci_meshx_num_boxes(x);
-        uint8_t *marked = calloc(B, 1);
-        if (!marked) {
-            s = MCINR_ERR_NOMEM;
-            mci_set_error(err, err_len, "%s: out of memory for the index's %zu boxes", fn, B);
-            goto fail;
-        }
-        for (size_t w = 0; w < b.words; w++)
-            for (uint64_t bits = b.inset[w]; bits; bits &= bits - 1)
-                marked[mci_meshx_box(x, pc->mesh_xyz + 3 * (w * 64 + (size_t)__builtin_ctzll(bits)))] = 1;
-        size_t n = 0;
-        for (size_t k = 0; k < K; k++)
-            if (!b.decoded[k] && mci_meshx_chunk_touches(x, k, marked)) list[n++] = k;
-        free(marked);
-        s = run_pass(&b, 0, list, n, pc->mesh_xyz, &o, done / total, 1.0, &added, err, err_len);
-        if (s != MCINR_OK) goto fail;
-        pc->ghost_decodes += n;
-        pc->have = b.listed;
-        b.listed = NULL;
-    } else if (pc->mesh_xyz) { /* every mesh point must be listed by some chunk (docs/mci-format.md, MESHC) */
-        for (size_t i = 0; i < N; i++)
-            if (!bit_get(b.listed, (int64_t)i)) {
-                mci_set_error(err, err_len, "%s: mesh point %zu is listed by no chunk (a format error)", fn, i);
-                s = MCINR_ERR_FORMAT;
-                goto fail;
-            }
+    int64_t bad_point = -1;
+    s = assemble(&b, num_own, ghost_levels, pc, &bad_point);
+    if (s == MCINR_ERR_FORMAT) {
+        mci_set_error(err, err_len, "%s: two chunks list mesh point %lld with different coordinates (a format error)",
+                      fn, (long long)bad_point);
+        goto fail;
     }
-    if (assemble(&b, num_own, ghost_levels, pc) != MCINR_OK) {
+    if (s != MCINR_OK) {
         mci_set_error(err, err_len, "%s: out of memory assembling the piece", fn);
         s = MCINR_ERR_NOMEM;
         goto fail;
@@ -828,8 +755,17 @@ mcinr_status mcinr_piece_decode(const mcinr_piece *pc, const mcinr_model *m, dou
         mci_set_error(err, err_len, "%s: the piece was built from another model", fn);
         return MCINR_ERR_ARGUMENT;
     }
-    return decode_ids(fn, m, pc->mesh_xyz, pc->have, time, pc->point_ids, pc->num_points, components, num_components, out,
-                      options, evaluated, err, err_len);
+    /* At a stored time step with a residual, its chains need the whole mesh (decoded at open);
+     * else the networks run on the piece's own points only. */
+    mcinr_decode_options o;
+    mcinr_status s = mci_read_options(options, &o, fn, err, err_len);
+    if (s != MCINR_OK) return s;
+    if (!o.network_only && mci_residual_cost(m, time, components, num_components) > 0.0)
+        return decode_ids(fn, m, time, pc->point_ids, pc->num_points, components, num_components, out, options,
+                          evaluated, err, err_len);
+    s = mci_decode_points(fn, m, pc->xyz, pc->num_points, time, components, num_components, out, &o, err, err_len);
+    if (s == MCINR_OK && evaluated) *evaluated = pc->num_points;
+    return s;
 }
 
 void mcinr_piece_free_cells(mcinr_piece *pc) {

@@ -6,7 +6,7 @@
  *   siren.mci + siren.ref   SINE trunk + LINEAR head, no mesh
  *   coordnet.mci + coordnet.ref   RESBLOCK trunk + one LINEAR(w→C) branch
  *   small.mci               a small file for every-byte truncation and bit flips
- *   wide.mci                width-64 SIREN, no mesh: batches large enough for OpenBLAS's threads
+ *   wide.mci                width-64 SIREN, no mesh: full batches of wide products
  *   tiny_f16, tiny_int8 (+ .ref), tiny_f16z, tiny_int8z (NETS compressed): tiny.mci's
  *                           networks in the format 1.1 weight encodings
  *   small_int8.mci, small_f16z.mci   small.mci in int8 / float16 with compressed NETS
@@ -737,39 +737,90 @@ static void test_open_options(const char *dir) {
     free(b.data);
 }
 
-/* OpenBLAS's own thread count (the test, not the library, sets it: the decoder never does). */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
+/* The decoder's matrix product (mcinr_matmul_packed) at every instruction-set level: close to a
+ * double-precision product, and each row's values the same bits whatever rows share the call
+ * (alone, in any block, at any position, the tail of a tile included). */
+static void test_matmul_packed(void) {
+    const size_t shapes[9][2] = {{1, 1}, {3, 5}, {4, 16}, {36, 64}, {64, 64}, {128, 128}, {64, 3}, {18, 20}, {100, 37}};
+    const size_t rows = 29;
+    for (int level = 0; level <= 2; level++) {
+        if (mcinr_kernels_limit_level(level) != level) continue;
+        for (int sh = 0; sh < 9; sh++) {
+            size_t in = shapes[sh][0], out = shapes[sh][1];
+            float *x = malloc(rows * in * sizeof(float)), *W = malloc(in * out * sizeof(float));
+            float *packed = malloc(mcinr_packed_floats(in, out) * sizeof(float));
+            float *all = malloc(rows * out * sizeof(float)), *part = malloc(rows * out * sizeof(float));
+            uint32_t seed = (uint32_t)(sh * 7 + 1);
+            for (size_t i = 0; i < rows * in; i++) x[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / 8388608.0f - 1.0f;
+            for (size_t i = 0; i < in * out; i++) W[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / 8388608.0f - 1.0f;
+            mcinr_pack_matrix(W, out, in, packed);
+            mcinr_matmul_packed(x, rows, in, out, packed, all);
+            double worst = 0.0;
+            for (size_t r = 0; r < rows; r++)
+                for (size_t j = 0; j < out; j++) {
+                    double ref = 0.0;
+                    for (size_t k = 0; k < in; k++) ref += (double)x[r * in + k] * (double)W[j * in + k];
+                    double d = fabs(ref - (double)all[r * out + j]);
+                    if (d > worst) worst = d;
+                }
+            CHECK(worst <= 4e-7 * (double)in, "level %d, %zu × %zu: error %.3g against double", level, in, out, worst);
+            size_t differ = 0;
+            for (size_t first = 0; first < rows; first++)
+                for (size_t count = 1; first + count <= rows; count += 5) {
+                    mcinr_matmul_packed(x + first * in, count, in, out, packed, part);
+                    differ += memcmp(part, all + first * out, count * out * sizeof(float)) != 0;
+                }
+            CHECK(differ == 0, "level %d, %zu × %zu: %zu row blocks differ from the whole product", level, in, out,
+                  differ);
+            free(x);
+            free(W);
+            free(packed);
+            free(all);
+            free(part);
+        }
+    }
+    mcinr_kernels_limit_level(99);
+}
 
-/* What mcinr.h says about OpenBLAS's threads: the decoder leaves them alone, and the values do
- * not depend on their number (OpenBLAS splits an sgemm's rows and columns among its threads,
- * never the sum). wide.mci's batches (1024 × 64 × 64) are far above OpenBLAS's threading
- * threshold (M·N·K > 262144), so its threads really run. */
-static void test_blas_threads(const char *dir) {
+/* wide.mci (width 64): the values do not depend on the decoder's threads, and a point's values do
+ * not depend on the other points of the call (every point alone, the points reversed, every
+ * third point), so a parallel reader's piece gets the same bits as a decode of every point. */
+static void test_point_independence(const char *dir) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/wide.mci", dir);
     mcinr_model *m = NULL;
     CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s: %s", path, err);
     if (!m) return;
     size_t n = 20000, C = mcinr_num_components(m);
-    double *xyz = malloc(n * 3 * sizeof(double));
+    double *xyz = malloc(n * 3 * sizeof(double)), *sub = malloc(n * 3 * sizeof(double));
     for (size_t i = 0; i < n * 3; i++) xyz[i] = (double)((i * 7919u) % 1000u) / 500.0;
     float *want = malloc(n * C * sizeof(float)), *got = malloc(n * C * sizeof(float));
-    int before = openblas_get_num_threads();
-    openblas_set_num_threads(1);
     CHECK(mcinr_decode(m, xyz, n, 21.0, NULL, 0, want, NULL, err, sizeof err) == MCINR_OK, "%s", err);
-    const int blas_threads[3] = {2, 4, 7};
-    for (int k = 0; k < 3; k++)
-        for (int workers = 1; workers <= 2; workers++) {
-            openblas_set_num_threads(blas_threads[k]);
-            mcinr_decode_options o = options(workers, NULL, NULL, 0);
-            CHECK(mcinr_decode(m, xyz, n, 21.0, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
-            CHECK(openblas_get_num_threads() == blas_threads[k], "the decoder changed OpenBLAS's thread count");
-            CHECK(memcmp(got, want, n * C * sizeof(float)) == 0, "%d OpenBLAS threads, %d workers: values differ",
-                  blas_threads[k], workers);
+    for (int workers = 2; workers <= 4; workers += 2) {
+        mcinr_decode_options o = options(workers, NULL, NULL, 0);
+        CHECK(mcinr_decode(m, xyz, n, 21.0, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
+        CHECK(memcmp(got, want, n * C * sizeof(float)) == 0, "%d workers: values differ", workers);
+    }
+    size_t alone = 0;
+    for (size_t i = 0; i < n; i += 97) {
+        CHECK(mcinr_decode(m, xyz + 3 * i, 1, 21.0, NULL, 0, got, NULL, err, sizeof err) == MCINR_OK, "%s", err);
+        alone += memcmp(got, want + i * C, C * sizeof(float)) != 0;
+    }
+    CHECK(alone == 0, "%zu points decoded alone differ", alone);
+    for (int pattern = 0; pattern < 2; pattern++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pattern == 0 || i % 3 == 1) memcpy(sub + 3 * k++, xyz + 3 * (pattern == 0 ? n - 1 - i : i), 3 * sizeof(double));
+        CHECK(mcinr_decode(m, sub, k, 21.0, NULL, 0, got, NULL, err, sizeof err) == MCINR_OK, "%s", err);
+        size_t differ = 0;
+        for (size_t j = 0; j < k; j++) {
+            size_t i = pattern == 0 ? n - 1 - j : 3 * j + 1;
+            differ += memcmp(got + j * C, want + i * C, C * sizeof(float)) != 0;
         }
-    openblas_set_num_threads(before);
+        CHECK(differ == 0, "%s: %zu points differ", pattern == 0 ? "reversed" : "every third point", differ);
+    }
     free(xyz);
+    free(sub);
     free(want);
     free(got);
     mcinr_close(m);
@@ -2076,15 +2127,12 @@ static void test_kernels(void) {
     mcinr_kernels_limit_level(99);
 }
 
-/* decode.c splits each product's rows into sgemm calls below OpenBLAS's threading threshold
- * for narrow models (SGEMM_SERIAL_MNK; widths 32 and 64 here) and leaves a wide model's
- * products whole, with one worker when OpenBLAS is multi-threaded (width 128 here). Either
- * way the blocking depends on the model only, so the values must be identical for 1, 2 and 4
- * decoder threads under 1, 2 and 4 OpenBLAS threads, with and without a type 7 residual. The
- * models are generated here (python3 tools/make_test_mci.py, run from the repository root). */
+/* Widths 32, 64 and 128 (the widest products), with and without a type 7 residual: the values
+ * are identical for 1, 2 and 4 decoder threads, and the values at the mesh points equal those at
+ * the same coordinates decoded as arbitrary points. The models are generated here (python3
+ * tools/make_test_mci.py, run from the repository root). */
 static void test_width_threads(const char *dir) {
     const int widths[3] = {32, 64, 128};
-    int before = openblas_get_num_threads();
     for (int wi = 0; wi < 3; wi++)
         for (int residual = 0; residual <= 1; residual++) {
             char path[1024], cmd[4096], err[512];
@@ -2102,27 +2150,35 @@ static void test_width_threads(const char *dir) {
             double t_mid = 0.5 * (mcinr_times(m)[0] + mcinr_times(m)[mcinr_num_times(m) - 1]);
             float *want = malloc(n * C * sizeof(float)), *got = malloc(n * C * sizeof(float));
             float *mesh_want = malloc(P * C * sizeof(float)), *mesh_got = malloc(P * C * sizeof(float));
-            openblas_set_num_threads(1);
             mcinr_decode_options one = options(1, NULL, NULL, 0);
             CHECK(mcinr_decode(m, xyz, n, t_mid, NULL, 0, want, &one, err, sizeof err) == MCINR_OK, "%s", err);
             CHECK(mcinr_decode_mesh(m, mcinr_times(m)[0], NULL, 0, mesh_want, &one, err, sizeof err) == MCINR_OK,
                   "%s", err);
-            const int blas_threads[3] = {1, 2, 4}, workers[3] = {1, 2, 4};
-            for (int b = 0; b < 3; b++)
-                for (int k = 0; k < 3; k++) {
-                    openblas_set_num_threads(blas_threads[b]);
-                    mcinr_decode_options o = options(workers[k], NULL, NULL, 0);
-                    CHECK(mcinr_decode(m, xyz, n, t_mid, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
-                    CHECK(memcmp(got, want, n * C * sizeof(float)) == 0,
-                          "width %d%s: %d OpenBLAS threads, %d workers: values differ", widths[wi],
-                          residual ? " + residual" : "", blas_threads[b], workers[k]);
-                    CHECK(mcinr_decode_mesh(m, mcinr_times(m)[0], NULL, 0, mesh_got, &o, err, sizeof err) == MCINR_OK,
-                          "%s", err);
-                    CHECK(memcmp(mesh_got, mesh_want, P * C * sizeof(float)) == 0,
-                          "width %d%s, mesh: %d OpenBLAS threads, %d workers: values differ", widths[wi],
-                          residual ? " + residual" : "", blas_threads[b], workers[k]);
-                    CHECK(openblas_get_num_threads() == blas_threads[b], "the decoder changed OpenBLAS's thread count");
-                }
+            const int workers[2] = {2, 4};
+            for (int k = 0; k < 2; k++) {
+                mcinr_decode_options o = options(workers[k], NULL, NULL, 0);
+                CHECK(mcinr_decode(m, xyz, n, t_mid, NULL, 0, got, &o, err, sizeof err) == MCINR_OK, "%s", err);
+                CHECK(memcmp(got, want, n * C * sizeof(float)) == 0, "width %d%s: %d workers: values differ",
+                      widths[wi], residual ? " + residual" : "", workers[k]);
+                CHECK(mcinr_decode_mesh(m, mcinr_times(m)[0], NULL, 0, mesh_got, &o, err, sizeof err) == MCINR_OK,
+                      "%s", err);
+                CHECK(memcmp(mesh_got, mesh_want, P * C * sizeof(float)) == 0,
+                      "width %d%s, mesh: %d workers: values differ", widths[wi], residual ? " + residual" : "",
+                      workers[k]);
+            }
+            if (!residual) { /* the mesh points as arbitrary points, in reverse order */
+                double *mp = malloc(P * 3 * sizeof(double)), *rev = malloc(P * 3 * sizeof(double));
+                CHECK(mcinr_mesh_points(m, mp) == MCINR_OK, "mesh points");
+                for (size_t i = 0; i < P; i++) memcpy(rev + 3 * i, mp + 3 * (P - 1 - i), 3 * sizeof(double));
+                free(mp);
+                CHECK(mcinr_decode(m, rev, P, mcinr_times(m)[0], NULL, 0, mesh_got, &one, err, sizeof err) == MCINR_OK,
+                      "%s", err);
+                size_t differ = 0;
+                for (size_t i = 0; i < P; i++)
+                    differ += memcmp(mesh_got + i * C, mesh_want + (P - 1 - i) * C, C * sizeof(float)) != 0;
+                CHECK(differ == 0, "width %d: %zu mesh points differ decoded as arbitrary points", widths[wi], differ);
+                free(rev);
+            }
             free(xyz);
             free(want);
             free(got);
@@ -2130,7 +2186,6 @@ static void test_width_threads(const char *dir) {
             free(mesh_got);
             mcinr_close(m);
         }
-    openblas_set_num_threads(before);
 }
 
 int main(int argc, char **argv) {
@@ -2182,9 +2237,11 @@ int main(int argc, char **argv) {
     test_open_options(argv[1]);
     printf("kernels\n");
     test_kernels();
-    printf("OpenBLAS thread count\n");
-    test_blas_threads(argv[1]);
-    printf("widths 32/64/128: values independent of decoder and OpenBLAS threads\n");
+    printf("matrix product: accuracy, rows independent of each other\n");
+    test_matmul_packed();
+    printf("values independent of the threads and of the other points\n");
+    test_point_independence(argv[1]);
+    printf("widths 32/64/128: values independent of the decoder's threads\n");
     test_width_threads(argv[1]);
     printf("valid files\n");
     test_valid(argv[1]);

@@ -34,6 +34,20 @@ void mcinr_sine_half_sum(float *x, const float *bias, size_t rows, size_t width,
 /* Bias add without activation (linear layers): x[r*width + j] += bias[j]. */
 void mcinr_add_bias(float *x, const float *bias, size_t rows, size_t width);
 
+/* Matrix products of the decoder, y = x · Wᵀ for x rows × in and W out × in (row-major, the
+ * layout of a .mci layer), on W packed once by mcinr_pack_matrix. Each value is the sum over k in
+ * increasing order, accumulated from 0 (fused multiply-adds where the CPU has them), so a row's
+ * values depend only on that row of x and on W: never on how many rows the call has, or where
+ * the row sits among them (an sgemm sums edge rows in another order). A parallel reader's piece
+ * therefore gets the same values bit for bit as a decode of every point. Speed against OpenBLAS:
+ * benchmarks/decode/matmul_bench.c. */
+#define MCINR_PACK_COLUMNS 16
+/* Floats of a packed in × out matrix: in × (out rounded up to MCINR_PACK_COLUMNS). */
+size_t mcinr_packed_floats(size_t in, size_t out);
+/* packed[k · out' + j] = W[j · in + k], zero in the padding columns. */
+void mcinr_pack_matrix(const float *W, size_t out, size_t in, float *packed);
+void mcinr_matmul_packed(const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y);
+
 /* NeRF positional encoding of rows × 4 inputs into rows × 4(1+2L) outputs:
  * [x0..x3, sin(2^0 pi x0..x3), cos(2^0 pi x0..x3), sin(2^1 pi x) ..., cos(2^(L-1) pi x)]. */
 void mcinr_positional_encoding(const float *x, size_t rows, unsigned L, float *out);
