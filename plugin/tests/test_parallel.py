@@ -14,8 +14,9 @@ Two halves, run by plugin/tests/run.sh:
       union of the pieces' own cells is the serial mesh's cells (by global point ids), every
       rank's points have the serial coordinates and array values bit for bit at their global
       ids, the points not marked duplicate are every point once, every rank decoded only its
-      share (its points' values; own mesh chunks adding up to the file's chunks, every other chunk
-      decoded once, never the whole mesh; no chunk at the step switch), and with one ghost level the gradient at each rank's own points equals the
+      share (its points' values; own mesh chunks adding up to the file's chunks and no other chunk
+      without ghost levels, never the whole mesh; no chunk at the step switch), and with one ghost
+      level the gradient at each rank's own points equals the
       serial gradient (and differs at piece boundaries without ghost cells), and a Contour over
       the pieces (ghost cells removed) has the serial contour's triangles.
 """
@@ -192,12 +193,11 @@ def check_all(args):
         check(pieces == args.ranks and piece == r, f"t0 rank {r}: asked for piece {piece} of {pieces}")
         check(decoded == len(d["gids"]) and decoded < N,
               f"t0 rank {r}: decoded the values of its {decoded} points only (the mesh has {N})")
-        check(evaluated >= decoded and evaluated <= N, f"t0 rank {r}: the networks ran at {evaluated} points")
+        # the networks run at the piece's points only (twice where a seam blends two networks)
+        check(decoded <= evaluated <= 2 * decoded, f"t0 rank {r}: the networks ran at {evaluated} points")
         print(f"      rank {r}: {decoded} points, networks at {evaluated}, {chunks} own + {others} other chunks decoded")
-        if indexed:
-            check(others < K - chunks, f"t0 rank {r}: {others} of the other {K - chunks} chunks decoded (indexed)")
-        else:
-            check(K is None or others == K - chunks, f"t0 rank {r}: the other {others} chunks decoded once (coordinates)")
+        check(K is None or others == 0, f"t0 rank {r}: {others} other chunks decoded without ghost levels"
+              f"{' (indexed)' if indexed else ''}")
         total_own_chunks += chunks
         check("cell_vtkGhostType" not in d, f"t0 rank {r}: no ghost cells without a ghost level")
     if K is not None:
