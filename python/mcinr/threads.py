@@ -6,9 +6,9 @@ process; OPENBLAS_NUM_THREADS only reaches them before they load. These function
 handle (dlsym on libmcinr: the library and its dependencies, so the OpenBLAS it was linked
 against, bundled or system), never through the process's global symbol table.
 
-The decoder itself never changes the count (it is process-wide for that OpenBLAS); a narrow
-model's products run on the decoder's threads anyway. For models wider than about 90 with
-num_threads > 1, one OpenBLAS thread was faster on 2 cores (plugin/README.md).
+Since library 1.4 the decoder calls no BLAS (its products are its own kernel), so the count no
+longer changes decode speed; libmcinr still links OpenBLAS, and these functions still reach that
+copy (e.g. to quiet it for other code in the process). The decoder never changes the count.
 """
 import contextlib
 import ctypes
