@@ -275,7 +275,8 @@ class File:
         """Piece `piece` of `num_pieces` with `ghost_levels` layers of ghost cells (a Piece), and
         with `time` given its values at its points only (mcinr_piece_decode: bit for bit those
         of decode_mesh). What a parallel reader's rank reads: a MESHC file is decoded chunk by
-        chunk (the piece's chunks, then the others once), never whole.
+        chunk (the piece's own chunks, and for each ghost level the chunks that may hold its
+        ghost cells), never whole.
         DecoderError with the decoder's message on failure."""
         lib = self.model._lib
         fns = _piece_functions(lib)
