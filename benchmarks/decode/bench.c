@@ -1,4 +1,5 @@
-/* Decode throughput of an .mci model, next to single-thread cblas_sgemm at the same shapes.
+/* Decode throughput of an .mci model, next to single-thread cblas_sgemm at the same shapes (the
+ * GEMM ceiling: the decoder itself calls no BLAS since library 1.4).
  *
  *   bench model.mci [--step S] [--threads 1,2] [--repeats N] [--min-seconds X] [--blas-threads-as-is]
  *
@@ -33,8 +34,8 @@
 #include <string.h>
 #include <time.h>
 
-/* Must match CShim/src/decode.c (the replay reproduces its batching, one sgemm per layer per
- * batch; it does not split the rows the way decode.c does for narrow models, SGEMM_SERIAL_MNK). */
+/* Must match CShim/src/decode.c (the replay reproduces its batching: one whole sgemm per layer
+ * per batch, where the decoder, since library 1.4, calls its own kernel, mcinr_matmul_packed). */
 #define CHUNK_MIN 4096u
 #define CHUNK_MAX 65536u
 #define CHUNK_PARTS 16u
