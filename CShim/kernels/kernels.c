@@ -226,28 +226,31 @@
         }                                                                              \
     }
 
-/* Matrix product on a packed matrix (mcinr_matmul_packed): tiles of 6 rows × 16 columns, twelve
- * 8-float accumulators (GCC/Clang vector extensions: one AVX register each, or two SSE/NEON
- * registers). Every output value is one chain acc = acc + x·w over k = 0, 1, ... from 0, the same
- * statement for a row of a full tile and a row of the tail, so a row's values never depend on
- * which rows share the call (unlike an sgemm, whose edge kernels sum in another order). */
-typedef float mcinr_v8 __attribute__((vector_size(32), aligned(4)));
+/* Matrix product on a packed matrix (mcinr_matmul_packed): tiles of 6 rows × 2 vectors, twelve
+ * accumulators (GCC/Clang vector extensions: 8 floats in one AVX register at the AVX levels, 4
+ * in one SSE/NEON register at the baseline, where GCC would split 8-float vectors badly; both
+ * may_alias, as the packed floats are read through them). Every output value is one chain
+ * acc = acc + x·w over k = 0, 1, ... from 0, the same statement for a row of a full tile and a
+ * row of the tail, so a row's values never depend on which rows share the call (unlike an
+ * sgemm, whose edge kernels sum in another order). Tiles start below `out` and read at most
+ * MCINR_PACK_COLUMNS columns of the packing, a multiple of the tile's width. */
+typedef float mcinr_v8 __attribute__((vector_size(32), aligned(4), may_alias));
+typedef float mcinr_v4 __attribute__((vector_size(16), aligned(4), may_alias));
 #define MM_ROWS 6
-#define MM_COLS MCINR_PACK_COLUMNS
-#define MATMUL_BODY                                                                     \
-    const size_t outp = (out + MM_COLS - 1) / MM_COLS * MM_COLS;                       \
+#define MATMUL_BODY(VT, VW)                                                             \
+    const size_t outp = (out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS; \
     for (size_t r = 0; r < rows; r += MM_ROWS) {                                       \
         const size_t nr = rows - r < MM_ROWS ? rows - r : MM_ROWS;                     \
         const float *xr = x + r * in;                                                  \
-        for (size_t j0 = 0; j0 < outp; j0 += MM_COLS) {                                \
-            const size_t n = out - j0 < MM_COLS ? out - j0 : MM_COLS;                  \
+        for (size_t j0 = 0; j0 < out; j0 += 2 * (VW)) {                                \
+            const size_t n = out - j0 < 2 * (VW) ? out - j0 : 2 * (VW);                \
             const float *w = packed + j0;                                              \
-            mcinr_v8 t[MM_ROWS][2];                                                    \
+            VT t[MM_ROWS][2];                                                          \
             if (nr == MM_ROWS) {                                                       \
-                mcinr_v8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}; \
-                mcinr_v8 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0}; \
+                VT c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};   \
+                VT c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};   \
                 for (size_t k = 0; k < in; k++, w += outp) {                           \
-                    const mcinr_v8 w0 = *(const mcinr_v8 *)w, w1 = *(const mcinr_v8 *)(w + 8); \
+                    const VT w0 = *(const VT *)w, w1 = *(const VT *)(w + (VW));        \
                     float b = xr[k];                                                   \
                     c00 = c00 + b * w0; c01 = c01 + b * w1;                            \
                     b = xr[in + k];                                                    \
@@ -266,10 +269,10 @@ typedef float mcinr_v8 __attribute__((vector_size(32), aligned(4)));
                 t[4][0] = c40; t[4][1] = c41; t[5][0] = c50; t[5][1] = c51;            \
             } else {                                                                   \
                 for (size_t a = 0; a < nr; a++) {                                      \
-                    mcinr_v8 c0 = {0}, c1 = {0};                                       \
+                    VT c0 = {0}, c1 = {0};                                             \
                     const float *wa = w;                                               \
                     for (size_t k = 0; k < in; k++, wa += outp) {                      \
-                        const mcinr_v8 w0 = *(const mcinr_v8 *)wa, w1 = *(const mcinr_v8 *)(wa + 8); \
+                        const VT w0 = *(const VT *)wa, w1 = *(const VT *)(wa + (VW));  \
                         const float b = xr[a * in + k];                                \
                         c0 = c0 + b * w0; c1 = c1 + b * w1;                            \
                     }                                                                  \
@@ -323,9 +326,29 @@ MCINR_DEFINE_DISPATCHED(void, mcinr_sincos,
     (const float *z, size_t n, float *s_out, float *c_out),
     (z, n, s_out, c_out), SINCOS_BODY)
 
-MCINR_DEFINE_DISPATCHED(void, mcinr_matmul_packed,
-    (const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y),
-    (x, rows, in, out, packed, y), MATMUL_BODY)
+#if MCINR_HAVE_DISPATCH
+static void matmul_generic(const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y) {
+    MATMUL_BODY(mcinr_v4, 4)
+}
+MCINR_AVX2 static void matmul_avx2(const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y) {
+    MATMUL_BODY(mcinr_v8, 8)
+}
+MCINR_AVX512 static void matmul_avx512(const float *x, size_t rows, size_t in, size_t out, const float *packed,
+                                       float *y) {
+    MATMUL_BODY(mcinr_v8, 8) /* 8-wide here too: 16-wide tiles are not measured yet */
+}
+void mcinr_matmul_packed(const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y) {
+    switch (mcinr_kernels_level()) {
+    case 2: matmul_avx512(x, rows, in, out, packed, y); break;
+    case 1: matmul_avx2(x, rows, in, out, packed, y); break;
+    default: matmul_generic(x, rows, in, out, packed, y); break;
+    }
+}
+#else
+void mcinr_matmul_packed(const float *x, size_t rows, size_t in, size_t out, const float *packed, float *y) {
+    MATMUL_BODY(mcinr_v4, 4)
+}
+#endif
 
 MCINR_DEFINE_DISPATCHED(void, mcinr_positional_encoding,
     (const float *x, size_t rows, unsigned L, float *out),
