@@ -61,8 +61,8 @@ public:
   ///@{
   /**
    * Worker threads for decoding. 0 (the default) or less means all hardware threads. The
-   * values do not depend on it. OpenBLAS's own thread count (process-wide) is left alone; the
-   * decoder's threads pay off when it is 1 (OPENBLAS_NUM_THREADS=1), see plugin/README.md.
+   * values do not depend on it. The decoder calls no BLAS (library 1.4), so OpenBLAS's thread
+   * count does not matter; see plugin/README.md, "Threads".
    */
   vtkSetMacro(NumberOfThreads, int);
   vtkGetMacro(NumberOfThreads, int);

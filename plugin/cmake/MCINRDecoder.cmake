@@ -9,21 +9,8 @@ if (NOT MCINR_DECODER_SOURCES)
 endif ()
 set(MCINR_DECODER_INCLUDE_DIRS "${MCINR_CSHIM_DIR}/include" "${MCINR_CSHIM_DIR}/kernels/include" "${MCINR_CSHIM_DIR}/src")
 
-# OpenBLAS: pkg-config first (Debian ships openblas.pc, no cblas.pc), then a plain search.
+# No BLAS: since library 1.4 the decoder's products are its own kernel (CShim/kernels).
 find_package(PkgConfig QUIET)
-if (PkgConfig_FOUND)
-  pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
-endif ()
-if (TARGET PkgConfig::OPENBLAS)
-  set(_mcinr_blas PkgConfig::OPENBLAS)
-else ()
-  find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
-  find_path(OPENBLAS_INCLUDE_DIR NAMES cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu)
-  set(_mcinr_blas "${OPENBLAS_LIBRARY}")
-  if (OPENBLAS_INCLUDE_DIR)
-    list(APPEND MCINR_DECODER_INCLUDE_DIRS "${OPENBLAS_INCLUDE_DIR}")
-  endif ()
-endif ()
 
 # System zlib (VTK's own vtkzlib has mangled symbols, so the two do not clash).
 find_package(ZLIB REQUIRED)
@@ -43,7 +30,7 @@ set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
 find_library(MCINR_LIBM m)
 
-set(MCINR_DECODER_LIBRARIES ${_mcinr_blas} ZLIB::ZLIB ${_mcinr_zstd} Threads::Threads)
+set(MCINR_DECODER_LIBRARIES ZLIB::ZLIB ${_mcinr_zstd} Threads::Threads)
 if (MCINR_LIBM)
   list(APPEND MCINR_DECODER_LIBRARIES "${MCINR_LIBM}")
 endif ()

@@ -6,7 +6,8 @@
         points, cells = f.points, f.cells           # the embedded mesh as numpy arrays
 
 Modules: `file` (the numpy API: mcinr.open / mcinr.File), `capi` (the ctypes binding of mcinr.h:
-mcinr.Model, components by index), `threads` (OpenBLAS's thread count, for libmcinr's OpenBLAS),
+mcinr.Model, components by index), `threads` (OpenBLAS thread control, for scripts written for library 1.3;
+the decoder calls no BLAS since 1.4),
 `vtk_reader` (vtkMCINRReader, a VTK algorithm; needs vtk), `pyvista_reader` (pyvista.read of
 .mci; needs pyvista), `metrics` (PSNR, NRMSE, R² as the CLI reports them), `testing` (section
 edits of .mci files for hostile-file tests; not for normal use).

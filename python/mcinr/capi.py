@@ -203,7 +203,7 @@ def build_library(out_dir, root=None, cc=None, force=False):
     """Compiles libmcinr.so into out_dir from a checkout's CShim sources (CShim/src: the
     decoder; CShim/kernels: the forward kernels it uses) and returns its path. Skipped when
     the library is newer than every source and header, unless `force`. `cc` defaults to $CC,
-    else cc. Needs OpenBLAS, zlib and zstd (development files)."""
+    else cc. Needs zlib and zstd (development files; no BLAS since library 1.4)."""
     root = root or source_root()
     if root is None:
         raise LibraryError("build_library needs a checkout (no CShim/ above %s)" % __file__)
@@ -218,7 +218,7 @@ def build_library(out_dir, root=None, cc=None, force=False):
     os.close(fd)
     cmd = [cc or os.environ.get("CC") or "cc", "-O3", "-std=c99", "-D_GNU_SOURCE", "-shared", "-fPIC",
            "-I" + dirs["include"], "-I" + dirs["kernels/include"], "-I" + dirs["src"], *sources,
-           "-lopenblas", "-lz", "-lzstd", "-lpthread", "-lm", "-o", tmp]
+           "-lz", "-lzstd", "-lpthread", "-lm", "-o", tmp]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

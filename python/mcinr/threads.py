@@ -1,4 +1,4 @@
-"""OpenBLAS's thread count, for the OpenBLAS that libmcinr actually uses.
+"""OpenBLAS's thread count, for an OpenBLAS that libmcinr links (libraries up to 1.3).
 
 numpy, scipy, VTK and a wheel's bundled libmcinr may each load a different libopenblas into one
 process; OPENBLAS_NUM_THREADS only reaches them before they load. These functions look
@@ -6,12 +6,14 @@ process; OPENBLAS_NUM_THREADS only reaches them before they load. These function
 handle (dlsym on libmcinr: the library and its dependencies, so the OpenBLAS it was linked
 against, bundled or system), never through the process's global symbol table.
 
-Since library 1.4 the decoder calls no BLAS (its products are its own kernel), so the count no
-longer changes decode speed; libmcinr still links OpenBLAS, and these functions still reach that
-copy (e.g. to quiet it for other code in the process). The decoder never changes the count.
+Since library 1.4 the decoder calls no BLAS (its products are its own kernel) and libmcinr links
+none, so there is nothing to set: blas_library_path, get_blas_threads and set_blas_threads raise
+BlasError, and blas_threads(n), kept for scripts written for 1.3, runs its block unchanged with a
+DeprecationWarning. With a libmcinr that links OpenBLAS they work as before.
 """
 import contextlib
 import ctypes
+import warnings
 
 from . import capi
 
@@ -67,8 +69,17 @@ def set_blas_threads(n, library=None):
 @contextlib.contextmanager
 def blas_threads(n, library=None):
     """`with mcinr.blas_threads(1): ...` runs the block with libmcinr's OpenBLAS at n threads
-    and restores the previous count."""
-    previous = set_blas_threads(n, library)
+    and restores the previous count; without an OpenBLAS in libmcinr (library 1.4 and later,
+    whose decoder calls no BLAS) it runs the block as it is, with a DeprecationWarning."""
+    if int(n) < 1:
+        raise ValueError("OpenBLAS needs at least one thread, got %r" % (n,))
+    try:
+        previous = set_blas_threads(n, library)
+    except BlasError:
+        warnings.warn("mcinr.blas_threads: libmcinr %s calls no BLAS; nothing to set" % capi.load_library(library).version,
+                      DeprecationWarning, stacklevel=3)
+        yield
+        return
     try:
         yield
     finally:

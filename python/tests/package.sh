@@ -2,7 +2,7 @@
 # The Python package as users get it (≈ 40–60 s): a fresh venv (out/python-package/venv) with
 # numpy, pyvista (PyPI's VTK) and the build tools from PyPI; the wheel built from this checkout
 # (pip wheel . : pyproject.toml, scikit-build-core, python/CMakeLists.txt), repaired by
-# auditwheel (OpenBLAS and zstd bundled) and installed; then test_package.py decodes the
+# auditwheel (zstd bundled) and installed; then test_package.py decodes the
 # vessel-small mesh (tools/make_test_mci.py --mesh vessel) and an error-bounded model with
 # numpy, the VTK algorithm and pyvista.read, compared bit for bit with the C++ reader (the
 # ParaView plugin in plugin/build, under pvpython: cxx_reader_dump.py), and feeds it bad files.
@@ -68,7 +68,7 @@ env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/cxx_reader_dump.py" --plugin "$
 
 echo "   ($((SECONDS - start)) s)"
 echo "-- test_package.py (installed wheel, $("$venv/bin/python" -c 'import vtk; print("VTK", vtk.vtkVersion.GetVTKVersion())'))"
-(cd "$work" && env -u PYTHONPATH -u MCINR_LIBRARY "$venv/bin/python" "$here/test_package.py" --bundled-blas --readme "$root/README.md" \
+(cd "$work" && env -u PYTHONPATH -u MCINR_LIBRARY "$venv/bin/python" "$here/test_package.py" --readme "$root/README.md" \
     --model "$work/vessel.mci" "$work/vessel.npz" --model "$work/bounded.mci" "$work/bounded.npz" \
     --workdir "$work/files" 2>"$work/stderr.log") || { tail -n 40 "$work/stderr.log" >&2; exit 1; }
 echo "package.sh: OK ($((SECONDS - start)) s)"
