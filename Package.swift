@@ -12,7 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries: OpenBLAS (CBLAS) for every matrix product, zlib for VTU and .mci,
+        // System libraries: OpenBLAS (CBLAS) for the trainer's matrix products (the decoder has its
+        // own kernel), zlib for VTU and .mci,
         // zstd for the error-bounded residual streams (RESIDUAL type 7, format 1.2).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
@@ -32,12 +33,12 @@ let package = Package(
         // decoder and the trainer so both evaluate a network with the same arithmetic.
         .target(name: "CMCINRKernels", path: "CShim/kernels", publicHeadersPath: "include"),
         // The C decoder (the one inference implementation): container, networks, mesh, residual.
-        .target(name: "CMCINR", dependencies: ["CMCINRKernels", "COpenBLAS", "CZlib", "CZstd"], path: "CShim",
+        .target(name: "CMCINR", dependencies: ["CMCINRKernels", "CZlib", "CZstd"], path: "CShim",
                 exclude: ["kernels", "tests", "fuzz", "README.md"],
                 sources: ["src"], publicHeadersPath: "include",
                 cSettings: [.define("_GNU_SOURCE")],
-                linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("zstd"),
-                                 .linkedLibrary("pthread"), .linkedLibrary("m")]),
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd"), .linkedLibrary("pthread"),
+                                 .linkedLibrary("m")]),
         // Trainer-only kernels: sine backward, Adam, gathers, loss.
         .target(name: "CTrainingKernels", dependencies: ["CMCINRKernels"],
                 linkerSettings: [.linkedLibrary("m")]),
