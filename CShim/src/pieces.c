@@ -9,10 +9,10 @@
  * its cells use, with coordinates, so nothing else is needed without ghost cells); ghost level l
  * decodes the other chunks that may hold such a cell (with a MESHX index those sharing a box with
  * a chunk that gave the piece a cell, else every other chunk) and keeps the cells that share a
- * point with the piece's cells so far. Each pass
- * decodes its chunks concurrently (mci_parallel_run, a chunk per task, a result per chunk), then
- * merges the results in chunk order on the calling thread, so the piece does not depend on the
- * thread count. Point sets are bitmaps over the global point ids (N/8 bytes each). */
+ * point with the piece's cells so far. Each pass decodes its chunks concurrently
+ * (mci_parallel_run, a chunk per task, a result per chunk), then merges the results in chunk
+ * order on the calling thread, so the piece does not depend on the thread count. Point sets are
+ * bitmaps over the global point ids (N/8 bytes each). */
 #include "mcinr_internal.h"
 #include "mesh_index.h"
 #include "pieces.h"
