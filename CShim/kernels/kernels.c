@@ -234,11 +234,16 @@
  * row of the tail, so a row's values never depend on which rows share the call (unlike an
  * sgemm, whose edge kernels sum in another order). Tiles start below `out` and read at most
  * MCINR_PACK_COLUMNS columns of the packing, a multiple of the tile's width. */
+/* Floats per packed row: out rounded up to MCINR_PACK_COLUMNS. */
+static inline size_t packed_stride(size_t out) {
+    return (out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS;
+}
+
 typedef float mcinr_v8 __attribute__((vector_size(32), aligned(4), may_alias));
 typedef float mcinr_v4 __attribute__((vector_size(16), aligned(4), may_alias));
 #define MM_ROWS 6
 #define MATMUL_BODY(VT, VW)                                                             \
-    const size_t outp = (out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS; \
+    const size_t outp = packed_stride(out);                                            \
     for (size_t r = 0; r < rows; r += MM_ROWS) {                                       \
         const size_t nr = rows - r < MM_ROWS ? rows - r : MM_ROWS;                     \
         const float *xr = x + r * in;                                                  \
@@ -357,11 +362,11 @@ MCINR_DEFINE_DISPATCHED(void, mcinr_positional_encoding,
 /* ---- simple kernels (auto-vectorised at the baseline target is enough) ---- */
 
 size_t mcinr_packed_floats(size_t in, size_t out) {
-    return in * ((out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS);
+    return in * packed_stride(out);
 }
 
 void mcinr_pack_matrix(const float *W, size_t out, size_t in, float *packed) {
-    const size_t outp = (out + MCINR_PACK_COLUMNS - 1) / MCINR_PACK_COLUMNS * MCINR_PACK_COLUMNS;
+    const size_t outp = packed_stride(out);
     for (size_t k = 0; k < in; k++) {
         float *row = packed + k * outp;
         for (size_t j = 0; j < out; j++) row[j] = W[j * in + k];

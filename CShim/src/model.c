@@ -545,6 +545,21 @@ static mcinr_status parse_network(ctx *c, rd *r, size_t n, size_t C, mci_network
 
 /* Every matrix in the layout of mcinr_matmul_packed (mcinr_kernels.h), once per open: the
  * decoder's products then give each point the same value whatever points share its batch. */
+/* Floats of a module's packed matrices. */
+static size_t module_packed_floats(const mci_module *mod) {
+    return mcinr_packed_floats(mod->in, mod->out) + (mod->W2 ? mcinr_packed_floats(mod->out, mod->out) : 0) +
+           (mod->Wt ? mcinr_packed_floats(mod->in, mod->out) : 0);
+}
+
+/* W (out × in) packed at *next, which then moves past it; NULL for an absent matrix. */
+static const float *pack_into(const float *W, size_t out, size_t in, float **next) {
+    if (!W) return NULL;
+    float *packed = *next;
+    mcinr_pack_matrix(W, out, in, packed);
+    *next += mcinr_packed_floats(in, out);
+    return packed;
+}
+
 static mcinr_status pack_weights(ctx *c, mcinr_model *m) {
     size_t total = 0, modules = 0;
     for (size_t n = 0; n < m->num_networks; n++) {
@@ -553,30 +568,16 @@ static mcinr_status pack_weights(ctx *c, mcinr_model *m) {
         for (size_t b = 0; b < net->num_branches; b++) modules += net->branches[b].num_modules;
     }
     mci_module *mods = m->module_storage;
-    for (size_t i = 0; i < modules; i++) {
-        total += mcinr_packed_floats(mods[i].in, mods[i].out);
-        if (mods[i].W2) total += mcinr_packed_floats(mods[i].out, mods[i].out);
-        if (mods[i].Wt) total += mcinr_packed_floats(mods[i].in, mods[i].out);
-    }
+    for (size_t i = 0; i < modules; i++) total += module_packed_floats(&mods[i]);
     mcinr_status st = charge(c, 1, times(total + 1, sizeof(float)), "the packed weights");
     if (st != MCINR_OK) return st;
     float *next = m->packed_weights = malloc((total ? total : 1) * sizeof(float));
     if (!next) return fail(c, MCINR_ERR_NOMEM, "out of memory for %zu packed weights", total);
     for (size_t i = 0; i < modules; i++) {
         mci_module *mod = &mods[i];
-        mcinr_pack_matrix(mod->W, mod->out, mod->in, next);
-        mod->Wp = next;
-        next += mcinr_packed_floats(mod->in, mod->out);
-        if (mod->W2) {
-            mcinr_pack_matrix(mod->W2, mod->out, mod->out, next);
-            mod->W2p = next;
-            next += mcinr_packed_floats(mod->out, mod->out);
-        }
-        if (mod->Wt) {
-            mcinr_pack_matrix(mod->Wt, mod->out, mod->in, next);
-            mod->Wtp = next;
-            next += mcinr_packed_floats(mod->in, mod->out);
-        }
+        mod->Wp = pack_into(mod->W, mod->out, mod->in, &next);
+        mod->W2p = pack_into(mod->W2, mod->out, mod->out, &next);
+        mod->Wtp = pack_into(mod->Wt, mod->out, mod->in, &next);
     }
     return MCINR_OK;
 }

@@ -421,8 +421,8 @@ static void builder_free(builder *b) {
 }
 
 /* Runs one pass over `chunks` and merges its results in chunk order; *added: cells kept. */
-static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t count, const mcinr_decode_options *o, double from, double to, size_t *added, char *err,
-                             size_t err_len) {
+static mcinr_status run_pass(builder *b, int level, const size_t *chunks, size_t count, const mcinr_decode_options *o,
+                             double from, double to, size_t *added, char *err, size_t err_len) {
     *added = 0;
     if (count == 0) return MCINR_OK;
     chunk_result *res = calloc(count, sizeof *res);

@@ -62,10 +62,8 @@ def main():
                           check=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         old_src = os.path.join(tmp, "old")
-        subprocess.run("git -C '%s' archive %s CShim | tar -x -C '%s'" % (ROOT, base, tmp), shell=True, check=True)
-        os.rename(os.path.join(tmp, "CShim"), os.path.join(tmp, "CShim.old"))
         os.makedirs(old_src)
-        os.rename(os.path.join(tmp, "CShim.old"), os.path.join(old_src, "CShim"))
+        subprocess.run("git -C '%s' archive %s CShim | tar -x -C '%s'" % (ROOT, base, old_src), shell=True, check=True)
         bench_c = os.path.join(HERE, "bench.c")
         binaries = {"sgemm (%s)" % base: os.path.join(tmp, "bench-old"), "own kernel (%s)" % rev: os.path.join(tmp, "bench-new")}
         build(old_src, bench_c, binaries["sgemm (%s)" % base])
