@@ -38,6 +38,28 @@ public final class Adam {
         self.init(parameterCount: parameterCount, configuration: Configuration(learningRate: learningRate))
     }
 
+    /// The moments and the step count: what a later run needs to go on where this one stopped
+    /// (a fresh Adam's first steps move every parameter by about the learning rate).
+    public struct State: Sendable {
+        public var m: [Float]
+        public var v: [Float]
+        public var step: Int
+    }
+
+    public var state: State {
+        State(m: Array(UnsafeBufferPointer(start: m.pointer, count: parameterCount)),
+              v: Array(UnsafeBufferPointer(start: v.pointer, count: parameterCount)), step: step)
+    }
+
+    /// Goes on from `state` (taken from an Adam over as many parameters).
+    public convenience init(parameterCount: Int, learningRate: Float, state: State) {
+        precondition(state.m.count == parameterCount && state.v.count == parameterCount, "Adam: state size mismatch")
+        self.init(parameterCount: parameterCount, learningRate: learningRate)
+        m.pointer.update(from: state.m, count: parameterCount)
+        v.pointer.update(from: state.v, count: parameterCount)
+        step = state.step
+    }
+
     /// Forgets the moments and the step count (a fresh optimiser without reallocating).
     public func reset() {
         step = 0

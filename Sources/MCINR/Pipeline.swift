@@ -406,6 +406,7 @@ public struct MCINRPipeline {
         /// Every split made, kept or undone.
         var splits: [SplitRecord] = []
         var trainedParameters: [Int: (parameters: [Float], learningRate: Float, mse: Double)] = [:]
+        var optimizers: [Int: Adam.State] = [:]
 
         init(tree: ClusterTree) { self.tree = tree }
 
@@ -418,6 +419,7 @@ public struct MCINRPipeline {
                 trainingPartition[job.node] = job.samples.pointIndices
                 trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
                                                outcome.record.mse)
+                optimizers[job.node] = outcome.optimizer
             }
         }
     }
@@ -571,7 +573,7 @@ public struct MCINRPipeline {
                               samples: ClusterSamples(pointIndices: own + (band[node] ?? []), map: record.inputMap,
                                                       data: normalized),
                               initialParameters: trained.parameters, learningRate: trained.learningRate,
-                              maxEpochs: config.seamEpochs ?? 30, round: round)
+                              maxEpochs: config.seamEpochs ?? 30, round: round, optimizer: state.optimizers[node])
         }
     }
 
@@ -637,11 +639,15 @@ public struct MCINRPipeline {
         var round: Int
         /// Goes on training a leaf of an earlier round with the time re-clustering did not use.
         var resumes = false
+        /// The optimiser's state to go on from (the seam round); nil: a fresh Adam.
+        var optimizer: Adam.State? = nil
     }
 
     struct JobOutcome {
         var record: ClusterRecord
         var parameters: [Float]
+        /// The optimiser's state at the end, kept only when a seam round will go on from it.
+        var optimizer: Adam.State? = nil
     }
 
     /// Trains the jobs concurrently, largest first. A time budget is shared in proportion to
@@ -736,9 +742,12 @@ public struct MCINRPipeline {
                                       maxEpochs: job.maxEpochs, plateauReductions: config.plateauReductions,
                                       budgetDecayShare: config.budgetDecayShare)
         let purpose = job.resumes ? Purpose.resume : Purpose.train
+        let adam = job.optimizer.map { Adam(parameterCount: network.parameterCount, learningRate: job.learningRate, state: $0) }
+            ?? Adam(parameterCount: network.parameterCount, learningRate: job.learningRate)
         let outcome = ClusterTrainer.train(network, on: job.samples, schedule: schedule, deadline: deadline,
                                            seed: SeedDerivation.clusterSeed(config.seed, path: job.path,
-                                                                            purpose: purpose.rawValue)) { epoch, loss, best in
+                                                                            purpose: purpose.rawValue),
+                                           optimizer: adam) { epoch, loss, best in
             reporter?.report(.epoch(path: job.path, epoch: epoch, loss: loss, bestLoss: best))
         }
         // Past the budget the cluster's error is estimated on 2^16 strided samples (a full pass
@@ -752,7 +761,8 @@ public struct MCINRPipeline {
         let record = ClusterRecord(path: job.path.description, node: job.node, points: job.samples.pointCount,
                                    round: job.round, inputMap: job.samples.map, parameters: network.parameterCount,
                                    meta: meta, training: outcome, mse: mse, seconds: seconds)
-        return JobOutcome(record: record, parameters: network.copyParameters())
+        return JobOutcome(record: record, parameters: network.copyParameters(),
+                          optimizer: config.seamMargin != nil && config.isClustered ? adam.state : nil)
     }
 
     /// 2-means on the cluster's points; the children's point sets are what routing gives

@@ -76,10 +76,12 @@ enum ClusterTrainer {
     /// the schedule's reductions are spent. Leaves the network at the parameters of its best
     /// epoch (ours).
     static func train(_ network: TrainableNetwork, on samples: some SampleSource,
-                      schedule: TrainingSchedule, deadline: Date?, seed: UInt64,
+                      schedule: TrainingSchedule, deadline: Date?, seed: UInt64, optimizer: Adam? = nil,
                       onEpoch: (Int, Double, Double) -> Void) -> TrainingOutcome {
         var generator = SplitMix64(seed: seed)
-        let adam = Adam(parameterCount: network.parameterCount, learningRate: schedule.learningRate)
+        // `optimizer`: go on with an earlier run's moments (the seam round, #21)
+        let adam = optimizer ?? Adam(parameterCount: network.parameterCount, learningRate: schedule.learningRate)
+        adam.learningRate = schedule.learningRate
         let batch = max(1, min(schedule.batchSize, samples.sampleCount))
         network.reserve(batchSize: batch)
         let c = samples.componentCount

@@ -16,14 +16,18 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("ground-truth"), help: "The original data (.pvd or .vtu).") var groundTruth: String
     @OptionGroup var variables: VariableSelection
     @OptionGroup var threads: DecoderThreads
+    @Option(name: .customLong("seams-by"),
+            help: "Count the seam ratio on the boundaries of this other model's networks (e.g. a single network measured on a clustered model's boundaries).")
+    var seamsBy: String?
     @Flag(help: "Print machine-readable JSON instead of a table.") var json = false
 
     func run() throws {
         let decoder = try openModel(model, limits: threads.limits, threads: threads.count)
+        let routing = try seamsBy.map { try openModel($0, limits: threads.limits, threads: threads.count) }
         let gt = try openSeries([groundTruth], cells: .compact)
         let comparison = try GroundTruthComparison(
             decoder: decoder, groundTruth: gt, steps: Array(gt.times.indices), groundTruthPath: groundTruth,
-            variableNames: variables.names, threads: threads.count, progress: StepProgress())
+            variableNames: variables.names, threads: threads.count, progress: StepProgress(), seamRouting: routing)
         if json {
             try printJSON(comparison.metricsJSON(model: decoder))
         } else {

@@ -23,10 +23,12 @@ struct GroundTruthComparison {
     /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
     /// comparison (nil: every model variable). The ground truth's cells are taken from `gt` as
     /// `CompactCells` (opened with `.compact`, they were never held as Int arrays): `useCells`
-    /// sees them before the seam metric keeps them. `visit(k, truth, decoded)` sees the k-th
+    /// sees them before the seam metric keeps them. `seamRouting`: the model whose networks
+    /// classify the edges (nil: this one), so that a single network can be measured on a
+    /// clustered model's boundaries. `visit(k, truth, decoded)` sees the k-th
     /// compared step's n × components.count blocks (point-major), in order.
     init(decoder: MCIDecoder, groundTruth gt: SeriesStream, steps: [Int], groundTruthPath: String,
-         variableNames: [String]?, threads: Int, progress: StepProgress? = nil,
+         variableNames: [String]?, threads: Int, progress: StepProgress? = nil, seamRouting: MCIDecoder? = nil,
          useCells: ((CompactCells) throws -> Void)? = nil,
          visit: ((Int, [Float], [Float]) throws -> Void)? = nil) throws {
         let modelVariables = decoder.variables
@@ -94,7 +96,8 @@ struct GroundTruthComparison {
         var seams = try { () throws -> SeamMetric? in
             let cells = try gt.takeCompactCells()
             try useCells?(cells)
-            return cells.cellCount > 0 ? SeamMetric(cells: cells, network: decoder.routes(points: gt.mesh.points), ranges: ranges) : nil
+            return cells.cellCount > 0 ? SeamMetric(cells: cells, network: (seamRouting ?? decoder).routes(points: gt.mesh.points),
+                                                           ranges: ranges) : nil
         }()
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {

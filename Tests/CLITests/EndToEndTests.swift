@@ -64,6 +64,25 @@ final class EndToEndTests: XCTestCase {
         let table = try CLI.run(["eval", model, "--ground-truth", pvd.path])
         XCTAssertTrue(table.stdout.contains("seam ratio"), table.stdout)
 
+        // A single network has no boundary of its own; --seams-by measures it on the
+        // clustered model's (the reference the issue compares with): the same edges.
+        let single = dir.appendingPathComponent("single.mci").path
+        let trainSingle = try CLI.run(["train", pvd.path, "-o", single, "--method", "coordnetb"]
+                                      + Self.trainArguments.dropFirst(2))  // not --clusters 2
+        XCTAssertEqual(trainSingle.status, 0, trainSingle.stderr)
+        let own = try XCTUnwrap(try CLI.json(try CLI.run(["eval", single, "--ground-truth", pvd.path, "--json"]).stdout)["seams"]
+                                as? [String: Any])
+        XCTAssertEqual(own["edges_across_networks"] as? Int, 0)
+        XCTAssertTrue(own["max"] is NSNull, "no edge crosses a boundary: no ratio")
+        let by = try CLI.run(["eval", single, "--ground-truth", pvd.path, "--json", "--seams-by", model])
+        XCTAssertEqual(by.status, 0, by.stderr)
+        let bySeams = try XCTUnwrap(try CLI.json(by.stdout)["seams"] as? [String: Any])
+        XCTAssertEqual(bySeams["edges_across_networks"] as? Int, seams["edges_across_networks"] as? Int)
+        XCTAssertEqual(bySeams["edges_within_networks"] as? Int, seams["edges_within_networks"] as? Int)
+        let singleRatios = try XCTUnwrap(bySeams["ratio"] as? [Double])
+        XCTAssertTrue(singleRatios.allSatisfy { $0 > 0 && $0.isFinite }, "\(singleRatios)")
+        XCTAssertNotEqual(singleRatios, ratios, "another model's errors on the same edges")
+
         let out = dir.appendingPathComponent("out")
         let export = try CLI.run(["export", model, "--vtu", out.path, "--network-id"])
         XCTAssertEqual(export.status, 0, export.stderr)

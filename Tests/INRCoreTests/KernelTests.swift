@@ -119,6 +119,27 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(q[0], 0.1, accuracy: 1e-6)
     }
 
+    /// An Adam built from another's state goes on exactly as the other would (the seam round
+    /// continues each network's training this way); a fresh one does not.
+    func testAdamStateContinuesTheSameUpdates() {
+        var generator = SeededRandom(seed: 7)
+        let gradients = (0 ..< 8).map { _ in (0 ..< 5).map { _ in Float(generator.nextUnitDouble() - 0.5) } }
+        let start: [Float] = [0.3, -1, 2, 0, 0.5]
+        let whole = Adam(parameterCount: 5, learningRate: 0.01)
+        var p = start
+        for g in gradients { whole.update(&p, gradients: g) }
+        let first = Adam(parameterCount: 5, learningRate: 0.01)
+        var q = start
+        for g in gradients[..<3] { first.update(&q, gradients: g) }
+        let resumed = Adam(parameterCount: 5, learningRate: 0.01, state: first.state)
+        let fresh = Adam(parameterCount: 5, learningRate: 0.01)
+        var r = q
+        for g in gradients[3...] { resumed.update(&q, gradients: g); fresh.update(&r, gradients: g) }
+        XCTAssertEqual(q, p)
+        XCTAssertEqual(resumed.step, 8)
+        XCTAssertNotEqual(r, p, "a fresh Adam restarts its moments")
+    }
+
     func testRandomIsDeterministicAndUniform() {
         var a = SeededRandom(seed: 123), b = SeededRandom(seed: 123), c = SeededRandom(seed: 124)
         let xa = (0..<1000).map { _ in a.next() }, xb = (0..<1000).map { _ in b.next() }
