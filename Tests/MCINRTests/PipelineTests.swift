@@ -33,7 +33,8 @@ final class PipelineTests: XCTestCase {
     }
 
     /// The seam round (#21): each leaf trains once more, from its weights, on its own points
-    /// and the band across its boundaries that `ClusterTree.seam` gives it; the partition
+    /// and the band across its boundaries that `ClusterTree.seam` gives it (each band point
+    /// with probability 2w: fewer than all); the partition
     /// stays the routing; the model records the margin.
     func testSeamRoundTrainsEachLeafOnItsPointsAndItsBand() throws {
         var config = Fixtures.fastConfig()
@@ -46,8 +47,15 @@ final class PipelineTests: XCTestCase {
         let routed = result.tree.partition(q)
         XCTAssertGreaterThan(result.tree.leaves.count, 1)
         var band: [Int: Int] = [:]
-        for point in q { if let partner = result.tree.seam(point, margin: 0.3).partner { band[partner, default: 0] += 1 } }
+        var inBand = 0
+        for (p, point) in q.enumerated() {
+            let seam = result.tree.seam(point, margin: 0.3)
+            guard let partner = seam.partner else { continue }
+            inBand += 1
+            if MCINRPipeline.keepsBandPoint(p, weight: seam.weight, seed: config.seed) { band[partner, default: 0] += 1 }
+        }
         XCTAssertGreaterThan(band.values.reduce(0, +), 0, "some points lie within 0.3 of a boundary")
+        XCTAssertLessThan(band.values.reduce(0, +), inBand, "a band point joins with probability 2w ≤ 1")
         for leaf in result.tree.leaves {
             XCTAssertEqual(result.trainingPartition[leaf], routed[leaf], "the partition stays the routing")
             let seamRecord = try XCTUnwrap(result.clusters.last { $0.node == leaf })
