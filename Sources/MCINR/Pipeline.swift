@@ -578,7 +578,7 @@ public struct MCINRPipeline {
                               samples: ClusterSamples(pointIndices: own + (band[node] ?? []), map: record.inputMap,
                                                       data: normalized),
                               initialParameters: trained.parameters, learningRate: trained.learningRate,
-                              maxEpochs: config.seamEpochs ?? 30, round: round, optimizer: state.optimizers[node])
+                              maxEpochs: config.seamEpochs ?? MCINRConfig.defaultSeamEpochs, round: round, optimizer: state.optimizers[node])
         }
     }
 
