@@ -503,6 +503,7 @@ public struct MCINRPipeline {
                 Dictionary(uniqueKeysWithValues: dictionary.compactMap { node, value in map[node].map { ($0, value) } })
             }
             state.trainedParameters = renumbered(state.trainedParameters)
+            state.optimizers = renumbered(state.optimizers)
             state.trainingPartition = renumbered(state.trainingPartition)
             for r in state.records.indices {
                 state.records[r].node = state.records[r].node >= 0 ? (map[state.records[r].node] ?? -1) : -1
@@ -578,7 +579,8 @@ public struct MCINRPipeline {
                               samples: ClusterSamples(pointIndices: own + (band[node] ?? []), map: record.inputMap,
                                                       data: normalized),
                               initialParameters: trained.parameters, learningRate: trained.learningRate,
-                              maxEpochs: config.seamEpochs ?? MCINRConfig.defaultSeamEpochs, round: round, optimizer: state.optimizers[node])
+                              maxEpochs: config.seamEpochs ?? MCINRConfig.defaultSeamEpochs, round: round,
+                              optimizer: state.optimizers[node])
         }
     }
 
