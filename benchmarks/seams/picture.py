@@ -5,6 +5,9 @@ with `--seam-margin`, side by side, with the boundary (network_id) drawn as a co
     mcinr-vtk export A.mci --vtu a/ --ground-truth data.pvd --network-id --times T   (and B)
     xvfb-run -a -s '-screen 0 1600x800x24' pvpython benchmarks/seams/picture.py \
         a/A.pvd b/B.pvd --array pressure --out docs/images/seams.png
+
+(Where xvfb-run's server is not ready in time, "bad X server connection": start
+`Xvfb :79 -screen 0 1600x800x24 +extension GLX &`, wait a few seconds, run with DISPLAY=:79.)
 """
 import argparse
 
@@ -34,6 +37,13 @@ def boundary_point(source):
     return best[1], best[2] / np.linalg.norm(best[2]), np.ptp(pts, axis=0).max()
 
 
+def local_percentile(data, array, centre, radius):
+    """The 99th percentile of `array` over the points within `radius` of `centre`."""
+    values = vtk_to_numpy(data.GetPointData().GetArray(array))
+    near = np.linalg.norm(vtk_to_numpy(data.GetPoints().GetData()) - centre, axis=1) < radius
+    return float(np.percentile(values[near] if near.any() else values, 99))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("before")
@@ -49,7 +59,8 @@ def main():
     normal /= np.linalg.norm(normal)
     layout = CreateLayout("seams")
     error = f"{args.array}_abs_error"
-    top = max(servermanager.Fetch(s).GetPointData().GetArray(error).GetRange()[1] for s in sources)
+    # one colour scale for both: the 99th percentile of the error over the points in view
+    top = max(local_percentile(servermanager.Fetch(s), error, centre, 0.5 * args.zoom * extent) for s in sources)
     for k, (source, title) in enumerate(zip(sources, ("without seams", "with --seam-margin"))):
         view = CreateView("RenderView")
         view.ViewSize = [800, 800]
@@ -61,7 +72,7 @@ def main():
         shown = Show(cut, view)
         ColorBy(shown, ("POINTS", error))
         lut = GetColorTransferFunction(error)
-        lut.RescaleTransferFunction(0.0, 0.25 * top)
+        lut.RescaleTransferFunction(0.0, top)
         shown.SetScalarBarVisibility(view, True)
         line = Show(Contour(Input=cut, ContourBy=["POINTS", "network_id"], Isosurfaces=[0.5]), view)
         ColorBy(line, None)

@@ -183,11 +183,10 @@ def report(results, path):
     lines += ["The seam round's rules (optimiser continued, band points weighted by the blend, 200 epochs) and the "
               "runs that chose them: [seams-study.md](seams-study.md).", "",
               "Zoomed on the boundary between vessel-small's two networks (a slice through it, |pressure error| at "
-              "t = 20, the same colour scale; `benchmarks/seams/picture.py` on the `no seams` and `--seam-margin 0.05` "
-              "models of the earlier 150-epoch benchmark, build 422c547, exported with `--ground-truth --network-id`): "
-              "without seams the error gathers along the boundary, with them it does not. (Rendered from the converged "
-              "models by the same script, this region's errors sit at the bottom of the mesh-wide colour scale and the "
-              "picture shows little either way.)", "",
+              "t = 20, one colour scale for both: the 99th percentile of the error in view; `benchmarks/seams/picture.py` "
+              "on the seed-1 `no seams` and `--seam-margin 0.1` models above, exported with `--ground-truth "
+              "--network-id --times 20`): without seams the error changes abruptly along the boundary (white), where one "
+              "network's error meets the other's; with the blend it runs smoothly across it.", "",
               "![seams before and after](../images/seams.png)"]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
