@@ -160,6 +160,9 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// Epochs of the seam round (nil: `defaultSeamEpochs`, ours); with a time budget the rounds
     /// before it stop at 1 − `seamBudgetShare` of the budget and it gets the rest.
     public var seamEpochs: Int? = nil
+    /// With `seamMargin`: every round trains each network on its band too (overlapping
+    /// clusters from the first round), not only the seam round.
+    public var seamOverlap = false
     /// 200: on vessel-small (margin 0.1) 0.03 dB and 0.03 of seam ratio better than 100
     /// (docs/benchmarks/seams-study.md); a converged network's epochs are cheap beside its training.
     public static let defaultSeamEpochs = 200

@@ -273,7 +273,9 @@ public struct MCINRPipeline {
         let seams = config.seamMargin != nil && config.isClustered
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0 * (seams ? 1 - MCINRConfig.seamBudgetShare : 1)) }
         var state = TrainingState(tree: topTree)
-        var jobs = roundZeroJobs(state.tree, normalized: normalized)
+        // overlapping clusters (#21): each round's jobs take their band along
+        let overlap = seams && config.seamOverlap ? config.seamMargin : nil
+        var jobs = roundZeroJobs(state.tree, normalized: normalized, overlap: overlap)
         let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
 
         var round = 0
@@ -290,7 +292,7 @@ public struct MCINRPipeline {
             // deadline stops them all)
             let timeLeft = deadline.map { Date() < $0 } ?? true
             guard config.reclusters, try !(distribution?.communicator.any(!timeLeft) ?? !timeLeft) else { break }
-            jobs = splitJobs(&state, trained: trained, normalized: normalized, round: round)
+            jobs = splitJobs(&state, trained: trained, normalized: normalized, round: round, overlap: overlap)
             if jobs.isEmpty { jobs = try resumedJobs(state, trained: trained, deadline: deadline, round: round,
                                                      distribution: distribution) }
             if let distribution, !jobs.isEmpty { try distribution.rebalance(&jobs, normalized: normalized) }
@@ -303,9 +305,7 @@ public struct MCINRPipeline {
             reporter?.report(.roundStarted(round: seamRound, clusters: jobs.count, totalPlanned: plannedTotal + jobs.count))
             let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: fullDeadline, roundShare: 1,
                                           distribution: nil)
-            let ownPoints = state.trainingPartition
             state.record(jobs, outcomes)
-            state.trainingPartition = ownPoints  // the leaves' own points, as routing gives them
         }
         return assemble(state, shape: shape, spec: spec, normalization: normalization,
                         sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
@@ -416,7 +416,7 @@ public struct MCINRPipeline {
             for (job, outcome) in zip(jobs, outcomes) {
                 records.append(outcome.record)
                 if job.resumes, let earlier = trainedParameters[job.node], earlier.mse <= outcome.record.mse { continue }
-                trainingPartition[job.node] = job.samples.pointIndices
+                trainingPartition[job.node] = Array(job.ownPoints)
                 trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
                                                outcome.record.mse)
                 optimizers[job.node] = outcome.optimizer
@@ -441,16 +441,19 @@ public struct MCINRPipeline {
                 fit.iterations)
     }
 
-    /// Round 0: every top-level cluster with its bounding-box input map.
-    private func roundZeroJobs(_ tree: ClusterTree, normalized: NormalizedData) -> [ClusterJob] {
+    /// Round 0: every top-level cluster (with its band when clusters overlap) and the
+    /// bounding box of what it trains on as its input map.
+    private func roundZeroJobs(_ tree: ClusterTree, normalized: NormalizedData, overlap: Double?) -> [ClusterJob] {
         let partition = tree.partition(normalized.q)
+        let band = overlap.map { bandPoints(tree, margin: $0, normalized: normalized) } ?? [:]
         return tree.leaves.map { node in
-            let points = partition[node] ?? []
+            let extra = band[node] ?? []
+            let points = (partition[node] ?? []) + extra
             let map = InputMap.boundingBox(of: points.map { normalized.q[$0] })
             return ClusterJob(node: node, path: tree.nodes[node].path,
                               samples: ClusterSamples(pointIndices: points, map: map, data: normalized),
                               initialParameters: nil, learningRate: config.learningRate,
-                              maxEpochs: config.effectiveMaxEpochs, round: 0)
+                              maxEpochs: config.effectiveMaxEpochs, round: 0, bandCount: extra.count)
         }
     }
 
@@ -528,13 +531,13 @@ public struct MCINRPipeline {
     /// the global MSE) go first (ours: a split costs a whole network). Returns the children's
     /// jobs; they inherit the parent's input map and weights exactly.
     private func splitJobs(_ state: inout TrainingState, trained: [(job: ClusterJob, outcome: JobOutcome)],
-                           normalized: NormalizedData, round: Int) -> [ClusterJob] {
+                           normalized: NormalizedData, round: Int, overlap: Double?) -> [ClusterJob] {
         let candidates = trained
             .filter { job, outcome in
                 outcome.record.mse > config.splitThreshold && job.path.depth < config.maxSplitDepth
-                    && job.samples.pointCount >= 2 * config.minClusterPoints
+                    && job.ownPoints.count >= 2 * config.minClusterPoints
             }
-            .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.samples.pointCount)) }
+            .map { (job: $0.0, outcome: $0.1, errorMass: $0.1.record.mse * Double($0.0.ownPoints.count)) }
             .sorted { a, b in a.errorMass != b.errorMass ? a.errorMass > b.errorMass : a.job.path < b.job.path }
         var nextJobs: [ClusterJob] = []
         for (job, outcome, _) in candidates where state.splits.inUseCount < splitBudget {
@@ -555,6 +558,15 @@ public struct MCINRPipeline {
             reporter?.report(.clusterSplit(parent: job.path, mse: outcome.record.mse,
                                            childPoints: (split.points.0.count, split.points.1.count)))
         }
+        if let overlap, !nextJobs.isEmpty {  // the children's bands, across the new boundaries too
+            let band = bandPoints(state.tree, margin: overlap, normalized: normalized)
+            for i in nextJobs.indices {
+                let extra = band[nextJobs[i].node] ?? []
+                nextJobs[i].samples = ClusterSamples(pointIndices: nextJobs[i].samples.pointIndices + extra,
+                                                     map: nextJobs[i].samples.map, data: normalized)
+                nextJobs[i].bandCount = extra.count
+            }
+        }
         return nextJobs
     }
 
@@ -565,23 +577,30 @@ public struct MCINRPipeline {
     /// boundary, 0 at the margin): its capacity goes where it counts (measured in
     /// docs/benchmarks/seams-study.md: at the same seam ratio, 0.15 dB better than every point).
     private func seamJobs(_ state: TrainingState, margin: Double, normalized: NormalizedData, round: Int) -> [ClusterJob] {
-        var band: [Int: [Int]] = [:]
-        for (p, q) in normalized.q.enumerated() {
-            let seam = state.tree.seam(q, margin: margin)
-            guard let partner = seam.partner else { continue }
-            if Self.keepsBandPoint(p, weight: seam.weight, seed: config.seed) { band[partner, default: []].append(p) }
-        }
+        let band = bandPoints(state.tree, margin: margin, normalized: normalized)
         return state.tree.leaves.map { node in
             let own = state.trainingPartition[node] ?? []
+            let extra = band[node] ?? []
             let record = state.records.last { $0.node == node }!
             let trained = state.trainedParameters[node]!
             return ClusterJob(node: node, path: state.tree.nodes[node].path,
-                              samples: ClusterSamples(pointIndices: own + (band[node] ?? []), map: record.inputMap,
-                                                      data: normalized),
+                              samples: ClusterSamples(pointIndices: own + extra, map: record.inputMap, data: normalized),
                               initialParameters: trained.parameters, learningRate: trained.learningRate,
                               maxEpochs: config.seamEpochs ?? MCINRConfig.defaultSeamEpochs, round: round,
-                              optimizer: state.optimizers[node])
+                              optimizer: state.optimizers[node], bandCount: extra.count)
         }
+    }
+
+    /// The points each leaf is blended into beyond its own: routed to another leaf within
+    /// `margin` of its boundary, each kept with probability 2w (`keepsBandPoint`).
+    private func bandPoints(_ tree: ClusterTree, margin: Double, normalized: NormalizedData) -> [Int: [Int]] {
+        var band: [Int: [Int]] = [:]
+        for (p, q) in normalized.q.enumerated() {
+            let seam = tree.seam(q, margin: margin)
+            guard let partner = seam.partner else { continue }
+            if Self.keepsBandPoint(p, weight: seam.weight, seed: config.seed) { band[partner, default: []].append(p) }
+        }
+        return band
     }
 
     /// Whether band point `point` joins its partner's seam round: with probability 2 · weight,
@@ -655,6 +674,10 @@ public struct MCINRPipeline {
         var resumes = false
         /// The optimiser's state to go on from (the seam round); nil: a fresh Adam.
         var optimizer: Adam.State? = nil
+        /// Points of neighbours' bands at the end of `samples` (#21): trained on, routed elsewhere.
+        var bandCount = 0
+        /// The points routing gives this cluster.
+        var ownPoints: ArraySlice<Int> { samples.pointIndices.dropLast(bandCount) }
     }
 
     struct JobOutcome {
@@ -784,14 +807,15 @@ public struct MCINRPipeline {
     /// than the minimum or the points do not separate.
     private func twoMeansSplit(_ job: ClusterJob, normalized: NormalizedData)
         -> (centroids: (SIMD3<Double>, SIMD3<Double>), points: ([Int], [Int]))? {
-        let q = job.samples.pointIndices.map { normalized.q[$0] }
+        let own = Array(job.ownPoints)
+        let q = own.map { normalized.q[$0] }
         let fit = KMeans.fit(points: q, k: 2,
                              seed: SeedDerivation.clusterSeed(config.seed, path: job.path, purpose: Purpose.split.rawValue),
                              maxIterations: config.kMeansMaxIterations, maxSamples: config.kMeansMaxSamples)
         guard fit.centroids.count == 2 else { return nil }
         let (c0, c1) = (fit.centroids[0], fit.centroids[1])
         var first: [Int] = [], second: [Int] = []
-        for (point, coordinate) in zip(job.samples.pointIndices, q) {
+        for (point, coordinate) in zip(own, q) {
             if KMeans.squaredDistance(coordinate, c1) < KMeans.squaredDistance(coordinate, c0) {
                 second.append(point)
             } else {

@@ -173,6 +173,7 @@ struct ModelOptions: ParsableArguments {
     var seamMargin: Double?
     @Option(name: .customLong("seam-epochs"), help: "Epochs of that last round (default 200; with --time-budget it gets the budget's last 15 %).")
     var seamEpochs: Int?
+    @Flag(name: .customLong("seam-overlap"), help: .hidden) var seamOverlap = false
 
     func validate() throws {
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
@@ -196,6 +197,7 @@ struct ModelOptions: ParsableArguments {
         config.noRecluster = noRecluster
         config.seamMargin = seamMargin
         config.seamEpochs = seamEpochs
+        config.seamOverlap = seamOverlap
         return config
     }
 }

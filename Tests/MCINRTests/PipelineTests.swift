@@ -67,6 +67,53 @@ final class PipelineTests: XCTestCase {
         XCTAssertNil(try run(config, data).makeModel().seamMargin)
     }
 
+    /// Overlapping clusters (#21, `seamOverlap`): round 0 already trains each network on its
+    /// own points and its band, splits divide the own points only (children's partitions still
+    /// add up to their parent's, and the leaves' are the routing), and the children's jobs take
+    /// the band of the tree after the split.
+    func testOverlappingClustersTrainOnTheirBandFromTheFirstRound() throws {
+        var config = Fixtures.fastConfig()
+        config.seamMargin = 0.3
+        config.seamOverlap = true
+        config.seamEpochs = 1
+        config.splitThreshold = 0
+        config.splitGainPerDoubling = 0      // every split kept
+        config.maxSplits = 2
+        config.maxSplitDepth = 1
+        let data = Fixtures.analyticField()
+        let result = try run(config, data)
+        let q = Fixtures.normalizedPoints(data)
+        XCTAssertEqual(result.splits.count, 2)
+        func bands(_ tree: ClusterTree) -> [Int: Int] {
+            var band: [Int: Int] = [:]
+            for (p, point) in q.enumerated() {
+                let seam = tree.seam(point, margin: 0.3)
+                if let partner = seam.partner, MCINRPipeline.keepsBandPoint(p, weight: seam.weight, seed: config.seed) {
+                    band[partner, default: 0] += 1
+                }
+            }
+            return band
+        }
+        let top = ClusterTree(topLevelCentroids: (0 ..< result.tree.topCount).map { result.tree.nodes[$0].centroid })
+        let topRouted = top.partition(q), topBand = bands(top)
+        XCTAssertGreaterThan(topBand.values.reduce(0, +), 0)
+        for node in 0 ..< result.tree.topCount {
+            let first = try XCTUnwrap(result.clusters.first { $0.node == node && $0.round == 0 })
+            XCTAssertEqual(first.points, (topRouted[node]?.count ?? 0) + (topBand[node] ?? 0), "round 0 of cluster \(node): own + band")
+            XCTAssertEqual(result.trainingPartition[node]?.count, topRouted[node]?.count, "the partition holds own points only")
+        }
+        let routed = result.tree.partition(q), finalBand = bands(result.tree)
+        for split in result.splits {
+            XCTAssertEqual(split.childNodes.flatMap { result.trainingPartition[$0]! }.sorted(),
+                           result.trainingPartition[split.parentNode]!.sorted())
+            for child in split.childNodes {
+                let first = try XCTUnwrap(result.clusters.first { $0.node == child })
+                XCTAssertEqual(first.points, routed[child]!.count + (finalBand[child] ?? 0), "child \(child): own + band after the split")
+            }
+        }
+        for leaf in result.tree.leaves { XCTAssertEqual(result.trainingPartition[leaf], routed[leaf]) }
+    }
+
     func testSplitChildrenStartFromTheirParentsExactWeights() throws {
         var config = Fixtures.fastConfig()
         config.splitThreshold = 0
