@@ -201,10 +201,6 @@ public struct MCINRPipeline {
     /// exchanged, so every rank ends with the same result, whatever the number of ranks.
     /// Progress is reported on rank 0 only. Evaluation is the caller's (`Encoder`).
     func runDistributed(_ shard: inout TrainingShard, communicator: Communicator) throws -> (PipelineResult, DistributedFields) {
-        // The seam round trains each leaf on points of its neighbours, which other ranks hold.
-        if config.seamMargin != nil {
-            throw MCINRError.invalidConfiguration("seam blending (--seam-margin) is not yet available on MPI ranks; train in one process")
-        }
         try config.validate()
         try shard.validate()
         var pipeline = try resolvingWidth(points: shard.pointCount, steps: shard.timeCount,
@@ -256,7 +252,7 @@ public struct MCINRPipeline {
         let fields = try DistributedFields.redistribute(&shard, pointOwner: pointOwner, communicator: communicator)
         let normalized = NormalizedData(q: q, t: t, componentCount: shard.componentCount, fields: fields,
                                         normalization: normalization)
-        let distribution = Distribution(communicator: communicator, ownerOfTop: ownerOfTop)
+        let distribution = Distribution(communicator: communicator, ownerOfTop: ownerOfTop, valueHolder: pointOwner)
         var result = try runRounds(normalized, topTree: topTree, kMeansIterations: kMeansIterations,
                                    shape: DataShape(shard), normalization: normalization, spec: spec,
                                    threads: threads, started: started, distribution: distribution)
@@ -272,10 +268,11 @@ public struct MCINRPipeline {
         let fullDeadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
         let seams = config.seamMargin != nil && config.isClustered
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0 * (seams ? 1 - MCINRConfig.seamBudgetShare : 1)) }
-        var state = TrainingState(tree: topTree)
+        var state = TrainingState(tree: topTree, keepsSamples: seams)
         // overlapping clusters (#21): each round's jobs take their band along
         let overlap = seams && config.seamOverlap ? config.seamMargin : nil
         var jobs = roundZeroJobs(state.tree, normalized: normalized, overlap: overlap)
+        try attachBands(&jobs, normalized: normalized, distribution: distribution)
         let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
 
         var round = 0
@@ -296,15 +293,17 @@ public struct MCINRPipeline {
             if jobs.isEmpty { jobs = try resumedJobs(state, trained: trained, deadline: deadline, round: round,
                                                      distribution: distribution) }
             if let distribution, !jobs.isEmpty { try distribution.rebalance(&jobs, normalized: normalized) }
+            try attachBands(&jobs, normalized: normalized, distribution: distribution)
             plannedTotal += jobs.count
             round += 1
         }
         if seams, let margin = config.seamMargin, state.tree.leaves.count > 1 {  // one network: no boundary
             let seamRound = (state.records.map(\.round).max() ?? 0) + 1
-            let jobs = seamJobs(state, margin: margin, normalized: normalized, round: seamRound)
+            var jobs = seamJobs(state, margin: margin, normalized: normalized, round: seamRound)
+            try attachBands(&jobs, normalized: normalized, distribution: distribution)
             reporter?.report(.roundStarted(round: seamRound, clusters: jobs.count, totalPlanned: plannedTotal + jobs.count))
             let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: fullDeadline, roundShare: 1,
-                                          distribution: nil)
+                                          distribution: distribution)
             state.record(jobs, outcomes)
         }
         return assemble(state, shape: shape, spec: spec, normalization: normalization,
@@ -338,10 +337,58 @@ public struct MCINRPipeline {
     final class Distribution {
         let communicator: Communicator
         private var holder: [ClusterPath: Int] = [:]
+        /// The rank whose fields hold each mesh point's values (its top-level cluster's owner).
+        private let valueHolder: [Int32]
 
-        init(communicator: Communicator, ownerOfTop: [Int]) {
+        init(communicator: Communicator, ownerOfTop: [Int], valueHolder: [Int32]) {
             self.communicator = communicator
+            self.valueHolder = valueHolder
             for (top, owner) in ownerOfTop.enumerated() { holder[ClusterPath(top: top)] = owner }
+        }
+
+        /// The values of the pending band points (#21) of the jobs this rank trains, by job
+        /// index, `[(t · band + i) · C + c]`: one all-to-all in which each rank sends, job by
+        /// job in order, the band points whose values it holds.
+        func bandValues(_ jobs: [ClusterJob], normalized: NormalizedData) throws -> [Int: [Float]] {
+            let size = communicator.size, rank = communicator.rank
+            let c = normalized.componentCount, steps = normalized.timeCount
+            communicator.phase = "bands"
+            var outgoing = [[Float]](repeating: [], count: size)
+            for job in jobs {
+                let trainer = owner(job.path)
+                for p in job.band where valueHolder[p] == rank {
+                    let row = Int(normalized.localRow?[p] ?? Int32(p))
+                    for t in 0 ..< steps {
+                        let from = (t * normalized.valuePointCount + row) * c
+                        outgoing[trainer] += normalized.values[from ..< from + c]
+                    }
+                }
+            }
+            let incoming = try communicator.alltoall(outgoing.map { floats in floats.withUnsafeBytes { Array($0) } })
+            let received = incoming.map { bytes in
+                bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            }
+            var cursor = [Int](repeating: 0, count: size)
+            var result: [Int: [Float]] = [:]
+            for (j, job) in jobs.enumerated() where owner(job.path) == rank && !job.band.isEmpty {
+                var values = [Float](repeating: 0, count: steps * job.band.count * c)
+                for (i, p) in job.band.enumerated() {
+                    let sender = Int(valueHolder[p])
+                    guard cursor[sender] + steps * c <= received[sender].count else {
+                        throw MCINRError.invalidInput("rank \(sender) sent fewer band values than cluster job \(j) needs")
+                    }
+                    for t in 0 ..< steps {
+                        let from = cursor[sender] + t * c, to = (t * job.band.count + i) * c
+                        for k in 0 ..< c { values[to + k] = received[sender][from + k] }
+                    }
+                    cursor[sender] += steps * c
+                }
+                result[j] = values
+            }
+            for sender in 0 ..< size where cursor[sender] != received[sender].count {
+                throw MCINRError.invalidInput("rank \(sender) sent band values no cluster job here needs")
+            }
+            return result
         }
 
         /// The rank that trains the cluster at `path` in the current round.
@@ -407,8 +454,12 @@ public struct MCINRPipeline {
         var splits: [SplitRecord] = []
         var trainedParameters: [Int: (parameters: [Float], learningRate: Float, mse: Double)] = [:]
         var optimizers: [Int: Adam.State] = [:]
+        /// Each node's last samples, kept when a seam round follows (it trains on from them:
+        /// distributed, the values of a cluster that moved rank are only there).
+        var samples: [Int: ClusterSamples] = [:]
+        let keepsSamples: Bool
 
-        init(tree: ClusterTree) { self.tree = tree }
+        init(tree: ClusterTree, keepsSamples: Bool = false) { self.tree = tree; self.keepsSamples = keepsSamples }
 
         /// Records a round's outcomes; a resumed cluster keeps its earlier network unless the
         /// new one is better.
@@ -420,6 +471,7 @@ public struct MCINRPipeline {
                 trainedParameters[job.node] = (outcome.parameters, outcome.record.training.finalLearningRate,
                                                outcome.record.mse)
                 optimizers[job.node] = outcome.optimizer
+                if keepsSamples { samples[job.node] = job.samples }
             }
         }
     }
@@ -447,13 +499,12 @@ public struct MCINRPipeline {
         let partition = tree.partition(normalized.q)
         let band = overlap.map { bandPoints(tree, margin: $0, normalized: normalized) } ?? [:]
         return tree.leaves.map { node in
-            let extra = band[node] ?? []
-            let points = (partition[node] ?? []) + extra
-            let map = InputMap.boundingBox(of: points.map { normalized.q[$0] })
+            let own = partition[node] ?? [], extra = band[node] ?? []
+            let map = InputMap.boundingBox(of: (own + extra).map { normalized.q[$0] })
             return ClusterJob(node: node, path: tree.nodes[node].path,
-                              samples: ClusterSamples(pointIndices: points, map: map, data: normalized),
+                              samples: ClusterSamples(pointIndices: own, map: map, data: normalized),
                               initialParameters: nil, learningRate: config.learningRate,
-                              maxEpochs: config.effectiveMaxEpochs, round: 0, bandCount: extra.count)
+                              maxEpochs: config.effectiveMaxEpochs, round: 0, band: extra)
         }
     }
 
@@ -507,6 +558,7 @@ public struct MCINRPipeline {
             }
             state.trainedParameters = renumbered(state.trainedParameters)
             state.optimizers = renumbered(state.optimizers)
+            state.samples = renumbered(state.samples)
             state.trainingPartition = renumbered(state.trainingPartition)
             for r in state.records.indices {
                 state.records[r].node = state.records[r].node >= 0 ? (map[state.records[r].node] ?? -1) : -1
@@ -560,12 +612,7 @@ public struct MCINRPipeline {
         }
         if let overlap, !nextJobs.isEmpty {  // the children's bands, across the new boundaries too
             let band = bandPoints(state.tree, margin: overlap, normalized: normalized)
-            for i in nextJobs.indices {
-                let extra = band[nextJobs[i].node] ?? []
-                nextJobs[i].samples = ClusterSamples(pointIndices: nextJobs[i].samples.pointIndices + extra,
-                                                     map: nextJobs[i].samples.map, data: normalized)
-                nextJobs[i].bandCount = extra.count
-            }
+            for i in nextJobs.indices { nextJobs[i].band = band[nextJobs[i].node] ?? [] }
         }
         return nextJobs
     }
@@ -579,15 +626,40 @@ public struct MCINRPipeline {
     private func seamJobs(_ state: TrainingState, margin: Double, normalized: NormalizedData, round: Int) -> [ClusterJob] {
         let band = bandPoints(state.tree, margin: margin, normalized: normalized)
         return state.tree.leaves.map { node in
-            let own = state.trainingPartition[node] ?? []
-            let extra = band[node] ?? []
-            let record = state.records.last { $0.node == node }!
+            let last = state.samples[node]!
             let trained = state.trainedParameters[node]!
             return ClusterJob(node: node, path: state.tree.nodes[node].path,
-                              samples: ClusterSamples(pointIndices: own + extra, map: record.inputMap, data: normalized),
+                              samples: ClusterSamples(child: state.trainingPartition[node] ?? [], of: last, map: last.map),
                               initialParameters: trained.parameters, learningRate: trained.learningRate,
                               maxEpochs: config.seamEpochs ?? MCINRConfig.defaultSeamEpochs, round: round,
-                              optimizer: state.optimizers[node], bandCount: extra.count)
+                              optimizer: state.optimizers[node], band: band[node] ?? [])
+        }
+    }
+
+    /// Moves each job's pending `band` into its samples (after its own points). Distributed,
+    /// a band point's values come from the rank that holds its top-level cluster's values.
+    private func attachBands(_ jobs: inout [ClusterJob], normalized: NormalizedData,
+                             distribution: Distribution?) throws {
+        guard jobs.contains(where: { !$0.band.isEmpty }) else { return }
+        let fetched = try distribution?.bandValues(jobs, normalized: normalized)
+        for j in jobs.indices where !jobs[j].band.isEmpty {
+            let samples = jobs[j].samples, band = jobs[j].band
+            if let values = fetched?[j] {  // this rank trains it
+                let own = samples.ownValues(), c = normalized.componentCount
+                let (ownRow, bandRow) = (samples.pointCount * c, band.count * c)
+                var joined: [Float] = []
+                joined.reserveCapacity(own.count + values.count)
+                for t in 0 ..< normalized.timeCount {
+                    joined += own[t * ownRow ..< (t + 1) * ownRow]
+                    joined += values[t * bandRow ..< (t + 1) * bandRow]
+                }
+                jobs[j].samples = ClusterSamples(pointIndices: samples.pointIndices + band, map: samples.map,
+                                                 data: normalized, ownValues: joined)
+            } else {  // one process (values in `normalized`), or a job another rank trains
+                jobs[j].samples = ClusterSamples(pointIndices: samples.pointIndices + band, map: samples.map, data: normalized)
+            }
+            jobs[j].bandCount = band.count
+            jobs[j].band = []
         }
     }
 
@@ -674,7 +746,10 @@ public struct MCINRPipeline {
         var resumes = false
         /// The optimiser's state to go on from (the seam round); nil: a fresh Adam.
         var optimizer: Adam.State? = nil
-        /// Points of neighbours' bands at the end of `samples` (#21): trained on, routed elsewhere.
+        /// Neighbours' points this job also trains on (#21), before `attachBands` appends them
+        /// to `samples`.
+        var band: [Int] = []
+        /// Points of neighbours' bands at the end of `samples`: trained on, routed elsewhere.
         var bandCount = 0
         /// The points routing gives this cluster.
         var ownPoints: ArraySlice<Int> { samples.pointIndices.dropLast(bandCount) }

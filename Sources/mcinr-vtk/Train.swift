@@ -169,7 +169,7 @@ struct ModelOptions: ParsableArguments {
     var splitGain: Double?
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
     @Option(name: .customLong("seam-margin"),
-            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]; e.g. 0.1), after a last training round on each boundary band: no visible seams. Format 1.3; one process only. See docs/benchmarks/seams.md.")
+            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]; e.g. 0.1), after a last training round on each boundary band: no visible seams. Format 1.3. See docs/benchmarks/seams.md.")
     var seamMargin: Double?
     @Option(name: .customLong("seam-epochs"), help: "Epochs of that last round (default 200; with --time-budget it gets the budget's last 15 %).")
     var seamEpochs: Int?

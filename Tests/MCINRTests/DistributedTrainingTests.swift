@@ -66,24 +66,39 @@ final class DistributedTrainingTests: XCTestCase {
         var chunked = EncodeOptions(training: Fixtures.fastConfig())
         chunked.training.clusters = 5
         chunked.meshCoding = .chunked(cellsPerChunk: 37)
+        // seams (#21): the seam round, and overlapping clusters whose split children move rank,
+        // train on band points other ranks hold
+        var seamRound = EncodeOptions(training: Fixtures.fastConfig())
+        seamRound.training.clusters = 4
+        seamRound.training.seamMargin = 0.3
+        seamRound.training.seamEpochs = 2
+        seamRound.embedMesh = false
+        var overlap = splitting
+        overlap.training.seamMargin = 0.3
+        overlap.training.seamOverlap = true
+        overlap.training.seamEpochs = 2
         let mesh = Self.mesh(data)
-        for (name, options) in [("splits", splitting), ("error-bounded", bounded), ("mesh chunks", chunked)] {
+        for (name, options) in [("splits", splitting), ("error-bounded", bounded), ("mesh chunks", chunked),
+                                ("seam round", seamRound), ("overlapping clusters", overlap)] {
             let serialURL = folder.appendingPathComponent("\(name)-serial.mci")
             let serial = try Encoder.encode(data, mesh: mesh, to: serialURL, options: options)
             if name == "splits" { XCTAssertGreaterThan(serial.result.splits.count, 0, "the configuration must split") }
             let expected = try Data(contentsOf: serialURL)
             for size in [1, 2, 3] {
                 let url = folder.appendingPathComponent("\(name)-\(size).mci")
-                let ranks = try ThreadCommunicator.run(size: size) { communicator -> (EncodeSummary?, Int, Int) in
+                let ranks = try ThreadCommunicator.run(size: size) { communicator -> (EncodeSummary?, Int, Int, Int) in
                     var shard = Self.shard(data, communicator)
                     let summary = try Encoder.encode(shard: &shard, mesh: communicator.rank == 0 ? mesh : nil, to: url,
                                                      options: options, communicator: communicator)
                     let sent = { (phase: String) in communicator.traffic.entries.first { $0.phase == phase }?.sent ?? 0 }
-                    return (summary, sent("rebalance"), sent("mesh coding"))
+                    return (summary, sent("rebalance"), sent("mesh coding"), sent("bands"))
                 }
                 let summaries = ranks.map(\.0)
-                if name == "splits" && size > 1 {
+                if (name == "splits" || name == "overlapping clusters") && size > 1 {
                     XCTAssertGreaterThan(ranks.map(\.1).reduce(0, +), 0, "split children move to idle ranks")
+                }
+                if name.hasPrefix("seam") || name.hasPrefix("overlapping") {
+                    XCTAssertEqual(ranks.map(\.3).reduce(0, +) > 0, size > 1, "band values travel between ranks, only there")
                 }
                 if name == "mesh chunks" {
                     // every rank sent the chunks it coded to rank 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Distributed training on MPI (issue 18), end to end with Open MPI's mpirun:
 #  - the same input, seed and options give byte-identical .mci files on 1 process (no mpirun),
-#    mpirun -np 1, 2 and 3 (two configurations: splits kept and undone; error-bounded mode);
+#    mpirun -np 1, 2 and 3 (three configurations: splits kept and undone; error-bounded mode;
+#    seam blending, whose band points other ranks hold);
 #  - a .pvd series of .pvtu steps (3 pieces each) trains, on 1 and 3 ranks, to the same bytes, with
 #    the pieces' points and cells concatenated;
 #  - faults end the job cleanly (non-zero exit, one message naming the rank, no .mci, in
@@ -30,7 +31,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 # 1. Same bytes for any number of ranks.
 SPLITS=(--time-budget 0 --max-epochs 4 --seed 5 --clusters 4 --width 12 --meta-steps 2 --threshold 0 --max-splits 4 --split-gain 0.5 -q)
 BOUNDED=(--time-budget 0 --max-epochs 3 --seed 9 --clusters 5 --width 8 --meta-steps 1 --max-rel-error 0.01 --threads 1 -q)
-for name in SPLITS BOUNDED; do
+SEAMS=("${SPLITS[@]}" --seam-margin 0.3 --seam-epochs 2)   # band points come from other ranks
+for name in SPLITS BOUNDED SEAMS; do
     declare -n opts=$name
     "$BIN" train "$TMP/vtu/series.pvd" -o "$TMP/$name-serial.mci" "${opts[@]}" --json > "$TMP/$name-serial.json"
     for r in 1 2 3; do
@@ -56,7 +58,10 @@ for r in m["per_rank"]:
     assert r["peak_rss_bytes"] > 0
 moved = sum({p["phase"]: p for p in r["phases"]}.get("rebalance", {}).get("sent_bytes", 0) for r in m["per_rank"])
 assert moved > 0, "split children must move to idle ranks"
-print(f"ok splits kept: {s['splits']} ({'some undone' if undone else 'none undone'}), children rebalanced ({moved} bytes moved), residual stored, per-rank traffic reported")
+z = json.load(open(f"{tmp}/SEAMS-3.json"))["mpi"]
+banded = sum({p["phase"]: p for p in r["phases"]}.get("bands", {}).get("sent_bytes", 0) for r in z["per_rank"])
+assert banded > 0, "the seam round's band points must come from the ranks that hold them"
+print(f"ok splits kept: {s['splits']} ({'some undone' if undone else 'none undone'}), children rebalanced ({moved} bytes moved), residual stored, per-rank traffic reported, seam bands exchanged ({banded} bytes)")
 PYEOF
 
 # 2. A .pvd of .pvtu steps: pieces concatenated, the same bytes on 1 process and 3 ranks.
