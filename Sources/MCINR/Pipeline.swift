@@ -550,7 +550,10 @@ public struct MCINRPipeline {
             state.splits[index].modelGainDB = gain
             state.splits[index].requiredGainDB = required
             state.splits[index].kept = config.splitGainPerDoubling == 0 || gain >= required
-            guard state.splits[index].kept == false else { continue }
+            guard state.splits[index].kept == false else {
+                state.samples[state.splits[index].parentNode] = nil  // a kept split's parent trains no more
+                continue
+            }
 
             let map = state.tree.merge(state.splits[index].parentNode)
             func renumbered<V>(_ dictionary: [Int: V]) -> [Int: V] {
