@@ -15,7 +15,11 @@ choices plus this candidate", as a ratio raw fields / bits:
 * + geometric plane: a least-squares plane through the earlier neighbours' coordinates,
   evaluated at the point (not kept: its weights come from floating-point geometry that every
   decoder would have to reproduce bit for bit to reconstruct the same indices);
-* + second difference: q_{t−1} + (q_{t−1} − q_{t−2}) with the mesh mean (not kept: fixed weights).
+* + second difference: q_{t−1} + (q_{t−1} − q_{t−2}) with the mesh mean (not kept: fixed weights);
+* + reflection: the linear predictor with one more feature, a tetrahedron's reflection:
+  for a cell (a, b, c, i) whose other vertices come before i and the cell (a, b, c, o) across
+  the face abc with o < i, (2 (y_a + y_b + y_c) − 3 y_o) / 3 — exact for a linear field when i
+  is o reflected through the face's centroid (connectivity only: integers, no geometry).
 
     python3 predictor_study.py --dataset vessel-small=/path/vessel.pvd [--bounds 1e-3 1e-4 1e-5] --out REPORT.md
 """
@@ -57,6 +61,30 @@ def earlier_neighbours(conn, offsets, n):
     return p[rank_from_end < MAX_NEIGHBOURS]
 
 
+def reflection_pairs(conn, offsets, n):
+    """Per point i: (a, b, c, o) of the first cell (a, b, c, i), i its largest vertex, with a
+    cell (a, b, c, o) across the face abc and o < i; -1 where there is none."""
+    starts = np.concatenate([[0], offsets[:-1]])
+    tets = np.sort(np.stack([conn[starts[offsets - starts == 4] + k] for k in range(4)], 1), axis=1)
+    faces = np.concatenate([np.delete(tets, k, axis=1) for k in range(4)])
+    apex = np.concatenate([tets[:, k] for k in range(4)])
+    key = (faces[:, 0] * n + faces[:, 1]) * n + faces[:, 2]
+    order = np.argsort(key, kind="stable")
+    key, faces, apex = key[order], faces[order], apex[order]
+    same = np.nonzero(key[1:] == key[:-1])[0]  # a face shared by two cells: entries s, s + 1
+    out = np.full((n, 4), -1, dtype=np.int64)
+    for first, second in ((same, same + 1), (same + 1, same)):
+        i, o = apex[first], apex[second]  # the cell whose apex is i, the one across
+        keep = (o < i) & (faces[first, 2] < i)
+        i, o, f = i[keep], o[keep], faces[first][keep]
+        fresh = out[i, 0] < 0
+        _, firsts = np.unique(i[fresh], return_index=True)
+        sel = np.nonzero(fresh)[0][firsts]
+        out[i[sel], :3] = f[sel]
+        out[i[sel], 3] = o[sel]
+    return out
+
+
 def entropy(v):
     _, c = np.unique(v, return_counts=True)
     p = c / c.sum()
@@ -87,21 +115,31 @@ def study(points, conn, offsets, values, bounds):
         elif b > a:
             plane[a:b] = 1.0 / (b - a)
 
+    refl = reflection_pairs(conn, offsets, n)
+    has_refl = refl[:, 0] >= 0
+    print(f"  reflection found for {has_refl.mean():.1%} of points", flush=True)
+
+    def reflected(y):  # integer, the mesh mean where no reflection exists
+        r = refl.clip(0)
+        return np.where(has_refl, np.floor_divide(2 * (y[r[:, 0]] + y[r[:, 1]] + y[r[:, 2]]) - 3 * y[r[:, 3]] + 1, 3),
+                        nbmean(y))
+
     def planar(y):
         return np.rint(np.bincount(i_, weights=plane * y[j_], minlength=n))
 
-    def linear(q, t, depth):
-        feats = [nbsum(q[t]) / kk]
+    def linear(q, t, depth, reflect=False):
+        feats = [nbsum(q[t]) / kk] + ([reflected(q[t])] if reflect else [])
         for m in range(1, depth + 1):
-            feats += [q[t - m], nbsum(q[t - m]) / kk]
+            feats += [q[t - m], nbsum(q[t - m]) / kk] + ([reflected(q[t - m])] if reflect else [])
         G = np.stack(feats, 1)
         w, *_ = np.linalg.lstsq(G, q[t].astype(float), rcond=None)
-        return q[t] - np.rint(G @ (np.round(w * 4096) / 4096)), 32 * (1 + 2 * depth)
+        return q[t] - np.rint(G @ (np.round(w * 4096) / 4096)), 32 * G.shape[1]
 
     raw_bits = T * n * C * 32
     out = []
     for R in bounds:
-        bits = dict.fromkeys(["1.2", "+ linear", "+ linear, 1 step", "+ geometric plane", "+ second difference"], 0.0)
+        bits = dict.fromkeys(["1.2", "+ linear", "+ linear, 1 step", "+ geometric plane", "+ second difference",
+                              "+ reflection"], 0.0)
         for c in range(C):
             x = values[:, :, c].astype(np.float64)
             span = x.max() - x.min()
@@ -117,6 +155,8 @@ def study(points, conn, offsets, values, bounds):
                 bits["1.2"] += base
                 d, extra = linear(q, t, depth)
                 bits["+ linear"] += min(base, entropy(d) + extra)
+                dr, extrar = linear(q, t, depth, reflect=True)
+                bits["+ reflection"] += min(base, entropy(d) + extra, entropy(dr) + extrar)
                 d1, extra1 = linear(q, t, min(depth, 1))
                 bits["+ linear, 1 step"] += min(base, entropy(d1) + extra1)
                 geo = [q[t] - planar(q[t])] + ([(q[t] - q[t - 1]) - planar(q[t] - q[t - 1])] if depth else [])
