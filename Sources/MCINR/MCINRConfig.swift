@@ -153,16 +153,14 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var timeBudgetSeconds: Double? = nil
 
     /// Seams (#21): the width, in normalised coordinates ([−1, 1] over the bounding box), of
-    /// the band around each boundary between networks where the decoder blends the two; each
-    /// leaf is then trained once more on its points and the points of that band on the other
-    /// side (the seam round). nil: no blending.
+    /// the band around each boundary between networks where the decoder blends the two. Every
+    /// round trains each network on its points and the band on the other side of its
+    /// boundaries (overlapping clusters), and a last round (the seam round) on the final
+    /// tree's bands. nil: no blending.
     public var seamMargin: Double? = nil
     /// Epochs of the seam round (nil: `defaultSeamEpochs`, ours); with a time budget the rounds
     /// before it stop at 1 − `seamBudgetShare` of the budget and it gets the rest.
     public var seamEpochs: Int? = nil
-    /// With `seamMargin`: every round trains each network on its band too (overlapping
-    /// clusters from the first round), not only the seam round.
-    public var seamOverlap = false
     /// 200: on vessel-small (margin 0.1) 0.03 dB and 0.03 of seam ratio better than 100
     /// (docs/benchmarks/seams-study.md); a converged network's epochs are cheap beside its training.
     public static let defaultSeamEpochs = 200

@@ -269,8 +269,8 @@ public struct MCINRPipeline {
         let seams = config.seamMargin != nil && config.isClustered
         let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0 * (seams ? 1 - MCINRConfig.seamBudgetShare : 1)) }
         var state = TrainingState(tree: topTree, keepsSamples: seams)
-        // overlapping clusters (#21): each round's jobs take their band along
-        let overlap = seams && config.seamOverlap ? config.seamMargin : nil
+        // overlapping clusters (#21): every round's jobs take their band along
+        let overlap = seams ? config.seamMargin : nil
         var jobs = roundZeroJobs(state.tree, normalized: normalized, overlap: overlap)
         try attachBands(&jobs, normalized: normalized, distribution: distribution)
         let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)

@@ -169,11 +169,10 @@ struct ModelOptions: ParsableArguments {
     var splitGain: Double?
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
     @Option(name: .customLong("seam-margin"),
-            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]; e.g. 0.1), after a last training round on each boundary band: no visible seams. Format 1.3. See docs/benchmarks/seams.md.")
+            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]; e.g. 0.1); each network trains on the band beyond its boundary too: no visible seams. Format 1.3. See docs/benchmarks/seams.md.")
     var seamMargin: Double?
-    @Option(name: .customLong("seam-epochs"), help: "Epochs of that last round (default 200; with --time-budget it gets the budget's last 15 %).")
+    @Option(name: .customLong("seam-epochs"), help: "Epochs of a last round on the final clusters' bands (default 200; with --time-budget it gets the budget's last 15 %).")
     var seamEpochs: Int?
-    @Flag(name: .customLong("seam-overlap"), help: .hidden) var seamOverlap = false
 
     func validate() throws {
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
@@ -197,7 +196,6 @@ struct ModelOptions: ParsableArguments {
         config.noRecluster = noRecluster
         config.seamMargin = seamMargin
         config.seamEpochs = seamEpochs
-        config.seamOverlap = seamOverlap
         return config
     }
 }

@@ -66,20 +66,19 @@ final class DistributedTrainingTests: XCTestCase {
         var chunked = EncodeOptions(training: Fixtures.fastConfig())
         chunked.training.clusters = 5
         chunked.meshCoding = .chunked(cellsPerChunk: 37)
-        // seams (#21): the seam round, and overlapping clusters whose split children move rank,
-        // train on band points other ranks hold
-        var seamRound = EncodeOptions(training: Fixtures.fastConfig())
-        seamRound.training.clusters = 4
-        seamRound.training.seamMargin = 0.3
-        seamRound.training.seamEpochs = 2
-        seamRound.embedMesh = false
-        var overlap = splitting
-        overlap.training.seamMargin = 0.3
-        overlap.training.seamOverlap = true
-        overlap.training.seamEpochs = 2
+        // seams (#21): every round and the seam round train on band points other ranks hold,
+        // also where split children move rank
+        var seams = EncodeOptions(training: Fixtures.fastConfig())
+        seams.training.clusters = 4
+        seams.training.seamMargin = 0.3
+        seams.training.seamEpochs = 2
+        seams.embedMesh = false
+        var seamsAndSplits = splitting
+        seamsAndSplits.training.seamMargin = 0.3
+        seamsAndSplits.training.seamEpochs = 2
         let mesh = Self.mesh(data)
         for (name, options) in [("splits", splitting), ("error-bounded", bounded), ("mesh chunks", chunked),
-                                ("seam round", seamRound), ("overlapping clusters", overlap)] {
+                                ("seams", seams), ("seams and splits", seamsAndSplits)] {
             let serialURL = folder.appendingPathComponent("\(name)-serial.mci")
             let serial = try Encoder.encode(data, mesh: mesh, to: serialURL, options: options)
             if name == "splits" { XCTAssertGreaterThan(serial.result.splits.count, 0, "the configuration must split") }
@@ -97,7 +96,7 @@ final class DistributedTrainingTests: XCTestCase {
                 if (name == "splits" || name == "overlapping clusters") && size > 1 {
                     XCTAssertGreaterThan(ranks.map(\.1).reduce(0, +), 0, "split children move to idle ranks")
                 }
-                if name.hasPrefix("seam") || name.hasPrefix("overlapping") {
+                if name.hasPrefix("seams") {
                     XCTAssertEqual(ranks.map(\.3).reduce(0, +) > 0, size > 1, "band values travel between ranks, only there")
                 }
                 if name == "mesh chunks" {

@@ -67,14 +67,13 @@ final class PipelineTests: XCTestCase {
         XCTAssertNil(try run(config, data).makeModel().seamMargin)
     }
 
-    /// Overlapping clusters (#21, `seamOverlap`): round 0 already trains each network on its
+    /// Overlapping clusters (#21, with a seam margin): round 0 already trains each network on its
     /// own points and its band, splits divide the own points only (children's partitions still
     /// add up to their parent's, and the leaves' are the routing), and the children's jobs take
     /// the band of the tree after the split.
     func testOverlappingClustersTrainOnTheirBandFromTheFirstRound() throws {
         var config = Fixtures.fastConfig()
         config.seamMargin = 0.3
-        config.seamOverlap = true
         config.seamEpochs = 1
         config.splitThreshold = 0
         config.splitGainPerDoubling = 0      // every split kept
