@@ -7,7 +7,8 @@ with `--seam-margin`, side by side, with the boundary (network_id) drawn as a co
         a/A.pvd b/B.pvd --array pressure --out docs/images/seams.png
 
 (Where xvfb-run's server is not ready in time, "bad X server connection": start
-`Xvfb :79 -screen 0 1600x800x24 +extension GLX &`, wait a few seconds, run with DISPLAY=:79.)
+`Xvfb :91 -screen 0 1600x800x24 +extension GLX &` on a free display, wait a few seconds, run
+with DISPLAY=:91; "bad X server connection" there too: another display number.)
 """
 import argparse
 
