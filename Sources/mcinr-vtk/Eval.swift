@@ -46,6 +46,10 @@ struct Eval: ParsableCommand {
             if let seams = comparison.seamMetric, let s = seams.summary {
                 print("seam ratio \(fmt(s.median, 2)) median, \(fmt(s.max, 2)) max over components (edge error across networks / "
                       + "within one; 1 = no visible boundary; per component in --json)")
+                if let edge = comparison.medianEdgeLength {
+                    print("median cell edge \(fmt(edge, 3)) in normalised coordinates: a --seam-margin of about twice that "
+                          + "(\(fmt(2 * edge, 2))) spans the boundary's cells (docs/benchmarks/seams.md)")
+                }
             }
         }
     }

@@ -19,6 +19,8 @@ struct GroundTruthComparison {
     var report: MetricsReport
     /// Seam ratio per compared component over the ground truth's cells (nil without cells).
     var seamMetric: SeamMetric?
+    /// The median cell edge in the model's normalised coordinates (what `--seam-margin` spans).
+    var medianEdgeLength: Double?
 
     /// Compares steps `steps` of `gt` (indices in time order). `variableNames` restricts the
     /// comparison (nil: every model variable). The ground truth's cells are taken from `gt` as
@@ -99,6 +101,7 @@ struct GroundTruthComparison {
             return cells.cellCount > 0 ? SeamMetric(cells: cells, network: (seamRouting ?? decoder).routes(points: gt.mesh.points),
                                                            ranges: ranges) : nil
         }()
+        medianEdgeLength = seams?.medianEdgeLength(points: gt.mesh.points, boxMin: decoder.bounds.min, boxMax: decoder.bounds.max)
         progress?.update("decoding and comparing", done: 0, total: steps.count)
         for (k, s) in steps.enumerated() {
             let time = gt.times[s]
@@ -151,6 +154,7 @@ struct GroundTruthComparison {
                     "components": componentNames,
                     "median": s.summary?.median as Any? ?? NSNull(), "max": s.summary?.max as Any? ?? NSNull(),
                     "edges_across_networks": s.edgesAcross, "edges_within_networks": s.edgesWithin,
+                    "median_edge_length": medianEdgeLength as Any? ?? NSNull(),
                     "definition": "per component: mean over cell edges (i, j) whose ends are routed to different networks "
                         + "of |(d_i - d_j) - (t_i - t_j)| / range, divided by the same mean over edges inside one network "
                         + "(d decoded, t ground truth; every step compared; edges once per cell)",

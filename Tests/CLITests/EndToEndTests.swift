@@ -61,8 +61,11 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(ratios.count, truth.variables.reduce(0) { $0 + $1.components })
         XCTAssertTrue(ratios.allSatisfy { $0 > 0 && $0.isFinite }, "\(ratios)")
         XCTAssertGreaterThan(try XCTUnwrap(seams["edges_across_networks"] as? Int), 0, "two clusters meet somewhere")
+        let edge = try XCTUnwrap(seams["median_edge_length"] as? Double)
+        XCTAssertTrue(edge > 0 && edge < 2, "a cell edge inside the normalised box [-1, 1]³: \(edge)")
         let table = try CLI.run(["eval", model, "--ground-truth", pvd.path])
         XCTAssertTrue(table.stdout.contains("seam ratio"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("median cell edge"), table.stdout)
 
         // A single network has no boundary of its own; --seams-by measures it on the
         // clustered model's (the reference the issue compares with): the same edges.

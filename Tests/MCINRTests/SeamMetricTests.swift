@@ -71,6 +71,20 @@ final class SeamMetricTests: XCTestCase {
         XCTAssertEqual(walked.ratios[0], listed.ratios[0])
         XCTAssertNotNil(walked.ratios[0])
     }
+
+    /// The median edge in normalised coordinates (what `--seam-margin` is measured in): each
+    /// axis of the box scaled to a length of 2.
+    func testMedianEdgeLengthIsInTheNormalisedBox() throws {
+        // Corner tetrahedron at the origin: three unit legs along x, y, z and three diagonals.
+        let metric = seamMetric(offsets: [0, 4], connectivity: [0, 1, 2, 3], network: [0, 0, 0, 0], ranges: [1])
+        let points: [Double] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]
+        // Box 4 × 2 × 1: the legs become 0.5, 1 and 2; the diagonals √(0.25 + 1) … √(1 + 4).
+        let legsAndDiagonals = [0.5, 1, 2, (0.25 + 1.0).squareRoot(), (0.25 + 4.0).squareRoot(), (1 + 4.0).squareRoot()].sorted()
+        let median = try XCTUnwrap(metric.medianEdgeLength(points: points, boxMin: [0, 0, 0], boxMax: [4, 2, 1]))
+        XCTAssertEqual(median, legsAndDiagonals[3], accuracy: 1e-12)
+        XCTAssertNil(seamMetric(offsets: [0, 1], connectivity: [0], network: [0], ranges: [1])
+            .medianEdgeLength(points: [0, 0, 0], boxMin: [0, 0, 0], boxMax: [1, 1, 1]))
+    }
 }
 
 /// Cells as eval holds them: compacted by MeshIO (`CompactCells`), every cell typed a tetrahedron
