@@ -65,6 +65,6 @@ let package = Package(
         .testTarget(name: "INRCoreTests", dependencies: ["ModelDescription", "INRCore", "CMCINRKernels", "CTrainingKernels"]),
         .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "INRCore"]),
         .testTarget(name: "MCINRTests", dependencies: ["ModelDescription", "MCINR", "MeshIO", "INRCore", "MCIFormat"]),
-        .testTarget(name: "CLITests", dependencies: ["MeshIO", "MCIFormat"]),
+        .testTarget(name: "CLITests", dependencies: ["MeshIO", "MCIFormat", "MCINR"]),
     ]
 )

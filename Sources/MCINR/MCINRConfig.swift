@@ -165,6 +165,10 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// (docs/benchmarks/seams-study.md); a converged network's epochs are cheap beside its training.
     public static let defaultSeamEpochs = 200
     public static let seamBudgetShare = 0.15
+    /// `--seam-margin auto`: this many median cell edges (normalised). The margin must span
+    /// the boundary's cells: 0.05 (0.9 edges) left vessel-small's pressure at 1.4, while 0.1
+    /// (1.75 edges on vessel-small and on analytic) met the target (docs/benchmarks/seams-study.md).
+    public static let seamMarginInEdges = 1.75
 
     public init() {}
 

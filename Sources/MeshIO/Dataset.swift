@@ -330,3 +330,17 @@ func fmt(_ x: Double) -> String {
     if x == 0 { return "0" }
     return String(format: "%.4g", x)
 }
+
+extension Mesh {
+    /// The median cell edge in the coordinates training uses (the points' bounding box mapped
+    /// to [−1, 1] on each axis), sampled over at most 100 000 cells; nil without cells.
+    public var medianNormalisedEdgeLength: Double? {
+        var lo = [Double](repeating: .infinity, count: 3), hi = [Double](repeating: -.infinity, count: 3)
+        for i in 0 ..< pointCount {
+            for d in 0 ..< 3 { lo[d] = Swift.min(lo[d], points[3 * i + d]); hi[d] = Swift.max(hi[d], points[3 * i + d]) }
+        }
+        return ModelDescription.medianNormalisedEdgeLength(points: points, boxMin: lo, boxMax: hi, cellCount: cellCount,
+                                                           cell: { (offsets[$0], offsets[$0 + 1]) },
+                                                           pointID: { connectivity[$0] })
+    }
+}

@@ -100,32 +100,11 @@ public struct SeamMetric: Sendable {
         }
     }
 
-    /// The median length of the cells' edges in the model's normalised coordinates (the box
-    /// `boxMin … boxMax` mapped to [−1, 1] on each axis, where `--seam-margin` is measured),
-    /// over the edges of at most `sampleCells` cells spread evenly over the mesh; nil without
-    /// edges. `points`: x, y, z per point.
-    public func medianEdgeLength(points: [Double], boxMin: [Double], boxMax: [Double], sampleCells: Int = 100_000) -> Double? {
-        let scale = (0 ..< 3).map { boxMax[$0] > boxMin[$0] ? 2 / (boxMax[$0] - boxMin[$0]) : 0 }
-        let stride = max(1, cellCount / max(1, sampleCells))
-        var lengths: [Double] = []
-        for cell in Swift.stride(from: 0, to: cellCount, by: stride) {
-            let (lo, hi) = offsets.isEmpty ? (cell * cellSize, (cell + 1) * cellSize) : (offsets[cell], offsets[cell + 1])
-            guard hi - lo >= 2 && hi - lo <= 8 else { continue }
-            for x in lo ..< hi - 1 {
-                for y in x + 1 ..< hi {
-                    let (i, j) = (3 * Int(cellPoints[x]), 3 * Int(cellPoints[y]))
-                    var squared = 0.0
-                    for axis in 0 ..< 3 {
-                        let d = (points[i + axis] - points[j + axis]) * scale[axis]
-                        squared += d * d
-                    }
-                    lengths.append(squared.squareRoot())
-                }
-            }
-        }
-        guard !lengths.isEmpty else { return nil }
-        lengths.sort()
-        return lengths[lengths.count / 2]
+    /// The median cell edge in the model's normalised coordinates (`medianNormalisedEdgeLength`).
+    public func medianEdgeLength(points: [Double], boxMin: [Double], boxMax: [Double]) -> Double? {
+        medianNormalisedEdgeLength(points: points, boxMin: boxMin, boxMax: boxMax, cellCount: cellCount) { cell in
+            offsets.isEmpty ? (cell * cellSize, (cell + 1) * cellSize) : (offsets[cell], offsets[cell + 1])
+        } pointID: { Int(cellPoints[$0]) }
     }
 
     /// Median and maximum of the defined ratios (nil if none is).
@@ -135,4 +114,34 @@ public struct SeamMetric: Sendable {
         let median = r.count % 2 == 1 ? r[r.count / 2] : (r[r.count / 2 - 1] + r[r.count / 2]) / 2
         return (median, last)
     }
+}
+
+/// The median length of cell edges in normalised coordinates — the box `boxMin … boxMax` mapped
+/// to [−1, 1] on each axis, where `--seam-margin` is measured (issue #21) — over every pair of
+/// points of at most `sampleCells` cells of 2 … 8 points spread evenly over the mesh; nil
+/// without edges. `points`: x, y, z per point; `cell(c)`: the range of cell c's entries,
+/// `pointID(k)` entry k's point.
+public func medianNormalisedEdgeLength(points: [Double], boxMin: [Double], boxMax: [Double], cellCount: Int,
+                                       sampleCells: Int = 100_000, cell: (Int) -> (Int, Int),
+                                       pointID: (Int) -> Int) -> Double? {
+    let scale = (0 ..< 3).map { boxMax[$0] > boxMin[$0] ? 2 / (boxMax[$0] - boxMin[$0]) : 0 }
+    var lengths: [Double] = []
+    for c in stride(from: 0, to: cellCount, by: max(1, cellCount / max(1, sampleCells))) {
+        let (lo, hi) = cell(c)
+        guard hi - lo >= 2 && hi - lo <= 8 else { continue }
+        for x in lo ..< hi - 1 {
+            for y in x + 1 ..< hi {
+                let (i, j) = (3 * pointID(x), 3 * pointID(y))
+                var squared = 0.0
+                for axis in 0 ..< 3 {
+                    let d = (points[i + axis] - points[j + axis]) * scale[axis]
+                    squared += d * d
+                }
+                lengths.append(squared.squareRoot())
+            }
+        }
+    }
+    guard !lengths.isEmpty else { return nil }
+    lengths.sort()
+    return lengths[lengths.count / 2]
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MCIFormat
+import MCINR
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,8 +48,8 @@ struct Eval: ParsableCommand {
                 print("seam ratio \(fmt(s.median, 2)) median, \(fmt(s.max, 2)) max over components (edge error across networks / "
                       + "within one; 1 = no visible boundary; per component in --json)")
                 if let edge = comparison.medianEdgeLength {
-                    print("median cell edge \(fmt(edge, 3)) in normalised coordinates: a --seam-margin of about twice that "
-                          + "(\(fmt(2 * edge, 2))) spans the boundary's cells (docs/benchmarks/seams.md)")
+                    print("median cell edge \(fmt(edge, 3)) in normalised coordinates (train --seam-margin auto: "
+                          + "\(fmt(MCINRConfig.seamMarginInEdges * edge, 3)), \(MCINRConfig.seamMarginInEdges) edges)")
                 }
             }
         }

@@ -66,9 +66,9 @@ struct Train: ParsableCommand {
         }
         var storageOptions = EncodeOptions()
         storage.apply(to: &storageOptions)
-        let (prepared, codedMesh) = try preparedDataset(coding: storageOptions)
+        let (prepared, codedMesh, medianEdge) = try preparedDataset(coding: storageOptions)
         var dataset = prepared
-        var options = EncodeOptions(training: model.config(for: dataset))
+        var options = EncodeOptions(training: try model.config(for: dataset, medianEdge: medianEdge))
         training.apply(to: &options.training)
         storage.apply(to: &options)
         let reporter = TerminalProgressRenderer(mode: quiet ? .quiet : .automatic)
@@ -95,12 +95,16 @@ struct Train: ParsableCommand {
     /// The input series with the selected variables, non-finite values handled as asked.
     private func preparedDataset() throws -> Dataset { try preparedDataset(coding: nil).dataset }
 
+    /// The median normalised cell edge of `mesh` when `--seam-margin auto` asks for it.
+    func medianEdgeForSeams(_ mesh: Mesh) -> Double? { model.seamMargin == .auto ? mesh.medianNormalisedEdgeLength : nil }
+
     /// The same; when `options` embed the mesh as MESHC without an error bound, the mesh is
     /// coded when the series opens, before its steps are read, and its cells released: reading
     /// and training then hold the fields, not the mesh (10⁷ points: hundreds of MB).
     private func preparedDataset(coding options: EncodeOptions?) throws
-        -> (dataset: Dataset, codedMesh: (payload: [UInt8], cellCount: Int)?) {
+        -> (dataset: Dataset, codedMesh: (payload: [UInt8], cellCount: Int)?, medianEdge: Double?) {
         let stream = try openSeries(inputs)
+        let medianEdge = medianEdgeForSeams(stream.mesh)  // before the cells are released
         let progress = StepProgress(quiet: quiet)
         var codedMesh: (payload: [UInt8], cellCount: Int)?
         var cells = stream.mesh.cellDescription
@@ -132,7 +136,7 @@ struct Train: ParsableCommand {
         }
         if !quiet { note(dataset.summary(cells: cells)) }
         dataset.cellVariables = []  // not trained: no need to hold them
-        return (dataset, codedMesh)
+        return (dataset, codedMesh, medianEdge)
     }
 
     func printSummary(_ summary: EncodeSummary, pointCount: Int, stepCount: Int) {
@@ -153,6 +157,16 @@ struct Train: ParsableCommand {
     }
 }
 
+/// `--seam-margin`: a width in normalised coordinates, or `auto` (from the mesh's cells).
+enum SeamMargin: ExpressibleByArgument, Equatable {
+    case fixed(Double)
+    case auto
+
+    init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let m = Double(argument) { self = .fixed(m) } else { return nil }
+    }
+}
+
 /// What the networks are: method, clusters, size, splits.
 struct ModelOptions: ParsableArguments {
     @Option(help: "mcinr (clustered, default) or a single-network baseline.") var method: MCINRConfig.Method = .mcinr
@@ -169,22 +183,25 @@ struct ModelOptions: ParsableArguments {
     var splitGain: Double?
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
     @Option(name: .customLong("seam-margin"),
-            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]; e.g. 0.1); each network trains on the band beyond its boundary too: no visible seams. Format 1.3. See docs/benchmarks/seams.md.")
-    var seamMargin: Double?
+            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]), or 'auto': \(MCINRConfig.seamMarginInEdges) median cell edges; each network trains on the band beyond its boundary too: no visible seams. Format 1.3. See docs/benchmarks/seams.md.")
+    var seamMargin: SeamMargin?
     @Option(name: .customLong("seam-epochs"), help: "Epochs of a last round on the final clusters' bands (default 200; with --time-budget it gets the budget's last 15 %).")
     var seamEpochs: Int?
 
     func validate() throws {
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
-        if let m = seamMargin, !(m > 0 && m <= 2) { throw ValidationError("--seam-margin must be in (0, 2]") }
+        if case .fixed(let m) = seamMargin, !(m > 0 && m <= 2) { throw ValidationError("--seam-margin must be in (0, 2] or auto") }
         if let e = seamEpochs, e < 0 { throw ValidationError("--seam-epochs must be 0 or more") }
         if let g = splitGain, !(g.isFinite && g >= 0) { throw ValidationError("--split-gain must be 0 or more dB") }
     }
 
-    /// The configuration of `method` with these choices; K from the data size unless given.
-    func config(for dataset: Dataset) -> MCINRConfig { config(points: dataset.pointCount, steps: dataset.stepCount) }
+    /// The configuration of `method` with these choices; K from the data size unless given;
+    /// `medianEdge`: the mesh's median normalised cell edge (`--seam-margin auto` needs it).
+    func config(for dataset: Dataset, medianEdge: Double?) throws -> MCINRConfig {
+        try config(points: dataset.pointCount, steps: dataset.stepCount, medianEdge: medianEdge)
+    }
 
-    func config(points: Int, steps: Int) -> MCINRConfig {
+    func config(points: Int, steps: Int, medianEdge: Double?) throws -> MCINRConfig {
         var config = MCINRConfig.baseline(method)
         config.clusters = clusters ?? MCINRConfig.automaticClusters(points: points, steps: steps)
         if let v = width { config.width = v } else { config.targetCompressionRatio = ratio }
@@ -194,7 +211,15 @@ struct ModelOptions: ParsableArguments {
         if let v = threshold { config.splitThreshold = v }
         if let v = splitGain { config.splitGainPerDoubling = v }
         config.noRecluster = noRecluster
-        config.seamMargin = seamMargin
+        switch seamMargin {
+        case .fixed(let m): config.seamMargin = m
+        case .auto:
+            guard let edge = medianEdge, edge > 0 else {
+                throw CLIError("--seam-margin auto: the input has no cells to measure (give the margin as a number)")
+            }
+            config.seamMargin = min(2, MCINRConfig.seamMarginInEdges * edge)
+        case nil: config.seamMargin = nil
+        }
         config.seamEpochs = seamEpochs
         return config
     }

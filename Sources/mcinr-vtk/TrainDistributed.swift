@@ -24,7 +24,14 @@ extension Train {
             if compareBounds != nil { throw CLIError("--compare-bounds runs on one process only") }
             var (shard, mesh) = try readShard(communicator, everyRank: &everyRank)
             let n = shard.pointCount
-            var options = EncodeOptions(training: model.config(points: n, steps: shard.timeCount))
+            // rank 0 holds the cells: its measure of the mesh goes to every rank
+            var edge = mesh.flatMap(medianEdgeForSeams) ?? 0
+            if model.seamMargin == .auto {
+                let edges = try communicator.allgather(withUnsafeBytes(of: &edge) { Array($0) })
+                edge = edges[0].withUnsafeBytes { $0.loadUnaligned(as: Double.self) }
+            }
+            var options = EncodeOptions(training: try model.config(points: n, steps: shard.timeCount,
+                                                                   medianEdge: edge > 0 ? edge : nil))
             training.apply(to: &options.training)
             storage.apply(to: &options)
             let reporter = TerminalProgressRenderer(mode: quiet || rank != 0 ? .quiet : .automatic)

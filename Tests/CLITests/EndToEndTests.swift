@@ -1,4 +1,5 @@
 import Foundation
+import MCINR
 import MeshIO
 import XCTest
 
@@ -85,6 +86,18 @@ final class EndToEndTests: XCTestCase {
         let singleRatios = try XCTUnwrap(bySeams["ratio"] as? [Double])
         XCTAssertTrue(singleRatios.allSatisfy { $0 > 0 && $0.isFinite }, "\(singleRatios)")
         XCTAssertNotEqual(singleRatios, ratios, "another model's errors on the same edges")
+
+        // --seam-margin auto: the mesh's median normalised edge (as eval measures it) times
+        // MCINRConfig.seamMarginInEdges, recorded in the file
+        let blended = dir.appendingPathComponent("blended.mci").path
+        let trainAuto = try CLI.run(["train", pvd.path, "-o", blended, "--seam-margin", "auto", "--seam-epochs", "2"]
+                                    + Self.trainArguments)
+        XCTAssertEqual(trainAuto.status, 0, trainAuto.stderr)
+        let margin = try XCTUnwrap(try CLI.json(try CLI.run(["info", blended, "--json"]).stdout)["seam_margin"] as? Double)
+        XCTAssertEqual(margin, MCINRConfig.seamMarginInEdges * edge, accuracy: 1e-6 * margin)
+        let refused = try CLI.run(["train", pvd.path, "-o", blended, "--seam-margin", "wide"] + Self.trainArguments)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("seam-margin"), refused.stderr)
 
         let out = dir.appendingPathComponent("out")
         let export = try CLI.run(["export", model, "--vtu", out.path, "--network-id"])
