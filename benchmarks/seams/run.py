@@ -197,7 +197,10 @@ def report(results, path):
         lines.append("")
         lines += note
     lines += ["The rules (overlap from the first round, optimiser continued, band points weighted by the blend, "
-              "200 seam epochs) and the runs that chose them: [seams-study.md](seams-study.md).", "",
+              "200 seam epochs) and the runs that chose them: [seams-study.md](seams-study.md). The margins measured "
+              "here are what `--seam-margin auto` chooses, 1.75 median cell edges in normalised coordinates "
+              "(`eval` prints the edge): 0.10 on vessel-small and analytic, 0.051 on vessel-medium, whose cells are half "
+              "as long (at 0.1 it blended far more points: +56 % decode time for the same seam ratio, study section 5).", "",
               "Zoomed on the boundary between vessel-small's two networks (a slice through it, |pressure error| at "
               "t = 20, one colour scale for both: the 99th percentile of the error in view; `benchmarks/seams/picture.py` "
               "on the seed-1 `no seams` and `--seam-margin 0.1` models above, exported with `--ground-truth "
