@@ -96,7 +96,13 @@ struct Train: ParsableCommand {
     private func preparedDataset() throws -> Dataset { try preparedDataset(coding: nil).dataset }
 
     /// The median normalised cell edge of `mesh` when `--seam-margin auto` asks for it.
-    func medianEdgeForSeams(_ mesh: Mesh) -> Double? { model.seamMargin == .auto ? mesh.medianNormalisedEdgeLength : nil }
+    func medianEdgeForSeams(_ mesh: Mesh) throws -> Double? {
+        guard model.seamMargin == .auto else { return nil }
+        guard let edge = mesh.medianNormalisedEdgeLength, edge > 0 else {
+            throw CLIError("\(inputs[0]): --seam-margin auto measures the cells, and the first file has none with an edge; give the margin as a number")
+        }
+        return edge
+    }
 
     /// The same; when `options` embed the mesh as MESHC without an error bound, the mesh is
     /// coded when the series opens, before its steps are read, and its cells released: reading
@@ -104,7 +110,7 @@ struct Train: ParsableCommand {
     private func preparedDataset(coding options: EncodeOptions?) throws
         -> (dataset: Dataset, codedMesh: (payload: [UInt8], cellCount: Int)?, medianEdge: Double?) {
         let stream = try openSeries(inputs)
-        let medianEdge = medianEdgeForSeams(stream.mesh)  // before the cells are released
+        let medianEdge = try medianEdgeForSeams(stream.mesh)  // before the cells are released
         let progress = StepProgress(quiet: quiet)
         var codedMesh: (payload: [UInt8], cellCount: Int)?
         var cells = stream.mesh.cellDescription
@@ -214,9 +220,7 @@ struct ModelOptions: ParsableArguments {
         switch seamMargin {
         case .fixed(let m): config.seamMargin = m
         case .auto:
-            guard let edge = medianEdge, edge > 0 else {
-                throw CLIError("--seam-margin auto: the input has no cells to measure (give the margin as a number)")
-            }
+            guard let edge = medianEdge, edge > 0 else { throw CLIError("--seam-margin auto: no cell edge measured") }
             config.seamMargin = min(2, MCINRConfig.seamMarginInEdges * edge)
         case nil: config.seamMargin = nil
         }

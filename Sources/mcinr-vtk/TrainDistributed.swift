@@ -25,7 +25,7 @@ extension Train {
             var (shard, mesh) = try readShard(communicator, everyRank: &everyRank)
             let n = shard.pointCount
             // rank 0 holds the cells: its measure of the mesh goes to every rank
-            var edge = mesh.flatMap(medianEdgeForSeams) ?? 0
+            var edge = try mesh.flatMap(medianEdgeForSeams) ?? 0
             if model.seamMargin == .auto {
                 let edges = try communicator.allgather(withUnsafeBytes(of: &edge) { Array($0) })
                 edge = edges[0].withUnsafeBytes { $0.loadUnaligned(as: Double.self) }
