@@ -189,6 +189,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var effectiveClusters: Int { isClustered ? max(1, clusters) : 1 }
     /// Re-clustering is done only for the clustered method.
     public var reclusters: Bool { isClustered && !noRecluster }
+    /// The seam margin where it applies: clustered models blend, one network has no boundary.
+    public var blendMargin: Double? { isClustered ? seamMargin : nil }
     /// Meta-learning only for the clustered method (ours: baselines are the plain networks).
     public var metaLearns: Bool { isClustered && !noMeta && metaSteps > 0 }
     public var effectiveMaxSplits: Int {

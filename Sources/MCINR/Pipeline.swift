@@ -266,11 +266,12 @@ public struct MCINRPipeline {
                            normalization: Normalization, spec: ArchitectureConfig, threads: Int, started: Date,
                            distribution: Distribution?) throws -> PipelineResult {
         let fullDeadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
-        let seams = config.seamMargin != nil && config.isClustered
-        let deadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0 * (seams ? 1 - MCINRConfig.seamBudgetShare : 1)) }
-        var state = TrainingState(tree: topTree, keepsSamples: seams)
-        // overlapping clusters (#21): every round's jobs take their band along
-        let overlap = seams ? config.seamMargin : nil
+        // seams (#21): overlapping clusters (every round's jobs take their band along), then the seam round
+        let overlap = config.blendMargin
+        let deadline = config.timeBudgetSeconds.map {
+            started.addingTimeInterval($0 * (overlap != nil ? 1 - MCINRConfig.seamBudgetShare : 1))
+        }
+        var state = TrainingState(tree: topTree, keepsSamples: overlap != nil)
         var jobs = roundZeroJobs(state.tree, normalized: normalized, overlap: overlap)
         try attachBands(&jobs, normalized: normalized, distribution: distribution)
         let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
@@ -297,7 +298,7 @@ public struct MCINRPipeline {
             plannedTotal += jobs.count
             round += 1
         }
-        if seams, let margin = config.seamMargin, state.tree.leaves.count > 1 {  // one network: no boundary
+        if let margin = overlap, state.tree.leaves.count > 1 {  // one network: no boundary
             let seamRound = (state.records.map(\.round).max() ?? 0) + 1
             var jobs = seamJobs(state, margin: margin, normalized: normalized, round: seamRound)
             try attachBands(&jobs, normalized: normalized, distribution: distribution)
@@ -877,7 +878,7 @@ public struct MCINRPipeline {
                                    round: job.round, inputMap: job.samples.map, parameters: network.parameterCount,
                                    meta: meta, training: outcome, mse: mse, seconds: seconds)
         return JobOutcome(record: record, parameters: network.copyParameters(),
-                          optimizer: config.seamMargin != nil && config.isClustered ? adam.state : nil)
+                          optimizer: config.blendMargin != nil ? adam.state : nil)
     }
 
     /// 2-means on the cluster's points; the children's point sets are what routing gives

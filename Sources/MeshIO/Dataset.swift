@@ -335,11 +335,9 @@ extension Mesh {
     /// The median cell edge in the coordinates training uses (the points' bounding box mapped
     /// to [−1, 1] on each axis), sampled over at most 100 000 cells; nil without cells.
     public var medianNormalisedEdgeLength: Double? {
-        var lo = [Double](repeating: .infinity, count: 3), hi = [Double](repeating: -.infinity, count: 3)
-        for i in 0 ..< pointCount {
-            for d in 0 ..< 3 { lo[d] = Swift.min(lo[d], points[3 * i + d]); hi[d] = Swift.max(hi[d], points[3 * i + d]) }
-        }
-        return ModelDescription.medianNormalisedEdgeLength(points: points, boxMin: lo, boxMax: hi, cellCount: cellCount,
+        let (lo, hi) = bounds
+        return ModelDescription.medianNormalisedEdgeLength(points: points, boxMin: [lo.x, lo.y, lo.z], boxMax: [hi.x, hi.y, hi.z],
+                                                           cellCount: cellCount,
                                                            cell: { (offsets[$0], offsets[$0 + 1]) },
                                                            pointID: { connectivity[$0] })
     }
