@@ -83,6 +83,31 @@ public struct ClusterTree: Sendable, Equatable {
     /// nearest candidates at the level of the tree where it is smallest: the C decoder's
     /// `mci_route_blended` (SEAM, docs/mci-format.md). nil partner when q is not in a seam.
     public func seam(_ q: SIMD3<Double>, margin: Double) -> (leaf: Int, partner: Int?, weight: Double) {
+        let (leaf, across, s) = nearestBoundary(q)
+        guard let across, margin > 0, s < margin else { return (leaf, nil, 0) }
+        let partner = descend(from: across, q)
+        guard partner != leaf else { return (leaf, nil, 0) }
+        let x = s > 0 ? s / margin : 0
+        return (leaf, partner, 0.5 * (1 - x * x * (3 - 2 * x)))
+    }
+
+    /// The largest margin up to `cap` within which at most `fraction` of `points` lie of a
+    /// boundary (`seam`'s s): the points the decoder evaluates a second network for.
+    public func margin(blendingAtMost fraction: Double, of points: [SIMD3<Double>], cap: Double) -> Double {
+        var distances: [Double] = []
+        for q in points {
+            let (leaf, across, s) = nearestBoundary(q)
+            if let across, s < cap, descend(from: across, q) != leaf { distances.append(max(0, s)) }
+        }
+        let allowed = Int(fraction * Double(points.count))
+        guard distances.count > allowed else { return cap }
+        distances.sort()
+        return distances[allowed]  // `allowed` points lie closer
+    }
+
+    /// q's leaf, and the node across the nearest bisecting plane of the two nearest candidates
+    /// at any level of the tree, with q's distance s to that plane.
+    private func nearestBoundary(_ q: SIMD3<Double>) -> (leaf: Int, across: Int?, s: Double) {
         var best = 0, second: Int?
         var bestDistance = Double.infinity, secondDistance = Double.infinity
         for index in 0 ..< topCount {
@@ -108,11 +133,7 @@ public struct ClusterTree: Sendable, Equatable {
             consider(chosen, rejected, min(d0, d1), d1 < d0 ? d0 : d1)
             best = chosen
         }
-        guard let across, margin > 0, sMin < margin else { return (best, nil, 0) }
-        let partner = descend(from: across, q)
-        guard partner != best else { return (best, nil, 0) }
-        let x = sMin > 0 ? sMin / margin : 0
-        return (best, partner, 0.5 * (1 - x * x * (3 - 2 * x)))
+        return (best, across, sMin)
     }
 
     /// Splits a leaf into two children with the given centroids; returns their node indices.

@@ -153,22 +153,44 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var timeBudgetSeconds: Double? = nil
 
     /// Seams (#21): the width, in normalised coordinates ([−1, 1] over the bounding box), of
-    /// the band around each boundary between networks where the decoder blends the two. Every
-    /// round trains each network on its points and the band on the other side of its
-    /// boundaries (overlapping clusters), and a last round (the seam round) on the final
-    /// tree's bands. nil: no blending.
+    /// the band around each boundary between networks where the decoder blends the two (at most
+    /// this with `seamBlendedFraction`). Every round trains each network on its points and on a
+    /// band `seamBandFactor` times as wide on the other side of its boundaries (overlapping
+    /// clusters), and a last round (the seam round) on the final tree's bands. nil: no blending.
     public var seamMargin: Double? = nil
+    /// When set, the margin shrinks on the final tree until at most this share of the points is
+    /// blended (each costs the decoder a second network): `--seam-margin auto` sets
+    /// `autoSeamBlendedFraction`.
+    public var seamBlendedFraction: Double? = nil
+    /// 0.2: vessel-medium (20 networks) blended at margin 0.035 decodes +23 %, at 0.05 +32 %
+    /// (docs/benchmarks/seams-study.md, section 5); the issue allows +25 %.
+    public static let autoSeamBlendedFraction = 0.22
     /// Epochs of the seam round (nil: `defaultSeamEpochs`, ours); with a time budget the rounds
     /// before it stop at 1 − `seamBudgetShare` of the budget and it gets the rest.
     public var seamEpochs: Int? = nil
     /// 200: on vessel-small (margin 0.1) 0.03 dB and 0.03 of seam ratio better than 100
     /// (docs/benchmarks/seams-study.md); a converged network's epochs are cheap beside its training.
     public static let defaultSeamEpochs = 200
+    /// The seam round's epochs: `seamEpochs`, else `defaultSeamEpochs`, and under an epoch cap
+    /// at most the seam round's share of it (`--max-epochs 20`: 4 more, not 200).
+    public var effectiveSeamEpochs: Int {
+        if let seamEpochs { return seamEpochs }
+        guard let cap = maxEpochs ?? (timeBudgetSeconds == nil ? effectiveMaxEpochs : nil) else { return Self.defaultSeamEpochs }
+        let share = Int((Double(cap) * Self.seamBudgetShare / (1 - Self.seamBudgetShare)).rounded())
+        return cap == 0 ? 0 : min(Self.defaultSeamEpochs, max(1, share))
+    }
     public static let seamBudgetShare = 0.15
     /// `--seam-margin auto`: this many median cell edges (normalised). The margin must span
     /// the boundary's cells: 0.05 (0.9 edges) left vessel-small's pressure at 1.4, while 0.1
     /// (1.75 edges on vessel-small and on analytic) met the target (docs/benchmarks/seams-study.md).
     public static let seamMarginInEdges = 1.75
+    /// How far each network's band reaches across its boundaries, in seam margins (`seamMargin`,
+    /// before `seamBlendedFraction` narrows it): the training sees beyond where the decoder blends
+    /// it, and decode time follows the blend only. On analytic, margin 0.1 with the band at 0.15
+    /// gave the seam ratios of margin 0.15 (tracer 1.60 against 1.59; 1.74 with the band at 0.1)
+    /// at margin 0.1's decode time (docs/benchmarks/seams-study.md, section 6).
+    public static let defaultSeamBandFactor = 1.5
+    public var seamBandFactor = defaultSeamBandFactor
 
     public init() {}
 
@@ -191,6 +213,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     public var reclusters: Bool { isClustered && !noRecluster }
     /// The seam margin where it applies: clustered models blend, one network has no boundary.
     public var blendMargin: Double? { isClustered ? seamMargin : nil }
+    /// The reach of the bands the networks train on (`blendMargin` × `seamBandFactor`).
+    public var bandMargin: Double? { blendMargin.map { $0 * seamBandFactor } }
     /// Meta-learning only for the clustered method (ours: baselines are the plain networks).
     public var metaLearns: Bool { isClustered && !noMeta && metaSteps > 0 }
     public var effectiveMaxSplits: Int {

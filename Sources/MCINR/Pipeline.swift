@@ -267,7 +267,7 @@ public struct MCINRPipeline {
                            distribution: Distribution?) throws -> PipelineResult {
         let fullDeadline = config.timeBudgetSeconds.map { started.addingTimeInterval($0) }
         // seams (#21): overlapping clusters (every round's jobs take their band along), then the seam round
-        let overlap = config.blendMargin
+        let overlap = config.bandMargin
         let deadline = config.timeBudgetSeconds.map {
             started.addingTimeInterval($0 * (overlap != nil ? 1 - MCINRConfig.seamBudgetShare : 1))
         }
@@ -307,8 +307,15 @@ public struct MCINRPipeline {
                                           distribution: distribution)
             state.record(jobs, outcomes)
         }
-        return assemble(state, shape: shape, spec: spec, normalization: normalization,
-                        sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
+        var result = assemble(state, shape: shape, spec: spec, normalization: normalization,
+                              sharedMeta: sharedMeta, kMeansIterations: kMeansIterations)
+        if let margin = config.blendMargin, let reach = overlap, let fraction = config.seamBlendedFraction {
+            // the file records the narrowed margin; the bands keep the reach they trained with
+            let blend = state.tree.margin(blendingAtMost: fraction, of: normalized.q, cap: margin)
+            result.config.seamMargin = blend > 0 ? blend : nil
+            if blend > 0 { result.config.seamBandFactor = reach / blend }
+        }
+        return result
     }
 
     /// What the result records of the data (a whole `TrainingData` or a shard).
@@ -635,7 +642,7 @@ public struct MCINRPipeline {
             return ClusterJob(node: node, path: state.tree.nodes[node].path,
                               samples: ClusterSamples(child: state.trainingPartition[node] ?? [], of: last, map: last.map),
                               initialParameters: trained.parameters, learningRate: trained.learningRate,
-                              maxEpochs: config.seamEpochs ?? MCINRConfig.defaultSeamEpochs, round: round,
+                              maxEpochs: config.effectiveSeamEpochs, round: round,
                               optimizer: state.optimizers[node], band: band[node] ?? [])
         }
     }

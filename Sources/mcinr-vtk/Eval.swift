@@ -48,7 +48,7 @@ struct Eval: ParsableCommand {
                 print("seam ratio \(fmt(s.median, 2)) median, \(fmt(s.max, 2)) max over components (edge error across networks / "
                       + "within one; 1 = no visible boundary; per component in --json)")
                 if let edge = comparison.medianEdgeLength {
-                    print("median cell edge \(fmt(edge, 3)) in normalised coordinates (train --seam-margin auto: "
+                    print("median cell edge \(fmt(edge, 3)) in normalised coordinates (train's default seam margin: at most "
                           + "\(fmt(MCINRConfig.seamMarginInEdges * edge, 3)), \(MCINRConfig.seamMarginInEdges) edges)")
                 }
             }

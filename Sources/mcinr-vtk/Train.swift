@@ -95,11 +95,16 @@ struct Train: ParsableCommand {
     /// The input series with the selected variables, non-finite values handled as asked.
     private func preparedDataset() throws -> Dataset { try preparedDataset(coding: nil).dataset }
 
-    /// The median normalised cell edge of `mesh` when `--seam-margin auto` asks for it.
+    /// The median normalised cell edge of `mesh` when the seam margin comes from it (`auto`,
+    /// the default); nil otherwise, or by default for a mesh without cell edges (no blending).
     func medianEdgeForSeams(_ mesh: Mesh) throws -> Double? {
-        guard model.seamMargin == .auto else { return nil }
+        guard model.seamMargin.measuresEdges else { return nil }
         guard let edge = mesh.medianNormalisedEdgeLength, edge > 0 else {
-            throw CLIError("\(inputs[0]): --seam-margin auto measures the cells, and the first file has none with an edge; give the margin as a number")
+            if model.seamMargin == .auto {
+                throw CLIError("\(inputs[0]): --seam-margin auto measures the cells, and the first file has none with an edge; give the margin as a number")
+            }
+            if !quiet { note("\(inputs[0]) has no cells with an edge: the networks are not blended at their boundaries (--seam-margin M blends them)") }
+            return nil
         }
         return edge
     }
@@ -149,6 +154,11 @@ struct Train: ParsableCommand {
         let result = summary.result, names = result.componentNames
         if let m = summary.metrics { print(metricsTable(m, names: names)) }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width)\(productsNote(result)), trained in \(fmt(result.seconds, 1)) s")
+        if let margin = result.config.seamMargin, result.config.isClustered, result.networks.count > 1 {
+            print("seams: neighbouring networks blended within \(fmt(margin, 4)) of their boundaries (normalised)"
+                  + (result.config.seamBlendedFraction.map { ", at most \(Int(($0 * 100).rounded())) % of the points" } ?? "")
+                  + "; each trained on its band to \(fmt(result.config.bandMargin ?? margin, 4))")
+        }
         if let budget = result.budgetReport() { print(budget.summaryLine) }
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(summary.weightBytes)) (\(summary.weightEncoding.shortName)), file \(formatBytes(summary.fileBytes))")
         if let b = summary.bounded {
@@ -164,13 +174,25 @@ struct Train: ParsableCommand {
 }
 
 /// `--seam-margin`: a width in normalised coordinates, or `auto` (from the mesh's cells).
+/// `--seam-margin`: a number, `auto` (from the cell edges) or `none`; nil (not given) is `auto`
+/// where the mesh has cell edges, else none.
 enum SeamMargin: ExpressibleByArgument, Equatable {
     case fixed(Double)
     case auto
+    case off  // `none` (not `.none`, which an optional SeamMargin already means)
 
     init?(argument: String) {
-        if argument == "auto" { self = .auto } else if let m = Double(argument) { self = .fixed(m) } else { return nil }
+        switch argument {
+        case "auto": self = .auto
+        case "none": self = .off
+        default: if let m = Double(argument) { self = .fixed(m) } else { return nil }
+        }
     }
+}
+
+extension Optional where Wrapped == SeamMargin {
+    /// Whether the margin comes from the mesh's cell edges.
+    var measuresEdges: Bool { self == nil || self == .auto }
 }
 
 /// What the networks are: method, clusters, size, splits.
@@ -189,20 +211,24 @@ struct ModelOptions: ParsableArguments {
     var splitGain: Double?
     @Flag(name: .customLong("no-recluster"), help: "Never split clusters.") var noRecluster = false
     @Option(name: .customLong("seam-margin"),
-            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]), or 'auto': \(MCINRConfig.seamMarginInEdges) median cell edges; each network trains on the band beyond its boundary too: no visible seams. Format 1.3. See docs/benchmarks/seams.md.")
+            help: "Blend neighbouring networks within this distance of their boundary (normalised coordinates, the bounding box is [-1, 1]); each network trains on a band \(MCINRConfig.defaultSeamBandFactor)× as wide beyond its boundary: no visible seams. 'auto' (default): \(MCINRConfig.seamMarginInEdges) median cell edges, narrowed until at most \(Int(MCINRConfig.autoSeamBlendedFraction * 100)) % of the points are blended (each costs the decoder a second network); 'none': no blending (older readers, faster decode). See docs/benchmarks/seams.md.")
     var seamMargin: SeamMargin?
-    @Option(name: .customLong("seam-epochs"), help: "Epochs of a last round on the final clusters' bands (default 200; with --time-budget it gets the budget's last 15 %).")
+    @Option(name: .customLong("seam-epochs"), help: "Epochs of a last round on the final clusters' bands (default 200, at most 15 % of the --max-epochs cap; with --time-budget it gets the budget's last 15 %).")
     var seamEpochs: Int?
+    @Option(name: .customLong("seam-band-factor"),
+            help: "How far beyond its boundary each network trains, in seam margins (default \(MCINRConfig.defaultSeamBandFactor); 1: only where it is blended).")
+    var seamBandFactor: Double?
 
     func validate() throws {
         guard ratio.isFinite && ratio > 0 else { throw ValidationError("--ratio must be a positive number") }
-        if case .fixed(let m) = seamMargin, !(m > 0 && m <= 2) { throw ValidationError("--seam-margin must be in (0, 2] or auto") }
+        if case .fixed(let m) = seamMargin, !(m > 0 && m <= 2) { throw ValidationError("--seam-margin must be in (0, 2], auto or none") }
         if let e = seamEpochs, e < 0 { throw ValidationError("--seam-epochs must be 0 or more") }
+        if let f = seamBandFactor, !(f >= 1 && f <= 10) { throw ValidationError("--seam-band-factor must be in [1, 10]") }
         if let g = splitGain, !(g.isFinite && g >= 0) { throw ValidationError("--split-gain must be 0 or more dB") }
     }
 
     /// The configuration of `method` with these choices; K from the data size unless given;
-    /// `medianEdge`: the mesh's median normalised cell edge (`--seam-margin auto` needs it).
+    /// `medianEdge`: the mesh's median normalised cell edge (the `auto` seam margin needs it).
     func config(for dataset: Dataset, medianEdge: Double?) throws -> MCINRConfig {
         try config(points: dataset.pointCount, steps: dataset.stepCount, medianEdge: medianEdge)
     }
@@ -222,9 +248,14 @@ struct ModelOptions: ParsableArguments {
         case .auto:
             guard let edge = medianEdge, edge > 0 else { throw CLIError("--seam-margin auto: no cell edge measured") }
             config.seamMargin = min(2, MCINRConfig.seamMarginInEdges * edge)
-        case nil: config.seamMargin = nil
+            config.seamBlendedFraction = MCINRConfig.autoSeamBlendedFraction
+        case nil:
+            config.seamMargin = medianEdge.map { min(2, MCINRConfig.seamMarginInEdges * $0) }
+            config.seamBlendedFraction = config.seamMargin.map { _ in MCINRConfig.autoSeamBlendedFraction }
+        case .off: config.seamMargin = nil
         }
         config.seamEpochs = seamEpochs
+        if let f = seamBandFactor { config.seamBandFactor = f }
         return config
     }
 }

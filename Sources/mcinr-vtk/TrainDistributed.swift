@@ -26,7 +26,7 @@ extension Train {
             let n = shard.pointCount
             // rank 0 holds the cells: its measure of the mesh goes to every rank
             var edge = try mesh.flatMap(medianEdgeForSeams) ?? 0
-            if model.seamMargin == .auto {
+            if model.seamMargin.measuresEdges {
                 let edges = try communicator.allgather(withUnsafeBytes(of: &edge) { Array($0) })
                 edge = edges[0].withUnsafeBytes { $0.loadUnaligned(as: Double.self) }
             }

@@ -8,7 +8,7 @@ final class EndToEndTests: XCTestCase {
     static let trainArguments = ["--clusters", "2", "--width", "8", "--trunk-blocks", "1", "--branch-blocks", "1",
                                  "--max-epochs", "60", "--batch-size", "64", "--learning-rate", "1e-3", "--meta-steps", "1", "--threads", "2", "-q", "--json"]
 
-    /// `--weights`: float32 with `--mesh-coding zlib` stays format 1.0 (every reader opens it);
+    /// `--weights`: float32 with `--mesh-coding zlib` and no seams stays format 1.0 (every reader opens it);
     /// int8 (with the default MESHC mesh and its index: 1.5) stores under 40 % of the float32 bytes (same
     /// seed and threads: the same trained weights), names its encoding in `info`, and train
     /// reports the metrics of the stored (quantised) weights, as eval does.
@@ -19,7 +19,7 @@ final class EndToEndTests: XCTestCase {
         var summaries: [String: [String: Any]] = [:]
         for weights in ["f32", "int8"] {
             let model = dir.appendingPathComponent("\(weights).mci").path
-            let meshCoding = weights == "f32" ? ["--mesh-coding", "zlib"] : []
+            let meshCoding = weights == "f32" ? ["--mesh-coding", "zlib", "--seam-margin", "none"] : []
             let train = try CLI.run(["train", pvd.path, "-o", model, "--weights", weights] + meshCoding + Self.trainArguments)
             XCTAssertEqual(train.status, 0, train.stderr)
             let summary = try CLI.json(train.stdout)
@@ -87,14 +87,16 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(singleRatios.allSatisfy { $0 > 0 && $0.isFinite }, "\(singleRatios)")
         XCTAssertNotEqual(singleRatios, ratios, "another model's errors on the same edges")
 
-        // --seam-margin auto: the mesh's median normalised edge (as eval measures it) times
-        // MCINRConfig.seamMarginInEdges, recorded in the file
-        let blended = dir.appendingPathComponent("blended.mci").path
-        let trainAuto = try CLI.run(["train", pvd.path, "-o", blended, "--seam-margin", "auto", "--seam-epochs", "2"]
-                                    + Self.trainArguments)
-        XCTAssertEqual(trainAuto.status, 0, trainAuto.stderr)
-        let margin = try XCTUnwrap(try CLI.json(try CLI.run(["info", blended, "--json"]).stdout)["seam_margin"] as? Double)
-        XCTAssertEqual(margin, MCINRConfig.seamMarginInEdges * edge, accuracy: 1e-6 * margin)
+        // seams are the default (auto): at most the mesh's median normalised edge (as eval
+        // measures it) times MCINRConfig.seamMarginInEdges (narrower when that would blend too
+        // many points: PipelineTests), recorded in the file; --seam-margin none: no blending
+        let margin = try XCTUnwrap(try CLI.json(try CLI.run(["info", model, "--json"]).stdout)["seam_margin"] as? Double)
+        XCTAssertGreaterThan(margin, 0)
+        XCTAssertLessThanOrEqual(margin, MCINRConfig.seamMarginInEdges * edge * (1 + 1e-9))
+        let blended = dir.appendingPathComponent("plain.mci").path
+        let trainPlain = try CLI.run(["train", pvd.path, "-o", blended, "--seam-margin", "none"] + Self.trainArguments)
+        XCTAssertEqual(trainPlain.status, 0, trainPlain.stderr)
+        XCTAssertTrue(try CLI.json(try CLI.run(["info", blended, "--json"]).stdout)["seam_margin"] is NSNull)
         let refused = try CLI.run(["train", pvd.path, "-o", blended, "--seam-margin", "wide"] + Self.trainArguments)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("seam-margin"), refused.stderr)

@@ -148,6 +148,30 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(pending.share(of: 50, workers: 2), 1, "two jobs left, two workers")
     }
 
+    /// The seam round is the seams' share of the training: of the epoch cap (`--max-epochs 20`:
+    /// 4 more), at most `defaultSeamEpochs`; under a budget without a cap the deadline ends it.
+    /// The bands reach `seamBandFactor` blend margins; one network blends nothing.
+    func testSeamRoundAndBandDefaults() {
+        var config = MCINRConfig()
+        XCTAssertEqual(config.effectiveSeamEpochs, 53, "300 × 0.15 / 0.85")
+        config.maxEpochs = 20
+        XCTAssertEqual(config.effectiveSeamEpochs, 4)
+        config.maxEpochs = 0
+        XCTAssertEqual(config.effectiveSeamEpochs, 0, "no training, no seam round")
+        config.maxEpochs = 3000
+        XCTAssertEqual(config.effectiveSeamEpochs, MCINRConfig.defaultSeamEpochs)
+        config.maxEpochs = nil
+        config.timeBudgetSeconds = 60
+        XCTAssertEqual(config.effectiveSeamEpochs, MCINRConfig.defaultSeamEpochs)
+        config.seamEpochs = 7
+        XCTAssertEqual(config.effectiveSeamEpochs, 7)
+        config.seamMargin = 0.1
+        XCTAssertEqual(config.blendMargin, 0.1)
+        XCTAssertEqual(try XCTUnwrap(config.bandMargin), 0.1 * MCINRConfig.defaultSeamBandFactor, accuracy: 1e-12)
+        config.method = .coordnetb
+        XCTAssertNil(config.bandMargin)
+    }
+
     func testValidationNamesTheBadValue() {
         var config = MCINRConfig()
         config.sampleFraction = 0

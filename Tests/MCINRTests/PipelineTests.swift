@@ -49,12 +49,13 @@ final class PipelineTests: XCTestCase {
         var band: [Int: Int] = [:]
         var inBand = 0
         for (p, point) in q.enumerated() {
-            let seam = result.tree.seam(point, margin: 0.3)
+            let seam = result.tree.seam(point, margin: 0.3 * config.seamBandFactor)  // the band reaches beyond the blend
             guard let partner = seam.partner else { continue }
             inBand += 1
             if MCINRPipeline.keepsBandPoint(p, weight: seam.weight, seed: config.seed) { band[partner, default: 0] += 1 }
         }
-        XCTAssertGreaterThan(band.values.reduce(0, +), 0, "some points lie within 0.3 of a boundary")
+        XCTAssertGreaterThan(config.seamBandFactor, 1)
+        XCTAssertGreaterThan(band.values.reduce(0, +), 0, "some points lie within the band's reach of a boundary")
         XCTAssertLessThan(band.values.reduce(0, +), inBand, "a band point joins with probability 2w ≤ 1")
         for leaf in result.tree.leaves {
             XCTAssertEqual(result.trainingPartition[leaf], routed[leaf], "the partition stays the routing")
@@ -65,6 +66,26 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(try result.makeModel().seamMargin, 0.3)
         config.seamMargin = nil
         XCTAssertNil(try run(config, data).makeModel().seamMargin)
+    }
+
+    /// `seamBlendedFraction` (the auto margin): the file's margin blends at most that share of
+    /// the points, and a margin a little wider would blend more; the bands keep their reach.
+    func testBlendedShareNarrowsTheMargin() throws {
+        var config = Fixtures.fastConfig()
+        config.noRecluster = true
+        config.seamMargin = 0.5
+        config.seamEpochs = 1
+        config.seamBlendedFraction = 0.1
+        let data = Fixtures.analyticField()
+        let result = try run(config, data)
+        let q = Fixtures.normalizedPoints(data)
+        let margin = try XCTUnwrap(try result.makeModel().seamMargin)
+        func blended(_ m: Double) -> Int { q.filter { result.tree.seam($0, margin: m).partner != nil }.count }
+        XCTAssertLessThan(margin, 0.5, "0.5 would blend more than a tenth here")
+        XCTAssertLessThanOrEqual(blended(margin), q.count / 10)
+        XCTAssertGreaterThan(blended(margin * 1.01), q.count / 10)
+        XCTAssertEqual(try XCTUnwrap(result.config.bandMargin), 0.5 * config.seamBandFactor, accuracy: 1e-12)
+        XCTAssertEqual(result.tree.margin(blendingAtMost: 1, of: q, cap: 0.5), 0.5, "nothing to narrow")
     }
 
     /// Overlapping clusters (#21, with a seam margin): round 0 already trains each network on its
@@ -86,7 +107,7 @@ final class PipelineTests: XCTestCase {
         func bands(_ tree: ClusterTree) -> [Int: Int] {
             var band: [Int: Int] = [:]
             for (p, point) in q.enumerated() {
-                let seam = tree.seam(point, margin: 0.3)
+                let seam = tree.seam(point, margin: 0.3 * config.seamBandFactor)
                 if let partner = seam.partner, MCINRPipeline.keepsBandPoint(p, weight: seam.weight, seed: config.seed) {
                     band[partner, default: 0] += 1
                 }
