@@ -116,6 +116,29 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotNil(first)
     }
 
+    /// Seams are the default where the mesh has cell edges to measure; a point cloud (vertex
+    /// cells) trains without blending and says so, and an explicit `auto` is refused, naming the file.
+    func testDefaultSeamsNeedCellEdges() throws {
+        let dir = try temporaryFolder("pointcloud")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var (_, data) = try SmallDataset.make(in: dir)
+        let n = data.mesh.points.count / 3
+        data.mesh = Mesh(points: data.mesh.points, cellTypes: [UInt8](repeating: 1, count: n),  // VTK_VERTEX
+                         offsets: Array(0 ... n), connectivity: Array(0 ..< n))
+        let pvd = dir.appendingPathComponent("cloud.pvd")
+        try data.write(pvd: pvd)
+        let model = dir.appendingPathComponent("m.mci").path
+        let args = Self.trainArguments.filter { $0 != "-q" && $0 != "--json" } + ["--max-epochs", "2"]
+        let train = try CLI.run(["train", pvd.path, "-o", model] + args)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stderr.contains("no cells with an edge: the networks are not blended"), train.stderr)
+        XCTAssertTrue(try CLI.json(try CLI.run(["info", model, "--json"]).stdout)["seam_margin"] is NSNull)
+        let auto = try CLI.run(["train", pvd.path, "-o", model, "--seam-margin", "auto"] + args)
+        XCTAssertNotEqual(auto.status, 0)
+        XCTAssertTrue(auto.stderr.contains(pvd.path), auto.stderr)
+        XCTAssertTrue(auto.stderr.contains("give the margin as a number"), auto.stderr)
+    }
+
     func testCellDataIsNamedAsNotEncodedAlsoWhenTheCellsAreReleased() throws {
         let dir = try temporaryFolder("celldata")
         defer { try? FileManager.default.removeItem(at: dir) }
