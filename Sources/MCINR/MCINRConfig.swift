@@ -162,10 +162,11 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// blended (each costs the decoder a second network): `--seam-margin auto` sets
     /// `autoSeamBlendedFraction`.
     public var seamBlendedFraction: Double? = nil
-    /// 0.2: vessel-medium (20 networks) blended at margin 0.035 decodes +23 %, at 0.05 +32 %
-    /// (docs/benchmarks/seams-study.md, section 5); the issue allows +25 %.
+    /// 0.22: decode time grows with the blended share — about 21 % of the points gave +23 % on
+    /// vessel-medium (margin 0.035; 0.05: +32 %) and +22 % on analytic (margin 0.1); the issue
+    /// allows +25 % (docs/benchmarks/seams-study.md, sections 5 and 6).
     public static let autoSeamBlendedFraction = 0.22
-    /// Epochs of the seam round (nil: `defaultSeamEpochs`, ours); with a time budget the rounds
+    /// Epochs of the seam round (nil: `effectiveSeamEpochs` chooses); with a time budget the rounds
     /// before it stop at 1 − `seamBudgetShare` of the budget and it gets the rest.
     public var seamEpochs: Int? = nil
     /// 200: on vessel-small (margin 0.1) 0.03 dB and 0.03 of seam ratio better than 100

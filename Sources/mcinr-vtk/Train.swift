@@ -173,7 +173,6 @@ struct Train: ParsableCommand {
     }
 }
 
-/// `--seam-margin`: a width in normalised coordinates, or `auto` (from the mesh's cells).
 /// `--seam-margin`: a number, `auto` (from the cell edges) or `none`; nil (not given) is `auto`
 /// where the mesh has cell edges, else none.
 enum SeamMargin: ExpressibleByArgument, Equatable {
