@@ -131,7 +131,8 @@ def run(args):
             if name == "single network" and ds not in args.single.split(","):
                 continue
             runs[name] = []
-            for seed in args.seeds[:1] if name == "single network" else args.seeds:  # the reference: one seed
+            # the reference, and a budgeted dataset's side-by-side pair: one seed
+            for seed in args.seeds[:1] if name == "single network" or ds in BUDGETED else args.seeds:
                 out = os.path.join(args.work, model_name(ds, name, seed))
                 train_args = BUDGETED.get(ds, CONVERGED) + ["--seed", str(seed)] + extra
                 seconds = train(pvd, out, train_args)
@@ -206,12 +207,12 @@ def report(results, path):
               "200 seam epochs, a band wider than the blend, the blended share) and the runs that chose them: "
               "[seams-study.md](seams-study.md). `--seam-margin auto`, the default, blends within "
               f"{AUTO_EDGES} median cell edges in normalised coordinates (`eval` prints the edge), narrowed on the final "
-              f"tree until at most {AUTO_FRACTION:.0%} of the points are blended (each costs the decoder a second "
+              f"tree until at most {100 * AUTO_FRACTION:.0f} % of the points are blended (each costs the decoder a second "
               f"network), and trains each network on a band {AUTO_BAND}× the {AUTO_EDGES} edges wide (*margin / band* "
               "above): a network that has seen beyond its boundary blends smoothly, and only the blend costs decode time.", "",
               "Zoomed on the boundary between vessel-small's two networks (a slice through it, |pressure error| at "
               "t = 20, one colour scale for both: the 99th percentile of the error in view; `benchmarks/seams/picture.py` "
-              "on the seed-1 `no seams` and `--seam-margin 0.1` models above, exported with `--ground-truth "
+              "on the seed-1 `no seams` and `--seam-margin auto` (the default) models above, exported with `--ground-truth "
               "--network-id --times 20`): without seams the error changes abruptly along the boundary (white), where one "
               "network's error meets the other's; with the blend it runs smoothly across it.", "",
               "![seams before and after](../images/seams.png)"]
