@@ -41,9 +41,12 @@ extension PipelineResult {
                  numPoints: UInt64(pointCount), numCells: UInt64(cellCount),
                  rawFieldBytes: UInt64(rawFieldBytes), treeNodes: treeNodes, topLevelCount: tree.topCount,
                  networks: networks, metadataJSON: try metadataJSON(includeTimings: includeTimings), mesh: mesh)
-        model.seamMargin = config.isClustered && networks.count > 1 ? config.seamMargin : nil
+        model.seamMargin = recordedSeamMargin
         return model
     }
+
+    /// The seam margin the file records: clustered models with more than one network blend.
+    public var recordedSeamMargin: Double? { config.isClustered && networks.count > 1 ? config.seamMargin : nil }
 
     /// The JSON section: creator, method, configuration, architecture, clustering, training
     /// summary, model size and metrics (keys sorted: stable bytes).

@@ -154,7 +154,7 @@ struct Train: ParsableCommand {
         let result = summary.result, names = result.componentNames
         if let m = summary.metrics { print(metricsTable(m, names: names)) }
         print("model: \(result.config.method.rawValue), \(result.networks.count) networks (\(result.tree.topCount) clusters, \(result.keptSplitCount) splits), width \(result.config.width)\(productsNote(result)), trained in \(fmt(result.seconds, 1)) s")
-        if let margin = result.config.seamMargin, result.config.isClustered, result.networks.count > 1 {
+        if let margin = result.recordedSeamMargin {
             print("seams: neighbouring networks blended within \(fmt(margin, 4)) of their boundaries (normalised)"
                   + (result.config.seamBlendedFraction.map { ", at most \(Int(($0 * 100).rounded())) % of the points" } ?? "")
                   + "; each trained on its band to \(fmt(result.config.bandMargin ?? margin, 4))")
@@ -244,13 +244,13 @@ struct ModelOptions: ParsableArguments {
         config.noRecluster = noRecluster
         switch seamMargin {
         case .fixed(let m): config.seamMargin = m
-        case .auto:
-            guard let edge = medianEdge, edge > 0 else { throw CLIError("--seam-margin auto: no cell edge measured") }
+        case .auto, nil:  // not given: auto where the mesh has cell edges, else no blending
+            guard let edge = medianEdge, edge > 0 else {
+                if seamMargin == .auto { throw CLIError("--seam-margin auto: no cell edge measured") }
+                break
+            }
             config.seamMargin = min(2, MCINRConfig.seamMarginInEdges * edge)
             config.seamBlendedFraction = MCINRConfig.autoSeamBlendedFraction
-        case nil:
-            config.seamMargin = medianEdge.map { min(2, MCINRConfig.seamMarginInEdges * $0) }
-            config.seamBlendedFraction = config.seamMargin.map { _ in MCINRConfig.autoSeamBlendedFraction }
         case .off: config.seamMargin = nil
         }
         config.seamEpochs = seamEpochs
