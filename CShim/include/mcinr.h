@@ -300,6 +300,14 @@ uint64_t mcinr_residual_bytes(const mcinr_model *model);
  * exactly a stored time), else 0. */
 int mcinr_residual_applies(const mcinr_model *model, double time);
 
+/* For writers of RESIDUAL sections (format 1.6): the plane predictor's Q16 weights
+ * (docs/mci-format.md, "Plane weights"). xyz: the mesh points as the file stores them, 3 per
+ * point (float32 points widened to double); for each point i its earlier neighbours Nb(i)
+ * ascending in nb[nb_start[i] ... nb_start[i + 1] - 1] (at most 32); weights gets one entry per
+ * entry of nb. A reader reconstructs the indices with exactly these integers. */
+void mcinr_residual_plane_weights(const double *xyz, size_t num_points, const int64_t *nb_start, const int32_t *nb,
+                                  int32_t *weights);
+
 /* ---- Mesh chunks (MESHC section, type 8, format 1.3; docs/mci-format.md "MESHC") ----
  * A MESHC mesh is stored in chunks that decode independently: each holds some cells and every
  * point they use (a point used by cells of several chunks is in each of them), with its global

@@ -115,6 +115,9 @@ struct mcinr_model {
      * a linear stream's residual_stream_offset/size then cover its codes, after the weights */
     int residual_linear;
     int32_t *residual_weights;
+    /* plane predictor (bit 4, format 1.6): one Q16 weight per entry of residual_nb (plane.c),
+     * built only when some stream uses it */
+    int32_t *residual_plane;
 };
 
 /* ---- The open's budget (docs/mci-format.md, "Limits") ----
@@ -179,6 +182,10 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t
 /* A rough estimate of the RESIDUAL validation's work (for the open's progress weights), from
  * the payload's table before it is validated: the non-empty streams times the point count. */
 double mci_residual_estimate(const uint8_t *payload, size_t len);
+/* The plane predictor's Q16 weights of point i over its k ≤ MCI_PLANE_MAX_NEIGHBOURS earlier
+ * neighbours nb (ascending), into out[0 … k − 1] (plane.c; docs/mci-format.md, "Plane weights"). */
+#define MCI_PLANE_MAX_NEIGHBOURS 32
+void mci_plane_weights(const double *xyz, size_t i, const uint32_t *nb, size_t k, int32_t *out);
 void mci_free_residual(mcinr_model *m);
 double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,

@@ -32,7 +32,10 @@
 #define PREDICT_MESH 2u
 #define PREDICT_DATA 4u              /* the indices quantise the data, not the network's residual */
 #define PREDICT_LINEAR 8u            /* the linear predictor (format 1.4); never with PREDICT_MESH */
-#define PREDICT_VALUES 16u           /* predictor bytes are below this */
+#define PREDICT_PLANE 16u            /* with PREDICT_LINEAR: plane values replace the neighbour sums (1.6) */
+#define PREDICT_VALUES 32u           /* predictor bytes are below this */
+#define PLANE_SHIFT 4                /* a plane value is kept in 1/16 index units */
+#define PLANE_ROUND 4096             /* Q16 weights → 1/16 units */
 #define LINEAR_WEIGHTS 7u            /* w1 w2 w3 v0 v1 v2 v3, i32 each, before the stream's codes */
 #define LINEAR_BYTES (4u * LINEAR_WEIGHTS)
 #define LINEAR_ONE 4096              /* Q12: the weight 1 */
@@ -251,6 +254,16 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_nb_start);
     free(m->residual_nb);
     free(m->residual_weights);
+    free(m->residual_plane);
+}
+
+static void sort_ascending(uint32_t *v, size_t k) { /* k ≤ 32: insertion sort */
+    for (size_t a = 1; a < k; a++) {
+        uint32_t x = v[a];
+        size_t b = a;
+        for (; b > 0 && v[b - 1] > x; b--) v[b] = v[b - 1];
+        v[b] = x;
+    }
 }
 
 static int descending(const void *a, const void *b) {
@@ -260,7 +273,7 @@ static int descending(const void *a, const void *b) {
 
 /* Nb(i) for every mesh point (docs/mci-format.md, type 7 Neighbours): the points j < i that
  * share a cell of 2 ... 64 points with i (its connectivity length; a repeated point counts
- * once), the 32 largest when there are more. Built through the point-to-cell incidence, so the
+ * once), the 32 largest when there are more, ascending. Built through the point-to-cell incidence, so the
  * work is Σ cell size² ≤ 64 · connectivity length and the result at most 32 N indices.
  * MCINR_OK or MCINR_ERR_NOMEM. */
 static mcinr_status build_neighbours(mcinr_model *m) {
@@ -310,6 +323,7 @@ static mcinr_status build_neighbours(mcinr_model *m) {
             qsort(found, k, sizeof *found, descending);
             k = MAX_NEIGHBOURS;
         }
+        sort_ascending(found, k); /* the plane weights' sums run in this order */
         if (used + k > cap) { /* grows to at most 32 N */
             size_t ncap = cap * 2 < MAX_NEIGHBOURS * N ? cap * 2 : MAX_NEIGHBOURS * N;
             uint32_t *grown = realloc(m->residual_nb, ncap * sizeof(uint32_t));
@@ -449,7 +463,8 @@ static const char *mean_step(const mcinr_model *m, unsigned predictor, stream_re
 /* One step of the linear predictor (bit 3) of stream k: h[m − 1] the indices m steps back
  * (NULL: all 0 — before the chain's start the weights are 0, checked at open), q this step's,
  * written here point by point (the neighbours j < i of point i are done when it is read).
- * |q| < 2^31, k′ ≤ 32 and |w| ≤ 2^20 keep every term below 2^56 and P below 2^59. */
+ * |q| < 2^31, k′ ≤ 32 and |w| ≤ 2^20 keep every term below 2^56 and P below 2^59; with the
+ * plane bit (Σ |W| ≤ 2^19 + 16), below 2^60 and 2^62. */
 static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r, int64_t *const h[LINEAR_LAGS],
                                int64_t *q, const residual_target *target, size_t *point) {
     size_t N = m->mesh_num_points;
@@ -464,6 +479,7 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
     /* without neighbour weights k′ cancels (⌊(2k′X + Dk′)/2Dk′⌋ = ⌊(2X + D)/2D⌋): k′ = 1, and Nb
      * is not read (nor need it exist) */
     int mesh = nb[0] || nb[1] || nb[2] || nb[3];
+    const int32_t *plane = (predictor & PREDICT_PLANE) ? m->residual_plane : NULL;
     for (size_t i = 0; i < N; i++) {
         code cd = {0, 0.0f, 0};
         const char *why = stream_value(m, r, i, &cd);
@@ -478,16 +494,22 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
             continue;
         }
         size_t a = mesh ? m->residual_nb_start[i] : 0, e = mesh ? m->residual_nb_start[i + 1] : 0;
-        int64_t kp = e > a ? (int64_t)(e - a) : 1, P = 0;
+        /* the scale a of P = a (w·own) + v·S, D = 4096 a: k′ for the sums, 16 for plane values */
+        int64_t kp = plane ? (int64_t)1 << PLANE_SHIFT : e > a ? (int64_t)(e - a) : 1, P = 0;
         for (unsigned l = 0; l < LINEAR_LAGS; l++)
             if (own[l]) P += own[l] * h[l][i];
         P *= kp;
-        if (e > a) { /* the sums S_m, only for the weights that are not 0 */
+        if (e > a) { /* the sums S_m or plane values, only for the weights that are not 0 */
             for (unsigned l = 0; l <= LINEAR_LAGS; l++) {
                 if (!nb[l]) continue;
                 const int64_t *src = l == 0 ? q : h[l - 1];
                 int64_t S = 0;
-                for (size_t n = a; n < e; n++) S += src[m->residual_nb[n]];
+                if (plane) { /* Σ W y in Q16 (|Σ| < 2^51), rounded to 1/16: |S| < 2^40 */
+                    for (size_t n = a; n < e; n++) S += (int64_t)plane[n] * src[m->residual_nb[n]];
+                    S = S >= 0 ? (2 * S + PLANE_ROUND) / (2 * PLANE_ROUND) : -((-2 * S + PLANE_ROUND) / (2 * PLANE_ROUND));
+                } else {
+                    for (size_t n = a; n < e; n++) S += src[m->residual_nb[n]];
+                }
                 P += nb[l] * S;
             }
         }
@@ -681,7 +703,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_step[c] = s;
     }
     uint64_t total = 0, max_raw = 0, work = 0, nonempty = 0;
-    int uses_mesh = 0, uses_range = 0, uses_linear = 0;
+    int uses_mesh = 0, uses_range = 0, uses_linear = 0, uses_plane = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
     for (uint64_t k = 0; k < S; k++, pos += entry) {
@@ -690,10 +712,16 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         unsigned predictor = p[pos];
         if (predictor >= PREDICT_VALUES)
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7, 8, 9, 12, "
-                 "13)", step, comp, predictor);
+                 "13, 24, 25, 28, 29)", step, comp, predictor);
         if ((predictor & PREDICT_LINEAR) && (predictor & PREDICT_MESH))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the linear predictor (bit 3) with "
-                 "the mesh bit (bit 1), which it replaces (allowed 0 ... 7, 8, 9, 12, 13)", step, comp, predictor);
+                 "the mesh bit (bit 1), which it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29)", step, comp,
+                 predictor);
+        if ((predictor & PREDICT_PLANE) && !(predictor & PREDICT_LINEAR))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the plane bit (bit 4) without the "
+                 "linear predictor (bit 3), whose neighbour sums it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, "
+                 "29)", step, comp, predictor);
+        uses_plane |= (predictor & PREDICT_PLANE) != 0;
         if (step == 0 && (predictor & PREDICT_TIME))
             FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                  comp, predictor);
@@ -812,6 +840,10 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if (lists > MAX_NEIGHBOURS * N) lists = MAX_NEIGHBOURS * N;
         CHARGE(0, incidence * MAX_CELL_POINTS, "building the mesh neighbours");
         CHARGE(1, 2 * 8 * (N + 1) + 8 * incidence + 12 * N + 4 * lists, "the mesh neighbour lists");
+        if (uses_plane) {
+            CHARGE(0, 64 * (N + lists), "the plane predictor's weights");
+            CHARGE(1, 4 * lists, "the plane predictor's weights");
+        }
     }
     CHARGE(1, total, "the residual streams");
     m->residual_streams = malloc(total ? (size_t)total : 1);
@@ -819,6 +851,15 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     memcpy(m->residual_streams, p + pos, (size_t)total);
     if (need_neighbours && build_neighbours(m) != MCINR_OK)
         FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
+    if (need_neighbours && uses_plane) {
+        size_t entries = m->residual_nb_start[N];
+        m->residual_plane = malloc((entries ? entries : 1) * sizeof(int32_t));
+        if (!m->residual_plane)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the plane weights of %llu points", (unsigned long long)N);
+        for (size_t i = 0; i < N; i++)
+            mci_plane_weights(m->mesh_points, i, m->residual_nb + m->residual_nb_start[i],
+                              m->residual_nb_start[i + 1] - m->residual_nb_start[i], m->residual_plane + m->residual_nb_start[i]);
+    }
     {
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
          * its own buffers, so the threads are as many as the budget holds (at least one: whether

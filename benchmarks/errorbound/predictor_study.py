@@ -127,10 +127,12 @@ def study(points, conn, offsets, values, bounds):
     def planar(y):
         return np.rint(np.bincount(i_, weights=plane * y[j_], minlength=n))
 
-    def linear(q, t, depth, reflect=False):
-        feats = [nbsum(q[t]) / kk] + ([reflected(q[t])] if reflect else [])
+    def linear(q, t, depth, reflect=False, geometric=False):
+        def spatial(y):
+            return [planar(y)] if geometric else [nbsum(y) / kk] + ([reflected(y)] if reflect else [])
+        feats = spatial(q[t])
         for m in range(1, depth + 1):
-            feats += [q[t - m], nbsum(q[t - m]) / kk] + ([reflected(q[t - m])] if reflect else [])
+            feats += [q[t - m]] + spatial(q[t - m])
         G = np.stack(feats, 1)
         w, *_ = np.linalg.lstsq(G, q[t].astype(float), rcond=None)
         return q[t] - np.rint(G @ (np.round(w * 4096) / 4096)), 32 * G.shape[1]
@@ -139,7 +141,7 @@ def study(points, conn, offsets, values, bounds):
     out = []
     for R in bounds:
         bits = dict.fromkeys(["1.2", "+ linear", "+ linear, 1 step", "+ geometric plane", "+ second difference",
-                              "+ reflection"], 0.0)
+                              "+ reflection", "+ linear plane"], 0.0)
         for c in range(C):
             x = values[:, :, c].astype(np.float64)
             span = x.max() - x.min()
@@ -157,6 +159,8 @@ def study(points, conn, offsets, values, bounds):
                 bits["+ linear"] += min(base, entropy(d) + extra)
                 dr, extrar = linear(q, t, depth, reflect=True)
                 bits["+ reflection"] += min(base, entropy(d) + extra, entropy(dr) + extrar)
+                dg, extrag = linear(q, t, depth, geometric=True)
+                bits["+ linear plane"] += min(base, entropy(d) + extra, entropy(dg) + extrag)
                 d1, extra1 = linear(q, t, min(depth, 1))
                 bits["+ linear, 1 step"] += min(base, entropy(d1) + extra1)
                 geo = [q[t] - planar(q[t])] + ([(q[t] - q[t - 1]) - planar(q[t] - q[t - 1])] if depth else [])

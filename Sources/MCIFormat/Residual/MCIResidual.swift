@@ -47,6 +47,8 @@ public struct MCIResidual: Equatable, Sendable {
 
     /// Whether any stream uses the linear predictor (format 1.4).
     public var usesLinearPredictor: Bool { streams.contains { $0.predictor.contains(.linear) } }
+    /// Whether any stream uses the plane predictor (format 1.6).
+    public var usesPlanePredictor: Bool { streams.contains { $0.predictor.contains(.plane) } }
 
     /// The section payload.
     func payload() -> [UInt8] {
@@ -79,8 +81,13 @@ public struct MCIResidual: Equatable, Sendable {
         /// sums at this step and the last three (format 1.4; with `.time` when it reads earlier
         /// steps, never with `.mesh`): fields that evolve smoothly in time extrapolate.
         public static let linear = Predictor(rawValue: 8)
+        /// With `.linear`: the neighbours' values enter as the least-squares plane through
+        /// them evaluated at the point, not as their sum (format 1.6; weights from the mesh
+        /// geometry, `MeshNeighbours.planeWeights`): exact for a field linear in space, where
+        /// the mean of the neighbours on one side of the point is off by the gradient.
+        public static let plane = Predictor(rawValue: 16)
         /// Residual candidates in order of preference on a tie (the simpler first).
-        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time]]
+        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time], [.linear, .time, .plane]]
         /// Every candidate: the residual ones first, then the same on the data.
         static let everything: [Predictor] = all + all.map { $0.union(.data) }
     }
@@ -114,7 +121,8 @@ public struct MCIResidual: Equatable, Sendable {
         public var nonZeroIndices: Int
         public var escapes: Int
         public var residualBytes: Int
-        /// How many streams use each predictor: none, mesh, time, time and mesh, linear.
+        /// How many streams use each predictor: none, mesh, time, time and mesh, linear, linear
+        /// with the plane.
         public var predictorUse: [Int]
         /// Streams that quantise the data itself rather than the network's residual.
         public var dataStreams: Int
@@ -122,7 +130,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.
         public var predictorCounts: [String: Int] {
-            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear"], predictorUse))
+            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane"], predictorUse))
         }
         /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
         public var metrics: MetricsReport

@@ -1,8 +1,13 @@
+import CMCINR
+
 /// Nb(i) of the format: for each point the distinct earlier points (j < i) that share a
-/// cell of 2…64 points with it, at most the 32 largest; CSR layout.
+/// cell of 2…64 points with it, at most the 32 largest, ascending; CSR layout.
 struct MeshNeighbours: Sendable {
     var offsets: [Int]
     var indices: [Int32]
+    /// The plane predictor's Q16 weight per entry of `indices` (format 1.6), from the C
+    /// decoder's own function: the reader reconstructs the indices with exactly these.
+    var planeWeights: [Int32]
 
     static let maxCellPoints = 64
     static let maxPerPoint = 32
@@ -34,6 +39,16 @@ struct MeshNeighbours: Sendable {
             indices += unique.suffix(Self.maxPerPoint)
             offsets.append(indices.count)
         }
+        // the points as the file stores them (float32 points are read back widened)
+        let xyz = mesh.pointPrecision == .float32 ? mesh.points.map { Double(Float($0)) } : mesh.points
+        let ids = indices
+        var weights = [Int32](repeating: 0, count: ids.count)
+        offsets.map(Int64.init).withUnsafeBufferPointer { start in
+            weights.withUnsafeMutableBufferPointer { w in
+                mcinr_residual_plane_weights(xyz, N, start.baseAddress, ids, w.baseAddress)
+            }
+        }
+        planeWeights = weights
     }
 
     /// The mean of y over the neighbours of i, rounded half away from zero (0 if none).

@@ -54,33 +54,44 @@ enum ResidualPrediction {
     static let linearScale = 4096.0
     static let linearWeightLimit: Int32 = 1 << 20
 
+    /// The plane predictor's scale: plane values are kept in 1/16 index units (format 1.6).
+    static let planeScale: Int64 = 16
+
     /// The linear predictor's features at point i, as the format sums them: the point's own
     /// indices at t − 1 … t − 3 and its neighbours' sums at t … t − 3 (0 beyond `history`),
-    /// with k′ = max(|Nb(i)|, 1). `current` and `history` are reconstructed indices (0 at
+    /// or with `plane` their plane values in 1/16 units (Σ W y with the Q16 weights, rounded);
+    /// returns the scale a of P = a (w·own) + v·S, D = 4096 a: k′ = max(|Nb(i)|, 1) for the
+    /// sums, 16 for plane values. `current` and `history` are reconstructed indices (0 at
     /// escapes); only neighbours j < i of `current` are read.
     @inline(__always)
     private static func linearFeatures(_ i: Int, _ current: UnsafeBufferPointer<Int32>, _ history: [UnsafeBufferPointer<Int32>],
-                                       _ nb: MeshNeighbours, _ f: inout (Int64, Int64, Int64, Int64, Int64, Int64, Int64)) -> Int64 {
+                                       _ nb: MeshNeighbours, plane: Bool,
+                                       _ f: inout (Int64, Int64, Int64, Int64, Int64, Int64, Int64)) -> Int64 {
         let lo = nb.offsets[i], hi = nb.offsets[i + 1]
         var s0: Int64 = 0, s1: Int64 = 0, s2: Int64 = 0, s3: Int64 = 0
         let depth = history.count
         for k in lo..<hi {
-            let j = Int(nb.indices[k])
-            s0 += Int64(current[j])
-            if depth > 0 { s1 += Int64(history[0][j]) }
-            if depth > 1 { s2 += Int64(history[1][j]) }
-            if depth > 2 { s3 += Int64(history[2][j]) }
+            let j = Int(nb.indices[k]), w: Int64 = plane ? Int64(nb.planeWeights[k]) : 1
+            s0 += w * Int64(current[j])
+            if depth > 0 { s1 += w * Int64(history[0][j]) }
+            if depth > 1 { s2 += w * Int64(history[1][j]) }
+            if depth > 2 { s3 += w * Int64(history[2][j]) }
+        }
+        if plane {  // Q16 → 1/16 units, halves away from zero
+            func round(_ s: Int64) -> Int64 { s >= 0 ? (2 * s + 4096) / 8192 : -((-2 * s + 4096) / 8192) }
+            s0 = round(s0); s1 = round(s1); s2 = round(s2); s3 = round(s3)
         }
         f = (depth > 0 ? Int64(history[0][i]) : 0, depth > 1 ? Int64(history[1][i]) : 0, depth > 2 ? Int64(history[2][i]) : 0,
              s0, s1, s2, s3)
-        return Int64(max(hi - lo, 1))
+        return plane ? planeScale : Int64(max(hi - lo, 1))
     }
 
     /// Q12 weights that minimise the squared prediction error of the indices `q` (0 at
     /// escapes, which are left out of the fit) from `history` (most recent first, at most
     /// `linearDepth` steps of the same chain; empty: the neighbours at this step alone).
     /// Weights of steps beyond `history` are 0, as the format requires.
-    static func fitLinear(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], neighbours nb: MeshNeighbours) -> [Int32] {
+    static func fitLinear(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], neighbours nb: MeshNeighbours,
+                          plane: Bool = false) -> [Int32] {
         let depth = min(history.count, linearDepth)
         // the features in use: w₁…w_depth, v₀, v₁…v_depth
         let used = Array(0..<depth) + [3] + Array(4..<(4 + depth))
@@ -90,7 +101,7 @@ enum ResidualPrediction {
             var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
             var x = [Double](repeating: 0, count: 7)
             for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
-                let k = Double(linearFeatures(i, current, past, nb, &f))
+                let k = Double(linearFeatures(i, current, past, nb, plane: plane, &f))
                 x[0] = Double(f.0); x[1] = Double(f.1); x[2] = Double(f.2)
                 x[3] = Double(f.3) / k; x[4] = Double(f.4) / k; x[5] = Double(f.5) / k; x[6] = Double(f.6) / k
                 let target = Double(current[i])
@@ -119,14 +130,14 @@ enum ResidualPrediction {
 
     /// The differences d = q − pred of a linear stream (format: Linear predictor); 0 at escapes.
     static func linearDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
-                                  neighbours nb: MeshNeighbours) -> [Int64] {
+                                  neighbours nb: MeshNeighbours, plane: Bool = false) -> [Int64] {
         let depth = min(history.count, linearDepth)
         var d = [Int64](repeating: 0, count: q.count)
         let w1 = Int64(w[0]), w2 = Int64(w[1]), w3 = Int64(w[2]), v0 = Int64(w[3]), v1 = Int64(w[4]), v2 = Int64(w[5]), v3 = Int64(w[6])
         withBuffers(q, history.prefix(depth)) { current, past in
             var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
             for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
-                let k = linearFeatures(i, current, past, nb, &f)
+                let k = linearFeatures(i, current, past, nb, plane: plane, &f)
                 let P = k * (w1 * f.0 + w2 * f.1 + w3 * f.2) + v0 * f.3 + v1 * f.4 + v2 * f.5 + v3 * f.6
                 let D = 4096 * k
                 let pred = P >= 0 ? (2 * P + D) / (2 * D) : -((-2 * P + D) / (2 * D))
