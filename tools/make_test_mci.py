@@ -6,7 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
-                                 [--residual-predicted REF | --residual-linear REF]
+                                 [--residual-predicted REF | --residual-linear REF [--plane]]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -37,6 +37,12 @@ chains of linear streams with and without the time bit, with the data bit, after
 steps (one of them an empty stream that repeats the previous step), with escapes, weights at
 ±2^20, and linear streams whose codes are empty (28 bytes: the weights alone); zstd and range
 coder. REF lists the indices as for --residual-predicted, from this file's own reconstruction.
+With `--plane` (format 1.6) the linear streams of components 0, 2, 3 and 5 also set the plane
+bit (predictor bit 4): their neighbour terms are the least-squares plane through the earlier
+neighbours at the point, with Q16 weights this file computes from the spec alone
+(plane_weights), so a decoder that rounds differently reconstructs other indices.
+`--plane-weights OUT` writes those weights for every point of the file's mesh (the C tests
+compare them with the C decoder's on vessel-small's float32 geometry).
 
 `--range-streams DIR` writes, for the file's mesh, the crafted range-coded streams the C tests
 build hostile and extreme RESIDUAL payloads from (range_stream_cases: one NAME.rc each), so the
@@ -327,8 +333,20 @@ def build(args):
     if getattr(args, "residual_linear", None):
         if not pts or args.residual_predicted:
             raise SystemExit("--residual-linear needs a mesh and excludes --residual-predicted")
-        payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear)
+        points = [tuple(f32(v) if not getattr(args, "mesh_f64", False) else v for v in pts[3 * i:3 * i + 3])
+                  for i in range(npts)]  # as the file stores them
+        payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear,
+                                          points if getattr(args, "plane", False) else None)
         sections.append((RESIDUAL_PREDICTED, 1, payload))
+    if getattr(args, "plane_weights", None):
+        if not pts:
+            raise SystemExit("--plane-weights needs a mesh")
+        points = [tuple(f32(v) if not getattr(args, "mesh_f64", False) else v for v in pts[3 * i:3 * i + 3])
+                  for i in range(npts)]
+        with open(args.plane_weights, "w") as out:
+            for i, nb in enumerate(neighbours(npts, conn, offs)):
+                nb = sorted(nb)
+                out.write(" ".join(map(str, [i, len(nb)] + nb + (plane_weights(points, i, nb) if nb else []))) + "\n")
     if args.range_streams:
         if not pts:
             raise SystemExit("--range-streams needs a mesh")
@@ -340,7 +358,7 @@ def build(args):
     if any(k == MESHC for k, _, _ in sections):
         minor = 3
     if getattr(args, "residual_linear", None):
-        minor = 4
+        minor = 6 if getattr(args, "plane", False) else 4
     if any(k == MESHX for k, _, _ in sections):
         minor = 5
     return container(sections, minor)
@@ -762,10 +780,89 @@ LINEAR_WEIGHT_LIMIT = 1 << 20
 WEIGHT_NAMES = ("w1", "w2", "w3", "v0", "v1", "v2", "v3")
 
 
-def linear_predict(weights, history, current, nb_i, i):
+def round_half_away(n, d):
+    """n / d to the nearest integer, halves away from zero, in exact integers (d > 0)."""
+    return (2 * n + d) // (2 * d) if n >= 0 else -((-2 * n + d) // (2 * d))
+
+
+# Plane weights (docs/mci-format.md, type 7, "Plane weights", version 1.6), from the spec alone:
+# Python floats are IEEE binary64 and Python never fuses a multiply-add, so the operations in
+# the spec's order give the spec's integers.
+PLANE_MIN_PIVOT = 2.0 ** -40
+
+
+def plane_weights(points, i, nb):
+    """The Q16 weights of point i over its neighbours nb (ascending)."""
+    k = len(nb)
+    w = plane_fit(points, i, nb) if 4 <= k <= 32 else None
+    if w is None:
+        w = [1.0 / k] * k
+    return [int(math.floor(x * 65536.0 + 0.5)) if x * 65536.0 >= 0 else -int(math.floor(-(x * 65536.0) + 0.5))
+            for x in w]
+
+
+def plane_fit(points, i, nb):
+    c = points[i]
+    s = 0.0
+    for j in nb:
+        for a in range(3):
+            d = abs(points[j][a] - c[a])
+            if d > s:
+                s = d
+    if not (s > 0.0) or not math.isfinite(s):
+        return None
+    M = [[0.0] * 4 for _ in range(4)]
+    r = [1.0, 0.0, 0.0, 0.0]
+    for j in nb:
+        row = [1.0] + [(points[j][a] - c[a]) / s for a in range(3)]
+        for a in range(4):
+            for b in range(a, 4):
+                M[a][b] = M[a][b] + row[a] * row[b]
+    for a in range(1, 4):
+        for b in range(a):
+            M[a][b] = M[b][a]
+    for col in range(4):
+        p = col
+        for row in range(col + 1, 4):
+            if abs(M[row][col]) > abs(M[p][col]):
+                p = row
+        if not abs(M[p][col]) > PLANE_MIN_PIVOT:
+            return None
+        M[p], M[col] = M[col], M[p]
+        r[p], r[col] = r[col], r[p]
+        for row in range(col + 1, 4):
+            f = M[row][col] / M[col][col]
+            for e in range(col + 1, 4):
+                M[row][e] = M[row][e] - f * M[col][e]
+            r[row] = r[row] - f * r[col]
+    z = [0.0] * 4
+    for row in (3, 2, 1, 0):
+        v = r[row]
+        for e in range(row + 1, 4):
+            v = v - M[row][e] * z[e]
+        z[row] = v / M[row][row]
+    w, total = [], 0.0
+    for j in nb:
+        v = z[0]
+        for a in range(3):
+            v = v + z[a + 1] * ((points[j][a] - c[a]) / s)
+        if not math.isfinite(v):
+            return None
+        w.append(v)
+        total = total + abs(v)
+    return w if total <= 8.0 else None
+
+
+def linear_predict(weights, history, current, nb_i, i, plane=None):
     """pred_i of the linear predictor: weights (w1, w2, w3, v0, v1, v2, v3), history[m − 1] the
-    indices at step t − m, current this step's (those of the neighbours j < i are set)."""
+    indices at step t − m, current this step's (those of the neighbours j < i are set); with
+    `plane` (the Q16 weights of nb_i), the plane values replace the neighbours' sums."""
     w1, w2, w3, v0, v1, v2, v3 = weights
+    if plane is not None:
+        P = 16 * (w1 * history[0][i] + w2 * history[1][i] + w3 * history[2][i])
+        for v, src in zip((v0, v1, v2, v3), (current,) + tuple(history)):
+            P += v * round_half_away(sum(W * src[j] for W, j in zip(plane, nb_i)), 4096)
+        return round_half_away(P, LINEAR_ONE * 16)
     k = len(nb_i)
     kp = max(k, 1)
     P = kp * (w1 * history[0][i] + w2 * history[1][i] + w3 * history[2][i])
@@ -776,11 +873,11 @@ def linear_predict(weights, history, current, nb_i, i):
     return (2 * P + D) // (2 * D) if P >= 0 else -((-2 * P + D) // (2 * D))
 
 
-def linear_reconstruct(weights, codes, history, nb):
+def linear_reconstruct(weights, codes, history, nb, plane=None):
     """The indices of one linear step from its codes (d, or None for an escape: index 0)."""
     qs = [0] * len(codes)
     for i, d in enumerate(codes):
-        qs[i] = 0 if d is None else linear_predict(weights, history, qs, nb[i], i) + d
+        qs[i] = 0 if d is None else linear_predict(weights, history, qs, nb[i], i, plane and plane[i]) + d
     return qs
 
 
@@ -801,9 +898,17 @@ EXTREME_WEIGHTS = {(5, 2): [LINEAR_WEIGHT_LIMIT, 0, 0, 0, -LINEAR_WEIGHT_LIMIT, 
                    (5, 6): [-LINEAR_WEIGHT_LIMIT, 0, 0, 0, 0, 0, LINEAR_WEIGHT_LIMIT]}
 
 
-def linear_residual_payload(rng, npts, T, C, nb, ref_path):
+PLANE_COMPONENTS = (0, 2, 3, 5)
+
+
+def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None):
     """A RESIDUAL section of type 7 with linear streams (LINEAR_SCHEDULE) and random indices;
-    writes the expected indices and escapes to ref_path as predicted_residual_payload does."""
+    writes the expected indices and escapes to ref_path as predicted_residual_payload does.
+    With `points`, the linear streams of PLANE_COMPONENTS use the plane predictor (bit 4)."""
+    plane = None
+    if points is not None:
+        nb = [sorted(n) for n in nb]  # the spec's order of the sums
+        plane = [plane_weights(points, i, nb[i]) if nb[i] else [] for i in range(npts)]
     big = (1 << 31) - 1
     limit_d = (1 << 33) - 1
     assert C == len(LINEAR_SCHEDULE) and T <= len(LINEAR_SCHEDULE[0])
@@ -816,6 +921,9 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path):
                 entry = LINEAR_SCHEDULE[c][t]
                 empty = isinstance(entry, str)
                 predictor = int(entry[:-1]) if empty else entry
+                if plane is not None and predictor & 8 and c in PLANE_COMPONENTS:
+                    predictor |= 16
+                stream_plane = plane if predictor & 16 else None
                 data = (predictor & 4) != 0
                 if not predictor & 1:
                     starts[c] = t
@@ -836,7 +944,7 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path):
                             w[m - 1] = w[3 + m] = 0
                     qs, codes = [0] * npts, []
                     for i in range(npts):
-                        pred = linear_predict(w, hist, qs, nb[i], i)
+                        pred = linear_predict(w, hist, qs, nb[i], i, stream_plane and stream_plane[i])
                         if empty:
                             q = pred
                             assert abs(q) < 1 << 31
@@ -856,7 +964,7 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path):
                         else:
                             codes.append(q - pred)
                             qs[i] = q
-                    assert linear_reconstruct(w, codes, hist, nb) == qs
+                    assert linear_reconstruct(w, codes, hist, nb, stream_plane) == qs
                 else:
                     w = None
                     previous = hist[0]
@@ -1137,6 +1245,11 @@ def main():
     p.add_argument("--residual-linear", metavar="REF",
                    help="add a RESIDUAL section of type 7 with linear-predictor streams (format 1.4); write the "
                         "indices to REF")
+    p.add_argument("--plane", action="store_true",
+                   help="with --residual-linear: some linear streams use the plane predictor (bit 4, format 1.6)")
+    p.add_argument("--plane-weights", metavar="OUT",
+                   help="also write, per mesh point, Nb(i) ascending and its plane weights computed here "
+                        "(format 1.6): `i k j_1 … j_k W_1 … W_k`")
     p.add_argument("--range-streams", metavar="DIR",
                    help="also write the crafted range-coded streams of the C tests for this file's mesh "
                         "(one DIR/NAME.rc per case of range_stream_cases)")

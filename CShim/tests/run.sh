@@ -58,6 +58,11 @@ python3 $GEN "$D/small_residual_predicted.mci" --mesh tiny --width 2 --pe 0 --cl
 python3 $GEN "$D/residual_linear.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_linear.res" --seed 15
 python3 $GEN "$D/small_residual_linear.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-linear "$D/small_residual_linear.res" --seed 16
+# format 1.6: the plane predictor (RESIDUAL predictor bit 4), weights from the reference's own arithmetic
+python3 $GEN "$D/residual_plane.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_plane.res" --plane --seed 18
+python3 $GEN "$D/small_residual_plane.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
+    --residual-linear "$D/small_residual_plane.res" --plane --seed 19
+python3 $GEN "$D/vessel_plane.mci" --mesh vessel --width 2 --pe 0 --clusters 1 --plane-weights "$D/vessel_plane.txt" --seed 20
 
 # format 1.3: MESHC (type 8), coded by the reference coder tools/mesh_codec.py, with the reference
 # decoder's chunks (.dump) and the same mesh as MESH type 5 (_zlib): tets only; tets + generic cells;
@@ -170,6 +175,7 @@ python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 
     --residual-predicted "$BUILD_DIR/rc_predicted.res"
 # linear residual predictor (format 1.4): its chains, weights and empty codes
 cp "$D/small_residual_linear.mci" "$CORPUS/"
+cp "$D/small_residual_plane.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/rc_linear.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 17 \
     --residual-linear "$BUILD_DIR/rc_linear.res"
 # small hostile files as seeds: mutants of them probe the limits (fuzz_open_decode.c: trusted too)

@@ -17,6 +17,10 @@
  *   rc/NAME.rc              crafted range-coded streams for small_residual_predicted's mesh
  *   residual_linear.mci + .res, small_residual_linear.mci + .res   RESIDUAL type 7 with the
  *                           linear predictor (format 1.4, --residual-linear), on the same meshes
+ *   residual_plane.mci, small_residual_plane.mci + .res   with the plane predictor too (format
+ *                           1.6, --plane)
+ *   vessel_plane.mci + .txt vessel-small's float32 mesh and, per point, Nb(i) and the plane
+ *                           weights the generator computed in its own arithmetic (--plane-weights)
  *                           (--range-streams): the tests hold no range encoder of their own
  * The .ref files hold values computed by a naive double-precision Python evaluation.
  * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */
@@ -1389,6 +1393,54 @@ static float data_value(double origin, long long q, double step) {
  * `t c i d INDEX` for a data stream, `t c i e VALUE`; reconstructed by the generator's own Python):
  * every decoded value at a stored step must be exactly network + index, whatever the order
  * of the decodes and whichever components are asked for. */
+/* The plane weights (format 1.6) of mcinr_residual_plane_weights against the generator's own
+ * computation from the spec, on a real float32 mesh: every weight equal, bit for bit. */
+static void test_plane_weights(const char *dir, const char *stem) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
+    mcinr_model *m = NULL;
+    CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open %s.mci: %s", stem, err);
+    if (!m) return;
+    size_t N = mcinr_mesh_num_points(m);
+    double *xyz = malloc(3 * N * sizeof(double));
+    int64_t *start = malloc((N + 1) * sizeof(int64_t));
+    int32_t *nb = malloc(32 * N * sizeof(int32_t)), *want = malloc(32 * N * sizeof(int32_t)),
+            *got = malloc(32 * N * sizeof(int32_t));
+    CHECK(mcinr_mesh_points(m, xyz) == MCINR_OK, "points");
+    snprintf(path, sizeof path, "%s/%s.txt", dir, stem);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "open %s", path);
+    size_t used = 0, fitted = 0, lines = 0;
+    start[0] = 0;
+    for (size_t i = 0; f && i < N; i++) {
+        long id, k;
+        if (fscanf(f, "%ld %ld", &id, &k) != 2 || id != (long)i || k < 0 || k > 32) break;
+        for (long n = 0; n < k; n++) CHECK(fscanf(f, "%d", &nb[used + n]) == 1, "neighbour of %zu", i);
+        for (long n = 0; n < k; n++) CHECK(fscanf(f, "%d", &want[used + n]) == 1, "weight of %zu", i);
+        /* the mean's Q16 weight is round(65536 / k): anything else is a plane */
+        for (long n = 0; n < k; n++)
+            if (want[used + n] != (int32_t)floor(65536.0 / (double)k + 0.5)) { fitted++; break; }
+        used += (size_t)k;
+        start[i + 1] = (int64_t)used;
+        lines++;
+    }
+    if (f) fclose(f);
+    CHECK(lines == N, "%s.txt: %zu of %zu points", stem, lines, N);
+    if (lines == N) {
+        mcinr_residual_plane_weights(xyz, N, start, nb, got);
+        size_t differ = 0;
+        for (size_t e = 0; e < used; e++) differ += got[e] != want[e];
+        CHECK(differ == 0, "%s: %zu of %zu plane weights differ from the generator's", stem, differ, used);
+        CHECK(fitted > N / 4, "%s: only %zu of %zu points have a fitted plane", stem, fitted, N);
+    }
+    free(xyz);
+    free(start);
+    free(nb);
+    free(want);
+    free(got);
+    mcinr_close(m);
+}
+
 static void test_residual(const char *dir, const char *stem, unsigned want_minor) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
@@ -1654,8 +1706,12 @@ static void test_linear_targeted(bytes b) {
          "the mesh bit", {{3, 10, NULL, 0, FRAME_OK, 0, zero}}},
         {"mesh bit with bit 3 (15)", "stream of step 1 component 0 has predictor 15: the linear predictor",
          {{C, 15, NULL, 0, FRAME_OK, 0, zero}}},
-        {"predictor 16", "stream of step 0 component 1 has unknown predictor 16 (allowed 0 ... 7, 8, 9, 12, 13)",
-         {{1, 16, NULL, 0, FRAME_OK, 0, zero}}},
+        {"predictor 32", "stream of step 0 component 1 has unknown predictor 32 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, "
+         "28, 29)", {{1, 32, NULL, 0, FRAME_OK, 0, zero}}},
+        {"plane bit without bit 3 (16)", "stream of step 0 component 1 has predictor 16: the plane bit (bit 4) without "
+         "the linear predictor (bit 3)", {{1, 16, NULL, 0, FRAME_OK, 0, zero}}},
+        {"plane bit with the mesh bit (26)", "stream of step 0 component 2 has predictor 26: the linear predictor (bit 3) "
+         "with the mesh bit", {{2, 26, NULL, 0, FRAME_OK, 0, zero}}},
         {"stream of 27 bytes", "stream of step 1 component 2: linear predictor (bit 3) in 27 bytes (at least 28",
          {{C + 2, 9, short_weights, sizeof short_weights, FRAME_OK, 1, NULL}}},
         {"empty linear stream", "stream of step 0 component 5: linear predictor (bit 3) in 0 bytes (at least 28",
@@ -1777,7 +1833,8 @@ static void test_predicted_targeted(bytes b, const char *dir) {
     uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
     /* edits of the valid payload's table */
     struct { const char *what, *needle; int kind; } edits[] = {
-        {"predictor 16", "unknown predictor 16 (allowed 0 ... 7, 8, 9, 12, 13)", 0},
+        {"predictor 32", "unknown predictor 32 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29)", 0},
+        {"plane bit alone", "predictor 18: the plane bit (bit 4) without the linear predictor (bit 3)", 17},
         {"data bit at step 0 under a residual time chain", "whose stream quantises the data, not the residual", 16},
         {"predictor 255", "unknown predictor 255", 1},
         {"time bit at step 0", "step 0 component 0 predicts from the previous step", 2},
@@ -1800,7 +1857,8 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         size_t plen = len;
         uint8_t *e = p + table + 24 * first;
         switch (edits[k].kind) {
-        case 0: p[table + 24 * 5] = 16; break;
+        case 0: p[table + 24 * 5] = 32; break;
+        case 17: p[table + 24 * 5] = 18; break; /* mesh + plane */
         case 16: p[table + 24 * 5] |= 4; break; /* step 1 of component 5 predicts from step 0 (the generator's chain) */
         case 1: p[table + 24 * 5] = 255; break;
         case 2: p[table] |= 1; break;
@@ -2274,6 +2332,10 @@ int main(int argc, char **argv) {
     printf("RESIDUAL type 7, linear predictor (format 1.4)\n");
     test_residual(argv[1], "residual_linear", 4);
     test_residual(argv[1], "small_residual_linear", 4);
+    printf("RESIDUAL type 7, plane predictor (format 1.6)\n");
+    test_residual(argv[1], "residual_plane", 6);
+    test_residual(argv[1], "small_residual_plane", 6);
+    test_plane_weights(argv[1], "vessel_plane");
     test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");
     test_residual_progress(argv[1], "small_residual_predicted");
