@@ -213,7 +213,8 @@ final class ErrorBoundedTests: XCTestCase {
         // a flipped byte in the first stream's zstd frame header
         assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
         // an unknown predictor, and the time predictor at step 0
-        assertFormatError(try patched(model) { $0[tableAt] = 16 }, "unknown predictor 16")
+        assertFormatError(try patched(model) { $0[tableAt] = 32 }, "unknown predictor 32")
+        assertFormatError(try patched(model) { $0[tableAt] = 16 }, "the plane bit (bit 4) without the linear predictor")
         assertFormatError(try patched(model) { $0[tableAt] = 1 }, "step 0")
         // the time bit across a data and a residual stream
         let streams = try XCTUnwrap(model.residual).streams
@@ -335,7 +336,9 @@ final class ErrorBoundedTests: XCTestCase {
         }
         let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
         let nb = MeshNeighbours(mesh)
-        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        // the mean's linear predictor (format 1.4) against the predictors before it
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1,
+                                                           candidates: MCIResidual.Predictor.all.filter { !$0.contains(.plane) })
         let withoutLinear = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb,
                                                                   threads: 1, candidates: MCIResidual.Predictor.all.filter { !$0.contains(.linear) })
         // two earlier steps in the chain (which restarts at 8)
@@ -360,6 +363,85 @@ final class ErrorBoundedTests: XCTestCase {
                                      pointCount: N, timeCount: T, streams: chosen)
         let bytes = try MCIWriter.encode(model)
         XCTAssertEqual(bytes[10], 4, "a linear predictor makes the file 1.4")
+    }
+
+    /// Indices of a field linear in space, a new gradient at every step (so no earlier step
+    /// predicts it), on a jittered grid whose points see their earlier neighbours on one side:
+    /// the plane through them predicts within rounding where their mean is off by the gradient,
+    /// so the streams pick the plane and code far smaller than without it;
+    /// the C decoder reconstructs the same indices, and the file is 1.6.
+    func testPlanePredictorIsExactOnALinearField() throws {
+        let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        var rng = SplitMix64(seed: 35)
+        var indices: [[Int32]] = []
+        for _ in 0..<(T * C) {
+            // a steep gradient along every axis, so the mean's offset costs in every direction
+            let g = (0..<3).map { _ in Double.random(in: 1000...2000, using: &rng) * (Bool.random(using: &rng) ? 1 : -1) }
+            indices.append((0..<N).map { i in
+                Int32((g[0] * mesh.points[3 * i] + g[1] * mesh.points[3 * i + 1] + g[2] * mesh.points[3 * i + 2]).rounded())
+            })
+        }
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
+        let nb = MeshNeighbours(mesh)
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        let withoutPlane = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb,
+                                                                 threads: 1, candidates: MCIResidual.Predictor.all.filter { !$0.contains(.plane) })
+        // (with earlier steps the mean's linear predictor learns the gradient too: three earlier
+        // gradients span space, so it can subtract the mean's offset; the steps with less
+        // history need the plane)
+        for t in [0, 1, 2, 8, 9, 10] {
+            for c in 0..<C {
+                let k = t * C + c
+                XCTAssertTrue(chosen[k].predictor.contains([.linear, .plane]), "stream \(k): \(chosen[k].predictor.rawValue)")
+                // without history, the points without a fitted plane (the first layer and rows:
+                // about a fifth) cost the most
+                if t % 8 == 0 { XCTAssertLessThan(chosen[k].storedBytes * 3, withoutPlane[k].storedBytes * 2, "stream \(k)") }
+            }
+        }
+        let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
+        let plain = TestModels.model(.coordNetB, mesh: mesh)
+        var model = plain
+        model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: chosen)
+        let bytes = try MCIWriter.encode(model)
+        XCTAssertEqual(bytes[10], 6, "a plane predictor makes the file 1.6")
+        let d = try MCIDecoder(bytes: bytes), network = try MCIDecoder(bytes: MCIWriter.encode(plain))
+        for t in [0, 5, 11] {
+            let decoded = try d.decodeMesh(time: d.times[t]), net = try network.decodeMesh(time: d.times[t])
+            for i in 0..<N {
+                for c in 0..<C {
+                    XCTAssertEqual(decoded[i * C + c], ResidualQuantiser.applied(net[i * C + c], Int64(indices[t * C + c][i]), widths[c]),
+                                   "step \(t) point \(i) component \(c)")
+                }
+            }
+        }
+        // the plane bit without the linear predictor is not a format
+        model.residual!.streams[0].predictor = .plane
+        model.residual!.streams[0].weights = nil
+        XCTAssertThrowsError(try MCIWriter.encode(model))
+    }
+
+    /// The plane weights (from the C decoder's function) sum to 1 and reproduce a point's own
+    /// coordinates from its neighbours' where a plane is fitted — which is most points of a
+    /// jittered grid — and are the mean's elsewhere.
+    func testPlaneWeightsInterpolateLinearFunctions() {
+        let mesh = MeshCodingTests.mixedMesh(n: 8, precision: .float64)
+        let nb = MeshNeighbours(mesh)
+        var fitted = 0
+        for i in 0..<mesh.pointCount {
+            let lo = nb.offsets[i], hi = nb.offsets[i + 1]
+            guard hi > lo else { continue }
+            let w = nb.planeWeights[lo..<hi].map { Double($0) / 65536 }
+            XCTAssertEqual(w.reduce(0, +), 1, accuracy: Double(hi - lo) / 65536, "point \(i)")
+            let mean = (65536.0 / Double(hi - lo)).rounded()
+            guard nb.planeWeights[lo..<hi].contains(where: { Double($0) != mean }) else { continue }
+            fitted += 1
+            for a in 0..<3 {
+                let at = zip(w, nb.indices[lo..<hi]).reduce(0.0) { $0 + $1.0 * mesh.points[3 * Int($1.1) + a] }
+                XCTAssertEqual(at, mesh.points[3 * i + a], accuracy: 1e-3, "point \(i) axis \(a)")
+            }
+        }
+        XCTAssertGreaterThan(fitted, mesh.pointCount / 2)
     }
 
     /// A block whose first step favours the network's residual (small, but new noise every

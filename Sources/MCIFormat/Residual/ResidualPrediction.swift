@@ -86,38 +86,57 @@ enum ResidualPrediction {
         return plane ? planeScale : Int64(max(hi - lo, 1))
     }
 
-    /// Q12 weights that minimise the squared prediction error of the indices `q` (0 at
-    /// escapes, which are left out of the fit) from `history` (most recent first, at most
-    /// `linearDepth` steps of the same chain; empty: the neighbours at this step alone).
-    /// Weights of steps beyond `history` are 0, as the format requires.
+    /// Least-absolute-deviation passes of `fitLinear` after the least-squares one (each a
+    /// least-squares fit reweighted by 1 / |error| of the pass before): the entropy of the
+    /// differences follows their typical size, which a few large ones (points the plane
+    /// cannot fit, escapes' neighbours) pull least squares away from.
+    static let linearReweightings = 5
+
+    /// Q12 weights that make the prediction errors of the indices `q` (0 at escapes, which are
+    /// left out of the fit) from `history` (most recent first, at most `linearDepth` steps of
+    /// the same chain; empty: the neighbours at this step alone) small in absolute value:
+    /// least squares, then `linearReweightings` reweighted passes. Weights of steps beyond
+    /// `history` are 0, as the format requires.
     static func fitLinear(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], neighbours nb: MeshNeighbours,
                           plane: Bool = false) -> [Int32] {
         let depth = min(history.count, linearDepth)
         // the features in use: w₁…w_depth, v₀, v₁…v_depth
         let used = Array(0..<depth) + [3] + Array(4..<(4 + depth))
         let K = used.count
-        var A = [Double](repeating: 0, count: K * K), b = [Double](repeating: 0, count: K)
-        withBuffers(q, history.prefix(depth)) { current, past in
-            var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
-            var x = [Double](repeating: 0, count: 7)
-            for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
-                let k = Double(linearFeatures(i, current, past, nb, plane: plane, &f))
-                x[0] = Double(f.0); x[1] = Double(f.1); x[2] = Double(f.2)
-                x[3] = Double(f.3) / k; x[4] = Double(f.4) / k; x[5] = Double(f.5) / k; x[6] = Double(f.6) / k
-                let target = Double(current[i])
-                for a in 0..<K {
-                    let xa = x[used[a]]
-                    b[a] += xa * target
-                    for c in a..<K { A[a * K + c] += xa * x[used[c]] }
+        var solution: [Double]? = nil
+        for pass in 0...linearReweightings {
+            var A = [Double](repeating: 0, count: K * K), b = [Double](repeating: 0, count: K)
+            let previous = solution
+            withBuffers(q, history.prefix(depth)) { current, past in
+                var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+                var x = [Double](repeating: 0, count: 7)
+                for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                    let k = Double(linearFeatures(i, current, past, nb, plane: plane, &f))
+                    x[0] = Double(f.0); x[1] = Double(f.1); x[2] = Double(f.2)
+                    x[3] = Double(f.3) / k; x[4] = Double(f.4) / k; x[5] = Double(f.5) / k; x[6] = Double(f.6) / k
+                    let target = Double(current[i])
+                    var rho = 1.0
+                    if let beta = previous {
+                        var pred = 0.0
+                        for a in 0..<K { pred += beta[a] * x[used[a]] }
+                        rho = 1 / max(abs(target - pred), 1)
+                    }
+                    for a in 0..<K {
+                        let xa = rho * x[used[a]]
+                        b[a] += xa * target
+                        for c in a..<K { A[a * K + c] += xa * x[used[c]] }
+                    }
                 }
             }
+            for a in 0..<K { for c in 0..<a { A[a * K + c] = A[c * K + a] } }
+            // a little ridge keeps collinear features (a constant field) solvable
+            let trace = (0..<K).reduce(0.0) { $0 + A[$1 * K + $1] }
+            for a in 0..<K { A[a * K + a] += 1e-9 * max(trace / Double(K), 1) }
+            guard let next = solveSymmetric(A, b, K) else { break }
+            solution = next
         }
-        for a in 0..<K { for c in 0..<a { A[a * K + c] = A[c * K + a] } }
-        // a little ridge keeps collinear features (a constant field) solvable
-        let trace = (0..<K).reduce(0.0) { $0 + A[$1 * K + $1] }
-        for a in 0..<K { A[a * K + a] += 1e-9 * max(trace / Double(K), 1) }
         var weights = [Int32](repeating: 0, count: linearWeightCount)
-        guard let solution = solveSymmetric(A, b, K) else {
+        guard let solution else {
             weights[3] = Int32(linearScale)   // the neighbours' mean
             return weights
         }
