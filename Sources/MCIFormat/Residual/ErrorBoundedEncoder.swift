@@ -245,8 +245,9 @@ public enum ErrorBoundedEncoder {
             return streams
         }
 
-        /// A runner-up whose estimate is within this factor of the best is coded too (about
-        /// one stream in three on vessel-small; the contexts moved R = 1e-5 by 1.3 %).
+        /// A runner-up whose estimate is within this factor of the best is coded too, and the
+        /// smaller kept: the range coder's contexts reorder close candidates (vessel-small,
+        /// R = 1e-5, 30 epochs: 817.9 KiB choosing by the estimate alone, 803.1 KiB so).
         static let codedBoth = 1.03
 
         /// The candidate whose differences have the least entropy (the linear predictor's
