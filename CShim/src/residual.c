@@ -3,7 +3,8 @@
  * stored as its difference from a prediction (the previous stored step, the mean of earlier
  * mesh neighbours, or both; or, format 1.4, the linear predictor: seven Q12 weights at the
  * stream's start over the point's own indices at the last three steps of its chain and the
- * sums of its neighbours' indices at this step and those three), in zstd frames or with an
+ * sums of its neighbours' indices at this step and those three, or, format 1.6, the values at
+ * the point of the least-squares plane through them: plane.c), in zstd frames or with an
  * adaptive binary range coder (LZMA's) whose contexts are the sizes of the earlier neighbours'
  * differences. (Type 6, plain indices in zlib streams, is retired: model.c rejects it.)
  *
@@ -273,8 +274,9 @@ static int descending(const void *a, const void *b) {
 
 /* Nb(i) for every mesh point (docs/mci-format.md, type 7 Neighbours): the points j < i that
  * share a cell of 2 ... 64 points with i (its connectivity length; a repeated point counts
- * once), the 32 largest when there are more, ascending. Built through the point-to-cell incidence, so the
- * work is Σ cell size² ≤ 64 · connectivity length and the result at most 32 N indices.
+ * once), the 32 largest when there are more, ascending. Built through the point-to-cell
+ * incidence, so the work is Σ cell size² ≤ 64 · connectivity length and the result at most
+ * 32 N indices.
  * MCINR_OK or MCINR_ERR_NOMEM. */
 static mcinr_status build_neighbours(mcinr_model *m) {
     size_t N = m->mesh_num_points, M = m->mesh_num_cells;
@@ -479,6 +481,8 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
     /* without neighbour weights k′ cancels (⌊(2k′X + Dk′)/2Dk′⌋ = ⌊(2X + D)/2D⌋): k′ = 1, and Nb
      * is not read (nor need it exist) */
     int mesh = nb[0] || nb[1] || nb[2] || nb[3];
+    /* built whenever Nb is (a plane stream without neighbour weights reads neither, and the
+     * scale then cancels as k′ does) */
     const int32_t *plane = (predictor & PREDICT_PLANE) ? m->residual_plane : NULL;
     for (size_t i = 0; i < N; i++) {
         code cd = {0, 0.0f, 0};
