@@ -52,11 +52,13 @@ extern "C" {
  * a point's values never depend on the other points decoded with it (values change in the last
  * bits against 1.3.0); a piece without ghost levels decodes only its own chunks, and
  * mcinr_decode_mesh_points and mcinr_piece_decode evaluate the networks at the requested points
- * only. */
+ * only.
+ * 1.5.0 reads format 1.6: the plane residual predictor (RESIDUAL predictor bit 4), and adds
+ * mcinr_residual_plane_weights for writers. */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 4
+#define MCINR_VERSION_MINOR 5
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.4.0"
+#define MCINR_VERSION_STRING "1.5.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
@@ -83,7 +85,7 @@ typedef enum mcinr_status {
 /* Opaque, immutable model handle. */
 typedef struct mcinr_model mcinr_model;
 
-/* Library version string, MCINR_VERSION_STRING of the library ("1.4.0"). Static storage. */
+/* Library version string, MCINR_VERSION_STRING of the library ("1.5.0"). Static storage. */
 const char *mcinr_version(void);
 
 /* Short static description of a status code ("checksum mismatch", ...). Never NULL. */
