@@ -258,6 +258,12 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_plane);
 }
 
+/* n / d (d > 0) to the nearest integer, halves away from zero: the format's one rounding of a
+ * prediction (exact: every n here is below 2^62). */
+static int64_t div_round(int64_t n, int64_t d) {
+    return n >= 0 ? (2 * n + d) / (2 * d) : -((-2 * n + d) / (2 * d));
+}
+
 static void sort_ascending(uint32_t *v, size_t k) { /* k ≤ 32: insertion sort */
     for (size_t a = 1; a < k; a++) {
         uint32_t x = v[a];
@@ -447,7 +453,7 @@ static const char *mean_step(const mcinr_model *m, unsigned predictor, stream_re
                 /* |y| < 2^32 and k ≤ 32: |S| < 2^37 */
                 int64_t S = 0, k = (int64_t)(e - a);
                 for (size_t n = a; n < e; n++) S += y[m->residual_nb[n]];
-                pred = S >= 0 ? (2 * S + k) / (2 * k) : -((-2 * S + k) / (2 * k)); /* halves away from 0 */
+                pred = div_round(S, k);
             }
         }
         int64_t yi = cd.q + pred, qi = b + yi; /* |d| < 2^34, |pred| < 2^32, |base| < 2^31 */
@@ -510,7 +516,7 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
                 int64_t S = 0;
                 if (plane) { /* Σ W y in Q16 (|Σ| < 2^51), rounded to 1/16: |S| < 2^40 */
                     for (size_t n = a; n < e; n++) S += (int64_t)plane[n] * src[m->residual_nb[n]];
-                    S = S >= 0 ? (2 * S + PLANE_ROUND) / (2 * PLANE_ROUND) : -((-2 * S + PLANE_ROUND) / (2 * PLANE_ROUND));
+                    S = div_round(S, PLANE_ROUND);
                 } else {
                     for (size_t n = a; n < e; n++) S += src[m->residual_nb[n]];
                 }
@@ -518,7 +524,7 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
             }
         }
         int64_t D = LINEAR_ONE * kp;
-        int64_t pred = P >= 0 ? (2 * P + D) / (2 * D) : -((-2 * P + D) / (2 * D)); /* halves away from 0 */
+        int64_t pred = div_round(P, D);
         int64_t qi = pred + cd.q; /* |pred| < 2^47, |d| < 2^34 */
         if (qi >= INDEX_LIMIT || qi <= -INDEX_LIMIT) {
             *point = i;

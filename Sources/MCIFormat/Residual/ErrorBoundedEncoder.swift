@@ -218,7 +218,7 @@ public enum ErrorBoundedEncoder {
                         // the order-0 estimate ranks the predictors; the coder's contexts can
                         // reorder two close ones, so both are coded and the smaller kept
                         var kept: (MCIResidual.Stream, Int, [Int32])?
-                        for chosen in ranked.prefix(1) + ranked.dropFirst().prefix(1).filter({ $0.bits <= ranked[0].bits * Self.codedBoth }) {
+                        for chosen in ranked where chosen.bits <= ranked[0].bits * Self.codedBoth {  // the best always
                             let source = chosen.predictor.contains(.data) ? data! : residual
                             let escapes = source.escapes[c]
                             var stream = try StreamCoding.stream(predictor: chosen.predictor, differences: chosen.d, escapes: escapes,

@@ -59,6 +59,6 @@ struct MeshNeighbours: Sendable {
         var sum: Int64 = 0
         for k in lo..<hi { sum += y[Int(indices[k])] }
         let k = Int64(hi - lo)
-        return sum >= 0 ? (2 * sum + k) / (2 * k) : -((-2 * sum + k) / (2 * k))
+        return ResidualPrediction.dividedRounded(sum, k)
     }
 }

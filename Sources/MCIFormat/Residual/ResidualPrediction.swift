@@ -57,6 +57,13 @@ enum ResidualPrediction {
     /// The plane predictor's scale: plane values are kept in 1/16 index units (format 1.6).
     static let planeScale: Int64 = 16
 
+    /// n / d (d > 0) to the nearest integer, halves away from zero, in exact integers: the
+    /// format's one rounding of a prediction.
+    @inline(__always)
+    static func dividedRounded(_ n: Int64, _ d: Int64) -> Int64 {
+        n >= 0 ? (2 * n + d) / (2 * d) : -((-2 * n + d) / (2 * d))
+    }
+
     /// The linear predictor's features at point i, as the format sums them: the point's own
     /// indices at t − 1 … t − 3 and its neighbours' sums at t … t − 3 (0 beyond `history`),
     /// or with `plane` their plane values in 1/16 units (Σ W y with the Q16 weights, rounded);
@@ -77,9 +84,8 @@ enum ResidualPrediction {
             if depth > 1 { s2 += w * Int64(history[1][j]) }
             if depth > 2 { s3 += w * Int64(history[2][j]) }
         }
-        if plane {  // Q16 → 1/16 units, halves away from zero
-            func round(_ s: Int64) -> Int64 { s >= 0 ? (2 * s + 4096) / 8192 : -((-2 * s + 4096) / 8192) }
-            s0 = round(s0); s1 = round(s1); s2 = round(s2); s3 = round(s3)
+        if plane {  // Q16 → 1/16 units
+            s0 = dividedRounded(s0, 4096); s1 = dividedRounded(s1, 4096); s2 = dividedRounded(s2, 4096); s3 = dividedRounded(s3, 4096)
         }
         f = (depth > 0 ? Int64(history[0][i]) : 0, depth > 1 ? Int64(history[1][i]) : 0, depth > 2 ? Int64(history[2][i]) : 0,
              s0, s1, s2, s3)
@@ -162,8 +168,7 @@ enum ResidualPrediction {
             for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
                 let k = linearFeatures(i, current, past, nb, plane: plane, &f)
                 let P = k * (w1 * f.0 + w2 * f.1 + w3 * f.2) + v0 * f.3 + v1 * f.4 + v2 * f.5 + v3 * f.6
-                let D = 4096 * k
-                let pred = P >= 0 ? (2 * P + D) / (2 * D) : -((-2 * P + D) / (2 * D))
+                let pred = dividedRounded(P, 4096 * k)
                 d[i] = Int64(current[i]) - pred
             }
         }
