@@ -6,7 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
-                                 [--residual-predicted REF | --residual-linear REF [--plane]]
+                                 [--residual-predicted REF | --residual-linear REF [--plane [--blend]]]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -40,7 +40,8 @@ coder. REF lists the indices as for --residual-predicted, from this file's own r
 With `--plane` (format 1.6) the linear streams of components 0, 2, 3 and 5 also set the plane
 bit (predictor bit 4): their neighbour terms are the least-squares plane through the earlier
 neighbours at the point, with Q16 weights this file computes from the spec alone
-(plane_weights), so a decoder that rounds differently reconstructs other indices.
+(plane_weights), so a decoder that rounds differently reconstructs other indices. With
+`--blend` too (format 1.7) those of components 0 and 3 set the blend bit (predictor bit 5).
 `--plane-weights OUT` writes those weights for every point of the file's mesh (the C tests
 compare them with the C decoder's on vessel-small's float32 geometry).
 
@@ -336,7 +337,8 @@ def build(args):
         points = [tuple(f32(v) if not getattr(args, "mesh_f64", False) else v for v in pts[3 * i:3 * i + 3])
                   for i in range(npts)]  # as the file stores them
         payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear,
-                                          points if getattr(args, "plane", False) else None)
+                                          points if getattr(args, "plane", False) else None,
+                                          getattr(args, "blend", False))
         sections.append((RESIDUAL_PREDICTED, 1, payload))
     if getattr(args, "plane_weights", None):
         if not pts:
@@ -358,7 +360,7 @@ def build(args):
     if any(k == MESHC for k, _, _ in sections):
         minor = 3
     if getattr(args, "residual_linear", None):
-        minor = 6 if getattr(args, "plane", False) else 4
+        minor = 7 if getattr(args, "blend", False) else 6 if getattr(args, "plane", False) else 4
     if any(k == MESHX for k, _, _ in sections):
         minor = 5
     return container(sections, minor)
@@ -873,12 +875,57 @@ def linear_predict(weights, history, current, nb_i, i, plane=None):
     return (2 * P + D) // (2 * D) if P >= 0 else -((-2 * P + D) // (2 * D))
 
 
-def linear_reconstruct(weights, codes, history, nb, plane=None):
-    """The indices of one linear step from its codes (d, or None for an escape: index 0)."""
+def linear_reconstruct(weights, codes, history, nb, plane=None, blend=None):
+    """The indices of one linear step from its codes (d, or None for an escape: index 0); with
+    `blend` (a Blend of this step), the blend predictor's."""
     qs = [0] * len(codes)
     for i, d in enumerate(codes):
-        qs[i] = 0 if d is None else linear_predict(weights, history, qs, nb[i], i, plane and plane[i]) + d
+        if blend is not None:
+            qs[i] = 0 if d is None else blend.predict(qs, i) + d
+            blend.record(qs, i, d is None)
+        else:
+            qs[i] = 0 if d is None else linear_predict(weights, history, qs, nb[i], i, plane and plane[i]) + d
     return qs
+
+
+# The blend predictor (docs/mci-format.md, type 7, "Blend predictor", version 1.7), from the
+# spec alone: the five predictions in 1/16 index units, weighted by their errors at the earlier
+# neighbours.
+BLEND_CLAMP = 1 << 36
+BLEND_ERROR_LIMIT = 1 << 24
+
+
+class Blend:
+    """One blend step: weights, the chain's history, Nb, the plane weights, t − t0."""
+
+    def __init__(self, weights, history, nb, plane, back):
+        self.w, self.h, self.nb, self.plane = weights, history, nb, plane
+        self.K = 5 if back >= 2 else 4 if back == 1 else 2
+        self.err = [[0] * 5 for _ in nb]
+        self.s = None
+
+    def predict(self, current, i):
+        w1, w2, w3, v0, v1, v2, v3 = self.w
+        h = self.h
+        nb_i, W = self.nb[i], self.plane[i]
+        R = [round_half_away(sum(x * src[j] for x, j in zip(W, nb_i)), 4096) for src in (current,) + tuple(h)]
+        P = 16 * (w1 * h[0][i] + w2 * h[1][i] + w3 * h[2][i]) + v0 * R[0] + v1 * R[1] + v2 * R[2] + v3 * R[3]
+        h1 = h[0][i] if self.K > 2 else 0
+        h2 = h[1][i] if self.K > 4 else 0
+        r1 = R[1] if self.K > 2 else 0
+        clamp = lambda v: max(-BLEND_CLAMP, min(BLEND_CLAMP, v))
+        self.s = [clamp(round_half_away(P, 4096)), clamp(R[0]), clamp(16 * h1), clamp(16 * h1 + R[0] - r1),
+                  clamp(16 * (2 * h1 - h2))][:self.K]
+        kp = max(len(nb_i), 1)
+        E = [sum(self.err[j][p] for j in nb_i) // kp + 8 for p in range(self.K)]
+        least = min(E)
+        ws = [(1024 * least // e) ** 2 for e in E]
+        return round_half_away(sum(x * y for x, y in zip(ws, self.s)), 16 * sum(ws))
+
+    def record(self, current, i, escaped):
+        """Point i's errors, after its index is known (0 at an escape)."""
+        self.err[i] = [0] * 5 if escaped else \
+            [min(abs(16 * current[i] - x), BLEND_ERROR_LIMIT) for x in self.s] + [0] * (5 - self.K)
 
 
 # Per component c (rows) and step t (columns), the predictor of the --residual-linear file
@@ -899,12 +946,14 @@ EXTREME_WEIGHTS = {(5, 2): [LINEAR_WEIGHT_LIMIT, 0, 0, 0, -LINEAR_WEIGHT_LIMIT, 
 
 
 PLANE_COMPONENTS = (0, 2, 3, 5)
+BLEND_COMPONENTS = (0, 3)
 
 
-def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None):
+def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=False):
     """A RESIDUAL section of type 7 with linear streams (LINEAR_SCHEDULE) and random indices;
     writes the expected indices and escapes to ref_path as predicted_residual_payload does.
-    With `points`, the linear streams of PLANE_COMPONENTS use the plane predictor (bit 4)."""
+    With `points`, the linear streams of PLANE_COMPONENTS use the plane predictor (bit 4);
+    with `blend` too, those of BLEND_COMPONENTS the blend (bit 5)."""
     plane = None
     if points is not None:
         nb = [sorted(n) for n in nb]  # the spec's order of the sums
@@ -923,6 +972,8 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None):
                 predictor = int(entry[:-1]) if empty else entry
                 if plane is not None and predictor & 8 and c in PLANE_COMPONENTS:
                     predictor |= 16
+                    if blend and c in BLEND_COMPONENTS:
+                        predictor |= 32
                 stream_plane = plane if predictor & 16 else None
                 data = (predictor & 4) != 0
                 if not predictor & 1:
@@ -943,8 +994,10 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None):
                         if m > back:
                             w[m - 1] = w[3 + m] = 0
                     qs, codes = [0] * npts, []
+                    mix = Blend(w, hist, nb, plane, back) if predictor & 32 else None
                     for i in range(npts):
-                        pred = linear_predict(w, hist, qs, nb[i], i, stream_plane and stream_plane[i])
+                        pred = mix.predict(qs, i) if mix else linear_predict(w, hist, qs, nb[i], i,
+                                                                             stream_plane and stream_plane[i])
                         if empty:
                             q = pred
                             assert abs(q) < 1 << 31
@@ -964,7 +1017,10 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None):
                         else:
                             codes.append(q - pred)
                             qs[i] = q
-                    assert linear_reconstruct(w, codes, hist, nb, stream_plane) == qs
+                        if mix:
+                            mix.record(qs, i, q is None)
+                    again = Blend(w, hist, nb, plane, back) if predictor & 32 else None
+                    assert linear_reconstruct(w, codes, hist, nb, stream_plane, again) == qs
                 else:
                     w = None
                     previous = hist[0]
@@ -1247,6 +1303,8 @@ def main():
                         "indices to REF")
     p.add_argument("--plane", action="store_true",
                    help="with --residual-linear: some linear streams use the plane predictor (bit 4, format 1.6)")
+    p.add_argument("--blend", action="store_true",
+                   help="with --plane: some plane streams use the blend predictor (bit 5, format 1.7)")
     p.add_argument("--plane-weights", metavar="OUT",
                    help="also write, per mesh point, Nb(i) ascending and its plane weights computed here "
                         "(format 1.6): `i k j_1 … j_k W_1 … W_k`")

@@ -54,17 +54,18 @@ extern "C" {
  * mcinr_decode_mesh_points and mcinr_piece_decode evaluate the networks at the requested points
  * only.
  * 1.5.0 reads format 1.6: the plane residual predictor (RESIDUAL predictor bit 4), and adds
- * mcinr_residual_plane_weights for writers. */
+ * mcinr_residual_plane_weights for writers.
+ * 1.6.0 reads format 1.7: the blend residual predictor (RESIDUAL predictor bit 5). */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 5
+#define MCINR_VERSION_MINOR 6
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.5.0"
+#define MCINR_VERSION_STRING "1.6.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 5 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 7 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,

@@ -4,7 +4,8 @@
  * mesh neighbours, or both; or, format 1.4, the linear predictor: seven Q12 weights at the
  * stream's start over the point's own indices at the last three steps of its chain and the
  * sums of its neighbours' indices at this step and those three, or, format 1.6, the values at
- * the point of the least-squares plane through them: plane.c), in zstd frames or with an
+ * the point of the least-squares plane through them: plane.c; format 1.7, a blend of five
+ * predictions weighted by their errors at the earlier neighbours), in zstd frames or with an
  * adaptive binary range coder (LZMA's) whose contexts are the sizes of the earlier neighbours'
  * differences. (Type 6, plain indices in zlib streams, is retired: model.c rejects it.)
  *
@@ -34,7 +35,13 @@
 #define PREDICT_DATA 4u              /* the indices quantise the data, not the network's residual */
 #define PREDICT_LINEAR 8u            /* the linear predictor (format 1.4); never with PREDICT_MESH */
 #define PREDICT_PLANE 16u            /* with PREDICT_LINEAR: plane values replace the neighbour sums (1.6) */
-#define PREDICT_VALUES 32u           /* predictor bytes are below this */
+#define PREDICT_BLEND 32u            /* with PREDICT_PLANE: the blend of five predictions (1.7) */
+#define PREDICT_VALUES 64u           /* predictor bytes are below this */
+#define BLEND_PREDICTIONS 5u         /* linear, plane, previous step, its plane change, its trend */
+#define BLEND_ERROR_LIMIT ((int64_t)1 << 24) /* an error is kept up to this, in 1/16 units */
+#define BLEND_EPSILON 8              /* half an index, in 1/16 units: added to each mean error */
+#define BLEND_UNIT 1024              /* the best prediction's weight is BLEND_UNIT² */
+#define BLEND_CLAMP ((int64_t)1 << 36) /* predictions are clamped to ±2^36 (1/16 units) */
 #define PLANE_SHIFT 4                /* a plane value is kept in 1/16 index units */
 #define PLANE_ROUND 4096             /* Q16 weights → 1/16 units */
 #define LINEAR_WEIGHTS 7u            /* w1 w2 w3 v0 v1 v2 v3, i32 each, before the stream's codes */
@@ -364,6 +371,7 @@ typedef struct residual_target {
 
 static float corrected(float network, int64_t q, double step);
 static float data_value(double origin, int64_t q, double step);
+static size_t chain_start(const mcinr_model *m, size_t t, size_t c);
 
 /* Scratch of one chain reconstruction (open validation or one decode): the indices of the
  * chain's latest steps, y, the magnitudes the range coder's contexts read, and a zstd context.
@@ -378,6 +386,7 @@ typedef struct chain_buffers {
     int64_t *level[LINEAR_LAGS];
     int64_t *y;
     uint64_t *dmag; /* range-coded streams only */
+    uint32_t *blend_error; /* blend streams only: BLEND_PREDICTIONS errors per point, interleaved */
     ZSTD_DCtx *dctx;
     int history;
 } chain_buffers;
@@ -386,20 +395,23 @@ static void chain_buffers_free(chain_buffers *b) {
     for (unsigned n = 0; n <= LINEAR_LAGS; n++) free(b->buf[n]);
     free(b->y);
     free(b->dmag);
+    free(b->blend_error);
     ZSTD_freeDCtx(b->dctx);
     memset(b, 0, sizeof *b);
 }
 
-/* 0 on success; on failure everything is freed. history: the chains have linear streams. */
-static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history) {
+/* 0 on success; on failure everything is freed. history: the chains have linear streams;
+ * blend: blend streams. */
+static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history, int blend) {
     int ok = 1;
     memset(b, 0, sizeof *b);
     b->history = history;
     for (unsigned n = 0; n <= (history ? LINEAR_LAGS : 0); n++) ok &= (b->buf[n] = malloc(N * sizeof(int64_t))) != NULL;
     b->y = malloc(N * sizeof(int64_t));
     b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
+    b->blend_error = blend ? malloc(N * BLEND_PREDICTIONS * sizeof(uint32_t)) : NULL;
     b->dctx = ZSTD_createDCtx();
-    if (ok && b->y && (!uses_range || b->dmag) && b->dctx) return 0;
+    if (ok && b->y && (!uses_range || b->dmag) && (!blend || b->blend_error) && b->dctx) return 0;
     chain_buffers_free(b);
     return -1;
 }
@@ -468,13 +480,38 @@ static const char *mean_step(const mcinr_model *m, unsigned predictor, stream_re
     return NULL;
 }
 
+/* A blend stream's prediction at point i (docs/mci-format.md, "Blend predictor"): the K
+ * predictions s[] (1/16 units, clamped) weighted by the squared inverse of their mean errors at
+ * the earlier neighbours, relative to the best one. |Σ ω s| ≤ 5 · 2^20 · 2^36 < 2^59. */
+static int64_t blend_prediction(const mcinr_model *m, size_t a, size_t e, const uint32_t *err, const int64_t *s,
+                                unsigned K) {
+    int64_t E[BLEND_PREDICTIONS] = {0}, kp = e > a ? (int64_t)(e - a) : 1, least = 0, num = 0, den = 0;
+    for (size_t n = a; n < e; n++) { /* Σ ≤ 32 · 2^24 */
+        const uint32_t *ej = err + (size_t)m->residual_nb[n] * BLEND_PREDICTIONS;
+        for (unsigned p = 0; p < K; p++) E[p] += ej[p];
+    }
+    for (unsigned p = 0; p < K; p++) {
+        E[p] = E[p] / kp + BLEND_EPSILON;
+        if (p == 0 || E[p] < least) least = E[p];
+    }
+    for (unsigned p = 0; p < K; p++) {
+        int64_t r = BLEND_UNIT * least / E[p], w = r * r; /* the best: 2^20 */
+        num += w * s[p];
+        den += w;
+    }
+    return div_round(num, den << PLANE_SHIFT);
+}
+
+static int64_t clamp_prediction(int64_t v) { return v > BLEND_CLAMP ? BLEND_CLAMP : v < -BLEND_CLAMP ? -BLEND_CLAMP : v; }
+
 /* One step of the linear predictor (bit 3) of stream k: h[m − 1] the indices m steps back
  * (NULL: all 0 — before the chain's start the weights are 0, checked at open), q this step's,
- * written here point by point (the neighbours j < i of point i are done when it is read).
- * |q| < 2^31, k′ ≤ 32 and |w| ≤ 2^20 keep every term below 2^56 and P below 2^59; with the
- * plane bit (Σ |W| ≤ 2^19 + 16), below 2^60 and 2^62. */
+ * written here point by point (the neighbours j < i of point i are done when it is read);
+ * back = t − t0, the steps of the chain before this one; err: the blend's errors (blend
+ * streams only). |q| < 2^31, k′ ≤ 32 and |w| ≤ 2^20 keep every term below 2^56 and P below
+ * 2^59; with the plane bit (Σ |W| ≤ 2^19 + 16), below 2^60 and 2^62. */
 static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r, int64_t *const h[LINEAR_LAGS],
-                               int64_t *q, const residual_target *target, size_t *point) {
+                               size_t back, int64_t *q, uint32_t *err, const residual_target *target, size_t *point) {
     size_t N = m->mesh_num_points;
     unsigned predictor = m->residual_predictor[k];
     const int32_t *w = m->residual_weights + LINEAR_WEIGHTS * k;
@@ -484,9 +521,13 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
         own[l] = h[l] ? w[l] : 0;
         nb[l + 1] = h[l] ? w[LINEAR_LAGS + 1 + l] : 0;
     }
+    /* a blend reads the plane values at this step and (with a step before it) the last one,
+     * whatever the weights: K = 2, 4 or 5 predictions by the steps the chain has */
+    int blend = (predictor & PREDICT_BLEND) != 0;
+    unsigned K = !blend ? 0 : back >= 2 ? 5 : back == 1 ? 4 : 2;
     /* without neighbour weights k′ cancels (⌊(2k′X + Dk′)/2Dk′⌋ = ⌊(2X + D)/2D⌋): k′ = 1, and Nb
      * is not read (nor need it exist) */
-    int mesh = nb[0] || nb[1] || nb[2] || nb[3];
+    int mesh = blend || nb[0] || nb[1] || nb[2] || nb[3];
     /* built whenever Nb is (a plane stream without neighbour weights reads neither, and the
      * scale then cancels as k′ does) */
     const int32_t *plane = (predictor & PREDICT_PLANE) ? m->residual_plane : NULL;
@@ -501,36 +542,60 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
             float *v = target_slot(target, i);
             q[i] = 0; /* an escape's index is 0, also for the neighbours and steps that read it */
             if (v) *v = cd.value;
+            if (blend) memset(err + i * BLEND_PREDICTIONS, 0, BLEND_PREDICTIONS * sizeof *err);
             continue;
         }
         size_t a = mesh ? m->residual_nb_start[i] : 0, e = mesh ? m->residual_nb_start[i + 1] : 0;
         /* the scale a of P = a (w·own) + v·S, D = 4096 a: k′ for the sums, 16 for plane values */
         int64_t kp = plane ? (int64_t)1 << PLANE_SHIFT : e > a ? (int64_t)(e - a) : 1, P = 0;
+        int64_t R[2] = {0, 0}; /* the plane values at t and t − 1, for the blend */
         for (unsigned l = 0; l < LINEAR_LAGS; l++)
             if (own[l]) P += own[l] * h[l][i];
         P *= kp;
         if (e > a) { /* the sums S_m or plane values, only for the weights that are not 0 */
             for (unsigned l = 0; l <= LINEAR_LAGS; l++) {
-                if (!nb[l]) continue;
+                int wanted = l < 2 && K > 2 * l; /* R₀ always, R₁ with a step before */
+                if (!nb[l] && !wanted) continue;
                 const int64_t *src = l == 0 ? q : h[l - 1];
                 int64_t S = 0;
-                if (plane) { /* Σ W y in Q16 (|Σ| < 2^51), rounded to 1/16: |S| < 2^40 */
+                if (!src) {
+                    S = 0; /* a level of zeros */
+                } else if (plane) { /* Σ W y in Q16 (|Σ| < 2^51), rounded to 1/16: |S| < 2^40 */
                     for (size_t n = a; n < e; n++) S += (int64_t)plane[n] * src[m->residual_nb[n]];
                     S = div_round(S, PLANE_ROUND);
                 } else {
                     for (size_t n = a; n < e; n++) S += src[m->residual_nb[n]];
                 }
                 P += nb[l] * S;
+                if (l < 2) R[l] = S;
             }
         }
-        int64_t D = LINEAR_ONE * kp;
-        int64_t pred = div_round(P, D);
+        int64_t pred, s[BLEND_PREDICTIONS];
+        if (blend) { /* the five predictions in 1/16 units (docs/mci-format.md, "Blend predictor") */
+            int64_t h1 = h[0] ? h[0][i] : 0, h2 = h[1] ? h[1][i] : 0;
+            s[0] = clamp_prediction(div_round(P, LINEAR_ONE));
+            s[1] = clamp_prediction(R[0]);
+            s[2] = clamp_prediction(h1 * 16);
+            s[3] = clamp_prediction(h1 * 16 + R[0] - R[1]);
+            s[4] = clamp_prediction((2 * h1 - h2) * 16);
+            pred = blend_prediction(m, a, e, err, s, K);
+        } else {
+            pred = div_round(P, LINEAR_ONE * kp);
+        }
         int64_t qi = pred + cd.q; /* |pred| < 2^47, |d| < 2^34 */
         if (qi >= INDEX_LIMIT || qi <= -INDEX_LIMIT) {
             *point = i;
             return INDEX_TOO_LARGE;
         }
         q[i] = qi;
+        if (blend) { /* |16 q − s| < 2^35 + 2^36 */
+            uint32_t *ei = err + i * BLEND_PREDICTIONS;
+            for (unsigned p = 0; p < BLEND_PREDICTIONS; p++) {
+                int64_t x = p < K ? qi * 16 - s[p] : 0;
+                if (x < 0) x = -x;
+                ei[p] = (uint32_t)(x > BLEND_ERROR_LIMIT ? BLEND_ERROR_LIMIT : x);
+            }
+        }
         put_index(target, predictor, i, qi);
     }
     return NULL;
@@ -562,7 +627,8 @@ static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r,
                     q = b->buf[n];
                     break;
                 }
-        const char *why = (predictor & PREDICT_LINEAR) ? linear_step(m, k, r, h, q, target, point)
+        size_t t = k / m->num_components, back = t - chain_start(m, t, k % m->num_components);
+        const char *why = (predictor & PREDICT_LINEAR) ? linear_step(m, k, r, h, back, q, b->blend_error, target, point)
                                                        : mean_step(m, predictor, r, h[0], q, b->y, target, point);
         if (why) return why;
     }
@@ -593,7 +659,7 @@ double mci_residual_estimate(const uint8_t *p, size_t len) {
 typedef struct validate_job {
     const mcinr_model *m;
     size_t blocks, max_raw;
-    int uses_range, uses_linear;
+    int uses_range, uses_linear, uses_blend;
 } validate_job;
 
 typedef struct validate_state {
@@ -615,7 +681,7 @@ static void *validate_init(void *ctx) {
     validate_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw ? job->max_raw : 1);
-    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear)) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear, job->uses_blend)) {
         validate_fini(ctx, st);
         return NULL;
     }
@@ -647,8 +713,6 @@ static const char *validate_block(const validate_job *job, validate_state *st, s
     }
     return NULL;
 }
-
-static size_t chain_start(const mcinr_model *m, size_t t, size_t c);
 
 static mcinr_status validate_task(void *ctx, void *state, size_t index) {
     size_t step, point;
@@ -713,7 +777,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_step[c] = s;
     }
     uint64_t total = 0, max_raw = 0, work = 0, nonempty = 0;
-    int uses_mesh = 0, uses_range = 0, uses_linear = 0, uses_plane = 0;
+    int uses_mesh = 0, uses_range = 0, uses_linear = 0, uses_plane = 0, uses_blend = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
     for (uint64_t k = 0; k < S; k++, pos += entry) {
@@ -722,16 +786,21 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         unsigned predictor = p[pos];
         if (predictor >= PREDICT_VALUES)
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7, 8, 9, 12, "
-                 "13, 24, 25, 28, 29)", step, comp, predictor);
+                 "13, 24, 25, 28, 29, 56, 57, 60, 61)", step, comp, predictor);
         if ((predictor & PREDICT_LINEAR) && (predictor & PREDICT_MESH))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the linear predictor (bit 3) with "
-                 "the mesh bit (bit 1), which it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29)", step, comp,
+                 "the mesh bit (bit 1), which it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61)", step, comp,
                  predictor);
         if ((predictor & PREDICT_PLANE) && !(predictor & PREDICT_LINEAR))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the plane bit (bit 4) without the "
                  "linear predictor (bit 3), whose neighbour sums it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, "
-                 "29)", step, comp, predictor);
+                 "29, 56, 57, 60, 61)", step, comp, predictor);
+        if ((predictor & PREDICT_BLEND) && !(predictor & PREDICT_PLANE))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the blend bit (bit 5) without the "
+                 "plane bit (bit 4), whose predictions it blends (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, "
+                 "60, 61)", step, comp, predictor);
         uses_plane |= (predictor & PREDICT_PLANE) != 0;
+        uses_blend |= (predictor & PREDICT_BLEND) != 0;
         if (step == 0 && (predictor & PREDICT_TIME))
             FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                  comp, predictor);
@@ -784,9 +853,10 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         /* empty streams cost nothing to validate, and need no neighbours; a linear one predicts
          * even without codes (its neighbours: below, from its weights) */
         if (size != 0 || (predictor & PREDICT_LINEAR)) {
-            uses_mesh |= (predictor & PREDICT_MESH) != 0;
+            uses_mesh |= (predictor & (PREDICT_MESH | PREDICT_BLEND)) != 0; /* a blend reads Nb always */
             nonempty++;
             work += N + raw_size; /* < 2^64: N and raw_size are bounded by the mesh */
+            if (predictor & PREDICT_BLEND) work += 4 * BLEND_PREDICTIONS * (uint64_t)N; /* the errors' sums */
         }
         m->residual_raw_size[k] = raw_size;
         m->residual_stream_offset[k] = total + (stored - size); /* the codes */
@@ -874,9 +944,11 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
          * its own buffers, so the threads are as many as the budget holds (at least one: whether
          * the file opens does not depend on the thread count) */
-        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear};
-        /* q and y, dmag for the range coder, three more steps for the linear predictor */
-        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u)) * N + max_raw + ZSTD_DCTX_BYTES;
+        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear, uses_blend};
+        /* q and y, dmag for the range coder, three more steps for the linear predictor, the
+         * blend's errors */
+        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u) + (uses_blend ? 20u : 0u)) * N +
+                              max_raw + ZSTD_DCTX_BYTES;
         size_t tasks = (size_t)C * job.blocks, failed = SIZE_MAX, threads = 1;
         CHARGE(1, per_worker, "the buffers of the residual validation");
         while (threads < oc->threads && threads < tasks &&
@@ -965,7 +1037,7 @@ typedef struct apply_job {
     size_t t, nc, max_raw;
     const size_t *components;
     float *out;
-    int uses_range, uses_linear;
+    int uses_range, uses_linear, uses_blend;
     const uint32_t *row_of;
 } apply_job;
 
@@ -988,7 +1060,7 @@ static void *apply_init(void *ctx) {
     apply_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw);
-    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear)) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear, job->uses_blend)) {
         apply_fini(ctx, st);
         return NULL;
     }
@@ -1043,7 +1115,7 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
     size_t C = m->num_components, nc = components ? num_components : C, max_raw = 1;
-    int uses_range = 0, uses_linear = 0;
+    int uses_range = 0, uses_linear = 0, uses_blend = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
         for (size_t s = chain_start(m, (size_t)t, c); s <= (size_t)t; s++) {
@@ -1051,9 +1123,10 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
             if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
             uses_range |= m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
             uses_linear |= (m->residual_predictor[k] & PREDICT_LINEAR) != 0; /* reads the chain's last 3 steps */
+            uses_blend |= (m->residual_predictor[k] & PREDICT_BLEND) != 0;
         }
     }
-    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, row_of};
+    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, uses_blend, row_of};
     mci_parallel_for loop = {nc, threads, &job, apply_init, apply_fini, apply_task, progress, user_data, from, to};
     size_t failed;
     mcinr_status s = mci_parallel_run(&loop, &failed);
@@ -1061,7 +1134,8 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
         mci_set_error(err, err_len, "mcinr_decode_mesh: aborted by the progress callback (adding the residual)");
     else if (s != MCINR_OK && failed == SIZE_MAX)
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes per thread)",
-                      max_raw + (uses_linear ? 6 : 3) * m->mesh_num_points * sizeof(int64_t));
+                      max_raw + (uses_linear ? 6 : 3) * m->mesh_num_points * sizeof(int64_t) +
+                          (uses_blend ? BLEND_PREDICTIONS * m->mesh_num_points * sizeof(uint32_t) : 0));
     else if (s != MCINR_OK)
         mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %ld component %zu", t,
                       components ? components[failed] : failed);

@@ -19,6 +19,8 @@
  *                           linear predictor (format 1.4, --residual-linear), on the same meshes
  *   residual_plane.mci, small_residual_plane.mci + .res   with the plane predictor too (format
  *                           1.6, --plane)
+ *   residual_blend.mci, small_residual_blend.mci + .res   with the blend predictor too (format
+ *                           1.7, --plane --blend)
  *   vessel_plane.mci + .txt vessel-small's float32 mesh and, per point, Nb(i) and the plane
  *                           weights the generator computed in its own arithmetic (--plane-weights)
  *                           (--range-streams): the tests hold no range encoder of their own
@@ -1706,8 +1708,14 @@ static void test_linear_targeted(bytes b) {
          "the mesh bit", {{3, 10, NULL, 0, FRAME_OK, 0, zero}}},
         {"mesh bit with bit 3 (15)", "stream of step 1 component 0 has predictor 15: the linear predictor",
          {{C, 15, NULL, 0, FRAME_OK, 0, zero}}},
-        {"predictor 32", "stream of step 0 component 1 has unknown predictor 32 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, "
-         "28, 29)", {{1, 32, NULL, 0, FRAME_OK, 0, zero}}},
+        {"predictor 64", "stream of step 0 component 1 has unknown predictor 64 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, "
+         "28, 29, 56, 57, 60, 61)", {{1, 64, NULL, 0, FRAME_OK, 0, zero}}},
+        {"blend bit without the plane bit (40)", "stream of step 0 component 1 has predictor 40: the blend bit (bit 5) "
+         "without the plane bit (bit 4)", {{1, 40, NULL, 0, FRAME_OK, 0, zero}}},
+        {"blend bit alone (32)", "stream of step 0 component 1 has predictor 32: the blend bit (bit 5) without the plane "
+         "bit (bit 4)", {{1, 32, NULL, 0, FRAME_OK, 0, zero}}},
+        {"blend with the mesh bit (58)", "stream of step 0 component 2 has predictor 58: the linear predictor (bit 3) "
+         "with the mesh bit", {{2, 58, NULL, 0, FRAME_OK, 0, zero}}},
         {"plane bit without bit 3 (16)", "stream of step 0 component 1 has predictor 16: the plane bit (bit 4) without "
          "the linear predictor (bit 3)", {{1, 16, NULL, 0, FRAME_OK, 0, zero}}},
         {"plane bit with the mesh bit (26)", "stream of step 0 component 2 has predictor 26: the linear predictor (bit 3) "
@@ -1833,7 +1841,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
     uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
     /* edits of the valid payload's table */
     struct { const char *what, *needle; int kind; } edits[] = {
-        {"predictor 32", "unknown predictor 32 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29)", 0},
+        {"predictor 64", "unknown predictor 64 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61)", 0},
         {"plane bit alone", "predictor 18: the plane bit (bit 4) without the linear predictor (bit 3)", 17},
         {"data bit at step 0 under a residual time chain", "whose stream quantises the data, not the residual", 16},
         {"predictor 255", "unknown predictor 255", 1},
@@ -1857,7 +1865,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         size_t plen = len;
         uint8_t *e = p + table + 24 * first;
         switch (edits[k].kind) {
-        case 0: p[table + 24 * 5] = 32; break;
+        case 0: p[table + 24 * 5] = 64; break;
         case 17: p[table + 24 * 5] = 18; break; /* mesh + plane */
         case 16: p[table + 24 * 5] |= 4; break; /* step 1 of component 5 predicts from step 0 (the generator's chain) */
         case 1: p[table + 24 * 5] = 255; break;
@@ -2335,6 +2343,8 @@ int main(int argc, char **argv) {
     printf("RESIDUAL type 7, plane predictor (format 1.6)\n");
     test_residual(argv[1], "residual_plane", 6);
     test_residual(argv[1], "small_residual_plane", 6);
+    test_residual(argv[1], "residual_blend", 7);
+    test_residual(argv[1], "small_residual_blend", 7);
     test_plane_weights(argv[1], "vessel_plane");
     test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");

@@ -77,7 +77,8 @@ public enum MCIWriter {
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
         let chunkedMesh = model.codedMesh != nil || (model.mesh != nil && model.meshCoding != .zlib)
-        let minor: UInt16 = model.residual?.usesPlanePredictor == true ? 6 : model.residual?.usesLinearPredictor == true ? 4
+        let minor: UInt16 = model.residual?.usesBlendPredictor == true ? 7 : model.residual?.usesPlanePredictor == true ? 6
+            : model.residual?.usesLinearPredictor == true ? 4
             : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
         let bytes = assemble(sections, minor: minor)
@@ -285,13 +286,14 @@ public enum MCIWriter {
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }
-            let linearWithoutHistory: [MCIResidual.Predictor] = [.linear, [.linear, .data], [.linear, .plane], [.linear, .plane, .data]]
+            // a linear candidate at a chain's start drops the time bit
+            let linearWithoutHistory = MCIResidual.Predictor.everything.filter { $0.contains(.linear) }.map { $0.subtracting(.time) }
             guard r.streams.allSatisfy({ MCIResidual.Predictor.everything.contains($0.predictor) || linearWithoutHistory.contains($0.predictor) }),
                   r.streams.prefix(C).allSatisfy({ !$0.predictor.contains(.time) }),
                   r.streams.indices.dropFirst(C).allSatisfy({ k in
                       !r.streams[k].predictor.contains(.time)
                           || r.streams[k].predictor.contains(.data) == r.streams[k - C].predictor.contains(.data) }) else {
-                throw bad("residual predictors must be 0…7, 8, 9, 12, 13, 24, 25, 28 or 29 per stream, without the time bit at step 0 or across data and residual streams")
+                throw bad("residual predictors must be 0…7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60 or 61 per stream, without the time bit at step 0 or across data and residual streams")
             }
             let limit = ResidualPrediction.linearWeightLimit
             guard r.streams.allSatisfy({ s in

@@ -79,14 +79,14 @@ final class ErrorBoundedCLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let (pvd, _) = try SmallDataset.make(in: dir)
         let model = dir.appendingPathComponent("cmp.mci").path
-        let train = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2", "--compare-bounds", "1e-2,1e-4"]
+        let train = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2", "--compare-bounds", "1e-2,1e-5"]
                                 + Self.fastTraining)
         XCTAssertEqual(train.status, 0, train.stderr)
         let objects = try CLI.jsonObjects(train.stdout)
         let summary = try XCTUnwrap(objects.last)
         let bound = try XCTUnwrap(summary["error_bound"] as? [String: Any])
         let rows = try XCTUnwrap(objects.first?["bound_comparison"] as? [[String: Any]])
-        XCTAssertEqual(rows.map { $0["rel_bound"] as? Double }, [1e-2, 1e-4])
+        XCTAssertEqual(rows.map { $0["rel_bound"] as? Double }, [1e-2, 1e-5])
         XCTAssertEqual(rows[0]["residual_bytes"] as? Int, bound["residual_bytes"] as? Int)
         XCTAssertEqual(rows[0]["weight_bytes"] as? Int, summary["weight_bytes"] as? Int)
         XCTAssertGreaterThan(try XCTUnwrap(rows[1]["residual_bytes"] as? Int), try XCTUnwrap(rows[0]["residual_bytes"] as? Int))

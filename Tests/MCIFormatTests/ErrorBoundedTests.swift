@@ -213,7 +213,8 @@ final class ErrorBoundedTests: XCTestCase {
         // a flipped byte in the first stream's zstd frame header
         assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
         // an unknown predictor, and the time predictor at step 0
-        assertFormatError(try patched(model) { $0[tableAt] = 32 }, "unknown predictor 32")
+        assertFormatError(try patched(model) { $0[tableAt] = 64 }, "unknown predictor 64")
+        assertFormatError(try patched(model) { $0[tableAt] = 40 }, "the blend bit (bit 5) without the plane bit")
         assertFormatError(try patched(model) { $0[tableAt] = 16 }, "the plane bit (bit 4) without the linear predictor")
         assertFormatError(try patched(model) { $0[tableAt] = 1 }, "step 0")
         // the time bit across a data and a residual stream
@@ -384,7 +385,9 @@ final class ErrorBoundedTests: XCTestCase {
         }
         let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
         let nb = MeshNeighbours(mesh)
-        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        // (the blend, exact here too, is the next test's)
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1,
+                                                           candidates: MCIResidual.Predictor.all.filter { !$0.contains(.blend) })
         let withoutPlane = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb,
                                                                  threads: 1, candidates: MCIResidual.Predictor.all.filter { !$0.contains(.plane) })
         // (with earlier steps the mean's linear predictor learns the gradient too: three earlier
@@ -418,6 +421,61 @@ final class ErrorBoundedTests: XCTestCase {
         // the plane bit without the linear predictor is not a format
         model.residual!.streams[0].predictor = .plane
         model.residual!.streams[0].weights = nil
+        XCTAssertThrowsError(try MCIWriter.encode(model))
+    }
+
+    /// Where each point of one region drifts at its own rate (the previous step's trend is
+    /// exact there) and another region is a new plane each step (the plane is exact there), no
+    /// one set of weights fits both; the blend (format 1.7) weighs, point by point, the
+    /// predictions that fit its neighbours, and codes far smaller than the best single one.
+    func testBlendFollowsThePredictorThatWorksInEachRegion() throws {
+        let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        var rng = SplitMix64(seed: 36)
+        let start = (0..<(C * N)).map { _ in Int32.random(in: -5000...5000, using: &rng) }
+        let rate = (0..<(C * N)).map { _ in Int32.random(in: -300...300, using: &rng) }
+        var indices: [[Int32]] = []
+        for t in 0..<T {
+            for c in 0..<C {
+                let g = (0..<3).map { _ in Double.random(in: -2000...2000, using: &rng) }
+                indices.append((0..<N).map { i in
+                    let p = (mesh.points[3 * i], mesh.points[3 * i + 1], mesh.points[3 * i + 2])
+                    return p.2 < 0.5 ? start[c * N + i] + Int32(t) * rate[c * N + i]
+                        : Int32((g[0] * p.0 + g[1] * p.1 + g[2] * p.2).rounded())
+                })
+            }
+        }
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
+        let nb = MeshNeighbours(mesh)
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        let single = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1,
+                                                           candidates: MCIResidual.Predictor.all.filter { !$0.contains(.blend) })
+        // with two steps before it (the trend is one of the predictions); a single set of seven
+        // weights can fit both regions' second differences too, but only roughly where the
+        // plane's rounding meets the drift's random values
+        let streams = [2, 3, 4, 10, 11].flatMap { t in (0..<C).map { t * C + $0 } }
+        let blended = streams.filter { chosen[$0].predictor.contains(.blend) }.count
+        XCTAssertGreaterThanOrEqual(blended * 4, streams.count * 3, "\(streams.map { chosen[$0].predictor.rawValue })")
+        let bytes = (blend: streams.reduce(0) { $0 + chosen[$1].storedBytes }, single: streams.reduce(0) { $0 + single[$1].storedBytes })
+        XCTAssertLessThan(bytes.blend * 4, bytes.single * 3, "\(bytes)")
+        let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
+        let plain = TestModels.model(.coordNetB, mesh: mesh)
+        var model = plain
+        model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: chosen)
+        let file = try MCIWriter.encode(model)
+        XCTAssertEqual(file[10], 7, "a blend predictor makes the file 1.7")
+        let d = try MCIDecoder(bytes: file), network = try MCIDecoder(bytes: MCIWriter.encode(plain))
+        for t in [0, 3, 10] {
+            let decoded = try d.decodeMesh(time: d.times[t]), net = try network.decodeMesh(time: d.times[t])
+            for i in 0..<N {
+                for c in 0..<C {
+                    XCTAssertEqual(decoded[i * C + c], ResidualQuantiser.applied(net[i * C + c], Int64(indices[t * C + c][i]), widths[c]),
+                                   "step \(t) point \(i) component \(c)")
+                }
+            }
+        }
+        // the blend bit without the plane bit is not a format
+        model.residual!.streams[C].predictor = [.linear, .time, .blend]
         XCTAssertThrowsError(try MCIWriter.encode(model))
     }
 

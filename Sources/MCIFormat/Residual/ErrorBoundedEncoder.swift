@@ -123,7 +123,8 @@ public enum ErrorBoundedEncoder {
                     nonZeroIndices: nonZero, escapes: escapes, residualBytes: result.residual!.payloadBytes,
                     predictorUse: MCIResidual.Predictor.all.map { p in
                         coded.filter {
-                            $0.predictor.contains(.linear) ? p.contains(.linear) && p.contains(.plane) == $0.predictor.contains(.plane)
+                            $0.predictor.contains(.linear)
+                                ? p.contains(.linear) && p.intersection([.plane, .blend]) == $0.predictor.intersection([.plane, .blend])
                                 : $0.predictor.subtracting(.data) == p
                         }.count
                     },
@@ -268,6 +269,7 @@ public enum ErrorBoundedEncoder {
             -> [(predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)] {
             var all: [(predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)] = []
             var tried = Set<MCIResidual.Predictor>()
+            var planeFits: [Bool: [Int32]] = [:]  // the linear plane weights, per quantisation (data or not)
             for candidate in candidates {
                 let isData = candidate.contains(.data)
                 guard let source = isData ? data : residual else { continue }
@@ -278,10 +280,16 @@ public enum ErrorBoundedEncoder {
                 if p.contains(.linear) {
                     let q = reconstructed(source, c)
                     let plane = p.contains(.plane)
-                    let fitted = ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours,
-                                                              plane: plane)
-                    d = ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
-                                                             weights: fitted, neighbours: neighbours, plane: plane)
+                    // the blend weighs the linear plane prediction with the plane's own weights
+                    let fitted = p.contains(.blend) ? planeFits[isData]
+                        ?? ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours, plane: true)
+                        : ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours, plane: plane)
+                    if plane && !p.contains(.blend) { planeFits[isData] = fitted }
+                    d = p.contains(.blend)
+                        ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: history, weights: fitted,
+                                                              neighbours: neighbours)
+                        : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
+                                                               weights: fitted, neighbours: neighbours, plane: plane)
                     weights = fitted
                 } else {
                     d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],

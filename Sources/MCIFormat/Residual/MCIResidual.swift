@@ -49,6 +49,8 @@ public struct MCIResidual: Equatable, Sendable {
     public var usesLinearPredictor: Bool { streams.contains { $0.predictor.contains(.linear) } }
     /// Whether any stream uses the plane predictor (format 1.6).
     public var usesPlanePredictor: Bool { streams.contains { $0.predictor.contains(.plane) } }
+    /// Whether any stream uses the blend predictor (format 1.7).
+    public var usesBlendPredictor: Bool { streams.contains { $0.predictor.contains(.blend) } }
 
     /// The section payload.
     func payload() -> [UInt8] {
@@ -86,8 +88,14 @@ public struct MCIResidual: Equatable, Sendable {
         /// geometry, `MeshNeighbours.planeWeights`): exact for a field linear in space, where
         /// the mean of the neighbours on one side of the point is off by the gradient.
         public static let plane = Predictor(rawValue: 16)
+        /// With `.plane`: each point's prediction blends the linear plane one, the plane alone
+        /// and (with earlier steps) the previous step, its plane change and its trend, weighted
+        /// by their errors at the earlier neighbours (format 1.7): each region gets the
+        /// predictor that works there.
+        public static let blend = Predictor(rawValue: 32)
         /// Residual candidates in order of preference on a tie (the simpler first).
-        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time], [.linear, .time, .plane]]
+        static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time], [.linear, .time, .plane],
+                                       [.linear, .time, .plane, .blend]]
         /// Every candidate: the residual ones first, then the same on the data.
         static let everything: [Predictor] = all + all.map { $0.union(.data) }
     }
@@ -122,7 +130,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var escapes: Int
         public var residualBytes: Int
         /// How many streams use each predictor: none, mesh, time, time and mesh, linear, linear
-        /// with the plane.
+        /// with the plane, the blend.
         public var predictorUse: [Int]
         /// Streams that quantise the data itself rather than the network's residual.
         public var dataStreams: Int
@@ -130,7 +138,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.
         public var predictorCounts: [String: Int] {
-            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane"], predictorUse))
+            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane", "blend"], predictorUse))
         }
         /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
         public var metrics: MetricsReport

@@ -175,6 +175,67 @@ enum ResidualPrediction {
         return d
     }
 
+    // MARK: The blend predictor (format 1.7)
+
+    /// Predictions a blend stream weighs: the linear one, the plane at this step, and with a
+    /// step before it the previous step, the previous step plus the plane's change, and with two
+    /// the previous step's trend.
+    static let blendPredictions = 5
+    /// Errors are kept up to this (1/16 units); half an index is added to each mean error; the
+    /// best prediction's weight is `blendUnit`²; predictions are clamped to ±`blendClamp`.
+    static let blendErrorLimit: Int64 = 1 << 24
+    static let blendEpsilon: Int64 = 8
+    static let blendUnit: Int64 = 1024
+    static let blendClamp: Int64 = 1 << 36
+
+    /// The differences d = q − pred of a blend stream (format: Blend predictor; the linear
+    /// plane predictor's `weights`); 0 at escapes. Each point's predictions are weighted by the
+    /// inverse square of their mean errors at its earlier neighbours, relative to the best:
+    /// where the field moves, the previous step stops predicting and its weight falls there alone.
+    static func blendDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
+                                 neighbours nb: MeshNeighbours) -> [Int64] {
+        let depth = min(history.count, linearDepth)
+        let K = depth >= 2 ? 5 : depth == 1 ? 4 : 2
+        var d = [Int64](repeating: 0, count: q.count)
+        var errors = [UInt32](repeating: 0, count: q.count * blendPredictions)
+        let w1 = Int64(w[0]), w2 = Int64(w[1]), w3 = Int64(w[2]), v0 = Int64(w[3]), v1 = Int64(w[4]), v2 = Int64(w[5]), v3 = Int64(w[6])
+        func clamped(_ v: Int64) -> Int64 { max(-blendClamp, min(blendClamp, v)) }
+        withBuffers(q, history.prefix(depth)) { current, past in
+            var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+            var s = [Int64](repeating: 0, count: blendPredictions), mean = [Int64](repeating: 0, count: blendPredictions)
+            for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                _ = linearFeatures(i, current, past, nb, plane: true, &f)
+                let P = planeScale * (w1 * f.0 + w2 * f.1 + w3 * f.2) + v0 * f.3 + v1 * f.4 + v2 * f.5 + v3 * f.6
+                s[0] = clamped(dividedRounded(P, 4096))
+                s[1] = clamped(f.3)
+                s[2] = clamped(planeScale * f.0)
+                s[3] = clamped(planeScale * f.0 + f.3 - f.4)
+                s[4] = clamped(planeScale * (2 * f.0 - f.1))
+                let lo = nb.offsets[i], hi = nb.offsets[i + 1], k = Int64(max(hi - lo, 1))
+                for p in 0..<K { mean[p] = 0 }
+                for n in lo..<hi {
+                    let base = Int(nb.indices[n]) * blendPredictions
+                    for p in 0..<K { mean[p] += Int64(errors[base + p]) }
+                }
+                var least = Int64.max
+                for p in 0..<K {
+                    mean[p] = mean[p] / k + blendEpsilon
+                    least = min(least, mean[p])
+                }
+                var num: Int64 = 0, den: Int64 = 0
+                for p in 0..<K {
+                    let r = blendUnit * least / mean[p]
+                    num += r * r * s[p]
+                    den += r * r
+                }
+                let qi = Int64(current[i])
+                d[i] = qi - dividedRounded(num, den * planeScale)
+                for p in 0..<K { errors[i * blendPredictions + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
+            }
+        }
+        return d
+    }
+
     /// `q` with its escapes' indices 0 (as the reader reconstructs them) and the history, as buffers.
     private static func withBuffers(_ q: [Int32], _ history: ArraySlice<[Int32]>,
                                     _ body: (UnsafeBufferPointer<Int32>, [UnsafeBufferPointer<Int32>]) -> Void) {
