@@ -490,12 +490,15 @@ static int64_t blend_prediction(const mcinr_model *m, size_t a, size_t e, const 
         const uint32_t *ej = err + (size_t)m->residual_nb[n] * BLEND_PREDICTIONS;
         for (unsigned p = 0; p < K; p++) E[p] += ej[p];
     }
+    /* the quotients ⌊a / b⌋ below have 0 ≤ a < 2^52: those of binary64 division are exact (the
+     * gap to the next integer, ≥ 1/b, exceeds half an ulp of a / b), and far cheaper */
     for (unsigned p = 0; p < K; p++) {
-        E[p] = E[p] / kp + BLEND_EPSILON;
+        E[p] = (int64_t)((double)E[p] / (double)kp) + BLEND_EPSILON;
         if (p == 0 || E[p] < least) least = E[p];
     }
     for (unsigned p = 0; p < K; p++) {
-        int64_t r = BLEND_UNIT * least / E[p], w = r * r; /* the best: 2^20 */
+        int64_t r = E[p] == least ? BLEND_UNIT : (int64_t)((double)(BLEND_UNIT * least) / (double)E[p]);
+        int64_t w = r * r; /* the best: 2^20 */
         num += w * s[p];
         den += w;
     }
