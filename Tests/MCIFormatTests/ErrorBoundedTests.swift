@@ -402,22 +402,7 @@ final class ErrorBoundedTests: XCTestCase {
                 if t % 8 == 0 { XCTAssertLessThan(chosen[k].storedBytes * 3, withoutPlane[k].storedBytes * 2, "stream \(k)") }
             }
         }
-        let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
-        let plain = TestModels.model(.coordNetB, mesh: mesh)
-        var model = plain
-        model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: chosen)
-        let bytes = try MCIWriter.encode(model)
-        XCTAssertEqual(bytes[10], 6, "a plane predictor makes the file 1.6")
-        let d = try MCIDecoder(bytes: bytes), network = try MCIDecoder(bytes: MCIWriter.encode(plain))
-        for t in [0, 5, 11] {
-            let decoded = try d.decodeMesh(time: d.times[t]), net = try network.decodeMesh(time: d.times[t])
-            for i in 0..<N {
-                for c in 0..<C {
-                    XCTAssertEqual(decoded[i * C + c], ResidualQuantiser.applied(net[i * C + c], Int64(indices[t * C + c][i]), widths[c]),
-                                   "step \(t) point \(i) component \(c)")
-                }
-            }
-        }
+        var model = try assertDecodesTheIndices(chosen, indices, mesh: mesh, steps: [0, 5, 11], minor: 6)
         // the plane bit without the linear predictor is not a format
         model.residual!.streams[0].predictor = .plane
         model.residual!.streams[0].weights = nil
@@ -458,25 +443,35 @@ final class ErrorBoundedTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(blended * 4, streams.count * 3, "\(streams.map { chosen[$0].predictor.rawValue })")
         let bytes = (blend: streams.reduce(0) { $0 + chosen[$1].storedBytes }, single: streams.reduce(0) { $0 + single[$1].storedBytes })
         XCTAssertLessThan(bytes.blend * 4, bytes.single * 3, "\(bytes)")
-        let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
-        let plain = TestModels.model(.coordNetB, mesh: mesh)
-        var model = plain
-        model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: chosen)
-        let file = try MCIWriter.encode(model)
-        XCTAssertEqual(file[10], 7, "a blend predictor makes the file 1.7")
-        let d = try MCIDecoder(bytes: file), network = try MCIDecoder(bytes: MCIWriter.encode(plain))
-        for t in [0, 3, 10] {
-            let decoded = try d.decodeMesh(time: d.times[t]), net = try network.decodeMesh(time: d.times[t])
-            for i in 0..<N {
-                for c in 0..<C {
-                    XCTAssertEqual(decoded[i * C + c], ResidualQuantiser.applied(net[i * C + c], Int64(indices[t * C + c][i]), widths[c]),
-                                   "step \(t) point \(i) component \(c)")
-                }
-            }
-        }
+        var model = try assertDecodesTheIndices(chosen, indices, mesh: mesh, steps: [0, 3, 10], minor: 7)
         // the blend bit without the plane bit is not a format
         model.residual!.streams[C].predictor = [.linear, .time, .blend]
         XCTAssertThrowsError(try MCIWriter.encode(model))
+    }
+
+    /// Writes `streams` (of `indices`, bin widths 1e-3 … 6e-3) on a small network over `mesh`,
+    /// checks the file's minor version, and that the C decoder gives the network plus index ×
+    /// width at every point of `steps`; returns the model for more checks.
+    private func assertDecodesTheIndices(_ streams: [MCIResidual.Stream], _ indices: [[Int32]], mesh: MCIMesh, steps: [Int],
+                                         minor: UInt8, line: UInt = #line) throws -> MCIModel {
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        let widths = (0..<C).map { 1e-3 * Double($0 + 1) }
+        let plain = TestModels.model(.coordNetB, mesh: mesh)
+        var model = plain
+        model.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: streams)
+        let file = try MCIWriter.encode(model)
+        XCTAssertEqual(file[10], minor, "format minor", line: line)
+        let d = try MCIDecoder(bytes: file), network = try MCIDecoder(bytes: MCIWriter.encode(plain))
+        for t in steps {
+            let decoded = try d.decodeMesh(time: d.times[t]), net = try network.decodeMesh(time: d.times[t])
+            for i in 0..<N {
+                for c in 0..<C where decoded[i * C + c] != ResidualQuantiser.applied(net[i * C + c], Int64(indices[t * C + c][i]), widths[c]) {
+                    XCTFail("step \(t) point \(i) component \(c)", line: line)
+                    return model
+                }
+            }
+        }
+        return model
     }
 
     /// The plane weights (from the C decoder's function) sum to 1 and reproduce a point's own

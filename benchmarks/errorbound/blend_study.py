@@ -22,7 +22,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, vtu  # noqa: E402
+from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, quantised, vtu  # noqa: E402
 
 PLANE_CAP = 8.0  # Σ |w| beyond this: the mean (as the format's weights)
 # (label, predictions, ε in indices, power p)
@@ -31,28 +31,12 @@ VARIANTS = [("blend (kept: ε ½, p 2)", "all", 0.5, 2), ("ε ⅛", "all", 0.125
             ("without linear", "no-linear", 0.5, 2), ("without trend", "no-trend", 0.5, 2)]
 
 
-def plane_rows(points, i_, j_, n):
-    """Per (i, j) pair: row 0 of the pseudo-inverse of [1, p_j − p_i] (≥ 4 neighbours), else 1/k."""
-    w = np.zeros(len(i_))
-    starts = np.concatenate([[0], np.cumsum(np.bincount(i_, minlength=n))])
-    for i in range(n):
-        a, b = starts[i], starts[i + 1]
-        if b - a >= 4:
-            A = np.hstack([np.ones((b - a, 1)), points[j_[a:b]] - points[i]])
-            w[a:b] = np.linalg.pinv(A, rcond=1e-6)[0]
-            if np.abs(w[a:b]).sum() > PLANE_CAP:
-                w[a:b] = 1.0 / (b - a)
-        elif b > a:
-            w[a:b] = 1.0 / (b - a)
-    return w
-
-
 def study(points, conn, offsets, values, bounds):
     T, n, C = values.shape
     p = earlier_neighbours(conn, offsets, n)
     i_, j_ = p[:, 0], p[:, 1]
     kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
-    W = plane_rows(points, i_, j_, n)
+    W = plane_rows(points, i_, j_, n, least=4, cap=PLANE_CAP)
     nbmean = lambda y: np.bincount(i_, weights=y[j_].astype(float), minlength=n) / kk
     planar = lambda y: np.bincount(i_, weights=W * y[j_], minlength=n)
     nbabs = lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk
@@ -61,10 +45,7 @@ def study(points, conn, offsets, values, bounds):
     for R in bounds:
         bits = {"linear plane": 0.0, **{v[0]: 0.0 for v in VARIANTS}}
         for c in range(C):
-            x = values[:, :, c].astype(np.float64)
-            span = x.max() - x.min()
-            s = 2 * R * (span if span > 0 else 1) * (1 - 1 / 64)
-            q = np.rint((x - x.min()) / s).astype(np.int64)
+            q = quantised(values[:, :, c], R)
             for t in range(T):
                 depth = min(t % CHAIN, DEPTH)
                 base = min(entropy(q[t]), entropy(q[t] - np.rint(nbmean(q[t]))))

@@ -61,6 +61,24 @@ def earlier_neighbours(conn, offsets, n):
     return p[rank_from_end < MAX_NEIGHBOURS]
 
 
+def plane_rows(points, i_, j_, n, least=5, cap=None):
+    """The plane's weight per (i, j) pair of earlier_neighbours: row 0 of the pseudo-inverse of
+    [1, p_j − p_i] where i has at least `least` neighbours (and, with `cap`, Σ |w| ≤ cap), else
+    the mean 1/k."""
+    w = np.zeros(len(i_))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(i_, minlength=n))])
+    for i in range(n):
+        a, b = starts[i], starts[i + 1]
+        if b - a >= least:
+            A = np.hstack([np.ones((b - a, 1)), points[j_[a:b]] - points[i]])
+            w[a:b] = np.linalg.pinv(A, rcond=1e-6)[0]
+            if cap is not None and np.abs(w[a:b]).sum() > cap:
+                w[a:b] = 1.0 / (b - a)
+        elif b > a:
+            w[a:b] = 1.0 / (b - a)
+    return w
+
+
 def reflection_pairs(conn, offsets, n):
     """Per point i: (a, b, c, o) of the first cell (a, b, c, i), i its largest vertex, with a
     cell (a, b, c, o) across the face abc and o < i; -1 where there is none."""
@@ -101,6 +119,14 @@ def renumbered(points, conn, offsets, values, order):
     return points[perm], new_id[np.asarray(conn)], values[:, perm, :]
 
 
+def quantised(x, R):
+    """The indices of one component (steps × points) on the error-bounded mode's data grid:
+    q = round((x − min) / s), s = 2 R range (1 − 1/64)."""
+    x = x.astype(np.float64)
+    span = x.max() - x.min()
+    return np.rint((x - x.min()) / (2 * R * (span if span > 0 else 1) * (1 - 1 / 64))).astype(np.int64)
+
+
 def entropy(v):
     _, c = np.unique(v, return_counts=True)
     p = c / c.sum()
@@ -120,16 +146,7 @@ def study(points, conn, offsets, values, bounds):
     def nbmean(y):
         return np.rint(np.where(k > 0, nbsum(y) / kk, 0))
 
-    # the plane's weights per pair: row 0 of the pseudo-inverse of [1, p_j − p_i]
-    plane = np.zeros(len(i_))
-    starts = np.concatenate([[0], np.cumsum(np.bincount(i_, minlength=n))])
-    for i in range(n):
-        a, b = starts[i], starts[i + 1]
-        if b - a >= 5:
-            A = np.hstack([np.ones((b - a, 1)), points[j_[a:b]] - points[i]])
-            plane[a:b] = np.linalg.pinv(A, rcond=1e-6)[0]
-        elif b > a:
-            plane[a:b] = 1.0 / (b - a)
+    plane = plane_rows(points, i_, j_, n)
 
     refl = reflection_pairs(conn, offsets, n)
     has_refl = refl[:, 0] >= 0
@@ -159,10 +176,7 @@ def study(points, conn, offsets, values, bounds):
         bits = dict.fromkeys(["1.2", "+ linear", "+ linear, 1 step", "+ geometric plane", "+ second difference",
                               "+ reflection", "+ linear plane"], 0.0)
         for c in range(C):
-            x = values[:, :, c].astype(np.float64)
-            span = x.max() - x.min()
-            s = 2 * R * (span if span > 0 else 1) * (1 - 1 / 64)
-            q = np.rint((x - x.min()) / s).astype(np.int64)
+            q = quantised(values[:, :, c], R)
             for t in range(T):
                 depth = min(t % CHAIN, DEPTH)
                 cands = {"none": q[t], "mesh": q[t] - nbmean(q[t])}
