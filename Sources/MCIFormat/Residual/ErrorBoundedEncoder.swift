@@ -280,11 +280,10 @@ public enum ErrorBoundedEncoder {
                 if p.contains(.linear) {
                     let q = reconstructed(source, c)
                     let plane = p.contains(.plane)
-                    // the blend weighs the linear plane prediction with the plane's own weights
-                    let fitted = p.contains(.blend) ? planeFits[isData]
-                        ?? ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours, plane: true)
-                        : ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours, plane: plane)
-                    if plane && !p.contains(.blend) { planeFits[isData] = fitted }
+                    // the blend (always with the plane) weighs the linear plane prediction with its weights
+                    let fitted = (p.contains(.blend) ? planeFits[isData] : nil)
+                        ?? ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours, plane: plane)
+                    if plane { planeFits[isData] = fitted }
                     d = p.contains(.blend)
                         ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: history, weights: fitted,
                                                               neighbours: neighbours)
