@@ -279,7 +279,13 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
  * reports the first part of [0, 1] (the part is the phases' estimated share of the work), the
  * residual step the rest, one call per requested component, so the fractions never decrease
  * and end at 1.0; an abort in either phase returns MCINR_ERR_ABORTED (`out` partly written).
- * The residual of a component does not depend on num_threads either. */
+ * The residual of a component does not depend on num_threads either.
+ * A stored step's residual is predicted from the steps before it in its chain (up to 8 steps),
+ * so the model keeps, per component, the indices of the last step decoded and of the three
+ * before it (4 bytes each per mesh point; at most 1 GiB per model, freed by mcinr_close): a
+ * decode of the next stored step, or of the same one, then reads one step's residual instead
+ * of the chain from its start, as a player stepping through time asks. The values do not
+ * depend on the order of the calls. */
 mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                const size_t *components, size_t num_components,
                                float *out, const mcinr_decode_options *options,

@@ -118,6 +118,9 @@ struct mcinr_model {
     /* plane predictor (bit 4, format 1.6): one Q16 weight per entry of residual_nb (plane.c),
      * built only when some stream uses it */
     int32_t *residual_plane;
+    /* the indices each component's last decode left (residual.c, "The chain cache"); NULL
+     * without a residual or when it could not be allocated (decodes then restart every chain) */
+    struct mci_chain_cache *residual_cache;
 };
 
 /* ---- The open's budget (docs/mci-format.md, "Limits") ----

@@ -12,14 +12,16 @@
  * Everything is validated at open (every stream decompressed, every code checked, every chain
  * of indices reconstructed), so applying the residual at decode time can only fail for lack of
  * memory. Only the compressed streams stay in memory; a decode decompresses the streams of its
- * step's time chains and requested components, into buffers of its own, so concurrent decodes
- * share nothing. */
+ * step's time chains and requested components, into buffers of its own, from the chain the last
+ * decode of each component left when it can (the chain cache, below: a player's next step reads
+ * one stream); concurrent decodes share nothing else. */
 #include "mcinr_internal.h"
 #include "pieces.h"
 #include "range_decoder.h"
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +252,8 @@ static size_t stream_left(const stream_reader *r) {
     return r->empty ? 0 : r->coder == CODER_ZSTD ? r->raw_size - r->pos : r->rc.rc.len - r->rc.rc.pos;
 }
 
+static void chain_cache_free(struct mci_chain_cache *cache);
+
 void mci_free_residual(mcinr_model *m) {
     free(m->residual_max_error);
     free(m->residual_step);
@@ -263,6 +267,7 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_nb);
     free(m->residual_weights);
     free(m->residual_plane);
+    chain_cache_free(m->residual_cache);
 }
 
 /* n / d (d > 0) to the nearest integer, halves away from zero: the format's one rounding of a
@@ -419,6 +424,142 @@ static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int h
 /* A chain starts from nothing: no step before it is read. */
 static void chain_restart(chain_buffers *b) {
     for (unsigned n = 0; n < LINEAR_LAGS; n++) b->level[n] = NULL;
+}
+
+/* ---- The chain cache ----
+ * A step of a time chain is reconstructed from every step before it in its chain, and a player
+ * asks for the steps in order: so each decode leaves, per component, the indices of the step it
+ * applied and of the steps before it that a later one reads, and the next decode of that
+ * component at the same step or a later one of the same chain starts from them: one stream per
+ * step instead of the chain from its start. The values are the same either way (the indices
+ * are, exactly). Entries are taken and given back under a lock and used outside it, so two
+ * concurrent decodes of one component never wait: one of them reconstructs from the chain's
+ * start. At most CHAIN_CACHE_LIMIT bytes per model; past it a decode keeps nothing. */
+#define CHAIN_CACHE_LIMIT ((uint64_t)1 << 30)
+#define CACHED_STEPS (LINEAR_LAGS + 1) /* the step applied and the three a linear stream reads */
+
+typedef struct cached_chain {
+    size_t t;                  /* the step applied */
+    int history;               /* steps t − 2, t − 3 are kept (the chain's buffers had history) */
+    int32_t *q[CACHED_STEPS];  /* q[n]: the indices of step t − n (|q| < 2^31); NULL: all 0 */
+    int32_t *store;            /* q[]'s memory: CACHED_STEPS arrays of N with history, else 2 */
+    uint64_t bytes;
+} cached_chain;
+
+typedef struct mci_chain_cache {
+    pthread_mutex_t lock;
+    uint64_t bytes;            /* every cached_chain allocated, in a slot or taken */
+    size_t components;
+    cached_chain *slot[];      /* per component, NULL when none is kept */
+} mci_chain_cache;
+
+static void chain_cache_free(mci_chain_cache *cache) {
+    if (!cache) return;
+    for (size_t c = 0; c < cache->components; c++)
+        if (cache->slot[c]) {
+            free(cache->slot[c]->store);
+            free(cache->slot[c]);
+        }
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+/* The open's last step: an empty cache (NULL if out of memory: decodes then keep nothing). */
+static mci_chain_cache *chain_cache_new(size_t components) {
+    mci_chain_cache *cache = calloc(1, sizeof *cache + components * sizeof(cached_chain *));
+    if (!cache) return NULL;
+    if (pthread_mutex_init(&cache->lock, NULL) != 0) {
+        free(cache);
+        return NULL;
+    }
+    cache->components = components;
+    return cache;
+}
+
+/* Component c's entry, now the caller's (NULL: none kept). */
+static cached_chain *chain_cache_take(mci_chain_cache *cache, size_t c) {
+    if (!cache) return NULL;
+    pthread_mutex_lock(&cache->lock);
+    cached_chain *e = cache->slot[c];
+    cache->slot[c] = NULL;
+    pthread_mutex_unlock(&cache->lock);
+    return e;
+}
+
+/* Returns a taken entry (or NULL) as component c's, dropping what another decode left meanwhile;
+ * with keep = 0, drops e too. */
+static void chain_cache_give(mci_chain_cache *cache, size_t c, cached_chain *e, int keep) {
+    if (!cache) return;
+    cached_chain *old = NULL;
+    pthread_mutex_lock(&cache->lock);
+    if (keep && e) {
+        old = cache->slot[c];
+        cache->slot[c] = e;
+    } else {
+        old = e;
+    }
+    if (old) cache->bytes -= old->bytes;
+    pthread_mutex_unlock(&cache->lock);
+    if (old) {
+        free(old->store);
+        free(old);
+    }
+}
+
+/* An entry for N points (reusing e when it is large enough, else dropping it), or NULL when the
+ * limit or memory allows none. */
+static cached_chain *chain_cache_entry(mci_chain_cache *cache, cached_chain *e, size_t N, int history) {
+    if (!cache) return NULL;
+    size_t arrays = history ? CACHED_STEPS : 2;
+    uint64_t bytes = (uint64_t)arrays * N * sizeof(int32_t);
+    if (e && e->bytes >= bytes) {
+        e->history = history;
+        return e;
+    }
+    chain_cache_give(cache, 0, e, 0);
+    int fits;
+    pthread_mutex_lock(&cache->lock);
+    fits = bytes <= CHAIN_CACHE_LIMIT - cache->bytes && cache->bytes <= CHAIN_CACHE_LIMIT;
+    if (fits) cache->bytes += bytes;
+    pthread_mutex_unlock(&cache->lock);
+    if (!fits) return NULL;
+    e = calloc(1, sizeof *e);
+    int32_t *store = e ? malloc(arrays * N * sizeof(int32_t) + 1) : NULL;
+    if (!store) {
+        free(e);
+        pthread_mutex_lock(&cache->lock);
+        cache->bytes -= bytes;
+        pthread_mutex_unlock(&cache->lock);
+        return NULL;
+    }
+    e->store = store;
+    e->bytes = bytes;
+    e->history = history;
+    return e;
+}
+
+/* Keeps level (N indices, or NULL: all 0) as step t − n of e. */
+static void chain_cache_put(cached_chain *e, unsigned n, const int64_t *level, size_t N) {
+    if (!level) {
+        e->q[n] = NULL;
+        return;
+    }
+    /* with history, step t − n in array n; without, steps t and t − 1 in arrays 0 and 1 */
+    int32_t *dst = e->store + (size_t)n * N;
+    for (size_t i = 0; i < N; i++) dst[i] = (int32_t)level[i];
+    e->q[n] = dst;
+}
+
+/* Sets b's levels to those before step s of e's chain, s = e->t (a repeat) or e->t + 1. */
+static void chain_cache_restore(chain_buffers *b, const cached_chain *e, size_t s, size_t N) {
+    unsigned from = s == e->t ? 1 : 0, levels = b->history ? LINEAR_LAGS : 1;
+    chain_restart(b);
+    for (unsigned n = 0; n < levels && from + n < (e->history ? CACHED_STEPS : 2u); n++) {
+        const int32_t *src = e->q[from + n];
+        if (!src) continue;
+        for (size_t i = 0; i < N; i++) b->buf[n][i] = src[i];
+        b->level[n] = b->buf[n];
+    }
 }
 
 /* Where the target wants point i's value, or NULL (no target, or a row not asked for). */
@@ -982,6 +1123,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                  why);
         }
     }
+    m->residual_cache = chain_cache_new(C);
     m->residual_bytes = len;
     m->has_residual = 1;
 done:
@@ -1079,14 +1221,36 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     const mcinr_model *m = job->m;
     size_t C = m->num_components, c = job->components ? job->components[r] : r;
     residual_target target = {job->out + r, job->nc, job->row_of, m->residual_step[c], m->range_min[c]};
-    chain_restart(&st->chain);
-    for (size_t s = chain_start(m, job->t, c); s <= job->t; s++) {
+    size_t N = m->mesh_num_points, s = chain_start(m, job->t, c);
+    chain_buffers *b = &st->chain;
+    /* the chain from what the last decode of c left, when it lies in this chain up to t */
+    cached_chain *e = chain_cache_take(m->residual_cache, c);
+    int repeat = 0;
+    if (e && e->t >= s && e->t <= job->t && (e->history || !b->history)) {
+        repeat = e->t == job->t;
+        s = repeat ? e->t : e->t + 1;
+        chain_cache_restore(b, e, s, N);
+    } else {
+        chain_restart(b);
+    }
+    for (; s <= job->t; s++) {
         size_t k = s * C + c, point;
         stream_reader reader;
-        if (start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader) ||
-            reconstruct(m, k, &reader, &st->chain, s == job->t ? &target : NULL, &point))
+        if (s == job->t && !repeat) { /* keep the steps this one reads, for a repeat */
+            e = chain_cache_entry(m->residual_cache, e, N, b->history);
+            for (unsigned n = 0; e && n < (b->history ? LINEAR_LAGS : 1u); n++) chain_cache_put(e, n + 1, b->level[n], N);
+        }
+        if (start_stream(m, k, b->dctx, st->raw, b->dmag, &reader) ||
+            reconstruct(m, k, &reader, b, s == job->t ? &target : NULL, &point)) {
+            chain_cache_give(m->residual_cache, c, e, 0);
             return MCINR_ERR_NOMEM;
+        }
     }
+    if (e && !repeat) {
+        e->t = job->t;
+        chain_cache_put(e, 0, b->level[0], N);
+    }
+    chain_cache_give(m->residual_cache, c, e, 1);
     return MCINR_OK;
 }
 

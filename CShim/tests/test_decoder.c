@@ -310,16 +310,21 @@ typedef struct concurrent_mesh_decode {
     mcinr_status status;
 } concurrent_mesh_decode;
 
+/* Decodes the steps from 0 to d->step in order (each continuing the chain the last decode of
+ * the model left, when no other thread took it meanwhile), d->out the last. */
 static void *decode_mesh_thread(void *arg) {
     concurrent_mesh_decode *d = arg;
     mcinr_decode_options opt = options(2, NULL, NULL, 0);
-    d->status = mcinr_decode_mesh(d->m, mcinr_times(d->m)[d->step], NULL, 0, d->out, &opt, NULL, 0);
+    d->status = MCINR_OK;
+    for (size_t t = 0; t <= d->step && d->status == MCINR_OK; t++)
+        d->status = mcinr_decode_mesh(d->m, mcinr_times(d->m)[t], NULL, 0, d->out, &opt, NULL, 0);
     return NULL;
 }
 
-/* Several threads decode the mesh with the residual at different stored steps of one model
+/* Several threads decode the mesh with the residual up to different stored steps of one model
  * at once: each gets the single-threaded values (each decode decompresses into its own
- * buffers; ThreadSanitizer checks nothing is shared). */
+ * buffers, and the chains decodes leave are taken and given back under a lock;
+ * ThreadSanitizer checks nothing else is shared). */
 static void test_concurrent_residual(const mcinr_model *m) {
     size_t C = mcinr_num_components(m), N = mcinr_mesh_num_points(m), T = mcinr_num_times(m);
     concurrent_mesh_decode d[4];
@@ -1488,14 +1493,17 @@ static void test_residual(const char *dir, const char *stem, unsigned want_minor
     if (f) fclose(f);
     float *net = malloc(N * C * sizeof(float)), *res = malloc(N * C * sizeof(float));
     float *sub = malloc(N * 3 * sizeof(float)), *one = malloc(N * sizeof(float));
+    float *every = malloc(T * N * C * sizeof(float)); /* each step's values, decoded last step first */
     mcinr_decode_options only = options(1, NULL, NULL, 1), with = options(3, NULL, NULL, 0);
     size_t mismatches = 0, changed = 0, large = 0;
-    /* last step first, so no step's decode follows the decode of the steps it is predicted from */
+    /* last step first, so no step's decode follows the decode of the steps it is predicted from
+     * (each starts its chain afresh; the decodes of one step after the first repeat it) */
     for (size_t back = 0; back < T; back++) {
         t = T - 1 - back;
         double time = mcinr_times(m)[t];
         CHECK(mcinr_decode_mesh(m, time, NULL, 0, net, &only, err, sizeof err) == MCINR_OK, "network only: %s", err);
         CHECK(mcinr_decode_mesh(m, time, NULL, 0, res, &with, err, sizeof err) == MCINR_OK, "with residual: %s", err);
+        memcpy(every + t * N * C, res, N * C * sizeof(float));
         for (c = 0; c < C; c++)
             for (i = 0; i < N; i++) {
                 size_t at = (t * C + c) * N + i;
@@ -1522,6 +1530,21 @@ static void test_residual(const char *dir, const char *stem, unsigned want_minor
     }
     CHECK(mismatches == 0, "%s: %zu decoded values differ from network + residual", stem, mismatches);
     CHECK(changed > N * C * T / 2, "%s: only %zu values changed by the residual", stem, changed);
+    /* in time order, as a player asks (each decode continues the chain the last one left), with a
+     * repeat, a skip, one component at a time, and from a second model: the same values */
+    size_t order[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 1, 3, 6, 7, 0, 8}, orders = sizeof order / sizeof *order;
+    mismatches = 0;
+    for (size_t n = 0; n < orders; n++) {
+        if ((t = order[n]) >= T) continue;
+        CHECK(mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, res, &with, err, sizeof err) == MCINR_OK, "%s", err);
+        mismatches += memcmp(res, every + t * N * C, N * C * sizeof(float)) != 0;
+        c = n % C;
+        CHECK(mcinr_decode_mesh(m, mcinr_times(m)[t], &c, 1, one, NULL, err, sizeof err) == MCINR_OK, "%s", err);
+        for (i = 0; i < N; i++) mismatches += memcmp(&one[i], &every[(t * N + i) * C + c], sizeof(float)) != 0;
+    }
+    CHECK(mismatches == 0, "%s: %zu decodes in time order differ from those last step first", stem, mismatches);
+    CHECK(T >= 8, "%s: %zu steps, the order above wants 8 or more", stem, T);
+    free(every);
     CHECK(large > 0, "%s: no index beyond ±10^6 was tested", stem);
     /* between steps and through mcinr_decode: the network alone */
     double between = 0.5 * (mcinr_times(m)[2] + mcinr_times(m)[3]);
