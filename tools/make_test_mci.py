@@ -855,16 +855,22 @@ def plane_fit(points, i, nb):
     return w if total <= 8.0 else None
 
 
+def plane_numerator(weights, history, current, nb_i, i, plane):
+    """(P, R) of the linear predictor with the plane bit: R the plane values (1/16 units) at
+    steps t … t − 3 from the Q16 weights `plane` of nb_i, P = 16 (w·own) + v·R over 4096 · 16."""
+    w1, w2, w3, v0, v1, v2, v3 = weights
+    R = [round_half_away(sum(W * src[j] for W, j in zip(plane, nb_i)), 4096) for src in (current,) + tuple(history)]
+    P = 16 * (w1 * history[0][i] + w2 * history[1][i] + w3 * history[2][i]) + v0 * R[0] + v1 * R[1] + v2 * R[2] + v3 * R[3]
+    return P, R
+
+
 def linear_predict(weights, history, current, nb_i, i, plane=None):
     """pred_i of the linear predictor: weights (w1, w2, w3, v0, v1, v2, v3), history[m − 1] the
     indices at step t − m, current this step's (those of the neighbours j < i are set); with
     `plane` (the Q16 weights of nb_i), the plane values replace the neighbours' sums."""
     w1, w2, w3, v0, v1, v2, v3 = weights
     if plane is not None:
-        P = 16 * (w1 * history[0][i] + w2 * history[1][i] + w3 * history[2][i])
-        for v, src in zip((v0, v1, v2, v3), (current,) + tuple(history)):
-            P += v * round_half_away(sum(W * src[j] for W, j in zip(plane, nb_i)), 4096)
-        return round_half_away(P, LINEAR_ONE * 16)
+        return round_half_away(plane_numerator(weights, history, current, nb_i, i, plane)[0], LINEAR_ONE * 16)
     k = len(nb_i)
     kp = max(k, 1)
     P = kp * (w1 * history[0][i] + w2 * history[1][i] + w3 * history[2][i])
@@ -905,11 +911,9 @@ class Blend:
         self.s = None
 
     def predict(self, current, i):
-        w1, w2, w3, v0, v1, v2, v3 = self.w
         h = self.h
-        nb_i, W = self.nb[i], self.plane[i]
-        R = [round_half_away(sum(x * src[j] for x, j in zip(W, nb_i)), 4096) for src in (current,) + tuple(h)]
-        P = 16 * (w1 * h[0][i] + w2 * h[1][i] + w3 * h[2][i]) + v0 * R[0] + v1 * R[1] + v2 * R[2] + v3 * R[3]
+        nb_i = self.nb[i]
+        P, R = plane_numerator(self.w, h, current, nb_i, i, self.plane[i])
         h1 = h[0][i] if self.K > 2 else 0
         h2 = h[1][i] if self.K > 4 else 0
         r1 = R[1] if self.K > 2 else 0

@@ -771,9 +771,13 @@ static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r,
                     q = b->buf[n];
                     break;
                 }
-        size_t t = k / m->num_components, back = t - chain_start(m, t, k % m->num_components);
-        const char *why = (predictor & PREDICT_LINEAR) ? linear_step(m, k, r, h, back, q, b->blend_error, target, point)
-                                                       : mean_step(m, predictor, r, h[0], q, b->y, target, point);
+        const char *why;
+        if (predictor & PREDICT_LINEAR) { /* back = t − t0: the blend's predictions by the steps the chain has */
+            size_t t = k / m->num_components, back = t - chain_start(m, t, k % m->num_components);
+            why = linear_step(m, k, r, h, back, q, b->blend_error, target, point);
+        } else {
+            why = mean_step(m, predictor, r, h[0], q, b->y, target, point);
+        }
         if (why) return why;
     }
     b->level[2] = h[1];

@@ -157,18 +157,25 @@ enum ResidualPrediction {
         return weights
     }
 
+    /// P = a (w1 f1 + w2 f2 + w3 f3) + v0 S0 + … + v3 S3, the linear prediction's numerator (over
+    /// 4096 a), from the stream's Q12 weights, the features and their scale a (`linearFeatures`).
+    @inline(__always)
+    private static func linearNumerator(_ w: [Int32], _ f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64),
+                                        _ a: Int64) -> Int64 {
+        a * (Int64(w[0]) * f.0 + Int64(w[1]) * f.1 + Int64(w[2]) * f.2)
+            + Int64(w[3]) * f.3 + Int64(w[4]) * f.4 + Int64(w[5]) * f.5 + Int64(w[6]) * f.6
+    }
+
     /// The differences d = q − pred of a linear stream (format: Linear predictor); 0 at escapes.
     static func linearDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
                                   neighbours nb: MeshNeighbours, plane: Bool = false) -> [Int64] {
         let depth = min(history.count, linearDepth)
         var d = [Int64](repeating: 0, count: q.count)
-        let w1 = Int64(w[0]), w2 = Int64(w[1]), w3 = Int64(w[2]), v0 = Int64(w[3]), v1 = Int64(w[4]), v2 = Int64(w[5]), v3 = Int64(w[6])
         withBuffers(q, history.prefix(depth)) { current, past in
             var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
             for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
                 let k = linearFeatures(i, current, past, nb, plane: plane, &f)
-                let P = k * (w1 * f.0 + w2 * f.1 + w3 * f.2) + v0 * f.3 + v1 * f.4 + v2 * f.5 + v3 * f.6
-                let pred = dividedRounded(P, 4096 * k)
+                let pred = dividedRounded(linearNumerator(w, f, k), 4096 * k)
                 d[i] = Int64(current[i]) - pred
             }
         }
@@ -198,15 +205,13 @@ enum ResidualPrediction {
         let K = depth >= 2 ? 5 : depth == 1 ? 4 : 2
         var d = [Int64](repeating: 0, count: q.count)
         var errors = [UInt32](repeating: 0, count: q.count * blendPredictions)
-        let w1 = Int64(w[0]), w2 = Int64(w[1]), w3 = Int64(w[2]), v0 = Int64(w[3]), v1 = Int64(w[4]), v2 = Int64(w[5]), v3 = Int64(w[6])
         func clamped(_ v: Int64) -> Int64 { max(-blendClamp, min(blendClamp, v)) }
         withBuffers(q, history.prefix(depth)) { current, past in
             var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
             var s = [Int64](repeating: 0, count: blendPredictions), mean = [Int64](repeating: 0, count: blendPredictions)
             for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
-                _ = linearFeatures(i, current, past, nb, plane: true, &f)
-                let P = planeScale * (w1 * f.0 + w2 * f.1 + w3 * f.2) + v0 * f.3 + v1 * f.4 + v2 * f.5 + v3 * f.6
-                s[0] = clamped(dividedRounded(P, 4096))
+                let a = linearFeatures(i, current, past, nb, plane: true, &f)  // a = planeScale
+                s[0] = clamped(dividedRounded(linearNumerator(w, f, a), 4096))
                 s[1] = clamped(f.3)
                 s[2] = clamped(planeScale * f.0)
                 s[3] = clamped(planeScale * f.0 + f.3 - f.4)
