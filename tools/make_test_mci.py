@@ -6,7 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
-                                 [--residual-predicted REF | --residual-linear REF [--plane [--blend]]]
+                                 [--residual-predicted REF | --residual-linear REF [--plane [--blend [--quadratic]]]]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -41,7 +41,9 @@ With `--plane` (format 1.6) the linear streams of components 0, 2, 3 and 5 also 
 bit (predictor bit 4): their neighbour terms are the least-squares plane through the earlier
 neighbours at the point, with Q16 weights this file computes from the spec alone
 (plane_weights), so a decoder that rounds differently reconstructs other indices. With
-`--blend` too (format 1.7) those of components 0 and 3 set the blend bit (predictor bit 5).
+`--blend` too (format 1.7) those of components 0 and 3 set the blend bit (predictor bit 5),
+and with `--quadratic` too (format 1.8) those of component 3 the quadratic bit (predictor bit 6),
+with supports and Q16 weights this file computes from the spec alone (quadratic_support).
 `--plane-weights OUT` writes those weights for every point of the file's mesh (the C tests
 compare them with the C decoder's on vessel-small's float32 geometry).
 
@@ -338,17 +340,21 @@ def build(args):
                   for i in range(npts)]  # as the file stores them
         payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear,
                                           points if getattr(args, "plane", False) else None,
-                                          getattr(args, "blend", False))
+                                          getattr(args, "blend", False), getattr(args, "quadratic", False))
         sections.append((RESIDUAL_PREDICTED, 1, payload))
     if getattr(args, "plane_weights", None):
         if not pts:
             raise SystemExit("--plane-weights needs a mesh")
         points = [tuple(f32(v) if not getattr(args, "mesh_f64", False) else v for v in pts[3 * i:3 * i + 3])
                   for i in range(npts)]
+        all_nb = [sorted(nb) for nb in neighbours(npts, conn, offs)]
         with open(args.plane_weights, "w") as out:
-            for i, nb in enumerate(neighbours(npts, conn, offs)):
-                nb = sorted(nb)
+            for i, nb in enumerate(all_nb):
                 out.write(" ".join(map(str, [i, len(nb)] + nb + (plane_weights(points, i, nb) if nb else []))) + "\n")
+        if getattr(args, "quadratic_support", None):
+            with open(args.quadratic_support, "w") as out:
+                for i, (ids, V) in enumerate(quadratic_support(points, all_nb)):
+                    out.write(" ".join(map(str, [i, len(ids)] + ids + V)) + "\n")
     if args.range_streams:
         if not pts:
             raise SystemExit("--range-streams needs a mesh")
@@ -360,7 +366,7 @@ def build(args):
     if any(k == MESHC for k, _, _ in sections):
         minor = 3
     if getattr(args, "residual_linear", None):
-        minor = 7 if getattr(args, "blend", False) else 6 if getattr(args, "plane", False) else 4
+        minor = 8 if getattr(args, "quadratic", False) else 7 if getattr(args, "blend", False) else 6 if getattr(args, "plane", False) else 4
     if any(k == MESHX for k, _, _ in sections):
         minor = 5
     return container(sections, minor)
@@ -799,60 +805,110 @@ def plane_weights(points, i, nb):
     w = plane_fit(points, i, nb) if 4 <= k <= 32 else None
     if w is None:
         w = [1.0 / k] * k
-    return [int(math.floor(x * 65536.0 + 0.5)) if x * 65536.0 >= 0 else -int(math.floor(-(x * 65536.0) + 0.5))
-            for x in w]
+    return [q16(x) for x in w]
 
 
-def plane_fit(points, i, nb):
+def spread(points, i, ids):
+    """s of the plane and quadratic weights: the largest |coordinate difference| (None if 0)."""
     c = points[i]
     s = 0.0
-    for j in nb:
+    for j in ids:
         for a in range(3):
             d = abs(points[j][a] - c[a])
             if d > s:
                 s = d
-    if not (s > 0.0) or not math.isfinite(s):
-        return None
-    M = [[0.0] * 4 for _ in range(4)]
-    r = [1.0, 0.0, 0.0, 0.0]
-    for j in nb:
-        row = [1.0] + [(points[j][a] - c[a]) / s for a in range(3)]
-        for a in range(4):
-            for b in range(a, 4):
+    return s if s > 0.0 and math.isfinite(s) else None
+
+
+def least_squares_weights(rows, cap):
+    """The spec's fit (steps 3 to 6 of "Plane weights"): solve M z = e0 for the normal
+    equations of the rows, w_n = z · row_n; None if singular, not finite or Σ|w| > cap."""
+    D = len(rows[0])
+    M = [[0.0] * D for _ in range(D)]
+    r = [1.0] + [0.0] * (D - 1)
+    for row in rows:
+        for a in range(D):
+            for b in range(a, D):
                 M[a][b] = M[a][b] + row[a] * row[b]
-    for a in range(1, 4):
+    for a in range(1, D):
         for b in range(a):
             M[a][b] = M[b][a]
-    for col in range(4):
+    for col in range(D):
         p = col
-        for row in range(col + 1, 4):
+        for row in range(col + 1, D):
             if abs(M[row][col]) > abs(M[p][col]):
                 p = row
         if not abs(M[p][col]) > PLANE_MIN_PIVOT:
             return None
         M[p], M[col] = M[col], M[p]
         r[p], r[col] = r[col], r[p]
-        for row in range(col + 1, 4):
+        for row in range(col + 1, D):
             f = M[row][col] / M[col][col]
-            for e in range(col + 1, 4):
+            for e in range(col + 1, D):
                 M[row][e] = M[row][e] - f * M[col][e]
             r[row] = r[row] - f * r[col]
-    z = [0.0] * 4
-    for row in (3, 2, 1, 0):
+    z = [0.0] * D
+    for row in reversed(range(D)):
         v = r[row]
-        for e in range(row + 1, 4):
+        for e in range(row + 1, D):
             v = v - M[row][e] * z[e]
         z[row] = v / M[row][row]
     w, total = [], 0.0
-    for j in nb:
+    for row in rows:
         v = z[0]
-        for a in range(3):
-            v = v + z[a + 1] * ((points[j][a] - c[a]) / s)
+        for a in range(1, D):
+            v = v + z[a] * row[a]
         if not math.isfinite(v):
             return None
         w.append(v)
         total = total + abs(v)
-    return w if total <= 8.0 else None
+    return w if total <= cap else None
+
+
+def q16(x):
+    """w · 65536 rounded to the nearest integer, halves away from zero."""
+    x = x * 65536.0
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+def plane_fit(points, i, nb):
+    s = spread(points, i, nb)
+    if s is None:
+        return None
+    c = points[i]
+    return least_squares_weights([[1.0] + [(points[j][a] - c[a]) / s for a in range(3)] for j in nb], 8.0)
+
+
+# The quadratic predictor's support (docs/mci-format.md, type 7, "Quadratic support and
+# weights", version 1.8), from the spec alone.
+QUAD_MAX_SUPPORT = 24
+QUAD_MIN_POINTS = 12
+
+
+def quadratic_support(points, nb):
+    """Per point i: (ids ascending, Q16 weights), empty where the quadratic does not apply."""
+    out = []
+    for i in range(len(points)):
+        c = points[i]
+        U = set(nb[i])
+        for j in nb[i]:
+            U.update(nb[j])
+        ids = sorted(U)
+        if len(ids) > QUAD_MAX_SUPPORT:
+            def dist(j):
+                d = [points[j][a] - c[a] for a in range(3)]
+                return (d[0] * d[0] + d[1] * d[1]) + d[2] * d[2]
+            ids = sorted(sorted(ids, key=lambda j: (dist(j), -j))[:QUAD_MAX_SUPPORT])
+        w = None
+        s = spread(points, i, ids) if len(ids) >= QUAD_MIN_POINTS else None
+        if s is not None:
+            rows = []
+            for j in ids:
+                u, v, x = ((points[j][a] - c[a]) / s for a in range(3))
+                rows.append([1.0, u, v, x, u * u, v * v, x * x, u * v, u * x, v * x])
+            w = least_squares_weights(rows, 16.0)
+        out.append((ids, [q16(x) for x in w]) if w is not None else ([], []))
+    return out
 
 
 def plane_numerator(weights, history, current, nb_i, i, plane):
@@ -902,34 +958,45 @@ BLEND_ERROR_LIMIT = 1 << 24
 
 
 class Blend:
-    """One blend step: weights, the chain's history, Nb, the plane weights, t − t0."""
+    """One blend step: weights, the chain's history, Nb, the plane weights, t − t0; with
+    `quad` (quadratic_support's list, format 1.8) the quadratic's two predictions too."""
 
-    def __init__(self, weights, history, nb, plane, back):
-        self.w, self.h, self.nb, self.plane = weights, history, nb, plane
-        self.K = 5 if back >= 2 else 4 if back == 1 else 2
-        self.err = [[0] * 5 for _ in nb]
+    def __init__(self, weights, history, nb, plane, back, quad=None):
+        self.w, self.h, self.nb, self.plane, self.back, self.quad = weights, history, nb, plane, back, quad
+        # the predictions s_p that take part, by the steps the chain has
+        self.use = [0, 1] + ([2, 3] if back >= 1 else []) + ([4] if back >= 2 else [])
+        if quad is not None:
+            self.use += [5] + ([6] if back >= 1 else [])
+        self.err = [[0] * 7 for _ in nb]
         self.s = None
 
     def predict(self, current, i):
         h = self.h
         nb_i = self.nb[i]
         P, R = plane_numerator(self.w, h, current, nb_i, i, self.plane[i])
-        h1 = h[0][i] if self.K > 2 else 0
-        h2 = h[1][i] if self.K > 4 else 0
-        r1 = R[1] if self.K > 2 else 0
+        b = self.back
+        h1 = h[0][i] if b >= 1 else 0
+        h2 = h[1][i] if b >= 2 else 0
+        r1 = R[1] if b >= 1 else 0
+        T0, T1 = R[0], r1
+        if self.quad is not None and self.quad[i][0]:
+            ids, V = self.quad[i]
+            T0 = round_half_away(sum(v * current[j] for v, j in zip(V, ids)), 4096)
+            T1 = round_half_away(sum(v * h[0][j] for v, j in zip(V, ids)), 4096) if b >= 1 else 0
         clamp = lambda v: max(-BLEND_CLAMP, min(BLEND_CLAMP, v))
-        self.s = [clamp(round_half_away(P, 4096)), clamp(R[0]), clamp(16 * h1), clamp(16 * h1 + R[0] - r1),
-                  clamp(16 * (2 * h1 - h2))][:self.K]
+        every = [round_half_away(P, 4096), R[0], 16 * h1, 16 * h1 + R[0] - r1, 16 * (2 * h1 - h2), T0,
+                 16 * h1 + T0 - T1]
+        self.s = {p: clamp(every[p]) for p in self.use}
         kp = max(len(nb_i), 1)
-        E = [sum(self.err[j][p] for j in nb_i) // kp + 8 for p in range(self.K)]
-        least = min(E)
-        ws = [(1024 * least // e) ** 2 for e in E]
-        return round_half_away(sum(x * y for x, y in zip(ws, self.s)), 16 * sum(ws))
+        E = {p: sum(self.err[j][p] for j in nb_i) // kp + 8 for p in self.use}
+        least = min(E.values())
+        ws = {p: (1024 * least // E[p]) ** 2 for p in self.use}
+        return round_half_away(sum(ws[p] * self.s[p] for p in self.use), 16 * sum(ws.values()))
 
     def record(self, current, i, escaped):
         """Point i's errors, after its index is known (0 at an escape)."""
-        self.err[i] = [0] * 5 if escaped else \
-            [min(abs(16 * current[i] - x), BLEND_ERROR_LIMIT) for x in self.s] + [0] * (5 - self.K)
+        self.err[i] = [0 if escaped or p not in self.s else min(abs(16 * current[i] - self.s[p]), BLEND_ERROR_LIMIT)
+                       for p in range(7)]
 
 
 # Per component c (rows) and step t (columns), the predictor of the --residual-linear file
@@ -951,17 +1018,21 @@ EXTREME_WEIGHTS = {(5, 2): [LINEAR_WEIGHT_LIMIT, 0, 0, 0, -LINEAR_WEIGHT_LIMIT, 
 
 PLANE_COMPONENTS = (0, 2, 3, 5)
 BLEND_COMPONENTS = (0, 3)
+QUAD_COMPONENTS = (3,)
 
 
-def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=False):
+def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=False, quadratic=False):
     """A RESIDUAL section of type 7 with linear streams (LINEAR_SCHEDULE) and random indices;
     writes the expected indices and escapes to ref_path as predicted_residual_payload does.
     With `points`, the linear streams of PLANE_COMPONENTS use the plane predictor (bit 4);
-    with `blend` too, those of BLEND_COMPONENTS the blend (bit 5)."""
-    plane = None
+    with `blend` too, those of BLEND_COMPONENTS the blend (bit 5), and with `quadratic` those of
+    QUAD_COMPONENTS the quadratic too (bit 6)."""
+    plane = quad = None
     if points is not None:
         nb = [sorted(n) for n in nb]  # the spec's order of the sums
         plane = [plane_weights(points, i, nb[i]) if nb[i] else [] for i in range(npts)]
+        if quadratic:
+            quad = quadratic_support(points, nb)
     big = (1 << 31) - 1
     limit_d = (1 << 33) - 1
     assert C == len(LINEAR_SCHEDULE) and T <= len(LINEAR_SCHEDULE[0])
@@ -978,6 +1049,8 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=Fa
                     predictor |= 16
                     if blend and c in BLEND_COMPONENTS:
                         predictor |= 32
+                        if quad is not None and c in QUAD_COMPONENTS:
+                            predictor |= 64
                 stream_plane = plane if predictor & 16 else None
                 data = (predictor & 4) != 0
                 if not predictor & 1:
@@ -998,7 +1071,8 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=Fa
                         if m > back:
                             w[m - 1] = w[3 + m] = 0
                     qs, codes = [0] * npts, []
-                    mix = Blend(w, hist, nb, plane, back) if predictor & 32 else None
+                    stream_quad = quad if predictor & 64 else None
+                    mix = Blend(w, hist, nb, plane, back, stream_quad) if predictor & 32 else None
                     for i in range(npts):
                         pred = mix.predict(qs, i) if mix else linear_predict(w, hist, qs, nb[i], i,
                                                                              stream_plane and stream_plane[i])
@@ -1023,7 +1097,7 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=Fa
                             qs[i] = q
                         if mix:
                             mix.record(qs, i, q is None)
-                    again = Blend(w, hist, nb, plane, back) if predictor & 32 else None
+                    again = Blend(w, hist, nb, plane, back, stream_quad) if predictor & 32 else None
                     assert linear_reconstruct(w, codes, hist, nb, stream_plane, again) == qs
                 else:
                     w = None
@@ -1309,6 +1383,11 @@ def main():
                    help="with --residual-linear: some linear streams use the plane predictor (bit 4, format 1.6)")
     p.add_argument("--blend", action="store_true",
                    help="with --plane: some plane streams use the blend predictor (bit 5, format 1.7)")
+    p.add_argument("--quadratic", action="store_true",
+                   help="with --blend: some blend streams use the quadratic predictor too (bit 6, format 1.8)")
+    p.add_argument("--quadratic-support", metavar="OUT",
+                   help="with --plane-weights: also write the quadratic supports and weights computed here "
+                        "(format 1.8): `i k j_1 … j_k V_1 … V_k`")
     p.add_argument("--plane-weights", metavar="OUT",
                    help="also write, per mesh point, Nb(i) ascending and its plane weights computed here "
                         "(format 1.6): `i k j_1 … j_k W_1 … W_k`")

@@ -55,17 +55,20 @@ extern "C" {
  * only.
  * 1.5.0 reads format 1.6: the plane residual predictor (RESIDUAL predictor bit 4), and adds
  * mcinr_residual_plane_weights for writers.
- * 1.6.0 reads format 1.7: the blend residual predictor (RESIDUAL predictor bit 5). */
+ * 1.6.0 reads format 1.7: the blend residual predictor (RESIDUAL predictor bit 5).
+ * 1.7.0 reads format 1.8: the quadratic residual predictor (RESIDUAL predictor bit 6), and adds
+ * mcinr_residual_quadratic_support for writers; decodes keep each component's prediction chain
+ * (the next stored step reads one stream). */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 6
+#define MCINR_VERSION_MINOR 7
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.6.0"
+#define MCINR_VERSION_STRING "1.7.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 7 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 8 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,
@@ -316,6 +319,15 @@ int mcinr_residual_applies(const mcinr_model *model, double time);
  * entry of nb. A reader reconstructs the indices with exactly these integers. */
 void mcinr_residual_plane_weights(const double *xyz, size_t num_points, const int64_t *nb_start, const int32_t *nb,
                                   int32_t *weights);
+
+/* For writers of RESIDUAL sections (format 1.8): the quadratic predictor's supports and Q16
+ * weights (docs/mci-format.md, "Quadratic support and weights"), from the same points and Nb as
+ * mcinr_residual_plane_weights. Point i's support is q_ids[q_start[i] ... q_start[i + 1] - 1]
+ * (ascending, at most 24; none where the quadratic does not apply) with q_weights alike; q_start
+ * has num_points + 1 entries, q_ids and q_weights room for 24 per point. 0, or -1 when out of
+ * memory. */
+int mcinr_residual_quadratic_support(const double *xyz, size_t num_points, const int64_t *nb_start, const int32_t *nb,
+                                     int64_t *q_start, int32_t *q_ids, int32_t *q_weights);
 
 /* ---- Mesh chunks (MESHC section, type 8, format 1.3; docs/mci-format.md "MESHC") ----
  * A MESHC mesh is stored in chunks that decode independently: each holds some cells and every

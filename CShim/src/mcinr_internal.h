@@ -118,6 +118,13 @@ struct mcinr_model {
     /* plane predictor (bit 4, format 1.6): one Q16 weight per entry of residual_nb (plane.c),
      * built only when some stream uses it */
     int32_t *residual_plane;
+    /* quadratic predictor (bit 6, format 1.8): each point's support (CSR like residual_nb: at
+     * most 24, empty where the quadratic does not apply) and its Q16 weights (plane.c), built
+     * only when some stream uses it (residual_quad) */
+    int residual_quad;
+    size_t *residual_quad_start;
+    uint32_t *residual_quad_ids;
+    int32_t *residual_quad_weights;
     /* the indices each component's last decode left (residual.c, "The chain cache"); NULL
      * without a residual or when it could not be allocated (decodes then restart every chain) */
     struct mci_chain_cache *residual_cache;
@@ -189,6 +196,13 @@ double mci_residual_estimate(const uint8_t *payload, size_t len);
  * neighbours nb (ascending), into out[0 … k − 1] (plane.c; docs/mci-format.md, "Plane weights"). */
 #define MCI_PLANE_MAX_NEIGHBOURS 32
 void mci_plane_weights(const double *xyz, size_t i, const uint32_t *nb, size_t k, int32_t *out);
+/* The quadratic predictor's support of point i (plane.c; docs/mci-format.md, "Quadratic support
+ * and weights"): from the earlier neighbour lists (CSR nb_start / nb), its k ≤
+ * MCI_QUAD_MAX_SUPPORT points ascending into ids and their Q16 weights into weights; returns k
+ * (0: no quadratic support). mark: N entries, none equal to i + 1 before the call. */
+#define MCI_QUAD_MAX_SUPPORT 24
+size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
+                             uint32_t *ids, int32_t *weights);
 void mci_free_residual(mcinr_model *m);
 double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,

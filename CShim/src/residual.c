@@ -38,8 +38,11 @@
 #define PREDICT_LINEAR 8u            /* the linear predictor (format 1.4); never with PREDICT_MESH */
 #define PREDICT_PLANE 16u            /* with PREDICT_LINEAR: plane values replace the neighbour sums (1.6) */
 #define PREDICT_BLEND 32u            /* with PREDICT_PLANE: the blend of five predictions (1.7) */
-#define PREDICT_VALUES 64u           /* predictor bytes are below this */
+#define PREDICT_QUAD 64u             /* with PREDICT_BLEND: two more, from the quadratic (1.8) */
+#define PREDICT_VALUES 128u          /* predictor bytes are below this */
+#define ALLOWED_PREDICTORS "allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124, 125"
 #define BLEND_PREDICTIONS 5u         /* linear, plane, previous step, its plane change, its trend */
+#define QUAD_PREDICTIONS 7u          /* and the quadratic, the previous step plus its change */
 #define BLEND_ERROR_LIMIT ((int64_t)1 << 24) /* an error is kept up to this, in 1/16 units */
 #define BLEND_EPSILON 8              /* half an index, in 1/16 units: added to each mean error */
 #define BLEND_UNIT 1024              /* the best prediction's weight is BLEND_UNIT² */
@@ -267,6 +270,9 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_nb);
     free(m->residual_weights);
     free(m->residual_plane);
+    free(m->residual_quad_start);
+    free(m->residual_quad_ids);
+    free(m->residual_quad_weights);
     chain_cache_free(m->residual_cache);
 }
 
@@ -391,7 +397,7 @@ typedef struct chain_buffers {
     int64_t *level[LINEAR_LAGS];
     int64_t *y;
     uint64_t *dmag; /* range-coded streams only */
-    uint32_t *blend_error; /* blend streams only: BLEND_PREDICTIONS errors per point, interleaved */
+    uint32_t *blend_error; /* blend streams only: blend_stride(m) errors per point, interleaved */
     ZSTD_DCtx *dctx;
     int history;
 } chain_buffers;
@@ -405,16 +411,19 @@ static void chain_buffers_free(chain_buffers *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* Errors a blend keeps per point: seven in a file with quadratic streams, else five. */
+static size_t blend_stride(const mcinr_model *m) { return m->residual_quad ? QUAD_PREDICTIONS : BLEND_PREDICTIONS; }
+
 /* 0 on success; on failure everything is freed. history: the chains have linear streams;
- * blend: blend streams. */
-static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history, int blend) {
+ * blend: the errors a blend keeps per point (0: no blend stream). */
+static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history, size_t blend) {
     int ok = 1;
     memset(b, 0, sizeof *b);
     b->history = history;
     for (unsigned n = 0; n <= (history ? LINEAR_LAGS : 0); n++) ok &= (b->buf[n] = malloc(N * sizeof(int64_t))) != NULL;
     b->y = malloc(N * sizeof(int64_t));
     b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
-    b->blend_error = blend ? malloc(N * BLEND_PREDICTIONS * sizeof(uint32_t)) : NULL;
+    b->blend_error = blend ? malloc(N * blend * sizeof(uint32_t)) : NULL;
     b->dctx = ZSTD_createDCtx();
     if (ok && b->y && (!uses_range || b->dmag) && (!blend || b->blend_error) && b->dctx) return 0;
     chain_buffers_free(b);
@@ -622,13 +631,14 @@ static const char *mean_step(const mcinr_model *m, unsigned predictor, stream_re
 }
 
 /* A blend stream's prediction at point i (docs/mci-format.md, "Blend predictor"): the K
- * predictions s[] (1/16 units, clamped) weighted by the squared inverse of their mean errors at
- * the earlier neighbours, relative to the best one. |Σ ω s| ≤ 5 · 2^20 · 2^36 < 2^59. */
-static int64_t blend_prediction(const mcinr_model *m, size_t a, size_t e, const uint32_t *err, const int64_t *s,
-                                unsigned K) {
-    int64_t E[BLEND_PREDICTIONS] = {0}, kp = e > a ? (int64_t)(e - a) : 1, least = 0, num = 0, den = 0;
+ * predictions s[] taking part (1/16 units, clamped) weighted by the squared inverse of their
+ * mean errors at the earlier neighbours (err: `stride` per point, in the order of s[]),
+ * relative to the best one. |Σ ω s| ≤ 7 · 2^20 · 2^36 < 2^59. */
+static int64_t blend_prediction(const mcinr_model *m, size_t a, size_t e, const uint32_t *err, size_t stride,
+                                const int64_t *s, unsigned K) {
+    int64_t E[QUAD_PREDICTIONS] = {0}, kp = e > a ? (int64_t)(e - a) : 1, least = 0, num = 0, den = 0;
     for (size_t n = a; n < e; n++) { /* Σ ≤ 32 · 2^24 */
-        const uint32_t *ej = err + (size_t)m->residual_nb[n] * BLEND_PREDICTIONS;
+        const uint32_t *ej = err + (size_t)m->residual_nb[n] * stride;
         for (unsigned p = 0; p < K; p++) E[p] += ej[p];
     }
     /* the quotients ⌊a / b⌋ below have 0 ≤ a < 2^52: those of binary64 division are exact (the
@@ -665,10 +675,17 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
         own[l] = h[l] ? w[l] : 0;
         nb[l + 1] = h[l] ? w[LINEAR_LAGS + 1 + l] : 0;
     }
-    /* a blend reads the plane values at this step and (with a step before it) the last one,
-     * whatever the weights: K = 2, 4 or 5 predictions by the steps the chain has */
-    int blend = (predictor & PREDICT_BLEND) != 0;
-    unsigned K = !blend ? 0 : back >= 2 ? 5 : back == 1 ? 4 : 2;
+    /* a blend reads the plane values (and with the quadratic bit the quadratic's) at this step
+     * and, with a step before it, the last one, whatever the weights; its predictions s_p take
+     * part by the steps the chain has: use[0 … K − 1], and each point's errors are kept in that
+     * order */
+    int blend = (predictor & PREDICT_BLEND) != 0, quad = (predictor & PREDICT_QUAD) != 0;
+    size_t stride = blend_stride(m);
+    unsigned use[QUAD_PREDICTIONS], K = 0;
+    for (unsigned p = 0; blend && p < QUAD_PREDICTIONS; p++) {
+        static const unsigned steps_needed[QUAD_PREDICTIONS] = {0, 0, 1, 1, 2, 0, 1}; /* s₀ … s₆ */
+        if ((p < BLEND_PREDICTIONS || quad) && back >= steps_needed[p]) use[K++] = p;
+    }
     /* without neighbour weights k′ cancels (⌊(2k′X + Dk′)/2Dk′⌋ = ⌊(2X + D)/2D⌋): k′ = 1, and Nb
      * is not read (nor need it exist) */
     int mesh = blend || nb[0] || nb[1] || nb[2] || nb[3];
@@ -686,7 +703,7 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
             float *v = target_slot(target, i);
             q[i] = 0; /* an escape's index is 0, also for the neighbours and steps that read it */
             if (v) *v = cd.value;
-            if (blend) memset(err + i * BLEND_PREDICTIONS, 0, BLEND_PREDICTIONS * sizeof *err);
+            if (blend) memset(err + i * stride, 0, stride * sizeof *err);
             continue;
         }
         size_t a = mesh ? m->residual_nb_start[i] : 0, e = mesh ? m->residual_nb_start[i + 1] : 0;
@@ -698,7 +715,7 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
         P *= kp;
         if (e > a) { /* the sums S_m or plane values, only for the weights that are not 0 */
             for (unsigned l = 0; l <= LINEAR_LAGS; l++) {
-                int wanted = l < 2 && K > 2 * l; /* R₀ always, R₁ with a step before */
+                int wanted = blend && l < 2 && back >= l; /* R₀ always, R₁ with a step before */
                 if (!nb[l] && !wanted) continue;
                 const int64_t *src = l == 0 ? q : h[l - 1];
                 int64_t S = 0;
@@ -714,15 +731,29 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
                 if (l < 2) R[l] = S;
             }
         }
-        int64_t pred, s[BLEND_PREDICTIONS];
-        if (blend) { /* the five predictions in 1/16 units (docs/mci-format.md, "Blend predictor") */
-            int64_t h1 = h[0] ? h[0][i] : 0, h2 = h[1] ? h[1][i] : 0;
-            s[0] = clamp_prediction(div_round(P, LINEAR_ONE));
-            s[1] = clamp_prediction(R[0]);
-            s[2] = clamp_prediction(h1 * 16);
-            s[3] = clamp_prediction(h1 * 16 + R[0] - R[1]);
-            s[4] = clamp_prediction((2 * h1 - h2) * 16);
-            pred = blend_prediction(m, a, e, err, s, K);
+        int64_t pred, s[QUAD_PREDICTIONS];
+        if (blend) { /* the predictions in 1/16 units (docs/mci-format.md, "Blend predictor") */
+            int64_t h1 = h[0] ? h[0][i] : 0, h2 = h[1] ? h[1][i] : 0, all[QUAD_PREDICTIONS], T[2] = {R[0], R[1]};
+            all[0] = div_round(P, LINEAR_ONE);
+            all[1] = R[0];
+            all[2] = h1 * 16;
+            all[3] = h1 * 16 + R[0] - R[1];
+            all[4] = (2 * h1 - h2) * 16;
+            if (quad && m->residual_quad_start[i + 1] > m->residual_quad_start[i]) {
+                /* the quadratic values at t and t − 1: Σ V y in Q16 (|Σ| < 2^52), to 1/16 */
+                size_t qa = m->residual_quad_start[i], qe = m->residual_quad_start[i + 1];
+                for (unsigned l = 0; l < 2; l++) {
+                    const int64_t *src = l == 0 ? q : back >= 1 ? h[0] : NULL;
+                    int64_t S = 0;
+                    for (size_t n = qa; src && n < qe; n++)
+                        S += (int64_t)m->residual_quad_weights[n] * src[m->residual_quad_ids[n]];
+                    T[l] = div_round(S, PLANE_ROUND);
+                }
+            }
+            all[5] = T[0];
+            all[6] = h1 * 16 + T[0] - T[1];
+            for (unsigned r = 0; r < K; r++) s[r] = clamp_prediction(all[use[r]]);
+            pred = blend_prediction(m, a, e, err, stride, s, K);
         } else {
             pred = div_round(P, LINEAR_ONE * kp);
         }
@@ -733,8 +764,8 @@ static const char *linear_step(const mcinr_model *m, size_t k, stream_reader *r,
         }
         q[i] = qi;
         if (blend) { /* |16 q − s| < 2^35 + 2^36 */
-            uint32_t *ei = err + i * BLEND_PREDICTIONS;
-            for (unsigned p = 0; p < BLEND_PREDICTIONS; p++) {
+            uint32_t *ei = err + i * stride;
+            for (unsigned p = 0; p < stride; p++) {
                 int64_t x = p < K ? qi * 16 - s[p] : 0;
                 if (x < 0) x = -x;
                 ei[p] = (uint32_t)(x > BLEND_ERROR_LIMIT ? BLEND_ERROR_LIMIT : x);
@@ -829,7 +860,8 @@ static void *validate_init(void *ctx) {
     validate_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw ? job->max_raw : 1);
-    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear, job->uses_blend)) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear,
+                                         job->uses_blend ? blend_stride(job->m) : 0)) {
         validate_fini(ctx, st);
         return NULL;
     }
@@ -933,22 +965,24 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         uint64_t raw_size, size;
         unsigned predictor = p[pos];
         if (predictor >= PREDICT_VALUES)
-            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (allowed 0 ... 7, 8, 9, 12, "
-                 "13, 24, 25, 28, 29, 56, 57, 60, 61)", step, comp, predictor);
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (" ALLOWED_PREDICTORS ")",
+                 step, comp, predictor);
         if ((predictor & PREDICT_LINEAR) && (predictor & PREDICT_MESH))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the linear predictor (bit 3) with "
-                 "the mesh bit (bit 1), which it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61)", step, comp,
-                 predictor);
+                 "the mesh bit (bit 1), which it replaces (" ALLOWED_PREDICTORS ")", step, comp, predictor);
         if ((predictor & PREDICT_PLANE) && !(predictor & PREDICT_LINEAR))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the plane bit (bit 4) without the "
-                 "linear predictor (bit 3), whose neighbour sums it replaces (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, "
-                 "29, 56, 57, 60, 61)", step, comp, predictor);
+                 "linear predictor (bit 3), whose neighbour sums it replaces (" ALLOWED_PREDICTORS ")", step, comp,
+                 predictor);
         if ((predictor & PREDICT_BLEND) && !(predictor & PREDICT_PLANE))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the blend bit (bit 5) without the "
-                 "plane bit (bit 4), whose predictions it blends (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, "
-                 "60, 61)", step, comp, predictor);
+                 "plane bit (bit 4), whose predictions it blends (" ALLOWED_PREDICTORS ")", step, comp, predictor);
+        if ((predictor & PREDICT_QUAD) && !(predictor & PREDICT_BLEND))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the quadratic bit (bit 6) without "
+                 "the blend bit (bit 5), which weighs its predictions (" ALLOWED_PREDICTORS ")", step, comp, predictor);
         uses_plane |= (predictor & PREDICT_PLANE) != 0;
         uses_blend |= (predictor & PREDICT_BLEND) != 0;
+        m->residual_quad |= (predictor & PREDICT_QUAD) != 0;
         if (step == 0 && (predictor & PREDICT_TIME))
             FAIL(MCINR_ERR_FORMAT, "stream of step 0 component %u predicts from the previous step (predictor %u)",
                  comp, predictor);
@@ -1005,6 +1039,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             nonempty++;
             work += N + raw_size; /* < 2^64: N and raw_size are bounded by the mesh */
             if (predictor & PREDICT_BLEND) work += 4 * BLEND_PREDICTIONS * (uint64_t)N; /* the errors' sums */
+            if (predictor & PREDICT_QUAD) work += (4 * QUAD_PREDICTIONS + 2 * MCI_QUAD_MAX_SUPPORT) * (uint64_t)N;
         }
         m->residual_raw_size[k] = raw_size;
         m->residual_stream_offset[k] = total + (stored - size); /* the codes */
@@ -1072,6 +1107,10 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             CHARGE(0, 64 * (N + lists), "the plane predictor's weights");
             CHARGE(1, 4 * lists, "the plane predictor's weights");
         }
+        if (m->residual_quad) { /* U(i) ≤ 32 · 33 candidates, a 10-term fit over ≤ 24 points */
+            CHARGE(0, 4096 * N, "the quadratic predictor's supports");
+            CHARGE(1, 8 * (N + 1) + 8 * MCI_QUAD_MAX_SUPPORT * N + 8 * N, "the quadratic predictor's supports");
+        }
     }
     CHARGE(1, total, "the residual streams");
     m->residual_streams = malloc(total ? (size_t)total : 1);
@@ -1088,6 +1127,23 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             mci_plane_weights(m->mesh_points, i, m->residual_nb + m->residual_nb_start[i],
                               m->residual_nb_start[i + 1] - m->residual_nb_start[i], m->residual_plane + m->residual_nb_start[i]);
     }
+    if (m->residual_quad) { /* a quadratic stream has the blend and plane bits, so Nb is built */
+        size_t *mark = calloc(N ? N : 1, sizeof(size_t)), used = 0;
+        m->residual_quad_start = malloc((N + 1) * sizeof(size_t));
+        m->residual_quad_ids = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(uint32_t));
+        m->residual_quad_weights = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(int32_t));
+        if (!mark || !m->residual_quad_start || !m->residual_quad_ids || !m->residual_quad_weights) {
+            free(mark);
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the quadratic supports of %llu points", (unsigned long long)N);
+        }
+        m->residual_quad_start[0] = 0;
+        for (size_t i = 0; i < N; i++) {
+            used += mci_quadratic_support(m->mesh_points, i, m->residual_nb_start, m->residual_nb, mark,
+                                          m->residual_quad_ids + used, m->residual_quad_weights + used);
+            m->residual_quad_start[i + 1] = used;
+        }
+        free(mark);
+    }
     {
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
          * its own buffers, so the threads are as many as the budget holds (at least one: whether
@@ -1095,7 +1151,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear, uses_blend};
         /* q and y, dmag for the range coder, three more steps for the linear predictor, the
          * blend's errors */
-        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u) + (uses_blend ? 20u : 0u)) * N +
+        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u) + (uses_blend ? 4 * blend_stride(m) : 0u)) * N +
                               max_raw + ZSTD_DCTX_BYTES;
         size_t tasks = (size_t)C * job.blocks, failed = SIZE_MAX, threads = 1;
         CHARGE(1, per_worker, "the buffers of the residual validation");
@@ -1209,7 +1265,8 @@ static void *apply_init(void *ctx) {
     apply_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->raw = malloc(job->max_raw);
-    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear, job->uses_blend)) {
+    if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear,
+                                         job->uses_blend ? blend_stride(job->m) : 0)) {
         apply_fini(ctx, st);
         return NULL;
     }
@@ -1306,7 +1363,7 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
     else if (s != MCINR_OK && failed == SIZE_MAX)
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes per thread)",
                       max_raw + (uses_linear ? 6 : 3) * m->mesh_num_points * sizeof(int64_t) +
-                          (uses_blend ? BLEND_PREDICTIONS * m->mesh_num_points * sizeof(uint32_t) : 0));
+                          (uses_blend ? blend_stride(m) * m->mesh_num_points * sizeof(uint32_t) : 0));
     else if (s != MCINR_OK)
         mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %ld component %zu", t,
                       components ? components[failed] : failed);

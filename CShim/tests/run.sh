@@ -66,7 +66,13 @@ python3 $GEN "$D/small_residual_plane.mci" --mesh tiny --width 2 --pe 0 --cluste
 python3 $GEN "$D/residual_blend.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_blend.res" --plane --blend --seed 21
 python3 $GEN "$D/small_residual_blend.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-linear "$D/small_residual_blend.res" --plane --blend --seed 22
-python3 $GEN "$D/vessel_plane.mci" --mesh vessel --width 2 --pe 0 --clusters 1 --plane-weights "$D/vessel_plane.txt" --seed 20
+# format 1.8: the quadratic predictor (RESIDUAL predictor bit 6)
+python3 $GEN "$D/residual_quad.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_quad.res" --plane --blend \
+    --quadratic --seed 23
+python3 $GEN "$D/small_residual_quad.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
+    --residual-linear "$D/small_residual_quad.res" --plane --blend --quadratic --seed 24
+python3 $GEN "$D/vessel_plane.mci" --mesh vessel --width 2 --pe 0 --clusters 1 --plane-weights "$D/vessel_plane.txt" \
+    --quadratic-support "$D/vessel_plane.quad.txt" --seed 20
 
 # format 1.3: MESHC (type 8), coded by the reference coder tools/mesh_codec.py, with the reference
 # decoder's chunks (.dump) and the same mesh as MESH type 5 (_zlib): tets only; tets + generic cells;
@@ -180,7 +186,7 @@ python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 
 # linear residual predictor (format 1.4): its chains, weights and empty codes
 cp "$D/small_residual_linear.mci" "$CORPUS/"
 cp "$D/small_residual_plane.mci" "$CORPUS/"
-cp "$D/small_residual_blend.mci" "$CORPUS/"
+cp "$D/small_residual_blend.mci" "$D/small_residual_quad.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/rc_linear.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 17 \
     --residual-linear "$BUILD_DIR/rc_linear.res"
 # small hostile files as seeds: mutants of them probe the limits (fuzz_open_decode.c: trusted too)

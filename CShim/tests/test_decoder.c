@@ -1402,6 +1402,40 @@ static float data_value(double origin, long long q, double step) {
  * of the decodes and whichever components are asked for. */
 /* The plane weights (format 1.6) of mcinr_residual_plane_weights against the generator's own
  * computation from the spec, on a real float32 mesh: every weight equal, bit for bit. */
+/* The quadratic supports and weights (format 1.8) of mcinr_residual_quadratic_support against
+ * those make_test_mci.py computed from the spec (STEM.quad.txt: `i k j_1 … j_k V_1 … V_k`). */
+static void test_quadratic_support(const char *dir, const char *stem, const double *xyz, size_t N, const int64_t *start,
+                                   const int32_t *nb) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.quad.txt", dir, stem);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "open %s", path);
+    int64_t *q_start = malloc((N + 1) * sizeof(int64_t));
+    int32_t *ids = malloc(24 * N * sizeof(int32_t)), *weights = malloc(24 * N * sizeof(int32_t));
+    CHECK(mcinr_residual_quadratic_support(xyz, N, start, nb, q_start, ids, weights) == 0, "quadratic support");
+    size_t lines = 0, differ = 0, fitted = 0;
+    for (size_t i = 0; f && i < N; i++) {
+        long id, k;
+        int32_t v;
+        if (fscanf(f, "%ld %ld", &id, &k) != 2 || id != (long)i || k < 0 || k > 24) break;
+        size_t a = (size_t)q_start[i];
+        differ += (int64_t)k != q_start[i + 1] - q_start[i];
+        for (long n = 0; n < 2 * k; n++) {
+            CHECK(fscanf(f, "%d", &v) == 1, "support of %zu", i);
+            if ((int64_t)k == q_start[i + 1] - q_start[i]) differ += v != (n < k ? ids[a + (size_t)n] : weights[a + (size_t)(n - k)]);
+        }
+        fitted += k > 0;
+        lines++;
+    }
+    if (f) fclose(f);
+    CHECK(lines == N, "%s.quad.txt: %zu of %zu points", stem, lines, N);
+    CHECK(differ == 0, "%s: %zu quadratic supports or weights differ from the generator's", stem, differ);
+    CHECK(fitted > N / 4, "%s: only %zu of %zu points have a quadratic support", stem, fitted, N);
+    free(q_start);
+    free(ids);
+    free(weights);
+}
+
 static void test_plane_weights(const char *dir, const char *stem) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
@@ -1439,6 +1473,7 @@ static void test_plane_weights(const char *dir, const char *stem) {
         for (size_t e = 0; e < used; e++) differ += got[e] != want[e];
         CHECK(differ == 0, "%s: %zu of %zu plane weights differ from the generator's", stem, differ, used);
         CHECK(fitted > N / 4, "%s: only %zu of %zu points have a fitted plane", stem, fitted, N);
+        test_quadratic_support(dir, stem, xyz, N, start, nb);
     }
     free(xyz);
     free(start);
@@ -1731,8 +1766,14 @@ static void test_linear_targeted(bytes b) {
          "the mesh bit", {{3, 10, NULL, 0, FRAME_OK, 0, zero}}},
         {"mesh bit with bit 3 (15)", "stream of step 1 component 0 has predictor 15: the linear predictor",
          {{C, 15, NULL, 0, FRAME_OK, 0, zero}}},
-        {"predictor 64", "stream of step 0 component 1 has unknown predictor 64 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, "
-         "28, 29, 56, 57, 60, 61)", {{1, 64, NULL, 0, FRAME_OK, 0, zero}}},
+        {"predictor 128", "stream of step 0 component 1 has unknown predictor 128 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, "
+         "28, 29, 56, 57, 60, 61, 120, 121, 124, 125)", {{1, 128, NULL, 0, FRAME_OK, 0, zero}}},
+        {"quadratic bit alone (64)", "stream of step 0 component 1 has predictor 64: the quadratic bit (bit 6) without "
+         "the blend bit (bit 5)", {{1, 64, NULL, 0, FRAME_OK, 0, zero}}},
+        {"quadratic bit with the plane bit, no blend (88)", "stream of step 0 component 1 has predictor 88: the quadratic "
+         "bit (bit 6) without the blend bit (bit 5)", {{1, 88, NULL, 0, FRAME_OK, 0, zero}}},
+        {"quadratic blend with the mesh bit (122)", "stream of step 0 component 2 has predictor 122: the linear "
+         "predictor (bit 3) with the mesh bit", {{2, 122, NULL, 0, FRAME_OK, 0, zero}}},
         {"blend bit without the plane bit (40)", "stream of step 0 component 1 has predictor 40: the blend bit (bit 5) "
          "without the plane bit (bit 4)", {{1, 40, NULL, 0, FRAME_OK, 0, zero}}},
         {"blend bit alone (32)", "stream of step 0 component 1 has predictor 32: the blend bit (bit 5) without the plane "
@@ -1864,7 +1905,8 @@ static void test_predicted_targeted(bytes b, const char *dir) {
     uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
     /* edits of the valid payload's table */
     struct { const char *what, *needle; int kind; } edits[] = {
-        {"predictor 64", "unknown predictor 64 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61)", 0},
+        {"predictor 128", "unknown predictor 128 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, "
+         "121, 124, 125)", 0},
         {"plane bit alone", "predictor 18: the plane bit (bit 4) without the linear predictor (bit 3)", 17},
         {"data bit at step 0 under a residual time chain", "whose stream quantises the data, not the residual", 16},
         {"predictor 255", "unknown predictor 255", 1},
@@ -1888,7 +1930,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         size_t plen = len;
         uint8_t *e = p + table + 24 * first;
         switch (edits[k].kind) {
-        case 0: p[table + 24 * 5] = 64; break;
+        case 0: p[table + 24 * 5] = 128; break;
         case 17: p[table + 24 * 5] = 18; break; /* mesh + plane */
         case 16: p[table + 24 * 5] |= 4; break; /* step 1 of component 5 predicts from step 0 (the generator's chain) */
         case 1: p[table + 24 * 5] = 255; break;
@@ -2368,6 +2410,8 @@ int main(int argc, char **argv) {
     test_residual(argv[1], "small_residual_plane", 6);
     test_residual(argv[1], "residual_blend", 7);
     test_residual(argv[1], "small_residual_blend", 7);
+    test_residual(argv[1], "residual_quad", 8);
+    test_residual(argv[1], "small_residual_quad", 8);
     test_plane_weights(argv[1], "vessel_plane");
     test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");

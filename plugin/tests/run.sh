@@ -100,6 +100,10 @@ run_case tiny "$work/tiny.mci" "" "$work/tiny-other.mci"
 python3 "$generator" "$work/residual-predicted.mci" --mesh tiny --seed 4 \
     --residual-predicted "$work/residual-predicted.codes" >/dev/null
 run_case residual-predicted "$work/residual-predicted.mci"
+# ... and with the linear, plane and blend predictors (format 1.7): chains of up to 8 steps
+python3 "$generator" "$work/residual-blend.mci" --mesh tiny --width 2 --pe 0 --clusters 1 --seed 20 \
+    --residual-linear "$work/residual-blend.codes" --plane --blend >/dev/null
+run_case residual-blend "$work/residual-blend.mci"
 # parallel reading (issue 20): pvbatch under mpiexec with 2 and 3 ranks, each rank decoding its
 # piece of a MESHC file of 10 chunks (60000 cells of the vessel mesh with all its points, so the
 # last chunk lists points no cell uses; with a RESIDUAL), checked against the serial output (~35 s);

@@ -256,6 +256,15 @@ def main():
         check(bool(varying) and differs,
               "values between steps differ from both neighbouring steps (not snapped): %s" % varying)
 
+    if model.has_residual:
+        # ---- Playing the stored steps in order (the decoder continues each component's
+        # prediction chain from the step before): the values of decodes last step first, on a
+        # model of their own ----
+        alone = mcinr.Model(args.mci, library=args.lib)
+        want = {t: expected_block(alone, t, variables, 2) for t in reversed(times)}
+        for t in times:
+            compare_values(fetch(reader, t), want[t], ranges, "played in order, t=%g" % t)
+
     # ---- Array selection: only the chosen variables are decoded ----
     vector = [v for v in variables if v[2] > 1]
     scalar = [v for v in variables if v[2] == 1]
