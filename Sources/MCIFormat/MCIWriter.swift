@@ -77,7 +77,8 @@ public enum MCIWriter {
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
         let chunkedMesh = model.codedMesh != nil || (model.mesh != nil && model.meshCoding != .zlib)
-        let minor: UInt16 = model.residual?.usesBlendPredictor == true ? 7 : model.residual?.usesPlanePredictor == true ? 6
+        let minor: UInt16 = model.residual?.usesQuadraticPredictor == true ? 8
+            : model.residual?.usesBlendPredictor == true ? 7 : model.residual?.usesPlanePredictor == true ? 6
             : model.residual?.usesLinearPredictor == true ? 4
             : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
             : model.weightEncoding != .float32 || netsFlags & compressedFlag != 0 ? 1 : 0
@@ -293,7 +294,7 @@ public enum MCIWriter {
                   r.streams.indices.dropFirst(C).allSatisfy({ k in
                       !r.streams[k].predictor.contains(.time)
                           || r.streams[k].predictor.contains(.data) == r.streams[k - C].predictor.contains(.data) }) else {
-                throw bad("residual predictors must be 0…7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60 or 61 per stream, without the time bit at step 0 or across data and residual streams")
+                throw bad("residual predictors must be 0…7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124 or 125 per stream, without the time bit at step 0 or across data and residual streams")
             }
             let limit = ResidualPrediction.linearWeightLimit
             guard r.streams.allSatisfy({ s in

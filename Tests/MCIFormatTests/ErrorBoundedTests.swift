@@ -213,7 +213,8 @@ final class ErrorBoundedTests: XCTestCase {
         // a flipped byte in the first stream's zstd frame header
         assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
         // an unknown predictor, and the time predictor at step 0
-        assertFormatError(try patched(model) { $0[tableAt] = 64 }, "unknown predictor 64")
+        assertFormatError(try patched(model) { $0[tableAt] = 128 }, "unknown predictor 128")
+        assertFormatError(try patched(model) { $0[tableAt] = 64 }, "the quadratic bit (bit 6) without the blend bit")
         assertFormatError(try patched(model) { $0[tableAt] = 40 }, "the blend bit (bit 5) without the plane bit")
         assertFormatError(try patched(model) { $0[tableAt] = 16 }, "the plane bit (bit 4) without the linear predictor")
         assertFormatError(try patched(model) { $0[tableAt] = 1 }, "step 0")
@@ -432,7 +433,8 @@ final class ErrorBoundedTests: XCTestCase {
         }
         let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
         let nb = MeshNeighbours(mesh)
-        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1,
+                                                           candidates: MCIResidual.Predictor.all.filter { !$0.contains(.quadratic) })
         let single = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1,
                                                            candidates: MCIResidual.Predictor.all.filter { !$0.contains(.blend) })
         // with two steps before it (the trend is one of the predictions); a single set of seven
@@ -446,6 +448,45 @@ final class ErrorBoundedTests: XCTestCase {
         var model = try assertDecodesTheIndices(chosen, indices, mesh: mesh, steps: [0, 3, 10], minor: 7)
         // the blend bit without the plane bit is not a format
         model.residual!.streams[C].predictor = [.linear, .time, .blend]
+        XCTAssertThrowsError(try MCIWriter.encode(model))
+    }
+
+    /// A field curved in space (a different quadratic at every step and component, on the
+    /// float32 grid): the plane through the earlier neighbours is off by the curvature, which the
+    /// quadratic through the points within two neighbour steps reproduces, so the writer takes
+    /// the blend with the quadratic (format 1.8) in most streams, and codes them smaller than the
+    /// blend without it; the C decoder reconstructs the indices (its supports and weights are
+    /// the ones the writer used).
+    func testQuadraticPredictsACurvedField() throws {
+        let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        var rng = SplitMix64(seed: 37)
+        var indices: [[Int32]] = []
+        for _ in 0..<T {
+            for _ in 0..<C {
+                let a = (0..<9).map { _ in Double.random(in: -20000...20000, using: &rng) }
+                indices.append((0..<N).map { i in
+                    let x = mesh.points[3 * i], y = mesh.points[3 * i + 1], z = mesh.points[3 * i + 2]
+                    let v = a[0] * x * x + a[1] * y * y + a[2] * z * z + a[3] * x * y + a[4] * x * z + a[5] * y * z
+                        + a[6] * x + a[7] * y + a[8] * z
+                    return Int32(v.rounded()) + Int32.random(in: -1...1, using: &rng)
+                })
+            }
+        }
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
+        let nb = MeshNeighbours(mesh)
+        XCTAssertGreaterThan(nb.quadraticOffsets.indices.dropLast().filter { nb.quadraticOffsets[$0 + 1] > nb.quadraticOffsets[$0] }.count,
+                             N / 2, "points with a quadratic support")
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1)
+        let blend = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb, threads: 1,
+                                                          candidates: MCIResidual.Predictor.all.filter { !$0.contains(.quadratic) })
+        let quadratic = chosen.filter { $0.predictor.contains(.quadratic) }.count
+        XCTAssertGreaterThanOrEqual(quadratic * 4, chosen.count * 3, "\(chosen.map { $0.predictor.rawValue })")
+        let bytes = (quadratic: chosen.reduce(0) { $0 + $1.storedBytes }, blend: blend.reduce(0) { $0 + $1.storedBytes })
+        XCTAssertLessThan(bytes.quadratic * 4, bytes.blend * 3, "\(bytes)")
+        var model = try assertDecodesTheIndices(chosen, indices, mesh: mesh, steps: [0, 1, 2, 5, 11], minor: 8)
+        // the quadratic bit without the blend bit is not a format
+        model.residual!.streams[C].predictor = [.linear, .time, .plane, .quadratic]
         XCTAssertThrowsError(try MCIWriter.encode(model))
     }
 

@@ -302,7 +302,7 @@ def report(rows, machine, started, seconds, orders=None, previous=None):
 
     L.append(table(["dataset", "R", "residual KiB (1.2)", "1.1 coding KiB", "zstd, no prediction KiB",
                     "1.2 / 1.1", "CR with 1.1 coding", "non-zero indices", "escapes",
-                    "streams: none / mesh / time / both / linear / linear with the plane / blend", "data streams", "range-coded streams", "networks × width",
+                    "streams: none / mesh / time / both / linear / linear with the plane / blend / blend with the quadratic", "data streams", "range-coded streams", "networks × width",
                     "train + residual (wall)"],
                    [[r["dataset"], f"{r['rel_bound']:g}", kib(r["residual_bytes"]),
                      alt(r, "residual_bytes_format_1_1"), alt(r, "residual_bytes_zstd_unpredicted"),
@@ -310,7 +310,7 @@ def report(rows, machine, started, seconds, orders=None, previous=None):
                      f(r["raw_bytes"] / (r["weight_bytes"] + r["residual_bytes_format_1_1"]))
                      if r.get("residual_bytes_format_1_1") else "—",
                      f"{100 * r['nonzero'] / (r['raw_bytes'] / 4):.1f} %", str(r["escapes"]),
-                     " / ".join(str(r["predictors"].get(k, "—")) for k in ["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane", "blend"]),
+                     " / ".join(str(r["predictors"].get(k, "—")) for k in ["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane", "blend", "blend_quadratic"]),
                      str(r.get("data_streams", "—")), str(r.get("range_coded", "—")), f"{r['networks']} × {r['width']}", f"{r['wall_seconds']:.0f} s"] for r in rows]))
     timed = [r for r in rows if r.get("decode_seconds")]
     if timed:

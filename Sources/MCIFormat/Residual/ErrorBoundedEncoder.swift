@@ -124,7 +124,8 @@ public enum ErrorBoundedEncoder {
                     predictorUse: MCIResidual.Predictor.all.map { p in
                         coded.filter {
                             $0.predictor.contains(.linear)
-                                ? p.contains(.linear) && p.intersection([.plane, .blend]) == $0.predictor.intersection([.plane, .blend])
+                                ? p.contains(.linear) && p.intersection([.plane, .blend, .quadratic])
+                                    == $0.predictor.intersection([.plane, .blend, .quadratic])
                                 : $0.predictor.subtracting(.data) == p
                         }.count
                     },
@@ -286,7 +287,7 @@ public enum ErrorBoundedEncoder {
                     if plane { planeFits[isData] = fitted }
                     d = p.contains(.blend)
                         ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: history, weights: fitted,
-                                                              neighbours: neighbours)
+                                                              neighbours: neighbours, quadratic: p.contains(.quadratic))
                         : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
                                                                weights: fitted, neighbours: neighbours, plane: plane)
                     weights = fitted

@@ -51,6 +51,8 @@ public struct MCIResidual: Equatable, Sendable {
     public var usesPlanePredictor: Bool { streams.contains { $0.predictor.contains(.plane) } }
     /// Whether any stream uses the blend predictor (format 1.7).
     public var usesBlendPredictor: Bool { streams.contains { $0.predictor.contains(.blend) } }
+    /// Whether any stream uses the quadratic predictor (format 1.8).
+    public var usesQuadraticPredictor: Bool { streams.contains { $0.predictor.contains(.quadratic) } }
 
     /// The section payload.
     func payload() -> [UInt8] {
@@ -93,9 +95,14 @@ public struct MCIResidual: Equatable, Sendable {
         /// by their errors at the earlier neighbours (format 1.7): each region gets the
         /// predictor that works there.
         public static let blend = Predictor(rawValue: 32)
+        /// With `.blend`: the blend also weighs the least-squares quadratic through up to 24
+        /// earlier points within two neighbour steps, and the previous step plus its change
+        /// (format 1.8; supports and weights from the geometry, `MeshNeighbours.quadratic`):
+        /// at tight bounds the plane's error is the field's curvature.
+        public static let quadratic = Predictor(rawValue: 64)
         /// Residual candidates in order of preference on a tie (the simpler first).
         static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time], [.linear, .time, .plane],
-                                       [.linear, .time, .plane, .blend]]
+                                       [.linear, .time, .plane, .blend], [.linear, .time, .plane, .blend, .quadratic]]
         /// Every candidate: the residual ones first, then the same on the data.
         static let everything: [Predictor] = all + all.map { $0.union(.data) }
     }
@@ -130,7 +137,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var escapes: Int
         public var residualBytes: Int
         /// How many streams use each predictor: none, mesh, time, time and mesh, linear, linear
-        /// with the plane, the blend.
+        /// with the plane, the blend, the blend with the quadratic.
         public var predictorUse: [Int]
         /// Streams that quantise the data itself rather than the network's residual.
         public var dataStreams: Int
@@ -138,7 +145,7 @@ public struct MCIResidual: Equatable, Sendable {
         public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.
         public var predictorCounts: [String: Int] {
-            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane", "blend"], predictorUse))
+            Dictionary(uniqueKeysWithValues: zip(["none", "mesh", "time", "time_and_mesh", "linear", "linear_plane", "blend", "blend_quadratic"], predictorUse))
         }
         /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
         public var metrics: MetricsReport

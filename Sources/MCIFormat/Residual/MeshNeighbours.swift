@@ -8,6 +8,12 @@ struct MeshNeighbours: Sendable {
     /// The plane predictor's Q16 weight per entry of `indices` (format 1.6), from the C
     /// decoder's own function: the reader reconstructs the indices with exactly these.
     var planeWeights: [Int32]
+    /// The quadratic predictor's supports (format 1.8, CSR: at most 24 earlier points within two
+    /// neighbour steps, none where the quadratic does not apply) and their Q16 weights, from
+    /// the C decoder's own function, as the plane weights.
+    var quadraticOffsets: [Int]
+    var quadraticIndices: [Int32]
+    var quadraticWeights: [Int32]
 
     static let maxCellPoints = 64
     static let maxPerPoint = 32
@@ -49,6 +55,16 @@ struct MeshNeighbours: Sendable {
             }
         }
         planeWeights = weights
+        var qStart = [Int64](repeating: 0, count: N + 1)
+        var qIds = [Int32](repeating: 0, count: 24 * N), qWeights = [Int32](repeating: 0, count: 24 * N)
+        let status = offsets.map(Int64.init).withUnsafeBufferPointer { start in
+            mcinr_residual_quadratic_support(xyz, N, start.baseAddress, ids, &qStart, &qIds, &qWeights)
+        }
+        precondition(status == 0, "out of memory for the quadratic supports of \(N) points")
+        let used = Int(qStart[N])
+        quadraticOffsets = qStart.map(Int.init)
+        quadraticIndices = Array(qIds.prefix(used))
+        quadraticWeights = Array(qWeights.prefix(used))
     }
 
     /// The mean of y over the neighbours of i, rounded half away from zero (0 if none).

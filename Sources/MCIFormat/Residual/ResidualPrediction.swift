@@ -199,27 +199,47 @@ enum ResidualPrediction {
     /// plane predictor's `weights`); 0 at escapes. Each point's predictions are weighted by the
     /// inverse square of their mean errors at its earlier neighbours, relative to the best:
     /// where the field moves, the previous step stops predicting and its weight falls there alone.
+    /// With `quadratic` (format 1.8) the quadratic and the previous step plus its change too.
     static func blendDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
-                                 neighbours nb: MeshNeighbours) -> [Int64] {
+                                 neighbours nb: MeshNeighbours, quadratic: Bool = false) -> [Int64] {
         let depth = min(history.count, linearDepth)
-        let K = depth >= 2 ? 5 : depth == 1 ? 4 : 2
+        // the predictions s_p that take part (s₀ … s₄ the blend's, s₅ s₆ the quadratic's), by the steps the chain has
+        let use = (0..<7).filter { p in (p < blendPredictions || quadratic) && depth >= [0, 0, 1, 1, 2, 0, 1][p] }
+        let K = use.count
         var d = [Int64](repeating: 0, count: q.count)
-        var errors = [UInt32](repeating: 0, count: q.count * blendPredictions)
+        var errors = [UInt32](repeating: 0, count: q.count * K)
         func clamped(_ v: Int64) -> Int64 { max(-blendClamp, min(blendClamp, v)) }
         withBuffers(q, history.prefix(depth)) { current, past in
             var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
-            var s = [Int64](repeating: 0, count: blendPredictions), mean = [Int64](repeating: 0, count: blendPredictions)
+            var all = [Int64](repeating: 0, count: 7), s = [Int64](repeating: 0, count: K)
+            var mean = [Int64](repeating: 0, count: K)
             for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
                 let a = linearFeatures(i, current, past, nb, plane: true, &f)  // a = planeScale
-                s[0] = clamped(dividedRounded(linearNumerator(w, f, a), 4096))
-                s[1] = clamped(f.3)
-                s[2] = clamped(planeScale * f.0)
-                s[3] = clamped(planeScale * f.0 + f.3 - f.4)
-                s[4] = clamped(planeScale * (2 * f.0 - f.1))
+                all[0] = dividedRounded(linearNumerator(w, f, a), 4096)
+                all[1] = f.3
+                all[2] = planeScale * f.0
+                all[3] = planeScale * f.0 + f.3 - f.4
+                all[4] = planeScale * (2 * f.0 - f.1)
+                if quadratic {  // the quadratic values at t and t − 1 (the plane's where there is no support)
+                    var t0 = f.3, t1 = f.4
+                    let qlo = nb.quadraticOffsets[i], qhi = nb.quadraticOffsets[i + 1]
+                    if qhi > qlo {
+                        var s0: Int64 = 0, s1: Int64 = 0
+                        for n in qlo..<qhi {
+                            let j = Int(nb.quadraticIndices[n]), v = Int64(nb.quadraticWeights[n])
+                            s0 += v * Int64(current[j])
+                            if depth > 0 { s1 += v * Int64(past[0][j]) }
+                        }
+                        t0 = dividedRounded(s0, 4096); t1 = dividedRounded(s1, 4096)
+                    }
+                    all[5] = t0
+                    all[6] = planeScale * f.0 + t0 - t1
+                }
+                for r in 0..<K { s[r] = clamped(all[use[r]]) }
                 let lo = nb.offsets[i], hi = nb.offsets[i + 1], k = Int64(max(hi - lo, 1))
                 for p in 0..<K { mean[p] = 0 }
                 for n in lo..<hi {
-                    let base = Int(nb.indices[n]) * blendPredictions
+                    let base = Int(nb.indices[n]) * K
                     for p in 0..<K { mean[p] += Int64(errors[base + p]) }
                 }
                 var least = Int64.max
@@ -235,7 +255,7 @@ enum ResidualPrediction {
                 }
                 let qi = Int64(current[i])
                 d[i] = qi - dividedRounded(num, den * planeScale)
-                for p in 0..<K { errors[i * blendPredictions + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
+                for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
             }
         }
         return d
