@@ -141,6 +141,9 @@ static void open_and_decode(const uint8_t *data, size_t size) {
         if (mcinr_decode_mesh(m, times[0], NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
         if (mcinr_decode_mesh(m, times[mcinr_num_times(m) - 1], subset, 2, vals, &opt, err, sizeof err) != MCINR_OK)
             abort();
+        /* in time order, as a player asks (each decode continues the chains the last one left) */
+        for (size_t t = 1; t < mcinr_num_times(m) && t < 10; t++)
+            if (mcinr_decode_mesh(m, times[t], NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
         for (size_t c = 0; c < C; c++) {
             double e;
             if (mcinr_residual_max_error(m, c, &e) == MCINR_OK && !(e > 0)) abort();
@@ -258,9 +261,10 @@ static int mutate_residual(section *s, uint64_t *rng) {
     if (start > s->len || size > s->len - start) return 0;
     size_t head = (p[e] & 8u) && size >= 28 ? 28 : 0; /* a linear stream's weights */
     switch (rng_next(rng) % 5) {
-    case 0: /* predictor: one bit flipped (time, mesh, data, linear, plane, blend, or 64: unknown), or any 0 … 64 */
-        if (rng_next(rng) % 2) p[e] ^= (uint8_t)(1u << (rng_next(rng) % 7));
-        else p[e] = (uint8_t)(rng_next(rng) % 65);
+    case 0: /* predictor: one bit flipped (time, mesh, data, linear, plane, blend, quadratic, or 128: unknown), or
+             * any 0 … 128 */
+        if (rng_next(rng) % 2) p[e] ^= (uint8_t)(1u << (rng_next(rng) % 8));
+        else p[e] = (uint8_t)(rng_next(rng) % 129);
         return 1;
     case 1: p[e + 1] = (uint8_t)(rng_next(rng) % 3); return 1;   /* coder */
     case 2: put_le(p + e + 8, raw + (rng_next(rng) % 5) - 2, 8); return 1; /* raw size off by -2 … 2 */
