@@ -21,8 +21,11 @@
  *                           1.6, --plane)
  *   residual_blend.mci, small_residual_blend.mci + .res   with the blend predictor too (format
  *                           1.7, --plane --blend)
+ *   residual_quad.mci, small_residual_quad.mci + .res   with the quadratic predictor too (format
+ *                           1.8, --plane --blend --quadratic)
  *   vessel_plane.mci + .txt vessel-small's float32 mesh and, per point, Nb(i) and the plane
- *                           weights the generator computed in its own arithmetic (--plane-weights)
+ *                           weights the generator computed in its own arithmetic (--plane-weights);
+ *                           .quad.txt: its quadratic supports and weights (--quadratic-support)
  *                           (--range-streams): the tests hold no range encoder of their own
  * The .ref files hold values computed by a naive double-precision Python evaluation.
  * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */

@@ -3,7 +3,8 @@
   pvpython paraview_steps.py --plugin MCINRReaderPlugin.so --mci model.mci [--repeats N]
 
 Each repeat builds a fresh reader proxy (OpenDataFile, as File > Open does) and times:
-  first   UpdatePipeline at the first stored step (the open, the mesh and the first decode);
+  first   UpdatePipeline at the first stored step (the mesh and the first decode; the file is
+          opened by OpenDataFile's information pass, before it);
   next    each later stored step in time order, as the animation toolbar's Play asks for them
           (mean per step);
   jump    a fresh reader's first step, then the last stored step at once (a jump in time).

@@ -110,9 +110,10 @@ def main():
             "",
             "## ParaView (`paraview_steps.py`, pvpython 5.11, the reader plugin)",
             "",
-            "**first** = a fresh reader's `UpdatePipeline` at the first step (open, mesh, first "
-            "decode); **play** = each later step in time order (the animation's Play), per step; "
-            "**jump** = a fresh reader's first step, then the last step at once.",
+            "**first** = a fresh reader's `UpdatePipeline` at the first step (the mesh and the first "
+            "decode; the file's open, which `OpenDataFile`'s information pass does, is not in it: "
+            "see **open** above); **play** = each later step in time order (the animation's Play), "
+            "per step; **jump** = a fresh reader's first step, then the last step at once.",
             "",
             "| model | writer | first, before → now | play / step, before → now | play now / before | "
             "jump, before → now |",
