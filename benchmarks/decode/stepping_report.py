@@ -5,8 +5,11 @@
 import argparse
 import json
 import os
-import platform
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import cpu_name  # noqa: E402
 
 
 def model_name(path):
@@ -27,17 +30,6 @@ def ms(x):
 
 def ratio(a, b):
     return "–" if a is None or b is None else f"{a / b:.2f}×"
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main():
