@@ -70,6 +70,9 @@ public struct TrainingSchedule: Equatable, Sendable {
 
 /// The one training loop: the pipeline runs it for every cluster, tests run it as it is.
 enum ClusterTrainer {
+    /// An epoch improves on the best only when its loss is lower by more than this share of it.
+    static let minimumImprovement = 1e-6
+
     /// Main training (MC-INR §3.1): Adam, step decay, a fresh random fraction of the samples
     /// each epoch. On a plateau of the epoch loss the rate is lowered and training resumes from
     /// the best parameters so far (ours: uses a time budget instead of stopping early), until
@@ -162,7 +165,10 @@ enum ClusterTrainer {
             let epochLoss = lossSum / Double(perEpoch)
             curve.append(epochLoss)
             if !epochLoss.isFinite { stop = .diverged; break }
-            if epochLoss < bestLoss {
+            // progress is a fall of more than one part in 10⁶: float32 sums over reshuffled batches
+            // differ in their last bits (on some CPUs OpenBLAS's product of a row depends on its
+            // place in the batch), which must not reset the plateau count
+            if epochLoss < bestLoss - Self.minimumImprovement * abs(bestLoss) || !bestLoss.isFinite {
                 bestLoss = epochLoss; sinceBest = 0
                 best.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: network.parameters) }
             } else {
