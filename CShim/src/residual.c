@@ -495,24 +495,24 @@ static cached_chain *chain_cache_take(mci_chain_cache *cache, size_t c) {
     return e;
 }
 
-/* Returns a taken entry (or NULL) as component c's, dropping what another decode left meanwhile;
- * with keep = 0, drops e too. */
-static void chain_cache_give(mci_chain_cache *cache, size_t c, cached_chain *e, int keep) {
-    if (!cache) return;
-    cached_chain *old = NULL;
+/* Frees a taken entry (or nothing for NULL) and its share of the cache's bytes. */
+static void chain_cache_drop(mci_chain_cache *cache, cached_chain *e) {
+    if (!cache || !e) return;
     pthread_mutex_lock(&cache->lock);
-    if (keep && e) {
-        old = cache->slot[c];
-        cache->slot[c] = e;
-    } else {
-        old = e;
-    }
-    if (old) cache->bytes -= old->bytes;
+    cache->bytes -= e->bytes;
     pthread_mutex_unlock(&cache->lock);
-    if (old) {
-        free(old->store);
-        free(old);
-    }
+    free(e->store);
+    free(e);
+}
+
+/* Returns a taken entry (or NULL) as component c's, dropping what another decode left meanwhile. */
+static void chain_cache_give(mci_chain_cache *cache, size_t c, cached_chain *e) {
+    if (!cache || !e) return;
+    pthread_mutex_lock(&cache->lock);
+    cached_chain *old = cache->slot[c];
+    cache->slot[c] = e;
+    pthread_mutex_unlock(&cache->lock);
+    chain_cache_drop(cache, old);
 }
 
 /* An entry for N points (reusing e when it is large enough, else dropping it), or NULL when the
@@ -525,7 +525,7 @@ static cached_chain *chain_cache_entry(mci_chain_cache *cache, cached_chain *e, 
         e->history = history;
         return e;
     }
-    chain_cache_give(cache, 0, e, 0);
+    chain_cache_drop(cache, e);
     int fits;
     pthread_mutex_lock(&cache->lock);
     fits = bytes <= CHAIN_CACHE_LIMIT - cache->bytes && cache->bytes <= CHAIN_CACHE_LIMIT;
@@ -1303,7 +1303,7 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
         }
         if (start_stream(m, k, b->dctx, st->raw, b->dmag, &reader) ||
             reconstruct(m, k, &reader, b, s == job->t ? &target : NULL, &point)) {
-            chain_cache_give(m->residual_cache, c, e, 0);
+            chain_cache_drop(m->residual_cache, e);
             return MCINR_ERR_NOMEM;
         }
     }
@@ -1311,7 +1311,7 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
         e->t = job->t;
         chain_cache_put(e, 0, b->level[0], N);
     }
-    chain_cache_give(m->residual_cache, c, e, 1);
+    chain_cache_give(m->residual_cache, c, e);
     return MCINR_OK;
 }
 
