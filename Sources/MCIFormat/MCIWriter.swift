@@ -44,12 +44,7 @@ public enum MCIWriter {
     /// named as `name` (the file to be written).
     public static func encode(_ model: MCIModel, meshPayload: [UInt8]? = nil, name: String = "in-memory model") throws -> [UInt8] {
         try validate(model)
-        var netsPayload = try nets(model)
-        var netsFlags: UInt32 = 1
-        if model.compressNets, let packed = try? compressedSection(netsPayload), packed.count < netsPayload.count {
-            netsPayload = packed
-            netsFlags |= compressedFlag
-        }
+        let (netsFlags, netsPayload) = try netsSection(model)
         var sections: [(Section, UInt32, [UInt8])] = [
             (.meta, 1, meta(model)),
             (.json, 0, Array(model.metadataJSON.utf8)),
@@ -90,6 +85,19 @@ public enum MCIWriter {
                                                threads: ProcessInfo.processInfo.activeProcessorCount)
         return assemble(sections + [(.meshx, 0, index)], minor: 5)
     }
+
+    /// The NETS section as `encode` writes it: flags and payload, zlib-compressed where
+    /// `compressNets` asks and that is smaller.
+    static func netsSection(_ model: MCIModel) throws -> (flags: UInt32, payload: [UInt8]) {
+        let payload = try nets(model)
+        if model.compressNets, let packed = try? compressedSection(payload), packed.count < payload.count {
+            return (1 | compressedFlag, packed)
+        }
+        return (1, payload)
+    }
+
+    /// What the weights cost in the file: the bytes of its NETS section's payload.
+    public static func storedNetsBytes(_ model: MCIModel) throws -> Int { try netsSection(model).payload.count }
 
     /// The file of `sections` (type, flags, payload) in this order, as format 1.`minor`.
     static func assemble(_ sections: [(Section, UInt32, [UInt8])], minor: UInt16) -> [UInt8] {

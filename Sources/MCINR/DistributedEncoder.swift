@@ -38,14 +38,6 @@ extension Encoder {
         let points = shard.points
         let truth = { (step: Int) throws -> [Float]? in try fields.gatherStep(step, root: 0, communicator: communicator) }
 
-        communicator.phase = "evaluation"
-        var metrics: MetricsReport?
-        if options.training.evaluation == .decoder {
-            reporter?.report(.evaluating)
-            metrics = try DistributedEvaluation.evaluate(result, points: points, fields: fields, communicator: communicator,
-                                                         threads: options.threads, weightEncoding: options.weightEncoding)
-        }
-        communicator.phase = "residual"
         // The residual reads the steps several times, in an order only rank 0 knows: it names
         // each step it wants (broadcast), then gathers it; -1 ends the requests.
         func request(_ step: Int) throws -> Int {
@@ -54,14 +46,49 @@ extension Encoder {
             var r = ByteReader(try communicator.broadcast(w.bytes, root: 0))
             return try r.int()
         }
-        guard isRoot else {
-            if options.errorBound != nil {
-                while true {
-                    let step = try request(-1)  // the value sent is rank 0's
-                    guard step >= 0 else { break }
-                    _ = try truth(step)
-                }
+        // Every rank takes part in each encoding's evaluation and residual; rank 0 keeps the
+        // smallest (`EncodeOptions.weightEncodingsTried`, as one process does).
+        let embedded = isRoot && options.embedMesh ? MCIMesh(mesh!) : nil
+        var best: Stored?
+        for encoding in options.weightEncodingsTried {
+            var tried = options
+            tried.weightEncoding = encoding
+            communicator.phase = "evaluation"
+            var metrics: MetricsReport?
+            if options.training.evaluation == .decoder {
+                reporter?.report(.evaluating)
+                metrics = try DistributedEvaluation.evaluate(result, points: points, fields: fields, communicator: communicator,
+                                                             threads: options.threads, weightEncoding: encoding)
             }
+            communicator.phase = "residual"
+            guard isRoot else {
+                if options.errorBound != nil {
+                    while true {
+                        let step = try request(-1)  // the value sent is rank 0's
+                        guard step >= 0 else { break }
+                        _ = try truth(step)
+                    }
+                }
+                continue
+            }
+            var evaluated = result
+            if let metrics {
+                evaluated.metrics = metrics
+                evaluated.metricsSource = "decoder"
+            }
+            var model = try makeModel(evaluated, mesh: embedded, options: tried)
+            var bounded: MCIResidual.Report?
+            if let bound = options.errorBound {
+                reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count))
+                (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads) { step in
+                    try truth(request(step))!
+                }
+                _ = try request(-1)
+            }
+            best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
+                                                   bounded: bounded))
+        }
+        guard let chosen = best else {
             if options.embedMesh, case .chunked = options.meshCoding {
                 try DistributedMeshCoding.run(mesh: nil, model: nil, points: points, to: url, options: options,
                                               communicator: communicator)
@@ -70,28 +97,17 @@ extension Encoder {
             try communicator.barrier()  // returns once rank 0 has written the file (or the job ends)
             return nil
         }
-        if let metrics {
-            result.metrics = metrics
-            result.metricsSource = "decoder"
-        }
-        var model = try makeModel(result, mesh: options.embedMesh ? MCIMesh(mesh!) : nil, options: options)
-        var bounded: MCIResidual.Report?
-        if let bound = options.errorBound {
-            reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count))
-            (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads) { step in
-                try truth(request(step))!
-            }
-            _ = try request(-1)
-        }
         if options.embedMesh, case .chunked = options.meshCoding {
-            try DistributedMeshCoding.run(mesh: model.mesh, model: model, points: points, to: url, options: options,
-                                          communicator: communicator)
+            try DistributedMeshCoding.run(mesh: chosen.model.mesh, model: chosen.model, points: points, to: url,
+                                          options: chosen.options, communicator: communicator)
             communicator.phase = "write"
         } else {
             communicator.phase = "write"
-            try MCIWriter.write(model, to: url)
+            try MCIWriter.write(chosen.model, to: url)
         }
-        let summary = try summarize(result, metrics: bounded?.metrics ?? metrics, bounded: bounded, file: url, options: options)
+        var summary = try summarize(chosen.result, metrics: chosen.bounded?.metrics ?? chosen.metrics, bounded: chosen.bounded,
+                                    file: url, options: chosen.options)
+        summary.weightChoices = chosen.choices
         try communicator.barrier()
         return summary
     }

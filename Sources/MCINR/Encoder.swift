@@ -10,6 +10,12 @@ public struct EncodeOptions: Sendable {
     public var training: MCINRConfig
     /// Default float16: < 0.01 dB below float32 for half the bytes (docs/benchmarks/weights.md).
     public var weightEncoding: MCIWeightEncoding = .float16
+    /// With an error bound, the encodings tried besides `weightEncoding`: the file keeps the
+    /// one whose weights and residual are smallest together. int8 stores the weights in about
+    /// 0.6× the bytes of f16 but costs the network 0.1–2 dB, which the residual pays back or
+    /// not depending on the data and the bound (docs/benchmarks/error-bounded.md). Each costs
+    /// one more evaluation and residual coding. Empty: `weightEncoding` is stored as given.
+    public var boundedWeightAlternatives: [MCIWeightEncoding] = [.int8]
     /// Embed the mesh, so ParaView needs nothing else (required by an error bound).
     public var embedMesh = true
     /// Error-bounded mode: every decoded value at a mesh point and stored step within the bound.
@@ -26,6 +32,11 @@ public struct EncodeOptions: Sendable {
     public var cellsPerChunkCodedBeforeTraining: Int? {
         guard embedMesh, errorBound == nil, case .chunked(let cells) = meshCoding else { return nil }
         return cells
+    }
+
+    /// The weight encodings an encode tries, `weightEncoding` first (it is kept on a tie).
+    public var weightEncodingsTried: [MCIWeightEncoding] {
+        errorBound == nil ? [weightEncoding] : [weightEncoding] + boundedWeightAlternatives.filter { $0 != weightEncoding }
     }
 
     /// Threads for evaluation and the residual: the training's, or every core.
@@ -51,6 +62,17 @@ public struct EncodeSummary: Sendable {
     public var weightBytes: UInt64
     public var fileBytes: UInt64
     public var embedsMesh: Bool
+    /// Every weight encoding tried (`EncodeOptions.weightEncodingsTried`) with what it cost:
+    /// one entry unless an error bound made the encoder choose.
+    public var weightChoices: [WeightChoice] = []
+
+    /// One weight encoding tried: the bytes of its NETS section and of its residual.
+    public struct WeightChoice: Sendable {
+        public var encoding: MCIWeightEncoding
+        public var netsBytes: Int
+        public var residualBytes: Int
+        public var storedBytes: Int { netsBytes + residualBytes }
+    }
 
     public var rawFieldBytes: Int { result.rawFieldBytes }
     public var residualBytes: Int { bounded?.residualBytes ?? 0 }
@@ -91,6 +113,11 @@ public struct EncodeSummary: Sendable {
                 "network_mean_psnr": b.networkMetrics.meanPSNR, "compression_ratio_fields": ratioFields,
             ] as [String: Any]
         }
+        if weightChoices.count > 1 {
+            summary["weight_encodings_tried"] = weightChoices.map {
+                ["weights": $0.encoding.shortName, "nets_bytes": $0.netsBytes, "residual_bytes": $0.residualBytes]
+            }
+        }
         return summary
     }
 }
@@ -123,21 +150,63 @@ public enum Encoder {
         if codedMesh != nil && options.cellsPerChunkCodedBeforeTraining == nil {
             throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC, without an error bound")
         }
-        var result = try train(data, options: options, reporter: reporter)
-        let metrics = try evaluate(result, data: data, options: options, reporter: reporter)
-        if let metrics {
-            result.metrics = metrics  // recorded in the file's JSON section
-            result.metricsSource = "decoder"
-        }
-        var model = try makeModel(result, mesh: options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil, options: options)
-        model.codedMesh = codedMesh
-        var bounded: MCIResidual.Report?
-        if let bound = options.errorBound {
-            (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)
+        let result = try train(data, options: options, reporter: reporter)
+        let embedded = options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil
+        var best: Stored?
+        for encoding in options.weightEncodingsTried {
+            var tried = options
+            tried.weightEncoding = encoding
+            var evaluated = result
+            let metrics = try evaluate(result, data: data, options: tried, reporter: reporter)
+            if let metrics {
+                evaluated.metrics = metrics  // recorded in the file's JSON section
+                evaluated.metricsSource = "decoder"
+            }
+            var model = try makeModel(evaluated, mesh: embedded, options: tried)
+            model.codedMesh = codedMesh
+            var bounded: MCIResidual.Report?
+            if let bound = options.errorBound {
+                (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)
+            }
+            best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
+                                                   bounded: bounded))
         }
         _ = consume data
-        try MCIWriter.write(model, to: url)
-        return try summarize(result, metrics: bounded?.metrics ?? metrics, bounded: bounded, file: url, options: options)
+        let chosen = best!
+        try MCIWriter.write(chosen.model, to: url)
+        var summary = try summarize(chosen.result, metrics: chosen.bounded?.metrics ?? chosen.metrics, bounded: chosen.bounded,
+                                    file: url, options: chosen.options)
+        summary.weightChoices = chosen.choices
+        return summary
+    }
+
+    /// One weight encoding's model, ready to write (phases 2–4 done), and what it and the
+    /// encodings tried before it cost.
+    struct Stored {
+        var result: PipelineResult
+        var options: EncodeOptions
+        var metrics: MetricsReport?
+        var model: MCIModel
+        var bounded: MCIResidual.Report?
+        let cost: EncodeSummary.WeightChoice
+        var choices: [EncodeSummary.WeightChoice]
+
+        init(result: PipelineResult, options: EncodeOptions, metrics: MetricsReport?, model: MCIModel,
+             bounded: MCIResidual.Report?) throws {
+            (self.result, self.options, self.metrics, self.model, self.bounded) = (result, options, metrics, model, bounded)
+            cost = EncodeSummary.WeightChoice(encoding: options.weightEncoding, netsBytes: try MCIWriter.storedNetsBytes(model),
+                                              residualBytes: bounded?.residualBytes ?? 0)
+            choices = [cost]
+        }
+
+        /// The one of `best` and `candidate` whose weights and residual take fewer bytes
+        /// (`best` on a tie), with the costs of both and of those tried before.
+        static func smaller(_ best: Stored?, _ candidate: Stored) -> Stored {
+            guard let best else { return candidate }
+            var kept = best.cost.storedBytes <= candidate.cost.storedBytes ? best : candidate
+            kept.choices = best.choices + [candidate.cost]
+            return kept
+        }
     }
 
     /// Phase 1: the MC-INR pipeline (clusters, meta-learning, training, splits). Its own

@@ -161,6 +161,10 @@ struct Train: ParsableCommand {
         }
         if let budget = result.budgetReport() { print(budget.summaryLine) }
         print("sizes: raw fields \(formatBytes(UInt64(result.rawFieldBytes))), weights \(formatBytes(summary.weightBytes)) (\(summary.weightEncoding.shortName)), file \(formatBytes(summary.fileBytes))")
+        if summary.weightChoices.count > 1 {
+            let tried = summary.weightChoices.map { "\($0.encoding.shortName) \(formatBytes(UInt64($0.storedBytes)))" }
+            print("weights chosen: \(summary.weightEncoding.shortName), the fewest bytes of weights + residual (\(tried.joined(separator: ", ")))")
+        }
         if let b = summary.bounded {
             let worst = b.achievedMaxError.indices.max { b.achievedMaxError[$0] / b.maxErrors[$0] < b.achievedMaxError[$1] / b.maxErrors[$1] } ?? 0
             print("error bound: max |err| \(sci(b.achievedMaxError[worst])) ≤ bound \(sci(b.maxErrors[worst])) (\(names[worst]), the tightest component) at every mesh point and step; network alone: \(sci(b.networkMaxError[worst])), PSNR \(fmt(b.networkMetrics.meanPSNR)) dB")
@@ -303,9 +307,9 @@ struct TrainingOptions: ParsableArguments {
 
 /// How the model is stored: weight precision, mesh, error bound.
 struct StorageOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("How the weights are stored: f32, f16 (half the bytes, negligible loss) or int8 (a quarter, some loss).",
-                               discussion: "f32 writes .mci format 1.0, readable by every reader. f16 and int8 need format 1.1; their weights section is also zlib-compressed where that is smaller. See docs/benchmarks/weights.md."))
-    var weights: MCIWeightEncoding = EncodeOptions().weightEncoding
+    @Option(help: ArgumentHelp("How the weights are stored: auto, f32, f16 (half the bytes, negligible loss) or int8 (a quarter, some loss).",
+                               discussion: "auto: f16; with --max-error/--max-rel-error, f16 or int8, whichever stores the weights and the residual in fewer bytes (both are tried). f32 writes .mci format 1.0, readable by every reader. f16 and int8 need format 1.1; their weights section is also zlib-compressed where that is smaller. See docs/benchmarks/weights.md."))
+    var weights: WeightsChoice = .auto
     @Flag(name: .customLong("no-mesh"), help: "Do not embed the mesh in the .mci (smaller; ParaView then cannot open it alone).")
     var noMesh = false
     @Option(name: .customLong("mesh-coding"),
@@ -330,11 +334,33 @@ struct StorageOptions: ParsableArguments {
     }
 
     func apply(to options: inout EncodeOptions) {
-        options.weightEncoding = weights
+        if case .fixed(let encoding) = weights {
+            options.weightEncoding = encoding
+            options.boundedWeightAlternatives = []
+        }
         options.embedMesh = !noMesh
         options.meshCoding = meshCoding == .chunked ? .standard : .zlib
         options.errorBound = maxError.map(MCIResidual.Bound.absolute) ?? maxRelError.map(MCIResidual.Bound.relative)
     }
+}
+
+/// `--weights`: an encoding, or `auto` (`EncodeOptions`' default and its choice with a bound).
+enum WeightsChoice: Equatable, ExpressibleByArgument {
+    case auto
+    case fixed(MCIWeightEncoding)
+
+    init?(argument: String) {
+        if argument == "auto" {
+            self = .auto
+        } else if let encoding = MCIWeightEncoding(shortName: argument) {
+            self = .fixed(encoding)
+        } else {
+            return nil
+        }
+    }
+
+    var defaultValueDescription: String { "auto" }
+    static var allValueStrings: [String] { ["auto"] + MCIWeightEncoding.allCases.map(\.shortName) }
 }
 
 /// `--mesh-coding`.
@@ -343,11 +369,6 @@ enum MeshCodingChoice: String, ExpressibleByArgument, CaseIterable { case chunke
 extension MCINRConfig.Method: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
 
-extension MCIWeightEncoding: ExpressibleByArgument {
-    public init?(argument: String) { self.init(shortName: argument) }
-    public var defaultValueDescription: String { shortName }
-    public static var allValueStrings: [String] { allCases.map(\.shortName) }
-}
 
 /// ", bf16 products" / ", bf16 products in 3 of 20 trainings" (auto's choices) for the model
 /// line; empty for fp32.
@@ -400,7 +421,9 @@ func parseBounds(_ text: String) throws -> [Double] {
 /// fields / (weights + residual), and how many streams quantise the data.
 func printBoundComparison(_ summary: EncodeSummary, _ dataset: Dataset, bounds: [Double], options: EncodeOptions) throws {
     let data = TrainingData(dataset: dataset)
-    let model = try Encoder.makeModel(summary.result, mesh: MCIMesh(dataset.mesh), options: options)
+    var stored = options
+    stored.weightEncoding = summary.weightEncoding  // the file's (chosen with the bound)
+    let model = try Encoder.makeModel(summary.result, mesh: MCIMesh(dataset.mesh), options: stored)
     var records: [[String: Any]] = []
     for r in bounds {
         let (_, report) = try Encoder.addResidual(model, data: data, bound: .relative(r), threads: options.threads, reporter: nil)

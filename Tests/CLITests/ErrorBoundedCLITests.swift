@@ -59,10 +59,25 @@ final class ErrorBoundedCLITests: XCTestCase {
         let model = dir.appendingPathComponent("rel.mci").path
         let train = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2"] + Self.fastTraining)
         XCTAssertEqual(train.status, 0, train.stderr)
-        let bound = try XCTUnwrap(try CLI.json(train.stdout)["error_bound"] as? [String: Any])
+        let summary = try CLI.json(train.stdout)
+        let bound = try XCTUnwrap(summary["error_bound"] as? [String: Any])
         for c in try XCTUnwrap(bound["components"] as? [[String: Any]]) {
             XCTAssertLessThanOrEqual(try XCTUnwrap(c["max_abs_error"] as? Double), try XCTUnwrap(c["bound"] as? Double))
         }
+        // --weights auto (the default): f16 and int8 tried, the one with fewer bytes kept and
+        // named in the file
+        let tried = try XCTUnwrap(summary["weight_encodings_tried"] as? [[String: Any]])
+        XCTAssertEqual(tried.map { $0["weights"] as? String }, ["f16", "int8"])
+        let costs = try tried.map { try XCTUnwrap($0["nets_bytes"] as? Int) + XCTUnwrap($0["residual_bytes"] as? Int) }
+        let chosen = try XCTUnwrap(summary["weights"] as? String)
+        XCTAssertEqual(chosen, costs[1] < costs[0] ? "int8" : "f16", "\(tried)")
+        XCTAssertEqual(tried.first { $0["weights"] as? String == chosen }?["residual_bytes"] as? Int, bound["residual_bytes"] as? Int)
+        let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
+        XCTAssertEqual((info["weights"] as? [String: Any])?["encoding"] as? String, chosen)
+        let fixed = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2", "--weights", "f16"] + Self.fastTraining)
+        let fixedSummary = try CLI.json(fixed.stdout)
+        XCTAssertEqual(fixedSummary["weights"] as? String, "f16")
+        XCTAssertNil(fixedSummary["weight_encodings_tried"], "an encoding asked for is not a choice")
         for bad in [["--max-error", "0"], ["--max-rel-error", "-1"], ["--max-error", "nan"],
                     ["--max-error", "1", "--max-rel-error", "1"], ["--max-error", "1", "--no-mesh"]] {
             let run = try CLI.run(["train", pvd.path, "-o", dir.appendingPathComponent("x.mci").path] + bad)

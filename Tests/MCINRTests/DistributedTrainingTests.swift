@@ -83,6 +83,8 @@ final class DistributedTrainingTests: XCTestCase {
             let serialURL = folder.appendingPathComponent("\(name)-serial.mci")
             let serial = try Encoder.encode(data, mesh: mesh, to: serialURL, options: options)
             if name == "splits" { XCTAssertGreaterThan(serial.result.splits.count, 0, "the configuration must split") }
+            // the bound makes every rank take part in an f16 and an int8 residual
+            XCTAssertEqual(serial.weightChoices.map(\.encoding), name == "error-bounded" ? [.float16, .int8] : [.float16])
             let expected = try Data(contentsOf: serialURL)
             for size in [1, 2, 3] {
                 let url = folder.appendingPathComponent("\(name)-\(size).mci")
@@ -109,6 +111,7 @@ final class DistributedTrainingTests: XCTestCase {
                 XCTAssertTrue(summaries.dropFirst().allSatisfy { $0 == nil }, "the other ranks return nil")
                 XCTAssertEqual(try Data(contentsOf: url), expected, "\(name): \(size) rank(s) wrote other bytes than one process")
                 XCTAssertEqual(summaries[0]?.metrics, serial.metrics)
+                XCTAssertEqual(summaries[0]?.weightChoices.map(\.storedBytes), serial.weightChoices.map(\.storedBytes))
             }
         }
     }
