@@ -156,6 +156,7 @@ def measure(args):
                              residual_bytes_zstd_unpredicted=alt.get("zstd_unpredicted"), decode_seconds=timing, data_domain=study, budget=budget, raw_bytes=int(values.size * 4),
                              cr=eb["compression_ratio_fields"], psnr=run["mean"]["psnr"], max_rel_error=max_rel,
                              residual_bytes=eb["residual_bytes"], weight_bytes=run["weight_bytes"],
+                             weights=run.get("weights"), weight_encodings_tried=run.get("weight_encodings_tried"),
                              nonzero=eb["nonzero_indices"], escapes=eb["escapes"],
                              predictors=eb.get("predictors", {}), range_coded=eb.get("range_coded_streams"),
                              data_streams=eb.get("data_streams"),
@@ -249,7 +250,8 @@ def report(rows, machine, started, seconds, orders=None, previous=None):
         has_rcm = any(n.startswith("SZ3 rcm") for n in r["peers"])
         tag = "RCM" if sz and sz[0].startswith("rcm") else "not RCM" if has_rcm else "RCM not measured"
         body.append([r["dataset"], f"{r['rel_bound']:g}", f(r["cr"]), f(r["psnr"]), f"{r['max_rel_error']:.2e}",
-                     kib(r["residual_bytes"]), kib(r["weight_bytes"]), f(r["network_psnr"]),
+                     kib(r["residual_bytes"]), kib(r["weight_bytes"]) + (f" ({r['weights']})" if r.get("weights") else ""),
+                     f(r["network_psnr"]),
                      f"{f(sz[1]['cr'])} ({f(sz[1]['psnr'])}, {sz[0]}; {tag})" if sz else "—",
                      f"{f(szr[1]['cr'])} ({szr[0]})" if szr else "—",
                      f"{f(zfp[1]['cr'])} ({zfp[0]})" if zfp else "—",
@@ -257,6 +259,21 @@ def report(rows, machine, started, seconds, orders=None, previous=None):
     L.append(table(head, body))
     L.append("")
     L.append(verdict(rows))
+    tried = [r for r in rows if r.get("weight_encodings_tried")]
+    if tried:
+        names = [t["weights"] for t in tried[0]["weight_encodings_tried"]]
+        L.append("\nWeight encoding (`train --weights auto`, the default): with a bound the encoder codes the residual "
+                 "for each encoding and keeps the one whose weights (NETS section) and residual take fewer bytes; the "
+                 "same trained network, so the residual differs only by what the coarser weights cost the network.\n")
+        body = []
+        for r in tried:
+            cost = {t["weights"]: t for t in r["weight_encodings_tried"]}
+            total = {n: cost[n]["nets_bytes"] + cost[n]["residual_bytes"] for n in names}
+            body.append([r["dataset"], f"{r['rel_bound']:g}"]
+                        + [f"{kib(cost[n]['nets_bytes'])} + {kib(cost[n]['residual_bytes'])} = {kib(total[n])}" for n in names]
+                        + [r["weights"], f"{100 * (total[r['weights']] / total[names[0]] - 1):+.1f} %"])
+        L.append(table(["dataset", "R"] + [f"{n}: weights + residual KiB" for n in names]
+                       + ["kept", f"kept against {names[0]}"], body))
     L.append("\nEvery SZ3 and ZFP layout at each bound (CR; † over the bound):\n")
     names = peer_names(rows)
 
