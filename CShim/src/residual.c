@@ -833,6 +833,36 @@ double mci_residual_estimate(const uint8_t *p, size_t len) {
     return (double)nonempty * (double)N;
 }
 
+/* The points' plane weights and quadratic supports at open (geometry alone, the same for every
+ * stream): a task per block of GEOMETRY_POINTS points (mci_parallel_run, ctx: the model). A
+ * support is written at MCI_QUAD_MAX_SUPPORT · i, its size in quad_start[i + 1], and packed in
+ * point order afterwards. */
+#define GEOMETRY_POINTS 32u /* small blocks balance the threads; a point's fit outweighs a task's overhead */
+
+static void *geometry_init(void *ctx) { /* mci_quadratic_support's marks (mark[j] = i + 1) */
+    const mcinr_model *m = ctx;
+    return calloc(m->residual_quad && m->mesh_num_points ? m->mesh_num_points : 1, sizeof(size_t));
+}
+
+static void geometry_fini(void *ctx, void *state) {
+    (void)ctx;
+    free(state);
+}
+
+static mcinr_status geometry_task(void *ctx, void *state, size_t index) {
+    mcinr_model *m = ctx;
+    size_t N = m->mesh_num_points, from = index * GEOMETRY_POINTS, to = N - from > GEOMETRY_POINTS ? from + GEOMETRY_POINTS : N;
+    for (size_t i = from; i < to; i++) {
+        size_t a = m->residual_nb_start[i], e = m->residual_nb_start[i + 1];
+        if (m->residual_plane) mci_plane_weights(m->mesh_points, i, m->residual_nb + a, e - a, m->residual_plane + a);
+        if (m->residual_quad)
+            m->residual_quad_start[i + 1] = mci_quadratic_support(m->mesh_points, i, m->residual_nb_start, m->residual_nb,
+                                                                  state, m->residual_quad_ids + MCI_QUAD_MAX_SUPPORT * i,
+                                                                  m->residual_quad_weights + MCI_QUAD_MAX_SUPPORT * i);
+    }
+    return MCINR_OK;
+}
+
 /* The open's validation: a task per (component, block of CHAIN_STEPS steps), component-major,
  * reconstructing the block's chain from zero (mci_parallel_run, the decoder's one pattern). */
 typedef struct validate_job {
@@ -1123,26 +1153,34 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_plane = malloc((entries ? entries : 1) * sizeof(int32_t));
         if (!m->residual_plane)
             FAIL(MCINR_ERR_NOMEM, "out of memory for the plane weights of %llu points", (unsigned long long)N);
-        for (size_t i = 0; i < N; i++)
-            mci_plane_weights(m->mesh_points, i, m->residual_nb + m->residual_nb_start[i],
-                              m->residual_nb_start[i + 1] - m->residual_nb_start[i], m->residual_plane + m->residual_nb_start[i]);
     }
     if (m->residual_quad) { /* a quadratic stream has the blend and plane bits, so Nb is built */
-        size_t *mark = calloc(N ? N : 1, sizeof(size_t)), used = 0;
         m->residual_quad_start = malloc((N + 1) * sizeof(size_t));
         m->residual_quad_ids = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(uint32_t));
         m->residual_quad_weights = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(int32_t));
-        if (!mark || !m->residual_quad_start || !m->residual_quad_ids || !m->residual_quad_weights) {
-            free(mark);
+        if (!m->residual_quad_start || !m->residual_quad_ids || !m->residual_quad_weights)
             FAIL(MCINR_ERR_NOMEM, "out of memory for the quadratic supports of %llu points", (unsigned long long)N);
+    }
+    if (m->residual_plane || m->residual_quad) {
+        /* a worker marks U(i) in an array of N of its own: as many threads as the budget holds */
+        size_t threads = 1, failed = SIZE_MAX;
+        while (threads < oc->threads && threads * GEOMETRY_POINTS < N &&
+               (!m->residual_quad || mci_budget_charge(oc->budget, 1, 8 * (uint64_t)N, "", NULL, 0) == 0))
+            threads++;
+        mci_parallel_for loop = {(N + GEOMETRY_POINTS - 1) / GEOMETRY_POINTS, threads, m, geometry_init, geometry_fini,
+                                 geometry_task, NULL, NULL, 0.0, 0.0};
+        if (mci_parallel_run(&loop, &failed) != MCINR_OK)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the supports of %llu points", (unsigned long long)N);
+        if (m->residual_quad) { /* each support after the one before it; start[i + 1] held its size */
+            size_t *start = m->residual_quad_start, used = 0;
+            start[0] = 0;
+            for (size_t i = 0; i < N; i++) {
+                size_t k = start[i + 1], at = MCI_QUAD_MAX_SUPPORT * i; /* used ≤ at: the moves go down */
+                memmove(m->residual_quad_ids + used, m->residual_quad_ids + at, k * sizeof(uint32_t));
+                memmove(m->residual_quad_weights + used, m->residual_quad_weights + at, k * sizeof(int32_t));
+                start[i + 1] = used += k;
+            }
         }
-        m->residual_quad_start[0] = 0;
-        for (size_t i = 0; i < N; i++) {
-            used += mci_quadratic_support(m->mesh_points, i, m->residual_nb_start, m->residual_nb, mark,
-                                          m->residual_quad_ids + used, m->residual_quad_weights + used);
-            m->residual_quad_start[i + 1] = used;
-        }
-        free(mark);
     }
     {
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Would the network help the data streams as one more prediction of the blend? (issue #23)
+
+At 10⁻³ and below most streams quantise the data itself (the writer's data streams), which
+predict each point from its earlier neighbours and earlier steps only: the network's value is
+not used there at all. This study measures, on the data's own indices (order-0 entropy, in
+floating point, as quadratic_study.py), the format 1.8 blend of the data (the linear plane
+prediction, the plane, the previous step, its plane change, its trend, the quadratic and its
+change) against the same blend with predictions made from the network's value n at the point
+(decoded by the C decoder from a trained model, in index units of the data grid):
+
+* "+ network": n itself;
+* "+ network + plane of its error": n plus the plane through the earlier neighbours' q − n;
+* "+ network + previous error": n plus the previous step's q − n at the point;
+* "+ all three".
+
+Each point weighs its predictions by 1 / (mean |error| at its earlier neighbours + ½)², as the
+format's blend does. "residual, blend" is the blend applied to the network's residual q − n
+(what a residual stream with the blend predicts), for comparison.
+
+    python3 network_blend_study.py --dataset LABEL=PATH.pvd=MODEL.mci [--bounds 1e-3 1e-4] [--out TABLE.md]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from predictor_study import CHAIN, DEPTH, ROOT, earlier_neighbours, entropy, plane_rows, vtu  # noqa: E402
+from quadratic_study import PLANE_CAP, VARIANTS, blend, quadratic_rows  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import mcinr  # noqa: E402
+
+
+def network_values(model):
+    """T × N × C float64: the network alone at the mesh points of every stored step."""
+    with mcinr.Model(model) as m:
+        return np.array([m.decode_mesh(t, network_only=True).astype(np.float64) for t in m.times])
+
+
+def study(points, conn, offsets, values, network, bounds):
+    T, n, C = values.shape
+    p = earlier_neighbours(conn, offsets, n)
+    i_, j_ = p[:, 0], p[:, 1]
+    kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
+    W = plane_rows(points, i_, j_, n, least=4, cap=PLANE_CAP)
+    planar = lambda y: np.bincount(i_, weights=W * y[j_], minlength=n)
+    nbabs = lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk
+    Q, has = quadratic_rows(points, n, i_, j_, *VARIANTS[0][1:])
+    rows = []
+    for R in bounds:
+        bits = {}
+        add = lambda key, b: bits.__setitem__(key, bits.get(key, 0.0) + b)
+        for c in range(C):
+            x = values[:, :, c].astype(np.float64)
+            span = x.max() - x.min()
+            s = 2 * R * (span if span > 0 else 1) * (1 - 1 / 64)
+            q = np.rint((x - x.min()) / s)
+            nq = (network[:, :, c] - x.min()) / s  # the network in index units
+            for t in range(T):
+                depth = min(t % CHAIN, DEPTH)
+
+                def predictions(y):
+                    """The format 1.8 blend's predictions of y[t] (y: steps × points)."""
+                    feats = [planar(y[t])]
+                    for m in range(1, depth + 1):
+                        feats += [y[t - m], planar(y[t - m])]
+                    G = np.stack(feats, 1)
+                    w, *_ = np.linalg.lstsq(G, y[t], rcond=None)
+                    preds = [G @ (np.round(w * 4096) / 4096), feats[0]]
+                    if depth:
+                        preds += [y[t - 1], y[t - 1] + feats[0] - feats[2]]
+                    if depth >= 2:
+                        preds.append(2.0 * y[t - 1] - y[t - 2])
+                    quad = np.where(has, Q @ y[t], feats[0])
+                    preds.append(quad)
+                    if depth:
+                        preds.append(y[t - 1] + quad - np.where(has, Q @ y[t - 1], feats[2]))
+                    return preds
+
+                preds = predictions(q)
+                e = q[t] - nq[t]
+                net = [nq[t], nq[t] + planar(e)]
+                if depth:
+                    net.append(nq[t] + q[t - 1] - nq[t - 1])
+                cost = lambda more: entropy(q[t] - np.rint(blend(q[t], preds + more, nbabs)))
+                add("data, blend (format 1.8)", cost([]))
+                add("+ network", cost(net[:1]))
+                add("+ network + plane of its error", cost(net[1:2]))
+                if depth:
+                    add("+ network + previous error", cost(net[2:3]))
+                else:
+                    add("+ network + previous error", cost([]))
+                add("+ all three", cost(net))
+                r = q - np.rint(nq)  # the residual stream's indices
+                add("residual, blend", entropy(r[t] - np.rint(blend(r[t], predictions(r), nbabs))))
+        base = bits["data, blend (format 1.8)"]
+        rows.append((R, {k: b / base for k, b in bits.items()}, base / 8))
+        print(R, {k: round(v, 4) for k, v in rows[-1][1].items()}, f"base {base / 8 / 1024:.1f} KiB", flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", action="append", required=True, help="LABEL=PATH.pvd=MODEL.mci (repeatable)")
+    ap.add_argument("--bounds", nargs="+", type=float, default=[1e-3, 1e-4])
+    ap.add_argument("--out", help="append the tables (markdown) to this file")
+    a = ap.parse_args()
+    lines = []
+    for spec in a.dataset:
+        label, path, model = spec.split("=", 2)
+        points, _, values = vtu.read_components(path)
+        conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
+        network = network_values(model)
+        if network.shape != values.shape:
+            raise SystemExit(f"{model}: network values {network.shape} but {path} has {values.shape} (steps, points, components)")
+        span = values.max((0, 1)) - values.min((0, 1))
+        psnr = 20 * np.log10(span / np.sqrt(((network - values) ** 2).mean((0, 1))))
+        print(f"{label}: network PSNR per component", np.round(psnr, 2), flush=True)
+        rows = study(np.asarray(points, float), conn, offsets, values, network, a.bounds)
+        keys = list(rows[0][1])
+        lines += [f"**{label}** ({values.shape[1]} points, model {os.path.basename(model)}): order-0 bits / the data blend's",
+                  "", "| R | data blend KiB | " + " | ".join(keys) + " |", "|---:|---:|" + "---:|" * len(keys)]
+        lines += [f"| {R:g} | {base / 1024:.1f} | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |" for R, r, base in rows]
+        lines.append("")
+    print("\n".join(lines))
+    if a.out:
+        with open(a.out, "a") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
