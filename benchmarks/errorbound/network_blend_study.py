@@ -96,7 +96,12 @@ def study(points, conn, offsets, values, network, bounds):
                     add("+ network + previous error", cost([]))
                 add("+ all three", cost(net))
                 r = q - np.rint(nq)  # the residual stream's indices
-                add("residual, blend", entropy(r[t] - np.rint(blend(r[t], predictions(r), nbabs))))
+                rpreds = predictions(r)
+                add("residual, blend", entropy(r[t] - np.rint(blend(r[t], rpreds, nbabs))))
+                # this step's network only: the data's plane and quadratic (q = r + n at the
+                # earlier neighbours), less n at the point
+                spatial = [preds[1] - np.rint(nq[t]), preds[5 if depth >= 2 else 4 if depth else 2] - np.rint(nq[t])]
+                add("residual, blend + data plane, quadratic", entropy(r[t] - np.rint(blend(r[t], rpreds + spatial, nbabs))))
         base = bits["data, blend (format 1.8)"]
         rows.append((R, {k: b / base for k, b in bits.items()}, base / 8))
         print(R, {k: round(v, 4) for k, v in rows[-1][1].items()}, f"base {base / 8 / 1024:.1f} KiB", flush=True)
