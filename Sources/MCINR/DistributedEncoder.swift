@@ -79,7 +79,7 @@ extension Encoder {
             var model = try makeModel(evaluated, mesh: embedded, options: tried)
             var bounded: MCIResidual.Report?
             if let bound = options.errorBound {
-                reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count))
+                reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count, weights: encoding.shortName))
                 (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads) { step in
                     try truth(request(step))!
                 }

@@ -248,7 +248,7 @@ public enum Encoder {
     /// the weights as stored and the bound holds for the file.
     public static func addResidual(_ model: MCIModel, data: TrainingData, bound: MCIResidual.Bound, threads: Int,
                                    reporter: ProgressReporter?) throws -> (MCIModel, MCIResidual.Report) {
-        reporter?.report(.errorBounding(points: data.pointCount, steps: data.timeCount))
+        reporter?.report(.errorBounding(points: data.pointCount, steps: data.timeCount, weights: model.weightEncoding.shortName))
         let stepSize = data.pointCount * data.componentCount
         return try ErrorBoundedEncoder.make(model, bound: bound, threads: threads) { step in
             Array(data.values[step * stepSize ..< (step + 1) * stepSize])

@@ -14,8 +14,9 @@ public enum ProgressEvent: Sendable {
     case finished(seconds: Double)
     /// After training: metrics of the stored model through the decoder.
     case evaluating
-    /// Error-bounded mode: the residual is being quantised and coded.
-    case errorBounding(points: Int, steps: Int)
+    /// Error-bounded mode: the residual is being quantised and coded for the weights as stored
+    /// in `weights` (f16, int8: with `--weights auto` once for each).
+    case errorBounding(points: Int, steps: Int, weights: String)
 }
 
 /// Receives events, possibly from several worker threads at once: implementations must be
@@ -98,8 +99,9 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
         case .evaluating:
             emit("evaluating through the decoder…", final: false, force: true)
             return
-        case .errorBounding(let points, let steps):
-            emit("error-bounded mode: quantising the residual at \(points) points × \(steps) steps", final: true, force: true)
+        case .errorBounding(let points, let steps, let weights):
+            emit("error-bounded mode: quantising the residual at \(points) points × \(steps) steps (\(weights) weights)",
+                 final: true, force: true)
             return
         case .finished(let seconds):
             emit(statusLine() + String(format: " — finished in %.1f s", seconds), final: true, force: true)
