@@ -51,6 +51,7 @@ extension Encoder {
         let embedded = isRoot && options.embedMesh ? MCIMesh(mesh!) : nil
         var best: Stored?
         for encoding in options.weightEncodingsTried {
+            let start = Date()
             var tried = options
             tried.weightEncoding = encoding
             communicator.phase = "evaluation"
@@ -86,7 +87,7 @@ extension Encoder {
                 _ = try request(-1)
             }
             best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
-                                                   bounded: bounded))
+                                                   bounded: bounded, since: start))
         }
         guard let chosen = best else {
             if options.embedMesh, case .chunked = options.meshCoding {

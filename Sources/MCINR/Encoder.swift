@@ -71,6 +71,8 @@ public struct EncodeSummary: Sendable {
         public var encoding: MCIWeightEncoding
         public var netsBytes: Int
         public var residualBytes: Int
+        /// Wall seconds of its evaluation, model and residual (phases 2–4).
+        public var seconds: Double
         public var storedBytes: Int { netsBytes + residualBytes }
     }
 
@@ -115,7 +117,8 @@ public struct EncodeSummary: Sendable {
         }
         if weightChoices.count > 1 {
             summary["weight_encodings_tried"] = weightChoices.map {
-                ["weights": $0.encoding.shortName, "nets_bytes": $0.netsBytes, "residual_bytes": $0.residualBytes]
+                ["weights": $0.encoding.shortName, "nets_bytes": $0.netsBytes, "residual_bytes": $0.residualBytes,
+                 "seconds": $0.seconds] as [String: Any]
             }
         }
         return summary
@@ -154,6 +157,7 @@ public enum Encoder {
         let embedded = options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil
         var best: Stored?
         for encoding in options.weightEncodingsTried {
+            let start = Date()
             var tried = options
             tried.weightEncoding = encoding
             var evaluated = result
@@ -169,7 +173,7 @@ public enum Encoder {
                 (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)
             }
             best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
-                                                   bounded: bounded))
+                                                   bounded: bounded, since: start))
         }
         _ = consume data
         let chosen = best!
@@ -192,10 +196,11 @@ public enum Encoder {
         var choices: [EncodeSummary.WeightChoice]
 
         init(result: PipelineResult, options: EncodeOptions, metrics: MetricsReport?, model: MCIModel,
-             bounded: MCIResidual.Report?) throws {
+             bounded: MCIResidual.Report?, since start: Date) throws {
             (self.result, self.options, self.metrics, self.model, self.bounded) = (result, options, metrics, model, bounded)
             cost = EncodeSummary.WeightChoice(encoding: options.weightEncoding, netsBytes: try MCIWriter.storedNetsBytes(model),
-                                              residualBytes: bounded?.residualBytes ?? 0)
+                                              residualBytes: bounded?.residualBytes ?? 0,
+                                              seconds: Date().timeIntervalSince(start))
             choices = [cost]
         }
 

@@ -271,9 +271,10 @@ def report(rows, machine, started, seconds, orders=None, previous=None):
             total = {n: cost[n]["nets_bytes"] + cost[n]["residual_bytes"] for n in names}
             body.append([r["dataset"], f"{r['rel_bound']:g}"]
                         + [f"{kib(cost[n]['nets_bytes'])} + {kib(cost[n]['residual_bytes'])} = {kib(total[n])}" for n in names]
-                        + [r["weights"], f"{100 * (total[r['weights']] / total[names[0]] - 1):+.1f} %"])
+                        + [r["weights"], f"{100 * (total[r['weights']] / total[names[0]] - 1):+.1f} %",
+                           " / ".join(f(cost[n]["seconds"], 1) for n in names) if "seconds" in cost[names[0]] else "—"])
         L.append(table(["dataset", "R"] + [f"{n}: weights + residual KiB" for n in names]
-                       + ["kept", f"kept against {names[0]}"], body))
+                       + ["kept", f"kept against {names[0]}", "seconds each (evaluation + residual)"], body))
     L.append("\nEvery SZ3 and ZFP layout at each bound (CR; † over the bound):\n")
     names = peer_names(rows)
 
