@@ -22,7 +22,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, quantised, vtu  # noqa: E402
+from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, print_tables, quantised, vtu  # noqa: E402
 
 PLANE_CAP = 8.0  # Σ |w| beyond this: the mean (as the format's weights)
 # (label, predictions, ε in indices, power p)
@@ -103,10 +103,7 @@ def main():
                           "|---|---:|" + "---:|" * (len(keys) + 1)]
             lines.append(f"| {label} | {R:g} | " + " | ".join(f"{ratios[k]:.2f}" for k in keys)
                          + f" | {ratios[VARIANTS[0][0]] / ratios['linear plane']:.2f}× |")
-    print("\n".join(lines))
-    if a.out:
-        with open(a.out, "a") as f:
-            f.write("\n".join(lines) + "\n")
+    print_tables(lines, a.out)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, ROOT, earlier_neighbours, entropy, plane_rows, vtu  # noqa: E402
-from quadratic_study import PLANE_CAP, VARIANTS, blend, quadratic_rows  # noqa: E402
+from predictor_study import CHAIN, DEPTH, ROOT, earlier_neighbours, entropy, plane_rows, print_tables, vtu  # noqa: E402
+from quadratic_study import PLANE_CAP, VARIANTS, blend, blend_predictions, quadratic_predictions, quadratic_rows  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import mcinr  # noqa: E402
@@ -65,21 +65,8 @@ def study(points, conn, offsets, values, network, bounds):
 
                 def predictions(y):
                     """The format 1.8 blend's predictions of y[t] (y: steps × points)."""
-                    feats = [planar(y[t])]
-                    for m in range(1, depth + 1):
-                        feats += [y[t - m], planar(y[t - m])]
-                    G = np.stack(feats, 1)
-                    w, *_ = np.linalg.lstsq(G, y[t], rcond=None)
-                    preds = [G @ (np.round(w * 4096) / 4096), feats[0]]
-                    if depth:
-                        preds += [y[t - 1], y[t - 1] + feats[0] - feats[2]]
-                    if depth >= 2:
-                        preds.append(2.0 * y[t - 1] - y[t - 2])
-                    quad = np.where(has, Q @ y[t], feats[0])
-                    preds.append(quad)
-                    if depth:
-                        preds.append(y[t - 1] + quad - np.where(has, Q @ y[t - 1], feats[2]))
-                    return preds
+                    preds, plane_now, plane_before = blend_predictions(y, t, depth, planar)
+                    return preds + quadratic_predictions(y, t, depth, Q, has, plane_now, plane_before)
 
                 preds = predictions(q)
                 e = q[t] - nq[t]
@@ -131,10 +118,7 @@ def main():
                   "", "| R | data blend KiB | " + " | ".join(keys) + " |", "|---:|---:|" + "---:|" * len(keys)]
         lines += [f"| {R:g} | {base / 1024:.1f} | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |" for R, r, base in rows]
         lines.append("")
-    print("\n".join(lines))
-    if a.out:
-        with open(a.out, "a") as f:
-            f.write("\n".join(lines) + "\n")
+    print_tables(lines, a.out)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,14 @@ def quantised(x, R):
     return np.rint((x - x.min()) / (2 * R * (span if span > 0 else 1) * (1 - 1 / 64))).astype(np.int64)
 
 
+def print_tables(lines, out=None):
+    """A study's markdown tables: printed, and appended to `out` when given."""
+    print("\n".join(lines))
+    if out:
+        with open(out, "a") as f:
+            f.write("\n".join(lines) + "\n")
+
+
 def entropy(v):
     _, c = np.unique(v, return_counts=True)
     p = c / c.sum()

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, quantised, vtu  # noqa: E402
+from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, print_tables, quantised, vtu  # noqa: E402
 
 PLANE_CAP = 8.0
 # (label, support: "Nb²" = Nb(i) and the Nb of its points (format 1.8) or "ring²" = every point
@@ -83,6 +83,31 @@ def blend(q, preds, nbabs):
     return num / den
 
 
+def blend_predictions(y, t, depth, planar):
+    """Format 1.7's blend predictions of y[t] (y: steps × points), and the plane values at t and
+    (with a step before) t − 1, where a point without a quadratic support falls back to them."""
+    feats = [planar(y[t])]
+    for m in range(1, depth + 1):
+        feats += [y[t - m], planar(y[t - m])]
+    G = np.stack(feats, 1)
+    w, *_ = np.linalg.lstsq(G, y[t].astype(float), rcond=None)
+    preds = [G @ (np.round(w * 4096) / 4096), feats[0]]
+    if depth:
+        preds += [y[t - 1].astype(float), y[t - 1] + feats[0] - feats[2]]
+    if depth >= 2:
+        preds.append(2.0 * y[t - 1] - y[t - 2])
+    return preds, feats[0], feats[2] if depth else None
+
+
+def quadratic_predictions(y, t, depth, Q, has, plane_now, plane_before):
+    """Format 1.8's two more: the quadratic through the support (Q, has) at t, and with a step
+    before, the previous step plus the quadratic's change since."""
+    quad = np.where(has, Q @ y[t].astype(float), plane_now)
+    if not depth:
+        return [quad]
+    return [quad, y[t - 1] + quad - np.where(has, Q @ y[t - 1].astype(float), plane_before)]
+
+
 def study(points, conn, offsets, values, bounds):
     T, n, C = values.shape
     p = earlier_neighbours(conn, offsets, n)
@@ -101,26 +126,14 @@ def study(points, conn, offsets, values, bounds):
             q = quantised(values[:, :, c], R)
             for t in range(T):
                 depth = min(t % CHAIN, DEPTH)
-                feats = [planar(q[t])]
-                for m in range(1, depth + 1):
-                    feats += [q[t - m], planar(q[t - m])]
-                G = np.stack(feats, 1)
-                w, *_ = np.linalg.lstsq(G, q[t].astype(float), rcond=None)
-                preds = [G @ (np.round(w * 4096) / 4096), feats[0]]
-                if depth:
-                    preds += [q[t - 1].astype(float), q[t - 1] + feats[0] - feats[2]]
-                if depth >= 2:
-                    preds.append(2.0 * q[t - 1] - q[t - 2])
+                preds, plane_now, plane_before = blend_predictions(q, t, depth, planar)
                 add("blend (format 1.7)", entropy(q[t] - np.rint(blend(q[t], preds, nbabs))))
-                add("plane alone", entropy(q[t] - np.rint(feats[0])))
+                add("plane alone", entropy(q[t] - np.rint(plane_now)))
                 for label, (Q, has) in fits.items():
-                    quad = np.where(has, Q @ q[t].astype(float), feats[0])
-                    more = [quad]
-                    if depth:
-                        more.append(q[t - 1] + quad - np.where(has, Q @ q[t - 1].astype(float), feats[2]))
+                    more = quadratic_predictions(q, t, depth, Q, has, plane_now, plane_before)
                     add(label, entropy(q[t] - np.rint(blend(q[t], preds + more, nbabs))))
                     if label == VARIANTS[0][0]:
-                        add("quadratic alone (kept support)", entropy(q[t] - np.rint(quad)))
+                        add("quadratic alone (kept support)", entropy(q[t] - np.rint(more[0])))
         base = bits["blend (format 1.7)"]
         rows.append((R, {k: b / base for k, b in bits.items()}))
         print(R, {k: round(v, 4) for k, v in rows[-1][1].items()}, flush=True)
@@ -145,10 +158,7 @@ def main():
                   "", "| R | " + " | ".join(keys) + " |", "|---:|" + "---:|" * len(keys)]
         lines += [f"| {R:g} | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |" for R, r in rows]
         lines.append("")
-    print("\n".join(lines))
-    if a.out:
-        with open(a.out, "a") as f:
-            f.write("\n".join(lines) + "\n")
+    print_tables(lines, a.out)
 
 
 if __name__ == "__main__":
