@@ -50,6 +50,7 @@ extension Encoder {
         // smallest (`EncodeOptions.weightEncodingsTried`, as one process does).
         let embedded = isRoot && options.embedMesh ? MCIMesh(mesh!) : nil
         var best: Stored?
+        let dataCosts = ErrorBoundedEncoder.DataCosts()
         for encoding in options.weightEncodingsTried {
             let start = Date()
             var tried = options
@@ -81,7 +82,8 @@ extension Encoder {
             var bounded: MCIResidual.Report?
             if let bound = options.errorBound {
                 reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count, weights: encoding.shortName))
-                (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads) { step in
+                (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads,
+                                                                dataCosts: dataCosts) { step in
                     try truth(request(step))!
                 }
                 _ = try request(-1)

@@ -156,6 +156,7 @@ public enum Encoder {
         let result = try train(data, options: options, reporter: reporter)
         let embedded = options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil
         var best: Stored?
+        let dataCosts = ErrorBoundedEncoder.DataCosts()
         for encoding in options.weightEncodingsTried {
             let start = Date()
             var tried = options
@@ -170,7 +171,8 @@ public enum Encoder {
             model.codedMesh = codedMesh
             var bounded: MCIResidual.Report?
             if let bound = options.errorBound {
-                (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads, reporter: reporter)
+                (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads,
+                                                   dataCosts: dataCosts, reporter: reporter)
             }
             best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
                                                    bounded: bounded, since: start))
@@ -251,11 +253,13 @@ public enum Encoder {
     /// Phase 4 (error-bounded mode): the quantised residual at every mesh point and stored
     /// step, against the data the model was trained on. After phase 3, so the residual corrects
     /// the weights as stored and the bound holds for the file.
+    /// `dataCosts`: shared by the residuals of one series (`ErrorBoundedEncoder.make`).
     public static func addResidual(_ model: MCIModel, data: TrainingData, bound: MCIResidual.Bound, threads: Int,
+                                   dataCosts: ErrorBoundedEncoder.DataCosts? = nil,
                                    reporter: ProgressReporter?) throws -> (MCIModel, MCIResidual.Report) {
         reporter?.report(.errorBounding(points: data.pointCount, steps: data.timeCount, weights: model.weightEncoding.shortName))
         let stepSize = data.pointCount * data.componentCount
-        return try ErrorBoundedEncoder.make(model, bound: bound, threads: threads) { step in
+        return try ErrorBoundedEncoder.make(model, bound: bound, threads: threads, dataCosts: dataCosts) { step in
             Array(data.values[step * stepSize ..< (step + 1) * stepSize])
         }
     }

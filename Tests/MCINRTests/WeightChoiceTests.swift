@@ -4,7 +4,8 @@ import XCTest
 @testable import MCINR
 
 /// With an error bound the encoder tries f16 and int8 weights and writes the smaller file of
-/// the two: the very file that asking for that encoding alone writes.
+/// the two: the very file that asking for that encoding alone writes (also where the second
+/// residual reuses the first's planner costs of the data, `ErrorBoundedEncoder.DataCosts`).
 final class WeightChoiceTests: XCTestCase {
     func testErrorBoundKeepsTheEncodingWithFewerBytes() throws {
         let data = Fixtures.analyticField(points: 400, steps: 4)

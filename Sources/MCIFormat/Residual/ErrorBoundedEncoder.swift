@@ -31,7 +31,10 @@ public enum ErrorBoundedEncoder {
     /// The series is streamed: a step is quantised and coded, then dropped (the predictor
     /// keeps the previous step), so memory holds about two steps besides the mesh, whatever
     /// the number of steps; `truth` is called several times per step.
-    public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1,
+    /// `dataCosts`: the planner's costs of the data's own quantisation, which do not depend on
+    /// the network; given empty, they are recorded, and a later residual of the same series and
+    /// bound (another weight encoding of the model) reuses them: the same plan, less work.
+    public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1, dataCosts: DataCosts? = nil,
                             truth: (Int) throws -> [Float]) throws -> (MCIModel, MCIResidual.Report) {
         guard let mesh = model.mesh else {
             throw MCIError.invalidModel("error-bounded mode needs the mesh in the model (residuals are stored at its points)")
@@ -65,7 +68,7 @@ public enum ErrorBoundedEncoder {
         var forced = [[Int: Float]](repeating: [:], count: T * C)
         // One pass over the series with the network alone: which quantisation each block of
         // chained steps uses (`DomainPlanner`), and the network's own error for the report.
-        var planner = DomainPlanner(componentCount: C, neighbours: neighbours, threads: threads)
+        var planner = DomainPlanner(componentCount: C, neighbours: neighbours, threads: threads, dataCosts: dataCosts)
         var networkEvaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
         var networkError = [Double](repeating: 0, count: C)
         for t in 0..<T {
@@ -322,6 +325,14 @@ public enum ErrorBoundedEncoder {
         }
     }
 
+    /// The planner's costs of the data's own quantisation, per step and component (bits of the
+    /// best candidate): a function of the data and the bound alone, kept across the residuals
+    /// of one series (`make(dataCosts:)`).
+    public final class DataCosts: @unchecked Sendable {
+        var bits: [[Double]] = []
+        public init() {}
+    }
+
     /// The plan of `StepStreams`: which quantisation each block of chained steps of a
     /// component uses. A chain cannot change quantisation, and choosing step by step locks a
     /// block into whichever wins at its first step (spatial prediction only), often the
@@ -333,14 +344,16 @@ public enum ErrorBoundedEncoder {
         let componentCount: Int
         let neighbours: MeshNeighbours
         let threads: Int
+        let dataCosts: DataCosts?
         /// Per component and quantisation (residual, data): the block's earlier steps, and its bits so far.
         private var history: [[[[Int32]]]]
         private var bits: [[Double]]
         private(set) var plan: [[Bool]] = []
         private var t = 0
 
-        init(componentCount: Int, neighbours: MeshNeighbours, threads: Int) {
+        init(componentCount: Int, neighbours: MeshNeighbours, threads: Int, dataCosts: DataCosts? = nil) {
             self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
+            self.dataCosts = dataCosts
             history = Array(repeating: [[], []], count: componentCount)
             bits = Array(repeating: [0, 0], count: componentCount)
         }
@@ -352,22 +365,28 @@ public enum ErrorBoundedEncoder {
                 self.history = Array(repeating: [[], []], count: C)
             }
             let all = MCIResidual.Predictor.everything
+            let known = dataCosts.flatMap { t < $0.bits.count ? $0.bits[t] : nil }  // the data's, from an earlier residual
             var costs = [[Double]](repeating: [0, 0], count: C), kept = [[[Int32]]](repeating: [[], []], count: C)
             costs.withUnsafeMutableBufferPointer { costOut in
                 kept.withUnsafeMutableBufferPointer { keptOut in
                     let costOut = costOut, keptOut = keptOut
                     StepStreams.forEachComponent(C, threads: threads) { c in
                         for (k, isData) in [false, true].enumerated() {
+                            keptOut[c][k] = StepStreams.reconstructed(isData ? data : residual, c)
+                            if isData, let known {
+                                costOut[c][k] = known[c]
+                                continue
+                            }
                             let chain: (isData: Bool, history: [[Int32]])? = t % ResidualPrediction.keyframeInterval == 0 ? nil
                                 : (isData, history[c][k])
                             let chosen = StepStreams.best(of: all.filter { $0.contains(.data) == isData }, component: c, step: t,
                                                           residual: residual, data: data, chain: chain, neighbours: neighbours)
                             costOut[c][k] = chosen.bits
-                            keptOut[c][k] = StepStreams.reconstructed(isData ? data : residual, c)
                         }
                     }
                 }
             }
+            if known == nil { dataCosts?.bits.append(costs.map { $0[1] }) }
             for c in 0..<C {
                 for k in 0..<2 {
                     bits[c][k] += costs[c][k]
