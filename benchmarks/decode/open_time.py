@@ -1,81 +1,45 @@
-"""Time to open one time step in ParaView: the MC-INR reader plugin on an .mci model vs
-ParaView's own reader on the ground-truth .vtu of the same step, in one pvpython process.
+#!/usr/bin/env python3
+"""Open time of .mci files (mcinr_open_file_ex, which validates every residual stream) with
+several builds of libmcinr, interleaved, best of --repeats, on 1 and 2 decoder threads.
 
-  pvpython open_time.py --plugin MCINRReaderPlugin.so --mci model.mci --vtu step.vtu
-                        --time T [--threads 1,2] [--repeats N]
+    python3 benchmarks/decode/open_time.py --lib before=/tmp/old/libmcinr.so --lib now=/tmp/new/libmcinr.so \
+        MODEL.mci [MODEL.mci ...]
 
-Each repeat builds a fresh reader proxy (OpenDataFile, as File > Open does), updates it at
-time T and deletes it, so it includes reading and decompressing the file (mesh included) and,
-for the .mci, decoding every array. The files are read once before timing (warm page cache for
-both). Best of N. Prints one JSON object.
+Build a library of a revision with `git archive REV CShim | tar -x -C DIR` and
+`python3 -c "import mcinr; mcinr.build_library(OUT, root=DIR)"` (python/ on sys.path).
+The first --lib is the baseline of the ratio column.
 """
 import argparse
-import json
+import os
+import sys
 import time
 
-from paraview import servermanager
-from paraview.simple import Delete, LoadPlugin, OpenDataFile
-
-
-def open_once(path, t, threads=None):
-    start = time.perf_counter()
-    reader = OpenDataFile(path)
-    if threads is not None:
-        reader.NumberOfThreads = threads
-    reader.UpdatePipeline(t)
-    elapsed = time.perf_counter() - start
-    info = reader.GetDataInformation()
-    counts = (info.GetNumberOfPoints(), info.GetNumberOfCells(),
-              reader.PointData.GetNumberOfArrays())
-    name = reader.GetXMLName()
-    Delete(reader)
-    return elapsed, counts, name
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from mcinr import capi  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--plugin", required=True)
-    ap.add_argument("--mci", required=True)
-    ap.add_argument("--vtu", required=True)
-    ap.add_argument("--time", type=float, required=True)
-    ap.add_argument("--threads", default="1,2")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lib", action="append", required=True, help="NAME=PATH of a libmcinr.so (two or more)")
     ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
-    LoadPlugin(args.plugin, ns=globals())
-    threads = [int(x) for x in args.threads.split(",")]
-
-    # Warm-up: page cache, plugin and reader factories.
-    open_once(args.vtu, args.time)
-    open_once(args.mci, args.time, threads[-1])
-
-    result = {"mci": args.mci, "vtu": args.vtu, "time": args.time, "repeats": args.repeats}
-    best = {"vtu": 1e30}
-    best.update({"mci_t%d" % n: 1e30 for n in threads})
-    # Interleaved, so that load from other processes hits both readers alike.
-    for _ in range(args.repeats):
-        el, counts, name = open_once(args.vtu, args.time)
-        best["vtu"] = min(best["vtu"], el)
-        result["vtu_reader"], result["vtu_counts"] = name, counts
-        for n in threads:
-            el, counts, name = open_once(args.mci, args.time, n)
-            best["mci_t%d" % n] = min(best["mci_t%d" % n], el)
-            result["mci_reader"], result["mci_counts"] = name, counts
-
-    # Changing the time step on an open reader: only the decode (the mesh is kept).
-    reader = OpenDataFile(args.mci)
-    reader.NumberOfThreads = threads[-1]
-    reader.UpdatePipeline(args.time)
-    steps = list(reader.TimestepValues)
-    other = [s for s in steps if s != args.time] or steps
-    step_best = 1e30
-    for i in range(args.repeats):
-        start = time.perf_counter()
-        reader.UpdatePipeline(other[i % len(other)])
-        step_best = min(step_best, time.perf_counter() - start)
-    Delete(reader)
-    best["mci_step_change_t%d" % threads[-1]] = step_best
-    result["best_seconds"] = best
-    print(json.dumps(result))
+    ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("models", nargs="+")
+    a = ap.parse_args()
+    libs = dict(spec.split("=", 1) for spec in a.lib)
+    names = list(libs)
+    print("| model | threads | " + " | ".join(f"{n} (ms)" for n in names) + f" | {names[-1]} / {names[0]} |")
+    print("|---|---:|" + "---:|" * (len(names) + 1))
+    for path in a.models:
+        for threads in a.threads:
+            best = {n: float("inf") for n in names}
+            for _ in range(a.repeats):
+                for n in names:
+                    t0 = time.perf_counter()
+                    m = capi.Model(path, library=libs[n], num_threads=threads)
+                    best[n] = min(best[n], time.perf_counter() - t0)
+                    m.close()
+            print(f"| {os.path.basename(path)} | {threads} | " + " | ".join(f"{best[n] * 1000:.0f}" for n in names)
+                  + f" | {best[names[-1]] / best[names[0]]:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
