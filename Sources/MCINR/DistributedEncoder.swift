@@ -73,12 +73,7 @@ extension Encoder {
                 }
                 continue
             }
-            var evaluated = result
-            if let metrics {
-                evaluated.metrics = metrics
-                evaluated.metricsSource = "decoder"
-            }
-            var model = try makeModel(evaluated, mesh: embedded, options: tried)
+            var (evaluated, model) = try Stored.model(result, metrics: metrics, mesh: embedded, options: tried)
             var bounded: MCIResidual.Report?
             if let bound = options.errorBound {
                 reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count, weights: encoding.shortName))

@@ -161,13 +161,8 @@ public enum Encoder {
             let start = Date()
             var tried = options
             tried.weightEncoding = encoding
-            var evaluated = result
             let metrics = try evaluate(result, data: data, options: tried, reporter: reporter)
-            if let metrics {
-                evaluated.metrics = metrics  // recorded in the file's JSON section
-                evaluated.metricsSource = "decoder"
-            }
-            var model = try makeModel(evaluated, mesh: embedded, options: tried)
+            var (evaluated, model) = try Stored.model(result, metrics: metrics, mesh: embedded, options: tried)
             model.codedMesh = codedMesh
             var bounded: MCIResidual.Report?
             if let bound = options.errorBound {
@@ -204,6 +199,18 @@ public enum Encoder {
                                               residualBytes: bounded?.residualBytes ?? 0,
                                               seconds: Date().timeIntervalSince(start))
             choices = [cost]
+        }
+
+        /// Phase 3 for one encoding: `result` with its phase 2 `metrics` (recorded in the file's
+        /// JSON section) and its model in `options`' weight encoding.
+        static func model(_ result: PipelineResult, metrics: MetricsReport?, mesh: MCIMesh?,
+                          options: EncodeOptions) throws -> (PipelineResult, MCIModel) {
+            var evaluated = result
+            if let metrics {
+                evaluated.metrics = metrics
+                evaluated.metricsSource = "decoder"
+            }
+            return (evaluated, try makeModel(evaluated, mesh: mesh, options: options))
         }
 
         /// The one of `best` and `candidate` whose weights and residual take fewer bytes
