@@ -1,7 +1,7 @@
 /* libFuzzer harness: open an .mci file from memory, run every query, decode a few points
  * (all components), every MESHC chunk on its own and, for small meshes, the whole embedded
- * mesh. Any crash, sanitizer
- * report or leak is a finding. Each input is tried as is and with its CRCs repaired, opened
+ * mesh and its stored steps (RESIDUAL streams are checked as a decode reads them: against an
+ * open that validates every chain). Any crash, sanitizer report or leak is a finding. Each input is tried as is and with its CRCs repaired, opened
  * with the default limits and, when those refuse it, trusted (trust_large_files: the format
  * checks alone). Built and run by CShim/tests/run.sh.
  *
@@ -62,9 +62,13 @@ static void open_and_decode(const uint8_t *data, size_t size) {
     mcinr_decode_options_init(&trusted);
     trusted.trust_large_files = 1;
     mcinr_status s = mcinr_open_memory(data, size, &m, err, sizeof err);
+    const mcinr_decode_options *trusted_open = NULL; /* the options the model opened with, when not the defaults */
     /* trusted: beyond the limits, but within what -rss_limit_mb allows the whole run (a 16 KiB
      * input can still ask for 1032 · 16 KiB inflated and the allocations that follow) */
-    if (s == MCINR_ERR_LIMIT && size <= 4096) s = mcinr_open_memory_ex(data, size, &trusted, &m, err, sizeof err);
+    if (s == MCINR_ERR_LIMIT && size <= 4096) {
+        s = mcinr_open_memory_ex(data, size, &trusted, &m, err, sizeof err);
+        trusted_open = &trusted;
+    }
     if (s != MCINR_OK) return;
     size_t C = mcinr_num_components(m);
     for (size_t v = 0; v < mcinr_num_variables(m); v++)
@@ -136,14 +140,35 @@ static void open_and_decode(const uint8_t *data, size_t size) {
         size_t n = mcinr_mesh_num_points(m), cells = mcinr_mesh_num_cells(m);
         float *vals = malloc(n * (C > 2 ? C : 2) * sizeof(float));
         if (mcinr_decode_mesh(m, 0.0, NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
-        /* at stored steps, so a RESIDUAL is applied (all components, then a subset) */
+        /* at stored steps, so a RESIDUAL is applied (all components, then a subset; then in time
+         * order, as a player asks, each decode continuing the chains the last one left). The open
+         * checked the RESIDUAL table, a decode checks the streams it reads: a malformed one is a
+         * clean MCINR_ERR_FORMAT, the same when asked again, and then an open that validates
+         * every chain refuses the file too; when every step decoded, that open accepts it. */
         const double *times = mcinr_times(m);
-        if (mcinr_decode_mesh(m, times[0], NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
-        if (mcinr_decode_mesh(m, times[mcinr_num_times(m) - 1], subset, 2, vals, &opt, err, sizeof err) != MCINR_OK)
-            abort();
-        /* in time order, as a player asks (each decode continues the chains the last one left) */
-        for (size_t t = 1; t < mcinr_num_times(m) && t < 10; t++)
-            if (mcinr_decode_mesh(m, times[t], NULL, 0, vals, &opt, err, sizeof err) != MCINR_OK) abort();
+        size_t T = mcinr_num_times(m), malformed = 0;
+        for (size_t call = 0; call < 2 + (T < 10 ? T : 10); call++) {
+            size_t t = call == 0 ? 0 : call == 1 ? T - 1 : call - 2;
+            mcinr_status ds = mcinr_decode_mesh(m, times[t], call == 1 ? subset : NULL, call == 1 ? 2 : 0, vals, &opt,
+                                                err, sizeof err);
+            if (ds == MCINR_ERR_FORMAT && mcinr_has_residual(m)) {
+                char again[256];
+                if (mcinr_decode_mesh(m, times[t], call == 1 ? subset : NULL, call == 1 ? 2 : 0, vals, &opt, again,
+                                      sizeof again) != ds || strcmp(err, again) != 0)
+                    abort();
+                malformed++;
+            } else if (ds != MCINR_OK) {
+                abort(); /* a model that opened must decode */
+            }
+        }
+        if (mcinr_has_residual(m) && (malformed || T <= 10)) {
+            mcinr_decode_options validating = trusted_open ? *trusted_open : opt;
+            validating.validate_residual = 1;
+            mcinr_model *v = NULL;
+            mcinr_status vs = mcinr_open_memory_ex(data, size, &validating, &v, err, sizeof err);
+            if (malformed ? vs != MCINR_ERR_FORMAT : vs != MCINR_OK) abort();
+            mcinr_close(v);
+        }
         for (size_t c = 0; c < C; c++) {
             double e;
             if (mcinr_residual_max_error(m, c, &e) == MCINR_OK && !(e > 0)) abort();

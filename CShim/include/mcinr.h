@@ -58,11 +58,14 @@ extern "C" {
  * 1.6.0 reads format 1.7: the blend residual predictor (RESIDUAL predictor bit 5).
  * 1.7.0 reads format 1.8: the quadratic residual predictor (RESIDUAL predictor bit 6), and adds
  * mcinr_residual_quadratic_support for writers; decodes keep each component's prediction chain
- * (the next stored step reads one stream). */
+ * (the next stored step reads one stream).
+ * 1.8.0: an open checks the RESIDUAL table and each stream is checked when a decode first reads
+ * it (a malformed one fails that decode with MCINR_ERR_FORMAT); options->validate_residual
+ * validates every chain at open as before. */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 7
+#define MCINR_VERSION_MINOR 8
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.7.0"
+#define MCINR_VERSION_STRING "1.8.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
@@ -214,10 +217,14 @@ typedef struct mcinr_decode_options {
     int network_only;            /* 0: add the stored residual at stored times; 1: the network alone */
     int trust_large_files;       /* open only: 0 (default) enforces the limits for untrusted files,
                                     1 lifts them (see mcinr_open_file_ex) */
+    int validate_residual;       /* open only (1.8.0): 1 reconstructs every RESIDUAL chain at open, so
+                                    every format error of the file shows there; 0 (default) checks
+                                    the RESIDUAL table at open and each stream when a decode first
+                                    reads it (see mcinr_open_file_ex) */
 } mcinr_decode_options;
 
 /* Sets every field to its default (1 thread, no progress callback, residual applied, limits
- * for untrusted files enforced) and
+ * for untrusted files enforced, residual streams checked when first decoded) and
  * struct_size to sizeof(mcinr_decode_options). NULL is allowed (does nothing).
  * Passing options == NULL to a decode function means the same defaults. A struct whose
  * struct_size is 0 (e.g. only zeroed with memset) or too small to hold num_threads is
@@ -237,6 +244,16 @@ void mcinr_decode_options_init(mcinr_decode_options *options);
  * well) opens with options->trust_large_files = 1, which lifts these limits but keeps every
  * format check (sizes against the bytes present, zlib's maximum expansion, no nested
  * compression, the 8-step prediction chains).
+ *
+ * What the open checks of a RESIDUAL (error-bounded mode): its header and stream table
+ * (predictors, coders, sizes, linear weights, chains), and, against the limits, what decoding
+ * every stream will cost. Its streams' codes and indices are checked when a decode first reads
+ * them, as a MESHC mesh's chunks are: a malformed stream makes that mcinr_decode_mesh fail with
+ * MCINR_ERR_FORMAT and a message naming the file, step, component and point, and the same again
+ * at every decode that reads it. options->validate_residual = 1 reconstructs every chain at
+ * open instead (the behaviour before 1.8.0; what `mcinr-vtk info` does), so a file that opens
+ * then decodes at every stored step; the writer of mcinr-vtk decodes every step of every file
+ * it writes, so its files never fail later.
  *
  * Progress and abort as in mcinr_decode (the one pattern, mci_parallel_run): options->progress
  * is called from the calling thread with non-decreasing fractions in [0, 1] (after each
@@ -288,7 +305,10 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
  * before it (4 bytes each per mesh point; at most 1 GiB per model, freed by mcinr_close): a
  * decode of the next stored step, or of the same one, then reads one step's residual instead
  * of the chain from its start, as a player stepping through time asks. The values do not
- * depend on the order of the calls. */
+ * depend on the order of the calls. Errors as mcinr_decode, and MCINR_ERR_FORMAT when a residual
+ * stream the step reads is malformed (unless the open validated every chain:
+ * options->validate_residual of mcinr_open_file_ex; the message names the file, step, component
+ * and point) or a MESHC chunk is (mcinr_mesh_decode). */
 mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                const size_t *components, size_t num_components,
                                float *out, const mcinr_decode_options *options,

@@ -413,6 +413,7 @@ mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_optio
     READ_FIELD(user_data);
     READ_FIELD(network_only);
     READ_FIELD(trust_large_files);
+    READ_FIELD(validate_residual);
 #undef READ_FIELD
     return MCINR_OK;
 }

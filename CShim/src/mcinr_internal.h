@@ -128,6 +128,8 @@ struct mcinr_model {
     /* the indices each component's last decode left (residual.c, "The chain cache"); NULL
      * without a residual or when it could not be allocated (decodes then restart every chain) */
     struct mci_chain_cache *residual_cache;
+    /* the file's name, for the messages of a stream first checked at decode */
+    char *residual_name;
 };
 
 /* ---- The open's budget (docs/mci-format.md, "Limits") ----
@@ -165,6 +167,7 @@ typedef struct mci_open_ctx {
     size_t threads;
     mcinr_progress_fn progress;
     void *user_data;
+    int validate_residual; /* options->validate_residual: every RESIDUAL chain at open */
 } mci_open_ctx;
 
 /* The caller's options as this library reads them into *o: only the fields that lie wholly
@@ -181,11 +184,13 @@ size_t mci_route_normalised(const mcinr_model *m, const double q[3]);
  * network across it and its blend weight in (0, 0.5]; *weight = 0 when q is not in a seam. */
 void mci_route_blended(const mcinr_model *m, const double q[3], uint32_t *network, uint32_t *partner, float *weight);
 
-/* RESIDUAL section (type 7): parses and fully validates the payload (META and MESH
- * already parsed), charging the open's budget, reporting progress over [from, to] and honouring
- * an abort (the chains are validated as tasks of mci_parallel_run); frees its storage; adds the residual to a network-only decode at the mesh
- * points when `time` is a stored step (a no-op otherwise), a task per requested component on
- * up to `threads` threads, progress over [from, to] (mci_parallel_run). mci_residual_cost
+/* RESIDUAL section (type 7): parses the payload (META and MESH already parsed) and checks its
+ * table, charging the open's budget for it and for decoding every stream; with
+ * oc->validate_residual also reconstructs every chain, reporting progress over [from, to] and
+ * honouring an abort (tasks of mci_parallel_run); frees its storage; adds the residual to a
+ * network-only decode at the mesh points when `time` is a stored step (a no-op otherwise),
+ * checking every stream it reads (MCINR_ERR_FORMAT naming the file, step, component and point),
+ * a task per requested component on up to `threads` threads, progress over [from, to] (mci_parallel_run). mci_residual_cost
  * estimates that work in the units of decode.c's network cost (0 when it does not apply). */
 mcinr_status mci_parse_residual(const char *name, const uint8_t *payload, size_t len, mcinr_model *m,
                                 const mci_open_ctx *oc, double from, double to, char *err, size_t err_len);

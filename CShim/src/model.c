@@ -1040,7 +1040,7 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
             uint64_t body = mci_get_le(p[SEC_MESH], 8), cap = (uint64_t)l[SEC_MESH] * MAX_DEFLATE_RATIO + 64;
             total += 2.0 * (double)(body < cap ? body : cap);
         }
-        if (p[SEC_RESIDUAL_PREDICTED] && !z[SEC_RESIDUAL_PREDICTED])
+        if (p[SEC_RESIDUAL_PREDICTED] && !z[SEC_RESIDUAL_PREDICTED] && c->oc->validate_residual)
             total += RESIDUAL_INDEX_BYTES * mci_residual_estimate(p[SEC_RESIDUAL_PREDICTED], l[SEC_RESIDUAL_PREDICTED]);
         c->total = total;
         c->done = 0.0;
@@ -1164,7 +1164,8 @@ static mcinr_status open_buffer(const char *name, const uint8_t *data, size_t si
     budget.work_limit = size > (UINT64_MAX - MCI_WORK_BASE) / MCI_WORK_PER_BYTE
                             ? UINT64_MAX
                             : (uint64_t)size * MCI_WORK_PER_BYTE + MCI_WORK_BASE;
-    mci_open_ctx oc = {&budget, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data};
+    mci_open_ctx oc = {&budget, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data,
+                       o->validate_residual != 0};
     ctx c = {name, NULL, err, err_len, &oc, 0.0, 0.0};
     mcinr_model *m = calloc(1, sizeof *m);
     if (!m) return fail(&c, MCINR_ERR_NOMEM, "out of memory");

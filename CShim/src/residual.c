@@ -9,9 +9,12 @@
  * adaptive binary range coder (LZMA's) whose contexts are the sizes of the earlier neighbours'
  * differences. (Type 6, plain indices in zlib streams, is retired: model.c rejects it.)
  *
- * Everything is validated at open (every stream decompressed, every code checked, every chain
- * of indices reconstructed), so applying the residual at decode time can only fail for lack of
- * memory. Only the compressed streams stay in memory; a decode decompresses the streams of its
+ * The open checks the header and the stream table (predictors, coders, sizes, weights, chains)
+ * and charges what decoding every stream will cost; a stream's codes and indices are checked
+ * when a decode first reads it (every code, every index, nothing left over), so a malformed
+ * stream fails that decode with a format error naming the file, step, component and point, as
+ * the open's validation would (options->validate_residual: every chain at open, as before
+ * 1.8.0). Only the compressed streams stay in memory; a decode decompresses the streams of its
  * step's time chains and requested components, into buffers of its own, from the chain the last
  * decode of each component left when it can (the chain cache, below: a player's next step reads
  * one stream); concurrent decodes share nothing else. */
@@ -274,6 +277,7 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_quad_ids);
     free(m->residual_quad_weights);
     chain_cache_free(m->residual_cache);
+    free(m->residual_name);
 }
 
 /* n / d (d > 0) to the nearest integer, halves away from zero: the format's one rounding of a
@@ -817,6 +821,41 @@ static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r,
     return NULL;
 }
 
+/* Reads stream k as the next step of the chain in b (see reconstruct), checking that its values
+ * end exactly at its end: NULL, or what is wrong at *point (SIZE_MAX: the stream as a whole;
+ * for "bytes after its values", *point is how many). raw: max raw_size bytes. */
+#define BYTES_AFTER "bytes after its values"
+static const char *chain_step(const mcinr_model *m, size_t k, uint8_t *raw, chain_buffers *b,
+                              const residual_target *target, size_t *point) {
+    stream_reader reader;
+    const char *why;
+    *point = 0;
+    if ((why = start_stream(m, k, b->dctx, raw, b->dmag, &reader))) {
+        *point = SIZE_MAX;
+        return why;
+    }
+    if ((why = reconstruct(m, k, &reader, b, target, point))) return why;
+    if (stream_left(&reader) != 0) {
+        *point = stream_left(&reader);
+        return BYTES_AFTER;
+    }
+    return NULL;
+}
+
+/* "FILE: section RESIDUAL: stream of step t component c…: why", the message of a chain_step
+ * failure, at open or at decode. */
+static void stream_error(const char *name, size_t N, size_t t, size_t c, size_t point, const char *why, char *err,
+                         size_t err_len) {
+    if (strcmp(why, BYTES_AFTER) == 0)
+        mci_set_error(err, err_len, "%s: section RESIDUAL: stream of step %zu component %zu has %zu bytes after its %zu "
+                      "values", name, t, c, point, N);
+    else if (point == SIZE_MAX)
+        mci_set_error(err, err_len, "%s: section RESIDUAL: stream of step %zu component %zu: %s", name, t, c, why);
+    else
+        mci_set_error(err, err_len, "%s: section RESIDUAL: stream of step %zu component %zu, point %zu: %s", name, t, c,
+                      point, why);
+}
+
 /* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
  * restarts every chain there), so a decode reconstructs at most this many steps and the chains
  * of blocks of this many steps are independent (validated as separate tasks at open). */
@@ -906,20 +945,9 @@ static const char *validate_block(const validate_job *job, validate_state *st, s
     size_t last = first + CHAIN_STEPS < m->num_times ? first + CHAIN_STEPS : m->num_times;
     chain_restart(&st->chain);
     for (size_t t = first; t < last; t++) {
-        size_t k = t * C + c;
-        stream_reader reader;
-        const char *why;
+        const char *why = chain_step(m, t * C + c, st->raw, &st->chain, NULL, point);
         *step = t;
-        *point = 0;
-        if ((why = start_stream(m, k, st->chain.dctx, st->raw, st->chain.dmag, &reader))) {
-            *point = SIZE_MAX; /* the stream as a whole */
-            return why;
-        }
-        if ((why = reconstruct(m, k, &reader, &st->chain, NULL, point))) return why;
-        if (stream_left(&reader) != 0) {
-            *point = stream_left(&reader);
-            return "bytes after its values";
-        }
+        if (why) return why;
     }
     return NULL;
 }
@@ -1182,7 +1210,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             }
         }
     }
-    {
+    if (oc->validate_residual) {
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
          * its own buffers, so the threads are as many as the budget holds (at least one: whether
          * the file opens does not depend on the thread count) */
@@ -1212,15 +1240,12 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             const char *why = vs ? validate_block(&job, vs, failed, &step, &point) : NULL;
             validate_fini(&job, vs);
             if (!why) FAIL(MCINR_ERR_NOMEM, "out of memory for the validation buffers of %llu points", (unsigned long long)N);
-            if (strcmp(why, "bytes after its values") == 0)
-                FAIL(MCINR_ERR_FORMAT, "stream of step %zu component %zu has %zu bytes after its %llu values", step,
-                     failed / job.blocks, point, (unsigned long long)N);
-            if (point == SIZE_MAX)
-                FAIL(MCINR_ERR_FORMAT, "stream of step %zu component %zu: %s", step, failed / job.blocks, why);
-            FAIL(MCINR_ERR_FORMAT, "stream of step %zu component %zu, point %zu: %s", step, failed / job.blocks, point,
-                 why);
+            stream_error(name, (size_t)N, step, failed / job.blocks, point, why, err, err_len);
+            st = MCINR_ERR_FORMAT;
+            goto done;
         }
     }
+    if (!(m->residual_name = strdup(name))) FAIL(MCINR_ERR_NOMEM, "out of memory");
     m->residual_cache = chain_cache_new(C);
     m->residual_bytes = len;
     m->has_residual = 1;
@@ -1275,6 +1300,12 @@ static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
 
 /* The applying decode of one step: a task per requested component (mci_parallel_run), each
  * writing only its own output column. */
+/* What went wrong in a task: the stream's step, the point and why (chain_step). */
+typedef struct apply_failure {
+    const char *why;
+    size_t step, point;
+} apply_failure;
+
 typedef struct apply_job {
     const mcinr_model *m;
     size_t t, nc, max_raw;
@@ -1282,6 +1313,7 @@ typedef struct apply_job {
     float *out;
     int uses_range, uses_linear, uses_blend;
     const uint32_t *row_of;
+    apply_failure *failure; /* per requested component, written by its task only */
 } apply_job;
 
 typedef struct apply_state {
@@ -1312,8 +1344,8 @@ static void *apply_init(void *ctx) {
 }
 
 /* Component r of the request: reconstructs its time chain up to step t and applies step t.
- * Validated at open, so this cannot fail on a model that opened (a failure is reported as out
- * of memory). */
+ * Every stream it reads is checked (chain_step): MCINR_ERR_FORMAT and job->failure[r] when one
+ * is malformed. */
 static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     const apply_job *job = ctx;
     apply_state *st = state;
@@ -1333,16 +1365,16 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
         chain_restart(b);
     }
     for (; s <= job->t; s++) {
-        size_t k = s * C + c, point;
-        stream_reader reader;
+        size_t point;
         if (s == job->t && !repeat) { /* keep the steps this one reads, for a repeat */
             e = chain_cache_entry(m->residual_cache, e, N, b->history);
             for (unsigned n = 0; e && n < (b->history ? LINEAR_LAGS : 1u); n++) chain_cache_put(e, n + 1, b->level[n], N);
         }
-        if (start_stream(m, k, b->dctx, st->raw, b->dmag, &reader) ||
-            reconstruct(m, k, &reader, b, s == job->t ? &target : NULL, &point)) {
+        const char *why = chain_step(m, s * C + c, st->raw, b, s == job->t ? &target : NULL, &point);
+        if (why) {
+            job->failure[r] = (apply_failure){why, s, point};
             chain_cache_drop(m->residual_cache, e);
-            return MCINR_ERR_NOMEM;
+            return MCINR_ERR_FORMAT;
         }
     }
     if (e && !repeat) {
@@ -1392,19 +1424,25 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
             uses_blend |= (m->residual_predictor[k] & PREDICT_BLEND) != 0;
         }
     }
-    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, uses_blend, row_of};
+    apply_failure *failure = calloc(nc ? nc : 1, sizeof *failure);
+    if (!failure) {
+        mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual");
+        return MCINR_ERR_NOMEM;
+    }
+    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, uses_blend, row_of, failure};
     mci_parallel_for loop = {nc, threads, &job, apply_init, apply_fini, apply_task, progress, user_data, from, to};
-    size_t failed;
+    size_t failed = SIZE_MAX;
     mcinr_status s = mci_parallel_run(&loop, &failed);
     if (s == MCINR_ERR_ABORTED)
         mci_set_error(err, err_len, "mcinr_decode_mesh: aborted by the progress callback (adding the residual)");
-    else if (s != MCINR_OK && failed == SIZE_MAX)
+    else if (s == MCINR_ERR_FORMAT) /* the lowest failed component's first malformed stream */
+        stream_error(m->residual_name, m->mesh_num_points, failure[failed].step,
+                     components ? components[failed] : failed, failure[failed].point, failure[failed].why, err, err_len);
+    else if (s != MCINR_OK)
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes per thread)",
                       max_raw + (uses_linear ? 6 : 3) * m->mesh_num_points * sizeof(int64_t) +
                           (uses_blend ? blend_stride(m) * m->mesh_num_points * sizeof(uint32_t) : 0));
-    else if (s != MCINR_OK)
-        mci_set_error(err, err_len, "mcinr_decode_mesh: cannot decompress the residual of step %ld component %zu", t,
-                      components ? components[failed] : failed);
+    free(failure);
     return s;
 }
 

@@ -171,6 +171,44 @@ static void expect_open_error(bytes b, mcinr_status want, const char *needle, co
     if (s == MCINR_OK) mcinr_close(m);
 }
 
+/* A malformed RESIDUAL: an open with validate_residual fails with MCINR_ERR_FORMAT and `needle`.
+ * With at_decode (a stream's content), the default open succeeds, and decoding the stored steps
+ * in order fails at the first that reads the stream with the same message, again when that
+ * step is asked for again; else (the table) the default open fails with the same message. */
+static void expect_residual_error(bytes b, const char *needle, const char *what, int at_decode) {
+    char want[512] = "", err[512] = "";
+    mcinr_decode_options o;
+    mcinr_decode_options_init(&o);
+    o.validate_residual = 1;
+    mcinr_model *m = NULL;
+    mcinr_status s = mcinr_open_memory_ex(b.data, b.size, &o, &m, want, sizeof want);
+    CHECK(s == MCINR_ERR_FORMAT && !m && strstr(want, needle), "%s, validated at open: status %d, \"%s\" lacks \"%s\"",
+          what, (int)s, want, needle);
+    mcinr_close(m);
+    m = NULL;
+    s = open_bytes(b, &m, err, sizeof err);
+    if (!at_decode) {
+        CHECK(s == MCINR_ERR_FORMAT && !m && strcmp(err, want) == 0, "%s: the default open says %d \"%s\", the "
+              "validating one \"%s\"", what, (int)s, err, want);
+        mcinr_close(m);
+        return;
+    }
+    CHECK(s == MCINR_OK && m, "%s: the default open reads the stream's content (%s)", what, err);
+    if (!m) return;
+    size_t N = mcinr_mesh_num_points(m), C = mcinr_num_components(m), T = mcinr_num_times(m), t = 0;
+    float *out = malloc(N * C * sizeof(float));
+    for (s = MCINR_OK; t < T; t++)
+        if ((s = mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, out, NULL, err, sizeof err)) != MCINR_OK) break;
+    CHECK(s == MCINR_ERR_FORMAT && strcmp(err, want) == 0, "%s: the decode says %d \"%s\", the validating open \"%s\"",
+          what, (int)s, err, want);
+    if (t < T) {
+        s = mcinr_decode_mesh(m, mcinr_times(m)[t], NULL, 0, out, NULL, err, sizeof err);
+        CHECK(s == MCINR_ERR_FORMAT && strcmp(err, want) == 0, "%s: the step again says %d \"%s\"", what, (int)s, err);
+    }
+    free(out);
+    mcinr_close(m);
+}
+
 /* Exercises every query and a small decode on whatever opened (fuzz-like inputs). */
 static void touch_model(const mcinr_model *m) {
     size_t C = mcinr_num_components(m);
@@ -635,10 +673,11 @@ static void test_residual_progress(const char *dir, const char *stem) {
 }
 
 /* mcinr_open_*_ex: the options (NULL, not set up, an older struct without trust_large_files),
- * progress over the whole open (monotonic, ending at 1; the RESIDUAL validation reports as it
- * goes), an abort at every progress call (MCINR_ERR_ABORTED, no model, nothing leaked), the
- * RESIDUAL validation's threads (the same model, the same first error), and the memory limit
- * growing with the file size (64 · S + 16 MiB, docs/mci-format.md, Limits). */
+ * progress over the whole open (monotonic, ending at 1; with validate_residual the RESIDUAL
+ * validation reports as it goes, without it the open does not validate the chains), an abort
+ * at every progress call (MCINR_ERR_ABORTED, no model, nothing leaked), the RESIDUAL
+ * validation's threads (the same model, the same first error), and the memory limit growing
+ * with the file size (64 · S + 16 MiB, docs/mci-format.md, Limits). */
 static void test_open_options(const char *dir) {
     char path[1024], err[512];
     mcinr_model *m = NULL;
@@ -658,8 +697,16 @@ static void test_open_options(const char *dir) {
     CHECK(mcinr_open_memory_ex(b.data, b.size, &o, &m, err, sizeof err) == MCINR_OK, "open with progress: %s", err);
     mcinr_close(m);
     CHECK(progress_ok(&log), "open: progress not monotonic to 1 (%zu calls)", log.calls);
+    size_t lazy_calls = log.calls;
+    memset(&log, 0, sizeof log);
+    o.validate_residual = 1; /* from here on: every chain at open */
+    CHECK(mcinr_open_memory_ex(b.data, b.size, &o, &m, err, sizeof err) == MCINR_OK, "open with progress: %s", err);
+    mcinr_close(m);
+    CHECK(progress_ok(&log), "validating open: progress not monotonic to 1 (%zu calls)", log.calls);
     size_t calls = log.calls;
     CHECK(calls >= 8, "open: %zu progress calls (sections and RESIDUAL tasks)", calls);
+    CHECK(lazy_calls < calls, "the default open reports %zu times, the validating one %zu: it validated the chains",
+          lazy_calls, calls);
     /* an abort at every call */
     int residual_aborts = 0;
     for (size_t at = 1; at <= calls; at++) {
@@ -677,6 +724,7 @@ static void test_open_options(const char *dir) {
     /* threads: the same values at every step, and the same first error */
     mcinr_model *one = NULL, *four = NULL;
     mcinr_decode_options o1 = options(1, NULL, NULL, 0), o4 = options(4, count_progress, NULL, 0);
+    o1.validate_residual = o4.validate_residual = 1;
     CHECK(mcinr_open_memory_ex(b.data, b.size, &o1, &one, err, sizeof err) == MCINR_OK, "%s", err);
     CHECK(mcinr_open_memory_ex(b.data, b.size, &o4, &four, err, sizeof err) == MCINR_OK, "%s", err);
     if (one && four) {
@@ -1818,7 +1866,7 @@ static void test_linear_targeted(bytes b) {
         if (cs[0].raw == raw2) cs[0].raw_len = same_differences(raw2, N + 2, 0);
         size_t plen = predicted_payload(orig, cs, ncs, p);
         bytes c = replace_payload(b, 7, p, plen);
-        expect_open_error(c, MCINR_ERR_FORMAT, cases[k].needle, cases[k].what);
+        expect_residual_error(c, cases[k].needle, cases[k].what, cs[0].raw == raw || cs[0].raw == raw2);
         free(c.data);
     }
     /* valid: weights at ±2^20 where the chain allows them (component 1); a chain of component 0
@@ -1965,7 +2013,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
                    put_le(p + table + 24 * first_rc + 16, 4, 8); } break;
         }
         bytes c = replace_payload(b, 7, p, plen);
-        expect_open_error(c, MCINR_ERR_FORMAT, edits[k].needle, edits[k].what);
+        expect_residual_error(c, edits[k].needle, edits[k].what, 0);
         free(c.data);
     }
     /* crafted streams (the rest empty with predictor 0) */
@@ -2029,7 +2077,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         if (kind == 15) cs[0] = (crafted_stream){2, 3, raw, same_differences(raw, N, 0), FRAME_OK, 0, NULL};
         size_t plen = predicted_payload(orig, cs, ncs, p);
         bytes c = replace_payload(b, 7, p, plen);
-        expect_open_error(c, MCINR_ERR_FORMAT, crafts[k].needle, crafts[k].what);
+        expect_residual_error(c, crafts[k].needle, crafts[k].what, kind != 15);
         free(c.data);
     }
     /* crafted range-coded streams (coder 1, from the generator), the rest empty */
@@ -2061,7 +2109,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         crafted_stream cs = {0, kind == 7 ? 2u : 0u, raw, n, FRAME_OK, 1, NULL};
         size_t plen = predicted_payload(orig, &cs, 1, p);
         bytes c = replace_payload(b, 7, p, plen);
-        expect_open_error(c, MCINR_ERR_FORMAT, rcrafts[k].needle, rcrafts[k].what);
+        expect_residual_error(c, rcrafts[k].needle, rcrafts[k].what, 1);
         free(c.data);
     }
     /* valid extremes: ±(2^31 − 1), an empty stream continuing a chain, an escape in a chain;

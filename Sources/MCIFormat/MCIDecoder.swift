@@ -9,17 +9,24 @@ public final class MCIDecoder: @unchecked Sendable {
     public let source: String
 
     /// How a model is opened (`mcinr_open_file_ex`): the limits for untrusted files or not,
-    /// threads for the RESIDUAL validation, and a progress callback (called on the opening
-    /// thread with a fraction; return false to stop: the open then throws `MCIError.aborted`).
+    /// whether every RESIDUAL chain is validated now, threads for that validation, and a progress
+    /// callback (called on the opening thread with a fraction; return false to stop: the open
+    /// then throws `MCIError.aborted`).
     public struct OpenOptions {
         /// Lifts the memory and work limits for untrusted files (docs/mci-format.md, Limits);
         /// only for files from a trusted source. The format checks stay.
         public var trustLargeFiles: Bool
+        /// Reconstructs every RESIDUAL chain at open, so that every format error of the file
+        /// shows here; otherwise a malformed residual stream fails the first decode that reads
+        /// it (`MCIError.format`, naming the step and component).
+        public var validateResidual: Bool
         public var threads: Int
         public var progress: ((Double) -> Bool)?
 
-        public init(trustLargeFiles: Bool = false, threads: Int = 1, progress: ((Double) -> Bool)? = nil) {
+        public init(trustLargeFiles: Bool = false, validateResidual: Bool = false, threads: Int = 1,
+                    progress: ((Double) -> Bool)? = nil) {
             self.trustLargeFiles = trustLargeFiles
+            self.validateResidual = validateResidual
             self.threads = threads
             self.progress = progress
         }
@@ -60,6 +67,7 @@ public final class MCIDecoder: @unchecked Sendable {
         mcinr_decode_options_init(&opts)
         opts.num_threads = Int32(clamping: max(1, options.threads))
         opts.trust_large_files = options.trustLargeFiles ? 1 : 0
+        opts.validate_residual = options.validateResidual ? 1 : 0
         let box = options.progress.map(ProgressBox.init)
         if let box {
             opts.user_data = Unmanaged.passUnretained(box).toOpaque()
@@ -594,8 +602,9 @@ public final class MCIDecoder: @unchecked Sendable {
                 }
             }
         }
-        guard status == MCINR_OK else {
-            throw MCIError(status: status, message: "\(source): " + String(cString: err))
+        guard status == MCINR_OK else { // a malformed residual stream or mesh chunk: the decoder names the file
+            let message = named(String(cString: err))
+            throw MCIError(status: status, message: message.hasPrefix(source + ": ") ? message : "\(source): " + message)
         }
         return out
     }

@@ -37,18 +37,22 @@ private func seriesURLs(_ paths: [String]) throws -> [URL] {
 }
 
 /// Opens a model the user gave: with the C decoder's limits for untrusted files unless
-/// `--trust-large-files`, its validation on `threads` threads. An open that takes more than a
+/// `--trust-large-files`; with `validateResidual` (`info`, the command that checks a file) every
+/// residual chain is validated now, on `threads` threads, else each residual stream when a decode
+/// first reads it (`export` and `eval` decode what they need once). An open that takes more than a
 /// second shows its progress on stderr (`StepProgress`); Ctrl-C during it stops the decoder at
 /// its next checkpoint and ends the command ("interrupted while opening", exit status 130,
 /// nothing written); a second Ctrl-C ends the process at once.
-func openModel(_ path: String, limits: DecoderLimits = DecoderLimits(), threads: Int = 1) throws -> MCIDecoder {
+func openModel(_ path: String, limits: DecoderLimits = DecoderLimits(), threads: Int = 1,
+               validateResidual: Bool = false) throws -> MCIDecoder {
     let url = URL(fileURLWithPath: path)
     guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("\(path): no such file") }
     guard url.pathExtension.lowercased() == "mci" else {
         throw CLIError("\(path): expected an .mci model file")
     }
     let progress = StepProgress(), phase = "opening \(url.lastPathComponent)"
-    let options = MCIDecoder.OpenOptions(trustLargeFiles: limits.trustLargeFiles, threads: threads) { fraction in
+    let options = MCIDecoder.OpenOptions(trustLargeFiles: limits.trustLargeFiles, validateResidual: validateResidual,
+                                         threads: threads) { fraction in
         progress.update(phase, fraction: fraction, after: 1)
         return OpenInterrupt.requested == 0
     }

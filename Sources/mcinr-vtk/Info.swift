@@ -13,7 +13,8 @@ struct Info: ParsableCommand {
     @OptionGroup var limits: DecoderLimits
 
     func run() throws {
-        let m = try openModel(model, limits: limits)
+        // info vouches for the whole file: every residual chain is validated at open
+        let m = try openModel(model, limits: limits, validateResidual: true)
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? NSNumber)?.uint64Value ?? 0
         let metadata = (try? JSONSerialization.jsonObject(with: Data(m.metadataJSON.utf8))) as? [String: Any] ?? [:]
         let leaves = m.treeNodes.filter(\.isLeaf).count

@@ -183,13 +183,33 @@ final class ErrorBoundedTests: XCTestCase {
         return ~c
     }
 
-    func assertFormatError(_ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try MCIDecoder(bytes: bytes, name: "bad.mci"), file: file, line: line) { error in
+    /// The open fails with a RESIDUAL format error containing `fragment`; with `atDecode` (a
+    /// stream's content) only the open that validates every chain does, and the default open
+    /// succeeds and the first decode of step 0 fails with the same message.
+    func assertFormatError(_ bytes: [UInt8], _ fragment: String, atDecode: Bool = false, file: StaticString = #filePath,
+                           line: UInt = #line) {
+        var messages: [String] = []
+        func check(_ error: Error) {
             guard case MCIError.format(let message) = error else {
                 return XCTFail("expected a format error, got \(error)", file: file, line: line)
             }
             XCTAssertTrue(message.contains("bad.mci: section RESIDUAL:") && message.contains(fragment), message,
                           file: file, line: line)
+            messages.append(message)
+        }
+        XCTAssertThrowsError(try MCIDecoder(bytes: bytes, name: "bad.mci", options: .init(validateResidual: true)),
+                             file: file, line: line, check)
+        guard atDecode else {
+            return XCTAssertThrowsError(try MCIDecoder(bytes: bytes, name: "bad.mci"), file: file, line: line, check)
+        }
+        do {
+            let lazy = try MCIDecoder(bytes: bytes, name: "bad.mci")
+            XCTAssertThrowsError(try lazy.decodeMesh(time: lazy.times[0]), file: file, line: line, check)
+            XCTAssertEqual(messages.count, 2, file: file, line: line)
+            XCTAssertEqual(messages.first, messages.last, "the decode and the validating open differ", file: file,
+                           line: line)
+        } catch {
+            XCTFail("the default open reads the streams: \(error)", file: file, line: line)
         }
     }
 
@@ -209,9 +229,9 @@ final class ErrorBoundedTests: XCTestCase {
         // a stream whose declared decompressed size is one byte off
         assertFormatError(try patched(model) { p in
             self.put(&p, tableAt + 8, self.le(p, tableAt + 8, 8) + 1, 8)
-        }, "stream of step 0 component 0")
+        }, "stream of step 0 component 0", atDecode: true)
         // a flipped byte in the first stream's zstd frame header
-        assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0")
+        assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0", atDecode: true)
         // an unknown predictor, and the time predictor at step 0
         assertFormatError(try patched(model) { $0[tableAt] = 128 }, "unknown predictor 128")
         assertFormatError(try patched(model) { $0[tableAt] = 64 }, "the quadratic bit (bit 6) without the blend bit")

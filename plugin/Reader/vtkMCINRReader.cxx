@@ -149,7 +149,8 @@ struct vtkMCINRReader::Internals
 {
   ModelHandle Model;
   FileStamp Stamp;
-  int Trusted = 0; // TrustLargeFiles when Model was opened
+  int Trusted = 0;   // TrustLargeFiles when Model was opened
+  int Validated = 0; // ValidateResidual when Model was opened
   // The mesh of Model, built on first use (null until then).
   vtkSmartPointer<vtkPoints> Points;
   vtkSmartPointer<vtkCellArray> Cells;
@@ -307,20 +308,23 @@ bool vtkMCINRReader::OpenModel(double from, double to)
     vtkErrorMacro("Cannot open MC-INR model '" << this->FileName << "': no such file.");
     return false;
   }
-  if (this->Impl->Model && this->Impl->Stamp == stamp && this->Impl->Trusted == this->TrustLargeFiles)
+  if (this->Impl->Model && this->Impl->Stamp == stamp && this->Impl->Trusted == this->TrustLargeFiles &&
+    this->Impl->Validated == this->ValidateResidual)
   {
     return true;
   }
   this->Impl->Reset();
 
-  // The open checks every section (and reconstructs every RESIDUAL chain): it reports progress
-  // over [from, to] and stops when the user aborts (the decoder's progress callback, as in
-  // RequestData).
+  // The open checks every section (and, with ValidateResidual, reconstructs every RESIDUAL
+  // chain; else a residual stream is checked when a time step first reads it): it reports
+  // progress over [from, to] and stops when the user aborts (the decoder's progress callback, as
+  // in RequestData).
   this->SetAbortExecute(0);
   this->UpdateProgress(from);
   OpenProgressContext progress{ this, from, to };
   mcinr_decode_options options = DecodeOptions(this->NumberOfThreads, &OpenProgress, &progress);
   options.trust_large_files = this->TrustLargeFiles ? 1 : 0;
+  options.validate_residual = this->ValidateResidual ? 1 : 0;
   char err[ErrorLength] = { 0 };
   mcinr_model* model = nullptr;
   const mcinr_status status = mcinr_open_file_ex(this->FileName, &options, &model, err, sizeof(err));
@@ -346,6 +350,7 @@ bool vtkMCINRReader::OpenModel(double from, double to)
   this->Impl->Model.reset(model);
   this->Impl->Stamp = stamp;
   this->Impl->Trusted = this->TrustLargeFiles;
+  this->Impl->Validated = this->ValidateResidual;
   this->UpdateProgress(to);
   return true;
 }
@@ -995,6 +1000,7 @@ void vtkMCINRReader::PrintSelf(ostream& os, vtkIndent indent)
   os << indent << "FileName: " << (this->FileName ? this->FileName : "(none)") << "\n";
   os << indent << "NumberOfThreads: " << this->NumberOfThreads << "\n";
   os << indent << "TrustLargeFiles: " << this->TrustLargeFiles << "\n";
+  os << indent << "ValidateResidual: " << this->ValidateResidual << "\n";
   os << indent << "DecodedTime: " << this->DecodedTime << "\n";
   os << indent << "PointDataArraySelection:\n";
   this->PointDataArraySelection->PrintSelf(os, indent.GetNextIndent());

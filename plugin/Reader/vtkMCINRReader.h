@@ -84,6 +84,19 @@ public:
 
   ///@{
   /**
+   * Validate every error-bounded residual stream when the file is opened. 0 (the default): the
+   * open checks the residual's table, and each stream is checked when a time step first reads
+   * it, so a large error-bounded file opens at once and a malformed stream shows as an error of
+   * that time step. 1: the open reconstructs every stream (slower; every format error shows
+   * when the file is opened). Changing it reopens the file.
+   */
+  vtkSetMacro(ValidateResidual, int);
+  vtkGetMacro(ValidateResidual, int);
+  vtkBooleanMacro(ValidateResidual, int);
+  ///@}
+
+  ///@{
+  /**
    * Which variables (point arrays) to decode. All are enabled by default. The names are
    * known after UpdateInformation().
    */
@@ -127,6 +140,7 @@ protected:
   char* FileName = nullptr;
   int NumberOfThreads = 0;
   int TrustLargeFiles = 0;
+  int ValidateResidual = 0;
   double DecodedTime;
   vtkIdType DecodedPointCount = 0;
   vtkIdType EvaluatedPointCount = 0;
