@@ -8,7 +8,8 @@
  *              (mcinr_decode_mesh, every component, at every mesh point), per step;
  *   alone      each step as the first decode after the open (a jump in time), per step;
  *   network    each step with network_only = 1 (the network without the residual), per step;
- *   open       mcinr_open_file_ex (which validates every residual chain).
+ *   open       mcinr_open_file_ex (the library's default options: since 1.8.0 it checks the
+ *              residual's table and each stream is checked when first decoded).
  * Wall clock; the best round of each kind is kept, and its mean over the steps printed.
  * Prints one JSON object. Compile from the repository root:
  *   cc -O2 -std=c99 -ICShim/include -ICShim/kernels/include CShim/src/*.c CShim/kernels/*.c \

@@ -73,7 +73,8 @@ class DecodeOptions(ctypes.Structure):
                 ("progress", _PROGRESS_FN),
                 ("user_data", ctypes.c_void_p),
                 ("network_only", ctypes.c_int),
-                ("trust_large_files", ctypes.c_int)]  # open only (mcinr_open_*_ex); 0: the limits enforced
+                ("trust_large_files", ctypes.c_int),  # open only (mcinr_open_*_ex); 0: the limits enforced
+                ("validate_residual", ctypes.c_int)]  # open only (1.8.0); 0: streams checked when decoded
 
 
 _vp, _sz, _int, _dbl = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_double
@@ -283,11 +284,14 @@ class Model:
     number of threads at once (ctypes releases the GIL during the C calls). Close it with
     close() or a `with` block."""
 
-    def __init__(self, path, library=None, trust_large_files=False, num_threads=1, progress=None):
+    def __init__(self, path, library=None, trust_large_files=False, num_threads=1, progress=None,
+                 validate_residual=False):
         """Opens the file at `path` (mcinr_open_file_ex); raises DecoderError whose message
         names the file. By default the limits for untrusted files apply (docs/mci-format.md,
         "Limits": Status.LIMIT beyond them); trust_large_files=True lifts them for a file from a
-        trusted source (every format check stays). num_threads validate a RESIDUAL;
+        trusted source (every format check stays). A RESIDUAL's streams are checked when a
+        decode first reads them (a malformed one: DecoderError with Status.FORMAT from that
+        decode); validate_residual=True reconstructs every chain now, on num_threads threads;
         progress(fraction) is called from this thread, and a truthy return (or an exception,
         raised again) aborts the open: DecoderError with Status.ABORTED."""
         self._lib = load_library(library)
@@ -295,10 +299,11 @@ class Model:
         self.path = os.fspath(path)
         self._open(lambda handle, opts, err: self._lib.mcinr_open_file_ex(os.fsencode(self.path), opts, handle, err,
                                                                          _ERR_LEN),
-                   trust_large_files, num_threads, progress)
+                   trust_large_files, num_threads, progress, validate_residual)
 
     @classmethod
-    def from_bytes(cls, data, library=None, trust_large_files=False, num_threads=1, progress=None):
+    def from_bytes(cls, data, library=None, trust_large_files=False, num_threads=1, progress=None,
+                   validate_residual=False):
         """Opens a model from the bytes of an .mci file (copied by the decoder as needed); the
         options as for a path."""
         self = cls.__new__(cls)
@@ -307,14 +312,14 @@ class Model:
         self.path = None
         buf = (ctypes.c_char * len(data)).from_buffer_copy(data)
         self._open(lambda handle, opts, err: self._lib.mcinr_open_memory_ex(buf, len(data), opts, handle, err, _ERR_LEN),
-                   trust_large_files, num_threads, progress)
+                   trust_large_files, num_threads, progress, validate_residual)
         return self
 
-    def _open(self, call, trust_large_files, num_threads, progress):
+    def _open(self, call, trust_large_files, num_threads, progress, validate_residual):
         handle, err = ctypes.c_void_p(), ctypes.create_string_buffer(_ERR_LEN)
         cb = _Progress(progress)
         opts = DecodeOptions(ctypes.sizeof(DecodeOptions), int(num_threads), cb.c_fn, None, 0,
-                             1 if trust_large_files else 0)
+                             1 if trust_large_files else 0, 1 if validate_residual else 0)
         status = call(ctypes.byref(handle), ctypes.byref(opts), err)
         if cb.error is not None:
             raise cb.error

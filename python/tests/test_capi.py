@@ -118,8 +118,10 @@ class LibraryTests(unittest.TestCase):
         self.assertEqual(os.path.getmtime(LIB), before)
 
     def test_options_struct_matches_the_header(self):
-        # the C struct on x86-64/aarch64: size_t, int (+pad), two pointers, int (+pad) = 40 bytes
-        self.assertEqual(ctypes.sizeof(mcinr.DecodeOptions), 40 if ctypes.sizeof(ctypes.c_void_p) == 8 else 20)
+        # the C struct on x86-64/aarch64: size_t, int (+pad), two pointers, three ints (+pad) = 48 bytes
+        self.assertEqual(ctypes.sizeof(mcinr.DecodeOptions), 48 if ctypes.sizeof(ctypes.c_void_p) == 8 else 28)
+        self.assertEqual(mcinr.DecodeOptions.validate_residual.offset,
+                         40 if ctypes.sizeof(ctypes.c_void_p) == 8 else 24)
 
 
 class QueryTests(unittest.TestCase):
@@ -272,6 +274,22 @@ class DecodeTests(unittest.TestCase):
             self.assertGreater(changed, N * C * T // 2)
             between = 0.5 * (m.times[2] + m.times[3])
             np.testing.assert_array_equal(m.decode_mesh(between), m.decode_mesh(between, network_only=True))
+
+    def test_validate_residual_at_open(self):
+        """validate_residual=True reconstructs every chain at open (more progress calls than the
+        default open, which checks the table only); the values are the same."""
+        calls = {}
+        for validate in (False, True):
+            fractions = []
+            with mcinr.Model(path("residual.mci"), library=LIB, validate_residual=validate, num_threads=2,
+                             progress=fractions.append) as m:
+                calls[validate] = len(fractions)
+                got = [m.decode_mesh(t) for t in m.times]
+            if validate:
+                for a, b in zip(got, want):
+                    np.testing.assert_array_equal(a, b)
+            want = got
+        self.assertGreater(calls[True], calls[False])
 
 
 class ErrorTests(unittest.TestCase):
