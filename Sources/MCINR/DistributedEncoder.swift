@@ -49,12 +49,9 @@ extension Encoder {
         // Every rank takes part in each encoding's evaluation and residual; rank 0 keeps the
         // smallest (`EncodeOptions.weightEncodingsTried`, as one process does).
         let embedded = isRoot && options.embedMesh ? MCIMesh(mesh!) : nil
-        var best: Stored?
         let dataCosts = ErrorBoundedEncoder.DataCosts()
-        for encoding in options.weightEncodingsTried {
-            let start = Date()
-            var tried = options
-            tried.weightEncoding = encoding
+        let best = try Stored.smallest(options) { tried, start -> Stored? in
+            let encoding = tried.weightEncoding
             communicator.phase = "evaluation"
             var metrics: MetricsReport?
             if options.training.evaluation == .decoder {
@@ -71,7 +68,7 @@ extension Encoder {
                         _ = try truth(step)
                     }
                 }
-                continue
+                return nil
             }
             var (evaluated, model) = try Stored.model(result, metrics: metrics, mesh: embedded, options: tried)
             var bounded: MCIResidual.Report?
@@ -83,8 +80,8 @@ extension Encoder {
                 }
                 _ = try request(-1)
             }
-            best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
-                                                   bounded: bounded, since: start))
+            return try Stored(result: evaluated, options: tried, metrics: metrics, model: model, bounded: bounded,
+                              since: start)
         }
         guard let chosen = best else {
             if options.embedMesh, case .chunked = options.meshCoding {

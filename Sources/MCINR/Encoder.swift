@@ -155,12 +155,8 @@ public enum Encoder {
         }
         let result = try train(data, options: options, reporter: reporter)
         let embedded = options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil
-        var best: Stored?
         let dataCosts = ErrorBoundedEncoder.DataCosts()
-        for encoding in options.weightEncodingsTried {
-            let start = Date()
-            var tried = options
-            tried.weightEncoding = encoding
+        let chosen = try Stored.smallest(options) { tried, start in
             let metrics = try evaluate(result, data: data, options: tried, reporter: reporter)
             var (evaluated, model) = try Stored.model(result, metrics: metrics, mesh: embedded, options: tried)
             model.codedMesh = codedMesh
@@ -169,11 +165,10 @@ public enum Encoder {
                 (model, bounded) = try addResidual(model, data: data, bound: bound, threads: options.threads,
                                                    dataCosts: dataCosts, reporter: reporter)
             }
-            best = Stored.smaller(best, try Stored(result: evaluated, options: tried, metrics: metrics, model: model,
-                                                   bounded: bounded, since: start))
-        }
+            return try Stored(result: evaluated, options: tried, metrics: metrics, model: model, bounded: bounded,
+                              since: start)
+        }!
         _ = consume data
-        let chosen = best!
         try MCIWriter.write(chosen.model, to: url)
         var summary = try summarize(chosen.result, metrics: chosen.bounded?.metrics ?? chosen.metrics, bounded: chosen.bounded,
                                     file: url, options: chosen.options)
@@ -220,6 +215,21 @@ public enum Encoder {
             var kept = best.cost.storedBytes <= candidate.cost.storedBytes ? best : candidate
             kept.choices = best.choices + [candidate.cost]
             return kept
+        }
+
+        /// The choice of weight encoding, for the serial and the MPI encoder: `make` builds the
+        /// model of each encoding tried (`EncodeOptions.weightEncodingsTried`), given the options
+        /// set to it and its start time; the smallest file is kept. nil when `make` returns nil
+        /// every time (the MPI ranks other than 0, which only take part).
+        static func smallest(_ options: EncodeOptions,
+                             _ make: (_ tried: EncodeOptions, _ start: Date) throws -> Stored?) rethrows -> Stored? {
+            var best: Stored?
+            for encoding in options.weightEncodingsTried {
+                var tried = options
+                tried.weightEncoding = encoding
+                if let stored = try make(tried, Date()) { best = smaller(best, stored) }
+            }
+            return best
         }
     }
 

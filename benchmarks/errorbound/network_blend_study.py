@@ -12,7 +12,9 @@ change) against the same blend with predictions made from the network's value n 
 * "+ network": n itself;
 * "+ network + plane of its error": n plus the plane through the earlier neighbours' q − n;
 * "+ network + previous error": n plus the previous step's q − n at the point;
-* "+ all three".
+* "+ all three";
+* "+ network, plane of its error at chain starts only": the first two at the first step of each
+  chain of 8 (where the data has no earlier step), nothing added at the others.
 
 Each point weighs its predictions by 1 / (mean |error| at its earlier neighbours + ½)², as the
 format's blend does. "residual, blend" is the blend applied to the network's residual q − n
@@ -82,6 +84,10 @@ def study(points, conn, offsets, values, network, bounds):
                 else:
                     add("+ network + previous error", cost([]))
                 add("+ all three", cost(net))
+                # a decode of step t evaluates the network at t anyway, but not at the chain's
+                # earlier steps: the network at the chain's first step only costs a jump one
+                # more evaluation (none when it lands on a chain start, none when playing)
+                add("+ network, plane of its error at chain starts only", cost(net[:2] if depth == 0 else []))
                 r = q - np.rint(nq)  # the residual stream's indices
                 rpreds = predictions(r)
                 add("residual, blend", entropy(r[t] - np.rint(blend(r[t], rpreds, nbabs))))
