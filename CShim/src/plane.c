@@ -6,8 +6,8 @@
  *
  * The indices a reader reconstructs depend on these integers, so every writer and reader must
  * compute them bit for bit alike: IEEE-754 binary64, the operations in the order written here,
- * each product rounded on its own (the volatile stores forbid a fused multiply-add, which
- * compilers may otherwise contract a·b + c into on machines that have one). The writer
+ * each product rounded on its own (`product` forbids a fused multiply-add, which compilers may
+ * otherwise contract a·b + c into on machines that have one). The writer
  * (Swift, MCIFormat) calls this same function.
  *
  * The quadratic predictor's support and weights (bit 6, format 1.8; "Quadratic support and
@@ -27,9 +27,21 @@
 #define QUAD_MIN_POINTS 12   /* fewer: no quadratic support (docs/mci-format.md, "Quadratic support") */
 #define QUAD_MAX_ABS_SUM 16.0
 
-static double product(double a, double b) {
+/* a · b rounded on its own: the empty asm makes the product opaque to the optimiser, so it
+ * cannot be fused with an addition (no memory round trip, unlike the portable volatile) */
+static inline double product(double a, double b) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    double p = a * b;
+    __asm__("" : "+x"(p));
+    return p;
+#elif defined(__GNUC__) && defined(__aarch64__)
+    double p = a * b;
+    __asm__("" : "+w"(p));
+    return p;
+#else
     volatile double p = a * b;
     return p;
+#endif
 }
 
 /* Round half away from zero to an integer; |x| ≤ 2^19 here. */
@@ -146,9 +158,31 @@ static int nearer(const void *a, const void *b) {
     return x->j > y->j ? -1 : x->j < y->j ? 1 : 0;
 }
 
-static int ascending_id(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+/* Both orders are total (the candidates are distinct points), so any sort gives the same
+ * result: insertion sort for the few dozen a mesh point has, qsort beyond (a hostile mesh's
+ * thousand would cost it quadratic time). */
+#define INSERTION_SORT_MAX 64
+
+static void sort_nearest(quad_candidate *c, size_t u) {
+    if (u > INSERTION_SORT_MAX) {
+        qsort(c, u, sizeof *c, nearer);
+        return;
+    }
+    for (size_t n = 1; n < u; n++) {
+        quad_candidate x = c[n];
+        size_t m = n;
+        for (; m > 0 && nearer(&x, &c[m - 1]) < 0; m--) c[m] = c[m - 1];
+        c[m] = x;
+    }
+}
+
+static void sort_ids(uint32_t *v, size_t u) { /* u ≤ MCI_QUAD_MAX_SUPPORT */
+    for (size_t n = 1; n < u; n++) {
+        uint32_t x = v[n];
+        size_t m = n;
+        for (; m > 0 && v[m - 1] > x; m--) v[m] = v[m - 1];
+        v[m] = x;
+    }
 }
 
 size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
@@ -170,12 +204,12 @@ size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start
     }
     if (u < QUAD_MIN_POINTS) return 0;
     if (u > MCI_QUAD_MAX_SUPPORT) {
-        qsort(cand, u, sizeof *cand, nearer);
+        sort_nearest(cand, u);
         u = MCI_QUAD_MAX_SUPPORT;
     }
     uint32_t kept[MCI_QUAD_MAX_SUPPORT];
     for (size_t n = 0; n < u; n++) kept[n] = cand[n].j;
-    qsort(kept, u, sizeof *kept, ascending_id);
+    sort_ids(kept, u);
     double s = spread(xyz, i, kept, u), rows[MCI_QUAD_MAX_SUPPORT * MCI_FIT_MAX_TERMS], w[MCI_QUAD_MAX_SUPPORT];
     if (s == 0.0) return 0;
     for (size_t n = 0; n < u; n++) { /* (1, u, v, w, u², v², w², uv, uw, vw) */
