@@ -52,6 +52,62 @@ final class ErrorBoundedCLITests: XCTestCase {
         XCTAssertEqual(recorded["residual_bytes"] as? Int, residualBytes)
     }
 
+    /// A damaged residual stream (its first byte changed, the section's CRC repaired): `info`,
+    /// which validates the whole residual at open, refuses the file naming the stream; `export`
+    /// opens it (the open checks the residual's table only), fails at the step that reads the
+    /// stream with the same words, and leaves the output folder as it was.
+    func testDamagedResidualStream() throws {
+        let dir = try temporaryFolder("errbound-damaged")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, _) = try SmallDataset.make(in: dir)
+        let good = dir.appendingPathComponent("good.mci")
+        let train = try CLI.run(["train", pvd.path, "-o", good.path, "--max-rel-error", "1e-3"] + Self.fastTraining)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let bad = dir.appendingPathComponent("bad.mci")
+        try Data(try Self.damagingFirstResidualStream([UInt8](Data(contentsOf: good)))).write(to: bad)
+        let words = "section RESIDUAL: stream of step "
+
+        let info = try CLI.run(["info", bad.path])
+        XCTAssertNotEqual(info.status, 0)
+        XCTAssertTrue(info.stderr.contains(bad.path) && info.stderr.contains(words), info.stderr)
+        XCTAssertEqual(try CLI.run(["info", good.path]).status, 0)
+
+        let out = dir.appendingPathComponent("out")
+        let export = try CLI.run(["export", bad.path, "--vtu", out.path])
+        XCTAssertNotEqual(export.status, 0)
+        XCTAssertTrue(export.stderr.contains(bad.path) && export.stderr.contains(words), export.stderr)
+        XCTAssertFalse(export.stderr.contains("opening"), "the open validated the residual: \(export.stderr)")
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+        XCTAssertEqual(written, [], "export wrote \(written)")
+    }
+
+    /// The file with the first byte of its first non-empty RESIDUAL stream changed and the
+    /// section's CRC-32 repaired (docs/mci-format.md: the section table, RESIDUAL's stream table).
+    static func damagingFirstResidualStream(_ file: [UInt8]) throws -> [UInt8] {
+        var b = file
+        func le(_ at: Int, _ n: Int) -> Int { (0..<n).reversed().reduce(0) { $0 << 8 | Int(b[at + $1]) } }
+        for s in 0..<le(12, 4) {
+            let entry = 16 + 32 * s, offset = le(entry + 8, 8), length = le(entry + 16, 8)
+            guard le(entry, 4) == 7 else { continue }
+            let T = le(offset + 8, 4), C = le(offset + 12, 4), table = offset + 16 + 16 * C
+            var at = table + 24 * T * C
+            for k in 0..<(T * C) {
+                let size = le(table + 24 * k + 16, 8)
+                if size > 0 { b[at] ^= 1; break }
+                at += size
+            }
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in b[offset..<(offset + length)] {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
+            crc = ~crc
+            for k in 0..<4 { b[entry + 24 + k] = UInt8((crc >> (8 * UInt32(k))) & 0xFF) }
+            return b
+        }
+        throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "no RESIDUAL section"])
+    }
+
     func testRelativeBoundAndBadFlags() throws {
         let dir = try temporaryFolder("errbound-flags")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -144,7 +144,7 @@ for kind in nested-mesh empty-streams stream-work long-chain weights wide-tree d
 done
 echo "-- hostile files"
 timeout 300 env -u VIRTUAL_ENV -u PYTHONPATH pvpython "$here/test_hostile.py" --plugin "$plugin_so" \
-    --dir "$work/hostile" --good "$work/tiny.mci"
+    --dir "$work/hostile" --good "$work/tiny.mci" --bounded "$work/residual-predicted.mci"
 screenshot tiny "$work/tiny.mci"
 gui_smoke "$work/tiny.mci"
 

@@ -11,8 +11,10 @@ stops when the user aborts; and the process still reads a good file afterwards.
 """
 import argparse
 import os
+import struct
 import sys
 import time
+import zlib
 
 from paraview import servermanager
 from paraview.simple import Delete, LoadPlugin
@@ -78,13 +80,63 @@ class Reader:
         Delete(self.proxy)
 
 
+def damaged_residual(path, out):
+    """A copy of the error-bounded model at `path` whose first non-empty RESIDUAL stream starts
+    with a changed byte (zstd's magic, or the range coder's first byte, which must be 0), its
+    section CRC-32 repaired, written to `out`: a file whose table is valid and whose stream is
+    not."""
+    data = bytearray(open(path, "rb").read())
+    count = struct.unpack_from("<I", data, 12)[0]
+    for i in range(count):
+        entry = 16 + 32 * i
+        kind, _flags, offset, length = struct.unpack_from("<IIQQ", data, entry)
+        if kind != 7:
+            continue
+        n, steps, comps = struct.unpack_from("<QII", data, offset)
+        table = offset + 16 + 16 * comps
+        at = table + 24 * steps * comps
+        for k in range(steps * comps):
+            size = struct.unpack_from("<Q", data, table + 24 * k + 16)[0]
+            if size:
+                data[at] ^= 0x01
+                break
+            at += size
+        struct.pack_into("<I", data, entry + 24, zlib.crc32(bytes(data[offset:offset + length])) & 0xFFFFFFFF)
+        open(out, "wb").write(data)
+        return out
+    raise SystemExit("%s has no RESIDUAL section" % path)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--plugin", required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--good", required=True, help="a valid model, read after the hostile ones")
+    p.add_argument("--bounded", required=True, help="a valid error-bounded model (RESIDUAL), to damage")
     args = p.parse_args()
     LoadPlugin(args.plugin, remote=False, ns=globals())
+
+    # A damaged residual stream: the open checks the residual's table only, so the file opens
+    # and the first step that reads the stream fails with the decoder's message; with
+    # ValidateResidual the open itself fails, with the same words.
+    bad = damaged_residual(args.bounded, os.path.join(args.dir, "damaged-residual.mci"))
+    r = Reader(bad)
+    opened = r.text()
+    out = r.read()
+    text = r.text()
+    check(not opened and out.GetNumberOfPoints() == 0 and "Cannot decode" in text and bad in text
+          and "section RESIDUAL: stream of step 0 component" in text,
+          "damaged residual stream: opens, and the step fails naming it: %s"
+          % next((l for l in text.splitlines() if "RESIDUAL" in l), "(no message)")[-160:])
+    r.close()
+    r = Reader(bad, validate=True)
+    out = r.read()
+    text = r.text()
+    check(out.GetNumberOfPoints() == 0 and "Cannot read MC-INR model" in text
+          and "section RESIDUAL: stream of step 0 component" in text,
+          "damaged residual stream, ValidateResidual: the open fails naming it: %s"
+          % next((l for l in text.splitlines() if "RESIDUAL" in l), "(no message)")[-160:])
+    r.close()
 
     for kind, mentions in KINDS.items():
         path = os.path.join(args.dir, kind + ".mci")
