@@ -308,7 +308,8 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
  * depend on the order of the calls. Errors as mcinr_decode, and MCINR_ERR_FORMAT when a residual
  * stream the step reads is malformed (unless the open validated every chain:
  * options->validate_residual of mcinr_open_file_ex; the message names the file, step, component
- * and point) or a MESHC chunk is (mcinr_mesh_decode). */
+ * and point; `out` is then partly written, and the same call fails the same way again) or a
+ * MESHC chunk is (mcinr_mesh_decode). */
 mcinr_status mcinr_decode_mesh(const mcinr_model *model, double time,
                                const size_t *components, size_t num_components,
                                float *out, const mcinr_decode_options *options,
