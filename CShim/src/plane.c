@@ -30,7 +30,7 @@
 /* a · b rounded on its own: the empty asm makes the product opaque to the optimiser, so it
  * cannot be fused with an addition (no memory round trip, unlike the portable volatile) */
 static inline double product(double a, double b) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__GNUC__) && defined(__x86_64__)
     double p = a * b;
     __asm__("" : "+x"(p));
     return p;

@@ -858,7 +858,8 @@ static void stream_error(const char *name, size_t N, size_t t, size_t c, size_t 
 
 /* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
  * restarts every chain there), so a decode reconstructs at most this many steps and the chains
- * of blocks of this many steps are independent (validated as separate tasks at open). */
+ * of blocks of this many steps are independent (separate tasks of the open's validation, when
+ * asked for). */
 #define CHAIN_STEPS 8u
 /* What a zstd decompression context takes (about 95 KiB in zstd 1.4 … 1.5), charged per worker. */
 #define ZSTD_DCTX_BYTES ((uint64_t)160 << 10)
@@ -1298,14 +1299,14 @@ static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
  * tools/make_test_mci.py; only the progress bar depends on it). */
 #define COST_PER_INDEX 1000.0
 
-/* The applying decode of one step: a task per requested component (mci_parallel_run), each
- * writing only its own output column. */
-/* What went wrong in a task: the stream's step, the point and why (chain_step). */
+/* What went wrong in an applying task: the stream's step, the point and why (chain_step). */
 typedef struct apply_failure {
     const char *why;
     size_t step, point;
 } apply_failure;
 
+/* The applying decode of one step: a task per requested component (mci_parallel_run), each
+ * writing only its own output column. */
 typedef struct apply_job {
     const mcinr_model *m;
     size_t t, nc, max_raw;

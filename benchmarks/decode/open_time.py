@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Open time of .mci files (mcinr_open_file_ex, which validates every residual stream) with
-several builds of libmcinr, interleaved, best of --repeats, on 1 and 2 decoder threads.
+"""Open time of .mci files (mcinr_open_file_ex with the default options: before library 1.8.0
+it validated every residual stream, since it checks the residual's table) with several builds
+of libmcinr, interleaved, best of --repeats, on 1 and 2 decoder threads.
 
     python3 benchmarks/decode/open_time.py --lib before=/tmp/old/libmcinr.so --lib now=/tmp/new/libmcinr.so \
         MODEL.mci [MODEL.mci ...]
