@@ -32,10 +32,10 @@ def ratio(a, b):
     return "–" if a is None or b is None else f"{a / b:.2f}×"
 
 
-def plus(rows, a, b):
-    """The best `a` plus the best `b` (each the fastest of the rounds), or None."""
-    x, y = best(rows, a), best(rows, b)
-    return None if x is None or y is None else x + y
+def plus(rows, *keys):
+    """The sum of each key's best (each the fastest of the rounds), or None."""
+    values = [best(rows, k) for k in keys]
+    return None if None in values else sum(values)
 
 
 def main():
@@ -151,8 +151,7 @@ def main():
                 old = groups.get(((m[0], "baseline"), "paraview", "baseline"), [])
                 new = groups.get((m, "paraview", "current"), [])
                 o_first, n_first = plus(old, 'open_s', 'first_s'), plus(new, 'open_s', 'first_s')
-                o_jump = None if o_first is None or best(old, 'jump_s') is None else o_first + best(old, 'jump_s')
-                n_jump = None if n_first is None or best(new, 'jump_s') is None else n_first + best(new, 'jump_s')
+                o_jump, n_jump = plus(old, 'open_s', 'first_s', 'jump_s'), plus(new, 'open_s', 'first_s', 'jump_s')
                 out.append(
                     f"| {m[0]} | {ms(o_first)} → {ms(n_first)} | **{ratio(n_first, o_first)}** | "
                     f"{ms(best(old, 'next_s'))} → {ms(best(new, 'next_s'))} | "
