@@ -61,11 +61,14 @@ extern "C" {
  * (the next stored step reads one stream).
  * 1.8.0: an open checks the RESIDUAL table and each stream is checked when a decode first reads
  * it (a malformed one fails that decode with MCINR_ERR_FORMAT); options->validate_residual
- * validates every chain at open as before. */
+ * validates every chain at open as before.
+ * 1.8.1: at a stored step, a component whose RESIDUAL stream quantises the data (predictor bit 2)
+ * is decoded without evaluating its network branch (its values come from the residual alone;
+ * the same values, less work: no network at all when every requested component is such). */
 #define MCINR_VERSION_MAJOR 1
 #define MCINR_VERSION_MINOR 8
-#define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.8.0"
+#define MCINR_VERSION_PATCH 1
+#define MCINR_VERSION_STRING "1.8.1"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
@@ -295,6 +298,9 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
  * exactly (one of the doubles mcinr_times returns, compared with ==), the stored residual is
  * added to each requested component unless options->network_only is set: every value is then
  * within mcinr_residual_max_error of the training data. Any other time gives the network alone.
+ * A component whose stream at that step quantises the data itself (RESIDUAL predictor bit 2)
+ * takes every value from the residual: its network branch is not evaluated (nor any network
+ * when that holds for every requested component), the values being the same either way.
  * Threads, progress and abort as in mcinr_decode, over both phases: the network evaluation
  * reports the first part of [0, 1] (the part is the phases' estimated share of the work), the
  * residual step the rest, one call per requested component, so the fractions never decrease
@@ -429,7 +435,8 @@ int mcinr_mesh_index(const mcinr_model *model, size_t boxes[3]);
  * values are mcinr_decode_mesh's bit for bit (the residual included at stored times, unless
  * options->network_only): the networks run on the requested points only, and a point's values
  * never depend on the points evaluated with it (*evaluated, if not NULL, receives the points the
- * networks ran on: num_ids, twice for points in a seam). The residual's
+ * networks ran on: num_ids, twice for points in a seam; 0 at a stored step where every requested
+ * component's stream quantises the data, which needs no network). The residual's
  * prediction chains run over every mesh point: at a stored time each requested component's chain
  * is reconstructed whole (work and about 24 bytes × mesh points per thread, as in
  * mcinr_decode_mesh), then applied to the requested points. Memory besides: 4 bytes per mesh

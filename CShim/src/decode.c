@@ -221,12 +221,25 @@ typedef struct request {
     size_t chunk;             /* points per chunk (the last chunk may be shorter) */
     const uint32_t *row_of;   /* NULL: point i → output row i; else row_of[i] (MCI_NO_ROW: not wanted) */
     size_t *evaluated;        /* with row_of: per chunk, the points the networks evaluated */
+    const unsigned char *replaced; /* NULL, or per requested component: 1 = the residual sets its
+                                    * values (a data stream), so its branch is not evaluated */
 } request;
 
 /* The output row of point i of the request (MCI_NO_ROW when it is not wanted). */
 static size_t output_row(const request *rq, size_t i) { return rq->row_of ? rq->row_of[i] : i; }
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
+
+/* Whether branch br produces a requested component that the residual does not replace. */
+static int branch_needed(const request *rq, const mci_branch *br) {
+    for (size_t r = 0; r < rq->num_components; r++) {
+        size_t comp = requested(rq, r);
+        if (comp >= br->first_component && comp < br->first_component + br->outputs &&
+            !(rq->replaced && rq->replaced[r]))
+            return 1;
+    }
+    return 0;
+}
 
 /* Evaluates network `net` on the `rows` points idx[0..rows) of the chunk in w;
  * with `blend`, mixes the result into the output already there: (1 − w) · out + w · value,
@@ -255,12 +268,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
         if (w->buf[i] != trunk_out) bp[nb++] = w->buf[i];
     for (size_t b = 0; b < net->num_branches; b++) {
         const mci_branch *br = &net->branches[b];
-        int needed = 0;
-        for (size_t r = 0; r < rq->num_components && !needed; r++) {
-            size_t comp = requested(rq, r);
-            needed = comp >= br->first_component && comp < br->first_component + br->outputs;
-        }
-        if (!needed) continue;
+        if (!branch_needed(rq, br)) continue;
         cur = trunk_out;
         for (size_t k = 0; k < br->num_modules; k++) {
             float *dst = bp[k & 1];
@@ -270,6 +278,7 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
         for (size_t r = 0; r < rq->num_components; r++) {
             size_t comp = requested(rq, r);
             if (comp < br->first_component || comp >= br->first_component + br->outputs) continue;
+            if (rq->replaced && rq->replaced[r]) continue;
             size_t col = comp - br->first_component;
             double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
             for (size_t i = 0; i < rows; i++) {
@@ -418,12 +427,11 @@ mcinr_status mci_read_options(const mcinr_decode_options *in, mcinr_decode_optio
     return MCINR_OK;
 }
 
-/* The argument checks and values of mcinr_decode, progress over [from, to]; fn names the API
- * function in messages. */
-static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
-                                  double time, const size_t *components, size_t num_components, float *out,
-                                  const mcinr_decode_options *o, double from, double to, const uint32_t *row_of,
-                                  size_t *evaluated, char *err, size_t err_len) {
+/* The checks of a decode's model and component list; *num_components becomes the count
+ * requested (C when components is NULL). */
+static mcinr_status check_components(const char *fn, const mcinr_model *m, const size_t *components,
+                                     size_t *num_components_io, char *err, size_t err_len) {
+    size_t num_components = *num_components_io;
     if (!m) {
         mci_set_error(err, err_len, "%s: `model` is NULL", fn);
         return MCINR_ERR_ARGUMENT;
@@ -447,6 +455,18 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
         }
         num_components = m->num_components;
     }
+    *num_components_io = num_components;
+    return MCINR_OK;
+}
+
+/* The argument checks and values of mcinr_decode, progress over [from, to]; fn names the API
+ * function in messages. `replaced`: see request. */
+static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
+                                  double time, const size_t *components, size_t num_components, float *out,
+                                  const mcinr_decode_options *o, double from, double to, const uint32_t *row_of,
+                                  const unsigned char *replaced, size_t *evaluated, char *err, size_t err_len) {
+    mcinr_status s0 = check_components(fn, m, components, &num_components, err, err_len);
+    if (s0 != MCINR_OK) return s0;
     if (num_points == 0) return MCINR_OK;
     if (!xyz || !out) {
         mci_set_error(err, err_len, "%s: `%s` is NULL", fn, xyz ? "out" : "xyz");
@@ -462,7 +482,7 @@ static mcinr_status decode_points(const char *fn, const mcinr_model *m, const do
     if (chunk > CHUNK_MAX) chunk = CHUNK_MAX;
     if (chunk > num_points) chunk = num_points;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
-    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, row_of, NULL};
+    request rq = {m, xyz, num_points, time, components, num_components, out, chunk, row_of, NULL, replaced};
     size_t num_chunks = num_points / chunk + (num_points % chunk != 0);
     if (row_of && !(rq.evaluated = calloc(num_chunks, sizeof *rq.evaluated))) {
         mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
@@ -499,8 +519,8 @@ static double network_cost(const mcinr_model *m) {
 mcinr_status mci_decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points, double time,
                                const size_t *components, size_t num_components, float *out,
                                const mcinr_decode_options *o, char *err, size_t err_len) {
-    return decode_points(fn, m, xyz, num_points, time, components, num_components, out, o, 0.0, 1.0, NULL, NULL, err,
-                         err_len);
+    return decode_points(fn, m, xyz, num_points, time, components, num_components, out, o, 0.0, 1.0, NULL, NULL, NULL,
+                         err, err_len);
 }
 
 mcinr_status mcinr_decode(const mcinr_model *m, const double *xyz, size_t num_points, double time,
@@ -520,12 +540,33 @@ mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, double t
     mcinr_status s0 = mci_mesh_whole(m, o->num_threads > 1 ? (size_t)o->num_threads : 1, o->progress, o->user_data,
                                      0.0, 0.0, err, err_len);
     if (s0 != MCINR_OK) return s0;
+    size_t nc = num_components;
+    mcinr_status s = check_components(fn, m, components, &nc, err, err_len);
+    if (s != MCINR_OK) return s;
     /* Progress: the network phase, then the residual phase, each weighted by its estimated work. */
     double residual = o->network_only ? 0.0 : mci_residual_cost(m, time, components, num_components);
     double network = network_cost(m) * (double)m->mesh_num_points;
+    /* The components whose values the residual sets by itself at this step (data streams) need
+     * no network: their branches are not evaluated, nor the networks at all when that is every
+     * requested component. */
+    unsigned char some[64], *replaced = NULL;
+    size_t skipped = 0;
+    if (residual > 0.0) {
+        replaced = nc <= sizeof some ? some : malloc(nc);
+        if (!replaced) {
+            mci_set_error(err, err_len, "%s: out of memory for the decode workspace", fn);
+            return MCINR_ERR_NOMEM;
+        }
+        skipped = mci_residual_replaces(m, time, components, num_components, replaced);
+        network *= (double)(nc - skipped) / (double)nc;
+    }
     double split = residual > 0.0 ? network / (network + residual) : 1.0;
-    mcinr_status s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, o,
-                                   0.0, split, row_of, evaluated, err, err_len);
+    if (skipped < nc)
+        s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, o, 0.0,
+                          split, row_of, replaced, evaluated, err, err_len);
+    else if (evaluated)
+        *evaluated = 0;
+    if (replaced != some) free(replaced);
     if (s != MCINR_OK || residual <= 0.0) return s;
     size_t threads = o->num_threads > 1 ? (size_t)o->num_threads : 1;
     return mci_apply_residual_rows(m, time, components, num_components, row_of, out, threads, o->progress,

@@ -209,6 +209,11 @@ void mci_plane_weights(const double *xyz, size_t i, const uint32_t *nb, size_t k
 size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
                              uint32_t *ids, int32_t *weights);
 void mci_free_residual(mcinr_model *m);
+/* Per requested component r, replaced[r] = 1 where the residual sets every value at `time` by
+ * itself (a data stream at that stored step: the network's value is never read), else 0;
+ * returns how many. */
+size_t mci_residual_replaces(const mcinr_model *m, double time, const size_t *components, size_t num_components,
+                             unsigned char *replaced);
 double mci_residual_cost(const mcinr_model *m, double time, const size_t *components, size_t num_components);
 mcinr_status mci_apply_residual(const mcinr_model *m, double time, const size_t *components, size_t num_components,
                                 float *out, size_t threads, mcinr_progress_fn progress, void *user_data, double from,

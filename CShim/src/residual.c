@@ -1447,6 +1447,18 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
     return s;
 }
 
+size_t mci_residual_replaces(const mcinr_model *m, double time, const size_t *components, size_t num_components,
+                             unsigned char *replaced) {
+    size_t nc = components ? num_components : m->num_components, count = 0;
+    long t = m->has_residual ? find_step(m, time) : -1;
+    for (size_t r = 0; r < nc; r++) {
+        size_t c = components ? components[r] : r;
+        replaced[r] = t >= 0 && (m->residual_predictor[(size_t)t * m->num_components + c] & PREDICT_DATA);
+        count += replaced[r];
+    }
+    return count;
+}
+
 int mcinr_has_residual(const mcinr_model *m) { return m && m->has_residual; }
 
 mcinr_status mcinr_residual_max_error(const mcinr_model *m, size_t component, double *max_error) {

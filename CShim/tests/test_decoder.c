@@ -1618,6 +1618,35 @@ static void test_residual(const char *dir, const char *stem, unsigned want_minor
                 if (sub[i * 3 + r] != res[i * C + comps[r]]) mismatches++;
     }
     CHECK(mismatches == 0, "%s: %zu decoded values differ from network + residual", stem, mismatches);
+    /* a component whose stream quantises the data (codes 'd') takes every value from the
+     * residual: no network runs for it at that step; one with network residual codes ('q')
+     * evaluates every point; the network alone always does */
+    int64_t *ids = malloc(N * sizeof *ids);
+    for (i = 0; i < N; i++) ids[i] = (int64_t)i;
+    size_t skipped = 0, ran = 0;
+    for (t = 0; t < T; t++)
+        for (c = 0; c < C; c++) {
+            int data = 0, residual = 0;
+            for (i = 0; i < N; i++) {
+                data |= kind[(t * C + c) * N + i] == 'd';
+                residual |= kind[(t * C + c) * N + i] == 'q';
+            }
+            if (data == residual) continue; /* an empty stream: either */
+            size_t evaluated = SIZE_MAX;
+            CHECK(mcinr_decode_mesh_points(m, mcinr_times(m)[t], ids, N, &c, 1, one, &with, &evaluated, err,
+                                           sizeof err) == MCINR_OK, "%s", err);
+            CHECK(evaluated == (data ? 0 : N), "%s step %zu component %zu (%s stream): the networks ran at %zu points",
+                  stem, t, c, data ? "a data" : "a residual", evaluated);
+            for (i = 0; i < N; i++) mismatches += memcmp(&one[i], &every[(t * N + i) * C + c], sizeof(float)) != 0;
+            CHECK(mcinr_decode_mesh_points(m, mcinr_times(m)[t], ids, N, &c, 1, one, &only, &evaluated, err,
+                                           sizeof err) == MCINR_OK, "%s", err);
+            CHECK(evaluated == N, "%s: the network alone ran at %zu points", stem, evaluated);
+            skipped += data;
+            ran += residual;
+        }
+    CHECK(mismatches == 0, "%s: %zu values of mcinr_decode_mesh_points differ", stem, mismatches);
+    CHECK(skipped > 0 && ran > 0, "%s: %zu data and %zu residual streams tried", stem, skipped, ran);
+    free(ids);
     CHECK(changed > N * C * T / 2, "%s: only %zu values changed by the residual", stem, changed);
     /* in time order, as a player asks (each decode continues the chain the last one left), with a
      * repeat, a skip, one component at a time, and from a second model: the same values */
