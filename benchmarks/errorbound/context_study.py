@@ -17,6 +17,9 @@ adaptive binary model (same binarisation, same update rule; the ideal code lengt
   mix-prev / mix-prevnb / mix-comp   the same 16 levels of κ, its mean |d| taken over the
                    earlier neighbours plus the same point at the previous step / the point and
                    all its neighbours at the previous step / the same point's previous component
+  kappa+signnb     today's exponent contexts; the sign's probability also by the sign of the
+                   sum of the earlier neighbours' signs (3 levels: a spatially coherent bias of
+                   the prediction would show as correlated signs)
 
 A stream the file holds in zstd keeps its zstd bytes when that is smaller (the writer keeps the
 smaller coding). Prints one table row per model; --json appends the numbers to a file.
@@ -110,14 +113,17 @@ def differences(entry, n, nb):
     return range_decode(body, n, nb) if coder == 1 else zstd_codes(body, raw, n)
 
 
-def cost_bits(codes, nb, tau, levels, extra_sum=None, extra_count=None):
+def cost_bits(codes, nb, tau, levels, extra_sum=None, extra_count=None, sign_context=False):
     """Σ −log2 p of the stream under the format's binarisation with exponent and sign tables
     indexed by (κ, τ_i) (τ_i in 0 … levels − 1). With extra_sum / extra_count, κ is taken
     over the earlier neighbours' |d| plus extra_sum[i] from extra_count[i] more terms (the
-    same 16 levels, information folded into A and k instead of more tables)."""
+    same 16 levels, information folded into A and k instead of more tables). With
+    sign_context, the sign table is also indexed by the sign of the earlier neighbours' sum
+    of signs (escapes count 0)."""
     X = [[1024] * RC_EXPONENT_BITS for _ in range(RC_CONTEXTS * levels)]
     M = [[1024] * 3 for _ in range(RC_EXPONENT_BITS)]
-    G = [1024] * (RC_CONTEXTS * levels)
+    G = [1024] * (RC_CONTEXTS * levels * 3)
+    signs = [0] * len(codes)
     mags = [0] * len(codes)
     bits = 0.0
     c0, c1 = COST0, COST1
@@ -170,13 +176,18 @@ def cost_bits(codes, nb, tau, levels, extra_sum=None, extra_count=None):
                     mm[k] = p + ((2048 - p) >> 5)
                 bits += e - 2
         if m > 0:
-            p = G[ctx]
+            g = ctx * 3
+            if sign_context:
+                sg = sum(signs[j] for j in nbi)
+                g += (sg > 0) + 2 * (sg < 0)
+            p = G[g]
             if d < 0:
                 bits += c1[p]
-                G[ctx] = p - (p >> 5)
+                G[g] = p - (p >> 5)
             else:
                 bits += c0[p]
-                G[ctx] = p + ((2048 - p) >> 5)
+                G[g] = p + ((2048 - p) >> 5)
+            signs[i] = -1 if d < 0 else 1
         mags[i] = m
     return bits
 
@@ -201,7 +212,7 @@ def study(path, lib=None):
     cols = np.fromiter((j for s in full for j in s), dtype=np.int64, count=rows.size)
     counts = np.array([len(s) for s in full], dtype=np.int64)
     variants = ["kappa", "kappa+prev", "kappa+prevnb", "kappa+comp", "kappa+prevnb+comp", "mix-prev", "mix-prevnb",
-                "mix-comp"]
+                "mix-comp", "kappa+signnb"]
     total = {v: 0.0 for v in variants}
     # A writer that picks the context rule per stream (one more stream-table bit): the smaller of
     # today's and each other rule, summed.
@@ -246,6 +257,8 @@ def study(path, lib=None):
                     if v in mixes:
                         es, ec = mixes[v]
                         bits = cost_bits(codes, nb, [0] * n, 1, es.tolist(), ec.tolist())
+                    elif v == "kappa+signnb":
+                        bits = cost_bits(codes, nb, [0] * n, 1, sign_context=True)
                     else:
                         tau, levels = taus[v]
                         bits = cost_bits(codes, nb, tau.tolist(), levels)
@@ -268,13 +281,18 @@ def table(path):
     rule's estimate against today's (κ), alone and chosen per stream."""
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    variants = [v for v in rows[0]["estimated_bytes"] if v != "kappa"]
+    variants = []  # in order of first appearance (rows of an earlier version lack the later rules)
+    for r in rows:
+        variants += [v for v in r["estimated_bytes"] if v != "kappa" and v not in variants]
     out = ["| model | stored B | κ (today's rule) B | " + " | ".join(variants) + " |",
            "|---|---:|---:|" + "---:|" * len(variants)]
     for r in rows:
         base = r["estimated_bytes"]["kappa"]
         cells = []
         for v in variants:
+            if v not in r["estimated_bytes"]:
+                cells.append("—")
+                continue
             alone = f"{100 * (r['estimated_bytes'][v] / base - 1):+.1f} %"
             chosen = r.get("per_stream_choice_bytes", {}).get(v)
             cells.append(alone + (f" / {100 * (chosen / base - 1):+.1f} %" if chosen is not None else ""))

@@ -10,6 +10,7 @@
 #include "vtkIdTypeArray.h"
 #include "vtkInformation.h"
 #include "vtkInformationVector.h"
+#include "vtkMultiProcessController.h"
 #include "vtkNew.h"
 #include "vtkObjectFactory.h"
 #include "vtkPointData.h"
@@ -26,11 +27,13 @@
 #include "mcinr.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <new>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -147,6 +150,11 @@ mcinr_decode_options DecodeOptions(int threads, mcinr_progress_fn progress, void
 
 struct vtkMCINRReader::Internals
 {
+  // The background decode of Model's MESHC mesh (StartMeshPrefetch), and its stop request:
+  // the decoder's progress callback, on that thread, aborts the decode when it is set.
+  std::thread Prefetch;
+  std::atomic<bool> StopPrefetch{ false };
+  std::atomic<int> PrefetchState{ 0 }; // GetMeshPrefetchState
   ModelHandle Model;
   FileStamp Stamp;
   int Trusted = 0;   // TrustLargeFiles when Model was opened
@@ -183,8 +191,21 @@ struct vtkMCINRReader::Internals
     this->PieceOwnChunks = this->PieceGhostChunkDecodes = 0;
   }
 
+  // Stops (aborts) the background mesh decode, if any, and waits for its thread.
+  void JoinPrefetch()
+  {
+    if (this->Prefetch.joinable())
+    {
+      this->StopPrefetch = true;
+      this->Prefetch.join();
+    }
+    this->StopPrefetch = false;
+    this->PrefetchState = 0;
+  }
+
   void Reset()
   {
+    this->JoinPrefetch(); // before the model it decodes is closed
     this->ResetPiece();
     this->Model.reset();
     this->Stamp = FileStamp();
@@ -208,6 +229,7 @@ vtkMCINRReader::vtkMCINRReader()
 //------------------------------------------------------------------------------
 vtkMCINRReader::~vtkMCINRReader()
 {
+  this->Impl->JoinPrefetch();
   this->SetFileName(nullptr);
   this->PointDataArraySelection->Delete();
 }
@@ -398,6 +420,8 @@ int vtkMCINRReader::RequestInformation(
     }
   }
 
+  this->StartMeshPrefetch();
+
   vtkInformation* outInfo = outputVector->GetInformationObject(0);
   // Any piece of any number: each rank of a parallel ParaView decodes only its piece.
   outInfo->Set(vtkAlgorithm::CAN_HANDLE_PIECE_REQUEST(), 1);
@@ -416,6 +440,49 @@ int vtkMCINRReader::RequestInformation(
     outInfo->Remove(vtkStreamingDemandDrivenPipeline::TIME_RANGE());
   }
   return 1;
+}
+
+//------------------------------------------------------------------------------
+namespace
+{
+// The background decode's progress callback: no VTK calls (another thread), only the stop flag.
+int PrefetchProgress(void* userData, double)
+{
+  return static_cast<std::atomic<bool>*>(userData)->load() ? 1 : 0;
+}
+} // namespace
+
+void vtkMCINRReader::StartMeshPrefetch()
+{
+  const mcinr_model* model = this->Impl->Model.get();
+  vtkMultiProcessController* controller = vtkMultiProcessController::GetGlobalController();
+  if (!this->PrefetchMesh || !model || this->Impl->Prefetch.joinable() || this->Impl->Points ||
+    mcinr_mesh_coding(model) != 8 || (controller && controller->GetNumberOfProcesses() > 1))
+  {
+    return;
+  }
+  // The first RequestData builds the mesh with mcinr_mesh_points / _cells, which wait for this
+  // decode (or redo it after an abort); a format error is final and reported there.
+  mcinr_decode_options options =
+    DecodeOptions(this->NumberOfThreads, &PrefetchProgress, &this->Impl->StopPrefetch);
+  std::atomic<int>* state = &this->Impl->PrefetchState;
+  *state = 1;
+  try
+  {
+    this->Impl->Prefetch = std::thread([model, options, state]() {
+      char err[ErrorLength];
+      *state = mcinr_mesh_decode(model, &options, err, sizeof(err)) == MCINR_OK ? 2 : 3;
+    });
+  }
+  catch (const std::system_error&) // no thread: the first RequestData decodes the mesh
+  {
+    *state = 0;
+  }
+}
+
+int vtkMCINRReader::GetMeshPrefetchState()
+{
+  return this->Impl->PrefetchState.load();
 }
 
 //------------------------------------------------------------------------------
@@ -951,6 +1018,7 @@ int vtkMCINRReader::RequestData(
   }
   counterArray->InsertNextValue(static_cast<vtkIdType>(ownChunks));
   counterArray->InsertNextValue(static_cast<vtkIdType>(decodedChunks - ownChunks));
+  counterArray->InsertNextValue(static_cast<vtkIdType>(this->Impl->PrefetchState.load()));
   output->GetFieldData()->AddArray(counterArray);
 
   const std::string json = mcinr_metadata_json(model) ? mcinr_metadata_json(model) : "{}";
@@ -1001,6 +1069,7 @@ void vtkMCINRReader::PrintSelf(ostream& os, vtkIndent indent)
   os << indent << "NumberOfThreads: " << this->NumberOfThreads << "\n";
   os << indent << "TrustLargeFiles: " << this->TrustLargeFiles << "\n";
   os << indent << "ValidateResidual: " << this->ValidateResidual << "\n";
+  os << indent << "PrefetchMesh: " << this->PrefetchMesh << "\n";
   os << indent << "DecodedTime: " << this->DecodedTime << "\n";
   os << indent << "PointDataArraySelection:\n";
   this->PointDataArraySelection->PrintSelf(os, indent.GetNextIndent());

@@ -97,6 +97,25 @@ public:
 
   ///@{
   /**
+   * Decode a compressed (MESHC) mesh on a background thread as soon as RequestInformation has
+   * opened the file, so that the first RequestData (in ParaView: after the user's Apply) finds
+   * it decoded instead of waiting for it. 1 (the default): only in a serial process (no
+   * vtkMultiProcessController with more than one process: each rank of a parallel ParaView
+   * decodes only its piece's chunks). The values do not depend on it; a RequestData that comes
+   * first waits for the decode under way (the decoder's lock). Closing or reopening the file
+   * stops it.
+   */
+  vtkSetMacro(PrefetchMesh, int);
+  vtkGetMacro(PrefetchMesh, int);
+  vtkBooleanMacro(PrefetchMesh, int);
+  /// The background mesh decode of the open file: 0 none (not started: PrefetchMesh 0, not a
+  /// MESHC mesh, a parallel process, or no file), 1 running, 2 done, 3 failed or stopped (the
+  /// first RequestData then decodes the mesh itself and reports any error).
+  int GetMeshPrefetchState();
+  ///@}
+
+  ///@{
+  /**
    * Which variables (point arrays) to decode. All are enabled by default. The names are
    * known after UpdateInformation().
    */
@@ -116,7 +135,7 @@ public:
   /**
    * What the last RequestData decoded (per rank in a parallel ParaView; also in the field-data
    * array `MCINR_piece_decoded`: piece, pieces, decoded points, evaluated points, the piece's own
-   * chunks decoded, other chunks decoded): the points whose values it decoded (the piece's
+   * chunks decoded, other chunks decoded, GetMeshPrefetchState() then): the points whose values it decoded (the piece's
    * points, ghosts included), the points the networks ran on (whole batches: at least that
    * many), and the mesh chunks it decoded (own + other; 0 when the mesh of the same piece was
    * reused, e.g. at a time change; a MESHC piece decodes the other chunks once, for the ghost
@@ -141,6 +160,7 @@ protected:
   int NumberOfThreads = 0;
   int TrustLargeFiles = 0;
   int ValidateResidual = 0;
+  int PrefetchMesh = 1;
   double DecodedTime;
   vtkIdType DecodedPointCount = 0;
   vtkIdType EvaluatedPointCount = 0;
@@ -160,6 +180,8 @@ private:
   bool OpenModel(double from, double to);
   // Copies and checks the embedded mesh into Impl; false with a vtkErrorMacro on failure.
   bool BuildMesh();
+  // Starts the background decode of a MESHC mesh (PrefetchMesh) unless one is running or done.
+  void StartMeshPrefetch();
   // Builds piece `piece` of `numPieces` with `ghostLevels` ghost levels into Impl
   // (mcinr_piece_build), progress over [from, to]; false with a vtkErrorMacro on failure.
   bool BuildPiece(int piece, int numPieces, int ghostLevels, double from, double to);

@@ -188,9 +188,11 @@ def check_all(args):
     compare("t0", t0p, sarrays, False)
     total_own_chunks = 0
     for d in t0p:
-        piece, pieces, decoded, evaluated, chunks, others = (int(v) for v in d["counters"])
+        piece, pieces, decoded, evaluated, chunks, others, prefetch = (int(v) for v in d["counters"])
         r = int(d["rank"])
         check(pieces == args.ranks and piece == r, f"t0 rank {r}: asked for piece {piece} of {pieces}")
+        # a parallel reader never decodes the whole mesh in the background (PrefetchMesh)
+        check(prefetch == 0, f"t0 rank {r}: mesh prefetch state {prefetch} in a parallel run (expected 0: none)")
         check(decoded == len(d["gids"]) and decoded < N,
               f"t0 rank {r}: decoded the values of its {decoded} points only (the mesh has {N})")
         # the networks run at the piece's points only (twice where a seam blends two networks)

@@ -14,6 +14,7 @@ import argparse
 import os
 import shutil
 import sys
+import time
 
 import numpy as np
 
@@ -107,6 +108,19 @@ def compare_values(grid, expected, ranges, what):
               "%s: %s equals mcinr_decode_mesh (max diff %.3g, range %.3g)" % (what, name, diff, ranges[name]))
 
 
+def prefetch_state(reader, seconds=120):
+    """The reader's background mesh decode once it is not running (GetMeshPrefetchState: 0 none,
+    2 done, 3 failed), waiting for it at most `seconds`."""
+    def state():
+        reader.UpdatePropertyInformation()
+        return reader.GetPropertyValue("MeshPrefetchState")
+
+    deadline = time.time() + seconds
+    while state() == 1 and time.time() < deadline:
+        time.sleep(0.01)
+    return state()
+
+
 def ground_truth(pvd_path):
     """(times, points, cells, {name: components}) of the first dataset of a .pvd."""
     gt = PVDReader(FileName=pvd_path)
@@ -163,6 +177,12 @@ def main():
     check(reader.NumberOfThreads == 0 if hasattr(reader, "NumberOfThreads") else False,
           "NumberOfThreads property exists, default 0")
     reader.NumberOfThreads = 2
+    is_meshc = any(s.type == testing.MESHC for s in testing.sections(testing._read(args.mci)))
+    check(reader.PrefetchMesh == 1, "PrefetchMesh property exists, default 1")
+    state = prefetch_state(reader)
+    check(state == (2 if is_meshc else 0),
+          "the mesh prefetch after the information pass: state %d (%s)" % (state, "MESHC: decoded in the background"
+                                                                           if is_meshc else "MESH: none"))
 
     # ---- Mesh and all arrays at the first stored step ----
     grid = fetch(reader, times[0])
@@ -188,6 +208,22 @@ def main():
     expected0 = expected_block(model, times[0], variables, 2)
     ranges = {name: float(np.ptp(values)) for name, values in expected0.items()}
     compare_values(grid, expected0, ranges, "t=%g" % times[0])
+    # without the background decode: none started, the same mesh and values; a reader deleted
+    # right after its information pass stops its background decode (no hang, no crash)
+    lazy = servermanager.sources.MCINRReader()  # PrefetchMesh set before the file is opened
+    lazy.PrefetchMesh = 0
+    lazy.FileName = args.mci
+    lazy.UpdatePipelineInformation()
+    check(prefetch_state(lazy) == 0, "PrefetchMesh 0: no background mesh decode")
+    lazy_grid = fetch(lazy, times[0])
+    check(np.array_equal(vtk_to_numpy(lazy_grid.GetPoints().GetData()), got_pts)
+          and np.array_equal(vtk_to_numpy(lazy_grid.GetCells().GetConnectivityArray()), conn_ref),
+          "PrefetchMesh 0: the same mesh")
+    compare_values(lazy_grid, expected0, ranges, "PrefetchMesh 0, t=%g" % times[0])
+    Delete(lazy)
+    gone = OpenDataFile(args.mci)
+    gone.UpdatePipelineInformation()
+    Delete(gone)  # joins its thread: a hang or crash here fails the run
     if model.has_residual:
         # error-bounded model: the values just compared include the residual (the reader
         # gets it through mcinr_decode_mesh), so they differ from the network alone
@@ -384,6 +420,9 @@ def main():
         path = os.path.join(args.workdir, "bad-chunk.mci")
         testing.corrupt_mesh_chunk(args.mci, path)
         r, errors = reader_catching_errors(path)
+        r.UpdatePipelineInformation()
+        if not model.has_residual:  # (with one the open decodes the mesh, and fails)
+            check(prefetch_state(r) == 3, "malformed MESHC chunk: the background decode fails (state 3)")
         out = fetch(r)
         line = next((l for l in errors.text().splitlines() if "mesh" in l.lower()), "(no message)")
         check(out.GetNumberOfPoints() == 0 and path in errors.text() and "mesh" in errors.text().lower(),
