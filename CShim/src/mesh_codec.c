@@ -532,21 +532,30 @@ static size_t candidates(chunk_dec *c, size_t t, int k) {
     uint32_t now = c->stamp_now += 8;
     mark[face[0]] = mark[face[1]] = mark[face[2]] = mark[f[k]] = now + 4;
     size_t no = 0;
+    /* block by block; the marks without branches (whether a point is new here is data, not a
+     * pattern a predictor learns) */
     for (int i = 0; i < 3; i++) {
         size_t b = face[i];
-        unsigned deg = c->adj_deg[face[i]];
-        for (unsigned e = 0; e < deg; e++) {
-            if (e && e % ADJ_BLOCK == 0) b = c->adj_next[b];
-            uint32_t x = c->adj[b * ADJ_BLOCK + e % ADJ_BLOCK], v = mark[x];
+        unsigned left = c->adj_deg[face[i]];
+        for (;;) {
+            const uint32_t *blk = &c->adj[b * ADJ_BLOCK];
+            unsigned m = left < ADJ_BLOCK ? left : ADJ_BLOCK;
             if (i < 2) {
-                if (v < now) {
-                    v = now;
-                    c->order[no++] = x;
+                for (unsigned e = 0; e < m; e++) {
+                    uint32_t x = blk[e], v = mark[x], fresh = v < now;
+                    c->order[no] = x;
+                    no += fresh;
+                    mark[x] = (fresh ? now : v) + 1;
                 }
-                mark[x] = v + 1;
-            } else if (v >= now) {
-                mark[x] = v + 1;
+            } else {
+                for (unsigned e = 0; e < m; e++) {
+                    uint32_t x = blk[e], v = mark[x];
+                    mark[x] = v + (v >= now);
+                }
             }
+            if (left <= ADJ_BLOCK) break;
+            left -= ADJ_BLOCK;
+            b = c->adj_next[b];
         }
     }
     size_t n3 = 0, n2 = 0;
