@@ -532,8 +532,9 @@ static size_t candidates(chunk_dec *c, size_t t, int k) {
     uint32_t now = c->stamp_now += 8;
     mark[face[0]] = mark[face[1]] = mark[face[2]] = mark[f[k]] = now + 4;
     size_t no = 0;
-    /* block by block; the marks without branches (whether a point is new here is data, not a
-     * pattern a predictor learns) */
+    /* block by block, the marks and the order list without branches: whether a point is new to
+     * the scan is data, not a pattern a branch predictor learns. order[no] is written for every
+     * entry and kept by no += fresh (no < 2 MAX_ADJ: it has room) */
     for (int i = 0; i < 3; i++) {
         size_t b = face[i];
         unsigned left = c->adj_deg[face[i]];
