@@ -135,9 +135,10 @@ public:
   /**
    * What the last RequestData decoded (per rank in a parallel ParaView; also in the field-data
    * array `MCINR_piece_decoded`: piece, pieces, decoded points, evaluated points, the piece's own
-   * chunks decoded, other chunks decoded, GetMeshPrefetchState() then): the points whose values it decoded (the piece's
-   * points, ghosts included), the points the networks ran on (whole batches: at least that
-   * many), and the mesh chunks it decoded (own + other; 0 when the mesh of the same piece was
+   * chunks decoded, other chunks decoded, and GetMeshPrefetchState() at that time): the points
+   * whose values it decoded (the piece's points, ghosts included), the points the networks ran
+   * on (whole batches: at least that many; none for the components a stored step's residual
+   * sets alone, see mcinr_decode_mesh), and the mesh chunks it decoded (own + other; 0 when the mesh of the same piece was
    * reused, e.g. at a time change; a MESHC piece decodes the other chunks once, for the ghost
    * cells and the coordinates its values are evaluated at).
    */
