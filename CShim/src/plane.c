@@ -176,15 +176,6 @@ static void sort_nearest(quad_candidate *c, size_t u) {
     }
 }
 
-static void sort_ids(uint32_t *v, size_t u) { /* u ≤ MCI_QUAD_MAX_SUPPORT */
-    for (size_t n = 1; n < u; n++) {
-        uint32_t x = v[n];
-        size_t m = n;
-        for (; m > 0 && v[m - 1] > x; m--) v[m] = v[m - 1];
-        v[m] = x;
-    }
-}
-
 size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
                              uint32_t *ids, int32_t *weights) {
     /* U(i): Nb(i) and the Nb of each of its points, distinct (mark[j] = i + 1: j is in) */
@@ -209,7 +200,7 @@ size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start
     }
     uint32_t kept[MCI_QUAD_MAX_SUPPORT];
     for (size_t n = 0; n < u; n++) kept[n] = cand[n].j;
-    sort_ids(kept, u);
+    mci_sort_ascending(kept, u); /* u ≤ MCI_QUAD_MAX_SUPPORT */
     double s = spread(xyz, i, kept, u), rows[MCI_QUAD_MAX_SUPPORT * MCI_FIT_MAX_TERMS], w[MCI_QUAD_MAX_SUPPORT];
     if (s == 0.0) return 0;
     for (size_t n = 0; n < u; n++) { /* (1, u, v, w, u², v², w², uv, uw, vw) */

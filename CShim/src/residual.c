@@ -286,15 +286,6 @@ static int64_t div_round(int64_t n, int64_t d) {
     return n >= 0 ? (2 * n + d) / (2 * d) : -((-2 * n + d) / (2 * d));
 }
 
-static void sort_ascending(uint32_t *v, size_t k) { /* k ≤ 32: insertion sort */
-    for (size_t a = 1; a < k; a++) {
-        uint32_t x = v[a];
-        size_t b = a;
-        for (; b > 0 && v[b - 1] > x; b--) v[b] = v[b - 1];
-        v[b] = x;
-    }
-}
-
 static int descending(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? 1 : x > y ? -1 : 0;
@@ -353,7 +344,7 @@ static mcinr_status build_neighbours(mcinr_model *m) {
             qsort(found, k, sizeof *found, descending);
             k = MAX_NEIGHBOURS;
         }
-        sort_ascending(found, k); /* the plane weights' sums run in this order */
+        mci_sort_ascending(found, k); /* k ≤ 32; the plane weights' sums run in this order */
         if (used + k > cap) { /* grows to at most 32 N */
             size_t ncap = cap * 2 < MAX_NEIGHBOURS * N ? cap * 2 : MAX_NEIGHBOURS * N;
             uint32_t *grown = realloc(m->residual_nb, ncap * sizeof(uint32_t));
