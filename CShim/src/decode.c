@@ -230,14 +230,17 @@ static size_t output_row(const request *rq, size_t i) { return rq->row_of ? rq->
 
 static size_t requested(const request *rq, size_t r) { return rq->components ? rq->components[r] : r; }
 
-/* Whether branch br produces a requested component that the residual does not replace. */
+/* Whether branch br gives the value of requested component r (it produces that component and
+ * the residual does not replace it). */
+static int fills(const request *rq, const mci_branch *br, size_t r) {
+    size_t comp = requested(rq, r);
+    return comp >= br->first_component && comp < br->first_component + br->outputs &&
+           !(rq->replaced && rq->replaced[r]);
+}
+
 static int branch_needed(const request *rq, const mci_branch *br) {
-    for (size_t r = 0; r < rq->num_components; r++) {
-        size_t comp = requested(rq, r);
-        if (comp >= br->first_component && comp < br->first_component + br->outputs &&
-            !(rq->replaced && rq->replaced[r]))
-            return 1;
-    }
+    for (size_t r = 0; r < rq->num_components; r++)
+        if (fills(rq, br, r)) return 1;
     return 0;
 }
 
@@ -276,9 +279,8 @@ static void eval_batch(const request *rq, const mci_network *net, workspace *w, 
             cur = dst;
         }
         for (size_t r = 0; r < rq->num_components; r++) {
+            if (!fills(rq, br, r)) continue;
             size_t comp = requested(rq, r);
-            if (comp < br->first_component || comp >= br->first_component + br->outputs) continue;
-            if (rq->replaced && rq->replaced[r]) continue;
             size_t col = comp - br->first_component;
             double lo = m->range_min[comp], scale = 0.5 * (m->range_max[comp] - lo);
             for (size_t i = 0; i < rows; i++) {
@@ -459,14 +461,13 @@ static mcinr_status check_components(const char *fn, const mcinr_model *m, const
     return MCINR_OK;
 }
 
-/* The argument checks and values of mcinr_decode, progress over [from, to]; fn names the API
- * function in messages. `replaced`: see request. */
+/* The values of mcinr_decode for components already checked (check_components: num_components
+ * is the count requested), progress over [from, to]; the remaining argument checks; fn names
+ * the API function in messages. `replaced`: see request. */
 static mcinr_status decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points,
                                   double time, const size_t *components, size_t num_components, float *out,
                                   const mcinr_decode_options *o, double from, double to, const uint32_t *row_of,
                                   const unsigned char *replaced, size_t *evaluated, char *err, size_t err_len) {
-    mcinr_status s0 = check_components(fn, m, components, &num_components, err, err_len);
-    if (s0 != MCINR_OK) return s0;
     if (num_points == 0) return MCINR_OK;
     if (!xyz || !out) {
         mci_set_error(err, err_len, "%s: `%s` is NULL", fn, xyz ? "out" : "xyz");
@@ -519,6 +520,8 @@ static double network_cost(const mcinr_model *m) {
 mcinr_status mci_decode_points(const char *fn, const mcinr_model *m, const double *xyz, size_t num_points, double time,
                                const size_t *components, size_t num_components, float *out,
                                const mcinr_decode_options *o, char *err, size_t err_len) {
+    mcinr_status s = check_components(fn, m, components, &num_components, err, err_len);
+    if (s != MCINR_OK) return s;
     return decode_points(fn, m, xyz, num_points, time, components, num_components, out, o, 0.0, 1.0, NULL, NULL, NULL,
                          err, err_len);
 }
@@ -562,8 +565,8 @@ mcinr_status mci_decode_mesh_rows(const char *fn, const mcinr_model *m, double t
     }
     double split = residual > 0.0 ? network / (network + residual) : 1.0;
     if (skipped < nc)
-        s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, num_components, out, o, 0.0,
-                          split, row_of, replaced, evaluated, err, err_len);
+        s = decode_points(fn, m, m->mesh_points, m->mesh_num_points, time, components, nc, out, o, 0.0, split, row_of,
+                          replaced, evaluated, err, err_len);
     else if (evaluated)
         *evaluated = 0;
     if (replaced != some) free(replaced);
