@@ -64,11 +64,15 @@ extern "C" {
  * validates every chain at open as before.
  * 1.8.1: at a stored step, a component whose RESIDUAL stream quantises the data (predictor bit 2)
  * is decoded without evaluating its network branch (its values come from the residual alone;
- * the same values, less work: no network at all when every requested component is such). */
+ * the same values, less work: no network at all when every requested component is such).
+ * 1.8.2: an open of an error-bounded file decodes neither a MESHC mesh nor the residual's mesh
+ * neighbour lists and predictor supports: the first decode at the mesh points (or
+ * mcinr_mesh_decode, which now prepares both) builds them; options->validate_residual still
+ * does all of it at open. */
 #define MCINR_VERSION_MAJOR 1
 #define MCINR_VERSION_MINOR 8
-#define MCINR_VERSION_PATCH 1
-#define MCINR_VERSION_STRING "1.8.1"
+#define MCINR_VERSION_PATCH 2
+#define MCINR_VERSION_STRING "1.8.2"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
@@ -368,11 +372,15 @@ int mcinr_residual_quadratic_support(const double *xyz, size_t num_points, const
 /* Decodes the whole mesh now, if it is not yet. An open validates a MESHC section's header and
  * chunk table (and charges what decoding it will take against the limits) but decodes no chunk;
  * the whole mesh is decoded once, on the first call that needs it (mcinr_mesh_points,
- * mcinr_mesh_cells, mcinr_decode_mesh, mcinr_decode_mesh_points, or an open whose file has a
- * RESIDUAL), every chunk as a task on the open's num_threads threads; mcinr_mesh_chunk decodes
+ * mcinr_mesh_cells, mcinr_decode_mesh, mcinr_decode_mesh_points, or an open with
+ * options->validate_residual whose file has a RESIDUAL), every chunk as a task on the open's
+ * num_threads threads; mcinr_mesh_chunk decodes
  * its chunk only. Call this first to choose the threads (options->num_threads; NULL options:
  * the open's) and to get progress, abort and the message of an error. A MESH (type 5) file is decoded at open: this
- * returns MCINR_OK at once, as for a mesh already decoded. Thread-safe: concurrent callers on
+ * returns MCINR_OK at once, as for a mesh already decoded. With a RESIDUAL (library 1.8.2) it
+ * then also builds what the residual's decode derives from the mesh, once (its neighbour lists,
+ * plane weights and quadratic supports: otherwise on the first decode at the mesh points), with
+ * progress over the second half of [0, 1]. Thread-safe: concurrent callers on
  * one model wait for one decode; a whole-mesh request from the progress callback of that decode
  * (the same thread) fails with MCINR_ERR_ARGUMENT instead of waiting for itself. Memory: the whole mesh (about 33 bytes per tet) plus one chunk's scratch per
  * thread. Errors: MCINR_ERR_ARGUMENT (NULL model, options not set up), MCINR_ERR_NO_MESH,

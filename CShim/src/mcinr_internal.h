@@ -4,6 +4,8 @@
 
 #include "mcinr.h"
 
+#include <pthread.h>
+
 #include <string.h>
 
 /* Little-endian reads of the file's integers (n bytes) and binary64 values. */
@@ -141,7 +143,17 @@ struct mcinr_model {
     struct mci_chain_cache *residual_cache;
     /* the file's name, for the messages of a stream first checked at decode */
     char *residual_name;
+    /* Nb, the plane weights and the quadratic supports are built on first use
+     * (mci_residual_geometry; at open only when it validates every chain), under residual_lock:
+     * RESIDUAL_GEOMETRY_NONE (none needed, or built), _PENDING, or _FAILED (out of memory,
+     * tried again by the next use); residual_geometry_threads: the threads the open's budget
+     * allowed for building them */
+    int residual_geometry, residual_lock_ready, residual_uses_plane;
+    size_t residual_geometry_threads;
+    pthread_mutex_t residual_lock;
 };
+
+enum { RESIDUAL_GEOMETRY_NONE = 0, RESIDUAL_GEOMETRY_PENDING = 1, RESIDUAL_GEOMETRY_FAILED = 2 };
 
 /* ---- The open's budget (docs/mci-format.md, "Limits") ----
  * With S the file size: every allocation an open makes (cumulative, so it bounds the peak) is
@@ -220,6 +232,13 @@ void mci_plane_weights(const double *xyz, size_t i, const uint32_t *nb, size_t k
 size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
                              uint32_t *ids, int32_t *weights);
 void mci_free_residual(mcinr_model *m);
+/* The residual's mesh geometry (Nb, plane weights, quadratic supports), which its decode reads:
+ * built on the first call (the whole mesh first: mci_mesh_whole), on up to `threads` threads
+ * (0: as many as the open's budget allowed), progress and abort over [from, to], under the
+ * model's residual lock; MCINR_OK at once without a residual or once built. MCINR_ERR_NOMEM and
+ * MCINR_ERR_ABORTED keep nothing (a later call tries again), and any error of mci_mesh_whole. */
+mcinr_status mci_residual_geometry(const mcinr_model *m, size_t threads, mcinr_progress_fn progress, void *user_data,
+                                   double from, double to, char *err, size_t err_len);
 /* Per requested component r, replaced[r] = 1 where the residual sets every value at `time` by
  * itself (a data stream at that stored step: the network's value is never read), else 0;
  * returns how many. */

@@ -776,6 +776,15 @@ static int chunk_decode(const struct mci_meshc *mc, size_t index, chunk_dec *c, 
 void mci_meshc_set_index(mcinr_model *m, const struct mci_meshx *index) {
     if (m && m->meshc) m->meshc->index = index;
 }
+void mci_meshc_incidence_bound(const mcinr_model *m, uint64_t *incidence, uint64_t *pairs) {
+    *incidence = *pairs = 0;
+    for (size_t k = 0; m && m->meshc && k < m->meshc->num_chunks; k++) {
+        const meshc_chunk *ck = &m->meshc->chunk[k];
+        *incidence += 4 * ck->tets + ck->cell_conn;
+        *pairs += 6 * ck->tets + ck->cell_conn * 63 / 2;
+    }
+}
+
 /* ---- the section ---- */
 
 #define SFAIL(status, ...)                                                                         \
@@ -983,7 +992,10 @@ mcinr_status mcinr_mesh_decode(const mcinr_model *m, const mcinr_decode_options 
         return MCINR_ERR_NO_MESH;
     }
     size_t threads = !options ? 0 : o.num_threads > 1 ? (size_t)o.num_threads : 1; /* NULL: the open's */
-    s = mci_mesh_whole(m, threads, o.progress, o.user_data, 0.0, 1.0, err, err_len);
+    /* and the residual's neighbour lists and supports, which a decode at the mesh points reads */
+    double split = m->has_residual ? 0.5 : 1.0;
+    s = mci_mesh_whole(m, threads, o.progress, o.user_data, 0.0, split, err, err_len);
+    if (s == MCINR_OK) s = mci_residual_geometry(m, threads, o.progress, o.user_data, split, 1.0, err, err_len);
     if (s == MCINR_OK && o.progress && o.progress(o.user_data, 1.0)) {
         mci_set_error(err, err_len, "mcinr_mesh_decode: aborted by the progress callback");
         return MCINR_ERR_ABORTED;

@@ -17,5 +17,9 @@ void mci_free_meshc(mcinr_model *m);
 /* The MESHX index of the mesh (NULL: none): a chunk decode then checks that every point of
  * chunk k lies in one of the boxes the index lists for it (a format error otherwise). */
 void mci_meshc_set_index(mcinr_model *m, const struct mci_meshx *index);
+/* From the chunk table, without decoding: bounds on Σ s and Σ s (s − 1) / 2 over the cells of
+ * s = 2 … 64 points (what building the residual's neighbour lists costs): each tet 4 and 6
+ * exactly, each other cell's entries as if in cells of 64 points. */
+void mci_meshc_incidence_bound(const mcinr_model *m, uint64_t *incidence, uint64_t *pairs);
 
 #endif

@@ -1142,8 +1142,10 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
     if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";
         double from = c->total > 0.0 ? c->done / c->total : 0.0;
-        /* the residual's validation reads the cells: a MESHC mesh is decoded now */
-        if ((s = mci_mesh_whole(m, c->oc->threads, c->oc->progress, c->oc->user_data, from < 1.0 ? from : 1.0,
+        /* a validation reads the cells: a MESHC mesh is decoded now; else on first use, with the
+         * residual's neighbour lists and supports (mci_residual_geometry) */
+        if (c->oc->validate_residual &&
+            (s = mci_mesh_whole(m, c->oc->threads, c->oc->progress, c->oc->user_data, from < 1.0 ? from : 1.0,
                                 from < 1.0 ? from : 1.0, c->err, c->err_len)) != MCINR_OK)
             return s;
         if ((s = mci_parse_residual(c->name, payload[SEC_RESIDUAL_PREDICTED], length[SEC_RESIDUAL_PREDICTED], m, c->oc,

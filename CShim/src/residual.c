@@ -19,6 +19,7 @@
  * decode of each component left when it can (the chain cache, below: a player's next step reads
  * one stream); concurrent decodes share nothing else. */
 #include "mcinr_internal.h"
+#include "mesh_codec.h"
 #include "pieces.h"
 #include "range_decoder.h"
 
@@ -260,6 +261,19 @@ static size_t stream_left(const stream_reader *r) {
 
 static void chain_cache_free(struct mci_chain_cache *cache);
 
+/* Frees Nb, the plane weights and the quadratic supports (all NULL after). */
+static void free_geometry(mcinr_model *m) {
+    free(m->residual_nb_start);
+    free(m->residual_nb);
+    free(m->residual_plane);
+    free(m->residual_quad_start);
+    free(m->residual_quad_ids);
+    free(m->residual_quad_weights);
+    m->residual_nb_start = m->residual_quad_start = NULL;
+    m->residual_nb = m->residual_quad_ids = NULL;
+    m->residual_plane = m->residual_quad_weights = NULL;
+}
+
 void mci_free_residual(mcinr_model *m) {
     free(m->residual_max_error);
     free(m->residual_step);
@@ -269,15 +283,11 @@ void mci_free_residual(mcinr_model *m) {
     free(m->residual_streams);
     free(m->residual_predictor);
     free(m->residual_coder);
-    free(m->residual_nb_start);
-    free(m->residual_nb);
     free(m->residual_weights);
-    free(m->residual_plane);
-    free(m->residual_quad_start);
-    free(m->residual_quad_ids);
-    free(m->residual_quad_weights);
+    free_geometry(m);
     chain_cache_free(m->residual_cache);
     free(m->residual_name);
+    if (m->residual_lock_ready) pthread_mutex_destroy(&m->residual_lock);
 }
 
 /* n / d (d > 0) to the nearest integer, halves away from zero: the format's one rounding of a
@@ -894,6 +904,87 @@ static mcinr_status geometry_task(void *ctx, void *state, size_t index) {
     return MCINR_OK;
 }
 
+/* Σ s and Σ s (s − 1) / 2 over the cells of s = 2 … 64 points (build_neighbours' work and its
+ * lists' bound): exact for a decoded mesh; for MESHC, which the open does not decode, a bound
+ * from its chunk table (exact for tets). */
+static void cell_incidence(const mcinr_model *m, uint64_t *incidence, uint64_t *pairs) {
+    if (m->meshc) {
+        mci_meshc_incidence_bound(m, incidence, pairs);
+        return;
+    }
+    *incidence = *pairs = 0;
+    for (size_t k = 0; k < m->mesh_num_cells; k++) {
+        uint64_t sz = (uint64_t)(m->mesh_offsets[k + 1] - m->mesh_offsets[k]);
+        if (sz < MIN_CELL_POINTS || sz > MAX_CELL_POINTS) continue;
+        *incidence += sz;
+        *pairs += sz * (sz - 1) / 2;
+    }
+}
+
+/* Nb, then the plane weights and the quadratic supports where streams use them, from the
+ * whole mesh, on `threads` threads, progress over [from, to]. MCINR_OK, or MCINR_ERR_NOMEM or
+ * MCINR_ERR_ABORTED with nothing kept. */
+static mcinr_status build_geometry(mcinr_model *m, size_t threads, mcinr_progress_fn progress, void *user_data,
+                                   double from, double to) {
+    size_t N = m->mesh_num_points, failed = SIZE_MAX;
+    mcinr_status s = MCINR_ERR_NOMEM;
+    if (build_neighbours(m) != MCINR_OK) goto fail;
+    if (m->residual_uses_plane) {
+        size_t entries = m->residual_nb_start[N];
+        if (!(m->residual_plane = malloc((entries ? entries : 1) * sizeof(int32_t)))) goto fail;
+    }
+    if (m->residual_quad) { /* a quadratic stream has the blend and plane bits, so Nb is built */
+        m->residual_quad_start = malloc((N + 1) * sizeof(size_t));
+        m->residual_quad_ids = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(uint32_t));
+        m->residual_quad_weights = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(int32_t));
+        if (!m->residual_quad_start || !m->residual_quad_ids || !m->residual_quad_weights) goto fail;
+    }
+    if (m->residual_plane || m->residual_quad) {
+        mci_parallel_for loop = {(N + GEOMETRY_POINTS - 1) / GEOMETRY_POINTS, threads, m, geometry_init, geometry_fini,
+                                 geometry_task, progress, user_data, from, to};
+        if ((s = mci_parallel_run(&loop, &failed)) != MCINR_OK) goto fail;
+        if (m->residual_quad) { /* each support after the one before it; start[i + 1] held its size */
+            size_t *start = m->residual_quad_start, used = 0;
+            start[0] = 0;
+            for (size_t i = 0; i < N; i++) {
+                size_t k = start[i + 1], at = MCI_QUAD_MAX_SUPPORT * i; /* used ≤ at: the moves go down */
+                memmove(m->residual_quad_ids + used, m->residual_quad_ids + at, k * sizeof(uint32_t));
+                memmove(m->residual_quad_weights + used, m->residual_quad_weights + at, k * sizeof(int32_t));
+                start[i + 1] = used += k;
+            }
+        }
+    }
+    return MCINR_OK;
+fail:
+    free_geometry(m);
+    return s;
+}
+
+mcinr_status mci_residual_geometry(const mcinr_model *model, size_t threads, mcinr_progress_fn progress,
+                                   void *user_data, double from, double to, char *err, size_t err_len) {
+    mcinr_model *m = (mcinr_model *)model; /* built once, under the lock */
+    if (!m || !m->has_residual) return MCINR_OK;
+    mcinr_status s = mci_mesh_whole(m, threads, NULL, NULL, 0.0, 0.0, err, err_len);
+    if (s != MCINR_OK) return s;
+    if (pthread_mutex_lock(&m->residual_lock) != 0) {
+        mci_set_error(err, err_len, "%s: section RESIDUAL: could not lock the model", m->residual_name);
+        return MCINR_ERR_ARGUMENT;
+    }
+    if (m->residual_geometry != RESIDUAL_GEOMETRY_NONE) {
+        size_t most = m->residual_geometry_threads;
+        s = build_geometry(m, threads && threads < most ? threads : most, progress, user_data, from, to);
+        m->residual_geometry = s == MCINR_OK ? RESIDUAL_GEOMETRY_NONE : RESIDUAL_GEOMETRY_FAILED;
+        if (s == MCINR_ERR_ABORTED)
+            mci_set_error(err, err_len, "%s: section RESIDUAL: building the mesh neighbours and supports aborted by "
+                          "the progress callback", m->residual_name);
+        else if (s != MCINR_OK)
+            mci_set_error(err, err_len, "%s: section RESIDUAL: out of memory for the mesh neighbours and supports of "
+                          "%zu points", m->residual_name, m->mesh_num_points);
+    }
+    pthread_mutex_unlock(&m->residual_lock);
+    return s;
+}
+
 /* The open's validation: a task per (component, block of CHAIN_STEPS steps), component-major,
  * reconstructing the block's chain from zero (mci_parallel_run, the decoder's one pattern). */
 typedef struct validate_job {
@@ -1138,16 +1229,12 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     }
     /* the range coder's contexts read Nb(i) whatever the predictor */
     int need_neighbours = uses_mesh || uses_range;
+    size_t geometry_threads = 1;
     if (need_neighbours) {
         /* work Σ s² over the cells of 2 … 64 points; memory: the incidence lists, marks, and the
          * lists themselves (at most the pairs Σ s (s − 1) / 2, at most 32 N, and the growth) */
-        uint64_t incidence = 0, pairs = 0;
-        for (size_t k = 0; k < m->mesh_num_cells; k++) {
-            uint64_t sz = (uint64_t)(m->mesh_offsets[k + 1] - m->mesh_offsets[k]);
-            if (sz < MIN_CELL_POINTS || sz > MAX_CELL_POINTS) continue;
-            incidence += sz;
-            pairs += sz * (sz - 1) / 2;
-        }
+        uint64_t incidence, pairs;
+        cell_incidence(m, &incidence, &pairs);
         uint64_t lists = 2 * pairs > N ? 2 * pairs : N;
         if (lists < 64) lists = 64;
         if (lists > MAX_NEIGHBOURS * N) lists = MAX_NEIGHBOURS * N;
@@ -1161,46 +1248,23 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             CHARGE(0, 4096 * N, "the quadratic predictor's supports");
             CHARGE(1, 8 * (N + 1) + 8 * MCI_QUAD_MAX_SUPPORT * N + 8 * N, "the quadratic predictor's supports");
         }
+        /* a worker building the supports marks U(i) in an array of N of its own: as many threads
+         * as the budget holds (so whether a file opens does not depend on the thread count) */
+        while (geometry_threads < oc->threads && geometry_threads * GEOMETRY_POINTS < N &&
+               (!m->residual_quad || mci_budget_charge(oc->budget, 1, 8 * (uint64_t)N, "", NULL, 0) == 0))
+            geometry_threads++;
     }
     CHARGE(1, total, "the residual streams");
     m->residual_streams = malloc(total ? (size_t)total : 1);
     if (!m->residual_streams) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)total);
     memcpy(m->residual_streams, p + pos, (size_t)total);
-    if (need_neighbours && build_neighbours(m) != MCINR_OK)
-        FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours of %llu points", (unsigned long long)N);
-    if (need_neighbours && uses_plane) {
-        size_t entries = m->residual_nb_start[N];
-        m->residual_plane = malloc((entries ? entries : 1) * sizeof(int32_t));
-        if (!m->residual_plane)
-            FAIL(MCINR_ERR_NOMEM, "out of memory for the plane weights of %llu points", (unsigned long long)N);
-    }
-    if (m->residual_quad) { /* a quadratic stream has the blend and plane bits, so Nb is built */
-        m->residual_quad_start = malloc((N + 1) * sizeof(size_t));
-        m->residual_quad_ids = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(uint32_t));
-        m->residual_quad_weights = malloc((N ? MCI_QUAD_MAX_SUPPORT * N : 1) * sizeof(int32_t));
-        if (!m->residual_quad_start || !m->residual_quad_ids || !m->residual_quad_weights)
-            FAIL(MCINR_ERR_NOMEM, "out of memory for the quadratic supports of %llu points", (unsigned long long)N);
-    }
-    if (m->residual_plane || m->residual_quad) {
-        /* a worker marks U(i) in an array of N of its own: as many threads as the budget holds */
-        size_t threads = 1, failed = SIZE_MAX;
-        while (threads < oc->threads && threads * GEOMETRY_POINTS < N &&
-               (!m->residual_quad || mci_budget_charge(oc->budget, 1, 8 * (uint64_t)N, "", NULL, 0) == 0))
-            threads++;
-        mci_parallel_for loop = {(N + GEOMETRY_POINTS - 1) / GEOMETRY_POINTS, threads, m, geometry_init, geometry_fini,
-                                 geometry_task, NULL, NULL, 0.0, 0.0};
-        if (mci_parallel_run(&loop, &failed) != MCINR_OK)
-            FAIL(MCINR_ERR_NOMEM, "out of memory for the supports of %llu points", (unsigned long long)N);
-        if (m->residual_quad) { /* each support after the one before it; start[i + 1] held its size */
-            size_t *start = m->residual_quad_start, used = 0;
-            start[0] = 0;
-            for (size_t i = 0; i < N; i++) {
-                size_t k = start[i + 1], at = MCI_QUAD_MAX_SUPPORT * i; /* used ≤ at: the moves go down */
-                memmove(m->residual_quad_ids + used, m->residual_quad_ids + at, k * sizeof(uint32_t));
-                memmove(m->residual_quad_weights + used, m->residual_quad_weights + at, k * sizeof(int32_t));
-                start[i + 1] = used += k;
-            }
-        }
+    m->residual_uses_plane = need_neighbours && uses_plane;
+    m->residual_geometry_threads = geometry_threads;
+    m->residual_geometry = need_neighbours ? RESIDUAL_GEOMETRY_PENDING : RESIDUAL_GEOMETRY_NONE;
+    if (need_neighbours && oc->validate_residual) { /* the validation reads them (the mesh is decoded) */
+        if (build_geometry(m, geometry_threads, NULL, NULL, 0.0, 0.0) != MCINR_OK)
+            FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours and supports of %llu points", (unsigned long long)N);
+        m->residual_geometry = RESIDUAL_GEOMETRY_NONE;
     }
     if (oc->validate_residual) {
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
@@ -1238,6 +1302,8 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         }
     }
     if (!(m->residual_name = strdup(name))) FAIL(MCINR_ERR_NOMEM, "out of memory");
+    if (pthread_mutex_init(&m->residual_lock, NULL) != 0) FAIL(MCINR_ERR_NOMEM, "could not create a lock");
+    m->residual_lock_ready = 1;
     m->residual_cache = chain_cache_new(C);
     m->residual_bytes = len;
     m->has_residual = 1;
@@ -1404,6 +1470,8 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
     if (!m->has_residual) return MCINR_OK;
     long t = find_step(m, time);
     if (t < 0) return MCINR_OK;
+    mcinr_status s0 = mci_residual_geometry(m, threads, progress, user_data, from, from, err, err_len);
+    if (s0 != MCINR_OK) return s0;
     size_t C = m->num_components, nc = components ? num_components : C, max_raw = 1;
     int uses_range = 0, uses_linear = 0, uses_blend = 0;
     for (size_t r = 0; r < nc; r++) {

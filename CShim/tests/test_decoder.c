@@ -616,6 +616,60 @@ static int progress_ok(const progress_log *log) {
     return ok;
 }
 
+static int abort_past_half(void *user, double fraction) {
+    if (!(fraction > 0.5)) return 0;
+    (*(int *)user)++;
+    return 1;
+}
+
+/* The residual's neighbour lists, plane weights and quadratic supports are built on first use,
+ * not at open (unless the open validates every chain, which reads them): mcinr_mesh_decode
+ * builds them after the mesh, reporting that part over [0.5, 1], so fractions strictly between
+ * 0.5 and 1 show a build. An abort there keeps nothing; the next decode builds them and gives
+ * the values of a model whose open built them. */
+static void test_residual_geometry_lazy(const char *dir, const char *stem) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
+    mcinr_model *lazy = NULL, *eager = NULL;
+    mcinr_decode_options one = options(1, NULL, NULL, 0), validating = one;
+    validating.validate_residual = 1;
+    CHECK(mcinr_open_file_ex(path, &one, &lazy, err, sizeof err) == MCINR_OK, "open %s: %s", stem, err);
+    CHECK(mcinr_open_file_ex(path, &validating, &eager, err, sizeof err) == MCINR_OK, "open %s: %s", stem, err);
+    if (!lazy || !eager) goto done;
+    static progress_log log;
+    int built = 0;
+    for (int model = 0; model < 2; model++) {
+        memset(&log, 0, sizeof log);
+        mcinr_decode_options o = options(1, log_progress, &log, 0);
+        CHECK(mcinr_mesh_decode(model ? eager : lazy, &o, err, sizeof err) == MCINR_OK, "mesh decode: %s", err);
+        CHECK(progress_ok(&log), "%s: mesh decode progress", stem);
+        built = 0;
+        for (size_t i = 0; i < log.calls && i < 4096; i++) built |= log.fractions[i] > 0.5 && log.fractions[i] < 1.0;
+        CHECK(built == !model, "%s: the %s open's mesh decode %s the residual's geometry", stem,
+              model ? "validating" : "lazy", built ? "built" : "did not build");
+    }
+    mcinr_close(lazy);
+    lazy = NULL;
+    CHECK(mcinr_open_file_ex(path, &one, &lazy, err, sizeof err) == MCINR_OK, "open %s: %s", stem, err);
+    if (!lazy) goto done;
+    int calls = 0;
+    mcinr_decode_options o = options(1, abort_past_half, &calls, 0);
+    CHECK(mcinr_mesh_decode(lazy, &o, err, sizeof err) == MCINR_ERR_ABORTED, "%s: abort in the geometry", stem);
+    CHECK(calls == 1, "%s: %d progress calls past 0.5 after the abort", stem, calls);
+    CHECK(strstr(err, "aborted") != NULL, "%s: abort message: %s", stem, err);
+    size_t C = mcinr_num_components(lazy), N = mcinr_mesh_num_points(lazy), T = mcinr_num_times(lazy);
+    float *a = malloc(N * C * sizeof(float)), *b = malloc(N * C * sizeof(float));
+    double t = mcinr_times(lazy)[T - 1];
+    CHECK(mcinr_decode_mesh(lazy, t, NULL, 0, a, NULL, err, sizeof err) == MCINR_OK, "decode after abort: %s", err);
+    CHECK(mcinr_decode_mesh(eager, t, NULL, 0, b, NULL, err, sizeof err) == MCINR_OK, "decode: %s", err);
+    CHECK(memcmp(a, b, N * C * sizeof(float)) == 0, "%s: lazily built geometry decodes other values", stem);
+    free(a);
+    free(b);
+done:
+    mcinr_close(lazy);
+    mcinr_close(eager);
+}
+
 /* mcinr_decode_mesh with a residual: progress covers the network phase and then the residual
  * phase, monotonic up to 1; an abort in the residual phase returns MCINR_ERR_ABORTED; 1 and 4
  * threads give the same bits. */
@@ -2433,13 +2487,16 @@ int main(int argc, char **argv) {
             mcinr_close(m);
         }
         test_residual_progress(argv[1], "residual_predicted");
-        /* the linear predictor's history buffers are per decode too */
-        snprintf(path, sizeof path, "%s/residual_linear.mci", argv[1]);
-        m = NULL;
-        CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
-        if (m) {
-            test_concurrent_residual(m);
-            mcinr_close(m);
+        /* the linear predictor's history buffers are per decode too; the neighbour lists, plane
+         * weights and quadratic supports are built by the first decode, under the model's lock */
+        for (int f = 0; f < 2; f++) {
+            snprintf(path, sizeof path, "%s/%s.mci", argv[1], f ? "residual_quad" : "residual_linear");
+            m = NULL;
+            CHECK(mcinr_open_file(path, &m, err, sizeof err) == MCINR_OK, "open: %s", err);
+            if (m) {
+                test_concurrent_residual(m);
+                mcinr_close(m);
+            }
         }
         printf("%d checks, %d failures\n", checks, failures);
         return failures ? 1 : 0;
@@ -2498,6 +2555,8 @@ int main(int argc, char **argv) {
     test_plane_weights(argv[1], "vessel_plane");
     test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");
+    test_residual_geometry_lazy(argv[1], "residual_quad");
+    test_residual_geometry_lazy(argv[1], "residual_plane");
     test_residual_progress(argv[1], "small_residual_predicted");
     snprintf(path, sizeof path, "%s/small_residual_predicted.mci", argv[1]);
     bytes small_predicted = read_all(path);

@@ -456,13 +456,17 @@ void vtkMCINRReader::StartMeshPrefetch()
 {
   const mcinr_model* model = this->Impl->Model.get();
   vtkMultiProcessController* controller = vtkMultiProcessController::GetGlobalController();
+  // Something to do in the background: a MESHC mesh to decode, or an error-bounded file's
+  // neighbour lists and supports to build (from the mesh, on first use: mcinr_mesh_decode).
   if (!this->PrefetchMesh || !model || this->Impl->Prefetch.joinable() || this->Impl->Points ||
-    mcinr_mesh_coding(model) != 8 || (controller && controller->GetNumberOfProcesses() > 1))
+    (mcinr_mesh_coding(model) != 8 && !mcinr_has_residual(model)) ||
+    (controller && controller->GetNumberOfProcesses() > 1))
   {
     return;
   }
-  // The first RequestData builds the mesh with mcinr_mesh_points / _cells, which wait for this
-  // decode (or redo it after an abort); a format error is final and reported there.
+  // The first RequestData builds the mesh with mcinr_mesh_points / _cells, and decodes a step
+  // with mcinr_decode_mesh, which wait for this decode (or redo it after an abort); a format
+  // error is final and reported there.
   mcinr_decode_options options =
     DecodeOptions(this->NumberOfThreads, &PrefetchProgress, &this->Impl->StopPrefetch);
   std::atomic<int>* state = &this->Impl->PrefetchState;

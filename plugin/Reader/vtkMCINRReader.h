@@ -98,8 +98,10 @@ public:
   ///@{
   /**
    * Decode a compressed (MESHC) mesh on a background thread as soon as RequestInformation has
-   * opened the file, so that the first RequestData (in ParaView: after the user's Apply) finds
-   * it decoded instead of waiting for it. 1 (the default): only in a serial process (no
+   * opened the file, and for an error-bounded file build the residual's mesh neighbour lists
+   * and predictor supports (C library 1.8.2: on first use, no longer at open), so that the
+   * first RequestData (in ParaView: after the user's Apply) finds them ready instead of waiting
+   * for them. 1 (the default): only in a serial process (no
    * vtkMultiProcessController with more than one process: each rank of a parallel ParaView
    * decodes only its piece's chunks). The values do not depend on it; a RequestData that comes
    * first waits for the decode under way (the decoder's lock). Closing or reopening the file
@@ -108,8 +110,9 @@ public:
   vtkSetMacro(PrefetchMesh, int);
   vtkGetMacro(PrefetchMesh, int);
   vtkBooleanMacro(PrefetchMesh, int);
-  /// The background mesh decode of the open file: 0 none (not started: PrefetchMesh 0, not a
-  /// MESHC mesh, a parallel process, or no file), 1 running, 2 done, 3 failed or stopped (the
+  /// The background mesh decode of the open file: 0 none (not started: PrefetchMesh 0, neither
+  /// a MESHC mesh nor a residual, a parallel process, or no file), 1 running, 2 done, 3 failed
+  /// or stopped (the
   /// first RequestData then decodes the mesh itself and reports any error).
   int GetMeshPrefetchState();
   ///@}
