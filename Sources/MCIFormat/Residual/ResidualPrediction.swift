@@ -111,32 +111,68 @@ enum ResidualPrediction {
         let depth = min(history.count, linearDepth)
         // the features in use: w₁…w_depth, v₀, v₁…v_depth
         let used = Array(0..<depth) + [3] + Array(4..<(4 + depth))
-        let K = used.count
+        let K = used.count, row = K + 1
+        // The reweighted passes read every stride-th point: their features (the used ones, then
+        // the target) are kept from the first pass, which computes them for every point.
+        let stride = max(1, q.count / reweightingPoints)
+        var sample = [Double]()
+        sample.reserveCapacity((q.count / stride + 1) * row)
         var solution: [Double]? = nil
+        var A = [Double](repeating: 0, count: K * K), b = [Double](repeating: 0, count: K)
+        // the normal equations as rows of lanes (K ≤ 7 < 8), each lane summed in point order as
+        // the scalar loop would: the same doubles, several lanes per instruction
+        var rows = [SIMD8<Double>](repeating: .zero, count: K), rhs = SIMD8<Double>.zero
+        /// Adds one point's row (features xs, target) to the normal equations, weighted by
+        /// 1 / |error| under the previous pass's solution (1 in the first pass).
+        func accumulate(_ rows: UnsafeMutableBufferPointer<SIMD8<Double>>, _ rhs: inout SIMD8<Double>,
+                        _ xs: SIMD8<Double>, _ target: Double, _ previous: [Double]?) {
+            var rho = 1.0
+            if let beta = previous {
+                var pred = 0.0
+                for a in 0..<K { pred += beta[a] * xs[a] }
+                rho = 1 / max(abs(target - pred), 1)
+            }
+            let xa = rho * xs
+            rhs += xa * target
+            for a in 0..<K { rows[a] += xa[a] * xs }
+        }
         for pass in 0...linearReweightings {
-            var A = [Double](repeating: 0, count: K * K), b = [Double](repeating: 0, count: K)
+            for a in 0..<K { rows[a] = .zero }
+            rhs = .zero
             let previous = solution
-            let stride = pass == 0 ? 1 : max(1, q.count / reweightingPoints)
-            withBuffers(q, history.prefix(depth)) { current, past in
-                var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
-                var x = [Double](repeating: 0, count: 7)
-                for i in Swift.stride(from: 0, to: current.count, by: stride) where escapes.isEmpty || escapes[i] == nil {
-                    let k = Double(linearFeatures(i, current, past, nb, plane: plane, &f))
-                    x[0] = Double(f.0); x[1] = Double(f.1); x[2] = Double(f.2)
-                    x[3] = Double(f.3) / k; x[4] = Double(f.4) / k; x[5] = Double(f.5) / k; x[6] = Double(f.6) / k
-                    let target = Double(current[i])
-                    var rho = 1.0
-                    if let beta = previous {
-                        var pred = 0.0
-                        for a in 0..<K { pred += beta[a] * x[used[a]] }
-                        rho = 1 / max(abs(target - pred), 1)
+            rows.withUnsafeMutableBufferPointer { rows in
+                if pass == 0 {
+                    withBuffers(q, history.prefix(depth)) { current, past in
+                        var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+                        for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                            let k = Double(linearFeatures(i, current, past, nb, plane: plane, &f))
+                            // x[used[a]] of x = (f₀, f₁, f₂, f₃ / k, f₄ / k, f₅ / k, f₆ / k)
+                            var xs = SIMD8<Double>.zero
+                            if depth > 0 { xs[0] = Double(f.0); xs[depth + 1] = Double(f.4) / k }
+                            if depth > 1 { xs[1] = Double(f.1); xs[depth + 2] = Double(f.5) / k }
+                            if depth > 2 { xs[2] = Double(f.2); xs[depth + 3] = Double(f.6) / k }
+                            xs[depth] = Double(f.3) / k
+                            let target = Double(current[i])
+                            accumulate(rows, &rhs, xs, target, nil)
+                            if i % stride == 0 {
+                                for a in 0..<K { sample.append(xs[a]) }
+                                sample.append(target)
+                            }
+                        }
                     }
-                    for a in 0..<K {
-                        let xa = rho * x[used[a]]
-                        b[a] += xa * target
-                        for c in a..<K { A[a * K + c] += xa * x[used[c]] }
+                } else {
+                    sample.withUnsafeBufferPointer { points in
+                        for n in 0..<(points.count / row) {
+                            var xs = SIMD8<Double>.zero
+                            for a in 0..<K { xs[a] = points[n * row + a] }
+                            accumulate(rows, &rhs, xs, points[n * row + K], previous)
+                        }
                     }
                 }
+            }
+            for a in 0..<K {
+                b[a] = rhs[a]
+                for c in a..<K { A[a * K + c] = rows[a][c] }
             }
             for a in 0..<K { for c in 0..<a { A[a * K + c] = A[c * K + a] } }
             // a little ridge keeps collinear features (a constant field) solvable
@@ -209,53 +245,61 @@ enum ResidualPrediction {
         var d = [Int64](repeating: 0, count: q.count)
         var errors = [UInt32](repeating: 0, count: q.count * K)
         func clamped(_ v: Int64) -> Int64 { max(-blendClamp, min(blendClamp, v)) }
+        /// ⌊x / y⌋ for 0 ≤ x < 2^52, 0 < y: binary64's quotient truncates to it exactly (the gap to
+        /// the next integer, ≥ 1 / y, exceeds half an ulp of x / y), and far faster than Int64's
+        func quotient(_ x: Int64, _ y: Int64) -> Int64 { Int64(Double(x) / Double(y)) }
+        let scratch = UnsafeMutablePointer<Int64>.allocate(capacity: 7 + 2 * K)
+        defer { scratch.deallocate() }
+        let all = scratch, s = scratch + 7, mean = scratch + 7 + K
         withBuffers(q, history.prefix(depth)) { current, past in
-            var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
-            var all = [Int64](repeating: 0, count: 7), s = [Int64](repeating: 0, count: K)
-            var mean = [Int64](repeating: 0, count: K)
-            for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
-                let a = linearFeatures(i, current, past, nb, plane: true, &f)  // a = planeScale
-                all[0] = dividedRounded(linearNumerator(w, f, a), 4096)
-                all[1] = f.3
-                all[2] = planeScale * f.0
-                all[3] = planeScale * f.0 + f.3 - f.4
-                all[4] = planeScale * (2 * f.0 - f.1)
-                if quadratic {  // the quadratic values at t and t − 1 (the plane's where there is no support)
-                    var t0 = f.3, t1 = f.4
-                    let qlo = nb.quadraticOffsets[i], qhi = nb.quadraticOffsets[i + 1]
-                    if qhi > qlo {
-                        var s0: Int64 = 0, s1: Int64 = 0
-                        for n in qlo..<qhi {
-                            let j = Int(nb.quadraticIndices[n]), v = Int64(nb.quadraticWeights[n])
-                            s0 += v * Int64(current[j])
-                            if depth > 0 { s1 += v * Int64(past[0][j]) }
+            d.withUnsafeMutableBufferPointer { d in
+                errors.withUnsafeMutableBufferPointer { errors in
+                    var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+                    for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                        let a = linearFeatures(i, current, past, nb, plane: true, &f)  // a = planeScale
+                        all[0] = dividedRounded(linearNumerator(w, f, a), 4096)
+                        all[1] = f.3
+                        all[2] = planeScale * f.0
+                        all[3] = planeScale * f.0 + f.3 - f.4
+                        all[4] = planeScale * (2 * f.0 - f.1)
+                        if quadratic {  // the quadratic values at t and t − 1 (the plane's where there is no support)
+                            var t0 = f.3, t1 = f.4
+                            let qlo = nb.quadraticOffsets[i], qhi = nb.quadraticOffsets[i + 1]
+                            if qhi > qlo {
+                                var s0: Int64 = 0, s1: Int64 = 0
+                                for n in qlo..<qhi {
+                                    let j = Int(nb.quadraticIndices[n]), v = Int64(nb.quadraticWeights[n])
+                                    s0 += v * Int64(current[j])
+                                    if depth > 0 { s1 += v * Int64(past[0][j]) }
+                                }
+                                t0 = dividedRounded(s0, 4096); t1 = dividedRounded(s1, 4096)
+                            }
+                            all[5] = t0
+                            all[6] = planeScale * f.0 + t0 - t1
                         }
-                        t0 = dividedRounded(s0, 4096); t1 = dividedRounded(s1, 4096)
+                        for r in 0..<K { s[r] = clamped(all[use[r]]) }
+                        let lo = nb.offsets[i], hi = nb.offsets[i + 1], k = Int64(max(hi - lo, 1))
+                        for p in 0..<K { mean[p] = 0 }
+                        for n in lo..<hi {  // Σ ≤ 32 · 2^24
+                            let base = Int(nb.indices[n]) * K
+                            for p in 0..<K { mean[p] += Int64(errors[base + p]) }
+                        }
+                        var least = Int64.max
+                        for p in 0..<K {
+                            mean[p] = quotient(mean[p], k) + blendEpsilon
+                            least = min(least, mean[p])
+                        }
+                        var num: Int64 = 0, den: Int64 = 0
+                        for p in 0..<K {
+                            let r = mean[p] == least ? blendUnit : quotient(blendUnit * least, mean[p])  // < 2^35
+                            num += r * r * s[p]
+                            den += r * r
+                        }
+                        let qi = Int64(current[i])
+                        d[i] = qi - dividedRounded(num, den * planeScale)
+                        for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
                     }
-                    all[5] = t0
-                    all[6] = planeScale * f.0 + t0 - t1
                 }
-                for r in 0..<K { s[r] = clamped(all[use[r]]) }
-                let lo = nb.offsets[i], hi = nb.offsets[i + 1], k = Int64(max(hi - lo, 1))
-                for p in 0..<K { mean[p] = 0 }
-                for n in lo..<hi {
-                    let base = Int(nb.indices[n]) * K
-                    for p in 0..<K { mean[p] += Int64(errors[base + p]) }
-                }
-                var least = Int64.max
-                for p in 0..<K {
-                    mean[p] = mean[p] / k + blendEpsilon
-                    least = min(least, mean[p])
-                }
-                var num: Int64 = 0, den: Int64 = 0
-                for p in 0..<K {
-                    let r = blendUnit * least / mean[p]
-                    num += r * r * s[p]
-                    den += r * r
-                }
-                let qi = Int64(current[i])
-                d[i] = qi - dividedRounded(num, den * planeScale)
-                for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
             }
         }
         return d
