@@ -260,7 +260,10 @@ void mcinr_decode_options_init(mcinr_decode_options *options);
  * at every decode that reads it. options->validate_residual = 1 reconstructs every chain at
  * open instead (the behaviour before 1.8.0; what `mcinr-vtk info` does), so a file that opens
  * then decodes at every stored step; the writer of mcinr-vtk decodes every step of every file
- * it writes, so its files never fail later.
+ * it writes, so its files never fail later. Since 1.8.2 the open does not decode a MESHC mesh
+ * for the residual either, nor build the mesh neighbour lists, plane weights and quadratic
+ * supports its predictors read (charged against the limits all the same): the first decode at
+ * the mesh points, or mcinr_mesh_decode, builds them once (validate_residual: at open).
  *
  * Progress and abort as in mcinr_decode (the one pattern, mci_parallel_run): options->progress
  * is called from the calling thread with non-decreasing fractions in [0, 1] (after each

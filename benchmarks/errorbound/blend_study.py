@@ -14,7 +14,6 @@ floating point (the format's integer rounding differs in the last 1/16 of an ind
 
     python3 blend_study.py --dataset LABEL=PATH.pvd [--bounds 1e-3 1e-4 1e-5] [--out TABLE.md]
 """
-import argparse
 import os
 import sys
 
@@ -22,7 +21,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, print_tables, quantised, vtu  # noqa: E402
+from predictor_study import CHAIN, DEPTH, entropy, mesh_operators, load, print_tables, quantised, study_args, table_row  # noqa: E402
 
 PLANE_CAP = 8.0  # Σ |w| beyond this: the mean (as the format's weights)
 # (label, predictions, ε in indices, power p)
@@ -33,13 +32,8 @@ VARIANTS = [("blend (kept: ε ½, p 2)", "all", 0.5, 2), ("ε ⅛", "all", 0.125
 
 def study(points, conn, offsets, values, bounds):
     T, n, C = values.shape
-    p = earlier_neighbours(conn, offsets, n)
-    i_, j_ = p[:, 0], p[:, 1]
-    kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
-    W = plane_rows(points, i_, j_, n, least=4, cap=PLANE_CAP)
-    nbmean = lambda y: np.bincount(i_, weights=y[j_].astype(float), minlength=n) / kk
-    planar = lambda y: np.bincount(i_, weights=W * y[j_], minlength=n)
-    nbabs = lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk
+    ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
+    nbmean, planar, nbabs = ops.mean, ops.plane, ops.abs_mean
     raw_bits = T * n * C * 32
     rows = []
     for R in bounds:
@@ -86,25 +80,14 @@ def study(points, conn, offsets, values, bounds):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", action="append", required=True, help="LABEL=PATH.pvd (repeatable)")
-    ap.add_argument("--bounds", nargs="+", type=float, default=[1e-3, 1e-4, 1e-5])
-    ap.add_argument("--out", help="append the table (markdown) to this file")
-    a = ap.parse_args()
+    a = study_args(__doc__, [1e-3, 1e-4, 1e-5])
     lines = []
     for spec in a.dataset:
         label, path = spec.split("=", 1)
-        points, _, values = vtu.read_components(path)
-        conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
-        for R, ratios in study(np.asarray(points, float), conn, offsets, values, a.bounds):
-            if not lines:
-                keys = list(ratios)
-                lines += ["| dataset | R | " + " | ".join(keys) + " | blend / linear plane |",
-                          "|---|---:|" + "---:|" * (len(keys) + 1)]
-            lines.append(f"| {label} | {R:g} | " + " | ".join(f"{ratios[k]:.2f}" for k in keys)
-                         + f" | {ratios[VARIANTS[0][0]] / ratios['linear plane']:.2f}× |")
+        for R, ratios in study(*load(path), a.bounds):
+            table_row(lines, {"dataset": label, "R": f"{R:g}"}, ratios,
+                      {"blend / linear plane": f"{ratios[VARIANTS[0][0]] / ratios['linear plane']:.2f}×"})
     print_tables(lines, a.out)
-
 
 if __name__ == "__main__":
     main()

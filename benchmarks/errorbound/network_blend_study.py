@@ -30,7 +30,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, ROOT, earlier_neighbours, entropy, plane_rows, print_tables, vtu  # noqa: E402
+from predictor_study import CHAIN, DEPTH, ROOT, entropy, mesh_operators, load, print_tables  # noqa: E402
 from quadratic_study import PLANE_CAP, VARIANTS, blend, blend_predictions, quadratic_predictions, quadratic_rows  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
@@ -45,12 +45,8 @@ def network_values(model):
 
 def study(points, conn, offsets, values, network, bounds):
     T, n, C = values.shape
-    p = earlier_neighbours(conn, offsets, n)
-    i_, j_ = p[:, 0], p[:, 1]
-    kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
-    W = plane_rows(points, i_, j_, n, least=4, cap=PLANE_CAP)
-    planar = lambda y: np.bincount(i_, weights=W * y[j_], minlength=n)
-    nbabs = lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk
+    ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
+    i_, j_, planar, nbabs = ops.i, ops.j, ops.plane, ops.abs_mean
     Q, has = quadratic_rows(points, n, i_, j_, *VARIANTS[0][1:])
     rows = []
     for R in bounds:
@@ -110,15 +106,14 @@ def main():
     lines = []
     for spec in a.dataset:
         label, path, model = spec.split("=", 2)
-        points, _, values = vtu.read_components(path)
-        conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
+        points, conn, offsets, values = load(path)
         network = network_values(model)
         if network.shape != values.shape:
             raise SystemExit(f"{model}: network values {network.shape} but {path} has {values.shape} (steps, points, components)")
         span = values.max((0, 1)) - values.min((0, 1))
         psnr = 20 * np.log10(span / np.sqrt(((network - values) ** 2).mean((0, 1))))
         print(f"{label}: network PSNR per component", np.round(psnr, 2), flush=True)
-        rows = study(np.asarray(points, float), conn, offsets, values, network, a.bounds)
+        rows = study(points, conn, offsets, values, network, a.bounds)
         keys = list(rows[0][1])
         lines += [f"**{label}** ({values.shape[1]} points, model {os.path.basename(model)}): order-0 bits / the data blend's",
                   "", "| R | data blend KiB | " + " | ".join(keys) + " |", "|---:|---:|" + "---:|" * len(keys)]

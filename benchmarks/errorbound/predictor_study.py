@@ -79,6 +79,52 @@ def plane_rows(points, i_, j_, n, least=5, cap=None):
     return w
 
 
+def study_args(doc, bounds, *extra):
+    """The studies' command line: --dataset LABEL=PATH.pvd (repeatable), --bounds (default
+    `bounds`), --out; `extra`: (flags, keyword arguments) of more options."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", action="append", required=True, help="LABEL=PATH.pvd (repeatable)")
+    ap.add_argument("--bounds", nargs="+", type=float, default=bounds)
+    ap.add_argument("--out", help="append the table (markdown) to this file")
+    for flags, options in extra:
+        ap.add_argument(*flags, **options)
+    return ap.parse_args()
+
+
+def table_row(lines, leading, ratios, derived):
+    """Appends to `lines` one markdown row: the `leading` cells (header → text), every ratio
+    (name → value, two decimals), the `derived` cells (header → text); before the first row,
+    the header and rule from its names."""
+    if not lines:
+        heads = list(leading) + list(ratios) + list(derived)
+        lines += ["| " + " | ".join(heads) + " |", "|---|" + "---:|" * (len(heads) - 1)]
+    cells = list(leading.values()) + [f"{v:.2f}" for v in ratios.values()] + list(derived.values())
+    lines.append("| " + " | ".join(cells) + " |")
+
+
+def load(path):
+    """A .pvd series as the studies read it: points (float64), the first step's cells
+    (connectivity, offsets) and the values (steps × points × components)."""
+    points, _, values = vtu.read_components(path)
+    conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
+    return np.asarray(points, float), conn, offsets, values
+
+
+def mesh_operators(points, conn, offsets, n, cap=8.0):
+    """The studies' operators over the earlier neighbours Nb(i): .i, .j the (i, j) pairs,
+    .mean(y) the neighbours' mean, .plane(y) the plane through them at p_i (plane_rows: at
+    least 4 neighbours, Σ |w| ≤ cap, else the mean), .abs_mean(e) the mean |e| over them."""
+    from types import SimpleNamespace
+    p = earlier_neighbours(conn, offsets, n)
+    i_, j_ = p[:, 0], p[:, 1]
+    kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
+    W = plane_rows(points, i_, j_, n, least=4, cap=cap)
+    return SimpleNamespace(i=i_, j=j_,
+                           mean=lambda y: np.bincount(i_, weights=y[j_].astype(float), minlength=n) / kk,
+                           plane=lambda y: np.bincount(i_, weights=W * y[j_], minlength=n),
+                           abs_mean=lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk)
+
+
 def reflection_pairs(conn, offsets, n):
     """Per point i: (a, b, c, o) of the first cell (a, b, c, i), i its largest vertex, with a
     cell (a, b, c, o) across the face abc and o < i; -1 where there is none."""

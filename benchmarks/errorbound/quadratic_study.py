@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, DEPTH, earlier_neighbours, entropy, plane_rows, print_tables, quantised, vtu  # noqa: E402
+from predictor_study import CHAIN, DEPTH, entropy, mesh_operators, load, print_tables, quantised  # noqa: E402
 
 PLANE_CAP = 8.0
 # (label, support: "Nb²" = Nb(i) and the Nb of its points (format 1.8) or "ring²" = every point
@@ -110,12 +110,8 @@ def quadratic_predictions(y, t, depth, Q, has, plane_now, plane_before):
 
 def study(points, conn, offsets, values, bounds):
     T, n, C = values.shape
-    p = earlier_neighbours(conn, offsets, n)
-    i_, j_ = p[:, 0], p[:, 1]
-    kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
-    W = plane_rows(points, i_, j_, n, least=4, cap=PLANE_CAP)
-    planar = lambda y: np.bincount(i_, weights=W * y[j_], minlength=n)
-    nbabs = lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk
+    ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
+    i_, j_, planar, nbabs = ops.i, ops.j, ops.plane, ops.abs_mean
     fits = {v[0]: quadratic_rows(points, n, i_, j_, *v[1:]) for v in VARIANTS}
     coverage = {label: int(has.sum()) for label, (_, has) in fits.items()}
     rows = []
@@ -149,9 +145,8 @@ def main():
     lines = []
     for spec in a.dataset:
         label, path = spec.split("=", 1)
-        points, _, values = vtu.read_components(path)
-        conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
-        rows, coverage = study(np.asarray(points, float), conn, offsets, values, a.bounds)
+        points, conn, offsets, values = load(path)
+        rows, coverage = study(points, conn, offsets, values, a.bounds)
         keys = list(rows[0][1])
         lines += [f"**{label}** ({values.shape[1]} points; with a quadratic support: "
                   + ", ".join(f"{k.split(':')[0]} {v}" for k, v in coverage.items()) + "): order-0 bits / the blend's",

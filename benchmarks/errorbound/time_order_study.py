@@ -24,7 +24,6 @@ entropy and the format 1.2 choices' (as the writer's chooser).
 
     python3 time_order_study.py --dataset LABEL=PATH.pvd [--bounds 1e-3 1e-4] [--out TABLE.md]
 """
-import argparse
 import os
 import sys
 
@@ -32,9 +31,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from predictor_study import CHAIN, earlier_neighbours, entropy, plane_rows, print_tables, quantised, vtu  # noqa: E402
+from predictor_study import CHAIN, entropy, mesh_operators, load, print_tables, quantised, study_args, table_row  # noqa: E402
+from quadratic_study import PLANE_CAP, blend  # noqa: E402
 
-PLANE_CAP = 8.0
 
 
 def orders(T):
@@ -95,13 +94,8 @@ def chain_orders(T, chain):
 
 def study(points, conn, offsets, values, bounds):
     T, n, C = values.shape
-    p = earlier_neighbours(conn, offsets, n)
-    i_, j_ = p[:, 0], p[:, 1]
-    kk = np.maximum(np.bincount(i_, minlength=n), 1).astype(float)
-    W = plane_rows(points, i_, j_, n, least=4, cap=PLANE_CAP)
-    nbmean = lambda y: np.bincount(i_, weights=y[j_].astype(float), minlength=n) / kk
-    planar = lambda y: np.bincount(i_, weights=W * y[j_], minlength=n)
-    nbabs = lambda e: np.bincount(i_, weights=np.abs(e[j_]), minlength=n) / kk
+    ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
+    nbmean, planar = ops.mean, ops.plane
     raw_bits = T * n * C * 32
     plans = orders(T)
     rows = []
@@ -140,24 +134,16 @@ def study(points, conn, offsets, values, bounds):
                     lin = G @ (np.round(w * 4096) / 4096)
                     preds.append(lin)
                     best = min(base, entropy(q[t] - np.rint(lin)) + 16 * 2 * len(feats))
-                    num, den = np.zeros(n), np.zeros(n)
-                    for v in preds:
-                        weight = 1.0 / (nbabs(q[t] - v) + 0.5) ** 2
-                        num += weight * v
-                        den += weight
-                    bits[name] += min(best, entropy(q[t] - np.rint(num / den)) + 16 * 2 * len(feats))
+                    blended = blend(q[t], preds, ops.abs_mean)
+                    bits[name] += min(best, entropy(q[t] - np.rint(blended)) + 16 * 2 * len(feats))
         rows.append((R, {k: raw_bits / b for k, b in bits.items()}))
         print(R, {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
     return rows
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", action="append", required=True, help="LABEL=PATH.pvd (repeatable)")
-    ap.add_argument("--bounds", nargs="+", type=float, default=[1e-3, 1e-4])
-    ap.add_argument("--out", help="append the table (markdown) to this file")
-    ap.add_argument("--show-orders", type=int, help="print the coding orders of a series of this many steps and stop")
-    a = ap.parse_args()
+    a = study_args(__doc__, [1e-3, 1e-4], (["--show-orders"], dict(
+        type=int, help="print the coding orders of a series of this many steps and stop")))
     if a.show_orders:
         for name, plan in orders(a.show_orders).items():
             print(name, plan)
@@ -165,17 +151,11 @@ def main():
     lines = []
     for spec in a.dataset:
         label, path = spec.split("=", 1)
-        points, _, values = vtu.read_components(path)
-        conn, offsets, _ = vtu.read_cells(vtu.read_series(path)[1][0])
-        for R, ratios in study(np.asarray(points, float), conn, offsets, values, a.bounds):
-            if not lines:
-                keys = list(ratios)
-                lines += ["| dataset | steps | R | " + " | ".join(keys) + " | odd between / in order | halving / in order |",
-                          "|---|---:|---:|" + "---:|" * (len(keys) + 2)]
-            lines.append(f"| {label} | {values.shape[0]} | {R:g} | " + " | ".join(f"{ratios[k]:.2f}" for k in keys)
-                         + f" | {ratios['odd between'] / ratios['in order']:.3f}× | {ratios['halving'] / ratios['in order']:.3f}× |")
+        points, conn, offsets, values = load(path)
+        for R, ratios in study(points, conn, offsets, values, a.bounds):
+            table_row(lines, {"dataset": label, "steps": str(values.shape[0]), "R": f"{R:g}"}, ratios,
+                      {f"{name} / in order": f"{ratios[name] / ratios['in order']:.3f}×" for name in ("odd between", "halving")})
     print_tables(lines, a.out)
-
 
 if __name__ == "__main__":
     main()
