@@ -92,6 +92,56 @@ def chain_orders(T, chain):
     return out
 
 
+IN_ORDER_FORMAT, HALVING_FORMAT = "in order (format's predictions)", "halving (format's predictions)"
+
+
+def step_bits(q, plane, t, refs, nbmean, abs_mean, rich):
+    """Order-0 bits of step t predicted from the decoded steps `refs`: the smaller of the format
+    1.2 choices and the blend. rich: every candidate of the module's docstring; else only the
+    format 1.7 blend's, with the references as its levels h₁, h₂, h₃ (the nearest earlier one,
+    then the nearest later one, then the others by distance): the linear prediction over the
+    plane and the levels' q and plane, the plane, h₁, h₁ plus the plane's change, 2 h₁ − h₂."""
+    base = min(entropy(q[t]), entropy(q[t] - np.rint(nbmean(q[t]))))
+    if refs:
+        near = min(refs, key=lambda r: abs(r - t))
+        base = min(base, entropy(q[t] - q[near]))
+    lo = [r for r in refs if r < t]
+    hi = [r for r in refs if r > t]
+    preds, feats = [plane[t]], [plane[t]]
+    if rich:
+        for r in refs:
+            preds += [q[r].astype(float), q[r] + plane[t] - plane[r]]
+            feats += [q[r].astype(float), plane[r]]
+        if lo and hi:
+            a, b = lo[-1], hi[0]
+            wa = (b - t) / (b - a)
+            interp = wa * q[a] + (1 - wa) * q[b]
+            preds += [interp, interp + plane[t] - (wa * plane[a] + (1 - wa) * plane[b])]
+            if len(lo) >= 2 and len(hi) >= 2:
+                x = np.array([lo[-2], a, b, hi[1]], float)
+                L = [np.prod([(t - x[m]) / (x[k] - x[m]) for m in range(4) if m != k]) for k in range(4)]
+                preds.append(sum(L[k] * q[int(x[k])] for k in range(4)))
+        elif len(lo) >= 2:
+            a, b = lo[-2], lo[-1]
+            preds.append(q[b] + (q[b] - q[a]) * (t - b) / (b - a))
+    else:
+        first = ([lo[-1]] if lo else []) + ([hi[0]] if hi else [])
+        levels = (first + sorted((r for r in refs if r not in first), key=lambda r: abs(r - t)))[:3]
+        for r in levels:
+            feats += [q[r].astype(float), plane[r]]
+        if levels:
+            h1 = levels[0]
+            preds += [q[h1].astype(float), q[h1] + plane[t] - plane[h1]]
+        if len(levels) >= 2:
+            preds.append(2.0 * q[levels[0]] - q[levels[1]])
+    G = np.stack(feats, 1)
+    w, *_ = np.linalg.lstsq(G, q[t].astype(float), rcond=None)
+    lin = G @ (np.round(w * 4096) / 4096)
+    preds.append(lin)
+    best = min(base, entropy(q[t] - np.rint(lin)) + 16 * 2 * len(feats))
+    return min(best, entropy(q[t] - np.rint(blend(q[t], preds, abs_mean))) + 16 * 2 * len(feats))
+
+
 def study(points, conn, offsets, values, bounds):
     T, n, C = values.shape
     ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
@@ -101,41 +151,16 @@ def study(points, conn, offsets, values, bounds):
     rows = []
     for R in bounds:
         bits = {k: 0.0 for k in plans}
+        bits.update({f"{k} (format's predictions)": 0.0 for k in ("in order", "halving")})
         for c in range(C):
             q = quantised(values[:, :, c], R)
             plane = [planar(q[t]) for t in range(T)]
             for name, plan in plans.items():
                 for t, refs in plan:
-                    base = min(entropy(q[t]), entropy(q[t] - np.rint(nbmean(q[t]))))
-                    preds = [plane[t]]
-                    feats = [plane[t]]
-                    for r in refs:
-                        preds += [q[r].astype(float), q[r] + plane[t] - plane[r]]
-                        feats += [q[r].astype(float), plane[r]]
-                    if refs:
-                        near = min(refs, key=lambda r: abs(r - t))
-                        base = min(base, entropy(q[t] - q[near]))
-                    lo = [r for r in refs if r < t]
-                    hi = [r for r in refs if r > t]
-                    if lo and hi:
-                        a, b = lo[-1], hi[0]
-                        wa = (b - t) / (b - a)
-                        interp = wa * q[a] + (1 - wa) * q[b]
-                        preds += [interp, interp + plane[t] - (wa * plane[a] + (1 - wa) * plane[b])]
-                        if len(lo) >= 2 and len(hi) >= 2:
-                            x = np.array([lo[-2], a, b, hi[1]], float)
-                            L = [np.prod([(t - x[m]) / (x[k] - x[m]) for m in range(4) if m != k]) for k in range(4)]
-                            preds.append(sum(L[k] * q[int(x[k])] for k in range(4)))
-                    elif len(lo) >= 2:
-                        a, b = lo[-2], lo[-1]
-                        preds.append(q[b] + (q[b] - q[a]) * (t - b) / (b - a))
-                    G = np.stack(feats, 1)
-                    w, *_ = np.linalg.lstsq(G, q[t].astype(float), rcond=None)
-                    lin = G @ (np.round(w * 4096) / 4096)
-                    preds.append(lin)
-                    best = min(base, entropy(q[t] - np.rint(lin)) + 16 * 2 * len(feats))
-                    blended = blend(q[t], preds, ops.abs_mean)
-                    bits[name] += min(best, entropy(q[t] - np.rint(blended)) + 16 * 2 * len(feats))
+                    bits[name] += step_bits(q, plane, t, refs, nbmean, ops.abs_mean, rich=True)
+                    if f"{name} (format's predictions)" in bits:
+                        bits[f"{name} (format's predictions)"] += step_bits(q, plane, t, refs, nbmean, ops.abs_mean,
+                                                                            rich=False)
         rows.append((R, {k: raw_bits / b for k, b in bits.items()}))
         print(R, {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
     return rows
@@ -154,7 +179,9 @@ def main():
         points, conn, offsets, values = load(path)
         for R, ratios in study(points, conn, offsets, values, a.bounds):
             table_row(lines, {"dataset": label, "steps": str(values.shape[0]), "R": f"{R:g}"}, ratios,
-                      {f"{name} / in order": f"{ratios[name] / ratios['in order']:.3f}×" for name in ("odd between", "halving")})
+                      {f"{name} / in order": f"{ratios[name] / ratios['in order']:.3f}×" for name in ("odd between", "halving")}
+                      | {"halving / in order, the format's predictions":
+                         f"{ratios[HALVING_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×"})
     print_tables(lines, a.out)
 
 if __name__ == "__main__":
