@@ -1248,13 +1248,14 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             CHARGE(0, 4096 * N, "the quadratic predictor's supports");
             CHARGE(1, 8 * (N + 1) + 8 * MCI_QUAD_MAX_SUPPORT * N + 8 * N, "the quadratic predictor's supports");
         }
-        /* a worker building the supports marks U(i) in an array of N of its own: as many threads
-         * as the budget holds (so whether a file opens does not depend on the thread count) */
-        while (geometry_threads < oc->threads && geometry_threads * GEOMETRY_POINTS < N &&
-               (!m->residual_quad || mci_budget_charge(oc->budget, 1, 8 * (uint64_t)N, "", NULL, 0) == 0))
-            geometry_threads++;
     }
     CHARGE(1, total, "the residual streams");
+    /* a worker building the supports marks U(i) in an array of N of its own: as many threads as
+     * the budget holds once the streams are charged (so whether a file opens does not depend on
+     * the thread count) */
+    while (need_neighbours && geometry_threads < oc->threads && geometry_threads * GEOMETRY_POINTS < N &&
+           (!m->residual_quad || mci_budget_charge(oc->budget, 1, 8 * (uint64_t)N, "", NULL, 0) == 0))
+        geometry_threads++;
     m->residual_streams = malloc(total ? (size_t)total : 1);
     if (!m->residual_streams) FAIL(MCINR_ERR_NOMEM, "out of memory for %llu bytes", (unsigned long long)total);
     memcpy(m->residual_streams, p + pos, (size_t)total);
