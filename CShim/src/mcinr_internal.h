@@ -144,16 +144,14 @@ struct mcinr_model {
     /* the file's name, for the messages of a stream first checked at decode */
     char *residual_name;
     /* Nb, the plane weights and the quadratic supports are built on first use
-     * (mci_residual_geometry; at open only when it validates every chain), under residual_lock:
-     * RESIDUAL_GEOMETRY_NONE (none needed, or built), _PENDING, or _FAILED (out of memory,
-     * tried again by the next use); residual_geometry_threads: the threads the open's budget
-     * allowed for building them */
-    int residual_geometry, residual_lock_ready, residual_uses_plane;
+     * (mci_residual_geometry; at open only when it validates every chain), under residual_lock
+     * (initialised with has_residual): residual_geometry_pending until built (a failed build
+     * leaves it set, so the next use tries again); residual_geometry_threads: the threads the
+     * open's budget allowed for building them */
+    int residual_geometry_pending, residual_uses_plane;
     size_t residual_geometry_threads;
     pthread_mutex_t residual_lock;
 };
-
-enum { RESIDUAL_GEOMETRY_NONE = 0, RESIDUAL_GEOMETRY_PENDING = 1, RESIDUAL_GEOMETRY_FAILED = 2 };
 
 /* ---- The open's budget (docs/mci-format.md, "Limits") ----
  * With S the file size: every allocation an open makes (cumulative, so it bounds the peak) is

@@ -287,7 +287,7 @@ void mci_free_residual(mcinr_model *m) {
     free_geometry(m);
     chain_cache_free(m->residual_cache);
     free(m->residual_name);
-    if (m->residual_lock_ready) pthread_mutex_destroy(&m->residual_lock);
+    if (m->has_residual) pthread_mutex_destroy(&m->residual_lock);
 }
 
 /* n / d (d > 0) to the nearest integer, halves away from zero: the format's one rounding of a
@@ -970,10 +970,10 @@ mcinr_status mci_residual_geometry(const mcinr_model *model, size_t threads, mci
         mci_set_error(err, err_len, "%s: section RESIDUAL: could not lock the model", m->residual_name);
         return MCINR_ERR_ARGUMENT;
     }
-    if (m->residual_geometry != RESIDUAL_GEOMETRY_NONE) {
+    if (m->residual_geometry_pending) {
         size_t most = m->residual_geometry_threads;
         s = build_geometry(m, threads && threads < most ? threads : most, progress, user_data, from, to);
-        m->residual_geometry = s == MCINR_OK ? RESIDUAL_GEOMETRY_NONE : RESIDUAL_GEOMETRY_FAILED;
+        m->residual_geometry_pending = s != MCINR_OK;
         if (s == MCINR_ERR_ABORTED)
             mci_set_error(err, err_len, "%s: section RESIDUAL: building the mesh neighbours and supports aborted by "
                           "the progress callback", m->residual_name);
@@ -1261,11 +1261,11 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     memcpy(m->residual_streams, p + pos, (size_t)total);
     m->residual_uses_plane = need_neighbours && uses_plane;
     m->residual_geometry_threads = geometry_threads;
-    m->residual_geometry = need_neighbours ? RESIDUAL_GEOMETRY_PENDING : RESIDUAL_GEOMETRY_NONE;
+    m->residual_geometry_pending = need_neighbours;
     if (need_neighbours && oc->validate_residual) { /* the validation reads them (the mesh is decoded) */
         if (build_geometry(m, geometry_threads, NULL, NULL, 0.0, 0.0) != MCINR_OK)
             FAIL(MCINR_ERR_NOMEM, "out of memory for the neighbours and supports of %llu points", (unsigned long long)N);
-        m->residual_geometry = RESIDUAL_GEOMETRY_NONE;
+        m->residual_geometry_pending = 0;
     }
     if (oc->validate_residual) {
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
@@ -1304,7 +1304,6 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     }
     if (!(m->residual_name = strdup(name))) FAIL(MCINR_ERR_NOMEM, "out of memory");
     if (pthread_mutex_init(&m->residual_lock, NULL) != 0) FAIL(MCINR_ERR_NOMEM, "could not create a lock");
-    m->residual_lock_ready = 1;
     m->residual_cache = chain_cache_new(C);
     m->residual_bytes = len;
     m->has_residual = 1;
