@@ -6,7 +6,7 @@ Usage:
                                  [--width 16] [--clusters 3] [--split] [--pe 2] [--seed 1]
                                  [--reference ref.txt [--ref-points 50]]
                                  [--encoding f32|f16|int8] [--compress-nets]
-                                 [--residual-predicted REF | --residual-linear REF [--plane [--blend [--quadratic]]]]
+                                 [--residual-predicted REF | --residual-linear REF [--plane [--blend [--quadratic]]] [--anchor]]
 
 The model has the vessel-small variables (velocity(3), pressure, temperature, tracer), its 12
 time steps, and one small random network per leaf of the cluster tree. `--mesh vessel` embeds
@@ -44,6 +44,10 @@ neighbours at the point, with Q16 weights this file computes from the spec alone
 `--blend` too (format 1.7) those of components 0 and 3 set the blend bit (predictor bit 5),
 and with `--quadratic` too (format 1.8) those of component 3 the quadratic bit (predictor bit 6),
 with supports and Q16 weights this file computes from the spec alone (quadratic_support).
+With `--anchor` (format 1.9) the time + linear streams of block 0 of components 0, 2, 3, 4 and 5
+(ANCHOR_COMPONENTS, combined with whichever of the above are on) set the anchor bit (predictor
+bit 7): their level h3 is step 8 of the component, with random non-zero w3 and v3 (not in
+EXTREME_WEIGHTS) at any chain position.
 `--plane-weights OUT` writes those weights for every point of the file's mesh (the C tests
 compare them with the C decoder's on vessel-small's float32 geometry).
 
@@ -333,6 +337,8 @@ def build(args):
             raise SystemExit("--residual-predicted needs a mesh")
         payload = predicted_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_predicted)
         sections.append((RESIDUAL_PREDICTED, 1, payload))
+    if getattr(args, "anchor", False) and not getattr(args, "residual_linear", None):
+        raise SystemExit("--anchor needs --residual-linear")
     if getattr(args, "residual_linear", None):
         if not pts or args.residual_predicted:
             raise SystemExit("--residual-linear needs a mesh and excludes --residual-predicted")
@@ -340,7 +346,8 @@ def build(args):
                   for i in range(npts)]  # as the file stores them
         payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear,
                                           points if getattr(args, "plane", False) else None,
-                                          getattr(args, "blend", False), getattr(args, "quadratic", False))
+                                          getattr(args, "blend", False), getattr(args, "quadratic", False),
+                                          getattr(args, "anchor", False))
         sections.append((RESIDUAL_PREDICTED, 1, payload))
     if getattr(args, "plane_weights", None):
         if not pts:
@@ -366,7 +373,7 @@ def build(args):
     if any(k == MESHC for k, _, _ in sections):
         minor = 3
     if getattr(args, "residual_linear", None):
-        minor = 8 if getattr(args, "quadratic", False) else 7 if getattr(args, "blend", False) else 6 if getattr(args, "plane", False) else 4
+        minor = 9 if getattr(args, "anchor", False) else 8 if getattr(args, "quadratic", False) else 7 if getattr(args, "blend", False) else 6 if getattr(args, "plane", False) else 4
     if any(k == MESHX for k, _, _ in sections):
         minor = 5
     return container(sections, minor)
@@ -1019,14 +1026,19 @@ EXTREME_WEIGHTS = {(5, 2): [LINEAR_WEIGHT_LIMIT, 0, 0, 0, -LINEAR_WEIGHT_LIMIT, 
 PLANE_COMPONENTS = (0, 2, 3, 5)
 BLEND_COMPONENTS = (0, 3)
 QUAD_COMPONENTS = (3,)
+ANCHOR_COMPONENTS = (0, 2, 3, 4, 5)  # with --anchor: their time + linear streams of block 0
 
 
-def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=False, quadratic=False):
+def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=False, quadratic=False,
+                            anchor=False):
     """A RESIDUAL section of type 7 with linear streams (LINEAR_SCHEDULE) and random indices;
     writes the expected indices and escapes to ref_path as predicted_residual_payload does.
     With `points`, the linear streams of PLANE_COMPONENTS use the plane predictor (bit 4);
     with `blend` too, those of BLEND_COMPONENTS the blend (bit 5), and with `quadratic` those of
-    QUAD_COMPONENTS the quadratic too (bit 6)."""
+    QUAD_COMPONENTS the quadratic too (bit 6). With `anchor` (format 1.9), the streams of
+    ANCHOR_COMPONENTS in block 0 with the time and linear bits set the anchor bit (bit 7) where
+    step 8 has their data bit: their level h3 is step 8 of the component, which is therefore
+    generated first (a chain start: it reads no history)."""
     plane = quad = None
     if points is not None:
         nb = [sorted(n) for n in nb]  # the spec's order of the sums
@@ -1036,108 +1048,140 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=Fa
     big = (1 << 31) - 1
     limit_d = (1 << 33) - 1
     assert C == len(LINEAR_SCHEDULE) and T <= len(LINEAR_SCHEDULE[0])
+
+    def predictor_of(t, c):
+        """(predictor, empty) of the stream at (t, c); the anchor bit as the caller asks."""
+        entry = LINEAR_SCHEDULE[c][t]
+        empty = isinstance(entry, str)
+        predictor = int(entry[:-1]) if empty else entry
+        if plane is not None and predictor & 8 and c in PLANE_COMPONENTS:
+            predictor |= 16
+            if blend and c in BLEND_COMPONENTS:
+                predictor |= 32
+                if quad is not None and c in QUAD_COMPONENTS:
+                    predictor |= 64
+        if (anchor and c in ANCHOR_COMPONENTS and t < 8 and 8 < T and predictor & 9 == 9
+                and (predictor_of(8, c)[0] & 4) == (predictor & 4)):
+            predictor |= 128
+        return predictor, empty
+
+    def code_stream(t, c, predictor, empty, hist, back):
+        """(table entry, stream bytes, reference lines, indices) of the stream at (t, c); hist the
+        levels h1, h2, h3 (step t − 1, t − 2, and t − 3 or the anchor)."""
+        stream_plane = plane if predictor & 16 else None
+        data = (predictor & 4) != 0
+        escaped_values = {}
+        lines = []
+        if predictor & 8:
+            if (c, t) in EXTREME_WEIGHTS:
+                w = list(EXTREME_WEIGHTS[(c, t)])
+            elif empty:  # Σ|w| + Σ|v| = 1: the prediction stays within the indices it reads
+                w = [1024, 1024, -512, 1024, 512, 0, 0] if not predictor & 128 else [1024, 512, -512, 1024, 512, 0, 512]
+            else:
+                w = [rng.choice([0, 4096, 8192, -4096, 2048, rng.randint(-12000, 12000)]) for _ in range(3)]
+                w += [rng.choice([0, 2048, 4096, -1024, rng.randint(-6000, 6000)])]
+                w += [rng.choice([0, 0, -2048, 1024, rng.randint(-4000, 4000)]) for _ in range(3)]
+                if predictor & 128:  # w3, v3 read the anchor: non-zero
+                    w[2] = rng.choice([4096, -4096, 2048, rng.randint(1, 12000)])
+                    w[6] = rng.choice([-2048, 1024, rng.randint(1, 4000), -rng.randint(1, 4000)])
+            for m in range(1, 4):  # nothing before the chain's start (the anchor: any t − t0)
+                if m > back and not (m == 3 and predictor & 128):
+                    w[m - 1] = w[3 + m] = 0
+            qs, codes = [0] * npts, []
+            stream_quad = quad if predictor & 64 else None
+            mix = Blend(w, hist, nb, plane, back, stream_quad) if predictor & 32 else None
+            for i in range(npts):
+                pred = mix.predict(qs, i) if mix else linear_predict(w, hist, qs, nb[i], i,
+                                                                     stream_plane and stream_plane[i])
+                if empty:
+                    q = pred
+                    assert abs(q) < 1 << 31
+                else:
+                    x = rng.random()
+                    if x < 0.08:
+                        q = None
+                    elif x < 0.55:
+                        q = pred + rng.randint(-3, 3)
+                    else:
+                        q = rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, 2000000, big, -big, big - 1])
+                    if q is not None and (abs(q) > big or abs(q - pred) > limit_d):
+                        q = None  # beyond what an index or a code can hold: an escape
+                if q is None:
+                    codes.append(None)
+                    qs[i] = 0
+                else:
+                    codes.append(q - pred)
+                    qs[i] = q
+                if mix:
+                    mix.record(qs, i, q is None)
+            again = Blend(w, hist, nb, plane, back, stream_quad) if predictor & 32 else None
+            assert linear_reconstruct(w, codes, hist, nb, stream_plane, again) == qs
+        else:
+            w = None
+            previous = hist[0]
+            if empty or (predictor == 1 and c in (1, 5)):  # the previous step again: an empty stream
+                escaped, qs = [False] * npts, list(previous)
+            else:
+                escaped = [rng.random() < 0.08 for _ in range(npts)]
+                qs = [0 if escaped[i] else
+                      previous[i] + rng.randint(-2, 2) if rng.random() < 0.6 and abs(previous[i]) < 1000 else
+                      rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, big, -big]) for i in range(npts)]
+            codes = encode_step(predictor, qs, escaped, previous, nb)
+            assert reconstruct_step(predictor, codes, previous, nb) == qs
+        raw = bytearray()
+        for i, d in enumerate(codes):
+            if d is None:
+                v = f32(rng.uniform(*RANGES[c]))
+                raw += b"\0" + struct.pack("<f", v)
+                escaped_values[i] = struct.unpack("<I", struct.pack("<f", v))[0]
+                lines.append("%d %d %d e %.9g\n" % (t, c, i, v))
+            else:
+                assert abs(d) <= limit_d
+                raw += zigzag_code(d)
+                lines.append("%d %d %d %s %d\n" % (t, c, i, "d" if data else "q", qs[i]))
+        coder = (t + 2 * c + (c == 4)) % 2
+        head = struct.pack("<7i", *w) if w is not None else b""
+        if all(d == 0 for d in codes):  # codes stored empty: every d = 0
+            return struct.pack("<BB6xQQ", predictor, coder, 0, len(head)), head, lines, qs
+        if coder == 1:
+            z = range_encode(codes, escaped_values, nb)
+            want = [("e", escaped_values[i]) if d is None else d for i, d in enumerate(codes)]
+            assert range_decode(z, npts, nb) == want
+            return struct.pack("<BB6xQQ", predictor, 1, 0, len(head) + len(z)), head + z, lines, qs
+        z = zstd_compress(bytes(raw))
+        return struct.pack("<BB6xQQ", predictor, 0, len(raw), len(head) + len(z)), head + z, lines, qs
+
     table, streams = b"", b""
     history = [[[0] * npts for _ in range(3)] for _ in range(C)]  # [c][m − 1]: step t − m
     starts = [0] * C  # each component's chain start t0
+    ahead = {}  # with the anchor: step 8 of each component, coded first
+    if anchor and 8 < T:
+        for c in range(C):
+            predictor, empty = predictor_of(8, c)
+            assert not predictor & 1  # a chain start: it reads no history
+            ahead[c] = code_stream(8, c, predictor, empty, [[0] * npts for _ in range(3)], 0)
+    anchored = 0
     with open(ref_path, "w") as ref:
         for t in range(T):
             for c in range(C):
-                entry = LINEAR_SCHEDULE[c][t]
-                empty = isinstance(entry, str)
-                predictor = int(entry[:-1]) if empty else entry
-                if plane is not None and predictor & 8 and c in PLANE_COMPONENTS:
-                    predictor |= 16
-                    if blend and c in BLEND_COMPONENTS:
-                        predictor |= 32
-                        if quad is not None and c in QUAD_COMPONENTS:
-                            predictor |= 64
-                stream_plane = plane if predictor & 16 else None
-                data = (predictor & 4) != 0
+                predictor, empty = predictor_of(t, c)
                 if not predictor & 1:
                     starts[c] = t
                 back = t - starts[c]
                 hist = history[c]
-                escaped_values = {}
-                if predictor & 8:
-                    if (c, t) in EXTREME_WEIGHTS:
-                        w = list(EXTREME_WEIGHTS[(c, t)])
-                    elif empty:  # Σ|w| + Σ|v| = 1: the prediction stays within the indices it reads
-                        w = [1024, 1024, -512, 1024, 512, 0, 0]
-                    else:
-                        w = [rng.choice([0, 4096, 8192, -4096, 2048, rng.randint(-12000, 12000)]) for _ in range(3)]
-                        w += [rng.choice([0, 2048, 4096, -1024, rng.randint(-6000, 6000)])]
-                        w += [rng.choice([0, 0, -2048, 1024, rng.randint(-4000, 4000)]) for _ in range(3)]
-                    for m in range(1, 4):  # nothing before the chain's start
-                        if m > back:
-                            w[m - 1] = w[3 + m] = 0
-                    qs, codes = [0] * npts, []
-                    stream_quad = quad if predictor & 64 else None
-                    mix = Blend(w, hist, nb, plane, back, stream_quad) if predictor & 32 else None
-                    for i in range(npts):
-                        pred = mix.predict(qs, i) if mix else linear_predict(w, hist, qs, nb[i], i,
-                                                                             stream_plane and stream_plane[i])
-                        if empty:
-                            q = pred
-                            assert abs(q) < 1 << 31
-                        else:
-                            x = rng.random()
-                            if x < 0.08:
-                                q = None
-                            elif x < 0.55:
-                                q = pred + rng.randint(-3, 3)
-                            else:
-                                q = rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, 2000000, big, -big, big - 1])
-                            if q is not None and (abs(q) > big or abs(q - pred) > limit_d):
-                                q = None  # beyond what an index or a code can hold: an escape
-                        if q is None:
-                            codes.append(None)
-                            qs[i] = 0
-                        else:
-                            codes.append(q - pred)
-                            qs[i] = q
-                        if mix:
-                            mix.record(qs, i, q is None)
-                    again = Blend(w, hist, nb, plane, back, stream_quad) if predictor & 32 else None
-                    assert linear_reconstruct(w, codes, hist, nb, stream_plane, again) == qs
+                if t == 8 and c in ahead:
+                    entry, stream, lines, qs = ahead[c]
                 else:
-                    w = None
-                    previous = hist[0]
-                    if empty or (predictor == 1 and c in (1, 5)):  # the previous step again: an empty stream
-                        escaped, qs = [False] * npts, list(previous)
-                    else:
-                        escaped = [rng.random() < 0.08 for _ in range(npts)]
-                        qs = [0 if escaped[i] else
-                              previous[i] + rng.randint(-2, 2) if rng.random() < 0.6 and abs(previous[i]) < 1000 else
-                              rng.choice([0, 1, -1, 3, -5, 77, -1000, 100000, big, -big]) for i in range(npts)]
-                    codes = encode_step(predictor, qs, escaped, previous, nb)
-                    assert reconstruct_step(predictor, codes, previous, nb) == qs
-                raw = bytearray()
-                for i, d in enumerate(codes):
-                    if d is None:
-                        v = f32(rng.uniform(*RANGES[c]))
-                        raw += b"\0" + struct.pack("<f", v)
-                        escaped_values[i] = struct.unpack("<I", struct.pack("<f", v))[0]
-                        ref.write("%d %d %d e %.9g\n" % (t, c, i, v))
-                    else:
-                        assert abs(d) <= limit_d
-                        raw += zigzag_code(d)
-                        ref.write("%d %d %d %s %d\n" % (t, c, i, "d" if data else "q", qs[i]))
-                coder = (t + 2 * c + (c == 4)) % 2
-                head = struct.pack("<7i", *w) if w is not None else b""
-                if all(d == 0 for d in codes):  # codes stored empty: every d = 0
-                    table += struct.pack("<BB6xQQ", predictor, coder, 0, len(head))
-                    streams += head
-                elif coder == 1:
-                    z = range_encode(codes, escaped_values, nb)
-                    want = [("e", escaped_values[i]) if d is None else d for i, d in enumerate(codes)]
-                    assert range_decode(z, npts, nb) == want
-                    table += struct.pack("<BB6xQQ", predictor, 1, 0, len(head) + len(z))
-                    streams += head + z
-                else:
-                    z = zstd_compress(bytes(raw))
-                    table += struct.pack("<BB6xQQ", predictor, 0, len(raw), len(head) + len(z))
-                    streams += head + z
+                    levels = hist
+                    if predictor & 128:
+                        anchored += 1
+                        levels = [hist[0], hist[1], ahead[c][3]]  # h3: the anchor, step 8
+                    entry, stream, lines, qs = code_stream(t, c, predictor, empty, levels, back)
+                table += entry
+                streams += stream
+                ref.write("".join(lines))
                 history[c] = [qs, hist[0], hist[1]]
+    assert anchored or not anchor
     head = struct.pack("<QII", npts, T, C) + b"".join(struct.pack("<dd", e, s) for e, s in residual_bounds())
     return head + table + streams
 
@@ -1385,6 +1429,9 @@ def main():
                    help="with --plane: some plane streams use the blend predictor (bit 5, format 1.7)")
     p.add_argument("--quadratic", action="store_true",
                    help="with --blend: some blend streams use the quadratic predictor too (bit 6, format 1.8)")
+    p.add_argument("--anchor", action="store_true",
+                   help="with --residual-linear: the time + linear streams of block 0 of some components read "
+                        "step 8 as their level h3 (anchor, bit 7, format 1.9)")
     p.add_argument("--quadratic-support", metavar="OUT",
                    help="with --plane-weights: also write the quadratic supports and weights computed here "
                         "(format 1.8): `i k j_1 … j_k V_1 … V_k`")

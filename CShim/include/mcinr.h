@@ -68,11 +68,13 @@ extern "C" {
  * 1.8.2: an open of an error-bounded file decodes neither a MESHC mesh nor the residual's mesh
  * neighbour lists and predictor supports: the first decode at the mesh points (or
  * mcinr_mesh_decode, which now prepares both) builds them; options->validate_residual still
- * does all of it at open. */
+ * does all of it at open.
+ * 1.9.0 reads format 1.9: the anchor (RESIDUAL predictor bit 7: a linear stream's third level is
+ * the next block's first step, which a decode of such a step reconstructs too, once per chain). */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 8
-#define MCINR_VERSION_PATCH 2
-#define MCINR_VERSION_STRING "1.8.2"
+#define MCINR_VERSION_MINOR 9
+#define MCINR_VERSION_PATCH 0
+#define MCINR_VERSION_STRING "1.9.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 

@@ -43,8 +43,15 @@
 #define PREDICT_PLANE 16u            /* with PREDICT_LINEAR: plane values replace the neighbour sums (1.6) */
 #define PREDICT_BLEND 32u            /* with PREDICT_PLANE: the blend of five predictions (1.7) */
 #define PREDICT_QUAD 64u             /* with PREDICT_BLEND: two more, from the quadratic (1.8) */
-#define PREDICT_VALUES 128u          /* predictor bytes are below this */
-#define ALLOWED_PREDICTORS "allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124, 125"
+/* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
+ * restarts every chain there), so a decode reconstructs at most this many steps (and
+ * an anchor) and the chains
+ * of blocks of this many steps are independent (separate tasks of the open's validation, when
+ * asked for). */
+#define CHAIN_STEPS 8u
+#define PREDICT_ANCHOR 128u          /* with PREDICT_TIME and PREDICT_LINEAR: h3 is the next block's first step (1.9) */
+#define ALLOWED_PREDICTORS "allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124, 125, " \
+                           "and 137, 141, 153, 157, 185, 189, 249, 253 (those with bit 0 and the anchor bit 7)"
 #define BLEND_PREDICTIONS 5u         /* linear, plane, previous step, its plane change, its trend */
 #define QUAD_PREDICTIONS 7u          /* and the quadratic, the previous step plus its change */
 #define BLEND_ERROR_LIMIT ((int64_t)1 << 24) /* an error is kept up to this, in 1/16 units */
@@ -403,6 +410,8 @@ typedef struct chain_buffers {
     int64_t *y;
     uint64_t *dmag; /* range-coded streams only */
     uint32_t *blend_error; /* blend streams only: blend_stride(m) errors per point, interleaved */
+    int64_t *anchor;       /* chains with the anchor bit only: the next block's first step */
+    size_t anchor_step;    /* the step anchor holds, SIZE_MAX: none yet */
     ZSTD_DCtx *dctx;
     int history;
 } chain_buffers;
@@ -412,6 +421,7 @@ static void chain_buffers_free(chain_buffers *b) {
     free(b->y);
     free(b->dmag);
     free(b->blend_error);
+    free(b->anchor);
     ZSTD_freeDCtx(b->dctx);
     memset(b, 0, sizeof *b);
 }
@@ -420,8 +430,9 @@ static void chain_buffers_free(chain_buffers *b) {
 static size_t blend_stride(const mcinr_model *m) { return m->residual_quad ? QUAD_PREDICTIONS : BLEND_PREDICTIONS; }
 
 /* 0 on success; on failure everything is freed. history: the chains have linear streams;
- * blend: the errors a blend keeps per point (0: no blend stream). */
-static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history, size_t blend) {
+ * blend: the errors a blend keeps per point (0: no blend stream); anchor: a stream has the
+ * anchor bit. */
+static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int history, size_t blend, int anchor) {
     int ok = 1;
     memset(b, 0, sizeof *b);
     b->history = history;
@@ -429,15 +440,19 @@ static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int h
     b->y = malloc(N * sizeof(int64_t));
     b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
     b->blend_error = blend ? malloc(N * blend * sizeof(uint32_t)) : NULL;
+    b->anchor = anchor ? malloc((N ? N : 1) * sizeof(int64_t)) : NULL;
+    b->anchor_step = SIZE_MAX;
     b->dctx = ZSTD_createDCtx();
-    if (ok && b->y && (!uses_range || b->dmag) && (!blend || b->blend_error) && b->dctx) return 0;
+    if (ok && b->y && (!uses_range || b->dmag) && (!blend || b->blend_error) && (!anchor || b->anchor) && b->dctx)
+        return 0;
     chain_buffers_free(b);
     return -1;
 }
 
-/* A chain starts from nothing: no step before it is read. */
+/* A chain starts from nothing: no step before it is read, no anchor. */
 static void chain_restart(chain_buffers *b) {
     for (unsigned n = 0; n < LINEAR_LAGS; n++) b->level[n] = NULL;
+    b->anchor_step = SIZE_MAX;
 }
 
 /* ---- The chain cache ----
@@ -456,7 +471,9 @@ typedef struct cached_chain {
     size_t t;                  /* the step applied */
     int history;               /* steps t − 2, t − 3 are kept (the chain's buffers had history) */
     int32_t *q[CACHED_STEPS];  /* q[n]: the indices of step t − n (|q| < 2^31); NULL: all 0 */
-    int32_t *store;            /* q[]'s memory: CACHED_STEPS arrays of N with history, else 2 */
+    int32_t *anchor;           /* the chain's anchor (its array, or NULL: none kept) */
+    size_t anchor_step;        /* the step anchor holds, SIZE_MAX: none */
+    int32_t *store;            /* memory: CACHED_STEPS arrays of N with history, else 2, then the anchor's */
     uint64_t bytes;
 } cached_chain;
 
@@ -521,13 +538,15 @@ static void chain_cache_give(mci_chain_cache *cache, size_t c, cached_chain *e) 
 }
 
 /* An entry for N points (reusing e when it is large enough, else dropping it), or NULL when the
- * limit or memory allows none. */
-static cached_chain *chain_cache_entry(mci_chain_cache *cache, cached_chain *e, size_t N, int history) {
+ * limit or memory allows none; with room for an anchor if asked. */
+static cached_chain *chain_cache_entry(mci_chain_cache *cache, cached_chain *e, size_t N, int history, int anchor) {
     if (!cache) return NULL;
-    size_t arrays = history ? CACHED_STEPS : 2;
+    size_t arrays = (history ? CACHED_STEPS : 2) + (anchor ? 1 : 0);
     uint64_t bytes = (uint64_t)arrays * N * sizeof(int32_t);
     if (e && e->bytes >= bytes) {
         e->history = history;
+        e->anchor = anchor ? e->store + (arrays - 1) * N : NULL;
+        e->anchor_step = SIZE_MAX;
         return e;
     }
     chain_cache_drop(cache, e);
@@ -549,7 +568,16 @@ static cached_chain *chain_cache_entry(mci_chain_cache *cache, cached_chain *e, 
     e->store = store;
     e->bytes = bytes;
     e->history = history;
+    e->anchor = anchor ? store + (arrays - 1) * N : NULL;
+    e->anchor_step = SIZE_MAX;
     return e;
+}
+
+/* Keeps b's anchor, if it holds one, in e (which has room for it). */
+static void chain_cache_put_anchor(cached_chain *e, const chain_buffers *b, size_t N) {
+    if (!e->anchor || b->anchor_step == SIZE_MAX) return;
+    for (size_t i = 0; i < N; i++) e->anchor[i] = (int32_t)b->anchor[i];
+    e->anchor_step = b->anchor_step;
 }
 
 /* Keeps level (N indices, or NULL: all 0) as step t − n of e. */
@@ -573,6 +601,10 @@ static void chain_cache_restore(chain_buffers *b, const cached_chain *e, size_t 
         if (!src) continue;
         for (size_t i = 0; i < N; i++) b->buf[n][i] = src[i];
         b->level[n] = b->buf[n];
+    }
+    if (b->anchor && e->anchor && e->anchor_step != SIZE_MAX) {
+        for (size_t i = 0; i < N; i++) b->anchor[i] = e->anchor[i];
+        b->anchor_step = e->anchor_step;
     }
 }
 
@@ -796,6 +828,7 @@ static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r,
     unsigned predictor = m->residual_predictor[k];
     int64_t *h[LINEAR_LAGS] = {b->level[0], b->level[1], b->level[2]};
     if (!(predictor & PREDICT_TIME)) h[0] = h[1] = h[2] = NULL; /* a chain starts here */
+    if (predictor & PREDICT_ANCHOR) h[2] = b->anchor;          /* loaded by chain_step */
     int64_t *q;
     if (!(predictor & PREDICT_LINEAR) && r->empty && !target) {
         q = h[0];
@@ -822,12 +855,13 @@ static const char *reconstruct(const mcinr_model *m, size_t k, stream_reader *r,
     return NULL;
 }
 
-/* Reads stream k as the next step of the chain in b (see reconstruct), checking that its values
- * end exactly at its end: NULL, or what is wrong at *point (SIZE_MAX: the stream as a whole;
- * for "bytes after its values", *point is how many). raw: max raw_size bytes. */
+/* Reads stream k, checking that its values end exactly at its end: as the next step of the chain
+ * in b (see reconstruct), or with anchor, as a chain start into b->anchor. NULL, or what is
+ * wrong at *point (SIZE_MAX: the stream as a whole; for "bytes after its values", *point is how
+ * many). raw: max raw_size bytes. */
 #define BYTES_AFTER "bytes after its values"
-static const char *chain_step(const mcinr_model *m, size_t k, uint8_t *raw, chain_buffers *b,
-                              const residual_target *target, size_t *point) {
+static const char *read_stream(const mcinr_model *m, size_t k, uint8_t *raw, chain_buffers *b,
+                               const residual_target *target, int anchor, size_t *point) {
     stream_reader reader;
     const char *why;
     *point = 0;
@@ -835,12 +869,45 @@ static const char *chain_step(const mcinr_model *m, size_t k, uint8_t *raw, chai
         *point = SIZE_MAX;
         return why;
     }
-    if ((why = reconstruct(m, k, &reader, b, target, point))) return why;
+    if (anchor) { /* a block's first step: no time bit, no level read */
+        unsigned predictor = m->residual_predictor[k];
+        int64_t *none[LINEAR_LAGS] = {NULL, NULL, NULL};
+        why = (predictor & PREDICT_LINEAR) ? linear_step(m, k, &reader, none, 0, b->anchor, b->blend_error, NULL, point)
+                                           : mean_step(m, predictor, &reader, NULL, b->anchor, b->y, NULL, point);
+    } else {
+        why = reconstruct(m, k, &reader, b, target, point);
+    }
+    if (why) return why;
     if (stream_left(&reader) != 0) {
         *point = stream_left(&reader);
         return BYTES_AFTER;
     }
     return NULL;
+}
+
+/* The step of a stream's anchor (predictor bit 7): the next block's first step. */
+static size_t anchor_of(size_t t) { return (t / CHAIN_STEPS + 1) * CHAIN_STEPS; }
+
+/* Stream k as the next step of the chain in b, after its anchor where it reads one (once per
+ * chain: b keeps it). NULL, or what is wrong at *point of the stream of step *at (this one or
+ * its anchor's). */
+static const char *chain_step(const mcinr_model *m, size_t k, uint8_t *raw, chain_buffers *b,
+                              const residual_target *target, size_t *at, size_t *point) {
+    size_t C = m->num_components, t = k / C;
+    *at = t;
+    if (m->residual_predictor[k] & PREDICT_ANCHOR) {
+        size_t t1 = anchor_of(t);
+        if (b->anchor_step != t1) {
+            const char *why = read_stream(m, t1 * C + k % C, raw, b, NULL, 1, point);
+            if (why) {
+                b->anchor_step = SIZE_MAX;
+                *at = t1;
+                return why;
+            }
+            b->anchor_step = t1;
+        }
+    }
+    return read_stream(m, k, raw, b, target, 0, point);
 }
 
 /* "FILE: section RESIDUAL: stream of step t component c…: why", the message of a chain_step
@@ -857,11 +924,6 @@ static void stream_error(const char *name, size_t N, size_t t, size_t c, size_t 
                       point, why);
 }
 
-/* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
- * restarts every chain there), so a decode reconstructs at most this many steps and the chains
- * of blocks of this many steps are independent (separate tasks of the open's validation, when
- * asked for). */
-#define CHAIN_STEPS 8u
 /* What a zstd decompression context takes (about 95 KiB in zstd 1.4 … 1.5), charged per worker. */
 #define ZSTD_DCTX_BYTES ((uint64_t)160 << 10)
 
@@ -985,12 +1047,20 @@ mcinr_status mci_residual_geometry(const mcinr_model *model, size_t threads, mci
     return s;
 }
 
+/* The work of reconstructing one stream that has codes or predicts (charged at open). */
+static uint64_t stream_work(unsigned predictor, uint64_t raw_size, uint64_t N) {
+    uint64_t work = N + raw_size;
+    if (predictor & PREDICT_BLEND) work += 4 * BLEND_PREDICTIONS * N; /* the errors' sums */
+    if (predictor & PREDICT_QUAD) work += (4 * QUAD_PREDICTIONS + 2 * MCI_QUAD_MAX_SUPPORT) * N;
+    return work;
+}
+
 /* The open's validation: a task per (component, block of CHAIN_STEPS steps), component-major,
  * reconstructing the block's chain from zero (mci_parallel_run, the decoder's one pattern). */
 typedef struct validate_job {
     const mcinr_model *m;
     size_t blocks, max_raw;
-    int uses_range, uses_linear, uses_blend;
+    int uses_range, uses_linear, uses_blend, uses_anchor;
 } validate_job;
 
 typedef struct validate_state {
@@ -1013,7 +1083,7 @@ static void *validate_init(void *ctx) {
     if (!st) return NULL;
     st->raw = malloc(job->max_raw ? job->max_raw : 1);
     if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear,
-                                         job->uses_blend ? blend_stride(job->m) : 0)) {
+                                         job->uses_blend ? blend_stride(job->m) : 0, job->uses_anchor)) {
         validate_fini(ctx, st);
         return NULL;
     }
@@ -1028,8 +1098,7 @@ static const char *validate_block(const validate_job *job, validate_state *st, s
     size_t last = first + CHAIN_STEPS < m->num_times ? first + CHAIN_STEPS : m->num_times;
     chain_restart(&st->chain);
     for (size_t t = first; t < last; t++) {
-        const char *why = chain_step(m, t * C + c, st->raw, &st->chain, NULL, point);
-        *step = t;
+        const char *why = chain_step(m, t * C + c, st->raw, &st->chain, NULL, step, point);
         if (why) return why;
     }
     return NULL;
@@ -1098,16 +1167,13 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         m->residual_step[c] = s;
     }
     uint64_t total = 0, max_raw = 0, work = 0, nonempty = 0;
-    int uses_mesh = 0, uses_range = 0, uses_linear = 0, uses_plane = 0, uses_blend = 0;
+    int uses_mesh = 0, uses_range = 0, uses_linear = 0, uses_plane = 0, uses_blend = 0, uses_anchor = 0;
     /* a raw stream holds N values of 1 … 8 bytes */
     uint64_t raw_limit = N > UINT64_MAX / MAX_BYTES_PER_VALUE ? UINT64_MAX : N * MAX_BYTES_PER_VALUE;
     for (uint64_t k = 0; k < S; k++, pos += entry) {
         unsigned step = (unsigned)(k / C), comp = (unsigned)(k % C);
         uint64_t raw_size, size;
         unsigned predictor = p[pos];
-        if (predictor >= PREDICT_VALUES)
-            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown predictor %u (" ALLOWED_PREDICTORS ")",
-                 step, comp, predictor);
         if ((predictor & PREDICT_LINEAR) && (predictor & PREDICT_MESH))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the linear predictor (bit 3) with "
                  "the mesh bit (bit 1), which it replaces (" ALLOWED_PREDICTORS ")", step, comp, predictor);
@@ -1121,6 +1187,14 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if ((predictor & PREDICT_QUAD) && !(predictor & PREDICT_BLEND))
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the quadratic bit (bit 6) without "
                  "the blend bit (bit 5), which weighs its predictions (" ALLOWED_PREDICTORS ")", step, comp, predictor);
+        if ((predictor & PREDICT_ANCHOR) && (predictor & (PREDICT_TIME | PREDICT_LINEAR)) != (PREDICT_TIME | PREDICT_LINEAR))
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has predictor %u: the anchor bit (bit 7) without the "
+                 "time bit (bit 0) and the linear predictor (bit 3), whose level h3 it replaces (" ALLOWED_PREDICTORS ")",
+                 step, comp, predictor);
+        if ((predictor & PREDICT_ANCHOR) && anchor_of(step) >= T)
+            FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has the anchor bit (bit 7), but its anchor, step %zu, "
+                 "is past the last step (%u steps)", step, comp, anchor_of(step), T);
+        uses_anchor |= (predictor & PREDICT_ANCHOR) != 0;
         uses_plane |= (predictor & PREDICT_PLANE) != 0;
         uses_blend |= (predictor & PREDICT_BLEND) != 0;
         m->residual_quad |= (predictor & PREDICT_QUAD) != 0;
@@ -1178,9 +1252,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if (size != 0 || (predictor & PREDICT_LINEAR)) {
             uses_mesh |= (predictor & (PREDICT_MESH | PREDICT_BLEND)) != 0; /* a blend reads Nb always */
             nonempty++;
-            work += N + raw_size; /* < 2^64: N and raw_size are bounded by the mesh */
-            if (predictor & PREDICT_BLEND) work += 4 * BLEND_PREDICTIONS * (uint64_t)N; /* the errors' sums */
-            if (predictor & PREDICT_QUAD) work += (4 * QUAD_PREDICTIONS + 2 * MCI_QUAD_MAX_SUPPORT) * (uint64_t)N;
+            work += stream_work(predictor, raw_size, N); /* < 2^64: N and raw_size are bounded by the mesh */
         }
         m->residual_raw_size[k] = raw_size;
         m->residual_stream_offset[k] = total + (stored - size); /* the codes */
@@ -1190,6 +1262,20 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
     }
     if (total != len - pos)
         FAIL(MCINR_ERR_FORMAT, "the streams take %llu bytes, but %zu remain", (unsigned long long)total, len - pos);
+    if (uses_anchor) /* each anchor quantises what its streams do, and is read once more per block that reads it */
+        for (uint64_t k = 0; k < S; k++) {
+            unsigned predictor = m->residual_predictor[k], step = (unsigned)(k / C), comp = (unsigned)(k % C);
+            if (!(predictor & PREDICT_ANCHOR)) continue;
+            uint64_t k1 = anchor_of(step) * (uint64_t)C + comp;
+            if ((predictor ^ m->residual_predictor[k1]) & PREDICT_DATA)
+                FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has the anchor bit (bit 7), but the stream of its "
+                     "anchor, step %zu, quantises the %s", step, comp, anchor_of(step),
+                     (predictor & PREDICT_DATA) ? "residual, not the data" : "data, not the residual");
+            int first_in_block = 1; /* the block's earlier streams of this component */
+            for (uint64_t j = k; j >= C && (j - C) / C >= step / CHAIN_STEPS * CHAIN_STEPS; j -= C)
+                if (m->residual_predictor[j - C] & PREDICT_ANCHOR) first_in_block = 0;
+            if (first_in_block) work += stream_work(m->residual_predictor[k1], m->residual_raw_size[k1], N);
+        }
     if (uses_linear) { /* the linear streams' weights, now that every predictor (the chains) is known */
         static const char *const names[LINEAR_WEIGHTS] = {"w1", "w2", "w3", "v0", "v1", "v2", "v3"};
         CHARGE(1, S * LINEAR_BYTES, "the linear predictors' weights");
@@ -1210,7 +1296,8 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                 if (w[j] > LINEAR_WEIGHT_LIMIT || w[j] < -LINEAR_WEIGHT_LIMIT)
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear predictor weight %s is %ld (allowed "
                          "-2^20 ... 2^20, Q12)", step, comp, names[j], (long)w[j]);
-                if (w[j] != 0 && lag > back)
+                int anchored = (m->residual_predictor[k] & PREDICT_ANCHOR) && lag == LINEAR_LAGS; /* h3: the anchor */
+                if (w[j] != 0 && lag > back && !anchored)
                     FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: linear predictor weight %s is %ld, but it "
                          "reads the step %u back, before the start of its prediction chain (%zu steps back%s); it must "
                          "be 0",
@@ -1271,11 +1358,12 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         /* the chains: a task per component and block of CHAIN_STEPS steps; each worker needs
          * its own buffers, so the threads are as many as the budget holds (at least one: whether
          * the file opens does not depend on the thread count) */
-        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear, uses_blend};
+        validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear, uses_blend,
+                            uses_anchor};
         /* q and y, dmag for the range coder, three more steps for the linear predictor, the
-         * blend's errors */
-        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u) + (uses_blend ? 4 * blend_stride(m) : 0u)) * N +
-                              max_raw + ZSTD_DCTX_BYTES;
+         * blend's errors, the anchor */
+        uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u) + (uses_blend ? 4 * blend_stride(m) : 0u) +
+                               (uses_anchor ? 8u : 0u)) * N + max_raw + ZSTD_DCTX_BYTES;
         size_t tasks = (size_t)C * job.blocks, failed = SIZE_MAX, threads = 1;
         CHARGE(1, per_worker, "the buffers of the residual validation");
         while (threads < oc->threads && threads < tasks &&
@@ -1350,6 +1438,14 @@ static size_t chain_start(const mcinr_model *m, size_t t, size_t c) {
     return t;
 }
 
+/* The anchor step that the chain up to step t of component c reads (a stream with the anchor
+ * bit among its steps), or SIZE_MAX. */
+static size_t chain_anchor(const mcinr_model *m, size_t t, size_t c) {
+    for (size_t s = chain_start(m, t, c); s <= t; s++)
+        if (m->residual_predictor[s * m->num_components + c] & PREDICT_ANCHOR) return anchor_of(s);
+    return SIZE_MAX;
+}
+
 /* Multiply-add equivalents (decode.c's unit of progress weight) per reconstructed index: what
  * one index of a zstd or range-coded chain costs next to one multiply-add of the network
  * evaluation, roughly (800 … 2200 measured on a 33k-point model of random indices from
@@ -1369,7 +1465,7 @@ typedef struct apply_job {
     size_t t, nc, max_raw;
     const size_t *components;
     float *out;
-    int uses_range, uses_linear, uses_blend;
+    int uses_range, uses_linear, uses_blend, uses_anchor;
     const uint32_t *row_of;
     apply_failure *failure; /* per requested component, written by its task only */
 } apply_job;
@@ -1394,7 +1490,7 @@ static void *apply_init(void *ctx) {
     if (!st) return NULL;
     st->raw = malloc(job->max_raw);
     if (!st->raw || chain_buffers_alloc(&st->chain, job->m->mesh_num_points, job->uses_range, job->uses_linear,
-                                         job->uses_blend ? blend_stride(job->m) : 0)) {
+                                         job->uses_blend ? blend_stride(job->m) : 0, job->uses_anchor)) {
         apply_fini(ctx, st);
         return NULL;
     }
@@ -1423,14 +1519,14 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
         chain_restart(b);
     }
     for (; s <= job->t; s++) {
-        size_t point;
+        size_t point, at;
         if (s == job->t && !repeat) { /* keep the steps this one reads, for a repeat */
-            e = chain_cache_entry(m->residual_cache, e, N, b->history);
+            e = chain_cache_entry(m->residual_cache, e, N, b->history, b->anchor != NULL);
             for (unsigned n = 0; e && n < (b->history ? LINEAR_LAGS : 1u); n++) chain_cache_put(e, n + 1, b->level[n], N);
         }
-        const char *why = chain_step(m, s * C + c, st->raw, b, s == job->t ? &target : NULL, &point);
+        const char *why = chain_step(m, s * C + c, st->raw, b, s == job->t ? &target : NULL, &at, &point);
         if (why) {
-            job->failure[r] = (apply_failure){why, s, point};
+            job->failure[r] = (apply_failure){why, at, point};
             chain_cache_drop(m->residual_cache, e);
             return MCINR_ERR_FORMAT;
         }
@@ -1438,6 +1534,7 @@ static mcinr_status apply_task(void *ctx, void *state, size_t r) {
     if (e && !repeat) {
         e->t = job->t;
         chain_cache_put(e, 0, b->level[0], N);
+        chain_cache_put_anchor(e, b, N);
     }
     chain_cache_give(m->residual_cache, c, e);
     return MCINR_OK;
@@ -1450,7 +1547,7 @@ double mci_residual_cost(const mcinr_model *m, double time, const size_t *compon
     size_t nc = components ? num_components : m->num_components, indices = 0;
     for (size_t r = 0; r < nc; r++) {
         size_t c = components ? components[r] : r;
-        indices += (size_t)t + 1 - chain_start(m, (size_t)t, c);
+        indices += (size_t)t + 1 - chain_start(m, (size_t)t, c) + (chain_anchor(m, (size_t)t, c) != SIZE_MAX);
     }
     /* > 0 whenever it applies (even all-empty streams are visited) */
     return COST_PER_INDEX * (double)(indices ? indices : 1) * (double)(m->mesh_num_points ? m->mesh_num_points : 1);
@@ -1473,11 +1570,13 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
     mcinr_status s0 = mci_residual_geometry(m, threads, progress, user_data, from, from, err, err_len);
     if (s0 != MCINR_OK) return s0;
     size_t C = m->num_components, nc = components ? num_components : C, max_raw = 1;
-    int uses_range = 0, uses_linear = 0, uses_blend = 0;
+    int uses_range = 0, uses_linear = 0, uses_blend = 0, uses_anchor = 0;
     for (size_t r = 0; r < nc; r++) {
-        size_t c = components ? components[r] : r;
-        for (size_t s = chain_start(m, (size_t)t, c); s <= (size_t)t; s++) {
-            size_t k = s * C + c;
+        size_t c = components ? components[r] : r, anchor = chain_anchor(m, (size_t)t, c);
+        uses_anchor |= anchor != SIZE_MAX;
+        size_t first = chain_start(m, (size_t)t, c), steps = (size_t)t + 1 - first + (anchor != SIZE_MAX);
+        for (size_t n = 0; n < steps; n++) { /* the chain, then its anchor */
+            size_t k = (first + n <= (size_t)t ? first + n : anchor) * C + c;
             if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
             uses_range |= m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
             uses_linear |= (m->residual_predictor[k] & PREDICT_LINEAR) != 0; /* reads the chain's last 3 steps */
@@ -1489,7 +1588,8 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual");
         return MCINR_ERR_NOMEM;
     }
-    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, uses_blend, row_of, failure};
+    apply_job job = {m, (size_t)t, nc, max_raw, components, out, uses_range, uses_linear, uses_blend, uses_anchor,
+                     row_of, failure};
     mci_parallel_for loop = {nc, threads, &job, apply_init, apply_fini, apply_task, progress, user_data, from, to};
     size_t failed = SIZE_MAX;
     mcinr_status s = mci_parallel_run(&loop, &failed);
@@ -1500,7 +1600,7 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
                      components ? components[failed] : failed, failure[failed].point, failure[failed].why, err, err_len);
     else if (s != MCINR_OK)
         mci_set_error(err, err_len, "mcinr_decode_mesh: out of memory for the residual (%zu bytes per thread)",
-                      max_raw + (uses_linear ? 6 : 3) * m->mesh_num_points * sizeof(int64_t) +
+                      max_raw + ((uses_linear ? 6 : 3) + (uses_anchor ? 1 : 0)) * m->mesh_num_points * sizeof(int64_t) +
                           (uses_blend ? blend_stride(m) * m->mesh_num_points * sizeof(uint32_t) : 0));
     free(failure);
     return s;

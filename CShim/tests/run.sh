@@ -71,6 +71,11 @@ python3 $GEN "$D/residual_quad.mci" --mesh grid --split --width 8 --residual-lin
     --quadratic --seed 23
 python3 $GEN "$D/small_residual_quad.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-linear "$D/small_residual_quad.res" --plane --blend --quadratic --seed 24
+# format 1.9: the anchor (RESIDUAL predictor bit 7)
+python3 $GEN "$D/residual_anchor.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_anchor.res" --plane --blend \
+    --quadratic --anchor --seed 25
+python3 $GEN "$D/small_residual_anchor.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
+    --residual-linear "$D/small_residual_anchor.res" --anchor --seed 26
 python3 $GEN "$D/vessel_plane.mci" --mesh vessel --width 2 --pe 0 --clusters 1 --plane-weights "$D/vessel_plane.txt" \
     --quadratic-support "$D/vessel_plane.quad.txt" --seed 20
 
@@ -186,7 +191,7 @@ python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 
 # linear residual predictor (format 1.4): its chains, weights and empty codes
 cp "$D/small_residual_linear.mci" "$CORPUS/"
 cp "$D/small_residual_plane.mci" "$CORPUS/"
-cp "$D/small_residual_blend.mci" "$D/small_residual_quad.mci" "$CORPUS/"
+cp "$D/small_residual_blend.mci" "$D/small_residual_quad.mci" "$D/small_residual_anchor.mci" "$CORPUS/"
 python3 $GEN "$CORPUS/rc_linear.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 17 \
     --residual-linear "$BUILD_DIR/rc_linear.res"
 # small hostile files as seeds: mutants of them probe the limits (fuzz_open_decode.c: trusted too)

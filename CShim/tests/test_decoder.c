@@ -23,6 +23,8 @@
  *                           1.7, --plane --blend)
  *   residual_quad.mci, small_residual_quad.mci + .res   with the quadratic predictor too (format
  *                           1.8, --plane --blend --quadratic)
+ *   residual_anchor.mci, small_residual_anchor.mci + .res   with the anchor too (format 1.9,
+ *                           --anchor: h3 is the next block's first step)
  *   vessel_plane.mci + .txt vessel-small's float32 mesh and, per point, Nb(i) and the plane
  *                           weights the generator computed in its own arithmetic (--plane-weights);
  *                           .quad.txt: its quadratic supports and weights (--quadratic-support)
@@ -1876,7 +1878,7 @@ static void test_linear_targeted(bytes b) {
     /* w1 w2 w3 v0 v1 v2 v3 */
     const int32_t too_big[7] = {0, 0, 0, lim + 1, 0, 0, 0}, too_small[7] = {-lim - 1, 0, 0, 0, 0, 0, 0};
     const int32_t w1[7] = {1, 0, 0, 0, 0, 0, 0}, v2[7] = {0, 0, 0, 0, 0, 5, 0}, w2[7] = {7, 7, 0, 0, 0, 0, 0};
-    const int32_t v3[7] = {0, 0, 0, 0, 3, 3, 3}, spread[7] = {0, 0, 0, lim, 0, 0, 0};
+    const int32_t v3[7] = {0, 0, 0, 0, 3, 3, 3}, spread[7] = {0, 0, 0, lim, 0, 0, 0}, w23[7] = {0, 0, 9, 0, 0, 7, 4};
     uint8_t three[3] = {0, 0, 0}, short_weights[27] = {0};
     struct {
         const char *what, *needle;
@@ -1903,8 +1905,21 @@ static void test_linear_targeted(bytes b) {
          "the mesh bit", {{3, 10, NULL, 0, FRAME_OK, 0, zero}}},
         {"mesh bit with bit 3 (15)", "stream of step 1 component 0 has predictor 15: the linear predictor",
          {{C, 15, NULL, 0, FRAME_OK, 0, zero}}},
-        {"predictor 128", "stream of step 0 component 1 has unknown predictor 128 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, "
-         "28, 29, 56, 57, 60, 61, 120, 121, 124, 125)", {{1, 128, NULL, 0, FRAME_OK, 0, zero}}},
+        {"anchor bit alone (128)", "stream of step 0 component 1 has predictor 128: the anchor bit (bit 7) without the "
+         "time bit (bit 0) and the linear predictor (bit 3), whose level h3 it replaces (allowed 0 ... 7, 8, 9, 12, 13, "
+         "24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124, 125, and 137", {{1, 128, NULL, 0, FRAME_OK, 0, zero}}},
+        {"anchor bit without the linear predictor (129)", "stream of step 1 component 1 has predictor 129: the anchor "
+         "bit (bit 7) without", {{C + 1, 129, NULL, 0, FRAME_OK, 0, NULL}}},
+        {"anchor bit without the time bit (136)", "stream of step 1 component 2 has predictor 136: the anchor bit",
+         {{C + 2, 136, NULL, 0, FRAME_OK, 0, zero}}},
+        {"anchor past the last step", "stream of step 9 component 0 has the anchor bit (bit 7), but its anchor, step 16, "
+         "is past the last step", {{8 * C, 8, NULL, 0, FRAME_OK, 0, zero}, {9 * C, 137, NULL, 0, FRAME_OK, 0, zero}}},
+        {"anchor quantises the data", "stream of step 1 component 0 has the anchor bit (bit 7), but the stream of its "
+         "anchor, step 8, quantises the data, not the residual",
+         {{0, 8, NULL, 0, FRAME_OK, 0, zero}, {C, 137, NULL, 0, FRAME_OK, 0, zero}, {8 * C, 12, NULL, 0, FRAME_OK, 0, zero}}},
+        {"w3 of an anchor stream at step 1 is allowed, v2 not", "stream of step 1 component 3: linear predictor weight v2 "
+         "is 7, but it reads the step 2 back, before the start of its prediction chain (1 steps back)",
+         {{3, 8, NULL, 0, FRAME_OK, 0, zero}, {C + 3, 137, NULL, 0, FRAME_OK, 0, w23}}},
         {"quadratic bit alone (64)", "stream of step 0 component 1 has predictor 64: the quadratic bit (bit 6) without "
          "the blend bit (bit 5)", {{1, 64, NULL, 0, FRAME_OK, 0, zero}}},
         {"quadratic bit with the plane bit, no blend (88)", "stream of step 0 component 1 has predictor 88: the quadratic "
@@ -2042,11 +2057,11 @@ static void test_predicted_targeted(bytes b, const char *dir) {
     uint8_t *p = malloc(len + 65536), raw[4096], raw2[4096];
     /* edits of the valid payload's table */
     struct { const char *what, *needle; int kind; } edits[] = {
-        {"predictor 128", "unknown predictor 128 (allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, "
-         "121, 124, 125)", 0},
+        {"predictor 128", "predictor 128: the anchor bit (bit 7) without the time bit (bit 0) and the linear predictor "
+         "(bit 3)", 0},
         {"plane bit alone", "predictor 18: the plane bit (bit 4) without the linear predictor (bit 3)", 17},
         {"data bit at step 0 under a residual time chain", "whose stream quantises the data, not the residual", 16},
-        {"predictor 255", "unknown predictor 255", 1},
+        {"predictor 255", "predictor 255: the linear predictor (bit 3) with the mesh bit (bit 1)", 1},
         {"time bit at step 0", "step 0 component 0 predicts from the previous step", 2},
         {"raw size below N", "declares", 3},
         {"raw size above 8 N", "declares", 4},
@@ -2552,6 +2567,8 @@ int main(int argc, char **argv) {
     test_residual(argv[1], "small_residual_blend", 7);
     test_residual(argv[1], "residual_quad", 8);
     test_residual(argv[1], "small_residual_quad", 8);
+    test_residual(argv[1], "residual_anchor", 9);
+    test_residual(argv[1], "small_residual_anchor", 9);
     test_plane_weights(argv[1], "vessel_plane");
     test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");

@@ -232,8 +232,8 @@ final class ErrorBoundedTests: XCTestCase {
         }, "stream of step 0 component 0", atDecode: true)
         // a flipped byte in the first stream's zstd frame header
         assertFormatError(try patched(model) { $0[streamsAt] ^= 0x55 }, "stream of step 0 component 0", atDecode: true)
-        // an unknown predictor, and the time predictor at step 0
-        assertFormatError(try patched(model) { $0[tableAt] = 128 }, "unknown predictor 128")
+        // predictor bits without the bits they need, and the time predictor at step 0
+        assertFormatError(try patched(model) { $0[tableAt] = 128 }, "the anchor bit (bit 7) without the time bit")
         assertFormatError(try patched(model) { $0[tableAt] = 64 }, "the quadratic bit (bit 6) without the blend bit")
         assertFormatError(try patched(model) { $0[tableAt] = 40 }, "the blend bit (bit 5) without the plane bit")
         assertFormatError(try patched(model) { $0[tableAt] = 16 }, "the plane bit (bit 4) without the linear predictor")
