@@ -72,7 +72,7 @@ public enum MCIWriter {
         // if it were error-bounded.
         if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
         let chunkedMesh = model.codedMesh != nil || (model.mesh != nil && model.meshCoding != .zlib)
-        let minor: UInt16 = model.residual?.usesQuadraticPredictor == true ? 8
+        let minor: UInt16 = model.residual?.usesAnchor == true ? 9 : model.residual?.usesQuadraticPredictor == true ? 8
             : model.residual?.usesBlendPredictor == true ? 7 : model.residual?.usesPlanePredictor == true ? 6
             : model.residual?.usesLinearPredictor == true ? 4
             : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
@@ -295,14 +295,24 @@ public enum MCIWriter {
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }
-            // a linear candidate at a chain's start drops the time bit
-            let linearWithoutHistory = MCIResidual.Predictor.everything.filter { $0.contains(.linear) }.map { $0.subtracting(.time) }
-            guard r.streams.allSatisfy({ MCIResidual.Predictor.everything.contains($0.predictor) || linearWithoutHistory.contains($0.predictor) }),
+            // a linear candidate at a chain's start drops the time bit; one with it may read an anchor
+            let everything = MCIResidual.Predictor.everything
+            let allowed = Set(everything + everything.filter { $0.contains(.linear) }.map { $0.subtracting(.time) }
+                              + everything.filter { $0.isSuperset(of: [.linear, .time]) }.map { $0.union(.anchor) })
+            let every = ResidualPrediction.keyframeInterval
+            for k in r.streams.indices where r.streams[k].predictor.contains(.anchor) {
+                let anchor = ((k / C) / every + 1) * every  // the next block's first step
+                guard anchor < m.times.count,
+                      r.streams[k].predictor.contains(.data) == r.streams[anchor * C + k % C].predictor.contains(.data) else {
+                    throw bad("the residual stream of step \(k / C) component \(k % C) reads an anchor, step \(anchor), that is past the last step or quantises the \(r.streams[k].predictor.contains(.data) ? "residual" : "data") instead")
+                }
+            }
+            guard r.streams.allSatisfy({ allowed.contains($0.predictor) }),
                   r.streams.prefix(C).allSatisfy({ !$0.predictor.contains(.time) }),
                   r.streams.indices.dropFirst(C).allSatisfy({ k in
                       !r.streams[k].predictor.contains(.time)
                           || r.streams[k].predictor.contains(.data) == r.streams[k - C].predictor.contains(.data) }) else {
-                throw bad("residual predictors must be 0…7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124 or 125 per stream, without the time bit at step 0 or across data and residual streams")
+                throw bad("residual predictors must be 0…7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124 or 125 per stream, or one of those with the time bit plus the anchor bit (128); without the time bit at step 0 or across data and residual streams")
             }
             let limit = ResidualPrediction.linearWeightLimit
             guard r.streams.allSatisfy({ s in

@@ -112,6 +112,7 @@ public struct EncodeSummary: Sendable {
                      "network_max_abs_error": b.networkMaxError[c]] },
                 "residual_bytes": b.residualBytes, "nonzero_indices": b.nonZeroIndices, "escapes": b.escapes,
                 "predictors": b.predictorCounts, "range_coded_streams": b.rangeCodedStreams, "data_streams": b.dataStreams,
+                "anchored_streams": b.anchoredStreams,
                 "network_mean_psnr": b.networkMetrics.meanPSNR, "compression_ratio_fields": ratioFields,
             ] as [String: Any]
         }

@@ -510,6 +510,54 @@ final class ErrorBoundedTests: XCTestCase {
         XCTAssertThrowsError(try MCIWriter.encode(model))
     }
 
+    /// Each component moves from one random field to another across a block (q_t = A + (B − A) t / 8,
+    /// then on from B): step 1 has only step 0 before it, which says nothing of B, while the next
+    /// block's first step (B itself) does, so its streams read that anchor (format 1.9), which
+    /// the C decoder reconstructs too.
+    func testAnchorPredictsAStepFromTheNextBlock() throws {
+        let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)
+        let N = mesh.pointCount, C = Self.C, T = Self.T
+        var rng = SplitMix64(seed: 41)
+        let fields = (0..<(3 * C)).map { _ in (0..<N).map { _ in Double.random(in: -8000...8000, using: &rng) } }
+        var indices: [[Int32]] = []
+        for t in 0..<T {
+            for c in 0..<C {
+                let (from, to, s) = t < 8 ? (fields[c], fields[C + c], Double(t) / 8) : (fields[C + c], fields[2 * C + c], Double(t - 8) / 8)
+                indices.append((0..<N).map { i in Int32((from[i] + (to[i] - from[i]) * s).rounded()) + Int32.random(in: -2...2, using: &rng) })
+            }
+        }
+        let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: Array(repeating: [:], count: T * C))
+        let nb = MeshNeighbours(mesh)
+        let plan = [[Bool]](repeating: [Bool](repeating: false, count: C), count: 2)
+        let chosen = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb,
+                                                           threads: 1, plan: plan)
+        let without = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C, neighbours: nb,
+                                                            threads: 1, plan: plan, anchors: false)
+        let anchored = chosen.indices.filter { chosen[$0].predictor.contains(.anchor) }
+        // only block 0 has a next block; there step 1 leans on it
+        XCTAssertTrue(anchored.allSatisfy { $0 / C >= 1 && $0 / C < 8 }, "\(anchored)")
+        XCTAssertEqual(chosen[C..<(2 * C)].filter { $0.predictor.contains(.anchor) }.count, C,
+                       "\(chosen.map { $0.predictor.rawValue })")
+        XCTAssertFalse(without.contains { $0.predictor.contains(.anchor) })
+        let bytes = (anchored: chosen.reduce(0) { $0 + $1.storedBytes }, without: without.reduce(0) { $0 + $1.storedBytes })
+        XCTAssertLessThan(bytes.anchored * 100, bytes.without * 97, "\(bytes)")
+        // decoded as a jump, in order (the chain cache keeps the anchor) and at the anchor itself
+        var model = try assertDecodesTheIndices(chosen, indices, mesh: mesh, steps: [7, 3, 4, 5, 6, 8, 1], minor: 9)
+        // an anchor must quantise what its streams do, and lies before the last step
+        func assertAnchorRefused(_ model: MCIModel, _ step: Int) {
+            XCTAssertThrowsError(try MCIWriter.encode(model)) { error in
+                XCTAssertTrue("\(error)".contains("reads an anchor, step \(step)"), "\(error)")
+            }
+        }
+        let k = anchored[0]
+        model.residual!.streams[8 * C + k % C].predictor.insert(.data)
+        assertAnchorRefused(model, 8)
+        model.residual!.streams[8 * C + k % C].predictor.remove(.data)
+        model.residual!.streams[9 * C].predictor = [.linear, .time, .anchor]
+        model.residual!.streams[9 * C].weights = [Int32](repeating: 0, count: 7)
+        assertAnchorRefused(model, 16)
+    }
+
     /// Writes `streams` (of `indices`, bin widths 1e-3 … 6e-3) on a small network over `mesh`,
     /// checks the file's minor version, and that the C decoder gives the network plus index ×
     /// width at every point of `steps`; returns the model for more checks.

@@ -6,19 +6,27 @@ import ModelDescription
 /// the bound on the written bytes with the C decoder.
 public enum ErrorBoundedEncoder {
     /// All streams of a residual, step after step (`StepStreams`): the whole-series form,
-    /// for tests. `candidates` restricts the predictors tried and `coder` forces a coder.
+    /// for tests. `candidates` restricts the predictors tried and `coder` forces a coder;
+    /// `anchors: false` leaves the anchor out (which needs a plan).
     static func encodeStreams(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?, componentCount C: Int,
                               neighbours: MeshNeighbours, threads: Int,
                               candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything,
-                              coder: MCIResidual.Coder? = nil, plan: [[Bool]]? = nil) throws -> [MCIResidual.Stream] {
+                              coder: MCIResidual.Coder? = nil, plan: [[Bool]]? = nil,
+                              anchors: Bool = true) throws -> [MCIResidual.Stream] {
         var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, candidates: candidates, coder: coder,
                                   plan: plan)
         var coded: [MCIResidual.Stream] = []
-        for t in 0..<(residual.indices.count / C) {
+        let T = residual.indices.count / C
+        func steps(_ t: Int) -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?) {
             let step = t * C ..< (t + 1) * C
-            let residualStep = ResidualQuantiser.Quantised(indices: Array(residual.indices[step]), escapes: Array(residual.escapes[step]))
-            let dataStep = data.map { ResidualQuantiser.Quantised(indices: Array($0.indices[step]), escapes: Array($0.escapes[step])) }
-            coded += try streams.next(residual: residualStep, data: dataStep).map(\.stream)
+            return (ResidualQuantiser.Quantised(indices: Array(residual.indices[step]), escapes: Array(residual.escapes[step])),
+                    data.map { ResidualQuantiser.Quantised(indices: Array($0.indices[step]), escapes: Array($0.escapes[step])) })
+        }
+        for t in 0..<T {
+            let (residualStep, dataStep) = steps(t)
+            let next = (t / ResidualPrediction.keyframeInterval + 1) * ResidualPrediction.keyframeInterval
+            coded += try streams.next(residual: residualStep, data: dataStep, anchor: anchors && next < T ? steps(next) : nil)
+                .map(\.stream)
         }
         return coded
     }
@@ -87,14 +95,24 @@ public enum ErrorBoundedEncoder {
         for attempt in 0... {
             var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, plan: plan)
             var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
-            for t in 0..<T {
-                let values = try step(t)
+            func quantised(_ t: Int, _ network: MCIDecoder) throws
+                -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
                 let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
-                let (residual, data) = try quantise(values, network: net, step: t, bounds: bounds, widths: widths,
-                                                    origins: model.componentRanges.map(\.lowerBound),
-                                                    forced: forced[t * C ..< (t + 1) * C])
+                return try quantise(step(t), network: net, step: t, bounds: bounds, widths: widths,
+                                    origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
+            }
+            // each block's anchor: the next block's first step, quantised ahead (once more per block)
+            var anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?)?
+            for t in 0..<T {
+                let (residual, data) = try quantised(t, network)
+                if t % ResidualPrediction.keyframeInterval == 0 {
+                    let next = t + ResidualPrediction.keyframeInterval
+                    anchor = next < T ? try quantised(next, network) : nil
+                }
                 nonZero += residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
-                for s in try streams.next(residual: residual, data: data) { coded.append(s.stream); escapes += s.escapes }
+                for s in try streams.next(residual: residual, data: data, anchor: anchor) {
+                    coded.append(s.stream); escapes += s.escapes
+                }
             }
             // Check the final bytes with the C decoder; a value it decodes outside the bound
             // becomes an escape in the next attempt.
@@ -133,6 +151,7 @@ public enum ErrorBoundedEncoder {
                         }.count
                     },
                     dataStreams: coded.filter { $0.predictor.contains(.data) }.count,
+                    anchoredStreams: coded.filter { $0.predictor.contains(.anchor) }.count,
                     rangeCodedStreams: coded.filter { $0.coder == .range && !$0.bytes.isEmpty }.count,
                     metrics: evaluation.report, networkMetrics: networkEvaluation.report)
                 result.metadataJSON = recordingBound(in: result.metadataJSON, report)
@@ -206,19 +225,30 @@ public enum ErrorBoundedEncoder {
         }
 
         /// The next step's streams, component by component, with the escapes each one stores.
-        mutating func next(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?) throws
+        /// `anchor`: the next block's first step in both quantisations; with a plan, a linear
+        /// stream may read it (`.anchor`) where that block keeps this one's quantisation.
+        mutating func next(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?,
+                           anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?)? = nil) throws
             -> [(stream: MCIResidual.Stream, escapes: Int)] {
             let C = componentCount, t = self.t
             var results = [Result<(MCIResidual.Stream, Int, [Int32]), Error>?](repeating: nil, count: C)
             let chains = self.chains, coder = self.coder, neighbours = self.neighbours
-            let block = plan.map { $0[t / ResidualPrediction.keyframeInterval] }
+            let b = t / ResidualPrediction.keyframeInterval
+            let block = plan.map { $0[b] }
+            let nextBlock = plan.flatMap { b + 1 < $0.count ? $0[b + 1] : nil }
             let candidates = self.candidates
             results.withUnsafeMutableBufferPointer { out in
                 let out = out
                 Self.forEachComponent(C, threads: threads) { c in
                     let allowed = block.map { planned in candidates.filter { $0.contains(.data) == planned[c] } } ?? candidates
+                    // the anchor's indices in the quantisation both blocks keep
+                    var anchors: [Bool: [Int32]] = [:]
+                    if let anchor, let block, let nextBlock, block[c] == nextBlock[c],
+                       let source = block[c] ? anchor.data : anchor.residual {
+                        anchors[block[c]] = Self.reconstructed(source, c)
+                    }
                     let ranked = Self.ranked(allowed, component: c, step: t, residual: residual, data: data,
-                                             chain: chains[c], neighbours: neighbours)
+                                             chain: chains[c], neighbours: neighbours, anchors: anchors)
                     out[c] = Result {
                         // the order-0 estimate ranks the predictors; the coder's contexts can
                         // reorder two close ones, so both are coded and the smaller kept
@@ -267,44 +297,58 @@ public enum ErrorBoundedEncoder {
 
         /// The two distinct candidates of least entropy (as `best` tries them), the least first;
         /// on a tie the earlier candidate. Only two are kept: each holds N differences.
+        /// `anchors`: per quantisation (data or not), the next block's first step, which every
+        /// linear candidate with earlier steps is also tried with as its third level (`.anchor`).
         static func ranked(_ candidates: [MCIResidual.Predictor], component c: Int, step t: Int,
                            residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?,
-                           chain: (isData: Bool, history: [[Int32]])?, neighbours: MeshNeighbours)
+                           chain: (isData: Bool, history: [[Int32]])?, neighbours: MeshNeighbours,
+                           anchors: [Bool: [Int32]] = [:])
             -> [(predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)] {
             var all: [(predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)] = []
             var tried = Set<MCIResidual.Predictor>()
-            var planeFits: [Bool: [Int32]] = [:]  // the linear plane weights, per quantisation (data or not)
+            // the linear plane weights, per quantisation (data or not) and anchor
+            var planeFits: [[Bool]: [Int32]] = [:]
+            func keep(_ p: MCIResidual.Predictor, _ d: [Int64], _ weights: [Int32]?, _ escapes: [Int: Float]) {
+                let bits = ResidualPrediction.entropyBits(d, skipping: escapes)
+                    + Double(weights == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
+                let place = all.firstIndex { bits < $0.bits } ?? all.count
+                if place < 2 { all.insert((p, d, weights, bits), at: place) }
+                if all.count > 2 { all.removeLast() }
+            }
             for candidate in candidates {
                 let isData = candidate.contains(.data)
                 guard let source = isData ? data : residual else { continue }
                 let history = t % ResidualPrediction.keyframeInterval != 0 && chain?.isData == isData ? chain!.history : []
                 let p = history.isEmpty ? candidate.subtracting(.time) : candidate
                 guard tried.insert(p).inserted else { continue }
-                let d: [Int64], weights: [Int32]?
-                if p.contains(.linear) {
-                    let q = reconstructed(source, c)
-                    let plane = p.contains(.plane)
-                    // the blend (always with the plane) weighs the linear plane prediction with its weights
-                    let fitted = (p.contains(.blend) ? planeFits[isData] : nil)
-                        ?? ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: history, neighbours: neighbours, plane: plane)
-                    if plane { planeFits[isData] = fitted }
-                    d = p.contains(.blend)
-                        ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: history, weights: fitted,
-                                                              neighbours: neighbours, quadratic: p.contains(.quadratic))
-                        : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: history,
-                                                               weights: fitted, neighbours: neighbours, plane: plane)
-                    weights = fitted
-                } else {
-                    d = ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
-                                                       previous: p.contains(.time) ? history[0] : nil,
-                                                       predictor: p, neighbours: neighbours)
-                    weights = nil
+                guard p.contains(.linear) else {
+                    keep(p, ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
+                                                           previous: p.contains(.time) ? history[0] : nil,
+                                                           predictor: p, neighbours: neighbours), nil, source.escapes[c])
+                    continue
                 }
-                let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
-                    + Double(weights == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
-                let place = all.firstIndex { bits < $0.bits } ?? all.count
-                if place < 2 { all.insert((p, d, weights, bits), at: place) }
-                if all.count > 2 { all.removeLast() }
+                let q = reconstructed(source, c), plane = p.contains(.plane)
+                // the levels: the chain's last steps, or with the anchor the last two (0 before the
+                // chain's start: their weights fit to 0) and the anchor
+                var variants: [(MCIResidual.Predictor, [[Int32]])] = [(p, history)]
+                if !history.isEmpty, let anchor = anchors[isData] {
+                    let second = history.count > 1 ? history[1] : [Int32](repeating: 0, count: q.count)
+                    variants.append((p.union(.anchor), [history[0], second, anchor]))
+                }
+                for (v, levels) in variants {
+                    let key = [isData, v.contains(.anchor)]
+                    // the blend (always with the plane) weighs the linear plane prediction with its weights
+                    let fitted = (v.contains(.blend) ? planeFits[key] : nil)
+                        ?? ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: levels, neighbours: neighbours, plane: plane)
+                    if plane { planeFits[key] = fitted }
+                    let d = v.contains(.blend)
+                        ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: levels, weights: fitted,
+                                                              neighbours: neighbours, quadratic: v.contains(.quadratic),
+                                                              chainSteps: min(history.count, ResidualPrediction.linearDepth))
+                        : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: levels,
+                                                               weights: fitted, neighbours: neighbours, plane: plane)
+                    keep(v, d, fitted, source.escapes[c])
+                }
             }
             return all
         }
@@ -418,6 +462,7 @@ public enum ErrorBoundedEncoder {
             "residual_bytes": r.residualBytes, "nonzero_indices": r.nonZeroIndices, "escapes": r.escapes,
             "bin_width": "2 max_error (1 - 1/64)",
             "predictors": r.predictorCounts, "range_coded_streams": r.rangeCodedStreams, "data_streams": r.dataStreams,
+            "anchored_streams": r.anchoredStreams,
         ] as [String: Any], to: json)
     }
 }

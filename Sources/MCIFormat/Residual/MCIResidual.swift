@@ -53,6 +53,8 @@ public struct MCIResidual: Equatable, Sendable {
     public var usesBlendPredictor: Bool { streams.contains { $0.predictor.contains(.blend) } }
     /// Whether any stream uses the quadratic predictor (format 1.8).
     public var usesQuadraticPredictor: Bool { streams.contains { $0.predictor.contains(.quadratic) } }
+    /// Whether any stream reads an anchor (format 1.9).
+    public var usesAnchor: Bool { streams.contains { $0.predictor.contains(.anchor) } }
 
     /// The section payload.
     func payload() -> [UInt8] {
@@ -100,6 +102,10 @@ public struct MCIResidual: Equatable, Sendable {
         /// (format 1.8; supports and weights from the geometry, `MeshNeighbours.quadratic`):
         /// at tight bounds the plane's error is the field's curvature.
         public static let quadratic = Predictor(rawValue: 64)
+        /// With `.linear` and `.time`: the third level the weights read is the next block's
+        /// first step (the anchor, a step predicted in space alone that the file holds anyway)
+        /// instead of t − 3 (format 1.9): a chain's steps lean towards where it ends.
+        public static let anchor = Predictor(rawValue: 128)
         /// Residual candidates in order of preference on a tie (the simpler first).
         static let all: [Predictor] = [[], .mesh, .time, [.time, .mesh], [.linear, .time], [.linear, .time, .plane],
                                        [.linear, .time, .plane, .blend], [.linear, .time, .plane, .blend, .quadratic]]
@@ -141,6 +147,8 @@ public struct MCIResidual: Equatable, Sendable {
         public var predictorUse: [Int]
         /// Streams that quantise the data itself rather than the network's residual.
         public var dataStreams: Int
+        /// Linear streams whose third level is the next block's first step (`.anchor`).
+        public var anchoredStreams: Int
         /// Streams the range coder codes smaller than zstd (the others, if not empty, are zstd).
         public var rangeCodedStreams: Int
         /// `predictorUse` by name, as the JSON section and `train --json` give it.

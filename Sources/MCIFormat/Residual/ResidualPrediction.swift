@@ -236,11 +236,13 @@ enum ResidualPrediction {
     /// inverse square of their mean errors at its earlier neighbours, relative to the best:
     /// where the field moves, the previous step stops predicting and its weight falls there alone.
     /// With `quadratic` (format 1.8) the quadratic and the previous step plus its change too.
+    /// `chainSteps`: the steps of the chain before this one, where `history` holds other levels
+    /// than the chain's last steps (an anchor); else its count.
     static func blendDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
-                                 neighbours nb: MeshNeighbours, quadratic: Bool = false) -> [Int64] {
-        let depth = min(history.count, linearDepth)
+                                 neighbours nb: MeshNeighbours, quadratic: Bool = false, chainSteps: Int? = nil) -> [Int64] {
+        let depth = min(history.count, linearDepth), steps = chainSteps ?? depth
         // the predictions s_p that take part (s₀ … s₄ the blend's, s₅ s₆ the quadratic's), by the steps the chain has
-        let use = (0..<7).filter { p in (p < blendPredictions || quadratic) && depth >= [0, 0, 1, 1, 2, 0, 1][p] }
+        let use = (0..<7).filter { p in (p < blendPredictions || quadratic) && steps >= [0, 0, 1, 1, 2, 0, 1][p] }
         let K = use.count
         var d = [Int64](repeating: 0, count: q.count)
         var errors = [UInt32](repeating: 0, count: q.count * K)
