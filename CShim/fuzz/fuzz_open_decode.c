@@ -293,10 +293,10 @@ static int mutate_residual(section *s, uint64_t *rng) {
     if (start > s->len || size > s->len - start) return 0;
     size_t head = (p[e] & 8u) && size >= 28 ? 28 : 0; /* a linear stream's weights */
     switch (rng_next(rng) % 5) {
-    case 0: /* predictor: one bit flipped (time, mesh, data, linear, plane, blend, quadratic, or 128: unknown), or
-             * any 0 … 128 */
+    case 0: /* predictor: one bit flipped (time, mesh, data, linear, plane, blend, quadratic, anchor), or any
+             * byte */
         if (rng_next(rng) % 2) p[e] ^= (uint8_t)(1u << (rng_next(rng) % 8));
-        else p[e] = (uint8_t)(rng_next(rng) % 129);
+        else p[e] = (uint8_t)(rng_next(rng) % 256);
         return 1;
     case 1: p[e + 1] = (uint8_t)(rng_next(rng) % 3); return 1;   /* coder */
     case 2: put_le(p + e + 8, raw + (rng_next(rng) % 5) - 2, 8); return 1; /* raw size off by -2 … 2 */

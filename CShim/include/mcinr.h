@@ -315,9 +315,10 @@ mcinr_status mcinr_decode(const mcinr_model *model, const double *xyz, size_t nu
  * residual step the rest, one call per requested component, so the fractions never decrease
  * and end at 1.0; an abort in either phase returns MCINR_ERR_ABORTED (`out` partly written).
  * The residual of a component does not depend on num_threads either.
- * A stored step's residual is predicted from the steps before it in its chain (up to 8 steps),
- * so the model keeps, per component, the indices of the last step decoded and of the three
- * before it (4 bytes each per mesh point; at most 1 GiB per model, freed by mcinr_close): a
+ * A stored step's residual is predicted from the steps before it in its chain (up to 8 steps)
+ * and, where its stream has the anchor bit (format 1.9), from the next block's first step, so
+ * the model keeps, per component, the indices of the last step decoded, of the three before it
+ * and of the anchor (4 bytes each per mesh point; at most 1 GiB per model, freed by mcinr_close): a
  * decode of the next stored step, or of the same one, then reads one step's residual instead
  * of the chain from its start, as a player stepping through time asks. The values do not
  * depend on the order of the calls. Errors as mcinr_decode, and MCINR_ERR_FORMAT when a residual

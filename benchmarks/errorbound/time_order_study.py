@@ -20,7 +20,9 @@ neighbours R₀; for each reference q_r and q_r + R₀ − R_r; between two refe
 linear interpolation and it plus the plane's change, and with four (a′ < a < t < b < b′) the
 cubic interpolation; from two earlier references the trend; and the least-squares combination
 of R₀ and every reference's q and R (Q12 weights). Each step takes the smaller of the blend's
-entropy and the format 1.2 choices' (as the writer's chooser).
+entropy and the format 1.2 choices' (as the writer's chooser). Column "in order, anchor as h₃
+(format 1.9)": time order with the format's own predictions, the level h₃ being the next
+chain's start instead of t − 3 (what format 1.9 adopted).
 
     python3 time_order_study.py --dataset LABEL=PATH.pvd [--bounds 1e-3 1e-4] [--out TABLE.md]
 """
@@ -93,14 +95,28 @@ def chain_orders(T, chain):
 
 
 IN_ORDER_FORMAT, HALVING_FORMAT = "in order (format's predictions)", "halving (format's predictions)"
+ANCHOR_FORMAT = "in order, anchor as h₃ (format 1.9)"
 
 
-def step_bits(q, plane, t, refs, nbmean, abs_mean, rich):
+def anchor_levels(T):
+    """[(t, levels)] of format 1.9's anchor: in time order, the levels h₁ h₂ h₃ of a step with
+    earlier steps in its chain are t − 1, t − 2 (where in the chain) and the next chain's start."""
+    out = []
+    for t0 in range(0, T, CHAIN):
+        t1 = min(t0 + CHAIN, T)
+        for t in range(t0, t1):
+            prev = [s for s in (t - 1, t - 2, t - 3) if s >= t0]
+            out.append((t, prev[:2] + [t1] if prev and t1 < T else prev))
+    return out
+
+
+def step_bits(q, plane, t, refs, nbmean, abs_mean, rich, levels=None):
     """Order-0 bits of step t predicted from the decoded steps `refs`: the smaller of the format
     1.2 choices and the blend. rich: every candidate of the module's docstring; else only the
     format 1.7 blend's, with the references as its levels h₁, h₂, h₃ (the nearest earlier one,
     then the nearest later one, then the others by distance): the linear prediction over the
-    plane and the levels' q and plane, the plane, h₁, h₁ plus the plane's change, 2 h₁ − h₂."""
+    plane and the levels' q and plane, the plane, h₁, h₁ plus the plane's change, 2 h₁ − h₂. levels: the format's levels as given (h₁, h₂,
+    h₃ in this order: format 1.9's anchor)."""
     base = min(entropy(q[t]), entropy(q[t] - np.rint(nbmean(q[t]))))
     if refs:
         near = min(refs, key=lambda r: abs(r - t))
@@ -125,8 +141,9 @@ def step_bits(q, plane, t, refs, nbmean, abs_mean, rich):
             a, b = lo[-2], lo[-1]
             preds.append(q[b] + (q[b] - q[a]) * (t - b) / (b - a))
     else:
-        first = ([lo[-1]] if lo else []) + ([hi[0]] if hi else [])
-        levels = (first + sorted((r for r in refs if r not in first), key=lambda r: abs(r - t)))[:3]
+        if levels is None:
+            first = ([lo[-1]] if lo else []) + ([hi[0]] if hi else [])
+            levels = (first + sorted((r for r in refs if r not in first), key=lambda r: abs(r - t)))[:3]
         for r in levels:
             feats += [q[r].astype(float), plane[r]]
         if levels:
@@ -151,7 +168,7 @@ def study(points, conn, offsets, values, bounds):
     rows = []
     for R in bounds:
         bits = {k: 0.0 for k in plans}
-        bits.update({f"{k} (format's predictions)": 0.0 for k in ("in order", "halving")})
+        bits.update({f"{k} (format's predictions)": 0.0 for k in ("in order", "halving")} | {ANCHOR_FORMAT: 0.0})
         for c in range(C):
             q = quantised(values[:, :, c], R)
             plane = [planar(q[t]) for t in range(T)]
@@ -161,6 +178,8 @@ def study(points, conn, offsets, values, bounds):
                     if f"{name} (format's predictions)" in bits:
                         bits[f"{name} (format's predictions)"] += step_bits(q, plane, t, refs, nbmean, ops.abs_mean,
                                                                             rich=False)
+            for t, levels in anchor_levels(T):
+                bits[ANCHOR_FORMAT] += step_bits(q, plane, t, levels, nbmean, ops.abs_mean, rich=False, levels=levels)
         rows.append((R, {k: raw_bits / b for k, b in bits.items()}))
         print(R, {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
     return rows
@@ -181,7 +200,9 @@ def main():
             table_row(lines, {"dataset": label, "steps": str(values.shape[0]), "R": f"{R:g}"}, ratios,
                       {f"{name} / in order": f"{ratios[name] / ratios['in order']:.3f}×" for name in ("odd between", "halving")}
                       | {"halving / in order, the format's predictions":
-                         f"{ratios[HALVING_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×"})
+                         f"{ratios[HALVING_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×",
+                         "anchor / in order, the format's predictions":
+                         f"{ratios[ANCHOR_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×"})
     print_tables(lines, a.out)
 
 if __name__ == "__main__":
