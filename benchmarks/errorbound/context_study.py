@@ -20,6 +20,7 @@ adaptive binary model (same binarisation, same update rule; the ideal code lengt
   kappa+signnb     today's exponent contexts; the sign's probability also by the sign of the
                    sum of the earlier neighbours' signs (3 levels: a spatially coherent bias of
                    the prediction would show as correlated signs)
+  kappa+prev+signnb  both kappa+prev's exponent contexts and kappa+signnb's sign contexts
 
 A stream the file holds in zstd keeps its zstd bytes when that is smaller (the writer keeps the
 smaller coding). Prints one table row per model; --json appends the numbers to a file.
@@ -212,7 +213,7 @@ def study(path, lib=None):
     cols = np.fromiter((j for s in full for j in s), dtype=np.int64, count=rows.size)
     counts = np.array([len(s) for s in full], dtype=np.int64)
     variants = ["kappa", "kappa+prev", "kappa+prevnb", "kappa+comp", "kappa+prevnb+comp", "mix-prev", "mix-prevnb",
-                "mix-comp", "kappa+signnb"]
+                "mix-comp", "kappa+signnb", "kappa+prev+signnb"]
     total = {v: 0.0 for v in variants}
     # A writer that picks the context rule per stream (one more stream-table bit): the smaller of
     # today's and each other rule, summed.
@@ -259,6 +260,8 @@ def study(path, lib=None):
                         bits = cost_bits(codes, nb, [0] * n, 1, es.tolist(), ec.tolist())
                     elif v == "kappa+signnb":
                         bits = cost_bits(codes, nb, [0] * n, 1, sign_context=True)
+                    elif v == "kappa+prev+signnb":
+                        bits = cost_bits(codes, nb, tp.tolist(), BUCKETS, sign_context=True)
                     else:
                         tau, levels = taus[v]
                         bits = cost_bits(codes, nb, tau.tolist(), levels)
