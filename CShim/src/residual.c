@@ -44,10 +44,9 @@
 #define PREDICT_BLEND 32u            /* with PREDICT_PLANE: the blend of five predictions (1.7) */
 #define PREDICT_QUAD 64u             /* with PREDICT_BLEND: two more, from the quadratic (1.8) */
 /* Steps per prediction chain: the time bit is a format error at multiples of this (the writer
- * restarts every chain there), so a decode reconstructs at most this many steps (and
- * an anchor) and the chains
- * of blocks of this many steps are independent (separate tasks of the open's validation, when
- * asked for). */
+ * restarts every chain there), so a decode reconstructs at most this many steps (and an anchor)
+ * and the chains of blocks of this many steps are independent (separate tasks of the open's
+ * validation, when asked for). */
 #define CHAIN_STEPS 8u
 #define PREDICT_ANCHOR 128u          /* with PREDICT_TIME and PREDICT_LINEAR: h3 is the next block's first step (1.9) */
 #define ALLOWED_PREDICTORS "allowed 0 ... 7, 8, 9, 12, 13, 24, 25, 28, 29, 56, 57, 60, 61, 120, 121, 124, 125, " \
@@ -543,32 +542,28 @@ static cached_chain *chain_cache_entry(mci_chain_cache *cache, cached_chain *e, 
     if (!cache) return NULL;
     size_t arrays = (history ? CACHED_STEPS : 2) + (anchor ? 1 : 0);
     uint64_t bytes = (uint64_t)arrays * N * sizeof(int32_t);
-    if (e && e->bytes >= bytes) {
-        e->history = history;
-        e->anchor = anchor ? e->store + (arrays - 1) * N : NULL;
-        e->anchor_step = SIZE_MAX;
-        return e;
-    }
-    chain_cache_drop(cache, e);
-    int fits;
-    pthread_mutex_lock(&cache->lock);
-    fits = bytes <= CHAIN_CACHE_LIMIT - cache->bytes && cache->bytes <= CHAIN_CACHE_LIMIT;
-    if (fits) cache->bytes += bytes;
-    pthread_mutex_unlock(&cache->lock);
-    if (!fits) return NULL;
-    e = calloc(1, sizeof *e);
-    int32_t *store = e ? malloc(arrays * N * sizeof(int32_t) + 1) : NULL;
-    if (!store) {
-        free(e);
+    if (!e || e->bytes < bytes) {
+        chain_cache_drop(cache, e);
+        int fits;
         pthread_mutex_lock(&cache->lock);
-        cache->bytes -= bytes;
+        fits = bytes <= CHAIN_CACHE_LIMIT - cache->bytes && cache->bytes <= CHAIN_CACHE_LIMIT;
+        if (fits) cache->bytes += bytes;
         pthread_mutex_unlock(&cache->lock);
-        return NULL;
+        if (!fits) return NULL;
+        e = calloc(1, sizeof *e);
+        int32_t *store = e ? malloc(arrays * N * sizeof(int32_t) + 1) : NULL;
+        if (!store) {
+            free(e);
+            pthread_mutex_lock(&cache->lock);
+            cache->bytes -= bytes;
+            pthread_mutex_unlock(&cache->lock);
+            return NULL;
+        }
+        e->store = store;
+        e->bytes = bytes;
     }
-    e->store = store;
-    e->bytes = bytes;
     e->history = history;
-    e->anchor = anchor ? store + (arrays - 1) * N : NULL;
+    e->anchor = anchor ? e->store + (arrays - 1) * N : NULL;
     e->anchor_step = SIZE_MAX;
     return e;
 }
@@ -1271,9 +1266,9 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has the anchor bit (bit 7), but the stream of its "
                      "anchor, step %zu, quantises the %s", step, comp, anchor_of(step),
                      (predictor & PREDICT_DATA) ? "residual, not the data" : "data, not the residual");
-            int first_in_block = 1; /* the block's earlier streams of this component */
-            for (uint64_t j = k; j >= C && (j - C) / C >= step / CHAIN_STEPS * CHAIN_STEPS; j -= C)
-                if (m->residual_predictor[j - C] & PREDICT_ANCHOR) first_in_block = 0;
+            int first_in_block = 1; /* no earlier stream of the component in this block reads it */
+            for (unsigned s = step / CHAIN_STEPS * CHAIN_STEPS; s < step && first_in_block; s++)
+                first_in_block = !(m->residual_predictor[(uint64_t)s * C + comp] & PREDICT_ANCHOR);
             if (first_in_block) work += stream_work(m->residual_predictor[k1], m->residual_raw_size[k1], N);
         }
     if (uses_linear) { /* the linear streams' weights, now that every predictor (the chains) is known */
