@@ -150,8 +150,8 @@ def study(points, conn, offsets, values, bounds, seed=1, octree=False):
         causal = hier = 0.0
         for c in range(C):
             q = quantised(values[:, :, c], R)
+            plane = [ops.plane(q[s]) for s in range(T)]
             for t in range(T):
-                plane = [ops.plane(q[s]) for s in range(T)] if t == 0 else plane
                 causal += step_bits(q, plane, t, [], ops.mean, ops.abs_mean, rich=False)
                 y = q[t].astype(float)
                 for (fine, i_, j_), w in zip(lv, weights):

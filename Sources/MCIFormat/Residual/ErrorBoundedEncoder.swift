@@ -22,11 +22,14 @@ public enum ErrorBoundedEncoder {
             return (ResidualQuantiser.Quantised(indices: Array(residual.indices[step]), escapes: Array(residual.escapes[step])),
                     data.map { ResidualQuantiser.Quantised(indices: Array($0.indices[step]), escapes: Array($0.escapes[step])) })
         }
+        var anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?)?
         for t in 0..<T {
             let (residualStep, dataStep) = steps(t)
-            let next = (t / ResidualPrediction.keyframeInterval + 1) * ResidualPrediction.keyframeInterval
-            coded += try streams.next(residual: residualStep, data: dataStep, anchor: anchors && next < T ? steps(next) : nil)
-                .map(\.stream)
+            if t % ResidualPrediction.keyframeInterval == 0 {
+                let next = t + ResidualPrediction.keyframeInterval
+                anchor = anchors && next < T ? steps(next) : nil
+            }
+            coded += try streams.next(residual: residualStep, data: dataStep, anchor: anchor).map(\.stream)
         }
         return coded
     }
@@ -101,16 +104,18 @@ public enum ErrorBoundedEncoder {
                 return try quantise(step(t), network: net, step: t, bounds: bounds, widths: widths,
                                     origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
             }
-            // each block's anchor: the next block's first step, quantised ahead (once more per block)
-            var anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?)?
+            // each block's anchor: the next block's first step, quantised ahead, and that block's own
+            // first step when it comes
+            var anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised)?
             for t in 0..<T {
-                let (residual, data) = try quantised(t, network)
-                if t % ResidualPrediction.keyframeInterval == 0 {
+                let blockStart = t % ResidualPrediction.keyframeInterval == 0
+                let (residual, data) = blockStart && t > 0 ? anchor! : try quantised(t, network)
+                if blockStart {
                     let next = t + ResidualPrediction.keyframeInterval
                     anchor = next < T ? try quantised(next, network) : nil
                 }
                 nonZero += residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
-                for s in try streams.next(residual: residual, data: data, anchor: anchor) {
+                for s in try streams.next(residual: residual, data: data, anchor: anchor.map { ($0.residual, $0.data) }) {
                     coded.append(s.stream); escapes += s.escapes
                 }
             }
