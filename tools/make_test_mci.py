@@ -80,7 +80,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # mesh_codec.py
 
 MAGIC = b"MCINR\x00\r\n"
-META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED, MESHC, MESHX = 1, 2, 3, 4, 5, 7, 8, 10  # type 6 is retired
+META, JSON, TREE, NETS, MESH, RESIDUAL_PREDICTED, MESHC, MESHX, NEIGHBOURS = 1, 2, 3, 4, 5, 7, 8, 10, 11  # 6 is retired
 VESSEL = "/work/shared/datasets/vessel-small"
 VESSEL_TIMES = [10.0 * (i + 1) / 3.0 for i in range(12)]
 VARIABLES = [("velocity", 3), ("pressure", 1), ("temperature", 1), ("tracer", 1)]
@@ -335,7 +335,8 @@ def build(args):
     if args.residual_predicted:
         if not pts:
             raise SystemExit("--residual-predicted needs a mesh")
-        payload = predicted_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_predicted)
+        payload = predicted_residual_payload(rng, npts, T, C, residual_neighbours(args, npts, conn, offs),
+                                             args.residual_predicted)
         sections.append((RESIDUAL_PREDICTED, 1, payload))
     if getattr(args, "anchor", False) and not getattr(args, "residual_linear", None):
         raise SystemExit("--anchor needs --residual-linear")
@@ -344,17 +345,24 @@ def build(args):
             raise SystemExit("--residual-linear needs a mesh and excludes --residual-predicted")
         points = [tuple(f32(v) if not getattr(args, "mesh_f64", False) else v for v in pts[3 * i:3 * i + 3])
                   for i in range(npts)]  # as the file stores them
-        payload = linear_residual_payload(rng, npts, T, C, neighbours(npts, conn, offs), args.residual_linear,
+        payload = linear_residual_payload(rng, npts, T, C, residual_neighbours(args, npts, conn, offs), args.residual_linear,
                                           points if getattr(args, "plane", False) else None,
                                           getattr(args, "blend", False), getattr(args, "quadratic", False),
                                           getattr(args, "anchor", False))
         sections.append((RESIDUAL_PREDICTED, 1, payload))
+    if getattr(args, "neighbours", None):
+        if not 1 <= args.neighbours <= 32:
+            raise SystemExit("--neighbours takes 1 ... 32")
+        if any(k == RESIDUAL_PREDICTED for k, _, _ in sections):
+            sections.append((NEIGHBOURS, 1, struct.pack("<I", args.neighbours)))
+        elif not getattr(args, "plane_weights", None):
+            raise SystemExit("--neighbours needs a residual or --plane-weights")
     if getattr(args, "plane_weights", None):
         if not pts:
             raise SystemExit("--plane-weights needs a mesh")
         points = [tuple(f32(v) if not getattr(args, "mesh_f64", False) else v for v in pts[3 * i:3 * i + 3])
                   for i in range(npts)]
-        all_nb = [sorted(nb) for nb in neighbours(npts, conn, offs)]
+        all_nb = [sorted(nb) for nb in residual_neighbours(args, npts, conn, offs)]
         with open(args.plane_weights, "w") as out:
             for i, nb in enumerate(all_nb):
                 out.write(" ".join(map(str, [i, len(nb)] + nb + (plane_weights(points, i, nb) if nb else []))) + "\n")
@@ -365,7 +373,7 @@ def build(args):
     if args.range_streams:
         if not pts:
             raise SystemExit("--range-streams needs a mesh")
-        write_range_streams(args.range_streams, npts, neighbours(npts, conn, offs))
+        write_range_streams(args.range_streams, npts, residual_neighbours(args, npts, conn, offs))
     if args.reference:
         model = (bmin, bmax, (VESSEL_TIMES[0], VESSEL_TIMES[-1]), nodes, K, networks)
         write_reference(args, rng, model, pts)
@@ -376,6 +384,8 @@ def build(args):
         minor = 9 if getattr(args, "anchor", False) else 8 if getattr(args, "quadratic", False) else 7 if getattr(args, "blend", False) else 6 if getattr(args, "plane", False) else 4
     if any(k == MESHX for k, _, _ in sections):
         minor = 5
+    if any(k == NEIGHBOURS for k, _, _ in sections):
+        minor = 10
     return container(sections, minor)
 
 
@@ -459,6 +469,33 @@ def neighbours(npts, conn, offs):
                         sets[b].add(a)
         start = end
     return [sorted(s, reverse=True)[:32] for s in sets]
+
+
+def extend_neighbours(nb, least):
+    """Nb′ (docs/mci-format.md, type 11 NEIGHBOURS, format 1.10): a list of Nb with fewer than
+    `least` entries takes the earlier points one neighbour step further, j < i in Nb(m) for
+    m ∈ Nb(i) or m with i ∈ Nb(m); the 32 largest. From the lists of Nb only (descending, as
+    neighbours() gives them), by sets: a second implementation beside the C decoder's."""
+    later = [[] for _ in nb]  # later[i]: the m with i ∈ Nb(m)
+    for m, lst in enumerate(nb):
+        for j in lst:
+            later[j].append(m)
+    out = []
+    for i, lst in enumerate(nb):
+        if len(lst) >= least:
+            out.append(list(lst))
+            continue
+        found = set(lst)
+        for m in list(lst) + later[i]:
+            found.update(j for j in nb[m] if j < i)
+        out.append(sorted(found, reverse=True)[:32])
+    return out
+
+
+def residual_neighbours(args, npts, conn, offs):
+    """Nb, or Nb′ with --neighbours K."""
+    nb = neighbours(npts, conn, offs)
+    return extend_neighbours(nb, args.neighbours) if getattr(args, "neighbours", None) else nb
 
 
 def predict_mean(ys, nb):
@@ -1432,6 +1469,10 @@ def main():
     p.add_argument("--anchor", action="store_true",
                    help="with --residual-linear: the time + linear streams of block 0 of some components read "
                         "step 8 as their level h3 (anchor, bit 7, format 1.9)")
+    p.add_argument("--neighbours", type=int, metavar="K",
+                   help="with a residual: write a NEIGHBOURS section (format 1.10): lists of Nb shorter than K "
+                        "take the earlier points one neighbour step further, in every stream and in "
+                        "--plane-weights / --quadratic-support / --range-streams")
     p.add_argument("--quadratic-support", metavar="OUT",
                    help="with --plane-weights: also write the quadratic supports and weights computed here "
                         "(format 1.8): `i k j_1 … j_k V_1 … V_k`")

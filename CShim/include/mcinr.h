@@ -70,11 +70,14 @@ extern "C" {
  * mcinr_mesh_decode, which now prepares both) builds them; options->validate_residual still
  * does all of it at open.
  * 1.9.0 reads format 1.9: the anchor (RESIDUAL predictor bit 7: a linear stream's third level is
- * the next block's first step, which a decode of such a step reconstructs too, once per chain). */
+ * the next block's first step, which a decode of such a step reconstructs too, once per chain).
+ * 1.10.0 reads format 1.10: the NEIGHBOURS section (type 11: the residual's earlier-neighbour
+ * lists shorter than K extended one neighbour step); mcinr_residual_extend_neighbours for
+ * writers. */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 9
+#define MCINR_VERSION_MINOR 10
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.9.0"
+#define MCINR_VERSION_STRING "1.10.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
@@ -365,6 +368,15 @@ void mcinr_residual_plane_weights(const double *xyz, size_t num_points, const in
  * memory. */
 int mcinr_residual_quadratic_support(const double *xyz, size_t num_points, const int64_t *nb_start, const int32_t *nb,
                                      int64_t *q_start, int32_t *q_ids, int32_t *q_weights);
+
+/* For writers of RESIDUAL sections with a NEIGHBOURS section (format 1.10): Nb′, the earlier
+ * neighbour lists of fewer than `least` entries (1 ... 32) extended by the earlier points one
+ * neighbour step further (docs/mci-format.md, "Neighbours"), from Nb as given to
+ * mcinr_residual_plane_weights. out_start has num_points + 1 entries, out room for 32 per point;
+ * the plane weights and quadratic supports are then computed over Nb′. 0, or -1 when out of
+ * memory. */
+int mcinr_residual_extend_neighbours(size_t num_points, const int64_t *nb_start, const int32_t *nb, uint32_t least,
+                                     int64_t *out_start, int32_t *out);
 
 /* ---- Mesh chunks (MESHC section, type 8, format 1.3; docs/mci-format.md "MESHC") ----
  * A MESHC mesh is stored in chunks that decode independently: each holds some cells and every

@@ -33,6 +33,12 @@ static inline void mci_sort_ascending(uint32_t *v, size_t k) {
     }
 }
 
+/* qsort's comparator for point ids, largest first (the 32 largest of a neighbour list). */
+static inline int mci_descending_ids(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 enum { MODULE_SINE = 1, MODULE_RESBLOCK = 2, MODULE_LINEAR = 3 };
 
 /* One module; weights point into the model's single float array. For RESBLOCK, W/b are S1,
@@ -123,6 +129,9 @@ struct mcinr_model {
     uint8_t *residual_predictor, *residual_coder;
     size_t *residual_nb_start;
     uint32_t *residual_nb;
+    /* section NEIGHBOURS (type 11, format 1.10): lists shorter than this are extended one
+     * neighbour step (mci_extend_neighbours); 0 without the section */
+    uint32_t residual_nb_least;
     /* linear predictor (bit 3, format 1.4): 7 Q12 weights per stream (w1 w2 w3 v0 v1 v2 v3,
      * residual_weights[7 k ...]), allocated only when some stream is linear (residual_linear);
      * a linear stream's residual_stream_offset/size then cover its codes, after the weights */
@@ -229,6 +238,11 @@ void mci_plane_weights(const double *xyz, size_t i, const uint32_t *nb, size_t k
 #define MCI_QUAD_MAX_SUPPORT 24
 size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
                              uint32_t *ids, int32_t *weights);
+/* Nb′ of format 1.10 (section NEIGHBOURS; plane.c): every list of (start, nb) with fewer than
+ * `least` entries extended by the earlier points one neighbour step further, into new arrays
+ * *out_start (N + 1) and *out. 0, or -1 when out of memory. */
+int mci_extend_neighbours(size_t N, const size_t *start, const uint32_t *nb, uint32_t least, size_t **out_start,
+                          uint32_t **out);
 void mci_free_residual(mcinr_model *m);
 /* The residual's mesh geometry (Nb, plane weights, quadratic supports), which its decode reads:
  * built on the first call (the whole mesh first: mci_mesh_whole), on up to `threads` threads

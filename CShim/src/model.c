@@ -35,9 +35,10 @@
 /* Type 6 (the RESIDUAL of format 1.1, plain indices in zlib streams) is retired: no writer ever
  * produced it, and a file that has one is rejected (docs/mci-format.md, Section types). */
 enum { SEC_META = 1, SEC_JSON = 2, SEC_TREE = 3, SEC_NETS = 4, SEC_MESH = 5, SEC_RETIRED_RESIDUAL = 6,
-       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_SEAM = 9, SEC_MESHX = 10, SEC_LAST = 10 };
+       SEC_RESIDUAL_PREDICTED = 7, SEC_MESHC = 8, SEC_SEAM = 9, SEC_MESHX = 10, SEC_NEIGHBOURS = 11,
+       SEC_LAST = 11 };
 static const char *const section_names[] = {"?", "META", "JSON", "TREE", "NETS", "MESH", "retired RESIDUAL", "RESIDUAL",
-                                            "MESHC", "SEAM", "MESHX"};
+                                            "MESHC", "SEAM", "MESHX", "NEIGHBOURS"};
 
 void mci_set_error(char *err, size_t err_len, const char *fmt, ...) {
     if (!err || err_len == 0) return;
@@ -1138,6 +1139,17 @@ static mcinr_status parse_file(ctx *c, const uint8_t *data, size_t size, mcinr_m
         if ((s = mci_parse_meshx(c->name, payload[SEC_MESHX], length[SEC_MESHX], m, c->oc, c->err, c->err_len)) !=
             MCINR_OK)
             return s;
+    }
+    if (payload[SEC_NEIGHBOURS]) { /* u32 least: the residual's neighbour rule (format 1.10) */
+        c->section = "NEIGHBOURS";
+        if (!payload[SEC_RESIDUAL_PREDICTED])
+            return fail(c, MCINR_ERR_FORMAT, "a file without a RESIDUAL section has no NEIGHBOURS (it sets the "
+                        "residual's neighbour lists)");
+        if (length[SEC_NEIGHBOURS] != 4)
+            return fail(c, MCINR_ERR_FORMAT, "%zu bytes (expected 4: a u32 from 1 to 32)", length[SEC_NEIGHBOURS]);
+        uint32_t least = (uint32_t)mci_get_le(payload[SEC_NEIGHBOURS], 4);
+        if (least < 1 || least > 32) return fail(c, MCINR_ERR_FORMAT, "least %u (expected 1 ... 32)", least);
+        m->residual_nb_least = least;
     }
     if (payload[SEC_RESIDUAL_PREDICTED]) {
         c->section = "RESIDUAL";

@@ -239,3 +239,97 @@ int mcinr_residual_quadratic_support(const double *xyz, size_t num_points, const
     free(ids);
     return ok ? 0 : -1;
 }
+
+/* Nb′(i) of format 1.10 (section NEIGHBOURS, docs/mci-format.md "Neighbours"): where a point has
+ * fewer than `least` earlier neighbours — the coarse points of a refined mesh, whose edges all
+ * lead to later midpoints, have none — its list also takes the earlier points one neighbour
+ * step further: j < i in Nb(m) for m ∈ Nb(i) or i ∈ Nb(m); the 32 largest, ascending. Only Nb
+ * is read, so the lists do not depend on each other; the work is at most 32 entries for each
+ * entry of Nb and for each of the points' own lists (≤ 32 (least + 32) N). 0, or -1 when out of
+ * memory (nothing allocated then). */
+int mci_extend_neighbours(size_t N, const size_t *start, const uint32_t *nb, uint32_t least, size_t **out_start,
+                          uint32_t **out) {
+    size_t E = start[N], cap = E > 64 ? E : 64, used = 0;
+    size_t *rev_start = calloc(N + 2, sizeof(size_t)), *mark = calloc(N ? N : 1, sizeof(size_t));
+    size_t *os = malloc((N + 1) * sizeof(size_t));
+    uint32_t *rev = malloc((E ? E : 1) * sizeof(uint32_t)), *found = malloc((N ? N : 1) * sizeof(uint32_t));
+    uint32_t *o = malloc(cap * sizeof(uint32_t));
+    if (!rev_start || !mark || !os || !rev || !found || !o) goto fail;
+    /* rev(j) = {m : j ∈ Nb(m)}, ascending: counted at j + 2, placed through j + 1 */
+    for (size_t e = 0; e < E; e++) rev_start[nb[e] + 2]++;
+    for (size_t j = 0; j < N; j++) rev_start[j + 2] += rev_start[j + 1];
+    for (size_t mm = 0; mm < N; mm++)
+        for (size_t e = start[mm]; e < start[mm + 1]; e++) rev[rev_start[nb[e] + 1]++] = (uint32_t)mm;
+    os[0] = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t k = 0;
+        for (size_t e = start[i]; e < start[i + 1]; e++) {
+            mark[nb[e]] = i + 1; /* mark[j] = i + 1: j already found for i */
+            found[k++] = nb[e];
+        }
+        if (k < least) {
+            for (int side = 0; side < 2; side++) { /* m ∈ Nb(i), then m with i ∈ Nb(m) */
+                const uint32_t *ms = side ? rev + rev_start[i] : nb + start[i];
+                size_t count = side ? rev_start[i + 1] - rev_start[i] : start[i + 1] - start[i];
+                for (size_t a = 0; a < count; a++)
+                    for (size_t e = start[ms[a]]; e < start[ms[a] + 1]; e++) {
+                        uint32_t j = nb[e];
+                        if (j < i && mark[j] != i + 1) {
+                            mark[j] = i + 1;
+                            found[k++] = j;
+                        }
+                    }
+            }
+            if (k > MCI_PLANE_MAX_NEIGHBOURS) { /* the 32 largest */
+                qsort(found, k, sizeof *found, mci_descending_ids);
+                k = MCI_PLANE_MAX_NEIGHBOURS;
+            }
+            mci_sort_ascending(found, k);
+        }
+        if (used + k > cap) { /* grows to at most 32 N */
+            size_t ncap = cap * 2 < MCI_PLANE_MAX_NEIGHBOURS * N ? cap * 2 : MCI_PLANE_MAX_NEIGHBOURS * N;
+            uint32_t *grown = realloc(o, ncap * sizeof(uint32_t));
+            if (!grown) goto fail;
+            o = grown;
+            cap = ncap;
+        }
+        memcpy(o + used, found, k * sizeof(uint32_t));
+        os[i + 1] = used += k;
+    }
+    free(rev_start);
+    free(mark);
+    free(rev);
+    free(found);
+    *out_start = os;
+    *out = o;
+    return 0;
+fail:
+    free(rev_start);
+    free(mark);
+    free(os);
+    free(rev);
+    free(found);
+    free(o);
+    return -1;
+}
+
+int mcinr_residual_extend_neighbours(size_t num_points, const int64_t *nb_start, const int32_t *nb, uint32_t least,
+                                     int64_t *out_start, int32_t *out) {
+    size_t E = (size_t)nb_start[num_points], *start = malloc((num_points + 1) * sizeof(size_t)), *os = NULL;
+    uint32_t *ids = malloc((E ? E : 1) * sizeof(uint32_t)), *o = NULL;
+    int ok = start && ids;
+    if (ok) {
+        for (size_t i = 0; i <= num_points; i++) start[i] = (size_t)nb_start[i];
+        for (size_t e = 0; e < E; e++) ids[e] = (uint32_t)nb[e];
+        ok = mci_extend_neighbours(num_points, start, ids, least, &os, &o) == 0;
+    }
+    if (ok) {
+        for (size_t i = 0; i <= num_points; i++) out_start[i] = (int64_t)os[i];
+        for (size_t e = 0; e < os[num_points]; e++) out[e] = (int32_t)o[e];
+    }
+    free(start);
+    free(ids);
+    free(os);
+    free(o);
+    return ok ? 0 : -1;
+}

@@ -302,11 +302,6 @@ static int64_t div_round(int64_t n, int64_t d) {
     return n >= 0 ? (2 * n + d) / (2 * d) : -((-2 * n + d) / (2 * d));
 }
 
-static int descending(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 /* Nb(i) for every mesh point (docs/mci-format.md, type 7 Neighbours): the points j < i that
  * share a cell of 2 ... 64 points with i (its connectivity length; a repeated point counts
  * once), the 32 largest when there are more, ascending. Built through the point-to-cell
@@ -357,7 +352,7 @@ static mcinr_status build_neighbours(mcinr_model *m) {
                 }
             }
         if (k > MAX_NEIGHBOURS) {
-            qsort(found, k, sizeof *found, descending);
+            qsort(found, k, sizeof *found, mci_descending_ids);
             k = MAX_NEIGHBOURS;
         }
         mci_sort_ascending(found, k); /* k ≤ 32; the plane weights' sums run in this order */
@@ -986,6 +981,16 @@ static mcinr_status build_geometry(mcinr_model *m, size_t threads, mcinr_progres
     size_t N = m->mesh_num_points, failed = SIZE_MAX;
     mcinr_status s = MCINR_ERR_NOMEM;
     if (build_neighbours(m) != MCINR_OK) goto fail;
+    if (m->residual_nb_least) { /* section NEIGHBOURS: Nb′ replaces Nb everywhere */
+        size_t *start;
+        uint32_t *nb;
+        if (mci_extend_neighbours(N, m->residual_nb_start, m->residual_nb, m->residual_nb_least, &start, &nb) != 0)
+            goto fail;
+        free(m->residual_nb_start);
+        free(m->residual_nb);
+        m->residual_nb_start = start;
+        m->residual_nb = nb;
+    }
     if (m->residual_uses_plane) {
         size_t entries = m->residual_nb_start[N];
         if (!(m->residual_plane = malloc((entries ? entries : 1) * sizeof(int32_t)))) goto fail;
@@ -1322,6 +1327,14 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if (lists > MAX_NEIGHBOURS * N) lists = MAX_NEIGHBOURS * N;
         CHARGE(0, incidence * MAX_CELL_POINTS, "building the mesh neighbours");
         CHARGE(1, 2 * 8 * (N + 1) + 8 * incidence + 12 * N + 4 * lists, "the mesh neighbour lists");
+        if (m->residual_nb_least) { /* Nb′: ≤ 32 entries per entry of Nb and per point's own list,
+                                     * the reverse lists, marks, and lists of up to 32 N */
+            CHARGE(0, MAX_NEIGHBOURS * (2 * lists + (uint64_t)m->residual_nb_least * N) + 64 * N,
+                   "extending the mesh neighbours (section NEIGHBOURS)");
+            CHARGE(1, 8 * (N + 2) + 4 * lists + 12 * N + 8 * (N + 1) + 4 * MAX_NEIGHBOURS * N,
+                   "the extended mesh neighbour lists");
+            lists = MAX_NEIGHBOURS * N;
+        }
         if (uses_plane) {
             CHARGE(0, 64 * (N + lists), "the plane predictor's weights");
             CHARGE(1, 4 * lists, "the plane predictor's weights");

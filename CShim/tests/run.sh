@@ -76,6 +76,13 @@ python3 $GEN "$D/residual_anchor.mci" --mesh grid --split --width 8 --residual-l
     --quadratic --anchor --seed 25
 python3 $GEN "$D/small_residual_anchor.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
     --residual-linear "$D/small_residual_anchor.res" --anchor --seed 26
+# format 1.10: the NEIGHBOURS section (lists shorter than K extended one neighbour step)
+python3 $GEN "$D/residual_nb.mci" --mesh grid --split --width 8 --residual-linear "$D/residual_nb.res" --plane --blend \
+    --quadratic --anchor --neighbours 5 --seed 27
+python3 $GEN "$D/small_residual_nb.mci" --mesh tiny --width 2 --pe 0 --clusters 1 \
+    --residual-linear "$D/small_residual_nb.res" --neighbours 3 --seed 28
+python3 $GEN "$D/vessel_plane_nb5.mci" --mesh vessel --width 2 --pe 0 --clusters 1 --neighbours 5 \
+    --plane-weights "$D/vessel_plane_nb5.txt" --quadratic-support "$D/vessel_plane_nb5.quad.txt" --seed 20
 python3 $GEN "$D/vessel_plane.mci" --mesh vessel --width 2 --pe 0 --clusters 1 --plane-weights "$D/vessel_plane.txt" \
     --quadratic-support "$D/vessel_plane.quad.txt" --seed 20
 
@@ -191,7 +198,8 @@ python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 
 # linear residual predictor (format 1.4): its chains, weights and empty codes
 cp "$D/small_residual_linear.mci" "$CORPUS/"
 cp "$D/small_residual_plane.mci" "$CORPUS/"
-cp "$D/small_residual_blend.mci" "$D/small_residual_quad.mci" "$D/small_residual_anchor.mci" "$CORPUS/"
+cp "$D/small_residual_blend.mci" "$D/small_residual_quad.mci" "$D/small_residual_anchor.mci" "$D/small_residual_nb.mci" \
+    "$CORPUS/"
 python3 $GEN "$CORPUS/rc_linear.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 17 \
     --residual-linear "$BUILD_DIR/rc_linear.res"
 # small hostile files as seeds: mutants of them probe the limits (fuzz_open_decode.c: trusted too)

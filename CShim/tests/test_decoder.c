@@ -25,6 +25,9 @@
  *                           1.8, --plane --blend --quadratic)
  *   residual_anchor.mci, small_residual_anchor.mci + .res   with the anchor too (format 1.9,
  *                           --anchor: h3 is the next block's first step)
+ *   residual_nb.mci, small_residual_nb.mci + .res   with a NEIGHBOURS section (format 1.10,
+ *                           --neighbours K: lists shorter than K extended one neighbour step)
+ *   vessel_plane_nb5.mci + .txt, .quad.txt   as vessel_plane, over Nb′ of K = 5
  *   vessel_plane.mci + .txt vessel-small's float32 mesh and, per point, Nb(i) and the plane
  *                           weights the generator computed in its own arithmetic (--plane-weights);
  *                           .quad.txt: its quadratic supports and weights (--quadratic-support)
@@ -1543,6 +1546,31 @@ static void test_quadratic_support(const char *dir, const char *stem, const doub
     free(weights);
 }
 
+/* Reads STEM.txt's lists (`i k j_1 … j_k W_1 … W_k`) into start/nb and, unless NULL, weights (room
+ * for 32 per point); the number of points read. */
+static size_t read_lists(const char *dir, const char *stem, size_t N, int64_t *start, int32_t *nb, int32_t *weights) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.txt", dir, stem);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "open %s", path);
+    size_t lines = 0, used = 0;
+    int32_t w;
+    start[0] = 0;
+    for (size_t i = 0; f && i < N; i++) {
+        long id, k;
+        if (fscanf(f, "%ld %ld", &id, &k) != 2 || id != (long)i || k < 0 || k > 32) break;
+        for (long n = 0; n < k; n++) CHECK(fscanf(f, "%d", &nb[used + n]) == 1, "neighbour of %zu", i);
+        for (long n = 0; n < k; n++) {
+            CHECK(fscanf(f, "%d", &w) == 1, "weight of %zu", i);
+            if (weights) weights[used + n] = w;
+        }
+        start[i + 1] = (int64_t)(used += (size_t)k);
+        lines++;
+    }
+    if (f) fclose(f);
+    return lines;
+}
+
 static void test_plane_weights(const char *dir, const char *stem) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s.mci", dir, stem);
@@ -1555,25 +1583,13 @@ static void test_plane_weights(const char *dir, const char *stem) {
     int32_t *nb = malloc(32 * N * sizeof(int32_t)), *want = malloc(32 * N * sizeof(int32_t)),
             *got = malloc(32 * N * sizeof(int32_t));
     CHECK(mcinr_mesh_points(m, xyz) == MCINR_OK, "points");
-    snprintf(path, sizeof path, "%s/%s.txt", dir, stem);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "open %s", path);
-    size_t used = 0, fitted = 0, lines = 0;
-    start[0] = 0;
-    for (size_t i = 0; f && i < N; i++) {
-        long id, k;
-        if (fscanf(f, "%ld %ld", &id, &k) != 2 || id != (long)i || k < 0 || k > 32) break;
-        for (long n = 0; n < k; n++) CHECK(fscanf(f, "%d", &nb[used + n]) == 1, "neighbour of %zu", i);
-        for (long n = 0; n < k; n++) CHECK(fscanf(f, "%d", &want[used + n]) == 1, "weight of %zu", i);
-        /* the mean's Q16 weight is round(65536 / k): anything else is a plane */
-        for (long n = 0; n < k; n++)
-            if (want[used + n] != (int32_t)floor(65536.0 / (double)k + 0.5)) { fitted++; break; }
-        used += (size_t)k;
-        start[i + 1] = (int64_t)used;
-        lines++;
-    }
-    if (f) fclose(f);
+    size_t lines = read_lists(dir, stem, N, start, nb, want), used = lines == N ? (size_t)start[N] : 0, fitted = 0;
     CHECK(lines == N, "%s.txt: %zu of %zu points", stem, lines, N);
+    for (size_t i = 0; i < lines; i++) { /* the mean's Q16 weight is round(65536 / k): anything else is a plane */
+        int64_t k = start[i + 1] - start[i];
+        for (int64_t e = start[i]; e < start[i + 1]; e++)
+            if (want[e] != (int32_t)floor(65536.0 / (double)k + 0.5)) { fitted++; break; }
+    }
     if (lines == N) {
         mcinr_residual_plane_weights(xyz, N, start, nb, got);
         size_t differ = 0;
@@ -1588,6 +1604,37 @@ static void test_plane_weights(const char *dir, const char *stem) {
     free(want);
     free(got);
     mcinr_close(m);
+}
+
+/* Nb′ (format 1.10) of mcinr_residual_extend_neighbours from Nb (vessel_plane.txt) against the
+ * generator's own sets (vessel_plane_nb5.txt, K = 5): every list equal, and some extended. */
+static void test_extend_neighbours(const char *dir) {
+    size_t N = 33177; /* vessel-small's points; checked by the line counts */
+    int64_t *start = malloc((N + 1) * sizeof(int64_t)), *want_start = malloc((N + 1) * sizeof(int64_t)),
+            *got_start = malloc((N + 1) * sizeof(int64_t));
+    int32_t *nb = malloc(32 * N * sizeof(int32_t)), *want = malloc(32 * N * sizeof(int32_t)),
+            *got = malloc(32 * N * sizeof(int32_t));
+    CHECK(read_lists(dir, "vessel_plane", N, start, nb, NULL) == N, "vessel_plane.txt: not %zu points", N);
+    CHECK(read_lists(dir, "vessel_plane_nb5", N, want_start, want, NULL) == N, "vessel_plane_nb5.txt: not %zu points", N);
+    CHECK(mcinr_residual_extend_neighbours(N, start, nb, 5, got_start, got) == 0, "extend neighbours");
+    size_t differ = 0, extended = 0;
+    for (size_t i = 0; i < N; i++) {
+        int64_t k = got_start[i + 1] - got_start[i];
+        extended += k > start[i + 1] - start[i];
+        if (k != want_start[i + 1] - want_start[i]) {
+            differ++;
+            continue;
+        }
+        differ += memcmp(got + got_start[i], want + want_start[i], (size_t)k * sizeof(int32_t)) != 0;
+    }
+    CHECK(differ == 0, "%zu of %zu extended neighbour lists differ from the generator's", differ, N);
+    CHECK(extended > N / 100, "only %zu of %zu lists extended", extended, N);
+    free(start);
+    free(want_start);
+    free(got_start);
+    free(nb);
+    free(want);
+    free(got);
 }
 
 static void test_residual(const char *dir, const char *stem, unsigned want_minor) {
@@ -2305,6 +2352,34 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         free(got);
         mcinr_close(m0);
     }
+    /* NEIGHBOURS (type 11, format 1.10): a u32 from 1 to 32, only beside a RESIDUAL */
+    {
+        static const struct {
+            uint32_t least;
+            size_t len;
+            const char *needle;
+        } nbcases[] = {{5, 3, "section NEIGHBOURS: 3 bytes (expected 4: a u32 from 1 to 32)"},
+                       {5, 5, "section NEIGHBOURS: 5 bytes"},
+                       {0, 4, "section NEIGHBOURS: least 0 (expected 1 ... 32)"},
+                       {33, 4, "section NEIGHBOURS: least 33 (expected 1 ... 32)"}};
+        for (size_t k = 0; k < sizeof nbcases / sizeof nbcases[0]; k++) {
+            uint8_t u[5] = {0};
+            put_le(u, nbcases[k].least, 4);
+            bytes c = add_section_bytes(b, 11, 1, u, nbcases[k].len);
+            expect_open_error(c, MCINR_ERR_FORMAT, nbcases[k].needle, "NEIGHBOURS");
+            free(c.data);
+        }
+        uint8_t u[4];
+        put_le(u, 32, 4);
+        bytes c = copy_bytes(b);
+        put_le(find_entry(c, 7), 77, 4); /* RESIDUAL renamed to an unknown optional type */
+        put_le(find_entry(c, 77) + 4, 0, 4);
+        bytes d = add_section_bytes(c, 11, 1, u, 4);
+        expect_open_error(d, MCINR_ERR_FORMAT, "section NEIGHBOURS: a file without a RESIDUAL section has no NEIGHBOURS",
+                          "NEIGHBOURS without a RESIDUAL");
+        free(c.data);
+        free(d.data);
+    }
     /* twice type 7, type 7 without a mesh */
     bytes c = add_section(b, 7, 1, "x");
     expect_open_error(c, MCINR_ERR_FORMAT, "more than once", "type 7 twice");
@@ -2569,7 +2644,11 @@ int main(int argc, char **argv) {
     test_residual(argv[1], "small_residual_quad", 8);
     test_residual(argv[1], "residual_anchor", 9);
     test_residual(argv[1], "small_residual_anchor", 9);
+    test_residual(argv[1], "residual_nb", 10);
+    test_residual(argv[1], "small_residual_nb", 10);
     test_plane_weights(argv[1], "vessel_plane");
+    test_plane_weights(argv[1], "vessel_plane_nb5");
+    test_extend_neighbours(argv[1]);
     test_residual_progress(argv[1], "residual_linear");
     test_residual_progress(argv[1], "residual_predicted");
     test_residual_geometry_lazy(argv[1], "residual_quad");

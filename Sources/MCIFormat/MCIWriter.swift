@@ -15,7 +15,8 @@ import Darwin
 /// MESHC chunks (`MCIModel.meshCoding = .standard`) 1.3, its index (MESHX) 1.5.
 public enum MCIWriter {
     /// Section type ids and the required flag.
-    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8, seam = 9, meshx = 10 }
+    enum Section: UInt32 { case meta = 1, json = 2, tree = 3, nets = 4, mesh = 5, residual = 7, meshc = 8, seam = 9, meshx = 10,
+                                    neighbours = 11 }
 
     /// Encodes and writes atomically: a temporary file in the same folder, flushed, then
     /// renamed over `url`, so an interrupted write never leaves a half-written file. With
@@ -70,9 +71,18 @@ public enum MCIWriter {
         }
         // Required: a reader that cannot apply the residual must not show the network alone as
         // if it were error-bounded.
-        if let residual = model.residual { sections.append((.residual, 1, residual.payload())) }
+        if let residual = model.residual {
+            sections.append((.residual, 1, residual.payload()))
+            // required: a reader that does not know it would predict from other neighbours
+            if residual.neighbourLeast > 0 {
+                var least = ByteWriter()
+                least.u32(UInt32(residual.neighbourLeast))
+                sections.append((.neighbours, 1, least.bytes))
+            }
+        }
         let chunkedMesh = model.codedMesh != nil || (model.mesh != nil && model.meshCoding != .zlib)
-        let minor: UInt16 = model.residual?.usesAnchor == true ? 9 : model.residual?.usesQuadraticPredictor == true ? 8
+        let minor: UInt16 = (model.residual?.neighbourLeast ?? 0) > 0 ? 10
+            : model.residual?.usesAnchor == true ? 9 : model.residual?.usesQuadraticPredictor == true ? 8
             : model.residual?.usesBlendPredictor == true ? 7 : model.residual?.usesPlanePredictor == true ? 6
             : model.residual?.usesLinearPredictor == true ? 4
             : chunkedMesh || model.seamMargin != nil ? 3 : model.residual != nil ? 2
@@ -294,6 +304,9 @@ public enum MCIWriter {
             guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
+            }
+            guard (0...MeshNeighbours.maxPerPoint).contains(r.neighbourLeast) else {
+                throw bad("the residual's NEIGHBOURS K is \(r.neighbourLeast) (allowed 0, none, or 1 ... 32)")
             }
             // a linear candidate at a chain's start drops the time bit; one with it may read an anchor
             let everything = MCIResidual.Predictor.everything

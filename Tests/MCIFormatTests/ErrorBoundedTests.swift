@@ -30,8 +30,8 @@ final class ErrorBoundedTests: XCTestCase {
     func assertBoundHolds(_ model: MCIModel, file: StaticString = #filePath, line: UInt = #line) throws {
         let d = try MCIDecoder(bytes: MCIWriter.encode(model))
         XCTAssertTrue(d.hasResidual, file: file, line: line)
-        // a RESIDUAL makes the file 1.2, a MESHC 1.3
-        XCTAssertEqual(d.formatVersion.minor, model.meshCoding == .zlib ? 2 : 3, file: file, line: line)
+        // the writer's NEIGHBOURS section makes the file 1.10
+        XCTAssertEqual(d.formatVersion.minor, 10, file: file, line: line)
         let bounds = try XCTUnwrap(d.residualMaxErrors)
         for (t, time) in d.times.enumerated() {
             XCTAssertTrue(d.residualApplies(time: time))
@@ -162,8 +162,10 @@ final class ErrorBoundedTests: XCTestCase {
             let offset = Int(le(bytes, e + 8, 8)), length = Int(le(bytes, e + 16, 8))
             var payload = Array(bytes[offset..<(offset + length)])
             patch(&payload)
-            // the residual is the last payload: replace it, then fix length and CRC
-            bytes = Array(bytes[0..<offset]) + payload
+            // the new payload after the others (payloads may lie anywhere after the table), then
+            // offset, length and CRC
+            put(&bytes, e + 8, UInt64(bytes.count), 8)
+            bytes += payload
             put(&bytes, e + 16, UInt64(payload.count), 8)
             put(&bytes, e + 24, UInt64(crc32(payload)), 4)
             return bytes
@@ -514,6 +516,82 @@ final class ErrorBoundedTests: XCTestCase {
     /// then on from B): step 1 has only step 0 before it, which says nothing of B, while the next
     /// block's first step (B itself) does, so its streams read that anchor (format 1.9), which
     /// the C decoder reconstructs too.
+    /// A grid of tets refined once, its coarse points numbered first (as one uniform refinement
+    /// of a solver's mesh numbers them): every coarse point's edges lead to later midpoints.
+    static func refinedMesh(n: Int) -> MCIMesh {
+        var points: [Double] = []
+        for k in 0..<n { for j in 0..<n { for i in 0..<n { points += [Double(i), Double(j), Double(k)].map { $0 / Double(n - 1) } } } }
+        var midpoint: [Int: Int] = [:]  // edge key → point
+        func mid(_ a: Int, _ b: Int) -> Int {
+            let key = min(a, b) * n * n * n + max(a, b)  // a, b: coarse points
+            if let m = midpoint[key] { return m }
+            let m = points.count / 3
+            points += (0..<3).map { (points[3 * a + $0] + points[3 * b + $0]) / 2 }
+            midpoint[key] = m
+            return m
+        }
+        var conn: [Int64] = []
+        func idx(_ i: Int, _ j: Int, _ k: Int) -> Int { i + n * (j + n * k) }
+        for k in 0..<(n - 1) { for j in 0..<(n - 1) { for i in 0..<(n - 1) {
+            let c = (0..<8).map { v in idx(i + (v & 1), j + ((v >> 1) & 1), k + (v >> 2)) }
+            for t in [[0, 1, 3, 7], [0, 5, 1, 7], [0, 3, 2, 7], [0, 2, 6, 7], [0, 4, 5, 7], [0, 6, 4, 7]] {
+                let (a, b, cc, d) = (c[t[0]], c[t[1]], c[t[2]], c[t[3]])
+                let (ab, ac, ad, bc, bd, cd) = (mid(a, b), mid(a, cc), mid(a, d), mid(b, cc), mid(b, d), mid(cc, d))
+                for tet in [[a, ab, ac, ad], [b, ab, bc, bd], [cc, ac, bc, cd], [d, ad, bd, cd],
+                            [ab, ac, ad, bd], [ab, ac, bc, bd], [ac, ad, bd, cd], [ac, bc, bd, cd]] {
+                    conn += tet.map(Int64.init)
+                }
+            }
+        } } }
+        let cells = conn.count / 4
+        return MCIMesh(points: points, pointPrecision: .float64, cellTypes: [UInt8](repeating: 10, count: cells),
+                       cellOffsets: (0...cells).map { Int64(4 * $0) }, connectivity: conn)
+    }
+
+    func testNeighboursOneStepFurtherReachACoarseFirstMesh() throws {
+        let n = 5, mesh = Self.refinedMesh(n: n), coarse = n * n * n
+        let plain = MeshNeighbours(mesh), extended = MeshNeighbours(mesh, extendingBelow: 5)
+        func of(_ nb: MeshNeighbours, _ i: Int) -> [Int32] { Array(nb.indices[nb.offsets[i]..<nb.offsets[i + 1]]) }
+        // the coarse points have no earlier neighbour; one step further, their coarse neighbours
+        XCTAssertTrue((0..<coarse).allSatisfy { of(plain, $0).isEmpty })
+        XCTAssertTrue((1..<coarse).allSatisfy { i in !of(extended, i).isEmpty && of(extended, i).allSatisfy { $0 < i } })
+        XCTAssertEqual(of(extended, 1), [0])
+        // (2, 2, 2): the seven earlier of its 14 edges in the coarse grid's six tets per cube
+        let p = 2 + n * (2 + n * 2)
+        XCTAssertEqual(of(extended, p), [p - n * n - n - 1, p - n * n - n, p - n * n - 1, p - n * n, p - n - 1, p - n, p - 1].map(Int32.init))
+        for i in coarse..<mesh.pointCount where of(plain, i).count >= 5 { XCTAssertEqual(of(extended, i), of(plain, i)) }
+        // the residual of a smooth field: smaller over Nb′, the bound held either way
+        let base = TestModels.model(.coordNetB, mesh: mesh), C = Self.C
+        func truth(_ t: Int) -> [Float] {
+            (0..<mesh.pointCount).flatMap { i in
+                (0..<C).map { c -> Float in
+                    let (x, y, z) = (mesh.points[3 * i], mesh.points[3 * i + 1], mesh.points[3 * i + 2])
+                    let r = base.componentRanges[c]
+                    let u = 0.5 + 0.4 * sin(2.1 * x + 1.3 * y * y + 0.9 * z + 0.2 * Double(t) + Double(c))
+                    return Float(r.lowerBound + (r.upperBound - r.lowerBound) * u)
+                }
+            }
+        }
+        let (with, report) = try ErrorBoundedEncoder.make(base, bound: .relative(1e-3), truth: truth)
+        let (without, _) = try ErrorBoundedEncoder.make(base, bound: .relative(1e-3), neighbourLeast: 0, truth: truth)
+        let bytes = (with: with.residual!.payloadBytes, without: without.residual!.payloadBytes)
+        XCTAssertLessThan(bytes.with * 100, bytes.without * 95, "\(bytes)")
+        XCTAssertLessThanOrEqual(zip(report.achievedMaxError, report.maxErrors).filter { $0 > $1 }.count, 0)
+        let file = try MCIWriter.encode(with), old = try MCIWriter.encode(without)
+        XCTAssertEqual(file[10], 10, "format minor")
+        XCTAssertLessThan(old[10], 10, "format minor without the section")
+        let d = try MCIDecoder(bytes: file)
+        for t in [0, 5, 11] {
+            let decoded = try d.decodeMesh(time: d.times[t]), data = truth(t)
+            let bounds = try XCTUnwrap(d.residualMaxErrors)
+            for k in decoded.indices where abs(Double(decoded[k]) - Double(data[k])) > bounds[k % C] {
+                XCTFail("step \(t) value \(k)")
+                break
+            }
+        }
+        XCTAssertThrowsError(try ErrorBoundedEncoder.make(base, bound: .relative(1e-3), neighbourLeast: 33, truth: truth))
+    }
+
     func testAnchorPredictsAStepFromTheNextBlock() throws {
         let mesh = MeshCodingTests.mixedMesh(n: 10, precision: .float32)
         let N = mesh.pointCount, C = Self.C, T = Self.T

@@ -43,8 +43,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mcinr  # noqa: E402  (python/mcinr: the binding of the C decoder, for the mesh)
-from mcinr.testing import _read, section_of_type  # noqa: E402
-from make_test_mci import RC_CONTEXTS, RC_EXPONENT_BITS, neighbours, range_decode  # noqa: E402
+from mcinr.testing import NEIGHBOURS, _read, section_of_type, sections  # noqa: E402
+from make_test_mci import RC_CONTEXTS, RC_EXPONENT_BITS, extend_neighbours, neighbours, range_decode  # noqa: E402
 
 RESIDUAL = 7
 LINEAR_WEIGHT_BYTES = 28
@@ -203,6 +203,10 @@ def study(path, lib=None):
         mesh = m.mesh()
     n, T, C, table = parse(path)
     nb = neighbours(n, mesh.connectivity.tolist(), mesh.offsets[1:].tolist())
+    data = _read(path)
+    least = next((struct.unpack_from("<I", data, s.offset)[0] for s in sections(data) if s.type == NEIGHBOURS), 0)
+    if least:  # format 1.10: the file's streams read Nb′
+        nb = extend_neighbours(nb, least)
     # Every neighbour (both directions) and the point itself, for the previous step's mean.
     full = [set([i]) for i in range(n)]
     for i, js in enumerate(nb):

@@ -9,6 +9,7 @@ HEADER_BYTES, ENTRY_BYTES = 16, 32
 META, JSON, TREE, NETS, MESH = 1, 2, 3, 4, 5
 MESHC = 8  # the mesh in chunks (format 1.3, mcinr-vtk's default)
 RESIDUAL_SECTIONS = (6, 7)  # type 6 (format 1.1, retired) and 7 (1.2): stored at the mesh points, invalid without MESH
+NEIGHBOURS = 11  # the residual's neighbour rule (format 1.10): invalid without a RESIDUAL
 
 Section = namedtuple("Section", "index type flags offset length crc")
 
@@ -39,14 +40,14 @@ def _write(path, data):
 
 def strip_mesh_section(src, dst):
     """Copy an .mci file without its MESH or MESHC section and without a RESIDUAL (which needs
-    the mesh): header count and table rewritten, the payloads stay where they are (the spec
+    the mesh) and its NEIGHBOURS: header count and table rewritten, the payloads stay where they are (the spec
     allows payloads anywhere after the table)."""
     data = _read(src)
     if not any(s.type in (MESH, MESHC) for s in sections(data)):
         raise ValueError("%s has no MESH or MESHC section" % src)
     entries = sections(data)
     kept = [bytes(data[HEADER_BYTES + ENTRY_BYTES * s.index:HEADER_BYTES + ENTRY_BYTES * (s.index + 1)])
-            for s in entries if s.type not in (MESH, MESHC) + RESIDUAL_SECTIONS]
+            for s in entries if s.type not in (MESH, MESHC, NEIGHBOURS) + RESIDUAL_SECTIONS]
     struct.pack_into("<I", data, 12, len(kept))
     data[HEADER_BYTES:HEADER_BYTES + ENTRY_BYTES * len(entries)] = (
         b"".join(kept) + b"\0" * ENTRY_BYTES * (len(entries) - len(kept)))

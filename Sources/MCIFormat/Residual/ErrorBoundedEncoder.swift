@@ -45,10 +45,15 @@ public enum ErrorBoundedEncoder {
     /// `dataCosts`: the planner's costs of the data's own quantisation, which do not depend on
     /// the network; given empty, they are recorded, and a later residual of the same series and
     /// bound (another weight encoding of the model) reuses them: the same plan, less work.
+    /// `neighbourLeast`: K of the NEIGHBOURS section (format 1.10; 0: none, the format 1.9 lists).
     public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1, dataCosts: DataCosts? = nil,
+                            neighbourLeast: Int = MCIResidual.defaultNeighbourLeast,
                             truth: (Int) throws -> [Float]) throws -> (MCIModel, MCIResidual.Report) {
         guard let mesh = model.mesh else {
             throw MCIError.invalidModel("error-bounded mode needs the mesh in the model (residuals are stored at its points)")
+        }
+        guard (0...MeshNeighbours.maxPerPoint).contains(neighbourLeast) else {
+            throw MCIError.invalidModel("NEIGHBOURS' K is \(neighbourLeast) (allowed 0, none, or 1 ... 32)")
         }
         let N = mesh.pointCount, C = model.componentCount, T = model.times.count
         let bounds = bound.perComponent(model.componentRanges)
@@ -73,7 +78,7 @@ public enum ErrorBoundedEncoder {
         // The decoder whose network-only output the residual corrects: the plain model's, then
         // the last attempt's (the same weights).
         var network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding", options: .ownOutput)
-        let neighbours = MeshNeighbours(mesh)
+        let neighbours = MeshNeighbours(mesh, extendingBelow: neighbourLeast)
         // Values the C decoder put outside the bound in an earlier attempt (float arithmetic
         // that differs from the quantiser's model): stored exactly in the next one.
         var forced = [[Int: Float]](repeating: [:], count: T * C)
@@ -121,7 +126,8 @@ public enum ErrorBoundedEncoder {
             }
             // Check the final bytes with the C decoder; a value it decodes outside the bound
             // becomes an escape in the next attempt.
-            result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
+            result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded,
+                                          neighbourLeast: neighbourLeast)
             let bytes = try MCIWriter.encode(result)
             _ = consume network  // one decoder (and its copy of the mesh) at a time
             let decoder = try MCIDecoder(bytes: bytes, name: "error-bounded encoding", options: .ownOutput)

@@ -16,6 +16,13 @@ public struct MCIResidual: Equatable, Sendable {
     /// Step-major: stream t · C + c holds step t, component c.
     public var streams: [Stream]
 
+    /// Section NEIGHBOURS (format 1.10): the earlier-neighbour lists shorter than this take the
+    /// earlier points one neighbour step further (`MeshNeighbours`); 0 writes no such section.
+    public var neighbourLeast = 0
+    /// The K `ErrorBoundedEncoder.make` writes: measured on vessel-small, vessel-medium and the
+    /// analytic set (docs/benchmarks/residual-predictors.md, "Neighbours one step further").
+    public static let defaultNeighbourLeast = 5
+
     public var componentCount: Int { maxErrors.count }
 
     /// One (step, component) of the residual.

@@ -1,7 +1,10 @@
 import CMCINR
 
 /// Nb(i) of the format: for each point the distinct earlier points (j < i) that share a
-/// cell of 2…64 points with it, at most the 32 largest, ascending; CSR layout.
+/// cell of 2…64 points with it, at most the 32 largest, ascending; CSR layout. With
+/// `extendingBelow` K > 0 (format 1.10, section NEIGHBOURS), Nb′: a list shorter than K also takes
+/// the earlier points one neighbour step further (the coarse points of a refined mesh have no
+/// earlier neighbour of their own), by the C decoder's own function.
 struct MeshNeighbours: Sendable {
     var offsets: [Int]
     var indices: [Int32]
@@ -18,7 +21,8 @@ struct MeshNeighbours: Sendable {
     static let maxCellPoints = 64
     static let maxPerPoint = 32
 
-    init(_ mesh: MCIMesh) {
+    init(_ mesh: MCIMesh, extendingBelow least: Int = 0) {
+        precondition((0...Self.maxPerPoint).contains(least), "NEIGHBOURS takes 1 ... 32")
         let N = mesh.pointCount
         var count = [Int](repeating: 0, count: N + 1)
         func eachPair(_ body: (Int, Int) -> Void) {
@@ -44,6 +48,14 @@ struct MeshNeighbours: Sendable {
             let unique = Array(Set(all[count[i]..<count[i + 1]])).sorted()
             indices += unique.suffix(Self.maxPerPoint)
             offsets.append(indices.count)
+        }
+        if least > 0 {
+            var start = [Int64](repeating: 0, count: N + 1), ids = [Int32](repeating: 0, count: Self.maxPerPoint * N)
+            let from = offsets.map(Int64.init), lists = indices
+            let status = mcinr_residual_extend_neighbours(N, from, lists, UInt32(least), &start, &ids)
+            precondition(status == 0, "out of memory for the extended neighbour lists of \(N) points")
+            offsets = start.map(Int.init)
+            indices = Array(ids.prefix(offsets[N]))
         }
         // the points as the file stores them (float32 points are read back widened)
         let xyz = mesh.pointPrecision == .float32 ? mesh.points.map { Double(Float($0)) } : mesh.points
