@@ -471,22 +471,27 @@ def neighbours(npts, conn, offs):
     return [sorted(s, reverse=True)[:32] for s in sets]
 
 
-def extend_neighbours(nb, least):
+def extend_neighbours(nb, least, npts, conn, offs):
     """Nb′ (docs/mci-format.md, type 11 NEIGHBOURS, format 1.10): a list of Nb with fewer than
     `least` entries takes the earlier points one neighbour step further, j < i in Nb(m) for
-    m ∈ Nb(i) or m with i ∈ Nb(m); the 32 largest. From the lists of Nb only (descending, as
-    neighbours() gives them), by sets: a second implementation beside the C decoder's."""
-    later = [[] for _ in nb]  # later[i]: the m with i ∈ Nb(m)
-    for m, lst in enumerate(nb):
-        for j in lst:
-            later[j].append(m)
+    every m sharing a cell of 2 ... 64 points with i; the 32 largest. From the lists of Nb
+    (descending, as neighbours() gives them) and the cells, by sets: a second implementation
+    beside the C decoder's."""
+    ring = [set() for _ in range(npts)]  # every point sharing such a cell, i itself included
+    start = 0
+    for end in offs:
+        cell = conn[start:end]
+        if 2 <= len(cell) <= 64:
+            for a in cell:
+                ring[a].update(cell)
+        start = end
     out = []
     for i, lst in enumerate(nb):
         if len(lst) >= least:
             out.append(list(lst))
             continue
         found = set(lst)
-        for m in list(lst) + later[i]:
+        for m in ring[i]:
             found.update(j for j in nb[m] if j < i)
         out.append(sorted(found, reverse=True)[:32])
     return out
@@ -495,7 +500,7 @@ def extend_neighbours(nb, least):
 def residual_neighbours(args, npts, conn, offs):
     """Nb, or Nb′ with --neighbours K."""
     nb = neighbours(npts, conn, offs)
-    return extend_neighbours(nb, args.neighbours) if getattr(args, "neighbours", None) else nb
+    return extend_neighbours(nb, args.neighbours, npts, conn, offs) if getattr(args, "neighbours", None) else nb
 
 
 def predict_mean(ys, nb):

@@ -72,8 +72,7 @@ extern "C" {
  * 1.9.0 reads format 1.9: the anchor (RESIDUAL predictor bit 7: a linear stream's third level is
  * the next block's first step, which a decode of such a step reconstructs too, once per chain).
  * 1.10.0 reads format 1.10: the NEIGHBOURS section (type 11: the residual's earlier-neighbour
- * lists shorter than K extended one neighbour step); mcinr_residual_extend_neighbours for
- * writers. */
+ * lists shorter than K extended one neighbour step); mcinr_residual_neighbours for writers. */
 #define MCINR_VERSION_MAJOR 1
 #define MCINR_VERSION_MINOR 10
 #define MCINR_VERSION_PATCH 0
@@ -369,14 +368,15 @@ void mcinr_residual_plane_weights(const double *xyz, size_t num_points, const in
 int mcinr_residual_quadratic_support(const double *xyz, size_t num_points, const int64_t *nb_start, const int32_t *nb,
                                      int64_t *q_start, int32_t *q_ids, int32_t *q_weights);
 
-/* For writers of RESIDUAL sections with a NEIGHBOURS section (format 1.10): Nb′, the earlier
- * neighbour lists of fewer than `least` entries (1 ... 32) extended by the earlier points one
- * neighbour step further (docs/mci-format.md, "Neighbours"), from Nb as given to
- * mcinr_residual_plane_weights. out_start has num_points + 1 entries, out room for 32 per point;
- * the plane weights and quadratic supports are then computed over Nb′. 0, or -1 when out of
- * memory. */
-int mcinr_residual_extend_neighbours(size_t num_points, const int64_t *nb_start, const int32_t *nb, uint32_t least,
-                                     int64_t *out_start, int32_t *out);
+/* For writers of RESIDUAL sections: the earlier-neighbour lists Nb (least 0) or, with a
+ * NEIGHBOURS section (format 1.10), Nb′ (least 1 ... 32: lists of fewer entries extended one
+ * neighbour step; docs/mci-format.md, "Neighbours", "NEIGHBOURS") of a mesh of num_points points
+ * and num_cells cells (cell_offsets: num_cells + 1 entries from 0, connectivity: point ids below
+ * num_points), as the decoder builds them. nb_start gets num_points + 1 entries, nb room for 32
+ * per point; the plane weights and quadratic supports are computed over these lists. 0, or -1
+ * when out of memory. */
+int mcinr_residual_neighbours(size_t num_points, size_t num_cells, const int64_t *cell_offsets,
+                              const int64_t *connectivity, uint32_t least, int64_t *nb_start, int32_t *nb);
 
 /* ---- Mesh chunks (MESHC section, type 8, format 1.3; docs/mci-format.md "MESHC") ----
  * A MESHC mesh is stored in chunks that decode independently: each holds some cells and every

@@ -130,7 +130,7 @@ struct mcinr_model {
     size_t *residual_nb_start;
     uint32_t *residual_nb;
     /* section NEIGHBOURS (type 11, format 1.10): lists shorter than this are extended one
-     * neighbour step (mci_extend_neighbours); 0 without the section */
+     * neighbour step (mci_neighbour_lists); 0 without the section */
     uint32_t residual_nb_least;
     /* linear predictor (bit 3, format 1.4): 7 Q12 weights per stream (w1 w2 w3 v0 v1 v2 v3,
      * residual_weights[7 k ...]), allocated only when some stream is linear (residual_linear);
@@ -238,11 +238,11 @@ void mci_plane_weights(const double *xyz, size_t i, const uint32_t *nb, size_t k
 #define MCI_QUAD_MAX_SUPPORT 24
 size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start, const uint32_t *nb, size_t *mark,
                              uint32_t *ids, int32_t *weights);
-/* Nb′ of format 1.10 (section NEIGHBOURS; plane.c): every list of (start, nb) with fewer than
- * `least` entries extended by the earlier points one neighbour step further, into new arrays
- * *out_start (N + 1) and *out. 0, or -1 when out of memory. */
-int mci_extend_neighbours(size_t N, const size_t *start, const uint32_t *nb, uint32_t least, size_t **out_start,
-                          uint32_t **out);
+/* Nb (least 0) or Nb′ (least > 0: section NEIGHBOURS, format 1.10) of N points from the M cells
+ * (offsets M + 1, connectivity; residual.c; docs/mci-format.md, "Neighbours", "NEIGHBOURS"):
+ * CSR lists into new arrays *out_start (N + 1) and *out. MCINR_OK or MCINR_ERR_NOMEM. */
+mcinr_status mci_neighbour_lists(size_t N, size_t M, const int64_t *off, const uint32_t *conn, uint32_t least,
+                                 size_t **out_start, uint32_t **out);
 void mci_free_residual(mcinr_model *m);
 /* The residual's mesh geometry (Nb, plane weights, quadratic supports), which its decode reads:
  * built on the first call (the whole mesh first: mci_mesh_whole), on up to `threads` threads

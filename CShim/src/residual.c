@@ -302,78 +302,147 @@ static int64_t div_round(int64_t n, int64_t d) {
     return n >= 0 ? (2 * n + d) / (2 * d) : -((-2 * n + d) / (2 * d));
 }
 
+/* Appends the k ≤ N ids of found[] as the next list of (*out, *used, *cap): the 32 largest,
+ * ascending (the plane weights' sums run in this order); grows to at most 32 N. 0, or -1 when
+ * out of memory. */
+static int append_list(uint32_t **out, size_t *used, size_t *cap, size_t N, uint32_t *found, size_t k) {
+    if (k > MAX_NEIGHBOURS) {
+        qsort(found, k, sizeof *found, mci_descending_ids);
+        k = MAX_NEIGHBOURS;
+    }
+    mci_sort_ascending(found, k);
+    if (*used + k > *cap) {
+        size_t ncap = *cap * 2 < MAX_NEIGHBOURS * N ? *cap * 2 : MAX_NEIGHBOURS * N;
+        uint32_t *grown = realloc(*out, ncap * sizeof(uint32_t));
+        if (!grown) return -1;
+        *out = grown;
+        *cap = ncap;
+    }
+    memcpy(*out + *used, found, k * sizeof(uint32_t));
+    *used += k;
+    return 0;
+}
+
 /* Nb(i) for every mesh point (docs/mci-format.md, type 7 Neighbours): the points j < i that
  * share a cell of 2 ... 64 points with i (its connectivity length; a repeated point counts
  * once), the 32 largest when there are more, ascending. Built through the point-to-cell
  * incidence, so the work is Σ cell size² ≤ 64 · connectivity length and the result at most
- * 32 N indices.
- * MCINR_OK or MCINR_ERR_NOMEM. */
-static mcinr_status build_neighbours(mcinr_model *m) {
-    size_t N = m->mesh_num_points, M = m->mesh_num_cells;
-    const int64_t *off = m->mesh_offsets;
+ * 32 N indices. With least > 0 (section NEIGHBOURS, format 1.10), Nb′: a list of fewer than
+ * `least` entries also takes the earlier points of Nb(m) for every m sharing such a cell with i
+ * (one neighbour step further; work ≤ 32 Σ cell size²), into new lists while Nb is kept for
+ * the lookups. MCINR_OK or MCINR_ERR_NOMEM (nothing allocated then). */
+mcinr_status mci_neighbour_lists(size_t N, size_t M, const int64_t *off, const uint32_t *conn, uint32_t least,
+                                 size_t **out_start, uint32_t **out) {
     mcinr_status st = MCINR_ERR_NOMEM;
     size_t *cell_start = calloc(N + 1, sizeof(size_t)), *cells = NULL, *mark = NULL;
-    uint32_t *found = NULL;
-    m->residual_nb_start = malloc((N + 1) * sizeof(size_t));
-    if (!cell_start || !m->residual_nb_start) goto done;
+    size_t *nb_start = malloc((N + 1) * sizeof(size_t)), *ext_start = NULL;
+    uint32_t *found = NULL, *nb = NULL, *ext = NULL;
+    if (!cell_start || !nb_start) goto done;
     for (size_t k = 0; k < M; k++) {
         int64_t s = off[k + 1] - off[k];
         if (s < MIN_CELL_POINTS || s > MAX_CELL_POINTS) continue;
-        for (int64_t e = off[k]; e < off[k + 1]; e++) cell_start[m->mesh_conn[e] + 1]++;
+        for (int64_t e = off[k]; e < off[k + 1]; e++) cell_start[conn[e] + 1]++;
     }
     for (size_t i = 0; i < N; i++) cell_start[i + 1] += cell_start[i];
     cells = malloc((cell_start[N] ? cell_start[N] : 1) * sizeof(size_t));
-    mark = calloc(N, sizeof(size_t));
-    found = malloc(N * sizeof(uint32_t));
+    mark = calloc(N ? N : 1, sizeof(size_t));
+    found = malloc((N ? N : 1) * sizeof(uint32_t));
     if (!cells || !mark || !found) goto done;
     { /* fill the incidence lists; `mark` counts the entries placed per point for now */
         for (size_t k = 0; k < M; k++) {
             int64_t s = off[k + 1] - off[k];
             if (s < MIN_CELL_POINTS || s > MAX_CELL_POINTS) continue;
             for (int64_t e = off[k]; e < off[k + 1]; e++) {
-                uint32_t p = m->mesh_conn[e];
+                uint32_t p = conn[e];
                 cells[cell_start[p] + mark[p]++] = k;
             }
         }
         memset(mark, 0, N * sizeof(size_t));
     }
     size_t cap = N < 64 ? 64 : N, used = 0;
-    m->residual_nb = malloc(cap * sizeof(uint32_t));
-    if (!m->residual_nb) goto done;
-    m->residual_nb_start[0] = 0;
+    if (!(nb = malloc(cap * sizeof(uint32_t)))) goto done;
+    nb_start[0] = 0;
     for (size_t i = 0; i < N; i++) {
         size_t k = 0;
         for (size_t a = cell_start[i]; a < cell_start[i + 1]; a++)
             for (int64_t e = off[cells[a]]; e < off[cells[a] + 1]; e++) {
-                uint32_t j = m->mesh_conn[e];
+                uint32_t j = conn[e];
                 if (j < i && mark[j] != i + 1) { /* mark[j] = i + 1: j already found for i */
                     mark[j] = i + 1;
                     found[k++] = j;
                 }
             }
-        if (k > MAX_NEIGHBOURS) {
-            qsort(found, k, sizeof *found, mci_descending_ids);
-            k = MAX_NEIGHBOURS;
-        }
-        mci_sort_ascending(found, k); /* k ≤ 32; the plane weights' sums run in this order */
-        if (used + k > cap) { /* grows to at most 32 N */
-            size_t ncap = cap * 2 < MAX_NEIGHBOURS * N ? cap * 2 : MAX_NEIGHBOURS * N;
-            uint32_t *grown = realloc(m->residual_nb, ncap * sizeof(uint32_t));
-            if (!grown) goto done;
-            m->residual_nb = grown;
-            cap = ncap;
-        }
-        memcpy(m->residual_nb + used, found, k * sizeof(uint32_t));
-        used += k;
-        m->residual_nb_start[i + 1] = used;
+        if (append_list(&nb, &used, &cap, N, found, k) != 0) goto done;
+        nb_start[i + 1] = used;
     }
+    if (least) {
+        size_t ecap = used > 64 ? used : 64, eused = 0;
+        ext_start = malloc((N + 1) * sizeof(size_t));
+        if (!ext_start || !(ext = malloc(ecap * sizeof(uint32_t)))) goto done;
+        memset(mark, 0, N * sizeof(size_t));
+        ext_start[0] = 0;
+        for (size_t i = 0; i < N; i++) {
+            size_t k = 0;
+            for (size_t e = nb_start[i]; e < nb_start[i + 1]; e++) {
+                mark[nb[e]] = i + 1;
+                found[k++] = nb[e];
+            }
+            if (k < least) /* the earlier points of Nb(m), m sharing a cell with i */
+                for (size_t a = cell_start[i]; a < cell_start[i + 1]; a++)
+                    for (int64_t c = off[cells[a]]; c < off[cells[a] + 1]; c++)
+                        for (size_t e = nb_start[conn[c]]; e < nb_start[conn[c] + 1]; e++) {
+                            uint32_t j = nb[e];
+                            if (j < i && mark[j] != i + 1) {
+                                mark[j] = i + 1;
+                                found[k++] = j;
+                            }
+                        }
+            if (append_list(&ext, &eused, &ecap, N, found, k) != 0) goto done;
+            ext_start[i + 1] = eused;
+        }
+        free(nb_start);
+        free(nb);
+        nb_start = ext_start;
+        nb = ext;
+        ext_start = NULL;
+        ext = NULL;
+    }
+    *out_start = nb_start;
+    *out = nb;
+    nb_start = NULL;
+    nb = NULL;
     st = MCINR_OK;
 done:
     free(cell_start);
     free(cells);
     free(mark);
     free(found);
+    free(nb_start);
+    free(nb);
+    free(ext_start);
+    free(ext);
     return st;
+}
+
+static mcinr_status build_neighbours(mcinr_model *m) {
+    return mci_neighbour_lists(m->mesh_num_points, m->mesh_num_cells, m->mesh_offsets, m->mesh_conn,
+                               m->residual_nb_least, &m->residual_nb_start, &m->residual_nb);
+}
+
+int mcinr_residual_neighbours(size_t num_points, size_t num_cells, const int64_t *cell_offsets,
+                              const int64_t *connectivity, uint32_t least, int64_t *nb_start, int32_t *nb) {
+    size_t entries = num_cells ? (size_t)cell_offsets[num_cells] : 0, *start = NULL;
+    uint32_t *conn = malloc((entries ? entries : 1) * sizeof(uint32_t)), *lists = NULL;
+    if (!conn) return -1;
+    for (size_t e = 0; e < entries; e++) conn[e] = (uint32_t)connectivity[e];
+    mcinr_status st = mci_neighbour_lists(num_points, num_cells, cell_offsets, conn, least, &start, &lists);
+    free(conn);
+    if (st != MCINR_OK) return -1;
+    for (size_t i = 0; i <= num_points; i++) nb_start[i] = (int64_t)start[i];
+    for (size_t e = 0; e < start[num_points]; e++) nb[e] = (int32_t)lists[e];
+    free(start);
+    free(lists);
+    return 0;
 }
 
 /* Where the decoded values of a reconstructed step go (decode only): out[i · stride] holds
@@ -981,16 +1050,6 @@ static mcinr_status build_geometry(mcinr_model *m, size_t threads, mcinr_progres
     size_t N = m->mesh_num_points, failed = SIZE_MAX;
     mcinr_status s = MCINR_ERR_NOMEM;
     if (build_neighbours(m) != MCINR_OK) goto fail;
-    if (m->residual_nb_least) { /* section NEIGHBOURS: Nb′ replaces Nb everywhere */
-        size_t *start;
-        uint32_t *nb;
-        if (mci_extend_neighbours(N, m->residual_nb_start, m->residual_nb, m->residual_nb_least, &start, &nb) != 0)
-            goto fail;
-        free(m->residual_nb_start);
-        free(m->residual_nb);
-        m->residual_nb_start = start;
-        m->residual_nb = nb;
-    }
     if (m->residual_uses_plane) {
         size_t entries = m->residual_nb_start[N];
         if (!(m->residual_plane = malloc((entries ? entries : 1) * sizeof(int32_t)))) goto fail;
@@ -1327,12 +1386,9 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         if (lists > MAX_NEIGHBOURS * N) lists = MAX_NEIGHBOURS * N;
         CHARGE(0, incidence * MAX_CELL_POINTS, "building the mesh neighbours");
         CHARGE(1, 2 * 8 * (N + 1) + 8 * incidence + 12 * N + 4 * lists, "the mesh neighbour lists");
-        if (m->residual_nb_least) { /* Nb′: ≤ 32 entries per entry of Nb and per point's own list,
-                                     * the reverse lists, marks, and lists of up to 32 N */
-            CHARGE(0, MAX_NEIGHBOURS * (2 * lists + (uint64_t)m->residual_nb_least * N) + 64 * N,
-                   "extending the mesh neighbours (section NEIGHBOURS)");
-            CHARGE(1, 8 * (N + 2) + 4 * lists + 12 * N + 8 * (N + 1) + 4 * MAX_NEIGHBOURS * N,
-                   "the extended mesh neighbour lists");
+        if (m->residual_nb_least) { /* Nb′: ≤ 32 lookups per pair of Σ s², lists of up to 32 N */
+            CHARGE(0, MAX_NEIGHBOURS * incidence * MAX_CELL_POINTS, "extending the mesh neighbours (section NEIGHBOURS)");
+            CHARGE(1, 8 * (N + 1) + 4 * (uint64_t)MAX_NEIGHBOURS * N, "the extended mesh neighbour lists");
             lists = MAX_NEIGHBOURS * N;
         }
         if (uses_plane) {

@@ -206,7 +206,7 @@ def study(path, lib=None):
     data = _read(path)
     least = next((struct.unpack_from("<I", data, s.offset)[0] for s in sections(data) if s.type == NEIGHBOURS), 0)
     if least:  # format 1.10: the file's streams read Nb′
-        nb = extend_neighbours(nb, least)
+        nb = extend_neighbours(nb, least, n, mesh.connectivity.tolist(), mesh.offsets[1:].tolist())
     # Every neighbour (both directions) and the point itself, for the previous step's mean.
     full = [set([i]) for i in range(n)]
     for i, js in enumerate(nb):

@@ -4,7 +4,7 @@ import CMCINR
 /// cell of 2…64 points with it, at most the 32 largest, ascending; CSR layout. With
 /// `extendingBelow` K > 0 (format 1.10, section NEIGHBOURS), Nb′: a list shorter than K also takes
 /// the earlier points one neighbour step further (the coarse points of a refined mesh have no
-/// earlier neighbour of their own), by the C decoder's own function.
+/// earlier neighbour of their own). Built by the C decoder's own function, as the decoder does.
 struct MeshNeighbours: Sendable {
     var offsets: [Int]
     var indices: [Int32]
@@ -18,61 +18,27 @@ struct MeshNeighbours: Sendable {
     var quadraticIndices: [Int32]
     var quadraticWeights: [Int32]
 
-    static let maxCellPoints = 64
     static let maxPerPoint = 32
 
     init(_ mesh: MCIMesh, extendingBelow least: Int = 0) {
         precondition((0...Self.maxPerPoint).contains(least), "NEIGHBOURS takes 1 ... 32")
         let N = mesh.pointCount
-        var count = [Int](repeating: 0, count: N + 1)
-        func eachPair(_ body: (Int, Int) -> Void) {
-            for cell in 0..<mesh.cellCount {
-                let lo = Int(mesh.cellOffsets[cell]), hi = Int(mesh.cellOffsets[cell + 1])
-                guard (2...Self.maxCellPoints).contains(hi - lo) else { continue }
-                for a in lo..<hi {
-                    for b in lo..<hi {
-                        let i = Int(mesh.connectivity[a]), j = Int(mesh.connectivity[b])
-                        if j < i { body(i, j) }
-                    }
-                }
-            }
-        }
-        eachPair { i, _ in count[i + 1] += 1 }
-        for i in 0..<N { count[i + 1] += count[i] }
-        var all = [Int32](repeating: 0, count: count[N]), fill = count
-        eachPair { i, j in all[fill[i]] = Int32(j); fill[i] += 1 }
-        offsets = [0]
-        offsets.reserveCapacity(N + 1)
-        indices = []
-        for i in 0..<N {
-            let unique = Array(Set(all[count[i]..<count[i + 1]])).sorted()
-            indices += unique.suffix(Self.maxPerPoint)
-            offsets.append(indices.count)
-        }
-        if least > 0 {
-            var start = [Int64](repeating: 0, count: N + 1), ids = [Int32](repeating: 0, count: Self.maxPerPoint * N)
-            let from = offsets.map(Int64.init), lists = indices
-            let status = mcinr_residual_extend_neighbours(N, from, lists, UInt32(least), &start, &ids)
-            precondition(status == 0, "out of memory for the extended neighbour lists of \(N) points")
-            offsets = start.map(Int.init)
-            indices = Array(ids.prefix(offsets[N]))
-        }
+        var start = [Int64](repeating: 0, count: N + 1), lists = [Int32](repeating: 0, count: Self.maxPerPoint * N)
+        let status = mcinr_residual_neighbours(N, mesh.cellCount, mesh.cellOffsets.map(Int64.init),
+                                               mesh.connectivity.map(Int64.init), UInt32(least), &start, &lists)
+        precondition(status == 0, "out of memory for the neighbour lists of \(N) points")
+        offsets = start.map(Int.init)
+        indices = Array(lists.prefix(offsets[N]))
         // the points as the file stores them (float32 points are read back widened)
         let xyz = mesh.pointPrecision == .float32 ? mesh.points.map { Double(Float($0)) } : mesh.points
         let ids = indices
         var weights = [Int32](repeating: 0, count: ids.count)
-        offsets.map(Int64.init).withUnsafeBufferPointer { start in
-            weights.withUnsafeMutableBufferPointer { w in
-                mcinr_residual_plane_weights(xyz, N, start.baseAddress, ids, w.baseAddress)
-            }
-        }
+        weights.withUnsafeMutableBufferPointer { w in mcinr_residual_plane_weights(xyz, N, start, ids, w.baseAddress) }
         planeWeights = weights
         var qStart = [Int64](repeating: 0, count: N + 1)
         var qIds = [Int32](repeating: 0, count: 24 * N), qWeights = [Int32](repeating: 0, count: 24 * N)
-        let status = offsets.map(Int64.init).withUnsafeBufferPointer { start in
-            mcinr_residual_quadratic_support(xyz, N, start.baseAddress, ids, &qStart, &qIds, &qWeights)
-        }
-        precondition(status == 0, "out of memory for the quadratic supports of \(N) points")
+        let fitted = mcinr_residual_quadratic_support(xyz, N, start, ids, &qStart, &qIds, &qWeights)
+        precondition(fitted == 0, "out of memory for the quadratic supports of \(N) points")
         let used = Int(qStart[N])
         quadraticOffsets = qStart.map(Int.init)
         quadraticIndices = Array(qIds.prefix(used))
