@@ -6,7 +6,8 @@ The residual predicts a point from its earlier mesh neighbours Nb(i) (j < i shar
 mesh refined once with its coarse points numbered first (vessel-medium: make.sh refines
 vessel-small's gmsh mesh once) gives every coarse point an empty Nb: each of its edges leads to
 a later midpoint. Nb′ (docs/mci-format.md, "NEIGHBOURS") adds, where |Nb(i)| < K, the earlier
-points one neighbour step further: j < i in Nb(m) for m ∈ Nb(i) or i ∈ Nb(m), the 32 largest.
+points one neighbour step further: j < i in Nb(m) for every m sharing a cell with i, the 32
+largest.
 
 Measured as time_order_study.py measures (order-0 entropy of the data's own quantisation
 indices, floating point, no range-coder contexts): the format 1.9 predictions in time order
@@ -30,13 +31,28 @@ FORMAT_NB = predictor_study.earlier_neighbours
 MAX_NEIGHBOURS = 32
 
 
+def ring(conn, offsets, n):
+    """H: row i holds every point sharing a cell of 2 … 64 points with i (i included)."""
+    import scipy.sparse as sp
+    starts = np.concatenate([[0], offsets[:-1]])
+    rows, cols = [], []
+    for size in np.unique(offsets - starts):
+        if 2 <= size <= 64:
+            cells = np.stack([conn[starts[offsets - starts == size] + k] for k in range(size)], 1)
+            for a in range(size):
+                for b in range(size):
+                    rows.append(cells[:, a])
+                    cols.append(cells[:, b])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    return sp.coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
+
+
 def extended_pairs(conn, offsets, n, least):
-    """Nb′ as (i, j) pairs sorted by i, from Nb's pairs (sparse products: H(i) Nb(m))."""
+    """Nb′ as (i, j) pairs sorted by i (sparse products: H(i) Nb(m))."""
     import scipy.sparse as sp
     p = FORMAT_NB(conn, offsets, n)
-    ones = np.ones(len(p))
-    nb = sp.coo_matrix((ones, (p[:, 0], p[:, 1])), shape=(n, n)).tocsr()       # row m: Nb(m)
-    h = (nb + nb.T).tocsr()                                                     # row i: Nb(i) ∪ {m : i ∈ Nb(m)}
+    nb = sp.coo_matrix((np.ones(len(p)), (p[:, 0], p[:, 1])), shape=(n, n)).tocsr()  # row m: Nb(m)
+    h = ring(conn, offsets, n)
     short = np.flatnonzero(np.bincount(p[:, 0], minlength=n) < least)
     two = (h[short] @ nb).tocoo()
     i2, j2 = short[two.row], two.col
