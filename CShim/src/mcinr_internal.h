@@ -33,10 +33,29 @@ static inline void mci_sort_ascending(uint32_t *v, size_t k) {
     }
 }
 
-/* qsort's comparator for point ids, largest first (the 32 largest of a neighbour list). */
-static inline int mci_descending_ids(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
+/* Moves the `keep` largest of k > keep distinct point ids to v[0 … keep − 1], in no order:
+ * a min-heap of `keep` that each later id replaces the root of when larger, so the work is
+ * k log keep whatever the ids (a hostile mesh's long lists cannot make it quadratic). */
+static inline void mci_keep_largest(uint32_t *v, size_t k, size_t keep) {
+    for (size_t n = keep; n-- > 0;) /* heapify: v[p] ≤ its children */
+        for (size_t p = n, c; (c = 2 * p + 1) < keep; p = c) {
+            if (c + 1 < keep && v[c + 1] < v[c]) c++;
+            if (v[p] <= v[c]) break;
+            uint32_t t = v[p];
+            v[p] = v[c];
+            v[c] = t;
+        }
+    for (size_t n = keep; n < k; n++) {
+        if (v[n] <= v[0]) continue;
+        uint32_t x = v[n];
+        size_t p = 0, c;
+        for (; (c = 2 * p + 1) < keep; p = c) {
+            if (c + 1 < keep && v[c + 1] < v[c]) c++;
+            if (x <= v[c]) break;
+            v[p] = v[c];
+        }
+        v[p] = x;
+    }
 }
 
 enum { MODULE_SINE = 1, MODULE_RESBLOCK = 2, MODULE_LINEAR = 3 };

@@ -158,21 +158,29 @@ static int nearer(const void *a, const void *b) {
     return x->j > y->j ? -1 : x->j < y->j ? 1 : 0;
 }
 
-/* Both orders are total (the candidates are distinct points), so any sort gives the same
- * result: insertion sort for the few dozen a mesh point has, qsort beyond (a hostile mesh's
- * thousand would cost it quadratic time). */
-#define INSERTION_SORT_MAX 64
-
-static void sort_nearest(quad_candidate *c, size_t u) {
-    if (u > INSERTION_SORT_MAX) {
-        qsort(c, u, sizeof *c, nearer);
-        return;
-    }
-    for (size_t n = 1; n < u; n++) {
+/* Moves the `keep` nearest of the u > keep candidates to c[0 … keep − 1], in no order (the
+ * support is sorted by index afterwards): a heap of `keep` whose root is the farthest kept,
+ * which each nearer candidate replaces. The order is total (the candidates are distinct
+ * points), so the set is the one a sort would keep, and the work u log keep. */
+static void keep_nearest(quad_candidate *c, size_t u, size_t keep) {
+    for (size_t n = keep; n-- > 0;) /* heapify: no child is farther than its parent */
+        for (size_t p = n, k; (k = 2 * p + 1) < keep; p = k) {
+            if (k + 1 < keep && nearer(&c[k + 1], &c[k]) > 0) k++;
+            if (nearer(&c[p], &c[k]) >= 0) break;
+            quad_candidate t = c[p];
+            c[p] = c[k];
+            c[k] = t;
+        }
+    for (size_t n = keep; n < u; n++) {
+        if (nearer(&c[n], &c[0]) >= 0) continue;
         quad_candidate x = c[n];
-        size_t m = n;
-        for (; m > 0 && nearer(&x, &c[m - 1]) < 0; m--) c[m] = c[m - 1];
-        c[m] = x;
+        size_t p = 0, k;
+        for (; (k = 2 * p + 1) < keep; p = k) {
+            if (k + 1 < keep && nearer(&c[k + 1], &c[k]) > 0) k++;
+            if (nearer(&x, &c[k]) >= 0) break;
+            c[p] = c[k];
+        }
+        c[p] = x;
     }
 }
 
@@ -195,7 +203,7 @@ size_t mci_quadratic_support(const double *xyz, size_t i, const size_t *nb_start
     }
     if (u < QUAD_MIN_POINTS) return 0;
     if (u > MCI_QUAD_MAX_SUPPORT) {
-        sort_nearest(cand, u);
+        keep_nearest(cand, u, MCI_QUAD_MAX_SUPPORT);
         u = MCI_QUAD_MAX_SUPPORT;
     }
     uint32_t kept[MCI_QUAD_MAX_SUPPORT];

@@ -307,7 +307,7 @@ static int64_t div_round(int64_t n, int64_t d) {
  * out of memory. */
 static int append_list(uint32_t **out, size_t *used, size_t *cap, size_t N, uint32_t *found, size_t k) {
     if (k > MAX_NEIGHBOURS) {
-        qsort(found, k, sizeof *found, mci_descending_ids);
+        mci_keep_largest(found, k, MAX_NEIGHBOURS);
         k = MAX_NEIGHBOURS;
     }
     mci_sort_ascending(found, k);
@@ -336,7 +336,7 @@ mcinr_status mci_neighbour_lists(size_t N, size_t M, const int64_t *off, const u
     mcinr_status st = MCINR_ERR_NOMEM;
     size_t *cell_start = calloc(N + 1, sizeof(size_t)), *cells = NULL, *mark = NULL;
     size_t *nb_start = malloc((N + 1) * sizeof(size_t)), *ext_start = NULL;
-    uint32_t *found = NULL, *nb = NULL, *ext = NULL;
+    uint32_t *found = NULL, *nb = NULL, *ext = NULL, *visited = NULL;
     if (!cell_start || !nb_start) goto done;
     for (size_t k = 0; k < M; k++) {
         int64_t s = off[k + 1] - off[k];
@@ -378,7 +378,8 @@ mcinr_status mci_neighbour_lists(size_t N, size_t M, const int64_t *off, const u
     if (least) {
         size_t ecap = used > 64 ? used : 64, eused = 0;
         ext_start = malloc((N + 1) * sizeof(size_t));
-        if (!ext_start || !(ext = malloc(ecap * sizeof(uint32_t)))) goto done;
+        visited = calloc(N ? N : 1, sizeof(uint32_t));
+        if (!ext_start || !visited || !(ext = malloc(ecap * sizeof(uint32_t)))) goto done;
         memset(mark, 0, N * sizeof(size_t));
         ext_start[0] = 0;
         for (size_t i = 0; i < N; i++) {
@@ -387,16 +388,21 @@ mcinr_status mci_neighbour_lists(size_t N, size_t M, const int64_t *off, const u
                 mark[nb[e]] = i + 1;
                 found[k++] = nb[e];
             }
-            if (k < least) /* the earlier points of Nb(m), m sharing a cell with i */
+            if (k < least) /* the earlier points of Nb(m), m sharing a cell with i (each m once:
+                            * it shares several of i's cells; visited[m] = i + 1) */
                 for (size_t a = cell_start[i]; a < cell_start[i + 1]; a++)
-                    for (int64_t c = off[cells[a]]; c < off[cells[a] + 1]; c++)
-                        for (size_t e = nb_start[conn[c]]; e < nb_start[conn[c] + 1]; e++) {
+                    for (int64_t c = off[cells[a]]; c < off[cells[a] + 1]; c++) {
+                        uint32_t m = conn[c];
+                        if (visited[m] == (uint32_t)i + 1) continue;
+                        visited[m] = (uint32_t)i + 1;
+                        for (size_t e = nb_start[m]; e < nb_start[m + 1]; e++) {
                             uint32_t j = nb[e];
                             if (j < i && mark[j] != i + 1) {
                                 mark[j] = i + 1;
                                 found[k++] = j;
                             }
                         }
+                    }
             if (append_list(&ext, &eused, &ecap, N, found, k) != 0) goto done;
             ext_start[i + 1] = eused;
         }
@@ -421,6 +427,7 @@ done:
     free(nb);
     free(ext_start);
     free(ext);
+    free(visited);
     return st;
 }
 
@@ -1388,7 +1395,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
         CHARGE(1, 2 * 8 * (N + 1) + 8 * incidence + 12 * N + 4 * lists, "the mesh neighbour lists");
         if (m->residual_nb_least) { /* Nb′: ≤ 32 lookups per pair of Σ s², lists of up to 32 N */
             CHARGE(0, MAX_NEIGHBOURS * incidence * MAX_CELL_POINTS, "extending the mesh neighbours (section NEIGHBOURS)");
-            CHARGE(1, 8 * (N + 1) + 4 * (uint64_t)MAX_NEIGHBOURS * N, "the extended mesh neighbour lists");
+            CHARGE(1, 8 * (N + 1) + 4 * N + 4 * (uint64_t)MAX_NEIGHBOURS * N, "the extended mesh neighbour lists");
             lists = MAX_NEIGHBOURS * N;
         }
         if (uses_plane) {
