@@ -63,7 +63,7 @@ let package = Package(
                                                              "CMCINR", "CMCINRKernels", "CTrainingKernels", "COpenBLAS"]),
         .testTarget(name: "MeshIOTests", dependencies: ["MeshIO", "INRCore", "CZlib", "CLZ4", "CLZMA"], resources: [.copy("Fixtures")]),
         .testTarget(name: "INRCoreTests", dependencies: ["ModelDescription", "INRCore", "CMCINRKernels", "CTrainingKernels"]),
-        .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "INRCore"]),
+        .testTarget(name: "MCIFormatTests", dependencies: ["ModelDescription", "MCIFormat", "CMCINR", "CMCINRKernels", "INRCore"]),
         .testTarget(name: "MCINRTests", dependencies: ["ModelDescription", "MCINR", "MeshIO", "INRCore", "MCIFormat"]),
         .testTarget(name: "CLITests", dependencies: ["MeshIO", "MCIFormat", "MCINR"]),
     ]

@@ -2,6 +2,7 @@ import ModelDescription
 import Foundation
 @testable import MCIFormat
 import INRCore
+import CMCINRKernels
 import XCTest
 
 /// The error-bounded mode (RESIDUAL section): the bound holds at every mesh point, stored step
@@ -117,6 +118,57 @@ final class ErrorBoundedTests: XCTestCase {
         }
         // the same answer with any thread count
         XCTAssertEqual(try d.decodeMesh(time: times[7], threads: 3), all)
+    }
+
+    /// A residual stream's value is the network's plus its correction, and the network's float
+    /// value depends on the CPU: the AVX2 and AVX-512 kernels fuse multiply-adds, the baseline
+    /// x86-64 kernels do not (a few ulps apart). The indices never read the network, and the
+    /// bin width's slack (E_c / 64) absorbs the difference, so a file written on one machine
+    /// holds its bound decoded on any: here decoded with every kernel level this CPU has.
+    func testBoundHoldsWithEveryKernelLevel() throws {
+        let network = try MCIDecoder(bytes: MCIWriter.encode(Self.base))
+        let nets = try (0..<Self.T).map { try network.decodeMesh(time: Self.base.times[$0], networkOnly: true) }
+        // the network plus a smooth disturbance of a few bins: residual streams win over the data's own
+        func truth(_ t: Int) -> [Float] {
+            nets[t].enumerated().map { k, v in
+                let r = Self.base.componentRanges[k % Self.C]
+                return v + Float(3e-4 * (r.upperBound - r.lowerBound) * sin(0.05 * Double(k / Self.C) + 0.2 * Double(t)))
+            }
+        }
+        let (model, report) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), threads: 2, truth: truth)
+        XCTAssertLessThan(report.dataStreams, Self.T * Self.C / 2, "most streams must correct the network")
+        let bytes = try MCIWriter.encode(model)
+        let detected = mcinr_kernels_limit_level(Int32.max)
+        defer { _ = mcinr_kernels_limit_level(Int32.max) }
+        // per level, each step's decode and network alone
+        var decodes: [[(values: [Float], network: [Float])]] = []
+        for level in 0...detected {
+            XCTAssertEqual(mcinr_kernels_limit_level(level), level)
+            let d = try MCIDecoder(bytes: bytes)
+            let bounds = try XCTUnwrap(d.residualMaxErrors)
+            decodes.append(try d.times.enumerated().map { t, time in
+                let decoded = try d.decodeMesh(time: time, threads: 2), data = truth(t)
+                for k in decoded.indices {
+                    XCTAssertLessThanOrEqual(abs(Double(decoded[k]) - Double(data[k])), bounds[k % Self.C],
+                                             "level \(level): point \(k / Self.C) step \(t) component \(k % Self.C)")
+                }
+                return (decoded, try d.decodeMesh(time: time, networkOnly: true))
+            })
+        }
+        guard detected > 0 else { return }  // one kernel level on this CPU: nothing to compare
+        let top = decodes[Int(detected)]
+        XCTAssertNotEqual(decodes[0][5].network, top[5].network, "the baseline kernels must round differently")
+        // the same indices at every level: values apart by no more than their networks (and a rounding)
+        for (level, steps) in decodes.enumerated() {
+            for (t, step) in steps.enumerated() {
+                for k in step.values.indices {
+                    let slack = abs(Double(step.network[k]) - Double(top[t].network[k]))
+                        + 2 * Double(max(abs(step.values[k]), abs(top[t].values[k])).ulp)
+                    XCTAssertLessThanOrEqual(abs(Double(step.values[k]) - Double(top[t].values[k])), slack,
+                                             "level \(level): point \(k / Self.C) step \(t) component \(k % Self.C)")
+                }
+            }
+        }
     }
 
     func testModelWithoutResidualStaysVersion10() throws {

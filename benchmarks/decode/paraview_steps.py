@@ -14,6 +14,7 @@ Best of N per quantity. Prints one JSON object.
 """
 import argparse
 import json
+import sys
 import time
 
 from paraview.simple import Delete, LoadPlugin, OpenDataFile
@@ -42,7 +43,11 @@ def main():
         reader.UpdatePipelineInformation()
         opened = min(opened, time.perf_counter() - start)
         steps = list(reader.TimestepValues)
+        if not steps:
+            sys.exit(f"paraview_steps: the reader gave no time steps for {args.mci} (a format this plugin cannot read?)")
         first = min(first, timed_update(reader, steps[0]))
+        if reader.GetDataInformation().GetNumberOfPoints() == 0:
+            sys.exit(f"paraview_steps: the reader gave no points for {args.mci}")
         later = [timed_update(reader, t) for t in steps[1:]]
         nexts = min(nexts, sum(later) / max(len(later), 1))
         Delete(reader)

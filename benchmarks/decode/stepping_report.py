@@ -46,6 +46,9 @@ def main():
     ap.add_argument("--minutes", type=int, default=0)
     args = ap.parse_args()
     rows = [json.loads(line) for line in open(args.results) if line.strip()]
+    # files the older library or plugin cannot open (a format newer than it reads)
+    unreadable = sorted({(os.path.basename(r["model"]), r["kind"]) for r in rows if r.get("unreadable")})
+    rows = [r for r in rows if not r.get("unreadable")]
     groups = {}
     for r in rows:
         groups.setdefault((model_name(r["model"]), r["kind"], r["library"]), []).append(r)
@@ -60,6 +63,16 @@ def main():
         "`current` is this checkout's `mcinr-vtk`; `baseline`, where present, the older writer given "
         "by `--baseline-cli`, on the same network.",
         "",
+    ]
+    if unreadable:
+        by_kind = {}
+        for name, kind in unreadable:
+            by_kind.setdefault("the C library" if kind == "c" else "the plugin", []).append(f"`{name}`")
+        out += ["The **before** " + "; ".join(f"{who} cannot open {', '.join(names)}"
+                                             for who, names in sorted(by_kind.items()))
+                + " (a newer format than it reads): their *before* cells are empty, and what a user had "
+                "before is the older writer's file of the same network in the comparison tables.", ""]
+    out += [
         "## C library (`stepping.c`, one thread)",
         "",
         "Per step, every component at every mesh point (`mcinr_decode_mesh`): **in order** = each "

@@ -28,22 +28,13 @@ from quadratic_study import PLANE_CAP  # noqa: E402
 from time_order_study import anchor_levels, step_bits  # noqa: E402
 
 FORMAT_NB = predictor_study.earlier_neighbours
-MAX_NEIGHBOURS = 32
+MAX_NEIGHBOURS = predictor_study.MAX_NEIGHBOURS
 
 
 def ring(conn, offsets, n):
     """H: row i holds every point sharing a cell of 2 … 64 points with i (i included)."""
     import scipy.sparse as sp
-    starts = np.concatenate([[0], offsets[:-1]])
-    rows, cols = [], []
-    for size in np.unique(offsets - starts):
-        if 2 <= size <= 64:
-            cells = np.stack([conn[starts[offsets - starts == size] + k] for k in range(size)], 1)
-            for a in range(size):
-                for b in range(size):
-                    rows.append(cells[:, a])
-                    cols.append(cells[:, b])
-    r, c = np.concatenate(rows), np.concatenate(cols)
+    r, c = predictor_study.cell_pairs(conn, offsets, same=True)
     return sp.coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
 
 

@@ -41,19 +41,26 @@ DEPTH = 3           # steps of history of the linear predictor
 MAX_NEIGHBOURS = 32
 
 
-def earlier_neighbours(conn, offsets, n):
-    """Nb(i) of the format (j < i sharing a cell, the 32 largest) as (i, j) pairs, sorted by i."""
+def cell_pairs(conn, offsets, same=False):
+    """(a, b) for every two points of a cell of 2 … 64 points (a == b too with `same`), as two
+    arrays, repeats included."""
     starts = np.concatenate([[0], offsets[:-1]])
-    pairs = []
+    rows, cols = [], []
     for size in np.unique(offsets - starts):
         if not 2 <= size <= 64:
             continue
         cells = np.stack([conn[starts[offsets - starts == size] + k] for k in range(size)], 1)
         for a in range(size):
             for b in range(size):
-                if a != b:
-                    pairs.append(np.stack([cells[:, a], cells[:, b]], 1))
-    p = np.unique(np.concatenate(pairs), axis=0)
+                if same or a != b:
+                    rows.append(cells[:, a])
+                    cols.append(cells[:, b])
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def earlier_neighbours(conn, offsets, n):
+    """Nb(i) of the format (j < i sharing a cell, the 32 largest) as (i, j) pairs, sorted by i."""
+    p = np.unique(np.stack(cell_pairs(conn, offsets), 1), axis=0)
     p = p[p[:, 1] < p[:, 0]]
     # keep the 32 largest j per i: p is sorted by (i, j)
     ends = np.searchsorted(p[:, 0], np.arange(n), side="right")

@@ -21,7 +21,7 @@ struct MeshNeighbours: Sendable {
     static let maxPerPoint = 32
 
     init(_ mesh: MCIMesh, extendingBelow least: Int = 0) {
-        precondition((0...Self.maxPerPoint).contains(least), "NEIGHBOURS takes 1 ... 32")
+        precondition((0...Self.maxPerPoint).contains(least), "NEIGHBOURS takes K from 1 to 32 (0: no section, the lists Nb)")
         let N = mesh.pointCount
         var start = [Int64](repeating: 0, count: N + 1), lists = [Int32](repeating: 0, count: Self.maxPerPoint * N)
         let status = mcinr_residual_neighbours(N, mesh.cellCount, mesh.cellOffsets.map(Int64.init),
