@@ -54,16 +54,22 @@ def extended_pairs(conn, offsets, n, least):
     return pairs[rank_from_end < MAX_NEIGHBOURS], len(short)
 
 
-def series_kib(points, conn, offsets, values, R, least):
-    T, n, C = values.shape
+def operators(points, conn, offsets, n, least):
+    """predictor_study.mesh_operators over Nb′ (over Nb with least = 0), and how many lists
+    were extended."""
     short = 0
     if least:
         pairs, short = extended_pairs(conn, offsets, n, least)
         predictor_study.earlier_neighbours = lambda *_: pairs
     try:
-        ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
+        return mesh_operators(points, conn, offsets, n, cap=PLANE_CAP), short
     finally:
         predictor_study.earlier_neighbours = FORMAT_NB
+
+
+def series_kib(points, conn, offsets, values, R, least):
+    T, n, C = values.shape
+    ops, short = operators(points, conn, offsets, n, least)
     bits = 0.0
     for c in range(C):
         q = quantised(values[:, :, c], R)

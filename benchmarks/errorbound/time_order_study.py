@@ -24,7 +24,7 @@ entropy and the format 1.2 choices' (as the writer's chooser). Column "in order,
 (format 1.9)": time order with the format's own predictions, the level h₃ being the next
 chain's start instead of t − 3 (what format 1.9 adopted).
 
-    python3 time_order_study.py --dataset LABEL=PATH.pvd [--bounds 1e-3 1e-4] [--out TABLE.md]
+    python3 time_order_study.py --dataset LABEL=PATH.pvd [--bounds 1e-3 1e-4] [--neighbours K] [--out TABLE.md]
 """
 import os
 import sys
@@ -96,14 +96,16 @@ def chain_orders(T, chain):
 
 IN_ORDER_FORMAT, HALVING_FORMAT = "in order (format's predictions)", "halving (format's predictions)"
 ANCHOR_FORMAT = "in order, anchor as h₃ (format 1.9)"
+ANCHOR_16 = "in order, anchor as h₃, chains of 16 (format's predictions)"
 
 
-def anchor_levels(T):
+def anchor_levels(T, chain=CHAIN):
     """[(t, levels)] of format 1.9's anchor: in time order, the levels h₁ h₂ h₃ of a step with
-    earlier steps in its chain are t − 1, t − 2 (where in the chain) and the next chain's start."""
+    earlier steps in its chain are t − 1, t − 2 (where in the chain) and the next chain's start;
+    chains of `chain` steps."""
     out = []
-    for t0 in range(0, T, CHAIN):
-        t1 = min(t0 + CHAIN, T)
+    for t0 in range(0, T, chain):
+        t1 = min(t0 + chain, T)
         for t in range(t0, t1):
             prev = [s for s in (t - 1, t - 2, t - 3) if s >= t0]
             out.append((t, prev[:2] + [t1] if prev and t1 < T else prev))
@@ -159,16 +161,21 @@ def step_bits(q, plane, t, refs, nbmean, abs_mean, rich, levels=None):
     return min(best, entropy(q[t] - np.rint(blend(q[t], preds, abs_mean))) + 16 * 2 * len(feats))
 
 
-def study(points, conn, offsets, values, bounds):
+def study(points, conn, offsets, values, bounds, least=0):
     T, n, C = values.shape
-    ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
+    if least:  # over Nb′ (format 1.10's NEIGHBOURS); neighbour_study imports this module
+        from neighbour_study import operators
+        ops, _ = operators(points, conn, offsets, n, least)
+    else:
+        ops = mesh_operators(points, conn, offsets, n, cap=PLANE_CAP)
     nbmean, planar = ops.mean, ops.plane
     raw_bits = T * n * C * 32
     plans = orders(T)
     rows = []
     for R in bounds:
         bits = {k: 0.0 for k in plans}
-        bits.update({f"{k} (format's predictions)": 0.0 for k in ("in order", "halving")} | {ANCHOR_FORMAT: 0.0})
+        bits.update({f"{k} (format's predictions)": 0.0 for k in ("in order", "halving")} | {ANCHOR_FORMAT: 0.0,
+                                                                                            ANCHOR_16: 0.0})
         for c in range(C):
             q = quantised(values[:, :, c], R)
             plane = [planar(q[t]) for t in range(T)]
@@ -180,6 +187,8 @@ def study(points, conn, offsets, values, bounds):
                                                                             rich=False)
             for t, levels in anchor_levels(T):
                 bits[ANCHOR_FORMAT] += step_bits(q, plane, t, levels, nbmean, ops.abs_mean, rich=False, levels=levels)
+            for t, levels in anchor_levels(T, 2 * CHAIN):
+                bits[ANCHOR_16] += step_bits(q, plane, t, levels, nbmean, ops.abs_mean, rich=False, levels=levels)
         rows.append((R, {k: raw_bits / b for k, b in bits.items()}))
         print(R, {k: round(v, 2) for k, v in rows[-1][1].items()}, flush=True)
     return rows
@@ -187,7 +196,9 @@ def study(points, conn, offsets, values, bounds):
 
 def main():
     a = study_args(__doc__, [1e-3, 1e-4], (["--show-orders"], dict(
-        type=int, help="print the coding orders of a series of this many steps and stop")))
+        type=int, help="print the coding orders of a series of this many steps and stop")),
+                   (["--neighbours"], dict(type=int, default=0, metavar="K",
+                                           help="predict over Nb′ of NEIGHBOURS K (format 1.10); 0: Nb")))
     if a.show_orders:
         for name, plan in orders(a.show_orders).items():
             print(name, plan)
@@ -196,13 +207,15 @@ def main():
     for spec in a.dataset:
         label, path = spec.split("=", 1)
         points, conn, offsets, values = load(path)
-        for R, ratios in study(points, conn, offsets, values, a.bounds):
-            table_row(lines, {"dataset": label, "steps": str(values.shape[0]), "R": f"{R:g}"}, ratios,
+        for R, ratios in study(points, conn, offsets, values, a.bounds, a.neighbours):
+            table_row(lines, {"dataset": label, "steps": str(values.shape[0]), "R": f"{R:g}",
+                              "neighbours": f"Nb′ K = {a.neighbours}" if a.neighbours else "Nb"}, ratios,
                       {f"{name} / in order": f"{ratios[name] / ratios['in order']:.3f}×" for name in ("odd between", "halving")}
                       | {"halving / in order, the format's predictions":
                          f"{ratios[HALVING_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×",
                          "anchor / in order, the format's predictions":
-                         f"{ratios[ANCHOR_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×"})
+                         f"{ratios[ANCHOR_FORMAT] / ratios[IN_ORDER_FORMAT]:.3f}×",
+                         "anchor, chains of 16 / anchor": f"{ratios[ANCHOR_16] / ratios[ANCHOR_FORMAT]:.3f}×"})
     print_tables(lines, a.out)
 
 if __name__ == "__main__":
