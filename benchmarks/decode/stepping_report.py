@@ -68,10 +68,10 @@ def main():
         by_kind = {}
         for name, kind in unreadable:
             by_kind.setdefault("the C library" if kind == "c" else "the plugin", []).append(f"`{name}`")
-        out += ["The **before** " + "; ".join(f"{who} cannot open {', '.join(names)}"
-                                             for who, names in sorted(by_kind.items()))
-                + " (a newer format than it reads): their *before* cells are empty, and what a user had "
-                "before is the older writer's file of the same network in the comparison tables.", ""]
+        out += ["Files the **before** library or plugin cannot open (a newer format than it reads): "
+                + "; ".join(f"{who}: {', '.join(names)}" for who, names in sorted(by_kind.items()))
+                + ". Their *before* cells are empty; what a user had before is the older writer's file of "
+                "the same network, in the comparison tables.", ""]
     out += [
         "## C library (`stepping.c`, one thread)",
         "",
