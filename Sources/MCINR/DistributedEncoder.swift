@@ -26,6 +26,9 @@ extension Encoder {
                               communicator: Communicator, reporter: ProgressReporter? = nil,
                               rootThreads: Int? = nil) throws -> EncodeSummary? {
         try options.validate()
+        if options.triesSmallerNetwork {  // a second distributed training: not built yet
+            throw MCINRError.invalidConfiguration("trying a smaller network is not supported under MPI yet; give --ratio instead")
+        }
         let isRoot = communicator.rank == 0
         let reporter = isRoot ? reporter : nil
         if isRoot && options.embedMesh && mesh == nil {

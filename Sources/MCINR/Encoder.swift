@@ -16,6 +16,17 @@ public struct EncodeOptions: Sendable {
     /// not depending on the data and the bound (docs/benchmarks/error-bounded.md). Each costs
     /// one more evaluation and residual coding. Empty: `weightEncoding` is stored as given.
     public var boundedWeightAlternatives: [MCIWeightEncoding] = [.int8]
+    /// Error-bounded mode: where the residual of the trained network quantises the data itself
+    /// in at least `smallerNetworkDataShare` of its streams (it reads the network little, whose
+    /// weights then buy mostly the continuous model between stored steps), also train a network
+    /// for `smallerNetworkFactor`× the target ratio (about a quarter of the weights, with a
+    /// quarter of the time budget) and keep the file whose weights and residual are smaller
+    /// (docs/benchmarks/error-bounded-capacity.md: 7–11 % smaller at 10⁻³, the network alone
+    /// about 10 dB weaker). Needs a target ratio, not a fixed width; costs the second training and a
+    /// second residual where it applies.
+    public var triesSmallerNetwork = false
+    public static let smallerNetworkFactor = 4.0
+    public static let smallerNetworkDataShare = 0.5
     /// Embed the mesh, so ParaView needs nothing else (required by an error bound).
     public var embedMesh = true
     /// Error-bounded mode: every decoded value at a mesh point and stored step within the bound.
@@ -47,6 +58,24 @@ public struct EncodeOptions: Sendable {
         if errorBound != nil && !embedMesh {
             throw MCINRError.invalidConfiguration("an error bound stores residuals at the mesh points and needs the mesh embedded")
         }
+        if triesSmallerNetwork && (errorBound == nil || training.targetCompressionRatio == nil) {
+            throw MCINRError.invalidConfiguration("trying a smaller network needs an error bound and a target ratio (not a fixed width)")
+        }
+    }
+
+    /// The options of the smaller network to try after `bounded`, the residual of the network
+    /// trained with these options; nil where none is tried.
+    func smallerNetwork(after bounded: MCIResidual.Report?) -> EncodeOptions? {
+        guard triesSmallerNetwork, let bounded, let ratio = training.targetCompressionRatio else { return nil }
+        let streams = bounded.predictorUse.reduce(0, +)
+        guard streams > 0, Double(bounded.dataStreams) >= Self.smallerNetworkDataShare * Double(streams) else { return nil }
+        var smaller = self
+        smaller.training.targetCompressionRatio = ratio * Self.smallerNetworkFactor
+        // a quarter of the weights trains in about a quarter of the time: the extra training is a
+        // quarter of the budget
+        smaller.training.timeBudgetSeconds = training.timeBudgetSeconds.map { $0 / Self.smallerNetworkFactor }
+        smaller.triesSmallerNetwork = false
+        return smaller
     }
 }
 
@@ -65,6 +94,19 @@ public struct EncodeSummary: Sendable {
     /// Every weight encoding tried (`EncodeOptions.weightEncodingsTried`) with what it cost:
     /// one entry unless an error bound made the encoder choose.
     public var weightChoices: [WeightChoice] = []
+    /// The networks trained (`EncodeOptions.triesSmallerNetwork`), each with its chosen weight
+    /// encoding's cost and its quality alone: one entry unless a smaller network was tried.
+    public var networkChoices: [NetworkChoice] = []
+
+    /// One network size trained.
+    public struct NetworkChoice: Sendable {
+        public var width: Int
+        public var networks: Int
+        public var storedBytes: Int
+        /// Mean PSNR of the network alone at the mesh points and stored steps.
+        public var networkPSNR: Double
+        public var kept: Bool
+    }
 
     /// One weight encoding tried: the bytes of its NETS section and of its residual.
     public struct WeightChoice: Sendable {
@@ -116,6 +158,12 @@ public struct EncodeSummary: Sendable {
                 "network_mean_psnr": b.networkMetrics.meanPSNR, "compression_ratio_fields": ratioFields,
             ] as [String: Any]
         }
+        if networkChoices.count > 1 {
+            summary["networks_tried"] = networkChoices.map {
+                ["width": $0.width, "networks": $0.networks, "stored_bytes": $0.storedBytes,
+                 "network_mean_psnr": $0.networkPSNR, "kept": $0.kept] as [String: Any]
+            }
+        }
         if weightChoices.count > 1 {
             summary["weight_encodings_tried"] = weightChoices.map {
                 ["weights": $0.encoding.shortName, "nets_bytes": $0.netsBytes, "residual_bytes": $0.residualBytes,
@@ -154,10 +202,41 @@ public enum Encoder {
         if codedMesh != nil && options.cellsPerChunkCodedBeforeTraining == nil {
             throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC, without an error bound")
         }
-        let result = try train(data, options: options, reporter: reporter)
         let embedded = options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil
         let dataCosts = ErrorBoundedEncoder.DataCosts()
-        let chosen = try Stored.smallest(options) { tried, start in
+        var networks = [try trained(data, options: options, mesh: embedded, codedMesh: codedMesh, dataCosts: dataCosts,
+                                    reporter: reporter)], kept = 0
+        if let smaller = options.smallerNetwork(after: networks[0].bounded),
+           let width = try? MCINRPipeline(config: smaller.training).resolvedWidth(for: data),
+           width < networks[0].result.architecture.width {  // a ratio no width fits, or no narrower: none tried
+            if let b = networks[0].bounded, let ratio = smaller.training.targetCompressionRatio {
+                reporter?.report(.smallerNetwork(dataStreams: b.dataStreams, streams: b.predictorUse.reduce(0, +), ratio: ratio))
+            }
+            networks.append(try trained(data, options: smaller, mesh: embedded, codedMesh: codedMesh, dataCosts: dataCosts,
+                                        reporter: reporter))
+            if networks[1].cost.storedBytes < networks[0].cost.storedBytes { kept = 1 }
+        }
+        let chosen = networks[kept]
+        _ = consume data
+        try MCIWriter.write(chosen.model, to: url)
+        var summary = try summarize(chosen.result, metrics: chosen.bounded?.metrics ?? chosen.metrics, bounded: chosen.bounded,
+                                    file: url, options: chosen.options)
+        summary.weightChoices = chosen.choices
+        summary.networkChoices = networks.enumerated().map { i, n in
+            EncodeSummary.NetworkChoice(width: n.result.architecture.width, networks: n.result.networks.count,
+                                        storedBytes: n.cost.storedBytes,
+                                        networkPSNR: n.bounded?.networkMetrics.meanPSNR ?? n.metrics?.meanPSNR ?? 0,
+                                        kept: i == kept)
+        }
+        return summary
+    }
+
+    /// Phases 1–4 for one network size: trained with `options`, in its smallest weight encoding.
+    static func trained(_ data: borrowing TrainingData, options: EncodeOptions, mesh embedded: MCIMesh?,
+                        codedMesh: [UInt8]?, dataCosts: ErrorBoundedEncoder.DataCosts,
+                        reporter: ProgressReporter?) throws -> Stored {
+        let result = try train(data, options: options, reporter: reporter)
+        return try Stored.smallest(options) { tried, start in
             let metrics = try evaluate(result, data: data, options: tried, reporter: reporter)
             var (evaluated, model) = try Stored.model(result, metrics: metrics, mesh: embedded, options: tried)
             model.codedMesh = codedMesh
@@ -169,12 +248,6 @@ public enum Encoder {
             return try Stored(result: evaluated, options: tried, metrics: metrics, model: model, bounded: bounded,
                               since: start)
         }!
-        _ = consume data
-        try MCIWriter.write(chosen.model, to: url)
-        var summary = try summarize(chosen.result, metrics: chosen.bounded?.metrics ?? chosen.metrics, bounded: chosen.bounded,
-                                    file: url, options: chosen.options)
-        summary.weightChoices = chosen.choices
-        return summary
     }
 
     /// One weight encoding's model, ready to write (phases 2–4 done), and what it and the

@@ -143,6 +143,12 @@ public struct MCINRPipeline {
             .runResolved(data)
     }
 
+    /// The network width this pipeline trains `data` with (`targetCompressionRatio`'s, or the
+    /// configured one); throws where no width fits the ratio.
+    public func resolvedWidth(for data: TrainingData) throws -> Int {
+        try resolvingWidth(points: data.pointCount, steps: data.timeCount, components: data.componentCount).config.width
+    }
+
     /// This pipeline with the width that `targetCompressionRatio` asks for (unchanged without one).
     private func resolvingWidth(points: Int, steps: Int, components: Int) throws -> MCINRPipeline {
         var pipeline = self

@@ -17,6 +17,9 @@ public enum ProgressEvent: Sendable {
     /// Error-bounded mode: the residual is being quantised and coded for the weights as stored
     /// in `weights` (f16, int8: with `--weights auto` once for each).
     case errorBounding(points: Int, steps: Int, weights: String)
+    /// Error-bounded mode: `dataStreams` of `streams` quantise the data itself, so a network
+    /// for `ratio` (`EncodeOptions.triesSmallerNetwork`) is trained too; a new training follows.
+    case smallerNetwork(dataStreams: Int, streams: Int, ratio: Double)
 }
 
 /// Receives events, possibly from several worker threads at once: implementations must be
@@ -102,6 +105,11 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
         case .errorBounding(let points, let steps, let weights):
             emit("error-bounded mode: quantising the residual at \(points) points × \(steps) steps (\(weights) weights)",
                  final: true, force: true)
+            return
+        case .smallerNetwork(let data, let streams, let ratio):
+            emit("error-bounded mode: \(data) of \(streams) streams quantise the data itself; training a smaller network too "
+                 + "(ratio \(Int(ratio.rounded())), --no-smaller-network to skip it)", final: true, force: true)
+            (done, running, splits, round, bestLoss, doneMSE) = (0, [], 0, 0, [:], [])  // the new training's counts
             return
         case .finished(let seconds):
             emit(statusLine() + String(format: " — finished in %.1f s", seconds), final: true, force: true)

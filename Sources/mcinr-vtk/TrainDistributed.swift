@@ -34,6 +34,7 @@ extension Train {
                                                                    medianEdge: edge > 0 ? edge : nil))
             training.apply(to: &options.training)
             storage.apply(to: &options)
+            options.triesSmallerNetwork = false  // a second distributed training is not built yet
             let reporter = TerminalProgressRenderer(mode: quiet || rank != 0 ? .quiet : .automatic)
             // rank 0's error-bounded residual runs with the cores of the ranks on its node too:
             // they wait meanwhile (without spinning); the decoder gives the same numbers with any

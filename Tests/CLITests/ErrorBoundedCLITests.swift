@@ -142,6 +142,43 @@ final class ErrorBoundedCLITests: XCTestCase {
         }
     }
 
+    /// `--smaller-network` (the default): at a tight bound the residual quantises the data itself
+    /// in every stream, so a network for 4× the ratio is trained too; the file keeps the one
+    /// whose weights and residual are fewer bytes, names its width, and holds the bound.
+    /// `--no-smaller-network`, a fixed `--width` or no bound: one network.
+    func testSmallerNetworkKeepsTheSmallerFile() throws {
+        let dir = try temporaryFolder("errbound-smaller")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, _) = try SmallDataset.make(in: dir)
+        let model = dir.appendingPathComponent("small.mci").path
+        let training = ["--clusters", "1", "--ratio", "5", "--trunk-blocks", "1", "--branch-blocks", "1",
+                        "--max-epochs", "10", "--meta-steps", "0", "--threads", "2", "-q", "--json"]
+        let train = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-4", "--smaller-network"] + training)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let summary = try CLI.json(train.stdout)
+        let bound = try XCTUnwrap(summary["error_bound"] as? [String: Any])
+        for c in try XCTUnwrap(bound["components"] as? [[String: Any]]) {
+            XCTAssertLessThanOrEqual(try XCTUnwrap(c["max_abs_error"] as? Double), try XCTUnwrap(c["bound"] as? Double))
+        }
+        let tried = try XCTUnwrap(summary["networks_tried"] as? [[String: Any]], "\(summary.keys)")
+        XCTAssertEqual(tried.count, 2)
+        let widths = try tried.map { try XCTUnwrap($0["width"] as? Int) }, bytes = try tried.map { try XCTUnwrap($0["stored_bytes"] as? Int) }
+        XCTAssertLessThan(widths[1], widths[0], "the second network is the smaller one")
+        let kept = try XCTUnwrap(tried.firstIndex { $0["kept"] as? Bool == true })
+        XCTAssertEqual(tried.filter { $0["kept"] as? Bool == true }.count, 1)
+        XCTAssertEqual(kept, bytes[1] < bytes[0] ? 1 : 0, "\(tried)")
+        let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
+        let architecture = try XCTUnwrap((info["metadata"] as? [String: Any])?["architecture"] as? [String: Any])
+        XCTAssertEqual((architecture["config"] as? [String: Any])?["width"] as? Int, widths[kept], "\(architecture)")
+        let byDefault = try CLI.json(try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-4"] + training).stdout)
+        XCTAssertEqual((byDefault["networks_tried"] as? [[String: Any]])?.count, 2)
+        for one in [["--max-rel-error", "1e-4", "--no-smaller-network"], ["--max-rel-error", "1e-4", "--width", "6"], []] {
+            let run = try CLI.run(["train", pvd.path, "-o", model] + one + training)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertNil(try CLI.json(run.stdout)["networks_tried"], "\(one)")
+        }
+    }
+
     /// The measurement aid `--compare-bounds` (docs/benchmarks/error-bounded-capacity.md): the
     /// same networks with the residual at other bounds; at the trained bound it reproduces the
     /// file's residual byte for byte.

@@ -157,6 +157,7 @@ def measure(args):
                              cr=eb["compression_ratio_fields"], psnr=run["mean"]["psnr"], max_rel_error=max_rel,
                              residual_bytes=eb["residual_bytes"], weight_bytes=run["weight_bytes"],
                              weights=run.get("weights"), weight_encodings_tried=run.get("weight_encodings_tried"),
+                             networks_tried=run.get("networks_tried"),
                              nonzero=eb["nonzero_indices"], escapes=eb["escapes"],
                              predictors=eb.get("predictors", {}), range_coded=eb.get("range_coded_streams"),
                              data_streams=eb.get("data_streams"),
