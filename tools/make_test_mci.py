@@ -21,8 +21,8 @@ then use the weights as the file stores them (dequantised here, independently of
 
 `--residual-predicted REF` adds a RESIDUAL section of type 7 (format 1.2): random indices
 coded as differences from a mix of predictors (time, mesh neighbours, both, none),
-zstd-compressed through ctypes on the system libzstd (no pip module) or range-coded (coder 1,
-this file's own LZMA-style encoder, checked by its own decoder). It writes the expected index
+zstd-compressed through ctypes on the system libzstd (no pip module) or range-coded (coders 1
+and 2 by turns, this file's own LZMA-style encoder, checked by its own decoder). It writes the expected index
 or escaped value of every point of every step and component to REF (`t c i q INDEX`,
 `t c i d INDEX` for a data stream, or `t c i e VALUE`), computed with its own reconstruction
 here, independent of the C decoder. (Type 6, the RESIDUAL of format 1.1, is retired: no
@@ -386,7 +386,17 @@ def build(args):
         minor = 5
     if any(k == NEIGHBOURS for k, _, _ in sections):
         minor = 10
+    if any(k == RESIDUAL_PREDICTED and residual_uses_coder2(payload) for k, _, payload in sections):
+        minor = 11
     return container(sections, minor)
+
+
+def residual_uses_coder2(payload):
+    """Whether a RESIDUAL payload has a non-empty stream of coder 2 (format 1.11)."""
+    n, T, C = struct.unpack_from("<QII", payload, 0)
+    table = 16 + 16 * C
+    return any(payload[table + 24 * k + 1] == 2 and struct.unpack_from("<Q", payload, table + 24 * k + 16)[0] > 0
+               for k in range(T * C))
 
 
 def meshc_payload(args, pts, conn, offs, types):
@@ -541,21 +551,43 @@ def reconstruct_step(predictor, codes, previous, nb):
     return qs
 
 
-# Range coder (docs/mci-format.md, type 7, "Range coder (coder 1)"): LZMA's binary range
-# coder with the binarisation of one value (unary exponent, mantissa, sign) and the contexts
-# from the earlier neighbours' |d|. Part of the independent reference implementation (see
-# above): written from the spec, independently of the C decoder and the Swift writer.
+# Range coders (docs/mci-format.md, type 7, "Range coder (coder 1)" and "Range coder with sign
+# and occupancy contexts (coder 2)"): LZMA's binary range coder with the binarisation of one
+# value (unary exponent, mantissa, sign) and the contexts from the earlier neighbours'
+# differences. Part of the independent reference implementation (see above): written from the
+# spec, independently of the C decoder and the Swift writer.
 RC_EXPONENT_BITS = 34  # 34 ones: an escape
 RC_CONTEXTS = 16
+RC2_OCCUPANCY, RC2_SIGNS = 4, 5
+
+
+class Probability:
+    """An adaptive probability of a 0: coder 1 in 2^-11, moved by 1/32; coder 2 in 2^-15 with
+    the count n of its updates (shift n + 1 for the first four, then 5)."""
+    __slots__ = ("p", "n", "coder")
+
+    def __init__(self, coder):
+        self.coder, self.n = coder, 0
+        self.p = 1024 if coder == 1 else 1 << 14
+
+    def units(self):
+        return 11 if self.coder == 1 else 15
+
+    def update(self, b):
+        shift = 5 if self.coder == 1 else self.n + 1
+        top = 1 << self.units()
+        self.p = self.p - (self.p >> shift) if b else self.p + ((top - self.p) >> shift)
+        if self.coder == 2:
+            self.n = min(self.n + 1, 4)
 
 
 class RangeEncoder:
     """LZMA's range encoder: `low` as a Python int (33 bits), the cache byte and the count of
     pending bytes for the carry, 5 flushing shifts."""
 
-    def __init__(self):
+    def __init__(self, coder=1):
         self.low, self.range, self.cache, self.cache_size = 0, 0xFFFFFFFF, 0, 1
-        self.out = bytearray()
+        self.coder, self.out = coder, bytearray()
 
     def shift_low(self):
         if self.low < 0xFF000000 or self.low >= 1 << 32:
@@ -571,23 +603,32 @@ class RangeEncoder:
         self.cache_size += 1
         self.low = (self.low & 0x00FFFFFF) << 8
 
-    def bit(self, probs, at, b):
-        """Codes bit b with the adaptive probability probs[at] (of a 0, in 2^-11)."""
-        p = probs[at]
-        bound = (self.range >> 11) * p
+    def code(self, bound, b):
         if b == 0:
             self.range = bound
-            probs[at] = p + ((2048 - p) >> 5)
         else:
             self.low += bound
             self.range -= bound
-            probs[at] = p - (p >> 5)
-        if self.range < 1 << 24:
+        while self.range < 1 << 24:
             self.range = (self.range << 8) & 0xFFFFFFFF
             self.shift_low()
 
+    def adaptive(self, prob, b):
+        """Codes bit b with the adaptive probability prob (a Probability), updated."""
+        self.code((self.range >> prob.units()) * prob.p, b)
+        prob.update(b)
+
+    def bit(self, probs, at, b):
+        """Codes bit b with the coder-1 probability probs[at] (of a 0, in 2^-11): the MESHC
+        chunks' bits (tools/mesh_codec.py)."""
+        prob = Probability(1)
+        prob.p = probs[at]
+        self.adaptive(prob, b)
+        probs[at] = prob.p
+
     def fixed(self, b):
-        self.bit([1024], 0, b)
+        units = 11 if self.coder == 1 else 15
+        self.code((self.range >> units) << (units - 1), b)
 
     def finish(self):
         for _ in range(5):
@@ -598,25 +639,20 @@ class RangeEncoder:
 class RangeDecoder:
     """The decoder of the spec, to check every stream the generator writes."""
 
-    def __init__(self, data):
+    def __init__(self, data, coder=1):
         if len(data) < 5 or data[0] != 0:
             raise ValueError("bad range coder start")
-        self.data, self.pos, self.range = data, 5, 0xFFFFFFFF
+        self.data, self.pos, self.range, self.coder = data, 5, 0xFFFFFFFF, coder
         self.code = int.from_bytes(data[1:5], "big")
 
-    def bit(self, probs, at):
-        p = probs[at]
-        bound = (self.range >> 11) * p
+    def decode(self, bound):
         if self.code < bound:
-            self.range = bound
-            probs[at] = p + ((2048 - p) >> 5)
-            b = 0
+            self.range, b = bound, 0
         else:
             self.code -= bound
             self.range -= bound
-            probs[at] = p - (p >> 5)
             b = 1
-        if self.range < 1 << 24:
+        while self.range < 1 << 24:  # coder 1: at most once; coder 2: up to twice
             if self.pos >= len(self.data):
                 raise ValueError("read past the end")
             self.range = (self.range << 8) & 0xFFFFFFFF
@@ -624,79 +660,108 @@ class RangeDecoder:
             self.pos += 1
         return b
 
+    def adaptive(self, prob):
+        b = self.decode((self.range >> prob.units()) * prob.p)
+        prob.update(b)
+        return b
+
+    def bit(self, probs, at):
+        """A bit with the coder-1 probability probs[at] (the MESHC chunks')."""
+        prob = Probability(1)
+        prob.p = probs[at]
+        b = self.adaptive(prob)
+        probs[at] = prob.p
+        return b
+
     def fixed(self):
-        return self.bit([1024], 0)
+        units = 11 if self.coder == 1 else 15
+        return self.decode((self.range >> units) << (units - 1))
 
 
-def rc_tables():
-    """X[16][34], M[34][3], G[16], every probability 1024."""
-    return ([[1024] * RC_EXPONENT_BITS for _ in range(RC_CONTEXTS)], [[1024] * 3 for _ in range(RC_EXPONENT_BITS)],
-            [1024] * RC_CONTEXTS)
+def rc_tables(coder):
+    """X[κ][ν][34], M[34][3], G[κ][σ], every probability 1/2 (ν, σ: one level with coder 1)."""
+    nu, sigma = (1, 1) if coder == 1 else (RC2_OCCUPANCY, RC2_SIGNS)
+    return ([[[Probability(coder) for _ in range(RC_EXPONENT_BITS)] for _ in range(nu)] for _ in range(RC_CONTEXTS)],
+            [[Probability(coder) for _ in range(3)] for _ in range(RC_EXPONENT_BITS)],
+            [[Probability(coder) for _ in range(sigma)] for _ in range(RC_CONTEXTS)])
 
 
-def rc_context(nb_i, mags):
-    """κ = 0 without earlier neighbours, else 1 + min(bit_length(⌊4A/k⌋), 14)."""
+def rc_context(nb_i, ds, coder):
+    """(κ, ν, σ) of a point from the differences ds of its earlier neighbours (escapes 0): κ = 0
+    without any, else 1 + min(bit_length(⌊4A/k⌋), 14); coder 2 also ν (none, under half, half
+    or more, all non-zero) and σ (sum of signs 0, 1, ≥ 2, −1, ≤ −2); coder 1 ν = σ = 0."""
     if not nb_i:
-        return 0
-    return 1 + min((4 * sum(mags[j] for j in nb_i) // len(nb_i)).bit_length(), 14)
+        return 0, 0, 0
+    k = len(nb_i)
+    kappa = 1 + min((4 * sum(abs(ds[j]) for j in nb_i) // k).bit_length(), 14)
+    if coder == 1:
+        return kappa, 0, 0
+    z = sum(1 for j in nb_i if ds[j] != 0)
+    g = sum((ds[j] > 0) - (ds[j] < 0) for j in nb_i)
+    nu = 0 if z == 0 else 1 if 2 * z < k else 2 if z < k else 3
+    sigma = 0 if g == 0 else 1 if g == 1 else 2 if g >= 2 else 3 if g == -1 else 4
+    return kappa, nu, sigma
 
 
-def range_encode(codes, escapes, nb):
-    """The range-coded stream of one step's codes (d, or None for an escape whose f32 bits are
-    escapes[i])."""
-    enc, (X, M, G), mags = RangeEncoder(), rc_tables(), []
+def range_encode(codes, escapes, nb, coder=1):
+    """The range-coded stream (coder 1 or 2) of one step's codes (d, or None for an escape
+    whose f32 bits are escapes[i])."""
+    enc, (X, M, G), ds = RangeEncoder(coder), rc_tables(coder), []
     for i, d in enumerate(codes):
-        kappa = rc_context(nb[i], mags)
+        kappa, nu, sigma = rc_context(nb[i], ds, coder)
+        x = X[kappa][nu]
         if d is None:
             for j in range(RC_EXPONENT_BITS):
-                enc.bit(X[kappa], j, 1)
+                enc.adaptive(x[j], 1)
             for b in range(31, -1, -1):
                 enc.fixed((escapes[i] >> b) & 1)
-            mags.append(0)
+            ds.append(0)
             continue
         m = abs(d)
         e = (m + 1).bit_length() - 1
         assert e < RC_EXPONENT_BITS
         r = m + 1 - (1 << e)
         for j in range(e):
-            enc.bit(X[kappa], j, 1)
-        enc.bit(X[kappa], e, 0)
+            enc.adaptive(x[j], 1)
+        enc.adaptive(x[e], 0)
         bits = [(r >> (e - 1 - b)) & 1 for b in range(e)]
         for b, bit in enumerate(bits):
             if b == 0:
-                enc.bit(M[e], 0, bit)
+                enc.adaptive(M[e][0], bit)
             elif b == 1:
-                enc.bit(M[e], 1 + bits[0], bit)
+                enc.adaptive(M[e][1 + bits[0]], bit)
             else:
                 enc.fixed(bit)
         if m > 0:
-            enc.bit(G, kappa, 1 if d < 0 else 0)
-        mags.append(m)
+            enc.adaptive(G[kappa][sigma], 1 if d < 0 else 0)
+        ds.append(d)
     return enc.finish()
 
 
-def range_decode(data, npts, nb):
+def range_decode(data, npts, nb, coder=1):
     """The codes (d, or ('e', f32 bits)) of a range-coded stream; checks every byte is read."""
-    dec, (X, M, G), mags, codes = RangeDecoder(data), rc_tables(), [], []
+    dec, (X, M, G), ds, codes = RangeDecoder(data, coder), rc_tables(coder), [], []
     for i in range(npts):
-        kappa = rc_context(nb[i], mags)
+        kappa, nu, sigma = rc_context(nb[i], ds, coder)
+        x = X[kappa][nu]
         e = 0
-        while e < RC_EXPONENT_BITS and dec.bit(X[kappa], e):
+        while e < RC_EXPONENT_BITS and dec.adaptive(x[e]):
             e += 1
         if e == RC_EXPONENT_BITS:
             u = 0
             for _ in range(32):
                 u = (u << 1) | dec.fixed()
             codes.append(("e", u))
-            mags.append(0)
+            ds.append(0)
             continue
         r = 0
         for b in range(e):
-            bit = dec.bit(M[e], 0) if b == 0 else dec.bit(M[e], 1 + r) if b == 1 else dec.fixed()
+            bit = dec.adaptive(M[e][0]) if b == 0 else dec.adaptive(M[e][1 + r]) if b == 1 else dec.fixed()
             r = (r << 1) | bit
         m = (1 << e) + r - 1
-        codes.append(-m if m > 0 and dec.bit(G, kappa) else m)
-        mags.append(m)
+        d = -m if m > 0 and dec.adaptive(G[kappa][sigma]) else m
+        codes.append(d)
+        ds.append(d)
     if dec.pos != len(data):
         raise ValueError("%d bytes left after the values" % (len(data) - dec.pos))
     return codes
@@ -731,17 +796,45 @@ def range_stream_cases(npts):
     }
 
 
+def one_probability_bits():
+    """The bits of one_probability.rc2: 20 times (200 zeros, then a one), then 7 zeros."""
+    return ([0] * 200 + [1]) * 20 + [0] * 7
+
+
+def double_normalisation_stream():
+    """one_probability_bits in coder 2 with a single adaptive probability, checked by decoding
+    them back here, with at least one bit after which the range needed two shifts."""
+    enc, prob = RangeEncoder(2), Probability(2)
+    bits = one_probability_bits()
+    for b in bits:
+        enc.adaptive(prob, b)
+    data = enc.finish()
+    dec, prob, doubled = RangeDecoder(data, 2), Probability(2), 0
+    for b in bits:
+        before = dec.pos
+        assert dec.adaptive(prob) == b
+        doubled += dec.pos - before >= 2
+    assert dec.pos == len(data) and doubled > 0
+    return data
+
+
 def write_range_streams(directory, npts, nb):
-    """Writes each crafted stream of range_stream_cases to DIRECTORY/NAME.rc (the coded bytes,
-    checked by decoding them back here)."""
+    """Writes each crafted stream of range_stream_cases to DIRECTORY/NAME.rc in coder 1 and
+    DIRECTORY/NAME.rc2 in coder 2 (the coded bytes, checked by decoding them back here)."""
     import os
     os.makedirs(directory, exist_ok=True)
+    # coder 2, one adaptive probability: runs of 0s drive it toward 2^-10 for a 1, whose bit then
+    # leaves the range under 2^16, so the decoder must normalise twice (at least once here)
+    data = double_normalisation_stream()
+    with open(os.path.join(directory, "one_probability.rc2"), "wb") as f:
+        f.write(data)
     for name, (codes, escapes) in range_stream_cases(npts).items():
-        data = range_encode(codes, escapes, nb)
-        want = [("e", escapes[i]) if d is None else d for i, d in enumerate(codes)]
-        assert range_decode(data, npts, nb) == want, name
-        with open(os.path.join(directory, name + ".rc"), "wb") as f:
-            f.write(data)
+        for coder, suffix in ((1, ".rc"), (2, ".rc2")):
+            data = range_encode(codes, escapes, nb, coder)
+            want = [("e", escapes[i]) if d is None else d for i, d in enumerate(codes)]
+            assert range_decode(data, npts, nb, coder) == want, name
+            with open(os.path.join(directory, name + suffix), "wb") as f:
+                f.write(data)
 
 
 def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
@@ -810,16 +903,17 @@ def predicted_residual_payload(rng, npts, T, C, nb, ref_path):
                         assert abs(d) <= 1 << 33
                         raw += zigzag_code(d)
                         ref.write("%d %d %d %s %d\n" % (t, c, i, "d" if data else "q", qs[i]))
-                coder = 1 if extreme else (t + 2 * c) % 2
+                # range-coded: odd steps, coder 1 and 2 by turns; the extremes in both
+                coder = (1 + t) if extreme else ((t + 2 * c) % 2) * (1 + (t // 2 + c) % 2)
                 if data:
                     predictor |= 4
                 if all(d == 0 for d in codes):  # stored empty: every d = 0
                     table += struct.pack("<BB6xQQ", predictor, coder, 0, 0)
-                elif coder == 1:
-                    z = range_encode(codes, escape_bits, nb)
+                elif coder != 0:
+                    z = range_encode(codes, escape_bits, nb, coder)
                     want = [("e", escape_bits[i]) if d is None else d for i, d in enumerate(codes)]
-                    assert range_decode(z, npts, nb) == want
-                    table += struct.pack("<BB6xQQ", predictor, 1, 0, len(z))
+                    assert range_decode(z, npts, nb, coder) == want
+                    table += struct.pack("<BB6xQQ", predictor, coder, 0, len(z))
                     streams += z
                 else:
                     z = zstd_compress(bytes(raw))
@@ -1181,15 +1275,15 @@ def linear_residual_payload(rng, npts, T, C, nb, ref_path, points=None, blend=Fa
                 assert abs(d) <= limit_d
                 raw += zigzag_code(d)
                 lines.append("%d %d %d %s %d\n" % (t, c, i, "d" if data else "q", qs[i]))
-        coder = (t + 2 * c + (c == 4)) % 2
+        coder = ((t + 2 * c + (c == 4)) % 2) * (1 + (t // 2 + c) % 2)  # range-coded: coder 1 and 2 by turns
         head = struct.pack("<7i", *w) if w is not None else b""
         if all(d == 0 for d in codes):  # codes stored empty: every d = 0
             return struct.pack("<BB6xQQ", predictor, coder, 0, len(head)), head, lines, qs
-        if coder == 1:
-            z = range_encode(codes, escaped_values, nb)
+        if coder != 0:
+            z = range_encode(codes, escaped_values, nb, coder)
             want = [("e", escaped_values[i]) if d is None else d for i, d in enumerate(codes)]
-            assert range_decode(z, npts, nb) == want
-            return struct.pack("<BB6xQQ", predictor, 1, 0, len(head) + len(z)), head + z, lines, qs
+            assert range_decode(z, npts, nb, coder) == want
+            return struct.pack("<BB6xQQ", predictor, coder, 0, len(head) + len(z)), head + z, lines, qs
         z = zstd_compress(bytes(raw))
         return struct.pack("<BB6xQQ", predictor, 0, len(raw), len(head) + len(z)), head + z, lines, qs
 

@@ -72,17 +72,19 @@ extern "C" {
  * 1.9.0 reads format 1.9: the anchor (RESIDUAL predictor bit 7: a linear stream's third level is
  * the next block's first step, which a decode of such a step reconstructs too, once per chain).
  * 1.10.0 reads format 1.10: the NEIGHBOURS section (type 11: the residual's earlier-neighbour
- * lists shorter than K extended one neighbour step); mcinr_residual_neighbours for writers. */
+ * lists shorter than K extended one neighbour step); mcinr_residual_neighbours for writers.
+ * 1.11.0 reads format 1.11: RESIDUAL coder 2 (the range coder with counted 15-bit probabilities,
+ * occupancy and sign contexts). */
 #define MCINR_VERSION_MAJOR 1
-#define MCINR_VERSION_MINOR 10
+#define MCINR_VERSION_MINOR 11
 #define MCINR_VERSION_PATCH 0
-#define MCINR_VERSION_STRING "1.10.0"
+#define MCINR_VERSION_STRING "1.11.0"
 /* major·10000 + minor·100 + patch, for `#if MCINR_VERSION_NUMBER >= 10000` */
 #define MCINR_VERSION_NUMBER (MCINR_VERSION_MAJOR * 10000 + MCINR_VERSION_MINOR * 100 + MCINR_VERSION_PATCH)
 
 /* The .mci format versions this decoder reads. */
 #define MCINR_FORMAT_MAJOR 1
-#define MCINR_FORMAT_MINOR 8 /* the newest minor whose features it knows; it opens any minor of its major */
+#define MCINR_FORMAT_MINOR 11 /* the newest minor whose features it knows; it opens any minor of its major */
 
 typedef enum mcinr_status {
     MCINR_OK = 0,

@@ -142,7 +142,7 @@ struct mcinr_model {
     double *residual_max_error, *residual_step;
     uint64_t *residual_raw_size, *residual_stream_offset, *residual_stream_size;
     uint8_t *residual_streams;
-    /* each stream's predictor bits and coder (0 zstd, 1 range coder); the mesh
+    /* each stream's predictor bits and coder (0 zstd, 1 range coder, 2 with sign contexts); the mesh
      * neighbours Nb(i) (CSR: residual_nb[residual_nb_start[i] ... residual_nb_start[i + 1] - 1],
      * at most 32 per point), built only when a stream uses the mesh bit or the range coder */
     uint8_t *residual_predictor, *residual_coder;

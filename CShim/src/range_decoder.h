@@ -57,10 +57,48 @@ static inline int mci_rc_bit(mci_rc *rc, uint16_t *p) {
     return bit;
 }
 
-/* A fixed bit: probability 1/2, never updated (mci_rc_bit with p = 1024, without branching on
- * the bit: half of these bits go each way, so a branch would be mispredicted half the time). */
-static inline int mci_rc_fixed(mci_rc *rc) {
-    uint32_t bound = (rc->range >> MCI_RC_PROB_BITS) * MCI_RC_PROB_INIT;
+/* Coder 2 of RESIDUAL (format 1.11): probabilities in units of 2^-15, each with a count n of its
+ * updates so far that sets the shift n + 1 (1 … 5): a table of thousands of contexts over a few
+ * tens of thousands of values needs the fast start. p stays within 1 … 2^15 - 1, so a bit can
+ * leave the range under 2^16: normalisation repeats (coder 1's 11-bit probabilities need one). */
+#define MCI_RC2_PROB_BITS 15
+#define MCI_RC2_PROB_INIT (1u << 14)
+#define MCI_RC2_LAST_COUNT 4u
+
+typedef struct mci_rc2_prob {
+    uint16_t p;
+    uint8_t n;
+} mci_rc2_prob;
+
+static inline int mci_rc2_bit(mci_rc *rc, mci_rc2_prob *q) {
+    uint32_t bound = (rc->range >> MCI_RC2_PROB_BITS) * q->p;
+    unsigned shift = q->n + 1u;
+    int bit;
+    if (rc->code < bound) {
+        rc->range = bound;
+        q->p = (uint16_t)(q->p + (((1u << MCI_RC2_PROB_BITS) - q->p) >> shift));
+        bit = 0;
+    } else {
+        rc->code -= bound;
+        rc->range -= bound;
+        q->p = (uint16_t)(q->p - (q->p >> shift));
+        bit = 1;
+    }
+    if (q->n < MCI_RC2_LAST_COUNT) q->n++;
+    while (rc->range < MCI_RC_TOP) { /* twice after a bit of probability under 2^-8 */
+        if (rc->pos >= rc->len) return -1;
+        rc->range <<= 8;
+        rc->code = rc->code << 8 | rc->src[rc->pos++];
+    }
+    return bit;
+}
+
+/* A fixed bit: probability 1/2, never updated (an adaptive bit with p = 1/2 in units of
+ * 2^-prob_bits, without branching on the bit: half of these bits go each way, so a branch would
+ * be mispredicted half the time). The units matter: (range >> 11) << 10 and (range >> 15) << 14
+ * differ in their low bits. */
+static inline int mci_rc_fixed_in(mci_rc *rc, unsigned prob_bits) {
+    uint32_t bound = (rc->range >> prob_bits) << (prob_bits - 1);
     uint32_t bit = rc->code >= bound, mask = 0u - bit;
     rc->code -= bound & mask;
     rc->range = (bound & ~mask) | ((rc->range - bound) & mask);
@@ -71,5 +109,8 @@ static inline int mci_rc_fixed(mci_rc *rc) {
     }
     return (int)bit;
 }
+
+static inline int mci_rc_fixed(mci_rc *rc) { return mci_rc_fixed_in(rc, MCI_RC_PROB_BITS); }
+static inline int mci_rc2_fixed(mci_rc *rc) { return mci_rc_fixed_in(rc, MCI_RC2_PROB_BITS); }
 
 #endif

@@ -7,7 +7,8 @@
  * the point of the least-squares plane through them: plane.c; format 1.7, a blend of five
  * predictions weighted by their errors at the earlier neighbours), in zstd frames or with an
  * adaptive binary range coder (LZMA's) whose contexts are the sizes of the earlier neighbours'
- * differences. (Type 6, plain indices in zlib streams, is retired: model.c rejects it.)
+ * differences (coder 1), and since format 1.11 also their share of non-zeros and their signs,
+ * with counted 15-bit probabilities (coder 2). (Type 6, plain indices in zlib streams, is retired: model.c rejects it.)
  *
  * The open checks the header and the stream table (predictors, coders, sizes, weights, chains)
  * and charges what decoding every stream will cost; a stream's codes and indices are checked
@@ -69,6 +70,7 @@
 #define MAX_CELL_POINTS 64
 #define CODER_ZSTD 0u                /* coders */
 #define CODER_RANGE 1u
+#define CODER_RANGE_SIGNS 2u        /* coder 2 (1.11): the range coder with sign and occupancy contexts */
 #define RC_INIT_BYTES MCI_RC_INIT_BYTES /* range coder (docs/mci-format.md, Range coder (coder 1)) */
 #define RC_PROB_INIT MCI_RC_PROB_INIT   /* p = 1/2, also the fixed bits' probability */
 #define RC_CONTEXTS 16               /* κ = 0 … 15 */
@@ -140,40 +142,70 @@ static const char *unzstd_exact(ZSTD_DCtx *dctx, const uint8_t *src, size_t src_
     return NULL;
 }
 
-/* The per stream probability tables of the binarisation (X: exponent bits per context, M: the
- * two leading mantissa bits per exponent, G: sign per context) around LZMA's binary range
- * decoder (range_decoder.h, shared with the MESHC chunks). About 1.3 KB, so it lives on the
- * caller's stack. */
+/* The per stream probability tables of the binarisation around LZMA's binary range decoder
+ * (range_decoder.h, shared with the MESHC chunks). Coder 1: X, exponent bits per context κ; M,
+ * the two leading mantissa bits per exponent; G, sign per κ. Coder 2 (format 1.11): the same
+ * binarisation with counted 15-bit probabilities, exponent bits per κ and occupancy ν, sign per
+ * κ and neighbours' signs σ. About 11 KB, so it lives on the caller's stack. */
+#define RC2_OCCUPANCY 4u             /* ν: none, under half, half or more, all neighbours non-zero */
+#define RC2_SIGNS 5u                 /* σ: the sum of the neighbours' signs 0, 1, ≥ 2, −1, ≤ −2 */
 typedef struct range_decoder {
     mci_rc rc;
+    unsigned coder;
     uint16_t X[RC_CONTEXTS][RC_EXPONENT_BITS], M[RC_EXPONENT_BITS][3], G[RC_CONTEXTS];
+    mci_rc2_prob X2[RC_CONTEXTS][RC2_OCCUPANCY][RC_EXPONENT_BITS], M2[RC_EXPONENT_BITS][3], G2[RC_CONTEXTS][RC2_SIGNS];
 } range_decoder;
 
-static const char *rc_start(range_decoder *rc, const uint8_t *src, size_t len) {
+static const char *rc_start(range_decoder *rc, unsigned coder, const uint8_t *src, size_t len) {
     const char *why = mci_rc_start(&rc->rc, src, len); /* >= 5 bytes: checked at parse */
     if (why) return why;
-    for (unsigned c = 0; c < RC_CONTEXTS; c++) {
-        for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X[c][j] = RC_PROB_INIT;
-        rc->G[c] = RC_PROB_INIT;
+    rc->coder = coder;
+    if (coder == CODER_RANGE) {
+        for (unsigned c = 0; c < RC_CONTEXTS; c++) {
+            for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X[c][j] = RC_PROB_INIT;
+            rc->G[c] = RC_PROB_INIT;
+        }
+        for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->M[e][0] = rc->M[e][1] = rc->M[e][2] = RC_PROB_INIT;
+        return NULL;
     }
-    for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->M[e][0] = rc->M[e][1] = rc->M[e][2] = RC_PROB_INIT;
+    const mci_rc2_prob start = {MCI_RC2_PROB_INIT, 0};
+    for (unsigned c = 0; c < RC_CONTEXTS; c++) {
+        for (unsigned v = 0; v < RC2_OCCUPANCY; v++)
+            for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X2[c][v][j] = start;
+        for (unsigned g = 0; g < RC2_SIGNS; g++) rc->G2[c][g] = start;
+    }
+    for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->M2[e][0] = rc->M2[e][1] = rc->M2[e][2] = start;
     return NULL;
 }
 
-/* One bit with probability *p that adapts (0, 1, or -1 past the end of the stream), and a
- * fixed bit (range_decoder.h). */
-static int rc_bit(range_decoder *rc, uint16_t *p) { return mci_rc_bit(&rc->rc, p); }
-static int rc_fixed_bit(range_decoder *rc) { return mci_rc_fixed(&rc->rc); }
+/* What the contexts of one value read: κ for both coders, ν and σ for coder 2 (else 0). */
+typedef struct rc_ctx {
+    unsigned kappa, occupancy, signs;
+} rc_ctx;
+
+/* One adaptive bit of the exponent (j), the mantissa (e, slot) or the sign, in the stream's
+ * coder's tables (0, 1, or -1 past the end of the stream), and a fixed bit in its units. */
+static int rc_exponent_bit(range_decoder *rc, rc_ctx x, unsigned j) {
+    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->X[x.kappa][j])
+                                    : mci_rc2_bit(&rc->rc, &rc->X2[x.kappa][x.occupancy][j]);
+}
+static int rc_mantissa_bit(range_decoder *rc, unsigned e, unsigned slot) {
+    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->M[e][slot]) : mci_rc2_bit(&rc->rc, &rc->M2[e][slot]);
+}
+static int rc_sign_bit(range_decoder *rc, rc_ctx x) {
+    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->G[x.kappa]) : mci_rc2_bit(&rc->rc, &rc->G2[x.kappa][x.signs]);
+}
+static int rc_fixed_bit(range_decoder *rc) { return rc->coder == CODER_RANGE ? mci_rc_fixed(&rc->rc) : mci_rc2_fixed(&rc->rc); }
 
 #define RC_PAST_END "the range coder reads past the end of the stream"
 
-/* Reads one value with context ctx: the unary exponent, the escape's f32 or the mantissa and
+/* Reads one value with contexts x: the unary exponent, the escape's f32 or the mantissa and
  * sign. NULL on success, else a static description. */
-static const char *rc_value(range_decoder *rc, unsigned ctx, code *out) {
+static const char *rc_value(range_decoder *rc, rc_ctx x, code *out) {
     unsigned e = 0;
     int bit;
     while (e < RC_EXPONENT_BITS) {
-        if ((bit = rc_bit(rc, &rc->X[ctx][e])) < 0) return RC_PAST_END;
+        if ((bit = rc_exponent_bit(rc, x, e)) < 0) return RC_PAST_END;
         if (bit == 0) break;
         e++;
     }
@@ -191,14 +223,14 @@ static const char *rc_value(range_decoder *rc, unsigned ctx, code *out) {
     uint64_t r = 0;
     for (unsigned b = 0; b < e; b++) {
         /* the first mantissa bit by M[e][0], the second by M[e][1 + first], the rest fixed */
-        bit = b == 0 ? rc_bit(rc, &rc->M[e][0]) : b == 1 ? rc_bit(rc, &rc->M[e][1 + r]) : rc_fixed_bit(rc);
+        bit = b == 0 ? rc_mantissa_bit(rc, e, 0) : b == 1 ? rc_mantissa_bit(rc, e, 1 + (unsigned)r) : rc_fixed_bit(rc);
         if (bit < 0) return RC_PAST_END;
         r = r << 1 | (uint64_t)bit;
     }
     uint64_t mag = ((uint64_t)1 << e) + r - 1; /* ≤ 2^34 − 2 */
     int negative = 0;
     if (mag > 0) {
-        if ((bit = rc_bit(rc, &rc->G[ctx])) < 0) return RC_PAST_END;
+        if ((bit = rc_sign_bit(rc, x)) < 0) return RC_PAST_END;
         negative = bit;
     }
     out->escape = 0;
@@ -206,24 +238,42 @@ static const char *rc_value(range_decoder *rc, unsigned ctx, code *out) {
     return NULL;
 }
 
-/* The context κ of point i: 0 without earlier neighbours, else 1 + min(bit_length(⌊4A/k⌋), 14)
- * with A the sum of the neighbours' |d| in this stream (escapes 0). A < 32 · 2^34, so 4A fits. */
-static unsigned rc_context(const mcinr_model *m, size_t i, const uint64_t *dmag) {
+/* The contexts of point i from the differences of this stream at Nb(i) (escapes 0): κ = 0
+ * without earlier neighbours, else 1 + min(bit_length(⌊4A/k⌋), 14) with A the sum of their |d|
+ * (A < 32 · 2^34, so 4A fits); with signs (coder 2), ν by how many are non-zero and σ by the
+ * sum of their signs. */
+static rc_ctx rc_context(const mcinr_model *m, size_t i, const int64_t *dval, int signs) {
+    rc_ctx x = {0, 0, 0};
     size_t a = m->residual_nb_start[i], b = m->residual_nb_start[i + 1];
-    if (b == a) return 0;
+    if (b == a) return x;
     uint64_t A = 0;
-    for (size_t n = a; n < b; n++) A += dmag[m->residual_nb[n]];
-    uint64_t v = 4 * A / (uint64_t)(b - a);
+    size_t nonzero = 0;
+    int64_t g = 0;
+    for (size_t n = a; n < b; n++) {
+        int64_t d = dval[m->residual_nb[n]];
+        A += d < 0 ? (uint64_t)(-d) : (uint64_t)d;
+        if (signs) {
+            nonzero += d != 0;
+            g += (d > 0) - (d < 0);
+        }
+    }
+    size_t k = b - a;
+    uint64_t v = 4 * A / (uint64_t)k;
     unsigned bits = 0;
     while (v) {
         bits++;
         v >>= 1;
     }
-    return 1 + (bits < RC_MAX_BIT_LENGTH ? bits : RC_MAX_BIT_LENGTH);
+    x.kappa = 1 + (bits < RC_MAX_BIT_LENGTH ? bits : RC_MAX_BIT_LENGTH);
+    if (signs) {
+        x.occupancy = nonzero == 0 ? 0 : 2 * nonzero < k ? 1 : nonzero < k ? 2 : 3;
+        x.signs = g == 0 ? 0 : g == 1 ? 1 : g >= 2 ? 2 : g == -1 ? 3 : 4;
+    }
+    return x;
 }
 
 /* The values of one type 7 stream, whatever its coder: an empty stream (every d 0), the
- * varints of a decompressed zstd frame, or the range decoder (which also needs the |d| already
+ * varints of a decompressed zstd frame, or the range decoder (which also needs the d already
  * read at each point, for the contexts). */
 typedef struct stream_reader {
     int empty;
@@ -231,12 +281,12 @@ typedef struct stream_reader {
     const uint8_t *raw;
     size_t raw_size, pos;
     range_decoder rc;
-    uint64_t *dmag;
+    int64_t *dval;
 } stream_reader;
 
 /* Prepares stream k: decompresses a zstd frame into raw (raw_size bytes) or starts the range
- * decoder; dmag (N values) is needed for range-coded streams only. NULL, or what is wrong. */
-static const char *start_stream(const mcinr_model *m, size_t k, ZSTD_DCtx *dctx, uint8_t *raw, uint64_t *dmag,
+ * decoder; dval (N values) is needed for range-coded streams only. NULL, or what is wrong. */
+static const char *start_stream(const mcinr_model *m, size_t k, ZSTD_DCtx *dctx, uint8_t *raw, int64_t *dval,
                                 stream_reader *r) {
     const uint8_t *src = m->residual_streams + m->residual_stream_offset[k];
     size_t size = (size_t)m->residual_stream_size[k];
@@ -245,18 +295,18 @@ static const char *start_stream(const mcinr_model *m, size_t k, ZSTD_DCtx *dctx,
     r->raw = raw;
     r->raw_size = (size_t)m->residual_raw_size[k];
     r->pos = 0;
-    r->dmag = dmag;
+    r->dval = dval;
     if (r->empty) return NULL;
     if (r->coder == CODER_ZSTD) return unzstd_exact(dctx, src, size, raw, r->raw_size);
-    return rc_start(&r->rc, src, size);
+    return rc_start(&r->rc, r->coder, src, size);
 }
 
 /* The next value of the stream at point i. */
 static const char *stream_value(const mcinr_model *m, stream_reader *r, size_t i, code *cd) {
     if (r->empty) return NULL; /* cd stays d = 0 */
     if (r->coder == CODER_ZSTD) return next_code(r->raw, r->raw_size, &r->pos, cd);
-    const char *why = rc_value(&r->rc, rc_context(m, i, r->dmag), cd);
-    if (!why) r->dmag[i] = cd->escape ? 0 : cd->q < 0 ? (uint64_t)(-cd->q) : (uint64_t)cd->q;
+    const char *why = rc_value(&r->rc, rc_context(m, i, r->dval, r->coder != CODER_RANGE), cd);
+    if (!why) r->dval[i] = cd->escape ? 0 : cd->q;
     return why;
 }
 
@@ -467,7 +517,7 @@ static float data_value(double origin, int64_t q, double step);
 static size_t chain_start(const mcinr_model *m, size_t t, size_t c);
 
 /* Scratch of one chain reconstruction (open validation or one decode): the indices of the
- * chain's latest steps, y, the magnitudes the range coder's contexts read, and a zstd context.
+ * chain's latest steps, y, the differences the range coder's contexts read, and a zstd context.
  * level[m] holds the indices m + 1 steps before the step being reconstructed (level[0]: the
  * previous step), NULL when they are all 0 or lie before the chain's start (never read then).
  * Without a linear stream in the chain only the previous step is read, so one buffer, updated
@@ -478,7 +528,7 @@ typedef struct chain_buffers {
     int64_t *buf[LINEAR_LAGS + 1]; /* buf[1 …] only with history */
     int64_t *level[LINEAR_LAGS];
     int64_t *y;
-    uint64_t *dmag; /* range-coded streams only */
+    int64_t *dval; /* range-coded streams only: the differences read (escapes 0) */
     uint32_t *blend_error; /* blend streams only: blend_stride(m) errors per point, interleaved */
     int64_t *anchor;       /* chains with the anchor bit only: the next block's first step */
     size_t anchor_step;    /* the step anchor holds, SIZE_MAX: none yet */
@@ -489,7 +539,7 @@ typedef struct chain_buffers {
 static void chain_buffers_free(chain_buffers *b) {
     for (unsigned n = 0; n <= LINEAR_LAGS; n++) free(b->buf[n]);
     free(b->y);
-    free(b->dmag);
+    free(b->dval);
     free(b->blend_error);
     free(b->anchor);
     ZSTD_freeDCtx(b->dctx);
@@ -508,12 +558,12 @@ static int chain_buffers_alloc(chain_buffers *b, size_t N, int uses_range, int h
     b->history = history;
     for (unsigned n = 0; n <= (history ? LINEAR_LAGS : 0); n++) ok &= (b->buf[n] = malloc(N * sizeof(int64_t))) != NULL;
     b->y = malloc(N * sizeof(int64_t));
-    b->dmag = uses_range ? malloc(N * sizeof(uint64_t)) : NULL;
+    b->dval = uses_range ? malloc(N * sizeof(int64_t)) : NULL;
     b->blend_error = blend ? malloc(N * blend * sizeof(uint32_t)) : NULL;
     b->anchor = anchor ? malloc((N ? N : 1) * sizeof(int64_t)) : NULL;
     b->anchor_step = SIZE_MAX;
     b->dctx = ZSTD_createDCtx();
-    if (ok && b->y && (!uses_range || b->dmag) && (!blend || b->blend_error) && (!anchor || b->anchor) && b->dctx)
+    if (ok && b->y && (!uses_range || b->dval) && (!blend || b->blend_error) && (!anchor || b->anchor) && b->dctx)
         return 0;
     chain_buffers_free(b);
     return -1;
@@ -931,7 +981,7 @@ static const char *read_stream(const mcinr_model *m, size_t k, uint8_t *raw, cha
     stream_reader reader;
     const char *why;
     *point = 0;
-    if ((why = start_stream(m, k, b->dctx, raw, b->dmag, &reader))) {
+    if ((why = start_stream(m, k, b->dctx, raw, b->dval, &reader))) {
         *point = SIZE_MAX;
         return why;
     }
@@ -1276,9 +1326,9 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u predicts from the previous step, whose stream "
                  "quantises the %s", step, comp, (predictor & PREDICT_DATA) ? "residual, not the data" : "data, not the residual");
         unsigned coder = p[pos + 1];
-        if (coder != CODER_ZSTD && coder != CODER_RANGE)
+        if (coder != CODER_ZSTD && coder != CODER_RANGE && coder != CODER_RANGE_SIGNS)
             FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u has unknown coder %u (allowed 0 zstd, 1 range "
-                 "coder)", step, comp, coder);
+                 "coder, 2 range coder with sign contexts)", step, comp, coder);
         m->residual_predictor[k] = (uint8_t)predictor;
         m->residual_coder[k] = (uint8_t)coder;
         raw_size = mci_get_le(p + pos + 8, 8);
@@ -1292,7 +1342,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
             size = stored - LINEAR_BYTES;
             uses_linear = 1;
         }
-        if (coder == CODER_RANGE && size != 0) { /* an empty stream is all d = 0 whatever the coder */
+        if (coder != CODER_ZSTD && size != 0) { /* an empty stream is all d = 0 whatever the coder */
             if (raw_size != 0)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u: range-coded, but declares %llu "
                      "decompressed bytes (must be 0)", step, comp, (unsigned long long)raw_size);
@@ -1301,7 +1351,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
                      step, comp, (unsigned long long)size);
             uses_range = 1;
         }
-        if (size == 0 || m->residual_coder[k] == CODER_RANGE) {
+        if (size == 0 || coder != CODER_ZSTD) {
             if (raw_size != 0)
                 FAIL(MCINR_ERR_FORMAT, "stream of step %u component %u is empty but declares %llu bytes", step, comp,
                      (unsigned long long)raw_size);
@@ -1431,7 +1481,7 @@ mcinr_status mci_parse_residual(const char *name, const uint8_t *p, size_t len, 
          * the file opens does not depend on the thread count) */
         validate_job job = {m, (T + CHAIN_STEPS - 1) / CHAIN_STEPS, (size_t)max_raw, uses_range, uses_linear, uses_blend,
                             uses_anchor};
-        /* q and y, dmag for the range coder, three more steps for the linear predictor, the
+        /* q and y, the differences for the range coder, three more steps for the linear predictor, the
          * blend's errors, the anchor */
         uint64_t per_worker = (16u + (uses_range ? 8u : 0u) + (uses_linear ? 24u : 0u) + (uses_blend ? 4 * blend_stride(m) : 0u) +
                                (uses_anchor ? 8u : 0u)) * N + max_raw + ZSTD_DCTX_BYTES;
@@ -1649,7 +1699,7 @@ mcinr_status mci_apply_residual_rows(const mcinr_model *m, double time, const si
         for (size_t n = 0; n < steps; n++) { /* the chain, then its anchor */
             size_t k = (first + n <= (size_t)t ? first + n : anchor) * C + c;
             if (m->residual_raw_size[k] > max_raw) max_raw = (size_t)m->residual_raw_size[k];
-            uses_range |= m->residual_coder[k] == CODER_RANGE && m->residual_stream_size[k] != 0;
+            uses_range |= m->residual_coder[k] != CODER_ZSTD && m->residual_stream_size[k] != 0;
             uses_linear |= (m->residual_predictor[k] & PREDICT_LINEAR) != 0; /* reads the chain's last 3 steps */
             uses_blend |= (m->residual_predictor[k] & PREDICT_BLEND) != 0;
         }

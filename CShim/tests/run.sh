@@ -192,7 +192,7 @@ python3 $GEN "$CORPUS/meshc_grid.mci" --mesh grid --width 1 --pe 0 --clusters 1 
 # MESHX (type 10, format 1.5): the index of those chunks
 python3 $GEN "$CORPUS/meshx_tiny.mci" --mesh tiny --width 1 --pe 0 --clusters 2 --split --seed 15 --mesh-coding meshc \
     --chunk-cells 12 --mesh-index 2
-# a small type 7 file whose streams are mostly range-coded (coder 1) and zstd otherwise
+# a small type 7 file whose streams are mostly range-coded (coders 1 and 2) and zstd otherwise
 python3 $GEN "$CORPUS/rc_predicted.mci" --mesh tiny --width 1 --pe 0 --clusters 1 --seed 11 \
     --residual-predicted "$BUILD_DIR/rc_predicted.res"
 # linear residual predictor (format 1.4): its chains, weights and empty codes

@@ -36,6 +36,7 @@
  * test_kernels checks the sine / encoding kernels' loop variants against each other and libm. */
 #include "mcinr.h"
 #include "mcinr_kernels.h"
+#include "../src/range_decoder.h" /* coder 2's bit primitive, tested alone */
 
 #include <math.h>
 #include <stddef.h>
@@ -1817,17 +1818,18 @@ static size_t same_differences(uint8_t *raw, size_t N, int64_t d) {
     return n;
 }
 
-/* ---- crafted range-coded streams (type 7 coder 1) ---- */
+/* ---- crafted range-coded streams (type 7 coders 1 and 2) ---- */
 
 /* The test holds no range encoder and no copy of the neighbour rule: the crafted range-coded
  * streams come from tools/make_test_mci.py (the independent reference implementation of the
  * spec), written by `--range-streams DIR/rc` for small_residual_predicted.mci's mesh, one
- * DIR/rc/NAME.rc per case of its range_stream_cases (the values are described there). */
+ * DIR/rc/NAME.rc (coder 1) and DIR/rc/NAME.rc2 (coder 2) per case of its range_stream_cases
+ * (the values are described there). */
 static const char *stream_dir;
 
-static size_t read_range_stream(const char *name, uint8_t *out, size_t cap) {
+static size_t read_range_stream(const char *name, unsigned coder, uint8_t *out, size_t cap) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/rc/%s.rc", stream_dir, name);
+    snprintf(path, sizeof path, "%s/rc/%s.rc%s", stream_dir, name, coder == 2 ? "2" : "");
     bytes b = read_all(path);
     CHECK(b.size <= cap, "%s: %zu bytes", path, b.size);
     size_t n = b.size <= cap ? b.size : cap;
@@ -1836,15 +1838,37 @@ static size_t read_range_stream(const char *name, uint8_t *out, size_t cap) {
     return n;
 }
 
-/* Counts a type 7 payload's non-empty streams per coder (0, 1). */
-static void count_coders(bytes b, size_t counts[2]) {
+/* Coder 2's bit primitive alone (range_decoder.h): DIR/rc/one_probability.rc2 codes, with one
+ * adaptive probability, 20 times (200 zeros, then a one), then 7 zeros (the generator's
+ * one_probability_bits). After the long runs a one has probability near 2^-10, and at least one
+ * of them leaves the range under 2^16: a decoder that normalises once per bit, as coder 1's may,
+ * loses the stream there. Every byte is read, none beyond. */
+static void test_range_coder2_normalisation(void) {
+    uint8_t data[256];
+    size_t len = read_range_stream("one_probability", 2, data, sizeof data);
+    mci_rc rc;
+    memset(&rc, 0, sizeof rc);
+    const char *why = mci_rc_start(&rc, data, len);
+    CHECK(why == NULL, "one_probability.rc2: %s", why ? why : "");
+    if (why) return;
+    mci_rc2_prob q = {MCI_RC2_PROB_INIT, 0};
+    size_t wrong = 0, n = 0;
+    for (int run = 0; run < 20; run++)
+        for (int j = 0; j <= 200; j++, n++) wrong += mci_rc2_bit(&rc, &q) != (j == 200);
+    for (int j = 0; j < 7; j++, n++) wrong += mci_rc2_bit(&rc, &q) != 0;
+    CHECK(wrong == 0 && rc.pos == len, "one_probability.rc2: %zu of %zu bits wrong, %zu of %zu bytes read", wrong, n,
+          rc.pos, len);
+}
+
+/* Counts a type 7 payload's non-empty streams per coder (0, 1, 2). */
+static void count_coders(bytes b, size_t counts[3]) {
     size_t len;
     const uint8_t *p = payload_of(b, 7, &len);
     uint32_t T = (uint32_t)get_le(p + 8, 4), C = (uint32_t)get_le(p + 12, 4);
-    counts[0] = counts[1] = 0;
+    counts[0] = counts[1] = counts[2] = 0;
     for (size_t k = 0; k < (size_t)T * C; k++) {
         const uint8_t *e = p + 16 + 16 * (size_t)C + 24 * k;
-        if (get_le(e + 16, 8) != 0 && e[1] < 2) counts[e[1]]++;
+        if (get_le(e + 16, 8) != 0 && e[1] < 3) counts[e[1]]++;
     }
 }
 
@@ -1854,7 +1878,7 @@ enum { FRAME_OK, FRAME_BAD_MAGIC, FRAME_TRUNCATED, FRAME_TWO, FRAME_TRAILING, FR
 typedef struct crafted_stream {
     size_t k; /* stream t·C + c */
     unsigned predictor;
-    const uint8_t *raw; /* NULL: stored empty (every d = 0); coder 1: the range-coded bytes */
+    const uint8_t *raw; /* NULL: stored empty (every d = 0); coders 1, 2: the range-coded bytes */
     size_t raw_len;
     int frame;
     unsigned coder;
@@ -1880,7 +1904,7 @@ static size_t predicted_payload(const uint8_t *orig, const crafted_stream *cs, s
             put_le(e + 16, head, 8);
         }
         if (!cs[n].raw) continue;
-        if (cs[n].coder == 1) { /* stored as is, raw_size 0 */
+        if (cs[n].coder != 0) { /* range-coded: stored as is, raw_size 0 */
             memcpy(out + pos, cs[n].raw, cs[n].raw_len);
             put_le(e + 16, head + cs[n].raw_len, 8);
             pos += cs[n].raw_len;
@@ -2026,9 +2050,9 @@ static void test_linear_targeted(bytes b) {
      * with an empty time step (which costs nothing at open and leaves its buffer shared by two
      * steps of the history) between linear ones: step 0 q = 1 (d = 1), step 1 linear
      * q = h1 + 2 = 3, step 2 (time bit, empty) q = 3, step 3 linear with empty codes (28 bytes):
-     * pred = h1 + 2 h2 − 5 h3 = 3 + 6 − 5 = 4; step 4: 0. The empty streams carry coder 0, then
-     * coder 1. */
-    for (unsigned coder = 0; coder < 2; coder++) {
+     * pred = h1 + 2 h2 − 5 h3 = 3 + 6 − 5 = 4; step 4: 0. The empty streams carry coder 0, 1,
+     * then 2. */
+    for (unsigned coder = 0; coder < 3; coder++) {
         const int32_t edge[7] = {lim, 0, 0, -lim, lim, 0, 0}, copy[7] = {4096, 0, 0, 0, 0, 0, 0};
         const int32_t three_steps[7] = {4096, 8192, -5 * 4096, 0, 0, 0, 0};
         size_t n0 = same_differences(raw, N, 1), n1 = same_differences(raw2, N, 2);
@@ -2096,6 +2120,7 @@ static void test_retired_type6(bytes b) {
  * (b). */
 static void test_predicted_targeted(bytes b, const char *dir) {
     stream_dir = dir;
+    test_range_coder2_normalisation();
     size_t len;
     const uint8_t *orig = payload_of(b, 7, &len);
     uint64_t N = get_le(orig, 8);
@@ -2127,7 +2152,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         {"header only", "truncated", 9},
         {"table cut short", "does not fit", 10},
         {"point count differs from the mesh", "points", 11},
-        {"coder 2", "stream of step 0 component 0 has unknown coder 2", 12},
+        {"coder 3", "stream of step 0 component 0 has unknown coder 3", 12},
         {"coder 255 on an empty stream", "unknown coder 255", 13},
         {"range-coded stream declaring raw bytes", "range-coded, but declares", 14},
         {"range-coded stream of 4 bytes", "range-coded in 4 bytes (at least 5)", 15},
@@ -2153,7 +2178,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         case 9: plen = 16; break;
         case 10: plen = streams - 1; break;
         case 11: put_le(p, N + 1, 8); break;
-        case 12: p[table + 1] = 2; break;
+        case 12: p[table + 1] = 3; break;
         case 13: { size_t z = 0; /* an empty stream, if any */
                    while (z + 1 < (size_t)T * C && get_le(p + table + 24 * z + 16, 8) != 0) z++;
                    p[table + 24 * z + 1] = 255; } break;
@@ -2233,7 +2258,7 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         expect_residual_error(c, crafts[k].needle, crafts[k].what, kind != 15);
         free(c.data);
     }
-    /* crafted range-coded streams (coder 1, from the generator), the rest empty */
+    /* crafted range-coded streams (coders 1 and 2, from the generator), the rest empty */
     struct { const char *what, *needle, *stream; int kind; } rcrafts[] = {
         {"range coder: first byte not 0", "stream of step 0 component 0: the range-coded stream's first byte is not 0", "ramp", 0},
         {"range coder: last byte missing", "reads past the end of the stream", "ramp", 1},
@@ -2246,28 +2271,33 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         {"range coder: index 2^31 through the mesh predictor", "step 0 component 0, point 1: the reconstructed index", "big_then_1", 7},
         {"range coder: only the 5 start bytes", "reads past the end", "ramp", 8},
     };
-    for (size_t k = 0; k < sizeof rcrafts / sizeof rcrafts[0]; k++) {
+    for (size_t n = 0; n < 2 * (sizeof rcrafts / sizeof rcrafts[0]); n++) { /* each case in coder 1, then 2 */
+        size_t k = n / 2;
+        unsigned coder = 1 + (unsigned)(n % 2);
         int kind = rcrafts[k].kind;
-        size_t n = read_range_stream(rcrafts[k].stream, raw, sizeof raw - 2);
+        /* coder 2's probabilities adapt so fast that the 5 start bytes (all 0) code this small
+         * mesh's N zeros without reading another byte: a valid stream there */
+        if (kind == 8 && coder == 2) continue;
+        size_t stored = read_range_stream(rcrafts[k].stream, coder, raw, sizeof raw - 2);
         if (kind == 0) raw[0] = 1;
-        if (kind == 1) n--;
+        if (kind == 1) stored--;
         if (kind == 2) {
-            raw[n++] = 0;
-            raw[n++] = 0;
+            raw[stored++] = 0;
+            raw[stored++] = 0;
         }
         if (kind == 8) {
             memset(raw, 0, 5);
-            n = 5;
+            stored = 5;
         }
-        crafted_stream cs = {0, kind == 7 ? 2u : 0u, raw, n, FRAME_OK, 1, NULL};
+        crafted_stream cs = {0, kind == 7 ? 2u : 0u, raw, stored, FRAME_OK, coder, NULL};
         size_t plen = predicted_payload(orig, &cs, 1, p);
         bytes c = replace_payload(b, 7, p, plen);
         expect_residual_error(c, rcrafts[k].needle, rcrafts[k].what, 1);
         free(c.data);
     }
     /* valid extremes: ±(2^31 − 1), an empty stream continuing a chain, an escape in a chain;
-     * zstd, then range-coded (coder 1, with an empty stream of coder 1) */
-    for (unsigned coder = 0; coder < 2; coder++) {
+     * zstd, then range-coded (coders 1 and 2, with an empty stream of the same coder) */
+    for (unsigned coder = 0; coder < 3; coder++) {
         size_t n0 = same_differences(raw, N, big), n1 = same_differences(raw2, N, -big);
         uint8_t raw3[4096];
         size_t n3 = same_differences(raw3, 3, 0);
@@ -2276,10 +2306,10 @@ static void test_predicted_targeted(bytes b, const char *dir) {
         memcpy(raw3 + n3, &escaped, 4); /* little-endian hosts */
         n3 += 4;
         n3 += same_differences(raw3 + n3, N - 4, 0);
-        if (coder == 1) { /* the same values, range-coded by the generator */
-            n0 = read_range_stream("all_big", raw, sizeof raw);
-            n1 = read_range_stream("all_minus_big", raw2, sizeof raw2);
-            n3 = read_range_stream("escape_1_5_at_3", raw3, sizeof raw3);
+        if (coder != 0) { /* the same values, range-coded by the generator */
+            n0 = read_range_stream("all_big", coder, raw, sizeof raw);
+            n1 = read_range_stream("all_minus_big", coder, raw2, sizeof raw2);
+            n3 = read_range_stream("escape_1_5_at_3", coder, raw3, sizeof raw3);
         }
         crafted_stream cs[4] = {{0, 0, raw, n0, FRAME_OK, coder, NULL}, {1, 0, raw2, n1, FRAME_OK, coder, NULL},
                                 {C, 3, NULL, 0, FRAME_OK, coder, NULL}, {2 * C, 1, raw3, n3, FRAME_OK, coder, NULL}};
@@ -2322,10 +2352,10 @@ static void test_predicted_targeted(bytes b, const char *dir) {
     {
         mcinr_model *m0 = NULL;
         CHECK(open_bytes(b, &m0, NULL, 0) == MCINR_OK, "small_residual_predicted opens");
-        size_t counts[2];
+        size_t counts[3];
         count_coders(b, counts);
-        CHECK(counts[0] > 0 && counts[1] > 0, "small_residual_predicted: %zu zstd and %zu range-coded streams", counts[0],
-              counts[1]);
+        CHECK(counts[0] > 0 && counts[1] > 0 && counts[2] > 0,
+              "small_residual_predicted: %zu zstd, %zu coder-1 and %zu coder-2 streams", counts[0], counts[1], counts[2]);
         float *want = malloc(N * C * sizeof(float)), *got = malloc(N * C * sizeof(float));
         if (m0) decode_step(m0, T - 1, 0, want);
         memcpy(p, orig, len);
@@ -2638,22 +2668,23 @@ int main(int argc, char **argv) {
     free(int8.data);
     free(f16z.data);
     printf("error-bounded mode (RESIDUAL type 7: predicted indices)\n");
-    test_residual(argv[1], "residual_predicted", 2);
-    test_residual(argv[1], "small_residual_predicted", 2);
+    /* the generator range-codes with coders 1 and 2 by turns, so every residual fixture is 1.11 */
+    test_residual(argv[1], "residual_predicted", 11);
+    test_residual(argv[1], "small_residual_predicted", 11);
     printf("RESIDUAL type 7, linear predictor (format 1.4)\n");
-    test_residual(argv[1], "residual_linear", 4);
-    test_residual(argv[1], "small_residual_linear", 4);
+    test_residual(argv[1], "residual_linear", 11);
+    test_residual(argv[1], "small_residual_linear", 11);
     printf("RESIDUAL type 7, plane predictor (format 1.6)\n");
-    test_residual(argv[1], "residual_plane", 6);
-    test_residual(argv[1], "small_residual_plane", 6);
-    test_residual(argv[1], "residual_blend", 7);
-    test_residual(argv[1], "small_residual_blend", 7);
-    test_residual(argv[1], "residual_quad", 8);
-    test_residual(argv[1], "small_residual_quad", 8);
-    test_residual(argv[1], "residual_anchor", 9);
-    test_residual(argv[1], "small_residual_anchor", 9);
-    test_residual(argv[1], "residual_nb", 10);
-    test_residual(argv[1], "small_residual_nb", 10);
+    test_residual(argv[1], "residual_plane", 11);
+    test_residual(argv[1], "small_residual_plane", 11);
+    test_residual(argv[1], "residual_blend", 11);
+    test_residual(argv[1], "small_residual_blend", 11);
+    test_residual(argv[1], "residual_quad", 11);
+    test_residual(argv[1], "small_residual_quad", 11);
+    test_residual(argv[1], "residual_anchor", 11);
+    test_residual(argv[1], "small_residual_anchor", 11);
+    test_residual(argv[1], "residual_nb", 11);
+    test_residual(argv[1], "small_residual_nb", 11);
     test_plane_weights(argv[1], "vessel_plane");
     test_plane_weights(argv[1], "vessel_plane_nb5");
     test_neighbour_lists(argv[1]);

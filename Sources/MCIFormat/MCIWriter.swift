@@ -81,7 +81,7 @@ public enum MCIWriter {
             }
         }
         let chunkedMesh = model.codedMesh != nil || (model.mesh != nil && model.meshCoding != .zlib)
-        let minor: UInt16 = (model.residual?.neighbourLeast ?? 0) > 0 ? 10
+        let minor: UInt16 = model.residual?.usesSignContexts == true ? 11 : (model.residual?.neighbourLeast ?? 0) > 0 ? 10
             : model.residual?.usesAnchor == true ? 9 : model.residual?.usesQuadraticPredictor == true ? 8
             : model.residual?.usesBlendPredictor == true ? 7 : model.residual?.usesPlanePredictor == true ? 6
             : model.residual?.usesLinearPredictor == true ? 4

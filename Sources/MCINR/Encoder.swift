@@ -63,10 +63,13 @@ public struct EncodeOptions: Sendable {
         }
     }
 
-    /// The options of the smaller network to try after `bounded`, the residual of the network
-    /// trained with these options; nil where none is tried.
-    func smallerNetwork(after bounded: MCIResidual.Report?) -> EncodeOptions? {
-        guard triesSmallerNetwork, let bounded, let ratio = training.targetCompressionRatio else { return nil }
+    /// The smaller network to try after `first`, trained with these options on `data`: its
+    /// options and why it is tried (the progress event); nil where none is tried (the rule is
+    /// off, the residual quantises the data in under half its streams, or no narrower width
+    /// fits the larger ratio).
+    func smallerNetwork(after first: (bounded: MCIResidual.Report?, width: Int), data: borrowing TrainingData)
+        -> (options: EncodeOptions, event: ProgressEvent)? {
+        guard triesSmallerNetwork, let bounded = first.bounded, let ratio = training.targetCompressionRatio else { return nil }
         let streams = bounded.predictorUse.reduce(0, +)
         guard streams > 0, Double(bounded.dataStreams) >= Self.smallerNetworkDataShare * Double(streams) else { return nil }
         var smaller = self
@@ -75,7 +78,10 @@ public struct EncodeOptions: Sendable {
         // quarter of the budget
         smaller.training.timeBudgetSeconds = training.timeBudgetSeconds.map { $0 / Self.smallerNetworkFactor }
         smaller.triesSmallerNetwork = false
-        return smaller
+        guard let width = try? MCINRPipeline(config: smaller.training).resolvedWidth(for: data), width < first.width else {
+            return nil
+        }
+        return (smaller, .smallerNetwork(dataStreams: bounded.dataStreams, streams: streams, ratio: ratio * Self.smallerNetworkFactor))
     }
 }
 
@@ -206,12 +212,9 @@ public enum Encoder {
         let dataCosts = ErrorBoundedEncoder.DataCosts()
         var networks = [try trained(data, options: options, mesh: embedded, codedMesh: codedMesh, dataCosts: dataCosts,
                                     reporter: reporter)], kept = 0
-        if let smaller = options.smallerNetwork(after: networks[0].bounded),
-           let width = try? MCINRPipeline(config: smaller.training).resolvedWidth(for: data),
-           width < networks[0].result.architecture.width {  // a ratio no width fits, or no narrower: none tried
-            if let b = networks[0].bounded, let ratio = smaller.training.targetCompressionRatio {
-                reporter?.report(.smallerNetwork(dataStreams: b.dataStreams, streams: b.predictorUse.reduce(0, +), ratio: ratio))
-            }
+        if let (smaller, event) = options.smallerNetwork(after: (networks[0].bounded, networks[0].result.architecture.width),
+                                                         data: data) {
+            reporter?.report(event)
             networks.append(try trained(data, options: smaller, mesh: embedded, codedMesh: codedMesh, dataCosts: dataCosts,
                                         reporter: reporter))
             if networks[1].cost.storedBytes < networks[0].cost.storedBytes { kept = 1 }

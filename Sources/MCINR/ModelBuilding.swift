@@ -7,7 +7,7 @@ import MeshIO
 /// The product's version: the CLI's `--version`, the `creator` of every file's JSON section.
 /// The C decoder library carries the same number (MCINR_VERSION_STRING in mcinr.h).
 public enum MCINRVersion {
-    public static let string = "1.10.0"
+    public static let string = "1.11.0"
 }
 
 extension MCIMesh {

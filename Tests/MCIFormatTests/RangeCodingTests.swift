@@ -23,22 +23,28 @@ final class RangeCodingTests: XCTestCase {
         escapes[C] = [1: 7.5, N - 1: -0.125]
         let widths = (0..<C).map { 1e-9 * Double($0 + 1) }
         let quantised = ResidualQuantiser.Quantised(indices: indices, escapes: escapes)
-        let coded = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C,
-                                                          neighbours: MeshNeighbours(mesh), threads: 2,
-                                                          candidates: [[]], coder: .range)
-        XCTAssertTrue(coded.allSatisfy { $0.coder == .range && !$0.bytes.isEmpty })
-        var withResidual = model
-        withResidual.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
         let network = try MCIDecoder(bytes: MCIWriter.encode(model))
-        let decoder = try MCIDecoder(bytes: MCIWriter.encode(withResidual))
-        for t in 0..<T {
-            let decoded = try decoder.decodeMesh(time: decoder.times[t]), net = try network.decodeMesh(time: decoder.times[t])
-            for i in 0..<N {
-                for c in 0..<C {
-                    let k = t * C + c
-                    let expected = escapes[k][i] ?? ResidualQuantiser.applied(net[i * C + c], Int64(indices[k][i]), widths[c])
-                    XCTAssertEqual(decoded[i * C + c], expected, "step \(t), point \(i), component \(c)")
+        for coder in [MCIResidual.Coder.range, .rangeSigns] {
+            let coded = try ErrorBoundedEncoder.encodeStreams(residual: quantised, data: nil, componentCount: C,
+                                                              neighbours: MeshNeighbours(mesh), threads: 2,
+                                                              candidates: [[]], coder: coder)
+            XCTAssertTrue(coded.allSatisfy { $0.coder == coder && !$0.bytes.isEmpty })
+            var withResidual = model
+            withResidual.residual = MCIResidual(maxErrors: widths, binWidths: widths, pointCount: N, timeCount: T, streams: coded)
+            let bytes = try MCIWriter.encode(withResidual)
+            XCTAssertEqual(bytes[10] == 11, coder == .rangeSigns, "minor version 11 exactly with coder 2")
+            let decoder = try MCIDecoder(bytes: bytes)
+            for t in 0..<T {
+                let decoded = try decoder.decodeMesh(time: decoder.times[t]), net = try network.decodeMesh(time: decoder.times[t])
+                var wrong = 0
+                for i in 0..<N {
+                    for c in 0..<C {
+                        let k = t * C + c
+                        let expected = escapes[k][i] ?? ResidualQuantiser.applied(net[i * C + c], Int64(indices[k][i]), widths[c])
+                        wrong += decoded[i * C + c] == expected ? 0 : 1
+                    }
                 }
+                XCTAssertEqual(wrong, 0, "coder \(coder), step \(t)")
             }
         }
     }

@@ -111,7 +111,7 @@ def differences(entry, n, nb):
         body = body[LINEAR_WEIGHT_BYTES:]
         if not body:
             return [0] * n
-    return range_decode(body, n, nb) if coder == 1 else zstd_codes(body, raw, n)
+    return range_decode(body, n, nb, coder) if coder else zstd_codes(body, raw, n)
 
 
 def cost_bits(codes, nb, tau, levels, extra_sum=None, extra_count=None, sign_context=False):

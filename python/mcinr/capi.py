@@ -232,7 +232,7 @@ def build_library(out_dir, root=None, cc=None, force=False):
 
 
 def version(library=None):
-    """mcinr_version() of the library ("1.10.0")."""
+    """mcinr_version() of the library ("1.11.0")."""
     return load_library(library).version
 
 

@@ -63,8 +63,8 @@ def model(name):
 
 class LibraryTests(unittest.TestCase):
     def test_version(self):
-        self.assertEqual(mcinr.version(LIB), "1.10.0")
-        self.assertEqual(mcinr.load_library(LIB).version, "1.10.0")
+        self.assertEqual(mcinr.version(LIB), "1.11.0")
+        self.assertEqual(mcinr.load_library(LIB).version, "1.11.0")
         self.assertIs(mcinr.load_library(LIB), mcinr.load_library(LIB), "loaded once per path")
 
     def test_limit_status(self):

@@ -46,8 +46,10 @@ public enum ErrorBoundedEncoder {
     /// the network; given empty, they are recorded, and a later residual of the same series and
     /// bound (another weight encoding of the model) reuses them: the same plan, less work.
     /// `neighbourLeast`: K of the NEIGHBOURS section (format 1.10; 0: none, the format 1.9 lists).
+    /// `coder`: every stream in this coder (tests of one coder's streams); nil: the smaller of
+    /// zstd and coder 2 per stream.
     public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1, dataCosts: DataCosts? = nil,
-                            neighbourLeast: Int = MCIResidual.defaultNeighbourLeast,
+                            neighbourLeast: Int = MCIResidual.defaultNeighbourLeast, coder: MCIResidual.Coder? = nil,
                             truth: (Int) throws -> [Float]) throws -> (MCIModel, MCIResidual.Report) {
         guard let mesh = model.mesh else {
             throw MCIError.invalidModel("error-bounded mode needs the mesh in the model (residuals are stored at its points)")
@@ -101,7 +103,7 @@ public enum ErrorBoundedEncoder {
         let plan = planner.finish()
         var result = model
         for attempt in 0... {
-            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, plan: plan)
+            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, coder: coder, plan: plan)
             var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
             func quantised(_ t: Int, _ network: MCIDecoder) throws
                 -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
@@ -163,7 +165,7 @@ public enum ErrorBoundedEncoder {
                     },
                     dataStreams: coded.filter { $0.predictor.contains(.data) }.count,
                     anchoredStreams: coded.filter { $0.predictor.contains(.anchor) }.count,
-                    rangeCodedStreams: coded.filter { $0.coder == .range && !$0.bytes.isEmpty }.count,
+                    rangeCodedStreams: coded.filter { $0.coder != .zstd && !$0.bytes.isEmpty }.count,
                     metrics: evaluation.report, networkMetrics: networkEvaluation.report)
                 result.metadataJSON = recordingBound(in: result.metadataJSON, report)
                 return (result, report)

@@ -47,11 +47,16 @@ public struct MCIResidual: Equatable, Sendable {
         case zstd = 0
         /// An adaptive binary range coder with neighbourhood contexts (`RangeCoding`).
         case range = 1
+        /// The range coder with counted 15-bit probabilities, occupancy and sign contexts
+        /// (format 1.11): what the writer uses.
+        case rangeSigns = 2
     }
 
     /// Bytes of the section payload as `MCIWriter` stores it.
     public var payloadBytes: Int { 16 + 16 * componentCount + 24 * streams.count + streams.reduce(0) { $0 + $1.storedBytes } }
 
+    /// Whether any stream uses coder 2 (format 1.11).
+    public var usesSignContexts: Bool { streams.contains { $0.coder == .rangeSigns && !$0.bytes.isEmpty } }
     /// Whether any stream uses the linear predictor (format 1.4).
     public var usesLinearPredictor: Bool { streams.contains { $0.predictor.contains(.linear) } }
     /// Whether any stream uses the plane predictor (format 1.6).

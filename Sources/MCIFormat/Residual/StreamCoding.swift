@@ -1,8 +1,8 @@
 import CZstd
 
 /// The coder stage of the residual codec: a stream's differences (and exact escapes) as
-/// bytes, in zstd over zigzag varints or in the adaptive range coder (`RangeCoding`),
-/// whichever is smaller.
+/// bytes, in zstd over zigzag varints or in the adaptive range coder with sign contexts
+/// (`RangeCoding`, coder 2), whichever is smaller.
 enum StreamCoding {
     /// The zstd frame of one stream: zigzag LEB128 codes, code 0 = escape followed by the f32
     /// value, code k ≥ 1 = difference zigzag⁻¹(k − 1).
@@ -29,14 +29,16 @@ enum StreamCoding {
         return (raw.count, Array(dest[0..<written]))
     }
 
-    /// One stream, in the smaller of the two codings (or in `coder`); empty if every
-    /// difference is 0.
+    /// One stream, in the smaller of zstd and the range coder with sign contexts (or in
+    /// `coder`, any of the three); empty if every difference is 0.
     static func stream(predictor: MCIResidual.Predictor, differences d: [Int64], escapes: [Int: Float],
                        neighbours: MeshNeighbours, coder: MCIResidual.Coder? = nil) throws -> MCIResidual.Stream {
         if escapes.isEmpty && d.allSatisfy({ $0 == 0 }) { return MCIResidual.Stream(predictor: predictor, coder: .zstd, rawSize: 0, bytes: []) }
-        let ranged = coder == .zstd ? nil : MCIResidual.Stream(predictor: predictor, coder: .range, rawSize: 0,
-                                                   bytes: RangeCoding.encode(differences: d, escapes: escapes, neighbours: neighbours))
-        if coder == .range, let ranged { return ranged }
+        let rangeCoder = coder ?? .rangeSigns
+        let ranged = rangeCoder == .zstd ? nil : MCIResidual.Stream(
+            predictor: predictor, coder: rangeCoder, rawSize: 0,
+            bytes: RangeCoding.encode(differences: d, escapes: escapes, neighbours: neighbours, coder: rangeCoder))
+        if coder != nil, let ranged { return ranged }
         let (rawSize, zstd) = try zstdStream(differences: d, escapes: escapes)
         if let ranged, ranged.bytes.count <= zstd.count { return ranged }
         return MCIResidual.Stream(predictor: predictor, coder: .zstd, rawSize: rawSize, bytes: zstd)
