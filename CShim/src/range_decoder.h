@@ -33,28 +33,36 @@ static inline const char *mci_rc_start(mci_rc *rc, const uint8_t *src, size_t le
     return NULL;
 }
 
-/* One bit with the adaptive probability *p: 0 or 1, or -1 when the normalisation would read
- * past the end of the stream. A corrupt stream can leave code >= range; the unsigned
- * arithmetic then stays defined and the stream fails some later check. */
-static inline int mci_rc_bit(mci_rc *rc, uint16_t *p) {
-    uint32_t bound = (rc->range >> MCI_RC_PROB_BITS) * *p;
-    int bit;
+/* Chooses the sub-interval: 0 below bound (the range shrinks to it), else 1 above it. */
+static inline int mci_rc_split(mci_rc *rc, uint32_t bound) {
     if (rc->code < bound) {
         rc->range = bound;
-        *p = (uint16_t)(*p + (((1u << MCI_RC_PROB_BITS) - *p) >> MCI_RC_MOVE_BITS));
-        bit = 0;
-    } else {
-        rc->code -= bound;
-        rc->range -= bound;
-        *p = (uint16_t)(*p - (*p >> MCI_RC_MOVE_BITS));
-        bit = 1;
+        return 0;
     }
-    if (rc->range < MCI_RC_TOP) {
+    rc->code -= bound;
+    rc->range -= bound;
+    return 1;
+}
+
+/* Refills the range to at least 2^24: 0, or -1 when that would read past the end of the stream.
+ * A loop because coder 2's 15-bit probabilities can leave the range under 2^16 (coder 1's 11-bit
+ * ones never do: the loop then runs at most once). A corrupt stream can leave code >= range; the
+ * unsigned arithmetic then stays defined and the stream fails some later check. */
+static inline int mci_rc_normalise(mci_rc *rc) {
+    while (rc->range < MCI_RC_TOP) {
         if (rc->pos >= rc->len) return -1;
         rc->range <<= 8;
         rc->code = rc->code << 8 | rc->src[rc->pos++];
     }
-    return bit;
+    return 0;
+}
+
+/* One bit with the adaptive probability *p: 0 or 1, or -1 past the end of the stream. */
+static inline int mci_rc_bit(mci_rc *rc, uint16_t *p) {
+    int bit = mci_rc_split(rc, (rc->range >> MCI_RC_PROB_BITS) * *p);
+    if (bit) *p = (uint16_t)(*p - (*p >> MCI_RC_MOVE_BITS));
+    else *p = (uint16_t)(*p + (((1u << MCI_RC_PROB_BITS) - *p) >> MCI_RC_MOVE_BITS));
+    return mci_rc_normalise(rc) ? -1 : bit;
 }
 
 /* Coder 2 of RESIDUAL (format 1.11): probabilities in units of 2^-15, each with a count n of its
@@ -71,26 +79,12 @@ typedef struct mci_rc2_prob {
 } mci_rc2_prob;
 
 static inline int mci_rc2_bit(mci_rc *rc, mci_rc2_prob *q) {
-    uint32_t bound = (rc->range >> MCI_RC2_PROB_BITS) * q->p;
+    int bit = mci_rc_split(rc, (rc->range >> MCI_RC2_PROB_BITS) * q->p);
     unsigned shift = q->n + 1u;
-    int bit;
-    if (rc->code < bound) {
-        rc->range = bound;
-        q->p = (uint16_t)(q->p + (((1u << MCI_RC2_PROB_BITS) - q->p) >> shift));
-        bit = 0;
-    } else {
-        rc->code -= bound;
-        rc->range -= bound;
-        q->p = (uint16_t)(q->p - (q->p >> shift));
-        bit = 1;
-    }
+    if (bit) q->p = (uint16_t)(q->p - (q->p >> shift));
+    else q->p = (uint16_t)(q->p + (((1u << MCI_RC2_PROB_BITS) - q->p) >> shift));
     if (q->n < MCI_RC2_LAST_COUNT) q->n++;
-    while (rc->range < MCI_RC_TOP) { /* twice after a bit of probability under 2^-8 */
-        if (rc->pos >= rc->len) return -1;
-        rc->range <<= 8;
-        rc->code = rc->code << 8 | rc->src[rc->pos++];
-    }
-    return bit;
+    return mci_rc_normalise(rc) ? -1 : bit; /* twice after a bit of probability under 2^-8 */
 }
 
 /* A fixed bit: probability 1/2, never updated (an adaptive bit with p = 1/2 in units of
@@ -102,12 +96,7 @@ static inline int mci_rc_fixed_in(mci_rc *rc, unsigned prob_bits) {
     uint32_t bit = rc->code >= bound, mask = 0u - bit;
     rc->code -= bound & mask;
     rc->range = (bound & ~mask) | ((rc->range - bound) & mask);
-    if (rc->range < MCI_RC_TOP) {
-        if (rc->pos >= rc->len) return -1;
-        rc->range <<= 8;
-        rc->code = rc->code << 8 | rc->src[rc->pos++];
-    }
-    return (int)bit;
+    return mci_rc_normalise(rc) ? -1 : (int)bit;
 }
 
 static inline int mci_rc_fixed(mci_rc *rc) { return mci_rc_fixed_in(rc, MCI_RC_PROB_BITS); }

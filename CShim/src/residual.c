@@ -146,14 +146,20 @@ static const char *unzstd_exact(ZSTD_DCtx *dctx, const uint8_t *src, size_t src_
  * (range_decoder.h, shared with the MESHC chunks). Coder 1: X, exponent bits per context κ; M,
  * the two leading mantissa bits per exponent; G, sign per κ. Coder 2 (format 1.11): the same
  * binarisation with counted 15-bit probabilities, exponent bits per κ and occupancy ν, sign per
- * κ and neighbours' signs σ. About 11 KB, so it lives on the caller's stack. */
+ * κ and neighbours' signs σ. About 9 KB, so it lives on the caller's stack. */
 #define RC2_OCCUPANCY 4u             /* ν: none, under half, half or more, all neighbours non-zero */
 #define RC2_SIGNS 5u                 /* σ: the sum of the neighbours' signs 0, 1, ≥ 2, −1, ≤ −2 */
 typedef struct range_decoder {
     mci_rc rc;
     unsigned coder;
-    uint16_t X[RC_CONTEXTS][RC_EXPONENT_BITS], M[RC_EXPONENT_BITS][3], G[RC_CONTEXTS];
-    mci_rc2_prob X2[RC_CONTEXTS][RC2_OCCUPANCY][RC_EXPONENT_BITS], M2[RC_EXPONENT_BITS][3], G2[RC_CONTEXTS][RC2_SIGNS];
+    union { /* the stream's coder's tables only */
+        struct {
+            uint16_t X[RC_CONTEXTS][RC_EXPONENT_BITS], M[RC_EXPONENT_BITS][3], G[RC_CONTEXTS];
+        } c1;
+        struct {
+            mci_rc2_prob X[RC_CONTEXTS][RC2_OCCUPANCY][RC_EXPONENT_BITS], M[RC_EXPONENT_BITS][3], G[RC_CONTEXTS][RC2_SIGNS];
+        } c2;
+    } t;
 } range_decoder;
 
 static const char *rc_start(range_decoder *rc, unsigned coder, const uint8_t *src, size_t len) {
@@ -162,19 +168,19 @@ static const char *rc_start(range_decoder *rc, unsigned coder, const uint8_t *sr
     rc->coder = coder;
     if (coder == CODER_RANGE) {
         for (unsigned c = 0; c < RC_CONTEXTS; c++) {
-            for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X[c][j] = RC_PROB_INIT;
-            rc->G[c] = RC_PROB_INIT;
+            for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->t.c1.X[c][j] = RC_PROB_INIT;
+            rc->t.c1.G[c] = RC_PROB_INIT;
         }
-        for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->M[e][0] = rc->M[e][1] = rc->M[e][2] = RC_PROB_INIT;
+        for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->t.c1.M[e][0] = rc->t.c1.M[e][1] = rc->t.c1.M[e][2] = RC_PROB_INIT;
         return NULL;
     }
     const mci_rc2_prob start = {MCI_RC2_PROB_INIT, 0};
     for (unsigned c = 0; c < RC_CONTEXTS; c++) {
         for (unsigned v = 0; v < RC2_OCCUPANCY; v++)
-            for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->X2[c][v][j] = start;
-        for (unsigned g = 0; g < RC2_SIGNS; g++) rc->G2[c][g] = start;
+            for (unsigned j = 0; j < RC_EXPONENT_BITS; j++) rc->t.c2.X[c][v][j] = start;
+        for (unsigned g = 0; g < RC2_SIGNS; g++) rc->t.c2.G[c][g] = start;
     }
-    for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->M2[e][0] = rc->M2[e][1] = rc->M2[e][2] = start;
+    for (unsigned e = 0; e < RC_EXPONENT_BITS; e++) rc->t.c2.M[e][0] = rc->t.c2.M[e][1] = rc->t.c2.M[e][2] = start;
     return NULL;
 }
 
@@ -186,14 +192,14 @@ typedef struct rc_ctx {
 /* One adaptive bit of the exponent (j), the mantissa (e, slot) or the sign, in the stream's
  * coder's tables (0, 1, or -1 past the end of the stream), and a fixed bit in its units. */
 static int rc_exponent_bit(range_decoder *rc, rc_ctx x, unsigned j) {
-    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->X[x.kappa][j])
-                                    : mci_rc2_bit(&rc->rc, &rc->X2[x.kappa][x.occupancy][j]);
+    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->t.c1.X[x.kappa][j])
+                                    : mci_rc2_bit(&rc->rc, &rc->t.c2.X[x.kappa][x.occupancy][j]);
 }
 static int rc_mantissa_bit(range_decoder *rc, unsigned e, unsigned slot) {
-    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->M[e][slot]) : mci_rc2_bit(&rc->rc, &rc->M2[e][slot]);
+    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->t.c1.M[e][slot]) : mci_rc2_bit(&rc->rc, &rc->t.c2.M[e][slot]);
 }
 static int rc_sign_bit(range_decoder *rc, rc_ctx x) {
-    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->G[x.kappa]) : mci_rc2_bit(&rc->rc, &rc->G2[x.kappa][x.signs]);
+    return rc->coder == CODER_RANGE ? mci_rc_bit(&rc->rc, &rc->t.c1.G[x.kappa]) : mci_rc2_bit(&rc->rc, &rc->t.c2.G[x.kappa][x.signs]);
 }
 static int rc_fixed_bit(range_decoder *rc) { return rc->coder == CODER_RANGE ? mci_rc_fixed(&rc->rc) : mci_rc2_fixed(&rc->rc); }
 

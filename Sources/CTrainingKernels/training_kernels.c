@@ -85,3 +85,18 @@ double mcinr_mse_gradient(const float *pred, const float *target, size_t n, floa
     }
     return sum;
 }
+
+double mcinr_huber_gradient(const float *pred, const float *target, size_t rows, size_t cols,
+                            float grad_scale, const float *clip, float *grad) {
+    double sum = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t j = 0; j < cols; j++) {
+            size_t i = r * cols + j;
+            float d = pred[i] - target[i];
+            sum += (double)d * (double)d;
+            float c = d > clip[j] ? clip[j] : (d < -clip[j] ? -clip[j] : d);
+            grad[i] = grad_scale * c;
+        }
+    }
+    return sum;
+}

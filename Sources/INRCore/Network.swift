@@ -34,6 +34,13 @@ public final class Network {
     public var matmul: MatmulPrecision = .fp32 { didSet { products = matmul.resolved } }
     /// `matmul` resolved for this CPU.
     private var products: MatmulPrecision = .fp32
+    /// Huber's δ per output component (normalised units), or empty for the plain MSE: in
+    /// training, an output's error beyond ±δ pulls with a constant gradient, so outputs the
+    /// network cannot fit (a front thinner than the mesh) stop dominating the gradient. The
+    /// error-bounded writer sets δ to the bound (MCINRConfig.lossBound).
+    public var lossClip: [Float] = [] {
+        willSet { precondition(newValue.isEmpty || newValue.count == outputCount, "lossClip needs one δ per output") }
+    }
 
     // Network-level workspace.
     public private(set) var batchCapacity = 0
@@ -187,6 +194,7 @@ public final class Network {
         // Import of our own export cannot fail; the architecture is carried over.
         let clone = try! Network(description: export(), architecture: architecture)
         clone.matmul = matmul
+        clone.lossClip = lossClip
         return clone
     }
 
@@ -336,14 +344,17 @@ public final class Network {
         }
     }
 
-    /// MSE loss (mean over rows × C) of one batch and its gradient into `gradients`.
+    /// MSE loss (mean over rows × C) of one batch and its gradient into `gradients` (Huber's
+    /// gradient where `lossClip` is set; the value returned is still the MSE).
     /// `rows` ≤ batchCapacity (call `reserve` first). Allocates nothing.
     public func lossAndGradient(inputs: UnsafePointer<Float>, targets: UnsafePointer<Float>,
                                 rows: Int) -> Double {
         guard rows > 0 else { return 0 }
         let out = forward(inputs, rows: rows, training: true)
         let n = rows * outputCount
-        let sum = mcinr_mse_gradient(out, targets, n, Float(2.0 / Double(n)), outputGrad.pointer)
+        let sum = lossClip.isEmpty
+            ? mcinr_mse_gradient(out, targets, n, Float(2.0 / Double(n)), outputGrad.pointer)
+            : mcinr_huber_gradient(out, targets, rows, outputCount, Float(2.0 / Double(n)), lossClip, outputGrad.pointer)
         backward(rows: rows)
         return sum / Double(n)
     }

@@ -34,9 +34,8 @@ extension Encoder {
         if isRoot && options.embedMesh && mesh == nil {
             throw MCINRError.invalidConfiguration("rank 0 needs the mesh to embed it")
         }
-        var config = options.training
-        config.evaluation = .none
-        var (result, fields) = try MCINRPipeline(config: config, reporter: reporter).runDistributed(&shard, communicator: communicator)
+        var (result, fields) = try MCINRPipeline(config: options.trainingConfig, reporter: reporter)
+            .runDistributed(&shard, communicator: communicator)
         result.config.evaluation = options.training.evaluation
         let points = shard.points
         let truth = { (step: Int) throws -> [Float]? in try fields.gatherStep(step, root: 0, communicator: communicator) }

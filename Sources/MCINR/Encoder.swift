@@ -18,15 +18,26 @@ public struct EncodeOptions: Sendable {
     public var boundedWeightAlternatives: [MCIWeightEncoding] = [.int8]
     /// Error-bounded mode: where the residual of the trained network quantises the data itself
     /// in at least `smallerNetworkDataShare` of its streams (it reads the network little, whose
-    /// weights then buy mostly the continuous model between stored steps), also train a network
+    /// weights then buy mostly the continuous model between stored steps), or the network's error
+    /// is at least `smallerNetworkErrorRatio` times the bound, also train a network
     /// for `smallerNetworkFactor`× the target ratio (about a quarter of the weights, with a
     /// quarter of the time budget) and keep the file whose weights and residual are smaller
     /// (docs/benchmarks/error-bounded-capacity.md: 7–11 % smaller at 10⁻³, the network alone
     /// about 10 dB weaker). Needs a target ratio, not a fixed width; costs the second training and a
     /// second residual where it applies.
     public var triesSmallerNetwork = false
+    /// Error-bounded mode: train with Huber's loss at the bound (`MCINRConfig.lossBound`)
+    /// instead of the MSE (ours, issue #23; docs/benchmarks/error-bounded.md). No effect without
+    /// a bound.
+    public var boundAwareLoss = true
     public static let smallerNetworkFactor = 4.0
     public static let smallerNetworkDataShare = 0.5
+    /// … or where the network's RMS error is at least this many times the bound (its error then
+    /// spans several of the residual's bins, whose cost a weaker network raises only by the
+    /// logarithm of its error: with Huber's loss a network can be good enough that the residual
+    /// reads it in most streams, yet far from the bound; vessel-small at 10⁻³: 2.5 E, and the
+    /// 4× smaller network made the file 4 % smaller, docs/benchmarks/error-bounded.md).
+    public static let smallerNetworkErrorRatio = 2.0
     /// Embed the mesh, so ParaView needs nothing else (required by an error bound).
     public var embedMesh = true
     /// Error-bounded mode: every decoded value at a mesh point and stored step within the bound.
@@ -36,6 +47,15 @@ public struct EncodeOptions: Sendable {
     public var meshCoding: MCIMeshCoding = .standard
 
     public init(training: MCINRConfig = MCINRConfig()) { self.training = training }
+
+    /// What the pipeline trains with: `training`, with Huber's loss at the bound where
+    /// `boundAwareLoss` asks for it, and no evaluation (phase 2 is the encoder's).
+    var trainingConfig: MCINRConfig {
+        var config = training
+        config.evaluation = .none
+        if boundAwareLoss, let bound = errorBound { config.lossBound = bound }
+        return config
+    }
 
     /// Cells per MESHC chunk when the mesh may be coded before training (`encode(codedMesh:)`):
     /// it is embedded as MESHC and, without an error bound, nothing after training needs its
@@ -71,7 +91,9 @@ public struct EncodeOptions: Sendable {
         -> (options: EncodeOptions, event: ProgressEvent)? {
         guard triesSmallerNetwork, let bounded = first.bounded, let ratio = training.targetCompressionRatio else { return nil }
         let streams = bounded.predictorUse.reduce(0, +)
-        guard streams > 0, Double(bounded.dataStreams) >= Self.smallerNetworkDataShare * Double(streams) else { return nil }
+        let readsData = streams > 0 && Double(bounded.dataStreams) >= Self.smallerNetworkDataShare * Double(streams)
+        let errorInBounds = Self.networkErrorInBounds(bounded)
+        guard readsData || errorInBounds >= Self.smallerNetworkErrorRatio else { return nil }
         var smaller = self
         smaller.training.targetCompressionRatio = ratio * Self.smallerNetworkFactor
         // a quarter of the weights trains in about a quarter of the time: the extra training is a
@@ -81,7 +103,18 @@ public struct EncodeOptions: Sendable {
         guard let width = try? MCINRPipeline(config: smaller.training).resolvedWidth(for: data), width < first.width else {
             return nil
         }
-        return (smaller, .smallerNetwork(dataStreams: bounded.dataStreams, streams: streams, ratio: ratio * Self.smallerNetworkFactor))
+        return (smaller, .smallerNetwork(dataStreams: bounded.dataStreams, streams: streams, errorInBounds: errorInBounds,
+                                         ratio: ratio * Self.smallerNetworkFactor))
+    }
+
+    /// The network's RMS error in units of the bound, mean over components (√ of the mean over
+    /// steps of its MSE, over E_c).
+    static func networkErrorInBounds(_ bounded: MCIResidual.Report) -> Double {
+        let ratios = zip(bounded.networkMetrics.perComponent, bounded.maxErrors).compactMap { steps, e -> Double? in
+            guard !steps.isEmpty, e > 0 else { return nil }
+            return (steps.map(\.mse).reduce(0, +) / Double(steps.count)).squareRoot() / e
+        }
+        return ratios.isEmpty ? 0 : ratios.reduce(0, +) / Double(ratios.count)
     }
 }
 
@@ -314,9 +347,7 @@ public enum Encoder {
     /// evaluation is skipped: phase 2 evaluates the weights as they will be stored.
     public static func train(_ data: TrainingData, options: EncodeOptions,
                              reporter: ProgressReporter?) throws -> PipelineResult {
-        var config = options.training
-        config.evaluation = .none
-        var result = try MCINRPipeline(config: config, reporter: reporter).run(data)
+        var result = try MCINRPipeline(config: options.trainingConfig, reporter: reporter).run(data)
         result.config.evaluation = options.training.evaluation  // what phase 2 does, as the file records it
         return result
     }

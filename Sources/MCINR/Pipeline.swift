@@ -281,6 +281,7 @@ public struct MCINRPipeline {
         var jobs = roundZeroJobs(state.tree, normalized: normalized, overlap: overlap)
         try attachBands(&jobs, normalized: normalized, distribution: distribution)
         let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
+        let lossClip = config.lossClip(normalization)
 
         var round = 0
         var plannedTotal = jobs.count
@@ -289,7 +290,7 @@ public struct MCINRPipeline {
             let moreRoundsPossible = config.reclusters && state.splits.inUseCount < splitBudget && round < config.maxSplitDepth
             let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: deadline,
                                           roundShare: moreRoundsPossible && !jobs[0].resumes ? 0.75 : 1.0,
-                                          distribution: distribution)
+                                          lossClip: lossClip, distribution: distribution)
             state.record(jobs, outcomes)
             let trained = decideSplits(&state, jobs: jobs, outcomes: outcomes)
             // decisions that change control flow are agreed by every rank (any rank past the
@@ -310,7 +311,7 @@ public struct MCINRPipeline {
             try attachBands(&jobs, normalized: normalized, distribution: distribution)
             reporter?.report(.roundStarted(round: seamRound, clusters: jobs.count, totalPlanned: plannedTotal + jobs.count))
             let outcomes = try trainRound(jobs, spec: spec, threads: threads, deadline: fullDeadline, roundShare: 1,
-                                          distribution: distribution)
+                                          lossClip: lossClip, distribution: distribution)
             state.record(jobs, outcomes)
         }
         var result = assemble(state, shape: shape, spec: spec, normalization: normalization,
@@ -788,7 +789,7 @@ public struct MCINRPipeline {
     /// rank receives every outcome (record and parameters, exact bits), and rank 0 reports
     /// the other ranks' clusters as finished.
     private func trainRound(_ jobs: [ClusterJob], spec: ArchitectureConfig, threads: Int, deadline: Date?,
-                            roundShare: Double, distribution: Distribution?) throws -> [JobOutcome] {
+                            roundShare: Double, lossClip: [Float], distribution: Distribution?) throws -> [JobOutcome] {
         let slots = ResultSlots<JobOutcome>(count: jobs.count)
         let rank = distribution?.communicator.rank ?? 0
         distribution?.communicator.phase = "training"
@@ -807,7 +808,7 @@ public struct MCINRPipeline {
             let jobDeadline = roundEnd.map { end in
                 min(deadline!, Date().addingTimeInterval(max(0, end.timeIntervalSinceNow) * fraction))
             }
-            slots[index] = Self.trainCluster(job, spec: spec, config: config, factory: factory,
+            slots[index] = Self.trainCluster(job, spec: spec, config: config, lossClip: lossClip, factory: factory,
                                              reporter: reporter, deadline: jobDeadline)
             pending.finished(job.samples.pointCount)
         }
@@ -839,7 +840,7 @@ public struct MCINRPipeline {
         return slots.values
     }
 
-    static func trainCluster(_ job: ClusterJob, spec: ArchitectureConfig, config: MCINRConfig,
+    static func trainCluster(_ job: ClusterJob, spec: ArchitectureConfig, config: MCINRConfig, lossClip: [Float],
                              factory: @escaping NetworkFactory, reporter: ProgressReporter?,
                              deadline: Date?) -> JobOutcome {
         let started = Date()
@@ -847,6 +848,7 @@ public struct MCINRPipeline {
         let network = factory(spec, SeedDerivation.clusterSeed(config.seed, path: job.path,
                                                                purpose: Purpose.initialise.rawValue))
         network.inputMap = job.samples.map
+        network.lossClip = lossClip
         // Under `auto` with a deadline, meta-learning (at most a fifth of the cluster's time, an
         // initialisation) takes the faster products; the trainer then chooses for itself.
         network.matmul = config.matmul == .auto && deadline != nil ? .bf16 : config.matmul

@@ -19,7 +19,7 @@ public enum ProgressEvent: Sendable {
     case errorBounding(points: Int, steps: Int, weights: String)
     /// Error-bounded mode: `dataStreams` of `streams` quantise the data itself, so a network
     /// for `ratio` (`EncodeOptions.triesSmallerNetwork`) is trained too; a new training follows.
-    case smallerNetwork(dataStreams: Int, streams: Int, ratio: Double)
+    case smallerNetwork(dataStreams: Int, streams: Int, errorInBounds: Double, ratio: Double)
 }
 
 /// Receives events, possibly from several worker threads at once: implementations must be
@@ -106,8 +106,9 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
             emit("error-bounded mode: quantising the residual at \(points) points × \(steps) steps (\(weights) weights)",
                  final: true, force: true)
             return
-        case .smallerNetwork(let data, let streams, let ratio):
-            emit("error-bounded mode: \(data) of \(streams) streams quantise the data itself; training a smaller network too "
+        case .smallerNetwork(let data, let streams, let errorInBounds, let ratio):
+            emit("error-bounded mode: \(data) of \(streams) streams quantise the data itself, the network's RMS error is "
+                 + String(format: "%.1f", errorInBounds) + "× the bound; training a smaller network too "
                  + "(ratio \(Int(ratio.rounded())), --no-smaller-network to skip it)", final: true, force: true)
             (done, running, splits, round, bestLoss, doneMSE) = (0, [], 0, 0, [:], [])  // the new training's counts
             return

@@ -7,7 +7,7 @@ import INRCore
 /// Inputs are rows of 4 floats, normalised (x, y, z, t) as the decoder computes them; the
 /// network applies its local input map `(q − inOffset) · inScale` itself, as the decoder does.
 /// Targets and outputs are rows of `outputCount` normalised components; the loss is the MSE,
-/// mean over rows and components.
+/// mean over rows and components, or Huber's with `lossClip`.
 public protocol TrainableNetwork: AnyObject {
     var parameterCount: Int { get }
     var outputCount: Int { get }
@@ -28,6 +28,9 @@ public protocol TrainableNetwork: AnyObject {
     /// Precision of the matrix products in training (INRCore's `MatmulPrecision`); networks
     /// without the choice compute in fp32 and ignore it (the default below).
     var matmul: MatmulPrecision { get set }
+    /// Huber's δ per output (normalised units; empty: the MSE): the gradient of an error beyond
+    /// ±δ is clipped (`MCINRConfig.lossBound`); `lossAndGradient` still returns the MSE.
+    var lossClip: [Float] { get set }
 }
 
 extension Network: TrainableNetwork {}

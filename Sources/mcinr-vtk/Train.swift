@@ -332,6 +332,10 @@ struct StorageOptions: ParsableArguments {
           help: ArgumentHelp("Error-bounded mode: where the residual quantises the data itself in at least half of its streams, also train a network 4× smaller (--ratio × 4, a quarter of --time-budget) and keep the smaller file (default on; --no-smaller-network keeps the --ratio network).",
                              discussion: "At tight bounds the residual hardly reads the network, whose weights then buy only the continuous model between stored steps: the smaller network makes such files 7–11 % smaller at 1e-3, the network alone (other times, off-mesh points) about 10 dB weaker. Costs a second training and residual where it applies; not with --width, nor under mpirun. See docs/benchmarks/error-bounded-capacity.md."))
     var smallerNetwork = true
+    @Flag(name: .customLong("huber-loss"), inversion: .prefixedNo,
+          help: ArgumentHelp("Error-bounded mode: train the network with Huber's loss at the bound instead of the MSE (default on; --no-huber-loss trains with the MSE).",
+                             discussion: "Each output's error pulls the network quadratically up to the component's bound and with a constant force beyond it, so the parts the network cannot fit (fronts thinner than the mesh) no longer dominate its training: more values fall within the bound and the residual shrinks. See docs/benchmarks/error-bounded.md."))
+    var huberLoss = true
 
     func validate() throws {
         if maxError != nil && maxRelError != nil { throw ValidationError("give --max-error or --max-rel-error, not both") }
@@ -353,6 +357,7 @@ struct StorageOptions: ParsableArguments {
         options.errorBound = maxError.map(MCIResidual.Bound.absolute) ?? maxRelError.map(MCIResidual.Bound.relative)
         // a fixed --width is the user's size; without a bound the network is the whole model
         options.triesSmallerNetwork = smallerNetwork && options.errorBound != nil && options.training.targetCompressionRatio != nil
+        options.boundAwareLoss = huberLoss
     }
 }
 

@@ -130,10 +130,15 @@ final class ErrorBoundedCLITests: XCTestCase {
         XCTAssertEqual(tried.first { $0["weights"] as? String == chosen }?["residual_bytes"] as? Int, bound["residual_bytes"] as? Int)
         let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
         XCTAssertEqual((info["weights"] as? [String: Any])?["encoding"] as? String, chosen)
-        let fixed = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2", "--weights", "f16"] + Self.fastTraining)
+        // the network trained with Huber's loss at the bound (the default), recorded in the file
+        func lossBound(_ info: [String: Any]) -> Any? { ((info["metadata"] as? [String: Any])?["config"] as? [String: Any])?["lossBound"] }
+        XCTAssertEqual((lossBound(info) as? [String: Any])?["relative"] as? [String: Double], ["_0": 1e-2], "\(String(describing: lossBound(info)))")
+        let fixed = try CLI.run(["train", pvd.path, "-o", model, "--max-rel-error", "1e-2", "--weights", "f16", "--no-huber-loss"]
+                                + Self.fastTraining)
         let fixedSummary = try CLI.json(fixed.stdout)
         XCTAssertEqual(fixedSummary["weights"] as? String, "f16")
         XCTAssertNil(fixedSummary["weight_encodings_tried"], "an encoding asked for is not a choice")
+        XCTAssertNil(lossBound(try CLI.json(try CLI.run(["info", model, "--json"]).stdout)), "--no-huber-loss trains with the MSE")
         for bad in [["--max-error", "0"], ["--max-rel-error", "-1"], ["--max-error", "nan"],
                     ["--max-error", "1", "--max-rel-error", "1"], ["--max-error", "1", "--no-mesh"]] {
             let run = try CLI.run(["train", pvd.path, "-o", dir.appendingPathComponent("x.mci").path] + bad)

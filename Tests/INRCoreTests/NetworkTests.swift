@@ -33,6 +33,35 @@ final class NetworkTests: XCTestCase {
         XCTAssertGreaterThan(a, 100 * 4 * (5 * 16 + 5 * 4 * 16))
     }
 
+    /// Huber's loss (`lossClip`): the gradient is the MSE's with each output error clamped to
+    /// ±δ of its column, i.e. the MSE's gradient towards targets moved to within δ of the
+    /// output; the value returned stays the MSE; no clip is the MSE.
+    func testHuberGradientClampsEachColumn() throws {
+        let net = try Network(.coordNetB(outputs: 2, width: 8, trunkDepth: 1, branchDepth: 1), seed: 3)
+        let rows = 64
+        var rng = SplitMix64(seed: 5)
+        let inputs = (0 ..< 4 * rows).map { _ in Float.random(in: -1 ... 1, using: &rng) }
+        let targets = (0 ..< 2 * rows).map { _ in Float.random(in: -1 ... 1, using: &rng) }
+        let output = net.predict(inputs)
+        let clip: [Float] = [0.05, 0.3]
+        let moved = targets.indices.map { i in output[i] - Swift.max(-clip[i % 2], Swift.min(clip[i % 2], output[i] - targets[i])) }
+        XCTAssertGreaterThan(zip(moved, targets).filter { $0 != $1 }.count, rows / 2, "most errors exceed δ: the test clips")
+
+        let mse = net.lossAndGradient(inputs: inputs, targets: targets), plain = Array(net.gradients)
+        let towardsMoved = net.lossAndGradient(inputs: inputs, targets: moved), expected = Array(net.gradients)
+        net.lossClip = clip
+        let huber = net.lossAndGradient(inputs: inputs, targets: targets), clipped = Array(net.gradients)
+        XCTAssertEqual(huber, mse, accuracy: 1e-12 * mse, "the value stays the MSE")
+        XCTAssertLessThan(towardsMoved, mse)
+        let scale = expected.map(abs).max()!
+        for (g, e) in zip(clipped, expected) { XCTAssertEqual(g, e, accuracy: 1e-5 * scale) }
+        XCTAssertGreaterThan(zip(clipped, plain).map { abs($0 - $1) }.max()!, 0.01 * scale, "clipping changed the gradient")
+        net.lossClip = [10, 10]
+        _ = net.lossAndGradient(inputs: inputs, targets: targets)
+        XCTAssertEqual(Array(net.gradients), plain, "a δ beyond every error is the MSE")
+        XCTAssertEqual(net.copy().lossClip, [10, 10])
+    }
+
     func testCoordNetBLayout() throws {
         let net = try Network(.coordNetB(outputs: 4, width: 8), seed: 1)
         let d = net.export()

@@ -1,11 +1,43 @@
 import XCTest
 import INRCore
+import MCIFormat
 @testable import MCINR
 
 final class PipelineTests: XCTestCase {
     private func run(_ config: MCINRConfig, _ data: TrainingData = Fixtures.analyticField(),
                      reporter: ProgressReporter? = nil) throws -> PipelineResult {
         try MCINRPipeline(config: config, reporter: reporter).run(data)
+    }
+
+    /// `lossBound`: Huber's δ per component is the bound in normalised units (2 E_c / range_c),
+    /// it reaches the trained networks (a δ beyond every error trains the MSE's weights, a
+    /// small one other weights), and the encoder asks for it only with a bound.
+    func testLossBoundTrainsWithHubersDelta() throws {
+        let normalizer = try Normalizer(bboxMin: [0, 0, 0], bboxMax: [1, 1, 1], timeMin: 0, timeMax: 1,
+                                        componentMin: [0, -2, 5], componentMax: [10, 2, 5])
+        var config = Fixtures.fastConfig()
+        XCTAssertEqual(config.lossClip(normalizer), [])
+        config.lossBound = .relative(0.01)
+        XCTAssertEqual(config.lossClip(normalizer), [0.02, 0.02, 1], "a constant component: any δ")
+        config.lossBound = .absolute(0.1)
+        for (d, e) in zip(config.lossClip(normalizer), [Float(0.02), 0.05, 1]) { XCTAssertEqual(d, e, accuracy: 1e-7) }
+
+        config.lossBound = nil
+        config.matmul = .fp32  // no speed-dependent choice: the runs repeat exactly
+        let mse = try run(config).networks
+        config.lossBound = .absolute(1e3)
+        XCTAssertEqual(try run(config).networks, mse, "δ beyond every error: the MSE's training")
+        config.lossBound = .relative(1e-4)
+        XCTAssertNotEqual(try run(config).networks, mse, "a small δ changes the training")
+        XCTAssertThrowsError(try { var c = config; c.lossBound = .relative(0); try c.validate() }())
+
+        var options = EncodeOptions(training: Fixtures.fastConfig())
+        XCTAssertNil(options.trainingConfig.lossBound, "no bound: the MSE")
+        options.errorBound = .relative(1e-3)
+        XCTAssertEqual(options.trainingConfig.lossBound, .relative(1e-3))
+        XCTAssertEqual(options.trainingConfig.evaluation, .none)
+        options.boundAwareLoss = false
+        XCTAssertNil(options.trainingConfig.lossBound)
     }
 
     func testTrainingPartitionIsTheRoutingIncludingSplits() throws {

@@ -5,7 +5,9 @@ The residual predicts point i from its earlier neighbours (j < i sharing a cell)
 order decides how many of them a point has: gmsh's order leaves many points with one or two. A
 decoder could derive another order from the mesh alone, as SZ3's reordered layouts do: here
 (reverse) Cuthill–McKee over the point graph (`predictor_study.renumbered`, the error-bounded
-benchmark's RCM layout). Measured as neighbour_study.py measures (order-0 KiB of the data's own
+benchmark's RCM layout), and coarse to fine ("levels", `predictor_study.coarse_to_fine`: the
+coarse points of a level an independent set, so that finer points have neighbours on both
+sides). Measured as neighbour_study.py measures (order-0 KiB of the data's own
 indices under the format's predictions in time order with the anchor), over Nb and over Nb′
 (K = 5, format 1.10), for each order.
 
@@ -21,7 +23,7 @@ sys.path.insert(0, HERE)
 from neighbour_study import series_kib  # noqa: E402
 from predictor_study import load, print_tables, renumbered, study_args, table_row  # noqa: E402
 
-ORDERS = ("mesh", "rcm", "cm")
+ORDERS = ("mesh", "rcm", "cm", "levels")
 
 
 def main():

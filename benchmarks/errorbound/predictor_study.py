@@ -156,15 +156,56 @@ def reflection_pairs(conn, offsets, n):
     return out
 
 
+def greedy_independent(g, alive):
+    """A greedy maximal independent set of graph g (CSR) among the `alive` points, in id order."""
+    start, dst = g.indptr, g.indices
+    blocked = ~alive
+    taken = []
+    for p in np.flatnonzero(alive):
+        if not blocked[p]:
+            taken.append(p)
+            blocked[dst[start[p]:start[p + 1]]] = True
+    return np.asarray(taken, np.int64)
+
+
+def coarse_to_fine(g):
+    """A coarse-to-fine order of the points of graph g (CSR), as a multigrid coarsens: the
+    coarse points of a level are a greedy maximal independent set of its graph (id order), the
+    next level's graph joins two of them that share a neighbour. Coarsest first, then each
+    level's other points in id order, so every point has at least one neighbour before it on
+    every level but the coarsest."""
+    n = g.shape[0]
+    level = np.zeros(n, np.int64)
+    ids = np.arange(n)
+    sizes = [n]
+    while len(ids) > 64:
+        alive = np.ones(len(ids), bool)
+        keep = greedy_independent(g, alive)
+        if len(keep) == len(ids):
+            break
+        g2 = (g @ g).tocsr()[keep][:, keep]
+        g2.setdiag(0)
+        g2.eliminate_zeros()
+        ids, g = ids[keep], g2.tocsr()
+        level[ids] += 1
+        sizes.append(len(ids))
+    return np.lexsort((np.arange(n), -level)), sizes
+
+
 def renumbered(points, conn, offsets, values, order):
     """The mesh and values with the points renumbered in (reverse) Cuthill–McKee order of the
-    point graph (two points joined when a cell of 2 … 64 points holds both)."""
+    point graph (two points joined when a cell of 2 … 64 points holds both), or coarse to fine
+    ("levels", `coarse_to_fine`)."""
     import scipy.sparse as sp
     from scipy.sparse.csgraph import reverse_cuthill_mckee
     n = len(points)
     p = earlier_neighbours(conn, offsets, n)
     g = sp.coo_matrix((np.ones(2 * len(p)), (np.r_[p[:, 0], p[:, 1]], np.r_[p[:, 1], p[:, 0]])), shape=(n, n)).tocsr()
-    perm = np.asarray(reverse_cuthill_mckee(g, symmetric_mode=True))
+    if order == "levels":
+        perm, sizes = coarse_to_fine(g)
+        print(f"coarse_to_fine: level sizes, finest first {sizes}", flush=True)
+    else:
+        perm = np.asarray(reverse_cuthill_mckee(g, symmetric_mode=True))
     if order == "cm":
         perm = perm[::-1]
     new_id = np.empty(n, dtype=np.int64)

@@ -40,6 +40,12 @@ void mcinr_copy_columns(const float *src, size_t rows, size_t src_cols, float *d
 double mcinr_mse_gradient(const float *pred, const float *target, size_t n, float grad_scale,
                           float *grad);
 
+/* The same over rows × cols values with Huber's gradient: grad = grad_scale * (pred − target)
+ * clamped to ±clip[j] in column j (the loss is quadratic within ±clip[j], linear beyond).
+ * Still returns Σ (pred−target)², the MSE's numerator. */
+double mcinr_huber_gradient(const float *pred, const float *target, size_t rows, size_t cols,
+                            float grad_scale, const float *clip, float *grad);
+
 /* One bias-corrected Adam step (PyTorch's formula) for step number `step` (1-based):
  * m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
  * param −= lr/(1−β1^step) · m / (sqrt(v)/sqrt(1−β2^step) + eps). */

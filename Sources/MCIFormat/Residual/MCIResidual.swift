@@ -127,11 +127,12 @@ public struct MCIResidual: Equatable, Sendable {
 
     /// The requested bound: the same absolute E for every component, or R · (max − min) of each
     /// component's range (R · max(|min|, 1) for a constant component, whose error is 0 anyway).
-    public enum Bound: Equatable, Sendable {
+    public enum Bound: Equatable, Sendable, Codable {
         case absolute(Double)
         case relative(Double)
 
-        func perComponent(_ ranges: [ClosedRange<Double>]) -> [Double] {
+        /// E_c of each component, given its range over all steps.
+        public func perComponent(_ ranges: [ClosedRange<Double>]) -> [Double] {
             ranges.map { r in
                 switch self {
                 case .absolute(let e): return e
