@@ -280,8 +280,8 @@ public struct MCINRPipeline {
         var state = TrainingState(tree: topTree, keepsSamples: overlap != nil)
         var jobs = roundZeroJobs(state.tree, normalized: normalized, overlap: overlap)
         try attachBands(&jobs, normalized: normalized, distribution: distribution)
-        let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, deadline: deadline)
         let lossClip = config.lossClip(normalization)
+        let sharedMeta = sharedMetaInitialisation(&jobs, spec: spec, lossClip: lossClip, deadline: deadline)
 
         var round = 0
         var plannedTotal = jobs.count
@@ -525,10 +525,11 @@ public struct MCINRPipeline {
 
     /// `MetaSharing.shared`: one Reptile run over tasks drawn from every cluster, its result
     /// the initialisation of every round-0 job.
-    private func sharedMetaInitialisation(_ jobs: inout [ClusterJob], spec: ArchitectureConfig,
+    private func sharedMetaInitialisation(_ jobs: inout [ClusterJob], spec: ArchitectureConfig, lossClip: [Float],
                                           deadline: Date?) -> MetaSummary? {
         guard config.metaLearns && config.metaSharing == .shared else { return nil }
         let network = networkFactory(spec, SeedDerivation.derive(config.seed, Purpose.sharedMeta.rawValue))
+        network.lossClip = lossClip  // the loss the clusters will train with, as per-cluster meta-learning has
         let metaDeadline = deadline.map { Date().addingTimeInterval($0.timeIntervalSinceNow * 0.1) }
         let steps = config.metaSteps, reporter = self.reporter
         let summary = MetaLearner.run(network, sources: jobs.map(\.samples), config: config,

@@ -329,7 +329,7 @@ struct StorageOptions: ParsableArguments {
             help: "Error-bounded mode with a bound relative to each component's range: E_c = R · (max_c − min_c).")
     var maxRelError: Double?
     @Flag(name: .customLong("smaller-network"), inversion: .prefixedNo,
-          help: ArgumentHelp("Error-bounded mode: where the residual quantises the data itself in at least half of its streams, also train a network 4× smaller (--ratio × 4, a quarter of --time-budget) and keep the smaller file (default on; --no-smaller-network keeps the --ratio network).",
+          help: ArgumentHelp("Error-bounded mode: where the residual quantises the data itself in at least half of its streams, or the network's RMS error is at least twice the bound, also train a network 4× smaller (--ratio × 4, a quarter of --time-budget) and keep the smaller file (default on; --no-smaller-network keeps the --ratio network).",
                              discussion: "At tight bounds the residual hardly reads the network, whose weights then buy only the continuous model between stored steps: the smaller network makes such files 7–11 % smaller at 1e-3, the network alone (other times, off-mesh points) about 10 dB weaker. Costs a second training and residual where it applies; not with --width, nor under mpirun. See docs/benchmarks/error-bounded-capacity.md."))
     var smallerNetwork = true
     @Flag(name: .customLong("huber-loss"), inversion: .prefixedNo,

@@ -31,6 +31,16 @@ final class PipelineTests: XCTestCase {
         XCTAssertNotEqual(try run(config).networks, mse, "a small δ changes the training")
         XCTAssertThrowsError(try { var c = config; c.lossBound = .relative(0); try c.validate() }())
 
+        // Shared meta-learning trains with the same loss: with no epochs after it, the networks
+        // are its initialisation, which a small δ changes.
+        config.metaSharing = .shared
+        config.maxEpochs = 0
+        config.noRecluster = true
+        config.lossBound = nil
+        let sharedMSE = try run(config).networks
+        config.lossBound = .relative(1e-4)
+        XCTAssertNotEqual(try run(config).networks, sharedMSE, "shared meta-learning with Huber's δ")
+
         var options = EncodeOptions(training: Fixtures.fastConfig())
         XCTAssertNil(options.trainingConfig.lossBound, "no bound: the MSE")
         options.errorBound = .relative(1e-3)

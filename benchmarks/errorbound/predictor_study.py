@@ -156,12 +156,13 @@ def reflection_pairs(conn, offsets, n):
     return out
 
 
-def greedy_independent(g, alive):
-    """A greedy maximal independent set of graph g (CSR) among the `alive` points, in id order."""
+def greedy_independent(g):
+    """A greedy maximal independent set of graph g (CSR), in id order (hierarchy_study.levels
+    picks its sets by Luby's random priorities instead, on nearest-neighbour graphs)."""
     start, dst = g.indptr, g.indices
-    blocked = ~alive
+    blocked = np.zeros(g.shape[0], bool)
     taken = []
-    for p in np.flatnonzero(alive):
+    for p in range(g.shape[0]):
         if not blocked[p]:
             taken.append(p)
             blocked[dst[start[p]:start[p + 1]]] = True
@@ -179,8 +180,7 @@ def coarse_to_fine(g):
     ids = np.arange(n)
     sizes = [n]
     while len(ids) > 64:
-        alive = np.ones(len(ids), bool)
-        keep = greedy_independent(g, alive)
+        keep = greedy_independent(g)
         if len(keep) == len(ids):
             break
         g2 = (g @ g).tocsr()[keep][:, keep]
