@@ -30,6 +30,9 @@ public struct EncodeOptions: Sendable {
     /// instead of the MSE (ours, issue #23; docs/benchmarks/error-bounded.md). No effect without
     /// a bound.
     public var boundAwareLoss = true
+    /// Without a bound: train with Huber's loss at this δ (as a bound, `MCINRConfig.lossBound`)
+    /// instead of the MSE; nil: the MSE. Ignored with a bound (`boundAwareLoss` decides there).
+    public var plainLossBound: MCIResidual.Bound?
     public static let smallerNetworkFactor = 4.0
     public static let smallerNetworkDataShare = 0.5
     /// … or where the network's RMS error is at least this many times the bound (its error then
@@ -49,11 +52,16 @@ public struct EncodeOptions: Sendable {
     public init(training: MCINRConfig = MCINRConfig()) { self.training = training }
 
     /// What the pipeline trains with: `training`, with Huber's loss at the bound where
-    /// `boundAwareLoss` asks for it, and no evaluation (phase 2 is the encoder's).
+    /// `boundAwareLoss` asks for it (without a bound: at `plainLossBound`, if any), and no
+    /// evaluation (phase 2 is the encoder's).
     var trainingConfig: MCINRConfig {
         var config = training
         config.evaluation = .none
-        if boundAwareLoss, let bound = errorBound { config.lossBound = bound }
+        if let bound = errorBound {
+            if boundAwareLoss { config.lossBound = bound }
+        } else {
+            config.lossBound = plainLossBound
+        }
         return config
     }
 

@@ -336,11 +336,21 @@ struct StorageOptions: ParsableArguments {
           help: ArgumentHelp("Error-bounded mode: train the network with Huber's loss at the bound instead of the MSE (default on; --no-huber-loss trains with the MSE).",
                              discussion: "Each output's error pulls the network quadratically up to the component's bound and with a constant force beyond it, so the parts the network cannot fit (fronts thinner than the mesh) no longer dominate its training: more values fall within the bound and the residual shrinks. See docs/benchmarks/error-bounded.md."))
     var huberLoss = true
+    @Option(name: .customLong("huber-delta"),
+            help: ArgumentHelp("Without a bound: train with Huber's loss at δ = this share of each component's range instead of the MSE (e.g. 1e-3; default: the MSE).",
+                               discussion: "The loss error-bounded mode trains with, at a δ of your choice: errors the network cannot bring within δ (fronts thinner than the mesh) pull with a constant force instead of in proportion to their size. See docs/benchmarks/defaults.md."))
+    var huberDelta: Double?
 
     func validate() throws {
         if maxError != nil && maxRelError != nil { throw ValidationError("give --max-error or --max-rel-error, not both") }
         for (flag, v) in [("--max-error", maxError), ("--max-rel-error", maxRelError)] {
             if let v, !(v.isFinite && v > 0) { throw ValidationError("\(flag) must be a positive number") }
+        }
+        if let v = huberDelta {
+            guard v.isFinite && v > 0 else { throw ValidationError("--huber-delta must be a positive number") }
+            guard maxError == nil && maxRelError == nil else {
+                throw ValidationError("--huber-delta is for training without a bound: with --max-error/--max-rel-error, Huber's δ is the bound (--huber-loss)")
+            }
         }
         if (maxError != nil || maxRelError != nil) && noMesh {
             throw ValidationError("--max-error/--max-rel-error store residuals at the mesh points and need the mesh: drop --no-mesh")
@@ -358,6 +368,7 @@ struct StorageOptions: ParsableArguments {
         // a fixed --width is the user's size; without a bound the network is the whole model
         options.triesSmallerNetwork = smallerNetwork && options.errorBound != nil && options.training.targetCompressionRatio != nil
         options.boundAwareLoss = huberLoss
+        options.plainLossBound = huberDelta.map(MCIResidual.Bound.relative)
     }
 }
 

@@ -139,8 +139,14 @@ final class ErrorBoundedCLITests: XCTestCase {
         XCTAssertEqual(fixedSummary["weights"] as? String, "f16")
         XCTAssertNil(fixedSummary["weight_encodings_tried"], "an encoding asked for is not a choice")
         XCTAssertNil(lossBound(try CLI.json(try CLI.run(["info", model, "--json"]).stdout)), "--no-huber-loss trains with the MSE")
+        // without a bound, --huber-delta trains with Huber's loss at δ, recorded in the file too
+        let plain = try CLI.run(["train", pvd.path, "-o", model, "--huber-delta", "1e-3"] + Self.fastTraining)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual((lossBound(try CLI.json(try CLI.run(["info", model, "--json"]).stdout)) as? [String: Any])?["relative"]
+                       as? [String: Double], ["_0": 1e-3])
         for bad in [["--max-error", "0"], ["--max-rel-error", "-1"], ["--max-error", "nan"],
-                    ["--max-error", "1", "--max-rel-error", "1"], ["--max-error", "1", "--no-mesh"]] {
+                    ["--max-error", "1", "--max-rel-error", "1"], ["--max-error", "1", "--no-mesh"],
+                    ["--huber-delta", "0"], ["--huber-delta", "1e-3", "--max-rel-error", "1e-2"]] {
             let run = try CLI.run(["train", pvd.path, "-o", dir.appendingPathComponent("x.mci").path] + bad)
             XCTAssertNotEqual(run.status, 0, "\(bad) must be refused")
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.mci").path))

@@ -48,6 +48,10 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(options.trainingConfig.evaluation, .none)
         options.boundAwareLoss = false
         XCTAssertNil(options.trainingConfig.lossBound)
+        options.plainLossBound = .relative(1e-2)
+        XCTAssertNil(options.trainingConfig.lossBound, "with a bound, plainLossBound does nothing")
+        options.errorBound = nil
+        XCTAssertEqual(options.trainingConfig.lossBound, .relative(1e-2), "without one, it is Huber's δ")
     }
 
     func testTrainingPartitionIsTheRoutingIncludingSplits() throws {
