@@ -59,8 +59,8 @@ public struct EncodeOptions: Sendable {
         config.evaluation = .none
         if let bound = errorBound {
             if boundAwareLoss { config.lossBound = bound }
-        } else {
-            config.lossBound = plainLossBound
+        } else if let delta = plainLossBound {
+            config.lossBound = delta
         }
         return config
     }

@@ -105,7 +105,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
     /// cells) cost it about the same whatever their size, so they stop pulling the network away
     /// from the rest: on the paper-scale series at 10⁻² the network gained 1.9 dB and the
     /// residual lost 38 % of its bytes (docs/benchmarks/error-bounded-paper-scale.md). The
-    /// encoder sets it to its error bound (`EncodeOptions.boundAwareLoss`).
+    /// encoder sets it to its error bound (`EncodeOptions.boundAwareLoss`), or without a bound to
+    /// `EncodeOptions.plainLossBound` (`train --huber-delta`; not the default, docs/benchmarks/defaults.md).
     public var lossBound: MCIResidual.Bound? = nil
     /// Epoch cap of the main training (0: no training, the initialisation is evaluated).
     /// nil: 300 without a time budget; none with one (the budget and the plateau rule end it).
