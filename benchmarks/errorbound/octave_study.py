@@ -23,17 +23,15 @@ import tempfile
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path[:0] = [os.path.join(ROOT, "benchmarks"), os.path.join(ROOT, "python"), os.path.join(ROOT, "examples")]
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples")]
+from predictor_study import entropy  # noqa: E402  (also puts benchmarks/ and python/ on the path)
 import mcinr  # noqa: E402
 import vtu  # noqa: E402
 from make_paper_scale import Fields  # noqa: E402
 
 
-def entropy(a):
-    _, counts = np.unique(a, return_counts=True)
-    p = counts / counts.sum()
-    return float(-(p * np.log2(p)).sum())
+def bits_per_value(a):
+    return entropy(a) / a.size
 
 
 def octaves(fields, points, t):
@@ -84,14 +82,14 @@ def main():
               + f" | {explained:.3f} | {check:.1e} |")
 
     print("\norder-0 entropy of the indices, bits per value (steps with the predictor's references):")
-    rows = [("as they are", [entropy(q[t]) for t in range(steps)]),
-            ("minus the previous step", [entropy(q[t] - q[t - 1]) for t in range(1, steps)])]
+    rows = [("as they are", [bits_per_value(q[t]) for t in range(steps)]),
+            ("minus the previous step", [bits_per_value(q[t] - q[t - 1]) for t in range(1, steps)])]
     for order in (2, 3):
         hs = []
         for t in range(order, steps):
             past = np.stack([q[t - k] for k in range(1, order + 1)], 1).astype(np.float64)
             w, *_ = np.linalg.lstsq(past, q[t].astype(np.float64), rcond=None)
-            hs.append(entropy(q[t] - np.round(past @ w).astype(np.int64)))
+            hs.append(bits_per_value(q[t] - np.round(past @ w).astype(np.int64)))
         rows.append((f"least-squares order {order} in time", hs))
     for label, hs in rows:
         print(f"  {label}: mean {np.mean(hs):.2f} ({', '.join(f'{h:.2f}' for h in hs)})")
