@@ -213,6 +213,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Network width (neurons per layer); overrides --ratio.") var width: Int?
     @Option(name: .customLong("trunk-blocks"), help: "ResBlocks in the shared trunk (CoordNetB).") var trunkBlocks: Int?
     @Option(name: .customLong("branch-blocks"), help: "ResBlocks in each per-component branch (CoordNetB).") var branchBlocks: Int?
+    @Option(name: .customLong("encoding-frequencies"),
+            help: "Positional-encoding frequencies L of the network input: sin and cos of 2^k π x for k < L, per coordinate in each cluster's box (default \(MCINRConfig().peFrequencies); 0 … 16; more resolve finer detail, each adds 8 inputs; not with --method siren, which reads raw coordinates).")
+    var encodingFrequencies: Int?
+    @Option(help: "Frequency factor ω0 of the first sine layer (default \(Int(MCINRConfig().omega0))).") var omega0: Float?
     @Option(name: .customLong("max-splits"), help: "Cap on the number of cluster splits (each adds a network).") var maxSplits: Int?
     @Option(help: "Split a cluster whose normalised MSE stays above this value.") var threshold: Double?
     @Option(name: .customLong("split-gain"),
@@ -234,6 +238,11 @@ struct ModelOptions: ParsableArguments {
         if let e = seamEpochs, e < 0 { throw ValidationError("--seam-epochs must be 0 or more") }
         if let f = seamBandFactor, !(f >= 1 && f <= 10) { throw ValidationError("--seam-band-factor must be in [1, 10]") }
         if let g = splitGain, !(g.isFinite && g >= 0) { throw ValidationError("--split-gain must be 0 or more dB") }
+        if let l = encodingFrequencies, !(0...16).contains(l) { throw ValidationError("--encoding-frequencies must be in 0 … 16") }
+        if encodingFrequencies != nil && method == .siren {
+            throw ValidationError("--encoding-frequencies: --method siren reads raw coordinates (no positional encoding)")
+        }
+        if let w = omega0, !(w.isFinite && w > 0) { throw ValidationError("--omega0 must be a positive number") }
     }
 
     /// The configuration of `method` with these choices; K from the data size unless given;
@@ -248,6 +257,8 @@ struct ModelOptions: ParsableArguments {
         if let v = width { config.width = v } else { config.targetCompressionRatio = ratio }
         if let v = trunkBlocks { config.trunkBlocks = v }
         if let v = branchBlocks { config.branchBlocks = v }
+        if let v = encodingFrequencies { config.peFrequencies = v }
+        if let v = omega0 { config.omega0 = v }
         if let v = maxSplits { config.maxSplits = v }
         if let v = threshold { config.splitThreshold = v }
         if let v = splitGain { config.splitGainPerDoubling = v }

@@ -46,6 +46,41 @@ final class EndToEndTests: XCTestCase {
         XCTAssertGreaterThan(int8PSNR, f32PSNR - 3, "int8 costs a little accuracy, not the model")
     }
 
+    /// `--encoding-frequencies` and `--omega0` reach the stored networks (info reads them back from
+    /// the file), the decoder evaluates them to the values train measured, and they change the model.
+    func testEncodingFrequenciesAndOmega0() throws {
+        let dir = try temporaryFolder("encoding")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pvd, _) = try SmallDataset.make(in: dir)
+        var psnrs: [Double] = []
+        for (frequencies, omega0) in [(6, 30), (2, 12)] {
+            let model = dir.appendingPathComponent("L\(frequencies).mci").path
+            let train = try CLI.run(["train", pvd.path, "-o", model, "--encoding-frequencies", "\(frequencies)",
+                                     "--omega0", "\(omega0)"] + Self.trainArguments)
+            XCTAssertEqual(train.status, 0, train.stderr)
+            let info = try CLI.json(try CLI.run(["info", model, "--json"]).stdout)
+            let config = try XCTUnwrap(((info["metadata"] as? [String: Any])?["architecture"] as? [String: Any])?["config"] as? [String: Any])
+            XCTAssertEqual(config["peFrequencies"] as? Int, frequencies)
+            XCTAssertEqual(config["omega0"] as? Double, Double(omega0))
+            let trainPSNR = try XCTUnwrap((try CLI.json(train.stdout)["mean"] as? [String: Any])?["psnr"] as? Double)
+            let eval = try CLI.run(["eval", model, "--ground-truth", pvd.path, "--json"])
+            XCTAssertEqual(eval.status, 0, eval.stderr)
+            let evalPSNR = try XCTUnwrap((try CLI.json(eval.stdout)["mean"] as? [String: Any])?["psnr"] as? Double)
+            XCTAssertEqual(evalPSNR, trainPSNR, accuracy: 1e-6 * abs(trainPSNR))
+            psnrs.append(trainPSNR)
+        }
+        XCTAssertNotEqual(psnrs[0], psnrs[1], "another input encoding trains another network")
+        for (arguments, message) in [(["--encoding-frequencies", "17"], "--encoding-frequencies must be in 0 … 16"),
+                                     (["--omega0", "0"], "--omega0 must be a positive number"),
+                                     (["--method", "siren", "--encoding-frequencies", "4"], "--method siren reads raw coordinates")] {
+            let out = dir.appendingPathComponent("bad.mci").path
+            let run = try CLI.run(["train", pvd.path, "-o", out] + arguments + Self.trainArguments)
+            XCTAssertNotEqual(run.status, 0)
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
+
     /// The seam ratio (#21) in eval --json and export --network-id: an Int32 array of the
     /// network each point is routed to, the same in every step, and every network present.
     func testSeamRatioAndNetworkIDs() throws {
