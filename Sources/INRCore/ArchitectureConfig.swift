@@ -65,8 +65,9 @@ public struct ArchitectureConfig: Equatable, Hashable, Sendable, Codable {
         guard width >= 1, width <= 65536 else {
             throw INRError.invalidArchitecture("width \(width) not in 1…65536")
         }
-        guard peFrequencies >= 0, peFrequencies <= 16 else {
-            throw INRError.invalidArchitecture("peFrequencies \(peFrequencies) not in 0…16")
+        let frequencies = NetworkDescription.peFrequencyRange
+        guard frequencies.contains(peFrequencies) else {
+            throw INRError.invalidArchitecture("peFrequencies \(peFrequencies) not in \(frequencies.lowerBound)…\(frequencies.upperBound)")
         }
         guard omega0.isFinite, omega0 > 0 else {
             throw INRError.invalidArchitecture("omega0 \(omega0) must be finite and > 0")

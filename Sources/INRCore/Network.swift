@@ -156,8 +156,9 @@ public final class Network {
         guard (d.inOffset + d.inScale).allSatisfy({ $0.isFinite }) else {
             throw fail("non-finite input map")
         }
-        guard (0...16).contains(d.peFrequencies) else {
-            throw fail("peFrequencies \(d.peFrequencies) not in 0…16")
+        let frequencies = NetworkDescription.peFrequencyRange
+        guard frequencies.contains(d.peFrequencies) else {
+            throw fail("peFrequencies \(d.peFrequencies) not in \(frequencies.lowerBound)…\(frequencies.upperBound)")
         }
         guard d.omega0.isFinite, d.omega0 > 0 else { throw fail("omega0 \(d.omega0) invalid") }
         guard !d.branches.isEmpty else { throw fail("no branches") }

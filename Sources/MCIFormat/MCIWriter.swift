@@ -282,7 +282,7 @@ public enum MCIWriter {
         guard !m.networks.isEmpty else { throw bad("no networks") }
         for (n, net) in m.networks.enumerated() {
             guard net.inOffset.count == 4, net.inScale.count == 4 else { throw bad("network \(n): input map needs 4 offsets and 4 scales") }
-            guard (0...16).contains(net.peFrequencies) else { throw bad("network \(n): \(net.peFrequencies) encoding frequencies") }
+            guard NetworkDescription.peFrequencyRange.contains(net.peFrequencies) else { throw bad("network \(n): \(net.peFrequencies) encoding frequencies") }
             for (k, module) in net.trunk.enumerated() { try checkTensors(module, "module \(k) of the trunk of network \(n)") }
             for (b, branch) in net.branches.enumerated() {
                 guard !branch.isEmpty else { throw bad("branch \(b) of network \(n) is empty") }

@@ -1,3 +1,4 @@
+import ModelDescription
 import INRCore
 import MCIFormat
 
@@ -240,7 +241,8 @@ public struct MCINRConfig: Sendable, Equatable, Codable {
         }
         try check(clusters >= 1, "clusters", "must be at least 1 (got \(clusters))")
         try check(width >= 1 && width <= 65536, "width", "must be in 1…65536 (got \(width))")
-        try check(peFrequencies >= 0 && peFrequencies <= 16, "peFrequencies", "must be in 0…16")
+        let frequencies = NetworkDescription.peFrequencyRange
+        try check(frequencies.contains(peFrequencies), "peFrequencies", "must be in \(frequencies.lowerBound)…\(frequencies.upperBound)")
         try check(omega0.isFinite && omega0 > 0, "omega0", "must be positive")
         try check(learningRate.isFinite && learningRate > 0, "learningRate", "must be positive")
         try check(batchSize >= 1, "batchSize", "must be at least 1")

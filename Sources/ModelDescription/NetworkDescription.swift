@@ -23,6 +23,8 @@ public struct NetworkDescription: Equatable, Sendable {
     public var inScale: [Float] = [1, 1, 1, 1]
     /// NeRF positional-encoding frequencies L (input width 4(1+2L)).
     public var peFrequencies: Int
+    /// The positional-encoding frequencies a `.mci` network may have (docs/mci-format.md, NETS).
+    public static let peFrequencyRange = 0...16
     public var omega0: Float
     public var trunk: [ModuleDescription]
     /// One module list per branch; branch outputs concatenated give the components.

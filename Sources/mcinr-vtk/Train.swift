@@ -214,7 +214,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("trunk-blocks"), help: "ResBlocks in the shared trunk (CoordNetB).") var trunkBlocks: Int?
     @Option(name: .customLong("branch-blocks"), help: "ResBlocks in each per-component branch (CoordNetB).") var branchBlocks: Int?
     @Option(name: .customLong("encoding-frequencies"),
-            help: "Positional-encoding frequencies L of the network input: sin and cos of 2^k π x for k < L, per coordinate in each cluster's box (default \(MCINRConfig().peFrequencies); 0 … 16; more resolve finer detail, each adds 8 inputs; not with --method siren, which reads raw coordinates).")
+            help: "Positional-encoding frequencies L of the network input: sin and cos of 2^k π x for k < L, per coordinate in each cluster's box (default \(MCINRConfig().peFrequencies); \(NetworkDescription.peFrequencyRange.lowerBound) … \(NetworkDescription.peFrequencyRange.upperBound); more resolve finer detail, each adds 8 inputs; not with --method siren, which reads raw coordinates).")
     var encodingFrequencies: Int?
     @Option(help: "Frequency factor ω0 of the first sine layer (default \(Int(MCINRConfig().omega0))).") var omega0: Float?
     @Option(name: .customLong("max-splits"), help: "Cap on the number of cluster splits (each adds a network).") var maxSplits: Int?
@@ -238,7 +238,10 @@ struct ModelOptions: ParsableArguments {
         if let e = seamEpochs, e < 0 { throw ValidationError("--seam-epochs must be 0 or more") }
         if let f = seamBandFactor, !(f >= 1 && f <= 10) { throw ValidationError("--seam-band-factor must be in [1, 10]") }
         if let g = splitGain, !(g.isFinite && g >= 0) { throw ValidationError("--split-gain must be 0 or more dB") }
-        if let l = encodingFrequencies, !(0...16).contains(l) { throw ValidationError("--encoding-frequencies must be in 0 … 16") }
+        let frequencies = NetworkDescription.peFrequencyRange
+        if let l = encodingFrequencies, !frequencies.contains(l) {
+            throw ValidationError("--encoding-frequencies must be in \(frequencies.lowerBound) … \(frequencies.upperBound)")
+        }
         if encodingFrequencies != nil && method == .siren {
             throw ValidationError("--encoding-frequencies: --method siren reads raw coordinates (no positional encoding)")
         }
