@@ -111,7 +111,7 @@ public struct MCIModel: Equatable, Sendable {
     /// Store NETS zlib-compressed (section flag bit 1, format 1.1) where that is smaller.
     public var compressNets = false
     /// Quantised residuals at the mesh points (error-bounded mode, RESIDUAL section); needs
-    /// `mesh`. Built by `ErrorBoundedEncoder.make`.
+    /// `mesh` or `codedMesh`. Built by `ErrorBoundedEncoder.make`.
     public var residual: MCIResidual? = nil
     /// Width of the band around each boundary between networks where the decoder blends the
     /// two (SEAM section, format 1.3), in normalised coordinates ([−1, 1] over the bounding

@@ -300,8 +300,8 @@ public enum MCIWriter {
             guard mesh.connectivity.allSatisfy({ $0 >= 0 && $0 < n }) else { throw bad("mesh connectivity refers to a missing point") }
         }
         if let r = m.residual {
-            guard let mesh = m.mesh else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
-            guard r.pointCount == mesh.pointCount, r.timeCount == m.times.count, r.componentCount == C,
+            guard m.mesh != nil || m.codedMesh != nil else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
+            guard r.pointCount == m.mesh?.pointCount ?? Int(m.numPoints), r.timeCount == m.times.count, r.componentCount == C,
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }

@@ -66,10 +66,10 @@ public struct EncodeOptions: Sendable {
     }
 
     /// Cells per MESHC chunk when the mesh may be coded before training (`encode(codedMesh:)`):
-    /// it is embedded as MESHC and, without an error bound, nothing after training needs its
-    /// cells. Nil otherwise.
+    /// it is embedded as MESHC, and nothing after training needs its cells (an error bound's
+    /// neighbour lists read them back from the coded mesh). Nil otherwise.
     public var cellsPerChunkCodedBeforeTraining: Int? {
-        guard embedMesh, errorBound == nil, case .chunked(let cells) = meshCoding else { return nil }
+        guard embedMesh, case .chunked(let cells) = meshCoding else { return nil }
         return cells
     }
 
@@ -247,7 +247,7 @@ public enum Encoder {
                               options: EncodeOptions, reporter: ProgressReporter? = nil) throws -> EncodeSummary {
         try options.validate()
         if codedMesh != nil && options.cellsPerChunkCodedBeforeTraining == nil {
-            throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC, without an error bound")
+            throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC (the options embed no mesh or code it otherwise)")
         }
         let embedded = options.embedMesh && codedMesh == nil ? MCIMesh(mesh) : nil
         let dataCosts = ErrorBoundedEncoder.DataCosts()

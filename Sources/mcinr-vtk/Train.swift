@@ -109,7 +109,7 @@ struct Train: ParsableCommand {
         return edge
     }
 
-    /// The same; when `options` embed the mesh as MESHC without an error bound, the mesh is
+    /// The same; when `options` embed the mesh as MESHC (the default), the mesh is
     /// coded when the series opens, before its steps are read, and its cells released: reading
     /// and training then hold the fields, not the mesh (10⁷ points: hundreds of MB).
     private func preparedDataset(coding options: EncodeOptions?) throws

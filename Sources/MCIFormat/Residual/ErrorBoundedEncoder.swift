@@ -34,14 +34,15 @@ public enum ErrorBoundedEncoder {
         return coded
     }
 
-    /// Adds a RESIDUAL to `model` (which needs its mesh) so that `mcinr_decode_mesh` at each
-    /// stored step is within the bound of `truth(step)`: N × C floats, point-major, mesh point
-    /// order, components in model order. The network output is taken from the C decoder itself
-    /// (network only), and the bound is verified on the final bytes with the C decoder;
-    /// values that float rounding would push past the bound are stored exactly.
-    /// The series is streamed: a step is quantised and coded, then dropped (the predictor
-    /// keeps the previous step), so memory holds about two steps besides the mesh, whatever
-    /// the number of steps; `truth` is called several times per step.
+    /// Adds a RESIDUAL to `model` (which needs its mesh, as arrays or as `codedMesh`) so that
+    /// `mcinr_decode_mesh` at each stored step is within the bound of `truth(step)`: N × C
+    /// floats, point-major, mesh point order, components in model order. The network output is
+    /// taken from the C decoder itself (network only), and the bound is verified on the final
+    /// bytes with the C decoder; values that float rounding would push past the bound are stored
+    /// exactly. The series is streamed: a step is quantised and coded, then dropped (the
+    /// predictors keep the chain's last `linearDepth` steps, the planner in both quantisations),
+    /// so memory holds a few steps besides the mesh's neighbour lists and the decoder's mesh,
+    /// whatever the number of steps; `truth` is called several times per step.
     /// `dataCosts`: the planner's costs of the data's own quantisation, which do not depend on
     /// the network; given empty, they are recorded, and a later residual of the same series and
     /// bound (another weight encoding of the model) reuses them: the same plan, less work.
@@ -51,13 +52,13 @@ public enum ErrorBoundedEncoder {
     public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1, dataCosts: DataCosts? = nil,
                             neighbourLeast: Int = MCIResidual.defaultNeighbourLeast, coder: MCIResidual.Coder? = nil,
                             truth: (Int) throws -> [Float]) throws -> (MCIModel, MCIResidual.Report) {
-        guard let mesh = model.mesh else {
+        guard model.mesh != nil || model.codedMesh != nil else {
             throw MCIError.invalidModel("error-bounded mode needs the mesh in the model (residuals are stored at its points)")
         }
         guard (0...MeshNeighbours.maxPerPoint).contains(neighbourLeast) else {
             throw MCIError.invalidModel("NEIGHBOURS' K is \(neighbourLeast) (allowed 0, none, or 1 ... 32)")
         }
-        let N = mesh.pointCount, C = model.componentCount, T = model.times.count
+        let N = model.mesh?.pointCount ?? Int(model.numPoints), C = model.componentCount, T = model.times.count
         let bounds = bound.perComponent(model.componentRanges)
         for (c, e) in bounds.enumerated() where !(e.isFinite && e > 0) {
             throw MCIError.invalidModel("error bound \(e) of component \(c) must be finite and > 0")
@@ -80,33 +81,45 @@ public enum ErrorBoundedEncoder {
         // The decoder whose network-only output the residual corrects: the plain model's, then
         // the last attempt's (the same weights).
         var network = try MCIDecoder(bytes: MCIWriter.encode(plain), name: "error-bounded encoding", options: .ownOutput)
-        let neighbours = MeshNeighbours(mesh, extendingBelow: neighbourLeast)
+        // The lists of the mesh predictors. A mesh coded before training (`codedMesh`, its arrays
+        // released) is read back from the decoder for as long as the lists take to build: they
+        // depend on the cells as a set, so the decoder's chunk order gives the same ones. Dropped
+        // before each verification (whose decoder builds its own; 10⁷ points: hundreds of MB each)
+        // and built again for an attempt after it.
+        func meshNeighbours(_ decoder: MCIDecoder) throws -> MeshNeighbours {
+            try MeshNeighbours(model.mesh ?? decoder.mesh(threads: threads), extendingBelow: neighbourLeast)
+        }
+        var neighbours: MeshNeighbours? = try meshNeighbours(network)
         // Values the C decoder put outside the bound in an earlier attempt (float arithmetic
         // that differs from the quantiser's model): stored exactly in the next one.
         var forced = [[Int: Float]](repeating: [:], count: T * C)
         // One pass over the series with the network alone: which quantisation each block of
         // chained steps uses (`DomainPlanner`), and the network's own error for the report.
-        var planner = DomainPlanner(componentCount: C, neighbours: neighbours, threads: threads, dataCosts: dataCosts)
         var networkEvaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
         var networkError = [Double](repeating: 0, count: C)
-        for t in 0..<T {
-            let values = try step(t)
-            let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
-            let (residual, data) = try quantise(values, network: net, step: t, bounds: bounds, widths: widths,
-                                                origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
-            planner.add(residual: residual, data: data)
-            values.withUnsafeBufferPointer { v in net.withUnsafeBufferPointer { networkEvaluation.add(truth: v, prediction: $0) } }
-            for i in 0..<N {
-                for c in 0..<C { networkError[c] = max(networkError[c], abs(Double(net[i * C + c]) - Double(values[i * C + c]))) }
+        let plan: [[Bool]]
+        do {  // the planner's chains released at its end
+            var planner = DomainPlanner(componentCount: C, neighbours: neighbours!, threads: threads, dataCosts: dataCosts)
+            for t in 0..<T {
+                let values = try step(t)
+                let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
+                let (residual, data) = try quantise(values, network: net, step: t, bounds: bounds, widths: widths,
+                                                    origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
+                planner.add(residual: residual, data: data)
+                values.withUnsafeBufferPointer { v in net.withUnsafeBufferPointer { networkEvaluation.add(truth: v, prediction: $0) } }
+                for i in 0..<N {
+                    for c in 0..<C { networkError[c] = max(networkError[c], abs(Double(net[i * C + c]) - Double(values[i * C + c]))) }
+                }
             }
+            plan = planner.finish()
         }
-        let plan = planner.finish()
-        var result = model
-        for attempt in 0... {
+        /// Every step's streams against `network`'s values, with the escapes they store and the
+        /// residual's non-zero indices; its chains and steps are released on return.
+        func codedSeries(_ network: MCIDecoder, _ neighbours: MeshNeighbours) throws
+            -> (streams: [MCIResidual.Stream], escapes: Int, nonZero: Int) {
             var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, coder: coder, plan: plan)
             var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
-            func quantised(_ t: Int, _ network: MCIDecoder) throws
-                -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
+            func quantised(_ t: Int) throws -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
                 let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
                 return try quantise(step(t), network: net, step: t, bounds: bounds, widths: widths,
                                     origins: model.componentRanges.map(\.lowerBound), forced: forced[t * C ..< (t + 1) * C])
@@ -116,16 +129,21 @@ public enum ErrorBoundedEncoder {
             var anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised)?
             for t in 0..<T {
                 let blockStart = t % ResidualPrediction.keyframeInterval == 0
-                let (residual, data) = blockStart && t > 0 ? anchor! : try quantised(t, network)
+                let (residual, data) = blockStart && t > 0 ? anchor! : try quantised(t)
                 if blockStart {
                     let next = t + ResidualPrediction.keyframeInterval
-                    anchor = next < T ? try quantised(next, network) : nil
+                    anchor = next < T ? try quantised(next) : nil
                 }
                 nonZero += residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
                 for s in try streams.next(residual: residual, data: data, anchor: anchor.map { ($0.residual, $0.data) }) {
                     coded.append(s.stream); escapes += s.escapes
                 }
             }
+            return (coded, escapes, nonZero)
+        }
+        var result = model
+        for attempt in 0... {
+            let (coded, escapes, nonZero) = try codedSeries(network, neighbours.take() ?? meshNeighbours(network))
             // Check the final bytes with the C decoder; a value it decodes outside the bound
             // becomes an escape in the next attempt.
             result.residual = MCIResidual(maxErrors: bounds, binWidths: widths, pointCount: N, timeCount: T, streams: coded,
