@@ -50,6 +50,10 @@ SHAPES = {
 }
 
 
+# the row entry of `--commands train-bounded`
+BOUNDED = "train (error-bounded)"
+
+
 def timed(cmd, log):
     """Runs cmd under /usr/bin/time -v; returns (peak RSS bytes, wall s, cpu s, stdout)."""
     t0 = time.time()
@@ -92,13 +96,25 @@ def run_size(label, args, results):
     out = os.path.join(args.work, f"{label}-export")
     row = dict(label=label, **shape, raw_field_bytes=raw, mesh_bytes=mesh, budget_s=args.budget,
                vtu_bytes=sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data)))
-    commands = args.commands.split(",") if label != "fixed" else ["train", "eval", "export", "export-mesh"]
+    commands = args.commands.split(",") if label != "fixed" else (
+        ["train", "eval", "export", "export-mesh"] + ["train-bounded"] * ("train-bounded" in args.commands))
     if "train" in commands:
         rss, wall, cpu, stdout = timed([TOOL, "train", pvd, "-o", model, "--time-budget", str(args.budget), "--json", "-q"], log)
         summary = json.loads(stdout)
         row["train"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu, training_s=summary["seconds"],
                             psnr=summary["mean"]["psnr"], ratio=summary["compression_ratio_weights"])
-    row["model_bytes"] = os.path.getsize(model)
+    if "train-bounded" in commands:
+        # error-bounded mode: the residual's coding and verification come after the training
+        bounded = os.path.join(args.work, f"{label}-bounded.mci")
+        rss, wall, cpu, stdout = timed([TOOL, "train", pvd, "-o", bounded, "--time-budget", str(args.budget),
+                                        "--max-rel-error", str(args.bound), "--json", "-q"], log)
+        summary = json.loads(stdout)
+        row[BOUNDED] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu, training_s=summary["seconds"], bound=args.bound,
+                            psnr=summary["error_bound"]["network_mean_psnr"],
+                            ratio=summary["error_bound"]["compression_ratio_fields"])
+        os.remove(bounded)
+    if os.path.exists(model):
+        row["model_bytes"] = os.path.getsize(model)
     if "eval" in commands:
         rss, wall, cpu, _ = timed([TOOL, "eval", model, "--ground-truth", pvd, "--json"], log)
         row["eval"] = dict(peak_rss=rss, wall_s=wall, cpu_s=cpu)
@@ -146,11 +162,13 @@ def report(results, path_md, path_png, note):
     for r in rows:
         target = 1.5 * r["raw_field_bytes"] + r["mesh_bytes"]
         stream = (2 * r["raw_field_bytes"] / r["steps"] + r["mesh_bytes"] + 2 * r["model_bytes"]) if "model_bytes" in r else None
-        for cmd in ("train", "eval", "export", "export (model's mesh)"):
+        for cmd in ("train", BOUNDED, "eval", "export", "export (model's mesh)"):
             if cmd not in r:
                 continue  # a train-only row
             c = r[cmd]
             extra = f" (budget {r['budget_s']} s, {c['psnr']:.1f} dB, {c['ratio']:.0f}×)" if cmd == "train" else ""
+            if cmd == BOUNDED:
+                extra = f" (R = {c['bound']:g}, budget {r['budget_s']} s, network {c['psnr']:.1f} dB, CR {c['ratio']:.1f})"
             base = fixed.get(r.get("build"), {}).get(cmd, {}).get("peak_rss")
             over = f"{mb(base)} | {(c['peak_rss'] - base) / target:.2f}" if base else "– | –"
             streaming = (f"{mb(stream)} | {c['peak_rss'] / stream:.2f} | "
@@ -190,7 +208,8 @@ def main():
     ap.add_argument("--sizes", default="1e5,1e6,1e7")
     ap.add_argument("--budget", type=int, default=60, help="train --time-budget in seconds")
     ap.add_argument("--commands", default="train,eval,export,export-mesh",
-                    help="which to measure (eval and export use the size's last trained model)")
+                    help="which to measure: train, train-bounded (error-bounded mode, --bound), eval, export, "
+                         "export-mesh (eval and export use the size's last trained model of plain train)")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/mcinr-bench/memory"))
     ap.add_argument("--results", default=os.path.join(ROOT, "docs", "benchmarks", "memory.json"))
     ap.add_argument("--report-only", action="store_true")
@@ -198,6 +217,7 @@ def main():
     ap.add_argument("--build", default=subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                                       capture_output=True, text=True).stdout.strip(),
                     help="the commit the binary was built from (recorded per row)")
+    ap.add_argument("--bound", type=float, default=1e-3, help="--max-rel-error of `--commands train-bounded`")
     args = ap.parse_args()
     TOOL = args.tool
     os.makedirs(args.work, exist_ok=True)
@@ -205,7 +225,7 @@ def main():
     if not args.report_only:
         for label in ["fixed"] + [x for x in args.sizes.split(",") if x != "fixed"]:
             row = run_size(label, args, results)
-            print(label, {k: row[k]["peak_rss"] // 2**20 for k in ("train", "eval", "export") if k in row}, "MiB", flush=True)
+            print(label, {k: row[k]["peak_rss"] // 2**20 for k in ("train", BOUNDED, "eval", "export") if k in row}, "MiB", flush=True)
             row["machine"] = cpu_name()
             row["build"] = args.build
             row["process_floor"] = timed([TOOL, "--version"], os.path.join(args.work, "floor.log"))[0]
