@@ -97,6 +97,9 @@ public struct MCIModel: Equatable, Sendable {
     /// The JSON section (creator, method, architecture, training, metrics).
     public var metadataJSON: String
     public var mesh: MCIMesh?
+    /// The points of the embedded mesh, as arrays or (their arrays released) coded: the
+    /// points a residual is stored at.
+    public var meshPointCount: Int { mesh?.pointCount ?? Int(numPoints) }
     /// How the writer stores `mesh`: `.standard` by default (MESHC chunks, format 1.3, about 3×
     /// smaller than MESH; the cells come back chunk by chunk, not in the order given:
     /// docs/mci-format.md, "MESHC", cell order); `.zlib` writes MESH (type 5, the cell order

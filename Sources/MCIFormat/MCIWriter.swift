@@ -301,7 +301,7 @@ public enum MCIWriter {
         }
         if let r = m.residual {
             guard m.mesh != nil || m.codedMesh != nil else { throw bad("a residual needs the mesh (it is stored at the mesh points)") }
-            guard r.pointCount == m.mesh?.pointCount ?? Int(m.numPoints), r.timeCount == m.times.count, r.componentCount == C,
+            guard r.pointCount == m.meshPointCount, r.timeCount == m.times.count, r.componentCount == C,
                   r.binWidths.count == C, r.streams.count == r.timeCount * C else {
                 throw bad("residual sizes (\(r.pointCount) points, \(r.timeCount) steps, \(r.componentCount) components, \(r.streams.count) streams) do not match the model")
             }

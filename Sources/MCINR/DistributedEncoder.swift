@@ -77,7 +77,8 @@ extension Encoder {
             if let bound = options.errorBound {
                 reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count, weights: encoding.shortName))
                 (model, bounded) = try ErrorBoundedEncoder.make(model, bound: bound, threads: rootThreads ?? options.threads,
-                                                                dataCosts: dataCosts) { step in
+                                                                dataCosts: dataCosts,
+                                                                progress: reporter.map(ErrorBoundedEncoder.reporting)) { step in
                     try truth(request(step))!
                 }
                 _ = try request(-1)

@@ -203,6 +203,7 @@ public struct EncodeSummary: Sendable {
                 "predictors": b.predictorCounts, "range_coded_streams": b.rangeCodedStreams, "data_streams": b.dataStreams,
                 "anchored_streams": b.anchoredStreams,
                 "network_mean_psnr": b.networkMetrics.meanPSNR, "compression_ratio_fields": ratioFields,
+                "attempts": b.attempts, "seconds": b.seconds,
             ] as [String: Any]
         }
         if networkChoices.count > 1 {
@@ -392,7 +393,8 @@ public enum Encoder {
                                    reporter: ProgressReporter?) throws -> (MCIModel, MCIResidual.Report) {
         reporter?.report(.errorBounding(points: data.pointCount, steps: data.timeCount, weights: model.weightEncoding.shortName))
         let stepSize = data.pointCount * data.componentCount
-        return try ErrorBoundedEncoder.make(model, bound: bound, threads: threads, dataCosts: dataCosts) { step in
+        return try ErrorBoundedEncoder.make(model, bound: bound, threads: threads, dataCosts: dataCosts,
+                                            progress: reporter.map(ErrorBoundedEncoder.reporting)) { step in
             Array(data.values[step * stepSize ..< (step + 1) * stepSize])
         }
     }
@@ -404,5 +406,12 @@ public enum Encoder {
         let fileBytes = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
         return EncodeSummary(result: result, weightEncoding: options.weightEncoding, metrics: metrics, bounded: bounded,
                              weightBytes: weightBytes, fileBytes: fileBytes, embedsMesh: options.embedMesh)
+    }
+}
+
+extension ErrorBoundedEncoder {
+    /// `make`'s progress as `errorBoundingStep` events of `reporter`.
+    static func reporting(_ reporter: ProgressReporter) -> (Stage, Int, Int, Int) -> Void {
+        { reporter.report(.errorBoundingStep(stage: $0.rawValue, attempt: $1, done: $2, total: $3)) }
     }
 }

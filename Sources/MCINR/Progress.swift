@@ -17,6 +17,9 @@ public enum ProgressEvent: Sendable {
     /// Error-bounded mode: the residual is being quantised and coded for the weights as stored
     /// in `weights` (f16, int8: with `--weights auto` once for each).
     case errorBounding(points: Int, steps: Int, weights: String)
+    /// Error-bounded mode: `done` of `total` steps of a stage (`ErrorBoundedEncoder.Stage`:
+    /// planning, coding, verifying) of the residual begun by the last `errorBounding`.
+    case errorBoundingStep(stage: String, attempt: Int, done: Int, total: Int)
     /// Error-bounded mode: `dataStreams` of `streams` quantise the data itself, so a network
     /// for `ratio` (`EncodeOptions.triesSmallerNetwork`) is trained too; a new training follows.
     case smallerNetwork(dataStreams: Int, streams: Int, errorInBounds: Double, ratio: Double)
@@ -63,6 +66,7 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
     private var bestLoss: [ClusterPath: Double] = [:]
     private var doneMSE: [Double] = []
     private var lineLength = 0
+    private var stageStart = (stage: "", attempt: 0, at: Date())
 
     /// - Parameters:
     ///   - mode: `.automatic` is live when stderr is a terminal (isatty), plain otherwise.
@@ -105,6 +109,17 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
         case .errorBounding(let points, let steps, let weights):
             emit("error-bounded mode: quantising the residual at \(points) points × \(steps) steps (\(weights) weights)",
                  final: true, force: true)
+            return
+        case .errorBoundingStep(let stage, let attempt, let done, let total):
+            let now = Date()
+            if (stage, attempt) != (stageStart.stage, stageStart.attempt) { stageStart = (stage, attempt, now) }
+            let elapsed = now.timeIntervalSince(stageStart.at)
+            var line = "error-bounded mode: \(stage) \(done)/\(total) steps" + (attempt > 1 ? " (attempt \(attempt))" : "")
+                + String(format: " | %.0f s", elapsed)
+            if done > 0 && done < total {
+                line += String(format: " | ETA %.0f s", elapsed / Double(done) * Double(total - done))
+            }
+            emit(line, final: false, force: false)
             return
         case .smallerNetwork(let data, let streams, let errorInBounds, let ratio):
             emit("error-bounded mode: \(data) of \(streams) streams quantise the data itself, the network's RMS error is "

@@ -74,6 +74,30 @@ final class ErrorBoundedTests: XCTestCase {
         }
     }
 
+    /// A second residual of the same series and bound (another network, or the same one's
+    /// other weight encoding) takes the data streams the first one coded (`DataCosts`), and they
+    /// are the very streams it would code itself.
+    func testSecondResidualTakesTheDataStreamsOfTheFirst() throws {
+        let other = TestModels.model(.coordNetB, width: 8, pe: 2, seed: 8)
+        let shared = ErrorBoundedEncoder.DataCosts()
+        let (_, first) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), threads: 2, dataCosts: shared,
+                                                      truth: Self.truth)
+        XCTAssertGreaterThan(first.dataStreams, 0)
+        let kept = shared.dataStreams
+        XCTAssertEqual(kept.count, first.dataStreams, "every data stream of the first residual is kept")
+        let (reused, _) = try ErrorBoundedEncoder.make(other, bound: .relative(1e-4), threads: 2, dataCosts: shared,
+                                                       truth: Self.truth)
+        let (alone, _) = try ErrorBoundedEncoder.make(other, bound: .relative(1e-4), threads: 2, truth: Self.truth)
+        XCTAssertEqual(reused.residual!.streams, alone.residual!.streams)
+        XCTAssertEqual(try MCIWriter.encode(reused), try MCIWriter.encode(alone))
+        try assertBoundHolds(reused)
+        // the second residual's data streams that the first had coded are those very streams
+        let streams = reused.residual!.streams
+        var taken = 0
+        for (key, value) in kept where streams[key.step * Self.C + key.component] == value.stream { taken += 1 }
+        XCTAssertGreaterThan(taken, 0)
+    }
+
     func testBoundBelowFloatResolutionUsesExactValues() throws {
         // 1e-12 is far below float32 spacing at these magnitudes: only escapes can meet it.
         let (model, report) = try ErrorBoundedEncoder.make(Self.base, bound: .absolute(1e-12), truth: Self.truth)

@@ -22,8 +22,22 @@ final class WeightChoiceTests: XCTestCase {
             options.errorBound = .relative(bound)
             if alternative != .int8 { options.boundedWeightAlternatives = [alternative] }
             let auto = folder.appendingPathComponent("auto-\(bound)-\(alternative.shortName).mci")
-            let summary = try Encoder.encode(data, mesh: mesh, to: auto, options: options)
+            var steps: [(stage: String, attempt: Int, done: Int, total: Int)] = []
+            let reporter = ClosureProgressReporter { event in
+                if case .errorBoundingStep(let stage, let attempt, let done, let total) = event { steps.append((stage, attempt, done, total)) }
+            }
+            let summary = try Encoder.encode(data, mesh: mesh, to: auto, options: options, reporter: reporter)
             XCTAssertEqual(summary.weightChoices.map(\.encoding), [.float16, alternative])
+            // each residual reports its stages step by step, and their times in the summary
+            let finished = steps.filter { $0.done == $0.total }.map(\.stage)
+            XCTAssertEqual(Array(finished.prefix(3)), ["planning", "coding", "verifying"], "\(steps.map(\.stage))")
+            XCTAssertTrue(steps.allSatisfy { $0.total == data.timeCount && $0.attempt >= 1 })
+            XCTAssertEqual(steps.filter { $0.stage == "planning" && $0.done == 0 }.count, summary.weightChoices.count)
+            let json = try XCTUnwrap(summary.jsonObject(output: "x")["error_bound"] as? [String: Any])
+            let seconds = try XCTUnwrap(json["seconds"] as? [String: Double])
+            XCTAssertEqual(Set(seconds.keys), ["planning", "coding", "verifying"])
+            XCTAssertTrue(seconds.values.allSatisfy { $0 >= 0 })
+            XCTAssertEqual(json["attempts"] as? Int, summary.bounded?.attempts)
             // each choice's cost is what a file of that encoding alone stores
             var files: [MCIWeightEncoding: Data] = [:]
             for choice in summary.weightChoices {

@@ -49,8 +49,12 @@ public enum ErrorBoundedEncoder {
     /// `neighbourLeast`: K of the NEIGHBOURS section (format 1.10; 0: none, the format 1.9 lists).
     /// `coder`: every stream in this coder (tests of one coder's streams); nil: the smaller of
     /// zstd and coder 2 per stream.
+    /// `progress(stage, attempt, done, total)`: `done` of the series' `total` steps of a stage
+    /// are finished (0 starts it); attempts count from 1 (a second one follows a verification
+    /// that found values outside the bound).
     public static func make(_ model: MCIModel, bound: MCIResidual.Bound, threads: Int = 1, dataCosts: DataCosts? = nil,
                             neighbourLeast: Int = MCIResidual.defaultNeighbourLeast, coder: MCIResidual.Coder? = nil,
+                            progress: ((Stage, _ attempt: Int, _ done: Int, _ total: Int) -> Void)? = nil,
                             truth: (Int) throws -> [Float]) throws -> (MCIModel, MCIResidual.Report) {
         guard model.mesh != nil || model.codedMesh != nil else {
             throw MCIError.invalidModel("error-bounded mode needs the mesh in the model (residuals are stored at its points)")
@@ -58,7 +62,7 @@ public enum ErrorBoundedEncoder {
         guard (0...MeshNeighbours.maxPerPoint).contains(neighbourLeast) else {
             throw MCIError.invalidModel("NEIGHBOURS' K is \(neighbourLeast) (allowed 0, none, or 1 ... 32)")
         }
-        let N = model.mesh?.pointCount ?? Int(model.numPoints), C = model.componentCount, T = model.times.count
+        let N = model.meshPointCount, C = model.componentCount, T = model.times.count
         let bounds = bound.perComponent(model.componentRanges)
         for (c, e) in bounds.enumerated() where !(e.isFinite && e > 0) {
             throw MCIError.invalidModel("error bound \(e) of component \(c) must be finite and > 0")
@@ -71,6 +75,17 @@ public enum ErrorBoundedEncoder {
                 throw MCIError.invalidModel("error-bounded mode: step \(t) has \(values.count) values, expected \(N) points × \(C) components")
             }
             return values
+        }
+        var seconds: [Stage: Double] = [:], attempts = 1  // the planning pass reports as part of the first
+        /// Runs a stage's `body` over every step, reporting each and timing the whole.
+        func stage(_ s: Stage, _ body: (Int) throws -> Void) rethrows {
+            let start = Date()
+            progress?(s, attempts, 0, T)
+            for t in 0..<T {
+                try body(t)
+                progress?(s, attempts, t + 1, T)
+            }
+            seconds[s, default: 0] += Date().timeIntervalSince(start)
         }
         var means = PooledMeans(components: C)  // for the pooled R² of the report
         for t in 0..<T { try step(t).withUnsafeBufferPointer { means.add($0) } }
@@ -100,7 +115,7 @@ public enum ErrorBoundedEncoder {
         let plan: [[Bool]]
         do {  // the planner's chains released at its end
             var planner = DomainPlanner(componentCount: C, neighbours: neighbours!, threads: threads, dataCosts: dataCosts)
-            for t in 0..<T {
+            try stage(.planning) { t in
                 let values = try step(t)
                 let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
                 let (residual, data) = try quantise(values, network: net, step: t, bounds: bounds, widths: widths,
@@ -117,8 +132,15 @@ public enum ErrorBoundedEncoder {
         /// residual's non-zero indices; its chains and steps are released on return.
         func codedSeries(_ network: MCIDecoder, _ neighbours: MeshNeighbours) throws
             -> (streams: [MCIResidual.Stream], escapes: Int, nonZero: Int) {
-            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, coder: coder, plan: plan)
+            var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, coder: coder, plan: plan,
+                                      reuse: dataCosts)
             var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
+            /// Whether no value of component c in step t's block or at its anchor (the next
+            /// block's first step) was forced to an escape.
+            func unforced(_ t: Int, _ c: Int) -> Bool {
+                let first = t - t % ResidualPrediction.keyframeInterval
+                return (first ..< min(first + ResidualPrediction.keyframeInterval + 1, T)).allSatisfy { forced[$0 * C + c].isEmpty }
+            }
             func quantised(_ t: Int) throws -> (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised) {
                 let net = try network.decodeMesh(time: model.times[t], threads: threads, networkOnly: true)
                 return try quantise(step(t), network: net, step: t, bounds: bounds, widths: widths,
@@ -127,7 +149,7 @@ public enum ErrorBoundedEncoder {
             // each block's anchor: the next block's first step, quantised ahead, and that block's own
             // first step when it comes
             var anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised)?
-            for t in 0..<T {
+            try stage(.coding) { t in
                 let blockStart = t % ResidualPrediction.keyframeInterval == 0
                 let (residual, data) = blockStart && t > 0 ? anchor! : try quantised(t)
                 if blockStart {
@@ -135,7 +157,8 @@ public enum ErrorBoundedEncoder {
                     anchor = next < T ? try quantised(next) : nil
                 }
                 nonZero += residual.indices.reduce(0) { $0 + $1.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
-                for s in try streams.next(residual: residual, data: data, anchor: anchor.map { ($0.residual, $0.data) }) {
+                for s in try streams.next(residual: residual, data: data, anchor: anchor.map { ($0.residual, $0.data) },
+                                          unforced: (0..<C).map { unforced(t, $0) }) {
                     coded.append(s.stream); escapes += s.escapes
                 }
             }
@@ -143,6 +166,7 @@ public enum ErrorBoundedEncoder {
         }
         var result = model
         for attempt in 0... {
+            attempts = attempt + 1
             let (coded, escapes, nonZero) = try codedSeries(network, neighbours.take() ?? meshNeighbours(network))
             // Check the final bytes with the C decoder; a value it decodes outside the bound
             // becomes an escape in the next attempt.
@@ -154,7 +178,7 @@ public enum ErrorBoundedEncoder {
             var evaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
             var violations = 0
             var achieved = [Double](repeating: 0, count: C)
-            for t in 0..<T {
+            try stage(.verifying) { t in
                 let decoded = try decoder.decodeMesh(time: model.times[t], threads: threads)
                 let values = try step(t)
                 for i in 0..<N {
@@ -184,7 +208,8 @@ public enum ErrorBoundedEncoder {
                     dataStreams: coded.filter { $0.predictor.contains(.data) }.count,
                     anchoredStreams: coded.filter { $0.predictor.contains(.anchor) }.count,
                     rangeCodedStreams: coded.filter { $0.coder != .zstd && !$0.bytes.isEmpty }.count,
-                    metrics: evaluation.report, networkMetrics: networkEvaluation.report)
+                    metrics: evaluation.report, networkMetrics: networkEvaluation.report,
+                    attempts: attempts, seconds: Dictionary(uniqueKeysWithValues: seconds.map { ($0.key.rawValue, $0.value) }))
                 result.metadataJSON = recordingBound(in: result.metadataJSON, report)
                 return (result, report)
             }
@@ -242,6 +267,9 @@ public enum ErrorBoundedEncoder {
         var coder: MCIResidual.Coder? = nil
         /// Per block of `keyframeInterval` steps and component: whether its streams quantise the data.
         var plan: [[Bool]]? = nil
+        /// Data streams coded by an earlier residual of the series and bound, taken instead of
+        /// coding them again, and where new ones are kept (with a plan only).
+        var reuse: DataCosts? = nil
         /// Per component, the chain's earlier steps as the reader reconstructs them (0 at
         /// escapes), most recent first, in the quantisation the chain uses (data or residual).
         private var chains: [(isData: Bool, history: [[Int32]])?]
@@ -249,17 +277,20 @@ public enum ErrorBoundedEncoder {
 
         init(componentCount: Int, neighbours: MeshNeighbours, threads: Int,
              candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil,
-             plan: [[Bool]]? = nil) {
+             plan: [[Bool]]? = nil, reuse: DataCosts? = nil) {
             self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
-            self.candidates = candidates; self.coder = coder; self.plan = plan
+            self.candidates = candidates; self.coder = coder; self.plan = plan; self.reuse = candidates == MCIResidual.Predictor.everything ? reuse : nil
             chains = Array(repeating: nil, count: componentCount)
         }
 
         /// The next step's streams, component by component, with the escapes each one stores.
         /// `anchor`: the next block's first step in both quantisations; with a plan, a linear
         /// stream may read it (`.anchor`) where that block keeps this one's quantisation.
+        /// `unforced[c]`: no value of component c's data quantisation in this block or at its
+        /// anchor was forced to an escape, so its data streams may be taken from `reuse`.
         mutating func next(residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?,
-                           anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?)? = nil) throws
+                           anchor: (residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?)? = nil,
+                           unforced: [Bool]? = nil) throws
             -> [(stream: MCIResidual.Stream, escapes: Int)] {
             let C = componentCount, t = self.t
             var results = [Result<(MCIResidual.Stream, Int, [Int32]), Error>?](repeating: nil, count: C)
@@ -268,9 +299,22 @@ public enum ErrorBoundedEncoder {
             let block = plan.map { $0[b] }
             let nextBlock = plan.flatMap { b + 1 < $0.count ? $0[b + 1] : nil }
             let candidates = self.candidates
+            // the data streams an earlier residual of the series coded with the same inputs
+            var keys = [DataStreamKey?](repeating: nil, count: C)
+            var known = [(stream: MCIResidual.Stream, escapes: Int)?](repeating: nil, count: C)
+            if let reuse, let block, let unforced, data != nil {
+                for c in 0..<C where block[c] && unforced[c] {
+                    keys[c] = DataStreamKey(step: t, component: c, anchored: anchor?.data != nil && nextBlock?[c] == true, coder: coder)
+                    known[c] = reuse.dataStreams[keys[c]!]
+                }
+            }
             results.withUnsafeMutableBufferPointer { out in
                 let out = out
                 Self.forEachComponent(C, threads: threads) { c in
+                    if let (stream, escapes) = known[c] {
+                        out[c] = .success((stream, escapes, Self.reconstructed(data!, c)))
+                        return
+                    }
                     let allowed = block.map { planned in candidates.filter { $0.contains(.data) == planned[c] } } ?? candidates
                     // the anchor's indices in the quantisation both blocks keep
                     var anchors: [Bool: [Int32]] = [:]
@@ -302,6 +346,7 @@ public enum ErrorBoundedEncoder {
             for c in 0..<C {
                 let (stream, escapes, indices) = try results[c]!.get()
                 streams.append((stream, escapes))
+                if let key = keys[c], known[c] == nil { reuse!.dataStreams[key] = (stream, escapes) }
                 // the chain goes on with the time bit, else restarts at this step
                 let isData = stream.predictor.contains(.data)
                 let earlier = stream.predictor.contains(.time) ? self.chains[c]!.history : []
@@ -400,12 +445,29 @@ public enum ErrorBoundedEncoder {
         }
     }
 
+    /// What `make` does, in order, each step by step: the planning pass over the network's
+    /// output (once), then per attempt the coding of every stream and the verification of the
+    /// written bytes through the C decoder.
+    public enum Stage: String, Sendable {
+        case planning, coding, verifying
+    }
+
     /// The planner's costs of the data's own quantisation, per step and component (bits of the
     /// best candidate): a function of the data and the bound alone, kept across the residuals
     /// of one series (`make(dataCosts:)`).
     public final class DataCosts: @unchecked Sendable {
         var bits: [[Double]] = []
+        /// The streams of the blocks planned to quantise the data, with the escapes each
+        /// stores: they too depend on the data and the bound alone (a data block's chain never
+        /// reads the network), given whether the next block's first step is their anchor and
+        /// that no value of theirs was forced to an escape; so the residuals of other networks
+        /// or weight encodings of the series take them as coded.
+        var dataStreams: [DataStreamKey: (stream: MCIResidual.Stream, escapes: Int)] = [:]
         public init() {}
+    }
+
+    struct DataStreamKey: Hashable {
+        let step: Int, component: Int, anchored: Bool, coder: MCIResidual.Coder?
     }
 
     /// The plan of `StepStreams`: which quantisation each block of chained steps of a

@@ -171,5 +171,10 @@ public struct MCIResidual: Equatable, Sendable {
         /// Metrics of the decoded values (with the residual) against the data, and of the network alone.
         public var metrics: MetricsReport
         public var networkMetrics: MetricsReport
+        /// Codings of the series (1, or more where a verification found float rounding past the
+        /// bound) and the wall seconds of each `ErrorBoundedEncoder.Stage`, by its raw value,
+        /// summed over the attempts. Not recorded in the file (its bytes stay reproducible).
+        public var attempts = 1
+        public var seconds: [String: Double] = [:]
     }
 }
