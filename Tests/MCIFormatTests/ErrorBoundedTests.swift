@@ -419,6 +419,43 @@ final class ErrorBoundedTests: XCTestCase {
         }
     }
 
+    /// The coding pass takes the planner's evaluations of a step instead of evaluating its
+    /// candidates again (`ranked(known:)`): the same two candidates, differences, weights and bits.
+    func testRankingFromKnownEvaluationsIsTheSame() throws {
+        let mesh = try XCTUnwrap(Self.base.mesh)
+        let N = mesh.pointCount, C = 2
+        var rng = SplitMix64(seed: 5)
+        func step(_ t: Int) -> [Int32] { (0..<N).map { i in Int32(40 * sin(0.3 * Double(i) + 0.5 * Double(t))) + Int32.random(in: -3...3, using: &rng) } }
+        let steps = (0..<4).map { _ in (0..<C).map { _ in step(0) } }.enumerated().map { t, s in s.map { $0.map { $0 + Int32(t) } } }
+        let nb = MeshNeighbours(mesh)
+        let quantised = ResidualQuantiser.Quantised(indices: steps[3], escapes: [[3: 1.5], [:]])
+        let chain: (isData: Bool, history: [[Int32]]) = (false, [steps[2][0], steps[1][0], steps[0][0]])
+        let candidates = MCIResidual.Predictor.all
+        var evaluated: [MCIResidual.Predictor: ErrorBoundedEncoder.StepStreams.Evaluation] = [:]
+        let fresh = ErrorBoundedEncoder.StepStreams.ranked(candidates, component: 0, step: 3, residual: quantised, data: nil,
+                                                           chain: chain, neighbours: nb, record: { evaluated[$0] = $1 })
+        XCTAssertEqual(evaluated.count, candidates.count, "every candidate recorded")
+        for anchors in [[:], [false: steps[0][1]]] as [[Bool: [Int32]]] {
+            let again = ErrorBoundedEncoder.StepStreams.ranked(candidates, component: 0, step: 3, residual: quantised, data: nil,
+                                                               chain: chain, neighbours: nb, anchors: anchors)
+            let known = ErrorBoundedEncoder.StepStreams.ranked(candidates, component: 0, step: 3, residual: quantised, data: nil,
+                                                               chain: chain, neighbours: nb, anchors: anchors, known: evaluated)
+            XCTAssertEqual(known.count, 2)
+            if anchors.isEmpty { XCTAssertEqual(again.map(\.predictor), fresh.map(\.predictor)) }
+            XCTAssertEqual(known.map(\.predictor), again.map(\.predictor))
+            XCTAssertEqual(known.map(\.d), again.map(\.d))
+            XCTAssertEqual(known.map(\.weights), again.map(\.weights))
+            XCTAssertEqual(known.map(\.bits), again.map(\.bits))
+        }
+        // what is known is taken as it is, not evaluated again
+        var doctored = evaluated
+        doctored[[]] = .init(bits: 0, weights: nil)
+        let taken = ErrorBoundedEncoder.StepStreams.ranked(candidates, component: 0, step: 3, residual: quantised, data: nil,
+                                                           chain: chain, neighbours: nb, known: doctored)
+        XCTAssertEqual(taken[0].predictor, [])
+        XCTAssertEqual(taken[0].d, quantised.indices[0].enumerated().map { $0.offset == 3 ? 0 : Int64($0.element) })
+    }
+
     /// Indices that follow a linear recurrence in time (here a damped oscillation per point,
     /// q_t = 1.6 q_{t−1} − 0.8 q_{t−2}, which the previous step alone predicts poorly) pick the
     /// linear predictor once two earlier steps are in the chain, with weights near the

@@ -112,7 +112,7 @@ public enum ErrorBoundedEncoder {
         // chained steps uses (`DomainPlanner`), and the network's own error for the report.
         var networkEvaluation = StepwiseEvaluation(ranges: ranges, pooledMeans: means.means)
         var networkError = [Double](repeating: 0, count: C)
-        let plan: [[Bool]]
+        let plan: [[Bool]], planned: [[[[MCIResidual.Predictor: StepStreams.Evaluation]]]]
         do {  // the planner's chains released at its end
             var planner = DomainPlanner(componentCount: C, neighbours: neighbours!, threads: threads, dataCosts: dataCosts)
             try stage(.planning) { t in
@@ -127,13 +127,14 @@ public enum ErrorBoundedEncoder {
                 }
             }
             plan = planner.finish()
+            planned = planner.evaluations
         }
         /// Every step's streams against `network`'s values, with the escapes they store and the
         /// residual's non-zero indices; its chains and steps are released on return.
         func codedSeries(_ network: MCIDecoder, _ neighbours: MeshNeighbours) throws
             -> (streams: [MCIResidual.Stream], escapes: Int, nonZero: Int) {
             var streams = StepStreams(componentCount: C, neighbours: neighbours, threads: threads, coder: coder, plan: plan,
-                                      reuse: dataCosts)
+                                      reuse: dataCosts, planned: planned)
             var coded: [MCIResidual.Stream] = [], escapes = 0, nonZero = 0
             /// Whether no value of component c in step t's block or at its anchor (the next
             /// block's first step) was forced to an escape.
@@ -270,6 +271,8 @@ public enum ErrorBoundedEncoder {
         /// Data streams coded by an earlier residual of the series and bound, taken instead of
         /// coding them again, and where new ones are kept (with a plan only).
         var reuse: DataCosts? = nil
+        /// The planner's evaluations (`DomainPlanner.evaluations`) of the plan's quantisations.
+        var planned: [[[[MCIResidual.Predictor: Evaluation]]]]? = nil
         /// Per component, the chain's earlier steps as the reader reconstructs them (0 at
         /// escapes), most recent first, in the quantisation the chain uses (data or residual).
         private var chains: [(isData: Bool, history: [[Int32]])?]
@@ -277,9 +280,10 @@ public enum ErrorBoundedEncoder {
 
         init(componentCount: Int, neighbours: MeshNeighbours, threads: Int,
              candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil,
-             plan: [[Bool]]? = nil, reuse: DataCosts? = nil) {
+             plan: [[Bool]]? = nil, reuse: DataCosts? = nil, planned: [[[[MCIResidual.Predictor: Evaluation]]]]? = nil) {
             self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
             self.candidates = candidates; self.coder = coder; self.plan = plan; self.reuse = candidates == MCIResidual.Predictor.everything ? reuse : nil
+            self.planned = candidates == MCIResidual.Predictor.everything ? planned : nil
             chains = Array(repeating: nil, count: componentCount)
         }
 
@@ -322,8 +326,18 @@ public enum ErrorBoundedEncoder {
                        let source = block[c] ? anchor.data : anchor.residual {
                         anchors[block[c]] = Self.reconstructed(source, c)
                     }
+                    // the planner's evaluations, where they were of the same indices and steps: the
+                    // same quantisation (no value forced since) and a chain of as many steps as its
+                    var known: [MCIResidual.Predictor: Evaluation]?
+                    if let planned, let block, unforced?[c] == true {
+                        let steps = t % ResidualPrediction.keyframeInterval == 0 || chains[c]?.isData != block[c] ? 0
+                            : chains[c]!.history.count
+                        if steps == min(t % ResidualPrediction.keyframeInterval, ResidualPrediction.linearDepth) {
+                            known = planned[t][c][block[c] ? 1 : 0]
+                        }
+                    }
                     let ranked = Self.ranked(allowed, component: c, step: t, residual: residual, data: data,
-                                             chain: chains[c], neighbours: neighbours, anchors: anchors)
+                                             chain: chains[c], neighbours: neighbours, anchors: anchors, known: known)
                     out[c] = Result {
                         // the order-0 estimate ranks the predictors; the coder's contexts can
                         // reorder two close ones, so both are coded and the smaller kept
@@ -371,62 +385,91 @@ public enum ErrorBoundedEncoder {
             ranked(candidates, component: c, step: t, residual: residual, data: data, chain: chain, neighbours: neighbours)[0]
         }
 
+        /// A candidate as `ranked` tried it: the predictor (without the time bit where the chain
+        /// had no steps), the entropy of its differences with its weights, and its weights.
+        struct Evaluation {
+            let bits: Double
+            let weights: [Int32]?
+        }
+
         /// The two distinct candidates of least entropy (as `best` tries them), the least first;
         /// on a tie the earlier candidate. Only two are kept: each holds N differences.
         /// `anchors`: per quantisation (data or not), the next block's first step, which every
         /// linear candidate with earlier steps is also tried with as its third level (`.anchor`).
+        /// `known`: candidates (without the anchor) already evaluated on the same indices and
+        /// chain (the planner's pass), taken as they are; only the two kept get their
+        /// differences computed. `record` receives every candidate evaluated without the anchor.
         static func ranked(_ candidates: [MCIResidual.Predictor], component c: Int, step t: Int,
                            residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?,
                            chain: (isData: Bool, history: [[Int32]])?, neighbours: MeshNeighbours,
-                           anchors: [Bool: [Int32]] = [:])
+                           anchors: [Bool: [Int32]] = [:], known: [MCIResidual.Predictor: Evaluation]? = nil,
+                           record: ((MCIResidual.Predictor, Evaluation) -> Void)? = nil)
             -> [(predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)] {
-            var all: [(predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double)] = []
+            // the kept candidates; a known one's differences (nil) are computed at the end from its levels
+            var all: [(predictor: MCIResidual.Predictor, d: [Int64]?, weights: [Int32]?, bits: Double, levels: [[Int32]])] = []
             var tried = Set<MCIResidual.Predictor>()
             // the linear plane weights, per quantisation (data or not) and anchor
             var planeFits: [[Bool]: [Int32]] = [:]
-            func keep(_ p: MCIResidual.Predictor, _ d: [Int64], _ weights: [Int32]?, _ escapes: [Int: Float]) {
-                let bits = ResidualPrediction.entropyBits(d, skipping: escapes)
-                    + Double(weights == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
+            func keep(_ p: MCIResidual.Predictor, _ d: [Int64]?, _ weights: [Int32]?, _ bits: Double, _ levels: [[Int32]]) {
                 let place = all.firstIndex { bits < $0.bits } ?? all.count
-                if place < 2 { all.insert((p, d, weights, bits), at: place) }
+                if place < 2 { all.insert((p, d, weights, bits, levels), at: place) }
                 if all.count > 2 { all.removeLast() }
+            }
+            func history(_ isData: Bool) -> [[Int32]] {
+                t % ResidualPrediction.keyframeInterval != 0 && chain?.isData == isData ? chain!.history : []
+            }
+            /// Candidate v's differences from `levels` (linear: with its weights `fitted`).
+            func differences(_ v: MCIResidual.Predictor, _ levels: [[Int32]], _ fitted: [Int32]?) -> [Int64] {
+                let source = v.contains(.data) ? data! : residual
+                guard v.contains(.linear) else {
+                    return ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
+                                                          previous: v.contains(.time) ? levels[0] : nil,
+                                                          predictor: v, neighbours: neighbours)
+                }
+                let q = reconstructed(source, c)
+                return v.contains(.blend)
+                    ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: levels, weights: fitted!,
+                                                          neighbours: neighbours, quadratic: v.contains(.quadratic),
+                                                          chainSteps: min(history(v.contains(.data)).count, ResidualPrediction.linearDepth))
+                    : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: levels,
+                                                           weights: fitted!, neighbours: neighbours, plane: v.contains(.plane))
             }
             for candidate in candidates {
                 let isData = candidate.contains(.data)
                 guard let source = isData ? data : residual else { continue }
-                let history = t % ResidualPrediction.keyframeInterval != 0 && chain?.isData == isData ? chain!.history : []
+                let history = history(isData)
                 let p = history.isEmpty ? candidate.subtracting(.time) : candidate
                 guard tried.insert(p).inserted else { continue }
-                guard p.contains(.linear) else {
-                    keep(p, ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
-                                                           previous: p.contains(.time) ? history[0] : nil,
-                                                           predictor: p, neighbours: neighbours), nil, source.escapes[c])
-                    continue
-                }
-                let q = reconstructed(source, c), plane = p.contains(.plane)
                 // the levels: the chain's last steps, or with the anchor the last two (0 before the
                 // chain's start: their weights fit to 0) and the anchor
                 var variants: [(MCIResidual.Predictor, [[Int32]])] = [(p, history)]
-                if !history.isEmpty, let anchor = anchors[isData] {
-                    let second = history.count > 1 ? history[1] : [Int32](repeating: 0, count: q.count)
+                if p.contains(.linear), !history.isEmpty, let anchor = anchors[isData] {
+                    let second = history.count > 1 ? history[1] : [Int32](repeating: 0, count: source.indices[c].count)
                     variants.append((p.union(.anchor), [history[0], second, anchor]))
                 }
                 for (v, levels) in variants {
                     let key = [isData, v.contains(.anchor)]
-                    // the blend (always with the plane) weighs the linear plane prediction with its weights
-                    let fitted = (v.contains(.blend) ? planeFits[key] : nil)
-                        ?? ResidualPrediction.fitLinear(q, escapes: source.escapes[c], history: levels, neighbours: neighbours, plane: plane)
-                    if plane { planeFits[key] = fitted }
-                    let d = v.contains(.blend)
-                        ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: levels, weights: fitted,
-                                                              neighbours: neighbours, quadratic: v.contains(.quadratic),
-                                                              chainSteps: min(history.count, ResidualPrediction.linearDepth))
-                        : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: levels,
-                                                               weights: fitted, neighbours: neighbours, plane: plane)
-                    keep(v, d, fitted, source.escapes[c])
+                    if !v.contains(.anchor), let e = known?[v] {
+                        if v.contains(.plane) { planeFits[key] = e.weights }
+                        keep(v, nil, e.weights, e.bits, levels)
+                        continue
+                    }
+                    var fitted: [Int32]?
+                    if v.contains(.linear) {
+                        // the blend (always with the plane) weighs the linear plane prediction with its weights
+                        fitted = (v.contains(.blend) ? planeFits[key] : nil)
+                            ?? ResidualPrediction.fitLinear(reconstructed(source, c), escapes: source.escapes[c], history: levels,
+                                                            neighbours: neighbours, plane: v.contains(.plane))
+                        if v.contains(.plane) { planeFits[key] = fitted }
+                    }
+                    let d = differences(v, levels, fitted)
+                    let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
+                        + Double(fitted == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
+                    if !v.contains(.anchor) { record?(v, Evaluation(bits: bits, weights: fitted)) }
+                    keep(v, d, fitted, bits, levels)
                 }
             }
-            return all
+            return all.map { ($0.predictor, $0.d ?? differences($0.predictor, $0.levels, $0.weights), $0.weights, $0.bits) }
         }
 
         /// body(c) for every component, on up to `threads` threads.
@@ -486,6 +529,10 @@ public enum ErrorBoundedEncoder {
         private var history: [[[[Int32]]]]
         private var bits: [[Double]]
         private(set) var plan: [[Bool]] = []
+        /// Per step, component and quantisation (residual, data): every candidate evaluated
+        /// (none where `dataCosts` gave the data's cost), for the coding pass to take where its
+        /// chain holds the same steps.
+        private(set) var evaluations: [[[[MCIResidual.Predictor: StepStreams.Evaluation]]]] = []
         private var t = 0
 
         init(componentCount: Int, neighbours: MeshNeighbours, threads: Int, dataCosts: DataCosts? = nil) {
@@ -504,9 +551,11 @@ public enum ErrorBoundedEncoder {
             let all = MCIResidual.Predictor.everything
             let known = dataCosts.flatMap { t < $0.bits.count ? $0.bits[t] : nil }  // the data's, from an earlier residual
             var costs = [[Double]](repeating: [0, 0], count: C), kept = [[[Int32]]](repeating: [[], []], count: C)
+            var evaluated = [[[MCIResidual.Predictor: StepStreams.Evaluation]]](repeating: [[:], [:]], count: C)
             costs.withUnsafeMutableBufferPointer { costOut in
                 kept.withUnsafeMutableBufferPointer { keptOut in
-                    let costOut = costOut, keptOut = keptOut
+                  evaluated.withUnsafeMutableBufferPointer { evaluatedOut in
+                    let costOut = costOut, keptOut = keptOut, evaluatedOut = evaluatedOut
                     StepStreams.forEachComponent(C, threads: threads) { c in
                         for (k, isData) in [false, true].enumerated() {
                             keptOut[c][k] = StepStreams.reconstructed(isData ? data : residual, c)
@@ -516,13 +565,18 @@ public enum ErrorBoundedEncoder {
                             }
                             let chain: (isData: Bool, history: [[Int32]])? = t % ResidualPrediction.keyframeInterval == 0 ? nil
                                 : (isData, history[c][k])
-                            let chosen = StepStreams.best(of: all.filter { $0.contains(.data) == isData }, component: c, step: t,
-                                                          residual: residual, data: data, chain: chain, neighbours: neighbours)
+                            var tried: [MCIResidual.Predictor: StepStreams.Evaluation] = [:]
+                            let chosen = StepStreams.ranked(all.filter { $0.contains(.data) == isData }, component: c, step: t,
+                                                            residual: residual, data: data, chain: chain, neighbours: neighbours,
+                                                            record: { tried[$0] = $1 })[0]
                             costOut[c][k] = chosen.bits
+                            evaluatedOut[c][k] = tried
                         }
                     }
+                  }
                 }
             }
+            evaluations.append(evaluated)
             if known == nil { dataCosts?.bits.append(costs.map { $0[1] }) }
             for c in 0..<C {
                 for k in 0..<2 {
