@@ -282,8 +282,10 @@ public enum ErrorBoundedEncoder {
              candidates: [MCIResidual.Predictor] = MCIResidual.Predictor.everything, coder: MCIResidual.Coder? = nil,
              plan: [[Bool]]? = nil, reuse: DataCosts? = nil, planned: [[[[MCIResidual.Predictor: Evaluation]]]]? = nil) {
             self.componentCount = componentCount; self.neighbours = neighbours; self.threads = threads
-            self.candidates = candidates; self.coder = coder; self.plan = plan; self.reuse = candidates == MCIResidual.Predictor.everything ? reuse : nil
-            self.planned = candidates == MCIResidual.Predictor.everything ? planned : nil
+            self.candidates = candidates; self.coder = coder; self.plan = plan
+            // what was coded or evaluated before holds for the full candidate set only
+            let full = candidates == MCIResidual.Predictor.everything
+            self.reuse = full ? reuse : nil; self.planned = full ? planned : nil
             chains = Array(repeating: nil, count: componentCount)
         }
 
@@ -305,17 +307,17 @@ public enum ErrorBoundedEncoder {
             let candidates = self.candidates
             // the data streams an earlier residual of the series coded with the same inputs
             var keys = [DataStreamKey?](repeating: nil, count: C)
-            var known = [(stream: MCIResidual.Stream, escapes: Int)?](repeating: nil, count: C)
+            var reused = [(stream: MCIResidual.Stream, escapes: Int)?](repeating: nil, count: C)
             if let reuse, let block, let unforced, data != nil {
                 for c in 0..<C where block[c] && unforced[c] {
                     keys[c] = DataStreamKey(step: t, component: c, anchored: anchor?.data != nil && nextBlock?[c] == true, coder: coder)
-                    known[c] = reuse.dataStreams[keys[c]!]
+                    reused[c] = reuse.dataStreams[keys[c]!]
                 }
             }
             results.withUnsafeMutableBufferPointer { out in
                 let out = out
                 Self.forEachComponent(C, threads: threads) { c in
-                    if let (stream, escapes) = known[c] {
+                    if let (stream, escapes) = reused[c] {
                         out[c] = .success((stream, escapes, Self.reconstructed(data!, c)))
                         return
                     }
@@ -360,7 +362,7 @@ public enum ErrorBoundedEncoder {
             for c in 0..<C {
                 let (stream, escapes, indices) = try results[c]!.get()
                 streams.append((stream, escapes))
-                if let key = keys[c], known[c] == nil { reuse!.dataStreams[key] = (stream, escapes) }
+                if let key = keys[c], reused[c] == nil { reuse!.dataStreams[key] = (stream, escapes) }
                 // the chain goes on with the time bit, else restarts at this step
                 let isData = stream.predictor.contains(.data)
                 let earlier = stream.predictor.contains(.time) ? self.chains[c]!.history : []
@@ -385,8 +387,8 @@ public enum ErrorBoundedEncoder {
             ranked(candidates, component: c, step: t, residual: residual, data: data, chain: chain, neighbours: neighbours)[0]
         }
 
-        /// A candidate as `ranked` tried it: the predictor (without the time bit where the chain
-        /// had no steps), the entropy of its differences with its weights, and its weights.
+        /// A candidate as `ranked` evaluated it (by its predictor, without the time bit where the
+        /// chain had no steps): the entropy of its differences with its weights, and its weights.
         struct Evaluation {
             let bits: Double
             let weights: [Int32]?
