@@ -25,6 +25,16 @@ public enum ProgressEvent: Sendable {
     case smallerNetwork(dataStreams: Int, streams: Int, errorInBounds: Double, ratio: Double)
 }
 
+/// "phase: done/total steps | elapsed s | ETA s", the one format of a phase counted in steps
+/// (the CLI's `StepProgress` and the error-bounded stages here).
+public func stepProgressLine(_ phase: String, done: Int, total: Int, elapsed: Double) -> String {
+    var line = "\(phase): \(done)/\(total) steps | \(String(format: "%.0f", elapsed)) s"
+    if done > 0 && done < total {
+        line += String(format: " | ETA %.0f s", elapsed / Double(done) * Double(total - done))
+    }
+    return line
+}
+
 /// Receives events, possibly from several worker threads at once: implementations must be
 /// thread-safe.
 public protocol ProgressReporter: AnyObject, Sendable {
@@ -114,12 +124,8 @@ public final class TerminalProgressRenderer: ProgressReporter, @unchecked Sendab
             let now = Date()
             if (stage, attempt) != (stageStart.stage, stageStart.attempt) { stageStart = (stage, attempt, now) }
             let elapsed = now.timeIntervalSince(stageStart.at)
-            var line = "error-bounded mode: \(stage) \(done)/\(total) steps" + (attempt > 1 ? " (attempt \(attempt))" : "")
-                + String(format: " | %.0f s", elapsed)
-            if done > 0 && done < total {
-                line += String(format: " | ETA %.0f s", elapsed / Double(done) * Double(total - done))
-            }
-            emit(line, final: false, force: false)
+            let phase = "error-bounded \(stage)" + (attempt > 1 ? " (attempt \(attempt))" : "")
+            emit(stepProgressLine(phase, done: done, total: total, elapsed: elapsed), final: false, force: false)
             return
         case .smallerNetwork(let data, let streams, let errorInBounds, let ratio):
             emit("error-bounded mode: \(data) of \(streams) streams quantise the data itself, the network's RMS error is "

@@ -1,4 +1,5 @@
 import Foundation
+import MCINR
 
 /// Progress of a phase counted in steps (reading a series, decoding, comparing, writing), on
 /// stderr with an ETA: a rewritten line on a terminal, otherwise a plain line every 10 s and
@@ -21,11 +22,7 @@ final class StepProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let now = start(phase, now: Date())
         let elapsed = now.timeIntervalSince(phaseStart)
-        var line = "\(phase): \(done)/\(total) steps | \(String(format: "%.0f", elapsed)) s"
-        if done > 0 && done < total {
-            line += String(format: " | ETA %.0f s", elapsed / Double(done) * Double(total - done))
-        }
-        emit(line, now: now, finished: done >= total, plain: done > 0)
+        emit(stepProgressLine(phase, done: done, total: total, elapsed: elapsed), now: now, finished: done >= total, plain: done > 0)
     }
 
     /// A phase measured as a fraction in [0, 1] (opening a model: the C decoder's progress):

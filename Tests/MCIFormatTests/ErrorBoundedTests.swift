@@ -74,6 +74,16 @@ final class ErrorBoundedTests: XCTestCase {
         }
     }
 
+    /// The planning and coding passes give their tasks (components; residual and data
+    /// rankings) to whichever thread is free: the file is the same on any number of threads.
+    func testSameFileOnAnyNumberOfThreads() throws {
+        let (one, _) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), threads: 1, truth: Self.truth)
+        for threads in [2, 5] {
+            let (more, _) = try ErrorBoundedEncoder.make(Self.base, bound: .relative(1e-4), threads: threads, truth: Self.truth)
+            XCTAssertEqual(try MCIWriter.encode(more), try MCIWriter.encode(one), "\(threads) threads")
+        }
+    }
+
     /// A second residual of the same series and bound (another network, or the same one's
     /// other weight encoding) takes the data streams the first one coded (`DataCosts`), and they
     /// are the very streams it would code itself.
@@ -454,6 +464,43 @@ final class ErrorBoundedTests: XCTestCase {
                                                            chain: chain, neighbours: nb, known: doctored)
         XCTAssertEqual(taken[0].predictor, [])
         XCTAssertEqual(taken[0].d, quantised.indices[0].enumerated().map { $0.offset == 3 ? 0 : Int64($0.element) })
+    }
+
+    /// The blend with and without the quadratic in one pass gives each the differences of its
+    /// own pass, for every chain length (with the anchor's levels too) and with escapes.
+    func testBlendWithAndWithoutQuadraticInOnePassIsTheSame() throws {
+        let mesh = try XCTUnwrap(Self.base.mesh)
+        let N = mesh.pointCount, nb = MeshNeighbours(mesh)
+        var rng = SplitMix64(seed: 9)
+        // a curved field (where the quadratic beats the plane) drifting in time, with a front
+        // and noise elsewhere: each prediction is the best somewhere
+        let x = mesh.points
+        func level(_ t: Int) -> [Int32] {
+            (0..<N).map { i in
+                let (a, b, c) = (x[3 * i], x[3 * i + 1], x[3 * i + 2])
+                let curved = 4000 * (a * a - b * c) + 300 * Double(t) * a
+                let front: Int32 = i % 97 < 20 ? 300 : 0
+                return Int32(curved.rounded()) + front + (i % 5 == 0 ? Int32.random(in: -40...40, using: &rng) : 0)
+            }
+        }
+        let levels = (0..<4).map { level($0) }
+        let escapes: [Int: Float] = [5: 0.5, N / 2: -2]
+        let q = levels[3].enumerated().map { escapes[$0.offset] == nil ? $0.element : 0 }
+        for depth in 0...3 {
+            let history = Array(levels[0..<3].reversed().prefix(depth))
+            let weights = ResidualPrediction.fitLinear(q, escapes: escapes, history: history, neighbours: nb, plane: true)
+            for chainSteps in Set([depth, min(depth, 1)]) {
+                let both = ResidualPrediction.blendDifferencesWithAndWithoutQuadratic(
+                    q, escapes: escapes, history: history, weights: weights, neighbours: nb, chainSteps: chainSteps)
+                let quadratic = ResidualPrediction.blendDifferences(q, escapes: escapes, history: history, weights: weights,
+                                                                    neighbours: nb, quadratic: true, chainSteps: chainSteps)
+                let blend = ResidualPrediction.blendDifferences(q, escapes: escapes, history: history, weights: weights,
+                                                                neighbours: nb, quadratic: false, chainSteps: chainSteps)
+                XCTAssertEqual(both.quadratic, quadratic, "depth \(depth), chain \(chainSteps)")
+                XCTAssertEqual(both.blend, blend, "depth \(depth), chain \(chainSteps)")
+                XCTAssertNotEqual(quadratic, blend, "the quadratic's predictions take part")
+            }
+        }
     }
 
     /// Indices that follow a linear recurrence in time (here a damped oscillation per point,

@@ -316,7 +316,7 @@ public enum ErrorBoundedEncoder {
             }
             results.withUnsafeMutableBufferPointer { out in
                 let out = out
-                Self.forEachComponent(C, threads: threads) { c in
+                Self.forEach(C, threads: threads) { c in
                     if let (stream, escapes) = reused[c] {
                         out[c] = .success((stream, escapes, Self.reconstructed(data!, c)))
                         return
@@ -420,15 +420,37 @@ public enum ErrorBoundedEncoder {
             func history(_ isData: Bool) -> [[Int32]] {
                 t % ResidualPrediction.keyframeInterval != 0 && chain?.isData == isData ? chain!.history : []
             }
-            /// Candidate v's differences from `levels` (linear: with its weights `fitted`).
-            func differences(_ v: MCIResidual.Predictor, _ levels: [[Int32]], _ fitted: [Int32]?) -> [Int64] {
+            /// Whether the variant v of a candidate will be evaluated from its differences (not
+            /// tried yet, not known).
+            func wanted(_ v: MCIResidual.Predictor) -> Bool {
+                let candidate = v.subtracting(.anchor), isData = v.contains(.data)
+                guard !tried.contains(candidate), candidates.contains(where: {
+                    (history(isData).isEmpty ? $0.subtracting(.time) : $0) == candidate
+                }) else { return false }
+                return v.contains(.anchor) || known?[v] == nil
+            }
+            // a blend's sibling with the quadratic, whose differences were computed with the blend's
+            var quadraticSiblings: [MCIResidual.Predictor: [Int64]] = [:]
+            /// Candidate v's differences from `levels` (linear: with its weights `fitted`, of the
+            /// reconstructed indices `q` where the caller has them).
+            func differences(_ v: MCIResidual.Predictor, _ levels: [[Int32]], _ fitted: [Int32]?, _ q: [Int32]? = nil) -> [Int64] {
                 let source = v.contains(.data) ? data! : residual
                 guard v.contains(.linear) else {
                     return ResidualPrediction.differences(source.indices[c], escapes: source.escapes[c],
                                                           previous: v.contains(.time) ? levels[0] : nil,
                                                           predictor: v, neighbours: neighbours)
                 }
-                let q = reconstructed(source, c)
+                if let d = quadraticSiblings.removeValue(forKey: v) { return d }
+                let q = q ?? reconstructed(source, c)
+                let sibling = v.union(.quadratic)
+                if v.contains(.blend), !v.contains(.quadratic), wanted(sibling) {
+                    // one pass for both: the sibling, a later candidate with the same levels and weights
+                    let both = ResidualPrediction.blendDifferencesWithAndWithoutQuadratic(
+                        q, escapes: source.escapes[c], history: levels, weights: fitted!, neighbours: neighbours,
+                        chainSteps: min(history(v.contains(.data)).count, ResidualPrediction.linearDepth))
+                    quadraticSiblings[sibling] = both.quadratic
+                    return both.blend
+                }
                 return v.contains(.blend)
                     ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: levels, weights: fitted!,
                                                           neighbours: neighbours, quadratic: v.contains(.quadratic),
@@ -449,6 +471,7 @@ public enum ErrorBoundedEncoder {
                     let second = history.count > 1 ? history[1] : [Int32](repeating: 0, count: source.indices[c].count)
                     variants.append((p.union(.anchor), [history[0], second, anchor]))
                 }
+                var q: [Int32]?  // the reconstructed indices, once per candidate: its variants read the same
                 for (v, levels) in variants {
                     let key = [isData, v.contains(.anchor)]
                     if !v.contains(.anchor), let e = known?[v] {
@@ -458,13 +481,14 @@ public enum ErrorBoundedEncoder {
                     }
                     var fitted: [Int32]?
                     if v.contains(.linear) {
+                        if q == nil { q = reconstructed(source, c) }
                         // the blend (always with the plane) weighs the linear plane prediction with its weights
                         fitted = (v.contains(.blend) ? planeFits[key] : nil)
-                            ?? ResidualPrediction.fitLinear(reconstructed(source, c), escapes: source.escapes[c], history: levels,
+                            ?? ResidualPrediction.fitLinear(q!, escapes: source.escapes[c], history: levels,
                                                             neighbours: neighbours, plane: v.contains(.plane))
                         if v.contains(.plane) { planeFits[key] = fitted }
                     }
-                    let d = differences(v, levels, fitted)
+                    let d = differences(v, levels, fitted, q)
                     let bits = ResidualPrediction.entropyBits(d, skipping: source.escapes[c])
                         + Double(fitted == nil ? 0 : 32 * ResidualPrediction.linearWeightCount)
                     if !v.contains(.anchor) { record?(v, Evaluation(bits: bits, weights: fitted)) }
@@ -474,11 +498,19 @@ public enum ErrorBoundedEncoder {
             return all.map { ($0.predictor, $0.d ?? differences($0.predictor, $0.levels, $0.weights), $0.weights, $0.bits) }
         }
 
-        /// body(c) for every component, on up to `threads` threads.
-        static func forEachComponent(_ C: Int, threads: Int, _ body: (Int) -> Void) {
-            let workers = max(1, min(threads, C))
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for c in stride(from: w, to: C, by: workers) { body(c) }
+        /// body(i) for every i in 0 ..< count, on up to `threads` threads, each taking the next
+        /// index no thread has taken: the items' costs differ (a reused stream is free, a ranking
+        /// takes seconds), and fixed shares would leave a thread idle while another has two left.
+        static func forEach(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+            let workers = max(1, min(threads, count))
+            let lock = NSLock()
+            var next = 0
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    lock.lock(); let i = next; next += 1; lock.unlock()
+                    guard i < count else { return }
+                    body(i)
+                }
             }
         }
 
@@ -552,38 +584,38 @@ public enum ErrorBoundedEncoder {
             }
             let all = MCIResidual.Predictor.everything
             let known = dataCosts.flatMap { t < $0.bits.count ? $0.bits[t] : nil }  // the data's, from an earlier residual
-            var costs = [[Double]](repeating: [0, 0], count: C), kept = [[[Int32]]](repeating: [[], []], count: C)
-            var evaluated = [[[MCIResidual.Predictor: StepStreams.Evaluation]]](repeating: [[:], [:]], count: C)
+            // per component c and quantisation k (residual 0, data 1), at 2 c + k: each its own task
+            var costs = [Double](repeating: 0, count: 2 * C), kept = [[Int32]](repeating: [], count: 2 * C)
+            var evaluated = [[MCIResidual.Predictor: StepStreams.Evaluation]](repeating: [:], count: 2 * C)
             costs.withUnsafeMutableBufferPointer { costOut in
                 kept.withUnsafeMutableBufferPointer { keptOut in
                   evaluated.withUnsafeMutableBufferPointer { evaluatedOut in
                     let costOut = costOut, keptOut = keptOut, evaluatedOut = evaluatedOut
-                    StepStreams.forEachComponent(C, threads: threads) { c in
-                        for (k, isData) in [false, true].enumerated() {
-                            keptOut[c][k] = StepStreams.reconstructed(isData ? data : residual, c)
-                            if isData, let known {
-                                costOut[c][k] = known[c]
-                                continue
-                            }
-                            let chain: (isData: Bool, history: [[Int32]])? = t % ResidualPrediction.keyframeInterval == 0 ? nil
-                                : (isData, history[c][k])
-                            var tried: [MCIResidual.Predictor: StepStreams.Evaluation] = [:]
-                            let chosen = StepStreams.ranked(all.filter { $0.contains(.data) == isData }, component: c, step: t,
-                                                            residual: residual, data: data, chain: chain, neighbours: neighbours,
-                                                            record: { tried[$0] = $1 })[0]
-                            costOut[c][k] = chosen.bits
-                            evaluatedOut[c][k] = tried
+                    StepStreams.forEach(2 * C, threads: threads) { item in
+                        let c = item / 2, k = item % 2, isData = k == 1
+                        keptOut[item] = StepStreams.reconstructed(isData ? data : residual, c)
+                        if isData, let known {
+                            costOut[item] = known[c]
+                            return
                         }
+                        let chain: (isData: Bool, history: [[Int32]])? = t % ResidualPrediction.keyframeInterval == 0 ? nil
+                            : (isData, history[c][k])
+                        var tried: [MCIResidual.Predictor: StepStreams.Evaluation] = [:]
+                        let chosen = StepStreams.ranked(all.filter { $0.contains(.data) == isData }, component: c, step: t,
+                                                        residual: residual, data: data, chain: chain, neighbours: neighbours,
+                                                        record: { tried[$0] = $1 })[0]
+                        costOut[item] = chosen.bits
+                        evaluatedOut[item] = tried
                     }
                   }
                 }
             }
-            evaluations.append(evaluated)
-            if known == nil { dataCosts?.bits.append(costs.map { $0[1] }) }
+            evaluations.append((0..<C).map { c in [evaluated[2 * c], evaluated[2 * c + 1]] })
+            if known == nil { dataCosts?.bits.append((0..<C).map { costs[2 * $0 + 1] }) }
             for c in 0..<C {
                 for k in 0..<2 {
-                    bits[c][k] += costs[c][k]
-                    self.history[c][k] = Array(([kept[c][k]] + self.history[c][k]).prefix(ResidualPrediction.linearDepth))
+                    bits[c][k] += costs[2 * c + k]
+                    self.history[c][k] = Array(([kept[2 * c + k]] + self.history[c][k]).prefix(ResidualPrediction.linearDepth))
                 }
             }
             self.t += 1

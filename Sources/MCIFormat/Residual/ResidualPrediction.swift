@@ -240,11 +240,34 @@ enum ResidualPrediction {
     /// than the chain's last steps (an anchor); else its count.
     static func blendDifferences(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
                                  neighbours nb: MeshNeighbours, quadratic: Bool = false, chainSteps: Int? = nil) -> [Int64] {
+        blends(q, escapes: escapes, history: history, weights: w, neighbours: nb, quadratic: quadratic,
+               chainSteps: chainSteps, withoutQuadratic: false)[0]
+    }
+
+    /// The differences of the blend stream with the quadratic and of the one without, in one pass
+    /// over the points (the same as two `blendDifferences`): a point's features, neighbours and
+    /// the errors of the predictions both weigh are the same in both.
+    static func blendDifferencesWithAndWithoutQuadratic(_ q: [Int32], escapes: [Int: Float], history: [[Int32]],
+                                                        weights w: [Int32], neighbours nb: MeshNeighbours,
+                                                        chainSteps: Int? = nil) -> (quadratic: [Int64], blend: [Int64]) {
+        let d = blends(q, escapes: escapes, history: history, weights: w, neighbours: nb, quadratic: true,
+                       chainSteps: chainSteps, withoutQuadratic: true)
+        return (d[0], d[1])
+    }
+
+    /// `blendDifferences`, and with `withoutQuadratic` (and `quadratic`) second the differences
+    /// of the blend without the quadratic's predictions.
+    private static func blends(_ q: [Int32], escapes: [Int: Float], history: [[Int32]], weights w: [Int32],
+                               neighbours nb: MeshNeighbours, quadratic: Bool, chainSteps: Int?,
+                               withoutQuadratic: Bool) -> [[Int64]] {
         let depth = min(history.count, linearDepth), steps = chainSteps ?? depth
         // the predictions s_p that take part (s₀ … s₄ the blend's, s₅ s₆ the quadratic's), by the steps the chain has
         let use = (0..<7).filter { p in (p < blendPredictions || quadratic) && steps >= [0, 0, 1, 1, 2, 0, 1][p] }
         let K = use.count
-        var d = [Int64](repeating: 0, count: q.count)
+        // the sets of predictions weighed: all of `use`, and the blend's own (the first of `use`)
+        let setCount = withoutQuadratic && quadratic ? 2 : 1, secondSize = use.filter { $0 < blendPredictions }.count
+        let N = q.count
+        var d = [Int64](repeating: 0, count: setCount * N)  // each set's differences in turn
         var errors = [UInt32](repeating: 0, count: q.count * K)
         func clamped(_ v: Int64) -> Int64 { max(-blendClamp, min(blendClamp, v)) }
         /// ⌊x / y⌋ for 0 ≤ x < 2^52, 0 < y: binary64's quotient truncates to it exactly (the gap to
@@ -286,25 +309,26 @@ enum ResidualPrediction {
                             let base = Int(nb.indices[n]) * K
                             for p in 0..<K { mean[p] += Int64(errors[base + p]) }
                         }
-                        var least = Int64.max
-                        for p in 0..<K {
-                            mean[p] = quotient(mean[p], k) + blendEpsilon
-                            least = min(least, mean[p])
-                        }
-                        var num: Int64 = 0, den: Int64 = 0
-                        for p in 0..<K {
-                            let r = mean[p] == least ? blendUnit : quotient(blendUnit * least, mean[p])  // < 2^35
-                            num += r * r * s[p]
-                            den += r * r
-                        }
+                        for p in 0..<K { mean[p] = quotient(mean[p], k) + blendEpsilon }
                         let qi = Int64(current[i])
-                        d[i] = qi - dividedRounded(num, den * planeScale)
+                        for n in 0..<setCount {
+                            let size = n == 0 ? K : secondSize
+                            var least = Int64.max
+                            for p in 0..<size { least = min(least, mean[p]) }
+                            var num: Int64 = 0, den: Int64 = 0
+                            for p in 0..<size {
+                                let r = mean[p] == least ? blendUnit : quotient(blendUnit * least, mean[p])  // < 2^35
+                                num += r * r * s[p]
+                                den += r * r
+                            }
+                            d[n * N + i] = qi - dividedRounded(num, den * planeScale)
+                        }
                         for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
                     }
                 }
             }
         }
-        return d
+        return setCount == 1 ? [d] : (0..<setCount).map { n in Array(d[(n * N)..<((n + 1) * N)]) }
     }
 
     /// `q` with its escapes' indices 0 (as the reader reconstructs them) and the history, as buffers.
