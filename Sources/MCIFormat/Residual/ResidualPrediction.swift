@@ -266,8 +266,7 @@ enum ResidualPrediction {
         let K = use.count
         // the sets of predictions weighed: all of `use`, and the blend's own (the first of `use`)
         let setCount = withoutQuadratic && quadratic ? 2 : 1, secondSize = use.filter { $0 < blendPredictions }.count
-        let N = q.count
-        var d = [Int64](repeating: 0, count: setCount * N)  // each set's differences in turn
+        var d = [Int64](repeating: 0, count: q.count), second = [Int64](repeating: 0, count: setCount > 1 ? q.count : 0)
         var errors = [UInt32](repeating: 0, count: q.count * K)
         func clamped(_ v: Int64) -> Int64 { max(-blendClamp, min(blendClamp, v)) }
         /// ⌊x / y⌋ for 0 ≤ x < 2^52, 0 < y: binary64's quotient truncates to it exactly (the gap to
@@ -277,7 +276,9 @@ enum ResidualPrediction {
         defer { scratch.deallocate() }
         let all = scratch, s = scratch + 7, mean = scratch + 7 + K
         withBuffers(q, history.prefix(depth)) { current, past in
-            d.withUnsafeMutableBufferPointer { d in
+            d.withUnsafeMutableBufferPointer { first in
+              second.withUnsafeMutableBufferPointer { second in
+                let out = [first, second]
                 errors.withUnsafeMutableBufferPointer { errors in
                     var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
                     for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
@@ -321,14 +322,15 @@ enum ResidualPrediction {
                                 num += r * r * s[p]
                                 den += r * r
                             }
-                            d[n * N + i] = qi - dividedRounded(num, den * planeScale)
+                            out[n][i] = qi - dividedRounded(num, den * planeScale)
                         }
                         for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
                     }
                 }
+              }
             }
         }
-        return setCount == 1 ? [d] : (0..<setCount).map { n in Array(d[(n * N)..<((n + 1) * N)]) }
+        return setCount == 1 ? [d] : [d, second]
     }
 
     /// `q` with its escapes' indices 0 (as the reader reconstructs them) and the history, as buffers.
