@@ -377,16 +377,6 @@ public enum ErrorBoundedEncoder {
         /// R = 1e-5, 30 epochs: 817.9 KiB choosing by the estimate alone, 803.1 KiB so).
         static let codedBoth = 1.03
 
-        /// The candidate whose differences have the least entropy (the linear predictor's
-        /// weights counted too), with its differences and weights; candidates that would read
-        /// earlier steps drop the time bit where the chain cannot give them.
-        static func best(of candidates: [MCIResidual.Predictor], component c: Int, step t: Int,
-                         residual: ResidualQuantiser.Quantised, data: ResidualQuantiser.Quantised?,
-                         chain: (isData: Bool, history: [[Int32]])?, neighbours: MeshNeighbours)
-            -> (predictor: MCIResidual.Predictor, d: [Int64], weights: [Int32]?, bits: Double) {
-            ranked(candidates, component: c, step: t, residual: residual, data: data, chain: chain, neighbours: neighbours)[0]
-        }
-
         /// A candidate as `ranked` evaluated it (by its predictor, without the time bit where the
         /// chain had no steps): the entropy of its differences with its weights, and its weights.
         struct Evaluation {
@@ -394,8 +384,9 @@ public enum ErrorBoundedEncoder {
             let weights: [Int32]?
         }
 
-        /// The two distinct candidates of least entropy (as `best` tries them), the least first;
-        /// on a tie the earlier candidate. Only two are kept: each holds N differences.
+        /// The two distinct candidates whose differences have the least entropy (the linear
+        /// predictor's weights counted too), the least first; on a tie the earlier candidate.
+        /// Candidates that would read earlier steps drop the time bit where the chain cannot give them. Only two are kept: each holds N differences.
         /// `anchors`: per quantisation (data or not), the next block's first step, which every
         /// linear candidate with earlier steps is also tried with as its third level (`.anchor`).
         /// `known`: candidates (without the anchor) already evaluated on the same indices and
@@ -442,21 +433,21 @@ public enum ErrorBoundedEncoder {
                 }
                 if let d = quadraticSiblings.removeValue(forKey: v) { return d }
                 let q = q ?? reconstructed(source, c)
+                guard v.contains(.blend) else {
+                    return ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: levels,
+                                                                weights: fitted!, neighbours: neighbours, plane: v.contains(.plane))
+                }
+                let chainSteps = min(history(v.contains(.data)).count, ResidualPrediction.linearDepth)
                 let sibling = v.union(.quadratic)
-                if v.contains(.blend), !v.contains(.quadratic), wanted(sibling) {
+                if !v.contains(.quadratic), wanted(sibling) {
                     // one pass for both: the sibling, a later candidate with the same levels and weights
                     let both = ResidualPrediction.blendDifferencesWithAndWithoutQuadratic(
-                        q, escapes: source.escapes[c], history: levels, weights: fitted!, neighbours: neighbours,
-                        chainSteps: min(history(v.contains(.data)).count, ResidualPrediction.linearDepth))
+                        q, escapes: source.escapes[c], history: levels, weights: fitted!, neighbours: neighbours, chainSteps: chainSteps)
                     quadraticSiblings[sibling] = both.quadratic
                     return both.blend
                 }
-                return v.contains(.blend)
-                    ? ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: levels, weights: fitted!,
-                                                          neighbours: neighbours, quadratic: v.contains(.quadratic),
-                                                          chainSteps: min(history(v.contains(.data)).count, ResidualPrediction.linearDepth))
-                    : ResidualPrediction.linearDifferences(q, escapes: source.escapes[c], history: levels,
-                                                           weights: fitted!, neighbours: neighbours, plane: v.contains(.plane))
+                return ResidualPrediction.blendDifferences(q, escapes: source.escapes[c], history: levels, weights: fitted!,
+                                                           neighbours: neighbours, quadratic: v.contains(.quadratic), chainSteps: chainSteps)
             }
             for candidate in candidates {
                 let isData = candidate.contains(.data)
