@@ -19,6 +19,9 @@
  * step's time chains and requested components, into buffers of its own, from the chain the last
  * decode of each component left when it can (the chain cache, below: a player's next step reads
  * one stream); concurrent decodes share nothing else. */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#endif
 #include "mcinr_internal.h"
 #include "mesh_codec.h"
 #include "pieces.h"
