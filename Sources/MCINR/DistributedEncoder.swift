@@ -10,10 +10,13 @@ extension Encoder {
     /// runs on all ranks; so does the evaluation: each rank decodes the points it holds, with
     /// sums per top-level cluster combined in cluster order (`PartitionedEvaluation`: the same
     /// floats as one process). The error-bounded residual runs on rank 0 with the truth
-    /// gathered a step at a time from the owners. A MESHC mesh is coded and verified chunk by
-    /// chunk on every rank (`MCIMeshChunkShares`: the same bytes as one process); rank 0 alone
-    /// writes the file (temporary file, then rename) and returns the summary, the other ranks
-    /// nil once it is written. The same input, seed and options give
+    /// gathered a step at a time from the owners. A MESHC mesh is coded chunk by chunk on every
+    /// rank before training (`MCIMeshChunkShares`: the same bytes as one process), so that rank 0
+    /// holds the coded bytes while the ranks train, not the cells; `codedMesh`: rank 0's mesh
+    /// already coded so by `DistributedMeshCoding.code` (which every rank called), when its
+    /// caller released the cells before reading the steps. Every rank verifies its chunks of the
+    /// written bytes; rank 0 alone writes the file (temporary file, then rename) and returns the
+    /// summary, the other ranks nil once it is written. The same input, seed and options give
     /// the same bytes for any number of ranks (runs cut by the time budget excepted).
     ///
     /// A rank that throws must end the job (the front end calls MPI_Abort): the other ranks
@@ -22,8 +25,8 @@ extension Encoder {
     /// `rootThreads`: threads of rank 0's residual (default: the training's);
     /// a front end may give it the cores of the ranks that share rank 0's node, idle meanwhile.
     /// The decoder's results do not depend on its thread count.
-    public static func encode(shard: inout TrainingShard, mesh: Mesh?, to url: URL, options: EncodeOptions,
-                              communicator: Communicator, reporter: ProgressReporter? = nil,
+    public static func encode(shard: inout TrainingShard, mesh: Mesh?, codedMesh: [UInt8]? = nil, to url: URL,
+                              options: EncodeOptions, communicator: Communicator, reporter: ProgressReporter? = nil,
                               rootThreads: Int? = nil) throws -> EncodeSummary? {
         try options.validate()
         if options.triesSmallerNetwork {  // a second distributed training: not built yet
@@ -31,8 +34,18 @@ extension Encoder {
         }
         let isRoot = communicator.rank == 0
         let reporter = isRoot ? reporter : nil
-        if isRoot && options.embedMesh && mesh == nil {
+        let chunked = options.cellsPerChunkCodedBeforeTraining != nil
+        if codedMesh != nil && !chunked {
+            throw MCINRError.invalidConfiguration("a coded mesh is embedded as MESHC (the options embed no mesh or code it otherwise)")
+        }
+        if isRoot && options.embedMesh && mesh == nil && codedMesh == nil {
             throw MCINRError.invalidConfiguration("rank 0 needs the mesh to embed it")
+        }
+        // only rank 0 knows whether its caller coded the mesh: every rank codes it here if not
+        var coded = codedMesh
+        if chunked, try communicator.broadcast([isRoot && codedMesh != nil ? 1 : 0], root: 0) == [0] {
+            coded = try DistributedMeshCoding.code(mesh: isRoot ? mesh.map { MCIMesh($0) } : nil, points: shard.points,
+                                                   options: options, communicator: communicator)
         }
         var (result, fields) = try MCINRPipeline(config: options.trainingConfig, reporter: reporter)
             .runDistributed(&shard, communicator: communicator)
@@ -50,7 +63,7 @@ extension Encoder {
         }
         // Every rank takes part in each encoding's evaluation and residual; rank 0 keeps the
         // smallest (`EncodeOptions.weightEncodingsTried`, as one process does).
-        let embedded = isRoot && options.embedMesh ? MCIMesh(mesh!) : nil
+        let embedded = isRoot && options.embedMesh && !chunked ? MCIMesh(mesh!) : nil
         let dataCosts = ErrorBoundedEncoder.DataCosts()
         let best = try Stored.smallest(options) { tried, start -> Stored? in
             let encoding = tried.weightEncoding
@@ -73,6 +86,7 @@ extension Encoder {
                 return nil
             }
             var (evaluated, model) = try Stored.model(result, metrics: metrics, mesh: embedded, options: tried)
+            model.codedMesh = coded
             var bounded: MCIResidual.Report?
             if let bound = options.errorBound {
                 reporter?.report(.errorBounding(points: result.pointCount, steps: result.times.count, weights: encoding.shortName))
@@ -87,17 +101,17 @@ extension Encoder {
                               since: start)
         }
         guard let chosen = best else {
-            if options.embedMesh, case .chunked = options.meshCoding {
-                try DistributedMeshCoding.run(mesh: nil, model: nil, points: points, to: url, options: options,
-                                              communicator: communicator)
+            if chunked {
+                try DistributedMeshCoding.verifyAndWrite(nil, points: points, to: url, threads: options.threads,
+                                                         communicator: communicator)
             }
             communicator.phase = "write"
             try communicator.barrier()  // returns once rank 0 has written the file (or the job ends)
             return nil
         }
-        if options.embedMesh, case .chunked = options.meshCoding {
-            try DistributedMeshCoding.run(mesh: chosen.model.mesh, model: chosen.model, points: points, to: url,
-                                          options: chosen.options, communicator: communicator)
+        if chunked {
+            try DistributedMeshCoding.verifyAndWrite(chosen.model, points: points, to: url, threads: options.threads,
+                                                     communicator: communicator)
             communicator.phase = "write"
         } else {
             communicator.phase = "write"
@@ -132,10 +146,13 @@ enum DistributedEvaluation {
 /// (`MCIMeshChunkShares`), and the file written by rank 0: the same bytes as `MCIWriter.write`
 /// in one process, and, as there, a file the decoder refuses is never written (each rank
 /// decodes its chunks of the final bytes and checks their points; rank 0 checks that every
-/// point is listed). Every rank calls it; `mesh` and `model` on rank 0 only.
-enum DistributedMeshCoding {
-    static func run(mesh: MCIMesh?, model: MCIModel?, points: [Double], to url: URL, options: EncodeOptions,
-                    communicator: Communicator) throws {
+/// point is listed). Every rank calls each step; the mesh and the model on rank 0 only.
+public enum DistributedMeshCoding {
+    /// The MESHC payload of rank 0's `mesh` as `options` code it (`MCIModel.codedMesh`), each
+    /// rank coding a share of the chunks: on rank 0, nil on the others. `points`: every mesh
+    /// point, which every rank has.
+    public static func code(mesh: MCIMesh?, points: [Double], options: EncodeOptions,
+                            communicator: Communicator) throws -> [UInt8]? {
         let rank = communicator.rank, size = communicator.size
         communicator.phase = "mesh plan"
         // rank 0 orders the cells and sends each rank its chunks' cells, one rank at a time so
@@ -161,9 +178,17 @@ enum DistributedMeshCoding {
         communicator.phase = "mesh coding"
         let coded = try MCIMeshChunkShares.encode(cells: cells, points: points, threads: options.threads)
         let parts = try communicator.gather(coded, root: 0)
+        guard rank == 0, let plan else { return nil }
+        return try MCIMeshChunkShares.assemble(plan, parts: parts)
+    }
+
+    /// Verifies and writes `model` (rank 0; nil on the others), whose mesh is `codedMesh`.
+    static func verifyAndWrite(_ model: MCIModel?, points: [Double], to url: URL, threads: Int,
+                               communicator: Communicator) throws {
+        let rank = communicator.rank, size = communicator.size
         var bytes: [UInt8] = []
-        if rank == 0, let plan, let model {
-            bytes = try MCIWriter.encode(model, meshPayload: try MCIMeshChunkShares.assemble(plan, parts: parts), name: url.path)
+        if rank == 0, let model {
+            bytes = try MCIWriter.encode(model, name: url.path)
         }
         communicator.phase = "verification"
         bytes = try communicator.broadcast(bytes, root: 0)
@@ -172,7 +197,7 @@ enum DistributedMeshCoding {
         var verdict = ByteWriter()
         do {
             let listed = try MCIMeshChunkShares.verify(file: bytes, name: url.path, rank: rank, size: size, points: points,
-                                                       threads: options.threads)
+                                                       threads: threads)
             verdict.int(0); verdict.data(listed)
         } catch {
             verdict.int(1); verdict.data(Array("\(error)".utf8))

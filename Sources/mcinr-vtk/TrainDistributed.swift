@@ -1,4 +1,5 @@
 import Foundation
+import MCIFormat
 import MCINR
 import MeshIO
 
@@ -22,10 +23,9 @@ extension Train {
             if replaceNonFinite { throw CLIError("--replace-nonfinite needs every step's values at once: run it on one process (without mpirun)") }
             if compareWeightEncodings { throw CLIError("--compare-weight-encodings runs on one process only") }
             if compareBounds != nil { throw CLIError("--compare-bounds runs on one process only") }
-            var (shard, mesh) = try readShard(communicator, everyRank: &everyRank)
+            var (shard, mesh, codedMesh, edge) = try readShard(communicator, everyRank: &everyRank)
             let n = shard.pointCount
-            // rank 0 holds the cells: its measure of the mesh goes to every rank
-            var edge = try mesh.flatMap(medianEdgeForSeams) ?? 0
+            // rank 0 held the cells: its measure of the mesh goes to every rank
             if model.seamMargin.measuresEdges {
                 let edges = try communicator.allgather(withUnsafeBytes(of: &edge) { Array($0) })
                 edge = edges[0].withUnsafeBytes { $0.loadUnaligned(as: Double.self) }
@@ -40,11 +40,11 @@ extension Train {
             // they wait meanwhile (without spinning); the decoder gives the same numbers with any
             // thread count (the evaluation and the mesh coding run on every rank)
             let localRanks = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
-            let summary = try Encoder.encode(shard: &shard, mesh: mesh, to: outURL,
+            let summary = try Encoder.encode(shard: &shard, mesh: mesh, codedMesh: codedMesh, to: outURL,
                                              options: options, communicator: communicator, reporter: reporter,
                                              rootThreads: max(options.threads, min(ProcessInfo.processInfo.activeProcessorCount,
                                                                                     options.threads * max(1, localRanks))))
-            mesh = nil
+            (mesh, codedMesh) = (nil, nil)
             communicator.phase = "report"
             let ranks = try gatherRankReports(communicator)
             if let summary {
@@ -65,8 +65,14 @@ extension Train {
     }
 
     /// This rank's shard: every point, its block of steps, the selected arrays; the mesh's
-    /// cells are decoded on rank 0 only (which embeds them): the others read the points.
-    private func readShard(_ communicator: MPICommunicator, everyRank: inout Bool) throws -> (TrainingShard, Mesh?) {
+    /// cells are decoded on rank 0 only (which embeds them): the others read the points. When
+    /// the mesh is embedded as MESHC (the default) every rank codes a share of its chunks before
+    /// the steps are read, and rank 0 releases the cells: it returns the coded mesh instead, and
+    /// holds the fields' share and the coded bytes while the ranks train, not the cells (issue 18's
+    /// asymmetry: 532 MiB of cells at 1.26 M points). `medianEdge`: rank 0's measure for the
+    /// seams, 0 elsewhere.
+    private func readShard(_ communicator: MPICommunicator, everyRank: inout Bool)
+        throws -> (shard: TrainingShard, mesh: Mesh?, codedMesh: [UInt8]?, medianEdge: Double) {
         let rank = communicator.rank, size = communicator.size
         let stream = try openSeries(inputs, cells: rank == 0 ? .mesh : .none)
         let n = stream.mesh.pointCount
@@ -81,6 +87,21 @@ extension Train {
             }
         }
         everyRank = false
+        let edge = rank == 0 ? try medianEdgeForSeams(stream.mesh) ?? 0 : 0  // before the cells are released
+        let cellCount = stream.cellCount
+        var coding = EncodeOptions()
+        storage.apply(to: &coding)
+        training.apply(to: &coding.training)
+        var codedMesh: [UInt8]?
+        if coding.cellsPerChunkCodedBeforeTraining != nil {
+            let progress = StepProgress(quiet: quiet || rank != 0)
+            let phase = "coding the mesh (\(stream.mesh.cellDescription)) on \(size) ranks"
+            progress.update(phase, fraction: 0, after: 0)
+            codedMesh = try DistributedMeshCoding.code(mesh: rank == 0 ? MCIMesh(stream.mesh) : nil, points: stream.mesh.points,
+                                                       options: coding, communicator: communicator)
+            progress.update(phase, fraction: 1, after: 0)
+            if rank == 0 { stream.releaseCells() }
+        }
         communicator.phase = "read"
         var values = [Float](repeating: 0, count: steps.count * n * c)
         for (k, step) in steps.enumerated() {
@@ -105,9 +126,9 @@ extension Train {
             }
         }
         let shard = TrainingShard(variables: selected.map { TrainingData.Variable(name: $0.name, components: $0.components) },
-                                  points: stream.mesh.points, times: stream.times, cellCount: stream.cellCount,
+                                  points: stream.mesh.points, times: stream.times, cellCount: cellCount,
                                   steps: steps, values: values)
-        return (shard, rank == 0 ? stream.mesh : nil)
+        return (shard, rank == 0 && codedMesh == nil ? stream.mesh : nil, codedMesh, edge)
     }
 
     /// The point arrays to train on: `--variables` in the order given, else the file's order.

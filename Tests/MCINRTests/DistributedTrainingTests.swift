@@ -112,6 +112,20 @@ final class DistributedTrainingTests: XCTestCase {
                 XCTAssertEqual(try Data(contentsOf: url), expected, "\(name): \(size) rank(s) wrote other bytes than one process")
                 XCTAssertEqual(summaries[0]?.metrics, serial.metrics)
                 XCTAssertEqual(summaries[0]?.weightChoices.map(\.storedBytes), serial.weightChoices.map(\.storedBytes))
+                if options.cellsPerChunkCodedBeforeTraining != nil {
+                    // as the CLI does: the ranks code the mesh first, and rank 0 keeps no cells
+                    let coded = folder.appendingPathComponent("\(name)-\(size)-coded.mci")
+                    _ = try ThreadCommunicator.run(size: size) { communicator -> Bool in
+                        var shard = Self.shard(data, communicator)
+                        let payload = try DistributedMeshCoding.code(mesh: communicator.rank == 0 ? MCIMesh(mesh) : nil,
+                                                                     points: shard.points, options: options,
+                                                                     communicator: communicator)
+                        XCTAssertEqual(payload != nil, communicator.rank == 0)
+                        return try Encoder.encode(shard: &shard, mesh: nil, codedMesh: payload, to: coded, options: options,
+                                                  communicator: communicator) != nil
+                    }
+                    XCTAssertEqual(try Data(contentsOf: coded), expected, "\(name): \(size) rank(s), the mesh coded first")
+                }
             }
         }
     }
