@@ -68,9 +68,9 @@ extension Train {
     /// cells are decoded on rank 0 only (which embeds them): the others read the points. When
     /// the mesh is embedded as MESHC (the default) every rank codes a share of its chunks before
     /// the steps are read, and rank 0 releases the cells: it returns the coded mesh instead, and
-    /// holds the fields' share and the coded bytes while the ranks train, not the cells (issue 18's
-    /// asymmetry: 532 MiB of cells at 1.26 M points). `medianEdge`: rank 0's measure for the
-    /// seams, 0 elsewhere.
+    /// holds its share of the fields and the coded bytes while the ranks train, not the cells
+    /// (41 bytes per tet as the tool reads them). `medianEdge`: rank 0's measure for the seams,
+    /// 0 elsewhere.
     private func readShard(_ communicator: MPICommunicator, everyRank: inout Bool)
         throws -> (shard: TrainingShard, mesh: Mesh?, codedMesh: [UInt8]?, medianEdge: Double) {
         let rank = communicator.rank, size = communicator.size

@@ -370,13 +370,15 @@ def report(results, path):
     # --memory runs (1, 2, 4 ranks of a later build) are kept apart from the scaling runs
     memory = results.get("memory_runs") or {n: runs[n] for n in ("1x1", "2x1", "4x1") if n in runs}
     memory_runs = list(memory)
+    # an earlier build's --memory runs (--memory-before), shown first for comparison
+    earlier = results.get("memory_before", {})
+    rows = [(n, earlier[n]) for n in earlier] + [(n, memory[n]) for n in memory_runs]
     lines += ["", "**Memory per rank** (peak RSS of each rank, `train --json`; build of the run; `--memory` runs, "
               "separate from the timings above, the same work; R = 4 runs 4 ranks on the 2 cores, so only its memory "
               "means something; the load average before → after each run):", "",
               "| R | build | rank 0 | other ranks (max) | fields / R | the mesh (rank 0) | points (every rank) | wall s | CPU s, all processes | load |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    for name in memory_runs:
-        r = memory[name]
+    for name, r in rows:
         R = CONFIGS[name]["ranks"]
         per = [x["peak_rss_bytes"] / 2**20 for x in r["mpi"]["per_rank"]] if r.get("mpi") else [r["peak_rss_bytes"] / 2**20]
         others = f"{max(per[1:]):.0f} MiB" if len(per) > 1 else "–"
@@ -389,7 +391,10 @@ def report(results, path):
               "false)`), so their peak is F / R plus the points, the normalised coordinates and the training buffers. Rank 0 "
               "also plans the mesh's chunks (the cells' order and their dispatch to the ranks) and assembles and writes the "
               "file; every rank evaluates its own points and codes a share of the chunks. What falls as 1/R is the "
-              "fields' share; rank 0's mesh is the ± of the issue."]
+              "fields' share. Since build 7cb63b7 the ranks code the mesh before the steps are read and rank 0 then "
+              "releases the cells (it keeps the coded bytes, about 2.4 bytes per tet), so its peak is the mesh coding's "
+              "(the cells, the plan and one share in flight), no longer the mesh held beside its share of the fields "
+              "through training."]
     if "1x1" in memory and "2x1" in memory:
         one, two = memory["1x1"], memory["2x1"]
         lines += ["", f"These runs also time the same work: 2 ranks × 1 thread took {two['wall_seconds']:.1f} s of wall "
@@ -496,6 +501,8 @@ def main():
                     help="another 2x1 run (from an earlier results JSON) shown beside this build's in the per-phase table")
     ap.add_argument("--before", help="results (JSON) of an earlier build's 1x1 and 2x1 runs, kept in the results "
                     "as 'before' for the report's per-phase comparison")
+    ap.add_argument("--memory-before", metavar="RESULTS",
+                    help="results (JSON) of an earlier build's --memory runs, shown first in the memory table")
     ap.add_argument("--load-note", help="what else ran on the machine during the runs (kept in the results)")
     ap.add_argument("--memory", action="store_true",
                     help="run 1x1, 2x1 and 4x1 for the memory-per-rank table only (kept apart from the scaling runs)")
@@ -513,6 +520,9 @@ def main():
         label, path = args.also_2x1.split("=", 1)
         with open(path) as f:
             results["also_2x1"] = {"label": label, "run": json.load(f)["runs"]["2x1"]}
+    if args.memory_before:
+        with open(args.memory_before) as f:
+            results["memory_before"] = json.load(f)["memory_runs"]
     if args.load_note:
         results["load_note"] = args.load_note
     if not args.report_only:
