@@ -392,7 +392,7 @@ def report(results, path):
               "also plans the mesh's chunks (the cells' order and their dispatch to the ranks) and assembles and writes the "
               "file; every rank evaluates its own points and codes a share of the chunks. What falls as 1/R is the "
               "fields' share. Since build 7cb63b7 the ranks code the mesh before the steps are read and rank 0 then "
-              "releases the cells (it keeps the coded bytes, about 2.4 bytes per tet), so its peak is the mesh coding's "
+              "releases the cells (it keeps the coded bytes, 2.3 bytes per tet here), so its peak is the mesh coding's "
               "(the cells, the plan and one share in flight), no longer the mesh held beside its share of the fields "
               "through training."]
     if "1x1" in memory and "2x1" in memory:
