@@ -386,7 +386,8 @@ public enum ErrorBoundedEncoder {
 
         /// The two distinct candidates whose differences have the least entropy (the linear
         /// predictor's weights counted too), the least first; on a tie the earlier candidate.
-        /// Candidates that would read earlier steps drop the time bit where the chain cannot give them. Only two are kept: each holds N differences.
+        /// Candidates that would read earlier steps drop the time bit where the chain cannot give
+        /// them. Only two are kept: each holds N differences.
         /// `anchors`: per quantisation (data or not), the next block's first step, which every
         /// linear candidate with earlier steps is also tried with as its third level (`.anchor`).
         /// `known`: candidates (without the anchor) already evaluated on the same indices and

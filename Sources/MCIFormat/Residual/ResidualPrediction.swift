@@ -277,57 +277,57 @@ enum ResidualPrediction {
         let all = scratch, s = scratch + 7, mean = scratch + 7 + K
         withBuffers(q, history.prefix(depth)) { current, past in
             d.withUnsafeMutableBufferPointer { first in
-              second.withUnsafeMutableBufferPointer { second in
-                let out = [first, second]
-                errors.withUnsafeMutableBufferPointer { errors in
-                    var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
-                    for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
-                        let a = linearFeatures(i, current, past, nb, plane: true, &f)  // a = planeScale
-                        all[0] = dividedRounded(linearNumerator(w, f, a), 4096)
-                        all[1] = f.3
-                        all[2] = planeScale * f.0
-                        all[3] = planeScale * f.0 + f.3 - f.4
-                        all[4] = planeScale * (2 * f.0 - f.1)
-                        if quadratic {  // the quadratic values at t and t − 1 (the plane's where there is no support)
-                            var t0 = f.3, t1 = f.4
-                            let qlo = nb.quadraticOffsets[i], qhi = nb.quadraticOffsets[i + 1]
-                            if qhi > qlo {
-                                var s0: Int64 = 0, s1: Int64 = 0
-                                for n in qlo..<qhi {
-                                    let j = Int(nb.quadraticIndices[n]), v = Int64(nb.quadraticWeights[n])
-                                    s0 += v * Int64(current[j])
-                                    if depth > 0 { s1 += v * Int64(past[0][j]) }
+                second.withUnsafeMutableBufferPointer { second in
+                    let out = [first, second]
+                    errors.withUnsafeMutableBufferPointer { errors in
+                        var f: (Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0)
+                        for i in 0..<current.count where escapes.isEmpty || escapes[i] == nil {
+                            let a = linearFeatures(i, current, past, nb, plane: true, &f)  // a = planeScale
+                            all[0] = dividedRounded(linearNumerator(w, f, a), 4096)
+                            all[1] = f.3
+                            all[2] = planeScale * f.0
+                            all[3] = planeScale * f.0 + f.3 - f.4
+                            all[4] = planeScale * (2 * f.0 - f.1)
+                            if quadratic {  // the quadratic values at t and t − 1 (the plane's where there is no support)
+                                var t0 = f.3, t1 = f.4
+                                let qlo = nb.quadraticOffsets[i], qhi = nb.quadraticOffsets[i + 1]
+                                if qhi > qlo {
+                                    var s0: Int64 = 0, s1: Int64 = 0
+                                    for n in qlo..<qhi {
+                                        let j = Int(nb.quadraticIndices[n]), v = Int64(nb.quadraticWeights[n])
+                                        s0 += v * Int64(current[j])
+                                        if depth > 0 { s1 += v * Int64(past[0][j]) }
+                                    }
+                                    t0 = dividedRounded(s0, 4096); t1 = dividedRounded(s1, 4096)
                                 }
-                                t0 = dividedRounded(s0, 4096); t1 = dividedRounded(s1, 4096)
+                                all[5] = t0
+                                all[6] = planeScale * f.0 + t0 - t1
                             }
-                            all[5] = t0
-                            all[6] = planeScale * f.0 + t0 - t1
-                        }
-                        for r in 0..<K { s[r] = clamped(all[use[r]]) }
-                        let lo = nb.offsets[i], hi = nb.offsets[i + 1], k = Int64(max(hi - lo, 1))
-                        for p in 0..<K { mean[p] = 0 }
-                        for n in lo..<hi {  // Σ ≤ 32 · 2^24
-                            let base = Int(nb.indices[n]) * K
-                            for p in 0..<K { mean[p] += Int64(errors[base + p]) }
-                        }
-                        for p in 0..<K { mean[p] = quotient(mean[p], k) + blendEpsilon }
-                        let qi = Int64(current[i])
-                        for n in 0..<setCount {
-                            let size = n == 0 ? K : secondSize
-                            var least = Int64.max
-                            for p in 0..<size { least = min(least, mean[p]) }
-                            var num: Int64 = 0, den: Int64 = 0
-                            for p in 0..<size {
-                                let r = mean[p] == least ? blendUnit : quotient(blendUnit * least, mean[p])  // < 2^35
-                                num += r * r * s[p]
-                                den += r * r
+                            for r in 0..<K { s[r] = clamped(all[use[r]]) }
+                            let lo = nb.offsets[i], hi = nb.offsets[i + 1], k = Int64(max(hi - lo, 1))
+                            for p in 0..<K { mean[p] = 0 }
+                            for n in lo..<hi {  // Σ ≤ 32 · 2^24
+                                let base = Int(nb.indices[n]) * K
+                                for p in 0..<K { mean[p] += Int64(errors[base + p]) }
                             }
-                            out[n][i] = qi - dividedRounded(num, den * planeScale)
+                            for p in 0..<K { mean[p] = quotient(mean[p], k) + blendEpsilon }
+                            let qi = Int64(current[i])
+                            for n in 0..<setCount {
+                                let size = n == 0 ? K : secondSize
+                                var least = Int64.max
+                                for p in 0..<size { least = min(least, mean[p]) }
+                                var num: Int64 = 0, den: Int64 = 0
+                                for p in 0..<size {
+                                    let r = mean[p] == least ? blendUnit : quotient(blendUnit * least, mean[p])  // < 2^35
+                                    num += r * r * s[p]
+                                    den += r * r
+                                }
+                                out[n][i] = qi - dividedRounded(num, den * planeScale)
+                            }
+                            for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
                         }
-                        for p in 0..<K { errors[i * K + p] = UInt32(min((planeScale * qi - s[p]).magnitude, UInt64(blendErrorLimit))) }
                     }
                 }
-              }
             }
         }
         return setCount == 1 ? [d] : [d, second]
